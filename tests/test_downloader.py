@@ -1,0 +1,429 @@
+"""The tracked downloader against a real local HTTP server, on both backends."""
+
+import os
+import threading
+import time
+
+import pytest
+
+import stalkeer
+from conftest import payload, sha256, wait_for
+
+DI = stalkeer.DownloadInfo
+SIZE = 1024 * 1024 + 12345   # not a multiple of any chunk size
+
+
+def row(download_id):
+    return DI.get_by_id(download_id)
+
+
+def test_happy_path_completes_and_updates_both_tables(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('movie/user/pass/42.mkv', data)
+    line = stalkeer.ProcessedLine.create()
+    dest = tmp_path / 'lib' / 'Film (2001).mkv'
+
+    result = make_downloader().download(url, str(dest), title='Film', processed_line_id=line.id)
+
+    assert result.status == 'completed'
+    assert sha256(dest) == sha256(data)
+    info = row(result.download_id)
+    assert info.status == 'completed'
+    assert info.file_size == SIZE == info.bytes_downloaded == info.total_bytes
+    assert info.download_path == str(dest)
+    assert info.completed_at is not None and info.started_at is not None
+    assert info.locked_by is None and info.locked_at is None
+    assert info.error_message is None
+    assert info.url == url   # the database keeps the real URL
+    assert stalkeer.ProcessedLine.get_by_id(line.id).state == 'downloaded'
+    assert stalkeer.ProcessedLine.get_by_id(line.id).download_info_id == info.id
+    assert not os.path.exists(info.part_path)
+    get = server.gets('movie/user/pass/42.mkv')[0]
+    assert get.accept_encoding == 'identity'
+    assert get.user_agent.startswith('stalkeer/')
+
+
+def test_existing_completed_download_is_not_fetched_twice(server, make_downloader, tmp_path, db):
+    url = server.add('a.mkv', payload(1000))
+    dest = str(tmp_path / 'a.mkv')
+    assert make_downloader().download(url, dest).status == 'completed'
+    second = make_downloader().download(url, dest)
+    assert second.status == 'skipped' and 'already downloaded' in second.message
+    assert len(server.gets('a.mkv')) == 1
+
+
+def test_dropped_connections_resume_with_range_and_if_range(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('drop.mkv', data)
+    server.fault('drop.mkv', drop_after=300_000, drop_times=2)
+    dest = tmp_path / 'drop.mkv'
+
+    result = make_downloader().download(url, str(dest))
+
+    assert result.status == 'completed'
+    assert sha256(dest) == sha256(data)
+    gets = server.gets('drop.mkv')
+    assert len(gets) == 3
+    assert gets[0].range is None
+    assert gets[1].status == 206 and gets[1].start == 300_000 and gets[1].if_range
+    assert gets[2].status == 206 and gets[2].start == 600_000
+    info = row(result.download_id)
+    assert info.retry_count == 2 and info.last_retry_at is not None
+
+
+def test_short_body_is_never_completed_and_resumes_later(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('short.mkv', data)
+    server.fault('short.mkv', drop_after=500_000, drop_times=1)
+    dest = tmp_path / 'short.mkv'
+
+    first = make_downloader(retry_attempts=1).download(url, str(dest))
+
+    assert first.status == 'failed'
+    info = row(first.download_id)
+    assert info.status == 'failed' and 'of %d bytes' % SIZE in info.error_message
+    assert info.locked_by is None
+    assert not dest.exists()
+    assert os.path.getsize(info.part_path) == 500_000      # the .part survives
+
+    second = make_downloader().run(info)
+    assert second.status == 'completed'
+    assert sha256(dest) == sha256(data)
+    assert server.gets('short.mkv')[-1].start == 500_000
+    assert row(first.download_id).retry_count == 1         # resuming a failed one is a retry
+
+
+def test_server_ignoring_range_restarts_cleanly(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('norange.mkv', data)
+    server.fault('norange.mkv', drop_after=400_000, drop_times=1, ignore_range=True)
+    dest = tmp_path / 'norange.mkv'
+
+    result = make_downloader().download(url, str(dest))
+
+    assert result.status == 'completed'
+    assert sha256(dest) == sha256(data)   # not 400 kB of the start spliced in front
+    gets = server.gets('norange.mkv')
+    assert gets[1].range and gets[1].status == 200 and gets[1].full_body
+
+
+def test_changed_content_new_etag_is_never_spliced(server, make_downloader, tmp_path, db):
+    old, new = payload(SIZE, seed=1), payload(SIZE + 999, seed=2)
+    url = server.add('changed.mkv', old)
+    server.fault('changed.mkv', drop_after=400_000, drop_times=1)
+    dest = tmp_path / 'changed.mkv'
+    downloader = make_downloader(retry_attempts=1)
+    first = downloader.download(url, str(dest))
+    assert first.status == 'failed'
+
+    server.change('changed.mkv', new)
+    result = make_downloader().run(row(first.download_id))
+
+    assert result.status == 'completed'
+    assert sha256(dest) == sha256(new)
+    last = server.gets('changed.mkv')[-1]
+    assert last.if_range and last.status == 200   # If-Range did not match: whole new file
+
+
+def test_last_modified_is_the_validator_without_etag(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('lm.mkv', data, etag=False)
+    server.fault('lm.mkv', drop_after=200_000, drop_times=1)
+    result = make_downloader().download(url, str(tmp_path / 'lm.mkv'))
+    assert result.status == 'completed'
+    resumed = server.gets('lm.mkv')[1]
+    assert resumed.status == 206 and resumed.if_range and not resumed.if_range.startswith('"')
+
+
+def test_weak_etag_is_not_used_for_if_range(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('weak.mkv', data, weak_etag=True, last_modified=False)
+    server.fault('weak.mkv', drop_after=200_000, drop_times=1)
+    result = make_downloader().download(url, str(tmp_path / 'weak.mkv'))
+    assert result.status == 'completed'
+    assert sha256(tmp_path / 'weak.mkv') == sha256(data)
+    resumed = server.gets('weak.mkv')[1]
+    assert resumed.if_range is None       # overlap check instead
+    assert resumed.start == 200_000 - stalkeer.RESUME_OVERLAP
+
+
+def test_no_validator_resume_checks_an_overlap(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('nov.mkv', data)
+    server.fault('nov.mkv', drop_after=300_000, drop_times=1, no_validators=True)
+    result = make_downloader().download(url, str(tmp_path / 'nov.mkv'))
+    assert result.status == 'completed'
+    assert sha256(tmp_path / 'nov.mkv') == sha256(data)
+    resumed = server.gets('nov.mkv')[1]
+    assert resumed.status == 206 and resumed.start == 300_000 - stalkeer.RESUME_OVERLAP
+
+
+def test_no_validator_changed_content_restarts(server, make_downloader, tmp_path, db):
+    old, new = payload(SIZE, seed=3), payload(SIZE, seed=4)
+    url = server.add('nov2.mkv', old)
+    server.fault('nov2.mkv', drop_after=300_000, drop_times=1, no_validators=True)
+    first = make_downloader(retry_attempts=1).download(url, str(tmp_path / 'nov2.mkv'))
+    assert first.status == 'failed'
+    server.change('nov2.mkv', new)
+    result = make_downloader().run(row(first.download_id))
+    assert result.status == 'completed'
+    assert sha256(tmp_path / 'nov2.mkv') == sha256(new)
+
+
+def test_404_fails_fast_with_the_status(server, make_downloader, tmp_path, db):
+    url = server.url('movie/u/p/missing.mkv')
+    result = make_downloader().download(url, str(tmp_path / 'x.mkv'))
+    assert result.status == 'failed'
+    assert len(server.gets('movie/u/p/missing.mkv')) == 1   # no retries for a 404
+    info = row(result.download_id)
+    assert info.status == 'failed' and '404' in info.error_message
+    assert info.retry_count == 0 and info.locked_by is None
+
+
+def test_403_fails_fast(server, make_downloader, tmp_path, db):
+    url = server.add('forbidden.mkv', b'x' * 100)
+    server.fault('forbidden.mkv', status=403)
+    result = make_downloader().download(url, str(tmp_path / 'f.mkv'))
+    assert result.status == 'failed' and '403' in result.message
+    assert len(server.gets('forbidden.mkv')) == 1
+
+
+@pytest.mark.parametrize('status', [503, 551, 429, 408])
+def test_retryable_statuses_are_retried(status, server, make_downloader, tmp_path, db):
+    data = payload(50_000)
+    url = server.add('busy.mkv', data)
+    server.fault('busy.mkv', status=status, status_times=2)
+    result = make_downloader().download(url, str(tmp_path / 'busy.mkv'))
+    assert result.status == 'completed'
+    assert len(server.gets('busy.mkv')) == 3
+    assert row(result.download_id).retry_count == 2
+
+
+def test_retry_after_is_honoured(server, make_downloader, tmp_path, db):
+    url = server.add('ra.mkv', payload(10_000))
+    server.fault('ra.mkv', status=503, status_times=1, retry_after=1)
+    downloader = make_downloader(backoff_max=5)
+    slept = []
+    downloader.sleep = slept.append
+    assert downloader.download(url, str(tmp_path / 'ra.mkv')).status == 'completed'
+    assert slept == [1.0]
+
+
+def test_gives_up_after_retry_attempts(server, make_downloader, tmp_path, db):
+    url = server.add('down.mkv', payload(10_000))
+    server.fault('down.mkv', status=503)
+    result = make_downloader(retry_attempts=3).download(url, str(tmp_path / 'down.mkv'))
+    assert result.status == 'failed' and '503' in result.message
+    assert len(server.gets('down.mkv')) == 3
+    info = row(result.download_id)
+    assert info.status == 'failed' and info.retry_count == 2 and info.locked_by is None
+
+
+def test_max_retry_attempts_caps_retries_across_runs(server, make_downloader, tmp_path, db):
+    url = server.add('cap.mkv', payload(10_000))
+    server.fault('cap.mkv', status=503)
+    result = make_downloader(retry_attempts=10, max_retry_attempts=2).download(
+        url, str(tmp_path / 'cap.mkv'))
+    assert result.status == 'failed'
+    assert row(result.download_id).retry_count == 2
+    state = stalkeer.StateManager(30, max_retry_attempts=2)
+    assert state.resumable() == []     # exhausted: not resumed any more
+
+
+def test_stall_is_detected_and_retried(server, make_downloader, tmp_path, db):
+    data = payload(300_000)
+    url = server.add('stall.mkv', data)
+    server.fault('stall.mkv', stall_after=100_000, stall_seconds=3)
+    downloader = make_downloader(read_timeout=0.5)
+    started = time.monotonic()
+    first = downloader.download(url, str(tmp_path / 'stall.mkv'))
+    server.clear_faults('stall.mkv')
+    if first.status != 'completed':
+        first = make_downloader().run(row(first.download_id))
+    assert first.status == 'completed'
+    assert sha256(tmp_path / 'stall.mkv') == sha256(data)
+    assert time.monotonic() - started < 10
+
+
+def test_html_instead_of_video_fails_clearly(server, make_downloader, tmp_path, db):
+    url = server.add('login.mkv', b'whatever')
+    server.fault('login.mkv', html=True)
+    result = make_downloader().download(url, str(tmp_path / 'login.mkv'))
+    assert result.status == 'failed' and 'HTML' in result.message
+    assert not (tmp_path / 'login.mkv').exists()
+
+
+def test_free_space_refusal(server, make_downloader, tmp_path, db):
+    url = server.add('big.mkv', payload(10_000))
+    result = make_downloader(min_free_space=10 ** 18).download(url, str(tmp_path / 'big.mkv'))
+    assert result.status == 'failed' and 'not enough free space' in result.message
+    assert not (tmp_path / 'big.mkv').exists()
+    assert row(result.download_id).status == 'failed'
+
+
+def test_never_overwrites_an_existing_library_file(server, make_downloader, tmp_path, db):
+    url = server.add('keep.mkv', payload(10_000))
+    dest = tmp_path / 'keep.mkv'
+    dest.write_bytes(b'precious')
+    result = make_downloader().download(url, str(dest))
+    assert result.status == 'failed' and 'refusing to overwrite' in result.message
+    assert dest.read_bytes() == b'precious'
+    assert server.gets('keep.mkv') == []      # checked before fetching anything
+    forced = make_downloader().download(url, str(dest), force=True)
+    assert forced.status == 'completed' and dest.read_bytes() == payload(10_000)
+
+
+def test_file_appearing_during_download_is_not_overwritten(server, make_downloader, tmp_path, db):
+    url = server.add('race.mkv', payload(200_000))
+    dest = tmp_path / 'race.mkv'
+    downloader = make_downloader()
+
+    def appear(d):
+        if d['downloaded_bytes'] > 0 and not dest.exists():
+            dest.write_bytes(b'someone else')
+    downloader.hooks.append(appear)
+    server.fault('race.mkv', throttle_bps=1_000_000)
+    result = downloader.download(url, str(dest))
+    assert result.status == 'failed' and 'refusing to overwrite' in result.message
+    assert dest.read_bytes() == b'someone else'
+    assert os.path.exists(row(result.download_id).part_path)
+
+
+@pytest.mark.parametrize('name, content_type, dest, expected', [
+    ('e1.mp4', 'application/octet-stream', 'Film (2001)', 'Film (2001).mp4'),
+    ('e2', 'video/mp4', 'Film (2002)', 'Film (2002).mp4'),
+    ('e3', 'application/octet-stream', 'Film (2003)', 'Film (2003).mkv'),
+    ('e4.avi', 'video/x-msvideo', 'Film (2004).mkv', 'Film (2004).mkv'),
+])
+def test_extension_detection(name, content_type, dest, expected, server, make_downloader,
+                             tmp_path, db):
+    url = server.add(name, b'v' * 1000, content_type=content_type)
+    result = make_downloader().download(url, str(tmp_path / dest))
+    assert result.status == 'completed'
+    assert result.path == str(tmp_path / expected) and os.path.exists(result.path)
+
+
+def test_xui_fragment_extension():
+    assert stalkeer.detect_extension('http://h/movie1#.mkv') == '.mkv'
+    assert stalkeer.detect_extension('http://h/movie/u/p/1.mp4?x=1') == '.mp4'
+    assert stalkeer.detect_extension('http://h/play', 'video/webm') == '.webm'
+
+
+def test_416_with_a_complete_part_finishes(server, make_downloader, tmp_path, db):
+    data = payload(100_000)
+    url = server.add('done.mkv', data)
+    downloader = make_downloader()
+    info = downloader.state.get_or_create(url, str(tmp_path / 'done.mkv'))
+    part = downloader._part_path(info)
+    with open(part, 'wb') as fh:
+        fh.write(data)
+    # A previous run saved the validator and the size before dying.
+    etag = server.gets  # noqa: keep server referenced
+    DI.update(resume_token=None, total_bytes=len(data), bytes_downloaded=len(data),
+              part_path=part).where(DI.id == info.id).execute()
+    result = downloader.run(row(info.id))
+    assert result.status == 'completed'
+    assert sha256(tmp_path / 'done.mkv') == sha256(data)
+
+
+def test_416_with_a_complete_part_and_validator(server, make_downloader, tmp_path, db):
+    data = payload(100_000)
+    url = server.add('done2.mkv', data)
+    import requests
+    token = requests.head(url).headers['ETag']
+    downloader = make_downloader()
+    info = downloader.state.get_or_create(url, str(tmp_path / 'done2.mkv'))
+    part = downloader._part_path(info)
+    with open(part, 'wb') as fh:
+        fh.write(data)
+    DI.update(resume_token=token, part_path=part).where(DI.id == info.id).execute()
+    result = downloader.run(row(info.id))
+    assert result.status == 'completed'
+    assert server.gets('done2.mkv')[-1].status == 416
+    assert sha256(tmp_path / 'done2.mkv') == sha256(data)
+
+
+def test_progress_hooks_report_sizes(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('hooks.mkv', data)
+    seen = []
+    result = make_downloader(hooks=[seen.append]).download(url, str(tmp_path / 'h.mkv'), title='H')
+    assert result.status == 'completed'
+    assert seen[0]['downloaded_bytes'] == 0 and seen[0]['total_bytes'] == SIZE
+    assert seen[-1]['status'] == 'finished' and seen[-1]['downloaded_bytes'] == SIZE
+    assert {'speed', 'eta', 'elapsed', 'resumed_from', 'title', 'id'} <= set(seen[-1])
+
+
+def test_progress_is_persisted_during_the_transfer(server, make_downloader, tmp_path, db):
+    data = payload(600_000)
+    url = server.add('slow.mkv', data)
+    server.fault('slow.mkv', throttle_bps=600_000)   # about a second
+    downloader = make_downloader(progress_interval_bytes=100_000, progress_interval_seconds=10)
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(
+        downloader.download(url, str(tmp_path / 'slow.mkv'))))
+    thread.start()
+    # Another connection sees the saved progress while the download runs.
+    mid = wait_for(lambda: DI.select().where((DI.bytes_downloaded > 0)
+                                             & (DI.bytes_downloaded < len(data))).first(),
+                   what='persisted progress')
+    assert mid.status == 'downloading' and mid.locked_by == downloader.state.owner
+    assert mid.total_bytes == len(data)
+    thread.join(10)
+    assert seen[0].status == 'completed'
+
+
+def test_lease_lost_stops_the_transfer_and_writes_nothing(server, make_downloader, tmp_path, db):
+    data = payload(800_000)
+    url = server.add('stolen.mkv', data)
+    server.fault('stolen.mkv', throttle_bps=400_000)
+    downloader = make_downloader(progress_interval_bytes=50_000)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(
+        downloader.download(url, str(tmp_path / 'stolen.mkv'))))
+    thread.start()
+    info = wait_for(lambda: DI.select().where(DI.bytes_downloaded > 0).first(), what='progress')
+    # Another instance takes the row over (as if our lease had gone stale).
+    DI.update(locked_by='thief', status='paused', error_message='mine now').where(
+        DI.id == info.id).execute()
+    thread.join(10)
+    assert results[0].status == 'lost'
+    after = row(info.id)
+    assert after.locked_by == 'thief' and after.status == 'paused'
+    assert after.error_message == 'mine now'
+    size = os.path.getsize(after.part_path)
+    time.sleep(0.3)
+    assert os.path.getsize(after.part_path) == size < len(data)
+    assert not (tmp_path / 'stolen.mkv').exists()
+
+
+def test_long_download_keeps_its_lease(server, make_downloader, tmp_path, db):
+    """A download lasting several lock timeouts is never taken over."""
+    data = payload(500_000)
+    url = server.add('long.mkv', data)
+    server.fault('long.mkv', throttle_bps=100_000)     # ~5 s against a 1.5 s lease
+    downloader = make_downloader(lock_timeout=1.5, progress_interval_seconds=0.3,
+                                 progress_interval_bytes=10 ** 9)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(
+        downloader.download(url, str(tmp_path / 'long.mkv'))))
+    thread.start()
+    info = wait_for(lambda: DI.select().where(DI.status == 'downloading').first(), what='start')
+    rival = stalkeer.StateManager(lock_timeout=1.5, owner='rival')
+    attempts = 0
+    while thread.is_alive():
+        assert not rival.acquire(info.id), 'a live lease was taken over'
+        assert rival.clean_stale_locks() == 0
+        attempts += 1
+        time.sleep(0.2)
+    assert results[0].status == 'completed' and attempts > 15
+    assert sha256(tmp_path / 'long.mkv') == sha256(data)
+    assert server.full_gets('long.mkv') == 1
+
+
+def test_dest_folder_uses_url_file_name(server, cli, tmp_path, sqlite_url):
+    url = server.add('series/u/p/77.mkv', b'z' * 5000)
+    (tmp_path / 'folder').mkdir()
+    code, out, err = cli('download', url, tmp_path / 'folder', '--db', sqlite_url)
+    assert code == 0, err
+    assert (tmp_path / 'folder' / '77.mkv').read_bytes() == b'z' * 5000
