@@ -1021,6 +1021,8 @@ class Downloader:
                 os.unlink(part_path)   # bytes of another URL must never be continued
             self.state.start(info, part_path, url)
             info = DownloadInfo.get_by_id(info.id)
+            # Logged through the redacting formatter: credentials never reach the log.
+            log.info('downloading %s from %s to %s', label, info.url, info.destination)
             return self._attempts(info, part_path, force)
         except LeaseLost as exc:
             log.error('%s', exc)
@@ -1084,10 +1086,13 @@ class Downloader:
                             message, delay, attempt + 1, s.retry_attempts)
                 self.state.retrying(info.id, message, self._part_size(part_path))
                 self.sleep(delay)
-            except DownloadError as exc:
-                self.state.fail(info.id, str(exc), self._part_size(part_path))
-                log.error('failed %s: %s', self._label(info), exc)
-                return DownloadResult('failed', info.id, str(exc))
+            except (DownloadError, OSError) as exc:
+                # OSError: a local filesystem problem nobody translated yet.
+                message = str(exc) if isinstance(exc, DownloadError) else \
+                    f'{exc.strerror or exc}: {exc.filename or ""}'.rstrip(': ')
+                self.state.fail(info.id, message, self._part_size(part_path))
+                log.error('failed %s: %s', self._label(info), message)
+                return DownloadResult('failed', info.id, message)
 
     def _moved_before_crash(self, info, part_path) -> str | None:
         """A process that died between the rename and the final UPDATE left a
@@ -1147,8 +1152,11 @@ class Downloader:
 
     def _transfer(self, info: DownloadInfo, part_path: str):
         """One HTTP attempt. Returns (size, content_type) with the .part complete."""
-        s = self.settings
-        os.makedirs(os.path.dirname(part_path) or '.', exist_ok=True)
+        folder = os.path.dirname(part_path) or '.'
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise DownloadError(f'cannot create folder {folder}: {exc.strerror}') from None
         offset = self._part_size(part_path)
         token = info.resume_token
         headers = {}

@@ -1,0 +1,215 @@
+"""The command line as a user (or cron) runs it: real processes, real signals."""
+
+import os
+import signal
+import sqlite3
+import time
+
+import pytest
+
+import stalkeer
+from conftest import (payload, run_stalkeer, sha256, start_stalkeer, subprocess_env, wait_for)
+
+DI = stalkeer.DownloadInfo
+
+FAST = dict(STALKEER_DOWNLOADS_PROGRESS_INTERVAL_MB='0.1',
+            STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.5',
+            STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='2',
+            STALKEER_DOWNLOADS_MIN_FREE_SPACE_MB='0',
+            STALKEER_DOWNLOADS_RETRY_BACKOFF_SECONDS='0.05',
+            STALKEER_DOWNLOADS_READ_TIMEOUT='5')
+
+
+def current(dest):
+    return DI.get_or_none(DI.destination == str(dest))
+
+
+def test_sigkill_mid_transfer_then_resume_downloads(server, tmp_path, db_url, db):
+    data = payload(3_000_000)
+    name = 'movie/alice/hunter22pw/9.mkv'
+    url = server.add(name, data)
+    server.fault(name, throttle_bps=1_500_000)
+    dest = tmp_path / 'lib' / 'Crash (2020).mkv'
+    env = subprocess_env(**FAST)
+
+    proc = start_stalkeer('download', url, dest, '--db', db_url, env=env)
+    wait_for(lambda: (r := current(dest)) and r.bytes_downloaded >= 800_000,
+             timeout=20, what='persisted progress')
+    proc.kill()                      # SIGKILL: no cleanup of any kind
+    proc.communicate(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+
+    crashed = current(dest)
+    assert crashed.status == 'downloading' and crashed.locked_by  # the dead still hold it
+    part_size = os.path.getsize(crashed.part_path)
+    assert part_size >= crashed.bytes_downloaded > 0
+    server.clear_faults(name)
+
+    # While the lease is fresh nobody may take it over.
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 0 and 'nothing to resume' in out
+    assert len(server.gets(name)) == 1
+
+    time.sleep(2.2)                  # lock_timeout_seconds = 2
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 0, err
+    assert 'completed' in out and '1 completed' in out
+    resumed = server.gets(name)[-1]
+    assert resumed.range == f'bytes={part_size}-' and resumed.status == 206
+    # It resumed from what was on disk, at most one progress interval (plus
+    # one read) past what the database had recorded.
+    assert crashed.bytes_downloaded <= resumed.start <= crashed.bytes_downloaded + 100_000 + stalkeer.CHUNK_SIZE
+    assert resumed.bytes_sent == len(data) - part_size
+    assert sha256(dest) == sha256(data)
+    done = current(dest)
+    assert done.status == 'completed' and done.locked_by is None and done.file_size == len(data)
+
+
+def test_two_processes_one_download_exactly_one_transfer(server, tmp_path, db_url, db):
+    data = payload(1_000_000)
+    url = server.add('race.mkv', data)
+    server.fault('race.mkv', throttle_bps=2_000_000)
+    dest = tmp_path / 'Race.mkv'
+    env = subprocess_env(**FAST)
+    procs = [start_stalkeer('download', url, dest, '--db', db_url, env=env) for _ in range(2)]
+    outputs = [p.communicate(timeout=30) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert len(server.gets('race.mkv')) == 1 and server.full_gets('race.mkv') == 1
+    joined = ' '.join(out for out, _ in outputs)
+    assert joined.count('completed:') == 1
+    assert 'skipped:' in joined
+    assert sha256(dest) == sha256(data)
+    assert DI.select().count() == 1
+
+
+def test_sigterm_pauses_releases_and_resume_finishes(server, tmp_path, db_url, db):
+    data = payload(2_000_000)
+    url = server.add('term.mkv', data)
+    server.fault('term.mkv', throttle_bps=1_000_000)
+    dest = tmp_path / 'Term.mkv'
+    env = subprocess_env(**FAST)
+    proc = start_stalkeer('download', url, dest, '--db', db_url, env=env)
+    wait_for(lambda: (r := current(dest)) and r.bytes_downloaded > 200_000, timeout=20,
+             what='progress')
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    assert time.monotonic() - started < 3
+    assert proc.returncode == 143, err
+    assert 'Traceback' not in err
+    paused = current(dest)
+    assert paused.status == 'paused' and paused.locked_by is None
+    assert os.path.getsize(paused.part_path) == paused.bytes_downloaded > 0
+    server.clear_faults('term.mkv')
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 0, err
+    assert server.gets('term.mkv')[-1].range == f'bytes={paused.bytes_downloaded}-'
+    assert sha256(dest) == sha256(data)
+
+
+def test_secrets_never_reach_output_or_the_log(server, tmp_path, sqlite_url):
+    log_file = tmp_path / 'stalkeer.log'
+    ok = server.add('movie/alice/hunter22pw/1.mkv', payload(20_000))
+    missing = server.url('series/alice/hunter22pw/2.mkv')
+    query = server.url('get.php') + '?username=alice&password=hunter22pw&type=m3u_plus'
+    env = subprocess_env(**FAST)
+    outputs = []
+    for url, dest in ((ok, 'a.mkv'), (missing, 'b.mkv'), (query, 'c.mkv')):
+        outputs.append(run_stalkeer('download', url, tmp_path / dest, '--db', sqlite_url,
+                                    '--log-file', log_file, '-v', env=env))
+    code, out, err = run_stalkeer(
+        '--db', 'postgresql://bob:dbpw98765@127.0.0.1:1/stalkeer', 'migrate', env=env)
+    outputs.append((code, out, err))
+    assert [o[0] for o in outputs] == [0, 1, 1, 2]
+    text = ''.join(o[1] + o[2] for o in outputs) + log_file.read_text()
+    assert 'hunter22pw' not in text and 'alice' not in text and 'dbpw98765' not in text
+    assert '/movie/***/***/1.mkv' in log_file.read_text()
+    assert 'password=***' in text
+    assert 'cannot open database postgresql://bob:***@127.0.0.1:1/stalkeer' in err
+    assert len(err.strip().splitlines()) == 1
+    # The database keeps the real URL.
+    urls = [r[0] for r in sqlite3.connect(tmp_path / 'stalkeer.db').execute('SELECT url FROM download_info')]
+    assert ok in urls
+
+
+@pytest.mark.parametrize('url, expected', [
+    ('http://h:8080/movie/u/p/1.mkv', 'http://h:8080/movie/***/***/1.mkv'),
+    ('http://h/movies/9876/5432/file.mkv', 'http://h/movies/***/***/file.mkv'),
+    ('http://h/series/u/p/77.mp4', 'http://h/series/***/***/77.mp4'),
+    ('http://h/live/u/p/5.ts', 'http://h/live/***/***/5.ts'),
+    ('http://h:80/luke/210274/78482', 'http://h:80/***/***/78482'),
+    ('http://h/get.php?username=u&password=p&type=m3u_plus',
+     'http://h/get.php?username=***&password=***&type=m3u_plus'),
+    ('http://user:pw@h/x.mkv', 'http://user:***@h/x.mkv'),
+    ('http://nas:7878/radarr/api/v3/movie?apikey=0123456789abcdef', 'http://nas:7878/radarr/api/v3/movie?apikey=***'),
+    ('http://h/vod/film.mp4', 'http://h/vod/film.mp4'),
+])
+def test_redact_url(url, expected):
+    assert stalkeer.redact_url(url) == expected
+
+
+def test_redact_free_text():
+    text = "HTTPConnectionPool(host='h', port=1): Max retries exceeded with url: /movie/u/secretpw/1.mkv"
+    assert 'secretpw' not in stalkeer.redact(text)
+    stalkeer.redact.add('0123456789abcdef0123456789abcdef')    # e.g. an API key
+    assert stalkeer.redact('X-Api-Key: 0123456789abcdef0123456789abcdef') == 'X-Api-Key: ***'
+
+
+def test_non_tty_progress_is_periodic_log_lines(server, tmp_path, sqlite_url):
+    url = server.add('p.mkv', payload(1_500_000))
+    server.fault('p.mkv', throttle_bps=1_000_000)
+    env = subprocess_env(STALKEER_LOGGING_PROGRESS_LOG_SECONDS='0.3', **FAST)
+    code, out, err = run_stalkeer('download', url, tmp_path / 'p.mkv', '--db', sqlite_url, env=env)
+    assert code == 0
+    assert err.count('% of 1.4 MiB') >= 2 and '\r' not in err     # no tqdm bar
+    assert out.strip() == f'completed: {tmp_path / "p.mkv"} (1.4 MiB)'
+
+
+def test_quiet_prints_only_the_outcome(server, tmp_path, sqlite_url):
+    url = server.add('q.mkv', payload(1000))
+    code, out, err = run_stalkeer('download', url, tmp_path / 'q.mkv', '--db', sqlite_url, '-q',
+                                  env=subprocess_env(**FAST))
+    assert code == 0 and err == '' and out.startswith('completed:')
+
+
+def test_resume_downloads_dry_run_changes_nothing(tmp_path, sqlite_url, cli):
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    info = state.get_or_create('http://127.0.0.1:9/movie/u/p/1.mkv', str(tmp_path / 'x.mkv'), 'X')
+    DI.update(status='paused', total_bytes=1000, bytes_downloaded=250).where(DI.id == info.id).execute()
+    db.close()
+    before = sqlite3.connect(tmp_path / 'stalkeer.db').execute('SELECT * FROM download_info').fetchall()
+    code, out, err = cli('resume-downloads', '--dry-run', '--db', sqlite_url)
+    assert code == 0 and 'would resume #1 paused 25.0% X' in out
+    after = sqlite3.connect(tmp_path / 'stalkeer.db').execute('SELECT * FROM download_info').fetchall()
+    assert before == after
+
+
+def test_resume_downloads_reports_failures_with_exit_1(server, tmp_path, sqlite_url, cli):
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    state.get_or_create(server.url('gone.mkv'), str(tmp_path / 'gone.mkv'))
+    db.close()
+    code, out, err = cli('resume-downloads', '--db', sqlite_url)
+    assert code == 1 and '1 failed' in out and '404' in err
+
+
+@pytest.mark.parametrize('argv, needle', [
+    (['download', 'ftp://x/y', 'dest'], 'not an http(s) URL'),
+    (['download'], 'the following arguments are required'),
+    (['frobnicate'], 'invalid choice'),
+    (['resume-downloads', '--limit', 'many'], "invalid int value"),
+])
+def test_usage_errors_exit_2_in_one_line(argv, needle, sqlite_url):
+    code, out, err = run_stalkeer(*argv, '--db', sqlite_url)
+    assert code == 2 and needle in err and 'Traceback' not in err
+
+
+def test_unwritable_destination_fails_cleanly(server, tmp_path, sqlite_url):
+    url = server.add('w.mkv', b'x' * 100)
+    locked = tmp_path / 'ro'
+    locked.mkdir()
+    (locked / 'file').write_text('')
+    code, out, err = run_stalkeer('download', url, locked / 'file' / 'sub' / 'w.mkv',
+                                  '--db', sqlite_url, env=subprocess_env(**FAST))
+    assert code == 1 and 'Traceback' not in err

@@ -1,0 +1,171 @@
+"""schema.sql and the peewee models must describe the same tables, on both engines."""
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+
+import peewee
+import pytest
+
+import stalkeer
+from conftest import PG_SKIP_REASON, PG_URL, ROOT, _drop_pg_schema, _pg_schema_url
+
+SCHEMA = (ROOT / 'schema.sql').read_text(encoding='utf-8')
+TABLES = [m._meta.table_name for m in stalkeer.MODELS]
+CONTRACT = ['id', 'status', 'download_path', 'file_size', 'bytes_downloaded', 'total_bytes',
+            'resume_token', 'retry_count', 'last_retry_at', 'locked_at', 'locked_by',
+            'started_at', 'completed_at', 'error_message', 'created_at', 'updated_at', 'url']
+
+
+def sqlite_shape(path):
+    conn = sqlite3.connect(path)
+    shape = {}
+    for table in TABLES:
+        cols = [(name, re.sub(r'DATETIME', 'TIMESTAMP', ctype.upper()).replace('BIGINT', 'INTEGER'),
+                 notnull, default, pk)
+                for _cid, name, ctype, notnull, default, pk
+                in conn.execute(f'PRAGMA table_info("{table}")')]
+        indexes = {}
+        for _seq, name, unique, origin, _partial in conn.execute(f'PRAGMA index_list("{table}")'):
+            if origin == 'pk':
+                continue
+            indexes[name] = (unique, [r[2] for r in conn.execute(f'PRAGMA index_info("{name}")')])
+        fks = [tuple(r[2:5]) + (r[6],) for r in conn.execute(f'PRAGMA foreign_key_list("{table}")')]
+        shape[table] = (cols, indexes, fks)
+    conn.close()
+    return shape
+
+
+def test_schema_sql_matches_models_on_sqlite(tmp_path):
+    from_file = tmp_path / 'file.db'
+    conn = sqlite3.connect(from_file)
+    conn.executescript(SCHEMA)
+    conn.close()
+    stalkeer.open_database(f'sqlite:///{tmp_path}/models.db', str(tmp_path)).close()
+    assert sqlite_shape(from_file) == sqlite_shape(tmp_path / 'models.db')
+
+
+def test_contract_columns_and_indexes(tmp_path):
+    stalkeer.open_database(f'sqlite:///{tmp_path}/m.db', str(tmp_path)).close()
+    cols, indexes, _ = sqlite_shape(tmp_path / 'm.db')['download_info']
+    names = [c[0] for c in cols]
+    assert set(CONTRACT) <= set(names)
+    indexed = {tuple(cols) for _u, cols in indexes.values()}
+    assert {('status',), ('locked_at',), ('updated_at',)} <= indexed
+    line_cols = [c[0] for c in sqlite_shape(tmp_path / 'm.db')['processed_lines'][0]]
+    assert {'state', 'download_info_id'} <= set(line_cols)
+
+
+@pytest.mark.skipif(not shutil.which('sqlite3'), reason='the sqlite3 command-line tool is not installed')
+def test_schema_sql_runs_in_the_sqlite3_cli(tmp_path):
+    proc = subprocess.run(['sqlite3', str(tmp_path / 'cli.db')], input=SCHEMA + SCHEMA,
+                          text=True, capture_output=True)
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    proc = subprocess.run(['sqlite3', str(tmp_path / 'cli.db'),
+                           "INSERT INTO download_info(url, destination) VALUES ('u', 'd');"
+                           "SELECT id, status, retry_count FROM download_info;"],
+                          text=True, capture_output=True)
+    assert proc.stdout.strip() == '1|pending|0'
+
+
+def pg_shape(conn, schema):
+    with conn.cursor() as cur:
+        cur.execute("""SELECT table_name, column_name, data_type, character_maximum_length,
+                              is_nullable, column_default, ordinal_position
+                       FROM information_schema.columns WHERE table_schema = %s
+                       ORDER BY table_name, ordinal_position""", (schema,))
+        cols = [tuple(re.sub(r'"?%s"?\.' % schema, '', str(v)) if isinstance(v, str) else v
+                      for v in row) for row in cur.fetchall()]
+        cur.execute("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
+                    "ORDER BY indexname", (schema,))
+        idx = [(t, n, d.replace(f'{schema}.', '')) for t, n, d in cur.fetchall()]
+    return cols, idx
+
+
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
+def test_schema_sql_matches_models_on_postgresql(tmp_path):
+    import psycopg2
+    spec = stalkeer.parse_database_url(PG_URL, '.')
+    file_schema, model_schema = f'sf_{os.getpid()}', f'sm_{os.getpid()}'
+    conn = psycopg2.connect(dbname=spec['database'], user=spec['user'], host=spec['host'],
+                            port=spec['port'], password=spec['password'])
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP SCHEMA IF EXISTS {file_schema} CASCADE; CREATE SCHEMA {file_schema}')
+        if shutil.which('psql'):
+            env = dict(os.environ, PGOPTIONS=f'-c search_path={file_schema}')
+            if spec['password']:
+                env['PGPASSWORD'] = spec['password']
+            args = ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', spec['database'],
+                    '-f', str(ROOT / 'schema.sql')]
+            for flag, value in (('-h', spec['host']), ('-p', spec['port']), ('-U', spec['user'])):
+                if value:
+                    args += [flag, str(value)]
+            proc = subprocess.run(args, env=env, capture_output=True, text=True)
+            assert proc.returncode == 0 and 'ERROR' not in proc.stderr, proc.stderr
+        else:  # pragma: no cover - psql ships with the server here
+            with conn.cursor() as cur:
+                cur.execute(f'SET search_path TO {file_schema}; ' + SCHEMA)
+        db = stalkeer.open_database(_pg_schema_url(PG_URL, model_schema), '.')
+        db.close()
+        assert pg_shape(conn, file_schema) == pg_shape(conn, model_schema)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP SCHEMA IF EXISTS {file_schema} CASCADE')
+        conn.close()
+        _drop_pg_schema(model_schema)
+
+
+def test_migrate_is_idempotent_and_upgrades_old_tables(db_url, tmp_path):
+    db = stalkeer.open_database(db_url, str(tmp_path), migrate=False)
+    # An older stalkeer: download_info without title/part_path, no processed_lines.
+    db.execute_sql('CREATE TABLE download_info (id %s PRIMARY KEY, url TEXT NOT NULL, '
+                   "destination TEXT NOT NULL, status VARCHAR(16) NOT NULL DEFAULT 'pending', "
+                   'bytes_downloaded BIGINT NOT NULL DEFAULT 0, retry_count INTEGER NOT NULL DEFAULT 0, '
+                   'created_at TIMESTAMP, updated_at TIMESTAMP)'
+                   % ('SERIAL' if stalkeer.is_postgres(db) else 'INTEGER'))
+    db.execute_sql("INSERT INTO download_info (url, destination) VALUES ('http://x/1.mkv', '/lib/1')")
+    changes = stalkeer.migrate_schema(db)
+    assert 'created table processed_lines' in changes
+    assert 'added column download_info.title' in changes
+    assert 'added column download_info.locked_by' in changes
+    assert stalkeer.migrate_schema(db) == []
+    info = stalkeer.DownloadInfo.get()
+    assert info.url == 'http://x/1.mkv' and info.title is None and info.status == 'pending'
+    index_names = {i.name for i in db.get_indexes('download_info')}
+    assert {'download_info_status', 'download_info_locked_at', 'download_info_updated_at'} <= index_names
+    db.close()
+
+
+def test_migrate_command(cli, db_url):
+    code, out, err = cli('--db', db_url, 'migrate')
+    assert code == 0, err
+    assert 'created table download_info' in out and 'database ready' in out
+    code, out, err = cli('migrate', '--db', db_url)     # global options after the command too
+    assert code == 0 and 'no changes' in out
+
+
+def readme_queries():
+    text = (ROOT / 'README.md').read_text(encoding='utf-8')
+    return re.findall(r'```sql\n(.*?)```', text, re.S)
+
+
+def test_readme_queries_run_on_both_backends(db):
+    queries = readme_queries()
+    assert len(queries) >= 3
+    state = stalkeer.StateManager(owner='readme')
+    a = state.get_or_create('http://h/a.mkv', '/lib/a', 'A')
+    b = state.get_or_create('http://h/b.mkv', '/lib/b', 'B')
+    stalkeer.DownloadInfo.update(status='downloading', bytes_downloaded=250, total_bytes=1000).where(
+        stalkeer.DownloadInfo.id == a.id).execute()
+    stalkeer.DownloadInfo.update(status='failed', error_message='HTTP 404').where(
+        stalkeer.DownloadInfo.id == b.id).execute()
+    database = stalkeer.db_proxy.obj
+    results = [database.execute_sql(q).fetchall() for q in queries]
+    assert len(results[0]) == 2
+    in_progress = results[1]
+    assert len(in_progress) == 1 and float(in_progress[0][5]) == 25.0
+    assert results[2][0][1:3] == ('B', 'HTTP 404')
