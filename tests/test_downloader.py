@@ -294,6 +294,8 @@ def test_file_appearing_during_download_is_not_overwritten(server, make_download
     ('e2', 'video/mp4', 'Film (2002)', 'Film (2002).mp4'),
     ('e3', 'application/octet-stream', 'Film (2003)', 'Film (2003).mkv'),
     ('e4.avi', 'video/x-msvideo', 'Film (2004).mkv', 'Film (2004).mkv'),
+    ('e5.bin', 'application/octet-stream', 'data.bin', 'data.bin'),
+    ('e6.mp4', 'video/mp4', 'Dr. Strangelove (1964)', 'Dr. Strangelove (1964).mp4'),
 ])
 def test_extension_detection(name, content_type, dest, expected, server, make_downloader,
                              tmp_path, db):
@@ -427,3 +429,28 @@ def test_dest_folder_uses_url_file_name(server, cli, tmp_path, sqlite_url):
     code, out, err = cli('download', url, tmp_path / 'folder', '--db', sqlite_url)
     assert code == 0, err
     assert (tmp_path / 'folder' / '77.mkv').read_bytes() == b'z' * 5000
+
+
+def test_tqdm_bar_starts_at_the_resumed_offset():
+    import io
+    stream = io.StringIO()
+    hook = stalkeer.TqdmProgressHook(stream)
+    base = dict(id=1, title='Film', total_bytes=1000, resumed_from=400, speed=0, eta=None,
+                elapsed=0)
+    hook(dict(base, status='downloading', downloaded_bytes=400))
+    assert hook.bars[1].n == 400 and hook.bars[1].total == 1000
+    hook(dict(base, status='downloading', downloaded_bytes=700))
+    assert hook.bars[1].n == 700
+    hook(dict(base, status='finished', downloaded_bytes=1000))
+    assert hook.bars == {} and 'Film' in stream.getvalue()
+
+
+def test_log_progress_hook_lines(caplog):
+    hook = stalkeer.LogProgressHook(interval=0)
+    base = dict(id=2, title='Film', total_bytes=1000, resumed_from=500, speed=1024.0,
+                eta=0.5, elapsed=1)
+    with caplog.at_level('INFO', logger='stalkeer'):
+        hook(dict(base, status='downloading', downloaded_bytes=500))
+        hook(dict(base, status='downloading', downloaded_bytes=750))
+    assert 'Film: resuming at 500 B' in caplog.text
+    assert 'Film: 75.0% of 1000 B at 1.0 KiB/s, ETA 0s' in caplog.text
