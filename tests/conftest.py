@@ -45,6 +45,7 @@ def isolated_env(monkeypatch, tmp_path):
     # Leave no logging handlers pointing at a closed tmp file behind.
     for handler in list(stalkeer.log.handlers):
         stalkeer.log.removeHandler(handler)
+    stalkeer.log.propagate = True      # main() turns it off; caplog needs it
 
 
 def _pg_schema_url(base_url, schema):
