@@ -454,3 +454,67 @@ def test_log_progress_hook_lines(caplog):
         hook(dict(base, status='downloading', downloaded_bytes=750))
     assert 'Film: resuming at 500 B' in caplog.text
     assert 'Film: 75.0% of 1000 B at 1.0 KiB/s, ETA 0s' in caplog.text
+
+
+def test_temp_dir_holds_the_part_file(server, make_downloader, tmp_path, db):
+    data = payload(300_000)
+    url = server.add('t.mkv', data)
+    server.fault('t.mkv', drop_after=100_000, drop_times=1)
+    temp = tmp_path / 'parts'
+    result = make_downloader(temp_dir=str(temp), retry_attempts=1).download(url, str(tmp_path / 'lib' / 't.mkv'))
+    assert result.status == 'failed'
+    part = row(result.download_id).part_path
+    assert os.path.dirname(part) == str(temp) and os.path.getsize(part) == 100_000
+    assert make_downloader().run(row(result.download_id)).status == 'completed'
+    assert sha256(tmp_path / 'lib' / 't.mkv') == sha256(data) and os.listdir(temp) == []
+
+
+def test_move_across_filesystems_copies_and_verifies(server, make_downloader, tmp_path, db):
+    other = '/dev/shm'
+    if not os.path.isdir(other) or os.stat(other).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip('needs a second filesystem (/dev/shm) to test a cross-device move')
+    temp = os.path.join(other, f'stalkeer-test-{os.getpid()}')
+    data = payload(400_000)
+    url = server.add('x.mkv', data)
+    try:
+        result = make_downloader(temp_dir=temp).download(url, str(tmp_path / 'x.mkv'))
+        assert result.status == 'completed'
+        assert sha256(tmp_path / 'x.mkv') == sha256(data)
+        assert os.listdir(temp) == []                    # the .part is gone
+        assert not any(n.endswith('.stalkeer-copy') for n in os.listdir(tmp_path))
+    finally:
+        import shutil
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 1 MiB filesystem (tmpfs), where mounting is allowed."""
+    import subprocess
+    mount = tmp_path / 'tiny'
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs',
+                                            str(mount)], capture_output=True).returncode != 0:
+        pytest.skip('mounting a small tmpfs needs root (used to fill a disk for real)')
+    yield mount
+    subprocess.run(['umount', '-l', str(mount)], capture_output=True)
+
+
+def test_full_disk_mid_transfer_fails_cleanly_and_keeps_the_row(server, make_downloader,
+                                                                tiny_disk, db):
+    # No Content-Length, so the up-front space check cannot know: the write fails.
+    url = server.add('huge.mkv', payload(3_000_000))
+    server.fault('huge.mkv', no_content_length=True)
+    result = make_downloader().download(url, str(tiny_disk / 'huge.mkv'))
+    assert result.status == 'failed' and 'disk full' in result.message
+    info = row(result.download_id)
+    assert info.status == 'failed' and info.locked_by is None
+    assert not (tiny_disk / 'huge.mkv').exists()
+
+
+def test_known_size_larger_than_the_disk_is_refused_up_front(server, make_downloader,
+                                                            tiny_disk, db):
+    url = server.add('big.mkv', payload(3_000_000))
+    result = make_downloader().download(url, str(tiny_disk / 'big.mkv'))
+    assert result.status == 'failed' and 'not enough free space' in result.message
+    assert server.gets('big.mkv')[0].bytes_sent < 3_000_000
