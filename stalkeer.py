@@ -148,6 +148,10 @@ class DiskSpaceError(DownloadError):
     """Not enough room (checked up front) or the disk filled up mid-transfer."""
 
 
+class PlaylistError(StalkeerError):
+    """The playlist cannot be fetched, read or parsed at all."""
+
+
 class LeaseLost(StalkeerError):
     """Our lock on a download row was taken over; we must stop touching it."""
     exit_code = EXIT_FAILED
@@ -389,6 +393,13 @@ DEFAULTS = {
         'lock_timeout_seconds': '300',
         'min_free_space_mb': '1024',
         'user_agent': f'stalkeer/{__version__}',
+    },
+    'm3u': {
+        'url': '',
+        'file_path': 'playlist.m3u',
+        'archive_dir': 'm3u_archive',
+        'retention_count': '7',
+        'max_file_size_mb': '500',
     },
     'logging': {
         'level': 'INFO',
@@ -1081,7 +1092,7 @@ class Downloader:
                     self.state.fail(info.id, message, self._part_size(part_path))
                     log.error('failed %s after %d attempt(s): %s', self._label(info), attempt, message)
                     return DownloadResult('failed', info.id, message)
-                delay = self._backoff(attempt, exc.retry_after)
+                delay = backoff_delay(attempt, s.backoff_base, s.backoff_max, exc.retry_after)
                 log.warning('%s: %s; retrying in %.1fs (attempt %d of %d)', self._label(info),
                             message, delay, attempt + 1, s.retry_attempts)
                 self.state.retrying(info.id, message, self._part_size(part_path))
@@ -1120,12 +1131,6 @@ class Downloader:
         except OSError:
             return 0
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        s = self.settings
-        if retry_after is not None:
-            return min(retry_after, s.backoff_max)
-        # Exponential with jitter so parallel clients do not hammer in step.
-        return min(s.backoff_max, s.backoff_base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
 
     def _final_path(self, info: DownloadInfo, content_type: str | None) -> str:
         """The destination, plus the detected extension when it has none.
@@ -1419,6 +1424,222 @@ def _connection_reason(exc) -> str:
     return redact(text.splitlines()[0] if text else exc.__class__.__name__)[:200]
 
 
+# ==== playlist =================================================================
+
+# -- fetching the playlist ------------------------------------------------------
+
+
+@dataclasses.dataclass
+class PlaylistSettings:
+    """The [m3u] section, validated."""
+    url: str | None
+    file_path: str
+    archive_dir: str | None
+    retention_count: int
+    max_file_size: int
+    connect_timeout: float = 10
+    read_timeout: float = 60
+    retry_attempts: int = 3
+    backoff_base: float = 2
+    backoff_max: float = 60
+    user_agent: str = f'stalkeer/{__version__}'
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> 'PlaylistSettings':
+        downloads = DownloadSettings.from_config(cfg)
+        return cls(
+            url=cfg.get('m3u', 'url') or None,
+            file_path=cfg.getpath('m3u', 'file_path'),
+            archive_dir=cfg.getpath('m3u', 'archive_dir'),
+            retention_count=cfg.getint('m3u', 'retention_count', minimum=0),
+            max_file_size=int(cfg.getfloat('m3u', 'max_file_size_mb', minimum=0.001) * MiB),
+            connect_timeout=downloads.connect_timeout, read_timeout=downloads.read_timeout,
+            retry_attempts=downloads.retry_attempts, backoff_base=downloads.backoff_base,
+            backoff_max=downloads.backoff_max, user_agent=downloads.user_agent)
+
+
+@dataclasses.dataclass
+class FetchResult:
+    path: str
+    size: int
+    elapsed: float
+    archived: str | None = None
+    removed_archives: list = dataclasses.field(default_factory=list)
+
+
+def looks_like_m3u(head: bytes) -> bool:
+    """A playlist starts with #EXTM3U (after a BOM/blank lines) or at least has #EXTINF lines.
+
+    Providers answer an expired account with an HTML page or a JSON error and
+    status 200; accepting that would wipe a good playlist."""
+    text = head.lstrip(b'\xef\xbb\xbf').lstrip()
+    return text[:7].upper() == b'#EXTM3U' or b'#EXTINF' in head
+
+
+def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter (so parallel clients do not retry in step);
+    a server's Retry-After wins, up to the cap."""
+    if retry_after is not None:
+        return min(retry_after, cap)
+    return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+
+
+class PlaylistFetcher:
+    """Downloads the provider's playlist and replaces the local copy atomically."""
+
+    def __init__(self, settings: PlaylistSettings, session: requests.Session | None = None):
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.session.headers['User-Agent'] = settings.user_agent
+        self.sleep = time.sleep
+
+    def fetch(self, url: str | None = None, archive: bool = True) -> FetchResult:
+        s = self.settings
+        url = url or s.url
+        if not url:
+            raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
+        if not re.match(r'(?i)https?://', url):
+            raise ConfigError(f'[m3u] url must be an http(s) URL, got {redact(url)!r}')
+        register_url_secrets(url)
+        folder = os.path.dirname(s.file_path) or '.'
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise PlaylistError(f'cannot create {folder}: {exc.strerror}') from None
+        tmp = f'{s.file_path}.stalkeer-download'
+        started = time.monotonic()
+        try:
+            for attempt in range(1, s.retry_attempts + 1):
+                try:
+                    size = self._download_to(url, tmp)
+                    break
+                except RetryableDownloadError as exc:
+                    if attempt >= s.retry_attempts:
+                        raise PlaylistError(f'playlist download failed: {exc}') from None
+                    delay = backoff_delay(attempt, s.backoff_base, s.backoff_max, exc.retry_after)
+                    log.warning('playlist download: %s; retrying in %.1fs', exc, delay)
+                    self.sleep(delay)
+                except DownloadError as exc:
+                    raise PlaylistError(f'playlist download failed: {exc}') from None
+            os.replace(tmp, s.file_path)
+            fsync_directory(folder)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        result = FetchResult(s.file_path, size, time.monotonic() - started)
+        if archive and s.archive_dir:
+            result.archived, result.removed_archives = self._archive()
+        log.info('playlist saved to %s (%s) from %s', s.file_path, human_bytes(size), url)
+        return result
+
+    def _download_to(self, url: str, tmp: str) -> int:
+        s = self.settings
+        try:
+            response = self.session.get(url, stream=True, timeout=(s.connect_timeout, s.read_timeout))
+        except requests.exceptions.Timeout:
+            raise RetryableDownloadError('timed out') from None
+        except requests.exceptions.ConnectionError as exc:
+            raise RetryableDownloadError(f'cannot reach the provider: {_connection_reason(exc)}') from None
+        except requests.exceptions.RequestException as exc:
+            raise DownloadError(first_line(exc)) from None
+        with response:
+            code = response.status_code
+            if code in (408, 429, 551) or code >= 500:
+                raise RetryableDownloadError(f'HTTP {code}', parse_retry_after(
+                    response.headers.get('Retry-After')))
+            if code != 200:
+                hint = ' (wrong username/password or expired subscription?)' if code in (401, 403) else ''
+                raise DownloadError(f'HTTP {code} {response.reason or ""}'.strip() + hint)
+            length = response.headers.get('Content-Length')
+            if length and length.isdigit() and int(length) > s.max_file_size:
+                raise DownloadError(f'the playlist is {human_bytes(int(length))}, over '
+                                    f'[m3u] max_file_size_mb ({human_bytes(s.max_file_size)})')
+            size = 0
+            head = b''
+            try:
+                with open(tmp, 'wb') as fh:
+                    for chunk in response.iter_content(CHUNK_SIZE):
+                        if len(head) < 65536:
+                            head += chunk[:65536 - len(head)]
+                            if len(head) >= 65536 and not looks_like_m3u(head):
+                                raise DownloadError(_not_m3u_message(head))
+                        size += len(chunk)
+                        if size > s.max_file_size:
+                            raise DownloadError(f'the playlist is larger than [m3u] max_file_size_mb '
+                                                f'({human_bytes(s.max_file_size)})')
+                        fh.write(chunk)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except requests.exceptions.RequestException as exc:
+                raise RetryableDownloadError(f'connection broken: {_connection_reason(exc)}') from None
+            except OSError as exc:
+                raise DownloadError(f'cannot write {tmp}: {exc.strerror}') from None
+            if length and length.isdigit() and size != int(length):
+                raise RetryableDownloadError(f'got {size} of {length} bytes')
+            if not looks_like_m3u(head):
+                raise DownloadError(_not_m3u_message(head))
+            return size
+
+    def _archive(self):
+        s = self.settings
+        stem, suffix = os.path.splitext(os.path.basename(s.file_path))
+        stamp = utcnow().strftime('%Y%m%dT%H%M%SZ')
+        try:
+            os.makedirs(s.archive_dir, exist_ok=True)
+            target = os.path.join(s.archive_dir, f'{stem}-{stamp}{suffix or ".m3u"}')
+            n = 1
+            while os.path.exists(target):
+                n += 1
+                target = os.path.join(s.archive_dir, f'{stem}-{stamp}-{n}{suffix or ".m3u"}')
+            shutil.copyfile(s.file_path, target)
+        except OSError as exc:
+            # The new playlist is in place; a failed archive copy is not worth failing for.
+            log.warning('could not archive the playlist in %s: %s', s.archive_dir, exc.strerror)
+            return None, []
+        return target, rotate_archives(s.archive_dir, s.file_path, s.retention_count)
+
+
+def _not_m3u_message(head: bytes) -> str:
+    sample = head.lstrip()[:200].decode('utf-8', 'replace').lower()
+    if '<html' in sample or '<!doctype' in sample:
+        kind = 'an HTML page'
+    elif sample.startswith(('{', '[')):
+        kind = 'JSON'
+    elif not sample.strip():
+        kind = 'an empty file'
+    else:
+        kind = 'something else'
+    return f'the provider sent {kind}, not an M3U playlist; the current playlist was kept'
+
+
+def list_archives(archive_dir: str | None, file_path: str) -> list[tuple[str, int, float]]:
+    """(path, size, mtime) of the archived playlists, newest first."""
+    if not archive_dir or not os.path.isdir(archive_dir):
+        return []
+    stem, suffix = os.path.splitext(os.path.basename(file_path))
+    pattern = re.compile(r'%s-\d{8}T\d{6}Z(?:-\d+)?%s\Z' % (re.escape(stem), re.escape(suffix or '.m3u')))
+    found = []
+    for name in os.listdir(archive_dir):
+        if pattern.match(name):
+            path = os.path.join(archive_dir, name)
+            st = os.stat(path)
+            found.append((path, st.st_size, st.st_mtime))
+    # The timestamp in the name sorts correctly; mtime can be touched by backups.
+    return sorted(found, key=lambda item: os.path.basename(item[0]), reverse=True)
+
+
+def rotate_archives(archive_dir: str | None, file_path: str, keep: int) -> list[str]:
+    """Delete all but the ``keep`` newest archived playlists; returns what was removed."""
+    removed = []
+    for path, _size, _mtime in list_archives(archive_dir, file_path)[keep:]:
+        try:
+            os.unlink(path)
+            removed.append(path)
+        except OSError as exc:
+            log.warning('could not remove %s: %s', path, exc.strerror)
+    return removed
+
+
 # ==== commands =================================================================
 
 
@@ -1639,6 +1860,43 @@ def cmd_resume_downloads(app: App) -> int:
     return EXIT_FAILED if counts['failed'] or counts['lost'] else EXIT_OK
 
 
+def cmd_m3u_download(app: App) -> int:
+    """Fetch the provider's playlist, replace the local copy, archive it."""
+    result = PlaylistFetcher(PlaylistSettings.from_config(app.cfg)).fetch(
+        app.args.url, archive=not app.args.no_archive)
+    app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)} in '
+                    f'{result.elapsed:.1f}s)', always=True)
+    if result.archived:
+        app.console.out(f'archived as {result.archived}')
+    for path in result.removed_archives:
+        app.console.out(f'removed old archive {path}')
+    return EXIT_OK
+
+
+def cmd_m3u_list_archives(app: App) -> int:
+    settings = PlaylistSettings.from_config(app.cfg)
+    archives = list_archives(settings.archive_dir, settings.file_path)
+    if not archives:
+        app.console.out(f'no archived playlists in {settings.archive_dir}', always=True)
+        return EXIT_OK
+    for path, size, mtime in archives:
+        when = dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+        app.console.out(f'{when}  {human_bytes(size):>10}  {path}', always=True)
+    return EXIT_OK
+
+
+def cmd_m3u_cleanup_archives(app: App) -> int:
+    settings = PlaylistSettings.from_config(app.cfg)
+    keep = settings.retention_count if app.args.retention is None else app.args.retention
+    if keep < 0:
+        raise StalkeerError('--retention must be 0 or more')
+    removed = rotate_archives(settings.archive_dir, settings.file_path, keep)
+    for path in removed:
+        app.console.out(f'removed {path}')
+    app.console.out(f'kept the {keep} newest archive(s), removed {len(removed)}', always=True)
+    return EXIT_OK
+
+
 # ==== main =====================================================================
 
 
@@ -1689,6 +1947,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--limit', type=int, metavar='N', help='at most N downloads')
     p.add_argument('--dry-run', action='store_true', help='list what would resume, change nothing')
     p.set_defaults(func=cmd_resume_downloads)
+
+    p = sub.add_parser('m3u-download', parents=[common],
+                       help='fetch the playlist from [m3u] url into [m3u] file_path')
+    p.add_argument('--url', help='playlist URL (default: [m3u] url)')
+    p.add_argument('--no-archive', action='store_true', help='do not keep a timestamped copy')
+    p.set_defaults(func=cmd_m3u_download)
+
+    p = sub.add_parser('m3u-list-archives', parents=[common], help='list archived playlists')
+    p.set_defaults(func=cmd_m3u_list_archives)
+
+    p = sub.add_parser('m3u-cleanup-archives', parents=[common],
+                       help='delete archived playlists beyond the retention count')
+    p.add_argument('--retention', type=int, metavar='N',
+                   help='keep the N newest (default: [m3u] retention_count)')
+    p.set_defaults(func=cmd_m3u_cleanup_archives)
     return parser
 
 
