@@ -40,15 +40,39 @@ CREATE INDEX IF NOT EXISTS "download_info_status" ON "download_info" ("status");
 CREATE INDEX IF NOT EXISTS "download_info_locked_at" ON "download_info" ("locked_at");
 CREATE INDEX IF NOT EXISTS "download_info_updated_at" ON "download_info" ("updated_at");
 
--- Playlist lines; state: processed, pending, downloading, organizing, downloaded, failed.
+-- Playlist lines, classified by `process`; state: processed, pending, downloading,
+-- organizing, downloaded, failed (mirrors the linked download).
 CREATE TABLE IF NOT EXISTS "processed_lines" (
     "id" /* /* */ INTEGER -- */ SERIAL
         NOT NULL PRIMARY KEY,
+    "line_hash" VARCHAR(40),                   -- sha1 of tvg-name + URL: a line's identity across imports
     "state" VARCHAR(16) NOT NULL DEFAULT 'processed',
     "download_info_id" INTEGER,
+    "content_type" VARCHAR(16),                -- movies, tvshows, channels, uncategorized
+    "title" TEXT,                              -- clean title (the series title for episodes)
+    "year" INTEGER,
+    "season" INTEGER,
+    "episode" INTEGER,
+    "resolution" VARCHAR(8),                   -- 2160p, 1080p, 720p, 480p
+    "languages" VARCHAR(255),                  -- comma-separated tags: FR, MULTI, VOSTFR...
+    "match_key" TEXT,                          -- normalised title, looked up by the matching
+    "display_title" TEXT,                      -- the title exactly as the playlist has it
+    "tvg_id" VARCHAR(255),
+    "tvg_name" TEXT,
+    "tvg_logo" TEXT,
+    "group_title" TEXT,
+    "tvg_type" VARCHAR(64),
+    "url" TEXT,                                -- the real URL (credentials included): never printed
+    "line_number" INTEGER,
+    "meta_hash" VARCHAR(40),                   -- unchanged hash: the line is not rewritten
+    "first_seen_at" TIMESTAMP,
+    "missing_since" TIMESTAMP,                 -- set when the line left the playlist; NULL while present
     "created_at" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     FOREIGN KEY ("download_info_id") REFERENCES "download_info" ("id") ON DELETE SET NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS "processed_lines_line_hash" ON "processed_lines" ("line_hash");
 CREATE INDEX IF NOT EXISTS "processed_lines_state" ON "processed_lines" ("state");
 CREATE INDEX IF NOT EXISTS "processed_lines_download_info_id" ON "processed_lines" ("download_info_id");
+CREATE INDEX IF NOT EXISTS "processed_lines_tvg_id" ON "processed_lines" ("tvg_id");
+CREATE INDEX IF NOT EXISTS "processed_lines_content_type_match_key" ON "processed_lines" ("content_type", "match_key");

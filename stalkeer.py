@@ -20,11 +20,15 @@ downloader, commands, main.
 from __future__ import annotations
 
 import argparse
+import codecs
+import collections
 import configparser
 import dataclasses
 import datetime as dt
 import email.utils
 import errno
+import hashlib
+import json
 import logging
 import os
 import random
@@ -36,9 +40,10 @@ import socket
 import sys
 import threading
 import time
+import unicodedata
 import urllib.parse
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 import peewee
 import requests
@@ -401,6 +406,12 @@ DEFAULTS = {
         'retention_count': '7',
         'max_file_size_mb': '500',
     },
+    'filter': {
+        'group_title_include': '',
+        'group_title_exclude': '',
+        'tvg_name_include': '',
+        'tvg_name_exclude': '',
+    },
     'logging': {
         'level': 'INFO',
         'file': '',
@@ -618,17 +629,46 @@ class DownloadInfo(BaseModel):
 
 
 class ProcessedLine(BaseModel):
-    """A playlist line stalkeer knows about; ``state`` mirrors its download."""
+    """A playlist entry, classified; ``state`` mirrors its download.
+
+    ``line_hash`` (tvg-name + URL) identifies a line across imports;
+    ``match_key`` is the normalised title the Radarr/Sonarr matching looks up
+    through an index; ``missing_since`` is set when a line is no longer in the
+    playlist (lines are never deleted: a download may point at them)."""
+    line_hash = peewee.CharField(max_length=40, null=True, unique=True)
     state = peewee.CharField(max_length=16, default='processed', index=True,
                              constraints=_default("'processed'"))
     download_info = peewee.ForeignKeyField(
         DownloadInfo, null=True, column_name='download_info_id', on_delete='SET NULL',
         backref='lines')
+    content_type = peewee.CharField(max_length=16, null=True)
+    title = peewee.TextField(null=True)
+    year = peewee.IntegerField(null=True)
+    season = peewee.IntegerField(null=True)
+    episode = peewee.IntegerField(null=True)
+    resolution = peewee.CharField(max_length=8, null=True)
+    languages = peewee.CharField(max_length=255, null=True)
+    match_key = peewee.TextField(null=True)
+    display_title = peewee.TextField(null=True)
+    tvg_id = peewee.CharField(max_length=255, null=True, index=True)
+    tvg_name = peewee.TextField(null=True)
+    tvg_logo = peewee.TextField(null=True)
+    group_title = peewee.TextField(null=True)
+    tvg_type = peewee.CharField(max_length=64, null=True)
+    url = peewee.TextField(null=True)
+    line_number = peewee.IntegerField(null=True)
+    meta_hash = peewee.CharField(max_length=40, null=True)
+    first_seen_at = peewee.DateTimeField(null=True)
+    missing_since = peewee.DateTimeField(null=True)
     created_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
     updated_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
 
     class Meta:
         table_name = 'processed_lines'
+        indexes = (
+            # The matching looks movies and episodes up by key within a type.
+            (('content_type', 'match_key'), False),
+        )
 
 
 MODELS = (DownloadInfo, ProcessedLine)
@@ -762,15 +802,28 @@ def migrate_schema(db) -> list[str]:
                     continue
                 have = {c.name for c in db.get_columns(table)}
                 for field in model._meta.sorted_fields:
-                    if field.column_name not in have:
+                    if field.column_name in have:
+                        continue
+                    if _sqlite_needs_backfill(db, field):
+                        # SQLite cannot ADD COLUMN with a non-constant default:
+                        # add it plain and fill in the existing rows.
+                        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{field.column_name}" DATETIME')
+                        db.execute_sql(f'UPDATE "{table}" SET "{field.column_name}" = CURRENT_TIMESTAMP')
+                    else:
                         run_migrations(migrator.add_column(table, field.column_name, field))
-                        changes.append(f'added column {table}.{field.column_name}')
+                    changes.append(f'added column {table}.{field.column_name}')
             db.create_tables(MODELS, safe=True)
     except peewee.PeeweeException as exc:
         raise DatabaseError(f'cannot create or upgrade the tables: {first_line(exc)}') from None
     for change in changes:
         log.info('migrate: %s', change)
     return changes
+
+
+def _sqlite_needs_backfill(db, field) -> bool:
+    if is_postgres(db):
+        return False
+    return any('CURRENT_TIMESTAMP' in getattr(c, 'sql', '') for c in field.constraints or ())
 
 
 def db_now(offset_seconds: float = 0):
@@ -1640,6 +1693,1195 @@ def rotate_archives(archive_dir: str | None, file_path: str, keep: int) -> list[
     return removed
 
 
+# -- parsing and classifying (generated from the playlist section) --------------
+
+# ---------------------------------------------------------------------------
+# Streaming M3U parser
+# ---------------------------------------------------------------------------
+
+_M3U_MAX_LINE = 64 * 1024        # longer lines are malformed: never regex a 10 MB line
+_M3U_PROGRESS_STEP = 1 << 20     # on_progress roughly every MiB
+_M3U_MAX_SAMPLES = 10            # malformed examples kept for the summary
+_TITLE_MAX_LEN = 512             # parse_title only looks at this much of a title
+
+
+@dataclasses.dataclass(slots=True)
+class ParseStats:
+    lines_read: int = 0
+    entries: int = 0
+    malformed: int = 0
+    decode_errors: int = 0      # lines that were not valid UTF-8 (decoded with 'replace')
+    header_missing: bool = False
+    bytes_read: int = 0
+    malformed_samples: list[str] = dataclasses.field(default_factory=list)
+
+    def add_malformed(self, line_no: int, reason: str) -> None:
+        self.malformed += 1
+        if len(self.malformed_samples) < _M3U_MAX_SAMPLES:
+            self.malformed_samples.append(f'line {line_no}: {reason}')
+            log.debug('playlist line %d malformed: %s', line_no, reason)
+
+
+@dataclasses.dataclass(slots=True)
+class PlaylistEntry:
+    line_no: int                # 1-based line number of the #EXTINF line
+    duration: str               # raw duration text: '-1', '966', '' if absent
+    attrs: dict[str, str]       # every attribute, names lower-cased
+    display_title: str          # text after the first comma outside quotes, stripped
+    url: str
+
+    @property
+    def tvg_id(self) -> str: return self.attrs.get('tvg-id') or ''
+    @property
+    def tvg_name(self) -> str: return self.attrs.get('tvg-name') or ''
+    @property
+    def tvg_logo(self) -> str: return self.attrs.get('tvg-logo') or ''
+    @property
+    def group_title(self) -> str: return self.attrs.get('group-title') or ''
+    @property
+    def tvg_type(self) -> str: return self.attrs.get('tvg-type') or ''
+
+
+# '#EXTINF:-1 …', '#EXTINF:966 …', '#EXTINF:0.000,' (S48 uses 0); duration may be absent.
+_DURATION_RE = re.compile(r'[ \t]*([-+]?\d+(?:\.\d+)?)?')
+# Attribute part = everything up to the first comma OUTSIDE quotes: STK group-titles
+# ("Action,  Aventure") and a PDM tvg-logo (CR0,4,380,562) hold commas.  Quoted
+# strings allow backslash escapes (tvg-name="… \"Breaking Bad\" (AUDIO)").  Single
+# quotes only open a value right after '=' (so an apostrophe elsewhere is a plain
+# char).  Possessive quantifiers (3.11) keep this linear: no backtracking at all.
+# Only used when the cheap quote-counting path below cannot decide.
+_HEAD_RE = re.compile(r'''(?:[^,"']++|"[^"\\]*+(?:\\.[^"\\]*+)*+"|(?<==)'[^'\\]*+(?:\\.[^'\\]*+)*+'|')*+,''')
+# key="v" | key='v' | key=v (unquoted, e.g. tvg-id=123); any attribute name.
+_ATTR_RE = re.compile(r'''([^\s=,"']+)[ \t]*=[ \t]*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'|([^\s"]*))''')
+# Fast path: the usual line of only key="value" pairs (no escapes, no single quotes) is
+# split in one possessive (non-backtracking) match; anything else takes the slow path.
+_EXTINF_SIMPLE_RE = re.compile(r'#EXTINF:[ \t]*([-+]?\d+(?:\.\d+)?)?((?:[ \t]+[^\s="]+="[^"]*")*+)[ \t]*,(.*)', re.S)
+_UNESCAPE_RE = re.compile(r'''\\(["'\\])''')
+
+
+def _parse_extinf(line: str) -> tuple[str, dict[str, str], str]:
+    """'#EXTINF:<duration> k="v" …,<title>' -> (duration, attrs, display_title)."""
+    m = _EXTINF_SIMPLE_RE.match(line)
+    if m is not None:              # head is exactly ' k1="v1" k2="v2"…': split on quotes
+        parts = m[2].split('"')
+        keys = ''.join(parts[0::2]).replace('=', ' ').lower().split()
+        return m[1] or '', dict(zip(keys, parts[1::2])), m[3].strip()
+    m = _DURATION_RE.match(line, 8)
+    duration = m.group(1) or ''
+    rest = line[m.end():]
+    i = rest.find(',')
+    if i < 0:
+        head, title = rest, ''
+    elif '"' not in rest[:i] and "'" not in rest[:i]:
+        head, title = rest[:i], rest[i + 1:]          # '#EXTINF:-1,Title' / tvg-id=123,Title
+    elif '\\' not in rest and "='" not in rest and "= '" not in rest:
+        while i >= 0 and rest.count('"', 0, i) & 1:   # comma inside a quoted value
+            i = rest.find(',', i + 1)
+        if i < 0:                                     # unbalanced quote: first comma
+            i = rest.find(',')
+        head, title = rest[:i], rest[i + 1:]
+    else:                                             # escapes or single quotes
+        h = _HEAD_RE.match(rest)
+        if h:
+            head, title = rest[:h.end() - 1], rest[h.end():]
+        else:
+            head, title = rest[:i], rest[i + 1:]
+    attrs: dict[str, str] = {}
+    if '=' in head:
+        for am in _ATTR_RE.finditer(head):
+            v = am.group(am.lastindex)
+            if '\\' in v:
+                v = _UNESCAPE_RE.sub(r'\1', v)
+            attrs[am.group(1).lower()] = v
+    return duration, attrs, title.strip()
+
+
+def iter_playlist(stream: BinaryIO, stats: ParseStats,
+                  on_progress: Callable[[int], None] | None = None) -> Iterator[PlaylistEntry]:
+    """Yield PlaylistEntry objects from a binary M3U stream, reading line by line.
+
+    Never raises on bad input: EXTINF without URL, URL without EXTINF, over-long
+    lines (> 64 KiB, drained in bounded chunks) and undecodable bytes (decoded with
+    'replace') are counted in `stats`, which is complete once the iterator is
+    exhausted or closed. `on_progress(bytes_read)` is called about every MiB and at the end.
+    """
+    readline, max_line, parse_extinf, Entry = stream.readline, _M3U_MAX_LINE, _parse_extinf, PlaylistEntry
+    p_line = 0                     # line number of the pending EXTINF (0: none pending)
+    p_dur = p_title = ''
+    p_attrs: dict[str, str] = {}
+    line_no = entries = 0
+    nbytes = stats.bytes_read
+    step = _M3U_PROGRESS_STEP if on_progress is not None else 1 << 62
+    next_progress = nbytes + step
+    try:
+        while True:                # header: first non-blank line
+            raw = readline(max_line + 1)
+            if not raw:
+                break
+            line_no += 1
+            nbytes += len(raw)
+            if len(raw) > max_line or raw.strip():
+                break
+        if not raw:
+            stats.header_missing = True    # empty or blank-only file
+        elif isinstance(raw, bytes):
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+            if raw.startswith((b'#EXTM3U', b'#extm3u')):
+                raw = b'\n'
+        else:                      # tolerate a text stream
+            raw = raw.lstrip('\ufeff')
+            if raw.startswith(('#EXTM3U', '#extm3u')):
+                raw = '\n'
+        if raw.strip():
+            stats.header_missing = True
+        while raw:
+            if nbytes >= next_progress:
+                on_progress(nbytes)
+                next_progress = nbytes + step
+            if len(raw) > max_line:    # drain the rest of the line in bounded chunks
+                while raw and raw[-1:] not in (b'\n', '\n'):
+                    raw = readline(max_line)
+                    nbytes += len(raw)
+                stats.add_malformed(line_no, f'line longer than {max_line} bytes')
+                p_line = 0             # its entry is lost with the line; counted once
+            else:
+                try:
+                    line = raw.decode('utf-8').strip()
+                except UnicodeDecodeError:
+                    stats.decode_errors += 1
+                    line = raw.decode('utf-8', 'replace').strip()
+                except AttributeError:  # str line from a text stream
+                    line = raw.strip()
+                if not line:
+                    pass
+                elif line[0] == '#':
+                    if line.startswith('#EXTINF:') or line[:8].upper() == '#EXTINF:':
+                        if p_line:
+                            stats.add_malformed(p_line, 'EXTINF without URL')
+                        p_line = line_no
+                        p_dur, p_attrs, p_title = parse_extinf(line)
+                    elif p_line and line[:8].upper() == '#EXTGRP:':
+                        # S48 '#EXTGRP:Movie VOD' repeats the group; used when group-title is absent
+                        p_attrs.setdefault('group-title', line[8:].strip())
+                    # other directives (#EXTM3U again, #EXTVLCOPT, #KODIPROP, comments) skipped
+                elif p_line:
+                    entries += 1
+                    yield Entry(p_line, p_dur, p_attrs, p_title, line)
+                    p_line = 0
+                else:
+                    stats.add_malformed(line_no, 'URL without EXTINF')
+            raw = readline(max_line + 1)
+            if raw:
+                line_no += 1
+                nbytes += len(raw)
+        if p_line:
+            stats.add_malformed(p_line, 'EXTINF without URL at end of file')
+    finally:
+        stats.lines_read += line_no
+        stats.entries += entries
+        stats.bytes_read = nbytes
+    if on_progress is not None:
+        on_progress(nbytes)
+
+
+def line_hash(tvg_name: str, url: str) -> str:
+    """Stable 40-char hex id of a playlist line: sha1(tvg_name + '\\n' + url)."""
+    return hashlib.sha1(f'{tvg_name}\n{url}'.encode('utf-8', 'replace')).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Title parsing
+# ---------------------------------------------------------------------------
+
+# Language tags, normalised upper-case.  Codes are kept as written (country-style
+# IPTV prefixes like UK/US become EN; VF/FRENCH become FR).  Special tags:
+# MULTI (multi-audio, also DUAL), VOSTFR (kept as one tag), SUBT (any subtitle
+# marker: SUBT, SUB, SUBS, VOST, ST).  '(AUDIO)' is dropped: it only says the
+# prefix language is the audio track.
+_LANG_ALIAS = {
+    'FR': 'FR', 'FRA': 'FR', 'FRE': 'FR', 'FRENCH': 'FR', 'TRUEFRENCH': 'FR',
+    'VF': 'FR', 'VFF': 'FR', 'VFQ': 'FR', 'VFI': 'FR',
+    'EN': 'EN', 'ENG': 'EN', 'ENGLISH': 'EN', 'UK': 'EN', 'US': 'EN', 'GB': 'EN',
+    'ES': 'ES', 'ESP': 'ES', 'SPA': 'ES', 'CAST': 'ES', 'LAT': 'LAT', 'LATINO': 'LAT',
+    'DE': 'DE', 'GER': 'DE', 'DEU': 'DE', 'IT': 'IT', 'ITA': 'IT', 'PT': 'PT',
+    'POR': 'PT', 'BR': 'BR', 'NL': 'NL', 'TR': 'TR', 'TUR': 'TR', 'AR': 'AR',
+    'ARA': 'AR', 'RU': 'RU', 'PL': 'PL', 'RO': 'RO', 'GR': 'GR', 'EL': 'GR',
+    'SE': 'SE', 'SV': 'SE', 'NO': 'NO', 'DK': 'DK', 'FI': 'FI', 'CZ': 'CZ',
+    'SK': 'SK', 'HU': 'HU', 'HR': 'HR', 'RS': 'RS', 'BG': 'BG', 'UA': 'UA',
+    'AL': 'AL', 'ALB': 'AL', 'KU': 'KU', 'KUR': 'KU', 'FA': 'FA', 'IR': 'FA',
+    'IN': 'IN', 'HI': 'HI', 'PK': 'PK', 'JP': 'JP', 'KR': 'KR', 'CN': 'CN',
+    'EXYU': 'EXYU', 'AF': 'AF', 'PH': 'PH', 'TH': 'TH', 'VN': 'VN',
+}
+# Case-insensitive long tags (STK '(FHD MULTI)', issue '(Multi)', SWT '[TR SUB]').
+_SPECIAL_TAG = {'MULTI': 'MULTI', 'DUAL': 'MULTI', 'VOSTFR': 'VOSTFR', 'SUBT': 'SUBT',
+                'SUB': 'SUBT', 'SUBS': 'SUBT', 'SUBBED': 'SUBT', 'VOST': 'SUBT', 'ST': 'SUBT'}
+# Dropped in brackets / after the year, no information kept.
+_NOISE_TAG = {'AUDIO', 'HDR', 'HDR10', 'DV', 'HEVC', 'H264', 'H265', 'X264', 'X265', '10BIT',
+              'WEB', 'WEBRIP', 'WEB-DL', 'BLURAY', 'REMUX', '3D', 'VO', 'DUB', 'DUBBED', 'CAM'}
+# Codes that are also English words / real title prefixes ('IT: Welcome to Derry'):
+# never taken from an un-piped 'XX:' title prefix.
+_AMBIGUOUS_PREFIX = {'IT', 'IN', 'NO', 'EL', 'ST'}
+
+_RES_LABEL = {4: '2160p', 3: '1080p', 2: '720p', 1: '480p'}
+_RES_WORD = {'4K': 4, '8K': 4, '4k': 4, '8k': 4, 'UHD': 4, 'FHD': 3, 'QHD': 3, 'HD': 2,
+             'SD': 1, 'SDTV': 1}
+# Quality as a separate token only: '4Kurd HD' (IORG) is not 4K, 'HDR' is not HD,
+# 'x264'/'H.264' are not 264p.  Words upper-case only ('SD'/'HD'), 4k/720p any case.
+_RES_RE = re.compile(r'(?<![\w.])(?:(\d{3,4})[pPiI]|([48][kK]|UHD|FHD|QHD|HD|SDTV|SD))(?!\w)')
+
+# '|FR| Title', '|FR| Blindspot S01 |FR| Blindspot 01x12 - Super soldat' (S48).
+_PIPE_TAG_RE = re.compile(r'\|\s*([^|\s]{1,10})\s*\|')
+# 'HD : Cabal 2020', 'SD : The Voice S18E06' (S48).
+_QUALITY_PREFIX_RE = re.compile(r'(4K|UHD|FHD|HD|SD)\s*[:|]\s*|(4K|UHD|FHD|HD|SD) - ')
+# 'FR: Title', 'FR - Title', 'FR | Title' — upper-case whitelisted codes only.
+_LANG_PREFIX_RE = re.compile(r'([A-Z]{2,4}|MULTI|VOSTFR)\s*[:|]\s*|([A-Z]{2,4}|MULTI|VOSTFR) - ')
+# '(FHD MULTI)', '[4K HDR]', '(ES)', '(720p)', '[Not 24/7]', '(2024)'.
+_BRACKET_RE = re.compile(r'[(\[]([^()\[\]]{1,40})[)\]]')
+_BRACKET_SPLIT_RE = re.compile(r'[\s,/+]+')
+_TITLE_STATUS_RE = re.compile(r'(?i)not\s*24/7|geo[- ]?blocked')   # IORG status tags
+_BRACKET_YEAR_RE = re.compile(r'(?:19|20)\d\d')
+_TITLE_DIGIT_RE = re.compile(r'\d')
+_RES_HINT_RE = re.compile(r'\d[pPiIkK]')     # cheap pre-check before _RES_RE (years are common)
+
+_SEASON_WORDS = r'(?:season|saison|staffel|temporada|sezon|stagione|seizoen|säsong|sæson)'
+_EPISODE_WORDS = r'(?:episode|épisode|episodio|episódio|folge|bölüm|bolum|aflevering|odcinek|ep)'
+# Episode markers (leftmost wins; a left word boundary is checked in code, which keeps
+# the regexes prefix-scannable and fast):
+# 'S01E02', 'S01 E02' (STK's spaced form), 'S1E2', 'S01.E02'.
+_SXE_RE = re.compile(r'[Ss](\d{1,3})[ ._-]?[Ee](\d{1,4})(?!\d)')
+# '1x02', '01x12' — the episode needs 2+ digits so MOCK's movie 'Broadcast Relic 4x3'
+# is not an episode, and '1920x1080' never matches (left boundary).
+_NXN_RE = re.compile(r'(\d{1,2})[xX](\d{2,3})(?!\w)')
+# Word forms: 'Season 1 Episode 2', 'Saison 1 Episode 2', 'Staffel 1 Folge 2', 'Temporada
+# 1 Episodio 2', 'Sezon 1 Bölüm 1' (SWIFT), 'Season 2' alone; and season-less 'Episode 3'
+# / 'Bölüm 4' (MOCK 'Learning IPTV - Episode 1 - Pilot') — digits only, so 'Star Wars
+# Episode IV' is no marker.  Applied to lower-cased text (re.I here is ~5x slower).
+_WORD_MARKER_RE = re.compile(
+    rf'{_SEASON_WORDS}[ ._-]*(\d{{1,3}})(?:[\s,.:-]*{_EPISODE_WORDS}\.?[ ]*(\d{{1,4}}))?(?!\d)'
+    rf'|{_EPISODE_WORDS}\.?[ ]*(\d{{1,4}})(?![\w.])')
+_WORD_MARKER_I_RE = re.compile(_WORD_MARKER_RE.pattern, re.I)  # rare: lower() changed length
+# Strong markers only (SxxEyy, NxNN, Season N), on lower-cased text: decides whether a
+# title on a live-looking URL is an episode.
+_STRONG_MARKER_RE = re.compile(rf's\d{{1,3}}[ ._-]?e\d{{1,4}}(?!\d)|\d{{1,2}}x\d{{2,3}}(?!\w)|{_SEASON_WORDS}[ ._-]*\d')
+# A trailing bare 'S01' (S48 folder-style prefix '|FR| Blindspot S01 |FR| …').
+_SEASON_ONLY_RE = re.compile(r'[Ss](\d{1,2})$')
+# Years: '(2024)', '[2025]' (last one wins: 'Blade Runner 2049 (2017)'), 'Title - 2017',
+# bare trailing 'Cabal 2020' (not after ':' — 'Space: 1999').
+_YEAR_PAREN_RE = re.compile(r'[(\[]\s*((?:19|20)\d\d)\s*[)\]]')
+_YEAR_DASH_RE = re.compile(r'\s[-–—]\s*((?:19|20)\d\d)$')
+_YEAR_BARE_RE = re.compile(r'(?<=[^\W_])\s+((?:19|20)\d\d)$')
+_BARE_YEAR_MAX = 2039        # 'Blade Runner 2049' keeps its number
+_TITLE_EDGE = ' -–—:|,/'
+_TAG_SPLIT_RE = re.compile(r'[^\w-]+')
+# Last-token tags stripped from a title end (upper-case only: 'Main St', 'Johnny English' stay).
+_TRAIL_TAGS = frozenset(_RES_WORD) | {'MULTI', 'VOSTFR', 'VOST', 'SUBT', 'VF', 'VFF', 'VFQ',
+                                      'TRUEFRENCH', 'HDR', 'DUAL'}
+
+
+@dataclasses.dataclass(slots=True)
+class ParsedTitle:
+    title: str                          # clean title; for episodes the series title
+    year: int | None = None
+    season: int | None = None
+    episode: int | None = None
+    episode_title: str = ''
+    resolution: str | None = None
+    languages: list[str] = dataclasses.field(default_factory=list)
+    marker: str | None = None           # 'strong' | 'weak' episode marker used, else None
+    alt_title: str | None = None        # 'Death Race 2000' when a bare trailing year was split off
+
+
+# token -> (kind, value); exact (upper) case for language codes and quality words
+# ('(It)' is no tag), upper-cased lookup for the long tags ('(Multi)', 'French').
+_TAG_EXACT = {**{k: ('lang', v) for k, v in _LANG_ALIAS.items()},
+              **{k: ('drop', None) for k in _NOISE_TAG},
+              **{k: ('lang', v) for k, v in _SPECIAL_TAG.items()},
+              **{k: ('res', v) for k, v in _RES_WORD.items()}}
+_TAG_ANYCASE = {**{k: ('lang', v) for k, v in _LANG_ALIAS.items() if len(k) > 4},
+                **{k: ('drop', None) for k in _NOISE_TAG},
+                **{k: ('lang', v) for k, v in _SPECIAL_TAG.items()}}
+
+
+def _res_num_rank(num: str) -> int:
+    n = int(num)
+    return 4 if n >= 1500 else 3 if n >= 900 else 2 if n >= 700 else 1 if n >= 240 else 0
+
+
+def _tag_info(tok: str) -> tuple[str, str | int | None] | None:
+    """Classify one token: ('res', rank) | ('lang', code) | ('drop', None) | None."""
+    t = _TAG_EXACT.get(tok)
+    if t is None:
+        t = _TAG_ANYCASE.get(tok.upper())
+        if t is None:
+            if tok[-1:] in ('p', 'P', 'i', 'I') and 3 <= len(tok) - 1 <= 4 and tok[:-1].isdigit():
+                return 'res', _res_num_rank(tok[:-1])       # '720p', '1080i', '404p'
+    return t
+
+
+def _strip_trailing_tags(s: str, langs: list[str]) -> str:
+    """'Jurassic Park 3 - 4K' -> 'Jurassic Park 3'; 'UltraVision 4K' -> 'UltraVision'."""
+    for _ in range(4):
+        i = s.rfind(' ')
+        if i < 0:
+            break
+        tok = s[i + 1:].strip(_TITLE_EDGE)
+        if tok in _TRAIL_TAGS:
+            t = _TAG_EXACT[tok]
+        elif tok[-1:] in ('p', 'P', 'i', 'I') and tok[:-1].isdigit():
+            t = _tag_info(tok)
+            if t is None:
+                break
+        else:
+            break
+        if t[0] == 'lang':
+            langs.append(t[1])
+        s = s[:i].rstrip(_TITLE_EDGE)
+    return s
+
+
+def _scan_tags(s: str, langs: list[str]) -> None:
+    """Collect language tags from text that is known to be tags ('SUBT AR' after the year)."""
+    for tok in _TAG_SPLIT_RE.split(s):
+        if tok:
+            t = _tag_info(tok)
+            if t is not None and t[0] == 'lang':
+                langs.append(t[1])
+
+
+def _split_year(s: str) -> tuple[str, int | None, str, str | None]:
+    """(title, year, text after the year, alt_title) of a non-empty stripped title."""
+    if s[-1:] == ')' and s[-6:-5] == '(' and s[-5:-3] in ('19', '20') and s[-3:-1].isdigit():
+        before, after, year = s[:-6], '', int(s[-5:-1])       # usual 'Title (2019)'
+    else:
+        last = None
+        if '(' in s or '[' in s:
+            for last in _YEAR_PAREN_RE.finditer(s):
+                pass
+        if last is None:
+            if s[-4:].isdigit():
+                m = _YEAR_DASH_RE.search(s)
+                if m and s[:m.start()].strip(_TITLE_EDGE):   # 'Super Dark Times - 2017'
+                    return s[:m.start()], int(m[1]), '', None
+                m = _YEAR_BARE_RE.search(s)                  # 'Cabal 2020'; '1883' alone never
+                if m and int(m[1]) <= _BARE_YEAR_MAX:
+                    return s[:m.start()], int(m[1]), '', s
+            return s, None, '', None
+        before, after, year = s[:last.start()], s[last.end():], int(last[1])
+    before = before.strip(_TITLE_EDGE)
+    if before:
+        return before, year, after, None
+    after = after.strip(_TITLE_EDGE)
+    if after:                                                # '(2019) Title'
+        return after, year, '', None
+    return s.strip('()[] '), None, '', None                  # '(2012)' alone: the title is the number
+
+
+_BRACKET_CACHE: dict[str, tuple[str, list[str]] | None] = {}
+_BRACKET_MISS = object()
+
+
+def _bracket_tags(content: str) -> tuple[str, list[str]] | None:
+    """(replacement, languages) when a bracket holds only tags, else None. Cached:
+    the same few contents ('FHD MULTI', '720p', 'Not 24/7') repeat all over a list."""
+    if content in _BRACKET_CACHE:
+        return _BRACKET_CACHE[content]
+    info = None
+    c = content.strip()
+    if _TITLE_STATUS_RE.fullmatch(c):
+        info = (' ', [])
+    else:
+        found, year = [], None
+        for tok in _BRACKET_SPLIT_RE.split(c):
+            if not tok:
+                continue
+            if _BRACKET_YEAR_RE.fullmatch(tok):
+                year = tok
+                continue
+            t = _tag_info(tok)
+            if t is None:
+                break
+            if t[0] == 'lang':
+                found.append(t[1])
+        else:
+            if c != year:                  # a plain '(2024)' is left for the year step
+                info = (f' ({year}) ' if year else ' ', found)
+    if len(_BRACKET_CACHE) > 10_000:
+        _BRACKET_CACHE.clear()
+    _BRACKET_CACHE[content] = info
+    return info
+
+
+def _strip_brackets(s: str, langs: list[str]) -> str:
+    """Remove bracket groups made only of tags; '(FHD 2019)' becomes '(2019)'."""
+    out, pos = [], 0
+    for m in _BRACKET_RE.finditer(s):
+        info = _bracket_tags(m[1])
+        if info is not None:               # real words such as '(Bretagne)' stay
+            out.append(s[pos:m.start()])
+            out.append(info[0])
+            langs.extend(info[1])
+            pos = m.end()
+    if not out:
+        return s
+    out.append(s[pos:])
+    return ' '.join(''.join(out).split())
+
+
+def _peel_brackets(s: str, langs: list[str]) -> str:
+    """Remove tag-only bracket groups from the end (cheap rfind path of _strip_brackets)."""
+    while s[-1:] == ')' or s[-1:] == ']':
+        i = max(s.rfind('('), s.rfind('['))
+        content = s[i + 1:-1]
+        if i < 0 or not 0 < len(content) <= 40 or ')' in content or ']' in content:
+            break
+        info = _BRACKET_CACHE.get(content, _BRACKET_MISS)
+        if info is _BRACKET_MISS:
+            info = _bracket_tags(content)
+        if info is None:
+            break
+        langs[0:0] = info[1]               # keep left-to-right order
+        head, rep = s[:i].rstrip(), info[0].strip()
+        s = f'{head} {rep}' if head and rep else head or rep
+    return s
+
+
+def _strip_pipes(s: str, langs: list[str]) -> str:
+    """'|FR| Title' -> 'Title'; a repeated '|FR| Show S01 |FR| Show 01x12' keeps the last segment."""
+    if s[0] == '|' and s.count('|') == 2:          # the usual single '|FR| Title' prefix
+        j = s.find('|', 1)
+        tag = s[1:j].strip()
+        if 0 < len(tag) <= 10 and ' ' not in tag:
+            t = _tag_info(tag)
+            if t is not None and t[0] == 'lang':
+                langs.append(t[1])
+            s = s[j + 1:].strip()
+            return s if s.strip(_TITLE_EDGE) else ''
+    pieces, pos = [], 0
+    for m in _PIPE_TAG_RE.finditer(s):
+        t = _tag_info(m[1])
+        if t is not None and t[0] == 'lang':
+            langs.append(t[1])
+        pieces.append(s[pos:m.start()])
+        pos = m.end()
+    if not pieces:
+        return s
+    pieces.append(s[pos:])
+    return next((p.strip() for p in reversed(pieces) if p.strip(_TITLE_EDGE)), '')
+
+
+def _strip_prefixes(s: str, langs: list[str]) -> str:
+    """Leading 'HD :' / 'FR:' / 'FR - ' / 'FR | ' (whitelisted, unambiguous codes only)."""
+    for _ in range(3):
+        m = _QUALITY_PREFIX_RE.match(s)
+        if m and s[m.end():].strip(_TITLE_EDGE):
+            s = s[m.end():]
+            continue
+        m = _LANG_PREFIX_RE.match(s)
+        code = m and (m[1] or m[2])
+        if code and code not in _AMBIGUOUS_PREFIX and s[m.end():].strip(_TITLE_EDGE):
+            t = _tag_info(code)
+            if t is not None and t[0] == 'lang':
+                langs.append(t[1])
+                s = s[m.end():]
+                continue
+        break
+    return s
+
+
+def _first_at_word(rx: re.Pattern, s: str, dot: bool = False) -> re.Match | None:
+    """First match of rx whose start is at a word boundary (not after a letter/digit)."""
+    m = rx.search(s)
+    if m is None:
+        return None
+    i = m.start()
+    if i == 0 or not (s[i - 1].isalnum() or (dot and s[i - 1] == '.')):
+        return m
+    for m in rx.finditer(s, i + 1):
+        i = m.start()
+        if i == 0 or not (s[i - 1].isalnum() or (dot and s[i - 1] == '.')):
+            return m
+    return None
+
+
+def _find_marker(s: str) -> tuple[int, int, str | None, str | None, bool] | None:
+    """Leftmost episode marker: (start, end, season, episode, weak)."""
+    best = None
+    m = _first_at_word(_SXE_RE, s)
+    if m:
+        best = (m.start(), m.end(), m[1], m[2], False)
+        s = s[:m.start()]          # other markers only matter if they come first
+        if _TITLE_DIGIT_RE.search(s) is None:
+            return best            # every marker needs a digit: 'Malcolm S01 E05'
+    if 'x' in s or 'X' in s:
+        m = _first_at_word(_NXN_RE, s, dot=True)
+        if m:
+            best = (m.start(), m.end(), m[1], m[2], False)
+            s = s[:m.start()]
+    low = s.lower()
+    m = _first_at_word(_WORD_MARKER_RE, low) if len(low) == len(s) else _first_at_word(_WORD_MARKER_I_RE, s)
+    if m:
+        if m[3] is not None:
+            best = (m.start(), m.end(), None, m[3], True)
+        else:
+            best = (m.start(), m.end(), m[1], m[2], False)
+    if best is None and s[-1:].isdigit():
+        m = _SEASON_ONLY_RE.search(s)
+        if m and (m.start() == 0 or not s[m.start() - 1].isalnum()):
+            best = (m.start(), m.end(), m[1], None, False)
+    return best
+
+
+# Fast path: most titles are plain words with an optional trailing '(YYYY)' or ' S01E02'.
+_SXE_TAIL_RE = re.compile(r'\s[Ss](\d{1,3}) ?[Ee](\d{1,4})$')
+
+
+def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
+    """Cheap parse of titles with no tags, brackets or other digits, optionally behind one
+    '|FR| ' / 'FR: ' / 'FR - ' language prefix; None when the full parser is needed.
+    Gives exactly what _parse_full gives (fuzz-tested)."""
+    langs: list[str] = []
+    if s[:1] == '|':                    # one '|FR| ' pipe tag
+        j = s.find('|', 1)
+        if j < 0 or s.find('|', j + 1) >= 0:
+            return None
+        tag = s[1:j].strip()
+        t = _tag_info(tag) if 0 < len(tag) <= 10 and ' ' not in tag else None
+        if t is None or t[0] != 'lang':
+            return None
+        s = s[j + 1:].strip()
+        langs.append(t[1])
+    elif ':' in s[:9] or ' - ' in s[:9]:    # one 'FR: ' / 'FR - ' prefix (never 'HD :')
+        m = _LANG_PREFIX_RE.match(s)
+        code = m and (m[1] or m[2])
+        if not code or code in _AMBIGUOUS_PREFIX or _QUALITY_PREFIX_RE.match(s):
+            return None
+        t = _tag_info(code)
+        if t is None or t[0] != 'lang':
+            return None
+        s = s[m.end():]
+        langs.append(t[1])
+    if '|' in s or ':' in s[:9] or ' - ' in s[:9]:
+        return None                     # more pipe tags / prefixes: full parser
+    core, season, episode = s, None, None
+    if s[-1:].isdigit():
+        if kind == 'movie' or kind == 'channel':
+            return None
+        m = _SXE_TAIL_RE.search(s)
+        if m is None:
+            return None
+        core, season, episode = s[:m.start()], int(m[1]), int(m[2])
+    year = None
+    if core[-1:] == ')':
+        if kind == 'channel' or not (core[-6:-5] == '(' and core[-5:-3] in ('19', '20')
+                                     and core[-3:-1].isdigit()):
+            return None
+        year, core = int(core[-5:-1]), core[:-6]
+    core = core.strip(_TITLE_EDGE)
+    if (not core or '(' in core or '[' in core or 'HD' in core or 'SD' in core
+            or _TITLE_DIGIT_RE.search(core) is not None
+            or not _TRAIL_TAGS.isdisjoint(core.split())):
+        return None
+    return ParsedTitle(core, year, season, episode, '', None, langs,
+                       'strong' if season is not None else None)
+
+
+def parse_title(text: str, kind: str = 'auto') -> ParsedTitle:
+    """Split a playlist (or Radarr/Sonarr) title into clean title, year, SxxEyy, tags.
+
+    kind: 'auto' (episode markers used, but a weak 'Episode N'/'Bölüm N' marker is
+    ignored when a '(YYYY)' is present: 'John Wick: Bölüm 4 - 4K (2023)' is a movie),
+    'episode' (every marker used), 'movie' (no episode parsing: 'Broadcast Relic 4x3'
+    keeps its name), 'channel' (no episode and no year parsing: 'Euro 2024' stays).
+    Decisions: a season-less 'Show - Episode 3 - Title' gives season=None, episode=3
+    (the caller may try season 1, then absolute numbering); an episode's year comes only
+    from the series part ('Show (1968) S26 E14'), never from an air date after the marker
+    ('… S01E01: Title (1962)' -> None).  Only the first 512 characters are looked at.
+    """
+    s = ' '.join(text[:_TITLE_MAX_LEN].split())
+    res = _parse_plain(s, kind)
+    return res if res is not None else _parse_full(s, kind)
+
+
+def _res_rank(s: str, has_digit: bool) -> int:
+    rank = 0
+    if 'HD' in s or 'SD' in s or (has_digit and _RES_HINT_RE.search(s) is not None):
+        for num, word in _RES_RE.findall(s):
+            r = _RES_WORD[word] if word else _res_num_rank(num)
+            if r > rank:
+                rank = r
+    return rank
+
+
+def _parse_full(s: str, kind: str) -> ParsedTitle:
+    langs: list[str] = []
+    has_digit = _TITLE_DIGIT_RE.search(s) is not None    # gates the resolution/marker/year regexes
+    rank = _res_rank(s, has_digit)
+    if '|' in s:
+        s = _strip_pipes(s, langs)
+    head = s[:9]
+    if ':' in head or '|' in head or ' - ' in head:
+        s = _strip_prefixes(s, langs)
+    tail: list[str] = []
+    if s[-1:] == ')' or s[-1:] == ']':    # peel trailing tag groups: '(720p) [Not 24/7]'
+        s = _peel_brackets(s, tail)
+    n_open = s.count('(') + s.count('[')
+    if n_open > 1 or (n_open == 1 and not (s[-1:] in (')', ']') and s[-5:-1].isdigit())):
+        s = _strip_brackets(s, langs)      # tag groups elsewhere: 'Anemone [TR SUB] (2025)'
+    if tail:
+        langs.extend(tail)
+
+    # Episode marker: series title before it, episode title after it.
+    season = episode = marker = year = alt = None
+    ep_title = ''
+    if has_digit and (kind == 'auto' or kind == 'episode'):
+        mk = _find_marker(s)
+        if mk is not None and not (mk[4] and kind == 'auto' and _YEAR_PAREN_RE.search(s)):
+            start, end, se, ep, weak = mk
+            season = int(se) if se else None
+            episode = int(ep) if ep else None
+            marker = 'weak' if weak else 'strong'
+            if end < len(s):
+                ep_title = _YEAR_PAREN_RE.sub('', s[end:]).strip(_TITLE_EDGE)
+            s = s[:start]
+
+    # Year, then the tags after it ('(2024) SUBT AR', '(2012) (ES)', '(2010) HD').
+    s = s.strip(_TITLE_EDGE)
+    if has_digit and kind != 'channel' and s:
+        s, year, after, alt = _split_year(s)
+        if after:
+            _scan_tags(after, langs)
+        if alt is not None:
+            alt = _strip_trailing_tags(alt, []).strip(_TITLE_EDGE)
+    title = _strip_trailing_tags(s, langs).strip(_TITLE_EDGE)
+    if len(langs) > 1:
+        langs = list(dict.fromkeys(langs))
+    return ParsedTitle(title, year, season, episode, ep_title, _RES_LABEL.get(rank), langs, marker, alt)
+
+
+# ---------------------------------------------------------------------------
+# match_key
+# ---------------------------------------------------------------------------
+
+_KEY_TRANS = str.maketrans({
+    '’': "'", '‘': "'", 'ʼ': "'", '‛': "'", '`': "'", '´': "'", '′': "'",
+    'ß': 'ss', 'ẞ': 'ss', 'æ': 'ae', 'Æ': 'ae', 'ø': 'o', 'Ø': 'o', 'ł': 'l', 'Ł': 'l',
+    'đ': 'd', 'Đ': 'd', 'þ': 'th', 'Þ': 'th', 'œ': 'oe', 'Œ': 'oe', 'ı': 'i',
+    '&': ' and ',
+})
+_KEY_COMBINING_RE = re.compile('[\u0300-\u036f]')        # Latin/Greek/Cyrillic diacritics only
+# One translate() folds Latin-1/Latin Extended letters ('é' -> 'e', 'ĳ' -> 'ij'): same
+# result as NFKD + dropping marks, ~5x cheaper; other scripts still take the NFKD path.
+_KEY_FOLD = {**{c: d for c in range(0xC0, 0x250)
+                if (d := _KEY_COMBINING_RE.sub('', unicodedata.normalize('NFKD', chr(c)))).isascii()
+                and d != chr(c)},
+             **_KEY_TRANS}
+# 'D.O.A.' / 'S.W.A.T.' -> 'doa' / 'swat' so they equal the dot-less spelling.
+_KEY_ACRONYM_RE = re.compile(r'(?<![^\W_])(?:[^\W\d_]\.){2,}')
+_KEY_PLUS_RE = re.compile(r'(?<=\w)\s+\+\s+(?=\w)')       # 'Romeo + Juliet'
+# Segment breaks (for the roman-numeral rule): ':' '(' ')' '[' ']' and ' - '.
+_KEY_SEGMENT_RE = re.compile(r'[:;()\[\]!?]|\s[-–—]\s')
+# Everything that is not a letter/digit/combining mark becomes a space: ASCII and
+# Latin-1 punctuation, general punctuation, arrows/symbols, CJK punctuation,
+# Arabic punctuation, emoji.  Marks stay attached (Devanagari, Arabic harakat).
+_KEY_PUNCT_RE = re.compile(
+    '[\\s!-/:-@\\[-`{-~\u00a1-\u00bf\u00d7\u00f7\u2000-\u206f\u2190-\u2bff'
+    '\u3000-\u303f\u060c\u061b\u061f\u066a-\u066d\u06d4\ufe10-\ufe6f\uff01-\uff0f'
+    '\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+')
+_KEY_ASCII_WORD_RE = re.compile(r'[a-z0-9]+')
+_KEY_ARTICLES = frozenset('the a an le la les l el los las der die das il lo gli'.split())
+_KEY_ROMAN = {r: i for i, r in enumerate(
+    'i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx'.split(), 1)}
+_KEY_SEQUEL_WORDS = frozenset('episode part chapter chapitre partie teil parte capitulo '
+                          'vol volume book act season saison'.split())
+_MATCH_KEY_CACHE: dict[str, str] = {}
+_MATCH_KEY_CACHE_MAX = 20_000     # episodes repeat their series title; movies rarely repeat
+
+
+def match_key(title: str) -> str:
+    """Normalised comparison key: lower-case, accents folded, punctuation -> space,
+    '&' -> 'and', apostrophes removed, leading article dropped, sequel roman numerals
+    -> digits. Year is NOT part of the key."""
+    key = _MATCH_KEY_CACHE.get(title)
+    if key is not None:
+        return key
+    s = title.lower()
+    if not s.isascii() or '&' in s or '`' in s:
+        s = s.translate(_KEY_FOLD)
+        if not s.isascii():
+            s = unicodedata.normalize('NFKD', s)
+            s = unicodedata.normalize('NFC', _KEY_COMBINING_RE.sub('', s)).lower()
+    if '.' in s:
+        s = _KEY_ACRONYM_RE.sub(lambda m: m.group().replace('.', ''), s)
+    if "'" in s:
+        if s.startswith("l'") and len(s) > 2:   # French elided article: "L'Odyssée"
+            s = s[2:]
+        s = s.replace("'", '')                  # "Director's" -> "directors"
+    if '+' in s:
+        s = _KEY_PLUS_RE.sub(' and ', s)
+    tokens = _KEY_ASCII_WORD_RE.findall(s) if s.isascii() else _KEY_PUNCT_RE.sub(' ', s).split()
+    if not _KEY_ROMAN.keys().isdisjoint(tokens):
+        tokens = _roman_to_digits(s)
+    if len(tokens) > 1 and tokens[0] in _KEY_ARTICLES:
+        del tokens[0]
+    key = ' '.join(tokens)
+    if len(_MATCH_KEY_CACHE) >= _MATCH_KEY_CACHE_MAX:
+        _MATCH_KEY_CACHE.clear()
+    _MATCH_KEY_CACHE[title] = key
+    return key
+
+
+def _roman_to_digits(s: str) -> list[str]:
+    """Tokens of s with sequel-position roman numerals turned into digits.
+
+    A numeral II..XX converts when it is the last word of a title segment (segments end
+    at ':' '(' ' - ' …: 'Rocky II', 'Final Fantasy VII: Advent Children') or follows
+    episode/part/chapter/vol/… ('Star Wars Episode IV'); 'I' only after such a word.
+    So 'V for Vendetta' and 'I, Robot' keep their letter.  Both sides of a comparison
+    go through the same rule, so a false conversion ('Malcolm X' -> 'malcolm 10') is harmless.
+    """
+    tokens: list[str] = []
+    for seg in _KEY_SEGMENT_RE.split(s):
+        words = _KEY_PUNCT_RE.sub(' ', seg).split()
+        last = len(words) - 1
+        for i, w in enumerate(words):
+            r = _KEY_ROMAN.get(w)
+            if r is not None:
+                prev = words[i - 1] if i else (tokens[-1] if tokens else '')
+                if prev in _KEY_SEQUEL_WORDS or (i == last and r > 1 and (i or tokens)):
+                    w = str(r)
+            tokens.append(w)
+    return tokens
+
+
+# ---------------------------------------------------------------------------
+# Classification
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(slots=True)
+class Classification:
+    content_type: str          # 'movies' | 'tvshows' | 'channels' | 'uncategorized'
+    title: str                 # clean title; for episodes the SERIES title
+    year: int | None
+    season: int | None
+    episode: int | None
+    resolution: str | None     # '2160p' | '1080p' | '720p' | '480p' | None
+    languages: list[str]       # title tags ('|FR|', 'FR:', '(ES)', 'SUBT AR', MULTI, VOSTFR) first,
+    #                            then the group's prefix code ('FR: FILMS' -> FR) and its MULTI/SUBT/VOSTFR
+    match_key: str
+    alt_key: str | None = None  # match_key of the title with a bare trailing year kept ('Death Race 2000')
+
+
+# Xtream-style type segment anywhere in the URL path: '/movie/u/p/1.mp4', STK '/movies/',
+# '/series/', '/live/', M3UH '/api/stream/u/p/movie/tt…' and '/tvshow/tt…/1/1'.
+_URL_TYPE_RE = re.compile(r'/(movies?|series|tvshows?|live|timeshift|vod)/')
+_URL_TYPE = {'movie': 'movies', 'movies': 'movies', 'series': 'tvshows', 'tvshow': 'tvshows',
+             'tvshows': 'tvshows', 'live': 'channels', 'timeshift': 'channels', 'vod': 'vod'}
+_VOD_EXT = frozenset('mkv mp4 avi mov m4v wmv mpg mpeg divx xvid webm flv ogv iso vob 3gp'.split())
+_STREAM_EXT = frozenset('m3u8 m3u ts mpd mpegts php mp3 aac ogg'.split())
+_XUI_FRAGMENT_RE = re.compile(r'#\.([a-z0-9]{2,5})$')   # SWT: 'http://example.com/movie1#.mkv'
+_TVG_TYPE = {'movie': 'movies', 'movies': 'movies', 'film': 'movies', 'vod': 'movies',
+             'series': 'tvshows', 'serie': 'tvshows', 'tvshow': 'tvshows', 'tvshows': 'tvshows',
+             'show': 'tvshows', 'episode': 'tvshows',
+             'live': 'channels', 'channel': 'channels', 'channels': 'channels', 'livetv': 'channels'}
+_IMDB_ID_RE = re.compile(r'tt\d{5,}')        # S48/M3UH: tvg-name="tt8816194" is no title
+
+# group-title words, compared after lower-casing and accent folding.
+_GROUP_SERIES = frozenset('series serie serien seriale serials seriler tvshows shows dizi diziler '
+                          'dizileri novelas telenovelas sitcoms сериалы сериал مسلسلات مسلسل'.split())
+_GROUP_MOVIES = frozenset('films film movies movie peliculas pelicula filmes filme filmy '
+                          'filmler filmleri cine фильмы кино أفلام افلام فيلم'.split())
+_GROUP_LIVE = frozenset('live channels chaines canales kanale'.split())   # 'Live - World News Network'
+_GROUP_TOKEN_RE = re.compile(r'[^\W_]+')
+_GROUP_PREFIX_RE = re.compile(r'\|?([A-Z]{2,4})\|?\s*(?:[:|]|-\s)')   # 'FR: FILMS', 'ES:Movies', 'AR:SUBT …'
+_GROUP_CACHE: dict[str, tuple[str | None, list[str]]] = {}
+_VODISH = frozenset(('movies', 'tvshows', 'vod'))
+_GROUP_TYPES = frozenset(('movies', 'tvshows', 'channels'))
+
+
+def _group_info(group: str) -> tuple[str | None, list[str]]:
+    """(kind, languages) of a group-title; kind: movies|tvshows|channels|vod|None. Cached."""
+    info = _GROUP_CACHE.get(group)
+    if info is not None:
+        return info
+    folded = group.lower()
+    if not folded.isascii():
+        folded = unicodedata.normalize('NFC', _KEY_COMBINING_RE.sub('', unicodedata.normalize('NFKD', folded)))
+    toks = set(_GROUP_TOKEN_RE.findall(folded))
+    series, movies = bool(toks & _GROUP_SERIES), bool(toks & _GROUP_MOVIES)
+    if series and not movies:           # 'VOD - Demo Series' holds series
+        kind = 'tvshows'
+    elif movies and not series:
+        kind = 'movies'
+    elif series or 'vod' in toks:       # 'Films & Séries', 'VOD - Fantasy Epics'; 'TV VOD' (S48) = shows
+        kind = 'tvshows' if 'tv' in toks and not series else 'vod'
+    elif toks & _GROUP_LIVE:
+        kind = 'channels'
+    else:
+        kind = None
+    langs: list[str] = []
+    m = _GROUP_PREFIX_RE.match(group)
+    if m and m.group(1) in _LANG_ALIAS:
+        langs.append(_LANG_ALIAS[m.group(1)])
+    for tok in _GROUP_TOKEN_RE.findall(group):
+        if tok.isupper() and tok in _SPECIAL_TAG:
+            langs.append(_SPECIAL_TAG[tok])
+    info = (kind, langs)
+    if len(_GROUP_CACHE) > 50_000:
+        _GROUP_CACHE.clear()
+    _GROUP_CACHE[group] = info
+    return info
+
+
+_URL_DIR_CACHE: dict[str, str] = {}
+
+
+def _url_kind(url: str) -> str | None:
+    """movies|tvshows|channels (decisive path segment), 'vod' (video file / VOD path),
+    'stream' (.m3u8/.ts/no extension: live-like) or None (unknown)."""
+    q = url.find('?')
+    if q >= 0:
+        url = url[:q]
+    frag = ''
+    h = url.find('#')
+    if h >= 0:
+        url, frag = url[:h], url[h:]
+    i = url.find('://')
+    j = url.find('/', i + 3) if i >= 0 else url.find('/')
+    if j < 0:
+        return None                      # 'http://url' placeholder: no path at all
+    k = url.rfind('/')
+    folder = url[j:k + 1]                # '/movie/user/pass/' — shared by many entries: cached
+    t = _URL_DIR_CACHE.get(folder)
+    if t is None:
+        m = _URL_TYPE_RE.search(folder.lower())
+        t = _URL_TYPE[m[1]] if m else ''
+        if len(_URL_DIR_CACHE) > 20_000:
+            _URL_DIR_CACHE.clear()
+        _URL_DIR_CACHE[folder] = t
+    if t and t != 'vod':
+        return t
+    if frag:
+        m = _XUI_FRAGMENT_RE.match(frag.lower())
+        if m and m[1] in _VOD_EXT:
+            return 'vod'                 # XUI '#.mkv' ending
+    last = url[k + 1:]
+    dot = last.rfind('.')
+    ext = last[dot + 1:].lower() if dot >= 0 else ''
+    if ext in _VOD_EXT or t:             # '.mkv' file or SWIFT '/vod/' path
+        return 'vod'
+    if ext in _STREAM_EXT or (last and dot < 0):   # '.m3u8', '.ts', Xtream '/<u>/<p>/<id>'
+        return 'stream'
+    return None
+
+
+# Precedence (first decisive signal wins):
+#  1. URL type segment (/movie/, /movies/, /series/, /tvshow/, /live/, /timeshift/):
+#     the server routes by it, so it beats everything ('Broadcast Relic 4x3' under
+#     /movie/ is a movie, a .m3u8 under /movie/ stays a movie, 'TF1 Series Films'
+#     under /live/ stays a channel).
+#  2. tvg-type attribute (movie/movies, series/tvshows, live).
+#  3. URL is a video file (.mkv/.mp4/…, XUI '#.mkv', '/vod/' path): tvshows if the
+#     title has an episode marker or the group says series, else movies.
+#  4. URL is a stream (.m3u8/.ts/no extension): channels — URL beats group, since a
+#     group called 'Movies' can hold live channels — unless the title has a strong
+#     episode marker (tvshows) or the group is VOD-like AND the title carries a year
+#     or marker (then the group's type).
+#  5. Unknown URL: episode marker -> tvshows; group kind; a year -> movies;
+#     otherwise 'uncategorized'.
+def classify(entry: PlaylistEntry) -> Classification:
+    """Decide movies/tvshows/channels/uncategorized and extract title metadata."""
+    attrs = entry.attrs
+    text = entry.display_title
+    if not text:
+        name = attrs.get('tvg-name') or ''
+        text = '' if _IMDB_ID_RE.fullmatch(name) else name
+    group = attrs.get('group-title')
+    if group:
+        info = _GROUP_CACHE.get(group)
+        gkind, glangs = info if info is not None else _group_info(group)
+    else:
+        gkind, glangs = None, None
+    ukind = _url_kind(entry.url)
+    pt = None
+    if ukind == 'movies' or ukind == 'tvshows' or ukind == 'channels':
+        ctype = ukind
+    else:
+        tvg_type = attrs.get('tvg-type')
+        ctype = _TVG_TYPE.get(tvg_type.strip().lower()) if tvg_type else None
+        if ctype is not None:
+            pass
+        elif ukind == 'stream' and gkind not in _VODISH:
+            # live-like URL, non-VOD group: only a strong episode marker changes the verdict;
+            # it survives the channel-mode parse, whose tag-free title is cheaper to check
+            pt = parse_title(text, 'channel')
+            t = pt.title
+            if _TITLE_DIGIT_RE.search(t) is not None and _first_at_word(_STRONG_MARKER_RE, t.lower()):
+                ctype, pt = 'tvshows', None
+            else:
+                ctype = 'channels'
+        else:
+            pt = parse_title(text)
+            if ukind == 'vod':
+                ctype = 'tvshows' if pt.marker or gkind == 'tvshows' else 'movies'
+            elif ukind == 'stream':      # VOD-like group: a year or marker makes it VOD
+                if pt.marker:
+                    ctype = 'tvshows'
+                elif pt.year:
+                    ctype = 'tvshows' if gkind == 'tvshows' else 'movies'
+                else:
+                    ctype = 'channels'
+            elif pt.marker:
+                ctype = 'tvshows'
+            elif gkind in _GROUP_TYPES:
+                ctype = gkind
+            elif pt.year or gkind == 'vod':
+                ctype = 'movies'
+            else:
+                ctype = 'uncategorized'
+    # Final parse in the decided mode (re-parse only when the auto parse disagrees).
+    if ctype == 'movies':
+        if pt is None or pt.marker:
+            pt = parse_title(text, 'movie')
+    elif ctype == 'tvshows':
+        if pt is None or pt.marker is None:
+            pt = parse_title(text, 'episode')
+    elif ctype == 'channels':
+        if pt is None or pt.marker or pt.year:
+            pt = parse_title(text, 'channel')
+    langs = pt.languages
+    if glangs:
+        langs = list(dict.fromkeys(langs + glangs))
+    title = pt.title
+    if not title and ctype == 'tvshows' and group:
+        title = ' '.join(group.split()).strip(_TITLE_EDGE)   # 'S01E01 - Pilot' in group 'The Beverly Hillbillies'
+    return Classification(ctype, title, pt.year, pt.season, pt.episode, pt.resolution,
+                          langs, match_key(title),
+                          match_key(pt.alt_title) if pt.alt_title else None)
+
+
+# -- end of parsing and classifying --------------------------------------------
+
+# -- storing the playlist ---------------------------------------------------------
+
+# Bump when classify()/match_key() change meaning: the next `process` then
+# re-classifies every line instead of skipping the unchanged ones.
+CLASSIFIER_VERSION = '1'
+INGEST_BATCH = 2000
+_SQL_IN_CHUNK = 900          # stay under SQLite's bound-variable limit
+
+
+class LineFilter:
+    """[filter] include/exclude regex lists for group-title and tvg-name.
+
+    An include list, when set, keeps only lines matching one of its patterns;
+    an exclude pattern drops a line. Case-insensitive; one pattern per line."""
+
+    KEYS = ('group_title_include', 'group_title_exclude', 'tvg_name_include', 'tvg_name_exclude')
+
+    def __init__(self, **patterns):
+        self.patterns = {key: patterns.get(key, []) for key in self.KEYS}
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> 'LineFilter':
+        compiled = {}
+        for key in cls.KEYS:
+            raw = cfg.get('filter', key) or ''
+            patterns = []
+            for line in raw.splitlines():
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    patterns.append(re.compile(line, re.IGNORECASE))
+                except re.error as exc:
+                    raise ConfigError(f'[filter] {key}: bad regular expression {line!r}: {exc}') from None
+            compiled[key] = patterns
+        return cls(**compiled)
+
+    def allows(self, entry) -> bool:
+        group = entry.group_title
+        name = entry.tvg_name or entry.display_title
+        p = self.patterns
+        if p['group_title_include'] and not any(r.search(group) for r in p['group_title_include']):
+            return False
+        if p['tvg_name_include'] and not any(r.search(name) for r in p['tvg_name_include']):
+            return False
+        if any(r.search(group) for r in p['group_title_exclude']):
+            return False
+        return not any(r.search(name) for r in p['tvg_name_exclude'])
+
+
+@dataclasses.dataclass
+class IngestSummary:
+    playlist: str
+    lines_read: int = 0
+    entries: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    filtered: int = 0
+    malformed: int = 0
+    decode_errors: int = 0
+    header_missing: bool = False
+    disappeared: int = 0
+    reappeared: int = 0
+    by_content_type: dict = dataclasses.field(default_factory=dict)
+    malformed_samples: list = dataclasses.field(default_factory=list)
+    elapsed_seconds: float = 0.0
+    dry_run: bool = False
+    limited: bool = False
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def entry_meta_hash(entry) -> str:
+    """Everything a line's stored fields derive from; unchanged hash, nothing to rewrite."""
+    h = hashlib.sha1(CLASSIFIER_VERSION.encode())
+    for key in sorted(entry.attrs):
+        h.update(f'\x1f{key}\x1e{entry.attrs[key]}'.encode('utf-8', 'surrogatepass'))
+    h.update(f'\x1d{entry.display_title}\x1d{entry.url}'.encode('utf-8', 'surrogatepass'))
+    return h.hexdigest()
+
+
+def _line_fields(entry, cls, digest: str, meta: str, now) -> dict:
+    return dict(
+        line_hash=digest, meta_hash=meta, url=entry.url, line_number=entry.line_no,
+        display_title=entry.display_title[:1000], tvg_id=entry.tvg_id[:255] or None,
+        tvg_name=entry.tvg_name[:1000] or None, tvg_logo=entry.tvg_logo[:2000] or None,
+        group_title=entry.group_title[:1000] or None, tvg_type=entry.tvg_type[:64] or None,
+        content_type=cls.content_type, title=cls.title[:1000], year=cls.year, season=cls.season,
+        episode=cls.episode, resolution=cls.resolution,
+        languages=','.join(cls.languages)[:255] or None, match_key=cls.match_key[:1000],
+        missing_since=None, updated_at=now)
+
+
+def _chunks(items, size):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+class PlaylistIngest:
+    """Streams a playlist into processed_lines: batched upserts, one short
+    transaction per batch (other instances keep writing meanwhile), unchanged
+    lines neither re-classified nor rewritten, vanished lines marked
+    ``missing_since`` (never deleted)."""
+
+    def __init__(self, line_filter: LineFilter | None = None, *, force=False, dry_run=False,
+                 limit=None, can_read_db=True):
+        self.filter = line_filter or LineFilter()
+        self.force = force
+        self.dry_run = dry_run
+        self.limit = limit
+        self.can_read_db = can_read_db
+
+    def run(self, path: str, on_progress=None) -> IngestSummary:
+        summary = IngestSummary(playlist=path, dry_run=self.dry_run)
+        started = time.monotonic()
+        try:
+            fh = open(path, 'rb')
+        except OSError as exc:
+            raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
+        stats = ParseStats()
+        seen: set[str] = set()
+        batch = []
+        by_type = collections.Counter()
+        with fh:
+            for entry in iter_playlist(fh, stats, on_progress):
+                if self.limit and len(seen) >= self.limit:
+                    summary.limited = True
+                    break
+                if not self.filter.allows(entry):
+                    summary.filtered += 1
+                    continue
+                digest = line_hash(entry.tvg_name or entry.display_title, entry.url)
+                if digest in seen:
+                    summary.duplicates += 1
+                    continue
+                seen.add(digest)
+                batch.append((digest, entry))
+                if len(batch) >= INGEST_BATCH:
+                    self._flush(batch, summary, by_type)
+                    batch = []
+            self._flush(batch, summary, by_type)
+        summary.lines_read, summary.entries = stats.lines_read, stats.entries
+        summary.malformed, summary.decode_errors = stats.malformed, stats.decode_errors
+        summary.header_missing = stats.header_missing
+        summary.malformed_samples = list(stats.malformed_samples)
+        summary.by_content_type = dict(sorted(by_type.items()))
+        # Only a complete, non-empty read says what is gone from the playlist.
+        if not summary.limited and seen and self.can_read_db:
+            summary.disappeared = self._mark_disappeared(seen)
+        summary.elapsed_seconds = round(time.monotonic() - started, 3)
+        return summary
+
+    def _existing(self, hashes):
+        found = {}
+        if not self.can_read_db:
+            return found
+        PL = ProcessedLine
+        for chunk in _chunks(hashes, _SQL_IN_CHUNK):
+            query = (PL.select(PL.id, PL.line_hash, PL.meta_hash, PL.missing_since, PL.content_type)
+                     .where(PL.line_hash.in_(chunk)).tuples())
+            for row_id, digest, meta, missing, ctype in query:
+                found[digest] = (row_id, meta, missing, ctype)
+        return found
+
+    def _flush(self, batch, summary, by_type):
+        if not batch:
+            return
+        existing = self._existing([digest for digest, _ in batch])
+        now = utcnow()
+        new_rows, updates, reappeared = [], [], []
+        for digest, entry in batch:
+            meta = entry_meta_hash(entry)
+            old = existing.get(digest)
+            if old and old[1] == meta and not self.force:
+                summary.unchanged += 1
+                by_type[old[3] or 'uncategorized'] += 1
+                if old[2] is not None:
+                    reappeared.append(old[0])
+                continue
+            cls = classify(entry)
+            by_type[cls.content_type] += 1
+            fields = _line_fields(entry, cls, digest, meta, now)
+            if old:
+                summary.updated += 1
+                updates.append((old[0], fields))
+            else:
+                summary.new += 1
+                fields.update(state='processed', first_seen_at=now, created_at=now)
+                new_rows.append(fields)
+        summary.reappeared += len(reappeared)
+        if self.dry_run:
+            return
+        with db_proxy.atomic():
+            for chunk in _chunks(new_rows, 500):
+                # Another instance may be importing the same playlist right now.
+                ProcessedLine.insert_many(chunk).on_conflict_ignore().execute()
+            for row_id, fields in updates:
+                ProcessedLine.update(**fields).where(ProcessedLine.id == row_id).execute()
+            for chunk in _chunks(reappeared, _SQL_IN_CHUNK):
+                (ProcessedLine.update(missing_since=None, updated_at=now)
+                 .where(ProcessedLine.id.in_(chunk)).execute())
+
+    def _mark_disappeared(self, seen: set) -> int:
+        PL = ProcessedLine
+        gone = [row_id for row_id, digest in
+                PL.select(PL.id, PL.line_hash)
+                  .where(PL.missing_since.is_null() & PL.line_hash.is_null(False))
+                  .tuples().iterator()
+                if digest not in seen]
+        if self.dry_run:
+            return len(gone)
+        now = utcnow()
+        with db_proxy.atomic():
+            for chunk in _chunks(gone, _SQL_IN_CHUNK):
+                PL.update(missing_since=now, updated_at=now).where(PL.id.in_(chunk)).execute()
+        return len(gone)
+
+
 # ==== commands =================================================================
 
 
@@ -1860,6 +3102,83 @@ def cmd_resume_downloads(app: App) -> int:
     return EXIT_FAILED if counts['failed'] or counts['lost'] else EXIT_OK
 
 
+def _readable_db(app: App) -> bool:
+    """For --dry-run: open the database only if it exists, and never create or migrate it."""
+    spec = parse_database_url(app.cfg.database_url, app.cfg.base_dir, app.cfg.database_url_source)
+    if spec['kind'] == 'sqlite' and spec['path'] != ':memory:' and not os.path.exists(spec['path']):
+        return False
+    db = app.open_db(migrate=False)
+    try:
+        return 'line_hash' in {c.name for c in db.get_columns(ProcessedLine._meta.table_name)}
+    except peewee.PeeweeException:
+        return False
+
+
+def print_ingest_summary(app: App, summary: IngestSummary) -> None:
+    out = lambda text: app.console.out(text, always=True)  # noqa: E731
+    prefix = 'dry run, nothing written: ' if summary.dry_run else ''
+    out(f'{prefix}{summary.playlist}: {summary.entries} entries in {summary.lines_read} lines '
+        f'({summary.elapsed_seconds:.1f}s)')
+    out(f'  new {summary.new}, updated {summary.updated}, unchanged {summary.unchanged}, '
+        f'duplicates {summary.duplicates}, filtered {summary.filtered}, malformed {summary.malformed}'
+        + (f', invalid UTF-8 lines {summary.decode_errors}' if summary.decode_errors else ''))
+    if summary.by_content_type:
+        out('  ' + ', '.join(f'{k} {v}' for k, v in summary.by_content_type.items()))
+    if summary.disappeared or summary.reappeared:
+        out(f'  no longer in the playlist: {summary.disappeared}, back again: {summary.reappeared}')
+    if summary.limited:
+        out('  stopped at --limit: lines missing from this run were not marked as gone')
+    for sample in summary.malformed_samples[:5]:
+        app.console.out(f'  malformed {sample}')
+
+
+def cmd_process(app: App) -> int:
+    """Read the playlist into processed_lines."""
+    args = app.args
+    if args.download and args.dry_run:
+        raise StalkeerError('--dry-run cannot be combined with --download (it would replace the playlist)')
+    if args.limit is not None and args.limit < 1:
+        raise StalkeerError('--limit must be 1 or more')
+    settings = PlaylistSettings.from_config(app.cfg)
+    line_filter = LineFilter.from_config(app.cfg)
+    if args.download:
+        result = PlaylistFetcher(settings).fetch()
+        app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)})')
+    path = args.playlist or settings.file_path
+    if not os.path.isfile(path):
+        raise PlaylistError(f'playlist not found: {path}' + (
+            '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
+    if args.dry_run:
+        can_read_db = _readable_db(app)
+    else:
+        app.open_db()
+        can_read_db = True
+    bar = None
+    on_progress = None
+    if tqdm is not None and not args.quiet and not args.json and stream_is_tty(sys.stderr) \
+            and stream_is_tty(sys.stdout):
+        bar = tqdm(total=os.path.getsize(path), unit='B', unit_scale=True, unit_divisor=1024,
+                   desc='process', file=sys.stderr, leave=False)
+        on_progress = lambda done: bar.update(done - bar.n)  # noqa: E731
+    try:
+        summary = PlaylistIngest(line_filter, force=args.force, dry_run=args.dry_run,
+                                 limit=args.limit, can_read_db=can_read_db).run(path, on_progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        app.console.out(json.dumps(summary.as_dict(), ensure_ascii=False, sort_keys=True), always=True)
+    else:
+        print_ingest_summary(app, summary)
+    if summary.entries == 0:
+        app.console.error(f'no playlist entries found in {path} (empty, not an M3U playlist, or only '
+                          f'malformed lines: {summary.malformed}); nothing in the database was changed')
+        return EXIT_USAGE
+    if summary.header_missing:
+        log.warning('%s has no #EXTM3U header; parsed it anyway', path)
+    return EXIT_OK
+
+
 def cmd_m3u_download(app: App) -> int:
     """Fetch the provider's playlist, replace the local copy, archive it."""
     result = PlaylistFetcher(PlaylistSettings.from_config(app.cfg)).fetch(
@@ -1948,6 +3267,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--dry-run', action='store_true', help='list what would resume, change nothing')
     p.set_defaults(func=cmd_resume_downloads)
 
+    p = sub.add_parser('process', parents=[common], help='read the playlist into the database')
+    p.add_argument('playlist', nargs='?', metavar='PLAYLIST',
+                   help='M3U file (default: [m3u] file_path)')
+    p.add_argument('--limit', type=int, metavar='N', help='stop after N entries')
+    p.add_argument('--force', action='store_true', help='re-classify every line, changed or not')
+    p.add_argument('--dry-run', action='store_true', help='parse and report, write nothing')
+    p.add_argument('--json', action='store_true', help='print the summary as JSON')
+    p.add_argument('--download', action='store_true', help='run m3u-download first')
+    p.set_defaults(func=cmd_process)
+
     p = sub.add_parser('m3u-download', parents=[common],
                        help='fetch the playlist from [m3u] url into [m3u] file_path')
     p.add_argument('--url', help='playlist URL (default: [m3u] url)')
@@ -2014,6 +3343,11 @@ def main(argv=None) -> int:
         except Interrupted as exc:
             console.error('interrupted by ' + signal.Signals(exc.signum).name)
             return exc.exit_code
+        except BrokenPipeError:
+            # `stalkeer ... | head`: the reader left. Python would print a
+            # traceback at exit when flushing stdout; point it at /dev/null.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_FAILED
         finally:
             if app is not None:
                 app.close()

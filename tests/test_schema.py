@@ -128,8 +128,17 @@ def test_migrate_is_idempotent_and_upgrades_old_tables(db_url, tmp_path):
                    'created_at TIMESTAMP, updated_at TIMESTAMP)'
                    % ('SERIAL' if stalkeer.is_postgres(db) else 'INTEGER'))
     db.execute_sql("INSERT INTO download_info (url, destination) VALUES ('http://x/1.mkv', '/lib/1')")
+    # ...and the first processed_lines: state and download_info_id only.
+    db.execute_sql('CREATE TABLE processed_lines (id %s PRIMARY KEY, '
+                   "state VARCHAR(16) NOT NULL DEFAULT 'processed', download_info_id INTEGER)"
+                   % ('SERIAL' if stalkeer.is_postgres(db) else 'INTEGER'))
+    db.execute_sql("INSERT INTO processed_lines (state, download_info_id) VALUES ('downloaded', 1)")
     changes = stalkeer.migrate_schema(db)
-    assert 'created table processed_lines' in changes
+    assert 'added column processed_lines.line_hash' in changes
+    assert 'added column processed_lines.match_key' in changes
+    assert stalkeer.ProcessedLine.get().state == 'downloaded'
+    line_indexes = {i.name for i in db.get_indexes('processed_lines')}
+    assert {'processed_lines_line_hash', 'processed_lines_content_type_match_key'} <= line_indexes
     assert 'added column download_info.title' in changes
     assert 'added column download_info.locked_by' in changes
     assert stalkeer.migrate_schema(db) == []

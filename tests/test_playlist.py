@@ -1,0 +1,667 @@
+import io
+import os
+import random
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from stalkeer import (  # noqa: E402
+    Classification, ParseStats, PlaylistEntry, classify, iter_playlist,
+    line_hash, match_key, parse_title, _parse_full, _parse_plain, _peel_brackets, _strip_brackets,
+)
+
+from conftest import SHARED as _SHARED  # noqa: E402
+
+SHARED = str(_SHARED / 'playlists')
+FILES = {
+    'STK': 'germainlefebvre4-Stalkeer__sample.m3u',
+    'MOCK': 'duneiptv-xtream-mock-server__playlist.m3u',
+    'SWIFT': 'ykarateke-SwiftM3UKit__sample_large.m3u',
+    'PDM': 'OnlineM3U-publicdomainm3u__movies.m3u',
+    'PDS': 'OnlineM3U-publicdomainm3u__series.m3u',
+    'IORG': 'iptv-org-iptv__fr.m3u',
+}
+
+
+def parse_bytes(data: bytes, **kw):
+    st = ParseStats()
+    return list(iter_playlist(io.BytesIO(data), st, **kw)), st
+
+
+def load(short):
+    with open(os.path.join(SHARED, FILES[short]), 'rb') as fh:
+        st = ParseStats()
+        entries = list(iter_playlist(fh, st))
+    return entries, st
+
+
+def entry(title, url='http://h/movie/u/p/1.mkv', **attrs):
+    return PlaylistEntry(1, '-1', {k.replace('_', '-'): v for k, v in attrs.items()}, title, url)
+
+
+def by_title(entries, title):
+    return next(e for e in entries if e.display_title == title)
+
+
+# ---------------------------------------------------------------------------
+# Shared real playlists
+# ---------------------------------------------------------------------------
+
+EXPECTED = {  # SOURCES.md / NAMING.md counts
+    'STK': {'movies': 16, 'tvshows': 28},
+    'MOCK': {'channels': 30, 'movies': 30, 'tvshows': 15},
+    'SWIFT': {'channels': 10, 'movies': 5, 'tvshows': 7},
+    'PDM': {'movies': 23},
+    'PDS': {'tvshows': 1},
+    'IORG': {'channels': 135},
+}
+
+
+def test_every_shared_m3u_is_covered():
+    on_disk = {f for f in os.listdir(SHARED) if f.endswith('.m3u')}
+    assert on_disk == set(FILES.values())
+
+
+@pytest.mark.parametrize('short', sorted(FILES))
+def test_shared_file_parses_and_classifies(short):
+    entries, st = load(short)
+    want = EXPECTED[short]
+    assert st.entries == len(entries) == sum(want.values())
+    assert st.malformed == 0 and st.decode_errors == 0 and not st.header_missing
+    assert st.bytes_read == os.path.getsize(os.path.join(SHARED, FILES[short]))
+    counts = {}
+    for e in entries:
+        c = classify(e)
+        counts[c.content_type] = counts.get(c.content_type, 0) + 1
+        assert c.match_key == match_key(c.title)
+        if c.content_type != 'channels':
+            assert c.title and c.match_key, e
+    assert counts == want
+
+
+def test_stk_fields():
+    entries, _ = load('STK')
+    e = by_title(entries, 'Last Action Hero (FHD MULTI)')
+    assert e.group_title == 'FR: FILMS DISNEY - Action,  Aventure'   # comma inside quotes
+    assert e.tvg_id == '' and 'tvg-id' in e.attrs
+    assert e.tvg_name == 'Last Action Hero (FHD MULTI)'
+    assert e.tvg_logo.startswith('https://image.tmdb.org/')
+    assert e.line_no == 50 and e.duration == '-1'
+    c = classify(e)
+    assert (c.content_type, c.title, c.year, c.resolution) == ('movies', 'Last Action Hero', None, '1080p')
+    assert c.languages == ['MULTI', 'FR']                   # title tag, then group prefix
+    keys = {classify(x).match_key for x in entries if x.tvg_name.startswith('Last Action Hero')}
+    assert keys == {'last action hero'}
+    res = {classify(x).resolution for x in entries if x.tvg_name.startswith('Last Action Hero')}
+    assert res == {'1080p', None, '480p'}                   # FHD, none, SD / SDTV
+
+    c = classify(by_title(entries, 'Joker : Folie à deux (2024) SUBT AR'))
+    assert (c.content_type, c.title, c.year) == ('movies', 'Joker : Folie à deux', 2024)
+    assert set(c.languages) == {'SUBT', 'AR'} and c.match_key == 'joker folie a deux'
+
+    c = classify(by_title(entries, 'Avengers (2012) (ES)'))
+    assert (c.title, c.year, c.languages) == ('Avengers', 2012, ['ES'])
+    assert classify(by_title(entries, 'The Avengers (2012)')).match_key == c.match_key
+
+    c = classify(by_title(entries, 'Raya et le Dernier Dragon (FHD MULTI)'))
+    assert (c.title, c.year, c.resolution) == ('Raya et le Dernier Dragon', None, '1080p')
+    assert 'MULTI' in c.languages
+    c = classify(by_title(entries, 'Clifford (FHD VOSTFR)'))
+    assert (c.title, c.languages) == ('Clifford', ['VOSTFR', 'FR'])
+    assert classify(by_title(entries, 'Last Action Hero (SDTV)')).resolution == '480p'
+    assert classify(by_title(entries, 'Flora & Ulysse (FHD MULTI)')).match_key == 'flora and ulysse'
+    assert classify(by_title(entries, 'Cube : Hypercube')).title == 'Cube : Hypercube'
+
+    c = classify(by_title(entries, 'فيوريوسا: ملحمة ماد ماكس (2024)'))
+    assert (c.content_type, c.year) == ('movies', 2024)
+    assert c.title == 'فيوريوسا: ملحمة ماد ماكس' and c.match_key == 'فيوريوسا ملحمة ماد ماكس'
+
+    c = classify(by_title(entries, 'Band of Brothers : L’Enfer du Pacifique S01 E03'))
+    assert (c.content_type, c.title, c.season, c.episode) == (
+        'tvshows', 'Band of Brothers : L’Enfer du Pacifique', 1, 3)
+    c = classify(by_title(entries, 'Malcolm S01 E16'))
+    assert (c.title, c.season, c.episode, c.year) == ('Malcolm', 1, 16, None)
+    c = classify(by_title(entries, 'Hunter with a scalpel S01 E05'))
+    assert (c.title, c.season, c.episode) == ('Hunter with a scalpel', 1, 5)
+
+
+def test_mock_traps():
+    entries, _ = load('MOCK')
+    c = classify(by_title(entries, 'Broadcast Relic 4x3'))       # .m3u8 under /movie/
+    assert (c.content_type, c.title, c.season, c.episode) == ('movies', 'Broadcast Relic 4x3', None, None)
+    c = classify(by_title(entries, 'UltraVision 4K'))
+    assert (c.content_type, c.title, c.resolution) == ('channels', 'UltraVision', '2160p')
+    c = classify(by_title(entries, 'Archive Reel No. 12'))
+    assert (c.content_type, c.title, c.year) == ('movies', 'Archive Reel No. 12', None)
+    c = classify(by_title(entries, 'Studio Frame 7: Calibration'))
+    assert (c.content_type, c.title) == ('movies', 'Studio Frame 7: Calibration')
+    c = classify(by_title(entries, "Bramblewood Chronicles: Director's Cut"))
+    assert c.match_key == 'bramblewood chronicles directors cut'
+    c = classify(by_title(entries, 'Wild Meadow: A Season in the Grass'))
+    assert (c.content_type, c.season) == ('movies', None)
+    c = classify(by_title(entries, 'Learning IPTV - Episode 2 - Rising Action'))
+    assert (c.content_type, c.title, c.season, c.episode) == ('tvshows', 'Learning IPTV', None, 2)
+    c = classify(by_title(entries, 'The Kriek Files - S02E01 - New Directive'))
+    assert (c.content_type, c.title, c.season, c.episode) == ('tvshows', 'The Kriek Files', 2, 1)
+    assert c.match_key == 'kriek files'
+    c = classify(by_title(entries, "Mythwood Tales - S01E01 - The Hunter's Ledger"))
+    assert (c.title, c.season, c.episode) == ('Mythwood Tales', 1, 1)
+    e = by_title(entries, 'Meridian World News')
+    assert (e.tvg_id, e.tvg_name, e.group_title) == ('meridian.news', 'Meridian World News',
+                                                     'Live - World News Network')
+    assert e.tvg_logo.endswith('?text=MW')                      # '=' inside a value
+
+
+def test_swift_pdm_pds():
+    entries, _ = load('SWIFT')
+    c = classify(by_title(entries, 'Kurtlar Vadisi Sezon 1 Bölüm 2'))
+    assert (c.content_type, c.title, c.season, c.episode) == ('tvshows', 'Kurtlar Vadisi', 1, 2)
+    c = classify(by_title(entries, 'Friends Season 1 Episode 2'))
+    assert (c.title, c.season, c.episode) == ('Friends', 1, 2)
+    c = classify(by_title(entries, 'Game of Thrones S01E03'))
+    assert (c.content_type, c.title, c.season, c.episode) == ('tvshows', 'Game of Thrones', 1, 3)
+    c = classify(by_title(entries, 'The Dark Knight (2008)'))
+    assert (c.content_type, c.title, c.year, c.match_key) == ('movies', 'The Dark Knight', 2008, 'dark knight')
+    assert by_title(entries, 'Inception (2010)').duration == '7200'
+    c = classify(by_title(entries, 'Channel 3 4K'))           # /stream/ch3: no extension
+    assert (c.content_type, c.title, c.resolution) == ('channels', 'Channel 3', '2160p')
+    assert classify(by_title(entries, 'Sports 2 FHD')).resolution == '1080p'
+
+    entries, _ = load('PDM')
+    e = by_title(entries, 'Nosferatu (1922)')                   # space after the comma trimmed
+    assert e.tvg_logo.endswith('_V1_QL75_UX380_CR0,4,380,562_.jpg')
+    assert e.duration == '4751' and e.group_title == 'Horror'
+    c = classify(e)
+    assert (c.content_type, c.title, c.year) == ('movies', 'Nosferatu', 1922)
+    c = classify(by_title(entries, "Charlie Chaplin's 'The Cure' (1917)"))
+    assert (c.title, c.year) == ("Charlie Chaplin's 'The Cure'", 1917)
+    c = classify(by_title(entries, 'D.O.A. (1949)'))
+    assert (c.title, c.year, c.match_key) == ('D.O.A.', 1949, match_key('DOA'))
+    assert entries[0].line_no == 3                              # blank line after #EXTM3U
+
+    (e,), _ = load('PDS')
+    c = classify(e)
+    assert (c.content_type, c.title, c.season, c.episode) == ('tvshows', 'The Beverly Hillbillies', 1, 1)
+    assert parse_title(e.display_title).episode_title == 'The Clampetts Strike Oil'
+
+
+def test_iorg_live_traps():
+    entries, _ = load('IORG')
+    assert all(e.group_title == '' for e in entries)
+    c = classify(by_title(entries, '4Kurd HD (720p) [Not 24/7]'))
+    assert (c.content_type, c.title, c.resolution) == ('channels', '4Kurd', '720p')   # not 4K
+    c = classify(by_title(entries, 'TF1 Series Films'))
+    assert (c.content_type, c.title) == ('channels', 'TF1 Series Films')
+    c = classify(by_title(entries, 'TV5Monde Info (1080p) [Geo-blocked]'))
+    assert (c.title, c.resolution) == ('TV5Monde Info', '1080p')
+    c = classify(by_title(entries, 'TVR (Bretagne) (720p)'))
+    assert c.title == 'TVR (Bretagne)'
+    c = classify(by_title(entries, 'KTO (404p) [Not 24/7]'))
+    assert (c.title, c.resolution) == ('KTO', '480p')
+    c = classify(by_title(entries, 'Alpe d’Huez TV (720p) [Not 24/7]'))
+    assert c.match_key == match_key("Alpe d'Huez TV") == 'alpe dhuez tv'
+    c = classify(by_title(entries, 'MTV France (720p) [Not 24/7]'))   # '…/mpegts', no extension
+    assert c.content_type == 'channels'
+
+
+# ---------------------------------------------------------------------------
+# Parser robustness
+# ---------------------------------------------------------------------------
+
+def test_attribute_syntax():
+    data = (
+        '#EXTM3U x-tvg-url="http://epg/x.xml"\n'
+        '#EXTINF:-1 tvg-name="|FR| El Camino : Un film \\"Breaking Bad\\" (AUDIO)" group-title="Films",|FR| El Camino\n'
+        'http://h/movie/u/p/1.mkv\n'
+        '#EXTINF:-1 tvg-id=123 TVG-Name=\'Single, quoted\' xui-id="809650" group-title="4K",Yeni Hayata Hazırlık [4K HDR] (2025)\n'
+        'http://example.com/movie1#.mkv\n'
+        '#EXTINF:0 tvg-type="movies" group-title="Movies 2020" ,Bloodshot (2020)\n'
+        'http://The.link\n'
+        '#EXTINF:-1, HD : Roswell New Mexico S02E02\n'
+        'http://url\n'
+        '#EXTINF:-1 tvg-name="x, y" group-title="A,B",Title, with comma\n'
+        'http://h/live/u/p/9.ts\n'
+    ).encode()
+    es, st = parse_bytes(data)
+    assert st.entries == 5 and st.malformed == 0
+    assert es[0].tvg_name == '|FR| El Camino : Un film "Breaking Bad" (AUDIO)'
+    assert es[0].display_title == '|FR| El Camino'
+    assert es[1].attrs == {'tvg-id': '123', 'tvg-name': 'Single, quoted', 'xui-id': '809650',
+                           'group-title': '4K'}
+    assert es[1].display_title == 'Yeni Hayata Hazırlık [4K HDR] (2025)'
+    assert (es[2].duration, es[2].display_title, es[2].tvg_type) == ('0', 'Bloodshot (2020)', 'movies')
+    assert es[3].attrs == {} and es[3].display_title == 'HD : Roswell New Mexico S02E02'
+    assert es[4].display_title == 'Title, with comma' and es[4].group_title == 'A,B'
+    assert [e.line_no for e in es] == [2, 4, 6, 8, 10]
+
+    c = classify(es[0])
+    assert (c.title, c.languages) == ('El Camino', ['FR'])
+    assert parse_title(es[0].tvg_name).title == 'El Camino : Un film "Breaking Bad"'
+    c = classify(es[1])                                     # XUI '#.mkv' -> VOD
+    assert (c.content_type, c.title, c.year, c.resolution) == ('movies', 'Yeni Hayata Hazırlık', 2025, '2160p')
+    c = classify(es[2])                                     # tvg-type decides
+    assert (c.content_type, c.title, c.year) == ('movies', 'Bloodshot', 2020)
+    c = classify(es[3])                                     # 'http://url': title decides
+    assert (c.content_type, c.title, c.season, c.episode, c.resolution) == (
+        'tvshows', 'Roswell New Mexico', 2, 2, '720p')
+
+
+def test_directives_bom_crlf_blank_lines():
+    data = ('\ufeff#EXTM3U\r\n\r\n#EXTINF:-1,Movie A (2001)\r\n#EXTGRP:Movie VOD\r\n'
+            '#EXTVLCOPT:http-user-agent=x\r\n#KODIPROP:inputstream=y\r\n\r\n'
+            'http://h/a.mp4\r\n#extinf:-1 group-title="G",Lower Case\r\nhttp://h/b.mp4\r\n').encode()
+    es, st = parse_bytes(data)
+    assert not st.header_missing and st.malformed == 0 and st.entries == 2
+    assert es[0].url == 'http://h/a.mp4' and es[0].display_title == 'Movie A (2001)'
+    assert es[0].group_title == 'Movie VOD'                 # from #EXTGRP
+    assert es[0].line_no == 3 and es[1].group_title == 'G'
+    assert st.lines_read == 10
+
+
+def test_malformed_sequences():
+    data = ('#EXTM3U\n#EXTINF:-1,Lost\n#EXTINF:-1,Kept\nhttp://h/1.mp4\n'
+            'http://h/orphan.mp4\n#EXTINF:-1,Last\n').encode()
+    es, st = parse_bytes(data)
+    assert [e.display_title for e in es] == ['Kept']
+    assert st.malformed == 3 and st.entries == 1
+    assert st.malformed_samples == ['line 2: EXTINF without URL', 'line 5: URL without EXTINF',
+                                    'line 6: EXTINF without URL at end of file']
+
+
+def test_bare_urls_and_missing_header():
+    es, st = parse_bytes(b'http://a/1.ts\nhttp://a/2.ts\n\nhttp://a/3.ts')
+    assert es == [] and st.malformed == 3 and st.header_missing
+    es, st = parse_bytes(b'#EXTINF:-1,No header\nhttp://a/1.ts\n')
+    assert len(es) == 1 and st.header_missing
+    es, st = parse_bytes(b'')
+    assert es == [] and st.entries == 0 and st.malformed == 0 and st.header_missing
+    es, st = parse_bytes(b'\n\n')
+    assert es == [] and st.lines_read == 2 and st.header_missing
+
+
+def test_invalid_utf8_counted():
+    data = b'#EXTM3U\n#EXTINF:-1,Caf\xe9 (1999)\nhttp://h/movie/u/p/1.mkv\n\xff\xfe\n'
+    es, st = parse_bytes(data)
+    assert st.decode_errors == 2 and st.malformed == 1
+    assert es[0].display_title == 'Caf\ufffd (1999)'
+    assert classify(es[0]).year == 1999
+
+
+def test_huge_line_and_binary_garbage():
+    big = b'#EXTINF:-1 tvg-name="' + b'"a,' * 3_500_000 + b'\n'   # ~10 MB, quote-heavy
+    data = b'#EXTM3U\n' + big + b'http://h/x.ts\n#EXTINF:-1,Ok\nhttp://h/ok.ts\n'
+    t = time.perf_counter()
+    es, st = parse_bytes(data)
+    assert time.perf_counter() - t < 30     # hang guard (backtracking), not a benchmark
+    assert [e.display_title for e in es] == ['Ok']
+    assert st.bytes_read == len(data)
+    assert st.malformed == 2          # the long line, then its orphan URL
+    assert 'longer than' in st.malformed_samples[0]
+
+    rnd = random.Random(7)
+    garbage = bytes(rnd.randrange(256) for _ in range(300_000))
+    es, st = parse_bytes(garbage)
+    for e in es:
+        classify(e)
+    assert st.bytes_read == len(garbage) and st.decode_errors > 0
+    es, st = parse_bytes(b'#EXTM3U\n#EXTINF:' + garbage[:5000] + b'\nhttp://h/1\n')
+    for e in es:
+        classify(e)
+
+
+def test_pathological_quotes_are_linear():
+    line = '#EXTINF:-1 ' + 'a="\\"' * 5000 + "b='x" * 5000 + ',T\nhttp://h/1.ts\n'
+    t = time.perf_counter()
+    es, st = parse_bytes(line.encode())
+    assert time.perf_counter() - t < 20 and st.entries == 1     # hang guard
+    t = time.perf_counter()
+    parse_title('(' * 300 + 'S01' * 100 + '|' * 100 + ' 1x' * 200)
+    match_key('a.' * 5000 + "'" * 1000)
+    assert time.perf_counter() - t < 20     # hang guard
+
+
+def test_streaming_and_progress():
+    block = b'#EXTINF:-1 group-title="Movies",Some Movie (2001)\nhttp://h/movie/u/p/1.mkv\n'
+    data = b'#EXTM3U\n' + block * 40_000          # ~3 MB
+
+    class Reader(io.BytesIO):
+        def read(self, *a):                        # whole-file reads are forbidden
+            raise AssertionError('read() used')
+
+    r = Reader(data)
+    st = ParseStats()
+    calls = []
+    it = iter_playlist(r, st, on_progress=calls.append)
+    next(it)
+    assert r.tell() < 1000                         # first entry yielded after ~2 lines
+    n = 1 + sum(1 for _ in it)
+    assert n == st.entries == 40_000
+    assert len(calls) >= 3 and calls[-1] == len(data) == st.bytes_read
+    assert calls == sorted(calls)
+
+
+def test_stats_flushed_when_consumer_stops_early():
+    data = b'#EXTM3U\n' + b'#EXTINF:-1,A\nhttp://h/1.ts\n' * 10
+    st = ParseStats()
+    it = iter_playlist(io.BytesIO(data), st)
+    next(it), next(it)
+    it.close()
+    assert st.entries == 2 and st.lines_read == 5
+
+
+# ---------------------------------------------------------------------------
+# Title parsing
+# ---------------------------------------------------------------------------
+
+TITLES = [
+    # text, kind, title, year, season, episode, resolution, languages
+    ('Star Wars Episode IV (1977)', 'auto', 'Star Wars Episode IV', 1977, None, None, None, []),
+    ('Jurassic Park 3 - 4K (2001)', 'auto', 'Jurassic Park 3', 2001, None, None, '2160p', []),
+    ('John Wick: Bölüm 4 - 4K (2023)', 'auto', 'John Wick: Bölüm 4', 2023, None, None, '2160p', []),
+    ('Blade Runner 2049 (2017)', 'auto', 'Blade Runner 2049', 2017, None, None, None, []),
+    ('Blade Runner 2049', 'auto', 'Blade Runner 2049', None, None, None, None, []),
+    ('M3GAN 2.0 (2025)', 'auto', 'M3GAN 2.0', 2025, None, None, None, []),
+    ('28 Jours plus tard (2002)', 'auto', '28 Jours plus tard', 2002, None, None, None, []),
+    ('Archive Reel No. 12', 'auto', 'Archive Reel No. 12', None, None, None, None, []),
+    ('1883', 'auto', '1883', None, None, None, None, []),
+    ('2012', 'movie', '2012', None, None, None, None, []),
+    ('(2012)', 'movie', '2012', None, None, None, None, []),
+    ('1917 (2019)', 'auto', '1917', 2019, None, None, None, []),
+    ('Space: 1999', 'auto', 'Space: 1999', None, None, None, None, []),
+    ('HD : Cabal 2020', 'auto', 'Cabal', 2020, None, None, '720p', []),
+    ('HD : Jurassic Thunder 2020', 'auto', 'Jurassic Thunder', 2020, None, None, '720p', []),
+    ('Super Dark Times - 2017', 'auto', 'Super Dark Times', 2017, None, None, None, []),
+    ('Une Couronne pour Noël - 2015', 'auto', 'Une Couronne pour Noël', 2015, None, None, None, []),
+    ('Jurassic World (2015) HD', 'auto', 'Jurassic World', 2015, None, None, '720p', []),
+    ("Tron : L'Héritage (2010) HD", 'auto', "Tron : L'Héritage", 2010, None, None, '720p', []),
+    ('Yeni Hayata Hazırlık [4K HDR] (2025)', 'auto', 'Yeni Hayata Hazırlık', 2025, None, None, '2160p', []),
+    ('Anemone [TR SUB] (2025)', 'auto', 'Anemone', 2025, None, None, None, ['TR', 'SUBT']),
+    ('Inception (2010) (TR)', 'auto', 'Inception', 2010, None, None, None, ['TR']),
+    ('Şrek Üç - Shrek 3 - FHD (2007)', 'auto', 'Şrek Üç - Shrek 3', 2007, None, None, '1080p', []),
+    ('Pamuk Prenses - Disney Snow White [4K] (2025)', 'auto', 'Pamuk Prenses - Disney Snow White',
+     2025, None, None, '2160p', []),
+    ('|FR| Le plan B', 'auto', 'Le plan B', None, None, None, None, ['FR']),
+    ('FR - Le plan B (FHD 2019)', 'auto', 'Le plan B', 2019, None, None, '1080p', ['FR']),
+    ('FR: Le plan B 4K', 'auto', 'Le plan B', None, None, None, '2160p', ['FR']),
+    ('IT: Welcome to Derry', 'auto', 'IT: Welcome to Derry', None, None, None, None, []),
+    ('|IT| Welcome', 'auto', 'Welcome', None, None, None, None, ['IT']),
+    ('Last Action Hero (SD)', 'auto', 'Last Action Hero', None, None, None, '480p', []),
+    ('Main St', 'auto', 'Main St', None, None, None, None, []),
+    ('Atmos Rising', 'auto', 'Atmos Rising', None, None, None, None, []),
+    ('Death Race 2000', 'auto', 'Death Race', 2000, None, None, None, []),
+    # episodes
+    ('Malcolm S01 E01', 'auto', 'Malcolm', None, 1, 1, None, []),
+    ('Game of Thrones S1E1', 'auto', 'Game of Thrones', None, 1, 1, None, []),
+    ('Game of Thrones 1x01', 'auto', 'Game of Thrones', None, 1, 1, None, []),
+    ('Game of Thrones S02E03 720p WEB x264-XLF', 'auto', 'Game of Thrones', None, 2, 3, '720p', []),
+    ('|FR| Blindspot S01 |FR| Blindspot 01x12 - Super soldat', 'auto', 'Blindspot', None, 1, 12, None, ['FR']),
+    ('|FR| Burger Quiz S01 |FR| Burger Quiz 01x05', 'auto', 'Burger Quiz', None, 1, 5, None, ['FR']),
+    ('Friends Season 1 Episode 1', 'auto', 'Friends', None, 1, 1, None, []),
+    ('Les Revenants Saison 2 Episode 3', 'auto', 'Les Revenants', None, 2, 3, None, []),
+    ('Dark Staffel 1 Folge 2', 'auto', 'Dark', None, 1, 2, None, []),
+    ('La Casa de Papel Temporada 1 Episodio 2', 'auto', 'La Casa de Papel', None, 1, 2, None, []),
+    ('Kurtlar Vadisi Sezon 1 Bölüm 1', 'auto', 'Kurtlar Vadisi', None, 1, 1, None, []),
+    ('Eşref Rüya S02E14 Bölüm 14', 'auto', 'Eşref Rüya', None, 2, 14, None, []),
+    ('Learning IPTV - Episode 1 - Pilot', 'auto', 'Learning IPTV', None, None, 1, None, []),
+    ('The Beverly Hillbillies - S01E01: The Clampetts Strike Oil (1962)', 'auto',
+     'The Beverly Hillbillies', None, 1, 1, None, []),
+    ("Mister Rogers' Neighborhood (1968) S26 E14", 'auto', "Mister Rogers' Neighborhood", 1968, 26, 14, None, []),
+    ('Land of Sin (2026) S01 E01', 'auto', 'Land of Sin', 2026, 1, 1, None, []),
+    ('HD : Transplant S01E03', 'auto', 'Transplant', None, 1, 3, '720p', []),
+    ('SD : The Voice S18E06', 'auto', 'The Voice', None, 18, 6, '480p', []),
+    ('Dead to Me (Multi) S01E01', 'auto', 'Dead to Me', None, 1, 1, None, ['MULTI']),
+    ('1883 S01E02', 'auto', '1883', None, 1, 2, None, []),
+    ('Band of Brothers : L’Enfer du Pacifique S01 E03', 'auto',
+     'Band of Brothers : L’Enfer du Pacifique', None, 1, 3, None, []),
+    # kind overrides
+    ('Broadcast Relic 4x3', 'auto', 'Broadcast Relic 4x3', None, None, None, None, []),
+    ('Show 3x07', 'movie', 'Show 3x07', None, None, None, None, []),
+    ('John Wick: Bölüm 4 - 4K (2023)', 'episode', 'John Wick', None, None, 4, '2160p', []),
+    ('Euro 2024 HD', 'channel', 'Euro 2024', None, None, None, '720p', []),
+    ('Sport En France (1080p)', 'channel', 'Sport En France', None, None, None, '1080p', []),
+    ('Not A Show S01E01 1920x1080', 'movie', 'Not A Show S01E01 1920x1080', None, None, None, None, []),
+]
+
+
+@pytest.mark.parametrize('text,kind,title,year,season,episode,res,langs', TITLES)
+def test_parse_title(text, kind, title, year, season, episode, res, langs):
+    p = parse_title(text, kind)
+    assert (p.title, p.year, p.season, p.episode, p.resolution, p.languages) == (
+        title, year, season, episode, res, langs)
+
+
+def test_parse_title_extras():
+    p = parse_title('Death Race 2000')
+    assert p.alt_title == 'Death Race 2000'            # a bare trailing year may be the title
+    assert parse_title('Cabal (2020)').alt_title is None
+    p = parse_title('The Kriek Files - S02E01 - New Directive')
+    assert (p.marker, p.episode_title) == ('strong', 'New Directive')
+    assert parse_title('Learning IPTV - Episode 1 - Pilot').marker == 'weak'
+    assert parse_title('x' * 100_000).title == 'x' * 512      # capped input
+
+
+def test_resolution_tokens():
+    r = lambda t: parse_title(t, 'channel').resolution      # noqa: E731
+    assert r('Channel 4K') == r('Channel UHD') == r('Film 2160p') == '2160p'
+    assert r('Channel FHD') == r('Film 1080p') == r('Film 1080i') == '1080p'
+    assert r('Channel HD') == r('Film 720p') == r('HD : Film') == '720p'
+    assert r('Film SD') == r('Film SDTV') == r('Film 480p') == r('Film (576p)') == '480p'
+    assert r('4Kurd') is r('Channel HDR') is r('x264 H.264') is r('Sdarot') is None
+    assert r('Film [4K HDR] 720p') == '2160p'                 # best one wins
+
+
+# ---------------------------------------------------------------------------
+# Classification precedence
+# ---------------------------------------------------------------------------
+
+def test_classify_precedence():
+    C = lambda *a, **k: classify(entry(*a, **k)).content_type   # noqa: E731
+    # 1. URL type segment beats title, group and tvg-type
+    assert C('Broadcast Relic 4x3', 'https://x/movie/test/test/222.m3u8') == 'movies'
+    assert C('Show S01E01', 'http://h/movies/u/p/1.mkv') == 'movies'
+    assert C('TF1 Series Films', 'http://h/live/u/p/22.ts', group_title='Séries') == 'channels'
+    assert C('Pilot', 'http://h/series/u/p/9.mp4', group_title='Movies', tvg_type='movie') == 'tvshows'
+    assert C('X', 'http://h:80/api/stream/u/p/movie/tt123') == 'movies'
+    assert C('X', 'http://h:80/api/stream/u/p/tvshow/tt123/1/1') == 'tvshows'
+    assert C('X', 'http://h/timeshift/u/p/60/2024-01-01:10-00/5.ts') == 'channels'
+    assert C('X', 'host.tld/live/u/p/5') == 'channels'               # no scheme
+    assert C('X (2001)', 'http://h/play.php?u=a/b/movie/1.mkv') == 'channels'   # query ignored
+    # 2. tvg-type
+    assert C('Anything', 'http://The.link', tvg_type='tvshows') == 'tvshows'
+    assert C('Anything', 'http://url', tvg_type='live') == 'channels'
+    assert C('Anything (2020)', 'http://h/1.m3u8', tvg_type='movie') == 'movies'
+    # 3. video file: title marker or series group -> tvshows, else movies
+    assert C('Show S01E01', 'http://h/vod/got.mp4') == 'tvshows'
+    assert C('Pilot', 'http://h/vod/x.mp4', group_title='Series|Drama') == 'tvshows'
+    assert C('Inception (2010)', 'http://example.com/vod/inception.mp4', group_title='Movies') == 'movies'
+    assert C('Plain', 'http://example.com/movie1#.mkv') == 'movies'
+    assert C('Star Wars Episode IV (1977)', 'http://h/x.avi') == 'movies'
+    assert C('John Wick: Bölüm 4 - 4K (2023)', 'http://h/x.mkv') == 'movies'
+    assert C('Learning IPTV - Episode 1 - Pilot', 'http://h/x.mp4') == 'tvshows'
+    # 4. stream URL: channels, even in a 'Movies' group
+    assert C('Cinema One (720p)', 'http://h/c1.m3u8', group_title='Movies') == 'channels'
+    assert C('UltraVision 4K', 'http://h/luke/210274/78482') == 'channels'
+    assert C('Show S02E03', 'http://h/luke/210274/78483') == 'tvshows'
+    assert C('Jurassic World (2015) HD', 'http://h/jw.m3u8', group_title='Films') == 'movies'
+    assert C('Euro 2024 (1080p)', 'http://h/euro.m3u8', group_title='Sport') == 'channels'
+    # 5. unknown URL
+    assert C('Some Film (1999)', 'http://url') == 'movies'
+    assert C('Whatever', 'http://url', group_title='Live - News') == 'channels'
+    assert C('Whatever', 'http://url', group_title='Dizi') == 'tvshows'
+    assert C('Whatever', 'http://url') == 'uncategorized'
+    assert C('', 'http://url', tvg_name='tt8816194') == 'uncategorized'
+
+
+def test_classify_fields_and_group_languages():
+    c = classify(entry('Jurassic Park 3 - 4K (2001)', 'http://h/x.mkv'))
+    assert (c.content_type, c.title, c.year, c.resolution) == ('movies', 'Jurassic Park 3', 2001, '2160p')
+    c = classify(entry('John Wick: Bölüm 4 - 4K (2023)', 'http://h/movie/u/p/7.mkv'))
+    assert (c.title, c.year, c.episode, c.match_key) == ('John Wick: Bölüm 4', 2023, None, 'john wick bolum 4')
+    c = classify(entry('Star Wars Episode IV (1977)'))
+    assert (c.title, c.year, c.match_key) == ('Star Wars Episode IV', 1977, 'star wars episode 4')
+    c = classify(entry('Avengers (2012)', group_title='ES:Movies - películas'))
+    assert c.languages == ['ES']
+    c = classify(entry('Film', group_title='AR:SUBT أفلام مترجمة'))
+    assert c.languages == ['AR', 'SUBT']
+    c = classify(entry('Film', group_title='|EN| Movies'))
+    assert c.languages == ['EN']
+    c = classify(entry('S01E01 - Pilot', 'http://h/series/u/p/1.mp4', group_title='The Beverly Hillbillies'))
+    assert (c.title, c.season, c.episode) == ('The Beverly Hillbillies', 1, 1)
+    c = classify(entry('', tvg_name='Fallback Name (2003)'))
+    assert (c.title, c.year) == ('Fallback Name', 2003)
+    c = classify(entry('HD : Death Race 2000', 'http://h/movie/u/p/1.mkv'))
+    assert (c.title, c.year, c.match_key, c.alt_key) == ('Death Race', 2000, 'death race', 'death race 2000')
+    assert isinstance(c, Classification)
+
+
+def test_group_kinds():
+    C = lambda g: classify(entry('Whatever', 'http://url', group_title=g)).content_type   # noqa: E731
+    for g in ('FR: FILMS - Disney+', 'ES:Movies - películas', 'AR:SUBT أفلام مترجمة', 'Filmes',
+              'Películas', 'Movie VOD', 'Filme', 'Filmler'):
+        assert C(g) == 'movies', g
+    for g in ('Séries HBO MAX', 'Series|Turkish', 'Serien', 'VOD - Demo Series', 'مسلسلات',
+              'Diziler', 'TV VOD', 'VOD - Fantasy and Sci-Fi Series'):
+        assert C(g) == 'tvshows', g
+    assert C('Live - World News Network') == 'channels'
+    assert C('VOD - Fantasy Epics') == 'movies'           # generic VOD, no year: movie
+    assert C('Horror') == 'uncategorized'
+
+
+# ---------------------------------------------------------------------------
+# match_key / line_hash
+# ---------------------------------------------------------------------------
+
+EQUAL = [
+    ('Spider-Man: No Way Home', 'Spider Man No Way Home'),
+    ('Amélie', 'Amelie'), ('Fast & Furious', 'Fast and Furious'), ('The Matrix', 'Matrix'),
+    ('Léon: The Professional', 'Leon The Professional'), ('Rocky II', 'Rocky 2'),
+    ('Star Wars: Episode IV - A New Hope', 'Star Wars Episode 4 A New Hope'),
+    ("Director's Cut", 'Directors Cut'), ('Straße', 'Strasse'), ('Ærø', 'aero'), ('Łódź', 'Lodz'),
+    ('L’Odyssée de Pi', "L'Odyssee de Pi"), ('D.O.A.', 'DOA'), ('S.W.A.T.', 'SWAT'),
+    ('Romeo + Juliet', 'Romeo and Juliet'), ('The Godfather Part II', 'Godfather Part 2'),
+    ('Final Fantasy VII: Advent Children', 'Final Fantasy 7 Advent Children'),
+    ('Kill Bill: Vol. I', 'Kill Bill Vol 1'), ('La Haine', 'Haine'),
+    ('Les Misérables', 'Miserables'), ('Die Hard', 'Hard'), ('El Camino', 'Camino'),
+    ('Œdipe', 'Oedipe'), ('ＦＵＬＬＷＩＤＴＨ', 'fullwidth'), ('Brat', 'BRAT'),
+    ('Das Boot', 'Boot'), ('Gli Invisibili', 'Invisibili'),
+]
+DIFFERENT = [
+    ('The Matrix', 'The Matrix Reloaded'), ('Alien', 'Aliens'), ('V for Vendetta', '5 for Vendetta'),
+    ('I, Robot', '1 Robot'), ('Rocky', 'Rocky II'), ('Брат', 'Брат 2'), ('Up', 'Us'),
+]
+
+
+@pytest.mark.parametrize('a,b', EQUAL)
+def test_match_key_equal(a, b):
+    assert match_key(a) == match_key(b)
+
+
+@pytest.mark.parametrize('a,b', DIFFERENT)
+def test_match_key_different(a, b):
+    assert match_key(a) != match_key(b)
+
+
+def test_match_key_details():
+    assert match_key('Spider-Man: No Way Home') == 'spider man no way home'
+    assert match_key('Star Wars Episode IV') == 'star wars episode 4'
+    assert match_key('V for Vendetta') == 'v for vendetta'
+    assert match_key('Rocky V') == 'rocky 5'
+    assert match_key('The') == 'the' and match_key('A') == 'a' and match_key('') == ''
+    assert match_key('Dune') == 'dune'                        # year lives outside the key
+    assert match_key("L'") == 'l'
+    assert match_key('فيوريوسا: ملحمة ماد ماكس') == 'فيوريوسا ملحمة ماد ماكس'
+    assert match_key('أفلام') == 'أفلام'                       # hamza kept (only Latin marks fold)
+    assert match_key('Брат (1997)') == 'брат 1997'
+    assert match_key('千と千尋の神隠し') == '千と千尋の神隠し'
+    assert match_key('हम आपके हैं कौन') == 'हम आपके हैं कौन'       # vowel signs stay in the word
+    assert match_key('  Multiple   spaces!!  ') == 'multiple spaces'
+    assert match_key('Disney+') == 'disney' and match_key('Tom & Jerry') == 'tom and jerry'
+
+
+def test_match_key_deterministic_and_fast():
+    import stalkeer as ps
+    titles = [f'The Title Number {i}: Part II – Amélie’s Return ({i})' for i in range(20_000)]
+    ps._MATCH_KEY_CACHE.clear()
+    first = [match_key(t) for t in titles]
+    ps._MATCH_KEY_CACHE.clear()
+    second = [match_key(t) for t in titles]
+    assert first == second      # speed is measured in bench/, not here
+    assert first[0] == 'title number 0 part 2 amelies return 0'
+
+
+def test_line_hash():
+    h = line_hash('Movie (2001)', 'http://h/1.mkv')
+    assert h == line_hash('Movie (2001)', 'http://h/1.mkv') and len(h) == 40
+    assert int(h, 16) >= 0
+    assert h != line_hash('Movie (2001)', 'http://h/2.mkv') != line_hash('Movie (2002)', 'http://h/1.mkv')
+    assert h == '%s' % __import__('hashlib').sha1(b'Movie (2001)\nhttp://h/1.mkv').hexdigest()
+    assert len(line_hash('\udcff', 'x')) == 40                  # lone surrogate: no crash
+
+
+# ---------------------------------------------------------------------------
+# Fast path == full path, and overall speed
+# ---------------------------------------------------------------------------
+
+def _all_titles():
+    titles = [t[0] for t in TITLES]
+    for short in FILES:
+        titles += [e.display_title for e in load(short)[0]]
+    rnd = random.Random(3)
+    words = ['The', 'Dark', 'Knight', 'Amélie', 'HD', 'FHD', '4K', 'MULTI', 'S01', 'E02', '(2019)',
+             '[4K]', '|FR|', 'FR:', '-', ':', 'Episode', '3', '1x02', 'Part', 'II', 'x264', 'SUBT',
+             'AR', '(ES)', 'Season', '2', '2020', '(720p)', '[Not 24/7]', "L'Enfer", 'ES', 'VOSTFR',
+             'HD :', 'FR -', '|EN|', 'IT:', '(FHD MULTI)', '(Bretagne)', 'S01 E02', '(Multi)', 'sd',
+             '(', ')', '[', ']', '|', ',', '.', '–', "'", 'Bölüm', '[TR SUB]', '(FHD 2019)', '1999']
+    for _ in range(6000):
+        t = ' '.join(rnd.choice(words) for _ in range(rnd.randint(1, 7)))
+        titles.append(t.replace(' ', '', 1) if rnd.random() < 0.3 else t)
+    return titles
+
+
+def test_fast_path_matches_full_parser():
+    n_fast = 0
+    for t in _all_titles():
+        s = ' '.join(t.split())
+        for kind in ('auto', 'movie', 'episode', 'channel'):
+            fast = _parse_plain(s, kind)
+            if fast is not None:
+                n_fast += 1
+                assert fast == _parse_full(s, kind), (t, kind)
+    assert n_fast > 2000
+
+
+def test_bracket_peeling_matches_general_stripping():
+    for t in _all_titles():
+        s = ' '.join(t.split())
+        a, tail, b = [], [], []
+        general = _strip_brackets(s, a)
+        peeled = _strip_brackets(_peel_brackets(s, tail), b)
+        assert (general, a) == (peeled, b + tail), t
+
+
+def test_speed_smoke():
+    lines = ['#EXTM3U']
+    for i in range(20_000):
+        k = i % 4
+        if k == 0:
+            lines += [f'#EXTINF:-1 tvg-name="Movie {i} (2001)" group-title="FR: FILMS",|FR| Movie Title {i} (FHD MULTI)',
+                      f'http://h/movie/u/p/{i}.mkv']
+        elif k == 1:
+            lines += [f'#EXTINF:-1 group-title="Séries",Show Name S01 E{i % 30:02d}', f'http://h/series/u/p/{i}.mkv']
+        elif k == 2:
+            lines += [f'#EXTINF:-1 tvg-id="c{i}",Channel {i} HD (720p)', f'http://h/live/u/p/{i}.ts']
+        else:
+            lines += [f'#EXTINF:-1 group-title="Movies",Plain Movie (1999)', f'http://h/vod/{i}.mp4']
+    data = ('\n'.join(lines) + '\n').encode()
+    st = ParseStats()
+    n = sum(1 for e in iter_playlist(io.BytesIO(data), st) if classify(e))
+    assert n == 20_000             # throughput: bench/bench_process.py
+
+
+def test_year_is_not_part_of_the_key():
+    a = classify(entry('Dune (1984)'))
+    b = classify(entry('Dune (2021)'))
+    assert a.match_key == b.match_key == 'dune' and (a.year, b.year) == (1984, 2021)
