@@ -72,7 +72,6 @@ CREATE TABLE IF NOT EXISTS "processed_lines" (
     FOREIGN KEY ("download_info_id") REFERENCES "download_info" ("id") ON DELETE SET NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "processed_lines_line_hash" ON "processed_lines" ("line_hash");
-CREATE INDEX IF NOT EXISTS "processed_lines_state" ON "processed_lines" ("state");
 CREATE INDEX IF NOT EXISTS "processed_lines_download_info_id" ON "processed_lines" ("download_info_id");
 CREATE INDEX IF NOT EXISTS "processed_lines_tvg_id" ON "processed_lines" ("tvg_id");
 CREATE INDEX IF NOT EXISTS "processed_lines_content_type_match_key" ON "processed_lines" ("content_type", "match_key");

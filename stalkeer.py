@@ -23,10 +23,12 @@ import argparse
 import codecs
 import collections
 import configparser
+import contextlib
 import dataclasses
 import datetime as dt
 import email.utils
 import errno
+import gc
 import hashlib
 import json
 import logging
@@ -636,7 +638,9 @@ class ProcessedLine(BaseModel):
     through an index; ``missing_since`` is set when a line is no longer in the
     playlist (lines are never deleted: a download may point at them)."""
     line_hash = peewee.CharField(max_length=40, null=True, unique=True)
-    state = peewee.CharField(max_length=16, default='processed', index=True,
+    # No index on state: nothing looks lines up by it, and 300k lines pay for
+    # every index at each import.
+    state = peewee.CharField(max_length=16, default='processed',
                              constraints=_default("'processed'"))
     download_info = peewee.ForeignKeyField(
         DownloadInfo, null=True, column_name='download_info_id', on_delete='SET NULL',
@@ -684,11 +688,20 @@ class StalkeerPostgresqlDatabase(peewee.PostgresqlDatabase):
     """PostgreSQL with the session in UTC, so timestamps mean the same everywhere."""
 
     def _initialize_connection(self, conn):
+        schema = getattr(self, 'stalkeer_schema', None)
+        if schema:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute('CREATE SCHEMA IF NOT EXISTS "%s"' % schema)
+                conn.commit()
+            except psycopg2.IntegrityError:
+                # Another process created it at the same instant (IF NOT EXISTS
+                # is not atomic in PostgreSQL's catalog): it exists, fine.
+                conn.rollback()
         with conn.cursor() as cur:
             cur.execute("SET TIME ZONE 'UTC'")
-            if getattr(self, 'stalkeer_schema', None):
-                cur.execute('CREATE SCHEMA IF NOT EXISTS "%s"' % self.stalkeer_schema)
-                cur.execute('SET search_path TO "%s"' % self.stalkeer_schema)
+            if schema:
+                cur.execute('SET search_path TO "%s"' % schema)
         conn.commit()
 
 
@@ -782,17 +795,26 @@ def first_line(exc) -> str:
     return redact(text.splitlines()[0])
 
 
+@contextlib.contextmanager
+def schema_change(db):
+    """A transaction for DDL that other instances may run at the same moment.
+
+    Concurrent CREATE ... IF NOT EXISTS can still collide in PostgreSQL's
+    catalog, so schema changes there take one advisory lock; SQLite's
+    BEGIN IMMEDIATE already serialises them."""
+    with db.atomic():
+        if is_postgres(db):
+            db.execute_sql('SELECT pg_advisory_xact_lock(741852963)')
+        yield
+
+
 def migrate_schema(db) -> list[str]:
     """Create missing tables, add missing columns and indexes. Idempotent and
     safe to run from several processes at once. Returns what it changed."""
     from playhouse.migrate import migrate as run_migrations, SchemaMigrator
     changes = []
     try:
-        with db.atomic():
-            if is_postgres(db):
-                # Concurrent CREATE TABLE IF NOT EXISTS can still collide in
-                # PostgreSQL's catalog; serialise schema changes.
-                db.execute_sql('SELECT pg_advisory_xact_lock(741852963)')
+        with schema_change(db):
             existing_tables = set(db.get_tables())
             migrator = SchemaMigrator.from_database(db)
             for model in MODELS:
@@ -2666,7 +2688,11 @@ def classify(entry: PlaylistEntry) -> Classification:
 # Bump when classify()/match_key() change meaning: the next `process` then
 # re-classifies every line instead of skipping the unchanged ones.
 CLASSIFIER_VERSION = '1'
-INGEST_BATCH = 2000
+# Lines per transaction. Large, because each transaction writes every index
+# page it touched to the WAL once: 2,000 took 7.1 s to store 200k lines,
+# 10,000 took 4.5 s (bench/RESULTS.md). Still well under a second per
+# transaction, so other instances' heartbeats only wait briefly.
+INGEST_BATCH = 10000
 _SQL_IN_CHUNK = 900          # stay under SQLite's bound-variable limit
 
 
@@ -2680,6 +2706,7 @@ class LineFilter:
 
     def __init__(self, **patterns):
         self.patterns = {key: patterns.get(key, []) for key in self.KEYS}
+        self.active = any(self.patterns.values())
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'LineFilter':
@@ -2738,23 +2765,75 @@ class IngestSummary:
 
 def entry_meta_hash(entry) -> str:
     """Everything a line's stored fields derive from; unchanged hash, nothing to rewrite."""
-    h = hashlib.sha1(CLASSIFIER_VERSION.encode())
+    parts = [CLASSIFIER_VERSION, entry.display_title, entry.url]
     for key in sorted(entry.attrs):
-        h.update(f'\x1f{key}\x1e{entry.attrs[key]}'.encode('utf-8', 'surrogatepass'))
-    h.update(f'\x1d{entry.display_title}\x1d{entry.url}'.encode('utf-8', 'surrogatepass'))
-    return h.hexdigest()
+        parts += (key, entry.attrs[key])
+    return hashlib.sha1('\x1f'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()
 
 
-def _line_fields(entry, cls, digest: str, meta: str, now) -> dict:
-    return dict(
-        line_hash=digest, meta_hash=meta, url=entry.url, line_number=entry.line_no,
-        display_title=entry.display_title[:1000], tvg_id=entry.tvg_id[:255] or None,
-        tvg_name=entry.tvg_name[:1000] or None, tvg_logo=entry.tvg_logo[:2000] or None,
-        group_title=entry.group_title[:1000] or None, tvg_type=entry.tvg_type[:64] or None,
-        content_type=cls.content_type, title=cls.title[:1000], year=cls.year, season=cls.season,
-        episode=cls.episode, resolution=cls.resolution,
-        languages=','.join(cls.languages)[:255] or None, match_key=cls.match_key[:1000],
-        missing_since=None, updated_at=now)
+# Columns `process` writes, in the order of the tuples it builds.
+_LINE_COLUMNS = (
+    'line_hash', 'meta_hash', 'url', 'line_number', 'display_title', 'tvg_id', 'tvg_name',
+    'tvg_logo', 'group_title', 'tvg_type', 'content_type', 'title', 'year', 'season', 'episode',
+    'resolution', 'languages', 'match_key', 'missing_since', 'updated_at')
+
+
+def _line_values(entry, cls, digest: str, meta: str, now) -> tuple:
+    return (digest, meta, entry.url, entry.line_no, entry.display_title[:1000],
+            entry.tvg_id[:255] or None, entry.tvg_name[:1000] or None,
+            entry.tvg_logo[:2000] or None, entry.group_title[:1000] or None,
+            entry.tvg_type[:64] or None, cls.content_type, cls.title[:1000], cls.year,
+            cls.season, cls.episode, cls.resolution, ','.join(cls.languages)[:255] or None,
+            cls.match_key[:1000], None, now)
+
+
+class BulkWriter:
+    """Plain DB-API batches for the ingest hot path.
+
+    Building 200,000 rows through peewee's query builder took about a minute
+    (profiled); executemany/execute_values take a second or two. Only used
+    inside an atomic() block, on tables and columns the models define."""
+
+    def __init__(self, db):
+        self.db = db
+        self.pg = is_postgres(db)
+        self.param = '%s' if self.pg else '?'
+
+    def timestamp(self, value):
+        # sqlite3's datetime adapter is deprecated; store peewee's own text format.
+        return value if self.pg or value is None else value.isoformat(' ')
+
+    def insert_ignore(self, table: str, columns, rows) -> None:
+        if not rows:
+            return
+        cols = ', '.join(f'"{c}"' for c in columns)
+        cursor = self.db.cursor()
+        if self.pg:
+            from psycopg2.extras import execute_values
+            execute_values(cursor, f'INSERT INTO "{table}" ({cols}) VALUES %s ON CONFLICT DO NOTHING',
+                           rows, page_size=1000)
+        else:
+            marks = ', '.join('?' * len(columns))
+            cursor.executemany(f'INSERT OR IGNORE INTO "{table}" ({cols}) VALUES ({marks})', rows)
+
+    def update_by_id(self, table: str, columns, rows) -> None:
+        """rows: tuples of the column values followed by the id."""
+        if not rows:
+            return
+        sets = ', '.join(f'"{c}" = {self.param}' for c in columns)
+        sql = f'UPDATE "{table}" SET {sets} WHERE "id" = {self.param}'
+        cursor = self.db.cursor()
+        if self.pg:
+            from psycopg2.extras import execute_batch
+            execute_batch(cursor, sql, rows, page_size=500)
+        else:
+            cursor.executemany(sql, rows)
+
+    def select_in(self, sql_head: str, column: str, values):
+        """Rows of ``sql_head WHERE column IN (...)``, in chunks."""
+        for chunk in _chunks(values, _SQL_IN_CHUNK):
+            marks = ', '.join([self.param] * len(chunk))
+            yield from self.db.execute_sql(f'{sql_head} WHERE "{column}" IN ({marks})', chunk).fetchall()
 
 
 def _chunks(items, size):
@@ -2785,14 +2864,56 @@ class PlaylistIngest:
             raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
         stats = ParseStats()
         seen: set[str] = set()
-        batch = []
         by_type = collections.Counter()
+        # A first import needs no lookups: every line is new (a concurrent
+        # import is still safe, inserts ignore conflicts).
+        self._lookups = self.can_read_db and ProcessedLine.select().limit(1).exists()
+        deferred = [] if self._lookups or self.dry_run else self._drop_secondary_indexes()
+        # Hundreds of thousands of short-lived, acyclic objects: the cyclic
+        # collector only costs time here (about 6%, bench/RESULTS.md).
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._read(fh, stats, seen, summary, by_type, on_progress)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+            if deferred:
+                # Built once over the sorted data instead of row by row. If we
+                # are killed before this, the next start's migrate rebuilds them.
+                with schema_change(db_proxy.obj):
+                    db_proxy.obj.create_tables([ProcessedLine], safe=True)
+        summary.lines_read, summary.entries = stats.lines_read, stats.entries
+        summary.malformed, summary.decode_errors = stats.malformed, stats.decode_errors
+        summary.header_missing = stats.header_missing
+        summary.malformed_samples = list(stats.malformed_samples)
+        summary.by_content_type = dict(sorted(by_type.items()))
+        # Only a complete, non-empty read says what is gone from the playlist.
+        if not summary.limited and seen and self.can_read_db:
+            summary.disappeared = self._mark_disappeared(seen)
+        summary.elapsed_seconds = round(time.monotonic() - started, 3)
+        return summary
+
+    @staticmethod
+    def _drop_secondary_indexes() -> list[str]:
+        """First import into an empty table: index maintenance per row was a
+        third of the storing time (bench/RESULTS.md), so build them at the end.
+        The unique line_hash index stays: inserts rely on it."""
+        db = db_proxy.obj
+        with schema_change(db):
+            names = [i.name for i in db.get_indexes(ProcessedLine._meta.table_name) if not i.unique]
+            for name in names:
+                db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+        return names
+
+    def _read(self, fh, stats, seen, summary, by_type, on_progress):
+        batch = []
         with fh:
             for entry in iter_playlist(fh, stats, on_progress):
                 if self.limit and len(seen) >= self.limit:
                     summary.limited = True
                     break
-                if not self.filter.allows(entry):
+                if self.filter.active and not self.filter.allows(entry):
                     summary.filtered += 1
                     continue
                 digest = line_hash(entry.tvg_name or entry.display_title, entry.url)
@@ -2805,34 +2926,21 @@ class PlaylistIngest:
                     self._flush(batch, summary, by_type)
                     batch = []
             self._flush(batch, summary, by_type)
-        summary.lines_read, summary.entries = stats.lines_read, stats.entries
-        summary.malformed, summary.decode_errors = stats.malformed, stats.decode_errors
-        summary.header_missing = stats.header_missing
-        summary.malformed_samples = list(stats.malformed_samples)
-        summary.by_content_type = dict(sorted(by_type.items()))
-        # Only a complete, non-empty read says what is gone from the playlist.
-        if not summary.limited and seen and self.can_read_db:
-            summary.disappeared = self._mark_disappeared(seen)
-        summary.elapsed_seconds = round(time.monotonic() - started, 3)
-        return summary
 
     def _existing(self, hashes):
-        found = {}
-        if not self.can_read_db:
-            return found
-        PL = ProcessedLine
-        for chunk in _chunks(hashes, _SQL_IN_CHUNK):
-            query = (PL.select(PL.id, PL.line_hash, PL.meta_hash, PL.missing_since, PL.content_type)
-                     .where(PL.line_hash.in_(chunk)).tuples())
-            for row_id, digest, meta, missing, ctype in query:
-                found[digest] = (row_id, meta, missing, ctype)
-        return found
+        if not self._lookups:
+            return {}
+        rows = BulkWriter(db_proxy.obj).select_in(
+            'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type" '
+            'FROM "processed_lines"', 'line_hash', hashes)
+        return {row[0]: row[1:] for row in rows}
 
     def _flush(self, batch, summary, by_type):
         if not batch:
             return
         existing = self._existing([digest for digest, _ in batch])
-        now = utcnow()
+        writer = BulkWriter(db_proxy.obj)
+        now = writer.timestamp(utcnow())
         new_rows, updates, reappeared = [], [], []
         for digest, entry in batch:
             meta = entry_meta_hash(entry)
@@ -2845,25 +2953,23 @@ class PlaylistIngest:
                 continue
             cls = classify(entry)
             by_type[cls.content_type] += 1
-            fields = _line_fields(entry, cls, digest, meta, now)
+            values = _line_values(entry, cls, digest, meta, now)
             if old:
                 summary.updated += 1
-                updates.append((old[0], fields))
+                updates.append(values + (old[0],))
             else:
                 summary.new += 1
-                fields.update(state='processed', first_seen_at=now, created_at=now)
-                new_rows.append(fields)
+                new_rows.append(values + ('processed', now, now))
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
         with db_proxy.atomic():
-            for chunk in _chunks(new_rows, 500):
-                # Another instance may be importing the same playlist right now.
-                ProcessedLine.insert_many(chunk).on_conflict_ignore().execute()
-            for row_id, fields in updates:
-                ProcessedLine.update(**fields).where(ProcessedLine.id == row_id).execute()
+            # Another instance may be importing the same playlist right now: ignore conflicts.
+            writer.insert_ignore('processed_lines',
+                                 _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at'), new_rows)
+            writer.update_by_id('processed_lines', _LINE_COLUMNS, updates)
             for chunk in _chunks(reappeared, _SQL_IN_CHUNK):
-                (ProcessedLine.update(missing_since=None, updated_at=now)
+                (ProcessedLine.update(missing_since=None, updated_at=utcnow())
                  .where(ProcessedLine.id.in_(chunk)).execute())
 
     def _mark_disappeared(self, seen: set) -> int:
