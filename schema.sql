@@ -33,12 +33,16 @@ CREATE TABLE IF NOT EXISTS "download_info" (
     "completed_at" TIMESTAMP,
     "error_message" TEXT,
     "created_at" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updated_at" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+    "updated_at" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "service" VARCHAR(16),                     -- radarr / sonarr, when it fills a missing item
+    "service_item_id" INTEGER,                 -- the movie id / episode id there
+    "service_parent_id" INTEGER                -- the series id (Sonarr)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "download_info_destination" ON "download_info" ("destination");
 CREATE INDEX IF NOT EXISTS "download_info_status" ON "download_info" ("status");
 CREATE INDEX IF NOT EXISTS "download_info_locked_at" ON "download_info" ("locked_at");
 CREATE INDEX IF NOT EXISTS "download_info_updated_at" ON "download_info" ("updated_at");
+CREATE INDEX IF NOT EXISTS "download_info_service_service_item_id" ON "download_info" ("service", "service_item_id");
 
 -- Playlist lines, classified by `process`; state: processed, pending, downloading,
 -- organizing, downloaded, failed (mirrors the linked download).

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import collections
+import concurrent.futures
 import configparser
 import contextlib
 import dataclasses
@@ -30,6 +31,7 @@ import email.utils
 import errno
 import gc
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -400,6 +402,28 @@ DEFAULTS = {
         'lock_timeout_seconds': '300',
         'min_free_space_mb': '1024',
         'user_agent': f'stalkeer/{__version__}',
+        'max_parallel': '3',
+        'max_connections_per_host': '1',
+        'movies_path': '',
+        'tvshows_path': '',
+    },
+    'radarr': {
+        'url': '',
+        'api_key': '',
+        'path_map': '',
+        'rescan': 'true',
+        'require_available': 'true',
+    },
+    'sonarr': {
+        'url': '',
+        'api_key': '',
+        'path_map': '',
+        'rescan': 'true',
+    },
+    'quality': {
+        'preference': '1080p, 720p, 4K, 480p, unknown',
+        'languages': '',
+        'languages_only': 'false',
     },
     'm3u': {
         'url': '',
@@ -412,7 +436,8 @@ DEFAULTS = {
         'group_title_include': '',
         'group_title_exclude': '',
         'tvg_name_include': '',
-        'tvg_name_exclude': '',
+        # A trailer, teaser or "making of" line is never the film itself.
+        'tvg_name_exclude': r'\b(?:trailers?|teasers?|bande[ -]annonce|making[ -]of)\b',
     },
     'logging': {
         'level': 'INFO',
@@ -619,9 +644,15 @@ class DownloadInfo(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
     updated_at = peewee.DateTimeField(default=utcnow, index=True,
                                       constraints=_default('CURRENT_TIMESTAMP'))
+    # Which Radarr movie / Sonarr episode this download fills, so a run skips
+    # what is done and a resumed download still triggers the right rescan.
+    service = peewee.CharField(max_length=16, null=True)
+    service_item_id = peewee.IntegerField(null=True)
+    service_parent_id = peewee.IntegerField(null=True)
 
     class Meta:
         table_name = 'download_info'
+        indexes = ((('service', 'service_item_id'), False),)
 
     @property
     def percent(self) -> float | None:
@@ -887,12 +918,19 @@ class StateManager:
 
     # -- rows -----------------------------------------------------------------
     def get_or_create(self, url: str, destination: str, title: str | None = None,
-                      processed_line_id: int | None = None) -> DownloadInfo:
+                      processed_line_id: int | None = None, service: str | None = None,
+                      item_id: int | None = None, parent_id: int | None = None) -> DownloadInfo:
         """The row for ``destination``, created if needed (race-free: unique key)."""
         now = utcnow()
         DownloadInfo.insert(url=url, destination=destination, title=title, status=PENDING,
+                            service=service, service_item_id=item_id, service_parent_id=parent_id,
                             created_at=now, updated_at=now).on_conflict_ignore().execute()
         info = DownloadInfo.get(DownloadInfo.destination == destination)
+        if service and (info.service, info.service_item_id) != (service, item_id):
+            (DownloadInfo.update(service=service, service_item_id=item_id,
+                                 service_parent_id=parent_id)
+             .where(DownloadInfo.id == info.id).execute())
+            info = DownloadInfo.get_by_id(info.id)
         if processed_line_id is not None:
             (ProcessedLine.update(download_info=info.id, state='pending', updated_at=now)
              .where(ProcessedLine.id == processed_line_id).execute())
@@ -1066,9 +1104,11 @@ class Downloader:
     """
 
     def __init__(self, settings: DownloadSettings, state: StateManager, hooks=(),
-                 session: requests.Session | None = None):
+                 session: requests.Session | None = None, stop_event: threading.Event | None = None):
         self.settings = settings
         self.state = state
+        # Set by the main thread on SIGINT/SIGTERM: worker threads pause too.
+        self.stop_event = stop_event
         self.hooks = list(hooks)
         self.session = session or requests.Session()
         self.session.headers['User-Agent'] = settings.user_agent
@@ -1078,11 +1118,14 @@ class Downloader:
 
     # -- public ------------------------------------------------------------------
     def download(self, url: str, destination: str, *, title: str | None = None,
-                 processed_line_id: int | None = None, force: bool = False) -> DownloadResult:
+                 processed_line_id: int | None = None, force: bool = False,
+                 service: str | None = None, item_id: int | None = None,
+                 parent_id: int | None = None) -> DownloadResult:
         """Download ``url`` to ``destination`` (tracked); see :meth:`run`."""
         register_url_secrets(url)
         destination = os.path.abspath(destination)
-        info = self.state.get_or_create(url, destination, title, processed_line_id)
+        info = self.state.get_or_create(url, destination, title, processed_line_id,
+                                        service, item_id, parent_id)
         return self.run(info, force=force, url=url)
 
     def run(self, info: DownloadInfo, force: bool = False, url: str | None = None) -> DownloadResult:
@@ -1347,6 +1390,8 @@ class Downloader:
                         f'{exc} after {pos} of {total if total is not None else "?"} bytes') from None
                 if not chunk:
                     break
+                if self.stop_event is not None and self.stop_event.is_set():
+                    raise Interrupted(signal.SIGTERM)
                 try:
                     fh.write(chunk)
                 except OSError as exc:
@@ -2988,6 +3033,441 @@ class PlaylistIngest:
         return len(gone)
 
 
+# ==== arr clients ===============================================================
+
+
+class ArrError(StalkeerError):
+    """Radarr/Sonarr cannot be reached or answered something unusable."""
+
+
+@dataclasses.dataclass
+class ArrSettings:
+    """The [radarr] / [sonarr] section, validated."""
+    section: str
+    name: str
+    url: str
+    api_key: str
+    path_map: list
+    rescan: bool
+    require_available: bool = True
+    library_path: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Config, section: str) -> 'ArrSettings':
+        name = section.capitalize()
+        url, key = cfg.get(section, 'url'), cfg.get(section, 'api_key')
+        if not url or not key:
+            raise ConfigError(
+                f'{name} is not configured: set [{section}] url and api_key '
+                f'(or STALKEER_{section.upper()}_URL and STALKEER_{section.upper()}_API_KEY)')
+        if not re.match(r'(?i)https?://', url):
+            raise ConfigError(f'[{section}] url must start with http:// or https://, got {redact(url)!r}')
+        redact.add(key)
+        return cls(section=section, name=name, url=url.rstrip('/'), api_key=key,
+                   path_map=parse_path_map(cfg.get(section, 'path_map') or '', section),
+                   rescan=cfg.getbool(section, 'rescan'),
+                   require_available=(cfg.getbool(section, 'require_available')
+                                      if section == 'radarr' else True),
+                   library_path=cfg.getpath('downloads', 'movies_path' if section == 'radarr'
+                                            else 'tvshows_path'))
+
+
+def parse_path_map(text: str, section: str) -> list[tuple[str, str]]:
+    """``REMOTE=LOCAL`` lines: where the app's paths (inside its container) are here."""
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        remote, sep, local = line.partition('=')
+        if not sep or not remote.strip() or not local.strip():
+            raise ConfigError(f'[{section}] path_map: expected REMOTE=LOCAL, got {line!r}')
+        pairs.append((remote.strip().rstrip('/') or '/', local.strip().rstrip('/') or '/'))
+    # Longest prefix first, so /data/movies/4k wins over /data/movies.
+    return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+
+
+def map_path(path: str, path_map) -> str:
+    for remote, local in path_map:
+        if path == remote or path.startswith(remote.rstrip('/') + '/'):
+            return local + path[len(remote.rstrip('/')):] if remote != '/' else local.rstrip('/') + path
+    return path
+
+
+class ArrClient:
+    """What Radarr and Sonarr share: sessions, errors, paging, commands."""
+
+    def __init__(self, settings: ArrSettings, session: requests.Session | None = None,
+                 connect_timeout: float = 10, read_timeout: float = 300, attempts: int = 3,
+                 backoff: float = 1.0):
+        self.settings = settings
+        self.name = settings.name
+        self.session = session or requests.Session()
+        self.session.headers.update({'X-Api-Key': settings.api_key, 'Accept': 'application/json',
+                                     'User-Agent': f'stalkeer/{__version__}'})
+        # Large libraries answer /api/v3/movie in minutes: a long read timeout.
+        self.timeout = (connect_timeout, read_timeout)
+        self.attempts = attempts
+        self.backoff = backoff
+        self.sleep = time.sleep
+
+    def request(self, method: str, path: str, params=None, json_body=None, allow_404=False):
+        url = self.settings.url + path
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self.session.request(method, url, params=params, json=json_body,
+                                                timeout=self.timeout)
+            except requests.exceptions.RequestException as exc:
+                if attempt < self.attempts:
+                    self.sleep(backoff_delay(attempt, self.backoff, 30))
+                    continue
+                raise ArrError(f'cannot reach {self.name} at {redact_url(self.settings.url)}: '
+                               f'{_connection_reason(exc)}') from None
+            code = response.status_code
+            if code >= 500 and attempt < self.attempts:
+                self.sleep(backoff_delay(attempt, self.backoff, 30))
+                continue
+            return self._decode(response, path, allow_404)
+        raise AssertionError('unreachable')  # pragma: no cover
+
+    def _decode(self, response, path, allow_404):
+        code, where = response.status_code, f'{self.name} at {redact_url(self.settings.url)}'
+        if code == 401:
+            raise ArrError(f'{self.name} rejected the API key (check [{self.settings.section}] api_key)')
+        if code == 404:
+            if allow_404:
+                return None
+            raise ArrError(f'{where} answered 404 for {path}: is the URL base right? '
+                           f'(a {self.name} behind a reverse proxy needs it in the url, '
+                           f'e.g. http://nas:{"7878/radarr" if self.settings.section == "radarr" else "8989/sonarr"})')
+        if code >= 400:
+            raise ArrError(f'{where} answered HTTP {code} for {path}')
+        if code == 204 or not response.content:
+            return None
+        ctype = response.headers.get('Content-Type', '').lower()
+        if 'html' in ctype or response.content.lstrip()[:1] == b'<':
+            raise ArrError(f'{where} answered with an HTML page instead of JSON '
+                           f'(wrong URL, or a login page in front of {self.name}?)')
+        try:
+            return response.json()
+        except ValueError:
+            raise ArrError(f'{where} answered something that is not JSON for {path}') from None
+
+    def paged(self, path: str, params: dict, page_size: int = 250, allow_404=False):
+        """Every record of a paged endpoint; None when the endpoint does not exist."""
+        records, page = [], 1
+        while True:
+            data = self.request('GET', path, dict(params, page=page, pageSize=page_size),
+                                allow_404=allow_404 and page == 1)
+            if data is None:
+                return None
+            batch = data.get('records') or []
+            records.extend(batch)
+            total = data.get('totalRecords', 0)
+            if not batch or page * page_size >= total:
+                return records
+            page += 1
+
+    def command(self, body: dict) -> bool:
+        """POST /api/v3/command; a failure is a warning, never fatal."""
+        try:
+            self.request('POST', '/api/v3/command', json_body=body)
+            return True
+        except ArrError as exc:
+            log.warning('could not ask %s to %s: %s', self.name, body.get('name'), exc)
+            return False
+
+
+class RadarrClient(ArrClient):
+
+    def missing_movies(self) -> list[dict]:
+        """Monitored movies without a file (and, by default, available)."""
+        # Radarr >= 5.6. The sort key must be qualified: 5.6-5.10.3 answer 500 to
+        # keys of the joined movie metadata table without the table name.
+        movies = self.paged('/api/v3/wanted/missing',
+                            {'monitored': 'true', 'sortKey': 'movieMetadata.sortTitle',
+                             'sortDirection': 'ascending'}, allow_404=True)
+        if movies is None:
+            log.info('%s has no wanted/missing endpoint (older than 5.6): reading the library',
+                     self.name)
+            movies = [m for m in self.library() if m.get('monitored') and not m.get('hasFile')]
+        else:
+            movies = [m for m in movies if m.get('monitored', True) and not m.get('hasFile')]
+        if self.settings.require_available:
+            # wanted/missing does not filter on it: unreleased films are not hunted.
+            movies = [m for m in movies if m.get('isAvailable', True)]
+        return movies
+
+    def library(self) -> list[dict]:
+        if not hasattr(self, '_library'):
+            self._library = self.request('GET', '/api/v3/movie',
+                                         {'excludeLocalCovers': 'true'}) or []
+        return self._library
+
+    def rescan(self, movie_id: int) -> bool:
+        return self.command({'name': 'RescanMovie', 'movieId': movie_id})
+
+
+class SonarrClient(ArrClient):
+
+    def missing_episodes(self, series_id: int | None = None) -> list[dict]:
+        """Monitored episodes without a file, each with its series."""
+        episodes = self.paged('/api/v3/wanted/missing',
+                              {'includeSeries': 'true', 'monitored': 'true',
+                               'sortKey': 'airDateUtc', 'sortDirection': 'descending'}) or []
+        series = self.all_series()
+        result = []
+        for ep in episodes:
+            if ep.get('hasFile') or not ep.get('monitored', True):
+                continue
+            if series_id is not None and ep.get('seriesId') != series_id:
+                continue
+            # /api/v3/series has the full details (path, seasonFolder, alternateTitles).
+            ep = dict(ep, series=series.get(ep.get('seriesId')) or ep.get('series') or {})
+            result.append(ep)
+        return result
+
+    def all_series(self) -> dict:
+        if not hasattr(self, '_series'):
+            self._series = {s['id']: s for s in self.request('GET', '/api/v3/series') or []}
+        return self._series
+
+    def rescan(self, series_id: int) -> bool:
+        return self.command({'name': 'RescanSeries', 'seriesId': series_id})
+
+
+# Fields stalkeer reads from the apps' JSON, per OpenAPI schema; a test checks
+# each exists in ../shared/contracts.
+ARR_FIELDS_READ = {
+    'radarr': {
+        'MovieResourcePagingResource': ('records', 'totalRecords'),
+        'MovieResource': ('id', 'title', 'originalTitle', 'alternateTitles', 'year', 'path',
+                          'monitored', 'hasFile', 'isAvailable', 'imdbId', 'tmdbId'),
+        'AlternativeTitleResource': ('title',),
+    },
+    'sonarr': {
+        'EpisodeResourcePagingResource': ('records', 'totalRecords'),
+        'EpisodeResource': ('id', 'seriesId', 'seasonNumber', 'episodeNumber', 'title',
+                            'monitored', 'hasFile', 'series'),
+        'SeriesResource': ('id', 'title', 'alternateTitles', 'year', 'path', 'seasonFolder',
+                           'imdbId', 'tvdbId'),
+        'AlternateTitleResource': ('title',),
+    },
+}
+
+
+# ==== matching ==================================================================
+
+QUALITY_ALIASES = {'4k': '2160p', 'uhd': '2160p', '2160p': '2160p', 'fhd': '1080p',
+                   '1080p': '1080p', 'hd': '720p', '720p': '720p', 'sd': '480p', '480p': '480p',
+                   'unknown': None}
+# A trailer is never the film, unless the film's own title says so.
+_NOT_THE_FILM = re.compile(
+    r'\b(?:trailers?|teasers?|samples?|making[\s-]*of|bande[\s-]*annonce|featurettes?|'
+    r'behind the scenes|extras?)\b', re.IGNORECASE)
+
+
+@dataclasses.dataclass
+class QualitySettings:
+    preference: list        # resolutions best first; None = unknown
+    languages: list
+    languages_only: bool
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> 'QualitySettings':
+        prefs = []
+        for item in (cfg.get('quality', 'preference') or '').split(','):
+            item = item.strip().lower()
+            if not item:
+                continue
+            if item not in QUALITY_ALIASES:
+                raise ConfigError(f'[quality] preference: unknown quality {item!r} '
+                                  '(use 4K, 1080p, 720p, 480p, unknown)')
+            prefs.append(QUALITY_ALIASES[item])
+        langs = [x.strip().upper() for x in (cfg.get('quality', 'languages') or '').split(',') if x.strip()]
+        return cls(prefs, langs, cfg.getbool('quality', 'languages_only'))
+
+    def rank(self, line) -> tuple:
+        """Sort key: preferred language first, then preferred resolution."""
+        line_langs = set((line.languages or '').split(',')) - {''}
+        lang_rank = min((i for i, lang in enumerate(self.languages) if lang in line_langs),
+                        default=len(self.languages))
+        res_rank = self.preference.index(line.resolution) if line.resolution in self.preference \
+            else len(self.preference)
+        return lang_rank, res_rank, line.id
+
+    def allows(self, line) -> bool:
+        if not self.languages_only or not self.languages:
+            return True
+        return bool(set((line.languages or '').split(',')) & set(self.languages))
+
+
+@dataclasses.dataclass
+class WantedItem:
+    """A missing movie or episode and the playlist lines that may fill it."""
+    service: str                  # radarr | sonarr
+    item_id: int                  # movieId / episodeId
+    parent_id: int | None         # seriesId (what RescanSeries needs)
+    label: str                    # "Heat (1995)" / "Show - S01E02"
+    destination: str              # without extension: the line's own is added
+    candidates: list = dataclasses.field(default_factory=list)
+    reason: str = ''              # why nothing matched, for -v
+
+
+def movie_keys(movie: dict) -> tuple[str, set]:
+    primary = match_key(movie.get('title') or '')
+    keys = {primary, match_key(movie.get('originalTitle') or '')}
+    keys |= {match_key(a.get('title') or '') for a in movie.get('alternateTitles') or []}
+    keys.discard('')
+    return primary, keys
+
+
+def series_keys(series: dict) -> set:
+    keys = {match_key(series.get('title') or '')}
+    keys |= {match_key(a.get('title') or '') for a in series.get('alternateTitles') or []}
+    # "Doctor Who (2005)" as Sonarr titles some series: also without the year.
+    keys |= {match_key(re.sub(r'\s*\(\d{4}\)\s*$', '', series.get('title') or ''))}
+    keys.discard('')
+    return keys
+
+
+def _lines_by_key(content_type: str, keys) -> dict:
+    """Present playlist lines of a type whose match_key is one of ``keys``: index lookups."""
+    found = collections.defaultdict(list)
+    keys = sorted(set(keys))
+    PL = ProcessedLine
+    for chunk in _chunks(keys, _SQL_IN_CHUNK):
+        query = PL.select().where((PL.content_type == content_type) & PL.match_key.in_(chunk)
+                                  & PL.missing_since.is_null())
+        for line in query:
+            found[line.match_key].append(line)
+    return found
+
+
+def _lines_by_tvg_id(content_type: str, ids) -> dict:
+    found = collections.defaultdict(list)
+    ids = sorted({i for i in ids if i})
+    PL = ProcessedLine
+    for chunk in _chunks(ids, _SQL_IN_CHUNK):
+        for line in PL.select().where((PL.content_type == content_type) & PL.tvg_id.in_(chunk)
+                                      & PL.missing_since.is_null()):
+            found[line.tvg_id].append(line)
+    return found
+
+
+def _is_extra(line, own_title: str) -> bool:
+    text = f'{line.display_title or ""} {line.title or ""}'
+    return bool(_NOT_THE_FILM.search(text)) and not _NOT_THE_FILM.search(own_title)
+
+
+def match_movies(movies: list[dict], library_keys: Callable[[], collections.Counter]) -> dict:
+    """movie id -> list of matching lines (unordered). The rules users judge us by:
+
+    the key of the title, original title or an alternate title equals the
+    line's key AND the years are equal; a year off by one only when the title
+    is exact and no line has the right year; a line without a year only when
+    that title is unique in the whole Radarr library. An IMDb/TMDB id in
+    tvg-id beats titles. Trailers, teasers, samples are never the film."""
+    keyed = {m['id']: movie_keys(m) for m in movies}
+    by_key = _lines_by_key('movies', set().union(*(k for _, k in keyed.values())) if keyed else ())
+    ids = [m.get('imdbId') for m in movies] + [str(m['tmdbId']) for m in movies if m.get('tmdbId')]
+    by_id = _lines_by_tvg_id('movies', ids)
+    result = {}
+    for movie in movies:
+        primary, keys = keyed[movie['id']]
+        year = movie.get('year')
+        own_title = movie.get('title') or ''
+        usable = lambda line: not _is_extra(line, own_title)  # noqa: E731
+        id_lines = [line for i in (movie.get('imdbId'), str(movie.get('tmdbId') or ''))
+                    if i for line in by_id.get(i, []) if usable(line)]
+        if id_lines:
+            result[movie['id']] = id_lines
+            continue
+        lines = [line for key in keys for line in by_key.get(key, []) if usable(line)]
+        exact = [line for line in lines if line.year is not None and year and line.year == year]
+        if not exact and year:
+            exact = [line for line in lines if line.year is not None
+                     and abs(line.year - year) == 1 and line.match_key == primary]
+        if not exact:
+            no_year = [line for line in lines if line.year is None]
+            if no_year and all(library_keys()[line.match_key] == 1 for line in no_year):
+                exact = no_year
+        result[movie['id']] = exact
+    return result
+
+
+def match_episodes(episodes: list[dict]) -> dict:
+    """episode id -> matching lines: series title (or alternate) + season + episode exactly."""
+    keys_of = {}
+    for ep in episodes:
+        sid = ep.get('seriesId')
+        if sid not in keys_of:
+            keys_of[sid] = series_keys(ep.get('series') or {})
+    by_key = _lines_by_key('tvshows', set().union(*keys_of.values()) if keys_of else ())
+    result = {}
+    for ep in episodes:
+        series = ep.get('series') or {}
+        s_year = series.get('year')
+        wanted = (ep.get('seasonNumber'), ep.get('episodeNumber'))
+        lines = [line for key in keys_of[ep.get('seriesId')] for line in by_key.get(key, [])
+                 if (line.season, line.episode) == wanted
+                 # "Show (2005)" is not "Show (1963)".
+                 and not (line.year and s_year and abs(line.year - s_year) > 1)]
+        result[ep['id']] = lines
+    return result
+
+
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+def safe_component(text: str) -> str:
+    """One path component from a title: no separators, reserved or control characters,
+    no trailing dots/spaces (Windows/SMB), never '.' or '..'."""
+    text = _UNSAFE_CHARS.sub(lambda m: ' -' if m.group() == ':' else ' ', text)
+    text = re.sub(r'\s+', ' ', text).strip().rstrip('. ')
+    if not text or set(text) <= {'.'}:
+        text = '_'
+    return text[:180]
+
+
+def contained_path(folder: str, *components: str) -> str:
+    """``folder/components…``, refusing anything that would leave ``folder``."""
+    folder = os.path.normpath(folder)
+    path = os.path.normpath(os.path.join(folder, *components))
+    if os.path.commonpath([folder, path]) != folder or path == folder:
+        raise StalkeerError(f'refusing a destination outside {folder}: {path}')
+    return path
+
+
+def movie_destination(movie: dict, settings: ArrSettings) -> str:
+    title, year = movie.get('title') or f'movie {movie["id"]}', movie.get('year')
+    name = safe_component(f'{title} ({year})' if year else title)
+    folder = movie.get('path')
+    if folder:
+        folder = map_path(folder, settings.path_map)
+    elif settings.library_path:
+        folder = os.path.join(settings.library_path, name)
+    else:
+        raise StalkeerError(f'{settings.name} gave no folder for {title} and [downloads] movies_path is not set')
+    return contained_path(folder, name)
+
+
+def episode_destination(ep: dict, settings: ArrSettings) -> str:
+    series = ep.get('series') or {}
+    title = series.get('title') or f'series {ep.get("seriesId")}'
+    season, number = ep.get('seasonNumber') or 0, ep.get('episodeNumber') or 0
+    name = safe_component(f'{title} - S{season:02d}E{number:02d}')
+    folder = series.get('path')
+    if folder:
+        folder = map_path(folder, settings.path_map)
+    elif settings.library_path:
+        folder = os.path.join(settings.library_path, safe_component(title))
+    else:
+        raise StalkeerError(f'{settings.name} gave no folder for {title} and [downloads] tvshows_path is not set')
+    parts = ([f'Season {season:02d}'] if series.get('seasonFolder', True) else []) + [name]
+    return contained_path(folder, *parts)
+
+
 # ==== commands =================================================================
 
 
@@ -3285,6 +3765,247 @@ def cmd_process(app: App) -> int:
     return EXIT_OK
 
 
+@dataclasses.dataclass
+class ArrRunSummary:
+    missing: int = 0
+    matched: int = 0
+    not_in_playlist: int = 0
+    planned: int = 0
+    downloaded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    resumed: int = 0
+
+    def line(self, service: str) -> str:
+        return (f'{service}: missing {self.missing}, matched {self.matched}, not in playlist '
+                f'{self.not_in_playlist}, downloaded {self.downloaded}, failed {self.failed}, '
+                f'skipped {self.skipped}' + (f', resumed {self.resumed}' if self.resumed else ''))
+
+
+class HostLimiter:
+    """At most N transfers per host: IPTV accounts allow one stream at a time and
+    answer a second with 551 or a cut connection."""
+
+    def __init__(self, per_host: int):
+        self.per_host = per_host
+        self._lock = threading.Lock()
+        self._sems = {}
+
+    def __call__(self, url: str) -> threading.Semaphore:
+        host = (urllib.parse.urlsplit(url).hostname or '', urllib.parse.urlsplit(url).port)
+        with self._lock:
+            return self._sems.setdefault(host, threading.Semaphore(self.per_host))
+
+
+class ArrRun:
+    """One `radarr` or `sonarr` run: ask what is missing, match, download, rescan."""
+
+    def __init__(self, app: App, service: str):
+        self.app = app
+        self.args = app.args
+        self.service = service
+        self.settings = ArrSettings.from_config(app.cfg, service)
+        self.quality = QualitySettings.from_config(app.cfg)
+        self.download_settings = app.download_settings()
+        cfg = app.cfg
+        self.parallel = self.args.parallel or cfg.getint('downloads', 'max_parallel', minimum=1)
+        if self.parallel < 1:
+            raise StalkeerError('--parallel must be 1 or more')
+        self.limiter = HostLimiter(cfg.getint('downloads', 'max_connections_per_host', minimum=1))
+        self.rescan = self.settings.rescan and not self.args.no_rescan
+        self.client = (RadarrClient if service == 'radarr' else SonarrClient)(self.settings)
+        self.summary = ArrRunSummary()
+        self.owner = make_owner_id()
+        self.stop = threading.Event()
+        self._local = threading.local()
+        self._workers = itertools.count(1)
+        self._rescanned = set()
+        self._rescan_lock = threading.Lock()
+
+    # -- planning ----------------------------------------------------------------
+    def wanted(self, can_read_db: bool) -> list[WantedItem]:
+        if self.service == 'radarr':
+            movies = self.client.missing_movies()
+            self.summary.missing = len(movies)
+            matches = match_movies(movies, self._library_keys) if can_read_db else {}
+            items = [WantedItem('radarr', m['id'], None,
+                                f'{m.get("title")} ({m.get("year")})' if m.get('year') else str(m.get('title')),
+                                movie_destination(m, self.settings), matches.get(m['id'], []))
+                     for m in movies]
+        else:
+            episodes = self.client.missing_episodes(self.args.series_id)
+            self.summary.missing = len(episodes)
+            matches = match_episodes(episodes) if can_read_db else {}
+            items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'),
+                                f'{(ep.get("series") or {}).get("title")} - '
+                                f'S{ep.get("seasonNumber", 0):02d}E{ep.get("episodeNumber", 0):02d}',
+                                episode_destination(ep, self.settings), matches.get(ep['id'], []))
+                     for ep in episodes]
+        for item in items:
+            lines = [line for line in item.candidates if self.quality.allows(line)]
+            if item.candidates and not lines:
+                item.reason = 'only lines in other languages ([quality] languages_only)'
+            elif not item.candidates:
+                item.reason = 'not in the playlist'
+            item.candidates = sorted(lines, key=self.quality.rank)
+            if item.candidates:
+                log.debug('%s: %d candidate(s), best %r (%s)', item.label, len(item.candidates),
+                          item.candidates[0].display_title, item.candidates[0].resolution or '?')
+            else:
+                log.debug('%s: no match: %s', item.label, item.reason)
+        matched = [item for item in items if item.candidates]
+        self.summary.matched = len(matched)
+        self.summary.not_in_playlist = len(items) - len(matched)
+        return matched
+
+    def _library_keys(self) -> collections.Counter:
+        if not hasattr(self, '_keys_counter'):
+            counter = collections.Counter()
+            for movie in self.client.library():
+                counter.update(movie_keys(movie)[1])
+            self._keys_counter = counter
+        return self._keys_counter
+
+    def skip_reason(self, item: WantedItem) -> str | None:
+        """Already downloaded (unless --force) or being downloaded by another instance."""
+        DI = DownloadInfo
+        rows = DI.select().where((DI.service == item.service) & (DI.service_item_id == item.item_id))
+        for row in rows:
+            if row.status == COMPLETED and not self.args.force and row.download_path \
+                    and os.path.exists(row.download_path):
+                return f'already downloaded: {row.download_path}'
+            if row.locked_by and not row.locked_by.startswith(self.owner):
+                fresh = DI.select().where((DI.id == row.id) & DI.locked_at.is_null(False)
+                                          & (DI.locked_at >= db_now(-self.download_settings.lock_timeout))).exists()
+                if fresh:
+                    return f'being downloaded by {row.locked_by}'
+        return None
+
+    # -- doing -------------------------------------------------------------------
+    def downloader(self) -> Downloader:
+        d = getattr(self._local, 'downloader', None)
+        if d is None:
+            s = self.download_settings
+            # One owner per worker thread, so two threads never share a lease.
+            state = StateManager(s.lock_timeout, s.max_retry_attempts,
+                                 owner=f'{self.owner}-t{next(self._workers)}')
+            hooks = self.app.progress_hooks() if self.parallel == 1 else \
+                [LogProgressHook(self.app.cfg.getfloat('logging', 'progress_log_seconds', minimum=0.1))]
+            d = self._local.downloader = Downloader(s, state, hooks, stop_event=self.stop)
+        return d
+
+    def fetch(self, item: WantedItem) -> DownloadResult:
+        """Try the candidates in order of preference; the next one after a failure."""
+        result = None
+        for line in item.candidates:
+            with self.limiter(line.url):
+                result = self.downloader().download(
+                    line.url, item.destination, title=item.label, processed_line_id=line.id,
+                    force=self.args.force, service=item.service, item_id=item.item_id,
+                    parent_id=item.parent_id)
+            if result.status in ('completed', 'skipped'):
+                break
+            log.warning('%s: candidate %r failed: %s', item.label, line.display_title, result.message)
+        if result.status == 'completed' and self.rescan:
+            self._rescan(item)
+        return result
+
+    def _rescan(self, item: WantedItem) -> None:
+        if self.service == 'radarr':
+            self.client.rescan(item.item_id)
+            return
+        with self._rescan_lock:     # RescanSeries once per series per run, at the end
+            self._rescanned.add(item.parent_id)
+
+    def finish_rescans(self) -> None:
+        for series_id in sorted(s for s in self._rescanned if s is not None):
+            self.client.rescan(series_id)
+
+    def resume_first(self) -> None:
+        """--resume: incomplete downloads of this service before new ones."""
+        state = StateManager(self.download_settings.lock_timeout,
+                             self.download_settings.max_retry_attempts)
+        state.clean_stale_locks()
+        for info in state.resumable():
+            if info.service != self.service:
+                continue
+            result = self.downloader().run(info)
+            report_result(self.app, result)
+            self.summary.resumed += 1
+            if result.status == 'completed':
+                self.summary.downloaded += 1
+                if self.rescan:
+                    self._rescan(WantedItem(info.service, info.service_item_id,
+                                            info.service_parent_id, info.title or '', info.destination))
+            elif result.status in ('failed', 'lost'):
+                self.summary.failed += 1
+
+
+def run_arr(app: App, service: str) -> int:
+    run = ArrRun(app, service)
+    args, console = app.args, app.console
+    if args.dry_run:
+        if args.resume:
+            raise StalkeerError('--dry-run cannot be combined with --resume')
+        can_read_db = _readable_db(app)
+    else:
+        app.open_db()
+        can_read_db = True
+        if args.resume:
+            run.resume_first()
+    items = run.wanted(can_read_db)
+    plan = []
+    for item in items:
+        reason = run.skip_reason(item) if can_read_db else None
+        if reason:
+            run.summary.skipped += 1
+            log.info('%s: skipped, %s', item.label, reason)
+            continue
+        plan.append(item)
+    if args.limit is not None:
+        plan = plan[:max(args.limit, 0)]
+    run.summary.planned = len(plan)
+    if args.dry_run:
+        for item in plan:
+            best = item.candidates[0]
+            ext = '' if has_media_extension(item.destination) else detect_extension(best.url)
+            console.out(f'{item.label}: {best.display_title} [{best.resolution or "unknown"}] '
+                        f'{redact_url(best.url)} -> {item.destination}{ext}', always=True)
+        console.out(run.summary.line(service) + f', would download {len(plan)} (dry run)', always=True)
+        return EXIT_OK
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=run.parallel,
+                                                   thread_name_prefix='stalkeer-dl') as pool:
+            futures = {pool.submit(run.fetch, item): item for item in plan}
+            for future in concurrent.futures.as_completed(futures):
+                result = future.result()
+                report_result(app, result)
+                if result.status == 'completed':
+                    run.summary.downloaded += 1
+                elif result.status == 'skipped':
+                    run.summary.skipped += 1
+                else:
+                    run.summary.failed += 1
+    except Interrupted:
+        run.stop.set()    # workers pause their downloads and release their locks
+        raise
+    finally:
+        if not args.dry_run:
+            run.finish_rescans()
+    console.out(run.summary.line(service), always=True)
+    return EXIT_FAILED if run.summary.failed else EXIT_OK
+
+
+def cmd_radarr(app: App) -> int:
+    """Download the movies Radarr is missing."""
+    return run_arr(app, 'radarr')
+
+
+def cmd_sonarr(app: App) -> int:
+    """Download the episodes Sonarr is missing."""
+    return run_arr(app, 'sonarr')
+
+
 def cmd_m3u_download(app: App) -> int:
     """Fetch the provider's playlist, replace the local copy, archive it."""
     result = PlaylistFetcher(PlaylistSettings.from_config(app.cfg)).fetch(
@@ -3372,6 +4093,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--limit', type=int, metavar='N', help='at most N downloads')
     p.add_argument('--dry-run', action='store_true', help='list what would resume, change nothing')
     p.set_defaults(func=cmd_resume_downloads)
+
+    for service, what in (('radarr', 'movies'), ('sonarr', 'episodes')):
+        p = sub.add_parser(service, parents=[common],
+                           help=f'download the {what} {service.capitalize()} is missing')
+        p.add_argument('--limit', type=int, metavar='N', help=f'at most N {what} in this run')
+        p.add_argument('--dry-run', action='store_true',
+                       help='print the plan (item, line, quality, URL, destination), write nothing')
+        p.add_argument('--parallel', type=int, metavar='N',
+                       help='downloads at once (default [downloads] max_parallel)')
+        p.add_argument('--force', action='store_true',
+                       help='download again what was already downloaded; overwrite files')
+        p.add_argument('--resume', action='store_true', help='finish incomplete downloads first')
+        p.add_argument('--no-rescan', action='store_true',
+                       help=f'do not ask {service.capitalize()} to rescan')
+        if service == 'sonarr':
+            p.add_argument('--series-id', type=int, metavar='N', help='only this series')
+        p.set_defaults(func=cmd_radarr if service == 'radarr' else cmd_sonarr, series_id=None)
 
     p = sub.add_parser('process', parents=[common], help='read the playlist into the database')
     p.add_argument('playlist', nargs='?', metavar='PLAYLIST',

@@ -1,0 +1,346 @@
+"""Radarr/Sonarr clients (call shapes with `responses`), the contract, matching, destinations."""
+
+import json
+import os
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+import stalkeer
+from conftest import SHARED
+
+CONTRACTS = SHARED / 'contracts'
+KEY = 'k3y-0123456789abcdef'
+RADARR = 'http://nas:7878/radarr'
+SONARR = 'http://nas:8989'
+
+
+def settings(section='radarr', url=RADARR, **kw):
+    return stalkeer.ArrSettings(section=section, name=section.capitalize(), url=url, api_key=KEY,
+                                path_map=kw.pop('path_map', []), rescan=True, **kw)
+
+
+def client(section='radarr', **kw):
+    cls = stalkeer.RadarrClient if section == 'radarr' else stalkeer.SonarrClient
+    c = cls(settings(section, RADARR if section == 'radarr' else SONARR, **kw))
+    c.sleep = lambda s: None
+    return c
+
+
+def movie(mid, title, year, **kw):
+    base = {'id': mid, 'title': title, 'originalTitle': title, 'year': year,
+            'path': f'/movies/{title} ({year})', 'monitored': True, 'hasFile': False,
+            'isAvailable': True, 'tmdbId': 1000 + mid, 'alternateTitles': []}
+    base.update(kw)
+    return base
+
+
+def page(records, total=None, page_no=1, size=250):
+    return {'page': page_no, 'pageSize': size, 'sortKey': 'movieMetadata.sortTitle',
+            'sortDirection': 'ascending', 'totalRecords': len(records) if total is None else total,
+            'records': records}
+
+
+# -- the contract ---------------------------------------------------------------------
+
+@pytest.mark.parametrize('app', ['radarr', 'sonarr'])
+def test_every_field_the_client_reads_is_in_the_openapi_document(app):
+    doc = json.loads((CONTRACTS / f'{app}-openapi.json').read_text(encoding='utf-8'))
+    schemas = doc['components']['schemas']
+    for schema, fields in stalkeer.ARR_FIELDS_READ[app].items():
+        assert schema in schemas, schema
+        props = schemas[schema]['properties']
+        for field in fields:
+            assert field in props, f'{app} {schema}.{field} is not in the OpenAPI document'
+
+
+def test_the_endpoints_and_parameters_exist_in_the_documents():
+    radarr = json.loads((CONTRACTS / 'radarr-openapi.json').read_text(encoding='utf-8'))
+    sonarr = json.loads((CONTRACTS / 'sonarr-openapi.json').read_text(encoding='utf-8'))
+
+    def params(doc, path):
+        return {p['name'] for p in doc['paths'][path]['get'].get('parameters', [])}
+    assert {'page', 'pageSize', 'sortKey', 'sortDirection', 'monitored'} <= params(radarr, '/api/v3/wanted/missing')
+    assert 'excludeLocalCovers' in params(radarr, '/api/v3/movie')
+    assert {'page', 'pageSize', 'sortKey', 'sortDirection', 'includeSeries', 'monitored'} <= \
+        params(sonarr, '/api/v3/wanted/missing')
+    assert 'post' in radarr['paths']['/api/v3/command'] and 'post' in sonarr['paths']['/api/v3/command']
+    assert '/api/v3/series' in sonarr['paths']
+
+
+# -- client call shapes -----------------------------------------------------------------
+
+@responses.activate
+def test_radarr_wanted_missing_is_paged_and_filtered():
+    first = [movie(i, f'Film {i}', 2000) for i in range(1, 251)]
+    second = [movie(251, 'Late', 2001), movie(252, 'Unreleased', 2030, isAvailable=False),
+              movie(253, 'Has file', 2001, hasFile=True)]
+    base_params = {'monitored': 'true', 'sortKey': 'movieMetadata.sortTitle',
+                   'sortDirection': 'ascending', 'pageSize': '250'}
+    for n, records in ((1, first), (2, second)):
+        responses.get(f'{RADARR}/api/v3/wanted/missing', json=page(records, total=253, page_no=n),
+                      match=[matchers.query_param_matcher(dict(base_params, page=str(n))),
+                             matchers.header_matcher({'X-Api-Key': KEY})])
+    movies = client().missing_movies()
+    assert len(movies) == 251 and movies[-1]['title'] == 'Late'
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_require_available_can_be_turned_off():
+    responses.get(f'{RADARR}/api/v3/wanted/missing',
+                  json=page([movie(1, 'Soon', 2030, isAvailable=False)]))
+    assert client(require_available=False).missing_movies()[0]['title'] == 'Soon'
+
+
+@responses.activate
+def test_older_radarr_without_wanted_missing_reads_the_library():
+    responses.get(f'{RADARR}/api/v3/wanted/missing', status=404)
+    responses.get(f'{RADARR}/api/v3/movie', json=[
+        movie(1, 'Missing', 2001), movie(2, 'Owned', 2001, hasFile=True),
+        movie(3, 'Unmonitored', 2001, monitored=False), movie(4, 'Future', 2031, isAvailable=False)],
+        match=[matchers.query_param_matcher({'excludeLocalCovers': 'true'})])
+    assert [m['title'] for m in client().missing_movies()] == ['Missing']
+
+
+@responses.activate
+def test_sonarr_missing_walks_pages_and_reads_series_once():
+    eps = [{'id': i, 'seriesId': 7, 'seasonNumber': 1, 'episodeNumber': i, 'monitored': True,
+            'hasFile': False, 'series': {'id': 7, 'title': 'Show'}} for i in range(1, 301)]
+    for n in (1, 2):
+        responses.get(f'{SONARR}/api/v3/wanted/missing',
+                      json={'page': n, 'pageSize': 250, 'totalRecords': 300,
+                            'records': eps[(n - 1) * 250:n * 250]},
+                      match=[matchers.query_param_matcher({
+                          'includeSeries': 'true', 'monitored': 'true', 'sortKey': 'airDateUtc',
+                          'sortDirection': 'descending', 'page': str(n), 'pageSize': '250'})])
+    responses.get(f'{SONARR}/api/v3/series', json=[{'id': 7, 'title': 'Show', 'path': '/tv/Show',
+                                                   'seasonFolder': False, 'year': 2001}])
+    result = client('sonarr').missing_episodes()
+    assert len(result) == 300 and result[0]['series']['seasonFolder'] is False
+    assert len([c for c in responses.calls if c.request.url.startswith(f'{SONARR}/api/v3/series')]) == 1
+
+
+@responses.activate
+def test_rescan_commands():
+    responses.post(f'{RADARR}/api/v3/command', status=201, json={'id': 1, 'name': 'RescanMovie'},
+                   match=[matchers.json_params_matcher({'name': 'RescanMovie', 'movieId': 5})])
+    responses.post(f'{SONARR}/api/v3/command', status=201, json={'id': 2, 'name': 'RescanSeries'},
+                   match=[matchers.json_params_matcher({'name': 'RescanSeries', 'seriesId': 7})])
+    assert client().rescan(5) and client('sonarr').rescan(7)
+
+
+@responses.activate
+def test_a_failed_rescan_is_only_a_warning(caplog):
+    responses.post(f'{RADARR}/api/v3/command', status=500)
+    with caplog.at_level('WARNING', logger='stalkeer'):
+        assert client().rescan(5) is False
+    assert 'could not ask Radarr to RescanMovie' in caplog.text
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(status=401), 'Radarr rejected the API key'),
+    (dict(body='<html><body>Login</body></html>', content_type='text/html'), 'HTML page instead of JSON'),
+    (dict(body='not json', content_type='application/json'), 'not JSON'),
+    (dict(body=requests.exceptions.ConnectionError('Connection refused')), 'cannot reach Radarr at http://nas:7878/radarr'),
+    (dict(status=503), 'answered HTTP 503'),
+    (dict(status=403), 'answered HTTP 403'),
+])
+@responses.activate
+def test_errors_are_one_clear_line(kwargs, message):
+    responses.get(f'{RADARR}/api/v3/movie', **kwargs)
+    with pytest.raises(stalkeer.ArrError) as err:
+        client().library()
+    assert message in str(err.value) and KEY not in str(err.value)
+    assert '\n' not in str(err.value)
+
+
+@responses.activate
+def test_404_hints_at_the_url_base():
+    responses.get(f'{RADARR}/api/v3/movie', status=404)
+    with pytest.raises(stalkeer.ArrError, match='is the URL base right'):
+        client().library()
+
+
+@responses.activate
+def test_5xx_is_retried():
+    responses.get(f'{RADARR}/api/v3/movie', status=502)
+    responses.get(f'{RADARR}/api/v3/movie', json=[movie(1, 'A', 2000)])
+    assert client().library()[0]['title'] == 'A'
+
+
+def test_missing_configuration_names_the_keys(cli, sqlite_url):
+    code, out, err = cli('--db', sqlite_url, 'sonarr')
+    assert code == 2 and '[sonarr] url and api_key' in err and 'STALKEER_SONARR_API_KEY' in err
+
+
+# -- matching -------------------------------------------------------------------------------
+
+MOVIE_LINES = [
+    ('The Matrix (1999)', '1'), ('The Matrix Reloaded (2003)', '2'), ('Dune (1984)', '3'),
+    ('Dune (2021) 4K', '4'), ('Aliens (1986)', '5'), ('Alien (1979)', '6'),
+    ('Alien (1979) - Trailer', '7'), ('Amelie (2001)', '8'), ('Léon : The Professional (1994)', '9'),
+    ('Fast and Furious (2009)', '10'), ('Rocky II (1979)', '11'), ('Spider Man No Way Home (2021)', '12'),
+    ('Heat', '13'), ('Le Fabuleux Destin d’Amélie Poulain (2001)', '14'), ('Arrival (2017)', '15'),
+    ('Taken', '16'), ('Matrix (FHD MULTI)', '17'), ('Mystery (2010)', '18'),
+]
+
+
+@pytest.fixture
+def lines(db, tmp_path):
+    text = '#EXTM3U\n'
+    for title, n in MOVIE_LINES:
+        tvg_id = ' tvg-id="tt0110413"' if n == '18' else ''
+        text += f'#EXTINF:-1{tvg_id} tvg-name="{title}" group-title="Movies",{title}\n'
+        text += f'http://h/movie/u/p/{n}.mkv\n'
+    text += ('#EXTINF:-1 group-title="Séries",Doctor Who (2005) S01E02\nhttp://h/series/u/p/90.mkv\n'
+             '#EXTINF:-1 group-title="Séries",Doctor Who (1963) S01E02\nhttp://h/series/u/p/91.mkv\n'
+             '#EXTINF:-1 group-title="Séries",La Casa de Papel S02E03\nhttp://h/series/u/p/92.mkv\n'
+             '#EXTINF:-1 group-title="Séries",Money Heist S02E04\nhttp://h/series/u/p/93.mkv\n')
+    playlist = tmp_path / 'm.m3u'
+    playlist.write_text(text, encoding='utf-8')
+    stalkeer.PlaylistIngest(stalkeer.LineFilter()).run(str(playlist))
+
+
+def matched_urls(movies, library=None):
+    library = library if library is not None else movies
+    counter = lambda: __import__('collections').Counter(  # noqa: E731
+        k for m in library for k in stalkeer.movie_keys(m)[1])
+    result = stalkeer.match_movies(movies, counter)
+    return {m['title']: sorted(line.url.rsplit('/', 1)[1] for line in result[m['id']]) for m in movies}
+
+
+def test_movie_traps(lines):
+    movies = [movie(1, 'The Matrix', 1999), movie(2, 'The Matrix Reloaded', 2003),
+              movie(3, 'Dune', 2021), movie(4, 'Dune', 1984), movie(5, 'Alien', 1979),
+              movie(6, 'Aliens', 1986), movie(7, 'Amélie', 2001), movie(8, 'Léon: The Professional', 1994),
+              movie(9, 'Fast & Furious', 2009), movie(10, 'Rocky 2', 1979),
+              movie(11, 'Spider-Man: No Way Home', 2021)]
+    got = matched_urls(movies)
+    assert got['The Matrix'] == ['1.mkv']                 # never the Reloaded line
+    assert got['The Matrix Reloaded'] == ['2.mkv']
+    assert got['Dune'] in (['4.mkv'], ['3.mkv'])
+    by_id = stalkeer.match_movies(movies, lambda: __import__('collections').Counter())
+    assert [line.year for line in by_id[3]] == [2021] and [line.year for line in by_id[4]] == [1984]
+    assert got['Alien'] == ['6.mkv']                       # not Aliens, not the trailer
+    assert got['Aliens'] == ['5.mkv']
+    assert got['Amélie'] == ['8.mkv']
+    assert got['Léon: The Professional'] == ['9.mkv']
+    assert got['Fast & Furious'] == ['10.mkv']
+    assert got['Rocky 2'] == ['11.mkv']
+    assert got['Spider-Man: No Way Home'] == ['12.mkv']
+
+
+def test_alternate_and_original_titles(lines):
+    amelie = movie(1, 'Amélie', 2001, originalTitle='Le Fabuleux Destin d\'Amélie Poulain')
+    got = matched_urls([amelie])
+    assert got['Amélie'] == ['14.mkv', '8.mkv']
+    alt = movie(2, 'Fabulous Destiny', 2001,
+                alternateTitles=[{'title': 'Amelie', 'sourceType': 'tmdb', 'movieMetadataId': 2}])
+    assert matched_urls([alt])['Fabulous Destiny'] == ['8.mkv']
+
+
+def test_year_off_by_one_only_for_an_exact_title(lines):
+    # Arrival: the playlist says 2017, Radarr 2016 (festival vs release year).
+    assert matched_urls([movie(1, 'Arrival', 2016)])['Arrival'] == ['15.mkv']
+    assert matched_urls([movie(2, 'Arrival', 2014)])['Arrival'] == []
+
+
+def test_a_line_without_year_needs_a_title_unique_in_the_library(lines):
+    heat = movie(1, 'Heat', 1995)
+    assert matched_urls([heat])['Heat'] == ['13.mkv']
+    other_heat = movie(2, 'Heat', 1986, hasFile=True)
+    assert matched_urls([heat], library=[heat, other_heat])['Heat'] == []
+
+
+def test_ids_beat_titles(lines):
+    leon = movie(1, 'Some Other Title', 1994, imdbId='tt0110413')
+    assert matched_urls([leon])['Some Other Title'] == ['18.mkv']
+
+
+def test_trailer_allowed_when_radarr_title_says_so(lines):
+    assert matched_urls([movie(1, 'Alien - Trailer', 1979)])['Alien - Trailer'] == []
+    assert matched_urls([movie(1, 'Alien', 1979)])['Alien'] == ['6.mkv']
+
+
+def test_episode_matching(lines):
+    eps = [
+        {'id': 1, 'seriesId': 1, 'seasonNumber': 1, 'episodeNumber': 2,
+         'series': {'id': 1, 'title': 'Doctor Who (2005)', 'year': 2005}},
+        {'id': 2, 'seriesId': 2, 'seasonNumber': 2, 'episodeNumber': 3,
+         'series': {'id': 2, 'title': 'Money Heist', 'year': 2017,
+                    'alternateTitles': [{'title': 'La Casa de Papel', 'seasonNumber': -1}]}},
+        {'id': 3, 'seriesId': 2, 'seasonNumber': 2, 'episodeNumber': 4,
+         'series': {'id': 2, 'title': 'Money Heist', 'year': 2017}},
+        {'id': 4, 'seriesId': 2, 'seasonNumber': 2, 'episodeNumber': 5,
+         'series': {'id': 2, 'title': 'Money Heist', 'year': 2017}},
+    ]
+    got = stalkeer.match_episodes(eps)
+    assert [line.url for line in got[1]] == ['http://h/series/u/p/90.mkv']   # not the 1963 one
+    assert [line.url for line in got[2]] == ['http://h/series/u/p/92.mkv']   # alternate title
+    assert [line.url for line in got[3]] == ['http://h/series/u/p/93.mkv']
+    assert got[4] == []
+
+
+def test_quality_and_language_order():
+    q = stalkeer.QualitySettings(['1080p', '720p', '2160p', '480p', None], ['FR', 'MULTI'], False)
+    L = lambda i, res, langs: type('L', (), {'id': i, 'resolution': res, 'languages': langs})()  # noqa: E731
+    lines = [L(1, '2160p', 'EN'), L(2, '720p', 'FR'), L(3, '1080p', 'EN'), L(4, '1080p', 'MULTI'),
+             L(5, None, None), L(6, '1080p', 'FR')]
+    assert [x.id for x in sorted(lines, key=q.rank)] == [6, 2, 4, 3, 1, 5]
+    only = stalkeer.QualitySettings(['1080p'], ['FR'], True)
+    assert [x.id for x in lines if only.allows(x)] == [2, 6]
+
+
+def test_quality_config_errors(tmp_path):
+    ini = tmp_path / 'q.ini'
+    ini.write_text('[quality]\npreference = 1080p, 8K\n')
+    with pytest.raises(stalkeer.ConfigError, match="unknown quality '8k'"):
+        stalkeer.QualitySettings.from_config(stalkeer.Config(str(ini)))
+
+
+# -- destinations ---------------------------------------------------------------------------
+
+def test_movie_destination_with_path_map_and_sanitising():
+    s = settings(path_map=stalkeer.parse_path_map('/movies=/mnt/nas/movies\n/movies/4k=/mnt/4k', 'radarr'))
+    m = movie(1, 'Mission: Impossible / Fallout?', 2018, path='/movies/Mission Impossible (2018)')
+    assert stalkeer.movie_destination(m, s) == '/mnt/nas/movies/Mission Impossible (2018)/Mission - Impossible Fallout (2018)'
+    m4k = movie(2, 'Heat', 1995, path='/movies/4k/Heat (1995)')
+    assert stalkeer.movie_destination(m4k, s) == '/mnt/4k/Heat (1995)/Heat (1995)'
+
+
+def test_destination_never_leaves_the_item_folder():
+    s = settings()
+    evil = movie(1, '../../etc/passwd', None, path='/movies/x')
+    dest = stalkeer.movie_destination(evil, s)
+    assert dest.startswith('/movies/x/') and '..' not in dest.split('/movies/x/')[1].split('/')
+    assert stalkeer.safe_component('...') == '_' and stalkeer.safe_component('Name. ') == 'Name'
+    assert stalkeer.safe_component('a\x00b\x1fc<>|*"') == 'a b c'
+    with pytest.raises(stalkeer.StalkeerError):
+        stalkeer.contained_path('/movies/x', '..', 'y')
+
+
+def test_movie_destination_fallback_to_movies_path():
+    s = settings(library_path='/srv/movies')
+    m = movie(1, 'Heat', 1995)
+    del m['path']
+    assert stalkeer.movie_destination(m, s) == '/srv/movies/Heat (1995)/Heat (1995)'
+    with pytest.raises(stalkeer.StalkeerError, match='movies_path'):
+        stalkeer.movie_destination(m, settings())
+
+
+def test_episode_destination_season_folders():
+    s = settings('sonarr', SONARR, path_map=[('/tv', '/mnt/tv')])
+    ep = {'seriesId': 1, 'seasonNumber': 2, 'episodeNumber': 5,
+          'series': {'title': 'Band of Brothers: L’Enfer', 'path': '/tv/Band of Brothers', 'seasonFolder': True}}
+    assert stalkeer.episode_destination(ep, s) == \
+        '/mnt/tv/Band of Brothers/Season 02/Band of Brothers - L’Enfer - S02E05'
+    ep['series']['seasonFolder'] = False
+    assert stalkeer.episode_destination(ep, s) == '/mnt/tv/Band of Brothers/Band of Brothers - L’Enfer - S02E05'
+
+
+def test_path_map_errors():
+    with pytest.raises(stalkeer.ConfigError, match='REMOTE=LOCAL'):
+        stalkeer.parse_path_map('/movies', 'radarr')
