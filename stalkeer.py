@@ -869,7 +869,7 @@ def migrate_schema(db) -> list[str]:
     except peewee.PeeweeException as exc:
         raise DatabaseError(f'cannot create or upgrade the tables: {first_line(exc)}') from None
     for change in changes:
-        log.info('migrate: %s', change)
+        log.debug('migrate: %s', change)
     return changes
 
 

@@ -1,0 +1,206 @@
+"""End to end: fake Radarr and Sonarr (v3 shapes) + the local file server + a
+playlist -> `process`, `radarr`, `sonarr` put byte-identical files where the
+apps expect them, and tell the apps to rescan."""
+
+import os
+import sqlite3
+
+import pytest
+
+import stalkeer
+from conftest import payload, sha256
+from fakearr import FakeArr
+
+DATA = {name: payload(200_000 + i * 1000, seed=i) for i, name in enumerate(
+    ['heat1080', 'heat720', 'matrix', 'reloaded', 'trailer', 'ep1', 'ep2', 'ep2b', 'alien'])}
+
+
+@pytest.fixture
+def world(server, tmp_path):
+    """A library, two fake apps, a provider with files, a playlist and a config."""
+    urls = {name: server.add(f'{"series" if name.startswith("ep") else "movie"}/alice/hunter22pw/{name}.mkv', data)
+            for name, data in DATA.items()}
+    playlist = tmp_path / 'playlist.m3u'
+    entries = [
+        ('Heat (1995) (HD)', 'FR: FILMS', urls['heat720']),
+        ('Heat (1995) (FHD MULTI)', 'FR: FILMS', urls['heat1080']),
+        ('The Matrix (1999)', 'Movies', urls['matrix']),
+        ('The Matrix Reloaded (2003)', 'Movies', urls['reloaded']),
+        ('Alien (1979) - Trailer', 'Movies', urls['trailer']),
+        ('Alien (1979)', 'Movies', urls['alien']),
+        ('Show S01 E01', 'Séries', urls['ep1']),
+        ('Show S01 E02', 'Séries', server.url('series/alice/hunter22pw/gone.mkv')),
+        ('Show S01 E02 (SD)', 'Séries', urls['ep2b']),
+    ]
+    playlist.write_text('#EXTM3U\n' + ''.join(
+        f'#EXTINF:-1 tvg-name="{t}" group-title="{g}",{t}\n{u}\n' for t, g, u in entries), encoding='utf-8')
+    radarr = FakeArr('radarr')
+    sonarr = FakeArr('sonarr', url_base='/sonarr')
+    heat = radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)')
+    matrix = radarr.add_movie('The Matrix', 1999, path='/movies/The Matrix (1999)')
+    radarr.add_movie('Alien', 1979, path='/movies/Alien (1979)', has_file=True)
+    radarr.add_movie('Not Yet Out', 2031, path='/movies/Not Yet Out (2031)', is_available=False)
+    radarr.add_movie('Not In The Playlist', 2010, path='/movies/Nope (2010)')
+    show = sonarr.add_series('Show', 2001, path='/tv/Show')
+    e1 = sonarr.add_episode(show['id'], 1, 1)
+    e2 = sonarr.add_episode(show['id'], 1, 2)
+    sonarr.add_episode(show['id'], 1, 3)                  # not in the playlist
+    sonarr.add_episode(show['id'], 1, 4, has_file=True)
+    lib = tmp_path / 'lib'
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text(f'''[database]
+url = sqlite:///stalkeer.db
+[m3u]
+file_path = {playlist}
+[downloads]
+min_free_space_mb = 0
+retry_attempts = 1
+retry_backoff_seconds = 0.01
+progress_interval_mb = 0.05
+[radarr]
+url = {radarr.base_url}
+api_key = {radarr.api_key}
+path_map = /movies={lib}/movies
+[sonarr]
+url = {sonarr.base_url}
+api_key = {sonarr.api_key}
+path_map = /tv={lib}/tv
+[quality]
+preference = 1080p, 720p, unknown
+''', encoding='utf-8')
+    w = type('World', (), dict(ini=ini, lib=lib, radarr=radarr, sonarr=sonarr, urls=urls,
+                                 heat=heat, matrix=matrix, e1=e1, e2=e2, tmp=tmp_path))
+    yield w
+    radarr.close()
+    sonarr.close()
+
+
+def run(cli, world, *argv):
+    return cli('--config', world.ini, *argv)
+
+
+def rows(world):
+    conn = sqlite3.connect(world.tmp / 'stalkeer.db')
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute('SELECT * FROM download_info ORDER BY id')]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+def test_radarr_and_sonarr_end_to_end(world, server, cli):
+    code, out, err = run(cli, world, 'process')
+    assert code == 0, err
+
+    # --dry-run: the plan, and nothing written
+    before = rows(world)
+    code, out, err = run(cli, world, 'radarr', '--dry-run')
+    assert code == 0, err
+    heat_dest = world.lib / 'movies' / 'Heat (1995)' / 'Heat (1995).mkv'
+    assert f'Heat (1995): Heat (1995) (FHD MULTI) [1080p] http://127.0.0.1:{server.base_url.rsplit(":", 1)[1]}' \
+        '/movie/***/***/heat1080.mkv -> ' + str(heat_dest) in out
+    assert 'would download 2 (dry run)' in out
+    assert rows(world) == before and not world.lib.exists()
+    assert server.gets('movie/alice/hunter22pw/heat1080.mkv') == []
+
+    # the real run
+    code, out, err = run(cli, world, 'radarr')
+    assert code == 0, err
+    assert sha256(heat_dest) == sha256(DATA['heat1080'])          # the preferred quality
+    matrix_dest = world.lib / 'movies' / 'The Matrix (1999)' / 'The Matrix (1999).mkv'
+    assert sha256(matrix_dest) == sha256(DATA['matrix'])
+    for decoy in ('reloaded', 'trailer', 'heat720', 'alien'):
+        assert server.gets(f'movie/alice/hunter22pw/{decoy}.mkv') == [], decoy
+    assert not (world.lib / 'movies' / 'Not Yet Out (2031)').exists()
+    assert sorted(c['movieId'] for c in world.radarr.commands if c['name'] == 'RescanMovie') == \
+        [world.heat['id'], world.matrix['id']]
+    assert 'radarr: missing 3, matched 2, not in playlist 1, downloaded 2, failed 0, skipped 0' in out
+    done = [r for r in rows(world) if r['service'] == 'radarr']
+    assert {r['status'] for r in done} == {'completed'} and {r['service_item_id'] for r in done} == \
+        {world.heat['id'], world.matrix['id']}
+    assert 'hunter22pw' not in out + err and world.radarr.api_key not in out + err
+
+    # running again downloads nothing new
+    gets_before = len(server.requests)
+    code, out, err = run(cli, world, 'radarr')
+    assert code == 0 and len(server.requests) == gets_before
+    assert 'downloaded 0, failed 0, skipped 2' in out
+
+    # sonarr: season folders, a dead candidate falls through to the next, one rescan per series
+    code, out, err = run(cli, world, 'sonarr')
+    assert code == 0, err
+    season = world.lib / 'tv' / 'Show' / 'Season 01'
+    assert sha256(season / 'Show - S01E01.mkv') == sha256(DATA['ep1'])
+    assert sha256(season / 'Show - S01E02.mkv') == sha256(DATA['ep2b'])
+    assert len(server.gets('series/alice/hunter22pw/gone.mkv')) == 1
+    assert [c for c in world.sonarr.commands if c['name'] == 'RescanSeries'] == \
+        [{'name': 'RescanSeries', 'seriesId': world.e1['seriesId']}]
+    assert 'sonarr: missing 3, matched 2, not in playlist 1, downloaded 2' in out
+
+
+def test_wrong_api_key_exits_2(world, cli):
+    world.ini.write_text(world.ini.read_text().replace(world.radarr.api_key, 'wrong-key-123456'))
+    code, out, err = run(cli, world, 'radarr')
+    assert code == 2 and 'Radarr rejected the API key' in err
+    assert 'wrong-key-123456' not in out + err and len(err.strip().splitlines()) == 1
+
+
+def test_unreachable_and_html(world, cli):
+    world.radarr.fault('*', html=True)
+    code, out, err = run(cli, world, 'radarr')
+    assert code == 2 and 'HTML page instead of JSON' in err
+    world.radarr.close()
+    code, out, err = run(cli, world, 'radarr')
+    assert code == 2 and 'cannot reach Radarr at' in err and 'Traceback' not in err
+
+
+def test_old_radarr_without_wanted_missing(world, server, cli, tmp_path):
+    old = FakeArr('radarr', wanted_missing=False)
+    try:
+        movie = old.add_movie('The Matrix', 1999, path='/movies/The Matrix (1999)')
+        world.ini.write_text(world.ini.read_text().replace(world.radarr.base_url, old.base_url)
+                             .replace(world.radarr.api_key, old.api_key))
+        assert run(cli, world, 'process')[0] == 0
+        code, out, err = run(cli, world, 'radarr')
+        assert code == 0, err
+        assert any(r['path'] == '/api/v3/movie' for r in old.requests)
+        assert sha256(world.lib / 'movies' / 'The Matrix (1999)' / 'The Matrix (1999).mkv') == sha256(DATA['matrix'])
+        assert old.commands == [{'name': 'RescanMovie', 'movieId': movie['id']}]
+    finally:
+        old.close()
+
+
+def test_limit_no_rescan_and_parallel(world, server, cli):
+    assert run(cli, world, 'process')[0] == 0
+    code, out, err = run(cli, world, 'radarr', '--limit', '1', '--no-rescan', '--parallel', '2')
+    assert code == 0, err
+    assert 'downloaded 1' in out and world.radarr.commands == []
+    code, out, err = run(cli, world, 'radarr', '--parallel', '2')
+    assert 'downloaded 1' in out and 'skipped 1' in out
+
+
+def test_failed_download_exit_1_and_resume(world, server, cli):
+    assert run(cli, world, 'process')[0] == 0
+    server.fault('movie/alice/hunter22pw/matrix.mkv', drop_after=50_000, drop_times=1)
+    code, out, err = run(cli, world, 'radarr')
+    assert code == 1 and 'failed 1' in out
+    failed = [r for r in rows(world) if r['status'] == 'failed']
+    assert len(failed) == 1 and failed[0]['service'] == 'radarr'
+    code, out, err = run(cli, world, 'radarr', '--resume')
+    assert code == 0, err
+    resumed = server.gets('movie/alice/hunter22pw/matrix.mkv')[-1]
+    assert resumed.start == 50_000                                  # from the .part
+    assert sha256(world.lib / 'movies' / 'The Matrix (1999)' / 'The Matrix (1999).mkv') == sha256(DATA['matrix'])
+    assert [c['movieId'] for c in world.radarr.commands].count(world.matrix['id']) == 1
+
+
+def test_existing_library_file_is_never_overwritten(world, server, cli):
+    assert run(cli, world, 'process')[0] == 0
+    dest = world.lib / 'movies' / 'Heat (1995)' / 'Heat (1995).mkv'
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(b'the user\'s own file')
+    code, out, err = run(cli, world, 'radarr')
+    assert dest.read_bytes() == b'the user\'s own file'
+    assert 'refusing to overwrite' in err
