@@ -204,3 +204,23 @@ def test_existing_library_file_is_never_overwritten(world, server, cli):
     code, out, err = run(cli, world, 'radarr')
     assert dest.read_bytes() == b'the user\'s own file'
     assert 'refusing to overwrite' in err
+
+
+@pytest.mark.parametrize('per_host, expected_max', [(1, 1), (2, 2)])
+def test_per_host_connection_cap(per_host, expected_max, world, server, cli):
+    import time
+    from conftest import start_stalkeer, subprocess_env
+    assert run(cli, world, 'process')[0] == 0
+    for name in ('heat1080', 'matrix'):
+        server.fault(f'movie/alice/hunter22pw/{name}.mkv', throttle_bps=300_000)   # ~0.7 s each
+    world.ini.write_text(world.ini.read_text().replace(
+        '[downloads]\n', f'[downloads]\nmax_connections_per_host = {per_host}\n'))
+    proc = start_stalkeer('--config', world.ini, 'radarr', '--parallel', '3',
+                          env=subprocess_env(), cwd=world.tmp)
+    most = 0
+    while proc.poll() is None:
+        most = max(most, sum(r['status'] == 'downloading' for r in rows(world)))
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    assert most == expected_max
