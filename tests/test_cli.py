@@ -213,3 +213,23 @@ def test_unwritable_destination_fails_cleanly(server, tmp_path, sqlite_url):
     code, out, err = run_stalkeer('download', url, locked / 'file' / 'sub' / 'w.mkv',
                                   '--db', sqlite_url, env=subprocess_env(**FAST))
     assert code == 1 and 'Traceback' not in err
+
+
+def test_long_download_keeps_its_lease_against_other_processes(server, tmp_path, db_url, db):
+    """A download lasting several lock timeouts is never taken over by another process."""
+    data = payload(600_000)
+    url = server.add('long.mkv', data)
+    server.fault('long.mkv', throttle_bps=150_000)            # ~4 s against a 1.5 s lease
+    env = subprocess_env(**dict(FAST, STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='1.5',
+                                STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.3'))
+    dest = tmp_path / 'Long.mkv'
+    proc = start_stalkeer('download', url, dest, '--db', db_url, env=env)
+    wait_for(lambda: (r := current(dest)) and r.status == 'downloading', what='start')
+    rivals = 0
+    while proc.poll() is None:
+        code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+        assert code == 0 and 'nothing to resume' in out, out + err
+        rivals += 1
+    assert proc.returncode == 0 and rivals >= 3
+    assert server.full_gets('long.mkv') == 1 and len(server.gets('long.mkv')) == 1
+    assert sha256(dest) == sha256(data)

@@ -224,3 +224,11 @@ def test_per_host_connection_cap(per_host, expected_max, world, server, cli):
     out, err = proc.communicate()
     assert proc.returncode == 0, err
     assert most == expected_max
+
+
+def test_verbose_says_why(world, cli):
+    assert run(cli, world, 'process')[0] == 0
+    code, out, err = run(cli, world, 'radarr', '--dry-run', '-v')
+    assert code == 0
+    assert 'Not In The Playlist (2010): no match: not in the playlist' in err
+    assert "Heat (1995): 2 candidate(s), best 'Heat (1995) (FHD MULTI)' (1080p)" in err
