@@ -439,6 +439,12 @@ DEFAULTS = {
         # A trailer, teaser or "making of" line is never the film itself.
         'tvg_name_exclude': r'\b(?:trailers?|teasers?|bande[ -]annonce|making[ -]of)\b',
     },
+    'notify': {
+        'webhook_url': '',
+        'on': 'failure',
+        'apprise_urls': '',
+        'healthcheck_url': '',
+    },
     'logging': {
         'level': 'INFO',
         'file': '',
@@ -3594,6 +3600,8 @@ class App:
         self.cfg = cfg
         self.console = console
         self.db = None
+        self.run_counts = {}        # what a command did, for notifications
+        self.notifier = None
 
     def open_db(self, migrate=True):
         if self.db is None:
@@ -3631,6 +3639,10 @@ def report_result(app: App, result: DownloadResult) -> None:
     else:
         # The reason was already logged on stderr; stdout gets the outcome line.
         c.out(f'{result.status}: #{result.download_id}: {result.message}', always=True)
+        if app.notifier is not None and result.download_id is not None:
+            info = DownloadInfo.get_or_none(DownloadInfo.id == result.download_id)
+            app.notifier.download_failed(result.download_id, info and info.title, info and info.url,
+                                         result.message, info and info.retry_count)
 
 
 def cmd_migrate(app: App) -> int:
@@ -3657,35 +3669,88 @@ def cmd_download(app: App) -> int:
     downloader = app.downloader()
     app.open_db()
     result = downloader.download(args.url, destination, title=args.title, force=args.force)
+    app.run_counts = {result.status: 1}
     report_result(app, result)
     return EXIT_OK if result.status in ('completed', 'skipped') else EXIT_FAILED
+
+
+def resume_downloads(app: App, workers: Workers, service: str = 'all', limit: int | None = None,
+                     max_retries: int | None = None, rescan: bool = True) -> dict:
+    """Finish eligible incomplete downloads in parallel; a finished one that
+    fills a Radarr/Sonarr item makes that app rescan. Returns counts."""
+    state = StateManager(workers.settings.lock_timeout, workers.settings.max_retry_attempts)
+    pending = [info for info in state.resumable(max_retries=max_retries)
+               if service == 'all' or info.service == service][:limit]
+    counts = {'completed': 0, 'failed': 0, 'skipped': 0, 'lost': 0}
+    rescans = Rescanner(app, rescan)
+    for result in workers.map(lambda info: (info, workers.downloader().run(info)), pending):
+        info, result = result
+        counts[result.status] += 1
+        report_result(app, result)
+        if result.status == 'completed':
+            rescans.add(info)
+    rescans.flush()
+    return counts
+
+
+class Rescanner:
+    """Rescans for resumed downloads: RescanMovie each, RescanSeries once per series."""
+
+    def __init__(self, app: App, enabled: bool):
+        self.app = app
+        self.enabled = enabled
+        self.movies, self.series = [], set()
+
+    def add(self, info: DownloadInfo) -> None:
+        if self.enabled and info.service == 'radarr' and info.service_item_id:
+            self.movies.append(info.service_item_id)
+        elif self.enabled and info.service == 'sonarr' and info.service_parent_id:
+            self.series.add(info.service_parent_id)
+
+    def flush(self) -> None:
+        for service, ids in (('radarr', self.movies), ('sonarr', sorted(self.series))):
+            if not ids:
+                continue
+            try:
+                settings = ArrSettings.from_config(self.app.cfg, service)
+            except ConfigError as exc:
+                log.warning('cannot ask %s to rescan: %s', service.capitalize(), exc)
+                continue
+            if not settings.rescan:
+                continue
+            client = (RadarrClient if service == 'radarr' else SonarrClient)(settings)
+            for item_id in ids:
+                client.rescan(item_id)
 
 
 def cmd_resume_downloads(app: App) -> int:
     """Finish every eligible incomplete download from its .part file."""
     args = app.args
-    downloader = app.downloader()
+    workers = Workers(app, args.parallel)
     app.open_db()
-    state = downloader.state
-    state.clean_stale_locks()
-    pending = state.resumable(limit=args.limit)
-    if not pending:
-        app.console.out('nothing to resume', always=True)
-        return EXIT_OK
+    state = StateManager(workers.settings.lock_timeout, workers.settings.max_retry_attempts)
     if args.dry_run:
+        pending = [info for info in state.resumable(max_retries=args.max_retries)
+                   if args.service == 'all' or info.service == args.service][:args.limit]
         for info in pending:
             pct = f'{info.percent:.1f}%' if info.percent is not None else '?%'
             app.console.out(f'would resume #{info.id} {info.status} {pct} '
                             f'{info.title or info.destination}', always=True)
+        if not pending:
+            app.console.out('nothing to resume', always=True)
         return EXIT_OK
-    counts = {'completed': 0, 'failed': 0, 'skipped': 0, 'lost': 0}
-    for info in pending:
-        result = downloader.run(info)
-        counts[result.status] += 1
-        report_result(app, result)
+    if args.clean_stale_locks:
+        state.clean_stale_locks()
+    counts = resume_downloads(app, workers, args.service, args.limit, args.max_retries,
+                              rescan=not args.no_rescan)
+    app.run_counts = counts
+    if not any(counts.values()):
+        app.console.out('nothing to resume', always=True)
+        return EXIT_OK
     app.console.out('resume-downloads: ' + ', '.join(f'{v} {k}' for k, v in counts.items()),
                     always=True)
     return EXIT_FAILED if counts['failed'] or counts['lost'] else EXIT_OK
+
 
 
 def _readable_db(app: App) -> bool:
@@ -3752,6 +3817,7 @@ def cmd_process(app: App) -> int:
     finally:
         if bar is not None:
             bar.close()
+    app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if args.json:
         app.console.out(json.dumps(summary.as_dict(), ensure_ascii=False, sort_keys=True), always=True)
     else:
@@ -3797,6 +3863,48 @@ class HostLimiter:
             return self._sems.setdefault(host, threading.Semaphore(self.per_host))
 
 
+class Workers:
+    """Parallel downloads for one run: a Downloader (and lease owner) per
+    thread, the per-host cap, and a stop flag the main thread sets on a signal."""
+
+    def __init__(self, app: App, parallel: int | None = None):
+        cfg = app.cfg
+        self.app = app
+        self.settings = app.download_settings()
+        self.parallel = parallel or cfg.getint('downloads', 'max_parallel', minimum=1)
+        if self.parallel < 1:
+            raise StalkeerError('--parallel must be 1 or more')
+        self.limiter = HostLimiter(cfg.getint('downloads', 'max_connections_per_host', minimum=1))
+        self.owner = make_owner_id()
+        self.stop = threading.Event()
+        self._local = threading.local()
+        self._count = itertools.count(1)
+
+    def downloader(self) -> Downloader:
+        d = getattr(self._local, 'downloader', None)
+        if d is None:
+            s = self.settings
+            # One owner per worker thread, so two threads never share a lease.
+            state = StateManager(s.lock_timeout, s.max_retry_attempts,
+                                 owner=f'{self.owner}-t{next(self._count)}')
+            hooks = self.app.progress_hooks() if self.parallel == 1 else \
+                [LogProgressHook(self.app.cfg.getfloat('logging', 'progress_log_seconds', minimum=0.1))]
+            d = self._local.downloader = Downloader(s, state, hooks, stop_event=self.stop)
+        return d
+
+    def map(self, fn, items):
+        """Yield fn(item) results as they complete; on a signal, pause every transfer."""
+        try:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=self.parallel,
+                                                       thread_name_prefix='stalkeer-dl') as pool:
+                futures = [pool.submit(fn, item) for item in items]
+                for future in concurrent.futures.as_completed(futures):
+                    yield future.result()
+        except Interrupted:
+            self.stop.set()    # workers pause their downloads and release their locks
+            raise
+
+
 class ArrRun:
     """One `radarr` or `sonarr` run: ask what is missing, match, download, rescan."""
 
@@ -3806,19 +3914,11 @@ class ArrRun:
         self.service = service
         self.settings = ArrSettings.from_config(app.cfg, service)
         self.quality = QualitySettings.from_config(app.cfg)
-        self.download_settings = app.download_settings()
-        cfg = app.cfg
-        self.parallel = self.args.parallel or cfg.getint('downloads', 'max_parallel', minimum=1)
-        if self.parallel < 1:
-            raise StalkeerError('--parallel must be 1 or more')
-        self.limiter = HostLimiter(cfg.getint('downloads', 'max_connections_per_host', minimum=1))
+        self.workers = Workers(app, self.args.parallel)
+        self.download_settings = self.workers.settings
         self.rescan = self.settings.rescan and not self.args.no_rescan
         self.client = (RadarrClient if service == 'radarr' else SonarrClient)(self.settings)
         self.summary = ArrRunSummary()
-        self.owner = make_owner_id()
-        self.stop = threading.Event()
-        self._local = threading.local()
-        self._workers = itertools.count(1)
         self._rescanned = set()
         self._rescan_lock = threading.Lock()
 
@@ -3874,7 +3974,7 @@ class ArrRun:
             if row.status == COMPLETED and not self.args.force and row.download_path \
                     and os.path.exists(row.download_path):
                 return f'already downloaded: {row.download_path}'
-            if row.locked_by and not row.locked_by.startswith(self.owner):
+            if row.locked_by and not row.locked_by.startswith(self.workers.owner):
                 fresh = DI.select().where((DI.id == row.id) & DI.locked_at.is_null(False)
                                           & (DI.locked_at >= db_now(-self.download_settings.lock_timeout))).exists()
                 if fresh:
@@ -3882,24 +3982,12 @@ class ArrRun:
         return None
 
     # -- doing -------------------------------------------------------------------
-    def downloader(self) -> Downloader:
-        d = getattr(self._local, 'downloader', None)
-        if d is None:
-            s = self.download_settings
-            # One owner per worker thread, so two threads never share a lease.
-            state = StateManager(s.lock_timeout, s.max_retry_attempts,
-                                 owner=f'{self.owner}-t{next(self._workers)}')
-            hooks = self.app.progress_hooks() if self.parallel == 1 else \
-                [LogProgressHook(self.app.cfg.getfloat('logging', 'progress_log_seconds', minimum=0.1))]
-            d = self._local.downloader = Downloader(s, state, hooks, stop_event=self.stop)
-        return d
-
     def fetch(self, item: WantedItem) -> DownloadResult:
         """Try the candidates in order of preference; the next one after a failure."""
         result = None
         for line in item.candidates:
-            with self.limiter(line.url):
-                result = self.downloader().download(
+            with self.workers.limiter(line.url):
+                result = self.workers.downloader().download(
                     line.url, item.destination, title=item.label, processed_line_id=line.id,
                     force=self.args.force, service=item.service, item_id=item.item_id,
                     parent_id=item.parent_id)
@@ -3923,22 +4011,10 @@ class ArrRun:
 
     def resume_first(self) -> None:
         """--resume: incomplete downloads of this service before new ones."""
-        state = StateManager(self.download_settings.lock_timeout,
-                             self.download_settings.max_retry_attempts)
-        state.clean_stale_locks()
-        for info in state.resumable():
-            if info.service != self.service:
-                continue
-            result = self.downloader().run(info)
-            report_result(self.app, result)
-            self.summary.resumed += 1
-            if result.status == 'completed':
-                self.summary.downloaded += 1
-                if self.rescan:
-                    self._rescan(WantedItem(info.service, info.service_item_id,
-                                            info.service_parent_id, info.title or '', info.destination))
-            elif result.status in ('failed', 'lost'):
-                self.summary.failed += 1
+        counts = resume_downloads(self.app, self.workers, service=self.service, rescan=self.rescan)
+        self.summary.resumed = sum(counts.values())
+        self.summary.downloaded += counts['completed']
+        self.summary.failed += counts['failed'] + counts['lost']
 
 
 def run_arr(app: App, service: str) -> int:
@@ -3974,25 +4050,19 @@ def run_arr(app: App, service: str) -> int:
         console.out(run.summary.line(service) + f', would download {len(plan)} (dry run)', always=True)
         return EXIT_OK
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=run.parallel,
-                                                   thread_name_prefix='stalkeer-dl') as pool:
-            futures = {pool.submit(run.fetch, item): item for item in plan}
-            for future in concurrent.futures.as_completed(futures):
-                result = future.result()
-                report_result(app, result)
-                if result.status == 'completed':
-                    run.summary.downloaded += 1
-                elif result.status == 'skipped':
-                    run.summary.skipped += 1
-                else:
-                    run.summary.failed += 1
-    except Interrupted:
-        run.stop.set()    # workers pause their downloads and release their locks
-        raise
+        for result in run.workers.map(run.fetch, plan):
+            report_result(app, result)
+            if result.status == 'completed':
+                run.summary.downloaded += 1
+            elif result.status == 'skipped':
+                run.summary.skipped += 1
+            else:
+                run.summary.failed += 1
     finally:
         if not args.dry_run:
             run.finish_rescans()
     console.out(run.summary.line(service), always=True)
+    app.run_counts = dataclasses.asdict(run.summary)
     return EXIT_FAILED if run.summary.failed else EXIT_OK
 
 
@@ -4041,6 +4111,293 @@ def cmd_m3u_cleanup_archives(app: App) -> int:
         app.console.out(f'removed {path}')
     app.console.out(f'kept the {keep} newest archive(s), removed {len(removed)}', always=True)
     return EXIT_OK
+
+
+def database_now() -> dt.datetime:
+    """The database server's clock (UTC): heartbeat ages are measured against it."""
+    if is_postgres(db_proxy):
+        return db_proxy.obj.execute_sql("SELECT now() AT TIME ZONE 'UTC'").fetchone()[0]
+    text = db_proxy.obj.execute_sql("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").fetchone()[0]
+    return dt.datetime.fromisoformat(text)
+
+
+STATUS_JSON_FIELDS = ('id', 'status', 'url', 'download_path', 'file_size', 'bytes_downloaded',
+                      'total_bytes', 'retry_count', 'error_message', 'locked_by', 'started_at',
+                      'completed_at', 'updated_at', 'title')
+
+
+def _iso(value):
+    """UTC timestamps as ISO 8601 with a Z, the same on both backends."""
+    if isinstance(value, str):      # SQLite may hand back text for computed values
+        return value
+    return value.isoformat() + 'Z' if value else None
+
+
+def download_as_json(info: DownloadInfo) -> dict:
+    data = {}
+    for name in STATUS_JSON_FIELDS:
+        value = getattr(info, name)
+        if name == 'url':
+            value = redact_url(value)
+        elif isinstance(value, dt.datetime):
+            value = _iso(value)
+        data[name] = value
+    return data
+
+
+def status_counts() -> dict:
+    counts = dict.fromkeys(DOWNLOAD_STATUSES, 0)
+    for status, n in (DownloadInfo.select(DownloadInfo.status, peewee.fn.COUNT(DownloadInfo.id))
+                      .group_by(DownloadInfo.status).tuples()):
+        counts[status] = n
+    return counts
+
+
+def _age(now, then) -> str:
+    if not then:
+        return '?'
+    return format_duration(max(0.0, (now - then).total_seconds())) + ' ago'
+
+
+def _active_line(info: DownloadInfo, now) -> str:
+    pct = f'{info.percent:5.1f}%' if info.percent is not None else '    ?%'
+    size = f'{human_bytes(info.bytes_downloaded)}/{human_bytes(info.total_bytes)}'
+    speed = eta = ''
+    if info.started_at and info.bytes_downloaded:
+        elapsed = (now - info.started_at).total_seconds()
+        if elapsed > 0:
+            rate = info.bytes_downloaded / elapsed
+            speed = f'  avg {human_bytes(rate)}/s'
+            if info.total_bytes and rate > 0:
+                eta = f'  ETA {format_duration((info.total_bytes - info.bytes_downloaded) / rate)}'
+    lock = f'  locked by {info.locked_by}, heartbeat {_age(now, info.locked_at)}' if info.locked_by else ''
+    return f'  #{info.id} {info.title or os.path.basename(info.destination)}  {pct}  {size}{speed}{eta}{lock}'
+
+
+def cmd_status(app: App) -> int:
+    """Counts per status, active downloads, recent failures and completions."""
+    args = app.args
+    app.open_db()
+    DI = DownloadInfo
+    counts = status_counts()
+    limit = args.limit or 20
+    query = DI.select().order_by(DI.updated_at.desc(), DI.id.desc())
+    if args.status:
+        query = query.where(DI.status == args.status)
+    elif args.active:
+        query = query.where(DI.status.in_((DOWNLOADING, RETRYING)))
+    elif args.failed:
+        query = query.where(DI.status == FAILED)
+    if args.json:
+        downloads = [download_as_json(info) for info in query.limit(limit)]
+        app.console.out(json.dumps({'summary': counts, 'downloads': downloads}, ensure_ascii=False),
+                        always=True)
+        return EXIT_OK
+    out = lambda text: app.console.out(text, always=True)  # noqa: E731
+    now = database_now()
+    out('downloads: ' + ', '.join(f'{n} {s}' for s, n in counts.items() if n) if any(counts.values())
+        else 'downloads: none yet')
+    if args.status or args.active or args.failed:
+        for info in query.limit(limit):
+            out(_active_line(info, now) + (f'  error: {info.error_message}' if info.error_message else ''))
+        return EXIT_OK
+    sections = (
+        ('active', DI.status.in_((DOWNLOADING, RETRYING)), lambda i: _active_line(i, now)),
+        ('queued', DI.status.in_((PENDING, PAUSED)), lambda i: _active_line(i, now)),
+        ('recent failures', DI.status == FAILED,
+         lambda i: f'  #{i.id} {i.title or os.path.basename(i.destination)}: {i.error_message} '
+                   f'(retries {i.retry_count}, {_age(now, i.updated_at)})'),
+        ('recent completions', DI.status == COMPLETED,
+         lambda i: f'  #{i.id} {i.title or os.path.basename(i.destination)} -> {i.download_path} '
+                   f'({human_bytes(i.file_size)}, {_age(now, i.completed_at)})'),
+    )
+    for heading, where, fmt in sections:
+        rows = list(DI.select().where(where).order_by(DI.updated_at.desc(), DI.id.desc()).limit(limit))
+        if rows:
+            out(f'{heading}:')
+            for info in rows:
+                out(fmt(info))
+    return EXIT_OK
+
+
+def _ids_or_all(app: App, where_all):
+    DI = DownloadInfo
+    if app.args.id is not None:
+        info = DI.get_or_none(DI.id == app.args.id)
+        if info is None:
+            raise StalkeerError(f'no download with id {app.args.id}')
+        return [info]
+    return list(DI.select().where(where_all))
+
+
+def cmd_unlock(app: App) -> int:
+    """Clear a lock: stale ones always, a live one only with --force."""
+    args = app.args
+    if (args.id is None) == (not args.stale):
+        raise StalkeerError('give a download ID or --stale')
+    app.open_db()
+    settings = app.download_settings()
+    state = StateManager(settings.lock_timeout, settings.max_retry_attempts)
+    if args.stale:
+        app.console.out(f'cleared {state.clean_stale_locks()} stale lock(s)', always=True)
+        return EXIT_OK
+    DI = DownloadInfo
+    info = _ids_or_all(app, None)[0]
+    if not info.locked_by:
+        app.console.out(f'#{info.id} is not locked', always=True)
+        return EXIT_OK
+    live = DI.select().where((DI.id == info.id) & (DI.locked_at >= db_now(-settings.lock_timeout))).exists()
+    if live and not args.force:
+        raise StalkeerError(f'#{info.id} is locked by {info.locked_by}, whose heartbeat is fresh: it is '
+                            'probably still downloading (use --force to clear it anyway)')
+    with db_proxy.atomic():
+        DI.update(locked_by=None, locked_at=None, updated_at=db_now()).where(DI.id == info.id).execute()
+        DI.update(status=PAUSED, updated_at=db_now()).where(
+            (DI.id == info.id) & (DI.status == DOWNLOADING)).execute()
+    app.console.out(f'unlocked #{info.id} (was held by {info.locked_by})', always=True)
+    return EXIT_OK
+
+
+def cmd_retry(app: App) -> int:
+    """Put failed downloads back to pending for the next run (history kept)."""
+    args = app.args
+    if (args.id is None) == (not args.failed):
+        raise StalkeerError('give a download ID or --failed')
+    app.open_db()
+    DI = DownloadInfo
+    rows = _ids_or_all(app, DI.status == FAILED)
+    done = 0
+    for info in rows:
+        if info.status == COMPLETED:
+            raise StalkeerError(f'#{info.id} is completed; use download --force to fetch it again')
+        # The error and last_retry_at stay as history; retry_count starts over
+        # so the next run does not skip it for having used up its retries.
+        done += (DI.update(status=PENDING, retry_count=0, updated_at=db_now())
+                 .where((DI.id == info.id) & (DI.locked_by.is_null() | (DI.locked_at < db_now(
+                     -app.download_settings().lock_timeout)))).execute())
+    app.console.out(f'{done} download(s) back to pending', always=True)
+    return EXIT_OK if done or not rows else EXIT_FAILED
+
+
+_PART_NAME = re.compile(r'\.stalkeer-(\d+)\.part\Z')
+
+
+def cmd_cleanup(app: App) -> int:
+    """Delete .part files no resumable download references; report space freed."""
+    args = app.args
+    app.open_db()
+    settings = app.download_settings()
+    DI = DownloadInfo
+    keep = {row.part_path for row in DI.select(DI.part_path).where(
+        DI.status.in_(RESUMABLE_STATUSES) & (DI.retry_count < settings.max_retry_attempts)
+        & DI.part_path.is_null(False))}
+    folders = {os.path.dirname(p) for (p,) in DI.select(DI.part_path).where(
+        DI.part_path.is_null(False)).tuples()}
+    folders |= {os.path.dirname(d) for (d,) in DI.select(DI.destination).tuples()}
+    if settings.temp_dir:
+        folders.add(settings.temp_dir)
+    cutoff = time.time() - (args.older_than or 0) * 86400
+    freed = removed = 0
+    for folder in sorted(f for f in folders if f and os.path.isdir(f)):
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if not _PART_NAME.search(name) or path in keep or not os.path.isfile(path):
+                continue
+            st = os.stat(path)
+            if st.st_mtime > cutoff:
+                continue
+            app.console.out(f'{"would remove" if args.dry_run else "removed"} {path} ({human_bytes(st.st_size)})')
+            if not args.dry_run:
+                os.unlink(path)
+            freed += st.st_size
+            removed += 1
+    verb = 'would free' if args.dry_run else 'freed'
+    app.console.out(f'{removed} orphaned .part file(s), {verb} {human_bytes(freed)}', always=True)
+    return EXIT_OK
+
+
+# ---- notifications -------------------------------------------------------------
+
+
+class Notifier:
+    """[notify]: a webhook (JSON), Apprise, and healthchecks.io-style pings.
+
+    Every failure here is logged and swallowed: a notification must never turn
+    a good run into a failed one."""
+
+    def __init__(self, cfg: Config, command: str, session: requests.Session | None = None):
+        self.command = command
+        self.webhook = cfg.get('notify', 'webhook_url') or None
+        self.healthcheck = (cfg.get('notify', 'healthcheck_url') or '').rstrip('/') or None
+        self.apprise_urls = [u.strip() for u in re.split(r'[\s,]+', cfg.get('notify', 'apprise_urls') or '')
+                             if u.strip()]
+        self.on = (cfg.get('notify', 'on') or 'failure').lower()
+        if self.on not in ('failure', 'always', 'never'):
+            raise ConfigError(f'[notify] on must be failure, always or never, got {self.on!r}')
+        for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
+            if url:
+                register_url_secrets(url)
+        self.session = session or requests.Session()
+        self.timeout = 10
+        self._apprise = None
+        if self.apprise_urls and self.on != 'never':
+            try:
+                import apprise
+                self._apprise = apprise.Apprise()
+                for url in self.apprise_urls:
+                    self._apprise.add(url)
+            except ImportError:
+                log.error('[notify] apprise_urls is set but the apprise package is not installed '
+                          '(pip install apprise); Apprise notifications are off')
+
+    @property
+    def enabled(self) -> bool:
+        return self.on != 'never'
+
+    def _post(self, url, what, **kwargs):
+        try:
+            response = self.session.post(url, timeout=self.timeout, **kwargs)
+            if response.status_code >= 400:
+                log.warning('%s: %s answered HTTP %d', what, redact_url(url), response.status_code)
+        except requests.exceptions.RequestException as exc:
+            log.warning('%s: cannot reach %s: %s', what, redact_url(url), _connection_reason(exc))
+
+    def _send(self, document: dict) -> None:
+        if self.webhook:
+            self._post(self.webhook, 'webhook', json=document)
+        if self._apprise is not None:
+            try:
+                self._apprise.notify(title=f'stalkeer: {document["event"]}',
+                                     body=json.dumps(document, ensure_ascii=False, indent=1))
+            except Exception as exc:   # a third-party plugin: anything may go wrong
+                log.warning('apprise: %s', first_line(exc))
+
+    def start(self) -> None:
+        if self.enabled and self.healthcheck:
+            self._post(self.healthcheck + '/start', 'healthcheck')
+
+    def download_failed(self, info_id, title, url, error, retry_count=None) -> None:
+        if not self.enabled:
+            return
+        self._send({'event': 'download_failed', 'command': self.command, 'host': socket.gethostname(),
+                    'id': info_id, 'title': title, 'status': FAILED, 'error': redact(error),
+                    'url': redact_url(url) if url else None, 'retry_count': retry_count})
+
+    def finish(self, exit_code: int, counts: dict) -> None:
+        if not self.enabled:
+            return
+        if self.on == 'always' or (self.on == 'failure' and exit_code != EXIT_OK):
+            self._send({'event': 'run_summary', 'command': self.command, 'host': socket.gethostname(),
+                        'status': 'ok' if exit_code == EXIT_OK else 'failed', 'exit_code': exit_code,
+                        'counts': counts})
+        if self.healthcheck:
+            summary = ', '.join(f'{k} {v}' for k, v in counts.items()) or self.command
+            suffix = '' if exit_code == EXIT_OK else '/fail'
+            self._post(self.healthcheck + suffix, 'healthcheck', data=summary.encode())
+
+
+# Commands that do work worth a notification and a healthcheck ping.
+NOTIFYING_COMMANDS = ('download', 'resume-downloads', 'radarr', 'sonarr', 'process', 'm3u-download')
 
 
 # ==== main =====================================================================
@@ -4092,6 +4449,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help='finish incomplete downloads from their .part files')
     p.add_argument('--limit', type=int, metavar='N', help='at most N downloads')
     p.add_argument('--dry-run', action='store_true', help='list what would resume, change nothing')
+    p.add_argument('--parallel', type=int, metavar='N',
+                   help='downloads at once (default [downloads] max_parallel)')
+    p.add_argument('--max-retries', type=int, metavar='N',
+                   help='skip downloads retried N times or more (default [downloads] max_retry_attempts)')
+    p.add_argument('--clean-stale-locks', action=argparse.BooleanOptionalAction, default=True,
+                   help='first clear locks whose holder stopped (default: on)')
+    p.add_argument('--service', choices=('all', 'radarr', 'sonarr'), default='all',
+                   help='only downloads for this app')
+    p.add_argument('--no-rescan', action='store_true', help='do not ask Radarr/Sonarr to rescan')
     p.set_defaults(func=cmd_resume_downloads)
 
     for service, what in (('radarr', 'movies'), ('sonarr', 'episodes')):
@@ -4120,6 +4486,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--json', action='store_true', help='print the summary as JSON')
     p.add_argument('--download', action='store_true', help='run m3u-download first')
     p.set_defaults(func=cmd_process)
+
+    p = sub.add_parser('status', parents=[common], help='what is downloading, queued, failed, done')
+    p.add_argument('--status', choices=DOWNLOAD_STATUSES, help='only downloads in this status')
+    p.add_argument('--active', action='store_true', help='only downloads in progress')
+    p.add_argument('--failed', action='store_true', help='only failed downloads')
+    p.add_argument('--limit', type=int, metavar='N', help='at most N rows per list (default 20)')
+    p.add_argument('--json', action='store_true', help='print {"summary": …, "downloads": […]}')
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser('unlock', parents=[common], help='clear a lock left by a dead process')
+    p.add_argument('id', type=int, nargs='?', metavar='ID')
+    p.add_argument('--stale', action='store_true', help='clear every stale lock')
+    p.add_argument('--force', action='store_true', help='clear a lock even if its heartbeat is fresh')
+    p.set_defaults(func=cmd_unlock)
+
+    p = sub.add_parser('retry', parents=[common], help='put failed downloads back to pending')
+    p.add_argument('id', type=int, nargs='?', metavar='ID')
+    p.add_argument('--failed', action='store_true', help='every failed download')
+    p.set_defaults(func=cmd_retry)
+
+    p = sub.add_parser('cleanup', parents=[common],
+                       help='delete .part files no resumable download references')
+    p.add_argument('--older-than', type=float, metavar='DAYS', help='only files older than DAYS days')
+    p.add_argument('--dry-run', action='store_true', help='list them, delete nothing')
+    p.set_defaults(func=cmd_cleanup)
 
     p = sub.add_parser('m3u-download', parents=[common],
                        help='fetch the playlist from [m3u] url into [m3u] file_path')
@@ -4177,9 +4568,18 @@ def main(argv=None) -> int:
             cfg = Config.discover(args.config, db_url=args.db)
             setup_logging(cfg, args.verbose, args.quiet, args.log_file)
             app = App(args, cfg, console)
-            return args.func(app)
+            if args.command in NOTIFYING_COMMANDS:
+                app.notifier = Notifier(cfg, args.command)
+                app.notifier.start()
+            code = args.func(app)
+            if app.notifier is not None:
+                app.notifier.finish(code, app.run_counts)
+            return code
         except StalkeerError as exc:
             console.error(exc)
+            if app is not None and app.notifier is not None:
+                app.run_counts.setdefault('error', redact(str(exc)))
+                app.notifier.finish(exc.exit_code, app.run_counts)
             return exc.exit_code
         except peewee.PeeweeException as exc:
             console.error(f'database error: {first_line(exc)}')
