@@ -1180,8 +1180,9 @@ class Downloader:
         size = os.path.getsize(part_path) if part_path and os.path.exists(part_path) else None
         try:
             self.state.pause(info.id, size, 'paused by a signal')
-            log.warning('paused %s at %s', info.title or os.path.basename(info.destination),
-                        human_bytes(size))
+            # ERROR level so that even -q shows what was paused.
+            log.error('paused #%d %s at %s', info.id, info.title or os.path.basename(info.destination),
+                      human_bytes(size))
         except (LeaseLost, peewee.PeeweeException):
             pass
 
@@ -3894,15 +3895,20 @@ class Workers:
 
     def map(self, fn, items):
         """Yield fn(item) results as they complete; on a signal, pause every transfer."""
-        try:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=self.parallel,
-                                                       thread_name_prefix='stalkeer-dl') as pool:
-                futures = [pool.submit(fn, item) for item in items]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.parallel,
+                                                   thread_name_prefix='stalkeer-dl') as pool:
+            futures = [pool.submit(fn, item) for item in items]
+            try:
                 for future in concurrent.futures.as_completed(futures):
                     yield future.result()
-        except Interrupted:
-            self.stop.set()    # workers pause their downloads and release their locks
-            raise
+            except BaseException:
+                # Inside the with: leaving it waits for the workers, so they must
+                # be told first. They pause their downloads and release their locks;
+                # queued items never start.
+                self.stop.set()
+                for future in futures:
+                    future.cancel()
+                raise
 
 
 class ArrRun:

@@ -233,3 +233,54 @@ def test_long_download_keeps_its_lease_against_other_processes(server, tmp_path,
     assert proc.returncode == 0 and rivals >= 3
     assert server.full_gets('long.mkv') == 1 and len(server.gets('long.mkv')) == 1
     assert sha256(dest) == sha256(data)
+
+
+def test_sigterm_pauses_every_parallel_download(server, tmp_path, sqlite_url):
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    datas = {}
+    for i in range(3):
+        datas[i] = payload(1_500_000, seed=10 + i)
+        url = server.add(f'p{i}.mkv', datas[i])
+        server.fault(f'p{i}.mkv', throttle_bps=500_000)
+        state.get_or_create(url, str(tmp_path / f'p{i}.mkv'), f'P{i}')
+    db.close()
+    env = subprocess_env(STALKEER_DOWNLOADS_MAX_CONNECTIONS_PER_HOST='3', **FAST)
+    proc = start_stalkeer('resume-downloads', '--parallel', '2', '--db', sqlite_url, '-q', env=env)
+    conn = sqlite3.connect(tmp_path / 'stalkeer.db')
+    wait_for(lambda: conn.execute("SELECT COUNT(*) FROM download_info WHERE status = 'downloading' "
+                                  "AND bytes_downloaded > 100000").fetchone()[0] == 2, timeout=20,
+             what='two transfers under way')
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=15)
+    assert time.monotonic() - started < 3, 'transfers did not stop promptly'
+    assert proc.returncode == 143 and 'Traceback' not in err
+    assert err.count('paused #') == 2                   # printed even with -q
+    rows = conn.execute('SELECT status, locked_by, bytes_downloaded, part_path FROM download_info').fetchall()
+    assert sorted(r[0] for r in rows) == ['paused', 'paused', 'pending']
+    assert all(r[1] is None for r in rows)
+    for status, _lock, done, part in rows:
+        if status == 'paused':
+            assert os.path.getsize(part) == done > 0
+    server.clear_faults('p0.mkv'), server.clear_faults('p1.mkv'), server.clear_faults('p2.mkv')
+    code, out, err = run_stalkeer('resume-downloads', '--db', sqlite_url, env=env)
+    assert code == 0, err
+    for i in range(3):
+        assert sha256(tmp_path / f'p{i}.mkv') == sha256(datas[i])
+
+
+def test_sigint_exits_130(server, tmp_path, sqlite_url):
+    url = server.add('int.mkv', payload(2_000_000))
+    server.fault('int.mkv', throttle_bps=500_000)
+    dest = tmp_path / 'int.mkv'
+    proc = start_stalkeer('download', url, dest, '--db', sqlite_url, env=subprocess_env(**FAST))
+    conn_path = tmp_path / 'stalkeer.db'
+    wait_for(lambda: conn_path.exists() and sqlite3.connect(conn_path).execute(
+        'SELECT COUNT(*) FROM download_info WHERE bytes_downloaded > 0').fetchone()[0], timeout=20,
+        what='progress')
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130 and 'interrupted by SIGINT' in err and 'Traceback' not in err
+    status = sqlite3.connect(conn_path).execute('SELECT status, locked_by FROM download_info').fetchone()
+    assert status == ('paused', None)
