@@ -276,9 +276,14 @@ def test_sigint_exits_130(server, tmp_path, sqlite_url):
     dest = tmp_path / 'int.mkv'
     proc = start_stalkeer('download', url, dest, '--db', sqlite_url, env=subprocess_env(**FAST))
     conn_path = tmp_path / 'stalkeer.db'
-    wait_for(lambda: conn_path.exists() and sqlite3.connect(conn_path).execute(
-        'SELECT COUNT(*) FROM download_info WHERE bytes_downloaded > 0').fetchone()[0], timeout=20,
-        what='progress')
+
+    def progressing():
+        try:    # the file exists a moment before its tables do
+            return sqlite3.connect(conn_path).execute(
+                'SELECT COUNT(*) FROM download_info WHERE bytes_downloaded > 0').fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+    wait_for(progressing, timeout=20, what='progress')
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
     assert proc.returncode == 130 and 'interrupted by SIGINT' in err and 'Traceback' not in err
