@@ -1138,16 +1138,19 @@ class Downloader:
         """Take the lease on ``info`` and bring it to completed or failed."""
         register_url_secrets(info.url)
         label = info.title or os.path.basename(info.destination)
-        if info.status == COMPLETED and not force and url in (None, info.url):
-            if info.download_path and os.path.exists(info.download_path):
-                return DownloadResult('skipped', info.id, f'already downloaded: {info.download_path}',
-                                      info.download_path, info.file_size)
+        done = self._already_done(info, force, url)
+        if done:
+            return done
         if not self.state.acquire(info.id):
             holder = DownloadInfo.get_by_id(info.id).locked_by
             return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}')
         part_path = None
         try:
             info = DownloadInfo.get_by_id(info.id)
+            # Another instance may have finished it between our read and our lock.
+            done = self._already_done(info, force, url)
+            if done:
+                return done
             if force and info.status == COMPLETED:
                 self.state.reset_for_force(info.id)
                 info = DownloadInfo.get_by_id(info.id)
@@ -1172,6 +1175,14 @@ class Downloader:
                 pass
 
     # -- internals ---------------------------------------------------------------
+    @staticmethod
+    def _already_done(info: DownloadInfo, force: bool, url: str | None) -> DownloadResult | None:
+        if info.status == COMPLETED and not force and url in (None, info.url) \
+                and info.download_path and os.path.exists(info.download_path):
+            return DownloadResult('skipped', info.id, f'already downloaded: {info.download_path}',
+                                  info.download_path, info.file_size)
+        return None
+
     def _part_path(self, info: DownloadInfo) -> str:
         folder = self.settings.temp_dir or os.path.dirname(info.destination)
         return os.path.join(folder, f'{os.path.basename(info.destination)}.stalkeer-{info.id}.part')

@@ -517,4 +517,17 @@ def test_known_size_larger_than_the_disk_is_refused_up_front(server, make_downlo
     url = server.add('big.mkv', payload(3_000_000))
     result = make_downloader().download(url, str(tiny_disk / 'big.mkv'))
     assert result.status == 'failed' and 'not enough free space' in result.message
-    assert server.gets('big.mkv')[0].bytes_sent < 3_000_000
+    assert list(tiny_disk.iterdir()) == []       # refused before a byte was written
+
+
+def test_a_download_finished_by_another_instance_meanwhile_is_skipped(server, make_downloader,
+                                                                      tmp_path, db):
+    """Read the row, someone else completes it, then take the lock: skip, not 'completed' again."""
+    url = server.add('twice.mkv', payload(50_000))
+    dest = str(tmp_path / 'twice.mkv')
+    late = make_downloader(owner='late')
+    stale_view = late.state.get_or_create(url, dest)           # still pending in our hands
+    assert make_downloader(owner='early').download(url, dest).status == 'completed'
+    result = late.run(stale_view)
+    assert result.status == 'skipped' and 'already downloaded' in result.message
+    assert len(server.gets('twice.mkv')) == 1
