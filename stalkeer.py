@@ -12,7 +12,7 @@ requirements.txt``, run ``python stalkeer.py --help``.
 
 Sections, in order (grep for ``# ====``): imports, optional dependencies,
 constants, exceptions, helpers, config, models and database, state manager,
-downloader, commands, main.
+downloader, playlist, arr clients, matching, commands, serve, main.
 """
 
 # ==== imports =================================================================
@@ -31,6 +31,9 @@ import email.utils
 import errno
 import gc
 import hashlib
+import hmac
+import http.server
+import ipaddress
 import itertools
 import json
 import logging
@@ -444,6 +447,10 @@ DEFAULTS = {
         'on': 'failure',
         'apprise_urls': '',
         'healthcheck_url': '',
+    },
+    'serve': {
+        'token': '',
+        'refresh_seconds': '3',
     },
     'logging': {
         'level': 'INFO',
@@ -4176,19 +4183,53 @@ def _age(now, then) -> str:
     return format_duration(max(0.0, (now - then).total_seconds())) + ' ago'
 
 
+def transfer_rate(info: DownloadInfo, now) -> tuple[float | None, float | None]:
+    """Average speed since ``started_at`` (bytes/s) and the ETA it gives (s), when known."""
+    if not (info.started_at and info.bytes_downloaded):
+        return None, None
+    elapsed = (now - info.started_at).total_seconds()
+    if elapsed <= 0:
+        return None, None
+    rate = info.bytes_downloaded / elapsed
+    eta = None
+    if info.total_bytes and rate > 0:
+        eta = max(0.0, (info.total_bytes - info.bytes_downloaded) / rate)
+    return rate, eta
+
+
 def _active_line(info: DownloadInfo, now) -> str:
     pct = f'{info.percent:5.1f}%' if info.percent is not None else '    ?%'
     size = f'{human_bytes(info.bytes_downloaded)}/{human_bytes(info.total_bytes)}'
-    speed = eta = ''
-    if info.started_at and info.bytes_downloaded:
-        elapsed = (now - info.started_at).total_seconds()
-        if elapsed > 0:
-            rate = info.bytes_downloaded / elapsed
-            speed = f'  avg {human_bytes(rate)}/s'
-            if info.total_bytes and rate > 0:
-                eta = f'  ETA {format_duration((info.total_bytes - info.bytes_downloaded) / rate)}'
+    rate, eta_seconds = transfer_rate(info, now)
+    speed = f'  avg {human_bytes(rate)}/s' if rate is not None else ''
+    eta = f'  ETA {format_duration(eta_seconds)}' if eta_seconds is not None else ''
     lock = f'  locked by {info.locked_by}, heartbeat {_age(now, info.locked_at)}' if info.locked_by else ''
     return f'  #{info.id} {info.title or os.path.basename(info.destination)}  {pct}  {size}{speed}{eta}{lock}'
+
+
+STATUS_DEFAULT_LIMIT = 20
+
+
+def status_query(status: str | None = None, active: bool = False, failed: bool = False):
+    """Downloads, newest change first, with the filters of ``status``
+    (``status`` beats ``active``, which beats ``failed``)."""
+    DI = DownloadInfo
+    query = DI.select().order_by(DI.updated_at.desc(), DI.id.desc())
+    if status:
+        query = query.where(DI.status == status)
+    elif active:
+        query = query.where(DI.status.in_((DOWNLOADING, RETRYING)))
+    elif failed:
+        query = query.where(DI.status == FAILED)
+    return query
+
+
+def status_report(status: str | None = None, active: bool = False, failed: bool = False,
+                  limit: int | None = None) -> dict:
+    """``{"summary": {status: count}, "downloads": [...]}``: what ``status --json``
+    prints and ``serve`` answers on /api/downloads (URLs redacted)."""
+    query = status_query(status, active, failed).limit(limit or STATUS_DEFAULT_LIMIT)
+    return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query]}
 
 
 def cmd_status(app: App) -> int:
@@ -4196,20 +4237,13 @@ def cmd_status(app: App) -> int:
     args = app.args
     app.open_db()
     DI = DownloadInfo
-    counts = status_counts()
-    limit = args.limit or 20
-    query = DI.select().order_by(DI.updated_at.desc(), DI.id.desc())
-    if args.status:
-        query = query.where(DI.status == args.status)
-    elif args.active:
-        query = query.where(DI.status.in_((DOWNLOADING, RETRYING)))
-    elif args.failed:
-        query = query.where(DI.status == FAILED)
+    limit = args.limit or STATUS_DEFAULT_LIMIT
     if args.json:
-        downloads = [download_as_json(info) for info in query.limit(limit)]
-        app.console.out(json.dumps({'summary': counts, 'downloads': downloads}, ensure_ascii=False),
-                        always=True)
+        report = status_report(args.status, args.active, args.failed, limit)
+        app.console.out(json.dumps(report, ensure_ascii=False), always=True)
         return EXIT_OK
+    counts = status_counts()
+    query = status_query(args.status, args.active, args.failed)
     out = lambda text: app.console.out(text, always=True)  # noqa: E731
     now = database_now()
     out('downloads: ' + ', '.join(f'{n} {s}' for s, n in counts.items() if n) if any(counts.values())
@@ -4417,6 +4451,559 @@ class Notifier:
 NOTIFYING_COMMANDS = ('download', 'resume-downloads', 'radarr', 'sonarr', 'process', 'm3u-download')
 
 
+# ==== serve =====================================================================
+# `stalkeer serve`: a read-only window on the database for people (a status
+# page that refreshes itself), scripts (/api/downloads, the JSON of
+# `status --json`) and Prometheus (/metrics). Standard library only: one
+# ThreadingHTTPServer, one thread per request, each with its own database
+# connection, closed when the request ends.
+
+SERVE_REQUEST_TIMEOUT = 10       # seconds a client may take to send its request
+SERVE_LIST_LIMIT = 50            # rows per list on the status page
+_LOOPBACK_NAMES = ('localhost', 'localhost.localdomain', 'ip6-localhost')
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip('[]')).is_loopback
+    except ValueError:
+        return False
+
+
+def _json_bytes(data) -> bytes:
+    """JSON for HTTP answers: ``<``, ``>`` and ``&`` as \\u escapes, so an
+    untrusted title can never read as markup, whatever sniffs the answer."""
+    text = json.dumps(data, ensure_ascii=False)
+    return (text.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
+            .encode('utf-8'))
+
+
+def _live_lock(info: DownloadInfo, now, lock_timeout: float) -> bool:
+    return bool(info.locked_by and info.locked_at
+                and (now - info.locked_at).total_seconds() < lock_timeout)
+
+
+def _page_row(info: DownloadInfo, now, lock_timeout: float) -> dict:
+    """One download as the status page shows it: raw values plus display texts."""
+    pct = info.percent
+    rate, eta = transfer_rate(info, now)
+    heartbeat = max(0.0, (now - info.locked_at).total_seconds()) if info.locked_at else None
+    return {
+        'id': info.id,
+        'status': info.status,
+        'title': info.title or os.path.basename(info.destination),
+        'percent': round(pct, 1) if pct is not None else None,
+        'percent_text': f'{pct:.1f}%' if pct is not None else '?',
+        'bytes_downloaded': info.bytes_downloaded,
+        'total_bytes': info.total_bytes,
+        'size_text': f'{human_bytes(info.bytes_downloaded)} / {human_bytes(info.total_bytes)}',
+        'speed_text': f'{human_bytes(rate)}/s' if rate is not None else '',
+        'eta_text': format_duration(eta) if eta is not None else '',
+        'locked_by': info.locked_by,
+        'lock_live': _live_lock(info, now, lock_timeout),
+        'heartbeat_age_seconds': round(heartbeat, 1) if heartbeat is not None else None,
+        'heartbeat_text': _age(now, info.locked_at) if info.locked_at else '',
+        'retry_count': info.retry_count,
+        'error_message': info.error_message,
+        'updated_text': _age(now, info.updated_at),
+        'completed_text': _age(now, info.completed_at) if info.completed_at else '',
+        'file_size_text': human_bytes(info.file_size) if info.file_size is not None else '',
+        'download_path': info.download_path,
+    }
+
+
+def status_page_data(lock_timeout: float, refresh_seconds: float) -> dict:
+    """Everything the status page shows, in one document (/api/page)."""
+    DI = DownloadInfo
+    now = database_now()
+
+    def rows(where):
+        query = DI.select().where(where).order_by(DI.updated_at.desc(), DI.id.desc())
+        return [_page_row(info, now, lock_timeout) for info in query.limit(SERVE_LIST_LIMIT)]
+
+    locked = DI.locked_by.is_null(False)
+    return {
+        'generated_at': _iso(now),
+        'refresh_seconds': refresh_seconds,
+        'lock_timeout_seconds': lock_timeout,
+        'version': __version__,
+        'summary': status_counts(),
+        # Transferring (or about to): downloading, or retrying under a lock.
+        'active': rows((DI.status == DOWNLOADING) | ((DI.status == RETRYING) & locked)),
+        'queue': rows(DI.status.in_((PENDING, PAUSED)) | ((DI.status == RETRYING) & ~locked)),
+        'failed': rows(DI.status == FAILED),
+        'completed': rows(DI.status == COMPLETED),
+    }
+
+
+def _metric_value(value) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return repr(round(float(value), 3))
+
+
+def prometheus_metrics(lock_timeout: float) -> str:
+    """The Prometheus text exposition format 0.0.4."""
+    DI = DownloadInfo
+    now = database_now()
+    counts = status_counts()
+    total_bytes = DI.select(peewee.fn.COALESCE(peewee.fn.SUM(DI.bytes_downloaded), 0)).scalar() or 0
+    live = [info for info in DI.select(DI.id, DI.status, DI.locked_by, DI.locked_at)
+            .where(DI.locked_by.is_null(False))
+            if _live_lock(info, now, lock_timeout)]
+    active = sum(1 for info in live if info.status in (DOWNLOADING, RETRYING))
+    oldest = max(((now - info.locked_at).total_seconds() for info in live), default=0.0)
+    last = (DI.select(DI.completed_at).where(DI.completed_at.is_null(False))
+            .order_by(DI.completed_at.desc()).first())
+    last_success = last.completed_at.replace(tzinfo=dt.timezone.utc).timestamp() \
+        if last and isinstance(last.completed_at, dt.datetime) else 0
+    lines = []
+
+    def family(name, help_text, samples):
+        lines.append(f'# HELP {name} {help_text}')
+        lines.append(f'# TYPE {name} gauge')
+        for labels, value in samples:
+            lines.append(f'{name}{labels} {_metric_value(value)}')
+
+    family('stalkeer_downloads', 'Downloads per status.',
+           [(f'{{status="{status}"}}', n) for status, n in counts.items()])
+    family('stalkeer_bytes_downloaded', 'Sum of bytes_downloaded over all downloads.',
+           [('', int(total_bytes))])
+    family('stalkeer_failed_downloads', 'Downloads in status failed.', [('', counts[FAILED])])
+    family('stalkeer_active_transfers',
+           'Downloads downloading or retrying under a live lock.', [('', active)])
+    family('stalkeer_oldest_heartbeat_age_seconds',
+           'Age of the oldest live lock heartbeat (0 when none).', [('', max(0.0, oldest))])
+    family('stalkeer_last_success_timestamp_seconds',
+           'Unix time of the latest completed download (0 when none).', [('', last_success)])
+    return '\n'.join(lines) + '\n'
+
+
+class StatusServer(http.server.ThreadingHTTPServer):
+    """The `serve` HTTP server: read-only, one daemon thread per request."""
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, host: str, port: int, token: str = '', refresh_seconds: float = 3,
+                 lock_timeout: float = 300):
+        if ':' in host:
+            self.address_family = socket.AF_INET6
+        self.token = token or ''
+        self.refresh_seconds = refresh_seconds
+        self.lock_timeout = lock_timeout
+        try:
+            super().__init__((host.strip('[]'), port), StatusRequestHandler)
+        except OSError as exc:
+            raise StalkeerError(f'cannot listen on {host}:{port}: {exc.strerror or exc}') from None
+
+    def handle_error(self, request, client_address):
+        log.debug('serve: error with a request from %s', client_address[0], exc_info=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        shown = f'[{host}]' if ':' in host else host
+        return f'http://{shown}:{port}/'
+
+
+def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
+                       lock_timeout: float | None = None) -> StatusServer:
+    """The server `serve` runs (the database must be open): checks the token rule."""
+    token = cfg.get('serve', 'token') or ''
+    redact.add(token)
+    refresh = cfg.getfloat('serve', 'refresh_seconds', minimum=0.5)
+    if not 0 <= port <= 65535:
+        raise StalkeerError(f'--port must be between 0 and 65535, got {port}')
+    if not token and not _is_loopback(host):
+        raise ConfigError(f'serve: listening on {host} needs [serve] token '
+                          '(or STALKEER_SERVE_TOKEN); without one only 127.0.0.1 is allowed')
+    if lock_timeout is None:
+        lock_timeout = DownloadSettings.from_config(cfg).lock_timeout
+    return StatusServer(host, port, token, refresh, lock_timeout)
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _flag(params: dict, name: str) -> bool:
+    if name not in params:
+        return False
+    value = params[name].strip().lower()
+    if value in ('', '1', 'true', 'yes', 'on'):
+        return True
+    if value in ('0', 'false', 'no', 'off'):
+        return False
+    raise _BadRequest(f'{name} must be 1 or 0, got {value!r}')
+
+
+def downloads_params(params: dict) -> dict:
+    """The query parameters of /api/downloads as status_report() arguments."""
+    status = params.get('status') or None
+    if status is not None and status not in DOWNLOAD_STATUSES:
+        raise _BadRequest(f'status must be one of {", ".join(DOWNLOAD_STATUSES)}, got {status!r}')
+    limit = None
+    if params.get('limit'):
+        try:
+            limit = int(params['limit'])
+        except ValueError:
+            raise _BadRequest(f'limit must be a whole number, got {params["limit"]!r}') from None
+        if limit < 1:
+            raise _BadRequest(f'limit must be at least 1, got {limit}')
+    return {'status': status, 'active': _flag(params, 'active'), 'failed': _flag(params, 'failed'),
+            'limit': limit}
+
+
+class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
+    server: StatusServer
+    server_version = f'stalkeer/{__version__}'
+    sys_version = ''
+    timeout = SERVE_REQUEST_TIMEOUT     # a slow client only ever holds its own thread
+    _head = False
+
+    def do_GET(self):
+        self._dispatch(head=False)
+
+    def do_HEAD(self):
+        self._dispatch(head=True)
+
+    def __getattr__(self, name):
+        # Every other method (POST, PUT, DELETE, anything): 405, nothing is writable.
+        if name.startswith('do_'):
+            return self._not_allowed
+        raise AttributeError(name)
+
+    def _not_allowed(self):
+        self._send(405, _json_bytes({'error': 'method not allowed: only GET and HEAD'}),
+                   'application/json', {'Allow': 'GET, HEAD'})
+
+    def _authorized(self, params: dict) -> bool:
+        token = self.server.token
+        if not token:
+            return True
+        expected = token.encode('utf-8')
+        header = self.headers.get('Authorization', '')
+        scheme, _, given = header.partition(' ')
+        if scheme.lower() == 'bearer' and hmac.compare_digest(given.strip().encode('utf-8'), expected):
+            return True
+        return hmac.compare_digest(params.get('token', '').encode('utf-8'), expected)
+
+    def _dispatch(self, head: bool):
+        self._head = head
+        try:
+            parts = urllib.parse.urlsplit(self.path)
+            params = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+            route = {'/': self._page, '/api/page': self._api_page,
+                     '/api/downloads': self._api_downloads, '/metrics': self._metrics,
+                     '/health': self._health}.get(parts.path)
+            if route is None:
+                return self._send(404, _json_bytes({'error': 'not found'}), 'application/json')
+            if route != self._health and not self._authorized(params):
+                return self._send(401, _json_bytes({'error': 'token required'}), 'application/json',
+                                  {'WWW-Authenticate': 'Bearer realm="stalkeer"'})
+            try:
+                route(params)
+            except _BadRequest as exc:
+                self._send(400, _json_bytes({'error': str(exc)}), 'application/json')
+            except peewee.PeeweeException as exc:
+                log.debug('serve: database error: %s', first_line(exc))
+                self._send(503, _json_bytes({'error': f'database error: {first_line(exc)}'}),
+                           'application/json')
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as exc:     # a bug must not kill the server, nor leak a traceback
+            log.error('serve: %s %s failed: %s', self.command, self.path, first_line(exc), exc_info=True)
+            with contextlib.suppress(OSError):
+                self._send(500, _json_bytes({'error': 'internal error'}), 'application/json')
+        finally:
+            database = db_proxy.obj
+            if database is not None and not database.is_closed():
+                database.close()       # peewee keeps one connection per thread
+
+    def _send(self, code: int, body: bytes, content_type: str, headers: dict | None = None):
+        self.send_response(code)
+        self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('Cache-Control', 'no-store')
+        self.send_header('X-Content-Type-Options', 'nosniff')
+        self.send_header('Referrer-Policy', 'no-referrer')
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not self._head:
+            self.wfile.write(body)
+
+    # -- routes --------------------------------------------------------------
+    def _page(self, params):
+        nonce = secrets.token_urlsafe(16)
+        body = STATUS_PAGE_HTML.replace('__NONCE__', nonce).encode('utf-8')
+        self._send(200, body, 'text/html; charset=utf-8', {
+            'Content-Security-Policy': (
+                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+                "frame-ancestors 'none'"),
+            'X-Frame-Options': 'DENY'})
+
+    def _api_page(self, params):
+        data = status_page_data(self.server.lock_timeout, self.server.refresh_seconds)
+        self._send(200, _json_bytes(data), 'application/json')
+
+    def _api_downloads(self, params):
+        report = status_report(**downloads_params(params))
+        self._send(200, _json_bytes(report), 'application/json')
+
+    def _metrics(self, params):
+        body = prometheus_metrics(self.server.lock_timeout).encode('utf-8')
+        self._send(200, body, 'text/plain; version=0.0.4; charset=utf-8')
+
+    def _health(self, params):
+        try:
+            db_proxy.obj.execute_sql('SELECT 1').fetchone()
+        except Exception as exc:    # any failure to answer is "unhealthy"
+            log.debug('serve: health check failed: %s', first_line(exc))
+            return self._send(503, b'database unavailable\n', 'text/plain; charset=utf-8')
+        self._send(200, b'ok\n', 'text/plain; charset=utf-8')
+
+    def log_message(self, format, *args):
+        log.debug('serve: %s %s', self.address_string(), format % args)
+
+
+def cmd_serve(app: App) -> int:
+    """Serve the status page, /api/downloads, /metrics and /health until stopped."""
+    args = app.args
+    app.open_db()
+    server = make_status_server(app.cfg, args.host, args.port, app.download_settings().lock_timeout)
+    try:
+        app.console.out(f'serving {server.url}', always=True)
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
+STATUS_PAGE_HTML = r'''<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>stalkeer</title>
+<style nonce="__NONCE__">
+:root { --bg: #f6f7f9; --card: #fff; --text: #1d2330; --muted: #667085; --line: #e4e7ec;
+        --accent: #2f6fed; --ok: #1a7f4b; --bad: #c0362c; --warn: #b7791f; }
+@media (prefers-color-scheme: dark) {
+  :root { --bg: #12151b; --card: #1b2029; --text: #e6e9ef; --muted: #98a2b3; --line: #2b3240;
+          --accent: #6c9cff; --ok: #4ac28a; --bad: #ff6b5e; --warn: #f0b35a; }
+}
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--text);
+       font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+header { display: flex; flex-wrap: wrap; align-items: baseline; gap: .5rem 1rem;
+         padding: 1rem 1.25rem .5rem; }
+header h1 { margin: 0; font-size: 1.35rem; }
+#updated { color: var(--muted); font-size: .85rem; }
+#updated.stale { color: var(--bad); }
+main { padding: 0 1.25rem 2rem; max-width: 1400px; }
+.counts { display: grid; grid-template-columns: repeat(auto-fit, minmax(120px, 1fr)); gap: .6rem;
+          margin: .5rem 0 1.25rem; }
+.count { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
+         padding: .6rem .8rem; }
+.count .n { display: block; font-size: 1.6rem; font-weight: 650; font-variant-numeric: tabular-nums; }
+.count .label { color: var(--muted); font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; }
+.count.failed .n { color: var(--bad); }
+.count.completed .n { color: var(--ok); }
+.count.downloading .n { color: var(--accent); }
+section { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
+          margin-bottom: 1rem; overflow: hidden; }
+section h2 { margin: 0; padding: .65rem .9rem; font-size: 1rem; border-bottom: 1px solid var(--line); }
+table { width: 100%; border-collapse: collapse; }
+th, td { text-align: left; padding: .5rem .9rem; border-bottom: 1px solid var(--line);
+         vertical-align: top; }
+th { color: var(--muted); font-size: .78rem; font-weight: 600; text-transform: uppercase; }
+tr:last-child td { border-bottom: 0; }
+td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.title { font-weight: 560; overflow-wrap: anywhere; }
+td.error { color: var(--bad); overflow-wrap: anywhere; }
+td.path { color: var(--muted); font-size: .85rem; overflow-wrap: anywhere; }
+.progress-cell { min-width: 9rem; }
+.bar { height: .5rem; background: var(--line); border-radius: 99px; overflow: hidden; margin-bottom: .2rem; }
+.bar > div { height: 100%; background: var(--accent); border-radius: 99px; transition: width .6s; }
+.badge { display: inline-block; padding: 0 .45rem; border-radius: 99px; font-size: .78rem;
+         border: 1px solid var(--line); color: var(--muted); white-space: nowrap; }
+.badge.live { color: var(--ok); border-color: var(--ok); }
+.badge.stale { color: var(--warn); border-color: var(--warn); }
+.badge.failed { color: var(--bad); border-color: var(--bad); }
+.muted { color: var(--muted); }
+td.empty { color: var(--muted); font-style: italic; }
+@media (max-width: 700px) {
+  header, main { padding-left: .7rem; padding-right: .7rem; }
+  thead { display: none; }
+  table, tbody, tr, td { display: block; width: 100%; }
+  tr { display: flex; flex-direction: column; padding: .5rem .8rem; border-bottom: 1px solid var(--line); }
+  td.title { order: -1; }
+  tr:last-child { border-bottom: 0; }
+  td { border: 0; padding: .12rem 0; display: flex; gap: .75rem; }
+  td::before { content: attr(data-label); flex: 0 0 6.5rem; color: var(--muted); font-size: .78rem;
+               text-transform: uppercase; padding-top: .1rem; }
+  td.empty::before, td.title::before { content: none; }
+  td.title { font-size: 1.02rem; }
+  td > .cell { flex: 1; min-width: 0; }
+}
+</style>
+</head>
+<body>
+<header>
+  <h1>stalkeer</h1>
+  <span id="updated">loading…</span>
+</header>
+<main>
+  <div class="counts" id="counts"></div>
+  <section id="active-section"><h2>Active downloads</h2>
+    <table id="active"><thead><tr><th>#</th><th>Title</th><th>Progress</th><th>Size</th>
+      <th>Speed</th><th>ETA</th><th>Lock</th></tr></thead><tbody></tbody></table></section>
+  <section id="queue-section"><h2>Queue</h2>
+    <table id="queue"><thead><tr><th>#</th><th>Title</th><th>Status</th><th>Progress</th>
+      <th>Retries</th><th>Updated</th></tr></thead><tbody></tbody></table></section>
+  <section id="failed-section"><h2>Failures</h2>
+    <table id="failed"><thead><tr><th>#</th><th>Title</th><th>Error</th><th>Retries</th>
+      <th>Updated</th></tr></thead><tbody></tbody></table></section>
+  <section id="completed-section"><h2>Recent completions</h2>
+    <table id="completed"><thead><tr><th>#</th><th>Title</th><th>Size</th><th>Path</th>
+      <th>Completed</th></tr></thead><tbody></tbody></table></section>
+</main>
+<script nonce="__NONCE__">
+'use strict';
+// Data is only ever written with textContent / createElement: titles come from
+// the playlist, which is untrusted input.
+const STATUSES = ['downloading', 'retrying', 'pending', 'paused', 'failed', 'completed'];
+const token = new URLSearchParams(location.search).get('token');
+const apiUrl = 'api/page' + (token ? '?token=' + encodeURIComponent(token) : '');
+let refreshMs = 3000;
+let lastOk = 0;
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+function cell(tr, label, cls, content) {
+  const td = el('td', cls);
+  td.dataset.label = label;
+  const box = el('div', 'cell');
+  if (content instanceof Node) box.appendChild(content); else box.textContent = content == null ? '' : String(content);
+  td.appendChild(box);
+  tr.appendChild(td);
+  return td;
+}
+
+function progress(row) {
+  const wrap = el('div');
+  const bar = el('div', 'bar');
+  const fill = el('div');
+  fill.style.width = (row.percent == null ? 0 : Math.min(100, row.percent)) + '%';
+  bar.appendChild(fill);
+  wrap.appendChild(bar);
+  wrap.appendChild(el('span', 'progress', row.percent_text));
+  return wrap;
+}
+
+function lock(row) {
+  const box = el('div');
+  if (!row.locked_by) { box.appendChild(el('span', 'muted', 'no lock')); return box; }
+  box.appendChild(el('span', 'badge ' + (row.lock_live ? 'live' : 'stale'), row.lock_live ? 'live' : 'stale'));
+  box.appendChild(document.createTextNode(' '));
+  box.appendChild(el('span', 'locked-by', row.locked_by));
+  box.appendChild(el('div', 'heartbeat muted', 'heartbeat ' + row.heartbeat_text));
+  return box;
+}
+
+const COLUMNS = {
+  active: [['#', 'num id', r => r.id], ['Title', 'title', r => r.title],
+           ['Progress', 'progress-cell', progress], ['Size', 'num', r => r.size_text],
+           ['Speed', 'num speed', r => r.speed_text || '–'], ['ETA', 'num eta', r => r.eta_text || '–'],
+           ['Lock', 'lock', lock]],
+  queue: [['#', 'num id', r => r.id], ['Title', 'title', r => r.title],
+          ['Status', 'status', r => el('span', 'badge', r.status)],
+          ['Progress', 'progress-cell', progress], ['Retries', 'num retries', r => r.retry_count],
+          ['Updated', 'num', r => r.updated_text]],
+  failed: [['#', 'num id', r => r.id], ['Title', 'title', r => r.title],
+           ['Error', 'error', r => r.error_message || '?'], ['Retries', 'num retries', r => r.retry_count],
+           ['Updated', 'num', r => r.updated_text]],
+  completed: [['#', 'num id', r => r.id], ['Title', 'title', r => r.title],
+              ['Size', 'num', r => r.file_size_text], ['Path', 'path', r => r.download_path || ''],
+              ['Completed', 'num', r => r.completed_text]],
+};
+
+function fillTable(name, rows) {
+  const columns = COLUMNS[name];
+  const tbody = document.querySelector('#' + name + ' tbody');
+  const fresh = [];
+  if (!rows.length) {
+    const tr = el('tr');
+    const td = el('td', 'empty', 'nothing');
+    td.colSpan = columns.length;
+    tr.appendChild(td);
+    fresh.push(tr);
+  }
+  for (const row of rows) {
+    const tr = el('tr', 'status-' + row.status);
+    tr.dataset.id = row.id;
+    for (const [label, cls, make] of columns) cell(tr, label, cls, make(row));
+    fresh.push(tr);
+  }
+  tbody.replaceChildren(...fresh);
+}
+
+function render(data) {
+  const counts = document.getElementById('counts');
+  const cards = [];
+  for (const status of STATUSES) {
+    const card = el('div', 'count ' + status);
+    card.appendChild(el('span', 'n', data.summary[status] || 0)).id = 'count-' + status;
+    card.appendChild(el('span', 'label', status));
+    cards.push(card);
+  }
+  counts.replaceChildren(...cards);
+  for (const name of Object.keys(COLUMNS)) fillTable(name, data[name] || []);
+  refreshMs = Math.max(500, (data.refresh_seconds || 3) * 1000);
+}
+
+function showUpdated(error) {
+  const node = document.getElementById('updated');
+  if (error) {
+    node.className = 'stale';
+    node.textContent = 'cannot refresh (' + error + ')' +
+      (lastOk ? ', data from ' + new Date(lastOk).toLocaleTimeString() : '');
+  } else {
+    node.className = '';
+    node.textContent = 'updated ' + new Date(lastOk).toLocaleTimeString();
+  }
+}
+
+async function refresh() {
+  try {
+    const answer = await fetch(apiUrl, {cache: 'no-store', headers: {'Accept': 'application/json'}});
+    if (!answer.ok) throw new Error('HTTP ' + answer.status);
+    render(await answer.json());
+    lastOk = Date.now();
+    document.body.dataset.loaded = String(lastOk);
+    showUpdated();
+  } catch (err) {
+    showUpdated(err.message || String(err));
+  } finally {
+    setTimeout(refresh, refreshMs);
+  }
+}
+refresh();
+</script>
+</body>
+</html>
+'''
+
 # ==== main =====================================================================
 
 
@@ -4543,6 +5130,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--retention', type=int, metavar='N',
                    help='keep the N newest (default: [m3u] retention_count)')
     p.set_defaults(func=cmd_m3u_cleanup_archives)
+
+    p = sub.add_parser('serve', parents=[common],
+                       help='read-only status page, JSON API and Prometheus metrics over HTTP')
+    p.add_argument('--host', default='127.0.0.1',
+                   help='address to listen on (default 127.0.0.1; any other needs [serve] token)')
+    p.add_argument('--port', type=int, default=8787, metavar='PORT',
+                   help='port to listen on (default 8787; 0 picks a free one)')
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -1,0 +1,126 @@
+"""The status page in a real headless Chromium: rendering, escaping, live refresh.
+
+Needs /usr/bin/chromium, /usr/bin/chromedriver (Debian: apt-get install chromium
+chromium-driver; .ci/run does it) and selenium; skipped with the reason otherwise.
+STALKEER_SCREENSHOT=1 also writes docs/serve.png (desktop) and docs/serve-phone.png.
+"""
+
+import os
+import re
+import shutil
+import signal
+
+import pytest
+
+import stalkeer
+from conftest import ROOT, start_stalkeer, subprocess_env
+from test_ops import seed
+
+CHROMIUM = '/usr/bin/chromium'
+CHROMEDRIVER = '/usr/bin/chromedriver'
+XSS = '<script>alert(1)</script>'
+DI = stalkeer.DownloadInfo
+# Read at import: the isolated_env fixture clears STALKEER_* variables.
+SCREENSHOT = os.environ.get('STALKEER_SCREENSHOT')
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:  # pragma: no cover - depends on the box
+    webdriver = None
+
+pytestmark = [
+    pytest.mark.skipif(webdriver is None, reason='selenium is not installed (pip install selenium)'),
+    pytest.mark.skipif(not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
+                       reason=f'needs {CHROMIUM} and {CHROMEDRIVER} '
+                              '(apt-get install chromium chromium-driver)'),
+]
+
+
+@pytest.fixture
+def browser(tmp_path):
+    options = webdriver.ChromeOptions()
+    for arg in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+                '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                '--no-first-run', f'--user-data-dir={tmp_path / "chrome-profile"}',
+                '--window-size=1200,900', '--hide-scrollbars'):
+        options.add_argument(arg)
+    options.binary_location = CHROMIUM
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+    shutil.rmtree(tmp_path / 'chrome-profile', ignore_errors=True)
+
+
+@pytest.fixture
+def served(tmp_path, sqlite_url):
+    """`stalkeer serve` (a real process) over a populated SQLite database."""
+    rows = seed(tmp_path, sqlite_url)
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    info = stalkeer.StateManager(owner='seed').get_or_create(
+        'http://h:8080/movie/alice/hunter22pw/x.mkv', str(tmp_path / 'lib' / 'x'), XSS)
+    DI.update(status='failed', error_message='HTTP 551 too many connections', retry_count=1,
+              total_bytes=2_000_000_000, bytes_downloaded=500_000_000).where(DI.id == info.id).execute()
+    rows['xss'] = info.id
+    # Make the picture look like a real library.
+    DI.update(title='Heat (1995)', total_bytes=2_400_000_000, bytes_downloaded=1_030_000_000).where(
+        DI.id == rows['live']).execute()
+    DI.update(title='Alien (1979)', total_bytes=1_800_000_000).where(DI.id == rows['done']).execute()
+    db.close()
+    proc = start_stalkeer('--db', sqlite_url, 'serve', '--port', '0',
+                          env=subprocess_env(STALKEER_SERVE_REFRESH_SECONDS='1'))
+    line = proc.stdout.readline()
+    match = re.fullmatch(r'serving (http://127\.0\.0\.1:\d+/)\n', line)
+    if not match:
+        proc.kill()
+        pytest.fail(f'serve did not start: {line!r} {proc.communicate()[1]!r}')
+    yield match.group(1), rows
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=10)
+
+
+def text(driver, selector):
+    return driver.find_element(By.CSS_SELECTOR, selector).text
+
+
+def test_status_page_renders_and_refreshes(browser, served, sqlite_url, tmp_path):
+    url, rows = served
+    browser.get(url)
+    wait = WebDriverWait(browser, 10)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#active tr[data-id="{rows["live"]}"]'))
+
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text                     # the <script> title did not run
+    assert text(browser, '#count-completed') == '1'
+    assert text(browser, '#count-failed') == '2'
+    assert text(browser, '#count-downloading') == '2'
+    live = f'#active tr[data-id="{rows["live"]}"]'
+    assert text(browser, f'{live} .title') == 'Heat (1995)'
+    assert text(browser, f'{live} .progress') == '42.9%'
+    assert 'alive-host-1-abc' in text(browser, f'{live} .lock')
+    assert text(browser, f'#failed tr[data-id="{rows["broken"]}"] .error') == 'HTTP 404 Not Found'
+    xss_row = f'#failed tr[data-id="{rows["xss"]}"]'
+    assert text(browser, f'{xss_row} .title') == XSS      # shown as text
+    assert not browser.find_elements(By.CSS_SELECTOR, 'td script')
+    assert text(browser, f'#completed tr[data-id="{rows["done"]}"] .title') == 'Alien (1979)'
+
+    browser.execute_script('window.notReloaded = true;')
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    DI.update(bytes_downloaded=1_800_000_000).where(DI.id == rows['live']).execute()
+    db.close()
+    wait.until(lambda d: text(d, f'{live} .progress') == '75.0%')
+    assert browser.execute_script('return window.notReloaded') is True
+
+    if SCREENSHOT:
+        docs = ROOT / 'docs'
+        docs.mkdir(exist_ok=True)
+        for name, width, height, mobile in (('serve.png', 1200, 900, False),
+                                            ('serve-phone.png', 390, 844, True)):
+            browser.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
+                'width': width, 'height': height, 'deviceScaleFactor': 1, 'mobile': mobile})
+            wait.until(lambda d: d.execute_script('return window.innerWidth') == width)
+            browser.save_screenshot(str(docs / name))
