@@ -1441,13 +1441,19 @@ class Downloader:
 
     @staticmethod
     def _body_reader(raw):
-        """The fastest read1() available for this response body.
+        """The cheapest way to read this response body (bench/RESULTS.md).
 
-        urllib3's own read1() costs about twice the CPU of the http.client
-        response underneath it (measured: bench/RESULTS.md); http.client still
-        handles chunked framing and Content-Length, and we verify the size
-        ourselves."""
-        inner = getattr(raw, '_fp', None)
+        urllib3's read1() costs about twice the CPU of the http.client response
+        underneath it; and a fresh 1 MiB bytes object per read page-faults on
+        every read. With a plain Content-Length body (no chunked framing to
+        decode) we read straight from the socket into one reused buffer;
+        otherwise http.client's read1() still handles the framing. The size is
+        verified by us either way."""
+        inner = getattr(raw, '_fp', None)            # http.client.HTTPResponse
+        sock = getattr(inner, 'fp', None)            # its buffered socket reader
+        if inner is not None and not getattr(inner, 'chunked', True) \
+                and isinstance(getattr(inner, 'length', None), int) and hasattr(sock, 'readinto1'):
+            return _BufferedBodyReader(sock, inner.length)
         if inner is not None and hasattr(inner, 'read1'):
             return inner.read1
         return raw.read1
@@ -1521,6 +1527,23 @@ class Downloader:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         os.unlink(part_path)
+
+
+class _BufferedBodyReader:
+    """read1()-alike over a socket reader: at most ``length`` bytes, each read
+    into the same buffer. The returned view is valid until the next call."""
+
+    def __init__(self, sock, length: int):
+        self.sock = sock
+        self.remaining = length
+        self.buffer = memoryview(bytearray(CHUNK_SIZE))
+
+    def __call__(self, size: int = CHUNK_SIZE):
+        if self.remaining <= 0:
+            return b''
+        n = self.sock.readinto1(self.buffer[:min(size, CHUNK_SIZE, self.remaining)])
+        self.remaining -= n
+        return self.buffer[:n]
 
 
 def _place(src: str, final: str, force: bool) -> None:
