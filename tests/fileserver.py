@@ -78,6 +78,7 @@ class RequestLog:
     start: int = 0  # first body byte offset served (0 for 200)
     bytes_sent: int = 0  # body bytes handed to the socket before the end/cut
     full_body: bool = False  # status 200 and the whole file body was sent
+    seq: int = 0  # arrival order: entries are appended when responses end
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
             user_agent=self.headers.get("User-Agent"),
             accept_encoding=self.headers.get("Accept-Encoding"),
         )
-        owner._begin()
+        log.seq = owner._begin()
         try:
             self._respond(owner, method, log)
         except (ConnectionError, TimeoutError, _ClientGone):
@@ -397,6 +398,7 @@ class FileServer:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._inflight = 0
+        self._arrivals = 0
         self._files: dict[str, _File] = {}
         self._faults: dict[str, dict] = {}
         self._requests: list[RequestLog] = []
@@ -523,9 +525,11 @@ class FileServer:
 
     # -- request log --------------------------------------------------------
 
-    def _begin(self) -> None:
+    def _begin(self) -> int:
         with self._lock:
             self._inflight += 1
+            self._arrivals += 1
+            return self._arrivals
 
     def _finish(self, log: RequestLog) -> None:
         with self._lock:
@@ -541,10 +545,12 @@ class FileServer:
 
     @property
     def requests(self) -> list[RequestLog]:
-        """The live request log (in completion order), after in-flight
-        responses have settled."""
+        """The request log in arrival order, after in-flight responses have
+        settled (entries are recorded when a response ends, which under load
+        need not be the order the requests came in)."""
         self._settle()
-        return self._requests
+        with self._lock:
+            return sorted(self._requests, key=lambda r: r.seq)
 
     def gets(self, name: str) -> list[RequestLog]:
         name = name.lstrip("/")

@@ -319,6 +319,7 @@ def test_request_log(srv):
     assert logs[0].range is None and logs[0].if_range is None
     assert srv.full_gets("a.mkv") == 2
     assert srv.full_gets("b.mkv") == 1
+    # In arrival order, even though entries are recorded when a response ends.
     assert [r.method for r in srv.requests] == ["GET", "GET", "GET", "HEAD", "GET"]
 
 
