@@ -289,3 +289,23 @@ def test_sigint_exits_130(server, tmp_path, sqlite_url):
     assert proc.returncode == 130 and 'interrupted by SIGINT' in err and 'Traceback' not in err
     status = sqlite3.connect(conn_path).execute('SELECT status, locked_by FROM download_info').fetchone()
     assert status == ('paused', None)
+
+
+def test_a_second_signal_exits_at_once(monkeypatch):
+    """The first SIGINT pauses cleanly (Interrupted); a second one does not wait."""
+    handlers = stalkeer._SignalHandlers()
+    exits = []
+
+    def fake_exit(code):      # like os._exit, it must not return
+        exits.append(code)
+        raise SystemExit(code)
+    monkeypatch.setattr(stalkeer.os, '_exit', fake_exit)
+    with pytest.raises(stalkeer.Interrupted) as first:
+        handlers._handle(signal.SIGINT, None)
+    assert first.value.exit_code == 130 and exits == []
+    with pytest.raises(SystemExit):
+        handlers._handle(signal.SIGINT, None)
+    assert exits == [130]
+    with pytest.raises(SystemExit):
+        handlers._handle(signal.SIGTERM, None)
+    assert exits == [130, 143]
