@@ -953,16 +953,27 @@ class StateManager:
         return DownloadInfo.get_by_id(download_id)
 
     # -- locking ----------------------------------------------------------------
-    def _free_or_stale(self):
-        return (DownloadInfo.locked_at.is_null()
-                | (DownloadInfo.locked_at < db_now(-self.lock_timeout)))
+    def stale(self):
+        """SQL: the lease stopped beating for longer than the timeout (database clock)."""
+        return DownloadInfo.locked_at < db_now(-self.lock_timeout)
+
+    def free_or_stale(self):
+        """SQL: nobody holds the row, or its holder stopped renewing the lease."""
+        return DownloadInfo.locked_at.is_null() | self.stale()
+
+    def is_live(self, download_id: int) -> bool:
+        """Someone holds this row and renewed the lease recently."""
+        return (DownloadInfo.select()
+                .where((DownloadInfo.id == download_id) & DownloadInfo.locked_at.is_null(False)
+                       & ~self.stale())
+                .exists())
 
     def acquire(self, download_id: int) -> bool:
         """Take the lease with one compare-and-set; True when we hold it."""
         updated = (DownloadInfo
                    .update(locked_by=self.owner, locked_at=db_now(), updated_at=db_now())
                    .where((DownloadInfo.id == download_id)
-                          & (self._free_or_stale() | (DownloadInfo.locked_by == self.owner)))
+                          & (self.free_or_stale() | (DownloadInfo.locked_by == self.owner)))
                    .execute())
         return updated == 1
 
@@ -974,7 +985,7 @@ class StateManager:
 
     def clean_stale_locks(self) -> int:
         """Clear leases that stopped beating; a row left ``downloading`` becomes ``paused``."""
-        stale = DownloadInfo.locked_at < db_now(-self.lock_timeout)
+        stale = self.stale()
         with db_proxy.atomic():
             (DownloadInfo.update(status=PAUSED, updated_at=db_now(),
                                  error_message='interrupted: the process holding the lock stopped')
@@ -1050,16 +1061,19 @@ class StateManager:
                            download_path=None, error_message=None)
 
     # -- queries -------------------------------------------------------------------
-    def resumable(self, limit: int | None = None, max_retries: int | None = None):
+    def resumable(self, limit: int | None = None, max_retries: int | None = None,
+                  service: str = 'all'):
         """Incomplete downloads that may be resumed now: not live-locked, under
-        the retry cap; failed ones first, then oldest."""
+        the retry cap, of one app's items or all; failed ones first, then oldest."""
         max_retries = self.max_retry_attempts if max_retries is None else max_retries
         query = (DownloadInfo.select()
                  .where(DownloadInfo.status.in_(RESUMABLE_STATUSES)
                         & (DownloadInfo.retry_count < max_retries)
-                        & self._free_or_stale())
+                        & self.free_or_stale())
                  .order_by(peewee.Case(None, [(DownloadInfo.status == FAILED, 0)], 1),
                            DownloadInfo.created_at, DownloadInfo.id))
+        if service != 'all':
+            query = query.where(DownloadInfo.service == service)
         if limit:
             query = query.limit(limit)
         return list(query)
@@ -3716,53 +3730,63 @@ def cmd_download(app: App) -> int:
     return EXIT_OK if result.status in ('completed', 'skipped') else EXIT_FAILED
 
 
-def resume_downloads(app: App, workers: Workers, service: str = 'all', limit: int | None = None,
-                     max_retries: int | None = None, rescan: bool = True) -> dict:
+def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: str = 'all',
+                     limit: int | None = None, max_retries: int | None = None) -> dict:
     """Finish eligible incomplete downloads in parallel; a finished one that
-    fills a Radarr/Sonarr item makes that app rescan. Returns counts."""
+    fills a Radarr/Sonarr item goes to ``rescans``. Returns counts."""
     state = StateManager(workers.settings.lock_timeout, workers.settings.max_retry_attempts)
-    pending = [info for info in state.resumable(max_retries=max_retries)
-               if service == 'all' or info.service == service][:limit]
+    pending = state.resumable(limit, max_retries, service)
     counts = {'completed': 0, 'failed': 0, 'skipped': 0, 'lost': 0}
-    rescans = Rescanner(app, rescan)
-    for result in workers.map(lambda info: (info, workers.downloader().run(info)), pending):
-        info, result = result
+    for info, result in workers.map(lambda info: (info, workers.downloader().run(info)), pending):
         counts[result.status] += 1
         report_result(app, result)
         if result.status == 'completed':
-            rescans.add(info)
-    rescans.flush()
+            rescans.add(info.service, info.service_item_id, info.service_parent_id)
     return counts
 
 
 class Rescanner:
-    """Rescans for resumed downloads: RescanMovie each, RescanSeries once per series."""
+    """Asks Radarr/Sonarr to import finished files: RescanMovie at once for each
+    movie, RescanSeries once per series at flush(). Thread-safe."""
 
-    def __init__(self, app: App, enabled: bool):
+    def __init__(self, app: App, enabled: bool, clients: dict | None = None):
         self.app = app
         self.enabled = enabled
-        self.movies, self.series = [], set()
+        self.clients = dict(clients or {})
+        self.series = set()
+        self._lock = threading.Lock()
 
-    def add(self, info: DownloadInfo) -> None:
-        if self.enabled and info.service == 'radarr' and info.service_item_id:
-            self.movies.append(info.service_item_id)
-        elif self.enabled and info.service == 'sonarr' and info.service_parent_id:
-            self.series.add(info.service_parent_id)
+    def _client(self, service: str):
+        """The app's client (made from the config on first use); None when it is
+        not configured or its rescan is off."""
+        with self._lock:
+            if service not in self.clients:
+                try:
+                    settings = ArrSettings.from_config(self.app.cfg, service)
+                except ConfigError as exc:
+                    log.warning('cannot ask %s to rescan: %s', service.capitalize(), exc)
+                    settings = None
+                self.clients[service] = None if settings is None or not settings.rescan else \
+                    (RadarrClient if service == 'radarr' else SonarrClient)(settings)
+            return self.clients[service]
+
+    def add(self, service: str | None, item_id: int | None, parent_id: int | None) -> None:
+        if not self.enabled:
+            return
+        if service == 'radarr' and item_id:
+            client = self._client('radarr')
+            if client is not None:
+                client.rescan(item_id)
+        elif service == 'sonarr' and parent_id:
+            with self._lock:
+                self.series.add(parent_id)
 
     def flush(self) -> None:
-        for service, ids in (('radarr', self.movies), ('sonarr', sorted(self.series))):
-            if not ids:
-                continue
-            try:
-                settings = ArrSettings.from_config(self.app.cfg, service)
-            except ConfigError as exc:
-                log.warning('cannot ask %s to rescan: %s', service.capitalize(), exc)
-                continue
-            if not settings.rescan:
-                continue
-            client = (RadarrClient if service == 'radarr' else SonarrClient)(settings)
-            for item_id in ids:
-                client.rescan(item_id)
+        with self._lock:
+            series, self.series = sorted(self.series), set()
+        client = self._client('sonarr') if series else None
+        for series_id in series if client is not None else ():
+            client.rescan(series_id)
 
 
 def cmd_resume_downloads(app: App) -> int:
@@ -3772,8 +3796,7 @@ def cmd_resume_downloads(app: App) -> int:
     app.open_db()
     state = StateManager(workers.settings.lock_timeout, workers.settings.max_retry_attempts)
     if args.dry_run:
-        pending = [info for info in state.resumable(max_retries=args.max_retries)
-                   if args.service == 'all' or info.service == args.service][:args.limit]
+        pending = state.resumable(args.limit, args.max_retries, args.service)
         for info in pending:
             pct = f'{info.percent:.1f}%' if info.percent is not None else '?%'
             app.console.out(f'would resume #{info.id} {info.status} {pct} '
@@ -3783,8 +3806,11 @@ def cmd_resume_downloads(app: App) -> int:
         return EXIT_OK
     if args.clean_stale_locks:
         state.clean_stale_locks()
-    counts = resume_downloads(app, workers, args.service, args.limit, args.max_retries,
-                              rescan=not args.no_rescan)
+    rescans = Rescanner(app, not args.no_rescan)
+    try:
+        counts = resume_downloads(app, workers, rescans, args.service, args.limit, args.max_retries)
+    finally:
+        rescans.flush()
     app.run_counts = counts
     if not any(counts.values()):
         app.console.out('nothing to resume', always=True)
@@ -3900,7 +3926,8 @@ class HostLimiter:
         self._sems = {}
 
     def __call__(self, url: str) -> threading.Semaphore:
-        host = (urllib.parse.urlsplit(url).hostname or '', urllib.parse.urlsplit(url).port)
+        parts = urllib.parse.urlsplit(url)
+        host = (parts.hostname or '', parts.port)
         with self._lock:
             return self._sems.setdefault(host, threading.Semaphore(self.per_host))
 
@@ -3962,12 +3989,12 @@ class ArrRun:
         self.settings = ArrSettings.from_config(app.cfg, service)
         self.quality = QualitySettings.from_config(app.cfg)
         self.workers = Workers(app, self.args.parallel)
-        self.download_settings = self.workers.settings
-        self.rescan = self.settings.rescan and not self.args.no_rescan
+        self.state = StateManager(self.workers.settings.lock_timeout,
+                                  self.workers.settings.max_retry_attempts)
         self.client = (RadarrClient if service == 'radarr' else SonarrClient)(self.settings)
+        self.rescans = Rescanner(app, self.settings.rescan and not self.args.no_rescan,
+                                 {service: self.client})
         self.summary = ArrRunSummary()
-        self._rescanned = set()
-        self._rescan_lock = threading.Lock()
 
     # -- planning ----------------------------------------------------------------
     def wanted(self, can_read_db: bool) -> list[WantedItem]:
@@ -4021,11 +4048,9 @@ class ArrRun:
             if row.status == COMPLETED and not self.args.force and row.download_path \
                     and os.path.exists(row.download_path):
                 return f'already downloaded: {row.download_path}'
-            if row.locked_by and not row.locked_by.startswith(self.workers.owner):
-                fresh = DI.select().where((DI.id == row.id) & DI.locked_at.is_null(False)
-                                          & (DI.locked_at >= db_now(-self.download_settings.lock_timeout))).exists()
-                if fresh:
-                    return f'being downloaded by {row.locked_by}'
+            if row.locked_by and not row.locked_by.startswith(self.workers.owner) \
+                    and self.state.is_live(row.id):
+                return f'being downloaded by {row.locked_by}'
         return None
 
     # -- doing -------------------------------------------------------------------
@@ -4041,24 +4066,13 @@ class ArrRun:
             if result.status in ('completed', 'skipped'):
                 break
             log.warning('%s: candidate %r failed: %s', item.label, line.display_title, result.message)
-        if result.status == 'completed' and self.rescan:
-            self._rescan(item)
+        if result.status == 'completed':
+            self.rescans.add(item.service, item.item_id, item.parent_id)
         return result
-
-    def _rescan(self, item: WantedItem) -> None:
-        if self.service == 'radarr':
-            self.client.rescan(item.item_id)
-            return
-        with self._rescan_lock:     # RescanSeries once per series per run, at the end
-            self._rescanned.add(item.parent_id)
-
-    def finish_rescans(self) -> None:
-        for series_id in sorted(s for s in self._rescanned if s is not None):
-            self.client.rescan(series_id)
 
     def resume_first(self) -> None:
         """--resume: incomplete downloads of this service before new ones."""
-        counts = resume_downloads(self.app, self.workers, service=self.service, rescan=self.rescan)
+        counts = resume_downloads(self.app, self.workers, self.rescans, service=self.service)
         self.summary.resumed = sum(counts.values())
         self.summary.downloaded += counts['completed']
         self.summary.failed += counts['failed'] + counts['lost']
@@ -4107,7 +4121,7 @@ def run_arr(app: App, service: str) -> int:
                 run.summary.failed += 1
     finally:
         if not args.dry_run:
-            run.finish_rescans()
+            run.rescans.flush()
     console.out(run.summary.line(service), always=True)
     app.run_counts = dataclasses.asdict(run.summary)
     return EXIT_FAILED if run.summary.failed else EXIT_OK
@@ -4320,8 +4334,7 @@ def cmd_unlock(app: App) -> int:
     if not info.locked_by:
         app.console.out(f'#{info.id} is not locked', always=True)
         return EXIT_OK
-    live = DI.select().where((DI.id == info.id) & (DI.locked_at >= db_now(-settings.lock_timeout))).exists()
-    if live and not args.force:
+    if state.is_live(info.id) and not args.force:
         raise StalkeerError(f'#{info.id} is locked by {info.locked_by}, whose heartbeat is fresh: it is '
                             'probably still downloading (use --force to clear it anyway)')
     with db_proxy.atomic():
@@ -4339,6 +4352,8 @@ def cmd_retry(app: App) -> int:
         raise StalkeerError('give a download ID or --failed')
     app.open_db()
     DI = DownloadInfo
+    settings = app.download_settings()
+    state = StateManager(settings.lock_timeout, settings.max_retry_attempts)
     rows = _ids_or_all(app, DI.status == FAILED)
     done = 0
     for info in rows:
@@ -4347,8 +4362,7 @@ def cmd_retry(app: App) -> int:
         # The error and last_retry_at stay as history; retry_count starts over
         # so the next run does not skip it for having used up its retries.
         done += (DI.update(status=PENDING, retry_count=0, updated_at=db_now())
-                 .where((DI.id == info.id) & (DI.locked_by.is_null() | (DI.locked_at < db_now(
-                     -app.download_settings().lock_timeout)))).execute())
+                 .where((DI.id == info.id) & state.free_or_stale()).execute())
     app.console.out(f'{done} download(s) back to pending', always=True)
     return EXIT_OK if done or not rows else EXIT_FAILED
 

@@ -232,3 +232,18 @@ def test_verbose_says_why(world, cli):
     assert code == 0
     assert 'Not In The Playlist (2010): no match: not in the playlist' in err
     assert "Heat (1995): 2 candidate(s), best 'Heat (1995) (FHD MULTI)' (1080p)" in err
+
+
+def test_an_item_another_instance_is_downloading_is_skipped(world, server, cli):
+    assert run(cli, world, 'process')[0] == 0
+    db = stalkeer.open_database(f'sqlite:///{world.tmp}/stalkeer.db', str(world.tmp))
+    state = stalkeer.StateManager(owner='other-host-1-abc')
+    info = state.get_or_create(world.urls['heat1080'], str(world.tmp / 'elsewhere'), 'Heat',
+                               service='radarr', item_id=world.heat['id'])
+    assert state.acquire(info.id)                         # a live lease of another instance
+    db.close()
+    code, out, err = run(cli, world, 'radarr', '-v')
+    assert code == 0, err
+    assert 'Heat (1995): skipped, being downloaded by other-host-1-abc' in err
+    assert 'downloaded 1, failed 0, skipped 1' in out
+    assert server.gets('movie/alice/hunter22pw/heat1080.mkv') == []
