@@ -136,3 +136,10 @@ def test_api_lines_on_serve(playlist_db, tmp_path):
             status, data = get_json(server, '/api/lines?' + query)
             assert status == 400 and data['error'], query
         assert b'hunter22pw' not in request(server, '/api/lines?q=a')[2]
+
+
+def test_json_keys_are_the_documented_ones(cli, playlist_db):
+    line = lines_json(cli, playlist_db, 'heat')['lines'] or lines_json(cli, playlist_db, 'matrix')['lines']
+    assert list(line[0]) == ['id', 'content_type', 'title', 'year', 'season', 'episode', 'resolution',
+                             'languages', 'state', 'download', 'display_title', 'group_title', 'tvg_id',
+                             'match_key', 'url', 'missing_since', 'line_number']
