@@ -423,3 +423,24 @@ def test_progress_bars_on_a_terminal(server, tmp_path, sqlite_url):
     lines = re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '\n', screen).replace('\r', '\n').splitlines()
     assert sum(line.startswith('completed: ') for line in lines) == 2
     assert 'resume-downloads: 2 completed' in screen
+
+
+def test_install_files_agree_with_the_readme():
+    """Runtime packages only in requirements.txt, test tools in requirements-dev.txt,
+    .ci/run installs both and runs the README's test command."""
+    def names(path):
+        return [re.split(r'[<>=\[ ]', line.strip())[0].lower() for line in path.read_text().splitlines()
+                if line.strip() and not line.startswith('#')]
+    assert names(ROOT / 'requirements.txt') == ['requests', 'tqdm', 'peewee']
+    dev = names(ROOT / 'requirements-dev.txt')
+    assert dev[0] == '-r' and (ROOT / 'requirements-dev.txt').read_text().count('-r requirements.txt') == 1
+    assert {'pytest', 'responses', 'selenium', 'psycopg2-binary'} <= set(dev)
+    ci = (ROOT / '.ci' / 'run').read_text()
+    assert '-r requirements.txt -r requirements-dev.txt' in ci
+    readme = (ROOT / 'README.md').read_text()
+    test_command = re.search(r'## Tests\n\n```sh\n(.+)\n```', readme).group(1)
+    assert ci.rstrip().splitlines()[-1] == test_command
+    assert 'python3 -m venv ~/stalkeer/venv && ~/stalkeer/venv/bin/pip install -r requirements.txt' in readme
+    cron = [line for block in re.findall(r'```cron\n(.*?)```', readme, re.S)
+            for line in block.splitlines() if line[:1].isdigit() or line.startswith('*')]
+    assert len(cron) >= 3 and all('/stalkeer/venv/bin/python ' in line for line in cron), cron
