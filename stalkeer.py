@@ -1058,7 +1058,7 @@ class StateManager:
             cleared = (DownloadInfo.update(locked_by=None, locked_at=None, updated_at=db_now())
                        .where(stale).execute())
         if cleared:
-            log.info('cleared %d stale lock(s)', cleared)
+            log.debug('cleared %d stale lock(s)', cleared)     # the command says it
         return cleared
 
     # -- transitions (all conditioned on holding the lease) ----------------------
@@ -4150,7 +4150,9 @@ def cmd_resume_downloads(app: App) -> int:
             app.console.out('nothing to resume', always=True)
         return EXIT_OK
     if args.clean_stale_locks:
-        state.clean_stale_locks()
+        cleared = state.clean_stale_locks()
+        if cleared:
+            app.console.out(f'cleared {cleared} stale lock(s)')
     rescans = Rescanner(app, not args.no_rescan)
     try:
         counts = resume_downloads(app, workers, rescans, args.service, args.limit, args.max_retries)
@@ -4939,7 +4941,14 @@ def line_as_json(row: dict) -> dict:
         if row['download_info'] else None
     data['url'] = redact_url(row['url']) if row['url'] else None
     data['missing_since'] = _iso(row['missing_since'])
-    return {('download' if k == 'download_info' else k): v for k, v in data.items()}
+    result = {}
+    for key, value in data.items():
+        if key == 'download_info':
+            # A trailer, teaser, "making of"…: the matching never takes it for the film.
+            result['extra'] = bool(_NOT_THE_FILM.search(f'{row["display_title"] or ""} {row["title"] or ""}'))
+            key = 'download'
+        result[key] = value
+    return result
 
 
 def find_lines(query: str, content_type: str | None = None,
@@ -4976,6 +4985,8 @@ def _line_text(line: dict) -> list[str]:
         title += f' ({line["year"]})'
     read = [title, line['resolution'] or 'quality ?', ','.join(line['languages']) or 'language ?',
             line['state']]
+    if line['extra']:
+        read.append('a trailer or extra: never taken for the film')
     if line['download']:
         read.append(f'download #{line["download"]["id"]} {line["download"]["status"]}')
     if line['missing_since']:
@@ -5654,6 +5665,7 @@ function readAs(line) {
 
 function lineState(line) {
   let text = line.state;
+  if (line.extra) text += ' · trailer or extra';
   if (line.download) text += ' · download #' + line.download.id + ' ' + line.download.status;
   if (line.missing_since) text += ' · gone since ' + line.missing_since.slice(0, 10);
   return text;

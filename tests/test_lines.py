@@ -42,8 +42,8 @@ def test_prefix_search_accent_and_case_insensitive(cli, playlist_db):
     for query in ('amelie', 'AMÉLIE', 'Amél'):
         result = lines_json(cli, playlist_db, query)
         assert result['match'] == 'prefix'
-        assert [line['display_title'] for line in result['lines']] == \
-            ['|FR| Amélie (2001) FHD', 'Amelie Poulain - Making of (2001)'], query
+        assert [(line['display_title'], line['extra']) for line in result['lines']] == \
+            [('|FR| Amélie (2001) FHD', False), ('Amelie Poulain - Making of (2001)', True)], query
     first = lines_json(cli, playlist_db, 'amelie')['lines'][0]
     assert (first['content_type'], first['title'], first['year'], first['resolution'],
             first['languages'], first['state'], first['download']) == \
@@ -85,6 +85,8 @@ def test_text_output_shows_how_each_line_was_read(cli, playlist_db, tmp_path):
     assert 'hunter22pw' not in out + err and 'alice' not in out + err
     code, out, err = cli('--db', playlist_db, 'lines', 'matrix', '--type', 'tvshows')
     assert 'Matrix S01E02 · quality ? · EN · processed' in out
+    code, out, err = cli('--db', playlist_db, 'lines', 'amelie poulain')
+    assert 'processed · a trailer or extra: never taken for the film\n' in out
 
 
 @pytest.mark.parametrize('argv, needle', [
@@ -141,5 +143,5 @@ def test_api_lines_on_serve(playlist_db, tmp_path):
 def test_json_keys_are_the_documented_ones(cli, playlist_db):
     line = lines_json(cli, playlist_db, 'heat')['lines'] or lines_json(cli, playlist_db, 'matrix')['lines']
     assert list(line[0]) == ['id', 'content_type', 'title', 'year', 'season', 'episode', 'resolution',
-                             'languages', 'state', 'download', 'display_title', 'group_title', 'tvg_id',
+                             'languages', 'state', 'extra', 'download', 'display_title', 'group_title', 'tvg_id',
                              'match_key', 'url', 'missing_since', 'line_number']

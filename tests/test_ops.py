@@ -459,3 +459,9 @@ def test_status_of_a_real_resumed_transfer(server, db_url, db, tmp_path):
     rate = float(speed.group(1)) * (1024 if speed.group(2) == 'KiB' else 1024 * 1024)
     assert 500_000 < rate < 1_500_000, line             # ~1 MB/s of this session, not diluted
     assert proc.returncode == 0 and sha256(dest) == sha256(data)
+
+
+def test_clearing_stale_locks_is_said_once(cli, db_url, tmp_path):
+    seed(tmp_path, db_url)
+    code, out, err = cli('--db', db_url, 'unlock', '--stale')
+    assert code == 0 and out == 'cleared 1 stale lock(s)\n' and 'stale' not in err
