@@ -86,7 +86,7 @@ def test_two_processes_one_download_exactly_one_transfer(server, tmp_path, db_ur
     assert DI.select().count() == 1
 
 
-def test_sigterm_pauses_releases_and_resume_finishes(server, tmp_path, db_url, db):
+def test_sigterm_pauses_releases_and_resume_finishes(server, tmp_path, db_url, db, cli):
     data = payload(2_000_000)
     url = server.add('term.mkv', data)
     server.fault('term.mkv', throttle_bps=1_000_000)
@@ -103,10 +103,24 @@ def test_sigterm_pauses_releases_and_resume_finishes(server, tmp_path, db_url, d
     assert 'Traceback' not in err
     paused = current(dest)
     assert paused.status == 'paused' and paused.locked_by is None
+    assert paused.error_message == 'paused by a signal'
     assert os.path.getsize(paused.part_path) == paused.bytes_downloaded > 0
-    server.clear_faults('term.mkv')
-    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
-    assert code == 0, err
+    server.fault('term.mkv', throttle_bps=700_000)
+    proc = start_stalkeer('resume-downloads', '--db', db_url, env=env)
+    try:
+        # While it resumes, status shows this session's speed, and no pause message.
+        wait_for(lambda: (r := current(dest)).status == 'downloading' and r.session_started_at
+                 and r.bytes_downloaded > r.session_start_bytes + 300_000, timeout=20,
+                 what='the resumed transfer to save progress')
+        code, status, err = cli('--db', db_url, 'status')
+    finally:
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert 'paused by a signal' not in status
+    speed = re.search(r'#\d+ Term\.mkv .* at ([\d.]+) (KiB|MiB)/s  ETA', status)
+    assert speed, status
+    rate = float(speed.group(1)) * (1024 if speed.group(2) == 'KiB' else 1024 * 1024)
+    assert 350_000 < rate < 1_050_000, status          # this session's ~700 kB/s, not diluted by the pause
     assert server.gets('term.mkv')[-1].range == f'bytes={paused.bytes_downloaded}-'
     assert sha256(dest) == sha256(data)
 

@@ -426,41 +426,6 @@ def test_a_resumed_row_drops_the_pause_message_and_starts_a_session(db_url, db, 
     assert DI.get_by_id(info.id).session_start_bytes == 450                # only at the start
 
 
-def test_status_of_a_real_resumed_transfer(server, db_url, db, tmp_path):
-    """SIGTERM mid-transfer, resume: status shows this session's speed, no pause message."""
-    import signal
-    from conftest import start_stalkeer, subprocess_env, wait_for
-    from test_cli import FAST
-    data = payload(3_000_000)
-    url = server.add('resume.mkv', data)
-    server.fault('resume.mkv', throttle_bps=400_000)
-    dest = tmp_path / 'Resume.mkv'
-    env = subprocess_env(**FAST)
-    proc = start_stalkeer('download', url, dest, '--db', db_url, env=env)
-    wait_for(lambda: (r := DI.get_or_none(DI.destination == str(dest))) and r.bytes_downloaded > 200_000,
-             timeout=20, what='progress')
-    proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=10)
-    assert DI.get(DI.destination == str(dest)).error_message == 'paused by a signal'
-    server.fault('resume.mkv', throttle_bps=1_000_000)
-    proc = start_stalkeer('resume-downloads', '--db', db_url, env=env)
-    try:
-        wait_for(lambda: (r := DI.get(DI.destination == str(dest))).status == 'downloading'
-                 and r.session_started_at and r.bytes_downloaded > r.session_start_bytes + 600_000,
-                 timeout=20, what='the resumed transfer to save progress')
-        from conftest import run_stalkeer
-        code, out, err = run_stalkeer('--db', db_url, 'status', env=env)
-    finally:
-        proc.communicate(timeout=30)
-    line = [line for line in out.splitlines() if 'Resume.mkv' in line or '#1 ' in line][0]
-    assert 'paused by a signal' not in out
-    speed = re.search(r'at ([\d.]+) (KiB|MiB)/s  ETA', line)
-    assert speed, out
-    rate = float(speed.group(1)) * (1024 if speed.group(2) == 'KiB' else 1024 * 1024)
-    assert 500_000 < rate < 1_500_000, line             # ~1 MB/s of this session, not diluted
-    assert proc.returncode == 0 and sha256(dest) == sha256(data)
-
-
 def test_clearing_stale_locks_is_said_once(cli, db_url, tmp_path):
     seed(tmp_path, db_url)
     code, out, err = cli('--db', db_url, 'unlock', '--stale')
