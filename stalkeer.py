@@ -3611,20 +3611,23 @@ def episode_destination(ep: dict, settings: ArrSettings) -> str:
 class Console:
     """The only place that writes to stdout/stderr; everything is redacted.
 
-    Each message is printed once, and also goes to the log file (when there is
-    one), so the file records how every run ended."""
+    Each message is printed once. With ``record`` (commands that do work) it
+    also goes to the log file, when there is one, so the file records how every
+    run ended; errors always do."""
 
-    def __init__(self, quiet=False, stdout=None, stderr=None):
+    def __init__(self, quiet=False, stdout=None, stderr=None, record=True):
         self.quiet = quiet
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        self.record = record
 
     def out(self, message='', always=False) -> None:
         """Normal output; ``-q`` keeps only what is ``always`` (final summaries)."""
         message = redact(message)
         if always or not self.quiet:
             write_line(self.stdout, message)
-        log_to_file(logging.INFO, message)
+        if self.record:
+            log_to_file(logging.INFO, message)
 
     def error(self, message) -> None:
         message = redact(message)
@@ -3756,6 +3759,7 @@ class TerminalProgress:
 
 class LogProgressHook:
     """A log line every ``interval`` seconds: for cron, non-TTY output and ``-q``."""
+
     def __init__(self, interval: float = 30):
         self.interval = interval
         self.last = {}
@@ -3926,7 +3930,8 @@ def masked_config_value(section: str, key: str, value: str | None) -> str:
     if (section, key) in _SECRET_CONFIG_KEYS or 'password' in key:
         return '***'
     if (section, key) in _SECRET_URL_KEYS:
-        return ' '.join(f'{urllib.parse.urlsplit(u).scheme or "?"}://***' for u in value.split())
+        return ' '.join(f'{urllib.parse.urlsplit(u).scheme or "?"}://***'
+                        for u in re.split(r'[\s,]+', value) if u)
     if key == 'url' or key.endswith('_url'):
         register_url_secrets(value)
         return redact_url(value)
@@ -3944,7 +3949,8 @@ def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | Non
     if (section, key) == ('database', 'url'):
         with contextlib.suppress(StalkeerError):
             spec = parse_database_url(value, cfg.base_dir)
-            if spec['kind'] == 'sqlite' and spec['path'] != value.split('://', 1)[-1]:
+            written = urllib.parse.unquote(value.split('://', 1)[1])[1:]
+            if spec['kind'] == 'sqlite' and spec['path'] != written:
                 return spec['path']
         return None
     if (section, key) not in _PATH_CONFIG_KEYS or not value:
@@ -3960,7 +3966,7 @@ def config_entries(cfg: Config, args) -> list[dict]:
     overrides = {('logging', 'file'): ('--log-file', getattr(args, 'log_file', None))}
     for section, keys in DEFAULTS.items():
         for key in keys:
-            value, _ = cfg._source(section, key)
+            value = cfg.get(section, key)
             source = cfg.origin(section, key)
             if (section, key) == ('database', 'url'):
                 value, source = cfg.database_url, cfg.database_url_source
@@ -3979,7 +3985,8 @@ def config_entries(cfg: Config, args) -> list[dict]:
     for section, key in sorted(cfg.file_options()):
         if key not in DEFAULTS.get(section, {}):
             entries.append({'section': section, 'key': key, 'source': 'file, unknown key: ignored',
-                            'value': masked_config_value(section, key, cfg.get(section, key))})
+                            'value': masked_config_value(section, key, cfg.get(section, key)),
+                            'resolved': None})
     return entries
 
 
@@ -4438,7 +4445,8 @@ class ArrRun:
                 years = sorted({line.year for line in films if line.year})
                 if not films:
                     reason = SKIP_ONLY_EXTRAS
-                elif source.get('year') and years and all(line.year for line in films):
+                elif source.get('year') and years and all(line.year for line in films) \
+                        and source['year'] not in years:
                     reason, detail = SKIP_OTHER_YEARS, ', '.join(map(str, years))
                 else:
                     reason = SKIP_UNSURE
@@ -4551,7 +4559,8 @@ def run_arr(app: App, service: str) -> int:
         if not args.dry_run:
             run.rescans.flush()
     console.out(run.summary.line(service), always=True)
-    app.run_counts = dataclasses.asdict(run.summary)
+    app.run_counts = dict(dataclasses.asdict(run.summary), skipped=sum(run.summary.skipped.values()),
+                          skip_reasons=dict(run.summary.skipped))
     return EXIT_FAILED if run.summary.failed else EXIT_OK
 
 
@@ -5103,6 +5112,8 @@ class Notifier:
 
 # Commands that do work worth a notification and a healthcheck ping.
 NOTIFYING_COMMANDS = ('download', 'resume-downloads', 'radarr', 'sonarr', 'process', 'm3u-download')
+# Commands that only read: their output is not copied into the log file.
+QUERY_COMMANDS = ('status', 'lines', 'config', 'm3u-list-archives')
 
 
 # ==== serve =====================================================================
@@ -5975,7 +5986,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    console = Console(quiet=args.quiet)
+    # What a query prints (status, lines, config…) is an answer, not an event for the log.
+    console = Console(quiet=args.quiet, record=args.command not in QUERY_COMMANDS)
     if args.command is None:
         # `python stalkeer.py` alone: what it can do, not just "COMMAND is required".
         parser.print_help(sys.stderr)

@@ -458,3 +458,13 @@ def test_install_files_agree_with_the_readme():
     cron = [line for block in re.findall(r'```cron\n(.*?)```', readme, re.S)
             for line in block.splitlines() if line[:1].isdigit() or line.startswith('*')]
     assert len(cron) >= 3 and all('/stalkeer/venv/bin/python ' in line for line in cron), cron
+
+
+def test_queries_are_not_copied_into_the_log_file(tmp_path, sqlite_url, cli):
+    log_file = tmp_path / 'run.log'
+    for argv in (['status'], ['config'], ['lines', 'heat'], ['m3u-list-archives']):
+        code, out, err = cli('--db', sqlite_url, '--log-file', log_file, *argv)
+        assert code == 0 and out, (argv, err)
+    assert not log_file.exists() or log_file.read_text() == ''
+    code, out, err = cli('--db', sqlite_url, '--log-file', log_file, 'lines', '!!')
+    assert code == 2 and 'ERROR' in log_file.read_text() and 'no letter or digit' in log_file.read_text()
