@@ -5465,7 +5465,8 @@ class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
 
 
 def cmd_serve(app: App) -> int:
-    """Serve the status page, /api/downloads, /metrics and /health until stopped."""
+    """Serve the status page, /api/page, /api/downloads, /api/lines, /metrics and
+    /health over HTTP (read-only) until SIGINT/SIGTERM, which end it with exit 0."""
     args = app.args
     app.open_db()
     server = make_status_server(app.cfg, args.host, args.port, app.download_settings().lock_timeout)
