@@ -5652,7 +5652,7 @@ const COLUMNS = {
 
 function retries(row) {
   const box = el('div');
-  box.appendChild(el('span', 'count', row.retry_count));
+  box.appendChild(el('span', 'retry-count', row.retry_count));
   if (row.gave_up) {
     // "gave up after N retries — run `stalkeer retry ID`": the command as code.
     const note = el('div', 'gave-up');

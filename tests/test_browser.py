@@ -82,7 +82,8 @@ def served(tmp_path, sqlite_url):
               total_bytes=2_000_000_000, bytes_downloaded=500_000_000).where(DI.id == info.id).execute()
     rows['xss'] = info.id
     # Make the picture look like a real library.
-    DI.update(title='Heat (1995)', total_bytes=2_400_000_000, bytes_downloaded=1_030_000_000).where(
+    DI.update(title='Heat (1995)', total_bytes=2_400_000_000, bytes_downloaded=1_030_000_000,
+              session_start_bytes=1_000_000_000, session_started_at=stalkeer.db_now(-30)).where(
         DI.id == rows['live']).execute()
     DI.update(title='Alien (1979)', total_bytes=1_800_000_000).where(DI.id == rows['done']).execute()
     # A failure out of retries ([downloads] max_retry_attempts = 5) and playlist lines to search.
