@@ -81,3 +81,33 @@ CREATE UNIQUE INDEX IF NOT EXISTS "processed_lines_line_hash" ON "processed_line
 CREATE INDEX IF NOT EXISTS "processed_lines_download_info_id" ON "processed_lines" ("download_info_id");
 CREATE INDEX IF NOT EXISTS "processed_lines_tvg_id" ON "processed_lines" ("tvg_id");
 CREATE INDEX IF NOT EXISTS "processed_lines_content_type_match_key" ON "processed_lines" ("content_type", "match_key");
+
+-- Radarr movie/lookup and Sonarr series/lookup answers, one per title, kept
+-- [matching] lookup_cache_days: is there another film or series of that name?
+CREATE TABLE IF NOT EXISTS "arr_lookups" (
+    "id" /* /* */ INTEGER -- */ SERIAL
+        NOT NULL PRIMARY KEY,
+    "service" VARCHAR(16) NOT NULL,            -- radarr / sonarr
+    "term_key" TEXT NOT NULL,                  -- match_key of the term
+    "term" TEXT NOT NULL,                      -- the title as sent
+    "answer" TEXT NOT NULL,                    -- JSON: ids, titles, years, runtime, language, network of each result
+    "looked_up_at" TIMESTAMP NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "arr_lookups_service_term_key" ON "arr_lookups" ("service", "term_key");
+
+-- What a line's container header says (Matroska Segment Info, MP4 mvhd/tkhd),
+-- read with a few small Range requests before a title-matched download.
+CREATE TABLE IF NOT EXISTS "line_probes" (
+    "id" /* /* */ INTEGER -- */ SERIAL
+        NOT NULL PRIMARY KEY,
+    "line_id" INTEGER NOT NULL,
+    "duration_seconds" REAL,                   -- NULL: unknown (see note)
+    "width" INTEGER,
+    "height" INTEGER,
+    "resolution" VARCHAR(8),                   -- from the frame size: 2160p, 1080p, 720p, 480p
+    "container" VARCHAR(16),                   -- matroska, mp4
+    "note" TEXT,                               -- why the duration is unknown
+    "probed_at" TIMESTAMP NOT NULL,
+    FOREIGN KEY ("line_id") REFERENCES "processed_lines" ("id") ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "line_probes_line_id" ON "line_probes" ("line_id");

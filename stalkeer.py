@@ -44,13 +44,14 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
 import unicodedata
 import urllib.parse
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator, NamedTuple
 
 # ==== optional dependencies ===================================================
 # peewee and requests (with its urllib3) are required, yet imported under a
@@ -460,6 +461,14 @@ DEFAULTS = {
         'languages': '',
         'languages_only': 'false',
     },
+    'matching': {
+        'lookup': 'true',
+        'lookups_per_run': '100',
+        'lookup_cache_days': '30',
+        'probe': 'true',
+        'runtime_tolerance_percent': '15',
+        'runtime_tolerance_minutes': '10',
+    },
     'm3u': {
         'url': '',
         'file_path': 'playlist.m3u',
@@ -784,7 +793,40 @@ class ProcessedLine(BaseModel):
         )
 
 
-MODELS = (DownloadInfo, ProcessedLine)
+class ArrLookup(BaseModel):
+    """One answer of Radarr's ``movie/lookup`` or Sonarr's ``series/lookup`` for a
+    title, kept ``[matching] lookup_cache_days``: whether another film or series of
+    that name exists changes rarely, and each lookup costs the app a metadata search.
+    ``answer`` is JSON: the few facts matching uses of each result (see LookupFacts)."""
+    service = peewee.CharField(max_length=16)
+    term_key = peewee.TextField()               # match_key of the term
+    term = peewee.TextField()                   # as sent
+    answer = peewee.TextField()
+    looked_up_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = 'arr_lookups'
+        indexes = ((('service', 'term_key'), True),)
+
+
+class LineProbe(BaseModel):
+    """What a line's container header says (MediaProbe): duration and frame size,
+    or why they are unknown. One row per line, so no line is probed twice."""
+    line = peewee.ForeignKeyField(ProcessedLine, column_name='line_id', unique=True,
+                                  on_delete='CASCADE')
+    duration_seconds = peewee.FloatField(null=True)
+    width = peewee.IntegerField(null=True)
+    height = peewee.IntegerField(null=True)
+    resolution = peewee.CharField(max_length=8, null=True)
+    container = peewee.CharField(max_length=16, null=True)
+    note = peewee.TextField(null=True)          # why the duration is unknown
+    probed_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = 'line_probes'
+
+
+MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe)
 
 
 class StalkeerSqliteDatabase(peewee.SqliteDatabase):
@@ -3339,6 +3381,11 @@ class RadarrClient(ArrClient):
     def rescan(self, movie_id: int) -> bool:
         return self.command({'name': 'RescanMovie', 'movieId': movie_id})
 
+    def lookup(self, term: str) -> list[dict]:
+        """``GET /api/v3/movie/lookup?term=``: every film of that name Radarr's metadata
+        source (TMDB) knows, in the library or not (MovieResource shapes)."""
+        return _lookup_answer(self, '/api/v3/movie/lookup', term)
+
 
 class SonarrClient(ArrClient):
 
@@ -3367,6 +3414,20 @@ class SonarrClient(ArrClient):
     def rescan(self, series_id: int) -> bool:
         return self.command({'name': 'RescanSeries', 'seriesId': series_id})
 
+    def lookup(self, term: str) -> list[dict]:
+        """``GET /api/v3/series/lookup?term=``: every series of that name Sonarr's
+        metadata source (TheTVDB) knows, in the library or not (SeriesResource shapes)."""
+        return _lookup_answer(self, '/api/v3/series/lookup', term)
+
+
+def _lookup_answer(client: ArrClient, path: str, term: str) -> list[dict]:
+    answer = client.request('GET', path, {'term': term})
+    if answer is None:
+        return []
+    if not isinstance(answer, list):
+        raise ArrError(f'{client.name} answered {path} with something that is not a list')
+    return [x for x in answer if isinstance(x, dict)]
+
 
 # Fields stalkeer reads from the apps' JSON, per OpenAPI schema; a test checks
 # each exists in ../shared/contracts.
@@ -3374,21 +3435,48 @@ ARR_FIELDS_READ = {
     'radarr': {
         'MovieResourcePagingResource': ('records', 'totalRecords'),
         'MovieResource': ('id', 'title', 'originalTitle', 'alternateTitles', 'year', 'path',
-                          'monitored', 'hasFile', 'isAvailable', 'imdbId', 'tmdbId'),
+                          'monitored', 'hasFile', 'isAvailable', 'imdbId', 'tmdbId',
+                          'secondaryYear', 'inCinemas', 'digitalRelease', 'physicalRelease',
+                          'runtime', 'originalLanguage'),
         'AlternativeTitleResource': ('title',),
+        'Language': ('name',),
     },
     'sonarr': {
         'EpisodeResourcePagingResource': ('records', 'totalRecords'),
         'EpisodeResource': ('id', 'seriesId', 'seasonNumber', 'episodeNumber', 'title',
-                            'monitored', 'hasFile', 'series'),
+                            'monitored', 'hasFile', 'series', 'runtime'),
         'SeriesResource': ('id', 'title', 'alternateTitles', 'year', 'path', 'seasonFolder',
-                           'imdbId', 'tvdbId'),
+                           'imdbId', 'tvdbId', 'runtime', 'originalLanguage', 'network',
+                           'seasons'),
+        'SeasonResource': ('seasonNumber',),
         'AlternateTitleResource': ('title',),
+        'Language': ('name',),
     },
 }
 
 
 # ==== matching ==================================================================
+
+# Why a missing item was not downloaded, in the order the run summary names them.
+SKIP_NOT_AVAILABLE = 'not available yet'         # Radarr's isAvailable ([radarr] require_available)
+SKIP_NOT_IN_PLAYLIST = 'not in the playlist'
+SKIP_ONLY_EXTRAS = 'only a trailer or extra in the playlist'
+SKIP_OTHER_YEARS = 'only other years in the playlist'
+SKIP_UNSURE = 'not sure it is the same'           # lines exist; the matching rules refused them
+SKIP_AMBIGUOUS = 'another of that name could be meant'  # the app's lookup knows another film/series
+SKIP_LOOKUP_LATER = 'lookup left for the next run'      # lookups_per_run used up, or the lookup failed
+SKIP_RUNTIME = 'runtime does not fit'             # the probe measured another duration
+SKIP_LANGUAGES = 'other languages only'           # [quality] languages_only
+SKIP_DONE = 'already downloaded'
+SKIP_HELD = 'held by another instance'
+SKIP_LIMIT = 'over the limit'                     # --limit: left for a later run
+SKIP_REASONS = (SKIP_NOT_AVAILABLE, SKIP_NOT_IN_PLAYLIST, SKIP_ONLY_EXTRAS, SKIP_OTHER_YEARS,
+                SKIP_UNSURE, SKIP_AMBIGUOUS, SKIP_LOOKUP_LATER, SKIP_RUNTIME, SKIP_LANGUAGES,
+                SKIP_DONE, SKIP_HELD, SKIP_LIMIT)
+# When every line of an item was refused, the item is skipped for the refusal
+# closest to a match (a lookup to come beats "another could be meant" beats …).
+_REASON_RANK = {reason: i for i, reason in enumerate(
+    (SKIP_LOOKUP_LATER, SKIP_AMBIGUOUS, SKIP_UNSURE, SKIP_OTHER_YEARS, SKIP_ONLY_EXTRAS))}
 
 QUALITY_ALIASES = {'4k': '2160p', 'uhd': '2160p', '2160p': '2160p', 'fhd': '1080p',
                    '1080p': '1080p', 'hd': '720p', '720p': '720p', 'sd': '480p', '480p': '480p',
@@ -3443,7 +3531,180 @@ class WantedItem:
     label: str                    # "Heat (1995)" / "Show - S01E02"
     destination: str              # without extension: the line's own is added
     candidates: list = dataclasses.field(default_factory=list)
-    reason: str = ''              # why nothing matched, for -v
+    reason: str = ''              # why it was skipped, for the summary and -v
+    detail: str = ''
+    match: 'Match | None' = None  # every line considered and why (for -v and the runtime check)
+    runtime: int | None = None    # minutes, from the app: what the probe compares with
+
+
+# -- lines as matching reads them --------------------------------------------------------
+
+# Only the columns matching reads, as tuples: building model objects for 10k
+# candidates was most of the matching time (issue 15's profile).
+CandidateLine = collections.namedtuple('CandidateLine', (
+    'id', 'url', 'content_type', 'title', 'display_title', 'year', 'season', 'episode',
+    'resolution', 'languages', 'match_key', 'tvg_id'))
+
+
+_CANDIDATE_SQL = ('SELECT ' + ', '.join(f'"{name}"' for name in CandidateLine._fields)
+                  + ' FROM "processed_lines" WHERE {} AND "missing_since" IS NULL')
+
+
+def line_query(column: str, values: list, content_type: str | None = None) -> tuple[str, list]:
+    """(SQL, params) of the present lines whose ``column`` is one of ``values``.
+    Written out rather than built by peewee: building a 900-value IN took 30 ms
+    a chunk, most of matching 10k movies (bench/RESULTS.md)."""
+    param = db_proxy.obj.param
+    where = f'"{column}" IN ({", ".join([param] * len(values))})'
+    params = list(values)
+    if content_type is not None:
+        where = f'"content_type" = {param} AND {where}'
+        params.insert(0, content_type)
+    return _CANDIDATE_SQL.format(where), params
+
+
+def _lines_by(column: str, values, content_type: str | None, index: int, keep=None) -> dict:
+    found = collections.defaultdict(list)
+    make, execute = CandidateLine._make, db_proxy.obj.execute_sql
+    for chunk in _chunks(sorted({v for v in values if v}), _SQL_IN_CHUNK):
+        for row in execute(*line_query(column, chunk, content_type)).fetchall():
+            if keep is None or row[2] == keep:
+                found[row[index]].append(make(row))
+    return found
+
+
+def _lines_by_key(content_type: str, keys) -> dict:
+    """Present playlist lines of a type whose match_key is one of ``keys``: index
+    lookups on (content_type, match_key), 900 keys a query."""
+    return _lines_by('match_key', keys, content_type, 10)
+
+
+def _lines_by_tvg_id(content_type: str, ids) -> dict:
+    """Present lines whose tvg-id is one of ``ids``. The type is checked here, not in
+    SQL: with it in the WHERE both engines pick the (content_type, match_key) index on
+    its first column and scan every line of the type (issue 15: 3 s of 4.7)."""
+    return _lines_by('tvg_id', ids, None, 11, keep=content_type)
+
+
+def _is_extra(line, own_title: str) -> bool:
+    text = f'{line.display_title or ""} {line.title or ""}'
+    return bool(_NOT_THE_FILM.search(text)) and not _NOT_THE_FILM.search(own_title)
+
+
+# -- what is known of a film or series ----------------------------------------------------
+
+_SPELLING_DROP_RE = re.compile(r"['’‘ʼ`´]")
+_SPELLING_SPLIT_RE = re.compile(r'[\W_]+')
+_TITLE_YEAR_RE = re.compile(r'\s*\((?:19|20)\d\d\)\s*$')
+# Sonarr (TheTVDB) names country versions 'The Office (US)', 'Shameless (US)',
+# 'Skins (UK)': the name without the qualifier is still one they answer to.
+_TITLE_COUNTRY_RE = re.compile(r'\s*\((?:US|UK|GB|AU|NZ|CA|IE|ZA)\)\s*$')
+
+
+def spelling_key(title: str) -> str:
+    """A title as written, for "is it exactly the app's title": case, punctuation and
+    '&'/'and' do not count; accents, articles and numerals do ('Drácula' is not
+    'Dracula', 'Rocky II' is not 'Rocky 2'; match_key folds all of those)."""
+    text = _SPELLING_DROP_RE.sub('', title.casefold().replace('&', ' and '))
+    return ' '.join(_SPELLING_SPLIT_RE.sub(' ', text).split())
+
+
+def _date_year(value) -> int | None:
+    """The year of an ISO 8601 date the apps serve ('2019-12-25T00:00:00Z')."""
+    if isinstance(value, str) and value[4:5] == '-' and value[:4].isdigit():
+        return int(value[:4])
+    return None
+
+
+def _int_or_none(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+@dataclasses.dataclass(slots=True)
+class TitleFacts:
+    """What matching knows of one film or series: from the app's own resource, or from
+    one result of its lookup (MovieResource / SeriesResource shapes)."""
+    ident: int | None            # tmdbId (Radarr) / tvdbId (Sonarr)
+    title: str
+    year: int | None
+    titles: tuple                # the title, original and alternate titles as written
+    keys: frozenset              # their match_key
+    date_years: frozenset = frozenset()   # Radarr: secondaryYear, years of inCinemas/digital/physical
+    secondary_year: int | None = None
+    runtime: int | None = None   # minutes
+    language: str | None = None  # originalLanguage.name
+    network: str | None = None
+    seasons: frozenset | None = None      # Sonarr: season numbers it has (None: not told)
+    _spellings: frozenset | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of_movie(cls, movie: dict) -> 'TitleFacts':
+        titles = [movie.get('title') or '', movie.get('originalTitle') or '']
+        titles += [a.get('title') or '' for a in movie.get('alternateTitles') or []
+                   if isinstance(a, dict)]
+        secondary = _int_or_none(movie.get('secondaryYear'))
+        dates = {_date_year(movie.get('inCinemas')), _date_year(movie.get('digitalRelease')),
+                 _date_year(movie.get('physicalRelease')), secondary}
+        dates.discard(None)
+        return cls(_int_or_none(movie.get('tmdbId')), movie.get('title') or '',
+                   _int_or_none(movie.get('year')), tuple(titles), _keys_of(titles),
+                   frozenset(dates), secondary, _int_or_none(movie.get('runtime')),
+                   _language_name(movie))
+
+    @classmethod
+    def of_series(cls, series: dict) -> 'TitleFacts':
+        title = series.get('title') or ''
+        titles = [title, _TITLE_YEAR_RE.sub('', title), _TITLE_COUNTRY_RE.sub('', title)]
+        titles += [a.get('title') or '' for a in series.get('alternateTitles') or []
+                   if isinstance(a, dict)]
+        seasons = series.get('seasons')
+        numbers = frozenset(s['seasonNumber'] for s in seasons if isinstance(s, dict)
+                            and isinstance(s.get('seasonNumber'), int)) if seasons else None
+        return cls(_int_or_none(series.get('tvdbId')), title, _int_or_none(series.get('year')),
+                   tuple(titles), _keys_of(titles), frozenset(), None,
+                   _int_or_none(series.get('runtime')), _language_name(series),
+                   series.get('network') or None, numbers or None)
+
+    @property
+    def spellings(self) -> frozenset:
+        """spelling_key of each title: computed when a line of the right year asks."""
+        if self._spellings is None:
+            self._spellings = frozenset(k for k in map(spelling_key, self.titles) if k)
+        return self._spellings
+
+    @property
+    def label(self) -> str:
+        """'Crash (1996)'; 'The Flash (2014)' as Sonarr titles it already."""
+        if not self.year or self.title.endswith(f'({self.year})'):
+            return self.title
+        return f'{self.title} ({self.year})'
+
+    _SETS = ('keys', 'date_years', 'seasons')
+
+    def to_json(self) -> dict:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != '_spellings'}
+        for name in self._SETS:
+            data[name] = sorted(data[name]) if data[name] is not None else None
+        data['titles'] = list(self.titles)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> 'TitleFacts':
+        data = dict(data)
+        for name in cls._SETS:
+            data[name] = frozenset(data[name]) if data.get(name) is not None else \
+                (None if name == 'seasons' else frozenset())
+        data['titles'] = tuple(data.get('titles') or ())
+        return cls(**data)
+
+
+def _keys_of(titles) -> frozenset:
+    return frozenset(k for k in map(match_key, titles) if k)
+
+
+def _language_name(resource: dict) -> str | None:
+    lang = resource.get('originalLanguage')
+    return lang.get('name') if isinstance(lang, dict) and isinstance(lang.get('name'), str) else None
 
 
 def movie_keys(movie: dict) -> tuple[str, set]:
@@ -3455,98 +3716,726 @@ def movie_keys(movie: dict) -> tuple[str, set]:
 
 
 def series_keys(series: dict) -> set:
-    keys = {match_key(series.get('title') or '')}
-    keys |= {match_key(a.get('title') or '') for a in series.get('alternateTitles') or []}
     # "Doctor Who (2005)" as Sonarr titles some series: also without the year.
-    keys |= {match_key(re.sub(r'\s*\(\d{4}\)\s*$', '', series.get('title') or ''))}
-    keys.discard('')
-    return keys
+    return set(TitleFacts.of_series(series).keys)
 
 
-def _lines_by_key(content_type: str, keys) -> dict:
-    """Present playlist lines of a type whose match_key is one of ``keys``: index lookups."""
-    found = collections.defaultdict(list)
-    keys = sorted(set(keys))
-    PL = ProcessedLine
-    for chunk in _chunks(keys, _SQL_IN_CHUNK):
-        query = PL.select().where((PL.content_type == content_type) & PL.match_key.in_(chunk)
-                                  & PL.missing_since.is_null())
-        for line in query:
-            found[line.match_key].append(line)
-    return found
+# -- the lookup guard ---------------------------------------------------------------------
+
+class TitleLookups:
+    """"Is there another film (series) of that name?", asked of the user's own Radarr
+    (``GET /api/v3/movie/lookup?term=``) or Sonarr (``series/lookup``): they search
+    their metadata sources (TMDB, TheTVDB) with no key of ours. One lookup per title,
+    answers kept in ``arr_lookups`` for ``max_age_days``, at most ``budget`` requests a
+    run (the rest wait for the next run). ``write=False`` (a dry run) reads the
+    cache and never writes it."""
+
+    def __init__(self, client, service: str, budget: int = 100, max_age_days: float = 30,
+                 write: bool = True, enabled: bool = True, use_cache: bool = True):
+        self.client = client
+        self.service = service
+        self.budget = budget
+        self.max_age = dt.timedelta(days=max_age_days)
+        self.write = write
+        self.enabled = enabled
+        self.use_cache = use_cache
+        self.answers: dict[str, list | None] = {}
+        self.why_not: dict[str, str] = {}    # term key -> why there is no answer
+        self.requests = 0
+
+    @classmethod
+    def from_config(cls, cfg: Config, client, service: str, write: bool, use_cache: bool):
+        return cls(client, service, cfg.getint('matching', 'lookups_per_run', minimum=0),
+                   cfg.getfloat('matching', 'lookup_cache_days', minimum=0), write,
+                   cfg.getbool('matching', 'lookup'), use_cache)
+
+    def load(self, keys) -> None:
+        """Read the fresh cached answers for ``keys`` (one query per 900)."""
+        keys = sorted({k for k in keys if k and k not in self.answers})
+        if not keys or not self.use_cache:
+            return
+        AL, since = ArrLookup, utcnow() - self.max_age
+        for chunk in _chunks(keys, _SQL_IN_CHUNK):
+            query = (AL.select(AL.term_key, AL.answer)
+                     .where((AL.service == self.service) & AL.term_key.in_(chunk)
+                            & (AL.looked_up_at >= since)).tuples())
+            for key, answer in query:
+                with contextlib.suppress(ValueError, TypeError):
+                    self.answers[key] = [TitleFacts.from_json(x) for x in json.loads(answer)]
+
+    def get(self, key: str, term: str) -> list | None:
+        """Everything of that name the app knows (TitleFacts), or None when it
+        cannot be asked now (``why_not[key]`` says why)."""
+        if key in self.answers:
+            return self.answers[key]
+        self.load([key])
+        if key in self.answers:
+            return self.answers[key]
+        if not self.enabled:
+            self.why_not[key] = 'lookups are off ([matching] lookup)'
+            return None
+        if self.requests >= self.budget:
+            self.why_not[key] = f'{self.budget} lookups this run already ([matching] lookups_per_run)'
+            return None
+        self.requests += 1
+        try:
+            raw = self.client.lookup(term)
+        except ArrError as exc:
+            log.warning('could not ask %s about %r: %s', self.client.name, term, exc)
+            self.why_not[key] = f'the lookup failed: {exc}'
+            self.answers[key] = None
+            return None
+        of = TitleFacts.of_movie if self.service == 'radarr' else TitleFacts.of_series
+        facts = [of(x) for x in raw if isinstance(x, dict)]
+        self.answers[key] = facts
+        log.debug('%s lookup %r: %s', self.client.name, term,
+                  '; '.join(f.label for f in facts[:12]) or 'nothing')
+        if self.write:
+            self._store(key, term, facts)
+        return facts
+
+    def _store(self, key, term, facts) -> None:
+        AL = ArrLookup
+        answer = json.dumps([f.to_json() for f in facts], ensure_ascii=False)
+        try:
+            (AL.insert(service=self.service, term_key=key, term=term, answer=answer,
+                       looked_up_at=utcnow())
+             .on_conflict(conflict_target=[AL.service, AL.term_key],
+                          update={AL.term: term, AL.answer: answer, AL.looked_up_at: utcnow()})
+             .execute())
+        except peewee.PeeweeException as exc:    # a cache: the run goes on without it
+            log.warning('could not keep the %s lookup of %r: %s', self.client.name, term,
+                        first_line(exc))
 
 
-def _lines_by_tvg_id(content_type: str, ids) -> dict:
-    found = collections.defaultdict(list)
-    ids = sorted({i for i in ids if i})
-    PL = ProcessedLine
-    for chunk in _chunks(ids, _SQL_IN_CHUNK):
-        for line in PL.select().where((PL.content_type == content_type) & PL.tvg_id.in_(chunk)
-                                      & PL.missing_since.is_null()):
-            found[line.tvg_id].append(line)
-    return found
+# -- the rules ------------------------------------------------------------------------------
+
+class Verdict(NamedTuple):
+    """One line considered for one item: taken or refused, and why (for -v).
+    ``probe``: for a taken line, None when no runtime check applies (an id match),
+    else the runtimes (minutes) of other films it must NOT fit (usually none);
+    ``reason``: for a refused line, the summary's skip reason it stands for."""
+    line: CandidateLine
+    taken: bool
+    why: str
+    reason: str = ''
+    probe: tuple | None = ()
 
 
-def _is_extra(line, own_title: str) -> bool:
-    text = f'{line.display_title or ""} {line.title or ""}'
-    return bool(_NOT_THE_FILM.search(text)) and not _NOT_THE_FILM.search(own_title)
+@dataclasses.dataclass(slots=True)
+class Match:
+    """The lines taken for one item (``lines``) and every line considered (``verdicts``)."""
+    lines: list = dataclasses.field(default_factory=list)
+    verdicts: list = dataclasses.field(default_factory=list)
+    note: str = ''                # when no line was considered: what there is instead
+    keys: frozenset = frozenset()  # the item's title keys (near misses)
+
+    def add(self, verdict: Verdict) -> None:
+        self.verdicts.append(verdict)
+        if verdict.taken:
+            self.lines.append(verdict.line)
+
+    def probe_of(self, line_id: int) -> tuple | None:
+        for v in self.verdicts:
+            if v.taken and v.line.id == line_id:
+                return v.probe
+        return ()
+
+    def skip_reason(self) -> tuple[str, str]:
+        """(reason, detail) when nothing was taken: the refusal closest to a match."""
+        refused = [v for v in self.verdicts if not v.taken]
+        if not refused:
+            return SKIP_NOT_IN_PLAYLIST, self.note
+        best = min(refused, key=lambda v: _REASON_RANK.get(v.reason, len(_REASON_RANK)))
+        if best.reason == SKIP_OTHER_YEARS:
+            years = sorted({v.line.year for v in refused if v.reason == SKIP_OTHER_YEARS})
+            return best.reason, ', '.join(map(str, years))
+        if best.reason == SKIP_ONLY_EXTRAS:
+            return best.reason, '; '.join(sorted({v.line.display_title or '' for v in refused}))[:300]
+        return best.reason, best.why
 
 
-def match_movies(movies: list[dict], library_keys: Callable[[], collections.Counter]) -> dict:
-    """movie id -> list of matching lines (unordered). The rules users judge us by:
+# Rests on / refusals -> how the lines needing a lookup are resolved.
+_NEEDS_NO_YEAR, _NEEDS_NEAR_YEAR, _NEEDS_SPELLING = 'no year', 'near year', 'spelling'
 
-    the key of the title, original title or an alternate title equals the
-    line's key AND the years are equal; a year off by one only when the title
-    is exact and no line has the right year; a line without a year only when
-    that title is unique in the whole Radarr library. An IMDb/TMDB id in
-    tvg-id beats titles. Trailers, teasers, samples are never the film."""
-    keyed = {m['id']: movie_keys(m) for m in movies}
-    by_key = _lines_by_key('movies', set().union(*(k for _, k in keyed.values())) if keyed else ())
+
+def _judge_title(facts: TitleFacts, line, noun: str, library_count: Callable[[], int]):
+    """The identity of ``line`` against a film or series by title and year alone:
+    a final Verdict, or what its identity rests on (a _NEEDS_* for the lookup)."""
+    if line.year is not None and facts.year:
+        if line.year == facts.year:
+            if line.title in facts.titles or spelling_key(line.title or '') in facts.spellings:
+                return Verdict(line, True, 'same title and year')
+            return _NEEDS_SPELLING
+        diff = abs(line.year - facts.year)
+        if line.year == facts.secondary_year or (diff == 1 and line.year in facts.date_years):
+            return _NEEDS_NEAR_YEAR
+        if diff == 1:
+            says = (f"none of {_apps(noun)}'s dates says so ({', '.join(map(str, sorted(facts.date_years)))})"
+                    if facts.date_years else f"{_apps(noun)} gives no other date")
+            return Verdict(line, False, f'year {line.year} is one off {facts.year} and {says}',
+                           SKIP_OTHER_YEARS)
+        return Verdict(line, False, f'year {line.year}, the {noun} is {facts.year}', SKIP_OTHER_YEARS)
+    if line.year is not None:
+        return Verdict(line, False, f'year {line.year}, {_apps(noun)} gives no year', SKIP_UNSURE)
+    count = library_count()
+    if count > 1:
+        return Verdict(line, False, f'no year, and your library has {count} {noun}s of that name',
+                       SKIP_UNSURE)
+    return _NEEDS_NO_YEAR
+
+
+def _apps(noun: str) -> str:
+    return 'Radarr' if noun == 'film' else 'Sonarr'
+
+
+def _resolve(facts: TitleFacts, line, needs: str, answer: list | None, why_not: str,
+             noun: str, season: int | None = None) -> Verdict:
+    """Decide a line whose identity rests on a missing year, a near year or a
+    spelling, from the lookup's ``answer`` (None: no answer this run)."""
+    if answer is None:
+        return Verdict(line, False, f'{needs}: cannot ask whether another {noun} of that name '
+                                    f'exists ({why_not})', SKIP_LOOKUP_LATER)
+    others = [o for o in answer if o.ident != facts.ident and line.match_key in o.keys
+              # a series without that season cannot be the one meant
+              and (season is None or o.seasons is None or season in o.seasons)]
+    names = lambda found: ', '.join(o.label for o in found[:5])  # noqa: E731
+    if needs == _NEEDS_NO_YEAR:
+        if others:
+            return Verdict(line, False, f'no year, and another {noun} has that name: {names(others)}',
+                           SKIP_AMBIGUOUS)
+        return Verdict(line, True, f'no year; the lookup knows no other {noun} of that name')
+    if needs == _NEEDS_NEAR_YEAR:
+        near = [o for o in others if any(abs(y - line.year) <= 1 for y in {o.year or 0} | o.date_years)]
+        if near:
+            return Verdict(line, False, f'year {line.year} is near another {noun} of that name: '
+                                        f'{names(near)}', SKIP_AMBIGUOUS)
+        return Verdict(line, True, f'year {line.year} is one of {_apps(noun)}\'s dates for the {noun}; '
+                                   f'no other {noun} of that name near it')
+    twins = [o for o in others if o.year == line.year]
+    if not twins:
+        return Verdict(line, True, f'same year, title spelled {line.title!r}; no other {noun} '
+                                   'of that name that year')
+    spelled = spelling_key(line.title or '')
+    theirs = [o for o in twins if spelled in o.spellings]
+    if theirs and spelled not in facts.spellings:
+        return Verdict(line, False, f'spelled as {names(theirs)}, another {noun} of the same year',
+                       SKIP_AMBIGUOUS)
+    return _twin_verdict(facts, line, twins, noun)
+
+
+def _twin_verdict(facts: TitleFacts, line, twins: list, noun: str) -> Verdict:
+    """Same name and year as another film: only the runtime can still tell them
+    apart, when every runtime is known and ours differs from each of theirs."""
+    names = ', '.join(o.label + (f' ({o.language})' if o.language else '') for o in twins[:5])
+    runtimes = tuple(o.runtime for o in twins)
+    if facts.runtime and all(runtimes) and all(
+            not runtime_fits(r * 60, facts.runtime, RuntimeTolerance()) for r in runtimes):
+        return Verdict(line, True, f'same title and year as {names}: taken only if its runtime '
+                                   f'fits {facts.runtime} min and not {"/".join(map(str, runtimes))}',
+                       probe=runtimes)
+    return Verdict(line, False, f'same title and year as {names}, and nothing tells them apart',
+                   SKIP_AMBIGUOUS)
+
+
+def match_movies(movies: list[dict], library_keys: Callable[[], collections.Counter],
+                 lookups: TitleLookups | None = None) -> dict[int, Match]:
+    """movie id -> Match: the lines that are that film, and why each line was taken
+    or refused. The rules (README "Matching") in order:
+
+    1. an IMDb/TMDB id in the line's tvg-id is the film, whatever its title;
+    2. trailers, teasers, samples are never the film (unless its title says so);
+    3. the same title (match_key of the title, original or an alternate title) and
+       the same year, spelled as one of the app's titles: taken;
+    4. otherwise the identity rests on something a lookup must confirm: a spelling
+       that differs (is another film of that name from that year?), a year one off
+       that Radarr's own dates give (secondaryYear, inCinemas, digitalRelease,
+       physicalRelease: is another film of that name near it?), no year at all (the
+       title unique in the library, and is another film of that name anywhere?).
+    Only the best of these groups is used (exact before near before year-less)."""
+    facts = {m['id']: TitleFacts.of_movie(m) for m in movies}
+    by_key = _lines_by_key('movies', set().union(*(f.keys for f in facts.values())) if facts else ())
     ids = [m.get('imdbId') for m in movies] + [str(m['tmdbId']) for m in movies if m.get('tmdbId')]
     by_id = _lines_by_tvg_id('movies', ids)
-    result = {}
+    result, pending = {}, []
     for movie in movies:
-        primary, keys = keyed[movie['id']]
-        year = movie.get('year')
+        f = facts[movie['id']]
+        match = result[movie['id']] = Match(keys=f.keys)
         own_title = movie.get('title') or ''
-        usable = lambda line: not _is_extra(line, own_title)  # noqa: E731
         id_lines = [line for i in (movie.get('imdbId'), str(movie.get('tmdbId') or ''))
-                    if i for line in by_id.get(i, []) if usable(line)]
+                    if i for line in by_id.get(i, []) if not _is_extra(line, own_title)]
+        for line in id_lines:
+            match.add(Verdict(line, True, f'its tvg-id {line.tvg_id} is the film', probe=None))
         if id_lines:
-            result[movie['id']] = id_lines
             continue
-        lines = [line for key in keys for line in by_key.get(key, []) if usable(line)]
-        exact = [line for line in lines if line.year is not None and year and line.year == year]
-        if not exact and year:
-            exact = [line for line in lines if line.year is not None
-                     and abs(line.year - year) == 1 and line.match_key == primary]
-        if not exact:
-            no_year = [line for line in lines if line.year is None]
-            if no_year and all(library_keys()[line.match_key] == 1 for line in no_year):
-                exact = no_year
-        result[movie['id']] = exact
+        groups = {_NEEDS_SPELLING: [], _NEEDS_NEAR_YEAR: [], _NEEDS_NO_YEAR: []}
+        for key in f.keys:
+            for line in by_key.get(key, ()):
+                if _is_extra(line, own_title):
+                    match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
+                    continue
+                judged = _judge_title(f, line, 'film', lambda: library_keys()[line.match_key])
+                if isinstance(judged, Verdict):
+                    match.add(judged)
+                else:
+                    groups[judged].append(line)
+        if any(groups.values()):
+            pending.append((f, match, groups, None))
+    _resolve_pending(pending, lookups, 'film')
     return result
 
 
-def match_episodes(episodes: list[dict]) -> dict:
-    """episode id -> matching lines: series title (or alternate) + season + episode exactly."""
-    keys_of = {}
+def _resolve_pending(pending: list, lookups: TitleLookups | None, noun: str) -> None:
+    """Resolve the lines waiting for a lookup: those of the right year spelled
+    otherwise always (they compete with the exact ones on quality), then the near
+    year, then no year, each only when nothing closer was taken."""
+    if lookups is not None:
+        lookups.load({line.match_key for _, _, groups, _ in pending
+                      for lines in groups.values() for line in lines})
+    for f, match, groups, season in pending:
+        for needs, lines in groups.items():
+            if match.lines and needs != _NEEDS_SPELLING:
+                for line in lines:
+                    match.add(Verdict(line, False, f'{needs}: a closer line was taken', SKIP_UNSURE))
+                continue
+            for line in lines:
+                answer = lookups.get(line.match_key, line.title or line.match_key) \
+                    if lookups is not None else None
+                why_not = lookups.why_not.get(line.match_key, '') if lookups is not None \
+                    else 'no lookup in this context'
+                match.add(_resolve(f, line, needs, answer, why_not, noun, season))
+
+
+def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.Counter] | None = None,
+                   lookups: TitleLookups | None = None) -> dict[int, Match]:
+    """episode id -> Match: lines of the series (title, alternate title, or the title
+    without a trailing "(2005)") with that season and episode, whose series identity
+    holds by the same rules as films (year, spelling, lookup: a year-less "The Flash"
+    is refused while another series of that name exists that has that season)."""
+    facts, own = {}, collections.Counter()
     for ep in episodes:
         sid = ep.get('seriesId')
-        if sid not in keys_of:
-            keys_of[sid] = series_keys(ep.get('series') or {})
-    by_key = _lines_by_key('tvshows', set().union(*keys_of.values()) if keys_of else ())
-    result = {}
+        if sid not in facts:
+            facts[sid] = TitleFacts.of_series(ep.get('series') or {})
+            own.update(facts[sid].keys)
+    library_keys = library_keys or (lambda: own)
+    by_key = _lines_by_key('tvshows', set().union(*(f.keys for f in facts.values())) if facts else ())
+    result, pending = {}, []
     for ep in episodes:
-        series = ep.get('series') or {}
-        s_year = series.get('year')
+        f = facts[ep.get('seriesId')]
+        match = result[ep['id']] = Match(keys=f.keys)
         wanted = (ep.get('seasonNumber'), ep.get('episodeNumber'))
-        lines = [line for key in keys_of[ep.get('seriesId')] for line in by_key.get(key, [])
-                 if (line.season, line.episode) == wanted
-                 # "Show (2005)" is not "Show (1963)".
-                 and not (line.year and s_year and abs(line.year - s_year) > 1)]
-        result[ep['id']] = lines
+        groups = {_NEEDS_SPELLING: [], _NEEDS_NEAR_YEAR: [], _NEEDS_NO_YEAR: []}
+        for key in f.keys:
+            for line in by_key.get(key, ()):
+                if (line.season, line.episode) != wanted:
+                    continue
+                judged = _judge_title(f, line, 'series', lambda: library_keys()[line.match_key])
+                if isinstance(judged, Verdict):
+                    match.add(judged)
+                else:
+                    groups[judged].append(line)
+        if any(groups.values()):
+            pending.append((f, match, groups, wanted[0]))
+        elif not match.verdicts and any(by_key.get(key) for key in f.keys):
+            match.note = f'the series is there, not S{wanted[0] or 0:02d}E{wanted[1] or 0:02d}'
+    _resolve_pending(pending, lookups, 'series')
     return result
+
+
+def near_misses(content_type: str, keys_of: dict, limit: int = 5) -> dict:
+    """item -> lines whose title is the item's with one word less ('Lord of the Rings
+    Fellowship of the Ring' for '… the Fellowship …'): never taken, shown at -v so a
+    user can add an alternate title in the app. One batch of index lookups."""
+    variants_of = {item: {' '.join(words[:i] + words[i + 1:]) for key in keys
+                          for words in [key.split()] if len(words) > 1
+                          for i in range(len(words))} - set(keys)
+                   for item, keys in keys_of.items()}
+    found = _lines_by_key(content_type, set().union(*variants_of.values()) if variants_of else ())
+    return {item: [line for v in sorted(variants) for line in found.get(v, ())][:limit]
+            for item, variants in variants_of.items()}
+
+
+# -- the runtime check ------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeTolerance:
+    """How far a file's duration may be from the app's runtime and still be that
+    film or episode: more than ``percent`` AND more than ``minutes`` refuses it.
+    The minutes spare short episodes (credits, PAL speed-up: a 22-min episode at
+    25 min is 14% off yet fine); the percent spares long films and their cuts."""
+    percent: float = 15.0
+    minutes: float = 10.0
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> 'RuntimeTolerance':
+        return cls(cfg.getfloat('matching', 'runtime_tolerance_percent', minimum=0),
+                   cfg.getfloat('matching', 'runtime_tolerance_minutes', minimum=0))
+
+    def allowed_minutes(self, runtime: float) -> float:
+        return max(runtime * self.percent / 100, self.minutes)
+
+
+def runtime_fits(duration_seconds: float, runtime_minutes: float, tolerance: RuntimeTolerance) -> bool:
+    return abs(duration_seconds / 60 - runtime_minutes) <= tolerance.allowed_minutes(runtime_minutes)
+
+
+def judge_runtime(info: 'MediaInfo', runtime: int | None, twins: tuple,
+                  tolerance: RuntimeTolerance) -> tuple[bool, str]:
+    """(take it?, why) for a probed candidate. Unknown duration or runtime: take it,
+    unless the line is told from a same-name film only by its runtime (``twins``)."""
+    if info.duration is None or not runtime:
+        why = (f'duration unknown ({info.note or "?"})' if info.duration is None
+               else f'runs {info.duration / 60:.0f} min; the app gives no runtime')
+        if twins:
+            return False, why + ': nothing else tells it from the other film of that name'
+        return True, why
+    minutes, allowed = info.duration / 60, tolerance.allowed_minutes(runtime)
+    if not runtime_fits(info.duration, runtime, tolerance):
+        return False, f'runs {minutes:.0f} min, the app says {runtime} min (±{allowed:.0f} min)'
+    for other in twins:
+        if runtime_fits(info.duration, other, tolerance):
+            return False, f'runs {minutes:.0f} min: fits the other film of that name ({other} min) too'
+    return True, f'runs {minutes:.0f} min, the app says {runtime} min'
+
+
+# -- the media probe ------------------------------------------------------------------------
+
+PROBE_CHUNK = 64 * 1024          # bytes per Range request
+PROBE_MAX_REQUESTS = 4           # per file: the start, then a hop or two (MP4 moov at the end)
+
+
+@dataclasses.dataclass
+class MediaInfo:
+    """Duration and frame size from a container header; None where unknown."""
+    duration: float | None = None       # seconds
+    width: int | None = None
+    height: int | None = None
+    container: str | None = None        # matroska | mp4
+    note: str = ''                      # why the duration is unknown
+    requests: int = 0
+
+    @property
+    def resolution(self) -> str | None:
+        """The resolution class of the frame size, as the playlist labels them:
+        by width too, so a 1920x800 scope film is 1080p."""
+        w, h = self.width or 0, self.height or 0
+        if not w or not h:
+            return None
+        if h >= 1500 or w >= 3000:
+            return '2160p'
+        if h >= 900 or w >= 1800:
+            return '1080p'
+        if h >= 650 or w >= 1200:
+            return '720p'
+        return '480p'
+
+
+class ProbeLimit(Exception):
+    """The probe would need more requests than it may make."""
+
+
+class _RangeReader:
+    """Random access to a remote file through a few ``Range: bytes=a-b`` requests
+    (RFC 9110 14), ``PROBE_CHUNK`` bytes each, at most ``max_requests``. A server
+    that ignores Range (200) gives the start of the file and nothing more."""
+
+    def __init__(self, session, url: str, timeout, chunk: int, max_requests: int):
+        self.session, self.url, self.timeout = session, url, timeout
+        self.chunk, self.max_requests = chunk, max_requests
+        self.chunks: list[tuple[int, bytes]] = []
+        self.size: int | None = None
+        self.requests = 0
+        self.ranges = True
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes at ``offset`` (fewer only at the end of the file)."""
+        for start, data in self.chunks:
+            if start <= offset and offset + length <= start + len(data):
+                return data[offset - start:offset - start + length]
+        for start, data in self.chunks:    # the end of the file is inside a chunk
+            if start <= offset <= start + len(data) and self.size == start + len(data):
+                return data[offset - start:]
+        if self.size is not None and offset >= self.size:
+            return b''
+        if self.requests >= self.max_requests or not self.ranges:
+            raise ProbeLimit('the header is further into the file than the probe reads')
+        self._fetch(offset, max(length, self.chunk))
+        return self.read(offset, length)
+
+    def _fetch(self, offset: int, length: int) -> None:
+        self.requests += 1
+        headers = {'Range': f'bytes={offset}-{offset + length - 1}'}
+        with self.session.get(self.url, headers=headers, stream=True, timeout=self.timeout) as r:
+            if r.status_code == 200:
+                self.ranges = False
+                if offset:
+                    raise ProbeLimit('the server ignores Range requests')
+                total = r.headers.get('Content-Length')
+                self.size = int(total) if total and total.isdigit() else None
+            elif r.status_code == 206:
+                m = re.match(r'bytes\s+(\d+)-(\d+)/(\d+|\*)', r.headers.get('Content-Range', ''))
+                if not m or int(m[1]) != offset:
+                    raise ProbeLimit('the server answered another range')
+                if m[3] != '*':
+                    self.size = int(m[3])
+            elif r.status_code == 416:
+                self.size = offset
+                self.chunks.append((offset, b''))
+                return
+            else:
+                raise ProbeLimit(f'HTTP {r.status_code}')
+            data = r.raw.read(length, decode_content=False)
+        expected = length if self.size is None else min(length, self.size - offset)
+        if len(data) < expected:
+            if r.status_code == 206 and self.size is None:
+                self.size = offset + len(data)     # no total given: this is the end
+            else:
+                raise ProbeLimit(f'could not read it: the answer was cut after {len(data)} bytes')
+        self.chunks.append((offset, data))
+
+
+def probe_media(session, url: str, timeout=(10, 30), chunk: int = PROBE_CHUNK,
+                max_requests: int = PROBE_MAX_REQUESTS) -> MediaInfo:
+    """Duration and frame size of the video at ``url`` from its container header:
+    Matroska/WebM (EBML Segment Info and Tracks, following the SeekHead when they
+    are not at the start) or MP4/QuickTime (``moov``: ``mvhd`` and the tracks'
+    ``tkhd``, found at either end of the file by hopping over the boxes before it).
+    Never raises for what the server or the file does: an unknown duration says why."""
+    reader = _RangeReader(session, url, timeout, chunk, max_requests)
+    info = MediaInfo()
+    try:
+        head = reader.read(0, 12)
+        if head[:4] == b'\x1a\x45\xdf\xa3':
+            info.container = 'matroska'
+            _parse_matroska(reader, info)
+        elif head[4:8] in _MP4_TOP_BOXES:
+            info.container = 'mp4'
+            _parse_mp4(reader, info)
+        else:
+            info.note = 'not a Matroska or MP4 file'
+    except ProbeLimit as exc:
+        info.note = str(exc)
+    except (ValueError, IndexError, struct.error):
+        info.note = 'the container header is damaged'
+    except requests.exceptions.RequestException as exc:
+        info.note = f'could not read it: {_connection_reason(exc)}'
+    except (urllib3.exceptions.HTTPError, OSError) as exc:    # cut while reading the body
+        info.note = f'could not read it: {first_line(exc)}'
+    if info.duration is not None and not (0 < info.duration < 100 * 3600):
+        info.duration, info.note = None, info.note or 'no plausible duration in the header'
+    elif info.duration is None and not info.note:
+        info.note = 'the header gives no duration'
+    if info.duration is not None:
+        info.note = ''
+    info.requests = reader.requests
+    return info
+
+
+# Matroska element ids (EBML, RFC 8794; Matroska, RFC 9559).
+_MKV_SEGMENT, _MKV_SEEKHEAD, _MKV_INFO, _MKV_TRACKS = 0x18538067, 0x114D9B74, 0x1549A966, 0x1654AE6B
+_MKV_CLUSTER, _MKV_SEEK, _MKV_SEEK_ID, _MKV_SEEK_POS = 0x1F43B675, 0x4DBB, 0x53AB, 0x53AC
+_MKV_TIMESTAMP_SCALE, _MKV_DURATION = 0x2AD7B1, 0x4489
+_MKV_TRACK_ENTRY, _MKV_TRACK_TYPE, _MKV_VIDEO = 0xAE, 0x83, 0xE0
+_MKV_PIXEL_WIDTH, _MKV_PIXEL_HEIGHT = 0xB0, 0xBA
+
+
+def _ebml_vint(reader, pos: int, keep_marker: bool) -> tuple[int | None, int]:
+    """(value, length) of the variable-size integer at ``pos``; None for the
+    reserved all-ones value (an unknown size)."""
+    first = reader.read(pos, 1)
+    if not first:
+        raise ValueError('end of file inside an element header')
+    b = first[0]
+    length = 1
+    while length <= 8 and not b & (0x80 >> (length - 1)):
+        length += 1
+    if length > 8:
+        raise ValueError('bad EBML variable-size integer')
+    data = reader.read(pos, length)
+    value = int.from_bytes(data, 'big')
+    if keep_marker:
+        return value, length
+    value &= (1 << (7 * length)) - 1
+    return (None if value == (1 << (7 * length)) - 1 else value), length
+
+
+def _ebml_children(reader, start: int, end: int | None):
+    """(id, data offset, size) of each element from ``start`` to ``end``."""
+    pos = start
+    while end is None or pos < end:
+        if reader.size is not None and pos >= reader.size:
+            return
+        eid, n = _ebml_vint(reader, pos, keep_marker=True)
+        size, m = _ebml_vint(reader, pos + n, keep_marker=False)
+        yield eid, pos + n + m, size
+        if size is None:
+            return                    # unknown size: nothing after it can be found
+        pos += n + m + size
+
+
+def _ebml_uint(reader, pos, size) -> int:
+    return int.from_bytes(reader.read(pos, size), 'big') if size else 0
+
+
+def _parse_matroska(reader, info: MediaInfo) -> None:
+    segment = None
+    for eid, pos, size in _ebml_children(reader, 0, None):
+        if eid == _MKV_SEGMENT:
+            segment = (pos, None if size is None else pos + size)
+            break
+    if segment is None:
+        raise ValueError('no Segment')
+    seek, seen = {}, set()
+    for eid, pos, size in _ebml_children(reader, *segment):
+        if eid == _MKV_SEEKHEAD:
+            seek = _mkv_seek_positions(reader, pos, size)
+        elif eid == _MKV_INFO:
+            _mkv_info(reader, pos, size, info)
+            seen.add(eid)
+        elif eid == _MKV_TRACKS:
+            _mkv_tracks(reader, pos, size, info)
+            seen.add(eid)
+        if eid == _MKV_CLUSTER or {_MKV_INFO, _MKV_TRACKS} <= seen:
+            break
+    for eid, parse in ((_MKV_INFO, _mkv_info), (_MKV_TRACKS, _mkv_tracks)):
+        if eid not in seen and eid in seek:
+            at = segment[0] + seek[eid]
+            for found, pos, size in _ebml_children(reader, at, at + 16):
+                if found == eid:
+                    parse(reader, pos, size, info)
+                break
+
+
+def _mkv_seek_positions(reader, pos, size) -> dict:
+    positions = {}
+    for eid, p, s in _ebml_children(reader, pos, pos + size):
+        if eid != _MKV_SEEK:
+            continue
+        target = where = None
+        for cid, cp, cs in _ebml_children(reader, p, p + s):
+            if cid == _MKV_SEEK_ID:
+                target = _ebml_uint(reader, cp, cs)
+            elif cid == _MKV_SEEK_POS:
+                where = _ebml_uint(reader, cp, cs)
+        if target is not None and where is not None:
+            positions[target] = where
+    return positions
+
+
+def _mkv_info(reader, pos, size, info: MediaInfo) -> None:
+    scale, duration = 1_000_000, None
+    for eid, p, s in _ebml_children(reader, pos, pos + size):
+        if eid == _MKV_TIMESTAMP_SCALE:
+            scale = _ebml_uint(reader, p, s) or scale
+        elif eid == _MKV_DURATION and s in (4, 8):
+            duration = struct.unpack('>f' if s == 4 else '>d', reader.read(p, s))[0]
+    if duration is not None:
+        info.duration = duration * scale / 1e9
+
+
+def _mkv_tracks(reader, pos, size, info: MediaInfo) -> None:
+    for eid, p, s in _ebml_children(reader, pos, pos + size):
+        if eid != _MKV_TRACK_ENTRY:
+            continue
+        kind, width, height = None, None, None
+        for cid, cp, cs in _ebml_children(reader, p, p + s):
+            if cid == _MKV_TRACK_TYPE:
+                kind = _ebml_uint(reader, cp, cs)
+            elif cid == _MKV_VIDEO:
+                for vid, vp, vs in _ebml_children(reader, cp, cp + cs):
+                    if vid == _MKV_PIXEL_WIDTH:
+                        width = _ebml_uint(reader, vp, vs)
+                    elif vid == _MKV_PIXEL_HEIGHT:
+                        height = _ebml_uint(reader, vp, vs)
+        if kind == 1 and width and height:
+            info.width, info.height = width, height
+            return
+
+
+# Top-level boxes an ISO BMFF (MP4/QuickTime) file starts with (ISO/IEC 14496-12).
+_MP4_TOP_BOXES = frozenset((b'ftyp', b'moov', b'mdat', b'free', b'skip', b'wide', b'pnot', b'styp'))
+
+
+def _mp4_boxes(reader, start: int, end: int | None):
+    """(type, data offset, end) of each box from ``start`` to ``end``."""
+    pos = start
+    while end is None or pos + 8 <= end:
+        if reader.size is not None and pos + 8 > reader.size:
+            return
+        header = reader.read(pos, 8)
+        if len(header) < 8:
+            return
+        size, kind = struct.unpack('>I4s', header)
+        data = pos + 8
+        if size == 1:
+            size = struct.unpack('>Q', reader.read(pos + 8, 8))[0]
+            data = pos + 16
+        elif size == 0:
+            size = (reader.size - pos) if reader.size is not None else None
+        if size is not None and size < data - pos:
+            raise ValueError('bad box size')
+        box_end = None if size is None else pos + size
+        yield kind, data, box_end
+        if box_end is None:
+            return
+        pos = box_end
+
+
+def _parse_mp4(reader, info: MediaInfo) -> None:
+    moov = False
+    for kind, pos, end in _mp4_boxes(reader, 0, None):
+        if kind == b'moov':
+            moov = True
+            _mp4_moov(reader, pos, end, info)
+            if info.duration is not None:
+                return
+        elif kind == b'sidx' and moov:
+            # Fragmented, with a segment index (DASH, ffmpeg's global_sidx): the
+            # sum of its subsegment durations is the whole (ISO/IEC 14496-12 8.16.3).
+            version, timescale = reader.read(pos, 1)[0], struct.unpack('>I', reader.read(pos + 8, 4))[0]
+            at = pos + (20 if version == 0 else 28)
+            count = struct.unpack('>H', reader.read(at + 2, 2))[0]
+            refs = reader.read(at + 4, 12 * count)
+            total = sum(struct.unpack_from('>I', refs, 12 * i + 4)[0] for i in range(count))
+            if timescale and total:
+                info.duration = total / timescale
+            return
+        elif moov and kind in (b'moof', b'mdat'):
+            return
+    if not moov:
+        raise ProbeLimit('no moov box')
+
+
+def _mp4_moov(reader, pos, end, info: MediaInfo) -> None:
+    timescale = None
+    for kind, p, e in _mp4_boxes(reader, pos, end):
+        if kind == b'mvhd':
+            version = reader.read(p, 1)[0]
+            if version == 1:
+                timescale, duration = struct.unpack('>IQ', reader.read(p + 20, 12))
+                unknown = duration == 0xFFFFFFFFFFFFFFFF
+            else:
+                timescale, duration = struct.unpack('>II', reader.read(p + 12, 8))
+                unknown = duration == 0xFFFFFFFF
+            if timescale and duration and not unknown:
+                info.duration = duration / timescale
+        elif kind == b'mvex' and info.duration is None and timescale:
+            for sub, sp, _ in _mp4_boxes(reader, p, e):
+                if sub == b'mehd':        # fragmented MP4: the whole duration is here
+                    fmt = '>Q' if reader.read(sp, 1)[0] == 1 else '>I'
+                    n = struct.calcsize(fmt)
+                    info.duration = struct.unpack(fmt, reader.read(sp + 4, n))[0] / timescale or None
+        elif kind == b'trak' and not info.height:
+            for sub, sp, _ in _mp4_boxes(reader, p, e):
+                if sub == b'tkhd':
+                    skip = 88 if reader.read(sp, 1)[0] == 1 else 76   # width, height: 16.16
+                    width, height = struct.unpack('>II', reader.read(sp + skip, 8))
+                    if width and height:
+                        info.width, info.height = width >> 16, height >> 16
+                    break
+        if info.duration is not None and info.height:
+            return
 
 
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -4253,20 +5142,6 @@ def cmd_process(app: App) -> int:
     return EXIT_OK
 
 
-# Why a missing item was not downloaded, in the order the run summary names them.
-SKIP_NOT_AVAILABLE = 'not available yet'         # Radarr's isAvailable ([radarr] require_available)
-SKIP_NOT_IN_PLAYLIST = 'not in the playlist'
-SKIP_ONLY_EXTRAS = 'only a trailer or extra in the playlist'
-SKIP_OTHER_YEARS = 'only other years in the playlist'
-SKIP_UNSURE = 'not sure it is the same'           # lines exist; the matching rules refused them
-SKIP_LANGUAGES = 'other languages only'           # [quality] languages_only
-SKIP_DONE = 'already downloaded'
-SKIP_HELD = 'held by another instance'
-SKIP_LIMIT = 'over the limit'                     # --limit: left for a later run
-SKIP_REASONS = (SKIP_NOT_AVAILABLE, SKIP_NOT_IN_PLAYLIST, SKIP_ONLY_EXTRAS, SKIP_OTHER_YEARS,
-                SKIP_UNSURE, SKIP_LANGUAGES, SKIP_DONE, SKIP_HELD, SKIP_LIMIT)
-
-
 @dataclasses.dataclass
 class ArrRunSummary:
     """What a radarr/sonarr run did with each item the app lists as missing:
@@ -4278,6 +5153,8 @@ class ArrRunSummary:
     failed: int = 0
     skipped: dict = dataclasses.field(default_factory=collections.Counter)
     resumed: int = 0
+    looked_up: int = 0            # lookups asked of the app (not from the cache)
+    probed: int = 0               # file headers read
 
     def skip(self, label: str, reason: str, detail: str = '') -> None:
         """Count one skipped item; -v names it, its reason and the detail."""
@@ -4294,7 +5171,10 @@ class ArrRunSummary:
                 f'{self.downloaded}, failed {self.failed}, skipped {sum(self.skipped.values())}')
         if reasons:
             text += ' (' + ', '.join(f'{reason} {n}' for reason, n in reasons) + ')'
-        return text + (f', resumed {self.resumed}' if self.resumed else '')
+        for words, n in (('resumed', self.resumed), ('looked up', self.looked_up),
+                         ('probed', self.probed)):
+            text += f', {words} {n}' if n else ''
+        return text
 
 
 class HostLimiter:
@@ -4368,6 +5248,7 @@ class ArrRun:
         self.service = service
         self.settings = ArrSettings.from_config(app.cfg, service)
         self.quality = QualitySettings.from_config(app.cfg)
+        self.tolerance = RuntimeTolerance.from_config(app.cfg)
         self.workers = Workers(app, self.args.parallel)
         self.state = StateManager(self.workers.settings.lock_timeout,
                                   self.workers.settings.max_retry_attempts)
@@ -4375,11 +5256,18 @@ class ArrRun:
         self.rescans = Rescanner(app, self.settings.rescan and not self.args.no_rescan,
                                  {service: self.client})
         self.summary = ArrRunSummary()
+        # A dry run plans fast: it reads no file header unless asked (--probe).
+        self.probing = app.cfg.getbool('matching', 'probe') and (
+            not self.args.dry_run or getattr(self.args, 'probe', False))
+        self.probes: dict[int, MediaInfo] = {}      # line id -> what its header said
+        self._probe_lock = threading.Lock()
 
     # -- planning ----------------------------------------------------------------
     def wanted(self, can_read_db: bool) -> list[WantedItem]:
         """The missing items with candidates, best first; every other one is
         counted in the summary under the reason it was left out."""
+        lookups = TitleLookups.from_config(self.app.cfg, self.client, self.service,
+                                           write=not self.args.dry_run, use_cache=can_read_db)
         if self.service == 'radarr':
             movies = self.client.missing_movies()
             self.summary.missing = len(movies)
@@ -4390,77 +5278,72 @@ class ArrRun:
                         self.summary.skip(movie_label(m), SKIP_NOT_AVAILABLE,
                                           "Radarr's isAvailable is false; [radarr] require_available")
                 movies = [m for m in movies if m.get('isAvailable', True)]
-            matches = match_movies(movies, self._library_keys) if can_read_db else {}
-            sources = movies
+            matches = match_movies(movies, self._library_keys, lookups) if can_read_db else {}
             items = [WantedItem('radarr', m['id'], None, movie_label(m),
-                                movie_destination(m, self.settings), matches.get(m['id'], []))
+                                movie_destination(m, self.settings), match=matches.get(m['id']),
+                                runtime=_int_or_none(m.get('runtime')))
                      for m in movies]
         else:
             episodes = self.client.missing_episodes(self.args.series_id)
             self.summary.missing = len(episodes)
-            matches = match_episodes(episodes) if can_read_db else {}
-            sources = episodes
-            items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'),
-                                f'{(ep.get("series") or {}).get("title")} - '
-                                f'S{ep.get("seasonNumber", 0):02d}E{ep.get("episodeNumber", 0):02d}',
-                                episode_destination(ep, self.settings), matches.get(ep['id'], []))
+            # Oldest first, so --limit fills a season in order.
+            episodes.sort(key=episode_order)
+            matches = match_episodes(episodes, self._series_keys, lookups) if can_read_db else {}
+            items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'), episode_label(ep),
+                                episode_destination(ep, self.settings), match=matches.get(ep['id']),
+                                runtime=_int_or_none(ep.get('runtime'))
+                                or _int_or_none((ep.get('series') or {}).get('runtime')))
                      for ep in episodes]
+        self.summary.looked_up = lookups.requests
+        if can_read_db:
+            self._load_probes({line.id for item in items if item.match for line in item.match.lines})
+        verbose = log.isEnabledFor(logging.DEBUG)
         unmatched = []
-        for item, source in zip(items, sources):
-            lines = [line for line in item.candidates if self.quality.allows(line)]
-            if item.candidates and not lines:
+        for item in items:
+            match = item.match or Match()
+            if verbose:
+                self._explain(item, match)
+            lines = [line for line in match.lines if self.quality.allows(line)]
+            if match.lines and not lines:
                 item.reason = SKIP_LANGUAGES
                 self.summary.skip(item.label, SKIP_LANGUAGES, '[quality] languages_only: ' + ', '.join(
-                    sorted({line.languages or '?' for line in item.candidates})))
-            elif not item.candidates:
-                unmatched.append((item, source))
-            item.candidates = sorted(lines, key=self.quality.rank)
+                    sorted({line.languages or '?' for line in match.lines})))
+            elif not match.lines:
+                reason, detail = match.skip_reason() if can_read_db else \
+                    (SKIP_NOT_IN_PLAYLIST, 'no playlist in the database yet')
+                item.reason = reason
+                self.summary.skip(item.label, reason, detail)
+                unmatched.append(item)
+            item.candidates = sorted(lines, key=self._rank)
             if item.candidates:
+                best = item.candidates[0]
                 log.debug('%s: %d candidate(s), best %r (%s)', item.label, len(item.candidates),
-                          item.candidates[0].display_title, item.candidates[0].resolution or '?')
-        self._why_unmatched(unmatched, can_read_db)
+                          best.display_title, self._resolution(best) or '?')
+        if verbose and can_read_db and unmatched:
+            self._near_misses(unmatched)
         matched = [item for item in items if item.candidates]
         self.summary.matched = len(matched)
         return matched
 
-    def _why_unmatched(self, unmatched: list, can_read_db: bool) -> None:
-        """Name why each (item, movie or episode) found no line: one more index
-        lookup of the lines of their titles, only for those."""
-        if not can_read_db:
-            for item, _ in unmatched:
-                item.reason = SKIP_NOT_IN_PLAYLIST
-                self.summary.skip(item.label, SKIP_NOT_IN_PLAYLIST, 'no playlist in the database yet')
-            return
-        if self.service == 'radarr':
-            keys = {item.item_id: movie_keys(movie)[1] for item, movie in unmatched}
-            by_key = _lines_by_key('movies', set().union(*keys.values()) if keys else ())
-        else:
-            keys = {item.item_id: series_keys(ep.get('series') or {}) for item, ep in unmatched}
-            by_key = _lines_by_key('tvshows', set().union(*keys.values()) if keys else ())
-        for item, source in unmatched:
-            lines = [line for key in keys[item.item_id] for line in by_key.get(key, [])]
-            reason, detail = SKIP_NOT_IN_PLAYLIST, ''
-            if self.service == 'radarr' and lines:
-                films = [line for line in lines if not _is_extra(line, source.get('title') or '')]
-                years = sorted({line.year for line in films if line.year})
-                if not films:
-                    reason = SKIP_ONLY_EXTRAS
-                elif source.get('year') and years and all(line.year for line in films) \
-                        and source['year'] not in years:
-                    reason, detail = SKIP_OTHER_YEARS, ', '.join(map(str, years))
-                else:
-                    reason = SKIP_UNSURE
-                detail = detail or '; '.join(sorted({line.display_title or '' for line in lines}))[:300]
-            elif lines:
-                wanted = (source.get('seasonNumber'), source.get('episodeNumber'))
-                same = [line for line in lines if (line.season, line.episode) == wanted]
-                if same:
-                    reason, detail = SKIP_UNSURE, 'the years differ: ' + '; '.join(
-                        sorted({line.display_title or '' for line in same}))[:300]
-                else:
-                    detail = f'the series is there, not S{wanted[0] or 0:02d}E{wanted[1] or 0:02d}'
-            item.reason = reason
-            self.summary.skip(item.label, reason, detail)
+    def _explain(self, item: WantedItem, match: Match) -> None:
+        """-v: every line considered for the item, and why it was taken or refused."""
+        for v in match.verdicts:
+            log.debug('%s: line #%d %r: %s, %s', item.label, v.line.id, v.line.display_title,
+                      'taken' if v.taken else 'refused', v.why)
+
+    def _near_misses(self, items: list) -> None:
+        """-v: lines close to an unmatched item (its title with one word less, or one
+        year off with no date to prove it), so a user can add an alternate title."""
+        found = near_misses('movies' if self.service == 'radarr' else 'tvshows',
+                            {item.item_id: item.match.keys for item in items if item.match})
+        for item in items:
+            verdicts = item.match.verdicts if item.match else ()
+            close = [f'{v.line.display_title!r} ({v.why})' for v in verdicts
+                     if v.reason == SKIP_OTHER_YEARS and 'one off' in v.why]
+            close += [repr(line.display_title) for line in found.get(item.item_id, ())]
+            if close:
+                log.debug('%s: near misses (if one is it, add its title in %s as an alternate '
+                          'title): %s', item.label, self.client.name, '; '.join(close[:8]))
 
     def _library_keys(self) -> collections.Counter:
         if not hasattr(self, '_keys_counter'):
@@ -4470,25 +5353,115 @@ class ArrRun:
             self._keys_counter = counter
         return self._keys_counter
 
-    def skip_reason(self, item: WantedItem) -> tuple[str, str] | None:
-        """(reason, detail): already downloaded (unless --force) or being
-        downloaded by another instance; None when it is to be downloaded."""
+    def _series_keys(self) -> collections.Counter:
+        if not hasattr(self, '_series_counter'):
+            counter = collections.Counter()
+            for series in self.client.all_series().values():
+                counter.update(TitleFacts.of_series(series).keys)
+            self._series_counter = counter
+        return self._series_counter
+
+    def _resolution(self, line) -> str | None:
+        """The line's resolution: measured when its header was read, else its label."""
+        info = self.probes.get(line.id)
+        return info.resolution if info is not None and info.resolution else line.resolution
+
+    def _rank(self, line) -> tuple:
+        resolution = self._resolution(line)
+        return self.quality.rank(line if resolution == line.resolution
+                                 else line._replace(resolution=resolution))
+
+    def skip_reasons(self, items: list[WantedItem]) -> dict:
+        """item id -> (reason, detail) for the items already downloaded (unless
+        --force) or being downloaded by another instance: one query for the run."""
         DI = DownloadInfo
-        rows = DI.select().where((DI.service == item.service) & (DI.service_item_id == item.item_id))
-        for row in rows:
-            if row.status == COMPLETED and not self.args.force and row.download_path \
-                    and os.path.exists(row.download_path):
-                return SKIP_DONE, row.download_path
-            if row.locked_by and not row.locked_by.startswith(self.workers.owner) \
-                    and self.state.is_live(row.id):
-                return SKIP_HELD, f'being downloaded by {row.locked_by}'
-        return None
+        rows = collections.defaultdict(list)
+        for chunk in _chunks(sorted({item.item_id for item in items}), _SQL_IN_CHUNK):
+            query = (DI.select(DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by)
+                     .where((DI.service == self.service) & DI.service_item_id.in_(chunk))
+                     .order_by(DI.id).tuples())
+            for row in query:
+                rows[row[1]].append(row)
+        reasons = {}
+        for item in items:
+            for row_id, _, status, path, locked_by in rows.get(item.item_id, ()):
+                if status == COMPLETED and not self.args.force and path and os.path.exists(path):
+                    reasons[item.item_id] = (SKIP_DONE, path)
+                    break
+                if locked_by and not locked_by.startswith(self.workers.owner) \
+                        and self.state.is_live(row_id):
+                    reasons[item.item_id] = (SKIP_HELD, f'being downloaded by {locked_by}')
+                    break
+        return reasons
+
+    # -- the runtime check ---------------------------------------------------------
+    def _load_probes(self, line_ids) -> None:
+        """What earlier runs measured of these lines (one query per 900)."""
+        LP = LineProbe
+        try:
+            for chunk in _chunks(sorted(line_ids), _SQL_IN_CHUNK):
+                for row in (LP.select(LP.line_id, LP.duration_seconds, LP.width, LP.height,
+                                      LP.container, LP.note).where(LP.line_id.in_(chunk)).tuples()):
+                    self.probes[row[0]] = MediaInfo(*row[1:])
+        except peewee.PeeweeException:      # a dry run on a database older than the table
+            pass
+
+    def probe(self, line) -> MediaInfo:
+        """The header of the line's file: read once (under the per-host cap), kept in
+        line_probes (not in a dry run)."""
+        info = self.probes.get(line.id)
+        if info is not None:
+            return info
+        s = self.workers.settings
+        with self.workers.limiter(line.url):
+            info = probe_media(self.workers.downloader().session, line.url,
+                               (s.connect_timeout, s.read_timeout))
+        with self._probe_lock:
+            self.probes[line.id] = info
+            self.summary.probed += 1
+        log.debug('read the header of line #%d %r: %s', line.id, line.display_title, describe_media(info))
+        if not self.args.dry_run:
+            store_probe(line.id, info)
+        return info
+
+    def candidates(self, item: WantedItem) -> Iterator:
+        """The item's candidates best first, each once it passes the runtime check.
+        A line's header may show another resolution than its label (a "4K" that is
+        1080p): it then takes its real place in the order."""
+        queue = list(item.candidates)
+        while queue:
+            line = queue.pop(0)
+            twins = item.match.probe_of(line.id) if item.match else None
+            if twins is not None and (self.probing or twins):
+                if not self.probing:
+                    item.reason, item.detail = SKIP_RUNTIME, \
+                        'only its runtime could tell it from another film, and probing is off'
+                    log.debug('%s: line #%d %r: refused, %s', item.label, line.id,
+                              line.display_title, item.detail)
+                    continue
+                info = self.probe(line)
+                ok, why = judge_runtime(info, item.runtime, twins, self.tolerance)
+                log.debug('%s: line #%d %r: %s, %s', item.label, line.id, line.display_title,
+                          'runtime fits' if ok else 'refused', why)
+                if not ok:
+                    item.reason, item.detail = SKIP_RUNTIME, why
+                    continue
+                if queue and self._rank(queue[0]) < self._rank(line):
+                    queue.append(line)
+                    queue.sort(key=self._rank)
+                    continue
+            yield line
+
+    def choose(self, item: WantedItem):
+        """The candidate a download would start with (for --dry-run)."""
+        return next(iter(self.candidates(item)), None)
 
     # -- doing -------------------------------------------------------------------
-    def fetch(self, item: WantedItem) -> DownloadResult:
-        """Try the candidates in order of preference; the next one after a failure."""
+    def fetch(self, item: WantedItem) -> DownloadResult | None:
+        """Try the candidates in order of preference; the next one after a failure.
+        None when the runtime check refused every one (item.reason says why)."""
         result = None
-        for line in item.candidates:
+        for line in self.candidates(item):
             with self.workers.limiter(line.url):
                 result = self.workers.downloader().download(
                     line.url, item.destination, title=item.label, processed_line_id=line.id,
@@ -4497,7 +5470,7 @@ class ArrRun:
             if result.status in ('completed', 'skipped'):
                 break
             log.warning('%s: candidate %r failed: %s', item.label, line.display_title, result.message)
-        if result.status == 'completed':
+        if result is not None and result.status == 'completed':
             self.rescans.add(item.service, item.item_id, item.parent_id, item.label)
         return result
 
@@ -4507,6 +5480,42 @@ class ArrRun:
         self.summary.resumed = sum(counts.values())
         self.summary.downloaded += counts['completed']
         self.summary.failed += counts['failed'] + counts['lost']
+
+
+def episode_order(ep: dict) -> tuple:
+    """Series by title, then season and episode ascending: oldest first."""
+    series = ep.get('series') or {}
+    return ((series.get('sortTitle') or series.get('title') or '').casefold(), ep.get('seriesId') or 0,
+            ep.get('seasonNumber') or 0, ep.get('episodeNumber') or 0)
+
+
+def episode_label(ep: dict) -> str:
+    return (f'{(ep.get("series") or {}).get("title")} - '
+            f'S{ep.get("seasonNumber", 0):02d}E{ep.get("episodeNumber", 0):02d}')
+
+
+def describe_media(info: MediaInfo) -> str:
+    """'matroska, 1h45m, 1920x800 (1080p)' / 'duration unknown (HTTP 404)'."""
+    parts = [info.container or 'unknown container']
+    parts.append(format_duration(info.duration) if info.duration is not None
+                 else f'duration unknown ({info.note or "?"})')
+    if info.width and info.height:
+        parts.append(f'{info.width}x{info.height} ({info.resolution})')
+    return ', '.join(parts)
+
+
+def store_probe(line_id: int, info: MediaInfo) -> None:
+    """Keep what a probe measured (line_probes); a failure here is only a warning."""
+    LP = LineProbe
+    values = dict(duration_seconds=info.duration, width=info.width, height=info.height,
+                  resolution=info.resolution, container=info.container, note=info.note or None,
+                  probed_at=utcnow())
+    try:
+        (LP.insert(line=line_id, **values)
+         .on_conflict(conflict_target=[LP.line], update={getattr(LP, k): v for k, v in values.items()})
+         .execute())
+    except peewee.PeeweeException as exc:
+        log.warning('could not record the probe of line #%d: %s', line_id, first_line(exc))
 
 
 def run_arr(app: App, service: str) -> int:
@@ -4522,11 +5531,11 @@ def run_arr(app: App, service: str) -> int:
         if args.resume:
             run.resume_first()
     items = run.wanted(can_read_db)
+    skips = run.skip_reasons(items) if can_read_db else {}
     plan = []
     for item in items:
-        skip = run.skip_reason(item) if can_read_db else None
-        if skip:
-            run.summary.skip(item.label, *skip)
+        if item.item_id in skips:
+            run.summary.skip(item.label, *skips[item.item_id])
             continue
         plan.append(item)
     if args.limit is not None:
@@ -4535,17 +5544,27 @@ def run_arr(app: App, service: str) -> int:
         plan = plan[:max(args.limit, 0)]
     run.summary.planned = len(plan)
     if args.dry_run:
+        would = 0
         for item in plan:
-            best = item.candidates[0]
+            best = run.choose(item)
+            if best is None:
+                run.summary.skip(item.label, item.reason, item.detail)
+                continue
+            would += 1
             ext = '' if has_media_extension(item.destination) else detect_extension(best.url)
-            console.out(f'{item.label}: {best.display_title} [{best.resolution or "unknown"}] '
+            console.out(f'{item.label}: {best.display_title} [{run._resolution(best) or "unknown"}] '
                         f'{redact_url(best.url)} -> {item.destination}{ext}', always=True)
-        console.out(run.summary.line(service) + f', would download {len(plan)} (dry run)', always=True)
+        console.out(run.summary.line(service) + f', would download {would} (dry run)', always=True)
         return EXIT_OK
     if plan and app.progress is not None:
         app.progress.begin(service, len(plan))
     try:
         for item, result in run.workers.map(lambda item: (item, run.fetch(item)), plan):
+            if result is None:
+                run.summary.skip(item.label, item.reason, item.detail)
+                if app.progress is not None:
+                    app.progress.item_done(DownloadResult('skipped', None, item.detail))
+                continue
             report_result(app, result)
             if result.status == 'completed':
                 run.summary.downloaded += 1
@@ -5858,6 +6877,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument('--resume', action='store_true', help='finish incomplete downloads first')
         p.add_argument('--no-rescan', action='store_true',
                        help=f'do not ask {service.capitalize()} to rescan')
+        p.add_argument('--probe', action='store_true',
+                       help='with --dry-run: read the chosen files\' headers too (runtime, resolution)')
         if service == 'sonarr':
             p.add_argument('--series-id', type=int, metavar='N', help='only this series')
         p.set_defaults(func=cmd_radarr if service == 'radarr' else cmd_sonarr, series_id=None)

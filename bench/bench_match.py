@@ -1,23 +1,36 @@
 #!/usr/bin/env python3
 """Benchmark movie matching: 10,000 missing movies against a 300,000-line playlist.
 
-    python bench/bench_match.py [--entries 300000] [--movies 10000]
+    python bench/bench_match.py [--entries 300000] [--movies 10000] [--pairs 5]
+                                [--baseline /work/main/stalkeer.py]
 
-Imports a generated playlist into a fresh SQLite database (timed too), takes
-80% of the missing movies from titles the playlist has (with their years) and
-20% that it has not, shaped like Radarr's MovieResource, and times
-stalkeer.match_movies(): index lookups on (content_type, match_key). Not a
-test: record the figures in bench/RESULTS.md.
+Imports a generated playlist into a fresh SQLite database, takes 80% of the
+missing movies from titles the playlist has (with their years) and 20% that it
+has not, shaped like Radarr's MovieResource, and times stalkeer.match_movies()
+with the guards on: lookups go to a stand-in client that counts them (it knows
+no other film, so it costs nothing but the count), and the candidates that
+rest on their title (so a real run would read their header) are counted as
+probes. Also times finding the items already downloaded or held (8,000 rows in
+download_info): one query per run.
+
+With --baseline, the same work is timed with another stalkeer.py (e.g. main)
+on the same database, interleaved: baseline, this, baseline, this, ... and the
+ratio of each pair is reported (min / median / max), as this machine's speed
+drifts too much for anything but paired figures. Not a test: record the
+figures in bench/RESULTS.md.
 """
 
 import argparse
 import collections
+import importlib.util
 import os
 import platform
 import random
+import statistics
 import sys
 import tempfile
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -26,16 +39,72 @@ import stalkeer  # noqa: E402
 from gen_playlist import generate  # noqa: E402
 
 
+def load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class CountingLookup:
+    """Radarr's movie/lookup stand-in: knows no other film; counts the calls."""
+    name = 'Radarr'
+
+    def __init__(self):
+        self.calls = 0
+
+    def lookup(self, term):
+        self.calls += 1
+        return []
+
+
+def run_match(module, movies, library_keys):
+    """(seconds, matched ids, lookups, probes) of one match_movies call."""
+    if hasattr(module, 'TitleLookups'):
+        client = CountingLookup()
+        lookups = module.TitleLookups(client, 'radarr', budget=10 ** 9, write=False, use_cache=False)
+        t = time.perf_counter()
+        result = module.match_movies(movies, library_keys, lookups)
+        elapsed = time.perf_counter() - t
+        matched = {i for i, m in result.items() if m.lines}
+        probes = sum(1 for m in result.values() if m.lines and m.probe_of(m.lines[0].id) is not None)
+        return elapsed, matched, client.calls, probes
+    t = time.perf_counter()
+    result = module.match_movies(movies, library_keys)
+    elapsed = time.perf_counter() - t
+    return elapsed, {i for i, lines in result.items() if lines}, None, None
+
+
+def run_skips(module, items):
+    """Seconds to find the already-downloaded items: this version's one query per
+    run, or the baseline's ArrRun.skip_reason per item."""
+    run = object.__new__(module.ArrRun)
+    run.service = 'radarr'
+    run.args = types.SimpleNamespace(force=False)
+    run.workers = types.SimpleNamespace(owner='bench-owner')
+    run.state = None
+    t = time.perf_counter()
+    if hasattr(module.ArrRun, 'skip_reasons'):
+        found = run.skip_reasons(items)
+    else:
+        found = {item.item_id: r for item in items if (r := run.skip_reason(item))}
+    return time.perf_counter() - t, len(found)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--entries', type=int, default=300_000)
     parser.add_argument('--movies', type=int, default=10_000)
+    parser.add_argument('--pairs', type=int, default=5)
+    parser.add_argument('--baseline', help='another stalkeer.py to pair against (e.g. main)')
     args = parser.parse_args()
     print(f'machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}')
     with tempfile.TemporaryDirectory() as tmp:
         playlist = os.path.join(tmp, 'playlist.m3u')
         generate(playlist, entries=args.entries, seed=7)
-        stalkeer.open_database(f'sqlite:///{tmp}/match.db', tmp)
+        url = f'sqlite:///{tmp}/match.db'
+        stalkeer.open_database(url, tmp)
         t = time.perf_counter()
         summary = stalkeer.PlaylistIngest().run(playlist)
         print(f'import: {summary.entries} entries in {time.perf_counter() - t:.1f} s '
@@ -49,21 +118,58 @@ def main():
         fake = [(f'Nonexistent Film Number {i}', 1950 + i % 70) for i in range(args.movies - len(real))]
         movies = [{'id': i + 1, 'title': title, 'originalTitle': title, 'year': year,
                    'alternateTitles': [], 'monitored': True, 'hasFile': False, 'isAvailable': True,
-                   'tmdbId': 100000 + i}
+                   'tmdbId': 100000 + i, 'runtime': 100}
                   for i, (title, year) in enumerate(real + fake)]
+        # 8,000 movies downloaded before: rows the run must find (one per movie).
+        DI = stalkeer.DownloadInfo
+        with stalkeer.db_proxy.atomic():
+            DI.insert_many([{'url': f'http://h/{i}', 'destination': f'{tmp}/d/{i}', 'status': 'completed',
+                             'service': 'radarr', 'service_item_id': m['id'],
+                             'download_path': f'{tmp}/d/{i}'}
+                            for i, m in enumerate(movies[:8000])]).execute()
+        items = [stalkeer.WantedItem('radarr', m['id'], None, m['title'], '') for m in movies]
 
-        def library_keys():
-            return collections.Counter(k for m in movies for k in stalkeer.movie_keys(m)[1])
+        library = []
 
-        timings = []
-        for _ in range(3):
-            t = time.perf_counter()
-            result = stalkeer.match_movies(movies, library_keys)
-            timings.append(time.perf_counter() - t)
-        matched = sum(1 for lines in result.values() if lines)
-        print(f'match: {len(movies)} missing movies against {summary.entries} lines: '
-              f'{min(timings):.2f} s best of 3 ({", ".join(f"{x:.2f}" for x in timings)}); '
-              f'{matched} matched ({len(real)} were in the playlist)')
+        def library_keys():                  # read once per run, as ArrRun does
+            if not library:
+                library.append(collections.Counter(k for m in movies for k in stalkeer.movie_keys(m)[1]))
+            return library[0]
+
+        versions = [('this', stalkeer)]
+        if args.baseline:
+            base = load(args.baseline, 'stalkeer_baseline')
+            base.open_database(url, tmp, migrate=False)
+            versions.insert(0, ('baseline', base))
+        times = collections.defaultdict(list)
+        skip_times = collections.defaultdict(list)
+        outcome = {}
+        run_match(stalkeer, movies, library_keys)               # warm the match_key cache
+        for _ in range(args.pairs):
+            for name, module in versions:
+                elapsed, matched, lookups, probes = run_match(module, movies, library_keys)
+                times[name].append(elapsed)
+                outcome[name] = (matched, lookups, probes)
+                skip_times[name].append(run_skips(module, items)[0])
+        matched, lookups, probes = outcome['this']
+        print(f'match_movies, {len(movies)} missing x {summary.entries} lines, guards on: '
+              f'median {statistics.median(times["this"]):.3f} s '
+              f'(min {min(times["this"]):.3f}, max {max(times["this"]):.3f}); {len(matched)} matched '
+              f'({len(real)} were in the playlist); lookups {lookups}; title-based candidates to probe {probes}')
+        print(f'already-downloaded check, 8,000 rows: median {statistics.median(skip_times["this"]):.3f} s')
+        if args.baseline:
+            ratios = [b / t for b, t in zip(times['baseline'], times['this'])]
+            print(f'baseline match_movies: median {statistics.median(times["baseline"]):.3f} s; '
+                  f'baseline/this per pair: min {min(ratios):.1f}, median {statistics.median(ratios):.1f}, '
+                  f'max {max(ratios):.1f} ({", ".join(f"{r:.1f}" for r in ratios)})')
+            same = outcome['baseline'][0] == matched
+            print(f'same movies matched as the baseline: {same}'
+                  + ('' if same else f' (only baseline: {len(outcome["baseline"][0] - matched)}, '
+                                     f'only this: {len(matched - outcome["baseline"][0])})'))
+            ratios = [b / t for b, t in zip(skip_times['baseline'], skip_times['this'])]
+            print(f'baseline already-downloaded check: median {statistics.median(skip_times["baseline"]):.3f} s; '
+                  f'baseline/this per pair: min {min(ratios):.0f}, median {statistics.median(ratios):.0f}, '
+                  f'max {max(ratios):.0f}')
 
 
 if __name__ == '__main__':

@@ -15,6 +15,10 @@ Usage::
                      headers={'X-Api-Key': arr.api_key})
         arr.fault('/api/v3/command', status=503, times=1)
 
+``movie/lookup`` and ``series/lookup`` answer the library's items and the
+"world" ones added with add_world_movie/add_world_series whose title holds the
+term.
+
 Behaviour copied from the real apps:
 
 * API key from the ``apikey`` query parameter first, then the ``X-Api-Key``
@@ -239,6 +243,8 @@ class FakeArr:
         self.movies: list[dict] = []
         self.series: list[dict] = []
         self.episodes: list[dict] = []
+        self.world_movies: list[dict] = []      # lookup answers beyond the library
+        self.world_series: list[dict] = []
         self.commands: list[dict] = []
         self.requests: list[dict] = []
         self._faults: dict[str, dict] = {}
@@ -483,6 +489,44 @@ class FakeArr:
                         s['seasons'].sort(key=lambda x: x.get('seasonNumber', 0))
         return ep
 
+    def add_world_movie(self, title, year, **kw) -> dict:
+        """A film the metadata source (TMDB) knows that is not in the library: only
+        ``movie/lookup`` answers it, as Radarr does (no id, path or file)."""
+        movie = self.add_movie(title, year, **kw)
+        with self._lock:
+            self.movies.remove(movie)
+            for name in ('id', 'path', 'folderName', 'rootFolderPath', 'movieFileId', 'added'):
+                movie.pop(name, None)
+            movie['monitored'] = False
+            self.world_movies.append(movie)
+        return movie
+
+    def add_world_series(self, title, year, *, seasons=(1,), **kw) -> dict:
+        """A series the metadata source (TheTVDB) knows that is not in the library:
+        only ``series/lookup`` answers it (no id or path), with its seasons."""
+        series = self.add_series(title, year, **kw)
+        with self._lock:
+            self.series.remove(series)
+            for name in ('id', 'path', 'rootFolderPath', 'added'):
+                series.pop(name, None)
+            series['seasons'] = [{'seasonNumber': n, 'monitored': False} for n in seasons]
+            self.world_series.append(series)
+        return series
+
+    def _lookup(self, items: list[dict], term: str) -> list[dict]:
+        """Like the apps' search, roughly: every title whose clean form holds the
+        term's (title, original title, alternate titles)."""
+        wanted = clean_title(term or '')
+        if not wanted:
+            return []
+        found = []
+        for item in items:
+            titles = [item.get('title') or '', item.get('originalTitle') or '']
+            titles += [a.get('title') or '' for a in item.get('alternateTitles') or []]
+            if any(wanted in clean_title(t) for t in titles if t):
+                found.append(item)
+        return found
+
     # -- rendering ----------------------------------------------------------------------
     def _render_series(self, series: dict, episodes: list[dict]) -> dict:
         out = json.loads(json.dumps(series))
@@ -535,6 +579,10 @@ class FakeArr:
             if route == '/api/v3/system/status':
                 return h._json(200, self._system_status())
             if self.kind == 'radarr':
+                if route == '/api/v3/movie/lookup':
+                    with self._lock:
+                        world = list(self.world_movies)
+                    return h._json(200, self._lookup(movies + world, query.get('term', '')))
                 if route == '/api/v3/movie':
                     tmdb = query.get('tmdbId')
                     found = [m for m in movies if tmdb in (None, '') or str(m.get('tmdbId')) == tmdb]
@@ -546,6 +594,11 @@ class FakeArr:
                 if route == '/api/v3/wanted/missing' and self.wanted_missing:
                     return self._missing_movies(h, movies, query)
             else:
+                if route == '/api/v3/series/lookup':
+                    with self._lock:
+                        world = list(self.world_series)
+                    return h._json(200, [self._render_series(x, episodes) if x.get('id') else x
+                                         for x in self._lookup(series + world, query.get('term', ''))])
                 if route == '/api/v3/series':
                     tvdb = query.get('tvdbId')
                     found = [s for s in series if tvdb in (None, '') or str(s.get('tvdbId')) == tvdb]

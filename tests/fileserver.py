@@ -398,6 +398,7 @@ class FileServer:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._inflight = 0
+        self.peak_inflight = 0  # most requests in flight at once (a connection cap holds?)
         self._arrivals = 0
         self._files: dict[str, _File] = {}
         self._faults: dict[str, dict] = {}
@@ -528,6 +529,7 @@ class FileServer:
     def _begin(self) -> int:
         with self._lock:
             self._inflight += 1
+            self.peak_inflight = max(self.peak_inflight, self._inflight)
             self._arrivals += 1
             return self._arrivals
 

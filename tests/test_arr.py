@@ -205,12 +205,32 @@ def lines(db, tmp_path):
     stalkeer.PlaylistIngest(stalkeer.LineFilter()).run(str(playlist))
 
 
-def matched_urls(movies, library=None):
+class Catalogue:
+    """A stand-in for the apps' lookup: every film or series whose title holds the term."""
+    name = 'Radarr'
+
+    def __init__(self, items=()):
+        self.items = list(items)
+        self.terms = []
+
+    def lookup(self, term):
+        self.terms.append(term)
+        key = stalkeer.match_key(term)
+        return [x for x in self.items if key in stalkeer.TitleFacts.of_movie(x).keys
+                or key in stalkeer.match_key(x.get('title') or '')]
+
+
+def lookups(items=(), service='radarr', **kw):
+    return stalkeer.TitleLookups(Catalogue(items), service, write=False, use_cache=False, **kw)
+
+
+def matched_urls(movies, library=None, world=None):
     library = library if library is not None else movies
     counter = lambda: __import__('collections').Counter(  # noqa: E731
         k for m in library for k in stalkeer.movie_keys(m)[1])
-    result = stalkeer.match_movies(movies, counter)
-    return {m['title']: sorted(line.url.rsplit('/', 1)[1] for line in result[m['id']]) for m in movies}
+    result = stalkeer.match_movies(movies, counter, lookups(world if world is not None else movies))
+    return {m['title']: sorted(line.url.rsplit('/', 1)[1] for line in result[m['id']].lines)
+            for m in movies}
 
 
 def test_movie_traps(lines):
@@ -224,13 +244,13 @@ def test_movie_traps(lines):
     assert got['The Matrix Reloaded'] == ['2.mkv']
     assert got['Dune'] in (['4.mkv'], ['3.mkv'])
     by_id = stalkeer.match_movies(movies, lambda: __import__('collections').Counter())
-    assert [line.year for line in by_id[3]] == [2021] and [line.year for line in by_id[4]] == [1984]
+    assert [line.year for line in by_id[3].lines] == [2021] and [line.year for line in by_id[4].lines] == [1984]
     assert got['Alien'] == ['6.mkv']                       # not Aliens, not the trailer
     assert got['Aliens'] == ['5.mkv']
-    assert got['Amélie'] == ['8.mkv']
+    assert got['Amélie'] == ['8.mkv']                      # spelled 'Amelie': after a lookup
     assert got['Léon: The Professional'] == ['9.mkv']
     assert got['Fast & Furious'] == ['10.mkv']
-    assert got['Rocky 2'] == ['11.mkv']
+    assert got['Rocky 2'] == ['11.mkv']                    # 'Rocky II': after a lookup
     assert got['Spider-Man: No Way Home'] == ['12.mkv']
 
 
@@ -243,17 +263,23 @@ def test_alternate_and_original_titles(lines):
     assert matched_urls([alt])['Fabulous Destiny'] == ['8.mkv']
 
 
-def test_year_off_by_one_only_for_an_exact_title(lines):
+def test_year_off_by_one_only_when_radarrs_dates_say_so(lines):
     # Arrival: the playlist says 2017, Radarr 2016 (festival vs release year).
-    assert matched_urls([movie(1, 'Arrival', 2016)])['Arrival'] == ['15.mkv']
+    digital = movie(1, 'Arrival', 2016, inCinemas='2016-11-10T00:00:00Z',
+                    digitalRelease='2017-02-14T00:00:00Z')
+    assert matched_urls([digital])['Arrival'] == ['15.mkv']
+    assert matched_urls([movie(1, 'Arrival', 2016, secondaryYear=2017)])['Arrival'] == ['15.mkv']
+    # No date of Radarr's says 2017: a year off by one is another film until shown otherwise.
+    assert matched_urls([movie(1, 'Arrival', 2016, inCinemas='2016-11-10T00:00:00Z')])['Arrival'] == []
     assert matched_urls([movie(2, 'Arrival', 2014)])['Arrival'] == []
 
 
-def test_a_line_without_year_needs_a_title_unique_in_the_library(lines):
+def test_a_line_without_year_needs_a_title_unique_in_the_library_and_the_world(lines):
     heat = movie(1, 'Heat', 1995)
     assert matched_urls([heat])['Heat'] == ['13.mkv']
     other_heat = movie(2, 'Heat', 1986, hasFile=True)
     assert matched_urls([heat], library=[heat, other_heat])['Heat'] == []
+    assert matched_urls([heat], world=[heat, other_heat])['Heat'] == []
 
 
 def test_ids_beat_titles(lines):
@@ -278,11 +304,11 @@ def test_episode_matching(lines):
         {'id': 4, 'seriesId': 2, 'seasonNumber': 2, 'episodeNumber': 5,
          'series': {'id': 2, 'title': 'Money Heist', 'year': 2017}},
     ]
-    got = stalkeer.match_episodes(eps)
-    assert [line.url for line in got[1]] == ['http://h/series/u/p/90.mkv']   # not the 1963 one
-    assert [line.url for line in got[2]] == ['http://h/series/u/p/92.mkv']   # alternate title
-    assert [line.url for line in got[3]] == ['http://h/series/u/p/93.mkv']
-    assert got[4] == []
+    got = stalkeer.match_episodes(eps, lookups=lookups(service='sonarr'))
+    assert [line.url for line in got[1].lines] == ['http://h/series/u/p/90.mkv']   # not the 1963 one
+    assert [line.url for line in got[2].lines] == ['http://h/series/u/p/92.mkv']   # alternate title
+    assert [line.url for line in got[3].lines] == ['http://h/series/u/p/93.mkv']
+    assert got[4].lines == []
 
 
 def test_quality_and_language_order():
@@ -345,3 +371,32 @@ def test_episode_destination_season_folders():
 def test_path_map_errors():
     with pytest.raises(stalkeer.ConfigError, match='REMOTE=LOCAL'):
         stalkeer.parse_path_map('/movies', 'radarr')
+
+
+# -- query plans (issue 15: the tvg_id lookup scanned every movie line) ---------------------------
+
+def _plan(db, query) -> str:
+    sql, params = query
+    if stalkeer.is_postgres(db):
+        return '\n'.join(r[0] for r in db.execute_sql('EXPLAIN ' + sql, params).fetchall())
+    return '\n'.join(str(r[-1]) for r in db.execute_sql('EXPLAIN QUERY PLAN ' + sql, params).fetchall())
+
+
+def test_matching_lookups_use_their_indexes(db, tmp_path):
+    playlist = tmp_path / 'big.m3u'
+    with open(playlist, 'w', encoding='utf-8') as fh:
+        fh.write('#EXTM3U\n')
+        for i in range(3000):
+            kind = ('movie', 'series')[i % 2]
+            title = f'Film {i} ({1950 + i % 70})' if kind == 'movie' else f'Show {i} S01E{i % 20 + 1:02d}'
+            fh.write(f'#EXTINF:-1 tvg-id="tt{1000000 + i}",{title}\nhttp://h/{kind}/u/p/{i}.mkv\n')
+    stalkeer.PlaylistIngest(stalkeer.LineFilter()).run(str(playlist))
+    db.execute_sql('ANALYZE')
+    by_id = _plan(db, stalkeer.line_query('tvg_id', ['tt1000001', 'tt1000002']))
+    by_key = _plan(db, stalkeer.line_query('match_key', ['film 1', 'film 2'], 'movies'))
+    assert 'processed_lines_tvg_id' in by_id, by_id
+    assert 'processed_lines_content_type_match_key' in by_key, by_key
+    # The shape of the old tvg_id query, for the record: with the type in the WHERE the
+    # planner may take the (content_type, match_key) index and scan every movie line.
+    got = stalkeer._lines_by_tvg_id('movies', ['tt1000002', 'tt1000003'])
+    assert set(got) == {'tt1000002'} and got['tt1000002'][0].content_type == 'movies'

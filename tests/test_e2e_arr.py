@@ -140,7 +140,8 @@ def test_radarr_and_sonarr_end_to_end(world, server, cli):
     season = world.lib / 'tv' / 'Show' / 'Season 01'
     assert sha256(season / 'Show - S01E01.mkv') == sha256(DATA['ep1'])
     assert sha256(season / 'Show - S01E02.mkv') == sha256(DATA['ep2b'])
-    assert len(server.gets('series/alice/hunter22pw/gone.mkv')) == 1
+    # its header probe (a small Range request), then the one download attempt
+    assert [r.range for r in server.gets('series/alice/hunter22pw/gone.mkv')] == ['bytes=0-65535', None]
     assert [c for c in world.sonarr.commands if c['name'] == 'RescanSeries'] == \
         [{'name': 'RescanSeries', 'seriesId': world.e1['seriesId']}]
     assert 'sonarr: missing 3, matched 2, downloaded 2, failed 0, skipped 1 (not in the playlist 1)' in out
@@ -189,7 +190,8 @@ def test_limit_no_rescan_and_parallel(world, server, cli):
 
 def test_failed_download_exit_1_and_resume(world, server, cli):
     assert run(cli, world, 'process')[0] == 0
-    server.fault('movie/alice/hunter22pw/matrix.mkv', drop_after=50_000, drop_times=1)
+    # Cut twice: the header probe (which then proceeds, duration unknown), the download.
+    server.fault('movie/alice/hunter22pw/matrix.mkv', drop_after=50_000, drop_times=2)
     code, out, err = run(cli, world, 'radarr')
     assert code == 1 and 'failed 1' in out
     failed = [r for r in rows(world) if r['status'] == 'failed']
@@ -309,7 +311,7 @@ def test_every_skip_reason_is_counted_and_named(server, tmp_path, cli):
         'radarr: missing 9, matched 4, downloaded 1, failed 0, skipped 8 (not available yet 1, '
         'not in the playlist 1, only a trailer or extra in the playlist 1, only other years in '
         'the playlist 1, other languages only 1, already downloaded 1, held by another instance 1, '
-        'over the limit 1)')
+        'over the limit 1), probed 1')
     counts = dict((name, int(n)) for name, n in re.findall(r'([a-z][a-z -]*?) (\d+)', summary))
     assert counts['missing'] == counts['downloaded'] + counts['failed'] + counts['skipped']
     for needle in ("Coming Soon (2031): skipped, not available yet",
@@ -334,9 +336,226 @@ def test_the_log_file_records_how_the_run_ended(world, cli):
     assert code == 0, err
     logged = log_file.read_text()
     assert re.search(r'INFO \[\d+\] radarr: missing 4, matched 2, downloaded 2, failed 0, skipped 2 '
-                     r'\(not available yet 1, not in the playlist 1\)\n', logged), logged
+                     r'\(not available yet 1, not in the playlist 1\), probed 2\n', logged), logged
     assert f'asked Radarr to rescan Heat (1995) (movie {world.heat["id"]})' in logged
     assert f'asked Radarr to rescan The Matrix (1999) (movie {world.matrix["id"]})' in logged
     assert f'asked Sonarr to rescan series {world.e1["seriesId"]}' in logged
     assert 'sonarr: missing 3, matched 2, downloaded 2' in logged
     assert logged.count('completed: ') == 4 and 'hunter22pw' not in logged
+
+
+# -- the guards: lookups and the runtime probe, end to end ------------------------------------
+
+MEDIA = __import__('pathlib').Path(__file__).resolve().parent / 'media'
+
+
+def guard_world(server, tmp_path, radarr, entries, extra_ini=''):
+    """A playlist of (title, file name, bytes) served by the file server, and an ini."""
+    playlist = tmp_path / 'playlist.m3u'
+    text = '#EXTM3U\n'
+    for title, name, data in entries:
+        text += f'#EXTINF:-1 tvg-name="{title}" group-title="Movies",{title}\n'
+        text += server.add(f'movie/alice/hunter22pw/{name}', data) + '\n'
+    playlist.write_text(text, encoding='utf-8')
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text(f'[m3u]\nfile_path = {playlist}\n[downloads]\nmin_free_space_mb = 0\n'
+                   f'retry_attempts = 1\nretry_backoff_seconds = 0.01\n'
+                   f'[radarr]\nurl = {radarr.base_url}\napi_key = {radarr.api_key}\n'
+                   f'path_map = /movies={tmp_path}/lib\n'
+                   f'[quality]\npreference = 4K, 1080p, 720p, unknown\n{extra_ini}', encoding='utf-8')
+    return ini
+
+
+def lookups_asked(arr):
+    return [r['query'].get('term') for r in arr.requests if r['path'].endswith('/lookup')]
+
+
+def db_rows(tmp_path, table):
+    conn = sqlite3.connect(tmp_path / 'stalkeer.db')
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(f'SELECT * FROM {table} ORDER BY id')]
+    finally:
+        conn.close()
+
+
+def test_the_lookup_guard_refuses_a_title_another_film_could_be_meant_by(server, tmp_path, cli):
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('Crash', 2004, path='/movies/Crash (2004)')
+        radarr.add_world_movie('Crash', 1996)
+        radarr.add_movie('Pulp Fiction', 1994, path='/movies/Pulp Fiction (1994)')
+        radarr.add_movie('Little Women', 2019, path='/movies/Little Women (2019)')
+        radarr.add_world_movie('Little Women', 2018)
+        ini = guard_world(server, tmp_path, radarr, [
+            ('Crash', 'crash.mkv', payload(5000, 1)),
+            ('Pulp Fiction', 'pulp.mkv', payload(5000, 2)),
+            ('Little Women (2018)', 'lw.mkv', payload(5000, 3))])
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'radarr', '--dry-run', '-v')
+        assert code == 0, err
+        assert "Crash (2004): line #1 'Crash': refused, no year, and another film has that name: " \
+            'Crash (1996)' in err
+        assert 'Crash (2004): skipped, another of that name could be meant (no year, and another ' \
+            'film has that name: Crash (1996))' in err
+        assert "Pulp Fiction (1994): line #2 'Pulp Fiction': taken, no year; the lookup knows no " \
+            'other film of that name' in err
+        assert "Little Women (2019): line #3 'Little Women (2018)': refused, year 2018 is one off " \
+            "2019 and none of Radarr's dates says so (2019)" in err
+        assert 'radarr: missing 3, matched 1, downloaded 0, failed 0, skipped 2 (only other years ' \
+            'in the playlist 1, another of that name could be meant 1), looked up 2, ' \
+            'would download 1 (dry run)' in out
+        assert sorted(lookups_asked(radarr)) == ['Crash', 'Pulp Fiction']
+        assert db_rows(tmp_path, 'arr_lookups') == []            # a dry run writes nothing
+
+        code, out, err = cli('--config', ini, 'radarr')
+        assert code == 0, err
+        assert (tmp_path / 'lib' / 'Pulp Fiction (1994)' / 'Pulp Fiction (1994).mkv').exists()
+        assert not (tmp_path / 'lib' / 'Crash (2004)').exists()
+        assert server.gets('movie/alice/hunter22pw/crash.mkv') == []
+        kept = {r['term_key'] for r in db_rows(tmp_path, 'arr_lookups')}
+        assert kept == {'crash', 'pulp fiction'}
+        asked = len(lookups_asked(radarr))
+        code, out, err = cli('--config', ini, 'radarr', '--dry-run')
+        assert len(lookups_asked(radarr)) == asked and 'looked up' not in out   # from the cache
+
+
+def test_lookups_per_run_and_a_failing_lookup_leave_the_rest_for_the_next_run(server, tmp_path, cli):
+    with FakeArr('radarr') as radarr:
+        for title in ('Pulp Fiction', 'Inception', 'Interstellar'):
+            radarr.add_movie(title, 2000, path=f'/movies/{title}')
+        ini = guard_world(server, tmp_path, radarr, [
+            (t, f'{i}.mkv', payload(3000, i)) for i, t in enumerate(('Pulp Fiction', 'Inception', 'Interstellar'))],
+            '[matching]\nlookups_per_run = 2\nprobe = false\n')
+        assert cli('--config', ini, 'process')[0] == 0
+        radarr.fault('/api/v3/movie/lookup', status=503, times=3)     # 3 attempts of the first lookup
+        code, out, err = cli('--config', ini, 'radarr', '-v')
+        assert code == 0, err
+        assert 'downloaded 1' in out and 'lookup left for the next run 2' in out
+        assert "lookups this run already ([matching] lookups_per_run)" in err
+        assert 'the lookup failed: Radarr at' in err and 'answered HTTP 503' in err
+        code, out, err = cli('--config', ini, 'radarr')
+        assert 'downloaded 2' in out and 'already downloaded 1' in out, out
+
+
+def test_lookups_off_refuse_what_needs_one(server, tmp_path, cli):
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('Pulp Fiction', 1994, path='/movies/Pulp Fiction (1994)')
+        ini = guard_world(server, tmp_path, radarr, [('Pulp Fiction', 'p.mkv', payload(3000))],
+                          '[matching]\nlookup = false\n')
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'radarr', '--dry-run', '-v')
+        assert 'lookup left for the next run 1' in out and 'lookups are off ([matching] lookup)' in err
+        assert lookups_asked(radarr) == []
+
+
+def test_the_runtime_probe_refuses_another_length_and_ranks_by_the_real_resolution(server, tmp_path, cli):
+    """Heat's "4K" line is a 720p file; its 1080p line is the real thing. Dune's line runs
+    76 min where Radarr says 155. A line that is not a readable container goes ahead."""
+    with FakeArr('radarr') as radarr:
+        heat = radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)', runtime=95)
+        radarr.add_movie('Dune', 2021, path='/movies/Dune (2021)', runtime=155)
+        radarr.add_movie('The Matrix', 1999, path='/movies/The Matrix (1999)', runtime=136)
+        media = {name: (MEDIA / name).read_bytes() for name in
+                 ('film-720p-moov-at-end.mp4', 'film-1080p-faststart.mp4', 'film-2160p.mkv')}
+        ini = guard_world(server, tmp_path, radarr, [
+            ('Heat (1995) 4K', 'heat4k.mp4', media['film-720p-moov-at-end.mp4']),
+            ('Heat (1995) 1080p', 'heat1080.mp4', media['film-1080p-faststart.mp4']),
+            ('Dune (2021) 4K', 'dune.mkv', media['film-2160p.mkv']),
+            ('The Matrix (1999)', 'matrix.mkv', payload(50_000))])
+        assert cli('--config', ini, 'process')[0] == 0
+
+        code, out, err = cli('--config', ini, 'radarr', '--dry-run')     # plans, reads nothing
+        assert code == 0 and len(server.requests) == 0
+        assert 'Heat (1995): Heat (1995) 4K [2160p]' in out and 'would download 3' in out
+
+        code, out, err = cli('--config', ini, 'radarr', '--dry-run', '--probe', '-v')
+        assert code == 0, err
+        assert 'Heat (1995): Heat (1995) 1080p [1080p]' in out
+        assert "read the header of line #1 'Heat (1995) 4K': mp4, 1h44m, 1280x536 (720p)" in err
+        assert "Dune (2021): line #3 'Dune (2021) 4K': refused, runs 76 min, the app says 155 min " \
+            '(±23 min)' in err
+        assert 'skipped 1 (runtime does not fit 1), probed 4, would download 2 (dry run)' in out
+        assert db_rows(tmp_path, 'line_probes') == []               # a dry run records nothing
+        assert all(r.range and r.range.startswith('bytes=') for r in server.requests)
+
+        code, out, err = cli('--config', ini, 'radarr', '-v')
+        assert code == 0, err
+        lib = tmp_path / 'lib'
+        assert sha256(lib / 'Heat (1995)' / 'Heat (1995).mp4') == sha256(media['film-1080p-faststart.mp4'])
+        assert not (lib / 'Dune (2021)').exists()
+        assert (lib / 'The Matrix (1999)' / 'The Matrix (1999).mkv').exists()
+        assert server.full_gets('movie/alice/hunter22pw/heat4k.mp4') == 0
+        assert server.full_gets('movie/alice/hunter22pw/dune.mkv') == 0
+        assert "duration unknown (not a Matroska or MP4 file)" in err
+        assert 'radarr: missing 3, matched 3, downloaded 2, failed 0, skipped 1 (runtime does not ' \
+            'fit 1), probed 4' in out
+        probes = {r['line_id']: r for r in db_rows(tmp_path, 'line_probes')}
+        assert (probes[1]['duration_seconds'], probes[1]['resolution'], probes[1]['container']) == \
+            (6240.0, '720p', 'mp4')
+        assert (probes[2]['width'], probes[2]['height'], probes[2]['resolution']) == (1920, 800, '1080p')
+        assert probes[4]['duration_seconds'] is None and probes[4]['note'] == 'not a Matroska or MP4 file'
+        assert [c['movieId'] for c in radarr.commands] .count(heat['id']) == 1
+
+
+def test_probing_respects_the_per_host_cap_and_can_be_turned_off(server, tmp_path, cli):
+    with FakeArr('radarr') as radarr:
+        entries = []
+        for i in range(4):
+            radarr.add_movie(f'Film {i}', 2000 + i, path=f'/movies/Film {i}', runtime=95)
+            entries.append((f'Film {i} ({2000 + i})', f'f{i}.mp4', (MEDIA / 'film-1080p-faststart.mp4').read_bytes()))
+        ini = guard_world(server, tmp_path, radarr, entries)
+        for _, name, _ in entries:
+            server.fault(f'movie/alice/hunter22pw/{name}', throttle_bps=200_000)
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'radarr', '--parallel', '3')
+        assert code == 0, err
+        assert 'downloaded 4' in out and 'probed 4' in out
+        assert server.peak_inflight == 1                # max_connections_per_host = 1, probes too
+        ini.write_text(ini.read_text() + '[matching]\nprobe = false\n')
+        assert cli('--config', ini, 'radarr', '--force')[0] == 0
+        assert len([r for r in server.requests if r.range]) == 4     # no new probe
+
+
+def test_episodes_are_planned_oldest_first(server, tmp_path, cli):
+    with FakeArr('sonarr') as sonarr:
+        show = sonarr.add_series('Show', 2001, path='/tv/Show')
+        for season, number in ((2, 1), (1, 3), (1, 1), (1, 2)):
+            sonarr.add_episode(show['id'], season, number)
+        playlist = tmp_path / 'p.m3u'
+        playlist.write_text('#EXTM3U\n' + ''.join(
+            f'#EXTINF:-1,Show S{s:02d}E{e:02d}\nhttp://127.0.0.1:9/series/u/p/{s}{e}.mkv\n'
+            for s, e in ((2, 1), (1, 3), (1, 1), (1, 2))), encoding='utf-8')
+        ini = tmp_path / 'stalkeer.ini'
+        ini.write_text(f'[m3u]\nfile_path = {playlist}\n[sonarr]\nurl = {sonarr.base_url}\n'
+                       f'api_key = {sonarr.api_key}\npath_map = /tv={tmp_path}/tv\n', encoding='utf-8')
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'sonarr', '--dry-run', '--limit', '3')
+        assert code == 0, err
+        planned = [line.split(':')[0] for line in out.splitlines() if line.startswith('Show - ')]
+        assert planned == ['Show - S01E01', 'Show - S01E02', 'Show - S01E03']
+
+
+def test_verbose_lists_near_misses(server, tmp_path, cli):
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('The Lord of the Rings: The Fellowship of the Ring', 2001, path='/movies/LOTR')
+        radarr.add_movie('Little Women', 2019, path='/movies/LW')
+        ini = guard_world(server, tmp_path, radarr, [
+            ('Lord of the Rings Fellowship of the Ring (2001)', 'lotr.mkv', payload(100)),
+            ('Little Women (2018)', 'lw.mkv', payload(100))])
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'radarr', '--dry-run', '-v')
+        assert "The Lord of the Rings: The Fellowship of the Ring (2001): near misses (if one is it, " \
+            "add its title in Radarr as an alternate title): 'Lord of the Rings Fellowship of the Ring (2001)'" in err
+        assert "Little Women (2019): near misses (if one is it, add its title in Radarr as an " \
+            "alternate title): 'Little Women (2018)' (year 2018 is one off 2019" in err
+
+
+def test_already_downloaded_and_held_items_are_found_in_one_query_per_run(world, cli, caplog):
+    """Issue 15: one query per item cost 2 s for 8,000 movies; one per run costs ms."""
+    assert run(cli, world, 'process')[0] == 0
+    assert run(cli, world, 'radarr')[0] == 0
+    with caplog.at_level('DEBUG', logger='peewee'):
+        code, out, err = run(cli, world, 'radarr', '--dry-run')
+    assert code == 0 and 'already downloaded 2' in out
+    asked = [r.getMessage() for r in caplog.records if r.name == 'peewee' and 'download_info' in r.getMessage()]
+    assert len(asked) == 1, asked

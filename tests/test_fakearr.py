@@ -291,6 +291,38 @@ def test_sonarr_shapes_match_openapi(sonarr, sonarr_doc):
     assert 'isTypeExclusive' not in cmd['body']                  # Radarr-only field
 
 
+def test_lookup_answers_the_library_and_the_world_in_openapi_shapes(radarr, sonarr, radarr_doc,
+                                                                   sonarr_doc):
+    own = radarr.add_movie('Crash', 2004, runtime=112, secondaryYear=2005)
+    radarr.add_world_movie('Crash', 1996, runtime=100, tmdb_id=884)
+    radarr.add_world_movie('Crash Landing', 2020)
+    radarr.add_movie('Heat', 1995)
+    found = ok_json(get(radarr, '/api/v3/movie/lookup', term='Crash'))
+    assert [(m['title'], m['year']) for m in found] == [('Crash', 2004), ('Crash', 1996),
+                                                        ('Crash Landing', 2020)]
+    for movie in found:
+        assert_matches_schema(radarr_doc, 'MovieResource', movie)
+        no_nulls(movie)
+    assert found[0]['id'] == own['id'] and found[0]['secondaryYear'] == 2005
+    assert 'id' not in found[1] and 'path' not in found[1] and found[1]['tmdbId'] == 884
+    assert ok_json(get(radarr, '/api/v3/movie/lookup', term='Nothing Like It')) == []
+    assert [m['title'] for m in ok_json(get(radarr, '/api/v3/movie'))] == ['Crash', 'Heat']
+
+    flash = sonarr.add_series('The Flash (2014)', 2014, seriesType='standard')
+    sonarr.add_episode(flash['id'], 1, 1)
+    sonarr.add_world_series('The Flash', 1990, seasons=(1,), network='CBS')
+    sonarr.add_world_series('One Piece', 1999, seasons=range(1, 22), seriesType='anime')
+    found = ok_json(get(sonarr, '/api/v3/series/lookup', term='the flash'))
+    assert [(s['title'], s['year']) for s in found] == [('The Flash (2014)', 2014), ('The Flash', 1990)]
+    for series in found:
+        assert_matches_schema(sonarr_doc, 'SeriesResource', series)
+        no_nulls(series)
+    assert found[0]['statistics']['totalEpisodeCount'] == 1
+    assert [s['seasonNumber'] for s in found[1]['seasons']] == [1] and 'id' not in found[1]
+    anime = ok_json(get(sonarr, '/api/v3/series/lookup', term='One Piece'))[0]
+    assert anime['seriesType'] == 'anime' and len(anime['seasons']) == 21
+
+
 def test_extra_fields_and_null_removal(radarr):
     movie = radarr.add_movie('Heat', 1995, runtime=170, certification=None)
     assert movie['runtime'] == 170 and 'certification' not in movie
