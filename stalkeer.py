@@ -3755,13 +3755,18 @@ class TitleLookups:
         if not keys or not self.use_cache:
             return
         AL, since = ArrLookup, utcnow() - self.max_age
-        for chunk in _chunks(keys, _SQL_IN_CHUNK):
-            query = (AL.select(AL.term_key, AL.answer)
-                     .where((AL.service == self.service) & AL.term_key.in_(chunk)
-                            & (AL.looked_up_at >= since)).tuples())
-            for key, answer in query:
-                with contextlib.suppress(ValueError, TypeError):
-                    self.answers[key] = [TitleFacts.from_json(x) for x in json.loads(answer)]
+        try:
+            for chunk in _chunks(keys, _SQL_IN_CHUNK):
+                query = (AL.select(AL.term_key, AL.answer)
+                         .where((AL.service == self.service) & AL.term_key.in_(chunk)
+                                & (AL.looked_up_at >= since)).tuples())
+                for key, answer in query:
+                    with contextlib.suppress(ValueError, TypeError):
+                        self.answers[key] = [TitleFacts.from_json(x) for x in json.loads(answer)]
+        except peewee.PeeweeException:
+            # A dry run on a database older than the table (it never migrates).
+            self.use_cache = False
+            _after_failed_read()
 
     def get(self, key: str, term: str) -> list | None:
         """Everything of that name the app knows (TitleFacts), or None when it
@@ -3806,6 +3811,14 @@ class TitleLookups:
         except peewee.PeeweeException as exc:    # a cache: the run goes on without it
             log.warning('could not keep the %s lookup of %r: %s', self.client.name, term,
                         first_line(exc))
+
+
+def _after_failed_read() -> None:
+    """After a read that failed (a missing table): PostgreSQL refuses every later
+    statement of an aborted transaction until it is rolled back."""
+    if is_postgres(db_proxy):
+        with contextlib.suppress(Exception):
+            db_proxy.obj.connection().rollback()
 
 
 # -- the rules ------------------------------------------------------------------------------
@@ -5404,7 +5417,7 @@ class ArrRun:
                                       LP.container, LP.note).where(LP.line_id.in_(chunk)).tuples()):
                     self.probes[row[0]] = MediaInfo(*row[1:])
         except peewee.PeeweeException:      # a dry run on a database older than the table
-            pass
+            _after_failed_read()
 
     def probe(self, line) -> MediaInfo:
         """The header of the line's file: read once (under the per-host cap), kept in

@@ -559,3 +559,14 @@ def test_already_downloaded_and_held_items_are_found_in_one_query_per_run(world,
     assert code == 0 and 'already downloaded 2' in out
     asked = [r.getMessage() for r in caplog.records if r.name == 'peewee' and 'download_info' in r.getMessage()]
     assert len(asked) == 1, asked
+
+
+def test_a_dry_run_on_a_database_older_than_the_matching_tables(world, cli):
+    """--dry-run never migrates: without arr_lookups and line_probes it still plans."""
+    assert run(cli, world, 'process')[0] == 0
+    conn = sqlite3.connect(world.tmp / 'stalkeer.db')
+    conn.executescript('DROP TABLE arr_lookups; DROP TABLE line_probes;')
+    conn.close()
+    code, out, err = run(cli, world, 'sonarr', '--dry-run')
+    assert code == 0, err
+    assert 'looked up 1' in out and 'would download 2 (dry run)' in out
