@@ -797,7 +797,7 @@ class ArrLookup(BaseModel):
     """One answer of Radarr's ``movie/lookup`` or Sonarr's ``series/lookup`` for a
     title, kept ``[matching] lookup_cache_days``: whether another film or series of
     that name exists changes rarely, and each lookup costs the app a metadata search.
-    ``answer`` is JSON: the few facts matching uses of each result (see LookupFacts)."""
+    ``answer`` is JSON: the few facts matching uses of each result (TitleFacts)."""
     service = peewee.CharField(max_length=16)
     term_key = peewee.TextField()               # match_key of the term
     term = peewee.TextField()                   # as sent
@@ -810,7 +810,7 @@ class ArrLookup(BaseModel):
 
 
 class LineProbe(BaseModel):
-    """What a line's container header says (MediaProbe): duration and frame size,
+    """What a line's container header says (probe_media): duration and frame size,
     or why they are unknown. One row per line, so no line is probed twice."""
     line = peewee.ForeignKeyField(ProcessedLine, column_name='line_id', unique=True,
                                   on_delete='CASCADE')
@@ -3981,21 +3981,32 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
             match.add(Verdict(line, True, f'its tvg-id {line.tvg_id} is the film', probe=None))
         if id_lines:
             continue
-        groups = {_NEEDS_SPELLING: [], _NEEDS_NEAR_YEAR: [], _NEEDS_NO_YEAR: []}
+        films = []
         for key in f.keys:
             for line in by_key.get(key, ()):
                 if _is_extra(line, own_title):
                     match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
-                    continue
-                judged = _judge_title(f, line, 'film', lambda: library_keys()[line.match_key])
-                if isinstance(judged, Verdict):
-                    match.add(judged)
                 else:
-                    groups[judged].append(line)
-        if any(groups.values()):
-            pending.append((f, match, groups, None))
+                    films.append(line)
+        _judge_lines(f, match, films, 'film', library_keys, pending)
     _resolve_pending(pending, lookups, 'film')
     return result
+
+
+def _judge_lines(f: TitleFacts, match: Match, lines: list, noun: str,
+                 library_keys: Callable[[], collections.Counter], pending: list,
+                 season: int | None = None) -> None:
+    """Judge each line by title and year into ``match``; the lines whose identity
+    rests on a lookup wait in ``pending``, grouped by what they rest on."""
+    groups = {_NEEDS_SPELLING: [], _NEEDS_NEAR_YEAR: [], _NEEDS_NO_YEAR: []}
+    for line in lines:
+        judged = _judge_title(f, line, noun, lambda: library_keys()[line.match_key])
+        if isinstance(judged, Verdict):
+            match.add(judged)
+        else:
+            groups[judged].append(line)
+    if any(groups.values()):
+        pending.append((f, match, groups, season))
 
 
 def _resolve_pending(pending: list, lookups: TitleLookups | None, noun: str) -> None:
@@ -4038,19 +4049,10 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
         f = facts[ep.get('seriesId')]
         match = result[ep['id']] = Match(keys=f.keys)
         wanted = (ep.get('seasonNumber'), ep.get('episodeNumber'))
-        groups = {_NEEDS_SPELLING: [], _NEEDS_NEAR_YEAR: [], _NEEDS_NO_YEAR: []}
-        for key in f.keys:
-            for line in by_key.get(key, ()):
-                if (line.season, line.episode) != wanted:
-                    continue
-                judged = _judge_title(f, line, 'series', lambda: library_keys()[line.match_key])
-                if isinstance(judged, Verdict):
-                    match.add(judged)
-                else:
-                    groups[judged].append(line)
-        if any(groups.values()):
-            pending.append((f, match, groups, wanted[0]))
-        elif not match.verdicts and any(by_key.get(key) for key in f.keys):
+        lines = [line for key in f.keys for line in by_key.get(key, ())
+                 if (line.season, line.episode) == wanted]
+        _judge_lines(f, match, lines, 'series', library_keys, pending, wanted[0])
+        if not lines and any(by_key.get(key) for key in f.keys):
             match.note = f'the series is there, not S{wanted[0] or 0:02d}E{wanted[1] or 0:02d}'
     _resolve_pending(pending, lookups, 'series')
     return result

@@ -125,6 +125,24 @@ def test_sonarr_missing_walks_pages_and_reads_series_once():
 
 
 @responses.activate
+def test_lookups_ask_by_term_and_refuse_what_is_not_a_list():
+    responses.get(f'{RADARR}/api/v3/movie/lookup', json=[movie(1, 'Crash', 2004), {'title': 'Crash'}, 'x'],
+                  match=[matchers.query_param_matcher({'term': 'Crash'}),
+                         matchers.header_matcher({'X-Api-Key': KEY})])
+    responses.get(f'{SONARR}/api/v3/series/lookup', json={'message': 'oops'},
+                  match=[matchers.query_param_matcher({'term': 'The Flash'})])
+    assert [m['title'] for m in client().lookup('Crash')] == ['Crash', 'Crash']
+    with pytest.raises(stalkeer.ArrError, match='series/lookup with something that is not a list'):
+        client('sonarr').lookup('The Flash')
+
+
+def test_the_lookup_endpoints_exist_in_the_documents():
+    for app, path in (('radarr', '/api/v3/movie/lookup'), ('sonarr', '/api/v3/series/lookup')):
+        doc = json.loads((CONTRACTS / f'{app}-openapi.json').read_text(encoding='utf-8'))
+        assert [p['name'] for p in doc['paths'][path]['get']['parameters']] == ['term']
+
+
+@responses.activate
 def test_rescan_commands():
     responses.post(f'{RADARR}/api/v3/command', status=201, json={'id': 1, 'name': 'RescanMovie'},
                    match=[matchers.json_params_matcher({'name': 'RescanMovie', 'movieId': 5})])
@@ -221,7 +239,7 @@ class Catalogue:
 
 
 def lookups(items=(), service='radarr', **kw):
-    return stalkeer.TitleLookups(Catalogue(items), service, write=False, use_cache=False, **kw)
+    return stalkeer.TitleLookups(Catalogue(items), service, **dict(dict(write=False, use_cache=False), **kw))
 
 
 def matched_urls(movies, library=None, world=None):
@@ -400,3 +418,16 @@ def test_matching_lookups_use_their_indexes(db, tmp_path):
     # planner may take the (content_type, match_key) index and scan every movie line.
     got = stalkeer._lines_by_tvg_id('movies', ['tt1000002', 'tt1000003'])
     assert set(got) == {'tt1000002'} and got['tt1000002'][0].content_type == 'movies'
+
+
+def test_lookup_answers_are_kept_for_their_age_and_then_asked_again(db):
+    crash = [movie(1, 'Crash', 2004), movie(2, 'Crash', 1996)]
+    first = lookups(crash, use_cache=True, write=True)
+    assert [f.year for f in first.get('crash', 'Crash')] == [2004, 1996]
+    again = lookups([], use_cache=True)                          # knows nothing: must not be asked
+    assert [f.label for f in again.get('crash', 'Crash')] == ['Crash (2004)', 'Crash (1996)']
+    assert again.client.terms == [] and again.requests == 0
+    stalkeer.ArrLookup.update(looked_up_at=stalkeer.utcnow() - __import__('datetime').timedelta(days=31)).execute()
+    stale = lookups([], use_cache=True)
+    assert stale.get('crash', 'Crash') == [] and stale.client.terms == ['Crash']
+    assert stalkeer.ArrLookup.select().count() == 1              # not written (write=False), not doubled
