@@ -27,6 +27,7 @@ import configparser
 import contextlib
 import dataclasses
 import datetime as dt
+import difflib
 import email.utils
 import errno
 import gc
@@ -37,6 +38,7 @@ import ipaddress
 import itertools
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -111,6 +113,11 @@ CONTENT_TYPE_EXTENSIONS = {
     'video/x-flv': '.flv', 'video/x-ms-wmv': '.wmv',
 }
 DEFAULT_EXTENSION = '.mkv'
+
+# How much of one untrusted text (a title, an error, a URL) and of one output or
+# log line is shown: a 400 MB title from a broken app is never written whole.
+DISPLAY_FIELD_MAX = 300
+DISPLAY_LINE_MAX = 1000
 
 # Filesystems on which SQLite's WAL mode is unsafe (shared memory across hosts
 # does not work) -- very common when the database sits on a NAS share.
@@ -206,11 +213,22 @@ def make_owner_id() -> str:
 
 
 # ---- redaction ---------------------------------------------------------------
-# Xtream-style playlist URLs carry the account in the path (/movie/USER/PASS/1.mkv)
-# or the query (get.php?username=..&password=..); API keys and database passwords
-# are secrets too. Everything printed or logged goes through redact().
+# Xtream-style playlist URLs carry the account in the path (/movie/USER/PASS/1.mkv,
+# /hls/USER/PASS/1.m3u8, /USER/PASS/1), in the query (get.php?username=..&password=..)
+# or in the userinfo; API keys, database passwords and the serve token are secrets
+# too. Everything printed, logged, served or sent goes through redact(), which
+# masks with two nets:
+#  1. by value: every secret known to this run -- the configured ones at start
+#     (Config.register_secrets: [m3u] url, API keys, ...), and the account of
+#     every URL stalkeer handles or shows (register_url_secrets) -- wherever it
+#     appears, whatever the path shape;
+#  2. by pattern: the URL shapes below, for what was not learnt yet.
 
-_XTREAM_PREFIXES = ('movie', 'movies', 'series', 'live', 'timeshift', 'vod')
+_XTREAM_PREFIXES = ('movie', 'movies', 'series', 'live', 'timeshift', 'vod', 'hls', 'vodstream')
+# The last path segment of a stream: its numeric id, maybe with an extension.
+# The two segments before it are the account (/USER/PASS/123, /hls/USER/PASS/123.m3u8).
+_STREAM_ID = re.compile(r'\d+(?:\.\w{1,5})?')
+_LIVE_STREAM_ID = re.compile(r'\d+(?:\.(?:ts|m3u8))?', re.I)
 _SECRET_QUERY_KEYS = frozenset({
     'username', 'password', 'user', 'pass', 'passwd', 'pwd', 'token', 'apikey',
     'api_key', 'key', 'auth', 'secret'})
@@ -223,37 +241,46 @@ _SECRET_QUERY_IN_TEXT = re.compile(
 
 
 class Redactor:
-    """Knows the secrets of this run and masks them in any text."""
+    """Knows the secrets of this run and masks them in any text. Thread-safe
+    (serve renders rows, and learns their accounts, in many threads)."""
 
     def __init__(self):
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
+        self._pattern: re.Pattern | None = None
 
     def add(self, secret) -> None:
         # Very short strings would mangle ordinary words; they are masked
         # through the URL patterns instead.
-        if secret and len(str(secret)) >= 4:
-            with self._lock:
-                self._secrets.add(str(secret))
+        secret = '' if secret is None else str(secret)
+        if len(secret) < 4 or secret in self._secrets:
+            return
+        with self._lock:
+            self._secrets.add(secret)
+            # One alternation, longest first, swapped in whole: readers never lock.
+            self._pattern = re.compile('|'.join(
+                re.escape(s) for s in sorted(self._secrets, key=len, reverse=True)))
 
     def __call__(self, text) -> str:
         if text is None:
             return ''
         text = str(text)
-        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+        urls = _URL_IN_TEXT.findall(text)
+        for url in urls:    # learnt first: the same password elsewhere in the text goes too
+            register_url_secrets(url)
+        if urls:
+            text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
         text = _XTREAM_PATH_IN_TEXT.sub(r'\1***/***', text)
         text = _SECRET_QUERY_IN_TEXT.sub(r'\1***', text)
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, '***')
-        return text
+        pattern = self._pattern
+        return pattern.sub('***', text) if pattern is not None else text
 
 
 redact = Redactor()
 
 
 def redact_url(url: str) -> str:
-    """Mask credentials in one URL: userinfo, Xtream path segments, query values."""
+    """Mask credentials in one URL: userinfo, the account path pair, query values."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -266,12 +293,8 @@ def redact_url(url: str) -> str:
         user = userinfo.split(':', 1)[0]
         netloc = (f'{user}:***@{host}' if ':' in userinfo else f'***@{host}')
     segments = parts.path.split('/')
-    # ['', 'movie', 'USER', 'PASS', '1.mkv']
-    if len(segments) >= 5 and segments[1].lower() in _XTREAM_PREFIXES:
-        segments[2] = segments[3] = '***'
-    # Live streams without a prefix: /USER/PASS/12345 (optionally with an extension)
-    elif len(segments) == 4 and re.fullmatch(r'\d+(?:\.\w{1,5})?', segments[3]):
-        segments[1] = segments[2] = '***'
+    for i in _account_segments(segments):
+        segments[i] = '***'
     query = parts.query
     if query:
         pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
@@ -282,26 +305,89 @@ def redact_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, '/'.join(segments), query, parts.fragment))
 
 
-def register_url_secrets(url: str) -> None:
-    """Remember the credentials inside a URL so they are masked wherever they show up."""
+def _account_segments(segments: list[str]) -> tuple[int, ...]:
+    """Indexes of the USER and PASS segments in a split URL path, or ()."""
+    # ['', 'movie', 'USER', 'PASS', '1.mkv'] (and /timeshift/USER/PASS/60/when/1.ts)
+    if len(segments) >= 5 and segments[1].lower() in _XTREAM_PREFIXES:
+        return 2, 3
+    # ['', 'USER', 'PASS', '123'], ['', 'any', 'USER', 'PASS', '123.m3u8'], ...
+    if len(segments) >= 4 and _STREAM_ID.fullmatch(segments[-1]):
+        return len(segments) - 3, len(segments) - 2
+    return ()
+
+
+def _learnable(value: str) -> bool:
+    """Worth masking by value wherever it appears: not a short number (a year,
+    an id: masked inside URLs by pattern only) and not a path word."""
+    return not (value.isdigit() and len(value) < 6) and value.lower() not in _XTREAM_PREFIXES
+
+
+def register_url_secrets(url: str, configured: bool = False) -> None:
+    """Remember the account inside a URL so it is masked wherever it shows up.
+    ``configured``: a URL from the configuration, whose account surely is one,
+    so even a short number in it is masked by value."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
         return
+    if parts.scheme.lower() == 'sqlite':
+        return
+    found = []
     if parts.password:
-        redact.add(urllib.parse.unquote(parts.password))
+        found += [parts.username or '', parts.password]
     segments = parts.path.split('/')
-    if len(segments) >= 5 and segments[1].lower() in _XTREAM_PREFIXES:
-        redact.add(segments[3])
-        redact.add(segments[2])
-    for key, value in urllib.parse.parse_qsl(parts.query):
-        if key.lower() in _SECRET_QUERY_KEYS:
-            redact.add(value)
+    account = _account_segments(segments)
+    # Without a known prefix only the Xtream live shape /USER/PASS/123[.ts|.m3u8] is
+    # learnt: /films/2019/123.mkv is a folder tree (masked in the URL all the same).
+    if account and (segments[1].lower() in _XTREAM_PREFIXES or (
+            len(segments) == 4 and _LIVE_STREAM_ID.fullmatch(segments[3]))):
+        found += [segments[i] for i in account]
+    found += [value for key, value in urllib.parse.parse_qsl(parts.query)
+              if key.lower() in _SECRET_QUERY_KEYS]
+    for value in found:
+        for form in {value, urllib.parse.unquote(value)}:
+            if configured or _learnable(form):
+                redact.add(form)
+
+
+def clip(text, limit: int = DISPLAY_FIELD_MAX) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    text = '' if text is None else str(text)
+    return text if len(text) <= limit else text[:limit - 1] + '…'
+
+
+def shown(text, limit: int = DISPLAY_LINE_MAX) -> str:
+    """What may be displayed of ``text``: redacted, each line clipped to ``limit``.
+
+    Only a bounded head of a huge text is even looked at; a line cut there is
+    dropped, so a secret split by that cut (and not recognisable any more) is
+    never shown."""
+    text = '' if text is None else str(text)
+    head = max(64 * limit, 65536)
+    if len(text) > head:
+        text = text[:head]
+        text = text[:text.rfind('\n')] if '\n' in text else text
+    return '\n'.join(clip(line, limit) for line in redact(text).split('\n'))
+
+
+def shown_tree(data, limit: int = DISPLAY_LINE_MAX):
+    """A JSON-able document with every string in it passed through shown()."""
+    if isinstance(data, str):
+        return shown(data, limit)
+    if isinstance(data, dict):
+        return {key: shown_tree(value, limit) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [shown_tree(value, limit) for value in data]
+    return data
 
 
 class RedactingFormatter(logging.Formatter):
+    """Log lines redacted and clipped (shown()), the message cut before formatting."""
+
     def format(self, record):
-        return redact(super().format(record))
+        record = logging.makeLogRecord(vars(record))    # other handlers keep theirs
+        record.msg, record.args = record.getMessage()[:65536], None
+        return shown(super().format(record))
 
 
 # ---- files and paths -----------------------------------------------------------
@@ -383,6 +469,79 @@ def parse_content_range(value):
         return None
     total = None if m.group(3) == '*' else int(m.group(3))
     return int(m.group(1)), int(m.group(2)), total
+
+
+# ---- validating numbers and URLs ------------------------------------------------
+
+
+def _plain(number) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def parse_number(text, kind: type, minimum, maximum):
+    """``text`` as an ``int`` or ``float`` in [minimum, maximum].
+
+    The one rule for every number a user gives (config keys, command-line
+    options, serve query parameters). Raises ValueError whose message says what
+    was expected, e.g. "must be a whole number from 1 to 64, got '0'". nan and
+    inf are refused: float() accepts them, a timeout of inf waits forever, and
+    nan passes every comparison test by failing it."""
+    what = 'a whole number' if kind is int else 'a number'
+    expected = f'must be {what} from {_plain(minimum)} to {_plain(maximum)}, got {clip(text, 40)!r}'
+    try:
+        number = kind(str(text).strip())
+    except (TypeError, ValueError):   # '2.5' as an int, 'soon', 5000 digits
+        raise ValueError(expected) from None
+    if not math.isfinite(number) or not minimum <= number <= maximum:
+        raise ValueError(expected)
+    return number
+
+
+_CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')
+# scheme://host:port -> its problem ('' for none). A playlist has a handful of
+# hosts: each is parsed once, and a line costs a dict lookup (bench/RESULTS.md).
+_URL_HEADS: dict[str, str] = {}
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be requested as it stands (a short reason), or None.
+
+    Catches what urllib.parse refuses and requests would raise on mid-run (an
+    unclosed IPv6 bracket as in ``http://[2001:db8::1:8080/…``, a port that is
+    not a number from 0 to 65535), an http(s) URL without a host, and control
+    characters (http.client refuses them). Relative or non-http URLs are not
+    problems here. The reason never quotes the URL (it may hold the account)."""
+    if not url.isprintable():
+        if _CONTROL_CHARS.search(url):
+            return 'URL contains control characters'
+        return _head_problem(url) or None
+    # Everything urlsplit checks is in scheme://netloc, which ends at the first
+    # '/' after it ('?' or '#' before that stay in the key: harmless).
+    end = url.find('/', 8)
+    head = url if end < 0 else url[:end]
+    problem = _URL_HEADS.get(head)
+    if problem is None:
+        problem = _head_problem(head)
+        if len(_URL_HEADS) > 10_000:
+            _URL_HEADS.clear()
+        _URL_HEADS[head] = problem
+    return problem or None
+
+
+def _head_problem(url: str) -> str:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port   # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        text = str(exc)
+        if 'IPv6' in text:
+            return 'unparsable URL: unbalanced [ ] around the host'
+        if 'Port' in text or 'port' in text:
+            return 'unparsable URL: the port is not a number from 0 to 65535'
+        return 'unparsable URL'
+    if parts.scheme.lower() in ('http', 'https') and not parts.hostname:
+        return 'URL without a host'
+    return ''
 
 
 # ==== config ==================================================================
