@@ -575,12 +575,14 @@ DEFAULTS = {
         'path_map': '',
         'rescan': 'true',
         'require_available': 'true',
+        'timeout': '60',
     },
     'sonarr': {
         'url': '',
         'api_key': '',
         'path_map': '',
         'rescan': 'true',
+        'timeout': '60',
     },
     'quality': {
         'preference': '1080p, 720p, 4K, 480p, unknown',
@@ -619,6 +621,58 @@ DEFAULTS = {
 }
 
 
+# Every numeric key: (int or float, smallest, largest value). The getters take
+# their bounds from here and Config.check() tries them all at start, so a bad
+# value stops any command with one line naming the key. A minimum is the least
+# value that still works; a maximum is far past any sane use and catches a typo
+# (an extra zero or three) before it becomes a lock that never goes stale.
+NUMBER_LIMITS = {
+    ('downloads', 'connect_timeout'): (float, 0.1, 3600),
+    ('downloads', 'read_timeout'): (float, 0.1, 86400),
+    ('downloads', 'retry_attempts'): (int, 1, 100),
+    ('downloads', 'max_retry_attempts'): (int, 0, 1000),
+    ('downloads', 'retry_backoff_seconds'): (float, 0, 3600),
+    ('downloads', 'retry_backoff_max_seconds'): (float, 0, 86400),
+    ('downloads', 'progress_interval_mb'): (float, 0, 1024 * 1024),         # up to 1 TiB
+    ('downloads', 'progress_interval_seconds'): (float, 0, 86400),
+    ('downloads', 'lock_timeout_seconds'): (float, 1, 7 * 86400),
+    ('downloads', 'min_free_space_mb'): (float, 0, 1024 * 1024 * 1024),    # up to 1 PiB
+    ('downloads', 'max_parallel'): (int, 1, 64),
+    ('downloads', 'max_connections_per_host'): (int, 1, 64),
+    ('radarr', 'timeout'): (float, 1, 3600),
+    ('sonarr', 'timeout'): (float, 1, 3600),
+    ('m3u', 'retention_count'): (int, 0, 10000),
+    ('m3u', 'max_file_size_mb'): (float, 0.001, 1024 * 1024),
+    ('serve', 'refresh_seconds'): (float, 0.5, 3600),
+    ('logging', 'progress_log_seconds'): (float, 0.1, 86400),
+}
+
+# Environment variables named STALKEER_TEST_* belong to the test suite.
+_ENV_PREFIX, _ENV_TEST_PREFIX = 'STALKEER_', 'STALKEER_TEST_'
+
+
+def _closest_key(section: str, key: str) -> str | None:
+    """The known ``[section] key`` a misspelled or misplaced one most likely
+    means (difflib), or None."""
+    sections = [section] if section in DEFAULTS else \
+        difflib.get_close_matches(section, list(DEFAULTS), n=1, cutoff=0.6)
+    for name in sections:
+        if key in DEFAULTS[name]:
+            return f'[{name}] {key}'
+        close = difflib.get_close_matches(key, list(DEFAULTS[name]), n=1, cutoff=0.6)
+        if close:
+            return f'[{name}] {close[0]}'
+        if name != section:
+            return f'[{name}]'
+    # The right key in the wrong section, when only one section has it.
+    names = sorted({name for keys in DEFAULTS.values() for name in keys})
+    for near in difflib.get_close_matches(key, names, n=1, cutoff=0.75):
+        homes = [name for name, keys in DEFAULTS.items() if near in keys]
+        if len(homes) == 1:
+            return f'[{homes[0]}] {near}'
+    return None
+
+
 class Config:
     """stalkeer.ini plus environment overrides, with typed, validated getters.
 
@@ -631,17 +685,27 @@ class Config:
         self.path = path
         self.env = os.environ if env is None else env
         self.base_dir = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
-        self.parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None)
-        self.parser.read_dict(DEFAULTS)
+        # Only what the file says; DEFAULTS fill in (see _source). A [DEFAULT]
+        # section is an ordinary, unknown one: it must not leak into every section.
+        self.parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None,
+                                                default_section='\x00')
         if path:
             try:
-                with open(path, encoding='utf-8') as fh:
-                    self.parser.read_file(fh, source=path)
+                with open(path, 'rb') as fh:
+                    data = fh.read()
             except OSError as exc:
                 raise ConfigError(f'cannot read config file {path}: {exc.strerror}') from None
+            try:
+                text = data.decode('utf-8-sig')     # a BOM (Windows Notepad) is fine
+            except UnicodeDecodeError as exc:
+                line = data.count(b'\n', 0, exc.start) + 1
+                raise ConfigError(f'config file {path} line {line} is not UTF-8 (byte '
+                                  f'0x{data[exc.start]:02x}): save it as UTF-8') from None
+            try:
+                self.parser.read_string(text, source=path)
             except configparser.Error as exc:
                 first = str(exc).strip().splitlines()[0]
-                raise ConfigError(f'config file {path} is not valid: {first}') from None
+                raise ConfigError(f'config file {path} is not valid: {clip(first)}') from None
         self.db_url_override = db_url
 
     @classmethod
@@ -669,7 +733,7 @@ class Config:
             return self.env[env_name], f'{env_name} (environment)'
         if self.parser.has_option(section, key):
             return self.parser.get(section, key), f'[{section}] {key}'
-        return None, f'[{section}] {key}'
+        return DEFAULTS.get(section, {}).get(key), f'[{section}] {key}'
 
     def get(self, section, key, default=None) -> str | None:
         value, _ = self._source(section, key)
@@ -677,25 +741,14 @@ class Config:
             return default
         return value.strip()
 
-    def getint(self, section, key, minimum=None) -> int:
+    def getnumber(self, section, key) -> int | float:
+        """A numeric key, within its NUMBER_LIMITS; ConfigError naming it otherwise."""
+        kind, minimum, maximum = NUMBER_LIMITS[(section, key)]
         value, where = self._source(section, key)
         try:
-            number = int(str(value).strip())
-        except (TypeError, ValueError):
-            raise ConfigError(f'{where} must be a whole number, got {value!r}') from None
-        if minimum is not None and number < minimum:
-            raise ConfigError(f'{where} must be at least {minimum}, got {number}')
-        return number
-
-    def getfloat(self, section, key, minimum=None) -> float:
-        value, where = self._source(section, key)
-        try:
-            number = float(str(value).strip())
-        except (TypeError, ValueError):
-            raise ConfigError(f'{where} must be a number, got {value!r}') from None
-        if number != number or (minimum is not None and number < minimum):
-            raise ConfigError(f'{where} must be a number of at least {minimum}, got {value!r}')
-        return number
+            return parse_number(value, kind, minimum, maximum)
+        except ValueError as exc:
+            raise ConfigError(f'{where} {exc}') from None
 
     def getbool(self, section, key) -> bool:
         value, where = self._source(section, key)
@@ -706,6 +759,19 @@ class Config:
             return False
         raise ConfigError(f'{where} must be true or false, got {value!r}')
 
+    def getheader(self, section, key) -> str:
+        """A value sent in an HTTP header (API key, User-Agent): printable ASCII
+        only. HTTP/1.1 header values are bytes that requests encodes as Latin-1,
+        and a control character would split the header (RFC 9110 5.5)."""
+        value, where = self._source(section, key)
+        value = (value or '').strip()
+        bad = next((i for i, char in enumerate(value) if not ' ' <= char <= '~'), None)
+        if bad is not None:
+            raise ConfigError(f'{where} has a character that cannot be sent in an HTTP header '
+                              f'(non-ASCII or control character at position {bad + 1}): '
+                              'check it for a copy-paste slip')
+        return value
+
     def getpath(self, section, key) -> str | None:
         """A path; relative ones are resolved against the config file's folder."""
         value = self.get(section, key)
@@ -713,6 +779,48 @@ class Config:
             return None
         value = os.path.expanduser(value)
         return value if os.path.isabs(value) else os.path.join(self.base_dir, value)
+
+    # -- checks ---------------------------------------------------------------
+    def check(self) -> None:
+        """Every numeric key valid, whatever the command will read (ConfigError)."""
+        for section, key in NUMBER_LIMITS:
+            self.getnumber(section, key)
+
+    def unknown_keys(self) -> list[str]:
+        """One warning per key of the file, and per STALKEER_* variable, that
+        names no setting (a typo changes nothing, silently), each with the
+        closest known one."""
+        warnings = []
+        for section in self.parser.sections():
+            for key in self.parser.options(section):
+                if key in DEFAULTS.get(section, {}):
+                    continue
+                near = _closest_key(section, key)
+                what = 'key' if section in DEFAULTS else 'section'
+                warnings.append(f'{self.path}: [{clip(section, 80)}] {clip(key, 80)} is ignored: '
+                                f'unknown {what}' + (f' (did you mean {near}?)' if near else ''))
+        known = {f'{_ENV_PREFIX}{s}_{k}'.upper() for s, keys in DEFAULTS.items() for k in keys}
+        known.add('STALKEER_CONFIG')
+        for name in sorted(self.env):
+            if name.upper().startswith(_ENV_PREFIX) and not name.upper().startswith(_ENV_TEST_PREFIX) \
+                    and name.upper() not in known:
+                near = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+                warnings.append(f'environment variable {clip(name, 80)} is not a stalkeer setting, '
+                                f'ignored' + (f' (did you mean {near[0]}?)' if near else ''))
+        return warnings
+
+    def register_secrets(self) -> None:
+        """Teach redact() every secret the configuration holds, before anything
+        is printed: a command that never reads the playlist (status, serve)
+        still masks the account of [m3u] url by value."""
+        urls = [self.get('m3u', 'url'), self.get('notify', 'webhook_url'),
+                self.get('notify', 'healthcheck_url'), self.database_url,
+                *re.split(r'[\s,]+', self.get('notify', 'apprise_urls') or '')]
+        for url in urls:
+            if url:
+                register_url_secrets(url, configured=True)
+        for section, key in (('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token')):
+            redact.add(self.get(section, key))
 
     # -- derived --------------------------------------------------------------
     @property
@@ -753,17 +861,17 @@ class DownloadSettings:
         s = 'downloads'
         settings = cls(
             temp_dir=cfg.getpath(s, 'temp_dir'),
-            connect_timeout=cfg.getfloat(s, 'connect_timeout', minimum=0.1),
-            read_timeout=cfg.getfloat(s, 'read_timeout', minimum=0.1),
-            retry_attempts=cfg.getint(s, 'retry_attempts', minimum=1),
-            max_retry_attempts=cfg.getint(s, 'max_retry_attempts', minimum=0),
-            backoff_base=cfg.getfloat(s, 'retry_backoff_seconds', minimum=0),
-            backoff_max=cfg.getfloat(s, 'retry_backoff_max_seconds', minimum=0),
-            progress_interval_bytes=int(cfg.getfloat(s, 'progress_interval_mb', minimum=0) * MiB),
-            progress_interval_seconds=cfg.getfloat(s, 'progress_interval_seconds', minimum=0),
-            lock_timeout=cfg.getfloat(s, 'lock_timeout_seconds', minimum=1),
-            min_free_space=int(cfg.getfloat(s, 'min_free_space_mb', minimum=0) * MiB),
-            user_agent=cfg.get(s, 'user_agent') or f'stalkeer/{__version__}',
+            connect_timeout=cfg.getnumber(s, 'connect_timeout'),
+            read_timeout=cfg.getnumber(s, 'read_timeout'),
+            retry_attempts=cfg.getnumber(s, 'retry_attempts'),
+            max_retry_attempts=cfg.getnumber(s, 'max_retry_attempts'),
+            backoff_base=cfg.getnumber(s, 'retry_backoff_seconds'),
+            backoff_max=cfg.getnumber(s, 'retry_backoff_max_seconds'),
+            progress_interval_bytes=int(cfg.getnumber(s, 'progress_interval_mb') * MiB),
+            progress_interval_seconds=cfg.getnumber(s, 'progress_interval_seconds'),
+            lock_timeout=cfg.getnumber(s, 'lock_timeout_seconds'),
+            min_free_space=int(cfg.getnumber(s, 'min_free_space_mb') * MiB),
+            user_agent=cfg.getheader(s, 'user_agent') or f'stalkeer/{__version__}',
         )
         if settings.progress_interval_seconds >= settings.lock_timeout:
             raise ConfigError(
@@ -1792,8 +1900,8 @@ class PlaylistSettings:
             url=cfg.get('m3u', 'url') or None,
             file_path=cfg.getpath('m3u', 'file_path'),
             archive_dir=cfg.getpath('m3u', 'archive_dir'),
-            retention_count=cfg.getint('m3u', 'retention_count', minimum=0),
-            max_file_size=int(cfg.getfloat('m3u', 'max_file_size_mb', minimum=0.001) * MiB),
+            retention_count=cfg.getnumber('m3u', 'retention_count'),
+            max_file_size=int(cfg.getnumber('m3u', 'max_file_size_mb') * MiB),
             connect_timeout=downloads.connect_timeout, read_timeout=downloads.read_timeout,
             retry_attempts=downloads.retry_attempts, backoff_base=downloads.backoff_base,
             backoff_max=downloads.backoff_max, user_agent=downloads.user_agent)
@@ -3276,7 +3384,7 @@ class ArrSettings:
     @classmethod
     def from_config(cls, cfg: Config, section: str) -> 'ArrSettings':
         name = section.capitalize()
-        url, key = cfg.get(section, 'url'), cfg.get(section, 'api_key')
+        url, key = cfg.get(section, 'url'), cfg.getheader(section, 'api_key')
         if not url or not key:
             raise ConfigError(
                 f'{name} is not configured: set [{section}] url and api_key '
@@ -3838,7 +3946,7 @@ class App:
         if tqdm is not None and not self.args.quiet and stream_is_tty(sys.stderr) \
                 and stream_is_tty(sys.stdout):
             return [TqdmProgressHook()]
-        return [LogProgressHook(self.cfg.getfloat('logging', 'progress_log_seconds', minimum=0.1))]
+        return [LogProgressHook(self.cfg.getnumber('logging', 'progress_log_seconds'))]
 
     def downloader(self) -> Downloader:
         settings = self.download_settings()
@@ -4015,8 +4123,6 @@ def cmd_process(app: App) -> int:
     args = app.args
     if args.download and args.dry_run:
         raise StalkeerError('--dry-run cannot be combined with --download (it would replace the playlist)')
-    if args.limit is not None and args.limit < 1:
-        raise StalkeerError('--limit must be 1 or more')
     settings = PlaylistSettings.from_config(app.cfg)
     line_filter = LineFilter.from_config(app.cfg)
     if args.download:
@@ -4099,10 +4205,8 @@ class Workers:
         cfg = app.cfg
         self.app = app
         self.settings = app.download_settings()
-        self.parallel = parallel or cfg.getint('downloads', 'max_parallel', minimum=1)
-        if self.parallel < 1:
-            raise StalkeerError('--parallel must be 1 or more')
-        self.limiter = HostLimiter(cfg.getint('downloads', 'max_connections_per_host', minimum=1))
+        self.parallel = parallel if parallel is not None else cfg.getnumber('downloads', 'max_parallel')
+        self.limiter = HostLimiter(cfg.getnumber('downloads', 'max_connections_per_host'))
         self.owner = make_owner_id()
         self.stop = threading.Event()
         self._local = threading.local()
@@ -4116,7 +4220,7 @@ class Workers:
             state = StateManager(s.lock_timeout, s.max_retry_attempts,
                                  owner=f'{self.owner}-t{next(self._count)}')
             hooks = self.app.progress_hooks() if self.parallel == 1 else \
-                [LogProgressHook(self.app.cfg.getfloat('logging', 'progress_log_seconds', minimum=0.1))]
+                [LogProgressHook(self.app.cfg.getnumber('logging', 'progress_log_seconds'))]
             d = self._local.downloader = Downloader(s, state, hooks, stop_event=self.stop)
         return d
 
@@ -4259,7 +4363,7 @@ def run_arr(app: App, service: str) -> int:
             continue
         plan.append(item)
     if args.limit is not None:
-        plan = plan[:max(args.limit, 0)]
+        plan = plan[:args.limit]
     run.summary.planned = len(plan)
     if args.dry_run:
         for item in plan:
@@ -4324,8 +4428,6 @@ def cmd_m3u_list_archives(app: App) -> int:
 def cmd_m3u_cleanup_archives(app: App) -> int:
     settings = PlaylistSettings.from_config(app.cfg)
     keep = settings.retention_count if app.args.retention is None else app.args.retention
-    if keep < 0:
-        raise StalkeerError('--retention must be 0 or more')
     removed = rotate_archives(settings.archive_dir, settings.file_path, keep)
     for path in removed:
         app.console.out(f'removed {path}')
@@ -4809,9 +4911,7 @@ def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
     """The server `serve` runs (the database must be open): checks the token rule."""
     token = cfg.get('serve', 'token') or ''
     redact.add(token)
-    refresh = cfg.getfloat('serve', 'refresh_seconds', minimum=0.5)
-    if not 0 <= port <= 65535:
-        raise StalkeerError(f'--port must be between 0 and 65535, got {port}')
+    refresh = cfg.getnumber('serve', 'refresh_seconds')
     if not token and not _is_loopback(host):
         raise ConfigError(f'serve: listening on {host} needs [serve] token '
                           '(or STALKEER_SERVE_TOKEN); without one only 127.0.0.1 is allowed')
@@ -5219,10 +5319,31 @@ def _common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help='append log lines to FILE (overrides [logging] file)')
 
 
+# Bounds of the numeric options (the matching config keys share theirs).
+_COUNT_MAX = 1_000_000_000          # --limit: far past any library
+_ID_MAX = 2 ** 63 - 1               # a database id (BIGINT)
+
+
+def _number_arg(kind: type, minimum, maximum) -> Callable[[str], int | float]:
+    """An argparse ``type``: parse_number() with these bounds, so every numeric
+    option refuses nan, inf and out-of-range values in one line (exit 2)."""
+    def parse(text):
+        try:
+            return parse_number(text, kind, minimum, maximum)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
+
+
+def _config_bounds(section: str, key: str) -> Callable[[str], int | float]:
+    """The argparse type of an option that overrides a config key: its bounds."""
+    return _number_arg(*NUMBER_LIMITS[(section, key)])
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         # One line and exit 2, like every other usage error of ours.
-        self.exit(EXIT_USAGE, f'{self.prog}: error: {message}\n')
+        self.exit(EXIT_USAGE, f'{self.prog}: error: {shown(message)}\n')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -5247,11 +5368,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('resume-downloads', parents=[common],
                        help='finish incomplete downloads from their .part files')
-    p.add_argument('--limit', type=int, metavar='N', help='at most N downloads')
+    p.add_argument('--limit', type=_number_arg(int, 1, _COUNT_MAX), metavar='N',
+                   help='at most N downloads')
     p.add_argument('--dry-run', action='store_true', help='list what would resume, change nothing')
-    p.add_argument('--parallel', type=int, metavar='N',
+    p.add_argument('--parallel', type=_config_bounds('downloads', 'max_parallel'), metavar='N',
                    help='downloads at once (default [downloads] max_parallel)')
-    p.add_argument('--max-retries', type=int, metavar='N',
+    p.add_argument('--max-retries', type=_config_bounds('downloads', 'max_retry_attempts'), metavar='N',
                    help='skip downloads retried N times or more (default [downloads] max_retry_attempts)')
     p.add_argument('--clean-stale-locks', action=argparse.BooleanOptionalAction, default=True,
                    help='first clear locks whose holder stopped (default: on)')
@@ -5263,10 +5385,11 @@ def build_parser() -> argparse.ArgumentParser:
     for service, what in (('radarr', 'movies'), ('sonarr', 'episodes')):
         p = sub.add_parser(service, parents=[common],
                            help=f'download the {what} {service.capitalize()} is missing')
-        p.add_argument('--limit', type=int, metavar='N', help=f'at most N {what} in this run')
+        p.add_argument('--limit', type=_number_arg(int, 1, _COUNT_MAX), metavar='N',
+                       help=f'at most N {what} in this run')
         p.add_argument('--dry-run', action='store_true',
                        help='print the plan (item, line, quality, URL, destination), write nothing')
-        p.add_argument('--parallel', type=int, metavar='N',
+        p.add_argument('--parallel', type=_config_bounds('downloads', 'max_parallel'), metavar='N',
                        help='downloads at once (default [downloads] max_parallel)')
         p.add_argument('--force', action='store_true',
                        help='download again what was already downloaded; overwrite files')
@@ -5274,13 +5397,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument('--no-rescan', action='store_true',
                        help=f'do not ask {service.capitalize()} to rescan')
         if service == 'sonarr':
-            p.add_argument('--series-id', type=int, metavar='N', help='only this series')
+            p.add_argument('--series-id', type=_number_arg(int, 1, _ID_MAX), metavar='N',
+                           help='only this series')
         p.set_defaults(func=cmd_radarr if service == 'radarr' else cmd_sonarr, series_id=None)
 
     p = sub.add_parser('process', parents=[common], help='read the playlist into the database')
     p.add_argument('playlist', nargs='?', metavar='PLAYLIST',
                    help='M3U file (default: [m3u] file_path)')
-    p.add_argument('--limit', type=int, metavar='N', help='stop after N entries')
+    p.add_argument('--limit', type=_number_arg(int, 1, _COUNT_MAX), metavar='N',
+                   help='stop after N entries')
     p.add_argument('--force', action='store_true', help='re-classify every line, changed or not')
     p.add_argument('--dry-run', action='store_true', help='parse and report, write nothing')
     p.add_argument('--json', action='store_true', help='print the summary as JSON')
@@ -5291,24 +5416,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--status', choices=DOWNLOAD_STATUSES, help='only downloads in this status')
     p.add_argument('--active', action='store_true', help='only downloads in progress')
     p.add_argument('--failed', action='store_true', help='only failed downloads')
-    p.add_argument('--limit', type=int, metavar='N', help='at most N rows per list (default 20)')
+    p.add_argument('--limit', type=_number_arg(int, 1, _COUNT_MAX), metavar='N',
+                   help='at most N rows per list (default 20)')
     p.add_argument('--json', action='store_true', help='print {"summary": …, "downloads": […]}')
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser('unlock', parents=[common], help='clear a lock left by a dead process')
-    p.add_argument('id', type=int, nargs='?', metavar='ID')
+    p.add_argument('id', type=_number_arg(int, 1, _ID_MAX), nargs='?', metavar='ID')
     p.add_argument('--stale', action='store_true', help='clear every stale lock')
     p.add_argument('--force', action='store_true', help='clear a lock even if its heartbeat is fresh')
     p.set_defaults(func=cmd_unlock)
 
     p = sub.add_parser('retry', parents=[common], help='put failed downloads back to pending')
-    p.add_argument('id', type=int, nargs='?', metavar='ID')
+    p.add_argument('id', type=_number_arg(int, 1, _ID_MAX), nargs='?', metavar='ID')
     p.add_argument('--failed', action='store_true', help='every failed download')
     p.set_defaults(func=cmd_retry)
 
     p = sub.add_parser('cleanup', parents=[common],
                        help='delete .part files no resumable download references')
-    p.add_argument('--older-than', type=float, metavar='DAYS', help='only files older than DAYS days')
+    p.add_argument('--older-than', type=_number_arg(float, 0, 36500), metavar='DAYS',
+                   help='only files older than DAYS days')
     p.add_argument('--dry-run', action='store_true', help='list them, delete nothing')
     p.set_defaults(func=cmd_cleanup)
 
@@ -5323,7 +5450,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('m3u-cleanup-archives', parents=[common],
                        help='delete archived playlists beyond the retention count')
-    p.add_argument('--retention', type=int, metavar='N',
+    p.add_argument('--retention', type=_config_bounds('m3u', 'retention_count'), metavar='N',
                    help='keep the N newest (default: [m3u] retention_count)')
     p.set_defaults(func=cmd_m3u_cleanup_archives)
 
@@ -5331,7 +5458,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help='read-only status page, JSON API and Prometheus metrics over HTTP')
     p.add_argument('--host', default='127.0.0.1',
                    help='address to listen on (default 127.0.0.1; any other needs [serve] token)')
-    p.add_argument('--port', type=int, default=8787, metavar='PORT',
+    p.add_argument('--port', type=_number_arg(int, 0, 65535), default=8787, metavar='PORT',
                    help='port to listen on (default 8787; 0 picks a free one)')
     p.set_defaults(func=cmd_serve)
     return parser
@@ -5374,7 +5501,11 @@ def main(argv=None) -> int:
     with _SignalHandlers():
         try:
             cfg = Config.discover(args.config, db_url=args.db)
+            cfg.register_secrets()
             setup_logging(cfg, args.verbose, args.quiet, args.log_file)
+            for warning in cfg.unknown_keys():
+                log.warning('%s', warning)
+            cfg.check()
             app = App(args, cfg, console)
             if args.command in NOTIFYING_COMMANDS:
                 app.notifier = Notifier(cfg, args.command)
