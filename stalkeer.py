@@ -1947,8 +1947,9 @@ class PlaylistFetcher:
         url = url or s.url
         if not url:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
-        if not re.match(r'(?i)https?://', url):
-            raise ConfigError(f'[m3u] url must be an http(s) URL, got {redact(url)!r}')
+        if not re.match(r'(?i)https?://', url) or url_problem(url):
+            raise ConfigError(f'[m3u] url must be an http(s) URL, got {redact(url)!r}'
+                              + (f' ({url_problem(url)})' if url_problem(url) else ''))
         register_url_secrets(url)
         folder = os.path.dirname(s.file_path) or '.'
         try:
@@ -2196,7 +2197,8 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                   on_progress: Callable[[int], None] | None = None) -> Iterator[PlaylistEntry]:
     """Yield PlaylistEntry objects from a binary M3U stream, reading line by line.
 
-    Never raises on bad input: EXTINF without URL, URL without EXTINF, over-long
+    Never raises on bad input: EXTINF without URL, URL without EXTINF, a URL that
+    cannot be requested (url_problem), over-long
     lines (> 64 KiB, drained in bounded chunks) and undecodable bytes (decoded with
     'replace') are counted in `stats`, which is complete once the iterator is
     exhausted or closed. `on_progress(bytes_read)` is called about every MiB and at the end.
@@ -2261,8 +2263,12 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                         p_attrs.setdefault('group-title', line[8:].strip())
                     # other directives (#EXTM3U again, #EXTVLCOPT, #KODIPROP, comments) skipped
                 elif p_line:
-                    entries += 1
-                    yield Entry(p_line, p_dur, p_attrs, p_title, line)
+                    problem = url_problem(line)
+                    if problem:        # it would fail every download, and resume, later
+                        stats.add_malformed(p_line, problem)
+                    else:
+                        entries += 1
+                        yield Entry(p_line, p_dur, p_attrs, p_title, line)
                     p_line = 0
                 else:
                     stats.add_malformed(line_no, 'URL without EXTINF')
@@ -3389,8 +3395,8 @@ class ArrSettings:
             raise ConfigError(
                 f'{name} is not configured: set [{section}] url and api_key '
                 f'(or STALKEER_{section.upper()}_URL and STALKEER_{section.upper()}_API_KEY)')
-        if not re.match(r'(?i)https?://', url):
-            raise ConfigError(f'[{section}] url must start with http:// or https://, got {redact(url)!r}')
+        if not re.match(r'(?i)https?://', url) or url_problem(url):
+            raise ConfigError(f'[{section}] url must be an http:// or https:// URL, got {redact(url)!r}')
         redact.add(key)
         return cls(section=section, name=name, url=url.rstrip('/'), api_key=key,
                    path_map=parse_path_map(cfg.get(section, 'path_map') or '', section),
@@ -3984,6 +3990,9 @@ def cmd_download(app: App) -> int:
     args = app.args
     if not re.match(r'(?i)https?://', args.url):
         raise StalkeerError(f'not an http(s) URL: {redact(args.url)}')
+    problem = url_problem(args.url)
+    if problem:
+        raise StalkeerError(problem)
     register_url_secrets(args.url)
     destination = os.path.abspath(os.path.expanduser(args.dest))
     if os.path.isdir(destination) or args.dest.endswith(os.sep):
@@ -4683,6 +4692,9 @@ class Notifier:
         self.on = (cfg.get('notify', 'on') or 'failure').lower()
         if self.on not in ('failure', 'always', 'never'):
             raise ConfigError(f'[notify] on must be failure, always or never, got {self.on!r}')
+        for key, url in (('webhook_url', self.webhook), ('healthcheck_url', self.healthcheck)):
+            if url and (not re.match(r'(?i)https?://', url) or url_problem(url)):
+                raise ConfigError(f'[notify] {key} must be an http(s) URL, got {redact(url)!r}')
         for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
             if url:
                 register_url_secrets(url)

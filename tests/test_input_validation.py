@@ -2,6 +2,8 @@
 was wrong, exit 2, never a traceback (README: What bad input gets)."""
 
 import argparse
+import json
+import sqlite3
 
 import pytest
 
@@ -215,3 +217,40 @@ def test_resume_downloads_limit_and_parallel_are_honoured(cli, sqlite_url):
                          '--db', sqlite_url)
     assert code == 0 and 'nothing to resume' in out
 
+
+# -- URLs that cannot be requested -------------------------------------------------------------
+
+BAD_URLS = [
+    ('http://[2001:db8::1:8080/movie/u/p/1.mkv', 'unparsable URL: unbalanced [ ] around the host'),
+    ('http://h:99999/movie/u/p/2.mkv', 'unparsable URL: the port is not a number from 0 to 65535'),
+    ('http://h:80x/movie/u/p/3.mkv', 'unparsable URL: the port is not a number from 0 to 65535'),
+    ('http:///movie/u/p/4.mkv', 'URL without a host'),
+    ('http://h/movie/u/p/5\x7f.mkv', 'URL contains control characters'),
+]
+
+
+def test_process_counts_unrequestable_urls_as_malformed(cli, tmp_path, sqlite_url):
+    playlist = tmp_path / 'p.m3u'
+    good = ['http://h:8080/movie/u/p/10.mkv', 'http://[2001:db8::1]:8080/movie/u/p/11.mkv',
+            'http://u:pw@h/movie/12.mkv']
+    lines = [(f'Film {i} (2000)', url) for i, url in enumerate(good + [u for u, _ in BAD_URLS])]
+    playlist.write_text('#EXTM3U\n' + ''.join(f'#EXTINF:-1 group-title="Movies",{t}\n{u}\n'
+                                              for t, u in lines), encoding='utf-8')
+    code, out, err = cli('--db', sqlite_url, 'process', playlist, '--json')
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary['entries'] == 3 and summary['new'] == 3 and summary['malformed'] == 5
+    assert summary['malformed_samples'] == [f'line {2 + 2 * (3 + i)}: {reason}'
+                                            for i, (_, reason) in enumerate(BAD_URLS)]
+    stored = [u for (u,) in sqlite3.connect(tmp_path / 'stalkeer.db').execute(
+        'SELECT url FROM processed_lines ORDER BY id')]
+    assert stored == good
+    code, out, err = cli('--db', sqlite_url, 'process', playlist)
+    assert 'malformed 5' in out and 'line 8: unparsable URL: unbalanced [ ] around the host' in out
+
+
+@pytest.mark.parametrize('url, reason', BAD_URLS)
+def test_download_refuses_an_unrequestable_url_in_one_line(url, reason, tmp_path, sqlite_url):
+    code, out, err = run_stalkeer('download', url, tmp_path / 'x.mkv', '--db', sqlite_url)
+    one_line_error(code, err, reason)
+    assert '/u/p/' not in err
