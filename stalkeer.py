@@ -3386,6 +3386,7 @@ class ArrSettings:
     rescan: bool
     require_available: bool = True
     library_path: str | None = None
+    timeout: float = 60
 
     @classmethod
     def from_config(cls, cfg: Config, section: str) -> 'ArrSettings':
@@ -3404,7 +3405,8 @@ class ArrSettings:
                    require_available=(cfg.getbool(section, 'require_available')
                                       if section == 'radarr' else True),
                    library_path=cfg.getpath('downloads', 'movies_path' if section == 'radarr'
-                                            else 'tvshows_path'))
+                                            else 'tvshows_path'),
+                   timeout=cfg.getnumber(section, 'timeout'))
 
 
 def parse_path_map(text: str, section: str) -> list[tuple[str, str]]:
@@ -3429,79 +3431,403 @@ def map_path(path: str, path_map) -> str:
     return path
 
 
+# -- reading answers ----------------------------------------------------------------
+# Answers are read as a stream, one record at a time, each checked and trimmed to
+# the fields stalkeer reads: a Radarr that ignores pageSize and sends 300k records
+# in one page, or a library of 100k movies, costs the trimmed records and no more
+# (bench/RESULTS.md has the peak RSS).
+
+ARR_PAGE_SIZE = 250
+ARR_CHUNK = 64 * 1024
+ARR_MAX_VALUE = 16 * MiB          # one record (or any other single value) of an answer
+ARR_MAX_RECORDS = 1_000_000       # records of one listing, all pages together
+ARR_WAIT_NOTICE = 5               # seconds before a run says it is waiting for the app
+ARR_WARN_RECORDS = 5              # malformed records warned about one by one, per listing
+
+_JSON_BLANK = re.compile(r'[ \t\n\r]*')
+_JSON_NUMBER_TAIL = re.compile(r'[0-9.eE+-]*')
+_JSON_DECODER = json.JSONDecoder()
+
+
+class AnswerError(ValueError):
+    """What is wrong with an answer, as the end of a sentence: "… answered X with <this>"."""
+
+
+class JsonStream:
+    """One JSON document read from byte chunks a value at a time.
+
+    Each value is parsed by ``json.JSONDecoder.raw_decode`` (C speed); the buffer
+    holds the value being read plus one chunk, so an answer of any size is read in
+    bounded memory. A single value larger than ``max_value`` characters, text that
+    is not UTF-8 or not JSON raise AnswerError."""
+
+    def __init__(self, chunks: Iterable[bytes], max_value: int | None = None):
+        self._chunks = iter(chunks)
+        self._utf8 = codecs.getincrementaldecoder('utf-8')()
+        self.max_value = ARR_MAX_VALUE if max_value is None else max_value
+        self.buf = ''
+        self.pos = 0
+        self.eof = False
+
+    def _more(self, at_least: int = 1) -> None:
+        """Append at least ``at_least`` characters (fewer at the end of the answer)."""
+        self.buf = self.buf[self.pos:]
+        self.pos = 0
+        pieces, added = [self.buf], 0
+        try:
+            while added < at_least and not self.eof:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    pieces.append(self._utf8.decode(b'', final=True))
+                    self.eof = True
+                else:
+                    pieces.append(self._utf8.decode(chunk))
+                added += len(pieces[-1])
+        except UnicodeDecodeError:
+            raise AnswerError('text that is not UTF-8') from None
+        self.buf = ''.join(pieces)
+
+    def peek(self) -> str:
+        """The next character that is not blank ('' at the end), not consumed."""
+        while True:
+            self.pos = _JSON_BLANK.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf) or self.eof:
+                return self.buf[self.pos:self.pos + 1]
+            self._more()
+
+    def expect(self, char: str) -> None:
+        found = self.peek()
+        if found != char:
+            raise AnswerError(f'something that is not JSON (expected {char!r}, found '
+                              f'{found or "the end"!r})')
+        self.pos += 1
+
+    def value(self):
+        """The next whole value (object, list, string, number, true/false/null)."""
+        if not self.peek():
+            raise AnswerError('JSON that ends too early')
+        while True:
+            try:
+                value, end = _JSON_DECODER.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                raise AnswerError('JSON nested too deeply') from None
+            except json.JSONDecodeError as exc:
+                if self.eof:
+                    raise AnswerError(f'something that is not JSON ({exc.msg})') from None
+                pending = len(self.buf) - self.pos
+                if pending > self.max_value:
+                    raise AnswerError(f'a value larger than {human_bytes(self.max_value)}') from None
+                self._more(max(pending, ARR_CHUNK))     # doubling: each value parsed O(1) times
+                continue
+            if not self.eof and type(value) in (int, float) \
+                    and _JSON_NUMBER_TAIL.fullmatch(self.buf, end):
+                self._more()        # "12" or "12." may be the start of "12.5": read on first
+                continue
+            self.pos = end
+            return value
+
+    def items(self) -> Iterator:
+        """The values of the list that starts here, one by one."""
+        self.expect('[')
+        if self.peek() == ']':
+            self.pos += 1
+            return
+        while True:
+            yield self.value()
+            self._after(']')
+            if self.buf[self.pos - 1] == ']':
+                return
+
+    def members(self) -> Iterator[str]:
+        """The keys of the object that starts here; the caller reads each value
+        (value() or items()) before asking for the next key."""
+        self.expect('{')
+        if self.peek() == '}':
+            self.pos += 1
+            return
+        while True:
+            key = self.value()
+            if not isinstance(key, str):
+                raise AnswerError('something that is not JSON (an object key that is not a string)')
+            self.expect(':')
+            yield key
+            self._after('}')
+            if self.buf[self.pos - 1] == '}':
+                return
+
+    def _after(self, closing: str) -> None:
+        """Consume the ',' or ``closing`` that follows a list item or object member."""
+        found = self.peek()
+        if found not in (',', closing):
+            raise AnswerError(f'something that is not JSON (expected , or {closing}, found '
+                              f'{found or "the end"!r})')
+        self.pos += 1
+
+    def end(self) -> None:
+        if self.peek():
+            raise AnswerError('something that is not JSON (more data after the document)')
+
+
+def json_kind(value) -> str:
+    """'a JSON list', 'null', …: what a value is, for messages."""
+    return {dict: 'a JSON object', list: 'a JSON list', str: 'a JSON string', bool: 'a boolean',
+            type(None): 'null'}.get(type(value), 'a number')
+
+
+# -- the shapes stalkeer reads ------------------------------------------------------------
+# Per resource of the OpenAPI documents (../shared/contracts/): each field stalkeer
+# reads and the JSON type it must have. A record is checked against its resource,
+# trimmed to these fields (the rest is never kept in memory), and skipped with a
+# warning when a field has the wrong type or a required one is missing: a record
+# read wrong could send a download to the wrong film. A test checks every field
+# and type against the documents.
+
+ARR_RESOURCES = {
+    'radarr': {
+        'MovieResourcePagingResource': {'records': list, 'totalRecords': int},
+        'MovieResource': {'id': int, 'title': str, 'originalTitle': str, 'alternateTitles': list,
+                          'year': int, 'path': str, 'monitored': bool, 'hasFile': bool,
+                          'isAvailable': bool, 'imdbId': str, 'tmdbId': int},
+        'AlternativeTitleResource': {'title': str},
+    },
+    'sonarr': {
+        'EpisodeResourcePagingResource': {'records': list, 'totalRecords': int},
+        'EpisodeResource': {'id': int, 'seriesId': int, 'seasonNumber': int, 'episodeNumber': int,
+                            'title': str, 'monitored': bool, 'hasFile': bool, 'series': dict},
+        'SeriesResource': {'id': int, 'title': str, 'alternateTitles': list, 'year': int,
+                           'path': str, 'seasonFolder': bool, 'imdbId': str, 'tvdbId': int},
+        'AlternateTitleResource': {'title': str},
+    },
+}
+# Without these a record cannot be used at all (the rest may be absent or null).
+_REQUIRED_FIELDS = {'MovieResource': ('id',), 'SeriesResource': ('id',),
+                    'EpisodeResource': ('id', 'seriesId', 'seasonNumber', 'episodeNumber')}
+
+# Fields stalkeer reads from the apps' JSON, per OpenAPI schema (the test of the
+# contract reads this).
+ARR_FIELDS_READ = {app: {schema: tuple(fields) for schema, fields in resources.items()}
+                   for app, resources in ARR_RESOURCES.items()}
+
+
+def _has_type(value, kind: type) -> bool:
+    # JSON true/false are Python bools, which are ints too: never a count or an id.
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+
+
+def check_record(app: str, schema: str, record) -> tuple[dict | None, str | None]:
+    """``(trimmed record, None)`` or ``(None, what is wrong)`` for one record of
+    ``schema`` (ARR_RESOURCES). Alternate titles that are not objects with a
+    string title are dropped: the record stays usable without them."""
+    if not isinstance(record, dict):
+        return None, f'a record that is {json_kind(record)}, not an object'
+    label = f'record {record["id"]}' if _has_type(record.get('id'), int) else 'a record'
+    for field in _REQUIRED_FIELDS.get(schema, ()):
+        if record.get(field) is None:
+            return None, f'{label} without "{field}"'
+    trimmed = {}
+    for field, kind in ARR_RESOURCES[app][schema].items():
+        value = record.get(field)
+        if value is None:
+            continue
+        if not _has_type(value, kind):
+            return None, f'{label}: "{field}" is {json_kind(value)}'
+        if field == 'alternateTitles':      # Alternat(iv)eTitleResource: {'title': str}
+            value = [{'title': alt['title']} for alt in value
+                     if isinstance(alt, dict) and isinstance(alt.get('title'), str)]
+        elif field == 'series':
+            value, problem = check_record(app, 'SeriesResource', value)
+            if problem:
+                return None, f'{label}: "series" has {problem}'
+        trimmed[field] = value
+    return trimmed, None
+
+
 class ArrClient:
-    """What Radarr and Sonarr share: sessions, errors, paging, commands."""
+    """What Radarr and Sonarr share: sessions, errors, paging, commands.
+
+    Every request waits at most ``[radarr] timeout`` seconds for each read (the
+    connection: at most 10 s of it); connection errors and 5xx are tried
+    ``attempts`` times, a timeout is not (the app is up, but busy: asking again
+    only queues the same work). After ARR_WAIT_NOTICE seconds the run says on
+    stderr what it is waiting for."""
 
     def __init__(self, settings: ArrSettings, session: requests.Session | None = None,
-                 connect_timeout: float = 10, read_timeout: float = 300, attempts: int = 3,
-                 backoff: float = 1.0):
+                 attempts: int = 3, backoff: float = 1.0):
         self.settings = settings
         self.name = settings.name
+        self.app = settings.section
         self.session = session or requests.Session()
         self.session.headers.update({'X-Api-Key': settings.api_key, 'Accept': 'application/json',
                                      'User-Agent': f'stalkeer/{__version__}'})
-        # Large libraries answer /api/v3/movie in minutes: a long read timeout.
-        self.timeout = (connect_timeout, read_timeout)
+        self.timeout = (min(10.0, settings.timeout), settings.timeout)
         self.attempts = attempts
         self.backoff = backoff
         self.sleep = time.sleep
+        self.wait_notice = ARR_WAIT_NOTICE
 
-    def request(self, method: str, path: str, params=None, json_body=None, allow_404=False):
+    @property
+    def where(self) -> str:
+        return f'{self.name} at {redact_url(self.settings.url)}'
+
+    def request(self, method: str, path: str, params=None, json_body=None, allow_404=False,
+                read: Callable[[JsonStream], object] | None = None):
+        """Send one request; ``read(stream)`` consumes a 2xx JSON answer and
+        what it returns is returned. Without ``read`` the answer is not read.
+        None for a 404 when ``allow_404``. ArrError for everything else."""
         url = self.settings.url + path
-        for attempt in range(1, self.attempts + 1):
-            try:
-                response = self.session.request(method, url, params=params, json=json_body,
-                                                timeout=self.timeout)
-            except requests.exceptions.RequestException as exc:
-                if attempt < self.attempts:
-                    self.sleep(backoff_delay(attempt, self.backoff, 30))
-                    continue
-                raise ArrError(f'cannot reach {self.name} at {redact_url(self.settings.url)}: '
-                               f'{_connection_reason(exc)}') from None
-            code = response.status_code
-            if code >= 500 and attempt < self.attempts:
-                self.sleep(backoff_delay(attempt, self.backoff, 30))
-                continue
-            return self._decode(response, path, allow_404)
-        raise AssertionError('unreachable')  # pragma: no cover
+        notice = threading.Timer(self.wait_notice, log.info, (
+            'waiting for %s (%s %s; at most %gs per read, [%s] timeout)',
+            self.where, method, path, self.settings.timeout, self.app))
+        notice.daemon = True
+        notice.start()
+        try:
+            for attempt in range(1, self.attempts + 1):
+                try:
+                    response = self.session.request(method, url, params=params, json=json_body,
+                                                    timeout=self.timeout, stream=True)
+                except requests.exceptions.ReadTimeout:
+                    raise ArrError(f'{self.where} did not answer {method} {path} within '
+                                   f'{self.settings.timeout:g}s (a large library may need a larger '
+                                   f'[{self.app}] timeout)') from None
+                except requests.exceptions.RequestException as exc:
+                    if attempt < self.attempts:
+                        self.sleep(backoff_delay(attempt, self.backoff, 30))
+                        continue
+                    raise ArrError(f'cannot reach {self.where}: {_connection_reason(exc)}') from None
+                with response:
+                    if response.status_code >= 500 and attempt < self.attempts:
+                        self.sleep(backoff_delay(attempt, self.backoff, 30))
+                        continue
+                    return self._answer(response, method, path, allow_404, read)
+            raise AssertionError('unreachable')  # pragma: no cover
+        finally:
+            notice.cancel()
 
-    def _decode(self, response, path, allow_404):
-        code, where = response.status_code, f'{self.name} at {redact_url(self.settings.url)}'
+    def _answer(self, response, method, path, allow_404, read):
+        code, where = response.status_code, self.where
         if code == 401:
-            raise ArrError(f'{self.name} rejected the API key (check [{self.settings.section}] api_key)')
+            raise ArrError(f'{self.name} rejected the API key (check [{self.app}] api_key)')
         if code == 404:
             if allow_404:
                 return None
             raise ArrError(f'{where} answered 404 for {path}: is the URL base right? '
                            f'(a {self.name} behind a reverse proxy needs it in the url, '
-                           f'e.g. http://nas:{"7878/radarr" if self.settings.section == "radarr" else "8989/sonarr"})')
+                           f'e.g. http://nas:{"7878/radarr" if self.app == "radarr" else "8989/sonarr"})')
         if code >= 400:
             raise ArrError(f'{where} answered HTTP {code} for {path}')
-        if code == 204 or not response.content:
+        if read is None:
             return None
-        ctype = response.headers.get('Content-Type', '').lower()
-        if 'html' in ctype or response.content.lstrip()[:1] == b'<':
-            raise ArrError(f'{where} answered with an HTML page instead of JSON '
-                           f'(wrong URL, or a login page in front of {self.name}?)')
+        if 'html' in response.headers.get('Content-Type', '').lower():
+            raise self._html(path)
+        stream = JsonStream(response.iter_content(ARR_CHUNK))
         try:
-            return response.json()
-        except ValueError:
-            raise ArrError(f'{where} answered something that is not JSON for {path}') from None
+            first = stream.peek()
+            if first == '<':
+                raise self._html(path)
+            if not first:
+                raise AnswerError(f'an empty body (HTTP {code}) where JSON was expected: a reverse '
+                                  f'proxy answering for {self.name}?')
+            result = read(stream)
+            stream.end()
+            return result
+        except AnswerError as exc:
+            raise ArrError(f'{where} answered {method} {path} with {exc}') from None
+        except requests.exceptions.RequestException as exc:
+            raise ArrError(f'{where}: the answer to {method} {path} broke off: '
+                           f'{_connection_reason(exc)}') from None
 
-    def paged(self, path: str, params: dict, page_size: int = 250, allow_404=False):
-        """Every record of a paged endpoint; None when the endpoint does not exist."""
-        records, page = [], 1
+    def _html(self, path) -> ArrError:
+        return ArrError(f'{self.where} answered {path} with an HTML page instead of JSON '
+                        f'(wrong URL, or a login page in front of {self.name}?)')
+
+    # -- listings ----------------------------------------------------------------------
+    def _collect(self, values: Iterable, schema: str, path: str, into: dict, tally: dict) -> None:
+        """Check each record; good ones into ``into`` by id (a record sent twice
+        counts once), bad ones skipped with a warning."""
+        for raw in values:
+            record, problem = check_record(self.app, schema, raw)
+            if problem:
+                tally['skipped'] += 1
+                if tally['skipped'] <= ARR_WARN_RECORDS:
+                    log.warning('%s: skipped a malformed record of %s: %s', self.name, path, problem)
+            elif record['id'] not in into:
+                into[record['id']] = record
+                tally['new'] += 1
+            if len(into) + tally['skipped'] > ARR_MAX_RECORDS:
+                raise AnswerError(f'more than {ARR_MAX_RECORDS} records')
+
+    def _warn_skipped(self, path: str, tally: dict) -> None:
+        if tally['skipped'] > ARR_WARN_RECORDS:
+            log.warning('%s: skipped %d malformed records of %s in all', self.name,
+                        tally['skipped'], path)
+
+    def listing(self, path: str, params: dict, schema: str) -> list[dict]:
+        """An unpaged list of records (GET /api/v3/movie, /api/v3/series)."""
+        records, tally = {}, collections.Counter()
+
+        def read(stream: JsonStream):
+            if stream.peek() != '[':
+                raise AnswerError(f'{json_kind(stream.value())} where a list of records was expected')
+            self._collect(stream.items(), schema, path, records, tally)
+
+        self.request('GET', path, params, read=read)
+        self._warn_skipped(path, tally)
+        return list(records.values())
+
+    def paged(self, path: str, params: dict, schema: str, allow_404=False) -> list[dict] | None:
+        """Every record of a paged endpoint; None when the endpoint does not
+        exist (404 on the first page, with ``allow_404``). Ends at totalRecords,
+        at a page that brings no new usable record (a server ignoring ``page``:
+        a warning), or refuses past ARR_MAX_RECORDS; a server ignoring
+        ``pageSize`` is read in one page."""
+        records, tally = {}, collections.Counter()
+        page = 1
         while True:
-            data = self.request('GET', path, dict(params, page=page, pageSize=page_size),
-                                allow_404=allow_404 and page == 1)
-            if data is None:
+            before = tally['new']
+            total = self.request('GET', path, dict(params, page=page, pageSize=ARR_PAGE_SIZE),
+                                 allow_404=allow_404 and page == 1,
+                                 read=lambda stream: self._read_page(stream, path, schema,
+                                                                     records, tally))
+            if total is None:       # 404 on the first page, with allow_404
                 return None
-            batch = data.get('records') or []
-            records.extend(batch)
-            total = data.get('totalRecords', 0)
-            if not batch or page * page_size >= total:
-                return records
+            fresh = tally['new'] - before
+            done = len(records) + tally['skipped']
+            if not fresh and total != -1 and done < total:
+                log.warning('%s answered page %d of %s with no new usable record (does it '
+                            'ignore "page"?): stopped after %d of %d', self.name, page, path,
+                            done, total)
+            if not fresh or (total != -1 and (done >= total or page * ARR_PAGE_SIZE >= total)) \
+                    or (total == -1 and fresh < ARR_PAGE_SIZE):
+                break
             page += 1
+        self._warn_skipped(path, tally)
+        return list(records.values())
+
+    def _read_page(self, stream: JsonStream, path: str, schema: str, records: dict,
+                   tally: dict) -> int:
+        """Read one page object into ``records``; its totalRecords (-1 when absent)."""
+        if stream.peek() != '{':
+            raise AnswerError(f'{json_kind(stream.value())} where a page object '
+                              '({"records": [...], "totalRecords": N}) was expected')
+        total, has_records = -1, False
+        for key in stream.members():
+            if key == 'records':
+                if stream.peek() != '[':
+                    raise AnswerError(f'a page whose "records" is {json_kind(stream.value())}, '
+                                      'not a list')
+                has_records = True
+                self._collect(stream.items(), schema, path, records, tally)
+            elif key == 'totalRecords':
+                value = stream.value()
+                if not _has_type(value, int) or value < 0:
+                    raise AnswerError(f'a page whose "totalRecords" is not a count: '
+                                      f'{clip(json.dumps(value), 40)}')
+                total = value
+            else:
+                stream.value()
+        if not has_records:
+            raise AnswerError('a page object without "records"')
+        return total
 
     def command(self, body: dict) -> bool:
         """POST /api/v3/command; a failure is a warning, never fatal."""
@@ -3521,7 +3847,7 @@ class RadarrClient(ArrClient):
         # keys of the joined movie metadata table without the table name.
         movies = self.paged('/api/v3/wanted/missing',
                             {'monitored': 'true', 'sortKey': 'movieMetadata.sortTitle',
-                             'sortDirection': 'ascending'}, allow_404=True)
+                             'sortDirection': 'ascending'}, 'MovieResource', allow_404=True)
         if movies is None:
             log.info('%s has no wanted/missing endpoint (older than 5.6): reading the library',
                      self.name)
@@ -3535,8 +3861,8 @@ class RadarrClient(ArrClient):
 
     def library(self) -> list[dict]:
         if not hasattr(self, '_library'):
-            self._library = self.request('GET', '/api/v3/movie',
-                                         {'excludeLocalCovers': 'true'}) or []
+            self._library = self.listing('/api/v3/movie', {'excludeLocalCovers': 'true'},
+                                         'MovieResource')
         return self._library
 
     def rescan(self, movie_id: int) -> bool:
@@ -3549,7 +3875,8 @@ class SonarrClient(ArrClient):
         """Monitored episodes without a file, each with its series."""
         episodes = self.paged('/api/v3/wanted/missing',
                               {'includeSeries': 'true', 'monitored': 'true',
-                               'sortKey': 'airDateUtc', 'sortDirection': 'descending'}) or []
+                               'sortKey': 'airDateUtc', 'sortDirection': 'descending'},
+                              'EpisodeResource')
         series = self.all_series()
         result = []
         for ep in episodes:
@@ -3564,31 +3891,11 @@ class SonarrClient(ArrClient):
 
     def all_series(self) -> dict:
         if not hasattr(self, '_series'):
-            self._series = {s['id']: s for s in self.request('GET', '/api/v3/series') or []}
+            self._series = {s['id']: s for s in self.listing('/api/v3/series', {}, 'SeriesResource')}
         return self._series
 
     def rescan(self, series_id: int) -> bool:
         return self.command({'name': 'RescanSeries', 'seriesId': series_id})
-
-
-# Fields stalkeer reads from the apps' JSON, per OpenAPI schema; a test checks
-# each exists in ../shared/contracts.
-ARR_FIELDS_READ = {
-    'radarr': {
-        'MovieResourcePagingResource': ('records', 'totalRecords'),
-        'MovieResource': ('id', 'title', 'originalTitle', 'alternateTitles', 'year', 'path',
-                          'monitored', 'hasFile', 'isAvailable', 'imdbId', 'tmdbId'),
-        'AlternativeTitleResource': ('title',),
-    },
-    'sonarr': {
-        'EpisodeResourcePagingResource': ('records', 'totalRecords'),
-        'EpisodeResource': ('id', 'seriesId', 'seasonNumber', 'episodeNumber', 'title',
-                            'monitored', 'hasFile', 'series'),
-        'SeriesResource': ('id', 'title', 'alternateTitles', 'year', 'path', 'seasonFolder',
-                           'imdbId', 'tvdbId'),
-        'AlternateTitleResource': ('title',),
-    },
-}
 
 
 # ==== matching ==================================================================
