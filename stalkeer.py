@@ -4122,12 +4122,19 @@ class Console:
         self.stderr = stderr or sys.stderr
 
     def out(self, message='', always=False) -> None:
-        """Normal output; ``-q`` keeps only what is ``always`` (final summaries)."""
+        """Normal output; ``-q`` keeps only what is ``always`` (final summaries).
+        Redacted, each line clipped to DISPLAY_LINE_MAX."""
         if always or not self.quiet:
-            print(redact(message), file=self.stdout, flush=True)
+            print(shown(message), file=self.stdout, flush=True)
+
+    def json(self, document, sort_keys=False) -> None:
+        """One JSON document on one line (``--json``; not silenced by ``-q``),
+        every string in it redacted and clipped."""
+        print(json.dumps(shown_tree(document), ensure_ascii=False, sort_keys=sort_keys),
+              file=self.stdout, flush=True)
 
     def error(self, message) -> None:
-        print(f'stalkeer: error: {redact(message)}', file=self.stderr, flush=True)
+        print(f'stalkeer: error: {shown(message)}', file=self.stderr, flush=True)
 
 
 def stream_is_tty(stream) -> bool:
@@ -4468,7 +4475,7 @@ def cmd_process(app: App) -> int:
             bar.close()
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if args.json:
-        app.console.out(json.dumps(summary.as_dict(), ensure_ascii=False, sort_keys=True), always=True)
+        app.console.json(summary.as_dict(), sort_keys=True)
     else:
         print_ingest_summary(app, summary)
     if summary.entries == 0:
@@ -4582,7 +4589,8 @@ class ArrRun:
             self.summary.missing = len(movies)
             matches = match_movies(movies, self._library_keys) if can_read_db else {}
             items = [WantedItem('radarr', m['id'], None,
-                                f'{m.get("title")} ({m.get("year")})' if m.get('year') else str(m.get('title')),
+                                f'{clip(m.get("title"))} ({m.get("year")})' if m.get('year')
+                                else clip(m.get('title')),
                                 movie_destination(m, self.settings), matches.get(m['id'], []))
                      for m in movies]
         else:
@@ -4590,7 +4598,7 @@ class ArrRun:
             self.summary.missing = len(episodes)
             matches = match_episodes(episodes) if can_read_db else {}
             items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'),
-                                f'{(ep.get("series") or {}).get("title")} - '
+                                f'{clip((ep.get("series") or {}).get("title"))} - '
                                 f'S{ep.get("seasonNumber", 0):02d}E{ep.get("episodeNumber", 0):02d}',
                                 episode_destination(ep, self.settings), matches.get(ep['id'], []))
                      for ep in episodes]
@@ -4771,12 +4779,24 @@ def _iso(value):
     return value.isoformat() + 'Z' if value else None
 
 
+def row_title(info: DownloadInfo) -> str:
+    """What a download is shown by (clipped). Learns the account in its URL
+    first, so that it is masked by value in the row's error message too, even
+    in a process that never read the playlist (status, serve)."""
+    register_url_secrets(info.url)
+    return clip(info.title or os.path.basename(info.destination))
+
+
 def download_as_json(info: DownloadInfo) -> dict:
+    """One row for ``status --json`` and /api/downloads (strings are redacted
+    and clipped where the document is written: Console.json, _json_bytes)."""
     data = {}
     for name in STATUS_JSON_FIELDS:
         value = getattr(info, name)
         if name == 'url':
             value = redact_url(value)
+        elif name == 'title':
+            value = row_title(info) if value else value
         elif isinstance(value, dt.datetime):
             value = _iso(value)
         data[name] = value
@@ -4818,7 +4838,7 @@ def _active_line(info: DownloadInfo, now) -> str:
     speed = f'  avg {human_bytes(rate)}/s' if rate is not None else ''
     eta = f'  ETA {format_duration(eta_seconds)}' if eta_seconds is not None else ''
     lock = f'  locked by {info.locked_by}, heartbeat {_age(now, info.locked_at)}' if info.locked_by else ''
-    return f'  #{info.id} {info.title or os.path.basename(info.destination)}  {pct}  {size}{speed}{eta}{lock}'
+    return f'  #{info.id} {row_title(info)}  {pct}  {size}{speed}{eta}{lock}'
 
 
 STATUS_DEFAULT_LIMIT = 20
@@ -4854,7 +4874,7 @@ def cmd_status(app: App) -> int:
     limit = args.limit or STATUS_DEFAULT_LIMIT
     if args.json:
         report = status_report(args.status, args.active, args.failed, limit)
-        app.console.out(json.dumps(report, ensure_ascii=False), always=True)
+        app.console.json(report)
         return EXIT_OK
     counts = status_counts()
     query = status_query(args.status, args.active, args.failed)
@@ -4864,16 +4884,16 @@ def cmd_status(app: App) -> int:
         else 'downloads: none yet')
     if args.status or args.active or args.failed:
         for info in query.limit(limit):
-            out(_active_line(info, now) + (f'  error: {info.error_message}' if info.error_message else ''))
+            out(_active_line(info, now) + (f'  error: {clip(info.error_message)}' if info.error_message else ''))
         return EXIT_OK
     sections = (
         ('active', DI.status.in_((DOWNLOADING, RETRYING)), lambda i: _active_line(i, now)),
         ('queued', DI.status.in_((PENDING, PAUSED)), lambda i: _active_line(i, now)),
         ('recent failures', DI.status == FAILED,
-         lambda i: f'  #{i.id} {i.title or os.path.basename(i.destination)}: {i.error_message} '
+         lambda i: f'  #{i.id} {row_title(i)}: {clip(i.error_message)} '
                    f'(retries {i.retry_count}, {_age(now, i.updated_at)})'),
         ('recent completions', DI.status == COMPLETED,
-         lambda i: f'  #{i.id} {i.title or os.path.basename(i.destination)} -> {i.download_path} '
+         lambda i: f'  #{i.id} {row_title(i)} -> {i.download_path} '
                    f'({human_bytes(i.file_size)}, {_age(now, i.completed_at)})'),
     )
     for heading, where, fmt in sections:
@@ -5031,6 +5051,7 @@ class Notifier:
             log.warning('%s: cannot reach %s: %s', what, redact_url(url), _connection_reason(exc))
 
     def _send(self, document: dict) -> None:
+        document = shown_tree(document)     # redacted and clipped, whatever the caller passed
         if self.webhook:
             self._post(self.webhook, 'webhook', json=document)
         if self._apprise is not None:
@@ -5047,6 +5068,8 @@ class Notifier:
     def download_failed(self, info_id, title, url, error, retry_count=None) -> None:
         if not self.enabled:
             return
+        if url:
+            register_url_secrets(url)
         self._send({'event': 'download_failed', 'command': self.command, 'host': socket.gethostname(),
                     'id': info_id, 'title': title, 'status': FAILED, 'error': redact(error),
                     'url': redact_url(url) if url else None, 'retry_count': retry_count})
@@ -5061,7 +5084,7 @@ class Notifier:
         if self.healthcheck:
             summary = ', '.join(f'{k} {v}' for k, v in counts.items()) or self.command
             suffix = '' if exit_code == EXIT_OK else '/fail'
-            self._post(self.healthcheck + suffix, 'healthcheck', data=summary.encode())
+            self._post(self.healthcheck + suffix, 'healthcheck', data=shown(summary).encode())
 
 
 # Commands that do work worth a notification and a healthcheck ping.
@@ -5090,9 +5113,10 @@ def _is_loopback(host: str) -> bool:
 
 
 def _json_bytes(data) -> bytes:
-    """JSON for HTTP answers: ``<``, ``>`` and ``&`` as \\u escapes, so an
-    untrusted title can never read as markup, whatever sniffs the answer."""
-    text = json.dumps(data, ensure_ascii=False)
+    """JSON for HTTP answers: every string redacted and clipped (shown_tree);
+    ``<``, ``>`` and ``&`` as \\u escapes, so an untrusted title can never read
+    as markup, whatever sniffs the answer."""
+    text = json.dumps(shown_tree(data), ensure_ascii=False)
     return (text.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
             .encode('utf-8'))
 
@@ -5110,7 +5134,7 @@ def _page_row(info: DownloadInfo, now, lock_timeout: float) -> dict:
     return {
         'id': info.id,
         'status': info.status,
-        'title': info.title or os.path.basename(info.destination),
+        'title': row_title(info),
         'percent': round(pct, 1) if pct is not None else None,
         'percent_text': f'{pct:.1f}%' if pct is not None else '?',
         'bytes_downloaded': info.bytes_downloaded,
