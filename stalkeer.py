@@ -34,6 +34,7 @@ import gc
 import hashlib
 import hmac
 import http.server
+import io
 import ipaddress
 import itertools
 import json
@@ -612,6 +613,7 @@ DEFAULTS = {
     'serve': {
         'token': '',
         'refresh_seconds': '3',
+        'allowed_hosts': '',
     },
     'logging': {
         'level': 'INFO',
@@ -5098,8 +5100,9 @@ NOTIFYING_COMMANDS = ('download', 'resume-downloads', 'radarr', 'sonarr', 'proce
 # ThreadingHTTPServer, one thread per request, each with its own database
 # connection, closed when the request ends.
 
-SERVE_REQUEST_TIMEOUT = 10       # seconds a client may take to send its request
+SERVE_REQUEST_TIMEOUT = 10       # seconds a client may take to send its request, in all
 SERVE_LIST_LIMIT = 50            # rows per list on the status page
+SERVE_MAX_LIMIT = 10_000         # rows /api/downloads answers at most (?limit=)
 _LOOPBACK_NAMES = ('localhost', 'localhost.localdomain', 'ip6-localhost')
 
 
@@ -5228,7 +5231,7 @@ class StatusServer(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, host: str, port: int, token: str = '', refresh_seconds: float = 3,
-                 lock_timeout: float = 300):
+                 lock_timeout: float = 300, allowed_hosts: Iterable[str] = ()):
         if ':' in host:
             self.address_family = socket.AF_INET6
         self.token = token or ''
@@ -5238,6 +5241,34 @@ class StatusServer(http.server.ThreadingHTTPServer):
             super().__init__((host.strip('[]'), port), StatusRequestHandler)
         except OSError as exc:
             raise StalkeerError(f'cannot listen on {host}:{port}: {exc.strerror or exc}') from None
+        bound = self.server_address[0]
+        self.host_names = {name.strip().strip('[]').lower().rstrip('.')
+                           for name in (host, bound, *allowed_hosts) if name.strip()}
+        # Listening on every address: any address of this machine may be in Host.
+        self.any_address = ipaddress.ip_address(bound).is_unspecified
+
+    def host_allowed(self, values: list[str]) -> bool:
+        """Whether the Host header names this server: the address it listens on,
+        a loopback name or address, or [serve] allowed_hosts (a port is ignored).
+
+        A web page that points its own name at 127.0.0.1 (DNS rebinding) makes
+        the browser send that name: it gets 421. An address in Host cannot be
+        rebound, so on 0.0.0.0/:: any address is fine. No Host at all (HTTP/1.0)
+        is no browser either; two Host headers are refused (RFC 9112 3.2)."""
+        if not values:
+            return True
+        if len(values) > 1:
+            return False
+        name = _host_name(values[0])
+        if name is None:
+            return False
+        if name in self.host_names or _is_loopback(name):
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return self.any_address
 
     def handle_error(self, request, client_address):
         log.debug('serve: error with a request from %s', client_address[0], exc_info=True)
@@ -5260,7 +5291,45 @@ def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
                           '(or STALKEER_SERVE_TOKEN); without one only 127.0.0.1 is allowed')
     if lock_timeout is None:
         lock_timeout = DownloadSettings.from_config(cfg).lock_timeout
-    return StatusServer(host, port, token, refresh, lock_timeout)
+    allowed = [name for name in re.split(r'[\s,]+', cfg.get('serve', 'allowed_hosts') or '') if name]
+    return StatusServer(host, port, token, refresh, lock_timeout, allowed)
+
+
+def _host_name(value: str) -> str | None:
+    """The host of a Host header (``name``, ``name:port``, ``[v6]:port``), lower
+    case, without a trailing dot; None when it is not that shape."""
+    value = value.strip().lower()
+    if value.startswith('['):
+        name, bracket, rest = value[1:].partition(']')
+        if not bracket or (rest and rest[0] != ':'):
+            return None
+        port = rest[1:]
+    else:
+        name, _, port = value.partition(':')
+    if (port and not port.isdigit()) or not name:
+        return None
+    return name.rstrip('.')
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The request side of a connection with one deadline for all of it: a
+    client trickling its request line and headers (a line every 3 s) is cut when
+    the deadline passes, however often it sends; a timeout per recv() would
+    never fire on it."""
+
+    def __init__(self, sock: socket.socket, deadline: float):
+        self.sock = sock
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError('the request took too long to arrive')
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buffer)
 
 
 class _BadRequest(Exception):
@@ -5286,11 +5355,9 @@ def downloads_params(params: dict) -> dict:
     limit = None
     if params.get('limit'):
         try:
-            limit = int(params['limit'])
-        except ValueError:
-            raise _BadRequest(f'limit must be a whole number, got {params["limit"]!r}') from None
-        if limit < 1:
-            raise _BadRequest(f'limit must be at least 1, got {limit}')
+            limit = parse_number(params['limit'], int, 1, SERVE_MAX_LIMIT)
+        except ValueError as exc:
+            raise _BadRequest(f'limit {exc}') from None
     return {'status': status, 'active': _flag(params, 'active'), 'failed': _flag(params, 'failed'),
             'limit': limit}
 
@@ -5301,6 +5368,17 @@ class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
     sys_version = ''
     timeout = SERVE_REQUEST_TIMEOUT     # a slow client only ever holds its own thread
     _head = False
+
+    def setup(self):
+        super().setup()
+        self.rfile.close()          # nothing was read from it yet
+        self.rfile = io.BufferedReader(
+            _DeadlineReader(self.connection, time.monotonic() + self.timeout))
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()
+        self.connection.settimeout(self.timeout)    # the answer gets its own time to go out
+        return ok
 
     def do_GET(self):
         self._dispatch(head=False)
@@ -5339,6 +5417,10 @@ class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
                      '/health': self._health}.get(parts.path)
             if route is None:
                 return self._send(404, _json_bytes({'error': 'not found'}), 'application/json')
+            if route != self._health and not self.server.host_allowed(self.headers.get_all('Host') or []):
+                return self._send(421, _json_bytes({
+                    'error': 'this server does not answer to the host named in the Host header; '
+                             'add it to [serve] allowed_hosts'}), 'application/json')
             if route != self._health and not self._authorized(params):
                 return self._send(401, _json_bytes({'error': 'token required'}), 'application/json',
                                   {'WWW-Authenticate': 'Bearer realm="stalkeer"'})
