@@ -159,7 +159,8 @@ def test_one_bad_record_never_stops_the_run(world, cli):  # noqa: F811
     assert code == 0, err
     assert 'Radarr: skipped a malformed record of /api/v3/wanted/missing: a record without "id"' in err
     assert '"year" is a JSON string' in err
-    assert 'radarr: missing 3, matched 2, not in playlist 1, downloaded 2, failed 0' in out
+    assert 'radarr: missing 4, matched 2, downloaded 2, failed 0, skipped 2 (not available yet 1, ' \
+        'not in the playlist 1)' in out
     code, out, err = run(cli, world, 'sonarr')
     assert code == 0, err
     assert 'without "seasonNumber"' in err and 'sonarr: missing 3, matched 2' in out

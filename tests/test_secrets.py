@@ -50,10 +50,19 @@ def test_the_configured_account_is_masked_by_value_whatever_the_shape():
     assert_clean(text, user, password)
 
 
-def test_a_url_seen_once_masks_its_account_everywhere_after():
+def test_a_url_handled_once_masks_its_account_everywhere_after():
     user, password = account()
-    stalkeer.redact(f'GET http://h/hls/{user}/{password}/5.m3u8 failed')
+    stalkeer.register_url_secrets(f'http://h/hls/{user}/{password}/5.m3u8')
     assert stalkeer.redact(f'login {user} with {password} refused') == 'login *** with *** refused'
+
+
+def test_a_url_merely_shown_teaches_nothing():
+    # An example in a message ('postgresql://user:pass@host/db') must not make 'pass' a secret.
+    user, password = account()
+    text = stalkeer.redact(f'use postgresql://{user}:{password}@host/db, e.g. '
+                           f'http://h/movie/{user}/{password}/1.mkv')
+    assert text == f'use postgresql://{user}:***@host/db, e.g. http://h/movie/***/***/1.mkv'
+    assert stalkeer.redact(f'{user}_agent {password}') == f'{user}_agent {password}'
 
 
 def test_years_and_path_words_are_not_learnt_as_secrets():
