@@ -14,7 +14,6 @@ bench/RESULTS.md by hand.
 """
 
 import argparse
-import json
 import os
 import platform
 import subprocess
