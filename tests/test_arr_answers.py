@@ -169,27 +169,29 @@ def test_one_bad_record_never_stops_the_run(world, cli):  # noqa: F811
 
 # -- paging is bounded -------------------------------------------------------------------------
 
-def test_a_server_ignoring_page_size_is_read_in_one_page():
+@pytest.fixture
+def radarr_600():
+    """A fake Radarr missing 600 movies, and a client of it."""
     with FakeArr('radarr') as radarr:
         for i in range(600):
             radarr.add_movie(f'Film {i}', 2000)
-        radarr.ignore_page_size = True
-        c = stalkeer.RadarrClient(stalkeer.ArrSettings('radarr', 'Radarr', radarr.base_url,
-                                                       radarr.api_key, [], True))
-        assert len(c.missing_movies()) == 600
-        assert [r['query'].get('page') for r in radarr.requests if r['path'] == MISSING] == ['1']
+        settings = stalkeer.ArrSettings('radarr', 'Radarr', radarr.base_url, radarr.api_key, [], True)
+        yield radarr, stalkeer.RadarrClient(settings)
 
 
-def test_a_server_ignoring_page_stops_with_a_warning(caplog):
-    with FakeArr('radarr') as radarr:
-        for i in range(600):
-            radarr.add_movie(f'Film {i}', 2000)
-        radarr.ignore_page = True
-        c = stalkeer.RadarrClient(stalkeer.ArrSettings('radarr', 'Radarr', radarr.base_url,
-                                                       radarr.api_key, [], True))
-        with caplog.at_level('WARNING', logger='stalkeer'):
-            assert len(c.missing_movies()) == 250
-        assert len([r for r in radarr.requests if r['path'] == MISSING]) == 2
+def test_a_server_ignoring_page_size_is_read_in_one_page(radarr_600):
+    radarr, client_ = radarr_600
+    radarr.ignore_page_size = True
+    assert len(client_.missing_movies()) == 600
+    assert [r['query'].get('page') for r in radarr.requests if r['path'] == MISSING] == ['1']
+
+
+def test_a_server_ignoring_page_stops_with_a_warning(radarr_600, caplog):
+    radarr, client_ = radarr_600
+    radarr.ignore_page = True
+    with caplog.at_level('WARNING', logger='stalkeer'):
+        assert len(client_.missing_movies()) == 250
+    assert len([r for r in radarr.requests if r['path'] == MISSING]) == 2
     assert 'answered page 2 of /api/v3/wanted/missing with no new usable record' in caplog.text
     assert 'stopped after 250 of 600' in caplog.text
 
