@@ -132,7 +132,7 @@ def test_lookups_ask_by_term_and_refuse_what_is_not_a_list():
     responses.get(f'{SONARR}/api/v3/series/lookup', json={'message': 'oops'},
                   match=[matchers.query_param_matcher({'term': 'The Flash'})])
     assert [m['title'] for m in client().lookup('Crash')] == ['Crash', 'Crash']
-    with pytest.raises(stalkeer.ArrError, match='series/lookup with something that is not a list'):
+    with pytest.raises(stalkeer.ArrError, match='series/lookup with a JSON object where a list of records was expected'):
         client('sonarr').lookup('The Flash')
 
 
