@@ -36,6 +36,8 @@ NUMERIC_KEYS = [
     ('downloads', 'lock_timeout_seconds'), ('downloads', 'min_free_space_mb'),
     ('downloads', 'max_parallel'), ('downloads', 'max_connections_per_host'),
     ('radarr', 'timeout'), ('sonarr', 'timeout'),
+    ('matching', 'lookups_per_run'), ('matching', 'lookup_cache_days'),
+    ('matching', 'runtime_tolerance_percent'), ('matching', 'runtime_tolerance_minutes'),
     ('m3u', 'retention_count'), ('m3u', 'max_file_size_mb'),
     ('serve', 'refresh_seconds'), ('logging', 'progress_log_seconds'),
 ]
