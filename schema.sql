@@ -36,7 +36,12 @@ CREATE TABLE IF NOT EXISTS "download_info" (
     "updated_at" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "service" VARCHAR(16),                     -- radarr / sonarr, when it fills a missing item
     "service_item_id" INTEGER,                 -- the movie id / episode id there
-    "service_parent_id" INTEGER                -- the series id (Sonarr)
+    "service_parent_id" INTEGER,               -- the series id (Sonarr)
+    "lease_token" VARCHAR(32),                 -- fencing token of the current lease, new at every claim
+    "force" /* /* */ INTEGER -- */ BOOLEAN
+        NOT NULL DEFAULT FALSE,                -- --force given: the finished file may replace one
+    "rescan_pending" /* /* */ INTEGER -- */ BOOLEAN
+        NOT NULL DEFAULT FALSE                 -- completed; Radarr/Sonarr not yet told to rescan
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "download_info_destination" ON "download_info" ("destination");
 CREATE INDEX IF NOT EXISTS "download_info_status" ON "download_info" ("status");

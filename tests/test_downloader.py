@@ -17,6 +17,16 @@ def row(download_id):
     return DI.get_by_id(download_id)
 
 
+def then_unavailable(server, name):
+    """A progress hook: once bytes of ``name`` arrived, every later request gets
+    503. A run with retry_attempts=1 then ends failed with a partial .part (the
+    cut made progress and is retried; the 503 that follows is not progress)."""
+    def hook(d):
+        if d['downloaded_bytes'] > 0:
+            server.fault(name, status=503)
+    return hook
+
+
 def test_happy_path_completes_and_updates_both_tables(server, make_downloader, tmp_path, db):
     data = payload(SIZE)
     url = server.add('movie/user/pass/42.mkv', data)
@@ -68,7 +78,8 @@ def test_dropped_connections_resume_with_range_and_if_range(server, make_downloa
     assert gets[1].status == 206 and gets[1].start == 300_000 and gets[1].if_range
     assert gets[2].status == 206 and gets[2].start == 600_000
     info = row(result.download_id)
-    assert info.retry_count == 2 and info.last_retry_at is not None
+    # Both cuts moved the .part forward: progress, not failure.
+    assert info.retry_count == 0 and info.last_retry_at is not None
 
 
 def test_short_body_is_never_completed_and_resumes_later(server, make_downloader, tmp_path, db):
@@ -77,14 +88,16 @@ def test_short_body_is_never_completed_and_resumes_later(server, make_downloader
     server.fault('short.mkv', drop_after=500_000, drop_times=1)
     dest = tmp_path / 'short.mkv'
 
-    first = make_downloader(retry_attempts=1).download(url, str(dest))
+    first = make_downloader(retry_attempts=1, hooks=[then_unavailable(server, 'short.mkv')]).download(
+        url, str(dest))
 
     assert first.status == 'failed'
     info = row(first.download_id)
-    assert info.status == 'failed' and 'of %d bytes' % SIZE in info.error_message
+    assert info.status == 'failed' and '503' in info.error_message
     assert info.locked_by is None
     assert not dest.exists()
     assert os.path.getsize(info.part_path) == 500_000      # the .part survives
+    server.clear_faults('short.mkv')
 
     second = make_downloader().run(info)
     assert second.status == 'completed'
@@ -112,10 +125,11 @@ def test_changed_content_new_etag_is_never_spliced(server, make_downloader, tmp_
     url = server.add('changed.mkv', old)
     server.fault('changed.mkv', drop_after=400_000, drop_times=1)
     dest = tmp_path / 'changed.mkv'
-    downloader = make_downloader(retry_attempts=1)
+    downloader = make_downloader(retry_attempts=1, hooks=[then_unavailable(server, 'changed.mkv')])
     first = downloader.download(url, str(dest))
     assert first.status == 'failed'
 
+    server.clear_faults('changed.mkv')
     server.change('changed.mkv', new)
     result = make_downloader().run(row(first.download_id))
 
@@ -162,8 +176,11 @@ def test_no_validator_changed_content_restarts(server, make_downloader, tmp_path
     old, new = payload(SIZE, seed=3), payload(SIZE, seed=4)
     url = server.add('nov2.mkv', old)
     server.fault('nov2.mkv', drop_after=300_000, drop_times=1, no_validators=True)
-    first = make_downloader(retry_attempts=1).download(url, str(tmp_path / 'nov2.mkv'))
+    first = make_downloader(retry_attempts=1, hooks=[then_unavailable(server, 'nov2.mkv')]).download(
+        url, str(tmp_path / 'nov2.mkv'))
     assert first.status == 'failed'
+    server.clear_faults('nov2.mkv')
+    server.fault('nov2.mkv', no_validators=True)
     server.change('nov2.mkv', new)
     result = make_downloader().run(row(first.download_id))
     assert result.status == 'completed'
@@ -461,10 +478,13 @@ def test_temp_dir_holds_the_part_file(server, make_downloader, tmp_path, db):
     url = server.add('t.mkv', data)
     server.fault('t.mkv', drop_after=100_000, drop_times=1)
     temp = tmp_path / 'parts'
-    result = make_downloader(temp_dir=str(temp), retry_attempts=1).download(url, str(tmp_path / 'lib' / 't.mkv'))
+    result = make_downloader(temp_dir=str(temp), retry_attempts=1,
+                             hooks=[then_unavailable(server, 't.mkv')]).download(
+        url, str(tmp_path / 'lib' / 't.mkv'))
     assert result.status == 'failed'
     part = row(result.download_id).part_path
     assert os.path.dirname(part) == str(temp) and os.path.getsize(part) == 100_000
+    server.clear_faults('t.mkv')
     assert make_downloader().run(row(result.download_id)).status == 'completed'
     assert sha256(tmp_path / 'lib' / 't.mkv') == sha256(data) and os.listdir(temp) == []
 

@@ -183,9 +183,13 @@ def test_limit_no_rescan_and_parallel(world, server, cli):
 
 def test_failed_download_exit_1_and_resume(world, server, cli):
     assert run(cli, world, 'process')[0] == 0
-    server.fault('movie/alice/hunter22pw/matrix.mkv', drop_after=50_000, drop_times=1)
+    # Cut after 50 kB every time and ranges ignored: the retry gets no further
+    # than the first attempt did, so it is a failure (a cut alone is progress).
+    server.fault('movie/alice/hunter22pw/matrix.mkv', drop_after=50_000, drop_times=None,
+                 ignore_range=True)
     code, out, err = run(cli, world, 'radarr')
     assert code == 1 and 'failed 1' in out
+    server.clear_faults('movie/alice/hunter22pw/matrix.mkv')
     failed = [r for r in rows(world) if r['status'] == 'failed']
     assert len(failed) == 1 and failed[0]['service'] == 'radarr'
     code, out, err = run(cli, world, 'radarr', '--resume')

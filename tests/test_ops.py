@@ -5,6 +5,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -131,15 +132,17 @@ def test_cleanup_removes_only_orphans(cli, db_url, tmp_path):
     orphan_done = lib / f'done.stalkeer-{rows["done"]}.part'
     orphan_gone = lib / 'vanished.stalkeer-999.part'
     other = lib / 'not-ours.part'
+    hour_ago = time.time() - 3600       # older than lock_timeout_seconds (300 s)
     for path in (keep, orphan_done, orphan_gone, other):
         path.write_bytes(b'x' * 1000)
+        os.utime(path, (hour_ago, hour_ago))
     before = dump(db_url, tmp_path)
     code, out, err = cli('--db', db_url, 'cleanup', '--dry-run')
     assert code == 0 and '2 orphaned .part file(s), would free 2.0 KiB' in out
     assert all(p.exists() for p in (keep, orphan_done, orphan_gone, other))
     assert dump(db_url, tmp_path) == before
     code, out, err = cli('--db', db_url, 'cleanup', '--older-than', '1')
-    assert '0 orphaned' in out                                   # all brand new
+    assert '0 orphaned' in out                                   # an hour old, not a day
     code, out, err = cli('--db', db_url, 'cleanup')
     assert code == 0 and 'freed 2.0 KiB' in out
     assert keep.exists() and other.exists() and not orphan_done.exists() and not orphan_gone.exists()
