@@ -3921,7 +3921,8 @@ class ArrSettings:
 
 
 def parse_path_map(text: str, section: str) -> list[tuple[str, str]]:
-    """``REMOTE=LOCAL`` lines: where the app's paths (inside its container) are here."""
+    """``REMOTE=LOCAL`` lines: where the app's paths (inside its container, or on
+    Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here."""
     pairs = []
     for line in text.splitlines():
         line = line.strip()
@@ -3935,10 +3936,37 @@ def parse_path_map(text: str, section: str) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
 
 
+# Radarr/Sonarr on Windows report D:\Movies\Heat (1995), d:/movies/..., or UNC
+# shares \\nas\media\Movies\... (also //nas/media/...).
+_WINDOWS_PATH = re.compile(r'(?:[A-Za-z]:[\\/]|[\\/]{2}[^\\/])')
+
+
+def is_windows_path(path: str) -> bool:
+    return bool(_WINDOWS_PATH.match(path))
+
+
+def _path_spelling(path: str) -> tuple[str, bool]:
+    """(path with forward slashes and no trailing one, whether it is a Windows path).
+    Windows compares paths without regard to case; we compare those lower-cased."""
+    if is_windows_path(path):
+        return path.replace('\\', '/').rstrip('/'), True
+    return path.rstrip('/'), False
+
+
 def map_path(path: str, path_map) -> str:
+    """``path`` as seen from here through ``path_map`` (longest REMOTE first);
+    unchanged when no REMOTE is a prefix of it. Windows paths match with either
+    slash and in any case (drive letters, UNC shares); what follows the prefix
+    keeps its case and gets forward slashes."""
+    spelled, windows = _path_spelling(path)
+    fold = str.lower if windows else (lambda text: text)
     for remote, local in path_map:
-        if path == remote or path.startswith(remote.rstrip('/') + '/'):
-            return local + path[len(remote.rstrip('/')):] if remote != '/' else local.rstrip('/') + path
+        prefix, remote_windows = _path_spelling(remote)
+        if remote_windows != windows:
+            continue
+        if prefix == '' or fold(spelled) == fold(prefix) \
+                or fold(spelled).startswith(fold(prefix) + '/'):     # prefix '': REMOTE "/"
+            return (local.rstrip('/') + spelled[len(prefix):]) or '/'
     return path
 
 
@@ -4160,6 +4188,7 @@ class WantedItem:
     destination: str              # without extension: the line's own is added
     candidates: list = dataclasses.field(default_factory=list)
     reason: str = ''              # why nothing matched, for -v
+    error: str = ''               # why it cannot be downloaded at all (its destination)
 
 
 def movie_keys(movie: dict) -> tuple[str, set]:
@@ -4268,14 +4297,30 @@ def match_episodes(episodes: list[dict]) -> dict:
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
 
-def safe_component(text: str) -> str:
-    """One path component from a title: no separators, reserved or control characters,
-    no trailing dots/spaces (Windows/SMB), never '.' or '..'."""
+def safe_component(text: str, suffix: str = '', max_bytes: int = NAME_MAX_BYTES) -> str:
+    """One path component from a title: no separators, reserved or control
+    characters, no trailing dots/spaces (Windows/SMB), never '.' or '..'; at
+    most ``max_bytes`` bytes of valid UTF-8, ``suffix`` (" (1995)", " - S01E02")
+    kept whole and the title cut to make room."""
+    text = text.encode('utf-8', 'replace').decode('utf-8')      # no lone surrogates
     text = _UNSAFE_CHARS.sub(lambda m: ' -' if m.group() == ':' else ' ', text)
     text = re.sub(r'\s+', ' ', text).strip().rstrip('. ')
     if not text or set(text) <= {'.'}:
         text = '_'
-    return text[:180]
+    text = utf8_truncate(text, max_bytes - len(suffix.encode('utf-8'))).rstrip('. ') or '_'
+    return text + suffix
+
+
+def url_file_name(url: str) -> str:
+    """A file name from a URL's last path segment (percent-decoded, sanitised):
+    ``/movie/u/p/1.mkv`` -> ``1.mkv``; ``..``, ``.`` or nothing -> ``download``."""
+    segment = urllib.parse.unquote(url_path(url).rstrip('/').rsplit('/', 1)[-1])
+    stem, ext = os.path.splitext(segment)
+    if not re.fullmatch(r'\.\w{1,8}', ext):
+        stem, ext = segment, ''
+    if not stem.strip('. '):
+        stem = 'download'
+    return safe_component(stem, ext, NAME_MAX_BYTES - EXTENSION_RESERVE)
 
 
 def contained_path(folder: str, *components: str) -> str:
@@ -4283,20 +4328,42 @@ def contained_path(folder: str, *components: str) -> str:
     folder = os.path.normpath(folder)
     path = os.path.normpath(os.path.join(folder, *components))
     if os.path.commonpath([folder, path]) != folder or path == folder:
-        raise StalkeerError(f'refusing a destination outside {folder}: {path}')
+        raise DestinationError(f'refusing a destination outside {folder}: {path}')
     return path
+
+
+def app_folder(path, settings: ArrSettings, what: str) -> str:
+    """The folder Radarr/Sonarr gives for an item, as a path on this machine:
+    through [section] path_map, then absolute, POSIX, with no '.' or '..'.
+    Raises DestinationError: that item fails, nothing is written."""
+    if not isinstance(path, str):
+        raise DestinationError(f'{settings.name} gave no usable folder for {what}: {path!r}')
+    parts = path.replace('\\', '/').split('/') if is_windows_path(path) else path.split('/')
+    if any(part in ('.', '..') for part in parts):
+        raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '
+                               'a path with . or .. in it is refused')
+    mapped = map_path(path, settings.path_map)
+    if is_windows_path(mapped):
+        parent = path[:max(path.rfind('/'), path.rfind('\\'))] or path
+        raise DestinationError(
+            f'{settings.name} gave the folder {path!r} for {what}, which is not a path on this '
+            f'machine: map it in [{settings.section}] path_map (e.g. {parent}=/mnt/library)')
+    if not mapped.startswith('/'):
+        raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '
+                               'not an absolute path (map it with path_map)')
+    return os.path.normpath(mapped)
 
 
 def movie_destination(movie: dict, settings: ArrSettings) -> str:
     title, year = movie.get('title') or f'movie {movie["id"]}', movie.get('year')
-    name = safe_component(f'{title} ({year})' if year else title)
+    name = safe_component(title, f' ({year})' if year else '', NAME_MAX_BYTES - EXTENSION_RESERVE)
     folder = movie.get('path')
     if folder:
-        folder = map_path(folder, settings.path_map)
+        folder = app_folder(folder, settings, f'{title}')
     elif settings.library_path:
-        folder = os.path.join(settings.library_path, name)
+        folder = os.path.join(settings.library_path, safe_component(title, f' ({year})' if year else ''))
     else:
-        raise StalkeerError(f'{settings.name} gave no folder for {title} and [downloads] movies_path is not set')
+        raise DestinationError(f'{settings.name} gave no folder for {title} and [downloads] movies_path is not set')
     return contained_path(folder, name)
 
 
@@ -4304,14 +4371,14 @@ def episode_destination(ep: dict, settings: ArrSettings) -> str:
     series = ep.get('series') or {}
     title = series.get('title') or f'series {ep.get("seriesId")}'
     season, number = ep.get('seasonNumber') or 0, ep.get('episodeNumber') or 0
-    name = safe_component(f'{title} - S{season:02d}E{number:02d}')
+    name = safe_component(title, f' - S{season:02d}E{number:02d}', NAME_MAX_BYTES - EXTENSION_RESERVE)
     folder = series.get('path')
     if folder:
-        folder = map_path(folder, settings.path_map)
+        folder = app_folder(folder, settings, f'{title}')
     elif settings.library_path:
         folder = os.path.join(settings.library_path, safe_component(title))
     else:
-        raise StalkeerError(f'{settings.name} gave no folder for {title} and [downloads] tvshows_path is not set')
+        raise DestinationError(f'{settings.name} gave no folder for {title} and [downloads] tvshows_path is not set')
     parts = ([f'Season {season:02d}'] if series.get('seasonFolder', True) else []) + [name]
     return contained_path(folder, *parts)
 
@@ -4506,8 +4573,8 @@ def cmd_download(app: App) -> int:
     register_url_secrets(args.url)
     destination = os.path.abspath(os.path.expanduser(args.dest))
     if os.path.isdir(destination) or args.dest.endswith(os.sep):
-        name = os.path.basename(urllib.parse.urlsplit(args.url).path) or 'download'
-        destination = os.path.join(destination, name)
+        # Sanitised, so '..' or '.' in the URL never leaves the folder.
+        destination = os.path.join(destination, url_file_name(args.url))
     downloader = app.downloader()
     app.open_db()
     result = downloader.download(args.url, destination, title=args.title, force=args.force)
@@ -4841,6 +4908,7 @@ class ArrRun:
         self.rescans = Rescanner(app, self.settings.rescan and not self.args.no_rescan,
                                  {service: self.client})
         self.summary = ArrRunSummary()
+        self._bad_destinations = {}
 
     # -- planning ----------------------------------------------------------------
     def wanted(self, can_read_db: bool) -> list[WantedItem]:
@@ -4850,7 +4918,7 @@ class ArrRun:
             matches = match_movies(movies, self._library_keys) if can_read_db else {}
             items = [WantedItem('radarr', m['id'], None,
                                 f'{m.get("title")} ({m.get("year")})' if m.get('year') else str(m.get('title')),
-                                movie_destination(m, self.settings), matches.get(m['id'], []))
+                                self._destination(movie_destination, m), matches.get(m['id'], []))
                      for m in movies]
         else:
             episodes = self.client.missing_episodes(self.args.series_id)
@@ -4859,9 +4927,10 @@ class ArrRun:
             items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'),
                                 f'{(ep.get("series") or {}).get("title")} - '
                                 f'S{ep.get("seasonNumber", 0):02d}E{ep.get("episodeNumber", 0):02d}',
-                                episode_destination(ep, self.settings), matches.get(ep['id'], []))
+                                self._destination(episode_destination, ep), matches.get(ep['id'], []))
                      for ep in episodes]
         for item in items:
+            item.error = self._bad_destinations.get(item.item_id, '')
             lines = [line for line in item.candidates if self.quality.allows(line)]
             if item.candidates and not lines:
                 item.reason = 'only lines in other languages ([quality] languages_only)'
@@ -4877,6 +4946,15 @@ class ArrRun:
         self.summary.matched = len(matched)
         self.summary.not_in_playlist = len(items) - len(matched)
         return matched
+
+    def _destination(self, destination, record: dict) -> str:
+        """``destination(record, settings)``; a destination that would leave the
+        library fails that item only (kept in _bad_destinations, by item id)."""
+        try:
+            return destination(record, self.settings)
+        except DestinationError as exc:
+            self._bad_destinations[record.get('id')] = str(exc)
+            return ''
 
     def _library_keys(self) -> collections.Counter:
         if not hasattr(self, '_keys_counter'):
@@ -4951,6 +5029,10 @@ def run_arr(app: App, service: str) -> int:
     items = run.wanted(can_read_db)
     plan = []
     for item in items:
+        if item.error:
+            run.summary.failed += 1
+            log.error('%s: %s', item.label, item.error)
+            continue
         reason = run.skip_reason(item) if can_read_db else None
         if reason:
             run.summary.skipped += 1
