@@ -551,3 +551,100 @@ def test_a_download_finished_by_another_instance_meanwhile_is_skipped(server, ma
     result = late.run(stale_view)
     assert result.status == 'skipped' and 'already downloaded' in result.message
     assert len(server.gets('twice.mkv')) == 1
+
+
+# -- planted links and files that are not ours ------------------------------------------------
+
+def _planted(make_downloader, url, dest):
+    """The row for ``dest`` (so its predictable .part name is known) and that name."""
+    downloader = make_downloader()
+    info = downloader.state.get_or_create(url, str(dest))
+    return downloader, info, downloader._part_path(info)
+
+
+def test_a_symlink_planted_at_the_part_name_is_never_followed(server, make_downloader, tmp_path, db):
+    url = server.add('planted.mkv', payload(200_000))
+    victim = tmp_path / 'victim.txt'
+    victim.write_bytes(b'precious, not a video')
+    (tmp_path / 'lib').mkdir()
+    downloader, info, part = _planted(make_downloader, url, tmp_path / 'lib' / 'Planted.mkv')
+    os.symlink(victim, part)
+
+    result = downloader.run(row(info.id))
+
+    assert result.status == 'failed' and 'symbolic link' in result.message
+    assert victim.read_bytes() == b'precious, not a video'
+    assert os.path.islink(part)                                  # left as it was
+    assert not os.path.lexists(tmp_path / 'lib' / 'Planted.mkv')
+    assert row(info.id).locked_by is None
+
+
+@pytest.mark.parametrize('kind', ['fifo', 'directory', 'dangling symlink'])
+def test_a_part_that_is_not_a_regular_file_is_refused(kind, server, make_downloader, tmp_path, db):
+    url = server.add('odd.mkv', payload(50_000))
+    (tmp_path / 'lib').mkdir()
+    downloader, info, part = _planted(make_downloader, url, tmp_path / 'lib' / 'Odd.mkv')
+    if kind == 'fifo':
+        os.mkfifo(part)
+    elif kind == 'directory':
+        os.mkdir(part)
+    else:
+        os.symlink(tmp_path / 'nowhere', part)
+    started = time.monotonic()
+    result = downloader.run(row(info.id))
+    assert result.status == 'failed' and str(part) in result.message
+    assert time.monotonic() - started < 5                        # a pipe never hangs it
+    assert not (tmp_path / 'nowhere').exists()
+    assert not os.path.lexists(tmp_path / 'lib' / 'Odd.mkv')
+
+
+def test_a_symlink_at_the_destination_is_never_followed(server, make_downloader, tmp_path, db):
+    data = payload(100_000)
+    url = server.add('dest.mkv', data)
+    victim = tmp_path / 'victim.mkv'
+    victim.write_bytes(b'not yours')
+    (tmp_path / 'lib').mkdir()
+    dest = tmp_path / 'lib' / 'Dest.mkv'
+    os.symlink(victim, dest)
+    result = make_downloader().download(url, str(dest))
+    assert result.status == 'failed' and 'refusing to overwrite' in result.message
+    assert victim.read_bytes() == b'not yours' and os.path.islink(dest)
+    forced = make_downloader().download(url, str(dest), force=True)
+    assert forced.status == 'completed'
+    assert not os.path.islink(dest) and sha256(dest) == sha256(data)   # the link replaced
+    assert victim.read_bytes() == b'not yours'                         # its target untouched
+
+
+def test_a_dangling_symlink_at_the_destination_is_not_written_through(server, make_downloader,
+                                                                      tmp_path, db):
+    url = server.add('dangling.mkv', payload(100_000))
+    (tmp_path / 'lib').mkdir()
+    dest = tmp_path / 'lib' / 'Dangling.mkv'
+    target = tmp_path / 'outside' / 'created.mkv'
+    (tmp_path / 'outside').mkdir()
+    os.symlink(target, dest)
+    result = make_downloader().download(url, str(dest))
+    assert result.status == 'failed' and 'refusing to overwrite' in result.message
+    assert not target.exists()
+
+
+def test_a_folder_stalkeer_creates_is_never_followed(server, make_downloader, tmp_path, db,
+                                                     monkeypatch):
+    """Someone swaps the folder stalkeer just made for a symlink (between its
+    mkdir and its use): the download fails, nothing lands behind the link."""
+    url = server.add('swap.mkv', payload(100_000))
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    real_mkdir = os.mkdir
+
+    def mkdir_then_swap(path, mode=0o777, *, dir_fd=None):
+        real_mkdir(path, mode, dir_fd=dir_fd) if dir_fd is not None else real_mkdir(path, mode)
+        if os.fspath(path).endswith('Season 01'):
+            os.rmdir(path, dir_fd=dir_fd) if dir_fd is not None else os.rmdir(path)
+            os.symlink(elsewhere, path, dir_fd=dir_fd) if dir_fd is not None else \
+                os.symlink(elsewhere, path)
+    monkeypatch.setattr(stalkeer.os, 'mkdir', mkdir_then_swap)
+    dest = tmp_path / 'lib' / 'Show' / 'Season 01' / 'Show - S01E01.mkv'
+    result = make_downloader().download(url, str(dest))
+    assert result.status == 'failed' and 'symbolic link' in result.message
+    assert os.listdir(elsewhere) == []

@@ -148,6 +148,55 @@ def test_cleanup_removes_only_orphans(cli, db_url, tmp_path):
     assert keep.exists() and other.exists() and not orphan_done.exists() and not orphan_gone.exists()
 
 
+def test_cleanup_never_deletes_a_live_part(cli, db_url, tmp_path):
+    """A download on its last allowed retry (retry_count = max while it runs), a
+    fresh .part of another instance with a database of its own, and an old one a
+    process still has open and locked: cleanup keeps all three."""
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='live-host-1-abc')
+    lib = tmp_path / 'lib'
+    lib.mkdir()
+    info = state.get_or_create('http://h/movie/u/p/1.mkv', str(lib / 'Last.mkv'), 'Last')
+    last_try = lib / f'Last.mkv.stalkeer-{info.id}.part'
+    assert state.acquire(info.id)
+    DI.update(status='downloading', retry_count=5, part_path=str(last_try)).where(
+        DI.id == info.id).execute()
+    db.close()
+    hour_ago = time.time() - 3600
+    last_try.write_bytes(b'x' * 1000)
+    os.utime(last_try, (hour_ago, hour_ago))
+    foreign = lib / 'Other.mkv.stalkeer-77.part'       # no row here: another database's
+    foreign.write_bytes(b'y' * 1000)                    # ...and written a moment ago
+    held = lib / 'Held.mkv.stalkeer-78.part'
+    held.write_bytes(b'z' * 1000)
+    os.utime(held, (hour_ago, hour_ago))
+    import fcntl
+    with open(held, 'r+b') as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)                  # as a transfer holds its .part
+        code, out, err = cli('--db', db_url, 'cleanup')
+    assert code == 0 and '0 orphaned' in out, out + err
+    assert last_try.exists() and foreign.exists() and held.exists()
+    code, out, err = cli('--db', db_url, 'cleanup')     # unlocked and old: an orphan
+    assert '1 orphaned' in out and not held.exists()
+    assert last_try.exists() and foreign.exists()
+
+
+def test_cleanup_leaves_planted_links_alone(cli, db_url, tmp_path):
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    stalkeer.StateManager(owner='seed').get_or_create('http://h/1.mkv', str(tmp_path / 'lib' / 'A.mkv'))
+    db.close()
+    (tmp_path / 'lib').mkdir()
+    victim = tmp_path / 'victim'
+    victim.write_bytes(b'keep me')
+    link = tmp_path / 'lib' / 'B.mkv.stalkeer-99.part'
+    os.symlink(victim, link)
+    hour_ago = time.time() - 3600
+    os.utime(link, (hour_ago, hour_ago), follow_symlinks=False)
+    code, out, err = cli('--db', db_url, 'cleanup')
+    assert code == 0 and '0 orphaned' in out
+    assert os.path.islink(link) and victim.read_bytes() == b'keep me'
+
+
 @pytest.fixture
 def partial_downloads(server, tmp_path, sqlite_url):
     """Three paused downloads with half of their bytes on disk."""
