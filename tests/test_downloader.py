@@ -648,3 +648,61 @@ def test_a_folder_stalkeer_creates_is_never_followed(server, make_downloader, tm
     result = make_downloader().download(url, str(dest))
     assert result.status == 'failed' and 'symbolic link' in result.message
     assert os.listdir(elsewhere) == []
+
+
+# -- progress is not failure -------------------------------------------------------------------
+
+def test_a_panel_that_cuts_every_256_kib_completes_in_one_run_with_defaults(server, tmp_path,
+                                                                           sqlite_url):
+    """2.5 MiB cut every 256 KiB, no ETag nor Last-Modified (each resume re-fetches
+    a 64 KiB overlap): one `download` with default settings completes it,
+    byte-exact, and no retry was counted (every attempt moved the .part on)."""
+    from conftest import run_stalkeer, subprocess_env
+    data = payload(int(2.5 * 1024 * 1024), seed=21)
+    url = server.add('movie/u/p/cut.mkv', data, etag=False, last_modified=False)
+    server.fault('movie/u/p/cut.mkv', drop_after=256 * 1024, drop_times=None)
+    dest = tmp_path / 'Cut.mkv'
+    started = time.monotonic()
+    code, out, err = run_stalkeer('download', url, dest, '--db', sqlite_url, env=subprocess_env())
+    assert code == 0, out + err
+    assert sha256(dest) == sha256(data)
+    assert time.monotonic() - started < 20          # no growing backoff between productive cuts
+    gets = server.gets('movie/u/p/cut.mkv')
+    assert len(gets) >= 12 and all(g.bytes_sent <= 256 * 1024 for g in gets)
+    import sqlite3
+    assert sqlite3.connect(tmp_path / 'stalkeer.db').execute(
+        'SELECT status, retry_count FROM download_info').fetchone() == ('completed', 0)
+
+
+def test_attempts_without_progress_still_end_a_hopeless_download(server, make_downloader,
+                                                                 tmp_path, db):
+    """A server that ignores ranges and cuts at 50 kB: after the first attempt no
+    attempt gets further, so retry_attempts of them end it, and across runs
+    max_retry_attempts does."""
+    url = server.add('hopeless.mkv', payload(300_000))
+    server.fault('hopeless.mkv', drop_after=50_000, drop_times=None, ignore_range=True)
+    result = make_downloader(retry_attempts=3).download(url, str(tmp_path / 'hopeless.mkv'))
+    assert result.status == 'failed'
+    assert len(server.gets('hopeless.mkv')) == 1 + 3          # one with progress, three without
+    info = row(result.download_id)
+    assert info.retry_count == 2 and os.path.getsize(info.part_path) == 50_000
+    queue = stalkeer.StateManager(30, max_retry_attempts=4)
+    runs = 0
+    while queue.resumable() and runs < 10:               # what resume-downloads does
+        make_downloader(retry_attempts=3, max_retry_attempts=4).run(queue.resumable()[0])
+        runs += 1
+    assert runs == 1 and row(info.id).retry_count == 4 and row(info.id).status == 'failed'
+    assert [r.id for r in queue.given_up()] == [info.id]
+
+
+def test_progress_resets_the_retries_used(server, make_downloader, tmp_path, db):
+    """Retries used without progress are forgiven once an attempt moves the .part on."""
+    data = payload(600_000)
+    url = server.add('forgive.mkv', data)
+    downloader = make_downloader()
+    info = downloader.state.get_or_create(url, str(tmp_path / 'forgive.mkv'))
+    DI.update(status='failed', retry_count=4).where(DI.id == info.id).execute()
+    server.fault('forgive.mkv', drop_after=200_000, drop_times=1)
+    result = downloader.run(row(info.id))                 # max_retry_attempts = 5
+    assert result.status == 'completed' and sha256(tmp_path / 'forgive.mkv') == sha256(data)
+    assert len(server.gets('forgive.mkv')) == 2

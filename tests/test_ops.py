@@ -370,3 +370,24 @@ def test_bad_notify_on_value(cli, tmp_path, sqlite_url):
     ini.write_text('[notify]\non = sometimes\n')
     code, out, err = cli('--config', ini, '--db', sqlite_url, 'resume-downloads')
     assert code == 2 and '[notify] on' in err
+
+
+def test_resume_downloads_reports_downloads_that_gave_up(cli, tmp_path, sqlite_url, partial_downloads):
+    """A download that used up its retries is not resumed any more, but it does
+    not vanish: every run names it, with the command that brings it back, and
+    exits 1 until then."""
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    first = partial_downloads[0][0]
+    DI.update(status='failed', retry_count=5, error_message='HTTP 503').where(DI.id == first).execute()
+    db.close()
+    code, out, err = cli('--db', sqlite_url, 'resume-downloads', '--no-rescan')
+    assert code == 1, out + err
+    assert '2 completed' in out and '1 gave up' in out
+    assert 'stalkeer retry ID' in out and f'IDs {first}' in out
+    code, out, err = cli('--db', sqlite_url, 'resume-downloads', '--no-rescan')
+    assert code == 1 and '1 gave up' in out and 'nothing to resume' not in out
+    code, out, err = cli('--db', sqlite_url, 'resume-downloads', '--dry-run')
+    assert code == 0 and '1 gave up' in out
+    assert cli('--db', sqlite_url, 'retry', first)[0] == 0
+    code, out, err = cli('--db', sqlite_url, 'resume-downloads', '--no-rescan')
+    assert code == 0 and '1 completed' in out and 'gave up' not in out
