@@ -250,3 +250,172 @@ def test_a_crash_between_link_and_unlink_is_recognised(server, tmp_path, db_url,
     assert server.gets('linked.mkv') == []              # recognised, not fetched again
     done = DI.get_by_id(info.id)
     assert done.status == 'completed' and done.download_path == str(dest)
+
+
+# -- 6. intent survives an interruption; the database may hiccup -------------------------------
+
+def test_force_survives_an_interruption(server, tmp_path, db_url, db):
+    """download --force over an existing file, SIGINT mid-transfer: the row keeps
+    the intent, so resume-downloads replaces the file and exits 0."""
+    data = payload(2_000_000, seed=31)
+    url = server.add('forced.mkv', data)
+    server.fault('forced.mkv', throttle_bps=800_000)
+    dest = tmp_path / 'Forced.mkv'
+    dest.write_bytes(b'the old version')
+    env = subprocess_env(**QUICK)
+    proc = start_stalkeer('download', url, dest, '--force', '--db', db_url, env=env)
+    wait_for(lambda: (r := current(dest)) and r.bytes_downloaded > 200_000, timeout=20,
+             what='progress')
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130, err
+    assert current(dest).status == 'paused' and dest.read_bytes() == b'the old version'
+    server.clear_faults('forced.mkv')
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 0 and '1 completed' in out, out + err
+    assert sha256(dest) == sha256(data)
+    assert not current(dest).force                      # fulfilled: a later run asks again
+
+
+def _hold_sqlite_write_lock(path, seconds, held):
+    """Another connection (a DB browser, say) holds the write lock for ``seconds``."""
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.execute('BEGIN IMMEDIATE')
+    held.set()
+    time.sleep(seconds)
+    conn.execute('ROLLBACK')
+    conn.close()
+
+
+def test_a_sqlite_write_lock_longer_than_the_busy_timeout_is_waited_out(server, tmp_path,
+                                                                        sqlite_url):
+    """Locked for 17 s (SQLite's busy timeout is 15 s) under a 60 s lease: renewals
+    and the final update are retried, the transfer completes, exit 0."""
+    data = payload(1_500_000, seed=32)
+    url = server.add('locked.mkv', data)
+    server.fault('locked.mkv', throttle_bps=500_000)
+    env = subprocess_env(STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='60',
+                         STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.5', **QUICK)
+    dest = tmp_path / 'Locked.mkv'
+    proc = start_stalkeer('download', url, dest, '--db', sqlite_url, env=env)
+    database = tmp_path / 'stalkeer.db'
+    wait_for(lambda: database.exists() and _bytes_done(database) > 100_000, timeout=20,
+             what='progress')
+    held = threading.Event()
+    locker = threading.Thread(target=_hold_sqlite_write_lock, args=(database, 17, held))
+    locker.start()
+    held.wait(10)
+    out, err = proc.communicate(timeout=90)
+    locker.join()
+    assert proc.returncode == 0, out + err
+    assert 'database unavailable (database is locked)' in err
+    assert sha256(dest) == sha256(data) and len(server.gets('locked.mkv')) == 1
+    assert sqlite_row(database)['status'] == 'completed'
+
+
+def _bytes_done(database):
+    try:
+        conn = sqlite3.connect(database, timeout=0.1)
+        try:
+            return conn.execute('SELECT MAX(bytes_downloaded) FROM download_info').fetchone()[0] or 0
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_a_sqlite_write_lock_longer_than_the_lease_pauses_cleanly(server, tmp_path, sqlite_url):
+    """Locked for longer than the lease: the transfer stops writing, keeps its
+    .part, records the pause once the database answers, says why and exits 1;
+    the next run resumes from the .part."""
+    data = payload(3_000_000, seed=33)
+    url = server.add('paused.mkv', data)
+    server.fault('paused.mkv', throttle_bps=500_000)
+    env = subprocess_env(STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='3',
+                         STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.5', **QUICK)
+    dest = tmp_path / 'Paused.mkv'
+    proc = start_stalkeer('download', url, dest, '--db', sqlite_url, env=env)
+    database = tmp_path / 'stalkeer.db'
+    wait_for(lambda: database.exists() and _bytes_done(database) > 100_000, timeout=20,
+             what='progress')
+    held = threading.Event()
+    locker = threading.Thread(target=_hold_sqlite_write_lock, args=(database, 8, held))
+    locker.start()
+    held.wait(10)
+    locked_at = time.monotonic()
+    out, err = proc.communicate(timeout=60)
+    locker.join()
+    assert proc.returncode == 1, out + err
+    assert 'database is locked' in err and 'the .part is kept' in err
+    assert 'Traceback' not in err and 'cannot rollback' not in err
+    row = sqlite_row(database)
+    part_size = os.path.getsize(row['part_path'])
+    assert row['status'] == 'paused' and row['locked_by'] is None
+    assert 0 < part_size < len(data)
+    # It stopped writing once the lease ran out (3 s x 0.8), not when the lock went.
+    assert part_size <= 500_000 * (time.monotonic() - locked_at) and not dest.exists()
+    server.clear_faults('paused.mkv')
+    code, out, err = run_stalkeer('resume-downloads', '--db', sqlite_url, env=env)
+    assert code == 0 and '1 completed' in out, out + err
+    assert server.gets('paused.mkv')[-1].start == part_size
+    assert sha256(dest) == sha256(data)
+
+
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
+def test_postgresql_connections_killed_mid_transfer_are_reconnected(server, tmp_path, db_url, db):
+    """pg_terminate_backend() on every connection of the running download (a
+    PostgreSQL restart, as the client sees it): renewals reconnect, the
+    transfer completes, exit 0."""
+    if not db_url.startswith('postgresql'):
+        pytest.skip('PostgreSQL only')
+    import secrets
+    app_name = f'stalkeer-kill-{secrets.token_hex(4)}'
+    url_with_name = f'{db_url}&application_name={app_name}'
+    data = payload(2_000_000, seed=34)
+    url = server.add('killed.mkv', data)
+    server.fault('killed.mkv', throttle_bps=600_000)
+    env = subprocess_env(STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='20',
+                         STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.3', **QUICK)
+    dest = tmp_path / 'Killed.mkv'
+    proc = start_stalkeer('download', url, dest, '--db', url_with_name, env=env)
+    wait_for(lambda: (r := current(dest)) and r.bytes_downloaded > 300_000, timeout=20,
+             what='progress')
+    killed = 0
+    for _ in range(2):                                   # twice, a second apart
+        killed += sum(ok for (ok,) in db.execute_sql(
+            'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s',
+            (app_name,)).fetchall())
+        time.sleep(1)
+    assert killed >= 2
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err
+    assert 'database unavailable' in err and 'Traceback' not in err
+    assert sha256(dest) == sha256(data) and len(server.gets('killed.mkv')) == 1
+    done = DI.get(DI.destination == str(dest))
+    assert done.status == 'completed' and done.locked_by is None
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 1 MiB filesystem (tmpfs), where mounting is allowed."""
+    import subprocess
+    mount = tmp_path / 'tiny'
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs',
+                                            str(mount)], capture_output=True).returncode != 0:
+        pytest.skip('mounting a small tmpfs needs root (used to fill a disk for real)')
+    yield mount
+    subprocess.run(['umount', '-l', str(mount)], capture_output=True)
+
+
+def test_a_full_disk_under_the_database_says_disk_full(server, tiny_disk):
+    """The SQLite file and the download on one disk that fills up: the message
+    names the full disk (not SQLite's 'cannot rollback'), exit 1, no traceback."""
+    url = server.add('huge.mkv', payload(3_000_000))
+    server.fault('huge.mkv', no_content_length=True)
+    code, out, err = run_stalkeer('--db', f'sqlite:///{tiny_disk}/s.db', 'download', url,
+                                  tiny_disk / 'huge.mkv', env=subprocess_env(**QUICK))
+    assert code == 1, out + err
+    assert 'disk full' in out + err and 'cannot rollback' not in out + err
+    assert 'Traceback' not in err
+    assert not (tiny_disk / 'huge.mkv').exists()
