@@ -391,3 +391,85 @@ def test_resume_downloads_reports_downloads_that_gave_up(cli, tmp_path, sqlite_u
     assert cli('--db', sqlite_url, 'retry', first)[0] == 0
     code, out, err = cli('--db', sqlite_url, 'resume-downloads', '--no-rescan')
     assert code == 0 and '1 completed' in out and 'gave up' not in out
+
+
+# -- one bad item never poisons a run --------------------------------------------------------
+
+BAD_URL = 'http://[2001:db8::1:8080/movie/u/p/1.mkv'
+
+
+def test_a_bad_url_in_the_queue_fails_that_item_only(server, receiver, cli, tmp_path, sqlite_url):
+    """A stored URL nothing can parse: that download fails (row failed, message,
+    lock released), the others behind it are resumed, the run exits 1 and says
+    so to the webhook and the healthcheck; every later run does the same."""
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    bad = state.get_or_create(BAD_URL, str(tmp_path / 'lib' / 'bad'), 'Bad')
+    datas = [payload(50_000, seed=60 + i) for i in range(2)]
+    good = [state.get_or_create(server.add(f'g{i}.mkv', d), str(tmp_path / 'lib' / f'g{i}.mkv'))
+            for i, d in enumerate(datas)]
+    db.close()
+    ini = notify_ini(tmp_path, receiver)
+    for run in range(2):
+        code, out, err = cli('--config', ini, '--db', sqlite_url, 'resume-downloads', '--parallel', '1')
+        assert code == 1 and 'Traceback' not in err, out + err
+        assert ('2 completed' if run == 0 else 'completed') in out and '1 failed' in out
+        db = stalkeer.open_database(sqlite_url, str(tmp_path))
+        row = DI.get_by_id(bad.id)
+        assert row.status == 'failed' and 'invalid URL' in row.error_message
+        assert row.locked_by is None and row.lease_token is None
+        db.close()
+    for info, data in zip(good, datas):
+        assert sha256(info.destination) == sha256(data)
+    events = receiver.json()
+    assert [e['event'] for e in events].count('download_failed') == 2
+    assert receiver.paths().count('/ping/abc-123/fail') == 2
+
+
+def test_an_unexpected_error_fails_the_item_and_releases_the_lock(server, tmp_path, db, monkeypatch):
+    """Whatever goes wrong inside one download (here a bug stand-in) fails that
+    download: the row says what, the lock is released, the caller gets a result."""
+    url = server.add('bug.mkv', payload(50_000))
+    settings = stalkeer.DownloadSettings(min_free_space=0, progress_interval_seconds=1,
+                                         lock_timeout=30)
+    downloader = stalkeer.Downloader(settings, stalkeer.StateManager(30))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('something nobody foresaw')
+    monkeypatch.setattr(stalkeer.Downloader, '_transfer', broken)
+    result = downloader.download(url, str(tmp_path / 'bug.mkv'))
+    assert result.status == 'failed'
+    assert result.message == 'unexpected error: RuntimeError: something nobody foresaw'
+    row = DI.get_by_id(result.download_id)
+    assert row.status == 'failed' and row.error_message == result.message
+    assert row.locked_by is None and row.locked_at is None
+
+
+def test_a_bad_playlist_url_fails_one_movie_and_the_run_goes_on(server, cli, tmp_path):
+    """radarr: the line matched for one movie holds a URL nothing can parse (put
+    in the database directly: `process` may refuse such lines). That movie
+    fails, the other is downloaded, exit 1, no traceback."""
+    data = payload(30_000, seed=70)
+    good_url = server.add('movie/u/p/good.mkv', data)
+    lib = tmp_path / 'lib'
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('Good', 2001, path='/movies/Good (2001)')
+        radarr.add_movie('Bad', 2002, path='/movies/Bad (2002)')
+        playlist = tmp_path / 'p.m3u'
+        playlist.write_text(f'#EXTM3U\n#EXTINF:-1 group-title="Movies",Good (2001)\n{good_url}\n'
+                            f'#EXTINF:-1 group-title="Movies",Bad (2002)\nhttp://127.0.0.1:9/movie/u/p/bad.mkv\n')
+        ini = tmp_path / 's.ini'
+        ini.write_text(f'[radarr]\nurl = {radarr.base_url}\napi_key = {radarr.api_key}\n'
+                       f'path_map = /movies={lib}\n[m3u]\nfile_path = {playlist}\n'
+                       '[database]\nurl = sqlite:///s.db\n[downloads]\nmin_free_space_mb = 0\n'
+                       'retry_attempts = 1\n')
+        assert cli('--config', ini, 'process')[0] == 0
+        db = stalkeer.open_database(f'sqlite:///{tmp_path}/s.db', str(tmp_path))
+        stalkeer.ProcessedLine.update(url=BAD_URL).where(
+            stalkeer.ProcessedLine.url.contains('bad.mkv')).execute()
+        db.close()
+        code, out, err = cli('--config', ini, 'radarr', '--parallel', '1')
+    assert code == 1 and 'Traceback' not in err, out + err
+    assert 'downloaded 1, failed 1' in out
+    assert sha256(lib / 'Good (2001)' / 'Good (2001).mkv') == sha256(data)
+    assert not (lib / 'Bad (2002)').exists() or not any((lib / 'Bad (2002)').iterdir())
