@@ -1884,8 +1884,9 @@ class Downloader:
             self.state.fail(info.id, message, size)
         except LeaseExpired as exc:
             message = f'{message}; the database could not record it: {exc.cause}'
-        except LeaseLost:
-            raise
+        except LeaseLost as exc:
+            log.error('%s', exc)
+            return DownloadResult('lost', info.id, str(exc))
         except peewee.PeeweeException as exc:
             message = f'{message}; the database could not record it: {db_error_cause(exc)}'
         log.error('failed %s: %s', self._label(info), message)

@@ -361,13 +361,26 @@ def test_a_sqlite_write_lock_longer_than_the_lease_pauses_cleanly(server, tmp_pa
     assert sha256(dest) == sha256(data)
 
 
-@pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
-def test_postgresql_connections_killed_mid_transfer_are_reconnected(server, tmp_path, db_url, db):
+@pytest.fixture
+def pg_db(tmp_path):
+    """(URL, database) of a fresh PostgreSQL schema: for what only PostgreSQL does."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    import secrets
+    from conftest import _drop_pg_schema, _pg_schema_url
+    schema = f'k_{os.getpid()}_{secrets.token_hex(4)}'
+    url = _pg_schema_url(PG_URL, schema)
+    database = stalkeer.open_database(url, str(tmp_path))
+    yield url, database
+    database.close()
+    _drop_pg_schema(schema)
+
+
+def test_postgresql_connections_killed_mid_transfer_are_reconnected(server, tmp_path, pg_db):
     """pg_terminate_backend() on every connection of the running download (a
     PostgreSQL restart, as the client sees it): renewals reconnect, the
     transfer completes, exit 0."""
-    if not db_url.startswith('postgresql'):
-        pytest.skip('PostgreSQL only')
+    db_url, db = pg_db
     import secrets
     app_name = f'stalkeer-kill-{secrets.token_hex(4)}'
     url_with_name = f'{db_url}&application_name={app_name}'
