@@ -193,8 +193,9 @@ class LeaseLost(StalkeerError):
 
 
 class LeaseExpired(LeaseLost):
-    """Our lease ran out because the database could not be reached to renew it:
-    nobody took the row over, but nothing may be written any more."""
+    """Our lease ran out: no renewal got through in time (the database was
+    unreachable, or this process was stopped). Maybe nobody took the row over,
+    but nothing may be written to the .part any more."""
 
     def __init__(self, download_id, cause: str | None):
         self.cause = (f'database unavailable: {cause}' if cause else
@@ -1241,8 +1242,11 @@ class StateManager:
         return lease_clock() < self.deadline(download_id)
 
     def release(self, download_id: int) -> bool:
-        """Drop our own lease; someone else's is never touched."""
+        """Drop our own lease; someone else's is never touched (nor one we know
+        we no longer hold: then no statement at all)."""
         token = self._forget(download_id)
+        if token is None:
+            return False
         return (DownloadInfo.update(locked_by=None, locked_at=None, lease_token=None,
                                     updated_at=db_now())
                 .where((DownloadInfo.id == download_id) & (DownloadInfo.locked_by == self.owner)
@@ -1281,6 +1285,7 @@ class StateManager:
                     statement()
                 if warned:
                     log.warning('download %d: the database answers again', download_id)
+                    self.last_db_error = None
                 return sent
             except (peewee.OperationalError, peewee.InterfaceError) as exc:
                 if not transient_db_error(exc):
@@ -1518,18 +1523,20 @@ class LeaseKeeper:
 
     def _run(self) -> None:
         db = db_proxy.obj
+        connected = False      # a download shorter than one interval never connects
         try:
-            if not is_postgres(db):
-                # Never block on a locked SQLite file for longer than a slice of
-                # the lease: retries (with backoff) decide, within the lease.
-                with contextlib.suppress(peewee.PeeweeException):
-                    timeout_ms = int(min(15000, max(100, self.state.lock_timeout * 100)))
-                    db.execute_sql(f'PRAGMA busy_timeout = {timeout_ms}')
             while True:
                 self._wake.wait(self.interval)
                 self._wake.clear()
                 if self._stopping:
                     return
+                if not connected and not is_postgres(db):
+                    # Never block on a locked SQLite file for longer than a slice of
+                    # the lease: retries (with backoff) decide, within the lease.
+                    with contextlib.suppress(peewee.PeeweeException):
+                        timeout_ms = int(min(15000, max(100, self.state.lock_timeout * 100)))
+                        db.execute_sql(f'PRAGMA busy_timeout = {timeout_ms}')
+                connected = True
                 try:
                     with self.state.row_lock:      # the position read and saved together
                         self.state.heartbeat(self.download_id, self.pos)
@@ -1545,8 +1552,9 @@ class LeaseKeeper:
                             self.interrupt()
                     return
         finally:
-            with contextlib.suppress(Exception):
-                db.close()
+            if connected:
+                with contextlib.suppress(Exception):
+                    db.close()
 
 
 def _cut_connection(response) -> None:
@@ -2185,7 +2193,8 @@ class Downloader:
         finally:
             keeper.interrupt = None
         progress(pos, status='finished' if total in (None, pos) else 'downloading', force=True)
-        self.state.heartbeat(info.id, pos)
+        # No save here: the finish records the size (finishing), a retry or a
+        # failure records what the .part holds.
         if total is not None and pos < total:
             raise IncompleteDownloadError(f'connection closed after {pos} of {total} bytes')
 

@@ -507,19 +507,6 @@ def test_move_across_filesystems_copies_and_verifies(server, make_downloader, tm
         shutil.rmtree(temp, ignore_errors=True)
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A real 1 MiB filesystem (tmpfs), where mounting is allowed."""
-    import subprocess
-    mount = tmp_path / 'tiny'
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs',
-                                            str(mount)], capture_output=True).returncode != 0:
-        pytest.skip('mounting a small tmpfs needs root (used to fill a disk for real)')
-    yield mount
-    subprocess.run(['umount', '-l', str(mount)], capture_output=True)
-
-
 def test_full_disk_mid_transfer_fails_cleanly_and_keeps_the_row(server, make_downloader,
                                                                 tiny_disk, db):
     # No Content-Length, so the up-front space check cannot know: the write fails.

@@ -287,14 +287,14 @@ def _hold_sqlite_write_lock(path, seconds, held):
     conn.close()
 
 
-def test_a_sqlite_write_lock_longer_than_the_busy_timeout_is_waited_out(server, tmp_path,
-                                                                        sqlite_url):
-    """Locked for 17 s (SQLite's busy timeout is 15 s) under a 60 s lease: renewals
-    and the final update are retried, the transfer completes, exit 0."""
-    data = payload(1_500_000, seed=32)
+def _download_under_a_sqlite_lock(server, tmp_path, sqlite_url, size, lock_timeout, hold):
+    """Start a throttled download, then hold the SQLite write lock for ``hold``
+    seconds from another connection. Returns (process, its stdout and stderr,
+    data, destination, database path, when the lock was taken)."""
+    data = payload(size, seed=32)
     url = server.add('locked.mkv', data)
     server.fault('locked.mkv', throttle_bps=500_000)
-    env = subprocess_env(STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='60',
+    env = subprocess_env(STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS=str(lock_timeout),
                          STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.5', **QUICK)
     dest = tmp_path / 'Locked.mkv'
     proc = start_stalkeer('download', url, dest, '--db', sqlite_url, env=env)
@@ -302,15 +302,13 @@ def test_a_sqlite_write_lock_longer_than_the_busy_timeout_is_waited_out(server, 
     wait_for(lambda: database.exists() and _bytes_done(database) > 100_000, timeout=20,
              what='progress')
     held = threading.Event()
-    locker = threading.Thread(target=_hold_sqlite_write_lock, args=(database, 17, held))
+    locker = threading.Thread(target=_hold_sqlite_write_lock, args=(database, hold, held))
     locker.start()
     held.wait(10)
+    locked_at = time.monotonic()
     out, err = proc.communicate(timeout=90)
     locker.join()
-    assert proc.returncode == 0, out + err
-    assert 'database unavailable (database is locked)' in err
-    assert sha256(dest) == sha256(data) and len(server.gets('locked.mkv')) == 1
-    assert sqlite_row(database)['status'] == 'completed'
+    return proc, out, err, data, dest, database, locked_at, env
 
 
 def _bytes_done(database):
@@ -324,27 +322,24 @@ def _bytes_done(database):
         return 0
 
 
+def test_a_sqlite_write_lock_longer_than_the_busy_timeout_is_waited_out(server, tmp_path,
+                                                                        sqlite_url):
+    """Locked for 17 s (SQLite's busy timeout is 15 s) under a 60 s lease: renewals
+    and the final update are retried, the transfer completes, exit 0."""
+    proc, out, err, data, dest, database, _, _ = _download_under_a_sqlite_lock(
+        server, tmp_path, sqlite_url, 1_500_000, lock_timeout=60, hold=17)
+    assert proc.returncode == 0, out + err
+    assert 'database unavailable (database is locked)' in err
+    assert sha256(dest) == sha256(data) and len(server.gets('locked.mkv')) == 1
+    assert sqlite_row(database)['status'] == 'completed'
+
+
 def test_a_sqlite_write_lock_longer_than_the_lease_pauses_cleanly(server, tmp_path, sqlite_url):
     """Locked for longer than the lease: the transfer stops writing, keeps its
     .part, records the pause once the database answers, says why and exits 1;
     the next run resumes from the .part."""
-    data = payload(3_000_000, seed=33)
-    url = server.add('paused.mkv', data)
-    server.fault('paused.mkv', throttle_bps=500_000)
-    env = subprocess_env(STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='3',
-                         STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.5', **QUICK)
-    dest = tmp_path / 'Paused.mkv'
-    proc = start_stalkeer('download', url, dest, '--db', sqlite_url, env=env)
-    database = tmp_path / 'stalkeer.db'
-    wait_for(lambda: database.exists() and _bytes_done(database) > 100_000, timeout=20,
-             what='progress')
-    held = threading.Event()
-    locker = threading.Thread(target=_hold_sqlite_write_lock, args=(database, 8, held))
-    locker.start()
-    held.wait(10)
-    locked_at = time.monotonic()
-    out, err = proc.communicate(timeout=60)
-    locker.join()
+    proc, out, err, data, dest, database, locked_at, env = _download_under_a_sqlite_lock(
+        server, tmp_path, sqlite_url, 3_000_000, lock_timeout=3, hold=8)
     assert proc.returncode == 1, out + err
     assert 'database is locked' in err and 'the .part is kept' in err
     assert 'Traceback' not in err and 'cannot rollback' not in err
@@ -354,10 +349,10 @@ def test_a_sqlite_write_lock_longer_than_the_lease_pauses_cleanly(server, tmp_pa
     assert 0 < part_size < len(data)
     # It stopped writing once the lease ran out (3 s x 0.8), not when the lock went.
     assert part_size <= 500_000 * (time.monotonic() - locked_at) and not dest.exists()
-    server.clear_faults('paused.mkv')
+    server.clear_faults('locked.mkv')
     code, out, err = run_stalkeer('resume-downloads', '--db', sqlite_url, env=env)
     assert code == 0 and '1 completed' in out, out + err
-    assert server.gets('paused.mkv')[-1].start == part_size
+    assert server.gets('locked.mkv')[-1].start == part_size
     assert sha256(dest) == sha256(data)
 
 
@@ -406,19 +401,6 @@ def test_postgresql_connections_killed_mid_transfer_are_reconnected(server, tmp_
     assert sha256(dest) == sha256(data) and len(server.gets('killed.mkv')) == 1
     done = DI.get(DI.destination == str(dest))
     assert done.status == 'completed' and done.locked_by is None
-
-
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A real 1 MiB filesystem (tmpfs), where mounting is allowed."""
-    import subprocess
-    mount = tmp_path / 'tiny'
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs',
-                                            str(mount)], capture_output=True).returncode != 0:
-        pytest.skip('mounting a small tmpfs needs root (used to fill a disk for real)')
-    yield mount
-    subprocess.run(['umount', '-l', str(mount)], capture_output=True)
 
 
 def test_a_full_disk_under_the_database_says_disk_full(server, tiny_disk):
