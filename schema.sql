@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS "download_info" (
     "force" /* /* */ INTEGER -- */ BOOLEAN
         NOT NULL DEFAULT FALSE,                -- --force given: the finished file may replace one
     "rescan_pending" /* /* */ INTEGER -- */ BOOLEAN
-        NOT NULL DEFAULT FALSE                 -- completed; Radarr/Sonarr not yet told to rescan
+        NOT NULL DEFAULT FALSE,                -- completed; Radarr/Sonarr not yet told to rescan
+    "session_started_at" TIMESTAMP,            -- when the current transfer started or resumed
+    "session_start_bytes" BIGINT               -- bytes_downloaded then: speed and ETA count from here
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "download_info_destination" ON "download_info" ("destination");
 CREATE INDEX IF NOT EXISTS "download_info_status" ON "download_info" ("status");

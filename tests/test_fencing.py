@@ -341,7 +341,7 @@ def test_a_sqlite_write_lock_longer_than_the_lease_pauses_cleanly(server, tmp_pa
     proc, out, err, data, dest, database, locked_at, env = _download_under_a_sqlite_lock(
         server, tmp_path, sqlite_url, 3_000_000, lock_timeout=3, hold=8)
     assert proc.returncode == 1, out + err
-    assert 'database is locked' in err and 'the .part is kept' in err
+    assert 'paused: ' in out and 'database is locked' in out and 'the .part is kept' in out
     assert 'Traceback' not in err and 'cannot rollback' not in err
     row = sqlite_row(database)
     part_size = os.path.getsize(row['part_path'])
