@@ -4980,8 +4980,8 @@ def report_given_up(app: App, rows: list) -> None:
     app.console.out(f'{len(rows)} gave up (retries used up without progress): '
                     f'run `stalkeer retry ID` to try again (IDs {ids})', always=True)
     for info in rows[:20]:
-        app.console.out(f'  #{info.id} {info.title or os.path.basename(info.destination)}: gave up '
-                        f'after {info.retry_count} retries: {info.error_message or "no error recorded"}')
+        app.console.out(f'  #{info.id} {info.title or os.path.basename(info.destination)}: '
+                        f'{info.error_message or "no error recorded"}; {gave_up_text(info)}')
 
 
 class Rescanner:
@@ -5644,7 +5644,8 @@ def planned_path(info: DownloadInfo) -> str:
 
 
 def gave_up(info: DownloadInfo, max_retry_attempts: int) -> bool:
-    """Retries used up: no run resumes it again until `stalkeer retry ID`."""
+    """Retries used up: no run resumes it again until `stalkeer retry ID` (the
+    rule of StateManager.gave_up(), for a row in hand)."""
     return info.status in RESUMABLE_STATUSES and (info.retry_count or 0) >= max_retry_attempts
 
 
