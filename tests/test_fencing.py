@@ -34,6 +34,22 @@ def sqlite_row(path):
         conn.close()
 
 
+def start_download(server, name, data, dest, db_url, *options, bps, progress_over=300_000,
+                   saved=None, **downloads):
+    """`stalkeer download` of ``data`` (served as ``name`` at ``bps`` bytes/s) into
+    ``dest`` in a real process, with [downloads] ``downloads`` on top of QUICK;
+    returns (process, its environment) once the row shows ``progress_over`` bytes
+    (read by ``saved()`` when the test has no database bound)."""
+    url = server.add(name, data)
+    server.fault(name, throttle_bps=bps)
+    env = subprocess_env(**{f'STALKEER_DOWNLOADS_{k.upper()}': str(v) for k, v in downloads.items()},
+                         **QUICK)
+    proc = start_stalkeer('download', url, dest, *options, '--db', db_url, env=env)
+    saved = saved or (lambda: (r := current(dest)) and r.bytes_downloaded)
+    wait_for(lambda: (saved() or 0) > progress_over, timeout=20, what='progress')
+    return proc, env
+
+
 # -- 1. the lease fences every write -------------------------------------------------------
 
 def test_a_stalled_transfer_keeps_its_lease(server, tmp_path, db_url, db):
@@ -71,14 +87,10 @@ def test_a_frozen_holder_never_writes_after_its_lease_ran_out(server, tmp_path, 
     process still has open (let alone finish it). Woken up, the holder writes
     nothing more and reports the lost lock; a later run completes the new file."""
     old, new = payload(3_000_000, seed=3), payload(2_800_000, seed=4)
-    url = server.add('frozen.mkv', old)
-    server.fault('frozen.mkv', throttle_bps=1_000_000)
-    env = subprocess_env(STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='2',
-                         STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.5', **QUICK)
     dest = tmp_path / 'Frozen.mkv'
-    proc = start_stalkeer('download', url, dest, '--db', db_url, env=env)
-    info = wait_for(lambda: (r := current(dest)) and r.bytes_downloaded > 300_000 and r,
-                    timeout=20, what='progress')
+    proc, env = start_download(server, 'frozen.mkv', old, dest, db_url, bps=1_000_000,
+                               lock_timeout_seconds=2, progress_interval_seconds=0.5)
+    info = current(dest)
     proc.send_signal(signal.SIGSTOP)
     try:
         time.sleep(0.3)                                # let a write in flight land
@@ -258,14 +270,10 @@ def test_force_survives_an_interruption(server, tmp_path, db_url, db):
     """download --force over an existing file, SIGINT mid-transfer: the row keeps
     the intent, so resume-downloads replaces the file and exits 0."""
     data = payload(2_000_000, seed=31)
-    url = server.add('forced.mkv', data)
-    server.fault('forced.mkv', throttle_bps=800_000)
     dest = tmp_path / 'Forced.mkv'
     dest.write_bytes(b'the old version')
-    env = subprocess_env(**QUICK)
-    proc = start_stalkeer('download', url, dest, '--force', '--db', db_url, env=env)
-    wait_for(lambda: (r := current(dest)) and r.bytes_downloaded > 200_000, timeout=20,
-             what='progress')
+    proc, env = start_download(server, 'forced.mkv', data, dest, db_url, '--force', bps=800_000,
+                               progress_over=200_000)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
     assert proc.returncode == 130, err
@@ -292,15 +300,11 @@ def _download_under_a_sqlite_lock(server, tmp_path, sqlite_url, size, lock_timeo
     seconds from another connection. Returns (process, its stdout and stderr,
     data, destination, database path, when the lock was taken)."""
     data = payload(size, seed=32)
-    url = server.add('locked.mkv', data)
-    server.fault('locked.mkv', throttle_bps=500_000)
-    env = subprocess_env(STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS=str(lock_timeout),
-                         STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.5', **QUICK)
     dest = tmp_path / 'Locked.mkv'
-    proc = start_stalkeer('download', url, dest, '--db', sqlite_url, env=env)
     database = tmp_path / 'stalkeer.db'
-    wait_for(lambda: database.exists() and _bytes_done(database) > 100_000, timeout=20,
-             what='progress')
+    proc, env = start_download(server, 'locked.mkv', data, dest, sqlite_url, bps=500_000,
+                               progress_over=100_000, saved=lambda: _bytes_done(database),
+                               lock_timeout_seconds=lock_timeout, progress_interval_seconds=0.5)
     held = threading.Event()
     locker = threading.Thread(target=_hold_sqlite_write_lock, args=(database, hold, held))
     locker.start()
@@ -312,6 +316,8 @@ def _download_under_a_sqlite_lock(server, tmp_path, sqlite_url, size, lock_timeo
 
 
 def _bytes_done(database):
+    if not database.exists():
+        return 0
     try:
         conn = sqlite3.connect(database, timeout=0.1)
         try:
@@ -380,14 +386,9 @@ def test_postgresql_connections_killed_mid_transfer_are_reconnected(server, tmp_
     app_name = f'stalkeer-kill-{secrets.token_hex(4)}'
     url_with_name = f'{db_url}&application_name={app_name}'
     data = payload(2_000_000, seed=34)
-    url = server.add('killed.mkv', data)
-    server.fault('killed.mkv', throttle_bps=600_000)
-    env = subprocess_env(STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='20',
-                         STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.3', **QUICK)
     dest = tmp_path / 'Killed.mkv'
-    proc = start_stalkeer('download', url, dest, '--db', url_with_name, env=env)
-    wait_for(lambda: (r := current(dest)) and r.bytes_downloaded > 300_000, timeout=20,
-             what='progress')
+    proc, _ = start_download(server, 'killed.mkv', data, dest, url_with_name, bps=600_000,
+                             lock_timeout_seconds=20, progress_interval_seconds=0.3)
     killed = 0
     for _ in range(2):                                   # twice, a second apart
         killed += sum(ok for (ok,) in db.execute_sql(
