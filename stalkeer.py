@@ -2954,7 +2954,6 @@ def rotate_archives(archive_dir: str | None, file_path: str, keep: int) -> list[
 
 # -- parsing and classifying (generated from the playlist section) --------------
 
-
 # ---------------------------------------------------------------------------
 # Streaming M3U parser
 # ---------------------------------------------------------------------------
@@ -3925,7 +3924,6 @@ def classify(entry: PlaylistEntry) -> Classification:
 
 
 # -- end of parsing and classifying --------------------------------------------
-
 
 # -- storing the playlist ---------------------------------------------------------
 
@@ -6036,7 +6034,7 @@ class ArrRun:
     def resume_first(self) -> None:
         """--resume: incomplete downloads of this service before new ones."""
         counts = resume_downloads(self.app, self.workers, self.rescans, service=self.service)
-        self.summary.resumed = sum(counts.values())
+        self.summary.resumed = sum(n for key, n in counts.items() if key != 'gave up')
         self.summary.downloaded += counts['completed']
         self.summary.failed += counts['failed'] + counts['lost'] + counts['paused'] \
             + counts.get('gave up', 0)
@@ -6475,7 +6473,7 @@ def cmd_cleanup(app: App) -> int:
             if not stat.S_ISREG(st.st_mode) or st.st_mtime > cutoff:
                 continue
             if not args.dry_run and not remove_unlocked(path):
-                log.info('kept %s: a process has it open', path)
+                app.console.out(f'kept {path}: a process has it open')
                 continue
             app.console.out(f'{"would remove" if args.dry_run else "removed"} {path} ({human_bytes(st.st_size)})')
             freed += st.st_size
