@@ -5575,7 +5575,8 @@ class Rescanner:
 
     A completed download keeps ``rescan_pending`` until its app accepted the
     rescan, so one that a crash (or an app that was down) kept from being
-    rescanned is rescanned by the next run: :meth:`add_pending`."""
+    rescanned is rescanned by a later run: :meth:`add_pending` (at least once:
+    a rescan that takes longer than the lock timeout may be asked twice)."""
 
     def __init__(self, app: App, enabled: bool, clients: dict | None = None):
         self.app = app
@@ -5613,15 +5614,18 @@ class Rescanner:
             with self._lock:
                 self.series.setdefault(parent_id, []).append(download_id)
 
-    def add_pending(self, service: str = 'all') -> None:
+    def add_pending(self, service: str = 'all', grace: float = 300) -> None:
         """Completed downloads whose rescan never got through (a crash right
-        after the download, or the app was down)."""
+        after the download, or the app was down). Those completed in the last
+        ``grace`` seconds (lock_timeout_seconds) are left to the run that
+        completed them, which is asking for their rescan right now."""
         if not self.enabled:
             return
         DI = DownloadInfo
         query = DI.select(DI.id, DI.service, DI.service_item_id, DI.service_parent_id,
                           DI.title).where(
-            (DI.status == COMPLETED) & (DI.rescan_pending == True))  # noqa: E712 - SQL
+            (DI.status == COMPLETED) & (DI.rescan_pending == True)  # noqa: E712 - SQL
+            & (DI.completed_at < db_now(-grace)))
         if service != 'all':
             query = query.where(DI.service == service)
         for info in query:
@@ -5669,7 +5673,7 @@ def cmd_resume_downloads(app: App) -> int:
             app.console.out(f'cleared {cleared} stale lock(s)')
     rescans = Rescanner(app, not args.no_rescan)
     try:
-        rescans.add_pending(args.service)
+        rescans.add_pending(args.service, workers.settings.lock_timeout)
         counts = resume_downloads(app, workers, rescans, args.service, args.limit, args.max_retries)
     finally:
         rescans.flush()
@@ -6050,7 +6054,7 @@ def run_arr(app: App, service: str) -> int:
     else:
         app.open_db()
         can_read_db = True
-        run.rescans.add_pending(service)
+        run.rescans.add_pending(service, run.workers.settings.lock_timeout)
         if args.resume:
             run.resume_first()
     items = run.wanted(can_read_db)
