@@ -1839,7 +1839,9 @@ class ParseStats:
     lines_read: int = 0
     entries: int = 0
     malformed: int = 0
-    decode_errors: int = 0      # lines that were not valid UTF-8 (decoded with 'replace')
+    encoding_fallbacks: int = 0  # lines that were not valid UTF-8, read as cp1252 instead
+    decode_errors: int = 0      # lines with bytes neither UTF-8 nor cp1252 ('\ufffd' in their place)
+    entities_decoded: int = 0   # EXTINF lines whose title or attributes held HTML entities
     header_missing: bool = False
     bytes_read: int = 0
     malformed_samples: list[str] = dataclasses.field(default_factory=list)
@@ -1886,6 +1888,105 @@ _ATTR_RE = re.compile(r'''([^\s=,"']+)[ \t]*=[ \t]*(?:"([^"\\]*(?:\\.[^"\\]*)*)"
 # split in one possessive (non-backtracking) match; anything else takes the slow path.
 _EXTINF_SIMPLE_RE = re.compile(r'#EXTINF:[ \t]*([-+]?\d+(?:\.\d+)?)?((?:[ \t]+[^\s="]+="[^"]*")*+)[ \t]*,(.*)', re.S)
 _UNESCAPE_RE = re.compile(r'''\\(["'\\])''')
+# Attributes some generators write after the title comma: '#EXTINF:-1 tvg-logo="x",
+# group-title="Movies",Heat (1995)'. Only a leading run of name="value", pairs is taken,
+# so a title holding '=' ('E=mc2 (2023)') stays whole.
+_TITLE_ATTR_RE = re.compile(r'[ \t]*([A-Za-z][\w.-]*)[ \t]*=[ \t]*"([^"]*)"[ \t]*,')
+
+
+def _pull_title_attrs(title: str, attrs: dict[str, str]) -> str:
+    """Move leading name="value", pairs from the title into attrs (those before the comma win)."""
+    pos = 0
+    m = _TITLE_ATTR_RE.match(title)
+    while m is not None:
+        attrs.setdefault(m[1].lower(), m[2])
+        pos = m.end()
+        m = _TITLE_ATTR_RE.match(title, pos)
+    return title[pos:].strip() if pos else title
+
+
+def _cp1252_fallback(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 are read as cp1252 (Windows-1252,
+    a superset of the printable Latin-1), so a playlist saved by a Windows tool keeps its
+    accents ('Am\\xe9lie' -> 'Amélie') while valid UTF-8 sequences on the same line stay
+    UTF-8. The five bytes cp1252 leaves undefined become U+FFFD."""
+    return exc.object[exc.start:exc.end].decode('cp1252', 'replace'), exc.end
+
+
+codecs.register_error('stalkeer.cp1252', _cp1252_fallback)
+
+
+def _html_unescape(text: str) -> str:
+    global _html_unescape
+    from html import unescape   # imported on first use: most playlists hold no entities
+    _html_unescape = unescape
+    return unescape(text)
+
+
+def _decode_entities(attrs: dict[str, str], title: str) -> tuple[str, bool]:
+    """HTML entities in the title and attribute values ('Fast &amp; Furious',
+    'Ocean&#039;s Eleven') decoded in place, by HTML5's rules (html.unescape: a bare
+    '&' as in 'Fast & Furious' stays). Returns (title, whether anything changed)."""
+    changed = False
+    if '&' in title:
+        new = _html_unescape(title)
+        changed = new != title
+        title = new
+    for key, value in attrs.items():
+        if '&' in value:
+            new = _html_unescape(value)
+            if new != value:
+                attrs[key] = new
+                changed = True
+    return title, changed
+
+
+class _UniversalLineReader:
+    """readline(limit) over a binary stream that ends a line at LF, CRLF or a lone CR.
+
+    Old Mac tools write CR-only files, and concatenated playlists mix all three;
+    buffered readline() only knows LF. Used only once a lone CR is seen, so the
+    usual LF/CRLF file keeps the C readline. Lines keep their terminator and their
+    bytes, so byte counts stay exact."""
+    __slots__ = ('_readline', '_buf', '_pos', '_eof', '_cr', '_lf', '_empty')
+
+    def __init__(self, readline, pending):
+        self._readline = readline
+        self._buf = pending
+        self._pos = 0
+        self._eof = False
+        if isinstance(pending, bytes):
+            self._cr, self._lf, self._empty = b'\r', b'\n', b''
+        else:
+            self._cr, self._lf, self._empty = '\r', '\n', ''
+
+    def readline(self, limit: int):
+        cr, lf = self._cr, self._lf
+        buf, pos = self._buf, self._pos
+        while True:
+            i = buf.find(cr, pos)
+            j = buf.find(lf, pos)
+            end = -1
+            if i >= 0 and (j < 0 or i < j):
+                if i + 1 < len(buf) or self._eof:
+                    end = i + 2 if buf[i + 1:i + 2] == lf else i + 1
+            elif j >= 0:
+                end = j + 1
+            if end < 0 and len(buf) - pos > limit:
+                end = pos + limit
+            if end >= 0:
+                end = min(end, pos + limit)
+                self._pos = end
+                return buf[pos:end]
+            if self._eof:
+                self._buf, self._pos = self._empty, 0
+                return buf[pos:]
+            more = self._readline(65536)
+            if not more:
+                self._eof = True
+            buf = buf[pos:] + more
+            pos = 0
+            self._buf, self._pos = buf, 0
 
 
 def _parse_extinf(line: str) -> tuple[str, dict[str, str], str]:
@@ -1930,11 +2031,16 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
     """Yield PlaylistEntry objects from a binary M3U stream, reading line by line.
 
     Never raises on bad input: EXTINF without URL, URL without EXTINF, over-long
-    lines (> 64 KiB, drained in bounded chunks) and undecodable bytes (decoded with
-    'replace') are counted in `stats`, which is complete once the iterator is
-    exhausted or closed. `on_progress(bytes_read)` is called about every MiB and at the end.
+    lines (> 64 KiB, drained in bounded chunks) are counted in `stats`, which is
+    complete once the iterator is exhausted or closed. Lines end at LF, CRLF or a
+    lone CR (old Mac files, mixed files). Each line is UTF-8 where it can be, and
+    cp1252 where it is not (counted: encoding_fallbacks); HTML entities in the
+    title and attributes are decoded (counted: entities_decoded); name="value",
+    pairs written after the title comma are attributes. `on_progress(bytes_read)`
+    is called about every MiB and at the end.
     """
     readline, max_line, parse_extinf, Entry = stream.readline, _M3U_MAX_LINE, _parse_extinf, PlaylistEntry
+    universal = False              # switched to _UniversalLineReader (a lone CR was seen)
     p_line = 0                     # line number of the pending EXTINF (0: none pending)
     p_dur = p_title = ''
     p_attrs: dict[str, str] = {}
@@ -1951,6 +2057,13 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
             nbytes += len(raw)
             if len(raw) > max_line or raw.strip():
                 break
+        cr = b'\r' if isinstance(raw, bytes) else '\r'
+        if cr in raw and raw.find(cr) != len(raw) - 2:
+            nbytes -= len(raw)         # a lone CR: re-read this line the universal way
+            readline = _UniversalLineReader(stream.readline, raw).readline
+            universal = True
+            raw = readline(max_line + 1)
+            nbytes += len(raw)
         if not raw:
             stats.header_missing = True    # empty or blank-only file
         elif isinstance(raw, bytes):
@@ -1968,7 +2081,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                 on_progress(nbytes)
                 next_progress = nbytes + step
             if len(raw) > max_line:    # drain the rest of the line in bounded chunks
-                while raw and raw[-1:] not in (b'\n', '\n'):
+                while raw and raw[-1:] not in (b'\n', '\n', b'\r', '\r'):
                     raw = readline(max_line)
                     nbytes += len(raw)
                 stats.add_malformed(line_no, f'line longer than {max_line} bytes')
@@ -1977,8 +2090,10 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                 try:
                     line = raw.decode('utf-8').strip()
                 except UnicodeDecodeError:
-                    stats.decode_errors += 1
-                    line = raw.decode('utf-8', 'replace').strip()
+                    stats.encoding_fallbacks += 1
+                    line = raw.decode('utf-8', 'stalkeer.cp1252').strip()
+                    if '\ufffd' in line:
+                        stats.decode_errors += 1
                 except AttributeError:  # str line from a text stream
                     line = raw.strip()
                 if not line:
@@ -1989,9 +2104,18 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                             stats.add_malformed(p_line, 'EXTINF without URL')
                         p_line = line_no
                         p_dur, p_attrs, p_title = parse_extinf(line)
+                        if '="' in p_title:
+                            p_title = _pull_title_attrs(p_title, p_attrs)
+                        if '&' in line:
+                            p_title, changed = _decode_entities(p_attrs, p_title)
+                            stats.entities_decoded += changed
                     elif p_line and line[:8].upper() == '#EXTGRP:':
                         # S48 '#EXTGRP:Movie VOD' repeats the group; used when group-title is absent
-                        p_attrs.setdefault('group-title', line[8:].strip())
+                        group = line[8:].strip()
+                        if '&' in group and 'group-title' not in p_attrs:
+                            group, changed = _decode_entities({}, group)
+                            stats.entities_decoded += changed
+                        p_attrs.setdefault('group-title', group)
                     # other directives (#EXTM3U again, #EXTVLCOPT, #KODIPROP, comments) skipped
                 elif p_line:
                     entries += 1
@@ -2003,6 +2127,12 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
             if raw:
                 line_no += 1
                 nbytes += len(raw)
+                if cr in raw and not universal and raw.find(cr) != len(raw) - 2:
+                    nbytes -= len(raw)     # a lone CR: from here on, the universal reader
+                    readline = _UniversalLineReader(stream.readline, raw).readline
+                    universal = True
+                    raw = readline(max_line + 1)
+                    nbytes += len(raw)
         if p_line:
             stats.add_malformed(p_line, 'EXTINF without URL at end of file')
     finally:
@@ -2856,7 +2986,9 @@ class IngestSummary:
     duplicates: int = 0
     filtered: int = 0
     malformed: int = 0
-    decode_errors: int = 0
+    encoding_fallbacks: int = 0     # lines not valid UTF-8, read as cp1252
+    decode_errors: int = 0          # lines with bytes neither UTF-8 nor cp1252 could read
+    entities_decoded: int = 0       # lines whose title/attributes held HTML entities
     header_missing: bool = False
     disappeared: int = 0
     reappeared: int = 0
@@ -2992,6 +3124,7 @@ class PlaylistIngest:
                     db_proxy.obj.create_tables([ProcessedLine], safe=True)
         summary.lines_read, summary.entries = stats.lines_read, stats.entries
         summary.malformed, summary.decode_errors = stats.malformed, stats.decode_errors
+        summary.encoding_fallbacks, summary.entities_decoded = stats.encoding_fallbacks, stats.entities_decoded
         summary.header_missing = stats.header_missing
         summary.malformed_samples = list(stats.malformed_samples)
         summary.by_content_type = dict(sorted(by_type.items()))
@@ -3839,8 +3972,13 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     out(f'{prefix}{summary.playlist}: {summary.entries} entries in {summary.lines_read} lines '
         f'({summary.elapsed_seconds:.1f}s)')
     out(f'  new {summary.new}, updated {summary.updated}, unchanged {summary.unchanged}, '
-        f'duplicates {summary.duplicates}, filtered {summary.filtered}, malformed {summary.malformed}'
-        + (f', invalid UTF-8 lines {summary.decode_errors}' if summary.decode_errors else ''))
+        f'duplicates {summary.duplicates}, filtered {summary.filtered}, malformed {summary.malformed}')
+    text = [f'{n} {what}' for n, what in (
+        (summary.encoding_fallbacks, 'lines not UTF-8 (read as cp1252)'),
+        (summary.decode_errors, 'lines with undecodable bytes'),
+        (summary.entities_decoded, 'lines with HTML entities decoded')) if n]
+    if text:
+        out('  text: ' + ', '.join(text))
     if summary.by_content_type:
         out('  ' + ', '.join(f'{k} {v}' for k, v in summary.by_content_type.items()))
     if summary.disappeared or summary.reappeared:

@@ -282,12 +282,16 @@ def test_bare_urls_and_missing_header():
     assert es == [] and st.lines_read == 2 and st.header_missing
 
 
-def test_invalid_utf8_counted():
+def test_invalid_utf8_falls_back_to_cp1252_per_line():
     data = b'#EXTM3U\n#EXTINF:-1,Caf\xe9 (1999)\nhttp://h/movie/u/p/1.mkv\n\xff\xfe\n'
     es, st = parse_bytes(data)
-    assert st.decode_errors == 2 and st.malformed == 1
-    assert es[0].display_title == 'Caf\ufffd (1999)'
-    assert classify(es[0]).year == 1999
+    assert (st.encoding_fallbacks, st.decode_errors, st.malformed) == (2, 0, 1)
+    assert es[0].display_title == 'Café (1999)'
+    assert classify(es[0]).match_key == 'cafe'
+    # A byte cp1252 leaves undefined (0x81) has no reading at all: replaced and counted.
+    es, st = parse_bytes(b'#EXTINF:-1,Bad \x81 byte\nhttp://h/1.mkv\n')
+    assert (st.encoding_fallbacks, st.decode_errors) == (1, 1)
+    assert es[0].display_title == 'Bad \ufffd byte'
 
 
 def test_huge_line_and_binary_garbage():
@@ -665,3 +669,105 @@ def test_year_is_not_part_of_the_key():
     a = classify(entry('Dune (1984)'))
     b = classify(entry('Dune (2021)'))
     assert a.match_key == b.match_key == 'dune' and (a.year, b.year) == (1984, 2021)
+
+
+# ---------------------------------------------------------------------------
+# Reading the file the way providers write it
+# ---------------------------------------------------------------------------
+
+ENTRIES = [('Heat (1995)', 'http://h/movie/u/p/1.mkv'), ('Amélie (2001)', 'http://h/movie/u/p/2.mkv'),
+           ('Show S01E02', 'http://h/series/u/p/3.mkv')]
+
+
+def _m3u(sep: str, entries=ENTRIES) -> bytes:
+    lines = ['#EXTM3U']
+    for title, url in entries:
+        lines += [f'#EXTINF:-1 group-title="G",{title}', url]
+    return (sep.join(lines) + sep).encode()
+
+
+@pytest.mark.parametrize('sep', ['\n', '\r\n', '\r'])
+def test_every_line_ending(sep):
+    data = _m3u(sep)
+    es, st = parse_bytes(data)
+    assert [(e.display_title, e.url) for e in es] == ENTRIES
+    assert [e.line_no for e in es] == [2, 4, 6]
+    assert (st.entries, st.malformed, st.lines_read, st.bytes_read) == (3, 0, 7, len(data))
+    assert all('\r' not in e.display_title + e.url for e in es)
+
+
+def test_mixed_line_endings_and_cr_from_the_middle_of_a_file():
+    data = (b'#EXTM3U\n#EXTINF:-1,A (2001)\nhttp://h/a.mkv\r\n'     # LF and CRLF first...
+            b'#EXTINF:-1,B (2002)\rhttp://h/b.mkv\r'                  # ...then old Mac CRs
+            b'#EXTINF:-1,C (2003)\r\nhttp://h/c.mkv\n\r\n\r'          # CRLF, LF, blank lines
+            b'#EXTINF:-1,D (2004)\rhttp://h/d.mkv')                   # no final terminator
+    es, st = parse_bytes(data)
+    assert [(e.line_no, e.display_title, e.url) for e in es] == [
+        (2, 'A (2001)', 'http://h/a.mkv'), (4, 'B (2002)', 'http://h/b.mkv'),
+        (6, 'C (2003)', 'http://h/c.mkv'), (10, 'D (2004)', 'http://h/d.mkv')]
+    assert st.malformed == 0 and st.bytes_read == len(data)
+
+
+def test_cr_only_file_larger_than_the_read_size():
+    # A CR-only file is one 'line' to readline(): it must still stream, in bounded
+    # reads, with every entry found, progress reported and a too-long line caught.
+    entries = [(f'Film {i} (2001)', f'http://h/movie/u/p/{i}.mkv') for i in range(20_000)]
+    data = _m3u('\r', entries)
+    data = data.replace(b'Film 777 (2001)', b'X' * 70_000)            # > 64 KiB: malformed
+    calls = []
+    es, st = parse_bytes(data, on_progress=calls.append)
+    assert len(es) == 19_999 and st.malformed == 2                     # the long line, its URL
+    assert es[-1].display_title == 'Film 19999 (2001)' and es[-1].line_no == 40_000
+    assert st.bytes_read == len(data) and calls[-1] == len(data) and len(calls) > 1
+    assert 'longer than' in st.malformed_samples[0]
+
+
+def test_cp1252_per_line_beside_utf8():
+    data = ('#EXTM3U\n#EXTINF:-1 group-title="Films",Amélie (2001)\nhttp://h/1.mkv\n').encode()
+    data += '#EXTINF:-1 group-title="Séries",Léon (1994)\nhttp://h/2.mkv\n'.encode('cp1252')
+    data += '#EXTINF:-1,L’Odyssée – Pi (2012)\nhttp://h/3.mkv\n'.encode('cp1252')   # 0x92, 0x96
+    data += '#EXTINF:-1 group-title="Ciné",'.encode() + 'Noël (2015)'.encode('cp1252') + b'\nhttp://h/4.mkv\n'
+    es, st = parse_bytes(data)
+    assert [e.display_title for e in es] == ['Amélie (2001)', 'Léon (1994)', 'L’Odyssée – Pi (2012)', 'Noël (2015)']
+    assert es[1].group_title == 'Séries' and es[3].group_title == 'Ciné'   # UTF-8 and cp1252 on one line
+    assert (st.encoding_fallbacks, st.decode_errors) == (3, 0)
+    assert [classify(e).match_key for e in es] == ['amelie', 'leon', 'odyssee pi', 'noel']
+
+
+def test_html_entities_in_titles_and_attributes():
+    data = ('#EXTM3U\n'
+            '#EXTINF:-1 tvg-name="Fast &amp; Furious" group-title="Movies &amp; Action",Fast &amp; Furious (2009)\n'
+            'http://h/movie/u/p/1.mkv\n'
+            '#EXTINF:-1,Ocean&#039;s Eleven (2001)\nhttp://h/movie/u/p/2.mkv\n'
+            '#EXTINF:-1,Am&eacute;lie &#x26; &quot;Nino&quot; (2001)\nhttp://h/movie/u/p/3.mkv\n'
+            '#EXTINF:-1,Tom & Jerry (1992)\nhttp://h/movie/u/p/4.mkv\n'       # a bare '&' stays
+            '#EXTINF:-1,AT&T Story\n#EXTGRP:Docs &amp; More\nhttp://h/movie/u/p/5.mkv\n').encode()
+    es, st = parse_bytes(data)
+    assert [e.display_title for e in es] == ['Fast & Furious (2009)', "Ocean's Eleven (2001)",
+                                             'Amélie & "Nino" (2001)', 'Tom & Jerry (1992)', 'AT&T Story']
+    assert es[0].attrs == {'tvg-name': 'Fast & Furious', 'group-title': 'Movies & Action'}
+    assert es[4].group_title == 'Docs & More'
+    assert st.entities_decoded == 4                  # lines that held one: 3 EXTINF + 1 EXTGRP
+    c = classify(es[0])
+    assert (c.title, c.match_key) == ('Fast & Furious', 'fast and furious')
+    assert classify(es[1]).match_key == 'oceans eleven'
+
+
+def test_attributes_written_after_the_title_comma():
+    data = ('#EXTM3U\n'
+            '#EXTINF:-1 tvg-logo="x",group-title="Movies",Heat (1995)\nhttp://h/1.mkv\n'
+            '#EXTINF:-1 tvg-logo="x", tvg-name="Heat" , group-title="Films",  Heat (1995)\nhttp://h/2.mkv\n'
+            '#EXTINF:-1 group-title="First",group-title="Second",Heat (1995)\nhttp://h/3.mkv\n'
+            '#EXTINF:-1,E=mc2 (2023)\nhttp://h/4.mkv\n'                              # '=' in a real title
+            '#EXTINF:-1,Title with key="value", inside\nhttp://h/5.mkv\n'            # not a leading run
+            '#EXTINF:-1 tvg-name="Only Name (2001)",group-title="Movies",\nhttp://h/6.mkv\n').encode()
+    es, st = parse_bytes(data)
+    assert st.entries == 6 and st.malformed == 0
+    assert (es[0].display_title, es[0].attrs) == ('Heat (1995)', {'tvg-logo': 'x', 'group-title': 'Movies'})
+    assert (es[1].display_title, es[1].tvg_name, es[1].group_title) == ('Heat (1995)', 'Heat', 'Films')
+    assert es[2].group_title == 'First'                      # the attribute before the comma wins
+    assert es[3].display_title == 'E=mc2 (2023)' and es[3].attrs == {}
+    assert es[4].display_title == 'Title with key="value", inside'
+    assert es[5].display_title == '' and classify(es[5]).title == 'Only Name'
+    c = classify(es[0])
+    assert (c.content_type, c.title, c.year) == ('movies', 'Heat', 1995)

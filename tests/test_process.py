@@ -217,11 +217,14 @@ def test_messy_but_valid_playlist(cli, sqlite_url, tmp_path):
     playlist = tmp_path / 'messy.m3u'
     playlist.write_bytes(content)
     summary = process_json(cli, sqlite_url, playlist)
-    assert summary['new'] == 3 and summary['malformed'] == 2 and summary['decode_errors'] == 1
+    assert summary['new'] == 3 and summary['malformed'] == 2
+    assert (summary['encoding_fallbacks'], summary['decode_errors']) == (1, 0)
     rows = table(sqlite_url, tmp_path)
     heat = by_display(rows, 'Heat (1995)')[0]
     assert heat['group_title'] == 'Films, Action' and heat['year'] == 1995
     assert by_display(rows, 'Bloodshot (2020)')[0]['group_title'] == 'Movies 2020'
+    cafe = by_display(rows, 'Café (2001)')[0]                 # the cp1252 line, read right
+    assert (cafe['title'], cafe['match_key']) == ('Café', 'cafe')
 
 
 def test_missing_header_is_a_warning(cli, sqlite_url, tmp_path):
