@@ -2202,39 +2202,103 @@ _BRACKET_YEAR_RE = re.compile(r'(?:19|20)\d\d')
 _TITLE_DIGIT_RE = re.compile(r'\d')
 _RES_HINT_RE = re.compile(r'\d[pPiIkK]')     # cheap pre-check before _RES_RE (years are common)
 
-_SEASON_WORDS = r'(?:season|saison|staffel|temporada|sezon|stagione|seizoen|säsong|sæson)'
-_EPISODE_WORDS = r'(?:episode|épisode|episodio|episódio|folge|bölüm|bolum|aflevering|odcinek|ep)'
+_SEASON_WORDS = r'(?:season|saison|staffel|temporada|sezon|stagione|seizoen|säsong|sæson|الموسم|موسم)'
+_EPISODE_WORDS = (r'(?:episode|épisode|episodio|episódio|capitulo|capítulo|folge|bölüm|bolum|aflevering'
+                  r'|odcinek|الحلقة|حلقة|ep)')
 # Episode markers (leftmost wins; a left word boundary is checked in code, which keeps
 # the regexes prefix-scannable and fast):
-# 'S01E02', 'S01 E02' (STK's spaced form), 'S1E2', 'S01.E02'.
-_SXE_RE = re.compile(r'[Ss](\d{1,3})[ ._-]?[Ee](\d{1,4})(?!\d)')
-# '1x02', '01x12' — the episode needs 2+ digits so MOCK's movie 'Broadcast Relic 4x3'
-# is not an episode, and '1920x1080' never matches (left boundary).
-_NXN_RE = re.compile(r'(\d{1,2})[xX](\d{2,3})(?!\w)')
+# 'S01E02', 'S01 E02' (STK's spaced form), 'S1E2', 'S01.E02', 'S01EP02', 'S01 EP02',
+# 'S02 - E06', year-numbered seasons 'S2014E18'; multi-episode lines keep their last
+# episode: 'S01E01-E02' / 'S01E01E02' (group 3), 'S01E01-S01E02' (4: season, 5), 'S01E01-02' (6).
+_SXE_RE = re.compile(r'[Ss](\d{1,4})[ ._]?-?[ ._]?[Ee][Pp]?(\d{1,4})(?!\d)'
+                     r'(?:-?[Ee][Pp]?(\d{1,4})(?!\d)|-[Ss](\d{1,4})[Ee][Pp]?(\d{1,4})(?!\d)|-(\d{1,3})(?!\w))?')
+# '1x02', '01x12', multi '1x01-02' / '1x01-1x02' (group 3); '1920x1080' never matches (left
+# boundary). A one-digit episode ('1x2', 'Series 1x1') is a weak marker, and the aspect
+# ratios of MOCK's movie 'Broadcast Relic 4x3' ('4x3', '16x9', '21x9') are none at all.
+_NXN_RE = re.compile(r'(\d{1,2})[xX](\d{1,3})(?!\w)(?:-(?:\d{1,2}[xX])?(\d{1,3})(?!\w))?')
+_ASPECT_RATIOS = frozenset({('4', '3'), ('16', '9'), ('21', '9')})
 # Word forms: 'Season 1 Episode 2', 'Saison 1 Episode 2', 'Staffel 1 Folge 2', 'Temporada
-# 1 Episodio 2', 'Sezon 1 Bölüm 1' (SWIFT), 'Season 2' alone; and season-less 'Episode 3'
-# / 'Bölüm 4' (MOCK 'Learning IPTV - Episode 1 - Pilot') — digits only, so 'Star Wars
-# Episode IV' is no marker.  Applied to lower-cased text (re.I here is ~5x slower).
+# 1 Episodio 2', 'Sezon 1 Bölüm 1' (SWIFT), Arabic 'الموسم ٥ الحلقة ١٢' (Arabic-Indic digits
+# are \d and int() reads them), 'Season 2' alone; season-less 'Episode 3' / 'Bölüm 4' (MOCK
+# 'Learning IPTV - Episode 1 - Pilot') — digits only, so 'Star Wars Episode IV' is no
+# marker; and the short Arabic 'ج3 ح12' (juz' = part/season, halqa = episode; groups 4, 5).
+# Applied to lower-cased text (re.I here is ~5x slower).
 _WORD_MARKER_RE = re.compile(
     rf'{_SEASON_WORDS}[ ._-]*(\d{{1,3}})(?:[\s,.:-]*{_EPISODE_WORDS}\.?[ ]*(\d{{1,4}}))?(?!\d)'
-    rf'|{_EPISODE_WORDS}\.?[ ]*(\d{{1,4}})(?![\w.])')
+    rf'|{_EPISODE_WORDS}\.?[ ]*(\d{{1,4}})(?![\w.])'
+    r'|ج ?(\d{1,3}) ?ح ?(\d{1,4})(?!\d)')
 _WORD_MARKER_I_RE = re.compile(_WORD_MARKER_RE.pattern, re.I)  # rare: lower() changed length
+# Spanish releases number 'Cap.408' = season 4, episode 08 (and 'Cap.1012' = S10E12); it
+# wins over a 'Temporada 2' written beside it ('Temporada 2 [Cap.408]'). Lower-cased text.
+_CAP_RE = re.compile(r'cap\.? ?(\d{3,4})(?!\d)')
+# Air dates of daily shows, year first with one kind of separator: 'Show 2020 03 11',
+# 'Show 2020-03-11', 'Show.2020.03.11' (checked to be a real date).
+_AIR_DATE_RE = re.compile(r'((?:19|20)\d\d)([ ._-])(\d\d)\2(\d\d)(?!\d)')
+# Absolute numbering without a season ('One Piece - 1071', '… - 1071 - Title', '… - 1071 [x]'),
+# read only where the line is known to be an episode: a film can be 'Title - 2'.
+_ABSOLUTE_RE = re.compile(r'\s[-–—]\s*(\d{1,4})(?=\s*$|\s+[-–—]|\s*[(\[])')
 # Strong markers only (SxxEyy, NxNN, Season N), on lower-cased text: decides whether a
 # title on a live-looking URL is an episode.
-_STRONG_MARKER_RE = re.compile(rf's\d{{1,3}}[ ._-]?e\d{{1,4}}(?!\d)|\d{{1,2}}x\d{{2,3}}(?!\w)|{_SEASON_WORDS}[ ._-]*\d')
+_STRONG_MARKER_RE = re.compile(rf's\d{{1,4}}[ ._]?-?[ ._]?ep?\d{{1,4}}(?!\d)|\d{{1,2}}x\d{{2,3}}(?!\w)'
+                               rf'|{_SEASON_WORDS}[ ._-]*\d|ج ?\d{{1,3}} ?ح ?\d')
+# Strong markers that name an episode: they beat a /movie/ URL segment or tvg-type=movie
+# ('The 100 S01E01' filed under /movie/ is an episode). Lower-cased text.
+_STRONG_EPISODE_RE = re.compile(
+    rf's\d{{1,4}}[ ._]?-?[ ._]?ep?\d{{1,4}}(?!\d)|\d{{1,2}}x\d{{2,3}}(?!\w)|cap\.? ?\d{{3,4}}(?!\d)'
+    rf'|{_SEASON_WORDS}[ ._-]*\d{{1,3}}[\s,.:-]*{_EPISODE_WORDS}\.?[ ]*\d|ج ?\d{{1,3}} ?ح ?\d')
+# Cheap pre-check before _STRONG_EPISODE_RE (which tries many words at every position):
+# every strong episode marker has a digit right after one of these letters ('S01E02',
+# '1x02', 'Cap.408', 'Episodio 2', 'Bölüm 4', 'Aflevering 2', 'ح12', 'الحلقة ١٢').
+_EPISODE_HINT_RE = re.compile(r'[SsxXeEoOmMgGkKpPةح][ .]?\d')
 # A trailing bare 'S01' (S48 folder-style prefix '|FR| Blindspot S01 |FR| …').
 _SEASON_ONLY_RE = re.compile(r'[Ss](\d{1,2})$')
 # Years: '(2024)', '[2025]' (last one wins: 'Blade Runner 2049 (2017)'), 'Title - 2017',
-# bare trailing 'Cabal 2020' (not after ':' — 'Space: 1999').
+# bare trailing 'Cabal 2020', 'R.I.P.D. 1999' (not after ':' — 'Space: 1999'), and a bare
+# year followed only by tags ('Movie Name 2019 1080p', 'Le grand bleu 1988 VF').
 _YEAR_PAREN_RE = re.compile(r'[(\[]\s*((?:19|20)\d\d)\s*[)\]]')
 _YEAR_DASH_RE = re.compile(r'\s[-–—]\s*((?:19|20)\d\d)$')
-_YEAR_BARE_RE = re.compile(r'(?<=[^\W_])\s+((?:19|20)\d\d)$')
+_YEAR_BARE_RE = re.compile(r'(?<=[^\s:#№–—-])\s+((?:19|20)\d\d)$')
+_YEAR_MID_RE = re.compile(r'(?<=[^\s:#№–—-])\s+((?:19|20)\d\d)\s+(?=\S)')
 _BARE_YEAR_MAX = 2039        # 'Blade Runner 2049' keeps its number
 _TITLE_EDGE = ' -–—:|,/'
 _TAG_SPLIT_RE = re.compile(r'[^\w-]+')
 # Last-token tags stripped from a title end (upper-case only: 'Main St', 'Johnny English' stay).
 _TRAIL_TAGS = frozenset(_RES_WORD) | {'MULTI', 'VOSTFR', 'VOST', 'SUBT', 'VF', 'VFF', 'VFQ',
                                       'TRUEFRENCH', 'HDR', 'DUAL'}
+# Release-name words that may follow a bare year ('Movie.Name.2019.1080p.WEB-DL.x264-GRP'):
+# only a tail made of these and tags makes '2019' a year rather than part of the title.
+_RELEASE_WORDS = frozenset('WEB WEBRIP WEB-DL WEBDL HDTV PDTV BLURAY BLU-RAY BDRIP BRRIP DVDRIP DVD '
+                           'HDRIP REMUX X264 X265 H264 H265 HEVC AVC XVID DIVX AAC AC3 EAC3 DTS DDP '
+                           'DDP5 DD5 DD ATMOS TRUEHD 10BIT 8BIT HDR HDR10 DV SDR PROPER REPACK '
+                           'INTERNAL LIMITED AMZN NF DSNP HMAX ATVP HULU'.split())
+# Editions: dropped from title and match_key, stored in `edition`, kept in display_title.
+# At the end of the title, in brackets or after the year ('Aliens Director's Cut (1986)',
+# 'Aliens (1986) Extended', 'Blade Runner (Final Cut) (1982)', 'Title: Director's Cut');
+# 'DC' only in capitals ('DC League of Super-Pets' has it at the start anyway).
+_EDITION = (r"(?:(?i:director['’]?s|directors)[ .](?i:cut|edition)|DC"
+            r"|(?i:extended|theatrical|unrated)(?:[ .](?i:cut|edition|version))?"
+            r"|(?i:uncut|uncensored|remastered)"
+            r"|(?i:special|ultimate|collector['’]?s|definitive|anniversary)[ .](?i:edition)"
+            r"|(?:\d+(?i:th|st|nd|rd)[ .])(?i:anniversary)[ .](?i:edition)"
+            r"|(?i:ultimate|final)[ .](?i:cut)|(?i:imax)(?:[ .](?i:edition))?"
+            r"|(?i:criterion)(?:[ .](?i:collection|edition))?)")
+_EDITION_END_RE = re.compile(rf"(?:^|[\s(\[:,–—-]+)({_EDITION})[)\]]?$")
+_EDITION_ANY_RE = re.compile(rf"(?:^|(?<=[\s(\[:,–—-]))({_EDITION})(?=$|[\s)\]:,–—-])")
+# Last words an edition can end with, and their last letters: the cheap pre-checks before
+# _EDITION_END_RE (a title's last word is looked up only when its last letter is one of these).
+_EDITION_LAST = frozenset("cut edition version extended theatrical unrated uncut uncensored "
+                          "remastered dc imax criterion collection".split())
+_EDITION_LAST_CHARS = frozenset('tndlcxTNDLCX)]')
+# Country qualifiers after a title are part of its identity ('The Office (US)', 'Shameless
+# (US)', 'Shark Tank (AU)' are other series than 'The Office'), unlike language tags
+# ('(ES)', '|EN|', 'EN -'): only codes that are no language code are read as countries.
+_COUNTRY_CODES = frozenset('US UK GB AU NZ CA IE ZA'.split())
+_COUNTRY_RE = re.compile(r'\((US|UK|GB|AU|NZ|CA|IE|ZA)\)')
+# Dotted / underscored release names with no space: 'Series.Title.S01E02.1080p.WEB'.
+_RELEASE_SEP_RE = re.compile(r'[._]')
+# A leading '[VIP]' / '[Group]' tag (not a quality or language tag, handled elsewhere).
+_LEADING_GROUP_RE = re.compile(r'\[([^\[\]]{1,40})\][\s._-]*')
+_BRACKETED_RE = re.compile(r'[(\[][^()\[\]]*[)\]]')
 
 
 @dataclasses.dataclass(slots=True)
@@ -2242,12 +2306,18 @@ class ParsedTitle:
     title: str                          # clean title; for episodes the series title
     year: int | None = None
     season: int | None = None
-    episode: int | None = None
+    episode: int | None = None          # the (first) episode, as the line numbers it
     episode_title: str = ''
     resolution: str | None = None
     languages: list[str] = dataclasses.field(default_factory=list)
     marker: str | None = None           # 'strong' | 'weak' episode marker used, else None
-    alt_title: str | None = None        # 'Death Race 2000' when a bare trailing year was split off
+    alt_title: str | None = None        # 'Death Race 2000' when a bare year was split off;
+    #                                     'The Office' when a country qualifier was kept
+    episode_end: int | None = None      # last episode of a multi-episode line ('S01E01-E03' -> 3)
+    absolute_episode: int | None = None  # 'One Piece - 1071', 'Show - Episode 3', 'S01E1170'
+    air_date: dt.date | None = None     # daily shows: 'Show 2020 03 11'
+    edition: str | None = None          # "Director's Cut", 'Extended', 'Remastered'…
+    country: str | None = None          # 'US' of 'The Office (US)'
 
 
 # token -> (kind, value); exact (upper) case for language codes and quality words
@@ -2324,6 +2394,10 @@ def _split_year(s: str) -> tuple[str, int | None, str, str | None]:
                 m = _YEAR_BARE_RE.search(s)                  # 'Cabal 2020'; '1883' alone never
                 if m and int(m[1]) <= _BARE_YEAR_MAX:
                     return s[:m.start()], int(m[1]), '', s
+            elif ' 19' in s or ' 20' in s:                   # 'Movie Name 2019 1080p'
+                for m in reversed(list(_YEAR_MID_RE.finditer(s))):
+                    if int(m[1]) <= _BARE_YEAR_MAX and _is_tag_tail(s[m.end():]):
+                        return s[:m.start()], int(m[1]), s[m.end():], s[:m.end()]
             return s, None, '', None
         before, after, year = s[:last.start()], s[last.end():], int(last[1])
     before = before.strip(_TITLE_EDGE)
@@ -2333,6 +2407,90 @@ def _split_year(s: str) -> tuple[str, int | None, str, str | None]:
     if after:                                                # '(2019) Title'
         return after, year, '', None
     return s.strip('()[] '), None, '', None                  # '(2012)' alone: the title is the number
+
+
+def _is_tag_tail(tail: str) -> bool:
+    """True when the text after a bare year holds only tags, release words, an edition
+    and a release group ('1080p WEB-DL x264-GRP', 'VF', "Director's Cut"), so the number
+    was a year; a word ('Wonder Woman 1984 Returns') keeps it in the title."""
+    m = _EDITION_ANY_RE.search(tail)
+    if m is not None:
+        tail = f'{tail[:m.start()]} {tail[m.end():]}'
+    for tok in _TAG_SPLIT_RE.split(tail):
+        if not tok or (len(tok) == 1 and tok.isdigit()):       # '5.1' audio
+            continue
+        if _tag_info(tok) is not None or tok.upper() in _RELEASE_WORDS:
+            continue
+        head = tok.split('-', 1)[0]                             # 'x264-GRP': release group
+        if head != tok and (_tag_info(head) is not None or head.upper() in _RELEASE_WORDS):
+            continue
+        return False
+    return True
+
+
+def _take_edition(s: str, anywhere: bool = False) -> tuple[str, str | None]:
+    """(text without the edition, the edition as written) — at the end of a title, or
+    anywhere in text that is known to be tags (what follows the year)."""
+    m = (_EDITION_ANY_RE if anywhere else _EDITION_END_RE).search(s)
+    if m is None:
+        return s, None
+    rest = f'{s[:m.start()]} {s[m.end():]}'.strip(_TITLE_EDGE + '([')
+    if not anywhere and (not rest or rest.lower() in _KEY_ARTICLES):
+        return s, None                          # 'Director's Cut' / 'The Final Cut' is the title
+    return rest, m[1].replace('.', ' ')
+
+
+_AFTER_YEAR_CACHE: dict[str, tuple[list[str], str | None]] = {}
+
+
+def _tags_after_year(after: str) -> tuple[list[str], str | None]:
+    """(languages, edition) of the text after a year ('SUBT AR', '(ES)', 'HD', 'Extended').
+    Cached: the same few tails repeat all over a playlist."""
+    info = _AFTER_YEAR_CACHE.get(after)
+    if info is None:
+        rest, edition = _take_edition(after, anywhere=True)
+        langs: list[str] = []
+        _scan_tags(rest, langs)
+        info = (langs, edition)
+        if len(_AFTER_YEAR_CACHE) > 10_000:
+            _AFTER_YEAR_CACHE.clear()
+        _AFTER_YEAR_CACHE[after] = info
+    return info
+
+
+def _undot(s: str) -> str:
+    """'Series.Title.S01E02.1080p.WEB' -> 'Series Title S01E02 1080p WEB'; single letters
+    stay an acronym ('S.W.A.T.S01E01' -> 'S.W.A.T. S01E01'); 'D.O.A.' is left alone."""
+    parts = _RELEASE_SEP_RE.split(s)
+    if len(parts) < 3 or all(len(p) <= 1 for p in parts):
+        return s
+    words, letters = [], []
+    for p in parts:
+        if len(p) == 1 and p.isalpha():
+            letters.append(p)
+            continue
+        if letters:
+            words.append('.'.join(letters) + '.' if len(letters) > 1 else letters[0])
+            letters = []
+        if p:
+            words.append(p)
+    if letters:
+        words.append('.'.join(letters) + '.' if len(letters) > 1 else letters[0])
+    return ' '.join(words)
+
+
+def _drop_leading_groups(s: str) -> str:
+    """'[VIP] Heat (1995)' -> 'Heat (1995)'. A tag bracket ('[4K] …', '[FR] …') is left to
+    the tag parsing, and so is a bracket with no real title after it ('[REC] (2007)')."""
+    for _ in range(2):
+        m = _LEADING_GROUP_RE.match(s)
+        if m is None or _bracket_tags(m[1]) is not None:
+            break
+        rest = s[m.end():]
+        if not any(c.isalpha() for c in _BRACKETED_RE.sub('', rest)):
+            break
+        s = rest
+    return s
 
 
 _BRACKET_CACHE: dict[str, tuple[str, list[str]] | None] = {}
@@ -2462,32 +2620,107 @@ def _first_at_word(rx: re.Pattern, s: str, dot: bool = False) -> re.Match | None
     return None
 
 
-def _find_marker(s: str) -> tuple[int, int, str | None, str | None, bool] | None:
-    """Leftmost episode marker: (start, end, season, episode, weak)."""
+def _episode_end(first: int, last: str | None) -> int | None:
+    """The last episode of a multi-episode marker, when it really comes after the first."""
+    if last:
+        n = int(last)
+        if n > first:
+            return n
+    return None
+
+
+def _find_nxn(s: str) -> re.Match | None:
+    """First '1x02' marker at a word boundary (not after a letter, digit or dot) that is
+    no aspect ratio."""
+    for m in _NXN_RE.finditer(s):
+        i = m.start()
+        if (i == 0 or not (s[i - 1].isalnum() or s[i - 1] == '.')) and (m[1], m[2]) not in _ASPECT_RATIOS:
+            return m
+    return None
+
+
+def _find_air_date(s: str) -> tuple[re.Match, dt.date] | None:
+    """First year-month-day at a word boundary that is a real date."""
+    for m in _AIR_DATE_RE.finditer(s):
+        i = m.start()
+        if i and s[i - 1].isalnum():
+            continue
+        try:
+            return m, dt.date(int(m[1]), int(m[3]), int(m[4]))
+        except ValueError:
+            continue
+    return None
+
+
+# A marker: (start, end, season, episode, weak, episode_end, air_date).
+Marker = tuple[int, int, int | None, int | None, bool, int | None, dt.date | None]
+
+
+def _find_marker(s: str, kind: str = 'auto') -> Marker | None:
+    """Leftmost episode marker in s. kind 'episode' also reads the season-less absolute
+    'Show - 1071', which on a line not known to be an episode could be a film's number."""
+    full = s
     best = None
     m = _first_at_word(_SXE_RE, s)
     if m:
-        best = (m.start(), m.end(), m[1], m[2], False)
+        season, episode = int(m[1]), int(m[2])
+        last = m[3] or (m[5] if m[4] is not None and int(m[4]) == season else None) or m[6]
+        best = (m.start(), m.end(), season, episode, False, _episode_end(episode, last), None)
         s = s[:m.start()]          # other markers only matter if they come first
         if _TITLE_DIGIT_RE.search(s) is None:
             return best            # every marker needs a digit: 'Malcolm S01 E05'
     if 'x' in s or 'X' in s:
-        m = _first_at_word(_NXN_RE, s, dot=True)
-        if m:
-            best = (m.start(), m.end(), m[1], m[2], False)
+        m = _find_nxn(s)
+        if m and (best is None or len(m[2]) > 1):     # a weak '2x4' never displaces an S01E01
+            episode = int(m[2])
+            best = (m.start(), m.end(), int(m[1]), episode, len(m[2]) == 1, _episode_end(episode, m[3]), None)
+            s = s[:m.start()]
+    if len(s) >= 10 and ('19' in s or '20' in s):
+        found = _find_air_date(s)
+        if found:
+            m, date = found
+            best = (m.start(), m.end(), None, None, False, None, date)
             s = s[:m.start()]
     low = s.lower()
     m = _first_at_word(_WORD_MARKER_RE, low) if len(low) == len(s) else _first_at_word(_WORD_MARKER_I_RE, s)
     if m:
         if m[3] is not None:
-            best = (m.start(), m.end(), None, m[3], True)
+            if best is None:           # a weak 'Episode 3' never displaces a strong marker
+                best = (m.start(), m.end(), None, int(m[3]), True, None, None)
+        elif m[4] is not None:
+            best = (m.start(), m.end(), int(m[4]), int(m[5]), False, None, None)
         else:
-            best = (m.start(), m.end(), m[1], m[2], False)
+            best = (m.start(), m.end(), int(m[1]), int(m[2]) if m[2] else None, False, None, None)
+    if (best is None or best[3] is None and best[6] is None) and ('ap' in full or 'AP' in full):
+        flow = full.lower()
+        m = _first_at_word(_CAP_RE, flow) if len(flow) == len(full) else None
+        if m:                      # 'Temporada 2 [Cap.408]': S04E08
+            n = int(m[1])
+            start, end = (min(best[0], m.start()), max(best[1], m.end())) if best else m.span()
+            if full[end:end + 1] in (')', ']'):
+                end += 1
+            return (start, end, n // 100, n % 100, False, None, None)
     if best is None and s[-1:].isdigit():
         m = _SEASON_ONLY_RE.search(s)
         if m and (m.start() == 0 or not s[m.start() - 1].isalnum()):
-            best = (m.start(), m.end(), m[1], None, False)
+            best = (m.start(), m.end(), int(m[1]), None, False, None, None)
+    if best is None and kind == 'episode':
+        m = _ABSOLUTE_RE.search(s)
+        if m and not (len(m[1]) == 4 and 1900 <= int(m[1]) <= _BARE_YEAR_MAX):
+            best = (m.start(), m.end(), None, int(m[1]), True, None, None)
     return best
+
+
+def _absolute(season: int | None, episode: int | None) -> int | None:
+    """The absolute episode number a line gives: its episode when it names no season
+    ('One Piece - 1071', 'Show - Episode 3'), or an episode of 100 or more in season 1 —
+    providers file long anime as 'One Piece S01E1170'. Which one applies is the
+    matcher's call (Sonarr's seriesType); season/episode are stored as written too."""
+    if episode is None:
+        return None
+    if season is None or (season == 1 and episode >= 100):
+        return episode
+    return None
 
 
 # Fast path: most titles are plain words with an optional trailing '(YYYY)' or ' S01E02'.
@@ -2519,8 +2752,9 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
             return None
         s = s[m.end():]
         langs.append(t[1])
-    if '|' in s or ':' in s[:9] or ' - ' in s[:9]:
-        return None                     # more pipe tags / prefixes: full parser
+    if '|' in s or ':' in s[:9] or ' - ' in s[:9] or s[:1] == '[' or (
+            ' ' not in s and ('.' in s or '_' in s)):
+        return None                     # more pipe tags / prefixes, a group tag, a dotted name
     core, season, episode = s, None, None
     if s[-1:].isdigit():
         if kind == 'movie' or kind == 'channel':
@@ -2537,24 +2771,36 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
         year, core = int(core[-5:-1]), core[:-6]
     core = core.strip(_TITLE_EDGE)
     if (not core or '(' in core or '[' in core or 'HD' in core or 'SD' in core
-            or _TITLE_DIGIT_RE.search(core) is not None
-            or not _TRAIL_TAGS.isdisjoint(core.split())):
+            or _TITLE_DIGIT_RE.search(core) is not None):
         return None
-    return ParsedTitle(core, year, season, episode, '', None, langs,
-                       'strong' if season is not None else None)
+    words = core.split()
+    last = words[-1]
+    if (not _TRAIL_TAGS.isdisjoint(words) or last in _COUNTRY_CODES
+            or (last[-1] in _EDITION_LAST_CHARS and last.lower() in _EDITION_LAST)):
+        return None                     # a country or an edition: full parser
+    if season is None:
+        return ParsedTitle(core, year, None, None, '', None, langs)
+    return ParsedTitle(core, year, season, episode, '', None, langs, 'strong', None, None,
+                       episode if season == 1 and episode >= 100 else None)
 
 
 def parse_title(text: str, kind: str = 'auto') -> ParsedTitle:
     """Split a playlist (or Radarr/Sonarr) title into clean title, year, SxxEyy, tags.
 
-    kind: 'auto' (episode markers used, but a weak 'Episode N'/'Bölüm N' marker is
+    kind: 'auto' (episode markers used, but a weak 'Episode N'/'Bölüm N'/'1x2' marker is
     ignored when a '(YYYY)' is present: 'John Wick: Bölüm 4 - 4K (2023)' is a movie),
-    'episode' (every marker used), 'movie' (no episode parsing: 'Broadcast Relic 4x3'
-    keeps its name), 'channel' (no episode and no year parsing: 'Euro 2024' stays).
-    Decisions: a season-less 'Show - Episode 3 - Title' gives season=None, episode=3
-    (the caller may try season 1, then absolute numbering); an episode's year comes only
-    from the series part ('Show (1968) S26 E14'), never from an air date after the marker
-    ('… S01E01: Title (1962)' -> None).  Only the first 512 characters are looked at.
+    'episode' (every marker used, and the season-less absolute 'Show - 1071'), 'movie' (no
+    episode parsing: 'Broadcast Relic 4x3' keeps its name), 'channel' (no episode and no
+    year parsing: 'Euro 2024' stays).
+    Numbering is stored as the line writes it, never guessed: a season-less 'Show -
+    Episode 3 - Title' gives season=None, episode=3, absolute_episode=3; 'S01E01-E02'
+    gives episode=1, episode_end=2; 'Show 2020 03 11' gives air_date and no episode.
+    An episode's year comes only from the series part ('Show (1968) S26 E14'), never from
+    an air date after the marker ('… S01E01: Title (1962)' -> None).  Noise that is not
+    the title is dropped from it: a leading '[VIP]' group, an edition (kept in
+    `edition`), release-name dots.  A country qualifier ('The Office (US)') stays in the
+    title and is also given in `country`; `alt_title` is then the title without it.
+    Only the first 512 characters are looked at.
     """
     s = ' '.join(text[:_TITLE_MAX_LEN].split())
     res = _parse_plain(s, kind)
@@ -2573,6 +2819,10 @@ def _res_rank(s: str, has_digit: bool) -> int:
 
 def _parse_full(s: str, kind: str) -> ParsedTitle:
     langs: list[str] = []
+    if ' ' not in s and ('.' in s or '_' in s):
+        s = _undot(s)                      # 'Movie.Name.2019.1080p'
+    if s[:1] == '[':
+        s = _drop_leading_groups(s)        # '[VIP] Heat (1995)'
     has_digit = _TITLE_DIGIT_RE.search(s) is not None    # gates the resolution/marker/year regexes
     rank = _res_rank(s, has_digit)
     if '|' in s:
@@ -2580,6 +2830,12 @@ def _parse_full(s: str, kind: str) -> ParsedTitle:
     head = s[:9]
     if ':' in head or '|' in head or ' - ' in head:
         s = _strip_prefixes(s, langs)
+    country = None
+    if '(' in s:                           # 'The Office (US) S01E01': identity, not a tag
+        m = _COUNTRY_RE.search(s)
+        if m and s[:m.start()].strip(_TITLE_EDGE):
+            country = m[1]
+            s = f'{s[:m.start()].rstrip()} {s[m.end():].lstrip()}'.strip()
     tail: list[str] = []
     if s[-1:] == ')' or s[-1:] == ']':    # peel trailing tag groups: '(720p) [Not 24/7]'
         s = _peel_brackets(s, tail)
@@ -2590,31 +2846,42 @@ def _parse_full(s: str, kind: str) -> ParsedTitle:
         langs.extend(tail)
 
     # Episode marker: series title before it, episode title after it.
-    season = episode = marker = year = alt = None
+    season = episode = episode_end = air_date = marker = year = alt = edition = None
     ep_title = ''
     if has_digit and (kind == 'auto' or kind == 'episode'):
-        mk = _find_marker(s)
+        mk = _find_marker(s, kind)
         if mk is not None and not (mk[4] and kind == 'auto' and _YEAR_PAREN_RE.search(s)):
-            start, end, se, ep, weak = mk
-            season = int(se) if se else None
-            episode = int(ep) if ep else None
+            start, end, season, episode, weak, episode_end, air_date = mk
             marker = 'weak' if weak else 'strong'
             if end < len(s):
                 ep_title = _YEAR_PAREN_RE.sub('', s[end:]).strip(_TITLE_EDGE)
             s = s[:start]
 
-    # Year, then the tags after it ('(2024) SUBT AR', '(2012) (ES)', '(2010) HD').
+    # Year, then the tags after it ('(2024) SUBT AR', '(2012) (ES)', '(2010) HD', '1988 VF').
     s = s.strip(_TITLE_EDGE)
     if has_digit and kind != 'channel' and s:
         s, year, after, alt = _split_year(s)
         if after:
-            _scan_tags(after, langs)
+            after, edition = _tags_after_year(after)
+            langs.extend(after)
         if alt is not None:
             alt = _strip_trailing_tags(alt, []).strip(_TITLE_EDGE)
     title = _strip_trailing_tags(s, langs).strip(_TITLE_EDGE)
+    if title and title[-1] in _EDITION_LAST_CHARS and edition is None and kind != 'channel' \
+            and title[title.rfind(' ') + 1:].strip('()[]').lower() in _EDITION_LAST:
+        title, edition = _take_edition(title)   # 'Aliens Director's Cut', 'Title: Director's Cut'
+        if edition is not None:
+            title = _strip_trailing_tags(title, langs).strip(_TITLE_EDGE)
+    if country is not None and title:
+        alt = title
+        title = f'{title} ({country})'
+    elif ' ' in title and title[title.rfind(' ') + 1:] in _COUNTRY_CODES:
+        country = title[title.rfind(' ') + 1:]          # 'Shameless US S01E01'
+        alt = title[:title.rfind(' ')].strip(_TITLE_EDGE)
     if len(langs) > 1:
         langs = list(dict.fromkeys(langs))
-    return ParsedTitle(title, year, season, episode, ep_title, _RES_LABEL.get(rank), langs, marker, alt)
+    return ParsedTitle(title, year, season, episode, ep_title, _RES_LABEL.get(rank), langs, marker, alt,
+                       episode_end, _absolute(season, episode), air_date, edition, country)
 
 
 # ---------------------------------------------------------------------------
@@ -2637,6 +2904,7 @@ _KEY_FOLD = {**{c: d for c in range(0xC0, 0x250)
 # 'D.O.A.' / 'S.W.A.T.' -> 'doa' / 'swat' so they equal the dot-less spelling.
 _KEY_ACRONYM_RE = re.compile(r'(?<![^\W_])(?:[^\W\d_]\.){2,}')
 _KEY_PLUS_RE = re.compile(r'(?<=\w)\s+\+\s+(?=\w)')       # 'Romeo + Juliet'
+_KEY_STAR_RE = re.compile(r'(?<=\w)\*(?=\w)')                # 'M*A*S*H' = 'MASH'
 # Segment breaks (for the roman-numeral rule): ':' '(' ')' '[' ']' and ' - '.
 _KEY_SEGMENT_RE = re.compile(r'[:;()\[\]!?]|\s[-–—]\s')
 # Everything that is not a letter/digit/combining mark becomes a space: ASCII and
@@ -2658,8 +2926,9 @@ _MATCH_KEY_CACHE_MAX = 20_000     # episodes repeat their series title; movies r
 
 def match_key(title: str) -> str:
     """Normalised comparison key: lower-case, accents folded, punctuation -> space,
-    '&' -> 'and', apostrophes removed, leading article dropped, sequel roman numerals
-    -> digits. Year is NOT part of the key."""
+    '&' -> 'and', apostrophes and stars between letters removed ('M*A*S*H' = 'MASH'),
+    leading article dropped, sequel roman numerals -> digits, 'volume' -> 'vol'
+    ('Kill Bill: Vol. 1' = 'Kill Bill Volume 1'). Year is NOT part of the key."""
     key = _MATCH_KEY_CACHE.get(title)
     if key is not None:
         return key
@@ -2677,9 +2946,13 @@ def match_key(title: str) -> str:
         s = s.replace("'", '')                  # "Director's" -> "directors"
     if '+' in s:
         s = _KEY_PLUS_RE.sub(' and ', s)
+    if '*' in s:
+        s = _KEY_STAR_RE.sub('', s)
     tokens = _KEY_ASCII_WORD_RE.findall(s) if s.isascii() else _KEY_PUNCT_RE.sub(' ', s).split()
     if not _KEY_ROMAN.keys().isdisjoint(tokens):
         tokens = _roman_to_digits(s)
+    if 'volume' in s:
+        tokens = ['vol' if t == 'volume' else t for t in tokens]
     if len(tokens) > 1 and tokens[0] in _KEY_ARTICLES:
         del tokens[0]
     key = ' '.join(tokens)
@@ -2727,7 +3000,13 @@ class Classification:
     languages: list[str]       # title tags ('|FR|', 'FR:', '(ES)', 'SUBT AR', MULTI, VOSTFR) first,
     #                            then the group's prefix code ('FR: FILMS' -> FR) and its MULTI/SUBT/VOSTFR
     match_key: str
-    alt_key: str | None = None  # match_key of the title with a bare trailing year kept ('Death Race 2000')
+    alt_key: str | None = None  # match_key of the other reading of the title: with the bare
+    #                             year kept ('Death Race 2000'), or without the country ('The Office')
+    episode_end: int | None = None       # last episode of a multi-episode line
+    absolute_episode: int | None = None  # ParsedTitle.absolute_episode
+    air_date: dt.date | None = None      # daily shows
+    edition: str | None = None           # "Director's Cut", 'Extended'…
+    country: str | None = None           # 'US' of 'The Office (US)'
 
 
 # Xtream-style type segment anywhere in the URL path: '/movie/u/p/1.mp4', STK '/movies/',
@@ -2738,7 +3017,8 @@ _URL_TYPE = {'movie': 'movies', 'movies': 'movies', 'series': 'tvshows', 'tvshow
 _VOD_EXT = frozenset('mkv mp4 avi mov m4v wmv mpg mpeg divx xvid webm flv ogv iso vob 3gp'.split())
 _STREAM_EXT = frozenset('m3u8 m3u ts mpd mpegts php mp3 aac ogg'.split())
 _XUI_FRAGMENT_RE = re.compile(r'#\.([a-z0-9]{2,5})$')   # SWT: 'http://example.com/movie1#.mkv'
-_TVG_TYPE = {'movie': 'movies', 'movies': 'movies', 'film': 'movies', 'vod': 'movies',
+# tvg-type, or type= as some generators write it; 'video' is a VOD file (movie or episode).
+_TVG_TYPE = {'movie': 'movies', 'movies': 'movies', 'film': 'movies', 'vod': 'movies', 'video': 'vod',
              'series': 'tvshows', 'serie': 'tvshows', 'tvshow': 'tvshows', 'tvshows': 'tvshows',
              'show': 'tvshows', 'episode': 'tvshows',
              'live': 'channels', 'channel': 'channels', 'channels': 'channels', 'livetv': 'channels'}
@@ -2828,9 +3108,9 @@ def _url_kind(url: str) -> str | None:
     ext = last[dot + 1:].lower() if dot >= 0 else ''
     if ext in _VOD_EXT or t:             # '.mkv' file or SWIFT '/vod/' path
         return 'vod'
-    if ext in _STREAM_EXT or (last and dot < 0):   # '.m3u8', '.ts', Xtream '/<u>/<p>/<id>'
+    if ext in _STREAM_EXT or (last and dot < 0 and last != 'download'):   # '.m3u8', '.ts', '/<u>/<p>/<id>'
         return 'stream'
-    return None
+    return None                          # unknown, e.g. a cloud '/download?resid=…' link
 
 
 # Precedence (first decisive signal wins):
@@ -2865,8 +3145,10 @@ def classify(entry: PlaylistEntry) -> Classification:
     if ukind == 'movies' or ukind == 'tvshows' or ukind == 'channels':
         ctype = ukind
     else:
-        tvg_type = attrs.get('tvg-type')
+        tvg_type = attrs.get('tvg-type') or attrs.get('type')
         ctype = _TVG_TYPE.get(tvg_type.strip().lower()) if tvg_type else None
+        if ctype == 'vod':               # type="video": a file, whatever its URL looks like
+            ctype, ukind = None, 'vod'
         if ctype is not None:
             pass
         elif ukind == 'stream' and gkind not in _VODISH:
@@ -2897,6 +3179,9 @@ def classify(entry: PlaylistEntry) -> Classification:
                 ctype = 'movies'
             else:
                 ctype = 'uncategorized'
+    if ctype == 'movies' and pt is None and _EPISODE_HINT_RE.search(text) is not None \
+            and _first_at_word(_STRONG_EPISODE_RE, text.lower()) is not None:
+        ctype = 'tvshows'                # 'The 100 S01E01' under /movie/: the title is surer
     # Final parse in the decided mode (re-parse only when the auto parse disagrees).
     if ctype == 'movies':
         if pt is None or pt.marker:
@@ -2915,7 +3200,8 @@ def classify(entry: PlaylistEntry) -> Classification:
         title = ' '.join(group.split()).strip(_TITLE_EDGE)   # 'S01E01 - Pilot' in group 'The Beverly Hillbillies'
     return Classification(ctype, title, pt.year, pt.season, pt.episode, pt.resolution,
                           langs, match_key(title),
-                          match_key(pt.alt_title) if pt.alt_title else None)
+                          match_key(pt.alt_title) if pt.alt_title else None,
+                          pt.episode_end, pt.absolute_episode, pt.air_date, pt.edition, pt.country)
 
 
 # -- end of parsing and classifying --------------------------------------------
@@ -2924,7 +3210,7 @@ def classify(entry: PlaylistEntry) -> Classification:
 
 # Bump when classify()/match_key() change meaning: the next `process` then
 # re-classifies every line instead of skipping the unchanged ones.
-CLASSIFIER_VERSION = '1'
+CLASSIFIER_VERSION = '2'     # 2: numbering schemes, editions, countries, alt_key, signals
 # Lines per transaction. Large, because each transaction writes every index
 # page it touched to the WAL once: 2,000 took 7.1 s to store 200k lines,
 # 10,000 took 4.5 s (bench/RESULTS.md). Still well under a second per
