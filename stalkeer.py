@@ -697,6 +697,17 @@ class ProcessedLine(BaseModel):
     resolution = peewee.CharField(max_length=8, null=True)
     languages = peewee.CharField(max_length=255, null=True)
     match_key = peewee.TextField(null=True)
+    # The numbering a line gives, as written (see parse_title): the last episode of
+    # 'S01E01-E03', the absolute number of 'One Piece - 1071' / 'S01E1170', a daily
+    # show's air date; the other reading of the title ('Death Race 2000' keeping the
+    # number that was split off as a year, or 'The Office' without its '(US)'), the
+    # edition dropped from the title, and the country qualifier kept in it.
+    episode_end = peewee.IntegerField(null=True)
+    absolute_episode = peewee.IntegerField(null=True)
+    air_date = peewee.DateField(null=True)
+    alt_key = peewee.TextField(null=True)
+    edition = peewee.CharField(max_length=64, null=True)
+    country = peewee.CharField(max_length=8, null=True)
     display_title = peewee.TextField(null=True)
     tvg_id = peewee.CharField(max_length=255, null=True, index=True)
     tvg_name = peewee.TextField(null=True)
@@ -718,6 +729,11 @@ class ProcessedLine(BaseModel):
             (('content_type', 'match_key'), False),
         )
 
+
+# alt_key is looked up like match_key, within a type; most lines have none, so only
+# those that do are indexed (`alt_key IN (…)` implies NOT NULL on both engines).
+ProcessedLine.add_index(ProcessedLine.index(ProcessedLine.content_type, ProcessedLine.alt_key,
+                                            where=ProcessedLine.alt_key.is_null(False)))
 
 MODELS = (DownloadInfo, ProcessedLine)
 
@@ -3300,7 +3316,8 @@ def entry_meta_hash(entry) -> str:
 _LINE_COLUMNS = (
     'line_hash', 'meta_hash', 'url', 'line_number', 'display_title', 'tvg_id', 'tvg_name',
     'tvg_logo', 'group_title', 'tvg_type', 'content_type', 'title', 'year', 'season', 'episode',
-    'resolution', 'languages', 'match_key', 'missing_since', 'updated_at')
+    'resolution', 'languages', 'match_key', 'episode_end', 'absolute_episode', 'air_date',
+    'alt_key', 'edition', 'country', 'missing_since', 'updated_at')
 
 
 def _line_values(entry, cls, digest: str, meta: str, now) -> tuple:
@@ -3309,7 +3326,10 @@ def _line_values(entry, cls, digest: str, meta: str, now) -> tuple:
             entry.tvg_logo[:2000] or None, entry.group_title[:1000] or None,
             entry.tvg_type[:64] or None, cls.content_type, cls.title[:1000], cls.year,
             cls.season, cls.episode, cls.resolution, ','.join(cls.languages)[:255] or None,
-            cls.match_key[:1000], None, now)
+            cls.match_key[:1000], cls.episode_end, cls.absolute_episode,
+            cls.air_date.isoformat() if cls.air_date else None,     # text: same on both engines
+            cls.alt_key[:1000] if cls.alt_key else None, cls.edition[:64] if cls.edition else None,
+            cls.country, None, now)
 
 
 class BulkWriter:
