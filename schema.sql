@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS "download_info" (
     "updated_at" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "service" VARCHAR(16),                     -- radarr / sonarr, when it fills a missing item
     "service_item_id" INTEGER,                 -- the movie id / episode id there
-    "service_parent_id" INTEGER                -- the series id (Sonarr)
+    "service_parent_id" INTEGER,               -- the series id (Sonarr)
+    "session_started_at" TIMESTAMP,            -- when the current transfer started or resumed
+    "session_start_bytes" BIGINT               -- bytes_downloaded then: speed and ETA count from here
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "download_info_destination" ON "download_info" ("destination");
 CREATE INDEX IF NOT EXISTS "download_info_status" ON "download_info" ("status");

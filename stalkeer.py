@@ -52,11 +52,41 @@ import urllib.parse
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
 
-import peewee
-import requests
-import urllib3
-
 # ==== optional dependencies ===================================================
+# peewee and requests (with its urllib3) are required, yet imported under a
+# guard: on a box where they are missing, `python stalkeer.py --help` still
+# works and every command says in one line what to install (main() reads
+# MISSING_PACKAGES), instead of dying with ModuleNotFoundError.
+
+MISSING_PACKAGES: list[str] = []
+
+
+class _NotInstalled:
+    """Stands in for a missing package so the module can still be loaded for
+    --help; anything built from it is inert and no command runs (see main())."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __getattr__(self, name):
+        if name.startswith('__'):
+            raise AttributeError(name)
+        return _NotInstalled
+
+
+def _required(name: str):
+    try:
+        return __import__(name)
+    except ImportError:
+        if __name__ != '__main__':     # imported as a library: the usual error
+            raise
+        MISSING_PACKAGES.append(name)
+        return _NotInstalled()
+
+
+peewee = _required('peewee')
+requests = _required('requests')
+urllib3 = _required('urllib3')
 
 try:  # the progress bar is nice to have; cron runs never need it
     from tqdm import tqdm
@@ -92,6 +122,8 @@ RESUMABLE_STATUSES = (PENDING, DOWNLOADING, PAUSED, FAILED, RETRYING)
 
 # processed_lines.state
 LINE_STATES = ('processed', 'pending', 'downloading', 'organizing', 'downloaded', 'failed')
+# processed_lines.content_type, as the playlist classifier assigns it
+LINE_CONTENT_TYPES = ('movies', 'tvshows', 'channels', 'uncategorized')
 
 # Read size for the body. Large so Python is not the bottleneck; read1() returns
 # whatever the socket has, so a slow server still gives us frequent heartbeats.
@@ -439,8 +471,9 @@ DEFAULTS = {
         'group_title_include': '',
         'group_title_exclude': '',
         'tvg_name_include': '',
-        # A trailer, teaser or "making of" line is never the film itself.
-        'tvg_name_exclude': r'\b(?:trailers?|teasers?|bande[ -]annonce|making[ -]of)\b',
+        # Empty: trailers and extras are kept, so `lines` shows them and a run can
+        # say "only a trailer in the playlist"; the matching never takes them.
+        'tvg_name_exclude': '',
     },
     'notify': {
         'webhook_url': '',
@@ -467,6 +500,7 @@ class Config:
     the file, then DEFAULTS. For the database URL: ``--db``, then
     ``DATABASE_URL``, then ``STALKEER_DATABASE_URL``/the file.
     """
+    found_by: str | None = None     # how discover() found the file, for `config`
 
     def __init__(self, path: str | None = None, env=None, db_url: str | None = None):
         self.path = path
@@ -492,16 +526,21 @@ class Config:
         if explicit:
             if not os.path.isfile(explicit):
                 raise ConfigError(f'config file not found: {explicit}')
-            return cls(explicit, env, db_url)
+            return cls(explicit, env, db_url)._found('--config')
         if env.get('STALKEER_CONFIG'):
             path = env['STALKEER_CONFIG']
             if not os.path.isfile(path):
                 raise ConfigError(f'config file not found: {path} (from $STALKEER_CONFIG)')
-            return cls(path, env, db_url)
-        for candidate in (os.path.join(os.getcwd(), 'stalkeer.ini'), str(HERE / 'stalkeer.ini')):
+            return cls(path, env, db_url)._found('$STALKEER_CONFIG')
+        for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'the current directory'),
+                               (str(HERE / 'stalkeer.ini'), 'beside stalkeer.py')):
             if os.path.isfile(candidate):
-                return cls(candidate, env, db_url)
+                return cls(candidate, env, db_url)._found(how)
         return cls(None, env, db_url)
+
+    def _found(self, how: str) -> 'Config':
+        self.found_by = how
+        return self
 
     # -- raw access ---------------------------------------------------------
     def _source(self, section, key):
@@ -511,6 +550,28 @@ class Config:
         if self.parser.has_option(section, key):
             return self.parser.get(section, key), f'[{section}] {key}'
         return None, f'[{section}] {key}'
+
+    def origin(self, section, key) -> str:
+        """Where the value in force comes from: ``default``, ``file`` or
+        ``environment STALKEER_…`` (see database_url_source for the database URL)."""
+        env_name = f'STALKEER_{section}_{key}'.upper()
+        if env_name in self.env:
+            return f'environment {env_name}'
+        return 'file' if (section, key) in self.file_options() else 'default'
+
+    def file_options(self) -> set:
+        """The (section, key) pairs the file itself sets (read again: the parser
+        holds the defaults and the file together)."""
+        if getattr(self, '_file_options', None) is None:
+            raw = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None)
+            if self.path:
+                # __init__ already read it: an error here would be the same one.
+                with contextlib.suppress(OSError, ValueError, configparser.Error), \
+                        open(self.path, encoding='utf-8') as fh:
+                    raw.read_file(fh)
+            self._file_options = {(section, key) for section in raw.sections()
+                                  for key in raw.options(section)}
+        return self._file_options
 
     def get(self, section, key, default=None) -> str | None:
         value, _ = self._source(section, key)
@@ -662,6 +723,10 @@ class DownloadInfo(BaseModel):
     service = peewee.CharField(max_length=16, null=True)
     service_item_id = peewee.IntegerField(null=True)
     service_parent_id = peewee.IntegerField(null=True)
+    # The current transfer session (set when a transfer starts or resumes), so
+    # speed and ETA in `status` are not diluted by earlier runs and pauses.
+    session_started_at = peewee.DateTimeField(null=True)
+    session_start_bytes = peewee.BigIntegerField(null=True)
 
     class Meta:
         table_name = 'download_info'
@@ -1009,7 +1074,7 @@ class StateManager:
             cleared = (DownloadInfo.update(locked_by=None, locked_at=None, updated_at=db_now())
                        .where(stale).execute())
         if cleared:
-            log.info('cleared %d stale lock(s)', cleared)
+            log.debug('cleared %d stale lock(s)', cleared)     # the command says it
         return cleared
 
     # -- transitions (all conditioned on holding the lease) ----------------------
@@ -1027,10 +1092,11 @@ class StateManager:
                  .where(ProcessedLine.download_info == download_id).execute())
 
     def start(self, info: DownloadInfo, part_path: str, url: str | None = None) -> None:
-        """-> downloading. Resuming a failed attempt counts as a retry."""
+        """-> downloading. Resuming a failed attempt counts as a retry. The
+        message of a pause or an earlier failure no longer applies."""
         fields = dict(status=DOWNLOADING, part_path=part_path,
                       started_at=peewee.fn.COALESCE(DownloadInfo.started_at, db_now()),
-                      completed_at=None)
+                      completed_at=None, error_message=None)
         if info.status in (FAILED, RETRYING):
             fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
         if url and url != info.url:
@@ -1038,9 +1104,12 @@ class StateManager:
         self._owned_update(info.id, line_state='downloading', **fields)
 
     def heartbeat(self, download_id: int, bytes_downloaded: int, total_bytes=None,
-                  resume_token=None) -> None:
-        """Persist progress and renew the lease in one statement."""
+                  resume_token=None, session_start: bool = False) -> None:
+        """Persist progress and renew the lease in one statement; ``session_start``:
+        the body starts here, so speed and ETA count from this point (``status``)."""
         fields = dict(bytes_downloaded=bytes_downloaded, locked_at=db_now())
+        if session_start:
+            fields.update(session_started_at=db_now(), session_start_bytes=bytes_downloaded)
         if total_bytes is not None:
             fields['total_bytes'] = total_bytes
         if resume_token is not None:
@@ -1197,10 +1266,11 @@ class Downloader:
             self.state.start(info, part_path, url)
             info = DownloadInfo.get_by_id(info.id)
             # Logged through the redacting formatter: credentials never reach the log.
-            log.info('downloading %s from %s to %s', label, info.url, info.destination)
+            # The extension is the URL's; a Content-Type may still change it.
+            log.info('downloading %s from %s to %s', label, info.url, self._final_path(info, None))
             return self._attempts(info, part_path, force)
         except LeaseLost as exc:
-            log.error('%s', exc)
+            log.debug('%s', exc)        # the command layer prints the outcome
             return DownloadResult('lost', info.id, str(exc))
         except Interrupted:
             self._pause_after_signal(info, part_path)
@@ -1256,14 +1326,14 @@ class Downloader:
                 final = self._final_path(info, content_type)
                 self._move_into_place(part_path, final, size, force)
                 self.state.complete(info.id, final, size)
-                log.info('completed %s (%s)', final, human_bytes(size))
+                log.debug('completed %s (%s)', final, human_bytes(size))   # printed by the command
                 return DownloadResult('completed', info.id, f'downloaded {final}', final, size)
             except RetryableDownloadError as exc:
                 message = str(exc)
                 current = DownloadInfo.get_by_id(info.id)
                 if attempt >= s.retry_attempts or current.retry_count >= s.max_retry_attempts:
                     self.state.fail(info.id, message, self._part_size(part_path))
-                    log.error('failed %s after %d attempt(s): %s', self._label(info), attempt, message)
+                    log.debug('failed %s after %d attempt(s): %s', self._label(info), attempt, message)
                     return DownloadResult('failed', info.id, message)
                 delay = backoff_delay(attempt, s.backoff_base, s.backoff_max, exc.retry_after)
                 log.warning('%s: %s; retrying in %.1fs (attempt %d of %d)', self._label(info),
@@ -1275,7 +1345,7 @@ class Downloader:
                 message = str(exc) if isinstance(exc, DownloadError) else \
                     f'{exc.strerror or exc}: {exc.filename or ""}'.rstrip(': ')
                 self.state.fail(info.id, message, self._part_size(part_path))
-                log.error('failed %s: %s', self._label(info), message)
+                log.debug('failed %s: %s', self._label(info), message)
                 return DownloadResult('failed', info.id, message)
 
     def _moved_before_crash(self, info, part_path) -> str | None:
@@ -1305,7 +1375,8 @@ class Downloader:
             return 0
 
 
-    def _final_path(self, info: DownloadInfo, content_type: str | None) -> str:
+    @staticmethod
+    def _final_path(info: DownloadInfo, content_type: str | None) -> str:
         """The destination, plus the detected extension when it has none.
 
         Library names are full of dots ("Dr. Strangelove", "Mr.Robot"), so only
@@ -1361,7 +1432,7 @@ class Downloader:
                 token = new_token
             remaining = (total - start) if total is not None else 0
             self._check_free_space(part_path, remaining)
-            self.state.heartbeat(info.id, start, total, token or '')
+            self.state.heartbeat(info.id, start, total, token or '', session_start=True)
             self._stream_body(info, response, part_path, start, overlap, total)
         size = self._part_size(part_path)
         if total is not None and size != total:
@@ -1727,7 +1798,8 @@ class PlaylistFetcher:
         result = FetchResult(s.file_path, size, time.monotonic() - started)
         if archive and s.archive_dir:
             result.archived, result.removed_archives = self._archive()
-        log.info('playlist saved to %s (%s) from %s', s.file_path, human_bytes(size), url)
+        # The command prints "playlist saved"; this detail is for -v.
+        log.debug('playlist saved to %s (%s) from %s', s.file_path, human_bytes(size), url)
         return result
 
     def _download_to(self, url: str, tmp: str) -> int:
@@ -3684,7 +3756,7 @@ class ArrClient:
 class RadarrClient(ArrClient):
 
     def missing_movies(self) -> list[dict]:
-        """Monitored movies without a file (and, by default, available)."""
+        """Monitored movies without a file, available or not (see ArrRun.wanted)."""
         # Radarr >= 5.6. The sort key must be qualified: 5.6-5.10.3 answer 500 to
         # keys of the joined movie metadata table without the table name.
         movies = self.paged('/api/v3/wanted/missing',
@@ -3696,9 +3768,7 @@ class RadarrClient(ArrClient):
             movies = [m for m in self.library() if m.get('monitored') and not m.get('hasFile')]
         else:
             movies = [m for m in movies if m.get('monitored', True) and not m.get('hasFile')]
-        if self.settings.require_available:
-            # wanted/missing does not filter on it: unreleased films are not hunted.
-            movies = [m for m in movies if m.get('isAvailable', True)]
+        # Unreleased ones (isAvailable false) too: the run counts them as "not available yet".
         return movies
 
     def library(self) -> list[dict]:
@@ -3942,6 +4012,11 @@ def contained_path(folder: str, *components: str) -> str:
     return path
 
 
+def movie_label(movie: dict) -> str:
+    """"Heat (1995)": how output names a Radarr movie."""
+    return f'{movie.get("title")} ({movie.get("year")})' if movie.get('year') else str(movie.get('title'))
+
+
 def movie_destination(movie: dict, settings: ArrSettings) -> str:
     title, year = movie.get('title') or f'movie {movie["id"]}', movie.get('year')
     name = safe_component(f'{title} ({year})' if year else title)
@@ -3975,20 +4050,30 @@ def episode_destination(ep: dict, settings: ArrSettings) -> str:
 
 
 class Console:
-    """The only place that writes to stdout/stderr; everything is redacted."""
+    """The only place that writes to stdout/stderr; everything is redacted.
 
-    def __init__(self, quiet=False, stdout=None, stderr=None):
+    Each message is printed once. With ``record`` (commands that do work) it
+    also goes to the log file, when there is one, so the file records how every
+    run ended; errors always do."""
+
+    def __init__(self, quiet=False, stdout=None, stderr=None, record=True):
         self.quiet = quiet
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        self.record = record
 
     def out(self, message='', always=False) -> None:
         """Normal output; ``-q`` keeps only what is ``always`` (final summaries)."""
+        message = redact(message)
         if always or not self.quiet:
-            print(redact(message), file=self.stdout, flush=True)
+            write_line(self.stdout, message)
+        if self.record:
+            log_to_file(logging.INFO, message)
 
     def error(self, message) -> None:
-        print(f'stalkeer: error: {redact(message)}', file=self.stderr, flush=True)
+        message = redact(message)
+        write_line(self.stderr, f'stalkeer: error: {message}')
+        log_to_file(logging.ERROR, message)
 
 
 def stream_is_tty(stream) -> bool:
@@ -3998,26 +4083,119 @@ def stream_is_tty(stream) -> bool:
         return False
 
 
-class TqdmProgressHook:
-    """A tqdm bar per download: size, speed, ETA, starting at the resumed offset."""
+def write_line(stream, text: str) -> None:
+    """One line on a console stream; on a terminal above the progress bars
+    (tqdm clears them, writes, and draws them again), never through them."""
+    if tqdm is not None and stream_is_tty(stream):
+        tqdm.write(text, file=stream)
+    else:
+        stream.write(text + '\n')
+    stream.flush()
+
+
+class ConsoleLogHandler(logging.StreamHandler):
+    """Log lines on stderr, written like every other console line (write_line)."""
+
+    def emit(self, record):
+        try:
+            write_line(self.stream, self.format(record))
+        except RecursionError:  # pragma: no cover - as logging.StreamHandler does
+            raise
+        except Exception:
+            self.handleError(record)
+
+
+def log_to_file(level: int, message: str) -> None:
+    """Record a line the console printed in the log file only (not twice on screen)."""
+    for handler in log.handlers:
+        if isinstance(handler, logging.FileHandler) and getattr(handler, _LOG_HANDLER_TAG, False) \
+                and level >= handler.level:
+            handler.handle(log.makeRecord(log.name, level, __file__, 0, message, None, None))
+
+
+class TerminalProgress:
+    """On a terminal: one tqdm bar per active transfer, and an overall line.
+
+    A progress hook shared by every worker thread (so it locks): each transfer
+    gets the lowest free line under the overall one (tqdm ``position``), and
+    gives it back when it ends. The overall line counts the items of the run
+    and sums the speeds of the transfers under way."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
-        self.bars = {}
+        self._lock = threading.RLock()
+        self._bars = {}                  # download id -> tqdm bar
+        self._positions = {}             # download id -> its line (tqdm position)
+        self._speeds = {}                # download id -> bytes/s
+        self._counts = collections.Counter()
+        self.overall = None
+
+    def begin(self, label: str, items: int) -> None:
+        """Show the overall line for ``items`` downloads (again for a second phase)."""
+        with self._lock:
+            self._counts.clear()
+            if self.overall is None:
+                self.overall = tqdm(total=items, desc=label, position=0, file=self.stream,
+                                    unit='item', dynamic_ncols=True, leave=False,
+                                    bar_format='{desc}: {n_fmt}/{total_fmt} done{postfix}')
+            else:
+                self.overall.reset(total=items)
+                self.overall.set_description_str(label, refresh=False)
+            self._refresh_overall()
 
     def __call__(self, d: dict) -> None:
-        bar = self.bars.get(d['id'])
-        if bar is None:
-            bar = self.bars[d['id']] = tqdm(
-                total=d['total_bytes'], initial=d['resumed_from'], unit='B', unit_scale=True,
-                unit_divisor=1024, desc=redact(d['title'])[:40], file=self.stream,
-                dynamic_ncols=True, leave=True)
-        if d['total_bytes'] and bar.total != d['total_bytes']:
-            bar.total = d['total_bytes']
-        bar.update(d['downloaded_bytes'] - bar.n)
-        if d['status'] == 'finished':
+        with self._lock:
+            bar = self._bars.get(d['id'])
+            if bar is None:
+                taken = set(self._positions.values())
+                first = 1 if self.overall is not None else 0
+                position = self._positions[d['id']] = next(
+                    p for p in itertools.count(first) if p not in taken)
+                bar = self._bars[d['id']] = tqdm(
+                    total=d['total_bytes'], initial=d['resumed_from'], unit='B', unit_scale=True,
+                    unit_divisor=1024, desc=redact(d['title'])[:40], file=self.stream,
+                    position=position, dynamic_ncols=True, leave=False)
+            if d['total_bytes'] and bar.total != d['total_bytes']:
+                bar.total = d['total_bytes']
+            bar.n = d['downloaded_bytes']
+            bar.refresh()
+            self._speeds[d['id']] = d.get('speed') or 0.0
+            if d['status'] == 'finished':
+                self._close(d['id'])
+            self._refresh_overall()
+
+    def item_done(self, result: 'DownloadResult') -> None:
+        """An item of the run ended (completed, failed, skipped…): count it, drop its bar."""
+        with self._lock:
+            if result.download_id is not None:
+                self._close(result.download_id)
+            self._counts[result.status] += 1
+            if self.overall is not None:
+                self.overall.update(1)
+            self._refresh_overall()
+
+    def _close(self, download_id) -> None:
+        bar = self._bars.pop(download_id, None)
+        self._speeds.pop(download_id, None)
+        self._positions.pop(download_id, None)
+        if bar is not None:
             bar.close()
-            del self.bars[d['id']]
+
+    def _refresh_overall(self) -> None:
+        if self.overall is None:
+            return
+        parts = [f'{n} {status}' for status, n in sorted(self._counts.items()) if n]
+        if self._bars:
+            parts.append(f'{len(self._bars)} active at {human_bytes(sum(self._speeds.values()))}/s')
+        self.overall.set_postfix_str(', '.join(parts), refresh=True)
+
+    def close(self) -> None:
+        with self._lock:
+            for download_id in list(self._bars):
+                self._close(download_id)
+            if self.overall is not None:
+                self.overall.close()
+                self.overall = None
 
 
 class LogProgressHook:
@@ -4058,20 +4236,31 @@ def format_duration(seconds) -> str:
 _LOG_HANDLER_TAG = '_stalkeer_handler'
 
 
+def progress_log_seconds(cfg: Config) -> float:
+    """[logging] progress_log_seconds: how often LogProgressHook writes a line."""
+    return cfg.getfloat('logging', 'progress_log_seconds', minimum=0.1)
+
+
+def log_level(cfg: Config) -> int:
+    """[logging] level as a logging level number. Raises ConfigError."""
+    level_name = (cfg.get('logging', 'level') or 'INFO').upper()
+    level = logging.getLevelName(level_name)
+    if not isinstance(level, int):
+        raise ConfigError(f'[logging] level must be DEBUG, INFO, WARNING or ERROR, got {level_name!r}')
+    return level
+
+
 def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: str | None = None,
                   stream=None) -> None:
     """Console handler (stderr) and an optional file handler, both redacting."""
-    level_name = (cfg.get('logging', 'level') or 'INFO').upper()
-    file_level = logging.getLevelName(level_name)
-    if not isinstance(file_level, int):
-        raise ConfigError(f'[logging] level must be DEBUG, INFO, WARNING or ERROR, got {level_name!r}')
+    file_level = log_level(cfg)
     for handler in list(log.handlers):
         if getattr(handler, _LOG_HANDLER_TAG, False):
             log.removeHandler(handler)
             handler.close()
     log.setLevel(logging.DEBUG)
     log.propagate = False
-    console = logging.StreamHandler(stream or sys.stderr)
+    console = ConsoleLogHandler(stream or sys.stderr)
     console.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else min(file_level, logging.INFO))
     console.setFormatter(RedactingFormatter('stalkeer: %(message)s'))
     setattr(console, _LOG_HANDLER_TAG, True)
@@ -4099,6 +4288,7 @@ class App:
         self.db = None
         self.run_counts = {}        # what a command did, for notifications
         self.notifier = None
+        self._progress = None
 
     def open_db(self, migrate=True):
         if self.db is None:
@@ -4107,6 +4297,8 @@ class App:
         return self.db
 
     def close(self):
+        if self._progress is not None:
+            self._progress.close()
         if self.db is not None and not self.db.is_closed():
             self.db.close()
 
@@ -4116,11 +4308,19 @@ class App:
     def state_manager(self, settings: DownloadSettings) -> StateManager:
         return StateManager(settings.lock_timeout, settings.max_retry_attempts)
 
+    @property
+    def progress(self) -> TerminalProgress | None:
+        """The bars on a terminal (shared by all worker threads); None off a terminal or with -q."""
+        if self._progress is None and tqdm is not None and not self.args.quiet \
+                and stream_is_tty(sys.stderr) and stream_is_tty(sys.stdout):
+            self._progress = TerminalProgress(sys.stderr)
+        return self._progress
+
     def progress_hooks(self) -> list:
-        if tqdm is not None and not self.args.quiet and stream_is_tty(sys.stderr) \
-                and stream_is_tty(sys.stdout):
-            return [TqdmProgressHook()]
-        return [LogProgressHook(self.cfg.getfloat('logging', 'progress_log_seconds', minimum=0.1))]
+        """Bars on a terminal; elsewhere a log line every progress_log_seconds."""
+        if self.progress is not None:
+            return [self.progress]
+        return [LogProgressHook(progress_log_seconds(self.cfg))]
 
     def downloader(self) -> Downloader:
         settings = self.download_settings()
@@ -4128,18 +4328,22 @@ class App:
 
 
 def report_result(app: App, result: DownloadResult) -> None:
+    """One line per finished item, on stdout (the library only logs details at -v)."""
     c = app.console
+    if app.progress is not None:
+        app.progress.item_done(result)
     if result.status == 'completed':
         c.out(f'completed: {result.path} ({human_bytes(result.size)})', always=True)
     elif result.status == 'skipped':
         c.out(f'skipped: {result.message}')
     else:
-        # The reason was already logged on stderr; stdout gets the outcome line.
-        c.out(f'{result.status}: #{result.download_id}: {result.message}', always=True)
-        if app.notifier is not None and result.download_id is not None:
-            info = DownloadInfo.get_or_none(DownloadInfo.id == result.download_id)
-            app.notifier.download_failed(result.download_id, info and info.title, info and info.url,
-                                         result.message, info and info.retry_count)
+        info = DownloadInfo.get_or_none(DownloadInfo.id == result.download_id) \
+            if result.download_id is not None else None
+        title = f' {info.title or os.path.basename(info.destination)}' if info else ''
+        c.out(f'{result.status}: #{result.download_id}{title}: {result.message}', always=True)
+        if app.notifier is not None and info is not None:
+            app.notifier.download_failed(result.download_id, info.title, info.url,
+                                         result.message, info.retry_count)
 
 
 def cmd_migrate(app: App) -> int:
@@ -4151,6 +4355,149 @@ def cmd_migrate(app: App) -> int:
     app.console.out(f'database ready: {redact_url(app.cfg.database_url)} '
                     f'({"no changes" if not changes else f"{len(changes)} change(s)"})', always=True)
     return EXIT_OK
+
+
+# Keys whose whole value is a secret; URLs are shown through redact_url().
+_SECRET_CONFIG_KEYS = frozenset({('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token')})
+# URLs that are secrets in themselves (a webhook's or a check's path is its key).
+_SECRET_URL_KEYS = frozenset({('notify', 'webhook_url'), ('notify', 'healthcheck_url'),
+                              ('notify', 'apprise_urls')})
+
+
+def masked_config_value(section: str, key: str, value: str | None) -> str:
+    """A config value as `config` shows it: secrets masked, URL credentials too."""
+    if not value:
+        return value or ''
+    if (section, key) in _SECRET_CONFIG_KEYS or 'password' in key:
+        return '***'
+    if (section, key) in _SECRET_URL_KEYS:
+        return ' '.join(f'{urllib.parse.urlsplit(u).scheme or "?"}://***'
+                        for u in re.split(r'[\s,]+', value) if u)
+    if key == 'url' or key.endswith('_url'):
+        register_url_secrets(value)
+        return redact_url(value)
+    return value
+
+
+# Keys read with Config.getpath(): relative values resolve against the config file's folder.
+_PATH_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_path'),
+                               ('downloads', 'tvshows_path'), ('m3u', 'file_path'),
+                               ('m3u', 'archive_dir'), ('logging', 'file')})
+
+
+def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | None:
+    """The absolute path a relative path value stands for (None when nothing to add)."""
+    if (section, key) == ('database', 'url'):
+        with contextlib.suppress(StalkeerError):
+            spec = parse_database_url(value, cfg.base_dir)
+            written = urllib.parse.unquote(value.split('://', 1)[1])[1:]
+            if spec['kind'] == 'sqlite' and spec['path'] != written:
+                return spec['path']
+        return None
+    if (section, key) not in _PATH_CONFIG_KEYS or not value:
+        return None
+    path = os.path.expanduser(value)
+    return None if path == value and os.path.isabs(path) else os.path.join(cfg.base_dir, path)
+
+
+def config_entries(cfg: Config, args) -> list[dict]:
+    """Every key stalkeer reads (and any unknown one the file sets) with the
+    value in force, masked, and where it came from."""
+    entries = []
+    overrides = {('logging', 'file'): ('--log-file', getattr(args, 'log_file', None))}
+    for section, keys in DEFAULTS.items():
+        for key in keys:
+            value = cfg.get(section, key)
+            source = cfg.origin(section, key)
+            if (section, key) == ('database', 'url'):
+                value, source = cfg.database_url, cfg.database_url_source
+                source = {'--db': 'option --db', 'DATABASE_URL': 'environment DATABASE_URL'}.get(
+                    source, cfg.origin(section, key))
+            value = (value or '').strip()
+            resolved = _resolved_path(cfg, section, key, value)
+            option, option_value = overrides.get((section, key), (None, None))
+            if option_value:        # as the option is used: relative to the working directory
+                value, source = option_value, f'option {option}'
+                resolved = os.path.abspath(option_value) if option_value != os.path.abspath(
+                    option_value) else None
+            entries.append({'section': section, 'key': key, 'source': source,
+                            'value': masked_config_value(section, key, value),
+                            'resolved': resolved})
+    for section, key in sorted(cfg.file_options()):
+        if key not in DEFAULTS.get(section, {}):
+            entries.append({'section': section, 'key': key, 'source': 'file, unknown key: ignored',
+                            'value': masked_config_value(section, key, cfg.get(section, key)),
+                            'resolved': None})
+    return entries
+
+
+def config_checks(app: App) -> list[tuple[str, Callable]]:
+    """Each section validated the way the commands read it: (section, check).
+    A check raises StalkeerError, or returns a note."""
+    cfg = app.cfg
+
+    def arr(section):
+        if not (cfg.get(section, 'url') or cfg.get(section, 'api_key')):
+            return f'not configured (`{section}` will refuse to run)'
+        ArrSettings.from_config(cfg, section)
+
+    return [
+        ('[database]', lambda: parse_database_url(cfg.database_url, cfg.base_dir,
+                                                  cfg.database_url_source)),
+        ('[downloads]', lambda: Workers(app)),
+        ('[radarr]', lambda: arr('radarr')),
+        ('[sonarr]', lambda: arr('sonarr')),
+        ('[quality]', lambda: QualitySettings.from_config(cfg)),
+        ('[m3u]', lambda: PlaylistSettings.from_config(cfg)),
+        ('[filter]', lambda: LineFilter.from_config(cfg)),
+        ('[notify]', lambda: Notifier(cfg, 'config')),
+        ('[serve]', lambda: serve_settings(cfg)),
+        ('[logging]', lambda: (log_level(cfg), progress_log_seconds(cfg))),
+    ]
+
+
+def cmd_config(app: App) -> int:
+    """Show the configuration file in force, then every key with its value and
+    where it came from (default, file, environment, option), secrets masked.
+    With --check, validate every section and exit 2 when something is wrong."""
+    cfg, args = app.cfg, app.args
+    out = lambda text='': app.console.out(text, always=True)  # noqa: E731
+    path = os.path.abspath(cfg.path) if cfg.path else None
+    looked = f'./stalkeer.ini, {HERE / "stalkeer.ini"}'
+    entries = config_entries(cfg, args)
+    problems, notes = [], []
+    if args.check:
+        for section, check in config_checks(app):
+            try:
+                note = check()
+            except StalkeerError as exc:
+                problems.append(str(exc))
+                continue
+            if isinstance(note, str):
+                notes.append(f'{section} {note}')
+    if args.json:
+        out(json.dumps({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
+                        'values': entries, 'errors': problems if args.check else None,
+                        'notes': notes}, ensure_ascii=False))
+    else:
+        out(f'config file: {path} (from {cfg.found_by or "--config"})' if path else
+            f'config file: none, built-in defaults (looked for {looked})')
+        out(f'relative paths are resolved against {cfg.base_dir}')
+        section = None
+        for entry in entries:
+            if entry['section'] != section:
+                section = entry['section']
+                out(f'[{section}]')
+            value = entry['value'].replace('\n', '\n      ')     # multi-line values stay indented
+            resolved = f' -> {entry["resolved"]}' if entry.get('resolved') else ''
+            out(f'  {entry["key"]} = {value}{resolved}  ({entry["source"]})')
+        if args.check:
+            for note in notes:
+                out(f'note: {note}')
+            for problem in problems:
+                app.console.error(problem)
+            out(f'config check: {len(problems)} error(s)' if problems else 'config check: ok')
+    return EXIT_USAGE if problems else EXIT_OK
 
 
 def cmd_download(app: App) -> int:
@@ -4178,11 +4525,13 @@ def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: 
     state = StateManager(workers.settings.lock_timeout, workers.settings.max_retry_attempts)
     pending = state.resumable(limit, max_retries, service)
     counts = {'completed': 0, 'failed': 0, 'skipped': 0, 'lost': 0}
+    if pending and app.progress is not None:
+        app.progress.begin('resume', len(pending))
     for info, result in workers.map(lambda info: (info, workers.downloader().run(info)), pending):
         counts[result.status] += 1
         report_result(app, result)
         if result.status == 'completed':
-            rescans.add(info.service, info.service_item_id, info.service_parent_id)
+            rescans.add(info.service, info.service_item_id, info.service_parent_id, info.title)
     return counts
 
 
@@ -4211,13 +4560,15 @@ class Rescanner:
                     (RadarrClient if service == 'radarr' else SonarrClient)(settings)
             return self.clients[service]
 
-    def add(self, service: str | None, item_id: int | None, parent_id: int | None) -> None:
+    def add(self, service: str | None, item_id: int | None, parent_id: int | None,
+            label: str | None = None) -> None:
+        """``label`` names the movie or episode in the log (the rescan is logged there)."""
         if not self.enabled:
             return
         if service == 'radarr' and item_id:
             client = self._client('radarr')
-            if client is not None:
-                client.rescan(item_id)
+            if client is not None and client.rescan(item_id):
+                log.info('asked Radarr to rescan %s (movie %d)', label or 'a movie', item_id)
         elif service == 'sonarr' and parent_id:
             with self._lock:
                 self.series.add(parent_id)
@@ -4227,7 +4578,8 @@ class Rescanner:
             series, self.series = sorted(self.series), set()
         client = self._client('sonarr') if series else None
         for series_id in series if client is not None else ():
-            client.rescan(series_id)
+            if client.rescan(series_id):
+                log.info('asked Sonarr to rescan series %d', series_id)
 
 
 def cmd_resume_downloads(app: App) -> int:
@@ -4246,7 +4598,9 @@ def cmd_resume_downloads(app: App) -> int:
             app.console.out('nothing to resume', always=True)
         return EXIT_OK
     if args.clean_stale_locks:
-        state.clean_stale_locks()
+        cleared = state.clean_stale_locks()
+        if cleared:
+            app.console.out(f'cleared {cleared} stale lock(s)')
     rescans = Rescanner(app, not args.no_rescan)
     try:
         counts = resume_downloads(app, workers, rescans, args.service, args.limit, args.max_retries)
@@ -4345,21 +4699,48 @@ def cmd_process(app: App) -> int:
     return EXIT_OK
 
 
+# Why a missing item was not downloaded, in the order the run summary names them.
+SKIP_NOT_AVAILABLE = 'not available yet'         # Radarr's isAvailable ([radarr] require_available)
+SKIP_NOT_IN_PLAYLIST = 'not in the playlist'
+SKIP_ONLY_EXTRAS = 'only a trailer or extra in the playlist'
+SKIP_OTHER_YEARS = 'only other years in the playlist'
+SKIP_UNSURE = 'not sure it is the same'           # lines exist; the matching rules refused them
+SKIP_LANGUAGES = 'other languages only'           # [quality] languages_only
+SKIP_DONE = 'already downloaded'
+SKIP_HELD = 'held by another instance'
+SKIP_LIMIT = 'over the limit'                     # --limit: left for a later run
+SKIP_REASONS = (SKIP_NOT_AVAILABLE, SKIP_NOT_IN_PLAYLIST, SKIP_ONLY_EXTRAS, SKIP_OTHER_YEARS,
+                SKIP_UNSURE, SKIP_LANGUAGES, SKIP_DONE, SKIP_HELD, SKIP_LIMIT)
+
+
 @dataclasses.dataclass
 class ArrRunSummary:
+    """What a radarr/sonarr run did with each item the app lists as missing:
+    downloaded, failed, or skipped for a named reason (``skipped``: reason -> count)."""
     missing: int = 0
     matched: int = 0
-    not_in_playlist: int = 0
     planned: int = 0
     downloaded: int = 0
     failed: int = 0
-    skipped: int = 0
+    skipped: dict = dataclasses.field(default_factory=collections.Counter)
     resumed: int = 0
 
+    def skip(self, label: str, reason: str, detail: str = '') -> None:
+        """Count one skipped item; -v names it, its reason and the detail."""
+        self.skipped[reason] += 1
+        log.debug('%s: skipped, %s%s', label, reason, f' ({detail})' if detail else '')
+
     def line(self, service: str) -> str:
-        return (f'{service}: missing {self.missing}, matched {self.matched}, not in playlist '
-                f'{self.not_in_playlist}, downloaded {self.downloaded}, failed {self.failed}, '
-                f'skipped {self.skipped}' + (f', resumed {self.resumed}' if self.resumed else ''))
+        """``radarr: missing 12, matched 9, downloaded 2, failed 0, skipped 10 (not
+        available yet 1, …)``: every count is "words N", reasons in SKIP_REASONS order."""
+        order = {reason: i for i, reason in enumerate(SKIP_REASONS)}
+        reasons = sorted((item for item in self.skipped.items() if item[1]),
+                         key=lambda item: (order.get(item[0], len(order)), item[0]))
+        text = (f'{service}: missing {self.missing}, matched {self.matched}, downloaded '
+                f'{self.downloaded}, failed {self.failed}, skipped {sum(self.skipped.values())}')
+        if reasons:
+            text += ' (' + ', '.join(f'{reason} {n}' for reason, n in reasons) + ')'
+        return text + (f', resumed {self.resumed}' if self.resumed else '')
 
 
 class HostLimiter:
@@ -4402,9 +4783,8 @@ class Workers:
             # One owner per worker thread, so two threads never share a lease.
             state = StateManager(s.lock_timeout, s.max_retry_attempts,
                                  owner=f'{self.owner}-t{next(self._count)}')
-            hooks = self.app.progress_hooks() if self.parallel == 1 else \
-                [LogProgressHook(self.app.cfg.getfloat('logging', 'progress_log_seconds', minimum=0.1))]
-            d = self._local.downloader = Downloader(s, state, hooks, stop_event=self.stop)
+            d = self._local.downloader = Downloader(s, state, self.app.progress_hooks(),
+                                                    stop_event=self.stop)
         return d
 
     def map(self, fn, items):
@@ -4444,39 +4824,89 @@ class ArrRun:
 
     # -- planning ----------------------------------------------------------------
     def wanted(self, can_read_db: bool) -> list[WantedItem]:
+        """The missing items with candidates, best first; every other one is
+        counted in the summary under the reason it was left out."""
         if self.service == 'radarr':
             movies = self.client.missing_movies()
             self.summary.missing = len(movies)
+            if self.settings.require_available:
+                # wanted/missing does not filter on it: unreleased films are not hunted.
+                for m in movies:
+                    if not m.get('isAvailable', True):
+                        self.summary.skip(movie_label(m), SKIP_NOT_AVAILABLE,
+                                          "Radarr's isAvailable is false; [radarr] require_available")
+                movies = [m for m in movies if m.get('isAvailable', True)]
             matches = match_movies(movies, self._library_keys) if can_read_db else {}
-            items = [WantedItem('radarr', m['id'], None,
-                                f'{m.get("title")} ({m.get("year")})' if m.get('year') else str(m.get('title')),
+            sources = movies
+            items = [WantedItem('radarr', m['id'], None, movie_label(m),
                                 movie_destination(m, self.settings), matches.get(m['id'], []))
                      for m in movies]
         else:
             episodes = self.client.missing_episodes(self.args.series_id)
             self.summary.missing = len(episodes)
             matches = match_episodes(episodes) if can_read_db else {}
+            sources = episodes
             items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'),
                                 f'{(ep.get("series") or {}).get("title")} - '
                                 f'S{ep.get("seasonNumber", 0):02d}E{ep.get("episodeNumber", 0):02d}',
                                 episode_destination(ep, self.settings), matches.get(ep['id'], []))
                      for ep in episodes]
-        for item in items:
+        unmatched = []
+        for item, source in zip(items, sources):
             lines = [line for line in item.candidates if self.quality.allows(line)]
             if item.candidates and not lines:
-                item.reason = 'only lines in other languages ([quality] languages_only)'
+                item.reason = SKIP_LANGUAGES
+                self.summary.skip(item.label, SKIP_LANGUAGES, '[quality] languages_only: ' + ', '.join(
+                    sorted({line.languages or '?' for line in item.candidates})))
             elif not item.candidates:
-                item.reason = 'not in the playlist'
+                unmatched.append((item, source))
             item.candidates = sorted(lines, key=self.quality.rank)
             if item.candidates:
                 log.debug('%s: %d candidate(s), best %r (%s)', item.label, len(item.candidates),
                           item.candidates[0].display_title, item.candidates[0].resolution or '?')
-            else:
-                log.debug('%s: no match: %s', item.label, item.reason)
+        self._why_unmatched(unmatched, can_read_db)
         matched = [item for item in items if item.candidates]
         self.summary.matched = len(matched)
-        self.summary.not_in_playlist = len(items) - len(matched)
         return matched
+
+    def _why_unmatched(self, unmatched: list, can_read_db: bool) -> None:
+        """Name why each (item, movie or episode) found no line: one more index
+        lookup of the lines of their titles, only for those."""
+        if not can_read_db:
+            for item, _ in unmatched:
+                item.reason = SKIP_NOT_IN_PLAYLIST
+                self.summary.skip(item.label, SKIP_NOT_IN_PLAYLIST, 'no playlist in the database yet')
+            return
+        if self.service == 'radarr':
+            keys = {item.item_id: movie_keys(movie)[1] for item, movie in unmatched}
+            by_key = _lines_by_key('movies', set().union(*keys.values()) if keys else ())
+        else:
+            keys = {item.item_id: series_keys(ep.get('series') or {}) for item, ep in unmatched}
+            by_key = _lines_by_key('tvshows', set().union(*keys.values()) if keys else ())
+        for item, source in unmatched:
+            lines = [line for key in keys[item.item_id] for line in by_key.get(key, [])]
+            reason, detail = SKIP_NOT_IN_PLAYLIST, ''
+            if self.service == 'radarr' and lines:
+                films = [line for line in lines if not _is_extra(line, source.get('title') or '')]
+                years = sorted({line.year for line in films if line.year})
+                if not films:
+                    reason = SKIP_ONLY_EXTRAS
+                elif source.get('year') and years and all(line.year for line in films) \
+                        and source['year'] not in years:
+                    reason, detail = SKIP_OTHER_YEARS, ', '.join(map(str, years))
+                else:
+                    reason = SKIP_UNSURE
+                detail = detail or '; '.join(sorted({line.display_title or '' for line in lines}))[:300]
+            elif lines:
+                wanted = (source.get('seasonNumber'), source.get('episodeNumber'))
+                same = [line for line in lines if (line.season, line.episode) == wanted]
+                if same:
+                    reason, detail = SKIP_UNSURE, 'the years differ: ' + '; '.join(
+                        sorted({line.display_title or '' for line in same}))[:300]
+                else:
+                    detail = f'the series is there, not S{wanted[0] or 0:02d}E{wanted[1] or 0:02d}'
+            item.reason = reason
+            self.summary.skip(item.label, reason, detail)
 
     def _library_keys(self) -> collections.Counter:
         if not hasattr(self, '_keys_counter'):
@@ -4486,17 +4916,18 @@ class ArrRun:
             self._keys_counter = counter
         return self._keys_counter
 
-    def skip_reason(self, item: WantedItem) -> str | None:
-        """Already downloaded (unless --force) or being downloaded by another instance."""
+    def skip_reason(self, item: WantedItem) -> tuple[str, str] | None:
+        """(reason, detail): already downloaded (unless --force) or being
+        downloaded by another instance; None when it is to be downloaded."""
         DI = DownloadInfo
         rows = DI.select().where((DI.service == item.service) & (DI.service_item_id == item.item_id))
         for row in rows:
             if row.status == COMPLETED and not self.args.force and row.download_path \
                     and os.path.exists(row.download_path):
-                return f'already downloaded: {row.download_path}'
+                return SKIP_DONE, row.download_path
             if row.locked_by and not row.locked_by.startswith(self.workers.owner) \
                     and self.state.is_live(row.id):
-                return f'being downloaded by {row.locked_by}'
+                return SKIP_HELD, f'being downloaded by {row.locked_by}'
         return None
 
     # -- doing -------------------------------------------------------------------
@@ -4513,7 +4944,7 @@ class ArrRun:
                 break
             log.warning('%s: candidate %r failed: %s', item.label, line.display_title, result.message)
         if result.status == 'completed':
-            self.rescans.add(item.service, item.item_id, item.parent_id)
+            self.rescans.add(item.service, item.item_id, item.parent_id, item.label)
         return result
 
     def resume_first(self) -> None:
@@ -4539,13 +4970,14 @@ def run_arr(app: App, service: str) -> int:
     items = run.wanted(can_read_db)
     plan = []
     for item in items:
-        reason = run.skip_reason(item) if can_read_db else None
-        if reason:
-            run.summary.skipped += 1
-            log.info('%s: skipped, %s', item.label, reason)
+        skip = run.skip_reason(item) if can_read_db else None
+        if skip:
+            run.summary.skip(item.label, *skip)
             continue
         plan.append(item)
     if args.limit is not None:
+        for item in plan[max(args.limit, 0):]:
+            run.summary.skip(item.label, SKIP_LIMIT, f'--limit {args.limit}')
         plan = plan[:max(args.limit, 0)]
     run.summary.planned = len(plan)
     if args.dry_run:
@@ -4556,20 +4988,25 @@ def run_arr(app: App, service: str) -> int:
                         f'{redact_url(best.url)} -> {item.destination}{ext}', always=True)
         console.out(run.summary.line(service) + f', would download {len(plan)} (dry run)', always=True)
         return EXIT_OK
+    if plan and app.progress is not None:
+        app.progress.begin(service, len(plan))
     try:
-        for result in run.workers.map(run.fetch, plan):
+        for item, result in run.workers.map(lambda item: (item, run.fetch(item)), plan):
             report_result(app, result)
             if result.status == 'completed':
                 run.summary.downloaded += 1
             elif result.status == 'skipped':
-                run.summary.skipped += 1
+                # Taken or finished by another instance since the plan was made.
+                held = result.message.startswith('being downloaded')
+                run.summary.skip(item.label, SKIP_HELD if held else SKIP_DONE, result.message)
             else:
                 run.summary.failed += 1
     finally:
         if not args.dry_run:
             run.rescans.flush()
     console.out(run.summary.line(service), always=True)
-    app.run_counts = dataclasses.asdict(run.summary)
+    app.run_counts = dict(dataclasses.asdict(run.summary), skipped=sum(run.summary.skipped.values()),
+                          skip_reasons=dict(run.summary.skipped))
     return EXIT_FAILED if run.summary.failed else EXIT_OK
 
 
@@ -4597,6 +5034,7 @@ def cmd_m3u_download(app: App) -> int:
 
 
 def cmd_m3u_list_archives(app: App) -> int:
+    """List the archived playlists in [m3u] archive_dir, newest first."""
     settings = PlaylistSettings.from_config(app.cfg)
     archives = list_archives(settings.archive_dir, settings.file_path)
     if not archives:
@@ -4609,6 +5047,7 @@ def cmd_m3u_list_archives(app: App) -> int:
 
 
 def cmd_m3u_cleanup_archives(app: App) -> int:
+    """Delete archived playlists beyond the newest [m3u] retention_count."""
     settings = PlaylistSettings.from_config(app.cfg)
     keep = settings.retention_count if app.args.retention is None else app.args.retention
     if keep < 0:
@@ -4666,25 +5105,48 @@ def _age(now, then) -> str:
     return format_duration(max(0.0, (now - then).total_seconds())) + ' ago'
 
 
-def transfer_rate(info: DownloadInfo, now) -> tuple[float | None, float | None]:
-    """Average speed since ``started_at`` (bytes/s) and the ETA it gives (s), when known."""
-    if not (info.started_at and info.bytes_downloaded):
+def transfer_rate(info: DownloadInfo, now, live: bool = True) -> tuple[float | None, float | None]:
+    """Speed of the current transfer session (bytes/s) and the ETA it gives (s).
+
+    A session starts when a transfer starts or resumes (session_started_at,
+    session_start_bytes); its speed runs to the last progress save (updated_at),
+    so a pause before it never dilutes it. Only a downloading or retrying row
+    has them, and an ETA only while its lease is ``live``."""
+    if info.status not in (DOWNLOADING, RETRYING) or not info.session_started_at \
+            or not info.updated_at:
         return None, None
-    elapsed = (now - info.started_at).total_seconds()
-    if elapsed <= 0:
+    moved = (info.bytes_downloaded or 0) - (info.session_start_bytes or 0)
+    elapsed = (info.updated_at - info.session_started_at).total_seconds()
+    if moved <= 0 or elapsed <= 0:
         return None, None
-    rate = info.bytes_downloaded / elapsed
+    rate = moved / elapsed
     eta = None
-    if info.total_bytes and rate > 0:
-        eta = max(0.0, (info.total_bytes - info.bytes_downloaded) / rate)
+    if live and info.total_bytes:
+        since_save = max(0.0, (now - info.updated_at).total_seconds())
+        eta = max(0.0, (info.total_bytes - info.bytes_downloaded) / rate - since_save)
     return rate, eta
 
 
-def _active_line(info: DownloadInfo, now) -> str:
+def planned_path(info: DownloadInfo) -> str:
+    """Where a download lands: its final file, or the destination with the
+    extension its URL gives (a Content-Type may still change it)."""
+    return info.download_path or Downloader._final_path(info, None)
+
+
+def gave_up(info: DownloadInfo, max_retry_attempts: int) -> bool:
+    """Retries used up: no run resumes it again until `stalkeer retry ID`."""
+    return info.status in RESUMABLE_STATUSES and (info.retry_count or 0) >= max_retry_attempts
+
+
+def gave_up_text(info: DownloadInfo) -> str:
+    return f'gave up after {info.retry_count} retries — run `stalkeer retry {info.id}`'
+
+
+def _active_line(info: DownloadInfo, now, lock_timeout: float) -> str:
     pct = f'{info.percent:5.1f}%' if info.percent is not None else '    ?%'
     size = f'{human_bytes(info.bytes_downloaded)}/{human_bytes(info.total_bytes)}'
-    rate, eta_seconds = transfer_rate(info, now)
-    speed = f'  avg {human_bytes(rate)}/s' if rate is not None else ''
+    rate, eta_seconds = transfer_rate(info, now, _live_lock(info, now, lock_timeout))
+    speed = f'  at {human_bytes(rate)}/s' if rate is not None else ''
     eta = f'  ETA {format_duration(eta_seconds)}' if eta_seconds is not None else ''
     lock = f'  locked by {info.locked_by}, heartbeat {_age(now, info.locked_at)}' if info.locked_by else ''
     return f'  #{info.id} {info.title or os.path.basename(info.destination)}  {pct}  {size}{speed}{eta}{lock}'
@@ -4715,42 +5177,64 @@ def status_report(status: str | None = None, active: bool = False, failed: bool 
     return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query]}
 
 
+# Rows per list of `status` (None: all): what is moving and what went wrong
+# stay on screen; --limit N sets every list to N.
+STATUS_LIST_LIMITS = {'active': None, 'queued': 10, 'failures': 10, 'recent completions': 5}
+
+
 def cmd_status(app: App) -> int:
-    """Counts per status, active downloads, recent failures and completions."""
+    """Counts per status, then the active downloads (progress, speed and ETA of
+    the current transfer, destination, lock), the queue, failures (those whose
+    retries are used up say how to retry them) and the latest completions."""
     args = app.args
     app.open_db()
     DI = DownloadInfo
-    limit = args.limit or STATUS_DEFAULT_LIMIT
+    settings = app.download_settings()
     if args.json:
-        report = status_report(args.status, args.active, args.failed, limit)
+        report = status_report(args.status, args.active, args.failed, args.limit or STATUS_DEFAULT_LIMIT)
         app.console.out(json.dumps(report, ensure_ascii=False), always=True)
         return EXIT_OK
     counts = status_counts()
-    query = status_query(args.status, args.active, args.failed)
     out = lambda text: app.console.out(text, always=True)  # noqa: E731
     now = database_now()
+    active_line = lambda i: _active_line(i, now, settings.lock_timeout)  # noqa: E731
+
+    def failure_line(i):
+        why = gave_up_text(i) if gave_up(i, settings.max_retry_attempts) else f'retries {i.retry_count}'
+        return f'  #{i.id} {i.title or os.path.basename(i.destination)}: {i.error_message} ' \
+               f'({why}, {_age(now, i.updated_at)})'
+
     out('downloads: ' + ', '.join(f'{n} {s}' for s, n in counts.items() if n) if any(counts.values())
         else 'downloads: none yet')
     if args.status or args.active or args.failed:
-        for info in query.limit(limit):
-            out(_active_line(info, now) + (f'  error: {info.error_message}' if info.error_message else ''))
+        for info in status_query(args.status, args.active, args.failed).limit(
+                args.limit or STATUS_DEFAULT_LIMIT):
+            line = failure_line(info) if info.status == FAILED else active_line(info) + (
+                f'  error: {info.error_message}' if info.error_message else '')
+            out(line)
         return EXIT_OK
     sections = (
-        ('active', DI.status.in_((DOWNLOADING, RETRYING)), lambda i: _active_line(i, now)),
-        ('queued', DI.status.in_((PENDING, PAUSED)), lambda i: _active_line(i, now)),
-        ('recent failures', DI.status == FAILED,
-         lambda i: f'  #{i.id} {i.title or os.path.basename(i.destination)}: {i.error_message} '
-                   f'(retries {i.retry_count}, {_age(now, i.updated_at)})'),
-        ('recent completions', DI.status == COMPLETED,
+        ('active', DI.status.in_((DOWNLOADING, RETRYING)), DI.id, active_line, 'downloading'),
+        ('queued', DI.status.in_((PENDING, PAUSED)), DI.id, active_line, 'pending'),
+        ('failures', DI.status == FAILED, DI.updated_at.desc(), failure_line, 'failed'),
+        ('recent completions', DI.status == COMPLETED, DI.completed_at.desc(),
          lambda i: f'  #{i.id} {i.title or os.path.basename(i.destination)} -> {i.download_path} '
-                   f'({human_bytes(i.file_size)}, {_age(now, i.completed_at)})'),
+                   f'({human_bytes(i.file_size)}, {_age(now, i.completed_at)})', 'completed'),
     )
-    for heading, where, fmt in sections:
-        rows = list(DI.select().where(where).order_by(DI.updated_at.desc(), DI.id.desc()).limit(limit))
-        if rows:
-            out(f'{heading}:')
-            for info in rows:
-                out(fmt(info))
+    for heading, where, order, fmt, status in sections:
+        limit = args.limit or STATUS_LIST_LIMITS[heading]
+        query = DI.select().where(where).order_by(order, DI.id.desc())
+        rows = list(query.limit(limit) if limit else query)
+        if not rows:
+            continue
+        out(f'{heading}:')
+        for info in rows:
+            out(fmt(info))
+            if heading == 'active':
+                out(f'      -> {planned_path(info)}')
+        more = query.count() - len(rows)
+        if more > 0:
+            out(f'  … and {more} more (stalkeer status --status {status} --limit N)')
     return EXIT_OK
 
 
@@ -4850,6 +5334,148 @@ def cmd_cleanup(app: App) -> int:
     return EXIT_OK
 
 
+# ---- lines: what the provider offers ----------------------------------------------
+
+LINES_DEFAULT_LIMIT = 50
+# Above every character a match_key can hold: [key, key + this) is "starts with key"
+# in code-point order (SQLite's BINARY collation, PostgreSQL's C collations).
+_PREFIX_END = '\U0010ffff'
+
+
+def _like(column, pattern: str):
+    """``column LIKE pattern ESCAPE '\\'`` (SQLite has no default escape character)."""
+    return peewee.NodeList((column, peewee.SQL('LIKE'), pattern, peewee.SQL("ESCAPE '\\'")))
+
+
+def _like_escape(text: str) -> str:
+    return text.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
+
+
+def _bytewise_collation() -> bool:
+    """Does ``match_key >= x`` compare code points? SQLite: always (BINARY). PostgreSQL:
+    only under a C/POSIX collation; a language collation orders words differently."""
+    if not is_postgres(db_proxy):
+        return True
+    collation = db_proxy.obj.execute_sql(
+        'SELECT datcollate FROM pg_database WHERE datname = current_database()').fetchone()[0]
+    return collation.split('.')[0] in ('C', 'POSIX')
+
+
+def lines_query(key: str, types, contains: bool = False):
+    """processed_lines whose match_key starts with ``key`` (an index range on
+    (content_type, match_key)), or with ``contains``, hold every word of it
+    anywhere (a scan, for when no title starts so)."""
+    PL = ProcessedLine
+    where = PL.content_type.in_(list(types))
+    if contains:
+        for word in key.split():
+            where &= _like(PL.match_key, f'%{_like_escape(word)}%')
+    elif _bytewise_collation():
+        where &= (PL.match_key >= key) & (PL.match_key < key + _PREFIX_END)
+    else:   # correct under any collation; PostgreSQL scans
+        where &= _like(PL.match_key, f'{_like_escape(key)}%')
+    columns = [getattr(PL, name) for name in _LINE_JSON_COLUMNS]
+    # Plain rows (dicts): model objects across a join cost ten times the query.
+    return (PL.select(*columns, DownloadInfo.status.alias('download_status'))
+            .join(DownloadInfo, peewee.JOIN.LEFT_OUTER, on=(PL.download_info == DownloadInfo.id))
+            .where(where)
+            .order_by(PL.content_type, PL.match_key, PL.id)
+            .dicts())
+
+
+_LINE_JSON_COLUMNS = ('id', 'content_type', 'title', 'year', 'season', 'episode', 'resolution',
+                      'languages', 'state', 'download_info', 'display_title', 'group_title',
+                      'tvg_id', 'match_key', 'url', 'missing_since', 'line_number')
+
+
+def line_as_json(row: dict) -> dict:
+    """One processed_lines row (from lines_query) as `lines --json` shows it."""
+    data = {name: row[name] for name in _LINE_JSON_COLUMNS}
+    data['languages'] = [x for x in (row['languages'] or '').split(',') if x]
+    data['download_info'] = {'id': row['download_info'], 'status': row['download_status']} \
+        if row['download_info'] else None
+    data['url'] = redact_url(row['url']) if row['url'] else None
+    data['missing_since'] = _iso(row['missing_since'])
+    result = {}
+    for key, value in data.items():
+        if key == 'download_info':
+            # A trailer, teaser, "making of"…: the matching never takes it for the film.
+            result['extra'] = bool(_NOT_THE_FILM.search(f'{row["display_title"] or ""} {row["title"] or ""}'))
+            key = 'download'
+        result[key] = value
+    return result
+
+
+def find_lines(query: str, content_type: str | None = None,
+               limit: int = LINES_DEFAULT_LIMIT) -> dict:
+    """Playlist lines whose title starts with ``query`` (accents, case and a
+    leading article ignored, as the matching compares titles); when none does,
+    those holding its words anywhere. What `lines --json` prints and
+    /api/lines answers: ``{"query", "match_key", "match": "prefix"|"contains",
+    "limit", "lines": [...]}``, URLs redacted. Raises StalkeerError."""
+    key = match_key(query or '')
+    if not key:
+        raise StalkeerError('the query has no letter or digit to search for')
+    if content_type is not None and content_type not in LINE_CONTENT_TYPES:
+        raise StalkeerError(f'type must be one of {", ".join(LINE_CONTENT_TYPES)}, got {content_type!r}')
+    if limit < 1:
+        raise StalkeerError(f'limit must be at least 1, got {limit}')
+    types = [content_type] if content_type else LINE_CONTENT_TYPES
+    match = 'prefix'
+    lines = list(lines_query(key, types).limit(limit))
+    if not lines:
+        match = 'contains'
+        lines = list(lines_query(key, types, contains=True).limit(limit))
+    return {'query': query, 'match_key': key, 'match': match, 'limit': limit,
+            'lines': [line_as_json(line) for line in lines]}
+
+
+def _line_text(line: dict) -> list[str]:
+    """Two lines of `lines` output: how the line was read, then what it says."""
+    title = line['title'] or '?'
+    if line['season'] is not None or line['episode'] is not None:
+        title += f' S{line["season"] or 0:02d}E{line["episode"] or 0:02d}' \
+            if line['season'] is not None else f' E{line["episode"]:02d}'
+    elif line['year']:
+        title += f' ({line["year"]})'
+    read = [title, line['resolution'] or 'quality ?', ','.join(line['languages']) or 'language ?',
+            line['state']]
+    if line['extra']:
+        read.append('a trailer or extra: never taken for the film')
+    if line['download']:
+        read.append(f'download #{line["download"]["id"]} {line["download"]["status"]}')
+    if line['missing_since']:
+        read.append(f'gone from the playlist since {line["missing_since"][:10]}')
+    said = [json.dumps(line['display_title'] or '', ensure_ascii=False)]
+    if line['group_title']:
+        said.append(f'[{line["group_title"]}]')
+    if line['url']:
+        said.append(line['url'])
+    return [f'#{line["id"]:<7} {line["content_type"] or "?":<13} ' + ' · '.join(read),
+            ' ' * 22 + '  '.join(said)]
+
+
+def cmd_lines(app: App) -> int:
+    """Find playlist lines by the start of their title (accents and case do not
+    matter; when no title starts so, titles holding the words anywhere) and show
+    how each was read: type, title, year or season/episode, quality, languages,
+    state, and the download that uses it. URLs are shown redacted."""
+    args = app.args
+    app.open_db()
+    result = find_lines(args.query, args.type, args.limit)
+    if args.json:
+        app.console.out(json.dumps(result, ensure_ascii=False), always=True)
+        return EXIT_OK
+    for line in result['lines']:
+        for text in _line_text(line):
+            app.console.out(text, always=True)
+    n = len(result['lines'])
+    how = 'starts with' if result['match'] == 'prefix' else 'holds the words'
+    more = f' (the first {n}: --limit)' if n == result['limit'] else ''
+    app.console.out(f'{n} line(s) whose title {how} "{result["match_key"]}"{more}', always=True)
+    return EXIT_OK
+
+
 # ---- notifications -------------------------------------------------------------
 
 
@@ -4932,6 +5558,8 @@ class Notifier:
 
 # Commands that do work worth a notification and a healthcheck ping.
 NOTIFYING_COMMANDS = ('download', 'resume-downloads', 'radarr', 'sonarr', 'process', 'm3u-download')
+# Commands that only read: their output is not copied into the log file.
+QUERY_COMMANDS = ('status', 'lines', 'config', 'm3u-list-archives')
 
 
 # ==== serve =====================================================================
@@ -4968,10 +5596,12 @@ def _live_lock(info: DownloadInfo, now, lock_timeout: float) -> bool:
                 and (now - info.locked_at).total_seconds() < lock_timeout)
 
 
-def _page_row(info: DownloadInfo, now, lock_timeout: float) -> dict:
+def _page_row(info: DownloadInfo, now, lock_timeout: float, max_retry_attempts: int) -> dict:
     """One download as the status page shows it: raw values plus display texts."""
     pct = info.percent
-    rate, eta = transfer_rate(info, now)
+    live = _live_lock(info, now, lock_timeout)
+    rate, eta = transfer_rate(info, now, live)
+    given_up = gave_up(info, max_retry_attempts)
     heartbeat = max(0.0, (now - info.locked_at).total_seconds()) if info.locked_at else None
     return {
         'id': info.id,
@@ -4985,7 +5615,7 @@ def _page_row(info: DownloadInfo, now, lock_timeout: float) -> dict:
         'speed_text': f'{human_bytes(rate)}/s' if rate is not None else '',
         'eta_text': format_duration(eta) if eta is not None else '',
         'locked_by': info.locked_by,
-        'lock_live': _live_lock(info, now, lock_timeout),
+        'lock_live': live,
         'heartbeat_age_seconds': round(heartbeat, 1) if heartbeat is not None else None,
         'heartbeat_text': _age(now, info.locked_at) if info.locked_at else '',
         'retry_count': info.retry_count,
@@ -4994,17 +5624,23 @@ def _page_row(info: DownloadInfo, now, lock_timeout: float) -> dict:
         'completed_text': _age(now, info.completed_at) if info.completed_at else '',
         'file_size_text': human_bytes(info.file_size) if info.file_size is not None else '',
         'download_path': info.download_path,
+        'destination': planned_path(info),
+        'gave_up': given_up,
+        'gave_up_text': gave_up_text(info) if given_up else '',
     }
 
 
-def status_page_data(lock_timeout: float, refresh_seconds: float) -> dict:
-    """Everything the status page shows, in one document (/api/page)."""
+def status_page_data(lock_timeout: float, refresh_seconds: float, max_retry_attempts: int = 5) -> dict:
+    """Everything the status page shows, in one document (/api/page). Active
+    and queued rows keep their order (by id) from one refresh to the next;
+    failures and completions come newest first."""
     DI = DownloadInfo
     now = database_now()
 
-    def rows(where):
-        query = DI.select().where(where).order_by(DI.updated_at.desc(), DI.id.desc())
-        return [_page_row(info, now, lock_timeout) for info in query.limit(SERVE_LIST_LIMIT)]
+    def rows(where, *order):
+        query = DI.select().where(where).order_by(*order)
+        return [_page_row(info, now, lock_timeout, max_retry_attempts)
+                for info in query.limit(SERVE_LIST_LIMIT)]
 
     locked = DI.locked_by.is_null(False)
     return {
@@ -5014,10 +5650,10 @@ def status_page_data(lock_timeout: float, refresh_seconds: float) -> dict:
         'version': __version__,
         'summary': status_counts(),
         # Transferring (or about to): downloading, or retrying under a lock.
-        'active': rows((DI.status == DOWNLOADING) | ((DI.status == RETRYING) & locked)),
-        'queue': rows(DI.status.in_((PENDING, PAUSED)) | ((DI.status == RETRYING) & ~locked)),
-        'failed': rows(DI.status == FAILED),
-        'completed': rows(DI.status == COMPLETED),
+        'active': rows((DI.status == DOWNLOADING) | ((DI.status == RETRYING) & locked), DI.id),
+        'queue': rows(DI.status.in_((PENDING, PAUSED)) | ((DI.status == RETRYING) & ~locked), DI.id),
+        'failed': rows(DI.status == FAILED, DI.updated_at.desc(), DI.id.desc()),
+        'completed': rows(DI.status == COMPLETED, DI.completed_at.desc(), DI.id.desc()),
     }
 
 
@@ -5068,6 +5704,7 @@ class StatusServer(http.server.ThreadingHTTPServer):
     """The `serve` HTTP server: read-only, one daemon thread per request."""
     daemon_threads = True
     allow_reuse_address = True
+    max_retry_attempts = 5          # [downloads] max_retry_attempts: past it a failure "gave up"
 
     def __init__(self, host: str, port: int, token: str = '', refresh_seconds: float = 3,
                  lock_timeout: float = 300):
@@ -5091,20 +5728,28 @@ class StatusServer(http.server.ThreadingHTTPServer):
         return f'http://{shown}:{port}/'
 
 
+def serve_settings(cfg: Config) -> tuple[str, float]:
+    """[serve] token and refresh_seconds, validated."""
+    token = cfg.get('serve', 'token') or ''
+    redact.add(token)
+    return token, cfg.getfloat('serve', 'refresh_seconds', minimum=0.5)
+
+
 def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
                        lock_timeout: float | None = None) -> StatusServer:
     """The server `serve` runs (the database must be open): checks the token rule."""
-    token = cfg.get('serve', 'token') or ''
-    redact.add(token)
-    refresh = cfg.getfloat('serve', 'refresh_seconds', minimum=0.5)
+    token, refresh = serve_settings(cfg)
     if not 0 <= port <= 65535:
         raise StalkeerError(f'--port must be between 0 and 65535, got {port}')
     if not token and not _is_loopback(host):
         raise ConfigError(f'serve: listening on {host} needs [serve] token '
                           '(or STALKEER_SERVE_TOKEN); without one only 127.0.0.1 is allowed')
+    downloads = DownloadSettings.from_config(cfg)
     if lock_timeout is None:
-        lock_timeout = DownloadSettings.from_config(cfg).lock_timeout
-    return StatusServer(host, port, token, refresh, lock_timeout)
+        lock_timeout = downloads.lock_timeout
+    server = StatusServer(host, port, token, refresh, lock_timeout)
+    server.max_retry_attempts = downloads.max_retry_attempts    # for "gave up" on the page
+    return server
 
 
 class _BadRequest(Exception):
@@ -5179,8 +5824,8 @@ class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
             parts = urllib.parse.urlsplit(self.path)
             params = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
             route = {'/': self._page, '/api/page': self._api_page,
-                     '/api/downloads': self._api_downloads, '/metrics': self._metrics,
-                     '/health': self._health}.get(parts.path)
+                     '/api/downloads': self._api_downloads, '/api/lines': self._api_lines,
+                     '/metrics': self._metrics, '/health': self._health}.get(parts.path)
             if route is None:
                 return self._send(404, _json_bytes({'error': 'not found'}), 'application/json')
             if route != self._health and not self._authorized(params):
@@ -5230,12 +5875,24 @@ class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
             'X-Frame-Options': 'DENY'})
 
     def _api_page(self, params):
-        data = status_page_data(self.server.lock_timeout, self.server.refresh_seconds)
+        data = status_page_data(self.server.lock_timeout, self.server.refresh_seconds,
+                                self.server.max_retry_attempts)
         self._send(200, _json_bytes(data), 'application/json')
 
     def _api_downloads(self, params):
         report = status_report(**downloads_params(params))
         self._send(200, _json_bytes(report), 'application/json')
+
+    def _api_lines(self, params):
+        try:
+            limit = int(params.get('limit') or LINES_DEFAULT_LIMIT)
+        except ValueError:
+            raise _BadRequest(f'limit must be a whole number, got {params["limit"]!r}') from None
+        try:
+            data = find_lines(params.get('q', ''), params.get('type') or None, min(limit, 500))
+        except StalkeerError as exc:
+            raise _BadRequest(str(exc)) from None
+        self._send(200, _json_bytes(data), 'application/json')
 
     def _metrics(self, params):
         body = prometheus_metrics(self.server.lock_timeout).encode('utf-8')
@@ -5254,13 +5911,17 @@ class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
 
 
 def cmd_serve(app: App) -> int:
-    """Serve the status page, /api/downloads, /metrics and /health until stopped."""
+    """Serve the status page, /api/page, /api/downloads, /api/lines, /metrics and
+    /health over HTTP (read-only) until SIGINT/SIGTERM, which end it with exit 0."""
     args = app.args
     app.open_db()
     server = make_status_server(app.cfg, args.host, args.port, app.download_settings().lock_timeout)
     try:
         app.console.out(f'serving {server.url}', always=True)
         server.serve_forever()
+    except Interrupted as exc:
+        # SIGTERM/SIGINT is how a service manager or a person stops it: a normal end.
+        app.console.out(f'serve: stopped by {signal.Signals(exc.signum).name}', always=True)
     finally:
         server.server_close()
     return EXIT_OK
@@ -5273,6 +5934,7 @@ STATUS_PAGE_HTML = r'''<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>stalkeer</title>
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%232f6fed'/%3E%3Cpath d='M8 3v7M5 7l3 3 3-3M4 13h8' stroke='white' stroke-width='1.8' fill='none' stroke-linecap='round'/%3E%3C/svg%3E">
 <style nonce="__NONCE__">
 :root { --bg: #f6f7f9; --card: #fff; --text: #1d2330; --muted: #667085; --line: #e4e7ec;
         --accent: #2f6fed; --ok: #1a7f4b; --bad: #c0362c; --warn: #b7791f; }
@@ -5310,6 +5972,13 @@ td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.title { font-weight: 560; overflow-wrap: anywhere; }
 td.error { color: var(--bad); overflow-wrap: anywhere; }
 td.path { color: var(--muted); font-size: .85rem; overflow-wrap: anywhere; }
+.gave-up { color: var(--text); font-size: .85rem; margin-top: .2rem; }
+.gave-up code { background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: 0 .3rem; }
+.search { display: flex; gap: .5rem; align-items: center; padding: .6rem .9rem;
+          border-bottom: 1px solid var(--line); }
+.search input { flex: 1; min-width: 0; font: inherit; padding: .4rem .6rem; border-radius: 8px;
+                border: 1px solid var(--line); background: var(--bg); color: var(--text); }
+#lines-note { color: var(--muted); font-size: .85rem; }
 .progress-cell { min-width: 9rem; }
 .bar { height: .5rem; background: var(--line); border-radius: 99px; overflow: hidden; margin-bottom: .2rem; }
 .bar > div { height: 100%; background: var(--accent); border-radius: 99px; transition: width .6s; }
@@ -5345,7 +6014,7 @@ td.empty { color: var(--muted); font-style: italic; }
   <div class="counts" id="counts"></div>
   <section id="active-section"><h2>Active downloads</h2>
     <table id="active"><thead><tr><th>#</th><th>Title</th><th>Progress</th><th>Size</th>
-      <th>Speed</th><th>ETA</th><th>Lock</th></tr></thead><tbody></tbody></table></section>
+      <th>Speed</th><th>ETA</th><th>Destination</th><th>Lock</th></tr></thead><tbody></tbody></table></section>
   <section id="queue-section"><h2>Queue</h2>
     <table id="queue"><thead><tr><th>#</th><th>Title</th><th>Status</th><th>Progress</th>
       <th>Retries</th><th>Updated</th></tr></thead><tbody></tbody></table></section>
@@ -5355,6 +6024,12 @@ td.empty { color: var(--muted); font-style: italic; }
   <section id="completed-section"><h2>Recent completions</h2>
     <table id="completed"><thead><tr><th>#</th><th>Title</th><th>Size</th><th>Path</th>
       <th>Completed</th></tr></thead><tbody></tbody></table></section>
+  <section id="lines-section"><h2>Search the playlist</h2>
+    <div class="search"><input id="search" type="search" autocomplete="off"
+      placeholder="the start of a title, e.g. heat" aria-label="search the playlist">
+      <span id="lines-note"></span></div>
+    <table id="lines"><thead><tr><th>#</th><th>Type</th><th>Read as</th><th>Quality</th>
+      <th>Languages</th><th>State</th><th>Playlist line</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script nonce="__NONCE__">
 'use strict';
@@ -5408,21 +6083,59 @@ const COLUMNS = {
   active: [['#', 'num id', r => r.id], ['Title', 'title', r => r.title],
            ['Progress', 'progress-cell', progress], ['Size', 'num', r => r.size_text],
            ['Speed', 'num speed', r => r.speed_text || '–'], ['ETA', 'num eta', r => r.eta_text || '–'],
-           ['Lock', 'lock', lock]],
+           ['Destination', 'path destination', r => r.destination || ''], ['Lock', 'lock', lock]],
   queue: [['#', 'num id', r => r.id], ['Title', 'title', r => r.title],
           ['Status', 'status', r => el('span', 'badge', r.status)],
           ['Progress', 'progress-cell', progress], ['Retries', 'num retries', r => r.retry_count],
           ['Updated', 'num', r => r.updated_text]],
   failed: [['#', 'num id', r => r.id], ['Title', 'title', r => r.title],
-           ['Error', 'error', r => r.error_message || '?'], ['Retries', 'num retries', r => r.retry_count],
+           ['Error', 'error', r => r.error_message || '?'], ['Retries', 'num retries', retries],
            ['Updated', 'num', r => r.updated_text]],
   completed: [['#', 'num id', r => r.id], ['Title', 'title', r => r.title],
               ['Size', 'num', r => r.file_size_text], ['Path', 'path', r => r.download_path || ''],
               ['Completed', 'num', r => r.completed_text]],
 };
 
-function fillTable(name, rows) {
-  const columns = COLUMNS[name];
+function retries(row) {
+  const box = el('div');
+  box.appendChild(el('span', 'retry-count', row.retry_count));
+  if (row.gave_up) {
+    // "gave up after N retries — run `stalkeer retry ID`": the command as code.
+    const note = el('div', 'gave-up');
+    const [text, command] = row.gave_up_text.split('`');
+    note.appendChild(document.createTextNode(text));
+    note.appendChild(el('code', 'retry-command', command));
+    box.appendChild(note);
+  }
+  return box;
+}
+
+function readAs(line) {
+  let text = line.title || '?';
+  if (line.season != null || line.episode != null) {
+    const pad = n => String(n == null ? 0 : n).padStart(2, '0');
+    text += line.season != null ? ' S' + pad(line.season) + 'E' + pad(line.episode) : ' E' + pad(line.episode);
+  } else if (line.year) {
+    text += ' (' + line.year + ')';
+  }
+  return text;
+}
+
+function lineState(line) {
+  let text = line.state;
+  if (line.extra) text += ' · trailer or extra';
+  if (line.download) text += ' · download #' + line.download.id + ' ' + line.download.status;
+  if (line.missing_since) text += ' · gone since ' + line.missing_since.slice(0, 10);
+  return text;
+}
+
+const LINE_COLUMNS = [['#', 'num id', l => l.id], ['Type', 'type', l => l.content_type || '?'],
+  ['Read as', 'title', readAs], ['Quality', 'num', l => l.resolution || '?'],
+  ['Languages', 'languages', l => l.languages.join(', ') || '?'], ['State', 'state', lineState],
+  ['Playlist line', 'path', l => (l.display_title || '') + (l.url ? '  ' + l.url : '')]];
+
+function fillTable(name, rows, columns) {
+  columns = columns || COLUMNS[name];
   const tbody = document.querySelector('#' + name + ' tbody');
   const fresh = [];
   if (!rows.length) {
@@ -5460,12 +6173,40 @@ function showUpdated(error) {
   if (error) {
     node.className = 'stale';
     node.textContent = 'cannot refresh (' + error + ')' +
-      (lastOk ? ', data from ' + new Date(lastOk).toLocaleTimeString() : '');
+      (lastOk ? ', data from ' + new Date(lastOk).toLocaleString() : '');
   } else {
     node.className = '';
-    node.textContent = 'updated ' + new Date(lastOk).toLocaleTimeString();
+    node.textContent = 'updated ' + new Date(lastOk).toLocaleString() +
+      ' · every ' + (refreshMs / 1000) + ' s';
   }
 }
+
+// The search box: /api/lines, a moment after the last keystroke; an answer to
+// an older query never overwrites a newer one.
+let searchTimer = null;
+let searchSeq = 0;
+async function searchLines() {
+  const q = document.getElementById('search').value.trim();
+  const note = document.getElementById('lines-note');
+  const seq = ++searchSeq;
+  if (!q) { fillTable('lines', [], LINE_COLUMNS); note.textContent = ''; return; }
+  try {
+    const url = 'api/lines?q=' + encodeURIComponent(q) + (token ? '&token=' + encodeURIComponent(token) : '');
+    const answer = await fetch(url, {cache: 'no-store', headers: {'Accept': 'application/json'}});
+    const data = await answer.json();
+    if (seq !== searchSeq) return;
+    if (!answer.ok) throw new Error(data.error || ('HTTP ' + answer.status));
+    fillTable('lines', data.lines, LINE_COLUMNS);
+    note.textContent = data.lines.length + (data.lines.length === data.limit ? '+' : '') + ' line(s) ' +
+      (data.match === 'prefix' ? 'starting with' : 'holding') + ' “' + data.match_key + '”';
+  } catch (err) {
+    if (seq === searchSeq) note.textContent = 'search failed: ' + (err.message || String(err));
+  }
+}
+document.getElementById('search').addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(searchLines, 250);
+});
 
 async function refresh() {
   try {
@@ -5513,19 +6254,22 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog='stalkeer', description=__doc__.split('\n\n')[0])
+    parser = _Parser(prog='stalkeer', description=__doc__.split('\n\n')[0], epilog=(
+        'First run: `stalkeer config --check`, then `stalkeer process --download` and '
+        '`stalkeer radarr --limit 5`; `stalkeer status` shows what happened. README.md '
+        'explains the output, cron and upgrading.'))
     parser.add_argument('--version', action='version', version=f'stalkeer {__version__}')
     _common_options(parser, suppress=False)
     common = argparse.ArgumentParser(add_help=False)
     _common_options(common, suppress=True)
-    sub = parser.add_subparsers(dest='command', metavar='COMMAND', parser_class=_Parser)
-    sub.required = True
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND', parser_class=_Parser,
+                                title='commands (COMMAND --help for each)')
 
     p = sub.add_parser('migrate', parents=[common], help='create or upgrade the database tables')
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser('download', parents=[common], help='one tracked, resumable download')
-    p.add_argument('url', metavar='URL')
+    p.add_argument('url', metavar='URL', help='http(s) URL of the file')
     p.add_argument('dest', metavar='DEST',
                    help='destination file (the extension is added when missing) or folder')
     p.add_argument('--force', action='store_true', help='overwrite an existing file')
@@ -5583,13 +6327,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser('unlock', parents=[common], help='clear a lock left by a dead process')
-    p.add_argument('id', type=int, nargs='?', metavar='ID')
+    p.add_argument('id', type=int, nargs='?', metavar='ID', help='the download (its # in status)')
     p.add_argument('--stale', action='store_true', help='clear every stale lock')
     p.add_argument('--force', action='store_true', help='clear a lock even if its heartbeat is fresh')
     p.set_defaults(func=cmd_unlock)
 
     p = sub.add_parser('retry', parents=[common], help='put failed downloads back to pending')
-    p.add_argument('id', type=int, nargs='?', metavar='ID')
+    p.add_argument('id', type=int, nargs='?', metavar='ID', help='the download (its # in status)')
     p.add_argument('--failed', action='store_true', help='every failed download')
     p.set_defaults(func=cmd_retry)
 
@@ -5621,7 +6365,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--port', type=int, default=8787, metavar='PORT',
                    help='port to listen on (default 8787; 0 picks a free one)')
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser('config', parents=[common],
+                       help='show the configuration in force and where each value comes from')
+    p.add_argument('--check', action='store_true',
+                   help='validate every section; exit 2 when something is wrong')
+    p.add_argument('--json', action='store_true', help='print it as JSON')
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser('lines', parents=[common],
+                       help='find playlist lines by title and show how each was read')
+    p.add_argument('query', metavar='QUERY',
+                   help='the start of a title (accents and case do not matter)')
+    p.add_argument('--type', choices=LINE_CONTENT_TYPES, help='only lines of this type')
+    p.add_argument('--limit', type=int, default=LINES_DEFAULT_LIMIT, metavar='N',
+                   help=f'at most N lines (default {LINES_DEFAULT_LIMIT})')
+    p.add_argument('--json', action='store_true', help='print them as JSON')
+    p.set_defaults(func=cmd_lines)
+
+    # Each command's own --help opens with what it does: its function's docstring.
+    for name, command in sub.choices.items():
+        command.description = command.description or command.get_default('func').__doc__
     return parser
+
+
+def missing_packages_message(missing: list[str]) -> str:
+    """One line: which packages are missing and the command that installs them."""
+    requirements = HERE / 'requirements.txt'
+    what = f'-r {requirements}' if requirements.is_file() else 'requests tqdm peewee'
+    if sys.prefix != sys.base_prefix:            # already in a virtual environment
+        how = f'{sys.executable} -m pip install {what}'
+    else:                                        # Debian/Ubuntu refuse a system-wide pip
+        how = (f'python3 -m venv ~/stalkeer/venv && ~/stalkeer/venv/bin/pip install {what}, '
+               f'then run ~/stalkeer/venv/bin/python {Path(__file__).resolve()}')
+    return f'missing Python package(s) {", ".join(missing)}; install with: {how}'
 
 
 class _SignalHandlers:
@@ -5656,12 +6433,21 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    console = Console(quiet=args.quiet)
+    # What a query prints (status, lines, config…) is an answer, not an event for the log.
+    console = Console(quiet=args.quiet, record=args.command not in QUERY_COMMANDS)
+    if args.command is None:
+        # `python stalkeer.py` alone: what it can do, not just "COMMAND is required".
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if MISSING_PACKAGES:
+        console.error(missing_packages_message(MISSING_PACKAGES))
+        return EXIT_USAGE
     app = None
     with _SignalHandlers():
         try:
             cfg = Config.discover(args.config, db_url=args.db)
             setup_logging(cfg, args.verbose, args.quiet, args.log_file)
+            log.debug('config file: %s', cfg.path or 'none (built-in defaults)')
             app = App(args, cfg, console)
             if args.command in NOTIFYING_COMMANDS:
                 app.notifier = Notifier(cfg, args.command)

@@ -1,14 +1,18 @@
 """The command line as a user (or cron) runs it: real processes, real signals."""
 
+import argparse
 import os
+import re
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
 
 import stalkeer
-from conftest import (payload, run_stalkeer, sha256, start_stalkeer, subprocess_env, wait_for)
+from conftest import (ROOT, payload, run_stalkeer, sha256, start_stalkeer, subprocess_env, wait_for)
 
 DI = stalkeer.DownloadInfo
 
@@ -82,7 +86,7 @@ def test_two_processes_one_download_exactly_one_transfer(server, tmp_path, db_ur
     assert DI.select().count() == 1
 
 
-def test_sigterm_pauses_releases_and_resume_finishes(server, tmp_path, db_url, db):
+def test_sigterm_pauses_releases_and_resume_finishes(server, tmp_path, db_url, db, cli):
     data = payload(2_000_000)
     url = server.add('term.mkv', data)
     server.fault('term.mkv', throttle_bps=1_000_000)
@@ -99,10 +103,24 @@ def test_sigterm_pauses_releases_and_resume_finishes(server, tmp_path, db_url, d
     assert 'Traceback' not in err
     paused = current(dest)
     assert paused.status == 'paused' and paused.locked_by is None
+    assert paused.error_message == 'paused by a signal'
     assert os.path.getsize(paused.part_path) == paused.bytes_downloaded > 0
-    server.clear_faults('term.mkv')
-    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
-    assert code == 0, err
+    server.fault('term.mkv', throttle_bps=700_000)
+    proc = start_stalkeer('resume-downloads', '--db', db_url, env=env)
+    try:
+        # While it resumes, status shows this session's speed, and no pause message.
+        wait_for(lambda: (r := current(dest)).status == 'downloading' and r.session_started_at
+                 and r.bytes_downloaded > r.session_start_bytes + 300_000, timeout=20,
+                 what='the resumed transfer to save progress')
+        code, status, err = cli('--db', db_url, 'status')
+    finally:
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert 'paused by a signal' not in status
+    speed = re.search(r'#\d+ Term\.mkv .* at ([\d.]+) (KiB|MiB)/s  ETA', status)
+    assert speed, status
+    rate = float(speed.group(1)) * (1024 if speed.group(2) == 'KiB' else 1024 * 1024)
+    assert 350_000 < rate < 1_050_000, status          # this session's ~700 kB/s, not diluted by the pause
     assert server.gets('term.mkv')[-1].range == f'bytes={paused.bytes_downloaded}-'
     assert sha256(dest) == sha256(data)
 
@@ -191,7 +209,8 @@ def test_resume_downloads_reports_failures_with_exit_1(server, tmp_path, sqlite_
     state.get_or_create(server.url('gone.mkv'), str(tmp_path / 'gone.mkv'))
     db.close()
     code, out, err = cli('resume-downloads', '--db', sqlite_url)
-    assert code == 1 and '1 failed' in out and '404' in err
+    assert code == 1 and '1 failed' in out
+    assert 'failed: #1 gone.mkv: HTTP 404 Not Found' in out and '404' not in err   # said once
 
 
 @pytest.mark.parametrize('argv, needle', [
@@ -309,3 +328,143 @@ def test_a_second_signal_exits_at_once(monkeypatch):
     with pytest.raises(SystemExit):
         handlers._handle(signal.SIGTERM, None)
     assert exits == [130, 143]
+
+
+# -- a newcomer's first commands --------------------------------------------------------
+
+def run_bare_python(*argv, cwd):
+    """`python3 -S stalkeer.py …`: no site-packages, as on a fresh box before pip install."""
+    proc = subprocess.run([sys.executable, '-S', str(ROOT / 'stalkeer.py'), *map(str, argv)],
+                          capture_output=True, text=True, env=subprocess_env(), cwd=cwd, timeout=60)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_missing_dependencies_one_line_with_the_install_command(tmp_path):
+    code, out, err = run_bare_python('--help', cwd=tmp_path)
+    assert code == 0 and out.startswith('usage: stalkeer') and 'radarr' in out and err == ''
+    code, out, err = run_bare_python('--version', cwd=tmp_path)
+    assert (code, out) == (0, f'stalkeer {stalkeer.__version__}\n')
+    code, out, err = run_bare_python('lines', '--help', cwd=tmp_path)
+    assert code == 0 and 'QUERY' in out
+    for argv in (['status'], ['radarr', '--limit', '3'], ['config', '--check']):
+        code, out, err = run_bare_python(*argv, cwd=tmp_path)
+        assert code == 2 and out == '' and 'Traceback' not in err
+        assert len(err.splitlines()) == 1, err
+        assert err.startswith('stalkeer: error: missing Python package(s) peewee, requests')
+        assert f'pip install -r {ROOT / "requirements.txt"}' in err and 'python3 -m venv' in err
+
+
+def test_no_command_prints_usage_and_every_command(tmp_path):
+    code, out, err = run_stalkeer(cwd=tmp_path)
+    assert code == 2 and out == '' and err.startswith('usage: stalkeer')
+    for name in stalkeer.build_parser()._subparsers._group_actions[0].choices:
+        assert f'\n    {name} ' in err or f'\n    {name}\n' in err, name
+    assert 'First run:' in err and 'Traceback' not in err
+
+
+def test_every_command_says_what_it_does_and_every_argument_has_help():
+    parser = stalkeer.build_parser()
+    commands = parser._subparsers._group_actions[0]
+    assert {a.dest for a in commands._choices_actions} == set(commands.choices)
+    assert all(a.help for a in commands._choices_actions)
+    for name, command in commands.choices.items():
+        assert command.description and len(command.description) > 20, name
+        assert f'{command.description.split()[0]}' in command.format_help(), name
+        for action in command._actions:
+            assert action.help and action.help != argparse.SUPPRESS, (name, action.dest)
+
+
+def test_each_outcome_is_printed_once_and_lands_in_the_log(server, tmp_path, sqlite_url):
+    url = server.add('movie/alice/hunter22pw/7.mkv', payload(50_000))
+    log_file = tmp_path / 'run.log'
+    code, out, err = run_stalkeer('download', url, tmp_path / 'lib' / 'Once (2007)', '--db', sqlite_url,
+                                  '--log-file', log_file, env=subprocess_env(**FAST))
+    assert code == 0, err
+    final = tmp_path / 'lib' / 'Once (2007).mkv'
+    assert out == f'completed: {final} (48.8 KiB)\n'
+    assert 'completed' not in err                                  # not a second time on stderr
+    # "downloading … to …" names the file as it will be, extension included
+    assert f'downloading Once (2007) from http://127.0.0.1:{server.base_url.rsplit(":", 1)[1]}' \
+           f'/movie/***/***/7.mkv to {final}\n' in err
+    logged = log_file.read_text()
+    assert logged.count('completed: ') == 1 and f'INFO [' in logged and str(final) in logged
+    # a failure: one line on stdout, none on stderr, and in the log file
+    code, out, err = run_stalkeer('download', server.url('gone.mkv'), tmp_path / 'lib' / 'Gone',
+                                  '--db', sqlite_url, '--log-file', log_file, env=subprocess_env(**FAST))
+    assert code == 1 and out == 'failed: #2 Gone: HTTP 404 Not Found\n'
+    assert 'HTTP 404' not in err
+    assert 'failed: #2 Gone: HTTP 404 Not Found' in log_file.read_text()
+
+
+def test_progress_bars_on_a_terminal(server, tmp_path, sqlite_url):
+    """On a (pseudo-)terminal: a bar per transfer and an overall line, no periodic log line."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    for name in ('Alpha', 'Bravo'):
+        url = server.add(f'{name}.mkv', payload(900_000, seed=len(name)))
+        server.fault(f'{name}.mkv', throttle_bps=600_000)
+        state.get_or_create(url, str(tmp_path / 'lib' / name), f'{name} (2001)')
+    db.close()
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 120, 0, 0))
+    env = subprocess_env(STALKEER_DOWNLOADS_MAX_CONNECTIONS_PER_HOST='2',
+                         STALKEER_LOGGING_PROGRESS_LOG_SECONDS='0.2', **FAST)
+    proc = subprocess.Popen([sys.executable, str(ROOT / 'stalkeer.py'), 'resume-downloads',
+                             '--parallel', '2', '--db', sqlite_url], stdin=follower, stdout=follower,
+                            stderr=follower, env=env, cwd=tmp_path, close_fds=True)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:          # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=30) == 0
+    screen = b''.join(chunks).decode('utf-8', 'replace')
+    assert 'Alpha (2001)' in screen and 'Bravo (2001)' in screen and 'B/s' in screen
+    assert re.search(r'resume: [0-2]/2 done', screen), screen[-2000:]
+    assert '2 active at' in screen                       # both transfers at once, summed
+    assert '\x1b[A' in screen                            # bars on their own lines (tqdm positions)
+    assert '% of ' not in screen                         # no periodic log line on a terminal
+    lines = re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '\n', screen).replace('\r', '\n').splitlines()
+    assert sum(line.startswith('completed: ') for line in lines) == 2
+    assert 'resume-downloads: 2 completed' in screen
+
+
+def test_install_files_agree_with_the_readme():
+    """Runtime packages only in requirements.txt, test tools in requirements-dev.txt,
+    .ci/run installs both and runs the README's test command."""
+    def names(path):
+        return [re.split(r'[<>=\[ ]', line.strip())[0].lower() for line in path.read_text().splitlines()
+                if line.strip() and not line.startswith('#')]
+    assert names(ROOT / 'requirements.txt') == ['requests', 'tqdm', 'peewee']
+    dev = names(ROOT / 'requirements-dev.txt')
+    assert dev[0] == '-r' and (ROOT / 'requirements-dev.txt').read_text().count('-r requirements.txt') == 1
+    assert {'pytest', 'responses', 'selenium', 'psycopg2-binary'} <= set(dev)
+    ci = (ROOT / '.ci' / 'run').read_text()
+    assert '-r requirements.txt -r requirements-dev.txt' in ci
+    readme = (ROOT / 'README.md').read_text()
+    test_command = re.search(r'## Tests\n\n```sh\n(.+)\n```', readme).group(1)
+    assert ci.rstrip().splitlines()[-1] == test_command
+    assert 'python3 -m venv ~/stalkeer/venv && ~/stalkeer/venv/bin/pip install -r requirements.txt' in readme
+    cron = [line for block in re.findall(r'```cron\n(.*?)```', readme, re.S)
+            for line in block.splitlines() if line[:1].isdigit() or line.startswith('*')]
+    assert len(cron) >= 3 and all('/stalkeer/venv/bin/python ' in line for line in cron), cron
+
+
+def test_queries_are_not_copied_into_the_log_file(tmp_path, sqlite_url, cli):
+    log_file = tmp_path / 'run.log'
+    for argv in (['status'], ['config'], ['lines', 'heat'], ['m3u-list-archives']):
+        code, out, err = cli('--db', sqlite_url, '--log-file', log_file, *argv)
+        assert code == 0 and out, (argv, err)
+    assert not log_file.exists() or log_file.read_text() == ''
+    code, out, err = cli('--db', sqlite_url, '--log-file', log_file, 'lines', '!!')
+    assert code == 2 and 'ERROR' in log_file.read_text() and 'no letter or digit' in log_file.read_text()

@@ -125,3 +125,121 @@ def test_missing_config_file_is_an_error(cli, tmp_path):
 def test_unknown_scheme_from_db_flag(cli):
     code, out, err = cli('--db', 'foo://bar', 'migrate')
     assert code == 2 and "--db: unknown database scheme 'foo'" in err
+
+
+# -- the `config` command --------------------------------------------------------------
+
+def config_json(cli, *argv):
+    code, out, err = cli(*argv, 'config', '--json')
+    assert code == 0, err
+    data = __import__('json').loads(out)
+    return {(e['section'], e['key']): e for e in data['values']}, data
+
+
+def test_config_names_the_file_in_force_and_each_source(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(stalkeer, 'HERE', tmp_path / 'nowhere')
+    ini = write_ini(tmp_path / 'stalkeer.ini', '[downloads]\nretry_attempts = 7\n'
+                                              '[m3u]\nfile_path = lists/playlist.m3u\n'
+                                              '[downlaods]\nmax_parallel = 9\n')
+    monkeypatch.setenv('STALKEER_DOWNLOADS_READ_TIMEOUT', '120')
+    values, data = config_json(cli, '--db', 'sqlite:///other.db', '--log-file', 'run.log')
+    assert data['config_file'] == str(ini) and data['found_by'] == 'the current directory'
+    assert values['downloads', 'connect_timeout'] == dict(
+        section='downloads', key='connect_timeout', value='10', source='default', resolved=None)
+    assert (values['downloads', 'retry_attempts']['value'], values['downloads', 'retry_attempts']['source']) \
+        == ('7', 'file')
+    assert values['downloads', 'read_timeout']['source'] == 'environment STALKEER_DOWNLOADS_READ_TIMEOUT'
+    assert values['database', 'url']['source'] == 'option --db'
+    assert values['database', 'url']['resolved'] == str(tmp_path / 'other.db')
+    assert values['logging', 'file'] == dict(section='logging', key='file', value='run.log',
+                                             source='option --log-file', resolved=str(tmp_path / 'run.log'))
+    assert values['m3u', 'file_path']['resolved'] == str(tmp_path / 'lists' / 'playlist.m3u')
+    assert values['downlaods', 'max_parallel']['source'] == 'file, unknown key: ignored'
+    # every key stalkeer reads is listed
+    assert {k for k in values if k[0] != 'downlaods'} == \
+        {(s, k) for s, keys in stalkeer.DEFAULTS.items() for k in keys}
+
+    code, out, err = cli('config')
+    assert code == 0 and err == ''
+    assert out.startswith(f'config file: {ini} (from the current directory)\n')
+    assert '  retry_attempts = 7  (file)\n' in out
+    assert '  read_timeout = 120  (environment STALKEER_DOWNLOADS_READ_TIMEOUT)\n' in out
+    assert f'  file_path = lists/playlist.m3u -> {tmp_path / "lists" / "playlist.m3u"}  (file)\n' in out
+
+
+def test_config_without_a_file_says_so(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(stalkeer, 'HERE', tmp_path / 'nowhere')
+    monkeypatch.setenv('DATABASE_URL', 'sqlite:///env.db')
+    code, out, err = cli('config')
+    assert code == 0, err
+    assert out.startswith('config file: none, built-in defaults (looked for ./stalkeer.ini, ')
+    assert '  url = sqlite:///env.db -> ' in out and '(environment DATABASE_URL)' in out
+    assert '  retry_attempts = 3  (default)\n' in out
+
+
+def test_config_masks_every_secret(cli, tmp_path, monkeypatch):
+    secrets = ['k3y-radarr-0123456789', 'k3y-sonarr-9876543210', 'serve-t0ken-4242',
+               'dbpassw0rd', 'alice', 'hunter22pw', 'hook-s3cret', 'chk-0000-1111', 'tg-b0t-token']
+    ini = write_ini(tmp_path / 's.ini', f'''[radarr]
+url = http://radarr:7878
+api_key = {secrets[0]}
+[sonarr]
+url = http://admin:{secrets[3]}@sonarr:8989
+api_key = {secrets[1]}
+[m3u]
+url = http://provider:8080/get.php?username={secrets[4]}&password={secrets[5]}&type=m3u_plus
+[notify]
+webhook_url = https://discord.com/api/webhooks/123/{secrets[6]}
+healthcheck_url = https://hc-ping.com/{secrets[7]}
+apprise_urls = tgram://{secrets[8]}/12345
+''')
+    monkeypatch.setenv('STALKEER_SERVE_TOKEN', secrets[2])
+    code, out, err = cli('--config', ini, '--db', f'postgresql://bob:{secrets[3]}@db/stalkeer',
+                         'config')
+    assert code == 0, err
+    for secret in secrets:
+        assert secret not in out + err, secret
+    assert '  api_key = ***  (file)' in out
+    assert '  token = ***  (environment STALKEER_SERVE_TOKEN)' in out
+    assert '  url = postgresql://bob:***@db/stalkeer  (option --db)' in out
+    assert '  url = http://provider:8080/get.php?username=***&password=***&type=m3u_plus  (file)' in out
+    assert '  url = http://admin:***@sonarr:8989  (file)' in out
+    assert '  webhook_url = https://***  (file)' in out and '  apprise_urls = tgram://***  (file)' in out
+    values, _ = config_json(cli, '--config', ini)
+    assert values['radarr', 'api_key']['value'] == '***'
+
+
+@pytest.mark.parametrize('ini, env, needle', [
+    ('[downloads]\nmax_parallel = 0\n', {}, '[downloads] max_parallel must be at least 1'),
+    ('[radarr]\nurl = http://radarr:7878\n', {}, 'Radarr is not configured'),
+    ('[quality]\npreference = 8K\n', {}, "unknown quality '8k'"),
+    ('[filter]\ngroup_title_exclude = (\n', {}, '[filter] group_title_exclude: bad regular expression'),
+    ('[notify]\non = sometimes\n', {}, '[notify] on must be'),
+    ('', {'STALKEER_SERVE_REFRESH_SECONDS': 'soon'}, 'STALKEER_SERVE_REFRESH_SECONDS (environment) must be'),
+    ('[m3u]\nretention_count = -1\n', {}, '[m3u] retention_count must be at least 0'),
+    ('', {'DATABASE_URL': 'mysql://x/y'}, "unknown database scheme 'mysql'"),
+    ('[logging]\nprogress_log_seconds = 0\n', {}, '[logging] progress_log_seconds must be'),
+])
+def test_config_check_exits_2_naming_what_is_wrong(ini, env, needle, cli, tmp_path, monkeypatch):
+    path = write_ini(tmp_path / 'bad.ini', ini)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    code, out, err = cli('--config', path, 'config', '--check')
+    assert code == 2, out + err
+    assert needle in err and 'Traceback' not in err
+    assert out.rstrip().endswith('config check: 1 error(s)')
+
+
+def test_config_check_passes_on_the_sample_and_notes_what_is_unset(cli, tmp_path):
+    code, out, err = cli('--config', ROOT / 'stalkeer.ini', 'config', '--check')
+    assert code == 0 and err == ''
+    assert 'note: [radarr] not configured (`radarr` will refuse to run)' in out
+    assert out.rstrip().endswith('config check: ok')
+
+
+def test_verbose_logs_the_config_file_in_force(cli, tmp_path, sqlite_url):
+    ini = write_ini(tmp_path / 'mine.ini', '[downloads]\nretry_attempts = 2\n')
+    code, out, err = cli('--config', ini, '--db', sqlite_url, '-v', 'status')
+    assert code == 0 and f'stalkeer: config file: {ini}' in err
+    code, out, err = cli('--config', ini, '--db', sqlite_url, 'status')
+    assert 'config file' not in err

@@ -434,15 +434,15 @@ def test_dest_folder_uses_url_file_name(server, cli, tmp_path, sqlite_url):
 def test_tqdm_bar_starts_at_the_resumed_offset():
     import io
     stream = io.StringIO()
-    hook = stalkeer.TqdmProgressHook(stream)
+    hook = stalkeer.TerminalProgress(stream)
     base = dict(id=1, title='Film', total_bytes=1000, resumed_from=400, speed=0, eta=None,
                 elapsed=0)
     hook(dict(base, status='downloading', downloaded_bytes=400))
-    assert hook.bars[1].n == 400 and hook.bars[1].total == 1000
+    assert hook._bars[1].n == 400 and hook._bars[1].total == 1000
     hook(dict(base, status='downloading', downloaded_bytes=700))
-    assert hook.bars[1].n == 700
+    assert hook._bars[1].n == 700
     hook(dict(base, status='finished', downloaded_bytes=1000))
-    assert hook.bars == {} and 'Film' in stream.getvalue()
+    assert hook._bars == {} and 'Film' in stream.getvalue()
 
 
 def test_log_progress_hook_lines(caplog):

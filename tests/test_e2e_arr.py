@@ -3,6 +3,7 @@ playlist -> `process`, `radarr`, `sonarr` put byte-identical files where the
 apps expect them, and tell the apps to rescan."""
 
 import os
+import re
 import sqlite3
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 import stalkeer
 from conftest import payload, sha256
 from fakearr import FakeArr
+
+DI = stalkeer.DownloadInfo
 
 DATA = {name: payload(200_000 + i * 1000, seed=i) for i, name in enumerate(
     ['heat1080', 'heat720', 'matrix', 'reloaded', 'trailer', 'ep1', 'ep2', 'ep2b', 'alien'])}
@@ -116,7 +119,9 @@ def test_radarr_and_sonarr_end_to_end(world, server, cli):
     assert not (world.lib / 'movies' / 'Not Yet Out (2031)').exists()
     assert sorted(c['movieId'] for c in world.radarr.commands if c['name'] == 'RescanMovie') == \
         [world.heat['id'], world.matrix['id']]
-    assert 'radarr: missing 3, matched 2, not in playlist 1, downloaded 2, failed 0, skipped 0' in out
+    # Every movie Radarr lists is accounted for, each skip under its reason.
+    assert 'radarr: missing 4, matched 2, downloaded 2, failed 0, skipped 2 ' \
+        '(not available yet 1, not in the playlist 1)' in out
     done = [r for r in rows(world) if r['service'] == 'radarr']
     assert {r['status'] for r in done} == {'completed'} and {r['service_item_id'] for r in done} == \
         {world.heat['id'], world.matrix['id']}
@@ -126,7 +131,8 @@ def test_radarr_and_sonarr_end_to_end(world, server, cli):
     gets_before = len(server.requests)
     code, out, err = run(cli, world, 'radarr')
     assert code == 0 and len(server.requests) == gets_before
-    assert 'downloaded 0, failed 0, skipped 2' in out
+    assert 'downloaded 0, failed 0, skipped 4 (not available yet 1, not in the playlist 1, ' \
+        'already downloaded 2)' in out
 
     # sonarr: season folders, a dead candidate falls through to the next, one rescan per series
     code, out, err = run(cli, world, 'sonarr')
@@ -137,7 +143,7 @@ def test_radarr_and_sonarr_end_to_end(world, server, cli):
     assert len(server.gets('series/alice/hunter22pw/gone.mkv')) == 1
     assert [c for c in world.sonarr.commands if c['name'] == 'RescanSeries'] == \
         [{'name': 'RescanSeries', 'seriesId': world.e1['seriesId']}]
-    assert 'sonarr: missing 3, matched 2, not in playlist 1, downloaded 2' in out
+    assert 'sonarr: missing 3, matched 2, downloaded 2, failed 0, skipped 1 (not in the playlist 1)' in out
 
 
 def test_wrong_api_key_exits_2(world, cli):
@@ -176,9 +182,9 @@ def test_limit_no_rescan_and_parallel(world, server, cli):
     assert run(cli, world, 'process')[0] == 0
     code, out, err = run(cli, world, 'radarr', '--limit', '1', '--no-rescan', '--parallel', '2')
     assert code == 0, err
-    assert 'downloaded 1' in out and world.radarr.commands == []
+    assert 'downloaded 1' in out and 'over the limit 1)' in out and world.radarr.commands == []
     code, out, err = run(cli, world, 'radarr', '--parallel', '2')
-    assert 'downloaded 1' in out and 'skipped 1' in out
+    assert 'downloaded 1' in out and 'already downloaded 1)' in out
 
 
 def test_failed_download_exit_1_and_resume(world, server, cli):
@@ -230,7 +236,8 @@ def test_verbose_says_why(world, cli):
     assert run(cli, world, 'process')[0] == 0
     code, out, err = run(cli, world, 'radarr', '--dry-run', '-v')
     assert code == 0
-    assert 'Not In The Playlist (2010): no match: not in the playlist' in err
+    assert 'Not In The Playlist (2010): skipped, not in the playlist' in err
+    assert "Not Yet Out (2031): skipped, not available yet (Radarr's isAvailable is false" in err
     assert "Heat (1995): 2 candidate(s), best 'Heat (1995) (FHD MULTI)' (1080p)" in err
 
 
@@ -244,6 +251,92 @@ def test_an_item_another_instance_is_downloading_is_skipped(world, server, cli):
     db.close()
     code, out, err = run(cli, world, 'radarr', '-v')
     assert code == 0, err
-    assert 'Heat (1995): skipped, being downloaded by other-host-1-abc' in err
-    assert 'downloaded 1, failed 0, skipped 1' in out
+    assert 'Heat (1995): skipped, held by another instance (being downloaded by other-host-1-abc)' in err
+    assert 'downloaded 1, failed 0, skipped 3 (not available yet 1, not in the playlist 1, ' \
+        'held by another instance 1)' in out
     assert server.gets('movie/alice/hunter22pw/heat1080.mkv') == []
+
+
+def test_every_skip_reason_is_counted_and_named(server, tmp_path, cli):
+    """Each movie Radarr lists ends as downloaded, failed, or skipped for a named
+    reason: the summary counts them (they add up to "missing") and -v names each."""
+    urls = {name: server.add(f'movie/alice/hunter22pw/{name}.mkv', payload(20_000, seed=i))
+            for i, name in enumerate(['alien-trailer', 'dune84', 'amelie-de', 'heat', 'matrix',
+                                      'lotr1', 'lotr2'])}
+    entries = [('Alien (1979) - Trailer', 'FR: FILMS', urls['alien-trailer']),
+               ('Dune (1984)', 'FR: FILMS', urls['dune84']),
+               ('Die fabelhafte Welt der Amélie (2001)', 'DE: FILME', urls['amelie-de']),
+               ('Heat (1995)', 'FR: FILMS', urls['heat']),
+               ('The Matrix (1999)', 'FR: FILMS', urls['matrix']),
+               ('Zodiac (2007)', 'FR: FILMS', urls['lotr1']),
+               ('Zoolander (2001)', 'FR: FILMS', urls['lotr2'])]
+    playlist = tmp_path / 'playlist.m3u'
+    playlist.write_text('#EXTM3U\n' + ''.join(
+        f'#EXTINF:-1 tvg-name="{t}" group-title="{g}",{t}\n{u}\n' for t, g, u in entries),
+        encoding='utf-8')
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('Coming Soon', 2031, path='/movies/Coming Soon (2031)', is_available=False)
+        radarr.add_movie('Nowhere', 2010, path='/movies/Nowhere (2010)')
+        radarr.add_movie('Alien', 1979, path='/movies/Alien (1979)')
+        radarr.add_movie('Dune', 2021, path='/movies/Dune (2021)')
+        radarr.add_movie('Die fabelhafte Welt der Amélie', 2001, path='/movies/Amelie (2001)')
+        heat = radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)')
+        matrix = radarr.add_movie('The Matrix', 1999, path='/movies/The Matrix (1999)')
+        radarr.add_movie('Zodiac', 2007, path='/movies/Zodiac (2007)')
+        radarr.add_movie('Zoolander', 2001, path='/movies/Zoolander (2001)')
+        ini = tmp_path / 'stalkeer.ini'
+        ini.write_text(f'[m3u]\nfile_path = {playlist}\n[downloads]\nmin_free_space_mb = 0\n'
+                       f'[radarr]\nurl = {radarr.base_url}\napi_key = {radarr.api_key}\n'
+                       f'path_map = /movies={tmp_path}/lib\n'
+                       '[quality]\nlanguages = FR\nlanguages_only = true\n', encoding='utf-8')
+        assert cli('--config', ini, 'process')[0] == 0
+        # Heat was downloaded by an earlier run; another instance is fetching The Matrix.
+        db = stalkeer.open_database(f'sqlite:///{tmp_path}/stalkeer.db', str(tmp_path))
+        (tmp_path / 'heat.mkv').write_bytes(b'x')
+        done = stalkeer.StateManager(owner='seed').get_or_create(
+            urls['heat'], str(tmp_path / 'heat'), 'Heat', service='radarr', item_id=heat['id'])
+        DI.update(status='completed', download_path=str(tmp_path / 'heat.mkv')).where(
+            DI.id == done.id).execute()
+        state = stalkeer.StateManager(owner='other-host-9-xyz')
+        held = state.get_or_create(urls['matrix'], str(tmp_path / 'elsewhere'), 'The Matrix',
+                                   service='radarr', item_id=matrix['id'])
+        assert state.acquire(held.id)
+        db.close()
+        code, out, err = cli('--config', ini, 'radarr', '--limit', '1', '-v')
+    assert code == 0, err
+    summary = [line for line in out.splitlines() if line.startswith('radarr: ')][-1]
+    assert summary == (
+        'radarr: missing 9, matched 4, downloaded 1, failed 0, skipped 8 (not available yet 1, '
+        'not in the playlist 1, only a trailer or extra in the playlist 1, only other years in '
+        'the playlist 1, other languages only 1, already downloaded 1, held by another instance 1, '
+        'over the limit 1)')
+    counts = dict((name, int(n)) for name, n in re.findall(r'([a-z][a-z -]*?) (\d+)', summary))
+    assert counts['missing'] == counts['downloaded'] + counts['failed'] + counts['skipped']
+    for needle in ("Coming Soon (2031): skipped, not available yet",
+                   'Nowhere (2010): skipped, not in the playlist',
+                   'Alien (1979): skipped, only a trailer or extra in the playlist (Alien (1979) - Trailer)',
+                   'Dune (2021): skipped, only other years in the playlist (1984)',
+                   'Die fabelhafte Welt der Amélie (2001): skipped, other languages only ([quality] '
+                   'languages_only: DE)',
+                   f'Heat (1995): skipped, already downloaded ({tmp_path / "heat.mkv"})',
+                   'The Matrix (1999): skipped, held by another instance (being downloaded by '
+                   'other-host-9-xyz)',
+                   ': skipped, over the limit (--limit 1)'):
+        assert needle in err, needle
+
+
+def test_the_log_file_records_how_the_run_ended(world, cli):
+    log_file = world.tmp / 'stalkeer.log'
+    assert run(cli, world, 'process')[0] == 0
+    code, out, err = run(cli, world, '-q', '--log-file', log_file, 'radarr')
+    assert code == 0, err
+    code, out, err = run(cli, world, '-q', '--log-file', log_file, 'sonarr')
+    assert code == 0, err
+    logged = log_file.read_text()
+    assert re.search(r'INFO \[\d+\] radarr: missing 4, matched 2, downloaded 2, failed 0, skipped 2 '
+                     r'\(not available yet 1, not in the playlist 1\)\n', logged), logged
+    assert f'asked Radarr to rescan Heat (1995) (movie {world.heat["id"]})' in logged
+    assert f'asked Radarr to rescan The Matrix (1999) (movie {world.matrix["id"]})' in logged
+    assert f'asked Sonarr to rescan series {world.e1["seriesId"]}' in logged
+    assert 'sonarr: missing 3, matched 2, downloaded 2' in logged
+    assert logged.count('completed: ') == 4 and 'hunter22pw' not in logged

@@ -114,3 +114,11 @@ def test_unreachable_provider(cli, ini):
 def test_no_url_configured(cli, ini):
     code, out, err = cli('--config', ini, 'm3u-download')
     assert code == 2 and 'set [m3u] url' in err
+
+
+def test_playlist_saved_is_said_once(server, cli, ini, tmp_path):
+    url = server.add('get.php', PLAYLIST, content_type='audio/x-mpegurl') + SECRET_QUERY
+    code, out, err = fetch(cli, ini, url, '--no-archive')
+    assert code == 0, err
+    assert out.count('playlist saved') == 1 and out.startswith(f'playlist saved: {tmp_path}')
+    assert 'playlist saved' not in err and 'saved' not in err

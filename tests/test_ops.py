@@ -1,8 +1,10 @@
 """Operations: status, unlock, retry, cleanup, resume-downloads options, notifications."""
 
+import contextlib
 import http.server
 import json
 import os
+import re
 import sqlite3
 import threading
 
@@ -36,7 +38,9 @@ def seed(tmp_path, db_url):
     stalkeer.StateManager(owner='alive-host-1-abc').acquire(rows['live'])
     stalkeer.StateManager(owner='dead-host-2-def').acquire(rows['dead'])
     DI.update(locked_at=stalkeer.db_now(-3600)).where(DI.id == rows['dead']).execute()
-    DI.update(started_at=stalkeer.db_now(-10)).where(DI.id == rows['live']).execute()
+    # The live one resumed 10 s ago at byte 0 of this session.
+    DI.update(started_at=stalkeer.db_now(-3600), session_started_at=stalkeer.db_now(-10),
+              session_start_bytes=0).where(DI.id == rows['live']).execute()
     db.close()
     return rows
 
@@ -318,3 +322,111 @@ def test_bad_notify_on_value(cli, tmp_path, sqlite_url):
     ini.write_text('[notify]\non = sometimes\n')
     code, out, err = cli('--config', ini, '--db', sqlite_url, 'resume-downloads')
     assert code == 2 and '[notify] on' in err
+
+
+# -- status: what stays on screen, gave up, rate and ETA per transfer session --------------
+
+def add_rows(state, tmp_path, status, n, **fields):
+    ids = []
+    for i in range(n):
+        info = state.get_or_create(f'http://h/movie/u/p/{status}{i}.mkv',
+                                   str(tmp_path / 'lib' / f'{status} {i}'), f'{status.title()} {i}')
+        DI.update(status=status, **fields).where(DI.id == info.id).execute()
+        ids.append(info.id)
+    return ids
+
+
+def test_status_keeps_active_and_failures_on_screen(cli, db_url, tmp_path):
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    done = add_rows(state, tmp_path, 'completed', 30, file_size=10, download_path='/lib/x.mkv',
+                    completed_at=stalkeer.utcnow())
+    failed = add_rows(state, tmp_path, 'failed', 12, error_message='HTTP 404 Not Found', retry_count=1)
+    DI.update(retry_count=5).where(DI.id.in_(failed[-3:])).execute()     # max_retry_attempts = 5
+    queued = add_rows(state, tmp_path, 'pending', 13)
+    active = add_rows(state, tmp_path, 'downloading', 4, total_bytes=1000, bytes_downloaded=10)
+    db.close()
+    code, out, err = cli('--db', db_url, 'status')
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == 'downloads: 13 pending, 4 downloading, 30 completed, 12 failed'
+    assert [line for line in lines if line.endswith(':')] == \
+        ['active:', 'queued:', 'failures:', 'recent completions:']
+    section = {}
+    for line in lines[1:]:
+        if line.endswith(':'):
+            heading = line[:-1]
+        elif line.startswith('  #'):
+            section.setdefault(heading, []).append(int(line.split()[0][1:]))
+    assert section['active'] == active                               # all of them, by id
+    assert section['queued'] == queued[:10] and '  … and 3 more (stalkeer status --status pending --limit N)' in lines
+    assert len(section['failures']) == 10 and '  … and 2 more (stalkeer status --status failed --limit N)' in lines
+    assert len(section['recent completions']) == 5 and '  … and 25 more' in out
+    for row_id in failed[-3:]:
+        assert f'#{row_id} Failed ' in out
+        assert f': HTTP 404 Not Found (gave up after 5 retries — run `stalkeer retry {row_id}`, ' in out
+    assert out.count('gave up after') == 3 and 'Failed 8: HTTP 404 Not Found (retries 1, ' in out
+    # --limit sets every list
+    code, out, err = cli('--db', db_url, 'status', '--limit', '2')
+    assert out.count('  #') == 8 and '… and 2 more (stalkeer status --status downloading' in out
+    # the failed filter says it too
+    code, out, err = cli('--db', db_url, 'status', '--failed', '--limit', '50')
+    assert out.count('gave up after 5 retries') == 3
+
+
+def test_status_rate_and_eta_belong_to_the_current_session(cli, db_url, tmp_path):
+    """Started an hour ago, paused, resumed 10 s ago: the speed is this session's."""
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='live-host-1-aaa')
+    info = state.get_or_create('http://h/movie/u/p/big.mkv', str(tmp_path / 'lib' / 'Big'), 'Big')
+    assert state.acquire(info.id)
+    DI.update(status='downloading', total_bytes=30_000_000, bytes_downloaded=20_000_000,
+              started_at=stalkeer.db_now(-3600), session_started_at=stalkeer.db_now(-10),
+              session_start_bytes=10_000_000, updated_at=stalkeer.db_now()).where(DI.id == info.id).execute()
+    paused = state.get_or_create('http://h/movie/u/p/p.mkv', str(tmp_path / 'lib' / 'Paused'), 'Paused')
+    DI.update(status='paused', total_bytes=1000, bytes_downloaded=500, started_at=stalkeer.db_now(-60),
+              session_started_at=stalkeer.db_now(-30), session_start_bytes=0,
+              error_message='paused by a signal').where(DI.id == paused.id).execute()
+    db.close()
+    code, out, err = cli('--db', db_url, 'status')
+    big = [line for line in out.splitlines() if f'#{info.id} Big' in line][0]
+    # 10 MB in 10 s, not 20 MB in an hour; 10 MB left at that speed
+    assert re.search(r'at (9[5-9]\d\.\d KiB|1\.0 MiB)/s  ETA (9|10|11)s', big), big
+    assert f'      -> {tmp_path / "lib" / "Big.mkv"}' in out                  # where it lands
+    wait = [line for line in out.splitlines() if f'#{paused.id} Paused' in line][0]
+    assert ' at ' not in wait and 'ETA' not in wait                          # a paused row: neither
+    with serving_page(db_url, tmp_path) as page:
+        row = [r for r in page['active'] if r['id'] == info.id][0]
+        assert re.fullmatch(r'(9[5-9]\d\.\d KiB|1\.0 MiB)/s', row['speed_text']) and row['eta_text'] in ('9s', '10s', '11s')
+        assert row['destination'] == str(tmp_path / 'lib' / 'Big.mkv')
+        queued = [r for r in page['queue'] if r['id'] == paused.id][0]
+        assert queued['speed_text'] == queued['eta_text'] == ''
+
+
+@contextlib.contextmanager
+def serving_page(db_url, tmp_path):
+    from test_serve import get_json, serving
+    with serving(db_url, tmp_path) as server:
+        yield get_json(server, '/api/page')[1]
+
+
+def test_a_resumed_row_drops_the_pause_message_and_starts_a_session(db_url, db, tmp_path):
+    state = stalkeer.StateManager(owner='me-1-abc')
+    info = state.get_or_create('http://h/movie/u/p/r.mkv', str(tmp_path / 'R'), 'R')
+    DI.update(status='paused', bytes_downloaded=400, error_message='paused by a signal').where(
+        DI.id == info.id).execute()
+    assert state.acquire(info.id)
+    state.start(DI.get_by_id(info.id), str(tmp_path / 'R.part'))
+    row = DI.get_by_id(info.id)
+    assert row.status == 'downloading' and row.error_message is None
+    state.heartbeat(info.id, 450, 1000, '', session_start=True)
+    row = DI.get_by_id(info.id)
+    assert row.session_start_bytes == 450 and row.session_started_at is not None
+    state.heartbeat(info.id, 900)
+    assert DI.get_by_id(info.id).session_start_bytes == 450                # only at the start
+
+
+def test_clearing_stale_locks_is_said_once(cli, db_url, tmp_path):
+    seed(tmp_path, db_url)
+    code, out, err = cli('--db', db_url, 'unlock', '--stale')
+    assert code == 0 and out == 'cleared 1 stale lock(s)\n' and 'stale' not in err

@@ -252,7 +252,9 @@ def test_serve_command_port_zero_token_and_signal(sqlite_url, tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
-    assert proc.returncode == 143
+    # Its documented way to stop is a normal end: exit 0, one line, no error.
+    assert proc.returncode == 0
+    assert out == 'serve: stopped by SIGTERM\n' and 'error' not in err
     assert TOKEN not in out + err + line
     assert '"GET /metrics?token=*** HTTP/1.1" 200' in err      # DEBUG request log, redacted
     with pytest.raises(OSError):                                  # the socket is closed
@@ -295,3 +297,12 @@ def test_request_threads_close_their_connections(db_url, tmp_path, monkeypatch):
             count = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             wait_for(lambda: database.execute_sql(count).fetchone()[0] <= 3,
                      what='PostgreSQL connections to be released')
+
+
+def test_serve_stopped_by_sigint_exits_0_in_one_line(sqlite_url, tmp_path):
+    proc = start_stalkeer('--db', sqlite_url, 'serve', '--port', '0', env=subprocess_env())
+    line = proc.stdout.readline()
+    assert line.startswith('serving http://127.0.0.1:'), line + proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert (proc.returncode, out, err) == (0, 'serve: stopped by SIGINT\n', '')
