@@ -797,8 +797,9 @@ class ProcessedLine(BaseModel):
 
 # alt_key is looked up like match_key, within a type; most lines have none, so only
 # those that do are indexed (`alt_key IN (…)` implies NOT NULL on both engines).
-ProcessedLine.add_index(ProcessedLine.index(ProcessedLine.content_type, ProcessedLine.alt_key,
-                                            where=ProcessedLine.alt_key.is_null(False)))
+if not MISSING_PACKAGES:      # without peewee only --help can run (optional dependencies)
+    ProcessedLine.add_index(ProcessedLine.index(ProcessedLine.content_type, ProcessedLine.alt_key,
+                                                where=ProcessedLine.alt_key.is_null(False)))
 
 MODELS = (DownloadInfo, ProcessedLine)
 
@@ -2348,7 +2349,7 @@ _SEASON_ONLY_RE = re.compile(r'[Ss](\d{1,2})$')
 _YEAR_PAREN_RE = re.compile(r'[(\[]\s*((?:19|20)\d\d)\s*[)\]]')
 _YEAR_DASH_RE = re.compile(r'\s[-–—]\s*((?:19|20)\d\d)$')
 _YEAR_BARE_RE = re.compile(r'(?<=[^\s:#№–—-])\s+((?:19|20)\d\d)$')
-_YEAR_MID_RE = re.compile(r'(?<=[^\s:#№–—-])\s+((?:19|20)\d\d)\s+(?=\S)')
+_YEAR_MID_RE = re.compile(r'(?<=[^\s:#№–—-])\s+((?:19|20)\d\d)(?=\s+\S)')
 _BARE_YEAR_MAX = 2039        # 'Blade Runner 2049' keeps its number
 _TITLE_EDGE = ' -–—:|,/'
 _TAG_SPLIT_RE = re.compile(r'[^\w-]+')
@@ -2487,7 +2488,7 @@ def _split_year(s: str) -> tuple[str, int | None, str, str | None]:
             elif ' 19' in s or ' 20' in s:                   # 'Movie Name 2019 1080p'
                 for m in reversed(list(_YEAR_MID_RE.finditer(s))):
                     if int(m[1]) <= _BARE_YEAR_MAX and _is_tag_tail(s[m.end():]):
-                        return s[:m.start()], int(m[1]), s[m.end():], s[:m.end()]
+                        return s[:m.start()], int(m[1]), s[m.end():].lstrip(), s[:m.end()]
             return s, None, '', None
         before, after, year = s[:last.start()], s[last.end():], int(last[1])
     before = before.strip(_TITLE_EDGE)
@@ -2743,10 +2744,10 @@ def _find_air_date(s: str) -> tuple[re.Match, dt.date] | None:
 
 
 # A marker: (start, end, season, episode, weak, episode_end, air_date).
-Marker = tuple[int, int, int | None, int | None, bool, int | None, dt.date | None]
+_Marker = tuple[int, int, int | None, int | None, bool, int | None, dt.date | None]
 
 
-def _find_marker(s: str, kind: str = 'auto') -> Marker | None:
+def _find_marker(s: str, kind: str = 'auto') -> _Marker | None:
     """Leftmost episode marker in s. kind 'episode' also reads the season-less absolute
     'Show - 1071', which on a line not known to be an episode could be a film's number."""
     full = s
@@ -2815,6 +2816,10 @@ def _absolute(season: int | None, episode: int | None) -> int | None:
 
 # Fast path: most titles are plain words with an optional trailing '(YYYY)' or ' S01E02'.
 _SXE_TAIL_RE = re.compile(r'\s[Ss](\d{1,3}) ?[Ee](\d{1,4})$')
+# Words that send a plain title to the full parser: tags, countries, edition words in
+# their usual casings (one set lookup instead of three checks on the hot path).
+_PLAIN_BAIL_WORDS = _TRAIL_TAGS | _COUNTRY_CODES | {
+    v for w in _EDITION_LAST for v in (w, w.capitalize(), w.upper())}
 
 
 def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
@@ -2842,9 +2847,8 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
             return None
         s = s[m.end():]
         langs.append(t[1])
-    if '|' in s or ':' in s[:9] or ' - ' in s[:9] or s[:1] == '[' or (
-            ' ' not in s and ('.' in s or '_' in s)):
-        return None                     # more pipe tags / prefixes, a group tag, a dotted name
+    if '|' in s or ':' in s[:9] or ' - ' in s[:9] or (' ' not in s and ('.' in s or '_' in s)):
+        return None                     # more pipe tags / prefixes, a dotted release name
     core, season, episode = s, None, None
     if s[-1:].isdigit():
         if kind == 'movie' or kind == 'channel':
@@ -2863,11 +2867,8 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
     if (not core or '(' in core or '[' in core or 'HD' in core or 'SD' in core
             or _TITLE_DIGIT_RE.search(core) is not None):
         return None
-    words = core.split()
-    last = words[-1]
-    if (not _TRAIL_TAGS.isdisjoint(words) or last in _COUNTRY_CODES
-            or (last[-1] in _EDITION_LAST_CHARS and last.lower() in _EDITION_LAST)):
-        return None                     # a country or an edition: full parser
+    if not _PLAIN_BAIL_WORDS.isdisjoint(core.split()):
+        return None                     # tags, a country or an edition: full parser
     if season is None:
         return ParsedTitle(core, year, None, None, '', None, langs)
     return ParsedTitle(core, year, season, episode, '', None, langs, 'strong', None, None,
@@ -2936,13 +2937,14 @@ def _parse_full(s: str, kind: str) -> ParsedTitle:
         langs.extend(tail)
 
     # Episode marker: series title before it, episode title after it.
-    season = episode = episode_end = air_date = marker = year = alt = edition = None
+    season = episode = episode_end = absolute = air_date = marker = year = alt = edition = None
     ep_title = ''
     if has_digit and (kind == 'auto' or kind == 'episode'):
         mk = _find_marker(s, kind)
         if mk is not None and not (mk[4] and kind == 'auto' and _YEAR_PAREN_RE.search(s)):
             start, end, season, episode, weak, episode_end, air_date = mk
             marker = 'weak' if weak else 'strong'
+            absolute = _absolute(season, episode)
             if end < len(s):
                 ep_title = _YEAR_PAREN_RE.sub('', s[end:]).strip(_TITLE_EDGE)
             s = s[:start]
@@ -2952,8 +2954,8 @@ def _parse_full(s: str, kind: str) -> ParsedTitle:
     if has_digit and kind != 'channel' and s:
         s, year, after, alt = _split_year(s)
         if after:
-            after, edition = _tags_after_year(after)
-            langs.extend(after)
+            after_langs, edition = _tags_after_year(after)
+            langs.extend(after_langs)
         if alt is not None:
             alt = _strip_trailing_tags(alt, []).strip(_TITLE_EDGE)
     title = _strip_trailing_tags(s, langs).strip(_TITLE_EDGE)
@@ -2965,13 +2967,13 @@ def _parse_full(s: str, kind: str) -> ParsedTitle:
     if country is not None and title:
         alt = title
         title = f'{title} ({country})'
-    elif ' ' in title and title[title.rfind(' ') + 1:] in _COUNTRY_CODES:
-        country = title[title.rfind(' ') + 1:]          # 'Shameless US S01E01'
-        alt = title[:title.rfind(' ')].strip(_TITLE_EDGE)
+    elif title[-3:-2] == ' ' and title[-2:] in _COUNTRY_CODES:
+        country = title[-2:]                            # 'Shameless US S01E01'
+        alt = title[:-3].strip(_TITLE_EDGE)
     if len(langs) > 1:
         langs = list(dict.fromkeys(langs))
     return ParsedTitle(title, year, season, episode, ep_title, _RES_LABEL.get(rank), langs, marker, alt,
-                       episode_end, _absolute(season, episode), air_date, edition, country)
+                       episode_end, absolute, air_date, edition, country)
 
 
 # ---------------------------------------------------------------------------

@@ -877,6 +877,8 @@ TITLE_CLASSES = [
     ('Wonder Woman 1984', 'auto', dict(title='Wonder Woman', year=1984, alt_title='Wonder Woman 1984')),
     ('Wonder Woman 1984 (2020)', 'auto', dict(title='Wonder Woman 1984', year=2020)),
     ('Wonder Woman 1984 Returns', 'auto', dict(title='Wonder Woman 1984 Returns')),
+    ('Wonder Woman 1984 2020 1080p', 'auto', dict(title='Wonder Woman 1984', year=2020, resolution='1080p',
+                                                  alt_title='Wonder Woman 1984 2020')),
     ('Death Race 2000 MULTI 1080p', 'auto', dict(title='Death Race', year=2000, resolution='1080p',
                                                  languages=['MULTI'], alt_title='Death Race 2000')),
     ('Blade Runner 2049 1080p', 'auto', dict(title='Blade Runner 2049', resolution='1080p')),
