@@ -2197,13 +2197,15 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                         p_dur, p_attrs, p_title = parse_extinf(line)
                         if '="' in p_title:
                             p_title = _pull_title_attrs(p_title, p_attrs)
-                        if '&' in line:
+                        # An escaping generator ends each entity with ';' ('&amp;'): a line
+                        # with a bare '&' ('Tom & Jerry', 5% of titles) is left alone.
+                        if '&' in line and ';' in line:
                             p_title, changed = _decode_entities(p_attrs, p_title)
                             stats.entities_decoded += changed
                     elif p_line and line[:8].upper() == '#EXTGRP:':
                         # S48 '#EXTGRP:Movie VOD' repeats the group; used when group-title is absent
                         group = line[8:].strip()
-                        if '&' in group and 'group-title' not in p_attrs:
+                        if '&' in group and ';' in group and 'group-title' not in p_attrs:
                             group, changed = _decode_entities({}, group)
                             stats.entities_decoded += changed
                         p_attrs.setdefault('group-title', group)
@@ -3271,12 +3273,15 @@ def classify(entry: PlaylistEntry) -> Classification:
                 ctype = 'movies'
             else:
                 ctype = 'uncategorized'
-    if ctype == 'movies' and pt is None and _EPISODE_HINT_RE.search(text) is not None \
-            and _first_at_word(_STRONG_EPISODE_RE, text.lower()) is not None:
-        ctype = 'tvshows'                # 'The 100 S01E01' under /movie/: the title is surer
     # Final parse in the decided mode (re-parse only when the auto parse disagrees).
     if ctype == 'movies':
-        if pt is None or pt.marker:
+        if pt is None:                   # the URL or tvg-type said movie, yet a strong episode
+            pt = parse_title(text, 'movie')     # marker wins: 'The 100 S01E01' under /movie/.
+            t = pt.title                 # The movie parse keeps markers in the (shorter) title.
+            if _TITLE_DIGIT_RE.search(t) is not None and _EPISODE_HINT_RE.search(t) is not None \
+                    and _first_at_word(_STRONG_EPISODE_RE, t.lower()) is not None:
+                ctype, pt = 'tvshows', parse_title(text, 'episode')
+        elif pt.marker:
             pt = parse_title(text, 'movie')
     elif ctype == 'tvshows':
         if pt is None or pt.marker is None:
