@@ -27,16 +27,19 @@ import configparser
 import contextlib
 import dataclasses
 import datetime as dt
+import difflib
 import email.utils
 import errno
 import gc
 import hashlib
 import hmac
 import http.server
+import io
 import ipaddress
 import itertools
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -144,6 +147,11 @@ CONTENT_TYPE_EXTENSIONS = {
 }
 DEFAULT_EXTENSION = '.mkv'
 
+# How much of one untrusted text (a title, an error, a URL) and of one output or
+# log line is shown: a 400 MB title from a broken app is never written whole.
+DISPLAY_FIELD_MAX = 300
+DISPLAY_LINE_MAX = 1000
+
 # Filesystems on which SQLite's WAL mode is unsafe (shared memory across hosts
 # does not work) -- very common when the database sits on a NAS share.
 NETWORK_FILESYSTEMS = frozenset({
@@ -238,11 +246,22 @@ def make_owner_id() -> str:
 
 
 # ---- redaction ---------------------------------------------------------------
-# Xtream-style playlist URLs carry the account in the path (/movie/USER/PASS/1.mkv)
-# or the query (get.php?username=..&password=..); API keys and database passwords
-# are secrets too. Everything printed or logged goes through redact().
+# Xtream-style playlist URLs carry the account in the path (/movie/USER/PASS/1.mkv,
+# /hls/USER/PASS/1.m3u8, /USER/PASS/1), in the query (get.php?username=..&password=..)
+# or in the userinfo; API keys, database passwords and the serve token are secrets
+# too. Everything printed, logged, served or sent goes through redact(), which
+# masks with two nets:
+#  1. by value: every secret known to this run -- the configured ones at start
+#     (Config.register_secrets: [m3u] url, API keys, ...), and the account of
+#     every URL stalkeer handles: downloads, stored rows it prints
+#     (register_url_secrets) -- wherever it appears, whatever the path shape;
+#  2. by pattern: the URL shapes below, for what was not learnt yet.
 
-_XTREAM_PREFIXES = ('movie', 'movies', 'series', 'live', 'timeshift', 'vod')
+_XTREAM_PREFIXES = ('movie', 'movies', 'series', 'live', 'timeshift', 'vod', 'hls', 'vodstream')
+# The last path segment of a stream: its numeric id, maybe with an extension.
+# The two segments before it are the account (/USER/PASS/123, /hls/USER/PASS/123.m3u8).
+_STREAM_ID = re.compile(r'\d+(?:\.\w{1,5})?')
+_LIVE_STREAM_ID = re.compile(r'\d+(?:\.(?:ts|m3u8))?', re.I)
 _SECRET_QUERY_KEYS = frozenset({
     'username', 'password', 'user', 'pass', 'passwd', 'pwd', 'token', 'apikey',
     'api_key', 'key', 'auth', 'secret'})
@@ -255,37 +274,44 @@ _SECRET_QUERY_IN_TEXT = re.compile(
 
 
 class Redactor:
-    """Knows the secrets of this run and masks them in any text."""
+    """Knows the secrets of this run and masks them in any text. Thread-safe
+    (serve renders rows, and learns their accounts, in many threads)."""
 
     def __init__(self):
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
+        self._pattern: re.Pattern | None = None
 
     def add(self, secret) -> None:
         # Very short strings would mangle ordinary words; they are masked
         # through the URL patterns instead.
-        if secret and len(str(secret)) >= 4:
-            with self._lock:
-                self._secrets.add(str(secret))
+        secret = '' if secret is None else str(secret)
+        if len(secret) < 4 or secret in self._secrets:
+            return
+        with self._lock:
+            self._secrets.add(secret)
+            # One alternation, longest first, swapped in whole: readers never lock.
+            self._pattern = re.compile('|'.join(
+                re.escape(s) for s in sorted(self._secrets, key=len, reverse=True)))
 
     def __call__(self, text) -> str:
         if text is None:
             return ''
         text = str(text)
+        # URLs merely shown are not learnt from: an example in a message
+        # ('postgresql://user:pass@host/db') would make 'user' a secret.
         text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
         text = _XTREAM_PATH_IN_TEXT.sub(r'\1***/***', text)
         text = _SECRET_QUERY_IN_TEXT.sub(r'\1***', text)
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, '***')
-        return text
+        pattern = self._pattern
+        return pattern.sub('***', text) if pattern is not None else text
 
 
 redact = Redactor()
 
 
 def redact_url(url: str) -> str:
-    """Mask credentials in one URL: userinfo, Xtream path segments, query values."""
+    """Mask credentials in one URL: userinfo, the account path pair, query values."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -298,12 +324,8 @@ def redact_url(url: str) -> str:
         user = userinfo.split(':', 1)[0]
         netloc = (f'{user}:***@{host}' if ':' in userinfo else f'***@{host}')
     segments = parts.path.split('/')
-    # ['', 'movie', 'USER', 'PASS', '1.mkv']
-    if len(segments) >= 5 and segments[1].lower() in _XTREAM_PREFIXES:
-        segments[2] = segments[3] = '***'
-    # Live streams without a prefix: /USER/PASS/12345 (optionally with an extension)
-    elif len(segments) == 4 and re.fullmatch(r'\d+(?:\.\w{1,5})?', segments[3]):
-        segments[1] = segments[2] = '***'
+    for i in _account_segments(segments):
+        segments[i] = '***'
     query = parts.query
     if query:
         pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
@@ -314,26 +336,89 @@ def redact_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, '/'.join(segments), query, parts.fragment))
 
 
-def register_url_secrets(url: str) -> None:
-    """Remember the credentials inside a URL so they are masked wherever they show up."""
+def _account_segments(segments: list[str]) -> tuple[int, ...]:
+    """Indexes of the USER and PASS segments in a split URL path, or ()."""
+    # ['', 'movie', 'USER', 'PASS', '1.mkv'] (and /timeshift/USER/PASS/60/when/1.ts)
+    if len(segments) >= 5 and segments[1].lower() in _XTREAM_PREFIXES:
+        return 2, 3
+    # ['', 'USER', 'PASS', '123'], ['', 'any', 'USER', 'PASS', '123.m3u8'], ...
+    if len(segments) >= 4 and _STREAM_ID.fullmatch(segments[-1]):
+        return len(segments) - 3, len(segments) - 2
+    return ()
+
+
+def _learnable(value: str) -> bool:
+    """Worth masking by value wherever it appears: not a short number (a year,
+    an id: masked inside URLs by pattern only) and not a path word."""
+    return not (value.isdigit() and len(value) < 6) and value.lower() not in _XTREAM_PREFIXES
+
+
+def register_url_secrets(url: str, configured: bool = False) -> None:
+    """Remember the account inside a URL so it is masked wherever it shows up.
+    ``configured``: a URL from the configuration, whose account surely is one,
+    so even a short number in it is masked by value."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
         return
-    if parts.password:
-        redact.add(urllib.parse.unquote(parts.password))
+    if parts.scheme.lower() == 'sqlite':
+        return
+    found = []
+    if parts.password:      # the user of user:pass@ stays readable, as redact_url shows it
+        found.append(parts.password)
     segments = parts.path.split('/')
-    if len(segments) >= 5 and segments[1].lower() in _XTREAM_PREFIXES:
-        redact.add(segments[3])
-        redact.add(segments[2])
-    for key, value in urllib.parse.parse_qsl(parts.query):
-        if key.lower() in _SECRET_QUERY_KEYS:
-            redact.add(value)
+    account = _account_segments(segments)
+    # Without a known prefix only the Xtream live shape /USER/PASS/123[.ts|.m3u8] is
+    # learnt: /films/2019/123.mkv is a folder tree (masked in the URL all the same).
+    if account and (segments[1].lower() in _XTREAM_PREFIXES or (
+            len(segments) == 4 and _LIVE_STREAM_ID.fullmatch(segments[3]))):
+        found += [segments[i] for i in account]
+    found += [value for key, value in urllib.parse.parse_qsl(parts.query)
+              if key.lower() in _SECRET_QUERY_KEYS]
+    for value in found:
+        for form in {value, urllib.parse.unquote(value)}:
+            if configured or _learnable(form):
+                redact.add(form)
+
+
+def clip(text, limit: int = DISPLAY_FIELD_MAX) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    text = '' if text is None else str(text)
+    return text if len(text) <= limit else text[:limit - 1] + '…'
+
+
+def shown(text, limit: int = DISPLAY_LINE_MAX) -> str:
+    """What may be displayed of ``text``: redacted, each line clipped to ``limit``.
+
+    Only a bounded head of a huge text is even looked at; a line cut there is
+    dropped, so a secret split by that cut (and not recognisable any more) is
+    never shown."""
+    text = '' if text is None else str(text)
+    head = max(64 * limit, 65536)
+    if len(text) > head:
+        text = text[:head]
+        text = text[:text.rfind('\n')] if '\n' in text else text
+    return '\n'.join(clip(line, limit) for line in redact(text).split('\n'))
+
+
+def shown_tree(data, limit: int = DISPLAY_LINE_MAX):
+    """A JSON-able document with every string in it passed through shown()."""
+    if isinstance(data, str):
+        return shown(data, limit)
+    if isinstance(data, dict):
+        return {key: shown_tree(value, limit) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [shown_tree(value, limit) for value in data]
+    return data
 
 
 class RedactingFormatter(logging.Formatter):
+    """Log lines redacted and clipped (shown()), the message cut before formatting."""
+
     def format(self, record):
-        return redact(super().format(record))
+        record = logging.makeLogRecord(vars(record))    # other handlers keep theirs
+        record.msg, record.args = record.getMessage()[:65536], None
+        return shown(super().format(record))
 
 
 # ---- files and paths -----------------------------------------------------------
@@ -417,6 +502,79 @@ def parse_content_range(value):
     return int(m.group(1)), int(m.group(2)), total
 
 
+# ---- validating numbers and URLs ------------------------------------------------
+
+
+def _plain(number) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def parse_number(text, kind: type, minimum, maximum):
+    """``text`` as an ``int`` or ``float`` in [minimum, maximum].
+
+    The one rule for every number a user gives (config keys, command-line
+    options, serve query parameters). Raises ValueError whose message says what
+    was expected, e.g. "must be a whole number from 1 to 64, got '0'". nan and
+    inf are refused: float() accepts them, a timeout of inf waits forever, and
+    nan passes every comparison test by failing it."""
+    what = 'a whole number' if kind is int else 'a number'
+    expected = f'must be {what} from {_plain(minimum)} to {_plain(maximum)}, got {clip(text, 40)!r}'
+    try:
+        number = kind(str(text).strip())
+    except (TypeError, ValueError):   # '2.5' as an int, 'soon', 5000 digits
+        raise ValueError(expected) from None
+    if not math.isfinite(number) or not minimum <= number <= maximum:
+        raise ValueError(expected)
+    return number
+
+
+_CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')
+# scheme://host:port -> its problem ('' for none). A playlist has a handful of
+# hosts: each is parsed once, and a line costs a dict lookup (bench/RESULTS.md).
+_URL_HEADS: dict[str, str] = {}
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be requested as it stands (a short reason), or None.
+
+    Catches what urllib.parse refuses and requests would raise on mid-run (an
+    unclosed IPv6 bracket as in ``http://[2001:db8::1:8080/…``, a port that is
+    not a number from 0 to 65535), an http(s) URL without a host, and control
+    characters (http.client refuses them). Relative or non-http URLs are not
+    problems here. The reason never quotes the URL (it may hold the account)."""
+    if not url.isprintable():
+        if _CONTROL_CHARS.search(url):
+            return 'URL contains control characters'
+        return _head_problem(url) or None
+    # Everything urlsplit checks is in scheme://netloc, which ends at the first
+    # '/' after it ('?' or '#' before that stay in the key: harmless).
+    end = url.find('/', 8)
+    head = url if end < 0 else url[:end]
+    problem = _URL_HEADS.get(head)
+    if problem is None:
+        problem = _head_problem(head)
+        if len(_URL_HEADS) > 10_000:
+            _URL_HEADS.clear()
+        _URL_HEADS[head] = problem
+    return problem or None
+
+
+def _head_problem(url: str) -> str:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port   # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        text = str(exc)
+        if 'IPv6' in text:
+            return 'unparsable URL: unbalanced [ ] around the host'
+        if 'Port' in text or 'port' in text:
+            return 'unparsable URL: the port is not a number from 0 to 65535'
+        return 'unparsable URL'
+    if parts.scheme.lower() in ('http', 'https') and not parts.hostname:
+        return 'URL without a host'
+    return ''
+
+
 # ==== config ==================================================================
 
 # Every key stalkeer reads, with its default. stalkeer.ini documents each one.
@@ -448,12 +606,14 @@ DEFAULTS = {
         'path_map': '',
         'rescan': 'true',
         'require_available': 'true',
+        'timeout': '60',
     },
     'sonarr': {
         'url': '',
         'api_key': '',
         'path_map': '',
         'rescan': 'true',
+        'timeout': '60',
     },
     'quality': {
         'preference': '1080p, 720p, 4K, 480p, unknown',
@@ -484,6 +644,7 @@ DEFAULTS = {
     'serve': {
         'token': '',
         'refresh_seconds': '3',
+        'allowed_hosts': '',
     },
     'logging': {
         'level': 'INFO',
@@ -491,6 +652,58 @@ DEFAULTS = {
         'progress_log_seconds': '30',
     },
 }
+
+
+# Every numeric key: (int or float, smallest, largest value). The getters take
+# their bounds from here and Config.check() tries them all at start, so a bad
+# value stops any command with one line naming the key. A minimum is the least
+# value that still works; a maximum is far past any sane use and catches a typo
+# (an extra zero or three) before it becomes a lock that never goes stale.
+NUMBER_LIMITS = {
+    ('downloads', 'connect_timeout'): (float, 0.1, 3600),
+    ('downloads', 'read_timeout'): (float, 0.1, 86400),
+    ('downloads', 'retry_attempts'): (int, 1, 100),
+    ('downloads', 'max_retry_attempts'): (int, 0, 1000),
+    ('downloads', 'retry_backoff_seconds'): (float, 0, 3600),
+    ('downloads', 'retry_backoff_max_seconds'): (float, 0, 86400),
+    ('downloads', 'progress_interval_mb'): (float, 0, 1024 * 1024),         # up to 1 TiB
+    ('downloads', 'progress_interval_seconds'): (float, 0, 86400),
+    ('downloads', 'lock_timeout_seconds'): (float, 1, 7 * 86400),
+    ('downloads', 'min_free_space_mb'): (float, 0, 1024 * 1024 * 1024),    # up to 1 PiB
+    ('downloads', 'max_parallel'): (int, 1, 64),
+    ('downloads', 'max_connections_per_host'): (int, 1, 64),
+    ('radarr', 'timeout'): (float, 1, 3600),
+    ('sonarr', 'timeout'): (float, 1, 3600),
+    ('m3u', 'retention_count'): (int, 0, 10000),
+    ('m3u', 'max_file_size_mb'): (float, 0.001, 1024 * 1024),
+    ('serve', 'refresh_seconds'): (float, 0.5, 3600),
+    ('logging', 'progress_log_seconds'): (float, 0.1, 86400),
+}
+
+# Environment variables named STALKEER_TEST_* belong to the test suite.
+_ENV_PREFIX, _ENV_TEST_PREFIX = 'STALKEER_', 'STALKEER_TEST_'
+
+
+def _closest_key(section: str, key: str) -> str | None:
+    """The known ``[section] key`` a misspelled or misplaced one most likely
+    means (difflib), or None."""
+    sections = [section] if section in DEFAULTS else \
+        difflib.get_close_matches(section, list(DEFAULTS), n=1, cutoff=0.6)
+    for name in sections:
+        if key in DEFAULTS[name]:
+            return f'[{name}] {key}'
+        close = difflib.get_close_matches(key, list(DEFAULTS[name]), n=1, cutoff=0.6)
+        if close:
+            return f'[{name}] {close[0]}'
+        if name != section:
+            return f'[{name}]'
+    # The right key in the wrong section, when only one section has it.
+    names = sorted({name for keys in DEFAULTS.values() for name in keys})
+    for near in difflib.get_close_matches(key, names, n=1, cutoff=0.75):
+        homes = [name for name, keys in DEFAULTS.items() if near in keys]
+        if len(homes) == 1:
+            return f'[{homes[0]}] {near}'
+    return None
 
 
 class Config:
@@ -506,17 +719,27 @@ class Config:
         self.path = path
         self.env = os.environ if env is None else env
         self.base_dir = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
-        self.parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None)
-        self.parser.read_dict(DEFAULTS)
+        # Only what the file says; DEFAULTS fill in (see _source). A [DEFAULT]
+        # section is an ordinary, unknown one: it must not leak into every section.
+        self.parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None,
+                                                default_section='\x00')
         if path:
             try:
-                with open(path, encoding='utf-8') as fh:
-                    self.parser.read_file(fh, source=path)
+                with open(path, 'rb') as fh:
+                    data = fh.read()
             except OSError as exc:
                 raise ConfigError(f'cannot read config file {path}: {exc.strerror}') from None
+            try:
+                text = data.decode('utf-8-sig')     # a BOM (Windows Notepad) is fine
+            except UnicodeDecodeError as exc:
+                line = data.count(b'\n', 0, exc.start) + 1
+                raise ConfigError(f'config file {path} line {line} is not UTF-8 (byte '
+                                  f'0x{data[exc.start]:02x}): save it as UTF-8') from None
+            try:
+                self.parser.read_string(text, source=path)
             except configparser.Error as exc:
                 first = str(exc).strip().splitlines()[0]
-                raise ConfigError(f'config file {path} is not valid: {first}') from None
+                raise ConfigError(f'config file {path} is not valid: {clip(first)}') from None
         self.db_url_override = db_url
 
     @classmethod
@@ -549,7 +772,7 @@ class Config:
             return self.env[env_name], f'{env_name} (environment)'
         if self.parser.has_option(section, key):
             return self.parser.get(section, key), f'[{section}] {key}'
-        return None, f'[{section}] {key}'
+        return DEFAULTS.get(section, {}).get(key), f'[{section}] {key}'
 
     def origin(self, section, key) -> str:
         """Where the value in force comes from: ``default``, ``file`` or
@@ -560,18 +783,9 @@ class Config:
         return 'file' if (section, key) in self.file_options() else 'default'
 
     def file_options(self) -> set:
-        """The (section, key) pairs the file itself sets (read again: the parser
-        holds the defaults and the file together)."""
-        if getattr(self, '_file_options', None) is None:
-            raw = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None)
-            if self.path:
-                # __init__ already read it: an error here would be the same one.
-                with contextlib.suppress(OSError, ValueError, configparser.Error), \
-                        open(self.path, encoding='utf-8') as fh:
-                    raw.read_file(fh)
-            self._file_options = {(section, key) for section in raw.sections()
-                                  for key in raw.options(section)}
-        return self._file_options
+        """The (section, key) pairs the file itself sets (the parser holds only the file)."""
+        return {(section, key) for section in self.parser.sections()
+                for key in self.parser.options(section)}
 
     def get(self, section, key, default=None) -> str | None:
         value, _ = self._source(section, key)
@@ -579,25 +793,14 @@ class Config:
             return default
         return value.strip()
 
-    def getint(self, section, key, minimum=None) -> int:
+    def getnumber(self, section, key) -> int | float:
+        """A numeric key, within its NUMBER_LIMITS; ConfigError naming it otherwise."""
+        kind, minimum, maximum = NUMBER_LIMITS[(section, key)]
         value, where = self._source(section, key)
         try:
-            number = int(str(value).strip())
-        except (TypeError, ValueError):
-            raise ConfigError(f'{where} must be a whole number, got {value!r}') from None
-        if minimum is not None and number < minimum:
-            raise ConfigError(f'{where} must be at least {minimum}, got {number}')
-        return number
-
-    def getfloat(self, section, key, minimum=None) -> float:
-        value, where = self._source(section, key)
-        try:
-            number = float(str(value).strip())
-        except (TypeError, ValueError):
-            raise ConfigError(f'{where} must be a number, got {value!r}') from None
-        if number != number or (minimum is not None and number < minimum):
-            raise ConfigError(f'{where} must be a number of at least {minimum}, got {value!r}')
-        return number
+            return parse_number(value, kind, minimum, maximum)
+        except ValueError as exc:
+            raise ConfigError(f'{where} {exc}') from None
 
     def getbool(self, section, key) -> bool:
         value, where = self._source(section, key)
@@ -608,6 +811,19 @@ class Config:
             return False
         raise ConfigError(f'{where} must be true or false, got {value!r}')
 
+    def getheader(self, section, key) -> str:
+        """A value sent in an HTTP header (API key, User-Agent): printable ASCII
+        only. HTTP/1.1 header values are bytes that requests encodes as Latin-1,
+        and a control character would split the header (RFC 9110 5.5)."""
+        value, where = self._source(section, key)
+        value = (value or '').strip()
+        bad = next((i for i, char in enumerate(value) if not ' ' <= char <= '~'), None)
+        if bad is not None:
+            raise ConfigError(f'{where} has a character that cannot be sent in an HTTP header '
+                              f'(non-ASCII or control character at position {bad + 1}): '
+                              'check it for a copy-paste slip')
+        return value
+
     def getpath(self, section, key) -> str | None:
         """A path; relative ones are resolved against the config file's folder."""
         value = self.get(section, key)
@@ -615,6 +831,48 @@ class Config:
             return None
         value = os.path.expanduser(value)
         return value if os.path.isabs(value) else os.path.join(self.base_dir, value)
+
+    # -- checks ---------------------------------------------------------------
+    def check(self) -> None:
+        """Every numeric key valid, whatever the command will read (ConfigError)."""
+        for section, key in NUMBER_LIMITS:
+            self.getnumber(section, key)
+
+    def unknown_keys(self) -> list[str]:
+        """One warning per key of the file, and per STALKEER_* variable, that
+        names no setting (a typo changes nothing, silently), each with the
+        closest known one."""
+        warnings = []
+        for section in self.parser.sections():
+            for key in self.parser.options(section):
+                if key in DEFAULTS.get(section, {}):
+                    continue
+                near = _closest_key(section, key)
+                what = 'key' if section in DEFAULTS else 'section'
+                warnings.append(f'{self.path}: [{clip(section, 80)}] {clip(key, 80)} is ignored: '
+                                f'unknown {what}' + (f' (did you mean {near}?)' if near else ''))
+        known = {f'{_ENV_PREFIX}{s}_{k}'.upper() for s, keys in DEFAULTS.items() for k in keys}
+        known.add('STALKEER_CONFIG')
+        for name in sorted(self.env):
+            if name.upper().startswith(_ENV_PREFIX) and not name.upper().startswith(_ENV_TEST_PREFIX) \
+                    and name.upper() not in known:
+                near = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+                warnings.append(f'environment variable {clip(name, 80)} is not a stalkeer setting, '
+                                f'ignored' + (f' (did you mean {near[0]}?)' if near else ''))
+        return warnings
+
+    def register_secrets(self) -> None:
+        """Teach redact() every secret the configuration holds, before anything
+        is printed: a command that never reads the playlist (status, serve)
+        still masks the account of [m3u] url by value."""
+        urls = [self.get('m3u', 'url'), self.get('notify', 'webhook_url'),
+                self.get('notify', 'healthcheck_url'), self.database_url,
+                *re.split(r'[\s,]+', self.get('notify', 'apprise_urls') or '')]
+        for url in urls:
+            if url:
+                register_url_secrets(url, configured=True)
+        for section, key in (('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token')):
+            redact.add(self.get(section, key))
 
     # -- derived --------------------------------------------------------------
     @property
@@ -655,17 +913,17 @@ class DownloadSettings:
         s = 'downloads'
         settings = cls(
             temp_dir=cfg.getpath(s, 'temp_dir'),
-            connect_timeout=cfg.getfloat(s, 'connect_timeout', minimum=0.1),
-            read_timeout=cfg.getfloat(s, 'read_timeout', minimum=0.1),
-            retry_attempts=cfg.getint(s, 'retry_attempts', minimum=1),
-            max_retry_attempts=cfg.getint(s, 'max_retry_attempts', minimum=0),
-            backoff_base=cfg.getfloat(s, 'retry_backoff_seconds', minimum=0),
-            backoff_max=cfg.getfloat(s, 'retry_backoff_max_seconds', minimum=0),
-            progress_interval_bytes=int(cfg.getfloat(s, 'progress_interval_mb', minimum=0) * MiB),
-            progress_interval_seconds=cfg.getfloat(s, 'progress_interval_seconds', minimum=0),
-            lock_timeout=cfg.getfloat(s, 'lock_timeout_seconds', minimum=1),
-            min_free_space=int(cfg.getfloat(s, 'min_free_space_mb', minimum=0) * MiB),
-            user_agent=cfg.get(s, 'user_agent') or f'stalkeer/{__version__}',
+            connect_timeout=cfg.getnumber(s, 'connect_timeout'),
+            read_timeout=cfg.getnumber(s, 'read_timeout'),
+            retry_attempts=cfg.getnumber(s, 'retry_attempts'),
+            max_retry_attempts=cfg.getnumber(s, 'max_retry_attempts'),
+            backoff_base=cfg.getnumber(s, 'retry_backoff_seconds'),
+            backoff_max=cfg.getnumber(s, 'retry_backoff_max_seconds'),
+            progress_interval_bytes=int(cfg.getnumber(s, 'progress_interval_mb') * MiB),
+            progress_interval_seconds=cfg.getnumber(s, 'progress_interval_seconds'),
+            lock_timeout=cfg.getnumber(s, 'lock_timeout_seconds'),
+            min_free_space=int(cfg.getnumber(s, 'min_free_space_mb') * MiB),
+            user_agent=cfg.getheader(s, 'user_agent') or f'stalkeer/{__version__}',
         )
         if settings.progress_interval_seconds >= settings.lock_timeout:
             raise ConfigError(
@@ -1721,8 +1979,8 @@ class PlaylistSettings:
             url=cfg.get('m3u', 'url') or None,
             file_path=cfg.getpath('m3u', 'file_path'),
             archive_dir=cfg.getpath('m3u', 'archive_dir'),
-            retention_count=cfg.getint('m3u', 'retention_count', minimum=0),
-            max_file_size=int(cfg.getfloat('m3u', 'max_file_size_mb', minimum=0.001) * MiB),
+            retention_count=cfg.getnumber('m3u', 'retention_count'),
+            max_file_size=int(cfg.getnumber('m3u', 'max_file_size_mb') * MiB),
             connect_timeout=downloads.connect_timeout, read_timeout=downloads.read_timeout,
             retry_attempts=downloads.retry_attempts, backoff_base=downloads.backoff_base,
             backoff_max=downloads.backoff_max, user_agent=downloads.user_agent)
@@ -1768,8 +2026,9 @@ class PlaylistFetcher:
         url = url or s.url
         if not url:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
-        if not re.match(r'(?i)https?://', url):
-            raise ConfigError(f'[m3u] url must be an http(s) URL, got {redact(url)!r}')
+        if not re.match(r'(?i)https?://', url) or url_problem(url):
+            raise ConfigError(f'[m3u] url must be an http(s) URL, got {redact(url)!r}'
+                              + (f' ({url_problem(url)})' if url_problem(url) else ''))
         register_url_secrets(url)
         folder = os.path.dirname(s.file_path) or '.'
         try:
@@ -2119,14 +2378,14 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                   on_progress: Callable[[int], None] | None = None) -> Iterator[PlaylistEntry]:
     """Yield PlaylistEntry objects from a binary M3U stream, reading line by line.
 
-    Never raises on bad input: EXTINF without URL, URL without EXTINF, over-long
-    lines (> 64 KiB, drained in bounded chunks) are counted in `stats`, which is
-    complete once the iterator is exhausted or closed. Lines end at LF, CRLF or a
-    lone CR (old Mac files, mixed files). Each line is UTF-8 where it can be, and
-    cp1252 where it is not (counted: encoding_fallbacks); HTML entities in the
-    title and attributes are decoded (counted: entities_decoded); name="value",
-    pairs written after the title comma are attributes. `on_progress(bytes_read)`
-    is called about every MiB and at the end.
+    Never raises on bad input: EXTINF without URL, URL without EXTINF, a URL that
+    cannot be requested (url_problem), over-long lines (> 64 KiB, drained in bounded
+    chunks) are counted in `stats`, which is complete once the iterator is exhausted
+    or closed. Lines end at LF, CRLF or a lone CR (old Mac files, mixed files). Each
+    line is UTF-8 where it can be, and cp1252 where it is not (counted:
+    encoding_fallbacks); HTML entities in the title and attributes are decoded
+    (counted: entities_decoded); name="value", pairs written after the title comma
+    are attributes. `on_progress(bytes_read)` is called about every MiB and at the end.
     """
     readline, max_line, parse_extinf, Entry = stream.readline, _M3U_MAX_LINE, _parse_extinf, PlaylistEntry
     universal = False              # switched to _UniversalLineReader (a lone CR was seen)
@@ -2211,8 +2470,12 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                         p_attrs.setdefault('group-title', group)
                     # other directives (#EXTM3U again, #EXTVLCOPT, #KODIPROP, comments) skipped
                 elif p_line:
-                    entries += 1
-                    yield Entry(p_line, p_dur, p_attrs, p_title, line)
+                    problem = url_problem(line)
+                    if problem:        # it would fail every download, and resume, later
+                        stats.add_malformed(p_line, problem)
+                    else:
+                        entries += 1
+                        yield Entry(p_line, p_dur, p_attrs, p_title, line)
                     p_line = 0
                 else:
                     stats.add_malformed(line_no, 'URL without EXTINF')
@@ -3633,17 +3896,18 @@ class ArrSettings:
     rescan: bool
     require_available: bool = True
     library_path: str | None = None
+    timeout: float = 60
 
     @classmethod
     def from_config(cls, cfg: Config, section: str) -> 'ArrSettings':
         name = section.capitalize()
-        url, key = cfg.get(section, 'url'), cfg.get(section, 'api_key')
+        url, key = cfg.get(section, 'url'), cfg.getheader(section, 'api_key')
         if not url or not key:
             raise ConfigError(
                 f'{name} is not configured: set [{section}] url and api_key '
                 f'(or STALKEER_{section.upper()}_URL and STALKEER_{section.upper()}_API_KEY)')
-        if not re.match(r'(?i)https?://', url):
-            raise ConfigError(f'[{section}] url must start with http:// or https://, got {redact(url)!r}')
+        if not re.match(r'(?i)https?://', url) or url_problem(url):
+            raise ConfigError(f'[{section}] url must be an http:// or https:// URL, got {redact(url)!r}')
         redact.add(key)
         return cls(section=section, name=name, url=url.rstrip('/'), api_key=key,
                    path_map=parse_path_map(cfg.get(section, 'path_map') or '', section),
@@ -3651,7 +3915,8 @@ class ArrSettings:
                    require_available=(cfg.getbool(section, 'require_available')
                                       if section == 'radarr' else True),
                    library_path=cfg.getpath('downloads', 'movies_path' if section == 'radarr'
-                                            else 'tvshows_path'))
+                                            else 'tvshows_path'),
+                   timeout=cfg.getnumber(section, 'timeout'))
 
 
 def parse_path_map(text: str, section: str) -> list[tuple[str, str]]:
@@ -3676,79 +3941,403 @@ def map_path(path: str, path_map) -> str:
     return path
 
 
+# -- reading answers ----------------------------------------------------------------
+# Answers are read as a stream, one record at a time, each checked and trimmed to
+# the fields stalkeer reads: a Radarr that ignores pageSize and sends 300k records
+# in one page, or a library of 100k movies, costs the trimmed records and no more
+# (bench/RESULTS.md has the peak RSS).
+
+ARR_PAGE_SIZE = 250
+ARR_CHUNK = 64 * 1024
+ARR_MAX_VALUE = 16 * MiB          # one record (or any other single value) of an answer
+ARR_MAX_RECORDS = 1_000_000       # records of one listing, all pages together
+ARR_WAIT_NOTICE = 5               # seconds before a run says it is waiting for the app
+ARR_WARN_RECORDS = 5              # malformed records warned about one by one, per listing
+
+_JSON_BLANK = re.compile(r'[ \t\n\r]*')
+_JSON_NUMBER_TAIL = re.compile(r'[0-9.eE+-]*')
+_JSON_DECODER = json.JSONDecoder()
+
+
+class AnswerError(ValueError):
+    """What is wrong with an answer, as the end of a sentence: "… answered X with <this>"."""
+
+
+class JsonStream:
+    """One JSON document read from byte chunks a value at a time.
+
+    Each value is parsed by ``json.JSONDecoder.raw_decode`` (C speed); the buffer
+    holds the value being read plus one chunk, so an answer of any size is read in
+    bounded memory. A single value larger than ``max_value`` characters, text that
+    is not UTF-8 or not JSON raise AnswerError."""
+
+    def __init__(self, chunks: Iterable[bytes], max_value: int | None = None):
+        self._chunks = iter(chunks)
+        self._utf8 = codecs.getincrementaldecoder('utf-8')()
+        self.max_value = ARR_MAX_VALUE if max_value is None else max_value
+        self.buf = ''
+        self.pos = 0
+        self.eof = False
+
+    def _more(self, at_least: int = 1) -> None:
+        """Append at least ``at_least`` characters (fewer at the end of the answer)."""
+        self.buf = self.buf[self.pos:]
+        self.pos = 0
+        pieces, added = [self.buf], 0
+        try:
+            while added < at_least and not self.eof:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    pieces.append(self._utf8.decode(b'', final=True))
+                    self.eof = True
+                else:
+                    pieces.append(self._utf8.decode(chunk))
+                added += len(pieces[-1])
+        except UnicodeDecodeError:
+            raise AnswerError('text that is not UTF-8') from None
+        self.buf = ''.join(pieces)
+
+    def peek(self) -> str:
+        """The next character that is not blank ('' at the end), not consumed."""
+        while True:
+            self.pos = _JSON_BLANK.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf) or self.eof:
+                return self.buf[self.pos:self.pos + 1]
+            self._more()
+
+    def expect(self, char: str) -> None:
+        found = self.peek()
+        if found != char:
+            raise AnswerError(f'something that is not JSON (expected {char!r}, found '
+                              f'{found or "the end"!r})')
+        self.pos += 1
+
+    def value(self):
+        """The next whole value (object, list, string, number, true/false/null)."""
+        if not self.peek():
+            raise AnswerError('JSON that ends too early')
+        while True:
+            try:
+                value, end = _JSON_DECODER.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                raise AnswerError('JSON nested too deeply') from None
+            except json.JSONDecodeError as exc:
+                if self.eof:
+                    raise AnswerError(f'something that is not JSON ({exc.msg})') from None
+                pending = len(self.buf) - self.pos
+                if pending > self.max_value:
+                    raise AnswerError(f'a value larger than {human_bytes(self.max_value)}') from None
+                self._more(max(pending, ARR_CHUNK))     # doubling: each value parsed O(1) times
+                continue
+            if not self.eof and type(value) in (int, float) \
+                    and _JSON_NUMBER_TAIL.fullmatch(self.buf, end):
+                self._more()        # "12" or "12." may be the start of "12.5": read on first
+                continue
+            self.pos = end
+            return value
+
+    def items(self) -> Iterator:
+        """The values of the list that starts here, one by one."""
+        self.expect('[')
+        if self.peek() == ']':
+            self.pos += 1
+            return
+        while True:
+            yield self.value()
+            self._after(']')
+            if self.buf[self.pos - 1] == ']':
+                return
+
+    def members(self) -> Iterator[str]:
+        """The keys of the object that starts here; the caller reads each value
+        (value() or items()) before asking for the next key."""
+        self.expect('{')
+        if self.peek() == '}':
+            self.pos += 1
+            return
+        while True:
+            key = self.value()
+            if not isinstance(key, str):
+                raise AnswerError('something that is not JSON (an object key that is not a string)')
+            self.expect(':')
+            yield key
+            self._after('}')
+            if self.buf[self.pos - 1] == '}':
+                return
+
+    def _after(self, closing: str) -> None:
+        """Consume the ',' or ``closing`` that follows a list item or object member."""
+        found = self.peek()
+        if found not in (',', closing):
+            raise AnswerError(f'something that is not JSON (expected , or {closing}, found '
+                              f'{found or "the end"!r})')
+        self.pos += 1
+
+    def end(self) -> None:
+        if self.peek():
+            raise AnswerError('something that is not JSON (more data after the document)')
+
+
+def json_kind(value) -> str:
+    """'a JSON list', 'null', …: what a value is, for messages."""
+    return {dict: 'a JSON object', list: 'a JSON list', str: 'a JSON string', bool: 'a boolean',
+            type(None): 'null'}.get(type(value), 'a number')
+
+
+# -- the shapes stalkeer reads ------------------------------------------------------------
+# Per resource of the OpenAPI documents (../shared/contracts/): each field stalkeer
+# reads and the JSON type it must have. A record is checked against its resource,
+# trimmed to these fields (the rest is never kept in memory), and skipped with a
+# warning when a field has the wrong type or a required one is missing: a record
+# read wrong could send a download to the wrong film. A test checks every field
+# and type against the documents.
+
+ARR_RESOURCES = {
+    'radarr': {
+        'MovieResourcePagingResource': {'records': list, 'totalRecords': int},
+        'MovieResource': {'id': int, 'title': str, 'originalTitle': str, 'alternateTitles': list,
+                          'year': int, 'path': str, 'monitored': bool, 'hasFile': bool,
+                          'isAvailable': bool, 'imdbId': str, 'tmdbId': int},
+        'AlternativeTitleResource': {'title': str},
+    },
+    'sonarr': {
+        'EpisodeResourcePagingResource': {'records': list, 'totalRecords': int},
+        'EpisodeResource': {'id': int, 'seriesId': int, 'seasonNumber': int, 'episodeNumber': int,
+                            'title': str, 'monitored': bool, 'hasFile': bool, 'series': dict},
+        'SeriesResource': {'id': int, 'title': str, 'alternateTitles': list, 'year': int,
+                           'path': str, 'seasonFolder': bool, 'imdbId': str, 'tvdbId': int},
+        'AlternateTitleResource': {'title': str},
+    },
+}
+# Without these a record cannot be used at all (the rest may be absent or null).
+_REQUIRED_FIELDS = {'MovieResource': ('id',), 'SeriesResource': ('id',),
+                    'EpisodeResource': ('id', 'seriesId', 'seasonNumber', 'episodeNumber')}
+
+# Fields stalkeer reads from the apps' JSON, per OpenAPI schema (the test of the
+# contract reads this).
+ARR_FIELDS_READ = {app: {schema: tuple(fields) for schema, fields in resources.items()}
+                   for app, resources in ARR_RESOURCES.items()}
+
+
+def _has_type(value, kind: type) -> bool:
+    # JSON true/false are Python bools, which are ints too: never a count or an id.
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+
+
+def check_record(app: str, schema: str, record) -> tuple[dict | None, str | None]:
+    """``(trimmed record, None)`` or ``(None, what is wrong)`` for one record of
+    ``schema`` (ARR_RESOURCES). Alternate titles that are not objects with a
+    string title are dropped: the record stays usable without them."""
+    if not isinstance(record, dict):
+        return None, f'a record that is {json_kind(record)}, not an object'
+    label = f'record {record["id"]}' if _has_type(record.get('id'), int) else 'a record'
+    for field in _REQUIRED_FIELDS.get(schema, ()):
+        if record.get(field) is None:
+            return None, f'{label} without "{field}"'
+    trimmed = {}
+    for field, kind in ARR_RESOURCES[app][schema].items():
+        value = record.get(field)
+        if value is None:
+            continue
+        if not _has_type(value, kind):
+            return None, f'{label}: "{field}" is {json_kind(value)}'
+        if field == 'alternateTitles':      # Alternat(iv)eTitleResource: {'title': str}
+            value = [{'title': alt['title']} for alt in value
+                     if isinstance(alt, dict) and isinstance(alt.get('title'), str)]
+        elif field == 'series':
+            value, problem = check_record(app, 'SeriesResource', value)
+            if problem:
+                return None, f'{label}: "series" has {problem}'
+        trimmed[field] = value
+    return trimmed, None
+
+
 class ArrClient:
-    """What Radarr and Sonarr share: sessions, errors, paging, commands."""
+    """What Radarr and Sonarr share: sessions, errors, paging, commands.
+
+    Every request waits at most ``[radarr] timeout`` seconds for each read (the
+    connection: at most 10 s of it); connection errors and 5xx are tried
+    ``attempts`` times, a timeout is not (the app is up, but busy: asking again
+    only queues the same work). After ARR_WAIT_NOTICE seconds the run says on
+    stderr what it is waiting for."""
 
     def __init__(self, settings: ArrSettings, session: requests.Session | None = None,
-                 connect_timeout: float = 10, read_timeout: float = 300, attempts: int = 3,
-                 backoff: float = 1.0):
+                 attempts: int = 3, backoff: float = 1.0):
         self.settings = settings
         self.name = settings.name
+        self.app = settings.section
         self.session = session or requests.Session()
         self.session.headers.update({'X-Api-Key': settings.api_key, 'Accept': 'application/json',
                                      'User-Agent': f'stalkeer/{__version__}'})
-        # Large libraries answer /api/v3/movie in minutes: a long read timeout.
-        self.timeout = (connect_timeout, read_timeout)
+        self.timeout = (min(10.0, settings.timeout), settings.timeout)
         self.attempts = attempts
         self.backoff = backoff
         self.sleep = time.sleep
+        self.wait_notice = ARR_WAIT_NOTICE
 
-    def request(self, method: str, path: str, params=None, json_body=None, allow_404=False):
+    @property
+    def where(self) -> str:
+        return f'{self.name} at {redact_url(self.settings.url)}'
+
+    def request(self, method: str, path: str, params=None, json_body=None, allow_404=False,
+                read: Callable[[JsonStream], object] | None = None):
+        """Send one request; ``read(stream)`` consumes a 2xx JSON answer and
+        what it returns is returned. Without ``read`` the answer is not read.
+        None for a 404 when ``allow_404``. ArrError for everything else."""
         url = self.settings.url + path
-        for attempt in range(1, self.attempts + 1):
-            try:
-                response = self.session.request(method, url, params=params, json=json_body,
-                                                timeout=self.timeout)
-            except requests.exceptions.RequestException as exc:
-                if attempt < self.attempts:
-                    self.sleep(backoff_delay(attempt, self.backoff, 30))
-                    continue
-                raise ArrError(f'cannot reach {self.name} at {redact_url(self.settings.url)}: '
-                               f'{_connection_reason(exc)}') from None
-            code = response.status_code
-            if code >= 500 and attempt < self.attempts:
-                self.sleep(backoff_delay(attempt, self.backoff, 30))
-                continue
-            return self._decode(response, path, allow_404)
-        raise AssertionError('unreachable')  # pragma: no cover
+        notice = threading.Timer(self.wait_notice, log.info, (
+            'waiting for %s (%s %s; at most %gs per read, [%s] timeout)',
+            self.where, method, path, self.settings.timeout, self.app))
+        notice.daemon = True
+        notice.start()
+        try:
+            for attempt in range(1, self.attempts + 1):
+                try:
+                    response = self.session.request(method, url, params=params, json=json_body,
+                                                    timeout=self.timeout, stream=True)
+                except requests.exceptions.ReadTimeout:
+                    raise ArrError(f'{self.where} did not answer {method} {path} within '
+                                   f'{self.settings.timeout:g}s (a large library may need a larger '
+                                   f'[{self.app}] timeout)') from None
+                except requests.exceptions.RequestException as exc:
+                    if attempt < self.attempts:
+                        self.sleep(backoff_delay(attempt, self.backoff, 30))
+                        continue
+                    raise ArrError(f'cannot reach {self.where}: {_connection_reason(exc)}') from None
+                with response:
+                    if response.status_code >= 500 and attempt < self.attempts:
+                        self.sleep(backoff_delay(attempt, self.backoff, 30))
+                        continue
+                    return self._answer(response, method, path, allow_404, read)
+            raise AssertionError('unreachable')  # pragma: no cover
+        finally:
+            notice.cancel()
 
-    def _decode(self, response, path, allow_404):
-        code, where = response.status_code, f'{self.name} at {redact_url(self.settings.url)}'
+    def _answer(self, response, method, path, allow_404, read):
+        code, where = response.status_code, self.where
         if code == 401:
-            raise ArrError(f'{self.name} rejected the API key (check [{self.settings.section}] api_key)')
+            raise ArrError(f'{self.name} rejected the API key (check [{self.app}] api_key)')
         if code == 404:
             if allow_404:
                 return None
             raise ArrError(f'{where} answered 404 for {path}: is the URL base right? '
                            f'(a {self.name} behind a reverse proxy needs it in the url, '
-                           f'e.g. http://nas:{"7878/radarr" if self.settings.section == "radarr" else "8989/sonarr"})')
+                           f'e.g. http://nas:{"7878/radarr" if self.app == "radarr" else "8989/sonarr"})')
         if code >= 400:
             raise ArrError(f'{where} answered HTTP {code} for {path}')
-        if code == 204 or not response.content:
+        if read is None:
             return None
-        ctype = response.headers.get('Content-Type', '').lower()
-        if 'html' in ctype or response.content.lstrip()[:1] == b'<':
-            raise ArrError(f'{where} answered with an HTML page instead of JSON '
-                           f'(wrong URL, or a login page in front of {self.name}?)')
+        if 'html' in response.headers.get('Content-Type', '').lower():
+            raise self._html(path)
+        stream = JsonStream(response.iter_content(ARR_CHUNK))
         try:
-            return response.json()
-        except ValueError:
-            raise ArrError(f'{where} answered something that is not JSON for {path}') from None
+            first = stream.peek()
+            if first == '<':
+                raise self._html(path)
+            if not first:
+                raise AnswerError(f'an empty body (HTTP {code}) where JSON was expected: a reverse '
+                                  f'proxy answering for {self.name}?')
+            result = read(stream)
+            stream.end()
+            return result
+        except AnswerError as exc:
+            raise ArrError(f'{where} answered {method} {path} with {exc}') from None
+        except requests.exceptions.RequestException as exc:
+            raise ArrError(f'{where}: the answer to {method} {path} broke off: '
+                           f'{_connection_reason(exc)}') from None
 
-    def paged(self, path: str, params: dict, page_size: int = 250, allow_404=False):
-        """Every record of a paged endpoint; None when the endpoint does not exist."""
-        records, page = [], 1
+    def _html(self, path) -> ArrError:
+        return ArrError(f'{self.where} answered {path} with an HTML page instead of JSON '
+                        f'(wrong URL, or a login page in front of {self.name}?)')
+
+    # -- listings ----------------------------------------------------------------------
+    def _collect(self, values: Iterable, schema: str, path: str, into: dict, tally: dict) -> None:
+        """Check each record; good ones into ``into`` by id (a record sent twice
+        counts once), bad ones skipped with a warning."""
+        for raw in values:
+            record, problem = check_record(self.app, schema, raw)
+            if problem:
+                tally['skipped'] += 1
+                if tally['skipped'] <= ARR_WARN_RECORDS:
+                    log.warning('%s: skipped a malformed record of %s: %s', self.name, path, problem)
+            elif record['id'] not in into:
+                into[record['id']] = record
+                tally['new'] += 1
+            if len(into) + tally['skipped'] > ARR_MAX_RECORDS:
+                raise AnswerError(f'more than {ARR_MAX_RECORDS} records')
+
+    def _warn_skipped(self, path: str, tally: dict) -> None:
+        if tally['skipped'] > ARR_WARN_RECORDS:
+            log.warning('%s: skipped %d malformed records of %s in all', self.name,
+                        tally['skipped'], path)
+
+    def listing(self, path: str, params: dict, schema: str) -> list[dict]:
+        """An unpaged list of records (GET /api/v3/movie, /api/v3/series)."""
+        records, tally = {}, collections.Counter()
+
+        def read(stream: JsonStream):
+            if stream.peek() != '[':
+                raise AnswerError(f'{json_kind(stream.value())} where a list of records was expected')
+            self._collect(stream.items(), schema, path, records, tally)
+
+        self.request('GET', path, params, read=read)
+        self._warn_skipped(path, tally)
+        return list(records.values())
+
+    def paged(self, path: str, params: dict, schema: str, allow_404=False) -> list[dict] | None:
+        """Every record of a paged endpoint; None when the endpoint does not
+        exist (404 on the first page, with ``allow_404``). Ends at totalRecords,
+        at a page that brings no new usable record (a server ignoring ``page``:
+        a warning), or refuses past ARR_MAX_RECORDS; a server ignoring
+        ``pageSize`` is read in one page."""
+        records, tally = {}, collections.Counter()
+        page = 1
         while True:
-            data = self.request('GET', path, dict(params, page=page, pageSize=page_size),
-                                allow_404=allow_404 and page == 1)
-            if data is None:
+            before = tally['new']
+            total = self.request('GET', path, dict(params, page=page, pageSize=ARR_PAGE_SIZE),
+                                 allow_404=allow_404 and page == 1,
+                                 read=lambda stream: self._read_page(stream, path, schema,
+                                                                     records, tally))
+            if total is None:       # 404 on the first page, with allow_404
                 return None
-            batch = data.get('records') or []
-            records.extend(batch)
-            total = data.get('totalRecords', 0)
-            if not batch or page * page_size >= total:
-                return records
+            fresh = tally['new'] - before
+            done = len(records) + tally['skipped']
+            if not fresh and total != -1 and done < total:
+                log.warning('%s answered page %d of %s with no new usable record (does it '
+                            'ignore "page"?): stopped after %d of %d', self.name, page, path,
+                            done, total)
+            if not fresh or (total != -1 and (done >= total or page * ARR_PAGE_SIZE >= total)) \
+                    or (total == -1 and fresh < ARR_PAGE_SIZE):
+                break
             page += 1
+        self._warn_skipped(path, tally)
+        return list(records.values())
+
+    def _read_page(self, stream: JsonStream, path: str, schema: str, records: dict,
+                   tally: dict) -> int:
+        """Read one page object into ``records``; its totalRecords (-1 when absent)."""
+        if stream.peek() != '{':
+            raise AnswerError(f'{json_kind(stream.value())} where a page object '
+                              '({"records": [...], "totalRecords": N}) was expected')
+        total, has_records = -1, False
+        for key in stream.members():
+            if key == 'records':
+                if stream.peek() != '[':
+                    raise AnswerError(f'a page whose "records" is {json_kind(stream.value())}, '
+                                      'not a list')
+                has_records = True
+                self._collect(stream.items(), schema, path, records, tally)
+            elif key == 'totalRecords':
+                value = stream.value()
+                if not _has_type(value, int) or value < 0:
+                    raise AnswerError(f'a page whose "totalRecords" is not a count: '
+                                      f'{clip(json.dumps(value), 40)}')
+                total = value
+            else:
+                stream.value()
+        if not has_records:
+            raise AnswerError('a page object without "records"')
+        return total
 
     def command(self, body: dict) -> bool:
         """POST /api/v3/command; a failure is a warning, never fatal."""
@@ -3768,7 +4357,7 @@ class RadarrClient(ArrClient):
         # keys of the joined movie metadata table without the table name.
         movies = self.paged('/api/v3/wanted/missing',
                             {'monitored': 'true', 'sortKey': 'movieMetadata.sortTitle',
-                             'sortDirection': 'ascending'}, allow_404=True)
+                             'sortDirection': 'ascending'}, 'MovieResource', allow_404=True)
         if movies is None:
             log.info('%s has no wanted/missing endpoint (older than 5.6): reading the library',
                      self.name)
@@ -3780,8 +4369,8 @@ class RadarrClient(ArrClient):
 
     def library(self) -> list[dict]:
         if not hasattr(self, '_library'):
-            self._library = self.request('GET', '/api/v3/movie',
-                                         {'excludeLocalCovers': 'true'}) or []
+            self._library = self.listing('/api/v3/movie', {'excludeLocalCovers': 'true'},
+                                         'MovieResource')
         return self._library
 
     def rescan(self, movie_id: int) -> bool:
@@ -3794,7 +4383,8 @@ class SonarrClient(ArrClient):
         """Monitored episodes without a file, each with its series."""
         episodes = self.paged('/api/v3/wanted/missing',
                               {'includeSeries': 'true', 'monitored': 'true',
-                               'sortKey': 'airDateUtc', 'sortDirection': 'descending'}) or []
+                               'sortKey': 'airDateUtc', 'sortDirection': 'descending'},
+                              'EpisodeResource')
         series = self.all_series()
         result = []
         for ep in episodes:
@@ -3809,31 +4399,11 @@ class SonarrClient(ArrClient):
 
     def all_series(self) -> dict:
         if not hasattr(self, '_series'):
-            self._series = {s['id']: s for s in self.request('GET', '/api/v3/series') or []}
+            self._series = {s['id']: s for s in self.listing('/api/v3/series', {}, 'SeriesResource')}
         return self._series
 
     def rescan(self, series_id: int) -> bool:
         return self.command({'name': 'RescanSeries', 'seriesId': series_id})
-
-
-# Fields stalkeer reads from the apps' JSON, per OpenAPI schema; a test checks
-# each exists in ../shared/contracts.
-ARR_FIELDS_READ = {
-    'radarr': {
-        'MovieResourcePagingResource': ('records', 'totalRecords'),
-        'MovieResource': ('id', 'title', 'originalTitle', 'alternateTitles', 'year', 'path',
-                          'monitored', 'hasFile', 'isAvailable', 'imdbId', 'tmdbId'),
-        'AlternativeTitleResource': ('title',),
-    },
-    'sonarr': {
-        'EpisodeResourcePagingResource': ('records', 'totalRecords'),
-        'EpisodeResource': ('id', 'seriesId', 'seasonNumber', 'episodeNumber', 'title',
-                            'monitored', 'hasFile', 'series'),
-        'SeriesResource': ('id', 'title', 'alternateTitles', 'year', 'path', 'seasonFolder',
-                           'imdbId', 'tvdbId'),
-        'AlternateTitleResource': ('title',),
-    },
-}
 
 
 # ==== matching ==================================================================
@@ -4021,7 +4591,8 @@ def contained_path(folder: str, *components: str) -> str:
 
 def movie_label(movie: dict) -> str:
     """"Heat (1995)": how output names a Radarr movie."""
-    return f'{movie.get("title")} ({movie.get("year")})' if movie.get('year') else str(movie.get('title'))
+    return f'{clip(movie.get("title"))} ({movie.get("year")})' if movie.get('year') \
+        else clip(movie.get('title'))
 
 
 def movie_destination(movie: dict, settings: ArrSettings) -> str:
@@ -4070,15 +4641,24 @@ class Console:
         self.record = record
 
     def out(self, message='', always=False) -> None:
-        """Normal output; ``-q`` keeps only what is ``always`` (final summaries)."""
-        message = redact(message)
+        """Normal output; ``-q`` keeps only what is ``always`` (final summaries).
+        Redacted, each line clipped to DISPLAY_LINE_MAX."""
+        message = shown(message)
         if always or not self.quiet:
             write_line(self.stdout, message)
         if self.record:
             log_to_file(logging.INFO, message)
 
+    def json(self, document, sort_keys=False) -> None:
+        """One JSON document on one line (``--json``; not silenced by ``-q``),
+        every string in it redacted and clipped (a line clip would break it)."""
+        text = json.dumps(shown_tree(document), ensure_ascii=False, sort_keys=sort_keys)
+        write_line(self.stdout, text)
+        if self.record:
+            log_to_file(logging.INFO, text)
+
     def error(self, message) -> None:
-        message = redact(message)
+        message = shown(message)
         write_line(self.stderr, f'stalkeer: error: {message}')
         log_to_file(logging.ERROR, message)
 
@@ -4245,7 +4825,7 @@ _LOG_HANDLER_TAG = '_stalkeer_handler'
 
 def progress_log_seconds(cfg: Config) -> float:
     """[logging] progress_log_seconds: how often LogProgressHook writes a line."""
-    return cfg.getfloat('logging', 'progress_log_seconds', minimum=0.1)
+    return cfg.getnumber('logging', 'progress_log_seconds')
 
 
 def log_level(cfg: Config) -> int:
@@ -4346,7 +4926,7 @@ def report_result(app: App, result: DownloadResult) -> None:
     else:
         info = DownloadInfo.get_or_none(DownloadInfo.id == result.download_id) \
             if result.download_id is not None else None
-        title = f' {info.title or os.path.basename(info.destination)}' if info else ''
+        title = f' {row_title(info)}' if info else ''
         c.out(f'{result.status}: #{result.download_id}{title}: {result.message}', always=True)
         if app.notifier is not None and info is not None:
             app.notifier.download_failed(result.download_id, info.title, info.url,
@@ -4483,9 +5063,9 @@ def cmd_config(app: App) -> int:
             if isinstance(note, str):
                 notes.append(f'{section} {note}')
     if args.json:
-        out(json.dumps({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
-                        'values': entries, 'errors': problems if args.check else None,
-                        'notes': notes}, ensure_ascii=False))
+        app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
+                          'values': entries, 'errors': problems if args.check else None,
+                          'notes': notes})
     else:
         out(f'config file: {path} (from {cfg.found_by or "--config"})' if path else
             f'config file: none, built-in defaults (looked for {looked})')
@@ -4512,6 +5092,9 @@ def cmd_download(app: App) -> int:
     args = app.args
     if not re.match(r'(?i)https?://', args.url):
         raise StalkeerError(f'not an http(s) URL: {redact(args.url)}')
+    problem = url_problem(args.url)
+    if problem:
+        raise StalkeerError(problem)
     register_url_secrets(args.url)
     destination = os.path.abspath(os.path.expanduser(args.dest))
     if os.path.isdir(destination) or args.dest.endswith(os.sep):
@@ -4663,8 +5246,6 @@ def cmd_process(app: App) -> int:
     args = app.args
     if args.download and args.dry_run:
         raise StalkeerError('--dry-run cannot be combined with --download (it would replace the playlist)')
-    if args.limit is not None and args.limit < 1:
-        raise StalkeerError('--limit must be 1 or more')
     settings = PlaylistSettings.from_config(app.cfg)
     line_filter = LineFilter.from_config(app.cfg)
     if args.download:
@@ -4694,7 +5275,7 @@ def cmd_process(app: App) -> int:
             bar.close()
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if args.json:
-        app.console.out(json.dumps(summary.as_dict(), ensure_ascii=False, sort_keys=True), always=True)
+        app.console.json(summary.as_dict(), sort_keys=True)
     else:
         print_ingest_summary(app, summary)
     if summary.entries == 0:
@@ -4774,10 +5355,8 @@ class Workers:
         cfg = app.cfg
         self.app = app
         self.settings = app.download_settings()
-        self.parallel = parallel or cfg.getint('downloads', 'max_parallel', minimum=1)
-        if self.parallel < 1:
-            raise StalkeerError('--parallel must be 1 or more')
-        self.limiter = HostLimiter(cfg.getint('downloads', 'max_connections_per_host', minimum=1))
+        self.parallel = parallel if parallel is not None else cfg.getnumber('downloads', 'max_parallel')
+        self.limiter = HostLimiter(cfg.getnumber('downloads', 'max_connections_per_host'))
         self.owner = make_owner_id()
         self.stop = threading.Event()
         self._local = threading.local()
@@ -4854,7 +5433,7 @@ class ArrRun:
             matches = match_episodes(episodes) if can_read_db else {}
             sources = episodes
             items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'),
-                                f'{(ep.get("series") or {}).get("title")} - '
+                                f'{clip((ep.get("series") or {}).get("title"))} - '
                                 f'S{ep.get("seasonNumber", 0):02d}E{ep.get("episodeNumber", 0):02d}',
                                 episode_destination(ep, self.settings), matches.get(ep['id'], []))
                      for ep in episodes]
@@ -4983,9 +5562,9 @@ def run_arr(app: App, service: str) -> int:
             continue
         plan.append(item)
     if args.limit is not None:
-        for item in plan[max(args.limit, 0):]:
+        for item in plan[args.limit:]:
             run.summary.skip(item.label, SKIP_LIMIT, f'--limit {args.limit}')
-        plan = plan[:max(args.limit, 0)]
+        plan = plan[:args.limit]
     run.summary.planned = len(plan)
     if args.dry_run:
         for item in plan:
@@ -5057,8 +5636,6 @@ def cmd_m3u_cleanup_archives(app: App) -> int:
     """Delete archived playlists beyond the newest [m3u] retention_count."""
     settings = PlaylistSettings.from_config(app.cfg)
     keep = settings.retention_count if app.args.retention is None else app.args.retention
-    if keep < 0:
-        raise StalkeerError('--retention must be 0 or more')
     removed = rotate_archives(settings.archive_dir, settings.file_path, keep)
     for path in removed:
         app.console.out(f'removed {path}')
@@ -5086,12 +5663,25 @@ def _iso(value):
     return value.isoformat() + 'Z' if value else None
 
 
+def row_title(info: DownloadInfo) -> str:
+    """What a download is shown by (clipped). Learns the account in its URL
+    first, so that it is masked by value in the row's error message too, even
+    in a process that never read the playlist (status, serve)."""
+    register_url_secrets(info.url)
+    return clip(info.title or os.path.basename(info.destination))
+
+
 def download_as_json(info: DownloadInfo) -> dict:
+    """One row for ``status --json`` and /api/downloads (strings are redacted
+    and clipped where the document is written: Console.json, _json_bytes)."""
     data = {}
     for name in STATUS_JSON_FIELDS:
         value = getattr(info, name)
         if name == 'url':
+            register_url_secrets(value)     # first: error_message may hold the same account
             value = redact_url(value)
+        elif name == 'title':
+            value = clip(value) if value else value
         elif isinstance(value, dt.datetime):
             value = _iso(value)
         data[name] = value
@@ -5156,7 +5746,7 @@ def _active_line(info: DownloadInfo, now, lock_timeout: float) -> str:
     speed = f'  at {human_bytes(rate)}/s' if rate is not None else ''
     eta = f'  ETA {format_duration(eta_seconds)}' if eta_seconds is not None else ''
     lock = f'  locked by {info.locked_by}, heartbeat {_age(now, info.locked_at)}' if info.locked_by else ''
-    return f'  #{info.id} {info.title or os.path.basename(info.destination)}  {pct}  {size}{speed}{eta}{lock}'
+    return f'  #{info.id} {row_title(info)}  {pct}  {size}{speed}{eta}{lock}'
 
 
 STATUS_DEFAULT_LIMIT = 20
@@ -5199,7 +5789,7 @@ def cmd_status(app: App) -> int:
     settings = app.download_settings()
     if args.json:
         report = status_report(args.status, args.active, args.failed, args.limit or STATUS_DEFAULT_LIMIT)
-        app.console.out(json.dumps(report, ensure_ascii=False), always=True)
+        app.console.json(report)
         return EXIT_OK
     counts = status_counts()
     out = lambda text: app.console.out(text, always=True)  # noqa: E731
@@ -5208,7 +5798,7 @@ def cmd_status(app: App) -> int:
 
     def failure_line(i):
         why = gave_up_text(i) if gave_up(i, settings.max_retry_attempts) else f'retries {i.retry_count}'
-        return f'  #{i.id} {i.title or os.path.basename(i.destination)}: {i.error_message} ' \
+        return f'  #{i.id} {row_title(i)}: {clip(i.error_message)} ' \
                f'({why}, {_age(now, i.updated_at)})'
 
     out('downloads: ' + ', '.join(f'{n} {s}' for s, n in counts.items() if n) if any(counts.values())
@@ -5217,7 +5807,7 @@ def cmd_status(app: App) -> int:
         for info in status_query(args.status, args.active, args.failed).limit(
                 args.limit or STATUS_DEFAULT_LIMIT):
             line = failure_line(info) if info.status == FAILED else active_line(info) + (
-                f'  error: {info.error_message}' if info.error_message else '')
+                f'  error: {clip(info.error_message)}' if info.error_message else '')
             out(line)
         return EXIT_OK
     sections = (
@@ -5225,7 +5815,7 @@ def cmd_status(app: App) -> int:
         ('queued', DI.status.in_((PENDING, PAUSED)), DI.id, active_line, 'pending'),
         ('failures', DI.status == FAILED, DI.updated_at.desc(), failure_line, 'failed'),
         ('recent completions', DI.status == COMPLETED, DI.completed_at.desc(),
-         lambda i: f'  #{i.id} {i.title or os.path.basename(i.destination)} -> {i.download_path} '
+         lambda i: f'  #{i.id} {row_title(i)} -> {i.download_path} '
                    f'({human_bytes(i.file_size)}, {_age(now, i.completed_at)})', 'completed'),
     )
     for heading, where, order, fmt, status in sections:
@@ -5471,7 +6061,7 @@ def cmd_lines(app: App) -> int:
     app.open_db()
     result = find_lines(args.query, args.type, args.limit)
     if args.json:
-        app.console.out(json.dumps(result, ensure_ascii=False), always=True)
+        app.console.json(result)
         return EXIT_OK
     for line in result['lines']:
         for text in _line_text(line):
@@ -5501,6 +6091,9 @@ class Notifier:
         self.on = (cfg.get('notify', 'on') or 'failure').lower()
         if self.on not in ('failure', 'always', 'never'):
             raise ConfigError(f'[notify] on must be failure, always or never, got {self.on!r}')
+        for key, url in (('webhook_url', self.webhook), ('healthcheck_url', self.healthcheck)):
+            if url and (not re.match(r'(?i)https?://', url) or url_problem(url)):
+                raise ConfigError(f'[notify] {key} must be an http(s) URL, got {redact(url)!r}')
         for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
             if url:
                 register_url_secrets(url)
@@ -5530,6 +6123,7 @@ class Notifier:
             log.warning('%s: cannot reach %s: %s', what, redact_url(url), _connection_reason(exc))
 
     def _send(self, document: dict) -> None:
+        document = shown_tree(document)     # redacted and clipped, whatever the caller passed
         if self.webhook:
             self._post(self.webhook, 'webhook', json=document)
         if self._apprise is not None:
@@ -5546,6 +6140,8 @@ class Notifier:
     def download_failed(self, info_id, title, url, error, retry_count=None) -> None:
         if not self.enabled:
             return
+        if url:
+            register_url_secrets(url)
         self._send({'event': 'download_failed', 'command': self.command, 'host': socket.gethostname(),
                     'id': info_id, 'title': title, 'status': FAILED, 'error': redact(error),
                     'url': redact_url(url) if url else None, 'retry_count': retry_count})
@@ -5560,7 +6156,7 @@ class Notifier:
         if self.healthcheck:
             summary = ', '.join(f'{k} {v}' for k, v in counts.items()) or self.command
             suffix = '' if exit_code == EXIT_OK else '/fail'
-            self._post(self.healthcheck + suffix, 'healthcheck', data=summary.encode())
+            self._post(self.healthcheck + suffix, 'healthcheck', data=shown(summary).encode())
 
 
 # Commands that do work worth a notification and a healthcheck ping.
@@ -5576,8 +6172,9 @@ QUERY_COMMANDS = ('status', 'lines', 'config', 'm3u-list-archives')
 # ThreadingHTTPServer, one thread per request, each with its own database
 # connection, closed when the request ends.
 
-SERVE_REQUEST_TIMEOUT = 10       # seconds a client may take to send its request
+SERVE_REQUEST_TIMEOUT = 10       # seconds a client may take to send its request, in all
 SERVE_LIST_LIMIT = 50            # rows per list on the status page
+SERVE_MAX_LIMIT = 10_000         # rows /api/downloads answers at most (?limit=)
 _LOOPBACK_NAMES = ('localhost', 'localhost.localdomain', 'ip6-localhost')
 
 
@@ -5591,9 +6188,10 @@ def _is_loopback(host: str) -> bool:
 
 
 def _json_bytes(data) -> bytes:
-    """JSON for HTTP answers: ``<``, ``>`` and ``&`` as \\u escapes, so an
-    untrusted title can never read as markup, whatever sniffs the answer."""
-    text = json.dumps(data, ensure_ascii=False)
+    """JSON for HTTP answers: every string redacted and clipped (shown_tree);
+    ``<``, ``>`` and ``&`` as \\u escapes, so an untrusted title can never read
+    as markup, whatever sniffs the answer."""
+    text = json.dumps(shown_tree(data), ensure_ascii=False)
     return (text.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
             .encode('utf-8'))
 
@@ -5613,7 +6211,7 @@ def _page_row(info: DownloadInfo, now, lock_timeout: float, max_retry_attempts: 
     return {
         'id': info.id,
         'status': info.status,
-        'title': info.title or os.path.basename(info.destination),
+        'title': row_title(info),
         'percent': round(pct, 1) if pct is not None else None,
         'percent_text': f'{pct:.1f}%' if pct is not None else '?',
         'bytes_downloaded': info.bytes_downloaded,
@@ -5714,7 +6312,7 @@ class StatusServer(http.server.ThreadingHTTPServer):
     max_retry_attempts = 5          # [downloads] max_retry_attempts: past it a failure "gave up"
 
     def __init__(self, host: str, port: int, token: str = '', refresh_seconds: float = 3,
-                 lock_timeout: float = 300):
+                 lock_timeout: float = 300, allowed_hosts: Iterable[str] = ()):
         if ':' in host:
             self.address_family = socket.AF_INET6
         self.token = token or ''
@@ -5724,6 +6322,34 @@ class StatusServer(http.server.ThreadingHTTPServer):
             super().__init__((host.strip('[]'), port), StatusRequestHandler)
         except OSError as exc:
             raise StalkeerError(f'cannot listen on {host}:{port}: {exc.strerror or exc}') from None
+        bound = self.server_address[0]
+        self.host_names = {name.strip().strip('[]').lower().rstrip('.')
+                           for name in (host, bound, *allowed_hosts) if name.strip()}
+        # Listening on every address: any address of this machine may be in Host.
+        self.any_address = ipaddress.ip_address(bound).is_unspecified
+
+    def host_allowed(self, values: list[str]) -> bool:
+        """Whether the Host header names this server: the address it listens on,
+        a loopback name or address, or [serve] allowed_hosts (a port is ignored).
+
+        A web page that points its own name at 127.0.0.1 (DNS rebinding) makes
+        the browser send that name: it gets 421. An address in Host cannot be
+        rebound, so on 0.0.0.0/:: any address is fine. No Host at all (HTTP/1.0)
+        is no browser either; two Host headers are refused (RFC 9112 3.2)."""
+        if not values:
+            return True
+        if len(values) > 1:
+            return False
+        name = _host_name(values[0])
+        if name is None:
+            return False
+        if name in self.host_names or _is_loopback(name):
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return self.any_address
 
     def handle_error(self, request, client_address):
         log.debug('serve: error with a request from %s', client_address[0], exc_info=True)
@@ -5739,24 +6365,60 @@ def serve_settings(cfg: Config) -> tuple[str, float]:
     """[serve] token and refresh_seconds, validated."""
     token = cfg.get('serve', 'token') or ''
     redact.add(token)
-    return token, cfg.getfloat('serve', 'refresh_seconds', minimum=0.5)
+    return token, cfg.getnumber('serve', 'refresh_seconds')
 
 
 def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
                        lock_timeout: float | None = None) -> StatusServer:
     """The server `serve` runs (the database must be open): checks the token rule."""
     token, refresh = serve_settings(cfg)
-    if not 0 <= port <= 65535:
-        raise StalkeerError(f'--port must be between 0 and 65535, got {port}')
     if not token and not _is_loopback(host):
         raise ConfigError(f'serve: listening on {host} needs [serve] token '
                           '(or STALKEER_SERVE_TOKEN); without one only 127.0.0.1 is allowed')
     downloads = DownloadSettings.from_config(cfg)
     if lock_timeout is None:
         lock_timeout = downloads.lock_timeout
-    server = StatusServer(host, port, token, refresh, lock_timeout)
+    allowed = [name for name in re.split(r'[\s,]+', cfg.get('serve', 'allowed_hosts') or '') if name]
+    server = StatusServer(host, port, token, refresh, lock_timeout, allowed)
     server.max_retry_attempts = downloads.max_retry_attempts    # for "gave up" on the page
     return server
+
+
+def _host_name(value: str) -> str | None:
+    """The host of a Host header (``name``, ``name:port``, ``[v6]:port``), lower
+    case, without a trailing dot; None when it is not that shape."""
+    value = value.strip().lower()
+    if value.startswith('['):
+        name, bracket, rest = value[1:].partition(']')
+        if not bracket or (rest and rest[0] != ':'):
+            return None
+        port = rest[1:]
+    else:
+        name, _, port = value.partition(':')
+    if (port and not port.isdigit()) or not name:
+        return None
+    return name.rstrip('.')
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The request side of a connection with one deadline for all of it: a
+    client trickling its request line and headers (a line every 3 s) is cut when
+    the deadline passes, however often it sends; a timeout per recv() would
+    never fire on it."""
+
+    def __init__(self, sock: socket.socket, deadline: float):
+        self.sock = sock
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError('the request took too long to arrive')
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buffer)
 
 
 class _BadRequest(Exception):
@@ -5782,11 +6444,9 @@ def downloads_params(params: dict) -> dict:
     limit = None
     if params.get('limit'):
         try:
-            limit = int(params['limit'])
-        except ValueError:
-            raise _BadRequest(f'limit must be a whole number, got {params["limit"]!r}') from None
-        if limit < 1:
-            raise _BadRequest(f'limit must be at least 1, got {limit}')
+            limit = parse_number(params['limit'], int, 1, SERVE_MAX_LIMIT)
+        except ValueError as exc:
+            raise _BadRequest(f'limit {exc}') from None
     return {'status': status, 'active': _flag(params, 'active'), 'failed': _flag(params, 'failed'),
             'limit': limit}
 
@@ -5797,6 +6457,17 @@ class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
     sys_version = ''
     timeout = SERVE_REQUEST_TIMEOUT     # a slow client only ever holds its own thread
     _head = False
+
+    def setup(self):
+        super().setup()
+        self.rfile.close()          # nothing was read from it yet
+        self.rfile = io.BufferedReader(
+            _DeadlineReader(self.connection, time.monotonic() + self.timeout))
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()
+        self.connection.settimeout(self.timeout)    # the answer gets its own time to go out
+        return ok
 
     def do_GET(self):
         self._dispatch(head=False)
@@ -5835,6 +6506,10 @@ class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
                      '/metrics': self._metrics, '/health': self._health}.get(parts.path)
             if route is None:
                 return self._send(404, _json_bytes({'error': 'not found'}), 'application/json')
+            if route != self._health and not self.server.host_allowed(self.headers.get_all('Host') or []):
+                return self._send(421, _json_bytes({
+                    'error': 'this server does not answer to the host named in the Host header; '
+                             'add it to [serve] allowed_hosts'}), 'application/json')
             if route != self._health and not self._authorized(params):
                 return self._send(401, _json_bytes({'error': 'token required'}), 'application/json',
                                   {'WWW-Authenticate': 'Bearer realm="stalkeer"'})
@@ -6254,10 +6929,31 @@ def _common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help='append log lines to FILE (overrides [logging] file)')
 
 
+# Bounds of the numeric options (the matching config keys share theirs).
+_COUNT_MAX = 1_000_000_000          # --limit: far past any library
+_ID_MAX = 2 ** 63 - 1               # a database id (BIGINT)
+
+
+def _number_arg(kind: type, minimum, maximum) -> Callable[[str], int | float]:
+    """An argparse ``type``: parse_number() with these bounds, so every numeric
+    option refuses nan, inf and out-of-range values in one line (exit 2)."""
+    def parse(text):
+        try:
+            return parse_number(text, kind, minimum, maximum)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
+
+
+def _config_bounds(section: str, key: str) -> Callable[[str], int | float]:
+    """The argparse type of an option that overrides a config key: its bounds."""
+    return _number_arg(*NUMBER_LIMITS[(section, key)])
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         # One line and exit 2, like every other usage error of ours.
-        self.exit(EXIT_USAGE, f'{self.prog}: error: {message}\n')
+        self.exit(EXIT_USAGE, f'{self.prog}: error: {shown(message)}\n')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -6285,11 +6981,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('resume-downloads', parents=[common],
                        help='finish incomplete downloads from their .part files')
-    p.add_argument('--limit', type=int, metavar='N', help='at most N downloads')
+    p.add_argument('--limit', type=_number_arg(int, 1, _COUNT_MAX), metavar='N',
+                   help='at most N downloads')
     p.add_argument('--dry-run', action='store_true', help='list what would resume, change nothing')
-    p.add_argument('--parallel', type=int, metavar='N',
+    p.add_argument('--parallel', type=_config_bounds('downloads', 'max_parallel'), metavar='N',
                    help='downloads at once (default [downloads] max_parallel)')
-    p.add_argument('--max-retries', type=int, metavar='N',
+    p.add_argument('--max-retries', type=_config_bounds('downloads', 'max_retry_attempts'), metavar='N',
                    help='skip downloads retried N times or more (default [downloads] max_retry_attempts)')
     p.add_argument('--clean-stale-locks', action=argparse.BooleanOptionalAction, default=True,
                    help='first clear locks whose holder stopped (default: on)')
@@ -6301,10 +6998,11 @@ def build_parser() -> argparse.ArgumentParser:
     for service, what in (('radarr', 'movies'), ('sonarr', 'episodes')):
         p = sub.add_parser(service, parents=[common],
                            help=f'download the {what} {service.capitalize()} is missing')
-        p.add_argument('--limit', type=int, metavar='N', help=f'at most N {what} in this run')
+        p.add_argument('--limit', type=_number_arg(int, 1, _COUNT_MAX), metavar='N',
+                       help=f'at most N {what} in this run')
         p.add_argument('--dry-run', action='store_true',
                        help='print the plan (item, line, quality, URL, destination), write nothing')
-        p.add_argument('--parallel', type=int, metavar='N',
+        p.add_argument('--parallel', type=_config_bounds('downloads', 'max_parallel'), metavar='N',
                        help='downloads at once (default [downloads] max_parallel)')
         p.add_argument('--force', action='store_true',
                        help='download again what was already downloaded; overwrite files')
@@ -6312,13 +7010,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument('--no-rescan', action='store_true',
                        help=f'do not ask {service.capitalize()} to rescan')
         if service == 'sonarr':
-            p.add_argument('--series-id', type=int, metavar='N', help='only this series')
+            p.add_argument('--series-id', type=_number_arg(int, 1, _ID_MAX), metavar='N',
+                           help='only this series')
         p.set_defaults(func=cmd_radarr if service == 'radarr' else cmd_sonarr, series_id=None)
 
     p = sub.add_parser('process', parents=[common], help='read the playlist into the database')
     p.add_argument('playlist', nargs='?', metavar='PLAYLIST',
                    help='M3U file (default: [m3u] file_path)')
-    p.add_argument('--limit', type=int, metavar='N', help='stop after N entries')
+    p.add_argument('--limit', type=_number_arg(int, 1, _COUNT_MAX), metavar='N',
+                   help='stop after N entries')
     p.add_argument('--force', action='store_true', help='re-classify every line, changed or not')
     p.add_argument('--dry-run', action='store_true', help='parse and report, write nothing')
     p.add_argument('--json', action='store_true', help='print the summary as JSON')
@@ -6329,24 +7029,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--status', choices=DOWNLOAD_STATUSES, help='only downloads in this status')
     p.add_argument('--active', action='store_true', help='only downloads in progress')
     p.add_argument('--failed', action='store_true', help='only failed downloads')
-    p.add_argument('--limit', type=int, metavar='N', help='at most N rows per list (default 20)')
+    p.add_argument('--limit', type=_number_arg(int, 1, _COUNT_MAX), metavar='N',
+                   help='at most N rows per list (default 20)')
     p.add_argument('--json', action='store_true', help='print {"summary": …, "downloads": […]}')
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser('unlock', parents=[common], help='clear a lock left by a dead process')
-    p.add_argument('id', type=int, nargs='?', metavar='ID', help='the download (its # in status)')
+    p.add_argument('id', type=_number_arg(int, 1, _ID_MAX), nargs='?', metavar='ID',
+                   help='the download (its # in status)')
     p.add_argument('--stale', action='store_true', help='clear every stale lock')
     p.add_argument('--force', action='store_true', help='clear a lock even if its heartbeat is fresh')
     p.set_defaults(func=cmd_unlock)
 
     p = sub.add_parser('retry', parents=[common], help='put failed downloads back to pending')
-    p.add_argument('id', type=int, nargs='?', metavar='ID', help='the download (its # in status)')
+    p.add_argument('id', type=_number_arg(int, 1, _ID_MAX), nargs='?', metavar='ID',
+                   help='the download (its # in status)')
     p.add_argument('--failed', action='store_true', help='every failed download')
     p.set_defaults(func=cmd_retry)
 
     p = sub.add_parser('cleanup', parents=[common],
                        help='delete .part files no resumable download references')
-    p.add_argument('--older-than', type=float, metavar='DAYS', help='only files older than DAYS days')
+    p.add_argument('--older-than', type=_number_arg(float, 0, 36500), metavar='DAYS',
+                   help='only files older than DAYS days')
     p.add_argument('--dry-run', action='store_true', help='list them, delete nothing')
     p.set_defaults(func=cmd_cleanup)
 
@@ -6361,7 +7065,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('m3u-cleanup-archives', parents=[common],
                        help='delete archived playlists beyond the retention count')
-    p.add_argument('--retention', type=int, metavar='N',
+    p.add_argument('--retention', type=_config_bounds('m3u', 'retention_count'), metavar='N',
                    help='keep the N newest (default: [m3u] retention_count)')
     p.set_defaults(func=cmd_m3u_cleanup_archives)
 
@@ -6369,7 +7073,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help='read-only status page, JSON API and Prometheus metrics over HTTP')
     p.add_argument('--host', default='127.0.0.1',
                    help='address to listen on (default 127.0.0.1; any other needs [serve] token)')
-    p.add_argument('--port', type=int, default=8787, metavar='PORT',
+    p.add_argument('--port', type=_number_arg(int, 0, 65535), default=8787, metavar='PORT',
                    help='port to listen on (default 8787; 0 picks a free one)')
     p.set_defaults(func=cmd_serve)
 
@@ -6385,8 +7089,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('query', metavar='QUERY',
                    help='the start of a title (accents and case do not matter)')
     p.add_argument('--type', choices=LINE_CONTENT_TYPES, help='only lines of this type')
-    p.add_argument('--limit', type=int, default=LINES_DEFAULT_LIMIT, metavar='N',
-                   help=f'at most N lines (default {LINES_DEFAULT_LIMIT})')
+    p.add_argument('--limit', type=_number_arg(int, 1, _COUNT_MAX), default=LINES_DEFAULT_LIMIT,
+                   metavar='N', help=f'at most N lines (default {LINES_DEFAULT_LIMIT})')
     p.add_argument('--json', action='store_true', help='print them as JSON')
     p.set_defaults(func=cmd_lines)
 
@@ -6453,8 +7157,15 @@ def main(argv=None) -> int:
     with _SignalHandlers():
         try:
             cfg = Config.discover(args.config, db_url=args.db)
+            cfg.register_secrets()
             setup_logging(cfg, args.verbose, args.quiet, args.log_file)
             log.debug('config file: %s', cfg.path or 'none (built-in defaults)')
+            # `config` lists unknown keys itself, shows a broken configuration,
+            # and --check says what is wrong with it.
+            if args.command != 'config':
+                for warning in cfg.unknown_keys():
+                    log.warning('%s', warning)
+                cfg.check()
             app = App(args, cfg, console)
             if args.command in NOTIFYING_COMMANDS:
                 app.notifier = Notifier(cfg, args.command)

@@ -23,6 +23,11 @@ Behaviour copied from the real apps:
   ``monitored=false`` selects the unmonitored ones (Sonarr: episode or its
   series unmonitored).  Radarr does not filter on ``isAvailable``.
 * ``POST /api/v3/command`` answers 201 (the OpenAPI documents say 200).
+
+Misbehaviour on request: ``fault()`` (a status, a raw body, an HTML page, a
+delay), ``ignore_page_size`` (every record in one page, whatever pageSize
+asks, as a proxy that drops the query would) and ``ignore_page`` (page 1,
+whatever page is asked).
 """
 
 from __future__ import annotations
@@ -236,6 +241,8 @@ class FakeArr:
         self.api_key = api_key
         self.url_base = ('/' + url_base.strip('/')) if url_base.strip('/') else ''
         self.wanted_missing = wanted_missing
+        self.ignore_page_size = False
+        self.ignore_page = False
         self.movies: list[dict] = []
         self.series: list[dict] = []
         self.episodes: list[dict] = []
@@ -561,10 +568,9 @@ class FakeArr:
             return self._command(h, body)
         return h._not_found()
 
-    @staticmethod
-    def _paging(query: dict, sort_keys: dict, default_key: str | None):
-        page = _as_int(query.get('page'), 1)
-        size = _as_int(query.get('pageSize'), 10)
+    def _paging(self, query: dict, sort_keys: dict, default_key: str | None):
+        page = 1 if self.ignore_page else _as_int(query.get('page'), 1)
+        size = 10 ** 9 if self.ignore_page_size else _as_int(query.get('pageSize'), 10)
         sort_key = query.get('sortKey') or None
         direction = query.get('sortDirection') or 'default'
         if sort_key is None:

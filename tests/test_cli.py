@@ -217,7 +217,7 @@ def test_resume_downloads_reports_failures_with_exit_1(server, tmp_path, sqlite_
     (['download', 'ftp://x/y', 'dest'], 'not an http(s) URL'),
     (['download'], 'the following arguments are required'),
     (['frobnicate'], 'invalid choice'),
-    (['resume-downloads', '--limit', 'many'], "invalid int value"),
+    (['resume-downloads', '--limit', 'many'], "--limit: must be a whole number from 1 to"),
 ])
 def test_usage_errors_exit_2_in_one_line(argv, needle, sqlite_url):
     code, out, err = run_stalkeer(*argv, '--db', sqlite_url)

@@ -210,13 +210,13 @@ apprise_urls = tgram://{secrets[8]}/12345
 
 
 @pytest.mark.parametrize('ini, env, needle', [
-    ('[downloads]\nmax_parallel = 0\n', {}, '[downloads] max_parallel must be at least 1'),
+    ('[downloads]\nmax_parallel = 0\n', {}, '[downloads] max_parallel must be a whole number from 1 to 64'),
     ('[radarr]\nurl = http://radarr:7878\n', {}, 'Radarr is not configured'),
     ('[quality]\npreference = 8K\n', {}, "unknown quality '8k'"),
     ('[filter]\ngroup_title_exclude = (\n', {}, '[filter] group_title_exclude: bad regular expression'),
     ('[notify]\non = sometimes\n', {}, '[notify] on must be'),
     ('', {'STALKEER_SERVE_REFRESH_SECONDS': 'soon'}, 'STALKEER_SERVE_REFRESH_SECONDS (environment) must be'),
-    ('[m3u]\nretention_count = -1\n', {}, '[m3u] retention_count must be at least 0'),
+    ('[m3u]\nretention_count = -1\n', {}, '[m3u] retention_count must be a whole number from 0'),
     ('', {'DATABASE_URL': 'mysql://x/y'}, "unknown database scheme 'mysql'"),
     ('[logging]\nprogress_log_seconds = 0\n', {}, '[logging] progress_log_seconds must be'),
 ])

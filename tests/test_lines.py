@@ -92,7 +92,7 @@ def test_text_output_shows_how_each_line_was_read(cli, playlist_db, tmp_path):
 @pytest.mark.parametrize('argv, needle', [
     (['lines', '!!!'], 'the query has no letter or digit'),
     (['lines', 'x', '--type', 'films'], 'invalid choice'),
-    (['lines', 'x', '--limit', '0'], 'limit must be at least 1'),
+    (['lines', 'x', '--limit', '0'], '--limit: must be a whole number from 1'),
 ])
 def test_bad_queries_exit_2_in_one_line(argv, needle, cli, sqlite_url):
     code, out, err = cli('--db', sqlite_url, *argv)

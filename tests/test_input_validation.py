@@ -1,0 +1,256 @@
+"""Bad input in the configuration and on the command line: one line naming what
+was wrong, exit 2, never a traceback (README: What bad input gets)."""
+
+import argparse
+import json
+import sqlite3
+
+import pytest
+
+import stalkeer
+from conftest import run_stalkeer, subprocess_env
+
+NON_FINITE = ['nan', 'NaN', 'inf', '-inf', 'Infinity', '1e400']
+
+
+def one_line_error(code, err, needle):
+    assert code == 2, err
+    assert needle in err, err
+    assert len(err.strip().splitlines()) == 1 and 'Traceback' not in err, err
+
+
+def write_ini(tmp_path, text, name='s.ini', encoding='utf-8'):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+# -- numeric config keys ----------------------------------------------------------------
+
+# Every numeric key of stalkeer.ini (written out: a key the table forgets is caught).
+NUMERIC_KEYS = [
+    ('downloads', 'connect_timeout'), ('downloads', 'read_timeout'),
+    ('downloads', 'retry_attempts'), ('downloads', 'max_retry_attempts'),
+    ('downloads', 'retry_backoff_seconds'), ('downloads', 'retry_backoff_max_seconds'),
+    ('downloads', 'progress_interval_mb'), ('downloads', 'progress_interval_seconds'),
+    ('downloads', 'lock_timeout_seconds'), ('downloads', 'min_free_space_mb'),
+    ('downloads', 'max_parallel'), ('downloads', 'max_connections_per_host'),
+    ('radarr', 'timeout'), ('sonarr', 'timeout'),
+    ('m3u', 'retention_count'), ('m3u', 'max_file_size_mb'),
+    ('serve', 'refresh_seconds'), ('logging', 'progress_log_seconds'),
+]
+# Below every minimum, above every maximum, not numbers at all.
+NUMERIC_CASES = [(section, key, bad) for section, key in NUMERIC_KEYS
+                 for bad in NON_FINITE + ['-1', '999999999999', '', 'ten']]
+
+
+def test_the_numeric_keys_are_the_table():
+    assert sorted(stalkeer.NUMBER_LIMITS) == sorted(NUMERIC_KEYS)
+
+
+@pytest.mark.parametrize('section, key, bad', NUMERIC_CASES)
+def test_every_numeric_key_refuses_non_finite_and_out_of_range(section, key, bad, tmp_path, cli,
+                                                               sqlite_url):
+    ini = write_ini(tmp_path, f'[{section}]\n{key} = {bad}\n')
+    # `status` reads none of these keys itself: every one is checked at start.
+    code, out, err = cli('--config', ini, '--db', sqlite_url, 'status')
+    one_line_error(code, err, f'[{section}] {key} must be')
+
+
+@pytest.mark.parametrize('section, key', NUMERIC_KEYS)
+def test_environment_values_are_checked_the_same_way(section, key, monkeypatch, cli, sqlite_url):
+    name = f'STALKEER_{section}_{key}'.upper()
+    monkeypatch.setenv(name, 'inf')
+    code, out, err = cli('--db', sqlite_url, 'status')
+    one_line_error(code, err, f'{name} (environment) must be')
+
+
+@pytest.mark.parametrize('section, key', NUMERIC_KEYS)
+def test_the_bounds_themselves_are_accepted(section, key, tmp_path):
+    kind, low, high = stalkeer.NUMBER_LIMITS[(section, key)]
+    for value in (low, high):
+        cfg = stalkeer.Config(str(write_ini(tmp_path, f'[{section}]\n{key} = {value}\n')), env={})
+        assert cfg.getnumber(section, key) == value
+
+
+@pytest.mark.parametrize('line, needle', [
+    ('progress_interval_mb = inf', '[downloads] progress_interval_mb'),
+    ('min_free_space_mb = 1e400', '[downloads] min_free_space_mb'),
+    ('lock_timeout_seconds = inf', '[downloads] lock_timeout_seconds'),
+])
+def test_the_reported_examples(line, needle, tmp_path, sqlite_url):
+    ini = write_ini(tmp_path, f'[downloads]\n{line}\n')
+    code, out, err = run_stalkeer('--config', ini, '--db', sqlite_url, 'resume-downloads')
+    one_line_error(code, err, needle)
+
+
+def test_every_default_is_within_its_bounds():
+    cfg = stalkeer.Config(None, env={})
+    cfg.check()
+    assert set(stalkeer.NUMBER_LIMITS) <= {(s, k) for s, keys in stalkeer.DEFAULTS.items() for k in keys}
+
+
+# -- the file itself ----------------------------------------------------------------------
+
+def test_a_latin1_byte_names_the_file_and_line(tmp_path, sqlite_url):
+    ini = write_ini(tmp_path, '[m3u]\nfile_path = playlist.m3u\nurl = http://caf\u00e9/x\n',
+                    encoding='latin-1')
+    code, out, err = run_stalkeer('--config', ini, '--db', sqlite_url, 'status')
+    one_line_error(code, err, f'config file {ini} line 3 is not UTF-8 (byte 0xe9)')
+
+
+def test_a_utf8_bom_is_fine(tmp_path, cli, sqlite_url):
+    ini = write_ini(tmp_path, b'\xef\xbb\xbf[downloads]\nmax_parallel = 2\n')
+    assert stalkeer.Config(str(ini), env={}).getnumber('downloads', 'max_parallel') == 2
+
+
+@pytest.mark.parametrize('key, value', [('api_key', '0123456789abcdef\u20ac'),
+                                        ('api_key', 'abc\x01def0123456789')])
+def test_an_api_key_that_cannot_be_a_header_is_one_line(key, value, tmp_path, sqlite_url):
+    ini = write_ini(tmp_path, f'[radarr]\nurl = http://127.0.0.1:9\n{key} = {value}\n')
+    code, out, err = run_stalkeer('--config', ini, '--db', sqlite_url, 'radarr', '--dry-run')
+    one_line_error(code, err, '[radarr] api_key has a character that cannot be sent in an HTTP header')
+    assert '0123456789abcdef' not in err and 'def0123456789' not in err
+
+
+def test_a_user_agent_that_cannot_be_a_header_is_one_line(tmp_path, sqlite_url):
+    ini = write_ini(tmp_path, '[downloads]\nuser_agent = Lecteur\u2122\n')
+    code, out, err = run_stalkeer('--config', ini, '--db', sqlite_url, 'download',
+                                  'http://127.0.0.1:9/x.mkv', tmp_path / 'x.mkv')
+    one_line_error(code, err, '[downloads] user_agent has a character')
+
+
+# -- unknown sections, keys and variables ---------------------------------------------------
+
+def test_unknown_keys_warn_once_each_with_the_closest_known(tmp_path, sqlite_url):
+    ini = write_ini(tmp_path, '[downlaods]\nmovies_path = /x\n'
+                              '[downloads]\nmovie_path = /y\nmax_paralel = 2\n'
+                              '[radarr]\ntvshows_path = /z\n'
+                              '[DEFAULT]\nurl = http://everywhere\n')
+    env = subprocess_env(STALKEER_DOWNLOADS_READTIMEOUT='3', STALKEER_SERVE_TOKN='x',
+                         STALKEER_TEST_SOMETHING='mine')
+    code, out, err = run_stalkeer('--config', ini, '--db', sqlite_url, 'status', env=env)
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert lines == [
+        f'stalkeer: {ini}: [downlaods] movies_path is ignored: unknown section '
+        '(did you mean [downloads] movies_path?)',
+        f'stalkeer: {ini}: [downloads] movie_path is ignored: unknown key '
+        '(did you mean [downloads] movies_path?)',
+        f'stalkeer: {ini}: [downloads] max_paralel is ignored: unknown key '
+        '(did you mean [downloads] max_parallel?)',
+        f'stalkeer: {ini}: [radarr] tvshows_path is ignored: unknown key '
+        '(did you mean [downloads] tvshows_path?)',
+        f'stalkeer: {ini}: [DEFAULT] url is ignored: unknown section',
+        'stalkeer: environment variable STALKEER_DOWNLOADS_READTIMEOUT is not a stalkeer '
+        'setting, ignored (did you mean STALKEER_DOWNLOADS_READ_TIMEOUT?)',
+        'stalkeer: environment variable STALKEER_SERVE_TOKN is not a stalkeer setting, '
+        'ignored (did you mean STALKEER_SERVE_TOKEN?)',
+    ]
+
+
+def test_a_default_section_does_not_leak_into_every_section(tmp_path):
+    cfg = stalkeer.Config(str(write_ini(tmp_path, '[DEFAULT]\nurl = http://x\n')), env={})
+    assert cfg.get('radarr', 'url') == '' and cfg.get('m3u', 'url') == ''
+
+
+def test_the_sample_ini_and_a_clean_environment_warn_nothing(monkeypatch):
+    from conftest import ROOT
+    cfg = stalkeer.Config(str(ROOT / 'stalkeer.ini'), env={'STALKEER_CONFIG': 'x',
+                                                          'STALKEER_DATABASE_URL': 'sqlite://',
+                                                          'STALKEER_RADARR_TIMEOUT': '5'})
+    assert cfg.unknown_keys() == []
+
+
+# -- numeric options of every command -------------------------------------------------------
+
+def numeric_options():
+    """(command, option) for every option whose value is a number."""
+    parser = stalkeer.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command, subparser in sub.choices.items():
+        for action in subparser._actions:
+            if action.type is not None and action.type not in (str,):
+                yield command, action
+
+
+def test_every_numeric_option_goes_through_the_bounded_parser():
+    found = list(numeric_options())
+    assert len(found) >= 14
+    for command, action in found:
+        assert action.type not in (int, float), (command, action.dest)
+        assert action.type.__qualname__.startswith('_number_arg'), (command, action.dest)
+        for bad in NON_FINITE + ['-1e30', '1e30', 'x']:
+            with pytest.raises(argparse.ArgumentTypeError):
+                action.type(bad)
+
+
+@pytest.mark.parametrize('argv, needle', [
+    (['resume-downloads', '--limit', '0'], '--limit: must be a whole number from 1'),
+    (['resume-downloads', '--limit', '-1'], '--limit: must be a whole number from 1'),
+    (['resume-downloads', '--parallel', '0'], '--parallel: must be a whole number from 1 to 64'),
+    (['resume-downloads', '--max-retries', '-1'], '--max-retries: must be a whole number from 0'),
+    (['radarr', '--limit', '0'], '--limit: must be'),
+    (['radarr', '--parallel', '65'], '--parallel: must be'),
+    (['sonarr', '--series-id', '0'], '--series-id: must be'),
+    (['sonarr', '--series-id', '99999999999999999999'], '--series-id: must be'),
+    (['process', '--limit', 'nan'], '--limit: must be'),
+    (['status', '--limit', '0'], '--limit: must be'),
+    (['unlock', '-3'], 'argument ID: must be'),
+    (['unlock', '99999999999999999999'], 'argument ID: must be'),
+    (['retry', '0'], 'argument ID: must be'),
+    (['cleanup', '--older-than', 'nan'], '--older-than: must be a number from 0 to 36500'),
+    (['cleanup', '--older-than', '-1'], '--older-than: must be'),
+    (['cleanup', '--older-than', 'inf'], '--older-than: must be'),
+    (['m3u-cleanup-archives', '--retention', '-1'], '--retention: must be a whole number from 0'),
+    (['serve', '--port', '65536'], '--port: must be a whole number from 0 to 65535'),
+    (['serve', '--port', '-1'], '--port: must be'),
+])
+def test_numeric_options_refuse_bad_values_in_one_line(argv, needle, cli, sqlite_url):
+    code, out, err = cli(*argv, '--db', sqlite_url)
+    one_line_error(code, err, needle)
+
+
+def test_resume_downloads_limit_and_parallel_are_honoured(cli, sqlite_url):
+    # 1 is the least: the old "0 means no limit / the default" is gone.
+    code, out, err = cli('resume-downloads', '--limit', '1', '--parallel', '1', '--dry-run',
+                         '--db', sqlite_url)
+    assert code == 0 and 'nothing to resume' in out
+
+
+# -- URLs that cannot be requested -------------------------------------------------------------
+
+BAD_URLS = [
+    ('http://[2001:db8::1:8080/movie/u/p/1.mkv', 'unparsable URL: unbalanced [ ] around the host'),
+    ('http://h:99999/movie/u/p/2.mkv', 'unparsable URL: the port is not a number from 0 to 65535'),
+    ('http://h:80x/movie/u/p/3.mkv', 'unparsable URL: the port is not a number from 0 to 65535'),
+    ('http:///movie/u/p/4.mkv', 'URL without a host'),
+    ('http://h/movie/u/p/5\x7f.mkv', 'URL contains control characters'),
+]
+
+
+def test_process_counts_unrequestable_urls_as_malformed(cli, tmp_path, sqlite_url):
+    playlist = tmp_path / 'p.m3u'
+    good = ['http://h:8080/movie/u/p/10.mkv', 'http://[2001:db8::1]:8080/movie/u/p/11.mkv',
+            'http://u:pw@h/movie/12.mkv']
+    lines = [(f'Film {i} (2000)', url) for i, url in enumerate(good + [u for u, _ in BAD_URLS])]
+    playlist.write_text('#EXTM3U\n' + ''.join(f'#EXTINF:-1 group-title="Movies",{t}\n{u}\n'
+                                              for t, u in lines), encoding='utf-8')
+    code, out, err = cli('--db', sqlite_url, 'process', playlist, '--json')
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary['entries'] == 3 and summary['new'] == 3 and summary['malformed'] == 5
+    assert summary['malformed_samples'] == [f'line {2 + 2 * (3 + i)}: {reason}'
+                                            for i, (_, reason) in enumerate(BAD_URLS)]
+    stored = [u for (u,) in sqlite3.connect(tmp_path / 'stalkeer.db').execute(
+        'SELECT url FROM processed_lines ORDER BY id')]
+    assert stored == good
+    code, out, err = cli('--db', sqlite_url, 'process', playlist)
+    assert 'malformed 5' in out and 'line 8: unparsable URL: unbalanced [ ] around the host' in out
+
+
+@pytest.mark.parametrize('url, reason', BAD_URLS)
+def test_download_refuses_an_unrequestable_url_in_one_line(url, reason, tmp_path, sqlite_url):
+    code, out, err = run_stalkeer('download', url, tmp_path / 'x.mkv', '--db', sqlite_url)
+    one_line_error(code, err, reason)
+    assert '/u/p/' not in err

@@ -1,0 +1,221 @@
+"""Secrets are masked by value wherever they appear, whatever the URL shape, at
+every exit (stderr, log file, status --json, /api/downloads, /api/page,
+webhook, healthcheck); and no displayed text is written whole when huge."""
+
+import json
+import secrets
+import sqlite3
+
+import pytest
+
+import stalkeer
+from conftest import run_stalkeer, subprocess_env
+from test_ops import Receiver, notify_ini
+from test_serve import get_json, serving
+
+DI = stalkeer.DownloadInfo
+FAST = {'STALKEER_DOWNLOADS_RETRY_ATTEMPTS': '1', 'STALKEER_DOWNLOADS_MIN_FREE_SPACE_MB': '0'}
+
+
+def account():
+    """A user and password never seen before in this test run (the redactor learns)."""
+    # No common word inside: another test may have taught it ('user' from /movie/user/pass/1.mkv).
+    return f'u{secrets.token_hex(5)}', f'p{secrets.token_hex(6)}'
+
+
+def assert_clean(text, *needles):
+    for needle in needles:
+        assert needle not in text, f'{needle!r} leaked in: {text[:2000]}'
+
+
+@pytest.mark.parametrize('url, expected', [
+    ('http://h/hls/u1/p1/12.m3u8', 'http://h/hls/***/***/12.m3u8'),
+    ('http://h:8080/vodstream/u1/p1/9.mkv', 'http://h:8080/vodstream/***/***/9.mkv'),
+    ('http://h/play/u1/p1/123', 'http://h/play/***/***/123'),
+    ('http://h/a/b/u1/p1/123.ts', 'http://h/a/b/***/***/123.ts'),
+    ('http://h/timeshift/u1/p1/60/2024-01-01:10-00/7.ts', 'http://h/timeshift/***/***/60/2024-01-01:10-00/7.ts'),
+    ('http://h/vod/film.mp4', 'http://h/vod/film.mp4'),
+    ('http://h/films/heat.mkv', 'http://h/films/heat.mkv'),
+])
+def test_every_account_path_shape_is_masked_by_pattern(url, expected):
+    assert stalkeer.redact_url(url) == expected
+
+
+def test_the_configured_account_is_masked_by_value_whatever_the_shape():
+    user, password = account()
+    cfg = stalkeer.Config(None, env={
+        'STALKEER_M3U_URL': f'http://p:8080/get.php?username={user}&password={password}&type=m3u_plus'})
+    cfg.register_secrets()
+    text = stalkeer.redact(f'odd http://cdn/x/{user}-{password}/z.mkv, then {password} alone, '
+                           f'and /stream/{user}/{password}/title.mkv')
+    assert_clean(text, user, password)
+
+
+def test_a_url_handled_once_masks_its_account_everywhere_after():
+    user, password = account()
+    stalkeer.register_url_secrets(f'http://h/hls/{user}/{password}/5.m3u8')
+    assert stalkeer.redact(f'login {user} with {password} refused') == 'login *** with *** refused'
+
+
+def test_a_url_merely_shown_teaches_nothing():
+    # An example in a message ('postgresql://user:pass@host/db') must not make 'pass' a secret.
+    user, password = account()
+    text = stalkeer.redact(f'use postgresql://{user}:{password}@host/db, e.g. '
+                           f'http://h/movie/{user}/{password}/1.mkv')
+    assert text == f'use postgresql://{user}:***@host/db, e.g. http://h/movie/***/***/1.mkv'
+    assert stalkeer.redact(f'{user}_agent {password}') == f'{user}_agent {password}'
+
+
+def test_years_and_path_words_are_not_learnt_as_secrets():
+    stalkeer.redact('http://cdn/films/2019/12345.mkv and http://cdn/movie/1995/06/1.mkv')
+    assert stalkeer.redact('Heat (1995) was 2019 films ago') == 'Heat (1995) was 2019 films ago'
+
+
+# -- every exit of a process that never read the playlist ------------------------------------
+
+def seed_secret_rows(tmp_path, db_url, user, password):
+    """Rows whose URLs and error messages carry the account (no [m3u] url known)."""
+    stalkeer.open_database(db_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    failed = state.get_or_create(f'http://h:8080/hls/{user}/{password}/1.m3u8', str(tmp_path / 'a'), 'A')
+    DI.update(status='failed', error_message=(
+        f"HTTPConnectionPool(host='h', port=8080): Max retries exceeded with url: "
+        f'/hls/{user}/{password}/1.m3u8 (login {user}:{password} refused)')).where(
+        DI.id == failed.id).execute()
+    state.get_or_create(f'http://h:8080/vodstream/{user}/{password}/2.mkv', str(tmp_path / 'b'),
+                        f'B for {user}')
+    stalkeer.db_proxy.obj.close()
+
+
+def test_status_masks_accounts_it_learns_from_its_rows(tmp_path, sqlite_url):
+    user, password = account()
+    seed_secret_rows(tmp_path, sqlite_url, user, password)
+    outputs = [run_stalkeer('--db', sqlite_url, *argv)
+               for argv in (['status'], ['status', '--json'], ['status', '--failed'])]
+    assert [code for code, _, _ in outputs] == [0, 0, 0]
+    text = ''.join(out + err for _, out, err in outputs)
+    assert_clean(text, user, password)
+    document = json.loads(outputs[1][1])
+    assert {d['url'] for d in document['downloads']} == {
+        'http://h:8080/hls/***/***/1.m3u8', 'http://h:8080/vodstream/***/***/2.mkv'}
+    assert 'login ***:*** refused' in text
+    # Only the database keeps them.
+    urls = [r[0] for r in sqlite3.connect(tmp_path / 'stalkeer.db').execute('SELECT url FROM download_info')]
+    assert f'http://h:8080/hls/{user}/{password}/1.m3u8' in urls
+
+
+def test_serve_masks_accounts_it_learns_from_its_rows(tmp_path, db_url):
+    user, password = account()
+    seed_secret_rows(tmp_path, db_url, user, password)
+    with serving(db_url, tmp_path) as server:
+        texts = [json.dumps(get_json(server, path)[1])
+                 for path in ('/api/downloads', '/api/downloads?failed=1', '/api/page')]
+    assert_clean(''.join(texts), user, password)
+
+
+def test_stderr_and_the_log_file_mask_new_shapes(server, tmp_path, sqlite_url):
+    user, password = account()
+    log_file = tmp_path / 'stalkeer.log'
+    env = subprocess_env(**FAST)
+    urls = [server.url(f'hls/{user}/{password}/404.m3u8'),             # HTTP error
+            f'http://127.0.0.1:9/vodstream/{user}/{password}/7.mkv']   # connection refused
+    text = ''
+    for i, url in enumerate(urls):
+        code, out, err = run_stalkeer('download', url, tmp_path / f'{i}.mkv', '--db', sqlite_url,
+                                      '--log-file', log_file, '-v', env=env)
+        assert code == 1, err
+        text += out + err
+    text += log_file.read_text()
+    assert_clean(text, user, password)
+    assert '/hls/***/***/404.m3u8' in text
+
+
+def test_webhook_and_healthcheck_payloads_are_masked(server, cli, tmp_path, sqlite_url):
+    user, password = account()
+    receiver = Receiver()
+    try:
+        ini = notify_ini(tmp_path, receiver, on='always')
+        url = server.url(f'vodstream/{user}/{password}/9.mkv')
+        code, out, err = cli('--config', ini, '--db', sqlite_url, 'download', url,
+                             tmp_path / 'x.mkv', '--title', f'X {password}')
+        assert code == 1
+        sent = json.dumps([body.decode() for _, body in receiver.received])
+    finally:
+        receiver.close()
+    assert '/ping/abc-123/fail' in [p for p, _ in receiver.received]
+    assert_clean(sent + out + err, user, password)
+
+
+def test_notifier_masks_and_clips_whatever_it_is_given():
+    user, password = account()
+    posted = []
+
+    class Session:
+        def post(self, url, **kwargs):
+            posted.append((url, kwargs))
+            return type('R', (), {'status_code': 200})()
+
+    cfg = stalkeer.Config(None, env={'STALKEER_NOTIFY_WEBHOOK_URL': 'http://127.0.0.1:9/hook',
+                                     'STALKEER_NOTIFY_HEALTHCHECK_URL': 'http://127.0.0.1:9/ping',
+                                     'STALKEER_NOTIFY_ON': 'always'})
+    notifier = stalkeer.Notifier(cfg, 'download', session=Session())
+    notifier.download_failed(1, 'T' * 5_000_000, f'http://h/hls/{user}/{password}/1.m3u8',
+                             f'refused {password}')
+    notifier.finish(1, {'failed': 1, 'error': f'boom {password} ' + 'E' * 5_000_000})
+    text = json.dumps([kwargs.get('json') for _, kwargs in posted]) + \
+        ''.join((kwargs.get('data') or b'').decode() for _, kwargs in posted)
+    assert_clean(text, user, password)
+    assert len(text) < 20_000
+
+
+# -- nothing huge is written whole ---------------------------------------------------------------
+
+HUGE = 5_000_000
+
+
+def bounded(text, lines=40):
+    assert all(len(line) <= stalkeer.DISPLAY_LINE_MAX + 40 for line in text.splitlines()), \
+        max(len(line) for line in text.splitlines())
+    assert len(text) < lines * (stalkeer.DISPLAY_LINE_MAX + 40)
+
+
+def test_a_huge_title_is_clipped_on_stderr_stdout_and_the_log(server, cli, tmp_path, sqlite_url):
+    log_file = tmp_path / 'stalkeer.log'
+    title = 'Title ' * (HUGE // 6)
+    code, out, err = cli('download', server.url('nothing.mkv'), tmp_path / 'x.mkv', '--title', title,
+                         '--db', sqlite_url, '--log-file', log_file, '-v')
+    assert code == 1
+    for text in (out, err, log_file.read_text()):
+        bounded(text)
+    assert 'Title Title' in err and '…' in err
+
+
+def test_huge_rows_are_clipped_in_status_and_serve(cli, tmp_path, db_url):
+    stalkeer.open_database(db_url, str(tmp_path))
+    info = stalkeer.StateManager(owner='seed').get_or_create('http://h/x.mkv', str(tmp_path / 'x'),
+                                                             'T' * HUGE)
+    DI.update(status='failed', error_message='E' * HUGE).where(DI.id == info.id).execute()
+    for argv in (['status'], ['status', '--failed']):
+        code, out, err = cli('--db', db_url, *argv)
+        assert code == 0
+        bounded(out + err, lines=20)
+    code, out, err = cli('--db', db_url, 'status', '--json')
+    assert code == 0 and len(out) < 10_000
+    document = json.loads(out)
+    assert document['downloads'][0]['title'].endswith('…')
+    with serving(db_url, tmp_path) as server:
+        for path in ('/api/downloads', '/api/page'):
+            status, data = get_json(server, path)
+            assert status == 200 and len(json.dumps(data)) < 20_000
+
+
+def test_a_huge_title_from_radarr_is_clipped_in_its_log_lines(cli, tmp_path, sqlite_url):
+    from fakearr import FakeArr
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('M' * 2_000_000, 2001, path='/movies/m')
+        ini = tmp_path / 's.ini'
+        ini.write_text(f'[radarr]\nurl = {radarr.base_url}\napi_key = {radarr.api_key}\n'
+                       f'[downloads]\nmovies_path = {tmp_path}\n')
+        code, out, err = cli('--config', ini, '--db', sqlite_url, 'radarr', '--dry-run', '-v')
+    assert code == 0, err[:500]
+    bounded(out + err)
