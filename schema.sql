@@ -37,6 +37,11 @@ CREATE TABLE IF NOT EXISTS "download_info" (
     "service" VARCHAR(16),                     -- radarr / sonarr, when it fills a missing item
     "service_item_id" INTEGER,                 -- the movie id / episode id there
     "service_parent_id" INTEGER,               -- the series id (Sonarr)
+    "lease_token" VARCHAR(32),                 -- fencing token of the current lease, new at every claim
+    "force" /* /* */ INTEGER -- */ BOOLEAN
+        NOT NULL DEFAULT FALSE,                -- --force given: the finished file may replace one
+    "rescan_pending" /* /* */ INTEGER -- */ BOOLEAN
+        NOT NULL DEFAULT FALSE,                -- completed; Radarr/Sonarr not yet told to rescan
     "session_started_at" TIMESTAMP,            -- when the current transfer started or resumed
     "session_start_bytes" BIGINT               -- bytes_downloaded then: speed and ETA count from here
 );

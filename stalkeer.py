@@ -47,6 +47,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -101,6 +102,11 @@ try:  # only needed for postgresql:// database URLs
 except ImportError:  # pragma: no cover - depends on the box
     psycopg2 = None
 
+try:  # POSIX only: the lock that keeps two processes off one .part file
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 # ==== constants ===============================================================
 
 __version__ = '0.1.0'
@@ -146,6 +152,23 @@ CONTENT_TYPE_EXTENSIONS = {
     'video/x-flv': '.flv', 'video/x-ms-wmv': '.wmv',
 }
 DEFAULT_EXTENSION = '.mkv'
+
+# Path components are limited to 255 bytes (NAME_MAX of ext4, XFS, Btrfs, ZFS;
+# 255 UTF-16 units on NTFS/exFAT, never fewer bytes of UTF-8 than that).
+NAME_MAX_BYTES = 255
+# A file name made from a title keeps room for the extension added at the end
+# (the longest in MEDIA_EXTENSIONS/CONTENT_TYPE_EXTENSIONS, ".m2ts", is 5 bytes).
+EXTENSION_RESERVE = 5
+
+# The part of a lease kept in reserve: a holder stops writing once
+# lock_timeout_seconds x (1 - LEASE_MARGIN) passed since its last renewal was
+# sent, well before anyone else may see the lease as stale.
+LEASE_MARGIN = 0.2
+
+# Test-only: STALKEER_TEST_CRASH_AT=POINT kills this process with SIGKILL when
+# it reaches the named point of the finish sequence (see crash_point()), so the
+# tests can check that every crash point recovers. Unset in real use.
+_TEST_CRASH_AT = os.environ.get('STALKEER_TEST_CRASH_AT', '')
 
 # How much of one untrusted text (a title, an error, a URL) and of one output or
 # log line is shown: a 400 MB title from a broken app is never written whole.
@@ -209,6 +232,27 @@ class LeaseLost(StalkeerError):
     exit_code = EXIT_FAILED
 
 
+class LeaseExpired(LeaseLost):
+    """Our lease ran out: no renewal got through in time (the database was
+    unreachable, or this process was stopped). Maybe nobody took the row over,
+    but nothing may be written to the .part any more."""
+
+    def __init__(self, download_id, cause: str | None):
+        self.cause = (f'database unavailable: {cause}' if cause else
+                      'no renewal for longer than lock_timeout_seconds (was this process stopped?)')
+        super().__init__(f'download {download_id}: the lock ran out: {self.cause}')
+
+
+class PartBusy(StalkeerError):
+    """Another process still has this .part file open and locked."""
+    exit_code = EXIT_FAILED
+
+
+class DestinationError(StalkeerError):
+    """A destination would not be a file inside the library; that item fails."""
+    exit_code = EXIT_FAILED
+
+
 class Interrupted(BaseException):
     """SIGINT/SIGTERM arrived. A BaseException so no ``except Exception`` eats it."""
 
@@ -243,6 +287,28 @@ def human_bytes(n) -> str:
 def make_owner_id() -> str:
     """``hostname-pid-random``: unique per process run, readable in the DB."""
     return f'{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}'
+
+
+_BOOTTIME = getattr(time, 'CLOCK_BOOTTIME', None)
+
+
+def lease_clock() -> float:
+    """Seconds on a clock that keeps running while this process is stopped or the
+    machine sleeps (Linux CLOCK_BOOTTIME; the monotonic clock elsewhere). Lease
+    deadlines are kept on it, so a holder that was frozen knows, the moment it
+    wakes, that its lease ran out meanwhile."""
+    if _BOOTTIME is not None:
+        return time.clock_gettime(_BOOTTIME)
+    return time.monotonic()  # pragma: no cover - not Linux
+
+
+def crash_point(name: str) -> None:
+    """Test-only hook: SIGKILL this process here when STALKEER_TEST_CRASH_AT names
+    ``name``. The points are the steps of the finish sequence (README, "How
+    download tracking works"); a hook, rather than strace, kills at the exact
+    step on any kernel and names each step where the code takes it."""
+    if _TEST_CRASH_AT and _TEST_CRASH_AT == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # ---- redaction ---------------------------------------------------------------
@@ -426,7 +492,10 @@ class RedactingFormatter(logging.Formatter):
 
 def detect_extension(url: str, content_type: str | None = None) -> str:
     """Extension from the URL path (or an XUI ``#.mkv`` fragment), else Content-Type, else .mkv."""
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        parts = urllib.parse.SplitResult('', '', '', '', '')
     for candidate in (parts.path, parts.fragment):
         ext = os.path.splitext(candidate)[1].lower()
         if ext in MEDIA_EXTENSIONS:
@@ -440,6 +509,81 @@ def detect_extension(url: str, content_type: str | None = None) -> str:
 
 def has_media_extension(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in MEDIA_EXTENSIONS
+
+
+def url_path(url: str) -> str:
+    """The path of ``url``, or '' when it cannot be parsed (``http://[::1`` is not a URL)."""
+    try:
+        return urllib.parse.urlsplit(url).path
+    except ValueError:
+        return ''
+
+
+def utf8_truncate(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` bytes of UTF-8, never inside a character.
+
+    File names are limited in bytes, not characters (NAME_MAX_BYTES): 180
+    accented characters are 360 bytes. Undecodable bytes a file name brought
+    from the filesystem (surrogate escapes) are kept as they were."""
+    try:
+        data = text.encode('utf-8', 'surrogateescape')
+    except UnicodeEncodeError:       # a lone surrogate, e.g. from JSON "\ud800"
+        data = text.encode('utf-8', 'replace')
+    if len(data) <= max_bytes:
+        return data.decode('utf-8', 'surrogateescape')
+    cut = max_bytes
+    while cut > 0 and (data[cut] & 0xC0) == 0x80:    # a continuation byte: back to the start
+        cut -= 1
+    return data[:cut].decode('utf-8', 'surrogateescape')
+
+
+_O_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+_O_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
+_O_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
+
+
+def open_folder(path: str) -> int:
+    """An O_DIRECTORY descriptor of the absolute folder ``path``, creating what is missing.
+
+    A folder stalkeer creates is opened with O_NOFOLLOW, as is everything below
+    it: a symlink planted in its place (before or after the mkdir) is refused
+    with ELOOP/ENOTDIR instead of being followed. Folders that already existed
+    belong to the user or to Radarr/Sonarr and are used as they are (a library
+    on a symlinked disk is common). ``.`` and ``..`` are refused. Raises OSError.
+    """
+    if not os.path.isabs(path):
+        raise OSError(errno.EINVAL, 'not an absolute path', path)
+    parts = [p for p in path.split('/') if p]
+    if any(p in ('.', '..') for p in parts):
+        raise OSError(errno.EINVAL, 'a path with . or .. in it', path)
+    fd = os.open('/', os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+    created = False
+    try:
+        for part in parts:
+            flags = os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC
+            following = None
+            if not created:
+                try:
+                    following = os.open(part, flags, dir_fd=fd)
+                except FileNotFoundError:
+                    pass
+            if following is None:
+                try:
+                    os.mkdir(part, 0o777, dir_fd=fd)
+                    created = True
+                except FileExistsError:
+                    pass      # made meanwhile, or a dangling link: never followed below
+                following = os.open(part, flags | _O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = following
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def filesystem_type(path: str) -> str | None:
@@ -925,10 +1069,13 @@ class DownloadSettings:
             min_free_space=int(cfg.getnumber(s, 'min_free_space_mb') * MiB),
             user_agent=cfg.getheader(s, 'user_agent') or f'stalkeer/{__version__}',
         )
-        if settings.progress_interval_seconds >= settings.lock_timeout:
+        if settings.progress_interval_seconds * 2 > settings.lock_timeout:
+            # The lease is renewed every progress_interval_seconds, from a thread of
+            # its own (not when bytes arrive): it must survive one missed renewal.
             raise ConfigError(
-                '[downloads] progress_interval_seconds must be smaller than lock_timeout_seconds '
-                '(every progress save renews the lock)')
+                f'[downloads] progress_interval_seconds ({settings.progress_interval_seconds:g}) must '
+                f'be at most half of lock_timeout_seconds ({settings.lock_timeout:g}): the lock is '
+                'renewed that often and must outlive one missed renewal')
         return settings
 
 
@@ -981,6 +1128,14 @@ class DownloadInfo(BaseModel):
     service = peewee.CharField(max_length=16, null=True)
     service_item_id = peewee.IntegerField(null=True)
     service_parent_id = peewee.IntegerField(null=True)
+    # The fencing token of the current lease: new at every acquire, compared in
+    # every statement the holder makes (heartbeats included).
+    lease_token = peewee.CharField(max_length=32, null=True)
+    # --force was given: an existing file at the destination may be replaced,
+    # by whichever later run finishes the download.
+    force = peewee.BooleanField(default=False, constraints=_default('FALSE'))
+    # Completed, but Radarr/Sonarr has not yet accepted the rescan for it.
+    rescan_pending = peewee.BooleanField(default=False, constraints=_default('FALSE'))
     # The current transfer session (set when a transfer starts or resumes), so
     # speed and ETA in `status` are not diluted by earlier runs and pauses.
     session_started_at = peewee.DateTimeField(null=True)
@@ -1067,9 +1222,25 @@ class StalkeerSqliteDatabase(peewee.SqliteDatabase):
     ``BEGIN IMMEDIATE`` for every transaction, so a read-then-write never dies
     with "database is locked" halfway (the write lock is taken up front)."""
 
+    def rollback(self):
+        try:
+            super().rollback()
+        except peewee.OperationalError as exc:
+            # SQLite rolls back by itself on SQLITE_FULL or an I/O error; ROLLBACK
+            # then fails with "no transaction is active" and would hide the real
+            # error ("database or disk is full") behind "cannot rollback".
+            if 'no transaction is active' not in str(exc):
+                raise
+
 
 class StalkeerPostgresqlDatabase(peewee.PostgresqlDatabase):
     """PostgreSQL with the session in UTC, so timestamps mean the same everywhere."""
+
+    def rollback(self):
+        conn = self._state.conn
+        if conn is not None and conn.closed:
+            return   # the connection broke (server restart, killed backend): keep that error
+        super().rollback()
 
     def _initialize_connection(self, conn):
         schema = getattr(self, 'stalkeer_schema', None)
@@ -1179,6 +1350,46 @@ def first_line(exc) -> str:
     return redact(text.splitlines()[0])
 
 
+def _driver_error(exc):
+    """The DB-API exception peewee wrapped (its first argument), else ``exc``."""
+    inner = exc.args[0] if exc.args else None
+    return inner if isinstance(inner, BaseException) else exc
+
+
+def db_error_cause(exc) -> str:
+    """A short cause for a database error, "disk full" when it is one."""
+    inner = _driver_error(exc)
+    if getattr(inner, 'pgcode', None) == '53100' or 'disk is full' in str(exc).lower():
+        return 'disk full (the database cannot grow)'
+    return first_line(exc)
+
+
+def transient_db_error(exc) -> bool:
+    """Worth retrying: SQLite busy or locked (another connection holds the write
+    lock), or a PostgreSQL connection that broke or cannot be made (a restart, a
+    killed backend). A full disk or a wrong query is not."""
+    if not isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)):
+        return False
+    if db_error_cause(exc).startswith('disk full'):
+        return False
+    if is_postgres(db_proxy):
+        return True
+    text = str(exc).lower()
+    return 'locked' in text or 'busy' in text
+
+
+def reset_connection() -> None:
+    """Drop this thread's database connection after it failed, so that the next
+    statement connects afresh (PostgreSQL after a restart or a killed backend)."""
+    db = db_proxy.obj
+    if db is None or not is_postgres(db):
+        return
+    try:
+        db.close()
+    except Exception:      # half-dead connection: forget it
+        db.dispose()
+
+
 @contextlib.contextmanager
 def schema_change(db):
     """A transaction for DDL that other instances may run at the same moment.
@@ -1256,18 +1467,30 @@ def db_now(offset_seconds: float = 0):
 class StateManager:
     """Download rows and their locks, with optimistic locking.
 
-    A lock is a lease: ``locked_by`` (this process run) and ``locked_at``
-    (renewed on every progress save). Taking it is one compare-and-set UPDATE
-    whose row count decides; a lease is stale only when it stopped being
-    renewed for ``lock_timeout`` seconds. Every write we make to a row we hold
-    is conditioned on ``locked_by = owner``: if that matches no row the lease
-    was lost and :class:`LeaseLost` is raised, so we never write again.
+    A lock is a lease: ``locked_by`` (this process run), ``locked_at`` (renewed
+    by a heartbeat, see :class:`LeaseKeeper`) and ``lease_token`` (new at every
+    acquire). Taking it is one compare-and-set UPDATE whose row count decides; a
+    lease is stale only when it stopped being renewed for ``lock_timeout``
+    seconds (database clock). Every write we make to a row we hold is
+    conditioned on ``locked_by = owner AND lease_token = our token`` in the same
+    statement: if that matches no row the lease was lost and :class:`LeaseLost`
+    is raised, so we never write again. Locally we also keep the time our last
+    renewal was sent: until ``deadline()`` the lease is surely still ours.
+
+    A database that is locked or went away is retried with backoff (and a new
+    connection) until that deadline; then :class:`LeaseExpired` names the cause.
+    One StateManager serves one worker thread and its lease keepers.
     """
 
     def __init__(self, lock_timeout: float = 300, max_retry_attempts: int = 5, owner=None):
         self.lock_timeout = lock_timeout
         self.max_retry_attempts = max_retry_attempts
         self.owner = owner or make_owner_id()
+        self._tokens: dict[int, str] = {}      # download id -> token of the lease we hold
+        self._renewed: dict[int, float] = {}   # download id -> lease_clock() of the last renewal sent
+        # One statement at a time on the rows we hold: the transfer and its keeper thread.
+        self.row_lock = threading.RLock()
+        self.last_db_error: str | None = None     # the cause of the last database hiccup
 
     # -- rows -----------------------------------------------------------------
     def get_or_create(self, url: str, destination: str, title: str | None = None,
@@ -1292,6 +1515,12 @@ class StateManager:
     def get(self, download_id: int) -> DownloadInfo:
         return DownloadInfo.get_by_id(download_id)
 
+    def reload(self, download_id: int) -> DownloadInfo:
+        """The row as stored now; a database hiccup is retried while we hold the lease."""
+        found = []
+        self._retrying(download_id, lambda: found.append(DownloadInfo.get_by_id(download_id)))
+        return found[-1]
+
     # -- locking ----------------------------------------------------------------
     def stale(self):
         """SQL: the lease stopped beating for longer than the timeout (database clock)."""
@@ -1301,27 +1530,72 @@ class StateManager:
         """SQL: nobody holds the row, or its holder stopped renewing the lease."""
         return DownloadInfo.locked_at.is_null() | self.stale()
 
+    def live(self):
+        """SQL: someone holds the row and renewed the lease recently."""
+        return DownloadInfo.locked_at.is_null(False) & ~self.stale()
+
+    def gave_up(self, max_retries: int | None = None):
+        """SQL: an unfinished download that used up its retries without progress
+        (``retry_count`` reached ``max_retry_attempts``). No run resumes it any
+        more until ``stalkeer retry ID`` puts it back; `resume-downloads` reports
+        such rows and exits 1, and `status`/`serve` can show them with this."""
+        max_retries = self.max_retry_attempts if max_retries is None else max_retries
+        return DownloadInfo.status.in_(RESUMABLE_STATUSES) & (DownloadInfo.retry_count >= max_retries)
+
     def is_live(self, download_id: int) -> bool:
         """Someone holds this row and renewed the lease recently."""
         return (DownloadInfo.select()
-                .where((DownloadInfo.id == download_id) & DownloadInfo.locked_at.is_null(False)
-                       & ~self.stale())
+                .where((DownloadInfo.id == download_id) & self.live())
                 .exists())
 
     def acquire(self, download_id: int) -> bool:
-        """Take the lease with one compare-and-set; True when we hold it."""
+        """Take the lease with one compare-and-set; True when we hold it.
+
+        Every acquire draws a new token, so whatever an earlier lease of ours on
+        the row still tries (a keeper thread that has not stopped yet) is fenced."""
+        token = secrets.token_hex(8)
+        sent = lease_clock()
         updated = (DownloadInfo
-                   .update(locked_by=self.owner, locked_at=db_now(), updated_at=db_now())
+                   .update(locked_by=self.owner, lease_token=token, locked_at=db_now(),
+                           updated_at=db_now())
                    .where((DownloadInfo.id == download_id)
                           & (self.free_or_stale() | (DownloadInfo.locked_by == self.owner)))
                    .execute())
-        return updated == 1
+        if updated != 1:
+            return False
+        self._tokens[download_id] = token
+        self._renewed[download_id] = sent
+        return True
+
+    def deadline(self, download_id: int) -> float:
+        """The lease_clock() time until which our lease on the row is surely ours:
+        the last renewal we sent, plus the lock timeout less LEASE_MARGIN. (The
+        database stamped that renewal no earlier than we sent it, and judges
+        staleness by that stamp.)"""
+        sent = self._renewed.get(download_id)
+        if sent is None or download_id not in self._tokens:
+            return float('-inf')
+        return sent + self.lock_timeout * (1 - LEASE_MARGIN)
+
+    def holds(self, download_id: int) -> bool:
+        """We hold the lease and it cannot have gone stale yet."""
+        return lease_clock() < self.deadline(download_id)
 
     def release(self, download_id: int) -> bool:
-        """Drop our own lease; someone else's is never touched."""
-        return (DownloadInfo.update(locked_by=None, locked_at=None, updated_at=db_now())
-                .where((DownloadInfo.id == download_id) & (DownloadInfo.locked_by == self.owner))
+        """Drop our own lease; someone else's is never touched (nor one we know
+        we no longer hold: then no statement at all)."""
+        token = self._forget(download_id)
+        if token is None:
+            return False
+        return (DownloadInfo.update(locked_by=None, locked_at=None, lease_token=None,
+                                    updated_at=db_now())
+                .where((DownloadInfo.id == download_id) & (DownloadInfo.locked_by == self.owner)
+                       & (DownloadInfo.lease_token == token))
                 .execute()) == 1
+
+    def _forget(self, download_id: int) -> str | None:
+        self._renewed.pop(download_id, None)
+        return self._tokens.pop(download_id, None)
 
     def clean_stale_locks(self) -> int:
         """Clear leases that stopped beating; a row left ``downloading`` becomes ``paused``."""
@@ -1330,43 +1604,97 @@ class StateManager:
             (DownloadInfo.update(status=PAUSED, updated_at=db_now(),
                                  error_message='interrupted: the process holding the lock stopped')
              .where(stale & (DownloadInfo.status == DOWNLOADING)).execute())
-            cleared = (DownloadInfo.update(locked_by=None, locked_at=None, updated_at=db_now())
+            cleared = (DownloadInfo.update(locked_by=None, locked_at=None, lease_token=None,
+                                           updated_at=db_now())
                        .where(stale).execute())
         if cleared:
             log.debug('cleared %d stale lock(s)', cleared)     # the command says it
         return cleared
 
+    # -- database hiccups ------------------------------------------------------------
+    def _retrying(self, download_id: int, statement: Callable[[], None]) -> float:
+        """Run ``statement`` (one transaction about a row we hold); returns the
+        lease_clock() time the successful try was sent. A locked or vanished
+        database is retried with backoff, on a new connection, for as long as
+        our lease lasts; past it (one try is always made) LeaseExpired."""
+        delay, warned = 0.05, False
+        while True:
+            sent = lease_clock()
+            try:
+                with self.row_lock:
+                    statement()
+                if warned:
+                    log.warning('download %d: the database answers again', download_id)
+                    self.last_db_error = None
+                return sent
+            except (peewee.OperationalError, peewee.InterfaceError) as exc:
+                if not transient_db_error(exc):
+                    raise
+                cause = self.last_db_error = db_error_cause(exc)
+                reset_connection()
+                if lease_clock() + delay >= self.deadline(download_id):
+                    raise LeaseExpired(download_id, cause) from None
+                if not warned:
+                    log.warning('download %d: database unavailable (%s); retrying while the lock '
+                                'lasts', download_id, cause)
+                    warned = True
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
     # -- transitions (all conditioned on holding the lease) ----------------------
     def _owned_update(self, download_id: int, line_state: str | None = None, **fields) -> None:
+        token = self._tokens.get(download_id)
+        if token is None:
+            raise LeaseLost(f'download {download_id}: we do not hold its lock')
         fields.setdefault('updated_at', db_now())
-        with db_proxy.atomic():
-            updated = (DownloadInfo.update(**fields)
-                       .where((DownloadInfo.id == download_id)
-                              & (DownloadInfo.locked_by == self.owner))
-                       .execute())
-            if updated != 1:
-                raise LeaseLost(f'download {download_id}: lost the lock to another instance')
-            if line_state:
-                (ProcessedLine.update(state=line_state, updated_at=utcnow())
-                 .where(ProcessedLine.download_info == download_id).execute())
 
-    def start(self, info: DownloadInfo, part_path: str, url: str | None = None) -> None:
-        """-> downloading. Resuming a failed attempt counts as a retry. The
-        message of a pause or an earlier failure no longer applies."""
+        def statement():
+            with db_proxy.atomic():
+                updated = (DownloadInfo.update(**fields)
+                           .where((DownloadInfo.id == download_id)
+                                  & (DownloadInfo.locked_by == self.owner)
+                                  & (DownloadInfo.lease_token == token))
+                           .execute())
+                if updated != 1:
+                    raise LeaseLost(f'download {download_id}: lost the lock to another instance')
+                if line_state:
+                    (ProcessedLine.update(state=line_state, updated_at=utcnow())
+                     .where(ProcessedLine.download_info == download_id).execute())
+        try:
+            sent = self._retrying(download_id, statement)
+        except LeaseExpired:
+            raise           # the row may still be ours: a pause may yet be recorded
+        except LeaseLost:
+            self._forget(download_id)
+            raise
+        if 'locked_by' in fields and fields['locked_by'] is None:
+            self._forget(download_id)
+        elif 'locked_at' in fields and download_id in self._renewed:
+            self._renewed[download_id] = max(self._renewed[download_id], sent)
+
+    def start(self, info: DownloadInfo, part_path: str, url: str | None = None,
+              force: bool = False) -> None:
+        """-> downloading. Resuming a failed attempt counts as a retry (until it
+        makes progress); ``force`` is stored so that a resumed download keeps it.
+        The message of a pause or an earlier failure no longer applies."""
         fields = dict(status=DOWNLOADING, part_path=part_path,
                       started_at=peewee.fn.COALESCE(DownloadInfo.started_at, db_now()),
                       completed_at=None, error_message=None)
+        if force:
+            fields['force'] = True
         if info.status in (FAILED, RETRYING):
             fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
         if url and url != info.url:
             fields.update(url=url, resume_token=None, bytes_downloaded=0, total_bytes=None)
         self._owned_update(info.id, line_state='downloading', **fields)
 
-    def heartbeat(self, download_id: int, bytes_downloaded: int, total_bytes=None,
+    def heartbeat(self, download_id: int, bytes_downloaded: int | None, total_bytes=None,
                   resume_token=None, session_start: bool = False) -> None:
-        """Persist progress and renew the lease in one statement; ``session_start``:
+        """Renew the lease and persist progress, in one statement; ``session_start``:
         the body starts here, so speed and ETA count from this point (``status``)."""
-        fields = dict(bytes_downloaded=bytes_downloaded, locked_at=db_now())
+        fields = dict(locked_at=db_now())
+        if bytes_downloaded is not None:
+            fields['bytes_downloaded'] = bytes_downloaded
         if session_start:
             fields.update(session_started_at=db_now(), session_start_bytes=bytes_downloaded)
         if total_bytes is not None:
@@ -1375,26 +1703,39 @@ class StateManager:
             fields['resume_token'] = resume_token or None
         self._owned_update(download_id, **fields)
 
-    def retrying(self, download_id: int, error: str, bytes_downloaded: int) -> None:
-        self._owned_update(download_id, status=RETRYING, error_message=error,
-                           bytes_downloaded=bytes_downloaded,
-                           retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now(),
-                           locked_at=db_now())
+    def retrying(self, download_id: int, error: str, bytes_downloaded: int,
+                 progressed: bool = False) -> None:
+        """-> retrying. An attempt that moved the .part forward does not use up
+        the retry budget: ``retry_count`` counts retries since the last progress."""
+        count = 0 if progressed else DownloadInfo.retry_count + 1
+        self._owned_update(download_id, status=RETRYING, error_message=error[:2000],
+                           bytes_downloaded=bytes_downloaded, retry_count=count,
+                           last_retry_at=db_now(), locked_at=db_now())
+
+    def finishing(self, download_id: int, path: str, size: int) -> None:
+        """Renew the lease right before the .part is linked or renamed into the
+        library, recording where and how big the file will be: a run that dies
+        before ``complete`` leaves what the next run needs to recognise it."""
+        self._owned_update(download_id, download_path=path, file_size=size,
+                           bytes_downloaded=size, total_bytes=size, locked_at=db_now())
 
     def complete(self, download_id: int, path: str, size: int) -> None:
         self._owned_update(download_id, line_state='downloaded', status=COMPLETED,
                            download_path=path, file_size=size, bytes_downloaded=size,
                            total_bytes=size, completed_at=db_now(), error_message=None,
-                           locked_by=None, locked_at=None)
+                           force=False, rescan_pending=DownloadInfo.service.is_null(False),
+                           locked_by=None, locked_at=None, lease_token=None)
 
     def fail(self, download_id: int, error: str, bytes_downloaded: int | None = None) -> None:
-        fields = dict(status=FAILED, error_message=error[:2000], locked_by=None, locked_at=None)
+        fields = dict(status=FAILED, error_message=error[:2000], locked_by=None, locked_at=None,
+                      lease_token=None)
         if bytes_downloaded is not None:
             fields['bytes_downloaded'] = bytes_downloaded
         self._owned_update(download_id, line_state='failed', **fields)
 
     def pause(self, download_id: int, bytes_downloaded: int | None, reason: str) -> None:
-        fields = dict(status=PAUSED, error_message=reason, locked_by=None, locked_at=None)
+        fields = dict(status=PAUSED, error_message=reason[:2000], locked_by=None, locked_at=None,
+                      lease_token=None)
         if bytes_downloaded is not None:
             fields['bytes_downloaded'] = bytes_downloaded
         self._owned_update(download_id, line_state='pending', **fields)
@@ -1422,6 +1763,14 @@ class StateManager:
             query = query.limit(limit)
         return list(query)
 
+    def given_up(self, max_retries: int | None = None, service: str = 'all') -> list:
+        """The rows of :meth:`gave_up`, oldest first."""
+        query = (DownloadInfo.select().where(self.gave_up(max_retries))
+                 .order_by(DownloadInfo.created_at, DownloadInfo.id))
+        if service != 'all':
+            query = query.where(DownloadInfo.service == service)
+        return list(query)
+
 
 # ==== downloader ===============================================================
 
@@ -1429,7 +1778,7 @@ class StateManager:
 @dataclasses.dataclass
 class DownloadResult:
     """What happened to one download, for the command layer."""
-    status: str              # completed | failed | skipped | lost
+    status: str              # completed | failed | skipped | lost | paused
     download_id: int | None
     message: str = ''
     path: str | None = None
@@ -1464,14 +1813,280 @@ class ProgressTracker:
             hook(info)
 
 
+class LeaseKeeper:
+    """Keeps the lease on one download alive, from a thread of its own.
+
+    Every ``interval`` seconds (progress_interval_seconds; sooner when the
+    transfer asks, every progress_interval_mb) it renews the lease and saves the
+    progress the transfer reported, in one statement fenced by the lease token.
+    The lease therefore lives while the transfer waits on the network, the disk
+    or a backoff: a stall is ended by read_timeout, never by losing the lease.
+    When a renewal finds the row taken over, or the database stays unavailable
+    for as long as the lease lasts, the keeper records why and cuts the
+    transfer's connection; the transfer calls :meth:`check` right before every
+    write and before the finish, and stops there with what it had in hand
+    unwritten. The thread uses its own database connection and closes it.
+    """
+
+    def __init__(self, state: StateManager, download_id: int, interval: float):
+        self.state = state
+        self.download_id = download_id
+        self.interval = max(interval, 0.05)
+        self.pos: int | None = None    # bytes in the .part, as the transfer last reported
+        self.lost: LeaseLost | None = None
+        self.interrupt: Callable[[], None] | None = None   # cuts the transfer's connection
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f'stalkeer-lease-{download_id}')
+
+    def start(self) -> 'LeaseKeeper':
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            # At most one statement is in flight; a keeper stuck in a dead
+            # connection is a daemon and its token no longer matches anything.
+            self._thread.join(timeout=10)
+
+    def progress(self, pos: int, save_now: bool = False) -> None:
+        """The transfer reports the .part size; ``save_now`` persists it at once."""
+        self.pos = pos
+        if save_now:
+            self._wake.set()
+
+    def check(self) -> None:
+        """Raise LeaseLost (or LeaseExpired) unless the lease is surely still ours."""
+        if self.lost is not None:
+            raise self.lost
+        if not self.state.holds(self.download_id):
+            raise LeaseExpired(self.download_id, self.state.last_db_error)
+
+    def _run(self) -> None:
+        db = db_proxy.obj
+        connected = False      # a download shorter than one interval never connects
+        try:
+            while True:
+                self._wake.wait(self.interval)
+                self._wake.clear()
+                if self._stopping:
+                    return
+                if not connected and not is_postgres(db):
+                    # Never block on a locked SQLite file for longer than a slice of
+                    # the lease: retries (with backoff) decide, within the lease.
+                    with contextlib.suppress(peewee.PeeweeException):
+                        timeout_ms = int(min(15000, max(100, self.state.lock_timeout * 100)))
+                        db.execute_sql(f'PRAGMA busy_timeout = {timeout_ms}')
+                connected = True
+                try:
+                    with self.state.row_lock:      # the position read and saved together
+                        self.state.heartbeat(self.download_id, self.pos)
+                except Exception as exc:           # LeaseLost, LeaseExpired or worse: stop
+                    if self._stopping:
+                        return
+                    if not isinstance(exc, LeaseLost):
+                        log.debug('lease keeper of download %d', self.download_id, exc_info=True)
+                        exc = LeaseExpired(self.download_id, first_line(exc))
+                    self.lost = exc
+                    if self.interrupt is not None:
+                        with contextlib.suppress(Exception):
+                            self.interrupt()
+                    return
+        finally:
+            if connected:
+                with contextlib.suppress(Exception):
+                    db.close()
+
+
+def _cut_connection(response) -> None:
+    """Shut the socket under a streamed response down, from another thread: a
+    read blocked on it returns at once."""
+    raw = getattr(response, 'raw', None)
+    sock = getattr(getattr(raw, '_connection', None), 'sock', None)        # urllib3 2
+    if sock is None:
+        reader = getattr(getattr(raw, '_fp', None), 'fp', None)            # http.client
+        sock = getattr(getattr(reader, 'raw', None), '_sock', None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _describe_mode(st: os.stat_result) -> str:
+    kinds = ((stat.S_ISLNK, 'a symbolic link'), (stat.S_ISDIR, 'a folder'),
+             (stat.S_ISFIFO, 'a named pipe'), (stat.S_ISSOCK, 'a socket'),
+             (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device'))
+    return next((text for test, text in kinds if test(st.st_mode)), 'not a regular file')
+
+
+def _lexists_at(name: str, dir_fd: int) -> bool:
+    """Something (a file, a folder, a symlink, even a dangling one) has this name."""
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+class PartFile:
+    """The ``.part`` file of one download, as this process holds it.
+
+    Opened without following symlinks, and only when it is a regular file (a
+    planted link, pipe or folder is refused, never followed or truncated);
+    created with O_EXCL; its folder opened as in :func:`open_folder`. While it
+    is open it is locked with flock(LOCK_EX): no other stalkeer process writes
+    to it, finishes it or deletes it meanwhile, not even one that took the
+    database lease over because this one stalled or was frozen (the lock lives
+    as long as the file is open; the successor skips the download instead of
+    sharing the inode). Writes go straight to the descriptor, each after a
+    lease check: there is no buffer that could be flushed after the lease is lost.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.folder, self.name = os.path.split(path)
+        self.dir_fd: int | None = None
+        self.fd: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.fd is not None
+
+    def open(self, create: bool) -> bool:
+        """Open and lock the .part; create it when missing and ``create``.
+        Returns whether it is open. Raises PartBusy, DownloadError."""
+        if self.fd is not None:
+            return True
+        try:
+            if self.dir_fd is None:
+                self.dir_fd = open_folder(self.folder)
+            for _ in range(10):
+                fd = self._open_once(create)
+                if fd is None:
+                    return False
+                if fd >= 0:
+                    self.fd = fd
+                    return True
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise DownloadError(f'refusing to follow a symbolic link on the way to {self.path}') from None
+            raise DownloadError(f'cannot open {self.path}: {exc.strerror or exc}') from None
+        raise DownloadError(f'{self.path} keeps being replaced; not touching it')
+
+    def _open_once(self, create: bool) -> int | None:
+        """A locked descriptor; None when missing (and not ``create``); -1 to try again."""
+        flags = os.O_RDWR | _O_NOFOLLOW | _O_CLOEXEC
+        try:
+            st = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            if not create:
+                return None
+            try:
+                fd = os.open(self.name, flags | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=self.dir_fd)
+            except FileExistsError:
+                return -1
+        else:
+            if not stat.S_ISREG(st.st_mode):
+                raise DownloadError(f'refusing to use {self.path}: it is {_describe_mode(st)}')
+            try:    # O_NONBLOCK: a pipe swapped in since the stat must not hang the open
+                fd = os.open(self.name, flags | os.O_NONBLOCK, dir_fd=self.dir_fd)
+            except FileNotFoundError:
+                return -1
+        try:
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):
+                raise DownloadError(f'refusing to use {self.path}: it is {_describe_mode(opened)}')
+            self._lock(fd)
+            # Unlinked or replaced while we opened and locked it (cleanup, a racing
+            # process)? Then lock what the name is now.
+            try:
+                now = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                now = None
+            if now is None or not same_file(now, opened):
+                os.close(fd)
+                return -1
+            return fd
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+
+    def _lock(self, fd: int) -> None:
+        if fcntl is None:   # pragma: no cover - not POSIX
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (BlockingIOError, PermissionError):
+            raise PartBusy(f'{self.path} is still open in another process (a stalkeer that '
+                           'stalled or was stopped after its lock ran out?); not touching it') from None
+        except OSError as exc:
+            # Filesystems without flock (some FUSE and SMB mounts): the lease alone fences.
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS,
+                                 errno.EINVAL, errno.EBADF):
+                raise
+            log.debug('no file locks on %s (%s); relying on the lease alone', self.folder, exc.strerror)
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size if self.fd is not None else 0
+
+    def stat(self) -> os.stat_result:
+        return os.fstat(self.fd)
+
+    def write(self, data, pos: int, keeper: LeaseKeeper) -> None:
+        """Write ``data`` at ``pos``, but only while the lease is surely ours."""
+        keeper.check()
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.pwrite(self.fd, view, pos)
+                view, pos = view[written:], pos + written
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskSpaceError(f'disk full while writing {self.path}') from None
+            raise DownloadError(f'cannot write {self.path}: {exc.strerror}') from None
+
+    def read(self, size: int, pos: int) -> bytes:
+        return os.pread(self.fd, size, pos)
+
+    def truncate(self, size: int, keeper: LeaseKeeper) -> None:
+        if self.fd is not None:
+            keeper.check()
+            os.ftruncate(self.fd, size)
+
+    def fsync(self) -> None:
+        os.fsync(self.fd)
+
+    def unlink(self) -> None:
+        """Remove the .part name, if it still names our file."""
+        try:
+            now = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if same_file(now, os.fstat(self.fd)):
+            os.unlink(self.name, dir_fd=self.dir_fd)
+
+    def close(self) -> None:
+        """Close (which drops the lock)."""
+        for fd in (self.fd, self.dir_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.fd = self.dir_fd = None
+
+
 class Downloader:
     """Tracked, resumable HTTP downloads (one at a time per instance).
 
     The flow of the design documents: get/create the row, take the lease,
-    ``downloading``, stream into a ``.part`` file saving progress (and renewing
-    the lease) every N MiB or S seconds, verify the size, fsync, rename
-    atomically onto the destination, ``completed``; or ``failed`` with the
-    error. Progress is reported to hooks (callables taking a status dict).
+    ``downloading``, stream into a ``.part`` file while a :class:`LeaseKeeper`
+    renews the lease and saves progress every N MiB or S seconds, verify the
+    size, fsync, link or rename it onto the destination, ``completed``; or
+    ``failed`` with the error. Progress is reported to hooks (callables taking
+    a status dict). Any error while handling the one download fails that
+    download only (the row says why, the lock is released).
     """
 
     def __init__(self, settings: DownloadSettings, state: StateManager, hooks=(),
@@ -1486,6 +2101,7 @@ class Downloader:
         # Compression would make byte offsets meaningless for Range requests.
         self.session.headers['Accept-Encoding'] = 'identity'
         self.sleep = time.sleep
+        self._content_changed = False
 
     # -- public ------------------------------------------------------------------
     def download(self, url: str, destination: str, *, title: str | None = None,
@@ -1500,41 +2116,64 @@ class Downloader:
         return self.run(info, force=force, url=url)
 
     def run(self, info: DownloadInfo, force: bool = False, url: str | None = None) -> DownloadResult:
-        """Take the lease on ``info`` and bring it to completed or failed."""
+        """Take the lease on ``info`` and bring it to completed or failed.
+
+        ``force`` (or the force stored on the row by the run that started it)
+        lets an existing file at the destination be replaced."""
         register_url_secrets(info.url)
-        label = info.title or os.path.basename(info.destination)
+        label = self._label(info)
         done = self._already_done(info, force, url)
         if done:
             return done
         if not self.state.acquire(info.id):
             holder = DownloadInfo.get_by_id(info.id).locked_by
             return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}')
-        part_path = None
+        part = keeper = None
         try:
-            info = DownloadInfo.get_by_id(info.id)
+            info = self.state.reload(info.id)
             # Another instance may have finished it between our read and our lock.
             done = self._already_done(info, force, url)
             if done:
                 return done
+            force = force or info.force
             if force and info.status == COMPLETED:
                 self.state.reset_for_force(info.id)
-                info = DownloadInfo.get_by_id(info.id)
-            part_path = info.part_path or self._part_path(info)
-            if url and url != info.url and os.path.exists(part_path):
-                os.unlink(part_path)   # bytes of another URL must never be continued
-            self.state.start(info, part_path, url)
-            info = DownloadInfo.get_by_id(info.id)
+                info = self.state.reload(info.id)
+            keeper = LeaseKeeper(self.state, info.id, self.settings.progress_interval_seconds).start()
+            part = PartFile(info.part_path or self._part_path(info))
+            part.open(create=False)
+            if url and url != info.url and part.is_open:
+                part.truncate(0, keeper)   # bytes of another URL must never be continued
+            self.state.start(info, part.path, url, force)
+            info = self.state.reload(info.id)
             # Logged through the redacting formatter: credentials never reach the log.
             # The extension is the URL's; a Content-Type may still change it.
             log.info('downloading %s from %s to %s', label, info.url, self._final_path(info, None))
-            return self._attempts(info, part_path, force)
+            return self._attempts(info, part, keeper, force)
+        except PartBusy as exc:
+            log.debug('%s: %s', label, exc)       # the command layer prints the outcome
+            return DownloadResult('skipped', info.id, f'{label}: {exc}')
+        except LeaseExpired as exc:
+            if keeper is not None:
+                keeper.stop()
+            return self._pause_after_expiry(info, part, exc)
         except LeaseLost as exc:
             log.debug('%s', exc)        # the command layer prints the outcome
             return DownloadResult('lost', info.id, str(exc))
         except Interrupted:
-            self._pause_after_signal(info, part_path)
+            if keeper is not None:
+                keeper.stop()
+            self._pause_after_signal(info, part)
             raise
+        except DownloadError as exc:
+            return self._fail(info, part, str(exc))
+        except Exception as exc:     # a bug or an input nobody foresaw: this item only
+            return self._fail_unexpected(info, part, exc)
         finally:
+            if keeper is not None:
+                keeper.stop()
+            if part is not None:
+                part.close()
             try:
                 self.state.release(info.id)
             except peewee.PeeweeException:  # pragma: no cover - best effort
@@ -1550,89 +2189,211 @@ class Downloader:
         return None
 
     def _part_path(self, info: DownloadInfo) -> str:
+        """``<destination name>.stalkeer-<id>.part``, the name cut so that the
+        whole stays within NAME_MAX_BYTES."""
         folder = self.settings.temp_dir or os.path.dirname(info.destination)
-        return os.path.join(folder, f'{os.path.basename(info.destination)}.stalkeer-{info.id}.part')
+        suffix = f'.stalkeer-{info.id}.part'
+        name = utf8_truncate(os.path.basename(info.destination), NAME_MAX_BYTES - len(suffix))
+        return os.path.join(folder, name + suffix)
 
-    def _pause_after_signal(self, info, part_path):
-        size = os.path.getsize(part_path) if part_path and os.path.exists(part_path) else None
+    @staticmethod
+    def _copy_name(final_name: str, download_id: int) -> str:
+        """The temporary name of a copy across filesystems, beside the final file."""
+        suffix = f'.stalkeer-{download_id}.copy'
+        return utf8_truncate(final_name, NAME_MAX_BYTES - len(suffix)) + suffix
+
+    def _pause_after_signal(self, info, part):
+        size = part.size() if part is not None and part.is_open else None
         try:
             self.state.pause(info.id, size, 'paused by a signal')
             # ERROR level so that even -q shows what was paused.
-            log.error('paused #%d %s at %s', info.id, info.title or os.path.basename(info.destination),
-                      human_bytes(size))
+            log.error('paused #%d %s at %s', info.id, self._label(info), human_bytes(size))
         except (LeaseLost, peewee.PeeweeException):
             pass
 
-    def _attempts(self, info: DownloadInfo, part_path: str, force: bool) -> DownloadResult:
-        s = self.settings
-        moved = self._moved_before_crash(info, part_path)
-        if moved:
-            self.state.complete(info.id, moved, info.total_bytes)
-            return DownloadResult('completed', info.id, f'downloaded {moved}', moved, info.total_bytes)
-        final = self._final_path(info, None)
-        if os.path.exists(final) and not force:
-            # Fail before fetching gigabytes we could not put anywhere.
-            message = f'refusing to overwrite existing file {final} (use --force)'
-            self.state.fail(info.id, message)
+    def _pause_after_expiry(self, info, part, exc: LeaseExpired) -> DownloadResult:
+        """The lease ran out (the database stayed unreachable, or this process
+        was stopped for that long): nothing more is written; the .part is kept,
+        and the pause recorded if the row is still ours."""
+        size = part.size() if part is not None and part.is_open else None
+        message = f'{exc.cause}; the .part is kept and the next run resumes it'
+        try:
+            self.state.pause(info.id, size, message)
+        except LeaseExpired as again:
+            log.debug('could not record the pause of #%d: %s', info.id, again.cause)
+        except LeaseLost:
+            message = f'lost the lock to another instance: {exc.cause}'
+            log.debug('%s: %s', self._label(info), message)
+            return DownloadResult('lost', info.id, message)
+        except peewee.PeeweeException as again:
+            log.debug('could not record the pause of #%d: %s', info.id, first_line(again))
+        log.debug('%s: %s', self._label(info), message)
+        return DownloadResult('paused', info.id, message)
+
+    def _fail(self, info: DownloadInfo, part, message: str) -> DownloadResult:
+        """Record the failure (the .part kept for a later resume) and say it."""
+        size = part.size() if part is not None and part.is_open else None
+        try:
+            self.state.fail(info.id, message, size)
+        except LeaseExpired as exc:
+            message = f'{message}; the database could not record it: {exc.cause}'
+        except LeaseLost as exc:
+            log.debug('%s', exc)
+            return DownloadResult('lost', info.id, str(exc))
+        except peewee.PeeweeException as exc:
+            message = f'{message}; the database could not record it: {db_error_cause(exc)}'
+        log.debug('failed %s: %s', self._label(info), message)
+        return DownloadResult('failed', info.id, message)
+
+    def _fail_unexpected(self, info, part, exc) -> DownloadResult:
+        if isinstance(exc, peewee.PeeweeException):
+            message = f'database error: {db_error_cause(exc)}'
+        elif isinstance(exc, OSError) and exc.strerror:
+            message = f'{exc.strerror}: {exc.filename or ""}'.rstrip(': ')
+        else:
+            message = f'unexpected error: {exc.__class__.__name__}: {first_line(exc)}'
+        log.debug('%s', message, exc_info=True)        # the traceback, with -v only
+        try:
+            return self._fail(info, part, message)
+        except Exception:                              # the row cannot even be written
+            log.debug('failed %s: %s', self._label(info), message)
             return DownloadResult('failed', info.id, message)
-        attempt = 0
+
+    def _attempts(self, info: DownloadInfo, part: PartFile, keeper: LeaseKeeper,
+                  force: bool) -> DownloadResult:
+        """Attempts until completed or out of retries. An attempt that moved the
+        .part past the furthest point any earlier one reached is progress, not
+        failure: it does not count against retry_attempts (this run) nor
+        max_retry_attempts (across runs); only attempts without progress do."""
+        s = self.settings
+        finished = self._recover_finished(info, part)
+        if finished:
+            path, size = finished
+            if part.is_open:
+                part.unlink()
+            self._remove_copy(info, path)
+            self.state.complete(info.id, path, size)
+            log.info('%s: %s was finished by a run that stopped before recording it',
+                     self._label(info), path)
+            return DownloadResult('completed', info.id, f'downloaded {path}', path, size)
+        final = self._final_path(info, None)
+        if os.path.lexists(final) and not force:
+            # Fail before fetching gigabytes we could not put anywhere.
+            return self._fail(info, part, f'refusing to overwrite existing file {final} (use --force)')
+        furthest = part.size()
+        without_progress = 0
         while True:
-            attempt += 1
             # The previous attempt saved a validator and sizes: use the row as stored.
-            info = DownloadInfo.get_by_id(info.id)
+            info = self.state.reload(info.id)
+            self._content_changed = False
             try:
-                size, content_type = self._transfer(info, part_path)
+                size, content_type = self._transfer(info, part, keeper)
                 final = self._final_path(info, content_type)
-                self._move_into_place(part_path, final, size, force)
+                self._finish(info, part, keeper, final, size, force)
                 self.state.complete(info.id, final, size)
+                crash_point('after_complete')
                 log.debug('completed %s (%s)', final, human_bytes(size))   # printed by the command
                 return DownloadResult('completed', info.id, f'downloaded {final}', final, size)
             except RetryableDownloadError as exc:
-                message = str(exc)
-                current = DownloadInfo.get_by_id(info.id)
-                if attempt >= s.retry_attempts or current.retry_count >= s.max_retry_attempts:
-                    self.state.fail(info.id, message, self._part_size(part_path))
-                    log.debug('failed %s after %d attempt(s): %s', self._label(info), attempt, message)
-                    return DownloadResult('failed', info.id, message)
-                delay = backoff_delay(attempt, s.backoff_base, s.backoff_max, exc.retry_after)
-                log.warning('%s: %s; retrying in %.1fs (attempt %d of %d)', self._label(info),
-                            message, delay, attempt + 1, s.retry_attempts)
-                self.state.retrying(info.id, message, self._part_size(part_path))
-                self.sleep(delay)
-            except (DownloadError, OSError) as exc:
-                # OSError: a local filesystem problem nobody translated yet.
-                message = str(exc) if isinstance(exc, DownloadError) else \
-                    f'{exc.strerror or exc}: {exc.filename or ""}'.rstrip(': ')
-                self.state.fail(info.id, message, self._part_size(part_path))
-                log.debug('failed %s: %s', self._label(info), message)
-                return DownloadResult('failed', info.id, message)
+                keeper.check()          # a connection cut because the lease was lost is no retry
+                message, size = str(exc), part.size()
+                if self._content_changed:
+                    furthest = 0        # a new file on the server: progress counts from 0
+                gained = size - furthest
+                progressed = gained > 0
+                furthest = max(furthest, size)
+                without_progress = 0 if progressed else without_progress + 1
+                if not progressed and (without_progress >= s.retry_attempts or
+                                       self.state.reload(info.id).retry_count >= s.max_retry_attempts):
+                    return self._fail(info, part, message)
+                if gained >= 2 * RESUME_OVERLAP and exc.retry_after is None:
+                    delay = 0.0         # a panel that cuts after a burst: reconnect at once
+                else:
+                    delay = backoff_delay(max(without_progress, 1), s.backoff_base, s.backoff_max,
+                                          exc.retry_after)
+                if progressed:
+                    log.warning('%s: %s; now at %s, retrying in %.1fs', self._label(info), message,
+                                human_bytes(size), delay)
+                else:
+                    log.warning('%s: %s; retrying in %.1fs (attempt %d of %d without progress)',
+                                self._label(info), message, delay, without_progress + 1,
+                                s.retry_attempts)
+                self.state.retrying(info.id, message, size, progressed)
+                if delay:
+                    self.sleep(delay)
+            except DownloadError as exc:
+                return self._fail(info, part, str(exc))
+            except OSError as exc:
+                # A local filesystem problem nobody translated yet.
+                message = f'{exc.strerror or exc}: {exc.filename or ""}'.rstrip(': ')
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    message = f'disk full: {message}'
+                return self._fail(info, part, message)
 
-    def _moved_before_crash(self, info, part_path) -> str | None:
-        """A process that died between the rename and the final UPDATE left a
-        complete file and no .part; recognise it instead of downloading again."""
-        if os.path.exists(part_path) or not info.total_bytes \
-                or info.bytes_downloaded != info.total_bytes:
-            return None
+    def _final_candidates(self, info) -> list[str]:
         if has_media_extension(info.destination):
-            candidates = [info.destination]
+            return [info.destination]
+        return [self._final_path(info, None)] + \
+            [info.destination + ext for ext in sorted(MEDIA_EXTENSIONS)]
+
+    def _recover_finished(self, info, part: PartFile) -> tuple[str, int] | None:
+        """A run that died in the finish sequence left the file in the library
+        and the row unfinished. It is ours when the .part and the file are one
+        inode (died between link() and unlink()); when the .part is gone and the
+        file has the size recorded just before the link or rename; or, after a
+        copy across filesystems, when both exist with that size and the same
+        bytes. Returns (path, size) or None."""
+        if part.is_open:
+            held = part.stat()
+        elif not part.open(create=False):
+            held = None
         else:
-            candidates = [info.destination + ext for ext in sorted(MEDIA_EXTENSIONS)]
+            held = part.stat()
+        recorded = info.file_size          # recorded by StateManager.finishing()
+        if recorded is None and info.total_bytes and info.bytes_downloaded == info.total_bytes:
+            recorded = info.total_bytes    # rows from before finishing() existed
+        candidates = [info.download_path] if info.download_path else []
+        candidates += [c for c in self._final_candidates(info) if c not in candidates]
         for final in candidates:
-            if os.path.isfile(final) and os.path.getsize(final) == info.total_bytes:
-                return final
+            try:
+                found = os.stat(final, follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISREG(found.st_mode):
+                continue
+            if held is not None and same_file(held, found):
+                return final, found.st_size
+            if recorded is None or found.st_size != recorded:
+                continue
+            if held is None:
+                return final, recorded
+            if held.st_size == recorded and final == info.download_path \
+                    and self._same_bytes(part, final, recorded):
+                return final, recorded
         return None
+
+    @staticmethod
+    def _same_bytes(part: PartFile, path: str, size: int) -> bool:
+        with open(path, 'rb') as fh:
+            pos = 0
+            while pos < size:
+                ours = part.read(CHUNK_SIZE, pos)
+                if not ours or fh.read(len(ours)) != ours:
+                    return False
+                pos += len(ours)
+        return True
+
+    def _remove_copy(self, info, final: str) -> None:
+        """A copy across filesystems that a crash left beside the final file."""
+        folder, name = os.path.split(final)
+        with contextlib.suppress(OSError):
+            copy = os.path.join(folder, self._copy_name(name, info.id))
+            if stat.S_ISREG(os.stat(copy, follow_symlinks=False).st_mode):
+                os.unlink(copy)
 
     @staticmethod
     def _label(info):
         return info.title or os.path.basename(info.destination)
-
-    @staticmethod
-    def _part_size(part_path):
-        try:
-            return os.path.getsize(part_path)
-        except OSError:
-            return 0
-
 
     @staticmethod
     def _final_path(info: DownloadInfo, content_type: str | None) -> str:
@@ -1641,13 +2402,16 @@ class Downloader:
         Library names are full of dots ("Dr. Strangelove", "Mr.Robot"), so only
         a video extension, or the very extension of the URL, counts as one."""
         suffix = os.path.splitext(info.destination)[1].lower()
-        url_suffix = os.path.splitext(urllib.parse.urlsplit(info.url).path)[1].lower()
+        url_suffix = os.path.splitext(url_path(info.url))[1].lower()
         if suffix in MEDIA_EXTENSIONS or (suffix and suffix == url_suffix):
             return info.destination
         return info.destination + detect_extension(info.url, content_type)
 
     def _request(self, url: str, headers: dict) -> requests.Response:
         s = self.settings
+        problem = url_problem(url)          # a stored URL nothing can request
+        if problem:
+            raise DownloadError(f'invalid URL ({problem})')
         try:
             return self.session.get(url, headers=headers, stream=True,
                                     timeout=(s.connect_timeout, s.read_timeout))
@@ -1659,19 +2423,15 @@ class Downloader:
             raise DownloadError(f'TLS error: {first_line(exc)}') from None
         except requests.exceptions.ConnectionError as exc:
             raise RetryableDownloadError(f'connection failed: {_connection_reason(exc)}') from None
-        except requests.exceptions.InvalidURL:
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema):
             raise DownloadError('invalid URL') from None
         except requests.exceptions.RequestException as exc:
             raise DownloadError(f'request failed: {first_line(exc)}') from None
 
-    def _transfer(self, info: DownloadInfo, part_path: str):
+    def _transfer(self, info: DownloadInfo, part: PartFile, keeper: LeaseKeeper):
         """One HTTP attempt. Returns (size, content_type) with the .part complete."""
-        folder = os.path.dirname(part_path) or '.'
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise DownloadError(f'cannot create folder {folder}: {exc.strerror}') from None
-        offset = self._part_size(part_path)
+        offset = part.size()
         token = info.resume_token
         headers = {}
         overlap = 0
@@ -1684,21 +2444,25 @@ class Downloader:
                 headers['Range'] = f'bytes={offset - overlap}-'
         response = self._request(info.url, headers)
         with response:
-            start, total = self._check_response(response, offset, overlap, part_path, info)
+            start, total = self._check_response(response, offset, overlap, part, keeper, info)
             content_type = response.headers.get('Content-Type')
             new_token = _validator(response)
+            if response.status_code == 200 and offset and token and new_token != token:
+                self._content_changed = True
             if response.status_code == 200 or not token:
                 token = new_token
             remaining = (total - start) if total is not None else 0
-            self._check_free_space(part_path, remaining)
+            self._check_free_space(part.folder, remaining)
+            part.open(create=True)       # only now: nothing is created for a refused download
+            keeper.progress(start)
             self.state.heartbeat(info.id, start, total, token or '', session_start=True)
-            self._stream_body(info, response, part_path, start, overlap, total)
-        size = self._part_size(part_path)
+            self._stream_body(info, response, part, keeper, start, overlap, total)
+        size = part.size()
         if total is not None and size != total:
             raise IncompleteDownloadError(f'got {size} of {total} bytes')
         return size, content_type
 
-    def _check_response(self, response, offset, overlap, part_path, info):
+    def _check_response(self, response, offset, overlap, part, keeper, info):
         """Decide where the body starts. Returns (start offset, total size or None)."""
         code = response.status_code
         if code == 416:
@@ -1707,7 +2471,7 @@ class Downloader:
             remote = int(m.group(1)) if m else None
             if remote is not None and offset == remote and offset > 0:
                 return offset, remote
-            self._truncate(part_path)
+            part.truncate(0, keeper)
             raise RestartDownload('server refused the resume range; starting over')
         if code in (408, 429, 551) or 500 <= code < 600:
             # 551 is what many IPTV panels answer for "too many connections".
@@ -1728,74 +2492,58 @@ class Downloader:
             return 0, int(length) if length and length.isdigit() else None
         parsed = parse_content_range(response.headers.get('Content-Range'))
         if not parsed or parsed[0] != offset - overlap:
-            self._truncate(part_path)
+            part.truncate(0, keeper)
             raise RestartDownload('server answered an unexpected range; starting over')
         return parsed[0], parsed[2]
 
-    @staticmethod
-    def _truncate(part_path):
-        if os.path.exists(part_path):
-            with open(part_path, 'r+b') as fh:
-                fh.truncate(0)
-
-    def _check_free_space(self, part_path: str, remaining: int) -> None:
+    def _check_free_space(self, folder: str, remaining: int) -> None:
         need = remaining + self.settings.min_free_space
-        folder = os.path.dirname(part_path) or '.'
-        free = shutil.disk_usage(folder).free
+        free = shutil.disk_usage(folder or '.').free
         if free < need:
             raise DiskSpaceError(f'not enough free space in {folder}: need {human_bytes(need)} '
                                  f'({human_bytes(remaining)} + min_free_space_mb), '
                                  f'have {human_bytes(free)}')
 
-    def _stream_body(self, info, response, part_path, start, overlap, total):
+    def _stream_body(self, info, response, part, keeper, start, overlap, total):
         s = self.settings
         raw = self._body_reader(response.raw)
         progress = ProgressTracker(self.hooks, {'id': info.id, 'title': self._label(info),
                                                 'filename': info.destination},
                                    start + overlap, total)
-        mode = 'r+b' if os.path.exists(part_path) else 'wb'
+        keeper.interrupt = lambda: _cut_connection(response)   # a lost lease ends a blocked read
         try:
-            fh = open(part_path, mode)
-        except OSError as exc:
-            raise DownloadError(f'cannot write {part_path}: {exc.strerror}') from None
-        with fh:
             if overlap:
-                pos = self._verify_overlap(raw, fh, start, overlap)
+                pos = self._verify_overlap(raw, part, keeper, start, overlap)
             else:
-                fh.seek(start)
-                fh.truncate()
+                part.truncate(start, keeper)
                 pos = start
-            saved_pos, saved_at = pos, time.monotonic()
+            saved_pos = pos
+            keeper.progress(pos)
             progress(pos, force=True)
             while True:
                 try:
                     chunk = self._read(raw)
                 except IncompleteDownloadError as exc:
+                    keeper.check()
                     raise IncompleteDownloadError(
                         f'{exc} after {pos} of {total if total is not None else "?"} bytes') from None
                 if not chunk:
                     break
                 if self.stop_event is not None and self.stop_event.is_set():
                     raise Interrupted(signal.SIGTERM)
-                try:
-                    fh.write(chunk)
-                except OSError as exc:
-                    if exc.errno == errno.ENOSPC:
-                        raise DiskSpaceError(f'disk full while writing {part_path}') from None
-                    raise DownloadError(f'cannot write {part_path}: {exc.strerror}') from None
+                part.write(chunk, pos, keeper)       # checks the lease first
                 pos += len(chunk)
                 progress(pos)
-                now = time.monotonic()
-                if (pos - saved_pos >= s.progress_interval_bytes
-                        or now - saved_at >= s.progress_interval_seconds):
-                    fh.flush()
-                    # Raises LeaseLost if someone took the row: stop writing at once.
-                    self.state.heartbeat(info.id, pos)
-                    saved_pos, saved_at = pos, now
-            fh.flush()
-            os.fsync(fh.fileno())
+                save_now = pos - saved_pos >= s.progress_interval_bytes
+                keeper.progress(pos, save_now)
+                if save_now:
+                    saved_pos = pos
+            keeper.check()       # the end of the body may be the cut of a lost lease
+        finally:
+            keeper.interrupt = None
         progress(pos, status='finished' if total in (None, pos) else 'downloading', force=True)
-        self.state.heartbeat(info.id, pos)
+        # No save here: the finish records the size (finishing), a retry or a
+        # failure records what the .part holds.
         if total is not None and pos < total:
             raise IncompleteDownloadError(f'connection closed after {pos} of {total} bytes')
 
@@ -1825,68 +2573,138 @@ class Downloader:
             raise RetryableDownloadError(
                 f'stalled: no data for {self.settings.read_timeout:g}s') from None
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.HTTPError,
-                ConnectionError, OSError) as exc:
+                ConnectionError, OSError, ValueError) as exc:
+            # ValueError: reading a response whose socket another thread closed.
             raise IncompleteDownloadError(f'connection broken: {_connection_reason(exc)}') from None
 
-    def _verify_overlap(self, raw, fh, start, overlap) -> int:
+    def _verify_overlap(self, raw, part, keeper, start, overlap) -> int:
         """No validator: compare re-fetched bytes with what we have before appending.
 
         Returns the file position after the bytes already read from the body."""
-        remote = b''
+        remote = bytearray()
         while len(remote) < overlap:
             chunk = self._read(raw)
             if not chunk:
                 raise IncompleteDownloadError('connection closed while checking the resume overlap')
             remote += chunk
-        fh.seek(start)
-        if remote[:overlap] != fh.read(overlap):
-            fh.seek(0)
-            fh.truncate()
+        if remote[:overlap] != part.read(overlap, start):
+            part.truncate(0, keeper)
+            self._content_changed = True
             raise RestartDownload('the file changed on the server since the last attempt; starting over')
-        fh.seek(start + overlap)
-        fh.truncate()
-        fh.write(remote[overlap:])
+        part.truncate(start + overlap, keeper)
+        part.write(memoryview(remote)[overlap:], start + overlap, keeper)
         return start + len(remote)
 
-    def _move_into_place(self, part_path: str, final: str, size: int, force: bool) -> None:
-        """Atomic, never clobbering a file in the library unless ``force``."""
-        folder = os.path.dirname(final) or '.'
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise DownloadError(f'cannot create {folder}: {exc.strerror}') from None
-        if os.path.exists(final) and not force:
-            raise DownloadError(f'refusing to overwrite existing file {final} (use --force)')
-        if os.path.getsize(part_path) != size:
-            raise IncompleteDownloadError(f'{part_path} is not {size} bytes')
-        try:
-            _place(part_path, final, force)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                if exc.errno == errno.EEXIST:
-                    raise DownloadError(f'refusing to overwrite existing file {final} (use --force)') from None
-                raise DownloadError(f'cannot move the file into {folder}: {exc.strerror}') from None
-            self._copy_across_filesystems(part_path, final, size, force)
-        fsync_directory(folder)
+    # -- the finish sequence --------------------------------------------------------
+    def _finish(self, info, part: PartFile, keeper: LeaseKeeper, final: str, size: int,
+                force: bool) -> None:
+        """Put the complete .part into the library (README, "the finish sequence").
 
-    def _copy_across_filesystems(self, part_path, final, size, force):
-        tmp = os.path.join(os.path.dirname(final), f'.{os.path.basename(final)}.stalkeer-copy')
+        With the .part still open and locked: fsync it; renew the lease,
+        recording path and size (StateManager.finishing); link() it onto the
+        final name, which fails rather than replace anything, or with --force
+        rename() it over; unlink() the .part name; fsync the folder. Across
+        filesystems the bytes are copied to a temporary name beside the final
+        one first. Names are resolved in descriptors of their folders, never
+        through a symlink. The writing descriptor is never written after this:
+        from the link on, the inode is the library file."""
+        if part.size() != size:
+            raise IncompleteDownloadError(f'{part.path} is not {size} bytes')
+        folder, name = os.path.split(final)
         try:
-            with open(part_path, 'rb') as src, open(tmp, 'wb') as dst:
-                shutil.copyfileobj(src, dst, CHUNK_SIZE)
-                dst.flush()
-                os.fsync(dst.fileno())
-            if os.path.getsize(tmp) != size:
-                raise DownloadError(f'copy to {final} came out the wrong size')
-            _place(tmp, final, force)
+            dir_fd = open_folder(folder)
         except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise DiskSpaceError(f'disk full while copying to {final}') from None
-            raise DownloadError(f'cannot copy into {os.path.dirname(final)}: {exc.strerror}') from None
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise DownloadError(f'refusing to follow a symbolic link on the way to {final}') from None
+            raise DownloadError(f'cannot create {folder}: {exc.strerror}') from None
+        refusal = f'refusing to overwrite existing file {final} (use --force)'
+        try:
+            if not force and _lexists_at(name, dir_fd):
+                raise DownloadError(refusal)
+            part.fsync()
+            self.state.finishing(info.id, final, size)
+            keeper.check()
+            crash_point('before_link')
+            try:
+                if force:
+                    os.replace(part.name, name, src_dir_fd=part.dir_fd, dst_dir_fd=dir_fd)
+                    crash_point('after_rename')
+                else:
+                    _link_into_place(part.name, part.dir_fd, name, dir_fd, refusal)
+                    crash_point('after_link')
+                    part.unlink()
+                    crash_point('after_unlink')
+            except OSError as exc:
+                if exc.errno == errno.EXDEV:
+                    self._copy_into_place(info, part, keeper, dir_fd, final, size, force, refusal)
+                elif exc.errno == errno.EEXIST:
+                    raise DownloadError(refusal) from None
+                elif exc.errno == errno.ENOSPC:
+                    raise DiskSpaceError(f'disk full while moving the file into {folder}') from None
+                else:
+                    raise DownloadError(f'cannot move the file into {folder}: {exc.strerror}') from None
+            with contextlib.suppress(OSError):
+                os.fsync(dir_fd)     # the new name is durable (POSIX)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        os.unlink(part_path)
+            os.close(dir_fd)
+
+    def _copy_into_place(self, info, part, keeper, dir_fd, final, size, force, refusal) -> None:
+        """temp_dir on another filesystem: copy, fsync, check the size, then place
+        the copy as _finish places a .part, and unlink the .part."""
+        folder, name = os.path.split(final)
+        copy = self._copy_name(name, info.id)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(copy, dir_fd=dir_fd)       # a crashed copy of ours (unlink never follows)
+        try:
+            out = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC,
+                          0o644, dir_fd=dir_fd)
+            try:
+                pos = 0
+                while pos < size:
+                    chunk = part.read(CHUNK_SIZE, pos)
+                    if not chunk:
+                        break
+                    keeper.check()
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(out, view):]
+                    pos += len(chunk)
+                os.fsync(out)
+                if os.fstat(out).st_size != size:
+                    raise DownloadError(f'copy to {final} came out the wrong size')
+            finally:
+                os.close(out)
+            crash_point('after_copy')
+            if force:
+                os.replace(copy, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            else:
+                _link_into_place(copy, dir_fd, name, dir_fd, refusal)
+                crash_point('after_copy_link')
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskSpaceError(f'disk full while copying to {final}') from None
+            if exc.errno == errno.EEXIST:
+                raise DownloadError(refusal) from None
+            raise DownloadError(f'cannot copy into {folder}: {exc.strerror}') from None
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(copy, dir_fd=dir_fd)
+        part.unlink()
+        crash_point('after_unlink')
+
+
+def _link_into_place(src: str, src_dir_fd: int, name: str, dir_fd: int, refusal: str) -> None:
+    """link() ``src`` to ``name`` and unlink ``src``: an existing file (or symlink)
+    at ``name`` is never replaced, even one that appeared a moment ago."""
+    try:
+        os.link(src, name, src_dir_fd=src_dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except OSError as exc:
+        # Filesystems without hard links (FAT, some SMB shares): rename, checking first.
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if _lexists_at(name, dir_fd):
+            raise DownloadError(refusal) from None
+        os.rename(src, name, src_dir_fd=src_dir_fd, dst_dir_fd=dir_fd)
 
 
 class _BufferedBodyReader:
@@ -1904,25 +2722,6 @@ class _BufferedBodyReader:
         n = self.sock.readinto1(self.buffer[:min(size, CHUNK_SIZE, self.remaining)])
         self.remaining -= n
         return self.buffer[:n]
-
-
-def _place(src: str, final: str, force: bool) -> None:
-    """Rename ``src`` onto ``final``. Without force, link()+unlink() so an
-    existing file is never replaced even if it appeared a moment ago."""
-    if force:
-        os.replace(src, final)
-        return
-    try:
-        os.link(src, final)
-    except OSError as exc:
-        # Filesystems without hard links (FAT, some SMB shares): best effort.
-        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
-            if os.path.exists(final):
-                raise
-            os.rename(src, final)
-            return
-        raise
-    os.unlink(src)
 
 
 def _validator(response) -> str | None:
@@ -3920,7 +4719,8 @@ class ArrSettings:
 
 
 def parse_path_map(text: str, section: str) -> list[tuple[str, str]]:
-    """``REMOTE=LOCAL`` lines: where the app's paths (inside its container) are here."""
+    """``REMOTE=LOCAL`` lines: where the app's paths (inside its container, or on
+    Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here."""
     pairs = []
     for line in text.splitlines():
         line = line.strip()
@@ -3934,10 +4734,37 @@ def parse_path_map(text: str, section: str) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
 
 
+# Radarr/Sonarr on Windows report D:\Movies\Heat (1995), d:/movies/..., or UNC
+# shares \\nas\media\Movies\... (also //nas/media/...).
+_WINDOWS_PATH = re.compile(r'(?:[A-Za-z]:[\\/]|[\\/]{2}[^\\/])')
+
+
+def is_windows_path(path: str) -> bool:
+    return bool(_WINDOWS_PATH.match(path))
+
+
+def _path_spelling(path: str) -> tuple[str, bool]:
+    """(path with forward slashes and no trailing one, whether it is a Windows path).
+    Windows compares paths without regard to case; we compare those lower-cased."""
+    if is_windows_path(path):
+        return path.replace('\\', '/').rstrip('/'), True
+    return path.rstrip('/'), False
+
+
 def map_path(path: str, path_map) -> str:
+    """``path`` as seen from here through ``path_map`` (longest REMOTE first);
+    unchanged when no REMOTE is a prefix of it. Windows paths match with either
+    slash and in any case (drive letters, UNC shares); what follows the prefix
+    keeps its case and gets forward slashes."""
+    spelled, windows = _path_spelling(path)
+    fold = str.lower if windows else (lambda text: text)
     for remote, local in path_map:
-        if path == remote or path.startswith(remote.rstrip('/') + '/'):
-            return local + path[len(remote.rstrip('/')):] if remote != '/' else local.rstrip('/') + path
+        prefix, remote_windows = _path_spelling(remote)
+        if remote_windows != windows:
+            continue
+        if prefix == '' or fold(spelled) == fold(prefix) \
+                or fold(spelled).startswith(fold(prefix) + '/'):     # prefix '': REMOTE "/"
+            return (local.rstrip('/') + spelled[len(prefix):]) or '/'
     return path
 
 
@@ -4462,6 +5289,7 @@ class WantedItem:
     destination: str              # without extension: the line's own is added
     candidates: list = dataclasses.field(default_factory=list)
     reason: str = ''              # why nothing matched, for -v
+    error: str = ''               # why it cannot be downloaded at all (its destination)
 
 
 def movie_keys(movie: dict) -> tuple[str, set]:
@@ -4570,14 +5398,30 @@ def match_episodes(episodes: list[dict]) -> dict:
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
 
-def safe_component(text: str) -> str:
-    """One path component from a title: no separators, reserved or control characters,
-    no trailing dots/spaces (Windows/SMB), never '.' or '..'."""
+def safe_component(text: str, suffix: str = '', max_bytes: int = NAME_MAX_BYTES) -> str:
+    """One path component from a title: no separators, reserved or control
+    characters, no trailing dots/spaces (Windows/SMB), never '.' or '..'; at
+    most ``max_bytes`` bytes of valid UTF-8, ``suffix`` (" (1995)", " - S01E02")
+    kept whole and the title cut to make room."""
+    text = text.encode('utf-8', 'replace').decode('utf-8')      # no lone surrogates
     text = _UNSAFE_CHARS.sub(lambda m: ' -' if m.group() == ':' else ' ', text)
     text = re.sub(r'\s+', ' ', text).strip().rstrip('. ')
     if not text or set(text) <= {'.'}:
         text = '_'
-    return text[:180]
+    text = utf8_truncate(text, max_bytes - len(suffix.encode('utf-8'))).rstrip('. ') or '_'
+    return text + suffix
+
+
+def url_file_name(url: str) -> str:
+    """A file name from a URL's last path segment (percent-decoded, sanitised):
+    ``/movie/u/p/1.mkv`` -> ``1.mkv``; ``..``, ``.`` or nothing -> ``download``."""
+    segment = urllib.parse.unquote(url_path(url).rstrip('/').rsplit('/', 1)[-1])
+    stem, ext = os.path.splitext(segment)
+    if not re.fullmatch(r'\.\w{1,8}', ext):
+        stem, ext = segment, ''
+    if not stem.strip('. '):
+        stem = 'download'
+    return safe_component(stem, ext, NAME_MAX_BYTES - EXTENSION_RESERVE)
 
 
 def contained_path(folder: str, *components: str) -> str:
@@ -4585,8 +5429,30 @@ def contained_path(folder: str, *components: str) -> str:
     folder = os.path.normpath(folder)
     path = os.path.normpath(os.path.join(folder, *components))
     if os.path.commonpath([folder, path]) != folder or path == folder:
-        raise StalkeerError(f'refusing a destination outside {folder}: {path}')
+        raise DestinationError(f'refusing a destination outside {folder}: {path}')
     return path
+
+
+def app_folder(path, settings: ArrSettings, what: str) -> str:
+    """The folder Radarr/Sonarr gives for an item, as a path on this machine:
+    through [section] path_map, then absolute, POSIX, with no '.' or '..'.
+    Raises DestinationError: that item fails, nothing is written."""
+    if not isinstance(path, str):
+        raise DestinationError(f'{settings.name} gave no usable folder for {what}: {path!r}')
+    parts = path.replace('\\', '/').split('/') if is_windows_path(path) else path.split('/')
+    if any(part in ('.', '..') for part in parts):
+        raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '
+                               'a path with . or .. in it is refused')
+    mapped = map_path(path, settings.path_map)
+    if is_windows_path(mapped):
+        parent = path[:max(path.rfind('/'), path.rfind('\\'))] or path
+        raise DestinationError(
+            f'{settings.name} gave the folder {path!r} for {what}, which is not a path on this '
+            f'machine: map it in [{settings.section}] path_map (e.g. {parent}=/mnt/library)')
+    if not mapped.startswith('/'):
+        raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '
+                               'not an absolute path (map it with path_map)')
+    return os.path.normpath(mapped)
 
 
 def movie_label(movie: dict) -> str:
@@ -4597,14 +5463,14 @@ def movie_label(movie: dict) -> str:
 
 def movie_destination(movie: dict, settings: ArrSettings) -> str:
     title, year = movie.get('title') or f'movie {movie["id"]}', movie.get('year')
-    name = safe_component(f'{title} ({year})' if year else title)
+    name = safe_component(title, f' ({year})' if year else '', NAME_MAX_BYTES - EXTENSION_RESERVE)
     folder = movie.get('path')
     if folder:
-        folder = map_path(folder, settings.path_map)
+        folder = app_folder(folder, settings, f'{title}')
     elif settings.library_path:
-        folder = os.path.join(settings.library_path, name)
+        folder = os.path.join(settings.library_path, safe_component(title, f' ({year})' if year else ''))
     else:
-        raise StalkeerError(f'{settings.name} gave no folder for {title} and [downloads] movies_path is not set')
+        raise DestinationError(f'{settings.name} gave no folder for {title} and [downloads] movies_path is not set')
     return contained_path(folder, name)
 
 
@@ -4612,14 +5478,14 @@ def episode_destination(ep: dict, settings: ArrSettings) -> str:
     series = ep.get('series') or {}
     title = series.get('title') or f'series {ep.get("seriesId")}'
     season, number = ep.get('seasonNumber') or 0, ep.get('episodeNumber') or 0
-    name = safe_component(f'{title} - S{season:02d}E{number:02d}')
+    name = safe_component(title, f' - S{season:02d}E{number:02d}', NAME_MAX_BYTES - EXTENSION_RESERVE)
     folder = series.get('path')
     if folder:
-        folder = map_path(folder, settings.path_map)
+        folder = app_folder(folder, settings, f'{title}')
     elif settings.library_path:
         folder = os.path.join(settings.library_path, safe_component(title))
     else:
-        raise StalkeerError(f'{settings.name} gave no folder for {title} and [downloads] tvshows_path is not set')
+        raise DestinationError(f'{settings.name} gave no folder for {title} and [downloads] tvshows_path is not set')
     parts = ([f'Season {season:02d}'] if series.get('seasonFolder', True) else []) + [name]
     return contained_path(folder, *parts)
 
@@ -5098,8 +5964,8 @@ def cmd_download(app: App) -> int:
     register_url_secrets(args.url)
     destination = os.path.abspath(os.path.expanduser(args.dest))
     if os.path.isdir(destination) or args.dest.endswith(os.sep):
-        name = os.path.basename(urllib.parse.urlsplit(args.url).path) or 'download'
-        destination = os.path.join(destination, name)
+        # Sanitised, so '..' or '.' in the URL never leaves the folder.
+        destination = os.path.join(destination, url_file_name(args.url))
     downloader = app.downloader()
     app.open_db()
     result = downloader.download(args.url, destination, title=args.title, force=args.force)
@@ -5111,29 +5977,59 @@ def cmd_download(app: App) -> int:
 def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: str = 'all',
                      limit: int | None = None, max_retries: int | None = None) -> dict:
     """Finish eligible incomplete downloads in parallel; a finished one that
-    fills a Radarr/Sonarr item goes to ``rescans``. Returns counts."""
+    fills a Radarr/Sonarr item goes to ``rescans``. Downloads that used up
+    their retries are not resumed but reported (``gave up``): they make the run
+    fail until `stalkeer retry ID`. Returns counts."""
     state = StateManager(workers.settings.lock_timeout, workers.settings.max_retry_attempts)
     pending = state.resumable(limit, max_retries, service)
-    counts = {'completed': 0, 'failed': 0, 'skipped': 0, 'lost': 0}
+    counts = {'completed': 0, 'failed': 0, 'skipped': 0, 'lost': 0, 'paused': 0}
     if pending and app.progress is not None:
         app.progress.begin('resume', len(pending))
-    for info, result in workers.map(lambda info: (info, workers.downloader().run(info)), pending):
+
+    def resume(info):
+        try:
+            return info, workers.downloader().run(info)
+        except Exception as exc:       # never one item's error for the whole queue
+            log.debug('resuming #%d', info.id, exc_info=True)
+            return info, DownloadResult('failed', info.id,
+                                        f'unexpected error: {exc.__class__.__name__}: {first_line(exc)}')
+    for info, result in workers.map(resume, pending):
         counts[result.status] += 1
         report_result(app, result)
         if result.status == 'completed':
-            rescans.add(info.service, info.service_item_id, info.service_parent_id, info.title)
+            rescans.add(info.service, info.service_item_id, info.service_parent_id, info.title,
+                        info.id)
+    given_up = state.given_up(max_retries, service)
+    if given_up:
+        counts['gave up'] = len(given_up)
+        report_given_up(app, given_up)
     return counts
+
+
+def report_given_up(app: App, rows: list) -> None:
+    """Downloads no run resumes any more: say so, with the command that would."""
+    ids = ' '.join(str(info.id) for info in rows[:20]) + (' …' if len(rows) > 20 else '')
+    app.console.out(f'{len(rows)} gave up (retries used up without progress): '
+                    f'run `stalkeer retry ID` to try again (IDs {ids})', always=True)
+    for info in rows[:20]:
+        app.console.out(f'  #{info.id} {info.title or os.path.basename(info.destination)}: '
+                        f'{info.error_message or "no error recorded"}; {gave_up_text(info)}')
 
 
 class Rescanner:
     """Asks Radarr/Sonarr to import finished files: RescanMovie at once for each
-    movie, RescanSeries once per series at flush(). Thread-safe."""
+    movie, RescanSeries once per series at flush(). Thread-safe.
+
+    A completed download keeps ``rescan_pending`` until its app accepted the
+    rescan, so one that a crash (or an app that was down) kept from being
+    rescanned is rescanned by a later run: :meth:`add_pending` (at least once:
+    a rescan that takes longer than the lock timeout may be asked twice)."""
 
     def __init__(self, app: App, enabled: bool, clients: dict | None = None):
         self.app = app
         self.enabled = enabled
         self.clients = dict(clients or {})
-        self.series = set()
+        self.series = {}             # series id -> download ids waiting on its rescan
         self._lock = threading.Lock()
 
     def _client(self, service: str):
@@ -5151,25 +6047,53 @@ class Rescanner:
             return self.clients[service]
 
     def add(self, service: str | None, item_id: int | None, parent_id: int | None,
-            label: str | None = None) -> None:
-        """``label`` names the movie or episode in the log (the rescan is logged there)."""
+            label: str | None = None, download_id: int | None = None) -> None:
+        """``label`` names the movie or episode in the log (the rescan is logged
+        there); ``download_id``: its rescan_pending is cleared once the app took it."""
         if not self.enabled:
             return
         if service == 'radarr' and item_id:
             client = self._client('radarr')
             if client is not None and client.rescan(item_id):
                 log.info('asked Radarr to rescan %s (movie %d)', label or 'a movie', item_id)
+                self._done([download_id])
         elif service == 'sonarr' and parent_id:
             with self._lock:
-                self.series.add(parent_id)
+                self.series.setdefault(parent_id, []).append(download_id)
+
+    def add_pending(self, service: str = 'all', grace: float = 300) -> None:
+        """Completed downloads whose rescan never got through (a crash right
+        after the download, or the app was down). Those completed in the last
+        ``grace`` seconds (lock_timeout_seconds) are left to the run that
+        completed them, which is asking for their rescan right now."""
+        if not self.enabled:
+            return
+        DI = DownloadInfo
+        query = DI.select(DI.id, DI.service, DI.service_item_id, DI.service_parent_id,
+                          DI.title).where(
+            (DI.status == COMPLETED) & (DI.rescan_pending == True)  # noqa: E712 - SQL
+            & (DI.completed_at < db_now(-grace)))
+        if service != 'all':
+            query = query.where(DI.service == service)
+        for info in query:
+            self.add(info.service, info.service_item_id, info.service_parent_id, info.title,
+                     info.id)
 
     def flush(self) -> None:
         with self._lock:
-            series, self.series = sorted(self.series), set()
+            series, self.series = sorted(self.series.items()), {}
         client = self._client('sonarr') if series else None
-        for series_id in series if client is not None else ():
+        for series_id, download_ids in series if client is not None else ():
             if client.rescan(series_id):
                 log.info('asked Sonarr to rescan series %d', series_id)
+                self._done(download_ids)
+
+    @staticmethod
+    def _done(download_ids) -> None:
+        ids = [i for i in download_ids if i is not None]
+        if ids:
+            with contextlib.suppress(peewee.PeeweeException):   # worst case: rescanned twice
+                DownloadInfo.update(rescan_pending=False).where(DownloadInfo.id.in_(ids)).execute()
 
 
 def cmd_resume_downloads(app: App) -> int:
@@ -5186,6 +6110,9 @@ def cmd_resume_downloads(app: App) -> int:
                             f'{info.title or info.destination}', always=True)
         if not pending:
             app.console.out('nothing to resume', always=True)
+        given_up = state.given_up(args.max_retries, args.service)
+        if given_up:
+            report_given_up(app, given_up)
         return EXIT_OK
     if args.clean_stale_locks:
         cleared = state.clean_stale_locks()
@@ -5193,6 +6120,7 @@ def cmd_resume_downloads(app: App) -> int:
             app.console.out(f'cleared {cleared} stale lock(s)')
     rescans = Rescanner(app, not args.no_rescan)
     try:
+        rescans.add_pending(args.service, workers.settings.lock_timeout)
         counts = resume_downloads(app, workers, rescans, args.service, args.limit, args.max_retries)
     finally:
         rescans.flush()
@@ -5200,9 +6128,11 @@ def cmd_resume_downloads(app: App) -> int:
     if not any(counts.values()):
         app.console.out('nothing to resume', always=True)
         return EXIT_OK
-    app.console.out('resume-downloads: ' + ', '.join(f'{v} {k}' for k, v in counts.items()),
-                    always=True)
-    return EXIT_FAILED if counts['failed'] or counts['lost'] else EXIT_OK
+    app.console.out('resume-downloads: ' + ', '.join(
+        f'{v} {k}' for k, v in counts.items() if v or k in ('completed', 'failed', 'skipped', 'lost')),
+        always=True)
+    bad = ('failed', 'lost', 'paused', 'gave up')
+    return EXIT_FAILED if any(counts.get(key) for key in bad) else EXIT_OK
 
 
 
@@ -5341,8 +6271,11 @@ class HostLimiter:
         self._sems = {}
 
     def __call__(self, url: str) -> threading.Semaphore:
-        parts = urllib.parse.urlsplit(url)
-        host = (parts.hostname or '', parts.port)
+        try:
+            parts = urllib.parse.urlsplit(url)
+            host = (parts.hostname or '', parts.port)
+        except ValueError:      # not a URL: the download will fail on its own
+            host = ('', None)
         with self._lock:
             return self._sems.setdefault(host, threading.Semaphore(self.per_host))
 
@@ -5407,6 +6340,7 @@ class ArrRun:
         self.rescans = Rescanner(app, self.settings.rescan and not self.args.no_rescan,
                                  {service: self.client})
         self.summary = ArrRunSummary()
+        self._bad_destinations = {}
 
     # -- planning ----------------------------------------------------------------
     def wanted(self, can_read_db: bool) -> list[WantedItem]:
@@ -5425,7 +6359,7 @@ class ArrRun:
             matches = match_movies(movies, self._library_keys) if can_read_db else {}
             sources = movies
             items = [WantedItem('radarr', m['id'], None, movie_label(m),
-                                movie_destination(m, self.settings), matches.get(m['id'], []))
+                                self._destination(movie_destination, m), matches.get(m['id'], []))
                      for m in movies]
         else:
             episodes = self.client.missing_episodes(self.args.series_id)
@@ -5435,10 +6369,11 @@ class ArrRun:
             items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'),
                                 f'{clip((ep.get("series") or {}).get("title"))} - '
                                 f'S{ep.get("seasonNumber", 0):02d}E{ep.get("episodeNumber", 0):02d}',
-                                episode_destination(ep, self.settings), matches.get(ep['id'], []))
+                                self._destination(episode_destination, ep), matches.get(ep['id'], []))
                      for ep in episodes]
         unmatched = []
         for item, source in zip(items, sources):
+            item.error = self._bad_destinations.get(item.item_id, '')
             lines = [line for line in item.candidates if self.quality.allows(line)]
             if item.candidates and not lines:
                 item.reason = SKIP_LANGUAGES
@@ -5454,6 +6389,15 @@ class ArrRun:
         matched = [item for item in items if item.candidates]
         self.summary.matched = len(matched)
         return matched
+
+    def _destination(self, destination, record: dict) -> str:
+        """``destination(record, settings)``; a destination that would leave the
+        library fails that item only (kept in _bad_destinations, by item id)."""
+        try:
+            return destination(record, self.settings)
+        except DestinationError as exc:
+            self._bad_destinations[record.get('id')] = str(exc)
+            return ''
 
     def _why_unmatched(self, unmatched: list, can_read_db: bool) -> None:
         """Name why each (item, movie or episode) found no line: one more index
@@ -5518,7 +6462,16 @@ class ArrRun:
 
     # -- doing -------------------------------------------------------------------
     def fetch(self, item: WantedItem) -> DownloadResult:
-        """Try the candidates in order of preference; the next one after a failure."""
+        """Try the candidates in order of preference; the next one after a failure.
+        Whatever goes wrong fails this item only."""
+        try:
+            return self._fetch(item)
+        except Exception as exc:
+            message = f'unexpected error: {exc.__class__.__name__}: {first_line(exc)}'
+            log.debug('%s: %s', item.label, message, exc_info=True)   # printed by run_arr
+            return DownloadResult('failed', None, f'{item.label}: {message}')
+
+    def _fetch(self, item: WantedItem) -> DownloadResult:
         result = None
         for line in item.candidates:
             with self.workers.limiter(line.url):
@@ -5530,15 +6483,17 @@ class ArrRun:
                 break
             log.warning('%s: candidate %r failed: %s', item.label, line.display_title, result.message)
         if result.status == 'completed':
-            self.rescans.add(item.service, item.item_id, item.parent_id, item.label)
+            self.rescans.add(item.service, item.item_id, item.parent_id, item.label,
+                             result.download_id)
         return result
 
     def resume_first(self) -> None:
         """--resume: incomplete downloads of this service before new ones."""
         counts = resume_downloads(self.app, self.workers, self.rescans, service=self.service)
-        self.summary.resumed = sum(counts.values())
+        self.summary.resumed = sum(n for key, n in counts.items() if key != 'gave up')
         self.summary.downloaded += counts['completed']
-        self.summary.failed += counts['failed'] + counts['lost']
+        self.summary.failed += counts['failed'] + counts['lost'] + counts['paused'] \
+            + counts.get('gave up', 0)
 
 
 def run_arr(app: App, service: str) -> int:
@@ -5551,11 +6506,16 @@ def run_arr(app: App, service: str) -> int:
     else:
         app.open_db()
         can_read_db = True
+        run.rescans.add_pending(service, run.workers.settings.lock_timeout)
         if args.resume:
             run.resume_first()
     items = run.wanted(can_read_db)
     plan = []
     for item in items:
+        if item.error:
+            run.summary.failed += 1
+            log.error('%s: %s', item.label, item.error)
+            continue
         skip = run.skip_reason(item) if can_read_db else None
         if skip:
             run.summary.skip(item.label, *skip)
@@ -5583,7 +6543,8 @@ def run_arr(app: App, service: str) -> int:
                 run.summary.downloaded += 1
             elif result.status == 'skipped':
                 # Taken or finished by another instance since the plan was made.
-                held = result.message.startswith('being downloaded')
+                held = result.message.startswith('being downloaded') \
+                    or 'still open in another process' in result.message
                 run.summary.skip(item.label, SKIP_HELD if held else SKIP_DONE, result.message)
             else:
                 run.summary.failed += 1
@@ -5731,7 +6692,8 @@ def planned_path(info: DownloadInfo) -> str:
 
 
 def gave_up(info: DownloadInfo, max_retry_attempts: int) -> bool:
-    """Retries used up: no run resumes it again until `stalkeer retry ID`."""
+    """Retries used up: no run resumes it again until `stalkeer retry ID` (the
+    rule of StateManager.gave_up(), for a row in hand)."""
     return info.status in RESUMABLE_STATUSES and (info.retry_count or 0) >= max_retry_attempts
 
 
@@ -5865,7 +6827,8 @@ def cmd_unlock(app: App) -> int:
         raise StalkeerError(f'#{info.id} is locked by {info.locked_by}, whose heartbeat is fresh: it is '
                             'probably still downloading (use --force to clear it anyway)')
     with db_proxy.atomic():
-        DI.update(locked_by=None, locked_at=None, updated_at=db_now()).where(DI.id == info.id).execute()
+        DI.update(locked_by=None, locked_at=None, lease_token=None, updated_at=db_now()).where(
+            DI.id == info.id).execute()
         DI.update(status=PAUSED, updated_at=db_now()).where(
             (DI.id == info.id) & (DI.status == DOWNLOADING)).execute()
     app.console.out(f'unlocked #{info.id} (was held by {info.locked_by})', always=True)
@@ -5894,36 +6857,81 @@ def cmd_retry(app: App) -> int:
     return EXIT_OK if done or not rows else EXIT_FAILED
 
 
-_PART_NAME = re.compile(r'\.stalkeer-(\d+)\.part\Z')
+_PART_NAME = re.compile(r'\.stalkeer-(\d+)\.(?:part|copy)\Z')
+
+
+def remove_unlocked(path: str) -> bool:
+    """Delete the file at ``path`` unless a process holds its flock (a live
+    transfer: PartFile). The name is never followed. False when it was kept."""
+    folder, name = os.path.split(path)
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fd = os.open(name, os.O_RDWR | _O_NOFOLLOW | os.O_NONBLOCK | _O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        os.close(dir_fd)
+        return False
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except (BlockingIOError, PermissionError):
+                return False
+            except OSError:
+                pass     # no file locks on this filesystem: the other checks decide
+        opened = os.fstat(fd)
+        try:
+            now = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISREG(opened.st_mode) or not same_file(now, opened):
+            return False
+        os.unlink(name, dir_fd=dir_fd)
+        return True
+    finally:
+        os.close(fd)
+        os.close(dir_fd)
 
 
 def cmd_cleanup(app: App) -> int:
-    """Delete .part files no resumable download references; report space freed."""
+    """Delete .part files no unfinished download references; report space freed.
+
+    Never one whose row holds a live lease, one a process has open (flock), or
+    one modified within lock_timeout_seconds (another instance, with a database
+    of its own, may be writing it); a download that gave up keeps its .part
+    for `retry`."""
     args = app.args
     app.open_db()
     settings = app.download_settings()
+    state = app.state_manager(settings)
     DI = DownloadInfo
     keep = {row.part_path for row in DI.select(DI.part_path).where(
-        DI.status.in_(RESUMABLE_STATUSES) & (DI.retry_count < settings.max_retry_attempts)
-        & DI.part_path.is_null(False))}
+        (DI.status.in_(RESUMABLE_STATUSES) | state.live()) & DI.part_path.is_null(False))}
     folders = {os.path.dirname(p) for (p,) in DI.select(DI.part_path).where(
         DI.part_path.is_null(False)).tuples()}
     folders |= {os.path.dirname(d) for (d,) in DI.select(DI.destination).tuples()}
     if settings.temp_dir:
         folders.add(settings.temp_dir)
-    cutoff = time.time() - (args.older_than or 0) * 86400
+    now = time.time()
+    cutoff = min(now - (args.older_than or 0) * 86400, now - settings.lock_timeout)
     freed = removed = 0
     for folder in sorted(f for f in folders if f and os.path.isdir(f)):
         for name in sorted(os.listdir(folder)):
             path = os.path.join(folder, name)
-            if not _PART_NAME.search(name) or path in keep or not os.path.isfile(path):
+            if not _PART_NAME.search(name) or path in keep:
                 continue
-            st = os.stat(path)
-            if st.st_mtime > cutoff:
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_mtime > cutoff:
+                continue
+            if not args.dry_run and not remove_unlocked(path):
+                app.console.out(f'kept {path}: a process has it open')
                 continue
             app.console.out(f'{"would remove" if args.dry_run else "removed"} {path} ({human_bytes(st.st_size)})')
-            if not args.dry_run:
-                os.unlink(path)
             freed += st.st_size
             removed += 1
     verb = 'would free' if args.dry_run else 'freed'

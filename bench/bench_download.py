@@ -15,8 +15,8 @@
    child so far) of a --big-mib and a 256 MiB download (sparse files: only the
    size matters here), to show it does not grow with the file.
 3. SIGKILL: the same file through a throttled server (--throttle-mbps), with
-   lock_timeout_seconds=2 (and progress_interval_seconds=1, which must be
-   smaller); kill -9 at a seeded random moment between 20% and 80% of the
+   lock_timeout_seconds=2 (and progress_interval_seconds=1, which may be at
+   most half of it); kill -9 at a seeded random moment between 20% and 80% of the
    expected duration; the .part size and the row's bytes_downloaded are read;
    2.5 s later `resume-downloads` finishes it; the result's SHA-256 is checked.
    This server runs in-process (the same tests/fileserver.py code, library

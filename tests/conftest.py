@@ -120,6 +120,19 @@ def make_downloader(db, settings):
     return factory
 
 
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 1 MiB filesystem (tmpfs), where mounting is allowed."""
+    import subprocess
+    mount = tmp_path / 'tiny'
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs',
+                                            str(mount)], capture_output=True).returncode != 0:
+        pytest.skip('mounting a small tmpfs needs root (used to fill a disk for real)')
+    yield mount
+    subprocess.run(['umount', '-l', str(mount)], capture_output=True)
+
+
 def payload(size, seed=1):
     """Deterministic pseudo-random bytes (compress badly, like video)."""
     import random

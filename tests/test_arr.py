@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import pytest
 import requests
@@ -345,3 +346,68 @@ def test_episode_destination_season_folders():
 def test_path_map_errors():
     with pytest.raises(stalkeer.ConfigError, match='REMOTE=LOCAL'):
         stalkeer.parse_path_map('/movies', 'radarr')
+
+
+def test_path_map_maps_windows_paths():
+    pm = stalkeer.parse_path_map('D:\\Movies=/mnt/movies\n\\\\nas\\media=/mnt/media\n/data=/srv/data',
+                                 'radarr')
+    assert stalkeer.map_path('D:\\Movies\\Heat (1995)', pm) == '/mnt/movies/Heat (1995)'
+    assert stalkeer.map_path('d:/movies/Heat (1995)', pm) == '/mnt/movies/Heat (1995)'   # case, slashes
+    assert stalkeer.map_path('D:\\MOVIES\\Heat (1995)\\', pm) == '/mnt/movies/Heat (1995)'
+    assert stalkeer.map_path('\\\\nas\\media\\Movies\\Heat', pm) == '/mnt/media/Movies/Heat'
+    assert stalkeer.map_path('\\\\NAS\\Media\\Movies\\Heat', pm) == '/mnt/media/Movies/Heat'
+    assert stalkeer.map_path('D:\\Moviesque\\X', pm) == 'D:\\Moviesque\\X'       # not a prefix
+    assert stalkeer.map_path('/data/x', pm) == '/srv/data/x'
+    assert stalkeer.map_path('/DATA/x', pm) == '/DATA/x'                          # POSIX: case counts
+
+
+@pytest.mark.parametrize('path, needle', [
+    ('E:\\Other\\Heat (1995)', 'not a path on this machine'),
+    ('\\\\other\\share\\Heat (1995)', 'not a path on this machine'),
+    ('movies/Heat (1995)', 'not an absolute path'),
+    ('/movies/../../etc/Heat (1995)', '..'),
+    ('/movies/./Heat (1995)', '..'),
+    ('D:\\Movies\\..\\..\\Heat', '..'),
+    (['/movies/x'], 'no usable folder'),
+])
+def test_a_destination_outside_the_library_fails_that_item(path, needle):
+    s = settings(path_map=stalkeer.parse_path_map('D:\\Movies=/mnt/movies\n/movies=/mnt/movies', 'radarr'))
+    m = movie(1, 'Heat', 1995, path=path)
+    with pytest.raises(stalkeer.DestinationError, match=re.escape(needle)):
+        stalkeer.movie_destination(m, s)
+
+
+def test_names_are_cut_by_bytes_and_keep_their_suffix():
+    title = 'é' * 180                                     # 360 bytes of UTF-8
+    s = settings(path_map=[('/movies', '/mnt/movies')])
+    dest = stalkeer.movie_destination(movie(1, title, 1995, path='/movies/x'), s)
+    name = os.path.basename(dest)
+    assert len(name.encode('utf-8')) + len('.m2ts') <= 255
+    assert name.endswith('é (1995)') and name.encode('utf-8').decode('utf-8') == name
+    ep = {'seriesId': 1, 'seasonNumber': 1, 'episodeNumber': 2,
+          'series': {'title': '日本語' * 40, 'path': '/tv/x', 'seasonFolder': True}}
+    name = os.path.basename(stalkeer.episode_destination(ep, settings('sonarr', SONARR)))
+    assert len(name.encode('utf-8')) <= 250 and name.endswith(' - S01E02')
+    s = settings(library_path='/srv/movies')
+    folder = os.path.dirname(stalkeer.movie_destination(movie(2, title, None, path=None), s))
+    assert len(os.path.basename(folder).encode('utf-8')) <= 255
+    # A cut never splits a character, whatever its length in bytes.
+    for text in ('a' + '€' * 100, '😀' * 100, 'x' * 300):
+        for limit in range(1, 12):
+            cut = stalkeer.utf8_truncate(text, limit)
+            assert len(cut.encode('utf-8')) <= limit and text.startswith(cut)
+
+
+@pytest.mark.parametrize('url, name', [
+    ('http://h/movie/u/p/1.mkv', '1.mkv'),
+    ('http://h/movie/u/p/..', 'download'),
+    ('http://h/movie/u/p/%2E%2E', 'download'),
+    ('http://h/movie/u/p/.', 'download'),
+    ('http://h/', 'download'),
+    ('http://h/a/b%2F..%2Fc.mkv', 'b ..  c.mkv'),
+    ('http://[::1/x.mkv', 'download'),
+])
+def test_file_names_from_urls_never_leave_the_folder(url, name):
+    got = stalkeer.url_file_name(url)
+    assert got == name or (name == 'b ..  c.mkv' and '/' not in got and got.endswith('.mkv'))
+    assert got not in ('.', '..') and '/' not in got

@@ -127,6 +127,21 @@ def test_unknown_scheme_from_db_flag(cli):
     assert code == 2 and "--db: unknown database scheme 'foo'" in err
 
 
+@pytest.mark.parametrize('progress, lock', [('2', '3'), ('30', '59'), ('1', '1.5')])
+def test_a_lease_that_could_not_outlive_one_missed_renewal_is_refused(progress, lock, tmp_path,
+                                                                     cli):
+    """The lease is renewed every progress_interval_seconds by its own thread;
+    it must last at least two of those. One line names both keys."""
+    path = write_ini(tmp_path / 'lease.ini', f'[downloads]\nprogress_interval_seconds = {progress}\n'
+                                             f'lock_timeout_seconds = {lock}\n')
+    code, out, err = cli('--config', path, 'resume-downloads')
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert '[downloads] progress_interval_seconds' in err and 'lock_timeout_seconds' in err
+    ok = write_ini(tmp_path / 'ok.ini', '[downloads]\nprogress_interval_seconds = 1.5\n'
+                                        'lock_timeout_seconds = 3\nread_timeout = 60\n')
+    assert stalkeer.DownloadSettings.from_config(stalkeer.Config(str(ok))).lock_timeout == 3
+
+
 # -- the `config` command --------------------------------------------------------------
 
 def config_json(cli, *argv):

@@ -17,6 +17,16 @@ def row(download_id):
     return DI.get_by_id(download_id)
 
 
+def then_unavailable(server, name):
+    """A progress hook: once bytes of ``name`` arrived, every later request gets
+    503. A run with retry_attempts=1 then ends failed with a partial .part (the
+    cut made progress and is retried; the 503 that follows is not progress)."""
+    def hook(d):
+        if d['downloaded_bytes'] > 0:
+            server.fault(name, status=503)
+    return hook
+
+
 def test_happy_path_completes_and_updates_both_tables(server, make_downloader, tmp_path, db):
     data = payload(SIZE)
     url = server.add('movie/user/pass/42.mkv', data)
@@ -68,7 +78,8 @@ def test_dropped_connections_resume_with_range_and_if_range(server, make_downloa
     assert gets[1].status == 206 and gets[1].start == 300_000 and gets[1].if_range
     assert gets[2].status == 206 and gets[2].start == 600_000
     info = row(result.download_id)
-    assert info.retry_count == 2 and info.last_retry_at is not None
+    # Both cuts moved the .part forward: progress, not failure.
+    assert info.retry_count == 0 and info.last_retry_at is not None
 
 
 def test_short_body_is_never_completed_and_resumes_later(server, make_downloader, tmp_path, db):
@@ -77,14 +88,16 @@ def test_short_body_is_never_completed_and_resumes_later(server, make_downloader
     server.fault('short.mkv', drop_after=500_000, drop_times=1)
     dest = tmp_path / 'short.mkv'
 
-    first = make_downloader(retry_attempts=1).download(url, str(dest))
+    first = make_downloader(retry_attempts=1, hooks=[then_unavailable(server, 'short.mkv')]).download(
+        url, str(dest))
 
     assert first.status == 'failed'
     info = row(first.download_id)
-    assert info.status == 'failed' and 'of %d bytes' % SIZE in info.error_message
+    assert info.status == 'failed' and '503' in info.error_message
     assert info.locked_by is None
     assert not dest.exists()
     assert os.path.getsize(info.part_path) == 500_000      # the .part survives
+    server.clear_faults('short.mkv')
 
     second = make_downloader().run(info)
     assert second.status == 'completed'
@@ -112,10 +125,11 @@ def test_changed_content_new_etag_is_never_spliced(server, make_downloader, tmp_
     url = server.add('changed.mkv', old)
     server.fault('changed.mkv', drop_after=400_000, drop_times=1)
     dest = tmp_path / 'changed.mkv'
-    downloader = make_downloader(retry_attempts=1)
+    downloader = make_downloader(retry_attempts=1, hooks=[then_unavailable(server, 'changed.mkv')])
     first = downloader.download(url, str(dest))
     assert first.status == 'failed'
 
+    server.clear_faults('changed.mkv')
     server.change('changed.mkv', new)
     result = make_downloader().run(row(first.download_id))
 
@@ -162,8 +176,11 @@ def test_no_validator_changed_content_restarts(server, make_downloader, tmp_path
     old, new = payload(SIZE, seed=3), payload(SIZE, seed=4)
     url = server.add('nov2.mkv', old)
     server.fault('nov2.mkv', drop_after=300_000, drop_times=1, no_validators=True)
-    first = make_downloader(retry_attempts=1).download(url, str(tmp_path / 'nov2.mkv'))
+    first = make_downloader(retry_attempts=1, hooks=[then_unavailable(server, 'nov2.mkv')]).download(
+        url, str(tmp_path / 'nov2.mkv'))
     assert first.status == 'failed'
+    server.clear_faults('nov2.mkv')
+    server.fault('nov2.mkv', no_validators=True)
     server.change('nov2.mkv', new)
     result = make_downloader().run(row(first.download_id))
     assert result.status == 'completed'
@@ -461,10 +478,13 @@ def test_temp_dir_holds_the_part_file(server, make_downloader, tmp_path, db):
     url = server.add('t.mkv', data)
     server.fault('t.mkv', drop_after=100_000, drop_times=1)
     temp = tmp_path / 'parts'
-    result = make_downloader(temp_dir=str(temp), retry_attempts=1).download(url, str(tmp_path / 'lib' / 't.mkv'))
+    result = make_downloader(temp_dir=str(temp), retry_attempts=1,
+                             hooks=[then_unavailable(server, 't.mkv')]).download(
+        url, str(tmp_path / 'lib' / 't.mkv'))
     assert result.status == 'failed'
     part = row(result.download_id).part_path
     assert os.path.dirname(part) == str(temp) and os.path.getsize(part) == 100_000
+    server.clear_faults('t.mkv')
     assert make_downloader().run(row(result.download_id)).status == 'completed'
     assert sha256(tmp_path / 'lib' / 't.mkv') == sha256(data) and os.listdir(temp) == []
 
@@ -485,19 +505,6 @@ def test_move_across_filesystems_copies_and_verifies(server, make_downloader, tm
     finally:
         import shutil
         shutil.rmtree(temp, ignore_errors=True)
-
-
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A real 1 MiB filesystem (tmpfs), where mounting is allowed."""
-    import subprocess
-    mount = tmp_path / 'tiny'
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs',
-                                            str(mount)], capture_output=True).returncode != 0:
-        pytest.skip('mounting a small tmpfs needs root (used to fill a disk for real)')
-    yield mount
-    subprocess.run(['umount', '-l', str(mount)], capture_output=True)
 
 
 def test_full_disk_mid_transfer_fails_cleanly_and_keeps_the_row(server, make_downloader,
@@ -531,3 +538,158 @@ def test_a_download_finished_by_another_instance_meanwhile_is_skipped(server, ma
     result = late.run(stale_view)
     assert result.status == 'skipped' and 'already downloaded' in result.message
     assert len(server.gets('twice.mkv')) == 1
+
+
+# -- planted links and files that are not ours ------------------------------------------------
+
+def _planted(make_downloader, url, dest):
+    """The row for ``dest`` (so its predictable .part name is known) and that name."""
+    downloader = make_downloader()
+    info = downloader.state.get_or_create(url, str(dest))
+    return downloader, info, downloader._part_path(info)
+
+
+def test_a_symlink_planted_at_the_part_name_is_never_followed(server, make_downloader, tmp_path, db):
+    url = server.add('planted.mkv', payload(200_000))
+    victim = tmp_path / 'victim.txt'
+    victim.write_bytes(b'precious, not a video')
+    (tmp_path / 'lib').mkdir()
+    downloader, info, part = _planted(make_downloader, url, tmp_path / 'lib' / 'Planted.mkv')
+    os.symlink(victim, part)
+
+    result = downloader.run(row(info.id))
+
+    assert result.status == 'failed' and 'symbolic link' in result.message
+    assert victim.read_bytes() == b'precious, not a video'
+    assert os.path.islink(part)                                  # left as it was
+    assert not os.path.lexists(tmp_path / 'lib' / 'Planted.mkv')
+    assert row(info.id).locked_by is None
+
+
+@pytest.mark.parametrize('kind', ['fifo', 'directory', 'dangling symlink'])
+def test_a_part_that_is_not_a_regular_file_is_refused(kind, server, make_downloader, tmp_path, db):
+    url = server.add('odd.mkv', payload(50_000))
+    (tmp_path / 'lib').mkdir()
+    downloader, info, part = _planted(make_downloader, url, tmp_path / 'lib' / 'Odd.mkv')
+    if kind == 'fifo':
+        os.mkfifo(part)
+    elif kind == 'directory':
+        os.mkdir(part)
+    else:
+        os.symlink(tmp_path / 'nowhere', part)
+    started = time.monotonic()
+    result = downloader.run(row(info.id))
+    assert result.status == 'failed' and str(part) in result.message
+    assert time.monotonic() - started < 5                        # a pipe never hangs it
+    assert not (tmp_path / 'nowhere').exists()
+    assert not os.path.lexists(tmp_path / 'lib' / 'Odd.mkv')
+
+
+def test_a_symlink_at_the_destination_is_never_followed(server, make_downloader, tmp_path, db):
+    data = payload(100_000)
+    url = server.add('dest.mkv', data)
+    victim = tmp_path / 'victim.mkv'
+    victim.write_bytes(b'not yours')
+    (tmp_path / 'lib').mkdir()
+    dest = tmp_path / 'lib' / 'Dest.mkv'
+    os.symlink(victim, dest)
+    result = make_downloader().download(url, str(dest))
+    assert result.status == 'failed' and 'refusing to overwrite' in result.message
+    assert victim.read_bytes() == b'not yours' and os.path.islink(dest)
+    forced = make_downloader().download(url, str(dest), force=True)
+    assert forced.status == 'completed'
+    assert not os.path.islink(dest) and sha256(dest) == sha256(data)   # the link replaced
+    assert victim.read_bytes() == b'not yours'                         # its target untouched
+
+
+def test_a_dangling_symlink_at_the_destination_is_not_written_through(server, make_downloader,
+                                                                      tmp_path, db):
+    url = server.add('dangling.mkv', payload(100_000))
+    (tmp_path / 'lib').mkdir()
+    dest = tmp_path / 'lib' / 'Dangling.mkv'
+    target = tmp_path / 'outside' / 'created.mkv'
+    (tmp_path / 'outside').mkdir()
+    os.symlink(target, dest)
+    result = make_downloader().download(url, str(dest))
+    assert result.status == 'failed' and 'refusing to overwrite' in result.message
+    assert not target.exists()
+
+
+def test_a_folder_stalkeer_creates_is_never_followed(server, make_downloader, tmp_path, db,
+                                                     monkeypatch):
+    """Someone swaps the folder stalkeer just made for a symlink (between its
+    mkdir and its use): the download fails, nothing lands behind the link."""
+    url = server.add('swap.mkv', payload(100_000))
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    real_mkdir = os.mkdir
+
+    def mkdir_then_swap(path, mode=0o777, *, dir_fd=None):
+        real_mkdir(path, mode, dir_fd=dir_fd) if dir_fd is not None else real_mkdir(path, mode)
+        if os.fspath(path).endswith('Season 01'):
+            os.rmdir(path, dir_fd=dir_fd) if dir_fd is not None else os.rmdir(path)
+            os.symlink(elsewhere, path, dir_fd=dir_fd) if dir_fd is not None else \
+                os.symlink(elsewhere, path)
+    monkeypatch.setattr(stalkeer.os, 'mkdir', mkdir_then_swap)
+    dest = tmp_path / 'lib' / 'Show' / 'Season 01' / 'Show - S01E01.mkv'
+    result = make_downloader().download(url, str(dest))
+    assert result.status == 'failed' and 'symbolic link' in result.message
+    assert os.listdir(elsewhere) == []
+
+
+# -- progress is not failure -------------------------------------------------------------------
+
+def test_a_panel_that_cuts_every_256_kib_completes_in_one_run_with_defaults(server, tmp_path,
+                                                                           sqlite_url):
+    """2.5 MiB cut every 256 KiB, no ETag nor Last-Modified (each resume re-fetches
+    a 64 KiB overlap): one `download` with default settings completes it,
+    byte-exact, and no retry was counted (every attempt moved the .part on)."""
+    from conftest import run_stalkeer, subprocess_env
+    data = payload(int(2.5 * 1024 * 1024), seed=21)
+    url = server.add('movie/u/p/cut.mkv', data, etag=False, last_modified=False)
+    server.fault('movie/u/p/cut.mkv', drop_after=256 * 1024, drop_times=None)
+    dest = tmp_path / 'Cut.mkv'
+    started = time.monotonic()
+    code, out, err = run_stalkeer('download', url, dest, '--db', sqlite_url, env=subprocess_env())
+    assert code == 0, out + err
+    assert sha256(dest) == sha256(data)
+    assert time.monotonic() - started < 20          # no growing backoff between productive cuts
+    gets = server.gets('movie/u/p/cut.mkv')
+    assert len(gets) >= 12 and all(g.bytes_sent <= 256 * 1024 for g in gets)
+    import sqlite3
+    assert sqlite3.connect(tmp_path / 'stalkeer.db').execute(
+        'SELECT status, retry_count FROM download_info').fetchone() == ('completed', 0)
+
+
+def test_attempts_without_progress_still_end_a_hopeless_download(server, make_downloader,
+                                                                 tmp_path, db):
+    """A server that ignores ranges and cuts at 50 kB: after the first attempt no
+    attempt gets further, so retry_attempts of them end it, and across runs
+    max_retry_attempts does."""
+    url = server.add('hopeless.mkv', payload(300_000))
+    server.fault('hopeless.mkv', drop_after=50_000, drop_times=None, ignore_range=True)
+    result = make_downloader(retry_attempts=3).download(url, str(tmp_path / 'hopeless.mkv'))
+    assert result.status == 'failed'
+    assert len(server.gets('hopeless.mkv')) == 1 + 3          # one with progress, three without
+    info = row(result.download_id)
+    assert info.retry_count == 2 and os.path.getsize(info.part_path) == 50_000
+    queue = stalkeer.StateManager(30, max_retry_attempts=4)
+    runs = 0
+    while queue.resumable() and runs < 10:               # what resume-downloads does
+        make_downloader(retry_attempts=3, max_retry_attempts=4).run(queue.resumable()[0])
+        runs += 1
+    assert runs == 1 and row(info.id).retry_count == 4 and row(info.id).status == 'failed'
+    assert [r.id for r in queue.given_up()] == [info.id]
+
+
+def test_progress_resets_the_retries_used(server, make_downloader, tmp_path, db):
+    """Retries used without progress are forgiven once an attempt moves the .part on."""
+    data = payload(600_000)
+    url = server.add('forgive.mkv', data)
+    downloader = make_downloader()
+    info = downloader.state.get_or_create(url, str(tmp_path / 'forgive.mkv'))
+    DI.update(status='failed', retry_count=4).where(DI.id == info.id).execute()
+    server.fault('forgive.mkv', drop_after=200_000, drop_times=1)
+    result = downloader.run(row(info.id))                 # max_retry_attempts = 5
+    assert result.status == 'completed' and sha256(tmp_path / 'forgive.mkv') == sha256(data)
+    assert len(server.gets('forgive.mkv')) == 2

@@ -189,9 +189,13 @@ def test_limit_no_rescan_and_parallel(world, server, cli):
 
 def test_failed_download_exit_1_and_resume(world, server, cli):
     assert run(cli, world, 'process')[0] == 0
-    server.fault('movie/alice/hunter22pw/matrix.mkv', drop_after=50_000, drop_times=1)
+    # Cut after 50 kB every time and ranges ignored: the retry gets no further
+    # than the first attempt did, so it is a failure (a cut alone is progress).
+    server.fault('movie/alice/hunter22pw/matrix.mkv', drop_after=50_000, drop_times=None,
+                 ignore_range=True)
     code, out, err = run(cli, world, 'radarr')
     assert code == 1 and 'failed 1' in out
+    server.clear_faults('movie/alice/hunter22pw/matrix.mkv')
     failed = [r for r in rows(world) if r['status'] == 'failed']
     assert len(failed) == 1 and failed[0]['service'] == 'radarr'
     code, out, err = run(cli, world, 'radarr', '--resume')
@@ -255,6 +259,70 @@ def test_an_item_another_instance_is_downloading_is_skipped(world, server, cli):
     assert 'downloaded 1, failed 0, skipped 3 (not available yet 1, not in the playlist 1, ' \
         'held by another instance 1)' in out
     assert server.gets('movie/alice/hunter22pw/heat1080.mkv') == []
+
+
+def test_destinations_stay_inside_the_library(server, cli, tmp_path):
+    """Radarr on Windows, an unmapped share, a path with '..', a relative one and
+    a 180-character accented title: the mapped and the long one land in the
+    library; each of the others fails on its own with a clear message, nothing
+    is written for it anywhere, and the run goes on (exit 1)."""
+    long_title = 'Le Fabuleux Destin d’Amélie Poulain ' + 'é' * 150
+    films = [('Heat', 'D:\\Movies\\Heat (1995)', 'ok'),
+             ('Alien', 'd:/movies/Alien (1979)', 'ok'),
+             ('Brazil', '\\\\nas\\media\\Brazil (1985)', 'ok'),
+             ('Ran', 'E:\\Other\\Ran (1985)', 'not a path on this machine'),
+             ('Tron', '/movies/../../escape/Tron (1982)', '..'),
+             ('Zelig', 'movies/Zelig (1983)', 'not an absolute path'),
+             (long_title, 'D:\\Movies\\Amelie (2001)', 'ok')]
+    lib = tmp_path / 'lib'
+    text = '#EXTM3U\n'
+    with FakeArr('radarr') as radarr:
+        for i, (title, path, _) in enumerate(films):
+            url = server.add(f'movie/u/p/{i}.mkv', payload(20_000 + i, seed=40 + i))
+            text += f'#EXTINF:-1 group-title="Movies",{title} (2001)\n{url}\n'
+            radarr.add_movie(title, 2001, path=path)
+        (tmp_path / 'p.m3u').write_text(text, encoding='utf-8')
+        ini = tmp_path / 's.ini'
+        ini.write_text(f'[radarr]\nurl = {radarr.base_url}\napi_key = {radarr.api_key}\n'
+                       f'path_map = D:\\Movies={lib}/movies\n    \\\\nas\\media={lib}/media\n'
+                       f'    /movies={lib}/movies\n'
+                       f'[m3u]\nfile_path = {tmp_path / "p.m3u"}\n[database]\nurl = sqlite:///s.db\n'
+                       '[downloads]\nmin_free_space_mb = 0\n', encoding='utf-8')
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'radarr')
+    assert code == 1, out + err
+    assert 'Traceback' not in err
+    for title, path, expected in films:
+        if expected != 'ok':
+            assert expected in err and title in err, err
+    assert sorted(p.relative_to(lib).as_posix() for p in lib.rglob('*.mkv')) == sorted([
+        'movies/Heat (1995)/Heat (2001).mkv', 'movies/Alien (1979)/Alien (2001).mkv',
+        'media/Brazil (1985)/Brazil (2001).mkv',
+        f'movies/Amelie (2001)/{os.path.basename(next((lib / "movies" / "Amelie (2001)").iterdir()))}'])
+    amelie = next((lib / 'movies' / 'Amelie (2001)').iterdir()).name
+    assert len(amelie.encode('utf-8')) <= 255 and amelie.endswith(' (2001).mkv')
+    # Nothing outside the library, nothing under the working directory.
+    outside = [p for p in tmp_path.rglob('*') if p.is_file() and lib not in p.parents
+               and p.suffix == '.mkv']
+    assert outside == [] and not (tmp_path / 'escape').exists()
+    assert not [p for p in tmp_path.iterdir() if ':' in p.name or '\\' in p.name]
+    assert 'downloaded 4, failed 3' in out
+
+
+def test_download_into_a_folder_never_leaves_it(server, cli, tmp_path, sqlite_url):
+    data = payload(10_000)
+    # The client sends /movie/u/ for .../p/.. and /movie/u/p/.. for %2e%2e: serve both.
+    server.add('movie/u/', data)
+    url = server.add('movie/u/p/..', data)
+    folder = tmp_path / 'inbox'
+    folder.mkdir()
+    for target in (url, url.replace('/..', '/%2e%2e')):
+        code, out, err = cli('download', target, f'{folder}/', '--db', sqlite_url, '--force')
+        assert code == 0 and 'Traceback' not in err, out + err
+    assert sha256(folder / 'download.mkv') == sha256(data)
+    assert not (tmp_path / 'inbox.mkv').exists()
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == '.mkv'] == []
+    assert all(p.parent == folder for p in folder.rglob('*'))
 
 
 def test_every_skip_reason_is_counted_and_named(server, tmp_path, cli):

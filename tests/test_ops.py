@@ -7,6 +7,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -135,18 +136,69 @@ def test_cleanup_removes_only_orphans(cli, db_url, tmp_path):
     orphan_done = lib / f'done.stalkeer-{rows["done"]}.part'
     orphan_gone = lib / 'vanished.stalkeer-999.part'
     other = lib / 'not-ours.part'
+    hour_ago = time.time() - 3600       # older than lock_timeout_seconds (300 s)
     for path in (keep, orphan_done, orphan_gone, other):
         path.write_bytes(b'x' * 1000)
+        os.utime(path, (hour_ago, hour_ago))
     before = dump(db_url, tmp_path)
     code, out, err = cli('--db', db_url, 'cleanup', '--dry-run')
     assert code == 0 and '2 orphaned .part file(s), would free 2.0 KiB' in out
     assert all(p.exists() for p in (keep, orphan_done, orphan_gone, other))
     assert dump(db_url, tmp_path) == before
     code, out, err = cli('--db', db_url, 'cleanup', '--older-than', '1')
-    assert '0 orphaned' in out                                   # all brand new
+    assert '0 orphaned' in out                                   # an hour old, not a day
     code, out, err = cli('--db', db_url, 'cleanup')
     assert code == 0 and 'freed 2.0 KiB' in out
     assert keep.exists() and other.exists() and not orphan_done.exists() and not orphan_gone.exists()
+
+
+def test_cleanup_never_deletes_a_live_part(cli, db_url, tmp_path):
+    """A download on its last allowed retry (retry_count = max while it runs), a
+    fresh .part of another instance with a database of its own, and an old one a
+    process still has open and locked: cleanup keeps all three."""
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='live-host-1-abc')
+    lib = tmp_path / 'lib'
+    lib.mkdir()
+    info = state.get_or_create('http://h/movie/u/p/1.mkv', str(lib / 'Last.mkv'), 'Last')
+    last_try = lib / f'Last.mkv.stalkeer-{info.id}.part'
+    assert state.acquire(info.id)
+    DI.update(status='downloading', retry_count=5, part_path=str(last_try)).where(
+        DI.id == info.id).execute()
+    db.close()
+    hour_ago = time.time() - 3600
+    last_try.write_bytes(b'x' * 1000)
+    os.utime(last_try, (hour_ago, hour_ago))
+    foreign = lib / 'Other.mkv.stalkeer-77.part'       # no row here: another database's
+    foreign.write_bytes(b'y' * 1000)                    # ...and written a moment ago
+    held = lib / 'Held.mkv.stalkeer-78.part'
+    held.write_bytes(b'z' * 1000)
+    os.utime(held, (hour_ago, hour_ago))
+    import fcntl
+    with open(held, 'r+b') as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)                  # as a transfer holds its .part
+        code, out, err = cli('--db', db_url, 'cleanup')
+    assert code == 0 and '0 orphaned' in out, out + err
+    assert last_try.exists() and foreign.exists() and held.exists()
+    code, out, err = cli('--db', db_url, 'cleanup')     # unlocked and old: an orphan
+    assert '1 orphaned' in out and not held.exists()
+    assert last_try.exists() and foreign.exists()
+
+
+def test_cleanup_leaves_planted_links_alone(cli, db_url, tmp_path):
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    stalkeer.StateManager(owner='seed').get_or_create('http://h/1.mkv', str(tmp_path / 'lib' / 'A.mkv'))
+    db.close()
+    (tmp_path / 'lib').mkdir()
+    victim = tmp_path / 'victim'
+    victim.write_bytes(b'keep me')
+    link = tmp_path / 'lib' / 'B.mkv.stalkeer-99.part'
+    os.symlink(victim, link)
+    hour_ago = time.time() - 3600
+    os.utime(link, (hour_ago, hour_ago), follow_symlinks=False)
+    code, out, err = cli('--db', db_url, 'cleanup')
+    assert code == 0 and '0 orphaned' in out
+    assert os.path.islink(link) and victim.read_bytes() == b'keep me'
 
 
 @pytest.fixture
@@ -216,6 +268,7 @@ def test_resumed_arr_downloads_trigger_rescans(server, cli, tmp_path, sqlite_url
 
 
 # -- notifications ------------------------------------------------------------------------
+
 
 class Receiver:
     """A local HTTP receiver for webhooks and healthcheck pings."""
@@ -322,6 +375,109 @@ def test_bad_notify_on_value(cli, tmp_path, sqlite_url):
     ini.write_text('[notify]\non = sometimes\n')
     code, out, err = cli('--config', ini, '--db', sqlite_url, 'resume-downloads')
     assert code == 2 and '[notify] on' in err
+
+
+def test_resume_downloads_reports_downloads_that_gave_up(cli, tmp_path, sqlite_url, partial_downloads):
+    """A download that used up its retries is not resumed any more, but it does
+    not vanish: every run names it, with the command that brings it back, and
+    exits 1 until then."""
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    first = partial_downloads[0][0]
+    DI.update(status='failed', retry_count=5, error_message='HTTP 503').where(DI.id == first).execute()
+    db.close()
+    code, out, err = cli('--db', sqlite_url, 'resume-downloads', '--no-rescan')
+    assert code == 1, out + err
+    assert '2 completed' in out and '1 gave up' in out
+    assert 'stalkeer retry ID' in out and f'IDs {first}' in out
+    code, out, err = cli('--db', sqlite_url, 'resume-downloads', '--no-rescan')
+    assert code == 1 and '1 gave up' in out and 'nothing to resume' not in out
+    code, out, err = cli('--db', sqlite_url, 'resume-downloads', '--dry-run')
+    assert code == 0 and '1 gave up' in out
+    assert cli('--db', sqlite_url, 'retry', first)[0] == 0
+    code, out, err = cli('--db', sqlite_url, 'resume-downloads', '--no-rescan')
+    assert code == 0 and '1 completed' in out and 'gave up' not in out
+
+
+# -- one bad item never poisons a run --------------------------------------------------------
+
+BAD_URL = 'http://[2001:db8::1:8080/movie/u/p/1.mkv'
+
+
+def test_a_bad_url_in_the_queue_fails_that_item_only(server, receiver, cli, tmp_path, sqlite_url):
+    """A stored URL nothing can parse: that download fails (row failed, message,
+    lock released), the others behind it are resumed, the run exits 1 and says
+    so to the webhook and the healthcheck; every later run does the same."""
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    bad = state.get_or_create(BAD_URL, str(tmp_path / 'lib' / 'bad'), 'Bad')
+    datas = [payload(50_000, seed=60 + i) for i in range(2)]
+    good = [state.get_or_create(server.add(f'g{i}.mkv', d), str(tmp_path / 'lib' / f'g{i}.mkv'))
+            for i, d in enumerate(datas)]
+    db.close()
+    ini = notify_ini(tmp_path, receiver)
+    for run in range(2):
+        code, out, err = cli('--config', ini, '--db', sqlite_url, 'resume-downloads', '--parallel', '1')
+        assert code == 1 and 'Traceback' not in err, out + err
+        assert ('2 completed' if run == 0 else 'completed') in out and '1 failed' in out
+        db = stalkeer.open_database(sqlite_url, str(tmp_path))
+        row = DI.get_by_id(bad.id)
+        assert row.status == 'failed' and 'invalid URL' in row.error_message
+        assert row.locked_by is None and row.lease_token is None
+        db.close()
+    for info, data in zip(good, datas):
+        assert sha256(info.destination) == sha256(data)
+    events = receiver.json()
+    assert [e['event'] for e in events].count('download_failed') == 2
+    assert receiver.paths().count('/ping/abc-123/fail') == 2
+
+
+def test_an_unexpected_error_fails_the_item_and_releases_the_lock(server, tmp_path, db, monkeypatch):
+    """Whatever goes wrong inside one download (here a bug stand-in) fails that
+    download: the row says what, the lock is released, the caller gets a result."""
+    url = server.add('bug.mkv', payload(50_000))
+    settings = stalkeer.DownloadSettings(min_free_space=0, progress_interval_seconds=1,
+                                         lock_timeout=30)
+    downloader = stalkeer.Downloader(settings, stalkeer.StateManager(30))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('something nobody foresaw')
+    monkeypatch.setattr(stalkeer.Downloader, '_transfer', broken)
+    result = downloader.download(url, str(tmp_path / 'bug.mkv'))
+    assert result.status == 'failed'
+    assert result.message == 'unexpected error: RuntimeError: something nobody foresaw'
+    row = DI.get_by_id(result.download_id)
+    assert row.status == 'failed' and row.error_message == result.message
+    assert row.locked_by is None and row.locked_at is None
+
+
+def test_a_bad_playlist_url_fails_one_movie_and_the_run_goes_on(server, cli, tmp_path):
+    """radarr: the line matched for one movie holds a URL nothing can parse (put
+    in the database directly: `process` may refuse such lines). That movie
+    fails, the other is downloaded, exit 1, no traceback."""
+    data = payload(30_000, seed=70)
+    good_url = server.add('movie/u/p/good.mkv', data)
+    lib = tmp_path / 'lib'
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('Good', 2001, path='/movies/Good (2001)')
+        radarr.add_movie('Bad', 2002, path='/movies/Bad (2002)')
+        playlist = tmp_path / 'p.m3u'
+        playlist.write_text(f'#EXTM3U\n#EXTINF:-1 group-title="Movies",Good (2001)\n{good_url}\n'
+                            f'#EXTINF:-1 group-title="Movies",Bad (2002)\nhttp://127.0.0.1:9/movie/u/p/bad.mkv\n')
+        ini = tmp_path / 's.ini'
+        ini.write_text(f'[radarr]\nurl = {radarr.base_url}\napi_key = {radarr.api_key}\n'
+                       f'path_map = /movies={lib}\n[m3u]\nfile_path = {playlist}\n'
+                       '[database]\nurl = sqlite:///s.db\n[downloads]\nmin_free_space_mb = 0\n'
+                       'retry_attempts = 1\n')
+        assert cli('--config', ini, 'process')[0] == 0
+        db = stalkeer.open_database(f'sqlite:///{tmp_path}/s.db', str(tmp_path))
+        stalkeer.ProcessedLine.update(url=BAD_URL).where(
+            stalkeer.ProcessedLine.url.contains('bad.mkv')).execute()
+        db.close()
+        code, out, err = cli('--config', ini, 'radarr', '--parallel', '1')
+    assert code == 1 and 'Traceback' not in err, out + err
+    assert 'downloaded 1, failed 1' in out
+    assert sha256(lib / 'Good (2001)' / 'Good (2001).mkv') == sha256(data)
+    assert not (lib / 'Bad (2002)').exists() or not any((lib / 'Bad (2002)').iterdir())
 
 
 # -- status: what stays on screen, gave up, rate and ETA per transfer session --------------
