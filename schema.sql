@@ -67,7 +67,13 @@ CREATE TABLE IF NOT EXISTS "processed_lines" (
     "resolution" VARCHAR(8),                   -- 2160p, 1080p, 720p, 480p
     "languages" VARCHAR(255),                  -- comma-separated tags: FR, MULTI, VOSTFR...
     "match_key" TEXT,                          -- normalised title, looked up by the matching
-    "display_title" TEXT,                      -- the title exactly as the playlist has it
+    "episode_end" INTEGER,                     -- last episode of a multi-episode line (S01E01-E03: 3)
+    "absolute_episode" INTEGER,                -- absolute number: "One Piece - 1071", "Show - Episode 3", S01E1170
+    "air_date" DATE,                           -- daily shows: "Show 2020 03 11"
+    "alt_key" TEXT,                            -- match_key of the other reading: "death race 2000", "office" of "The Office (US)"
+    "edition" VARCHAR(64),                     -- Director's Cut, Extended... (not in title or match_key)
+    "country" VARCHAR(8),                      -- US of "The Office (US)": part of the title's identity
+    "display_title" TEXT,                      -- the title as the playlist has it (HTML entities decoded)
     "tvg_id" VARCHAR(255),
     "tvg_name" TEXT,
     "tvg_logo" TEXT,
@@ -86,6 +92,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS "processed_lines_line_hash" ON "processed_line
 CREATE INDEX IF NOT EXISTS "processed_lines_download_info_id" ON "processed_lines" ("download_info_id");
 CREATE INDEX IF NOT EXISTS "processed_lines_tvg_id" ON "processed_lines" ("tvg_id");
 CREATE INDEX IF NOT EXISTS "processed_lines_content_type_match_key" ON "processed_lines" ("content_type", "match_key");
+CREATE INDEX IF NOT EXISTS "processed_lines_content_type_alt_key" ON "processed_lines" ("content_type", "alt_key") WHERE ("alt_key" IS NOT NULL);
 
 -- Radarr movie/lookup and Sonarr series/lookup answers, one per title, kept
 -- [matching] lookup_cache_days: is there another film or series of that name?

@@ -1188,6 +1188,17 @@ class ProcessedLine(BaseModel):
     resolution = peewee.CharField(max_length=8, null=True)
     languages = peewee.CharField(max_length=255, null=True)
     match_key = peewee.TextField(null=True)
+    # The numbering a line gives, as written (see parse_title): the last episode of
+    # 'S01E01-E03', the absolute number of 'One Piece - 1071' / 'S01E1170', a daily
+    # show's air date; the other reading of the title ('Death Race 2000' keeping the
+    # number that was split off as a year, or 'The Office' without its '(US)'), the
+    # edition dropped from the title, and the country qualifier kept in it.
+    episode_end = peewee.IntegerField(null=True)
+    absolute_episode = peewee.IntegerField(null=True)
+    air_date = peewee.DateField(null=True)
+    alt_key = peewee.TextField(null=True)
+    edition = peewee.CharField(max_length=64, null=True)
+    country = peewee.CharField(max_length=8, null=True)
     display_title = peewee.TextField(null=True)
     tvg_id = peewee.CharField(max_length=255, null=True, index=True)
     tvg_name = peewee.TextField(null=True)
@@ -1208,6 +1219,13 @@ class ProcessedLine(BaseModel):
             # The matching looks movies and episodes up by key within a type.
             (('content_type', 'match_key'), False),
         )
+
+
+# alt_key is looked up like match_key, within a type; most lines have none, so only
+# those that do are indexed (`alt_key IN (…)` implies NOT NULL on both engines).
+if not MISSING_PACKAGES:      # without peewee only --help can run (optional dependencies)
+    ProcessedLine.add_index(ProcessedLine.index(ProcessedLine.content_type, ProcessedLine.alt_key,
+                                                where=ProcessedLine.alt_key.is_null(False)))
 
 
 class ArrLookup(BaseModel):
@@ -3015,7 +3033,9 @@ class ParseStats:
     lines_read: int = 0
     entries: int = 0
     malformed: int = 0
-    decode_errors: int = 0      # lines that were not valid UTF-8 (decoded with 'replace')
+    encoding_fallbacks: int = 0  # lines that were not valid UTF-8, read as cp1252 instead
+    decode_errors: int = 0      # lines with bytes neither UTF-8 nor cp1252 ('\ufffd' in their place)
+    entities_decoded: int = 0   # EXTINF lines whose title or attributes held HTML entities
     header_missing: bool = False
     bytes_read: int = 0
     malformed_samples: list[str] = dataclasses.field(default_factory=list)
@@ -3062,6 +3082,105 @@ _ATTR_RE = re.compile(r'''([^\s=,"']+)[ \t]*=[ \t]*(?:"([^"\\]*(?:\\.[^"\\]*)*)"
 # split in one possessive (non-backtracking) match; anything else takes the slow path.
 _EXTINF_SIMPLE_RE = re.compile(r'#EXTINF:[ \t]*([-+]?\d+(?:\.\d+)?)?((?:[ \t]+[^\s="]+="[^"]*")*+)[ \t]*,(.*)', re.S)
 _UNESCAPE_RE = re.compile(r'''\\(["'\\])''')
+# Attributes some generators write after the title comma: '#EXTINF:-1 tvg-logo="x",
+# group-title="Movies",Heat (1995)'. Only a leading run of name="value", pairs is taken,
+# so a title holding '=' ('E=mc2 (2023)') stays whole.
+_TITLE_ATTR_RE = re.compile(r'[ \t]*([A-Za-z][\w.-]*)[ \t]*=[ \t]*"([^"]*)"[ \t]*,')
+
+
+def _pull_title_attrs(title: str, attrs: dict[str, str]) -> str:
+    """Move leading name="value", pairs from the title into attrs (those before the comma win)."""
+    pos = 0
+    m = _TITLE_ATTR_RE.match(title)
+    while m is not None:
+        attrs.setdefault(m[1].lower(), m[2])
+        pos = m.end()
+        m = _TITLE_ATTR_RE.match(title, pos)
+    return title[pos:].strip() if pos else title
+
+
+def _cp1252_fallback(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 are read as cp1252 (Windows-1252,
+    a superset of the printable Latin-1), so a playlist saved by a Windows tool keeps its
+    accents ('Am\\xe9lie' -> 'Amélie') while valid UTF-8 sequences on the same line stay
+    UTF-8. The five bytes cp1252 leaves undefined become U+FFFD."""
+    return exc.object[exc.start:exc.end].decode('cp1252', 'replace'), exc.end
+
+
+codecs.register_error('stalkeer.cp1252', _cp1252_fallback)
+
+
+def _html_unescape(text: str) -> str:
+    global _html_unescape
+    from html import unescape   # imported on first use: most playlists hold no entities
+    _html_unescape = unescape
+    return unescape(text)
+
+
+def _decode_entities(attrs: dict[str, str], title: str) -> tuple[str, bool]:
+    """HTML entities in the title and attribute values ('Fast &amp; Furious',
+    'Ocean&#039;s Eleven') decoded in place, by HTML5's rules (html.unescape: a bare
+    '&' as in 'Fast & Furious' stays). Returns (title, whether anything changed)."""
+    changed = False
+    if '&' in title:
+        new = _html_unescape(title)
+        changed = new != title
+        title = new
+    for key, value in attrs.items():
+        if '&' in value:
+            new = _html_unescape(value)
+            if new != value:
+                attrs[key] = new
+                changed = True
+    return title, changed
+
+
+class _UniversalLineReader:
+    """readline(limit) over a binary stream that ends a line at LF, CRLF or a lone CR.
+
+    Old Mac tools write CR-only files, and concatenated playlists mix all three;
+    buffered readline() only knows LF. Used only once a lone CR is seen, so the
+    usual LF/CRLF file keeps the C readline. Lines keep their terminator and their
+    bytes, so byte counts stay exact."""
+    __slots__ = ('_readline', '_buf', '_pos', '_eof', '_cr', '_lf', '_empty')
+
+    def __init__(self, readline, pending):
+        self._readline = readline
+        self._buf = pending
+        self._pos = 0
+        self._eof = False
+        if isinstance(pending, bytes):
+            self._cr, self._lf, self._empty = b'\r', b'\n', b''
+        else:
+            self._cr, self._lf, self._empty = '\r', '\n', ''
+
+    def readline(self, limit: int):
+        cr, lf = self._cr, self._lf
+        buf, pos = self._buf, self._pos
+        while True:
+            i = buf.find(cr, pos)
+            j = buf.find(lf, pos)
+            end = -1
+            if i >= 0 and (j < 0 or i < j):
+                if i + 1 < len(buf) or self._eof:
+                    end = i + 2 if buf[i + 1:i + 2] == lf else i + 1
+            elif j >= 0:
+                end = j + 1
+            if end < 0 and len(buf) - pos > limit:
+                end = pos + limit
+            if end >= 0:
+                end = min(end, pos + limit)
+                self._pos = end
+                return buf[pos:end]
+            if self._eof:
+                self._buf, self._pos = self._empty, 0
+                return buf[pos:]
+            more = self._readline(65536)
+            if not more:
+                self._eof = True
+            buf = buf[pos:] + more
+            pos = 0
+            self._buf, self._pos = buf, 0
 
 
 def _parse_extinf(line: str) -> tuple[str, dict[str, str], str]:
@@ -3106,12 +3225,16 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
     """Yield PlaylistEntry objects from a binary M3U stream, reading line by line.
 
     Never raises on bad input: EXTINF without URL, URL without EXTINF, a URL that
-    cannot be requested (url_problem), over-long
-    lines (> 64 KiB, drained in bounded chunks) and undecodable bytes (decoded with
-    'replace') are counted in `stats`, which is complete once the iterator is
-    exhausted or closed. `on_progress(bytes_read)` is called about every MiB and at the end.
+    cannot be requested (url_problem), over-long lines (> 64 KiB, drained in bounded
+    chunks) are counted in `stats`, which is complete once the iterator is exhausted
+    or closed. Lines end at LF, CRLF or a lone CR (old Mac files, mixed files). Each
+    line is UTF-8 where it can be, and cp1252 where it is not (counted:
+    encoding_fallbacks); HTML entities in the title and attributes are decoded
+    (counted: entities_decoded); name="value", pairs written after the title comma
+    are attributes. `on_progress(bytes_read)` is called about every MiB and at the end.
     """
     readline, max_line, parse_extinf, Entry = stream.readline, _M3U_MAX_LINE, _parse_extinf, PlaylistEntry
+    universal = False              # switched to _UniversalLineReader (a lone CR was seen)
     p_line = 0                     # line number of the pending EXTINF (0: none pending)
     p_dur = p_title = ''
     p_attrs: dict[str, str] = {}
@@ -3128,6 +3251,15 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
             nbytes += len(raw)
             if len(raw) > max_line or raw.strip():
                 break
+        # 13, not b'\r': `bytes in bytes` first tries the needle as an int and builds a
+        # TypeError message before it searches (~2,000 instructions a line, callgrind).
+        cr = 13 if isinstance(raw, bytes) else '\r'
+        if cr in raw and raw.find(cr) != len(raw) - 2:
+            nbytes -= len(raw)         # a lone CR: re-read this line the universal way
+            readline = _UniversalLineReader(stream.readline, raw).readline
+            universal = True
+            raw = readline(max_line + 1)
+            nbytes += len(raw)
         if not raw:
             stats.header_missing = True    # empty or blank-only file
         elif isinstance(raw, bytes):
@@ -3145,7 +3277,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                 on_progress(nbytes)
                 next_progress = nbytes + step
             if len(raw) > max_line:    # drain the rest of the line in bounded chunks
-                while raw and raw[-1:] not in (b'\n', '\n'):
+                while raw and raw[-1:] not in (b'\n', '\n', b'\r', '\r'):
                     raw = readline(max_line)
                     nbytes += len(raw)
                 stats.add_malformed(line_no, f'line longer than {max_line} bytes')
@@ -3154,8 +3286,10 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                 try:
                     line = raw.decode('utf-8').strip()
                 except UnicodeDecodeError:
-                    stats.decode_errors += 1
-                    line = raw.decode('utf-8', 'replace').strip()
+                    stats.encoding_fallbacks += 1
+                    line = raw.decode('utf-8', 'stalkeer.cp1252').strip()
+                    if '\ufffd' in line:
+                        stats.decode_errors += 1
                 except AttributeError:  # str line from a text stream
                     line = raw.strip()
                 if not line:
@@ -3166,9 +3300,20 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                             stats.add_malformed(p_line, 'EXTINF without URL')
                         p_line = line_no
                         p_dur, p_attrs, p_title = parse_extinf(line)
+                        if '="' in p_title:
+                            p_title = _pull_title_attrs(p_title, p_attrs)
+                        # An escaping generator ends each entity with ';' ('&amp;'): a line
+                        # with a bare '&' ('Tom & Jerry', 5% of titles) is left alone.
+                        if '&' in line and ';' in line:
+                            p_title, changed = _decode_entities(p_attrs, p_title)
+                            stats.entities_decoded += changed
                     elif p_line and line[:8].upper() == '#EXTGRP:':
                         # S48 '#EXTGRP:Movie VOD' repeats the group; used when group-title is absent
-                        p_attrs.setdefault('group-title', line[8:].strip())
+                        group = line[8:].strip()
+                        if '&' in group and ';' in group and 'group-title' not in p_attrs:
+                            group, changed = _decode_entities({}, group)
+                            stats.entities_decoded += changed
+                        p_attrs.setdefault('group-title', group)
                     # other directives (#EXTM3U again, #EXTVLCOPT, #KODIPROP, comments) skipped
                 elif p_line:
                     problem = url_problem(line)
@@ -3184,6 +3329,12 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
             if raw:
                 line_no += 1
                 nbytes += len(raw)
+                if cr in raw and not universal and raw.find(cr) != len(raw) - 2:
+                    nbytes -= len(raw)     # a lone CR: from here on, the universal reader
+                    readline = _UniversalLineReader(stream.readline, raw).readline
+                    universal = True
+                    raw = readline(max_line + 1)
+                    nbytes += len(raw)
         if p_line:
             stats.add_malformed(p_line, 'EXTINF without URL at end of file')
     finally:
@@ -3253,39 +3404,103 @@ _BRACKET_YEAR_RE = re.compile(r'(?:19|20)\d\d')
 _TITLE_DIGIT_RE = re.compile(r'\d')
 _RES_HINT_RE = re.compile(r'\d[pPiIkK]')     # cheap pre-check before _RES_RE (years are common)
 
-_SEASON_WORDS = r'(?:season|saison|staffel|temporada|sezon|stagione|seizoen|säsong|sæson)'
-_EPISODE_WORDS = r'(?:episode|épisode|episodio|episódio|folge|bölüm|bolum|aflevering|odcinek|ep)'
+_SEASON_WORDS = r'(?:season|saison|staffel|temporada|sezon|stagione|seizoen|säsong|sæson|الموسم|موسم)'
+_EPISODE_WORDS = (r'(?:episode|épisode|episodio|episódio|capitulo|capítulo|folge|bölüm|bolum|aflevering'
+                  r'|odcinek|الحلقة|حلقة|ep)')
 # Episode markers (leftmost wins; a left word boundary is checked in code, which keeps
 # the regexes prefix-scannable and fast):
-# 'S01E02', 'S01 E02' (STK's spaced form), 'S1E2', 'S01.E02'.
-_SXE_RE = re.compile(r'[Ss](\d{1,3})[ ._-]?[Ee](\d{1,4})(?!\d)')
-# '1x02', '01x12' — the episode needs 2+ digits so MOCK's movie 'Broadcast Relic 4x3'
-# is not an episode, and '1920x1080' never matches (left boundary).
-_NXN_RE = re.compile(r'(\d{1,2})[xX](\d{2,3})(?!\w)')
+# 'S01E02', 'S01 E02' (STK's spaced form), 'S1E2', 'S01.E02', 'S01EP02', 'S01 EP02',
+# 'S02 - E06', year-numbered seasons 'S2014E18'; multi-episode lines keep their last
+# episode: 'S01E01-E02' / 'S01E01E02' (group 3), 'S01E01-S01E02' (4: season, 5), 'S01E01-02' (6).
+_SXE_RE = re.compile(r'[Ss](\d{1,4})[ ._]?-?[ ._]?[Ee][Pp]?(\d{1,4})(?!\d)'
+                     r'(?:-?[Ee][Pp]?(\d{1,4})(?!\d)|-[Ss](\d{1,4})[Ee][Pp]?(\d{1,4})(?!\d)|-(\d{1,3})(?!\w))?')
+# '1x02', '01x12', multi '1x01-02' / '1x01-1x02' (group 3); '1920x1080' never matches (left
+# boundary). A one-digit episode ('1x2', 'Series 1x1') is a weak marker, and the aspect
+# ratios of MOCK's movie 'Broadcast Relic 4x3' ('4x3', '16x9', '21x9') are none at all.
+_NXN_RE = re.compile(r'(\d{1,2})[xX](\d{1,3})(?!\w)(?:-(?:\d{1,2}[xX])?(\d{1,3})(?!\w))?')
+_ASPECT_RATIOS = frozenset({('4', '3'), ('16', '9'), ('21', '9')})
 # Word forms: 'Season 1 Episode 2', 'Saison 1 Episode 2', 'Staffel 1 Folge 2', 'Temporada
-# 1 Episodio 2', 'Sezon 1 Bölüm 1' (SWIFT), 'Season 2' alone; and season-less 'Episode 3'
-# / 'Bölüm 4' (MOCK 'Learning IPTV - Episode 1 - Pilot') — digits only, so 'Star Wars
-# Episode IV' is no marker.  Applied to lower-cased text (re.I here is ~5x slower).
+# 1 Episodio 2', 'Sezon 1 Bölüm 1' (SWIFT), Arabic 'الموسم ٥ الحلقة ١٢' (Arabic-Indic digits
+# are \d and int() reads them), 'Season 2' alone; season-less 'Episode 3' / 'Bölüm 4' (MOCK
+# 'Learning IPTV - Episode 1 - Pilot') — digits only, so 'Star Wars Episode IV' is no
+# marker; and the short Arabic 'ج3 ح12' (juz' = part/season, halqa = episode; groups 4, 5).
+# Applied to lower-cased text (re.I here is ~5x slower).
 _WORD_MARKER_RE = re.compile(
     rf'{_SEASON_WORDS}[ ._-]*(\d{{1,3}})(?:[\s,.:-]*{_EPISODE_WORDS}\.?[ ]*(\d{{1,4}}))?(?!\d)'
-    rf'|{_EPISODE_WORDS}\.?[ ]*(\d{{1,4}})(?![\w.])')
+    rf'|{_EPISODE_WORDS}\.?[ ]*(\d{{1,4}})(?![\w.])'
+    r'|ج ?(\d{1,3}) ?ح ?(\d{1,4})(?!\d)')
 _WORD_MARKER_I_RE = re.compile(_WORD_MARKER_RE.pattern, re.I)  # rare: lower() changed length
+# Spanish releases number 'Cap.408' = season 4, episode 08 (and 'Cap.1012' = S10E12); it
+# wins over a 'Temporada 2' written beside it ('Temporada 2 [Cap.408]'). Lower-cased text.
+_CAP_RE = re.compile(r'cap\.? ?(\d{3,4})(?!\d)')
+# Air dates of daily shows, year first with one kind of separator: 'Show 2020 03 11',
+# 'Show 2020-03-11', 'Show.2020.03.11' (checked to be a real date).
+_AIR_DATE_RE = re.compile(r'((?:19|20)\d\d)([ ._-])(\d\d)\2(\d\d)(?!\d)')
+# Absolute numbering without a season ('One Piece - 1071', '… - 1071 - Title', '… - 1071 [x]'),
+# read only where the line is known to be an episode: a film can be 'Title - 2'.
+_ABSOLUTE_RE = re.compile(r'\s[-–—]\s*(\d{1,4})(?=\s*$|\s+[-–—]|\s*[(\[])')
 # Strong markers only (SxxEyy, NxNN, Season N), on lower-cased text: decides whether a
 # title on a live-looking URL is an episode.
-_STRONG_MARKER_RE = re.compile(rf's\d{{1,3}}[ ._-]?e\d{{1,4}}(?!\d)|\d{{1,2}}x\d{{2,3}}(?!\w)|{_SEASON_WORDS}[ ._-]*\d')
+_STRONG_MARKER_RE = re.compile(rf's\d{{1,4}}[ ._]?-?[ ._]?ep?\d{{1,4}}(?!\d)|\d{{1,2}}x\d{{2,3}}(?!\w)'
+                               rf'|{_SEASON_WORDS}[ ._-]*\d|ج ?\d{{1,3}} ?ح ?\d')
+# Strong markers that name an episode: they beat a /movie/ URL segment or tvg-type=movie
+# ('The 100 S01E01' filed under /movie/ is an episode). Lower-cased text.
+_STRONG_EPISODE_RE = re.compile(
+    rf's\d{{1,4}}[ ._]?-?[ ._]?ep?\d{{1,4}}(?!\d)|\d{{1,2}}x\d{{2,3}}(?!\w)|cap\.? ?\d{{3,4}}(?!\d)'
+    rf'|{_SEASON_WORDS}[ ._-]*\d{{1,3}}[\s,.:-]*{_EPISODE_WORDS}\.?[ ]*\d|ج ?\d{{1,3}} ?ح ?\d')
+# Cheap pre-check before _STRONG_EPISODE_RE (which tries many words at every position):
+# every strong episode marker has a digit right after one of these letters ('S01E02',
+# '1x02', 'Cap.408', 'Episodio 2', 'Bölüm 4', 'Aflevering 2', 'ح12', 'الحلقة ١٢').
+_EPISODE_HINT_RE = re.compile(r'[SsxXeEoOmMgGkKpPةح][ .]?\d')
 # A trailing bare 'S01' (S48 folder-style prefix '|FR| Blindspot S01 |FR| …').
 _SEASON_ONLY_RE = re.compile(r'[Ss](\d{1,2})$')
 # Years: '(2024)', '[2025]' (last one wins: 'Blade Runner 2049 (2017)'), 'Title - 2017',
-# bare trailing 'Cabal 2020' (not after ':' — 'Space: 1999').
+# bare trailing 'Cabal 2020', 'R.I.P.D. 1999' (not after ':' — 'Space: 1999'), and a bare
+# year followed only by tags ('Movie Name 2019 1080p', 'Le grand bleu 1988 VF').
 _YEAR_PAREN_RE = re.compile(r'[(\[]\s*((?:19|20)\d\d)\s*[)\]]')
 _YEAR_DASH_RE = re.compile(r'\s[-–—]\s*((?:19|20)\d\d)$')
-_YEAR_BARE_RE = re.compile(r'(?<=[^\W_])\s+((?:19|20)\d\d)$')
+_YEAR_BARE_RE = re.compile(r'(?<=[^\s:#№–—-])\s+((?:19|20)\d\d)$')
+_YEAR_MID_RE = re.compile(r'(?<=[^\s:#№–—-])\s+((?:19|20)\d\d)(?=\s+\S)')
 _BARE_YEAR_MAX = 2039        # 'Blade Runner 2049' keeps its number
 _TITLE_EDGE = ' -–—:|,/'
 _TAG_SPLIT_RE = re.compile(r'[^\w-]+')
 # Last-token tags stripped from a title end (upper-case only: 'Main St', 'Johnny English' stay).
 _TRAIL_TAGS = frozenset(_RES_WORD) | {'MULTI', 'VOSTFR', 'VOST', 'SUBT', 'VF', 'VFF', 'VFQ',
                                       'TRUEFRENCH', 'HDR', 'DUAL'}
+# Release-name words that may follow a bare year ('Movie.Name.2019.1080p.WEB-DL.x264-GRP'):
+# only a tail made of these and tags makes '2019' a year rather than part of the title.
+_RELEASE_WORDS = frozenset('WEB WEBRIP WEB-DL WEBDL HDTV PDTV BLURAY BLU-RAY BDRIP BRRIP DVDRIP DVD '
+                           'HDRIP REMUX X264 X265 H264 H265 HEVC AVC XVID DIVX AAC AC3 EAC3 DTS DDP '
+                           'DDP5 DD5 DD ATMOS TRUEHD 10BIT 8BIT HDR HDR10 DV SDR PROPER REPACK '
+                           'INTERNAL LIMITED AMZN NF DSNP HMAX ATVP HULU'.split())
+# Editions: dropped from title and match_key, stored in `edition`, kept in display_title.
+# At the end of the title, in brackets or after the year ('Aliens Director's Cut (1986)',
+# 'Aliens (1986) Extended', 'Blade Runner (Final Cut) (1982)', 'Title: Director's Cut');
+# 'DC' only in capitals ('DC League of Super-Pets' has it at the start anyway).
+_EDITION = (r"(?:(?i:director['’]?s|directors)[ .](?i:cut|edition)|DC"
+            r"|(?i:extended|theatrical|unrated)(?:[ .](?i:cut|edition|version))?"
+            r"|(?i:uncut|uncensored|remastered)"
+            r"|(?i:special|ultimate|collector['’]?s|definitive|anniversary)[ .](?i:edition)"
+            r"|(?:\d+(?i:th|st|nd|rd)[ .])(?i:anniversary)[ .](?i:edition)"
+            r"|(?i:ultimate|final)[ .](?i:cut)|(?i:imax)(?:[ .](?i:edition))?"
+            r"|(?i:criterion)(?:[ .](?i:collection|edition))?)")
+_EDITION_END_RE = re.compile(rf"(?:^|[\s(\[:,–—-]+)({_EDITION})[)\]]?$")
+_EDITION_ANY_RE = re.compile(rf"(?:^|(?<=[\s(\[:,–—-]))({_EDITION})(?=$|[\s)\]:,–—-])")
+# Last words an edition can end with, and their last letters: the cheap pre-checks before
+# _EDITION_END_RE (a title's last word is looked up only when its last letter is one of these).
+_EDITION_LAST = frozenset("cut edition version extended theatrical unrated uncut uncensored "
+                          "remastered dc imax criterion collection".split())
+_EDITION_LAST_CHARS = frozenset('tndlcxTNDLCX)]')
+# Country qualifiers after a title are part of its identity ('The Office (US)', 'Shameless
+# (US)', 'Shark Tank (AU)' are other series than 'The Office'), unlike language tags
+# ('(ES)', '|EN|', 'EN -'): only codes that are no language code are read as countries.
+_COUNTRY_CODES = frozenset('US UK GB AU NZ CA IE ZA'.split())
+_COUNTRY_RE = re.compile(r'\((US|UK|GB|AU|NZ|CA|IE|ZA)\)')
+# Dotted / underscored release names with no space: 'Series.Title.S01E02.1080p.WEB'.
+_RELEASE_SEP_RE = re.compile(r'[._]')
+# A leading '[VIP]' / '[Group]' tag (not a quality or language tag, handled elsewhere).
+_LEADING_GROUP_RE = re.compile(r'\[([^\[\]]{1,40})\][\s._-]*')
+_BRACKETED_RE = re.compile(r'[(\[][^()\[\]]*[)\]]')
 
 
 @dataclasses.dataclass(slots=True)
@@ -3293,12 +3508,18 @@ class ParsedTitle:
     title: str                          # clean title; for episodes the series title
     year: int | None = None
     season: int | None = None
-    episode: int | None = None
+    episode: int | None = None          # the (first) episode, as the line numbers it
     episode_title: str = ''
     resolution: str | None = None
     languages: list[str] = dataclasses.field(default_factory=list)
     marker: str | None = None           # 'strong' | 'weak' episode marker used, else None
-    alt_title: str | None = None        # 'Death Race 2000' when a bare trailing year was split off
+    alt_title: str | None = None        # 'Death Race 2000' when a bare year was split off;
+    #                                     'The Office' when a country qualifier was kept
+    episode_end: int | None = None      # last episode of a multi-episode line ('S01E01-E03' -> 3)
+    absolute_episode: int | None = None  # 'One Piece - 1071', 'Show - Episode 3', 'S01E1170'
+    air_date: dt.date | None = None     # daily shows: 'Show 2020 03 11'
+    edition: str | None = None          # "Director's Cut", 'Extended', 'Remastered'…
+    country: str | None = None          # 'US' of 'The Office (US)'
 
 
 # token -> (kind, value); exact (upper) case for language codes and quality words
@@ -3375,6 +3596,10 @@ def _split_year(s: str) -> tuple[str, int | None, str, str | None]:
                 m = _YEAR_BARE_RE.search(s)                  # 'Cabal 2020'; '1883' alone never
                 if m and int(m[1]) <= _BARE_YEAR_MAX:
                     return s[:m.start()], int(m[1]), '', s
+            elif ' 19' in s or ' 20' in s:                   # 'Movie Name 2019 1080p'
+                for m in reversed(list(_YEAR_MID_RE.finditer(s))):
+                    if int(m[1]) <= _BARE_YEAR_MAX and _is_tag_tail(s[m.end():]):
+                        return s[:m.start()], int(m[1]), s[m.end():].lstrip(), s[:m.end()]
             return s, None, '', None
         before, after, year = s[:last.start()], s[last.end():], int(last[1])
     before = before.strip(_TITLE_EDGE)
@@ -3384,6 +3609,90 @@ def _split_year(s: str) -> tuple[str, int | None, str, str | None]:
     if after:                                                # '(2019) Title'
         return after, year, '', None
     return s.strip('()[] '), None, '', None                  # '(2012)' alone: the title is the number
+
+
+def _is_tag_tail(tail: str) -> bool:
+    """True when the text after a bare year holds only tags, release words, an edition
+    and a release group ('1080p WEB-DL x264-GRP', 'VF', "Director's Cut"), so the number
+    was a year; a word ('Wonder Woman 1984 Returns') keeps it in the title."""
+    m = _EDITION_ANY_RE.search(tail)
+    if m is not None:
+        tail = f'{tail[:m.start()]} {tail[m.end():]}'
+    for tok in _TAG_SPLIT_RE.split(tail):
+        if not tok or (len(tok) == 1 and tok.isdigit()):       # '5.1' audio
+            continue
+        if _tag_info(tok) is not None or tok.upper() in _RELEASE_WORDS:
+            continue
+        head = tok.split('-', 1)[0]                             # 'x264-GRP': release group
+        if head != tok and (_tag_info(head) is not None or head.upper() in _RELEASE_WORDS):
+            continue
+        return False
+    return True
+
+
+def _take_edition(s: str, anywhere: bool = False) -> tuple[str, str | None]:
+    """(text without the edition, the edition as written) — at the end of a title, or
+    anywhere in text that is known to be tags (what follows the year)."""
+    m = (_EDITION_ANY_RE if anywhere else _EDITION_END_RE).search(s)
+    if m is None:
+        return s, None
+    rest = f'{s[:m.start()]} {s[m.end():]}'.strip(_TITLE_EDGE + '([')
+    if not anywhere and (not rest or rest.lower() in _KEY_ARTICLES):
+        return s, None                          # 'Director's Cut' / 'The Final Cut' is the title
+    return rest, m[1].replace('.', ' ')
+
+
+_AFTER_YEAR_CACHE: dict[str, tuple[list[str], str | None]] = {}
+
+
+def _tags_after_year(after: str) -> tuple[list[str], str | None]:
+    """(languages, edition) of the text after a year ('SUBT AR', '(ES)', 'HD', 'Extended').
+    Cached: the same few tails repeat all over a playlist."""
+    info = _AFTER_YEAR_CACHE.get(after)
+    if info is None:
+        rest, edition = _take_edition(after, anywhere=True)
+        langs: list[str] = []
+        _scan_tags(rest, langs)
+        info = (langs, edition)
+        if len(_AFTER_YEAR_CACHE) > 10_000:
+            _AFTER_YEAR_CACHE.clear()
+        _AFTER_YEAR_CACHE[after] = info
+    return info
+
+
+def _undot(s: str) -> str:
+    """'Series.Title.S01E02.1080p.WEB' -> 'Series Title S01E02 1080p WEB'; single letters
+    stay an acronym ('S.W.A.T.S01E01' -> 'S.W.A.T. S01E01'); 'D.O.A.' is left alone."""
+    parts = _RELEASE_SEP_RE.split(s)
+    if len(parts) < 3 or all(len(p) <= 1 for p in parts):
+        return s
+    words, letters = [], []
+    for p in parts:
+        if len(p) == 1 and p.isalpha():
+            letters.append(p)
+            continue
+        if letters:
+            words.append('.'.join(letters) + '.' if len(letters) > 1 else letters[0])
+            letters = []
+        if p:
+            words.append(p)
+    if letters:
+        words.append('.'.join(letters) + '.' if len(letters) > 1 else letters[0])
+    return ' '.join(words)
+
+
+def _drop_leading_groups(s: str) -> str:
+    """'[VIP] Heat (1995)' -> 'Heat (1995)'. A tag bracket ('[4K] …', '[FR] …') is left to
+    the tag parsing, and so is a bracket with no real title after it ('[REC] (2007)')."""
+    for _ in range(2):
+        m = _LEADING_GROUP_RE.match(s)
+        if m is None or _bracket_tags(m[1]) is not None:
+            break
+        rest = s[m.end():]
+        if not any(c.isalpha() for c in _BRACKETED_RE.sub('', rest)):
+            break
+        s = rest
+    return s
 
 
 _BRACKET_CACHE: dict[str, tuple[str, list[str]] | None] = {}
@@ -3513,36 +3822,115 @@ def _first_at_word(rx: re.Pattern, s: str, dot: bool = False) -> re.Match | None
     return None
 
 
-def _find_marker(s: str) -> tuple[int, int, str | None, str | None, bool] | None:
-    """Leftmost episode marker: (start, end, season, episode, weak)."""
+def _episode_end(first: int, last: str | None) -> int | None:
+    """The last episode of a multi-episode marker, when it really comes after the first."""
+    if last:
+        n = int(last)
+        if n > first:
+            return n
+    return None
+
+
+def _find_nxn(s: str) -> re.Match | None:
+    """First '1x02' marker at a word boundary (not after a letter, digit or dot) that is
+    no aspect ratio."""
+    for m in _NXN_RE.finditer(s):
+        i = m.start()
+        if (i == 0 or not (s[i - 1].isalnum() or s[i - 1] == '.')) and (m[1], m[2]) not in _ASPECT_RATIOS:
+            return m
+    return None
+
+
+def _find_air_date(s: str) -> tuple[re.Match, dt.date] | None:
+    """First year-month-day at a word boundary that is a real date."""
+    for m in _AIR_DATE_RE.finditer(s):
+        i = m.start()
+        if i and s[i - 1].isalnum():
+            continue
+        try:
+            return m, dt.date(int(m[1]), int(m[3]), int(m[4]))
+        except ValueError:
+            continue
+    return None
+
+
+# A marker: (start, end, season, episode, weak, episode_end, air_date).
+_Marker = tuple[int, int, int | None, int | None, bool, int | None, dt.date | None]
+
+
+def _find_marker(s: str, kind: str = 'auto') -> _Marker | None:
+    """Leftmost episode marker in s. kind 'episode' also reads the season-less absolute
+    'Show - 1071', which on a line not known to be an episode could be a film's number."""
+    full = s
     best = None
     m = _first_at_word(_SXE_RE, s)
     if m:
-        best = (m.start(), m.end(), m[1], m[2], False)
+        season, episode = int(m[1]), int(m[2])
+        last = m[3] or (m[5] if m[4] is not None and int(m[4]) == season else None) or m[6]
+        best = (m.start(), m.end(), season, episode, False, _episode_end(episode, last), None)
         s = s[:m.start()]          # other markers only matter if they come first
         if _TITLE_DIGIT_RE.search(s) is None:
             return best            # every marker needs a digit: 'Malcolm S01 E05'
     if 'x' in s or 'X' in s:
-        m = _first_at_word(_NXN_RE, s, dot=True)
-        if m:
-            best = (m.start(), m.end(), m[1], m[2], False)
+        m = _find_nxn(s)
+        if m and (best is None or len(m[2]) > 1):     # a weak '2x4' never displaces an S01E01
+            episode = int(m[2])
+            best = (m.start(), m.end(), int(m[1]), episode, len(m[2]) == 1, _episode_end(episode, m[3]), None)
+            s = s[:m.start()]
+    if len(s) >= 10 and ('19' in s or '20' in s):
+        found = _find_air_date(s)
+        if found:
+            m, date = found
+            best = (m.start(), m.end(), None, None, False, None, date)
             s = s[:m.start()]
     low = s.lower()
     m = _first_at_word(_WORD_MARKER_RE, low) if len(low) == len(s) else _first_at_word(_WORD_MARKER_I_RE, s)
     if m:
         if m[3] is not None:
-            best = (m.start(), m.end(), None, m[3], True)
+            if best is None:           # a weak 'Episode 3' never displaces a strong marker
+                best = (m.start(), m.end(), None, int(m[3]), True, None, None)
+        elif m[4] is not None:
+            best = (m.start(), m.end(), int(m[4]), int(m[5]), False, None, None)
         else:
-            best = (m.start(), m.end(), m[1], m[2], False)
+            best = (m.start(), m.end(), int(m[1]), int(m[2]) if m[2] else None, False, None, None)
+    if (best is None or best[3] is None and best[6] is None) and ('ap' in full or 'AP' in full):
+        flow = full.lower()
+        m = _first_at_word(_CAP_RE, flow) if len(flow) == len(full) else None
+        if m:                      # 'Temporada 2 [Cap.408]': S04E08
+            n = int(m[1])
+            start, end = (min(best[0], m.start()), max(best[1], m.end())) if best else m.span()
+            if full[end:end + 1] in (')', ']'):
+                end += 1
+            return (start, end, n // 100, n % 100, False, None, None)
     if best is None and s[-1:].isdigit():
         m = _SEASON_ONLY_RE.search(s)
         if m and (m.start() == 0 or not s[m.start() - 1].isalnum()):
-            best = (m.start(), m.end(), m[1], None, False)
+            best = (m.start(), m.end(), int(m[1]), None, False, None, None)
+    if best is None and kind == 'episode':
+        m = _ABSOLUTE_RE.search(s)
+        if m and not (len(m[1]) == 4 and 1900 <= int(m[1]) <= _BARE_YEAR_MAX):
+            best = (m.start(), m.end(), None, int(m[1]), True, None, None)
     return best
+
+
+def _absolute(season: int | None, episode: int | None) -> int | None:
+    """The absolute episode number a line gives: its episode when it names no season
+    ('One Piece - 1071', 'Show - Episode 3'), or an episode of 100 or more in season 1 —
+    providers file long anime as 'One Piece S01E1170'. Which one applies is the
+    matcher's call (Sonarr's seriesType); season/episode are stored as written too."""
+    if episode is None:
+        return None
+    if season is None or (season == 1 and episode >= 100):
+        return episode
+    return None
 
 
 # Fast path: most titles are plain words with an optional trailing '(YYYY)' or ' S01E02'.
 _SXE_TAIL_RE = re.compile(r'\s[Ss](\d{1,3}) ?[Ee](\d{1,4})$')
+# Words that send a plain title to the full parser: tags, countries, edition words in
+# their usual casings (one set lookup instead of three checks on the hot path).
+_PLAIN_BAIL_WORDS = _TRAIL_TAGS | _COUNTRY_CODES | {
+    v for w in _EDITION_LAST for v in (w, w.capitalize(), w.upper())}
 
 
 def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
@@ -3570,8 +3958,8 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
             return None
         s = s[m.end():]
         langs.append(t[1])
-    if '|' in s or ':' in s[:9] or ' - ' in s[:9]:
-        return None                     # more pipe tags / prefixes: full parser
+    if '|' in s or ':' in s[:9] or ' - ' in s[:9] or (' ' not in s and ('.' in s or '_' in s)):
+        return None                     # more pipe tags / prefixes, a dotted release name
     core, season, episode = s, None, None
     if s[-1:].isdigit():
         if kind == 'movie' or kind == 'channel':
@@ -3588,24 +3976,33 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
         year, core = int(core[-5:-1]), core[:-6]
     core = core.strip(_TITLE_EDGE)
     if (not core or '(' in core or '[' in core or 'HD' in core or 'SD' in core
-            or _TITLE_DIGIT_RE.search(core) is not None
-            or not _TRAIL_TAGS.isdisjoint(core.split())):
+            or _TITLE_DIGIT_RE.search(core) is not None):
         return None
-    return ParsedTitle(core, year, season, episode, '', None, langs,
-                       'strong' if season is not None else None)
+    if not _PLAIN_BAIL_WORDS.isdisjoint(core.split()):
+        return None                     # tags, a country or an edition: full parser
+    if season is None:
+        return ParsedTitle(core, year, None, None, '', None, langs)
+    return ParsedTitle(core, year, season, episode, '', None, langs, 'strong', None, None,
+                       episode if season == 1 and episode >= 100 else None)
 
 
 def parse_title(text: str, kind: str = 'auto') -> ParsedTitle:
     """Split a playlist (or Radarr/Sonarr) title into clean title, year, SxxEyy, tags.
 
-    kind: 'auto' (episode markers used, but a weak 'Episode N'/'Bölüm N' marker is
+    kind: 'auto' (episode markers used, but a weak 'Episode N'/'Bölüm N'/'1x2' marker is
     ignored when a '(YYYY)' is present: 'John Wick: Bölüm 4 - 4K (2023)' is a movie),
-    'episode' (every marker used), 'movie' (no episode parsing: 'Broadcast Relic 4x3'
-    keeps its name), 'channel' (no episode and no year parsing: 'Euro 2024' stays).
-    Decisions: a season-less 'Show - Episode 3 - Title' gives season=None, episode=3
-    (the caller may try season 1, then absolute numbering); an episode's year comes only
-    from the series part ('Show (1968) S26 E14'), never from an air date after the marker
-    ('… S01E01: Title (1962)' -> None).  Only the first 512 characters are looked at.
+    'episode' (every marker used, and the season-less absolute 'Show - 1071'), 'movie' (no
+    episode parsing: 'Broadcast Relic 4x3' keeps its name), 'channel' (no episode and no
+    year parsing: 'Euro 2024' stays).
+    Numbering is stored as the line writes it, never guessed: a season-less 'Show -
+    Episode 3 - Title' gives season=None, episode=3, absolute_episode=3; 'S01E01-E02'
+    gives episode=1, episode_end=2; 'Show 2020 03 11' gives air_date and no episode.
+    An episode's year comes only from the series part ('Show (1968) S26 E14'), never from
+    an air date after the marker ('… S01E01: Title (1962)' -> None).  Noise that is not
+    the title is dropped from it: a leading '[VIP]' group, an edition (kept in
+    `edition`), release-name dots.  A country qualifier ('The Office (US)') stays in the
+    title and is also given in `country`; `alt_title` is then the title without it.
+    Only the first 512 characters are looked at.
     """
     s = ' '.join(text[:_TITLE_MAX_LEN].split())
     res = _parse_plain(s, kind)
@@ -3624,6 +4021,10 @@ def _res_rank(s: str, has_digit: bool) -> int:
 
 def _parse_full(s: str, kind: str) -> ParsedTitle:
     langs: list[str] = []
+    if ' ' not in s and ('.' in s or '_' in s):
+        s = _undot(s)                      # 'Movie.Name.2019.1080p'
+    if s[:1] == '[':
+        s = _drop_leading_groups(s)        # '[VIP] Heat (1995)'
     has_digit = _TITLE_DIGIT_RE.search(s) is not None    # gates the resolution/marker/year regexes
     rank = _res_rank(s, has_digit)
     if '|' in s:
@@ -3631,6 +4032,12 @@ def _parse_full(s: str, kind: str) -> ParsedTitle:
     head = s[:9]
     if ':' in head or '|' in head or ' - ' in head:
         s = _strip_prefixes(s, langs)
+    country = None
+    if '(' in s:                           # 'The Office (US) S01E01': identity, not a tag
+        m = _COUNTRY_RE.search(s)
+        if m and s[:m.start()].strip(_TITLE_EDGE):
+            country = m[1]
+            s = f'{s[:m.start()].rstrip()} {s[m.end():].lstrip()}'.strip()
     tail: list[str] = []
     if s[-1:] == ')' or s[-1:] == ']':    # peel trailing tag groups: '(720p) [Not 24/7]'
         s = _peel_brackets(s, tail)
@@ -3641,31 +4048,43 @@ def _parse_full(s: str, kind: str) -> ParsedTitle:
         langs.extend(tail)
 
     # Episode marker: series title before it, episode title after it.
-    season = episode = marker = year = alt = None
+    season = episode = episode_end = absolute = air_date = marker = year = alt = edition = None
     ep_title = ''
     if has_digit and (kind == 'auto' or kind == 'episode'):
-        mk = _find_marker(s)
+        mk = _find_marker(s, kind)
         if mk is not None and not (mk[4] and kind == 'auto' and _YEAR_PAREN_RE.search(s)):
-            start, end, se, ep, weak = mk
-            season = int(se) if se else None
-            episode = int(ep) if ep else None
+            start, end, season, episode, weak, episode_end, air_date = mk
             marker = 'weak' if weak else 'strong'
+            absolute = _absolute(season, episode)
             if end < len(s):
                 ep_title = _YEAR_PAREN_RE.sub('', s[end:]).strip(_TITLE_EDGE)
             s = s[:start]
 
-    # Year, then the tags after it ('(2024) SUBT AR', '(2012) (ES)', '(2010) HD').
+    # Year, then the tags after it ('(2024) SUBT AR', '(2012) (ES)', '(2010) HD', '1988 VF').
     s = s.strip(_TITLE_EDGE)
     if has_digit and kind != 'channel' and s:
         s, year, after, alt = _split_year(s)
         if after:
-            _scan_tags(after, langs)
+            after_langs, edition = _tags_after_year(after)
+            langs.extend(after_langs)
         if alt is not None:
             alt = _strip_trailing_tags(alt, []).strip(_TITLE_EDGE)
     title = _strip_trailing_tags(s, langs).strip(_TITLE_EDGE)
+    if title and title[-1] in _EDITION_LAST_CHARS and edition is None and kind != 'channel' \
+            and title[title.rfind(' ') + 1:].strip('()[]').lower() in _EDITION_LAST:
+        title, edition = _take_edition(title)   # 'Aliens Director's Cut', 'Title: Director's Cut'
+        if edition is not None:
+            title = _strip_trailing_tags(title, langs).strip(_TITLE_EDGE)
+    if country is not None and title:
+        alt = title
+        title = f'{title} ({country})'
+    elif title[-3:-2] == ' ' and title[-2:] in _COUNTRY_CODES:
+        country = title[-2:]                            # 'Shameless US S01E01'
+        alt = title[:-3].strip(_TITLE_EDGE)
     if len(langs) > 1:
         langs = list(dict.fromkeys(langs))
-    return ParsedTitle(title, year, season, episode, ep_title, _RES_LABEL.get(rank), langs, marker, alt)
+    return ParsedTitle(title, year, season, episode, ep_title, _RES_LABEL.get(rank), langs, marker, alt,
+                       episode_end, absolute, air_date, edition, country)
 
 
 # ---------------------------------------------------------------------------
@@ -3688,6 +4107,7 @@ _KEY_FOLD = {**{c: d for c in range(0xC0, 0x250)
 # 'D.O.A.' / 'S.W.A.T.' -> 'doa' / 'swat' so they equal the dot-less spelling.
 _KEY_ACRONYM_RE = re.compile(r'(?<![^\W_])(?:[^\W\d_]\.){2,}')
 _KEY_PLUS_RE = re.compile(r'(?<=\w)\s+\+\s+(?=\w)')       # 'Romeo + Juliet'
+_KEY_STAR_RE = re.compile(r'(?<=\w)\*(?=\w)')                # 'M*A*S*H' = 'MASH'
 # Segment breaks (for the roman-numeral rule): ':' '(' ')' '[' ']' and ' - '.
 _KEY_SEGMENT_RE = re.compile(r'[:;()\[\]!?]|\s[-–—]\s')
 # Everything that is not a letter/digit/combining mark becomes a space: ASCII and
@@ -3709,8 +4129,9 @@ _MATCH_KEY_CACHE_MAX = 20_000     # episodes repeat their series title; movies r
 
 def match_key(title: str) -> str:
     """Normalised comparison key: lower-case, accents folded, punctuation -> space,
-    '&' -> 'and', apostrophes removed, leading article dropped, sequel roman numerals
-    -> digits. Year is NOT part of the key."""
+    '&' -> 'and', apostrophes and stars between letters removed ('M*A*S*H' = 'MASH'),
+    leading article dropped, sequel roman numerals -> digits, 'volume' -> 'vol'
+    ('Kill Bill: Vol. 1' = 'Kill Bill Volume 1'). Year is NOT part of the key."""
     key = _MATCH_KEY_CACHE.get(title)
     if key is not None:
         return key
@@ -3728,9 +4149,13 @@ def match_key(title: str) -> str:
         s = s.replace("'", '')                  # "Director's" -> "directors"
     if '+' in s:
         s = _KEY_PLUS_RE.sub(' and ', s)
+    if '*' in s:
+        s = _KEY_STAR_RE.sub('', s)
     tokens = _KEY_ASCII_WORD_RE.findall(s) if s.isascii() else _KEY_PUNCT_RE.sub(' ', s).split()
     if not _KEY_ROMAN.keys().isdisjoint(tokens):
         tokens = _roman_to_digits(s)
+    if 'volume' in s:
+        tokens = ['vol' if t == 'volume' else t for t in tokens]
     if len(tokens) > 1 and tokens[0] in _KEY_ARTICLES:
         del tokens[0]
     key = ' '.join(tokens)
@@ -3778,7 +4203,13 @@ class Classification:
     languages: list[str]       # title tags ('|FR|', 'FR:', '(ES)', 'SUBT AR', MULTI, VOSTFR) first,
     #                            then the group's prefix code ('FR: FILMS' -> FR) and its MULTI/SUBT/VOSTFR
     match_key: str
-    alt_key: str | None = None  # match_key of the title with a bare trailing year kept ('Death Race 2000')
+    alt_key: str | None = None  # match_key of the other reading of the title: with the bare
+    #                             year kept ('Death Race 2000'), or without the country ('The Office')
+    episode_end: int | None = None       # last episode of a multi-episode line
+    absolute_episode: int | None = None  # ParsedTitle.absolute_episode
+    air_date: dt.date | None = None      # daily shows
+    edition: str | None = None           # "Director's Cut", 'Extended'…
+    country: str | None = None           # 'US' of 'The Office (US)'
 
 
 # Xtream-style type segment anywhere in the URL path: '/movie/u/p/1.mp4', STK '/movies/',
@@ -3789,7 +4220,8 @@ _URL_TYPE = {'movie': 'movies', 'movies': 'movies', 'series': 'tvshows', 'tvshow
 _VOD_EXT = frozenset('mkv mp4 avi mov m4v wmv mpg mpeg divx xvid webm flv ogv iso vob 3gp'.split())
 _STREAM_EXT = frozenset('m3u8 m3u ts mpd mpegts php mp3 aac ogg'.split())
 _XUI_FRAGMENT_RE = re.compile(r'#\.([a-z0-9]{2,5})$')   # SWT: 'http://example.com/movie1#.mkv'
-_TVG_TYPE = {'movie': 'movies', 'movies': 'movies', 'film': 'movies', 'vod': 'movies',
+# tvg-type, or type= as some generators write it; 'video' is a VOD file (movie or episode).
+_TVG_TYPE = {'movie': 'movies', 'movies': 'movies', 'film': 'movies', 'vod': 'movies', 'video': 'vod',
              'series': 'tvshows', 'serie': 'tvshows', 'tvshow': 'tvshows', 'tvshows': 'tvshows',
              'show': 'tvshows', 'episode': 'tvshows',
              'live': 'channels', 'channel': 'channels', 'channels': 'channels', 'livetv': 'channels'}
@@ -3879,9 +4311,9 @@ def _url_kind(url: str) -> str | None:
     ext = last[dot + 1:].lower() if dot >= 0 else ''
     if ext in _VOD_EXT or t:             # '.mkv' file or SWIFT '/vod/' path
         return 'vod'
-    if ext in _STREAM_EXT or (last and dot < 0):   # '.m3u8', '.ts', Xtream '/<u>/<p>/<id>'
+    if ext in _STREAM_EXT or (last and dot < 0 and last != 'download'):   # '.m3u8', '.ts', '/<u>/<p>/<id>'
         return 'stream'
-    return None
+    return None                          # unknown, e.g. a cloud '/download?resid=…' link
 
 
 # Precedence (first decisive signal wins):
@@ -3916,8 +4348,10 @@ def classify(entry: PlaylistEntry) -> Classification:
     if ukind == 'movies' or ukind == 'tvshows' or ukind == 'channels':
         ctype = ukind
     else:
-        tvg_type = attrs.get('tvg-type')
+        tvg_type = attrs.get('tvg-type') or attrs.get('type')
         ctype = _TVG_TYPE.get(tvg_type.strip().lower()) if tvg_type else None
+        if ctype == 'vod':               # type="video": a file, whatever its URL looks like
+            ctype, ukind = None, 'vod'
         if ctype is not None:
             pass
         elif ukind == 'stream' and gkind not in _VODISH:
@@ -3950,7 +4384,13 @@ def classify(entry: PlaylistEntry) -> Classification:
                 ctype = 'uncategorized'
     # Final parse in the decided mode (re-parse only when the auto parse disagrees).
     if ctype == 'movies':
-        if pt is None or pt.marker:
+        if pt is None:                   # the URL or tvg-type said movie, yet a strong episode
+            pt = parse_title(text, 'movie')     # marker wins: 'The 100 S01E01' under /movie/.
+            t = pt.title                 # The movie parse keeps markers in the (shorter) title.
+            if _TITLE_DIGIT_RE.search(t) is not None and _EPISODE_HINT_RE.search(t) is not None \
+                    and _first_at_word(_STRONG_EPISODE_RE, t.lower()) is not None:
+                ctype, pt = 'tvshows', parse_title(text, 'episode')
+        elif pt.marker:
             pt = parse_title(text, 'movie')
     elif ctype == 'tvshows':
         if pt is None or pt.marker is None:
@@ -3966,7 +4406,8 @@ def classify(entry: PlaylistEntry) -> Classification:
         title = ' '.join(group.split()).strip(_TITLE_EDGE)   # 'S01E01 - Pilot' in group 'The Beverly Hillbillies'
     return Classification(ctype, title, pt.year, pt.season, pt.episode, pt.resolution,
                           langs, match_key(title),
-                          match_key(pt.alt_title) if pt.alt_title else None)
+                          match_key(pt.alt_title) if pt.alt_title else None,
+                          pt.episode_end, pt.absolute_episode, pt.air_date, pt.edition, pt.country)
 
 
 # -- end of parsing and classifying --------------------------------------------
@@ -3975,7 +4416,7 @@ def classify(entry: PlaylistEntry) -> Classification:
 
 # Bump when classify()/match_key() change meaning: the next `process` then
 # re-classifies every line instead of skipping the unchanged ones.
-CLASSIFIER_VERSION = '1'
+CLASSIFIER_VERSION = '2'     # 2: numbering schemes, editions, countries, alt_key, signals
 # Lines per transaction. Large, because each transaction writes every index
 # page it touched to the WAL once: 2,000 took 7.1 s to store 200k lines,
 # 10,000 took 4.5 s (bench/RESULTS.md). Still well under a second per
@@ -4037,7 +4478,9 @@ class IngestSummary:
     duplicates: int = 0
     filtered: int = 0
     malformed: int = 0
-    decode_errors: int = 0
+    encoding_fallbacks: int = 0     # lines not valid UTF-8, read as cp1252
+    decode_errors: int = 0          # lines with bytes neither UTF-8 nor cp1252 could read
+    entities_decoded: int = 0       # lines whose title/attributes held HTML entities
     header_missing: bool = False
     disappeared: int = 0
     reappeared: int = 0
@@ -4063,7 +4506,8 @@ def entry_meta_hash(entry) -> str:
 _LINE_COLUMNS = (
     'line_hash', 'meta_hash', 'url', 'line_number', 'display_title', 'tvg_id', 'tvg_name',
     'tvg_logo', 'group_title', 'tvg_type', 'content_type', 'title', 'year', 'season', 'episode',
-    'resolution', 'languages', 'match_key', 'missing_since', 'updated_at')
+    'resolution', 'languages', 'match_key', 'episode_end', 'absolute_episode', 'air_date',
+    'alt_key', 'edition', 'country', 'missing_since', 'updated_at')
 
 
 def _line_values(entry, cls, digest: str, meta: str, now) -> tuple:
@@ -4072,7 +4516,10 @@ def _line_values(entry, cls, digest: str, meta: str, now) -> tuple:
             entry.tvg_logo[:2000] or None, entry.group_title[:1000] or None,
             entry.tvg_type[:64] or None, cls.content_type, cls.title[:1000], cls.year,
             cls.season, cls.episode, cls.resolution, ','.join(cls.languages)[:255] or None,
-            cls.match_key[:1000], None, now)
+            cls.match_key[:1000], cls.episode_end, cls.absolute_episode,
+            cls.air_date.isoformat() if cls.air_date else None,     # text: same on both engines
+            cls.alt_key[:1000] if cls.alt_key else None, cls.edition[:64] if cls.edition else None,
+            cls.country, None, now)
 
 
 class BulkWriter:
@@ -4173,6 +4620,7 @@ class PlaylistIngest:
                     db_proxy.obj.create_tables([ProcessedLine], safe=True)
         summary.lines_read, summary.entries = stats.lines_read, stats.entries
         summary.malformed, summary.decode_errors = stats.malformed, stats.decode_errors
+        summary.encoding_fallbacks, summary.entities_decoded = stats.encoding_fallbacks, stats.entities_decoded
         summary.header_missing = stats.header_missing
         summary.malformed_samples = list(stats.malformed_samples)
         summary.by_content_type = dict(sorted(by_type.items()))
@@ -6630,8 +7078,13 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     out(f'{prefix}{summary.playlist}: {summary.entries} entries in {summary.lines_read} lines '
         f'({summary.elapsed_seconds:.1f}s)')
     out(f'  new {summary.new}, updated {summary.updated}, unchanged {summary.unchanged}, '
-        f'duplicates {summary.duplicates}, filtered {summary.filtered}, malformed {summary.malformed}'
-        + (f', invalid UTF-8 lines {summary.decode_errors}' if summary.decode_errors else ''))
+        f'duplicates {summary.duplicates}, filtered {summary.filtered}, malformed {summary.malformed}')
+    text = [f'{n} {what}' for n, what in (
+        (summary.encoding_fallbacks, 'lines not UTF-8 (read as cp1252)'),
+        (summary.decode_errors, 'lines with undecodable bytes'),
+        (summary.entities_decoded, 'lines with HTML entities decoded')) if n]
+    if text:
+        out('  text: ' + ', '.join(text))
     if summary.by_content_type:
         out('  ' + ', '.join(f'{k} {v}' for k, v in summary.by_content_type.items()))
     if summary.disappeared or summary.reappeared:

@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 import os
 import random
@@ -138,8 +139,9 @@ def test_mock_traps():
     assert (c.content_type, c.title, c.year) == ('movies', 'Archive Reel No. 12', None)
     c = classify(by_title(entries, 'Studio Frame 7: Calibration'))
     assert (c.content_type, c.title) == ('movies', 'Studio Frame 7: Calibration')
-    c = classify(by_title(entries, "Bramblewood Chronicles: Director's Cut"))
-    assert c.match_key == 'bramblewood chronicles directors cut'
+    c = classify(by_title(entries, "Bramblewood Chronicles: Director's Cut"))   # an edition
+    assert (c.title, c.edition, c.match_key) == ('Bramblewood Chronicles', "Director's Cut",
+                                                 'bramblewood chronicles')
     c = classify(by_title(entries, 'Wild Meadow: A Season in the Grass'))
     assert (c.content_type, c.season) == ('movies', None)
     c = classify(by_title(entries, 'Learning IPTV - Episode 2 - Rising Action'))
@@ -282,12 +284,16 @@ def test_bare_urls_and_missing_header():
     assert es == [] and st.lines_read == 2 and st.header_missing
 
 
-def test_invalid_utf8_counted():
+def test_invalid_utf8_falls_back_to_cp1252_per_line():
     data = b'#EXTM3U\n#EXTINF:-1,Caf\xe9 (1999)\nhttp://h/movie/u/p/1.mkv\n\xff\xfe\n'
     es, st = parse_bytes(data)
-    assert st.decode_errors == 2 and st.malformed == 1
-    assert es[0].display_title == 'Caf\ufffd (1999)'
-    assert classify(es[0]).year == 1999
+    assert (st.encoding_fallbacks, st.decode_errors, st.malformed) == (2, 0, 1)
+    assert es[0].display_title == 'Café (1999)'
+    assert classify(es[0]).match_key == 'cafe'
+    # A byte cp1252 leaves undefined (0x81) has no reading at all: replaced and counted.
+    es, st = parse_bytes(b'#EXTINF:-1,Bad \x81 byte\nhttp://h/1.mkv\n')
+    assert (st.encoding_fallbacks, st.decode_errors) == (1, 1)
+    assert es[0].display_title == 'Bad \ufffd byte'
 
 
 def test_huge_line_and_binary_garbage():
@@ -461,7 +467,8 @@ def test_classify_precedence():
     C = lambda *a, **k: classify(entry(*a, **k)).content_type   # noqa: E731
     # 1. URL type segment beats title, group and tvg-type
     assert C('Broadcast Relic 4x3', 'https://x/movie/test/test/222.m3u8') == 'movies'
-    assert C('Show S01E01', 'http://h/movies/u/p/1.mkv') == 'movies'
+    assert C('Show 2x4', 'http://h/movies/u/p/1.mkv') == 'movies'        # weak marker: URL wins
+    assert C('Show S01E01', 'http://h/movies/u/p/1.mkv') == 'tvshows'     # strong marker beats it
     assert C('TF1 Series Films', 'http://h/live/u/p/22.ts', group_title='Séries') == 'channels'
     assert C('Pilot', 'http://h/series/u/p/9.mp4', group_title='Movies', tvg_type='movie') == 'tvshows'
     assert C('X', 'http://h:80/api/stream/u/p/movie/tt123') == 'movies'
@@ -665,3 +672,357 @@ def test_year_is_not_part_of_the_key():
     a = classify(entry('Dune (1984)'))
     b = classify(entry('Dune (2021)'))
     assert a.match_key == b.match_key == 'dune' and (a.year, b.year) == (1984, 2021)
+
+
+# ---------------------------------------------------------------------------
+# Reading the file the way providers write it
+# ---------------------------------------------------------------------------
+
+ENTRIES = [('Heat (1995)', 'http://h/movie/u/p/1.mkv'), ('Amélie (2001)', 'http://h/movie/u/p/2.mkv'),
+           ('Show S01E02', 'http://h/series/u/p/3.mkv')]
+
+
+def _m3u(sep: str, entries=ENTRIES) -> bytes:
+    lines = ['#EXTM3U']
+    for title, url in entries:
+        lines += [f'#EXTINF:-1 group-title="G",{title}', url]
+    return (sep.join(lines) + sep).encode()
+
+
+@pytest.mark.parametrize('sep', ['\n', '\r\n', '\r'])
+def test_every_line_ending(sep):
+    data = _m3u(sep)
+    es, st = parse_bytes(data)
+    assert [(e.display_title, e.url) for e in es] == ENTRIES
+    assert [e.line_no for e in es] == [2, 4, 6]
+    assert (st.entries, st.malformed, st.lines_read, st.bytes_read) == (3, 0, 7, len(data))
+    assert all('\r' not in e.display_title + e.url for e in es)
+
+
+def test_mixed_line_endings_and_cr_from_the_middle_of_a_file():
+    data = (b'#EXTM3U\n#EXTINF:-1,A (2001)\nhttp://h/a.mkv\r\n'     # LF and CRLF first...
+            b'#EXTINF:-1,B (2002)\rhttp://h/b.mkv\r'                  # ...then old Mac CRs
+            b'#EXTINF:-1,C (2003)\r\nhttp://h/c.mkv\n\r\n\r'          # CRLF, LF, blank lines
+            b'#EXTINF:-1,D (2004)\rhttp://h/d.mkv')                   # no final terminator
+    es, st = parse_bytes(data)
+    assert [(e.line_no, e.display_title, e.url) for e in es] == [
+        (2, 'A (2001)', 'http://h/a.mkv'), (4, 'B (2002)', 'http://h/b.mkv'),
+        (6, 'C (2003)', 'http://h/c.mkv'), (10, 'D (2004)', 'http://h/d.mkv')]
+    assert st.malformed == 0 and st.bytes_read == len(data)
+
+
+def test_cr_only_file_larger_than_the_read_size():
+    # A CR-only file is one 'line' to readline(): it must still stream, in bounded
+    # reads, with every entry found, progress reported and a too-long line caught.
+    entries = [(f'Film {i} (2001)', f'http://h/movie/u/p/{i}.mkv') for i in range(20_000)]
+    data = _m3u('\r', entries)
+    data = data.replace(b'Film 777 (2001)', b'X' * 70_000)            # > 64 KiB: malformed
+    calls = []
+    es, st = parse_bytes(data, on_progress=calls.append)
+    assert len(es) == 19_999 and st.malformed == 2                     # the long line, its URL
+    assert es[-1].display_title == 'Film 19999 (2001)' and es[-1].line_no == 40_000
+    assert st.bytes_read == len(data) and calls[-1] == len(data) and len(calls) > 1
+    assert 'longer than' in st.malformed_samples[0]
+
+
+def test_cp1252_per_line_beside_utf8():
+    data = ('#EXTM3U\n#EXTINF:-1 group-title="Films",Amélie (2001)\nhttp://h/1.mkv\n').encode()
+    data += '#EXTINF:-1 group-title="Séries",Léon (1994)\nhttp://h/2.mkv\n'.encode('cp1252')
+    data += '#EXTINF:-1,L’Odyssée – Pi (2012)\nhttp://h/3.mkv\n'.encode('cp1252')   # 0x92, 0x96
+    data += '#EXTINF:-1 group-title="Ciné",'.encode() + 'Noël (2015)'.encode('cp1252') + b'\nhttp://h/4.mkv\n'
+    es, st = parse_bytes(data)
+    assert [e.display_title for e in es] == ['Amélie (2001)', 'Léon (1994)', 'L’Odyssée – Pi (2012)', 'Noël (2015)']
+    assert es[1].group_title == 'Séries' and es[3].group_title == 'Ciné'   # UTF-8 and cp1252 on one line
+    assert (st.encoding_fallbacks, st.decode_errors) == (3, 0)
+    assert [classify(e).match_key for e in es] == ['amelie', 'leon', 'odyssee pi', 'noel']
+
+
+def test_html_entities_in_titles_and_attributes():
+    data = ('#EXTM3U\n'
+            '#EXTINF:-1 tvg-name="Fast &amp; Furious" group-title="Movies &amp; Action",Fast &amp; Furious (2009)\n'
+            'http://h/movie/u/p/1.mkv\n'
+            '#EXTINF:-1,Ocean&#039;s Eleven (2001)\nhttp://h/movie/u/p/2.mkv\n'
+            '#EXTINF:-1,Am&eacute;lie &#x26; &quot;Nino&quot; (2001)\nhttp://h/movie/u/p/3.mkv\n'
+            '#EXTINF:-1,Tom & Jerry (1992)\nhttp://h/movie/u/p/4.mkv\n'       # a bare '&' stays
+            '#EXTINF:-1,AT&T Story\n#EXTGRP:Docs &amp; More\nhttp://h/movie/u/p/5.mkv\n').encode()
+    es, st = parse_bytes(data)
+    assert [e.display_title for e in es] == ['Fast & Furious (2009)', "Ocean's Eleven (2001)",
+                                             'Amélie & "Nino" (2001)', 'Tom & Jerry (1992)', 'AT&T Story']
+    assert es[0].attrs == {'tvg-name': 'Fast & Furious', 'group-title': 'Movies & Action'}
+    assert es[4].group_title == 'Docs & More'
+    assert st.entities_decoded == 4                  # lines that held one: 3 EXTINF + 1 EXTGRP
+    c = classify(es[0])
+    assert (c.title, c.match_key) == ('Fast & Furious', 'fast and furious')
+    assert classify(es[1]).match_key == 'oceans eleven'
+
+
+def test_attributes_written_after_the_title_comma():
+    data = ('#EXTM3U\n'
+            '#EXTINF:-1 tvg-logo="x",group-title="Movies",Heat (1995)\nhttp://h/1.mkv\n'
+            '#EXTINF:-1 tvg-logo="x", tvg-name="Heat" , group-title="Films",  Heat (1995)\nhttp://h/2.mkv\n'
+            '#EXTINF:-1 group-title="First",group-title="Second",Heat (1995)\nhttp://h/3.mkv\n'
+            '#EXTINF:-1,E=mc2 (2023)\nhttp://h/4.mkv\n'                              # '=' in a real title
+            '#EXTINF:-1,Title with key="value", inside\nhttp://h/5.mkv\n'            # not a leading run
+            '#EXTINF:-1 tvg-name="Only Name (2001)",group-title="Movies",\nhttp://h/6.mkv\n').encode()
+    es, st = parse_bytes(data)
+    assert st.entries == 6 and st.malformed == 0
+    assert (es[0].display_title, es[0].attrs) == ('Heat (1995)', {'tvg-logo': 'x', 'group-title': 'Movies'})
+    assert (es[1].display_title, es[1].tvg_name, es[1].group_title) == ('Heat (1995)', 'Heat', 'Films')
+    assert es[2].group_title == 'First'                      # the attribute before the comma wins
+    assert es[3].display_title == 'E=mc2 (2023)' and es[3].attrs == {}
+    assert es[4].display_title == 'Title with key="value", inside'
+    assert es[5].display_title == '' and classify(es[5]).title == 'Only Name'
+    c = classify(es[0])
+    assert (c.content_type, c.title, c.year) == ('movies', 'Heat', 1995)
+
+
+def test_classification_signals():
+    C = lambda *a, **k: classify(entry(*a, **k))   # noqa: E731
+    cloud = 'https://cloud.example/download?resid=ABC123&authkey=xyz'
+    # type="video" (read like tvg-type): a VOD file whatever the URL looks like
+    assert C('Heat (1995)', cloud, type='video').content_type == 'movies'
+    assert C('Heat', cloud, type='video').content_type == 'movies'
+    assert C('Dark S01E02', cloud, type='video').content_type == 'tvshows'
+    assert C('Pilot', cloud, type='video', group_title='Séries').content_type == 'tvshows'
+    assert C('Heat (1995)', 'http://h/a/b/123', type='video').content_type == 'movies'
+    assert C('News', 'http://h/a/b/123', type='live').content_type == 'channels'
+    assert C('X', 'http://h/a/b/123', type='movie', tvg_type='series').content_type == 'tvshows'
+    # a cloud download link is not a live stream, even without type=
+    assert C('Heat (1995)', cloud).content_type == 'movies'
+    assert C('Heat', cloud).content_type == 'uncategorized'
+    # a strong episode marker beats the /movie/ segment and tvg-type=movie...
+    for title in ('The 100 S01E01', 'Dark 01x02', 'Friends Season 1 Episode 2',
+                  'La Casa de Papel Temporada 2 [Cap.408]', 'مسلسل ج3 ح12'):
+        c = C(title, 'http://h/movie/u/p/1.mkv')
+        assert c.content_type == 'tvshows' and c.episode is not None, title
+    c = C('The 100 S01E01', 'http://h/movie/u/p/1.mkv')
+    assert (c.title, c.season, c.episode) == ('The 100', 1, 1)
+    assert C('Show S02E03', 'http://h/1.m3u8', tvg_type='movie').content_type == 'tvshows'
+    # ...a weak one does not, nor a film that only holds numbers
+    for title in ('Broadcast Relic 4x3', 'Show 2x4', 'Learning IPTV - Episode 3', 'Apollo 13 (1995)',
+                  'Star Wars Episode IV (1977)', 'Season of the Witch (2011)'):
+        assert C(title, 'http://h/movie/u/p/1.mkv').content_type == 'movies', title
+    assert C('Friends S01E01', 'http://h/live/u/p/1.ts').content_type == 'channels'   # /live/ stays
+
+
+# ---------------------------------------------------------------------------
+# Title classes providers write (each field as the line says it)
+# ---------------------------------------------------------------------------
+
+# text, kind, expected ParsedTitle fields (others must be None / empty)
+TITLE_CLASSES = [
+    # episode markers
+    ('Show S01EP02', 'auto', dict(title='Show', season=1, episode=2)),
+    ('Show S01 EP02 - Pilot', 'auto', dict(title='Show', season=1, episode=2, episode_title='Pilot')),
+    ('Show s3ep11', 'auto', dict(title='Show', season=3, episode=11)),
+    ('Show S02 - E06', 'auto', dict(title='Show', season=2, episode=6)),
+    ('Show S02-E06', 'auto', dict(title='Show', season=2, episode=6)),
+    ('Show 1x2', 'auto', dict(title='Show', season=1, episode=2, marker='weak')),
+    ('Series 1x1', 'episode', dict(title='Series', season=1, episode=1, marker='weak')),
+    ('Dark 3x8 - Deja-vu', 'episode', dict(title='Dark', season=3, episode=8, episode_title='Deja-vu',
+                                           marker='weak')),
+    ('Eagle Relic 2x4 S01 E05', 'episode', dict(title='Eagle Relic 2x4', season=1, episode=5)),
+    ('Show 16x9', 'episode', dict(title='Show 16x9')),                     # an aspect ratio
+    ('Show S2014E18', 'auto', dict(title='Show', season=2014, episode=18)),
+    ('MythBusters S2009E05 Banana Slip', 'auto', dict(title='MythBusters', season=2009, episode=5,
+                                                      episode_title='Banana Slip')),
+    ('Los Serrano Temporada 2 [Cap.408]', 'auto', dict(title='Los Serrano', season=4, episode=8)),
+    ('Aquí no hay quien viva Temporada 1 Cap.102', 'auto', dict(title='Aquí no hay quien viva',
+                                                               season=1, episode=2)),
+    ('El Barco Cap.1012', 'auto', dict(title='El Barco', season=10, episode=12)),
+    ('Cuéntame Temporada 3 Capitulo 7', 'auto', dict(title='Cuéntame', season=3, episode=7)),
+    ('باب الحارة الموسم ٥ الحلقة ١٢', 'auto', dict(title='باب الحارة', season=5, episode=12)),
+    ('باب الحارة الموسم ۲ الحلقة ۷', 'auto', dict(title='باب الحارة', season=2, episode=7)),   # Persian digits
+    ('الهيبة موسم 2 حلقة 30', 'auto', dict(title='الهيبة', season=2, episode=30)),
+    ('الهيبة ج3 ح12', 'auto', dict(title='الهيبة', season=3, episode=12)),
+    ('الهيبة ج 4 ح 1', 'auto', dict(title='الهيبة', season=4, episode=1)),
+    # numbering schemes: absolute, air dates, multi-episode — as written, no season guessed
+    ('One Piece - 1071', 'episode', dict(title='One Piece', episode=1071, absolute_episode=1071, marker='weak')),
+    ('Naruto Shippuden - 045 - The Serpent', 'episode',
+     dict(title='Naruto Shippuden', episode=45, absolute_episode=45, episode_title='The Serpent', marker='weak')),
+    ('One Piece - 1071', 'auto', dict(title='One Piece - 1071')),            # could be a film's number
+    ('Naruto - 2002', 'episode', dict(title='Naruto', year=2002)),           # a year, not episode 2002
+    ('One Piece S01E1170', 'auto', dict(title='One Piece', season=1, episode=1170, absolute_episode=1170)),
+    ('Detective Conan S01E100', 'auto', dict(title='Detective Conan', season=1, episode=100,
+                                             absolute_episode=100)),
+    ('Doctor Who S03E100', 'auto', dict(title='Doctor Who', season=3, episode=100)),
+    ('Show - Episode 3 - Title', 'auto', dict(title='Show', episode=3, absolute_episode=3,
+                                              episode_title='Title', marker='weak')),
+    ('The Daily Show 2020 03 11', 'auto', dict(title='The Daily Show', air_date=dt.date(2020, 3, 11))),
+    ('The Daily Show 2020-03-11 Guest Name', 'auto', dict(title='The Daily Show', air_date=dt.date(2020, 3, 11),
+                                                          episode_title='Guest Name')),
+    ('Jeopardy.2020.03.11.720p.WEB', 'auto', dict(title='Jeopardy', air_date=dt.date(2020, 3, 11),
+                                                 episode_title='720p WEB', resolution='720p')),
+    ('HD : Jimmy Kimmel 2020 03 11 David Spade 720p WEB x264-XLF', 'auto',
+     dict(title='Jimmy Kimmel', air_date=dt.date(2020, 3, 11), resolution='720p',
+          episode_title='David Spade 720p WEB x264-XLF')),
+    ('Show 2020 13 45', 'auto', dict(title='Show 2020 13 45')),              # no such date
+    ('Show S01E01-E02', 'auto', dict(title='Show', season=1, episode=1, episode_end=2)),
+    ('Show S01E01E02E03', 'auto', dict(title='Show', season=1, episode=1, episode_end=2,
+                                       episode_title='E03')),
+    ('Show S01E01-02', 'auto', dict(title='Show', season=1, episode=1, episode_end=2)),
+    ('Show S01E05-S01E07', 'auto', dict(title='Show', season=1, episode=5, episode_end=7)),
+    ('Show 1x01-02', 'auto', dict(title='Show', season=1, episode=1, episode_end=2)),
+    ('Show S01E03-E02', 'auto', dict(title='Show', season=1, episode=3)),     # backwards: no range
+    ('Show S01E01-720p', 'auto', dict(title='Show', season=1, episode=1, episode_title='720p',
+                                      resolution='720p')),
+    # bare years split off; titles that hold a number keep it in alt_title
+    ('Movie Name 2019 1080p', 'auto', dict(title='Movie Name', year=2019, resolution='1080p',
+                                           alt_title='Movie Name 2019')),
+    ('Le grand bleu 1988 VF', 'auto', dict(title='Le grand bleu', year=1988, languages=['FR'],
+                                           alt_title='Le grand bleu 1988')),
+    ('R.I.P.D. 1999', 'auto', dict(title='R.I.P.D.', year=1999, alt_title='R.I.P.D. 1999')),
+    ("Charlie's 'Angels' 2000", 'auto', dict(title="Charlie's 'Angels'", year=2000,
+                                            alt_title="Charlie's 'Angels' 2000")),
+    ('Wonder Woman 1984', 'auto', dict(title='Wonder Woman', year=1984, alt_title='Wonder Woman 1984')),
+    ('Wonder Woman 1984 (2020)', 'auto', dict(title='Wonder Woman 1984', year=2020)),
+    ('Wonder Woman 1984 Returns', 'auto', dict(title='Wonder Woman 1984 Returns')),
+    ('Wonder Woman 1984 2020 1080p', 'auto', dict(title='Wonder Woman 1984', year=2020, resolution='1080p',
+                                                  alt_title='Wonder Woman 1984 2020')),
+    ('Death Race 2000 MULTI 1080p', 'auto', dict(title='Death Race', year=2000, resolution='1080p',
+                                                 languages=['MULTI'], alt_title='Death Race 2000')),
+    ('Blade Runner 2049 1080p', 'auto', dict(title='Blade Runner 2049', resolution='1080p')),
+    ('1917', 'auto', dict(title='1917')),
+    ('1917 FHD', 'auto', dict(title='1917', resolution='1080p')),
+    ('Space: 1999', 'auto', dict(title='Space: 1999')),
+    # noise: leading group tags, editions, release-name dots
+    ('[VIP] Heat (1995)', 'auto', dict(title='Heat', year=1995)),
+    ('[Group][NEW] Dune (2021)', 'auto', dict(title='Dune', year=2021)),
+    ('[4K] Dune (2021)', 'auto', dict(title='Dune', year=2021, resolution='2160p')),
+    ('[REC] (2007)', 'auto', dict(title='[REC]', year=2007)),                # the bracket IS the title
+    ('[REC] 2', 'auto', dict(title='[REC] 2')),
+    ("Aliens Director's Cut (1986)", 'auto', dict(title='Aliens', year=1986, edition="Director's Cut")),
+    ('Aliens (1986) Extended', 'auto', dict(title='Aliens', year=1986, edition='Extended')),
+    ('Aliens (1986) (Special Edition) MULTI', 'auto', dict(title='Aliens', year=1986, edition='Special Edition',
+                                                          languages=['MULTI'])),
+    ('Blade Runner (Final Cut) (1982)', 'auto', dict(title='Blade Runner', year=1982, edition='Final Cut')),
+    ("Amadeus - Director's Cut - 4K", 'auto', dict(title='Amadeus', edition="Director's Cut", resolution='2160p')),
+    ('Batman v Superman: Dawn of Justice Ultimate Edition (2016)', 'auto',
+     dict(title='Batman v Superman: Dawn of Justice', year=2016, edition='Ultimate Edition')),
+    ('Watchmen DC 2009', 'auto', dict(title='Watchmen', year=2009, edition='DC', alt_title='Watchmen DC 2009')),
+    ('Watchmen 2009 DC 1080p', 'auto', dict(title='Watchmen', year=2009, edition='DC', resolution='1080p',
+                                            alt_title='Watchmen 2009')),
+    ('Jaws Remastered', 'auto', dict(title='Jaws', edition='Remastered')),
+    ('Caligula Unrated Version (1979)', 'auto', dict(title='Caligula', year=1979, edition='Unrated Version')),
+    ('The Final Cut (2004)', 'auto', dict(title='The Final Cut', year=2004)),   # it is the title
+    ("Director's Cut (2016)", 'auto', dict(title="Director's Cut", year=2016)),
+    ('Uncut Gems (2019)', 'auto', dict(title='Uncut Gems', year=2019)),
+    ('Series.Title.S01E02.1080p.WEB', 'auto', dict(title='Series Title', season=1, episode=2,
+                                                   episode_title='1080p WEB', resolution='1080p')),
+    ('Movie.Name.2019.1080p', 'auto', dict(title='Movie Name', year=2019, resolution='1080p',
+                                           alt_title='Movie Name 2019')),
+    ('The.Movie.Name.2019.1080p.BluRay.x264-GRP', 'auto',
+     dict(title='The Movie Name', year=2019, resolution='1080p', alt_title='The Movie Name 2019')),
+    ('Aliens.1986.Directors.Cut.1080p.BluRay', 'auto',
+     dict(title='Aliens', year=1986, edition='Directors Cut', resolution='1080p', alt_title='Aliens 1986')),
+    ('Mr.Robot.S01E01', 'auto', dict(title='Mr Robot', season=1, episode=1)),
+    ('S.W.A.T.S01E01', 'auto', dict(title='S.W.A.T.', season=1, episode=1)),
+    ('Marvels.Agents.of.S.H.I.E.L.D.S01E01', 'auto', dict(title='Marvels Agents of S.H.I.E.L.D.',
+                                                          season=1, episode=1)),
+    ('Movie_Name_2019', 'auto', dict(title='Movie Name', year=2019, alt_title='Movie Name 2019')),
+    ('D.O.A.', 'auto', dict(title='D.O.A.')),                               # an acronym, not a release name
+    ('Mr.Robot', 'auto', dict(title='Mr.Robot')),
+    # country is identity; language tags stay languages
+    ('The Office (US) S01E01', 'auto', dict(title='The Office (US)', season=1, episode=1, country='US',
+                                            alt_title='The Office')),
+    ('The Office (UK) (2001) S02E03', 'auto', dict(title='The Office (UK)', year=2001, season=2, episode=3,
+                                                   country='UK', alt_title='The Office')),
+    ('Shameless (US) (2011) - S02E03', 'auto', dict(title='Shameless (US)', year=2011, season=2, episode=3,
+                                                    country='US', alt_title='Shameless')),
+    ('Shark Tank (AU) S01E01 FHD', 'auto', dict(title='Shark Tank (AU)', season=1, episode=1, country='AU',
+                                                alt_title='Shark Tank', episode_title='FHD', resolution='1080p')),
+    ('|FR| Top Gear (AU) S01E02', 'auto', dict(title='Top Gear (AU)', season=1, episode=2, country='AU',
+                                               alt_title='Top Gear', languages=['FR'])),
+    ('Shameless US S01E01', 'auto', dict(title='Shameless US', season=1, episode=1, country='US',
+                                         alt_title='Shameless')),
+    ('Avengers (2012) (ES)', 'auto', dict(title='Avengers', year=2012, languages=['ES'])),
+    ('|EN| The Office S01E01', 'auto', dict(title='The Office', season=1, episode=1, languages=['EN'])),
+    ('EN - The Office S01E01', 'auto', dict(title='The Office', season=1, episode=1, languages=['EN'])),
+    ('US: The Office S01E01', 'auto', dict(title='The Office', season=1, episode=1, languages=['EN'])),
+    ('The Office VOSTFR S01E01', 'auto', dict(title='The Office', season=1, episode=1, languages=['VOSTFR'])),
+    ('(US) Heat (1995)', 'auto', dict(title='Heat', year=1995, languages=['EN'])),   # a region prefix
+    ('CNN (US) HD', 'channel', dict(title='CNN (US)', country='US', alt_title='CNN', resolution='720p')),
+]
+_DEFAULTS = dict(year=None, season=None, episode=None, episode_title='', resolution=None, languages=[],
+                 alt_title=None, episode_end=None, absolute_episode=None, air_date=None, edition=None,
+                 country=None)
+
+
+@pytest.mark.parametrize('text,kind,want', TITLE_CLASSES, ids=[t[0] for t in TITLE_CLASSES])
+def test_title_classes(text, kind, want):
+    p = parse_title(text, kind)
+    got = {k: getattr(p, k) for k in ('title', *_DEFAULTS)}
+    expected = {**_DEFAULTS, **{k: v for k, v in want.items() if k != 'marker'}}
+    assert got == expected
+    if 'marker' in want:
+        assert p.marker == want['marker']
+    elif p.episode is not None or p.air_date is not None:
+        assert p.marker == 'strong'
+    for k in ('auto', 'movie', 'episode', 'channel'):      # the fast path never disagrees
+        s = ' '.join(text.split())
+        fast = _parse_plain(s, k)
+        assert fast is None or fast == _parse_full(s, k)
+
+
+def test_match_key_noise():
+    assert match_key('M*A*S*H') == match_key('MASH') == 'mash'
+    assert match_key('Kill Bill: Vol. 1') == match_key('Kill Bill Volume 1') == match_key('Kill Bill Vol. I')
+    assert match_key('Guardians of the Galaxy Vol. 2') == match_key('Guardians of the Galaxy Volume 2')
+    assert match_key('Volume') == 'vol' and match_key('2 * 3') == '2 3'
+    assert match_key('The Office (US)') == 'office us' != match_key('The Office')
+
+
+def test_classification_carries_the_new_fields():
+    c = classify(entry('The Office (US) S01E03', 'http://h/series/u/p/1.mkv'))
+    assert (c.content_type, c.title, c.match_key, c.country, c.alt_key) == (
+        'tvshows', 'The Office (US)', 'office us', 'US', 'office')
+    assert c.languages == []                                  # (US) is no longer a language
+    c = classify(entry('One Piece - 1071', 'http://h/series/u/p/2.mkv'))
+    assert (c.title, c.season, c.episode, c.absolute_episode) == ('One Piece', None, 1071, 1071)
+    c = classify(entry('One Piece - 1071', 'http://h/movie/u/p/2.mkv'))
+    assert (c.content_type, c.title, c.absolute_episode) == ('movies', 'One Piece - 1071', None)
+    c = classify(entry('Show S01E01-E03', 'http://h/series/u/p/3.mkv'))
+    assert (c.episode, c.episode_end) == (1, 3)
+    c = classify(entry('The Daily Show 2020 03 11', 'http://h/x/3.mp4'))
+    assert (c.content_type, c.title, c.air_date, c.season, c.episode, c.year) == (
+        'tvshows', 'The Daily Show', dt.date(2020, 3, 11), None, None, None)
+    c = classify(entry('Wonder Woman 1984 1080p', 'http://h/movie/u/p/4.mkv'))
+    assert (c.title, c.year, c.match_key, c.alt_key) == ('Wonder Woman', 1984, 'wonder woman', 'wonder woman 1984')
+    c = classify(entry("Aliens Director's Cut (1986)"))
+    assert (c.title, c.edition, c.match_key) == ('Aliens', "Director's Cut", 'aliens')
+    c = classify(entry('Heat (1995)'))
+    assert (c.alt_key, c.edition, c.country, c.episode_end, c.absolute_episode, c.air_date) == (None,) * 6
+
+
+# guessit, the field's reference parser, as an oracle on the classes it answers right.
+GUESSIT_AGREES = [
+    'Show S01EP02', 'Show S01 EP02', 'Show S02 - E06', 'Show 1x2', 'Series 1x1', 'Show S2014E18',
+    'One Piece S01E1170', 'Show - Episode 3 - Title', 'Show 2020 03 11', 'Show 2020-03-11',
+    'Show 2020.03.11', 'Show S01E01-E02', 'Show S01E01E02', 'Show S01E01-02', 'Show 1x01-02',
+    'Movie Name 2019 1080p', 'Le grand bleu 1988 VF', 'R.I.P.D. 1999', 'Wonder Woman 1984', 'Death Race 2000',
+    '[VIP] Heat (1995)', '[Group] Title (2001)', "Aliens Director's Cut (1986)", 'Aliens (1986) Extended',
+    "Bramblewood Chronicles: Director's Cut", 'The Office (US) S01E01', 'Shameless (US) S02E03',
+    'Shark Tank (AU) S01E01', 'Series.Title.S01E02.1080p.WEB', 'Movie.Name.2019.1080p',
+    'Jimmy Kimmel 2020 03 11 David Spade 720p WEB x264-XLF', 'The Kriek Files - S02E01 - New Directive',
+    'Game of Thrones 1x01', 'Friends Season 1 Episode 1', 'Jurassic World (2015) HD',
+]
+
+
+@pytest.mark.parametrize('text', GUESSIT_AGREES)
+def test_guessit_oracle(text):
+    guessit = pytest.importorskip('guessit').guessit
+    g = guessit(text)
+    kind = 'episode' if g.get('type') == 'episode' else 'movie'
+    p = parse_title(text, kind)
+    episodes = g.get('episode')
+    first, last = (episodes[0], episodes[-1]) if isinstance(episodes, list) else (episodes, None)
+    season = g.get('season')
+    got_title = p.title if p.country is None else p.alt_title           # guessit drops the country
+    assert (got_title, p.season, p.episode, p.episode_end, p.air_date) == (
+        g.get('title'), season, first, last, g.get('date'))
+    if kind == 'movie':
+        assert p.year == g.get('year')
+    if 'edition' in g:
+        assert p.edition == g['edition']
+    if 'country' in g:
+        assert p.country == str(g['country'].alpha2)

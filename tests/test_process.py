@@ -217,11 +217,14 @@ def test_messy_but_valid_playlist(cli, sqlite_url, tmp_path):
     playlist = tmp_path / 'messy.m3u'
     playlist.write_bytes(content)
     summary = process_json(cli, sqlite_url, playlist)
-    assert summary['new'] == 3 and summary['malformed'] == 2 and summary['decode_errors'] == 1
+    assert summary['new'] == 3 and summary['malformed'] == 2
+    assert (summary['encoding_fallbacks'], summary['decode_errors']) == (1, 0)
     rows = table(sqlite_url, tmp_path)
     heat = by_display(rows, 'Heat (1995)')[0]
     assert heat['group_title'] == 'Films, Action' and heat['year'] == 1995
     assert by_display(rows, 'Bloodshot (2020)')[0]['group_title'] == 'Movies 2020'
+    cafe = by_display(rows, 'Café (2001)')[0]                 # the cp1252 line, read right
+    assert (cafe['title'], cafe['match_key']) == ('Café', 'cafe')
 
 
 def test_missing_header_is_a_warning(cli, sqlite_url, tmp_path):
@@ -257,3 +260,126 @@ def test_two_imports_at_once_do_not_collide(db_url, tmp_path):
     results = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], results
     assert len(table(db_url, tmp_path)) == 44
+
+
+# ---------------------------------------------------------------------------
+# Providers' ways, end to end: the stored fields of each class
+# ---------------------------------------------------------------------------
+
+PROVIDER_LINES = [
+    # (attributes, title, url)
+    ('group-title="Séries"', 'The Office (US) S01E03', 'http://h/series/u/p/1.mkv'),
+    ('group-title="Séries"', 'Shameless (US) (2011) S02E03', 'http://h/series/u/p/2.mkv'),
+    ('group-title="Anime"', 'One Piece - 1071', 'http://h/series/u/p/3.mkv'),
+    ('group-title="Anime"', 'One Piece S01E1170', 'http://h/series/u/p/4.mkv'),
+    ('group-title="Talk"', 'The Daily Show 2020.03.11', 'http://h/series/u/p/5.mkv'),
+    ('group-title="Séries"', 'Dark S01E01-E02', 'http://h/series/u/p/6.mkv'),
+    ('group-title="Séries"', 'الهيبة الموسم ٢ الحلقة ١٢', 'http://h/series/u/p/7.mkv'),
+    ('group-title="Movies"', 'Wonder Woman 1984 1080p', 'http://h/movie/u/p/8.mkv'),
+    ('group-title="Movies"', "[VIP] Aliens Director's Cut (1986)", 'http://h/movie/u/p/9.mkv'),
+    ('group-title="Movies"', 'The 100 S01E01', 'http://h/movie/u/p/10.mkv'),
+    ('type="video"', 'Heat (1995)', 'https://cloud.example/download?resid=A1&authkey=k'),
+    ('tvg-logo="x"', 'group-title="Movies &amp; Action",Fast &amp; Furious (2009)', 'http://h/movie/u/p/12.mkv'),
+    ('group-title="Movies"', 'Movie.Name.2019.1080p.WEB-DL.x264-GRP', 'http://h/movie/u/p/13.mkv'),
+]
+
+
+def write_provider_playlist(path, sep='\n', extra=b''):
+    lines = ['#EXTM3U']
+    for attrs, title, url in PROVIDER_LINES:
+        lines += [f'#EXTINF:-1 {attrs},{title}', url]
+    path.write_bytes((sep.join(lines) + sep).encode() + extra)
+
+
+def test_provider_classes_stored(cli, db_url, tmp_path):
+    playlist = tmp_path / 'p.m3u'
+    write_provider_playlist(playlist, extra='#EXTINF:-1,Amélie (2001)\nhttp://h/movie/u/p/14.mkv\n'.encode('cp1252'))
+    summary = process_json(cli, db_url, playlist)
+    assert summary['new'] == len(PROVIDER_LINES) + 1 and summary['malformed'] == 0
+    assert (summary['encoding_fallbacks'], summary['entities_decoded'], summary['decode_errors']) == (1, 1, 0)
+    rows = {r['line_number']: r for r in table(db_url, tmp_path)}
+    fields = ('content_type', 'title', 'year', 'season', 'episode', 'episode_end', 'absolute_episode',
+              'air_date', 'match_key', 'alt_key', 'edition', 'country')
+    got = {n: tuple(rows[n][f] for f in fields) for n in rows}
+    import datetime as dt
+    assert got == {
+        2: ('tvshows', 'The Office (US)', None, 1, 3, None, None, None, 'office us', 'office', None, 'US'),
+        4: ('tvshows', 'Shameless (US)', 2011, 2, 3, None, None, None, 'shameless us', 'shameless', None, 'US'),
+        6: ('tvshows', 'One Piece', None, None, 1071, None, 1071, None, 'one piece', None, None, None),
+        8: ('tvshows', 'One Piece', None, 1, 1170, None, 1170, None, 'one piece', None, None, None),
+        10: ('tvshows', 'The Daily Show', None, None, None, None, None, dt.date(2020, 3, 11), 'daily show',
+             None, None, None),
+        12: ('tvshows', 'Dark', None, 1, 1, 2, None, None, 'dark', None, None, None),
+        14: ('tvshows', 'الهيبة', None, 2, 12, None, None, None, 'الهيبة', None, None, None),
+        16: ('movies', 'Wonder Woman', 1984, None, None, None, None, None, 'wonder woman', 'wonder woman 1984',
+             None, None),
+        18: ('movies', 'Aliens', 1986, None, None, None, None, None, 'aliens', None, "Director's Cut", None),
+        20: ('tvshows', 'The 100', None, 1, 1, None, None, None, '100', None, None, None),
+        22: ('movies', 'Heat', 1995, None, None, None, None, None, 'heat', None, None, None),
+        24: ('movies', 'Fast & Furious', 2009, None, None, None, None, None, 'fast and furious', None, None, None),
+        26: ('movies', 'Movie Name', 2019, None, None, None, None, None, 'movie name', 'movie name 2019',
+             None, None),
+        28: ('movies', 'Amélie', 2001, None, None, None, None, None, 'amelie', None, None, None),
+    }
+    assert rows[24]['group_title'] == 'Movies & Action' and rows[24]['tvg_logo'] == 'x'
+    assert rows[24]['display_title'] == 'Fast & Furious (2009)'
+    assert rows[18]['display_title'] == "[VIP] Aliens Director's Cut (1986)"   # as the playlist has it
+    assert rows[2]['languages'] is None                      # '(US)' is no language
+
+
+def test_cr_only_playlist_and_the_text_summary(cli, sqlite_url, tmp_path):
+    playlist = tmp_path / 'mac.m3u'
+    write_provider_playlist(playlist, sep='\r', extra=b'#EXTINF:-1,Caf\xe9 (2001)\rhttp://h/movie/u/p/99.mkv\r')
+    code, out, err = process(cli, sqlite_url, playlist)
+    assert code == 0, err
+    assert f'{len(PROVIDER_LINES) + 1} entries' in out and 'malformed 0' in out
+    assert '1 lines not UTF-8 (read as cp1252)' in out and '1 lines with HTML entities decoded' in out
+    code, out, err = process(cli, sqlite_url, STK)
+    assert code == 0 and 'text:' not in out                  # nothing to say for a clean file
+
+
+def test_old_database_gets_the_new_columns_and_is_reclassified(cli, db_url, tmp_path, monkeypatch):
+    playlist = tmp_path / 'p.m3u'
+    write_provider_playlist(playlist)
+    # What the previous classifier stored: no new columns, '(US)' read as a language.
+    monkeypatch.setattr(stalkeer, 'CLASSIFIER_VERSION', '1')
+    process_json(cli, db_url, playlist)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    new_columns = ('episode_end', 'absolute_episode', 'air_date', 'alt_key', 'edition', 'country')
+    with db.atomic():
+        db.execute_sql('DROP INDEX IF EXISTS "processed_lines_content_type_alt_key"')
+    for column in new_columns:
+        db.execute_sql(f'ALTER TABLE "processed_lines" DROP COLUMN "{column}"')
+    db.execute_sql("UPDATE \"processed_lines\" SET \"title\" = 'The Office', \"match_key\" = 'office', "
+                   "\"languages\" = 'EN' WHERE \"line_number\" = 2")
+    db.close()
+    monkeypatch.undo()
+    summary = process_json(cli, db_url, playlist)             # migrates, then re-classifies
+    assert summary['updated'] == len(PROVIDER_LINES) and summary['new'] == 0
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    assert set(new_columns) <= {c.name for c in db.get_columns('processed_lines')}
+    assert 'processed_lines_content_type_alt_key' in {i.name for i in db.get_indexes('processed_lines')}
+    office = PL.get(PL.line_number == 2)
+    assert (office.title, office.match_key, office.country, office.languages) == (
+        'The Office (US)', 'office us', 'US', None)
+    db.close()
+    assert process_json(cli, db_url, playlist)['unchanged'] == len(PROVIDER_LINES)
+
+
+def test_alt_key_lookups_use_their_index(cli, db_url, tmp_path):
+    playlist = tmp_path / 'p.m3u'
+    write_provider_playlist(playlist)
+    process_json(cli, db_url, playlist)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    query = (PL.select(PL.id).where((PL.content_type == 'movies') & PL.alt_key.in_(['wonder woman 1984', 'x'])
+                                    & PL.missing_since.is_null()))
+    sql, params = query.sql()
+    if stalkeer.is_postgres(db):
+        db.execute_sql('SET enable_seqscan = off')            # a tiny table: make the planner show its hand
+        plan = ' '.join(r[0] for r in db.execute_sql('EXPLAIN ' + sql, params).fetchall())
+        db.execute_sql('SET enable_seqscan = on')
+    else:
+        plan = ' '.join(str(r[-1]) for r in db.execute_sql('EXPLAIN QUERY PLAN ' + sql, params).fetchall())
+    assert 'processed_lines_content_type_alt_key' in plan, plan
+    assert [r.id for r in query] == [PL.get(PL.line_number == 16).id]
+    db.close()
