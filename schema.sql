@@ -123,3 +123,16 @@ CREATE TABLE IF NOT EXISTS "line_probes" (
     FOREIGN KEY ("line_id") REFERENCES "processed_lines" ("id") ON DELETE CASCADE
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "line_probes_line_id" ON "line_probes" ("line_id");
+
+-- The further Radarr/Sonarr items one download fills beyond its own
+-- service_item_id: the second episode of "Show - S01E01-E02.mkv".
+CREATE TABLE IF NOT EXISTS "download_items" (
+    "id" /* /* */ INTEGER -- */ SERIAL
+        NOT NULL PRIMARY KEY,
+    "download_info_id" INTEGER NOT NULL,
+    "service" VARCHAR(16) NOT NULL,
+    "item_id" INTEGER NOT NULL,                -- the episode id in Sonarr
+    FOREIGN KEY ("download_info_id") REFERENCES "download_info" ("id") ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS "download_items_download_info_id" ON "download_items" ("download_info_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "download_items_service_item_id_download_info_id" ON "download_items" ("service", "item_id", "download_info_id");

@@ -1261,7 +1261,21 @@ class LineProbe(BaseModel):
         table_name = 'line_probes'
 
 
-MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe)
+class DownloadItem(BaseModel):
+    """Each further Radarr/Sonarr item one download fills, beyond its own
+    ``service_item_id``: the second and later episodes of a multi-episode file
+    ('… - S01E01-E02.mkv'), so no run downloads them again."""
+    download_info = peewee.ForeignKeyField(DownloadInfo, column_name='download_info_id',
+                                           on_delete='CASCADE')
+    service = peewee.CharField(max_length=16)
+    item_id = peewee.IntegerField()
+
+    class Meta:
+        table_name = 'download_items'
+        indexes = ((('service', 'item_id', 'download_info'), True),)
+
+
+MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe, DownloadItem)
 
 
 class StalkeerSqliteDatabase(peewee.SqliteDatabase):
@@ -4982,12 +4996,14 @@ ARR_RESOURCES = {
         'EpisodeResourcePagingResource': {'records': list, 'totalRecords': int},
         'EpisodeResource': {'id': int, 'seriesId': int, 'seasonNumber': int, 'episodeNumber': int,
                             'title': str, 'monitored': bool, 'hasFile': bool, 'series': dict,
-                            'runtime': int},
+                            # matching: runtime, daily and anime numbering
+                            'runtime': int, 'airDate': str, 'absoluteEpisodeNumber': int,
+                            'sceneAbsoluteEpisodeNumber': int},
         'SeriesResource': {'id': int, 'title': str, 'alternateTitles': list, 'year': int,
                            'path': str, 'seasonFolder': bool, 'imdbId': str, 'tvdbId': int,
                            # matching: the runtime, the country, the seasons it has
                            'runtime': int, 'originalLanguage': dict, 'network': str,
-                           'seasons': list},
+                           'seasons': list, 'seriesType': str, 'useSceneNumbering': bool},
         'SeasonResource': {'seasonNumber': int},
         'AlternateTitleResource': {'title': str},
         'Language': {'name': str},
@@ -5327,6 +5343,7 @@ SKIP_NOT_AVAILABLE = 'not available yet'         # Radarr's isAvailable ([radarr
 SKIP_NOT_IN_PLAYLIST = 'not in the playlist'
 SKIP_ONLY_EXTRAS = 'only a trailer or extra in the playlist'
 SKIP_OTHER_YEARS = 'only other years in the playlist'
+SKIP_OTHER_COUNTRY = "only another country's version in the playlist"   # 'The Office (US)' for BBC's
 SKIP_UNSURE = 'not sure it is the same'           # lines exist; the matching rules refused them
 SKIP_AMBIGUOUS = 'another of that name could be meant'  # the app's lookup knows another film/series
 SKIP_LOOKUP_LATER = 'lookup left for the next run'      # lookups_per_run used up, or the lookup failed
@@ -5336,12 +5353,13 @@ SKIP_DONE = 'already downloaded'
 SKIP_HELD = 'held by another instance'
 SKIP_LIMIT = 'over the limit'                     # --limit: left for a later run
 SKIP_REASONS = (SKIP_NOT_AVAILABLE, SKIP_NOT_IN_PLAYLIST, SKIP_ONLY_EXTRAS, SKIP_OTHER_YEARS,
-                SKIP_UNSURE, SKIP_AMBIGUOUS, SKIP_LOOKUP_LATER, SKIP_RUNTIME, SKIP_LANGUAGES,
+                SKIP_OTHER_COUNTRY, SKIP_UNSURE, SKIP_AMBIGUOUS, SKIP_LOOKUP_LATER, SKIP_RUNTIME, SKIP_LANGUAGES,
                 SKIP_DONE, SKIP_HELD, SKIP_LIMIT)
 # When every line of an item was refused, the item is skipped for the refusal
 # closest to a match (a lookup to come beats "another could be meant" beats …).
 _REASON_RANK = {reason: i for i, reason in enumerate(
-    (SKIP_LOOKUP_LATER, SKIP_AMBIGUOUS, SKIP_UNSURE, SKIP_OTHER_YEARS, SKIP_ONLY_EXTRAS))}
+    (SKIP_LOOKUP_LATER, SKIP_AMBIGUOUS, SKIP_UNSURE, SKIP_OTHER_COUNTRY, SKIP_OTHER_YEARS,
+     SKIP_ONLY_EXTRAS))}
 
 QUALITY_ALIASES = {'4k': '2160p', 'uhd': '2160p', '2160p': '2160p', 'fhd': '1080p',
                    '1080p': '1080p', 'hd': '720p', '720p': '720p', 'sd': '480p', '480p': '480p',
@@ -5401,6 +5419,12 @@ class WantedItem:
     match: 'Match | None' = None  # every line considered and why (for -v and the runtime check)
     runtime: int | None = None    # minutes, from the app: what the probe compares with
     error: str = ''               # why it cannot be downloaded at all (its destination)
+    item_ids: tuple = ()          # every episode one multi-episode file fills (item_id first)
+
+    @property
+    def count(self) -> int:
+        """How many of the app's items this download fills (the run counts items)."""
+        return len(self.item_ids) or 1
 
 
 # -- lines as matching reads them --------------------------------------------------------
@@ -5409,7 +5433,8 @@ class WantedItem:
 # candidates was most of the matching time (issue 15's profile).
 CandidateLine = collections.namedtuple('CandidateLine', (
     'id', 'url', 'content_type', 'title', 'display_title', 'year', 'season', 'episode',
-    'resolution', 'languages', 'match_key', 'tvg_id'))
+    'resolution', 'languages', 'match_key', 'tvg_id', 'alt_key', 'country', 'episode_end',
+    'absolute_episode', 'air_date'))
 
 
 _CANDIDATE_SQL = ('SELECT ' + ', '.join(f'"{name}"' for name in CandidateLine._fields)
@@ -5443,6 +5468,41 @@ def _lines_by_key(content_type: str, keys) -> dict:
     """Present playlist lines of a type whose match_key is one of ``keys``: index
     lookups on (content_type, match_key), 900 keys a query."""
     return _lines_by('match_key', keys, content_type, 10)
+
+
+def _lines_by_alt_key(content_type: str, keys) -> dict:
+    """Lines whose other reading (alt_key: 'death race 2000' of "Death Race 2000",
+    'office' of "The Office (US)") is one of ``keys``: the partial (content_type,
+    alt_key) index."""
+    return _lines_by('alt_key', keys, content_type, 12)
+
+
+def _lines_of(keys, by_key: dict, by_alt: dict) -> list:
+    """The lines an item's keys find, each once: by its match_key as it is, else by
+    its other reading (see _other_reading)."""
+    seen, lines = set(), []
+    for key in keys:
+        for line in by_key.get(key, ()):
+            if line.id not in seen:
+                seen.add(line.id)
+                lines.append(line)
+    for key in keys:
+        for line in by_alt.get(key, ()):
+            if line.id not in seen:
+                seen.add(line.id)
+                lines.append(_other_reading(line))
+    return lines
+
+
+def _other_reading(line):
+    """The line read the other way (issue 12's alt_key): a film whose bare number
+    was taken for its year ('Death Race 2000' -> 'Death Race', 2000) is 'Death Race
+    2000' with no year; a series with a country qualifier ('The Office (US)') is
+    'The Office', still from the US. The title becomes what a lookup asks for."""
+    if line.content_type == 'movies':
+        title = f'{line.title} {line.year}' if line.year else line.title
+        return line._replace(match_key=line.alt_key, year=None, title=title)
+    return line._replace(match_key=line.alt_key, title=_TITLE_COUNTRY_RE.sub('', line.title or ''))
 
 
 def _lines_by_tvg_id(content_type: str, ids) -> dict:
@@ -5501,6 +5561,7 @@ class TitleFacts:
     language: str | None = None  # originalLanguage.name
     network: str | None = None
     seasons: frozenset | None = None      # Sonarr: season numbers it has (None: not told)
+    country: str | None = None   # Sonarr: of its title's qualifier, else of its network
     _spellings: frozenset | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -5526,10 +5587,11 @@ class TitleFacts:
         seasons = series.get('seasons')
         numbers = frozenset(s['seasonNumber'] for s in seasons if isinstance(s, dict)
                             and isinstance(s.get('seasonNumber'), int)) if seasons else None
+        network = series.get('network') if isinstance(series.get('network'), str) else None
         return cls(_int_or_none(series.get('tvdbId')), title, _int_or_none(series.get('year')),
                    tuple(titles), _keys_of(titles), frozenset(), None,
                    _int_or_none(series.get('runtime')), _language_name(series),
-                   series.get('network') or None, numbers or None)
+                   network, numbers or None, series_country(title, network))
 
     @property
     def spellings(self) -> frozenset:
@@ -5562,6 +5624,35 @@ class TitleFacts:
                 (None if name == 'seasons' else frozenset())
         data['titles'] = tuple(data.get('titles') or ())
         return cls(**data)
+
+
+# Where a series comes from when its title carries no qualifier: its network,
+# as TheTVDB names them. Only broadcasters tied to one country; global streamers
+# (Netflix, Prime Video, Apple TV+, Disney+) say nothing.
+NETWORK_COUNTRY = {
+    **dict.fromkeys(('BBC One', 'BBC Two', 'BBC Three', 'BBC Four', 'BBC', 'BBC iPlayer', 'ITV',
+                     'ITV1', 'ITV2', 'ITVX', 'Channel 4', 'E4', 'More4', 'Channel 5', 'Sky One',
+                     'Sky1', 'Sky Max', 'Sky Atlantic', 'Dave', 'BritBox'), 'UK'),
+    **dict.fromkeys(('NBC', 'CBS', 'ABC', 'ABC (US)', 'FOX', 'HBO', 'HBO Max', 'Max', 'Showtime',
+                     'AMC', 'FX', 'FXX', 'The CW', 'Hulu', 'Starz', 'USA Network', 'TNT', 'TBS',
+                     'Comedy Central', 'MTV', 'Syfy', 'Paramount+', 'Peacock', 'Cinemax',
+                     'Freeform', 'Bravo', 'A&E', 'Lifetime', 'PBS', 'Adult Swim', 'Nickelodeon',
+                     'Cartoon Network'), 'US'),
+    **dict.fromkeys(('ABC (AU)', 'ABC TV', 'Nine Network', 'Seven Network', 'Network 10',
+                     'Network Ten', 'SBS', 'Foxtel', 'Stan', 'Showcase (AU)'), 'AU'),
+    **dict.fromkeys(('CBC', 'CBC Television', 'CTV', 'Global', 'Crave', 'Showcase'), 'CA'),
+    **dict.fromkeys(('TVNZ', 'TVNZ 1', 'TVNZ 2', 'TV3 (NZ)', 'Three'), 'NZ'),
+    **dict.fromkeys(('RTÉ One', 'RTÉ', 'RTÉ2', 'Virgin Media One', 'TG4'), 'IE'),
+}
+_TITLE_QUALIFIER_RE = re.compile(r'\((US|UK|GB|AU|NZ|CA|IE|ZA)\)\s*$')
+
+
+def series_country(title: str, network: str | None) -> str | None:
+    """'US' of 'The Office (US)'; else the country of its network ('BBC Two' -> UK);
+    else None. GB is UK."""
+    m = _TITLE_QUALIFIER_RE.search(title or '')
+    country = m[1] if m else NETWORK_COUNTRY.get(network or '')
+    return 'UK' if country == 'GB' else country
 
 
 def _keys_of(titles) -> frozenset:
@@ -5714,6 +5805,12 @@ class Match:
         if verdict.taken:
             self.lines.append(verdict.line)
 
+    def refuse(self, line, why: str, reason: str = SKIP_UNSURE) -> None:
+        """Take back a line taken earlier (multi-episode files, see ArrRun)."""
+        self.lines = [x for x in self.lines if x.id != line.id]
+        self.verdicts = [v for v in self.verdicts if v.line.id != line.id or not v.taken]
+        self.verdicts.append(Verdict(line, False, why, reason))
+
     def probe_of(self, line_id: int) -> tuple | None:
         for v in self.verdicts:
             if v.taken and v.line.id == line_id:
@@ -5736,6 +5833,7 @@ class Match:
 
 # Rests on / refusals -> how the lines needing a lookup are resolved.
 _NEEDS_NO_YEAR, _NEEDS_NEAR_YEAR, _NEEDS_SPELLING = 'no year', 'near year', 'spelling'
+_NEEDS_COUNTRY = 'country'
 
 
 def _judge_title(facts: TitleFacts, line, noun: str, library_count: Callable[[], int]):
@@ -5764,6 +5862,29 @@ def _judge_title(facts: TitleFacts, line, noun: str, library_count: Callable[[],
     return _NEEDS_NO_YEAR
 
 
+def _country(code: str | None) -> str | None:
+    return 'UK' if code == 'GB' else code
+
+
+def _judge_country(f: TitleFacts, line):
+    """A country qualifier is identity ('The Office (US)' is not BBC's 'The Office'):
+    None when nothing stands against the line, a refusal when the line's country
+    and the series' own (its title's qualifier, else its network) differ, or
+    _NEEDS_COUNTRY when the line names one and nothing says the series' own. A line
+    without one is judged by title and year: year-less, it needs the lookup to know
+    no other series of that name (a country version is one) exists."""
+    country = _country(line.country)
+    if not country:
+        return None
+    if f.country is None:
+        return _NEEDS_COUNTRY
+    if country != f.country:
+        return Verdict(line, False, f'it says {country}, the series is from {f.country}'
+                                    + (f' ({f.network})' if f.network and f.network not in f.title else ''),
+                       SKIP_OTHER_COUNTRY)
+    return None
+
+
 def _apps(noun: str) -> str:
     return 'Radarr' if noun == 'film' else 'Sonarr'
 
@@ -5777,13 +5898,23 @@ def _resolve(facts: TitleFacts, line, needs: str, answer: list | None, why_not: 
                                     f'exists ({why_not})', SKIP_LOOKUP_LATER)
     others = [o for o in answer if o.ident != facts.ident and line.match_key in o.keys
               # a series without that season cannot be the one meant
-              and (season is None or o.seasons is None or season in o.seasons)]
+              and (season is None or o.seasons is None or season in o.seasons)
+              # nor one of another country than the line names
+              and not (line.country and o.country and o.country != _country(line.country))]
     names = lambda found: ', '.join(o.label for o in found[:5])  # noqa: E731
+    if needs == _NEEDS_COUNTRY:
+        if others:
+            return Verdict(line, False, f'it says {line.country}, nothing says where the series is '
+                                        f'from, and another has that name: {names(others)}',
+                           SKIP_AMBIGUOUS)
+        return Verdict(line, True, f'it says {line.country}; the lookup knows no other series of '
+                                   'that name')
     if needs == _NEEDS_NO_YEAR:
         if others:
             return Verdict(line, False, f'no year, and another {noun} has that name: {names(others)}',
                            SKIP_AMBIGUOUS)
-        return Verdict(line, True, f'no year; the lookup knows no other {noun} of that name')
+        return Verdict(line, True, f'no year; the lookup knows no other {noun} of that name'
+                                   + (f' from {_country(line.country)}' if line.country else ''))
     if needs == _NEEDS_NEAR_YEAR:
         near = [o for o in others if any(abs(y - line.year) <= 1 for y in {o.year or 0} | o.date_years)]
         if near:
@@ -5831,9 +5962,12 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
        that Radarr's own dates give (secondaryYear, inCinemas, digitalRelease,
        physicalRelease: is another film of that name near it?), no year at all (the
        title unique in the library, and is another film of that name anywhere?).
-    Only the best of these groups is used (exact before near before year-less)."""
+    Only the best of these groups is used (exact before near before year-less).
+    A title with a number read as its year ('Death Race 2000') is also tried with
+    the number in the title and no year (alt_key)."""
     facts = {m['id']: TitleFacts.of_movie(m) for m in movies}
-    by_key = _lines_by_key('movies', set().union(*(f.keys for f in facts.values())) if facts else ())
+    keys = set().union(*(f.keys for f in facts.values())) if facts else set()
+    by_key, by_alt = _lines_by_key('movies', keys), _lines_by_alt_key('movies', keys)
     ids = [m.get('imdbId') for m in movies] + [str(m['tmdbId']) for m in movies if m.get('tmdbId')]
     by_id = _lines_by_tvg_id('movies', ids)
     result, pending = {}, []
@@ -5848,12 +5982,11 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
         if id_lines:
             continue
         films = []
-        for key in f.keys:
-            for line in by_key.get(key, ()):
-                if _is_extra(line, own_title):
-                    match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
-                else:
-                    films.append(line)
+        for line in _lines_of(f.keys, by_key, by_alt):
+            if _is_extra(line, own_title):
+                match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
+            else:
+                films.append(line)
         _judge_lines(f, match, films, 'film', library_keys, pending)
     _resolve_pending(pending, lookups, 'film')
     return result
@@ -5862,11 +5995,16 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
 def _judge_lines(f: TitleFacts, match: Match, lines: list, noun: str,
                  library_keys: Callable[[], collections.Counter], pending: list,
                  season: int | None = None) -> None:
-    """Judge each line by title and year into ``match``; the lines whose identity
-    rests on a lookup wait in ``pending``, grouped by what they rest on."""
-    groups = {_NEEDS_SPELLING: [], _NEEDS_NEAR_YEAR: [], _NEEDS_NO_YEAR: []}
+    """Judge each line by country, title and year into ``match``; the lines whose
+    identity rests on a lookup wait in ``pending``, grouped by what they rest on."""
+    groups = {_NEEDS_SPELLING: [], _NEEDS_COUNTRY: [], _NEEDS_NEAR_YEAR: [], _NEEDS_NO_YEAR: []}
     for line in lines:
-        judged = _judge_title(f, line, noun, lambda: library_keys()[line.match_key])
+        judged = _judge_country(f, line) if noun == 'series' else None
+        if judged is None or judged == _NEEDS_COUNTRY:
+            needs_country = judged
+            judged = _judge_title(f, line, noun, lambda: library_keys()[line.match_key])
+            if needs_country and isinstance(judged, Verdict) and judged.taken:
+                judged = _NEEDS_COUNTRY         # the lookup below also settles the country
         if isinstance(judged, Verdict):
             match.add(judged)
         else:
@@ -5884,7 +6022,7 @@ def _resolve_pending(pending: list, lookups: TitleLookups | None, noun: str) -> 
                       for lines in groups.values() for line in lines})
     for f, match, groups, season in pending:
         for needs, lines in groups.items():
-            if match.lines and needs != _NEEDS_SPELLING:
+            if match.lines and needs not in (_NEEDS_SPELLING, _NEEDS_COUNTRY):
                 for line in lines:
                     match.add(Verdict(line, False, f'{needs}: a closer line was taken', SKIP_UNSURE))
                 continue
@@ -5898,10 +6036,12 @@ def _resolve_pending(pending: list, lookups: TitleLookups | None, noun: str) -> 
 
 def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.Counter] | None = None,
                    lookups: TitleLookups | None = None) -> dict[int, Match]:
-    """episode id -> Match: lines of the series (title, alternate title, or the title
-    without a trailing "(2005)") with that season and episode, whose series identity
-    holds by the same rules as films (year, spelling, lookup: a year-less "The Flash"
-    is refused while another series of that name exists that has that season)."""
+    """episode id -> Match: lines of the series (its title, an alternate title, the
+    title without a trailing "(2005)" or country qualifier; or the line's own other
+    reading, without its qualifier) that name that episode (episode_fit), whose series
+    identity holds by the same rules as films (country, year, spelling, lookup: a
+    year-less "The Flash" is refused while another series of that name exists that
+    has that season)."""
     facts, own = {}, collections.Counter()
     for ep in episodes:
         sid = ep.get('seriesId')
@@ -5909,19 +6049,67 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
             facts[sid] = TitleFacts.of_series(ep.get('series') or {})
             own.update(facts[sid].keys)
     library_keys = library_keys or (lambda: own)
-    by_key = _lines_by_key('tvshows', set().union(*(f.keys for f in facts.values())) if facts else ())
+    keys = set().union(*(f.keys for f in facts.values())) if facts else set()
+    by_key, by_alt = _lines_by_key('tvshows', keys), _lines_by_alt_key('tvshows', keys)
+    of_series = {}
     result, pending = {}, []
     for ep in episodes:
         f = facts[ep.get('seriesId')]
         match = result[ep['id']] = Match(keys=f.keys)
-        wanted = (ep.get('seasonNumber'), ep.get('episodeNumber'))
-        lines = [line for key in f.keys for line in by_key.get(key, ())
-                 if (line.season, line.episode) == wanted]
-        _judge_lines(f, match, lines, 'series', library_keys, pending, wanted[0])
-        if not lines and any(by_key.get(key) for key in f.keys):
-            match.note = f'the series is there, not S{wanted[0] or 0:02d}E{wanted[1] or 0:02d}'
+        if ep.get('seriesId') not in of_series:
+            of_series[ep.get('seriesId')] = _lines_of(f.keys, by_key, by_alt)
+        series_lines = of_series[ep.get('seriesId')]
+        lines = [line for line in series_lines if episode_fit(line, ep, f)]
+        _judge_lines(f, match, lines, 'series', library_keys, pending, ep.get('seasonNumber'))
+        if not lines and series_lines:
+            match.note = _no_fit_note(series_lines, ep, f)
     _resolve_pending(pending, lookups, 'series')
     return result
+
+
+def _no_fit_note(lines: list, ep: dict, f: TitleFacts) -> str:
+    """Why no line of the series names the episode, for the summary's detail."""
+    number = ep.get('episodeNumber')
+    seasonless = [line for line in lines if line.season is None and line.air_date is None
+                  and number in (line.episode, line.absolute_episode)]
+    regular = sorted(n for n in f.seasons or () if n > 0)
+    if seasonless and len(regular) != 1:
+        return (f'the series is there, but its lines without a season ({seasonless[0].display_title!r}) '
+                f'cannot say which of its {len(regular) or "unknown"} seasons'
+                + ('' if (ep.get('series') or {}).get('seriesType') != 'anime'
+                   else ' (and Sonarr gives no such absolute number)'))
+    return f'the series is there, not S{ep.get("seasonNumber") or 0:02d}E{number or 0:02d}'
+
+
+def _air_date(value) -> str:
+    """'2020-03-11' of a date, or of the text SQLite or the apps give."""
+    return str(value)[:10] if value else ''
+
+
+def episode_fit(line, ep: dict, f: TitleFacts) -> str | None:
+    """How ``line`` names Sonarr's episode ``ep`` (EpisodeResource), or None:
+    - by air date ('Show 2020 03 11'), for daily shows and any other;
+    - by season and episode, or a range of them ('S01E01-E02' names both);
+    - by absolute number ('One Piece - 1071', 'S01E1170') for an anime series:
+      ``absoluteEpisodeNumber``, or ``sceneAbsoluteEpisodeNumber`` when the series
+      uses scene numbering;
+    - by episode alone ('Show - Episode 3') in a series with one season (a
+      miniseries): S01E03. Specials are S00Exx, as Sonarr numbers them."""
+    season, number = ep.get('seasonNumber'), ep.get('episodeNumber')
+    if line.air_date:
+        return 'air date' if _air_date(line.air_date) == _air_date(ep.get('airDate')) else None
+    if line.season is not None and line.season == season and line.episode is not None:
+        if line.episode <= (number or 0) <= (line.episode_end or line.episode):
+            return 'season and episode'
+    series = ep.get('series') or {}
+    if line.absolute_episode is not None and series.get('seriesType') == 'anime':
+        scene = ep.get('sceneAbsoluteEpisodeNumber') if series.get('useSceneNumbering') else None
+        if (scene or ep.get('absoluteEpisodeNumber')) == line.absolute_episode:
+            return 'scene absolute number' if scene else 'absolute number'
+    if line.season is None and line.episode is not None and season == 1 and number == line.episode \
+            and f.seasons is not None and {n for n in f.seasons if n > 0} == {1}:
+        return 'episode of a one-season series'
+    return None
 
 
 def near_misses(content_type: str, keys_of: dict, limit: int = 5) -> dict:
@@ -6398,11 +6586,14 @@ def movie_destination(movie: dict, settings: ArrSettings) -> str:
     return contained_path(folder, name)
 
 
-def episode_destination(ep: dict, settings: ArrSettings) -> str:
+def episode_destination(ep: dict, settings: ArrSettings, last: int | None = None) -> str:
+    """``{series folder}/Season NN/{Series} - SNNENN`` (``-ENN`` up to ``last`` for a
+    multi-episode file, as Sonarr names one); season 0 goes to ``Specials``."""
     series = ep.get('series') or {}
     title = series.get('title') or f'series {ep.get("seriesId")}'
     season, number = ep.get('seasonNumber') or 0, ep.get('episodeNumber') or 0
-    name = safe_component(title, f' - S{season:02d}E{number:02d}', NAME_MAX_BYTES - EXTENSION_RESERVE)
+    span = f' - S{season:02d}E{number:02d}' + (f'-E{last:02d}' if last and last != number else '')
+    name = safe_component(title, span, NAME_MAX_BYTES - EXTENSION_RESERVE)
     folder = series.get('path')
     if folder:
         folder = app_folder(folder, settings, f'{title}')
@@ -6410,7 +6601,8 @@ def episode_destination(ep: dict, settings: ArrSettings) -> str:
         folder = os.path.join(settings.library_path, safe_component(title))
     else:
         raise DestinationError(f'{settings.name} gave no folder for {title} and [downloads] tvshows_path is not set')
-    parts = ([f'Season {season:02d}'] if series.get('seasonFolder', True) else []) + [name]
+    season_folder = 'Specials' if season == 0 else f'Season {season:02d}'
+    parts = ([season_folder] if series.get('seasonFolder', True) else []) + [name]
     return contained_path(folder, *parts)
 
 
@@ -7155,9 +7347,10 @@ class ArrRunSummary:
     looked_up: int = 0            # lookups asked of the app (not from the cache)
     probed: int = 0               # file headers read
 
-    def skip(self, label: str, reason: str, detail: str = '') -> None:
-        """Count one skipped item; -v names it, its reason and the detail."""
-        self.skipped[reason] += 1
+    def skip(self, label: str, reason: str, detail: str = '', count: int = 1) -> None:
+        """Count a skipped item (``count``: the episodes of a multi-episode file);
+        -v names it, its reason and the detail."""
+        self.skipped[reason] += count
         log.debug('%s: skipped, %s%s', label, reason, f' ({detail})' if detail else '')
 
     def line(self, service: str) -> str:
@@ -7295,6 +7488,8 @@ class ArrRun:
                                 runtime=_int_or_none(ep.get('runtime'))
                                 or _int_or_none((ep.get('series') or {}).get('runtime')))
                      for ep in episodes]
+            if can_read_db:
+                items = self._multi_episodes(items, episodes)
         self.summary.looked_up = lookups.requests
         if can_read_db:
             self._load_probes({line.id for item in items if item.match for line in item.match.lines})
@@ -7309,12 +7504,12 @@ class ArrRun:
             if match.lines and not lines:
                 item.reason = SKIP_LANGUAGES
                 self.summary.skip(item.label, SKIP_LANGUAGES, '[quality] languages_only: ' + ', '.join(
-                    sorted({line.languages or '?' for line in match.lines})))
+                    sorted({line.languages or '?' for line in match.lines})), item.count)
             elif not match.lines:
                 reason, detail = match.skip_reason() if can_read_db else \
                     (SKIP_NOT_IN_PLAYLIST, 'no playlist in the database yet')
                 item.reason = reason
-                self.summary.skip(item.label, reason, detail)
+                self.summary.skip(item.label, reason, detail, item.count)
                 unmatched.append(item)
             item.candidates = sorted(lines, key=self._rank)
             if item.candidates:
@@ -7324,8 +7519,72 @@ class ArrRun:
         if verbose and can_read_db and unmatched:
             self._near_misses(unmatched)
         matched = [item for item in items if item.candidates]
-        self.summary.matched = len(matched)
+        self.summary.matched = sum(item.count for item in matched)
         return matched
+
+    def _multi_episodes(self, items: list, episodes: list) -> list:
+        """One item per multi-episode file. A line 'S01E01-E02' taken for each episode
+        it holds fills them all with one download ('… - S01E01-E02.mkv'); it is left
+        out when one of its episodes is not missing (it would bring that one again),
+        or when every episode has a line of its own (one file each, as Sonarr names
+        them). Items grouped by an earlier range keep out of later ones."""
+        at = {(ep.get('seriesId'), ep.get('seasonNumber'), ep.get('episodeNumber')): i
+              for i, ep in enumerate(episodes)}
+        ranges = sorted({(ep.get('seriesId'), line.season, line.episode, line.episode_end)
+                         for ep, item in zip(episodes, items) if item.match
+                         for line in item.match.lines
+                         if line.episode_end and line.season is not None
+                         and line.episode_end > line.episode})
+        grouped, groups = set(), {}
+        for series_id, season, first, last in ranges:
+            numbers = range(first, last + 1)
+            members = [at.get((series_id, season, n)) for n in numbers]
+            holders = [i for i in members if i is not None]
+            span = f'S{season:02d}E{first:02d}-E{last:02d}'
+
+            def refuse(why):
+                for i in holders:
+                    for line in list(items[i].match.lines):
+                        if (line.season, line.episode, line.episode_end) == (season, first, last):
+                            items[i].match.refuse(line, why)
+            absent = [n for n, i in zip(numbers, members) if i is None]
+            if absent:
+                refuse(f'{span}: it also holds E{absent[0]:02d}, which is not missing here '
+                       '(it has a file, or is not monitored)')
+                continue
+            if all(any(not line.episode_end or line.episode_end == line.episode
+                       for line in items[i].match.lines) for i in members):
+                refuse(f'{span}: every episode it holds has a line of its own')
+                continue
+            if grouped & set(members):
+                refuse(f'{span}: one of its episodes is already in another multi-episode file')
+                continue
+            grouped |= set(members)
+            groups[members[0]] = members
+        out = []
+        for i, item in enumerate(items):
+            if i in groups:
+                out.append(self._episode_group([items[j] for j in groups[i]],
+                                               [episodes[j] for j in groups[i]]))
+            elif i not in grouped:
+                out.append(item)
+        return out
+
+    def _episode_group(self, members: list, episodes: list) -> WantedItem:
+        """The item of a multi-episode file: the first episode's, filling them all."""
+        first, last = episodes[0], episodes[-1]
+        span = (first.get('seasonNumber'), first.get('episodeNumber'), last.get('episodeNumber'))
+        lines = [line for line in members[0].match.lines
+                 if (line.season, line.episode, line.episode_end) == span]
+        match = Match(lines=lines, keys=members[0].match.keys, verdicts=[
+            Verdict(line, True, f'one file for {len(members)} episodes') for line in lines])
+        label = f'{members[0].label}-E{span[2]:02d}'
+        destination = self._destination(
+            lambda ep, settings: episode_destination(ep, settings, last=span[2]), first)
+        runtimes = [item.runtime for item in members]
+        return WantedItem('sonarr', first['id'], first.get('seriesId'), label, destination,
+                          match=match, runtime=sum(runtimes) if all(runtimes) else None,
+                          item_ids=tuple(ep['id'] for ep in episodes))
 
     def _explain(self, item: WantedItem, match: Match) -> None:
         """-v: every line considered for the item, and why it was taken or refused."""
@@ -7385,17 +7644,25 @@ class ArrRun:
     def skip_reasons(self, items: list[WantedItem]) -> dict:
         """item id -> (reason, detail) for the items already downloaded (unless
         --force) or being downloaded by another instance: one query for the run."""
-        DI = DownloadInfo
+        DI, DIT = DownloadInfo, DownloadItem
         rows = collections.defaultdict(list)
-        for chunk in _chunks(sorted({item.item_id for item in items}), _SQL_IN_CHUNK):
-            query = (DI.select(DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by)
-                     .where((DI.service == self.service) & DI.service_item_id.in_(chunk))
-                     .order_by(DI.id).tuples())
+        ids = sorted({i for item in items for i in item.item_ids or (item.item_id,)})
+        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by)
+        for chunk in _chunks(ids, _SQL_IN_CHUNK):
+            query = (DI.select(*fields).where((DI.service == self.service)
+                                              & DI.service_item_id.in_(chunk)).order_by(DI.id).tuples())
             for row in query:
                 rows[row[1]].append(row)
+        if any(item.item_ids for item in items):         # episodes of multi-episode files
+            for chunk in _chunks(ids, _SQL_IN_CHUNK):
+                query = (DI.select(DIT.item_id, *fields[2:], DI.id).join(DIT, on=(DIT.download_info == DI.id))
+                         .where((DIT.service == self.service) & DIT.item_id.in_(chunk)).tuples())
+                for item_id, status, path, locked_by, row_id in query:
+                    rows[item_id].append((row_id, item_id, status, path, locked_by))
         reasons = {}
         for item in items:
-            for row_id, _, status, path, locked_by in rows.get(item.item_id, ()):
+            for row_id, _, status, path, locked_by in (
+                    row for i in item.item_ids or (item.item_id,) for row in rows.get(i, ())):
                 if status == COMPLETED and not self.args.force and path and os.path.exists(path):
                     reasons[item.item_id] = (SKIP_DONE, path)
                     break
@@ -7487,6 +7754,8 @@ class ArrRun:
                     line.url, item.destination, title=item.label, processed_line_id=line.id,
                     force=self.args.force, service=item.service, item_id=item.item_id,
                     parent_id=item.parent_id)
+            if len(item.item_ids) > 1 and result.download_id is not None:
+                link_items(result.download_id, item.service, item.item_ids[1:])
             if result.status in ('completed', 'skipped'):
                 break
             log.warning('%s: candidate %r failed: %s', item.label, line.display_title, result.message)
@@ -7514,6 +7783,12 @@ def episode_order(ep: dict) -> tuple:
 def episode_label(ep: dict) -> str:
     return (f'{clip((ep.get("series") or {}).get("title"))} - '
             f'S{ep.get("seasonNumber", 0):02d}E{ep.get("episodeNumber", 0):02d}')
+
+
+def link_items(download_id: int, service: str, item_ids) -> None:
+    """Record the further items a download fills (DownloadItem); idempotent."""
+    rows = [{'download_info': download_id, 'service': service, 'item_id': i} for i in item_ids]
+    DownloadItem.insert_many(rows).on_conflict_ignore().execute()
 
 
 def describe_media(info: MediaInfo) -> str:
@@ -7558,16 +7833,16 @@ def run_arr(app: App, service: str) -> int:
     plan = []
     for item in items:
         if item.error:
-            run.summary.failed += 1
+            run.summary.failed += item.count
             log.error('%s: %s', item.label, item.error)
             continue
         if item.item_id in skips:
-            run.summary.skip(item.label, *skips[item.item_id])
+            run.summary.skip(item.label, *skips[item.item_id], item.count)
             continue
         plan.append(item)
     if args.limit is not None:
         for item in plan[args.limit:]:
-            run.summary.skip(item.label, SKIP_LIMIT, f'--limit {args.limit}')
+            run.summary.skip(item.label, SKIP_LIMIT, f'--limit {args.limit}', item.count)
         plan = plan[:args.limit]
     run.summary.planned = len(plan)
     if args.dry_run:
@@ -7575,7 +7850,7 @@ def run_arr(app: App, service: str) -> int:
         for item in plan:
             best = run.choose(item)
             if best is None:
-                run.summary.skip(item.label, item.reason, item.detail)
+                run.summary.skip(item.label, item.reason, item.detail, item.count)
                 continue
             would += 1
             ext = '' if has_media_extension(item.destination) else detect_extension(best.url)
@@ -7588,20 +7863,21 @@ def run_arr(app: App, service: str) -> int:
     try:
         for item, result in run.workers.map(lambda item: (item, run.fetch(item)), plan):
             if result is None:
-                run.summary.skip(item.label, item.reason, item.detail)
+                run.summary.skip(item.label, item.reason, item.detail, item.count)
                 if app.progress is not None:
                     app.progress.item_done(DownloadResult('skipped', None, item.detail))
                 continue
             report_result(app, result)
             if result.status == 'completed':
-                run.summary.downloaded += 1
+                run.summary.downloaded += item.count
             elif result.status == 'skipped':
                 # Taken or finished by another instance since the plan was made.
                 held = result.message.startswith('being downloaded') \
                     or 'still open in another process' in result.message
-                run.summary.skip(item.label, SKIP_HELD if held else SKIP_DONE, result.message)
+                run.summary.skip(item.label, SKIP_HELD if held else SKIP_DONE, result.message,
+                                 item.count)
             else:
-                run.summary.failed += 1
+                run.summary.failed += item.count
     finally:
         if not args.dry_run:
             run.rescans.flush()

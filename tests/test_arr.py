@@ -413,8 +413,10 @@ def test_matching_lookups_use_their_indexes(db, tmp_path):
     db.execute_sql('ANALYZE')
     by_id = _plan(db, stalkeer.line_query('tvg_id', ['tt1000001', 'tt1000002']))
     by_key = _plan(db, stalkeer.line_query('match_key', ['film 1', 'film 2'], 'movies'))
+    by_alt = _plan(db, stalkeer.line_query('alt_key', ['film 1 1950', 'film 2'], 'movies'))
     assert 'processed_lines_tvg_id' in by_id, by_id
     assert 'processed_lines_content_type_match_key' in by_key, by_key
+    assert 'processed_lines_content_type_alt_key' in by_alt, by_alt
     # The shape of the old tvg_id query, for the record: with the type in the WHERE the
     # planner may take the (content_type, match_key) index and scan every movie line.
     got = stalkeer._lines_by_tvg_id('movies', ['tt1000002', 'tt1000003'])

@@ -227,7 +227,11 @@ def test_the_checked_types_are_the_openapi_types(app):
     for schema, fields in stalkeer.ARR_RESOURCES[app].items():
         for field, kind in fields.items():
             prop = schemas[schema]['properties'][field]
-            declared = 'object' if '$ref' in prop or 'allOf' in prop else prop.get('type')
+            ref = prop.get('$ref') or (prop.get('allOf') or [{}])[0].get('$ref')
+            if ref:                 # an enum (SeriesTypes) is a string; a resource an object
+                prop = schemas[ref.rsplit('/', 1)[1]]
+            declared = prop.get('type') or 'object'
+            declared = 'object' if declared == 'object' or 'properties' in prop else declared
             assert declared == openapi[kind], f'{app} {schema}.{field}: {declared} vs {kind}'
 
 

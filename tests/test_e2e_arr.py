@@ -638,3 +638,90 @@ def test_a_dry_run_on_a_database_older_than_the_matching_tables(world, cli):
     code, out, err = run(cli, world, 'sonarr', '--dry-run')
     assert code == 0, err
     assert 'looked up 1' in out and 'would download 2 (dry run)' in out
+
+
+# -- every kind of Sonarr series, end to end -----------------------------------------------------
+
+def sonarr_world(server, tmp_path, sonarr, entries, extra_ini=''):
+    playlist = tmp_path / 'playlist.m3u'
+    text = '#EXTM3U\n'
+    for title, name, data in entries:
+        text += f'#EXTINF:-1 tvg-name="{title}" group-title="Series",{title}\n'
+        text += server.add(f'series/alice/hunter22pw/{name}', data) + '\n'
+    playlist.write_text(text, encoding='utf-8')
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text(f'[m3u]\nfile_path = {playlist}\n[downloads]\nmin_free_space_mb = 0\n'
+                   f'[sonarr]\nurl = {sonarr.base_url}\napi_key = {sonarr.api_key}\n'
+                   f'path_map = /tv={tmp_path}/tv\n{extra_ini}', encoding='utf-8')
+    return ini
+
+
+def test_a_multi_episode_line_fills_both_episodes_with_one_download(server, tmp_path, cli):
+    data = {name: payload(30_000, i) for i, name in enumerate(('e0102', 'e03', 'e0304', 'e0506'))}
+    with FakeArr('sonarr') as sonarr:
+        show = sonarr.add_series('Show', 2001, path='/tv/Show')
+        eps = {n: sonarr.add_episode(show['id'], 1, n) for n in range(1, 7)}
+        sonarr.add_episode(show['id'], 1, 7, has_file=True)
+        sonarr.add_world_series('Show', 1970, seasons=(1,))    # another "Show": only years tell...
+        ini = sonarr_world(server, tmp_path, sonarr, [
+            ('Show (2001) S01E01-E02', 'e0102.mkv', data['e0102']),   # both missing: one file
+            ('Show (2001) S01E03', 'e03.mkv', data['e03']),           # E03 has its own line...
+            ('Show (2001) S01E03E04', 'e0304.mkv', data['e0304']),    # ...but E04 has none: one file
+            ('Show (2001) S01E06-E07', 'e0607.mkv', payload(100)),    # E07 has a file: never
+            ('Show (2001) S01E05', 'e05.mkv', data['e0506'])])
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'sonarr', '-v')
+        assert code == 0, err
+        season = tmp_path / 'tv' / 'Show' / 'Season 01'
+        assert sorted(p.name for p in season.iterdir()) == [
+            'Show - S01E01-E02.mkv', 'Show - S01E03-E04.mkv', 'Show - S01E05.mkv']
+        assert sha256(season / 'Show - S01E01-E02.mkv') == sha256(data['e0102'])
+        assert sha256(season / 'Show - S01E03-E04.mkv') == sha256(data['e0304'])
+        assert server.gets('series/alice/hunter22pw/e03.mkv') == []
+        assert server.gets('series/alice/hunter22pw/e0607.mkv') == []
+        assert "S01E06-E07: it also holds E07, which is not missing here" in err
+        assert 'sonarr: missing 6, matched 5, downloaded 5, failed 0, skipped 1 ' \
+            '(not sure it is the same 1)' in out, out
+        assert [c for c in sonarr.commands if c['name'] == 'RescanSeries'] == \
+            [{'name': 'RescanSeries', 'seriesId': show['id']}]
+        rows_ = db_rows(tmp_path, 'download_info')
+        assert sorted(r['service_item_id'] for r in rows_) == [eps[1]['id'], eps[3]['id'], eps[5]['id']]
+        linked = db_rows(tmp_path, 'download_items')
+        assert sorted(r['item_id'] for r in linked) == [eps[2]['id'], eps[4]['id']]
+        gets = len(server.requests)
+        code, out, err = cli('--config', ini, 'sonarr')
+        assert len(server.requests) == gets and 'already downloaded 5' in out, out
+
+
+def test_anime_daily_country_and_specials_end_to_end(server, tmp_path, cli):
+    media = (MEDIA / 'episode-480p.webm').read_bytes()
+    with FakeArr('sonarr') as sonarr:
+        anime = sonarr.add_series('One Piece', 1999, path='/tv/One Piece', seriesType='anime',
+                                  network='Fuji TV', runtime=24)
+        op = sonarr.add_episode(anime['id'], 21, 79, absoluteEpisodeNumber=1071, runtime=44)
+        daily = sonarr.add_series('The Daily Show', 1996, path='/tv/Daily', seriesType='daily',
+                                  network='Comedy Central')
+        ds = sonarr.add_episode(daily['id'], 25, 40, air_date_utc='2020-03-11T23:00:00Z')
+        uk = sonarr.add_series('The Office', 2001, path='/tv/Office UK', network='BBC Two')
+        uk1 = sonarr.add_episode(uk['id'], 1, 3)
+        sonarr.add_world_series('The Office (US)', 2005, seasons=range(1, 10), network='NBC')
+        sherlock = sonarr.add_series('Sherlock', 2010, path='/tv/Sherlock', network='BBC One')
+        special = sonarr.add_episode(sherlock['id'], 0, 1)
+        ini = sonarr_world(server, tmp_path, sonarr, [
+            ('One Piece - 1071', 'op.webm', media),
+            ('The Daily Show 2020 03 11', 'ds.mkv', payload(2000, 1)),
+            ('The Office (US) S01E03', 'us.mkv', payload(2000, 2)),     # the other country's
+            ('Sherlock S00E01', 'sp.mkv', payload(2000, 3))])
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'sonarr', '-v')
+        assert code == 0, err
+        tv = tmp_path / 'tv'
+        assert sha256(tv / 'One Piece' / 'Season 21' / 'One Piece - S21E79.webm') == sha256(media)
+        assert (tv / 'Daily' / 'Season 25' / 'The Daily Show - S25E40.mkv').exists()
+        assert (tv / 'Sherlock' / 'Specials' / 'Sherlock - S00E01.mkv').exists()
+        assert not (tv / 'Office UK').exists()
+        assert "The Office - S01E03: line #3 'The Office (US) S01E03': refused, it says US, the " \
+            'series is from UK (BBC Two)' in err
+        assert "only another country's version in the playlist 1" in out
+        assert 'downloaded 3' in out and op['id'] and ds['id'] and uk1['id'] and special['id']
+        assert "runs 44 min, the app says 44 min" in err             # the anime episode's own runtime

@@ -205,6 +205,11 @@ MOVIE_SHOULD_MATCH = [
     (('Mission: Impossible - Fallout', 2018), 'Mission Impossible Fallout (2018)', None),
     (('Dracula', 1931), 'Dracula (1931)', 75), (('Drácula', 1931), 'Drácula (1931)', 104),
     (('Drácula', 1931), 'Drácula (1931)', None),
+    # numbers in titles, the bare year read both ways (alt_key)
+    (('Wonder Woman 1984', 2020), 'Wonder Woman 1984', None),
+    (('Death Race 2000', 1975), 'Death Race 2000', 80), (('1917', 2019), '1917', None),
+    (('Blade Runner 2049', 2017), 'Blade Runner 2049', None), (('Heat', 1995), 'Heat 1995', None),
+    (('Dune', 2021), 'Dune 2021 1080p', None),
 ]
 
 
@@ -295,7 +300,16 @@ WORLD_SERIES = [
     show('Breaking Bad', 2008, range(1, 6), network='AMC'),
     show('Money Heist', 2017, range(1, 6), alt=['La Casa de Papel'], language='Spanish', network='Antena 3'),
     show('Battlestar Galactica', 1978, [1]), show('Battlestar Galactica (2003)', 2003, range(1, 5)),
-    show('Sherlock', 2010, range(1, 5)),
+    show('Sherlock', 2010, range(0, 5)),
+    show('Shark Tank', 2009, range(1, 16), network='ABC'),
+    show('Shark Tank (AU)', 2015, range(1, 5), network='Network Ten'),
+    show('Wilfred', 2007, [1, 2], network='SBS One'), show('Wilfred (US)', 2011, range(1, 5), network='FX'),
+    show('One Piece', 1999, range(1, 23), seriesType='anime', network='Fuji TV', language='Japanese'),
+    show('One Piece (2023)', 2023, [1], network='Netflix'),
+    show('Dragon Ball Super', 2015, range(1, 6), seriesType='anime', useSceneNumbering=True,
+         network='Fuji TV', language='Japanese'),
+    show('Chernobyl', 2019, [1], network='HBO'),
+    show('The Daily Show', 1996, range(1, 30), seriesType='daily', network='Comedy Central'),
 ]
 for _i, _s in enumerate(WORLD_SERIES, 1):
     _s['tvdbId'] = 70_000 + _i
@@ -307,6 +321,7 @@ def world_show(title):
 
 
 # (Sonarr's series, wanted season, episode) <- playlist line, expected to be taken?, why
+# [, more EpisodeResource fields]
 EPISODE_CASES = [
     ('The Flash (2014)', 1, 1, 'The Flash S01E01', False, 'no year: the 1990 series has a season 1'),
     ('The Flash (2014)', 3, 5, 'The Flash S03E05', True, 'the 1990 series has no season 3'),
@@ -332,15 +347,42 @@ EPISODE_CASES = [
     ('Battlestar Galactica (2003)', 1, 1, 'Battlestar Galactica S01E01', False, 'the 1978 series'),
     ('Battlestar Galactica (2003)', 2, 1, 'Battlestar Galactica S02E01', True, '1978 had one season'),
     ('Sherlock', 1, 1, 'Sherlock S01E01', True, 'only one of that name'),
+    # country versions: the qualifier is identity (issue 12 keeps it in the title)
+    ('The Office (US)', 1, 3, 'The Office (US) S01E03', True, 'the US series, named so'),
+    ('Shameless (US)', 1, 1, 'Shameless (US) S01E01', True, 'the US series, named so'),
+    ('Shameless (US)', 1, 1, 'Shameless US S01E01', True, 'the qualifier without brackets'),
+    ('Shameless', 1, 1, 'Shameless (UK) S01E01', True, 'UK, and Channel 4 is British'),
+    ('The Office', 1, 3, 'The Office (UK) S01E03', True, 'UK, and BBC One is British'),
+    ('Shark Tank', 1, 1, 'Shark Tank (AU) S01E01', False, 'ABC (US) is not Australian'),
+    ('Shark Tank (AU)', 1, 1, 'Shark Tank (AU) S01E01', True, 'the Australian one, named so'),
+    ('Shark Tank (AU)', 1, 1, 'Shark Tank S01E01', False, 'no qualifier: the US one exists'),
+    ('Wilfred', 1, 1, 'Wilfred (AU) S01E01', True, "network unknown: no other Australian Wilfred"),
+    ('Wilfred', 1, 1, 'Wilfred (US) S01E01', False, 'network unknown, and Wilfred (US) exists'),
+    # anime: absolute numbers, scene numbering
+    ('One Piece', 21, 79, 'One Piece - 1071', True, 'absolute 1071', {'absoluteEpisodeNumber': 1071}),
+    ('One Piece', 22, 15, 'One Piece S01E1170', True, 'absolute 1170', {'absoluteEpisodeNumber': 1170}),
+    ('One Piece', 21, 78, 'One Piece - 1071', False, 'absolute 1070', {'absoluteEpisodeNumber': 1070}),
+    ('Dragon Ball Super', 1, 14, 'Dragon Ball Super - 014', True, 'scene absolute 14',
+     {'absoluteEpisodeNumber': 15, 'sceneAbsoluteEpisodeNumber': 14}),
+    ('Dragon Ball Super', 1, 15, 'Dragon Ball Super - 015', False, 'scene numbering says 14',
+     {'absoluteEpisodeNumber': 15, 'sceneAbsoluteEpisodeNumber': 14}),
+    ('Breaking Bad', 1, 3, 'Breaking Bad - 3', False, 'absolute numbers are for anime'),
+    # daily shows by air date; season-less episodes of a one-season series; specials
+    ('The Daily Show', 25, 40, 'The Daily Show 2020 03 11', True, 'its air date', {'airDate': '2020-03-11'}),
+    ('The Daily Show', 25, 41, 'The Daily Show 2020 03 11', False, 'another day', {'airDate': '2020-03-12'}),
+    ('Chernobyl', 1, 3, 'Chernobyl - Episode 3', True, 'a miniseries: S01E03'),
+    ('Breaking Bad', 1, 3, 'Breaking Bad - Episode 3', False, 'five seasons: which one?'),
+    ('Sherlock', 0, 1, 'Sherlock S00E01', True, 'a special'),
+    ('Breaking Bad', 1, 2, 'Breaking Bad S01E01-E02', True, 'one file holds E01 and E02'),
 ]
 
 
 def test_the_adversarial_episode_table(db, tmp_path):
     assert len(EPISODE_CASES) >= 12
     wrong, missed = [], []
-    for title, season, number, line, expected, why in EPISODE_CASES:
-        ep = {'seasonNumber': season, 'episodeNumber': number, 'runtime': 45}
-        taken, match = judged(tmp_path, line, world_show(title), WORLD_SERIES, None, 'tvshows', ep)
+    for title, season, number, line, expected, why, *more in EPISODE_CASES:
+        ep = {'seasonNumber': season, 'episodeNumber': number, 'runtime': 45, **(more[0] if more else {})}
+        taken, match = judged(tmp_path, line, world_show(title), WORLD_SERIES, None, "tvshows", ep)
         if taken and not expected:
             wrong.append(f'{line!r} filled {title} S{season:02d}E{number:02d} [{why}]')
         elif expected and not taken:
