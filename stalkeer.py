@@ -5479,18 +5479,13 @@ def _lines_by_alt_key(content_type: str, keys) -> dict:
 
 def _lines_of(keys, by_key: dict, by_alt: dict) -> list:
     """The lines an item's keys find, each once: by its match_key as it is, else by
-    its other reading (see _other_reading)."""
-    seen, lines = set(), []
-    for key in keys:
-        for line in by_key.get(key, ()):
-            if line.id not in seen:
-                seen.add(line.id)
-                lines.append(line)
-    for key in keys:
-        for line in by_alt.get(key, ()):
-            if line.id not in seen:
-                seen.add(line.id)
-                lines.append(_other_reading(line))
+    its other reading (see _other_reading). A line has one match_key and one
+    alt_key, so only the two readings of one line can meet."""
+    lines = [line for key in keys for line in by_key.get(key, ())]
+    alt = [line for key in keys for line in by_alt.get(key, ())] if by_alt else ()
+    if alt:
+        seen = {line.id for line in lines}
+        lines += [_other_reading(line) for line in alt if line.id not in seen]
     return lines
 
 
