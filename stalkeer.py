@@ -7496,6 +7496,12 @@ class ArrRun:
             if verbose:
                 self._explain(item, match)
             lines = [line for line in match.lines if self.quality.allows(line)]
+            if verbose:
+                for line in match.lines:
+                    if line not in lines:
+                        log.debug('%s: line #%d %r: refused, its languages (%s) are not in '
+                                  '[quality] languages (languages_only)', item.label, line.id,
+                                  line.display_title, line.languages or 'none')
             if match.lines and not lines:
                 item.reason = SKIP_LANGUAGES
                 self.summary.skip(item.label, SKIP_LANGUAGES, '[quality] languages_only: ' + ', '.join(
@@ -7511,6 +7517,11 @@ class ArrRun:
                 best = item.candidates[0]
                 log.debug('%s: %d candidate(s), best %r (%s)', item.label, len(item.candidates),
                           best.display_title, self._resolution(best) or '?')
+                if verbose and len(item.candidates) > 1:
+                    log.debug('%s: in order of preference ([quality] languages, then preference): %s',
+                              item.label, '; '.join(f'{line.display_title!r} [{line.languages or "-"}, '
+                                                    f'{self._resolution(line) or "unknown"}]'
+                                                    for line in item.candidates[:8]))
         if verbose and can_read_db and unmatched:
             self._near_misses(unmatched)
         matched = [item for item in items if item.candidates]

@@ -245,6 +245,9 @@ def test_verbose_says_why(world, cli):
     assert 'Not In The Playlist (2010): skipped, not in the playlist' in err
     assert "Not Yet Out (2031): skipped, not available yet (Radarr's isAvailable is false" in err
     assert "Heat (1995): 2 candidate(s), best 'Heat (1995) (FHD MULTI)' (1080p)" in err
+    assert "Heat (1995): in order of preference ([quality] languages, then preference): " \
+        "'Heat (1995) (FHD MULTI)' [MULTI,FR, 1080p]; 'Heat (1995) (HD)' [FR, 720p]" in err
+    assert "Heat (1995): line #2 'Heat (1995) (FHD MULTI)': taken, same title and year" in err
 
 
 def test_an_item_another_instance_is_downloading_is_skipped(world, server, cli):
@@ -391,7 +394,9 @@ def test_every_skip_reason_is_counted_and_named(server, tmp_path, cli):
                    f'Heat (1995): skipped, already downloaded ({tmp_path / "heat.mkv"})',
                    'The Matrix (1999): skipped, held by another instance (being downloaded by '
                    'other-host-9-xyz)',
-                   ': skipped, over the limit (--limit 1)'):
+                   ': skipped, over the limit (--limit 1)',
+                   "Die fabelhafte Welt der Amélie (2001): line #3 'Die fabelhafte Welt der Amélie "
+                   "(2001)': refused, its languages (DE) are not in [quality] languages (languages_only)"):
         assert needle in err, needle
 
 
