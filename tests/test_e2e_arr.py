@@ -422,19 +422,21 @@ def test_the_log_file_records_how_the_run_ended(world, cli):
 MEDIA = __import__('pathlib').Path(__file__).resolve().parent / 'media'
 
 
-def guard_world(server, tmp_path, radarr, entries, extra_ini=''):
-    """A playlist of (title, file name, bytes) served by the file server, and an ini."""
+def guard_world(server, tmp_path, arr, entries, extra_ini=''):
+    """A playlist of (title, file name, bytes) served by the file server, and an ini
+    for the fake app ``arr`` (movies for Radarr, series for Sonarr)."""
+    movies = arr.kind == 'radarr'
     playlist = tmp_path / 'playlist.m3u'
     text = '#EXTM3U\n'
     for title, name, data in entries:
-        text += f'#EXTINF:-1 tvg-name="{title}" group-title="Movies",{title}\n'
-        text += server.add(f'movie/alice/hunter22pw/{name}', data) + '\n'
+        text += f'#EXTINF:-1 tvg-name="{title}" group-title="{"Movies" if movies else "Series"}",{title}\n'
+        text += server.add(f'{"movie" if movies else "series"}/alice/hunter22pw/{name}', data) + '\n'
     playlist.write_text(text, encoding='utf-8')
     ini = tmp_path / 'stalkeer.ini'
     ini.write_text(f'[m3u]\nfile_path = {playlist}\n[downloads]\nmin_free_space_mb = 0\n'
                    f'retry_attempts = 1\nretry_backoff_seconds = 0.01\n'
-                   f'[radarr]\nurl = {radarr.base_url}\napi_key = {radarr.api_key}\n'
-                   f'path_map = /movies={tmp_path}/lib\n'
+                   f'[{arr.kind}]\nurl = {arr.base_url}\napi_key = {arr.api_key}\n'
+                   f'path_map = {"/movies" if movies else "/tv"}={tmp_path}/{"lib" if movies else "tv"}\n'
                    f'[quality]\npreference = 4K, 1080p, 720p, unknown\n{extra_ini}', encoding='utf-8')
     return ini
 
@@ -647,20 +649,6 @@ def test_a_dry_run_on_a_database_older_than_the_matching_tables(world, cli):
 
 # -- every kind of Sonarr series, end to end -----------------------------------------------------
 
-def sonarr_world(server, tmp_path, sonarr, entries, extra_ini=''):
-    playlist = tmp_path / 'playlist.m3u'
-    text = '#EXTM3U\n'
-    for title, name, data in entries:
-        text += f'#EXTINF:-1 tvg-name="{title}" group-title="Series",{title}\n'
-        text += server.add(f'series/alice/hunter22pw/{name}', data) + '\n'
-    playlist.write_text(text, encoding='utf-8')
-    ini = tmp_path / 'stalkeer.ini'
-    ini.write_text(f'[m3u]\nfile_path = {playlist}\n[downloads]\nmin_free_space_mb = 0\n'
-                   f'[sonarr]\nurl = {sonarr.base_url}\napi_key = {sonarr.api_key}\n'
-                   f'path_map = /tv={tmp_path}/tv\n{extra_ini}', encoding='utf-8')
-    return ini
-
-
 def test_a_multi_episode_line_fills_both_episodes_with_one_download(server, tmp_path, cli):
     data = {name: payload(30_000, i) for i, name in enumerate(('e0102', 'e03', 'e0304', 'e0506'))}
     with FakeArr('sonarr') as sonarr:
@@ -668,7 +656,7 @@ def test_a_multi_episode_line_fills_both_episodes_with_one_download(server, tmp_
         eps = {n: sonarr.add_episode(show['id'], 1, n) for n in range(1, 7)}
         sonarr.add_episode(show['id'], 1, 7, has_file=True)
         sonarr.add_world_series('Show', 1970, seasons=(1,))    # another "Show": only years tell...
-        ini = sonarr_world(server, tmp_path, sonarr, [
+        ini = guard_world(server, tmp_path, sonarr, [
             ('Show (2001) S01E01-E02', 'e0102.mkv', data['e0102']),   # both missing: one file
             ('Show (2001) S01E03', 'e03.mkv', data['e03']),           # E03 has its own line...
             ('Show (2001) S01E03E04', 'e0304.mkv', data['e0304']),    # ...but E04 has none: one file
@@ -712,7 +700,7 @@ def test_anime_daily_country_and_specials_end_to_end(server, tmp_path, cli):
         sonarr.add_world_series('The Office (US)', 2005, seasons=range(1, 10), network='NBC')
         sherlock = sonarr.add_series('Sherlock', 2010, path='/tv/Sherlock', network='BBC One')
         special = sonarr.add_episode(sherlock['id'], 0, 1)
-        ini = sonarr_world(server, tmp_path, sonarr, [
+        ini = guard_world(server, tmp_path, sonarr, [
             ('One Piece - 1071', 'op.webm', media),
             ('The Daily Show 2020 03 11', 'ds.mkv', payload(2000, 1)),
             ('The Office (US) S01E03', 'us.mkv', payload(2000, 2)),     # the other country's
