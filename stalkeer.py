@@ -5519,7 +5519,7 @@ _SPELLING_SPLIT_RE = re.compile(r'[\W_]+')
 _TITLE_YEAR_RE = re.compile(r'\s*\((?:19|20)\d\d\)\s*$')
 # Sonarr (TheTVDB) names country versions 'The Office (US)', 'Shameless (US)',
 # 'Skins (UK)': the name without the qualifier is still one they answer to.
-_TITLE_COUNTRY_RE = re.compile(r'\s*\((?:US|UK|GB|AU|NZ|CA|IE|ZA)\)\s*$')
+_TITLE_COUNTRY_RE = re.compile(r'\s*\((US|UK|GB|AU|NZ|CA|IE|ZA)\)\s*$')
 
 
 def spelling_key(title: str) -> str:
@@ -5639,13 +5639,12 @@ NETWORK_COUNTRY = {
     **dict.fromkeys(('TVNZ', 'TVNZ 1', 'TVNZ 2', 'TV3 (NZ)', 'Three'), 'NZ'),
     **dict.fromkeys(('RTÉ One', 'RTÉ', 'RTÉ2', 'Virgin Media One', 'TG4'), 'IE'),
 }
-_TITLE_QUALIFIER_RE = re.compile(r'\((US|UK|GB|AU|NZ|CA|IE|ZA)\)\s*$')
 
 
 def series_country(title: str, network: str | None) -> str | None:
     """'US' of 'The Office (US)'; else the country of its network ('BBC Two' -> UK);
     else None. GB is UK."""
-    m = _TITLE_QUALIFIER_RE.search(title or '')
+    m = _TITLE_COUNTRY_RE.search(title or '')
     country = m[1] if m else NETWORK_COUNTRY.get(network or '')
     return 'UK' if country == 'GB' else country
 
@@ -5665,11 +5664,6 @@ def movie_keys(movie: dict) -> tuple[str, set]:
     keys |= {match_key(a.get('title') or '') for a in movie.get('alternateTitles') or []}
     keys.discard('')
     return primary, keys
-
-
-def series_keys(series: dict) -> set:
-    # "Doctor Who (2005)" as Sonarr titles some series: also without the year.
-    return set(TitleFacts.of_series(series).keys)
 
 
 # -- the lookup guard ---------------------------------------------------------------------
