@@ -5851,6 +5851,10 @@ def _judge_title(facts: TitleFacts, line, noun: str, library_count: Callable[[],
     return _NEEDS_NO_YEAR
 
 
+# Countries whose own series are in English: a German-language series is not "(US)".
+_ENGLISH_ONLY_COUNTRIES = frozenset(('US', 'UK', 'AU', 'NZ', 'IE'))
+
+
 def _country(code: str | None) -> str | None:
     return 'UK' if code == 'GB' else code
 
@@ -5858,13 +5862,18 @@ def _country(code: str | None) -> str | None:
 def _judge_country(f: TitleFacts, line):
     """A country qualifier is identity ('The Office (US)' is not BBC's 'The Office'):
     None when nothing stands against the line, a refusal when the line's country
-    and the series' own (its title's qualifier, else its network) differ, or
+    and the series' own (its title's qualifier, else its network; an original
+    language other than English rules out US, UK, AU, NZ, IE) differ, or
     _NEEDS_COUNTRY when the line names one and nothing says the series' own. A line
     without one is judged by title and year: year-less, it needs the lookup to know
     no other series of that name (a country version is one) exists."""
     country = _country(line.country)
     if not country:
         return None
+    if f.country is None and f.language and f.language != 'English' \
+            and country in _ENGLISH_ONLY_COUNTRIES:
+        return Verdict(line, False, f'it says {country}, the series is in {f.language}',
+                       SKIP_OTHER_COUNTRY)
     if f.country is None:
         return _NEEDS_COUNTRY
     if country != f.country:

@@ -310,6 +310,7 @@ WORLD_SERIES = [
          network='Fuji TV', language='Japanese'),
     show('Chernobyl', 2019, [1], network='HBO'),
     show('The Daily Show', 1996, range(1, 30), seriesType='daily', network='Comedy Central'),
+    show('Dark', 2017, range(1, 4), network='Netflix', language='German'),
 ]
 for _i, _s in enumerate(WORLD_SERIES, 1):
     _s['tvdbId'] = 70_000 + _i
@@ -358,6 +359,8 @@ EPISODE_CASES = [
     ('Shark Tank (AU)', 1, 1, 'Shark Tank S01E01', False, 'no qualifier: the US one exists'),
     ('Wilfred', 1, 1, 'Wilfred (AU) S01E01', True, "network unknown: no other Australian Wilfred"),
     ('Wilfred', 1, 1, 'Wilfred (US) S01E01', False, 'network unknown, and Wilfred (US) exists'),
+    ('Dark', 1, 1, 'Dark (US) S01E01', False, 'a German-language series is not from the US'),
+    ('Dark', 1, 1, 'Dark S01E01', True, 'no qualifier, only one of that name'),
     # anime: absolute numbers, scene numbering
     ('One Piece', 21, 79, 'One Piece - 1071', True, 'absolute 1071', {'absoluteEpisodeNumber': 1071}),
     ('One Piece', 22, 15, 'One Piece S01E1170', True, 'absolute 1170', {'absoluteEpisodeNumber': 1170}),
