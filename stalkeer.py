@@ -132,8 +132,11 @@ RESUMABLE_STATUSES = (PENDING, DOWNLOADING, PAUSED, FAILED, RETRYING)
 
 # processed_lines.state
 LINE_STATES = ('processed', 'pending', 'downloading', 'organizing', 'downloaded', 'failed')
-# processed_lines.content_type, as the playlist classifier assigns it
-LINE_CONTENT_TYPES = ('movies', 'tvshows', 'channels', 'uncategorized')
+# processed_lines.content_type, as the playlist classifier assigns it; 'series' is
+# a series of an Xtream panel's get_series (no URL: its episodes are separate lines)
+LINE_CONTENT_TYPES = ('movies', 'tvshows', 'channels', 'uncategorized', 'series')
+# processed_lines.source: the M3U playlist, or the panel's player_api.php
+LINE_SOURCES = ('m3u', 'xtream')
 
 # Read size for the body. Large so Python is not the bottleneck; read1() returns
 # whatever the socket has, so a slow server still gives us frequent heartbeats.
@@ -780,6 +783,16 @@ DEFAULTS = {
         'retention_count': '7',
         'max_file_size_mb': '500',
     },
+    'xtream': {
+        # auto: read the panel's player_api.php when one is configured (or derived
+        # from a get.php [m3u] url) and it answers; true: always (an error is fatal);
+        # false: never, the M3U playlist only.
+        'enabled': 'auto',
+        'url': '',
+        'username': '',
+        'password': '',
+        'timeout': '120',
+    },
     'filter': {
         'group_title_include': '',
         'group_title_exclude': '',
@@ -833,6 +846,7 @@ NUMBER_LIMITS = {
     ('matching', 'runtime_tolerance_minutes'): (float, 0, 1440),
     ('m3u', 'retention_count'): (int, 0, 10000),
     ('m3u', 'max_file_size_mb'): (float, 0.001, 1024 * 1024),
+    ('xtream', 'timeout'): (float, 1, 3600),
     ('serve', 'refresh_seconds'): (float, 0.5, 3600),
     ('logging', 'progress_log_seconds'): (float, 0.1, 86400),
 }
@@ -1022,7 +1036,7 @@ class Config:
         """Teach redact() every secret the configuration holds, before anything
         is printed: a command that never reads the playlist (status, serve)
         still masks the account of [m3u] url by value."""
-        urls = [self.get('m3u', 'url'), self.get('notify', 'webhook_url'),
+        urls = [self.get('m3u', 'url'), self.get('xtream', 'url'), self.get('notify', 'webhook_url'),
                 self.get('notify', 'healthcheck_url'), self.database_url,
                 *re.split(r'[\s,]+', self.get('notify', 'apprise_urls') or '')]
         for url in urls:
@@ -1030,6 +1044,13 @@ class Config:
                 register_url_secrets(url, configured=True)
         for section, key in (('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token')):
             redact.add(self.get(section, key))
+        # The panel account, as the playlist URL's is: by value wherever it shows up
+        # (an answer echoing user_info.username, an error holding the request URL).
+        for key in ('username', 'password'):
+            value = self.get('xtream', key)
+            if value:
+                for form in {value, urllib.parse.quote(value, safe='')}:
+                    redact.add(form)
 
     # -- derived --------------------------------------------------------------
     @property
@@ -1212,6 +1233,15 @@ class ProcessedLine(BaseModel):
     missing_since = peewee.DateTimeField(null=True)
     created_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
     updated_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
+    # Where the line was read (LINE_SOURCES; rows older than the column: the M3U),
+    # and what an Xtream panel's player_api.php says of it: the VOD stream_id (an
+    # episode's id for episode lines), the series_id of a series and its episodes,
+    # the TMDB id where the panel has one, the file's container_extension.
+    source = peewee.CharField(max_length=16, null=True, constraints=_default("'m3u'"))
+    stream_id = peewee.IntegerField(null=True)
+    series_id = peewee.IntegerField(null=True)
+    tmdb_id = peewee.IntegerField(null=True)
+    container_extension = peewee.CharField(max_length=8, null=True)
 
     class Meta:
         table_name = 'processed_lines'
@@ -1226,6 +1256,23 @@ class ProcessedLine(BaseModel):
 if not MISSING_PACKAGES:      # without peewee only --help can run (optional dependencies)
     ProcessedLine.add_index(ProcessedLine.index(ProcessedLine.content_type, ProcessedLine.alt_key,
                                                 where=ProcessedLine.alt_key.is_null(False)))
+
+
+class PanelAccount(BaseModel):
+    """What an Xtream panel's ``player_api.php`` (no action) said of the account
+    at the last run that asked: user_info's ``status``, ``exp_date`` (NULL: never
+    expires), ``active_cons`` and ``max_connections``. ``panel`` is the panel's
+    base URL without the account (the account itself is never stored here)."""
+    panel = peewee.TextField(unique=True)
+    status = peewee.CharField(max_length=32, null=True)
+    exp_date = peewee.DateTimeField(null=True)
+    is_trial = peewee.BooleanField(null=True)
+    active_cons = peewee.IntegerField(null=True)
+    max_connections = peewee.IntegerField(null=True)
+    checked_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = 'panel_accounts'
 
 
 class ArrLookup(BaseModel):
@@ -1275,7 +1322,7 @@ class DownloadItem(BaseModel):
         indexes = ((('service', 'item_id', 'download_info'), True),)
 
 
-MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe, DownloadItem)
+MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe, DownloadItem, PanelAccount)
 
 
 class StalkeerSqliteDatabase(peewee.SqliteDatabase):
@@ -4521,11 +4568,15 @@ _LINE_COLUMNS = (
     'line_hash', 'meta_hash', 'url', 'line_number', 'display_title', 'tvg_id', 'tvg_name',
     'tvg_logo', 'group_title', 'tvg_type', 'content_type', 'title', 'year', 'season', 'episode',
     'resolution', 'languages', 'match_key', 'episode_end', 'absolute_episode', 'air_date',
-    'alt_key', 'edition', 'country', 'missing_since', 'updated_at')
+    'alt_key', 'edition', 'country', 'missing_since', 'updated_at',
+    'source', 'stream_id', 'series_id', 'tmdb_id', 'container_extension')
+# What an M3U line knows of the panel columns: nothing (a line the panel's API
+# wrote before is the playlist's again, ids and all).
+_M3U_PANEL_VALUES = ('m3u', None, None, None, None)
 
 
-def _line_values(entry, cls, digest: str, meta: str, now) -> tuple:
-    return (digest, meta, entry.url, entry.line_no, entry.display_title[:1000],
+def _line_values(entry, cls, digest: str, meta: str, now, panel=_M3U_PANEL_VALUES) -> tuple:
+    return (digest, meta, entry.url or None, entry.line_no, entry.display_title[:1000],
             entry.tvg_id[:255] or None, entry.tvg_name[:1000] or None,
             entry.tvg_logo[:2000] or None, entry.group_title[:1000] or None,
             entry.tvg_type[:64] or None, cls.content_type, cls.title[:1000], cls.year,
@@ -4533,7 +4584,7 @@ def _line_values(entry, cls, digest: str, meta: str, now) -> tuple:
             cls.match_key[:1000], cls.episode_end, cls.absolute_episode,
             cls.air_date.isoformat() if cls.air_date else None,     # text: same on both engines
             cls.alt_key[:1000] if cls.alt_key else None, cls.edition[:64] if cls.edition else None,
-            cls.country, None, now)
+            cls.country, None, now) + panel
 
 
 class BulkWriter:
@@ -4604,15 +4655,38 @@ class PlaylistIngest:
         self.limit = limit
         self.can_read_db = can_read_db
 
+    # processed_lines.source of the lines this ingest writes, and the present lines
+    # of that source a complete read marks gone when it did not see them (rows
+    # older than the column are the M3U's).
+    source = 'm3u'
+
+    def _source_lines(self):
+        return ProcessedLine.source.is_null() | (ProcessedLine.source == 'm3u')
+
     def run(self, path: str, on_progress=None) -> IngestSummary:
         summary = IngestSummary(playlist=path, dry_run=self.dry_run)
-        started = time.monotonic()
         try:
             fh = open(path, 'rb')
         except OSError as exc:
             raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
         stats = ParseStats()
         seen: set[str] = set()
+        self._ingest(summary, lambda by_type: self._read(fh, stats, seen, summary, by_type, on_progress))
+        summary.lines_read, summary.entries = stats.lines_read, stats.entries
+        summary.malformed, summary.decode_errors = stats.malformed, stats.decode_errors
+        summary.encoding_fallbacks, summary.entities_decoded = stats.encoding_fallbacks, stats.entities_decoded
+        summary.header_missing = stats.header_missing
+        summary.malformed_samples = list(stats.malformed_samples)
+        # Only a complete, non-empty read says what is gone from the playlist.
+        if not summary.limited and seen and self.can_read_db:
+            summary.disappeared = self._mark_disappeared(seen, self._source_lines())
+        summary.elapsed_seconds = round(time.monotonic() - self._started, 3)
+        return summary
+
+    def _ingest(self, summary: IngestSummary, read: Callable[[collections.Counter], None]) -> None:
+        """Run ``read(by_type)``, which feeds _take(), with the database set for a
+        bulk import; summary.by_content_type filled in."""
+        self._started = time.monotonic()
         by_type = collections.Counter()
         # A first import needs no lookups: every line is new (a concurrent
         # import is still safe, inserts ignore conflicts).
@@ -4623,7 +4697,7 @@ class PlaylistIngest:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._read(fh, stats, seen, summary, by_type, on_progress)
+            read(by_type)
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -4632,17 +4706,7 @@ class PlaylistIngest:
                 # are killed before this, the next start's migrate rebuilds them.
                 with schema_change(db_proxy.obj):
                     db_proxy.obj.create_tables([ProcessedLine], safe=True)
-        summary.lines_read, summary.entries = stats.lines_read, stats.entries
-        summary.malformed, summary.decode_errors = stats.malformed, stats.decode_errors
-        summary.encoding_fallbacks, summary.entities_decoded = stats.encoding_fallbacks, stats.entities_decoded
-        summary.header_missing = stats.header_missing
-        summary.malformed_samples = list(stats.malformed_samples)
-        summary.by_content_type = dict(sorted(by_type.items()))
-        # Only a complete, non-empty read says what is gone from the playlist.
-        if not summary.limited and seen and self.can_read_db:
-            summary.disappeared = self._mark_disappeared(seen)
-        summary.elapsed_seconds = round(time.monotonic() - started, 3)
-        return summary
+            summary.by_content_type = dict(sorted(by_type.items()))
 
     @staticmethod
     def _drop_secondary_indexes() -> list[str]:
@@ -4667,15 +4731,32 @@ class PlaylistIngest:
                     summary.filtered += 1
                     continue
                 digest = line_hash(entry.tvg_name or entry.display_title, entry.url)
-                if digest in seen:
-                    summary.duplicates += 1
-                    continue
-                seen.add(digest)
-                batch.append((digest, entry))
-                if len(batch) >= INGEST_BATCH:
-                    self._flush(batch, summary, by_type)
-                    batch = []
+                batch = self._take(digest, entry, batch, seen, summary, by_type)
             self._flush(batch, summary, by_type)
+
+    def _take(self, digest: str, entry, batch: list, seen: set, summary, by_type) -> list:
+        """Add one entry to the batch (a duplicate is counted, not added); the
+        batch to go on with (a new one after a full batch was stored)."""
+        if digest in seen:
+            summary.duplicates += 1
+            return batch
+        seen.add(digest)
+        batch.append((digest, entry))
+        if len(batch) >= INGEST_BATCH:
+            self._flush(batch, summary, by_type)
+            return []
+        return batch
+
+    # What a line's stored fields derive from, its classification and its row
+    # values: the M3U's here, the panel's in XtreamIngest.
+    def _meta(self, entry) -> str:
+        return entry_meta_hash(entry)
+
+    def _classify(self, entry) -> Classification:
+        return classify(entry)
+
+    def _values(self, entry, cls, digest, meta, now) -> tuple:
+        return _line_values(entry, cls, digest, meta, now)
 
     def _existing(self, hashes):
         if not self._lookups:
@@ -4693,7 +4774,7 @@ class PlaylistIngest:
         now = writer.timestamp(utcnow())
         new_rows, updates, reappeared = [], [], []
         for digest, entry in batch:
-            meta = entry_meta_hash(entry)
+            meta = self._meta(entry)
             old = existing.get(digest)
             if old and old[1] == meta and not self.force:
                 summary.unchanged += 1
@@ -4701,9 +4782,9 @@ class PlaylistIngest:
                 if old[2] is not None:
                     reappeared.append(old[0])
                 continue
-            cls = classify(entry)
+            cls = self._classify(entry)
             by_type[cls.content_type] += 1
-            values = _line_values(entry, cls, digest, meta, now)
+            values = self._values(entry, cls, digest, meta, now)
             if old:
                 summary.updated += 1
                 updates.append(values + (old[0],))
@@ -4722,11 +4803,13 @@ class PlaylistIngest:
                 (ProcessedLine.update(missing_since=None, updated_at=utcnow())
                  .where(ProcessedLine.id.in_(chunk)).execute())
 
-    def _mark_disappeared(self, seen: set) -> int:
+    def _mark_disappeared(self, seen: set, where) -> int:
+        """Mark the present lines matching ``where`` that are not in ``seen``
+        as gone; how many."""
         PL = ProcessedLine
         gone = [row_id for row_id, digest in
                 PL.select(PL.id, PL.line_hash)
-                  .where(PL.missing_since.is_null() & PL.line_hash.is_null(False))
+                  .where(PL.missing_since.is_null() & PL.line_hash.is_null(False) & (where))
                   .tuples().iterator()
                 if digest not in seen]
         if self.dry_run:
@@ -6925,7 +7008,8 @@ def cmd_migrate(app: App) -> int:
 
 
 # Keys whose whole value is a secret; URLs are shown through redact_url().
-_SECRET_CONFIG_KEYS = frozenset({('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token')})
+_SECRET_CONFIG_KEYS = frozenset({('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token'),
+                                 ('xtream', 'username'), ('xtream', 'password')})
 # URLs that are secrets in themselves (a webhook's or a check's path is its key).
 _SECRET_URL_KEYS = frozenset({('notify', 'webhook_url'), ('notify', 'healthcheck_url'),
                               ('notify', 'apprise_urls')})
