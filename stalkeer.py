@@ -9006,7 +9006,8 @@ def lines_query(key: str, types, contains: bool = False):
 
 _LINE_JSON_COLUMNS = ('id', 'content_type', 'title', 'year', 'season', 'episode', 'resolution',
                       'languages', 'state', 'download_info', 'display_title', 'group_title',
-                      'tvg_id', 'match_key', 'url', 'missing_since', 'line_number')
+                      'tvg_id', 'match_key', 'url', 'missing_since', 'line_number',
+                      'source', 'stream_id', 'series_id', 'tmdb_id')
 
 
 def line_as_json(row: dict) -> dict:
@@ -9065,6 +9066,8 @@ def _line_text(line: dict) -> list[str]:
         read.append('a trailer or extra: never taken for the film')
     if line['download']:
         read.append(f'download #{line["download"]["id"]} {line["download"]["status"]}')
+    if line['tmdb_id']:
+        read.append(f'tmdb {line["tmdb_id"]}')
     if line['missing_since']:
         read.append(f'gone from the playlist since {line["missing_since"][:10]}')
     said = [json.dumps(line['display_title'] or '', ensure_ascii=False)]

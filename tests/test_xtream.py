@@ -434,3 +434,16 @@ def test_migrate_gives_old_lines_the_m3u_source(db_url, tmp_path):
     assert PL.get().source == 'm3u'
     assert stalkeer.migrate_schema(db) == []
     db.close()
+
+
+def test_lines_shows_the_panel_ids(cli, db_url, tmp_path, panel):
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    code, out, err = cli('--config', ini, '--db', db_url, 'lines', 'breaking bad', '--json')
+    assert code == 0, err
+    [line] = json.loads(out)['lines']
+    assert (line['content_type'], line['source'], line['series_id'], line['tmdb_id'], line['url']) == (
+        'series', 'xtream', 3, 1396, None)
+    code, out, err = cli('--config', ini, '--db', db_url, 'lines', 'heat', '--type', 'movies')
+    assert code == 0 and 'tmdb 949' in out and '/movie/***/***/12.mkv' in out
+    assert 'xpw-s3cr3t-77' not in out + err
