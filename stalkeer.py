@@ -5536,6 +5536,17 @@ class XtreamSettings:
         return f'{self.url}/{kind}/{quote(self.username)}/{quote(self.password)}/{stream_id}.{extension}'
 
 
+def xtream_note(settings: XtreamSettings) -> str | None:
+    """What `config --check` says of [xtream] when it is fine but not plain."""
+    if not settings.url:
+        return 'no panel (`process` reads the M3U playlist)'
+    if settings.enabled == 'false':
+        return 'a panel is configured, but enabled = false (`process` reads the M3U playlist)'
+    if settings.derived:
+        return f'the panel {settings.panel} of the get.php [m3u] url'
+    return None
+
+
 def panel_from_playlist_url(url: str) -> tuple[str, str, str] | None:
     """(base URL, username, password) of an Xtream playlist URL
     (http://host:8080/get.php?username=U&password=P&type=m3u_plus), else None."""
@@ -7627,6 +7638,7 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         ('[sonarr]', lambda: arr('sonarr')),
         ('[quality]', lambda: QualitySettings.from_config(cfg)),
         ('[m3u]', lambda: PlaylistSettings.from_config(cfg)),
+        ('[xtream]', lambda: xtream_note(XtreamSettings.from_config(cfg))),
         ('[filter]', lambda: LineFilter.from_config(cfg)),
         ('[notify]', lambda: Notifier(cfg, 'config')),
         ('[serve]', lambda: serve_settings(cfg)),

@@ -72,39 +72,68 @@ def run_measured(argv, env):
     return wall, usage.ru_maxrss / 1024
 
 
+def serve(args) -> None:
+    """The child that builds and serves the catalogue, so that the benchmark's own
+    process stays small: Linux carries a process's peak RSS across fork and exec,
+    and a parent holding the catalogue would inflate every child's ru_maxrss."""
+    with FakePanel('benchuser', 'benchpass-0000') as panel:
+        build(panel, args.movies, args.series, args.playlist)
+        with open(args.serve + '.tmp', 'w', encoding='utf-8') as fh:
+            fh.write(panel.playlist_url)
+        os.rename(args.serve + '.tmp', args.serve)
+        while True:
+            time.sleep(3600)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--movies', type=int, default=100_000)
     ap.add_argument('--series', type=int, default=20_000)
     ap.add_argument('--pairs', type=int, default=3)
+    ap.add_argument('--serve', help=argparse.SUPPRESS)
+    ap.add_argument('--playlist', help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve:
+        return serve(args)
     env = {k: v for k, v in os.environ.items() if not k.startswith('STALKEER_') and k != 'DATABASE_URL'}
-    with tempfile.TemporaryDirectory() as tmp, FakePanel('benchuser', 'benchpass-0000') as panel:
+    with tempfile.TemporaryDirectory() as tmp:
         playlist = os.path.join(tmp, 'pl.m3u')
-        build(panel, args.movies, args.series, playlist)
-        ini = os.path.join(tmp, 'stalkeer.ini')
-        with open(ini, 'w', encoding='utf-8') as fh:
-            fh.write(f'[m3u]\nurl = {panel.playlist_url}\nfile_path = {playlist}\n')
-        results = {k: [] for k in ('xtream first', 'm3u first', 'xtream rerun', 'm3u rerun')}
-        for pair in range(args.pairs):
-            order = ('xtream', 'm3u') if pair % 2 == 0 else ('m3u', 'xtream')
-            for phase in ('first', 'rerun'):
-                for source in order:
-                    db = f'sqlite:///{tmp}/{source}-{pair}.db'
-                    wall, rss = run_measured(['--config', ini, '--db', db, '-q', 'process',
-                                              '--source', source], env)
-                    results[f'{source} {phase}'].append((wall, rss))
-                    print(f'pair {pair + 1} {source:6} {phase:5}: {wall:6.2f} s  {rss:7.1f} MiB peak RSS',
-                          flush=True)
-        print(f'\n{args.movies} movies + {args.series} series; {platform.python_version()} '
-              f'on {platform.machine()}, {os.cpu_count()} cores')
-        for phase in ('first', 'rerun'):
-            x, m = results[f'xtream {phase}'], results[f'm3u {phase}']
-            ratios = [a[0] / b[0] for a, b in zip(x, m)]
-            print(f'{phase:5}: xtream median {statistics.median(w for w, _ in x):.2f} s '
-                  f'{max(r for _, r in x):.0f} MiB; m3u median {statistics.median(w for w, _ in m):.2f} s '
-                  f'{max(r for _, r in m):.0f} MiB; wall ratio xtream/m3u min {min(ratios):.2f} '
-                  f'median {statistics.median(ratios):.2f} max {max(ratios):.2f}')
+        url_file = os.path.join(tmp, 'panel.url')
+        server = subprocess.Popen([sys.executable, __file__, '--movies', str(args.movies), '--series',
+                                   str(args.series), '--serve', url_file, '--playlist', playlist])
+        try:
+            while not os.path.exists(url_file):
+                if server.poll() is not None:
+                    raise SystemExit('the fake panel did not start')
+                time.sleep(0.2)
+            with open(url_file, encoding='utf-8') as fh:
+                playlist_url = fh.read()
+            ini = os.path.join(tmp, 'stalkeer.ini')
+            with open(ini, 'w', encoding='utf-8') as fh:
+                fh.write(f'[m3u]\nurl = {playlist_url}\nfile_path = {playlist}\n')
+            results = {k: [] for k in ('xtream first', 'm3u first', 'xtream rerun', 'm3u rerun')}
+            for pair in range(args.pairs):
+                order = ('xtream', 'm3u') if pair % 2 == 0 else ('m3u', 'xtream')
+                for phase in ('first', 'rerun'):
+                    for source in order:
+                        db = f'sqlite:///{tmp}/{source}-{pair}.db'
+                        wall, rss = run_measured(['--config', ini, '--db', db, '-q', 'process',
+                                                  '--source', source], env)
+                        results[f'{source} {phase}'].append((wall, rss))
+                        print(f'pair {pair + 1} {source:6} {phase:5}: {wall:6.2f} s  {rss:7.1f} MiB '
+                              'peak RSS', flush=True)
+        finally:
+            server.kill()
+            server.wait()
+    print(f'\n{args.movies} movies + {args.series} series; Python {platform.python_version()} '
+          f'on {platform.machine()}, {os.cpu_count()} cores')
+    for phase in ('first', 'rerun'):
+        x, m = results[f'xtream {phase}'], results[f'm3u {phase}']
+        ratios = [a[0] / b[0] for a, b in zip(x, m)]
+        print(f'{phase:5}: xtream median {statistics.median(w for w, _ in x):.2f} s, '
+              f'{max(r for _, r in x):.0f} MiB; m3u median {statistics.median(w for w, _ in m):.2f} s, '
+              f'{max(r for _, r in m):.0f} MiB; wall xtream/m3u min {min(ratios):.2f} '
+              f'median {statistics.median(ratios):.2f} max {max(ratios):.2f}')
 
 
 if __name__ == '__main__':
