@@ -5140,6 +5140,51 @@ def check_record(app: str, schema: str, record, required: tuple | None = None
     return trimmed, None
 
 
+def read_json_answer(response, read: Callable[[JsonStream], object],
+                     html: Callable[[], Exception], empty: str):
+    """``read(stream)`` of a JSON answer, checked to end after the document.
+    Raises ``html()`` for an HTML page (by Content-Type or a leading '<'),
+    AnswerError(``empty``) for an empty body; AnswerError and requests' errors
+    of a broken answer pass through, for the caller to name its server."""
+    if 'html' in response.headers.get('Content-Type', '').lower():
+        raise html()
+    stream = JsonStream(response.iter_content(ARR_CHUNK))
+    first = stream.peek()
+    if first == '<':
+        raise html()
+    if not first:
+        raise AnswerError(empty)
+    result = read(stream)
+    stream.end()
+    return result
+
+
+def retried_request(send: Callable[[], requests.Response], handle: Callable, attempts: int,
+                    backoff: float, sleep: Callable[[float], None], *,
+                    timed_out: Callable[[], Exception], unreachable: Callable[[Exception], Exception]):
+    """``handle(response)`` of ``send()``, inside ``with response``. Connection errors
+    and 5xx are tried ``attempts`` times, ``sleep``ing backoff_delay() between; a
+    read timeout is not (the server is up, but busy: asking again only queues the
+    same work) and raises ``timed_out()``; the last connection error raises
+    ``unreachable(exc)``; the last 5xx goes to ``handle``."""
+    for attempt in range(1, attempts + 1):
+        try:
+            response = send()
+        except requests.exceptions.ReadTimeout:
+            raise timed_out() from None
+        except requests.exceptions.RequestException as exc:
+            if attempt < attempts:
+                sleep(backoff_delay(attempt, backoff, 30))
+                continue
+            raise unreachable(exc) from None
+        with response:
+            if response.status_code >= 500 and attempt < attempts:
+                sleep(backoff_delay(attempt, backoff, 30))
+                continue
+            return handle(response)
+    raise AssertionError('unreachable')  # pragma: no cover
+
+
 class ArrClient:
     """What Radarr and Sonarr share: sessions, errors, paging, commands.
 
@@ -5179,25 +5224,15 @@ class ArrClient:
         notice.daemon = True
         notice.start()
         try:
-            for attempt in range(1, self.attempts + 1):
-                try:
-                    response = self.session.request(method, url, params=params, json=json_body,
-                                                    timeout=self.timeout, stream=True)
-                except requests.exceptions.ReadTimeout:
-                    raise ArrError(f'{self.where} did not answer {method} {path} within '
-                                   f'{self.settings.timeout:g}s (a large library may need a larger '
-                                   f'[{self.app}] timeout)') from None
-                except requests.exceptions.RequestException as exc:
-                    if attempt < self.attempts:
-                        self.sleep(backoff_delay(attempt, self.backoff, 30))
-                        continue
-                    raise ArrError(f'cannot reach {self.where}: {_connection_reason(exc)}') from None
-                with response:
-                    if response.status_code >= 500 and attempt < self.attempts:
-                        self.sleep(backoff_delay(attempt, self.backoff, 30))
-                        continue
-                    return self._answer(response, method, path, allow_404, read)
-            raise AssertionError('unreachable')  # pragma: no cover
+            return retried_request(
+                lambda: self.session.request(method, url, params=params, json=json_body,
+                                             timeout=self.timeout, stream=True),
+                lambda response: self._answer(response, method, path, allow_404, read),
+                self.attempts, self.backoff, self.sleep,
+                timed_out=lambda: ArrError(
+                    f'{self.where} did not answer {method} {path} within {self.settings.timeout:g}s '
+                    f'(a large library may need a larger [{self.app}] timeout)'),
+                unreachable=lambda exc: ArrError(f'cannot reach {self.where}: {_connection_reason(exc)}'))
         finally:
             notice.cancel()
 
@@ -5215,19 +5250,10 @@ class ArrClient:
             raise ArrError(f'{where} answered HTTP {code} for {path}')
         if read is None:
             return None
-        if 'html' in response.headers.get('Content-Type', '').lower():
-            raise self._html(path)
-        stream = JsonStream(response.iter_content(ARR_CHUNK))
         try:
-            first = stream.peek()
-            if first == '<':
-                raise self._html(path)
-            if not first:
-                raise AnswerError(f'an empty body (HTTP {code}) where JSON was expected: a reverse '
-                                  f'proxy answering for {self.name}?')
-            result = read(stream)
-            stream.end()
-            return result
+            return read_json_answer(response, read, lambda: self._html(path),
+                                    f'an empty body (HTTP {code}) where JSON was expected: a reverse '
+                                    f'proxy answering for {self.name}?')
         except AnswerError as exc:
             raise ArrError(f'{where} answered {method} {path} with {exc}') from None
         except requests.exceptions.RequestException as exc:
@@ -5635,24 +5661,17 @@ class XtreamClient:
         query.update(params)
         what = action or 'the account call'
         url = f'{self.settings.url}/{XTREAM_API}'
-        for attempt in range(1, self.attempts + 1):
+
+        def send():
             self.requests_made += 1
-            try:
-                response = self.session.get(url, params=query, timeout=self.timeout, stream=True)
-            except requests.exceptions.ReadTimeout:
-                raise PanelError(f'{self.where} did not answer {what} within '
-                                 f'{self.settings.timeout:g}s ([xtream] timeout)') from None
-            except requests.exceptions.RequestException as exc:
-                if attempt < self.attempts:
-                    self.sleep(backoff_delay(attempt, self.backoff, 30))
-                    continue
-                raise PanelError(f'cannot reach {self.where}: {_connection_reason(exc)}') from None
-            with response:
-                if response.status_code >= 500 and attempt < self.attempts:
-                    self.sleep(backoff_delay(attempt, self.backoff, 30))
-                    continue
-                return self._answer(response, what, read)
-        raise AssertionError('unreachable')  # pragma: no cover
+            return self.session.get(url, params=query, timeout=self.timeout, stream=True)
+
+        return retried_request(
+            send, lambda response: self._answer(response, what, read),
+            self.attempts, self.backoff, self.sleep,
+            timed_out=lambda: PanelError(f'{self.where} did not answer {what} within '
+                                         f'{self.settings.timeout:g}s ([xtream] timeout)'),
+            unreachable=lambda exc: PanelError(f'cannot reach {self.where}: {_connection_reason(exc)}'))
 
     def _answer(self, response, what: str, read):
         code = response.status_code
@@ -5664,18 +5683,9 @@ class XtreamClient:
                              'panel, or not at this URL ([xtream] url)')
         if code >= 400:
             raise PanelError(f'{self.where} answered HTTP {code} for {what}')
-        if 'html' in response.headers.get('Content-Type', '').lower():
-            raise self._html(what)
-        stream = JsonStream(response.iter_content(ARR_CHUNK))
         try:
-            first = stream.peek()
-            if first == '<':
-                raise self._html(what)
-            if not first:
-                raise AnswerError('an empty body where JSON was expected')
-            result = read(stream)
-            stream.end()
-            return result
+            return read_json_answer(response, read, lambda: self._html(what),
+                                    'an empty body where JSON was expected')
         except AnswerError as exc:
             raise PanelError(f'{self.where} answered {what} with {exc}') from None
         except requests.exceptions.RequestException as exc:
