@@ -5823,7 +5823,7 @@ class XtreamIngest(PlaylistIngest):
         vod_groups = client.categories('get_vod_categories')
         series_groups = client.categories('get_series_categories')
         seen: set[str] = set()
-        read = {}
+        usable = collections.Counter()      # per kind: records that could be read
 
         def read_all(by_type):
             for kind, action, groups in (('movie', 'get_vod_streams', vod_groups),
@@ -5840,6 +5840,7 @@ class XtreamIngest(PlaylistIngest):
                     if entry is None:
                         summary.malformed += 1
                         return
+                    usable[kind] += 1
                     summary.entries += 1
                     if self.filter.active and not self.filter.allows(entry):
                         summary.filtered += 1
@@ -5847,8 +5848,7 @@ class XtreamIngest(PlaylistIngest):
                     key = entry.url if kind == 'movie' else f'xtream-series:{client.settings.panel}/{entry.series_id}'
                     batch = self._take(line_hash(entry.tvg_name, key), entry, batch, seen, summary, by_type)
 
-                read[kind] = client.each(action, on_record)
-                summary.lines_read += read[kind]
+                summary.lines_read += client.each(action, on_record)
                 self._flush(batch, summary, by_type)
                 if self.skipped[action] > XTREAM_WARN_RECORDS:
                     log.warning('%s: skipped %d malformed records of %s in all', client.where,
@@ -5862,11 +5862,12 @@ class XtreamIngest(PlaylistIngest):
                              'nothing in the database was changed')
         PL = ProcessedLine
         if not summary.limited and self.can_read_db:
-            # Only a list that held records says what is gone from it.
-            if read.get('movie'):
+            # Only a list that held usable records says what is gone from it (a
+            # panel that renamed its fields has every record skipped, not every film gone).
+            if usable['movie']:
                 summary.disappeared += self._mark_disappeared(
                     seen, (PL.source == 'xtream') & PL.stream_id.is_null(False) & PL.series_id.is_null())
-            if read.get('series'):
+            if usable['series']:
                 summary.disappeared += self._mark_disappeared(
                     seen, (PL.source == 'xtream') & (PL.content_type == 'series'))
         summary.elapsed_seconds = round(time.monotonic() - self._started, 3)

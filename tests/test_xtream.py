@@ -276,10 +276,11 @@ def test_empty_lists_for_everything(cli, db_url, tmp_path):
     assert code == 2 and 'no usable record' in err and 'nothing in the database was changed' in err
 
 
-def test_one_empty_list_retires_nothing(cli, db_url, tmp_path, panel):
+@pytest.mark.parametrize('body', ['[]', '[{"id": 3, "title": "Breaking Bad"}]'])
+def test_one_empty_or_unreadable_list_retires_nothing(cli, db_url, tmp_path, panel, body):
     ini = ini_for(tmp_path, panel)
     assert process(cli, ini, db_url)[0] == 0
-    panel.fault('get_series', body='[]')
+    panel.fault('get_series', body=body)
     code, out, err = process(cli, ini, db_url, '--json')
     assert code == 0, err
     assert json.loads(out)['disappeared'] == 0
