@@ -235,7 +235,7 @@ apprise_urls = tgram://{secrets[8]}/12345
     ('', {'DATABASE_URL': 'mysql://x/y'}, "unknown database scheme 'mysql'"),
     ('[logging]\nprogress_log_seconds = 0\n', {}, '[logging] progress_log_seconds must be'),
     ('[xtream]\nenabled = yes please\n', {}, '[xtream] enabled must be auto, true or false'),
-    ('[xtream]\nurl = http://panel:8080\n', {}, 'without [xtream] username and password'),
+    ('[xtream]\nurl = http://panel:8080\n', {}, '[xtream] url is set without [xtream]'),
 ])
 def test_config_check_exits_2_naming_what_is_wrong(ini, env, needle, cli, tmp_path, monkeypatch):
     path = write_ini(tmp_path / 'bad.ini', ini)
