@@ -5094,6 +5094,7 @@ ARR_RESOURCES = {
                             'sceneAbsoluteEpisodeNumber': int},
         'SeriesResource': {'id': int, 'title': str, 'alternateTitles': list, 'year': int,
                            'path': str, 'seasonFolder': bool, 'imdbId': str, 'tvdbId': int,
+                           'tmdbId': int,     # Sonarr v4: an Xtream panel's lines name it
                            # matching: the runtime, the country, the seasons it has
                            'runtime': int, 'originalLanguage': dict, 'network': str,
                            'seasons': list, 'seriesType': str, 'useSceneNumbering': bool},
@@ -6881,6 +6882,9 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
         match = result[movie['id']] = Match(keys=f.keys)
         own_title = movie.get('title') or ''
         if _take_panel_lines(match, by_panel.get(f.ident, ()), f.ident, 'film', own_title):
+            for line in _lines_of(f.keys, by_key, by_alt):      # -v: what the ids ruled out
+                if (other := _panel_says_other(line, f.ident)) is not None:
+                    match.add(_other_film(line, other, f.ident))
             continue
         id_lines = [line for i in (movie.get('imdbId'), str(movie.get('tmdbId') or ''))
                     if i for line in by_id.get(i, []) if not _is_extra(line, own_title)]
@@ -6891,8 +6895,7 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
         films = []
         for line in _lines_of(f.keys, by_key, by_alt):
             if (other := _panel_says_other(line, f.ident)) is not None:
-                match.add(Verdict(line, False, f"the panel gives it TMDB id {other}, the film's is "
-                                               f'{f.ident}: another film', SKIP_UNSURE))
+                match.add(_other_film(line, other, f.ident))
             elif _is_extra(line, own_title):
                 match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
             else:
@@ -6900,6 +6903,11 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
         _judge_lines(f, match, films, 'film', library_keys, pending)
     _resolve_pending(pending, lookups, 'film')
     return result
+
+
+def _other_film(line, other: int, tmdb: int) -> Verdict:
+    return Verdict(line, False, f"the panel gives it TMDB id {other}, the film's is {tmdb}: another film",
+                   SKIP_UNSURE)
 
 
 def _take_panel_lines(match: Match, lines, tmdb: int | None, noun: str, own_title: str) -> bool:
