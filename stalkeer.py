@@ -5879,8 +5879,23 @@ class XtreamIngest(PlaylistIngest):
             if usable['series']:
                 summary.disappeared += self._mark_disappeared(
                     seen, (PL.source == 'xtream') & (PL.content_type == 'series'))
+                summary.disappeared += self._retire_orphan_episodes()
         summary.elapsed_seconds = round(time.monotonic() - self._started, 3)
         return summary
+
+    def _retire_orphan_episodes(self) -> int:
+        """Mark gone the present episode lines (from get_series_info) of the series
+        no longer in the panel; how many."""
+        PL = ProcessedLine
+        present = PL.select(PL.series_id).where((PL.source == 'xtream') & (PL.content_type == 'series')
+                                                & PL.missing_since.is_null())
+        orphans = ((PL.source == 'xtream') & (PL.content_type == 'tvshows') & PL.missing_since.is_null()
+                   & PL.series_id.is_null(False) & PL.series_id.not_in(present))
+        if self.dry_run:
+            return PL.select().where(orphans).count()
+        now = utcnow()
+        with db_proxy.atomic():
+            return PL.update(missing_since=now, updated_at=now).where(orphans).execute()
 
     def _entry(self, kind: str, action: str, raw, groups: dict, number: int) -> PanelEntry | None:
         """The entry of one record, or None (a warning) when it cannot be used."""
@@ -6858,6 +6873,9 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
     """movie id -> Match: the lines that are that film, and why each line was taken
     or refused. The rules (README "Matching") in order:
 
+    0. a line whose TMDB id an Xtream panel gave (source 'xtream') is Radarr's
+       tmdbId is the film, whatever its title; one whose panel id is another
+       film's is never it (no lookup, no runtime check either way);
     1. an IMDb/TMDB id in the line's tvg-id is the film, whatever its title;
     2. trailers, teasers, samples are never the film (unless its title says so);
     3. the same title (match_key of the title, original or an alternate title) and
@@ -6970,12 +6988,14 @@ def _resolve_pending(pending: list, lookups: TitleLookups | None, noun: str) -> 
 
 def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.Counter] | None = None,
                    lookups: TitleLookups | None = None) -> dict[int, Match]:
-    """episode id -> Match: lines of the series (its title, an alternate title, the
-    title without a trailing "(2005)" or country qualifier; or the line's own other
-    reading, without its qualifier) that name that episode (episode_fit), whose series
-    identity holds by the same rules as films (country, year, spelling, lookup: a
-    year-less "The Flash" is refused while another series of that name exists that
-    has that season)."""
+    """episode id -> Match: the panel's lines of the series (their TMDB id is the
+    series' tmdbId, Sonarr v4) that are that episode, when there are any; else the
+    lines of the series (its title, an alternate title, the title without a
+    trailing "(2005)" or country qualifier; or the line's own other reading,
+    without its qualifier) that name that episode (episode_fit) and whose panel id,
+    if any, is not another series', whose series identity holds by the same rules
+    as films (country, year, spelling, lookup: a year-less "The Flash" is refused
+    while another series of that name exists that has that season)."""
     facts, own = {}, collections.Counter()
     for ep in episodes:
         sid = ep.get('seriesId')

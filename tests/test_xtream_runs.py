@@ -491,3 +491,32 @@ def test_an_m3u_tvg_id_is_no_panel_id(db, tmp_path):
     lookups = stalkeer.TitleLookups(CountingCatalogue(WORLD_MOVIES), 'radarr', write=False, use_cache=False)
     match = stalkeer.match_movies([movie], lambda: collections.Counter(), lookups)[1]
     assert match.lines == []          # 'Heat' without a year: three films of that name
+
+
+def test_a_series_gone_from_the_panel_takes_its_episodes(cli, db_url, tmp_path, panel, apps):
+    radarr, sonarr = apps
+    show = sonarr.add_series('Breaking Bad', 2008, path='/tv/Breaking Bad', tmdbId=1396)
+    sonarr.add_episode(show['id'], 2, 1)
+    ini = ini_for(tmp_path, panel, apps)
+    assert cli('--config', ini, '--db', db_url, 'process')[0] == 0
+    assert cli('--config', ini, '--db', db_url, 'sonarr')[0] == 0
+    panel.series = [s for s in panel.series if s['name'] != 'Breaking Bad']
+    code, out, err = cli('--config', ini, '--db', db_url, 'process', '--json')
+    assert code == 0, err
+    assert json.loads(out)['disappeared'] == 3              # the series and its two episodes
+    assert all(r.missing_since is not None for r in lines(db_url, tmp_path, series_id=3))
+
+
+def test_panel_ids_are_looked_up_through_their_index(db, tmp_path):
+    panel_line(tmp_path, 'Heat (1995)', 'movies', 949)
+    sql, params = stalkeer.line_query('tmdb_id', [949, 70125])
+    if stalkeer.is_postgres(db):
+        db.execute_sql('SET enable_seqscan = off')          # a tiny table: make the planner show its hand
+        plan = ' '.join(r[0] for r in db.execute_sql('EXPLAIN ' + sql, params).fetchall())
+        db.execute_sql('SET enable_seqscan = on')
+    else:
+        plan = ' '.join(str(r[-1]) for r in db.execute_sql('EXPLAIN QUERY PLAN ' + sql, params).fetchall())
+    assert 'processed_lines_tmdb_id' in plan, plan
+    found = stalkeer._lines_by_panel_tmdb('movies', [949, 70125])
+    assert [(line.title, line.tmdb_id) for line in found[949]] == [('Heat', 949)] and 70125 not in found
+    assert stalkeer._lines_by_panel_tmdb('tvshows', [949]) == {}       # TMDB numbers films and series apart
