@@ -6937,9 +6937,8 @@ def _take_panel_lines(match: Match, lines, tmdb: int | None, noun: str, own_titl
         if noun == 'film' and _is_extra(line, own_title):
             match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
             continue
-        app = 'Radarr' if noun == 'film' else "Sonarr's series"
-        match.add(Verdict(line, True, f"its TMDB id from the panel, {tmdb}, is {app}'s tmdbId",
-                          probe=None))
+        whose = "Radarr's tmdbId" if noun == 'film' else "the series' tmdbId in Sonarr"
+        match.add(Verdict(line, True, f'its TMDB id from the panel, {tmdb}, is {whose}', probe=None))
         taken = True
     return taken
 

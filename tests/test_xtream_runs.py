@@ -117,7 +117,7 @@ def test_sonarr_reads_the_episodes_of_the_series_it_misses(cli, db_url, tmp_path
     done = tmp_path / 'lib' / 'tv' / 'Breaking Bad' / 'Season 01'
     assert sha256(done / 'Breaking Bad - S01E01.mkv') == sha256(EP1)
     assert sha256(done / 'Breaking Bad - S01E02.mkv') == sha256(EP2)
-    assert "its TMDB id from the panel, 1396, is Sonarr's series's tmdbId" in err
+    assert "its TMDB id from the panel, 1396, is the series' tmdbId in Sonarr" in err
     assert lookups(sonarr) == []                 # decided by id: no series/lookup
     # The answer is kept [xtream] info_refresh_hours: the next run asks nothing.
     sonarr.add_episode(show['id'], 1, 3)
