@@ -13,6 +13,7 @@ import stalkeer
 from conftest import payload, sha256
 from fakearr import FakeArr
 from fakepanel import FakePanel
+from test_arr import _plan
 from test_matching import (EPISODE_CASES, MOVIE_SHOULD_MATCH, MOVIE_TRAPS, WORLD_MOVIES, WORLD_SERIES,
                            Catalogue, world_film, world_show)
 
@@ -89,6 +90,18 @@ def info_calls(panel, action):
 
 def lookups(app):
     return [r for r in app.requests if r['path'].endswith('/lookup')]
+
+
+def breaking_bad_missing(cli, db_url, tmp_path, panel, apps, *episodes):
+    """Sonarr misses ``episodes`` (season, number) of Breaking Bad (tmdbId 1396);
+    the panel's catalogue is stored. The config file."""
+    radarr, sonarr = apps
+    show = sonarr.add_series('Breaking Bad', 2008, path='/tv/Breaking Bad', tmdbId=1396)
+    for season, number in episodes:
+        sonarr.add_episode(show['id'], season, number)
+    ini = ini_for(tmp_path, panel, apps)
+    assert cli('--config', ini, '--db', db_url, 'process')[0] == 0
+    return ini
 
 
 # -- series: episodes from get_series_info --------------------------------------------------------
@@ -225,11 +238,7 @@ def test_bad_series_info_answers_fail_that_series_only(db, panel, caplog, fault)
 
 
 def test_a_bad_answer_fails_the_series_not_the_sonarr_run(cli, db_url, tmp_path, panel, apps):
-    radarr, sonarr = apps
-    show = sonarr.add_series('Breaking Bad', 2008, path='/tv/Breaking Bad', tmdbId=1396)
-    sonarr.add_episode(show['id'], 1, 1)
-    ini = ini_for(tmp_path, panel, apps)
-    assert cli('--config', ini, '--db', db_url, 'process')[0] == 0
+    ini = breaking_bad_missing(cli, db_url, tmp_path, panel, apps, (1, 1))
     panel.fault('get_series_info', html=True)
     code, out, err = cli('--config', ini, '--db', db_url, 'sonarr')
     assert code == 0, err
@@ -494,11 +503,7 @@ def test_an_m3u_tvg_id_is_no_panel_id(db, tmp_path):
 
 
 def test_a_series_gone_from_the_panel_takes_its_episodes(cli, db_url, tmp_path, panel, apps):
-    radarr, sonarr = apps
-    show = sonarr.add_series('Breaking Bad', 2008, path='/tv/Breaking Bad', tmdbId=1396)
-    sonarr.add_episode(show['id'], 2, 1)
-    ini = ini_for(tmp_path, panel, apps)
-    assert cli('--config', ini, '--db', db_url, 'process')[0] == 0
+    ini = breaking_bad_missing(cli, db_url, tmp_path, panel, apps, (2, 1))
     assert cli('--config', ini, '--db', db_url, 'sonarr')[0] == 0
     panel.series = [s for s in panel.series if s['name'] != 'Breaking Bad']
     code, out, err = cli('--config', ini, '--db', db_url, 'process', '--json')
@@ -509,13 +514,11 @@ def test_a_series_gone_from_the_panel_takes_its_episodes(cli, db_url, tmp_path, 
 
 def test_panel_ids_are_looked_up_through_their_index(db, tmp_path):
     panel_line(tmp_path, 'Heat (1995)', 'movies', 949)
-    sql, params = stalkeer.line_query('tmdb_id', [949, 70125])
     if stalkeer.is_postgres(db):
         db.execute_sql('SET enable_seqscan = off')          # a tiny table: make the planner show its hand
-        plan = ' '.join(r[0] for r in db.execute_sql('EXPLAIN ' + sql, params).fetchall())
+    plan = _plan(db, stalkeer.line_query('tmdb_id', [949, 70125]))
+    if stalkeer.is_postgres(db):
         db.execute_sql('SET enable_seqscan = on')
-    else:
-        plan = ' '.join(str(r[-1]) for r in db.execute_sql('EXPLAIN QUERY PLAN ' + sql, params).fetchall())
     assert 'processed_lines_tmdb_id' in plan, plan
     found = stalkeer._lines_by_panel_tmdb('movies', [949, 70125])
     assert [(line.title, line.tmdb_id) for line in found[949]] == [('Heat', 949)] and 70125 not in found
