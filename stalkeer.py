@@ -26,13 +26,9 @@ import configparser
 import contextlib
 import dataclasses
 import datetime as dt
-import difflib
 import errno
 import gc
-import hashlib
-import hmac
 import io
-import ipaddress
 import itertools
 import json
 import logging
@@ -40,10 +36,8 @@ import math
 import os
 import random
 import re
-import secrets
 import shutil
 import signal
-import socket
 import stat
 import struct
 import sys
@@ -126,6 +120,14 @@ def _required(name: str, lazy: bool = False):
         MISSING_PACKAGES.append(name)
         return _NotInstalled()
 
+
+# Standard modules only some commands reach: ~7 ms of every start together.
+difflib = _Lazy('difflib', 'difflib')
+hashlib = _Lazy('hashlib', 'hashlib')       # with hmac: OpenSSL's _hashlib
+hmac = _Lazy('hmac', 'hmac')
+ipaddress = _Lazy('ipaddress', 'ipaddress')
+secrets = _Lazy('secrets', 'secrets')
+socket = _Lazy('socket', 'socket')
 
 peewee = _required('peewee', lazy=True)
 requests = _required('requests', lazy=True)
@@ -6892,6 +6894,10 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
             '%(asctime)s %(levelname)s [' + str(os.getpid()) + '] %(message)s'))
         setattr(handler, _LOG_HANDLER_TAG, True)
         log.addHandler(handler)
+    # The logger passes on only what some handler keeps: a log.debug() no handler
+    # wants then costs one level check instead of a LogRecord (a 10k-item run
+    # makes ~25k of them; bench/RESULTS.md, issue 15).
+    log.setLevel(min(h.level for h in log.handlers) or logging.DEBUG)
 
 
 class App:
