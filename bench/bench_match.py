@@ -82,7 +82,10 @@ def run_match(module, movies, library_keys):
 def run_floor(movies):
     """Seconds of the floor: the SQL join alone. The movies' keys (movie_keys) go
     into a temporary table, joined on (content_type, match_key) with the present
-    lines, the candidate columns fetched as tuples; nothing else."""
+    lines, the candidate columns fetched as tuples; nothing else. CROSS JOIN
+    keeps the keys as the outer loop (one index probe per key): left to itself
+    SQLite scanned the 135k movie lines and probed the keys, 0.26 s even for
+    1,000 keys."""
     execute = stalkeer.db_proxy.obj.execute_sql
     t = time.perf_counter()
     keys = sorted({k for m in movies for k in stalkeer.movie_keys(m)[1]})
@@ -90,7 +93,7 @@ def run_floor(movies):
     execute('DELETE FROM bench_keys')
     stalkeer.db_proxy.obj.cursor().executemany('INSERT INTO bench_keys VALUES (?)', [(k,) for k in keys])
     columns = ', '.join(f'p."{name}"' for name in stalkeer.CandidateLine._fields)
-    rows = execute(f'SELECT {columns} FROM bench_keys k JOIN processed_lines p '
+    rows = execute(f'SELECT {columns} FROM bench_keys k CROSS JOIN processed_lines p '
                    "ON p.content_type = 'movies' AND p.match_key = k.key "
                    'WHERE p.missing_since IS NULL').fetchall()
     return time.perf_counter() - t, len(rows)
