@@ -109,6 +109,18 @@ def _installed(name: str) -> bool:
         return False
 
 
+def _loads(alias: str) -> bool:
+    """Whether the lazily imported module bound to ``alias`` imports: installed
+    yet broken (a psycopg2 built without its libpq) counts as missing."""
+    value = globals()[alias]
+    if isinstance(value, _Lazy):
+        try:
+            value._load()
+        except ImportError:
+            return False
+    return True
+
+
 def _required(name: str, lazy: bool = False):
     if lazy and _installed(name):
         return _Lazy(name, name)
@@ -1439,7 +1451,7 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
             pragmas={'journal_mode': journal, 'busy_timeout': 15000,
                      'synchronous': 'normal', 'foreign_keys': 1})
     else:
-        if psycopg2 is None:
+        if psycopg2 is None or not _loads('psycopg2'):
             raise DatabaseError('PostgreSQL needs psycopg2: pip install psycopg2-binary')
         kwargs = {k: v for k, v in (('user', spec['user']), ('password', spec['password']),
                                      ('host', spec['host']), ('port', spec['port'])) if v}
@@ -9580,6 +9592,8 @@ def main(argv=None) -> int:
         # `python stalkeer.py` alone: what it can do, not just "COMMAND is required".
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if not _loads('peewee'):          # installed, yet its import fails
+        MISSING_PACKAGES.append('peewee')
     if MISSING_PACKAGES:
         console.error(missing_packages_message(MISSING_PACKAGES))
         return EXIT_USAGE

@@ -377,6 +377,14 @@ def test_version_and_help_import_no_heavy_package(tmp_path):
     assert code == 0 and 'Traceback' not in err
 
 
+def test_an_installed_but_broken_psycopg2_is_missing_not_a_traceback(monkeypatch, tmp_path):
+    # Imported on first use now: one that fails to import (built without its libpq)
+    # still gets the one-line answer, as when it was imported at start.
+    monkeypatch.setattr(stalkeer, 'psycopg2', stalkeer._Lazy('psycopg2_that_fails_to_import', 'psycopg2'))
+    with pytest.raises(stalkeer.DatabaseError, match='PostgreSQL needs psycopg2: pip install psycopg2-binary'):
+        stalkeer.open_database('postgresql://postgres@127.0.0.1:5432/test', str(tmp_path))
+
+
 def test_no_command_prints_usage_and_every_command(tmp_path):
     code, out, err = run_stalkeer(cwd=tmp_path)
     assert code == 2 and out == '' and err.startswith('usage: stalkeer')
