@@ -1490,12 +1490,33 @@ def migrate_schema(db) -> list[str]:
                     else:
                         run_migrations(migrator.add_column(table, field.column_name, field))
                     changes.append(f'added column {table}.{field.column_name}')
-            db.create_tables(MODELS, safe=True)
+            create_line_indexes(db, MODELS)
     except peewee.PeeweeException as exc:
         raise DatabaseError(f'cannot create or upgrade the tables: {first_line(exc)}') from None
     for change in changes:
         log.debug('migrate: %s', change)
     return changes
+
+
+def create_line_indexes(db, models=None) -> None:
+    """create_tables(models, safe) — by default processed_lines' indexes — inside
+    schema_change. A first import builds processed_lines' indexes after its rows
+    (PlaylistIngest._drop_indexes); two first imports that overlapped can have
+    stored a line twice, which the unique line_hash index refuses: the later
+    copy of each line (seconds old) is dropped, then the indexes are built."""
+    models = models or [ProcessedLine]
+    try:
+        with db.atomic():
+            db.create_tables(models, safe=True)
+        return
+    except peewee.IntegrityError:
+        pass
+    removed = db.execute_sql(
+        'DELETE FROM "processed_lines" WHERE "line_hash" IS NOT NULL AND "id" NOT IN '
+        '(SELECT MIN("id") FROM "processed_lines" WHERE "line_hash" IS NOT NULL GROUP BY "line_hash")'
+    ).rowcount
+    log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
+    db.create_tables(models, safe=True)
 
 
 def _sqlite_needs_backfill(db, field) -> bool:
@@ -4522,6 +4543,7 @@ _LINE_COLUMNS = (
     'tvg_logo', 'group_title', 'tvg_type', 'content_type', 'title', 'year', 'season', 'episode',
     'resolution', 'languages', 'match_key', 'episode_end', 'absolute_episode', 'air_date',
     'alt_key', 'edition', 'country', 'missing_since', 'updated_at')
+_STORED_END = _LINE_COLUMNS.index('updated_at')     # the columns a row's values are compared on
 
 
 def _line_values(entry, cls, digest: str, meta: str, now) -> tuple:
@@ -4617,7 +4639,7 @@ class PlaylistIngest:
         # A first import needs no lookups: every line is new (a concurrent
         # import is still safe, inserts ignore conflicts).
         self._lookups = self.can_read_db and ProcessedLine.select().limit(1).exists()
-        deferred = [] if self._lookups or self.dry_run else self._drop_secondary_indexes()
+        deferred = [] if self._lookups or self.dry_run else self._drop_indexes()
         # Hundreds of thousands of short-lived, acyclic objects: the cyclic
         # collector only costs time here (about 6%, bench/RESULTS.md).
         gc_was_enabled = gc.isenabled()
@@ -4628,10 +4650,7 @@ class PlaylistIngest:
             if gc_was_enabled:
                 gc.enable()
             if deferred:
-                # Built once over the sorted data instead of row by row. If we
-                # are killed before this, the next start's migrate rebuilds them.
-                with schema_change(db_proxy.obj):
-                    db_proxy.obj.create_tables([ProcessedLine], safe=True)
+                self._restore_indexes()
         summary.lines_read, summary.entries = stats.lines_read, stats.entries
         summary.malformed, summary.decode_errors = stats.malformed, stats.decode_errors
         summary.encoding_fallbacks, summary.entities_decoded = stats.encoding_fallbacks, stats.entities_decoded
@@ -4645,16 +4664,28 @@ class PlaylistIngest:
         return summary
 
     @staticmethod
-    def _drop_secondary_indexes() -> list[str]:
+    def _drop_indexes() -> list[str]:
         """First import into an empty table: index maintenance per row was a
-        third of the storing time (bench/RESULTS.md), so build them at the end.
-        The unique line_hash index stays: inserts rely on it."""
+        third of the storing time, and each batch's commit rewrote most of the
+        random line_hash index into the WAL again (335k page writes for 200k
+        lines, and worse than linear growth: bench/RESULTS.md). So every index
+        is built once at the end, over the finished table. Lines are unique
+        within a run (``seen``); only an overlapping first import by another
+        instance can add a line twice, and _restore_indexes folds those."""
         db = db_proxy.obj
         with schema_change(db):
-            names = [i.name for i in db.get_indexes(ProcessedLine._meta.table_name) if not i.unique]
+            names = [i.name for i in db.get_indexes(ProcessedLine._meta.table_name)
+                     if i.columns != ['id']]       # PostgreSQL lists the primary key's too
             for name in names:
                 db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
         return names
+
+    @staticmethod
+    def _restore_indexes() -> None:
+        """Build the indexes _drop_indexes dropped. If we are killed before this,
+        the next start's migrate builds them (and folds duplicates the same way)."""
+        with schema_change(db_proxy.obj):
+            create_line_indexes(db_proxy.obj)
 
     def _read(self, fh, stats, seen, summary, by_type, on_progress):
         batch = []
@@ -4678,11 +4709,20 @@ class PlaylistIngest:
             self._flush(batch, summary, by_type)
 
     def _existing(self, hashes):
+        """line_hash -> (id, meta_hash, missing_since, content_type[, the stored
+        values of _LINE_COLUMNS[1:25] with --force]), through the unique index."""
         if not self._lookups:
             return {}
+        stored = ''
+        if self.force:
+            # To skip the rows whose values the re-classification does not change
+            # (a --force that rewrote all 200k rows took 5.8 s; 1.4 s skipping them).
+            # air_date as text: what _line_values stores, on both engines.
+            stored = ', ' + ', '.join('CAST("air_date" AS TEXT)' if c == 'air_date' else f'"{c}"'
+                                      for c in _LINE_COLUMNS[1:_STORED_END])
         rows = BulkWriter(db_proxy.obj).select_in(
-            'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type" '
-            'FROM "processed_lines"', 'line_hash', hashes)
+            'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type"'
+            f'{stored} FROM "processed_lines"', 'line_hash', hashes)
         return {row[0]: row[1:] for row in rows}
 
     def _flush(self, batch, summary, by_type):
@@ -4705,8 +4745,12 @@ class PlaylistIngest:
             by_type[cls.content_type] += 1
             values = _line_values(entry, cls, digest, meta, now)
             if old:
-                summary.updated += 1
-                updates.append(values + (old[0],))
+                summary.updated += 1        # re-classified (with --force: whether or not it changed)
+                if self.force and old[4:] == values[1:_STORED_END]:
+                    continue
+                # line_hash is the lookup key: the same by definition, and writing
+                # it rewrote the unique index's entry of every row.
+                updates.append(values[1:] + (old[0],))
             else:
                 summary.new += 1
                 new_rows.append(values + ('processed', now, now))
@@ -4717,18 +4761,18 @@ class PlaylistIngest:
             # Another instance may be importing the same playlist right now: ignore conflicts.
             writer.insert_ignore('processed_lines',
                                  _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at'), new_rows)
-            writer.update_by_id('processed_lines', _LINE_COLUMNS, updates)
+            writer.update_by_id('processed_lines', _LINE_COLUMNS[1:], updates)
             for chunk in _chunks(reappeared, _SQL_IN_CHUNK):
                 (ProcessedLine.update(missing_since=None, updated_at=utcnow())
                  .where(ProcessedLine.id.in_(chunk)).execute())
 
     def _mark_disappeared(self, seen: set) -> int:
         PL = ProcessedLine
-        gone = [row_id for row_id, digest in
-                PL.select(PL.id, PL.line_hash)
-                  .where(PL.missing_since.is_null() & PL.line_hash.is_null(False))
-                  .tuples().iterator()
-                if digest not in seen]
+        # A plain cursor: building a peewee row per line was 1 s of a 2.4 s re-run.
+        cursor = db_proxy.obj.execute_sql(
+            'SELECT "id", "line_hash" FROM "processed_lines" '
+            'WHERE "missing_since" IS NULL AND "line_hash" IS NOT NULL')
+        gone = [row_id for row_id, digest in cursor if digest not in seen]
         if self.dry_run:
             return len(gone)
         now = utcnow()

@@ -10,6 +10,7 @@ missing_since only whether it is set). The bulk paths of the ingest (bulk
 inserts, skipped unchanged rows, the one-scan lookups) must not change a value.
 """
 
+import datetime
 import io
 import sys
 
@@ -157,3 +158,84 @@ def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_pa
     assert stored(db_url, tmp_path) == expected_back
     run_process(cli, db_url, first)
     assert stored(db_url, tmp_path) == expected_back
+
+
+def test_force_rewrites_only_the_rows_whose_values_change(cli, db_url, tmp_path, playlists):
+    first, _ = playlists
+    run_process(cli, db_url, first)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    mark = '%s' if stalkeer.is_postgres(db) else '?'
+    db.execute_sql(f'UPDATE "processed_lines" SET "updated_at" = {mark}, "title" = {mark} WHERE "id" = 5',
+                   ('2001-01-01 00:00:00', 'x'))
+    db.execute_sql(f'UPDATE "processed_lines" SET "updated_at" = {mark} WHERE "id" <> 5',
+                   ('2000-01-01 00:00:00',))
+    db.close()
+    run_process(cli, db_url, first, '--force')
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    rewritten = [r.id for r in PL.select(PL.id).where(PL.updated_at > datetime.datetime(2002, 1, 1))]
+    db.close()
+    assert rewritten == [5]                 # the one row whose stored title was not what classify says
+    assert stored(db_url, tmp_path) == Reference().apply(first.read_bytes()).expected()
+
+
+def test_a_first_import_builds_every_index_again(cli, db_url, tmp_path, playlists):
+    first, _ = playlists
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    before = {i.name: (i.columns, i.unique) for i in db.get_indexes('processed_lines')}
+    db.close()
+    run_process(cli, db_url, first)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    assert {i.name: (i.columns, i.unique) for i in db.get_indexes('processed_lines')} == before
+    assert before['processed_lines_line_hash'][1] is True
+    db.close()
+
+
+def test_lines_stored_twice_by_overlapping_first_imports_are_folded(db):
+    """Two first imports at once each insert without the unique index (built at
+    the end): the later copy of a line goes, then the index is built."""
+    for name in [i.name for i in db.get_indexes('processed_lines') if i.columns != ['id']]:
+        db.execute_sql(f'DROP INDEX "{name}"')
+    for line_hash in ('a', 'b', 'a', 'c', 'b'):
+        PL.create(line_hash=line_hash, url='http://x/' + line_hash)
+    stalkeer.create_line_indexes(db)
+    assert [(r.id, r.line_hash) for r in PL.select().order_by(PL.id)] == [(1, 'a'), (2, 'b'), (4, 'c')]
+    assert 'processed_lines_line_hash' in {i.name for i in db.get_indexes('processed_lines')}
+
+
+def _plan(db, sql, params):
+    if stalkeer.is_postgres(db):
+        db.execute_sql('SET enable_seqscan = off')            # a small table: make the planner show its hand
+        try:
+            return ' '.join(r[0] for r in db.execute_sql('EXPLAIN ' + sql, params).fetchall())
+        finally:
+            db.execute_sql('SET enable_seqscan = on')
+    return ' '.join(str(r[-1]) for r in db.execute_sql('EXPLAIN QUERY PLAN ' + sql, params).fetchall())
+
+
+def test_ingest_lookups_use_their_indexes(cli, db_url, tmp_path, playlists, monkeypatch):
+    """Every lookup a re-run and a --force make goes through the unique line_hash
+    index (never a scan per chunk of 900 hashes), and rows are rewritten by id."""
+    first, _ = playlists
+    run_process(cli, db_url, first)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    seen = []
+    original = type(db).execute_sql
+
+    def recording(self, sql, params=None, *args, **kwargs):
+        if 'processed_lines' in sql and sql.lstrip().upper().startswith('SELECT'):
+            seen.append((sql, tuple(params or ())))
+        return original(self, sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(type(db), 'execute_sql', recording)
+    for force in (False, True):
+        stalkeer.PlaylistIngest(force=force).run(str(first))
+    monkeypatch.setattr(type(db), 'execute_sql', original)
+    lookups = [(sql, params) for sql, params in seen if '"line_hash" IN' in sql]
+    assert len(lookups) >= 2 and any('"title"' in sql for sql, _ in lookups)   # plain and --force
+    for sql, params in lookups:
+        plan = _plan(db, sql, params)
+        assert 'processed_lines_line_hash' in plan, plan
+    mark = '%s' if stalkeer.is_postgres(db) else '?'        # BulkWriter.update_by_id's statement
+    plan = _plan(db, f'UPDATE "processed_lines" SET "title" = {mark} WHERE "id" = {mark}', ('x', 1))
+    assert ('processed_lines_pkey' if stalkeer.is_postgres(db) else 'INTEGER PRIMARY KEY') in plan, plan
+    db.close()
