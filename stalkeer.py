@@ -4587,6 +4587,28 @@ class BulkWriter:
             marks = ', '.join('?' * len(columns))
             cursor.executemany(f'INSERT OR IGNORE INTO "{table}" ({cols}) VALUES ({marks})', rows)
 
+    def copy_in(self, table: str, columns, rows) -> None:
+        """PostgreSQL COPY ... FROM STDIN (text format) of rows into a table that
+        has no unique index to conflict with (a first import: _drop_indexes).
+        The execute_values INSERT made a PostgreSQL first import 2.8x SQLite's."""
+        if not rows:
+            return
+        ncols = len(columns)
+        buf = io.StringIO()
+        for row in rows:
+            fields = ['\\N' if v is None else str(v) for v in row]
+            line = '\t'.join(fields)
+            # Most lines hold no tab, newline or backslash: checked on the whole
+            # line at once, and escaped field by field only when they do.
+            if (line.count('\t') != ncols - 1 or '\n' in line or '\r' in line
+                    or line.count('\\') != row.count(None)):
+                line = '\t'.join('\\N' if v is None else str(v).translate(_COPY_ESCAPE) for v in row)
+            buf.write(line)
+            buf.write('\n')
+        buf.seek(0)
+        cols = ', '.join(f'"{c}"' for c in columns)
+        self.db.cursor().copy_expert(f'COPY "{table}" ({cols}) FROM STDIN', buf)
+
     def update_by_id(self, table: str, columns, rows) -> None:
         """rows: tuples of the column values followed by the id."""
         if not rows:
@@ -4605,6 +4627,10 @@ class BulkWriter:
         for chunk in _chunks(values, _SQL_IN_CHUNK):
             marks = ', '.join([self.param] * len(chunk))
             yield from self.db.execute_sql(f'{sql_head} WHERE "{column}" IN ({marks})', chunk).fetchall()
+
+
+# COPY's text format: backslash escapes (PostgreSQL docs, COPY, "Text Format").
+_COPY_ESCAPE = str.maketrans({'\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r'})
 
 
 def _chunks(items, size):
@@ -4801,14 +4827,17 @@ class PlaylistIngest:
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
-        self._writer.submit(self._write, writer, new_rows, updates, reappeared)
+        self._writer.submit(self._write, writer, new_rows, updates, reappeared, not self._lookups)
 
     @staticmethod
-    def _write(writer, new_rows, updates, reappeared):
+    def _write(writer, new_rows, updates, reappeared, first_import):
+        columns = _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at')
         with db_proxy.atomic():
-            # Another instance may be importing the same playlist right now: ignore conflicts.
-            writer.insert_ignore('processed_lines',
-                                 _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at'), new_rows)
+            if first_import and writer.pg:
+                writer.copy_in('processed_lines', columns, new_rows)     # no index to conflict with
+            else:
+                # Another instance may be importing the same playlist right now: ignore conflicts.
+                writer.insert_ignore('processed_lines', columns, new_rows)
             writer.update_by_id('processed_lines', _LINE_COLUMNS[1:], updates)
             for chunk in _chunks(reappeared, _SQL_IN_CHUNK):
                 (ProcessedLine.update(missing_since=None, updated_at=utcnow())

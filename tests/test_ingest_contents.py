@@ -124,6 +124,10 @@ def playlists(tmp_path_factory):
     folder = tmp_path_factory.mktemp('generated')
     first = folder / 'first.m3u'
     generate(str(first), entries=ENTRIES, seed=15)
+    with first.open('a', encoding='utf-8') as fh:     # what PostgreSQL's COPY text format escapes
+        fh.write('#EXTINF:-1 tvg-name="Back\\slash (2020)" group-title="VOD",Back\\slash (2020)\n'
+                 'http://provider.example:8080/movie/u/p/1.mkv\n'
+                 '#EXTINF:-1 tvg-name="\\N" group-title="A\tB",\\N\nhttp://provider.example:8080/movie/u/p/2.mkv\n')
     second = folder / 'second.m3u'
     second.write_bytes(changed_copy(first.read_bytes()))
     return first, second
@@ -140,8 +144,10 @@ def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_pa
     expected_first = ref.expected()
     assert len(expected_first) > 2000 and any(r['alt_key'] for r in expected_first)
 
-    run_process(cli, db_url, first)                         # first import: bulk path
+    run_process(cli, db_url, first)                         # first import: bulk path (COPY on PostgreSQL)
     assert stored(db_url, tmp_path) == expected_first
+    assert any(r['display_title'] == '\\N' for r in expected_first)
+    assert any('\t' in (r['group_title'] or '') for r in expected_first)
     run_process(cli, db_url, first)                         # re-run: nothing changes
     assert stored(db_url, tmp_path) == expected_first
     run_process(cli, db_url, first, '--force')              # --force: reclassified, same values
