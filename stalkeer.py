@@ -4639,34 +4639,40 @@ def _chunks(items, size):
 
 
 class _BatchWriter:
-    """Writes the ingest's batches in one background thread, one batch at a time,
-    while the caller parses and classifies the next one.
+    """Runs the ingest's database work (each batch's lookup, then its write) in
+    one background thread, in order, while the caller parses and classifies.
 
     sqlite3 and psycopg2 release the GIL while the database works, so on two
     cores storing overlaps classifying (the two were 43% and 32% of a first
-    import: the issue 15 profile). The thread has its own connection (peewee's
-    are per thread) and its own transactions; at most one batch waits, so
-    memory stays one batch deep, and an error of a write is raised by the
-    next submit() or by leaving the block. An in-memory SQLite database is
-    per connection: there the batches are written inline."""
+    import: the issue 15 profile), and a re-run's lookups overlap parsing. The
+    thread has its own connection (peewee's are per thread) and its own
+    transactions; at most _DEPTH jobs wait, so memory stays two batches deep;
+    an error is raised by result() of its job, by a later submit() or by
+    leaving the block. An in-memory SQLite database is per connection: there
+    (and with --dry-run) the jobs run inline."""
+
+    _DEPTH = 2
 
     def __init__(self, enabled=True):
         db = db_proxy.obj
         inline = not enabled or db is None or getattr(db, 'database', None) == ':memory:'
         self.pool = None if inline else concurrent.futures.ThreadPoolExecutor(1, 'stalkeer-ingest')
-        self.pending = None
+        self.pending = collections.deque()
 
-    def submit(self, fn, *args) -> None:
-        self.wait()
+    def submit(self, fn, *args) -> concurrent.futures.Future:
         if self.pool is None:
-            fn(*args)
-        else:
-            self.pending = self.pool.submit(fn, *args)
+            done = concurrent.futures.Future()
+            done.set_result(fn(*args))
+            return done
+        while len(self.pending) >= self._DEPTH:
+            self.pending.popleft().result()
+        job = self.pool.submit(fn, *args)
+        self.pending.append(job)
+        return job
 
     def wait(self) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.result()
+        while self.pending:
+            self.pending.popleft().result()
 
     def __enter__(self):
         return self
@@ -4758,7 +4764,7 @@ class PlaylistIngest:
             create_line_indexes(db_proxy.obj)
 
     def _read(self, fh, stats, seen, summary, by_type, on_progress):
-        batch = []
+        batch, pending = [], None
         with fh, _BatchWriter(enabled=not self.dry_run) as self._writer:
             for entry in iter_playlist(fh, stats, on_progress):
                 if self.limit and len(seen) >= self.limit:
@@ -4774,9 +4780,18 @@ class PlaylistIngest:
                 seen.add(digest)
                 batch.append((digest, entry))
                 if len(batch) >= INGEST_BATCH:
-                    self._flush(batch, summary, by_type)
+                    pending = self._next(batch, pending, summary, by_type)
                     batch = []
-            self._flush(batch, summary, by_type)
+            pending = self._next(batch, pending, summary, by_type)
+            self._next([], pending, summary, by_type)
+
+    def _next(self, batch, pending, summary, by_type):
+        """Start the lookup of `batch` (in the background), then finish the
+        previous batch, whose lookup ran while this one was parsed."""
+        lookup = self._writer.submit(self._existing, [d for d, _ in batch]) if batch else None
+        if pending is not None:
+            self._flush(pending[0], pending[1].result(), summary, by_type)
+        return (batch, lookup) if batch else None
 
     def _existing(self, hashes):
         """line_hash -> (id, meta_hash, missing_since, content_type[, the stored
@@ -4795,10 +4810,7 @@ class PlaylistIngest:
             f'{stored} FROM "processed_lines"', 'line_hash', hashes)
         return {row[0]: row[1:] for row in rows}
 
-    def _flush(self, batch, summary, by_type):
-        if not batch:
-            return
-        existing = self._existing([digest for digest, _ in batch])
+    def _flush(self, batch, existing, summary, by_type):
         writer = BulkWriter(db_proxy.obj)
         now = writer.timestamp(utcnow())
         new_rows, updates, reappeared = [], [], []
@@ -4833,9 +4845,17 @@ class PlaylistIngest:
     def _write(writer, new_rows, updates, reappeared, first_import):
         columns = _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at')
         with db_proxy.atomic():
-            if first_import and writer.pg:
-                writer.copy_in('processed_lines', columns, new_rows)     # no index to conflict with
-            else:
+            copied = False
+            if first_import and writer.pg and new_rows:
+                # No index to conflict with, unless an overlapping first import
+                # built them already: then this batch goes the INSERT way.
+                try:
+                    with db_proxy.atomic():
+                        writer.copy_in('processed_lines', columns, new_rows)
+                    copied = True
+                except (peewee.IntegrityError, psycopg2.IntegrityError):     # a raw cursor: not wrapped
+                    pass
+            if not copied:
                 # Another instance may be importing the same playlist right now: ignore conflicts.
                 writer.insert_ignore('processed_lines', columns, new_rows)
             writer.update_by_id('processed_lines', _LINE_COLUMNS[1:], updates)
