@@ -4638,56 +4638,6 @@ def _chunks(items, size):
         yield items[i:i + size]
 
 
-class _BatchWriter:
-    """Runs the ingest's database work (each batch's lookup, then its write) in
-    one background thread, in order, while the caller parses and classifies.
-
-    sqlite3 and psycopg2 release the GIL while the database works, so on two
-    cores storing overlaps classifying (the two were 43% and 32% of a first
-    import: the issue 15 profile), and a re-run's lookups overlap parsing. The
-    thread has its own connection (peewee's are per thread) and its own
-    transactions; at most _DEPTH jobs wait, so memory stays two batches deep;
-    an error is raised by result() of its job, by a later submit() or by
-    leaving the block. An in-memory SQLite database is per connection: there
-    (and with --dry-run) the jobs run inline."""
-
-    _DEPTH = 2
-
-    def __init__(self, enabled=True):
-        db = db_proxy.obj
-        inline = not enabled or db is None or getattr(db, 'database', None) == ':memory:'
-        self.pool = None if inline else concurrent.futures.ThreadPoolExecutor(1, 'stalkeer-ingest')
-        self.pending = collections.deque()
-
-    def submit(self, fn, *args) -> concurrent.futures.Future:
-        if self.pool is None:
-            done = concurrent.futures.Future()
-            done.set_result(fn(*args))
-            return done
-        while len(self.pending) >= self._DEPTH:
-            self.pending.popleft().result()
-        job = self.pool.submit(fn, *args)
-        self.pending.append(job)
-        return job
-
-    def wait(self) -> None:
-        while self.pending:
-            self.pending.popleft().result()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.pool is None:
-            return
-        try:
-            self.wait()
-        finally:
-            # The thread's own connection: closed in that thread (peewee's state is per thread).
-            self.pool.submit(db_proxy.obj.close).result()
-            self.pool.shutdown()
-
-
 class PlaylistIngest:
     """Streams a playlist into processed_lines: batched upserts, one short
     transaction per batch (other instances keep writing meanwhile), unchanged
@@ -4764,8 +4714,11 @@ class PlaylistIngest:
             create_line_indexes(db_proxy.obj)
 
     def _read(self, fh, stats, seen, summary, by_type, on_progress):
-        batch, pending = [], None
-        with fh, _BatchWriter(enabled=not self.dry_run) as self._writer:
+        batch = []
+        # Measured and dropped (bench/RESULTS.md, issue 15): a background thread
+        # storing one batch (and looking up the next) while this one is
+        # classified made every step 1.2-1.3x slower on the two shared vCPUs.
+        with fh:
             for entry in iter_playlist(fh, stats, on_progress):
                 if self.limit and len(seen) >= self.limit:
                     summary.limited = True
@@ -4780,18 +4733,9 @@ class PlaylistIngest:
                 seen.add(digest)
                 batch.append((digest, entry))
                 if len(batch) >= INGEST_BATCH:
-                    pending = self._next(batch, pending, summary, by_type)
+                    self._flush(batch, summary, by_type)
                     batch = []
-            pending = self._next(batch, pending, summary, by_type)
-            self._next([], pending, summary, by_type)
-
-    def _next(self, batch, pending, summary, by_type):
-        """Start the lookup of `batch` (in the background), then finish the
-        previous batch, whose lookup ran while this one was parsed."""
-        lookup = self._writer.submit(self._existing, [d for d, _ in batch]) if batch else None
-        if pending is not None:
-            self._flush(pending[0], pending[1].result(), summary, by_type)
-        return (batch, lookup) if batch else None
+            self._flush(batch, summary, by_type)
 
     def _existing(self, hashes):
         """line_hash -> (id, meta_hash, missing_since, content_type[, the stored
@@ -4810,7 +4754,10 @@ class PlaylistIngest:
             f'{stored} FROM "processed_lines"', 'line_hash', hashes)
         return {row[0]: row[1:] for row in rows}
 
-    def _flush(self, batch, existing, summary, by_type):
+    def _flush(self, batch, summary, by_type):
+        if not batch:
+            return
+        existing = self._existing([digest for digest, _ in batch])
         writer = BulkWriter(db_proxy.obj)
         now = writer.timestamp(utcnow())
         new_rows, updates, reappeared = [], [], []
@@ -4839,7 +4786,7 @@ class PlaylistIngest:
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
-        self._writer.submit(self._write, writer, new_rows, updates, reappeared, not self._lookups)
+        self._write(writer, new_rows, updates, reappeared, not self._lookups)
 
     @staticmethod
     def _write(writer, new_rows, updates, reappeared, first_import):
