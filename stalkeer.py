@@ -448,6 +448,28 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
                 redact.add(form)
 
 
+def register_secret_url(url: str) -> None:
+    """A URL that is a key in itself (a webhook's path, a healthcheck UUID, an
+    Apprise URL): all of it after the host (after ``scheme://`` for non-HTTP
+    schemes), and each of its parts that looks like a token (8+ characters with
+    a digit), is masked by value wherever it shows up, as `config` shows it."""
+    url = (url or '').strip()
+    scheme, sep, rest = url.partition('://')
+    if not sep:
+        redact.add(url)
+        return
+    if scheme.lower() in ('http', 'https'):
+        netloc, _, rest = rest.partition('/')
+        if '@' in netloc:
+            redact.add(netloc.rsplit('@', 1)[0])
+    rest = rest.strip('/')
+    # A short path ('hook') would mask that word in every message: mask the URL whole.
+    redact.add(rest if len(rest) >= 8 else url)
+    for part in re.split(r'[/?&=#:@]+', rest):
+        if len(part) >= 8 and any(c.isdigit() for c in part):
+            redact.add(part)
+
+
 def clip(text, limit: int = DISPLAY_FIELD_MAX) -> str:
     """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
     text = '' if text is None else str(text)
@@ -543,31 +565,43 @@ _O_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 _O_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
 
 
-def open_folder(path: str) -> int:
-    """An O_DIRECTORY descriptor of the absolute folder ``path``, creating what is missing.
+def _under(path: str, root: str | None) -> bool:
+    return bool(root) and os.path.commonpath([path, root]) == root
 
-    A folder stalkeer creates is opened with O_NOFOLLOW, as is everything below
-    it: a symlink planted in its place (before or after the mkdir) is refused
-    with ELOOP/ENOTDIR instead of being followed. Folders that already existed
-    belong to the user or to Radarr/Sonarr and are used as they are (a library
-    on a symlinked disk is common). ``.`` and ``..`` are refused. Raises OSError.
-    """
+
+def open_folder(path: str, root: str | None = None, create: bool = True) -> int:
+    """An O_DIRECTORY descriptor of the absolute folder ``path``, creating what
+    is missing (unless not ``create``: FileNotFoundError).
+
+    Walked from ``/`` one component at a time, each opened relative to the one
+    before. A folder stalkeer creates is opened with O_NOFOLLOW, as is everything
+    below it, and so is every folder below ``root`` (the folder holding Radarr's
+    movie folders or Sonarr's series folders: the movie, series and season
+    folders are never followed through a link, existing or not). A symlink there
+    is refused with ELOOP/ENOTDIR instead of being followed. Folders down to
+    ``root`` belong to the user (a library on a symlinked disk is common) and
+    are used as they are. ``.`` and ``..`` are refused. Raises OSError."""
     if not os.path.isabs(path):
         raise OSError(errno.EINVAL, 'not an absolute path', path)
     parts = [p for p in path.split('/') if p]
     if any(p in ('.', '..') for p in parts):
         raise OSError(errno.EINVAL, 'a path with . or .. in it', path)
+    root = os.path.normpath(root) if root else None
+    strict_from = len([p for p in root.split('/') if p]) if _under(path, root) else len(parts)
     fd = os.open('/', os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
     created = False
     try:
-        for part in parts:
+        for index, part in enumerate(parts):
             flags = os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC
+            if created or index >= strict_from:
+                flags |= _O_NOFOLLOW
             following = None
             if not created:
                 try:
                     following = os.open(part, flags, dir_fd=fd)
                 except FileNotFoundError:
-                    pass
+                    if not create:
+                        raise
             if following is None:
                 try:
                     os.mkdir(part, 0o777, dir_fd=fd)
@@ -581,6 +615,45 @@ def open_folder(path: str) -> int:
     except BaseException:
         os.close(fd)
         raise
+
+
+def folder_refusal(path: str, exc: OSError, root: str | None = None, verb: str = 'create') -> str:
+    """Why :func:`open_folder` refused ``path``, naming the component in the
+    way: a symbolic link below ``root`` (or planted in a folder stalkeer made),
+    or a file where a folder must be."""
+    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+        return f'cannot {verb} {path}: {exc.strerror or exc}'
+    parts = [p for p in path.split('/') if p]
+    root = os.path.normpath(root) if root else None
+    strict_from = len([p for p in root.split('/') if p]) if _under(path, root) else len(parts)
+    for i in range(len(parts)):
+        here = '/' + '/'.join(parts[:i + 1])
+        try:
+            st = os.stat(here, follow_symlinks=i < strict_from)
+        except OSError:
+            break
+        if stat.S_ISLNK(st.st_mode):
+            return f'refusing to follow the symbolic link {here} (below {root or "/"})'
+        if not stat.S_ISDIR(st.st_mode):
+            what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
+            return f'{here} is {what}, not a folder'
+    return f'refusing to follow a symbolic link on the way to {path}'
+
+
+def private_opener(path, flags: int) -> int:
+    """``open(..., opener=private_opener)``: a file created 0600 (whatever the
+    umask): the database, the log and the playlist hold the provider account."""
+    fd = os.open(path, flags | _O_CLOEXEC, 0o600)
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, 0o600)      # a leftover of a crashed run keeps no wider mode
+    return fd
+
+
+def create_private(path: str) -> None:
+    """Create ``path`` empty and 0600 unless it exists (an existing file keeps
+    the mode its owner gave it). Errors are left to whoever opens it next."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600))
 
 
 def same_file(a: os.stat_result, b: os.stat_result) -> bool:
@@ -1022,12 +1095,13 @@ class Config:
         """Teach redact() every secret the configuration holds, before anything
         is printed: a command that never reads the playlist (status, serve)
         still masks the account of [m3u] url by value."""
-        urls = [self.get('m3u', 'url'), self.get('notify', 'webhook_url'),
-                self.get('notify', 'healthcheck_url'), self.database_url,
-                *re.split(r'[\s,]+', self.get('notify', 'apprise_urls') or '')]
-        for url in urls:
+        for url in (self.get('m3u', 'url'), self.database_url):
             if url:
                 register_url_secrets(url, configured=True)
+        for url in (self.get('notify', 'webhook_url'), self.get('notify', 'healthcheck_url'),
+                    *re.split(r'[\s,]+', self.get('notify', 'apprise_urls') or '')):
+            if url:
+                register_secret_url(url)
         for section, key in (('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token')):
             redact.add(self.get(section, key))
 
@@ -1153,6 +1227,12 @@ class DownloadInfo(BaseModel):
     # speed and ETA in `status` are not diluted by earlier runs and pauses.
     session_started_at = peewee.DateTimeField(null=True)
     session_start_bytes = peewee.BigIntegerField(null=True)
+    # The inode number of the .part this download created (text: inode numbers
+    # are unsigned 64-bit): only that file is ever reopened and written.
+    part_inode = peewee.TextField(null=True)
+    # The folder holding the Radarr movie folder / Sonarr series folder: no
+    # symlink below it is followed when creating or removing files.
+    library_root = peewee.TextField(null=True)
 
     class Meta:
         table_name = 'download_info'
@@ -1330,7 +1410,10 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     """Split a database URL into what the driver needs. Raises ConfigError."""
     if not url:
         raise ConfigError(f'{source} is empty; use sqlite:///stalkeer.db or postgresql://user@host/db')
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:       # 'Invalid IPv6 URL': an unclosed [ in the host
+        raise ConfigError(f'{source}: not a valid URL ({exc})') from None
     scheme = parts.scheme.lower()
     if scheme == 'sqlite':
         # sqlite:///relative.db -> 'relative.db'; sqlite:////abs.db -> '/abs.db'
@@ -1350,7 +1433,9 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
         try:
             port = parts.port
         except ValueError:
-            raise ConfigError(f'{source}: the port is not a number') from None
+            raw = parts.netloc.rpartition('@')[2].rpartition(':')[2]
+            raise ConfigError(f'{source}: the port must be from 1 to 65535' if raw.isdigit()
+                              else f'{source}: the port is not a number') from None
         database = urllib.parse.unquote(parts.path.lstrip('/'))
         if not database:
             raise ConfigError(f'{source}: no database name in {redact_url(url)!r}')
@@ -1383,6 +1468,7 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
                 log.warning('database %s is on a network filesystem (%s): WAL is unsafe there, '
                             'using a rollback journal; for several machines use PostgreSQL',
                             path, fstype)
+            create_private(path)       # SQLite gives its -wal/-shm/-journal the same mode
         db = StalkeerSqliteDatabase(
             path, timeout=15, lock_type='IMMEDIATE',
             pragmas={'journal_mode': journal, 'busy_timeout': 15000,
@@ -1556,13 +1642,19 @@ class StateManager:
     # -- rows -----------------------------------------------------------------
     def get_or_create(self, url: str, destination: str, title: str | None = None,
                       processed_line_id: int | None = None, service: str | None = None,
-                      item_id: int | None = None, parent_id: int | None = None) -> DownloadInfo:
+                      item_id: int | None = None, parent_id: int | None = None,
+                      library_root: str | None = None) -> DownloadInfo:
         """The row for ``destination``, created if needed (race-free: unique key)."""
         now = utcnow()
         DownloadInfo.insert(url=url, destination=destination, title=title, status=PENDING,
                             service=service, service_item_id=item_id, service_parent_id=parent_id,
+                            library_root=library_root,
                             created_at=now, updated_at=now).on_conflict_ignore().execute()
         info = DownloadInfo.get(DownloadInfo.destination == destination)
+        if library_root and info.library_root != library_root:
+            (DownloadInfo.update(library_root=library_root)
+             .where(DownloadInfo.id == info.id).execute())
+            info = DownloadInfo.get_by_id(info.id)
         if service and (info.service, info.service_item_id) != (service, item_id):
             (DownloadInfo.update(service=service, service_item_id=item_id,
                                  service_parent_id=parent_id)
@@ -1750,10 +1842,14 @@ class StateManager:
         self._owned_update(info.id, line_state='downloading', **fields)
 
     def heartbeat(self, download_id: int, bytes_downloaded: int | None, total_bytes=None,
-                  resume_token=None, session_start: bool = False) -> None:
+                  resume_token=None, session_start: bool = False, part_path: str | None = None,
+                  part_inode: int | None = None) -> None:
         """Renew the lease and persist progress, in one statement; ``session_start``:
-        the body starts here, so speed and ETA count from this point (``status``)."""
+        the body starts here, so speed and ETA count from this point (``status``);
+        ``part_path``/``part_inode``: the .part this download writes (PartFile)."""
         fields = dict(locked_at=db_now())
+        if part_path is not None:
+            fields.update(part_path=part_path, part_inode=str(part_inode))
         if bytes_downloaded is not None:
             fields['bytes_downloaded'] = bytes_downloaded
         if session_start:
@@ -1994,20 +2090,30 @@ def _lexists_at(name: str, dir_fd: int) -> bool:
 class PartFile:
     """The ``.part`` file of one download, as this process holds it.
 
-    Opened without following symlinks, and only when it is a regular file (a
-    planted link, pipe or folder is refused, never followed or truncated);
-    created with O_EXCL; its folder opened as in :func:`open_folder`. While it
-    is open it is locked with flock(LOCK_EX): no other stalkeer process writes
-    to it, finishes it or deletes it meanwhile, not even one that took the
-    database lease over because this one stalled or was frozen (the lock lives
-    as long as the file is open; the successor skips the download instead of
-    sharing the inode). Writes go straight to the descriptor, each after a
-    lease check: there is no buffer that could be flushed after the lease is lost.
+    Only the file this download created is ever written: a new one is made with
+    O_CREAT|O_EXCL|O_NOFOLLOW, and its inode number is recorded in the row
+    (``part_inode``); an existing one is reopened only when it is a regular
+    file with that inode and a single link. Anything else at the name (a planted
+    hard link or file, a symlink, another instance's ``.part`` in a shared
+    temp_dir) is left alone and a fresh name is used (``fresh_path``). Its
+    folder is opened as in :func:`open_folder`. While it is open it is locked
+    with flock(LOCK_EX): no other stalkeer process writes to it, finishes it or
+    deletes it meanwhile, not even one that took the database lease over
+    because this one stalled or was frozen (the lock lives as long as the file
+    is open; the successor skips the download instead of sharing the inode).
+    Writes go straight to the descriptor, each after a lease check: there is no
+    buffer that could be flushed after the lease is lost.
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, inode: int | None = None, adopt: bool = False,
+                 root: str | None = None, fresh_path: Callable[[], str] | None = None):
         self.path = path
         self.folder, self.name = os.path.split(path)
+        self.inode = inode          # of the .part this download created, from the row
+        self.adopt = adopt          # a row from before inodes were recorded, with bytes
+        self.root = root
+        self.fresh_path = fresh_path
+        self.created = False        # this process made it (the row must record it)
         self.dir_fd: int | None = None
         self.fd: int | None = None
 
@@ -2015,50 +2121,76 @@ class PartFile:
     def is_open(self) -> bool:
         return self.fd is not None
 
-    def open(self, create: bool) -> bool:
+    def ours(self, st: os.stat_result, linked: bool = False) -> bool:
+        """``st`` is the .part this download created (``linked``: a second link,
+        the library file of a finish that crashed after link(), is allowed)."""
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink > (2 if linked else 1):
+            return False
+        return st.st_ino == self.inode if self.inode is not None else self.adopt
+
+    def open(self, create: bool, linked: bool = False) -> bool:
         """Open and lock the .part; create it when missing and ``create``.
         Returns whether it is open. Raises PartBusy, DownloadError."""
         if self.fd is not None:
             return True
         try:
             if self.dir_fd is None:
-                self.dir_fd = open_folder(self.folder)
+                self.dir_fd = open_folder(self.folder, self.root)
             for _ in range(10):
-                fd = self._open_once(create)
+                fd = self._open_once(create, linked)
                 if fd is None:
                     return False
                 if fd >= 0:
                     self.fd = fd
                     return True
         except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise DownloadError(f'refusing to follow a symbolic link on the way to {self.path}') from None
-            raise DownloadError(f'cannot open {self.path}: {exc.strerror or exc}') from None
+            raise DownloadError(folder_refusal(self.folder, exc, self.root, 'open')
+                                if exc.errno in (errno.ELOOP, errno.ENOTDIR)
+                                else f'cannot open {self.path}: {exc.strerror or exc}') from None
         raise DownloadError(f'{self.path} keeps being replaced; not touching it')
 
-    def _open_once(self, create: bool) -> int | None:
+    def _step_aside(self, st: os.stat_result) -> None:
+        """Something that is not ours holds the name: never touch it, use a new name."""
+        if self.fresh_path is None:
+            raise DownloadError(f'a file not created by this download is in the way at {self.path}')
+        old, self.path = self.path, self.fresh_path()
+        self.folder, self.name = os.path.split(self.path)
+        self.inode, self.adopt = None, False
+        log.warning('%s is %s not created by this download (planted, or another instance\'s); '
+                    'leaving it alone and downloading to %s', old,
+                    'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st), self.name)
+
+    def _open_once(self, create: bool, linked: bool) -> int | None:
         """A locked descriptor; None when missing (and not ``create``); -1 to try again."""
         flags = os.O_RDWR | _O_NOFOLLOW | _O_CLOEXEC
         try:
             st = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
         except FileNotFoundError:
+            st = None
+        if st is not None and not self.ours(st, linked):
+            if not create:
+                return None
+            self._step_aside(st)
+            return -1
+        if st is None:
             if not create:
                 return None
             try:
                 fd = os.open(self.name, flags | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=self.dir_fd)
             except FileExistsError:
                 return -1
+            fresh = True
         else:
-            if not stat.S_ISREG(st.st_mode):
-                raise DownloadError(f'refusing to use {self.path}: it is {_describe_mode(st)}')
             try:    # O_NONBLOCK: a pipe swapped in since the stat must not hang the open
                 fd = os.open(self.name, flags | os.O_NONBLOCK, dir_fd=self.dir_fd)
             except FileNotFoundError:
                 return -1
+            fresh = False
         try:
             opened = os.fstat(fd)
-            if not stat.S_ISREG(opened.st_mode):
-                raise DownloadError(f'refusing to use {self.path}: it is {_describe_mode(opened)}')
+            if not fresh and not self.ours(opened, linked):
+                os.close(fd)          # swapped between the stat and the open
+                return -1
             self._lock(fd)
             # Unlinked or replaced while we opened and locked it (cleanup, a racing
             # process)? Then lock what the name is now.
@@ -2069,6 +2201,11 @@ class PartFile:
             if now is None or not same_file(now, opened):
                 os.close(fd)
                 return -1
+            if fresh:
+                self.created, self.inode, self.adopt = True, opened.st_ino, False
+            elif self.inode is None:
+                self.inode = opened.st_ino      # adopted: recorded from now on
+                self.created = True
             return fd
         except BaseException:
             with contextlib.suppress(OSError):
@@ -2129,6 +2266,14 @@ class PartFile:
         if same_file(now, os.fstat(self.fd)):
             os.unlink(self.name, dir_fd=self.dir_fd)
 
+    def let_go(self) -> None:
+        """Opened, but not to be written (a second link to it appeared): close it
+        and leave the name alone; the next open(create=True) uses a fresh name."""
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+        self.fd, self.inode, self.adopt = None, None, False
+
     def close(self) -> None:
         """Close (which drops the lock)."""
         for fd in (self.fd, self.dir_fd):
@@ -2168,12 +2313,13 @@ class Downloader:
     def download(self, url: str, destination: str, *, title: str | None = None,
                  processed_line_id: int | None = None, force: bool = False,
                  service: str | None = None, item_id: int | None = None,
-                 parent_id: int | None = None) -> DownloadResult:
-        """Download ``url`` to ``destination`` (tracked); see :meth:`run`."""
+                 parent_id: int | None = None, library_root: str | None = None) -> DownloadResult:
+        """Download ``url`` to ``destination`` (tracked); see :meth:`run`.
+        ``library_root``: no symlink below this folder is followed (open_folder)."""
         register_url_secrets(url)
         destination = os.path.abspath(destination)
         info = self.state.get_or_create(url, destination, title, processed_line_id,
-                                        service, item_id, parent_id)
+                                        service, item_id, parent_id, library_root)
         return self.run(info, force=force, url=url)
 
     def run(self, info: DownloadInfo, force: bool = False, url: str | None = None) -> DownloadResult:
@@ -2201,7 +2347,7 @@ class Downloader:
                 self.state.reset_for_force(info.id)
                 info = self.state.reload(info.id)
             keeper = LeaseKeeper(self.state, info.id, self.settings.progress_interval_seconds).start()
-            part = PartFile(info.part_path or self._part_path(info))
+            part = self._part_file(info)
             part.open(create=False)
             if url and url != info.url and part.is_open:
                 part.truncate(0, keeper)   # bytes of another URL must never be continued
@@ -2249,11 +2395,22 @@ class Downloader:
                                   info.download_path, info.file_size)
         return None
 
-    def _part_path(self, info: DownloadInfo) -> str:
-        """``<destination name>.stalkeer-<id>.part``, the name cut so that the
-        whole stays within NAME_MAX_BYTES."""
+    def _part_file(self, info: DownloadInfo) -> PartFile:
+        """The .part of ``info`` as the row knows it: its name, the inode it was
+        created with (rows from before ``part_inode`` existed adopt a single-link
+        regular file when they recorded bytes), the folder below which no link
+        is followed."""
+        inode = int(info.part_inode) if info.part_inode else None
+        adopt = inode is None and bool(info.part_path) and (info.bytes_downloaded or 0) > 0
+        return PartFile(info.part_path or self._part_path(info), inode, adopt, info.library_root,
+                        lambda: self._part_path(info, secrets.token_hex(4)))
+
+    def _part_path(self, info: DownloadInfo, tag: str | None = None) -> str:
+        """``<destination name>.stalkeer-<id>.part`` (``-<tag>`` before ``.part`` when
+        that name is taken by a file this download did not create), the name cut
+        so that the whole stays within NAME_MAX_BYTES."""
         folder = self.settings.temp_dir or os.path.dirname(info.destination)
-        suffix = f'.stalkeer-{info.id}.part'
+        suffix = f'.stalkeer-{info.id}-{tag}.part' if tag else f'.stalkeer-{info.id}.part'
         name = utf8_truncate(os.path.basename(info.destination), NAME_MAX_BYTES - len(suffix))
         return os.path.join(folder, name + suffix)
 
@@ -2337,6 +2494,8 @@ class Downloader:
             log.info('%s: %s was finished by a run that stopped before recording it',
                      self._label(info), path)
             return DownloadResult('completed', info.id, f'downloaded {path}', path, size)
+        if part.is_open and part.stat().st_nlink > 1:
+            part.let_go()       # a second link appeared: its bytes are not ours to append to
         final = self._final_path(info, None)
         if os.path.lexists(final) and not force:
             # Fail before fetching gigabytes we could not put anywhere.
@@ -2406,13 +2565,16 @@ class Downloader:
         bytes. Returns (path, size) or None."""
         if part.is_open:
             held = part.stat()
-        elif not part.open(create=False):
+        elif not part.open(create=False, linked=True):
             held = None
         else:
             held = part.stat()
         recorded = info.file_size          # recorded by StateManager.finishing()
         if recorded is None and info.total_bytes and info.bytes_downloaded == info.total_bytes:
             recorded = info.total_bytes    # rows from before finishing() existed
+        # One inode with the .part only counts when it is complete: a link to a
+        # partial .part planted at the destination is not a finished download.
+        whole = info.file_size or info.total_bytes
         candidates = [info.download_path] if info.download_path else []
         candidates += [c for c in self._final_candidates(info) if c not in candidates]
         for final in candidates:
@@ -2423,11 +2585,18 @@ class Downloader:
             if not stat.S_ISREG(found.st_mode):
                 continue
             if held is not None and same_file(held, found):
-                return final, found.st_size
+                if whole is not None and found.st_size == whole:
+                    return final, found.st_size
+                continue
             if recorded is None or found.st_size != recorded:
                 continue
             if held is None:
-                return final, recorded
+                # Ours: the inode the .part had (linked or renamed), or a copy
+                # on another filesystem than the .part's folder (temp_dir).
+                if part.inode is None or found.st_ino == part.inode or (
+                        part.dir_fd is not None and os.fstat(part.dir_fd).st_dev != found.st_dev):
+                    return final, recorded
+                continue
             if held.st_size == recorded and final == info.download_path \
                     and self._same_bytes(part, final, recorded):
                 return final, recorded
@@ -2516,7 +2685,8 @@ class Downloader:
             self._check_free_space(part.folder, remaining)
             part.open(create=True)       # only now: nothing is created for a refused download
             keeper.progress(start)
-            self.state.heartbeat(info.id, start, total, token or '', session_start=True)
+            self.state.heartbeat(info.id, start, total, token or '', session_start=True,
+                                 part_path=part.path, part_inode=part.inode)
             self._stream_body(info, response, part, keeper, start, overlap, total)
         size = part.size()
         if total is not None and size != total:
@@ -2673,11 +2843,9 @@ class Downloader:
             raise IncompleteDownloadError(f'{part.path} is not {size} bytes')
         folder, name = os.path.split(final)
         try:
-            dir_fd = open_folder(folder)
+            dir_fd = open_folder(folder, info.library_root)
         except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise DownloadError(f'refusing to follow a symbolic link on the way to {final}') from None
-            raise DownloadError(f'cannot create {folder}: {exc.strerror}') from None
+            raise DownloadError(folder_refusal(folder, exc, info.library_root)) from None
         refusal = f'refusing to overwrite existing file {final} (use --force)'
         try:
             if not force and _lexists_at(name, dir_fd):
@@ -2947,7 +3115,7 @@ class PlaylistFetcher:
             size = 0
             head = b''
             try:
-                with open(tmp, 'wb') as fh:
+                with open(tmp, 'wb', opener=private_opener) as fh:
                     for chunk in response.iter_content(CHUNK_SIZE):
                         if len(head) < 65536:
                             head += chunk[:65536 - len(head)]
@@ -2981,7 +3149,8 @@ class PlaylistFetcher:
             while os.path.exists(target):
                 n += 1
                 target = os.path.join(s.archive_dir, f'{stem}-{stamp}-{n}{suffix or ".m3u"}')
-            shutil.copyfile(s.file_path, target)
+            with open(s.file_path, 'rb') as src, open(target, 'xb', opener=private_opener) as dst:
+                shutil.copyfileobj(src, dst)
         except OSError as exc:
             # The new playlist is in place; a failed archive copy is not worth failing for.
             log.warning('could not archive the playlist in %s: %s', s.archive_dir, exc.strerror)
@@ -6584,6 +6753,23 @@ def movie_destination(movie: dict, settings: ArrSettings) -> str:
     return contained_path(folder, name)
 
 
+def library_root(destination: str, service: str) -> str | None:
+    """The folder holding the item's folder: Radarr's ``{root}/{movie folder}/{file}``,
+    Sonarr's ``{root}/{series folder}/[Season NN/]{file}``. Below it no symlink
+    is followed (the movie, series and season folders); above it the library
+    may sit on a disk mounted through a link."""
+    if not destination:
+        return None
+    folder = os.path.dirname(destination)
+    if service == 'sonarr' and _SEASON_FOLDER.fullmatch(os.path.basename(folder)):
+        folder = os.path.dirname(folder)
+    return os.path.dirname(folder)
+
+
+# The season folders episode_destination makes.
+_SEASON_FOLDER = re.compile(r'Season \d{2,}|Specials')
+
+
 def episode_destination(ep: dict, settings: ArrSettings, last: int | None = None) -> str:
     """``{series folder}/Season NN/{Series} - SNNENN`` (``-ENN`` up to ``last`` for a
     multi-episode file, as Sonarr names one); season 0 goes to ``Specials``."""
@@ -6835,6 +7021,7 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
     path = log_file or cfg.getpath('logging', 'file')
     if path:
         try:
+            create_private(path)
             handler = logging.FileHandler(path, encoding='utf-8')
         except OSError as exc:
             raise ConfigError(f'cannot open log file {path}: {exc.strerror}') from None
@@ -7762,7 +7949,7 @@ class ArrRun:
                 result = self.workers.downloader().download(
                     line.url, item.destination, title=item.label, processed_line_id=line.id,
                     force=self.args.force, service=item.service, item_id=item.item_id,
-                    parent_id=item.parent_id)
+                    parent_id=item.parent_id, library_root=library_root(item.destination, item.service))
             if len(item.item_ids) > 1 and result.download_id is not None:
                 link_items(result.download_id, item.service, item.item_ids[1:])
             if result.status in ('completed', 'skipped'):
@@ -8196,15 +8383,16 @@ def cmd_retry(app: App) -> int:
     return EXIT_OK if done or not rows else EXIT_FAILED
 
 
-_PART_NAME = re.compile(r'\.stalkeer-(\d+)\.(?:part|copy)\Z')
+_PART_NAME = re.compile(r'\.stalkeer-(\d+)(?:-[0-9a-f]+)?\.(?:part|copy)\Z')
 
 
-def remove_unlocked(path: str) -> bool:
+def remove_unlocked(path: str, root: str | None = None) -> bool:
     """Delete the file at ``path`` unless a process holds its flock (a live
-    transfer: PartFile). The name is never followed. False when it was kept."""
+    transfer: PartFile). The name is never followed, nor a folder below
+    ``root`` (open_folder). False when it was kept."""
     folder, name = os.path.split(path)
     try:
-        dir_fd = os.open(folder, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+        dir_fd = open_folder(folder, root, create=False)
     except OSError:
         return False
     try:
@@ -8248,15 +8436,24 @@ def cmd_cleanup(app: App) -> int:
     DI = DownloadInfo
     keep = {row.part_path for row in DI.select(DI.part_path).where(
         (DI.status.in_(RESUMABLE_STATUSES) | state.live()) & DI.part_path.is_null(False))}
-    folders = {os.path.dirname(p) for (p,) in DI.select(DI.part_path).where(
-        DI.part_path.is_null(False)).tuples()}
-    folders |= {os.path.dirname(d) for (d,) in DI.select(DI.destination).tuples()}
+    roots = {}          # folder -> the library_root below which no link is followed
+    for part_path, destination, root in DI.select(DI.part_path, DI.destination,
+                                                  DI.library_root).tuples():
+        for path in (part_path, destination):
+            if path:
+                folder = os.path.dirname(path)
+                roots[folder] = roots.get(folder) or (root if _under(folder, root) else None)
     if settings.temp_dir:
-        folders.add(settings.temp_dir)
+        roots.setdefault(settings.temp_dir, None)
     now = time.time()
     cutoff = min(now - (args.older_than or 0) * 86400, now - settings.lock_timeout)
     freed = removed = 0
-    for folder in sorted(f for f in folders if f and os.path.isdir(f)):
+    for folder in sorted(f for f in roots if f and os.path.isdir(f)):
+        root = roots[folder]
+        if root and os.path.realpath(folder) != os.path.normpath(os.path.join(
+                os.path.realpath(root), os.path.relpath(folder, root))):
+            app.console.out(f'skipped {folder}: a symbolic link below {root} is not followed')
+            continue
         for name in sorted(os.listdir(folder)):
             path = os.path.join(folder, name)
             if not _PART_NAME.search(name) or path in keep:
@@ -8267,7 +8464,7 @@ def cmd_cleanup(app: App) -> int:
                 continue
             if not stat.S_ISREG(st.st_mode) or st.st_mtime > cutoff:
                 continue
-            if not args.dry_run and not remove_unlocked(path):
+            if not args.dry_run and not remove_unlocked(path, root):
                 app.console.out(f'kept {path}: a process has it open')
                 continue
             app.console.out(f'{"would remove" if args.dry_run else "removed"} {path} ({human_bytes(st.st_size)})')
@@ -8438,12 +8635,12 @@ class Notifier:
         self.on = (cfg.get('notify', 'on') or 'failure').lower()
         if self.on not in ('failure', 'always', 'never'):
             raise ConfigError(f'[notify] on must be failure, always or never, got {self.on!r}')
+        for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
+            if url:
+                register_secret_url(url)        # first: even the error below masks them
         for key, url in (('webhook_url', self.webhook), ('healthcheck_url', self.healthcheck)):
             if url and (not re.match(r'(?i)https?://', url) or url_problem(url)):
                 raise ConfigError(f'[notify] {key} must be an http(s) URL, got {redact(url)!r}')
-        for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
-            if url:
-                register_url_secrets(url)
         self.session = session or requests.Session()
         self.timeout = 10
         self._apprise = None

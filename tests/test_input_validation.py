@@ -256,3 +256,30 @@ def test_download_refuses_an_unrequestable_url_in_one_line(url, reason, tmp_path
     code, out, err = run_stalkeer('download', url, tmp_path / 'x.mkv', '--db', sqlite_url)
     one_line_error(code, err, reason)
     assert '/u/p/' not in err
+
+
+# -- a malformed database URL is bad input like any other (trial 101114 F1) -------------------
+
+@pytest.mark.parametrize('url, says', [
+    ('postgresql://postgres:DbPassw0rd@[::1:5432/x', 'not a valid URL'),
+    ('postgresql://postgres:DbPassw0rd@127.0.0.1:99999/x', 'the port must be from 1 to 65535'),
+    ('postgresql://postgres:DbPassw0rd@127.0.0.1:5x/x', 'the port is not a number'),
+])
+@pytest.mark.parametrize('where', ['--db', 'DATABASE_URL', 'ini'])
+def test_a_malformed_database_url_is_one_line_and_exit_2(url, says, where, tmp_path):
+    from conftest import run_stalkeer, subprocess_env
+    env, argv = subprocess_env(), []
+    if where == '--db':
+        argv = ['--db', url]
+    elif where == 'DATABASE_URL':
+        env['DATABASE_URL'] = url
+    else:
+        (tmp_path / 'bad.ini').write_text(f'[database]\nurl = {url}\n')
+        argv = ['--config', tmp_path / 'bad.ini']
+    for command in (['status'], ['migrate'], ['config', '--check']):
+        code, out, err = run_stalkeer(*argv, *command, env=env, cwd=tmp_path)
+        assert code == 2, (command, out + err)
+        assert 'Traceback' not in err and 'DbPassw0rd' not in out + err
+        assert says in err and len(err.strip().splitlines()) == 1, err
+    code, out, err = run_stalkeer(*argv, 'config', env=env, cwd=tmp_path)
+    assert code == 0 and '[database]' in out and 'DbPassw0rd' not in out + err
