@@ -470,10 +470,26 @@ def register_secret_url(url: str) -> None:
             redact.add(part)
 
 
+# What a terminal or a log reader would act on instead of showing: C0/C1 controls
+# (ESC starts OSC/CSI sequences that set titles, colours, even the clipboard; CR
+# and BEL hide or overwrite text), line separators, bidirectional overrides.
+# ``\n`` only separates lines of one message: a field (clip) escapes it too.
+_TERMINAL_CONTROLS = re.compile('[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]')
+_FIELD_CONTROLS = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]')
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f'\\x{code:02x}' if code < 0x100 else f'\\u{code:04x}'
+
+
 def clip(text, limit: int = DISPLAY_FIELD_MAX) -> str:
-    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    """``text`` (one field: a title, a path) cut to ``limit`` characters, an
+    ellipsis marking the cut; control characters, newlines included, shown
+    escaped (``\\x1b``, ``\\n`` as ``\\x0a``)."""
     text = '' if text is None else str(text)
-    return text if len(text) <= limit else text[:limit - 1] + '…'
+    text = text if len(text) <= limit else text[:limit - 1] + '…'
+    return _FIELD_CONTROLS.sub(_escaped, text)
 
 
 def shown(text, limit: int = DISPLAY_LINE_MAX) -> str:
@@ -502,10 +518,15 @@ def shown_tree(data, limit: int = DISPLAY_LINE_MAX):
 
 
 class RedactingFormatter(logging.Formatter):
-    """Log lines redacted and clipped (shown()), the message cut before formatting."""
+    """Log lines redacted and clipped (shown()), the message cut before formatting.
+    The arguments are data (titles, paths, answers of remote apps): a newline in
+    one is escaped, so that no argument can forge a log line of its own."""
 
     def format(self, record):
         record = logging.makeLogRecord(vars(record))    # other handlers keep theirs
+        if isinstance(record.args, tuple):
+            record.args = tuple(a.replace('\n', '\\x0a').replace('\r', '\\x0d')
+                                if isinstance(a, str) else a for a in record.args)
         record.msg, record.args = record.getMessage()[:65536], None
         return shown(super().format(record))
 
@@ -6718,6 +6739,9 @@ def app_folder(path, settings: ArrSettings, what: str) -> str:
     Raises DestinationError: that item fails, nothing is written."""
     if not isinstance(path, str):
         raise DestinationError(f'{settings.name} gave no usable folder for {what}: {path!r}')
+    if _FIELD_CONTROLS.search(path):
+        raise DestinationError(f"{settings.name} gave the folder '{clip(path)}' for {clip(what)}: "
+                               'a path with control characters in it is refused')
     parts = path.replace('\\', '/').split('/') if is_windows_path(path) else path.split('/')
     if any(part in ('.', '..') for part in parts):
         raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '

@@ -718,3 +718,35 @@ def test_anime_daily_country_and_specials_end_to_end(server, tmp_path, cli):
         assert "only another country's version in the playlist 1" in out
         assert 'downloaded 3' in out and op['id'] and ds['id'] and uk1['id'] and special['id']
         assert "runs 44 min, the app says 44 min" in err             # the anime episode's own runtime
+
+
+# -- what Radarr and the provider send never acts on the terminal or the log (trial 101114) ------
+
+def test_control_characters_from_radarr_and_the_playlist_are_shown_escaped(world, server):
+    """ESC/BEL/newline in a Radarr folder and in a playlist title: the folder is
+    refused like one with '..'; nothing raw reaches stdout, stderr or the log,
+    and no line is forged (a real process, its bytes read as they are)."""
+    from conftest import run_stalkeer, subprocess_env
+    evil = server.add('movie/alice/hunter22pw/evil.mkv', payload(50_000, seed=60))
+    title = 'Evil\x1b]0;PWN\x07\x1b[31m red\x1b[2K (2010)'
+    with open(world.tmp / 'playlist.m3u', 'a', encoding='utf-8') as fh:
+        fh.write(f'#EXTINF:-1 group-title="Movies",{title}\n{evil}\n')
+        fh.write(f'#EXTINF:-1 group-title="Movies",Tab Film (2011)\n{evil}\n')
+    world.radarr.add_movie('Heat2', 2010, path='/movies/Heat2\x1b]0;PWNED\x07\x1b[31mRED')
+    world.radarr.add_movie('Tab Film', 2011, path='/movies/Tab\there\nforged: line')
+    log = world.tmp / 'run.log'
+    text = ''
+    for argv in (['process'], ['radarr'], ['lines', 'evil'], ['lines', 'tab']):
+        code, out, err = run_stalkeer('--config', world.ini, '--log-file', log, *argv,
+                                      env=subprocess_env(), cwd=world.tmp)
+        assert 'Traceback' not in err, err
+        text += out + err
+    text += log.read_text(encoding='utf-8')
+    for raw in ('\x1b', '\x07', '\t'):
+        assert raw not in text
+    assert not any(line.startswith('forged: line') for line in text.splitlines())
+    assert 'control characters in it is refused' in text
+    assert '\\x1b]0;PWN\\x07' in text
+    assert not any('PWN' in p or 'RED' in p or 'forged' in p
+                   for _, _, files in os.walk(world.lib) for p in files)
+    assert not [d for d in os.listdir(world.lib / 'movies') if 'Heat2' in d or 'Tab' in d]
