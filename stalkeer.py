@@ -224,6 +224,17 @@ class DiskSpaceError(DownloadError):
     """Not enough room (checked up front) or the disk filled up mid-transfer."""
 
 
+class PermanentDownloadError(DownloadError):
+    """No retry can fix it (a symlinked or file-in-the-way folder, a name too
+    long, no permission): the download gives up at once and says what a person
+    must do; `stalkeer retry ID` puts it back."""
+
+
+# errnos of a folder or file that no retry will fix by itself.
+_PERMANENT_ERRNOS = frozenset({errno.ELOOP, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EACCES,
+                               errno.EPERM, errno.EROFS, errno.EISDIR})
+
+
 class PlaylistError(StalkeerError):
     """The playlist cannot be fetched, read or parsed at all."""
 
@@ -334,8 +345,9 @@ _SECRET_QUERY_KEYS = frozenset({
     'api_key', 'key', 'auth', 'secret'})
 _URL_IN_TEXT = re.compile(r'''\b(?:https?|rtmps?|rtsp|postgres(?:ql)?)://[^\s'"<>]+''', re.I)
 # Path-only forms, as requests puts them into its exception texts ("url: /movie/u/p/1.mkv").
+# Only there: a library folder (/lib/movies/AC/DC/) is a path, not an account.
 _XTREAM_PATH_IN_TEXT = re.compile(
-    r'(/(?:%s)/)[^/\s]+/[^/\s]+(?=/)' % '|'.join(_XTREAM_PREFIXES), re.I)
+    r'(\burl: /(?:%s)/)[^/\s]+/[^/\s]+(?=/)' % '|'.join(_XTREAM_PREFIXES), re.I)
 _SECRET_QUERY_IN_TEXT = re.compile(
     r'([?&](?:%s)=)[^&#\s\'"]+' % '|'.join(sorted(_SECRET_QUERY_KEYS)), re.I)
 
@@ -1076,18 +1088,29 @@ class Config:
         return value
 
     def getpath(self, section, key) -> str | None:
-        """A path; relative ones are resolved against the config file's folder."""
-        value = self.get(section, key)
+        """A path; relative ones are resolved against the config file's folder.
+        ConfigError naming the key for a control character (NUL included), and
+        for a folder key (_FOLDER_CONFIG_KEYS) that names an existing non-folder."""
+        value, where = self._source(section, key)
+        value = (value or '').strip()
         if not value:
             return None
+        if _FIELD_CONTROLS.search(value):
+            raise ConfigError(f"{where} must be a path without control characters, got '{clip(value)}'")
         value = os.path.expanduser(value)
-        return value if os.path.isabs(value) else os.path.join(self.base_dir, value)
+        path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
+        if (section, key) in _FOLDER_CONFIG_KEYS and os.path.exists(path) and not os.path.isdir(path):
+            raise ConfigError(f'{where} must be a folder, but {path} is a file')
+        return path
 
     # -- checks ---------------------------------------------------------------
     def check(self) -> None:
-        """Every numeric key valid, whatever the command will read (ConfigError)."""
+        """Every numeric key and every path key valid, whatever the command will
+        read (ConfigError)."""
         for section, key in NUMBER_LIMITS:
             self.getnumber(section, key)
+        for section, key in sorted(_PATH_CONFIG_KEYS):
+            self.getpath(section, key)
 
     def unknown_keys(self) -> list[str]:
         """One warning per key of the file, and per STALKEER_* variable, that
@@ -1904,9 +1927,17 @@ class StateManager:
                            force=False, rescan_pending=DownloadInfo.service.is_null(False),
                            locked_by=None, locked_at=None, lease_token=None)
 
-    def fail(self, download_id: int, error: str, bytes_downloaded: int | None = None) -> None:
+    def fail(self, download_id: int, error: str, bytes_downloaded: int | None = None,
+             counted: bool = False, give_up: bool = False) -> None:
+        """-> failed. ``counted``: the attempt counts as a retry here (it failed
+        before start() could count it); ``give_up``: no retry can fix it, the
+        retries are used up at once (StateManager.gave_up)."""
         fields = dict(status=FAILED, error_message=error[:2000], locked_by=None, locked_at=None,
                       lease_token=None)
+        if give_up:
+            fields.update(retry_count=max(self.max_retry_attempts, 1), last_retry_at=db_now())
+        elif counted:
+            fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
         if bytes_downloaded is not None:
             fields['bytes_downloaded'] = bytes_downloaded
         self._owned_update(download_id, line_state='failed', **fields)
@@ -2165,9 +2196,10 @@ class PartFile:
                     self.fd = fd
                     return True
         except OSError as exc:
-            raise DownloadError(folder_refusal(self.folder, exc, self.root, 'open')
-                                if exc.errno in (errno.ELOOP, errno.ENOTDIR)
-                                else f'cannot open {self.path}: {exc.strerror or exc}') from None
+            error = PermanentDownloadError if exc.errno in _PERMANENT_ERRNOS else DownloadError
+            raise error(folder_refusal(self.folder, exc, self.root, 'open')
+                        if exc.errno in (errno.ELOOP, errno.ENOTDIR)
+                        else f'cannot open {self.path}: {exc.strerror or exc}') from None
         raise DownloadError(f'{self.path} keeps being replaced; not touching it')
 
     def _step_aside(self, st: os.stat_result) -> None:
@@ -2357,6 +2389,7 @@ class Downloader:
             holder = DownloadInfo.get_by_id(info.id).locked_by
             return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}')
         part = keeper = None
+        started = False
         try:
             info = self.state.reload(info.id)
             # Another instance may have finished it between our read and our lock.
@@ -2373,6 +2406,7 @@ class Downloader:
             if url and url != info.url and part.is_open:
                 part.truncate(0, keeper)   # bytes of another URL must never be continued
             self.state.start(info, part.path, url, force)
+            started = True
             info = self.state.reload(info.id)
             # Logged through the redacting formatter: credentials never reach the log.
             # The extension is the URL's; a Content-Type may still change it.
@@ -2394,9 +2428,12 @@ class Downloader:
             self._pause_after_signal(info, part)
             raise
         except DownloadError as exc:
-            return self._fail(info, part, str(exc))
+            return self._fail(info, part, str(exc),
+                              counted=not started and info.status in (FAILED, RETRYING),
+                              permanent=isinstance(exc, PermanentDownloadError))
         except Exception as exc:     # a bug or an input nobody foresaw: this item only
-            return self._fail_unexpected(info, part, exc)
+            return self._fail_unexpected(info, part, exc,
+                                         counted=not started and info.status in (FAILED, RETRYING))
         finally:
             if keeper is not None:
                 keeper.stop()
@@ -2469,11 +2506,18 @@ class Downloader:
         log.debug('%s: %s', self._label(info), message)
         return DownloadResult('paused', info.id, message)
 
-    def _fail(self, info: DownloadInfo, part, message: str) -> DownloadResult:
-        """Record the failure (the .part kept for a later resume) and say it."""
+    def _fail(self, info: DownloadInfo, part, message: str, counted: bool = False,
+              permanent: bool = False) -> DownloadResult:
+        """Record the failure (the .part kept for a later resume) and say it.
+        ``counted``: it happened before the attempt was counted (StateManager.start),
+        so it counts now; ``permanent``: no retry can fix it, the download gives up
+        at once and the message says so."""
         size = part.size() if part is not None and part.is_open else None
+        if permanent:
+            message = (f'{message} — no retry can fix this: once it is put right, '
+                       f'run `stalkeer retry {info.id}`')
         try:
-            self.state.fail(info.id, message, size)
+            self.state.fail(info.id, message, size, counted=counted, give_up=permanent)
         except LeaseExpired as exc:
             message = f'{message}; the database could not record it: {exc.cause}'
         except LeaseLost as exc:
@@ -2484,7 +2528,7 @@ class Downloader:
         log.debug('failed %s: %s', self._label(info), message)
         return DownloadResult('failed', info.id, message)
 
-    def _fail_unexpected(self, info, part, exc) -> DownloadResult:
+    def _fail_unexpected(self, info, part, exc, counted: bool = False) -> DownloadResult:
         if isinstance(exc, peewee.PeeweeException):
             message = f'database error: {db_error_cause(exc)}'
         elif isinstance(exc, OSError) and exc.strerror:
@@ -2493,7 +2537,7 @@ class Downloader:
             message = f'unexpected error: {exc.__class__.__name__}: {first_line(exc)}'
         log.debug('%s', message, exc_info=True)        # the traceback, with -v only
         try:
-            return self._fail(info, part, message)
+            return self._fail(info, part, message, counted=counted)
         except Exception:                              # the row cannot even be written
             log.debug('failed %s: %s', self._label(info), message)
             return DownloadResult('failed', info.id, message)
@@ -2563,7 +2607,8 @@ class Downloader:
                 if delay:
                     self.sleep(delay)
             except DownloadError as exc:
-                return self._fail(info, part, str(exc))
+                return self._fail(info, part, str(exc),
+                                  permanent=isinstance(exc, PermanentDownloadError))
             except OSError as exc:
                 # A local filesystem problem nobody translated yet.
                 message = f'{exc.strerror or exc}: {exc.filename or ""}'.rstrip(': ')
@@ -2866,7 +2911,8 @@ class Downloader:
         try:
             dir_fd = open_folder(folder, info.library_root)
         except OSError as exc:
-            raise DownloadError(folder_refusal(folder, exc, info.library_root)) from None
+            error = PermanentDownloadError if exc.errno in _PERMANENT_ERRNOS else DownloadError
+            raise error(folder_refusal(folder, exc, info.library_root)) from None
         refusal = f'refusing to overwrite existing file {final} (use --force)'
         try:
             if not force and _lexists_at(name, dir_fd):
@@ -6739,21 +6785,23 @@ def app_folder(path, settings: ArrSettings, what: str) -> str:
     Raises DestinationError: that item fails, nothing is written."""
     if not isinstance(path, str):
         raise DestinationError(f'{settings.name} gave no usable folder for {what}: {path!r}')
+    # The item's title starts the line that shows these: not repeated here.
+    shown_path = f"'{clip(path)}'"
     if _FIELD_CONTROLS.search(path):
-        raise DestinationError(f"{settings.name} gave the folder '{clip(path)}' for {clip(what)}: "
+        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
                                'a path with control characters in it is refused')
     parts = path.replace('\\', '/').split('/') if is_windows_path(path) else path.split('/')
     if any(part in ('.', '..') for part in parts):
-        raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '
+        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
                                'a path with . or .. in it is refused')
     mapped = map_path(path, settings.path_map)
     if is_windows_path(mapped):
         parent = path[:max(path.rfind('/'), path.rfind('\\'))] or path
         raise DestinationError(
-            f'{settings.name} gave the folder {path!r} for {what}, which is not a path on this '
+            f'{settings.name} gave the folder {shown_path}, which is not a path on this '
             f'machine: map it in [{settings.section}] path_map (e.g. {parent}=/mnt/library)')
     if not mapped.startswith('/'):
-        raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '
+        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
                                'not an absolute path (map it with path_map)')
     return os.path.normpath(mapped)
 
@@ -7161,6 +7209,9 @@ def masked_config_value(section: str, key: str, value: str | None) -> str:
 _PATH_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_path'),
                                ('downloads', 'tvshows_path'), ('m3u', 'file_path'),
                                ('m3u', 'archive_dir'), ('logging', 'file')})
+# Of those, the ones that name a folder.
+_FOLDER_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_path'),
+                                 ('downloads', 'tvshows_path'), ('m3u', 'archive_dir')})
 
 
 def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | None:
@@ -7223,6 +7274,7 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         ('[database]', lambda: parse_database_url(cfg.database_url, cfg.base_dir,
                                                   cfg.database_url_source)),
         ('[downloads]', lambda: Workers(app)),
+        ('[downloads]', lambda: [cfg.getpath(*key) for key in sorted(_PATH_CONFIG_KEYS)] and None),
         ('[radarr]', lambda: arr('radarr')),
         ('[sonarr]', lambda: arr('sonarr')),
         ('[quality]', lambda: QualitySettings.from_config(cfg)),
@@ -7249,10 +7301,15 @@ def cmd_config(app: App) -> int:
             try:
                 note = check()
             except StalkeerError as exc:
-                problems.append(str(exc))
+                # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once.
+                if str(exc) not in problems:
+                    problems.append(str(exc))
                 continue
             if isinstance(note, str):
                 notes.append(f'{section} {note}')
+        # Unknown keys of the file are listed with the values; a misspelt
+        # STALKEER_* variable is only seen here.
+        notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
     if args.json:
         app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
                           'values': entries, 'errors': problems if args.check else None,
@@ -8053,8 +8110,11 @@ def run_arr(app: App, service: str) -> int:
     plan = []
     for item in items:
         if item.error:
+            # Failed like a download (stdout, webhook); no row: nothing was started.
             run.summary.failed += item.count
-            log.error('%s: %s', item.label, item.error)
+            console.out(f'failed: {item.label}: {item.error}', always=True)
+            if app.notifier is not None and not args.dry_run:
+                app.notifier.download_failed(None, item.label, None, item.error)
             continue
         if item.item_id in skips:
             run.summary.skip(item.label, *skips[item.item_id], item.count)

@@ -589,3 +589,35 @@ def test_cleanup_never_deletes_through_a_symlinked_folder(server, make_downloade
     assert code == 0, out + err
     assert precious.read_bytes() == b'precious'
     assert 'removed' not in out and 'not followed' in out
+
+
+@pytest.mark.parametrize('obstacle', ['symlinked folder', 'file as folder', 'name too long'])
+def test_a_failure_no_retry_can_fix_gives_up_at_once(obstacle, server, tmp_path, db_url, db):
+    """F10/F17: a refusal that no retry fixes is not retried by every cron run
+    forever: the first run fails it with what to do, the next does not try again
+    (and says it gave up), `retry ID` puts it back."""
+    url = server.add('movie/u/p/perm.mkv', payload(50_000, seed=48))
+    root = tmp_path / 'lib' / 'movies'
+    root.mkdir(parents=True)
+    if obstacle == 'symlinked folder':
+        (tmp_path / 'outside').mkdir()
+        os.symlink(tmp_path / 'outside', root / 'Link')
+        dest, says = root / 'Link' / 'Perm (2001).mkv', f'refusing to follow the symbolic link {root / "Link"}'
+    elif obstacle == 'file as folder':
+        (root / 'Heat (1995).mkv').write_bytes(b'a file')
+        dest, says = root / 'Heat (1995).mkv' / 'Perm (2001).mkv', \
+            f'{root / "Heat (1995).mkv"} is a file, not a folder'
+    else:
+        dest, says = root / ('x' * 300) / 'Perm (2001).mkv', 'File name too long'
+    info = stalkeer.StateManager(owner='seed').get_or_create(
+        url, str(dest), 'Perm (2001)', service='radarr', item_id=1, library_root=str(root))
+    env = subprocess_env(**QUICK)
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 1 and says in out and 'no retry can fix this' in out, out + err
+    assert f'stalkeer retry {info.id}' in out
+    assert DI.get_by_id(info.id).retry_count >= 5
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert 'failed: #' not in out and 'gave up' in out + err, out + err
+    assert not (tmp_path / 'outside').exists() or list((tmp_path / 'outside').iterdir()) == []
+    code, out, err = run_stalkeer('retry', str(info.id), '--db', db_url, env=env)
+    assert code == 0 and DI.get_by_id(info.id).retry_count == 0

@@ -283,3 +283,33 @@ def test_a_malformed_database_url_is_one_line_and_exit_2(url, says, where, tmp_p
         assert says in err and len(err.strip().splitlines()) == 1, err
     code, out, err = run_stalkeer(*argv, 'config', env=env, cwd=tmp_path)
     assert code == 0 and '[database]' in out and 'DbPassw0rd' not in out + err
+
+
+# -- path keys are checked like numbers: at start, one line naming the key (trial F18) ---------
+
+@pytest.mark.parametrize('key, value, says', [
+    ('TEMP_DIR', '/tmp/a\x01b', 'must be a path without control characters'),
+    ('TEMP_DIR', 'IS_A_FILE', 'must be a folder, but'),
+    ('MOVIES_PATH', 'IS_A_FILE', 'must be a folder, but'),
+    ('TVSHOWS_PATH', '/tv\x1b[31m', 'must be a path without control characters'),
+])
+def test_a_bad_folder_key_is_a_setup_error(key, value, says, tmp_path, sqlite_url):
+    (tmp_path / 'file.txt').write_text('not a folder')
+    value = value.replace('IS_A_FILE', str(tmp_path / 'file.txt'))
+    env = subprocess_env(**{f'STALKEER_DOWNLOADS_{key}': value})
+    for argv in (['download', 'http://127.0.0.1:9/x.mkv', tmp_path / 'x.mkv'], ['status'],
+                 ['config', '--check']):
+        code, out, err = run_stalkeer('--db', sqlite_url, *argv, env=env, cwd=tmp_path)
+        assert code == 2, (argv, out + err)
+        lines = [line for line in err.splitlines() if 'error' in line]
+        assert len(lines) == 1 and f'STALKEER_DOWNLOADS_{key} (environment) {says}' in lines[0], err
+        assert '\x1b' not in err and '\x01' not in err
+    assert not (tmp_path / 'x.mkv').exists()
+
+
+def test_config_check_names_each_mistake_once_and_misspelt_variables(tmp_path):
+    env = subprocess_env(STALKEER_DOWNLOADS_READ_TIMEOUT='nan', STALKEER_DOWNLOADS_MAX_PARALEL='3')
+    code, out, err = run_stalkeer('config', '--check', env=env, cwd=tmp_path)
+    assert code == 2
+    assert err.count('STALKEER_DOWNLOADS_READ_TIMEOUT') == 1 and 'config check: 1 error(s)' in out
+    assert 'did you mean STALKEER_DOWNLOADS_MAX_PARALLEL' in out
