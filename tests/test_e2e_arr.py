@@ -2,6 +2,7 @@
 playlist -> `process`, `radarr`, `sonarr` put byte-identical files where the
 apps expect them, and tell the apps to rescan."""
 
+import json
 import os
 import re
 import sqlite3
@@ -751,3 +752,30 @@ def test_control_characters_from_radarr_and_the_playlist_are_shown_escaped(world
     assert not any('PWN' in p or 'RED' in p or 'forged' in p
                    for _, _, files in os.walk(world.lib) for p in files)
     assert not [d for d in os.listdir(world.lib / 'movies') if 'Heat2' in d or 'Tab' in d]
+
+
+def test_refused_folders_are_reported_like_failures_and_library_paths_are_not_masked(world, server):
+    """F5: a folder Radarr gives that is refused is a failure on stdout and a
+    download_failed webhook, even with -q. F2: a library folder shaped like
+    /movies/USER/PASS/ is shown as it is (it is a path, not an account)."""
+    from conftest import run_stalkeer, subprocess_env
+    from test_ops import Receiver
+    acdc = server.add('movie/alice/hunter22pw/acdc.mkv', payload(40_000, seed=61))
+    with open(world.tmp / 'playlist.m3u', 'a', encoding='utf-8') as fh:
+        fh.write(f'#EXTINF:-1 group-title="Movies",ACDC Live (2004)\n{acdc}\n')
+        fh.write(f'#EXTINF:-1 group-title="Movies",Dotdot (2009)\n{acdc}\n')
+    world.radarr.add_movie('ACDC Live', 2004, path='/movies/AC/DC')
+    world.radarr.add_movie('Dotdot', 2009, path='/movies/..')
+    receiver = Receiver()
+    try:
+        env = subprocess_env(STALKEER_NOTIFY_WEBHOOK_URL=f'{receiver.url}/hook/abcdef123456')
+        assert run_stalkeer('--config', world.ini, 'process', env=env, cwd=world.tmp)[0] == 0
+        code, out, err = run_stalkeer('--config', world.ini, '-q', 'radarr', env=env, cwd=world.tmp)
+        events = [json.loads(body) for _, body in receiver.received if body.startswith(b'{')]
+    finally:
+        receiver.close()
+    assert code == 1
+    assert "failed: Dotdot (2009): Radarr gave the folder '/movies/..': a path with . or .. " in out
+    assert f'completed: {world.lib}/movies/AC/DC/ACDC Live (2004).mkv' in out, out
+    assert any(e['event'] == 'download_failed' and e['title'] == 'Dotdot (2009)'
+               and '/movies/..' in e['error'] for e in events), events
