@@ -760,6 +760,9 @@ def _plain(number) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
+_NUMBER_TEXT = re.compile(r'[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?', re.ASCII)
+
+
 def parse_number(text, kind: type, minimum, maximum):
     """``text`` as an ``int`` or ``float`` in [minimum, maximum].
 
@@ -770,9 +773,14 @@ def parse_number(text, kind: type, minimum, maximum):
     nan passes every comparison test by failing it."""
     what = 'a whole number' if kind is int else 'a number'
     expected = f'must be {what} from {_plain(minimum)} to {_plain(maximum)}, got {clip(text, 40)!r}'
+    text = str(text).strip()
+    # int()/float() also take '1_000' and other scripts' digits ('١٢'): a typo
+    # like '1_0' would silently be 10. ASCII digits, one sign, one point, an exponent.
+    if not _NUMBER_TEXT.fullmatch(text) or (kind is int and not text.lstrip('+-').isdigit()):
+        raise ValueError(expected)
     try:
-        number = kind(str(text).strip())
-    except (TypeError, ValueError):   # '2.5' as an int, 'soon', 5000 digits
+        number = kind(text)
+    except (TypeError, ValueError):   # 5000 digits
         raise ValueError(expected) from None
     if not math.isfinite(number) or not minimum <= number <= maximum:
         raise ValueError(expected)
@@ -1992,6 +2000,7 @@ class DownloadResult:
     message: str = ''
     path: str | None = None
     size: int | None = None
+    held: bool = False       # skipped: another process holds it (not: already downloaded)
 
 
 class ProgressTracker:
@@ -2187,7 +2196,12 @@ class PartFile:
             return True
         try:
             if self.dir_fd is None:
-                self.dir_fd = open_folder(self.folder, self.root)
+                try:    # a folder is created only for a transfer that starts
+                    self.dir_fd = open_folder(self.folder, self.root, create=create)
+                except FileNotFoundError:
+                    if create:
+                        raise
+                    return False
             for _ in range(10):
                 fd = self._open_once(create, linked)
                 if fd is None:
@@ -2371,6 +2385,9 @@ class Downloader:
         ``library_root``: no symlink below this folder is followed (open_folder)."""
         register_url_secrets(url)
         destination = os.path.abspath(destination)
+        problem = _fetch_problem(url)
+        if problem:     # nothing could ever be fetched: no row, no folder
+            return DownloadResult('failed', None, f'{title or os.path.basename(destination)}: {problem}')
         info = self.state.get_or_create(url, destination, title, processed_line_id,
                                         service, item_id, parent_id, library_root)
         return self.run(info, force=force, url=url)
@@ -2387,7 +2404,8 @@ class Downloader:
             return done
         if not self.state.acquire(info.id):
             holder = DownloadInfo.get_by_id(info.id).locked_by
-            return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}')
+            return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}',
+                                  held=True)
         part = keeper = None
         started = False
         try:
@@ -2414,7 +2432,7 @@ class Downloader:
             return self._attempts(info, part, keeper, force)
         except PartBusy as exc:
             log.debug('%s: %s', label, exc)       # the command layer prints the outcome
-            return DownloadResult('skipped', info.id, f'{label}: {exc}')
+            return DownloadResult('skipped', info.id, f'{label}: {exc}', held=True)
         except LeaseExpired as exc:
             if keeper is not None:
                 keeper.stop()
@@ -2705,9 +2723,9 @@ class Downloader:
 
     def _request(self, url: str, headers: dict) -> requests.Response:
         s = self.settings
-        problem = url_problem(url)          # a stored URL nothing can request
+        problem = _fetch_problem(url)       # a stored URL nothing can request
         if problem:
-            raise DownloadError(f'invalid URL ({problem})')
+            raise DownloadError(problem)
         try:
             return self.session.get(url, headers=headers, stream=True,
                                     timeout=(s.connect_timeout, s.read_timeout))
@@ -2795,7 +2813,10 @@ class Downloader:
 
     def _check_free_space(self, folder: str, remaining: int) -> None:
         need = remaining + self.settings.min_free_space
-        free = shutil.disk_usage(folder or '.').free
+        where = folder or '.'
+        while not os.path.isdir(where) and os.path.dirname(where) != where:
+            where = os.path.dirname(where)     # not created yet: its nearest existing parent
+        free = shutil.disk_usage(where).free
         if free < need:
             raise DiskSpaceError(f'not enough free space in {folder}: need {human_bytes(need)} '
                                  f'({human_bytes(remaining)} + min_free_space_mb), '
@@ -2987,6 +3008,17 @@ class Downloader:
                 os.unlink(copy, dir_fd=dir_fd)
         part.unlink()
         crash_point('after_unlink')
+
+
+def _fetch_problem(url: str) -> str | None:
+    """Why the downloader can never fetch ``url`` (naming its scheme, never the
+    URL: it may hold the account), or None. Only http(s) is fetched."""
+    scheme, sep, _ = url.partition('://')
+    if not sep or scheme.lower() not in ('http', 'https'):
+        shown_scheme = clip(url.partition(':')[0], 20) if ':' in url else ''
+        return f'invalid URL (not an http(s) URL{f": {shown_scheme}:" if shown_scheme else ""})'
+    problem = url_problem(url)
+    return f'invalid URL ({problem})' if problem else None
 
 
 def _link_into_place(src: str, src_dir_fd: int, name: str, dir_fd: int, refusal: str) -> None:
@@ -7166,7 +7198,8 @@ def report_result(app: App, result: DownloadResult) -> None:
         info = DownloadInfo.get_or_none(DownloadInfo.id == result.download_id) \
             if result.download_id is not None else None
         title = f' {row_title(info)}' if info else ''
-        c.out(f'{result.status}: #{result.download_id}{title}: {result.message}', always=True)
+        number = f'#{result.download_id}{title}: ' if result.download_id is not None else ''
+        c.out(f'{result.status}: {number}{result.message}', always=True)
         if app.notifier is not None and info is not None:
             app.notifier.download_failed(result.download_id, info.title, info.url,
                                          result.message, info.retry_count)
@@ -8152,10 +8185,8 @@ def run_arr(app: App, service: str) -> int:
                 run.summary.downloaded += item.count
             elif result.status == 'skipped':
                 # Taken or finished by another instance since the plan was made.
-                held = result.message.startswith('being downloaded') \
-                    or 'still open in another process' in result.message
-                run.summary.skip(item.label, SKIP_HELD if held else SKIP_DONE, result.message,
-                                 item.count)
+                run.summary.skip(item.label, SKIP_HELD if result.held else SKIP_DONE,
+                                 result.message, item.count)
             else:
                 run.summary.failed += item.count
     finally:

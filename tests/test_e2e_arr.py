@@ -211,7 +211,7 @@ def test_failed_download_exit_1_and_resume(world, server, cli):
 
 def test_existing_library_file_is_never_overwritten(world, server, cli):
     assert run(cli, world, 'process')[0] == 0
-    dest = world.lib / 'movies' / 'Heat (1995)' / 'Heat (1995).mkv'
+    dest = world.lib / 'movies' / 'Heat (1995)' / 'Heat (1995)'      # radarr's: no extension
     dest.parent.mkdir(parents=True)
     dest.write_bytes(b'the user\'s own file')
     code, out, err = run(cli, world, 'radarr')
@@ -779,3 +779,43 @@ def test_refused_folders_are_reported_like_failures_and_library_paths_are_not_ma
     assert f'completed: {world.lib}/movies/AC/DC/ACDC Live (2004).mkv' in out, out
     assert any(e['event'] == 'download_failed' and e['title'] == 'Dotdot (2009)'
                and '/movies/..' in e['error'] for e in events), events
+
+
+def test_a_line_that_can_never_be_fetched_creates_nothing(world, server, tmp_path):
+    """F11 (downloader side): a file:// or javascript: candidate fails naming its
+    scheme, without a row or a library folder; the next candidate is tried."""
+    from conftest import run_stalkeer, subprocess_env
+    good = server.add('movie/alice/hunter22pw/jsgood.mkv', payload(30_000, seed=62))
+    with open(world.tmp / 'playlist.m3u', 'a', encoding='utf-8') as fh:
+        fh.write('#EXTINF:-1 group-title="Movies",File (2014)\nfile:///etc/passwd\n')
+        fh.write('#EXTINF:-1 group-title="Movies",Javascript (2013) 4K\njavascript:alert(1)\n')
+        fh.write(f'#EXTINF:-1 group-title="Movies",Javascript (2013)\n{good}\n')
+    world.radarr.add_movie('File', 2014, path='/movies/File (2014)')
+    world.radarr.add_movie('Javascript', 2013, path='/movies/Javascript (2013)')
+    env = subprocess_env()
+    assert run_stalkeer('--config', world.ini, 'process', env=env, cwd=world.tmp)[0] == 0
+    code, out, err = run_stalkeer('--config', world.ini, 'radarr', env=env, cwd=world.tmp)
+    assert 'Traceback' not in err
+    text = out + err
+    if 'File (2014)' in out and 'failed' in out:
+        assert 'not an http(s) URL: file:' in text and '/etc/passwd' not in out
+    assert not (world.lib / 'movies' / 'File (2014)').exists()
+    assert (world.lib / 'movies' / 'Javascript (2013)' / 'Javascript (2013).mkv').exists(), text
+    con = sqlite3.connect(world.tmp / 'stalkeer.db')
+    assert not con.execute("SELECT COUNT(*) FROM download_info WHERE url NOT LIKE 'http%'").fetchone()[0]
+
+
+def test_a_download_taken_by_another_instance_after_the_plan_is_counted_as_held(world, server, cli):
+    """F13: the run finds the file's download held by another process only when
+    it starts it (a `download` of the same file, not linked to the movie): the
+    summary says held by another instance, not already downloaded."""
+    assert run(cli, world, 'process')[0] == 0
+    db = stalkeer.open_database(f'sqlite:///{world.tmp}/stalkeer.db', str(world.tmp))
+    state = stalkeer.StateManager(owner='other-host-2-abc')
+    dest = world.lib / 'movies' / 'Heat (1995)' / 'Heat (1995)'      # radarr's: no extension
+    info = state.get_or_create(world.urls['heat1080'], str(dest), 'Heat')
+    assert state.acquire(info.id)
+    db.close()
+    code, out, err = run(cli, world, 'radarr')
+    assert 'skipped: Heat: being downloaded by other-host-2-abc' in out, out + err
+    assert 'held by another instance 1' in out and 'already downloaded' not in out, out

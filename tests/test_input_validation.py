@@ -313,3 +313,16 @@ def test_config_check_names_each_mistake_once_and_misspelt_variables(tmp_path):
     assert code == 2
     assert err.count('STALKEER_DOWNLOADS_READ_TIMEOUT') == 1 and 'config check: 1 error(s)' in out
     assert 'did you mean STALKEER_DOWNLOADS_MAX_PARALLEL' in out
+
+
+@pytest.mark.parametrize('key, value', [('MAX_PARALLEL', '١٢'), ('MAX_PARALLEL', '1_0'),
+                                        ('READ_TIMEOUT', '1_000'), ('READ_TIMEOUT', '٣٠')])
+def test_numbers_are_ascii_digits_only(key, value, tmp_path, sqlite_url):
+    """F3: int()/float() take '1_000' and other scripts' digits: a typo like
+    '1_0' must not silently become 10."""
+    env = subprocess_env(**{f'STALKEER_DOWNLOADS_{key}': value})
+    for argv in (['status'], ['config', '--check']):
+        code, out, err = run_stalkeer('--db', sqlite_url, *argv, env=env, cwd=tmp_path)
+        assert code == 2 and f'STALKEER_DOWNLOADS_{key} (environment) must be' in err, out + err
+    with pytest.raises(ValueError):
+        stalkeer.parse_number(value, float, 0, 10_000)
