@@ -464,7 +464,8 @@ def register_secret_url(url: str) -> None:
     """A URL that is a key in itself (a webhook's path, a healthcheck UUID, an
     Apprise URL): all of it after the host (after ``scheme://`` for non-HTTP
     schemes), and each of its parts that looks like a token (8+ characters with
-    a digit), is masked by value wherever it shows up, as `config` shows it."""
+    a digit, not a host name), is masked by value wherever it shows up, as
+    `config` shows it."""
     url = (url or '').strip()
     scheme, sep, rest = url.partition('://')
     if not sep:
@@ -478,7 +479,8 @@ def register_secret_url(url: str) -> None:
     # A short path ('hook') would mask that word in every message: mask the URL whole.
     redact.add(rest if len(rest) >= 8 else url)
     for part in re.split(r'[/?&=#:@]+', rest):
-        if len(part) >= 8 and any(c.isdigit() for c in part):
+        # A host name or address ('127.0.0.1') is no token: it would be masked everywhere.
+        if len(part) >= 8 and any(c.isdigit() for c in part) and '.' not in part:
             redact.add(part)
 
 
@@ -8139,6 +8141,10 @@ def run_arr(app: App, service: str) -> int:
         if args.resume:
             run.resume_first()
     items = run.wanted(can_read_db)
+    # Not "not in the playlist" for everything: a step of the first run was skipped
+    # (a dry run before any database exists included).
+    if run.summary.missing and (not can_read_db or not ProcessedLine.select().limit(1).exists()):
+        raise ConfigError(PLAYLIST_NOT_READ)
     skips = run.skip_reasons(items) if can_read_db else {}
     plan = []
     for item in items:
@@ -8711,6 +8717,10 @@ def _line_text(line: dict) -> list[str]:
             ' ' * 22 + '  '.join(said)]
 
 
+PLAYLIST_NOT_READ = ('the playlist has not been read yet (0 lines in the database): run '
+                     '`stalkeer process --download` (or `stalkeer process FILE`) first')
+
+
 def cmd_lines(app: App) -> int:
     """Find playlist lines by the start of their title (accents and case do not
     matter; when no title starts so, titles holding the words anywhere) and show
@@ -8726,6 +8736,9 @@ def cmd_lines(app: App) -> int:
         for text in _line_text(line):
             app.console.out(text, always=True)
     n = len(result['lines'])
+    if not n and not ProcessedLine.select().limit(1).exists():
+        app.console.out(PLAYLIST_NOT_READ, always=True)
+        return EXIT_OK
     how = 'starts with' if result['match'] == 'prefix' else 'holds the words'
     more = f' (the first {n}: --limit)' if n == result['limit'] else ''
     app.console.out(f'{n} line(s) whose title {how} "{result["match_key"]}"{more}', always=True)
@@ -9828,7 +9841,9 @@ def main(argv=None) -> int:
                     log.warning('%s', warning)
                 cfg.check()
             app = App(args, cfg, console)
-            if args.command in NOTIFYING_COMMANDS:
+            # A dry run is a person trying things: it must not tell healthchecks a
+            # cron run succeeded, nor post an empty summary.
+            if args.command in NOTIFYING_COMMANDS and not getattr(args, 'dry_run', False):
                 app.notifier = Notifier(cfg, args.command)
                 app.notifier.start()
             code = args.func(app)

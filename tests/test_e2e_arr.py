@@ -211,7 +211,7 @@ def test_failed_download_exit_1_and_resume(world, server, cli):
 
 def test_existing_library_file_is_never_overwritten(world, server, cli):
     assert run(cli, world, 'process')[0] == 0
-    dest = world.lib / 'movies' / 'Heat (1995)' / 'Heat (1995)'      # radarr's: no extension
+    dest = world.lib / 'movies' / 'Heat (1995)' / 'Heat (1995).mkv'
     dest.parent.mkdir(parents=True)
     dest.write_bytes(b'the user\'s own file')
     code, out, err = run(cli, world, 'radarr')
