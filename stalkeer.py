@@ -9840,10 +9840,44 @@ def _define_status_server() -> None:
 
 
 def serve_settings(cfg: Config) -> tuple[str, float]:
-    """[serve] token and refresh_seconds, validated."""
+    """[serve] token and refresh_seconds, validated (allowed_hosts too)."""
     token = cfg.get('serve', 'token') or ''
     redact.add(token)
+    allowed_host_names(cfg)
     return token, cfg.getnumber('serve', 'refresh_seconds')
+
+
+_HOST_NAME = re.compile(r'[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]*:[0-9a-f:.]*', re.ASCII)
+
+
+def allowed_host_names(cfg: Config) -> list[str]:
+    """[serve] allowed_hosts as the names a Host header is compared with: a port
+    or a URL around a name is dropped (``nas:8787``, ``http://nas`` -> ``nas``);
+    what can never match a Host (``*``, ``.lan``, a non-ASCII name: browsers send
+    its xn-- form) is a ConfigError naming the key, not a silent 421."""
+    value, where = cfg._source('serve', 'allowed_hosts')
+    names = []
+    for entry in re.split(r'[\s,]+', (value or '').strip()):
+        if not entry:
+            continue
+        name = entry
+        if '://' in name:
+            try:
+                name = urllib.parse.urlsplit(name).hostname or ''
+            except ValueError:
+                name = ''
+        else:
+            try:
+                name = str(ipaddress.ip_address(name.strip('[]')))
+            except ValueError:
+                name = _host_name(name) or ''
+        name = name.lower().rstrip('.')
+        if not _HOST_NAME.fullmatch(name):
+            raise ConfigError(f"{where}: '{clip(entry, 80)}' can never match a Host header: host "
+                              'names or addresses only (a port is ignored), no wildcard, no leading '
+                              'dot, a non-ASCII name in its xn-- form')
+        names.append(name)
+    return names
 
 
 def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
@@ -9856,7 +9890,7 @@ def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
     downloads = DownloadSettings.from_config(cfg)
     if lock_timeout is None:
         lock_timeout = downloads.lock_timeout
-    allowed = [name for name in re.split(r'[\s,]+', cfg.get('serve', 'allowed_hosts') or '') if name]
+    allowed = allowed_host_names(cfg)
     define_status_classes()
     server = StatusServer(host, port, token, refresh, lock_timeout, allowed)
     server.max_retry_attempts = downloads.max_retry_attempts    # for "gave up" on the page

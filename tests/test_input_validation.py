@@ -327,3 +327,21 @@ def test_numbers_are_ascii_digits_only(key, value, tmp_path, sqlite_url):
         assert code == 2 and f'STALKEER_DOWNLOADS_{key} (environment) must be' in err, out + err
     with pytest.raises(ValueError):
         stalkeer.parse_number(value, float, 0, 10_000)
+
+
+@pytest.mark.parametrize('value, ok', [('nas:8787', ['nas']), ('http://nas', ['nas']),
+                                       ('nas, 10.0.0.5:80, [::1]:8787', ['nas', '10.0.0.5', '::1']),
+                                       ('*', None), ('.lan', None), ('évil.com', None)])
+def test_allowed_hosts_that_can_never_match_are_refused(value, ok, tmp_path):
+    """F14: a port or URL around a name is dropped; '*', '.lan', a non-ASCII name
+    can never match a Host header: one line naming the key, not a silent 421."""
+    cfg = stalkeer.Config(None, env={'STALKEER_SERVE_ALLOWED_HOSTS': value})
+    if ok is not None:
+        assert stalkeer.allowed_host_names(cfg) == ok
+        return
+    env = subprocess_env(STALKEER_SERVE_ALLOWED_HOSTS=value)
+    code, out, err = run_stalkeer('config', '--check', env=env, cwd=tmp_path)
+    assert code == 2 and 'STALKEER_SERVE_ALLOWED_HOSTS (environment)' in err, out + err
+    assert 'can never match a Host header' in err
+    code, out, err = run_stalkeer('serve', '--port', '0', env=env, cwd=tmp_path, timeout=20)
+    assert code == 2 and 'can never match a Host header' in err, out + err
