@@ -742,6 +742,16 @@ def create_private(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600))
 
 
+def _not_a_file(path: str) -> str:
+    """Why ``path`` cannot be read as a file, for 'config file …: PATH'."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 'not found'
+    return 'is a folder, not a file' if stat.S_ISDIR(st.st_mode) else \
+        f'is {_describe_mode(st)}, not a file'
+
+
 def same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
@@ -1084,12 +1094,12 @@ class Config:
         env = os.environ if env is None else env
         if explicit:
             if not os.path.isfile(explicit):
-                raise ConfigError(f'config file not found: {explicit}')
+                raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}')
             return cls(explicit, env, db_url)._found('--config')
         if env.get('STALKEER_CONFIG'):
             path = env['STALKEER_CONFIG']
             if not os.path.isfile(path):
-                raise ConfigError(f'config file not found: {path} (from $STALKEER_CONFIG)')
+                raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)')
             return cls(path, env, db_url)._found('$STALKEER_CONFIG')
         for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'the current directory'),
                                (str(HERE / 'stalkeer.ini'), 'beside stalkeer.py')):
@@ -7629,6 +7639,12 @@ class Console:
         write_line(self.stderr, f'stalkeer: error: {message}')
         log_to_file(logging.ERROR, message)
 
+    def notice(self, message) -> None:
+        """A line on stderr that is not an error (a stop someone asked for)."""
+        message = shown(message)
+        write_line(self.stderr, f'stalkeer: {message}')
+        log_to_file(logging.WARNING, message)
+
 
 def stream_is_tty(stream) -> bool:
     try:
@@ -8358,7 +8374,7 @@ def cmd_process(app: App) -> int:
         app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)})')
     path = args.playlist or settings.file_path
     if not os.path.isfile(path):
-        raise PlaylistError(f'playlist not found: {path}' + (
+        raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
     if args.dry_run:
         can_read_db = _readable_db(app)
@@ -10717,7 +10733,9 @@ def main(argv=None) -> int:
             console.error(f'database error: {first_line(exc)}')
             return EXIT_USAGE
         except Interrupted as exc:
-            console.error('interrupted by ' + signal.Signals(exc.signum).name)
+            # Asked for (Ctrl-C, a service stop): said plainly, not as an error.
+            console.notice(f'interrupted by {signal.Signals(exc.signum).name}: stopped; '
+                           'what was paused resumes on the next run')
             return exc.exit_code
         except BrokenPipeError:
             # `stalkeer ... | head`: the reader left. Python would print a
