@@ -2717,7 +2717,7 @@ class Downloader:
                 self._finish(info, part, keeper, final, size, force)
                 self.state.complete(info.id, final, size)
                 crash_point('after_complete')
-                log.debug('completed %s (%s)', final, human_bytes(size))   # printed by the command
+                # Not logged here: the command prints 'completed: …' (and records it), once.
                 return DownloadResult('completed', info.id, f'downloaded {final}', final, size)
             except RetryableDownloadError as exc:
                 keeper.check()          # a connection cut because the lease was lost is no retry
