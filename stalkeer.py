@@ -275,6 +275,10 @@ class DiskSpaceError(DownloadError):
     """Not enough room (checked up front) or the disk filled up mid-transfer."""
 
 
+# In the error_message of a download that gave up at once (PermanentDownloadError).
+PERMANENT_MARK = 'no retry can fix this'
+
+
 class PermanentDownloadError(DownloadError):
     """No retry can fix it (a symlinked or file-in-the-way folder, a name too
     long, no permission): the download gives up at once and says what a person
@@ -2654,7 +2658,7 @@ class Downloader:
         at once and the message says so."""
         size = part.size() if part is not None and part.is_open else None
         if permanent:
-            message = (f'{message} — no retry can fix this: once it is put right, '
+            message = (f'{message} — {PERMANENT_MARK}: once it is put right, '
                        f'run `stalkeer retry {info.id}`')
         try:
             self.state.fail(info.id, message, size, counted=counted, give_up=permanent)
@@ -6327,9 +6331,12 @@ SKIP_LANGUAGES = 'other languages only'           # [quality] languages_only
 SKIP_DONE = 'already downloaded'
 SKIP_HELD = 'held by another instance'
 SKIP_LIMIT = 'over the limit'                     # --limit: left for a later run
+# Its download failed in a way no retry fixes (Downloader._fail permanent) and gave
+# up: every cron run would fail it again; `stalkeer retry ID` once it is put right.
+SKIP_NEEDS_ATTENTION = 'needs attention'
 SKIP_REASONS = (SKIP_NOT_AVAILABLE, SKIP_NOT_IN_PLAYLIST, SKIP_ONLY_EXTRAS, SKIP_OTHER_YEARS,
                 SKIP_OTHER_COUNTRY, SKIP_UNSURE, SKIP_AMBIGUOUS, SKIP_LOOKUP_LATER, SKIP_RUNTIME, SKIP_LANGUAGES,
-                SKIP_DONE, SKIP_HELD, SKIP_LIMIT)
+                SKIP_DONE, SKIP_HELD, SKIP_NEEDS_ATTENTION, SKIP_LIMIT)
 # When every line of an item was refused, the item is skipped for the refusal
 # closest to a match (a lookup to come beats "another could be meant" beats …).
 _REASON_RANK = {reason: i for i, reason in enumerate(
@@ -8757,6 +8764,18 @@ class ArrRun:
                         and self.state.is_live(row_id):
                     reasons[item.item_id] = (SKIP_HELD, f'being downloaded by {locked_by}')
                     break
+        stuck = {}
+        for chunk in _chunks(ids, _SQL_IN_CHUNK):
+            stuck.update(DI.select(DI.service_item_id, DI.id).where(
+                (DI.service == self.service) & DI.service_item_id.in_(chunk) & (DI.status == FAILED)
+                & (DI.retry_count >= self.state.max_retry_attempts)
+                & DI.error_message.contains(PERMANENT_MARK)).tuples())
+        for item in items:
+            if item.item_id in stuck and item.item_id not in reasons:
+                row_id = stuck[item.item_id]
+                reasons[item.item_id] = (SKIP_NEEDS_ATTENTION, f'download #{row_id} gave up, '
+                                         f'{PERMANENT_MARK} (`stalkeer status --failed`); '
+                                         f'`stalkeer retry {row_id}` once it is put right')
         return reasons
 
     # -- the runtime check ---------------------------------------------------------

@@ -819,3 +819,22 @@ def test_a_download_taken_by_another_instance_after_the_plan_is_counted_as_held(
     code, out, err = run(cli, world, 'radarr')
     assert 'skipped: Heat: being downloaded by other-host-2-abc' in out, out + err
     assert 'held by another instance 1' in out and 'already downloaded' not in out, out
+
+
+def test_a_movie_whose_download_no_retry_can_fix_is_not_failed_again_every_run(world, server):
+    """F10, F8 through radarr: a symlinked movie folder inside the library fails
+    once, naming the link and what to do; later runs skip it ('needs
+    attention'), exit 0, instead of failing it (and mailing) every 30 minutes."""
+    from conftest import run_stalkeer, subprocess_env
+    outside = world.tmp / 'outside'
+    outside.mkdir()
+    (world.lib / 'movies').mkdir(parents=True)
+    os.symlink(outside, world.lib / 'movies' / 'Heat (1995)')
+    env = subprocess_env()
+    assert run_stalkeer('--config', world.ini, 'process', env=env, cwd=world.tmp)[0] == 0
+    code, out, err = run_stalkeer('--config', world.ini, 'radarr', env=env, cwd=world.tmp)
+    assert code == 1 and 'refusing to follow the symbolic link' in out, out + err
+    assert 'no retry can fix this' in out and list(outside.iterdir()) == []
+    code, out, err = run_stalkeer('--config', world.ini, 'radarr', env=env, cwd=world.tmp)
+    assert code == 0 and 'needs attention 1' in out and 'failed: #' not in out, out + err
+    assert list(outside.iterdir()) == []
