@@ -8741,7 +8741,10 @@ class ArrRun:
         DI, DIT = DownloadInfo, DownloadItem
         rows = collections.defaultdict(list)
         ids = sorted({i for item in items for i in item.item_ids or (item.item_id,)})
-        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by)
+        # Gave up as no retry can fix it (Downloader._fail permanent): computed in SQL.
+        stuck = ((DI.status == FAILED) & (DI.retry_count >= self.state.max_retry_attempts)
+                 & DI.error_message.contains(PERMANENT_MARK))
+        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by, stuck)
         for chunk in _chunks(ids, _SQL_IN_CHUNK):
             query = (DI.select(*fields).where((DI.service == self.service)
                                               & DI.service_item_id.in_(chunk)).order_by(DI.id).tuples())
@@ -8751,11 +8754,11 @@ class ArrRun:
             for chunk in _chunks(ids, _SQL_IN_CHUNK):
                 query = (DI.select(DIT.item_id, *fields[2:], DI.id).join(DIT, on=(DIT.download_info == DI.id))
                          .where((DIT.service == self.service) & DIT.item_id.in_(chunk)).tuples())
-                for item_id, status, path, locked_by, row_id in query:
-                    rows[item_id].append((row_id, item_id, status, path, locked_by))
+                for item_id, status, path, locked_by, gave_up_row, row_id in query:
+                    rows[item_id].append((row_id, item_id, status, path, locked_by, gave_up_row))
         reasons = {}
         for item in items:
-            for row_id, _, status, path, locked_by in (
+            for row_id, _, status, path, locked_by, gave_up_row in (
                     row for i in item.item_ids or (item.item_id,) for row in rows.get(i, ())):
                 if status == COMPLETED and not self.args.force and path and os.path.exists(path):
                     reasons[item.item_id] = (SKIP_DONE, path)
@@ -8764,18 +8767,11 @@ class ArrRun:
                         and self.state.is_live(row_id):
                     reasons[item.item_id] = (SKIP_HELD, f'being downloaded by {locked_by}')
                     break
-        stuck = {}
-        for chunk in _chunks(ids, _SQL_IN_CHUNK):
-            stuck.update(DI.select(DI.service_item_id, DI.id).where(
-                (DI.service == self.service) & DI.service_item_id.in_(chunk) & (DI.status == FAILED)
-                & (DI.retry_count >= self.state.max_retry_attempts)
-                & DI.error_message.contains(PERMANENT_MARK)).tuples())
-        for item in items:
-            if item.item_id in stuck and item.item_id not in reasons:
-                row_id = stuck[item.item_id]
-                reasons[item.item_id] = (SKIP_NEEDS_ATTENTION, f'download #{row_id} gave up, '
-                                         f'{PERMANENT_MARK} (`stalkeer status --failed`); '
-                                         f'`stalkeer retry {row_id}` once it is put right')
+                if gave_up_row:
+                    reasons[item.item_id] = (SKIP_NEEDS_ATTENTION, f'download #{row_id} gave up, '
+                                             f'{PERMANENT_MARK} (`stalkeer status --failed`); '
+                                             f'`stalkeer retry {row_id}` once it is put right')
+                    break
         return reasons
 
     # -- the runtime check ---------------------------------------------------------
