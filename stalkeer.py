@@ -5951,7 +5951,8 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
     """movie id -> Match: the lines that are that film, and why each line was taken
     or refused. The rules (README "Matching") in order:
 
-    1. an IMDb/TMDB id in the line's tvg-id is the film, whatever its title;
+    1. an IMDb/TMDB id in the line's tvg-id corroborates a line whose own title and
+       year agree (see _judge_id_line); it never overrides them, nor the runtime check;
     2. trailers, teasers, samples are never the film (unless its title says so);
     3. the same title (match_key of the title, original or an alternate title) and
        the same year, spelled as one of the app's titles: taken;
@@ -5975,12 +5976,18 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
         own_title = movie.get('title') or ''
         id_lines = [line for i in (movie.get('imdbId'), str(movie.get('tmdbId') or ''))
                     if i for line in by_id.get(i, []) if not _is_extra(line, own_title)]
+        judged_ids = set()
         for line in id_lines:
-            match.add(Verdict(line, True, f'its tvg-id {line.tvg_id} is the film', probe=None))
-        if id_lines:
+            verdict = _judge_id_line(f, line) if line.id not in judged_ids else None
+            if verdict is not None:
+                judged_ids.add(line.id)
+                match.add(verdict)
+        if match.lines:
             continue
         films = []
         for line in _lines_of(f.keys, by_key, by_alt):
+            if line.id in judged_ids:
+                continue
             if _is_extra(line, own_title):
                 match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
             else:
@@ -5988,6 +5995,28 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
         _judge_lines(f, match, films, 'film', library_keys, pending)
     _resolve_pending(pending, lookups, 'film')
     return result
+
+
+def _judge_id_line(f: TitleFacts, line) -> Verdict | None:
+    """A line whose tvg-id is the film's IMDb or TMDB id. Providers fill tvg-id with
+    anything (panel stream ids, EPG numbers, counters), so an id there only
+    corroborates: the line is taken when its own title is one of the film's and its
+    year is the film's or one off (an IMDb 'tt…' id also vouches for a year-less
+    line; a bare number does not: None, the line is judged by its title alone), and
+    it still goes through the runtime check; a title or year that disagrees is
+    refused, whatever the id says (trial-1213 F1: 'Cats (2019)' with tvg-id 1001 is
+    not Heat (1995))."""
+    said = f'its tvg-id {line.tvg_id} is the film\'s id'
+    if line.match_key not in f.keys and (not line.alt_key or line.alt_key not in f.keys):
+        return Verdict(line, False, f'{said}, but its title {line.title!r} is not the film\'s',
+                       SKIP_UNSURE)
+    if line.year is not None and f.year and abs(line.year - f.year) > 1 \
+            and not (line.alt_key in f.keys and not line.country):
+        return Verdict(line, False, f'{said}, but its year {line.year} is not the film\'s '
+                                    f'({f.year})', SKIP_OTHER_YEARS)
+    if line.year is None and not (line.tvg_id or '').startswith('tt'):
+        return None
+    return Verdict(line, True, f'{said} and its title agrees')
 
 
 def _judge_lines(f: TitleFacts, match: Match, lines: list, noun: str,

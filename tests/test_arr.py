@@ -301,9 +301,12 @@ def test_a_line_without_year_needs_a_title_unique_in_the_library_and_the_world(l
     assert matched_urls([heat], world=[heat, other_heat])['Heat'] == []
 
 
-def test_ids_beat_titles(lines):
+def test_an_id_never_beats_a_title_that_disagrees(lines):
+    # Line 18 is 'Mystery (2010)' with tvg-id tt0110413: the id alone is not the film.
     leon = movie(1, 'Some Other Title', 1994, imdbId='tt0110413')
-    assert matched_urls([leon])['Some Other Title'] == ['18.mkv']
+    assert matched_urls([leon])['Some Other Title'] == []
+    mystery = movie(1, 'Mystery', 2010, imdbId='tt0110413')
+    assert matched_urls([mystery])['Mystery'] == ['18.mkv']
 
 
 def test_trailer_allowed_when_radarr_title_says_so(lines):

@@ -214,12 +214,12 @@ MOVIE_SHOULD_MATCH = [
 
 
 def judged(tmp, line_title, library, world, runtime_minutes, content_type='movies', episode=None,
-           library_more=()):
+           library_more=(), attrs=''):
     """Import one line, match the one item, apply the runtime rule: (taken?, Match)."""
     stalkeer.ProcessedLine.delete().execute()
     playlist = tmp / 'case.m3u'
     kind = 'movie' if content_type == 'movies' else 'series'
-    playlist.write_text(f'#EXTM3U\n#EXTINF:-1 tvg-name="{line_title}",{line_title}\n'
+    playlist.write_text(f'#EXTM3U\n#EXTINF:-1 {attrs}tvg-name="{line_title}",{line_title}\n'
                         f'http://h/{kind}/u/p/1.mkv\n', encoding='utf-8')
     stalkeer.PlaylistIngest(stalkeer.LineFilter()).run(str(playlist))
     lookups = stalkeer.TitleLookups(Catalogue(world), 'radarr' if content_type == 'movies' else 'sonarr',
@@ -392,3 +392,39 @@ def test_the_adversarial_episode_table(db, tmp_path):
             missed.append(f'{line!r} missed {title} [{why}]: ' + '; '.join(v.why for v in match.verdicts))
     assert wrong == []
     assert missed == []
+
+
+# -- a tvg-id only corroborates (trial-1213 F1) ------------------------------------------------
+
+def _imdb(title, year):
+    return {'imdbId': f'tt{world_film(title, year)["tmdbId"]:07d}'}
+
+
+# (Radarr's film) <- line, tvg-id of the film ('tmdb' / 'imdb'), file runtime, taken?, why
+ID_CASES = [
+    (('Heat', 1995), 'Cats (2019)', 'tmdb', None, False, 'another title and year: the number is no identity'),
+    (('Heat', 1995), 'Cats (2019)', 'imdb', None, False, 'even an IMDb id never overrides the title'),
+    (('Heat', 1995), 'Cats', 'tmdb', None, False, 'another title, no year'),
+    (('Heat', 1995), 'Heat (1986)', 'imdb', None, False, 'the title names another year of that name'),
+    (('Heat', 1995), 'Heat (1986)', 'tmdb', None, False, 'the title names another year of that name'),
+    (('Heat', 1995), 'Heat (1995)', 'tmdb', 44, False, 'the id does not skip the runtime check'),
+    (('Heat', 1995), 'Heat (1995)', 'tmdb', 170, True, 'title, year and id agree'),
+    (('Heat', 1995), 'Heat (1996)', 'imdb', None, True, 'one off, and the IMDb id says so'),
+    (('Heat', 1995), 'Heat', 'tmdb', None, False, 'year-less: a bare number does not vouch, the lookup refuses'),
+    (('Heat', 1995), 'Heat', 'imdb', None, True, 'year-less, the IMDb id vouches'),
+]
+
+
+@pytest.mark.parametrize('film_of, line, kind, minutes, expected, why', ID_CASES,
+                         ids=[f'{c[1]}-{c[2]}' for c in ID_CASES])
+def test_a_tvg_id_only_corroborates_a_title_and_year_that_agree(db, tmp_path, film_of, line, kind,
+                                                                 minutes, expected, why):
+    movie = dict(world_film(*film_of), **_imdb(*film_of))
+    tvg_id = movie['imdbId'] if kind == 'imdb' else str(movie['tmdbId'])
+    taken, match = judged(tmp_path, line, movie, WORLD_MOVIES, minutes, attrs=f'tvg-id="{tvg_id}" ')
+    assert taken is expected, (why, [v.why for v in match.verdicts])
+    if not expected and minutes is None:
+        assert any('tvg-id' in v.why or 'another film' in v.why or 'year' in v.why
+                   for v in match.verdicts), [v.why for v in match.verdicts]
+    if expected:
+        assert match.probe_of(match.lines[0].id) is not None     # the runtime check applies
