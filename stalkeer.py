@@ -6079,6 +6079,13 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
     keys = set().union(*(f.keys for f in facts.values())) if facts else set()
     by_key, by_alt = _lines_by_key('tvshows', keys), _lines_by_alt_key('tvshows', keys)
     of_series = {}
+    # An air date several episodes share names none of them (a double premiere, two
+    # editions of a daily show one night): the line is at most one of them.
+    same_day = collections.defaultdict(list)
+    for ep in episodes:
+        if ep.get('airDate'):
+            same_day[ep.get('seriesId'), _air_date(ep['airDate'])].append(
+                f'S{ep.get("seasonNumber") or 0:02d}E{ep.get("episodeNumber") or 0:02d}')
     result, pending = {}, []
     for ep in episodes:
         f = facts[ep.get('seriesId')]
@@ -6087,11 +6094,27 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
             of_series[ep.get('seriesId')] = _lines_of(f.keys, by_key, by_alt)
         series_lines = of_series[ep.get('seriesId')]
         lines = [line for line in series_lines if episode_fit(line, ep, f)]
+        if lines and len(same_day.get((ep.get('seriesId'), _air_date(ep.get('airDate'))), ())) > 1:
+            lines = _refuse_shared_air_date(match, lines, same_day[ep.get('seriesId'),
+                                                                    _air_date(ep.get('airDate'))])
         _judge_lines(f, match, lines, 'series', library_keys, pending, ep.get('seasonNumber'))
         if not lines and series_lines:
             match.note = _no_fit_note(series_lines, ep, f)
     _resolve_pending(pending, lookups, 'series')
     return result
+
+
+def _refuse_shared_air_date(match: Match, lines: list, episodes: list) -> list:
+    """The lines that do not name the episode by an air date it shares with other
+    wanted episodes; those that do are refused into ``match`` (trial-1213 F2)."""
+    kept = []
+    for line in lines:
+        if line.air_date:
+            match.add(Verdict(line, False, f'air date {_air_date(line.air_date)} is '
+                                           f'{" and ".join(episodes)}: cannot say which', SKIP_UNSURE))
+        else:
+            kept.append(line)
+    return kept
 
 
 def _no_fit_note(lines: list, ep: dict, f: TitleFacts) -> str:

@@ -428,3 +428,37 @@ def test_a_tvg_id_only_corroborates_a_title_and_year_that_agree(db, tmp_path, fi
                    for v in match.verdicts), [v.why for v in match.verdicts]
     if expected:
         assert match.probe_of(match.lines[0].id) is not None     # the runtime check applies
+
+
+# -- an air date names one episode only when no other shares it (trial-1213 F2) -----------------
+
+def _ingest(tmp, *titles, kind='series'):
+    stalkeer.ProcessedLine.delete().execute()
+    playlist = tmp / 'case.m3u'
+    playlist.write_text('#EXTM3U\n' + ''.join(
+        f'#EXTINF:-1 tvg-name="{t}",{t}\nhttp://h/{kind}/u/p/{i}.mkv\n' for i, t in enumerate(titles, 1)),
+        encoding='utf-8')
+    stalkeer.PlaylistIngest(stalkeer.LineFilter()).run(str(playlist))
+
+
+@pytest.mark.parametrize('series, line, dates', [
+    (show('Lost', 2004, [1], network='ABC'), 'Lost 2004 09 22', [(1, 1, '2004-09-22'), (1, 2, '2004-09-22')]),
+    (show('The Tonight Show', 2014, [2020], seriesType='daily', network='NBC'), 'The Tonight Show 2020 03 11',
+     [(2020, 30, '2020-03-11'), (2020, 31, '2020-03-11'), (2020, 32, '2020-03-12')]),
+])
+def test_an_air_date_several_wanted_episodes_share_fills_none(db, tmp_path, series, line, dates):
+    _ingest(tmp_path, line)
+    series = dict(series, id=1, tvdbId=1)
+    eps = [{'id': i, 'seriesId': 1, 'seasonNumber': s, 'episodeNumber': n, 'airDate': d, 'series': series}
+           for i, (s, n, d) in enumerate(dates, 1)]
+    got = stalkeer.match_episodes(eps, lookups=stalkeer.TitleLookups(
+        Catalogue([series]), 'sonarr', write=False, use_cache=False))
+    shared = [i for i, (_, _, d) in enumerate(dates, 1) if d == dates[0][2]]
+    for i in shared:
+        assert got[i].lines == [], i
+        assert any('cannot say which' in v.why for v in got[i].verdicts)
+        assert got[i].skip_reason()[0] == stalkeer.SKIP_UNSURE
+    # The same line with one wanted episode on that date is that episode.
+    got = stalkeer.match_episodes(eps[:1], lookups=stalkeer.TitleLookups(
+        Catalogue([series]), 'sonarr', write=False, use_cache=False))
+    assert [line.url for line in got[1].lines] == ['http://h/series/u/p/1.mkv']
