@@ -5492,9 +5492,11 @@ def _lines_of(keys, by_key: dict, by_alt: dict) -> list:
 def _other_reading(line):
     """The line read the other way (issue 12's alt_key): a film whose bare number
     was taken for its year ('Death Race 2000' -> 'Death Race', 2000) is 'Death Race
-    2000' with no year; a series with a country qualifier ('The Office (US)') is
-    'The Office', still from the US. The title becomes what a lookup asks for."""
-    if line.content_type == 'movies':
+    2000' with no year; a title with a country qualifier ('The Office (US)', 'Heat
+    (1986) (US)') is 'The Office', still from the US, its year kept (the alt_key of
+    such a line is the title without the qualifier, never a number taken for a year:
+    trial-1213 F4). The title becomes what a lookup asks for."""
+    if line.content_type == 'movies' and not line.country:
         title = f'{line.title} {line.year}' if line.year else line.title
         return line._replace(match_key=line.alt_key, year=None, title=title)
     return line._replace(match_key=line.alt_key, title=_TITLE_COUNTRY_RE.sub('', line.title or ''))

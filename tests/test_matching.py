@@ -462,3 +462,25 @@ def test_an_air_date_several_wanted_episodes_share_fills_none(db, tmp_path, seri
     got = stalkeer.match_episodes(eps[:1], lookups=stalkeer.TitleLookups(
         Catalogue([series]), 'sonarr', write=False, use_cache=False))
     assert [line.url for line in got[1].lines] == ['http://h/series/u/p/1.mkv']
+
+
+# -- a country qualifier never hides a movie line's year (trial-1213 F4) -----------------------
+
+@pytest.mark.parametrize('film_of, line', [
+    (('Heat', 1995), 'Heat (1986) (US)'), (('Heat', 1995), 'Heat (1986) US'),
+    (('Crash', 2004), 'Crash (1996) (CA)'), (('Crash', 2004), 'Crash (US)'),
+    (('Dune', 2021), 'Dune (US) (1984)'), (('Psycho', 1960), 'Psycho (1998) (UK)'),
+])
+def test_a_country_qualifier_never_hides_the_year_of_a_movie_line(db, tmp_path, film_of, line):
+    taken, match = judged(tmp_path, line, world_film(*film_of), WORLD_MOVIES, None)
+    assert not taken, [v.why for v in match.verdicts]
+    assert not any(v.why.startswith('no year') for v in match.verdicts if v.line.year), \
+        [v.why for v in match.verdicts]
+
+
+@pytest.mark.parametrize('film_of, line', [
+    (('Heat', 1995), 'Heat (1995) (US)'), (('Pulp Fiction', 1994), 'Pulp Fiction (US)'),
+])
+def test_a_movie_line_with_a_country_and_the_right_year_is_still_found(db, tmp_path, film_of, line):
+    taken, match = judged(tmp_path, line, world_film(*film_of), WORLD_MOVIES, None)
+    assert taken, [v.why for v in match.verdicts]
