@@ -5364,10 +5364,29 @@ _REASON_RANK = {reason: i for i, reason in enumerate(
 QUALITY_ALIASES = {'4k': '2160p', 'uhd': '2160p', '2160p': '2160p', 'fhd': '1080p',
                    '1080p': '1080p', 'hd': '720p', '720p': '720p', 'sd': '480p', '480p': '480p',
                    'unknown': None}
-# A trailer is never the film, unless the film's own title says so.
-_NOT_THE_FILM = re.compile(
-    r'\b(?:trailers?|teasers?|samples?|making[\s-]*of|bande[\s-]*annonce|featurettes?|'
-    r'behind the scenes|extras?)\b', re.IGNORECASE)
+# What a line may say besides the film's name that makes it something else than the
+# film: never taken, unless the film's own title says so ('The Interview', 'The
+# Collection'). Anywhere in the line: words after the year are not part of the title
+# the matching compares (trial-1213 F5), so only these can stop 'Heat (1995) Bonus'.
+_EXTRA_MARKERS = (
+    (r'tr[aáà]ilers?|teasers?', "trailers; Spanish writes 'Tráiler'"),
+    (r'bande[\s-]*annonce|fragman|vorschau|previews?', 'trailer in French, Turkish, German; previews'),
+    (r'samples?', "release groups' short samples"),
+    (r'making[\s-]*of|behind the scenes|featurettes?|extras?|bonus|deleted scenes|interviews?|'
+     r'bloopers?|gag reel', 'bonus material of a disc, sold as its own VOD line'),
+    (r'recap', "a 'story so far' before a sequel"),
+    (r'soundtrack|(?-i:OST)', 'the music, not the film (OST in capitals only)'),
+    (r'(?<!criterion )collection', "a box set; 'Criterion Collection' is an edition"),
+)
+_NOT_THE_FILM = re.compile(r'\b(?:' + '|'.join(p for p, _ in _EXTRA_MARKERS) + r')\b', re.IGNORECASE)
+# A part of a film split across files (older VOD lists): half a film is the wrong file.
+# Only when outside the line's own title: 'Deathly Hallows Part 1' names a film.
+_PART_MARKERS = (
+    (r'cd\s?\d{1,2}|dis[ck]\s?\d{1,2}', "'CD2', 'Disc 1': one disc of a two-disc rip"),
+    (r'(?:part|pt|parte|partie|teil)\.?\s?(?:\d{1,2}|[ivx]{1,4})',
+     "'Alien (1979) Part 1', 'Pt 2', Spanish/Portuguese 'Parte', French 'Partie', German 'Teil'"),
+)
+_PART_OF_FILM = re.compile(r'\b(?:' + '|'.join(p for p, _ in _PART_MARKERS) + r')\b', re.IGNORECASE)
 
 
 @dataclasses.dataclass
@@ -5510,8 +5529,17 @@ def _lines_by_tvg_id(content_type: str, ids) -> dict:
 
 
 def _is_extra(line, own_title: str) -> bool:
-    text = f'{line.display_title or ""} {line.title or ""}'
-    return bool(_NOT_THE_FILM.search(text)) and not _NOT_THE_FILM.search(own_title)
+    """A trailer, bonus material or one part of a split film (the _EXTRA_MARKERS and
+    _PART_MARKERS tables), not the film titled ``own_title``."""
+    return is_extra_text(line.display_title or '', line.title or '', own_title)
+
+
+def is_extra_text(display_title: str, title: str, own_title: str = '') -> bool:
+    if _NOT_THE_FILM.search(display_title) or _NOT_THE_FILM.search(title):
+        if not _NOT_THE_FILM.search(own_title):
+            return True
+    return bool(_PART_OF_FILM.search(display_title)) and not _PART_OF_FILM.search(title) \
+        and not _PART_OF_FILM.search(own_title)
 
 
 # -- what is known of a film or series ----------------------------------------------------
@@ -8398,7 +8426,7 @@ def line_as_json(row: dict) -> dict:
     for key, value in data.items():
         if key == 'download_info':
             # A trailer, teaser, "making of"…: the matching never takes it for the film.
-            result['extra'] = bool(_NOT_THE_FILM.search(f'{row["display_title"] or ""} {row["title"] or ""}'))
+            result['extra'] = is_extra_text(row['display_title'] or '', row['title'] or '')
             key = 'download'
         result[key] = value
     return result

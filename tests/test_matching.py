@@ -484,3 +484,33 @@ def test_a_country_qualifier_never_hides_the_year_of_a_movie_line(db, tmp_path, 
 def test_a_movie_line_with_a_country_and_the_right_year_is_still_found(db, tmp_path, film_of, line):
     taken, match = judged(tmp_path, line, world_film(*film_of), WORLD_MOVIES, None)
     assert taken, [v.why for v in match.verdicts]
+
+
+# -- extras and parts are never the film, wherever the line says so (trial-1213 F5) ------------
+
+@pytest.mark.parametrize('line', [
+    'Heat (1995) Tráiler', 'Heat (1995) Trailer', 'Heat (1995) Deleted Scenes', 'Heat (1995) Interview',
+    'Heat (1995) Bonus', 'Heat (1995) Recap', 'Heat (1995) Soundtrack', 'Heat (1995) OST',
+    'Heat (1995) Preview', 'Heat (1995) Fragman', 'Heat (1995) Vorschau', 'Heat (1995) Bloopers',
+    'Heat (1995) Collection', 'Heat (1995) Part 1', 'Heat (1995) CD2', 'Heat (1995) Pt 2',
+    'Heat (1995) Parte 2', 'Heat (1995) Teil 1', 'Heat (1995) Disc 1', 'Heat (1995) - CD 1',
+])
+def test_words_after_the_year_that_name_an_extra_or_a_part_refuse_the_line(db, tmp_path, line):
+    # No duration read (TS, no Range): only the words can refuse it.
+    taken, match = judged(tmp_path, line, world_film('Heat', 1995), WORLD_MOVIES, None)
+    assert not taken, [v.why for v in match.verdicts]
+    assert match.skip_reason()[0] == stalkeer.SKIP_ONLY_EXTRAS
+
+
+@pytest.mark.parametrize('library, line', [
+    (film('Harry Potter and the Deathly Hallows: Part 1', 2010), 'Harry Potter and the Deathly Hallows Part 1 (2010)'),
+    (film('The Godfather Part II', 1974), 'The Godfather Part II (1974)'),
+    (film('The Interview', 2014), 'The Interview (2014)'),
+    (film('The Collection', 2012), 'The Collection (2012)'),
+    (film('Heat', 1995), 'Heat (1995) Criterion Collection'),
+    (film('Heat', 1995), 'Heat (1995) DVD9'),
+    (film('Party Monster', 2003), 'Party Monster (2003)'),
+])
+def test_a_part_or_an_extra_word_in_the_films_own_title_is_still_the_film(db, tmp_path, library, line):
+    taken, match = judged(tmp_path, line, dict(library, tmdbId=1), [library], None)
+    assert taken, [v.why for v in match.verdicts]
