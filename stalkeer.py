@@ -1406,6 +1406,16 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
     return db
 
 
+# An HLS (RFC 8216) playlist starts with '#EXTM3U': IPTV panels serve VOD as '.m3u8'
+# too. It is a list of segment URLs, not the video; stalkeer downloads files only.
+HLS_REFUSAL = 'the server sent an HLS playlist, not a file: stalkeer cannot download HLS'
+
+
+def is_hls_playlist(head: bytes) -> bool:
+    """True when ``head`` (the first bytes of a body) is an M3U/HLS playlist."""
+    return bytes(head[:64]).lstrip(b'\xef\xbb\xbf \t\r\n')[:7].upper() == b'#EXTM3U'
+
+
 def first_line(exc) -> str:
     text = str(exc).strip() or exc.__class__.__name__
     return redact(text.splitlines()[0])
@@ -2545,6 +2555,8 @@ class Downloader:
         if ctype.startswith('text/html'):
             raise DownloadError('the server sent an HTML page instead of a video '
                                 '(expired subscription or wrong URL?)')
+        if 'mpegurl' in ctype:                   # application/vnd.apple.mpegurl, audio/x-mpegurl
+            raise DownloadError(HLS_REFUSAL)
         if code == 200:
             if offset:
                 log.warning('%s: server ignored the range or the file changed; starting over',
@@ -2592,6 +2604,8 @@ class Downloader:
                     break
                 if self.stop_event is not None and self.stop_event.is_set():
                     raise Interrupted(signal.SIGTERM)
+                if pos == 0 and is_hls_playlist(chunk):
+                    raise DownloadError(HLS_REFUSAL)     # whatever its Content-Type said
                 part.write(chunk, pos, keeper)       # checks the lease first
                 pos += len(chunk)
                 progress(pos)
@@ -6232,7 +6246,10 @@ def runtime_fits(duration_seconds: float, runtime_minutes: float, tolerance: Run
 def judge_runtime(info: 'MediaInfo', runtime: int | None, twins: tuple,
                   tolerance: RuntimeTolerance) -> tuple[bool, str]:
     """(take it?, why) for a probed candidate. Unknown duration or runtime: take it,
-    unless the line is told from a same-name film only by its runtime (``twins``)."""
+    unless the line is told from a same-name film only by its runtime (``twins``).
+    An HLS playlist is never taken: it is no file (trial-1213 F14)."""
+    if info.container == 'hls':
+        return False, HLS_REFUSAL.removeprefix('the server sent ')
     if info.duration is None or not runtime:
         why = (f'duration unknown ({info.note or "?"})' if info.duration is None
                else f'runs {info.duration / 60:.0f} min; the app gives no runtime')
@@ -6355,7 +6372,9 @@ def probe_media(session, url: str, timeout=(10, 30), chunk: int = PROBE_CHUNK,
     info = MediaInfo()
     try:
         head = reader.read(0, 12)
-        if head[:4] == b'\x1a\x45\xdf\xa3':
+        if is_hls_playlist(head):
+            info.container, info.note = 'hls', 'an HLS playlist, not a video file'
+        elif head[:4] == b'\x1a\x45\xdf\xa3':
             info.container = 'matroska'
             _parse_matroska(reader, info)
         elif head[4:8] in _MP4_TOP_BOXES:
@@ -6365,10 +6384,10 @@ def probe_media(session, url: str, timeout=(10, 30), chunk: int = PROBE_CHUNK,
             info.note = 'not a Matroska or MP4 file'
     except ProbeLimit as exc:
         info.note = str(exc)
+    except requests.exceptions.RequestException as exc:   # before ValueError: InvalidSchema is one
+        info.note = f'could not read it: {_connection_reason(exc)}'
     except (ValueError, IndexError, struct.error):
         info.note = 'the container header is damaged'
-    except requests.exceptions.RequestException as exc:
-        info.note = f'could not read it: {_connection_reason(exc)}'
     except (urllib3.exceptions.HTTPError, OSError) as exc:    # cut while reading the body
         info.note = f'could not read it: {first_line(exc)}'
     if info.duration is not None and not (0 < info.duration < 100 * 3600):
@@ -7811,7 +7830,8 @@ class ArrRun:
                 info = self.probe(line)
                 ok, why = judge_runtime(info, item.runtime, twins, self.tolerance)
                 log.debug('%s: line #%d %r: %s, %s', item.label, line.id, line.display_title,
-                          'runtime fits' if ok else 'refused', why)
+                          'refused' if not ok else 'runtime fits' if info.duration is not None
+                          and item.runtime else 'runtime not checked', why)
                 if not ok:
                     item.reason, item.detail = SKIP_RUNTIME, why
                     continue
