@@ -5938,6 +5938,12 @@ def _resolve(facts: TitleFacts, line, needs: str, answer: list | None, why_not: 
     if answer is None:
         return Verdict(line, False, f'{needs}: cannot ask whether another {noun} of that name '
                                     f'exists ({why_not})', SKIP_LOOKUP_LATER)
+    if not _lists_itself(facts, answer):
+        # An empty or partial answer (a metadata source down, a term it does not index)
+        # proves nothing about other films: only one that knows ours can (trial-1213 F3).
+        return Verdict(line, False, f'{needs}: the lookup of {line.title!r} did not list the {noun} '
+                                    f'itself, so it cannot say whether another has that name',
+                       SKIP_UNSURE)
     others = [o for o in answer if o.ident != facts.ident and line.match_key in o.keys
               # a series without that season cannot be the one meant
               and (season is None or o.seasons is None or season in o.seasons)
@@ -5974,6 +5980,14 @@ def _resolve(facts: TitleFacts, line, needs: str, answer: list | None, why_not: 
         return Verdict(line, False, f'spelled as {names(theirs)}, another {noun} of the same year',
                        SKIP_AMBIGUOUS)
     return _twin_verdict(facts, line, twins, noun)
+
+
+def _lists_itself(facts: TitleFacts, answer: list) -> bool:
+    """Whether a lookup ``answer`` holds the film or series itself: by its tmdbId /
+    tvdbId, or (when the app gives none) by a title key and the year."""
+    if facts.ident:
+        return any(o.ident == facts.ident for o in answer)
+    return any(o.year == facts.year and o.keys & facts.keys for o in answer)
 
 
 def _twin_verdict(facts: TitleFacts, line, twins: list, noun: str) -> Verdict:

@@ -326,7 +326,8 @@ def test_episode_matching(lines):
         {'id': 4, 'seriesId': 2, 'seasonNumber': 2, 'episodeNumber': 5,
          'series': {'id': 2, 'title': 'Money Heist', 'year': 2017}},
     ]
-    got = stalkeer.match_episodes(eps, lookups=lookups(service='sonarr'))
+    world = [eps[0]['series'], eps[1]['series'], {'id': 3, 'title': 'Doctor Who', 'year': 1963}]
+    got = stalkeer.match_episodes(eps, lookups=lookups(world, service='sonarr'))
     assert [line.url for line in got[1].lines] == ['http://h/series/u/p/90.mkv']   # not the 1963 one
     assert [line.url for line in got[2].lines] == ['http://h/series/u/p/92.mkv']   # alternate title
     assert [line.url for line in got[3].lines] == ['http://h/series/u/p/93.mkv']

@@ -514,3 +514,52 @@ def test_words_after_the_year_that_name_an_extra_or_a_part_refuse_the_line(db, t
 def test_a_part_or_an_extra_word_in_the_films_own_title_is_still_the_film(db, tmp_path, library, line):
     taken, match = judged(tmp_path, line, dict(library, tmdbId=1), [library], None)
     assert taken, [v.why for v in match.verdicts]
+
+
+# -- a lookup that does not know the item itself proves nothing (trial-1213 F3) ----------------
+
+class Degraded(Catalogue):
+    """A lookup whose metadata source is down or does not index the term: it answers,
+    but without the film itself (empty, or only a record without a title)."""
+
+    def __init__(self, answer):
+        super().__init__([])
+        self.answer = answer
+
+    def lookup(self, term):
+        return list(self.answer)
+
+
+@pytest.mark.parametrize('answer', [[], [{'year': 1996}], [film('Something Else', 1996)]],
+                         ids=['empty', 'titleless', 'unrelated'])
+@pytest.mark.parametrize('library, line', [
+    (film('Crash', 2004), 'Crash'),                                           # no year
+    (film('Heat', 1995, inCinemas='1996-01-01T00:00:00Z'), 'Heat (1996)'),    # near year
+    (film('Amélie', 2001), 'Amelie (2001)'),                                  # spelled otherwise
+    (film('Rocky II', 1979), 'Rocky 2 (1979)'),
+    (film('Hard', 1988), 'Die Hard (1988)'),                                  # the article drop
+    (film('Suspiria', 1977, secondaryYear=1978), 'Suspiria (1978)'),
+])
+def test_a_lookup_answer_without_the_film_itself_never_clears_a_line(db, tmp_path, answer, library, line):
+    library = dict(library, tmdbId=4242)
+    stalkeer.ProcessedLine.delete().execute()
+    taken, match = judged(tmp_path, line, library, [], None)
+    lookups = stalkeer.TitleLookups(Degraded(answer), 'radarr', write=False, use_cache=False)
+    counter = collections.Counter(stalkeer.movie_keys(library)[1])
+    match = stalkeer.match_movies([dict(library, id=1)], lambda: counter, lookups)[1]
+    assert match.lines == [], [v.why for v in match.verdicts]
+    assert any('did not list the film itself' in v.why for v in match.verdicts), \
+        [v.why for v in match.verdicts]
+
+
+def test_a_series_lookup_without_the_series_itself_never_clears_a_line(db, tmp_path):
+    series = dict(show('Wilfred', 2007, [1, 2], network=None), id=1, tvdbId=9)
+    _ingest(tmp_path, 'Wilfred (AU) S01E01', 'Wilfred S02E01')
+    eps = [{'id': 1, 'seriesId': 1, 'seasonNumber': 1, 'episodeNumber': 1, 'series': series},
+           {'id': 2, 'seriesId': 1, 'seasonNumber': 2, 'episodeNumber': 1, 'series': series}]
+    lookups = stalkeer.TitleLookups(Degraded([]), 'sonarr', write=False, use_cache=False)
+    got = stalkeer.match_episodes(eps, lookups=lookups)
+    assert got[1].lines == [] and got[2].lines == []
+    lookups = stalkeer.TitleLookups(Degraded([series]), 'sonarr', write=False, use_cache=False)
+    got = stalkeer.match_episodes(eps, lookups=lookups)
+    assert len(got[1].lines) == 1 and len(got[2].lines) == 1     # the answer that knows it clears both
