@@ -5878,7 +5878,7 @@ def _judge_title(facts: TitleFacts, line, noun: str, library_count: Callable[[],
                 return Verdict(line, True, 'same title and year')
             return _NEEDS_SPELLING
         diff = abs(line.year - facts.year)
-        if line.year == facts.secondary_year or (diff == 1 and line.year in facts.date_years):
+        if diff == 1 and line.year in facts.date_years:     # secondaryYear too: one off only
             return _NEEDS_NEAR_YEAR
         if diff == 1:
             says = (f"none of {_apps(noun)}'s dates says so ({', '.join(map(str, sorted(facts.date_years)))})"

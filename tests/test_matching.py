@@ -563,3 +563,17 @@ def test_a_series_lookup_without_the_series_itself_never_clears_a_line(db, tmp_p
     lookups = stalkeer.TitleLookups(Degraded([series]), 'sonarr', write=False, use_cache=False)
     got = stalkeer.match_episodes(eps, lookups=lookups)
     assert len(got[1].lines) == 1 and len(got[2].lines) == 1     # the answer that knows it clears both
+
+
+# -- Radarr's dates vouch for a year one off, never further (trial-1213 F15) --------------------
+
+@pytest.mark.parametrize('library, line, expected', [
+    (film('Suspiria', 1977, secondaryYear=2018), 'Suspiria (2018)', False),
+    (film('Suspiria', 1977, secondaryYear=1979), 'Suspiria (1979)', False),
+    (film('Suspiria', 1977, digitalRelease='2018-01-01T00:00:00Z'), 'Suspiria (2018)', False),
+    (film('Suspiria', 1977, secondaryYear=1978), 'Suspiria (1978)', True),
+])
+def test_secondary_year_vouches_only_for_a_year_one_off(db, tmp_path, library, line, expected):
+    library = dict(library, tmdbId=4242)
+    taken, match = judged(tmp_path, line, library, [library], None)   # a lookup that knows no remake
+    assert taken is expected, [v.why for v in match.verdicts]
