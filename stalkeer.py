@@ -685,8 +685,10 @@ def url_problem(url: str) -> str | None:
     Catches what urllib.parse refuses and requests would raise on mid-run (an
     unclosed IPv6 bracket as in ``http://[2001:db8::1:8080/…``, a port that is
     not a number from 0 to 65535), an http(s) URL without a host, and control
-    characters (http.client refuses them). Relative or non-http URLs are not
-    problems here. The reason never quotes the URL (it may hold the account)."""
+    characters (http.client refuses them), and any scheme but http and https
+    ('ftp:', 'javascript:', 'rtmp:', a relative path): stalkeer downloads over HTTP
+    only, so such a line would only fail later (trial-1213 F13). The reason never
+    quotes the URL (it may hold the account)."""
     if not url.isprintable():
         if _CONTROL_CHARS.search(url):
             return 'URL contains control characters'
@@ -715,7 +717,9 @@ def _head_problem(url: str) -> str:
         if 'Port' in text or 'port' in text:
             return 'unparsable URL: the port is not a number from 0 to 65535'
         return 'unparsable URL'
-    if parts.scheme.lower() in ('http', 'https') and not parts.hostname:
+    if parts.scheme.lower() not in ('http', 'https'):
+        return 'URL is not http/https'
+    if not parts.hostname:
         return 'URL without a host'
     return ''
 
@@ -3248,6 +3252,20 @@ def _parse_extinf(line: str) -> tuple[str, dict[str, str], str]:
     return duration, attrs, title.strip()
 
 
+def utf16_as_text(fh, path: str):
+    """``fh`` (a binary file), or a text reader of it when it starts with a UTF-16
+    byte order mark (Windows Notepad's "Unicode"): iter_playlist reads text streams
+    too. Read as UTF-8, such a file is a NUL every other byte (trial-1213 F12)."""
+    try:
+        head = fh.peek(2)[:2]
+    except (AttributeError, OSError):
+        return fh
+    if head not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return fh
+    log.info('%s is UTF-16 (it starts with a byte order mark): read as such', path)
+    return io.TextIOWrapper(fh, encoding='utf-16', errors='replace', newline='')
+
+
 def iter_playlist(stream: BinaryIO, stats: ParseStats,
                   on_progress: Callable[[int], None] | None = None) -> Iterator[PlaylistEntry]:
     """Yield PlaylistEntry objects from a binary M3U stream, reading line by line.
@@ -4625,6 +4643,7 @@ class PlaylistIngest:
             fh = open(path, 'rb')
         except OSError as exc:
             raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
+        fh = utf16_as_text(fh, path)
         stats = ParseStats()
         seen: set[str] = set()
         by_type = collections.Counter()
@@ -7411,6 +7430,8 @@ def cmd_process(app: App) -> int:
         result = PlaylistFetcher(settings).fetch()
         app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)})')
     path = args.playlist or settings.file_path
+    if os.path.isdir(path):
+        raise PlaylistError(f'playlist is a directory, not a file: {path}')
     if not os.path.isfile(path):
         raise PlaylistError(f'playlist not found: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))

@@ -273,6 +273,16 @@ def test_malformed_sequences():
                                     'line 6: EXTINF without URL at end of file']
 
 
+@pytest.mark.parametrize('url', ['javascript:alert(1)', 'ftp://127.0.0.1/x.mkv', 'rtmp://h/live/1',
+                                 'udp://@239.0.0.1:1234', '/movies/x.mkv', 'file:///etc/passwd'])
+def test_a_url_that_is_not_http_is_malformed(url):
+    """trial-1213 F13: stalkeer downloads over HTTP only; such a line would fail every run."""
+    es, st = parse_bytes(f'#EXTM3U\n#EXTINF:-1,Jaws (1975)\n{url}\n'
+                         '#EXTINF:-1,Jaws (1975)\nHTTPS://h/movie/u/p/2.mkv\n'.encode())
+    assert [e.url for e in es] == ['HTTPS://h/movie/u/p/2.mkv']
+    assert st.malformed == 1 and st.malformed_samples == ['line 2: URL is not http/https']
+
+
 def test_bare_urls_and_missing_header():
     es, st = parse_bytes(b'http://a/1.ts\nhttp://a/2.ts\n\nhttp://a/3.ts')
     assert es == [] and st.malformed == 3 and st.header_missing
