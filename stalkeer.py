@@ -3685,6 +3685,8 @@ def _take_edition(s: str, anywhere: bool = False) -> tuple[str, str | None]:
     rest = f'{s[:m.start()]} {s[m.end():]}'.strip(_TITLE_EDGE + '([')
     if not anywhere and (not rest or rest.lower() in _KEY_ARTICLES):
         return s, None                          # 'Director's Cut' / 'The Final Cut' is the title
+    if rest[-4:].lower() == ' the':             # 'Blade Runner The Final Cut': the edition's article
+        rest = rest[:-4].rstrip(_TITLE_EDGE)
     return rest, m[1].replace('.', ' ')
 
 
@@ -4142,7 +4144,23 @@ _KEY_TRANS = str.maketrans({
     'ß': 'ss', 'ẞ': 'ss', 'æ': 'ae', 'Æ': 'ae', 'ø': 'o', 'Ø': 'o', 'ł': 'l', 'Ł': 'l',
     'đ': 'd', 'Đ': 'd', 'þ': 'th', 'Þ': 'th', 'œ': 'oe', 'Œ': 'oe', 'ı': 'i',
     '&': ' and ',
+    # A superscript or subscript digit is a sequel number: 'Alien³' is TMDB's 'Alien 3'
+    # ('alien 3', not NFKD's 'alien3'); 'Cube²' is 'Cube 2' (trial-1213 F6).
+    **{c: f' {d}' for d, c in enumerate('⁰¹²³⁴⁵⁶⁷⁸⁹')}, **{c: f' {d}' for d, c in enumerate('₀₁₂₃₄₅₆₇₈₉')},
 })
+# UTF-8 read as cp1252 and saved again ('AmÃ©lie', 'â€™'): panel exports do it. The
+# first characters such text shows; repaired only when the whole title then decodes
+# as strict UTF-8, which text really written with them (Portuguese 'SÃO') never does.
+_MOJIBAKE_HINTS = ('Ã', 'Â', 'â€', 'Å', 'Ä')
+
+
+def repair_mojibake(text: str) -> str:
+    """``text`` with a double encoding undone ('AmÃ©lie' -> 'Amélie'), else as it is."""
+    try:
+        fixed = text.encode('cp1252').decode('utf-8')
+    except UnicodeError:                 # not cp1252-encodable, or not UTF-8 once encoded
+        return text
+    return fixed if fixed != text else text
 _KEY_COMBINING_RE = re.compile('[\u0300-\u036f]')        # Latin/Greek/Cyrillic diacritics only
 # One translate() folds Latin-1/Latin Extended letters ('é' -> 'e', 'ĳ' -> 'ij'): same
 # result as NFKD + dropping marks, ~5x cheaper; other scripts still take the NFKD path.
@@ -4181,7 +4199,10 @@ def match_key(title: str) -> str:
     key = _MATCH_KEY_CACHE.get(title)
     if key is not None:
         return key
-    s = title.lower()
+    s = title
+    if not s.isascii() and any(h in s for h in _MOJIBAKE_HINTS):
+        s = repair_mojibake(s)
+    s = s.lower()
     if not s.isascii() or '&' in s or '`' in s:
         s = s.translate(_KEY_FOLD)
         if not s.isascii():
@@ -4462,7 +4483,8 @@ def classify(entry: PlaylistEntry) -> Classification:
 
 # Bump when classify()/match_key() change meaning: the next `process` then
 # re-classifies every line instead of skipping the unchanged ones.
-CLASSIFIER_VERSION = '2'     # 2: numbering schemes, editions, countries, alt_key, signals
+CLASSIFIER_VERSION = '3'     # 2: numbering schemes, editions, countries, alt_key, signals;
+#                              3: superscript digits, mojibake, 'The' before an edition
 # Lines per transaction. Large, because each transaction writes every index
 # page it touched to the WAL once: 2,000 took 7.1 s to store 200k lines,
 # 10,000 took 4.5 s (bench/RESULTS.md). Still well under a second per
@@ -5589,6 +5611,8 @@ def spelling_key(title: str) -> str:
     """A title as written, for "is it exactly the app's title": case, punctuation and
     '&'/'and' do not count; accents, articles and numerals do ('Drácula' is not
     'Dracula', 'Rocky II' is not 'Rocky 2'; match_key folds all of those)."""
+    if not title.isascii() and any(h in title for h in _MOJIBAKE_HINTS):
+        title = repair_mojibake(title)
     text = _SPELLING_DROP_RE.sub('', title.casefold().replace('&', ' and '))
     return ' '.join(_SPELLING_SPLIT_RE.sub(' ', text).split())
 
@@ -5712,8 +5736,17 @@ def series_country(title: str, network: str | None) -> str | None:
     return 'UK' if country == 'GB' else country
 
 
+# Providers drop the hyphen of a joined name: '911' for '9-1-1', 'Spiderman' for
+# 'Spider-Man' (trial-1213 F9). The app's titles also answer to that spelling; a line
+# found so is spelled otherwise, so the lookup guard still decides it.
+_HYPHEN_JOINED_RE = re.compile(r'(?<=\w)-(?=\w)')
+
+
 def _keys_of(titles) -> frozenset:
-    return frozenset(k for k in map(match_key, titles) if k)
+    keys = {match_key(t) for t in titles}
+    keys.update(match_key(_HYPHEN_JOINED_RE.sub('', t)) for t in titles if '-' in t)
+    keys.discard('')
+    return frozenset(keys)
 
 
 def _language_name(resource: dict) -> str | None:

@@ -577,3 +577,58 @@ def test_secondary_year_vouches_only_for_a_year_one_off(db, tmp_path, library, l
     library = dict(library, tmdbId=4242)
     taken, match = judged(tmp_path, line, library, [library], None)   # a lookup that knows no remake
     assert taken is expected, [v.why for v in match.verdicts]
+
+
+# -- misses that are safe to find (trial-1213 F6, F7, F9, F10) ---------------------------------
+
+class KeyCatalogue(Catalogue):
+    """A lookup that finds an item by any of its title keys (as TMDB/TheTVDB search do)."""
+
+    def lookup(self, term):
+        key = stalkeer.match_key(term)
+        return [x for x in self.items if key in stalkeer.TitleFacts.of_movie(x).keys]
+
+
+@pytest.mark.parametrize('library, line', [
+    (film('Alien 3', 1992), 'Alien³ (1992)'),                       # F6, both ways
+    (film('Alien³', 1992), 'Alien 3 (1992)'),
+    (film('Blade Runner', 1982), 'Blade Runner The Final Cut (1982)'),   # F7
+    (film('Blade Runner', 1982), "Blade Runner The Director's Cut (1982)"),
+    (film('Amélie', 2001), 'AmÃ©lie (2001)'),                      # F10
+    (film('Léon', 1994), 'LÃ©on (1994)'),
+    (film('Spider-Man: No Way Home', 2021), 'Spiderman No Way Home (2021)'),   # F9
+    (film('X-Men', 2000), 'XMen (2000)'),
+])
+def test_lines_spelled_with_the_same_letters_are_found(db, tmp_path, library, line):
+    library = dict(library, tmdbId=4242)
+    stalkeer.ProcessedLine.delete().execute()
+    _ingest(tmp_path, line, kind='movie')
+    lookups = stalkeer.TitleLookups(KeyCatalogue([library]), 'radarr', write=False, use_cache=False)
+    match = stalkeer.match_movies([dict(library, id=1)], lambda: collections.Counter(), lookups)[1]
+    assert len(match.lines) == 1, [v.why for v in match.verdicts]
+
+
+@pytest.mark.parametrize('library, world, line', [
+    (film('Alien 3', 1992), [film('Alien', 1979)], 'Alien (1992)'),        # never the first film
+    (film('Spider-Man', 2002), [film('Spiderman', 2002)], 'Spiderman (2002)'),   # a twin so spelled
+    (film('Alien³', 1992), [], 'Alien 33 (1992)'),
+])
+def test_the_same_letters_never_reach_another_film(db, tmp_path, library, world, line):
+    library = dict(library, tmdbId=4242)
+    world = [dict(w, tmdbId=5000 + i) for i, w in enumerate(world)] + [library]
+    _ingest(tmp_path, line, kind='movie')
+    lookups = stalkeer.TitleLookups(KeyCatalogue(world), 'radarr', write=False, use_cache=False)
+    match = stalkeer.match_movies([dict(library, id=1)], lambda: collections.Counter(), lookups)[1]
+    assert match.lines == [], [v.why for v in match.verdicts]
+
+
+def test_a_series_without_its_hyphens_is_found(db, tmp_path):
+    series = dict(show('9-1-1', 2018, range(1, 8), network='FOX'), id=1, tvdbId=1)
+    lone_star = dict(show('9-1-1: Lone Star', 2020, range(1, 6), network='FOX'), id=2, tvdbId=2)
+    _ingest(tmp_path, '911 S01E02', '911 Lone Star S01E03')
+    eps = [{'id': 1, 'seriesId': 1, 'seasonNumber': 1, 'episodeNumber': 2, 'series': series},
+           {'id': 2, 'seriesId': 1, 'seasonNumber': 1, 'episodeNumber': 3, 'series': series}]
+    lookups = stalkeer.TitleLookups(KeyCatalogue([series, lone_star]), 'sonarr', write=False, use_cache=False)
+    got = stalkeer.match_episodes(eps, lookups=lookups)
+    assert [line.url for line in got[1].lines] == ['http://h/series/u/p/1.mkv']
+    assert got[2].lines == []                          # the Lone Star line is not 9-1-1's
