@@ -5511,7 +5511,11 @@ CandidateLine = collections.namedtuple('CandidateLine', (
     'absolute_episode', 'air_date'))
 
 
-_CANDIDATE_SQL = ('SELECT ' + ', '.join(f'"{name}"' for name in CandidateLine._fields)
+# A line with an empty display title ('#EXTINF:-1 tvg-name="Heat (1995)",') is shown
+# by its tvg-name, as the matching read it (trial-1213 F11).
+_CANDIDATE_COLUMNS = {'display_title': """COALESCE(NULLIF("display_title", ''), "tvg_name")"""}
+_CANDIDATE_SQL = ('SELECT ' + ', '.join(_CANDIDATE_COLUMNS.get(name, f'"{name}"')
+                                        for name in CandidateLine._fields)
                   + ' FROM "processed_lines" WHERE {} AND "missing_since" IS NULL')
 
 
@@ -5884,6 +5888,7 @@ class Match:
     verdicts: list = dataclasses.field(default_factory=list)
     note: str = ''                # when no line was considered: what there is instead
     keys: frozenset = frozenset()  # the item's title keys (near misses)
+    year: int | None = None        # the item's year (near misses)
 
     def add(self, verdict: Verdict) -> None:
         self.verdicts.append(verdict)
@@ -6082,7 +6087,7 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
     result, pending = {}, []
     for movie in movies:
         f = facts[movie['id']]
-        match = result[movie['id']] = Match(keys=f.keys)
+        match = result[movie['id']] = Match(keys=f.keys, year=f.year)
         own_title = movie.get('title') or ''
         id_lines = [line for i in (movie.get('imdbId'), str(movie.get('tmdbId') or ''))
                     if i for line in by_id.get(i, []) if not _is_extra(line, own_title)]
@@ -6199,7 +6204,7 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
     result, pending = {}, []
     for ep in episodes:
         f = facts[ep.get('seriesId')]
-        match = result[ep['id']] = Match(keys=f.keys)
+        match = result[ep['id']] = Match(keys=f.keys, year=f.year)
         if ep.get('seriesId') not in of_series:
             of_series[ep.get('seriesId')] = _lines_of(f.keys, by_key, by_alt)
         series_lines = of_series[ep.get('seriesId')]
@@ -6272,17 +6277,58 @@ def episode_fit(line, ep: dict, f: TitleFacts) -> str | None:
     return None
 
 
-def near_misses(content_type: str, keys_of: dict, limit: int = 5) -> dict:
+def near_misses(content_type: str, keys_of: dict, limit: int = 5, years: dict | None = None) -> dict:
     """item -> lines whose title is the item's with one word less ('Lord of the Rings
-    Fellowship of the Ring' for '… the Fellowship …'): never taken, shown at -v so a
-    user can add an alternate title in the app. One batch of index lookups."""
+    Fellowship of the Ring' for '… the Fellowship …') or with words more ('Amelie
+    Poulain' for 'Amelie'): never taken, shown at -v so a user can add an alternate
+    title in the app. A number is never the word less ('Alien' is not 'Alien 3'), and
+    with ``years`` (item -> year) a line more than a year off is no near miss; a line
+    with words more needs a year within one of the item's. Index lookups in batches."""
+    years = years or {}
     variants_of = {item: {' '.join(words[:i] + words[i + 1:]) for key in keys
                           for words in [key.split()] if len(words) > 1
-                          for i in range(len(words))} - set(keys)
+                          for i in range(len(words)) if not words[i].isdigit()} - set(keys)
                    for item, keys in keys_of.items()}
     found = _lines_by_key(content_type, set().union(*variants_of.values()) if variants_of else ())
-    return {item: [line for v in sorted(variants) for line in found.get(v, ())][:limit]
-            for item, variants in variants_of.items()}
+    longer = _lines_with_prefixes(content_type, {k for item, keys in keys_of.items() if years.get(item)
+                                                 for k in keys})
+    result = {}
+    for item, variants in variants_of.items():
+        year = years.get(item)
+        lines = [line for v in sorted(variants) for line in found.get(v, ())
+                 if not (year and line.year and abs(line.year - year) > 1)]
+        if year:
+            lines += [line for key in sorted(keys_of[item]) for line in longer.get(key, ())
+                      if line.year and abs(line.year - year) <= 1]
+        result[item] = lines[:limit]
+    return result
+
+
+def _lines_with_prefixes(content_type: str, keys) -> dict:
+    """key -> present lines whose match_key is ``key`` and words more: index ranges
+    on (content_type, match_key), 200 keys a query (a LIKE scan on PostgreSQL under a
+    language collation, where ranges do not follow code points)."""
+    found = collections.defaultdict(list)
+    keys = sorted(k for k in keys if k)
+    if not keys:
+        return found
+    param, bytewise = db_proxy.obj.param, _bytewise_collation()
+    for chunk in _chunks(keys, 200):
+        if bytewise:
+            where = ' OR '.join([f'("match_key" >= {param} AND "match_key" < {param})'] * len(chunk))
+            params = [x for k in chunk for x in (k + ' ', k + ' ' + _PREFIX_END)]
+        else:
+            where = ' OR '.join([f"\"match_key\" LIKE {param} ESCAPE '\\'"] * len(chunk))
+            params = [_like_escape(k) + ' %' for k in chunk]
+        sql = _CANDIDATE_SQL.format(f'"content_type" = {param} AND ({where})')
+        for row in db_proxy.obj.execute_sql(sql, [content_type, *params]).fetchall():
+            line = CandidateLine._make(row)
+            words = line.match_key.split()
+            for n in range(1, len(words)):
+                prefix = ' '.join(words[:n])
+                if prefix in chunk:
+                    found[prefix].append(line)
+    return found
 
 
 # -- the runtime check ------------------------------------------------------------------------
@@ -7727,8 +7773,8 @@ class ArrRun:
                             items[i].match.refuse(line, why)
             absent = [n for n, i in zip(numbers, members) if i is None]
             if absent:
-                refuse(f'{span}: it also holds E{absent[0]:02d}, which is not missing here '
-                       '(it has a file, or is not monitored)')
+                refuse(f'{span}: it also holds E{absent[0]:02d}, which Sonarr does not list as '
+                       'missing (it has a file, is not monitored, or does not exist)')
                 continue
             if all(any(not line.episode_end or line.episode_end == line.episode
                        for line in items[i].match.lines) for i in members):
@@ -7774,12 +7820,17 @@ class ArrRun:
         """-v: lines close to an unmatched item (its title with one word less, or one
         year off with no date to prove it), so a user can add an alternate title."""
         found = near_misses('movies' if self.service == 'radarr' else 'tvshows',
-                            {item.item_id: item.match.keys for item in items if item.match})
+                            {item.item_id: item.match.keys for item in items if item.match},
+                            years={item.item_id: item.match.year for item in items if item.match})
         for item in items:
             verdicts = item.match.verdicts if item.match else ()
-            close = [f'{v.line.display_title!r} ({v.why})' for v in verdicts
-                     if v.reason == SKIP_OTHER_YEARS and 'one off' in v.why]
-            close += [repr(line.display_title) for line in found.get(item.item_id, ())]
+            off = [f'{v.line.display_title!r} ({v.why})' for v in verdicts
+                   if v.reason == SKIP_OTHER_YEARS and 'one off' in v.why]
+            if off:     # the title is the same already: an alternate title cannot help
+                log.debug("%s: near misses one year off (if one is it, check %s's release dates "
+                          'for the %s): %s', item.label, self.client.name,
+                          'film' if self.service == 'radarr' else 'series', '; '.join(off[:8]))
+            close = [repr(line.display_title) for line in found.get(item.item_id, ())]
             if close:
                 log.debug('%s: near misses (if one is it, add its title in %s as an alternate '
                           'title): %s', item.label, self.client.name, '; '.join(close[:8]))

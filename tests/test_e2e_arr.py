@@ -621,8 +621,10 @@ def test_verbose_lists_near_misses(server, tmp_path, cli):
         code, out, err = cli('--config', ini, 'radarr', '--dry-run', '-v')
         assert "The Lord of the Rings: The Fellowship of the Ring (2001): near misses (if one is it, " \
             "add its title in Radarr as an alternate title): 'Lord of the Rings Fellowship of the Ring (2001)'" in err
-        assert "Little Women (2019): near misses (if one is it, add its title in Radarr as an " \
-            "alternate title): 'Little Women (2018)' (year 2018 is one off 2019" in err
+        # One year off: the title is already the same, so an alternate title cannot help.
+        assert "Little Women (2019): near misses one year off (if one is it, check Radarr's " \
+            "release dates for the film): 'Little Women (2018)' (year 2018 is one off 2019" in err
+        assert 'Little Women (2019): near misses (if one is it, add' not in err
 
 
 def test_already_downloaded_and_held_items_are_found_in_one_query_per_run(world, cli, caplog):
@@ -672,7 +674,7 @@ def test_a_multi_episode_line_fills_both_episodes_with_one_download(server, tmp_
         assert sha256(season / 'Show - S01E03-E04.mkv') == sha256(data['e0304'])
         assert server.gets('series/alice/hunter22pw/e03.mkv') == []
         assert server.gets('series/alice/hunter22pw/e0607.mkv') == []
-        assert "S01E06-E07: it also holds E07, which is not missing here" in err
+        assert "S01E06-E07: it also holds E07, which Sonarr does not list as missing" in err
         assert 'sonarr: missing 6, matched 5, downloaded 5, failed 0, skipped 1 ' \
             '(not sure it is the same 1)' in out, out
         assert [c for c in sonarr.commands if c['name'] == 'RescanSeries'] == \

@@ -632,3 +632,35 @@ def test_a_series_without_its_hyphens_is_found(db, tmp_path):
     got = stalkeer.match_episodes(eps, lookups=lookups)
     assert [line.url for line in got[1].lines] == ['http://h/series/u/p/1.mkv']
     assert got[2].lines == []                          # the Lone Star line is not 9-1-1's
+
+
+# -- near misses: what an alternate title could fix, never another film (trial-1213 F8, F11) --
+
+@pytest.mark.parametrize('library, lines, expected', [
+    (film('Alien 3', 1992), ['Alien (1979)', 'Alien (1992) Part 3'], []),   # never the number dropped
+    (film('Rocky III', 1982), ['Rocky (1976)'], []),
+    (film('The Lord of the Rings: The Fellowship of the Ring', 2001),
+     ['Lord of the Rings Fellowship of the Ring (2001)', 'Lord of the Rings Fellowship of the Ring (1978)'],
+     ['Lord of the Rings Fellowship of the Ring (2001)']),                   # 23 years off: not near
+    (film('Amélie', 2001), ['Amelie Poulain (2001)', 'Amelie Poulain (1975)'], ['Amelie Poulain (2001)']),
+    (film('Heat', 1995), ['Heat Remastered Collector (1995)', 'Heat Wave (1970)', 'Heatwave (1995)'],
+     ['Heat Remastered Collector (1995)']),
+])
+def test_near_misses_list_a_word_less_or_more_never_a_number_or_another_year(db, tmp_path, library,
+                                                                          lines, expected):
+    _ingest(tmp_path, *lines, kind='movie')
+    facts = stalkeer.TitleFacts.of_movie(library)
+    found = stalkeer.near_misses('movies', {1: facts.keys}, years={1: facts.year})
+    assert [line.display_title for line in found[1]] == expected
+
+
+def test_a_line_without_a_display_title_is_shown_by_its_tvg_name(db, tmp_path):
+    """trial-1213 F11: '-v' said "line #1 '': taken" and the plan 'Heat (1995):  [unknown]'."""
+    playlist = tmp_path / 'case.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 tvg-name="Heat (1995)" group-title="Movies",\n'
+                        'http://h/movie/u/p/1.mkv\n', encoding='utf-8')
+    stalkeer.ProcessedLine.delete().execute()
+    stalkeer.PlaylistIngest(stalkeer.LineFilter()).run(str(playlist))
+    heat = dict(world_film('Heat', 1995), id=1)
+    match = stalkeer.match_movies([heat], lambda: collections.Counter(), None)[1]
+    assert [line.display_title for line in match.lines] == ['Heat (1995)']
