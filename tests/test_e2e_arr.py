@@ -720,3 +720,47 @@ def test_anime_daily_country_and_specials_end_to_end(server, tmp_path, cli):
         assert "only another country's version in the playlist 1" in out
         assert 'downloaded 3' in out and op['id'] and ds['id'] and uk1['id'] and special['id']
         assert "runs 44 min, the app says 44 min" in err             # the anime episode's own runtime
+
+
+# -- the trial-1213 reproductions, end to end -------------------------------------------------
+
+def test_trial_1213_wrong_files_are_never_downloaded(server, tmp_path, cli):
+    """F1: a tvg-id equal to Heat's tmdbId on a 44-minute 'Cats (2019)'; F14: an HLS
+    playlist behind 'Heat (1995)'; F4: 'Heat (1986) (US)'; F5: 'Heat (1995) Bonus'."""
+    cats = (MEDIA / 'episode-480p.webm').read_bytes()
+    hls = b'#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nseg0.ts\n#EXT-X-ENDLIST\n'
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)', tmdb_id=1001, runtime=120)
+        ini = guard_world(server, tmp_path, radarr, [])
+        entries = [('tvg-id="1001" ', 'Cats (2019)', server.add('movie/u/p/1.mkv', cats)),
+                   ('', 'Heat (1995)', server.add('movie/u/p/7.m3u8', hls,
+                                                  content_type='application/vnd.apple.mpegurl')),
+                   ('', 'Heat (1986) (US)', server.add('movie/u/p/2.mkv', payload(5000, 2))),
+                   ('', 'Heat (1995) Bonus', server.add('movie/u/p/3.ts', payload(5000, 3),
+                                                        content_type='video/mp2t'))]
+        (tmp_path / 'playlist.m3u').write_text('#EXTM3U\n' + ''.join(
+            f'#EXTINF:-1 {a}tvg-name="{t}" group-title="Movies",{t}\n{u}\n' for a, t, u in entries),
+            encoding='utf-8')
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'radarr', '-v')
+        assert not (tmp_path / 'lib').exists() or not any((tmp_path / 'lib').rglob('*.mkv')), out
+        assert 'downloaded 0' in out and 'completed' not in out, out + err
+        assert "'Cats (2019)': refused, its tvg-id 1001 is the film's id, but its title" in err
+        assert 'HLS playlist' in err
+        assert "'Heat (1986) (US)': refused, year 1986, the film is 1995" in err
+        assert "'Heat (1995) Bonus': refused, a trailer or extra" in err
+        assert [c for c in radarr.commands if c['name'] == 'RescanMovie'] == []
+
+
+def test_trial_1213_a_double_premiere_line_is_downloaded_for_neither(server, tmp_path, cli):
+    """F2: 'Lost 2004 09 22' filled S01E01 and S01E02, which aired the same day."""
+    with FakeArr('sonarr') as sonarr:
+        lost = sonarr.add_series('Lost', 2004, path='/tv/Lost')
+        for n in (1, 2):
+            sonarr.add_episode(lost['id'], 1, n, air_date_utc='2004-09-22T00:00:00Z')
+        ini = guard_world(server, tmp_path, sonarr, [('Lost 2004 09 22', '1.mkv', payload(5000))])
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'sonarr', '-v')
+        assert 'downloaded 0' in out, out
+        assert 'air date 2004-09-22 is S01E01 and S01E02: cannot say which' in err
+        assert server.gets('series/alice/hunter22pw/1.mkv') == []
