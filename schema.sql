@@ -86,6 +86,11 @@ CREATE TABLE IF NOT EXISTS "processed_lines" (
     "missing_since" TIMESTAMP,                 -- set when the line left the playlist; NULL while present
     "created_at" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "source" VARCHAR(16) DEFAULT 'm3u',        -- m3u, xtream (player_api.php of an Xtream Codes panel)
+    "stream_id" INTEGER,                       -- the panel's VOD stream_id (episode lines: the episode id)
+    "series_id" INTEGER,                       -- the panel's series_id (series and their episodes)
+    "tmdb_id" INTEGER,                         -- TMDB id, where the panel has one
+    "container_extension" VARCHAR(8),          -- mkv, mp4... as the panel serves the file
     FOREIGN KEY ("download_info_id") REFERENCES "download_info" ("id") ON DELETE SET NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "processed_lines_line_hash" ON "processed_lines" ("line_hash");
@@ -93,6 +98,22 @@ CREATE INDEX IF NOT EXISTS "processed_lines_download_info_id" ON "processed_line
 CREATE INDEX IF NOT EXISTS "processed_lines_tvg_id" ON "processed_lines" ("tvg_id");
 CREATE INDEX IF NOT EXISTS "processed_lines_content_type_match_key" ON "processed_lines" ("content_type", "match_key");
 CREATE INDEX IF NOT EXISTS "processed_lines_content_type_alt_key" ON "processed_lines" ("content_type", "alt_key") WHERE ("alt_key" IS NOT NULL);
+
+-- What an Xtream panel's player_api.php (no action) said of the account at the
+-- last run that asked (user_info). panel: the base URL, without the account.
+CREATE TABLE IF NOT EXISTS "panel_accounts" (
+    "id" /* /* */ INTEGER -- */ SERIAL
+        NOT NULL PRIMARY KEY,
+    "panel" TEXT NOT NULL,
+    "status" VARCHAR(32),                      -- Active, Banned, Disabled, Expired...
+    "exp_date" TIMESTAMP,                      -- UTC; NULL: never expires
+    "is_trial" /* /* */ INTEGER -- */ BOOLEAN
+        ,                                      -- a trial account
+    "active_cons" INTEGER,                     -- connections open then
+    "max_connections" INTEGER,                 -- the account's limit
+    "checked_at" TIMESTAMP NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "panel_accounts_panel" ON "panel_accounts" ("panel");
 
 -- Radarr movie/lookup and Sonarr series/lookup answers, one per title, kept
 -- [matching] lookup_cache_days: is there another film or series of that name?

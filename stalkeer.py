@@ -132,8 +132,11 @@ RESUMABLE_STATUSES = (PENDING, DOWNLOADING, PAUSED, FAILED, RETRYING)
 
 # processed_lines.state
 LINE_STATES = ('processed', 'pending', 'downloading', 'organizing', 'downloaded', 'failed')
-# processed_lines.content_type, as the playlist classifier assigns it
-LINE_CONTENT_TYPES = ('movies', 'tvshows', 'channels', 'uncategorized')
+# processed_lines.content_type, as the playlist classifier assigns it; 'series' is
+# a series of an Xtream panel's get_series (no URL: its episodes are separate lines)
+LINE_CONTENT_TYPES = ('movies', 'tvshows', 'channels', 'uncategorized', 'series')
+# processed_lines.source: the M3U playlist, or the panel's player_api.php
+LINE_SOURCES = ('m3u', 'xtream')
 
 # Read size for the body. Large so Python is not the bottleneck; read1() returns
 # whatever the socket has, so a slow server still gives us frequent heartbeats.
@@ -784,6 +787,16 @@ DEFAULTS = {
         'retention_count': '7',
         'max_file_size_mb': '500',
     },
+    'xtream': {
+        # auto: read the panel's player_api.php when one is configured (or derived
+        # from a get.php [m3u] url) and it answers; true: always (an error is fatal);
+        # false: never, the M3U playlist only.
+        'enabled': 'auto',
+        'url': '',
+        'username': '',
+        'password': '',
+        'timeout': '120',
+    },
     'filter': {
         'group_title_include': '',
         'group_title_exclude': '',
@@ -837,6 +850,7 @@ NUMBER_LIMITS = {
     ('matching', 'runtime_tolerance_minutes'): (float, 0, 1440),
     ('m3u', 'retention_count'): (int, 0, 10000),
     ('m3u', 'max_file_size_mb'): (float, 0.001, 1024 * 1024),
+    ('xtream', 'timeout'): (float, 1, 3600),
     ('serve', 'refresh_seconds'): (float, 0.5, 3600),
     ('logging', 'progress_log_seconds'): (float, 0.1, 86400),
 }
@@ -1026,7 +1040,7 @@ class Config:
         """Teach redact() every secret the configuration holds, before anything
         is printed: a command that never reads the playlist (status, serve)
         still masks the account of [m3u] url by value."""
-        urls = [self.get('m3u', 'url'), self.get('notify', 'webhook_url'),
+        urls = [self.get('m3u', 'url'), self.get('xtream', 'url'), self.get('notify', 'webhook_url'),
                 self.get('notify', 'healthcheck_url'), self.database_url,
                 *re.split(r'[\s,]+', self.get('notify', 'apprise_urls') or '')]
         for url in urls:
@@ -1034,6 +1048,13 @@ class Config:
                 register_url_secrets(url, configured=True)
         for section, key in (('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token')):
             redact.add(self.get(section, key))
+        # The panel account, as the playlist URL's is: by value wherever it shows up
+        # (an answer echoing user_info.username, an error holding the request URL).
+        for key in ('username', 'password'):
+            value = self.get('xtream', key)
+            if value:
+                for form in {value, urllib.parse.quote(value, safe='')}:
+                    redact.add(form)
 
     # -- derived --------------------------------------------------------------
     @property
@@ -1216,6 +1237,15 @@ class ProcessedLine(BaseModel):
     missing_since = peewee.DateTimeField(null=True)
     created_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
     updated_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
+    # Where the line was read (LINE_SOURCES; rows older than the column: the M3U),
+    # and what an Xtream panel's player_api.php says of it: the VOD stream_id (an
+    # episode's id for episode lines), the series_id of a series and its episodes,
+    # the TMDB id where the panel has one, the file's container_extension.
+    source = peewee.CharField(max_length=16, null=True, constraints=_default("'m3u'"))
+    stream_id = peewee.IntegerField(null=True)
+    series_id = peewee.IntegerField(null=True)
+    tmdb_id = peewee.IntegerField(null=True)
+    container_extension = peewee.CharField(max_length=8, null=True)
 
     class Meta:
         table_name = 'processed_lines'
@@ -1230,6 +1260,23 @@ class ProcessedLine(BaseModel):
 if not MISSING_PACKAGES:      # without peewee only --help can run (optional dependencies)
     ProcessedLine.add_index(ProcessedLine.index(ProcessedLine.content_type, ProcessedLine.alt_key,
                                                 where=ProcessedLine.alt_key.is_null(False)))
+
+
+class PanelAccount(BaseModel):
+    """What an Xtream panel's ``player_api.php`` (no action) said of the account
+    at the last run that asked: user_info's ``status``, ``exp_date`` (NULL: never
+    expires), ``active_cons`` and ``max_connections``. ``panel`` is the panel's
+    base URL without the account (the account itself is never stored here)."""
+    panel = peewee.TextField(unique=True)
+    status = peewee.CharField(max_length=32, null=True)
+    exp_date = peewee.DateTimeField(null=True)
+    is_trial = peewee.BooleanField(null=True)
+    active_cons = peewee.IntegerField(null=True)
+    max_connections = peewee.IntegerField(null=True)
+    checked_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = 'panel_accounts'
 
 
 class ArrLookup(BaseModel):
@@ -1279,7 +1326,7 @@ class DownloadItem(BaseModel):
         indexes = ((('service', 'item_id', 'download_info'), True),)
 
 
-MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe, DownloadItem)
+MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe, DownloadItem, PanelAccount)
 
 
 class StalkeerSqliteDatabase(peewee.SqliteDatabase):
@@ -4575,11 +4622,15 @@ _LINE_COLUMNS = (
     'line_hash', 'meta_hash', 'url', 'line_number', 'display_title', 'tvg_id', 'tvg_name',
     'tvg_logo', 'group_title', 'tvg_type', 'content_type', 'title', 'year', 'season', 'episode',
     'resolution', 'languages', 'match_key', 'episode_end', 'absolute_episode', 'air_date',
-    'alt_key', 'edition', 'country', 'missing_since', 'updated_at')
+    'alt_key', 'edition', 'country', 'missing_since', 'updated_at',
+    'source', 'stream_id', 'series_id', 'tmdb_id', 'container_extension')
+# What an M3U line knows of the panel columns: nothing (a line the panel's API
+# wrote before is the playlist's again, ids and all).
+_M3U_PANEL_VALUES = ('m3u', None, None, None, None)
 
 
-def _line_values(entry, cls, digest: str, meta: str, now) -> tuple:
-    return (digest, meta, entry.url, entry.line_no, entry.display_title[:1000],
+def _line_values(entry, cls, digest: str, meta: str, now, panel=_M3U_PANEL_VALUES) -> tuple:
+    return (digest, meta, entry.url or None, entry.line_no, entry.display_title[:1000],
             entry.tvg_id[:255] or None, entry.tvg_name[:1000] or None,
             entry.tvg_logo[:2000] or None, entry.group_title[:1000] or None,
             entry.tvg_type[:64] or None, cls.content_type, cls.title[:1000], cls.year,
@@ -4587,7 +4638,7 @@ def _line_values(entry, cls, digest: str, meta: str, now) -> tuple:
             cls.match_key[:1000], cls.episode_end, cls.absolute_episode,
             cls.air_date.isoformat() if cls.air_date else None,     # text: same on both engines
             cls.alt_key[:1000] if cls.alt_key else None, cls.edition[:64] if cls.edition else None,
-            cls.country, None, now)
+            cls.country, None, now) + panel
 
 
 class BulkWriter:
@@ -4658,9 +4709,16 @@ class PlaylistIngest:
         self.limit = limit
         self.can_read_db = can_read_db
 
+    # processed_lines.source of the lines this ingest writes, and the present lines
+    # of that source a complete read marks gone when it did not see them (rows
+    # older than the column are the M3U's).
+    source = 'm3u'
+
+    def _source_lines(self):
+        return ProcessedLine.source.is_null() | (ProcessedLine.source == 'm3u')
+
     def run(self, path: str, on_progress=None) -> IngestSummary:
         summary = IngestSummary(playlist=path, dry_run=self.dry_run)
-        started = time.monotonic()
         try:
             fh = open(path, 'rb')
         except OSError as exc:
@@ -4668,6 +4726,22 @@ class PlaylistIngest:
         fh = utf16_as_text(fh, path)
         stats = ParseStats()
         seen: set[str] = set()
+        self._ingest(summary, lambda by_type: self._read(fh, stats, seen, summary, by_type, on_progress))
+        summary.lines_read, summary.entries = stats.lines_read, stats.entries
+        summary.malformed, summary.decode_errors = stats.malformed, stats.decode_errors
+        summary.encoding_fallbacks, summary.entities_decoded = stats.encoding_fallbacks, stats.entities_decoded
+        summary.header_missing = stats.header_missing
+        summary.malformed_samples = list(stats.malformed_samples)
+        # Only a complete, non-empty read says what is gone from the playlist.
+        if not summary.limited and seen and self.can_read_db:
+            summary.disappeared = self._mark_disappeared(seen, self._source_lines())
+        summary.elapsed_seconds = round(time.monotonic() - self._started, 3)
+        return summary
+
+    def _ingest(self, summary: IngestSummary, read: Callable[[collections.Counter], None]) -> None:
+        """Run ``read(by_type)``, which feeds _take(), with the database set for a
+        bulk import; summary.by_content_type filled in."""
+        self._started = time.monotonic()
         by_type = collections.Counter()
         # A first import needs no lookups: every line is new (a concurrent
         # import is still safe, inserts ignore conflicts).
@@ -4678,7 +4752,7 @@ class PlaylistIngest:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._read(fh, stats, seen, summary, by_type, on_progress)
+            read(by_type)
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -4687,17 +4761,7 @@ class PlaylistIngest:
                 # are killed before this, the next start's migrate rebuilds them.
                 with schema_change(db_proxy.obj):
                     db_proxy.obj.create_tables([ProcessedLine], safe=True)
-        summary.lines_read, summary.entries = stats.lines_read, stats.entries
-        summary.malformed, summary.decode_errors = stats.malformed, stats.decode_errors
-        summary.encoding_fallbacks, summary.entities_decoded = stats.encoding_fallbacks, stats.entities_decoded
-        summary.header_missing = stats.header_missing
-        summary.malformed_samples = list(stats.malformed_samples)
-        summary.by_content_type = dict(sorted(by_type.items()))
-        # Only a complete, non-empty read says what is gone from the playlist.
-        if not summary.limited and seen and self.can_read_db:
-            summary.disappeared = self._mark_disappeared(seen)
-        summary.elapsed_seconds = round(time.monotonic() - started, 3)
-        return summary
+            summary.by_content_type = dict(sorted(by_type.items()))
 
     @staticmethod
     def _drop_secondary_indexes() -> list[str]:
@@ -4722,15 +4786,32 @@ class PlaylistIngest:
                     summary.filtered += 1
                     continue
                 digest = line_hash(entry.tvg_name or entry.display_title, entry.url)
-                if digest in seen:
-                    summary.duplicates += 1
-                    continue
-                seen.add(digest)
-                batch.append((digest, entry))
-                if len(batch) >= INGEST_BATCH:
-                    self._flush(batch, summary, by_type)
-                    batch = []
+                batch = self._take(digest, entry, batch, seen, summary, by_type)
             self._flush(batch, summary, by_type)
+
+    def _take(self, digest: str, entry, batch: list, seen: set, summary, by_type) -> list:
+        """Add one entry to the batch (a duplicate is counted, not added); the
+        batch to go on with (a new one after a full batch was stored)."""
+        if digest in seen:
+            summary.duplicates += 1
+            return batch
+        seen.add(digest)
+        batch.append((digest, entry))
+        if len(batch) >= INGEST_BATCH:
+            self._flush(batch, summary, by_type)
+            return []
+        return batch
+
+    # What a line's stored fields derive from, its classification and its row
+    # values: the M3U's here, the panel's in XtreamIngest.
+    def _meta(self, entry) -> str:
+        return entry_meta_hash(entry)
+
+    def _classify(self, entry) -> Classification:
+        return classify(entry)
+
+    def _values(self, entry, cls, digest, meta, now) -> tuple:
+        return _line_values(entry, cls, digest, meta, now)
 
     def _existing(self, hashes):
         if not self._lookups:
@@ -4748,7 +4829,7 @@ class PlaylistIngest:
         now = writer.timestamp(utcnow())
         new_rows, updates, reappeared = [], [], []
         for digest, entry in batch:
-            meta = entry_meta_hash(entry)
+            meta = self._meta(entry)
             old = existing.get(digest)
             if old and old[1] == meta and not self.force:
                 summary.unchanged += 1
@@ -4756,9 +4837,9 @@ class PlaylistIngest:
                 if old[2] is not None:
                     reappeared.append(old[0])
                 continue
-            cls = classify(entry)
+            cls = self._classify(entry)
             by_type[cls.content_type] += 1
-            values = _line_values(entry, cls, digest, meta, now)
+            values = self._values(entry, cls, digest, meta, now)
             if old:
                 summary.updated += 1
                 updates.append(values + (old[0],))
@@ -4777,11 +4858,13 @@ class PlaylistIngest:
                 (ProcessedLine.update(missing_since=None, updated_at=utcnow())
                  .where(ProcessedLine.id.in_(chunk)).execute())
 
-    def _mark_disappeared(self, seen: set) -> int:
+    def _mark_disappeared(self, seen: set, where) -> int:
+        """Mark the present lines matching ``where`` that are not in ``seen``
+        as gone; how many."""
         PL = ProcessedLine
         gone = [row_id for row_id, digest in
                 PL.select(PL.id, PL.line_hash)
-                  .where(PL.missing_since.is_null() & PL.line_hash.is_null(False))
+                  .where(PL.missing_since.is_null() & PL.line_hash.is_null(False) & (where))
                   .tuples().iterator()
                 if digest not in seen]
         if self.dry_run:
@@ -4966,6 +5049,10 @@ class JsonStream:
                 raise AnswerError('JSON nested too deeply') from None
             except json.JSONDecodeError as exc:
                 if self.eof:
+                    # A cut answer (a dropped connection, a panel's PHP timeout) breaks
+                    # off inside a string or right at the end: say so.
+                    if exc.msg.startswith('Unterminated string') or exc.pos >= len(self.buf.rstrip()):
+                        raise AnswerError(f'something that is not JSON: it ends too early ({exc.msg})') from None
                     raise AnswerError(f'something that is not JSON ({exc.msg})') from None
                 pending = len(self.buf) - self.pos
                 if pending > self.max_value:
@@ -5108,6 +5195,51 @@ def check_record(app: str, schema: str, record, required: tuple | None = None
     return trimmed, None
 
 
+def read_json_answer(response, read: Callable[[JsonStream], object],
+                     html: Callable[[], Exception], empty: str):
+    """``read(stream)`` of a JSON answer, checked to end after the document.
+    Raises ``html()`` for an HTML page (by Content-Type or a leading '<'),
+    AnswerError(``empty``) for an empty body; AnswerError and requests' errors
+    of a broken answer pass through, for the caller to name its server."""
+    if 'html' in response.headers.get('Content-Type', '').lower():
+        raise html()
+    stream = JsonStream(response.iter_content(ARR_CHUNK))
+    first = stream.peek()
+    if first == '<':
+        raise html()
+    if not first:
+        raise AnswerError(empty)
+    result = read(stream)
+    stream.end()
+    return result
+
+
+def retried_request(send: Callable[[], requests.Response], handle: Callable, attempts: int,
+                    backoff: float, sleep: Callable[[float], None], *,
+                    timed_out: Callable[[], Exception], unreachable: Callable[[Exception], Exception]):
+    """``handle(response)`` of ``send()``, inside ``with response``. Connection errors
+    and 5xx are tried ``attempts`` times, ``sleep``ing backoff_delay() between; a
+    read timeout is not (the server is up, but busy: asking again only queues the
+    same work) and raises ``timed_out()``; the last connection error raises
+    ``unreachable(exc)``; the last 5xx goes to ``handle``."""
+    for attempt in range(1, attempts + 1):
+        try:
+            response = send()
+        except requests.exceptions.ReadTimeout:
+            raise timed_out() from None
+        except requests.exceptions.RequestException as exc:
+            if attempt < attempts:
+                sleep(backoff_delay(attempt, backoff, 30))
+                continue
+            raise unreachable(exc) from None
+        with response:
+            if response.status_code >= 500 and attempt < attempts:
+                sleep(backoff_delay(attempt, backoff, 30))
+                continue
+            return handle(response)
+    raise AssertionError('unreachable')  # pragma: no cover
+
+
 class ArrClient:
     """What Radarr and Sonarr share: sessions, errors, paging, commands.
 
@@ -5147,25 +5279,15 @@ class ArrClient:
         notice.daemon = True
         notice.start()
         try:
-            for attempt in range(1, self.attempts + 1):
-                try:
-                    response = self.session.request(method, url, params=params, json=json_body,
-                                                    timeout=self.timeout, stream=True)
-                except requests.exceptions.ReadTimeout:
-                    raise ArrError(f'{self.where} did not answer {method} {path} within '
-                                   f'{self.settings.timeout:g}s (a large library may need a larger '
-                                   f'[{self.app}] timeout)') from None
-                except requests.exceptions.RequestException as exc:
-                    if attempt < self.attempts:
-                        self.sleep(backoff_delay(attempt, self.backoff, 30))
-                        continue
-                    raise ArrError(f'cannot reach {self.where}: {_connection_reason(exc)}') from None
-                with response:
-                    if response.status_code >= 500 and attempt < self.attempts:
-                        self.sleep(backoff_delay(attempt, self.backoff, 30))
-                        continue
-                    return self._answer(response, method, path, allow_404, read)
-            raise AssertionError('unreachable')  # pragma: no cover
+            return retried_request(
+                lambda: self.session.request(method, url, params=params, json=json_body,
+                                             timeout=self.timeout, stream=True),
+                lambda response: self._answer(response, method, path, allow_404, read),
+                self.attempts, self.backoff, self.sleep,
+                timed_out=lambda: ArrError(
+                    f'{self.where} did not answer {method} {path} within {self.settings.timeout:g}s '
+                    f'(a large library may need a larger [{self.app}] timeout)'),
+                unreachable=lambda exc: ArrError(f'cannot reach {self.where}: {_connection_reason(exc)}'))
         finally:
             notice.cancel()
 
@@ -5183,19 +5305,10 @@ class ArrClient:
             raise ArrError(f'{where} answered HTTP {code} for {path}')
         if read is None:
             return None
-        if 'html' in response.headers.get('Content-Type', '').lower():
-            raise self._html(path)
-        stream = JsonStream(response.iter_content(ARR_CHUNK))
         try:
-            first = stream.peek()
-            if first == '<':
-                raise self._html(path)
-            if not first:
-                raise AnswerError(f'an empty body (HTTP {code}) where JSON was expected: a reverse '
-                                  f'proxy answering for {self.name}?')
-            result = read(stream)
-            stream.end()
-            return result
+            return read_json_answer(response, read, lambda: self._html(path),
+                                    f'an empty body (HTTP {code}) where JSON was expected: a reverse '
+                                    f'proxy answering for {self.name}?')
         except AnswerError as exc:
             raise ArrError(f'{where} answered {method} {path} with {exc}') from None
         except requests.exceptions.RequestException as exc:
@@ -5389,6 +5502,525 @@ def _lookup_answer(client: ArrClient, path: str, term: str, schema: str) -> list
 
     client.request('GET', path, {'term': term}, read=read)
     return found
+
+
+# ---- Xtream Codes panels ----------------------------------------------------------
+# Xtream UI, XUI.one and their forks serve, beside the get.php playlist, a JSON API:
+#   player_api.php?username=U&password=P                 -> {"user_info": {...}, "server_info": {...}}
+#   …&action=get_vod_categories / get_series_categories  -> [{"category_id": "1", "category_name": …}]
+#   …&action=get_vod_streams                             -> [{"stream_id": 12, "name": …, "tmdb": …,
+#                                                            "container_extension": "mkv", …}]
+#   …&action=get_series                                  -> [{"series_id": 3, "name": …, "tmdb": …}]
+#   …&action=get_series_info&series_id=N                 -> {"info": …, "episodes": {"1": [...]}}
+#   …&action=get_vod_info&vod_id=N                       -> {"info": …, "movie_data": …}
+# The files are served at /movie/U/P/{stream_id}.{ext} and /series/U/P/{episode id}.{ext}.
+# Panels differ in types (ids and counts as numbers or strings, "tmdb": "" for none,
+# exp_date as a string of Unix seconds or null), so every field is read leniently
+# and a record whose id cannot be read is skipped with a warning.
+
+XTREAM_API = 'player_api.php'
+XTREAM_WARN_RECORDS = 5          # malformed records warned about one by one, per action
+XTREAM_EXPIRY_WARNING_DAYS = 7   # a run warns when the account expires sooner
+_XTREAM_EXTENSION_RE = re.compile(r'[A-Za-z0-9]{1,5}')
+_XTREAM_LIVE_TYPES = frozenset({'live', 'created_live', 'radio_streams'})
+_INT32_MAX = 2 ** 31 - 1         # processed_lines' INTEGER columns (PostgreSQL: 32 bits)
+
+
+class PanelError(StalkeerError):
+    """An Xtream panel that cannot be used: unreachable, not a panel, a bad answer."""
+
+
+class PanelRefused(PanelError):
+    """The panel answered, and refused the account (auth 0, HTTP 401/403)."""
+
+
+def xtream_int(value) -> int | None:
+    """A positive id or count as panels write it: 12, "12", 12.0; None for "", null,
+    0, "abc", booleans and values past 32 bits (stored in INTEGER columns)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and 0 < value <= _INT32_MAX else None
+
+
+def xtream_count(value) -> int | None:
+    """A count that may be 0 (active_cons: "0"); None when unreadable."""
+    return 0 if value in (0, '0') else xtream_int(value)
+
+
+def xtream_text(value) -> str:
+    """A name or category as text: numbers too (a film called 1917), '' otherwise."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ''
+
+
+def xtream_year(value) -> int | None:
+    """The year of a releaseDate / release_date ('2008-01-20', '2008')."""
+    m = re.match(r'\s*((?:19|20)\d\d)\b', value) if isinstance(value, str) else None
+    return int(m[1]) if m else None
+
+
+@dataclasses.dataclass
+class XtreamSettings:
+    """The [xtream] section: the panel's base URL (no trailing slash), the account,
+    ``enabled`` (auto/true/false) and the read timeout in seconds. ``derived``:
+    taken from a get.php [m3u] url."""
+    url: str | None
+    username: str
+    password: str
+    enabled: str = 'auto'
+    timeout: float = 120
+    derived: bool = False
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> 'XtreamSettings':
+        enabled = (cfg.get('xtream', 'enabled') or 'auto').lower()
+        if enabled not in ('auto', 'true', 'false'):
+            raise ConfigError(f'[xtream] enabled must be auto, true or false, got {clip(enabled, 40)!r}')
+        url = (cfg.get('xtream', 'url') or '').rstrip('/')
+        username, password = cfg.get('xtream', 'username') or '', cfg.get('xtream', 'password') or ''
+        derived = False
+        if not url:
+            found = panel_from_playlist_url(cfg.get('m3u', 'url') or '')
+            if found:
+                url, username, password = found
+                derived = True
+        if url:
+            problem = url_problem(url)
+            if not problem and urllib.parse.urlsplit(url).scheme.lower() not in ('http', 'https'):
+                problem = 'must be an http:// or https:// address'
+            if problem:
+                raise ConfigError(f'[xtream] url: {problem}')
+            if not (username and password):
+                raise ConfigError('[xtream] url is set without [xtream] username and password')
+        return cls(url or None, username, password, enabled, cfg.getnumber('xtream', 'timeout'), derived)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url) and self.enabled != 'false'
+
+    @property
+    def panel(self) -> str:
+        """The base URL as it may be stored and shown (credentials masked)."""
+        return redact_url(self.url or '')
+
+    def stream_url(self, kind: str, stream_id: int, extension: str) -> str:
+        """The URL a panel serves a file at: ``kind`` movie or series (an
+        episode's id), e.g. http://host:8080/movie/U/P/12.mkv."""
+        quote = lambda text: urllib.parse.quote(text, safe='')  # noqa: E731
+        return f'{self.url}/{kind}/{quote(self.username)}/{quote(self.password)}/{stream_id}.{extension}'
+
+
+def xtream_note(settings: XtreamSettings) -> str | None:
+    """What `config --check` says of [xtream] when it is fine but not plain."""
+    if not settings.url:
+        return 'no panel (`process` reads the M3U playlist)'
+    if settings.enabled == 'false':
+        return 'a panel is configured, but enabled = false (`process` reads the M3U playlist)'
+    if settings.derived:
+        return f'the panel {settings.panel} of the get.php [m3u] url'
+    return None
+
+
+def panel_from_playlist_url(url: str) -> tuple[str, str, str] | None:
+    """(base URL, username, password) of an Xtream playlist URL
+    (http://host:8080/get.php?username=U&password=P&type=m3u_plus), else None."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return None
+    head, _, last = parts.path.rpartition('/')
+    if last.lower() != 'get.php' or parts.scheme.lower() not in ('http', 'https'):
+        return None
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    if not (query.get('username') and query.get('password')):
+        return None
+    return (urllib.parse.urlunsplit((parts.scheme, parts.netloc, head, '', '')),
+            query['username'], query['password'])
+
+
+@dataclasses.dataclass
+class PanelAccountInfo:
+    """user_info of the account call: status ('Active', 'Banned', 'Disabled',
+    'Expired'…), exp_date (UTC; None: never expires), the connections."""
+    status: str | None
+    exp_date: dt.datetime | None
+    is_trial: bool | None
+    active_cons: int | None
+    max_connections: int | None
+
+    def warnings(self, now: dt.datetime | None = None) -> list[str]:
+        """What a run says about the account: not Active, expired or expiring
+        within XTREAM_EXPIRY_WARNING_DAYS days."""
+        now = now or utcnow()
+        found = []
+        if self.status and self.status.lower() != 'active':
+            found.append(f'the account is not active (status {clip(self.status, 40)!r})')
+        if self.exp_date is not None:
+            left = (self.exp_date - now).total_seconds()
+            when = self.exp_date.strftime('%Y-%m-%d %H:%M UTC')
+            if left <= 0:
+                found.append(f'the account expired on {when}')
+            elif left < XTREAM_EXPIRY_WARNING_DAYS * 86400:
+                found.append(f'the account expires on {when} (in {left / 86400:.1f} days)')
+        return found
+
+
+def _exp_date(value) -> dt.datetime | None:
+    """user_info.exp_date (Unix seconds, as a number or a string; null, "" or 0:
+    never expires) as a naive UTC datetime."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 32503680000:
+        return None      # (32503680000: the year 3000)
+    return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None)
+
+
+class XtreamClient:
+    """player_api.php of one panel. Each read waits at most ``[xtream] timeout``
+    seconds (the connection: at most 10 s of it); connection errors and 5xx are
+    tried ``attempts`` times. Answers are read with JsonStream, a record at a
+    time: a 100k-movie catalogue is never held whole. PanelError for an answer
+    that cannot be used (one line naming the panel and what was wrong)."""
+
+    def __init__(self, settings: XtreamSettings, session: requests.Session | None = None,
+                 attempts: int = 3, backoff: float = 1.0, user_agent: str | None = None):
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.session.headers.update({'Accept': 'application/json',
+                                     'User-Agent': user_agent or f'stalkeer/{__version__}'})
+        self.timeout = (min(10.0, settings.timeout), settings.timeout)
+        self.attempts = attempts
+        self.backoff = backoff
+        self.sleep = time.sleep
+        self.requests_made = 0
+
+    @property
+    def where(self) -> str:
+        return f'the Xtream panel at {self.settings.panel}'
+
+    def request(self, action: str | None, read: Callable[[JsonStream], object], **params):
+        """GET player_api.php with ``action`` (None: the account call); ``read(stream)``
+        consumes the JSON answer and what it returns is returned."""
+        query = {'username': self.settings.username, 'password': self.settings.password}
+        if action:
+            query['action'] = action
+        query.update(params)
+        what = action or 'the account call'
+        url = f'{self.settings.url}/{XTREAM_API}'
+
+        def send():
+            self.requests_made += 1
+            return self.session.get(url, params=query, timeout=self.timeout, stream=True)
+
+        return retried_request(
+            send, lambda response: self._answer(response, what, read),
+            self.attempts, self.backoff, self.sleep,
+            timed_out=lambda: PanelError(f'{self.where} did not answer {what} within '
+                                         f'{self.settings.timeout:g}s ([xtream] timeout)'),
+            unreachable=lambda exc: PanelError(f'cannot reach {self.where}: {_connection_reason(exc)}'))
+
+    def _answer(self, response, what: str, read):
+        code = response.status_code
+        if code in (401, 403):
+            raise PanelRefused(f'{self.where} refused the account (HTTP {code}): check [xtream] '
+                             'username and password, or whether the account is banned')
+        if code == 404:
+            raise PanelError(f'{self.where} answered 404 for {XTREAM_API}: not an Xtream Codes '
+                             'panel, or not at this URL ([xtream] url)')
+        if code >= 400:
+            raise PanelError(f'{self.where} answered HTTP {code} for {what}')
+        try:
+            return read_json_answer(response, read, lambda: self._html(what),
+                                    'an empty body where JSON was expected')
+        except AnswerError as exc:
+            raise PanelError(f'{self.where} answered {what} with {exc}') from None
+        except requests.exceptions.RequestException as exc:
+            raise PanelError(f'{self.where}: the answer to {what} broke off: '
+                             f'{_connection_reason(exc)}') from None
+
+    def _html(self, what: str) -> PanelError:
+        return PanelError(f'{self.where} answered {what} with an HTML page instead of JSON '
+                          '(not an Xtream Codes panel, or a login page in front of it?)')
+
+    # -- the account ---------------------------------------------------------------------
+    def account(self) -> PanelAccountInfo:
+        """user_info of the account call; PanelError when the panel refuses the
+        account (auth 0) or the answer has no user_info."""
+        def read(stream: JsonStream):
+            document = stream.value()
+            if not isinstance(document, dict):
+                raise AnswerError(f'{json_kind(document)} where an object with "user_info" was '
+                                  'expected (the account refused?)')
+            return document.get('user_info')
+
+        info = self.request(None, read)
+        if not isinstance(info, dict):
+            raise PanelError(f'{self.where} answered the account call without "user_info" '
+                             '(not an Xtream Codes panel?)')
+        if xtream_count(info.get('auth')) != 1:
+            raise PanelRefused(f'{self.where} refused the account (auth 0): check [xtream] username '
+                             'and password (or the [m3u] url they come from)')
+        status = xtream_text(info.get('status')) or None
+        trial = xtream_count(info.get('is_trial'))
+        return PanelAccountInfo(status=clip(status, 32) if status else None,
+                                exp_date=_exp_date(info.get('exp_date')),
+                                is_trial=None if trial is None else bool(trial),
+                                active_cons=xtream_count(info.get('active_cons')),
+                                max_connections=xtream_count(info.get('max_connections')))
+
+    # -- catalogues ----------------------------------------------------------------------
+    def categories(self, action: str) -> dict[str, str]:
+        """{category_id: category_name} of get_vod_categories / get_series_categories."""
+        found = {}
+
+        def each(record):
+            if isinstance(record, dict):
+                key, name = xtream_text(record.get('category_id')), xtream_text(record.get('category_name'))
+                if key and name:
+                    found[key] = name
+
+        self.each(action, each)
+        return found
+
+    def each(self, action: str, on_record: Callable[[object], None], **params) -> int:
+        """Call ``on_record`` with every record of a list answer, as it is read
+        (a panel answering an object keyed by id is read the same way); the
+        number of records."""
+        count = 0
+
+        def read(stream: JsonStream):
+            nonlocal count
+            first = stream.peek()
+            if first == '[':
+                values = stream.items()
+            elif first == '{':
+                values = (stream.value() for _key in stream.members())
+            else:
+                raise AnswerError(f'{json_kind(stream.value())} where a list was expected')
+            for record in values:
+                count += 1
+                on_record(record)
+
+        self.request(action, read, **params)
+        return count
+
+    def _document(self, action: str, **params) -> dict:
+        def read(stream: JsonStream):
+            document = stream.value()
+            if not isinstance(document, dict):
+                raise AnswerError(f'{json_kind(document)} where an object was expected')
+            return document
+        return self.request(action, read, **params)
+
+    def series_info(self, series_id: int) -> dict:
+        """get_series_info: {"info": {...}, "seasons": [...], "episodes": {"1": [{"id": "501",
+        "episode_num": 1, "season": 1, "container_extension": "mkv", "info": {...}}]}}
+        as the panel sent it (one series: small)."""
+        return self._document('get_series_info', series_id=series_id)
+
+    def vod_info(self, vod_id: int) -> dict:
+        """get_vod_info: {"info": {"tmdb_id": …, "duration_secs": …, "video": {...}},
+        "movie_data": {"stream_id": …, "container_extension": …}} as the panel sent it."""
+        return self._document('get_vod_info', vod_id=vod_id)
+
+
+@dataclasses.dataclass(slots=True)
+class PanelEntry(PlaylistEntry):
+    """A record of get_vod_streams or get_series, dressed as a playlist entry
+    (tvg-name: the name, tvg-logo: stream_icon/cover, group-title: the category
+    name), so that it is filtered, classified and keyed exactly as the same line
+    of the M3U playlist is. ``kind``: movie or series."""
+    kind: str = 'movie'
+    stream_id: int | None = None
+    series_id: int | None = None
+    tmdb_id: int | None = None
+    container_extension: str | None = None
+    year: int | None = None         # releaseDate of a series, when its name has no year
+
+
+def _panel_meta_hash(entry: PanelEntry) -> str:
+    parts = [CLASSIFIER_VERSION, 'xtream', entry.kind, entry.display_title, entry.url,
+             entry.group_title, entry.tvg_logo, str(entry.stream_id), str(entry.series_id),
+             str(entry.tmdb_id), str(entry.container_extension), str(entry.year)]
+    return hashlib.sha1('\x1f'.join(parts).encode('utf-8', 'surrogatepass')).hexdigest()
+
+
+class XtreamIngest(PlaylistIngest):
+    """Reads a panel's movies (get_vod_streams) and series (get_series) into
+    processed_lines, as PlaylistIngest does the playlist: same filters, same
+    classification and match_key, batched upserts, unchanged records not
+    rewritten. A movie line's URL is the one the panel serves
+    (/movie/U/P/{stream_id}.{ext}), so the same film read from the get.php
+    playlist is the same row. A series is one line of content_type 'series'
+    without a URL (its episodes come from get_series_info). Lines are marked
+    gone only after a complete, non-empty read of their list."""
+
+    source = 'xtream'
+
+    def __init__(self, client: XtreamClient, line_filter: LineFilter | None = None, **kwargs):
+        super().__init__(line_filter, **kwargs)
+        self.client = client
+        self.skipped = collections.Counter()
+
+    def run_panel(self) -> IngestSummary:
+        client = self.client
+        summary = IngestSummary(playlist=client.where, dry_run=self.dry_run)
+        # The categories first: small, and the name of each record's group.
+        vod_groups = client.categories('get_vod_categories')
+        series_groups = client.categories('get_series_categories')
+        seen: set[str] = set()
+        usable = collections.Counter()      # per kind: records that could be read
+
+        def read_all(by_type):
+            for kind, action, groups in (('movie', 'get_vod_streams', vod_groups),
+                                         ('series', 'get_series', series_groups)):
+                batch, count = [], 0
+
+                def on_record(raw, kind=kind, action=action, groups=groups):
+                    nonlocal batch, count
+                    if self.limit and len(seen) >= self.limit:
+                        summary.limited = True
+                        return
+                    count += 1
+                    entry = self._entry(kind, action, raw, groups, count)
+                    if entry is None:
+                        summary.malformed += 1
+                        return
+                    usable[kind] += 1
+                    summary.entries += 1
+                    if self.filter.active and not self.filter.allows(entry):
+                        summary.filtered += 1
+                        return
+                    key = entry.url if kind == 'movie' else f'xtream-series:{client.settings.panel}/{entry.series_id}'
+                    batch = self._take(line_hash(entry.tvg_name, key), entry, batch, seen, summary, by_type)
+
+                summary.lines_read += client.each(action, on_record)
+                self._flush(batch, summary, by_type)
+                if self.skipped[action] > XTREAM_WARN_RECORDS:
+                    log.warning('%s: skipped %d malformed records of %s in all', client.where,
+                                self.skipped[action], action)
+
+        self._ingest(summary, read_all)
+        if summary.entries == 0:
+            # '[]' for everything (or nothing readable): no catalogue, nothing to mark gone.
+            raise PanelError(f'{client.where} answered get_vod_streams and get_series with no usable '
+                             f'record ({summary.lines_read} read, {summary.malformed} malformed): '
+                             'nothing in the database was changed')
+        PL = ProcessedLine
+        if not summary.limited and self.can_read_db:
+            # Only a list that held usable records says what is gone from it (a
+            # panel that renamed its fields has every record skipped, not every film gone).
+            if usable['movie']:
+                summary.disappeared += self._mark_disappeared(
+                    seen, (PL.source == 'xtream') & PL.stream_id.is_null(False) & PL.series_id.is_null())
+            if usable['series']:
+                summary.disappeared += self._mark_disappeared(
+                    seen, (PL.source == 'xtream') & (PL.content_type == 'series'))
+        summary.elapsed_seconds = round(time.monotonic() - self._started, 3)
+        return summary
+
+    def _entry(self, kind: str, action: str, raw, groups: dict, number: int) -> PanelEntry | None:
+        """The entry of one record, or None (a warning) when it cannot be used."""
+        problem = None
+        if not isinstance(raw, dict):
+            problem = f'a record that is {json_kind(raw)}, not an object'
+        else:
+            id_field = 'stream_id' if kind == 'movie' else 'series_id'
+            the_id = xtream_int(raw.get(id_field))
+            name = ' '.join(xtream_text(raw.get('name')).split())
+            if the_id is None:
+                problem = f'record {number} has no usable "{id_field}" ({clip(json.dumps(raw.get(id_field)), 40)})'
+            elif not name:
+                problem = f'record {id_field} {the_id} has no name'
+            elif kind == 'movie' and xtream_text(raw.get('stream_type')).lower() in _XTREAM_LIVE_TYPES:
+                problem = f'record stream_id {the_id} is a live stream, not a movie'
+        if problem:
+            self.skipped[action] += 1
+            if self.skipped[action] <= XTREAM_WARN_RECORDS:
+                log.warning('%s: skipped a malformed record of %s: %s', self.client.where, action, problem)
+            return None
+        category = xtream_text(raw.get('category_id'))
+        if not category and isinstance(raw.get('category_ids'), list) and raw['category_ids']:
+            category = xtream_text(raw['category_ids'][0])      # XUI.one: category_ids [3, 7]
+        attrs = {'tvg-name': name[:1000], 'group-title': groups.get(category, ''),
+                 'tvg-logo': xtream_text(raw.get('stream_icon' if kind == 'movie' else 'cover'))[:2000],
+                 'tvg-type': kind}
+        tmdb = xtream_int(raw.get('tmdb')) or xtream_int(raw.get('tmdb_id'))
+        if kind == 'movie':
+            ext = xtream_text(raw.get('container_extension'))
+            ext = ext.lower() if _XTREAM_EXTENSION_RE.fullmatch(ext) else None
+            # Without an extension the panel's usual one: it routes by the id.
+            url = self.client.settings.stream_url('movie', the_id, ext or 'mp4')
+            return PanelEntry(number, '', attrs, name, url, kind='movie', stream_id=the_id,
+                              tmdb_id=tmdb, container_extension=ext)
+        year = xtream_year(raw.get('releaseDate')) or xtream_year(raw.get('release_date'))
+        return PanelEntry(number, '', attrs, name, '', kind='series', series_id=the_id,
+                          tmdb_id=tmdb, year=year)
+
+    def _meta(self, entry: PanelEntry) -> str:
+        return _panel_meta_hash(entry)
+
+    def _classify(self, entry: PanelEntry) -> Classification:
+        if entry.kind == 'movie':
+            return classify(entry)      # the /movie/ URL decides, as for the playlist's line
+        # A series: its title (and year, country, languages) the way an episode line's
+        # series title is read, so that episode lines and the series share match_key.
+        pt = parse_title(entry.display_title, 'episode')
+        _kind, glangs = _group_info(entry.group_title) if entry.group_title else (None, [])
+        langs = list(dict.fromkeys(pt.languages + glangs))
+        return Classification('series', pt.title, pt.year or entry.year, None, None, pt.resolution,
+                              langs, match_key(pt.title),
+                              match_key(pt.alt_title) if pt.alt_title else None,
+                              edition=pt.edition, country=pt.country)
+
+    def _values(self, entry: PanelEntry, cls, digest, meta, now) -> tuple:
+        return _line_values(entry, cls, digest, meta, now, (
+            'xtream', entry.stream_id, entry.series_id, entry.tmdb_id, entry.container_extension))
+
+
+def store_panel_account(panel: str, info: PanelAccountInfo) -> None:
+    """Keep the account's state for `status` and /metrics (one row per panel)."""
+    values = dict(status=info.status, exp_date=info.exp_date, is_trial=info.is_trial,
+                  active_cons=info.active_cons, max_connections=info.max_connections,
+                  checked_at=utcnow())
+    with db_proxy.atomic():
+        updated = PanelAccount.update(**values).where(PanelAccount.panel == panel).execute()
+        if not updated:
+            PanelAccount.insert(panel=panel, **values).on_conflict_ignore().execute()
+
+
+def panel_name(cfg: Config) -> str | None:
+    """panel_accounts.panel of the configured panel (None: none configured)."""
+    try:
+        settings = XtreamSettings.from_config(cfg)
+    except ConfigError:
+        return None
+    return settings.panel if settings.url else None
+
+
+def account_text(account: PanelAccount, now: dt.datetime) -> str:
+    """'Active, expires 2026-12-01 (in 3.0 days), connections 0/2, checked 5m00s ago'."""
+    parts = [clip(account.status or 'status unknown', 40)]
+    if isinstance(account.exp_date, dt.datetime):
+        left = (account.exp_date - now).total_seconds()
+        when = account.exp_date.strftime('%Y-%m-%d %H:%M UTC')
+        parts.append(f'expires {when} (in {left / 86400:.1f} days)' if left > 0 else f'expired {when}')
+    else:
+        parts.append('never expires')
+    if account.max_connections is not None:
+        parts.append(f'connections {account.active_cons if account.active_cons is not None else "?"}'
+                     f'/{account.max_connections}')
+    parts.append(f'checked {_age(now, account.checked_at)}')
+    return ', '.join(parts)
 
 
 # ==== matching ==================================================================
@@ -7138,7 +7770,8 @@ def cmd_migrate(app: App) -> int:
 
 
 # Keys whose whole value is a secret; URLs are shown through redact_url().
-_SECRET_CONFIG_KEYS = frozenset({('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token')})
+_SECRET_CONFIG_KEYS = frozenset({('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token'),
+                                 ('xtream', 'username'), ('xtream', 'password')})
 # URLs that are secrets in themselves (a webhook's or a check's path is its key).
 _SECRET_URL_KEYS = frozenset({('notify', 'webhook_url'), ('notify', 'healthcheck_url'),
                               ('notify', 'apprise_urls')})
@@ -7229,6 +7862,7 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         ('[sonarr]', lambda: arr('sonarr')),
         ('[quality]', lambda: QualitySettings.from_config(cfg)),
         ('[m3u]', lambda: PlaylistSettings.from_config(cfg)),
+        ('[xtream]', lambda: xtream_note(XtreamSettings.from_config(cfg))),
         ('[filter]', lambda: LineFilter.from_config(cfg)),
         ('[notify]', lambda: Notifier(cfg, 'config')),
         ('[serve]', lambda: serve_settings(cfg)),
@@ -7478,7 +8112,8 @@ def _readable_db(app: App) -> bool:
 def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     out = lambda text: app.console.out(text, always=True)  # noqa: E731
     prefix = 'dry run, nothing written: ' if summary.dry_run else ''
-    out(f'{prefix}{summary.playlist}: {summary.entries} entries in {summary.lines_read} lines '
+    lines = 'records' if summary.playlist.startswith('the Xtream panel') else 'lines'
+    out(f'{prefix}{summary.playlist}: {summary.entries} entries in {summary.lines_read} {lines} '
         f'({summary.elapsed_seconds:.1f}s)')
     out(f'  new {summary.new}, updated {summary.updated}, unchanged {summary.unchanged}, '
         f'duplicates {summary.duplicates}, filtered {summary.filtered}, malformed {summary.malformed}')
@@ -7498,13 +8133,69 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
         app.console.out(f'  malformed {sample}')
 
 
+def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo | None]:
+    """('m3u' | 'xtream', the panel's client, its account) for `process --source`.
+    auto: the panel when one is configured, [xtream] enabled is not false, no
+    PLAYLIST or --download asks for the M3U, and the account call answers; a panel
+    that does not answer falls back to the M3U (a warning), unless [xtream]
+    enabled = true; a refused account is an error either way."""
+    args, cfg = app.args, app.cfg
+    if args.source == 'm3u':
+        return 'm3u', None, None
+    settings = XtreamSettings.from_config(cfg)
+    if args.source == 'xtream':
+        if not settings.url:
+            raise ConfigError('--source xtream needs a panel: set [xtream] url, username and password '
+                              '(or a get.php?username=…&password=… [m3u] url)')
+    elif args.playlist or args.download or not settings.configured:
+        return 'm3u', None, None
+    client = XtreamClient(settings, user_agent=DownloadSettings.from_config(cfg).user_agent)
+    try:
+        account = client.account()
+    except PanelRefused:
+        raise
+    except PanelError as exc:
+        if args.source == 'xtream' or settings.enabled == 'true':
+            raise
+        log.warning('%s; reading the M3U playlist instead ([xtream] enabled = auto)', exc)
+        return 'm3u', None, None
+    return 'xtream', client, account
+
+
+def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
+                  line_filter: LineFilter) -> int:
+    """`process` from the panel: the account kept and checked, then the catalogue."""
+    args = app.args
+    if args.dry_run:
+        can_read_db = _readable_db(app)
+    else:
+        app.open_db()
+        can_read_db = True
+        store_panel_account(client.settings.panel, account)
+    for warning in account.warnings():
+        log.warning('%s: %s', client.where, warning)
+    summary = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run,
+                           limit=args.limit, can_read_db=can_read_db).run_panel()
+    app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
+    if args.json:
+        app.console.json(summary.as_dict(), sort_keys=True)
+    else:
+        print_ingest_summary(app, summary)
+    return EXIT_OK
+
+
 def cmd_process(app: App) -> int:
-    """Read the playlist into processed_lines."""
+    """Read the playlist, or the Xtream panel's catalogue, into processed_lines."""
     args = app.args
     if args.download and args.dry_run:
         raise StalkeerError('--dry-run cannot be combined with --download (it would replace the playlist)')
-    settings = PlaylistSettings.from_config(app.cfg)
+    if args.playlist and args.source == 'xtream':
+        raise StalkeerError('a PLAYLIST file cannot be read with --source xtream')
     line_filter = LineFilter.from_config(app.cfg)
+    source, client, account = choose_source(app)
+    if source == 'xtream':
+        return process_panel(app, client, account, line_filter)
+    settings = PlaylistSettings.from_config(app.cfg)
     if args.download:
         result = PlaylistFetcher(settings).fetch()
         app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)})')
@@ -8309,8 +9000,15 @@ def cmd_status(app: App) -> int:
     app.open_db()
     DI = DownloadInfo
     settings = app.download_settings()
+    panel = panel_name(app.cfg)
+    account = PanelAccount.get_or_none(PanelAccount.panel == panel) if panel else None
     if args.json:
         report = status_report(args.status, args.active, args.failed, args.limit or STATUS_DEFAULT_LIMIT)
+        if account is not None:
+            report['account'] = {
+                'panel': account.panel, 'status': account.status, 'exp_date': _iso(account.exp_date),
+                'is_trial': account.is_trial, 'active_cons': account.active_cons,
+                'max_connections': account.max_connections, 'checked_at': _iso(account.checked_at)}
         app.console.json(report)
         return EXIT_OK
     counts = status_counts()
@@ -8325,6 +9023,8 @@ def cmd_status(app: App) -> int:
 
     out('downloads: ' + ', '.join(f'{n} {s}' for s, n in counts.items() if n) if any(counts.values())
         else 'downloads: none yet')
+    if account is not None:
+        out(f'account: {account_text(account, now)}')
     if args.status or args.active or args.failed:
         for info in status_query(args.status, args.active, args.failed).limit(
                 args.limit or STATUS_DEFAULT_LIMIT):
@@ -8550,7 +9250,8 @@ def lines_query(key: str, types, contains: bool = False):
 
 _LINE_JSON_COLUMNS = ('id', 'content_type', 'title', 'year', 'season', 'episode', 'resolution',
                       'languages', 'state', 'download_info', 'display_title', 'group_title',
-                      'tvg_id', 'match_key', 'url', 'missing_since', 'line_number')
+                      'tvg_id', 'match_key', 'url', 'missing_since', 'line_number',
+                      'source', 'stream_id', 'series_id', 'tmdb_id')
 
 
 def line_as_json(row: dict) -> dict:
@@ -8609,6 +9310,8 @@ def _line_text(line: dict) -> list[str]:
         read.append('a trailer or extra: never taken for the film')
     if line['download']:
         read.append(f'download #{line["download"]["id"]} {line["download"]["status"]}')
+    if line['tmdb_id']:
+        read.append(f'tmdb {line["tmdb_id"]}')
     if line['missing_since']:
         read.append(f'gone from the playlist since {line["missing_since"][:10]}')
     said = [json.dumps(line['display_title'] or '', ensure_ascii=False)]
@@ -8836,8 +9539,9 @@ def _metric_value(value) -> str:
     return repr(round(float(value), 3))
 
 
-def prometheus_metrics(lock_timeout: float) -> str:
-    """The Prometheus text exposition format 0.0.4."""
+def prometheus_metrics(lock_timeout: float, panel: str | None = None) -> str:
+    """The Prometheus text exposition format 0.0.4; the account of the Xtream
+    ``panel`` (its panel_accounts row) when a run has read it."""
     DI = DownloadInfo
     now = database_now()
     counts = status_counts()
@@ -8870,6 +9574,24 @@ def prometheus_metrics(lock_timeout: float) -> str:
            'Age of the oldest live lock heartbeat (0 when none).', [('', max(0.0, oldest))])
     family('stalkeer_last_success_timestamp_seconds',
            'Unix time of the latest completed download (0 when none).', [('', last_success)])
+    account = PanelAccount.get_or_none(PanelAccount.panel == panel) if panel else None
+    if account is not None:
+        family('stalkeer_account_active',
+               'Whether the Xtream account was Active at the last check (1) or not (0).',
+               [('', int((account.status or '').lower() == 'active'))])
+        if isinstance(account.exp_date, dt.datetime):       # no sample: it never expires
+            family('stalkeer_account_expiry_timestamp_seconds',
+                   'Unix time the Xtream account expires.',
+                   [('', int(account.exp_date.replace(tzinfo=dt.timezone.utc).timestamp()))])
+        for name, value, text in (('active_connections', account.active_cons, 'open'),
+                                  ('max_connections', account.max_connections, 'allowed')):
+            if value is not None:
+                family(f'stalkeer_account_{name}', f'Connections the Xtream account had {text} '
+                       'at the last check.', [('', value)])
+        if isinstance(account.checked_at, dt.datetime):
+            family('stalkeer_account_checked_timestamp_seconds',
+                   'Unix time a run last read the Xtream account.',
+                   [('', int(account.checked_at.replace(tzinfo=dt.timezone.utc).timestamp()))])
     return '\n'.join(lines) + '\n'
 
 
@@ -8878,6 +9600,7 @@ class StatusServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     max_retry_attempts = 5          # [downloads] max_retry_attempts: past it a failure "gave up"
+    panel: str | None = None        # the configured Xtream panel (panel_accounts.panel)
 
     def __init__(self, host: str, port: int, token: str = '', refresh_seconds: float = 3,
                  lock_timeout: float = 300, allowed_hosts: Iterable[str] = ()):
@@ -8949,6 +9672,7 @@ def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
     allowed = [name for name in re.split(r'[\s,]+', cfg.get('serve', 'allowed_hosts') or '') if name]
     server = StatusServer(host, port, token, refresh, lock_timeout, allowed)
     server.max_retry_attempts = downloads.max_retry_attempts    # for "gave up" on the page
+    server.panel = panel_name(cfg)                              # whose account /metrics shows
     return server
 
 
@@ -9145,7 +9869,7 @@ class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
         self._send(200, _json_bytes(data), 'application/json')
 
     def _metrics(self, params):
-        body = prometheus_metrics(self.server.lock_timeout).encode('utf-8')
+        body = prometheus_metrics(self.server.lock_timeout, self.server.panel).encode('utf-8')
         self._send(200, body, 'text/plain; version=0.0.4; charset=utf-8')
 
     def _health(self, params):
@@ -9593,6 +10317,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--dry-run', action='store_true', help='parse and report, write nothing')
     p.add_argument('--json', action='store_true', help='print the summary as JSON')
     p.add_argument('--download', action='store_true', help='run m3u-download first')
+    p.add_argument('--source', choices=('auto', 'm3u', 'xtream'), default='auto',
+                   help='read the M3U playlist or the Xtream panel\'s player_api.php (auto, the '
+                        'default: the panel when one is configured and answers)')
     p.set_defaults(func=cmd_process)
 
     p = sub.add_parser('status', parents=[common], help='what is downloading, queued, failed, done')

@@ -234,6 +234,8 @@ apprise_urls = tgram://{secrets[8]}/12345
     ('[m3u]\nretention_count = -1\n', {}, '[m3u] retention_count must be a whole number from 0'),
     ('', {'DATABASE_URL': 'mysql://x/y'}, "unknown database scheme 'mysql'"),
     ('[logging]\nprogress_log_seconds = 0\n', {}, '[logging] progress_log_seconds must be'),
+    ('[xtream]\nenabled = yes please\n', {}, '[xtream] enabled must be auto, true or false'),
+    ('[xtream]\nurl = http://panel:8080\n', {}, '[xtream] url is set without [xtream]'),
 ])
 def test_config_check_exits_2_naming_what_is_wrong(ini, env, needle, cli, tmp_path, monkeypatch):
     path = write_ini(tmp_path / 'bad.ini', ini)
@@ -249,6 +251,7 @@ def test_config_check_passes_on_the_sample_and_notes_what_is_unset(cli, tmp_path
     code, out, err = cli('--config', ROOT / 'stalkeer.ini', 'config', '--check')
     assert code == 0 and err == ''
     assert 'note: [radarr] not configured (`radarr` will refuse to run)' in out
+    assert 'note: [xtream] no panel (`process` reads the M3U playlist)' in out
     assert out.rstrip().endswith('config check: ok')
 
 

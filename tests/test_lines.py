@@ -144,4 +144,5 @@ def test_json_keys_are_the_documented_ones(cli, playlist_db):
     line = lines_json(cli, playlist_db, 'heat')['lines'] or lines_json(cli, playlist_db, 'matrix')['lines']
     assert list(line[0]) == ['id', 'content_type', 'title', 'year', 'season', 'episode', 'resolution',
                              'languages', 'state', 'extra', 'download', 'display_title', 'group_title', 'tvg_id',
-                             'match_key', 'url', 'missing_since', 'line_number']
+                             'match_key', 'url', 'missing_since', 'line_number', 'source', 'stream_id',
+                             'series_id', 'tmdb_id']
