@@ -5471,6 +5471,11 @@ class SonarrClient(ArrClient):
             result.append(ep)
         return result
 
+    def series_episodes(self, series_id: int) -> list[dict]:
+        """``GET /api/v3/episode?seriesId=``: every episode of a series, with a file or
+        not, monitored or not (EpisodeResource shapes)."""
+        return self.listing('/api/v3/episode', {'seriesId': series_id}, 'EpisodeResource')
+
     def all_series(self) -> dict:
         if not hasattr(self, '_series'):
             self._series = {s['id']: s for s in self.listing('/api/v3/series', {}, 'SeriesResource')}
@@ -8387,6 +8392,7 @@ class ArrRun:
             # Oldest first, so --limit fills a season in order.
             episodes.sort(key=episode_order)
             matches = match_episodes(episodes, self._series_keys, lookups) if can_read_db else {}
+            self._air_dates_shared(matches, episodes)
             items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'), episode_label(ep),
                                 self._destination(episode_destination, ep), match=matches.get(ep['id']),
                                 runtime=_int_or_none(ep.get('runtime'))
@@ -8436,6 +8442,33 @@ class ArrRun:
         matched = [item for item in items if item.candidates]
         self.summary.matched = sum(item.count for item in matched)
         return matched
+
+    def _air_dates_shared(self, matches: dict, episodes: list) -> None:
+        """Refuse an air-date line taken for an episode when another episode of the
+        series aired that day too: one with a file or not monitored, which
+        wanted/missing does not list (match_episodes already refuses a date two
+        wanted episodes share). One GET /api/v3/episode?seriesId= per series that
+        has such a line (rare: most lines number their episodes). trial-1213 F2."""
+        by_id = {ep['id']: ep for ep in episodes}
+        known: dict = {}
+        for eid, match in matches.items():
+            for line in [x for x in match.lines if x.air_date]:
+                sid, date = by_id[eid].get('seriesId'), _air_date(line.air_date)
+                if sid not in known:
+                    try:
+                        known[sid] = self.client.series_episodes(sid)
+                    except ArrError as exc:
+                        log.warning('could not read the episodes of series %s from %s: %s', sid,
+                                    self.client.name, exc)
+                        known[sid] = None
+                if known[sid] is None:
+                    match.refuse(line, f'air date {date}: could not ask Sonarr which episodes aired '
+                                       'that day', SKIP_LOOKUP_LATER)
+                    continue
+                same = sorted(f'S{e.get("seasonNumber") or 0:02d}E{e.get("episodeNumber") or 0:02d}'
+                              for e in known[sid] if _air_date(e.get('airDate')) == date)
+                if len(same) > 1:
+                    match.refuse(line, f'air date {date} is {" and ".join(same)}: cannot say which')
 
     def _multi_episodes(self, items: list, episodes: list) -> list:
         """One item per multi-episode file. A line 'S01E01-E02' taken for each episode

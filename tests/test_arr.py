@@ -69,6 +69,7 @@ def test_the_endpoints_and_parameters_exist_in_the_documents():
         params(sonarr, '/api/v3/wanted/missing')
     assert 'post' in radarr['paths']['/api/v3/command'] and 'post' in sonarr['paths']['/api/v3/command']
     assert '/api/v3/series' in sonarr['paths']
+    assert 'seriesId' in params(sonarr, '/api/v3/episode')         # air dates an episode shares
 
 
 # -- client call shapes -----------------------------------------------------------------

@@ -764,3 +764,26 @@ def test_trial_1213_a_double_premiere_line_is_downloaded_for_neither(server, tmp
         assert 'downloaded 0' in out, out
         assert 'air date 2004-09-22 is S01E01 and S01E02: cannot say which' in err
         assert server.gets('series/alice/hunter22pw/1.mkv') == []
+
+
+def test_an_air_date_an_episode_with_a_file_shares_fills_no_other(server, tmp_path, cli):
+    """F2, the episode wanted/missing does not list: S01E01 has a file, S01E02 aired
+    the same day; the line may be S01E01 again. A series whose air-date line is
+    alone that day is asked about once and filled."""
+    with FakeArr('sonarr') as sonarr:
+        lost = sonarr.add_series('Lost', 2004, path='/tv/Lost')
+        sonarr.add_episode(lost['id'], 1, 1, air_date_utc='2004-09-22T00:00:00Z', has_file=True)
+        sonarr.add_episode(lost['id'], 1, 2, air_date_utc='2004-09-22T00:00:00Z')
+        daily = sonarr.add_series('Late Show', 2015, path='/tv/Late Show', seriesType='daily')
+        sonarr.add_episode(daily['id'], 2020, 30, air_date_utc='2020-03-10T00:00:00Z', has_file=True)
+        sonarr.add_episode(daily['id'], 2020, 31, air_date_utc='2020-03-11T00:00:00Z')
+        ini = guard_world(server, tmp_path, sonarr, [('Lost 2004 09 22', '1.mkv', payload(5000)),
+                                                      ('Late Show 2020 03 11', '2.mkv', payload(5000, 2))])
+        assert cli('--config', ini, 'process')[0] == 0
+        code, out, err = cli('--config', ini, 'sonarr', '-v')
+        assert code == 0, err
+        assert 'air date 2004-09-22 is S01E01 and S01E02: cannot say which' in err
+        assert server.gets('series/alice/hunter22pw/1.mkv') == []
+        assert (tmp_path / 'tv' / 'Late Show' / 'Season 2020' / 'Late Show - S2020E31.mkv').exists()
+        asked = sorted(r['query'].get('seriesId') for r in sonarr.requests if r['path'] == '/api/v3/episode')
+        assert asked == sorted([str(lost['id']), str(daily['id'])])
