@@ -22,20 +22,13 @@ from __future__ import annotations
 import argparse
 import codecs
 import collections
-import concurrent.futures
 import configparser
 import contextlib
 import dataclasses
 import datetime as dt
-import difflib
-import email.utils
 import errno
 import gc
-import hashlib
-import hmac
-import http.server
 import io
-import ipaddress
 import itertools
 import json
 import logging
@@ -43,10 +36,8 @@ import math
 import os
 import random
 import re
-import secrets
 import shutil
 import signal
-import socket
 import stat
 import struct
 import sys
@@ -62,6 +53,12 @@ from typing import BinaryIO, Callable, Iterable, Iterator, NamedTuple
 # guard: on a box where they are missing, `python stalkeer.py --help` still
 # works and every command says in one line what to install (main() reads
 # MISSING_PACKAGES), instead of dying with ModuleNotFoundError.
+#
+# requests, urllib3, tqdm and psycopg2 are imported on first use (_Lazy): they
+# cost ~45 ms of every start (measured in bench/RESULTS.md, "Start-up"), and
+# `--version`, `status`, `lines` or a SQLite run never need some of them.
+# Whether each is installed is still known at start (importlib.util.find_spec
+# reads no module), so the missing-package message is the same as before.
 
 MISSING_PACKAGES: list[str] = []
 
@@ -79,7 +76,54 @@ class _NotInstalled:
         return _NotInstalled
 
 
-def _required(name: str):
+class _Lazy:
+    """A module (or one attribute of it) imported on first use, then bound in
+    this module's globals under ``alias`` so later uses cost nothing extra.
+    Calling it calls the attribute (``tqdm(...)``)."""
+
+    def __init__(self, module: str, alias: str, attribute: str | None = None):
+        self._module, self._alias, self._attribute = module, alias, attribute
+
+    def _load(self):
+        import importlib
+        value = importlib.import_module(self._module)
+        if self._attribute:
+            value = getattr(value, self._attribute)
+        globals()[self._alias] = value
+        return value
+
+    def __getattr__(self, name):
+        if name.startswith('__'):
+            raise AttributeError(name)
+        return getattr(self._load(), name)
+
+    def __call__(self, *args, **kwargs):
+        return self._load()(*args, **kwargs)
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _loads(alias: str) -> bool:
+    """Whether the lazily imported module bound to ``alias`` imports: installed
+    yet broken (a psycopg2 built without its libpq) counts as missing."""
+    value = globals()[alias]
+    if isinstance(value, _Lazy):
+        try:
+            value._load()
+        except ImportError:
+            return False
+    return True
+
+
+def _required(name: str, lazy: bool = False):
+    if lazy and _installed(name):
+        return _Lazy(name, name)
     try:
         return __import__(name)
     except ImportError:
@@ -89,19 +133,23 @@ def _required(name: str):
         return _NotInstalled()
 
 
-peewee = _required('peewee')
-requests = _required('requests')
-urllib3 = _required('urllib3')
+# Standard modules only some commands reach: ~7 ms of every start together.
+difflib = _Lazy('difflib', 'difflib')
+hashlib = _Lazy('hashlib', 'hashlib')       # with hmac: OpenSSL's _hashlib
+hmac = _Lazy('hmac', 'hmac')
+ipaddress = _Lazy('ipaddress', 'ipaddress')
+secrets = _Lazy('secrets', 'secrets')
+socket = _Lazy('socket', 'socket')
 
-try:  # the progress bar is nice to have; cron runs never need it
-    from tqdm import tqdm
-except ImportError:  # pragma: no cover - tqdm is in requirements.txt
-    tqdm = None
+peewee = _required('peewee', lazy=True)
+requests = _required('requests', lazy=True)
+urllib3 = _required('urllib3', lazy=True)
 
-try:  # only needed for postgresql:// database URLs
-    import psycopg2  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the box
-    psycopg2 = None
+# the progress bar is nice to have; cron runs never need it
+tqdm = _Lazy('tqdm', 'tqdm', 'tqdm') if _installed('tqdm') else None
+
+# only needed for postgresql:// database URLs
+psycopg2 = _Lazy('psycopg2', 'psycopg2') if _installed('psycopg2') else None
 
 try:  # POSIX only: the lock that keeps two processes off one .part file
     import fcntl
@@ -628,6 +676,7 @@ def parse_retry_after(value) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils      # here: rare, and ~4 ms of every start at the top
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -1119,257 +1168,271 @@ class DownloadSettings:
 
 # ==== models and database ======================================================
 
-db_proxy = peewee.DatabaseProxy()
+def define_models() -> None:
+    """Build the peewee models and database classes (idempotent). Importing
+    stalkeer as a module does it at once; `python stalkeer.py` does it in main()
+    once the arguments are parsed, so `--help` and `--version` never import
+    peewee (~15 ms with the psycopg2 it loads; bench/RESULTS.md, "Start-up")."""
+    if 'MODELS' in globals():
+        return
+    global db_proxy, _default, BaseModel, DownloadInfo, ProcessedLine, ArrLookup
+    global LineProbe, DownloadItem, MODELS, StalkeerSqliteDatabase, StalkeerPostgresqlDatabase, PanelAccount
+
+    db_proxy = peewee.DatabaseProxy()
 
 
-def _default(sql: str):
-    """A SQL DEFAULT, so rows inserted by hand (or by schema.sql users) get it too."""
-    return [peewee.SQL(f'DEFAULT {sql}')]
+    def _default(sql: str):
+        """A SQL DEFAULT, so rows inserted by hand (or by schema.sql users) get it too."""
+        return [peewee.SQL(f'DEFAULT {sql}')]
 
 
-class BaseModel(peewee.Model):
-    class Meta:
-        database = db_proxy
-        legacy_table_names = False
+    class BaseModel(peewee.Model):
+        class Meta:
+            database = db_proxy
+            legacy_table_names = False
 
 
-class DownloadInfo(BaseModel):
-    """One tracked download: the contract table of the design documents.
+    class DownloadInfo(BaseModel):
+        """One tracked download: the contract table of the design documents.
 
-    ``destination`` (the path that was asked for), ``part_path`` and ``title``
-    are stalkeer's additions, so that any later process can resume and finish
-    a download it did not start.
-    """
-    url = peewee.TextField()
-    title = peewee.TextField(null=True)
-    destination = peewee.TextField(unique=True)
-    part_path = peewee.TextField(null=True)
-    status = peewee.CharField(max_length=16, default=PENDING, index=True,
-                              constraints=_default(f"'{PENDING}'"))
-    download_path = peewee.TextField(null=True)
-    file_size = peewee.BigIntegerField(null=True)
-    bytes_downloaded = peewee.BigIntegerField(default=0, constraints=_default('0'))
-    total_bytes = peewee.BigIntegerField(null=True)
-    resume_token = peewee.TextField(null=True)
-    retry_count = peewee.IntegerField(default=0, constraints=_default('0'))
-    last_retry_at = peewee.DateTimeField(null=True)
-    locked_at = peewee.DateTimeField(null=True, index=True)
-    locked_by = peewee.CharField(max_length=255, null=True)
-    started_at = peewee.DateTimeField(null=True)
-    completed_at = peewee.DateTimeField(null=True)
-    error_message = peewee.TextField(null=True)
-    created_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
-    updated_at = peewee.DateTimeField(default=utcnow, index=True,
-                                      constraints=_default('CURRENT_TIMESTAMP'))
-    # Which Radarr movie / Sonarr episode this download fills, so a run skips
-    # what is done and a resumed download still triggers the right rescan.
-    service = peewee.CharField(max_length=16, null=True)
-    service_item_id = peewee.IntegerField(null=True)
-    service_parent_id = peewee.IntegerField(null=True)
-    # The fencing token of the current lease: new at every acquire, compared in
-    # every statement the holder makes (heartbeats included).
-    lease_token = peewee.CharField(max_length=32, null=True)
-    # --force was given: an existing file at the destination may be replaced,
-    # by whichever later run finishes the download.
-    force = peewee.BooleanField(default=False, constraints=_default('FALSE'))
-    # Completed, but Radarr/Sonarr has not yet accepted the rescan for it.
-    rescan_pending = peewee.BooleanField(default=False, constraints=_default('FALSE'))
-    # The current transfer session (set when a transfer starts or resumes), so
-    # speed and ETA in `status` are not diluted by earlier runs and pauses.
-    session_started_at = peewee.DateTimeField(null=True)
-    session_start_bytes = peewee.BigIntegerField(null=True)
+        ``destination`` (the path that was asked for), ``part_path`` and ``title``
+        are stalkeer's additions, so that any later process can resume and finish
+        a download it did not start.
+        """
+        url = peewee.TextField()
+        title = peewee.TextField(null=True)
+        destination = peewee.TextField(unique=True)
+        part_path = peewee.TextField(null=True)
+        status = peewee.CharField(max_length=16, default=PENDING, index=True,
+                                  constraints=_default(f"'{PENDING}'"))
+        download_path = peewee.TextField(null=True)
+        file_size = peewee.BigIntegerField(null=True)
+        bytes_downloaded = peewee.BigIntegerField(default=0, constraints=_default('0'))
+        total_bytes = peewee.BigIntegerField(null=True)
+        resume_token = peewee.TextField(null=True)
+        retry_count = peewee.IntegerField(default=0, constraints=_default('0'))
+        last_retry_at = peewee.DateTimeField(null=True)
+        locked_at = peewee.DateTimeField(null=True, index=True)
+        locked_by = peewee.CharField(max_length=255, null=True)
+        started_at = peewee.DateTimeField(null=True)
+        completed_at = peewee.DateTimeField(null=True)
+        error_message = peewee.TextField(null=True)
+        created_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
+        updated_at = peewee.DateTimeField(default=utcnow, index=True,
+                                          constraints=_default('CURRENT_TIMESTAMP'))
+        # Which Radarr movie / Sonarr episode this download fills, so a run skips
+        # what is done and a resumed download still triggers the right rescan.
+        service = peewee.CharField(max_length=16, null=True)
+        service_item_id = peewee.IntegerField(null=True)
+        service_parent_id = peewee.IntegerField(null=True)
+        # The fencing token of the current lease: new at every acquire, compared in
+        # every statement the holder makes (heartbeats included).
+        lease_token = peewee.CharField(max_length=32, null=True)
+        # --force was given: an existing file at the destination may be replaced,
+        # by whichever later run finishes the download.
+        force = peewee.BooleanField(default=False, constraints=_default('FALSE'))
+        # Completed, but Radarr/Sonarr has not yet accepted the rescan for it.
+        rescan_pending = peewee.BooleanField(default=False, constraints=_default('FALSE'))
+        # The current transfer session (set when a transfer starts or resumes), so
+        # speed and ETA in `status` are not diluted by earlier runs and pauses.
+        session_started_at = peewee.DateTimeField(null=True)
+        session_start_bytes = peewee.BigIntegerField(null=True)
 
-    class Meta:
-        table_name = 'download_info'
-        indexes = ((('service', 'service_item_id'), False),)
+        class Meta:
+            table_name = 'download_info'
+            indexes = ((('service', 'service_item_id'), False),)
 
-    @property
-    def percent(self) -> float | None:
-        if not self.total_bytes:
-            return None
-        return 100.0 * (self.bytes_downloaded or 0) / self.total_bytes
-
-
-class ProcessedLine(BaseModel):
-    """A playlist entry, classified; ``state`` mirrors its download.
-
-    ``line_hash`` (tvg-name + URL) identifies a line across imports;
-    ``match_key`` is the normalised title the Radarr/Sonarr matching looks up
-    through an index; ``missing_since`` is set when a line is no longer in the
-    playlist (lines are never deleted: a download may point at them)."""
-    line_hash = peewee.CharField(max_length=40, null=True, unique=True)
-    # No index on state: nothing looks lines up by it, and 300k lines pay for
-    # every index at each import.
-    state = peewee.CharField(max_length=16, default='processed',
-                             constraints=_default("'processed'"))
-    download_info = peewee.ForeignKeyField(
-        DownloadInfo, null=True, column_name='download_info_id', on_delete='SET NULL',
-        backref='lines')
-    content_type = peewee.CharField(max_length=16, null=True)
-    title = peewee.TextField(null=True)
-    year = peewee.IntegerField(null=True)
-    season = peewee.IntegerField(null=True)
-    episode = peewee.IntegerField(null=True)
-    resolution = peewee.CharField(max_length=8, null=True)
-    languages = peewee.CharField(max_length=255, null=True)
-    match_key = peewee.TextField(null=True)
-    # The numbering a line gives, as written (see parse_title): the last episode of
-    # 'S01E01-E03', the absolute number of 'One Piece - 1071' / 'S01E1170', a daily
-    # show's air date; the other reading of the title ('Death Race 2000' keeping the
-    # number that was split off as a year, or 'The Office' without its '(US)'), the
-    # edition dropped from the title, and the country qualifier kept in it.
-    episode_end = peewee.IntegerField(null=True)
-    absolute_episode = peewee.IntegerField(null=True)
-    air_date = peewee.DateField(null=True)
-    alt_key = peewee.TextField(null=True)
-    edition = peewee.CharField(max_length=64, null=True)
-    country = peewee.CharField(max_length=8, null=True)
-    display_title = peewee.TextField(null=True)
-    tvg_id = peewee.CharField(max_length=255, null=True, index=True)
-    tvg_name = peewee.TextField(null=True)
-    tvg_logo = peewee.TextField(null=True)
-    group_title = peewee.TextField(null=True)
-    tvg_type = peewee.CharField(max_length=64, null=True)
-    url = peewee.TextField(null=True)
-    line_number = peewee.IntegerField(null=True)
-    meta_hash = peewee.CharField(max_length=40, null=True)
-    first_seen_at = peewee.DateTimeField(null=True)
-    missing_since = peewee.DateTimeField(null=True)
-    created_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
-    updated_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
-    # Where the line was read (LINE_SOURCES; rows older than the column: the M3U),
-    # and what an Xtream panel's player_api.php says of it: the VOD stream_id (an
-    # episode's id for episode lines), the series_id of a series and its episodes,
-    # the TMDB id where the panel has one, the file's container_extension.
-    source = peewee.CharField(max_length=16, null=True, constraints=_default("'m3u'"))
-    stream_id = peewee.IntegerField(null=True)
-    series_id = peewee.IntegerField(null=True)
-    tmdb_id = peewee.IntegerField(null=True)
-    container_extension = peewee.CharField(max_length=8, null=True)
-
-    class Meta:
-        table_name = 'processed_lines'
-        indexes = (
-            # The matching looks movies and episodes up by key within a type.
-            (('content_type', 'match_key'), False),
-        )
+        @property
+        def percent(self) -> float | None:
+            if not self.total_bytes:
+                return None
+            return 100.0 * (self.bytes_downloaded or 0) / self.total_bytes
 
 
-# alt_key is looked up like match_key, within a type; most lines have none, so only
-# those that do are indexed (`alt_key IN (…)` implies NOT NULL on both engines).
-if not MISSING_PACKAGES:      # without peewee only --help can run (optional dependencies)
-    ProcessedLine.add_index(ProcessedLine.index(ProcessedLine.content_type, ProcessedLine.alt_key,
-                                                where=ProcessedLine.alt_key.is_null(False)))
+    class ProcessedLine(BaseModel):
+        """A playlist entry, classified; ``state`` mirrors its download.
+
+        ``line_hash`` (tvg-name + URL) identifies a line across imports;
+        ``match_key`` is the normalised title the Radarr/Sonarr matching looks up
+        through an index; ``missing_since`` is set when a line is no longer in the
+        playlist (lines are never deleted: a download may point at them)."""
+        line_hash = peewee.CharField(max_length=40, null=True, unique=True)
+        # No index on state: nothing looks lines up by it, and 300k lines pay for
+        # every index at each import.
+        state = peewee.CharField(max_length=16, default='processed',
+                                 constraints=_default("'processed'"))
+        download_info = peewee.ForeignKeyField(
+            DownloadInfo, null=True, column_name='download_info_id', on_delete='SET NULL',
+            backref='lines')
+        content_type = peewee.CharField(max_length=16, null=True)
+        title = peewee.TextField(null=True)
+        year = peewee.IntegerField(null=True)
+        season = peewee.IntegerField(null=True)
+        episode = peewee.IntegerField(null=True)
+        resolution = peewee.CharField(max_length=8, null=True)
+        languages = peewee.CharField(max_length=255, null=True)
+        match_key = peewee.TextField(null=True)
+        # The numbering a line gives, as written (see parse_title): the last episode of
+        # 'S01E01-E03', the absolute number of 'One Piece - 1071' / 'S01E1170', a daily
+        # show's air date; the other reading of the title ('Death Race 2000' keeping the
+        # number that was split off as a year, or 'The Office' without its '(US)'), the
+        # edition dropped from the title, and the country qualifier kept in it.
+        episode_end = peewee.IntegerField(null=True)
+        absolute_episode = peewee.IntegerField(null=True)
+        air_date = peewee.DateField(null=True)
+        alt_key = peewee.TextField(null=True)
+        edition = peewee.CharField(max_length=64, null=True)
+        country = peewee.CharField(max_length=8, null=True)
+        display_title = peewee.TextField(null=True)
+        tvg_id = peewee.CharField(max_length=255, null=True, index=True)
+        tvg_name = peewee.TextField(null=True)
+        tvg_logo = peewee.TextField(null=True)
+        group_title = peewee.TextField(null=True)
+        tvg_type = peewee.CharField(max_length=64, null=True)
+        url = peewee.TextField(null=True)
+        line_number = peewee.IntegerField(null=True)
+        meta_hash = peewee.CharField(max_length=40, null=True)
+        first_seen_at = peewee.DateTimeField(null=True)
+        missing_since = peewee.DateTimeField(null=True)
+        created_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
+        updated_at = peewee.DateTimeField(default=utcnow, constraints=_default('CURRENT_TIMESTAMP'))
+        # Where the line was read (LINE_SOURCES; rows older than the column: the M3U),
+        # and what an Xtream panel's player_api.php says of it: the VOD stream_id (an
+        # episode's id for episode lines), the series_id of a series and its episodes,
+        # the TMDB id where the panel has one, the file's container_extension.
+        source = peewee.CharField(max_length=16, null=True, constraints=_default("'m3u'"))
+        stream_id = peewee.IntegerField(null=True)
+        series_id = peewee.IntegerField(null=True)
+        tmdb_id = peewee.IntegerField(null=True)
+        container_extension = peewee.CharField(max_length=8, null=True)
+
+        class Meta:
+            table_name = 'processed_lines'
+            indexes = (
+                # The matching looks movies and episodes up by key within a type.
+                (('content_type', 'match_key'), False),
+            )
 
 
-class PanelAccount(BaseModel):
-    """What an Xtream panel's ``player_api.php`` (no action) said of the account
-    at the last run that asked: user_info's ``status``, ``exp_date`` (NULL: never
-    expires), ``active_cons`` and ``max_connections``. ``panel`` is the panel's
-    base URL without the account (the account itself is never stored here)."""
-    panel = peewee.TextField(unique=True)
-    status = peewee.CharField(max_length=32, null=True)
-    exp_date = peewee.DateTimeField(null=True)
-    is_trial = peewee.BooleanField(null=True)
-    active_cons = peewee.IntegerField(null=True)
-    max_connections = peewee.IntegerField(null=True)
-    checked_at = peewee.DateTimeField(default=utcnow)
-
-    class Meta:
-        table_name = 'panel_accounts'
+    # alt_key is looked up like match_key, within a type; most lines have none, so only
+    # those that do are indexed (`alt_key IN (…)` implies NOT NULL on both engines).
+    if not MISSING_PACKAGES:      # without peewee only --help can run (optional dependencies)
+        ProcessedLine.add_index(ProcessedLine.index(ProcessedLine.content_type, ProcessedLine.alt_key,
+                                                    where=ProcessedLine.alt_key.is_null(False)))
 
 
-class ArrLookup(BaseModel):
-    """One answer of Radarr's ``movie/lookup`` or Sonarr's ``series/lookup`` for a
-    title, kept ``[matching] lookup_cache_days``: whether another film or series of
-    that name exists changes rarely, and each lookup costs the app a metadata search.
-    ``answer`` is JSON: the few facts matching uses of each result (TitleFacts)."""
-    service = peewee.CharField(max_length=16)
-    term_key = peewee.TextField()               # match_key of the term
-    term = peewee.TextField()                   # as sent
-    answer = peewee.TextField()
-    looked_up_at = peewee.DateTimeField(default=utcnow)
+    class PanelAccount(BaseModel):
+        """What an Xtream panel's ``player_api.php`` (no action) said of the account
+        at the last run that asked: user_info's ``status``, ``exp_date`` (NULL: never
+        expires), ``active_cons`` and ``max_connections``. ``panel`` is the panel's
+        base URL without the account (the account itself is never stored here)."""
+        panel = peewee.TextField(unique=True)
+        status = peewee.CharField(max_length=32, null=True)
+        exp_date = peewee.DateTimeField(null=True)
+        is_trial = peewee.BooleanField(null=True)
+        active_cons = peewee.IntegerField(null=True)
+        max_connections = peewee.IntegerField(null=True)
+        checked_at = peewee.DateTimeField(default=utcnow)
 
-    class Meta:
-        table_name = 'arr_lookups'
-        indexes = ((('service', 'term_key'), True),)
-
-
-class LineProbe(BaseModel):
-    """What a line's container header says (probe_media): duration and frame size,
-    or why they are unknown. One row per line, so no line is probed twice."""
-    line = peewee.ForeignKeyField(ProcessedLine, column_name='line_id', unique=True,
-                                  on_delete='CASCADE')
-    duration_seconds = peewee.FloatField(null=True)
-    width = peewee.IntegerField(null=True)
-    height = peewee.IntegerField(null=True)
-    resolution = peewee.CharField(max_length=8, null=True)
-    container = peewee.CharField(max_length=16, null=True)
-    note = peewee.TextField(null=True)          # why the duration is unknown
-    probed_at = peewee.DateTimeField(default=utcnow)
-
-    class Meta:
-        table_name = 'line_probes'
+        class Meta:
+            table_name = 'panel_accounts'
 
 
-class DownloadItem(BaseModel):
-    """Each further Radarr/Sonarr item one download fills, beyond its own
-    ``service_item_id``: the second and later episodes of a multi-episode file
-    ('… - S01E01-E02.mkv'), so no run downloads them again."""
-    download_info = peewee.ForeignKeyField(DownloadInfo, column_name='download_info_id',
-                                           on_delete='CASCADE')
-    service = peewee.CharField(max_length=16)
-    item_id = peewee.IntegerField()
+    class ArrLookup(BaseModel):
+        """One answer of Radarr's ``movie/lookup`` or Sonarr's ``series/lookup`` for a
+        title, kept ``[matching] lookup_cache_days``: whether another film or series of
+        that name exists changes rarely, and each lookup costs the app a metadata search.
+        ``answer`` is JSON: the few facts matching uses of each result (TitleFacts)."""
+        service = peewee.CharField(max_length=16)
+        term_key = peewee.TextField()               # match_key of the term
+        term = peewee.TextField()                   # as sent
+        answer = peewee.TextField()
+        looked_up_at = peewee.DateTimeField(default=utcnow)
 
-    class Meta:
-        table_name = 'download_items'
-        indexes = ((('service', 'item_id', 'download_info'), True),)
-
-
-MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe, DownloadItem, PanelAccount)
-
-
-class StalkeerSqliteDatabase(peewee.SqliteDatabase):
-    """SQLite tuned for several processes: WAL, a long busy timeout and
-    ``BEGIN IMMEDIATE`` for every transaction, so a read-then-write never dies
-    with "database is locked" halfway (the write lock is taken up front)."""
-
-    def rollback(self):
-        try:
-            super().rollback()
-        except peewee.OperationalError as exc:
-            # SQLite rolls back by itself on SQLITE_FULL or an I/O error; ROLLBACK
-            # then fails with "no transaction is active" and would hide the real
-            # error ("database or disk is full") behind "cannot rollback".
-            if 'no transaction is active' not in str(exc):
-                raise
+        class Meta:
+            table_name = 'arr_lookups'
+            indexes = ((('service', 'term_key'), True),)
 
 
-class StalkeerPostgresqlDatabase(peewee.PostgresqlDatabase):
-    """PostgreSQL with the session in UTC, so timestamps mean the same everywhere."""
+    class LineProbe(BaseModel):
+        """What a line's container header says (probe_media): duration and frame size,
+        or why they are unknown. One row per line, so no line is probed twice."""
+        line = peewee.ForeignKeyField(ProcessedLine, column_name='line_id', unique=True,
+                                      on_delete='CASCADE')
+        duration_seconds = peewee.FloatField(null=True)
+        width = peewee.IntegerField(null=True)
+        height = peewee.IntegerField(null=True)
+        resolution = peewee.CharField(max_length=8, null=True)
+        container = peewee.CharField(max_length=16, null=True)
+        note = peewee.TextField(null=True)          # why the duration is unknown
+        probed_at = peewee.DateTimeField(default=utcnow)
 
-    def rollback(self):
-        conn = self._state.conn
-        if conn is not None and conn.closed:
-            return   # the connection broke (server restart, killed backend): keep that error
-        super().rollback()
+        class Meta:
+            table_name = 'line_probes'
 
-    def _initialize_connection(self, conn):
-        schema = getattr(self, 'stalkeer_schema', None)
-        if schema:
+
+    class DownloadItem(BaseModel):
+        """Each further Radarr/Sonarr item one download fills, beyond its own
+        ``service_item_id``: the second and later episodes of a multi-episode file
+        ('… - S01E01-E02.mkv'), so no run downloads them again."""
+        download_info = peewee.ForeignKeyField(DownloadInfo, column_name='download_info_id',
+                                               on_delete='CASCADE')
+        service = peewee.CharField(max_length=16)
+        item_id = peewee.IntegerField()
+
+        class Meta:
+            table_name = 'download_items'
+            indexes = ((('service', 'item_id', 'download_info'), True),)
+
+
+    MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe, DownloadItem, PanelAccount)
+
+
+    class StalkeerSqliteDatabase(peewee.SqliteDatabase):
+        """SQLite tuned for several processes: WAL, a long busy timeout and
+        ``BEGIN IMMEDIATE`` for every transaction, so a read-then-write never dies
+        with "database is locked" halfway (the write lock is taken up front)."""
+
+        def rollback(self):
             try:
-                with conn.cursor() as cur:
-                    cur.execute('CREATE SCHEMA IF NOT EXISTS "%s"' % schema)
-                conn.commit()
-            except psycopg2.IntegrityError:
-                # Another process created it at the same instant (IF NOT EXISTS
-                # is not atomic in PostgreSQL's catalog): it exists, fine.
-                conn.rollback()
-        with conn.cursor() as cur:
-            cur.execute("SET TIME ZONE 'UTC'")
+                super().rollback()
+            except peewee.OperationalError as exc:
+                # SQLite rolls back by itself on SQLITE_FULL or an I/O error; ROLLBACK
+                # then fails with "no transaction is active" and would hide the real
+                # error ("database or disk is full") behind "cannot rollback".
+                if 'no transaction is active' not in str(exc):
+                    raise
+
+
+    class StalkeerPostgresqlDatabase(peewee.PostgresqlDatabase):
+        """PostgreSQL with the session in UTC, so timestamps mean the same everywhere."""
+
+        def rollback(self):
+            conn = self._state.conn
+            if conn is not None and conn.closed:
+                return   # the connection broke (server restart, killed backend): keep that error
+            super().rollback()
+
+        def _initialize_connection(self, conn):
+            schema = getattr(self, 'stalkeer_schema', None)
             if schema:
-                cur.execute('SET search_path TO "%s"' % schema)
-        conn.commit()
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute('CREATE SCHEMA IF NOT EXISTS "%s"' % schema)
+                    conn.commit()
+                except psycopg2.IntegrityError:
+                    # Another process created it at the same instant (IF NOT EXISTS
+                    # is not atomic in PostgreSQL's catalog): it exists, fine.
+                    conn.rollback()
+            with conn.cursor() as cur:
+                cur.execute("SET TIME ZONE 'UTC'")
+                if schema:
+                    cur.execute('SET search_path TO "%s"' % schema)
+            conn.commit()
+
+
+if __name__ != '__main__':     # imported as a module (tests, bench): build everything now
+    define_models()
 
 
 def is_postgres(db) -> bool:
@@ -1439,7 +1502,7 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
             pragmas={'journal_mode': journal, 'busy_timeout': 15000,
                      'synchronous': 'normal', 'foreign_keys': 1})
     else:
-        if psycopg2 is None:
+        if psycopg2 is None or not _loads('psycopg2'):
             raise DatabaseError('PostgreSQL needs psycopg2: pip install psycopg2-binary')
         kwargs = {k: v for k, v in (('user', spec['user']), ('password', spec['password']),
                                      ('host', spec['host']), ('port', spec['port'])) if v}
@@ -7693,6 +7756,10 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
             '%(asctime)s %(levelname)s [' + str(os.getpid()) + '] %(message)s'))
         setattr(handler, _LOG_HANDLER_TAG, True)
         log.addHandler(handler)
+    # The logger passes on only what some handler keeps: a log.debug() no handler
+    # wants then costs one level check instead of a LogRecord (a 10k-item run
+    # makes ~25k of them; bench/RESULTS.md, issue 15).
+    log.setLevel(min(h.level for h in log.handlers) or logging.DEBUG)
 
 
 class App:
@@ -8325,6 +8392,7 @@ class Workers:
 
     def map(self, fn, items):
         """Yield fn(item) results as they complete; on a signal, pause every transfer."""
+        import concurrent.futures   # here: only runs with parallel downloads import it
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.parallel,
                                                    thread_name_prefix='stalkeer-dl') as pool:
             futures = [pool.submit(fn, item) for item in items]
@@ -9628,61 +9696,76 @@ def prometheus_metrics(lock_timeout: float, panel: str | None = None) -> str:
     return '\n'.join(lines) + '\n'
 
 
-class StatusServer(http.server.ThreadingHTTPServer):
-    """The `serve` HTTP server: read-only, one daemon thread per request."""
-    daemon_threads = True
-    allow_reuse_address = True
-    max_retry_attempts = 5          # [downloads] max_retry_attempts: past it a failure "gave up"
-    panel: str | None = None        # the configured Xtream panel (panel_accounts.panel)
+def define_status_classes() -> None:
+    """Build StatusServer and StatusRequestHandler (idempotent). http.server and
+    the http.client and email modules it brings cost ~10 ms of every start, and
+    only `serve` needs them: importing stalkeer as a module builds them at once,
+    `python stalkeer.py serve` when it makes its server."""
+    if 'StatusRequestHandler' not in globals():
+        _define_status_server()
+        _define_status_handler()
 
-    def __init__(self, host: str, port: int, token: str = '', refresh_seconds: float = 3,
-                 lock_timeout: float = 300, allowed_hosts: Iterable[str] = ()):
-        if ':' in host:
-            self.address_family = socket.AF_INET6
-        self.token = token or ''
-        self.refresh_seconds = refresh_seconds
-        self.lock_timeout = lock_timeout
-        try:
-            super().__init__((host.strip('[]'), port), StatusRequestHandler)
-        except OSError as exc:
-            raise StalkeerError(f'cannot listen on {host}:{port}: {exc.strerror or exc}') from None
-        bound = self.server_address[0]
-        self.host_names = {name.strip().strip('[]').lower().rstrip('.')
-                           for name in (host, bound, *allowed_hosts) if name.strip()}
-        # Listening on every address: any address of this machine may be in Host.
-        self.any_address = ipaddress.ip_address(bound).is_unspecified
 
-    def host_allowed(self, values: list[str]) -> bool:
-        """Whether the Host header names this server: the address it listens on,
-        a loopback name or address, or [serve] allowed_hosts (a port is ignored).
+def _define_status_server() -> None:
+    """Build StatusServer; see define_status_classes()."""
+    import http.server
+    global StatusServer
 
-        A web page that points its own name at 127.0.0.1 (DNS rebinding) makes
-        the browser send that name: it gets 421. An address in Host cannot be
-        rebound, so on 0.0.0.0/:: any address is fine. No Host at all (HTTP/1.0)
-        is no browser either; two Host headers are refused (RFC 9112 3.2)."""
-        if not values:
-            return True
-        if len(values) > 1:
-            return False
-        name = _host_name(values[0])
-        if name is None:
-            return False
-        if name in self.host_names or _is_loopback(name):
-            return True
-        try:
-            ipaddress.ip_address(name)
-        except ValueError:
-            return False
-        return self.any_address
+    class StatusServer(http.server.ThreadingHTTPServer):
+        """The `serve` HTTP server: read-only, one daemon thread per request."""
+        daemon_threads = True
+        allow_reuse_address = True
+        max_retry_attempts = 5          # [downloads] max_retry_attempts: past it a failure "gave up"
+        panel: str | None = None        # the configured Xtream panel (panel_accounts.panel)
 
-    def handle_error(self, request, client_address):
-        log.debug('serve: error with a request from %s', client_address[0], exc_info=True)
+        def __init__(self, host: str, port: int, token: str = '', refresh_seconds: float = 3,
+                     lock_timeout: float = 300, allowed_hosts: Iterable[str] = ()):
+            if ':' in host:
+                self.address_family = socket.AF_INET6
+            self.token = token or ''
+            self.refresh_seconds = refresh_seconds
+            self.lock_timeout = lock_timeout
+            try:
+                super().__init__((host.strip('[]'), port), StatusRequestHandler)
+            except OSError as exc:
+                raise StalkeerError(f'cannot listen on {host}:{port}: {exc.strerror or exc}') from None
+            bound = self.server_address[0]
+            self.host_names = {name.strip().strip('[]').lower().rstrip('.')
+                               for name in (host, bound, *allowed_hosts) if name.strip()}
+            # Listening on every address: any address of this machine may be in Host.
+            self.any_address = ipaddress.ip_address(bound).is_unspecified
 
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        shown = f'[{host}]' if ':' in host else host
-        return f'http://{shown}:{port}/'
+        def host_allowed(self, values: list[str]) -> bool:
+            """Whether the Host header names this server: the address it listens on,
+            a loopback name or address, or [serve] allowed_hosts (a port is ignored).
+
+            A web page that points its own name at 127.0.0.1 (DNS rebinding) makes
+            the browser send that name: it gets 421. An address in Host cannot be
+            rebound, so on 0.0.0.0/:: any address is fine. No Host at all (HTTP/1.0)
+            is no browser either; two Host headers are refused (RFC 9112 3.2)."""
+            if not values:
+                return True
+            if len(values) > 1:
+                return False
+            name = _host_name(values[0])
+            if name is None:
+                return False
+            if name in self.host_names or _is_loopback(name):
+                return True
+            try:
+                ipaddress.ip_address(name)
+            except ValueError:
+                return False
+            return self.any_address
+
+        def handle_error(self, request, client_address):
+            log.debug('serve: error with a request from %s', client_address[0], exc_info=True)
+
+        @property
+        def url(self) -> str:
+            host, port = self.server_address[:2]
+            shown = f'[{host}]' if ':' in host else host
+            return f'http://{shown}:{port}/'
 
 
 def serve_settings(cfg: Config) -> tuple[str, float]:
@@ -9703,6 +9786,7 @@ def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
     if lock_timeout is None:
         lock_timeout = downloads.lock_timeout
     allowed = [name for name in re.split(r'[\s,]+', cfg.get('serve', 'allowed_hosts') or '') if name]
+    define_status_classes()
     server = StatusServer(host, port, token, refresh, lock_timeout, allowed)
     server.max_retry_attempts = downloads.max_retry_attempts    # for "gave up" on the page
     server.panel = panel_name(cfg)                              # whose account /metrics shows
@@ -9776,145 +9860,154 @@ def downloads_params(params: dict) -> dict:
             'limit': limit}
 
 
-class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
-    server: StatusServer
-    server_version = f'stalkeer/{__version__}'
-    sys_version = ''
-    timeout = SERVE_REQUEST_TIMEOUT     # a slow client only ever holds its own thread
-    _head = False
+def _define_status_handler() -> None:
+    """Build StatusRequestHandler; see define_status_classes()."""
+    import http.server
+    global StatusRequestHandler
 
-    def setup(self):
-        super().setup()
-        self.rfile.close()          # nothing was read from it yet
-        self.rfile = io.BufferedReader(
-            _DeadlineReader(self.connection, time.monotonic() + self.timeout))
+    class StatusRequestHandler(http.server.BaseHTTPRequestHandler):
+        server: StatusServer
+        server_version = f'stalkeer/{__version__}'
+        sys_version = ''
+        timeout = SERVE_REQUEST_TIMEOUT     # a slow client only ever holds its own thread
+        _head = False
 
-    def parse_request(self) -> bool:
-        ok = super().parse_request()
-        self.connection.settimeout(self.timeout)    # the answer gets its own time to go out
-        return ok
+        def setup(self):
+            super().setup()
+            self.rfile.close()          # nothing was read from it yet
+            self.rfile = io.BufferedReader(
+                _DeadlineReader(self.connection, time.monotonic() + self.timeout))
 
-    def do_GET(self):
-        self._dispatch(head=False)
+        def parse_request(self) -> bool:
+            ok = super().parse_request()
+            self.connection.settimeout(self.timeout)    # the answer gets its own time to go out
+            return ok
 
-    def do_HEAD(self):
-        self._dispatch(head=True)
+        def do_GET(self):
+            self._dispatch(head=False)
 
-    def __getattr__(self, name):
-        # Every other method (POST, PUT, DELETE, anything): 405, nothing is writable.
-        if name.startswith('do_'):
-            return self._not_allowed
-        raise AttributeError(name)
+        def do_HEAD(self):
+            self._dispatch(head=True)
 
-    def _not_allowed(self):
-        self._send(405, _json_bytes({'error': 'method not allowed: only GET and HEAD'}),
-                   'application/json', {'Allow': 'GET, HEAD'})
+        def __getattr__(self, name):
+            # Every other method (POST, PUT, DELETE, anything): 405, nothing is writable.
+            if name.startswith('do_'):
+                return self._not_allowed
+            raise AttributeError(name)
 
-    def _authorized(self, params: dict) -> bool:
-        token = self.server.token
-        if not token:
-            return True
-        expected = token.encode('utf-8')
-        header = self.headers.get('Authorization', '')
-        scheme, _, given = header.partition(' ')
-        if scheme.lower() == 'bearer' and hmac.compare_digest(given.strip().encode('utf-8'), expected):
-            return True
-        return hmac.compare_digest(params.get('token', '').encode('utf-8'), expected)
+        def _not_allowed(self):
+            self._send(405, _json_bytes({'error': 'method not allowed: only GET and HEAD'}),
+                       'application/json', {'Allow': 'GET, HEAD'})
 
-    def _dispatch(self, head: bool):
-        self._head = head
-        try:
-            parts = urllib.parse.urlsplit(self.path)
-            params = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-            route = {'/': self._page, '/api/page': self._api_page,
-                     '/api/downloads': self._api_downloads, '/api/lines': self._api_lines,
-                     '/metrics': self._metrics, '/health': self._health}.get(parts.path)
-            if route is None:
-                return self._send(404, _json_bytes({'error': 'not found'}), 'application/json')
-            if route != self._health and not self.server.host_allowed(self.headers.get_all('Host') or []):
-                return self._send(421, _json_bytes({
-                    'error': 'this server does not answer to the host named in the Host header; '
-                             'add it to [serve] allowed_hosts'}), 'application/json')
-            if route != self._health and not self._authorized(params):
-                return self._send(401, _json_bytes({'error': 'token required'}), 'application/json',
-                                  {'WWW-Authenticate': 'Bearer realm="stalkeer"'})
+        def _authorized(self, params: dict) -> bool:
+            token = self.server.token
+            if not token:
+                return True
+            expected = token.encode('utf-8')
+            header = self.headers.get('Authorization', '')
+            scheme, _, given = header.partition(' ')
+            if scheme.lower() == 'bearer' and hmac.compare_digest(given.strip().encode('utf-8'), expected):
+                return True
+            return hmac.compare_digest(params.get('token', '').encode('utf-8'), expected)
+
+        def _dispatch(self, head: bool):
+            self._head = head
             try:
-                route(params)
-            except _BadRequest as exc:
-                self._send(400, _json_bytes({'error': str(exc)}), 'application/json')
-            except peewee.PeeweeException as exc:
-                log.debug('serve: database error: %s', first_line(exc))
-                self._send(503, _json_bytes({'error': f'database error: {first_line(exc)}'}),
-                           'application/json')
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        except Exception as exc:     # a bug must not kill the server, nor leak a traceback
-            log.error('serve: %s %s failed: %s', self.command, self.path, first_line(exc), exc_info=True)
-            with contextlib.suppress(OSError):
-                self._send(500, _json_bytes({'error': 'internal error'}), 'application/json')
-        finally:
-            database = db_proxy.obj
-            if database is not None and not database.is_closed():
-                database.close()       # peewee keeps one connection per thread
+                parts = urllib.parse.urlsplit(self.path)
+                params = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+                route = {'/': self._page, '/api/page': self._api_page,
+                         '/api/downloads': self._api_downloads, '/api/lines': self._api_lines,
+                         '/metrics': self._metrics, '/health': self._health}.get(parts.path)
+                if route is None:
+                    return self._send(404, _json_bytes({'error': 'not found'}), 'application/json')
+                if route != self._health and not self.server.host_allowed(self.headers.get_all('Host') or []):
+                    return self._send(421, _json_bytes({
+                        'error': 'this server does not answer to the host named in the Host header; '
+                                 'add it to [serve] allowed_hosts'}), 'application/json')
+                if route != self._health and not self._authorized(params):
+                    return self._send(401, _json_bytes({'error': 'token required'}), 'application/json',
+                                      {'WWW-Authenticate': 'Bearer realm="stalkeer"'})
+                try:
+                    route(params)
+                except _BadRequest as exc:
+                    self._send(400, _json_bytes({'error': str(exc)}), 'application/json')
+                except peewee.PeeweeException as exc:
+                    log.debug('serve: database error: %s', first_line(exc))
+                    self._send(503, _json_bytes({'error': f'database error: {first_line(exc)}'}),
+                               'application/json')
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            except Exception as exc:     # a bug must not kill the server, nor leak a traceback
+                log.error('serve: %s %s failed: %s', self.command, self.path, first_line(exc), exc_info=True)
+                with contextlib.suppress(OSError):
+                    self._send(500, _json_bytes({'error': 'internal error'}), 'application/json')
+            finally:
+                database = db_proxy.obj
+                if database is not None and not database.is_closed():
+                    database.close()       # peewee keeps one connection per thread
 
-    def _send(self, code: int, body: bytes, content_type: str, headers: dict | None = None):
-        self.send_response(code)
-        self.send_header('Content-Type', content_type)
-        self.send_header('Content-Length', str(len(body)))
-        self.send_header('Cache-Control', 'no-store')
-        self.send_header('X-Content-Type-Options', 'nosniff')
-        self.send_header('Referrer-Policy', 'no-referrer')
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if not self._head:
-            self.wfile.write(body)
+        def _send(self, code: int, body: bytes, content_type: str, headers: dict | None = None):
+            self.send_response(code)
+            self.send_header('Content-Type', content_type)
+            self.send_header('Content-Length', str(len(body)))
+            self.send_header('Cache-Control', 'no-store')
+            self.send_header('X-Content-Type-Options', 'nosniff')
+            self.send_header('Referrer-Policy', 'no-referrer')
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            if not self._head:
+                self.wfile.write(body)
 
-    # -- routes --------------------------------------------------------------
-    def _page(self, params):
-        nonce = secrets.token_urlsafe(16)
-        body = STATUS_PAGE_HTML.replace('__NONCE__', nonce).encode('utf-8')
-        self._send(200, body, 'text/html; charset=utf-8', {
-            'Content-Security-Policy': (
-                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
-                "frame-ancestors 'none'"),
-            'X-Frame-Options': 'DENY'})
+        # -- routes --------------------------------------------------------------
+        def _page(self, params):
+            nonce = secrets.token_urlsafe(16)
+            body = STATUS_PAGE_HTML.replace('__NONCE__', nonce).encode('utf-8')
+            self._send(200, body, 'text/html; charset=utf-8', {
+                'Content-Security-Policy': (
+                    f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+                    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+                    "frame-ancestors 'none'"),
+                'X-Frame-Options': 'DENY'})
 
-    def _api_page(self, params):
-        data = status_page_data(self.server.lock_timeout, self.server.refresh_seconds,
-                                self.server.max_retry_attempts)
-        self._send(200, _json_bytes(data), 'application/json')
+        def _api_page(self, params):
+            data = status_page_data(self.server.lock_timeout, self.server.refresh_seconds,
+                                    self.server.max_retry_attempts)
+            self._send(200, _json_bytes(data), 'application/json')
 
-    def _api_downloads(self, params):
-        report = status_report(**downloads_params(params))
-        self._send(200, _json_bytes(report), 'application/json')
+        def _api_downloads(self, params):
+            report = status_report(**downloads_params(params))
+            self._send(200, _json_bytes(report), 'application/json')
 
-    def _api_lines(self, params):
-        try:
-            limit = int(params.get('limit') or LINES_DEFAULT_LIMIT)
-        except ValueError:
-            raise _BadRequest(f'limit must be a whole number, got {params["limit"]!r}') from None
-        try:
-            data = find_lines(params.get('q', ''), params.get('type') or None, min(limit, 500))
-        except StalkeerError as exc:
-            raise _BadRequest(str(exc)) from None
-        self._send(200, _json_bytes(data), 'application/json')
+        def _api_lines(self, params):
+            try:
+                limit = int(params.get('limit') or LINES_DEFAULT_LIMIT)
+            except ValueError:
+                raise _BadRequest(f'limit must be a whole number, got {params["limit"]!r}') from None
+            try:
+                data = find_lines(params.get('q', ''), params.get('type') or None, min(limit, 500))
+            except StalkeerError as exc:
+                raise _BadRequest(str(exc)) from None
+            self._send(200, _json_bytes(data), 'application/json')
 
-    def _metrics(self, params):
-        body = prometheus_metrics(self.server.lock_timeout, self.server.panel).encode('utf-8')
-        self._send(200, body, 'text/plain; version=0.0.4; charset=utf-8')
+        def _metrics(self, params):
+            body = prometheus_metrics(self.server.lock_timeout, self.server.panel).encode('utf-8')
+            self._send(200, body, 'text/plain; version=0.0.4; charset=utf-8')
 
-    def _health(self, params):
-        try:
-            db_proxy.obj.execute_sql('SELECT 1').fetchone()
-        except Exception as exc:    # any failure to answer is "unhealthy"
-            log.debug('serve: health check failed: %s', first_line(exc))
-            return self._send(503, b'database unavailable\n', 'text/plain; charset=utf-8')
-        self._send(200, b'ok\n', 'text/plain; charset=utf-8')
+        def _health(self, params):
+            try:
+                db_proxy.obj.execute_sql('SELECT 1').fetchone()
+            except Exception as exc:    # any failure to answer is "unhealthy"
+                log.debug('serve: health check failed: %s', first_line(exc))
+                return self._send(503, b'database unavailable\n', 'text/plain; charset=utf-8')
+            self._send(200, b'ok\n', 'text/plain; charset=utf-8')
 
-    def log_message(self, format, *args):
-        log.debug('serve: %s %s', self.address_string(), format % args)
+        def log_message(self, format, *args):
+            log.debug('serve: %s %s', self.address_string(), format % args)
+
+
+if __name__ != '__main__':     # imported as a module (tests, bench): build them now
+    define_status_classes()
 
 
 def cmd_serve(app: App) -> int:
@@ -10480,9 +10573,12 @@ def main(argv=None) -> int:
         # `python stalkeer.py` alone: what it can do, not just "COMMAND is required".
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if not _loads('peewee'):          # installed, yet its import fails
+        MISSING_PACKAGES.append('peewee')
     if MISSING_PACKAGES:
         console.error(missing_packages_message(MISSING_PACKAGES))
         return EXIT_USAGE
+    define_models()
     app = None
     with _SignalHandlers():
         try:

@@ -22,6 +22,7 @@ figures in bench/RESULTS.md.
 
 import argparse
 import collections
+import contextlib
 import importlib.util
 import os
 import platform
@@ -35,8 +36,10 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests'))
 import stalkeer  # noqa: E402
 from gen_playlist import generate  # noqa: E402
+from fakearr import JSON_TYPE, FakeArr  # noqa: E402  (tests/fakearr.py: Radarr's stand-in)
 
 
 def load(path, name):
@@ -76,6 +79,121 @@ def run_match(module, movies, library_keys):
     return elapsed, {i for i, lines in result.items() if lines}, None, None
 
 
+def run_floor(movies):
+    """Seconds of the floor: the SQL join alone. The movies' keys (movie_keys) go
+    into a temporary table, joined on (content_type, match_key) with the present
+    lines, the candidate columns fetched as tuples; nothing else. CROSS JOIN
+    keeps the keys as the outer loop (one index probe per key): left to itself
+    SQLite scanned the 135k movie lines and probed the keys, 0.26 s even for
+    1,000 keys."""
+    execute = stalkeer.db_proxy.obj.execute_sql
+    keys = sorted({k for m in movies for k in stalkeer.movie_keys(m)[1]})   # Python, not SQL
+    t = time.perf_counter()
+    execute('CREATE TEMP TABLE IF NOT EXISTS bench_keys (key TEXT PRIMARY KEY)')
+    execute('DELETE FROM bench_keys')
+    stalkeer.db_proxy.obj.cursor().executemany('INSERT INTO bench_keys VALUES (?)', [(k,) for k in keys])
+    columns = ', '.join(f'p."{name}"' for name in stalkeer.CandidateLine._fields)
+    rows = execute(f'SELECT {columns} FROM bench_keys k CROSS JOIN processed_lines p '
+                   "ON p.content_type = 'movies' AND p.match_key = k.key "
+                   'WHERE p.missing_since IS NULL').fetchall()
+    return time.perf_counter() - t, len(rows)
+
+
+def run_dry_run(ini):
+    """Seconds of `stalkeer.py --config INI radarr --dry-run` in this process
+    (what it prints goes nowhere)."""
+    t = time.perf_counter()
+    with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
+        code = stalkeer.main(['--config', ini, '-q', 'radarr', '--dry-run'])
+    assert code == 0, code
+    return time.perf_counter() - t
+
+
+def shaped_movies(have, count, seed=1):
+    """``count`` MovieResource-shaped dicts: 80% titles and years the playlist has,
+    20% it has not."""
+    rng = random.Random(seed)
+    have = list(have)
+    rng.shuffle(have)
+    real = have[:int(count * 0.8)]
+    fake = [(f'Nonexistent Film Number {i}', 1950 + i % 70) for i in range(count - len(real))]
+    return real, [{'id': i + 1, 'title': title, 'originalTitle': title, 'year': year,
+                   'alternateTitles': [], 'monitored': True, 'hasFile': False, 'isAvailable': True,
+                   'tmdbId': 100000 + i, 'runtime': 100}
+                  for i, (title, year) in enumerate(real + fake)]
+
+
+def ratio_line(ratios, digits=2):
+    return (f'min {min(ratios):.{digits}f}, median {statistics.median(ratios):.{digits}f}, '
+            f'max {max(ratios):.{digits}f} ({", ".join(f"{r:.{digits}f}" for r in ratios)})')
+
+
+def answer_from_cache(arr):
+    """Make ``arr`` (a FakeArr, in this process) answer each GET it has answered
+    before from the bytes it sent then: the fake renders every page from all its
+    movies (sorting them, dropping nulls, in Python, holding this process's GIL),
+    which at 30,000 movies costs more than stalkeer's own work; a real Radarr
+    does that work in its own process. The warm-up round fills the cache, so the
+    timed rounds measure stalkeer (HTTP, JSON, the database, matching, output)."""
+    cache = {}
+    route = arr._route
+
+    def cached(h, method, path, query, body):
+        send = type(h)._send         # the class's: one handler serves a keep-alive connection
+        key = (method, path, tuple(sorted(query.items())))
+        if method == 'GET' and key in cache:
+            return send(h, *cache[key])
+
+        def keep(status, payload=b'', content_type=JSON_TYPE, headers=None):
+            if method == 'GET':
+                cache[key] = (status, payload, content_type, headers)
+            return send(h, status, payload, content_type, headers)
+        h._send = keep
+        try:
+            return route(h, method, path, query, body)
+        finally:
+            del h._send
+    arr._route = cached
+
+
+def dry_runs(tmp, url, playlist, have, sizes, pairs):
+    """`radarr --dry-run` against a FakeArr of each size of missing movies, and the
+    floor of the same size, interleaved round by round."""
+    worlds = {}
+    for size in sizes:
+        arr = FakeArr('radarr')
+        real, movies = shaped_movies(have, size)
+        for m in movies:
+            arr.add_movie(m['title'], m['year'], path=f'/movies/{m["title"]} ({m["year"]})', runtime=100)
+        answer_from_cache(arr)
+        ini = os.path.join(tmp, f'dry-{size}.ini')
+        with open(ini, 'w', encoding='utf-8') as f:
+            f.write(f'[database]\nurl = {url}\n[m3u]\nfile_path = {playlist}\n'
+                    f'[radarr]\nurl = {arr.base_url}\napi_key = {arr.api_key}\n'
+                    f'path_map = /movies={tmp}/lib/movies\n')
+        worlds[size] = (arr, ini, movies)
+    dry, floor = collections.defaultdict(list), collections.defaultdict(list)
+    for size in sizes:                                       # warm-up round
+        run_dry_run(worlds[size][1])
+    for _ in range(pairs):
+        for size in sizes:
+            arr, ini, movies = worlds[size]
+            floor[size].append(run_floor(movies)[0])
+            dry[size].append(run_dry_run(ini))
+    for arr, _, _ in worlds.values():
+        arr.close()
+    print(f'\n`radarr --dry-run` (in process, against tests/fakearr.py over 127.0.0.1 answering '
+          f'from its cache after a warm-up round), {pairs} rounds:')
+    for size in sizes:
+        ratios = [d / f for d, f in zip(dry[size], floor[size])]
+        print(f'  {size:>6} missing: dry run median {statistics.median(dry[size]):.3f} s '
+              f'(min {min(dry[size]):.3f}, max {max(dry[size]):.3f}); floor median '
+              f'{statistics.median(floor[size]):.3f} s; dry run / floor per round: {ratio_line(ratios)}')
+    for small, big in zip(sizes, sizes[1:]):
+        ratios = [b / s for s, b in zip(dry[small], dry[big])]
+        print(f'  growth {small} -> {big} missing ({big / small:g}x the items): per round {ratio_line(ratios)}')
+
+
 def run_skips(module, items):
     """Seconds to find the already-downloaded items: this version's one query per
     run, or the baseline's ArrRun.skip_reason per item."""
@@ -98,6 +216,8 @@ def main():
     parser.add_argument('--movies', type=int, default=10_000)
     parser.add_argument('--pairs', type=int, default=5)
     parser.add_argument('--baseline', help='another stalkeer.py to pair against (e.g. main)')
+    parser.add_argument('--dry-run-sizes', default='1000,10000,30000',
+                        help='missing movies of each `radarr --dry-run` timed ("" to skip)')
     args = parser.parse_args()
     print(f'machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}')
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,14 +232,10 @@ def main():
         PL = stalkeer.ProcessedLine
         have = list(PL.select(PL.title, PL.year).where((PL.content_type == 'movies')
                                                        & PL.year.is_null(False)).distinct().tuples())
-        rng = random.Random(1)
-        rng.shuffle(have)
-        real = have[:int(args.movies * 0.8)]
-        fake = [(f'Nonexistent Film Number {i}', 1950 + i % 70) for i in range(args.movies - len(real))]
-        movies = [{'id': i + 1, 'title': title, 'originalTitle': title, 'year': year,
-                   'alternateTitles': [], 'monitored': True, 'hasFile': False, 'isAvailable': True,
-                   'tmdbId': 100000 + i, 'runtime': 100}
-                  for i, (title, year) in enumerate(real + fake)]
+        sizes = [int(n) for n in args.dry_run_sizes.split(',') if n.strip()]
+        if sizes:         # before the download_info rows below: a dry run would skip those items
+            dry_runs(tmp, url, playlist, have, sizes, args.pairs)
+        real, movies = shaped_movies(have, args.movies)
         # 8,000 movies downloaded before: rows the run must find (one per movie).
         DI = stalkeer.DownloadInfo
         with stalkeer.db_proxy.atomic():
@@ -143,9 +259,11 @@ def main():
             versions.insert(0, ('baseline', base))
         times = collections.defaultdict(list)
         skip_times = collections.defaultdict(list)
+        floor_times = []
         outcome = {}
         run_match(stalkeer, movies, library_keys)               # warm the match_key cache
         for _ in range(args.pairs):
+            floor_times.append(run_floor(movies)[0])
             for name, module in versions:
                 elapsed, matched, lookups, probes = run_match(module, movies, library_keys)
                 times[name].append(elapsed)
@@ -156,6 +274,9 @@ def main():
               f'median {statistics.median(times["this"]):.3f} s '
               f'(min {min(times["this"]):.3f}, max {max(times["this"]):.3f}); {len(matched)} matched '
               f'({len(real)} were in the playlist); lookups {lookups}; title-based candidates to probe {probes}')
+        ratios = [t / f for t, f in zip(times['this'], floor_times)]
+        print(f'floor (the SQL join alone, {run_floor(movies)[1]} candidate rows): median '
+              f'{statistics.median(floor_times):.3f} s; match_movies / floor per round: {ratio_line(ratios)}')
         print(f'already-downloaded check, 8,000 rows: median {statistics.median(skip_times["this"]):.3f} s')
         if args.baseline:
             ratios = [b / t for b, t in zip(times['baseline'], times['this'])]

@@ -354,6 +354,37 @@ def test_missing_dependencies_one_line_with_the_install_command(tmp_path):
         assert f'pip install -r {ROOT / "requirements.txt"}' in err and 'python3 -m venv' in err
 
 
+def test_version_and_help_import_no_heavy_package(tmp_path):
+    """The fixed cost of every run: requests, urllib3, peewee, psycopg2, tqdm and
+    http.server are imported on first use (~60 ms of each start; bench/bench_startup.py),
+    so `--version` and `--help` load none of them."""
+    heavy = ['requests', 'urllib3', 'peewee', 'psycopg2', 'tqdm', 'http.server', 'concurrent.futures']
+    probe = ('import runpy, sys\n'
+             'sys.argv = [sys.argv[1], sys.argv[2]]\n'
+             'try:\n'
+             '    runpy.run_path(sys.argv[0], run_name="__main__")\n'
+             'except SystemExit:\n'
+             '    pass\n'
+             f'print(sorted(set({heavy!r}) & set(sys.modules)))\n')
+    for flag in ('--version', '--help'):
+        proc = subprocess.run([sys.executable, '-c', probe, str(ROOT / 'stalkeer.py'), flag],
+                              capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path,
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[-1] == '[]', (flag, proc.stdout[-300:])
+    # and a command that needs them still gets them (the lazy stand-ins load on use)
+    code, out, err = run_stalkeer('status', '--db', f'sqlite:///{tmp_path / "s.db"}', cwd=tmp_path)
+    assert code == 0 and 'Traceback' not in err
+
+
+def test_an_installed_but_broken_psycopg2_is_missing_not_a_traceback(monkeypatch, tmp_path):
+    # Imported on first use now: one that fails to import (built without its libpq)
+    # still gets the one-line answer, as when it was imported at start.
+    monkeypatch.setattr(stalkeer, 'psycopg2', stalkeer._Lazy('psycopg2_that_fails_to_import', 'psycopg2'))
+    with pytest.raises(stalkeer.DatabaseError, match='PostgreSQL needs psycopg2: pip install psycopg2-binary'):
+        stalkeer.open_database('postgresql://postgres@127.0.0.1:5432/test', str(tmp_path))
+
+
 def test_no_command_prints_usage_and_every_command(tmp_path):
     code, out, err = run_stalkeer(cwd=tmp_path)
     assert code == 2 and out == '' and err.startswith('usage: stalkeer')
