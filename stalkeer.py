@@ -1614,12 +1614,38 @@ def migrate_schema(db) -> list[str]:
                     else:
                         run_migrations(migrator.add_column(table, field.column_name, field))
                     changes.append(f'added column {table}.{field.column_name}')
-            db.create_tables(MODELS, safe=True)
+            create_line_indexes(db, MODELS)
     except peewee.PeeweeException as exc:
         raise DatabaseError(f'cannot create or upgrade the tables: {first_line(exc)}') from None
     for change in changes:
         log.debug('migrate: %s', change)
     return changes
+
+
+def create_line_indexes(db, models=None) -> None:
+    """create_tables(models, safe) — by default processed_lines' indexes — inside
+    schema_change. A first import builds processed_lines' indexes after its rows
+    (PlaylistIngest._drop_indexes); two first imports that overlapped can have
+    stored a line twice, which the unique line_hash index refuses: the later
+    copy of each line (seconds old) is dropped, then the indexes are built."""
+    models = models or [ProcessedLine]
+    try:
+        with db.atomic():
+            db.create_tables(models, safe=True)
+        return
+    except peewee.IntegrityError:
+        pass
+    if is_postgres(db):
+        # Another first import may still be storing rows (it holds no schema lock while
+        # it does): hold its inserts off until the unique index stands, or it stores new
+        # copies between the DELETE and the CREATE. SQLite's BEGIN IMMEDIATE does this.
+        db.execute_sql('LOCK TABLE "processed_lines" IN SHARE ROW EXCLUSIVE MODE')
+    removed = db.execute_sql(
+        'DELETE FROM "processed_lines" WHERE "line_hash" IS NOT NULL AND "id" NOT IN '
+        '(SELECT MIN("id") FROM "processed_lines" WHERE "line_hash" IS NOT NULL GROUP BY "line_hash")'
+    ).rowcount
+    log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
+    db.create_tables(models, safe=True)
 
 
 def _sqlite_needs_backfill(db, field) -> bool:
@@ -4690,6 +4716,10 @@ _LINE_COLUMNS = (
 # What an M3U line knows of the panel columns: nothing (a line the panel's API
 # wrote before is the playlist's again, ids and all).
 _M3U_PANEL_VALUES = ('m3u', None, None, None, None)
+# The columns --force compares a re-classified line on (all it writes but the
+# lookup key and the time), and their places in a _line_values tuple.
+_COMPARED = tuple(c for c in _LINE_COLUMNS if c not in ('line_hash', 'updated_at'))
+_COMPARED_AT = tuple(_LINE_COLUMNS.index(c) for c in _COMPARED)
 
 
 def _line_values(entry, cls, digest: str, meta: str, now, panel=_M3U_PANEL_VALUES) -> tuple:
@@ -4733,6 +4763,28 @@ class BulkWriter:
             marks = ', '.join('?' * len(columns))
             cursor.executemany(f'INSERT OR IGNORE INTO "{table}" ({cols}) VALUES ({marks})', rows)
 
+    def copy_in(self, table: str, columns, rows) -> None:
+        """PostgreSQL COPY ... FROM STDIN (text format) of rows into a table that
+        has no unique index to conflict with (a first import: _drop_indexes).
+        The execute_values INSERT made a PostgreSQL first import 2.8x SQLite's."""
+        if not rows:
+            return
+        ncols = len(columns)
+        buf = io.StringIO()
+        for row in rows:
+            fields = ['\\N' if v is None else str(v) for v in row]
+            line = '\t'.join(fields)
+            # Most lines hold no tab, newline or backslash: checked on the whole
+            # line at once, and escaped field by field only when they do.
+            if (line.count('\t') != ncols - 1 or '\n' in line or '\r' in line
+                    or line.count('\\') != row.count(None)):
+                line = '\t'.join('\\N' if v is None else str(v).translate(_COPY_ESCAPE) for v in row)
+            buf.write(line)
+            buf.write('\n')
+        buf.seek(0)
+        cols = ', '.join(f'"{c}"' for c in columns)
+        self.db.cursor().copy_expert(f'COPY "{table}" ({cols}) FROM STDIN', buf)
+
     def update_by_id(self, table: str, columns, rows) -> None:
         """rows: tuples of the column values followed by the id."""
         if not rows:
@@ -4751,6 +4803,10 @@ class BulkWriter:
         for chunk in _chunks(values, _SQL_IN_CHUNK):
             marks = ', '.join([self.param] * len(chunk))
             yield from self.db.execute_sql(f'{sql_head} WHERE "{column}" IN ({marks})', chunk).fetchall()
+
+
+# COPY's text format: backslash escapes (PostgreSQL docs, COPY, "Text Format").
+_COPY_ESCAPE = str.maketrans({'\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r'})
 
 
 def _chunks(items, size):
@@ -4809,7 +4865,7 @@ class PlaylistIngest:
         # A first import needs no lookups: every line is new (a concurrent
         # import is still safe, inserts ignore conflicts).
         self._lookups = self.can_read_db and ProcessedLine.select().limit(1).exists()
-        deferred = [] if self._lookups or self.dry_run else self._drop_secondary_indexes()
+        deferred = [] if self._lookups or self.dry_run else self._drop_indexes()
         # Hundreds of thousands of short-lived, acyclic objects: the cyclic
         # collector only costs time here (about 6%, bench/RESULTS.md).
         gc_was_enabled = gc.isenabled()
@@ -4820,26 +4876,38 @@ class PlaylistIngest:
             if gc_was_enabled:
                 gc.enable()
             if deferred:
-                # Built once over the sorted data instead of row by row. If we
-                # are killed before this, the next start's migrate rebuilds them.
-                with schema_change(db_proxy.obj):
-                    db_proxy.obj.create_tables([ProcessedLine], safe=True)
+                self._restore_indexes()
             summary.by_content_type = dict(sorted(by_type.items()))
 
     @staticmethod
-    def _drop_secondary_indexes() -> list[str]:
+    def _drop_indexes() -> list[str]:
         """First import into an empty table: index maintenance per row was a
-        third of the storing time (bench/RESULTS.md), so build them at the end.
-        The unique line_hash index stays: inserts rely on it."""
+        third of the storing time, and each batch's commit rewrote most of the
+        random line_hash index into the WAL again (335k page writes for 200k
+        lines, and worse than linear growth: bench/RESULTS.md). So every index
+        is built once at the end, over the finished table. Lines are unique
+        within a run (``seen``); only an overlapping first import by another
+        instance can add a line twice, and _restore_indexes folds those."""
         db = db_proxy.obj
         with schema_change(db):
-            names = [i.name for i in db.get_indexes(ProcessedLine._meta.table_name) if not i.unique]
+            names = [i.name for i in db.get_indexes(ProcessedLine._meta.table_name)
+                     if i.columns != ['id']]       # PostgreSQL lists the primary key's too
             for name in names:
                 db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
         return names
 
+    @staticmethod
+    def _restore_indexes() -> None:
+        """Build the indexes _drop_indexes dropped. If we are killed before this,
+        the next start's migrate builds them (and folds duplicates the same way)."""
+        with schema_change(db_proxy.obj):
+            create_line_indexes(db_proxy.obj)
+
     def _read(self, fh, stats, seen, summary, by_type, on_progress):
         batch = []
+        # Measured and dropped (bench/RESULTS.md, issue 15): a background thread
+        # storing one batch (and looking up the next) while this one is
+        # classified made every step 1.2-1.3x slower on the two shared vCPUs.
         with fh:
             for entry in iter_playlist(fh, stats, on_progress):
                 if self.limit and len(seen) >= self.limit:
@@ -4877,11 +4945,20 @@ class PlaylistIngest:
         return _line_values(entry, cls, digest, meta, now)
 
     def _existing(self, hashes):
+        """line_hash -> (id, meta_hash, missing_since, content_type[, the stored
+        values of _COMPARED with --force]), through the unique index."""
         if not self._lookups:
             return {}
+        stored = ''
+        if self.force:
+            # To skip the rows whose values the re-classification does not change
+            # (a --force that rewrote all 200k rows took 5.8 s; 1.4 s skipping them).
+            # air_date as text: what _line_values stores, on both engines.
+            stored = ', ' + ', '.join('CAST("air_date" AS TEXT)' if c == 'air_date' else f'"{c}"'
+                                      for c in _COMPARED)
         rows = BulkWriter(db_proxy.obj).select_in(
-            'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type" '
-            'FROM "processed_lines"', 'line_hash', hashes)
+            'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type"'
+            f'{stored} FROM "processed_lines"', 'line_hash', hashes)
         return {row[0]: row[1:] for row in rows}
 
     def _flush(self, batch, summary, by_type):
@@ -4904,19 +4981,38 @@ class PlaylistIngest:
             by_type[cls.content_type] += 1
             values = self._values(entry, cls, digest, meta, now)
             if old:
-                summary.updated += 1
-                updates.append(values + (old[0],))
+                summary.updated += 1        # re-classified (with --force: whether or not it changed)
+                if self.force and old[4:] == tuple(values[i] for i in _COMPARED_AT):
+                    continue
+                # line_hash is the lookup key: the same by definition, and writing
+                # it rewrote the unique index's entry of every row.
+                updates.append(values[1:] + (old[0],))
             else:
                 summary.new += 1
                 new_rows.append(values + ('processed', now, now))
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
+        self._write(writer, new_rows, updates, reappeared, not self._lookups)
+
+    @staticmethod
+    def _write(writer, new_rows, updates, reappeared, first_import):
+        columns = _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at')
         with db_proxy.atomic():
-            # Another instance may be importing the same playlist right now: ignore conflicts.
-            writer.insert_ignore('processed_lines',
-                                 _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at'), new_rows)
-            writer.update_by_id('processed_lines', _LINE_COLUMNS, updates)
+            copied = False
+            if first_import and writer.pg and new_rows:
+                # No index to conflict with, unless an overlapping first import
+                # built them already: then this batch goes the INSERT way.
+                try:
+                    with db_proxy.atomic():
+                        writer.copy_in('processed_lines', columns, new_rows)
+                    copied = True
+                except (peewee.IntegrityError, psycopg2.IntegrityError):     # a raw cursor: not wrapped
+                    pass
+            if not copied:
+                # Another instance may be importing the same playlist right now: ignore conflicts.
+                writer.insert_ignore('processed_lines', columns, new_rows)
+            writer.update_by_id('processed_lines', _LINE_COLUMNS[1:], updates)
             for chunk in _chunks(reappeared, _SQL_IN_CHUNK):
                 (ProcessedLine.update(missing_since=None, updated_at=utcnow())
                  .where(ProcessedLine.id.in_(chunk)).execute())
@@ -4925,11 +5021,10 @@ class PlaylistIngest:
         """Mark the present lines matching ``where`` that are not in ``seen``
         as gone; how many."""
         PL = ProcessedLine
-        gone = [row_id for row_id, digest in
-                PL.select(PL.id, PL.line_hash)
-                  .where(PL.missing_since.is_null() & PL.line_hash.is_null(False) & (where))
-                  .tuples().iterator()
-                if digest not in seen]
+        # A plain cursor: building a peewee row per line was 1 s of a 2.4 s re-run.
+        sql, params = (PL.select(PL.id, PL.line_hash)
+                       .where(PL.missing_since.is_null() & PL.line_hash.is_null(False) & (where)).sql())
+        gone = [row_id for row_id, digest in db_proxy.obj.execute_sql(sql, params) if digest not in seen]
         if self.dry_run:
             return len(gone)
         now = utcnow()

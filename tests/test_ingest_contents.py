@@ -1,0 +1,247 @@
+"""`process` stores the same rows whichever path it takes (issue 15).
+
+A generated playlist (bench/gen_playlist.py) is imported, re-run, forced,
+changed and restored; after each step processed_lines must equal what a
+plain reference derives line by line from the parser and the classifier:
+the first occurrence of each line_hash, ids in order of first appearance,
+lines gone from the playlist kept with ``missing_since`` set. Every column is
+compared except the timestamps (created_at, updated_at, first_seen_at; for
+missing_since only whether it is set). The bulk paths of the ingest (bulk
+inserts, skipped unchanged rows, the one-scan lookups) must not change a value.
+"""
+
+import datetime
+import io
+import sys
+
+import pytest
+
+import stalkeer
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / 'bench'))
+from gen_playlist import generate  # noqa: E402
+
+PL = stalkeer.ProcessedLine
+TIMESTAMPS = {'created_at', 'updated_at', 'first_seen_at', 'missing_since'}
+ENTRIES = 2500
+
+
+def reference_rows(data: bytes) -> dict:
+    """line_hash -> the columns a fresh import stores, from the pure parse and classify."""
+    rows = {}
+    for entry in stalkeer.iter_playlist(io.BytesIO(data), stalkeer.ParseStats()):
+        digest = stalkeer.line_hash(entry.tvg_name or entry.display_title, entry.url)
+        if digest in rows:
+            continue
+        values = stalkeer._line_values(entry, stalkeer.classify(entry), digest,
+                                       stalkeer.entry_meta_hash(entry), None)
+        row = dict(zip(stalkeer._LINE_COLUMNS, values))
+        row.update(state='processed', download_info=None)
+        rows[digest] = row
+    return rows
+
+
+class Reference:
+    """What processed_lines holds after each import, kept without a database."""
+
+    def __init__(self):
+        self.rows = {}          # line_hash -> row, in id order
+
+    def apply(self, data: bytes, force=False):
+        current = reference_rows(data)
+        for digest, row in self.rows.items():
+            if digest not in current:
+                row['missing_since'] = True
+            elif force or row['meta_hash'] != current[digest]['meta_hash']:
+                row.update(current[digest], missing_since=None)
+            else:       # unchanged metadata: not rewritten (line_number stays the old one)
+                row['missing_since'] = None
+        for digest, row in current.items():
+            if digest not in self.rows:
+                self.rows[digest] = dict(row, missing_since=None)
+        return self
+
+    def expected(self):
+        out = []
+        for row_id, row in enumerate(self.rows.values(), start=1):
+            out.append(dict(_comparable(row), id=row_id))
+        return out
+
+
+def _comparable(row):
+    out = {k: v for k, v in row.items() if k not in TIMESTAMPS}
+    out['missing'] = bool(row.get('missing_since'))
+    if out.get('air_date') is not None:
+        out['air_date'] = str(out['air_date'])
+    out.pop('updated_at', None)
+    return out
+
+
+def stored(db_url, tmp_path):
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    rows = [_comparable(r) for r in PL.select().order_by(PL.id).dicts()]
+    db.close()
+    first_id = rows[0]['id'] if rows else 1
+    for r in rows:          # PostgreSQL's sequence and SQLite's rowid both count from 1
+        r['id'] -= first_id - 1
+    return rows
+
+
+def changed_copy(data: bytes) -> bytes:
+    """Drop every 7th entry, retitle every 11th (same URL: a new line_hash when
+    tvg-name is blank, else the same line with new metadata), add 50 entries."""
+    lines = data.decode('utf-8').split('\n')
+    out, entry = [], 0
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith('#EXTINF') and i + 1 < len(lines):
+            block = [line]
+            j = i + 1
+            while j < len(lines) and lines[j].startswith('#') and not lines[j].startswith('#EXTINF'):
+                block.append(lines[j])
+                j += 1
+            block.append(lines[j] if j < len(lines) else '')
+            entry += 1
+            i = j + 1
+            if entry % 7 == 0:
+                continue
+            if entry % 11 == 0:
+                block[0] = block[0] + ' (Director\'s Cut)'
+            out.extend(block)
+            continue
+        out.append(line)
+        i += 1
+    for n in range(50):
+        out += [f'#EXTINF:-1 tvg-name="Added Film {n} (2021)" group-title="VOD | New",Added Film {n} (2021)',
+                f'http://provider.example:8080/movie/u/p/{900000 + n}.mkv']
+    return '\n'.join(out).encode('utf-8')
+
+
+@pytest.fixture(scope='module')
+def playlists(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('generated')
+    first = folder / 'first.m3u'
+    generate(str(first), entries=ENTRIES, seed=15)
+    with first.open('a', encoding='utf-8') as fh:     # what PostgreSQL's COPY text format escapes
+        fh.write('#EXTINF:-1 tvg-name="Back\\slash (2020)" group-title="VOD",Back\\slash (2020)\n'
+                 'http://provider.example:8080/movie/u/p/1.mkv\n'
+                 '#EXTINF:-1 tvg-name="\\N" group-title="A\tB",\\N\nhttp://provider.example:8080/movie/u/p/2.mkv\n')
+    second = folder / 'second.m3u'
+    second.write_bytes(changed_copy(first.read_bytes()))
+    return first, second
+
+
+def run_process(cli, db_url, playlist, *extra):
+    code, out, err = cli('--db', db_url, '-q', 'process', str(playlist), *extra)
+    assert code == 0, err
+
+
+def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_path, playlists):
+    first, second = playlists
+    ref = Reference().apply(first.read_bytes())
+    expected_first = ref.expected()
+    assert len(expected_first) > 2000 and any(r['alt_key'] for r in expected_first)
+
+    run_process(cli, db_url, first)                         # first import: bulk path (COPY on PostgreSQL)
+    assert stored(db_url, tmp_path) == expected_first
+    assert any(r['display_title'] == '\\N' for r in expected_first)
+    assert any('\t' in (r['group_title'] or '') for r in expected_first)
+    run_process(cli, db_url, first)                         # re-run: nothing changes
+    assert stored(db_url, tmp_path) == expected_first
+    run_process(cli, db_url, first, '--force')              # --force: reclassified, same values
+    assert stored(db_url, tmp_path) == expected_first
+
+    expected_second = ref.apply(second.read_bytes()).expected()
+    run_process(cli, db_url, second)                        # changed, gone, new lines
+    got = stored(db_url, tmp_path)
+    assert sum(r['missing'] for r in got) > 100
+    assert got == expected_second
+
+    expected_back = ref.apply(first.read_bytes(), force=True).expected()
+    run_process(cli, db_url, first, '--force')              # gone lines return, --force on a mixed table
+    assert stored(db_url, tmp_path) == expected_back
+    run_process(cli, db_url, first)
+    assert stored(db_url, tmp_path) == expected_back
+
+
+def test_force_rewrites_only_the_rows_whose_values_change(cli, db_url, tmp_path, playlists):
+    first, _ = playlists
+    run_process(cli, db_url, first)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    mark = '%s' if stalkeer.is_postgres(db) else '?'
+    db.execute_sql(f'UPDATE "processed_lines" SET "updated_at" = {mark}, "title" = {mark} WHERE "id" = 5',
+                   ('2001-01-01 00:00:00', 'x'))
+    db.execute_sql(f'UPDATE "processed_lines" SET "updated_at" = {mark} WHERE "id" <> 5',
+                   ('2000-01-01 00:00:00',))
+    db.close()
+    run_process(cli, db_url, first, '--force')
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    rewritten = [r.id for r in PL.select(PL.id).where(PL.updated_at > datetime.datetime(2002, 1, 1))]
+    db.close()
+    assert rewritten == [5]                 # the one row whose stored title was not what classify says
+    assert stored(db_url, tmp_path) == Reference().apply(first.read_bytes()).expected()
+
+
+def test_a_first_import_builds_every_index_again(cli, db_url, tmp_path, playlists):
+    first, _ = playlists
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    before = {i.name: (i.columns, i.unique) for i in db.get_indexes('processed_lines')}
+    db.close()
+    run_process(cli, db_url, first)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    assert {i.name: (i.columns, i.unique) for i in db.get_indexes('processed_lines')} == before
+    assert before['processed_lines_line_hash'][1] is True
+    db.close()
+
+
+def test_lines_stored_twice_by_overlapping_first_imports_are_folded(db):
+    """Two first imports at once each insert without the unique index (built at
+    the end): the later copy of a line goes, then the index is built."""
+    for name in [i.name for i in db.get_indexes('processed_lines') if i.columns != ['id']]:
+        db.execute_sql(f'DROP INDEX "{name}"')
+    for line_hash in ('a', 'b', 'a', 'c', 'b'):
+        PL.create(line_hash=line_hash, url='http://x/' + line_hash)
+    stalkeer.create_line_indexes(db)
+    assert [(r.id, r.line_hash) for r in PL.select().order_by(PL.id)] == [(1, 'a'), (2, 'b'), (4, 'c')]
+    assert 'processed_lines_line_hash' in {i.name for i in db.get_indexes('processed_lines')}
+
+
+def _plan(db, sql, params):
+    if stalkeer.is_postgres(db):
+        db.execute_sql('SET enable_seqscan = off')            # a small table: make the planner show its hand
+        try:
+            return ' '.join(r[0] for r in db.execute_sql('EXPLAIN ' + sql, params).fetchall())
+        finally:
+            db.execute_sql('SET enable_seqscan = on')
+    return ' '.join(str(r[-1]) for r in db.execute_sql('EXPLAIN QUERY PLAN ' + sql, params).fetchall())
+
+
+def test_ingest_lookups_use_their_indexes(cli, db_url, tmp_path, playlists, monkeypatch):
+    """Every lookup a re-run and a --force make goes through the unique line_hash
+    index (never a scan per chunk of 900 hashes), and rows are rewritten by id."""
+    first, _ = playlists
+    run_process(cli, db_url, first)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    seen = []
+    original = type(db).execute_sql
+
+    def recording(self, sql, params=None, *args, **kwargs):
+        if 'processed_lines' in sql and sql.lstrip().upper().startswith('SELECT'):
+            seen.append((sql, tuple(params or ())))
+        return original(self, sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(type(db), 'execute_sql', recording)
+    for force in (False, True):
+        stalkeer.PlaylistIngest(force=force).run(str(first))
+    monkeypatch.setattr(type(db), 'execute_sql', original)
+    lookups = [(sql, params) for sql, params in seen if '"line_hash" IN' in sql]
+    assert len(lookups) >= 2 and any('"title"' in sql for sql, _ in lookups)   # plain and --force
+    for sql, params in lookups:
+        plan = _plan(db, sql, params)
+        assert 'processed_lines_line_hash' in plan, plan
+    mark = '%s' if stalkeer.is_postgres(db) else '?'        # BulkWriter.update_by_id's statement
+    plan = _plan(db, f'UPDATE "processed_lines" SET "title" = {mark} WHERE "id" = {mark}', ('x', 1))
+    assert ('processed_lines_pkey' if stalkeer.is_postgres(db) else 'INTEGER PRIMARY KEY') in plan, plan
+    db.close()
