@@ -1635,17 +1635,18 @@ def create_line_indexes(db, models=None) -> None:
         return
     except peewee.IntegrityError:
         pass
-    if is_postgres(db):
-        # Another first import may still be storing rows (it holds no schema lock while
-        # it does): hold its inserts off until the unique index stands, or it stores new
-        # copies between the DELETE and the CREATE. SQLite's BEGIN IMMEDIATE does this.
-        db.execute_sql('LOCK TABLE "processed_lines" IN SHARE ROW EXCLUSIVE MODE')
-    removed = db.execute_sql(
-        'DELETE FROM "processed_lines" WHERE "line_hash" IS NOT NULL AND "id" NOT IN '
-        '(SELECT MIN("id") FROM "processed_lines" WHERE "line_hash" IS NOT NULL GROUP BY "line_hash")'
-    ).rowcount
-    log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
-    db.create_tables(models, safe=True)
+    with db.atomic():
+        if is_postgres(db):
+            # Another first import may still be storing rows (it holds no schema lock while
+            # it does): hold its inserts off until the unique index stands, or it stores new
+            # copies between the DELETE and the CREATE. SQLite's BEGIN IMMEDIATE does this.
+            db.execute_sql('LOCK TABLE "processed_lines" IN SHARE ROW EXCLUSIVE MODE')
+        removed = db.execute_sql(
+            'DELETE FROM "processed_lines" WHERE "line_hash" IS NOT NULL AND "id" NOT IN '
+            '(SELECT MIN("id") FROM "processed_lines" WHERE "line_hash" IS NOT NULL GROUP BY "line_hash")'
+        ).rowcount
+        log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
+        db.create_tables(models, safe=True)
 
 
 def _sqlite_needs_backfill(db, field) -> bool:
