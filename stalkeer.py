@@ -752,7 +752,7 @@ def _not_a_file(path: str) -> str:
         st = os.stat(path)
     except OSError:
         return 'not found'
-    return 'is a folder, not a file' if stat.S_ISDIR(st.st_mode) else \
+    return 'is a directory, not a file' if stat.S_ISDIR(st.st_mode) else \
         f'is {_describe_mode(st)}, not a file'
 
 
@@ -867,8 +867,10 @@ def url_problem(url: str) -> str | None:
     Catches what urllib.parse refuses and requests would raise on mid-run (an
     unclosed IPv6 bracket as in ``http://[2001:db8::1:8080/…``, a port that is
     not a number from 0 to 65535), an http(s) URL without a host, and control
-    characters (http.client refuses them). Relative or non-http URLs are not
-    problems here. The reason never quotes the URL (it may hold the account)."""
+    characters (http.client refuses them), and any scheme but http and https
+    ('ftp:', 'javascript:', 'rtmp:', a relative path): stalkeer downloads over HTTP
+    only, so such a line would only fail later (trial-1213 F13). The reason never
+    quotes the URL (it may hold the account)."""
     if not url.isprintable():
         if _CONTROL_CHARS.search(url):
             return 'URL contains control characters'
@@ -897,7 +899,9 @@ def _head_problem(url: str) -> str:
         if 'Port' in text or 'port' in text:
             return 'unparsable URL: the port is not a number from 0 to 65535'
         return 'unparsable URL'
-    if parts.scheme.lower() in ('http', 'https') and not parts.hostname:
+    if parts.scheme.lower() not in ('http', 'https'):
+        return 'URL is not http/https'
+    if not parts.hostname:
         return 'URL without a host'
     return ''
 
@@ -1670,6 +1674,16 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
     return db
 
 
+# An HLS (RFC 8216) playlist starts with '#EXTM3U': IPTV panels serve VOD as '.m3u8'
+# too. It is a list of segment URLs, not the video; stalkeer downloads files only.
+HLS_REFUSAL = 'the server sent an HLS playlist, not a file: stalkeer cannot download HLS'
+
+
+def is_hls_playlist(head: bytes) -> bool:
+    """True when ``head`` (the first bytes of a body) is an M3U/HLS playlist."""
+    return bytes(head[:64]).lstrip(b'\xef\xbb\xbf \t\r\n')[:7].upper() == b'#EXTM3U'
+
+
 def first_line(exc) -> str:
     text = str(exc).strip() or exc.__class__.__name__
     return redact(text.splitlines()[0])
@@ -1775,17 +1789,18 @@ def create_line_indexes(db, models=None) -> None:
         return
     except peewee.IntegrityError:
         pass
-    if is_postgres(db):
-        # Another first import may still be storing rows (it holds no schema lock while
-        # it does): hold its inserts off until the unique index stands, or it stores new
-        # copies between the DELETE and the CREATE. SQLite's BEGIN IMMEDIATE does this.
-        db.execute_sql('LOCK TABLE "processed_lines" IN SHARE ROW EXCLUSIVE MODE')
-    removed = db.execute_sql(
-        'DELETE FROM "processed_lines" WHERE "line_hash" IS NOT NULL AND "id" NOT IN '
-        '(SELECT MIN("id") FROM "processed_lines" WHERE "line_hash" IS NOT NULL GROUP BY "line_hash")'
-    ).rowcount
-    log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
-    db.create_tables(models, safe=True)
+    with db.atomic():
+        if is_postgres(db):
+            # Another first import may still be storing rows (it holds no schema lock while
+            # it does): hold its inserts off until the unique index stands, or it stores new
+            # copies between the DELETE and the CREATE. SQLite's BEGIN IMMEDIATE does this.
+            db.execute_sql('LOCK TABLE "processed_lines" IN SHARE ROW EXCLUSIVE MODE')
+        removed = db.execute_sql(
+            'DELETE FROM "processed_lines" WHERE "line_hash" IS NOT NULL AND "id" NOT IN '
+            '(SELECT MIN("id") FROM "processed_lines" WHERE "line_hash" IS NOT NULL GROUP BY "line_hash")'
+        ).rowcount
+        log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
+        db.create_tables(models, safe=True)
 
 
 def _sqlite_needs_backfill(db, field) -> bool:
@@ -2951,6 +2966,8 @@ class Downloader:
         if ctype.startswith('text/html'):
             raise DownloadError('the server sent an HTML page instead of a video '
                                 '(expired subscription or wrong URL?)')
+        if 'mpegurl' in ctype:                   # application/vnd.apple.mpegurl, audio/x-mpegurl
+            raise DownloadError(HLS_REFUSAL)
         if code == 200:
             if offset:
                 log.warning('%s: server ignored the range or the file changed; starting over',
@@ -3001,6 +3018,8 @@ class Downloader:
                     break
                 if self.stop_event is not None and self.stop_event.is_set():
                     raise Interrupted(signal.SIGTERM)
+                if pos == 0 and is_hls_playlist(chunk):
+                    raise DownloadError(HLS_REFUSAL)     # whatever its Content-Type said
                 part.write(chunk, pos, keeper)       # checks the lease first
                 pos += len(chunk)
                 progress(pos)
@@ -3654,6 +3673,20 @@ def _parse_extinf(line: str) -> tuple[str, dict[str, str], str]:
     return duration, attrs, title.strip()
 
 
+def utf16_as_text(fh, path: str):
+    """``fh`` (a binary file), or a text reader of it when it starts with a UTF-16
+    byte order mark (Windows Notepad's "Unicode"): iter_playlist reads text streams
+    too. Read as UTF-8, such a file is a NUL every other byte (trial-1213 F12)."""
+    try:
+        head = fh.peek(2)[:2]
+    except (AttributeError, OSError):
+        return fh
+    if head not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return fh
+    log.info('%s is UTF-16 (it starts with a byte order mark): read as such', path)
+    return io.TextIOWrapper(fh, encoding='utf-16', errors='replace', newline='')
+
+
 def iter_playlist(stream: BinaryIO, stats: ParseStats,
                   on_progress: Callable[[int], None] | None = None) -> Iterator[PlaylistEntry]:
     """Yield PlaylistEntry objects from a binary M3U stream, reading line by line.
@@ -4073,6 +4106,8 @@ def _take_edition(s: str, anywhere: bool = False) -> tuple[str, str | None]:
     rest = f'{s[:m.start()]} {s[m.end():]}'.strip(_TITLE_EDGE + '([')
     if not anywhere and (not rest or rest.lower() in _KEY_ARTICLES):
         return s, None                          # 'Director's Cut' / 'The Final Cut' is the title
+    if rest[-4:].lower() == ' the':             # 'Blade Runner The Final Cut': the edition's article
+        rest = rest[:-4].rstrip(_TITLE_EDGE)
     return rest, m[1].replace('.', ' ')
 
 
@@ -4530,7 +4565,23 @@ _KEY_TRANS = str.maketrans({
     'ß': 'ss', 'ẞ': 'ss', 'æ': 'ae', 'Æ': 'ae', 'ø': 'o', 'Ø': 'o', 'ł': 'l', 'Ł': 'l',
     'đ': 'd', 'Đ': 'd', 'þ': 'th', 'Þ': 'th', 'œ': 'oe', 'Œ': 'oe', 'ı': 'i',
     '&': ' and ',
+    # A superscript or subscript digit is a sequel number: 'Alien³' is TMDB's 'Alien 3'
+    # ('alien 3', not NFKD's 'alien3'); 'Cube²' is 'Cube 2' (trial-1213 F6).
+    **{c: f' {d}' for d, c in enumerate('⁰¹²³⁴⁵⁶⁷⁸⁹')}, **{c: f' {d}' for d, c in enumerate('₀₁₂₃₄₅₆₇₈₉')},
 })
+# UTF-8 read as cp1252 and saved again ('AmÃ©lie', 'â€™'): panel exports do it. The
+# first characters such text shows; repaired only when the whole title then decodes
+# as strict UTF-8, which text really written with them (Portuguese 'SÃO') never does.
+_MOJIBAKE_HINTS = ('Ã', 'Â', 'â€', 'Å', 'Ä')
+
+
+def repair_mojibake(text: str) -> str:
+    """``text`` with a double encoding undone ('AmÃ©lie' -> 'Amélie'), else as it is."""
+    try:
+        fixed = text.encode('cp1252').decode('utf-8')
+    except UnicodeError:                 # not cp1252-encodable, or not UTF-8 once encoded
+        return text
+    return fixed if fixed != text else text
 _KEY_COMBINING_RE = re.compile('[\u0300-\u036f]')        # Latin/Greek/Cyrillic diacritics only
 # One translate() folds Latin-1/Latin Extended letters ('é' -> 'e', 'ĳ' -> 'ij'): same
 # result as NFKD + dropping marks, ~5x cheaper; other scripts still take the NFKD path.
@@ -4569,7 +4620,10 @@ def match_key(title: str) -> str:
     key = _MATCH_KEY_CACHE.get(title)
     if key is not None:
         return key
-    s = title.lower()
+    s = title
+    if not s.isascii() and any(h in s for h in _MOJIBAKE_HINTS):
+        s = repair_mojibake(s)
+    s = s.lower()
     if not s.isascii() or '&' in s or '`' in s:
         s = s.translate(_KEY_FOLD)
         if not s.isascii():
@@ -4850,7 +4904,8 @@ def classify(entry: PlaylistEntry) -> Classification:
 
 # Bump when classify()/match_key() change meaning: the next `process` then
 # re-classifies every line instead of skipping the unchanged ones.
-CLASSIFIER_VERSION = '2'     # 2: numbering schemes, editions, countries, alt_key, signals
+CLASSIFIER_VERSION = '3'     # 2: numbering schemes, editions, countries, alt_key, signals;
+#                              3: superscript digits, mojibake, 'The' before an edition
 # Lines per transaction. Large, because each transaction writes every index
 # page it touched to the WAL once: 2,000 took 7.1 s to store 200k lines,
 # 10,000 took 4.5 s (bench/RESULTS.md). Still well under a second per
@@ -5072,6 +5127,7 @@ class PlaylistIngest:
             fh = open(path, 'rb')
         except OSError as exc:
             raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
+        fh = utf16_as_text(fh, path)
         stats = ParseStats()
         seen: set[str] = set()
         self._ingest(summary, lambda by_type: self._read(fh, stats, seen, summary, by_type, on_progress))
@@ -5858,6 +5914,11 @@ class SonarrClient(ArrClient):
             result.append(ep)
         return result
 
+    def series_episodes(self, series_id: int) -> list[dict]:
+        """``GET /api/v3/episode?seriesId=``: every episode of a series, with a file or
+        not, monitored or not (EpisodeResource shapes)."""
+        return self.listing('/api/v3/episode', {'seriesId': series_id}, 'EpisodeResource')
+
     def all_series(self) -> dict:
         if not hasattr(self, '_series'):
             self._series = {s['id']: s for s in self.listing('/api/v3/series', {}, 'SeriesResource')}
@@ -6441,10 +6502,29 @@ _REASON_RANK = {reason: i for i, reason in enumerate(
 QUALITY_ALIASES = {'4k': '2160p', 'uhd': '2160p', '2160p': '2160p', 'fhd': '1080p',
                    '1080p': '1080p', 'hd': '720p', '720p': '720p', 'sd': '480p', '480p': '480p',
                    'unknown': None}
-# A trailer is never the film, unless the film's own title says so.
-_NOT_THE_FILM = re.compile(
-    r'\b(?:trailers?|teasers?|samples?|making[\s-]*of|bande[\s-]*annonce|featurettes?|'
-    r'behind the scenes|extras?)\b', re.IGNORECASE)
+# What a line may say besides the film's name that makes it something else than the
+# film: never taken, unless the film's own title says so ('The Interview', 'The
+# Collection'). Anywhere in the line: words after the year are not part of the title
+# the matching compares (trial-1213 F5), so only these can stop 'Heat (1995) Bonus'.
+_EXTRA_MARKERS = (
+    (r'tr[aáà]ilers?|teasers?', "trailers; Spanish writes 'Tráiler'"),
+    (r'bande[\s-]*annonce|fragman|vorschau|previews?', 'trailer in French, Turkish, German; previews'),
+    (r'samples?', "release groups' short samples"),
+    (r'making[\s-]*of|behind the scenes|featurettes?|extras?|bonus|deleted scenes|interviews?|'
+     r'bloopers?|gag reel', 'bonus material of a disc, sold as its own VOD line'),
+    (r'recap', "a 'story so far' before a sequel"),
+    (r'soundtrack|(?-i:OST)', 'the music, not the film (OST in capitals only)'),
+    (r'(?<!criterion )collection', "a box set; 'Criterion Collection' is an edition"),
+)
+_NOT_THE_FILM = re.compile(r'\b(?:' + '|'.join(p for p, _ in _EXTRA_MARKERS) + r')\b', re.IGNORECASE)
+# A part of a film split across files (older VOD lists): half a film is the wrong file.
+# Only when outside the line's own title: 'Deathly Hallows Part 1' names a film.
+_PART_MARKERS = (
+    (r'cd\s?\d{1,2}|dis[ck]\s?\d{1,2}', "'CD2', 'Disc 1': one disc of a two-disc rip"),
+    (r'(?:part|pt|parte|partie|teil)\.?\s?(?:\d{1,2}|[ivx]{1,4})',
+     "'Alien (1979) Part 1', 'Pt 2', Spanish/Portuguese 'Parte', French 'Partie', German 'Teil'"),
+)
+_PART_OF_FILM = re.compile(r'\b(?:' + '|'.join(p for p, _ in _PART_MARKERS) + r')\b', re.IGNORECASE)
 
 
 @dataclasses.dataclass
@@ -6514,7 +6594,11 @@ CandidateLine = collections.namedtuple('CandidateLine', (
     'absolute_episode', 'air_date'))
 
 
-_CANDIDATE_SQL = ('SELECT ' + ', '.join(f'"{name}"' for name in CandidateLine._fields)
+# A line with an empty display title ('#EXTINF:-1 tvg-name="Heat (1995)",') is shown
+# by its tvg-name, as the matching read it (trial-1213 F11).
+_CANDIDATE_COLUMNS = {'display_title': """COALESCE(NULLIF("display_title", ''), "tvg_name")"""}
+_CANDIDATE_SQL = ('SELECT ' + ', '.join(_CANDIDATE_COLUMNS.get(name, f'"{name}"')
+                                        for name in CandidateLine._fields)
                   + ' FROM "processed_lines" WHERE {} AND "missing_since" IS NULL')
 
 
@@ -6569,9 +6653,11 @@ def _lines_of(keys, by_key: dict, by_alt: dict) -> list:
 def _other_reading(line):
     """The line read the other way (issue 12's alt_key): a film whose bare number
     was taken for its year ('Death Race 2000' -> 'Death Race', 2000) is 'Death Race
-    2000' with no year; a series with a country qualifier ('The Office (US)') is
-    'The Office', still from the US. The title becomes what a lookup asks for."""
-    if line.content_type == 'movies':
+    2000' with no year; a title with a country qualifier ('The Office (US)', 'Heat
+    (1986) (US)') is 'The Office', still from the US, its year kept (the alt_key of
+    such a line is the title without the qualifier, never a number taken for a year:
+    trial-1213 F4). The title becomes what a lookup asks for."""
+    if line.content_type == 'movies' and not line.country:
         title = f'{line.title} {line.year}' if line.year else line.title
         return line._replace(match_key=line.alt_key, year=None, title=title)
     return line._replace(match_key=line.alt_key, title=_TITLE_COUNTRY_RE.sub('', line.title or ''))
@@ -6585,8 +6671,17 @@ def _lines_by_tvg_id(content_type: str, ids) -> dict:
 
 
 def _is_extra(line, own_title: str) -> bool:
-    text = f'{line.display_title or ""} {line.title or ""}'
-    return bool(_NOT_THE_FILM.search(text)) and not _NOT_THE_FILM.search(own_title)
+    """A trailer, bonus material or one part of a split film (the _EXTRA_MARKERS and
+    _PART_MARKERS tables), not the film titled ``own_title``."""
+    return is_extra_text(line.display_title or '', line.title or '', own_title)
+
+
+def is_extra_text(display_title: str, title: str, own_title: str = '') -> bool:
+    if _NOT_THE_FILM.search(display_title) or _NOT_THE_FILM.search(title):
+        if not _NOT_THE_FILM.search(own_title):
+            return True
+    return bool(_PART_OF_FILM.search(display_title)) and not _PART_OF_FILM.search(title) \
+        and not _PART_OF_FILM.search(own_title)
 
 
 # -- what is known of a film or series ----------------------------------------------------
@@ -6603,6 +6698,8 @@ def spelling_key(title: str) -> str:
     """A title as written, for "is it exactly the app's title": case, punctuation and
     '&'/'and' do not count; accents, articles and numerals do ('Drácula' is not
     'Dracula', 'Rocky II' is not 'Rocky 2'; match_key folds all of those)."""
+    if not title.isascii() and any(h in title for h in _MOJIBAKE_HINTS):
+        title = repair_mojibake(title)
     text = _SPELLING_DROP_RE.sub('', title.casefold().replace('&', ' and '))
     return ' '.join(_SPELLING_SPLIT_RE.sub(' ', text).split())
 
@@ -6726,8 +6823,17 @@ def series_country(title: str, network: str | None) -> str | None:
     return 'UK' if country == 'GB' else country
 
 
+# Providers drop the hyphen of a joined name: '911' for '9-1-1', 'Spiderman' for
+# 'Spider-Man' (trial-1213 F9). The app's titles also answer to that spelling; a line
+# found so is spelled otherwise, so the lookup guard still decides it.
+_HYPHEN_JOINED_RE = re.compile(r'(?<=\w)-(?=\w)')
+
+
 def _keys_of(titles) -> frozenset:
-    return frozenset(k for k in map(match_key, titles) if k)
+    keys = {match_key(t) for t in titles}
+    keys.update(match_key(_HYPHEN_JOINED_RE.sub('', t)) for t in titles if '-' in t)
+    keys.discard('')
+    return frozenset(keys)
 
 
 def _language_name(resource: dict) -> str | None:
@@ -6865,6 +6971,7 @@ class Match:
     verdicts: list = dataclasses.field(default_factory=list)
     note: str = ''                # when no line was considered: what there is instead
     keys: frozenset = frozenset()  # the item's title keys (near misses)
+    year: int | None = None        # the item's year (near misses)
 
     def add(self, verdict: Verdict) -> None:
         self.verdicts.append(verdict)
@@ -6911,7 +7018,7 @@ def _judge_title(facts: TitleFacts, line, noun: str, library_count: Callable[[],
                 return Verdict(line, True, 'same title and year')
             return _NEEDS_SPELLING
         diff = abs(line.year - facts.year)
-        if line.year == facts.secondary_year or (diff == 1 and line.year in facts.date_years):
+        if diff == 1 and line.year in facts.date_years:     # secondaryYear too: one off only
             return _NEEDS_NEAR_YEAR
         if diff == 1:
             says = (f"none of {_apps(noun)}'s dates says so ({', '.join(map(str, sorted(facts.date_years)))})"
@@ -6971,6 +7078,12 @@ def _resolve(facts: TitleFacts, line, needs: str, answer: list | None, why_not: 
     if answer is None:
         return Verdict(line, False, f'{needs}: cannot ask whether another {noun} of that name '
                                     f'exists ({why_not})', SKIP_LOOKUP_LATER)
+    if not _lists_itself(facts, answer):
+        # An empty or partial answer (a metadata source down, a term it does not index)
+        # proves nothing about other films: only one that knows ours can (trial-1213 F3).
+        return Verdict(line, False, f'{needs}: the lookup of {line.title!r} did not list the {noun} '
+                                    f'itself, so it cannot say whether another has that name',
+                       SKIP_UNSURE)
     others = [o for o in answer if o.ident != facts.ident and line.match_key in o.keys
               # a series without that season cannot be the one meant
               and (season is None or o.seasons is None or season in o.seasons)
@@ -7009,6 +7122,14 @@ def _resolve(facts: TitleFacts, line, needs: str, answer: list | None, why_not: 
     return _twin_verdict(facts, line, twins, noun)
 
 
+def _lists_itself(facts: TitleFacts, answer: list) -> bool:
+    """Whether a lookup ``answer`` holds the film or series itself: by its tmdbId /
+    tvdbId, or (when the app gives none) by a title key and the year."""
+    if facts.ident:
+        return any(o.ident == facts.ident for o in answer)
+    return any(o.year == facts.year and o.keys & facts.keys for o in answer)
+
+
 def _twin_verdict(facts: TitleFacts, line, twins: list, noun: str) -> Verdict:
     """Same name and year as another film: only the runtime can still tell them
     apart, when every runtime is known and ours differs from each of theirs."""
@@ -7028,7 +7149,8 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
     """movie id -> Match: the lines that are that film, and why each line was taken
     or refused. The rules (README "Matching") in order:
 
-    1. an IMDb/TMDB id in the line's tvg-id is the film, whatever its title;
+    1. an IMDb/TMDB id in the line's tvg-id corroborates a line whose own title and
+       year agree (see _judge_id_line); it never overrides them, nor the runtime check;
     2. trailers, teasers, samples are never the film (unless its title says so);
     3. the same title (match_key of the title, original or an alternate title) and
        the same year, spelled as one of the app's titles: taken;
@@ -7048,16 +7170,22 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
     result, pending = {}, []
     for movie in movies:
         f = facts[movie['id']]
-        match = result[movie['id']] = Match(keys=f.keys)
+        match = result[movie['id']] = Match(keys=f.keys, year=f.year)
         own_title = movie.get('title') or ''
         id_lines = [line for i in (movie.get('imdbId'), str(movie.get('tmdbId') or ''))
                     if i for line in by_id.get(i, []) if not _is_extra(line, own_title)]
+        judged_ids = set()
         for line in id_lines:
-            match.add(Verdict(line, True, f'its tvg-id {line.tvg_id} is the film', probe=None))
-        if id_lines:
+            verdict = _judge_id_line(f, line) if line.id not in judged_ids else None
+            if verdict is not None:
+                judged_ids.add(line.id)
+                match.add(verdict)
+        if match.lines:
             continue
         films = []
         for line in _lines_of(f.keys, by_key, by_alt):
+            if line.id in judged_ids:
+                continue
             if _is_extra(line, own_title):
                 match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
             else:
@@ -7065,6 +7193,28 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
         _judge_lines(f, match, films, 'film', library_keys, pending)
     _resolve_pending(pending, lookups, 'film')
     return result
+
+
+def _judge_id_line(f: TitleFacts, line) -> Verdict | None:
+    """A line whose tvg-id is the film's IMDb or TMDB id. Providers fill tvg-id with
+    anything (panel stream ids, EPG numbers, counters), so an id there only
+    corroborates: the line is taken when its own title is one of the film's and its
+    year is the film's or one off (an IMDb 'tt…' id also vouches for a year-less
+    line; a bare number does not: None, the line is judged by its title alone), and
+    it still goes through the runtime check; a title or year that disagrees is
+    refused, whatever the id says (trial-1213 F1: 'Cats (2019)' with tvg-id 1001 is
+    not Heat (1995))."""
+    said = f'its tvg-id {line.tvg_id} is the film\'s id'
+    if line.match_key not in f.keys and (not line.alt_key or line.alt_key not in f.keys):
+        return Verdict(line, False, f'{said}, but its title {line.title!r} is not the film\'s',
+                       SKIP_UNSURE)
+    if line.year is not None and f.year and abs(line.year - f.year) > 1 \
+            and not (line.alt_key in f.keys and not line.country):
+        return Verdict(line, False, f'{said}, but its year {line.year} is not the film\'s '
+                                    f'({f.year})', SKIP_OTHER_YEARS)
+    if line.year is None and not (line.tvg_id or '').startswith('tt'):
+        return None
+    return Verdict(line, True, f'{said} and its title agrees')
 
 
 def _judge_lines(f: TitleFacts, match: Match, lines: list, noun: str,
@@ -7127,19 +7277,42 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
     keys = set().union(*(f.keys for f in facts.values())) if facts else set()
     by_key, by_alt = _lines_by_key('tvshows', keys), _lines_by_alt_key('tvshows', keys)
     of_series = {}
+    # An air date several episodes share names none of them (a double premiere, two
+    # editions of a daily show one night): the line is at most one of them.
+    same_day = collections.defaultdict(list)
+    for ep in episodes:
+        if ep.get('airDate'):
+            same_day[ep.get('seriesId'), _air_date(ep['airDate'])].append(
+                f'S{ep.get("seasonNumber") or 0:02d}E{ep.get("episodeNumber") or 0:02d}')
     result, pending = {}, []
     for ep in episodes:
         f = facts[ep.get('seriesId')]
-        match = result[ep['id']] = Match(keys=f.keys)
+        match = result[ep['id']] = Match(keys=f.keys, year=f.year)
         if ep.get('seriesId') not in of_series:
             of_series[ep.get('seriesId')] = _lines_of(f.keys, by_key, by_alt)
         series_lines = of_series[ep.get('seriesId')]
         lines = [line for line in series_lines if episode_fit(line, ep, f)]
+        if lines and len(same_day.get((ep.get('seriesId'), _air_date(ep.get('airDate'))), ())) > 1:
+            lines = _refuse_shared_air_date(match, lines, same_day[ep.get('seriesId'),
+                                                                    _air_date(ep.get('airDate'))])
         _judge_lines(f, match, lines, 'series', library_keys, pending, ep.get('seasonNumber'))
         if not lines and series_lines:
             match.note = _no_fit_note(series_lines, ep, f)
     _resolve_pending(pending, lookups, 'series')
     return result
+
+
+def _refuse_shared_air_date(match: Match, lines: list, episodes: list) -> list:
+    """The lines that do not name the episode by an air date it shares with other
+    wanted episodes; those that do are refused into ``match`` (trial-1213 F2)."""
+    kept = []
+    for line in lines:
+        if line.air_date:
+            match.add(Verdict(line, False, f'air date {_air_date(line.air_date)} is '
+                                           f'{" and ".join(episodes)}: cannot say which', SKIP_UNSURE))
+        else:
+            kept.append(line)
+    return kept
 
 
 def _no_fit_note(lines: list, ep: dict, f: TitleFacts) -> str:
@@ -7187,17 +7360,58 @@ def episode_fit(line, ep: dict, f: TitleFacts) -> str | None:
     return None
 
 
-def near_misses(content_type: str, keys_of: dict, limit: int = 5) -> dict:
+def near_misses(content_type: str, keys_of: dict, limit: int = 5, years: dict | None = None) -> dict:
     """item -> lines whose title is the item's with one word less ('Lord of the Rings
-    Fellowship of the Ring' for '… the Fellowship …'): never taken, shown at -v so a
-    user can add an alternate title in the app. One batch of index lookups."""
+    Fellowship of the Ring' for '… the Fellowship …') or with words more ('Amelie
+    Poulain' for 'Amelie'): never taken, shown at -v so a user can add an alternate
+    title in the app. A number is never the word less ('Alien' is not 'Alien 3'), and
+    with ``years`` (item -> year) a line more than a year off is no near miss; a line
+    with words more needs a year within one of the item's. Index lookups in batches."""
+    years = years or {}
     variants_of = {item: {' '.join(words[:i] + words[i + 1:]) for key in keys
                           for words in [key.split()] if len(words) > 1
-                          for i in range(len(words))} - set(keys)
+                          for i in range(len(words)) if not words[i].isdigit()} - set(keys)
                    for item, keys in keys_of.items()}
     found = _lines_by_key(content_type, set().union(*variants_of.values()) if variants_of else ())
-    return {item: [line for v in sorted(variants) for line in found.get(v, ())][:limit]
-            for item, variants in variants_of.items()}
+    longer = _lines_with_prefixes(content_type, {k for item, keys in keys_of.items() if years.get(item)
+                                                 for k in keys})
+    result = {}
+    for item, variants in variants_of.items():
+        year = years.get(item)
+        lines = [line for v in sorted(variants) for line in found.get(v, ())
+                 if not (year and line.year and abs(line.year - year) > 1)]
+        if year:
+            lines += [line for key in sorted(keys_of[item]) for line in longer.get(key, ())
+                      if line.year and abs(line.year - year) <= 1]
+        result[item] = lines[:limit]
+    return result
+
+
+def _lines_with_prefixes(content_type: str, keys) -> dict:
+    """key -> present lines whose match_key is ``key`` and words more: index ranges
+    on (content_type, match_key), 200 keys a query (a LIKE scan on PostgreSQL under a
+    language collation, where ranges do not follow code points)."""
+    found = collections.defaultdict(list)
+    keys = sorted(k for k in keys if k)
+    if not keys:
+        return found
+    param, bytewise = db_proxy.obj.param, _bytewise_collation()
+    for chunk in _chunks(keys, 200):
+        if bytewise:
+            where = ' OR '.join([f'("match_key" >= {param} AND "match_key" < {param})'] * len(chunk))
+            params = [x for k in chunk for x in (k + ' ', k + ' ' + _PREFIX_END)]
+        else:
+            where = ' OR '.join([f"\"match_key\" LIKE {param} ESCAPE '\\'"] * len(chunk))
+            params = [_like_escape(k) + ' %' for k in chunk]
+        sql = _CANDIDATE_SQL.format(f'"content_type" = {param} AND ({where})')
+        for row in db_proxy.obj.execute_sql(sql, [content_type, *params]).fetchall():
+            line = CandidateLine._make(row)
+            words = line.match_key.split()
+            for n in range(1, len(words)):
+                prefix = ' '.join(words[:n])
+                if prefix in chunk:
+                    found[prefix].append(line)
+    return found
 
 
 # -- the runtime check ------------------------------------------------------------------------
@@ -7227,7 +7441,10 @@ def runtime_fits(duration_seconds: float, runtime_minutes: float, tolerance: Run
 def judge_runtime(info: 'MediaInfo', runtime: int | None, twins: tuple,
                   tolerance: RuntimeTolerance) -> tuple[bool, str]:
     """(take it?, why) for a probed candidate. Unknown duration or runtime: take it,
-    unless the line is told from a same-name film only by its runtime (``twins``)."""
+    unless the line is told from a same-name film only by its runtime (``twins``).
+    An HLS playlist is never taken: it is no file (trial-1213 F14)."""
+    if info.container == 'hls':
+        return False, HLS_REFUSAL.removeprefix('the server sent ')
     if info.duration is None or not runtime:
         why = (f'duration unknown ({info.note or "?"})' if info.duration is None
                else f'runs {info.duration / 60:.0f} min; the app gives no runtime')
@@ -7350,7 +7567,9 @@ def probe_media(session, url: str, timeout=(10, 30), chunk: int = PROBE_CHUNK,
     info = MediaInfo()
     try:
         head = reader.read(0, 12)
-        if head[:4] == b'\x1a\x45\xdf\xa3':
+        if is_hls_playlist(head):
+            info.container, info.note = 'hls', 'an HLS playlist, not a video file'
+        elif head[:4] == b'\x1a\x45\xdf\xa3':
             info.container = 'matroska'
             _parse_matroska(reader, info)
         elif head[4:8] in _MP4_TOP_BOXES:
@@ -7360,10 +7579,10 @@ def probe_media(session, url: str, timeout=(10, 30), chunk: int = PROBE_CHUNK,
             info.note = 'not a Matroska or MP4 file'
     except ProbeLimit as exc:
         info.note = str(exc)
+    except requests.exceptions.RequestException as exc:   # before ValueError: InvalidSchema is one
+        info.note = f'could not read it: {_connection_reason(exc)}'
     except (ValueError, IndexError, struct.error):
         info.note = 'the container header is damaged'
-    except requests.exceptions.RequestException as exc:
-        info.note = f'could not read it: {_connection_reason(exc)}'
     except (urllib3.exceptions.HTTPError, OSError) as exc:    # cut while reading the body
         info.note = f'could not read it: {first_line(exc)}'
     if info.duration is not None and not (0 < info.duration < 100 * 3600):
@@ -8475,6 +8694,8 @@ def cmd_process(app: App) -> int:
         result = PlaylistFetcher(settings).fetch()
         app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)})')
     path = args.playlist or settings.file_path
+    if os.path.isdir(path):
+        raise PlaylistError(f'playlist is a directory, not a file: {path}')
     if not os.path.isfile(path):
         raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
@@ -8661,6 +8882,7 @@ class ArrRun:
             # Oldest first, so --limit fills a season in order.
             episodes.sort(key=episode_order)
             matches = match_episodes(episodes, self._series_keys, lookups) if can_read_db else {}
+            self._air_dates_shared(matches, episodes)
             items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'), episode_label(ep),
                                 self._destination(episode_destination, ep), match=matches.get(ep['id']),
                                 runtime=_int_or_none(ep.get('runtime'))
@@ -8711,6 +8933,33 @@ class ArrRun:
         self.summary.matched = sum(item.count for item in matched)
         return matched
 
+    def _air_dates_shared(self, matches: dict, episodes: list) -> None:
+        """Refuse an air-date line taken for an episode when another episode of the
+        series aired that day too: one with a file or not monitored, which
+        wanted/missing does not list (match_episodes already refuses a date two
+        wanted episodes share). One GET /api/v3/episode?seriesId= per series that
+        has such a line (rare: most lines number their episodes). trial-1213 F2."""
+        by_id = {ep['id']: ep for ep in episodes}
+        known: dict = {}
+        for eid, match in matches.items():
+            for line in [x for x in match.lines if x.air_date]:
+                sid, date = by_id[eid].get('seriesId'), _air_date(line.air_date)
+                if sid not in known:
+                    try:
+                        known[sid] = self.client.series_episodes(sid)
+                    except ArrError as exc:
+                        log.warning('could not read the episodes of series %s from %s: %s', sid,
+                                    self.client.name, exc)
+                        known[sid] = None
+                if known[sid] is None:
+                    match.refuse(line, f'air date {date}: could not ask Sonarr which episodes aired '
+                                       'that day', SKIP_LOOKUP_LATER)
+                    continue
+                same = sorted(f'S{e.get("seasonNumber") or 0:02d}E{e.get("episodeNumber") or 0:02d}'
+                              for e in known[sid] if _air_date(e.get('airDate')) == date)
+                if len(same) > 1:
+                    match.refuse(line, f'air date {date} is {" and ".join(same)}: cannot say which')
+
     def _multi_episodes(self, items: list, episodes: list) -> list:
         """One item per multi-episode file. A line 'S01E01-E02' taken for each episode
         it holds fills them all with one download ('… - S01E01-E02.mkv'); it is left
@@ -8738,8 +8987,8 @@ class ArrRun:
                             items[i].match.refuse(line, why)
             absent = [n for n, i in zip(numbers, members) if i is None]
             if absent:
-                refuse(f'{span}: it also holds E{absent[0]:02d}, which is not missing here '
-                       '(it has a file, or is not monitored)')
+                refuse(f'{span}: it also holds E{absent[0]:02d}, which Sonarr does not list as '
+                       'missing (it has a file, is not monitored, or does not exist)')
                 continue
             if all(any(not line.episode_end or line.episode_end == line.episode
                        for line in items[i].match.lines) for i in members):
@@ -8785,12 +9034,17 @@ class ArrRun:
         """-v: lines close to an unmatched item (its title with one word less, or one
         year off with no date to prove it), so a user can add an alternate title."""
         found = near_misses('movies' if self.service == 'radarr' else 'tvshows',
-                            {item.item_id: item.match.keys for item in items if item.match})
+                            {item.item_id: item.match.keys for item in items if item.match},
+                            years={item.item_id: item.match.year for item in items if item.match})
         for item in items:
             verdicts = item.match.verdicts if item.match else ()
-            close = [f'{v.line.display_title!r} ({v.why})' for v in verdicts
-                     if v.reason == SKIP_OTHER_YEARS and 'one off' in v.why]
-            close += [repr(line.display_title) for line in found.get(item.item_id, ())]
+            off = [f'{v.line.display_title!r} ({v.why})' for v in verdicts
+                   if v.reason == SKIP_OTHER_YEARS and 'one off' in v.why]
+            if off:     # the title is the same already: an alternate title cannot help
+                log.debug("%s: near misses one year off (if one is it, check %s's release dates "
+                          'for the %s): %s', item.label, self.client.name,
+                          'film' if self.service == 'radarr' else 'series', '; '.join(off[:8]))
+            close = [repr(line.display_title) for line in found.get(item.item_id, ())]
             if close:
                 log.debug('%s: near misses (if one is it, add its title in %s as an alternate '
                           'title): %s', item.label, self.client.name, '; '.join(close[:8]))
@@ -8917,7 +9171,8 @@ class ArrRun:
                 info = self.probe(line)
                 ok, why = judge_runtime(info, item.runtime, twins, self.tolerance)
                 log.debug('%s: line #%d %r: %s, %s', item.label, line.id, line.display_title,
-                          'runtime fits' if ok else 'refused', why)
+                          'refused' if not ok else 'runtime fits' if info.duration is not None
+                          and item.runtime else 'runtime not checked', why)
                 if not ok:
                     item.reason, item.detail = SKIP_RUNTIME, why
                     continue
@@ -9557,7 +9812,7 @@ def line_as_json(row: dict) -> dict:
     for key, value in data.items():
         if key == 'download_info':
             # A trailer, teaser, "making of"…: the matching never takes it for the film.
-            result['extra'] = bool(_NOT_THE_FILM.search(f'{row["display_title"] or ""} {row["title"] or ""}'))
+            result['extra'] = is_extra_text(row['display_title'] or '', row['title'] or '')
             key = 'download'
         result[key] = value
     return result

@@ -270,6 +270,26 @@ def test_html_instead_of_video_fails_clearly(server, make_downloader, tmp_path, 
     assert not (tmp_path / 'login.mkv').exists()
 
 
+HLS_MEDIA_PLAYLIST = (b'#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n'
+                      b'seg0.ts\n#EXT-X-ENDLIST\n')
+
+
+@pytest.mark.parametrize('content_type, body', [
+    ('application/vnd.apple.mpegurl', HLS_MEDIA_PLAYLIST),          # as the panels answer .m3u8
+    ('audio/x-mpegurl', HLS_MEDIA_PLAYLIST),
+    ('video/x-matroska', HLS_MEDIA_PLAYLIST),                       # a lying Content-Type
+    ('application/octet-stream', b'\xef\xbb\xbf\r\n#extm3u\n#EXTINF:-1,x\nhttp://h/1.ts\n'),
+])
+def test_an_hls_playlist_is_a_failure_never_a_finished_file(server, make_downloader, tmp_path, db,
+                                                              content_type, body):
+    """trial-1213 F14: an 87-byte '.m3u8' answer was saved as the film and completed."""
+    url = server.add('7.m3u8', body, content_type=content_type)
+    result = make_downloader().download(url, str(tmp_path / 'Heat (1995).mkv'))
+    assert result.status == 'failed' and 'HLS playlist' in result.message, result
+    assert not (tmp_path / 'Heat (1995).mkv').exists()
+    assert row(result.download_id).status == 'failed'
+
+
 def test_free_space_refusal(server, make_downloader, tmp_path, db):
     url = server.add('big.mkv', payload(10_000))
     result = make_downloader(min_free_space=10 ** 18).download(url, str(tmp_path / 'big.mkv'))
