@@ -8765,10 +8765,16 @@ class ArrRun:
         rows = collections.defaultdict(list)
         ids = sorted({i for item in items for i in item.item_ids or (item.item_id,)})
         fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by)
+        # Hand-written SQL, as in _load_probes: the same rows, without peewee
+        # building an IN list per 900 ids. Ordered by id within each chunk, and an
+        # item's rows all fall in its own chunk: the order the loop below reads.
+        writer = BulkWriter(db_proxy.obj)
+        head = ('SELECT "id", "service_item_id", "status", "download_path", "locked_by" '
+                f'FROM "download_info" WHERE "service" = {writer.param} AND')
         for chunk in _chunks(ids, _SQL_IN_CHUNK):
-            query = (DI.select(*fields).where((DI.service == self.service)
-                                              & DI.service_item_id.in_(chunk)).order_by(DI.id).tuples())
-            for row in query:
+            marks = ', '.join([writer.param] * len(chunk))
+            for row in db_proxy.obj.execute_sql(f'{head} "service_item_id" IN ({marks}) ORDER BY "id"',
+                                                [self.service, *chunk]).fetchall():
                 rows[row[1]].append(row)
         if any(item.item_ids for item in items):         # episodes of multi-episode files
             for chunk in _chunks(ids, _SQL_IN_CHUNK):
@@ -8792,12 +8798,13 @@ class ArrRun:
     # -- the runtime check ---------------------------------------------------------
     def _load_probes(self, line_ids) -> None:
         """What earlier runs measured of these lines (one query per 900)."""
-        LP = LineProbe
+        # Hand-written SQL: peewee building the IN lists of 10,000 ids was ~14% of a
+        # 10k-item dry run (issue 15, bench/RESULTS.md). FloatField's coercion kept.
         try:
-            for chunk in _chunks(sorted(line_ids), _SQL_IN_CHUNK):
-                for row in (LP.select(LP.line_id, LP.duration_seconds, LP.width, LP.height,
-                                      LP.container, LP.note).where(LP.line_id.in_(chunk)).tuples()):
-                    self.probes[row[0]] = MediaInfo(*row[1:])
+            for line_id, seconds, *rest in BulkWriter(db_proxy.obj).select_in(
+                    'SELECT "line_id", "duration_seconds", "width", "height", "container", "note" '
+                    'FROM "line_probes"', 'line_id', sorted(line_ids)):
+                self.probes[line_id] = MediaInfo(None if seconds is None else float(seconds), *rest)
         except peewee.PeeweeException:      # a dry run on a database older than the table
             _after_failed_read()
 
