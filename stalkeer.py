@@ -275,6 +275,21 @@ class DiskSpaceError(DownloadError):
     """Not enough room (checked up front) or the disk filled up mid-transfer."""
 
 
+# In the error_message of a download that gave up at once (PermanentDownloadError).
+PERMANENT_MARK = 'no retry can fix this'
+
+
+class PermanentDownloadError(DownloadError):
+    """No retry can fix it (a symlinked or file-in-the-way folder, a name too
+    long, no permission): the download gives up at once and says what a person
+    must do; `stalkeer retry ID` puts it back."""
+
+
+# errnos of a folder or file that no retry will fix by itself.
+_PERMANENT_ERRNOS = frozenset({errno.ELOOP, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EACCES,
+                               errno.EPERM, errno.EROFS, errno.EISDIR})
+
+
 class PlaylistError(StalkeerError):
     """The playlist cannot be fetched, read or parsed at all."""
 
@@ -385,8 +400,9 @@ _SECRET_QUERY_KEYS = frozenset({
     'api_key', 'key', 'auth', 'secret'})
 _URL_IN_TEXT = re.compile(r'''\b(?:https?|rtmps?|rtsp|postgres(?:ql)?)://[^\s'"<>]+''', re.I)
 # Path-only forms, as requests puts them into its exception texts ("url: /movie/u/p/1.mkv").
+# Only there: a library folder (/lib/movies/AC/DC/) is a path, not an account.
 _XTREAM_PATH_IN_TEXT = re.compile(
-    r'(/(?:%s)/)[^/\s]+/[^/\s]+(?=/)' % '|'.join(_XTREAM_PREFIXES), re.I)
+    r'(\burl: /(?:%s)/)[^/\s]+/[^/\s]+(?=/)' % '|'.join(_XTREAM_PREFIXES), re.I)
 _SECRET_QUERY_IN_TEXT = re.compile(
     r'([?&](?:%s)=)[^&#\s\'"]+' % '|'.join(sorted(_SECRET_QUERY_KEYS)), re.I)
 
@@ -523,10 +539,50 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
                 redact.add(form)
 
 
+def register_secret_url(url: str) -> None:
+    """A URL that is a key in itself (a webhook's path, a healthcheck UUID, an
+    Apprise URL): all of it after the host (after ``scheme://`` for non-HTTP
+    schemes), and each of its parts that looks like a token (8+ characters with
+    a digit, not a host name), is masked by value wherever it shows up, as
+    `config` shows it."""
+    url = (url or '').strip()
+    scheme, sep, rest = url.partition('://')
+    if not sep:
+        redact.add(url)
+        return
+    if scheme.lower() in ('http', 'https'):
+        netloc, _, rest = rest.partition('/')
+        if '@' in netloc:
+            redact.add(netloc.rsplit('@', 1)[0])
+    rest = rest.strip('/')
+    # A short path ('hook') would mask that word in every message: mask the URL whole.
+    redact.add(rest if len(rest) >= 8 else url)
+    for part in re.split(r'[/?&=#:@]+', rest):
+        # A host name or address ('127.0.0.1') is no token: it would be masked everywhere.
+        if len(part) >= 8 and any(c.isdigit() for c in part) and '.' not in part:
+            redact.add(part)
+
+
+# What a terminal or a log reader would act on instead of showing: C0/C1 controls
+# (ESC starts OSC/CSI sequences that set titles, colours, even the clipboard; CR
+# and BEL hide or overwrite text), line separators, bidirectional overrides.
+# ``\n`` only separates lines of one message: a field (clip) escapes it too.
+_TERMINAL_CONTROLS = re.compile('[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]')
+_FIELD_CONTROLS = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]')
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f'\\x{code:02x}' if code < 0x100 else f'\\u{code:04x}'
+
+
 def clip(text, limit: int = DISPLAY_FIELD_MAX) -> str:
-    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    """``text`` (one field: a title, a path) cut to ``limit`` characters, an
+    ellipsis marking the cut; control characters, newlines included, shown
+    escaped (``\\x1b``, ``\\n`` as ``\\x0a``)."""
     text = '' if text is None else str(text)
-    return text if len(text) <= limit else text[:limit - 1] + '…'
+    text = text if len(text) <= limit else text[:limit - 1] + '…'
+    return _FIELD_CONTROLS.sub(_escaped, text)
 
 
 def shown(text, limit: int = DISPLAY_LINE_MAX) -> str:
@@ -555,10 +611,15 @@ def shown_tree(data, limit: int = DISPLAY_LINE_MAX):
 
 
 class RedactingFormatter(logging.Formatter):
-    """Log lines redacted and clipped (shown()), the message cut before formatting."""
+    """Log lines redacted and clipped (shown()), the message cut before formatting.
+    The arguments are data (titles, paths, answers of remote apps): a newline in
+    one is escaped, so that no argument can forge a log line of its own."""
 
     def format(self, record):
         record = logging.makeLogRecord(vars(record))    # other handlers keep theirs
+        if isinstance(record.args, tuple):
+            record.args = tuple(a.replace('\n', '\\x0a').replace('\r', '\\x0d')
+                                if isinstance(a, str) else a for a in record.args)
         record.msg, record.args = record.getMessage()[:65536], None
         return shown(super().format(record))
 
@@ -618,31 +679,43 @@ _O_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 _O_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
 
 
-def open_folder(path: str) -> int:
-    """An O_DIRECTORY descriptor of the absolute folder ``path``, creating what is missing.
+def _under(path: str, root: str | None) -> bool:
+    return bool(root) and os.path.commonpath([path, root]) == root
 
-    A folder stalkeer creates is opened with O_NOFOLLOW, as is everything below
-    it: a symlink planted in its place (before or after the mkdir) is refused
-    with ELOOP/ENOTDIR instead of being followed. Folders that already existed
-    belong to the user or to Radarr/Sonarr and are used as they are (a library
-    on a symlinked disk is common). ``.`` and ``..`` are refused. Raises OSError.
-    """
+
+def open_folder(path: str, root: str | None = None, create: bool = True) -> int:
+    """An O_DIRECTORY descriptor of the absolute folder ``path``, creating what
+    is missing (unless not ``create``: FileNotFoundError).
+
+    Walked from ``/`` one component at a time, each opened relative to the one
+    before. A folder stalkeer creates is opened with O_NOFOLLOW, as is everything
+    below it, and so is every folder below ``root`` (the folder holding Radarr's
+    movie folders or Sonarr's series folders: the movie, series and season
+    folders are never followed through a link, existing or not). A symlink there
+    is refused with ELOOP/ENOTDIR instead of being followed. Folders down to
+    ``root`` belong to the user (a library on a symlinked disk is common) and
+    are used as they are. ``.`` and ``..`` are refused. Raises OSError."""
     if not os.path.isabs(path):
         raise OSError(errno.EINVAL, 'not an absolute path', path)
     parts = [p for p in path.split('/') if p]
     if any(p in ('.', '..') for p in parts):
         raise OSError(errno.EINVAL, 'a path with . or .. in it', path)
+    root = os.path.normpath(root) if root else None
+    strict_from = len([p for p in root.split('/') if p]) if _under(path, root) else len(parts)
     fd = os.open('/', os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
     created = False
     try:
-        for part in parts:
+        for index, part in enumerate(parts):
             flags = os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC
+            if created or index >= strict_from:
+                flags |= _O_NOFOLLOW
             following = None
             if not created:
                 try:
                     following = os.open(part, flags, dir_fd=fd)
                 except FileNotFoundError:
-                    pass
+                    if not create:
+                        raise
             if following is None:
                 try:
                     os.mkdir(part, 0o777, dir_fd=fd)
@@ -656,6 +729,55 @@ def open_folder(path: str) -> int:
     except BaseException:
         os.close(fd)
         raise
+
+
+def folder_refusal(path: str, exc: OSError, root: str | None = None, verb: str = 'create') -> str:
+    """Why :func:`open_folder` refused ``path``, naming the component in the
+    way: a symbolic link below ``root`` (or planted in a folder stalkeer made),
+    or a file where a folder must be."""
+    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+        return f'cannot {verb} {path}: {exc.strerror or exc}'
+    parts = [p for p in path.split('/') if p]
+    root = os.path.normpath(root) if root else None
+    strict_from = len([p for p in root.split('/') if p]) if _under(path, root) else len(parts)
+    for i in range(len(parts)):
+        here = '/' + '/'.join(parts[:i + 1])
+        try:
+            st = os.stat(here, follow_symlinks=i < strict_from)
+        except OSError:
+            break
+        if stat.S_ISLNK(st.st_mode):
+            return f'refusing to follow the symbolic link {here} (below {root or "/"})'
+        if not stat.S_ISDIR(st.st_mode):
+            what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
+            return f'{here} is {what}, not a folder'
+    return f'refusing to follow a symbolic link on the way to {path}'
+
+
+def private_opener(path, flags: int) -> int:
+    """``open(..., opener=private_opener)``: a file created 0600 (whatever the
+    umask): the database, the log and the playlist hold the provider account."""
+    fd = os.open(path, flags | _O_CLOEXEC, 0o600)
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, 0o600)      # a leftover of a crashed run keeps no wider mode
+    return fd
+
+
+def create_private(path: str) -> None:
+    """Create ``path`` empty and 0600 unless it exists (an existing file keeps
+    the mode its owner gave it). Errors are left to whoever opens it next."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600))
+
+
+def _not_a_file(path: str) -> str:
+    """Why ``path`` cannot be read as a file, for 'config file …: PATH'."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 'not found'
+    return 'is a directory, not a file' if stat.S_ISDIR(st.st_mode) else \
+        f'is {_describe_mode(st)}, not a file'
 
 
 def same_file(a: os.stat_result, b: os.stat_result) -> bool:
@@ -730,6 +852,9 @@ def _plain(number) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
+_NUMBER_TEXT = re.compile(r'[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?', re.ASCII)
+
+
 def parse_number(text, kind: type, minimum, maximum):
     """``text`` as an ``int`` or ``float`` in [minimum, maximum].
 
@@ -740,9 +865,14 @@ def parse_number(text, kind: type, minimum, maximum):
     nan passes every comparison test by failing it."""
     what = 'a whole number' if kind is int else 'a number'
     expected = f'must be {what} from {_plain(minimum)} to {_plain(maximum)}, got {clip(text, 40)!r}'
+    text = str(text).strip()
+    # int()/float() also take '1_000' and other scripts' digits ('١٢'): a typo
+    # like '1_0' would silently be 10. ASCII digits, one sign, one point, an exponent.
+    if not _NUMBER_TEXT.fullmatch(text) or (kind is int and not text.lstrip('+-').isdigit()):
+        raise ValueError(expected)
     try:
-        number = kind(str(text).strip())
-    except (TypeError, ValueError):   # '2.5' as an int, 'soon', 5000 digits
+        number = kind(text)
+    except (TypeError, ValueError):   # 5000 digits
         raise ValueError(expected) from None
     if not math.isfinite(number) or not minimum <= number <= maximum:
         raise ValueError(expected)
@@ -996,12 +1126,12 @@ class Config:
         env = os.environ if env is None else env
         if explicit:
             if not os.path.isfile(explicit):
-                raise ConfigError(f'config file not found: {explicit}')
+                raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}')
             return cls(explicit, env, db_url)._found('--config')
         if env.get('STALKEER_CONFIG'):
             path = env['STALKEER_CONFIG']
             if not os.path.isfile(path):
-                raise ConfigError(f'config file not found: {path} (from $STALKEER_CONFIG)')
+                raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)')
             return cls(path, env, db_url)._found('$STALKEER_CONFIG')
         for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'the current directory'),
                                (str(HERE / 'stalkeer.ini'), 'beside stalkeer.py')):
@@ -1073,18 +1203,29 @@ class Config:
         return value
 
     def getpath(self, section, key) -> str | None:
-        """A path; relative ones are resolved against the config file's folder."""
-        value = self.get(section, key)
+        """A path; relative ones are resolved against the config file's folder.
+        ConfigError naming the key for a control character (NUL included), and
+        for a folder key (_FOLDER_CONFIG_KEYS) that names an existing non-folder."""
+        value, where = self._source(section, key)
+        value = (value or '').strip()
         if not value:
             return None
+        if _FIELD_CONTROLS.search(value):
+            raise ConfigError(f"{where} must be a path without control characters, got '{clip(value)}'")
         value = os.path.expanduser(value)
-        return value if os.path.isabs(value) else os.path.join(self.base_dir, value)
+        path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
+        if (section, key) in _FOLDER_CONFIG_KEYS and os.path.exists(path) and not os.path.isdir(path):
+            raise ConfigError(f'{where} must be a folder, but {path} is a file')
+        return path
 
     # -- checks ---------------------------------------------------------------
     def check(self) -> None:
-        """Every numeric key valid, whatever the command will read (ConfigError)."""
+        """Every numeric key and every path key valid, whatever the command will
+        read (ConfigError)."""
         for section, key in NUMBER_LIMITS:
             self.getnumber(section, key)
+        for section, key in sorted(_PATH_CONFIG_KEYS):
+            self.getpath(section, key)
 
     def unknown_keys(self) -> list[str]:
         """One warning per key of the file, and per STALKEER_* variable, that
@@ -1113,12 +1254,13 @@ class Config:
         """Teach redact() every secret the configuration holds, before anything
         is printed: a command that never reads the playlist (status, serve)
         still masks the account of [m3u] url by value."""
-        urls = [self.get('m3u', 'url'), self.get('xtream', 'url'), self.get('notify', 'webhook_url'),
-                self.get('notify', 'healthcheck_url'), self.database_url,
-                *re.split(r'[\s,]+', self.get('notify', 'apprise_urls') or '')]
-        for url in urls:
+        for url in (self.get('m3u', 'url'), self.get('xtream', 'url'), self.database_url):
             if url:
                 register_url_secrets(url, configured=True)
+        for url in (self.get('notify', 'webhook_url'), self.get('notify', 'healthcheck_url'),
+                    *re.split(r'[\s,]+', self.get('notify', 'apprise_urls') or '')):
+            if url:
+                register_secret_url(url)
         for section, key in (('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token')):
             redact.add(self.get(section, key))
         # The panel account, as the playlist URL's is: by value wherever it shows up
@@ -1261,6 +1403,12 @@ def define_models() -> None:
         # speed and ETA in `status` are not diluted by earlier runs and pauses.
         session_started_at = peewee.DateTimeField(null=True)
         session_start_bytes = peewee.BigIntegerField(null=True)
+        # The inode number of the .part this download created (text: inode numbers
+        # are unsigned 64-bit): only that file is ever reopened and written.
+        part_inode = peewee.TextField(null=True)
+        # The folder holding the Radarr movie folder / Sonarr series folder: no
+        # symlink below it is followed when creating or removing files.
+        library_root = peewee.TextField(null=True)
 
         class Meta:
             table_name = 'download_info'
@@ -1468,7 +1616,10 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     """Split a database URL into what the driver needs. Raises ConfigError."""
     if not url:
         raise ConfigError(f'{source} is empty; use sqlite:///stalkeer.db or postgresql://user@host/db')
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:       # 'Invalid IPv6 URL': an unclosed [ in the host
+        raise ConfigError(f'{source}: not a valid URL ({exc})') from None
     scheme = parts.scheme.lower()
     if scheme == 'sqlite':
         # sqlite:///relative.db -> 'relative.db'; sqlite:////abs.db -> '/abs.db'
@@ -1488,7 +1639,9 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
         try:
             port = parts.port
         except ValueError:
-            raise ConfigError(f'{source}: the port is not a number') from None
+            raw = parts.netloc.rpartition('@')[2].rpartition(':')[2]
+            raise ConfigError(f'{source}: the port must be from 1 to 65535' if raw.isdigit()
+                              else f'{source}: the port is not a number') from None
         database = urllib.parse.unquote(parts.path.lstrip('/'))
         if not database:
             raise ConfigError(f'{source}: no database name in {redact_url(url)!r}')
@@ -1521,6 +1674,7 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
                 log.warning('database %s is on a network filesystem (%s): WAL is unsafe there, '
                             'using a rollback journal; for several machines use PostgreSQL',
                             path, fstype)
+            create_private(path)       # SQLite gives its -wal/-shm/-journal the same mode
         db = StalkeerSqliteDatabase(
             path, timeout=15, lock_type='IMMEDIATE',
             pragmas={'journal_mode': journal, 'busy_timeout': 15000,
@@ -1731,13 +1885,19 @@ class StateManager:
     # -- rows -----------------------------------------------------------------
     def get_or_create(self, url: str, destination: str, title: str | None = None,
                       processed_line_id: int | None = None, service: str | None = None,
-                      item_id: int | None = None, parent_id: int | None = None) -> DownloadInfo:
+                      item_id: int | None = None, parent_id: int | None = None,
+                      library_root: str | None = None) -> DownloadInfo:
         """The row for ``destination``, created if needed (race-free: unique key)."""
         now = utcnow()
         DownloadInfo.insert(url=url, destination=destination, title=title, status=PENDING,
                             service=service, service_item_id=item_id, service_parent_id=parent_id,
+                            library_root=library_root,
                             created_at=now, updated_at=now).on_conflict_ignore().execute()
         info = DownloadInfo.get(DownloadInfo.destination == destination)
+        if library_root and info.library_root != library_root:
+            (DownloadInfo.update(library_root=library_root)
+             .where(DownloadInfo.id == info.id).execute())
+            info = DownloadInfo.get_by_id(info.id)
         if service and (info.service, info.service_item_id) != (service, item_id):
             (DownloadInfo.update(service=service, service_item_id=item_id,
                                  service_parent_id=parent_id)
@@ -1925,10 +2085,14 @@ class StateManager:
         self._owned_update(info.id, line_state='downloading', **fields)
 
     def heartbeat(self, download_id: int, bytes_downloaded: int | None, total_bytes=None,
-                  resume_token=None, session_start: bool = False) -> None:
+                  resume_token=None, session_start: bool = False, part_path: str | None = None,
+                  part_inode: int | None = None) -> None:
         """Renew the lease and persist progress, in one statement; ``session_start``:
-        the body starts here, so speed and ETA count from this point (``status``)."""
+        the body starts here, so speed and ETA count from this point (``status``);
+        ``part_path``/``part_inode``: the .part this download writes (PartFile)."""
         fields = dict(locked_at=db_now())
+        if part_path is not None:
+            fields.update(part_path=part_path, part_inode=str(part_inode))
         if bytes_downloaded is not None:
             fields['bytes_downloaded'] = bytes_downloaded
         if session_start:
@@ -1962,9 +2126,17 @@ class StateManager:
                            force=False, rescan_pending=DownloadInfo.service.is_null(False),
                            locked_by=None, locked_at=None, lease_token=None)
 
-    def fail(self, download_id: int, error: str, bytes_downloaded: int | None = None) -> None:
+    def fail(self, download_id: int, error: str, bytes_downloaded: int | None = None,
+             counted: bool = False, give_up: bool = False) -> None:
+        """-> failed. ``counted``: the attempt counts as a retry here (it failed
+        before start() could count it); ``give_up``: no retry can fix it, the
+        retries are used up at once (StateManager.gave_up)."""
         fields = dict(status=FAILED, error_message=error[:2000], locked_by=None, locked_at=None,
                       lease_token=None)
+        if give_up:
+            fields.update(retry_count=max(self.max_retry_attempts, 1), last_retry_at=db_now())
+        elif counted:
+            fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
         if bytes_downloaded is not None:
             fields['bytes_downloaded'] = bytes_downloaded
         self._owned_update(download_id, line_state='failed', **fields)
@@ -2019,6 +2191,7 @@ class DownloadResult:
     message: str = ''
     path: str | None = None
     size: int | None = None
+    held: bool = False       # skipped: another process holds it (not: already downloaded)
 
 
 class ProgressTracker:
@@ -2169,20 +2342,30 @@ def _lexists_at(name: str, dir_fd: int) -> bool:
 class PartFile:
     """The ``.part`` file of one download, as this process holds it.
 
-    Opened without following symlinks, and only when it is a regular file (a
-    planted link, pipe or folder is refused, never followed or truncated);
-    created with O_EXCL; its folder opened as in :func:`open_folder`. While it
-    is open it is locked with flock(LOCK_EX): no other stalkeer process writes
-    to it, finishes it or deletes it meanwhile, not even one that took the
-    database lease over because this one stalled or was frozen (the lock lives
-    as long as the file is open; the successor skips the download instead of
-    sharing the inode). Writes go straight to the descriptor, each after a
-    lease check: there is no buffer that could be flushed after the lease is lost.
+    Only the file this download created is ever written: a new one is made with
+    O_CREAT|O_EXCL|O_NOFOLLOW, and its inode number is recorded in the row
+    (``part_inode``); an existing one is reopened only when it is a regular
+    file with that inode and a single link. Anything else at the name (a planted
+    hard link or file, a symlink, another instance's ``.part`` in a shared
+    temp_dir) is left alone and a fresh name is used (``fresh_path``). Its
+    folder is opened as in :func:`open_folder`. While it is open it is locked
+    with flock(LOCK_EX): no other stalkeer process writes to it, finishes it or
+    deletes it meanwhile, not even one that took the database lease over
+    because this one stalled or was frozen (the lock lives as long as the file
+    is open; the successor skips the download instead of sharing the inode).
+    Writes go straight to the descriptor, each after a lease check: there is no
+    buffer that could be flushed after the lease is lost.
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, inode: int | None = None, adopt: bool = False,
+                 root: str | None = None, fresh_path: Callable[[], str] | None = None):
         self.path = path
         self.folder, self.name = os.path.split(path)
+        self.inode = inode          # of the .part this download created, from the row
+        self.adopt = adopt          # a row from before inodes were recorded, with bytes
+        self.root = root
+        self.fresh_path = fresh_path
+        self.created = False        # this process made it (the row must record it)
         self.dir_fd: int | None = None
         self.fd: int | None = None
 
@@ -2190,50 +2373,82 @@ class PartFile:
     def is_open(self) -> bool:
         return self.fd is not None
 
-    def open(self, create: bool) -> bool:
+    def ours(self, st: os.stat_result, linked: bool = False) -> bool:
+        """``st`` is the .part this download created (``linked``: a second link,
+        the library file of a finish that crashed after link(), is allowed)."""
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink > (2 if linked else 1):
+            return False
+        return st.st_ino == self.inode if self.inode is not None else self.adopt
+
+    def open(self, create: bool, linked: bool = False) -> bool:
         """Open and lock the .part; create it when missing and ``create``.
         Returns whether it is open. Raises PartBusy, DownloadError."""
         if self.fd is not None:
             return True
         try:
             if self.dir_fd is None:
-                self.dir_fd = open_folder(self.folder)
+                try:    # a folder is created only for a transfer that starts
+                    self.dir_fd = open_folder(self.folder, self.root, create=create)
+                except FileNotFoundError:
+                    if create:
+                        raise
+                    return False
             for _ in range(10):
-                fd = self._open_once(create)
+                fd = self._open_once(create, linked)
                 if fd is None:
                     return False
                 if fd >= 0:
                     self.fd = fd
                     return True
         except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise DownloadError(f'refusing to follow a symbolic link on the way to {self.path}') from None
-            raise DownloadError(f'cannot open {self.path}: {exc.strerror or exc}') from None
+            error = PermanentDownloadError if exc.errno in _PERMANENT_ERRNOS else DownloadError
+            raise error(folder_refusal(self.folder, exc, self.root, 'open')
+                        if exc.errno in (errno.ELOOP, errno.ENOTDIR)
+                        else f'cannot open {self.path}: {exc.strerror or exc}') from None
         raise DownloadError(f'{self.path} keeps being replaced; not touching it')
 
-    def _open_once(self, create: bool) -> int | None:
+    def _step_aside(self, st: os.stat_result) -> None:
+        """Something that is not ours holds the name: never touch it, use a new name."""
+        if self.fresh_path is None:
+            raise DownloadError(f'a file not created by this download is in the way at {self.path}')
+        old, self.path = self.path, self.fresh_path()
+        self.folder, self.name = os.path.split(self.path)
+        self.inode, self.adopt = None, False
+        log.warning('%s is %s not created by this download (planted, or another instance\'s); '
+                    'leaving it alone and downloading to %s', old,
+                    'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st), self.name)
+
+    def _open_once(self, create: bool, linked: bool) -> int | None:
         """A locked descriptor; None when missing (and not ``create``); -1 to try again."""
         flags = os.O_RDWR | _O_NOFOLLOW | _O_CLOEXEC
         try:
             st = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
         except FileNotFoundError:
+            st = None
+        if st is not None and not self.ours(st, linked):
+            if not create:
+                return None
+            self._step_aside(st)
+            return -1
+        if st is None:
             if not create:
                 return None
             try:
                 fd = os.open(self.name, flags | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=self.dir_fd)
             except FileExistsError:
                 return -1
+            fresh = True
         else:
-            if not stat.S_ISREG(st.st_mode):
-                raise DownloadError(f'refusing to use {self.path}: it is {_describe_mode(st)}')
             try:    # O_NONBLOCK: a pipe swapped in since the stat must not hang the open
                 fd = os.open(self.name, flags | os.O_NONBLOCK, dir_fd=self.dir_fd)
             except FileNotFoundError:
                 return -1
+            fresh = False
         try:
             opened = os.fstat(fd)
-            if not stat.S_ISREG(opened.st_mode):
-                raise DownloadError(f'refusing to use {self.path}: it is {_describe_mode(opened)}')
+            if not fresh and not self.ours(opened, linked):
+                os.close(fd)          # swapped between the stat and the open
+                return -1
             self._lock(fd)
             # Unlinked or replaced while we opened and locked it (cleanup, a racing
             # process)? Then lock what the name is now.
@@ -2244,6 +2459,11 @@ class PartFile:
             if now is None or not same_file(now, opened):
                 os.close(fd)
                 return -1
+            if fresh:
+                self.created, self.inode, self.adopt = True, opened.st_ino, False
+            elif self.inode is None:
+                self.inode = opened.st_ino      # adopted: recorded from now on
+                self.created = True
             return fd
         except BaseException:
             with contextlib.suppress(OSError):
@@ -2304,6 +2524,14 @@ class PartFile:
         if same_file(now, os.fstat(self.fd)):
             os.unlink(self.name, dir_fd=self.dir_fd)
 
+    def let_go(self) -> None:
+        """Opened, but not to be written (a second link to it appeared): close it
+        and leave the name alone; the next open(create=True) uses a fresh name."""
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+        self.fd, self.inode, self.adopt = None, None, False
+
     def close(self) -> None:
         """Close (which drops the lock)."""
         for fd in (self.fd, self.dir_fd):
@@ -2343,12 +2571,16 @@ class Downloader:
     def download(self, url: str, destination: str, *, title: str | None = None,
                  processed_line_id: int | None = None, force: bool = False,
                  service: str | None = None, item_id: int | None = None,
-                 parent_id: int | None = None) -> DownloadResult:
-        """Download ``url`` to ``destination`` (tracked); see :meth:`run`."""
+                 parent_id: int | None = None, library_root: str | None = None) -> DownloadResult:
+        """Download ``url`` to ``destination`` (tracked); see :meth:`run`.
+        ``library_root``: no symlink below this folder is followed (open_folder)."""
         register_url_secrets(url)
         destination = os.path.abspath(destination)
+        problem = _fetch_problem(url)
+        if problem:     # nothing could ever be fetched: no row, no folder
+            return DownloadResult('failed', None, f'{title or os.path.basename(destination)}: {problem}')
         info = self.state.get_or_create(url, destination, title, processed_line_id,
-                                        service, item_id, parent_id)
+                                        service, item_id, parent_id, library_root)
         return self.run(info, force=force, url=url)
 
     def run(self, info: DownloadInfo, force: bool = False, url: str | None = None) -> DownloadResult:
@@ -2363,8 +2595,10 @@ class Downloader:
             return done
         if not self.state.acquire(info.id):
             holder = DownloadInfo.get_by_id(info.id).locked_by
-            return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}')
+            return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}',
+                                  held=True)
         part = keeper = None
+        started = False
         try:
             info = self.state.reload(info.id)
             # Another instance may have finished it between our read and our lock.
@@ -2376,11 +2610,12 @@ class Downloader:
                 self.state.reset_for_force(info.id)
                 info = self.state.reload(info.id)
             keeper = LeaseKeeper(self.state, info.id, self.settings.progress_interval_seconds).start()
-            part = PartFile(info.part_path or self._part_path(info))
+            part = self._part_file(info)
             part.open(create=False)
             if url and url != info.url and part.is_open:
                 part.truncate(0, keeper)   # bytes of another URL must never be continued
             self.state.start(info, part.path, url, force)
+            started = True
             info = self.state.reload(info.id)
             # Logged through the redacting formatter: credentials never reach the log.
             # The extension is the URL's; a Content-Type may still change it.
@@ -2388,7 +2623,7 @@ class Downloader:
             return self._attempts(info, part, keeper, force)
         except PartBusy as exc:
             log.debug('%s: %s', label, exc)       # the command layer prints the outcome
-            return DownloadResult('skipped', info.id, f'{label}: {exc}')
+            return DownloadResult('skipped', info.id, f'{label}: {exc}', held=True)
         except LeaseExpired as exc:
             if keeper is not None:
                 keeper.stop()
@@ -2402,9 +2637,12 @@ class Downloader:
             self._pause_after_signal(info, part)
             raise
         except DownloadError as exc:
-            return self._fail(info, part, str(exc))
+            return self._fail(info, part, str(exc),
+                              counted=not started and info.status in (FAILED, RETRYING),
+                              permanent=isinstance(exc, PermanentDownloadError))
         except Exception as exc:     # a bug or an input nobody foresaw: this item only
-            return self._fail_unexpected(info, part, exc)
+            return self._fail_unexpected(info, part, exc,
+                                         counted=not started and info.status in (FAILED, RETRYING))
         finally:
             if keeper is not None:
                 keeper.stop()
@@ -2424,11 +2662,22 @@ class Downloader:
                                   info.download_path, info.file_size)
         return None
 
-    def _part_path(self, info: DownloadInfo) -> str:
-        """``<destination name>.stalkeer-<id>.part``, the name cut so that the
-        whole stays within NAME_MAX_BYTES."""
+    def _part_file(self, info: DownloadInfo) -> PartFile:
+        """The .part of ``info`` as the row knows it: its name, the inode it was
+        created with (rows from before ``part_inode`` existed adopt a single-link
+        regular file when they recorded bytes), the folder below which no link
+        is followed."""
+        inode = int(info.part_inode) if info.part_inode else None
+        adopt = inode is None and bool(info.part_path) and (info.bytes_downloaded or 0) > 0
+        return PartFile(info.part_path or self._part_path(info), inode, adopt, info.library_root,
+                        lambda: self._part_path(info, secrets.token_hex(4)))
+
+    def _part_path(self, info: DownloadInfo, tag: str | None = None) -> str:
+        """``<destination name>.stalkeer-<id>.part`` (``-<tag>`` before ``.part`` when
+        that name is taken by a file this download did not create), the name cut
+        so that the whole stays within NAME_MAX_BYTES."""
         folder = self.settings.temp_dir or os.path.dirname(info.destination)
-        suffix = f'.stalkeer-{info.id}.part'
+        suffix = f'.stalkeer-{info.id}-{tag}.part' if tag else f'.stalkeer-{info.id}.part'
         name = utf8_truncate(os.path.basename(info.destination), NAME_MAX_BYTES - len(suffix))
         return os.path.join(folder, name + suffix)
 
@@ -2466,11 +2715,18 @@ class Downloader:
         log.debug('%s: %s', self._label(info), message)
         return DownloadResult('paused', info.id, message)
 
-    def _fail(self, info: DownloadInfo, part, message: str) -> DownloadResult:
-        """Record the failure (the .part kept for a later resume) and say it."""
+    def _fail(self, info: DownloadInfo, part, message: str, counted: bool = False,
+              permanent: bool = False) -> DownloadResult:
+        """Record the failure (the .part kept for a later resume) and say it.
+        ``counted``: it happened before the attempt was counted (StateManager.start),
+        so it counts now; ``permanent``: no retry can fix it, the download gives up
+        at once and the message says so."""
         size = part.size() if part is not None and part.is_open else None
+        if permanent:
+            message = (f'{message} — {PERMANENT_MARK}: once it is put right, '
+                       f'run `stalkeer retry {info.id}`')
         try:
-            self.state.fail(info.id, message, size)
+            self.state.fail(info.id, message, size, counted=counted, give_up=permanent)
         except LeaseExpired as exc:
             message = f'{message}; the database could not record it: {exc.cause}'
         except LeaseLost as exc:
@@ -2481,7 +2737,7 @@ class Downloader:
         log.debug('failed %s: %s', self._label(info), message)
         return DownloadResult('failed', info.id, message)
 
-    def _fail_unexpected(self, info, part, exc) -> DownloadResult:
+    def _fail_unexpected(self, info, part, exc, counted: bool = False) -> DownloadResult:
         if isinstance(exc, peewee.PeeweeException):
             message = f'database error: {db_error_cause(exc)}'
         elif isinstance(exc, OSError) and exc.strerror:
@@ -2490,7 +2746,7 @@ class Downloader:
             message = f'unexpected error: {exc.__class__.__name__}: {first_line(exc)}'
         log.debug('%s', message, exc_info=True)        # the traceback, with -v only
         try:
-            return self._fail(info, part, message)
+            return self._fail(info, part, message, counted=counted)
         except Exception:                              # the row cannot even be written
             log.debug('failed %s: %s', self._label(info), message)
             return DownloadResult('failed', info.id, message)
@@ -2512,6 +2768,8 @@ class Downloader:
             log.info('%s: %s was finished by a run that stopped before recording it',
                      self._label(info), path)
             return DownloadResult('completed', info.id, f'downloaded {path}', path, size)
+        if part.is_open and part.stat().st_nlink > 1:
+            part.let_go()       # a second link appeared: its bytes are not ours to append to
         final = self._final_path(info, None)
         if os.path.lexists(final) and not force:
             # Fail before fetching gigabytes we could not put anywhere.
@@ -2528,7 +2786,7 @@ class Downloader:
                 self._finish(info, part, keeper, final, size, force)
                 self.state.complete(info.id, final, size)
                 crash_point('after_complete')
-                log.debug('completed %s (%s)', final, human_bytes(size))   # printed by the command
+                # Not logged here: the command prints 'completed: …' (and records it), once.
                 return DownloadResult('completed', info.id, f'downloaded {final}', final, size)
             except RetryableDownloadError as exc:
                 keeper.check()          # a connection cut because the lease was lost is no retry
@@ -2558,7 +2816,8 @@ class Downloader:
                 if delay:
                     self.sleep(delay)
             except DownloadError as exc:
-                return self._fail(info, part, str(exc))
+                return self._fail(info, part, str(exc),
+                                  permanent=isinstance(exc, PermanentDownloadError))
             except OSError as exc:
                 # A local filesystem problem nobody translated yet.
                 message = f'{exc.strerror or exc}: {exc.filename or ""}'.rstrip(': ')
@@ -2581,13 +2840,16 @@ class Downloader:
         bytes. Returns (path, size) or None."""
         if part.is_open:
             held = part.stat()
-        elif not part.open(create=False):
+        elif not part.open(create=False, linked=True):
             held = None
         else:
             held = part.stat()
         recorded = info.file_size          # recorded by StateManager.finishing()
         if recorded is None and info.total_bytes and info.bytes_downloaded == info.total_bytes:
             recorded = info.total_bytes    # rows from before finishing() existed
+        # One inode with the .part only counts when it is complete: a link to a
+        # partial .part planted at the destination is not a finished download.
+        whole = info.file_size or info.total_bytes
         candidates = [info.download_path] if info.download_path else []
         candidates += [c for c in self._final_candidates(info) if c not in candidates]
         for final in candidates:
@@ -2598,11 +2860,18 @@ class Downloader:
             if not stat.S_ISREG(found.st_mode):
                 continue
             if held is not None and same_file(held, found):
-                return final, found.st_size
+                if whole is not None and found.st_size == whole:
+                    return final, found.st_size
+                continue
             if recorded is None or found.st_size != recorded:
                 continue
             if held is None:
-                return final, recorded
+                # Ours: the inode the .part had (linked or renamed), or a copy
+                # on another filesystem than the .part's folder (temp_dir).
+                if part.inode is None or found.st_ino == part.inode or (
+                        part.dir_fd is not None and os.fstat(part.dir_fd).st_dev != found.st_dev):
+                    return final, recorded
+                continue
             if held.st_size == recorded and final == info.download_path \
                     and self._same_bytes(part, final, recorded):
                 return final, recorded
@@ -2645,9 +2914,9 @@ class Downloader:
 
     def _request(self, url: str, headers: dict) -> requests.Response:
         s = self.settings
-        problem = url_problem(url)          # a stored URL nothing can request
+        problem = _fetch_problem(url)       # a stored URL nothing can request
         if problem:
-            raise DownloadError(f'invalid URL ({problem})')
+            raise DownloadError(problem)
         try:
             return self.session.get(url, headers=headers, stream=True,
                                     timeout=(s.connect_timeout, s.read_timeout))
@@ -2691,7 +2960,8 @@ class Downloader:
             self._check_free_space(part.folder, remaining)
             part.open(create=True)       # only now: nothing is created for a refused download
             keeper.progress(start)
-            self.state.heartbeat(info.id, start, total, token or '', session_start=True)
+            self.state.heartbeat(info.id, start, total, token or '', session_start=True,
+                                 part_path=part.path, part_inode=part.inode)
             self._stream_body(info, response, part, keeper, start, overlap, total)
         size = part.size()
         if total is not None and size != total:
@@ -2736,7 +3006,10 @@ class Downloader:
 
     def _check_free_space(self, folder: str, remaining: int) -> None:
         need = remaining + self.settings.min_free_space
-        free = shutil.disk_usage(folder or '.').free
+        where = folder or '.'
+        while not os.path.isdir(where) and os.path.dirname(where) != where:
+            where = os.path.dirname(where)     # not created yet: its nearest existing parent
+        free = shutil.disk_usage(where).free
         if free < need:
             raise DiskSpaceError(f'not enough free space in {folder}: need {human_bytes(need)} '
                                  f'({human_bytes(remaining)} + min_free_space_mb), '
@@ -2852,11 +3125,10 @@ class Downloader:
             raise IncompleteDownloadError(f'{part.path} is not {size} bytes')
         folder, name = os.path.split(final)
         try:
-            dir_fd = open_folder(folder)
+            dir_fd = open_folder(folder, info.library_root)
         except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise DownloadError(f'refusing to follow a symbolic link on the way to {final}') from None
-            raise DownloadError(f'cannot create {folder}: {exc.strerror}') from None
+            error = PermanentDownloadError if exc.errno in _PERMANENT_ERRNOS else DownloadError
+            raise error(folder_refusal(folder, exc, info.library_root)) from None
         refusal = f'refusing to overwrite existing file {final} (use --force)'
         try:
             if not force and _lexists_at(name, dir_fd):
@@ -2931,6 +3203,17 @@ class Downloader:
                 os.unlink(copy, dir_fd=dir_fd)
         part.unlink()
         crash_point('after_unlink')
+
+
+def _fetch_problem(url: str) -> str | None:
+    """Why the downloader can never fetch ``url`` (naming its scheme, never the
+    URL: it may hold the account), or None. Only http(s) is fetched."""
+    scheme, sep, _ = url.partition('://')
+    if not sep or scheme.lower() not in ('http', 'https'):
+        shown_scheme = clip(url.partition(':')[0], 20) if ':' in url else ''
+        return f'invalid URL (not an http(s) URL{f": {shown_scheme}:" if shown_scheme else ""})'
+    problem = url_problem(url)
+    return f'invalid URL ({problem})' if problem else None
 
 
 def _link_into_place(src: str, src_dir_fd: int, name: str, dir_fd: int, refusal: str) -> None:
@@ -3126,7 +3409,7 @@ class PlaylistFetcher:
             size = 0
             head = b''
             try:
-                with open(tmp, 'wb') as fh:
+                with open(tmp, 'wb', opener=private_opener) as fh:
                     for chunk in response.iter_content(CHUNK_SIZE):
                         if len(head) < 65536:
                             head += chunk[:65536 - len(head)]
@@ -3160,7 +3443,8 @@ class PlaylistFetcher:
             while os.path.exists(target):
                 n += 1
                 target = os.path.join(s.archive_dir, f'{stem}-{stamp}-{n}{suffix or ".m3u"}')
-            shutil.copyfile(s.file_path, target)
+            with open(s.file_path, 'rb') as src, open(target, 'xb', opener=private_opener) as dst:
+                shutil.copyfileobj(src, dst)
         except OSError as exc:
             # The new playlist is in place; a failed archive copy is not worth failing for.
             log.warning('could not archive the playlist in %s: %s', s.archive_dir, exc.strerror)
@@ -6229,9 +6513,12 @@ SKIP_LANGUAGES = 'other languages only'           # [quality] languages_only
 SKIP_DONE = 'already downloaded'
 SKIP_HELD = 'held by another instance'
 SKIP_LIMIT = 'over the limit'                     # --limit: left for a later run
+# Its download failed in a way no retry fixes (Downloader._fail permanent) and gave
+# up: every cron run would fail it again; `stalkeer retry ID` once it is put right.
+SKIP_NEEDS_ATTENTION = 'needs attention'
 SKIP_REASONS = (SKIP_NOT_AVAILABLE, SKIP_NOT_IN_PLAYLIST, SKIP_ONLY_EXTRAS, SKIP_OTHER_YEARS,
                 SKIP_OTHER_COUNTRY, SKIP_UNSURE, SKIP_AMBIGUOUS, SKIP_LOOKUP_LATER, SKIP_RUNTIME, SKIP_LANGUAGES,
-                SKIP_DONE, SKIP_HELD, SKIP_LIMIT)
+                SKIP_DONE, SKIP_HELD, SKIP_NEEDS_ATTENTION, SKIP_LIMIT)
 # When every line of an item was refused, the item is skipped for the refusal
 # closest to a match (a lookup to come beats "another could be meant" beats …).
 _REASON_RANK = {reason: i for i, reason in enumerate(
@@ -7584,18 +7871,23 @@ def app_folder(path, settings: ArrSettings, what: str) -> str:
     Raises DestinationError: that item fails, nothing is written."""
     if not isinstance(path, str):
         raise DestinationError(f'{settings.name} gave no usable folder for {what}: {path!r}')
+    # The item's title starts the line that shows these: not repeated here.
+    shown_path = f"'{clip(path)}'"
+    if _FIELD_CONTROLS.search(path):
+        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
+                               'a path with control characters in it is refused')
     parts = path.replace('\\', '/').split('/') if is_windows_path(path) else path.split('/')
     if any(part in ('.', '..') for part in parts):
-        raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '
+        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
                                'a path with . or .. in it is refused')
     mapped = map_path(path, settings.path_map)
     if is_windows_path(mapped):
         parent = path[:max(path.rfind('/'), path.rfind('\\'))] or path
         raise DestinationError(
-            f'{settings.name} gave the folder {path!r} for {what}, which is not a path on this '
+            f'{settings.name} gave the folder {shown_path}, which is not a path on this '
             f'machine: map it in [{settings.section}] path_map (e.g. {parent}=/mnt/library)')
     if not mapped.startswith('/'):
-        raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '
+        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
                                'not an absolute path (map it with path_map)')
     return os.path.normpath(mapped)
 
@@ -7617,6 +7909,23 @@ def movie_destination(movie: dict, settings: ArrSettings) -> str:
     else:
         raise DestinationError(f'{settings.name} gave no folder for {title} and [downloads] movies_path is not set')
     return contained_path(folder, name)
+
+
+def library_root(destination: str, service: str) -> str | None:
+    """The folder holding the item's folder: Radarr's ``{root}/{movie folder}/{file}``,
+    Sonarr's ``{root}/{series folder}/[Season NN/]{file}``. Below it no symlink
+    is followed (the movie, series and season folders); above it the library
+    may sit on a disk mounted through a link."""
+    if not destination:
+        return None
+    folder = os.path.dirname(destination)
+    if service == 'sonarr' and _SEASON_FOLDER.fullmatch(os.path.basename(folder)):
+        folder = os.path.dirname(folder)
+    return os.path.dirname(folder)
+
+
+# The season folders episode_destination makes.
+_SEASON_FOLDER = re.compile(r'Season \d{2,}|Specials')
 
 
 def episode_destination(ep: dict, settings: ArrSettings, last: int | None = None) -> str:
@@ -7676,6 +7985,12 @@ class Console:
         message = shown(message)
         write_line(self.stderr, f'stalkeer: error: {message}')
         log_to_file(logging.ERROR, message)
+
+    def notice(self, message) -> None:
+        """A line on stderr that is not an error (a stop someone asked for)."""
+        message = shown(message)
+        write_line(self.stderr, f'stalkeer: {message}')
+        log_to_file(logging.WARNING, message)
 
 
 def stream_is_tty(stream) -> bool:
@@ -7870,6 +8185,7 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
     path = log_file or cfg.getpath('logging', 'file')
     if path:
         try:
+            create_private(path)
             handler = logging.FileHandler(path, encoding='utf-8')
         except OSError as exc:
             raise ConfigError(f'cannot open log file {path}: {exc.strerror}') from None
@@ -7946,7 +8262,8 @@ def report_result(app: App, result: DownloadResult) -> None:
         info = DownloadInfo.get_or_none(DownloadInfo.id == result.download_id) \
             if result.download_id is not None else None
         title = f' {row_title(info)}' if info else ''
-        c.out(f'{result.status}: #{result.download_id}{title}: {result.message}', always=True)
+        number = f'#{result.download_id}{title}: ' if result.download_id is not None else ''
+        c.out(f'{result.status}: {number}{result.message}', always=True)
         if app.notifier is not None and info is not None:
             app.notifier.download_failed(result.download_id, info.title, info.url,
                                          result.message, info.retry_count)
@@ -7990,6 +8307,9 @@ def masked_config_value(section: str, key: str, value: str | None) -> str:
 _PATH_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_path'),
                                ('downloads', 'tvshows_path'), ('m3u', 'file_path'),
                                ('m3u', 'archive_dir'), ('logging', 'file')})
+# Of those, the ones that name a folder.
+_FOLDER_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_path'),
+                                 ('downloads', 'tvshows_path'), ('m3u', 'archive_dir')})
 
 
 def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | None:
@@ -8052,6 +8372,7 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         ('[database]', lambda: parse_database_url(cfg.database_url, cfg.base_dir,
                                                   cfg.database_url_source)),
         ('[downloads]', lambda: Workers(app)),
+        ('[downloads]', lambda: [cfg.getpath(*key) for key in sorted(_PATH_CONFIG_KEYS)] and None),
         ('[radarr]', lambda: arr('radarr')),
         ('[sonarr]', lambda: arr('sonarr')),
         ('[quality]', lambda: QualitySettings.from_config(cfg)),
@@ -8079,10 +8400,15 @@ def cmd_config(app: App) -> int:
             try:
                 note = check()
             except StalkeerError as exc:
-                problems.append(str(exc))
+                # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once.
+                if str(exc) not in problems:
+                    problems.append(str(exc))
                 continue
             if isinstance(note, str):
                 notes.append(f'{section} {note}')
+        # Unknown keys of the file are listed with the values; a misspelt
+        # STALKEER_* variable is only seen here.
+        notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
     if args.json:
         app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
                           'values': entries, 'errors': problems if args.check else None,
@@ -8397,7 +8723,7 @@ def cmd_process(app: App) -> int:
     if os.path.isdir(path):
         raise PlaylistError(f'playlist is a directory, not a file: {path}')
     if not os.path.isfile(path):
-        raise PlaylistError(f'playlist not found: {path}' + (
+        raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
     if args.dry_run:
         can_read_db = _readable_db(app)
@@ -8790,27 +9116,24 @@ class ArrRun:
         DI, DIT = DownloadInfo, DownloadItem
         rows = collections.defaultdict(list)
         ids = sorted({i for item in items for i in item.item_ids or (item.item_id,)})
-        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by)
-        # Hand-written SQL, as in _load_probes: the same rows, without peewee
-        # building an IN list per 900 ids. Ordered by id within each chunk, and an
-        # item's rows all fall in its own chunk: the order the loop below reads.
-        writer = BulkWriter(db_proxy.obj)
-        head = ('SELECT "id", "service_item_id", "status", "download_path", "locked_by" '
-                f'FROM "download_info" WHERE "service" = {writer.param} AND')
+        # Gave up as no retry can fix it (Downloader._fail permanent): computed in SQL.
+        stuck = ((DI.status == FAILED) & (DI.retry_count >= self.state.max_retry_attempts)
+                 & DI.error_message.contains(PERMANENT_MARK))
+        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by, stuck)
         for chunk in _chunks(ids, _SQL_IN_CHUNK):
-            marks = ', '.join([writer.param] * len(chunk))
-            for row in db_proxy.obj.execute_sql(f'{head} "service_item_id" IN ({marks}) ORDER BY "id"',
-                                                [self.service, *chunk]).fetchall():
+            query = (DI.select(*fields).where((DI.service == self.service)
+                                              & DI.service_item_id.in_(chunk)).order_by(DI.id).tuples())
+            for row in query:
                 rows[row[1]].append(row)
         if any(item.item_ids for item in items):         # episodes of multi-episode files
             for chunk in _chunks(ids, _SQL_IN_CHUNK):
                 query = (DI.select(DIT.item_id, *fields[2:], DI.id).join(DIT, on=(DIT.download_info == DI.id))
                          .where((DIT.service == self.service) & DIT.item_id.in_(chunk)).tuples())
-                for item_id, status, path, locked_by, row_id in query:
-                    rows[item_id].append((row_id, item_id, status, path, locked_by))
+                for item_id, status, path, locked_by, gave_up_row, row_id in query:
+                    rows[item_id].append((row_id, item_id, status, path, locked_by, gave_up_row))
         reasons = {}
         for item in items:
-            for row_id, _, status, path, locked_by in (
+            for row_id, _, status, path, locked_by, gave_up_row in (
                     row for i in item.item_ids or (item.item_id,) for row in rows.get(i, ())):
                 if status == COMPLETED and not self.args.force and path and os.path.exists(path):
                     reasons[item.item_id] = (SKIP_DONE, path)
@@ -8818,6 +9141,11 @@ class ArrRun:
                 if locked_by and not locked_by.startswith(self.workers.owner) \
                         and self.state.is_live(row_id):
                     reasons[item.item_id] = (SKIP_HELD, f'being downloaded by {locked_by}')
+                    break
+                if gave_up_row:
+                    reasons[item.item_id] = (SKIP_NEEDS_ATTENTION, f'download #{row_id} gave up, '
+                                             f'{PERMANENT_MARK} (`stalkeer status --failed`); '
+                                             f'`stalkeer retry {row_id}` once it is put right')
                     break
         return reasons
 
@@ -8904,7 +9232,7 @@ class ArrRun:
                 result = self.workers.downloader().download(
                     line.url, item.destination, title=item.label, processed_line_id=line.id,
                     force=self.args.force, service=item.service, item_id=item.item_id,
-                    parent_id=item.parent_id)
+                    parent_id=item.parent_id, library_root=library_root(item.destination, item.service))
             if len(item.item_ids) > 1 and result.download_id is not None:
                 link_items(result.download_id, item.service, item.item_ids[1:])
             if result.status in ('completed', 'skipped'):
@@ -8980,12 +9308,19 @@ def run_arr(app: App, service: str) -> int:
         if args.resume:
             run.resume_first()
     items = run.wanted(can_read_db)
+    # Not "not in the playlist" for everything: a step of the first run was skipped
+    # (a dry run before any database exists included).
+    if run.summary.missing and (not can_read_db or not ProcessedLine.select().limit(1).exists()):
+        raise ConfigError(PLAYLIST_NOT_READ)
     skips = run.skip_reasons(items) if can_read_db else {}
     plan = []
     for item in items:
         if item.error:
+            # Failed like a download (stdout, webhook); no row: nothing was started.
             run.summary.failed += item.count
-            log.error('%s: %s', item.label, item.error)
+            console.out(f'failed: {item.label}: {item.error}', always=True)
+            if app.notifier is not None and not args.dry_run:
+                app.notifier.download_failed(None, item.label, None, item.error)
             continue
         if item.item_id in skips:
             run.summary.skip(item.label, *skips[item.item_id], item.count)
@@ -9023,10 +9358,8 @@ def run_arr(app: App, service: str) -> int:
                 run.summary.downloaded += item.count
             elif result.status == 'skipped':
                 # Taken or finished by another instance since the plan was made.
-                held = result.message.startswith('being downloaded') \
-                    or 'still open in another process' in result.message
-                run.summary.skip(item.label, SKIP_HELD if held else SKIP_DONE, result.message,
-                                 item.count)
+                run.summary.skip(item.label, SKIP_HELD if result.held else SKIP_DONE,
+                                 result.message, item.count)
             else:
                 run.summary.failed += item.count
     finally:
@@ -9347,15 +9680,16 @@ def cmd_retry(app: App) -> int:
     return EXIT_OK if done or not rows else EXIT_FAILED
 
 
-_PART_NAME = re.compile(r'\.stalkeer-(\d+)\.(?:part|copy)\Z')
+_PART_NAME = re.compile(r'\.stalkeer-(\d+)(?:-[0-9a-f]+)?\.(?:part|copy)\Z')
 
 
-def remove_unlocked(path: str) -> bool:
+def remove_unlocked(path: str, root: str | None = None) -> bool:
     """Delete the file at ``path`` unless a process holds its flock (a live
-    transfer: PartFile). The name is never followed. False when it was kept."""
+    transfer: PartFile). The name is never followed, nor a folder below
+    ``root`` (open_folder). False when it was kept."""
     folder, name = os.path.split(path)
     try:
-        dir_fd = os.open(folder, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+        dir_fd = open_folder(folder, root, create=False)
     except OSError:
         return False
     try:
@@ -9399,15 +9733,24 @@ def cmd_cleanup(app: App) -> int:
     DI = DownloadInfo
     keep = {row.part_path for row in DI.select(DI.part_path).where(
         (DI.status.in_(RESUMABLE_STATUSES) | state.live()) & DI.part_path.is_null(False))}
-    folders = {os.path.dirname(p) for (p,) in DI.select(DI.part_path).where(
-        DI.part_path.is_null(False)).tuples()}
-    folders |= {os.path.dirname(d) for (d,) in DI.select(DI.destination).tuples()}
+    roots = {}          # folder -> the library_root below which no link is followed
+    for part_path, destination, root in DI.select(DI.part_path, DI.destination,
+                                                  DI.library_root).tuples():
+        for path in (part_path, destination):
+            if path:
+                folder = os.path.dirname(path)
+                roots[folder] = roots.get(folder) or (root if _under(folder, root) else None)
     if settings.temp_dir:
-        folders.add(settings.temp_dir)
+        roots.setdefault(settings.temp_dir, None)
     now = time.time()
     cutoff = min(now - (args.older_than or 0) * 86400, now - settings.lock_timeout)
     freed = removed = 0
-    for folder in sorted(f for f in folders if f and os.path.isdir(f)):
+    for folder in sorted(f for f in roots if f and os.path.isdir(f)):
+        root = roots[folder]
+        if root and os.path.realpath(folder) != os.path.normpath(os.path.join(
+                os.path.realpath(root), os.path.relpath(folder, root))):
+            app.console.out(f'skipped {folder}: a symbolic link below {root} is not followed')
+            continue
         for name in sorted(os.listdir(folder)):
             path = os.path.join(folder, name)
             if not _PART_NAME.search(name) or path in keep:
@@ -9418,7 +9761,7 @@ def cmd_cleanup(app: App) -> int:
                 continue
             if not stat.S_ISREG(st.st_mode) or st.st_mtime > cutoff:
                 continue
-            if not args.dry_run and not remove_unlocked(path):
+            if not args.dry_run and not remove_unlocked(path, root):
                 app.console.out(f'kept {path}: a process has it open')
                 continue
             app.console.out(f'{"would remove" if args.dry_run else "removed"} {path} ({human_bytes(st.st_size)})')
@@ -9553,6 +9896,10 @@ def _line_text(line: dict) -> list[str]:
             ' ' * 22 + '  '.join(said)]
 
 
+PLAYLIST_NOT_READ = ('the playlist has not been read yet (0 lines in the database): run '
+                     '`stalkeer process --download` (or `stalkeer process FILE`) first')
+
+
 def cmd_lines(app: App) -> int:
     """Find playlist lines by the start of their title (accents and case do not
     matter; when no title starts so, titles holding the words anywhere) and show
@@ -9568,6 +9915,9 @@ def cmd_lines(app: App) -> int:
         for text in _line_text(line):
             app.console.out(text, always=True)
     n = len(result['lines'])
+    if not n and not ProcessedLine.select().limit(1).exists():
+        app.console.out(PLAYLIST_NOT_READ, always=True)
+        return EXIT_OK
     how = 'starts with' if result['match'] == 'prefix' else 'holds the words'
     more = f' (the first {n}: --limit)' if n == result['limit'] else ''
     app.console.out(f'{n} line(s) whose title {how} "{result["match_key"]}"{more}', always=True)
@@ -9592,12 +9942,12 @@ class Notifier:
         self.on = (cfg.get('notify', 'on') or 'failure').lower()
         if self.on not in ('failure', 'always', 'never'):
             raise ConfigError(f'[notify] on must be failure, always or never, got {self.on!r}')
+        for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
+            if url:
+                register_secret_url(url)        # first: even the error below masks them
         for key, url in (('webhook_url', self.webhook), ('healthcheck_url', self.healthcheck)):
             if url and (not re.match(r'(?i)https?://', url) or url_problem(url)):
                 raise ConfigError(f'[notify] {key} must be an http(s) URL, got {redact(url)!r}')
-        for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
-            if url:
-                register_url_secrets(url)
         self.session = session or requests.Session()
         self.timeout = 10
         self._apprise = None
@@ -9898,10 +10248,44 @@ def _define_status_server() -> None:
 
 
 def serve_settings(cfg: Config) -> tuple[str, float]:
-    """[serve] token and refresh_seconds, validated."""
+    """[serve] token and refresh_seconds, validated (allowed_hosts too)."""
     token = cfg.get('serve', 'token') or ''
     redact.add(token)
+    allowed_host_names(cfg)
     return token, cfg.getnumber('serve', 'refresh_seconds')
+
+
+_HOST_NAME = re.compile(r'[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]*:[0-9a-f:.]*', re.ASCII)
+
+
+def allowed_host_names(cfg: Config) -> list[str]:
+    """[serve] allowed_hosts as the names a Host header is compared with: a port
+    or a URL around a name is dropped (``nas:8787``, ``http://nas`` -> ``nas``);
+    what can never match a Host (``*``, ``.lan``, a non-ASCII name: browsers send
+    its xn-- form) is a ConfigError naming the key, not a silent 421."""
+    value, where = cfg._source('serve', 'allowed_hosts')
+    names = []
+    for entry in re.split(r'[\s,]+', (value or '').strip()):
+        if not entry:
+            continue
+        name = entry
+        if '://' in name:
+            try:
+                name = urllib.parse.urlsplit(name).hostname or ''
+            except ValueError:
+                name = ''
+        else:
+            try:
+                name = str(ipaddress.ip_address(name.strip('[]')))
+            except ValueError:
+                name = _host_name(name) or ''
+        name = name.lower().rstrip('.')
+        if not _HOST_NAME.fullmatch(name):
+            raise ConfigError(f"{where}: '{clip(entry, 80)}' can never match a Host header: host "
+                              'names or addresses only (a port is ignored), no wildcard, no leading '
+                              'dot, a non-ASCII name in its xn-- form')
+        names.append(name)
+    return names
 
 
 def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
@@ -9914,7 +10298,7 @@ def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
     downloads = DownloadSettings.from_config(cfg)
     if lock_timeout is None:
         lock_timeout = downloads.lock_timeout
-    allowed = [name for name in re.split(r'[\s,]+', cfg.get('serve', 'allowed_hosts') or '') if name]
+    allowed = allowed_host_names(cfg)
     define_status_classes()
     server = StatusServer(host, port, token, refresh, lock_timeout, allowed)
     server.max_retry_attempts = downloads.max_retry_attempts    # for "gave up" on the page
@@ -10722,7 +11106,9 @@ def main(argv=None) -> int:
                     log.warning('%s', warning)
                 cfg.check()
             app = App(args, cfg, console)
-            if args.command in NOTIFYING_COMMANDS:
+            # A dry run is a person trying things: it must not tell healthchecks a
+            # cron run succeeded, nor post an empty summary.
+            if args.command in NOTIFYING_COMMANDS and not getattr(args, 'dry_run', False):
                 app.notifier = Notifier(cfg, args.command)
                 app.notifier.start()
             code = args.func(app)
@@ -10739,7 +11125,9 @@ def main(argv=None) -> int:
             console.error(f'database error: {first_line(exc)}')
             return EXIT_USAGE
         except Interrupted as exc:
-            console.error('interrupted by ' + signal.Signals(exc.signum).name)
+            # Asked for (Ctrl-C, a service stop): said plainly, not as an error.
+            console.notice(f'interrupted by {signal.Signals(exc.signum).name}: stopped; '
+                           'what was paused resumes on the next run')
             return exc.exit_code
         except BrokenPipeError:
             # `stalkeer ... | head`: the reader left. Python would print a
