@@ -2972,6 +2972,10 @@ class Downloader:
         size = part.size()
         if total is not None and size != total:
             raise IncompleteDownloadError(f'got {size} of {total} bytes')
+        if size == 0:
+            # A 200 with no body is what panels answer for an offline stream or an
+            # account over its limit (trial-16b F9): never a finished film.
+            raise RetryableDownloadError('the server sent an empty body (0 bytes), not a video')
         return size, content_type
 
     def _check_response(self, response, offset, overlap, part, keeper, info):
@@ -5035,6 +5039,7 @@ _M3U_PANEL_VALUES = ('m3u', None, None, None, None)
 # lookup key and the time), and their places in a _line_values tuple.
 _COMPARED = tuple(c for c in _LINE_COLUMNS if c not in ('line_hash', 'updated_at'))
 _COMPARED_AT = tuple(_LINE_COLUMNS.index(c) for c in _COMPARED)
+_TMDB_AT = _LINE_COLUMNS.index('tmdb_id')
 
 
 def _line_values(entry, cls, digest: str, meta: str, now, panel=_M3U_PANEL_VALUES) -> tuple:
@@ -5284,7 +5289,7 @@ class PlaylistIngest:
         existing = self._existing([digest for digest, _ in batch])
         writer = BulkWriter(db_proxy.obj)
         now = writer.timestamp(utcnow())
-        new_rows, updates, reappeared = [], [], []
+        new_rows, updates, reappeared, cleared = [], [], [], []
         for digest, entry in batch:
             meta = self._meta(entry)
             old = existing.get(digest)
@@ -5304,16 +5309,18 @@ class PlaylistIngest:
                 # line_hash is the lookup key: the same by definition, and writing
                 # it rewrote the unique index's entry of every row.
                 updates.append(values[1:] + (old[0],))
+                if values[_TMDB_AT] is None:
+                    cleared.append(old[0])
             else:
                 summary.new += 1
                 new_rows.append(values + ('processed', now, now))
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
-        self._write(writer, new_rows, updates, reappeared, not self._lookups)
+        self._write(writer, new_rows, updates, reappeared, not self._lookups, cleared)
 
     @staticmethod
-    def _write(writer, new_rows, updates, reappeared, first_import):
+    def _write(writer, new_rows, updates, reappeared, first_import, cleared=()):
         columns = _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at')
         with db_proxy.atomic():
             copied = False
@@ -5330,6 +5337,12 @@ class PlaylistIngest:
                 # Another instance may be importing the same playlist right now: ignore conflicts.
                 writer.insert_ignore('processed_lines', columns, new_rows)
             writer.update_by_id('processed_lines', _LINE_COLUMNS[1:], updates)
+            # A rewrite without a tmdb_id drops the one get_vod_info gave: the panel is
+            # asked again, or a line it called another film would be taken by its title
+            # (trial-16b F1b: a category change, process --force).
+            for chunk in _chunks(cleared, _SQL_IN_CHUNK):
+                (ProcessedLine.update(panel_info_at=None)
+                 .where(ProcessedLine.id.in_(chunk) & ProcessedLine.panel_info_at.is_null(False)).execute())
             for chunk in _chunks(reappeared, _SQL_IN_CHUNK):
                 (ProcessedLine.update(missing_since=None, updated_at=utcnow())
                  .where(ProcessedLine.id.in_(chunk)).execute())
@@ -6015,6 +6028,14 @@ class PanelRefused(PanelError):
     """The panel answered, and refused the account (auth 0, HTTP 401/403)."""
 
 
+def xtream_duration(value) -> int | None:
+    """Seconds of get_vod_info's ``duration`` ("HH:MM:SS", older Xtream UI panels,
+    or beside XUI's ``"duration_secs": 0``); None when it is not that shape or 0."""
+    m = re.fullmatch(r'\s*(\d{1,3}):([0-5]\d):([0-5]\d)\s*', value) if isinstance(value, str) else None
+    seconds = int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]) if m else 0
+    return seconds or None
+
+
 def xtream_int(value) -> int | None:
     """A positive id or count as panels write it: 12, "12", 12.0; None for "", null,
     0, "abc", booleans and values past 32 bits (stored in INTEGER columns)."""
@@ -6409,8 +6430,34 @@ class XtreamIngest(PlaylistIngest):
                 summary.disappeared += self._mark_disappeared(
                     seen, (PL.source == 'xtream') & (PL.content_type == 'series'))
                 summary.disappeared += self._retire_orphan_episodes()
+        if self.can_read_db and not self.dry_run:
+            self._sync_episode_tmdb()
         summary.elapsed_seconds = round(time.monotonic() - self._started, 3)
         return summary
+
+    def _sync_episode_tmdb(self) -> int:
+        """Give the episode lines (from get_series_info) their series' TMDB id as
+        the series line has it now: a panel that corrects a series' id must not
+        leave its episodes matched by the old one (trial-16b F10). One grouped read
+        of each side, an update per changed series; how many lines changed."""
+        PL = ProcessedLine
+        now_of = dict(PL.select(PL.series_id, PL.tmdb_id).where(
+            (PL.source == 'xtream') & (PL.content_type == 'series') & PL.missing_since.is_null()).tuples())
+        stale = collections.defaultdict(list)
+        for series_id, tmdb in (PL.select(PL.series_id, PL.tmdb_id)
+                                .where((PL.source == 'xtream') & (PL.content_type == 'tvshows')
+                                       & PL.series_id.is_null(False) & PL.missing_since.is_null())
+                                .group_by(PL.series_id, PL.tmdb_id).tuples()):
+            if series_id in now_of and now_of[series_id] != tmdb:
+                stale[now_of[series_id]].append(series_id)
+        changed = 0
+        with db_proxy.atomic():
+            for tmdb, series_ids in stale.items():
+                for chunk in _chunks(sorted(set(series_ids)), _SQL_IN_CHUNK):
+                    changed += PL.update(tmdb_id=tmdb).where(
+                        (PL.source == 'xtream') & (PL.content_type == 'tvshows')
+                        & PL.series_id.in_(chunk)).execute()
+        return changed
 
     def _retire_orphan_episodes(self) -> int:
         """Mark gone the present episode lines (from get_series_info) of the series
@@ -6754,7 +6801,8 @@ class PanelDetails:
             info = {}
         tmdb = xtream_int(info.get('tmdb_id')) or xtream_int(info.get('tmdb'))
         video = info.get('video') if isinstance(info.get('video'), dict) else {}
-        media = MediaInfo(duration=xtream_int(info.get('duration_secs')), width=xtream_int(video.get('width')),
+        duration = xtream_int(info.get('duration_secs')) or xtream_duration(info.get('duration'))
+        media = MediaInfo(duration=duration, width=xtream_int(video.get('width')),
                           height=xtream_int(video.get('height')), note='get_vod_info')
         PL = ProcessedLine
         values = {PL.panel_info_at: self._now}
@@ -6889,7 +6937,7 @@ class WantedItem:
 CandidateLine = collections.namedtuple('CandidateLine', (
     'id', 'url', 'content_type', 'title', 'display_title', 'year', 'season', 'episode',
     'resolution', 'languages', 'match_key', 'tvg_id', 'alt_key', 'country', 'episode_end',
-    'absolute_episode', 'air_date', 'source', 'tmdb_id'))
+    'absolute_episode', 'air_date', 'source', 'tmdb_id', 'series_id'))
 
 
 # A line with an empty display title ('#EXTINF:-1 tvg-name="Heat (1995)",') is shown
@@ -6974,14 +7022,26 @@ def _lines_by_panel_tmdb(content_type: str, ids) -> dict:
     here, as for tvg-id: TMDB numbers films and series apart (movie 1396 is not
     series 1396)."""
     found = _lines_by('tmdb_id', ids, None, 18, keep=content_type)
+    noun = 'film' if content_type == 'movies' else 'series'
     return {key: kept for key, lines in found.items()
-            if (kept := [line for line in lines if line.source == 'xtream'])}
+            if (kept := [line for line in lines if _panel_id_is(line, noun)])}
 
 
-def _panel_says_other(line, tmdb: int | None) -> int | None:
+def _panel_id_is(line, noun: str) -> bool:
+    """Whether the line's tmdb_id is a panel id of a ``noun`` ('film' or
+    'series'). TMDB numbers films and TV shows apart (trial-16b F0): a VOD
+    stream's id (get_vod_streams/get_vod_info, no series_id) is a movie id, even
+    when its name reads as an episode; an episode line's id is its panel series'
+    (get_series/get_series_info, series_id set). Only like is compared with like."""
+    if line.source != 'xtream' or not line.tmdb_id:
+        return False
+    return (line.series_id is None) == (noun == 'film')
+
+
+def _panel_says_other(line, tmdb: int | None, noun: str = 'film') -> int | None:
     """The TMDB id the panel gave a line when it is not ``tmdb`` (another film or
-    series), else None."""
-    if tmdb and line.source == 'xtream' and line.tmdb_id and line.tmdb_id != tmdb:
+    series), else None; only a panel id of the same kind counts (_panel_id_is)."""
+    if tmdb and _panel_id_is(line, noun) and line.tmdb_id != tmdb:
         return line.tmdb_id
     return None
 
@@ -7492,7 +7552,7 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
         f = facts[movie['id']]
         match = result[movie['id']] = Match(keys=f.keys, year=f.year)
         own_title = movie.get('title') or ''
-        if _take_panel_lines(match, by_panel.get(f.ident, ()), f.ident, 'film', own_title):
+        if _take_panel_lines(match, by_panel.get(f.ident, ()), f.ident, 'film', own_title, f):
             for line in _lines_of(f.keys, by_key, by_alt):      # -v: what the ids ruled out
                 if (other := _panel_says_other(line, f.ident)) is not None:
                     match.add(_other_film(line, other, f.ident))
@@ -7527,19 +7587,34 @@ def _other_film(line, other: int, tmdb: int) -> Verdict:
                    SKIP_UNSURE)
 
 
-def _take_panel_lines(match: Match, lines, tmdb: int | None, noun: str, own_title: str) -> bool:
+def _take_panel_lines(match: Match, lines, tmdb: int | None, noun: str, own_title: str,
+                      f: TitleFacts) -> bool:
     """Rule 0: a line whose TMDB id the panel gave is the app's ``tmdbId`` is the
-    film (the series), whatever its title says: taken with no lookup and no
-    runtime check. Whether any was taken."""
-    taken = False
-    for line in lines:
-        if noun == 'film' and _is_extra(line, own_title):
+    film (the series) with no lookup; the runtime check is skipped only when the
+    line's title is one of the item's and its year is the item's or one off (a
+    title that disagrees is taken but probed: panel ids are typed by hand). When
+    the panel gives the id to lines of different titles, years or countries (a
+    sequel's copy-pasted id, 'The Office (UK)' and '(US)'), the id cannot decide:
+    False, and the title rules judge them (trial-16b F1/F2). Whether any was taken."""
+    lines = list(lines)
+    if noun == 'film':
+        for line in [x for x in lines if _is_extra(x, own_title)]:
             match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
-            continue
-        whose = "Radarr's tmdbId" if noun == 'film' else "the series' tmdbId in Sonarr"
-        match.add(Verdict(line, True, f'its TMDB id from the panel, {tmdb}, is {whose}', probe=None))
-        taken = True
-    return taken
+        lines = [x for x in lines if not _is_extra(x, own_title)]
+    if len({(x.match_key, x.year, x.country) for x in lines}) > 1:
+        log.debug('TMDB id %s: the panel gives it to %d differently titled %s lines; the titles decide',
+                  tmdb, len(lines), noun)
+        return False
+    whose = "Radarr's tmdbId" if noun == 'film' else "the series' tmdbId in Sonarr"
+    for line in lines:
+        agrees = (line.match_key in f.keys or (line.alt_key and line.alt_key in f.keys)) \
+            and (line.year is None or not f.year or abs(line.year - f.year) <= 1)
+        if agrees:
+            match.add(Verdict(line, True, f'its TMDB id from the panel, {tmdb}, is {whose}', probe=None))
+        else:
+            match.add(Verdict(line, True, f'its TMDB id from the panel, {tmdb}, is {whose}, but its title '
+                                          f'or year is not the {noun}\'s: runtime checked', probe=()))
+    return bool(lines)
 
 
 def _judge_id_line(f: TitleFacts, line) -> Verdict | None:
@@ -7642,7 +7717,7 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
         tmdb = tmdb_of[ep.get('seriesId')]
         match = result[ep['id']] = Match(keys=f.keys, year=f.year)
         if _take_panel_lines(match, [line for line in by_panel.get(tmdb, ()) if episode_fit(line, ep, f)],
-                             tmdb, 'series', f.title):
+                             tmdb, 'series', f.title, f):
             continue
         if ep.get('seriesId') not in of_series:
             of_series[ep.get('seriesId')] = _lines_of(f.keys, by_key, by_alt)
@@ -7651,7 +7726,7 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
         for line in series_lines:
             if not episode_fit(line, ep, f):
                 continue
-            if (other := _panel_says_other(line, tmdb)) is not None:
+            if (other := _panel_says_other(line, tmdb, 'series')) is not None:
                 match.add(Verdict(line, False, f"the panel gives its series TMDB id {other}, Sonarr's "
                                                f'is {tmdb}: another series', SKIP_UNSURE))
             else:
@@ -9253,17 +9328,29 @@ class ArrRun:
             account = client.account()
         except PanelError as exc:
             log.warning('%s; this run uses the lines already stored', exc)
+            # ... and the account's limit stored beside them (trial-16b F5).
+            try:
+                stored = (PanelAccount.select(PanelAccount.max_connections)
+                          .where(PanelAccount.panel == settings.panel).scalar())
+            except peewee.DatabaseError:
+                stored = None
+            self._cap_panel(client, settings, stored)
             return
         if write:
             store_panel_account(settings.panel, account)
         for warning in account.warnings():
             log.warning('%s: %s', client.where, warning)
-        limiter = self.workers.limiter
-        if account.max_connections and account.max_connections < limiter.limit_of(settings.url):
-            limiter.cap(settings.url, account.max_connections)
-            log.info('%s: at most %d transfer(s) at a time, the account\'s max_connections',
-                     client.where, account.max_connections)
+        self._cap_panel(client, settings, account.max_connections)
         self.panel = client
+
+    def _cap_panel(self, client, settings, max_connections: int | None) -> None:
+        """Cap the transfers to the panel's host at the account's max_connections
+        (0/None: no cap) when [downloads] max_connections_per_host is higher."""
+        limiter = self.workers.limiter
+        if max_connections and max_connections < limiter.limit_of(settings.url):
+            limiter.cap(settings.url, max_connections)
+            log.info('%s: at most %d transfer(s) at a time, the account\'s max_connections',
+                     client.where, max_connections)
 
     # -- planning ----------------------------------------------------------------
     def wanted(self, can_read_db: bool) -> list[WantedItem]:
