@@ -8845,7 +8845,10 @@ def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
     if app.args.json:
         app.console.json(summary.as_dict(), sort_keys=True)
     else:
-        app.console.out(f'playlist unchanged since {last.completed_at:%Y-%m-%d %H:%M:%S} UTC: nothing to do')
+        # Then what that import read (malformed lines and their samples stay visible).
+        app.console.out(f'playlist unchanged since {last.completed_at:%Y-%m-%d %H:%M:%S} UTC: nothing to do',
+                        always=True)
+        print_ingest_summary(app, summary)
     return EXIT_OK
 
 

@@ -425,7 +425,9 @@ def test_identical_rerun_skips_the_per_line_work(cli, db_url, tmp_path, monkeypa
         _no_per_line_work(m)
         second = process_json(cli, db_url, playlist)
         code, out, err = process(cli, db_url, playlist)
-    assert code == 0 and 'playlist unchanged since ' in out and out.rstrip().endswith(': nothing to do')
+    first_line = out.splitlines()[0]
+    assert code == 0 and first_line.startswith('playlist unchanged since ') and first_line.endswith(': nothing to do')
+    assert f'unchanged {first["new"]}, duplicates' in out and 'movies 16, tvshows 28' in out
     assert set(second) == set(first)
     assert (second['new'], second['updated'], second['unchanged']) == (0, 0, first['new'])
     assert second['by_content_type'] == first['by_content_type'] and second['entries'] == first['entries']
