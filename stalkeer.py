@@ -5337,6 +5337,10 @@ class PlaylistIngest:
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
+        if self.source != 'm3u' and (new_rows or updates or reappeared):
+            # The panel's lines (also the episodes a sonarr run fetches) may take
+            # over the playlist's: the next `process` of the playlist reads it again.
+            ImportPointer.invalidate()
         self._write(writer, new_rows, updates, reappeared, not self._lookups)
 
     @staticmethod
@@ -5372,6 +5376,8 @@ class PlaylistIngest:
         gone = [row_id for row_id, digest in db_proxy.obj.execute_sql(sql, params) if digest not in seen]
         if self.dry_run:
             return len(gone)
+        if gone and self.source != 'm3u':
+            ImportPointer.invalidate()
         now = utcnow()
         with db_proxy.atomic():
             for chunk in _chunks(gone, _SQL_IN_CHUNK):

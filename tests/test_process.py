@@ -549,3 +549,24 @@ def test_overlapping_import_clears_the_pointer(cli, db_url, tmp_path):
         assert solo.unchanged() is not None
     finally:
         db.close()
+
+
+def test_panel_ingest_taking_over_a_line_is_not_skipped(cli, db_url, tmp_path):
+    """The episodes a sonarr run fetches from the panel may rewrite a playlist
+    line in place (same tvg-name and URL: neither COUNT nor MAX(id) moves)."""
+    first = process_json(cli, db_url, STK)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    try:
+        row = PL.select().where(PL.content_type == 'tvshows').order_by(PL.id).get()
+        display = row.tvg_name or row.display_title
+        cls = stalkeer.Classification('tvshows', row.title, None, 1, 1, None, [], row.match_key)
+        entry = stalkeer._EpisodeEntry(None, '', {'tvg-name': display, 'tvg-type': 'series'}, display,
+                                       row.url, cls=cls, meta='panel', panel=('xtream', 1, 1, None, 'mkv'))
+        ingest = stalkeer._EpisodeIngest()
+        summary = stalkeer.IngestSummary(playlist='panel')
+        ingest._flush([(stalkeer.line_hash(display, row.url), entry)], summary, stalkeer.collections.Counter())
+        assert summary.updated == 1 and PL.get_by_id(row.id).source == 'xtream'
+    finally:
+        db.close()
+    again = _rerun_does_work(cli, db_url, STK)
+    assert again['updated'] == 1 and again['unchanged'] == first['new'] - 1
