@@ -391,26 +391,53 @@ _SECRET_QUERY_IN_TEXT = re.compile(
     r'([?&](?:%s)=)[^&#\s\'"]+' % '|'.join(sorted(_SECRET_QUERY_KEYS)), re.I)
 
 
+def distinctive_secret(secret: str) -> bool:
+    """Whether a secret is long and odd enough to be masked by value wherever it
+    appears: 8 characters or more, or 6 or more mixing letters, digits or signs.
+    A short number (a year: password 1995) or a plain short word would hit
+    ordinary text ("Heat (1995)") and, masked there, give itself away
+    ("Heat (***)"); such a secret is masked only where it stands as a
+    credential (a whole path segment, a query value, the userinfo's password),
+    and `config --check` warns about it (weak_secret_notes)."""
+    if len(secret) >= 8:
+        return True
+    return len(secret) >= 6 and not secret.isdigit() and not secret.isalpha()
+
+
+# A weak (not distinctive) secret is masked only where it is bounded like a
+# credential: after '/', '=' or the userinfo's ':', and before '/', '&', '#',
+# '?', '@', a quote, a space or the end.
+_WEAK_SECRET = r'(?<=[/=:])(?:%s)(?=[/&#?@\s\'"]|$)'
+
+
 class Redactor:
     """Knows the secrets of this run and masks them in any text. Thread-safe
-    (serve renders rows, and learns their accounts, in many threads)."""
+    (serve renders rows, and learns their accounts, in many threads).
+    Distinctive secrets (distinctive_secret) are masked by value anywhere; the
+    others only where they stand as a credential (_WEAK_SECRET)."""
 
     def __init__(self):
         self._secrets: set[str] = set()
+        self._weak: set[str] = set()
         self._lock = threading.Lock()
         self._pattern: re.Pattern | None = None
 
     def add(self, secret) -> None:
-        # Very short strings would mangle ordinary words; they are masked
-        # through the URL patterns instead.
         secret = '' if secret is None else str(secret)
-        if len(secret) < 4 or secret in self._secrets:
+        # One or two characters are not even masked as a segment (/1/ is an id);
+        # the URL patterns mask them where they are credentials.
+        if len(secret) < 3 or secret in self._secrets or secret in self._weak \
+                or secret.lower() in _XTREAM_PREFIXES:
             return
         with self._lock:
-            self._secrets.add(secret)
-            # One alternation, longest first, swapped in whole: readers never lock.
-            self._pattern = re.compile('|'.join(
-                re.escape(s) for s in sorted(self._secrets, key=len, reverse=True)))
+            (self._secrets if distinctive_secret(secret) else self._weak).add(secret)
+            longest_first = lambda found: sorted(found, key=len, reverse=True)  # noqa: E731
+            alternatives = [re.escape(s) for s in longest_first(self._secrets)]
+            if self._weak:
+                alternatives.append(_WEAK_SECRET % '|'.join(
+                    re.escape(s) for s in longest_first(self._weak)))
+            # One alternation, swapped in whole: readers never lock.
+            self._pattern = re.compile('|'.join(alternatives))
 
     def __call__(self, text) -> str:
         if text is None:
@@ -1100,6 +1127,23 @@ class Config:
             if value:
                 for form in {value, urllib.parse.quote(value, safe='')}:
                     redact.add(form)
+
+    def weak_secrets(self) -> list[str]:
+        """Names of the configured secrets too short or plain to be masked by
+        value (distinctive_secret): `config --check` notes each."""
+        found = []
+        accounts = [('[m3u] url', self.get('m3u', 'url'))]
+        for label, url in accounts:
+            entry = panel_from_playlist_url(url or '')
+            if entry:
+                found += [(f'{label} {key}', value) for key, value in zip(('username', 'password'), entry[1:])]
+        found += [(f'[xtream] {key}', self.get('xtream', key)) for key in ('username', 'password')]
+        found += [(f'[{section}] {key}', self.get(section, key))
+                  for section, key in (('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token'))]
+        return [f'{label} is short or plain ({len(value)} characters): it is masked where it stands in '
+                'a URL, not in other text (a password 1995 would turn every "Heat (1995)" into '
+                '"Heat (***)" and so give itself away); a longer one is safer'
+                for label, value in dict(found).items() if value and not distinctive_secret(value)]
 
     # -- derived --------------------------------------------------------------
     @property
@@ -7838,6 +7882,7 @@ def cmd_config(app: App) -> int:
                 continue
             if isinstance(note, str):
                 notes.append(f'{section} {note}')
+        notes += cfg.weak_secrets()
     if args.json:
         app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
                           'values': entries, 'errors': problems if args.check else None,
