@@ -5361,6 +5361,14 @@ def read_json_answer(response, read: Callable[[JsonStream], object],
     return result
 
 
+def _redirect_problem(exc: Exception) -> Exception:
+    """A requests error of following a redirect, as one secret-free line."""
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return requests.exceptions.TooManyRedirects('too many redirects')
+    return requests.exceptions.InvalidURL(
+        f'redirected to an invalid address ({clip(_connection_reason(exc), 120)})')
+
+
 def retried_request(send: Callable[[], requests.Response], handle: Callable, attempts: int,
                     backoff: float, sleep: Callable[[float], None], *,
                     timed_out: Callable[[], Exception], unreachable: Callable[[Exception], Exception]):
@@ -5374,6 +5382,11 @@ def retried_request(send: Callable[[], requests.Response], handle: Callable, att
             response = send()
         except requests.exceptions.ReadTimeout:
             raise timed_out() from None
+        except (ValueError, requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema, requests.exceptions.TooManyRedirects) as exc:
+            # A redirect to an address requests cannot even parse ('http://[::1':
+            # ValueError from urlparse) or follow: asking again gets the same answer.
+            raise unreachable(_redirect_problem(exc)) from None
         except requests.exceptions.RequestException as exc:
             if attempt < attempts:
                 sleep(backoff_delay(attempt, backoff, 30))
@@ -5668,6 +5681,7 @@ def _lookup_answer(client: ArrClient, path: str, term: str, schema: str) -> list
 XTREAM_API = 'player_api.php'
 XTREAM_WARN_RECORDS = 5          # malformed records warned about one by one, per action
 XTREAM_EXPIRY_WARNING_DAYS = 7   # a run warns when the account expires sooner
+XTREAM_MAX_REDIRECTS = 5
 _XTREAM_EXTENSION_RE = re.compile(r'[A-Za-z0-9]{1,5}')
 _XTREAM_LIVE_TYPES = frozenset({'live', 'created_live', 'radio_streams'})
 _INT32_MAX = 2 ** 31 - 1         # processed_lines' INTEGER columns (PostgreSQL: 32 bits)
@@ -5678,7 +5692,12 @@ class PanelError(StalkeerError):
 
 
 class PanelRefused(PanelError):
-    """The panel answered, and refused the account (auth 0, HTTP 401/403)."""
+    """The panel answered, and refused the account (auth 0, HTTP 401/403);
+    ``reason``: 'auth 0' or 'HTTP 403', kept as the account's status."""
+
+    def __init__(self, message: str, reason: str = ''):
+        super().__init__(message)
+        self.reason = reason
 
 
 def xtream_int(value) -> int | None:
@@ -5698,9 +5717,20 @@ def xtream_count(value) -> int | None:
     return 0 if value in (0, '0') else xtream_int(value)
 
 
+# Lone UTF-16 surrogates ("\ud83d": a panel's JS layer cutting an emoji in half; valid
+# JSON, but no UTF-8 encoder takes them) and control characters (ESC: a name that
+# would colour or clear the reader's terminal) are not text. A half emoji is
+# dropped (a U+FFFD left in 'Heat \ufffd (1995)' would keep the title from
+# matching 'Heat'); a control character becomes a space.
+_XTREAM_NOT_TEXT = re.compile('[\ud800-\udfff]|[\x00-\x1f\x7f-\x9f]')
+
+
 def xtream_text(value) -> str:
-    """A name or category as text: numbers too (a film called 1917), '' otherwise."""
+    """A name or category as text: numbers too (a film called 1917), '' otherwise;
+    lone surrogates dropped, control characters made spaces."""
     if isinstance(value, str):
+        if not value.isascii() or not value.isprintable():
+            value = _XTREAM_NOT_TEXT.sub(lambda m: ' ' if m[0] < '\ud800' else '', value)
         return value.strip()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
@@ -5801,14 +5831,19 @@ class PanelAccountInfo:
     is_trial: bool | None
     active_cons: int | None
     max_connections: int | None
+    exp_date_unread: str | None = None      # an exp_date that could not be read, as sent
 
     def warnings(self, now: dt.datetime | None = None) -> list[str]:
         """What a run says about the account: not Active, expired or expiring
         within XTREAM_EXPIRY_WARNING_DAYS days."""
         now = now or utcnow()
         found = []
-        if self.status and self.status.lower() != 'active':
+        if not self.status:
+            found.append('the panel did not say whether the account is active (no user_info.status)')
+        elif self.status.lower() != 'active':
             found.append(f'the account is not active (status {clip(self.status, 40)!r})')
+        if self.exp_date_unread:
+            found.append(f'the account\'s expiry date cannot be read (exp_date {self.exp_date_unread!r})')
         if self.exp_date is not None:
             left = (self.exp_date - now).total_seconds()
             when = self.exp_date.strftime('%Y-%m-%d %H:%M UTC')
@@ -5819,16 +5854,36 @@ class PanelAccountInfo:
         return found
 
 
-def _exp_date(value) -> dt.datetime | None:
-    """user_info.exp_date (Unix seconds, as a number or a string; null, "" or 0:
-    never expires) as a naive UTC datetime."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    elif isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 32503680000:
-        return None      # (32503680000: the year 3000)
-    return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None)
+_NEVER_EXPIRES = (None, '', '0', 0, 'null')
+_EXP_DATE_FORMATS = ('%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d')
+
+
+def _exp_date(value) -> dt.datetime | None | str:
+    """user_info.exp_date as a naive UTC datetime: Unix seconds (a number or a
+    string, as XUI writes it), milliseconds (13 digits: some forks), or a UTC
+    date 'YYYY-MM-DD HH:MM:SS' (forks and Stalker bridges); None for null, "",
+    "0" or 0 (never expires); the value as text when it cannot be read (the run
+    warns: unreadable is not "never")."""
+    raw = value.strip() if isinstance(value, str) else value
+    if raw in _NEVER_EXPIRES or raw == 0.0:
+        return None
+    number = None
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        number = int(raw)
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and float(raw).is_integer():
+        number = int(raw)
+    if number is not None:
+        if number >= 10 ** 12:         # milliseconds
+            number //= 1000
+        if 0 < number < 32503680000:   # (the year 3000)
+            return dt.datetime.fromtimestamp(number, dt.timezone.utc).replace(tzinfo=None)
+    elif isinstance(raw, str):
+        for form in _EXP_DATE_FORMATS:
+            try:
+                return dt.datetime.strptime(raw, form)
+            except ValueError:
+                continue
+    return clip(xtream_text(raw) or json.dumps(raw), 40)
 
 
 class XtreamClient:
@@ -5844,6 +5899,9 @@ class XtreamClient:
         self.session = session or requests.Session()
         self.session.headers.update({'Accept': 'application/json',
                                      'User-Agent': user_agent or f'stalkeer/{__version__}'})
+        # Every hop of a redirect chain is a player_api.php hit on an account that
+        # panels ban for hammering (requests follows 30).
+        self.session.max_redirects = XTREAM_MAX_REDIRECTS
         self.timeout = (min(10.0, settings.timeout), settings.timeout)
         self.attempts = attempts
         self.backoff = backoff
@@ -5879,7 +5937,7 @@ class XtreamClient:
         code = response.status_code
         if code in (401, 403):
             raise PanelRefused(f'{self.where} refused the account (HTTP {code}): check [xtream] '
-                             'username and password, or whether the account is banned')
+                               'username and password, or whether the account is banned', f'HTTP {code}')
         if code == 404:
             raise PanelError(f'{self.where} answered 404 for {XTREAM_API}: not an Xtream Codes '
                              'panel, or not at this URL ([xtream] url)')
@@ -5915,11 +5973,13 @@ class XtreamClient:
                              '(not an Xtream Codes panel?)')
         if xtream_count(info.get('auth')) != 1:
             raise PanelRefused(f'{self.where} refused the account (auth 0): check [xtream] username '
-                             'and password (or the [m3u] url they come from)')
+                               'and password (or the [m3u] url they come from)', 'auth 0')
         status = xtream_text(info.get('status')) or None
         trial = xtream_count(info.get('is_trial'))
+        expiry = _exp_date(info.get('exp_date'))
         return PanelAccountInfo(status=clip(status, 32) if status else None,
-                                exp_date=_exp_date(info.get('exp_date')),
+                                exp_date=expiry if isinstance(expiry, dt.datetime) else None,
+                                exp_date_unread=expiry if isinstance(expiry, str) else None,
                                 is_trial=None if trial is None else bool(trial),
                                 active_cons=xtream_count(info.get('active_cons')),
                                 max_connections=xtream_count(info.get('max_connections')))
@@ -6134,11 +6194,15 @@ class XtreamIngest(PlaylistIngest):
             'xtream', entry.stream_id, entry.series_id, entry.tmdb_id, entry.container_extension))
 
 
-def store_panel_account(panel: str, info: PanelAccountInfo) -> None:
-    """Keep the account's state for `status` and /metrics (one row per panel)."""
+def store_panel_account(panel: str, info: PanelAccountInfo, refused: bool = False) -> None:
+    """Keep the account's state for `status` and /metrics (one row per panel).
+    ``refused``: only the status ('Refused (auth 0)') and checked_at change (a
+    refusal says nothing of the expiry or the connections)."""
     values = dict(status=info.status, exp_date=info.exp_date, is_trial=info.is_trial,
                   active_cons=info.active_cons, max_connections=info.max_connections,
                   checked_at=utcnow())
+    if refused:
+        values = dict(status=info.status, checked_at=values['checked_at'])
     with db_proxy.atomic():
         updated = PanelAccount.update(**values).where(PanelAccount.panel == panel).execute()
         if not updated:
@@ -8146,7 +8210,12 @@ def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo 
     client = XtreamClient(settings, user_agent=DownloadSettings.from_config(cfg).user_agent)
     try:
         account = client.account()
-    except PanelRefused:
+    except PanelRefused as exc:
+        if not args.dry_run:
+            # status and /metrics say so from now on, not the last Active answer.
+            app.open_db()
+            store_panel_account(settings.panel, PanelAccountInfo(
+                f'Refused ({exc.reason})', None, None, None, None), refused=True)
         raise
     except PanelError as exc:
         if args.source == 'xtream' or settings.enabled == 'true':

@@ -1,0 +1,181 @@
+"""Xtream Codes panels: the faults the trial of issue 16 found (trial-16), by
+kind -- odd text in answers, odd redirects, odd exp_date values, a refused
+account, categories that vanish, playlist containers, rows the panel owns,
+answers of the wrong shape -- against the fake panel, on both backends."""
+
+import datetime as dt
+import json
+import time
+
+import pytest
+
+import stalkeer
+from fakepanel import FakePanel
+from test_serve import request, serving
+from test_xtream import all_lines, ini_for, lines, process
+
+PL = stalkeer.ProcessedLine
+USER, PASSWORD = 'xzora', 'xpw-trial-9911'
+
+
+@pytest.fixture
+def panel():
+    with FakePanel(USER, PASSWORD) as fake:
+        fake.add_category('movie', 1, 'EN | Movies')
+        fake.add_category('movie', 2, 'FR | Films')
+        fake.add_category('series', 3, 'EN | Series')
+        fake.add_movie(12, 'Heat (1995)', tmdb=949, category_id=1)
+        fake.add_movie(13, 'FR - Amélie (2001) 1080p', tmdb=194, category_id=2, ext='mp4')
+        fake.add_movie(14, 'Dune (2021)', tmdb=438631, category_id=1)
+        fake.add_series(4, 'Breaking Bad', tmdb=1396, category_id=3, release_date='2008-01-20')
+        yield fake
+
+
+def one_line_error(code, out, err, *needles):
+    assert code == 2, (out, err)
+    assert 'Traceback' not in err and len(err.strip().splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, err
+    assert PASSWORD not in out + err and USER not in out + err
+
+
+def snapshot(db_url, tmp_path):
+    return [(r.id, r.line_hash, r.url, r.tvg_name, r.group_title, r.missing_since, r.updated_at)
+            for r in all_lines(db_url, tmp_path)]
+
+
+# -- text the panel sends: lone surrogates, control characters (F13) --------------------------------
+
+@pytest.mark.parametrize('where', ['name', 'category_name', 'status'])
+def test_a_lone_surrogate_anywhere_is_replaced_not_a_traceback(cli, db_url, tmp_path, panel, where):
+    if where == 'name':
+        panel.vod[0]['name'] = 'Heat \ud800 (1995)'
+    elif where == 'category_name':
+        panel.vod_categories[0]['category_name'] = 'EN \udc80 Movies'
+    else:
+        panel.user_info['status'] = 'Act\ud800ive'
+    code, out, err = process(cli, ini_for(tmp_path, panel), db_url)
+    assert code == 0, err
+    stored = lines(db_url, tmp_path)
+    heat = stored[(12, 'movies')]
+    if where == 'name':
+        assert heat.tvg_name == 'Heat (1995)' and heat.title == 'Heat'
+    elif where == 'category_name':
+        assert heat.group_title == 'EN  Movies'
+    else:
+        assert 'not active' not in err
+    assert len(stored) == 4
+
+
+def test_control_characters_in_a_name_are_spaces(cli, db_url, tmp_path, panel):
+    panel.vod[0]['name'] = '\x1b[31mHeat\x07 (1995)'
+    assert process(cli, ini_for(tmp_path, panel), db_url)[0] == 0
+    assert lines(db_url, tmp_path)[(12, 'movies')].tvg_name == '[31mHeat (1995)'
+
+
+# -- redirects the client cannot follow (F12) -------------------------------------------------------
+
+@pytest.mark.parametrize('location, message', [
+    ('http://[::1', 'redirected to an invalid address'),
+    ('ftp://127.0.0.1/x', 'redirected to an invalid address'),
+    ('/player_api.php?loop=1', 'too many redirects'),
+])
+@pytest.mark.parametrize('action', ['account', 'get_vod_streams'])
+def test_a_bad_redirect_is_one_line(cli, db_url, tmp_path, panel, action, location, message):
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    before = snapshot(db_url, tmp_path)
+    if 'loop' in location and action != 'account':
+        location = f'/player_api.php?action={action}'
+    panel.fault(action, status=302, body='', location=location)
+    asked = len(panel.requests)
+    code, out, err = process(cli, ini, db_url, '--source', 'xtream')
+    one_line_error(code, out, err, message, f'the Xtream panel at {panel.url}')
+    assert snapshot(db_url, tmp_path) == before
+    # Not asked again and again: a redirect chain is hits on the account.
+    assert len(panel.requests) - asked <= stalkeer.XTREAM_MAX_REDIRECTS + 4     # account, categories
+
+
+def test_a_bad_redirect_of_the_account_call_falls_back_under_auto(cli, db_url, tmp_path, panel):
+    (tmp_path / 'pl.m3u').write_text('#EXTM3U\n#EXTINF:-1,Heat (1995)\nhttp://h/movie/u/p/1.mkv\n',
+                                     encoding='utf-8')
+    panel.fault('account', status=302, body='', location='http://[::1')
+    code, out, err = process(cli, ini_for(tmp_path, panel), db_url)
+    assert code == 0, err
+    assert 'redirected to an invalid address' in err and 'reading the M3U playlist instead' in err
+
+
+def test_the_arr_clients_share_the_redirect_handling():
+    calls = []
+
+    def send():
+        calls.append(1)
+        raise ValueError('Invalid IPv6 URL')
+    with pytest.raises(stalkeer.PanelError, match='redirected to an invalid address'):
+        stalkeer.retried_request(send, lambda r: r, 3, 0, lambda s: None,
+                                 timed_out=lambda: stalkeer.PanelError('t'),
+                                 unreachable=lambda exc: stalkeer.PanelError(f'x: {exc}'))
+    assert calls == [1]
+
+
+# -- exp_date and status as panels write them (F2) --------------------------------------------------
+
+def _ms(days):
+    return str(int((time.time() + days * 86400) * 1000))
+
+
+def _date(days):
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=days)).strftime('%Y-%m-%d %H:%M:%S')
+
+
+@pytest.mark.parametrize('value, expected', [
+    (None, None), ('', None), ('0', None), (0, None), ('null', None),
+    ('1796105837', dt.datetime(2026, 12, 1, 6, 17, 17)), (1796105837, dt.datetime(2026, 12, 1, 6, 17, 17)),
+    ('1796105837000', dt.datetime(2026, 12, 1, 6, 17, 17)),
+    ('2026-12-02 10:00:00', dt.datetime(2026, 12, 2, 10, 0)), ('2026-12-02', dt.datetime(2026, 12, 2)),
+    ('abc', 'abc'), (True, 'true'), ('-5', '-5'), ({'a': 1}, '{"a": 1}'),
+])
+def test_exp_date_forms(value, expected):
+    assert stalkeer._exp_date(value) == expected
+
+
+@pytest.mark.parametrize('exp_date, warning', [
+    (lambda: _ms(1), 'the account expires on'),
+    (lambda: _date(2), 'the account expires on'),
+    (lambda: _ms(-1), 'the account expired on'),
+    (lambda: 'abc', "the account's expiry date cannot be read (exp_date 'abc')"),
+])
+def test_an_exp_date_that_is_not_seconds_still_warns(cli, db_url, tmp_path, panel, exp_date, warning):
+    panel.user_info['exp_date'] = exp_date()
+    ini = ini_for(tmp_path, panel)
+    code, out, err = process(cli, ini, db_url)
+    assert code == 0 and warning in err, err
+    code, out, err = cli('--config', ini, '--db', db_url, 'status')
+    if 'cannot be read' not in warning:
+        assert 'never expires' not in out and 'expire' in out
+
+
+def test_a_missing_status_warns(cli, db_url, tmp_path, panel):
+    panel.user_info['status'] = None
+    code, out, err = process(cli, ini_for(tmp_path, panel), db_url)
+    assert code == 0 and 'did not say whether the account is active' in err
+
+
+# -- a refused account is what status and /metrics say (F11) ----------------------------------------
+
+@pytest.mark.parametrize('fault, reason', [
+    (dict(body='{"user_info": {"auth": 0}}'), 'auth 0'),
+    (dict(status=401, body=''), 'HTTP 401'),
+])
+def test_a_refused_account_is_kept_as_refused(cli, db_url, tmp_path, panel, fault, reason):
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    panel.fault('account', **fault)
+    code, out, err = process(cli, ini, db_url)
+    one_line_error(code, out, err, 'refused the account')
+    code, out, err = cli('--config', ini, '--db', db_url, 'status')
+    assert f'account: Refused ({reason})' in out and 'Active' not in out
+    with serving(db_url, tmp_path) as server:
+        server.panel = stalkeer.panel_name(stalkeer.Config(str(ini), env={}))
+        status, headers, body = request(server, '/metrics')
+    assert 'stalkeer_account_active 0' in body.decode()
