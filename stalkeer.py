@@ -204,6 +204,14 @@ CONTENT_TYPE_EXTENSIONS = {
     'video/x-flv': '.flv', 'video/x-ms-wmv': '.wmv',
 }
 DEFAULT_EXTENSION = '.mkv'
+# HLS playlists (RFC 8216 §4: application/vnd.apple.mpegurl, or audio/mpegurl)
+# and the container names panels give them: a list of segment URLs, never the
+# film itself, so neither downloaded nor offered as a movie file.
+_PLAYLIST_CONTENT_TYPES = frozenset({'application/vnd.apple.mpegurl', 'application/x-mpegurl',
+                                     'audio/mpegurl', 'audio/x-mpegurl'})
+PLAYLIST_CONTAINERS = frozenset({'m3u8', 'm3u'})
+_STREAMING_PLAYLIST = ('the server sent a streaming (HLS) playlist instead of a video file: '
+                       'only a stream of this title is offered')
 
 # Path components are limited to 255 bytes (NAME_MAX of ext4, XFS, Btrfs, ZFS;
 # 255 UTF-16 units on NTFS/exFAT, never fewer bytes of UTF-8 than that).
@@ -2725,6 +2733,8 @@ class Downloader:
         if ctype.startswith('text/html'):
             raise DownloadError('the server sent an HTML page instead of a video '
                                 '(expired subscription or wrong URL?)')
+        if ctype.split(';')[0].strip() in _PLAYLIST_CONTENT_TYPES:
+            raise DownloadError(_STREAMING_PLAYLIST)
         if code == 200:
             if offset:
                 log.warning('%s: server ignored the range or the file changed; starting over',
@@ -2772,6 +2782,10 @@ class Downloader:
                     break
                 if self.stop_event is not None and self.stop_event.is_set():
                     raise Interrupted(signal.SIGTERM)
+                if pos == 0 and bytes(chunk[:64]).lstrip(b'\xef\xbb\xbf \t\r\n')[:7].upper() == b'#EXTM3U':
+                    # An HLS playlist served as video/mp4 or octet-stream: a text
+                    # of segment URLs, not the film (it would be "completed").
+                    raise DownloadError(_STREAMING_PLAYLIST)
                 part.write(chunk, pos, keeper)       # checks the lease first
                 pos += len(chunk)
                 progress(pos)
@@ -6086,6 +6100,7 @@ class XtreamIngest(PlaylistIngest):
         series_groups = client.categories('get_series_categories')
         seen: set[str] = set()
         usable = collections.Counter()      # per kind: records that could be read
+        streams_only = collections.Counter()    # per action: HLS-only records, not offered
 
         def read_all(by_type):
             for kind, action, groups in (('movie', 'get_vod_streams', vod_groups),
@@ -6104,6 +6119,12 @@ class XtreamIngest(PlaylistIngest):
                         return
                     usable[kind] += 1
                     summary.entries += 1
+                    if entry.container_extension in PLAYLIST_CONTAINERS:
+                        # HLS only: no file to download (what the panel serves at
+                        # /movie/U/P/12.m3u8 is a list of segments).
+                        summary.filtered += 1
+                        streams_only[action] += 1
+                        return
                     if self.filter.active and not self.filter.allows(entry):
                         summary.filtered += 1
                         return
@@ -6112,6 +6133,10 @@ class XtreamIngest(PlaylistIngest):
 
                 summary.lines_read += client.each(action, on_record)
                 self._flush(batch, summary, by_type)
+                if streams_only[action]:
+                    log.warning('%s: %d records of %s are only a streaming playlist (container_extension '
+                                'm3u8): not offered for download (counted as filtered)', client.where,
+                                streams_only[action], action)
                 if self.skipped[action] > XTREAM_WARN_RECORDS:
                     log.warning('%s: skipped %d malformed records of %s in all', client.where,
                                 self.skipped[action], action)
@@ -6163,8 +6188,9 @@ class XtreamIngest(PlaylistIngest):
                  'tvg-type': kind}
         tmdb = xtream_int(raw.get('tmdb')) or xtream_int(raw.get('tmdb_id'))
         if kind == 'movie':
-            ext = xtream_text(raw.get('container_extension'))
-            ext = ext.lower() if _XTREAM_EXTENSION_RE.fullmatch(ext) else None
+            # '.mkv', 'MKV ' (seen on some panels) are mkv.
+            ext = xtream_text(raw.get('container_extension')).strip(' .').lower()
+            ext = ext if _XTREAM_EXTENSION_RE.fullmatch(ext) else None
             # Without an extension the panel's usual one: it routes by the id.
             url = self.client.settings.stream_url('movie', the_id, ext or 'mp4')
             return PanelEntry(number, '', attrs, name, url, kind='movie', stream_id=the_id,

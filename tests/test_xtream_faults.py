@@ -179,3 +179,40 @@ def test_a_refused_account_is_kept_as_refused(cli, db_url, tmp_path, panel, faul
         server.panel = stalkeer.panel_name(stalkeer.Config(str(ini), env={}))
         status, headers, body = request(server, '/metrics')
     assert 'stalkeer_account_active 0' in body.decode()
+
+
+# -- a streaming playlist is never a film (F10) -----------------------------------------------------
+
+HLS = b'#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nseg0.ts\n#EXT-X-ENDLIST\n'
+
+
+@pytest.mark.parametrize('body, content_type', [
+    (HLS, 'application/vnd.apple.mpegurl'),
+    (HLS, 'audio/x-mpegurl; charset=utf-8'),
+    (HLS, 'video/mp4'),                                  # known only by its first bytes
+    (b'\xef\xbb\xbf\n' + HLS.lower(), 'application/octet-stream'),
+])
+def test_the_downloader_refuses_a_streaming_playlist(server, cli, tmp_path, sqlite_url, body, content_type):
+    server.add('heat.mkv', body, content_type=content_type)
+    dest = tmp_path / 'Heat (1995).mkv'
+    code, out, err = cli('--db', sqlite_url, 'download', server.url('heat.mkv'), dest)
+    assert code == 1, (out, err)
+    assert 'streaming (HLS) playlist instead of a video file' in out + err
+    assert not dest.exists() and not list(tmp_path.glob('*.mkv'))
+
+
+def test_the_panel_offers_no_m3u8_container_as_a_movie(cli, db_url, tmp_path, panel):
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    panel.vod[0]['container_extension'] = 'm3u8'        # Heat: now HLS only
+    panel.vod[2]['container_extension'] = '.MKV '       # Dune: a dot and a case some panels write
+    code, out, err = process(cli, ini, db_url, '--json')
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary['filtered'] == 1 and summary['disappeared'] == 1
+    assert 'only a streaming playlist (container_extension m3u8)' in err
+    stored = {r.stream_id: r for r in all_lines(db_url, tmp_path) if r.stream_id}
+    assert stored[12].missing_since is not None and stored[12].url.endswith('/12.mkv')
+    assert not any(r.url.endswith('.m3u8') for r in stored.values())
+    assert stored[14].container_extension == 'mkv' and stored[14].url.endswith('/14.mkv')
+    assert stored[14].missing_since is None
