@@ -6066,6 +6066,7 @@ class PanelEntry(PlaylistEntry):
     tmdb_id: int | None = None
     container_extension: str | None = None
     year: int | None = None         # releaseDate of a series, when its name has no year
+    group_unknown: bool = False     # its category_id is not in the categories answer, nor stored
 
 
 def _panel_meta_hash(entry: PanelEntry) -> str:
@@ -6091,6 +6092,30 @@ class XtreamIngest(PlaylistIngest):
         super().__init__(line_filter, **kwargs)
         self.client = client
         self.skipped = collections.Counter()
+        self.unresolved = collections.Counter()     # per action: records of an unlisted category
+        self._stored_groups: dict[str, dict] = {}   # per kind: key -> stored group_title
+
+    def _stored_group(self, kind: str, key) -> str | None:
+        """The group_title stored for a movie's URL / a series' id (None: none
+        stored). Categories are a separate call, which a panel under load answers
+        with [] or an error page: an unlisted category keeps the group the row
+        has, instead of emptying it (and with it every [filter] on the group)."""
+        if kind not in self._stored_groups:
+            found = {}
+            if self.can_read_db:
+                PL = ProcessedLine
+                if kind == 'movie':
+                    prefix = f'{self.client.settings.url}/movie/'
+                    query = (PL.select(PL.url, PL.group_title)
+                             .where(PL.url.startswith(prefix) & (PL.group_title != '')))
+                    found = {url: group for url, group in query.tuples() if url.startswith(prefix)}
+                else:
+                    query = (PL.select(PL.series_id, PL.group_title)
+                             .where((PL.source == 'xtream') & (PL.content_type == 'series')
+                                    & PL.series_id.is_null(False) & (PL.group_title != '')))
+                    found = dict(query.tuples())
+            self._stored_groups[kind] = found
+        return self._stored_groups[kind].get(key)
 
     def run_panel(self) -> IngestSummary:
         client = self.client
@@ -6125,7 +6150,10 @@ class XtreamIngest(PlaylistIngest):
                         summary.filtered += 1
                         streams_only[action] += 1
                         return
-                    if self.filter.active and not self.filter.allows(entry):
+                    if (self.filter.active and not self.filter.allows(entry)) or (
+                            entry.group_unknown and self.filter.patterns['group_title_exclude']):
+                        # A record whose category cannot be told may be of an excluded
+                        # one: wrong is worse than missing.
                         summary.filtered += 1
                         return
                     key = entry.url if kind == 'movie' else f'xtream-series:{client.settings.panel}/{entry.series_id}'
@@ -6133,6 +6161,12 @@ class XtreamIngest(PlaylistIngest):
 
                 summary.lines_read += client.each(action, on_record)
                 self._flush(batch, summary, by_type)
+                if self.unresolved[action]:
+                    log.warning('%s: %d records of %s name a category the panel did not list (%s '
+                                'answered %d): their stored group titles are kept', client.where,
+                                self.unresolved[action], action,
+                                'get_vod_categories' if kind == 'movie' else 'get_series_categories',
+                                len(groups))
                 if streams_only[action]:
                     log.warning('%s: %d records of %s are only a streaming playlist (container_extension '
                                 'm3u8): not offered for download (counted as filtered)', client.where,
@@ -6183,21 +6217,31 @@ class XtreamIngest(PlaylistIngest):
         category = xtream_text(raw.get('category_id'))
         if not category and isinstance(raw.get('category_ids'), list) and raw['category_ids']:
             category = xtream_text(raw['category_ids'][0])      # XUI.one: category_ids [3, 7]
-        attrs = {'tvg-name': name[:1000], 'group-title': groups.get(category, ''),
-                 'tvg-logo': xtream_text(raw.get('stream_icon' if kind == 'movie' else 'cover'))[:2000],
-                 'tvg-type': kind}
-        tmdb = xtream_int(raw.get('tmdb')) or xtream_int(raw.get('tmdb_id'))
+        url, ext = '', None
         if kind == 'movie':
             # '.mkv', 'MKV ' (seen on some panels) are mkv.
             ext = xtream_text(raw.get('container_extension')).strip(' .').lower()
             ext = ext if _XTREAM_EXTENSION_RE.fullmatch(ext) else None
             # Without an extension the panel's usual one: it routes by the id.
             url = self.client.settings.stream_url('movie', the_id, ext or 'mp4')
+        group, unknown = groups.get(category), False
+        if group is None:
+            group = ''
+            if category:
+                self.unresolved[action] += 1
+                group = self._stored_group(kind, url if kind == 'movie' else the_id)
+                unknown = group is None
+                group = group or ''
+        attrs = {'tvg-name': name[:1000], 'group-title': group,
+                 'tvg-logo': xtream_text(raw.get('stream_icon' if kind == 'movie' else 'cover'))[:2000],
+                 'tvg-type': kind}
+        tmdb = xtream_int(raw.get('tmdb')) or xtream_int(raw.get('tmdb_id'))
+        if kind == 'movie':
             return PanelEntry(number, '', attrs, name, url, kind='movie', stream_id=the_id,
-                              tmdb_id=tmdb, container_extension=ext)
+                              tmdb_id=tmdb, container_extension=ext, group_unknown=unknown)
         year = xtream_year(raw.get('releaseDate')) or xtream_year(raw.get('release_date'))
         return PanelEntry(number, '', attrs, name, '', kind='series', series_id=the_id,
-                          tmdb_id=tmdb, year=year)
+                          tmdb_id=tmdb, year=year, group_unknown=unknown)
 
     def _meta(self, entry: PanelEntry) -> str:
         return _panel_meta_hash(entry)

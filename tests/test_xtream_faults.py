@@ -216,3 +216,47 @@ def test_the_panel_offers_no_m3u8_container_as_a_movie(cli, db_url, tmp_path, pa
     assert not any(r.url.endswith('.m3u8') for r in stored.values())
     assert stored[14].container_extension == 'mkv' and stored[14].url.endswith('/14.mkv')
     assert stored[14].missing_since is None
+
+
+# -- categories that vanish keep the stored groups (F1) ---------------------------------------------
+
+def _groups(db_url, tmp_path):
+    return {r.stream_id or r.series_id: (r.group_title, r.languages, r.missing_since is None)
+            for r in all_lines(db_url, tmp_path) if r.stream_id or r.series_id}
+
+
+@pytest.mark.parametrize('categories', ['[]', '{"a": 1}', '[{"category_id": "9", "category_name": "X"}]'])
+@pytest.mark.parametrize('setting', ['GROUP_TITLE_EXCLUDE=^FR', 'GROUP_TITLE_INCLUDE=^EN'])
+def test_an_empty_categories_answer_keeps_the_stored_groups(cli, db_url, tmp_path, panel, monkeypatch,
+                                                            categories, setting):
+    key, value = setting.split('=')
+    monkeypatch.setenv(f'STALKEER_FILTER_{key}', value)
+    ini = ini_for(tmp_path, panel)
+    code, out, err = process(cli, ini, db_url)
+    assert code == 0, err
+    before = _groups(db_url, tmp_path)
+    assert before[12][0] == 'EN | Movies' and 13 not in before        # Amélie filtered, never stored
+    panel.fault('get_vod_categories', body=categories)
+    panel.fault('get_series_categories', body=categories)
+    code, out, err = process(cli, ini, db_url, '--json')
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary['disappeared'] == 0 and summary['reappeared'] == 0, summary
+    assert _groups(db_url, tmp_path) == before
+    assert 'name a category the panel did not list' in err and 'stored group titles are kept' in err
+
+
+def test_a_new_record_of_an_unknown_category_is_not_let_past_an_exclude(cli, db_url, tmp_path, panel,
+                                                                        monkeypatch):
+    monkeypatch.setenv('STALKEER_FILTER_GROUP_TITLE_EXCLUDE', '^FR')
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    panel.fault('get_vod_categories', body='[]')
+    panel.add_movie(15, 'FR - La Haine (1995)', category_id=2)
+    code, out, err = process(cli, ini, db_url, '--json')
+    assert code == 0, err
+    assert json.loads(out)['filtered'] == 2      # Amélie (as before) and La Haine: their category is unknown
+    assert 15 not in _groups(db_url, tmp_path)
+    monkeypatch.delenv('STALKEER_FILTER_GROUP_TITLE_EXCLUDE')
+    assert process(cli, ini, db_url)[0] == 0     # no exclude: stored, without a group
+    assert not _groups(db_url, tmp_path)[15][0]
