@@ -6186,8 +6186,15 @@ class XtreamIngest(PlaylistIngest):
             # Only a list that held usable records says what is gone from it (a
             # panel that renamed its fields has every record skipped, not every film gone).
             if usable['movie']:
-                summary.disappeared += self._mark_disappeared(
-                    seen, (PL.source == 'xtream') & PL.stream_id.is_null(False) & PL.series_id.is_null())
+                # The panel's movies are its own rows and the M3U rows of its
+                # /movie/U/P/ URLs (read from get.php before): one film, one row,
+                # so a film the panel dropped -- or that a [filter] now drops --
+                # is retired whichever read stored it. Episode lines are not:
+                # get_series does not list them.
+                prefix = client.settings.stream_url('movie', 0, '')[:-len('0.')]
+                summary.disappeared += self._mark_disappeared(seen, (
+                    (PL.source == 'xtream') & PL.stream_id.is_null(False) & PL.series_id.is_null())
+                    | (PL.url.startswith(prefix) & (PL.source.is_null() | (PL.source == 'm3u'))))
             if usable['series']:
                 summary.disappeared += self._mark_disappeared(
                     seen, (PL.source == 'xtream') & (PL.content_type == 'series'))

@@ -260,3 +260,46 @@ def test_a_new_record_of_an_unknown_category_is_not_let_past_an_exclude(cli, db_
     monkeypatch.delenv('STALKEER_FILTER_GROUP_TITLE_EXCLUDE')
     assert process(cli, ini, db_url)[0] == 0     # no exclude: stored, without a group
     assert not _groups(db_url, tmp_path)[15][0]
+
+
+# -- the panel owns the rows of its /movie/U/P/ URLs, whichever read stored them (F5, F5b) ----------
+
+def _playlist(tmp_path, panel, movies):
+    text = '#EXTM3U\n' + ''.join(
+        f'#EXTINF:-1 tvg-name="{name}" group-title="EN | Movies",{name}\n'
+        f'{panel.url}/movie/{USER}/{PASSWORD}/{sid}.{ext}\n' for sid, name, ext in movies)
+    text += f'#EXTINF:-1 tvg-name="RED TV" group-title="EN | Live",RED TV\n{panel.url}/{USER}/{PASSWORD}/77\n'
+    text += (f'#EXTINF:-1 tvg-name="Breaking Bad S01E01" group-title="EN | Series",Breaking Bad S01E01\n'
+             f'{panel.url}/series/{USER}/{PASSWORD}/501.mkv\n')
+    path = tmp_path / 'get.m3u'
+    path.write_text(text, encoding='utf-8')
+    return path
+
+
+def test_a_panel_run_retires_the_m3u_rows_of_its_movies(cli, db_url, tmp_path, panel):
+    ini = ini_for(tmp_path, panel)
+    playlist = _playlist(tmp_path, panel, [(12, 'Heat (1995)', 'mkv'), (13, 'FR - Amélie (2001) 1080p', 'mp4'),
+                                           (14, 'Dune (2021)', 'mkv')])
+    assert process(cli, ini, db_url, playlist)[0] == 0
+    del panel.vod[1:]                      # the provider drops Amélie and Dune
+    code, out, err = process(cli, ini, db_url, '--json')
+    assert code == 0, err
+    assert json.loads(out)['disappeared'] == 2
+    live = {r.url.rsplit('/', 1)[-1]: r.source for r in all_lines(db_url, tmp_path)
+            if r.missing_since is None and r.url}
+    # Heat adopted; the live channel and the episode line are not the panel's to retire.
+    assert live == {'12.mkv': 'xtream', '77': 'm3u', '501.mkv': 'm3u'}
+
+
+def test_a_filtered_panel_record_retires_its_m3u_row(cli, db_url, tmp_path, panel, monkeypatch):
+    panel.vod[2]['name'] = 'Dune (2021) 4K'
+    ini = ini_for(tmp_path, panel)
+    playlist = _playlist(tmp_path, panel, [(12, 'Heat (1995)', 'mkv'), (14, 'Dune (2021) 4K', 'mkv')])
+    assert process(cli, ini, db_url, playlist)[0] == 0
+    monkeypatch.setenv('STALKEER_FILTER_TVG_NAME_EXCLUDE', '4K')
+    code, out, err = process(cli, ini, db_url, '--json')
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary['filtered'] == 1 and summary['disappeared'] == 1
+    dune = [r for r in all_lines(db_url, tmp_path) if (r.url or '').endswith('/14.mkv')]
+    assert len(dune) == 1 and dune[0].missing_since is not None
