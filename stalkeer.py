@@ -6024,7 +6024,7 @@ class XtreamClient:
             if first == '[':
                 values = stream.items()
             elif first == '{':
-                values = (stream.value() for _key in stream.members())
+                values = self._keyed_records(stream)
             else:
                 raise AnswerError(f'{json_kind(stream.value())} where a list was expected')
             for record in values:
@@ -6033,6 +6033,23 @@ class XtreamClient:
 
         self.request(action, read, **params)
         return count
+
+    @staticmethod
+    def _keyed_records(stream: JsonStream):
+        """The records of an object keyed by id ({"12": {"stream_id": 12, …}}: some
+        forks answer so). Any other object -- {} , {"user_info": {"auth": 0}} (XUI's
+        answer to every action once it refuses the account), {"error": …} -- is not
+        a catalogue: AnswerError, not an empty or one-record list."""
+        count = 0
+        for key in stream.members():
+            value = stream.value()
+            if not isinstance(value, dict) or key in ('user_info', 'error', 'auth', 'message'):
+                raise AnswerError(f'an object where a list was expected (with {clip(key, 40)!r}: '
+                                  f'{json_kind(value)}; the account refused?)')
+            count += 1
+            yield value
+        if not count:
+            raise AnswerError('an empty object where a list was expected')
 
     def _document(self, action: str, **params) -> dict:
         def read(stream: JsonStream):
@@ -6094,6 +6111,14 @@ class XtreamIngest(PlaylistIngest):
         self.skipped = collections.Counter()
         self.unresolved = collections.Counter()     # per action: records of an unlisted category
         self._stored_groups: dict[str, dict] = {}   # per kind: key -> stored group_title
+
+    @staticmethod
+    def _stored(kind: str) -> bool:
+        """Whether present rows of the panel's ``kind`` are stored."""
+        PL = ProcessedLine
+        kind_rows = (PL.stream_id.is_null(False) & PL.series_id.is_null() if kind == 'movie'
+                     else PL.content_type == 'series')
+        return PL.select().where((PL.source == 'xtream') & PL.missing_since.is_null() & kind_rows).exists()
 
     def _stored_group(self, kind: str, key) -> str | None:
         """The group_title stored for a movie's URL / a series' id (None: none
@@ -6159,8 +6184,13 @@ class XtreamIngest(PlaylistIngest):
                     key = entry.url if kind == 'movie' else f'xtream-series:{client.settings.panel}/{entry.series_id}'
                     batch = self._take(line_hash(entry.tvg_name, key), entry, batch, seen, summary, by_type)
 
-                summary.lines_read += client.each(action, on_record)
+                listed = client.each(action, on_record)
+                summary.lines_read += listed
                 self._flush(batch, summary, by_type)
+                if not listed and self.can_read_db and self._stored(kind):
+                    log.warning('%s answered %s with no record, although its %s are stored: none '
+                                'is marked gone', client.where, action,
+                                'movies' if kind == 'movie' else 'series')
                 if self.unresolved[action]:
                     log.warning('%s: %d records of %s name a category the panel did not list (%s '
                                 'answered %d): their stored group titles are kept', client.where,

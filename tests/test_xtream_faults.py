@@ -303,3 +303,38 @@ def test_a_filtered_panel_record_retires_its_m3u_row(cli, db_url, tmp_path, pane
     assert summary['filtered'] == 1 and summary['disappeared'] == 1
     dune = [r for r in all_lines(db_url, tmp_path) if (r.url or '').endswith('/14.mkv')]
     assert len(dune) == 1 and dune[0].missing_since is not None
+
+
+# -- a catalogue answered with an object that is not records (F7) -----------------------------------
+
+@pytest.mark.parametrize('action', ['get_vod_streams', 'get_series'])
+@pytest.mark.parametrize('body, message', [
+    ('{"user_info": {"auth": 0}}', "an object where a list was expected (with 'user_info'"),
+    ('{}', 'an empty object where a list was expected'),
+    ('{"error": "x"}', "an object where a list was expected (with 'error'"),
+    ('{"12": {"stream_id": 12, "series_id": 12, "name": "Heat (1995)"}, "13": 5}', 'an object where a list was expected'),
+])
+def test_an_object_that_is_not_records_is_one_line(cli, db_url, tmp_path, panel, action, body, message):
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    before = snapshot(db_url, tmp_path)
+    panel.fault(action, body=body)
+    code, out, err = process(cli, ini, db_url)
+    one_line_error(code, out, err, message, action)
+    assert snapshot(db_url, tmp_path) == before
+
+
+def test_records_keyed_by_id_are_still_read(cli, db_url, tmp_path, panel):
+    panel.fault('get_vod_streams', body=json.dumps({str(r['stream_id']): r for r in panel.vod}))
+    code, out, err = process(cli, ini_for(tmp_path, panel), db_url, '--json')
+    assert code == 0, err
+    assert json.loads(out)['by_content_type']['movies'] == 3
+
+
+def test_an_empty_list_of_one_kind_is_said(cli, db_url, tmp_path, panel):
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    panel.fault('get_vod_streams', body='[]')
+    code, out, err = process(cli, ini, db_url, '--json')
+    assert code == 0 and json.loads(out)['disappeared'] == 0
+    assert 'answered get_vod_streams with no record, although its movies are stored' in err
