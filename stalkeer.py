@@ -7647,6 +7647,13 @@ class Console:
         write_line(self.stderr, f'stalkeer: error: {message}')
         log_to_file(logging.ERROR, message)
 
+    def warning(self, message) -> None:
+        """A warning that is an outcome of the run (the account expires): on
+        stderr even with ``-q``, which cron mails; in the log file."""
+        message = shown(message)
+        write_line(self.stderr, f'stalkeer: {message}')
+        log_to_file(logging.WARNING, message)
+
 
 def stream_is_tty(stream) -> bool:
     try:
@@ -7863,6 +7870,7 @@ class App:
         self.console = console
         self.db = None
         self.run_counts = {}        # what a command did, for notifications
+        self.run_warnings = []      # outcome warnings (the account), for notifications
         self.notifier = None
         self._progress = None
 
@@ -8343,7 +8351,8 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
         can_read_db = True
         store_panel_account(client.settings.panel, account)
     for warning in account.warnings():
-        log.warning('%s: %s', client.where, warning)
+        app.console.warning(f'{client.where}: {warning}')
+        app.run_warnings.append(f'{client.where}: {warning}')
     summary = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run,
                            limit=args.limit, can_read_db=can_read_db).run_panel()
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
@@ -9580,15 +9589,22 @@ class Notifier:
                     'id': info_id, 'title': title, 'status': FAILED, 'error': redact(error),
                     'url': redact_url(url) if url else None, 'retry_count': retry_count})
 
-    def finish(self, exit_code: int, counts: dict) -> None:
+    def finish(self, exit_code: int, counts: dict, warnings=()) -> None:
+        """The run summary: ``counts`` (name -> number), and ``warnings`` (outcome
+        warnings such as the account's expiry: in the webhook's "warnings" and
+        the healthcheck's body)."""
         if not self.enabled:
             return
         if self.on == 'always' or (self.on == 'failure' and exit_code != EXIT_OK):
-            self._send({'event': 'run_summary', 'command': self.command, 'host': socket.gethostname(),
+            document = {'event': 'run_summary', 'command': self.command, 'host': socket.gethostname(),
                         'status': 'ok' if exit_code == EXIT_OK else 'failed', 'exit_code': exit_code,
-                        'counts': counts})
+                        'counts': counts}
+            if warnings:
+                document['warnings'] = list(warnings)
+            self._send(document)
         if self.healthcheck:
-            summary = ', '.join(f'{k} {v}' for k, v in counts.items()) or self.command
+            summary = '; '.join([', '.join(f'{k} {v}' for k, v in counts.items()) or self.command,
+                                 *warnings])
             suffix = '' if exit_code == EXIT_OK else '/fail'
             self._post(self.healthcheck + suffix, 'healthcheck', data=shown(summary).encode())
 
@@ -10660,13 +10676,13 @@ def main(argv=None) -> int:
                 app.notifier.start()
             code = args.func(app)
             if app.notifier is not None:
-                app.notifier.finish(code, app.run_counts)
+                app.notifier.finish(code, app.run_counts, app.run_warnings)
             return code
         except StalkeerError as exc:
             console.error(exc)
             if app is not None and app.notifier is not None:
                 app.run_counts.setdefault('error', redact(str(exc)))
-                app.notifier.finish(exc.exit_code, app.run_counts)
+                app.notifier.finish(exc.exit_code, app.run_counts, app.run_warnings)
             return exc.exit_code
         except peewee.PeeweeException as exc:
             console.error(f'database error: {first_line(exc)}')

@@ -338,3 +338,25 @@ def test_an_empty_list_of_one_kind_is_said(cli, db_url, tmp_path, panel):
     code, out, err = process(cli, ini, db_url, '--json')
     assert code == 0 and json.loads(out)['disappeared'] == 0
     assert 'answered get_vod_streams with no record, although its movies are stored' in err
+
+
+# -- the account's warnings reach cron (F9) ---------------------------------------------------------
+
+def test_account_warnings_survive_q_and_reach_the_webhook_and_healthcheck(cli, db_url, tmp_path, panel):
+    from test_ops import Receiver, notify_ini
+    panel.user_info['exp_date'] = int(time.time() + 3 * 86400)
+    receiver = Receiver()
+    try:
+        ini = notify_ini(tmp_path, receiver, on='always')
+        ini.write_text(ini.read_text() + f'[m3u]\nurl = {panel.playlist_url}\n', encoding='utf-8')
+        code, out, err = cli('-q', '--config', ini, '--db', db_url, 'process')
+        received = list(receiver.received)
+    finally:
+        receiver.close()
+    assert code == 0, err
+    assert 'the account expires on' in err and err.count('the account expires on') == 1
+    hook = [json.loads(body) for path, body in received if path == '/hook']
+    assert hook and 'the account expires on' in hook[-1]['warnings'][0]
+    ping = [body.decode() for path, body in received if path == '/ping/abc-123']
+    assert ping and 'the account expires on' in ping[-1]
+    assert PASSWORD not in json.dumps(hook) + ''.join(ping)
