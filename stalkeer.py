@@ -5777,11 +5777,25 @@ class XtreamSettings:
         url = (cfg.get('xtream', 'url') or '').rstrip('/')
         username, password = cfg.get('xtream', 'username') or '', cfg.get('xtream', 'password') or ''
         derived = False
-        if not url:
+        if url:
+            url, username, password = _panel_base(url, username, password)
+        else:
             found = panel_from_playlist_url(cfg.get('m3u', 'url') or '')
-            if found:
+            if found and (username or password):
+                # The configured account, at the get.php URL's panel.
+                if not (username and password):
+                    raise ConfigError('[xtream] username and password go together: set both, or '
+                                      'neither to use the account of the get.php [m3u] url')
+                url, derived = found[0], True
+            elif found:
                 url, username, password = found
                 derived = True
+            elif username or password:
+                raise ConfigError('[xtream] username/password are set without a panel: set [xtream] '
+                                  'url (or a get.php?username=…&password=… [m3u] url)')
+        if enabled == 'true' and not url:
+            raise ConfigError('[xtream] enabled = true needs a panel: set [xtream] url, username and '
+                              'password (or a get.php?username=…&password=… [m3u] url)')
         if url:
             problem = url_problem(url)
             if not problem and urllib.parse.urlsplit(url).scheme.lower() not in ('http', 'https'):
@@ -5806,6 +5820,27 @@ class XtreamSettings:
         episode's id), e.g. http://host:8080/movie/U/P/12.mkv."""
         quote = lambda text: urllib.parse.quote(text, safe='')  # noqa: E731
         return f'{self.url}/{kind}/{quote(self.username)}/{quote(self.password)}/{stream_id}.{extension}'
+
+
+def _panel_base(url: str, username: str, password: str) -> tuple[str, str, str]:
+    """[xtream] url as the panel's base address: the player_api.php or get.php
+    address a provider hands out (or a player app shows) is cut to its folder,
+    and the account of its query taken when [xtream] sets none; any other query
+    is a ConfigError (requests would send it on every call)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return url, username, password        # url_problem() names it
+    head, _, last = parts.path.rstrip('/').rpartition('/')
+    if last.lower() not in ('player_api.php', 'get.php'):
+        if parts.query:
+            raise ConfigError('[xtream] url: the panel\'s base address, without a query '
+                              '(e.g. http://provider:8080)')
+        return url, username, password
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    if not (username or password):
+        username, password = query.get('username', ''), query.get('password', '')
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, head, '', '')), username, password
 
 
 def xtream_note(settings: XtreamSettings) -> str | None:

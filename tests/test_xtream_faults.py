@@ -360,3 +360,38 @@ def test_account_warnings_survive_q_and_reach_the_webhook_and_healthcheck(cli, d
     ping = [body.decode() for path, body in received if path == '/ping/abc-123']
     assert ping and 'the account expires on' in ping[-1]
     assert PASSWORD not in json.dumps(hook) + ''.join(ping)
+
+
+# -- config --check says what cannot work (F4) ------------------------------------------------------
+
+@pytest.mark.parametrize('section, expected', [
+    ('url = http://p:8080/player_api.php\nusername = zorbauser7\npassword = Pw9secretXQ\n',
+     ('http://p:8080', 'zorbauser7', 'Pw9secretXQ')),
+    ('url = http://p:8080/sub/get.php?username=zorbauser7&password=Pw9secretXQ&type=m3u_plus\n',
+     ('http://p:8080/sub', 'zorbauser7', 'Pw9secretXQ')),
+    ('url = http://p:8080/player_api.php?username=zorbauser7&password=Pw9secretXQ\n'
+     'username = other7user\npassword = otherPass99\n', ('http://p:8080', 'other7user', 'otherPass99')),
+    # username/password without url: the configured account, at the get.php URL's panel
+    ('username = other7user\npassword = otherPass99\n', ('http://g:80', 'other7user', 'otherPass99')),
+])
+def test_xtream_urls_are_cut_to_the_panel(tmp_path, section, expected):
+    ini = tmp_path / 's.ini'
+    ini.write_text('[m3u]\nurl = http://g:80/get.php?username=zorbauser7&password=Pw9secretXQ\n'
+                   f'[xtream]\n{section}', encoding='utf-8')
+    s = stalkeer.XtreamSettings.from_config(stalkeer.Config(str(ini), env={}))
+    assert (s.url, s.username, s.password) == expected
+
+
+@pytest.mark.parametrize('m3u, section, message', [
+    ('', 'enabled = true\n', '[xtream] enabled = true needs a panel'),
+    ('', 'username = other7user\npassword = otherPass99\n', '[xtream] username/password are set without a panel'),
+    ('url = http://g:80/get.php?username=zorbauser7&password=Pw9secretXQ\n', 'username = other7user\n',
+     '[xtream] username and password go together'),
+    ('', 'url = http://p:8080/panel?x=1\nusername = a\npassword = b\n', 'without a query'),
+])
+def test_config_check_refuses_xtream_settings_that_cannot_work(cli, tmp_path, m3u, section, message):
+    ini = tmp_path / 's.ini'
+    ini.write_text(f'[m3u]\n{m3u}[xtream]\n{section}', encoding='utf-8')
+    code, out, err = cli('--config', ini, 'config', '--check')
+    assert code == 2 and message in err, (out, err)
+    assert 'otherPass99' not in out + err
