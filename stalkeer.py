@@ -4717,8 +4717,8 @@ _LINE_COLUMNS = (
     'resolution', 'languages', 'match_key', 'episode_end', 'absolute_episode', 'air_date',
     'alt_key', 'edition', 'country', 'missing_since', 'updated_at',
     'source', 'stream_id', 'series_id', 'tmdb_id', 'container_extension')
-# What an M3U line knows of the panel columns: nothing (a line the panel's API
-# wrote before is the playlist's again, ids and all).
+# What an M3U line knows of the panel columns: nothing (a new line is the
+# playlist's; a line the panel's API wrote keeps them: update_columns).
 _M3U_PANEL_VALUES = ('m3u', None, None, None, None)
 # The columns --force compares a re-classified line on (all it writes but the
 # lookup key and the time), and their places in a _line_values tuple.
@@ -4836,6 +4836,11 @@ class PlaylistIngest:
     # of that source a complete read marks gone when it did not see them (rows
     # older than the column are the M3U's).
     source = 'm3u'
+    # The columns an update of a stored line writes (all but the lookup key). An
+    # M3U line knows nothing of the panel columns: a line the panel wrote keeps
+    # its source, ids and extension when the playlist lists its URL again (an
+    # `auto` fallback to an old playlist file must not strip the ids matching uses).
+    update_columns = _LINE_COLUMNS[1:-len(_M3U_PANEL_VALUES)]
 
     def _source_lines(self):
         return ProcessedLine.source.is_null() | (ProcessedLine.source == 'm3u')
@@ -4989,17 +4994,17 @@ class PlaylistIngest:
                     continue
                 # line_hash is the lookup key: the same by definition, and writing
                 # it rewrote the unique index's entry of every row.
-                updates.append(values[1:] + (old[0],))
+                updates.append(values[1:len(self.update_columns) + 1] + (old[0],))
             else:
                 summary.new += 1
                 new_rows.append(values + ('processed', now, now))
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
-        self._write(writer, new_rows, updates, reappeared, not self._lookups)
+        self._write(writer, new_rows, updates, reappeared, not self._lookups, self.update_columns)
 
     @staticmethod
-    def _write(writer, new_rows, updates, reappeared, first_import):
+    def _write(writer, new_rows, updates, reappeared, first_import, update_columns):
         columns = _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at')
         with db_proxy.atomic():
             copied = False
@@ -5015,7 +5020,7 @@ class PlaylistIngest:
             if not copied:
                 # Another instance may be importing the same playlist right now: ignore conflicts.
                 writer.insert_ignore('processed_lines', columns, new_rows)
-            writer.update_by_id('processed_lines', _LINE_COLUMNS[1:], updates)
+            writer.update_by_id('processed_lines', update_columns, updates)
             for chunk in _chunks(reappeared, _SQL_IN_CHUNK):
                 (ProcessedLine.update(missing_since=None, updated_at=utcnow())
                  .where(ProcessedLine.id.in_(chunk)).execute())
@@ -5757,6 +5762,10 @@ def xtream_year(value) -> int | None:
     return int(m[1]) if m else None
 
 
+class PanelEmpty(PanelError):
+    """The account answered, but neither catalogue held a usable record."""
+
+
 @dataclasses.dataclass
 class XtreamSettings:
     """The [xtream] section: the panel's base URL (no trailing slash), the account,
@@ -6139,6 +6148,7 @@ class XtreamIngest(PlaylistIngest):
     gone only after a complete, non-empty read of their list."""
 
     source = 'xtream'
+    update_columns = _LINE_COLUMNS[1:]
 
     def __init__(self, client: XtreamClient, line_filter: LineFilter | None = None, **kwargs):
         super().__init__(line_filter, **kwargs)
@@ -6243,7 +6253,7 @@ class XtreamIngest(PlaylistIngest):
         self._ingest(summary, read_all)
         if summary.entries == 0:
             # '[]' for everything (or nothing readable): no catalogue, nothing to mark gone.
-            raise PanelError(f'{client.where} answered get_vod_streams and get_series with no usable '
+            raise PanelEmpty(f'{client.where} answered get_vod_streams and get_series with no usable '
                              f'record ({summary.lines_read} read, {summary.malformed} malformed): '
                              'nothing in the database was changed')
         PL = ProcessedLine
@@ -8370,9 +8380,20 @@ def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo 
     except PanelError as exc:
         if args.source == 'xtream' or settings.enabled == 'true':
             raise
-        log.warning('%s; reading the M3U playlist instead ([xtream] enabled = auto)', exc)
+        fall_back_to_m3u(app, exc)
         return 'm3u', None, None
     return 'xtream', client, account
+
+
+def fall_back_to_m3u(app: App, exc: Exception) -> None:
+    """Say that `auto` reads the M3U playlist instead of the panel, and how old
+    the file it reads is (the fallback does not download it)."""
+    path = PlaylistSettings.from_config(app.cfg).file_path
+    try:
+        age = f' (its file, {path}, is {format_duration(max(0.0, time.time() - os.path.getmtime(path)))} old)'
+    except OSError:
+        age = ''
+    log.warning('%s; reading the M3U playlist instead ([xtream] enabled = auto)%s', exc, age)
 
 
 def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
@@ -8408,7 +8429,15 @@ def cmd_process(app: App) -> int:
     line_filter = LineFilter.from_config(app.cfg)
     source, client, account = choose_source(app)
     if source == 'xtream':
-        return process_panel(app, client, account, line_filter)
+        try:
+            return process_panel(app, client, account, line_filter)
+        except PanelEmpty as exc:
+            # The account answers, the catalogue actions give nothing (API access to
+            # VOD disabled by some resellers): under auto, the get.php playlist.
+            if args.source == 'xtream' or client.settings.enabled == 'true':
+                raise PanelError(f'{exc} ([xtream] enabled = auto or false reads the M3U '
+                                 'playlist instead)') from None
+            fall_back_to_m3u(app, exc)
     settings = PlaylistSettings.from_config(app.cfg)
     if args.download:
         result = PlaylistFetcher(settings).fetch()

@@ -395,3 +395,34 @@ def test_config_check_refuses_xtream_settings_that_cannot_work(cli, tmp_path, m3
     code, out, err = cli('--config', ini, 'config', '--check')
     assert code == 2 and message in err, (out, err)
     assert 'otherPass99' not in out + err
+
+
+# -- auto falls back to the M3U when the catalogues are empty; the fallback keeps the ids (F16, F17) --
+
+def test_auto_reads_the_m3u_when_the_panel_lists_nothing(cli, db_url, tmp_path, panel):
+    ini = ini_for(tmp_path, panel)
+    (tmp_path / 'pl.m3u').write_text(f'#EXTM3U\n#EXTINF:-1,Heat (1995)\n{panel.url}/movie/{USER}/{PASSWORD}/12.mkv\n',
+                                     encoding='utf-8')
+    panel.vod.clear()
+    panel.series.clear()
+    code, out, err = process(cli, ini, db_url)
+    assert code == 0, err
+    assert 'with no usable record' in err and 'reading the M3U playlist instead' in err
+    assert 'pl.m3u, is ' in err and ' old)' in err
+    assert '1 entries in' in out
+    code, out, err = process(cli, ini, db_url, '--source', 'xtream')
+    one_line_error(code, out, err, 'with no usable record', 'enabled = auto or false reads the M3U')
+
+
+def test_an_m3u_read_keeps_the_panel_ids_of_its_rows(cli, db_url, tmp_path, panel):
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    _playlist(tmp_path, panel, [(12, 'Heat (1995)', 'mkv')])
+    (tmp_path / 'get.m3u').rename(tmp_path / 'pl.m3u')
+    panel.fault('account', status=503, body='')            # a transient failure: auto falls back
+    code, out, err = process(cli, ini, db_url)
+    assert code == 0 and 'reading the M3U playlist instead' in err, err
+    heat = [r for r in all_lines(db_url, tmp_path) if (r.url or '').endswith('/12.mkv')]
+    assert len(heat) == 1
+    assert (heat[0].source, heat[0].stream_id, heat[0].tmdb_id, heat[0].container_extension) == (
+        'xtream', 12, 949, 'mkv')
