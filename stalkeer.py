@@ -8354,9 +8354,11 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
 def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo | None]:
     """('m3u' | 'xtream', the panel's client, its account) for `process --source`.
     auto: the panel when one is configured, [xtream] enabled is not false, no
-    PLAYLIST or --download asks for the M3U, and the account call answers; a panel
-    that does not answer falls back to the M3U (a warning), unless [xtream]
-    enabled = true; a refused account is an error either way."""
+    PLAYLIST asks for the M3U, and the account call answers; a panel that does
+    not answer falls back to the M3U (a warning; with --download, a freshly
+    downloaded one), unless [xtream] enabled = true; a refused account is an
+    error either way. --download is for the M3U only: with a panel read, the
+    playlist is not downloaded."""
     args, cfg = app.args, app.cfg
     if args.source == 'm3u':
         return 'm3u', None, None
@@ -8365,7 +8367,7 @@ def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo 
         if not settings.url:
             raise ConfigError('--source xtream needs a panel: set [xtream] url, username and password '
                               '(or a get.php?username=…&password=… [m3u] url)')
-    elif args.playlist or args.download or not settings.configured:
+    elif args.playlist or not settings.configured:
         return 'm3u', None, None
     client = XtreamClient(settings, user_agent=DownloadSettings.from_config(cfg).user_agent)
     try:
@@ -8426,6 +8428,8 @@ def cmd_process(app: App) -> int:
         raise StalkeerError('--dry-run cannot be combined with --download (it would replace the playlist)')
     if args.playlist and args.source == 'xtream':
         raise StalkeerError('a PLAYLIST file cannot be read with --source xtream')
+    if args.download and args.source == 'xtream':
+        raise StalkeerError('--download fetches the M3U playlist, which --source xtream does not read')
     line_filter = LineFilter.from_config(app.cfg)
     source, client, account = choose_source(app)
     if source == 'xtream':

@@ -426,3 +426,16 @@ def test_an_m3u_read_keeps_the_panel_ids_of_its_rows(cli, db_url, tmp_path, pane
     assert len(heat) == 1
     assert (heat[0].source, heat[0].stream_id, heat[0].tmdb_id, heat[0].container_extension) == (
         'xtream', 12, 949, 'mkv')
+
+
+# -- the README's `process --download` reads the panel (F3) -----------------------------------------
+
+def test_process_download_reads_the_panel_when_it_answers(cli, db_url, tmp_path, panel):
+    ini = ini_for(tmp_path, panel)
+    code, out, err = process(cli, ini, db_url, '--download')
+    assert code == 0, err
+    assert f'the Xtream panel at {panel.url}' in out and 'playlist saved' not in out
+    assert not any(r['path'].endswith('get.php') for r in panel.requests)
+    assert lines(db_url, tmp_path)[(12, 'movies')].tmdb_id == 949
+    code, out, err = process(cli, ini, db_url, '--download', '--source', 'xtream')
+    assert code == 2 and '--download fetches the M3U playlist' in err
