@@ -9227,6 +9227,17 @@ def status_report(status: str | None = None, active: bool = False, failed: bool 
     return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query]}
 
 
+def account_report(panel: str | None) -> dict | None:
+    """The "account" of ``status --json`` and /api/downloads (None: no panel, or
+    its account never read)."""
+    account = PanelAccount.get_or_none(PanelAccount.panel == panel) if panel else None
+    if account is None:
+        return None
+    return {'panel': account.panel, 'status': account.status, 'exp_date': _iso(account.exp_date),
+            'is_trial': account.is_trial, 'active_cons': account.active_cons,
+            'max_connections': account.max_connections, 'checked_at': _iso(account.checked_at)}
+
+
 # Rows per list of `status` (None: all): what is moving and what went wrong
 # stay on screen; --limit N sets every list to N.
 STATUS_LIST_LIMITS = {'active': None, 'queued': 10, 'failures': 10, 'recent completions': 5}
@@ -9245,10 +9256,7 @@ def cmd_status(app: App) -> int:
     if args.json:
         report = status_report(args.status, args.active, args.failed, args.limit or STATUS_DEFAULT_LIMIT)
         if account is not None:
-            report['account'] = {
-                'panel': account.panel, 'status': account.status, 'exp_date': _iso(account.exp_date),
-                'is_trial': account.is_trial, 'active_cons': account.active_cons,
-                'max_connections': account.max_connections, 'checked_at': _iso(account.checked_at)}
+            report['account'] = account_report(panel)
         app.console.json(report)
         return EXIT_OK
     counts = status_counts()
@@ -10123,6 +10131,9 @@ def _define_status_handler() -> None:
 
         def _api_downloads(self, params):
             report = status_report(**downloads_params(params))
+            account = account_report(self.server.panel)
+            if account is not None:         # exactly status --json
+                report['account'] = account
             self._send(200, _json_bytes(report), 'application/json')
 
         def _api_lines(self, params):

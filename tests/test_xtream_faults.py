@@ -439,3 +439,17 @@ def test_process_download_reads_the_panel_when_it_answers(cli, db_url, tmp_path,
     assert lines(db_url, tmp_path)[(12, 'movies')].tmdb_id == 949
     code, out, err = process(cli, ini, db_url, '--download', '--source', 'xtream')
     assert code == 2 and '--download fetches the M3U playlist' in err
+
+
+# -- /api/downloads is exactly status --json, account included (F14) --------------------------------
+
+def test_api_downloads_carries_the_account(cli, db_url, tmp_path, panel):
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    code, out, err = cli('--config', ini, '--db', db_url, 'status', '--json')
+    expected = json.loads(out)
+    with serving(db_url, tmp_path) as server:
+        server.panel = stalkeer.panel_name(stalkeer.Config(str(ini), env={}))
+        status, headers, body = request(server, '/api/downloads')
+    assert status == 200
+    assert json.loads(body) == expected and expected['account']['status'] == 'Active'
