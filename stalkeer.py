@@ -4697,6 +4697,7 @@ class IngestSummary:
     elapsed_seconds: float = 0.0
     dry_run: bool = False
     limited: bool = False
+    source: str = 'm3u'         # m3u: `playlist` is a file; xtream: it names the panel
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -5165,7 +5166,9 @@ class JsonStream:
 
     def __init__(self, chunks: Iterable[bytes], max_value: int | None = None):
         self._chunks = iter(chunks)
-        self._utf8 = codecs.getincrementaldecoder('utf-8')()
+        # utf-8-sig: a UTF-8 BOM before the JSON (PHP panels with a BOM in an
+        # included file send one; RFC 8259 §8.1 lets a parser ignore it) is skipped.
+        self._utf8 = codecs.getincrementaldecoder('utf-8-sig')()
         self.max_value = ARR_MAX_VALUE if max_value is None else max_value
         self.buf = ''
         self.pos = 0
@@ -5908,12 +5911,17 @@ class PanelAccountInfo:
             if left <= 0:
                 found.append(f'the account expired on {when}')
             elif left < XTREAM_EXPIRY_WARNING_DAYS * 86400:
-                found.append(f'the account expires on {when} (in {left / 86400:.1f} days)')
+                found.append(f'the account expires on {when} (in {_time_left(left)})')
         return found
 
 
 _NEVER_EXPIRES = (None, '', '0', 0, 'null')
 _EXP_DATE_FORMATS = ('%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d')
+
+
+def _time_left(seconds: float) -> str:
+    """'3.0 days'; under a day '5h00m' / '30s' ('0.0 days' said nothing)."""
+    return f'{seconds / 86400:.1f} days' if seconds >= 86400 else format_duration(seconds)
 
 
 def _exp_date(value) -> dt.datetime | None | str:
@@ -5965,6 +5973,7 @@ class XtreamClient:
         self.backoff = backoff
         self.sleep = time.sleep
         self.requests_made = 0
+        self.account_answered = False    # a 404 after it names the action, not "not a panel"
 
     @property
     def where(self) -> str:
@@ -5997,6 +6006,8 @@ class XtreamClient:
             raise PanelRefused(f'{self.where} refused the account (HTTP {code}): check [xtream] '
                                'username and password, or whether the account is banned', f'HTTP {code}')
         if code == 404:
+            if what != 'the account call' and self.account_answered:
+                raise PanelError(f'{self.where} answered 404 for {what}')
             raise PanelError(f'{self.where} answered 404 for {XTREAM_API}: not an Xtream Codes '
                              'panel, or not at this URL ([xtream] url)')
         if code >= 400:
@@ -6026,6 +6037,7 @@ class XtreamClient:
             return document.get('user_info')
 
         info = self.request(None, read)
+        self.account_answered = True
         if not isinstance(info, dict):
             raise PanelError(f'{self.where} answered the account call without "user_info" '
                              '(not an Xtream Codes panel?)')
@@ -6189,7 +6201,7 @@ class XtreamIngest(PlaylistIngest):
 
     def run_panel(self) -> IngestSummary:
         client = self.client
-        summary = IngestSummary(playlist=client.where, dry_run=self.dry_run)
+        summary = IngestSummary(playlist=client.where, dry_run=self.dry_run, source='xtream')
         # The categories first: small, and the name of each record's group.
         vod_groups = client.categories('get_vod_categories')
         series_groups = client.categories('get_series_categories')
@@ -6376,7 +6388,7 @@ def account_text(account: PanelAccount, now: dt.datetime) -> str:
     if isinstance(account.exp_date, dt.datetime):
         left = (account.exp_date - now).total_seconds()
         when = account.exp_date.strftime('%Y-%m-%d %H:%M UTC')
-        parts.append(f'expires {when} (in {left / 86400:.1f} days)' if left > 0 else f'expired {when}')
+        parts.append(f'expires {when} (in {_time_left(left)})' if left > 0 else f'expired {when}')
     else:
         parts.append('never expires')
     if account.max_connections is not None:
@@ -8344,7 +8356,8 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     if summary.by_content_type:
         out('  ' + ', '.join(f'{k} {v}' for k, v in summary.by_content_type.items()))
     if summary.disappeared or summary.reappeared:
-        out(f'  no longer in the playlist: {summary.disappeared}, back again: {summary.reappeared}')
+        where = "the panel's catalogue" if summary.source == 'xtream' else 'the playlist'
+        out(f'  no longer in {where}: {summary.disappeared}, back again: {summary.reappeared}')
     if summary.limited:
         out('  stopped at --limit: lines missing from this run were not marked as gone')
     for sample in summary.malformed_samples[:5]:

@@ -453,3 +453,22 @@ def test_api_downloads_carries_the_account(cli, db_url, tmp_path, panel):
         status, headers, body = request(server, '/api/downloads')
     assert status == 200
     assert json.loads(body) == expected and expected['account']['status'] == 'Active'
+
+
+# -- wording (F15) ------------------------------------------------------------------------------------
+
+def test_wording_of_a_panel_run(cli, db_url, tmp_path, panel):
+    ini = ini_for(tmp_path, panel)
+    panel.user_info['exp_date'] = int(time.time() + 5 * 3600)
+    code, out, err = process(cli, ini, db_url)
+    assert code == 0 and ('(in 4h59m)' in err or '(in 5h00m)' in err), err
+    del panel.vod[1:]
+    code, out, err = process(cli, ini, db_url)
+    assert "no longer in the panel's catalogue: 2" in out and 'playlist' not in out
+    panel.fault('get_vod_streams', body=b'\xef\xbb\xbf' + json.dumps(panel.vod).encode())   # a BOM
+    code, out, err = process(cli, ini, db_url, '--json')
+    assert code == 0 and json.loads(out)['source'] == 'xtream', err
+    panel.user_info['exp_date'] = None
+    panel.fault('get_series', status=404, body='')
+    code, out, err = process(cli, ini, db_url)
+    one_line_error(code, out, err, 'answered 404 for get_series')
