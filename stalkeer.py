@@ -6167,7 +6167,43 @@ class XtreamIngest(PlaylistIngest):
         self.client = client
         self.skipped = collections.Counter()
         self.unresolved = collections.Counter()     # per action: records of an unlisted category
+        self._stream_ids: dict[str, tuple] = {}     # line_hash -> (stream_id, tvg_name) of the batch's movies
         self._stored_groups: dict[str, dict] = {}   # per kind: key -> stored group_title
+
+    def _existing(self, hashes):
+        """PlaylistIngest._existing, and the panel's own movie rows found by
+        stream_id and name when their URL holds another account: a changed
+        password is the same catalogue, not a new one (the row's line_hash is
+        moved to the new URL's, so the row is updated in place). A renamed
+        record stays a new line, as in the playlist: a panel that gives a
+        stream_id to another film must not inherit the old one's state."""
+        found = super()._existing(hashes)
+        ids = {self._stream_ids.pop(d): d for d in hashes if d in self._stream_ids and d not in found}
+        if not ids or not self._lookups:
+            return found
+        PL = ProcessedLine
+        prefix = f'{self.client.settings.url}/movie/'
+        moved = {}
+        for chunk in _chunks(sorted(ids), _SQL_IN_CHUNK):
+            query = (PL.select(PL.id, PL.stream_id, PL.tvg_name, PL.url)
+                     .where(PL.stream_id.in_([stream_id for stream_id, _name in chunk])
+                            & PL.series_id.is_null() & (PL.source == 'xtream') & PL.url.startswith(prefix)))
+            for row_id, stream_id, name, url in query.tuples():
+                key = (stream_id, name or '')
+                if key in ids and url.startswith(prefix) and url.count('/') == prefix.count('/') + 2:
+                    moved[ids.pop(key)] = row_id
+        if not moved:
+            return found
+        if self.dry_run:
+            adopted = {digest: (row_id, None, None, 'movies') for digest, row_id in moved.items()}
+            return {**found, **adopted}
+        for digest, row_id in moved.items():
+            try:
+                with db_proxy.atomic():
+                    PL.update(line_hash=digest).where(PL.id == row_id).execute()
+            except peewee.IntegrityError:       # an overlapping run stored that line already
+                continue
+        return {**found, **super()._existing(list(moved))}
 
     @staticmethod
     def _stored(kind: str) -> bool:
@@ -6239,7 +6275,10 @@ class XtreamIngest(PlaylistIngest):
                         summary.filtered += 1
                         return
                     key = entry.url if kind == 'movie' else f'xtream-series:{client.settings.panel}/{entry.series_id}'
-                    batch = self._take(line_hash(entry.tvg_name, key), entry, batch, seen, summary, by_type)
+                    digest = line_hash(entry.tvg_name, key)
+                    if kind == 'movie':
+                        self._stream_ids[digest] = (entry.stream_id, entry.tvg_name)
+                    batch = self._take(digest, entry, batch, seen, summary, by_type)
 
                 listed = client.each(action, on_record)
                 summary.lines_read += listed

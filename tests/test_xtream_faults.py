@@ -476,3 +476,21 @@ def test_wording_of_a_panel_run(cli, db_url, tmp_path, panel):
     panel.fault('get_series', status=404, body='')
     code, out, err = process(cli, ini, db_url)
     one_line_error(code, out, err, 'answered 404 for get_series')
+
+
+# -- a changed password is the same catalogue (F6) ----------------------------------------------------
+
+def test_a_changed_password_updates_the_rows_in_place(cli, db_url, tmp_path, panel):
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    before = {r.stream_id: r.id for r in all_lines(db_url, tmp_path) if r.stream_id}
+    panel.password = 'NEWpass77Zq'
+    code, out, err = process(cli, ini_for(tmp_path, panel), db_url, '--json')
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary['new'], summary['disappeared']) == (0, 0), summary
+    rows = [r for r in all_lines(db_url, tmp_path) if r.stream_id]
+    assert {r.stream_id: r.id for r in rows} == before
+    assert all('/NEWpass77Zq/' in r.url and r.missing_since is None for r in rows)
+    code, out, err = process(cli, ini_for(tmp_path, panel), db_url, '--json')
+    assert json.loads(out)['unchanged'] == 4, out
