@@ -43,7 +43,9 @@ CREATE TABLE IF NOT EXISTS "download_info" (
     "rescan_pending" /* /* */ INTEGER -- */ BOOLEAN
         NOT NULL DEFAULT FALSE,                -- completed; Radarr/Sonarr not yet told to rescan
     "session_started_at" TIMESTAMP,            -- when the current transfer started or resumed
-    "session_start_bytes" BIGINT               -- bytes_downloaded then: speed and ETA count from here
+    "session_start_bytes" BIGINT,              -- bytes_downloaded then: speed and ETA count from here
+    "part_inode" TEXT,                         -- inode of the .part this download created: only it is reopened
+    "library_root" TEXT                        -- folder of the movie/series folders: no symlink below it is followed
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "download_info_destination" ON "download_info" ("destination");
 CREATE INDEX IF NOT EXISTS "download_info_status" ON "download_info" ("status");

@@ -204,14 +204,9 @@ CONTENT_TYPE_EXTENSIONS = {
     'video/x-flv': '.flv', 'video/x-ms-wmv': '.wmv',
 }
 DEFAULT_EXTENSION = '.mkv'
-# HLS playlists (RFC 8216 §4: application/vnd.apple.mpegurl, or audio/mpegurl)
-# and the container names panels give them: a list of segment URLs, never the
-# film itself, so neither downloaded nor offered as a movie file.
-_PLAYLIST_CONTENT_TYPES = frozenset({'application/vnd.apple.mpegurl', 'application/x-mpegurl',
-                                     'audio/mpegurl', 'audio/x-mpegurl'})
+# The container names panels give HLS-only VOD: a list of segment URLs
+# (HLS_REFUSAL), never offered as a movie file.
 PLAYLIST_CONTAINERS = frozenset({'m3u8', 'm3u'})
-_STREAMING_PLAYLIST = ('the server sent a streaming (HLS) playlist instead of a video file: '
-                       'only a stream of this title is offered')
 
 # Path components are limited to 255 bytes (NAME_MAX of ext4, XFS, Btrfs, ZFS;
 # 255 UTF-16 units on NTFS/exFAT, never fewer bytes of UTF-8 than that).
@@ -281,6 +276,21 @@ class RestartDownload(RetryableDownloadError):
 
 class DiskSpaceError(DownloadError):
     """Not enough room (checked up front) or the disk filled up mid-transfer."""
+
+
+# In the error_message of a download that gave up at once (PermanentDownloadError).
+PERMANENT_MARK = 'no retry can fix this'
+
+
+class PermanentDownloadError(DownloadError):
+    """No retry can fix it (a symlinked or file-in-the-way folder, a name too
+    long, no permission): the download gives up at once and says what a person
+    must do; `stalkeer retry ID` puts it back."""
+
+
+# errnos of a folder or file that no retry will fix by itself.
+_PERMANENT_ERRNOS = frozenset({errno.ELOOP, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EACCES,
+                               errno.EPERM, errno.EROFS, errno.EISDIR})
 
 
 class PlaylistError(StalkeerError):
@@ -393,8 +403,9 @@ _SECRET_QUERY_KEYS = frozenset({
     'api_key', 'key', 'auth', 'secret'})
 _URL_IN_TEXT = re.compile(r'''\b(?:https?|rtmps?|rtsp|postgres(?:ql)?)://[^\s'"<>]+''', re.I)
 # Path-only forms, as requests puts them into its exception texts ("url: /movie/u/p/1.mkv").
+# Only there: a library folder (/lib/movies/AC/DC/) is a path, not an account.
 _XTREAM_PATH_IN_TEXT = re.compile(
-    r'(/(?:%s)/)[^/\s]+/[^/\s]+(?=/)' % '|'.join(_XTREAM_PREFIXES), re.I)
+    r'(\burl: /(?:%s)/)[^/\s]+/[^/\s]+(?=/)' % '|'.join(_XTREAM_PREFIXES), re.I)
 _SECRET_QUERY_IN_TEXT = re.compile(
     r'([?&](?:%s)=)[^&#\s\'"]+' % '|'.join(sorted(_SECRET_QUERY_KEYS)), re.I)
 
@@ -534,10 +545,50 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
                 redact.add(form)
 
 
+def register_secret_url(url: str) -> None:
+    """A URL that is a key in itself (a webhook's path, a healthcheck UUID, an
+    Apprise URL): all of it after the host (after ``scheme://`` for non-HTTP
+    schemes), and each of its parts that looks like a token (8+ characters with
+    a digit, not a host name), is masked by value wherever it shows up, as
+    `config` shows it."""
+    url = (url or '').strip()
+    scheme, sep, rest = url.partition('://')
+    if not sep:
+        redact.add(url)
+        return
+    if scheme.lower() in ('http', 'https'):
+        netloc, _, rest = rest.partition('/')
+        if '@' in netloc:
+            redact.add(netloc.rsplit('@', 1)[0])
+    rest = rest.strip('/')
+    # A short path ('hook') would mask that word in every message: mask the URL whole.
+    redact.add(rest if len(rest) >= 8 else url)
+    for part in re.split(r'[/?&=#:@]+', rest):
+        # A host name or address ('127.0.0.1') is no token: it would be masked everywhere.
+        if len(part) >= 8 and any(c.isdigit() for c in part) and '.' not in part:
+            redact.add(part)
+
+
+# What a terminal or a log reader would act on instead of showing: C0/C1 controls
+# (ESC starts OSC/CSI sequences that set titles, colours, even the clipboard; CR
+# and BEL hide or overwrite text), line separators, bidirectional overrides.
+# ``\n`` only separates lines of one message: a field (clip) escapes it too.
+_TERMINAL_CONTROLS = re.compile('[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]')
+_FIELD_CONTROLS = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]')
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f'\\x{code:02x}' if code < 0x100 else f'\\u{code:04x}'
+
+
 def clip(text, limit: int = DISPLAY_FIELD_MAX) -> str:
-    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    """``text`` (one field: a title, a path) cut to ``limit`` characters, an
+    ellipsis marking the cut; control characters, newlines included, shown
+    escaped (``\\x1b``, ``\\n`` as ``\\x0a``)."""
     text = '' if text is None else str(text)
-    return text if len(text) <= limit else text[:limit - 1] + '…'
+    text = text if len(text) <= limit else text[:limit - 1] + '…'
+    return _FIELD_CONTROLS.sub(_escaped, text)
 
 
 def shown(text, limit: int = DISPLAY_LINE_MAX) -> str:
@@ -566,10 +617,15 @@ def shown_tree(data, limit: int = DISPLAY_LINE_MAX):
 
 
 class RedactingFormatter(logging.Formatter):
-    """Log lines redacted and clipped (shown()), the message cut before formatting."""
+    """Log lines redacted and clipped (shown()), the message cut before formatting.
+    The arguments are data (titles, paths, answers of remote apps): a newline in
+    one is escaped, so that no argument can forge a log line of its own."""
 
     def format(self, record):
         record = logging.makeLogRecord(vars(record))    # other handlers keep theirs
+        if isinstance(record.args, tuple):
+            record.args = tuple(a.replace('\n', '\\x0a').replace('\r', '\\x0d')
+                                if isinstance(a, str) else a for a in record.args)
         record.msg, record.args = record.getMessage()[:65536], None
         return shown(super().format(record))
 
@@ -629,31 +685,43 @@ _O_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 _O_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
 
 
-def open_folder(path: str) -> int:
-    """An O_DIRECTORY descriptor of the absolute folder ``path``, creating what is missing.
+def _under(path: str, root: str | None) -> bool:
+    return bool(root) and os.path.commonpath([path, root]) == root
 
-    A folder stalkeer creates is opened with O_NOFOLLOW, as is everything below
-    it: a symlink planted in its place (before or after the mkdir) is refused
-    with ELOOP/ENOTDIR instead of being followed. Folders that already existed
-    belong to the user or to Radarr/Sonarr and are used as they are (a library
-    on a symlinked disk is common). ``.`` and ``..`` are refused. Raises OSError.
-    """
+
+def open_folder(path: str, root: str | None = None, create: bool = True) -> int:
+    """An O_DIRECTORY descriptor of the absolute folder ``path``, creating what
+    is missing (unless not ``create``: FileNotFoundError).
+
+    Walked from ``/`` one component at a time, each opened relative to the one
+    before. A folder stalkeer creates is opened with O_NOFOLLOW, as is everything
+    below it, and so is every folder below ``root`` (the folder holding Radarr's
+    movie folders or Sonarr's series folders: the movie, series and season
+    folders are never followed through a link, existing or not). A symlink there
+    is refused with ELOOP/ENOTDIR instead of being followed. Folders down to
+    ``root`` belong to the user (a library on a symlinked disk is common) and
+    are used as they are. ``.`` and ``..`` are refused. Raises OSError."""
     if not os.path.isabs(path):
         raise OSError(errno.EINVAL, 'not an absolute path', path)
     parts = [p for p in path.split('/') if p]
     if any(p in ('.', '..') for p in parts):
         raise OSError(errno.EINVAL, 'a path with . or .. in it', path)
+    root = os.path.normpath(root) if root else None
+    strict_from = len([p for p in root.split('/') if p]) if _under(path, root) else len(parts)
     fd = os.open('/', os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
     created = False
     try:
-        for part in parts:
+        for index, part in enumerate(parts):
             flags = os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC
+            if created or index >= strict_from:
+                flags |= _O_NOFOLLOW
             following = None
             if not created:
                 try:
                     following = os.open(part, flags, dir_fd=fd)
                 except FileNotFoundError:
-                    pass
+                    if not create:
+                        raise
             if following is None:
                 try:
                     os.mkdir(part, 0o777, dir_fd=fd)
@@ -667,6 +735,55 @@ def open_folder(path: str) -> int:
     except BaseException:
         os.close(fd)
         raise
+
+
+def folder_refusal(path: str, exc: OSError, root: str | None = None, verb: str = 'create') -> str:
+    """Why :func:`open_folder` refused ``path``, naming the component in the
+    way: a symbolic link below ``root`` (or planted in a folder stalkeer made),
+    or a file where a folder must be."""
+    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+        return f'cannot {verb} {path}: {exc.strerror or exc}'
+    parts = [p for p in path.split('/') if p]
+    root = os.path.normpath(root) if root else None
+    strict_from = len([p for p in root.split('/') if p]) if _under(path, root) else len(parts)
+    for i in range(len(parts)):
+        here = '/' + '/'.join(parts[:i + 1])
+        try:
+            st = os.stat(here, follow_symlinks=i < strict_from)
+        except OSError:
+            break
+        if stat.S_ISLNK(st.st_mode):
+            return f'refusing to follow the symbolic link {here} (below {root or "/"})'
+        if not stat.S_ISDIR(st.st_mode):
+            what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
+            return f'{here} is {what}, not a folder'
+    return f'refusing to follow a symbolic link on the way to {path}'
+
+
+def private_opener(path, flags: int) -> int:
+    """``open(..., opener=private_opener)``: a file created 0600 (whatever the
+    umask): the database, the log and the playlist hold the provider account."""
+    fd = os.open(path, flags | _O_CLOEXEC, 0o600)
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, 0o600)      # a leftover of a crashed run keeps no wider mode
+    return fd
+
+
+def create_private(path: str) -> None:
+    """Create ``path`` empty and 0600 unless it exists (an existing file keeps
+    the mode its owner gave it). Errors are left to whoever opens it next."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600))
+
+
+def _not_a_file(path: str) -> str:
+    """Why ``path`` cannot be read as a file, for 'config file …: PATH'."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 'not found'
+    return 'is a directory, not a file' if stat.S_ISDIR(st.st_mode) else \
+        f'is {_describe_mode(st)}, not a file'
 
 
 def same_file(a: os.stat_result, b: os.stat_result) -> bool:
@@ -741,6 +858,9 @@ def _plain(number) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
+_NUMBER_TEXT = re.compile(r'[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?', re.ASCII)
+
+
 def parse_number(text, kind: type, minimum, maximum):
     """``text`` as an ``int`` or ``float`` in [minimum, maximum].
 
@@ -751,9 +871,14 @@ def parse_number(text, kind: type, minimum, maximum):
     nan passes every comparison test by failing it."""
     what = 'a whole number' if kind is int else 'a number'
     expected = f'must be {what} from {_plain(minimum)} to {_plain(maximum)}, got {clip(text, 40)!r}'
+    text = str(text).strip()
+    # int()/float() also take '1_000' and other scripts' digits ('١٢'): a typo
+    # like '1_0' would silently be 10. ASCII digits, one sign, one point, an exponent.
+    if not _NUMBER_TEXT.fullmatch(text) or (kind is int and not text.lstrip('+-').isdigit()):
+        raise ValueError(expected)
     try:
-        number = kind(str(text).strip())
-    except (TypeError, ValueError):   # '2.5' as an int, 'soon', 5000 digits
+        number = kind(text)
+    except (TypeError, ValueError):   # 5000 digits
         raise ValueError(expected) from None
     if not math.isfinite(number) or not minimum <= number <= maximum:
         raise ValueError(expected)
@@ -772,8 +897,10 @@ def url_problem(url: str) -> str | None:
     Catches what urllib.parse refuses and requests would raise on mid-run (an
     unclosed IPv6 bracket as in ``http://[2001:db8::1:8080/…``, a port that is
     not a number from 0 to 65535), an http(s) URL without a host, and control
-    characters (http.client refuses them). Relative or non-http URLs are not
-    problems here. The reason never quotes the URL (it may hold the account)."""
+    characters (http.client refuses them), and any scheme but http and https
+    ('ftp:', 'javascript:', 'rtmp:', a relative path): stalkeer downloads over HTTP
+    only, so such a line would only fail later (trial-1213 F13). The reason never
+    quotes the URL (it may hold the account)."""
     if not url.isprintable():
         if _CONTROL_CHARS.search(url):
             return 'URL contains control characters'
@@ -802,7 +929,9 @@ def _head_problem(url: str) -> str:
         if 'Port' in text or 'port' in text:
             return 'unparsable URL: the port is not a number from 0 to 65535'
         return 'unparsable URL'
-    if parts.scheme.lower() in ('http', 'https') and not parts.hostname:
+    if parts.scheme.lower() not in ('http', 'https'):
+        return 'URL is not http/https'
+    if not parts.hostname:
         return 'URL without a host'
     return ''
 
@@ -1003,12 +1132,12 @@ class Config:
         env = os.environ if env is None else env
         if explicit:
             if not os.path.isfile(explicit):
-                raise ConfigError(f'config file not found: {explicit}')
+                raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}')
             return cls(explicit, env, db_url)._found('--config')
         if env.get('STALKEER_CONFIG'):
             path = env['STALKEER_CONFIG']
             if not os.path.isfile(path):
-                raise ConfigError(f'config file not found: {path} (from $STALKEER_CONFIG)')
+                raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)')
             return cls(path, env, db_url)._found('$STALKEER_CONFIG')
         for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'the current directory'),
                                (str(HERE / 'stalkeer.ini'), 'beside stalkeer.py')):
@@ -1080,18 +1209,29 @@ class Config:
         return value
 
     def getpath(self, section, key) -> str | None:
-        """A path; relative ones are resolved against the config file's folder."""
-        value = self.get(section, key)
+        """A path; relative ones are resolved against the config file's folder.
+        ConfigError naming the key for a control character (NUL included), and
+        for a folder key (_FOLDER_CONFIG_KEYS) that names an existing non-folder."""
+        value, where = self._source(section, key)
+        value = (value or '').strip()
         if not value:
             return None
+        if _FIELD_CONTROLS.search(value):
+            raise ConfigError(f"{where} must be a path without control characters, got '{clip(value)}'")
         value = os.path.expanduser(value)
-        return value if os.path.isabs(value) else os.path.join(self.base_dir, value)
+        path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
+        if (section, key) in _FOLDER_CONFIG_KEYS and os.path.exists(path) and not os.path.isdir(path):
+            raise ConfigError(f'{where} must be a folder, but {path} is a file')
+        return path
 
     # -- checks ---------------------------------------------------------------
     def check(self) -> None:
-        """Every numeric key valid, whatever the command will read (ConfigError)."""
+        """Every numeric key and every path key valid, whatever the command will
+        read (ConfigError)."""
         for section, key in NUMBER_LIMITS:
             self.getnumber(section, key)
+        for section, key in sorted(_PATH_CONFIG_KEYS):
+            self.getpath(section, key)
 
     def unknown_keys(self) -> list[str]:
         """One warning per key of the file, and per STALKEER_* variable, that
@@ -1120,12 +1260,13 @@ class Config:
         """Teach redact() every secret the configuration holds, before anything
         is printed: a command that never reads the playlist (status, serve)
         still masks the account of [m3u] url by value."""
-        urls = [self.get('m3u', 'url'), self.get('xtream', 'url'), self.get('notify', 'webhook_url'),
-                self.get('notify', 'healthcheck_url'), self.database_url,
-                *re.split(r'[\s,]+', self.get('notify', 'apprise_urls') or '')]
-        for url in urls:
+        for url in (self.get('m3u', 'url'), self.get('xtream', 'url'), self.database_url):
             if url:
                 register_url_secrets(url, configured=True)
+        for url in (self.get('notify', 'webhook_url'), self.get('notify', 'healthcheck_url'),
+                    *re.split(r'[\s,]+', self.get('notify', 'apprise_urls') or '')):
+            if url:
+                register_secret_url(url)
         for section, key in (('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token')):
             redact.add(self.get(section, key))
         # The panel account, as the playlist URL's is: by value wherever it shows up
@@ -1285,6 +1426,12 @@ def define_models() -> None:
         # speed and ETA in `status` are not diluted by earlier runs and pauses.
         session_started_at = peewee.DateTimeField(null=True)
         session_start_bytes = peewee.BigIntegerField(null=True)
+        # The inode number of the .part this download created (text: inode numbers
+        # are unsigned 64-bit): only that file is ever reopened and written.
+        part_inode = peewee.TextField(null=True)
+        # The folder holding the Radarr movie folder / Sonarr series folder: no
+        # symlink below it is followed when creating or removing files.
+        library_root = peewee.TextField(null=True)
 
         class Meta:
             table_name = 'download_info'
@@ -1492,7 +1639,10 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     """Split a database URL into what the driver needs. Raises ConfigError."""
     if not url:
         raise ConfigError(f'{source} is empty; use sqlite:///stalkeer.db or postgresql://user@host/db')
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:       # 'Invalid IPv6 URL': an unclosed [ in the host
+        raise ConfigError(f'{source}: not a valid URL ({exc})') from None
     scheme = parts.scheme.lower()
     if scheme == 'sqlite':
         # sqlite:///relative.db -> 'relative.db'; sqlite:////abs.db -> '/abs.db'
@@ -1512,7 +1662,9 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
         try:
             port = parts.port
         except ValueError:
-            raise ConfigError(f'{source}: the port is not a number') from None
+            raw = parts.netloc.rpartition('@')[2].rpartition(':')[2]
+            raise ConfigError(f'{source}: the port must be from 1 to 65535' if raw.isdigit()
+                              else f'{source}: the port is not a number') from None
         database = urllib.parse.unquote(parts.path.lstrip('/'))
         if not database:
             raise ConfigError(f'{source}: no database name in {redact_url(url)!r}')
@@ -1545,6 +1697,7 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
                 log.warning('database %s is on a network filesystem (%s): WAL is unsafe there, '
                             'using a rollback journal; for several machines use PostgreSQL',
                             path, fstype)
+            create_private(path)       # SQLite gives its -wal/-shm/-journal the same mode
         db = StalkeerSqliteDatabase(
             path, timeout=15, lock_type='IMMEDIATE',
             pragmas={'journal_mode': journal, 'busy_timeout': 15000,
@@ -1566,6 +1719,16 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
     if migrate:
         migrate_schema(db)
     return db
+
+
+# An HLS (RFC 8216) playlist starts with '#EXTM3U': IPTV panels serve VOD as '.m3u8'
+# too. It is a list of segment URLs, not the video; stalkeer downloads files only.
+HLS_REFUSAL = 'the server sent an HLS playlist, not a file: stalkeer cannot download HLS'
+
+
+def is_hls_playlist(head: bytes) -> bool:
+    """True when ``head`` (the first bytes of a body) is an M3U/HLS playlist."""
+    return bytes(head[:64]).lstrip(b'\xef\xbb\xbf \t\r\n')[:7].upper() == b'#EXTM3U'
 
 
 def first_line(exc) -> str:
@@ -1673,17 +1836,18 @@ def create_line_indexes(db, models=None) -> None:
         return
     except peewee.IntegrityError:
         pass
-    if is_postgres(db):
-        # Another first import may still be storing rows (it holds no schema lock while
-        # it does): hold its inserts off until the unique index stands, or it stores new
-        # copies between the DELETE and the CREATE. SQLite's BEGIN IMMEDIATE does this.
-        db.execute_sql('LOCK TABLE "processed_lines" IN SHARE ROW EXCLUSIVE MODE')
-    removed = db.execute_sql(
-        'DELETE FROM "processed_lines" WHERE "line_hash" IS NOT NULL AND "id" NOT IN '
-        '(SELECT MIN("id") FROM "processed_lines" WHERE "line_hash" IS NOT NULL GROUP BY "line_hash")'
-    ).rowcount
-    log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
-    db.create_tables(models, safe=True)
+    with db.atomic():
+        if is_postgres(db):
+            # Another first import may still be storing rows (it holds no schema lock while
+            # it does): hold its inserts off until the unique index stands, or it stores new
+            # copies between the DELETE and the CREATE. SQLite's BEGIN IMMEDIATE does this.
+            db.execute_sql('LOCK TABLE "processed_lines" IN SHARE ROW EXCLUSIVE MODE')
+        removed = db.execute_sql(
+            'DELETE FROM "processed_lines" WHERE "line_hash" IS NOT NULL AND "id" NOT IN '
+            '(SELECT MIN("id") FROM "processed_lines" WHERE "line_hash" IS NOT NULL GROUP BY "line_hash")'
+        ).rowcount
+        log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
+        db.create_tables(models, safe=True)
 
 
 def _sqlite_needs_backfill(db, field) -> bool:
@@ -1744,13 +1908,19 @@ class StateManager:
     # -- rows -----------------------------------------------------------------
     def get_or_create(self, url: str, destination: str, title: str | None = None,
                       processed_line_id: int | None = None, service: str | None = None,
-                      item_id: int | None = None, parent_id: int | None = None) -> DownloadInfo:
+                      item_id: int | None = None, parent_id: int | None = None,
+                      library_root: str | None = None) -> DownloadInfo:
         """The row for ``destination``, created if needed (race-free: unique key)."""
         now = utcnow()
         DownloadInfo.insert(url=url, destination=destination, title=title, status=PENDING,
                             service=service, service_item_id=item_id, service_parent_id=parent_id,
+                            library_root=library_root,
                             created_at=now, updated_at=now).on_conflict_ignore().execute()
         info = DownloadInfo.get(DownloadInfo.destination == destination)
+        if library_root and info.library_root != library_root:
+            (DownloadInfo.update(library_root=library_root)
+             .where(DownloadInfo.id == info.id).execute())
+            info = DownloadInfo.get_by_id(info.id)
         if service and (info.service, info.service_item_id) != (service, item_id):
             (DownloadInfo.update(service=service, service_item_id=item_id,
                                  service_parent_id=parent_id)
@@ -1938,10 +2108,14 @@ class StateManager:
         self._owned_update(info.id, line_state='downloading', **fields)
 
     def heartbeat(self, download_id: int, bytes_downloaded: int | None, total_bytes=None,
-                  resume_token=None, session_start: bool = False) -> None:
+                  resume_token=None, session_start: bool = False, part_path: str | None = None,
+                  part_inode: int | None = None) -> None:
         """Renew the lease and persist progress, in one statement; ``session_start``:
-        the body starts here, so speed and ETA count from this point (``status``)."""
+        the body starts here, so speed and ETA count from this point (``status``);
+        ``part_path``/``part_inode``: the .part this download writes (PartFile)."""
         fields = dict(locked_at=db_now())
+        if part_path is not None:
+            fields.update(part_path=part_path, part_inode=str(part_inode))
         if bytes_downloaded is not None:
             fields['bytes_downloaded'] = bytes_downloaded
         if session_start:
@@ -1975,9 +2149,17 @@ class StateManager:
                            force=False, rescan_pending=DownloadInfo.service.is_null(False),
                            locked_by=None, locked_at=None, lease_token=None)
 
-    def fail(self, download_id: int, error: str, bytes_downloaded: int | None = None) -> None:
+    def fail(self, download_id: int, error: str, bytes_downloaded: int | None = None,
+             counted: bool = False, give_up: bool = False) -> None:
+        """-> failed. ``counted``: the attempt counts as a retry here (it failed
+        before start() could count it); ``give_up``: no retry can fix it, the
+        retries are used up at once (StateManager.gave_up)."""
         fields = dict(status=FAILED, error_message=error[:2000], locked_by=None, locked_at=None,
                       lease_token=None)
+        if give_up:
+            fields.update(retry_count=max(self.max_retry_attempts, 1), last_retry_at=db_now())
+        elif counted:
+            fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
         if bytes_downloaded is not None:
             fields['bytes_downloaded'] = bytes_downloaded
         self._owned_update(download_id, line_state='failed', **fields)
@@ -2032,6 +2214,7 @@ class DownloadResult:
     message: str = ''
     path: str | None = None
     size: int | None = None
+    held: bool = False       # skipped: another process holds it (not: already downloaded)
 
 
 class ProgressTracker:
@@ -2182,20 +2365,30 @@ def _lexists_at(name: str, dir_fd: int) -> bool:
 class PartFile:
     """The ``.part`` file of one download, as this process holds it.
 
-    Opened without following symlinks, and only when it is a regular file (a
-    planted link, pipe or folder is refused, never followed or truncated);
-    created with O_EXCL; its folder opened as in :func:`open_folder`. While it
-    is open it is locked with flock(LOCK_EX): no other stalkeer process writes
-    to it, finishes it or deletes it meanwhile, not even one that took the
-    database lease over because this one stalled or was frozen (the lock lives
-    as long as the file is open; the successor skips the download instead of
-    sharing the inode). Writes go straight to the descriptor, each after a
-    lease check: there is no buffer that could be flushed after the lease is lost.
+    Only the file this download created is ever written: a new one is made with
+    O_CREAT|O_EXCL|O_NOFOLLOW, and its inode number is recorded in the row
+    (``part_inode``); an existing one is reopened only when it is a regular
+    file with that inode and a single link. Anything else at the name (a planted
+    hard link or file, a symlink, another instance's ``.part`` in a shared
+    temp_dir) is left alone and a fresh name is used (``fresh_path``). Its
+    folder is opened as in :func:`open_folder`. While it is open it is locked
+    with flock(LOCK_EX): no other stalkeer process writes to it, finishes it or
+    deletes it meanwhile, not even one that took the database lease over
+    because this one stalled or was frozen (the lock lives as long as the file
+    is open; the successor skips the download instead of sharing the inode).
+    Writes go straight to the descriptor, each after a lease check: there is no
+    buffer that could be flushed after the lease is lost.
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, inode: int | None = None, adopt: bool = False,
+                 root: str | None = None, fresh_path: Callable[[], str] | None = None):
         self.path = path
         self.folder, self.name = os.path.split(path)
+        self.inode = inode          # of the .part this download created, from the row
+        self.adopt = adopt          # a row from before inodes were recorded, with bytes
+        self.root = root
+        self.fresh_path = fresh_path
+        self.created = False        # this process made it (the row must record it)
         self.dir_fd: int | None = None
         self.fd: int | None = None
 
@@ -2203,50 +2396,82 @@ class PartFile:
     def is_open(self) -> bool:
         return self.fd is not None
 
-    def open(self, create: bool) -> bool:
+    def ours(self, st: os.stat_result, linked: bool = False) -> bool:
+        """``st`` is the .part this download created (``linked``: a second link,
+        the library file of a finish that crashed after link(), is allowed)."""
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink > (2 if linked else 1):
+            return False
+        return st.st_ino == self.inode if self.inode is not None else self.adopt
+
+    def open(self, create: bool, linked: bool = False) -> bool:
         """Open and lock the .part; create it when missing and ``create``.
         Returns whether it is open. Raises PartBusy, DownloadError."""
         if self.fd is not None:
             return True
         try:
             if self.dir_fd is None:
-                self.dir_fd = open_folder(self.folder)
+                try:    # a folder is created only for a transfer that starts
+                    self.dir_fd = open_folder(self.folder, self.root, create=create)
+                except FileNotFoundError:
+                    if create:
+                        raise
+                    return False
             for _ in range(10):
-                fd = self._open_once(create)
+                fd = self._open_once(create, linked)
                 if fd is None:
                     return False
                 if fd >= 0:
                     self.fd = fd
                     return True
         except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise DownloadError(f'refusing to follow a symbolic link on the way to {self.path}') from None
-            raise DownloadError(f'cannot open {self.path}: {exc.strerror or exc}') from None
+            error = PermanentDownloadError if exc.errno in _PERMANENT_ERRNOS else DownloadError
+            raise error(folder_refusal(self.folder, exc, self.root, 'open')
+                        if exc.errno in (errno.ELOOP, errno.ENOTDIR)
+                        else f'cannot open {self.path}: {exc.strerror or exc}') from None
         raise DownloadError(f'{self.path} keeps being replaced; not touching it')
 
-    def _open_once(self, create: bool) -> int | None:
+    def _step_aside(self, st: os.stat_result) -> None:
+        """Something that is not ours holds the name: never touch it, use a new name."""
+        if self.fresh_path is None:
+            raise DownloadError(f'a file not created by this download is in the way at {self.path}')
+        old, self.path = self.path, self.fresh_path()
+        self.folder, self.name = os.path.split(self.path)
+        self.inode, self.adopt = None, False
+        log.warning('%s is %s not created by this download (planted, or another instance\'s); '
+                    'leaving it alone and downloading to %s', old,
+                    'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st), self.name)
+
+    def _open_once(self, create: bool, linked: bool) -> int | None:
         """A locked descriptor; None when missing (and not ``create``); -1 to try again."""
         flags = os.O_RDWR | _O_NOFOLLOW | _O_CLOEXEC
         try:
             st = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
         except FileNotFoundError:
+            st = None
+        if st is not None and not self.ours(st, linked):
+            if not create:
+                return None
+            self._step_aside(st)
+            return -1
+        if st is None:
             if not create:
                 return None
             try:
                 fd = os.open(self.name, flags | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=self.dir_fd)
             except FileExistsError:
                 return -1
+            fresh = True
         else:
-            if not stat.S_ISREG(st.st_mode):
-                raise DownloadError(f'refusing to use {self.path}: it is {_describe_mode(st)}')
             try:    # O_NONBLOCK: a pipe swapped in since the stat must not hang the open
                 fd = os.open(self.name, flags | os.O_NONBLOCK, dir_fd=self.dir_fd)
             except FileNotFoundError:
                 return -1
+            fresh = False
         try:
             opened = os.fstat(fd)
-            if not stat.S_ISREG(opened.st_mode):
-                raise DownloadError(f'refusing to use {self.path}: it is {_describe_mode(opened)}')
+            if not fresh and not self.ours(opened, linked):
+                os.close(fd)          # swapped between the stat and the open
+                return -1
             self._lock(fd)
             # Unlinked or replaced while we opened and locked it (cleanup, a racing
             # process)? Then lock what the name is now.
@@ -2257,6 +2482,11 @@ class PartFile:
             if now is None or not same_file(now, opened):
                 os.close(fd)
                 return -1
+            if fresh:
+                self.created, self.inode, self.adopt = True, opened.st_ino, False
+            elif self.inode is None:
+                self.inode = opened.st_ino      # adopted: recorded from now on
+                self.created = True
             return fd
         except BaseException:
             with contextlib.suppress(OSError):
@@ -2317,6 +2547,14 @@ class PartFile:
         if same_file(now, os.fstat(self.fd)):
             os.unlink(self.name, dir_fd=self.dir_fd)
 
+    def let_go(self) -> None:
+        """Opened, but not to be written (a second link to it appeared): close it
+        and leave the name alone; the next open(create=True) uses a fresh name."""
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+        self.fd, self.inode, self.adopt = None, None, False
+
     def close(self) -> None:
         """Close (which drops the lock)."""
         for fd in (self.fd, self.dir_fd):
@@ -2356,12 +2594,16 @@ class Downloader:
     def download(self, url: str, destination: str, *, title: str | None = None,
                  processed_line_id: int | None = None, force: bool = False,
                  service: str | None = None, item_id: int | None = None,
-                 parent_id: int | None = None) -> DownloadResult:
-        """Download ``url`` to ``destination`` (tracked); see :meth:`run`."""
+                 parent_id: int | None = None, library_root: str | None = None) -> DownloadResult:
+        """Download ``url`` to ``destination`` (tracked); see :meth:`run`.
+        ``library_root``: no symlink below this folder is followed (open_folder)."""
         register_url_secrets(url)
         destination = os.path.abspath(destination)
+        problem = _fetch_problem(url)
+        if problem:     # nothing could ever be fetched: no row, no folder
+            return DownloadResult('failed', None, f'{title or os.path.basename(destination)}: {problem}')
         info = self.state.get_or_create(url, destination, title, processed_line_id,
-                                        service, item_id, parent_id)
+                                        service, item_id, parent_id, library_root)
         return self.run(info, force=force, url=url)
 
     def run(self, info: DownloadInfo, force: bool = False, url: str | None = None) -> DownloadResult:
@@ -2376,8 +2618,10 @@ class Downloader:
             return done
         if not self.state.acquire(info.id):
             holder = DownloadInfo.get_by_id(info.id).locked_by
-            return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}')
+            return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}',
+                                  held=True)
         part = keeper = None
+        started = False
         try:
             info = self.state.reload(info.id)
             # Another instance may have finished it between our read and our lock.
@@ -2389,11 +2633,12 @@ class Downloader:
                 self.state.reset_for_force(info.id)
                 info = self.state.reload(info.id)
             keeper = LeaseKeeper(self.state, info.id, self.settings.progress_interval_seconds).start()
-            part = PartFile(info.part_path or self._part_path(info))
+            part = self._part_file(info)
             part.open(create=False)
             if url and url != info.url and part.is_open:
                 part.truncate(0, keeper)   # bytes of another URL must never be continued
             self.state.start(info, part.path, url, force)
+            started = True
             info = self.state.reload(info.id)
             # Logged through the redacting formatter: credentials never reach the log.
             # The extension is the URL's; a Content-Type may still change it.
@@ -2401,7 +2646,7 @@ class Downloader:
             return self._attempts(info, part, keeper, force)
         except PartBusy as exc:
             log.debug('%s: %s', label, exc)       # the command layer prints the outcome
-            return DownloadResult('skipped', info.id, f'{label}: {exc}')
+            return DownloadResult('skipped', info.id, f'{label}: {exc}', held=True)
         except LeaseExpired as exc:
             if keeper is not None:
                 keeper.stop()
@@ -2415,9 +2660,12 @@ class Downloader:
             self._pause_after_signal(info, part)
             raise
         except DownloadError as exc:
-            return self._fail(info, part, str(exc))
+            return self._fail(info, part, str(exc),
+                              counted=not started and info.status in (FAILED, RETRYING),
+                              permanent=isinstance(exc, PermanentDownloadError))
         except Exception as exc:     # a bug or an input nobody foresaw: this item only
-            return self._fail_unexpected(info, part, exc)
+            return self._fail_unexpected(info, part, exc,
+                                         counted=not started and info.status in (FAILED, RETRYING))
         finally:
             if keeper is not None:
                 keeper.stop()
@@ -2437,11 +2685,22 @@ class Downloader:
                                   info.download_path, info.file_size)
         return None
 
-    def _part_path(self, info: DownloadInfo) -> str:
-        """``<destination name>.stalkeer-<id>.part``, the name cut so that the
-        whole stays within NAME_MAX_BYTES."""
+    def _part_file(self, info: DownloadInfo) -> PartFile:
+        """The .part of ``info`` as the row knows it: its name, the inode it was
+        created with (rows from before ``part_inode`` existed adopt a single-link
+        regular file when they recorded bytes), the folder below which no link
+        is followed."""
+        inode = int(info.part_inode) if info.part_inode else None
+        adopt = inode is None and bool(info.part_path) and (info.bytes_downloaded or 0) > 0
+        return PartFile(info.part_path or self._part_path(info), inode, adopt, info.library_root,
+                        lambda: self._part_path(info, secrets.token_hex(4)))
+
+    def _part_path(self, info: DownloadInfo, tag: str | None = None) -> str:
+        """``<destination name>.stalkeer-<id>.part`` (``-<tag>`` before ``.part`` when
+        that name is taken by a file this download did not create), the name cut
+        so that the whole stays within NAME_MAX_BYTES."""
         folder = self.settings.temp_dir or os.path.dirname(info.destination)
-        suffix = f'.stalkeer-{info.id}.part'
+        suffix = f'.stalkeer-{info.id}-{tag}.part' if tag else f'.stalkeer-{info.id}.part'
         name = utf8_truncate(os.path.basename(info.destination), NAME_MAX_BYTES - len(suffix))
         return os.path.join(folder, name + suffix)
 
@@ -2479,11 +2738,18 @@ class Downloader:
         log.debug('%s: %s', self._label(info), message)
         return DownloadResult('paused', info.id, message)
 
-    def _fail(self, info: DownloadInfo, part, message: str) -> DownloadResult:
-        """Record the failure (the .part kept for a later resume) and say it."""
+    def _fail(self, info: DownloadInfo, part, message: str, counted: bool = False,
+              permanent: bool = False) -> DownloadResult:
+        """Record the failure (the .part kept for a later resume) and say it.
+        ``counted``: it happened before the attempt was counted (StateManager.start),
+        so it counts now; ``permanent``: no retry can fix it, the download gives up
+        at once and the message says so."""
         size = part.size() if part is not None and part.is_open else None
+        if permanent:
+            message = (f'{message} — {PERMANENT_MARK}: once it is put right, '
+                       f'run `stalkeer retry {info.id}`')
         try:
-            self.state.fail(info.id, message, size)
+            self.state.fail(info.id, message, size, counted=counted, give_up=permanent)
         except LeaseExpired as exc:
             message = f'{message}; the database could not record it: {exc.cause}'
         except LeaseLost as exc:
@@ -2494,7 +2760,7 @@ class Downloader:
         log.debug('failed %s: %s', self._label(info), message)
         return DownloadResult('failed', info.id, message)
 
-    def _fail_unexpected(self, info, part, exc) -> DownloadResult:
+    def _fail_unexpected(self, info, part, exc, counted: bool = False) -> DownloadResult:
         if isinstance(exc, peewee.PeeweeException):
             message = f'database error: {db_error_cause(exc)}'
         elif isinstance(exc, OSError) and exc.strerror:
@@ -2503,7 +2769,7 @@ class Downloader:
             message = f'unexpected error: {exc.__class__.__name__}: {first_line(exc)}'
         log.debug('%s', message, exc_info=True)        # the traceback, with -v only
         try:
-            return self._fail(info, part, message)
+            return self._fail(info, part, message, counted=counted)
         except Exception:                              # the row cannot even be written
             log.debug('failed %s: %s', self._label(info), message)
             return DownloadResult('failed', info.id, message)
@@ -2525,6 +2791,8 @@ class Downloader:
             log.info('%s: %s was finished by a run that stopped before recording it',
                      self._label(info), path)
             return DownloadResult('completed', info.id, f'downloaded {path}', path, size)
+        if part.is_open and part.stat().st_nlink > 1:
+            part.let_go()       # a second link appeared: its bytes are not ours to append to
         final = self._final_path(info, None)
         if os.path.lexists(final) and not force:
             # Fail before fetching gigabytes we could not put anywhere.
@@ -2541,7 +2809,7 @@ class Downloader:
                 self._finish(info, part, keeper, final, size, force)
                 self.state.complete(info.id, final, size)
                 crash_point('after_complete')
-                log.debug('completed %s (%s)', final, human_bytes(size))   # printed by the command
+                # Not logged here: the command prints 'completed: …' (and records it), once.
                 return DownloadResult('completed', info.id, f'downloaded {final}', final, size)
             except RetryableDownloadError as exc:
                 keeper.check()          # a connection cut because the lease was lost is no retry
@@ -2571,7 +2839,8 @@ class Downloader:
                 if delay:
                     self.sleep(delay)
             except DownloadError as exc:
-                return self._fail(info, part, str(exc))
+                return self._fail(info, part, str(exc),
+                                  permanent=isinstance(exc, PermanentDownloadError))
             except OSError as exc:
                 # A local filesystem problem nobody translated yet.
                 message = f'{exc.strerror or exc}: {exc.filename or ""}'.rstrip(': ')
@@ -2594,13 +2863,16 @@ class Downloader:
         bytes. Returns (path, size) or None."""
         if part.is_open:
             held = part.stat()
-        elif not part.open(create=False):
+        elif not part.open(create=False, linked=True):
             held = None
         else:
             held = part.stat()
         recorded = info.file_size          # recorded by StateManager.finishing()
         if recorded is None and info.total_bytes and info.bytes_downloaded == info.total_bytes:
             recorded = info.total_bytes    # rows from before finishing() existed
+        # One inode with the .part only counts when it is complete: a link to a
+        # partial .part planted at the destination is not a finished download.
+        whole = info.file_size or info.total_bytes
         candidates = [info.download_path] if info.download_path else []
         candidates += [c for c in self._final_candidates(info) if c not in candidates]
         for final in candidates:
@@ -2611,11 +2883,18 @@ class Downloader:
             if not stat.S_ISREG(found.st_mode):
                 continue
             if held is not None and same_file(held, found):
-                return final, found.st_size
+                if whole is not None and found.st_size == whole:
+                    return final, found.st_size
+                continue
             if recorded is None or found.st_size != recorded:
                 continue
             if held is None:
-                return final, recorded
+                # Ours: the inode the .part had (linked or renamed), or a copy
+                # on another filesystem than the .part's folder (temp_dir).
+                if part.inode is None or found.st_ino == part.inode or (
+                        part.dir_fd is not None and os.fstat(part.dir_fd).st_dev != found.st_dev):
+                    return final, recorded
+                continue
             if held.st_size == recorded and final == info.download_path \
                     and self._same_bytes(part, final, recorded):
                 return final, recorded
@@ -2658,9 +2937,9 @@ class Downloader:
 
     def _request(self, url: str, headers: dict) -> requests.Response:
         s = self.settings
-        problem = url_problem(url)          # a stored URL nothing can request
+        problem = _fetch_problem(url)       # a stored URL nothing can request
         if problem:
-            raise DownloadError(f'invalid URL ({problem})')
+            raise DownloadError(problem)
         try:
             return self.session.get(url, headers=headers, stream=True,
                                     timeout=(s.connect_timeout, s.read_timeout))
@@ -2704,7 +2983,8 @@ class Downloader:
             self._check_free_space(part.folder, remaining)
             part.open(create=True)       # only now: nothing is created for a refused download
             keeper.progress(start)
-            self.state.heartbeat(info.id, start, total, token or '', session_start=True)
+            self.state.heartbeat(info.id, start, total, token or '', session_start=True,
+                                 part_path=part.path, part_inode=part.inode)
             self._stream_body(info, response, part, keeper, start, overlap, total)
         size = part.size()
         if total is not None and size != total:
@@ -2733,8 +3013,8 @@ class Downloader:
         if ctype.startswith('text/html'):
             raise DownloadError('the server sent an HTML page instead of a video '
                                 '(expired subscription or wrong URL?)')
-        if ctype.split(';')[0].strip() in _PLAYLIST_CONTENT_TYPES:
-            raise DownloadError(_STREAMING_PLAYLIST)
+        if 'mpegurl' in ctype:                   # application/vnd.apple.mpegurl, audio/x-mpegurl
+            raise DownloadError(HLS_REFUSAL)
         if code == 200:
             if offset:
                 log.warning('%s: server ignored the range or the file changed; starting over',
@@ -2749,7 +3029,10 @@ class Downloader:
 
     def _check_free_space(self, folder: str, remaining: int) -> None:
         need = remaining + self.settings.min_free_space
-        free = shutil.disk_usage(folder or '.').free
+        where = folder or '.'
+        while not os.path.isdir(where) and os.path.dirname(where) != where:
+            where = os.path.dirname(where)     # not created yet: its nearest existing parent
+        free = shutil.disk_usage(where).free
         if free < need:
             raise DiskSpaceError(f'not enough free space in {folder}: need {human_bytes(need)} '
                                  f'({human_bytes(remaining)} + min_free_space_mb), '
@@ -2782,10 +3065,8 @@ class Downloader:
                     break
                 if self.stop_event is not None and self.stop_event.is_set():
                     raise Interrupted(signal.SIGTERM)
-                if pos == 0 and bytes(chunk[:64]).lstrip(b'\xef\xbb\xbf \t\r\n')[:7].upper() == b'#EXTM3U':
-                    # An HLS playlist served as video/mp4 or octet-stream: a text
-                    # of segment URLs, not the film (it would be "completed").
-                    raise DownloadError(_STREAMING_PLAYLIST)
+                if pos == 0 and is_hls_playlist(chunk):
+                    raise DownloadError(HLS_REFUSAL)     # whatever its Content-Type said
                 part.write(chunk, pos, keeper)       # checks the lease first
                 pos += len(chunk)
                 progress(pos)
@@ -2867,11 +3148,10 @@ class Downloader:
             raise IncompleteDownloadError(f'{part.path} is not {size} bytes')
         folder, name = os.path.split(final)
         try:
-            dir_fd = open_folder(folder)
+            dir_fd = open_folder(folder, info.library_root)
         except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise DownloadError(f'refusing to follow a symbolic link on the way to {final}') from None
-            raise DownloadError(f'cannot create {folder}: {exc.strerror}') from None
+            error = PermanentDownloadError if exc.errno in _PERMANENT_ERRNOS else DownloadError
+            raise error(folder_refusal(folder, exc, info.library_root)) from None
         refusal = f'refusing to overwrite existing file {final} (use --force)'
         try:
             if not force and _lexists_at(name, dir_fd):
@@ -2946,6 +3226,17 @@ class Downloader:
                 os.unlink(copy, dir_fd=dir_fd)
         part.unlink()
         crash_point('after_unlink')
+
+
+def _fetch_problem(url: str) -> str | None:
+    """Why the downloader can never fetch ``url`` (naming its scheme, never the
+    URL: it may hold the account), or None. Only http(s) is fetched."""
+    scheme, sep, _ = url.partition('://')
+    if not sep or scheme.lower() not in ('http', 'https'):
+        shown_scheme = clip(url.partition(':')[0], 20) if ':' in url else ''
+        return f'invalid URL (not an http(s) URL{f": {shown_scheme}:" if shown_scheme else ""})'
+    problem = url_problem(url)
+    return f'invalid URL ({problem})' if problem else None
 
 
 def _link_into_place(src: str, src_dir_fd: int, name: str, dir_fd: int, refusal: str) -> None:
@@ -3141,7 +3432,7 @@ class PlaylistFetcher:
             size = 0
             head = b''
             try:
-                with open(tmp, 'wb') as fh:
+                with open(tmp, 'wb', opener=private_opener) as fh:
                     for chunk in response.iter_content(CHUNK_SIZE):
                         if len(head) < 65536:
                             head += chunk[:65536 - len(head)]
@@ -3175,7 +3466,8 @@ class PlaylistFetcher:
             while os.path.exists(target):
                 n += 1
                 target = os.path.join(s.archive_dir, f'{stem}-{stamp}-{n}{suffix or ".m3u"}')
-            shutil.copyfile(s.file_path, target)
+            with open(s.file_path, 'rb') as src, open(target, 'xb', opener=private_opener) as dst:
+                shutil.copyfileobj(src, dst)
         except OSError as exc:
             # The new playlist is in place; a failed archive copy is not worth failing for.
             log.warning('could not archive the playlist in %s: %s', s.archive_dir, exc.strerror)
@@ -3426,6 +3718,20 @@ def _parse_extinf(line: str) -> tuple[str, dict[str, str], str]:
                 v = _UNESCAPE_RE.sub(r'\1', v)
             attrs[am.group(1).lower()] = v
     return duration, attrs, title.strip()
+
+
+def utf16_as_text(fh, path: str):
+    """``fh`` (a binary file), or a text reader of it when it starts with a UTF-16
+    byte order mark (Windows Notepad's "Unicode"): iter_playlist reads text streams
+    too. Read as UTF-8, such a file is a NUL every other byte (trial-1213 F12)."""
+    try:
+        head = fh.peek(2)[:2]
+    except (AttributeError, OSError):
+        return fh
+    if head not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return fh
+    log.info('%s is UTF-16 (it starts with a byte order mark): read as such', path)
+    return io.TextIOWrapper(fh, encoding='utf-16', errors='replace', newline='')
 
 
 def iter_playlist(stream: BinaryIO, stats: ParseStats,
@@ -3847,6 +4153,8 @@ def _take_edition(s: str, anywhere: bool = False) -> tuple[str, str | None]:
     rest = f'{s[:m.start()]} {s[m.end():]}'.strip(_TITLE_EDGE + '([')
     if not anywhere and (not rest or rest.lower() in _KEY_ARTICLES):
         return s, None                          # 'Director's Cut' / 'The Final Cut' is the title
+    if rest[-4:].lower() == ' the':             # 'Blade Runner The Final Cut': the edition's article
+        rest = rest[:-4].rstrip(_TITLE_EDGE)
     return rest, m[1].replace('.', ' ')
 
 
@@ -4304,7 +4612,23 @@ _KEY_TRANS = str.maketrans({
     'ß': 'ss', 'ẞ': 'ss', 'æ': 'ae', 'Æ': 'ae', 'ø': 'o', 'Ø': 'o', 'ł': 'l', 'Ł': 'l',
     'đ': 'd', 'Đ': 'd', 'þ': 'th', 'Þ': 'th', 'œ': 'oe', 'Œ': 'oe', 'ı': 'i',
     '&': ' and ',
+    # A superscript or subscript digit is a sequel number: 'Alien³' is TMDB's 'Alien 3'
+    # ('alien 3', not NFKD's 'alien3'); 'Cube²' is 'Cube 2' (trial-1213 F6).
+    **{c: f' {d}' for d, c in enumerate('⁰¹²³⁴⁵⁶⁷⁸⁹')}, **{c: f' {d}' for d, c in enumerate('₀₁₂₃₄₅₆₇₈₉')},
 })
+# UTF-8 read as cp1252 and saved again ('AmÃ©lie', 'â€™'): panel exports do it. The
+# first characters such text shows; repaired only when the whole title then decodes
+# as strict UTF-8, which text really written with them (Portuguese 'SÃO') never does.
+_MOJIBAKE_HINTS = ('Ã', 'Â', 'â€', 'Å', 'Ä')
+
+
+def repair_mojibake(text: str) -> str:
+    """``text`` with a double encoding undone ('AmÃ©lie' -> 'Amélie'), else as it is."""
+    try:
+        fixed = text.encode('cp1252').decode('utf-8')
+    except UnicodeError:                 # not cp1252-encodable, or not UTF-8 once encoded
+        return text
+    return fixed if fixed != text else text
 _KEY_COMBINING_RE = re.compile('[\u0300-\u036f]')        # Latin/Greek/Cyrillic diacritics only
 # One translate() folds Latin-1/Latin Extended letters ('é' -> 'e', 'ĳ' -> 'ij'): same
 # result as NFKD + dropping marks, ~5x cheaper; other scripts still take the NFKD path.
@@ -4343,7 +4667,10 @@ def match_key(title: str) -> str:
     key = _MATCH_KEY_CACHE.get(title)
     if key is not None:
         return key
-    s = title.lower()
+    s = title
+    if not s.isascii() and any(h in s for h in _MOJIBAKE_HINTS):
+        s = repair_mojibake(s)
+    s = s.lower()
     if not s.isascii() or '&' in s or '`' in s:
         s = s.translate(_KEY_FOLD)
         if not s.isascii():
@@ -4624,7 +4951,8 @@ def classify(entry: PlaylistEntry) -> Classification:
 
 # Bump when classify()/match_key() change meaning: the next `process` then
 # re-classifies every line instead of skipping the unchanged ones.
-CLASSIFIER_VERSION = '2'     # 2: numbering schemes, editions, countries, alt_key, signals
+CLASSIFIER_VERSION = '3'     # 2: numbering schemes, editions, countries, alt_key, signals;
+#                              3: superscript digits, mojibake, 'The' before an edition
 # Lines per transaction. Large, because each transaction writes every index
 # page it touched to the WAL once: 2,000 took 7.1 s to store 200k lines,
 # 10,000 took 4.5 s (bench/RESULTS.md). Still well under a second per
@@ -4852,6 +5180,7 @@ class PlaylistIngest:
             fh = open(path, 'rb')
         except OSError as exc:
             raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
+        fh = utf16_as_text(fh, path)
         stats = ParseStats()
         seen: set[str] = set()
         self._ingest(summary, lambda by_type: self._read(fh, stats, seen, summary, by_type, on_progress))
@@ -5653,6 +5982,11 @@ class SonarrClient(ArrClient):
             result.append(ep)
         return result
 
+    def series_episodes(self, series_id: int) -> list[dict]:
+        """``GET /api/v3/episode?seriesId=``: every episode of a series, with a file or
+        not, monitored or not (EpisodeResource shapes)."""
+        return self.listing('/api/v3/episode', {'seriesId': series_id}, 'EpisodeResource')
+
     def all_series(self) -> dict:
         if not hasattr(self, '_series'):
             self._series = {s['id']: s for s in self.listing('/api/v3/series', {}, 'SeriesResource')}
@@ -6453,9 +6787,12 @@ SKIP_LANGUAGES = 'other languages only'           # [quality] languages_only
 SKIP_DONE = 'already downloaded'
 SKIP_HELD = 'held by another instance'
 SKIP_LIMIT = 'over the limit'                     # --limit: left for a later run
+# Its download failed in a way no retry fixes (Downloader._fail permanent) and gave
+# up: every cron run would fail it again; `stalkeer retry ID` once it is put right.
+SKIP_NEEDS_ATTENTION = 'needs attention'
 SKIP_REASONS = (SKIP_NOT_AVAILABLE, SKIP_NOT_IN_PLAYLIST, SKIP_ONLY_EXTRAS, SKIP_OTHER_YEARS,
                 SKIP_OTHER_COUNTRY, SKIP_UNSURE, SKIP_AMBIGUOUS, SKIP_LOOKUP_LATER, SKIP_RUNTIME, SKIP_LANGUAGES,
-                SKIP_DONE, SKIP_HELD, SKIP_LIMIT)
+                SKIP_DONE, SKIP_HELD, SKIP_NEEDS_ATTENTION, SKIP_LIMIT)
 # When every line of an item was refused, the item is skipped for the refusal
 # closest to a match (a lookup to come beats "another could be meant" beats …).
 _REASON_RANK = {reason: i for i, reason in enumerate(
@@ -6465,10 +6802,29 @@ _REASON_RANK = {reason: i for i, reason in enumerate(
 QUALITY_ALIASES = {'4k': '2160p', 'uhd': '2160p', '2160p': '2160p', 'fhd': '1080p',
                    '1080p': '1080p', 'hd': '720p', '720p': '720p', 'sd': '480p', '480p': '480p',
                    'unknown': None}
-# A trailer is never the film, unless the film's own title says so.
-_NOT_THE_FILM = re.compile(
-    r'\b(?:trailers?|teasers?|samples?|making[\s-]*of|bande[\s-]*annonce|featurettes?|'
-    r'behind the scenes|extras?)\b', re.IGNORECASE)
+# What a line may say besides the film's name that makes it something else than the
+# film: never taken, unless the film's own title says so ('The Interview', 'The
+# Collection'). Anywhere in the line: words after the year are not part of the title
+# the matching compares (trial-1213 F5), so only these can stop 'Heat (1995) Bonus'.
+_EXTRA_MARKERS = (
+    (r'tr[aáà]ilers?|teasers?', "trailers; Spanish writes 'Tráiler'"),
+    (r'bande[\s-]*annonce|fragman|vorschau|previews?', 'trailer in French, Turkish, German; previews'),
+    (r'samples?', "release groups' short samples"),
+    (r'making[\s-]*of|behind the scenes|featurettes?|extras?|bonus|deleted scenes|interviews?|'
+     r'bloopers?|gag reel', 'bonus material of a disc, sold as its own VOD line'),
+    (r'recap', "a 'story so far' before a sequel"),
+    (r'soundtrack|(?-i:OST)', 'the music, not the film (OST in capitals only)'),
+    (r'(?<!criterion )collection', "a box set; 'Criterion Collection' is an edition"),
+)
+_NOT_THE_FILM = re.compile(r'\b(?:' + '|'.join(p for p, _ in _EXTRA_MARKERS) + r')\b', re.IGNORECASE)
+# A part of a film split across files (older VOD lists): half a film is the wrong file.
+# Only when outside the line's own title: 'Deathly Hallows Part 1' names a film.
+_PART_MARKERS = (
+    (r'cd\s?\d{1,2}|dis[ck]\s?\d{1,2}', "'CD2', 'Disc 1': one disc of a two-disc rip"),
+    (r'(?:part|pt|parte|partie|teil)\.?\s?(?:\d{1,2}|[ivx]{1,4})',
+     "'Alien (1979) Part 1', 'Pt 2', Spanish/Portuguese 'Parte', French 'Partie', German 'Teil'"),
+)
+_PART_OF_FILM = re.compile(r'\b(?:' + '|'.join(p for p, _ in _PART_MARKERS) + r')\b', re.IGNORECASE)
 
 
 @dataclasses.dataclass
@@ -6538,7 +6894,11 @@ CandidateLine = collections.namedtuple('CandidateLine', (
     'absolute_episode', 'air_date'))
 
 
-_CANDIDATE_SQL = ('SELECT ' + ', '.join(f'"{name}"' for name in CandidateLine._fields)
+# A line with an empty display title ('#EXTINF:-1 tvg-name="Heat (1995)",') is shown
+# by its tvg-name, as the matching read it (trial-1213 F11).
+_CANDIDATE_COLUMNS = {'display_title': """COALESCE(NULLIF("display_title", ''), "tvg_name")"""}
+_CANDIDATE_SQL = ('SELECT ' + ', '.join(_CANDIDATE_COLUMNS.get(name, f'"{name}"')
+                                        for name in CandidateLine._fields)
                   + ' FROM "processed_lines" WHERE {} AND "missing_since" IS NULL')
 
 
@@ -6593,9 +6953,11 @@ def _lines_of(keys, by_key: dict, by_alt: dict) -> list:
 def _other_reading(line):
     """The line read the other way (issue 12's alt_key): a film whose bare number
     was taken for its year ('Death Race 2000' -> 'Death Race', 2000) is 'Death Race
-    2000' with no year; a series with a country qualifier ('The Office (US)') is
-    'The Office', still from the US. The title becomes what a lookup asks for."""
-    if line.content_type == 'movies':
+    2000' with no year; a title with a country qualifier ('The Office (US)', 'Heat
+    (1986) (US)') is 'The Office', still from the US, its year kept (the alt_key of
+    such a line is the title without the qualifier, never a number taken for a year:
+    trial-1213 F4). The title becomes what a lookup asks for."""
+    if line.content_type == 'movies' and not line.country:
         title = f'{line.title} {line.year}' if line.year else line.title
         return line._replace(match_key=line.alt_key, year=None, title=title)
     return line._replace(match_key=line.alt_key, title=_TITLE_COUNTRY_RE.sub('', line.title or ''))
@@ -6609,8 +6971,17 @@ def _lines_by_tvg_id(content_type: str, ids) -> dict:
 
 
 def _is_extra(line, own_title: str) -> bool:
-    text = f'{line.display_title or ""} {line.title or ""}'
-    return bool(_NOT_THE_FILM.search(text)) and not _NOT_THE_FILM.search(own_title)
+    """A trailer, bonus material or one part of a split film (the _EXTRA_MARKERS and
+    _PART_MARKERS tables), not the film titled ``own_title``."""
+    return is_extra_text(line.display_title or '', line.title or '', own_title)
+
+
+def is_extra_text(display_title: str, title: str, own_title: str = '') -> bool:
+    if _NOT_THE_FILM.search(display_title) or _NOT_THE_FILM.search(title):
+        if not _NOT_THE_FILM.search(own_title):
+            return True
+    return bool(_PART_OF_FILM.search(display_title)) and not _PART_OF_FILM.search(title) \
+        and not _PART_OF_FILM.search(own_title)
 
 
 # -- what is known of a film or series ----------------------------------------------------
@@ -6627,6 +6998,8 @@ def spelling_key(title: str) -> str:
     """A title as written, for "is it exactly the app's title": case, punctuation and
     '&'/'and' do not count; accents, articles and numerals do ('Drácula' is not
     'Dracula', 'Rocky II' is not 'Rocky 2'; match_key folds all of those)."""
+    if not title.isascii() and any(h in title for h in _MOJIBAKE_HINTS):
+        title = repair_mojibake(title)
     text = _SPELLING_DROP_RE.sub('', title.casefold().replace('&', ' and '))
     return ' '.join(_SPELLING_SPLIT_RE.sub(' ', text).split())
 
@@ -6750,8 +7123,17 @@ def series_country(title: str, network: str | None) -> str | None:
     return 'UK' if country == 'GB' else country
 
 
+# Providers drop the hyphen of a joined name: '911' for '9-1-1', 'Spiderman' for
+# 'Spider-Man' (trial-1213 F9). The app's titles also answer to that spelling; a line
+# found so is spelled otherwise, so the lookup guard still decides it.
+_HYPHEN_JOINED_RE = re.compile(r'(?<=\w)-(?=\w)')
+
+
 def _keys_of(titles) -> frozenset:
-    return frozenset(k for k in map(match_key, titles) if k)
+    keys = {match_key(t) for t in titles}
+    keys.update(match_key(_HYPHEN_JOINED_RE.sub('', t)) for t in titles if '-' in t)
+    keys.discard('')
+    return frozenset(keys)
 
 
 def _language_name(resource: dict) -> str | None:
@@ -6889,6 +7271,7 @@ class Match:
     verdicts: list = dataclasses.field(default_factory=list)
     note: str = ''                # when no line was considered: what there is instead
     keys: frozenset = frozenset()  # the item's title keys (near misses)
+    year: int | None = None        # the item's year (near misses)
 
     def add(self, verdict: Verdict) -> None:
         self.verdicts.append(verdict)
@@ -6935,7 +7318,7 @@ def _judge_title(facts: TitleFacts, line, noun: str, library_count: Callable[[],
                 return Verdict(line, True, 'same title and year')
             return _NEEDS_SPELLING
         diff = abs(line.year - facts.year)
-        if line.year == facts.secondary_year or (diff == 1 and line.year in facts.date_years):
+        if diff == 1 and line.year in facts.date_years:     # secondaryYear too: one off only
             return _NEEDS_NEAR_YEAR
         if diff == 1:
             says = (f"none of {_apps(noun)}'s dates says so ({', '.join(map(str, sorted(facts.date_years)))})"
@@ -6995,6 +7378,12 @@ def _resolve(facts: TitleFacts, line, needs: str, answer: list | None, why_not: 
     if answer is None:
         return Verdict(line, False, f'{needs}: cannot ask whether another {noun} of that name '
                                     f'exists ({why_not})', SKIP_LOOKUP_LATER)
+    if not _lists_itself(facts, answer):
+        # An empty or partial answer (a metadata source down, a term it does not index)
+        # proves nothing about other films: only one that knows ours can (trial-1213 F3).
+        return Verdict(line, False, f'{needs}: the lookup of {line.title!r} did not list the {noun} '
+                                    f'itself, so it cannot say whether another has that name',
+                       SKIP_UNSURE)
     others = [o for o in answer if o.ident != facts.ident and line.match_key in o.keys
               # a series without that season cannot be the one meant
               and (season is None or o.seasons is None or season in o.seasons)
@@ -7033,6 +7422,14 @@ def _resolve(facts: TitleFacts, line, needs: str, answer: list | None, why_not: 
     return _twin_verdict(facts, line, twins, noun)
 
 
+def _lists_itself(facts: TitleFacts, answer: list) -> bool:
+    """Whether a lookup ``answer`` holds the film or series itself: by its tmdbId /
+    tvdbId, or (when the app gives none) by a title key and the year."""
+    if facts.ident:
+        return any(o.ident == facts.ident for o in answer)
+    return any(o.year == facts.year and o.keys & facts.keys for o in answer)
+
+
 def _twin_verdict(facts: TitleFacts, line, twins: list, noun: str) -> Verdict:
     """Same name and year as another film: only the runtime can still tell them
     apart, when every runtime is known and ours differs from each of theirs."""
@@ -7052,7 +7449,8 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
     """movie id -> Match: the lines that are that film, and why each line was taken
     or refused. The rules (README "Matching") in order:
 
-    1. an IMDb/TMDB id in the line's tvg-id is the film, whatever its title;
+    1. an IMDb/TMDB id in the line's tvg-id corroborates a line whose own title and
+       year agree (see _judge_id_line); it never overrides them, nor the runtime check;
     2. trailers, teasers, samples are never the film (unless its title says so);
     3. the same title (match_key of the title, original or an alternate title) and
        the same year, spelled as one of the app's titles: taken;
@@ -7072,16 +7470,22 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
     result, pending = {}, []
     for movie in movies:
         f = facts[movie['id']]
-        match = result[movie['id']] = Match(keys=f.keys)
+        match = result[movie['id']] = Match(keys=f.keys, year=f.year)
         own_title = movie.get('title') or ''
         id_lines = [line for i in (movie.get('imdbId'), str(movie.get('tmdbId') or ''))
                     if i for line in by_id.get(i, []) if not _is_extra(line, own_title)]
+        judged_ids = set()
         for line in id_lines:
-            match.add(Verdict(line, True, f'its tvg-id {line.tvg_id} is the film', probe=None))
-        if id_lines:
+            verdict = _judge_id_line(f, line) if line.id not in judged_ids else None
+            if verdict is not None:
+                judged_ids.add(line.id)
+                match.add(verdict)
+        if match.lines:
             continue
         films = []
         for line in _lines_of(f.keys, by_key, by_alt):
+            if line.id in judged_ids:
+                continue
             if _is_extra(line, own_title):
                 match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
             else:
@@ -7089,6 +7493,28 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
         _judge_lines(f, match, films, 'film', library_keys, pending)
     _resolve_pending(pending, lookups, 'film')
     return result
+
+
+def _judge_id_line(f: TitleFacts, line) -> Verdict | None:
+    """A line whose tvg-id is the film's IMDb or TMDB id. Providers fill tvg-id with
+    anything (panel stream ids, EPG numbers, counters), so an id there only
+    corroborates: the line is taken when its own title is one of the film's and its
+    year is the film's or one off (an IMDb 'tt…' id also vouches for a year-less
+    line; a bare number does not: None, the line is judged by its title alone), and
+    it still goes through the runtime check; a title or year that disagrees is
+    refused, whatever the id says (trial-1213 F1: 'Cats (2019)' with tvg-id 1001 is
+    not Heat (1995))."""
+    said = f'its tvg-id {line.tvg_id} is the film\'s id'
+    if line.match_key not in f.keys and (not line.alt_key or line.alt_key not in f.keys):
+        return Verdict(line, False, f'{said}, but its title {line.title!r} is not the film\'s',
+                       SKIP_UNSURE)
+    if line.year is not None and f.year and abs(line.year - f.year) > 1 \
+            and not (line.alt_key in f.keys and not line.country):
+        return Verdict(line, False, f'{said}, but its year {line.year} is not the film\'s '
+                                    f'({f.year})', SKIP_OTHER_YEARS)
+    if line.year is None and not (line.tvg_id or '').startswith('tt'):
+        return None
+    return Verdict(line, True, f'{said} and its title agrees')
 
 
 def _judge_lines(f: TitleFacts, match: Match, lines: list, noun: str,
@@ -7151,19 +7577,42 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
     keys = set().union(*(f.keys for f in facts.values())) if facts else set()
     by_key, by_alt = _lines_by_key('tvshows', keys), _lines_by_alt_key('tvshows', keys)
     of_series = {}
+    # An air date several episodes share names none of them (a double premiere, two
+    # editions of a daily show one night): the line is at most one of them.
+    same_day = collections.defaultdict(list)
+    for ep in episodes:
+        if ep.get('airDate'):
+            same_day[ep.get('seriesId'), _air_date(ep['airDate'])].append(
+                f'S{ep.get("seasonNumber") or 0:02d}E{ep.get("episodeNumber") or 0:02d}')
     result, pending = {}, []
     for ep in episodes:
         f = facts[ep.get('seriesId')]
-        match = result[ep['id']] = Match(keys=f.keys)
+        match = result[ep['id']] = Match(keys=f.keys, year=f.year)
         if ep.get('seriesId') not in of_series:
             of_series[ep.get('seriesId')] = _lines_of(f.keys, by_key, by_alt)
         series_lines = of_series[ep.get('seriesId')]
         lines = [line for line in series_lines if episode_fit(line, ep, f)]
+        if lines and len(same_day.get((ep.get('seriesId'), _air_date(ep.get('airDate'))), ())) > 1:
+            lines = _refuse_shared_air_date(match, lines, same_day[ep.get('seriesId'),
+                                                                    _air_date(ep.get('airDate'))])
         _judge_lines(f, match, lines, 'series', library_keys, pending, ep.get('seasonNumber'))
         if not lines and series_lines:
             match.note = _no_fit_note(series_lines, ep, f)
     _resolve_pending(pending, lookups, 'series')
     return result
+
+
+def _refuse_shared_air_date(match: Match, lines: list, episodes: list) -> list:
+    """The lines that do not name the episode by an air date it shares with other
+    wanted episodes; those that do are refused into ``match`` (trial-1213 F2)."""
+    kept = []
+    for line in lines:
+        if line.air_date:
+            match.add(Verdict(line, False, f'air date {_air_date(line.air_date)} is '
+                                           f'{" and ".join(episodes)}: cannot say which', SKIP_UNSURE))
+        else:
+            kept.append(line)
+    return kept
 
 
 def _no_fit_note(lines: list, ep: dict, f: TitleFacts) -> str:
@@ -7211,17 +7660,58 @@ def episode_fit(line, ep: dict, f: TitleFacts) -> str | None:
     return None
 
 
-def near_misses(content_type: str, keys_of: dict, limit: int = 5) -> dict:
+def near_misses(content_type: str, keys_of: dict, limit: int = 5, years: dict | None = None) -> dict:
     """item -> lines whose title is the item's with one word less ('Lord of the Rings
-    Fellowship of the Ring' for '… the Fellowship …'): never taken, shown at -v so a
-    user can add an alternate title in the app. One batch of index lookups."""
+    Fellowship of the Ring' for '… the Fellowship …') or with words more ('Amelie
+    Poulain' for 'Amelie'): never taken, shown at -v so a user can add an alternate
+    title in the app. A number is never the word less ('Alien' is not 'Alien 3'), and
+    with ``years`` (item -> year) a line more than a year off is no near miss; a line
+    with words more needs a year within one of the item's. Index lookups in batches."""
+    years = years or {}
     variants_of = {item: {' '.join(words[:i] + words[i + 1:]) for key in keys
                           for words in [key.split()] if len(words) > 1
-                          for i in range(len(words))} - set(keys)
+                          for i in range(len(words)) if not words[i].isdigit()} - set(keys)
                    for item, keys in keys_of.items()}
     found = _lines_by_key(content_type, set().union(*variants_of.values()) if variants_of else ())
-    return {item: [line for v in sorted(variants) for line in found.get(v, ())][:limit]
-            for item, variants in variants_of.items()}
+    longer = _lines_with_prefixes(content_type, {k for item, keys in keys_of.items() if years.get(item)
+                                                 for k in keys})
+    result = {}
+    for item, variants in variants_of.items():
+        year = years.get(item)
+        lines = [line for v in sorted(variants) for line in found.get(v, ())
+                 if not (year and line.year and abs(line.year - year) > 1)]
+        if year:
+            lines += [line for key in sorted(keys_of[item]) for line in longer.get(key, ())
+                      if line.year and abs(line.year - year) <= 1]
+        result[item] = lines[:limit]
+    return result
+
+
+def _lines_with_prefixes(content_type: str, keys) -> dict:
+    """key -> present lines whose match_key is ``key`` and words more: index ranges
+    on (content_type, match_key), 200 keys a query (a LIKE scan on PostgreSQL under a
+    language collation, where ranges do not follow code points)."""
+    found = collections.defaultdict(list)
+    keys = sorted(k for k in keys if k)
+    if not keys:
+        return found
+    param, bytewise = db_proxy.obj.param, _bytewise_collation()
+    for chunk in _chunks(keys, 200):
+        if bytewise:
+            where = ' OR '.join([f'("match_key" >= {param} AND "match_key" < {param})'] * len(chunk))
+            params = [x for k in chunk for x in (k + ' ', k + ' ' + _PREFIX_END)]
+        else:
+            where = ' OR '.join([f"\"match_key\" LIKE {param} ESCAPE '\\'"] * len(chunk))
+            params = [_like_escape(k) + ' %' for k in chunk]
+        sql = _CANDIDATE_SQL.format(f'"content_type" = {param} AND ({where})')
+        for row in db_proxy.obj.execute_sql(sql, [content_type, *params]).fetchall():
+            line = CandidateLine._make(row)
+            words = line.match_key.split()
+            for n in range(1, len(words)):
+                prefix = ' '.join(words[:n])
+                if prefix in chunk:
+                    found[prefix].append(line)
+    return found
 
 
 # -- the runtime check ------------------------------------------------------------------------
@@ -7251,7 +7741,10 @@ def runtime_fits(duration_seconds: float, runtime_minutes: float, tolerance: Run
 def judge_runtime(info: 'MediaInfo', runtime: int | None, twins: tuple,
                   tolerance: RuntimeTolerance) -> tuple[bool, str]:
     """(take it?, why) for a probed candidate. Unknown duration or runtime: take it,
-    unless the line is told from a same-name film only by its runtime (``twins``)."""
+    unless the line is told from a same-name film only by its runtime (``twins``).
+    An HLS playlist is never taken: it is no file (trial-1213 F14)."""
+    if info.container == 'hls':
+        return False, HLS_REFUSAL.removeprefix('the server sent ')
     if info.duration is None or not runtime:
         why = (f'duration unknown ({info.note or "?"})' if info.duration is None
                else f'runs {info.duration / 60:.0f} min; the app gives no runtime')
@@ -7374,7 +7867,9 @@ def probe_media(session, url: str, timeout=(10, 30), chunk: int = PROBE_CHUNK,
     info = MediaInfo()
     try:
         head = reader.read(0, 12)
-        if head[:4] == b'\x1a\x45\xdf\xa3':
+        if is_hls_playlist(head):
+            info.container, info.note = 'hls', 'an HLS playlist, not a video file'
+        elif head[:4] == b'\x1a\x45\xdf\xa3':
             info.container = 'matroska'
             _parse_matroska(reader, info)
         elif head[4:8] in _MP4_TOP_BOXES:
@@ -7384,10 +7879,10 @@ def probe_media(session, url: str, timeout=(10, 30), chunk: int = PROBE_CHUNK,
             info.note = 'not a Matroska or MP4 file'
     except ProbeLimit as exc:
         info.note = str(exc)
+    except requests.exceptions.RequestException as exc:   # before ValueError: InvalidSchema is one
+        info.note = f'could not read it: {_connection_reason(exc)}'
     except (ValueError, IndexError, struct.error):
         info.note = 'the container header is damaged'
-    except requests.exceptions.RequestException as exc:
-        info.note = f'could not read it: {_connection_reason(exc)}'
     except (urllib3.exceptions.HTTPError, OSError) as exc:    # cut while reading the body
         info.note = f'could not read it: {first_line(exc)}'
     if info.duration is not None and not (0 < info.duration < 100 * 3600):
@@ -7650,18 +8145,23 @@ def app_folder(path, settings: ArrSettings, what: str) -> str:
     Raises DestinationError: that item fails, nothing is written."""
     if not isinstance(path, str):
         raise DestinationError(f'{settings.name} gave no usable folder for {what}: {path!r}')
+    # The item's title starts the line that shows these: not repeated here.
+    shown_path = f"'{clip(path)}'"
+    if _FIELD_CONTROLS.search(path):
+        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
+                               'a path with control characters in it is refused')
     parts = path.replace('\\', '/').split('/') if is_windows_path(path) else path.split('/')
     if any(part in ('.', '..') for part in parts):
-        raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '
+        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
                                'a path with . or .. in it is refused')
     mapped = map_path(path, settings.path_map)
     if is_windows_path(mapped):
         parent = path[:max(path.rfind('/'), path.rfind('\\'))] or path
         raise DestinationError(
-            f'{settings.name} gave the folder {path!r} for {what}, which is not a path on this '
+            f'{settings.name} gave the folder {shown_path}, which is not a path on this '
             f'machine: map it in [{settings.section}] path_map (e.g. {parent}=/mnt/library)')
     if not mapped.startswith('/'):
-        raise DestinationError(f'{settings.name} gave the folder {path!r} for {what}: '
+        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
                                'not an absolute path (map it with path_map)')
     return os.path.normpath(mapped)
 
@@ -7683,6 +8183,23 @@ def movie_destination(movie: dict, settings: ArrSettings) -> str:
     else:
         raise DestinationError(f'{settings.name} gave no folder for {title} and [downloads] movies_path is not set')
     return contained_path(folder, name)
+
+
+def library_root(destination: str, service: str) -> str | None:
+    """The folder holding the item's folder: Radarr's ``{root}/{movie folder}/{file}``,
+    Sonarr's ``{root}/{series folder}/[Season NN/]{file}``. Below it no symlink
+    is followed (the movie, series and season folders); above it the library
+    may sit on a disk mounted through a link."""
+    if not destination:
+        return None
+    folder = os.path.dirname(destination)
+    if service == 'sonarr' and _SEASON_FOLDER.fullmatch(os.path.basename(folder)):
+        folder = os.path.dirname(folder)
+    return os.path.dirname(folder)
+
+
+# The season folders episode_destination makes.
+_SEASON_FOLDER = re.compile(r'Season \d{2,}|Specials')
 
 
 def episode_destination(ep: dict, settings: ArrSettings, last: int | None = None) -> str:
@@ -7743,9 +8260,9 @@ class Console:
         write_line(self.stderr, f'stalkeer: error: {message}')
         log_to_file(logging.ERROR, message)
 
-    def warning(self, message) -> None:
-        """A warning that is an outcome of the run (the account expires): on
-        stderr even with ``-q``, which cron mails; in the log file."""
+    def notice(self, message) -> None:
+        """A line on stderr that is not an error and that -q keeps (a stop someone
+        asked for, the Xtream account about to expire)."""
         message = shown(message)
         write_line(self.stderr, f'stalkeer: {message}')
         log_to_file(logging.WARNING, message)
@@ -7943,6 +8460,7 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
     path = log_file or cfg.getpath('logging', 'file')
     if path:
         try:
+            create_private(path)
             handler = logging.FileHandler(path, encoding='utf-8')
         except OSError as exc:
             raise ConfigError(f'cannot open log file {path}: {exc.strerror}') from None
@@ -8020,7 +8538,8 @@ def report_result(app: App, result: DownloadResult) -> None:
         info = DownloadInfo.get_or_none(DownloadInfo.id == result.download_id) \
             if result.download_id is not None else None
         title = f' {row_title(info)}' if info else ''
-        c.out(f'{result.status}: #{result.download_id}{title}: {result.message}', always=True)
+        number = f'#{result.download_id}{title}: ' if result.download_id is not None else ''
+        c.out(f'{result.status}: {number}{result.message}', always=True)
         if app.notifier is not None and info is not None:
             app.notifier.download_failed(result.download_id, info.title, info.url,
                                          result.message, info.retry_count)
@@ -8064,6 +8583,9 @@ def masked_config_value(section: str, key: str, value: str | None) -> str:
 _PATH_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_path'),
                                ('downloads', 'tvshows_path'), ('m3u', 'file_path'),
                                ('m3u', 'archive_dir'), ('logging', 'file')})
+# Of those, the ones that name a folder.
+_FOLDER_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_path'),
+                                 ('downloads', 'tvshows_path'), ('m3u', 'archive_dir')})
 
 
 def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | None:
@@ -8126,6 +8648,7 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         ('[database]', lambda: parse_database_url(cfg.database_url, cfg.base_dir,
                                                   cfg.database_url_source)),
         ('[downloads]', lambda: Workers(app)),
+        ('[downloads]', lambda: [cfg.getpath(*key) for key in sorted(_PATH_CONFIG_KEYS)] and None),
         ('[radarr]', lambda: arr('radarr')),
         ('[sonarr]', lambda: arr('sonarr')),
         ('[quality]', lambda: QualitySettings.from_config(cfg)),
@@ -8153,11 +8676,16 @@ def cmd_config(app: App) -> int:
             try:
                 note = check()
             except StalkeerError as exc:
-                problems.append(str(exc))
+                # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once.
+                if str(exc) not in problems:
+                    problems.append(str(exc))
                 continue
             if isinstance(note, str):
                 notes.append(f'{section} {note}')
         notes += cfg.weak_secrets()
+        # Unknown keys of the file are listed with the values; a misspelt
+        # STALKEER_* variable is only seen here.
+        notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
     if args.json:
         app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
                           'values': entries, 'errors': problems if args.check else None,
@@ -8461,7 +8989,7 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
         can_read_db = True
         store_panel_account(client.settings.panel, account)
     for warning in account.warnings():
-        app.console.warning(f'{client.where}: {warning}')
+        app.console.notice(f'{client.where}: {warning}')   # kept by -q: cron mails it
         app.run_warnings.append(f'{client.where}: {warning}')
     summary = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run,
                            limit=args.limit, can_read_db=can_read_db).run_panel()
@@ -8499,8 +9027,10 @@ def cmd_process(app: App) -> int:
         result = PlaylistFetcher(settings).fetch()
         app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)})')
     path = args.playlist or settings.file_path
+    if os.path.isdir(path):
+        raise PlaylistError(f'playlist is a directory, not a file: {path}')
     if not os.path.isfile(path):
-        raise PlaylistError(f'playlist not found: {path}' + (
+        raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
     if args.dry_run:
         can_read_db = _readable_db(app)
@@ -8685,6 +9215,7 @@ class ArrRun:
             # Oldest first, so --limit fills a season in order.
             episodes.sort(key=episode_order)
             matches = match_episodes(episodes, self._series_keys, lookups) if can_read_db else {}
+            self._air_dates_shared(matches, episodes)
             items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'), episode_label(ep),
                                 self._destination(episode_destination, ep), match=matches.get(ep['id']),
                                 runtime=_int_or_none(ep.get('runtime'))
@@ -8735,6 +9266,33 @@ class ArrRun:
         self.summary.matched = sum(item.count for item in matched)
         return matched
 
+    def _air_dates_shared(self, matches: dict, episodes: list) -> None:
+        """Refuse an air-date line taken for an episode when another episode of the
+        series aired that day too: one with a file or not monitored, which
+        wanted/missing does not list (match_episodes already refuses a date two
+        wanted episodes share). One GET /api/v3/episode?seriesId= per series that
+        has such a line (rare: most lines number their episodes). trial-1213 F2."""
+        by_id = {ep['id']: ep for ep in episodes}
+        known: dict = {}
+        for eid, match in matches.items():
+            for line in [x for x in match.lines if x.air_date]:
+                sid, date = by_id[eid].get('seriesId'), _air_date(line.air_date)
+                if sid not in known:
+                    try:
+                        known[sid] = self.client.series_episodes(sid)
+                    except ArrError as exc:
+                        log.warning('could not read the episodes of series %s from %s: %s', sid,
+                                    self.client.name, exc)
+                        known[sid] = None
+                if known[sid] is None:
+                    match.refuse(line, f'air date {date}: could not ask Sonarr which episodes aired '
+                                       'that day', SKIP_LOOKUP_LATER)
+                    continue
+                same = sorted(f'S{e.get("seasonNumber") or 0:02d}E{e.get("episodeNumber") or 0:02d}'
+                              for e in known[sid] if _air_date(e.get('airDate')) == date)
+                if len(same) > 1:
+                    match.refuse(line, f'air date {date} is {" and ".join(same)}: cannot say which')
+
     def _multi_episodes(self, items: list, episodes: list) -> list:
         """One item per multi-episode file. A line 'S01E01-E02' taken for each episode
         it holds fills them all with one download ('… - S01E01-E02.mkv'); it is left
@@ -8762,8 +9320,8 @@ class ArrRun:
                             items[i].match.refuse(line, why)
             absent = [n for n, i in zip(numbers, members) if i is None]
             if absent:
-                refuse(f'{span}: it also holds E{absent[0]:02d}, which is not missing here '
-                       '(it has a file, or is not monitored)')
+                refuse(f'{span}: it also holds E{absent[0]:02d}, which Sonarr does not list as '
+                       'missing (it has a file, is not monitored, or does not exist)')
                 continue
             if all(any(not line.episode_end or line.episode_end == line.episode
                        for line in items[i].match.lines) for i in members):
@@ -8809,12 +9367,17 @@ class ArrRun:
         """-v: lines close to an unmatched item (its title with one word less, or one
         year off with no date to prove it), so a user can add an alternate title."""
         found = near_misses('movies' if self.service == 'radarr' else 'tvshows',
-                            {item.item_id: item.match.keys for item in items if item.match})
+                            {item.item_id: item.match.keys for item in items if item.match},
+                            years={item.item_id: item.match.year for item in items if item.match})
         for item in items:
             verdicts = item.match.verdicts if item.match else ()
-            close = [f'{v.line.display_title!r} ({v.why})' for v in verdicts
-                     if v.reason == SKIP_OTHER_YEARS and 'one off' in v.why]
-            close += [repr(line.display_title) for line in found.get(item.item_id, ())]
+            off = [f'{v.line.display_title!r} ({v.why})' for v in verdicts
+                   if v.reason == SKIP_OTHER_YEARS and 'one off' in v.why]
+            if off:     # the title is the same already: an alternate title cannot help
+                log.debug("%s: near misses one year off (if one is it, check %s's release dates "
+                          'for the %s): %s', item.label, self.client.name,
+                          'film' if self.service == 'radarr' else 'series', '; '.join(off[:8]))
+            close = [repr(line.display_title) for line in found.get(item.item_id, ())]
             if close:
                 log.debug('%s: near misses (if one is it, add its title in %s as an alternate '
                           'title): %s', item.label, self.client.name, '; '.join(close[:8]))
@@ -8860,7 +9423,10 @@ class ArrRun:
         DI, DIT = DownloadInfo, DownloadItem
         rows = collections.defaultdict(list)
         ids = sorted({i for item in items for i in item.item_ids or (item.item_id,)})
-        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by)
+        # Gave up as no retry can fix it (Downloader._fail permanent): computed in SQL.
+        stuck = ((DI.status == FAILED) & (DI.retry_count >= self.state.max_retry_attempts)
+                 & DI.error_message.contains(PERMANENT_MARK))
+        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by, stuck)
         for chunk in _chunks(ids, _SQL_IN_CHUNK):
             query = (DI.select(*fields).where((DI.service == self.service)
                                               & DI.service_item_id.in_(chunk)).order_by(DI.id).tuples())
@@ -8870,11 +9436,11 @@ class ArrRun:
             for chunk in _chunks(ids, _SQL_IN_CHUNK):
                 query = (DI.select(DIT.item_id, *fields[2:], DI.id).join(DIT, on=(DIT.download_info == DI.id))
                          .where((DIT.service == self.service) & DIT.item_id.in_(chunk)).tuples())
-                for item_id, status, path, locked_by, row_id in query:
-                    rows[item_id].append((row_id, item_id, status, path, locked_by))
+                for item_id, status, path, locked_by, gave_up_row, row_id in query:
+                    rows[item_id].append((row_id, item_id, status, path, locked_by, gave_up_row))
         reasons = {}
         for item in items:
-            for row_id, _, status, path, locked_by in (
+            for row_id, _, status, path, locked_by, gave_up_row in (
                     row for i in item.item_ids or (item.item_id,) for row in rows.get(i, ())):
                 if status == COMPLETED and not self.args.force and path and os.path.exists(path):
                     reasons[item.item_id] = (SKIP_DONE, path)
@@ -8882,6 +9448,11 @@ class ArrRun:
                 if locked_by and not locked_by.startswith(self.workers.owner) \
                         and self.state.is_live(row_id):
                     reasons[item.item_id] = (SKIP_HELD, f'being downloaded by {locked_by}')
+                    break
+                if gave_up_row:
+                    reasons[item.item_id] = (SKIP_NEEDS_ATTENTION, f'download #{row_id} gave up, '
+                                             f'{PERMANENT_MARK} (`stalkeer status --failed`); '
+                                             f'`stalkeer retry {row_id}` once it is put right')
                     break
         return reasons
 
@@ -8933,7 +9504,8 @@ class ArrRun:
                 info = self.probe(line)
                 ok, why = judge_runtime(info, item.runtime, twins, self.tolerance)
                 log.debug('%s: line #%d %r: %s, %s', item.label, line.id, line.display_title,
-                          'runtime fits' if ok else 'refused', why)
+                          'refused' if not ok else 'runtime fits' if info.duration is not None
+                          and item.runtime else 'runtime not checked', why)
                 if not ok:
                     item.reason, item.detail = SKIP_RUNTIME, why
                     continue
@@ -8966,7 +9538,7 @@ class ArrRun:
                 result = self.workers.downloader().download(
                     line.url, item.destination, title=item.label, processed_line_id=line.id,
                     force=self.args.force, service=item.service, item_id=item.item_id,
-                    parent_id=item.parent_id)
+                    parent_id=item.parent_id, library_root=library_root(item.destination, item.service))
             if len(item.item_ids) > 1 and result.download_id is not None:
                 link_items(result.download_id, item.service, item.item_ids[1:])
             if result.status in ('completed', 'skipped'):
@@ -9042,12 +9614,19 @@ def run_arr(app: App, service: str) -> int:
         if args.resume:
             run.resume_first()
     items = run.wanted(can_read_db)
+    # Not "not in the playlist" for everything: a step of the first run was skipped
+    # (a dry run before any database exists included).
+    if run.summary.missing and (not can_read_db or not ProcessedLine.select().limit(1).exists()):
+        raise ConfigError(PLAYLIST_NOT_READ)
     skips = run.skip_reasons(items) if can_read_db else {}
     plan = []
     for item in items:
         if item.error:
+            # Failed like a download (stdout, webhook); no row: nothing was started.
             run.summary.failed += item.count
-            log.error('%s: %s', item.label, item.error)
+            console.out(f'failed: {item.label}: {item.error}', always=True)
+            if app.notifier is not None and not args.dry_run:
+                app.notifier.download_failed(None, item.label, None, item.error)
             continue
         if item.item_id in skips:
             run.summary.skip(item.label, *skips[item.item_id], item.count)
@@ -9085,10 +9664,8 @@ def run_arr(app: App, service: str) -> int:
                 run.summary.downloaded += item.count
             elif result.status == 'skipped':
                 # Taken or finished by another instance since the plan was made.
-                held = result.message.startswith('being downloaded') \
-                    or 'still open in another process' in result.message
-                run.summary.skip(item.label, SKIP_HELD if held else SKIP_DONE, result.message,
-                                 item.count)
+                run.summary.skip(item.label, SKIP_HELD if result.held else SKIP_DONE,
+                                 result.message, item.count)
             else:
                 run.summary.failed += item.count
     finally:
@@ -9417,15 +9994,16 @@ def cmd_retry(app: App) -> int:
     return EXIT_OK if done or not rows else EXIT_FAILED
 
 
-_PART_NAME = re.compile(r'\.stalkeer-(\d+)\.(?:part|copy)\Z')
+_PART_NAME = re.compile(r'\.stalkeer-(\d+)(?:-[0-9a-f]+)?\.(?:part|copy)\Z')
 
 
-def remove_unlocked(path: str) -> bool:
+def remove_unlocked(path: str, root: str | None = None) -> bool:
     """Delete the file at ``path`` unless a process holds its flock (a live
-    transfer: PartFile). The name is never followed. False when it was kept."""
+    transfer: PartFile). The name is never followed, nor a folder below
+    ``root`` (open_folder). False when it was kept."""
     folder, name = os.path.split(path)
     try:
-        dir_fd = os.open(folder, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+        dir_fd = open_folder(folder, root, create=False)
     except OSError:
         return False
     try:
@@ -9469,15 +10047,24 @@ def cmd_cleanup(app: App) -> int:
     DI = DownloadInfo
     keep = {row.part_path for row in DI.select(DI.part_path).where(
         (DI.status.in_(RESUMABLE_STATUSES) | state.live()) & DI.part_path.is_null(False))}
-    folders = {os.path.dirname(p) for (p,) in DI.select(DI.part_path).where(
-        DI.part_path.is_null(False)).tuples()}
-    folders |= {os.path.dirname(d) for (d,) in DI.select(DI.destination).tuples()}
+    roots = {}          # folder -> the library_root below which no link is followed
+    for part_path, destination, root in DI.select(DI.part_path, DI.destination,
+                                                  DI.library_root).tuples():
+        for path in (part_path, destination):
+            if path:
+                folder = os.path.dirname(path)
+                roots[folder] = roots.get(folder) or (root if _under(folder, root) else None)
     if settings.temp_dir:
-        folders.add(settings.temp_dir)
+        roots.setdefault(settings.temp_dir, None)
     now = time.time()
     cutoff = min(now - (args.older_than or 0) * 86400, now - settings.lock_timeout)
     freed = removed = 0
-    for folder in sorted(f for f in folders if f and os.path.isdir(f)):
+    for folder in sorted(f for f in roots if f and os.path.isdir(f)):
+        root = roots[folder]
+        if root and os.path.realpath(folder) != os.path.normpath(os.path.join(
+                os.path.realpath(root), os.path.relpath(folder, root))):
+            app.console.out(f'skipped {folder}: a symbolic link below {root} is not followed')
+            continue
         for name in sorted(os.listdir(folder)):
             path = os.path.join(folder, name)
             if not _PART_NAME.search(name) or path in keep:
@@ -9488,7 +10075,7 @@ def cmd_cleanup(app: App) -> int:
                 continue
             if not stat.S_ISREG(st.st_mode) or st.st_mtime > cutoff:
                 continue
-            if not args.dry_run and not remove_unlocked(path):
+            if not args.dry_run and not remove_unlocked(path, root):
                 app.console.out(f'kept {path}: a process has it open')
                 continue
             app.console.out(f'{"would remove" if args.dry_run else "removed"} {path} ({human_bytes(st.st_size)})')
@@ -9566,7 +10153,7 @@ def line_as_json(row: dict) -> dict:
     for key, value in data.items():
         if key == 'download_info':
             # A trailer, teaser, "making of"…: the matching never takes it for the film.
-            result['extra'] = bool(_NOT_THE_FILM.search(f'{row["display_title"] or ""} {row["title"] or ""}'))
+            result['extra'] = is_extra_text(row['display_title'] or '', row['title'] or '')
             key = 'download'
         result[key] = value
     return result
@@ -9623,6 +10210,10 @@ def _line_text(line: dict) -> list[str]:
             ' ' * 22 + '  '.join(said)]
 
 
+PLAYLIST_NOT_READ = ('the playlist has not been read yet (0 lines in the database): run '
+                     '`stalkeer process --download` (or `stalkeer process FILE`) first')
+
+
 def cmd_lines(app: App) -> int:
     """Find playlist lines by the start of their title (accents and case do not
     matter; when no title starts so, titles holding the words anywhere) and show
@@ -9638,6 +10229,9 @@ def cmd_lines(app: App) -> int:
         for text in _line_text(line):
             app.console.out(text, always=True)
     n = len(result['lines'])
+    if not n and not ProcessedLine.select().limit(1).exists():
+        app.console.out(PLAYLIST_NOT_READ, always=True)
+        return EXIT_OK
     how = 'starts with' if result['match'] == 'prefix' else 'holds the words'
     more = f' (the first {n}: --limit)' if n == result['limit'] else ''
     app.console.out(f'{n} line(s) whose title {how} "{result["match_key"]}"{more}', always=True)
@@ -9662,12 +10256,12 @@ class Notifier:
         self.on = (cfg.get('notify', 'on') or 'failure').lower()
         if self.on not in ('failure', 'always', 'never'):
             raise ConfigError(f'[notify] on must be failure, always or never, got {self.on!r}')
+        for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
+            if url:
+                register_secret_url(url)        # first: even the error below masks them
         for key, url in (('webhook_url', self.webhook), ('healthcheck_url', self.healthcheck)):
             if url and (not re.match(r'(?i)https?://', url) or url_problem(url)):
                 raise ConfigError(f'[notify] {key} must be an http(s) URL, got {redact(url)!r}')
-        for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
-            if url:
-                register_url_secrets(url)
         self.session = session or requests.Session()
         self.timeout = 10
         self._apprise = None
@@ -9975,10 +10569,44 @@ def _define_status_server() -> None:
 
 
 def serve_settings(cfg: Config) -> tuple[str, float]:
-    """[serve] token and refresh_seconds, validated."""
+    """[serve] token and refresh_seconds, validated (allowed_hosts too)."""
     token = cfg.get('serve', 'token') or ''
     redact.add(token)
+    allowed_host_names(cfg)
     return token, cfg.getnumber('serve', 'refresh_seconds')
+
+
+_HOST_NAME = re.compile(r'[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]*:[0-9a-f:.]*', re.ASCII)
+
+
+def allowed_host_names(cfg: Config) -> list[str]:
+    """[serve] allowed_hosts as the names a Host header is compared with: a port
+    or a URL around a name is dropped (``nas:8787``, ``http://nas`` -> ``nas``);
+    what can never match a Host (``*``, ``.lan``, a non-ASCII name: browsers send
+    its xn-- form) is a ConfigError naming the key, not a silent 421."""
+    value, where = cfg._source('serve', 'allowed_hosts')
+    names = []
+    for entry in re.split(r'[\s,]+', (value or '').strip()):
+        if not entry:
+            continue
+        name = entry
+        if '://' in name:
+            try:
+                name = urllib.parse.urlsplit(name).hostname or ''
+            except ValueError:
+                name = ''
+        else:
+            try:
+                name = str(ipaddress.ip_address(name.strip('[]')))
+            except ValueError:
+                name = _host_name(name) or ''
+        name = name.lower().rstrip('.')
+        if not _HOST_NAME.fullmatch(name):
+            raise ConfigError(f"{where}: '{clip(entry, 80)}' can never match a Host header: host "
+                              'names or addresses only (a port is ignored), no wildcard, no leading '
+                              'dot, a non-ASCII name in its xn-- form')
+        names.append(name)
+    return names
 
 
 def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
@@ -9991,7 +10619,7 @@ def make_status_server(cfg: Config, host: str = '127.0.0.1', port: int = 8787,
     downloads = DownloadSettings.from_config(cfg)
     if lock_timeout is None:
         lock_timeout = downloads.lock_timeout
-    allowed = [name for name in re.split(r'[\s,]+', cfg.get('serve', 'allowed_hosts') or '') if name]
+    allowed = allowed_host_names(cfg)
     define_status_classes()
     server = StatusServer(host, port, token, refresh, lock_timeout, allowed)
     server.max_retry_attempts = downloads.max_retry_attempts    # for "gave up" on the page
@@ -10802,7 +11430,9 @@ def main(argv=None) -> int:
                     log.warning('%s', warning)
                 cfg.check()
             app = App(args, cfg, console)
-            if args.command in NOTIFYING_COMMANDS:
+            # A dry run is a person trying things: it must not tell healthchecks a
+            # cron run succeeded, nor post an empty summary.
+            if args.command in NOTIFYING_COMMANDS and not getattr(args, 'dry_run', False):
                 app.notifier = Notifier(cfg, args.command)
                 app.notifier.start()
             code = args.func(app)
@@ -10819,7 +11449,9 @@ def main(argv=None) -> int:
             console.error(f'database error: {first_line(exc)}')
             return EXIT_USAGE
         except Interrupted as exc:
-            console.error('interrupted by ' + signal.Signals(exc.signum).name)
+            # Asked for (Ctrl-C, a service stop): said plainly, not as an error.
+            console.notice(f'interrupted by {signal.Signals(exc.signum).name}: stopped; '
+                           'what was paused resumes on the next run')
             return exc.exit_code
         except BrokenPipeError:
             # `stalkeer ... | head`: the reader left. Python would print a

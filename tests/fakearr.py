@@ -617,6 +617,9 @@ class FakeArr:
                             else h._not_found())
                 if route == '/api/v3/wanted/missing':
                     return self._missing_episodes(h, series, episodes, query)
+                if route == '/api/v3/episode':
+                    sid = query.get('seriesId')
+                    return h._json(200, [e for e in episodes if sid in (None, '') or str(e.get('seriesId')) == sid])
         elif method == 'POST' and route == '/api/v3/command':
             return self._command(h, body)
         return h._not_found()

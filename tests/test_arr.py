@@ -69,6 +69,7 @@ def test_the_endpoints_and_parameters_exist_in_the_documents():
         params(sonarr, '/api/v3/wanted/missing')
     assert 'post' in radarr['paths']['/api/v3/command'] and 'post' in sonarr['paths']['/api/v3/command']
     assert '/api/v3/series' in sonarr['paths']
+    assert 'seriesId' in params(sonarr, '/api/v3/episode')         # air dates an episode shares
 
 
 # -- client call shapes -----------------------------------------------------------------
@@ -301,9 +302,12 @@ def test_a_line_without_year_needs_a_title_unique_in_the_library_and_the_world(l
     assert matched_urls([heat], world=[heat, other_heat])['Heat'] == []
 
 
-def test_ids_beat_titles(lines):
+def test_an_id_never_beats_a_title_that_disagrees(lines):
+    # Line 18 is 'Mystery (2010)' with tvg-id tt0110413: the id alone is not the film.
     leon = movie(1, 'Some Other Title', 1994, imdbId='tt0110413')
-    assert matched_urls([leon])['Some Other Title'] == ['18.mkv']
+    assert matched_urls([leon])['Some Other Title'] == []
+    mystery = movie(1, 'Mystery', 2010, imdbId='tt0110413')
+    assert matched_urls([mystery])['Mystery'] == ['18.mkv']
 
 
 def test_trailer_allowed_when_radarr_title_says_so(lines):
@@ -323,7 +327,8 @@ def test_episode_matching(lines):
         {'id': 4, 'seriesId': 2, 'seasonNumber': 2, 'episodeNumber': 5,
          'series': {'id': 2, 'title': 'Money Heist', 'year': 2017}},
     ]
-    got = stalkeer.match_episodes(eps, lookups=lookups(service='sonarr'))
+    world = [eps[0]['series'], eps[1]['series'], {'id': 3, 'title': 'Doctor Who', 'year': 1963}]
+    got = stalkeer.match_episodes(eps, lookups=lookups(world, service='sonarr'))
     assert [line.url for line in got[1].lines] == ['http://h/series/u/p/90.mkv']   # not the 1963 one
     assert [line.url for line in got[2].lines] == ['http://h/series/u/p/92.mkv']   # alternate title
     assert [line.url for line in got[3].lines] == ['http://h/series/u/p/93.mkv']

@@ -306,6 +306,7 @@ def test_sigint_exits_130(server, tmp_path, sqlite_url):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
     assert proc.returncode == 130 and 'interrupted by SIGINT' in err and 'Traceback' not in err
+    assert 'error: interrupted' not in err            # asked for: not worded as an error
     status = sqlite3.connect(conn_path).execute('SELECT status, locked_by FROM download_info').fetchone()
     assert status == ('paused', None)
 

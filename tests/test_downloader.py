@@ -270,6 +270,26 @@ def test_html_instead_of_video_fails_clearly(server, make_downloader, tmp_path, 
     assert not (tmp_path / 'login.mkv').exists()
 
 
+HLS_MEDIA_PLAYLIST = (b'#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n'
+                      b'seg0.ts\n#EXT-X-ENDLIST\n')
+
+
+@pytest.mark.parametrize('content_type, body', [
+    ('application/vnd.apple.mpegurl', HLS_MEDIA_PLAYLIST),          # as the panels answer .m3u8
+    ('audio/x-mpegurl', HLS_MEDIA_PLAYLIST),
+    ('video/x-matroska', HLS_MEDIA_PLAYLIST),                       # a lying Content-Type
+    ('application/octet-stream', b'\xef\xbb\xbf\r\n#extm3u\n#EXTINF:-1,x\nhttp://h/1.ts\n'),
+])
+def test_an_hls_playlist_is_a_failure_never_a_finished_file(server, make_downloader, tmp_path, db,
+                                                              content_type, body):
+    """trial-1213 F14: an 87-byte '.m3u8' answer was saved as the film and completed."""
+    url = server.add('7.m3u8', body, content_type=content_type)
+    result = make_downloader().download(url, str(tmp_path / 'Heat (1995).mkv'))
+    assert result.status == 'failed' and 'HLS playlist' in result.message, result
+    assert not (tmp_path / 'Heat (1995).mkv').exists()
+    assert row(result.download_id).status == 'failed'
+
+
 def test_free_space_refusal(server, make_downloader, tmp_path, db):
     url = server.add('big.mkv', payload(10_000))
     result = make_downloader(min_free_space=10 ** 18).download(url, str(tmp_path / 'big.mkv'))
@@ -355,7 +375,8 @@ def test_416_with_a_complete_part_and_validator(server, make_downloader, tmp_pat
     part = downloader._part_path(info)
     with open(part, 'wb') as fh:
         fh.write(data)
-    DI.update(resume_token=token, part_path=part).where(DI.id == info.id).execute()
+    DI.update(resume_token=token, part_path=part, part_inode=str(os.stat(part).st_ino)) \
+        .where(DI.id == info.id).execute()          # the .part this download created
     result = downloader.run(row(info.id))
     assert result.status == 'completed'
     assert server.gets('done2.mkv')[-1].status == 416
@@ -550,7 +571,9 @@ def _planted(make_downloader, url, dest):
 
 
 def test_a_symlink_planted_at_the_part_name_is_never_followed(server, make_downloader, tmp_path, db):
-    url = server.add('planted.mkv', payload(200_000))
+    """The link is left as it was; the download goes to a .part of its own."""
+    data = payload(200_000)
+    url = server.add('planted.mkv', data)
     victim = tmp_path / 'victim.txt'
     victim.write_bytes(b'precious, not a video')
     (tmp_path / 'lib').mkdir()
@@ -559,10 +582,11 @@ def test_a_symlink_planted_at_the_part_name_is_never_followed(server, make_downl
 
     result = downloader.run(row(info.id))
 
-    assert result.status == 'failed' and 'symbolic link' in result.message
+    assert result.status == 'completed'
     assert victim.read_bytes() == b'precious, not a video'
-    assert os.path.islink(part)                                  # left as it was
-    assert not os.path.lexists(tmp_path / 'lib' / 'Planted.mkv')
+    assert os.path.islink(part) and os.readlink(part) == str(victim)    # left as it was
+    final = tmp_path / 'lib' / 'Planted.mkv'
+    assert sha256(final) == sha256(data) and os.stat(final).st_nlink == 1
     assert row(info.id).locked_by is None
 
 
@@ -579,10 +603,11 @@ def test_a_part_that_is_not_a_regular_file_is_refused(kind, server, make_downloa
         os.symlink(tmp_path / 'nowhere', part)
     started = time.monotonic()
     result = downloader.run(row(info.id))
-    assert result.status == 'failed' and str(part) in result.message
+    assert result.status == 'completed'                          # in a .part of its own
     assert time.monotonic() - started < 5                        # a pipe never hangs it
     assert not (tmp_path / 'nowhere').exists()
-    assert not os.path.lexists(tmp_path / 'lib' / 'Odd.mkv')
+    assert os.path.lexists(part) and not os.path.isfile(part)    # left as it was
+    assert sha256(tmp_path / 'lib' / 'Odd.mkv') == sha256(payload(50_000))
 
 
 def test_a_symlink_at_the_destination_is_never_followed(server, make_downloader, tmp_path, db):

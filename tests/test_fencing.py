@@ -415,3 +415,209 @@ def test_a_full_disk_under_the_database_says_disk_full(server, tiny_disk):
     assert 'disk full' in out + err and 'cannot rollback' not in out + err
     assert 'Traceback' not in err
     assert not (tiny_disk / 'huge.mkv').exists()
+
+
+# -- 7. only the .part this download created, only folders inside the library -----------------
+# A file planted (or left by another instance) at a predictable .part name is never
+# truncated, appended to or linked into the library; a .part is reopened only when it
+# is the inode the row recorded, with a single link; a symlinked movie/series/season
+# folder is never followed (trial 101114: F00, F00b, F00c, F12, F8).
+
+def _victim(path, size=70_000, seed=40):
+    data = payload(size, seed=seed)
+    path.write_bytes(data)
+    return sha256(data)
+
+
+@pytest.mark.parametrize('kind', ['hard link', 'regular file'])
+def test_a_file_planted_at_a_new_part_name_is_never_written(kind, server, tmp_path, db_url, db):
+    data = payload(400_000, seed=41)
+    url = server.add('movie/u/p/planted.mkv', data)
+    victim = tmp_path / 'victim.bin'
+    victim_sha = _victim(victim)
+    dest = tmp_path / 'lib' / 'hl' / 'H.mkv'
+    dest.parent.mkdir(parents=True)
+    info = stalkeer.StateManager(owner='seed').get_or_create(url, str(dest))
+    planted = dest.parent / f'H.mkv.stalkeer-{info.id}.part'
+    if kind == 'hard link':
+        os.link(victim, planted)
+    else:
+        planted.write_bytes(victim.read_bytes())
+    code, out, err = run_stalkeer('download', url, dest, '--db', db_url, env=subprocess_env(**QUICK))
+    assert code == 0 and 'completed' in out, out + err
+    assert sha256(victim) == victim_sha and sha256(planted) == victim_sha      # untouched
+    assert sha256(dest) == sha256(data)
+    assert os.stat(dest).st_nlink == 1 and not os.path.samefile(dest, planted)
+    assert 'not created by this download' in err
+    done = current(dest)
+    assert done.status == 'completed' and done.part_path != str(planted)
+
+
+def _killed_midway(server, tmp_path, db_url, name, data, dest):
+    """A real `download` SIGKILLed with part of ``data`` in its .part; returns
+    (row, env) once its lease (2 s) is stale."""
+    proc, env = start_download(server, name, data, dest, db_url, bps=400_000,
+                               progress_over=150_000, lock_timeout_seconds=2,
+                               progress_interval_seconds=0.3)
+    proc.kill()
+    proc.wait(timeout=10)
+    server.clear_faults(name)
+    time.sleep(2.3)
+    info = current(dest)
+    assert info.part_inode and os.stat(info.part_path).st_ino == int(info.part_inode)
+    return info, env
+
+
+def test_a_swapped_part_is_never_resumed(server, tmp_path, db_url, db):
+    """The .part of an interrupted download is replaced by a hard link to another
+    file (bigger than what was downloaded): the resume leaves it alone and starts
+    over in a .part of its own; the library file is byte-exact."""
+    data = payload(2_000_000, seed=42)
+    dest = tmp_path / 'lib' / 'sw' / 'SW.mkv'
+    info, env = _killed_midway(server, tmp_path, db_url, 'movie/u/p/sw.mkv', data, dest)
+    victim = tmp_path / 'victim.bin'
+    victim_sha = _victim(victim, size=700_000)
+    os.unlink(info.part_path)
+    os.link(victim, info.part_path)
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 0 and '1 completed' in out, out + err
+    assert sha256(dest) == sha256(data)
+    assert sha256(victim) == victim_sha and os.stat(victim).st_nlink == 2
+    assert not os.path.samefile(dest, victim)
+
+
+def test_a_link_to_a_partial_part_at_the_destination_is_not_a_finished_download(
+        server, tmp_path, db_url, db):
+    """Crash recovery takes "the .part and the library file are one inode" for a
+    finish that died after link(): only when that inode holds the whole file."""
+    data = payload(2_000_000, seed=43)
+    dest = tmp_path / 'lib' / 'al' / 'A.mkv'
+    info, env = _killed_midway(server, tmp_path, db_url, 'movie/u/p/al.mkv', data, dest)
+    os.link(info.part_path, dest)
+    partial = sha256(dest)
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert 'finished by a run that stopped' not in out + err
+    assert code == 1 and 'refusing to overwrite existing file' in out + err, out + err
+    assert current(dest).status == 'failed' and current(dest).file_size is None
+    assert sha256(dest) == partial                                    # nothing written to it
+
+
+def test_another_instances_part_in_a_shared_temp_dir_is_left_alone(server, tmp_path):
+    """Two databases (both start at row 1), one temp_dir, two films with one file
+    name: B never touches A's .part; A resumes its own, byte-exact."""
+    shared = tmp_path / 'tmpd'
+    shared.mkdir()
+    a_url, b_url = (f'sqlite:///{tmp_path / n}' for n in ('A.db', 'B.db'))
+    a_data, b_data = payload(2_000_000, seed=44), payload(600_000, seed=45)
+    a_dest, b_dest = tmp_path / 'lib' / 'p' / 'P.mkv', tmp_path / 'lib' / 'q' / 'P.mkv'
+    proc, env = start_download(server, 'movie/u/p/a.mkv', a_data, a_dest, a_url, bps=400_000,
+                               progress_over=150_000, saved=lambda: sum(
+                                   f.stat().st_size for f in shared.iterdir()),
+                               lock_timeout_seconds=2, progress_interval_seconds=0.3,
+                               temp_dir=shared)
+    proc.kill()
+    proc.wait(timeout=10)
+    server.clear_faults('movie/u/p/a.mkv')
+    (a_part,) = shared.iterdir()
+    a_sha = sha256(a_part)
+    b = server.add('movie/u/p/b.mkv', b_data)
+    code, out, err = run_stalkeer('download', b, b_dest, '--db', b_url, env=env)
+    assert code == 0, out + err
+    assert sha256(b_dest) == sha256(b_data) and sha256(a_part) == a_sha
+    time.sleep(2.3)
+    code, out, err = run_stalkeer('resume-downloads', '--db', a_url, env=env)
+    assert code == 0 and '1 completed' in out, out + err
+    assert sha256(a_dest) == sha256(a_data)
+    assert server.gets('movie/u/p/a.mkv')[-1].start > 0                   # resumed, not restarted
+
+
+@pytest.mark.parametrize('linked', ['movie folder', 'season folder', 'series folder'])
+def test_a_symlinked_folder_inside_the_library_is_never_followed(linked, server, make_downloader,
+                                                                 tmp_path, db):
+    url = server.add('movie/u/p/link.mkv', payload(100_000, seed=46))
+    outside = tmp_path / 'outside'
+    outside.mkdir()
+    root = tmp_path / 'lib' / 'movies'
+    if linked == 'movie folder':
+        folder, dest, service = root / 'Link', root / 'Link' / 'Slow Movie (2008).mkv', 'radarr'
+    elif linked == 'season folder':
+        (root / 'Show').mkdir(parents=True)
+        folder, service = root / 'Show' / 'Season 01', 'sonarr'
+        dest = folder / 'Show - S01E01.mkv'
+    else:
+        folder, service = root / 'Show', 'sonarr'
+        dest = folder / 'Season 01' / 'Show - S01E01.mkv'
+    root.mkdir(parents=True, exist_ok=True)
+    os.symlink(outside, folder)
+    assert stalkeer.library_root(str(dest), service) == str(root)
+    result = make_downloader().download(url, str(dest), service=service, item_id=1,
+                                        library_root=stalkeer.library_root(str(dest), service))
+    assert result.status == 'failed'
+    assert f'refusing to follow the symbolic link {folder}' in result.message
+    assert list(outside.iterdir()) == []
+
+
+def test_a_library_root_reached_through_a_link_is_followed(server, make_downloader, tmp_path, db):
+    """The library itself may be a disk mounted through a link."""
+    data = payload(100_000, seed=47)
+    url = server.add('movie/u/p/disk.mkv', data)
+    disk = tmp_path / 'disk2' / 'movies'
+    disk.mkdir(parents=True)
+    os.symlink(tmp_path / 'disk2', tmp_path / 'lib')
+    dest = tmp_path / 'lib' / 'movies' / 'Heat (1995)' / 'Heat (1995).mkv'
+    result = make_downloader().download(url, str(dest), service='radarr', item_id=1,
+                                        library_root=stalkeer.library_root(str(dest), 'radarr'))
+    assert result.status == 'completed'
+    assert sha256(disk / 'Heat (1995)' / 'Heat (1995).mkv') == sha256(data)
+
+
+def test_cleanup_never_deletes_through_a_symlinked_folder(server, make_downloader, tmp_path,
+                                                          db_url, db):
+    outside = tmp_path / 'outside'
+    outside.mkdir()
+    precious = outside / 'Precious.mkv.stalkeer-999.part'
+    precious.write_bytes(b'precious')
+    os.utime(precious, (time.time() - 40 * 86400,) * 2)
+    root = tmp_path / 'lib' / 'movies'
+    root.mkdir(parents=True)
+    os.symlink(outside, root / 'Link')
+    dest = root / 'Link' / 'Slow Movie (2008).mkv'
+    stalkeer.StateManager(owner='seed').get_or_create(
+        'http://127.0.0.1:9/x.mkv', str(dest), service='radarr', item_id=1,
+        library_root=str(root))
+    code, out, err = run_stalkeer('cleanup', '--older-than', '1', '--db', db_url)
+    assert code == 0, out + err
+    assert precious.read_bytes() == b'precious'
+    assert 'removed' not in out and 'not followed' in out
+
+
+@pytest.mark.parametrize('obstacle', ['symlinked folder', 'file as folder', 'name too long'])
+def test_a_failure_no_retry_can_fix_gives_up_at_once(obstacle, server, tmp_path, db_url, db):
+    """F10/F17: a refusal that no retry fixes is not retried by every cron run
+    forever: the first run fails it with what to do, the next does not try again
+    (and says it gave up), `retry ID` puts it back."""
+    url = server.add('movie/u/p/perm.mkv', payload(50_000, seed=48))
+    root = tmp_path / 'lib' / 'movies'
+    root.mkdir(parents=True)
+    if obstacle == 'symlinked folder':
+        (tmp_path / 'outside').mkdir()
+        os.symlink(tmp_path / 'outside', root / 'Link')
+        dest, says = root / 'Link' / 'Perm (2001).mkv', f'refusing to follow the symbolic link {root / "Link"}'
+    elif obstacle == 'file as folder':
+        (root / 'Heat (1995).mkv').write_bytes(b'a file')
+        dest, says = root / 'Heat (1995).mkv' / 'Perm (2001).mkv', \
+            f'{root / "Heat (1995).mkv"} is a file, not a folder'
+    else:
+        dest, says = root / ('x' * 300) / 'Perm (2001).mkv', 'File name too long'
+    info = stalkeer.StateManager(owner='seed').get_or_create(
+        url, str(dest), 'Perm (2001)', service='radarr', item_id=1, library_root=str(root))
+    env = subprocess_env(**QUICK)
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 1 and says in out and 'no retry can fix this' in out, out + err
+    assert f'stalkeer retry {info.id}' in out
+    assert DI.get_by_id(info.id).retry_count >= 5
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert 'failed: #' not in out and 'gave up' in out + err, out + err
+    assert not (tmp_path / 'outside').exists() or list((tmp_path / 'outside').iterdir()) == []
+    code, out, err = run_stalkeer('retry', str(info.id), '--db', db_url, env=env)
+    assert code == 0 and DI.get_by_id(info.id).retry_count == 0

@@ -257,3 +257,100 @@ def test_download_refuses_an_unrequestable_url_in_one_line(url, reason, tmp_path
     code, out, err = run_stalkeer('download', url, tmp_path / 'x.mkv', '--db', sqlite_url)
     one_line_error(code, err, reason)
     assert '/u/p/' not in err
+
+
+# -- a malformed database URL is bad input like any other (trial 101114 F1) -------------------
+
+@pytest.mark.parametrize('url, says', [
+    ('postgresql://postgres:DbPassw0rd@[::1:5432/x', 'not a valid URL'),
+    ('postgresql://postgres:DbPassw0rd@127.0.0.1:99999/x', 'the port must be from 1 to 65535'),
+    ('postgresql://postgres:DbPassw0rd@127.0.0.1:5x/x', 'the port is not a number'),
+])
+@pytest.mark.parametrize('where', ['--db', 'DATABASE_URL', 'ini'])
+def test_a_malformed_database_url_is_one_line_and_exit_2(url, says, where, tmp_path):
+    from conftest import run_stalkeer, subprocess_env
+    env, argv = subprocess_env(), []
+    if where == '--db':
+        argv = ['--db', url]
+    elif where == 'DATABASE_URL':
+        env['DATABASE_URL'] = url
+    else:
+        (tmp_path / 'bad.ini').write_text(f'[database]\nurl = {url}\n')
+        argv = ['--config', tmp_path / 'bad.ini']
+    for command in (['status'], ['migrate'], ['config', '--check']):
+        code, out, err = run_stalkeer(*argv, *command, env=env, cwd=tmp_path)
+        assert code == 2, (command, out + err)
+        assert 'Traceback' not in err and 'DbPassw0rd' not in out + err
+        assert says in err and len(err.strip().splitlines()) == 1, err
+    code, out, err = run_stalkeer(*argv, 'config', env=env, cwd=tmp_path)
+    assert code == 0 and '[database]' in out and 'DbPassw0rd' not in out + err
+
+
+# -- path keys are checked like numbers: at start, one line naming the key (trial F18) ---------
+
+@pytest.mark.parametrize('key, value, says', [
+    ('TEMP_DIR', '/tmp/a\x01b', 'must be a path without control characters'),
+    ('TEMP_DIR', 'IS_A_FILE', 'must be a folder, but'),
+    ('MOVIES_PATH', 'IS_A_FILE', 'must be a folder, but'),
+    ('TVSHOWS_PATH', '/tv\x1b[31m', 'must be a path without control characters'),
+])
+def test_a_bad_folder_key_is_a_setup_error(key, value, says, tmp_path, sqlite_url):
+    (tmp_path / 'file.txt').write_text('not a folder')
+    value = value.replace('IS_A_FILE', str(tmp_path / 'file.txt'))
+    env = subprocess_env(**{f'STALKEER_DOWNLOADS_{key}': value})
+    for argv in (['download', 'http://127.0.0.1:9/x.mkv', tmp_path / 'x.mkv'], ['status'],
+                 ['config', '--check']):
+        code, out, err = run_stalkeer('--db', sqlite_url, *argv, env=env, cwd=tmp_path)
+        assert code == 2, (argv, out + err)
+        lines = [line for line in err.splitlines() if 'error' in line]
+        assert len(lines) == 1 and f'STALKEER_DOWNLOADS_{key} (environment) {says}' in lines[0], err
+        assert '\x1b' not in err and '\x01' not in err
+    assert not (tmp_path / 'x.mkv').exists()
+
+
+def test_config_check_names_each_mistake_once_and_misspelt_variables(tmp_path):
+    env = subprocess_env(STALKEER_DOWNLOADS_READ_TIMEOUT='nan', STALKEER_DOWNLOADS_MAX_PARALEL='3')
+    code, out, err = run_stalkeer('config', '--check', env=env, cwd=tmp_path)
+    assert code == 2
+    assert err.count('STALKEER_DOWNLOADS_READ_TIMEOUT') == 1 and 'config check: 1 error(s)' in out
+    assert 'did you mean STALKEER_DOWNLOADS_MAX_PARALLEL' in out
+
+
+@pytest.mark.parametrize('key, value', [('MAX_PARALLEL', '١٢'), ('MAX_PARALLEL', '1_0'),
+                                        ('READ_TIMEOUT', '1_000'), ('READ_TIMEOUT', '٣٠')])
+def test_numbers_are_ascii_digits_only(key, value, tmp_path, sqlite_url):
+    """F3: int()/float() take '1_000' and other scripts' digits: a typo like
+    '1_0' must not silently become 10."""
+    env = subprocess_env(**{f'STALKEER_DOWNLOADS_{key}': value})
+    for argv in (['status'], ['config', '--check']):
+        code, out, err = run_stalkeer('--db', sqlite_url, *argv, env=env, cwd=tmp_path)
+        assert code == 2 and f'STALKEER_DOWNLOADS_{key} (environment) must be' in err, out + err
+    with pytest.raises(ValueError):
+        stalkeer.parse_number(value, float, 0, 10_000)
+
+
+@pytest.mark.parametrize('value, ok', [('nas:8787', ['nas']), ('http://nas', ['nas']),
+                                       ('nas, 10.0.0.5:80, [::1]:8787', ['nas', '10.0.0.5', '::1']),
+                                       ('*', None), ('.lan', None), ('évil.com', None)])
+def test_allowed_hosts_that_can_never_match_are_refused(value, ok, tmp_path):
+    """F14: a port or URL around a name is dropped; '*', '.lan', a non-ASCII name
+    can never match a Host header: one line naming the key, not a silent 421."""
+    cfg = stalkeer.Config(None, env={'STALKEER_SERVE_ALLOWED_HOSTS': value})
+    if ok is not None:
+        assert stalkeer.allowed_host_names(cfg) == ok
+        return
+    env = subprocess_env(STALKEER_SERVE_ALLOWED_HOSTS=value)
+    code, out, err = run_stalkeer('config', '--check', env=env, cwd=tmp_path)
+    assert code == 2 and 'STALKEER_SERVE_ALLOWED_HOSTS (environment)' in err, out + err
+    assert 'can never match a Host header' in err
+    code, out, err = run_stalkeer('serve', '--port', '0', env=env, cwd=tmp_path, timeout=20)
+    assert code == 2 and 'can never match a Host header' in err, out + err
+
+
+def test_a_folder_or_device_given_as_a_file_is_named_so(tmp_path, sqlite_url):
+    """F16: 'not found' for something that exists sends the user looking for a typo."""
+    for argv, says in ((['--config', '/dev/null', 'status'], 'config file is a device, not a file'),
+                       (['--config', tmp_path, 'status'], 'config file is a directory, not a file'),
+                       (['--db', sqlite_url, 'process', tmp_path], 'playlist is a directory, not a file')):
+        code, out, err = run_stalkeer(*argv, cwd=tmp_path)
+        assert code == 2 and says in err, out + err

@@ -122,3 +122,29 @@ def test_playlist_saved_is_said_once(server, cli, ini, tmp_path):
     assert code == 0, err
     assert out.count('playlist saved') == 1 and out.startswith(f'playlist saved: {tmp_path}')
     assert 'playlist saved' not in err and 'saved' not in err
+
+
+def test_files_holding_the_account_are_created_private(server, ini, tmp_path):
+    """The database, its WAL, the log, the playlist and its archives hold the
+    provider account: created 0600 even under the usual umask 022 (a real process)."""
+    import stat
+    from conftest import run_stalkeer, subprocess_env
+    url = server.add('get.php', PLAYLIST, content_type='audio/x-mpegurl') + SECRET_QUERY
+    old = os.umask(0o022)
+    try:
+        for _ in range(2):
+            code, out, err = run_stalkeer('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db',
+                                          '--log-file', tmp_path / 'stalkeer.log', 'm3u-download',
+                                          '--url', url, env=subprocess_env(), cwd=tmp_path)
+            assert code == 0, out + err
+        code, out, err = run_stalkeer('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db',
+                                      'process', env=subprocess_env(), cwd=tmp_path)
+        assert code == 0, out + err
+    finally:
+        os.umask(old)
+    files = [tmp_path / 's.db', tmp_path / 'stalkeer.log', tmp_path / 'data' / 'playlist.m3u',
+             *(tmp_path / 'data' / 'archive').iterdir()]
+    files += [p for p in tmp_path.iterdir() if p.name.startswith('s.db-')]
+    assert len(files) >= 5
+    for path in files:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path

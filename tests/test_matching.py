@@ -214,12 +214,12 @@ MOVIE_SHOULD_MATCH = [
 
 
 def judged(tmp, line_title, library, world, runtime_minutes, content_type='movies', episode=None,
-           library_more=()):
+           library_more=(), attrs=''):
     """Import one line, match the one item, apply the runtime rule: (taken?, Match)."""
     stalkeer.ProcessedLine.delete().execute()
     playlist = tmp / 'case.m3u'
     kind = 'movie' if content_type == 'movies' else 'series'
-    playlist.write_text(f'#EXTM3U\n#EXTINF:-1 tvg-name="{line_title}",{line_title}\n'
+    playlist.write_text(f'#EXTM3U\n#EXTINF:-1 {attrs}tvg-name="{line_title}",{line_title}\n'
                         f'http://h/{kind}/u/p/1.mkv\n', encoding='utf-8')
     stalkeer.PlaylistIngest(stalkeer.LineFilter()).run(str(playlist))
     lookups = stalkeer.TitleLookups(Catalogue(world), 'radarr' if content_type == 'movies' else 'sonarr',
@@ -392,3 +392,275 @@ def test_the_adversarial_episode_table(db, tmp_path):
             missed.append(f'{line!r} missed {title} [{why}]: ' + '; '.join(v.why for v in match.verdicts))
     assert wrong == []
     assert missed == []
+
+
+# -- a tvg-id only corroborates (trial-1213 F1) ------------------------------------------------
+
+def _imdb(title, year):
+    return {'imdbId': f'tt{world_film(title, year)["tmdbId"]:07d}'}
+
+
+# (Radarr's film) <- line, tvg-id of the film ('tmdb' / 'imdb'), file runtime, taken?, why
+ID_CASES = [
+    (('Heat', 1995), 'Cats (2019)', 'tmdb', None, False, 'another title and year: the number is no identity'),
+    (('Heat', 1995), 'Cats (2019)', 'imdb', None, False, 'even an IMDb id never overrides the title'),
+    (('Heat', 1995), 'Cats', 'tmdb', None, False, 'another title, no year'),
+    (('Heat', 1995), 'Heat (1986)', 'imdb', None, False, 'the title names another year of that name'),
+    (('Heat', 1995), 'Heat (1986)', 'tmdb', None, False, 'the title names another year of that name'),
+    (('Heat', 1995), 'Heat (1995)', 'tmdb', 44, False, 'the id does not skip the runtime check'),
+    (('Heat', 1995), 'Heat (1995)', 'tmdb', 170, True, 'title, year and id agree'),
+    (('Heat', 1995), 'Heat (1996)', 'imdb', None, True, 'one off, and the IMDb id says so'),
+    (('Heat', 1995), 'Heat', 'tmdb', None, False, 'year-less: a bare number does not vouch, the lookup refuses'),
+    (('Heat', 1995), 'Heat', 'imdb', None, True, 'year-less, the IMDb id vouches'),
+]
+
+
+@pytest.mark.parametrize('film_of, line, kind, minutes, expected, why', ID_CASES,
+                         ids=[f'{c[1]}-{c[2]}' for c in ID_CASES])
+def test_a_tvg_id_only_corroborates_a_title_and_year_that_agree(db, tmp_path, film_of, line, kind,
+                                                                 minutes, expected, why):
+    movie = dict(world_film(*film_of), **_imdb(*film_of))
+    tvg_id = movie['imdbId'] if kind == 'imdb' else str(movie['tmdbId'])
+    taken, match = judged(tmp_path, line, movie, WORLD_MOVIES, minutes, attrs=f'tvg-id="{tvg_id}" ')
+    assert taken is expected, (why, [v.why for v in match.verdicts])
+    if not expected and minutes is None:
+        assert any('tvg-id' in v.why or 'another film' in v.why or 'year' in v.why
+                   for v in match.verdicts), [v.why for v in match.verdicts]
+    if expected:
+        assert match.probe_of(match.lines[0].id) is not None     # the runtime check applies
+
+
+# -- an air date names one episode only when no other shares it (trial-1213 F2) -----------------
+
+def _ingest(tmp, *titles, kind='series'):
+    stalkeer.ProcessedLine.delete().execute()
+    playlist = tmp / 'case.m3u'
+    playlist.write_text('#EXTM3U\n' + ''.join(
+        f'#EXTINF:-1 tvg-name="{t}",{t}\nhttp://h/{kind}/u/p/{i}.mkv\n' for i, t in enumerate(titles, 1)),
+        encoding='utf-8')
+    stalkeer.PlaylistIngest(stalkeer.LineFilter()).run(str(playlist))
+
+
+@pytest.mark.parametrize('series, line, dates', [
+    (show('Lost', 2004, [1], network='ABC'), 'Lost 2004 09 22', [(1, 1, '2004-09-22'), (1, 2, '2004-09-22')]),
+    (show('The Tonight Show', 2014, [2020], seriesType='daily', network='NBC'), 'The Tonight Show 2020 03 11',
+     [(2020, 30, '2020-03-11'), (2020, 31, '2020-03-11'), (2020, 32, '2020-03-12')]),
+])
+def test_an_air_date_several_wanted_episodes_share_fills_none(db, tmp_path, series, line, dates):
+    _ingest(tmp_path, line)
+    series = dict(series, id=1, tvdbId=1)
+    eps = [{'id': i, 'seriesId': 1, 'seasonNumber': s, 'episodeNumber': n, 'airDate': d, 'series': series}
+           for i, (s, n, d) in enumerate(dates, 1)]
+    got = stalkeer.match_episodes(eps, lookups=stalkeer.TitleLookups(
+        Catalogue([series]), 'sonarr', write=False, use_cache=False))
+    shared = [i for i, (_, _, d) in enumerate(dates, 1) if d == dates[0][2]]
+    for i in shared:
+        assert got[i].lines == [], i
+        assert any('cannot say which' in v.why for v in got[i].verdicts)
+        assert got[i].skip_reason()[0] == stalkeer.SKIP_UNSURE
+    # The same line with one wanted episode on that date is that episode.
+    got = stalkeer.match_episodes(eps[:1], lookups=stalkeer.TitleLookups(
+        Catalogue([series]), 'sonarr', write=False, use_cache=False))
+    assert [line.url for line in got[1].lines] == ['http://h/series/u/p/1.mkv']
+
+
+# -- a country qualifier never hides a movie line's year (trial-1213 F4) -----------------------
+
+@pytest.mark.parametrize('film_of, line', [
+    (('Heat', 1995), 'Heat (1986) (US)'), (('Heat', 1995), 'Heat (1986) US'),
+    (('Crash', 2004), 'Crash (1996) (CA)'), (('Crash', 2004), 'Crash (US)'),
+    (('Dune', 2021), 'Dune (US) (1984)'), (('Psycho', 1960), 'Psycho (1998) (UK)'),
+])
+def test_a_country_qualifier_never_hides_the_year_of_a_movie_line(db, tmp_path, film_of, line):
+    taken, match = judged(tmp_path, line, world_film(*film_of), WORLD_MOVIES, None)
+    assert not taken, [v.why for v in match.verdicts]
+    assert not any(v.why.startswith('no year') for v in match.verdicts if v.line.year), \
+        [v.why for v in match.verdicts]
+
+
+@pytest.mark.parametrize('film_of, line', [
+    (('Heat', 1995), 'Heat (1995) (US)'), (('Pulp Fiction', 1994), 'Pulp Fiction (US)'),
+])
+def test_a_movie_line_with_a_country_and_the_right_year_is_still_found(db, tmp_path, film_of, line):
+    taken, match = judged(tmp_path, line, world_film(*film_of), WORLD_MOVIES, None)
+    assert taken, [v.why for v in match.verdicts]
+
+
+# -- extras and parts are never the film, wherever the line says so (trial-1213 F5) ------------
+
+@pytest.mark.parametrize('line', [
+    'Heat (1995) Tráiler', 'Heat (1995) Trailer', 'Heat (1995) Deleted Scenes', 'Heat (1995) Interview',
+    'Heat (1995) Bonus', 'Heat (1995) Recap', 'Heat (1995) Soundtrack', 'Heat (1995) OST',
+    'Heat (1995) Preview', 'Heat (1995) Fragman', 'Heat (1995) Vorschau', 'Heat (1995) Bloopers',
+    'Heat (1995) Collection', 'Heat (1995) Part 1', 'Heat (1995) CD2', 'Heat (1995) Pt 2',
+    'Heat (1995) Parte 2', 'Heat (1995) Teil 1', 'Heat (1995) Disc 1', 'Heat (1995) - CD 1',
+])
+def test_words_after_the_year_that_name_an_extra_or_a_part_refuse_the_line(db, tmp_path, line):
+    # No duration read (TS, no Range): only the words can refuse it.
+    taken, match = judged(tmp_path, line, world_film('Heat', 1995), WORLD_MOVIES, None)
+    assert not taken, [v.why for v in match.verdicts]
+    assert match.skip_reason()[0] == stalkeer.SKIP_ONLY_EXTRAS
+
+
+@pytest.mark.parametrize('library, line', [
+    (film('Harry Potter and the Deathly Hallows: Part 1', 2010), 'Harry Potter and the Deathly Hallows Part 1 (2010)'),
+    (film('The Godfather Part II', 1974), 'The Godfather Part II (1974)'),
+    (film('The Interview', 2014), 'The Interview (2014)'),
+    (film('The Collection', 2012), 'The Collection (2012)'),
+    (film('Heat', 1995), 'Heat (1995) Criterion Collection'),
+    (film('Heat', 1995), 'Heat (1995) DVD9'),
+    (film('Party Monster', 2003), 'Party Monster (2003)'),
+])
+def test_a_part_or_an_extra_word_in_the_films_own_title_is_still_the_film(db, tmp_path, library, line):
+    taken, match = judged(tmp_path, line, dict(library, tmdbId=1), [library], None)
+    assert taken, [v.why for v in match.verdicts]
+
+
+# -- a lookup that does not know the item itself proves nothing (trial-1213 F3) ----------------
+
+class Degraded(Catalogue):
+    """A lookup whose metadata source is down or does not index the term: it answers,
+    but without the film itself (empty, or only a record without a title)."""
+
+    def __init__(self, answer):
+        super().__init__([])
+        self.answer = answer
+
+    def lookup(self, term):
+        return list(self.answer)
+
+
+@pytest.mark.parametrize('answer', [[], [{'year': 1996}], [film('Something Else', 1996)]],
+                         ids=['empty', 'titleless', 'unrelated'])
+@pytest.mark.parametrize('library, line', [
+    (film('Crash', 2004), 'Crash'),                                           # no year
+    (film('Heat', 1995, inCinemas='1996-01-01T00:00:00Z'), 'Heat (1996)'),    # near year
+    (film('Amélie', 2001), 'Amelie (2001)'),                                  # spelled otherwise
+    (film('Rocky II', 1979), 'Rocky 2 (1979)'),
+    (film('Hard', 1988), 'Die Hard (1988)'),                                  # the article drop
+    (film('Suspiria', 1977, secondaryYear=1978), 'Suspiria (1978)'),
+])
+def test_a_lookup_answer_without_the_film_itself_never_clears_a_line(db, tmp_path, answer, library, line):
+    library = dict(library, tmdbId=4242)
+    stalkeer.ProcessedLine.delete().execute()
+    taken, match = judged(tmp_path, line, library, [], None)
+    lookups = stalkeer.TitleLookups(Degraded(answer), 'radarr', write=False, use_cache=False)
+    counter = collections.Counter(stalkeer.movie_keys(library)[1])
+    match = stalkeer.match_movies([dict(library, id=1)], lambda: counter, lookups)[1]
+    assert match.lines == [], [v.why for v in match.verdicts]
+    assert any('did not list the film itself' in v.why for v in match.verdicts), \
+        [v.why for v in match.verdicts]
+
+
+def test_a_series_lookup_without_the_series_itself_never_clears_a_line(db, tmp_path):
+    series = dict(show('Wilfred', 2007, [1, 2], network=None), id=1, tvdbId=9)
+    _ingest(tmp_path, 'Wilfred (AU) S01E01', 'Wilfred S02E01')
+    eps = [{'id': 1, 'seriesId': 1, 'seasonNumber': 1, 'episodeNumber': 1, 'series': series},
+           {'id': 2, 'seriesId': 1, 'seasonNumber': 2, 'episodeNumber': 1, 'series': series}]
+    lookups = stalkeer.TitleLookups(Degraded([]), 'sonarr', write=False, use_cache=False)
+    got = stalkeer.match_episodes(eps, lookups=lookups)
+    assert got[1].lines == [] and got[2].lines == []
+    lookups = stalkeer.TitleLookups(Degraded([series]), 'sonarr', write=False, use_cache=False)
+    got = stalkeer.match_episodes(eps, lookups=lookups)
+    assert len(got[1].lines) == 1 and len(got[2].lines) == 1     # the answer that knows it clears both
+
+
+# -- Radarr's dates vouch for a year one off, never further (trial-1213 F15) --------------------
+
+@pytest.mark.parametrize('library, line, expected', [
+    (film('Suspiria', 1977, secondaryYear=2018), 'Suspiria (2018)', False),
+    (film('Suspiria', 1977, secondaryYear=1979), 'Suspiria (1979)', False),
+    (film('Suspiria', 1977, digitalRelease='2018-01-01T00:00:00Z'), 'Suspiria (2018)', False),
+    (film('Suspiria', 1977, secondaryYear=1978), 'Suspiria (1978)', True),
+])
+def test_secondary_year_vouches_only_for_a_year_one_off(db, tmp_path, library, line, expected):
+    library = dict(library, tmdbId=4242)
+    taken, match = judged(tmp_path, line, library, [library], None)   # a lookup that knows no remake
+    assert taken is expected, [v.why for v in match.verdicts]
+
+
+# -- misses that are safe to find (trial-1213 F6, F7, F9, F10) ---------------------------------
+
+class KeyCatalogue(Catalogue):
+    """A lookup that finds an item by any of its title keys (as TMDB/TheTVDB search do)."""
+
+    def lookup(self, term):
+        key = stalkeer.match_key(term)
+        return [x for x in self.items if key in stalkeer.TitleFacts.of_movie(x).keys]
+
+
+@pytest.mark.parametrize('library, line', [
+    (film('Alien 3', 1992), 'Alien³ (1992)'),                       # F6, both ways
+    (film('Alien³', 1992), 'Alien 3 (1992)'),
+    (film('Blade Runner', 1982), 'Blade Runner The Final Cut (1982)'),   # F7
+    (film('Blade Runner', 1982), "Blade Runner The Director's Cut (1982)"),
+    (film('Amélie', 2001), 'AmÃ©lie (2001)'),                      # F10
+    (film('Léon', 1994), 'LÃ©on (1994)'),
+    (film('Spider-Man: No Way Home', 2021), 'Spiderman No Way Home (2021)'),   # F9
+    (film('X-Men', 2000), 'XMen (2000)'),
+])
+def test_lines_spelled_with_the_same_letters_are_found(db, tmp_path, library, line):
+    library = dict(library, tmdbId=4242)
+    stalkeer.ProcessedLine.delete().execute()
+    _ingest(tmp_path, line, kind='movie')
+    lookups = stalkeer.TitleLookups(KeyCatalogue([library]), 'radarr', write=False, use_cache=False)
+    match = stalkeer.match_movies([dict(library, id=1)], lambda: collections.Counter(), lookups)[1]
+    assert len(match.lines) == 1, [v.why for v in match.verdicts]
+
+
+@pytest.mark.parametrize('library, world, line', [
+    (film('Alien 3', 1992), [film('Alien', 1979)], 'Alien (1992)'),        # never the first film
+    (film('Spider-Man', 2002), [film('Spiderman', 2002)], 'Spiderman (2002)'),   # a twin so spelled
+    (film('Alien³', 1992), [], 'Alien 33 (1992)'),
+])
+def test_the_same_letters_never_reach_another_film(db, tmp_path, library, world, line):
+    library = dict(library, tmdbId=4242)
+    world = [dict(w, tmdbId=5000 + i) for i, w in enumerate(world)] + [library]
+    _ingest(tmp_path, line, kind='movie')
+    lookups = stalkeer.TitleLookups(KeyCatalogue(world), 'radarr', write=False, use_cache=False)
+    match = stalkeer.match_movies([dict(library, id=1)], lambda: collections.Counter(), lookups)[1]
+    assert match.lines == [], [v.why for v in match.verdicts]
+
+
+def test_a_series_without_its_hyphens_is_found(db, tmp_path):
+    series = dict(show('9-1-1', 2018, range(1, 8), network='FOX'), id=1, tvdbId=1)
+    lone_star = dict(show('9-1-1: Lone Star', 2020, range(1, 6), network='FOX'), id=2, tvdbId=2)
+    _ingest(tmp_path, '911 S01E02', '911 Lone Star S01E03')
+    eps = [{'id': 1, 'seriesId': 1, 'seasonNumber': 1, 'episodeNumber': 2, 'series': series},
+           {'id': 2, 'seriesId': 1, 'seasonNumber': 1, 'episodeNumber': 3, 'series': series}]
+    lookups = stalkeer.TitleLookups(KeyCatalogue([series, lone_star]), 'sonarr', write=False, use_cache=False)
+    got = stalkeer.match_episodes(eps, lookups=lookups)
+    assert [line.url for line in got[1].lines] == ['http://h/series/u/p/1.mkv']
+    assert got[2].lines == []                          # the Lone Star line is not 9-1-1's
+
+
+# -- near misses: what an alternate title could fix, never another film (trial-1213 F8, F11) --
+
+@pytest.mark.parametrize('library, lines, expected', [
+    (film('Alien 3', 1992), ['Alien (1979)', 'Alien (1992) Part 3'], []),   # never the number dropped
+    (film('Rocky III', 1982), ['Rocky (1976)'], []),
+    (film('The Lord of the Rings: The Fellowship of the Ring', 2001),
+     ['Lord of the Rings Fellowship of the Ring (2001)', 'Lord of the Rings Fellowship of the Ring (1978)'],
+     ['Lord of the Rings Fellowship of the Ring (2001)']),                   # 23 years off: not near
+    (film('Amélie', 2001), ['Amelie Poulain (2001)', 'Amelie Poulain (1975)'], ['Amelie Poulain (2001)']),
+    (film('Heat', 1995), ['Heat Remastered Collector (1995)', 'Heat Wave (1970)', 'Heatwave (1995)'],
+     ['Heat Remastered Collector (1995)']),
+])
+def test_near_misses_list_a_word_less_or_more_never_a_number_or_another_year(db, tmp_path, library,
+                                                                          lines, expected):
+    _ingest(tmp_path, *lines, kind='movie')
+    facts = stalkeer.TitleFacts.of_movie(library)
+    found = stalkeer.near_misses('movies', {1: facts.keys}, years={1: facts.year})
+    assert [line.display_title for line in found[1]] == expected
+
+
+def test_a_line_without_a_display_title_is_shown_by_its_tvg_name(db, tmp_path):
+    """trial-1213 F11: '-v' said "line #1 '': taken" and the plan 'Heat (1995):  [unknown]'."""
+    playlist = tmp_path / 'case.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 tvg-name="Heat (1995)" group-title="Movies",\n'
+                        'http://h/movie/u/p/1.mkv\n', encoding='utf-8')
+    stalkeer.ProcessedLine.delete().execute()
+    stalkeer.PlaylistIngest(stalkeer.LineFilter()).run(str(playlist))
+    heat = dict(world_film('Heat', 1995), id=1)
+    match = stalkeer.match_movies([heat], lambda: collections.Counter(), None)[1]
+    assert [line.display_title for line in match.lines] == ['Heat (1995)']

@@ -586,3 +586,41 @@ def test_clearing_stale_locks_is_said_once(cli, db_url, tmp_path):
     seed(tmp_path, db_url)
     code, out, err = cli('--db', db_url, 'unlock', '--stale')
     assert code == 0 and out == 'cleared 1 stale lock(s)\n' and 'stale' not in err
+
+
+def test_a_dry_run_sends_no_notification(receiver, tmp_path, sqlite_url):
+    """F7: `radarr --dry-run` by hand must not ping the healthcheck (that would
+    hide a dead cron) nor post an empty run summary."""
+    from conftest import run_stalkeer, subprocess_env
+    from fakearr import FakeArr
+    ini = notify_ini(tmp_path, receiver, on='always')
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)')
+        env = subprocess_env(STALKEER_RADARR_URL=radarr.base_url,
+                             STALKEER_RADARR_API_KEY=radarr.api_key)
+        playlist = tmp_path / 'p.m3u'
+        playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\n'
+                            'http://127.0.0.1:9/movie/u/p/1.mkv\n')
+        assert run_stalkeer('--config', ini, '--db', sqlite_url, 'process', playlist,
+                            env=env, cwd=tmp_path)[0] == 0
+        receiver.received.clear()
+        code, out, err = run_stalkeer('--config', ini, '--db', sqlite_url, 'radarr', '--dry-run',
+                                      env=env, cwd=tmp_path)
+    assert code == 0 and 'would download 1 (dry run)' in out, out + err
+    assert receiver.received == []
+
+
+def test_radarr_before_the_playlist_was_read_says_so(tmp_path, sqlite_url):
+    """F6: no playlist line at all is a setup step skipped, not 'not in the playlist'."""
+    from conftest import run_stalkeer, subprocess_env
+    from fakearr import FakeArr
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)')
+        env = subprocess_env(STALKEER_RADARR_URL=radarr.base_url,
+                             STALKEER_RADARR_API_KEY=radarr.api_key)
+        for argv in (['radarr', '--dry-run'], ['radarr']):
+            code, out, err = run_stalkeer('--db', sqlite_url, *argv, env=env, cwd=tmp_path)
+            assert code == 2 and 'the playlist has not been read yet' in err, out + err
+            assert 'stalkeer process' in err
+    code, out, err = run_stalkeer('--db', sqlite_url, 'lines', 'heat', env=env, cwd=tmp_path)
+    assert code == 0 and 'the playlist has not been read yet' in out, out + err

@@ -11,7 +11,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from stalkeer import (  # noqa: E402
     Classification, ParseStats, PlaylistEntry, classify, iter_playlist,
-    line_hash, match_key, parse_title, _parse_full, _parse_plain, _peel_brackets, _strip_brackets,
+    line_hash, match_key, parse_title, repair_mojibake, _parse_full, _parse_plain, _peel_brackets,
+    _strip_brackets,
 )
 
 from conftest import SHARED as _SHARED  # noqa: E402
@@ -271,6 +272,16 @@ def test_malformed_sequences():
     assert st.malformed == 3 and st.entries == 1
     assert st.malformed_samples == ['line 2: EXTINF without URL', 'line 5: URL without EXTINF',
                                     'line 6: EXTINF without URL at end of file']
+
+
+@pytest.mark.parametrize('url', ['javascript:alert(1)', 'ftp://127.0.0.1/x.mkv', 'rtmp://h/live/1',
+                                 'udp://@239.0.0.1:1234', '/movies/x.mkv', 'file:///etc/passwd'])
+def test_a_url_that_is_not_http_is_malformed(url):
+    """trial-1213 F13: stalkeer downloads over HTTP only; such a line would fail every run."""
+    es, st = parse_bytes(f'#EXTM3U\n#EXTINF:-1,Jaws (1975)\n{url}\n'
+                         '#EXTINF:-1,Jaws (1975)\nHTTPS://h/movie/u/p/2.mkv\n'.encode())
+    assert [e.url for e in es] == ['HTTPS://h/movie/u/p/2.mkv']
+    assert st.malformed == 1 and st.malformed_samples == ['line 2: URL is not http/https']
 
 
 def test_bare_urls_and_missing_header():
@@ -554,11 +565,24 @@ EQUAL = [
     ('Les Misérables', 'Miserables'), ('Die Hard', 'Hard'), ('El Camino', 'Camino'),
     ('Œdipe', 'Oedipe'), ('ＦＵＬＬＷＩＤＴＨ', 'fullwidth'), ('Brat', 'BRAT'),
     ('Das Boot', 'Boot'), ('Gli Invisibili', 'Invisibili'),
+    # trial-1213 F6: superscript/subscript digits are separated digits
+    ('Alien³', 'Alien 3'), ('Cube²: Hypercube', 'Cube 2 Hypercube'), ('H₂O', 'H 2O'),
+    # trial-1213 F10: UTF-8 read as cp1252 and saved again, undone when it decodes strictly
+    ('AmÃ©lie', 'Amélie'), ('LÃ©on', 'Léon'), ('Itâ€™s a Wonderful Life', "It's a Wonderful Life"),
+    ('CafÃ© Society', 'Café Society'), ('MÃ¼nchen', 'München'),
 ]
 DIFFERENT = [
     ('The Matrix', 'The Matrix Reloaded'), ('Alien', 'Aliens'), ('V for Vendetta', '5 for Vendetta'),
     ('I, Robot', '1 Robot'), ('Rocky', 'Rocky II'), ('Брат', 'Брат 2'), ('Up', 'Us'),
+    ('Alien³', 'Alien'), ('Alien³', 'Alien 33'),
 ]
+
+
+@pytest.mark.parametrize('text', ['SÃO PAULO', 'Ãlbum de família', 'Â bientôt', 'Ärger im Paradies',
+                                  'Åsa-Nisse', 'Amélie', '千と千尋の神隠し'])
+def test_real_text_holding_mojibake_letters_is_never_repaired(text):
+    """trial-1213 F10: only what decodes as strict UTF-8 once re-encoded is undone."""
+    assert repair_mojibake(text) == text
 
 
 @pytest.mark.parametrize('a,b', EQUAL)

@@ -217,3 +217,17 @@ def test_judge_runtime():
     assert stalkeer.judge_runtime(stalkeer.MediaInfo(duration=104 * 60), 75, (104,), tol)[0] is False
     assert stalkeer.judge_runtime(stalkeer.MediaInfo(duration=80 * 60), 75, (84,), tol)[0] is False
     assert stalkeer.judge_runtime(known, None, (), tol) == (True, 'runs 75 min; the app gives no runtime')
+
+
+def test_an_hls_playlist_is_named_and_never_passes_the_runtime_check(server):
+    """trial-1213 F14: '.m3u8' VOD answers were 'unknown container' and then taken."""
+    info = probe(server, '7.m3u8', b'#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nseg0.ts\n#EXT-X-ENDLIST\n')
+    assert info.container == 'hls' and info.duration is None and 'HLS playlist' in info.note
+    ok, why = stalkeer.judge_runtime(info, 120, (), stalkeer.RuntimeTolerance())
+    assert not ok and 'HLS' in why
+
+
+def test_a_url_that_is_not_http_is_not_a_damaged_header():
+    """trial-1213 F13/F11: nothing was read, so nothing is 'damaged'."""
+    info = stalkeer.probe_media(requests.Session(), 'javascript:alert(1)')
+    assert info.duration is None and 'damaged' not in info.note and info.note.startswith('could not read it')

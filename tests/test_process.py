@@ -241,6 +241,27 @@ def test_missing_playlist(cli, sqlite_url, tmp_path):
     assert code == 2 and 'playlist.m3u' in err and 'm3u-download' in err
 
 
+def test_a_directory_is_not_a_missing_playlist(cli, sqlite_url, tmp_path):
+    (tmp_path / 'adir.m3u').mkdir()
+    code, out, err = process(cli, sqlite_url, tmp_path / 'adir.m3u')
+    assert code == 2 and 'is a directory' in err and 'not found' not in err
+
+
+@pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-le', 'utf-16-be'])
+def test_a_utf16_playlist_is_read_as_such(cli, sqlite_url, tmp_path, encoding):
+    """trial-1213 F12: Windows Notepad's "Unicode" was 'URL without EXTINF' on every line."""
+    text = ('#EXTM3U\r\n#EXTINF:-1 group-title="Movies",Amélie (2001)\r\nhttp://h/movie/u/p/1.mkv\r\n'
+            '#EXTINF:-1 group-title="Movies",Heat (1995)\rhttp://h/movie/u/p/2.mkv\n')
+    data = text.encode(encoding)
+    if encoding != 'utf-16':                       # the BOM in the byte order of the file
+        data = '\ufeff'.encode(encoding) + data
+    playlist = tmp_path / 'utf16.m3u'
+    playlist.write_bytes(data)
+    code, out, err = process(cli, sqlite_url, playlist)
+    assert code == 0, err
+    assert 'malformed 0' in out and '2 entries' in out and 'UTF-16' in err
+
+
 def test_process_download_fetches_first(server, cli, sqlite_url, tmp_path):
     url = server.add('get.php', STK.read_bytes())
     ini = tmp_path / 's.ini'

@@ -217,7 +217,8 @@ def test_a_huge_title_from_radarr_is_clipped_in_its_log_lines(cli, tmp_path, sql
         ini.write_text(f'[radarr]\nurl = {radarr.base_url}\napi_key = {radarr.api_key}\n'
                        f'[downloads]\nmovies_path = {tmp_path}\n')
         code, out, err = cli('--config', ini, '--db', sqlite_url, 'radarr', '--dry-run', '-v')
-    assert code == 0, err[:500]
+    # No playlist read yet (F6 of trial 101114): exit 2 after the per-item lines.
+    assert code == 2 and 'the playlist has not been read yet' in err, err[:500]
     bounded(out + err)
 
 
@@ -283,3 +284,25 @@ def test_config_check_is_quiet_about_distinctive_secrets(cli, tmp_path):
     code, out, err = cli('--config', ini, 'config', '--check')
     assert 'short or plain' in out and '[radarr] api_key is short or plain (3 characters)' in out
     assert 'url password' not in out and 'url username' not in out
+
+# -- notification URLs are keys: masked by value, like `config` shows them ----------------------
+
+@pytest.mark.parametrize('webhook_path', ['api/webhooks/123456789/DiscordTOKENabcdef',
+                                          'services/T0AAA/B0BBB/XyZ123secretslack'])
+def test_unreachable_notification_urls_are_never_shown(webhook_path, tmp_path, sqlite_url):
+    """A webhook or healthcheck that cannot be reached is named in a warning on
+    stderr and in the log: its path (the key) is masked there, as `config` masks it."""
+    uuid = '0f9c2a1e-8b7d-4c3e-9a6f-1d2e3f4a5b6c'
+    log_file = tmp_path / 'stalkeer.log'
+    env = subprocess_env(STALKEER_NOTIFY_WEBHOOK_URL=f'http://127.0.0.1:1/{webhook_path}',
+                         STALKEER_NOTIFY_HEALTHCHECK_URL=f'http://127.0.0.1:1/ping/{uuid}',
+                         STALKEER_NOTIFY_ON='always', **FAST)
+    code, out, err = run_stalkeer('--db', sqlite_url, '--log-file', log_file, 'download',
+                                  'http://127.0.0.1:1/nope/x.mkv', tmp_path / 'x.mkv', env=env)
+    assert code == 1, out + err
+    assert 'cannot reach http://127.0.0.1:1/***' in err
+    text = out + err + log_file.read_text()
+    secret_parts = [p for p in webhook_path.split('/') if any(c.isdigit() for c in p)]
+    assert_clean(text, uuid, webhook_path, *secret_parts)
+    code, out, err = run_stalkeer('--db', sqlite_url, 'config', env=env)
+    assert_clean(out + err, uuid, *secret_parts)

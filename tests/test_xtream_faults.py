@@ -197,7 +197,7 @@ def test_the_downloader_refuses_a_streaming_playlist(server, cli, tmp_path, sqli
     dest = tmp_path / 'Heat (1995).mkv'
     code, out, err = cli('--db', sqlite_url, 'download', server.url('heat.mkv'), dest)
     assert code == 1, (out, err)
-    assert 'streaming (HLS) playlist instead of a video file' in out + err
+    assert stalkeer.HLS_REFUSAL in out + err
     assert not dest.exists() and not list(tmp_path.glob('*.mkv'))
 
 
