@@ -474,8 +474,32 @@ class Redactor:
 redact = Redactor()
 
 
+# The usual playlist URL: http(s), an ASCII host[:port] without userinfo, a path,
+# no query or fragment, no whitespace or control characters. For it urlsplit and
+# urlunsplit change nothing, so redact_url splits it by hand (a dry run redacts
+# every plan line's URL twice; tests compare both ways on the shared playlists).
+_PLAIN_URL = re.compile(r"(https?://[A-Za-z0-9._~%!$&'()*+,;=:-]+)(/[^?#\x00-\x20\x7f]*)?")
+
+
 def redact_url(url: str) -> str:
     """Mask credentials in one URL: userinfo, the account path pair, query values."""
+    m = _PLAIN_URL.fullmatch(url)
+    if m is not None:
+        path = m[2]
+        if not path:
+            return url
+        segments = path.split('/')
+        account = _account_segments(segments)
+        if not account:
+            return url
+        for i in account:
+            segments[i] = '***'
+        return m[1] + '/'.join(segments)
+    return _redact_url_split(url)
+
+
+def _redact_url_split(url: str) -> str:
+    """redact_url for any URL, through urllib.parse."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -5189,8 +5213,10 @@ class PlaylistIngest:
         summary.encoding_fallbacks, summary.entities_decoded = stats.encoding_fallbacks, stats.entities_decoded
         summary.header_missing = stats.header_missing
         summary.malformed_samples = list(stats.malformed_samples)
-        # Only a complete, non-empty read says what is gone from the playlist.
-        if not summary.limited and seen and self.can_read_db:
+        # Only a complete, non-empty read says what is gone from the playlist; and
+        # only a line stored before this run can be gone (a first import skips the
+        # scan of every row it just wrote: ~0.25 s of 200k, issue 15).
+        if not summary.limited and seen and self.can_read_db and self._lookups:
             summary.disappeared = self._mark_disappeared(seen, self._source_lines())
         summary.elapsed_seconds = round(time.monotonic() - self._started, 3)
         return summary
@@ -9459,12 +9485,13 @@ class ArrRun:
     # -- the runtime check ---------------------------------------------------------
     def _load_probes(self, line_ids) -> None:
         """What earlier runs measured of these lines (one query per 900)."""
-        LP = LineProbe
+        # Hand-written SQL: peewee building the IN lists of 10,000 ids was ~14% of a
+        # 10k-item dry run (issue 15, bench/RESULTS.md). FloatField's coercion kept.
         try:
-            for chunk in _chunks(sorted(line_ids), _SQL_IN_CHUNK):
-                for row in (LP.select(LP.line_id, LP.duration_seconds, LP.width, LP.height,
-                                      LP.container, LP.note).where(LP.line_id.in_(chunk)).tuples()):
-                    self.probes[row[0]] = MediaInfo(*row[1:])
+            for line_id, seconds, *rest in BulkWriter(db_proxy.obj).select_in(
+                    'SELECT "line_id", "duration_seconds", "width", "height", "container", "note" '
+                    'FROM "line_probes"', 'line_id', sorted(line_ids)):
+                self.probes[line_id] = MediaInfo(None if seconds is None else float(seconds), *rest)
         except peewee.PeeweeException:      # a dry run on a database older than the table
             _after_failed_read()
 

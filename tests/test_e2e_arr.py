@@ -582,7 +582,8 @@ def test_probing_respects_the_per_host_cap_and_can_be_turned_off(server, tmp_pat
             entries.append((f'Film {i} ({2000 + i})', f'f{i}.mp4', (MEDIA / 'film-1080p-faststart.mp4').read_bytes()))
         ini = guard_world(server, tmp_path, radarr, entries)
         for _, name, _ in entries:
-            server.fault(f'movie/alice/hunter22pw/{name}', throttle_bps=200_000)
+            server.fault(f'movie/alice/hunter22pw/{name}', throttle_bps=20_000)   # ~0.45 s each
+        server.count_grace = 0.1        # a finished response is not "in flight" (fileserver)
         assert cli('--config', ini, 'process')[0] == 0
         code, out, err = cli('--config', ini, 'radarr', '--parallel', '3')
         assert code == 0, err

@@ -41,6 +41,23 @@ def test_every_account_path_shape_is_masked_by_pattern(url, expected):
     assert stalkeer.redact_url(url) == expected
 
 
+def test_the_plain_url_shortcut_masks_exactly_as_urllib_does():
+    # redact_url splits the usual http(s) URL by hand (issue 15): it must give what
+    # the urllib.parse way gives, on every URL of the shared playlists and odd shapes.
+    from conftest import SHARED
+    urls = {line.strip() for path in sorted((SHARED / 'playlists').glob('*.m3u'))
+            for line in path.read_text(encoding='utf-8', errors='replace').splitlines()
+            if '://' in line and not line.startswith('#')}
+    assert len(urls) > 100
+    urls |= {'http://h', 'http://h/', 'http://h:8080/movie/u/p/1.mkv', 'HTTP://h/movie/u/p/1.mkv',
+             'http://u:p@h/movie/u/p/1.mkv', 'http://h/live/u/p/1.ts?x=1', 'http://[::1]/a/u/p/1',
+             'http://h/a b/u/p/1', 'http://h//u/p/1', 'https://h.example/hls/u/p/123.m3u8',
+             'http://h/a%20b/u/p/1.mp4', 'http://h/movie/u/p/', 'http://h/\tx/u/p/1', 'http://hé/u/p/1',
+             'http://h/films/2019/123.mkv', 'http://h:/u/p/1', 'http://h/u/p/1#.mkv', 'sqlite://h/u/p/1'}
+    differing = [u for u in urls if stalkeer.redact_url(u) != stalkeer._redact_url_split(u)]
+    assert differing == []
+
+
 def test_the_configured_account_is_masked_by_value_whatever_the_shape():
     user, password = account()
     cfg = stalkeer.Config(None, env={
