@@ -6393,7 +6393,7 @@ class XtreamClient:
             document = stream.value()
             if not isinstance(document, dict):
                 raise AnswerError(f'{json_kind(document)} where an object with "user_info" was '
-                                  'expected (the account refused?)')
+                                  'expected')
             return document.get('user_info')
 
         info = self.request(None, read)
