@@ -93,11 +93,13 @@ CREATE TABLE IF NOT EXISTS "processed_lines" (
     "series_id" INTEGER,                       -- the panel's series_id (series and their episodes)
     "tmdb_id" INTEGER,                         -- TMDB id, where the panel has one
     "container_extension" VARCHAR(8),          -- mkv, mp4... as the panel serves the file
+    "panel_info_at" TIMESTAMP,                 -- when get_series_info / get_vod_info was last asked
     FOREIGN KEY ("download_info_id") REFERENCES "download_info" ("id") ON DELETE SET NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "processed_lines_line_hash" ON "processed_lines" ("line_hash");
 CREATE INDEX IF NOT EXISTS "processed_lines_download_info_id" ON "processed_lines" ("download_info_id");
 CREATE INDEX IF NOT EXISTS "processed_lines_tvg_id" ON "processed_lines" ("tvg_id");
+CREATE INDEX IF NOT EXISTS "processed_lines_tmdb_id" ON "processed_lines" ("tmdb_id");
 CREATE INDEX IF NOT EXISTS "processed_lines_content_type_match_key" ON "processed_lines" ("content_type", "match_key");
 CREATE INDEX IF NOT EXISTS "processed_lines_content_type_alt_key" ON "processed_lines" ("content_type", "alt_key") WHERE ("alt_key" IS NOT NULL);
 

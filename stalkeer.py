@@ -1029,6 +1029,7 @@ DEFAULTS = {
         'username': '',
         'password': '',
         'timeout': '120',
+        'info_refresh_hours': '24',
     },
     'filter': {
         'group_title_include': '',
@@ -1084,6 +1085,7 @@ NUMBER_LIMITS = {
     ('m3u', 'retention_count'): (int, 0, 10000),
     ('m3u', 'max_file_size_mb'): (float, 0.001, 1024 * 1024),
     ('xtream', 'timeout'): (float, 1, 3600),
+    ('xtream', 'info_refresh_hours'): (float, 0, 24 * 365),
     ('serve', 'refresh_seconds'): (float, 0.5, 3600),
     ('logging', 'progress_log_seconds'): (float, 0.1, 86400),
 }
@@ -1522,8 +1524,12 @@ def define_models() -> None:
         source = peewee.CharField(max_length=16, null=True, constraints=_default("'m3u'"))
         stream_id = peewee.IntegerField(null=True)
         series_id = peewee.IntegerField(null=True)
-        tmdb_id = peewee.IntegerField(null=True)
+        # Indexed: Radarr's tmdbId / a Sonarr series' tmdbId find the panel's lines by it.
+        tmdb_id = peewee.IntegerField(null=True, index=True)
         container_extension = peewee.CharField(max_length=8, null=True)
+        # When get_series_info (a series line) or get_vod_info (a movie line) was last
+        # asked of the panel: answers are kept [xtream] info_refresh_hours.
+        panel_info_at = peewee.DateTimeField(null=True)
 
         class Meta:
             table_name = 'processed_lines'
@@ -5667,6 +5673,7 @@ ARR_RESOURCES = {
                             'sceneAbsoluteEpisodeNumber': int},
         'SeriesResource': {'id': int, 'title': str, 'alternateTitles': list, 'year': int,
                            'path': str, 'seasonFolder': bool, 'imdbId': str, 'tvdbId': int,
+                           'tmdbId': int,     # Sonarr v4: an Xtream panel's lines name it
                            # matching: the runtime, the country, the seasons it has
                            'runtime': int, 'originalLanguage': dict, 'network': str,
                            'seasons': list, 'seriesType': str, 'useSceneNumbering': bool},
@@ -6140,6 +6147,7 @@ class XtreamSettings:
     enabled: str = 'auto'
     timeout: float = 120
     derived: bool = False
+    info_refresh_hours: float = 24
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'XtreamSettings':
@@ -6176,7 +6184,8 @@ class XtreamSettings:
                 raise ConfigError(f'[xtream] url: {problem}')
             if not (username and password):
                 raise ConfigError('[xtream] url is set without [xtream] username and password')
-        return cls(url or None, username, password, enabled, cfg.getnumber('xtream', 'timeout'), derived)
+        return cls(url or None, username, password, enabled, cfg.getnumber('xtream', 'timeout'), derived,
+                   cfg.getnumber('xtream', 'info_refresh_hours'))
 
     @property
     def configured(self) -> bool:
@@ -6684,8 +6693,23 @@ class XtreamIngest(PlaylistIngest):
             if usable['series']:
                 summary.disappeared += self._mark_disappeared(
                     seen, (PL.source == 'xtream') & (PL.content_type == 'series'))
+                summary.disappeared += self._retire_orphan_episodes()
         summary.elapsed_seconds = round(time.monotonic() - self._started, 3)
         return summary
+
+    def _retire_orphan_episodes(self) -> int:
+        """Mark gone the present episode lines (from get_series_info) of the series
+        no longer in the panel; how many."""
+        PL = ProcessedLine
+        present = PL.select(PL.series_id).where((PL.source == 'xtream') & (PL.content_type == 'series')
+                                                & PL.missing_since.is_null())
+        orphans = ((PL.source == 'xtream') & (PL.content_type == 'tvshows') & PL.missing_since.is_null()
+                   & PL.series_id.is_null(False) & PL.series_id.not_in(present))
+        if self.dry_run:
+            return PL.select().where(orphans).count()
+        now = utcnow()
+        with db_proxy.atomic():
+            return PL.update(missing_since=now, updated_at=now).where(orphans).execute()
 
     def _entry(self, kind: str, action: str, raw, groups: dict, number: int) -> PanelEntry | None:
         """The entry of one record, or None (a warning) when it cannot be used."""
@@ -6795,6 +6819,254 @@ def account_text(account: PanelAccount, now: dt.datetime) -> str:
                      f'/{account.max_connections}')
     parts.append(f'checked {_age(now, account.checked_at)}')
     return ', '.join(parts)
+
+
+# -- per-item details: get_series_info, get_vod_info ---------------------------------------
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PanelEpisode:
+    """One episode of a get_series_info answer: the panel's episode id, its season
+    and episode numbers (the panel's own, never read from a title), the file's
+    container_extension, its title ('' when none) and duration in seconds."""
+    episode_id: int
+    season: int
+    episode: int
+    extension: str
+    title: str
+    duration_seconds: int | None
+
+
+def panel_episodes(document: dict) -> tuple[list[PanelEpisode], list[str]]:
+    """The episodes of a get_series_info answer, and one problem for each record
+    that cannot be used. Panels write ``episodes`` as {"1": [episode, …]} (season
+    number -> list; XUI.one, Xtream UI), as a list of such lists, or as one flat
+    list; numbers as numbers or strings ("id": "501"); an episode without
+    ``season`` is of its season key's."""
+    raw = document.get('episodes')
+    problems, groups = [], []           # groups: (season of the key or None, records)
+    if isinstance(raw, dict):
+        for key, records in raw.items():
+            if isinstance(records, list):
+                groups.append((xtream_count(key), records))
+            else:
+                problems.append(f'season {clip(str(key), 20)!r} is {json_kind(records)}, not a list')
+    elif isinstance(raw, list):
+        groups = [(None, item) if isinstance(item, list) else (None, [item]) for item in raw]
+    else:
+        problems.append(f'"episodes" is {json_kind(raw)}, not an object or a list' if 'episodes' in document
+                        else 'no "episodes" in the answer')
+    found, ids = [], set()
+    for key_season, records in groups:
+        for record in records:
+            if not isinstance(record, dict):
+                problems.append(f'an episode that is {json_kind(record)}, not an object')
+                continue
+            episode_id = xtream_int(record.get('id'))
+            season = xtream_count(record.get('season'))
+            season = key_season if season is None else season
+            number = xtream_int(record.get('episode_num'))
+            if episode_id is None:
+                problems.append(f'an episode without a usable "id" ({clip(json.dumps(record.get("id")), 40)})')
+            elif season is None:
+                problems.append(f'episode id {episode_id} has no usable "season"')
+            elif number is None:
+                problems.append(f'episode id {episode_id} has no usable "episode_num" '
+                                f'({clip(json.dumps(record.get("episode_num")), 40)})')
+            elif episode_id in ids:
+                problems.append(f'episode id {episode_id} is listed twice')
+            else:
+                ids.add(episode_id)
+                ext = xtream_text(record.get('container_extension'))
+                info = record.get('info') if isinstance(record.get('info'), dict) else {}
+                found.append(PanelEpisode(
+                    episode_id, season, number,
+                    ext.lower() if _XTREAM_EXTENSION_RE.fullmatch(ext) else 'mp4',
+                    ' '.join(xtream_text(record.get('title')).split())[:1000],
+                    xtream_int(info.get('duration_secs'))))
+    return found, problems
+
+
+@dataclasses.dataclass(slots=True)
+class _EpisodeEntry(PlaylistEntry):
+    """An episode line as the ingest stores it: already classified (``cls``)."""
+    cls: Classification | None = None
+    meta: str = ''
+    panel: tuple = ()
+
+
+class _EpisodeIngest(PlaylistIngest):
+    """The upsert of one series' episode lines (PlaylistIngest's batches)."""
+    source = 'xtream'
+
+    def __init__(self, dry_run: bool = False):
+        super().__init__(dry_run=dry_run)
+        self._lookups = True
+
+    def _meta(self, entry: _EpisodeEntry) -> str:
+        return entry.meta
+
+    def _classify(self, entry: _EpisodeEntry) -> Classification:
+        return entry.cls
+
+    def _values(self, entry: _EpisodeEntry, cls, digest, meta, now) -> tuple:
+        return _line_values(entry, cls, digest, meta, now, entry.panel)
+
+
+_PanelSeries = collections.namedtuple('_PanelSeries', (
+    'id', 'series_id', 'tmdb_id', 'display_title', 'title', 'year', 'languages', 'match_key',
+    'alt_key', 'country', 'group_title', 'panel_info_at'))
+
+
+class PanelDetails:
+    """What a radarr/sonarr run asks the panel beyond its catalogue, only for what
+    the app is missing, each answer kept ``[xtream] info_refresh_hours`` (the
+    line's panel_info_at):
+
+    - get_series_info of each panel series that is one Sonarr misses episodes of
+      (its tmdb_id is the series' tmdbId; else its title): the episode lines;
+    - get_vod_info of each panel movie line that a missing film's title finds and
+      that has no tmdb_id: its TMDB id, and its duration and frame size (kept as
+      its line_probes row, so the runtime check needs no request of the file).
+
+    A bad answer fails that one series or film (a warning), never the run.
+    ``calls``: the requests made."""
+
+    def __init__(self, client: XtreamClient):
+        self.client = client
+        self.refresh = dt.timedelta(hours=client.settings.info_refresh_hours)
+        self.calls = 0
+        self._now = utcnow()
+
+    def _due(self, fetched_at) -> bool:
+        return fetched_at is None or self._now - fetched_at >= self.refresh
+
+    def _ask(self, what: str, call, item_id: int):
+        self.calls += 1
+        try:
+            return call(item_id)
+        except PanelError as exc:
+            log.warning('%s (%s %d); it is asked again next run', exc, what, item_id)
+            return None
+
+    # -- series --------------------------------------------------------------------------
+    def series_episodes(self, series_list: list[dict]) -> int:
+        """Refresh the episode lines of the panel's series that are Sonarr's
+        ``series_list`` (SeriesResource): the series lines whose tmdb_id is the
+        series' ``tmdbId``, else those its titles find (and whose tmdb_id, if
+        any, is not another series'). Returns the number of series asked."""
+        PL = ProcessedLine
+        fields = [getattr(PL, name) for name in _PanelSeries._fields]
+        base = (PL.source == 'xtream') & (PL.content_type == 'series') & PL.missing_since.is_null()
+        by_tmdb, by_key = collections.defaultdict(list), collections.defaultdict(list)
+        tmdb_ids = sorted({i for s in series_list if (i := _int_or_none(s.get('tmdbId')))})
+        for chunk in _chunks(tmdb_ids, _SQL_IN_CHUNK):
+            for row in PL.select(*fields).where(base & PL.tmdb_id.in_(chunk)).tuples():
+                by_tmdb[row[2]].append(_PanelSeries._make(row))
+        keys = sorted(set().union(*(TitleFacts.of_series(s).keys for s in series_list))) if series_list else []
+        for column in (PL.match_key, PL.alt_key):
+            for chunk in _chunks(keys, _SQL_IN_CHUNK):
+                for row in PL.select(*fields).where(base & column.in_(chunk)).tuples():
+                    by_key[row[7] if column is PL.match_key else row[8]].append(_PanelSeries._make(row))
+        wanted = {}
+        for series in series_list:
+            tmdb = _int_or_none(series.get('tmdbId'))
+            rows = by_tmdb.get(tmdb) if tmdb else None
+            if not rows:
+                rows = [row for key in TitleFacts.of_series(series).keys for row in by_key.get(key, ())
+                        if not (tmdb and row.tmdb_id and row.tmdb_id != tmdb)]
+            for row in rows:
+                wanted[row.id] = row
+        asked = 0
+        for row in sorted(wanted.values(), key=lambda r: r.series_id):
+            if not self._due(row.panel_info_at):
+                continue
+            asked += 1
+            document = self._ask('get_series_info of series_id', self.client.series_info, row.series_id)
+            if document is not None:
+                self._store_series(row, document)
+        return asked
+
+    def _store_series(self, row: _PanelSeries, document: dict) -> None:
+        where = f'{self.client.where}: get_series_info of series_id {row.series_id}'
+        episodes, problems = panel_episodes(document)
+        for problem in problems:
+            log.warning('%s: skipped %s', where, problem)
+        settings = self.client.settings
+        ingest = _EpisodeIngest()
+        ingest._started = time.monotonic()
+        summary, by_type, seen, batch = IngestSummary(playlist=where), collections.Counter(), set(), []
+        languages = (row.languages or '').split(',') if row.languages else []
+        for ep in episodes:
+            numbering = f'S{ep.season:02d}E{ep.episode:02d}'
+            display = ep.title or f'{row.display_title} {numbering}'
+            url = settings.stream_url('series', ep.episode_id, ep.extension)
+            panel = ('xtream', ep.episode_id, row.series_id, row.tmdb_id, ep.extension)
+            cls = Classification('tvshows', row.title or '', row.year, ep.season, ep.episode,
+                                 parse_title(display, 'episode').resolution, languages,
+                                 row.match_key or '', row.alt_key, country=row.country)
+            meta = hashlib.sha1('\x1f'.join(map(str, (
+                CLASSIFIER_VERSION, 'xtream-episode', display, url, row.group_title, *panel,
+                *dataclasses.astuple(cls)))).encode('utf-8', 'surrogatepass')).hexdigest()
+            entry = _EpisodeEntry(None, '', {'tvg-name': display, 'group-title': row.group_title or '',
+                                             'tvg-type': 'series'}, display, url,
+                                  cls=cls, meta=meta, panel=panel)
+            batch = ingest._take(line_hash(display, url), entry, batch, seen, summary, by_type)
+        ingest._flush(batch, summary, by_type)
+        PL = ProcessedLine
+        gone = 0
+        if episodes:        # an answer with no usable episode retires none
+            gone = ingest._mark_disappeared(seen, (PL.source == 'xtream') & (PL.content_type == 'tvshows')
+                                            & (PL.series_id == row.series_id))
+        PL.update(panel_info_at=self._now).where(PL.id == row.id).execute()
+        log.info('%s: %d episode(s) (new %d, updated %d, gone %d)', where, len(episodes), summary.new,
+                 summary.updated, gone)
+
+    # -- movies --------------------------------------------------------------------------
+    def movie_details(self, movies: list[dict]) -> int:
+        """get_vod_info of the panel's movie lines that the titles of Radarr's
+        ``movies`` (MovieResource) find and that have no tmdb_id: the TMDB id,
+        duration and frame size it gives are stored. Returns the number asked."""
+        PL = ProcessedLine
+        keys = sorted(set().union(*(TitleFacts.of_movie(m).keys for m in movies))) if movies else []
+        base = ((PL.source == 'xtream') & (PL.content_type == 'movies') & PL.missing_since.is_null()
+                & PL.tmdb_id.is_null() & PL.stream_id.is_null(False))
+        rows = {}
+        for column in (PL.match_key, PL.alt_key):
+            for chunk in _chunks(keys, _SQL_IN_CHUNK):
+                for line_id, stream_id, fetched_at in PL.select(PL.id, PL.stream_id, PL.panel_info_at).where(
+                        base & column.in_(chunk)).tuples():
+                    rows[line_id] = (stream_id, fetched_at)
+        asked = 0
+        for line_id, (stream_id, fetched_at) in sorted(rows.items()):
+            if not self._due(fetched_at):
+                continue
+            asked += 1
+            document = self._ask('get_vod_info of vod_id', self.client.vod_info, stream_id)
+            if document is not None:
+                self._store_movie(line_id, stream_id, document)
+        return asked
+
+    def _store_movie(self, line_id: int, stream_id: int, document: dict) -> None:
+        where = f'{self.client.where}: get_vod_info of vod_id {stream_id}'
+        info = document.get('info')
+        if not isinstance(info, dict):
+            log.warning('%s: skipped, "info" is %s, not an object', where, json_kind(info))
+            info = {}
+        tmdb = xtream_int(info.get('tmdb_id')) or xtream_int(info.get('tmdb'))
+        video = info.get('video') if isinstance(info.get('video'), dict) else {}
+        media = MediaInfo(duration=xtream_int(info.get('duration_secs')), width=xtream_int(video.get('width')),
+                          height=xtream_int(video.get('height')), note='get_vod_info')
+        PL = ProcessedLine
+        values = {PL.panel_info_at: self._now}
+        if tmdb:
+            values[PL.tmdb_id] = tmdb
+        PL.update(values).where(PL.id == line_id).execute()
+        if media.duration or media.resolution:
+            # A file's own header, read earlier, is not replaced by what the panel says.
+            LineProbe.insert(line=line_id, duration_seconds=media.duration, width=media.width,
+                             height=media.height, resolution=media.resolution, note=media.note,
+                             probed_at=self._now).on_conflict_ignore().execute()
+        log.debug('%s: tmdb %s, %s', where, tmdb or 'none', describe_media(media))
 
 
 # ==== matching ==================================================================
@@ -6917,7 +7189,7 @@ class WantedItem:
 CandidateLine = collections.namedtuple('CandidateLine', (
     'id', 'url', 'content_type', 'title', 'display_title', 'year', 'season', 'episode',
     'resolution', 'languages', 'match_key', 'tvg_id', 'alt_key', 'country', 'episode_end',
-    'absolute_episode', 'air_date'))
+    'absolute_episode', 'air_date', 'source', 'tmdb_id'))
 
 
 # A line with an empty display title ('#EXTINF:-1 tvg-name="Heat (1995)",') is shown
@@ -6994,6 +7266,24 @@ def _lines_by_tvg_id(content_type: str, ids) -> dict:
     SQL: with it in the WHERE both engines pick the (content_type, match_key) index on
     its first column and scan every line of the type (issue 15: 3 s of 4.7)."""
     return _lines_by('tvg_id', ids, None, 11, keep=content_type)
+
+
+def _lines_by_panel_tmdb(content_type: str, ids) -> dict:
+    """tmdb_id -> present lines of a type whose TMDB id an Xtream panel gave
+    (source 'xtream'; a tvg-id in an M3U line is no panel id). The type is checked
+    here, as for tvg-id: TMDB numbers films and series apart (movie 1396 is not
+    series 1396)."""
+    found = _lines_by('tmdb_id', ids, None, 18, keep=content_type)
+    return {key: kept for key, lines in found.items()
+            if (kept := [line for line in lines if line.source == 'xtream'])}
+
+
+def _panel_says_other(line, tmdb: int | None) -> int | None:
+    """The TMDB id the panel gave a line when it is not ``tmdb`` (another film or
+    series), else None."""
+    if tmdb and line.source == 'xtream' and line.tmdb_id and line.tmdb_id != tmdb:
+        return line.tmdb_id
+    return None
 
 
 def _is_extra(line, own_title: str) -> bool:
@@ -7475,6 +7765,9 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
     """movie id -> Match: the lines that are that film, and why each line was taken
     or refused. The rules (README "Matching") in order:
 
+    0. a line whose TMDB id an Xtream panel gave (source 'xtream') is Radarr's
+       tmdbId is the film, whatever its title; one whose panel id is another
+       film's is never it (no lookup, no runtime check either way);
     1. an IMDb/TMDB id in the line's tvg-id corroborates a line whose own title and
        year agree (see _judge_id_line); it never overrides them, nor the runtime check;
     2. trailers, teasers, samples are never the film (unless its title says so);
@@ -7493,11 +7786,17 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
     by_key, by_alt = _lines_by_key('movies', keys), _lines_by_alt_key('movies', keys)
     ids = [m.get('imdbId') for m in movies] + [str(m['tmdbId']) for m in movies if m.get('tmdbId')]
     by_id = _lines_by_tvg_id('movies', ids)
+    by_panel = _lines_by_panel_tmdb('movies', [f.ident for f in facts.values()])
     result, pending = {}, []
     for movie in movies:
         f = facts[movie['id']]
         match = result[movie['id']] = Match(keys=f.keys, year=f.year)
         own_title = movie.get('title') or ''
+        if _take_panel_lines(match, by_panel.get(f.ident, ()), f.ident, 'film', own_title):
+            for line in _lines_of(f.keys, by_key, by_alt):      # -v: what the ids ruled out
+                if (other := _panel_says_other(line, f.ident)) is not None:
+                    match.add(_other_film(line, other, f.ident))
+            continue
         id_lines = [line for i in (movie.get('imdbId'), str(movie.get('tmdbId') or ''))
                     if i for line in by_id.get(i, []) if not _is_extra(line, own_title)]
         judged_ids = set()
@@ -7512,13 +7811,35 @@ def match_movies(movies: list[dict], library_keys: Callable[[], collections.Coun
         for line in _lines_of(f.keys, by_key, by_alt):
             if line.id in judged_ids:
                 continue
-            if _is_extra(line, own_title):
+            if (other := _panel_says_other(line, f.ident)) is not None:
+                match.add(_other_film(line, other, f.ident))
+            elif _is_extra(line, own_title):
                 match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
             else:
                 films.append(line)
         _judge_lines(f, match, films, 'film', library_keys, pending)
     _resolve_pending(pending, lookups, 'film')
     return result
+
+
+def _other_film(line, other: int, tmdb: int) -> Verdict:
+    return Verdict(line, False, f"the panel gives it TMDB id {other}, the film's is {tmdb}: another film",
+                   SKIP_UNSURE)
+
+
+def _take_panel_lines(match: Match, lines, tmdb: int | None, noun: str, own_title: str) -> bool:
+    """Rule 0: a line whose TMDB id the panel gave is the app's ``tmdbId`` is the
+    film (the series), whatever its title says: taken with no lookup and no
+    runtime check. Whether any was taken."""
+    taken = False
+    for line in lines:
+        if noun == 'film' and _is_extra(line, own_title):
+            match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
+            continue
+        whose = "Radarr's tmdbId" if noun == 'film' else "the series' tmdbId in Sonarr"
+        match.add(Verdict(line, True, f'its TMDB id from the panel, {tmdb}, is {whose}', probe=None))
+        taken = True
+    return taken
 
 
 def _judge_id_line(f: TitleFacts, line) -> Verdict | None:
@@ -7587,12 +7908,14 @@ def _resolve_pending(pending: list, lookups: TitleLookups | None, noun: str) -> 
 
 def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.Counter] | None = None,
                    lookups: TitleLookups | None = None) -> dict[int, Match]:
-    """episode id -> Match: lines of the series (its title, an alternate title, the
-    title without a trailing "(2005)" or country qualifier; or the line's own other
-    reading, without its qualifier) that name that episode (episode_fit), whose series
-    identity holds by the same rules as films (country, year, spelling, lookup: a
-    year-less "The Flash" is refused while another series of that name exists that
-    has that season)."""
+    """episode id -> Match: the panel's lines of the series (their TMDB id is the
+    series' tmdbId, Sonarr v4) that are that episode, when there are any; else the
+    lines of the series (its title, an alternate title, the title without a
+    trailing "(2005)" or country qualifier; or the line's own other reading,
+    without its qualifier) that name that episode (episode_fit) and whose panel id,
+    if any, is not another series', whose series identity holds by the same rules
+    as films (country, year, spelling, lookup: a year-less "The Flash" is refused
+    while another series of that name exists that has that season)."""
     facts, own = {}, collections.Counter()
     for ep in episodes:
         sid = ep.get('seriesId')
@@ -7602,6 +7925,9 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
     library_keys = library_keys or (lambda: own)
     keys = set().union(*(f.keys for f in facts.values())) if facts else set()
     by_key, by_alt = _lines_by_key('tvshows', keys), _lines_by_alt_key('tvshows', keys)
+    tmdb_of = {sid: _int_or_none((ep.get('series') or {}).get('tmdbId'))
+               for ep in episodes for sid in [ep.get('seriesId')]}
+    by_panel = _lines_by_panel_tmdb('tvshows', tmdb_of.values())
     of_series = {}
     # An air date several episodes share names none of them (a double premiere, two
     # editions of a daily show one night): the line is at most one of them.
@@ -7613,11 +7939,23 @@ def match_episodes(episodes: list[dict], library_keys: Callable[[], collections.
     result, pending = {}, []
     for ep in episodes:
         f = facts[ep.get('seriesId')]
+        tmdb = tmdb_of[ep.get('seriesId')]
         match = result[ep['id']] = Match(keys=f.keys, year=f.year)
+        if _take_panel_lines(match, [line for line in by_panel.get(tmdb, ()) if episode_fit(line, ep, f)],
+                             tmdb, 'series', f.title):
+            continue
         if ep.get('seriesId') not in of_series:
             of_series[ep.get('seriesId')] = _lines_of(f.keys, by_key, by_alt)
         series_lines = of_series[ep.get('seriesId')]
-        lines = [line for line in series_lines if episode_fit(line, ep, f)]
+        lines = []
+        for line in series_lines:
+            if not episode_fit(line, ep, f):
+                continue
+            if (other := _panel_says_other(line, tmdb)) is not None:
+                match.add(Verdict(line, False, f"the panel gives its series TMDB id {other}, Sonarr's "
+                                               f'is {tmdb}: another series', SKIP_UNSURE))
+            else:
+                lines.append(line)
         if lines and len(same_day.get((ep.get('seriesId'), _air_date(ep.get('airDate'))), ())) > 1:
             lines = _refuse_shared_air_date(match, lines, same_day[ep.get('seriesId'),
                                                                     _air_date(ep.get('airDate'))])
@@ -8980,10 +9318,8 @@ def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo 
         account = client.account()
     except PanelRefused as exc:
         if not args.dry_run:
-            # status and /metrics say so from now on, not the last Active answer.
             app.open_db()
-            store_panel_account(settings.panel, PanelAccountInfo(
-                f'Refused ({exc.reason})', None, None, None, None), refused=True)
+            keep_refusal(settings, exc)
         raise
     except PanelError as exc:
         if args.source == 'xtream' or settings.enabled == 'true':
@@ -9004,6 +9340,21 @@ def fall_back_to_m3u(app: App, exc: Exception) -> None:
     log.warning('%s; reading the M3U playlist instead ([xtream] enabled = auto)%s', exc, age)
 
 
+def keep_refusal(settings: XtreamSettings, exc: PanelRefused) -> None:
+    """A refused account is what `status` and /metrics say from now on, not the
+    last Active answer (the database is open)."""
+    store_panel_account(settings.panel, PanelAccountInfo(
+        f'Refused ({exc.reason})', None, None, None, None), refused=True)
+
+
+def announce_account(app: App, client: XtreamClient, account: PanelAccountInfo) -> None:
+    """The account's warnings (not Active, expiring): outcome lines that -q keeps
+    (cron mails them), and the run summary's "warnings" for the notifications."""
+    for warning in account.warnings():
+        app.console.notice(f'{client.where}: {warning}')
+        app.run_warnings.append(f'{client.where}: {warning}')
+
+
 def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
                   line_filter: LineFilter) -> int:
     """`process` from the panel: the account kept and checked, then the catalogue."""
@@ -9014,9 +9365,7 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
         app.open_db()
         can_read_db = True
         store_panel_account(client.settings.panel, account)
-    for warning in account.warnings():
-        app.console.notice(f'{client.where}: {warning}')   # kept by -q: cron mails it
-        app.run_warnings.append(f'{client.where}: {warning}')
+    announce_account(app, client, account)
     summary = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run,
                            limit=args.limit, can_read_db=can_read_db).run_panel()
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
@@ -9102,6 +9451,7 @@ class ArrRunSummary:
     skipped: dict = dataclasses.field(default_factory=collections.Counter)
     resumed: int = 0
     looked_up: int = 0            # lookups asked of the app (not from the cache)
+    panel_calls: int = 0          # get_series_info / get_vod_info asked of the panel
     probed: int = 0               # file headers read
 
     def skip(self, label: str, reason: str, detail: str = '', count: int = 1) -> None:
@@ -9121,7 +9471,7 @@ class ArrRunSummary:
         if reasons:
             text += ' (' + ', '.join(f'{reason} {n}' for reason, n in reasons) + ')'
         for words, n in (('resumed', self.resumed), ('looked up', self.looked_up),
-                         ('probed', self.probed)):
+                         ('asked the panel', self.panel_calls), ('probed', self.probed)):
             text += f', {words} {n}' if n else ''
         return text
 
@@ -9134,15 +9484,32 @@ class HostLimiter:
         self.per_host = per_host
         self._lock = threading.Lock()
         self._sems = {}
+        self._caps = {}          # host -> a lower cap (cap())
 
     def __call__(self, url: str) -> threading.Semaphore:
         try:
-            parts = urllib.parse.urlsplit(url)
-            host = (parts.hostname or '', parts.port)
+            host = self._host(url)
         except ValueError:      # not a URL: the download will fail on its own
             host = ('', None)
         with self._lock:
-            return self._sems.setdefault(host, threading.Semaphore(self.per_host))
+            return self._sems.setdefault(host, threading.Semaphore(self._caps.get(host, self.per_host)))
+
+    @staticmethod
+    def _host(url: str) -> tuple:
+        parts = urllib.parse.urlsplit(url)
+        return parts.hostname or '', parts.port
+
+    def cap(self, url: str, limit: int) -> None:
+        """At most ``limit`` transfers to the host of ``url`` when that is fewer than
+        ``per_host`` (an Xtream account's max_connections). Before the first transfer."""
+        with self._lock:
+            host = self._host(url)
+            self._caps[host] = min(limit, self._caps.get(host, self.per_host))
+            self._sems.pop(host, None)
+
+    def limit_of(self, url: str) -> int:
+        with self._lock:
+            return self._caps.get(self._host(url), self.per_host)
 
 
 class Workers:
@@ -9213,6 +9580,35 @@ class ArrRun:
         self.probes: dict[int, MediaInfo] = {}      # line id -> what its header said
         self._probe_lock = threading.Lock()
         self._bad_destinations = {}
+        self.panel: XtreamClient | None = None      # open_panel()
+
+    def open_panel(self, write: bool) -> None:
+        """The Xtream panel of this run, when one is configured ([xtream], or a
+        get.php [m3u] url) and not disabled: its account is asked once (kept for
+        `status` unless ``write`` is false), a run warns when it expires within 7
+        days or is not Active, and its ``max_connections`` caps the transfers to
+        its host unless [downloads] max_connections_per_host is lower. A panel
+        that does not answer is a warning: the run goes on with the lines stored."""
+        settings = XtreamSettings.from_config(self.app.cfg)
+        if not settings.configured:
+            return
+        client = XtreamClient(settings, user_agent=self.workers.settings.user_agent)
+        try:
+            account = client.account()
+        except PanelError as exc:
+            if write and isinstance(exc, PanelRefused):
+                keep_refusal(settings, exc)
+            log.warning('%s; this run uses the lines already stored', exc)
+            return
+        if write:
+            store_panel_account(settings.panel, account)
+        announce_account(self.app, client, account)
+        limiter = self.workers.limiter
+        if account.max_connections and account.max_connections < limiter.limit_of(settings.url):
+            limiter.cap(settings.url, account.max_connections)
+            log.info('%s: at most %d transfer(s) at a time, the account\'s max_connections',
+                     client.where, account.max_connections)
+        self.panel = client
 
     # -- planning ----------------------------------------------------------------
     def wanted(self, can_read_db: bool) -> list[WantedItem]:
@@ -9220,6 +9616,8 @@ class ArrRun:
         counted in the summary under the reason it was left out."""
         lookups = TitleLookups.from_config(self.app.cfg, self.client, self.service,
                                            write=not self.args.dry_run, use_cache=can_read_db)
+        details = PanelDetails(self.panel) if self.panel is not None and can_read_db \
+            and not self.args.dry_run else None
         if self.service == 'radarr':
             movies = self.client.missing_movies()
             self.summary.missing = len(movies)
@@ -9230,6 +9628,8 @@ class ArrRun:
                         self.summary.skip(movie_label(m), SKIP_NOT_AVAILABLE,
                                           "Radarr's isAvailable is false; [radarr] require_available")
                 movies = [m for m in movies if m.get('isAvailable', True)]
+            if details is not None:
+                details.movie_details(movies)
             matches = match_movies(movies, self._library_keys, lookups) if can_read_db else {}
             items = [WantedItem('radarr', m['id'], None, movie_label(m),
                                 self._destination(movie_destination, m), match=matches.get(m['id']),
@@ -9240,6 +9640,9 @@ class ArrRun:
             self.summary.missing = len(episodes)
             # Oldest first, so --limit fills a season in order.
             episodes.sort(key=episode_order)
+            if details is not None:
+                details.series_episodes(list({ep.get('seriesId'): ep.get('series') or {}
+                                              for ep in episodes}.values()))
             matches = match_episodes(episodes, self._series_keys, lookups) if can_read_db else {}
             self._air_dates_shared(matches, episodes)
             items = [WantedItem('sonarr', ep['id'], ep.get('seriesId'), episode_label(ep),
@@ -9250,6 +9653,7 @@ class ArrRun:
             if can_read_db:
                 items = self._multi_episodes(items, episodes)
         self.summary.looked_up = lookups.requests
+        self.summary.panel_calls = details.calls if details is not None else 0
         if can_read_db:
             self._load_probes({line.id for item in items if item.match for line in item.match.lines})
         verbose = log.isEnabledFor(logging.DEBUG)
@@ -9637,6 +10041,8 @@ def run_arr(app: App, service: str) -> int:
     else:
         app.open_db()
         can_read_db = True
+    run.open_panel(write=not args.dry_run)
+    if not args.dry_run:
         run.rescans.add_pending(service, run.workers.settings.lock_timeout)
         if args.resume:
             run.resume_first()

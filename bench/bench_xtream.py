@@ -31,6 +31,9 @@ WORDS = ('Dark Silent Lost Final Red Hidden Broken Golden Last Wild Iron Cold Se
          'Black Blue City Night River Storm Garden Empire Kingdom Shadow Road').split()
 
 
+MISSING = 20      # the series (and title-found movies without an id) a run is missing
+
+
 def title(i: int) -> str:
     a, b, c = WORDS[i % len(WORDS)], WORDS[(i // 7) % len(WORDS)], WORDS[(i // 131) % len(WORDS)]
     return f'{a} {b} {c} {i}'
@@ -52,10 +55,15 @@ def build(panel: FakePanel, movies: int, series: int, playlist: str) -> None:
                      f'{panel.url}/movie/{panel.username}/{panel.password}/{i}.mkv\n')
         for i in range(1, series + 1):
             name = f'{title(i + 7)} ({1990 + i % 35})'
-            panel.add_series(i, name, category_id=3, tmdb=50000 + i)
+            panel.add_series(i, name, category_id=3, tmdb=50000 + i,
+                             episodes={1: [(n, 1_000_000 + i * 100 + n) for n in range(1, 11)]}
+                             if i <= MISSING else None)
             fh.write(f'#EXTINF:-1 tvg-name="{name} S01E01" group-title="Series",{name} S01E01\n'
                      f'{panel.url}/series/{panel.username}/{panel.password}/{900000 + i}.mkv\n')
-    panel.series_info.clear()       # not asked by process
+    # Not asked by process; a sonarr run asks the few series it misses episodes of.
+    for i in list(panel.series_info):
+        if i > MISSING:
+            del panel.series_info[i]
 
 
 def run_measured(argv, env):
@@ -70,6 +78,27 @@ def run_measured(argv, env):
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f'{argv} failed: {err[-2000:]}')
     return wall, usage.ru_maxrss / 1024
+
+
+def details(args) -> None:
+    """The per-run panel cost of a sonarr/radarr run on the catalogue stored by
+    `process --source xtream`: get_series_info of the MISSING series Sonarr
+    misses episodes of (by tmdbId) and get_vod_info of the movie lines without
+    an id that MISSING missing films' titles find, then the same again (cached)."""
+    sys.path.insert(0, ROOT)
+    import stalkeer
+    cfg = stalkeer.Config(args.ini, env={})
+    db = stalkeer.open_database(f'sqlite:///{args.details}', os.path.dirname(args.details))
+    client = stalkeer.XtreamClient(stalkeer.XtreamSettings.from_config(cfg))
+    series = [{'title': f'{title(i + 7)} ({1990 + i % 35})', 'tmdbId': 50000 + i} for i in range(1, MISSING + 1)]
+    movies = [{'title': title(i), 'year': 1950 + i % 75} for i in range(3, 3 * MISSING + 1, 3)]
+    for run in ('first run', 'cached'):
+        started = time.perf_counter()
+        d = stalkeer.PanelDetails(client)
+        asked_series, asked_movies = d.series_episodes(series), d.movie_details(movies)
+        print(f'details {run:9}: {time.perf_counter() - started:6.2f} s, get_series_info {asked_series}, '
+              f'get_vod_info {asked_movies} (of {len(series)} series, {len(movies)} movies missing)', flush=True)
+    db.close()
 
 
 def serve(args) -> None:
@@ -92,9 +121,13 @@ def main():
     ap.add_argument('--pairs', type=int, default=3)
     ap.add_argument('--serve', help=argparse.SUPPRESS)
     ap.add_argument('--playlist', help=argparse.SUPPRESS)
+    ap.add_argument('--details', help=argparse.SUPPRESS)
+    ap.add_argument('--ini', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         return serve(args)
+    if args.details:
+        return details(args)
     env = {k: v for k, v in os.environ.items() if not k.startswith('STALKEER_') and k != 'DATABASE_URL'}
     with tempfile.TemporaryDirectory() as tmp:
         playlist = os.path.join(tmp, 'pl.m3u')
@@ -122,6 +155,8 @@ def main():
                         results[f'{source} {phase}'].append((wall, rss))
                         print(f'pair {pair + 1} {source:6} {phase:5}: {wall:6.2f} s  {rss:7.1f} MiB '
                               'peak RSS', flush=True)
+            subprocess.run([sys.executable, __file__, '--details', f'{tmp}/xtream-0.db', '--ini', ini],
+                           env=env, check=True)
         finally:
             server.kill()
             server.wait()

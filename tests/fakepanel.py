@@ -15,7 +15,8 @@ Standard library only.  Binds 127.0.0.1 on an ephemeral port and serves:
   "plot", "cast", "director", "genre", "releaseDate", "last_modified",
   "rating", "rating_5based", "backdrop_path", "youtube_trailer", "tmdb",
   "episode_run_time", "category_id", "category_ids"}``.
-* ``&action=get_series_info&series_id=N`` and ``get_vod_info&vod_id=N``.
+* ``&action=get_series_info&series_id=N`` and ``get_vod_info&vod_id=N`` (``series_info``
+  and ``vod_info`` hold answers a test may replace with any JSON).
 * ``/movie/U/P/{stream_id}.{ext}`` and ``/series/U/P/{id}.{ext}``: the file bytes.
 
 Field types follow XUI.one: ids as numbers, category ids and dates as strings,
@@ -84,6 +85,7 @@ class FakePanel:
         self.vod: list = []         # records as served (tests may put odd ones in)
         self.series: list = []
         self.series_info: dict[int, dict] = {}
+        self.vod_info: dict[int, object] = {}     # get_vod_info answers that replace the built one
         self.files: dict[str, bytes] = {}
         self.requests: list[dict] = []
         self._faults: dict[str, dict] = {}
@@ -243,6 +245,8 @@ class FakePanel:
             return info if info is not None else []
         if action == 'get_vod_info':
             vod_id = query.get('vod_id')
+            if vod_id and vod_id.isdigit() and int(vod_id) in self.vod_info:
+                return self.vod_info[int(vod_id)]
             for record in self.vod:
                 if isinstance(record, dict) and str(record.get('stream_id')) == vod_id:
                     return {'info': {'tmdb_id': str(record['tmdb']), 'name': record['name'],

@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT / 'bench'))
 from gen_playlist import generate  # noqa: E402
 
 PL = stalkeer.ProcessedLine
-TIMESTAMPS = {'created_at', 'updated_at', 'first_seen_at', 'missing_since'}
+TIMESTAMPS = {'created_at', 'updated_at', 'first_seen_at', 'missing_since',
+              'panel_info_at'}     # set by radarr/sonarr runs (get_vod_info, get_series_info), never by process
 ENTRIES = 2500
 
 

@@ -39,7 +39,7 @@ NUMERIC_KEYS = [
     ('matching', 'lookups_per_run'), ('matching', 'lookup_cache_days'),
     ('matching', 'runtime_tolerance_percent'), ('matching', 'runtime_tolerance_minutes'),
     ('m3u', 'retention_count'), ('m3u', 'max_file_size_mb'),
-    ('xtream', 'timeout'),
+    ('xtream', 'timeout'), ('xtream', 'info_refresh_hours'),
     ('serve', 'refresh_seconds'), ('logging', 'progress_log_seconds'),
 ]
 # Below every minimum, above every maximum, not numbers at all.
