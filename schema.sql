@@ -119,6 +119,27 @@ CREATE TABLE IF NOT EXISTS "panel_accounts" (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "panel_accounts_panel" ON "panel_accounts" ("panel");
 
+-- The last `process` import of each playlist source: a re-run of a byte-identical
+-- file with the same classifier and [filter] skips the per-line work when the
+-- previous import completed and nothing imported or removed lines since.
+CREATE TABLE IF NOT EXISTS "playlist_imports" (
+    "id" /* /* */ INTEGER -- */ SERIAL
+        NOT NULL PRIMARY KEY,
+    "source" VARCHAR(16) NOT NULL,             -- m3u
+    "digest" VARCHAR(64) NOT NULL,             -- SHA-256 of the playlist file, hex
+    "classifier_version" VARCHAR(16) NOT NULL, -- CLASSIFIER_VERSION of that import
+    "filter_key" VARCHAR(64) NOT NULL,         -- SHA-256 of the [filter] patterns
+    "run_id" VARCHAR(32) NOT NULL,             -- the import that wrote this row
+    "epoch" INTEGER NOT NULL,                  -- import starts and ends in this database
+    "lines" INTEGER NOT NULL,                  -- entries stored by that import
+    "line_count" INTEGER,                      -- processed_lines COUNT(*) when it completed
+    "max_line_id" INTEGER,                     -- processed_lines MAX(id) when it completed
+    "counts" TEXT,                             -- JSON: that import's summary counts
+    "started_at" TIMESTAMP NOT NULL,
+    "completed_at" TIMESTAMP                   -- NULL: running, interrupted or overlapped
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "playlist_imports_source" ON "playlist_imports" ("source");
+
 -- Radarr movie/lookup and Sonarr series/lookup answers, one per title, kept
 -- [matching] lookup_cache_days: is there another film or series of that name?
 CREATE TABLE IF NOT EXISTS "arr_lookups" (

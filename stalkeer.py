@@ -1392,6 +1392,7 @@ def define_models() -> None:
         return
     global db_proxy, _default, BaseModel, DownloadInfo, ProcessedLine, ArrLookup
     global LineProbe, DownloadItem, MODELS, StalkeerSqliteDatabase, StalkeerPostgresqlDatabase, PanelAccount
+    global PlaylistImport
 
     db_proxy = peewee.DatabaseProxy()
 
@@ -1610,7 +1611,33 @@ def define_models() -> None:
             indexes = ((('service', 'item_id', 'download_info'), True),)
 
 
-    MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe, DownloadItem, PanelAccount)
+    class PlaylistImport(BaseModel):
+        """The last `process` import of each source (``m3u``): the file's SHA-256
+        and everything else that decides what an import stores (CLASSIFIER_VERSION,
+        the [filter] patterns), so a re-run of a byte-identical playlist skips the
+        per-line work (issue 15). ``completed_at`` NULL: running, interrupted or
+        overlapped by another import. ``epoch`` counts import starts and ends in
+        this database; ``run_id`` is the import that wrote the row. ``line_count``
+        and ``max_line_id`` are processed_lines' COUNT(*) and MAX(id) when it
+        completed: a line added or deleted since means it no longer holds."""
+        source = peewee.CharField(max_length=16, unique=True)
+        digest = peewee.CharField(max_length=64)
+        classifier_version = peewee.CharField(max_length=16)
+        filter_key = peewee.CharField(max_length=64)
+        run_id = peewee.CharField(max_length=32)
+        epoch = peewee.IntegerField(default=0)
+        lines = peewee.IntegerField(default=0)
+        line_count = peewee.IntegerField(null=True)
+        max_line_id = peewee.IntegerField(null=True)
+        counts = peewee.TextField(null=True)        # JSON: that import's IngestSummary counts
+        started_at = peewee.DateTimeField(default=utcnow)
+        completed_at = peewee.DateTimeField(null=True)
+
+        class Meta:
+            table_name = 'playlist_imports'
+
+
+    MODELS = (DownloadInfo, ProcessedLine, ArrLookup, LineProbe, DownloadItem, PanelAccount, PlaylistImport)
 
 
     class StalkeerSqliteDatabase(peewee.SqliteDatabase):
@@ -5363,6 +5390,10 @@ class PlaylistIngest:
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
+        if self.source != 'm3u' and (new_rows or updates or reappeared):
+            # The panel's lines (also the episodes a sonarr run fetches) may take
+            # over the playlist's: the next `process` of the playlist reads it again.
+            ImportPointer.invalidate()
         self._write(writer, new_rows, updates, reappeared, not self._lookups, self.update_columns)
 
     @staticmethod
@@ -5386,6 +5417,7 @@ class PlaylistIngest:
             for chunk in _chunks(reappeared, _SQL_IN_CHUNK):
                 (ProcessedLine.update(missing_since=None, updated_at=utcnow())
                  .where(ProcessedLine.id.in_(chunk)).execute())
+        crash_point('after_ingest_batch')
 
     def _mark_disappeared(self, seen: set, where) -> int:
         """Mark the present lines matching ``where`` that are not in ``seen``
@@ -5397,11 +5429,112 @@ class PlaylistIngest:
         gone = [row_id for row_id, digest in db_proxy.obj.execute_sql(sql, params) if digest not in seen]
         if self.dry_run:
             return len(gone)
+        if gone and self.source != 'm3u':
+            ImportPointer.invalidate()
         now = utcnow()
         with db_proxy.atomic():
             for chunk in _chunks(gone, _SQL_IN_CHUNK):
                 PL.update(missing_since=now, updated_at=now).where(PL.id.in_(chunk)).execute()
         return len(gone)
+
+
+class ImportPointer:
+    """The "last import" pointer of a database (playlist_imports): whether a
+    re-run of a playlist may skip the per-line work (issue 15: a re-run of an
+    unchanged 200k-line file took 0.40x the first import, all of it per-line
+    work already at its floor).
+
+    It may when the last import of this source read a file with the same SHA-256
+    with the same CLASSIFIER_VERSION and [filter] patterns, completed (not
+    interrupted, not --limit, not --dry-run), overlapped with no other import,
+    and processed_lines has neither gained nor lost a row since. Every import
+    (M3U or Xtream) bumps ``epoch`` when it starts and ends and clears every
+    ``completed_at`` when it starts; an import marks itself complete only if the
+    epoch is still the one it started with, so another instance's import of any
+    file in between (or still running) leaves the pointer cleared. Lines that
+    other commands change (state, download_info) are not what an import stores."""
+
+    def __init__(self, source: str, digest: str, filter_key: str):
+        self.source, self.digest, self.filter_key = source, digest, filter_key
+        self.run_id = os.urandom(16).hex()
+        self.epoch = None
+
+    @staticmethod
+    def _line_stats() -> tuple:
+        row = db_proxy.obj.execute_sql('SELECT COUNT(*), MAX("id") FROM "processed_lines"').fetchone()
+        return int(row[0]), row[1]
+
+    def unchanged(self):
+        """The PlaylistImport row that says this file needs no work, or None."""
+        row = PlaylistImport.get_or_none(PlaylistImport.source == self.source)
+        if (row is None or row.completed_at is None or row.digest != self.digest
+                or row.classifier_version != CLASSIFIER_VERSION or row.filter_key != self.filter_key):
+            return None
+        if self._line_stats() != (row.line_count, row.max_line_id):
+            return None
+        return row
+
+    @staticmethod
+    def invalidate() -> None:
+        """Another import starts or ends: no pointer holds across it."""
+        PlaylistImport.update(completed_at=None, epoch=PlaylistImport.epoch + 1).execute()
+
+    def begin(self) -> None:
+        with db_proxy.atomic():
+            self.invalidate()
+            PI = PlaylistImport
+            (PI.insert(source=self.source, digest=self.digest, classifier_version=CLASSIFIER_VERSION,
+                       filter_key=self.filter_key, run_id=self.run_id, epoch=0, lines=0)
+             .on_conflict_ignore().execute())
+            PI.update(digest=self.digest, classifier_version=CLASSIFIER_VERSION,
+                      filter_key=self.filter_key, run_id=self.run_id, lines=0, line_count=None,
+                      max_line_id=None, started_at=utcnow(), completed_at=None
+                      ).where(PI.source == self.source).execute()
+            self.epoch = PI.get(PI.source == self.source).epoch
+
+    def finish(self, summary: 'IngestSummary | None') -> None:
+        """Mark this import complete (``summary``: what it read), or with None
+        end it incomplete (interrupted, a --limit or an empty read)."""
+        PI = PlaylistImport
+        with db_proxy.atomic():
+            done = 0
+            if summary is not None:
+                count, max_id = self._line_stats()
+                lines = summary.new + summary.updated + summary.unchanged
+                counts = {k: v for k, v in summary.as_dict().items() if k in _KEPT_COUNTS}
+                done = (PI.update(completed_at=utcnow(), epoch=PI.epoch + 1, lines=lines,
+                                  line_count=count, max_line_id=max_id,
+                                  counts=json.dumps(counts, sort_keys=True))
+                        .where((PI.source == self.source) & (PI.run_id == self.run_id)
+                               & (PI.epoch == self.epoch)).execute())
+            if not done:
+                self.invalidate()
+
+
+# What a skipped re-run reports as the last import read it: the same file gives
+# the same counts (new/updated/disappeared/reappeared: 0, unchanged: every line).
+_KEPT_COUNTS = ('lines_read', 'entries', 'duplicates', 'filtered', 'malformed', 'encoding_fallbacks',
+                'decode_errors', 'entities_decoded', 'header_missing', 'by_content_type',
+                'malformed_samples')
+
+
+def playlist_digest(path: str) -> str:
+    """SHA-256 of a file, hex, read in 1 MiB blocks (a 1M-line playlist is ~250 MB)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, 'rb') as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+    except OSError as exc:
+        raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
+    return h.hexdigest()
+
+
+def filter_key(line_filter: LineFilter) -> str:
+    """SHA-256 of the [filter] patterns: a changed filter stores other lines."""
+    text = json.dumps({key: [r.pattern for r in patterns]
+                       for key, patterns in sorted(line_filter.patterns.items())})
+    return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()
 
 
 # ==== arr clients ===============================================================
@@ -9366,12 +9499,33 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
         can_read_db = True
         store_panel_account(client.settings.panel, account)
     announce_account(app, client, account)
-    summary = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run,
-                           limit=args.limit, can_read_db=can_read_db).run_panel()
+    if not args.dry_run:
+        ImportPointer.invalidate()        # the panel's lines may replace the playlist's
+    try:
+        summary = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run,
+                               limit=args.limit, can_read_db=can_read_db).run_panel()
+    finally:
+        if not args.dry_run:
+            ImportPointer.invalidate()
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if args.json:
         app.console.json(summary.as_dict(), sort_keys=True)
     else:
+        print_ingest_summary(app, summary)
+    return EXIT_OK
+
+
+def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
+    """`process` of the playlist the last complete import read (ImportPointer)."""
+    summary = IngestSummary(playlist=path, unchanged=last.lines, elapsed_seconds=round(elapsed, 3),
+                            **json.loads(last.counts or '{}'))
+    app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
+    if app.args.json:
+        app.console.json(summary.as_dict(), sort_keys=True)
+    else:
+        # Then what that import read (malformed lines and their samples stay visible).
+        app.console.out(f'playlist unchanged since {last.completed_at:%Y-%m-%d %H:%M:%S} UTC: nothing to do',
+                        always=True)
         print_ingest_summary(app, summary)
     return EXIT_OK
 
@@ -9412,6 +9566,14 @@ def cmd_process(app: App) -> int:
     else:
         app.open_db()
         can_read_db = True
+    pointer = None
+    if not args.dry_run:
+        started = time.monotonic()
+        pointer = ImportPointer('m3u', playlist_digest(path), filter_key(line_filter))
+        last = None if args.force or args.limit else pointer.unchanged()
+        if last is not None:
+            return _report_unchanged(app, path, last, time.monotonic() - started)
+        pointer.begin()
     bar = None
     on_progress = None
     if tqdm is not None and not args.quiet and not args.json and stream_is_tty(sys.stderr) \
@@ -9419,12 +9581,16 @@ def cmd_process(app: App) -> int:
         bar = tqdm(total=os.path.getsize(path), unit='B', unit_scale=True, unit_divisor=1024,
                    desc='process', file=sys.stderr, leave=False)
         on_progress = lambda done: bar.update(done - bar.n)  # noqa: E731
+    summary = None
     try:
         summary = PlaylistIngest(line_filter, force=args.force, dry_run=args.dry_run,
                                  limit=args.limit, can_read_db=can_read_db).run(path, on_progress)
     finally:
         if bar is not None:
             bar.close()
+        if pointer is not None:
+            complete = summary is not None and summary.entries and not summary.limited
+            pointer.finish(summary if complete else None)
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if args.json:
         app.console.json(summary.as_dict(), sort_keys=True)

@@ -6,7 +6,9 @@
     python bench/bench_ingest.py --pg postgresql://postgres@127.0.0.1:5432/test [--pairs 5]
 
 Each pair runs, in alternating order, the floor and `stalkeer.py process`
-(first import, re-run of the unchanged file, --force), every step in a fresh
+(first import, re-run of the unchanged file, which skips the per-line work,
+re-run of the file changed by one byte (a trailing newline: every line read
+and looked up, none rewritten), --force), every step in a fresh
 process (wall time, peak RSS of that child). The floors, measured in the same
 pair:
 
@@ -15,7 +17,8 @@ pair:
   starts) inserted with one SQLite executemany into processed_lines without
   indexes, the indexes built after, one commit (the storing floor).
 
-Ratios: first / (parse + store) and first / store; rerun / first; force / first.
+Ratios: first / (parse + store) and first / store; rerun / first;
+changed / first; force / first.
 --growth: first-import time and peak RSS per size, each doubling's time
 ratio, interleaved over the sizes. --pg: PostgreSQL first import against
 SQLite's first import, paired. Not a test: the figures go into bench/RESULTS.md.
@@ -149,6 +152,9 @@ def header(playlist, entries, pairs):
 def main_rows(args, workdir, playlist):
     rows_file = os.path.join(workdir, 'rows.pickle')
     child('rows', playlist, rows_file)
+    changed = os.path.join(workdir, 'changed.m3u')
+    with open(playlist, 'rb') as src, open(changed, 'wb') as dst:
+        dst.write(src.read() + b'\n')
     pairs = []
     for i in range(args.pairs):
         floor, this = {}, {}
@@ -161,6 +167,7 @@ def main_rows(args, workdir, playlist):
             url = fresh_sqlite(workdir)
             this['first'] = stalkeer_step(url, playlist)
             this['rerun'] = stalkeer_step(url, playlist)
+            this['changed'] = stalkeer_step(url, changed)
             this['force'] = stalkeer_step(url, playlist, '--force')
 
         for fn in ((floors, steps) if i % 2 == 0 else (steps, floors)):
@@ -168,17 +175,18 @@ def main_rows(args, workdir, playlist):
         pairs.append((floor, this))
         print(f'pair {i + 1}: parse {floor["parse"]:.2f} s, store {floor["store"]:.2f} s, first '
               f'{this["first"][0]:.2f} s ({this["first"][1]:.0f} MiB), rerun {this["rerun"][0]:.2f} s '
-              f'({this["rerun"][1]:.0f} MiB), force {this["force"][0]:.2f} s ({this["force"][1]:.0f} MiB)',
+              f'({this["rerun"][1]:.0f} MiB), changed {this["changed"][0]:.2f} s, force {this["force"][0]:.2f} s ({this["force"][1]:.0f} MiB)',
               flush=True)
     rows = [
         ('first / (parse + store)', [t['first'][0] / (f['parse'] + f['store']) for f, t in pairs]),
         ('first / store', [t['first'][0] / f['store'] for f, t in pairs]),
         ('rerun / first', [t['rerun'][0] / t['first'][0] for f, t in pairs]),
+        ('changed / first', [t['changed'][0] / t['first'][0] for f, t in pairs]),
         ('force / first', [t['force'][0] / t['first'][0] for f, t in pairs]),
     ]
     for label, ratios in rows:
         print(f'{label:>24}: {spread(ratios)}')
-    for label in ('first', 'rerun', 'force'):
+    for label in ('first', 'rerun', 'changed', 'force'):
         print(f'{label:>24}: wall {spread([t[label][0] for f, t in pairs], "{:.2f}")} s, '
               f'peak RSS max {max(t[label][1] for f, t in pairs):.0f} MiB')
     for label in ('parse', 'store'):

@@ -404,3 +404,169 @@ def test_alt_key_lookups_use_their_index(cli, db_url, tmp_path):
     assert 'processed_lines_content_type_alt_key' in plan, plan
     assert [r.id for r in query] == [PL.get(PL.line_number == 16).id]
     db.close()
+
+
+# ---- a re-run of an unchanged playlist skips the per-line work (issue 15) ----
+
+def _no_per_line_work(monkeypatch):
+    """Make every per-line step fail: a skipped re-run never reaches them."""
+    def fail(*args, **kwargs):
+        raise AssertionError('per-line work on a re-run of an unchanged playlist')
+    for name in ('iter_playlist', 'classify', 'line_hash', 'entry_meta_hash'):
+        monkeypatch.setattr(stalkeer, name, fail)
+
+
+def test_identical_rerun_skips_the_per_line_work(cli, db_url, tmp_path, monkeypatch):
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_bytes(STK.read_bytes())
+    first = process_json(cli, db_url, playlist)
+    before = table(db_url, tmp_path)
+    with monkeypatch.context() as m:
+        _no_per_line_work(m)
+        second = process_json(cli, db_url, playlist)
+        code, out, err = process(cli, db_url, playlist)
+    first_line = out.splitlines()[0]
+    assert code == 0 and first_line.startswith('playlist unchanged since ') and first_line.endswith(': nothing to do')
+    assert f'unchanged {first["new"]}, duplicates' in out and 'movies 16, tvshows 28' in out
+    assert set(second) == set(first)
+    assert (second['new'], second['updated'], second['unchanged']) == (0, 0, first['new'])
+    assert second['by_content_type'] == first['by_content_type'] and second['entries'] == first['entries']
+    assert table(db_url, tmp_path) == before
+
+
+def _rerun_does_work(cli, db_url, playlist, *args, config=None):
+    """A re-run that must read every line: the summary, with classify counted."""
+    pre = ('--config', config) if config else ()
+    code, out, err = cli(*pre, '--db', db_url, 'process', '--json', playlist, *args)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary['new'] + summary['updated'] + summary['unchanged'] > 0
+    return summary
+
+
+def test_rerun_after_a_byte_change_is_not_skipped(cli, db_url, tmp_path, monkeypatch):
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_bytes(STK.read_bytes())
+    first = process_json(cli, db_url, playlist)
+    playlist.write_bytes(STK.read_bytes() + b'\n')            # one byte more, same lines
+    second = _rerun_does_work(cli, db_url, playlist)
+    assert second['unchanged'] == first['new']
+    with monkeypatch.context() as m:                           # and now it is the last import
+        _no_per_line_work(m)
+        assert process_json(cli, db_url, playlist)['unchanged'] == first['new']
+
+
+def test_rerun_after_a_filter_change_is_not_skipped(cli, db_url, tmp_path):
+    process_json(cli, db_url, STK)
+    ini = write_filter_ini(tmp_path, 'group_title_exclude = ^AR:\n')
+    second = _rerun_does_work(cli, db_url, STK, config=ini)
+    assert second['filtered'] == 4
+    third = _rerun_does_work(cli, db_url, STK)                  # back to no filter: not skipped either
+    assert third['filtered'] == 0
+
+
+def test_rerun_after_a_classifier_change_is_not_skipped(cli, db_url, monkeypatch):
+    first = process_json(cli, db_url, STK)
+    monkeypatch.setattr(stalkeer, 'CLASSIFIER_VERSION', stalkeer.CLASSIFIER_VERSION + '.test')
+    assert _rerun_does_work(cli, db_url, STK)['updated'] == first['new']
+
+
+def test_force_is_never_skipped(cli, db_url):
+    first = process_json(cli, db_url, STK)
+    assert _rerun_does_work(cli, db_url, STK, '--force')['updated'] == first['new']
+    assert _rerun_does_work(cli, db_url, STK, '--force')['updated'] == first['new']
+
+
+def test_dry_run_is_not_an_import(cli, db_url, tmp_path, monkeypatch):
+    first = process_json(cli, db_url, STK)
+    process_json(cli, db_url, MOCK)                             # the last import is another file
+    dry = process_json(cli, db_url, STK, '--dry-run')
+    assert dry['dry_run'] and dry['unchanged'] + dry['updated'] + dry['new'] == first['new']
+    again = _rerun_does_work(cli, db_url, STK)                  # the dry run did not count
+    assert again['reappeared'] == again['unchanged'] == first['new']
+
+
+def test_import_of_another_file_in_between_is_not_skipped(cli, db_url, monkeypatch):
+    first = process_json(cli, db_url, STK)
+    process_json(cli, db_url, MOCK)
+    again = _rerun_does_work(cli, db_url, STK)
+    assert again['reappeared'] == first['new']
+
+
+def test_limited_run_in_between_is_not_skipped(cli, db_url):
+    first = process_json(cli, db_url, STK)
+    process_json(cli, db_url, MOCK, '--limit', 5)
+    assert _rerun_does_work(cli, db_url, STK)['unchanged'] == first['new']
+
+
+def test_line_deleted_since_is_not_skipped(cli, db_url, tmp_path):
+    first = process_json(cli, db_url, STK)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    PL.delete().where(PL.id == PL.select(stalkeer.peewee.fn.MIN(PL.id)).scalar()).execute()
+    db.close()
+    assert _rerun_does_work(cli, db_url, STK)['new'] == 1
+    assert process_json(cli, db_url, STK)['unchanged'] == first['new']
+
+
+def test_killed_import_is_not_skipped(db_url, tmp_path):
+    """An import SIGKILLed after its first stored batch: the next run reads every line."""
+    from conftest import run_stalkeer, subprocess_env
+    code, out, err = run_stalkeer('--db', db_url, 'process', '--json', STK,
+                                  env=subprocess_env(STALKEER_TEST_CRASH_AT='after_ingest_batch'))
+    assert code == -9, err
+    code, out, err = run_stalkeer('--db', db_url, 'process', '--json', STK, env=subprocess_env())
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary['unchanged'] == 44 and summary['new'] == 0
+    code, out, err = run_stalkeer('--db', db_url, 'process', STK, env=subprocess_env())
+    assert code == 0 and 'playlist unchanged since' in out, err
+
+
+def test_overlapping_import_clears_the_pointer(cli, db_url, tmp_path):
+    """Another instance's import that started during ours and ends after it:
+    ours may not mark itself complete, and theirs does not either."""
+    process_json(cli, db_url, STK)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    try:
+        ours = stalkeer.ImportPointer('m3u', 'a' * 64, 'f')
+        theirs = stalkeer.ImportPointer('m3u', 'b' * 64, 'f')
+        ours.begin()
+        theirs.begin()
+        summary = stalkeer.IngestSummary(playlist='x', entries=1, new=1)
+        ours.finish(summary)
+        theirs.finish(summary)
+        assert stalkeer.PlaylistImport.get().completed_at is None
+        ours, theirs = stalkeer.ImportPointer('m3u', 'a' * 64, 'f'), stalkeer.ImportPointer('m3u', 'b' * 64, 'f')
+        ours.begin()
+        theirs.begin()
+        theirs.finish(summary)              # theirs ends first: complete ...
+        ours.finish(summary)                # ... until ours, which wrote meanwhile, ends
+        assert stalkeer.PlaylistImport.get().completed_at is None
+        solo = stalkeer.ImportPointer('m3u', 'c' * 64, 'f')
+        solo.begin()
+        solo.finish(summary)
+        assert stalkeer.PlaylistImport.get().completed_at is not None
+        assert solo.unchanged() is not None
+    finally:
+        db.close()
+
+
+def test_panel_ingest_taking_over_a_line_is_not_skipped(cli, db_url, tmp_path):
+    """The episodes a sonarr run fetches from the panel may rewrite a playlist
+    line in place (same tvg-name and URL: neither COUNT nor MAX(id) moves)."""
+    first = process_json(cli, db_url, STK)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    try:
+        row = PL.select().where(PL.content_type == 'tvshows').order_by(PL.id).get()
+        display = row.tvg_name or row.display_title
+        cls = stalkeer.Classification('tvshows', row.title, None, 1, 1, None, [], row.match_key)
+        entry = stalkeer._EpisodeEntry(None, '', {'tvg-name': display, 'tvg-type': 'series'}, display,
+                                       row.url, cls=cls, meta='panel', panel=('xtream', 1, 1, None, 'mkv'))
+        ingest = stalkeer._EpisodeIngest()
+        summary = stalkeer.IngestSummary(playlist='panel')
+        ingest._flush([(stalkeer.line_hash(display, row.url), entry)], summary, stalkeer.collections.Counter())
+        assert summary.updated == 1 and PL.get_by_id(row.id).source == 'xtream'
+    finally:
+        db.close()
+    again = _rerun_does_work(cli, db_url, STK)
+    assert again['updated'] == 1 and again['unchanged'] == first['new'] - 1
