@@ -5226,7 +5226,9 @@ class PlaylistIngest:
     # M3U line knows nothing of the panel columns: a line the panel wrote keeps
     # its source, ids and extension when the playlist lists its URL again (an
     # `auto` fallback to an old playlist file must not strip the ids matching uses).
-    update_columns = _LINE_COLUMNS[1:-len(_M3U_PANEL_VALUES)]
+    @property
+    def update_columns(self) -> tuple:
+        return _LINE_COLUMNS[1:-len(_M3U_PANEL_VALUES)] if self.source == 'm3u' else _LINE_COLUMNS[1:]
 
     def _source_lines(self):
         return ProcessedLine.source.is_null() | (ProcessedLine.source == 'm3u')
@@ -6662,7 +6664,6 @@ class XtreamIngest(PlaylistIngest):
     gone only after a complete, non-empty read of their list."""
 
     source = 'xtream'
-    update_columns = _LINE_COLUMNS[1:]
 
     def __init__(self, client: XtreamClient, line_filter: LineFilter | None = None, **kwargs):
         super().__init__(line_filter, **kwargs)
