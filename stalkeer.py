@@ -204,6 +204,9 @@ CONTENT_TYPE_EXTENSIONS = {
     'video/x-flv': '.flv', 'video/x-ms-wmv': '.wmv',
 }
 DEFAULT_EXTENSION = '.mkv'
+# The container names panels give HLS-only VOD: a list of segment URLs
+# (HLS_REFUSAL), never offered as a movie file.
+PLAYLIST_CONTAINERS = frozenset({'m3u8', 'm3u'})
 
 # Path components are limited to 255 bytes (NAME_MAX of ext4, XFS, Btrfs, ZFS;
 # 255 UTF-16 units on NTFS/exFAT, never fewer bytes of UTF-8 than that).
@@ -407,26 +410,53 @@ _SECRET_QUERY_IN_TEXT = re.compile(
     r'([?&](?:%s)=)[^&#\s\'"]+' % '|'.join(sorted(_SECRET_QUERY_KEYS)), re.I)
 
 
+def distinctive_secret(secret: str) -> bool:
+    """Whether a secret is long and odd enough to be masked by value wherever it
+    appears: 8 characters or more, or 6 or more mixing letters, digits or signs.
+    A short number (a year: password 1995) or a plain short word would hit
+    ordinary text ("Heat (1995)") and, masked there, give itself away
+    ("Heat (***)"); such a secret is masked only where it stands as a
+    credential (a whole path segment, a query value, the userinfo's password),
+    and `config --check` warns about it (weak_secret_notes)."""
+    if len(secret) >= 8:
+        return True
+    return len(secret) >= 6 and not secret.isdigit() and not secret.isalpha()
+
+
+# A weak (not distinctive) secret is masked only where it is bounded like a
+# credential: after '/', '=' or the userinfo's ':', and before '/', '&', '#',
+# '?', '@', a quote, a space or the end.
+_WEAK_SECRET = r'(?<=[/=:])(?:%s)(?=[/&#?@\s\'"]|$)'
+
+
 class Redactor:
     """Knows the secrets of this run and masks them in any text. Thread-safe
-    (serve renders rows, and learns their accounts, in many threads)."""
+    (serve renders rows, and learns their accounts, in many threads).
+    Distinctive secrets (distinctive_secret) are masked by value anywhere; the
+    others only where they stand as a credential (_WEAK_SECRET)."""
 
     def __init__(self):
         self._secrets: set[str] = set()
+        self._weak: set[str] = set()
         self._lock = threading.Lock()
         self._pattern: re.Pattern | None = None
 
     def add(self, secret) -> None:
-        # Very short strings would mangle ordinary words; they are masked
-        # through the URL patterns instead.
         secret = '' if secret is None else str(secret)
-        if len(secret) < 4 or secret in self._secrets:
+        # One or two characters are not even masked as a segment (/1/ is an id);
+        # the URL patterns mask them where they are credentials.
+        if len(secret) < 3 or secret in self._secrets or secret in self._weak \
+                or secret.lower() in _XTREAM_PREFIXES:
             return
         with self._lock:
-            self._secrets.add(secret)
-            # One alternation, longest first, swapped in whole: readers never lock.
-            self._pattern = re.compile('|'.join(
-                re.escape(s) for s in sorted(self._secrets, key=len, reverse=True)))
+            (self._secrets if distinctive_secret(secret) else self._weak).add(secret)
+            longest_first = lambda found: sorted(found, key=len, reverse=True)  # noqa: E731
+            alternatives = [re.escape(s) for s in longest_first(self._secrets)]
+            if self._weak:
+                alternatives.append(_WEAK_SECRET % '|'.join(
+                    re.escape(s) for s in longest_first(self._weak)))
+            # One alternation, swapped in whole: readers never lock.
+            self._pattern = re.compile('|'.join(alternatives))
 
     def __call__(self, text) -> str:
         if text is None:
@@ -1272,6 +1302,23 @@ class Config:
             if value:
                 for form in {value, urllib.parse.quote(value, safe='')}:
                     redact.add(form)
+
+    def weak_secrets(self) -> list[str]:
+        """Names of the configured secrets too short or plain to be masked by
+        value (distinctive_secret): `config --check` notes each."""
+        found = []
+        accounts = [('[m3u] url', self.get('m3u', 'url'))]
+        for label, url in accounts:
+            entry = panel_from_playlist_url(url or '')
+            if entry:
+                found += [(f'{label} {key}', value) for key, value in zip(('username', 'password'), entry[1:])]
+        found += [(f'[xtream] {key}', self.get('xtream', key)) for key in ('username', 'password')]
+        found += [(f'[{section}] {key}', self.get(section, key))
+                  for section, key in (('radarr', 'api_key'), ('sonarr', 'api_key'), ('serve', 'token'))]
+        return [f'{label} is short or plain ({len(value)} characters): it is masked where it stands in '
+                'a URL, not in other text (a password 1995 would turn every "Heat (1995)" into '
+                '"Heat (***)" and so give itself away); a longer one is safer'
+                for label, value in dict(found).items() if value and not distinctive_secret(value)]
 
     # -- derived --------------------------------------------------------------
     @property
@@ -5039,6 +5086,7 @@ class IngestSummary:
     elapsed_seconds: float = 0.0
     dry_run: bool = False
     limited: bool = False
+    source: str = 'm3u'         # m3u: `playlist` is a file; xtream: it names the panel
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -5059,8 +5107,8 @@ _LINE_COLUMNS = (
     'resolution', 'languages', 'match_key', 'episode_end', 'absolute_episode', 'air_date',
     'alt_key', 'edition', 'country', 'missing_since', 'updated_at',
     'source', 'stream_id', 'series_id', 'tmdb_id', 'container_extension')
-# What an M3U line knows of the panel columns: nothing (a line the panel's API
-# wrote before is the playlist's again, ids and all).
+# What an M3U line knows of the panel columns: nothing (a new line is the
+# playlist's; a line the panel's API wrote keeps them: update_columns).
 _M3U_PANEL_VALUES = ('m3u', None, None, None, None)
 # The columns --force compares a re-classified line on (all it writes but the
 # lookup key and the time), and their places in a _line_values tuple.
@@ -5179,6 +5227,13 @@ class PlaylistIngest:
     # of that source a complete read marks gone when it did not see them (rows
     # older than the column are the M3U's).
     source = 'm3u'
+    # The columns an update of a stored line writes (all but the lookup key). An
+    # M3U line knows nothing of the panel columns: a line the panel wrote keeps
+    # its source, ids and extension when the playlist lists its URL again (an
+    # `auto` fallback to an old playlist file must not strip the ids matching uses).
+    @property
+    def update_columns(self) -> tuple:
+        return _LINE_COLUMNS[1:-len(_M3U_PANEL_VALUES)] if self.source == 'm3u' else _LINE_COLUMNS[1:]
 
     def _source_lines(self):
         return ProcessedLine.source.is_null() | (ProcessedLine.source == 'm3u')
@@ -5335,8 +5390,8 @@ class PlaylistIngest:
                     continue
                 # line_hash is the lookup key: the same by definition, and writing
                 # it rewrote the unique index's entry of every row.
-                updates.append(values[1:] + (old[0],))
-                if values[_TMDB_AT] is None:
+                updates.append(values[1:len(self.update_columns) + 1] + (old[0],))
+                if values[_TMDB_AT] is None and 'tmdb_id' in self.update_columns:
                     cleared.append(old[0])
             else:
                 summary.new += 1
@@ -5348,10 +5403,11 @@ class PlaylistIngest:
             # The panel's lines (also the episodes a sonarr run fetches) may take
             # over the playlist's: the next `process` of the playlist reads it again.
             ImportPointer.invalidate()
-        self._write(writer, new_rows, updates, reappeared, not self._lookups, cleared)
+        self._write(writer, new_rows, updates, reappeared, not self._lookups, self.update_columns,
+                    cleared)
 
     @staticmethod
-    def _write(writer, new_rows, updates, reappeared, first_import, cleared=()):
+    def _write(writer, new_rows, updates, reappeared, first_import, update_columns, cleared=()):
         columns = _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at')
         with db_proxy.atomic():
             copied = False
@@ -5367,7 +5423,7 @@ class PlaylistIngest:
             if not copied:
                 # Another instance may be importing the same playlist right now: ignore conflicts.
                 writer.insert_ignore('processed_lines', columns, new_rows)
-            writer.update_by_id('processed_lines', _LINE_COLUMNS[1:], updates)
+            writer.update_by_id('processed_lines', update_columns, updates)
             # A rewrite without a tmdb_id drops the one get_vod_info gave: the panel is
             # asked again, or a line it called another film would be taken by its title
             # (trial-16b F1b: a category change, process --force).
@@ -5620,7 +5676,9 @@ class JsonStream:
 
     def __init__(self, chunks: Iterable[bytes], max_value: int | None = None):
         self._chunks = iter(chunks)
-        self._utf8 = codecs.getincrementaldecoder('utf-8')()
+        # utf-8-sig: a UTF-8 BOM before the JSON (PHP panels with a BOM in an
+        # included file send one; RFC 8259 §8.1 lets a parser ignore it) is skipped.
+        self._utf8 = codecs.getincrementaldecoder('utf-8-sig')()
         self.max_value = ARR_MAX_VALUE if max_value is None else max_value
         self.buf = ''
         self.pos = 0
@@ -5836,6 +5894,14 @@ def read_json_answer(response, read: Callable[[JsonStream], object],
     return result
 
 
+def _redirect_problem(exc: Exception) -> Exception:
+    """A requests error of following a redirect, as one secret-free line."""
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return requests.exceptions.TooManyRedirects('too many redirects')
+    return requests.exceptions.InvalidURL(
+        f'redirected to an invalid address ({clip(_connection_reason(exc), 120)})')
+
+
 def retried_request(send: Callable[[], requests.Response], handle: Callable, attempts: int,
                     backoff: float, sleep: Callable[[float], None], *,
                     timed_out: Callable[[], Exception], unreachable: Callable[[Exception], Exception]):
@@ -5849,6 +5915,11 @@ def retried_request(send: Callable[[], requests.Response], handle: Callable, att
             response = send()
         except requests.exceptions.ReadTimeout:
             raise timed_out() from None
+        except (ValueError, requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema, requests.exceptions.TooManyRedirects) as exc:
+            # A redirect to an address requests cannot even parse ('http://[::1':
+            # ValueError from urlparse) or follow: asking again gets the same answer.
+            raise unreachable(_redirect_problem(exc)) from None
         except requests.exceptions.RequestException as exc:
             if attempt < attempts:
                 sleep(backoff_delay(attempt, backoff, 30))
@@ -6148,6 +6219,7 @@ def _lookup_answer(client: ArrClient, path: str, term: str, schema: str) -> list
 XTREAM_API = 'player_api.php'
 XTREAM_WARN_RECORDS = 5          # malformed records warned about one by one, per action
 XTREAM_EXPIRY_WARNING_DAYS = 7   # a run warns when the account expires sooner
+XTREAM_MAX_REDIRECTS = 5
 _XTREAM_EXTENSION_RE = re.compile(r'[A-Za-z0-9]{1,5}')
 _XTREAM_LIVE_TYPES = frozenset({'live', 'created_live', 'radio_streams'})
 _INT32_MAX = 2 ** 31 - 1         # processed_lines' INTEGER columns (PostgreSQL: 32 bits)
@@ -6158,7 +6230,12 @@ class PanelError(StalkeerError):
 
 
 class PanelRefused(PanelError):
-    """The panel answered, and refused the account (auth 0, HTTP 401/403)."""
+    """The panel answered, and refused the account (auth 0, HTTP 401/403);
+    ``reason``: 'auth 0' or 'HTTP 403', kept as the account's status."""
+
+    def __init__(self, message: str, reason: str = ''):
+        super().__init__(message)
+        self.reason = reason
 
 
 def xtream_duration(value) -> int | None:
@@ -6186,9 +6263,20 @@ def xtream_count(value) -> int | None:
     return 0 if value in (0, '0') else xtream_int(value)
 
 
+# Lone UTF-16 surrogates ("\ud83d": a panel's JS layer cutting an emoji in half; valid
+# JSON, but no UTF-8 encoder takes them) and control characters (ESC: a name that
+# would colour or clear the reader's terminal) are not text. A half emoji is
+# dropped (a U+FFFD left in 'Heat \ufffd (1995)' would keep the title from
+# matching 'Heat'); a control character becomes a space.
+_XTREAM_NOT_TEXT = re.compile('[\ud800-\udfff]|[\x00-\x1f\x7f-\x9f]')
+
+
 def xtream_text(value) -> str:
-    """A name or category as text: numbers too (a film called 1917), '' otherwise."""
+    """A name or category as text: numbers too (a film called 1917), '' otherwise;
+    lone surrogates dropped, control characters made spaces."""
     if isinstance(value, str):
+        if not value.isascii() or not value.isprintable():
+            value = _XTREAM_NOT_TEXT.sub(lambda m: ' ' if m[0] < '\ud800' else '', value)
         return value.strip()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
@@ -6199,6 +6287,10 @@ def xtream_year(value) -> int | None:
     """The year of a releaseDate / release_date ('2008-01-20', '2008')."""
     m = re.match(r'\s*((?:19|20)\d\d)\b', value) if isinstance(value, str) else None
     return int(m[1]) if m else None
+
+
+class PanelEmpty(PanelError):
+    """The account answered, but neither catalogue held a usable record."""
 
 
 @dataclasses.dataclass
@@ -6222,11 +6314,25 @@ class XtreamSettings:
         url = (cfg.get('xtream', 'url') or '').rstrip('/')
         username, password = cfg.get('xtream', 'username') or '', cfg.get('xtream', 'password') or ''
         derived = False
-        if not url:
+        if url:
+            url, username, password = _panel_base(url, username, password)
+        else:
             found = panel_from_playlist_url(cfg.get('m3u', 'url') or '')
-            if found:
+            if found and (username or password):
+                # The configured account, at the get.php URL's panel.
+                if not (username and password):
+                    raise ConfigError('[xtream] username and password go together: set both, or '
+                                      'neither to use the account of the get.php [m3u] url')
+                url, derived = found[0], True
+            elif found:
                 url, username, password = found
                 derived = True
+            elif username or password:
+                raise ConfigError('[xtream] username/password are set without a panel: set [xtream] '
+                                  'url (or a get.php?username=…&password=… [m3u] url)')
+        if enabled == 'true' and not url:
+            raise ConfigError('[xtream] enabled = true needs a panel: set [xtream] url, username and '
+                              'password (or a get.php?username=…&password=… [m3u] url)')
         if url:
             problem = url_problem(url)
             if not problem and urllib.parse.urlsplit(url).scheme.lower() not in ('http', 'https'):
@@ -6252,6 +6358,27 @@ class XtreamSettings:
         episode's id), e.g. http://host:8080/movie/U/P/12.mkv."""
         quote = lambda text: urllib.parse.quote(text, safe='')  # noqa: E731
         return f'{self.url}/{kind}/{quote(self.username)}/{quote(self.password)}/{stream_id}.{extension}'
+
+
+def _panel_base(url: str, username: str, password: str) -> tuple[str, str, str]:
+    """[xtream] url as the panel's base address: the player_api.php or get.php
+    address a provider hands out (or a player app shows) is cut to its folder,
+    and the account of its query taken when [xtream] sets none; any other query
+    is a ConfigError (requests would send it on every call)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return url, username, password        # url_problem() names it
+    head, _, last = parts.path.rstrip('/').rpartition('/')
+    if last.lower() not in ('player_api.php', 'get.php'):
+        if parts.query:
+            raise ConfigError('[xtream] url: the panel\'s base address, without a query '
+                              '(e.g. http://provider:8080)')
+        return url, username, password
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    if not (username or password):
+        username, password = query.get('username', ''), query.get('password', '')
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, head, '', '')), username, password
 
 
 def xtream_note(settings: XtreamSettings) -> str | None:
@@ -6291,34 +6418,64 @@ class PanelAccountInfo:
     is_trial: bool | None
     active_cons: int | None
     max_connections: int | None
+    exp_date_unread: str | None = None      # an exp_date that could not be read, as sent
 
     def warnings(self, now: dt.datetime | None = None) -> list[str]:
         """What a run says about the account: not Active, expired or expiring
         within XTREAM_EXPIRY_WARNING_DAYS days."""
         now = now or utcnow()
         found = []
-        if self.status and self.status.lower() != 'active':
+        if not self.status:
+            found.append('the panel did not say whether the account is active (no user_info.status)')
+        elif self.status.lower() != 'active':
             found.append(f'the account is not active (status {clip(self.status, 40)!r})')
+        if self.exp_date_unread:
+            found.append(f'the account\'s expiry date cannot be read (exp_date {self.exp_date_unread!r})')
         if self.exp_date is not None:
             left = (self.exp_date - now).total_seconds()
             when = self.exp_date.strftime('%Y-%m-%d %H:%M UTC')
             if left <= 0:
                 found.append(f'the account expired on {when}')
             elif left < XTREAM_EXPIRY_WARNING_DAYS * 86400:
-                found.append(f'the account expires on {when} (in {left / 86400:.1f} days)')
+                found.append(f'the account expires on {when} (in {_time_left(left)})')
         return found
 
 
-def _exp_date(value) -> dt.datetime | None:
-    """user_info.exp_date (Unix seconds, as a number or a string; null, "" or 0:
-    never expires) as a naive UTC datetime."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    elif isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 32503680000:
-        return None      # (32503680000: the year 3000)
-    return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None)
+_NEVER_EXPIRES = (None, '', '0', 0, 'null')
+_EXP_DATE_FORMATS = ('%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d')
+
+
+def _time_left(seconds: float) -> str:
+    """'3.0 days'; under a day '5h00m' / '30s' ('0.0 days' said nothing)."""
+    return f'{seconds / 86400:.1f} days' if seconds >= 86400 else format_duration(seconds)
+
+
+def _exp_date(value) -> dt.datetime | None | str:
+    """user_info.exp_date as a naive UTC datetime: Unix seconds (a number or a
+    string, as XUI writes it), milliseconds (13 digits: some forks), or a UTC
+    date 'YYYY-MM-DD HH:MM:SS' (forks and Stalker bridges); None for null, "",
+    "0" or 0 (never expires); the value as text when it cannot be read (the run
+    warns: unreadable is not "never")."""
+    raw = value.strip() if isinstance(value, str) else value
+    if raw in _NEVER_EXPIRES or raw == 0.0:
+        return None
+    number = None
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        number = int(raw)
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and float(raw).is_integer():
+        number = int(raw)
+    if number is not None:
+        if number >= 10 ** 12:         # milliseconds
+            number //= 1000
+        if 0 < number < 32503680000:   # (the year 3000)
+            return dt.datetime.fromtimestamp(number, dt.timezone.utc).replace(tzinfo=None)
+    elif isinstance(raw, str):
+        for form in _EXP_DATE_FORMATS:
+            try:
+                return dt.datetime.strptime(raw, form)
+            except ValueError:
+                continue
+    return clip(xtream_text(raw) or json.dumps(raw), 40)
 
 
 class XtreamClient:
@@ -6334,11 +6491,15 @@ class XtreamClient:
         self.session = session or requests.Session()
         self.session.headers.update({'Accept': 'application/json',
                                      'User-Agent': user_agent or f'stalkeer/{__version__}'})
+        # Every hop of a redirect chain is a player_api.php hit on an account that
+        # panels ban for hammering (requests follows 30).
+        self.session.max_redirects = XTREAM_MAX_REDIRECTS
         self.timeout = (min(10.0, settings.timeout), settings.timeout)
         self.attempts = attempts
         self.backoff = backoff
         self.sleep = time.sleep
         self.requests_made = 0
+        self.account_answered = False    # a 404 after it names the action, not "not a panel"
 
     @property
     def where(self) -> str:
@@ -6369,8 +6530,10 @@ class XtreamClient:
         code = response.status_code
         if code in (401, 403):
             raise PanelRefused(f'{self.where} refused the account (HTTP {code}): check [xtream] '
-                             'username and password, or whether the account is banned')
+                               'username and password, or whether the account is banned', f'HTTP {code}')
         if code == 404:
+            if what != 'the account call' and self.account_answered:
+                raise PanelError(f'{self.where} answered 404 for {what}')
             raise PanelError(f'{self.where} answered 404 for {XTREAM_API}: not an Xtream Codes '
                              'panel, or not at this URL ([xtream] url)')
         if code >= 400:
@@ -6396,20 +6559,23 @@ class XtreamClient:
             document = stream.value()
             if not isinstance(document, dict):
                 raise AnswerError(f'{json_kind(document)} where an object with "user_info" was '
-                                  'expected (the account refused?)')
+                                  'expected')
             return document.get('user_info')
 
         info = self.request(None, read)
+        self.account_answered = True
         if not isinstance(info, dict):
             raise PanelError(f'{self.where} answered the account call without "user_info" '
                              '(not an Xtream Codes panel?)')
         if xtream_count(info.get('auth')) != 1:
             raise PanelRefused(f'{self.where} refused the account (auth 0): check [xtream] username '
-                             'and password (or the [m3u] url they come from)')
+                               'and password (or the [m3u] url they come from)', 'auth 0')
         status = xtream_text(info.get('status')) or None
         trial = xtream_count(info.get('is_trial'))
+        expiry = _exp_date(info.get('exp_date'))
         return PanelAccountInfo(status=clip(status, 32) if status else None,
-                                exp_date=_exp_date(info.get('exp_date')),
+                                exp_date=expiry if isinstance(expiry, dt.datetime) else None,
+                                exp_date_unread=expiry if isinstance(expiry, str) else None,
                                 is_trial=None if trial is None else bool(trial),
                                 active_cons=xtream_count(info.get('active_cons')),
                                 max_connections=xtream_count(info.get('max_connections')))
@@ -6440,7 +6606,7 @@ class XtreamClient:
             if first == '[':
                 values = stream.items()
             elif first == '{':
-                values = (stream.value() for _key in stream.members())
+                values = self._keyed_records(stream)
             else:
                 raise AnswerError(f'{json_kind(stream.value())} where a list was expected')
             for record in values:
@@ -6449,6 +6615,23 @@ class XtreamClient:
 
         self.request(action, read, **params)
         return count
+
+    @staticmethod
+    def _keyed_records(stream: JsonStream):
+        """The records of an object keyed by id ({"12": {"stream_id": 12, …}}: some
+        forks answer so). Any other object -- {} , {"user_info": {"auth": 0}} (XUI's
+        answer to every action once it refuses the account), {"error": …} -- is not
+        a catalogue: AnswerError, not an empty or one-record list."""
+        count = 0
+        for key in stream.members():
+            value = stream.value()
+            if not isinstance(value, dict) or key in ('user_info', 'error', 'auth', 'message'):
+                raise AnswerError(f'an object where a list was expected (with {clip(key, 40)!r}: '
+                                  f'{json_kind(value)}; the account refused?)')
+            count += 1
+            yield value
+        if not count:
+            raise AnswerError('an empty object where a list was expected')
 
     def _document(self, action: str, **params) -> dict:
         def read(stream: JsonStream):
@@ -6482,6 +6665,7 @@ class PanelEntry(PlaylistEntry):
     tmdb_id: int | None = None
     container_extension: str | None = None
     year: int | None = None         # releaseDate of a series, when its name has no year
+    group_unknown: bool = False     # its category_id is not in the categories answer, nor stored
 
 
 def _panel_meta_hash(entry: PanelEntry) -> str:
@@ -6507,15 +6691,84 @@ class XtreamIngest(PlaylistIngest):
         super().__init__(line_filter, **kwargs)
         self.client = client
         self.skipped = collections.Counter()
+        self.unresolved = collections.Counter()     # per action: records of an unlisted category
+        self._stream_ids: dict[str, tuple] = {}     # line_hash -> (stream_id, tvg_name) of the batch's movies
+        self._stored_groups: dict[str, dict] = {}   # per kind: key -> stored group_title
+
+    def _existing(self, hashes):
+        """PlaylistIngest._existing, and the panel's own movie rows found by
+        stream_id and name when their URL holds another account: a changed
+        password is the same catalogue, not a new one (the row's line_hash is
+        moved to the new URL's, so the row is updated in place). A renamed
+        record stays a new line, as in the playlist: a panel that gives a
+        stream_id to another film must not inherit the old one's state."""
+        found = super()._existing(hashes)
+        ids = {self._stream_ids.pop(d): d for d in hashes if d in self._stream_ids and d not in found}
+        if not ids or not self._lookups:
+            return found
+        PL = ProcessedLine
+        prefix = f'{self.client.settings.url}/movie/'
+        moved = {}
+        for chunk in _chunks(sorted(ids), _SQL_IN_CHUNK):
+            query = (PL.select(PL.id, PL.stream_id, PL.tvg_name, PL.url)
+                     .where(PL.stream_id.in_([stream_id for stream_id, _name in chunk])
+                            & PL.series_id.is_null() & (PL.source == 'xtream') & PL.url.startswith(prefix)))
+            for row_id, stream_id, name, url in query.tuples():
+                key = (stream_id, name or '')
+                if key in ids and url.startswith(prefix) and url.count('/') == prefix.count('/') + 2:
+                    moved[ids.pop(key)] = row_id
+        if not moved:
+            return found
+        if self.dry_run:
+            adopted = {digest: (row_id, None, None, 'movies') for digest, row_id in moved.items()}
+            return {**found, **adopted}
+        for digest, row_id in moved.items():
+            try:
+                with db_proxy.atomic():
+                    PL.update(line_hash=digest).where(PL.id == row_id).execute()
+            except peewee.IntegrityError:       # an overlapping run stored that line already
+                continue
+        return {**found, **super()._existing(list(moved))}
+
+    @staticmethod
+    def _stored(kind: str) -> bool:
+        """Whether present rows of the panel's ``kind`` are stored."""
+        PL = ProcessedLine
+        kind_rows = (PL.stream_id.is_null(False) & PL.series_id.is_null() if kind == 'movie'
+                     else PL.content_type == 'series')
+        return PL.select().where((PL.source == 'xtream') & PL.missing_since.is_null() & kind_rows).exists()
+
+    def _stored_group(self, kind: str, key) -> str | None:
+        """The group_title stored for a movie's URL / a series' id (None: none
+        stored). Categories are a separate call, which a panel under load answers
+        with [] or an error page: an unlisted category keeps the group the row
+        has, instead of emptying it (and with it every [filter] on the group)."""
+        if kind not in self._stored_groups:
+            found = {}
+            if self.can_read_db:
+                PL = ProcessedLine
+                if kind == 'movie':
+                    prefix = f'{self.client.settings.url}/movie/'
+                    query = (PL.select(PL.url, PL.group_title)
+                             .where(PL.url.startswith(prefix) & (PL.group_title != '')))
+                    found = {url: group for url, group in query.tuples() if url.startswith(prefix)}
+                else:
+                    query = (PL.select(PL.series_id, PL.group_title)
+                             .where((PL.source == 'xtream') & (PL.content_type == 'series')
+                                    & PL.series_id.is_null(False) & (PL.group_title != '')))
+                    found = dict(query.tuples())
+            self._stored_groups[kind] = found
+        return self._stored_groups[kind].get(key)
 
     def run_panel(self) -> IngestSummary:
         client = self.client
-        summary = IngestSummary(playlist=client.where, dry_run=self.dry_run)
+        summary = IngestSummary(playlist=client.where, dry_run=self.dry_run, source='xtream')
         # The categories first: small, and the name of each record's group.
         vod_groups = client.categories('get_vod_categories')
         series_groups = client.categories('get_series_categories')
         seen: set[str] = set()
         usable = collections.Counter()      # per kind: records that could be read
+        streams_only = collections.Counter()    # per action: HLS-only records, not offered
 
         def read_all(by_type):
             for kind, action, groups in (('movie', 'get_vod_streams', vod_groups),
@@ -6534,14 +6787,41 @@ class XtreamIngest(PlaylistIngest):
                         return
                     usable[kind] += 1
                     summary.entries += 1
-                    if self.filter.active and not self.filter.allows(entry):
+                    if entry.container_extension in PLAYLIST_CONTAINERS:
+                        # HLS only: no file to download (what the panel serves at
+                        # /movie/U/P/12.m3u8 is a list of segments).
+                        summary.filtered += 1
+                        streams_only[action] += 1
+                        return
+                    if (self.filter.active and not self.filter.allows(entry)) or (
+                            entry.group_unknown and self.filter.patterns['group_title_exclude']):
+                        # A record whose category cannot be told may be of an excluded
+                        # one: wrong is worse than missing.
                         summary.filtered += 1
                         return
                     key = entry.url if kind == 'movie' else f'xtream-series:{client.settings.panel}/{entry.series_id}'
-                    batch = self._take(line_hash(entry.tvg_name, key), entry, batch, seen, summary, by_type)
+                    digest = line_hash(entry.tvg_name, key)
+                    if kind == 'movie':
+                        self._stream_ids[digest] = (entry.stream_id, entry.tvg_name)
+                    batch = self._take(digest, entry, batch, seen, summary, by_type)
 
-                summary.lines_read += client.each(action, on_record)
+                listed = client.each(action, on_record)
+                summary.lines_read += listed
                 self._flush(batch, summary, by_type)
+                if not listed and self.can_read_db and self._stored(kind):
+                    log.warning('%s answered %s with no record, although its %s are stored: none '
+                                'is marked gone', client.where, action,
+                                'movies' if kind == 'movie' else 'series')
+                if self.unresolved[action]:
+                    log.warning('%s: %d records of %s name a category the panel did not list (%s '
+                                'answered %d): their stored group titles are kept', client.where,
+                                self.unresolved[action], action,
+                                'get_vod_categories' if kind == 'movie' else 'get_series_categories',
+                                len(groups))
+                if streams_only[action]:
+                    log.warning('%s: %d records of %s are only a streaming playlist (container_extension '
+                                'm3u8): not offered for download (counted as filtered)', client.where,
+                                streams_only[action], action)
                 if self.skipped[action] > XTREAM_WARN_RECORDS:
                     log.warning('%s: skipped %d malformed records of %s in all', client.where,
                                 self.skipped[action], action)
@@ -6549,7 +6829,7 @@ class XtreamIngest(PlaylistIngest):
         self._ingest(summary, read_all)
         if summary.entries == 0:
             # '[]' for everything (or nothing readable): no catalogue, nothing to mark gone.
-            raise PanelError(f'{client.where} answered get_vod_streams and get_series with no usable '
+            raise PanelEmpty(f'{client.where} answered get_vod_streams and get_series with no usable '
                              f'record ({summary.lines_read} read, {summary.malformed} malformed): '
                              'nothing in the database was changed')
         PL = ProcessedLine
@@ -6557,8 +6837,15 @@ class XtreamIngest(PlaylistIngest):
             # Only a list that held usable records says what is gone from it (a
             # panel that renamed its fields has every record skipped, not every film gone).
             if usable['movie']:
-                summary.disappeared += self._mark_disappeared(
-                    seen, (PL.source == 'xtream') & PL.stream_id.is_null(False) & PL.series_id.is_null())
+                # The panel's movies are its own rows and the M3U rows of its
+                # /movie/U/P/ URLs (read from get.php before): one film, one row,
+                # so a film the panel dropped -- or that a [filter] now drops --
+                # is retired whichever read stored it. Episode lines are not:
+                # get_series does not list them.
+                prefix = client.settings.stream_url('movie', 0, '')[:-len('0.')]
+                summary.disappeared += self._mark_disappeared(seen, (
+                    (PL.source == 'xtream') & PL.stream_id.is_null(False) & PL.series_id.is_null())
+                    | (PL.url.startswith(prefix) & (PL.source.is_null() | (PL.source == 'm3u'))))
             if usable['series']:
                 summary.disappeared += self._mark_disappeared(
                     seen, (PL.source == 'xtream') & (PL.content_type == 'series'))
@@ -6629,20 +6916,31 @@ class XtreamIngest(PlaylistIngest):
         category = xtream_text(raw.get('category_id'))
         if not category and isinstance(raw.get('category_ids'), list) and raw['category_ids']:
             category = xtream_text(raw['category_ids'][0])      # XUI.one: category_ids [3, 7]
-        attrs = {'tvg-name': name[:1000], 'group-title': groups.get(category, ''),
+        url, ext = '', None
+        if kind == 'movie':
+            # '.mkv', 'MKV ' (seen on some panels) are mkv.
+            ext = xtream_text(raw.get('container_extension')).strip(' .').lower()
+            ext = ext if _XTREAM_EXTENSION_RE.fullmatch(ext) else None
+            # Without an extension the panel's usual one: it routes by the id.
+            url = self.client.settings.stream_url('movie', the_id, ext or 'mp4')
+        group, unknown = groups.get(category), False
+        if group is None:
+            group = ''
+            if category:
+                self.unresolved[action] += 1
+                group = self._stored_group(kind, url if kind == 'movie' else the_id)
+                unknown = group is None
+                group = group or ''
+        attrs = {'tvg-name': name[:1000], 'group-title': group,
                  'tvg-logo': xtream_text(raw.get('stream_icon' if kind == 'movie' else 'cover'))[:2000],
                  'tvg-type': kind}
         tmdb = xtream_int(raw.get('tmdb')) or xtream_int(raw.get('tmdb_id'))
         if kind == 'movie':
-            ext = xtream_text(raw.get('container_extension'))
-            ext = ext.lower() if _XTREAM_EXTENSION_RE.fullmatch(ext) else None
-            # Without an extension the panel's usual one: it routes by the id.
-            url = self.client.settings.stream_url('movie', the_id, ext or 'mp4')
             return PanelEntry(number, '', attrs, name, url, kind='movie', stream_id=the_id,
-                              tmdb_id=tmdb, container_extension=ext)
+                              tmdb_id=tmdb, container_extension=ext, group_unknown=unknown)
         year = xtream_year(raw.get('releaseDate')) or xtream_year(raw.get('release_date'))
         return PanelEntry(number, '', attrs, name, '', kind='series', series_id=the_id,
-                          tmdb_id=tmdb, year=year)
+                          tmdb_id=tmdb, year=year, group_unknown=unknown)
 
     def _meta(self, entry: PanelEntry) -> str:
         return _panel_meta_hash(entry)
@@ -6665,11 +6963,15 @@ class XtreamIngest(PlaylistIngest):
             'xtream', entry.stream_id, entry.series_id, entry.tmdb_id, entry.container_extension))
 
 
-def store_panel_account(panel: str, info: PanelAccountInfo) -> None:
-    """Keep the account's state for `status` and /metrics (one row per panel)."""
+def store_panel_account(panel: str, info: PanelAccountInfo, refused: bool = False) -> None:
+    """Keep the account's state for `status` and /metrics (one row per panel).
+    ``refused``: only the status ('Refused (auth 0)') and checked_at change (a
+    refusal says nothing of the expiry or the connections)."""
     values = dict(status=info.status, exp_date=info.exp_date, is_trial=info.is_trial,
                   active_cons=info.active_cons, max_connections=info.max_connections,
                   checked_at=utcnow())
+    if refused:
+        values = dict(status=info.status, checked_at=values['checked_at'])
     with db_proxy.atomic():
         updated = PanelAccount.update(**values).where(PanelAccount.panel == panel).execute()
         if not updated:
@@ -6691,7 +6993,7 @@ def account_text(account: PanelAccount, now: dt.datetime) -> str:
     if isinstance(account.exp_date, dt.datetime):
         left = (account.exp_date - now).total_seconds()
         when = account.exp_date.strftime('%Y-%m-%d %H:%M UTC')
-        parts.append(f'expires {when} (in {left / 86400:.1f} days)' if left > 0 else f'expired {when}')
+        parts.append(f'expires {when} (in {_time_left(left)})' if left > 0 else f'expired {when}')
     else:
         parts.append('never expires')
     if account.max_connections is not None:
@@ -8533,7 +8835,8 @@ class Console:
         log_to_file(logging.ERROR, message)
 
     def notice(self, message) -> None:
-        """A line on stderr that is not an error (a stop someone asked for)."""
+        """A line on stderr that is not an error and that -q keeps (a stop someone
+        asked for, the Xtream account about to expire)."""
         message = shown(message)
         write_line(self.stderr, f'stalkeer: {message}')
         log_to_file(logging.WARNING, message)
@@ -8755,6 +9058,7 @@ class App:
         self.console = console
         self.db = None
         self.run_counts = {}        # what a command did, for notifications
+        self.run_warnings = []      # outcome warnings (the account), for notifications
         self.notifier = None
         self._progress = None
 
@@ -8952,6 +9256,7 @@ def cmd_config(app: App) -> int:
                 continue
             if isinstance(note, str):
                 notes.append(f'{section} {note}')
+        notes += cfg.weak_secrets()
         # Unknown keys of the file are listed with the values; a misspelt
         # STALKEER_* variable is only seen here.
         notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
@@ -9192,7 +9497,8 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     if summary.by_content_type:
         out('  ' + ', '.join(f'{k} {v}' for k, v in summary.by_content_type.items()))
     if summary.disappeared or summary.reappeared:
-        out(f'  no longer in the playlist: {summary.disappeared}, back again: {summary.reappeared}')
+        where = "the panel's catalogue" if summary.source == 'xtream' else 'the playlist'
+        out(f'  no longer in {where}: {summary.disappeared}, back again: {summary.reappeared}')
     if summary.limited:
         out('  stopped at --limit: lines missing from this run were not marked as gone')
     for sample in summary.malformed_samples[:5]:
@@ -9202,9 +9508,11 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
 def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo | None]:
     """('m3u' | 'xtream', the panel's client, its account) for `process --source`.
     auto: the panel when one is configured, [xtream] enabled is not false, no
-    PLAYLIST or --download asks for the M3U, and the account call answers; a panel
-    that does not answer falls back to the M3U (a warning), unless [xtream]
-    enabled = true; a refused account is an error either way."""
+    PLAYLIST asks for the M3U, and the account call answers; a panel that does
+    not answer falls back to the M3U (a warning; with --download, a freshly
+    downloaded one), unless [xtream] enabled = true; a refused account is an
+    error either way. --download is for the M3U only: with a panel read, the
+    playlist is not downloaded."""
     args, cfg = app.args, app.cfg
     if args.source == 'm3u':
         return 'm3u', None, None
@@ -9213,19 +9521,48 @@ def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo 
         if not settings.url:
             raise ConfigError('--source xtream needs a panel: set [xtream] url, username and password '
                               '(or a get.php?username=…&password=… [m3u] url)')
-    elif args.playlist or args.download or not settings.configured:
+    elif args.playlist or not settings.configured:
         return 'm3u', None, None
     client = XtreamClient(settings, user_agent=DownloadSettings.from_config(cfg).user_agent)
     try:
         account = client.account()
-    except PanelRefused:
+    except PanelRefused as exc:
+        if not args.dry_run:
+            app.open_db()
+            keep_refusal(settings, exc)
         raise
     except PanelError as exc:
         if args.source == 'xtream' or settings.enabled == 'true':
             raise
-        log.warning('%s; reading the M3U playlist instead ([xtream] enabled = auto)', exc)
+        fall_back_to_m3u(app, exc)
         return 'm3u', None, None
     return 'xtream', client, account
+
+
+def fall_back_to_m3u(app: App, exc: Exception) -> None:
+    """Say that `auto` reads the M3U playlist instead of the panel, and how old
+    the file it reads is (the fallback does not download it)."""
+    path = PlaylistSettings.from_config(app.cfg).file_path
+    try:
+        age = f' (its file, {path}, is {format_duration(max(0.0, time.time() - os.path.getmtime(path)))} old)'
+    except OSError:
+        age = ''
+    log.warning('%s; reading the M3U playlist instead ([xtream] enabled = auto)%s', exc, age)
+
+
+def keep_refusal(settings: XtreamSettings, exc: PanelRefused) -> None:
+    """A refused account is what `status` and /metrics say from now on, not the
+    last Active answer (the database is open)."""
+    store_panel_account(settings.panel, PanelAccountInfo(
+        f'Refused ({exc.reason})', None, None, None, None), refused=True)
+
+
+def announce_account(app: App, client: XtreamClient, account: PanelAccountInfo) -> None:
+    """The account's warnings (not Active, expiring): outcome lines that -q keeps
+    (cron mails them), and the run summary's "warnings" for the notifications."""
+    for warning in account.warnings():
+        app.console.notice(f'{client.where}: {warning}')
+        app.run_warnings.append(f'{client.where}: {warning}')
 
 
 def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
@@ -9238,8 +9575,7 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
         app.open_db()
         can_read_db = True
         store_panel_account(client.settings.panel, account)
-    for warning in account.warnings():
-        log.warning('%s: %s', client.where, warning)
+    announce_account(app, client, account)
     if not args.dry_run:
         ImportPointer.invalidate()        # the panel's lines may replace the playlist's
     try:
@@ -9278,10 +9614,20 @@ def cmd_process(app: App) -> int:
         raise StalkeerError('--dry-run cannot be combined with --download (it would replace the playlist)')
     if args.playlist and args.source == 'xtream':
         raise StalkeerError('a PLAYLIST file cannot be read with --source xtream')
+    if args.download and args.source == 'xtream':
+        raise StalkeerError('--download fetches the M3U playlist, which --source xtream does not read')
     line_filter = LineFilter.from_config(app.cfg)
     source, client, account = choose_source(app)
     if source == 'xtream':
-        return process_panel(app, client, account, line_filter)
+        try:
+            return process_panel(app, client, account, line_filter)
+        except PanelEmpty as exc:
+            # The account answers, the catalogue actions give nothing (API access to
+            # VOD disabled by some resellers): under auto, the get.php playlist.
+            if args.source == 'xtream' or client.settings.enabled == 'true':
+                raise PanelError(f'{exc} ([xtream] enabled = auto or false reads the M3U '
+                                 'playlist instead)') from None
+            fall_back_to_m3u(app, exc)
     settings = PlaylistSettings.from_config(app.cfg)
     if args.download:
         result = PlaylistFetcher(settings).fetch()
@@ -9493,6 +9839,8 @@ class ArrRun:
         try:
             account = client.account()
         except PanelError as exc:
+            if write and isinstance(exc, PanelRefused):
+                keep_refusal(settings, exc)
             log.warning('%s; this run uses the lines already stored', exc)
             # ... and the account's limit stored beside them (trial-16b F5).
             try:
@@ -9504,8 +9852,7 @@ class ArrRun:
             return
         if write:
             store_panel_account(settings.panel, account)
-        for warning in account.warnings():
-            log.warning('%s: %s', client.where, warning)
+        announce_account(self.app, client, account)
         self._cap_panel(client, settings, account.max_connections)
         self.panel = client
 
@@ -10197,6 +10544,17 @@ def status_report(status: str | None = None, active: bool = False, failed: bool 
     return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query]}
 
 
+def account_report(panel: str | None) -> dict | None:
+    """The "account" of ``status --json`` and /api/downloads (None: no panel, or
+    its account never read)."""
+    account = PanelAccount.get_or_none(PanelAccount.panel == panel) if panel else None
+    if account is None:
+        return None
+    return {'panel': account.panel, 'status': account.status, 'exp_date': _iso(account.exp_date),
+            'is_trial': account.is_trial, 'active_cons': account.active_cons,
+            'max_connections': account.max_connections, 'checked_at': _iso(account.checked_at)}
+
+
 # Rows per list of `status` (None: all): what is moving and what went wrong
 # stay on screen; --limit N sets every list to N.
 STATUS_LIST_LIMITS = {'active': None, 'queued': 10, 'failures': 10, 'recent completions': 5}
@@ -10215,10 +10573,7 @@ def cmd_status(app: App) -> int:
     if args.json:
         report = status_report(args.status, args.active, args.failed, args.limit or STATUS_DEFAULT_LIMIT)
         if account is not None:
-            report['account'] = {
-                'panel': account.panel, 'status': account.status, 'exp_date': _iso(account.exp_date),
-                'is_trial': account.is_trial, 'active_cons': account.active_cons,
-                'max_connections': account.max_connections, 'checked_at': _iso(account.checked_at)}
+            report['account'] = account_report(panel)
         app.console.json(report)
         return EXIT_OK
     counts = status_counts()
@@ -10644,15 +10999,22 @@ class Notifier:
                     'id': info_id, 'title': title, 'status': FAILED, 'error': redact(error),
                     'url': redact_url(url) if url else None, 'retry_count': retry_count})
 
-    def finish(self, exit_code: int, counts: dict) -> None:
+    def finish(self, exit_code: int, counts: dict, warnings=()) -> None:
+        """The run summary: ``counts`` (name -> number), and ``warnings`` (outcome
+        warnings such as the account's expiry: in the webhook's "warnings" and
+        the healthcheck's body)."""
         if not self.enabled:
             return
         if self.on == 'always' or (self.on == 'failure' and exit_code != EXIT_OK):
-            self._send({'event': 'run_summary', 'command': self.command, 'host': socket.gethostname(),
+            document = {'event': 'run_summary', 'command': self.command, 'host': socket.gethostname(),
                         'status': 'ok' if exit_code == EXIT_OK else 'failed', 'exit_code': exit_code,
-                        'counts': counts})
+                        'counts': counts}
+            if warnings:
+                document['warnings'] = list(warnings)
+            self._send(document)
         if self.healthcheck:
-            summary = ', '.join(f'{k} {v}' for k, v in counts.items()) or self.command
+            summary = '; '.join([', '.join(f'{k} {v}' for k, v in counts.items()) or self.command,
+                                 *warnings])
             suffix = '' if exit_code == EXIT_OK else '/fail'
             self._post(self.healthcheck + suffix, 'healthcheck', data=shown(summary).encode())
 
@@ -11137,6 +11499,9 @@ def _define_status_handler() -> None:
 
         def _api_downloads(self, params):
             report = status_report(**downloads_params(params))
+            account = account_report(self.server.panel)
+            if account is not None:         # exactly status --json
+                report['account'] = account
             self._send(200, _json_bytes(report), 'application/json')
 
         def _api_lines(self, params):
@@ -11760,13 +12125,13 @@ def main(argv=None) -> int:
                 app.notifier.start()
             code = args.func(app)
             if app.notifier is not None:
-                app.notifier.finish(code, app.run_counts)
+                app.notifier.finish(code, app.run_counts, app.run_warnings)
             return code
         except StalkeerError as exc:
             console.error(exc)
             if app is not None and app.notifier is not None:
                 app.run_counts.setdefault('error', redact(str(exc)))
-                app.notifier.finish(exc.exit_code, app.run_counts)
+                app.notifier.finish(exc.exit_code, app.run_counts, app.run_warnings)
             return exc.exit_code
         except peewee.PeeweeException as exc:
             console.error(f'database error: {first_line(exc)}')

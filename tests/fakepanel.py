@@ -59,9 +59,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self.panel._handle(self)
 
-    def send_body(self, status: int, body: bytes, content_type: str = JSON_TYPE, cut: int | None = None):
+    def send_body(self, status: int, body: bytes, content_type: str = JSON_TYPE, cut: int | None = None,
+                  location: str | None = None):
         self.send_response(status)
         self.send_header('Content-Type', content_type)
+        if location is not None:
+            self.send_header('Location', location)
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         self.wfile.write(body if cut is None else body[:cut])
@@ -155,7 +158,8 @@ class FakePanel:
 
     # -- faults ----------------------------------------------------------------------
     def fault(self, action: str, status: int = 200, body: bytes | str | None = None,
-              html: bool = False, cut: int | None = None, times: int | None = None):
+              html: bool = False, cut: int | None = None, times: int | None = None,
+              location: str | None = None):
         """Misbehave on ``action`` ('account', 'get_vod_streams', …, '*'): answer
         ``status`` with ``body`` (default: the normal answer), an HTML page, or
         the normal answer cut after ``cut`` bytes (Content-Length still says the
@@ -164,7 +168,7 @@ class FakePanel:
             body = body.encode('utf-8')
         with self._lock:
             self._faults[action] = {'status': status, 'body': body, 'html': html, 'cut': cut,
-                                    'times': times}
+                                    'times': times, 'location': location}
 
     def _take_fault(self, action: str):
         with self._lock:
@@ -211,7 +215,7 @@ class FakePanel:
                 return
             if fault['body'] is not None:
                 body = fault['body']
-            h.send_body(fault['status'], body, cut=fault['cut'])
+            h.send_body(fault['status'], body, cut=fault['cut'], location=fault['location'])
             return
         h.send_body(200, body)
 

@@ -210,7 +210,7 @@ def test_resume_downloads_reports_failures_with_exit_1(server, tmp_path, sqlite_
     db.close()
     code, out, err = cli('resume-downloads', '--db', sqlite_url)
     assert code == 1 and '1 failed' in out
-    assert 'failed: #1 gone.mkv: HTTP 404 Not Found' in out and '404' not in err   # said once
+    assert 'failed: #1 gone.mkv: HTTP 404 Not Found' in out and 'HTTP 404' not in err   # said once
 
 
 @pytest.mark.parametrize('argv, needle', [

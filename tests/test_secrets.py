@@ -239,6 +239,69 @@ def test_a_huge_title_from_radarr_is_clipped_in_its_log_lines(cli, tmp_path, sql
     bounded(out + err)
 
 
+# -- a short or plain secret is masked where it is a credential, not as a substring (trial-16 F8) --
+
+WEAK = [('mkv', '1995'), ('bob', 'secret'), ('anna', '424242'), ('kids', 'Summer')]
+
+
+@pytest.mark.parametrize('user, password', WEAK)
+def test_a_weak_secret_is_masked_where_it_is_a_credential(user, password):
+    redact = stalkeer.Redactor()
+    redact.add(user)
+    redact.add(password)
+    for text, expected in [
+        (f'http://h:8080/movie/{user}/{password}/12.mkv', 'http://h:8080/movie/***/***/12.mkv'),
+        (f'http://h/get.php?username={user}&password={password}&type=m3u',
+         'http://h/get.php?username=***&password=***&type=m3u'),
+        (f'http://{user}:{password}@h/x', f'http://{user}:***@h/x'),
+        (f'with url: /movie/{user}/{password}/12.mkv (refused)', 'with url: /movie/***/***/12.mkv (refused)'),
+        (f'with url: /{user}/{password}/77 (refused)', 'with url: /***/***/77 (refused)'),
+        (f'player_api.php?username={user}&password={password}', 'player_api.php?username=***&password=***'),
+    ]:
+        assert redact(text) == expected
+    # Free text keeps its words and numbers: masking them there would mangle titles
+    # and point at the secret ("Heat (***)" says the password is 1995).
+    for text in (f'Heat ({password})', f'{password.upper()} {password} {password}s',
+                 f'{user}-{password}: a film.{user}', f'12.{user} {password}1 x{password}'):
+        assert redact(text) == text
+
+
+@pytest.mark.parametrize('secret', ['Pw9secretXQ', 'p4ssw0', 'zorbauser7', 'correcthorse', '1234567890'])
+def test_a_distinctive_secret_is_still_masked_everywhere(secret):
+    redact = stalkeer.Redactor()
+    redact.add(secret)
+    assert redact(f'odd {secret}, x{secret}y') == 'odd ***, x***y'
+
+
+def test_a_short_numeric_panel_password_leaves_titles_alone(tmp_path, sqlite_url):
+    """The trial's case: get.php?username=mkv&password=1995, a film of 1995."""
+    from fakepanel import FakePanel
+    with FakePanel('mkv', '1995') as panel:
+        panel.add_category('movie', 1, 'EN | Movies')
+        panel.add_movie(12, 'Heat (1995)', tmdb=949)
+        panel.files['/movie/mkv/1995/12.mkv'] = b'x'
+        ini = tmp_path / 's.ini'
+        ini.write_text(f'[m3u]\nurl = {panel.playlist_url}\n', encoding='utf-8')
+        runs = [run_stalkeer('--config', ini, '--db', sqlite_url, *argv)
+                for argv in (['process'], ['lines', 'heat'], ['config', '--check'])]
+    assert [code for code, _, _ in runs] == [0, 0, 0], runs
+    shown = runs[1][1]
+    assert '"Heat (1995)"' in shown and 'Heat (1995) ·' in shown, shown
+    assert '/movie/***/***/12.mkv' in shown and '(***)' not in shown
+    assert '1995/12' not in shown and '/mkv/' not in shown
+    check = runs[2][1]
+    assert '[m3u] url password is short or plain (4 characters)' in check
+    assert '[m3u] url username is short or plain (3 characters)' in check
+
+
+def test_config_check_is_quiet_about_distinctive_secrets(cli, tmp_path):
+    ini = tmp_path / 's.ini'
+    ini.write_text('[m3u]\nurl = http://h/get.php?username=zorbauser7&password=Pw9secretXQ\n'
+                   '[radarr]\nurl = http://127.0.0.1:7878\napi_key = abc\n', encoding='utf-8')
+    code, out, err = cli('--config', ini, 'config', '--check')
+    assert 'short or plain' in out and '[radarr] api_key is short or plain (3 characters)' in out
+    assert 'url password' not in out and 'url username' not in out
+
 # -- notification URLs are keys: masked by value, like `config` shows them ----------------------
 
 @pytest.mark.parametrize('webhook_path', ['api/webhooks/123456789/DiscordTOKENabcdef',

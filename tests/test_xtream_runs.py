@@ -323,6 +323,7 @@ def test_get_vod_info_fills_the_id_of_candidates_without_one(cli, db_url, tmp_pa
 ])
 def test_bad_vod_info_answers(db, caplog, answer, warning, kept):
     with FakePanel(USER, PASSWORD) as fake:
+        fake.add_category('movie', 1, 'Movies')     # (a category the panel does not list is a warning)
         fake.add_movie(12, 'Heat')
         client = stalkeer.XtreamClient(stalkeer.XtreamSettings(fake.url, USER, PASSWORD), attempts=1)
         stalkeer.XtreamIngest(client).run_panel()
