@@ -378,6 +378,44 @@ def test_version_and_help_import_no_heavy_package(tmp_path):
     assert code == 0 and 'Traceback' not in err
 
 
+def test_version_and_help_compile_none_of_the_module_patterns(tmp_path):
+    """The ~80 module-level regular expressions are compiled on first use
+    (_LazyPattern: ~20 ms of every start; bench/bench_startup.py): `--version`
+    and `--help` compile none (re.compile is never called from stalkeer.py),
+    and a pattern still works on first use."""
+    probe = ('import re, runpy, sys\n'
+             'sys.argv = [sys.argv[1], sys.argv[2]]\n'
+             'compiled, real_compile = [], re.compile\n'
+             'def compile(pattern, flags=0):\n'
+             '    if sys._getframe(1).f_code.co_filename == sys.argv[0]:\n'
+             '        compiled.append(pattern)\n'
+             '    return real_compile(pattern, flags)\n'
+             're.compile = compile\n'
+             'try:\n'
+             '    runpy.run_path(sys.argv[0], run_name="__main__")\n'
+             'except SystemExit:\n'
+             '    pass\n'
+             'print(len(compiled), compiled[:3])\n')
+    for flag in ('--version', '--help'):
+        proc = subprocess.run([sys.executable, '-c', probe, str(ROOT / 'stalkeer.py'), flag],
+                              capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path,
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[-1] == '0 []', (flag, proc.stdout[-300:])
+    assert sum(isinstance(v, stalkeer._LazyPattern) for v in vars(stalkeer).values()) > 20
+    # The first use compiles the pattern and binds the compiled one in its place;
+    # ``pattern`` is there before.
+    lazy = stalkeer._LazyPattern(r'S(\d+)E(\d+)')
+    assert lazy.pattern == r'S(\d+)E(\d+)' and lazy._compiled is None
+    stalkeer._probe_pattern = lazy
+    try:
+        assert lazy.search('Show S01E02').group(1, 2) == ('01', '02')
+        assert isinstance(stalkeer._probe_pattern, re.Pattern)
+        assert stalkeer._probe_pattern.pattern == lazy.pattern
+    finally:
+        del stalkeer._probe_pattern
+
+
 def test_an_installed_but_broken_psycopg2_is_missing_not_a_traceback(monkeypatch, tmp_path):
     # Imported on first use now: one that fails to import (built without its libpq)
     # still gets the one-line answer, as when it was imported at start.
