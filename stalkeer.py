@@ -45,8 +45,12 @@ import threading
 import time
 import unicodedata
 import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator, NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:       # annotations only (they are never evaluated: `annotations` above);
+    from typing import BinaryIO     # importing typing costs ~2 ms of every start
 
 # ==== optional dependencies ===================================================
 # peewee and requests (with its urllib3) are required, yet imported under a
@@ -7794,16 +7798,13 @@ def _after_failed_read() -> None:
 
 # -- the rules ------------------------------------------------------------------------------
 
-class Verdict(NamedTuple):
-    """One line considered for one item: taken or refused, and why (for -v).
-    ``probe``: for a taken line, None when no runtime check applies (an id match),
-    else the runtimes (minutes) of other films it must NOT fit (usually none);
-    ``reason``: for a refused line, the summary's skip reason it stands for."""
-    line: CandidateLine
-    taken: bool
-    why: str
-    reason: str = ''
-    probe: tuple | None = ()
+# One line considered for one item: ``line`` (a CandidateLine) ``taken`` (bool) or
+# refused, and ``why`` (for -v). ``reason``: for a refused line, the summary's skip
+# reason it stands for; ``probe``: for a taken line, None when no runtime check
+# applies (an id match), else the runtimes (minutes) of other films it must NOT fit
+# (usually none). A plain namedtuple: typing.NamedTuple would import typing at start.
+Verdict = collections.namedtuple('Verdict', ('line', 'taken', 'why', 'reason', 'probe'),
+                                 defaults=('', ()))
 
 
 @dataclasses.dataclass(slots=True)

@@ -418,6 +418,21 @@ def test_version_and_help_compile_none_of_the_module_patterns(tmp_path):
         del stalkeer._probe_pattern
 
 
+def test_version_and_help_import_no_typing(tmp_path):
+    """typing (~2 ms of every start) is imported by no module `--version` and
+    `--help` need: stalkeer names its types only in annotations, which are never
+    evaluated. Run without site (-S): a site hook that imports typing itself (this
+    box's certifi .pth does) would hide stalkeer's own import from -X importtime."""
+    for flag in ('--version', '--help'):
+        proc = subprocess.run([sys.executable, '-S', '-X', 'importtime', str(ROOT / 'stalkeer.py'), flag],
+                              capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path,
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr[-500:]
+        imported = {line.rsplit('|', 1)[1].strip() for line in proc.stderr.splitlines()
+                    if line.startswith('import time:') and '|' in line}
+        assert 'argparse' in imported and 'typing' not in imported, (flag, sorted(imported))
+
+
 def test_an_installed_but_broken_psycopg2_is_missing_not_a_traceback(monkeypatch, tmp_path):
     # Imported on first use now: one that fails to import (built without its libpq)
     # still gets the one-line answer, as when it was imported at start.
