@@ -433,6 +433,18 @@ def test_version_and_help_import_no_typing(tmp_path):
         assert 'argparse' in imported and 'typing' not in imported, (flag, sorted(imported))
 
 
+def test_python_m_stalkeer_runs_the_same_program(tmp_path):
+    """README, "Running from cron": `python -m stalkeer` with PYTHONPATH at the
+    file (cached bytecode: no compile of the script on every run) behaves as
+    `python stalkeer.py`."""
+    env = subprocess_env(PYTHONPATH=str(ROOT))
+    db = f'sqlite:///{tmp_path / "s.db"}'
+    for argv in (['--version'], ['--help'], ['radarr', '--help'], ['--db', db, 'status'], ['nonsense']):
+        proc = subprocess.run([sys.executable, '-m', 'stalkeer', *argv], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=60)
+        assert (proc.returncode, proc.stdout, proc.stderr) == run_stalkeer(*argv, cwd=tmp_path), argv
+
+
 def test_an_installed_but_broken_psycopg2_is_missing_not_a_traceback(monkeypatch, tmp_path):
     # Imported on first use now: one that fails to import (built without its libpq)
     # still gets the one-line answer, as when it was imported at start.
