@@ -7798,11 +7798,12 @@ def _after_failed_read() -> None:
 
 # -- the rules ------------------------------------------------------------------------------
 
-# One line considered for one item: ``line`` (a CandidateLine) ``taken`` (bool) or
-# refused, and ``why`` (for -v). ``reason``: for a refused line, the summary's skip
-# reason it stands for; ``probe``: for a taken line, None when no runtime check
-# applies (an id match), else the runtimes (minutes) of other films it must NOT fit
-# (usually none). A plain namedtuple: typing.NamedTuple would import typing at start.
+# One line considered for one item: the ``line`` (a CandidateLine), whether it was
+# ``taken`` (bool), and ``why`` (for -v). ``reason``: for a refused line, the
+# summary's skip reason it stands for; ``probe``: for a taken line, None when no
+# runtime check applies (an id match), else the runtimes (minutes) of other films it
+# must NOT fit (usually none). A plain namedtuple: typing.NamedTuple would import
+# typing at start.
 Verdict = collections.namedtuple('Verdict', ('line', 'taken', 'why', 'reason', 'probe'),
                                  defaults=('', ()))
 
