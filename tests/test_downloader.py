@@ -718,3 +718,87 @@ def test_progress_resets_the_retries_used(server, make_downloader, tmp_path, db)
     result = downloader.run(row(info.id))                 # max_retry_attempts = 5
     assert result.status == 'completed' and sha256(tmp_path / 'forgive.mkv') == sha256(data)
     assert len(server.gets('forgive.mkv')) == 2
+
+
+# -- early writeback (issue 15: the fsync before the rename finds little left) ---------
+
+def _record_finish_fsync(monkeypatch, calls):
+    real_fsync = stalkeer.PartFile.fsync
+
+    def fsync(part):
+        calls.append(('fsync', None, None))
+        return real_fsync(part)
+    monkeypatch.setattr(stalkeer.PartFile, 'fsync', fsync)
+
+
+def test_writeback_is_started_per_window_and_the_fsync_still_comes_before_the_rename(
+        server, make_downloader, tmp_path, db, monkeypatch):
+    data = payload(5 * 1024 * 1024 + 4321)
+    url = server.add('wb.mkv', data)
+    calls = []
+    monkeypatch.setattr(stalkeer, 'WRITEBACK_WINDOW', 1024 * 1024)
+    monkeypatch.setattr(stalkeer, '_sync_file_range_fn',
+                        lambda fd, offset, nbytes, flags: calls.append((flags, offset, nbytes)))
+    _record_finish_fsync(monkeypatch, calls)
+    dest = tmp_path / 'wb.mkv'
+
+    result = make_downloader().download(url, str(dest))
+
+    assert result.status == 'completed' and sha256(dest) == sha256(data)
+    windows = [(offset, nbytes) for flags, offset, nbytes in calls if flags != 'fsync']
+    assert all(flags == stalkeer._SYNC_FILE_RANGE_WRITE for flags, *_ in calls[:-1])
+    assert len(windows) >= 4                       # one call per MiB window, not one per write
+    assert all(nbytes >= 1024 * 1024 for _, nbytes in windows)
+    assert windows[0][0] == 0                      # contiguous from the start: nothing skipped
+    assert all(a + n == b for (a, n), (b, _) in zip(windows, windows[1:]))
+    assert calls[-1][0] == 'fsync'                 # the durable fsync is still the last word
+
+
+@pytest.mark.parametrize('code', [stalkeer.errno.ENOSYS, stalkeer.errno.EINVAL,
+                                  stalkeer.errno.ESPIPE, stalkeer.errno.EIO])
+def test_a_refused_writeback_never_fails_the_download(code, server, make_downloader, tmp_path, db,
+                                                      monkeypatch):
+    data = payload(3 * 1024 * 1024 + 17)
+    url = server.add('refused.mkv', data)
+    calls = []
+
+    def refuse(fd, offset, nbytes, flags):
+        calls.append(offset)
+        raise OSError(code, os.strerror(code))
+    monkeypatch.setattr(stalkeer, 'WRITEBACK_WINDOW', 512 * 1024)
+    monkeypatch.setattr(stalkeer, '_sync_file_range_fn', refuse)
+    fsyncs = []
+    _record_finish_fsync(monkeypatch, fsyncs)
+    dest = tmp_path / 'refused.mkv'
+
+    result = make_downloader().download(url, str(dest))
+
+    assert result.status == 'completed' and sha256(dest) == sha256(data)
+    assert calls == [0]           # asked once; after a refusal this file is not asked again
+    assert fsyncs                 # the fsync before the rename did all the work
+
+
+def test_no_writeback_call_on_this_system_still_downloads(server, make_downloader, tmp_path, db,
+                                                          monkeypatch):
+    data = payload(2 * 1024 * 1024 + 5)
+    url = server.add('none.mkv', data)
+    monkeypatch.setattr(stalkeer, 'WRITEBACK_WINDOW', 256 * 1024)
+    monkeypatch.setattr(stalkeer, '_sync_file_range_fn', None)     # not Linux, or no ctypes
+    dest = tmp_path / 'none.mkv'
+    assert make_downloader().download(url, str(dest)).status == 'completed'
+    assert sha256(dest) == sha256(data)
+
+
+@pytest.mark.skipif(not stalkeer.sys.platform.startswith('linux'), reason='sync_file_range is Linux')
+def test_the_real_sync_file_range_is_found_and_accepts_a_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(stalkeer, '_sync_file_range_fn', stalkeer._NOT_LOOKED_UP)
+    path = tmp_path / 'f.bin'
+    path.write_bytes(payload(300_000))
+    fd = os.open(path, os.O_RDWR)
+    try:
+        assert stalkeer.start_writeback(fd, 0, 300_000) is True
+        with pytest.raises(OSError):
+            stalkeer.start_writeback(-1, 0, 1)      # errors come back as OSError, never ctypes'
+    finally:
+        os.close(fd)
+    assert callable(stalkeer._sync_file_range_fn)
