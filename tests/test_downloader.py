@@ -802,3 +802,143 @@ def test_the_real_sync_file_range_is_found_and_accepts_a_file(tmp_path, monkeypa
     finally:
         os.close(fd)
     assert callable(stalkeer._sync_file_range_fn)
+
+
+# -- splice(2): socket → pipe → .part, the kernel copying each byte once (issue 15) -----
+
+needs_splice = pytest.mark.skipif(not (stalkeer.sys.platform.startswith('linux')
+                                       and hasattr(os, 'splice')), reason='splice(2) is Linux')
+
+
+def _count_splices(monkeypatch, refuse=None):
+    """Wrap os.splice: record (direction, bytes); ``refuse`` ('in' or 'out') gets EINVAL."""
+    calls = []
+    real = os.splice
+
+    def splice(src, dst, count, *args, **kwargs):
+        import stat as st
+        direction = 'out' if st.S_ISREG(os.fstat(dst).st_mode) else 'in'
+        if direction == refuse:
+            calls.append((direction, 'refused'))
+            raise OSError(stalkeer.errno.EINVAL, 'Invalid argument')
+        n = real(src, dst, count, *args, **kwargs)
+        calls.append((direction, n))
+        return n
+    monkeypatch.setattr(os, 'splice', splice)
+    monkeypatch.setattr(stalkeer, 'SPLICE_MIN_BYTES', 64 * 1024)
+    return calls
+
+
+@needs_splice
+def test_a_plain_http_body_is_spliced_into_the_part(server, make_downloader, tmp_path, db,
+                                                    monkeypatch):
+    data = payload(3 * 1024 * 1024 + 999)
+    url = server.add('spliced.mkv', data)
+    calls = _count_splices(monkeypatch)
+    dest = tmp_path / 'spliced.mkv'
+
+    result = make_downloader().download(url, str(dest))
+
+    assert result.status == 'completed' and sha256(dest) == sha256(data)
+    moved_in = sum(n for d, n in calls if d == 'in')
+    moved_out = sum(n for d, n in calls if d == 'out')
+    assert moved_in == moved_out > len(data) // 2       # most of the body never entered Python
+    assert row(result.download_id).bytes_downloaded == len(data)
+
+
+@needs_splice
+def test_a_small_body_is_not_spliced(server, make_downloader, tmp_path, db, monkeypatch):
+    data = payload(50_000)
+    url = server.add('small.mkv', data)
+    calls = _count_splices(monkeypatch)
+    assert make_downloader().download(url, str(tmp_path / 'small.mkv')).status == 'completed'
+    assert calls == [] and sha256(tmp_path / 'small.mkv') == sha256(data)
+
+
+@needs_splice
+@pytest.mark.parametrize('refuse', ['in', 'out'])
+def test_a_refused_splice_falls_back_to_reading_and_writing(refuse, server, make_downloader,
+                                                            tmp_path, db, monkeypatch):
+    """Some filesystems (and some sockets) take no splice: EINVAL must not fail a download."""
+    data = payload(2 * 1024 * 1024 + 3)
+    url = server.add('refused.mkv', data)
+    calls = _count_splices(monkeypatch, refuse=refuse)
+    dest = tmp_path / 'refused.mkv'
+    assert make_downloader().download(url, str(dest)).status == 'completed'
+    assert sha256(dest) == sha256(data)
+    assert calls.count((refuse, 'refused')) == 1       # tried once, then left alone
+
+
+@needs_splice
+def test_spliced_downloads_resume_after_cuts(server, make_downloader, tmp_path, db, monkeypatch):
+    data = payload(SIZE)
+    url = server.add('cut.mkv', data)
+    server.fault('cut.mkv', drop_after=300_000, drop_times=2)
+    calls = _count_splices(monkeypatch)
+    dest = tmp_path / 'cut.mkv'
+    assert make_downloader().download(url, str(dest)).status == 'completed'
+    assert sha256(dest) == sha256(data) and any(d == 'out' for d, _ in calls)
+    gets = server.gets('cut.mkv')
+    assert [g.start for g in gets] == [0, 300_000, 600_000]   # nothing lost in the pipe
+    assert [g.status for g in gets] == [200, 206, 206]
+
+
+@needs_splice
+def test_spliced_resume_without_validator_compares_the_overlap(server, make_downloader, tmp_path,
+                                                               db, monkeypatch):
+    data = payload(SIZE)
+    url = server.add('nov.mkv', data)
+    server.fault('nov.mkv', drop_after=300_000, drop_times=1, no_validators=True)
+    _count_splices(monkeypatch)
+    assert make_downloader().download(url, str(tmp_path / 'nov.mkv')).status == 'completed'
+    assert sha256(tmp_path / 'nov.mkv') == sha256(data)
+
+
+@needs_splice
+def test_a_stall_while_splicing_is_detected_and_retried(server, make_downloader, tmp_path, db,
+                                                        monkeypatch):
+    data = payload(600_000)
+    url = server.add('stall.mkv', data)
+    server.fault('stall.mkv', stall_after=200_000, stall_seconds=3, stall_times=1)
+    calls = _count_splices(monkeypatch)
+    result = make_downloader(read_timeout=0.5).download(url, str(tmp_path / 'stall.mkv'))
+    assert result.status == 'completed' and sha256(tmp_path / 'stall.mkv') == sha256(data)
+    assert any(d == 'out' for d, _ in calls)
+    assert len(server.gets('stall.mkv')) == 2        # the stall ended the first GET
+
+
+@needs_splice
+def test_an_hls_playlist_is_refused_even_where_bodies_are_spliced(server, make_downloader,
+                                                                  tmp_path, db, monkeypatch):
+    body = b'#EXTM3U\n#EXT-X-VERSION:3\n' + b'#EXTINF:10,\nseg.ts\n' * 20_000
+    url = server.add('big.m3u8', body, content_type='video/mp4')
+    _count_splices(monkeypatch)
+    result = make_downloader().download(url, str(tmp_path / 'Heat (1995).mkv'))
+    assert result.status == 'failed' and 'HLS playlist' in result.message
+    assert not (tmp_path / 'Heat (1995).mkv').exists()
+
+
+@needs_splice
+def test_a_lost_lease_stops_a_spliced_transfer_and_writes_nothing(server, make_downloader,
+                                                                  tmp_path, db, monkeypatch):
+    data = payload(800_000)
+    url = server.add('stolen.mkv', data)
+    server.fault('stolen.mkv', throttle_bps=400_000)
+    calls = _count_splices(monkeypatch)
+    downloader = make_downloader(progress_interval_bytes=50_000)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(
+        downloader.download(url, str(tmp_path / 'stolen.mkv'))))
+    thread.start()
+    info = wait_for(lambda: DI.select().where(DI.bytes_downloaded > 0).first(), what='progress')
+    wait_for(lambda: any(d == 'out' for d, _ in calls), what='a splice into the .part')
+    DI.update(locked_by='thief', status='paused', error_message='mine now').where(
+        DI.id == info.id).execute()
+    thread.join(10)
+    assert results[0].status == 'lost'
+    after = row(info.id)
+    assert after.locked_by == 'thief' and after.status == 'paused'
+    size = os.path.getsize(after.part_path)
+    time.sleep(0.3)
+    assert os.path.getsize(after.part_path) == size < len(data)
+    assert not (tmp_path / 'stolen.mkv').exists()
