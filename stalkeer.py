@@ -885,6 +885,14 @@ def start_writeback(fd: int, offset: int, nbytes: int) -> bool:
     return True
 
 
+def close_quietly(*fds: int | None) -> None:
+    """Close each descriptor that is not None, ignoring errors (nothing to save)."""
+    for fd in fds:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
 def fsync_directory(path: str) -> None:
     """Make a rename durable (POSIX needs the directory entry flushed too)."""
     try:
@@ -2697,10 +2705,7 @@ class PartFile:
 
     def close(self) -> None:
         """Close (which drops the lock)."""
-        for fd in (self.fd, self.dir_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_quietly(self.fd, self.dir_fd)
         self.fd = self.dir_fd = None
 
 
@@ -3553,10 +3558,7 @@ class _SplicingBodyReader(_BufferedBodyReader):
             raise TimeoutError('timed out')
 
     def close(self) -> None:
-        for fd in (self.pipe_r, self.pipe_w):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_quietly(self.pipe_r, self.pipe_w)
         self.pipe_r = self.pipe_w = None
 
 

@@ -413,7 +413,9 @@ def test_progress_is_persisted_during_the_transfer(server, make_downloader, tmp_
     assert seen[0].status == 'completed'
 
 
-def test_lease_lost_stops_the_transfer_and_writes_nothing(server, make_downloader, tmp_path, db):
+def steal_mid_transfer(server, make_downloader, tmp_path, also_wait_for=None):
+    """Start a throttled download, let another instance take its row over once
+    progress was saved, and check nothing more was written."""
     data = payload(800_000)
     url = server.add('stolen.mkv', data)
     server.fault('stolen.mkv', throttle_bps=400_000)
@@ -423,6 +425,8 @@ def test_lease_lost_stops_the_transfer_and_writes_nothing(server, make_downloade
         downloader.download(url, str(tmp_path / 'stolen.mkv'))))
     thread.start()
     info = wait_for(lambda: DI.select().where(DI.bytes_downloaded > 0).first(), what='progress')
+    if also_wait_for is not None:
+        wait_for(also_wait_for, what='the transfer under test')
     # Another instance takes the row over (as if our lease had gone stale).
     DI.update(locked_by='thief', status='paused', error_message='mine now').where(
         DI.id == info.id).execute()
@@ -435,6 +439,10 @@ def test_lease_lost_stops_the_transfer_and_writes_nothing(server, make_downloade
     time.sleep(0.3)
     assert os.path.getsize(after.part_path) == size < len(data)
     assert not (tmp_path / 'stolen.mkv').exists()
+
+
+def test_lease_lost_stops_the_transfer_and_writes_nothing(server, make_downloader, tmp_path, db):
+    steal_mid_transfer(server, make_downloader, tmp_path)
 
 
 def test_long_download_keeps_its_lease(server, make_downloader, tmp_path, db):
@@ -921,24 +929,6 @@ def test_an_hls_playlist_is_refused_even_where_bodies_are_spliced(server, make_d
 @needs_splice
 def test_a_lost_lease_stops_a_spliced_transfer_and_writes_nothing(server, make_downloader,
                                                                   tmp_path, db, monkeypatch):
-    data = payload(800_000)
-    url = server.add('stolen.mkv', data)
-    server.fault('stolen.mkv', throttle_bps=400_000)
     calls = _count_splices(monkeypatch)
-    downloader = make_downloader(progress_interval_bytes=50_000)
-    results = []
-    thread = threading.Thread(target=lambda: results.append(
-        downloader.download(url, str(tmp_path / 'stolen.mkv'))))
-    thread.start()
-    info = wait_for(lambda: DI.select().where(DI.bytes_downloaded > 0).first(), what='progress')
-    wait_for(lambda: any(d == 'out' for d, _ in calls), what='a splice into the .part')
-    DI.update(locked_by='thief', status='paused', error_message='mine now').where(
-        DI.id == info.id).execute()
-    thread.join(10)
-    assert results[0].status == 'lost'
-    after = row(info.id)
-    assert after.locked_by == 'thief' and after.status == 'paused'
-    size = os.path.getsize(after.part_path)
-    time.sleep(0.3)
-    assert os.path.getsize(after.part_path) == size < len(data)
-    assert not (tmp_path / 'stolen.mkv').exists()
+    steal_mid_transfer(server, make_downloader, tmp_path,
+                       also_wait_for=lambda: any(d == 'out' for d, _ in calls))
