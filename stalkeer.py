@@ -3492,7 +3492,7 @@ class _SplicingBodyReader(_BufferedBodyReader):
     position 0; the second takes what the socket reader still buffers, which
     leaves the socket to splice alone. Where splice is refused (EINVAL, ENOSYS),
     the rest is read as :class:`_BufferedBodyReader` reads it. The socket's
-    timeout (read_timeout) is kept by waiting in select(); a connection cut
+    timeout (read_timeout) is kept by waiting in poll(); a connection cut
     from the lease keeper ends the splice at once (0 bytes: end of body)."""
 
     def __init__(self, sock, length: int, conn):
@@ -3551,10 +3551,13 @@ class _SplicingBodyReader(_BufferedBodyReader):
         return _PipedChunk(self, n) if n else b''
 
     def _wait_readable(self, fd: int) -> None:
+        """Wait up to the socket's timeout (read_timeout) for bytes or an end;
+        poll(), not select(): a long-running serve may hold descriptors past 1024."""
         import select
         timeout = self.conn.gettimeout()
-        readable, _, _ = select.select([fd], [], [], timeout)
-        if not readable:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        if not poller.poll(None if timeout is None else max(0, math.ceil(timeout * 1000))):
             raise TimeoutError('timed out')
 
     def close(self) -> None:
