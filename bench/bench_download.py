@@ -2,6 +2,7 @@
 """Benchmark `stalkeer.py download` against curl, its memory, and a SIGKILL resume.
 
     python bench/bench_download.py [--size-mib 1024] [--runs 3] [--big-mib 2048]
+                                   [--baseline main.py ...]
 
 1. Throughput: a random file of --size-mib served over 127.0.0.1 by
    tests/fileserver.py (standalone mode, sendfile), fetched alternately (after
@@ -9,7 +10,9 @@
    SQLite database and destination each run, tracking on: progress saved every
    10 MiB, fsync before the rename). Wall time, MB/s (10^6 bytes), user+sys CPU
    of the child (os.wait4, so it is that child's own rusage), the median
-   stalkeer/curl speed ratio. The page cache is flushed (os.sync) before every
+   stalkeer/curl speed ratio. Each --baseline (e.g. `git show main:stalkeer.py >
+   main.py`) runs in the same rounds, the order of the tools drawn anew (seeded)
+   each round. The page cache is flushed (os.sync) before every
    run; curl does not fsync, so the sync after each curl run is timed as well.
 2. Peak RSS (ru_maxrss from os.wait4: the child's own peak, not the largest
    child so far) of a --big-mib and a 256 MiB download (sparse files: only the
