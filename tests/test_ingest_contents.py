@@ -139,7 +139,28 @@ def run_process(cli, db_url, playlist, *extra):
     assert code == 0, err
 
 
-def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_path, playlists):
+@pytest.fixture(params=['worker', 'one process'])
+def parse_path(request, monkeypatch):
+    """Both ways `process` parses: in the forked _ParseWorker (what a first
+    import and --force do with two usable CPUs: made so here whatever the
+    machine) and in the process itself ([m3u] parse_worker = false). Yields
+    the list of worker pids started."""
+    started = []
+    if request.param == 'worker':
+        monkeypatch.setattr(stalkeer.os, 'sched_getaffinity', lambda pid: {0, 1})
+        init = stalkeer._ParseWorker.__init__
+
+        def counting(self, *args):
+            init(self, *args)
+            started.append(self.pid)
+        monkeypatch.setattr(stalkeer._ParseWorker, '__init__', counting)
+    else:
+        monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'false')
+    yield request.param, started
+    assert bool(started) == (request.param == 'worker')
+
+
+def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_path, playlists, parse_path):
     first, second = playlists
     ref = Reference().apply(first.read_bytes())
     expected_first = ref.expected()
@@ -167,7 +188,7 @@ def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_pa
     assert stored(db_url, tmp_path) == expected_back
 
 
-def test_force_rewrites_only_the_rows_whose_values_change(cli, db_url, tmp_path, playlists):
+def test_force_rewrites_only_the_rows_whose_values_change(cli, db_url, tmp_path, playlists, parse_path):
     first, _ = playlists
     run_process(cli, db_url, first)
     db = stalkeer.open_database(db_url, str(tmp_path))
@@ -246,3 +267,95 @@ def test_ingest_lookups_use_their_indexes(cli, db_url, tmp_path, playlists, monk
     plan = _plan(db, f'UPDATE "processed_lines" SET "title" = {mark} WHERE "id" = {mark}', ('x', 1))
     assert ('processed_lines_pkey' if stalkeer.is_postgres(db) else 'INTEGER PRIMARY KEY') in plan, plan
     db.close()
+
+
+# ---- the parse worker: killed, failing, not started ---------------------------------
+
+BIG_ENTRIES = 2 * stalkeer.INGEST_BATCH + 3000       # three batches: a kill lands mid-import
+
+
+@pytest.fixture(scope='module')
+def big_playlist(tmp_path_factory):
+    path = tmp_path_factory.mktemp('big') / 'big.m3u'
+    generate(str(path), entries=BIG_ENTRIES, seed=16)
+    return path
+
+
+def _processes_reading(path) -> list[int]:
+    """Pids of live processes whose command line names ``path`` (a forked
+    worker has its parent's)."""
+    import os
+    pids = []
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                with open(f'/proc/{name}/cmdline', 'rb') as fh:
+                    cmdline = fh.read()
+                with open(f'/proc/{name}/stat', 'rb') as fh:
+                    zombie = fh.read().rsplit(b')', 1)[1].split()[0] == b'Z'
+            except OSError:
+                continue
+            if str(path).encode() in cmdline and not zombie:
+                pids.append(int(name))
+    return pids
+
+
+@pytest.mark.parametrize('killed', ['parent', 'worker'])
+def test_a_killed_import_keeps_whole_batches_and_the_next_run_completes(db_url, tmp_path, big_playlist, killed):
+    """SIGKILL mid-import, of the process storing (after its first batch) or of
+    the parse worker (after it sent its first batch): the stored batches are
+    whole rows of the reference, the worker does not outlive its parent, and
+    the next run stores exactly what the reference derives."""
+    import os
+    import time
+    from conftest import run_stalkeer, subprocess_env
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip('the parse worker runs only with two usable CPUs')
+    point = 'after_ingest_batch' if killed == 'parent' else 'parse_worker_batch'
+    code, out, err = run_stalkeer('--db', db_url, 'process', big_playlist,
+                                  env=subprocess_env(STALKEER_TEST_CRASH_AT=point))
+    if killed == 'parent':
+        assert code == -9, err
+    else:
+        assert code == 2, err
+        assert 'parse worker' in err and 'killed by signal 9' in err and 'Traceback' not in err, err
+    deadline = time.monotonic() + 10
+    while _processes_reading(big_playlist) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_reading(big_playlist) == []           # the worker died with its parent
+    expected = Reference().apply(big_playlist.read_bytes()).expected()
+    got = stored(db_url, tmp_path)
+    assert 0 < len(got) < len(expected) and len(got) % stalkeer.INGEST_BATCH == 0
+    assert got == expected[:len(got)]
+    code, out, err = run_stalkeer('--db', db_url, 'process', big_playlist, env=subprocess_env())
+    assert code == 0, err
+    assert stored(db_url, tmp_path) == expected
+
+
+def test_the_worker_is_left_out_on_one_cpu_or_when_it_cannot_start(cli, db_url, tmp_path, playlists,
+                                                                    monkeypatch):
+    """One usable CPU: no fork at all; a fork that fails (a process limit):
+    the import goes on in the one process. Same rows either way."""
+    import errno
+    first, _ = playlists
+    forks = []
+
+    def failing_fork():
+        forks.append(1)
+        raise OSError(errno.EAGAIN, 'Resource temporarily unavailable')
+    monkeypatch.setattr(stalkeer.os, 'fork', failing_fork)
+    monkeypatch.setattr(stalkeer.os, 'sched_getaffinity', lambda pid: {0})
+    run_process(cli, db_url, first)
+    assert forks == []
+    expected = Reference().apply(first.read_bytes()).expected()
+    assert stored(db_url, tmp_path) == expected
+    monkeypatch.setattr(stalkeer.os, 'sched_getaffinity', lambda pid: {0, 1})
+    run_process(cli, db_url, first, '--force')
+    assert forks == [1]
+    assert stored(db_url, tmp_path) == expected
+
+
+def test_parse_worker_setting_is_validated(cli, tmp_path, playlists, monkeypatch):
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'sometimes')
+    code, out, err = cli('--db', f'sqlite:///{tmp_path}/x.db', 'process', str(playlists[0]))
+    assert code == 2 and 'PARSE_WORKER' in err.upper() and 'true or false' in err and 'Traceback' not in err
