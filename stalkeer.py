@@ -4516,6 +4516,7 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
     '|FR| ' / 'FR: ' / 'FR - ' language prefix; None when the full parser is needed.
     Gives exactly what _parse_full gives (fuzz-tested)."""
     langs: list[str] = []
+    head_seen = False                   # the start was checked for a prefix: it has none
     if s[:1] == '|':                    # one '|FR| ' pipe tag
         j = s.find('|', 1)
         if j < 0 or s.find('|', j + 1) >= 0:
@@ -4528,15 +4529,21 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
         langs.append(t[1])
     elif ':' in s[:9] or ' - ' in s[:9]:    # one 'FR: ' / 'FR - ' prefix (never 'HD :')
         m = _LANG_PREFIX_RE.match(s)
-        code = m and (m[1] or m[2])
-        if not code or code in _AMBIGUOUS_PREFIX or _QUALITY_PREFIX_RE.match(s):
-            return None
-        t = _tag_info(code)
-        if t is None or t[0] != 'lang':
-            return None
-        s = s[m.end():]
-        langs.append(t[1])
-    if '|' in s or ':' in s[:9] or ' - ' in s[:9] or (' ' not in s and ('.' in s or '_' in s)):
+        if m is None:                   # no prefix at all ('Mother : Le Crime', 'Up - The
+            if _QUALITY_PREFIX_RE.match(s):     # Movie'), which the full parser leaves as is
+                return None
+            head_seen = True
+        else:
+            code = m[1] or m[2]
+            if code in _AMBIGUOUS_PREFIX or _QUALITY_PREFIX_RE.match(s):
+                return None
+            t = _tag_info(code)
+            if t is None or t[0] != 'lang':
+                return None
+            s = s[m.end():]
+            langs.append(t[1])
+    if '|' in s or (not head_seen and (':' in s[:9] or ' - ' in s[:9])) \
+            or (' ' not in s and ('.' in s or '_' in s)):
         return None                     # more pipe tags / prefixes, a dotted release name
     core, season, episode = s, None, None
     if s[-1:].isdigit():
