@@ -1019,7 +1019,7 @@ DEFAULTS = {
         'archive_dir': 'm3u_archive',
         'retention_count': '7',
         'max_file_size_mb': '500',
-        'parse_worker': 'true',
+        'parse_worker': 'auto',
     },
     'xtream': {
         # auto: read the panel's player_api.php when one is configured (or derived
@@ -5230,9 +5230,9 @@ class PlaylistIngest:
     ``missing_since`` (never deleted)."""
 
     def __init__(self, line_filter: LineFilter | None = None, *, force=False, dry_run=False,
-                 limit=None, can_read_db=True, parse_worker=False):
+                 limit=None, can_read_db=True, parse_worker='false'):
         self.filter = line_filter or LineFilter()
-        self.parse_worker = parse_worker     # [m3u] parse_worker: _ParseWorker may parse
+        self.parse_worker = parse_worker     # [m3u] parse_worker (auto|true|false): _use_worker
         self.force = force
         self.dry_run = dry_run
         self.limit = limit
@@ -5352,10 +5352,23 @@ class PlaylistIngest:
 
     def _use_worker(self) -> bool:
         """Whether _ParseWorker parses: only where every line is classified anyway
-        (a first import, --force; a re-run classifies only the changed lines) and
-        a second CPU can run it (on one, the two processes would only take turns)."""
-        return (self.parse_worker and (self.force or not self._lookups) and hasattr(os, 'fork')
-                and usable_cpus() > 1)
+        (a first import, --force; a re-run classifies only the changed lines),
+        and under ``auto`` only when a second CPU is free: usable (the affinity
+        mask) and idle (the 1-minute load average below usable CPUs - 1). On a
+        busy box the two processes only take turns (Linux shares the CPU per
+        session, not per process: sched_autogroup), and the pickling between
+        them is pure cost (bench/RESULTS.md)."""
+        if self.parse_worker == 'false' or not (self.force or not self._lookups) \
+                or not hasattr(os, 'fork'):
+            return False
+        if self.parse_worker == 'true':
+            return True
+        cpus = usable_cpus()
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            load = 0.0
+        return cpus > 1 and load < cpus - 1
 
     def _take(self, digest: str, entry, batch: list, seen: set, summary, by_type) -> list:
         """Add one entry to the batch (a duplicate is counted, not added); the
@@ -9848,7 +9861,9 @@ def cmd_process(app: App) -> int:
     if args.download and args.source == 'xtream':
         raise StalkeerError('--download fetches the M3U playlist, which --source xtream does not read')
     line_filter = LineFilter.from_config(app.cfg)
-    parse_worker = app.cfg.getbool('m3u', 'parse_worker')
+    parse_worker = (app.cfg.get('m3u', 'parse_worker') or 'auto').lower()
+    if parse_worker not in ('auto', 'true', 'false'):
+        raise ConfigError(f'[m3u] parse_worker must be auto, true or false, got {clip(parse_worker, 40)!r}')
     source, client, account = choose_source(app)
     if source == 'xtream':
         try:

@@ -142,20 +142,17 @@ def run_process(cli, db_url, playlist, *extra):
 @pytest.fixture(params=['worker', 'one process'])
 def parse_path(request, monkeypatch):
     """Both ways `process` parses: in the forked _ParseWorker (what a first
-    import and --force do with two usable CPUs: made so here whatever the
-    machine) and in the process itself ([m3u] parse_worker = false). Yields
-    the list of worker pids started."""
+    import and --force do when a second CPU is free; [m3u] parse_worker = true
+    here, whatever the machine's load) and in the process itself
+    (parse_worker = false). Yields the list of worker pids started."""
     started = []
-    if request.param == 'worker':
-        monkeypatch.setattr(stalkeer.os, 'sched_getaffinity', lambda pid: {0, 1})
-        init = stalkeer._ParseWorker.__init__
+    init = stalkeer._ParseWorker.__init__
 
-        def counting(self, *args):
-            init(self, *args)
-            started.append(self.pid)
-        monkeypatch.setattr(stalkeer._ParseWorker, '__init__', counting)
-    else:
-        monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'false')
+    def counting(self, *args):
+        init(self, *args)
+        started.append(self.pid)
+    monkeypatch.setattr(stalkeer._ParseWorker, '__init__', counting)
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'true' if request.param == 'worker' else 'false')
     yield request.param, started
     assert bool(started) == (request.param == 'worker')
 
@@ -306,14 +303,12 @@ def test_a_killed_import_keeps_whole_batches_and_the_next_run_completes(db_url, 
     the parse worker (after it sent its first batch): the stored batches are
     whole rows of the reference, the worker does not outlive its parent, and
     the next run stores exactly what the reference derives."""
-    import os
     import time
     from conftest import run_stalkeer, subprocess_env
-    if len(os.sched_getaffinity(0)) < 2:
-        pytest.skip('the parse worker runs only with two usable CPUs')
     point = 'after_ingest_batch' if killed == 'parent' else 'parse_worker_batch'
     code, out, err = run_stalkeer('--db', db_url, 'process', big_playlist,
-                                  env=subprocess_env(STALKEER_TEST_CRASH_AT=point))
+                                  env=subprocess_env(STALKEER_TEST_CRASH_AT=point,
+                                                     STALKEER_M3U_PARSE_WORKER='true'))
     if killed == 'parent':
         assert code == -9, err
     else:
@@ -332,10 +327,11 @@ def test_a_killed_import_keeps_whole_batches_and_the_next_run_completes(db_url, 
     assert stored(db_url, tmp_path) == expected
 
 
-def test_the_worker_is_left_out_on_one_cpu_or_when_it_cannot_start(cli, db_url, tmp_path, playlists,
-                                                                    monkeypatch):
-    """One usable CPU: no fork at all; a fork that fails (a process limit):
-    the import goes on in the one process. Same rows either way."""
+def test_the_worker_is_left_out_on_one_cpu_a_busy_box_or_when_it_cannot_start(cli, db_url, tmp_path,
+                                                                              playlists, monkeypatch):
+    """parse_worker = auto: one usable CPU, or a load average that leaves no
+    CPU idle, and there is no fork at all; a fork that fails (a process limit):
+    the import goes on in the one process. Same rows every time."""
     import errno
     first, _ = playlists
     forks = []
@@ -345,17 +341,22 @@ def test_the_worker_is_left_out_on_one_cpu_or_when_it_cannot_start(cli, db_url, 
         raise OSError(errno.EAGAIN, 'Resource temporarily unavailable')
     monkeypatch.setattr(stalkeer.os, 'fork', failing_fork)
     monkeypatch.setattr(stalkeer.os, 'sched_getaffinity', lambda pid: {0})
-    run_process(cli, db_url, first)
-    assert forks == []
+    monkeypatch.setattr(stalkeer.os, 'getloadavg', lambda: (0.0, 0.0, 0.0))
     expected = Reference().apply(first.read_bytes()).expected()
-    assert stored(db_url, tmp_path) == expected
+    run_process(cli, db_url, first)
+    assert forks == [] and stored(db_url, tmp_path) == expected
     monkeypatch.setattr(stalkeer.os, 'sched_getaffinity', lambda pid: {0, 1})
+    monkeypatch.setattr(stalkeer.os, 'getloadavg', lambda: (1.2, 0.0, 0.0))
     run_process(cli, db_url, first, '--force')
+    assert forks == [] and stored(db_url, tmp_path) == expected
+    monkeypatch.setattr(stalkeer.os, 'getloadavg', lambda: (0.4, 0.0, 0.0))
+    run_process(cli, db_url, first, '--force')
+    assert forks == [1] and stored(db_url, tmp_path) == expected
+    run_process(cli, db_url, first)             # a re-run works in one process, whatever the CPUs
     assert forks == [1]
-    assert stored(db_url, tmp_path) == expected
 
 
 def test_parse_worker_setting_is_validated(cli, tmp_path, playlists, monkeypatch):
     monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'sometimes')
     code, out, err = cli('--db', f'sqlite:///{tmp_path}/x.db', 'process', str(playlists[0]))
-    assert code == 2 and 'PARSE_WORKER' in err.upper() and 'true or false' in err and 'Traceback' not in err
+    assert code == 2 and 'parse_worker' in err and 'auto, true or false' in err and 'Traceback' not in err
