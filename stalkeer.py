@@ -4511,9 +4511,14 @@ _PLAIN_BAIL_WORDS = _TRAIL_TAGS | _COUNTRY_CODES | {
     v for w in _EDITION_LAST for v in (w, w.capitalize(), w.upper())}
 
 
+# The quality words the cheap path takes at the end of a title or after its year.
+_PLAIN_RES = frozenset(('HD', 'FHD', 'UHD', 'SD', '4K'))
+
+
 def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
-    """Cheap parse of titles with no tags, brackets or other digits, optionally behind one
-    '|FR| ' / 'FR: ' / 'FR - ' language prefix; None when the full parser is needed.
+    """Cheap parse of titles with no tags, brackets or other digits but one trailing
+    quality word ('Title (2019) HD', 'Title - HD (2019)', 'Channel HD'), optionally behind
+    one '|FR| ' / 'FR: ' / 'FR - ' language prefix; None when the full parser is needed.
     Gives exactly what _parse_full gives (fuzz-tested)."""
     langs: list[str] = []
     head_seen = False                   # the start was checked for a prefix: it has none
@@ -4553,21 +4558,33 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
         if m is None:
             return None
         core, season, episode = s[:m.start()], int(m[1]), int(m[2])
-    year = None
+    year = res = None
+    if core[-1:] == 'D' or core[-1:] == 'K':    # 'Title (2019) HD': one quality word after the year
+        i = core.rfind(' ')
+        if core[i + 1:] in _PLAIN_RES and core[i - 1:i] == ')' and kind != 'channel':
+            res, core = core[i + 1:], core[:i]
     if core[-1:] == ')':
         if kind == 'channel' or not (core[-6:-5] == '(' and core[-5:-3] in ('19', '20')
                                      and core[-3:-1].isdigit()):
             return None
         year, core = int(core[-5:-1]), core[:-6]
     core = core.strip(_TITLE_EDGE)
+    if res is None and core[-1:] in ('D', 'K'):      # 'Title - HD (2019)', 'Channel HD'
+        i = core.rfind(' ')
+        if i >= 0:
+            tok = core[i + 1:].strip(_TITLE_EDGE)
+            if tok in _PLAIN_RES:
+                res, core = tok, core[:i].rstrip(_TITLE_EDGE)
     if (not core or '(' in core or '[' in core or 'HD' in core or 'SD' in core
             or _TITLE_DIGIT_RE.search(core) is not None):
         return None
     if not _PLAIN_BAIL_WORDS.isdisjoint(core.split()):
         return None                     # tags, a country or an edition: full parser
+    if res is not None:
+        res = _RES_LABEL[_RES_WORD[res]]
     if season is None:
-        return ParsedTitle(core, year, None, None, '', None, langs)
-    return ParsedTitle(core, year, season, episode, '', None, langs, 'strong', None, None,
+        return ParsedTitle(core, year, None, None, '', res, langs)
+    return ParsedTitle(core, year, season, episode, '', res, langs, 'strong', None, None,
                        episode if season == 1 and episode >= 100 else None)
 
 
