@@ -360,3 +360,33 @@ def test_parse_worker_setting_is_validated(cli, tmp_path, playlists, monkeypatch
     monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'sometimes')
     code, out, err = cli('--db', f'sqlite:///{tmp_path}/x.db', 'process', str(playlists[0]))
     assert code == 2 and 'parse_worker' in err and 'auto, true or false' in err and 'Traceback' not in err
+
+
+def test_the_worker_reports_what_one_process_reports(cli, tmp_path, playlists, monkeypatch):
+    """The summary (counts, malformed samples, limited, filtered, duplicates,
+    by content type) is the same whichever process parsed."""
+    import json
+    first, _ = playlists
+    odd = tmp_path / 'odd.m3u'
+    odd.write_bytes(first.read_bytes() + first.read_bytes()[:4000]        # duplicates
+                    + b'\nhttp://orphan.example/1.mkv\n#EXTINF:-1,No URL\n#EXTINF:-1,Bad\nftp://x/y\n')
+    (tmp_path / 'filter.ini').write_text('[filter]\ngroup_title_exclude = ^EN\n')
+
+    def summaries(worker):
+        monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', worker)
+        db = f'sqlite:///{tmp_path}/{worker}.db'
+        out = []
+        for extra in ([], ['--force'], ['--limit', '700']):
+            code, text, err = cli('--db', db, 'process', '--json', str(odd), *extra)
+            assert code == 0, err
+            out.append({k: v for k, v in json.loads(text).items() if k != 'elapsed_seconds'})
+        code, text, err = cli('--config', str(tmp_path / 'filter.ini'), '--db', f'sqlite:///{tmp_path}/f{worker}.db',
+                              'process', '--json', str(odd))
+        assert code == 0, err
+        out.append({k: v for k, v in json.loads(text).items() if k != 'elapsed_seconds'})
+        return out
+
+    worker, one = summaries('true'), summaries('false')
+    assert worker == one
+    assert worker[0]['duplicates'] > 0 and worker[0]['malformed'] >= 2 and worker[2]['limited']
+    assert worker[3]['filtered'] > 0
