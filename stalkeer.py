@@ -33,6 +33,7 @@ import itertools
 import json
 import logging
 import math
+import operator
 import os
 import random
 import re
@@ -5139,6 +5140,8 @@ _M3U_PANEL_VALUES = ('m3u', None, None, None, None)
 # lookup key and the time), and their places in a _line_values tuple.
 _COMPARED = tuple(c for c in _LINE_COLUMNS if c not in ('line_hash', 'updated_at'))
 _COMPARED_AT = tuple(_LINE_COLUMNS.index(c) for c in _COMPARED)
+# Those values of a row, in C: a generator per row was ~2 µs of --force's per-line work.
+_compared_values = operator.itemgetter(*_COMPARED_AT)
 _TMDB_AT = _LINE_COLUMNS.index('tmdb_id')
 _CONTENT_TYPE_AT = _LINE_COLUMNS.index('content_type')
 _UPDATED_AT = _LINE_COLUMNS.index('updated_at')
@@ -5473,7 +5476,7 @@ class PlaylistIngest:
         by_type[values[_CONTENT_TYPE_AT]] += 1
         if old:
             summary.updated += 1        # re-classified (with --force: whether or not it changed)
-            if self.force and old[4:] == tuple(values[i] for i in _COMPARED_AT):
+            if self.force and old[4:] == _compared_values(values):
                 return
             # line_hash is the lookup key: the same by definition, and writing
             # it rewrote the unique index's entry of every row.
