@@ -5619,7 +5619,7 @@ class _ParseWorker:
             out.flush()
 
         stats = ParseStats()
-        seen: set[str] = set()
+        seen: set[bytes] = set()
         rows, duplicates, filtered, limited = [], 0, 0, False
         limit, line_filter = ingest.limit, ingest.filter
         meta_of, classify_, values_of = ingest._meta, ingest._classify, ingest._values
@@ -5633,10 +5633,11 @@ class _ParseWorker:
                     filtered += 1
                     continue
                 digest = line_hash(entry.tvg_name or entry.display_title, entry.url)
-                if digest in seen:
+                key = bytes.fromhex(digest)      # 53 bytes a line instead of 89: 36 MB less at 1M
+                if key in seen:
                     duplicates += 1
                     continue
-                seen.add(digest)
+                seen.add(key)
                 rows.append(values_of(entry, classify_(entry), digest, meta_of(entry), now))
                 if len(rows) >= INGEST_BATCH:
                     send(('rows', rows))
@@ -5678,7 +5679,9 @@ class _ParseWorker:
                 self.summary.duplicates += duplicates
                 self.summary.filtered += filtered
                 self.summary.limited = self.summary.limited or limited
-                log.debug('parse worker %d: peak RSS %.0f MiB, CPU %.2f s', self.pid, rss[0] / 1024, rss[1])
+                mine = _peak_rss_kib()
+                log.debug('parse worker %d: peak RSS %.0f MiB, CPU %.2f s; this process so far: %.0f MiB, '
+                          '%.2f s', self.pid, rss[0] / 1024, rss[1], mine[0] / 1024, mine[1])
                 return
             else:
                 exc, text = message[1:]
