@@ -5373,22 +5373,14 @@ class PlaylistIngest:
     def _use_worker(self) -> bool:
         """Whether _ParseWorker parses: only where every line is classified anyway
         (a first import, --force; a re-run classifies only the changed lines),
-        and under ``auto`` only when a second CPU is free: usable (the affinity
-        mask) and idle (the 1-minute load average below usable CPUs - 1). On a
-        busy box the two processes only take turns (Linux shares the CPU per
-        session, not per process: sched_autogroup), and the pickling between
-        them is pure cost (bench/RESULTS.md)."""
+        and under ``auto`` only when more than one CPU is usable (the affinity
+        mask: on one, the two processes would only take turns, and the pickling
+        between them is ~10% more CPU). It also wins on a busy box (measured at
+        load 5-7 on two vCPUs: bench/RESULTS.md)."""
         if self.parse_worker == 'false' or not (self.force or not self._lookups) \
                 or not hasattr(os, 'fork'):
             return False
-        if self.parse_worker == 'true':
-            return True
-        cpus = usable_cpus()
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):
-            load = 0.0
-        return cpus > 1 and load < cpus - 1
+        return self.parse_worker == 'true' or usable_cpus() > 1
 
     def _take(self, digest: str, entry, batch: list, seen: set, summary, by_type) -> list:
         """Add one entry to the batch (a duplicate is counted, not added); the
