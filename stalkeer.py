@@ -5556,11 +5556,11 @@ class _ParseWorker:
     The child reads the file object the parent opened and writes pickled
     messages into a pipe: ('progress', bytes_read), ('rows', [_line_values
     tuple, ...]) of up to INGEST_BATCH lines not seen before in this run, then
-    ('done', ParseStats, duplicates, filtered, limited, peak RSS KiB), or
-    ('error', OSError | None, text). The pipe holds 1 MiB (_widen_pipe), so the
-    child runs at most a batch ahead of the storing (memory stays bounded). The child
-    never touches the database and ends with os._exit (no atexit, no
-    connection closed under the parent). It dies with the parent: the kernel
+    ('done', ParseStats, duplicates, filtered, limited, (peak RSS KiB, CPU
+    seconds)), or ('error', OSError | None, text). The pipe holds 1 MiB
+    (_widen_pipe), so the child runs at most a batch ahead of the storing
+    (memory stays bounded). The child never touches the database and ends
+    with os._exit (no atexit, no connection closed under the parent). It dies with the parent: the kernel
     SIGKILLs it when the parent dies (PR_SET_PDEATHSIG), and a write into the
     pipe of a dead parent fails anyway; when the child dies, the parent reads
     the end of the pipe and raises StalkeerError, having stored the batches
