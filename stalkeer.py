@@ -5809,8 +5809,7 @@ class _ParseWorker:
         try:
             pid = os.fork()
         except OSError:
-            os.close(read_fd)
-            os.close(write_fd)
+            close_quietly(read_fd, write_fd)
             raise
         if pid == 0:                             # the child: never returns
             os.close(read_fd)
@@ -5944,11 +5943,8 @@ def _widen_pipe(fd: int) -> None:
     the writer sleeps until the reader is scheduled again. On a busy box that
     wake-up takes milliseconds, and 48 of them a batch made the worker path 1.5-2.8x
     slower than one process (bench/RESULTS.md)."""
-    try:
-        import fcntl
-        fcntl.fcntl(fd, getattr(fcntl, 'F_SETPIPE_SZ', 1031), 1 << 20)
-    except (ImportError, OSError):
-        pass                            # a smaller pipe only costs wake-ups
+    with contextlib.suppress(OSError, AttributeError):     # a smaller pipe only costs wake-ups
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
 def _peak_rss_kib() -> tuple[int, float]:
