@@ -8707,6 +8707,9 @@ def _mp4_moov(reader, pos, end, info: MediaInfo) -> None:
 
 
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+# A component safe_component leaves as it is: printable ASCII (one byte a character),
+# none of _UNSAFE_CHARS, words apart by single spaces, not ending with a dot.
+_CLEAN_COMPONENT = re.compile(r'[!#-)+-.0-9;=@-\[\]-{}~]+(?: [!#-)+-.0-9;=@-\[\]-{}~]+)*(?<!\.)')
 
 
 def safe_component(text: str, suffix: str = '', max_bytes: int = NAME_MAX_BYTES) -> str:
@@ -8714,6 +8717,8 @@ def safe_component(text: str, suffix: str = '', max_bytes: int = NAME_MAX_BYTES)
     characters, no trailing dots/spaces (Windows/SMB), never '.' or '..'; at
     most ``max_bytes`` bytes of valid UTF-8, ``suffix`` (" (1995)", " - S01E02")
     kept whole and the title cut to make room."""
+    if len(text) + len(suffix.encode('utf-8')) <= max_bytes and _CLEAN_COMPONENT.fullmatch(text):
+        return text + suffix        # what the steps below would give unchanged (issue 15)
     text = text.encode('utf-8', 'replace').decode('utf-8')      # no lone surrogates
     text = _UNSAFE_CHARS.sub(lambda m: ' -' if m.group() == ':' else ' ', text)
     text = re.sub(r'\s+', ' ', text).strip().rstrip('. ')
@@ -8739,9 +8744,18 @@ def contained_path(folder: str, *components: str) -> str:
     """``folder/components…``, refusing anything that would leave ``folder``."""
     folder = os.path.normpath(folder)
     path = os.path.normpath(os.path.join(folder, *components))
+    # Inside for sure when the path starts with the folder and a '/' (both normalised;
+    # a folder of '/' or one starting '//' left to commonpath): what commonpath
+    # would say, without its splits and lists (issue 15: 10,000 a dry run).
+    if path.startswith(folder + '/') and not folder.startswith('//'):
+        return path
     if os.path.commonpath([folder, path]) != folder or path == folder:
         raise DestinationError(f'refusing a destination outside {folder}: {path}')
     return path
+
+
+def _shown_folder(path: str) -> str:
+    return f"'{clip(path)}'"
 
 
 def app_folder(path, settings: ArrSettings, what: str) -> str:
@@ -8750,23 +8764,23 @@ def app_folder(path, settings: ArrSettings, what: str) -> str:
     Raises DestinationError: that item fails, nothing is written."""
     if not isinstance(path, str):
         raise DestinationError(f'{settings.name} gave no usable folder for {what}: {path!r}')
-    # The item's title starts the line that shows these: not repeated here.
-    shown_path = f"'{clip(path)}'"
+    # The item's title starts the line that shows these: not repeated here. The path
+    # is shown clipped (_shown_folder), only when refused (issue 15: every item).
     if _FIELD_CONTROLS.search(path):
-        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
+        raise DestinationError(f'{settings.name} gave the folder {_shown_folder(path)}: '
                                'a path with control characters in it is refused')
     parts = path.replace('\\', '/').split('/') if is_windows_path(path) else path.split('/')
     if any(part in ('.', '..') for part in parts):
-        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
+        raise DestinationError(f'{settings.name} gave the folder {_shown_folder(path)}: '
                                'a path with . or .. in it is refused')
     mapped = map_path(path, settings.path_map)
     if is_windows_path(mapped):
         parent = path[:max(path.rfind('/'), path.rfind('\\'))] or path
         raise DestinationError(
-            f'{settings.name} gave the folder {shown_path}, which is not a path on this '
+            f'{settings.name} gave the folder {_shown_folder(path)}, which is not a path on this '
             f'machine: map it in [{settings.section}] path_map (e.g. {parent}=/mnt/library)')
     if not mapped.startswith('/'):
-        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
+        raise DestinationError(f'{settings.name} gave the folder {_shown_folder(path)}: '
                                'not an absolute path (map it with path_map)')
     return os.path.normpath(mapped)
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import re
 
 import pytest
@@ -371,6 +372,53 @@ def test_destination_never_leaves_the_item_folder():
     assert stalkeer.safe_component('a\x00b\x1fc<>|*"') == 'a b c'
     with pytest.raises(stalkeer.StalkeerError):
         stalkeer.contained_path('/movies/x', '..', 'y')
+
+
+def _reference_component(text, suffix='', max_bytes=stalkeer.NAME_MAX_BYTES):
+    """safe_component's general steps, without its fast path."""
+    text = text.encode('utf-8', 'replace').decode('utf-8')
+    text = stalkeer._UNSAFE_CHARS.sub(lambda m: ' -' if m.group() == ':' else ' ', text)
+    text = re.sub(r'\s+', ' ', text).strip().rstrip('. ')
+    if not text or set(text) <= {'.'}:
+        text = '_'
+    return (stalkeer.utf8_truncate(text, max_bytes - len(suffix.encode('utf-8'))).rstrip('. ') or '_') + suffix
+
+
+def _reference_contained(folder, *components):
+    folder = os.path.normpath(folder)
+    path = os.path.normpath(os.path.join(folder, *components))
+    if os.path.commonpath([folder, path]) != folder or path == folder:
+        raise stalkeer.DestinationError(f'refusing a destination outside {folder}: {path}')
+    return path
+
+
+def _outcome(fn, *args):
+    try:
+        return fn(*args)
+    except (stalkeer.DestinationError, ValueError) as exc:
+        return type(exc), str(exc)
+
+
+def test_the_fast_paths_of_destinations_decide_as_the_general_ones():
+    """safe_component and contained_path skip their general steps when the
+    answer is sure (issue 15); random names and folders over the characters that
+    matter must give what the general steps give."""
+    rng = random.Random(15)
+    alphabet = 'aZ09 .:/\\*?"<>|\t\x00\x1f\x7f-_()!~éÜ\u00a0\u2003\ud800\u202e'
+    names = ['Heat', 'Heat.', 'Heat ', ' Heat', 'A  B', '...', '', 'x' * 300, 'é' * 130, 'Se7en',
+             "Ocean's Eleven", 'Amélie', 'a.b.c', 'AC/DC', '[REC]', '{x}', '@ ^ ` ~ =']
+    names += [''.join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    for name in names:
+        for suffix, max_bytes in (('', 255), (' (1995)', 250), (' - S01E02', 40), ('', 3)):
+            assert stalkeer.safe_component(name, suffix, max_bytes) == \
+                _reference_component(name, suffix, max_bytes), (name, suffix, max_bytes)
+    folders = ['/', '//', '//nas/m', '/movies', '/movies/', 'rel', '.', '..', '../up', '', '/a/./b', '/a/../b']
+    parts = ['x', '..', '.', '', '/abs', 'a/../..', 'x/y', '...', '../movies/x']
+    for folder in folders:
+        for part in parts:
+            for more in ((), ('z',), ('..', '..')):
+                assert _outcome(stalkeer.contained_path, folder, part, *more) == \
+                    _outcome(_reference_contained, folder, part, *more), (folder, part, more)
 
 
 def test_movie_destination_fallback_to_movies_path():
