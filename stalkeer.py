@@ -5759,6 +5759,8 @@ class JsonStream:
             # goes the general way, which reads it again. Issue 15: 20,000 records
             # in a 10k dry run.
             buf, pos = self.buf, self.pos
+            if buf.startswith(' ', pos):        # Python's json.dumps writes ', '
+                pos += 1
             if buf.startswith('{', pos):
                 try:
                     value, end = decode(buf, pos)

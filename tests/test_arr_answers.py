@@ -326,14 +326,14 @@ def test_check_record_decides_as_isinstance_would():
             _reference_check(app, schema, record, required=())
 
 
-@pytest.mark.parametrize('indent', [None, 1])
-def test_a_listing_reads_the_same_in_any_chunks(indent):
+@pytest.mark.parametrize('style', [{}, {'indent': 1}, {'separators': (',', ':')}])
+def test_a_listing_reads_the_same_in_any_chunks(style):
     """JsonStream.items takes a compact record straight from the buffer; a record
     cut by the chunk's end, blanks, nested lists and scalars go the general way.
     Every cut of the answer gives the values json.loads gives."""
     values = [{'id': 1, 'title': 'A, [b]', 'alternateTitles': [{'title': '}'}]}, [1, [2]], 3, 'x',
               {'id': 2, 'n': 12.5e3}, {}, None, {'id': 3, 'quote': '"\\u00e9'}, 1234567]
-    text = json.dumps(values, indent=indent).encode()
+    text = json.dumps(values, **style).encode()
     for size in list(range(1, 24)) + [len(text)]:
         chunks = [text[i:i + size] for i in range(0, len(text), size)]
         stream = stalkeer.JsonStream(chunks)
