@@ -15,6 +15,7 @@ To re-record after a deliberate change of the output: RECORD_DRY_RUN_OUTPUT=1.
 """
 
 import difflib
+import gc
 import os
 import random
 import sys
@@ -106,3 +107,28 @@ def test_dry_run_output_is_unchanged(cli, tmp_path):
         diff = ''.join(list(difflib.unified_diff(expected.splitlines(True), got.splitlines(True),
                                                  'expected', 'got'))[:60])
         pytest.fail('the dry run printed another plan:\n' + diff)
+
+
+def test_the_collector_is_paused_while_a_run_reads_and_matches(monkeypatch, cli, tmp_path):
+    """Reading the app's listings and matching make tens of thousands of acyclic
+    objects: the cyclic collector is off for that phase only, and on again after,
+    also when the phase fails."""
+    seen = []
+
+    def wanted(self, can_read_db):
+        seen.append(gc.isenabled())
+        raise stalkeer.ArrError('stop here')
+    monkeypatch.setattr(stalkeer.ArrRun, 'wanted', wanted)
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text(f'[database]\nurl = sqlite:///{tmp_path}/x.db\n[m3u]\nfile_path = {tmp_path}/p.m3u\n'
+                   '[radarr]\nurl = http://127.0.0.1:9\napi_key = k\n', encoding='utf-8')
+    assert gc.isenabled()
+    code, out, err = cli('--config', ini, 'radarr', '--dry-run')
+    assert seen == [False] and 'stop here' in err and gc.isenabled()
+    gc.disable()
+    try:
+        with stalkeer.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()       # as it was
+    finally:
+        gc.enable()
