@@ -482,7 +482,7 @@ class Redactor:
         # Each pattern only where the text has what it needs ('://', 'url: /', '='):
         # a scan less per pattern for most lines (issue 15: every plan line).
         if '://' in text:
-            text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+            text = _redact_urls_in(text)
         if ': /' in text:
             text = _XTREAM_PATH_IN_TEXT.sub(r'\1***/***', text)
         if '=' in text:
@@ -492,6 +492,30 @@ class Redactor:
 
 
 redact = Redactor()
+
+# The longest scheme _URL_IN_TEXT knows ('postgresql'): a URL starts at most this
+# many characters before its '://'.
+_URL_SCHEME_MAX = 10
+
+
+def _redact_urls_in(text: str) -> str:
+    """``_URL_IN_TEXT.sub(redact_url of each URL, text)``, its search started a
+    scheme's length before each '://' rather than at every character of the text
+    (issue 15: a plan line is ~150 characters for one URL). A search from a
+    position still sees the character before it (``\b``)."""
+    pieces, done = [], 0
+    at = text.find('://')
+    while at >= 0:
+        m = _URL_IN_TEXT.search(text, max(done, at - _URL_SCHEME_MAX))
+        if m is None:
+            break
+        pieces += (text[done:m.start()], redact_url(m.group(0)))
+        done = m.end()
+        at = text.find('://', done)
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return ''.join(pieces)
 
 
 # The usual playlist URL: http(s), an ASCII host[:port] without userinfo, a path,
@@ -8890,13 +8914,19 @@ class Console:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.record = record
+        self._stdout_tty = None         # asked once: a dry run prints a line per item
+
+    def _tty(self) -> bool:
+        if self._stdout_tty is None:
+            self._stdout_tty = stream_is_tty(self.stdout)
+        return self._stdout_tty
 
     def out(self, message='', always=False) -> None:
         """Normal output; ``-q`` keeps only what is ``always`` (final summaries).
         Redacted, each line clipped to DISPLAY_LINE_MAX."""
         message = shown(message)
         if always or not self.quiet:
-            write_line(self.stdout, message)
+            write_line(self.stdout, message, self._tty())
         if self.record:
             log_to_file(logging.INFO, message)
 
@@ -8928,10 +8958,11 @@ def stream_is_tty(stream) -> bool:
         return False
 
 
-def write_line(stream, text: str) -> None:
+def write_line(stream, text: str, tty: bool | None = None) -> None:
     """One line on a console stream; on a terminal above the progress bars
-    (tqdm clears them, writes, and draws them again), never through them."""
-    if tqdm is not None and stream_is_tty(stream):
+    (tqdm clears them, writes, and draws them again), never through them.
+    ``tty``: whether ``stream`` is a terminal, when the caller knows."""
+    if tqdm is not None and (stream_is_tty(stream) if tty is None else tty):
         tqdm.write(text, file=stream)
     else:
         stream.write(text + '\n')

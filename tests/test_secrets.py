@@ -67,6 +67,20 @@ def test_the_plain_url_shortcut_masks_exactly_as_urllib_does():
         assert stalkeer._url_path_and_fragment(url) == expected, url
 
 
+def test_urls_in_a_text_are_found_as_the_pattern_finds_them():
+    # _redact_urls_in starts its search near each '://' (issue 15): the same as
+    # _URL_IN_TEXT.sub over the whole text, word boundaries and odd schemes included.
+    import random
+    rng = random.Random(15)
+    pieces = ['http://h/movie/u1/p1/1.mkv', 'HTTPS://h/live/u1/p1/2.ts', 'postgresql://u:pw@db/x',
+              'rtmps://h/a', 'xhttp://h/movie/u1/p1/3.mkv', 'ftp://h/u1/p1/4', '://', 'http:/', 'rtsp://',
+              ' ', '"', '<', 'Heat (1995)', 'é', 'postgres://', '\n', 'http://h/movie/u1/p1/5.mkv?token=z']
+    texts = [''.join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(3000)]
+    for text in texts:
+        assert stalkeer._redact_urls_in(text) == \
+            stalkeer._URL_IN_TEXT.sub(lambda m: stalkeer.redact_url(m.group(0)), text), text
+
+
 def test_redaction_skips_only_patterns_a_text_cannot_hold():
     # Redactor looks for URLs, requests' "url: /…" paths and secret query values
     # only in a text with '://', ': /' or '=' (issue 15): the same text either way.
