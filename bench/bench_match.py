@@ -257,7 +257,8 @@ def run_skips(module, items):
     run.service = 'radarr'
     run.args = types.SimpleNamespace(force=False)
     run.workers = types.SimpleNamespace(owner='bench-owner')
-    run.state = None
+    # skip_reasons reads the retry limit (main's "gave up" column) and asks whether a lease lives.
+    run.state = types.SimpleNamespace(max_retry_attempts=5, is_live=lambda row_id: False)
     t = time.perf_counter()
     if hasattr(module.ArrRun, 'skip_reasons'):
         found = run.skip_reasons(items)
