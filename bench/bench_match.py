@@ -13,6 +13,12 @@ rest on their title (so a real run would read their header) are counted as
 probes. Also times finding the items already downloaded or held (8,000 rows in
 download_info): one query per run.
 
+Before that, `radarr --dry-run` (in process, against tests/fakearr.py answering
+from its cache) for each of --dry-run-sizes missing movies, round by round with
+two floors: the SQL join alone (run_floor), and what any dry run must pay
+(run_listing_floor: GET the same listings, json.loads, the join); the
+match_key cache is emptied before each dry run, as a run from cron starts.
+
 With --baseline, the same work is timed with another stalkeer.py (e.g. main)
 on the same database, interleaved: baseline, this, baseline, this, ... and the
 ratio of each pair is reported (min / median / max), as this machine's speed
