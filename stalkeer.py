@@ -10222,10 +10222,15 @@ class ArrRun:
         stuck = ((DI.status == FAILED) & (DI.retry_count >= self.state.max_retry_attempts)
                  & DI.error_message.contains(PERMANENT_MARK))
         fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by, stuck)
+        # peewee writes the query once; the IN lists are written by hand: peewee
+        # building them for 8,000 ids was ~5% of a 10k dry run (issue 15).
+        head, params = DI.select(*fields).where(DI.service == self.service).sql()
+        param = BulkWriter(db_proxy.obj).param
         for chunk in _chunks(ids, _SQL_IN_CHUNK):
-            query = (DI.select(*fields).where((DI.service == self.service)
-                                              & DI.service_item_id.in_(chunk)).order_by(DI.id).tuples())
-            for row in query:
+            marks = ', '.join([param] * len(chunk))
+            cursor = db_proxy.obj.execute_sql(
+                f'{head} AND ("t1"."service_item_id" IN ({marks})) ORDER BY "t1"."id"', [*params, *chunk])
+            for row in cursor.fetchall():
                 rows[row[1]].append(row)
         if any(item.item_ids for item in items):         # episodes of multi-episode files
             for chunk in _chunks(ids, _SQL_IN_CHUNK):

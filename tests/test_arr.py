@@ -552,3 +552,37 @@ def test_file_names_from_urls_never_leave_the_folder(url, name):
     got = stalkeer.url_file_name(url)
     assert got == name or (name == 'b ..  c.mkv' and '/' not in got and got.endswith('.mkv'))
     assert got not in ('.', '..') and '/' not in got
+
+
+def test_already_downloaded_held_and_gave_up_are_found_in_one_query_per_900(db, tmp_path):
+    """ArrRun.skip_reasons on both engines: peewee writes its query once and the
+    IN lists are written by hand (issue 15); more ids than one list holds, rows
+    of another service ignored, the first row that decides wins (id order)."""
+    DI = stalkeer.DownloadInfo
+    done = tmp_path / 'done.mkv'
+    done.write_bytes(b'x')
+    rows = [dict(service_item_id=5, status='completed', download_path=str(tmp_path / 'gone.mkv')),
+            dict(service_item_id=5, status='completed', download_path=str(done)),
+            dict(service_item_id=1200, status='failed', retry_count=5,
+                 error_message=f'HTTP 404: {stalkeer.PERMANENT_MARK.upper()}'),
+            dict(service_item_id=1201, status='failed', retry_count=4,
+                 error_message=stalkeer.PERMANENT_MARK),
+            dict(service_item_id=1500, status='downloading', locked_by='other-host-1'),
+            dict(service_item_id=7, status='completed', download_path=str(done), service='sonarr')]
+    for n, row in enumerate(rows):
+        DI.create(**{'url': f'http://h/{n}', 'destination': f'{tmp_path}/d{n}', 'service': 'radarr',
+                     **row})
+    DI.update(locked_at=stalkeer.db_now()).where(DI.locked_by == 'other-host-1').execute()   # a live lease
+    run = object.__new__(stalkeer.ArrRun)
+    run.service = 'radarr'
+    run.args = type('Args', (), {'force': False})()
+    run.workers = type('Workers', (), {'owner': 'me'})()
+    run.state = stalkeer.StateManager(max_retry_attempts=5)
+    items = [stalkeer.WantedItem('radarr', i, None, f'item {i}', '') for i in range(1, 2001)]
+    reasons = run.skip_reasons(items)
+    assert set(reasons) == {5, 1200, 1500}
+    assert reasons[5] == (stalkeer.SKIP_DONE, str(done))
+    assert reasons[1200][0] == stalkeer.SKIP_NEEDS_ATTENTION and 'download #3 gave up' in reasons[1200][1]
+    assert reasons[1500] == (stalkeer.SKIP_HELD, 'being downloaded by other-host-1')
+    run.args.force = True
+    assert set(run.skip_reasons(items)) == {1200, 1500}
