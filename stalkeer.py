@@ -194,6 +194,17 @@ CHUNK_SIZE = 1 * MiB
 RESUME_OVERLAP = 64 * 1024
 # How often progress hooks are called at most (the tqdm bar and the log line).
 HOOK_INTERVAL = 0.2
+# Every this many bytes written to a .part, the kernel is asked to start writing
+# them to disk without waiting (sync_file_range, Linux): the fsync before the
+# rename then finds little left, instead of a whole GiB of dirty pages
+# (bench/RESULTS.md, "download of 1 GiB").
+WRITEBACK_WINDOW = 64 * MiB
+# A plain-HTTP body of at least this size is moved from the socket to the .part
+# with splice(2) through a pipe (Linux): the kernel copies each byte once, into
+# the page cache, where recv() + pwrite() copy it twice and pass it through
+# Python (bench/RESULTS.md: half the CPU of a GiB). Smaller bodies are not worth
+# the pipe.
+SPLICE_MIN_BYTES = 4 * MiB
 
 MEDIA_EXTENSIONS = frozenset(
     '.mkv .mp4 .avi .m4v .mov .wmv .mpg .mpeg .ts .m2ts .webm .flv .ogv .3gp .divx .vob'.split())
@@ -883,6 +894,57 @@ def filesystem_type(path: str) -> str | None:
                 and len(mountpoint) >= len(best):
             best, best_type = mountpoint, fstype
     return best_type
+
+
+# <linux/fs.h>: start writeback of the dirty pages in the range; do not wait
+_SYNC_FILE_RANGE_WRITE = 2
+_NOT_LOOKED_UP = object()
+_sync_file_range_fn = _NOT_LOOKED_UP
+
+
+def _load_sync_file_range():
+    """libc's sync_file_range through ctypes, or None (not Linux, no such symbol,
+    no ctypes). Looked up once, on the first window of the first large download."""
+    if not sys.platform.startswith('linux'):
+        return None
+    try:
+        import ctypes
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (ImportError, OSError, AttributeError):
+        return None
+    fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    fn.restype = ctypes.c_int
+
+    def sync_file_range(fd: int, offset: int, nbytes: int, flags: int) -> None:
+        if fn(fd, offset, nbytes, flags) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code))
+    return sync_file_range
+
+
+def start_writeback(fd: int, offset: int, nbytes: int) -> bool:
+    """Ask the kernel to start writing ``nbytes`` from ``offset`` of ``fd`` to disk,
+    without waiting for it (Linux sync_file_range(2), SYNC_FILE_RANGE_WRITE).
+
+    Only a head start for a later fsync, never a durability promise: that stays
+    the fsync's job. Returns False when this system has no such call; raises
+    OSError as the call does (EINVAL or ESPIPE on some filesystems and files,
+    ENOSYS under some emulators), which callers treat as "not here"."""
+    global _sync_file_range_fn
+    if _sync_file_range_fn is _NOT_LOOKED_UP:
+        _sync_file_range_fn = _load_sync_file_range()
+    if _sync_file_range_fn is None:
+        return False
+    _sync_file_range_fn(fd, offset, nbytes, _SYNC_FILE_RANGE_WRITE)
+    return True
+
+
+def close_quietly(*fds: int | None) -> None:
+    """Close each descriptor that is not None, ignoring errors (nothing to save)."""
+    for fd in fds:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def fsync_directory(path: str) -> None:
@@ -2502,6 +2564,8 @@ class PartFile:
         self.created = False        # this process made it (the row must record it)
         self.dir_fd: int | None = None
         self.fd: int | None = None
+        self.writeback_from: int | None = None    # first byte not yet handed to writeback
+        self.writeback = True       # False once this system or filesystem said no
 
     @property
     def is_open(self) -> bool:
@@ -2628,15 +2692,42 @@ class PartFile:
     def write(self, data, pos: int, keeper: LeaseKeeper) -> None:
         """Write ``data`` at ``pos``, but only while the lease is surely ours."""
         keeper.check()
-        view = memoryview(data)
+        begin = pos
         try:
-            while view:
-                written = os.pwrite(self.fd, view, pos)
-                view, pos = view[written:], pos + written
+            if isinstance(data, _PipedChunk):
+                pos = data.move_to(self.fd, pos)     # spliced: the kernel copies it once
+            else:
+                view = memoryview(data)
+                while view:
+                    written = os.pwrite(self.fd, view, pos)
+                    view, pos = view[written:], pos + written
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise DiskSpaceError(f'disk full while writing {self.path}') from None
             raise DownloadError(f'cannot write {self.path}: {exc.strerror}') from None
+        self._write_back(begin, pos)
+
+    def _write_back(self, begin: int, end: int) -> None:
+        """Once a window (WRITEBACK_WINDOW) of new bytes is written, start the
+        kernel writing it to disk (:func:`start_writeback`), so the fsync of the
+        finish has little left to do. It only moves bytes this holder wrote
+        under its lease from the page cache to the disk, a step the fsync would
+        take anyway: the file's content is not touched, so it needs no lease
+        check of its own. Never fails a download: where the call is missing or
+        refused, the fsync does all the work, as before."""
+        if not self.writeback:
+            return
+        if self.writeback_from is None or begin < self.writeback_from:
+            self.writeback_from = begin       # the first write, or a rewind
+        if end - self.writeback_from < WRITEBACK_WINDOW:
+            return
+        try:
+            self.writeback = start_writeback(self.fd, self.writeback_from, end - self.writeback_from)
+        except OSError as exc:
+            self.writeback = False
+            log.debug('no early writeback for %s (%s); the fsync before the rename does it all',
+                      self.name, exc.strerror or exc)
+        self.writeback_from = end
 
     def read(self, size: int, pos: int) -> bytes:
         return os.pread(self.fd, size, pos)
@@ -2668,10 +2759,7 @@ class PartFile:
 
     def close(self) -> None:
         """Close (which drops the lock)."""
-        for fd in (self.fd, self.dir_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_quietly(self.fd, self.dir_fd)
         self.fd = self.dir_fd = None
 
 
@@ -3192,6 +3280,9 @@ class Downloader:
             keeper.check()       # the end of the body may be the cut of a lost lease
         finally:
             keeper.interrupt = None
+            close = getattr(raw, 'close', None)
+            if close is not None:
+                close()          # the splice pipe; bytes still in it were never ours to write
         progress(pos, status='finished' if total in (None, pos) else 'downloading', force=True)
         # No save here: the finish records the size (finishing), a retry or a
         # failure records what the .part holds.
@@ -3212,6 +3303,9 @@ class Downloader:
         sock = getattr(inner, 'fp', None)            # its buffered socket reader
         if inner is not None and not getattr(inner, 'chunked', True) \
                 and isinstance(getattr(inner, 'length', None), int) and hasattr(sock, 'readinto1'):
+            conn = getattr(getattr(sock, 'raw', None), '_sock', None)   # socket.SocketIO's socket
+            if inner.length >= SPLICE_MIN_BYTES and _can_splice(conn):
+                return _SplicingBodyReader(sock, inner.length, conn)
             return _BufferedBodyReader(sock, inner.length)
         if inner is not None and hasattr(inner, 'read1'):
             return inner.read1
@@ -3237,6 +3331,8 @@ class Downloader:
             chunk = self._read(raw)
             if not chunk:
                 raise IncompleteDownloadError('connection closed while checking the resume overlap')
+            if isinstance(chunk, _PipedChunk):
+                chunk = chunk.take()
             remote += chunk
         if remote[:overlap] != part.read(overlap, start):
             part.truncate(0, keeper)
@@ -3383,6 +3479,144 @@ class _BufferedBodyReader:
         n = self.sock.readinto1(self.buffer[:min(size, CHUNK_SIZE, self.remaining)])
         self.remaining -= n
         return self.buffer[:n]
+
+
+# splice(2) said "not for this descriptor": fall back to reading and writing
+_SPLICE_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP})
+
+
+def _can_splice(conn) -> bool:
+    """A plain TCP socket on Linux (TLS bytes must be decrypted in user space)."""
+    return (sys.platform.startswith('linux') and hasattr(os, 'splice')
+            and conn is not None and type(conn) is socket.socket)
+
+
+class _PipedChunk:
+    """``size`` body bytes held in the reader's pipe, for :meth:`PartFile.write`
+    to move into the .part (after its lease check) with :meth:`move_to`."""
+
+    __slots__ = ('reader', 'size')
+
+    def __init__(self, reader: '_SplicingBodyReader', size: int):
+        self.reader = reader
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def take(self) -> bytes:
+        """The bytes themselves (the resume overlap compares them in memory)."""
+        data = bytearray()
+        while len(data) < self.size:
+            block = os.read(self.reader.pipe_r, self.size - len(data))
+            if not block:
+                raise OSError(errno.EIO, 'the splice pipe ran dry')
+            data += block
+        return bytes(data)
+
+    def move_to(self, fd: int, pos: int) -> int:
+        """Empty the pipe into ``fd`` at ``pos``; returns the position after.
+        Raises OSError as the write does."""
+        left, pipe = self.size, self.reader.pipe_r
+        while left:
+            if self.reader.splice_out:
+                try:
+                    n = os.splice(pipe, fd, left, offset_dst=pos)
+                except OSError as exc:
+                    if exc.errno not in _SPLICE_UNSUPPORTED:
+                        raise
+                    self.reader.splice_out = False     # this filesystem: through user space
+                    continue
+            else:
+                data = memoryview(os.read(pipe, left))
+                n = len(data)
+                while data:
+                    data = data[os.pwrite(fd, data, pos + n - len(data)):]
+            if n <= 0:
+                raise OSError(errno.EIO, 'the splice pipe ran dry')
+            pos, left = pos + n, left - n
+        return pos
+
+
+class _SplicingBodyReader(_BufferedBodyReader):
+    """A Content-Length body over plain TCP on Linux, moved by splice(2):
+    socket → pipe here, pipe → .part in :meth:`PartFile.write`, after the lease
+    check, so a lost lease still leaves the bytes unwritten (they die with the
+    pipe). The first read goes through user space, for the HLS check at
+    position 0; the second takes what the socket reader still buffers, which
+    leaves the socket to splice alone. Where splice is refused (EINVAL, ENOSYS),
+    the rest is read as :class:`_BufferedBodyReader` reads it. The socket's
+    timeout (read_timeout) is kept by waiting in poll(); a connection cut
+    from the lease keeper ends the splice at once (0 bytes: end of body)."""
+
+    def __init__(self, sock, length: int, conn):
+        super().__init__(sock, length)
+        self.conn = conn
+        self.reads = 0
+        self.pipe_r: int | None = None
+        self.pipe_w: int | None = None
+        self.pipe_size = 0
+        self.splice_out = True       # pipe → file: False once the filesystem refused
+        self.spliced = False         # a splice from the socket has moved bytes
+
+    def __call__(self, size: int = CHUNK_SIZE):
+        if self.remaining <= 0:
+            return b''
+        self.reads += 1
+        if self.reads == 1 or not self.splice_out:
+            return super().__call__(size)
+        if self.pipe_r is None:
+            return self._hand_over()
+        return self._splice_in()
+
+    def _hand_over(self):
+        """What the socket reader buffers (one raw read when nothing), then a pipe."""
+        buffered = self.sock.peek(1)
+        data = self.sock.read1(min(len(buffered), self.remaining)) if buffered else b''
+        self.remaining -= len(data)
+        try:
+            self.pipe_r, self.pipe_w = os.pipe()
+        except OSError:
+            self.splice_out = False
+            return data
+        with contextlib.suppress(OSError, AttributeError):   # default 64 KiB otherwise
+            fcntl.fcntl(self.pipe_w, fcntl.F_SETPIPE_SZ, CHUNK_SIZE)
+        try:
+            self.pipe_size = fcntl.fcntl(self.pipe_w, fcntl.F_GETPIPE_SZ)
+        except (OSError, AttributeError):
+            self.pipe_size = 64 * 1024
+        return data if data else self._splice_in()
+
+    def _splice_in(self):
+        fd = self.conn.fileno()
+        while True:
+            try:
+                n = os.splice(fd, self.pipe_w, min(self.pipe_size, self.remaining))
+                break
+            except BlockingIOError:          # a socket with a timeout is non-blocking
+                self._wait_readable(fd)
+            except OSError as exc:
+                if exc.errno not in _SPLICE_UNSUPPORTED or self.spliced:
+                    raise
+                self.splice_out = False      # refused at the first try: nothing was moved
+                return super().__call__(CHUNK_SIZE)
+        self.remaining -= n
+        self.spliced = True
+        return _PipedChunk(self, n) if n else b''
+
+    def _wait_readable(self, fd: int) -> None:
+        """Wait up to the socket's timeout (read_timeout) for bytes or an end;
+        poll(), not select(): a long-running serve may hold descriptors past 1024."""
+        import select
+        timeout = self.conn.gettimeout()
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        if not poller.poll(None if timeout is None else max(0, math.ceil(timeout * 1000))):
+            raise TimeoutError('timed out')
+
+    def close(self) -> None:
+        close_quietly(self.pipe_r, self.pipe_w)
+        self.pipe_r = self.pipe_w = None
 
 
 def _validator(response) -> str | None:

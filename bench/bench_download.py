@@ -2,6 +2,7 @@
 """Benchmark `stalkeer.py download` against curl, its memory, and a SIGKILL resume.
 
     python bench/bench_download.py [--size-mib 1024] [--runs 3] [--big-mib 2048]
+                                   [--baseline main.py ...]
 
 1. Throughput: a random file of --size-mib served over 127.0.0.1 by
    tests/fileserver.py (standalone mode, sendfile), fetched alternately (after
@@ -9,7 +10,9 @@
    SQLite database and destination each run, tracking on: progress saved every
    10 MiB, fsync before the rename). Wall time, MB/s (10^6 bytes), user+sys CPU
    of the child (os.wait4, so it is that child's own rusage), the median
-   stalkeer/curl speed ratio. The page cache is flushed (os.sync) before every
+   stalkeer/curl speed ratio. Each --baseline (e.g. `git show main:stalkeer.py >
+   main.py`) runs in the same rounds, the order of the tools drawn anew (seeded)
+   each round. The page cache is flushed (os.sync) before every
    run; curl does not fsync, so the sync after each curl run is timed as well.
 2. Peak RSS (ru_maxrss from os.wait4: the child's own peak, not the largest
    child so far) of a --big-mib and a 256 MiB download (sparse files: only the
@@ -152,17 +155,26 @@ def remove(*paths):
                 os.unlink(p)
 
 
-def stalkeer_argv(db_path, *args):
-    return [sys.executable, STALKEER, '-q', '--db', f'sqlite:///{db_path}', *args]
+def baseline_names(paths):
+    """(name, path) of each --baseline: base1, base2, ..."""
+    return [(f'base{n}', path) for n, path in enumerate(paths, 1)]
+
+
+def stalkeer_argv(db_path, *args, script=STALKEER):
+    return [sys.executable, script, '-q', '--db', f'sqlite:///{db_path}', *args]
 
 
 # -- 1. throughput ----------------------------------------------------------------
 
-def throughput(url, size, digest, work, runs, warmup):
+def throughput(url, size, digest, work, runs, warmup, baseline=None):
     rows = []
     env = child_env()
+    baselines = dict(baseline_names(baseline or []))
+    tools = ('curl', 'stalkeer') + tuple(baselines)
     for i in range(1 - warmup, runs + 1):
-        for tool in ('curl', 'stalkeer'):
+        # A new order each round (seeded): with a fixed or rotated order the
+        # tool run right after curl was 0.5 s slower per GiB, whichever it was.
+        for tool in random.Random(i).sample(tools, len(tools)):
             out = os.path.join(work, f'tp-{tool}-{i}.mkv')
             db = os.path.join(work, f'tp-{i}.db')
             remove(out, out + '*.part', db + '*')
@@ -170,7 +182,8 @@ def throughput(url, size, digest, work, runs, warmup):
             if tool == 'curl':
                 argv = ['curl', '-s', '-o', out, url]
             else:
-                argv = stalkeer_argv(db, 'download', url, out)
+                argv = stalkeer_argv(db, 'download', url, out,
+                                     script=baselines.get(tool, STALKEER))
             wall, cpu, rss, code = run_child(argv, env, work, os.path.join(work, f'tp-{tool}-{i}'))
             if code != 0:
                 sys.exit(f'{tool} run {i} failed ({code}): {tail(os.path.join(work, f"tp-{tool}-{i}.err"))}')
@@ -307,7 +320,9 @@ def med(values):
 
 
 def report_throughput(args, size, rows, startup):
-    by = {t: [r for r in rows if r['tool'] == t] for t in ('curl', 'stalkeer')}
+    baselines = dict(baseline_names(args.baseline or []))
+    tools = ('curl', 'stalkeer') + tuple(baselines)
+    by = {t: [r for r in rows if r['tool'] == t] for t in tools}
     speed = {t: [size / r['wall'] / 1e6 for r in by[t]] for t in by}
     ratios = [s / c for s, c in zip(speed['stalkeer'], speed['curl'])]
     ratio = med(ratios)
@@ -320,9 +335,11 @@ def report_throughput(args, size, rows, startup):
     print()
     print('| tool | wall (median) | min–max | MB/s (median) | CPU user+sys per GiB | sync after |')
     print('| --- | --- | --- | --- | --- | --- |')
-    for t in ('curl', 'stalkeer'):
+    names = {'curl': '`curl -s -o`', 'stalkeer': '`stalkeer.py -q download`',
+             **{name: f'{name} `{path}`' for name, path in baselines.items()}}
+    for t in tools:
         walls = [r['wall'] for r in by[t]]
-        print(f'| {"`curl -s -o`" if t == "curl" else "`stalkeer.py -q download`"} '
+        print(f'| {names[t]} '
               f'| {med(walls):.2f} s | {min(walls):.2f}–{max(walls):.2f} s '
               f'| {med(speed[t]):.0f} | {cpu_gib[t]:.2f} s '
               f'| {med([r["sync"] for r in by[t]]):.2f} s |')
@@ -334,6 +351,15 @@ def report_throughput(args, size, rows, startup):
           f'Against curl plus the sync that follows it (stalkeer fsyncs before its rename): '
           f'{ratio_synced:.2f}. Interpreter start + `import stalkeer`: {startup:.2f} s of each '
           f'stalkeer run.')
+    for name in baselines:
+        base_ratios = [b['wall'] / s['wall'] for s, b in zip(by['stalkeer'], by[name])]
+        base_curl = [c['wall'] / b['wall'] for b, c in zip(by[name], by['curl'])]
+        print()
+        print(f'stalkeer/{name} speed, per round: min {min(base_ratios):.2f}, median '
+              f'**{med(base_ratios):.2f}**, max {max(base_ratios):.2f} '
+              f'({", ".join(f"{x:.2f}" for x in base_ratios)}); {name}/curl: min '
+              f'{min(base_curl):.2f}, median {med(base_curl):.2f}, max {max(base_curl):.2f}.')
+    print(f'load average at the end: {" ".join(f"{x:.2f}" for x in os.getloadavg())}')
 
 
 def report_rss(rss):
@@ -389,6 +415,9 @@ def main():
                         help='server rate for the SIGKILL test, MB/s (10^6 bytes)')
     parser.add_argument('--kills', type=int, default=3)
     parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--baseline', metavar='STALKEER_PY', action='append',
+                        help='another stalkeer.py (e.g. main\'s) run in the same rounds as one more '
+                             'tool; may be repeated (base1, base2, ...)')
     parser.add_argument('--skip', default='', help='comma list of parts to skip: throughput,rss,kill')
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(',')))
@@ -413,7 +442,8 @@ def main():
             server, base = start_server(src_dir)
             try:
                 print('throughput:', flush=True)
-                rows = throughput(f'{base}/movie.mkv', size, digest, work, args.runs, args.warmup)
+                rows = throughput(f'{base}/movie.mkv', size, digest, work, args.runs, args.warmup,
+                                  args.baseline)
             finally:
                 stop_server(server)
             startup = import_time(work)

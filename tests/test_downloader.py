@@ -413,7 +413,9 @@ def test_progress_is_persisted_during_the_transfer(server, make_downloader, tmp_
     assert seen[0].status == 'completed'
 
 
-def test_lease_lost_stops_the_transfer_and_writes_nothing(server, make_downloader, tmp_path, db):
+def steal_mid_transfer(server, make_downloader, tmp_path, also_wait_for=None):
+    """Start a throttled download, let another instance take its row over once
+    progress was saved, and check nothing more was written."""
     data = payload(800_000)
     url = server.add('stolen.mkv', data)
     server.fault('stolen.mkv', throttle_bps=400_000)
@@ -423,6 +425,8 @@ def test_lease_lost_stops_the_transfer_and_writes_nothing(server, make_downloade
         downloader.download(url, str(tmp_path / 'stolen.mkv'))))
     thread.start()
     info = wait_for(lambda: DI.select().where(DI.bytes_downloaded > 0).first(), what='progress')
+    if also_wait_for is not None:
+        wait_for(also_wait_for, what='the transfer under test')
     # Another instance takes the row over (as if our lease had gone stale).
     DI.update(locked_by='thief', status='paused', error_message='mine now').where(
         DI.id == info.id).execute()
@@ -435,6 +439,10 @@ def test_lease_lost_stops_the_transfer_and_writes_nothing(server, make_downloade
     time.sleep(0.3)
     assert os.path.getsize(after.part_path) == size < len(data)
     assert not (tmp_path / 'stolen.mkv').exists()
+
+
+def test_lease_lost_stops_the_transfer_and_writes_nothing(server, make_downloader, tmp_path, db):
+    steal_mid_transfer(server, make_downloader, tmp_path)
 
 
 def test_long_download_keeps_its_lease(server, make_downloader, tmp_path, db):
@@ -718,3 +726,209 @@ def test_progress_resets_the_retries_used(server, make_downloader, tmp_path, db)
     result = downloader.run(row(info.id))                 # max_retry_attempts = 5
     assert result.status == 'completed' and sha256(tmp_path / 'forgive.mkv') == sha256(data)
     assert len(server.gets('forgive.mkv')) == 2
+
+
+# -- early writeback (issue 15: the fsync before the rename finds little left) ---------
+
+def _record_finish_fsync(monkeypatch, calls):
+    real_fsync = stalkeer.PartFile.fsync
+
+    def fsync(part):
+        calls.append(('fsync', None, None))
+        return real_fsync(part)
+    monkeypatch.setattr(stalkeer.PartFile, 'fsync', fsync)
+
+
+def test_writeback_is_started_per_window_and_the_fsync_still_comes_before_the_rename(
+        server, make_downloader, tmp_path, db, monkeypatch):
+    data = payload(5 * 1024 * 1024 + 4321)
+    url = server.add('wb.mkv', data)
+    calls = []
+    monkeypatch.setattr(stalkeer, 'WRITEBACK_WINDOW', 1024 * 1024)
+    monkeypatch.setattr(stalkeer, '_sync_file_range_fn',
+                        lambda fd, offset, nbytes, flags: calls.append((flags, offset, nbytes)))
+    _record_finish_fsync(monkeypatch, calls)
+    dest = tmp_path / 'wb.mkv'
+
+    result = make_downloader().download(url, str(dest))
+
+    assert result.status == 'completed' and sha256(dest) == sha256(data)
+    windows = [(offset, nbytes) for flags, offset, nbytes in calls if flags != 'fsync']
+    assert all(flags == stalkeer._SYNC_FILE_RANGE_WRITE for flags, *_ in calls[:-1])
+    assert len(windows) >= 4                       # one call per MiB window, not one per write
+    assert all(nbytes >= 1024 * 1024 for _, nbytes in windows)
+    assert windows[0][0] == 0                      # contiguous from the start: nothing skipped
+    assert all(a + n == b for (a, n), (b, _) in zip(windows, windows[1:]))
+    assert calls[-1][0] == 'fsync'                 # the durable fsync is still the last word
+
+
+@pytest.mark.parametrize('code', [stalkeer.errno.ENOSYS, stalkeer.errno.EINVAL,
+                                  stalkeer.errno.ESPIPE, stalkeer.errno.EIO])
+def test_a_refused_writeback_never_fails_the_download(code, server, make_downloader, tmp_path, db,
+                                                      monkeypatch):
+    data = payload(3 * 1024 * 1024 + 17)
+    url = server.add('refused.mkv', data)
+    calls = []
+
+    def refuse(fd, offset, nbytes, flags):
+        calls.append(offset)
+        raise OSError(code, os.strerror(code))
+    monkeypatch.setattr(stalkeer, 'WRITEBACK_WINDOW', 512 * 1024)
+    monkeypatch.setattr(stalkeer, '_sync_file_range_fn', refuse)
+    fsyncs = []
+    _record_finish_fsync(monkeypatch, fsyncs)
+    dest = tmp_path / 'refused.mkv'
+
+    result = make_downloader().download(url, str(dest))
+
+    assert result.status == 'completed' and sha256(dest) == sha256(data)
+    assert calls == [0]           # asked once; after a refusal this file is not asked again
+    assert fsyncs                 # the fsync before the rename did all the work
+
+
+def test_no_writeback_call_on_this_system_still_downloads(server, make_downloader, tmp_path, db,
+                                                          monkeypatch):
+    data = payload(2 * 1024 * 1024 + 5)
+    url = server.add('none.mkv', data)
+    monkeypatch.setattr(stalkeer, 'WRITEBACK_WINDOW', 256 * 1024)
+    monkeypatch.setattr(stalkeer, '_sync_file_range_fn', None)     # not Linux, or no ctypes
+    dest = tmp_path / 'none.mkv'
+    assert make_downloader().download(url, str(dest)).status == 'completed'
+    assert sha256(dest) == sha256(data)
+
+
+@pytest.mark.skipif(not stalkeer.sys.platform.startswith('linux'), reason='sync_file_range is Linux')
+def test_the_real_sync_file_range_is_found_and_accepts_a_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(stalkeer, '_sync_file_range_fn', stalkeer._NOT_LOOKED_UP)
+    path = tmp_path / 'f.bin'
+    path.write_bytes(payload(300_000))
+    fd = os.open(path, os.O_RDWR)
+    try:
+        assert stalkeer.start_writeback(fd, 0, 300_000) is True
+        with pytest.raises(OSError):
+            stalkeer.start_writeback(-1, 0, 1)      # errors come back as OSError, never ctypes'
+    finally:
+        os.close(fd)
+    assert callable(stalkeer._sync_file_range_fn)
+
+
+# -- splice(2): socket → pipe → .part, the kernel copying each byte once (issue 15) -----
+
+needs_splice = pytest.mark.skipif(not (stalkeer.sys.platform.startswith('linux')
+                                       and hasattr(os, 'splice')), reason='splice(2) is Linux')
+
+
+def _count_splices(monkeypatch, refuse=None):
+    """Wrap os.splice: record (direction, bytes); ``refuse`` ('in' or 'out') gets EINVAL."""
+    calls = []
+    real = os.splice
+
+    def splice(src, dst, count, *args, **kwargs):
+        import stat as st
+        direction = 'out' if st.S_ISREG(os.fstat(dst).st_mode) else 'in'
+        if direction == refuse:
+            calls.append((direction, 'refused'))
+            raise OSError(stalkeer.errno.EINVAL, 'Invalid argument')
+        n = real(src, dst, count, *args, **kwargs)
+        calls.append((direction, n))
+        return n
+    monkeypatch.setattr(os, 'splice', splice)
+    monkeypatch.setattr(stalkeer, 'SPLICE_MIN_BYTES', 64 * 1024)
+    return calls
+
+
+@needs_splice
+def test_a_plain_http_body_is_spliced_into_the_part(server, make_downloader, tmp_path, db,
+                                                    monkeypatch):
+    data = payload(3 * 1024 * 1024 + 999)
+    url = server.add('spliced.mkv', data)
+    calls = _count_splices(monkeypatch)
+    dest = tmp_path / 'spliced.mkv'
+
+    result = make_downloader().download(url, str(dest))
+
+    assert result.status == 'completed' and sha256(dest) == sha256(data)
+    moved_in = sum(n for d, n in calls if d == 'in')
+    moved_out = sum(n for d, n in calls if d == 'out')
+    assert moved_in == moved_out > len(data) // 2       # most of the body never entered Python
+    assert row(result.download_id).bytes_downloaded == len(data)
+
+
+@needs_splice
+def test_a_small_body_is_not_spliced(server, make_downloader, tmp_path, db, monkeypatch):
+    data = payload(50_000)
+    url = server.add('small.mkv', data)
+    calls = _count_splices(monkeypatch)
+    assert make_downloader().download(url, str(tmp_path / 'small.mkv')).status == 'completed'
+    assert calls == [] and sha256(tmp_path / 'small.mkv') == sha256(data)
+
+
+@needs_splice
+@pytest.mark.parametrize('refuse', ['in', 'out'])
+def test_a_refused_splice_falls_back_to_reading_and_writing(refuse, server, make_downloader,
+                                                            tmp_path, db, monkeypatch):
+    """Some filesystems (and some sockets) take no splice: EINVAL must not fail a download."""
+    data = payload(2 * 1024 * 1024 + 3)
+    url = server.add('refused.mkv', data)
+    calls = _count_splices(monkeypatch, refuse=refuse)
+    dest = tmp_path / 'refused.mkv'
+    assert make_downloader().download(url, str(dest)).status == 'completed'
+    assert sha256(dest) == sha256(data)
+    assert calls.count((refuse, 'refused')) == 1       # tried once, then left alone
+
+
+@needs_splice
+def test_spliced_downloads_resume_after_cuts(server, make_downloader, tmp_path, db, monkeypatch):
+    data = payload(SIZE)
+    url = server.add('cut.mkv', data)
+    server.fault('cut.mkv', drop_after=300_000, drop_times=2)
+    calls = _count_splices(monkeypatch)
+    dest = tmp_path / 'cut.mkv'
+    assert make_downloader().download(url, str(dest)).status == 'completed'
+    assert sha256(dest) == sha256(data) and any(d == 'out' for d, _ in calls)
+    gets = server.gets('cut.mkv')
+    assert [g.start for g in gets] == [0, 300_000, 600_000]   # nothing lost in the pipe
+    assert [g.status for g in gets] == [200, 206, 206]
+
+
+@needs_splice
+def test_spliced_resume_without_validator_compares_the_overlap(server, make_downloader, tmp_path,
+                                                               db, monkeypatch):
+    data = payload(SIZE)
+    url = server.add('nov.mkv', data)
+    server.fault('nov.mkv', drop_after=300_000, drop_times=1, no_validators=True)
+    _count_splices(monkeypatch)
+    assert make_downloader().download(url, str(tmp_path / 'nov.mkv')).status == 'completed'
+    assert sha256(tmp_path / 'nov.mkv') == sha256(data)
+
+
+@needs_splice
+def test_a_stall_while_splicing_is_detected_and_retried(server, make_downloader, tmp_path, db,
+                                                        monkeypatch):
+    data = payload(600_000)
+    url = server.add('stall.mkv', data)
+    server.fault('stall.mkv', stall_after=200_000, stall_seconds=3, stall_times=1)
+    calls = _count_splices(monkeypatch)
+    result = make_downloader(read_timeout=0.5).download(url, str(tmp_path / 'stall.mkv'))
+    assert result.status == 'completed' and sha256(tmp_path / 'stall.mkv') == sha256(data)
+    assert any(d == 'out' for d, _ in calls)
+    assert len(server.gets('stall.mkv')) == 2        # the stall ended the first GET
+
+
+@needs_splice
+def test_an_hls_playlist_is_refused_even_where_bodies_are_spliced(server, make_downloader,
+                                                                  tmp_path, db, monkeypatch):
+    body = b'#EXTM3U\n#EXT-X-VERSION:3\n' + b'#EXTINF:10,\nseg.ts\n' * 20_000
+    url = server.add('big.m3u8', body, content_type='video/mp4')
+    _count_splices(monkeypatch)
+    result = make_downloader().download(url, str(tmp_path / 'Heat (1995).mkv'))
+    assert result.status == 'failed' and 'HLS playlist' in result.message
+    assert not (tmp_path / 'Heat (1995).mkv').exists()
+
+
+@needs_splice
+def test_a_lost_lease_stops_a_spliced_transfer_and_writes_nothing(server, make_downloader,
+                                                                  tmp_path, db, monkeypatch):
+    calls = _count_splices(monkeypatch)
+    steal_mid_transfer(server, make_downloader, tmp_path,
+                       also_wait_for=lambda: any(d == 'out' for d, _ in calls))
