@@ -33,6 +33,7 @@ import itertools
 import json
 import logging
 import math
+import operator
 import os
 import random
 import re
@@ -1135,6 +1136,7 @@ DEFAULTS = {
         'archive_dir': 'm3u_archive',
         'retention_count': '7',
         'max_file_size_mb': '500',
+        'parse_worker': 'auto',
     },
     'xtream': {
         # auto: read the panel's player_api.php when one is configured (or derived
@@ -4798,11 +4800,17 @@ _PLAIN_BAIL_WORDS = _TRAIL_TAGS | _COUNTRY_CODES | {
     v for w in _EDITION_LAST for v in (w, w.capitalize(), w.upper())}
 
 
+# The quality words the cheap path takes at the end of a title or after its year.
+_PLAIN_RES = frozenset(('HD', 'FHD', 'UHD', 'SD', '4K'))
+
+
 def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
-    """Cheap parse of titles with no tags, brackets or other digits, optionally behind one
-    '|FR| ' / 'FR: ' / 'FR - ' language prefix; None when the full parser is needed.
+    """Cheap parse of titles with no tags, brackets or other digits but one trailing
+    quality word ('Title (2019) HD', 'Title - HD (2019)', 'Channel HD'), optionally behind
+    one '|FR| ' / 'FR: ' / 'FR - ' language prefix; None when the full parser is needed.
     Gives exactly what _parse_full gives (fuzz-tested)."""
     langs: list[str] = []
+    head_seen = False                   # the start was checked for a prefix: it has none
     if s[:1] == '|':                    # one '|FR| ' pipe tag
         j = s.find('|', 1)
         if j < 0 or s.find('|', j + 1) >= 0:
@@ -4815,15 +4823,21 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
         langs.append(t[1])
     elif ':' in s[:9] or ' - ' in s[:9]:    # one 'FR: ' / 'FR - ' prefix (never 'HD :')
         m = _LANG_PREFIX_RE.match(s)
-        code = m and (m[1] or m[2])
-        if not code or code in _AMBIGUOUS_PREFIX or _QUALITY_PREFIX_RE.match(s):
-            return None
-        t = _tag_info(code)
-        if t is None or t[0] != 'lang':
-            return None
-        s = s[m.end():]
-        langs.append(t[1])
-    if '|' in s or ':' in s[:9] or ' - ' in s[:9] or (' ' not in s and ('.' in s or '_' in s)):
+        if m is None:                   # no prefix at all ('Mother : Le Crime', 'Up - The
+            if _QUALITY_PREFIX_RE.match(s):     # Movie'), which the full parser leaves as is
+                return None
+            head_seen = True
+        else:
+            code = m[1] or m[2]
+            if code in _AMBIGUOUS_PREFIX or _QUALITY_PREFIX_RE.match(s):
+                return None
+            t = _tag_info(code)
+            if t is None or t[0] != 'lang':
+                return None
+            s = s[m.end():]
+            langs.append(t[1])
+    if '|' in s or (not head_seen and (':' in s[:9] or ' - ' in s[:9])) \
+            or (' ' not in s and ('.' in s or '_' in s)):
         return None                     # more pipe tags / prefixes, a dotted release name
     core, season, episode = s, None, None
     if s[-1:].isdigit():
@@ -4833,21 +4847,33 @@ def _parse_plain(s: str, kind: str) -> ParsedTitle | None:
         if m is None:
             return None
         core, season, episode = s[:m.start()], int(m[1]), int(m[2])
-    year = None
+    year = res = None
+    if core[-1:] == 'D' or core[-1:] == 'K':    # 'Title (2019) HD': one quality word after the year
+        i = core.rfind(' ')
+        if core[i + 1:] in _PLAIN_RES and core[i - 1:i] == ')' and kind != 'channel':
+            res, core = core[i + 1:], core[:i]
     if core[-1:] == ')':
         if kind == 'channel' or not (core[-6:-5] == '(' and core[-5:-3] in ('19', '20')
                                      and core[-3:-1].isdigit()):
             return None
         year, core = int(core[-5:-1]), core[:-6]
     core = core.strip(_TITLE_EDGE)
+    if res is None and core[-1:] in ('D', 'K'):      # 'Title - HD (2019)', 'Channel HD'
+        i = core.rfind(' ')
+        if i >= 0:
+            tok = core[i + 1:].strip(_TITLE_EDGE)
+            if tok in _PLAIN_RES:
+                res, core = tok, core[:i].rstrip(_TITLE_EDGE)
     if (not core or '(' in core or '[' in core or 'HD' in core or 'SD' in core
             or _TITLE_DIGIT_RE.search(core) is not None):
         return None
     if not _PLAIN_BAIL_WORDS.isdisjoint(core.split()):
         return None                     # tags, a country or an edition: full parser
+    if res is not None:
+        res = _RES_LABEL[_RES_WORD[res]]
     if season is None:
-        return ParsedTitle(core, year, None, None, '', None, langs)
-    return ParsedTitle(core, year, season, episode, '', None, langs, 'strong', None, None,
+        return ParsedTitle(core, year, None, None, '', res, langs)
+    return ParsedTitle(core, year, season, episode, '', res, langs, 'strong', None, None,
                        episode if season == 1 and episode >= 100 else None)
 
 
@@ -5402,7 +5428,11 @@ _M3U_PANEL_VALUES = ('m3u', None, None, None, None)
 # lookup key and the time), and their places in a _line_values tuple.
 _COMPARED = tuple(c for c in _LINE_COLUMNS if c not in ('line_hash', 'updated_at'))
 _COMPARED_AT = tuple(_LINE_COLUMNS.index(c) for c in _COMPARED)
+# Those values of a row, in C: a generator per row was ~2 µs of --force's per-line work.
+_compared_values = operator.itemgetter(*_COMPARED_AT)
 _TMDB_AT = _LINE_COLUMNS.index('tmdb_id')
+_CONTENT_TYPE_AT = _LINE_COLUMNS.index('content_type')
+_UPDATED_AT = _LINE_COLUMNS.index('updated_at')
 
 
 def _line_values(entry, cls, digest: str, meta: str, now, panel=_M3U_PANEL_VALUES) -> tuple:
@@ -5430,8 +5460,12 @@ class BulkWriter:
         self.param = '%s' if self.pg else '?'
 
     def timestamp(self, value):
+        return self.timestamp_of(value, self.pg)
+
+    @staticmethod
+    def timestamp_of(value, pg: bool):
         # sqlite3's datetime adapter is deprecated; store peewee's own text format.
-        return value if self.pg or value is None else value.isoformat(' ')
+        return value if pg or value is None else value.isoformat(' ')
 
     def insert_ignore(self, table: str, columns, rows) -> None:
         if not rows:
@@ -5504,8 +5538,9 @@ class PlaylistIngest:
     ``missing_since`` (never deleted)."""
 
     def __init__(self, line_filter: LineFilter | None = None, *, force=False, dry_run=False,
-                 limit=None, can_read_db=True):
+                 limit=None, can_read_db=True, parse_worker='false'):
         self.filter = line_filter or LineFilter()
+        self.parse_worker = parse_worker     # [m3u] parse_worker (auto|true|false): _use_worker
         self.force = force
         self.dry_run = dry_run
         self.limit = limit
@@ -5596,10 +5631,21 @@ class PlaylistIngest:
             create_line_indexes(db_proxy.obj)
 
     def _read(self, fh, stats, seen, summary, by_type, on_progress):
+        if self._use_worker():
+            try:
+                worker = _ParseWorker(self, fh, stats, summary, BulkWriter(db_proxy.obj).pg)
+            except OSError as exc:          # no fork (a process limit): the one-process way
+                log.info('parse worker not started (%s): parsing in this process', exc)
+            else:
+                with fh, worker:
+                    for values in worker.batches(on_progress):
+                        self._flush_values(values, seen, summary, by_type)
+                return
         batch = []
         # Measured and dropped (bench/RESULTS.md, issue 15): a background thread
         # storing one batch (and looking up the next) while this one is
-        # classified made every step 1.2-1.3x slower on the two shared vCPUs.
+        # classified made every step 1.2-1.3x slower on the two shared vCPUs
+        # (the GIL); a second process (_ParseWorker) is what overlaps them.
         with fh:
             for entry in iter_playlist(fh, stats, on_progress):
                 if self.limit and len(seen) >= self.limit:
@@ -5611,6 +5657,18 @@ class PlaylistIngest:
                 digest = line_hash(entry.tvg_name or entry.display_title, entry.url)
                 batch = self._take(digest, entry, batch, seen, summary, by_type)
             self._flush(batch, summary, by_type)
+
+    def _use_worker(self) -> bool:
+        """Whether _ParseWorker parses: only where every line is classified anyway
+        (a first import, --force; a re-run classifies only the changed lines),
+        and under ``auto`` only when more than one CPU is usable (the affinity
+        mask: on one, the two processes would only take turns, and the pickling
+        between them is ~10% more CPU). It also wins on a busy box (measured at
+        load 5-7 on two vCPUs: bench/RESULTS.md)."""
+        if self.parse_worker == 'false' or not (self.force or not self._lookups) \
+                or not hasattr(os, 'fork'):
+            return False
+        return self.parse_worker == 'true' or usable_cpus() > 1
 
     def _take(self, digest: str, entry, batch: list, seen: set, summary, by_type) -> list:
         """Add one entry to the batch (a duplicate is counted, not added); the
@@ -5669,21 +5727,47 @@ class PlaylistIngest:
                 if old[2] is not None:
                     reappeared.append(old[0])
                 continue
-            cls = self._classify(entry)
-            by_type[cls.content_type] += 1
-            values = self._values(entry, cls, digest, meta, now)
-            if old:
-                summary.updated += 1        # re-classified (with --force: whether or not it changed)
-                if self.force and old[4:] == tuple(values[i] for i in _COMPARED_AT):
-                    continue
-                # line_hash is the lookup key: the same by definition, and writing
-                # it rewrote the unique index's entry of every row.
-                updates.append(values[1:len(self.update_columns) + 1] + (old[0],))
-                if values[_TMDB_AT] is None and 'tmdb_id' in self.update_columns:
-                    cleared.append(old[0])
-            else:
-                summary.new += 1
-                new_rows.append(values + ('processed', now, now))
+            self._sort(self._values(entry, self._classify(entry), digest, meta, now), old, now,
+                       summary, by_type, new_rows, updates, cleared)
+        self._store(writer, new_rows, updates, reappeared, cleared, summary)
+
+    def _flush_values(self, rows, seen, summary, by_type):
+        """Store one batch of _ParseWorker's rows (_line_values tuples of lines
+        new in this run, each classified): a first import, or --force."""
+        if self._lookups:
+            seen.update(values[0] for values in rows)    # --force: what is gone is marked
+        existing = self._existing([values[0] for values in rows])
+        writer = BulkWriter(db_proxy.obj)
+        new_rows, updates, cleared = [], [], []
+        if not existing:                       # a first import: every row is new
+            summary.new += len(rows)
+            by_type.update(values[_CONTENT_TYPE_AT] for values in rows)
+            now = rows[0][_UPDATED_AT] if rows else None
+            new_rows = [values + ('processed', now, now) for values in rows]
+        else:
+            for values in rows:
+                now = values[_UPDATED_AT]
+                self._sort(values, existing.get(values[0]), now, summary, by_type, new_rows, updates, cleared)
+        self._store(writer, new_rows, updates, [], cleared, summary)
+
+    def _sort(self, values, old, now, summary, by_type, new_rows, updates, cleared) -> None:
+        """File one classified line: a new row, an update of row ``old``, or
+        (--force) nothing when its stored values are what it derives."""
+        by_type[values[_CONTENT_TYPE_AT]] += 1
+        if old:
+            summary.updated += 1        # re-classified (with --force: whether or not it changed)
+            if self.force and old[4:] == _compared_values(values):
+                return
+            # line_hash is the lookup key: the same by definition, and writing
+            # it rewrote the unique index's entry of every row.
+            updates.append(values[1:len(self.update_columns) + 1] + (old[0],))
+            if values[_TMDB_AT] is None and 'tmdb_id' in self.update_columns:
+                cleared.append(old[0])
+        else:
+            summary.new += 1
+            new_rows.append(values + ('processed', now, now))
+
+    def _store(self, writer, new_rows, updates, reappeared, cleared, summary) -> None:
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
@@ -5740,6 +5824,191 @@ class PlaylistIngest:
             for chunk in _chunks(gone, _SQL_IN_CHUNK):
                 PL.update(missing_since=now, updated_at=now).where(PL.id.in_(chunk)).execute()
         return len(gone)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask: a container or
+    `taskset` may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class _ParseWorker:
+    """A forked child that parses, filters, hashes and classifies the playlist
+    while the parent process stores the rows (issue 15: classifying is ~60% of
+    a first import's CPU, storing ~40%; a thread could not overlap them, the
+    GIL being held by both).
+
+    The child reads the file object the parent opened and writes pickled
+    messages into a pipe: ('progress', bytes_read), ('rows', [_line_values
+    tuple, ...]) of up to INGEST_BATCH lines not seen before in this run, then
+    ('done', ParseStats, duplicates, filtered, limited, (peak RSS KiB, CPU
+    seconds)), or ('error', OSError | None, text). The pipe holds 1 MiB
+    (_widen_pipe), so the child runs at most a batch ahead of the storing
+    (memory stays bounded). The child never touches the database and ends
+    with os._exit (no atexit, no connection closed under the parent). It dies with the parent: the kernel
+    SIGKILLs it when the parent dies (PR_SET_PDEATHSIG), and a write into the
+    pipe of a dead parent fails anyway; when the child dies, the parent reads
+    the end of the pipe and raises StalkeerError, having stored the batches
+    before (each its own transaction, as a killed one-process import leaves
+    them)."""
+
+    def __init__(self, ingest: 'PlaylistIngest', fh, stats: ParseStats, summary, pg: bool):
+        self.stats, self.summary = stats, summary
+        read_fd, write_fd = os.pipe()
+        _widen_pipe(write_fd)
+        parent = os.getpid()
+        try:
+            pid = os.fork()
+        except OSError:
+            close_quietly(read_fd, write_fd)
+            raise
+        if pid == 0:                             # the child: never returns
+            os.close(read_fd)
+            code = 1
+            try:
+                self._child_setup(parent)
+                with open(write_fd, 'wb', buffering=1 << 16) as out:
+                    code = self._child(ingest, fh, out, pg)
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        self.pid = pid
+        self.pipe = open(read_fd, 'rb', buffering=1 << 16)
+
+    @staticmethod
+    def _child_setup(parent: int) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(signum, signal.SIG_DFL)     # Ctrl-C stops both; so does the parent's end
+        try:
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)    # PR_SET_PDEATHSIG (Linux)
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != parent:               # the parent died before prctl took hold
+            os._exit(1)
+
+    @staticmethod
+    def _child(ingest: 'PlaylistIngest', fh, out, pg: bool) -> int:
+        import pickle
+
+        def send(message):
+            pickle.dump(message, out, pickle.HIGHEST_PROTOCOL)
+            out.flush()
+
+        stats = ParseStats()
+        seen: set[bytes] = set()
+        rows, duplicates, filtered, limited = [], 0, 0, False
+        limit, line_filter = ingest.limit, ingest.filter
+        meta_of, classify_, values_of = ingest._meta, ingest._classify, ingest._values
+        try:
+            now = BulkWriter.timestamp_of(utcnow(), pg)
+            for entry in iter_playlist(fh, stats, lambda done: send(('progress', done))):
+                if limit and len(seen) >= limit:
+                    limited = True
+                    break
+                if line_filter.active and not line_filter.allows(entry):
+                    filtered += 1
+                    continue
+                digest = line_hash(entry.tvg_name or entry.display_title, entry.url)
+                key = bytes.fromhex(digest)      # 53 bytes a line instead of 89: 36 MB less at 1M
+                if key in seen:
+                    duplicates += 1
+                    continue
+                seen.add(key)
+                rows.append(values_of(entry, classify_(entry), digest, meta_of(entry), now))
+                if len(rows) >= INGEST_BATCH:
+                    send(('rows', rows))
+                    crash_point('parse_worker_batch')
+                    rows = []
+                    now = BulkWriter.timestamp_of(utcnow(), pg)
+            if rows:
+                send(('rows', rows))
+            send(('done', stats, duplicates, filtered, limited, _peak_rss_kib()))
+            return 0
+        except BrokenPipeError:                  # the parent is gone: nothing to tell
+            return 1
+        except Exception as exc:                 # noqa: BLE001 - told to the parent, which raises
+            send(('error', exc if isinstance(exc, OSError) else None, first_line(exc)))
+            return 1
+
+    def batches(self, on_progress=None) -> Iterator[list]:
+        """The child's batches of rows, in playlist order; stats and summary
+        filled in at its end. PlaylistError for a file the child could not
+        read, StalkeerError when the child died."""
+        import pickle       # only here: the start of every other command stays lighter
+        while True:
+            try:
+                message = pickle.load(self.pipe)
+            except (EOFError, pickle.UnpicklingError):
+                raise StalkeerError(f'the playlist parse worker (pid {self.pid}) {self._died()}: '
+                                    'the lines stored so far are kept; run process again '
+                                    '(or set [m3u] parse_worker = false)') from None
+            kind = message[0]
+            if kind == 'rows':
+                yield message[1]
+            elif kind == 'progress':
+                if on_progress is not None:
+                    on_progress(message[1])
+            elif kind == 'done':
+                stats, duplicates, filtered, limited, rss = message[1:]
+                for field in dataclasses.fields(ParseStats):
+                    setattr(self.stats, field.name, getattr(stats, field.name))
+                self.summary.duplicates += duplicates
+                self.summary.filtered += filtered
+                self.summary.limited = self.summary.limited or limited
+                mine = _peak_rss_kib()
+                log.debug('parse worker %d: peak RSS %.0f MiB, CPU %.2f s; this process so far: %.0f MiB, '
+                          '%.2f s', self.pid, rss[0] / 1024, rss[1], mine[0] / 1024, mine[1])
+                return
+            else:
+                exc, text = message[1:]
+                if exc is not None:
+                    raise PlaylistError(f'cannot read playlist: {exc.strerror or text}')
+                raise StalkeerError(f'the playlist parse worker failed: {text}')
+
+    def _died(self) -> str:
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if os.WIFSIGNALED(status):
+            return f'was killed by signal {os.WTERMSIG(status)}'
+        return f'stopped with exit status {os.waitstatus_to_exitcode(status)}'
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        """The pipe closed and the child reaped; a child still running (the
+        parent failed storing) is killed first."""
+        self.pipe.close()
+        if self.pid:
+            if exc_info[0] is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let the pipe hold 1 MiB (Linux's default cap for a user, pipe-max-size)
+    instead of 64 KiB: a batch of rows is ~3 MB, and each time the pipe runs full
+    the writer sleeps until the reader is scheduled again. On a busy box that
+    wake-up takes milliseconds, and 48 of them a batch made the worker path 1.5-2.8x
+    slower than one process (bench/RESULTS.md)."""
+    with contextlib.suppress(OSError, AttributeError):     # a smaller pipe only costs wake-ups
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+
+
+def _peak_rss_kib() -> tuple[int, float]:
+    """(peak RSS in KiB, CPU seconds) of this process, for the debug log."""
+    try:
+        import resource
+    except ImportError:
+        return 0, 0.0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 class ImportPointer:
@@ -9961,6 +10230,9 @@ def cmd_process(app: App) -> int:
     if args.download and args.source == 'xtream':
         raise StalkeerError('--download fetches the M3U playlist, which --source xtream does not read')
     line_filter = LineFilter.from_config(app.cfg)
+    parse_worker = (app.cfg.get('m3u', 'parse_worker') or 'auto').lower()
+    if parse_worker not in ('auto', 'true', 'false'):
+        raise ConfigError(f'[m3u] parse_worker must be auto, true or false, got {clip(parse_worker, 40)!r}')
     source, client, account = choose_source(app)
     if source == 'xtream':
         try:
@@ -10005,7 +10277,8 @@ def cmd_process(app: App) -> int:
     summary = None
     try:
         summary = PlaylistIngest(line_filter, force=args.force, dry_run=args.dry_run,
-                                 limit=args.limit, can_read_db=can_read_db).run(path, on_progress)
+                                 limit=args.limit, can_read_db=can_read_db,
+                                 parse_worker=parse_worker).run(path, on_progress)
     finally:
         if bar is not None:
             bar.close()

@@ -139,7 +139,25 @@ def run_process(cli, db_url, playlist, *extra):
     assert code == 0, err
 
 
-def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_path, playlists):
+@pytest.fixture(params=['worker', 'one process'])
+def parse_path(request, monkeypatch):
+    """Both ways `process` parses: in the forked _ParseWorker (what a first
+    import and --force do when a second CPU is free; [m3u] parse_worker = true
+    here, whatever the machine's load) and in the process itself
+    (parse_worker = false). Yields the list of worker pids started."""
+    started = []
+    init = stalkeer._ParseWorker.__init__
+
+    def counting(self, *args):
+        init(self, *args)
+        started.append(self.pid)
+    monkeypatch.setattr(stalkeer._ParseWorker, '__init__', counting)
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'true' if request.param == 'worker' else 'false')
+    yield request.param, started
+    assert bool(started) == (request.param == 'worker')
+
+
+def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_path, playlists, parse_path):
     first, second = playlists
     ref = Reference().apply(first.read_bytes())
     expected_first = ref.expected()
@@ -167,7 +185,7 @@ def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_pa
     assert stored(db_url, tmp_path) == expected_back
 
 
-def test_force_rewrites_only_the_rows_whose_values_change(cli, db_url, tmp_path, playlists):
+def test_force_rewrites_only_the_rows_whose_values_change(cli, db_url, tmp_path, playlists, parse_path):
     first, _ = playlists
     run_process(cli, db_url, first)
     db = stalkeer.open_database(db_url, str(tmp_path))
@@ -246,3 +264,124 @@ def test_ingest_lookups_use_their_indexes(cli, db_url, tmp_path, playlists, monk
     plan = _plan(db, f'UPDATE "processed_lines" SET "title" = {mark} WHERE "id" = {mark}', ('x', 1))
     assert ('processed_lines_pkey' if stalkeer.is_postgres(db) else 'INTEGER PRIMARY KEY') in plan, plan
     db.close()
+
+
+# ---- the parse worker: killed, failing, not started ---------------------------------
+
+BIG_ENTRIES = 2 * stalkeer.INGEST_BATCH + 3000       # three batches: a kill lands mid-import
+
+
+@pytest.fixture(scope='module')
+def big_playlist(tmp_path_factory):
+    path = tmp_path_factory.mktemp('big') / 'big.m3u'
+    generate(str(path), entries=BIG_ENTRIES, seed=16)
+    return path
+
+
+def _processes_reading(path) -> list[int]:
+    """Pids of live processes whose command line names ``path`` (a forked
+    worker has its parent's)."""
+    import os
+    pids = []
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                with open(f'/proc/{name}/cmdline', 'rb') as fh:
+                    cmdline = fh.read()
+                with open(f'/proc/{name}/stat', 'rb') as fh:
+                    zombie = fh.read().rsplit(b')', 1)[1].split()[0] == b'Z'
+            except OSError:
+                continue
+            if str(path).encode() in cmdline and not zombie:
+                pids.append(int(name))
+    return pids
+
+
+@pytest.mark.parametrize('killed', ['parent', 'worker'])
+def test_a_killed_import_keeps_whole_batches_and_the_next_run_completes(db_url, tmp_path, big_playlist, killed):
+    """SIGKILL mid-import, of the process storing (after its first batch) or of
+    the parse worker (after it sent its first batch): the stored batches are
+    whole rows of the reference, the worker does not outlive its parent, and
+    the next run stores exactly what the reference derives."""
+    import time
+    from conftest import run_stalkeer, subprocess_env
+    point = 'after_ingest_batch' if killed == 'parent' else 'parse_worker_batch'
+    code, out, err = run_stalkeer('--db', db_url, 'process', big_playlist,
+                                  env=subprocess_env(STALKEER_TEST_CRASH_AT=point,
+                                                     STALKEER_M3U_PARSE_WORKER='true'))
+    if killed == 'parent':
+        assert code == -9, err
+    else:
+        assert code == 2, err
+        assert 'parse worker' in err and 'killed by signal 9' in err and 'Traceback' not in err, err
+    deadline = time.monotonic() + 10
+    while _processes_reading(big_playlist) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_reading(big_playlist) == []           # the worker died with its parent
+    expected = Reference().apply(big_playlist.read_bytes()).expected()
+    got = stored(db_url, tmp_path)
+    assert 0 < len(got) < len(expected) and len(got) % stalkeer.INGEST_BATCH == 0
+    assert got == expected[:len(got)]
+    code, out, err = run_stalkeer('--db', db_url, 'process', big_playlist, env=subprocess_env())
+    assert code == 0, err
+    assert stored(db_url, tmp_path) == expected
+
+
+def test_the_worker_is_left_out_on_one_cpu_or_when_it_cannot_start(cli, db_url, tmp_path, playlists,
+                                                                    monkeypatch):
+    """parse_worker = auto: one usable CPU, and there is no fork at all; a fork
+    that fails (a process limit): the import goes on in the one process. Same
+    rows every time."""
+    import errno
+    first, _ = playlists
+    forks = []
+
+    def failing_fork():
+        forks.append(1)
+        raise OSError(errno.EAGAIN, 'Resource temporarily unavailable')
+    monkeypatch.setattr(stalkeer.os, 'fork', failing_fork)
+    monkeypatch.setattr(stalkeer.os, 'sched_getaffinity', lambda pid: {0})
+    expected = Reference().apply(first.read_bytes()).expected()
+    run_process(cli, db_url, first)
+    assert forks == [] and stored(db_url, tmp_path) == expected
+    monkeypatch.setattr(stalkeer.os, 'sched_getaffinity', lambda pid: {0, 1})
+    run_process(cli, db_url, first, '--force')
+    assert forks == [1] and stored(db_url, tmp_path) == expected
+    run_process(cli, db_url, first)             # a re-run works in one process, whatever the CPUs
+    assert forks == [1]
+
+
+def test_parse_worker_setting_is_validated(cli, tmp_path, playlists, monkeypatch):
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'sometimes')
+    code, out, err = cli('--db', f'sqlite:///{tmp_path}/x.db', 'process', str(playlists[0]))
+    assert code == 2 and 'parse_worker' in err and 'auto, true or false' in err and 'Traceback' not in err
+
+
+def test_the_worker_reports_what_one_process_reports(cli, tmp_path, playlists, monkeypatch):
+    """The summary (counts, malformed samples, limited, filtered, duplicates,
+    by content type) is the same whichever process parsed."""
+    import json
+    first, _ = playlists
+    odd = tmp_path / 'odd.m3u'
+    odd.write_bytes(first.read_bytes() + first.read_bytes()[:4000]        # duplicates
+                    + b'\nhttp://orphan.example/1.mkv\n#EXTINF:-1,No URL\n#EXTINF:-1,Bad\nftp://x/y\n')
+    (tmp_path / 'filter.ini').write_text('[filter]\ngroup_title_exclude = ^EN\n')
+
+    def summaries(worker):
+        monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', worker)
+        db = f'sqlite:///{tmp_path}/{worker}.db'
+        out = []
+        for extra in ([], ['--force'], ['--limit', '700']):
+            code, text, err = cli('--db', db, 'process', '--json', str(odd), *extra)
+            assert code == 0, err
+            out.append({k: v for k, v in json.loads(text).items() if k != 'elapsed_seconds'})
+        code, text, err = cli('--config', str(tmp_path / 'filter.ini'), '--db', f'sqlite:///{tmp_path}/f{worker}.db',
+                              'process', '--json', str(odd))
+        assert code == 0, err
+        out.append({k: v for k, v in json.loads(text).items() if k != 'elapsed_seconds'})
+        return out
+
+    worker, one = summaries('true'), summaries('false')
+    assert worker == one
+    assert worker[0]['duplicates'] > 0 and worker[0]['malformed'] >= 2 and worker[2]['limited']
+    assert worker[3]['filtered'] > 0
