@@ -5874,11 +5874,17 @@ class _ParseWorker:
     """A forked child that parses, filters, hashes and classifies the playlist
     while the parent process stores the rows (issue 15: classifying is ~60% of
     a first import's CPU, storing ~40%; a thread could not overlap them, the
-    GIL being held by both).
+    GIL being held by both). Every PARENT_CLASSIFIES_EVERY-th batch goes to
+    the parent unclassified and the parent classifies it: with all of it in
+    the child, the child took 4.5 s of CPU for 200k lines and the parent 2.4 s,
+    so the parent sat waiting for half the import (and with --force, which
+    stores little, most of it).
 
     The child reads the file object the parent opened and writes pickled
     messages into a pipe: ('progress', bytes_read), ('rows', [_line_values
-    tuple, ...]) of up to INGEST_BATCH lines not seen before in this run, then
+    tuple, ...]) of up to INGEST_BATCH lines not seen before in this run, or
+    ('entries', [(line_hash, meta_hash, PlaylistEntry fields), ...], timestamp)
+    for a batch the parent classifies, then
     ('done', ParseStats, duplicates, filtered, limited, (peak RSS KiB, CPU
     seconds)), or ('error', OSError | None, text). The pipe holds 1 MiB
     (_widen_pipe), so the child runs at most a batch ahead of the storing
@@ -5890,8 +5896,14 @@ class _ParseWorker:
     before (each its own transaction, as a killed one-process import leaves
     them)."""
 
+    # Which batches the parent classifies: every 2nd. Measured on 200k lines
+    # (bench/RESULTS.md): the child's CPU fell from 4.5 s to ~3.5 s and the
+    # parent's rose from 2.4 s to ~3.4 s.
+    PARENT_CLASSIFIES_EVERY = 2
+
     def __init__(self, ingest: 'PlaylistIngest', fh, stats: ParseStats, summary, pg: bool):
         self.stats, self.summary = stats, summary
+        self._classify, self._values = ingest._classify, ingest._values
         read_fd, write_fd = os.pipe()
         _widen_pipe(write_fd)
         parent = os.getpid()
@@ -5938,8 +5950,10 @@ class _ParseWorker:
         rows, duplicates, filtered, limited = [], 0, 0, False
         limit, line_filter = ingest.limit, ingest.filter
         meta_of, classify_, values_of = ingest._meta, ingest._classify, ingest._values
+        every, batch_no = _ParseWorker.PARENT_CLASSIFIES_EVERY, 1
         try:
             now = BulkWriter.timestamp_of(utcnow(), pg)
+            for_parent = every and batch_no % every == 0
             for entry in iter_playlist(fh, stats, lambda done: send(('progress', done))):
                 if limit and len(seen) >= limit:
                     limited = True
@@ -5953,14 +5967,19 @@ class _ParseWorker:
                     duplicates += 1
                     continue
                 seen.add(key)
-                rows.append(values_of(entry, classify_(entry), digest, meta_of(entry), now))
+                if for_parent:
+                    rows.append((digest, meta_of(entry), entry.line_no, entry.duration, entry.attrs,
+                                 entry.display_title, entry.url))
+                else:
+                    rows.append(values_of(entry, classify_(entry), digest, meta_of(entry), now))
                 if len(rows) >= INGEST_BATCH:
-                    send(('rows', rows))
+                    send(('entries', rows, now) if for_parent else ('rows', rows))
                     crash_point('parse_worker_batch')
-                    rows = []
+                    rows, batch_no = [], batch_no + 1
                     now = BulkWriter.timestamp_of(utcnow(), pg)
+                    for_parent = every and batch_no % every == 0
             if rows:
-                send(('rows', rows))
+                send(('entries', rows, now) if for_parent else ('rows', rows))
             send(('done', stats, duplicates, filtered, limited, _peak_rss_kib()))
             return 0
         except BrokenPipeError:                  # the parent is gone: nothing to tell
@@ -5984,6 +6003,8 @@ class _ParseWorker:
             kind = message[0]
             if kind == 'rows':
                 yield message[1]
+            elif kind == 'entries':
+                yield self._finish(*message[1:])
             elif kind == 'progress':
                 if on_progress is not None:
                     on_progress(message[1])
@@ -6003,6 +6024,14 @@ class _ParseWorker:
                 if exc is not None:
                     raise PlaylistError(f'cannot read playlist: {exc.strerror or text}')
                 raise StalkeerError(f'the playlist parse worker failed: {text}')
+
+    def _finish(self, entries: list, now) -> list:
+        """The row values of a batch the child left unclassified."""
+        classify_, values_of, rows = self._classify, self._values, []
+        for digest, meta, *fields in entries:
+            entry = PlaylistEntry(*fields)
+            rows.append(values_of(entry, classify_(entry), digest, meta, now))
+        return rows
 
     def _died(self) -> str:
         _, status = os.waitpid(self.pid, 0)

@@ -139,22 +139,34 @@ def run_process(cli, db_url, playlist, *extra):
     assert code == 0, err
 
 
-@pytest.fixture(params=['worker', 'one process'])
+@pytest.fixture(params=['worker', 'worker, small batches', 'one process'])
 def parse_path(request, monkeypatch):
     """Both ways `process` parses: in the forked _ParseWorker (what a first
     import and --force do when a second CPU is free; [m3u] parse_worker = true
     here, whatever the machine's load) and in the process itself
-    (parse_worker = false). Yields the list of worker pids started."""
-    started = []
-    init = stalkeer._ParseWorker.__init__
+    (parse_worker = false). With small batches the playlist makes several, and
+    every PARENT_CLASSIFIES_EVERY-th is classified by the parent (the test
+    playlists are smaller than one INGEST_BATCH). Yields the list of worker
+    pids started."""
+    started, finished = [], []
+    init, finish = stalkeer._ParseWorker.__init__, stalkeer._ParseWorker._finish
+    worker = request.param.startswith('worker')
 
     def counting(self, *args):
         init(self, *args)
         started.append(self.pid)
+
+    def finishing(self, entries, now):
+        finished.append(len(entries))
+        return finish(self, entries, now)
     monkeypatch.setattr(stalkeer._ParseWorker, '__init__', counting)
-    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'true' if request.param == 'worker' else 'false')
+    monkeypatch.setattr(stalkeer._ParseWorker, '_finish', finishing)
+    if request.param == 'worker, small batches':
+        monkeypatch.setattr(stalkeer, 'INGEST_BATCH', 500)
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'true' if worker else 'false')
     yield request.param, started
-    assert bool(started) == (request.param == 'worker')
+    assert bool(started) == worker
+    assert bool(finished) == (request.param == 'worker, small batches')
 
 
 def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_path, playlists, parse_path):
