@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import errno
+import functools
 import gc
 import io
 import itertools
@@ -1154,6 +1155,21 @@ NUMBER_LIMITS = {
     ('logging', 'progress_log_seconds'): (float, 0.1, 86400),
 }
 
+# How a boolean key may be spelled (case and surrounding spaces do not matter),
+# as configparser's getboolean() takes them; empty is false.
+_BOOL_SPELLINGS = {'1': True, 'yes': True, 'true': True, 'on': True,
+                   '0': False, 'no': False, 'false': False, 'off': False, '': False}
+# Keys read with Config.getbool(), getswitch() (a boolean or auto) and
+# getheader(): Config.check() reads them all at start.
+BOOL_CONFIG_KEYS = frozenset({('radarr', 'rescan'), ('radarr', 'require_available'),
+                              ('sonarr', 'rescan'), ('quality', 'languages_only'),
+                              ('matching', 'lookup'), ('matching', 'probe')})
+SWITCH_CONFIG_KEYS = frozenset({('m3u', 'parse_worker'), ('xtream', 'enabled')})
+HEADER_CONFIG_KEYS = frozenset({('downloads', 'user_agent'), ('radarr', 'api_key'),
+                                ('sonarr', 'api_key')})
+URL_CONFIG_KEYS = frozenset({('radarr', 'url'), ('sonarr', 'url'), ('m3u', 'url'), ('xtream', 'url'),
+                             ('notify', 'webhook_url'), ('notify', 'healthcheck_url')})
+
 # Environment variables named STALKEER_TEST_* belong to the test suite.
 _ENV_PREFIX, _ENV_TEST_PREFIX = 'STALKEER_', 'STALKEER_TEST_'
 
@@ -1277,13 +1293,26 @@ class Config:
             raise ConfigError(f'{where} {exc}') from None
 
     def getbool(self, section, key) -> bool:
+        """A boolean key (BOOL_CONFIG_KEYS), spelled as _BOOL_SPELLINGS allows;
+        empty is false. ConfigError naming the key otherwise."""
         value, where = self._source(section, key)
         lowered = str(value).strip().lower()
-        if lowered in ('1', 'yes', 'true', 'on'):
-            return True
-        if lowered in ('0', 'no', 'false', 'off', ''):
-            return False
-        raise ConfigError(f'{where} must be true or false, got {value!r}')
+        if lowered in _BOOL_SPELLINGS:
+            return _BOOL_SPELLINGS[lowered]
+        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {clip(str(value), 40)!r}')
+
+    def getswitch(self, section, key) -> str:
+        """A key that is a boolean or ``auto`` (SWITCH_CONFIG_KEYS): 'auto',
+        'true' or 'false', the true/false spellings as getbool() takes them;
+        empty is auto. ConfigError naming the key otherwise."""
+        value, where = self._source(section, key)
+        lowered = str(value or '').strip().lower()
+        if lowered in ('', 'auto'):
+            return 'auto'
+        if lowered in _BOOL_SPELLINGS:
+            return 'true' if _BOOL_SPELLINGS[lowered] else 'false'
+        raise ConfigError(f'{where} must be auto, true or false (or yes/no, on/off, 1/0), '
+                          f'got {clip(str(value), 40)!r}')
 
     def getheader(self, section, key) -> str:
         """A value sent in an HTTP header (API key, User-Agent): printable ASCII
@@ -1317,11 +1346,44 @@ class Config:
     # -- checks ---------------------------------------------------------------
     def check(self) -> None:
         """Every numeric key and every path key valid, whatever the command will
-        read (ConfigError)."""
+        read (ConfigError): main() runs this before any command but `config`."""
         for section, key in NUMBER_LIMITS:
             self.getnumber(section, key)
         for section, key in sorted(_PATH_CONFIG_KEYS):
             self.getpath(section, key)
+
+    def key_checks(self) -> list[tuple[tuple[str, str], Callable]]:
+        """One check per key whose value stands on its own, read as the command
+        that uses it reads it: ((section, key), check raising ConfigError).
+        `config --check` runs them all, whether or not the section is in use
+        (a [radarr] rescan = maybe is wrong before Radarr is configured); keys
+        that depend on others (an app's url with its api_key, the [xtream]
+        account, the [filter] regexes) are the sections' checks (config_checks)."""
+        readers = [(NUMBER_LIMITS, self.getnumber), (_PATH_CONFIG_KEYS, self.getpath),
+                   (BOOL_CONFIG_KEYS, self.getbool), (SWITCH_CONFIG_KEYS, self.getswitch),
+                   (HEADER_CONFIG_KEYS, self.getheader), (URL_CONFIG_KEYS, self.geturl)]
+        checks = [(key, functools.partial(read, *key)) for keys, read in readers for key in sorted(keys)]
+        checks += [((section, 'path_map'), functools.partial(self.getpathmap, section))
+                   for section in ('radarr', 'sonarr')]
+        return checks
+
+    def getpathmap(self, section) -> list[tuple[str, str]]:
+        """[radarr]/[sonarr] path_map as parse_path_map() reads it (ConfigError)."""
+        return parse_path_map(self.get(section, 'path_map') or '', section)
+
+    def geturl(self, section, key) -> str | None:
+        """An http(s) URL key (URL_CONFIG_KEYS), or None when empty. ConfigError
+        naming the key for another scheme or a URL that cannot be requested
+        (url_problem); the account in it is never shown."""
+        value, where = self._source(section, key)
+        value = (value or '').strip()
+        if not value:
+            return None
+        problem = url_problem(value)
+        if problem or not re.match(r'(?i)https?://', value):
+            raise ConfigError(f'{where} must be an http:// or https:// URL, got '
+                              f'{redact(redact_url(value))!r}' + (f' ({problem})' if problem else ''))
+        return value
 
     def unknown_keys(self) -> list[str]:
         """One warning per key of the file, and per STALKEER_* variable, that
@@ -6079,16 +6141,14 @@ class ArrSettings:
     @classmethod
     def from_config(cls, cfg: Config, section: str) -> 'ArrSettings':
         name = section.capitalize()
-        url, key = cfg.get(section, 'url'), cfg.getheader(section, 'api_key')
+        url, key = cfg.geturl(section, 'url'), cfg.getheader(section, 'api_key')
         if not url or not key:
             raise ConfigError(
                 f'{name} is not configured: set [{section}] url and api_key '
                 f'(or STALKEER_{section.upper()}_URL and STALKEER_{section.upper()}_API_KEY)')
-        if not re.match(r'(?i)https?://', url) or url_problem(url):
-            raise ConfigError(f'[{section}] url must be an http:// or https:// URL, got {redact(url)!r}')
         redact.add(key)
         return cls(section=section, name=name, url=url.rstrip('/'), api_key=key,
-                   path_map=parse_path_map(cfg.get(section, 'path_map') or '', section),
+                   path_map=cfg.getpathmap(section),
                    rescan=cfg.getbool(section, 'rescan'),
                    require_available=(cfg.getbool(section, 'require_available')
                                       if section == 'radarr' else True),
@@ -6811,10 +6871,8 @@ class XtreamSettings:
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'XtreamSettings':
-        enabled = (cfg.get('xtream', 'enabled') or 'auto').lower()
-        if enabled not in ('auto', 'true', 'false'):
-            raise ConfigError(f'[xtream] enabled must be auto, true or false, got {clip(enabled, 40)!r}')
-        url = (cfg.get('xtream', 'url') or '').rstrip('/')
+        enabled = cfg.getswitch('xtream', 'enabled')
+        url = (cfg.geturl('xtream', 'url') or '').rstrip('/')
         username, password = cfg.get('xtream', 'username') or '', cfg.get('xtream', 'password') or ''
         derived = False
         if url:
@@ -9722,6 +9780,9 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         ArrSettings.from_config(cfg, section)
 
     return [
+        # Every key that stands on its own (numbers, paths, booleans, auto, header
+        # values, URLs, path maps), each on its own: all mistakes are named.
+        *((f'[{section}] {key}', check) for (section, key), check in cfg.key_checks()),
         ('[database]', lambda: parse_database_url(cfg.database_url, cfg.base_dir,
                                                   cfg.database_url_source)),
         ('[downloads]', lambda: Workers(app)),
@@ -10120,9 +10181,7 @@ def cmd_process(app: App) -> int:
     if args.download and args.source == 'xtream':
         raise StalkeerError('--download fetches the M3U playlist, which --source xtream does not read')
     line_filter = LineFilter.from_config(app.cfg)
-    parse_worker = (app.cfg.get('m3u', 'parse_worker') or 'auto').lower()
-    if parse_worker not in ('auto', 'true', 'false'):
-        raise ConfigError(f'[m3u] parse_worker must be auto, true or false, got {clip(parse_worker, 40)!r}')
+    parse_worker = app.cfg.getswitch('m3u', 'parse_worker')
     source, client, account = choose_source(app)
     if source == 'xtream':
         try:
@@ -11444,8 +11503,10 @@ class Notifier:
 
     def __init__(self, cfg: Config, command: str, session: requests.Session | None = None):
         self.command = command
-        self.webhook = cfg.get('notify', 'webhook_url') or None
-        self.healthcheck = (cfg.get('notify', 'healthcheck_url') or '').rstrip('/') or None
+        for key in ('webhook_url', 'healthcheck_url'):
+            register_secret_url(cfg.get('notify', key) or '')  # first: even the error masks it
+        self.webhook = cfg.geturl('notify', 'webhook_url')
+        self.healthcheck = (cfg.geturl('notify', 'healthcheck_url') or '').rstrip('/') or None
         self.apprise_urls = [u.strip() for u in re.split(r'[\s,]+', cfg.get('notify', 'apprise_urls') or '')
                              if u.strip()]
         self.on = (cfg.get('notify', 'on') or 'failure').lower()
@@ -11454,9 +11515,6 @@ class Notifier:
         for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
             if url:
                 register_secret_url(url)        # first: even the error below masks them
-        for key, url in (('webhook_url', self.webhook), ('healthcheck_url', self.healthcheck)):
-            if url and (not re.match(r'(?i)https?://', url) or url_problem(url)):
-                raise ConfigError(f'[notify] {key} must be an http(s) URL, got {redact(url)!r}')
         self.session = session or requests.Session()
         self.timeout = 10
         self._apprise = None
