@@ -280,7 +280,12 @@ class RetryableDownloadError(DownloadError):
 
 
 class IncompleteDownloadError(RetryableDownloadError):
-    """The body ended before Content-Length bytes arrived."""
+    """The body ended before its end (Content-Length bytes, the last chunk);
+    ``how``: a few words on how the connection ended it, or None."""
+
+    def __init__(self, message, retry_after=None, how: str | None = None):
+        super().__init__(message, retry_after)
+        self.how = how
 
 
 class RestartDownload(RetryableDownloadError):
@@ -3272,8 +3277,7 @@ class Downloader:
                     chunk = self._read(raw)
                 except IncompleteDownloadError as exc:
                     keeper.check()
-                    raise IncompleteDownloadError(
-                        f'{exc} after {pos} of {total if total is not None else "?"} bytes') from None
+                    raise IncompleteDownloadError(_cut_short(pos, total, exc.how)) from None
                 if not chunk:
                     break
                 if self.stop_event is not None and self.stop_event.is_set():
@@ -3297,7 +3301,7 @@ class Downloader:
         # No save here: the finish records the size (finishing), a retry or a
         # failure records what the .part holds.
         if total is not None and pos < total:
-            raise IncompleteDownloadError(f'connection closed after {pos} of {total} bytes')
+            raise IncompleteDownloadError(_cut_short(pos, total))
 
     @staticmethod
     def _body_reader(raw):
@@ -3322,15 +3326,23 @@ class Downloader:
         return raw.read1
 
     def _read(self, read1) -> bytes:
+        """One read of the body (read1, the splice or the buffered reader).
+        Every way a connection can end a body short is an IncompleteDownloadError
+        (retried) whose ``how`` says which: a reset, a chunked body cut before
+        its last chunk (http.client's IncompleteRead), a malformed chunk-size
+        line (ValueError, as is a socket another thread closed), urllib3's
+        ProtocolError; a silence past read_timeout is a stall."""
+        import http.client                 # loaded with requests: a dict lookup
         try:
             return read1(CHUNK_SIZE)
         except (urllib3.exceptions.ReadTimeoutError, socket.timeout, TimeoutError):
             raise RetryableDownloadError(
                 f'stalled: no data for {self.settings.read_timeout:g}s') from None
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.HTTPError,
-                ConnectionError, OSError, ValueError) as exc:
-            # ValueError: reading a response whose socket another thread closed.
-            raise IncompleteDownloadError(f'connection broken: {_connection_reason(exc)}') from None
+                http.client.HTTPException, ConnectionError, OSError, ValueError) as exc:
+            how = _cut_reason(exc)
+            raise IncompleteDownloadError(f'connection closed ({how})' if how else 'connection closed',
+                                          how=how) from None
 
     def _verify_overlap(self, raw, part, keeper, start, overlap) -> int:
         """No validator: compare re-fetched bytes with what we have before appending.
@@ -3638,6 +3650,33 @@ def _validator(response) -> str | None:
     if etag and not etag.startswith('W/'):
         return etag
     return response.headers.get('Last-Modified')
+
+
+def _cut_short(pos: int, total: int | None, how: str | None = None) -> str:
+    """The reason of a body that ended before its end: "connection closed after
+    POS of TOTAL bytes" (TOTAL unknown for a chunked body), and how when known."""
+    text = f'connection closed after {pos} of {total} bytes' if total is not None \
+        else f'connection closed after {pos} bytes, before the end of the chunked body'
+    return f'{text} ({how})' if how else text
+
+
+def _cut_reason(exc) -> str | None:
+    """How a read ended a body short, in a few words (None: the connection
+    simply closed)."""
+    import http.client
+    if isinstance(exc, http.client.IncompleteRead):
+        # A chunked body without its last chunk; http.client says the same of a
+        # chunk-size line that is not hex.
+        return None
+    if isinstance(exc, http.client.HTTPException):
+        return 'malformed chunked framing'  # a chunk-size line past 64 KiB (LineTooLong)
+    if isinstance(exc, ValueError):
+        return None                         # a read of a socket another thread closed
+    if isinstance(exc, ConnectionResetError) or 'Connection reset' in str(exc):
+        return 'connection reset'
+    if isinstance(exc, urllib3.exceptions.ProtocolError) and 'IncompleteRead' in str(exc):
+        return None
+    return _connection_reason(exc)
 
 
 def _connection_reason(exc) -> str:

@@ -1,6 +1,7 @@
 """The tracked downloader against a real local HTTP server, on both backends."""
 
 import os
+import re
 import threading
 import time
 
@@ -932,3 +933,50 @@ def test_a_lost_lease_stops_a_spliced_transfer_and_writes_nothing(server, make_d
     calls = _count_splices(monkeypatch)
     steal_mid_transfer(server, make_downloader, tmp_path,
                        also_wait_for=lambda: any(d == 'out' for d, _ in calls))
+
+
+BIG = stalkeer.SPLICE_MIN_BYTES + 123_457     # a Content-Length body this size is spliced
+
+
+@pytest.mark.parametrize('size, knobs, reason', [
+    (SIZE, {'chunked': True}, 'connection closed after 300000 bytes, before the end of the chunked body'),
+    # http.client reads a chunk-size line that is not hex as a cut (IncompleteRead).
+    (SIZE, {'chunked': True, 'bad_chunk': True},
+     'connection closed after 300000 bytes, before the end of the chunked body'),
+    # An RST drops what the client had not read yet: the cut is anywhere before.
+    (SIZE, {'reset': True}, rf'connection closed after \d+ of {SIZE} bytes \(connection reset\)'),
+    (BIG, {'reset': True}, rf'connection closed after \d+ of {BIG} bytes \(connection reset\)'),
+    (BIG, {'chunked': True}, 'connection closed after 300000 bytes, before the end of the chunked body'),
+    (BIG, {}, f'connection closed after 300000 of {BIG} bytes'),
+], ids=['chunked-cut', 'chunked-framing', 'reset', 'reset-spliced', 'chunked-big', 'fin-spliced'])
+def test_every_body_cut_short_is_retried_with_a_plain_reason(server, make_downloader, tmp_path, db,
+                                                              caplog, size, knobs, reason):
+    """trial-15 F3: a chunked body cut before its last chunk was 'unexpected
+    error: IncompleteRead' and never retried; a reset, a malformed chunk-size
+    line and a FIN on either read path (buffered, spliced) are the same failure:
+    a retryable cut, said as the Content-Length case says it."""
+    data = payload(size)
+    url = server.add('cut.mkv', data)
+    server.fault('cut.mkv', drop_after=300_000, drop_times=1, **knobs)
+    dest = tmp_path / 'cut.mkv'
+
+    with caplog.at_level('WARNING', logger='stalkeer'):
+        result = make_downloader().download(url, str(dest))
+
+    assert result.status == 'completed', result.message
+    assert sha256(dest) == sha256(data)
+    assert len(server.gets('cut.mkv')) == 2
+    warnings = [r.getMessage() for r in caplog.records if 'retrying' in r.getMessage()]
+    assert len(warnings) == 1 and (reason in warnings[0] or re.search(reason, warnings[0])), warnings
+    assert 'unexpected' not in warnings[0] and 'Incomplete' not in warnings[0]
+
+
+def test_a_body_cut_every_time_fails_plainly_after_its_retries(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('cut.mkv', data)
+    server.fault('cut.mkv', drop_after=0, drop_times=None, chunked=True)
+    result = make_downloader(retry_attempts=3).download(url, str(tmp_path / 'cut.mkv'))
+    assert result.status == 'failed'
+    assert result.message == 'connection closed after 0 bytes, before the end of the chunked body'
+    assert len(server.gets('cut.mkv')) == 3
+    assert not (tmp_path / 'cut.mkv').exists()
