@@ -3233,6 +3233,14 @@ class Downloader:
                                 '(expired subscription or wrong URL?)')
         if 'mpegurl' in ctype:                   # application/vnd.apple.mpegurl, audio/x-mpegurl
             raise DownloadError(HLS_REFUSAL)
+        encoding = response.headers.get('Content-Encoding') or ''
+        codings = [c.strip().lower() for c in encoding.split(',') if c.strip()]
+        if any(c != 'identity' for c in codings):
+            # We ask for Accept-Encoding: identity and read the raw body: a server
+            # that compresses anyway would have gzip bytes stored as the film.
+            raise DownloadError(f'the server sent the file encoded (Content-Encoding: '
+                                f'{clip(encoding, 40)}) although stalkeer asks for it as is '
+                                '(Accept-Encoding: identity); it is not stored')
         if code == 200:
             if offset:
                 log.warning('%s: server ignored the range or the file changed; starting over',

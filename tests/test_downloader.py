@@ -980,3 +980,29 @@ def test_a_body_cut_every_time_fails_plainly_after_its_retries(server, make_down
     assert result.message == 'connection closed after 0 bytes, before the end of the chunked body'
     assert len(server.gets('cut.mkv')) == 3
     assert not (tmp_path / 'cut.mkv').exists()
+
+
+@pytest.mark.parametrize('encoding', ['gzip', 'br', 'identity, gzip'])
+def test_an_encoded_body_is_refused_not_stored(server, make_downloader, tmp_path, db, encoding):
+    """trial-15 F8: a server that compresses despite Accept-Encoding: identity
+    had its gzip stream stored as the completed film."""
+    import gzip
+    data = gzip.compress(payload(SIZE))
+    url = server.add('gz.mkv', data)
+    server.fault('gz.mkv', content_encoding=encoding)
+    dest = tmp_path / 'gz.mkv'
+    result = make_downloader().download(url, str(dest))
+    assert result.status == 'failed'
+    assert f'Content-Encoding: {encoding}' in result.message and 'not stored' in result.message
+    assert not dest.exists()
+    info = row(result.download_id)
+    assert info.status == 'failed' and 'Content-Encoding' in info.error_message
+    assert len(server.gets('gz.mkv')) == 1     # it would answer the same again
+
+
+def test_identity_content_encoding_is_fine(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('id.mkv', data)
+    server.fault('id.mkv', content_encoding='identity')
+    result = make_downloader().download(url, str(tmp_path / 'id.mkv'))
+    assert result.status == 'completed' and sha256(tmp_path / 'id.mkv') == sha256(data)
