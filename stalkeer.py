@@ -9905,16 +9905,33 @@ def cmd_download(app: App) -> int:
     if problem:
         raise StalkeerError(problem)
     register_url_secrets(args.url)
-    destination = os.path.abspath(os.path.expanduser(args.dest))
+    given = destination = os.path.abspath(os.path.expanduser(args.dest))
     if os.path.isdir(destination) or args.dest.endswith(os.sep):
         # Sanitised, so '..' or '.' in the URL never leaves the folder.
         destination = os.path.join(destination, url_file_name(args.url))
+    for path in dict.fromkeys((given, destination)):
+        refuse_special_destination(path)
     downloader = app.downloader()
     app.open_db()
     result = downloader.download(args.url, destination, title=args.title, force=args.force)
     app.run_counts = {result.status: 1}
     report_result(app, result)
     return EXIT_OK if result.status in ('completed', 'skipped') else EXIT_FAILED
+
+
+def refuse_special_destination(path: str) -> None:
+    """StalkeerError (exit 2) when ``path`` exists and is neither a regular
+    file, a folder nor a symlink: a device, named pipe or socket is no place
+    for a film, and /dev/null would otherwise become /dev/null.mkv beside it
+    (trial-15 F7). Symlinks are the downloader's (refused, or with --force
+    replaced, never followed)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+        raise StalkeerError(f'DEST {path} is {_describe_mode(st)}: give a new file name, '
+                            'a folder, or (with --force) a file to replace')
 
 
 def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: str = 'all',

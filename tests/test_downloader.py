@@ -478,6 +478,47 @@ def test_dest_folder_uses_url_file_name(server, cli, tmp_path, sqlite_url):
     assert (tmp_path / 'folder' / '77.mkv').read_bytes() == b'z' * 5000
 
 
+def _special(kind, path):
+    import socket
+    if kind == 'fifo':
+        os.mkfifo(path)
+    elif kind == 'socket':
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(path))
+        return sock
+    return None
+
+
+@pytest.mark.parametrize('kind', ['device', 'fifo', 'socket', 'fifo-in-folder'])
+@pytest.mark.parametrize('force', [False, True])
+def test_a_special_file_as_dest_is_refused(kind, force, server, cli, tmp_path, sqlite_url):
+    """trial-15 F7: `download URL /dev/null` wrote /dev/null.mkv (inside /dev);
+    a device, named pipe or socket at DEST (or at the name in a DEST folder) is
+    one line and exit 2, with --force too, before any request."""
+    url = server.add('f1k.bin', b'x' * 1000)
+    keep = None
+    if kind == 'device':
+        dest = '/dev/null'
+    elif kind == 'fifo-in-folder':
+        (tmp_path / 'folder').mkdir()
+        _special('fifo', tmp_path / 'folder' / 'f1k.bin')
+        dest = tmp_path / 'folder'
+    else:
+        dest = tmp_path / 'special'
+        keep = _special(kind, dest)
+    try:
+        code, out, err = cli('--db', sqlite_url, 'download', url, dest, *(['--force'] if force else []))
+    finally:
+        if keep is not None:
+            keep.close()
+    assert code == 2, out + err
+    what = {'device': 'a device', 'socket': 'a socket'}.get(kind, 'a named pipe')
+    assert f'is {what}: give a new file name' in err and len(err.strip().splitlines()) == 1
+    for ext in ('.bin', '.mkv'):
+        assert not os.path.lexists(f'/dev/null{ext}') and not os.path.lexists(f'{tmp_path}/special{ext}')
+    assert server.gets('f1k.bin') == []
+
+
 def test_tqdm_bar_starts_at_the_resumed_offset():
     import io
     stream = io.StringIO()
