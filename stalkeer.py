@@ -12767,8 +12767,8 @@ def main(argv=None) -> int:
             return EXIT_USAGE
         except Interrupted as exc:
             # Asked for (Ctrl-C, a service stop): said plainly, not as an error.
-            console.notice(f'interrupted by {signal.Signals(exc.signum).name}: stopped; '
-                           'what was paused resumes on the next run')
+            console.notice(f'interrupted by {signal.Signals(exc.signum).name}: stopped'
+                           + interrupted_what_now(args))
             return exc.exit_code
         except BrokenPipeError:
             # `stalkeer ... | head`: the reader left. Python would print a
@@ -12778,6 +12778,22 @@ def main(argv=None) -> int:
         finally:
             if app is not None:
                 app.close()
+
+
+def interrupted_what_now(args) -> str:
+    """What a command stopped by SIGINT/SIGTERM leaves, in the words that fit
+    it (trial-15 F6: process, which pauses nothing, said "what was paused
+    resumes"): '; …', or '' when there is nothing to add."""
+    command = args.command
+    if getattr(args, 'dry_run', False):
+        return '; a dry run changes nothing'
+    if command in ('download', 'radarr', 'sonarr', 'resume-downloads'):
+        return '; what was paused resumes on the next run'
+    if command == 'process':
+        return '; the lines stored so far are kept; run process again'
+    if command == 'm3u-download':
+        return '; the playlist in place is kept; run m3u-download again'
+    return ''
 
 
 if __name__ == '__main__':

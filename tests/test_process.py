@@ -570,3 +570,36 @@ def test_panel_ingest_taking_over_a_line_is_not_skipped(cli, db_url, tmp_path):
         db.close()
     again = _rerun_does_work(cli, db_url, STK)
     assert again['updated'] == 1 and again['unchanged'] == first['new'] - 1
+
+
+def test_an_interrupted_process_says_its_lines_are_kept(cli, sqlite_url, tmp_path, monkeypatch):
+    """trial-15 F6: `process` pauses nothing, yet a SIGINT said "what was paused
+    resumes on the next run". It says what it leaves: the stored lines."""
+    import signal
+
+    def interrupt(name):
+        if name == 'after_ingest_batch':
+            raise stalkeer.Interrupted(signal.SIGINT)
+    monkeypatch.setattr(stalkeer, 'crash_point', interrupt)
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'false')
+    code, out, err = process(cli, sqlite_url, STK)
+    assert code == 130
+    assert err.strip() == ('stalkeer: interrupted by SIGINT: stopped; the lines stored so far are kept; '
+                           'run process again')
+    assert 0 < len(table(sqlite_url, tmp_path)) <= 44
+    monkeypatch.undo()
+    assert process_json(cli, sqlite_url, STK)['entries'] == 44
+
+
+@pytest.mark.parametrize('argv, tail', [
+    (['process'], '; the lines stored so far are kept; run process again'),
+    (['m3u-download'], '; the playlist in place is kept; run m3u-download again'),
+    (['download', 'http://h/x', 'x'], '; what was paused resumes on the next run'),
+    (['radarr'], '; what was paused resumes on the next run'),
+    (['radarr', '--dry-run'], '; a dry run changes nothing'),
+    (['resume-downloads'], '; what was paused resumes on the next run'),
+    (['status'], ''), (['lines', 'heat'], ''), (['cleanup'], ''),
+])
+def test_the_interrupt_notice_fits_the_command(argv, tail):
+    args = stalkeer.build_parser().parse_args(argv)
+    assert stalkeer.interrupted_what_now(args) == tail
