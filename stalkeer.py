@@ -3946,6 +3946,13 @@ class ParseStats:
     bytes_read: int = 0
     malformed_samples: list[str] = dataclasses.field(default_factory=list)
 
+    def uncount(self, entry: 'PlaylistEntry') -> None:
+        """--limit stopped at ``entry`` (read, never considered): the counts are
+        those of the lines before it (trial-15 F5: `--limit 10` said 11
+        entries). Call once iter_playlist() is closed."""
+        self.entries -= 1
+        self.lines_read = min(self.lines_read, entry.line_no - 1)
+
     def add_malformed(self, line_no: int, reason: str) -> None:
         self.malformed += 1
         if len(self.malformed_samples) < _M3U_MAX_SAMPLES:
@@ -5439,8 +5446,9 @@ class IngestSummary:
     lines_read: int = 0
     entries: int = 0
     new: int = 0
-    updated: int = 0
-    unchanged: int = 0
+    updated: int = 0                # stored lines rewritten (their values changed)
+    unchanged: int = 0              # stored lines left as they were
+    reclassified: int = 0           # --force: stored lines classified again, rewritten or not
     duplicates: int = 0
     filtered: int = 0
     malformed: int = 0
@@ -5702,9 +5710,12 @@ class PlaylistIngest:
         # classified made every step 1.2-1.3x slower on the two shared vCPUs
         # (the GIL); a second process (_ParseWorker) is what overlaps them.
         with fh:
-            for entry in iter_playlist(fh, stats, on_progress):
+            entries = iter_playlist(fh, stats, on_progress)
+            for entry in entries:
                 if self.limit and len(seen) >= self.limit:
                     summary.limited = True
+                    entries.close()
+                    stats.uncount(entry)
                     break
                 if self.filter.active and not self.filter.allows(entry):
                     summary.filtered += 1
@@ -5810,9 +5821,14 @@ class PlaylistIngest:
         (--force) nothing when its stored values are what it derives."""
         by_type[values[_CONTENT_TYPE_AT]] += 1
         if old:
-            summary.updated += 1        # re-classified (with --force: whether or not it changed)
-            if self.force and old[4:] == _compared_values(values):
-                return
+            if self.force:
+                summary.reclassified += 1
+                if old[4:] == _compared_values(values):
+                    # Classified again to the same values: not rewritten, so not
+                    # "updated" (trial-15 F4: --force said updated 50000).
+                    summary.unchanged += 1
+                    return
+            summary.updated += 1        # rewritten
             # line_hash is the lookup key: the same by definition, and writing
             # it rewrote the unique index's entry of every row.
             updates.append(values[1:len(self.update_columns) + 1] + (old[0],))
@@ -5960,9 +5976,12 @@ class _ParseWorker:
         meta_of, classify_, values_of = ingest._meta, ingest._classify, ingest._values
         try:
             now = BulkWriter.timestamp_of(utcnow(), pg)
-            for entry in iter_playlist(fh, stats, lambda done: send(('progress', done))):
+            entries = iter_playlist(fh, stats, lambda done: send(('progress', done)))
+            for entry in entries:
                 if limit and len(seen) >= limit:
                     limited = True
+                    entries.close()
+                    stats.uncount(entry)
                     break
                 if line_filter.active and not line_filter.allows(entry):
                     filtered += 1
@@ -10127,6 +10146,9 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     if summary.disappeared or summary.reappeared:
         where = "the panel's catalogue" if summary.source == 'xtream' else 'the playlist'
         out(f'  no longer in {where}: {summary.disappeared}, back again: {summary.reappeared}')
+    if summary.reclassified:
+        out(f'  --force: {summary.reclassified} stored lines classified again, '
+            f'{summary.updated} of them rewritten (their values changed)')
     if summary.limited:
         out('  stopped at --limit: lines missing from this run were not marked as gone')
     for sample in summary.malformed_samples[:5]:
