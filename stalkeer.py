@@ -9478,12 +9478,34 @@ def stream_is_tty(stream) -> bool:
 
 def write_line(stream, text: str) -> None:
     """One line on a console stream; on a terminal above the progress bars
-    (tqdm clears them, writes, and draws them again), never through them."""
-    if tqdm is not None and stream_is_tty(stream):
-        tqdm.write(text, file=stream)
-    else:
-        stream.write(text + '\n')
-    stream.flush()
+    (tqdm clears them, writes, and draws them again), never through them. A
+    reader that left (`stalkeer process | head -1`) is no error: see
+    _reader_gone."""
+    try:
+        if tqdm is not None and stream_is_tty(stream):
+            tqdm.write(text, file=stream)
+        else:
+            stream.write(text + '\n')
+        stream.flush()
+    except BrokenPipeError:
+        _reader_gone(stream)
+
+
+def _reader_gone(stream) -> None:
+    """The reader of ``stream`` closed it: point its descriptor at /dev/null (as
+    Python's docs advise, "Note on SIGPIPE") so that what follows, and the
+    flush at exit, go nowhere without a traceback. The command runs on to its
+    own end and exit code: a closed stdout is not a failed download
+    (trial-15 F9: `process … | head -1` exited 1)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 class ConsoleLogHandler(logging.StreamHandler):
@@ -12793,9 +12815,11 @@ def main(argv=None) -> int:
                            + interrupted_what_now(args))
             return exc.exit_code
         except BrokenPipeError:
-            # `stalkeer ... | head`: the reader left. Python would print a
-            # traceback at exit when flushing stdout; point it at /dev/null.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            # `stalkeer ... | head`: the reader left during a write that did not
+            # go through the console (write_line handles those, and the command
+            # goes on). Python would print a traceback at exit when flushing
+            # stdout; point it at /dev/null. The command was cut short here.
+            _reader_gone(sys.stdout)
             return EXIT_FAILED
         finally:
             if app is not None:
