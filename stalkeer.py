@@ -380,6 +380,21 @@ def make_owner_id() -> str:
 _BOOTTIME = getattr(time, 'CLOCK_BOOTTIME', None)
 
 
+@contextlib.contextmanager
+def collector_paused():
+    """The cyclic garbage collector off inside (as it was after): for work that
+    makes many short-lived objects without cycles (records read from an app,
+    what matching knows of each), where its passes over the heap only cost time.
+    Anything cyclic made inside is collected after, by the next pass."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def lease_clock() -> float:
     """Seconds on a clock that keeps running while this process is stopped or the
     machine sleeps (Linux CLOCK_BOOTTIME; the monotonic clock elsewhere). Lease
@@ -482,14 +497,43 @@ class Redactor:
         text = str(text)
         # URLs merely shown are not learnt from: an example in a message
         # ('postgresql://user:pass@host/db') would make 'user' a secret.
-        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
-        text = _XTREAM_PATH_IN_TEXT.sub(r'\1***/***', text)
-        text = _SECRET_QUERY_IN_TEXT.sub(r'\1***', text)
+        # Each pattern only where the text has what it needs ('://', 'url: /', '='):
+        # a scan less per pattern for most lines (issue 15: every plan line).
+        if '://' in text:
+            text = _redact_urls_in(text)
+        if ': /' in text:
+            text = _XTREAM_PATH_IN_TEXT.sub(r'\1***/***', text)
+        if '=' in text:
+            text = _SECRET_QUERY_IN_TEXT.sub(r'\1***', text)
         pattern = self._pattern
         return pattern.sub('***', text) if pattern is not None else text
 
 
 redact = Redactor()
+
+# The longest scheme _URL_IN_TEXT knows ('postgresql'): a URL starts at most this
+# many characters before its '://'.
+_URL_SCHEME_MAX = 10
+
+
+def _redact_urls_in(text: str) -> str:
+    """``_URL_IN_TEXT.sub(redact_url of each URL, text)``, its search started a
+    scheme's length before each '://' rather than at every character of the text
+    (issue 15: a plan line is ~150 characters for one URL). A search from a
+    position still sees the character before it (``\b``)."""
+    pieces, done = [], 0
+    at = text.find('://')
+    while at >= 0:
+        m = _URL_IN_TEXT.search(text, max(done, at - _URL_SCHEME_MAX))
+        if m is None:
+            break
+        pieces += (text[done:m.start()], redact_url(m.group(0)))
+        done = m.end()
+        at = text.find('://', done)
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return ''.join(pieces)
 
 
 # The usual playlist URL: http(s), an ASCII host[:port] without userinfo, a path,
@@ -677,11 +721,7 @@ class RedactingFormatter(logging.Formatter):
 
 def detect_extension(url: str, content_type: str | None = None) -> str:
     """Extension from the URL path (or an XUI ``#.mkv`` fragment), else Content-Type, else .mkv."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        parts = urllib.parse.SplitResult('', '', '', '', '')
-    for candidate in (parts.path, parts.fragment):
+    for candidate in _url_path_and_fragment(url):
         ext = os.path.splitext(candidate)[1].lower()
         if ext in MEDIA_EXTENSIONS:
             return ext
@@ -690,6 +730,20 @@ def detect_extension(url: str, content_type: str | None = None) -> str:
         if ext:
             return ext
     return DEFAULT_EXTENSION
+
+
+def _url_path_and_fragment(url: str) -> tuple[str, str]:
+    """urlsplit's path and fragment ('', '' when it cannot split ``url``); the usual
+    playlist URL (_PLAIN_URL: no query, no fragment) split by hand, as redact_url
+    does (issue 15: every plan line of a dry run)."""
+    m = _PLAIN_URL.fullmatch(url)
+    if m is not None:
+        return m[2] or '', ''
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return '', ''
+    return parts.path, parts.fragment
 
 
 def has_media_extension(path: str) -> bool:
@@ -6380,7 +6434,29 @@ class JsonStream:
         if self.peek() == ']':
             self.pos += 1
             return
+        decode = _JSON_DECODER.raw_decode
         while True:
+            # The usual item (a record, an object, whole in the buffer, a ',' or ']'
+            # right after it: the apps send compact JSON) without peek/_after's
+            # pattern matches; anything else (blanks, the buffer's end, an error)
+            # goes the general way, which reads it again. Issue 15: 20,000 records
+            # in a 10k dry run.
+            buf, pos = self.buf, self.pos
+            if buf.startswith(' ', pos):        # Python's json.dumps writes ', '
+                pos += 1
+            if buf.startswith('{', pos):
+                try:
+                    value, end = decode(buf, pos)
+                except (json.JSONDecodeError, RecursionError):
+                    pass
+                else:
+                    after = buf[end:end + 1]
+                    if after == ',' or after == ']':
+                        self.pos = end + 1
+                        yield value
+                        if after == ']':
+                            return
+                        continue
             yield self.value()
             self._after(']')
             if self.buf[self.pos - 1] == ']':
@@ -6475,6 +6551,15 @@ def _has_type(value, kind: type) -> bool:
     return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 
+# ARR_RESOURCES as (field, type) pairs, the order kept: check_record walks them per record.
+_RESOURCE_FIELDS = {app: {schema: tuple(fields.items()) for schema, fields in resources.items()}
+                    for app, resources in ARR_RESOURCES.items()}
+
+
+def _record_label(record: dict) -> str:
+    return f'record {record["id"]}' if _has_type(record.get('id'), int) else 'a record'
+
+
 def check_record(app: str, schema: str, record, required: tuple | None = None
                  ) -> tuple[dict | None, str | None]:
     """``(trimmed record, None)`` or ``(None, what is wrong)`` for one record of
@@ -6482,24 +6567,26 @@ def check_record(app: str, schema: str, record, required: tuple | None = None
     string title are dropped: the record stays usable without them."""
     if not isinstance(record, dict):
         return None, f'a record that is {json_kind(record)}, not an object'
-    label = f'record {record["id"]}' if _has_type(record.get('id'), int) else 'a record'
+    get = record.get
     for field in _REQUIRED_FIELDS.get(schema, ()) if required is None else required:
-        if record.get(field) is None:
-            return None, f'{label} without "{field}"'
+        if get(field) is None:
+            return None, f'{_record_label(record)} without "{field}"'
     trimmed = {}
-    for field, kind in ARR_RESOURCES[app][schema].items():
-        value = record.get(field)
+    for field, kind in _RESOURCE_FIELDS[app][schema]:
+        value = get(field)
         if value is None:
             continue
-        if not _has_type(value, kind):
-            return None, f'{label}: "{field}" is {json_kind(value)}'
-        if field == 'alternateTitles':      # Alternat(iv)eTitleResource: {'title': str}
+        # The exact type first: what json gives is never a subclass (20,000 records
+        # of a 10k dry run, issue 15); _has_type decides the rest (bool is no int).
+        if type(value) is not kind and not _has_type(value, kind):
+            return None, f'{_record_label(record)}: "{field}" is {json_kind(value)}'
+        if kind is list and field == 'alternateTitles':   # Alternat(iv)eTitleResource: {'title': str}
             value = [{'title': alt['title']} for alt in value
                      if isinstance(alt, dict) and isinstance(alt.get('title'), str)]
-        elif field == 'series':
+        elif kind is dict and field == 'series':
             value, problem = check_record(app, 'SeriesResource', value)
             if problem:
-                return None, f'{label}: "series" has {problem}'
+                return None, f'{_record_label(record)}: "series" has {problem}'
         trimmed[field] = value
     return trimmed, None
 
@@ -8659,6 +8746,8 @@ def _take_panel_lines(match: Match, lines, tmdb: int | None, noun: str, own_titl
     sequel's copy-pasted id, 'The Office (UK)' and '(US)'), the id cannot decide:
     False, and the title rules judge them (trial-16b F1/F2). Whether any was taken."""
     lines = list(lines)
+    if not lines:           # most items: no panel line has their id (10,000 a 10k dry run)
+        return False
     if noun == 'film':
         for line in [x for x in lines if _is_extra(x, own_title)]:
             match.add(Verdict(line, False, 'a trailer or extra', SKIP_ONLY_EXTRAS))
@@ -9303,6 +9392,9 @@ def _mp4_moov(reader, pos, end, info: MediaInfo) -> None:
 
 
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+# A component safe_component leaves as it is: printable ASCII (one byte a character),
+# none of _UNSAFE_CHARS, words apart by single spaces, not ending with a dot.
+_CLEAN_COMPONENT = re.compile(r'[!#-)+-.0-9;=@-\[\]-{}~]+(?: [!#-)+-.0-9;=@-\[\]-{}~]+)*(?<!\.)')
 
 
 def safe_component(text: str, suffix: str = '', max_bytes: int = NAME_MAX_BYTES) -> str:
@@ -9310,6 +9402,8 @@ def safe_component(text: str, suffix: str = '', max_bytes: int = NAME_MAX_BYTES)
     characters, no trailing dots/spaces (Windows/SMB), never '.' or '..'; at
     most ``max_bytes`` bytes of valid UTF-8, ``suffix`` (" (1995)", " - S01E02")
     kept whole and the title cut to make room."""
+    if len(text) + len(suffix.encode('utf-8')) <= max_bytes and _CLEAN_COMPONENT.fullmatch(text):
+        return text + suffix        # what the steps below would give unchanged (issue 15)
     text = text.encode('utf-8', 'replace').decode('utf-8')      # no lone surrogates
     text = _UNSAFE_CHARS.sub(lambda m: ' -' if m.group() == ':' else ' ', text)
     text = re.sub(r'\s+', ' ', text).strip().rstrip('. ')
@@ -9335,9 +9429,18 @@ def contained_path(folder: str, *components: str) -> str:
     """``folder/components…``, refusing anything that would leave ``folder``."""
     folder = os.path.normpath(folder)
     path = os.path.normpath(os.path.join(folder, *components))
+    # Inside for sure when the path starts with the folder and a '/' (both normalised;
+    # a folder of '/' or one starting '//' left to commonpath): what commonpath
+    # would say, without its splits and lists (issue 15: 10,000 a dry run).
+    if path.startswith(folder + '/') and not folder.startswith('//'):
+        return path
     if os.path.commonpath([folder, path]) != folder or path == folder:
         raise DestinationError(f'refusing a destination outside {folder}: {path}')
     return path
+
+
+def _shown_folder(path: str) -> str:
+    return f"'{clip(path)}'"
 
 
 def app_folder(path, settings: ArrSettings, what: str) -> str:
@@ -9346,23 +9449,23 @@ def app_folder(path, settings: ArrSettings, what: str) -> str:
     Raises DestinationError: that item fails, nothing is written."""
     if not isinstance(path, str):
         raise DestinationError(f'{settings.name} gave no usable folder for {what}: {path!r}')
-    # The item's title starts the line that shows these: not repeated here.
-    shown_path = f"'{clip(path)}'"
+    # The item's title starts the line that shows these: not repeated here. The path
+    # is shown clipped (_shown_folder), only when refused (issue 15: every item).
     if _FIELD_CONTROLS.search(path):
-        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
+        raise DestinationError(f'{settings.name} gave the folder {_shown_folder(path)}: '
                                'a path with control characters in it is refused')
     parts = path.replace('\\', '/').split('/') if is_windows_path(path) else path.split('/')
     if any(part in ('.', '..') for part in parts):
-        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
+        raise DestinationError(f'{settings.name} gave the folder {_shown_folder(path)}: '
                                'a path with . or .. in it is refused')
     mapped = map_path(path, settings.path_map)
     if is_windows_path(mapped):
         parent = path[:max(path.rfind('/'), path.rfind('\\'))] or path
         raise DestinationError(
-            f'{settings.name} gave the folder {shown_path}, which is not a path on this '
+            f'{settings.name} gave the folder {_shown_folder(path)}, which is not a path on this '
             f'machine: map it in [{settings.section}] path_map (e.g. {parent}=/mnt/library)')
     if not mapped.startswith('/'):
-        raise DestinationError(f'{settings.name} gave the folder {shown_path}: '
+        raise DestinationError(f'{settings.name} gave the folder {_shown_folder(path)}: '
                                'not an absolute path (map it with path_map)')
     return os.path.normpath(mapped)
 
@@ -9438,13 +9541,19 @@ class Console:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.record = record
+        self._stdout_tty = None         # asked once: a dry run prints a line per item
+
+    def _tty(self) -> bool:
+        if self._stdout_tty is None:
+            self._stdout_tty = stream_is_tty(self.stdout)
+        return self._stdout_tty
 
     def out(self, message='', always=False) -> None:
         """Normal output; ``-q`` keeps only what is ``always`` (final summaries).
         Redacted, each line clipped to DISPLAY_LINE_MAX."""
         message = shown(message)
         if always or not self.quiet:
-            write_line(self.stdout, message)
+            write_line(self.stdout, message, self._tty())
         if self.record:
             log_to_file(logging.INFO, message)
 
@@ -9476,13 +9585,13 @@ def stream_is_tty(stream) -> bool:
         return False
 
 
-def write_line(stream, text: str) -> None:
+def write_line(stream, text: str, tty: bool | None = None) -> None:
     """One line on a console stream; on a terminal above the progress bars
-    (tqdm clears them, writes, and draws them again), never through them. A
-    reader that left (`stalkeer process | head -1`) is no error: see
-    _reader_gone."""
+    (tqdm clears them, writes, and draws them again), never through them.
+    ``tty``: whether ``stream`` is a terminal, when the caller knows. A reader
+    that left (`stalkeer process | head -1`) is no error: see _reader_gone."""
     try:
-        if tqdm is not None and stream_is_tty(stream):
+        if tqdm is not None and (stream_is_tty(stream) if tty is None else tty):
             tqdm.write(text, file=stream)
         else:
             stream.write(text + '\n')
@@ -10786,10 +10895,15 @@ class ArrRun:
         stuck = ((DI.status == FAILED) & (DI.retry_count >= self.state.max_retry_attempts)
                  & DI.error_message.contains(PERMANENT_MARK))
         fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by, stuck)
+        # peewee writes the query once; the IN lists are written by hand: peewee
+        # building them for 8,000 ids was ~5% of a 10k dry run (issue 15).
+        head, params = DI.select(*fields).where(DI.service == self.service).sql()
+        param = BulkWriter(db_proxy.obj).param
         for chunk in _chunks(ids, _SQL_IN_CHUNK):
-            query = (DI.select(*fields).where((DI.service == self.service)
-                                              & DI.service_item_id.in_(chunk)).order_by(DI.id).tuples())
-            for row in query:
+            marks = ', '.join([param] * len(chunk))
+            cursor = db_proxy.obj.execute_sql(
+                f'{head} AND ("t1"."service_item_id" IN ({marks})) ORDER BY "t1"."id"', [*params, *chunk])
+            for row in cursor.fetchall():
                 rows[row[1]].append(row)
         if any(item.item_ids for item in items):         # episodes of multi-episode files
             for chunk in _chunks(ids, _SQL_IN_CHUNK):
@@ -10975,7 +11089,10 @@ def run_arr(app: App, service: str) -> int:
         run.rescans.add_pending(service, run.workers.settings.lock_timeout)
         if args.resume:
             run.resume_first()
-    items = run.wanted(can_read_db)
+    # 20,000 records and what is known of each: ~10% of a 10k dry run was the
+    # collector walking them (issue 15, bench/RESULTS.md).
+    with collector_paused():
+        items = run.wanted(can_read_db)
     # Not "not in the playlist" for everything: a step of the first run was skipped
     # (a dry run before any database exists included).
     if run.summary.missing and (not can_read_db or not ProcessedLine.select().limit(1).exists()):

@@ -9,7 +9,9 @@ generated so the server itself stays small. Each record is a full
 MovieResource as tests/fakearr.py builds it (about 1.5 KB of JSON). Then, each
 in a fresh interpreter, alternating: this tree's stalkeer.py and the one of
 the git revision --against (default main) call RadarrClient.missing_movies();
-the child reports its own peak RSS (ru_maxrss). Not a test: the figures go into
+the child reports its own peak RSS (ru_maxrss); where the code pauses the
+cyclic collector for a run's reading and matching (collector_paused), the
+child reads inside it too. Not a test: the figures go into
 bench/RESULTS.md by hand.
 """
 
@@ -56,12 +58,14 @@ server.serve_forever()
 '''
 
 CLIENT = r'''
-import resource, sys, time
+import contextlib, resource, sys, time
 sys.path.insert(0, %(root)r)
 import stalkeer
 settings = stalkeer.ArrSettings('radarr', 'Radarr', %(url)r, 'k3y', [], True)
 started = time.perf_counter()
-movies = stalkeer.RadarrClient(settings).missing_movies()
+# As a run reads it: with the cyclic collector paused where the code has that (issue 15).
+with getattr(stalkeer, 'collector_paused', contextlib.nullcontext)():
+    movies = stalkeer.RadarrClient(settings).missing_movies()
 print(len(movies), time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 '''
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Issue 15: `radarr --dry-run` of this stalkeer.py against another (e.g. main's),
-paired and interleaved, each with the SQL-join floor of the same round.
+paired and interleaved, each with two floors measured in the same round: the
+SQL join alone, and what any dry run must pay (GET the same listings from the
+same fake, json.loads them, the join).
 
     python bench/bench_dry_pairs.py BASELINE_STALKEER_PY [--entries 300000] [--missing 10000] [--pairs 5]
 
@@ -27,6 +29,7 @@ import stalkeer  # noqa: E402
 
 
 def dry_run(module, ini):
+    bm.clear_key_cache(module)
     t = time.perf_counter()
     with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
         code = module.main(['--config', ini, '-q', 'radarr', '--dry-run'])
@@ -66,20 +69,27 @@ def main():
         versions = {'baseline': base, 'this': stalkeer}
         for module in versions.values():                 # warm-up round (fills the fake's cache)
             dry_run(module, ini)
+        bm.run_listing_floor(arr, movies)
         times = {name: [] for name in versions}
-        floors = []
+        floors = {'the SQL join alone': [], 'GET the listings + json.loads + the join': []}
         for i in range(args.pairs):
             order = ['baseline', 'this'] if i % 2 == 0 else ['this', 'baseline']
             for name in order:
                 times[name].append(dry_run(versions[name], ini))
-            floors.append(bm.run_floor(movies)[0])
+            floors['the SQL join alone'].append(bm.run_floor(movies)[0])
+            floors['GET the listings + json.loads + the join'].append(bm.run_listing_floor(arr, movies)[0])
         arr.close()
-    print(f'`radarr --dry-run`, {args.missing} missing over {args.entries} lines, {args.pairs} pairs:')
+    print(f'`radarr --dry-run`, {args.missing} missing over {args.entries} lines, {args.pairs} pairs '
+          f'(match_key cache emptied before each run), load average at the end {os.getloadavg()}:')
     for name in versions:
         print(f'  {name}: median {statistics.median(times[name]):.3f} s '
-              f'(min {min(times[name]):.3f}, max {max(times[name]):.3f}); '
-              f'/ floor per round: {bm.ratio_line([t / f for t, f in zip(times[name], floors)], 1)}')
-    print(f'  floor (the SQL join alone): median {statistics.median(floors):.3f} s')
+              f'(min {min(times[name]):.3f}, max {max(times[name]):.3f})')
+        for floor_name, values in floors.items():
+            print(f'    / floor ({floor_name}) per round: '
+                  f'{bm.ratio_line([t / f for t, f in zip(times[name], values)], 1)}')
+    for floor_name, values in floors.items():
+        print(f'  floor ({floor_name}): median {statistics.median(values):.3f} s '
+              f'(min {min(values):.3f}, max {max(values):.3f})')
     print(f'  this / baseline per pair: {bm.ratio_line([t / b for t, b in zip(times["this"], times["baseline"])])}')
 
 

@@ -13,6 +13,12 @@ rest on their title (so a real run would read their header) are counted as
 probes. Also times finding the items already downloaded or held (8,000 rows in
 download_info): one query per run.
 
+Before that, `radarr --dry-run` (in process, against tests/fakearr.py answering
+from its cache) for each of --dry-run-sizes missing movies, round by round with
+two floors: the SQL join alone (run_floor), and what any dry run must pay
+(run_listing_floor: GET the same listings, json.loads, the join); the
+match_key cache is emptied before each dry run, as a run from cron starts.
+
 With --baseline, the same work is timed with another stalkeer.py (e.g. main)
 on the same database, interleaved: baseline, this, baseline, this, ... and the
 ratio of each pair is reported (min / median / max), as this machine's speed
@@ -23,7 +29,9 @@ figures in bench/RESULTS.md.
 import argparse
 import collections
 import contextlib
+import http.client
 import importlib.util
+import json
 import os
 import platform
 import random
@@ -32,6 +40,7 @@ import sys
 import tempfile
 import time
 import types
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -99,9 +108,55 @@ def run_floor(movies):
     return time.perf_counter() - t, len(rows)
 
 
+def run_listing_floor(arr, movies):
+    """Seconds of the floor any dry run must pay: GET the listings a `radarr`
+    run reads from the same fake Radarr (every page of wanted/missing, 250
+    records a page, with the query stalkeer sends, so the fake answers from the
+    same cache; then GET /api/v3/movie) on one keep-alive connection of the
+    standard library's http.client (each body read whole: the least an HTTP
+    client can do), ``json.loads`` of each answer, and the SQL join of
+    run_floor. No record is checked, trimmed or matched; the keys of the join
+    are computed before the clock starts, as in run_floor. Returns (seconds,
+    join rows, records read)."""
+    split = urllib.parse.urlsplit(arr.base_url)
+    headers = {'X-Api-Key': arr.api_key, 'Accept': 'application/json'}
+    query = {'monitored': 'true', 'sortKey': 'movieMetadata.sortTitle', 'sortDirection': 'ascending',
+             'pageSize': 250}
+    t = time.perf_counter()
+    connection = http.client.HTTPConnection(split.hostname, split.port)
+
+    def get(path, params):
+        connection.request('GET', f'{split.path}{path}?{urllib.parse.urlencode(params)}', headers=headers)
+        answer = connection.getresponse()
+        body = answer.read()
+        assert answer.status == 200, answer.status
+        return json.loads(body)
+
+    records, page, total = 0, 1, None
+    while total is None or (page - 1) * 250 < total:
+        document = get('/api/v3/wanted/missing', dict(query, page=page))
+        total = document['totalRecords']
+        records += len(document['records'])
+        page += 1
+    records += len(get('/api/v3/movie', {'excludeLocalCovers': 'true'}))
+    connection.close()
+    listed = time.perf_counter() - t
+    joined, rows = run_floor(movies)
+    return listed + joined, rows, records
+
+
+def clear_key_cache(module):
+    """A run from cron starts with no match_key computed: the bench's rounds, in one
+    process, would otherwise find every key cached by the round before."""
+    cache = getattr(module, '_MATCH_KEY_CACHE', None)
+    if cache is not None:
+        cache.clear()
+
+
 def run_dry_run(ini):
     """Seconds of `stalkeer.py --config INI radarr --dry-run` in this process
     (what it prints goes nowhere)."""
+    clear_key_cache(stalkeer)
     t = time.perf_counter()
     with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
         code = stalkeer.main(['--config', ini, '-q', 'radarr', '--dry-run'])
@@ -172,26 +227,33 @@ def dry_runs(tmp, url, playlist, have, sizes, pairs):
                     f'[radarr]\nurl = {arr.base_url}\napi_key = {arr.api_key}\n'
                     f'path_map = /movies={tmp}/lib/movies\n')
         worlds[size] = (arr, ini, movies)
-    dry, floor = collections.defaultdict(list), collections.defaultdict(list)
+    dry, floor, listed = (collections.defaultdict(list) for _ in range(3))
     for size in sizes:                                       # warm-up round
         run_dry_run(worlds[size][1])
+        run_listing_floor(worlds[size][0], worlds[size][2])
     for _ in range(pairs):
         for size in sizes:
             arr, ini, movies = worlds[size]
             floor[size].append(run_floor(movies)[0])
+            listed[size].append(run_listing_floor(arr, movies)[0])
             dry[size].append(run_dry_run(ini))
     for arr, _, _ in worlds.values():
         arr.close()
     print(f'\n`radarr --dry-run` (in process, against tests/fakearr.py over 127.0.0.1 answering '
-          f'from its cache after a warm-up round), {pairs} rounds:')
+          f'from its cache after a warm-up round; match_key cache emptied before each), {pairs} rounds:')
     for size in sizes:
-        ratios = [d / f for d, f in zip(dry[size], floor[size])]
         print(f'  {size:>6} missing: dry run median {statistics.median(dry[size]):.3f} s '
-              f'(min {min(dry[size]):.3f}, max {max(dry[size]):.3f}); floor median '
-              f'{statistics.median(floor[size]):.3f} s; dry run / floor per round: {ratio_line(ratios)}')
+              f'(min {min(dry[size]):.3f}, max {max(dry[size]):.3f})')
+        for name, floors in (('the join alone', floor[size]), ('GET + json.loads + the join', listed[size])):
+            ratios = [d / f for d, f in zip(dry[size], floors)]
+            print(f'    floor, {name}: median {statistics.median(floors):.3f} s '
+                  f'(min {min(floors):.3f}, max {max(floors):.3f}); dry run / floor per round: '
+                  f'{ratio_line(ratios)}')
     for small, big in zip(sizes, sizes[1:]):
-        ratios = [b / s for s, b in zip(dry[small], dry[big])]
-        print(f'  growth {small} -> {big} missing ({big / small:g}x the items): per round {ratio_line(ratios)}')
+        for name, times in (('dry run', dry), ('floor GET + json.loads + join', listed)):
+            ratios = [b / s for s, b in zip(times[small], times[big])]
+            print(f'  growth of the {name} {small} -> {big} missing ({big / small:g}x the items): '
+                  f'per round {ratio_line(ratios)}')
 
 
 def run_skips(module, items):
@@ -201,7 +263,8 @@ def run_skips(module, items):
     run.service = 'radarr'
     run.args = types.SimpleNamespace(force=False)
     run.workers = types.SimpleNamespace(owner='bench-owner')
-    run.state = None
+    # skip_reasons reads the retry limit (main's "gave up" column) and asks whether a lease lives.
+    run.state = types.SimpleNamespace(max_retry_attempts=5, is_live=lambda row_id: False)
     t = time.perf_counter()
     if hasattr(module.ArrRun, 'skip_reasons'):
         found = run.skip_reasons(items)

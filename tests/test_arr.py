@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import re
 
 import pytest
@@ -373,6 +374,53 @@ def test_destination_never_leaves_the_item_folder():
         stalkeer.contained_path('/movies/x', '..', 'y')
 
 
+def _reference_component(text, suffix='', max_bytes=stalkeer.NAME_MAX_BYTES):
+    """safe_component's general steps, without its fast path."""
+    text = text.encode('utf-8', 'replace').decode('utf-8')
+    text = stalkeer._UNSAFE_CHARS.sub(lambda m: ' -' if m.group() == ':' else ' ', text)
+    text = re.sub(r'\s+', ' ', text).strip().rstrip('. ')
+    if not text or set(text) <= {'.'}:
+        text = '_'
+    return (stalkeer.utf8_truncate(text, max_bytes - len(suffix.encode('utf-8'))).rstrip('. ') or '_') + suffix
+
+
+def _reference_contained(folder, *components):
+    folder = os.path.normpath(folder)
+    path = os.path.normpath(os.path.join(folder, *components))
+    if os.path.commonpath([folder, path]) != folder or path == folder:
+        raise stalkeer.DestinationError(f'refusing a destination outside {folder}: {path}')
+    return path
+
+
+def _outcome(fn, *args):
+    try:
+        return fn(*args)
+    except (stalkeer.DestinationError, ValueError) as exc:
+        return type(exc), str(exc)
+
+
+def test_the_fast_paths_of_destinations_decide_as_the_general_ones():
+    """safe_component and contained_path skip their general steps when the
+    answer is sure (issue 15); random names and folders over the characters that
+    matter must give what the general steps give."""
+    rng = random.Random(15)
+    alphabet = 'aZ09 .:/\\*?"<>|\t\x00\x1f\x7f-_()!~éÜ\u00a0\u2003\ud800\u202e'
+    names = ['Heat', 'Heat.', 'Heat ', ' Heat', 'A  B', '...', '', 'x' * 300, 'é' * 130, 'Se7en',
+             "Ocean's Eleven", 'Amélie', 'a.b.c', 'AC/DC', '[REC]', '{x}', '@ ^ ` ~ =']
+    names += [''.join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    for name in names:
+        for suffix, max_bytes in (('', 255), (' (1995)', 250), (' - S01E02', 40), ('', 3)):
+            assert stalkeer.safe_component(name, suffix, max_bytes) == \
+                _reference_component(name, suffix, max_bytes), (name, suffix, max_bytes)
+    folders = ['/', '//', '//nas/m', '/movies', '/movies/', 'rel', '.', '..', '../up', '', '/a/./b', '/a/../b']
+    parts = ['x', '..', '.', '', '/abs', 'a/../..', 'x/y', '...', '../movies/x']
+    for folder in folders:
+        for part in parts:
+            for more in ((), ('z',), ('..', '..')):
+                assert _outcome(stalkeer.contained_path, folder, part, *more) == \
+                    _outcome(_reference_contained, folder, part, *more), (folder, part, more)
+
+
 def test_movie_destination_fallback_to_movies_path():
     s = settings(library_path='/srv/movies')
     m = movie(1, 'Heat', 1995)
@@ -504,3 +552,37 @@ def test_file_names_from_urls_never_leave_the_folder(url, name):
     got = stalkeer.url_file_name(url)
     assert got == name or (name == 'b ..  c.mkv' and '/' not in got and got.endswith('.mkv'))
     assert got not in ('.', '..') and '/' not in got
+
+
+def test_already_downloaded_held_and_gave_up_are_found_in_one_query_per_900(db, tmp_path):
+    """ArrRun.skip_reasons on both engines: peewee writes its query once and the
+    IN lists are written by hand (issue 15); more ids than one list holds, rows
+    of another service ignored, the first row that decides wins (id order)."""
+    DI = stalkeer.DownloadInfo
+    done = tmp_path / 'done.mkv'
+    done.write_bytes(b'x')
+    rows = [dict(service_item_id=5, status='completed', download_path=str(tmp_path / 'gone.mkv')),
+            dict(service_item_id=5, status='completed', download_path=str(done)),
+            dict(service_item_id=1200, status='failed', retry_count=5,
+                 error_message=f'HTTP 404: {stalkeer.PERMANENT_MARK.upper()}'),
+            dict(service_item_id=1201, status='failed', retry_count=4,
+                 error_message=stalkeer.PERMANENT_MARK),
+            dict(service_item_id=1500, status='downloading', locked_by='other-host-1'),
+            dict(service_item_id=7, status='completed', download_path=str(done), service='sonarr')]
+    for n, row in enumerate(rows):
+        DI.create(**{'url': f'http://h/{n}', 'destination': f'{tmp_path}/d{n}', 'service': 'radarr',
+                     **row})
+    DI.update(locked_at=stalkeer.db_now()).where(DI.locked_by == 'other-host-1').execute()   # a live lease
+    run = object.__new__(stalkeer.ArrRun)
+    run.service = 'radarr'
+    run.args = type('Args', (), {'force': False})()
+    run.workers = type('Workers', (), {'owner': 'me'})()
+    run.state = stalkeer.StateManager(max_retry_attempts=5)
+    items = [stalkeer.WantedItem('radarr', i, None, f'item {i}', '') for i in range(1, 2001)]
+    reasons = run.skip_reasons(items)
+    assert set(reasons) == {5, 1200, 1500}
+    assert reasons[5] == (stalkeer.SKIP_DONE, str(done))
+    assert reasons[1200][0] == stalkeer.SKIP_NEEDS_ATTENTION and 'download #3 gave up' in reasons[1200][1]
+    assert reasons[1500] == (stalkeer.SKIP_HELD, 'being downloaded by other-host-1')
+    run.args.force = True
+    assert set(run.skip_reasons(items)) == {1200, 1500}

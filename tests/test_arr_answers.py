@@ -268,3 +268,79 @@ def test_the_default_timeout_is_60s():
                                    'STALKEER_RADARR_API_KEY': KEY}), 'radarr')
     assert settings.timeout == 60
     assert stalkeer.RadarrClient(settings).timeout == (10, 60)
+
+
+# -- the fast paths of reading a listing (issue 15) -----------------------------------------
+
+def _reference_check(app, schema, record, required=None):
+    """check_record as written before its fast path: isinstance for every field."""
+    if not isinstance(record, dict):
+        return None, f'a record that is {stalkeer.json_kind(record)}, not an object'
+    label = f'record {record["id"]}' if stalkeer._has_type(record.get('id'), int) else 'a record'
+    for field in stalkeer._REQUIRED_FIELDS.get(schema, ()) if required is None else required:
+        if record.get(field) is None:
+            return None, f'{label} without "{field}"'
+    trimmed = {}
+    for field, kind in stalkeer.ARR_RESOURCES[app][schema].items():
+        value = record.get(field)
+        if value is None:
+            continue
+        if not stalkeer._has_type(value, kind):
+            return None, f'{label}: "{field}" is {stalkeer.json_kind(value)}'
+        if field == 'alternateTitles':
+            value = [{'title': alt['title']} for alt in value
+                     if isinstance(alt, dict) and isinstance(alt.get('title'), str)]
+        elif field == 'series':
+            value, problem = _reference_check(app, 'SeriesResource', value)
+            if problem:
+                return None, f'{label}: "series" has {problem}'
+        trimmed[field] = value
+    return trimmed, None
+
+
+class _Str(str):
+    pass
+
+
+def test_check_record_decides_as_isinstance_would():
+    with FakeArr('sonarr') as sonarr, FakeArr('radarr') as radarr:
+        movie = radarr.add_movie('Heat', 1995, alternate_titles=['Heat 2'])
+        show = sonarr.add_series('Show', 2001)
+        episode = sonarr.add_episode(show['id'], 1, 1)
+    odd = [True, False, 1, 1.5, 's', _Str('sub'), [], [{'title': 'x'}, {'title': 3}, 'y'], {}, None]
+    cases = []
+    for app, schema, record in (('radarr', 'MovieResource', movie), ('sonarr', 'EpisodeResource', episode),
+                                ('sonarr', 'SeriesResource', show)):
+        record = json.loads(json.dumps(record))
+        cases.append((app, schema, record))
+        for field in stalkeer.ARR_RESOURCES[app][schema]:
+            for value in odd:
+                cases.append((app, schema, dict(record, **{field: value})))
+        cases.append((app, schema, dict(record, id=True)))
+        cases.append((app, schema, ['not', 'an', 'object']))
+    episode_bad_series = dict(json.loads(json.dumps(episode)), series={'id': 'x', 'title': 3})
+    cases.append(('sonarr', 'EpisodeResource', episode_bad_series))
+    for app, schema, record in cases:
+        assert stalkeer.check_record(app, schema, record) == _reference_check(app, schema, record)
+        assert stalkeer.check_record(app, schema, record, required=()) == \
+            _reference_check(app, schema, record, required=())
+
+
+@pytest.mark.parametrize('style', [{}, {'indent': 1}, {'separators': (',', ':')}])
+def test_a_listing_reads_the_same_in_any_chunks(style):
+    """JsonStream.items takes a compact record straight from the buffer; a record
+    cut by the chunk's end, blanks, nested lists and scalars go the general way.
+    Every cut of the answer gives the values json.loads gives."""
+    values = [{'id': 1, 'title': 'A, [b]', 'alternateTitles': [{'title': '}'}]}, [1, [2]], 3, 'x',
+              {'id': 2, 'n': 12.5e3}, {}, None, {'id': 3, 'quote': '"\\u00e9'}, 1234567]
+    text = json.dumps(values, **style).encode()
+    for size in list(range(1, 24)) + [len(text)]:
+        chunks = [text[i:i + size] for i in range(0, len(text), size)]
+        stream = stalkeer.JsonStream(chunks)
+        assert list(stream.items()) == json.loads(text), size
+        stream.end()
+    for bad in (b'[{"id": 1},{"id": 2}', b'[{"id": 1} {"id": 2}]', b'[{"id": 1},]'):
+        with pytest.raises(stalkeer.AnswerError):
+            stream = stalkeer.JsonStream([bad])
+            list(stream.items())
+            stream.end()

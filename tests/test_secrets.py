@@ -5,6 +5,7 @@ webhook, healthcheck); and no displayed text is written whole when huge."""
 import json
 import secrets
 import sqlite3
+import urllib.parse
 
 import pytest
 
@@ -56,6 +57,42 @@ def test_the_plain_url_shortcut_masks_exactly_as_urllib_does():
              'http://h/films/2019/123.mkv', 'http://h:/u/p/1', 'http://h/u/p/1#.mkv', 'sqlite://h/u/p/1'}
     differing = [u for u in urls if stalkeer.redact_url(u) != stalkeer._redact_url_split(u)]
     assert differing == []
+    # detect_extension splits the same URLs by hand too.
+    for url in urls:
+        try:
+            parts = urllib.parse.urlsplit(url)
+            expected = (parts.path, parts.fragment)
+        except ValueError:
+            expected = ('', '')
+        assert stalkeer._url_path_and_fragment(url) == expected, url
+
+
+def test_urls_in_a_text_are_found_as_the_pattern_finds_them():
+    # _redact_urls_in starts its search near each '://' (issue 15): the same as
+    # _URL_IN_TEXT.sub over the whole text, word boundaries and odd schemes included.
+    import random
+    rng = random.Random(15)
+    pieces = ['http://h/movie/u1/p1/1.mkv', 'HTTPS://h/live/u1/p1/2.ts', 'postgresql://u:pw@db/x',
+              'rtmps://h/a', 'xhttp://h/movie/u1/p1/3.mkv', 'ftp://h/u1/p1/4', '://', 'http:/', 'rtsp://',
+              ' ', '"', '<', 'Heat (1995)', 'é', 'postgres://', '\n', 'http://h/movie/u1/p1/5.mkv?token=z']
+    texts = [''.join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(3000)]
+    for text in texts:
+        assert stalkeer._redact_urls_in(text) == \
+            stalkeer._URL_IN_TEXT.sub(lambda m: stalkeer.redact_url(m.group(0)), text), text
+
+
+def test_redaction_skips_only_patterns_a_text_cannot_hold():
+    # Redactor looks for URLs, requests' "url: /…" paths and secret query values
+    # only in a text with '://', ': /' or '=' (issue 15): the same text either way.
+    texts = ['Heat (1995): Heat [1080p] http://h/movie/u1/p1/1.mkv -> /lib/Heat (1995)/Heat (1995).mkv',
+             "404 Client Error for url: /movie/u1/p1/1.mkv", 'URL: /series/u1/p1/2.mkv x',
+             'see http://h/get.php?username=u1&password=p1', 'a ?token=abc b', 'plain text', '',
+             'Key=1 &pass=zz', 'rtmp://h/live/u1/p1/7.ts']
+    for text in texts:
+        slow = stalkeer._URL_IN_TEXT.sub(lambda m: stalkeer.redact_url(m.group(0)), text)
+        slow = stalkeer._XTREAM_PATH_IN_TEXT.sub(r'\1***/***', slow)
+        slow = stalkeer._SECRET_QUERY_IN_TEXT.sub(r'\1***', slow)
+        assert stalkeer.Redactor()(text) == slow, text
 
 
 def test_the_configured_account_is_masked_by_value_whatever_the_shape():
