@@ -378,6 +378,74 @@ def test_version_and_help_import_no_heavy_package(tmp_path):
     assert code == 0 and 'Traceback' not in err
 
 
+def test_version_and_help_compile_none_of_the_module_patterns(tmp_path):
+    """The ~80 module-level regular expressions are compiled on first use
+    (_LazyPattern: ~20 ms of every start; bench/bench_startup.py): `--version`
+    and `--help` compile none (re.compile is never called from stalkeer.py),
+    and a pattern still works on first use. What the module built is frozen
+    out of the cyclic collector's sight before main() runs (gc.freeze)."""
+    probe = ('import gc, re, runpy, sys\n'
+             'sys.argv = [sys.argv[1], sys.argv[2]]\n'
+             'compiled, real_compile = [], re.compile\n'
+             'def compile(pattern, flags=0):\n'
+             '    if sys._getframe(1).f_code.co_filename == sys.argv[0]:\n'
+             '        compiled.append(pattern)\n'
+             '    return real_compile(pattern, flags)\n'
+             're.compile = compile\n'
+             'try:\n'
+             '    runpy.run_path(sys.argv[0], run_name="__main__")\n'
+             'except SystemExit:\n'
+             '    pass\n'
+             'print(gc.get_freeze_count() > 10000)\n'
+             'print(len(compiled), compiled[:3])\n')
+    for flag in ('--version', '--help'):
+        proc = subprocess.run([sys.executable, '-c', probe, str(ROOT / 'stalkeer.py'), flag],
+                              capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path,
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[-2:] == ['True', '0 []'], (flag, proc.stdout[-300:])
+    # The first use compiles the pattern and binds the compiled one in its place;
+    # ``pattern`` is there before.
+    lazy = stalkeer._LazyPattern(r'S(\d+)E(\d+)')
+    assert lazy.pattern == r'S(\d+)E(\d+)' and lazy._compiled is None
+    stalkeer._probe_pattern = lazy
+    try:
+        assert lazy.search('Show S01E02').group(1, 2) == ('01', '02')
+        assert isinstance(stalkeer._probe_pattern, re.Pattern)
+        assert stalkeer._probe_pattern.pattern == lazy.pattern
+    finally:
+        del stalkeer._probe_pattern
+
+
+def test_version_and_help_import_neither_typing_nor_configparser(tmp_path):
+    """typing (~2 ms of every start) is imported by no module `--version` and
+    `--help` need: stalkeer names its types only in annotations, which are never
+    evaluated; configparser only when a command reads the config (_Lazy). Run
+    without site (-S): a site hook that imports typing itself (this box's
+    certifi .pth does) would hide stalkeer's own import from -X importtime."""
+    for flag in ('--version', '--help'):
+        proc = subprocess.run([sys.executable, '-S', '-X', 'importtime', str(ROOT / 'stalkeer.py'), flag],
+                              capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path,
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr[-500:]
+        imported = {line.rsplit('|', 1)[1].strip() for line in proc.stderr.splitlines()
+                    if line.startswith('import time:') and '|' in line}
+        assert 'argparse' in imported, (flag, sorted(imported))
+        assert not {'typing', 'configparser'} & imported, (flag, sorted(imported))
+
+
+def test_python_m_stalkeer_runs_the_same_program(tmp_path):
+    """README, "Running from cron": `python -m stalkeer` with PYTHONPATH at the
+    file (cached bytecode: no compile of the script on every run) behaves as
+    `python stalkeer.py`."""
+    env = subprocess_env(PYTHONPATH=str(ROOT))
+    db = f'sqlite:///{tmp_path / "s.db"}'
+    for argv in (['--version'], ['--help'], ['radarr', '--help'], ['--db', db, 'status'], ['nonsense']):
+        proc = subprocess.run([sys.executable, '-m', 'stalkeer', *argv], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=60)
+        assert (proc.returncode, proc.stdout, proc.stderr) == run_stalkeer(*argv, cwd=tmp_path), argv
+
+
 def test_an_installed_but_broken_psycopg2_is_missing_not_a_traceback(monkeypatch, tmp_path):
     # Imported on first use now: one that fails to import (built without its libpq)
     # still gets the one-line answer, as when it was imported at start.
