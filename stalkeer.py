@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import errno
+import functools
 import gc
 import io
 import itertools
@@ -283,7 +284,12 @@ class RetryableDownloadError(DownloadError):
 
 
 class IncompleteDownloadError(RetryableDownloadError):
-    """The body ended before Content-Length bytes arrived."""
+    """The body ended before its end (Content-Length bytes, the last chunk);
+    ``how``: a few words on how the connection ended it, or None."""
+
+    def __init__(self, message, retry_after=None, how: str | None = None):
+        super().__init__(message, retry_after)
+        self.how = how
 
 
 class RestartDownload(RetryableDownloadError):
@@ -1240,6 +1246,21 @@ NUMBER_LIMITS = {
     ('logging', 'progress_log_seconds'): (float, 0.1, 86400),
 }
 
+# How a boolean key may be spelled (case and surrounding spaces do not matter),
+# as configparser's getboolean() takes them; empty is false.
+_BOOL_SPELLINGS = {'1': True, 'yes': True, 'true': True, 'on': True,
+                   '0': False, 'no': False, 'false': False, 'off': False, '': False}
+# Keys read with Config.getbool(), getswitch() (a boolean or auto) and
+# getheader(): Config.check() reads them all at start.
+BOOL_CONFIG_KEYS = frozenset({('radarr', 'rescan'), ('radarr', 'require_available'),
+                              ('sonarr', 'rescan'), ('quality', 'languages_only'),
+                              ('matching', 'lookup'), ('matching', 'probe')})
+SWITCH_CONFIG_KEYS = frozenset({('m3u', 'parse_worker'), ('xtream', 'enabled')})
+HEADER_CONFIG_KEYS = frozenset({('downloads', 'user_agent'), ('radarr', 'api_key'),
+                                ('sonarr', 'api_key')})
+URL_CONFIG_KEYS = frozenset({('radarr', 'url'), ('sonarr', 'url'), ('m3u', 'url'), ('xtream', 'url'),
+                             ('notify', 'webhook_url'), ('notify', 'healthcheck_url')})
+
 # Environment variables named STALKEER_TEST_* belong to the test suite.
 _ENV_PREFIX, _ENV_TEST_PREFIX = 'STALKEER_', 'STALKEER_TEST_'
 
@@ -1363,13 +1384,26 @@ class Config:
             raise ConfigError(f'{where} {exc}') from None
 
     def getbool(self, section, key) -> bool:
+        """A boolean key (BOOL_CONFIG_KEYS), spelled as _BOOL_SPELLINGS allows;
+        empty is false. ConfigError naming the key otherwise."""
         value, where = self._source(section, key)
         lowered = str(value).strip().lower()
-        if lowered in ('1', 'yes', 'true', 'on'):
-            return True
-        if lowered in ('0', 'no', 'false', 'off', ''):
-            return False
-        raise ConfigError(f'{where} must be true or false, got {value!r}')
+        if lowered in _BOOL_SPELLINGS:
+            return _BOOL_SPELLINGS[lowered]
+        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {clip(str(value), 40)!r}')
+
+    def getswitch(self, section, key) -> str:
+        """A key that is a boolean or ``auto`` (SWITCH_CONFIG_KEYS): 'auto',
+        'true' or 'false', the true/false spellings as getbool() takes them;
+        empty is auto. ConfigError naming the key otherwise."""
+        value, where = self._source(section, key)
+        lowered = str(value or '').strip().lower()
+        if lowered in ('', 'auto'):
+            return 'auto'
+        if lowered in _BOOL_SPELLINGS:
+            return 'true' if _BOOL_SPELLINGS[lowered] else 'false'
+        raise ConfigError(f'{where} must be auto, true or false (or yes/no, on/off, 1/0), '
+                          f'got {clip(str(value), 40)!r}')
 
     def getheader(self, section, key) -> str:
         """A value sent in an HTTP header (API key, User-Agent): printable ASCII
@@ -1403,11 +1437,44 @@ class Config:
     # -- checks ---------------------------------------------------------------
     def check(self) -> None:
         """Every numeric key and every path key valid, whatever the command will
-        read (ConfigError)."""
+        read (ConfigError): main() runs this before any command but `config`."""
         for section, key in NUMBER_LIMITS:
             self.getnumber(section, key)
         for section, key in sorted(_PATH_CONFIG_KEYS):
             self.getpath(section, key)
+
+    def key_checks(self) -> list[tuple[tuple[str, str], Callable]]:
+        """One check per key whose value stands on its own, read as the command
+        that uses it reads it: ((section, key), check raising ConfigError).
+        `config --check` runs them all, whether or not the section is in use
+        (a [radarr] rescan = maybe is wrong before Radarr is configured); keys
+        that depend on others (an app's url with its api_key, the [xtream]
+        account, the [filter] regexes) are the sections' checks (config_checks)."""
+        readers = [(NUMBER_LIMITS, self.getnumber), (_PATH_CONFIG_KEYS, self.getpath),
+                   (BOOL_CONFIG_KEYS, self.getbool), (SWITCH_CONFIG_KEYS, self.getswitch),
+                   (HEADER_CONFIG_KEYS, self.getheader), (URL_CONFIG_KEYS, self.geturl)]
+        checks = [(key, functools.partial(read, *key)) for keys, read in readers for key in sorted(keys)]
+        checks += [((section, 'path_map'), functools.partial(self.getpathmap, section))
+                   for section in ('radarr', 'sonarr')]
+        return checks
+
+    def getpathmap(self, section) -> list[tuple[str, str]]:
+        """[radarr]/[sonarr] path_map as parse_path_map() reads it (ConfigError)."""
+        return parse_path_map(self.get(section, 'path_map') or '', section)
+
+    def geturl(self, section, key) -> str | None:
+        """An http(s) URL key (URL_CONFIG_KEYS), or None when empty. ConfigError
+        naming the key for another scheme or a URL that cannot be requested
+        (url_problem); the account in it is never shown."""
+        value, where = self._source(section, key)
+        value = (value or '').strip()
+        if not value:
+            return None
+        problem = url_problem(value)
+        if problem or not re.match(r'(?i)https?://', value):
+            raise ConfigError(f'{where} must be an http:// or https:// URL, got '
+                              f'{redact(redact_url(value))!r}' + (f' ({problem})' if problem else ''))
+        return value
 
     def unknown_keys(self) -> list[str]:
         """One warning per key of the file, and per STALKEER_* variable, that
@@ -3252,6 +3319,14 @@ class Downloader:
                                 '(expired subscription or wrong URL?)')
         if 'mpegurl' in ctype:                   # application/vnd.apple.mpegurl, audio/x-mpegurl
             raise DownloadError(HLS_REFUSAL)
+        encoding = response.headers.get('Content-Encoding') or ''
+        codings = [c.strip().lower() for c in encoding.split(',') if c.strip()]
+        if any(c != 'identity' for c in codings):
+            # We ask for Accept-Encoding: identity and read the raw body: a server
+            # that compresses anyway would have gzip bytes stored as the film.
+            raise DownloadError(f'the server sent the file encoded (Content-Encoding: '
+                                f'{clip(encoding, 40)}) although stalkeer asks for it as is '
+                                '(Accept-Encoding: identity); it is not stored')
         if code == 200:
             if offset:
                 log.warning('%s: server ignored the range or the file changed; starting over',
@@ -3296,8 +3371,7 @@ class Downloader:
                     chunk = self._read(raw)
                 except IncompleteDownloadError as exc:
                     keeper.check()
-                    raise IncompleteDownloadError(
-                        f'{exc} after {pos} of {total if total is not None else "?"} bytes') from None
+                    raise IncompleteDownloadError(_cut_short(pos, total, exc.how)) from None
                 if not chunk:
                     break
                 if self.stop_event is not None and self.stop_event.is_set():
@@ -3321,7 +3395,7 @@ class Downloader:
         # No save here: the finish records the size (finishing), a retry or a
         # failure records what the .part holds.
         if total is not None and pos < total:
-            raise IncompleteDownloadError(f'connection closed after {pos} of {total} bytes')
+            raise IncompleteDownloadError(_cut_short(pos, total))
 
     @staticmethod
     def _body_reader(raw):
@@ -3346,15 +3420,23 @@ class Downloader:
         return raw.read1
 
     def _read(self, read1) -> bytes:
+        """One read of the body (read1, the splice or the buffered reader).
+        Every way a connection can end a body short is an IncompleteDownloadError
+        (retried) whose ``how`` says which: a reset, a chunked body cut before
+        its last chunk (http.client's IncompleteRead), a malformed chunk-size
+        line (ValueError, as is a socket another thread closed), urllib3's
+        ProtocolError; a silence past read_timeout is a stall."""
+        import http.client                 # loaded with requests: a dict lookup
         try:
             return read1(CHUNK_SIZE)
         except (urllib3.exceptions.ReadTimeoutError, socket.timeout, TimeoutError):
             raise RetryableDownloadError(
                 f'stalled: no data for {self.settings.read_timeout:g}s') from None
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.HTTPError,
-                ConnectionError, OSError, ValueError) as exc:
-            # ValueError: reading a response whose socket another thread closed.
-            raise IncompleteDownloadError(f'connection broken: {_connection_reason(exc)}') from None
+                http.client.HTTPException, ConnectionError, OSError, ValueError) as exc:
+            how = _cut_reason(exc)
+            raise IncompleteDownloadError(f'connection closed ({how})' if how else 'connection closed',
+                                          how=how) from None
 
     def _verify_overlap(self, raw, part, keeper, start, overlap) -> int:
         """No validator: compare re-fetched bytes with what we have before appending.
@@ -3664,6 +3746,33 @@ def _validator(response) -> str | None:
     return response.headers.get('Last-Modified')
 
 
+def _cut_short(pos: int, total: int | None, how: str | None = None) -> str:
+    """The reason of a body that ended before its end: "connection closed after
+    POS of TOTAL bytes" (TOTAL unknown for a chunked body), and how when known."""
+    text = f'connection closed after {pos} of {total} bytes' if total is not None \
+        else f'connection closed after {pos} bytes, before the end of the chunked body'
+    return f'{text} ({how})' if how else text
+
+
+def _cut_reason(exc) -> str | None:
+    """How a read ended a body short, in a few words (None: the connection
+    simply closed)."""
+    import http.client
+    if isinstance(exc, http.client.IncompleteRead):
+        # A chunked body without its last chunk; http.client says the same of a
+        # chunk-size line that is not hex.
+        return None
+    if isinstance(exc, http.client.HTTPException):
+        return 'malformed chunked framing'  # a chunk-size line past 64 KiB (LineTooLong)
+    if isinstance(exc, ValueError):
+        return None                         # a read of a socket another thread closed
+    if isinstance(exc, ConnectionResetError) or 'Connection reset' in str(exc):
+        return 'connection reset'
+    if isinstance(exc, urllib3.exceptions.ProtocolError) and 'IncompleteRead' in str(exc):
+        return None
+    return _connection_reason(exc)
+
+
 def _connection_reason(exc) -> str:
     """A short, secret-free reason out of a requests/urllib3 connection error."""
     text = str(exc)
@@ -3922,6 +4031,13 @@ class ParseStats:
     header_missing: bool = False
     bytes_read: int = 0
     malformed_samples: list[str] = dataclasses.field(default_factory=list)
+
+    def uncount(self, entry: 'PlaylistEntry') -> None:
+        """--limit stopped at ``entry`` (read, never considered): the counts are
+        those of the lines before it (trial-15 F5: `--limit 10` said 11
+        entries). Call once iter_playlist() is closed."""
+        self.entries -= 1
+        self.lines_read = min(self.lines_read, entry.line_no - 1)
 
     def add_malformed(self, line_no: int, reason: str) -> None:
         self.malformed += 1
@@ -5419,8 +5535,9 @@ class IngestSummary:
     lines_read: int = 0
     entries: int = 0
     new: int = 0
-    updated: int = 0
-    unchanged: int = 0
+    updated: int = 0                # stored lines rewritten (their values changed)
+    unchanged: int = 0              # stored lines left as they were
+    reclassified: int = 0           # --force: stored lines classified again, rewritten or not
     duplicates: int = 0
     filtered: int = 0
     malformed: int = 0
@@ -5682,9 +5799,12 @@ class PlaylistIngest:
         # classified made every step 1.2-1.3x slower on the two shared vCPUs
         # (the GIL); a second process (_ParseWorker) is what overlaps them.
         with fh:
-            for entry in iter_playlist(fh, stats, on_progress):
+            entries = iter_playlist(fh, stats, on_progress)
+            for entry in entries:
                 if self.limit and len(seen) >= self.limit:
                     summary.limited = True
+                    entries.close()
+                    stats.uncount(entry)
                     break
                 if self.filter.active and not self.filter.allows(entry):
                     summary.filtered += 1
@@ -5790,9 +5910,14 @@ class PlaylistIngest:
         (--force) nothing when its stored values are what it derives."""
         by_type[values[_CONTENT_TYPE_AT]] += 1
         if old:
-            summary.updated += 1        # re-classified (with --force: whether or not it changed)
-            if self.force and old[4:] == _compared_values(values):
-                return
+            if self.force:
+                summary.reclassified += 1
+                if old[4:] == _compared_values(values):
+                    # Classified again to the same values: not rewritten, so not
+                    # "updated" (trial-15 F4: --force said updated 50000).
+                    summary.unchanged += 1
+                    return
+            summary.updated += 1        # rewritten
             # line_hash is the lookup key: the same by definition, and writing
             # it rewrote the unique index's entry of every row.
             updates.append(values[1:len(self.update_columns) + 1] + (old[0],))
@@ -5954,9 +6079,12 @@ class _ParseWorker:
         try:
             now = BulkWriter.timestamp_of(utcnow(), pg)
             for_parent = every and batch_no % every == 0
-            for entry in iter_playlist(fh, stats, lambda done: send(('progress', done))):
+            entries = iter_playlist(fh, stats, lambda done: send(('progress', done)))
+            for entry in entries:
                 if limit and len(seen) >= limit:
                     limited = True
+                    entries.close()
+                    stats.uncount(entry)
                     break
                 if line_filter.active and not line_filter.allows(entry):
                     filtered += 1
@@ -6197,16 +6325,14 @@ class ArrSettings:
     @classmethod
     def from_config(cls, cfg: Config, section: str) -> 'ArrSettings':
         name = section.capitalize()
-        url, key = cfg.get(section, 'url'), cfg.getheader(section, 'api_key')
+        url, key = cfg.geturl(section, 'url'), cfg.getheader(section, 'api_key')
         if not url or not key:
             raise ConfigError(
                 f'{name} is not configured: set [{section}] url and api_key '
                 f'(or STALKEER_{section.upper()}_URL and STALKEER_{section.upper()}_API_KEY)')
-        if not re.match(r'(?i)https?://', url) or url_problem(url):
-            raise ConfigError(f'[{section}] url must be an http:// or https:// URL, got {redact(url)!r}')
         redact.add(key)
         return cls(section=section, name=name, url=url.rstrip('/'), api_key=key,
-                   path_map=parse_path_map(cfg.get(section, 'path_map') or '', section),
+                   path_map=cfg.getpathmap(section),
                    rescan=cfg.getbool(section, 'rescan'),
                    require_available=(cfg.getbool(section, 'require_available')
                                       if section == 'radarr' else True),
@@ -6962,10 +7088,8 @@ class XtreamSettings:
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'XtreamSettings':
-        enabled = (cfg.get('xtream', 'enabled') or 'auto').lower()
-        if enabled not in ('auto', 'true', 'false'):
-            raise ConfigError(f'[xtream] enabled must be auto, true or false, got {clip(enabled, 40)!r}')
-        url = (cfg.get('xtream', 'url') or '').rstrip('/')
+        enabled = cfg.getswitch('xtream', 'enabled')
+        url = (cfg.geturl('xtream', 'url') or '').rstrip('/')
         username, password = cfg.get('xtream', 'username') or '', cfg.get('xtream', 'password') or ''
         derived = False
         if url:
@@ -9526,12 +9650,33 @@ def stream_is_tty(stream) -> bool:
 def write_line(stream, text: str, tty: bool | None = None) -> None:
     """One line on a console stream; on a terminal above the progress bars
     (tqdm clears them, writes, and draws them again), never through them.
-    ``tty``: whether ``stream`` is a terminal, when the caller knows."""
-    if tqdm is not None and (stream_is_tty(stream) if tty is None else tty):
-        tqdm.write(text, file=stream)
-    else:
-        stream.write(text + '\n')
-    stream.flush()
+    ``tty``: whether ``stream`` is a terminal, when the caller knows. A reader
+    that left (`stalkeer process | head -1`) is no error: see _reader_gone."""
+    try:
+        if tqdm is not None and (stream_is_tty(stream) if tty is None else tty):
+            tqdm.write(text, file=stream)
+        else:
+            stream.write(text + '\n')
+        stream.flush()
+    except BrokenPipeError:
+        _reader_gone(stream)
+
+
+def _reader_gone(stream) -> None:
+    """The reader of ``stream`` closed it: point its descriptor at /dev/null (as
+    Python's docs advise, "Note on SIGPIPE") so that what follows, and the
+    flush at exit, go nowhere without a traceback. The command runs on to its
+    own end and exit code: a closed stdout is not a failed download
+    (trial-15 F9: `process … | head -1` exited 1)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 class ConsoleLogHandler(logging.StreamHandler):
@@ -9894,6 +10039,9 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         ArrSettings.from_config(cfg, section)
 
     return [
+        # Every key that stands on its own (numbers, paths, booleans, auto, header
+        # values, URLs, path maps), each on its own: all mistakes are named.
+        *((f'[{section}] {key}', check) for (section, key), check in cfg.key_checks()),
         ('[database]', lambda: parse_database_url(cfg.database_url, cfg.base_dir,
                                                   cfg.database_url_source)),
         ('[downloads]', lambda: Workers(app)),
@@ -9969,16 +10117,33 @@ def cmd_download(app: App) -> int:
     if problem:
         raise StalkeerError(problem)
     register_url_secrets(args.url)
-    destination = os.path.abspath(os.path.expanduser(args.dest))
+    given = destination = os.path.abspath(os.path.expanduser(args.dest))
     if os.path.isdir(destination) or args.dest.endswith(os.sep):
         # Sanitised, so '..' or '.' in the URL never leaves the folder.
         destination = os.path.join(destination, url_file_name(args.url))
+    for path in dict.fromkeys((given, destination)):
+        refuse_special_destination(path)
     downloader = app.downloader()
     app.open_db()
     result = downloader.download(args.url, destination, title=args.title, force=args.force)
     app.run_counts = {result.status: 1}
     report_result(app, result)
     return EXIT_OK if result.status in ('completed', 'skipped') else EXIT_FAILED
+
+
+def refuse_special_destination(path: str) -> None:
+    """StalkeerError (exit 2) when ``path`` exists and is neither a regular
+    file, a folder nor a symlink: a device, named pipe or socket is no place
+    for a film, and /dev/null would otherwise become /dev/null.mkv beside it
+    (trial-15 F7). Symlinks are the downloader's (refused, or with --force
+    replaced, never followed)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+        raise StalkeerError(f'DEST {path} is {_describe_mode(st)}: give a new file name, '
+                            'a folder, or (with --force) a file to replace')
 
 
 def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: str = 'all',
@@ -10174,6 +10339,9 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     if summary.disappeared or summary.reappeared:
         where = "the panel's catalogue" if summary.source == 'xtream' else 'the playlist'
         out(f'  no longer in {where}: {summary.disappeared}, back again: {summary.reappeared}')
+    if summary.reclassified:
+        out(f'  --force: {summary.reclassified} stored lines classified again, '
+            f'{summary.updated} of them rewritten (their values changed)')
     if summary.limited:
         out('  stopped at --limit: lines missing from this run were not marked as gone')
     for sample in summary.malformed_samples[:5]:
@@ -10292,9 +10460,7 @@ def cmd_process(app: App) -> int:
     if args.download and args.source == 'xtream':
         raise StalkeerError('--download fetches the M3U playlist, which --source xtream does not read')
     line_filter = LineFilter.from_config(app.cfg)
-    parse_worker = (app.cfg.get('m3u', 'parse_worker') or 'auto').lower()
-    if parse_worker not in ('auto', 'true', 'false'):
-        raise ConfigError(f'[m3u] parse_worker must be auto, true or false, got {clip(parse_worker, 40)!r}')
+    parse_worker = app.cfg.getswitch('m3u', 'parse_worker')
     source, client, account = choose_source(app)
     if source == 'xtream':
         try:
@@ -11624,8 +11790,10 @@ class Notifier:
 
     def __init__(self, cfg: Config, command: str, session: requests.Session | None = None):
         self.command = command
-        self.webhook = cfg.get('notify', 'webhook_url') or None
-        self.healthcheck = (cfg.get('notify', 'healthcheck_url') or '').rstrip('/') or None
+        for key in ('webhook_url', 'healthcheck_url'):
+            register_secret_url(cfg.get('notify', key) or '')  # first: even the error masks it
+        self.webhook = cfg.geturl('notify', 'webhook_url')
+        self.healthcheck = (cfg.geturl('notify', 'healthcheck_url') or '').rstrip('/') or None
         self.apprise_urls = [u.strip() for u in re.split(r'[\s,]+', cfg.get('notify', 'apprise_urls') or '')
                              if u.strip()]
         self.on = (cfg.get('notify', 'on') or 'failure').lower()
@@ -11634,9 +11802,6 @@ class Notifier:
         for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
             if url:
                 register_secret_url(url)        # first: even the error below masks them
-        for key, url in (('webhook_url', self.webhook), ('healthcheck_url', self.healthcheck)):
-            if url and (not re.match(r'(?i)https?://', url) or url_problem(url)):
-                raise ConfigError(f'[notify] {key} must be an http(s) URL, got {redact(url)!r}')
         self.session = session or requests.Session()
         self.timeout = 10
         self._apprise = None
@@ -12825,17 +12990,35 @@ def main(argv=None) -> int:
             return EXIT_USAGE
         except Interrupted as exc:
             # Asked for (Ctrl-C, a service stop): said plainly, not as an error.
-            console.notice(f'interrupted by {signal.Signals(exc.signum).name}: stopped; '
-                           'what was paused resumes on the next run')
+            console.notice(f'interrupted by {signal.Signals(exc.signum).name}: stopped'
+                           + interrupted_what_now(args))
             return exc.exit_code
         except BrokenPipeError:
-            # `stalkeer ... | head`: the reader left. Python would print a
-            # traceback at exit when flushing stdout; point it at /dev/null.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            # `stalkeer ... | head`: the reader left during a write that did not
+            # go through the console (write_line handles those, and the command
+            # goes on). Python would print a traceback at exit when flushing
+            # stdout; point it at /dev/null. The command was cut short here.
+            _reader_gone(sys.stdout)
             return EXIT_FAILED
         finally:
             if app is not None:
                 app.close()
+
+
+def interrupted_what_now(args) -> str:
+    """What a command stopped by SIGINT/SIGTERM leaves, in the words that fit
+    it (trial-15 F6: process, which pauses nothing, said "what was paused
+    resumes"): '; …', or '' when there is nothing to add."""
+    command = args.command
+    if getattr(args, 'dry_run', False):
+        return '; a dry run changes nothing'
+    if command in ('download', 'radarr', 'sonarr', 'resume-downloads'):
+        return '; what was paused resumes on the next run'
+    if command == 'process':
+        return '; the lines stored so far are kept; run process again'
+    if command == 'm3u-download':
+        return '; the playlist in place is kept; run m3u-download again'
+    return ''
 
 
 if __name__ == '__main__':

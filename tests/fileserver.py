@@ -32,6 +32,7 @@ import select
 import signal
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -53,6 +54,7 @@ _FAULT_KNOBS = frozenset({
     "throttle_bps",
     "stall_after", "stall_seconds", "stall_times",
     "no_content_length",
+    "chunked", "bad_chunk", "reset", "content_encoding",
     "no_validators",
     "html",
 })
@@ -242,10 +244,16 @@ class _Handler(BaseHTTPRequestHandler):
                 status, (first, last) = 206, parsed
         length = last - first + 1
 
+        chunked = bool(faults.get("chunked"))
         self.send_response(status)
         self.send_header("Content-Type", f.content_type)
-        if not faults.get("no_content_length"):
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif not faults.get("no_content_length"):
             self.send_header("Content-Length", str(length))
+        if faults.get("content_encoding"):
+            # A server that encodes whatever Accept-Encoding said.
+            self.send_header("Content-Encoding", faults["content_encoding"])
         if not ignore_range:
             # A server that ignores ranges should not advertise them.
             self.send_header("Accept-Ranges", "bytes")
@@ -263,20 +271,31 @@ class _Handler(BaseHTTPRequestHandler):
 
         drop_after = owner._take(name, "drop_after", "drop_times")
         stall_after = owner._take(name, "stall_after", "stall_times")
+        limit = length if drop_after is None else min(length, max(0, drop_after))
         try:
-            self._send_body(
-                f, first, length, log,
-                limit=length if drop_after is None else min(length, max(0, drop_after)),
-                stall_after=stall_after,
-                stall_seconds=float(faults.get("stall_seconds") or 0),
-                bps=faults.get("throttle_bps") or 0,
-            )
+            if chunked:
+                self._send_chunked(f, first, limit, log, end=drop_after is None,
+                                   bad_chunk=bool(faults.get("bad_chunk")) and drop_after is not None)
+            else:
+                self._send_body(
+                    f, first, length, log,
+                    limit=limit,
+                    stall_after=stall_after,
+                    stall_seconds=float(faults.get("stall_seconds") or 0),
+                    bps=faults.get("throttle_bps") or 0,
+                )
         finally:
             if drop_after is not None:
-                # Abrupt end: FIN right after the partial body, so the client
-                # sees fewer bytes than Content-Length.
+                # Abrupt end right after the partial body, so the client sees
+                # fewer bytes than Content-Length (or no last chunk): a FIN, or
+                # with `reset` an RST (SO_LINGER 0), as a crashed proxy sends.
                 try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
+                    if faults.get("reset"):
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                                   struct.pack("ii", 1, 0))
+                        self.connection.close()
+                    else:
+                        self.connection.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
         log.full_body = status == 200 and log.bytes_sent == length
@@ -360,6 +379,23 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             if fd >= 0:
                 os.close(fd)
+
+    def _send_chunked(self, f: _File, offset: int, limit: int, log: RequestLog, *,
+                      end: bool, bad_chunk: bool) -> None:
+        """Body bytes [offset, offset+limit) in 64 KiB chunks (RFC 9112 7.1);
+        the last-chunk only when ``end``; ``bad_chunk``: a chunk-size line that
+        is not hex where the next chunk should start."""
+        data = f.data if f.data is not None else open(f.path, "rb").read()
+        step = 64 * 1024
+        while log.bytes_sent < limit:
+            chunk = data[offset + log.bytes_sent: offset + min(limit, log.bytes_sent + step)]
+            self.wfile.write(b"%x\r\n" % len(chunk) + bytes(chunk) + b"\r\n")
+            log.bytes_sent += len(chunk)
+        if bad_chunk:
+            self.wfile.write(b"zz\r\n")
+        if end:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
     def _pause(self, seconds: float) -> None:
         """Sleep, but raise _ClientGone as soon as the peer hangs up or the
@@ -496,7 +532,10 @@ class FileServer:
         status/status_times/retry_after, drop_after/drop_times (default 1),
         ignore_range, throttle_bps, stall_after/stall_seconds/stall_times
         (default None = every response), no_content_length, no_validators,
-        html.  A `*_times` of None means "always".
+        html; chunked (Transfer-Encoding: chunked, cut without its last chunk
+        by drop_after), bad_chunk (a malformed chunk-size line after the
+        chunks cut by drop_after), reset (drop_after ends with an RST, not a FIN),
+        content_encoding (a Content-Encoding header, whatever was asked).  A `*_times` of None means "always".
         """
         unknown = set(knobs) - _FAULT_KNOBS
         if unknown:

@@ -568,3 +568,37 @@ def test_queries_are_not_copied_into_the_log_file(tmp_path, sqlite_url, cli):
     assert not log_file.exists() or log_file.read_text() == ''
     code, out, err = cli('--db', sqlite_url, '--log-file', log_file, 'lines', '!!')
     assert code == 2 and 'ERROR' in log_file.read_text() and 'no letter or digit' in log_file.read_text()
+
+
+def _with_stdout_closed(*argv, env=None):
+    """Run stalkeer with a stdout pipe whose reader left at once (`| head -0`)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, str(ROOT / 'stalkeer.py'), *map(str, argv)],
+                              env=env or subprocess_env(), stdout=write_end, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    return proc.returncode, proc.stderr
+
+
+def test_a_closed_stdout_does_not_change_the_exit_code(server, tmp_path, sqlite_url):
+    """trial-15 F9: `process … | head -1` exited 1, which the README keeps for
+    a failed download. The reader leaving is no failure: the command runs to
+    its end, exits as it would have, and prints no traceback."""
+    playlist = ROOT.parent / 'shared' / 'playlists' / 'germainlefebvre4-Stalkeer__sample.m3u'
+    code, err = _with_stdout_closed('--db', sqlite_url, 'process', playlist)
+    assert code == 0 and 'Traceback' not in err and 'Broken pipe' not in err, err
+    assert sqlite3.connect(tmp_path / 'stalkeer.db').execute(
+        'SELECT COUNT(*) FROM processed_lines').fetchone()[0] == 44       # all of it stored
+    code, err = _with_stdout_closed('--db', sqlite_url, 'status', '--json')
+    assert code == 0 and 'Traceback' not in err, err
+    # A failed download still exits 1, and a good one 0.
+    code, err = _with_stdout_closed('--db', sqlite_url, 'download', server.url('nothing.mkv'),
+                                    tmp_path / 'n.mkv')
+    assert code == 1 and 'Traceback' not in err, err
+    url = server.add('ok.mkv', payload(5000))
+    code, err = _with_stdout_closed('--db', sqlite_url, 'download', url, tmp_path / 'ok.mkv')
+    assert code == 0 and 'Traceback' not in err, err
+    assert sha256(tmp_path / 'ok.mkv') == sha256(payload(5000))

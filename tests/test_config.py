@@ -261,3 +261,87 @@ def test_verbose_logs_the_config_file_in_force(cli, tmp_path, sqlite_url):
     assert code == 0 and f'stalkeer: config file: {ini}' in err
     code, out, err = cli('--config', ini, '--db', sqlite_url, 'status')
     assert 'config file' not in err
+
+
+# A value each key refuses, and a needle its error holds. Keys read through
+# Config._source name the variable (STALKEER_…); the needle says it otherwise.
+BAD_VALUE = {
+    ('database', 'url'): ('mysql://x/y', None),
+    ('downloads', 'user_agent'): ('caf\u00e9', None),
+    ('radarr', 'url'): ('ftp://radarr', None), ('sonarr', 'url'): ('radarr:7878', None),
+    ('radarr', 'api_key'): ('k\u00e9y', None), ('sonarr', 'api_key'): ('k\x01y', None),
+    ('radarr', 'path_map'): ('/movies', '[radarr] path_map'),
+    ('sonarr', 'path_map'): ('=/tv', '[sonarr] path_map'),
+    ('quality', 'preference'): ('8K', "unknown quality '8k'"),
+    ('m3u', 'url'): ('playlist.m3u', None), ('xtream', 'url'): ('ftp://panel', None),
+    ('xtream', 'username'): ('bob', '[xtream] username/password are set without a panel'),
+    ('xtream', 'password'): ('secretpass', '[xtream] username/password are set without a panel'),
+    ('notify', 'webhook_url'): ('discord', None), ('notify', 'healthcheck_url'): ('hc-ping.com/x', None),
+    ('notify', 'on'): ('sometimes', '[notify] on must be'),
+    ('serve', 'allowed_hosts'): ('*', None),
+    ('logging', 'level'): ('LOUD', '[logging] level must be'),
+    **{('filter', key): ('(', f'[filter] {key}: bad regular expression')
+       for key in stalkeer.DEFAULTS['filter']},
+    **{key: ('many', None) for key in stalkeer.NUMBER_LIMITS},
+    **{key: ('maybe', None) for key in stalkeer.BOOL_CONFIG_KEYS | stalkeer.SWITCH_CONFIG_KEYS},
+    **{key: ('a\x01b', None) for key in stalkeer._PATH_CONFIG_KEYS},
+}
+# Keys any text is right for.
+FREE_TEXT = {('quality', 'languages'): 'tags the playlist may hold; unknown ones match nothing',
+             ('notify', 'apprise_urls'): 'Apprise reads them (and says so in the log)',
+             ('serve', 'token'): 'any secret'}
+
+
+def test_every_key_has_a_bad_value_or_is_free_text():
+    known = {(section, key) for section, keys in stalkeer.DEFAULTS.items() for key in keys}
+    assert set(BAD_VALUE) | set(FREE_TEXT) == known
+    assert not set(BAD_VALUE) & set(FREE_TEXT)
+
+
+@pytest.mark.parametrize('section, key', sorted(BAD_VALUE), ids=lambda v: v)
+def test_config_check_refuses_a_bad_value_of_every_key(section, key, cli, monkeypatch):
+    """`config --check` reads every key as its command does, configured or not
+    (trial-15 F1: [m3u] parse_worker = maybe and [radarr] rescan = maybe passed)."""
+    value, needle = BAD_VALUE[section, key]
+    variable = f'STALKEER_{section}_{key}'.upper()
+    monkeypatch.setenv(variable, value)
+    code, out, err = cli('config', '--check')
+    assert code == 2, out + err
+    assert (needle or f'{variable} (environment)') in err and 'Traceback' not in err
+    assert 'config check: ok' not in out
+
+
+def test_config_check_names_every_bad_key_once(cli, tmp_path):
+    path = write_ini(tmp_path / 'bad.ini', '[m3u]\nparse_worker = maybe\n[radarr]\nrescan = maybe\n'
+                     '[matching]\nprobe = sometimes\nlookups_per_run = lots\n')
+    code, out, err = cli('--config', path, 'config', '--check')
+    assert code == 2
+    for needle in ('[m3u] parse_worker must be auto, true or false', '[radarr] rescan must be true or false',
+                   '[matching] probe must be', '[matching] lookups_per_run must be'):
+        assert err.count(needle) == 1, (needle, err)
+    assert out.rstrip().endswith('config check: 4 error(s)')
+
+
+@pytest.mark.parametrize('spelling, meant', [('yes', True), ('1', True), ('on', True), (' TRUE ', True),
+                                             ('no', False), ('0', False), ('Off', False), ('false', False)])
+def test_booleans_and_auto_keys_take_the_same_spellings(spelling, meant):
+    """One parser: parse_worker took only auto/true/false while rescan took
+    yes/no/on/off/1/0 too (trial-15 F2)."""
+    for section, key in stalkeer.BOOL_CONFIG_KEYS:
+        cfg = stalkeer.Config(env={f'STALKEER_{section}_{key}'.upper(): spelling})
+        assert cfg.getbool(section, key) is meant
+    for section, key in stalkeer.SWITCH_CONFIG_KEYS:
+        cfg = stalkeer.Config(env={f'STALKEER_{section}_{key}'.upper(): spelling})
+        assert cfg.getswitch(section, key) == ('true' if meant else 'false')
+    for empty in ('', ' auto ', 'AUTO'):
+        assert stalkeer.Config(env={'STALKEER_M3U_PARSE_WORKER': empty}).getswitch('m3u', 'parse_worker') == 'auto'
+
+
+def test_process_takes_parse_worker_yes(cli, tmp_path, sqlite_url, monkeypatch):
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 tvg-name="Heat (1995)" group-title="Movies",Heat (1995)\n'
+                        'http://h/movie/u/p/1.mkv\n')
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'yes')
+    code, out, err = cli('--db', sqlite_url, 'process', playlist)
+    assert code == 0, err
+    assert 'new 1' in out

@@ -1,6 +1,7 @@
 """The tracked downloader against a real local HTTP server, on both backends."""
 
 import os
+import re
 import threading
 import time
 
@@ -477,6 +478,47 @@ def test_dest_folder_uses_url_file_name(server, cli, tmp_path, sqlite_url):
     assert (tmp_path / 'folder' / '77.mkv').read_bytes() == b'z' * 5000
 
 
+def _special(kind, path):
+    import socket
+    if kind == 'fifo':
+        os.mkfifo(path)
+    elif kind == 'socket':
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(path))
+        return sock
+    return None
+
+
+@pytest.mark.parametrize('kind', ['device', 'fifo', 'socket', 'fifo-in-folder'])
+@pytest.mark.parametrize('force', [False, True])
+def test_a_special_file_as_dest_is_refused(kind, force, server, cli, tmp_path, sqlite_url):
+    """trial-15 F7: `download URL /dev/null` wrote /dev/null.mkv (inside /dev);
+    a device, named pipe or socket at DEST (or at the name in a DEST folder) is
+    one line and exit 2, with --force too, before any request."""
+    url = server.add('f1k.bin', b'x' * 1000)
+    keep = None
+    if kind == 'device':
+        dest = '/dev/null'
+    elif kind == 'fifo-in-folder':
+        (tmp_path / 'folder').mkdir()
+        _special('fifo', tmp_path / 'folder' / 'f1k.bin')
+        dest = tmp_path / 'folder'
+    else:
+        dest = tmp_path / 'special'
+        keep = _special(kind, dest)
+    try:
+        code, out, err = cli('--db', sqlite_url, 'download', url, dest, *(['--force'] if force else []))
+    finally:
+        if keep is not None:
+            keep.close()
+    assert code == 2, out + err
+    what = {'device': 'a device', 'socket': 'a socket'}.get(kind, 'a named pipe')
+    assert f'is {what}: give a new file name' in err and len(err.strip().splitlines()) == 1
+    for ext in ('.bin', '.mkv'):
+        assert not os.path.lexists(f'/dev/null{ext}') and not os.path.lexists(f'{tmp_path}/special{ext}')
+    assert server.gets('f1k.bin') == []
+
+
 def test_tqdm_bar_starts_at_the_resumed_offset():
     import io
     stream = io.StringIO()
@@ -932,3 +974,76 @@ def test_a_lost_lease_stops_a_spliced_transfer_and_writes_nothing(server, make_d
     calls = _count_splices(monkeypatch)
     steal_mid_transfer(server, make_downloader, tmp_path,
                        also_wait_for=lambda: any(d == 'out' for d, _ in calls))
+
+
+BIG = stalkeer.SPLICE_MIN_BYTES + 123_457     # a Content-Length body this size is spliced
+
+
+@pytest.mark.parametrize('size, knobs, reason', [
+    (SIZE, {'chunked': True}, 'connection closed after 300000 bytes, before the end of the chunked body'),
+    # http.client reads a chunk-size line that is not hex as a cut (IncompleteRead).
+    (SIZE, {'chunked': True, 'bad_chunk': True},
+     'connection closed after 300000 bytes, before the end of the chunked body'),
+    # An RST drops what the client had not read yet: the cut is anywhere before.
+    (SIZE, {'reset': True}, rf'connection closed after \d+ of {SIZE} bytes \(connection reset\)'),
+    (BIG, {'reset': True}, rf'connection closed after \d+ of {BIG} bytes \(connection reset\)'),
+    (BIG, {'chunked': True}, 'connection closed after 300000 bytes, before the end of the chunked body'),
+    (BIG, {}, f'connection closed after 300000 of {BIG} bytes'),
+], ids=['chunked-cut', 'chunked-framing', 'reset', 'reset-spliced', 'chunked-big', 'fin-spliced'])
+def test_every_body_cut_short_is_retried_with_a_plain_reason(server, make_downloader, tmp_path, db,
+                                                              caplog, size, knobs, reason):
+    """trial-15 F3: a chunked body cut before its last chunk was 'unexpected
+    error: IncompleteRead' and never retried; a reset, a malformed chunk-size
+    line and a FIN on either read path (buffered, spliced) are the same failure:
+    a retryable cut, said as the Content-Length case says it."""
+    data = payload(size)
+    url = server.add('cut.mkv', data)
+    server.fault('cut.mkv', drop_after=300_000, drop_times=1, **knobs)
+    dest = tmp_path / 'cut.mkv'
+
+    with caplog.at_level('WARNING', logger='stalkeer'):
+        result = make_downloader().download(url, str(dest))
+
+    assert result.status == 'completed', result.message
+    assert sha256(dest) == sha256(data)
+    assert len(server.gets('cut.mkv')) == 2
+    warnings = [r.getMessage() for r in caplog.records if 'retrying' in r.getMessage()]
+    assert len(warnings) == 1 and (reason in warnings[0] or re.search(reason, warnings[0])), warnings
+    assert 'unexpected' not in warnings[0] and 'Incomplete' not in warnings[0]
+
+
+def test_a_body_cut_every_time_fails_plainly_after_its_retries(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('cut.mkv', data)
+    server.fault('cut.mkv', drop_after=0, drop_times=None, chunked=True)
+    result = make_downloader(retry_attempts=3).download(url, str(tmp_path / 'cut.mkv'))
+    assert result.status == 'failed'
+    assert result.message == 'connection closed after 0 bytes, before the end of the chunked body'
+    assert len(server.gets('cut.mkv')) == 3
+    assert not (tmp_path / 'cut.mkv').exists()
+
+
+@pytest.mark.parametrize('encoding', ['gzip', 'br', 'identity, gzip'])
+def test_an_encoded_body_is_refused_not_stored(server, make_downloader, tmp_path, db, encoding):
+    """trial-15 F8: a server that compresses despite Accept-Encoding: identity
+    had its gzip stream stored as the completed film."""
+    import gzip
+    data = gzip.compress(payload(SIZE))
+    url = server.add('gz.mkv', data)
+    server.fault('gz.mkv', content_encoding=encoding)
+    dest = tmp_path / 'gz.mkv'
+    result = make_downloader().download(url, str(dest))
+    assert result.status == 'failed'
+    assert f'Content-Encoding: {encoding}' in result.message and 'not stored' in result.message
+    assert not dest.exists()
+    info = row(result.download_id)
+    assert info.status == 'failed' and 'Content-Encoding' in info.error_message
+    assert len(server.gets('gz.mkv')) == 1     # it would answer the same again
+
+
+def test_identity_content_encoding_is_fine(server, make_downloader, tmp_path, db):
+    data = payload(SIZE)
+    url = server.add('id.mkv', data)
+    server.fault('id.mkv', content_encoding='identity')
+    result = make_downloader().download(url, str(tmp_path / 'id.mkv'))
+    assert result.status == 'completed' and sha256(tmp_path / 'id.mkv') == sha256(data)

@@ -366,7 +366,7 @@ def test_the_worker_is_left_out_on_one_cpu_or_when_it_cannot_start(cli, db_url, 
 def test_parse_worker_setting_is_validated(cli, tmp_path, playlists, monkeypatch):
     monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'sometimes')
     code, out, err = cli('--db', f'sqlite:///{tmp_path}/x.db', 'process', str(playlists[0]))
-    assert code == 2 and 'parse_worker' in err and 'auto, true or false' in err and 'Traceback' not in err
+    assert code == 2 and 'STALKEER_M3U_PARSE_WORKER (environment)' in err and 'auto, true or false' in err and 'Traceback' not in err
 
 
 def test_the_worker_reports_what_one_process_reports(cli, tmp_path, playlists, monkeypatch):

@@ -100,10 +100,25 @@ def test_changed_line_is_updated(cli, db_url, tmp_path):
     assert len(row) == 1 and row[0]['episode'] == 1
 
 
-def test_force_reclassifies_everything(cli, db_url):
+def test_force_reclassifies_everything_and_counts_only_rewritten_rows_as_updated(cli, db_url, tmp_path):
+    """trial-15 F4: --force on an unchanged playlist said "updated 44" though it
+    rewrote nothing: updated counts rows rewritten, reclassified the lines
+    classified again."""
     process_json(cli, db_url, STK)
+    before = table(db_url, tmp_path)
+    code, out, err = process(cli, db_url, STK, '--force')
+    assert code == 0 and 'new 0, updated 0, unchanged 44,' in out
+    assert '--force: 44 stored lines classified again, 0 of them rewritten' in out
+    assert table(db_url, tmp_path) == before                # not even updated_at moved
+    # A stored row that its line no longer gives (an older classifier's reading).
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    PL.update(title='Something Else').where(PL.id == before[0]['id']).execute()
+    db.close()
     summary = process_json(cli, db_url, STK, '--force')
-    assert summary['updated'] == 44 and summary['unchanged'] == 0
+    assert (summary['new'], summary['updated'], summary['unchanged'], summary['reclassified']) == (0, 1, 43, 44)
+    after = table(db_url, tmp_path)
+    assert after[0]['title'] == before[0]['title'] and after[1:] == before[1:]
+    assert process_json(cli, db_url, STK)['reclassified'] == 0     # without --force: none
 
 
 def test_vanished_lines_are_marked_never_deleted(cli, db_url, tmp_path):
@@ -148,6 +163,23 @@ def test_dry_run_writes_nothing(cli, sqlite_url, db_url, tmp_path):
     assert table(db_url, tmp_path) == before
 
 
+@pytest.mark.parametrize('worker', ['false', 'true'])
+def test_limit_counts_only_the_entries_it_considered(cli, sqlite_url, tmp_path, monkeypatch, worker):
+    """trial-15 F5: `--limit 10` printed "11 entries in 24 lines" but stored 10:
+    the entry that tripped the limit was counted."""
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', worker)
+    code, out, err = process(cli, sqlite_url, STK, '--limit', '10')
+    assert code == 0, err
+    assert f'{STK}: 10 entries in ' in out and 'new 10,' in out
+    summary = process_json(cli, sqlite_url, STK, '--limit', '10')
+    assert (summary['entries'], summary['unchanged']) == (10, 10)
+    # The lines read end with the 10th entry's URL line: the 11th starts after them.
+    lines = STK.read_text(encoding='utf-8').splitlines()
+    extinf = [i for i, line in enumerate(lines, 1) if line.startswith('#EXTINF')]
+    assert summary['lines_read'] == extinf[10] - 1
+    assert len(table(sqlite_url, tmp_path)) == 10
+
+
 def test_limit_stops_early_and_marks_nothing_gone(cli, db_url, tmp_path):
     process_json(cli, db_url, STK)
     summary = process_json(cli, db_url, STK, '--limit', '10')
@@ -159,7 +191,7 @@ def test_json_summary_keys(cli, sqlite_url):
     summary = process_json(cli, sqlite_url, STK)
     assert {'lines_read', 'entries', 'new', 'updated', 'unchanged', 'duplicates', 'filtered',
             'malformed', 'decode_errors', 'by_content_type', 'elapsed_seconds',
-            'disappeared', 'header_missing'} <= set(summary)
+            'disappeared', 'header_missing', 'reclassified'} <= set(summary)
 
 
 def write_filter_ini(tmp_path, body):
@@ -473,8 +505,9 @@ def test_rerun_after_a_classifier_change_is_not_skipped(cli, db_url, monkeypatch
 
 def test_force_is_never_skipped(cli, db_url):
     first = process_json(cli, db_url, STK)
-    assert _rerun_does_work(cli, db_url, STK, '--force')['updated'] == first['new']
-    assert _rerun_does_work(cli, db_url, STK, '--force')['updated'] == first['new']
+    # Every stored line classified again (none rewritten: nothing changed).
+    assert _rerun_does_work(cli, db_url, STK, '--force')['reclassified'] == first['new']
+    assert _rerun_does_work(cli, db_url, STK, '--force')['reclassified'] == first['new']
 
 
 def test_dry_run_is_not_an_import(cli, db_url, tmp_path, monkeypatch):
@@ -570,3 +603,36 @@ def test_panel_ingest_taking_over_a_line_is_not_skipped(cli, db_url, tmp_path):
         db.close()
     again = _rerun_does_work(cli, db_url, STK)
     assert again['updated'] == 1 and again['unchanged'] == first['new'] - 1
+
+
+def test_an_interrupted_process_says_its_lines_are_kept(cli, sqlite_url, tmp_path, monkeypatch):
+    """trial-15 F6: `process` pauses nothing, yet a SIGINT said "what was paused
+    resumes on the next run". It says what it leaves: the stored lines."""
+    import signal
+
+    def interrupt(name):
+        if name == 'after_ingest_batch':
+            raise stalkeer.Interrupted(signal.SIGINT)
+    monkeypatch.setattr(stalkeer, 'crash_point', interrupt)
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'false')
+    code, out, err = process(cli, sqlite_url, STK)
+    assert code == 130
+    assert err.strip() == ('stalkeer: interrupted by SIGINT: stopped; the lines stored so far are kept; '
+                           'run process again')
+    assert 0 < len(table(sqlite_url, tmp_path)) <= 44
+    monkeypatch.undo()
+    assert process_json(cli, sqlite_url, STK)['entries'] == 44
+
+
+@pytest.mark.parametrize('argv, tail', [
+    (['process'], '; the lines stored so far are kept; run process again'),
+    (['m3u-download'], '; the playlist in place is kept; run m3u-download again'),
+    (['download', 'http://h/x', 'x'], '; what was paused resumes on the next run'),
+    (['radarr'], '; what was paused resumes on the next run'),
+    (['radarr', '--dry-run'], '; a dry run changes nothing'),
+    (['resume-downloads'], '; what was paused resumes on the next run'),
+    (['status'], ''), (['lines', 'heat'], ''), (['cleanup'], ''),
+])
+def test_the_interrupt_notice_fits_the_command(argv, tail):
+    args = stalkeer.build_parser().parse_args(argv)
+    assert stalkeer.interrupted_what_now(args) == tail
