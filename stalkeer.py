@@ -6009,9 +6009,8 @@ class _ParseWorker:
     messages into a pipe: ('progress', bytes_read), ('rows', [_line_values
     tuple, ...]) of up to INGEST_BATCH lines not seen before in this run, or
     ('entries', [(line_hash, meta_hash, PlaylistEntry fields), ...], timestamp)
-    for a batch the parent classifies, then
-    ('done', ParseStats, duplicates, filtered, limited, (peak RSS KiB, CPU
-    seconds)), or ('error', OSError | None, text). The pipe holds 1 MiB
+    for a batch the parent classifies, then ('done', ParseStats as a dict,
+    duplicates, filtered, limited, (peak RSS KiB, CPU seconds)), or ('error', OSError | None, text). The pipe holds 1 MiB
     (_widen_pipe), so the child runs at most a batch ahead of the storing
     (memory stays bounded). The child never touches the database and ends
     with os._exit (no atexit, no connection closed under the parent). It dies with the parent: the kernel
@@ -6108,7 +6107,10 @@ class _ParseWorker:
                     for_parent = every and batch_no % every == 0
             if rows:
                 send(('entries', rows, now) if for_parent else ('rows', rows))
-            send(('done', stats, duplicates, filtered, limited, _peak_rss_kib()))
+            # ParseStats as a dict: pickle names a class by its module, and when
+            # the script is run by another (`python -m cProfile stalkeer.py`),
+            # __main__ is that one and holds no ParseStats.
+            send(('done', dataclasses.asdict(stats), duplicates, filtered, limited, _peak_rss_kib()))
             return 0
         except BrokenPipeError:                  # the parent is gone: nothing to tell
             return 1
@@ -6138,8 +6140,8 @@ class _ParseWorker:
                     on_progress(message[1])
             elif kind == 'done':
                 stats, duplicates, filtered, limited, rss = message[1:]
-                for field in dataclasses.fields(ParseStats):
-                    setattr(self.stats, field.name, getattr(stats, field.name))
+                for name, value in stats.items():
+                    setattr(self.stats, name, value)
                 self.summary.duplicates += duplicates
                 self.summary.filtered += filtered
                 self.summary.limited = self.summary.limited or limited

@@ -397,3 +397,21 @@ def test_the_worker_reports_what_one_process_reports(cli, tmp_path, playlists, m
     assert worker == one
     assert worker[0]['duplicates'] > 0 and worker[0]['malformed'] >= 2 and worker[2]['limited']
     assert worker[3]['filtered'] > 0
+
+
+def test_the_worker_path_works_when_another_module_runs_the_script(db_url, tmp_path, playlists):
+    """`python -m cProfile stalkeer.py process` (how one profiles an import):
+    __main__ is then cProfile's module, so nothing the worker sends may be an
+    instance of one of stalkeer's classes (pickle names a class by its module).
+    It was: the run failed with "Can't pickle <class '__main__.ParseStats'>"."""
+    import subprocess
+    import sys
+    from conftest import ROOT, subprocess_env
+    first, _ = playlists
+    proc = subprocess.run([sys.executable, '-m', 'cProfile', '-o', str(tmp_path / 'prof'), str(ROOT / 'stalkeer.py'),
+                           '--db', db_url, 'process', str(first)], capture_output=True, text=True, timeout=120,
+                          env=subprocess_env(STALKEER_M3U_PARSE_WORKER='true'))
+    # cProfile's runner exits 0 whatever the script's exit: read what it said
+    assert proc.returncode == 0 and 'error' not in proc.stderr, proc.stderr
+    assert ' entries in ' in proc.stdout, proc.stdout
+    assert stored(db_url, tmp_path) == Reference().apply(first.read_bytes()).expected()
