@@ -322,6 +322,25 @@ def test_config_check_names_every_bad_key_once(cli, tmp_path):
     assert out.rstrip().endswith('config check: 4 error(s)')
 
 
+@pytest.mark.parametrize('as_json', [False, True], ids=['text', 'json'])
+def test_config_check_shows_no_value_a_key_check_read(as_json, cli, tmp_path):
+    """A key check returns the value it read; `config --check` printed it as a
+    note: a short API key in clear ("note: [radarr] api_key radarrk", which
+    the value masking cannot tell from a word), and a note for every good
+    path, auto, header and URL key (trial 15b)."""
+    path = write_ini(tmp_path / 'good.ini', '[radarr]\nurl = http://127.0.0.1:7878\napi_key = radarrk\n'
+                     '[sonarr]\nurl = http://127.0.0.1:8989\napi_key = sonar1\n[m3u]\nparse_worker = auto\n'
+                     'url = http://127.0.0.1:1/get.php?username=bob&password=pw123\n'
+                     '[downloads]\nuser_agent = VLC/3.0\ntemp_dir = /tmp\n')
+    code, out, err = cli('--config', path, 'config', '--check', *(['--json'] if as_json else []))
+    assert code == 0, err
+    for secret in ('radarrk', 'sonar1', 'pw123'):
+        assert secret not in out + err
+    for key in ('[m3u] parse_worker', '[downloads] user_agent', '[downloads] temp_dir', '[radarr] url',
+                '[sonarr] url', '[m3u] url http'):
+        assert f'note: {key}' not in out + err, out
+
+
 @pytest.mark.parametrize('spelling, meant', [('yes', True), ('1', True), ('on', True), (' TRUE ', True),
                                              ('no', False), ('0', False), ('Off', False), ('false', False)])
 def test_booleans_and_auto_keys_take_the_same_spellings(spelling, meant):
