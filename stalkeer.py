@@ -2627,6 +2627,21 @@ def _describe_mode(st: os.stat_result) -> str:
     return next((text for test, text in kinds if test(st.st_mode)), 'not a regular file')
 
 
+def special_file(path: str, dir_fd: int | None = None) -> str | None:
+    """What stands at ``path`` (relative to ``dir_fd``, never through a
+    symlink) when it is neither a regular file, a folder nor a symlink: 'a
+    named pipe', 'a socket', 'a device'; None otherwise or when nothing is
+    there. Such a name is never written to nor replaced, --force or not: no
+    film goes into a pipe, and /dev/null is no file to overwrite (trials 15, 15b)."""
+    try:
+        st = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return None
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
+        return None
+    return _describe_mode(st)
+
+
 def _lexists_at(name: str, dir_fd: int) -> bool:
     """Something (a file, a folder, a symlink, even a dangling one) has this name."""
     try:
@@ -3094,6 +3109,9 @@ class Downloader:
         if part.is_open and part.stat().st_nlink > 1:
             part.let_go()       # a second link appeared: its bytes are not ours to append to
         final = self._final_path(info, None)
+        special = special_file(final)
+        if special:
+            return self._fail(info, part, f'refusing to write {final}: it is {special}', permanent=True)
         if os.path.lexists(final) and not force:
             # Fail before fetching gigabytes we could not put anywhere.
             return self._fail(info, part, f'refusing to overwrite existing file {final} (use --force)')
@@ -3481,6 +3499,9 @@ class Downloader:
             raise error(folder_refusal(folder, exc, info.library_root)) from None
         refusal = f'refusing to overwrite existing file {final} (use --force)'
         try:
+            special = special_file(name, dir_fd)
+            if special:     # the extension came from the Content-Type: known only now
+                raise PermanentDownloadError(f'refusing to write {final}: it is {special}')
             if not force and _lexists_at(name, dir_fd):
                 raise DownloadError(refusal)
             part.fsync()
@@ -10131,7 +10152,11 @@ def cmd_download(app: App) -> int:
     if os.path.isdir(destination) or args.dest.endswith(os.sep):
         # Sanitised, so '..' or '.' in the URL never leaves the folder.
         destination = os.path.join(destination, url_file_name(args.url))
-    for path in dict.fromkeys((given, destination)):
+    # And the name the downloader writes when DEST has no video extension (the
+    # URL's; one from the Content-Type is checked by the downloader itself).
+    import types
+    named = Downloader._final_path(types.SimpleNamespace(destination=destination, url=args.url), None)
+    for path in dict.fromkeys((given, destination, named)):
         refuse_special_destination(path)
     downloader = app.downloader()
     app.open_db()
@@ -10143,16 +10168,12 @@ def cmd_download(app: App) -> int:
 
 def refuse_special_destination(path: str) -> None:
     """StalkeerError (exit 2) when ``path`` exists and is neither a regular
-    file, a folder nor a symlink: a device, named pipe or socket is no place
-    for a film, and /dev/null would otherwise become /dev/null.mkv beside it
-    (trial-15 F7). Symlinks are the downloader's (refused, or with --force
-    replaced, never followed)."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return
-    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)):
-        raise StalkeerError(f'DEST {path} is {_describe_mode(st)}: give a new file name, '
+    file, a folder nor a symlink (special_file): /dev/null would otherwise
+    become /dev/null.mkv beside it (trial-15 F7). Symlinks are the
+    downloader's (refused, or with --force replaced, never followed)."""
+    special = special_file(path)
+    if special:
+        raise StalkeerError(f'DEST {path} is {special}: give a new file name, '
                             'a folder, or (with --force) a file to replace')
 
 

@@ -2,6 +2,7 @@
 
 import os
 import re
+import stat
 import threading
 import time
 
@@ -517,6 +518,37 @@ def test_a_special_file_as_dest_is_refused(kind, force, server, cli, tmp_path, s
     for ext in ('.bin', '.mkv'):
         assert not os.path.lexists(f'/dev/null{ext}') and not os.path.lexists(f'{tmp_path}/special{ext}')
     assert server.gets('f1k.bin') == []
+
+
+@pytest.mark.parametrize('force', [False, True])
+def test_a_special_file_at_the_name_with_the_added_extension_is_refused(force, server, cli, tmp_path,
+                                                                         sqlite_url):
+    """trial 15b F3: DEST without an extension gets the URL's, and a named pipe
+    at that name (lib/film -> lib/film.mkv) was refused only as an existing
+    file (exit 1, "use --force"), and with --force replaced."""
+    url = server.add('film.mkv', b'x' * 1000)
+    _special('fifo', tmp_path / 'film.mkv')
+    code, out, err = cli('--db', sqlite_url, 'download', url, tmp_path / 'film', *(['--force'] if force else []))
+    assert code == 2, out + err
+    assert 'film.mkv is a named pipe: give a new file name' in err and len(err.strip().splitlines()) == 1
+    assert stat.S_ISFIFO(os.lstat(tmp_path / 'film.mkv').st_mode)
+    assert server.gets('film.mkv') == []
+
+
+@pytest.mark.parametrize('force', [False, True])
+def test_a_special_file_at_the_name_the_content_type_gives_is_never_written(force, server, make_downloader,
+                                                                           tmp_path):
+    """The extension may come from the Content-Type, known only after the
+    request: the downloader itself refuses the name then, --force or not, and
+    the pipe stays a pipe (nothing opened it for writing: that would block)."""
+    url = server.add('stream/77', b'v' * 3000, content_type='video/mp4')
+    _special('fifo', tmp_path / 'film.mp4')
+    result = make_downloader().download(url, str(tmp_path / 'film'), force=force)
+    assert result.status == 'failed' and 'film.mp4: it is a named pipe' in result.message, result
+    assert stat.S_ISFIFO(os.lstat(tmp_path / 'film.mp4').st_mode)
+    # The .part is kept for `stalkeer retry ID` once the name is put right; no other name was finished.
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith('film')) in (
+        ['film.mp4'], ['film.mp4', 'film.stalkeer-1.part'])
 
 
 def test_tqdm_bar_starts_at_the_resumed_offset():
