@@ -815,7 +815,7 @@ def _record_finish_fsync(monkeypatch, calls):
 
 def test_writeback_is_started_per_window_and_the_fsync_still_comes_before_the_rename(
         server, make_downloader, tmp_path, db, monkeypatch):
-    data = payload(5 * 1024 * 1024 + 4321)
+    data = payload(8 * 1024 * 1024 + 4321)
     url = server.add('wb.mkv', data)
     calls = []
     monkeypatch.setattr(stalkeer, 'WRITEBACK_WINDOW', 1024 * 1024)
@@ -829,7 +829,10 @@ def test_writeback_is_started_per_window_and_the_fsync_still_comes_before_the_re
     assert result.status == 'completed' and sha256(dest) == sha256(data)
     windows = [(offset, nbytes) for flags, offset, nbytes in calls if flags != 'fsync']
     assert all(flags == stalkeer._SYNC_FILE_RANGE_WRITE for flags, *_ in calls[:-1])
-    assert len(windows) >= 4                       # one call per MiB window, not one per write
+    # Started during the download, at most once per MiB window (not once per
+    # write); how many depends on how much each read brings (up to ~2 MiB
+    # spliced at once under load: a count of 4 for 5 MiB failed once in CI).
+    assert 2 <= len(windows) <= len(data) // (1024 * 1024)
     assert all(nbytes >= 1024 * 1024 for _, nbytes in windows)
     assert windows[0][0] == 0                      # contiguous from the start: nothing skipped
     assert all(a + n == b for (a, n), (b, _) in zip(windows, windows[1:]))
