@@ -5704,6 +5704,86 @@ def _chunks(items, size):
         yield items[i:i + size]
 
 
+class _StoredLineScan:
+    """Finds the stored rows of one batch of line hashes after another, the
+    batches in playlist order: a merge of the playlist with processed_lines
+    read in id order, a page at a time (keyset: ``id > last``, so no cursor
+    is held open across the batches' writes).
+
+    Why: a re-read playlist is mostly the lines of the last import in the same
+    order, and an import stores them in that order, so ids follow the file.
+    Reading the table in order costs a sequential scan; looking every hash up
+    through the line_hash index (900 per IN) cost 1.6 s of 200k lines against
+    0.9 s for the scan (bench/RESULTS.md, issue 15), most of a --force.
+
+    A hash the pages read so far do not hold (a new line, a line moved
+    elsewhere in the file, a line gone from an earlier playlist and back, a
+    row evicted from the window) is looked up through the index as before, so
+    the answer is always that of the lookups. The pages skip the rows of lines
+    gone (``missing_since``: they pile up over the months and are rarely asked
+    for). Bounds: a batch reads pages while it has read fewer than twice its
+    size (the rows of other sources may sit between); the window of rows read
+    but not yet asked for holds at most WINDOW rows (the oldest are dropped);
+    when the pages stop answering (a reordered playlist: fewer than half the
+    rows read were asked for), the scan stops and every lookup goes through
+    the index. Rows added after the scan began (this run's own new lines) are
+    past its end and never read."""
+
+    PAGE = 5000
+    WINDOW = 3 * INGEST_BATCH
+
+    def __init__(self, writer: 'BulkWriter', select_head: str):
+        self.writer, self.head = writer, select_head
+        self.window: dict = {}
+        self.last_id = 0
+        self.end_id = db_proxy.obj.execute_sql('SELECT MAX("id") FROM "processed_lines"').fetchone()[0] or 0
+        self.rows_read = self.rows_used = 0
+        self.page_sql = (f'{select_head} WHERE "id" > {writer.param} AND "id" <= {writer.param} '
+                         f'AND "missing_since" IS NULL ORDER BY "id" LIMIT {self.PAGE}')
+
+    @property
+    def scanning(self) -> bool:
+        if self.last_id >= self.end_id:
+            return False
+        # Stop when the pages stop answering (judged after a few pages).
+        return self.rows_read < 4 * self.PAGE or 2 * self.rows_used >= self.rows_read
+
+    def rows_for(self, hashes) -> dict:
+        """line_hash -> the row's other columns, for the stored ones of ``hashes``."""
+        found = {}
+        wanted = self._take(hashes, found)
+        ahead = 0
+        while wanted and ahead < 2 * len(hashes) and self.scanning:
+            page = self.writer.db.execute_sql(self.page_sql, (self.last_id, self.end_id)).fetchall()
+            if not page:
+                self.last_id = self.end_id
+                break
+            self.last_id = page[-1][1]
+            ahead += len(page)
+            self.rows_read += len(page)
+            self.window.update((row[0], row[1:]) for row in page)
+            wanted = self._take(wanted, found)
+        window = self.window
+        if len(window) > self.WINDOW:                # the oldest rows read go first
+            for digest in list(itertools.islice(window, len(window) - self.WINDOW)):
+                del window[digest]
+        if wanted:
+            found.update((row[0], row[1:]) for row in self.writer.select_in(self.head, 'line_hash', wanted))
+        return found
+
+    def _take(self, hashes, found: dict) -> list:
+        """Move the rows of ``hashes`` the window holds into ``found``; the hashes it does not hold."""
+        window, wanted = self.window, []
+        for digest in hashes:
+            row = window.pop(digest, None)
+            if row is None:
+                wanted.append(digest)
+            else:
+                found[digest] = row
+        self.rows_used += len(hashes) - len(wanted)
+        return wanted
+
+
 class PlaylistIngest:
     """Streams a playlist into processed_lines: batched upserts, one short
     transaction per batch (other instances keep writing meanwhile), unchanged
@@ -5718,6 +5798,7 @@ class PlaylistIngest:
         self.dry_run = dry_run
         self.limit = limit
         self.can_read_db = can_read_db
+        self._scan = None            # _existing's, made at its first batch of a run
 
     # processed_lines.source of the lines this ingest writes, and the present lines
     # of that source a complete read marks gone when it did not see them (rows
@@ -5765,6 +5846,7 @@ class PlaylistIngest:
         # A first import needs no lookups: every line is new (a concurrent
         # import is still safe, inserts ignore conflicts).
         self._lookups = self.can_read_db and ProcessedLine.select().limit(1).exists()
+        self._scan = None
         deferred = [] if self._lookups or self.dry_run else self._drop_indexes()
         # Hundreds of thousands of short-lived, acyclic objects: the cyclic
         # collector only costs time here (about 6%, bench/RESULTS.md).
@@ -5872,20 +5954,23 @@ class PlaylistIngest:
 
     def _existing(self, hashes):
         """line_hash -> (id, meta_hash, missing_since, content_type[, the stored
-        values of _COMPARED with --force]), through the unique index."""
+        values of _COMPARED with --force]) of the stored lines among ``hashes``
+        (one batch, in playlist order): _StoredLineScan."""
         if not self._lookups:
             return {}
-        stored = ''
-        if self.force:
-            # To skip the rows whose values the re-classification does not change
-            # (a --force that rewrote all 200k rows took 5.8 s; 1.4 s skipping them).
-            # air_date as text: what _line_values stores, on both engines.
-            stored = ', ' + ', '.join('CAST("air_date" AS TEXT)' if c == 'air_date' else f'"{c}"'
-                                      for c in _COMPARED)
-        rows = BulkWriter(db_proxy.obj).select_in(
-            'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type"'
-            f'{stored} FROM "processed_lines"', 'line_hash', hashes)
-        return {row[0]: row[1:] for row in rows}
+        if self._scan is None:
+            stored = ''
+            if self.force:
+                # To skip the rows whose values the re-classification does not change
+                # (a --force that rewrote all 200k rows took 5.8 s; 1.4 s skipping them).
+                # air_date as text: what _line_values stores, on both engines.
+                stored = ', ' + ', '.join('CAST("air_date" AS TEXT)' if c == 'air_date' else f'"{c}"'
+                                          for c in _COMPARED)
+            self._scan = _StoredLineScan(
+                BulkWriter(db_proxy.obj),
+                f'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type"{stored} '
+                'FROM "processed_lines"')
+        return self._scan.rows_for(hashes)
 
     def _flush(self, batch, summary, by_type):
         if not batch:

@@ -12,6 +12,7 @@ inserts, skipped unchanged rows, the one-scan lookups) must not change a value.
 
 import datetime
 import io
+import random
 import sys
 
 import pytest
@@ -250,10 +251,14 @@ def _plan(db, sql, params):
 
 
 def test_ingest_lookups_use_their_indexes(cli, db_url, tmp_path, playlists, monkeypatch):
-    """Every lookup a re-run and a --force make goes through the unique line_hash
-    index (never a scan per chunk of 900 hashes), and rows are rewritten by id."""
+    """Every lookup a re-run and a --force make goes through an index: the pages
+    of the merge (_StoredLineScan) through the primary key, the lookups of
+    what the pages did not hold through the unique line_hash index (never a
+    scan per chunk of 900 hashes); rows are rewritten by id."""
     first, _ = playlists
     run_process(cli, db_url, first)
+    shuffled = tmp_path / 'shuffled.m3u'       # lines out of the stored order: lookups by line_hash
+    shuffled.write_bytes(reordered_copy(first.read_bytes()))
     db = stalkeer.open_database(db_url, str(tmp_path))
     seen = []
     original = type(db).execute_sql
@@ -264,18 +269,149 @@ def test_ingest_lookups_use_their_indexes(cli, db_url, tmp_path, playlists, monk
         return original(self, sql, params, *args, **kwargs)
 
     monkeypatch.setattr(type(db), 'execute_sql', recording)
-    for force in (False, True):
-        stalkeer.PlaylistIngest(force=force).run(str(first))
+    monkeypatch.setattr(stalkeer, 'INGEST_BATCH', 200)               # batches and pages of
+    monkeypatch.setattr(stalkeer._StoredLineScan, 'PAGE', 100)       # a 2,500-line playlist
+    monkeypatch.setattr(stalkeer._StoredLineScan, 'WINDOW', 300)
+    for path in (first, shuffled):
+        for force in (False, True):
+            stalkeer.PlaylistIngest(force=force).run(str(path))
     monkeypatch.setattr(type(db), 'execute_sql', original)
     lookups = [(sql, params) for sql, params in seen if '"line_hash" IN' in sql]
-    assert len(lookups) >= 2 and any('"title"' in sql for sql, _ in lookups)   # plain and --force
+    pages = [(sql, params) for sql, params in seen if 'ORDER BY "id" LIMIT' in sql]
+    for found in (lookups, pages):      # plain and --force
+        assert any('"title"' in sql for sql, _ in found) and any('"title"' not in sql for sql, _ in found)
     for sql, params in lookups:
+        assert 'processed_lines_line_hash' in _plan(db, sql, params)
+    for sql, params in pages:
         plan = _plan(db, sql, params)
-        assert 'processed_lines_line_hash' in plan, plan
+        assert ('processed_lines_pkey' if stalkeer.is_postgres(db) else 'INTEGER PRIMARY KEY') in plan, plan
     mark = '%s' if stalkeer.is_postgres(db) else '?'        # BulkWriter.update_by_id's statement
     plan = _plan(db, f'UPDATE "processed_lines" SET "title" = {mark} WHERE "id" = {mark}', ('x', 1))
     assert ('processed_lines_pkey' if stalkeer.is_postgres(db) else 'INTEGER PRIMARY KEY') in plan, plan
     db.close()
+
+
+def reordered_copy(data: bytes) -> bytes:
+    """The playlist with its entries in another order (the header kept first)."""
+    head, *chunks = data.split(b'#EXTINF')
+    entries = [b'#EXTINF' + chunk for chunk in chunks]
+    entries = entries[1::2][::-1] + entries[0::2]
+    return head + b''.join(entries)
+
+
+# ---- the merge of a batch with the stored rows (_StoredLineScan) ----------------------
+
+SCAN_ROWS = 60
+
+
+@pytest.fixture
+def small_scan(db, monkeypatch):
+    """SCAN_ROWS stored lines h000.. in id order; pages of 7 rows, a window of 20."""
+    monkeypatch.setattr(stalkeer._StoredLineScan, 'PAGE', 7)
+    monkeypatch.setattr(stalkeer._StoredLineScan, 'WINDOW', 20)
+    PL.insert_many([{'line_hash': f'h{i:03d}', 'url': f'http://x/{i}', 'title': f't{i}'}
+                    for i in range(SCAN_ROWS)]).execute()
+    writer = stalkeer.BulkWriter(db)
+    head = 'SELECT "line_hash", "id", "title", "missing_since" FROM "processed_lines"'
+    lookups = []
+    original = writer.select_in
+
+    def select_in(*args):
+        lookups.append(list(args[2]))
+        return original(*args)
+
+    writer.select_in = select_in
+
+    def by_index(hashes):
+        return {row[0]: row[1:] for row in original(head, 'line_hash', hashes)}
+
+    return lambda: stalkeer._StoredLineScan(writer, head), by_index, lookups
+
+
+def _batches(hashes, size):
+    return [hashes[i:i + size] for i in range(0, len(hashes), size)]
+
+
+def _orders():
+    stored = [f'h{i:03d}' for i in range(SCAN_ROWS)]
+    shuffled = stored[:]
+    random.Random(15).shuffle(shuffled)
+    new = [f'n{i:03d}' for i in range(25)]
+    return {
+        'stored order': stored,
+        'new lines among them': [h for pair in zip(stored, new + [''] * SCAN_ROWS) for h in pair if h],
+        'lines gone': stored[::3],
+        'only new lines': new,
+        'reversed': stored[::-1],
+        'shuffled': shuffled,
+        'moved block': stored[30:] + stored[:30],
+        'half asked, then the rest': stored[::2] + stored[1::2],
+    }
+
+
+@pytest.mark.parametrize('order', list(_orders()))
+@pytest.mark.parametrize('size', [1, 5, 10, 33])
+def test_the_scan_answers_what_the_index_answers(small_scan, order, size):
+    """Whatever the order of the lines (kept, new, gone, moved, reversed), each
+    batch gets exactly the rows the line_hash lookups give; the window of rows
+    read ahead stays within its bound."""
+    make, by_index, _lookups = small_scan
+    scan = make()
+    for batch in _batches(_orders()[order], size):
+        assert scan.rows_for(batch) == by_index(batch)
+        assert len(scan.window) <= scan.WINDOW
+    assert scan.rows_read <= SCAN_ROWS
+
+
+@pytest.mark.parametrize('size', [5, 10, 33])
+def test_lines_in_the_stored_order_are_read_once_without_lookups(small_scan, size):
+    make, _by_index, lookups = small_scan
+    scan = make()
+    for batch in _batches([f'h{i:03d}' for i in range(SCAN_ROWS)], size):
+        scan.rows_for(batch)
+    assert lookups == [] and scan.rows_read == SCAN_ROWS
+
+
+def test_new_lines_are_looked_up_and_a_batch_reads_at_most_twice_its_size(small_scan):
+    make, _by_index, lookups = small_scan
+    scan = make()
+    assert scan.rows_for(['n1', 'n2']) == {}
+    assert lookups == [['n1', 'n2']] and scan.rows_read <= 2 * 2 + scan.PAGE - 1
+
+
+def test_gone_lines_are_not_read_and_are_found_when_back(small_scan):
+    """Rows of lines gone from the playlist are skipped by the pages (they
+    pile up); a line back in the playlist is still found, through the index."""
+    make, by_index, lookups = small_scan
+    PL.update(missing_since=stalkeer.utcnow()).where(PL.line_hash.in_([f'h{i:03d}' for i in range(0, 60, 2)])).execute()
+    scan = make()
+    asked = [f'h{i:03d}' for i in range(SCAN_ROWS)]
+    for batch in _batches(asked, 10):
+        assert scan.rows_for(batch) == by_index(batch)
+    assert scan.rows_read == SCAN_ROWS // 2
+    assert sorted(sum(lookups, [])) == asked[::2]
+
+
+def test_a_scan_that_stops_answering_stops_reading(small_scan):
+    """Reversed lines: after a few pages hold almost nothing asked for, every
+    lookup goes through the index and no more pages are read."""
+    make, by_index, lookups = small_scan
+    scan = make()
+    reversed_lines = [f'h{i:03d}' for i in range(SCAN_ROWS)][::-1]
+    for batch in _batches(reversed_lines, 5):
+        assert scan.rows_for(batch) == by_index(batch)
+    assert not scan.scanning and scan.rows_read < SCAN_ROWS
+    assert sum(len(batch) for batch in lookups) > SCAN_ROWS // 2
+
+
+def test_rows_stored_after_the_scan_began_are_looked_up(small_scan):
+    """The scan ends at the last row stored when it began (this run's own new
+    lines are past it); a row added later is still found, through the index."""
+    make, by_index, lookups = small_scan
+    scan = make()
+    PL.insert(line_hash='late', url='http://x/late').execute()
+    assert scan.rows_for(['h000', 'late']) == by_index(['h000', 'late'])
+    assert lookups == [['late']]
 
 
 # ---- the parse worker: killed, failing, not started ---------------------------------
