@@ -11918,7 +11918,7 @@ class Notifier:
         for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
             if url:
                 register_secret_url(url)        # first: even the error below masks them
-        self.session = session or requests.Session()
+        self._session = session
         self.timeout = 10
         self._apprise = None
         if self.apprise_urls and self.on != 'never':
@@ -11930,6 +11930,14 @@ class Notifier:
             except ImportError:
                 log.error('[notify] apprise_urls is set but the apprise package is not installed '
                           '(pip install apprise); Apprise notifications are off')
+
+    @property
+    def session(self) -> requests.Session:
+        """Made when the first notification is sent: importing requests is ~0.08 s
+        of the start of every run (issue 15), and most runs notify nothing."""
+        if self._session is None:
+            self._session = requests.Session()
+        return self._session
 
     @property
     def enabled(self) -> bool:

@@ -1,6 +1,7 @@
 """The command line as a user (or cron) runs it: real processes, real signals."""
 
 import argparse
+import ast
 import os
 import re
 import signal
@@ -355,27 +356,44 @@ def test_missing_dependencies_one_line_with_the_install_command(tmp_path):
         assert f'pip install -r {ROOT / "requirements.txt"}' in err and 'python3 -m venv' in err
 
 
+def imported_by(tmp_path, modules, *argv) -> list:
+    """Which of ``modules`` a run of stalkeer.py with ``argv`` imported."""
+    probe = ('import runpy, sys\n'
+             'sys.argv = sys.argv[1:]\n'
+             'try:\n'
+             '    runpy.run_path(sys.argv[0], run_name="__main__")\n'
+             'except SystemExit:\n'
+             '    pass\n'
+             f'print(sorted(set({modules!r}) & set(sys.modules)))\n')
+    proc = subprocess.run([sys.executable, '-c', probe, str(ROOT / 'stalkeer.py'), *map(str, argv)],
+                          capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path, timeout=60)
+    assert 'Traceback' not in proc.stderr, proc.stderr[-1000:]
+    return ast.literal_eval(proc.stdout.splitlines()[-1])
+
+
 def test_version_and_help_import_no_heavy_package(tmp_path):
     """The fixed cost of every run: requests, urllib3, peewee, psycopg2, tqdm and
     http.server are imported on first use (~60 ms of each start; bench/bench_startup.py),
     so `--version` and `--help` load none of them."""
     heavy = ['requests', 'urllib3', 'peewee', 'psycopg2', 'tqdm', 'http.server', 'concurrent.futures']
-    probe = ('import runpy, sys\n'
-             'sys.argv = [sys.argv[1], sys.argv[2]]\n'
-             'try:\n'
-             '    runpy.run_path(sys.argv[0], run_name="__main__")\n'
-             'except SystemExit:\n'
-             '    pass\n'
-             f'print(sorted(set({heavy!r}) & set(sys.modules)))\n')
     for flag in ('--version', '--help'):
-        proc = subprocess.run([sys.executable, '-c', probe, str(ROOT / 'stalkeer.py'), flag],
-                              capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path,
-                              timeout=60)
-        assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.splitlines()[-1] == '[]', (flag, proc.stdout[-300:])
+        assert imported_by(tmp_path, heavy, flag) == [], flag
     # and a command that needs them still gets them (the lazy stand-ins load on use)
     code, out, err = run_stalkeer('status', '--db', f'sqlite:///{tmp_path / "s.db"}', cwd=tmp_path)
     assert code == 0 and 'Traceback' not in err
+
+
+def test_local_commands_import_no_http_client(tmp_path):
+    """`process` of a file, `status`, `lines` and `config --check` talk to no
+    server: requests (~80 ms of a start here) is imported only when one is asked,
+    including the notifier's session, made when a notification is sent."""
+    playlist = tmp_path / 'one.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1,Heat (1995)\nhttp://h.example/movie/u/p/1.mkv\n')
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text(f'[database]\nurl = sqlite:///{tmp_path / "s.db"}\n'
+                   '[notify]\nwebhook_url = http://127.0.0.1:9/hook\n')    # on = failure
+    for argv in (['process', playlist], ['status'], ['lines', 'heat'], ['config', '--check']):
+        assert imported_by(tmp_path, ['requests', 'urllib3'], '--config', ini, *argv) == [], argv
 
 
 def test_version_and_help_compile_none_of_the_module_patterns(tmp_path):
