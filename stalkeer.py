@@ -5804,6 +5804,10 @@ class PlaylistIngest:
     # of that source a complete read marks gone when it did not see them (rows
     # older than the column are the M3U's).
     source = 'm3u'
+    # Whether _existing merges the batches with the table read in id order
+    # (_StoredLineScan): for reads of a whole playlist or catalogue, whose
+    # lines an import stored in that order; not for one series' episodes.
+    merge_scan = True
     # The columns an update of a stored line writes (all but the lookup key). An
     # M3U line knows nothing of the panel columns: a line the panel wrote keeps
     # its source, ids and extension when the playlist lists its URL again (an
@@ -5958,19 +5962,26 @@ class PlaylistIngest:
         (one batch, in playlist order): _StoredLineScan."""
         if not self._lookups:
             return {}
+        if not self.merge_scan:
+            return self._by_index(hashes)
         if self._scan is None:
-            stored = ''
-            if self.force:
-                # To skip the rows whose values the re-classification does not change
-                # (a --force that rewrote all 200k rows took 5.8 s; 1.4 s skipping them).
-                # air_date as text: what _line_values stores, on both engines.
-                stored = ', ' + ', '.join('CAST("air_date" AS TEXT)' if c == 'air_date' else f'"{c}"'
-                                          for c in _COMPARED)
-            self._scan = _StoredLineScan(
-                BulkWriter(db_proxy.obj),
-                f'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type"{stored} '
-                'FROM "processed_lines"')
+            self._scan = _StoredLineScan(BulkWriter(db_proxy.obj), self._select_head())
         return self._scan.rows_for(hashes)
+
+    def _select_head(self) -> str:
+        stored = ''
+        if self.force:
+            # To skip the rows whose values the re-classification does not change
+            # (a --force that rewrote all 200k rows took 5.8 s; 1.4 s skipping them).
+            # air_date as text: what _line_values stores, on both engines.
+            stored = ', ' + ', '.join('CAST("air_date" AS TEXT)' if c == 'air_date' else f'"{c}"'
+                                      for c in _COMPARED)
+        return (f'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type"{stored} '
+                'FROM "processed_lines"')
+
+    def _by_index(self, hashes) -> dict:
+        rows = BulkWriter(db_proxy.obj).select_in(self._select_head(), 'line_hash', hashes)
+        return {row[0]: row[1:] for row in rows}
 
     def _flush(self, batch, summary, by_type):
         if not batch:
@@ -7965,6 +7976,7 @@ class _EpisodeEntry(PlaylistEntry):
 class _EpisodeIngest(PlaylistIngest):
     """The upsert of one series' episode lines (PlaylistIngest's batches)."""
     source = 'xtream'
+    merge_scan = False      # a few dozen lines stored anywhere in the table: the index finds them
 
     def __init__(self, dry_run: bool = False):
         super().__init__(dry_run=dry_run)

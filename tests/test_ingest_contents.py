@@ -551,3 +551,22 @@ def test_the_worker_path_works_when_another_module_runs_the_script(db_url, tmp_p
     assert proc.returncode == 0 and 'error' not in proc.stderr, proc.stderr
     assert ' entries in ' in proc.stdout, proc.stdout
     assert stored(db_url, tmp_path) == Reference().apply(first.read_bytes()).expected()
+
+
+def test_one_series_episodes_are_found_through_the_index(small_scan, monkeypatch):
+    """A sonarr run's episode lines of one series (_EpisodeIngest) are a few
+    dozen rows anywhere in the table: looked up by line_hash, no page read."""
+    _make, by_index, _lookups = small_scan
+    statements = []
+    original = type(stalkeer.db_proxy.obj).execute_sql
+
+    def recording(self, sql, params=None, *args, **kwargs):
+        statements.append(sql)
+        return original(self, sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(type(stalkeer.db_proxy.obj), 'execute_sql', recording)
+    found = stalkeer._EpisodeIngest()._existing(['h042', 'h007', 'new'])
+    assert {digest: row[0] for digest, row in found.items()} == {
+        digest: row[0] for digest, row in by_index(['h042', 'h007']).items()}
+    assert statements and not any('ORDER BY "id"' in sql for sql in statements)
+
