@@ -5732,11 +5732,14 @@ class _StoredLineScan:
     PAGE = 5000
     WINDOW = 3 * INGEST_BATCH
 
-    def __init__(self, writer: 'BulkWriter', select_head: str):
+    def __init__(self, writer: 'BulkWriter', select_head: str, end_id: int | None = None):
+        """end_id: the last row to read (default: the last one stored now)."""
         self.writer, self.head = writer, select_head
         self.window: dict = {}
         self.last_id = 0
-        self.end_id = db_proxy.obj.execute_sql('SELECT MAX("id") FROM "processed_lines"').fetchone()[0] or 0
+        if end_id is None:
+            end_id = db_proxy.obj.execute_sql('SELECT MAX("id") FROM "processed_lines"').fetchone()[0]
+        self.end_id = end_id or 0
         self.rows_read = self.rows_used = 0
         self.page_sql = (f'{select_head} WHERE "id" > {writer.param} AND "id" <= {writer.param} '
                          f'AND "missing_since" IS NULL ORDER BY "id" LIMIT {self.PAGE}')
@@ -5799,6 +5802,7 @@ class PlaylistIngest:
         self.limit = limit
         self.can_read_db = can_read_db
         self._scan = None            # _existing's, made at its first batch of a run
+        self._found_ids, self._worker_rows = None, 0
 
     # processed_lines.source of the lines this ingest writes, and the present lines
     # of that source a complete read marks gone when it did not see them (rows
@@ -5837,7 +5841,10 @@ class PlaylistIngest:
         # Only a complete, non-empty read says what is gone from the playlist; and
         # only a line stored before this run can be gone (a first import skips the
         # scan of every row it just wrote: ~0.25 s of 200k, issue 15).
-        if not summary.limited and seen and self.can_read_db and self._lookups:
+        if self._found_ids is not None:         # the parse worker's read: marked by id
+            if not summary.limited and self._worker_rows and self.can_read_db:
+                summary.disappeared = self._mark_disappeared(self._found_ids, self._source_lines(), by_id=True)
+        elif not summary.limited and seen and self.can_read_db and self._lookups:
             summary.disappeared = self._mark_disappeared(seen, self._source_lines())
         summary.elapsed_seconds = round(time.monotonic() - self._started, 3)
         return summary
@@ -5851,6 +5858,11 @@ class PlaylistIngest:
         # import is still safe, inserts ignore conflicts).
         self._lookups = self.can_read_db and ProcessedLine.select().limit(1).exists()
         self._scan = None
+        # The last row stored before this run: every row of a line this run
+        # stores anew comes after it.
+        self._end_id = (db_proxy.obj.execute_sql('SELECT MAX("id") FROM "processed_lines"').fetchone()[0]
+                        if self._lookups else None) or 0
+        self._found_ids, self._worker_rows = None, 0     # _read's, when the parse worker reads
         deferred = [] if self._lookups or self.dry_run else self._drop_indexes()
         # Hundreds of thousands of short-lived, acyclic objects: the cyclic
         # collector only costs time here (about 6%, bench/RESULTS.md).
@@ -5896,9 +5908,11 @@ class PlaylistIngest:
             except OSError as exc:          # no fork (a process limit): the one-process way
                 log.info('parse worker not started (%s): parsing in this process', exc)
             else:
+                if self._lookups:
+                    self._found_ids = set()
                 with fh, worker:
                     for values in worker.batches(on_progress):
-                        self._flush_values(values, seen, summary, by_type)
+                        self._flush_values(values, summary, by_type)
                 return
         batch = []
         # Measured and dropped (bench/RESULTS.md, issue 15): a background thread
@@ -5965,7 +5979,7 @@ class PlaylistIngest:
         if not self.merge_scan:
             return self._by_index(hashes)
         if self._scan is None:
-            self._scan = _StoredLineScan(BulkWriter(db_proxy.obj), self._select_head())
+            self._scan = _StoredLineScan(BulkWriter(db_proxy.obj), self._select_head(), self._end_id)
         return self._scan.rows_for(hashes)
 
     def _select_head(self) -> str:
@@ -6003,12 +6017,15 @@ class PlaylistIngest:
                        summary, by_type, new_rows, updates, cleared)
         self._store(writer, new_rows, updates, reappeared, cleared, summary)
 
-    def _flush_values(self, rows, seen, summary, by_type):
+    def _flush_values(self, rows, summary, by_type):
         """Store one batch of _ParseWorker's rows (_line_values tuples of lines
         new in this run, each classified): a first import, or --force."""
-        if self._lookups:
-            seen.update(values[0] for values in rows)    # --force: what is gone is marked
         existing = self._existing([values[0] for values in rows])
+        if self._found_ids is not None:
+            # --force: what is gone is marked by the ids of the rows found, not by
+            # the lines' hashes (1M of them held 130 MB more than 1M ids).
+            self._found_ids.update(old[0] for old in existing.values())
+            self._worker_rows += len(rows)
         writer = BulkWriter(db_proxy.obj)
         new_rows, updates, cleared = [], [], []
         if not existing:                       # a first import: every row is new
@@ -6084,14 +6101,21 @@ class PlaylistIngest:
                  .where(ProcessedLine.id.in_(chunk)).execute())
         crash_point('after_ingest_batch')
 
-    def _mark_disappeared(self, seen: set, where) -> int:
+    def _mark_disappeared(self, seen: set, where, by_id: bool = False) -> int:
         """Mark the present lines matching ``where`` that are not in ``seen``
-        as gone; how many."""
+        (line hashes; with ``by_id``, the ids of the stored rows this run's
+        lines found) as gone; how many."""
         PL = ProcessedLine
+        present = PL.missing_since.is_null() & PL.line_hash.is_null(False) & (where)
         # A plain cursor: building a peewee row per line was 1 s of a 2.4 s re-run.
-        sql, params = (PL.select(PL.id, PL.line_hash)
-                       .where(PL.missing_since.is_null() & PL.line_hash.is_null(False) & (where)).sql())
-        gone = [row_id for row_id, digest in db_proxy.obj.execute_sql(sql, params) if digest not in seen]
+        if by_id:
+            # A line new in this run was stored after _end_id, so only a row up
+            # to it can be one this run did not read.
+            sql, params = PL.select(PL.id).where(present & (PL.id <= self._end_id)).sql()
+            gone = [row_id for row_id, in db_proxy.obj.execute_sql(sql, params) if row_id not in seen]
+        else:
+            sql, params = PL.select(PL.id, PL.line_hash).where(present).sql()
+            gone = [row_id for row_id, digest in db_proxy.obj.execute_sql(sql, params) if digest not in seen]
         if self.dry_run:
             return len(gone)
         if gone and self.source != 'm3u':

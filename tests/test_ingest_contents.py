@@ -250,6 +250,48 @@ def _plan(db, sql, params):
     return ' '.join(str(r[-1]) for r in db.execute_sql('EXPLAIN QUERY PLAN ' + sql, params).fetchall())
 
 
+def _m3u(*titles) -> str:
+    return '#EXTM3U\n' + ''.join(f'#EXTINF:-1 group-title="Movies",{t}\nhttp://p.example/movie/u/p/{abs(hash(t)) % 10**9}.mkv\n'
+                                  for t in titles)
+
+
+def _gone(db_url, tmp_path) -> dict:
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    rows = {r.display_title: r.missing_since is not None for r in PL.select()}
+    db.close()
+    return rows
+
+
+@pytest.mark.parametrize('parse_path', ['worker', 'one process'], indirect=True)
+def test_force_marks_gone_exactly_the_stored_lines_it_did_not_read(cli, db_url, tmp_path, parse_path):
+    """Whichever way --force reads (the worker marks by the ids of the rows its
+    lines found, one process by the lines' hashes): a stored line the playlist
+    no longer holds is gone, one it holds or adds is not, a line of the panel's
+    is not the playlist's to mark, and a playlist of only new lines marks every
+    stored one gone."""
+    path = tmp_path / 'p.m3u'
+    path.write_text(_m3u('Heat (1995)', 'Alien (1979)', 'Up (2009)', 'Fargo (1996)'))
+    run_process(cli, db_url, path)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    PL.create(line_hash='panel-line', url='http://p.example/movie/u/p/9.mkv', display_title='Panel (2001)',
+              source='xtream')
+    db.close()
+    path.write_text(_m3u('Up (2009)', 'Heat (1995)', 'Brazil (1985)'))
+    run_process(cli, db_url, path, '--force')
+    assert _gone(db_url, tmp_path) == {'Heat (1995)': False, 'Alien (1979)': True, 'Up (2009)': False,
+                                       'Fargo (1996)': True, 'Panel (2001)': False, 'Brazil (1985)': False}
+    path.write_text(_m3u('Alien (1979)', 'Jaws (1975)'))            # one back, one new
+    run_process(cli, db_url, path, '--force')
+    assert _gone(db_url, tmp_path) == {'Heat (1995)': True, 'Alien (1979)': False, 'Up (2009)': True,
+                                       'Fargo (1996)': True, 'Panel (2001)': False, 'Brazil (1985)': True,
+                                       'Jaws (1975)': False}
+    path.write_text(_m3u('Ran (1985)'))                              # nothing stored is read
+    run_process(cli, db_url, path, '--force')
+    gone = _gone(db_url, tmp_path)
+    assert gone.pop('Ran (1985)') is False and gone.pop('Panel (2001)') is False
+    assert all(gone.values()), gone
+
+
 def test_ingest_lookups_use_their_indexes(cli, db_url, tmp_path, playlists, monkeypatch):
     """Every lookup a re-run and a --force make goes through an index: the pages
     of the merge (_StoredLineScan) through the primary key, the lookups of
