@@ -146,6 +146,20 @@ def sha256(data_or_path):
     return hashlib.sha256(data_or_path).hexdigest()
 
 
+def arr_sections(radarr, sonarr, lib):
+    """The ``[radarr]`` and ``[sonarr]`` ini sections for two fake apps (tests/fakearr.py)
+    whose /movies and /tv folders live at ``lib``/movies and ``lib``/tv."""
+    return f'''[radarr]
+url = {radarr.base_url}
+api_key = {radarr.api_key}
+path_map = /movies={lib}/movies
+[sonarr]
+url = {sonarr.base_url}
+api_key = {sonarr.api_key}
+path_map = /tv={lib}/tv
+'''
+
+
 @pytest.fixture
 def cli(capsys):
     """Run main() in-process; returns (exit code, stdout, stderr)."""

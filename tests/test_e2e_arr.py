@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 import stalkeer
-from conftest import payload, sha256
+from conftest import arr_sections, payload, sha256
 from fakearr import FakeArr
 
 DI = stalkeer.DownloadInfo
@@ -61,15 +61,7 @@ min_free_space_mb = 0
 retry_attempts = 1
 retry_backoff_seconds = 0.01
 progress_interval_mb = 0.05
-[radarr]
-url = {radarr.base_url}
-api_key = {radarr.api_key}
-path_map = /movies={lib}/movies
-[sonarr]
-url = {sonarr.base_url}
-api_key = {sonarr.api_key}
-path_map = /tv={lib}/tv
-[quality]
+{arr_sections(radarr, sonarr, lib)}[quality]
 preference = 1080p, 720p, unknown
 ''', encoding='utf-8')
     w = type('World', (), dict(ini=ini, lib=lib, radarr=radarr, sonarr=sonarr, urls=urls,

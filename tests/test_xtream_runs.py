@@ -10,7 +10,7 @@ import time
 import pytest
 
 import stalkeer
-from conftest import payload, sha256
+from conftest import arr_sections, payload, sha256
 from fakearr import FakeArr
 from fakepanel import FakePanel
 from test_arr import _plan
@@ -60,15 +60,7 @@ file_path = pl.m3u
 min_free_space_mb = 0
 retry_attempts = 1
 retry_backoff_seconds = 0.01
-{downloads}[radarr]
-url = {radarr.base_url}
-api_key = {radarr.api_key}
-path_map = /movies={lib}/movies
-[sonarr]
-url = {sonarr.base_url}
-api_key = {sonarr.api_key}
-path_map = /tv={lib}/tv
-{extra}''', encoding='utf-8')
+{downloads}{arr_sections(radarr, sonarr, lib)}{extra}''', encoding='utf-8')
     return ini
 
 
