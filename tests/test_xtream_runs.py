@@ -543,21 +543,32 @@ def test_a_vod_movie_id_never_fills_an_episode(cli, db_url, tmp_path, apps):
     assert not (tmp_path / 'lib' / 'tv').exists()
 
 
+def library_after_a_run(cli, db_url, tmp_path, apps, stock, app):
+    """A panel that ``stock(fake)`` fills; ``process`` its playlist, then ``-v app``
+    (which must exit 0). ({path under lib: sha256} of every file in the library, out, err)."""
+    with FakePanel(USER, PASSWORD) as fake:
+        stock(fake)
+        ini = ini_for(tmp_path, fake, apps)
+        assert cli('--config', ini, '--db', db_url, 'process')[0] == 0
+        code, out, err = cli('--config', ini, '--db', db_url, '-v', app)
+    assert code == 0, err
+    lib = tmp_path / 'lib'
+    return {p.relative_to(lib).as_posix(): sha256(p) for p in sorted(lib.rglob('*')) if p.is_file()}, out, err
+
+
 def test_an_id_several_titles_share_does_not_decide(cli, db_url, tmp_path, apps):
     """Two panel streams with one TMDB id and different titles/years: the id is wrong
     on one of them, so the title rules decide (trial-16b F1)."""
     radarr, sonarr = apps
     radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)', tmdb_id=949)
-    with FakePanel(USER, PASSWORD) as fake:
+
+    def stock(fake):
         fake.add_movie(30, 'Heat 2 (2026)', tmdb=949)
         fake.add_movie(31, 'Heat (1995)', tmdb=949)
         fake.files[file_path('movie', 30)] = EP1
         fake.files[file_path('movie', 31)] = HEAT
-        ini = ini_for(tmp_path, fake, apps)
-        assert cli('--config', ini, '--db', db_url, 'process')[0] == 0
-        code, out, err = cli('--config', ini, '--db', db_url, '-v', 'radarr')
-    assert code == 0, err
-    assert sha256(tmp_path / 'lib' / 'movies' / 'Heat (1995)' / 'Heat (1995).mkv') == sha256(HEAT)
+    files, out, err = library_after_a_run(cli, db_url, tmp_path, apps, stock, 'radarr')
+    assert files == {'movies/Heat (1995)/Heat (1995).mkv': sha256(HEAT)}, out + err
 
 
 def test_a_series_id_two_countries_share_does_not_decide(cli, db_url, tmp_path, apps):
@@ -565,16 +576,14 @@ def test_a_series_id_two_countries_share_does_not_decide(cli, db_url, tmp_path, 
     radarr, sonarr = apps
     show = sonarr.add_series('The Office (US)', 2005, path='/tv/The Office (US)', tmdbId=2316, network='NBC')
     sonarr.add_episode(show['id'], 1, 1)
-    with FakePanel(USER, PASSWORD) as fake:
+
+    def stock(fake):
         fake.add_series(3, 'The Office (UK)', tmdb=2316, episodes={1: [(1, 551)]})
         fake.add_series(4, 'The Office (US)', tmdb=2316, episodes={1: [(1, 552)]})
         fake.files[file_path('series', 551)] = EP1
         fake.files[file_path('series', 552)] = EP2
-        ini = ini_for(tmp_path, fake, apps)
-        assert cli('--config', ini, '--db', db_url, 'process')[0] == 0
-        code, out, err = cli('--config', ini, '--db', db_url, '-v', 'sonarr')
-    assert code == 0, err
-    got = [sha256(p) for p in (tmp_path / 'lib').rglob('*') if p.is_file()]
+    files, out, err = library_after_a_run(cli, db_url, tmp_path, apps, stock, 'sonarr')
+    got = list(files.values())
     assert sha256(EP1) not in got and got == [sha256(EP2)], out + err
     assert "TMDB id from the panel, 2316" not in err
 
