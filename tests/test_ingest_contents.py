@@ -57,8 +57,8 @@ class Reference:
                 row['missing_since'] = True
             elif force or row['meta_hash'] != current[digest]['meta_hash']:
                 row.update(current[digest], missing_since=None)
-            else:       # unchanged metadata: not rewritten (line_number stays the old one)
-                row['missing_since'] = None
+            else:       # unchanged metadata: not rewritten, but its line_number follows the line
+                row.update(missing_since=None, line_number=current[digest]['line_number'])
         for digest, row in current.items():
             if digest not in self.rows:
                 self.rows[digest] = dict(row, missing_since=None)
@@ -196,6 +196,13 @@ def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_pa
     assert stored(db_url, tmp_path) == expected_back
     run_process(cli, db_url, first)
     assert stored(db_url, tmp_path) == expected_back
+
+    reordered = tmp_path / 'reordered.m3u'                  # every line moved, none changed (trial-15c F1)
+    reordered.write_bytes(reordered_copy(first.read_bytes()))
+    expected_moved = ref.apply(reordered.read_bytes()).expected()
+    assert [r['line_number'] for r in expected_moved] != [r['line_number'] for r in expected_back]
+    run_process(cli, db_url, reordered)
+    assert stored(db_url, tmp_path) == expected_moved
 
 
 def test_force_rewrites_only_the_rows_whose_values_change(cli, db_url, tmp_path, playlists, parse_path):

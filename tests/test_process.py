@@ -144,6 +144,85 @@ def test_vanished_lines_are_marked_never_deleted(cli, db_url, tmp_path):
     assert all(r['missing_since'] is None for r in table(db_url, tmp_path))
 
 
+def _entry_lines(text):
+    """The header and the entries (EXTINF line and URL line) of a playlist."""
+    lines = text.splitlines(keepends=True)
+    return lines[0], [lines[i] + lines[i + 1] for i in range(1, len(lines) - 1, 2)]
+
+
+def test_a_moved_line_gets_its_new_line_number_and_stays_unchanged(cli, db_url, tmp_path):
+    """trial-15c F1: a re-run left an unchanged line alone, line_number too, so
+    after an entry was added ahead of it (or one removed) `lines --json` named
+    the line it had in the last import that wrote it. Now its line_number is
+    rewritten, and only that: the line is counted unchanged, updated_at stays."""
+    header, entries = _entry_lines(STK.read_text(encoding='utf-8'))
+    assert len(entries) == 44 and all(e.startswith('#EXTINF') for e in entries)
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text(header + ''.join(entries), encoding='utf-8')
+    process_json(cli, db_url, playlist)
+    before = table(db_url, tmp_path)
+    added = '#EXTINF:-1 tvg-name="Heat (1995)" group-title="VOD",Heat (1995)\nhttp://h.example/movie/u/p/1.mkv\n'
+    playlist.write_text(header + added + ''.join(entries[:10] + entries[11:]), encoding='utf-8')
+    summary = process_json(cli, db_url, playlist)
+    assert (summary['new'], summary['updated'], summary['unchanged'], summary['disappeared']) == (1, 0, 43, 1)
+    assert summary['reappeared'] == 0
+    after = {r['id']: r for r in table(db_url, tmp_path)}
+    kept = [row for row in before if after[row['id']]['missing_since'] is None]
+    assert len(kept) == 43
+    for row in kept:
+        moved = after[row['id']]
+        assert moved['updated_at'] == row['updated_at']             # only line_number was written
+        # the two lines added ahead of line 22, the two of line 22 taken away after it
+        assert moved['line_number'] == row['line_number'] + (2 if row['line_number'] < 22 else 0)
+    code, out, err = cli('--db', db_url, 'lines', 'Hunter with a scalpel', '--json')
+    assert code == 0, err
+    shown = {line['display_title']: line['line_number'] for line in json.loads(out)['lines']}
+    lines = playlist.read_text(encoding='utf-8').splitlines()
+    assert shown and all(lines[number - 1].endswith(',' + title) for title, number in shown.items()), shown
+    assert process_json(cli, db_url, playlist)['unchanged'] == 44       # and the next run is a plain skip
+
+
+@pytest.mark.parametrize('worker', ['false', 'true'])
+def test_a_line_that_comes_back_counts_as_reappeared_whatever_else_changed(cli, db_url, tmp_path,
+                                                                          monkeypatch, worker):
+    """trial-15c F2: a line back in the playlist counted as reappeared only
+    when it came back unchanged and without --force; back with a new
+    group-title, or under --force, it counted only as updated. Every path
+    counts it now (the parse worker's too), the dry run as the real run."""
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', worker)
+    header, entries = _entry_lines(STK.read_text(encoding='utf-8'))
+    playlist = tmp_path / 'p.m3u'
+
+    def write(chosen):
+        playlist.write_text(header + ''.join(chosen), encoding='utf-8')
+
+    def run(*args):
+        dry = process_json(cli, db_url, playlist, '--dry-run', *args)
+        real = process_json(cli, db_url, playlist, *args)
+        for summary in (dry, real):
+            summary.pop('elapsed_seconds'), summary.pop('dry_run')
+        assert dry == real
+        return real
+
+    write(entries)
+    process_json(cli, db_url, playlist)
+    write(entries[:-3])                                   # the last three lines gone (no line moves)
+    assert run()['disappeared'] == 3
+    changed = entries[-2].replace('group-title="', 'group-title="Back ', 1)
+    assert changed != entries[-2]
+    write(entries[:-2] + [changed, entries[-1]])          # back: two unchanged, one with a new group-title
+    summary = run()
+    assert (summary['reappeared'], summary['updated'], summary['unchanged']) == (3, 1, 43), summary
+    write(entries[:-3])
+    assert run()['disappeared'] == 3
+    write(entries)                                        # back under --force (rewritten: missing_since)
+    summary = run('--force')
+    assert (summary['reappeared'], summary['updated'], summary['unchanged'], summary['reclassified']) \
+        == (3, 3, 41, 44), summary
+    assert all(r['missing_since'] is None for r in table(db_url, tmp_path))
+    assert run('--force')['reappeared'] == 0
+
+
 def test_duplicates_are_counted_once(cli, sqlite_url, tmp_path):
     entry = '#EXTINF:-1 tvg-name="Heat (1995)",Heat (1995)\nhttp://h/movie/u/p/1.mkv\n'
     playlist = tmp_path / 'dup.m3u'

@@ -494,3 +494,25 @@ def test_a_changed_password_updates_the_rows_in_place(cli, db_url, tmp_path, pan
     assert all('/NEWpass77Zq/' in r.url and r.missing_since is None for r in rows)
     code, out, err = process(cli, ini_for(tmp_path, panel), db_url, '--json')
     assert json.loads(out)['unchanged'] == 4, out
+
+
+def test_a_gone_movie_back_under_a_new_password_counts_as_reappeared_in_the_dry_run_too(
+        cli, db_url, tmp_path, panel):
+    """trial-15c F2: the dry run predicts the rows a changed password moves
+    (without moving them) from what they hold: a movie that was gone and is
+    back counts as reappeared, as in the real run."""
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url)[0] == 0
+    dune = panel.vod.pop()
+    code, out, err = process(cli, ini, db_url, '--json')
+    assert code == 0 and json.loads(out)['disappeared'] == 1, (out, err)
+    panel.vod.append(dune)
+    panel.password = 'NEWpass77Zq'
+    ini = ini_for(tmp_path, panel)
+    summaries = []
+    for extra in (['--dry-run'], []):
+        code, out, err = process(cli, ini, db_url, '--json', *extra)
+        assert code == 0, err
+        summaries.append({k: v for k, v in json.loads(out).items() if k not in ('elapsed_seconds', 'dry_run')})
+    assert summaries[0] == summaries[1]
+    assert (summaries[1]['new'], summaries[1]['reappeared']) == (0, 1), summaries[1]
