@@ -5604,6 +5604,11 @@ _COMPARED_AT = tuple(_LINE_COLUMNS.index(c) for c in _COMPARED)
 # Those values of a row, in C: a generator per row was ~2 µs of --force's per-line work.
 _compared_values = operator.itemgetter(*_COMPARED_AT)
 _TMDB_AT = _LINE_COLUMNS.index('tmdb_id')
+# A stored row as PlaylistIngest._existing gives it (the lookup head's columns
+# after line_hash): id, meta_hash, missing_since, content_type, line_number,
+# then with --force the values of _COMPARED from _STORED_COMPARED on.
+_STORED_LINE_NUMBER = 4
+_STORED_COMPARED = 5
 _CONTENT_TYPE_AT = _LINE_COLUMNS.index('content_type')
 _UPDATED_AT = _LINE_COLUMNS.index('updated_at')
 
@@ -5687,6 +5692,26 @@ class BulkWriter:
             execute_batch(cursor, sql, rows, page_size=500)
         else:
             cursor.executemany(sql, rows)
+
+    def set_by_id(self, table: str, column: str, rows, sql_type: str = 'integer') -> None:
+        """Set one column of many rows: ``rows`` are (id, value) pairs, written in
+        id order (so two runs lock the rows they share in the same order). A
+        provider that adds one line at the top moves every line: 200k of these
+        must cost well under a second. SQLite: executemany of the plain UPDATE;
+        PostgreSQL: one UPDATE ... FROM (VALUES ...) per 1,000 rows (a statement
+        per row, even batched by execute_batch, is several times slower)."""
+        if not rows:
+            return
+        rows = sorted(rows)
+        cursor = self.db.cursor()
+        if self.pg:
+            from psycopg2.extras import execute_values
+            execute_values(cursor, f'UPDATE "{table}" AS p SET "{column}" = v.n FROM (VALUES %s) AS v(id, n) '
+                                   'WHERE p."id" = v.id', rows,
+                           template=f'(%s, CAST(%s AS {sql_type}))', page_size=1000)
+        else:
+            cursor.executemany(f'UPDATE "{table}" SET "{column}" = ? WHERE "id" = ?',
+                               [(value, row_id) for row_id, value in rows])
 
     def select_in(self, sql_head: str, column: str, values):
         """Rows of ``sql_head WHERE column IN (...)``, in chunks."""
@@ -5971,9 +5996,9 @@ class PlaylistIngest:
         return _line_values(entry, cls, digest, meta, now)
 
     def _existing(self, hashes):
-        """line_hash -> (id, meta_hash, missing_since, content_type[, the stored
-        values of _COMPARED with --force]) of the stored lines among ``hashes``
-        (one batch, in playlist order): _StoredLineScan."""
+        """line_hash -> (id, meta_hash, missing_since, content_type, line_number[,
+        the stored values of _COMPARED with --force]) of the stored lines among
+        ``hashes`` (one batch, in playlist order): _StoredLineScan."""
         if not self._lookups:
             return {}
         if not self.merge_scan:
@@ -5990,8 +6015,9 @@ class PlaylistIngest:
             # air_date as text: what _line_values stores, on both engines.
             stored = ', ' + ', '.join('CAST("air_date" AS TEXT)' if c == 'air_date' else f'"{c}"'
                                       for c in _COMPARED)
-        return (f'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type"{stored} '
-                'FROM "processed_lines"')
+        # The places of these columns in a stored row: _STORED_LINE_NUMBER, _STORED_COMPARED.
+        return (f'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type", "line_number"'
+                f'{stored} FROM "processed_lines"')
 
     def _by_index(self, hashes) -> dict:
         rows = BulkWriter(db_proxy.obj).select_in(self._select_head(), 'line_hash', hashes)
@@ -6003,19 +6029,25 @@ class PlaylistIngest:
         existing = self._existing([digest for digest, _ in batch])
         writer = BulkWriter(db_proxy.obj)
         now = writer.timestamp(utcnow())
-        new_rows, updates, reappeared, cleared = [], [], [], []
+        new_rows, updates, reappeared, cleared, renumbered = [], [], [], [], []
         for digest, entry in batch:
             meta = self._meta(entry)
             old = existing.get(digest)
             if old and old[1] == meta and not self.force:
+                # Not rewritten; but a line that moved in the file (a line added
+                # or dropped above it) gets its new line_number, and only that:
+                # it is still unchanged (trial-15c F1: lines --json showed the
+                # position of the import that last wrote the row).
                 summary.unchanged += 1
                 by_type[old[3] or 'uncategorized'] += 1
                 if old[2] is not None:
                     reappeared.append(old[0])
+                if old[_STORED_LINE_NUMBER] != entry.line_no:
+                    renumbered.append((old[0], entry.line_no))
                 continue
             self._sort(self._values(entry, self._classify(entry), digest, meta, now), old, now,
                        summary, by_type, new_rows, updates, cleared)
-        self._store(writer, new_rows, updates, reappeared, cleared, summary)
+        self._store(writer, new_rows, updates, reappeared, cleared, summary, renumbered)
 
     def _flush_values(self, rows, summary, by_type):
         """Store one batch of _ParseWorker's rows (_line_values tuples of lines
@@ -6044,9 +6076,13 @@ class PlaylistIngest:
         (--force) nothing when its stored values are what it derives."""
         by_type[values[_CONTENT_TYPE_AT]] += 1
         if old:
+            if old[2] is not None:
+                # Back after it was gone, whether rewritten or not (trial-15c F2:
+                # only an unchanged line without --force counted).
+                summary.reappeared += 1
             if self.force:
                 summary.reclassified += 1
-                if old[4:] == _compared_values(values):
+                if old[_STORED_COMPARED:] == _compared_values(values):
                     # Classified again to the same values: not rewritten, so not
                     # "updated" (trial-15 F4: --force said updated 50000).
                     summary.unchanged += 1
@@ -6061,7 +6097,10 @@ class PlaylistIngest:
             summary.new += 1
             new_rows.append(values + ('processed', now, now))
 
-    def _store(self, writer, new_rows, updates, reappeared, cleared, summary) -> None:
+    def _store(self, writer, new_rows, updates, reappeared, cleared, summary, renumbered=()) -> None:
+        """reappeared: the ids of unchanged rows back in the playlist (the
+        rewritten ones _sort counted); renumbered: (id, line_number) of unchanged
+        rows whose line moved."""
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
@@ -6070,10 +6109,11 @@ class PlaylistIngest:
             # over the playlist's: the next `process` of the playlist reads it again.
             ImportPointer.invalidate()
         self._write(writer, new_rows, updates, reappeared, not self._lookups, self.update_columns,
-                    cleared)
+                    cleared, renumbered)
 
     @staticmethod
-    def _write(writer, new_rows, updates, reappeared, first_import, update_columns, cleared=()):
+    def _write(writer, new_rows, updates, reappeared, first_import, update_columns, cleared=(),
+               renumbered=()):
         columns = _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at')
         with db_proxy.atomic():
             copied = False
@@ -6099,6 +6139,7 @@ class PlaylistIngest:
             for chunk in _chunks(reappeared, _SQL_IN_CHUNK):
                 (ProcessedLine.update(missing_since=None, updated_at=utcnow())
                  .where(ProcessedLine.id.in_(chunk)).execute())
+            writer.set_by_id('processed_lines', 'line_number', renumbered)
         crash_point('after_ingest_batch')
 
     def _mark_disappeared(self, seen: set, where, by_id: bool = False) -> int:
@@ -7620,6 +7661,7 @@ class XtreamIngest(PlaylistIngest):
         self.unresolved = collections.Counter()     # per action: records of an unlisted category
         self._stream_ids: dict[str, tuple] = {}     # line_hash -> (stream_id, tvg_name) of the batch's movies
         self._stored_groups: dict[str, dict] = {}   # per kind: key -> stored group_title
+        self._dry_adopted: set[str] = set()         # a dry run's: line_hash of the rows it would move
 
     def _existing(self, hashes):
         """PlaylistIngest._existing, and the panel's own movie rows found by
@@ -7636,19 +7678,25 @@ class XtreamIngest(PlaylistIngest):
         prefix = f'{self.client.settings.url}/movie/'
         moved = {}
         for chunk in _chunks(sorted(ids), _SQL_IN_CHUNK):
-            query = (PL.select(PL.id, PL.stream_id, PL.tvg_name, PL.url)
+            query = (PL.select(PL.id, PL.stream_id, PL.tvg_name, PL.url, PL.line_hash, PL.missing_since,
+                               PL.line_number)
                      .where(PL.stream_id.in_([stream_id for stream_id, _name in chunk])
                             & PL.series_id.is_null() & (PL.source == 'xtream') & PL.url.startswith(prefix)))
-            for row_id, stream_id, name, url in query.tuples():
+            for row_id, stream_id, name, url, old_hash, missing_since, line_number in query.tuples():
                 key = (stream_id, name or '')
                 if key in ids and url.startswith(prefix) and url.count('/') == prefix.count('/') + 2:
-                    moved[ids.pop(key)] = row_id
+                    moved[ids.pop(key)] = row_id, old_hash, missing_since, line_number
         if not moved:
             return found
         if self.dry_run:
-            adopted = {digest: (row_id, None, None, 'movies') for digest, row_id in moved.items()}
+            # What the real run finds after moving them (a stored row, as
+            # _existing gives it: never unchanged, its URL is another), and the
+            # hashes they hold now count as read (the real run moves them).
+            self._dry_adopted.update(old_hash for _row_id, old_hash, _gone, _number in moved.values())
+            adopted = {digest: (row_id, None, missing_since, 'movies', line_number)
+                       for digest, (row_id, _old_hash, missing_since, line_number) in moved.items()}
             return {**found, **adopted}
-        for digest, row_id in moved.items():
+        for digest, (row_id, *_rest) in moved.items():
             try:
                 with db_proxy.atomic():
                     PL.update(line_hash=digest).where(PL.id == row_id).execute()
@@ -7752,7 +7800,9 @@ class XtreamIngest(PlaylistIngest):
                     log.warning('%s: skipped %d malformed records of %s in all', client.where,
                                 self.skipped[action], action)
 
+        self._dry_adopted.clear()
         self._ingest(summary, read_all)
+        seen |= self._dry_adopted          # a dry run's rows a real run would have moved
         if summary.entries == 0:
             # '[]' for everything (or nothing readable): no catalogue, nothing to mark gone.
             raise PanelEmpty(f'{client.where} answered get_vod_streams and get_series with no usable '
