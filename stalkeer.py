@@ -2038,6 +2038,16 @@ def transient_db_error(exc) -> bool:
     return 'locked' in text or 'busy' in text
 
 
+def lost_lock_race(exc) -> bool:
+    """PostgreSQL aborted the transaction to break a deadlock (SQLSTATE 40P01)
+    or a serialization failure (40001); its docs advise running it again."""
+    inner = _driver_error(exc)
+    if getattr(inner, 'pgcode', None) in ('40P01', '40001'):
+        return True
+    extensions = sys.modules.get('psycopg2.extensions')
+    return extensions is not None and isinstance(inner, extensions.TransactionRollbackError)
+
+
 def reset_connection() -> None:
     """Drop this thread's database connection after it failed, so that the next
     statement connects afresh (PostgreSQL after a restart or a killed backend)."""
@@ -6111,9 +6121,37 @@ class PlaylistIngest:
         self._write(writer, new_rows, updates, reappeared, not self._lookups, self.update_columns,
                     cleared, renumbered)
 
-    @staticmethod
-    def _write(writer, new_rows, updates, reappeared, first_import, update_columns, cleared=(),
+    # Times a batch is written when PostgreSQL aborts it to break a deadlock.
+    WRITE_ATTEMPTS = 4
+
+    @classmethod
+    def _write(cls, writer, new_rows, updates, reappeared, first_import, update_columns, cleared=(),
                renumbered=()):
+        """One batch, one transaction. On PostgreSQL every statement changes its
+        rows in id order: two instances updating the same rows met them in their
+        playlists' orders and deadlocked (trial-15c F3). New lines keep the
+        playlist's order (their ids follow it, on both engines); a deadlock or
+        serialization failure left (two runs inserting the same new lines in
+        opposite orders) runs the batch again."""
+        if writer.pg:
+            updates = sorted(updates, key=operator.itemgetter(-1))
+            reappeared, cleared = sorted(reappeared), sorted(cleared)
+        for attempt in range(1, cls.WRITE_ATTEMPTS + 1):
+            try:
+                cls._write_once(writer, new_rows, updates, reappeared, first_import, update_columns, cleared,
+                                renumbered)
+                break
+            except database_errors() as exc:
+                if attempt == cls.WRITE_ATTEMPTS or not lost_lock_race(exc):
+                    raise
+                log.info('storing a batch: %s; trying again (%d of %d)', first_line(exc), attempt + 1,
+                         cls.WRITE_ATTEMPTS)
+                time.sleep(random.uniform(0.05, 0.25) * attempt)
+        crash_point('after_ingest_batch')
+
+    @staticmethod
+    def _write_once(writer, new_rows, updates, reappeared, first_import, update_columns, cleared,
+                    renumbered):
         columns = _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at')
         with db_proxy.atomic():
             copied = False
@@ -6139,8 +6177,7 @@ class PlaylistIngest:
             for chunk in _chunks(reappeared, _SQL_IN_CHUNK):
                 (ProcessedLine.update(missing_since=None, updated_at=utcnow())
                  .where(ProcessedLine.id.in_(chunk)).execute())
-            writer.set_by_id('processed_lines', 'line_number', renumbered)
-        crash_point('after_ingest_batch')
+            writer.set_by_id('processed_lines', 'line_number', renumbered)     # in id order too
 
     def _mark_disappeared(self, seen: set, where, by_id: bool = False) -> int:
         """Mark the present lines matching ``where`` that are not in ``seen``
@@ -6162,6 +6199,7 @@ class PlaylistIngest:
         if gone and self.source != 'm3u':
             ImportPointer.invalidate()
         now = utcnow()
+        gone.sort()                         # in id order, as every batch writes (_write)
         with db_proxy.atomic():
             for chunk in _chunks(gone, _SQL_IN_CHUNK):
                 PL.update(missing_since=now, updated_at=now).where(PL.id.in_(chunk)).execute()
@@ -9803,6 +9841,7 @@ class Console:
         self.stderr = stderr or sys.stderr
         self.record = record
         self._stdout_tty = None         # asked once: a dry run prints a line per item
+        self.errors: list[str] = []     # as printed: a failed run's notification says the last
 
     def _tty(self) -> bool:
         if self._stdout_tty is None:
@@ -9828,6 +9867,7 @@ class Console:
 
     def error(self, message) -> None:
         message = shown(message)
+        self.errors.append(message)
         write_line(self.stderr, f'stalkeer: error: {message}')
         log_to_file(logging.ERROR, message)
 
@@ -13192,17 +13232,17 @@ def main(argv=None) -> int:
                 app.notifier.start()
             code = args.func(app)
             if app.notifier is not None:
+                if code != EXIT_OK and console.errors:      # a command that said why and returned
+                    app.run_counts.setdefault('error', console.errors[-1])
                 app.notifier.finish(code, app.run_counts, app.run_warnings)
             return code
         except StalkeerError as exc:
-            console.error(exc)
-            if app is not None and app.notifier is not None:
-                app.run_counts.setdefault('error', redact(str(exc)))
-                app.notifier.finish(exc.exit_code, app.run_counts, app.run_warnings)
-            return exc.exit_code
-        except peewee.PeeweeException as exc:
-            console.error(f'database error: {first_line(exc)}')
-            return EXIT_USAGE
+            return _failed(app, console, exc.exit_code, str(exc))
+        except database_errors() as exc:
+            # peewee's, and the drivers' own from the bulk paths' raw cursors (a
+            # PostgreSQL deadlock was a traceback: trial-15c F3). Told as one line,
+            # and to the notifier (trial-15c F4: a run failing mid-import sent nothing).
+            return _failed(app, console, EXIT_USAGE, f'database error: {first_line(exc)}')
         except Interrupted as exc:
             # Asked for (Ctrl-C, a service stop): said plainly, not as an error.
             console.notice(f'interrupted by {signal.Signals(exc.signum).name}: stopped'
@@ -13215,9 +13255,37 @@ def main(argv=None) -> int:
             # stdout; point it at /dev/null. The command was cut short here.
             _reader_gone(sys.stdout)
             return EXIT_FAILED
+        except Exception as exc:
+            # A fault of stalkeer's own: its traceback is what a bug report needs,
+            # but a cron run's healthcheck must hear of the failure first.
+            if app is not None and app.notifier is not None:
+                app.run_counts.setdefault('error', redact(f'internal error: {type(exc).__name__}: '
+                                                          f'{first_line(exc)}'))
+                app.notifier.finish(EXIT_FAILED, app.run_counts, app.run_warnings)
+            raise
         finally:
             if app is not None:
                 app.close()
+
+
+def _failed(app, console: Console, code: int, message: str) -> int:
+    """A run that failed: one line on stderr, and the notifier told (with why)."""
+    console.error(message)
+    if app is not None and app.notifier is not None:
+        app.run_counts.setdefault('error', console.errors[-1])
+        app.notifier.finish(code, app.run_counts, app.run_warnings)
+    return code
+
+
+def database_errors() -> tuple:
+    """The exception classes a database failure raises: peewee's, and those of
+    the drivers loaded (BulkWriter's raw cursors are not wrapped by peewee)."""
+    errors = [peewee.PeeweeException]
+    for driver in ('sqlite3', 'psycopg2'):
+        module = sys.modules.get(driver)
+        if module is not None:
+            errors.append(module.Error)
+    return tuple(errors)
 
 
 def interrupted_what_now(args) -> str:

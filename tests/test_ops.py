@@ -624,3 +624,61 @@ def test_radarr_before_the_playlist_was_read_says_so(tmp_path, sqlite_url):
             assert 'stalkeer process' in err
     code, out, err = run_stalkeer('--db', sqlite_url, 'lines', 'heat', env=env, cwd=tmp_path)
     assert code == 0 and 'the playlist has not been read yet' in out, out + err
+
+
+# ---- a run that fails partway tells the notifier why (trial-15c F4, F5) ------------------
+
+def _m3u_file(tmp_path, count=3):
+    path = tmp_path / 'p.m3u'
+    path.write_text('#EXTM3U\n' + ''.join(
+        f'#EXTINF:-1 group-title="Movies",Film {i} (2001)\nhttp://p.example/movie/u/secretpw/{i}.mkv\n'
+        for i in range(count)))
+    return path
+
+
+@pytest.mark.parametrize('fault', [
+    lambda: sqlite3.OperationalError('database is locked'),       # a raw cursor's (BulkWriter)
+    lambda: stalkeer.peewee.OperationalError('database is locked'),
+])
+def test_a_database_error_mid_import_is_one_line_and_notified(receiver, cli, tmp_path, sqlite_url,
+                                                             monkeypatch, fault):
+    playlist = _m3u_file(tmp_path)
+    ini = notify_ini(tmp_path, receiver)
+
+    def failing(*args, **kwargs):
+        raise fault()
+    monkeypatch.setattr(stalkeer.BulkWriter, 'insert_ignore', failing)
+    code, out, err = cli('--config', ini, '--db', sqlite_url, 'process', playlist)
+    assert code == 2 and err == 'stalkeer: error: database error: database is locked\n'
+    events = receiver.json()
+    assert [e['event'] for e in events] == ['run_summary'] and events[0]['status'] == 'failed'
+    assert events[0]['counts']['error'] == 'database error: database is locked'
+    assert receiver.paths()[-1] == '/ping/abc-123/fail'
+
+
+def test_a_failure_the_command_reports_itself_is_notified_with_its_reason(receiver, cli, tmp_path,
+                                                                         sqlite_url):
+    """`process` of a playlist without entries says why and returns exit 2: the
+    notification carries that line, not only the zero counts."""
+    empty = tmp_path / 'empty.m3u'
+    empty.write_text('#EXTM3U\n')
+    code, out, err = cli('--config', notify_ini(tmp_path, receiver), '--db', sqlite_url, 'process', empty)
+    assert code == 2 and 'no playlist entries found' in err
+    (event,) = receiver.json()
+    assert event['status'] == 'failed' and event['counts']['error'].startswith('no playlist entries found in ')
+    assert event['counts']['entries'] == 0 and receiver.paths()[-1] == '/ping/abc-123/fail'
+
+
+def test_a_fault_of_stalkeer_is_notified_and_keeps_its_traceback(receiver, tmp_path, sqlite_url,
+                                                                monkeypatch):
+    playlist = _m3u_file(tmp_path)
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError('boom at http://p.example/movie/alice/secretpw/1.mkv')
+    monkeypatch.setattr(stalkeer.PlaylistIngest, 'run', broken)
+    with pytest.raises(RuntimeError):
+        stalkeer.main(['--config', str(notify_ini(tmp_path, receiver)), '--db', sqlite_url, 'process',
+                       str(playlist)])
+    (event,) = receiver.json()
+    assert event['status'] == 'failed' and event['counts']['error'].startswith('internal error: RuntimeError: boom')
+    assert 'secretpw' not in json.dumps(event) and receiver.paths()[-1] == '/ping/abc-123/fail'
