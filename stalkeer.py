@@ -13211,42 +13211,47 @@ def main(argv=None) -> int:
         console.error(missing_packages_message(MISSING_PACKAGES))
         return EXIT_USAGE
     define_models()
-    app = None
-    with _SignalHandlers():
+    run = _Run(console)
+    with _SignalHandlers(), _StrayErrorsLogged():
         try:
             cfg = Config.discover(args.config, db_url=args.db)
             cfg.register_secrets()
             setup_logging(cfg, args.verbose, args.quiet, args.log_file)
             log.debug('config file: %s', cfg.path or 'none (built-in defaults)')
+            # A dry run is a person trying things: it must not tell healthchecks a
+            # cron run succeeded, nor post an empty summary. Started before the
+            # other keys are checked, so that a bad value is a failure it reports
+            # (trial-15d F4); a bad [notify] key itself leaves nobody to tell.
+            if args.command in NOTIFYING_COMMANDS and not getattr(args, 'dry_run', False):
+                run.notifier = Notifier(cfg, args.command)
+                run.notifier.start()
             # `config` lists unknown keys itself, shows a broken configuration,
             # and --check says what is wrong with it.
             if args.command != 'config':
                 for warning in cfg.unknown_keys():
                     log.warning('%s', warning)
                 cfg.check()
-            app = App(args, cfg, console)
-            # A dry run is a person trying things: it must not tell healthchecks a
-            # cron run succeeded, nor post an empty summary.
-            if args.command in NOTIFYING_COMMANDS and not getattr(args, 'dry_run', False):
-                app.notifier = Notifier(cfg, args.command)
-                app.notifier.start()
-            code = args.func(app)
-            if app.notifier is not None:
-                if code != EXIT_OK and console.errors:      # a command that said why and returned
-                    app.run_counts.setdefault('error', console.errors[-1])
-                app.notifier.finish(code, app.run_counts, app.run_warnings)
+            run.app = App(args, cfg, console)
+            run.app.notifier = run.notifier
+            code = args.func(run.app)
+            if code != EXIT_OK and console.errors:      # a command that said why and returned
+                run.counts.setdefault('error', console.errors[-1])
+            run.notify(code)
             return code
         except StalkeerError as exc:
-            return _failed(app, console, exc.exit_code, str(exc))
+            return run.failed(exc.exit_code, str(exc))
         except database_errors() as exc:
             # peewee's, and the drivers' own from the bulk paths' raw cursors (a
             # PostgreSQL deadlock was a traceback: trial-15c F3). Told as one line,
             # and to the notifier (trial-15c F4: a run failing mid-import sent nothing).
-            return _failed(app, console, EXIT_USAGE, f'database error: {first_line(exc)}')
+            return run.failed(EXIT_USAGE, f'database error: {first_line(exc)}')
         except Interrupted as exc:
-            # Asked for (Ctrl-C, a service stop): said plainly, not as an error.
-            console.notice(f'interrupted by {signal.Signals(exc.signum).name}: stopped'
-                           + interrupted_what_now(args))
+            # Asked for (Ctrl-C, a service stop): said plainly, not as an error; a
+            # cron run's healthcheck hears that it did not finish (trial-15d F3).
+            stopped = f'interrupted by {signal.Signals(exc.signum).name}: stopped'
+            console.notice(stopped + interrupted_what_now(args))
+            run.counts.setdefault('error', stopped)
+            run.notify(exc.exit_code)
             return exc.exit_code
         except BrokenPipeError:
             # `stalkeer ... | head`: the reader left during a write that did not
@@ -13258,23 +13263,71 @@ def main(argv=None) -> int:
         except Exception as exc:
             # A fault of stalkeer's own: its traceback is what a bug report needs,
             # but a cron run's healthcheck must hear of the failure first.
-            if app is not None and app.notifier is not None:
-                app.run_counts.setdefault('error', redact(f'internal error: {type(exc).__name__}: '
-                                                          f'{first_line(exc)}'))
-                app.notifier.finish(EXIT_FAILED, app.run_counts, app.run_warnings)
+            run.counts.setdefault('error', redact(f'internal error: {type(exc).__name__}: {first_line(exc)}'))
+            run.notify(EXIT_FAILED)
             raise
         finally:
-            if app is not None:
-                app.close()
+            if run.app is not None:
+                run.app.close()
 
 
-def _failed(app, console: Console, code: int, message: str) -> int:
-    """A run that failed: one line on stderr, and the notifier told (with why)."""
-    console.error(message)
-    if app is not None and app.notifier is not None:
-        app.run_counts.setdefault('error', console.errors[-1])
-        app.notifier.finish(code, app.run_counts, app.run_warnings)
-    return code
+class _Run:
+    """main()'s one run: the App once it is made, the notifier once it is
+    started; whatever ends the run tells the notifier once."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.app: App | None = None
+        self.notifier: Notifier | None = None
+        self._counts: dict = {}
+
+    @property
+    def counts(self) -> dict:
+        """What the command did (App.run_counts), or what ended it before."""
+        return self.app.run_counts if self.app is not None else self._counts
+
+    def notify(self, code: int) -> None:
+        if self.notifier is not None:
+            warnings = self.app.run_warnings if self.app is not None else []
+            self.notifier.finish(code, self.counts, warnings)
+            self.notifier = None
+
+    def failed(self, code: int, message: str) -> int:
+        """A run that failed: one line on stderr, and the notifier told (with why)."""
+        self.console.error(message)
+        self.counts.setdefault('error', self.console.errors[-1])
+        self.notify(code)
+        return code
+
+
+class _StrayErrorsLogged:
+    """While a command runs, an exception that C code prints instead of raising
+    (PyErr_Print: sys.excepthook; PyErr_WriteUnraisable: sys.unraisablehook)
+    goes to the log as one redacted line, not to stderr: psycopg2's COPY
+    printed eight lines of traceback, whose server context quoted a row of the
+    playlist with its URL, when its connection was killed (trial-15d F1). The
+    error that follows is raised as usual. Outside a command (a fault
+    escaping main()), tracebacks print as before: _print_redacted."""
+
+    def __enter__(self):
+        self.previous = sys.excepthook, sys.unraisablehook
+        sys.excepthook = lambda exc_type, exc, tb: self._log(exc if exc is not None else exc_type)
+        sys.unraisablehook = lambda unraisable: self._log(unraisable.exc_value or unraisable.exc_type)
+        return self
+
+    @staticmethod
+    def _log(exc) -> None:
+        log.debug('an error printed past the command (%s): %s', type(exc).__name__, first_line(exc))
+
+    def __exit__(self, *exc_info):
+        sys.excepthook, sys.unraisablehook = self.previous
+
+
+def _print_redacted(exc_type, exc, tb) -> None:
+    """sys.excepthook of the script: a fault of stalkeer's own prints its
+    traceback, as a bug report needs it, with secrets masked like any output."""
+    import traceback
+    sys.stderr.write(redact(''.join(traceback.format_exception(exc_type, exc, tb))))
 
 
 def database_errors() -> tuple:
@@ -13310,4 +13363,5 @@ if __name__ == '__main__':
     # collector's sight, no collection walks it again, including the full one
     # at exit (~3% of a `--version` run, ~8% with cached bytecode; bench/RESULTS.md).
     gc.freeze()
+    sys.excepthook = _print_redacted
     sys.exit(main())

@@ -5,6 +5,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import sqlite3
 import threading
 import time
@@ -682,3 +683,35 @@ def test_a_fault_of_stalkeer_is_notified_and_keeps_its_traceback(receiver, tmp_p
     (event,) = receiver.json()
     assert event['status'] == 'failed' and event['counts']['error'].startswith('internal error: RuntimeError: boom')
     assert 'secretpw' not in json.dumps(event) and receiver.paths()[-1] == '/ping/abc-123/fail'
+
+
+def test_a_run_stopped_by_a_signal_tells_the_healthcheck(receiver, cli, tmp_path, sqlite_url, monkeypatch):
+    """SIGTERM (a shutdown) or Ctrl-C mid-run: exit 143/130 and one line, and the
+    healthcheck hears /fail rather than waiting out its grace time (trial-15d F3)."""
+    playlist = _m3u_file(tmp_path)
+
+    def stopped(self, *args, **kwargs):
+        raise stalkeer.Interrupted(signal.SIGTERM)
+    monkeypatch.setattr(stalkeer.PlaylistIngest, 'run', stopped)
+    code, out, err = cli('--config', notify_ini(tmp_path, receiver), '--db', sqlite_url, 'process', playlist)
+    assert code == 143 and err.startswith('stalkeer: interrupted by SIGTERM: stopped') and len(err.splitlines()) == 1
+    (event,) = receiver.json()
+    assert event['status'] == 'failed' and event['counts']['error'] == 'interrupted by SIGTERM: stopped'
+    assert receiver.paths()[-1] == '/ping/abc-123/fail'
+
+
+def test_a_bad_setting_is_a_failure_the_notifier_hears(receiver, cli, tmp_path, sqlite_url):
+    """A bad value of any key but [notify]'s own is found after the notifier has
+    started: it is told (trial-15d F4). A bad [notify] key leaves nobody to tell."""
+    ini = notify_ini(tmp_path, receiver)
+    ini.write_text(ini.read_text().replace('[downloads]\n', '[downloads]\nmax_parallel = 0\n'))
+    playlist = _m3u_file(tmp_path)
+    code, out, err = cli('--config', ini, '--db', sqlite_url, 'process', playlist)
+    assert code == 2 and 'max_parallel' in err and len(err.splitlines()) == 1
+    (event,) = receiver.json()
+    assert event['status'] == 'failed' and 'max_parallel' in event['counts']['error']
+    assert receiver.paths() == ['/ping/abc-123/start', '/hook', '/ping/abc-123/fail']
+    receiver.received.clear()
+    ini.write_text(ini.read_text().replace('on = failure', 'on = sometimes'))
+    code, out, err = cli('--config', ini, '--db', sqlite_url, 'process', playlist)
+    assert code == 2 and '[notify] on' in err and receiver.received == []

@@ -5,12 +5,15 @@ webhook, healthcheck); and no displayed text is written whole when huge."""
 import json
 import secrets
 import sqlite3
+import subprocess
+import sys
+import types
 import urllib.parse
 
 import pytest
 
 import stalkeer
-from conftest import run_stalkeer, subprocess_env
+from conftest import ROOT, run_stalkeer, subprocess_env
 from test_ops import Receiver, notify_ini
 from test_serve import get_json, serving
 
@@ -360,3 +363,35 @@ def test_unreachable_notification_urls_are_never_shown(webhook_path, tmp_path, s
     assert_clean(text, uuid, webhook_path, *secret_parts)
     code, out, err = run_stalkeer('--db', sqlite_url, 'config', env=env)
     assert_clean(out + err, uuid, *secret_parts)
+
+
+def test_an_error_printed_past_the_command_is_logged_not_shown(cli, tmp_path, monkeypatch):
+    """C code that prints an exception instead of raising it (psycopg2's COPY on a
+    killed connection quoted a playlist row, URL included: trial-15d F1) reaches
+    neither stderr nor stdout while a command runs; the run's own error is one line."""
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1,Heat (1995)\nhttp://h.example/movie/alice/s3cretpw/1.mkv\n')
+
+    def printing_driver(self, *args, **kwargs):
+        sys.excepthook(SystemError, SystemError('COPY line 3: "http://h.example/movie/alice/s3cretpw/1.mkv"'),
+                       None)
+        sys.unraisablehook(types.SimpleNamespace(exc_type=ValueError, exc_value=ValueError('s3cretpw'),
+                                                 exc_traceback=None, err_msg=None, object=None))
+        raise stalkeer.peewee.OperationalError('connection already closed')
+    monkeypatch.setattr(stalkeer.PlaylistIngest, 'run', printing_driver)
+    code, out, err = cli('--db', f'sqlite:///{tmp_path / "s.db"}', 'process', playlist)
+    assert (code, out, err) == (2, '', 'stalkeer: error: database error: connection already closed\n')
+
+
+def test_a_fault_escaping_main_prints_its_traceback_redacted(tmp_path):
+    probe = ('import argparse, runpy, sys\n'
+             'def broken(self, *args, **kwargs):\n'
+             '    raise RuntimeError("fault at http://h.example/movie/alice/s3cretpw/1.mkv")\n'
+             'argparse.ArgumentParser.parse_args = broken\n'
+             'sys.argv = [sys.argv[1], "status"]\n'
+             'runpy.run_path(sys.argv[0], run_name="__main__")\n')
+    proc = subprocess.run([sys.executable, '-c', probe, str(ROOT / 'stalkeer.py')], capture_output=True,
+                          text=True, env=subprocess_env(), cwd=tmp_path, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.startswith('Traceback (most recent call last):')
+    assert 'RuntimeError: fault at http://h.example/movie/***/***/1.mkv' in proc.stderr
+    assert 's3cretpw' not in proc.stderr
