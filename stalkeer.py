@@ -2073,6 +2073,62 @@ def schema_change(db):
         yield
 
 
+# pg_advisory_lock key of the import lock (schema_change's is 741852963).
+IMPORT_LOCK_KEY = 741852964
+# How often a run waiting for another's import asks again, seconds (a blocking
+# wait would not let Ctrl-C through).
+IMPORT_LOCK_POLL = 0.5
+
+
+@contextlib.contextmanager
+def import_lock(db):
+    """One import into a database at a time. Two overlapping imports of
+    different playlists left the table a mix of both, batch by batch, until the
+    next run (trial-15d F2); now the later waits for the earlier to finish,
+    then runs (and finds the playlist unchanged when it is the same file).
+    PostgreSQL: a session advisory lock, for every machine sharing the
+    database. SQLite: flock(2) on DATABASE-import.lock beside the file (the
+    lock dies with the process). Both are released at the run's end, or when
+    the process or its connection dies."""
+    if is_postgres(db):
+        def take() -> bool:
+            return bool(db.execute_sql('SELECT pg_try_advisory_lock(%s)', (IMPORT_LOCK_KEY,)).fetchone()[0])
+
+        def release() -> None:
+            with contextlib.suppress(Exception):     # a broken connection released it already
+                db.execute_sql('SELECT pg_advisory_unlock(%s)', (IMPORT_LOCK_KEY,))
+    else:
+        if fcntl is None or not db.database or db.database == ':memory:':
+            yield
+            return
+        path = f'{db.database}-import.lock'
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
+        except OSError as exc:          # a folder it cannot write in: the import still runs
+            log.warning('cannot create the import lock %s (%s): not waiting for other imports',
+                        path, exc.strerror)
+            yield
+            return
+
+        def take() -> bool:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                return False
+
+        def release() -> None:
+            os.close(fd)
+    try:
+        if not take():
+            log.warning('another instance is importing into this database: waiting for it to finish')
+            while not take():
+                time.sleep(IMPORT_LOCK_POLL)
+        yield
+    finally:
+        release()
+
+
 def migrate_schema(db) -> list[str]:
     """Create missing tables, add missing columns and indexes. Idempotent and
     safe to run from several processes at once. Returns what it changed."""
@@ -10120,6 +10176,15 @@ class App:
         self.run_warnings = []      # outcome warnings (the account), for notifications
         self.notifier = None
         self._progress = None
+        self._held = contextlib.ExitStack()     # what the run holds until it ends
+        self._imports_locked = False
+
+    def lock_imports(self) -> None:
+        """Hold the database's import lock (import_lock) until the run ends;
+        taken once, however many imports the run makes."""
+        if not self._imports_locked:
+            self._held.enter_context(import_lock(self.open_db()))
+            self._imports_locked = True
 
     def open_db(self, migrate=True):
         if self.db is None:
@@ -10130,6 +10195,7 @@ class App:
     def close(self):
         if self._progress is not None:
             self._progress.close()
+        self._held.close()
         if self.db is not None and not self.db.is_closed():
             self.db.close()
 
@@ -10662,7 +10728,7 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:
-        app.open_db()
+        app.lock_imports()
         can_read_db = True
         store_panel_account(client.settings.panel, account)
     announce_account(app, client, account)
@@ -10732,7 +10798,7 @@ def cmd_process(app: App) -> int:
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:
-        app.open_db()
+        app.lock_imports()
         can_read_db = True
     pointer = None
     if not args.dry_run:

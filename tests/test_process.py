@@ -2,12 +2,13 @@
 
 import json
 import os
+import signal
 import time
 
 import pytest
 
 import stalkeer
-from conftest import SHARED
+from conftest import SHARED, run_stalkeer, start_stalkeer
 
 PL = stalkeer.ProcessedLine
 PLAYLISTS = SHARED / 'playlists'
@@ -715,3 +716,52 @@ def test_an_interrupted_process_says_its_lines_are_kept(cli, sqlite_url, tmp_pat
 def test_the_interrupt_notice_fits_the_command(argv, tail):
     args = stalkeer.build_parser().parse_args(argv)
     assert stalkeer.interrupted_what_now(args) == tail
+
+
+# ---- one import at a time (trial-15d F2) -----------------------------------------
+
+def test_an_import_waits_for_the_one_running_then_runs(db_url, tmp_path):
+    """Two overlapping imports of different playlists left the table a mix of
+    both; the later now waits (saying so) until the earlier ends, then imports."""
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://p.example/movie/u/p/1.mkv\n')
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    with stalkeer.import_lock(db):                  # another instance's import, running
+        proc = start_stalkeer('--db', db_url, 'process', playlist, cwd=tmp_path)
+        try:
+            time.sleep(1.5)
+            assert proc.poll() is None and stalkeer.ProcessedLine.select().count() == 0
+        except BaseException:
+            proc.kill()
+            raise
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert 'another instance is importing into this database: waiting for it to finish' in err
+    assert stalkeer.ProcessedLine.select().count() == 1
+    with stalkeer.import_lock(db):                  # released: taken at once again
+        pass
+    db.close()
+
+
+def test_a_dry_run_does_not_wait_for_an_import(db_url, tmp_path):
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://p.example/movie/u/p/1.mkv\n')
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    with stalkeer.import_lock(db):
+        code, out, err = run_stalkeer('--db', db_url, 'process', playlist, '--dry-run', cwd=tmp_path, timeout=30)
+    assert code == 0 and 'waiting' not in err
+    db.close()
+
+
+def test_ctrl_c_stops_a_wait_for_the_import_lock(db_url, tmp_path):
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://p.example/movie/u/p/1.mkv\n')
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    with stalkeer.import_lock(db):
+        proc = start_stalkeer('--db', db_url, 'process', playlist, cwd=tmp_path)
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and 'interrupted by SIGINT' in err and 'Traceback' not in err
+    assert stalkeer.ProcessedLine.select().count() == 0
+    db.close()
