@@ -1,5 +1,6 @@
 """`process`: playlist ingest into processed_lines, on both backends."""
 
+import contextlib
 import json
 import os
 import signal
@@ -8,7 +9,7 @@ import time
 import pytest
 
 import stalkeer
-from conftest import SHARED, run_stalkeer, start_stalkeer
+from conftest import SHARED, start_stalkeer
 
 PL = stalkeer.ProcessedLine
 PLAYLISTS = SHARED / 'playlists'
@@ -720,48 +721,60 @@ def test_the_interrupt_notice_fits_the_command(argv, tail):
 
 # ---- one import at a time (trial-15d F2) -----------------------------------------
 
-def test_an_import_waits_for_the_one_running_then_runs(db_url, tmp_path):
+class HeldImport:
+    """A one-line playlist, and the database's import lock held as another
+    instance's running import holds it, until release()."""
+
+    def __init__(self, db_url, tmp_path):
+        self.db_url, self.cwd = db_url, tmp_path
+        self.playlist = tmp_path / 'p.m3u'
+        self.playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\n'
+                                 'http://p.example/movie/u/p/1.mkv\n')
+        self.db = stalkeer.open_database(db_url, str(tmp_path))
+        self.held = contextlib.ExitStack()
+        self.held.enter_context(stalkeer.import_lock(self.db))
+
+    def start(self, *extra):
+        return start_stalkeer('--db', self.db_url, 'process', self.playlist, *extra, cwd=self.cwd)
+
+    def release(self):
+        self.held.close()
+
+
+@pytest.fixture
+def held_import(db_url, tmp_path):
+    held = HeldImport(db_url, tmp_path)
+    yield held
+    held.release()
+    held.db.close()
+
+
+def test_an_import_waits_for_the_one_running_then_runs(held_import):
     """Two overlapping imports of different playlists left the table a mix of
     both; the later now waits (saying so) until the earlier ends, then imports."""
-    playlist = tmp_path / 'p.m3u'
-    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://p.example/movie/u/p/1.mkv\n')
-    db = stalkeer.open_database(db_url, str(tmp_path))
-    with stalkeer.import_lock(db):                  # another instance's import, running
-        proc = start_stalkeer('--db', db_url, 'process', playlist, cwd=tmp_path)
-        try:
-            time.sleep(1.5)
-            assert proc.poll() is None and stalkeer.ProcessedLine.select().count() == 0
-        except BaseException:
-            proc.kill()
-            raise
+    proc = held_import.start()
+    try:
+        time.sleep(1.5)
+        assert proc.poll() is None and stalkeer.ProcessedLine.select().count() == 0
+    finally:
+        held_import.release()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert 'another instance is importing into this database: waiting for it to finish' in err
     assert stalkeer.ProcessedLine.select().count() == 1
-    with stalkeer.import_lock(db):                  # released: taken at once again
+    with stalkeer.import_lock(held_import.db):      # released: taken at once again
         pass
-    db.close()
 
 
-def test_a_dry_run_does_not_wait_for_an_import(db_url, tmp_path):
-    playlist = tmp_path / 'p.m3u'
-    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://p.example/movie/u/p/1.mkv\n')
-    db = stalkeer.open_database(db_url, str(tmp_path))
-    with stalkeer.import_lock(db):
-        code, out, err = run_stalkeer('--db', db_url, 'process', playlist, '--dry-run', cwd=tmp_path, timeout=30)
-    assert code == 0 and 'waiting' not in err
-    db.close()
+def test_a_dry_run_does_not_wait_for_an_import(held_import):
+    out, err = held_import.start('--dry-run').communicate(timeout=30)
+    assert 'dry run, nothing written' in out and 'new 1' in out and 'waiting' not in err
 
 
-def test_ctrl_c_stops_a_wait_for_the_import_lock(db_url, tmp_path):
-    playlist = tmp_path / 'p.m3u'
-    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://p.example/movie/u/p/1.mkv\n')
-    db = stalkeer.open_database(db_url, str(tmp_path))
-    with stalkeer.import_lock(db):
-        proc = start_stalkeer('--db', db_url, 'process', playlist, cwd=tmp_path)
-        time.sleep(1.5)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+def test_ctrl_c_stops_a_wait_for_the_import_lock(held_import):
+    proc = held_import.start()
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and 'interrupted by SIGINT' in err and 'Traceback' not in err
     assert stalkeer.ProcessedLine.select().count() == 0
-    db.close()
