@@ -1887,7 +1887,12 @@ def define_models() -> None:
             if schema:
                 try:
                     with conn.cursor() as cur:
-                        cur.execute('CREATE SCHEMA IF NOT EXISTS "%s"' % schema)
+                        # Asked first: PostgreSQL checks the right to create a schema
+                        # before IF NOT EXISTS, so a user owning the schema but not
+                        # allowed to create one could not connect (trial-15e F3).
+                        cur.execute('SELECT 1 FROM pg_namespace WHERE nspname = %s', (schema,))
+                        if cur.fetchone() is None:
+                            cur.execute('CREATE SCHEMA IF NOT EXISTS "%s"' % schema)
                     conn.commit()
                 except psycopg2.IntegrityError:
                     # Another process created it at the same instant (IF NOT EXISTS
@@ -5598,8 +5603,12 @@ class LineFilter:
                     continue
                 try:
                     patterns.append(re.compile(line, re.IGNORECASE))
-                except re.error as exc:
-                    raise ConfigError(f'[filter] {key}: bad regular expression {line!r}: {exc}') from None
+                except (re.error, OverflowError, RecursionError) as exc:
+                    # Not only re.error: a repeat past the engine's limit ('x{99999999999}')
+                    # is OverflowError, thousands of nested groups RecursionError (trial-15e F1).
+                    shown_line = line if len(line) <= 80 else line[:77] + '...'
+                    raise ConfigError(f'[filter] {key}: bad regular expression {shown_line!r}: '
+                                      f'{first_line(exc)}') from None
             compiled[key] = patterns
         return cls(**compiled)
 

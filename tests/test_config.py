@@ -229,6 +229,11 @@ apprise_urls = tgram://{secrets[8]}/12345
     ('[radarr]\nurl = http://radarr:7878\n', {}, 'Radarr is not configured'),
     ('[quality]\npreference = 8K\n', {}, "unknown quality '8k'"),
     ('[filter]\ngroup_title_exclude = (\n', {}, '[filter] group_title_exclude: bad regular expression'),
+    # What re.compile raises besides re.error (trial-15e F1): a repeat past the
+    # engine's limit, groups nested deeper than the compiler recurses.
+    ('[filter]\ntvg_name_exclude = x{99999999999}\n', {}, '[filter] tvg_name_exclude: bad regular expression'),
+    ('[filter]\ngroup_title_include = ' + '(' * 5000 + 'x' + ')' * 5000 + '\n', {},
+     "[filter] group_title_include: bad regular expression '((((("),
     ('[notify]\non = sometimes\n', {}, '[notify] on must be'),
     ('', {'STALKEER_SERVE_REFRESH_SECONDS': 'soon'}, 'STALKEER_SERVE_REFRESH_SECONDS (environment) must be'),
     ('[m3u]\nretention_count = -1\n', {}, '[m3u] retention_count must be a whole number from 0'),

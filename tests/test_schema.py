@@ -178,3 +178,35 @@ def test_readme_queries_run_on_both_backends(db):
     in_progress = results[1]
     assert len(in_progress) == 1 and float(in_progress[0][5]) == 25.0
     assert results[2][0][1:3] == ('B', 'HTTP 404')
+
+
+def test_a_user_owning_its_schema_needs_no_right_to_create_one(tmp_path):
+    """A role that owns the ?schema= it is given, on a database where it may not
+    create schemas (PostgreSQL grants no CREATE to PUBLIC), can run stalkeer:
+    CREATE SCHEMA IF NOT EXISTS checked that right before whether the schema
+    exists (trial-15e F3)."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    import urllib.parse
+    import psycopg2
+    token = os.urandom(4).hex()
+    role = schema = f'stk_owner_{token}'
+    spec = stalkeer.parse_database_url(PG_URL, '.')
+    admin = psycopg2.connect(dbname=spec['database'], user=spec['user'], host=spec['host'], port=spec['port'],
+                             password=spec['password'])
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE ROLE "{role}" LOGIN')
+        cur.execute(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{role}"')
+    try:
+        parts = urllib.parse.urlsplit(PG_URL)
+        netloc = f'{role}@{parts.hostname}' + (f':{parts.port}' if parts.port else '')
+        url = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, f'schema={schema}', ''))
+        db = stalkeer.open_database(url, str(tmp_path))
+        assert 'processed_lines' in db.get_tables()
+        db.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            cur.execute(f'DROP ROLE IF EXISTS "{role}"')
+        admin.close()
