@@ -45,6 +45,7 @@ import sys
 import threading
 import time
 import unicodedata
+import warnings
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -2109,11 +2110,11 @@ def import_lock(db):
         path = f'{db.database}-import.lock'
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
-        except OSError as exc:          # a folder it cannot write in: the import still runs
-            log.warning('cannot create the import lock %s (%s): not waiting for other imports',
-                        path, exc.strerror)
-            yield
-            return
+        except OSError as exc:
+            # A folder, a symlink or a file it may not open at that name: running
+            # without the lock would let imports overlap again (trial-15f F1).
+            raise DatabaseError(f'cannot use the import lock {path} ({exc.strerror}); remove what is '
+                                'there if it is not a file stalkeer created') from None
 
         def take() -> bool:
             try:
@@ -5602,7 +5603,11 @@ class LineFilter:
                 if not line:
                     continue
                 try:
-                    patterns.append(re.compile(line, re.IGNORECASE))
+                    with warnings.catch_warnings(record=True) as said:
+                        warnings.simplefilter('always')
+                        patterns.append(re.compile(line, re.IGNORECASE))
+                    for warning in said:    # '[[:alpha:]]': "Possible nested set" (trial-15f F4)
+                        log.warning('[filter] %s: regular expression %r: %s', key, line, warning.message)
                 except (re.error, OverflowError, RecursionError) as exc:
                     # Not only re.error: a repeat past the engine's limit ('x{99999999999}')
                     # is OverflowError, thousands of nested groups RecursionError (trial-15e F1).

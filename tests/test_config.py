@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import stalkeer
-from conftest import ROOT
+from conftest import ROOT, run_stalkeer
 
 
 def write_ini(path, text):
@@ -369,3 +369,15 @@ def test_process_takes_parse_worker_yes(cli, tmp_path, sqlite_url, monkeypatch):
     code, out, err = cli('--db', sqlite_url, 'process', playlist)
     assert code == 0, err
     assert 'new 1' in out
+
+
+def test_a_filter_pattern_python_warns_about_is_one_logged_line(tmp_path):
+    """'[[:alpha:]]' (a POSIX class, which Python reads otherwise) made re print
+    a raw FutureWarning with a line of stalkeer's code (trial-15f F4): it is one
+    warning naming the key and the pattern."""
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text('[filter]\ntvg_name_exclude = [[:alpha:]]\n')
+    code, out, err = run_stalkeer('--config', ini, '--db', f'sqlite:///{tmp_path / "s.db"}', 'config', '--check',
+                                  cwd=tmp_path)
+    assert 'FutureWarning' not in err and 'warnings.warn' not in err and 're.compile' not in err
+    assert "[filter] tvg_name_exclude: regular expression '[[:alpha:]]': Possible nested set" in err

@@ -778,3 +778,25 @@ def test_ctrl_c_stops_a_wait_for_the_import_lock(held_import):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and 'interrupted by SIGINT' in err and 'Traceback' not in err
     assert stalkeer.ProcessedLine.select().count() == 0
+
+
+@pytest.mark.parametrize('planted', ['folder', 'symlink'])
+def test_an_import_lock_that_is_not_a_file_stops_the_import(tmp_path, planted):
+    """Something planted at DATABASE-import.lock would have switched the lock off
+    (imports overlapping again: trial-15f F1): the run stops with one line
+    naming it, and a symlink's target is never opened."""
+    db_path = tmp_path / 'stalkeer.db'
+    lock = tmp_path / 'stalkeer.db-import.lock'
+    target = tmp_path / 'elsewhere'
+    target.write_text('kept')
+    if planted == 'folder':
+        lock.mkdir()
+    else:
+        lock.symlink_to(target)
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://p.example/movie/u/p/1.mkv\n')
+    proc = start_stalkeer('--db', f'sqlite:///{db_path}', 'process', playlist, cwd=tmp_path)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith(f'stalkeer: error: cannot use the import lock {lock} (')
+    assert target.read_text() == 'kept'
