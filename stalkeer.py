@@ -5809,6 +5809,11 @@ def _chunks(items, size):
         yield items[i:i + size]
 
 
+def _last_line_id() -> int:
+    """The id of the last processed_lines row stored (0 for none)."""
+    return db_proxy.obj.execute_sql('SELECT MAX("id") FROM "processed_lines"').fetchone()[0] or 0
+
+
 class _StoredLineScan:
     """Finds the stored rows of one batch of line hashes after another, the
     batches in playlist order: a merge of the playlist with processed_lines
@@ -5837,14 +5842,12 @@ class _StoredLineScan:
     PAGE = 5000
     WINDOW = 3 * INGEST_BATCH
 
-    def __init__(self, writer: 'BulkWriter', select_head: str, end_id: int | None = None):
-        """end_id: the last row to read (default: the last one stored now)."""
+    def __init__(self, writer: 'BulkWriter', select_head: str, end_id: int):
+        """end_id: the last row to read (_last_line_id() when the run began)."""
         self.writer, self.head = writer, select_head
         self.window: dict = {}
         self.last_id = 0
-        if end_id is None:
-            end_id = db_proxy.obj.execute_sql('SELECT MAX("id") FROM "processed_lines"').fetchone()[0]
-        self.end_id = end_id or 0
+        self.end_id = end_id
         self.rows_read = self.rows_used = 0
         self.page_sql = (f'{select_head} WHERE "id" > {writer.param} AND "id" <= {writer.param} '
                          f'AND "missing_since" IS NULL ORDER BY "id" LIMIT {self.PAGE}')
@@ -5965,8 +5968,7 @@ class PlaylistIngest:
         self._scan = None
         # The last row stored before this run: every row of a line this run
         # stores anew comes after it.
-        self._end_id = (db_proxy.obj.execute_sql('SELECT MAX("id") FROM "processed_lines"').fetchone()[0]
-                        if self._lookups else None) or 0
+        self._end_id = _last_line_id() if self._lookups else 0
         self._found_ids, self._worker_rows = None, 0     # _read's, when the parse worker reads
         deferred = [] if self._lookups or self.dry_run else self._drop_indexes()
         # Hundreds of thousands of short-lived, acyclic objects: the cyclic

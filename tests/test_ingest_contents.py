@@ -376,7 +376,7 @@ def small_scan(db, monkeypatch):
     def by_index(hashes):
         return {row[0]: row[1:] for row in original(head, 'line_hash', hashes)}
 
-    return lambda: stalkeer._StoredLineScan(writer, head), by_index, lookups
+    return lambda: stalkeer._StoredLineScan(writer, head, stalkeer._last_line_id()), by_index, lookups
 
 
 def _batches(hashes, size):
