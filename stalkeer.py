@@ -6291,18 +6291,19 @@ class _ParseWorker:
     """A forked child that parses, filters, hashes and classifies the playlist
     while the parent process stores the rows (issue 15: classifying is ~60% of
     a first import's CPU, storing ~40%; a thread could not overlap them, the
-    GIL being held by both). Every PARENT_CLASSIFIES_EVERY-th batch goes to
-    the parent unclassified and the parent classifies it: with all of it in
-    the child, the child took 4.5 s of CPU for 200k lines and the parent 2.4 s,
-    so the parent sat waiting for half the import (and with --force, which
-    stores little, most of it).
+    GIL being held by both). The child classifies the head of each batch (its
+    worker_share) and sends the tail unclassified, for the parent to classify:
+    with all of it in the child, the child took 4.5 s of CPU for 200k lines and
+    the parent 2.4 s, so the parent sat waiting for half the import (and with
+    --force, which stores little, most of it).
 
     The child reads the file object the parent opened and writes pickled
-    messages into a pipe: ('progress', bytes_read), ('rows', [_line_values
-    tuple, ...]) of up to INGEST_BATCH lines not seen before in this run, or
-    ('entries', [(line_hash, meta_hash, PlaylistEntry fields), ...], timestamp)
-    for a batch the parent classifies, then ('done', ParseStats as a dict,
-    duplicates, filtered, limited, (peak RSS KiB, CPU seconds)), or ('error', OSError | None, text). The pipe holds 1 MiB
+    messages into a pipe: ('progress', bytes_read), ('batch', [_line_values
+    tuple, ...], [(line_hash, meta_hash, PlaylistEntry fields), ...],
+    timestamp) of up to INGEST_BATCH lines not seen before in this run (the
+    first FIRST_BATCH), the classified ones first, both in playlist order; then
+    ('done', ParseStats as a dict, duplicates, filtered, limited, (peak RSS
+    KiB, CPU seconds)), or ('error', OSError | None, text). The pipe holds 1 MiB
     (_widen_pipe), so the child runs at most a batch ahead of the storing
     (memory stays bounded). The child never touches the database and ends
     with os._exit (no atexit, no connection closed under the parent). It dies with the parent: the kernel
@@ -6312,10 +6313,21 @@ class _ParseWorker:
     before (each its own transaction, as a killed one-process import leaves
     them)."""
 
-    # Which batches the parent classifies: every 2nd. Measured on 200k lines
-    # (bench/RESULTS.md): the child's CPU fell from 4.5 s to ~3.5 s and the
-    # parent's rose from 2.4 s to ~3.4 s.
-    PARENT_CLASSIFIES_EVERY = 2
+    # The share of each batch's lines the child classifies; the parent the
+    # rest. Split inside every batch rather than by whole batches (every 2nd
+    # to the parent, until issue 15's last round), so that both processes
+    # take as long over each batch and neither waits for the other's turn.
+    # Measured on 200k lines: bench/RESULTS.md.
+    WORKER_SHARE = 0.5            # a first import: the parent also inserts every row
+    WORKER_SHARE_FORCE = 0.35     # --force: the parent stores little
+    # The first batch is small, so that the parent has work while the child
+    # parses on: a full first batch left the parent idle ~0.4 s.
+    FIRST_BATCH = 1000
+
+    @classmethod
+    def worker_share(cls, ingest: 'PlaylistIngest') -> float:
+        """The share (0..1) of each batch the child classifies for ``ingest``."""
+        return cls.WORKER_SHARE_FORCE if ingest.force else cls.WORKER_SHARE
 
     def __init__(self, ingest: 'PlaylistIngest', fh, stats: ParseStats, summary, pg: bool):
         self.stats, self.summary = stats, summary
@@ -6368,13 +6380,15 @@ class _ParseWorker:
 
         stats = ParseStats()
         seen: set[bytes] = set()
-        rows, duplicates, filtered, limited = [], 0, 0, False
+        rows, unclassified, duplicates, filtered, limited = [], [], 0, 0, False
         limit, line_filter = ingest.limit, ingest.filter
         meta_of, classify_, values_of = ingest._meta, ingest._classify, ingest._values
-        every, batch_no = _ParseWorker.PARENT_CLASSIFIES_EVERY, 1
+        # The first `mine` lines of each batch are classified here, the rest by the parent.
+        share = _ParseWorker.worker_share(ingest)
+        size = min(INGEST_BATCH, _ParseWorker.FIRST_BATCH)
+        mine = round(size * share)
         try:
             now = BulkWriter.timestamp_of(utcnow(), pg)
-            for_parent = every and batch_no % every == 0
             entries = iter_playlist(fh, stats, lambda done: send(('progress', done)))
             for entry in entries:
                 if limit and len(seen) >= limit:
@@ -6391,19 +6405,20 @@ class _ParseWorker:
                     duplicates += 1
                     continue
                 seen.add(key)
-                if for_parent:
-                    rows.append((digest, meta_of(entry), entry.line_no, entry.duration, entry.attrs,
-                                 entry.display_title, entry.url))
-                else:
+                if len(rows) < mine:
                     rows.append(values_of(entry, classify_(entry), digest, meta_of(entry), now))
-                if len(rows) >= INGEST_BATCH:
-                    send(('entries', rows, now) if for_parent else ('rows', rows))
+                else:
+                    unclassified.append((digest, meta_of(entry), entry.line_no, entry.duration,
+                                         entry.attrs, entry.display_title, entry.url))
+                if len(rows) + len(unclassified) >= size:
+                    send(('batch', rows, unclassified, now))
                     crash_point('parse_worker_batch')
-                    rows, batch_no = [], batch_no + 1
+                    rows, unclassified = [], []
+                    size = INGEST_BATCH
+                    mine = round(size * share)
                     now = BulkWriter.timestamp_of(utcnow(), pg)
-                    for_parent = every and batch_no % every == 0
-            if rows:
-                send(('entries', rows, now) if for_parent else ('rows', rows))
+            if rows or unclassified:
+                send(('batch', rows, unclassified, now))
             # ParseStats as a dict: pickle names a class by its module, and when
             # the script is run by another (`python -m cProfile stalkeer.py`),
             # __main__ is that one and holds no ParseStats.
@@ -6428,10 +6443,11 @@ class _ParseWorker:
                                     'the lines stored so far are kept; run process again '
                                     '(or set [m3u] parse_worker = false)') from None
             kind = message[0]
-            if kind == 'rows':
-                yield message[1]
-            elif kind == 'entries':
-                yield self._finish(*message[1:])
+            if kind == 'batch':
+                rows, unclassified, now = message[1:]
+                if unclassified:
+                    rows.extend(self._finish(unclassified, now))
+                yield rows
             elif kind == 'progress':
                 if on_progress is not None:
                     on_progress(message[1])

@@ -147,10 +147,10 @@ def parse_path(request, monkeypatch):
     """Both ways `process` parses: in the forked _ParseWorker (what a first
     import and --force do when a second CPU is free; [m3u] parse_worker = true
     here, whatever the machine's load) and in the process itself
-    (parse_worker = false). With small batches the playlist makes several, and
-    every PARENT_CLASSIFIES_EVERY-th is classified by the parent (the test
-    playlists are smaller than one INGEST_BATCH). Yields the list of worker
-    pids started."""
+    (parse_worker = false). The parent classifies the tail of every batch the
+    worker sends (_ParseWorker.worker_share); with small batches the playlist
+    makes many (the test playlists are smaller than one INGEST_BATCH). Yields
+    the list of worker pids started."""
     started, finished = [], []
     init, finish = stalkeer._ParseWorker.__init__, stalkeer._ParseWorker._finish
     worker = request.param.startswith('worker')
@@ -166,10 +166,13 @@ def parse_path(request, monkeypatch):
     monkeypatch.setattr(stalkeer._ParseWorker, '_finish', finishing)
     if request.param == 'worker, small batches':
         monkeypatch.setattr(stalkeer, 'INGEST_BATCH', 500)
+        monkeypatch.setattr(stalkeer._ParseWorker, 'FIRST_BATCH', 100)
     monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', 'true' if worker else 'false')
     yield request.param, started
     assert bool(started) == worker
-    assert bool(finished) == (request.param == 'worker, small batches')
+    assert bool(finished) == worker
+    if request.param == 'worker, small batches':
+        assert len(finished) > 5
 
 
 def test_every_import_path_stores_what_the_reference_derives(cli, db_url, tmp_path, playlists, parse_path):
@@ -269,6 +272,49 @@ def _gone(db_url, tmp_path) -> dict:
     rows = {r.display_title: r.missing_since is not None for r in PL.select()}
     db.close()
     return rows
+
+
+@pytest.mark.parametrize('force', [False, True])
+def test_the_worker_classifies_the_head_of_each_batch_and_the_parent_the_tail(
+        sqlite_url, tmp_path, monkeypatch, force):
+    """Every batch is split by _ParseWorker.worker_share (the parent's part the
+    batch's tail), the first batch is FIRST_BATCH lines so the parent starts
+    early, and the rows are stored in playlist order (ids follow the file, which
+    the re-run's ordered read relies on: _StoredLineScan)."""
+    path = tmp_path / 'p.m3u'
+    generate(str(path), entries=1250, seed=3)
+    monkeypatch.setattr(stalkeer, 'INGEST_BATCH', 500)
+    monkeypatch.setattr(stalkeer._ParseWorker, 'FIRST_BATCH', 100)
+    monkeypatch.setattr(stalkeer._ParseWorker, 'WORKER_SHARE', 0.5)
+    monkeypatch.setattr(stalkeer._ParseWorker, 'WORKER_SHARE_FORCE', 0.3)
+    parent, batches = [], []
+    finish, flush = stalkeer._ParseWorker._finish, stalkeer.PlaylistIngest._flush_values
+
+    def finishing(self, unclassified, now):
+        parent.append([line_no for _, _, line_no, *_ in unclassified])
+        return finish(self, unclassified, now)
+
+    def flushing(self, rows, summary, by_type):
+        batches.append([values[stalkeer._LINE_COLUMNS.index('line_number')] for values in rows])
+        return flush(self, rows, summary, by_type)
+
+    monkeypatch.setattr(stalkeer._ParseWorker, '_finish', finishing)
+    monkeypatch.setattr(stalkeer.PlaylistIngest, '_flush_values', flushing)
+    stalkeer.open_database(sqlite_url, str(tmp_path))
+    if force:
+        stalkeer.PlaylistIngest(parse_worker='false').run(str(path))
+    summary = stalkeer.PlaylistIngest(force=force, parse_worker='true').run(str(path))
+    share = 0.3 if force else 0.5
+    sizes = [len(batch) for batch in batches]
+    assert sizes[0] == 100 and set(sizes[1:-1]) == {500} and sum(sizes) == summary.entries
+    for batch, tail in zip(batches, parent):
+        head = round((100 if batch is batches[0] else 500) * share)
+        assert tail == batch[head:], 'the parent classifies the tail of each batch'
+    assert len(parent) == len(batches) - (len(batches[-1]) <= round(500 * share))
+    lines = [line for batch in batches for line in batch]
+    assert lines == sorted(lines)
+    ordered = [n for n, in PL.select(PL.line_number).order_by(PL.id).tuples()]
+    assert ordered == sorted(ordered) and len(ordered) == summary.entries
 
 
 @pytest.mark.parametrize('parse_path', ['worker', 'one process'], indirect=True)
