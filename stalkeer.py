@@ -6319,7 +6319,7 @@ class _ParseWorker:
     # take as long over each batch and neither waits for the other's turn.
     # Measured on 200k lines: bench/RESULTS.md.
     WORKER_SHARE = 0.5            # a first import: the parent also inserts every row
-    WORKER_SHARE_FORCE = 0.35     # --force: the parent stores little
+    WORKER_SHARE_FORCE = 0.45     # --force: the parent stores little
     # The first batch is small, so that the parent has work while the child
     # parses on: a full first batch left the parent idle ~0.4 s.
     FIRST_BATCH = 1000
