@@ -266,6 +266,24 @@ class ConfigError(StalkeerError):
     """A configuration file, key or value is wrong."""
 
 
+class ConfigErrors(ConfigError):
+    """Several mistakes found in one pass over a setting: ``problems`` holds
+    each as one line. A command stops at the first (str() is that line);
+    `config --check` names them all, so one run shows every one to fix."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(problems[0])
+        self.problems = list(problems)
+
+
+def raise_config_errors(problems: list[str]) -> None:
+    """ConfigError for one problem, ConfigErrors for several; nothing for none."""
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigErrors(problems)
+
+
 class DatabaseError(StalkeerError):
     """The database cannot be opened or answered with an error."""
 
@@ -1320,6 +1338,15 @@ class Config:
             try:
                 self.parser.read_string(text, source=path)
             except configparser.Error as exc:
+                # A ParsingError: configparser read on past each line it could not
+                # parse and names them all; each is a line of its own (`config`
+                # shows every one). A missing first [section] is one, but stops.
+                errors = [] if isinstance(exc, configparser.MissingSectionHeaderError) \
+                    else getattr(exc, 'errors', None) or []
+                lines = text.split('\n')        # as configparser counts them
+                raise_config_errors([f'config file {path} line {number} is not valid: '
+                                     f'{clip(lines[number - 1].strip(), 80)!r} is neither a [section] '
+                                     'nor key = value' for number, _ in errors])
                 first = str(exc).strip().splitlines()[0]
                 raise ConfigError(f'config file {path} is not valid: {clip(first)}') from None
         self.db_url_override = db_url
@@ -1363,6 +1390,11 @@ class Config:
         if env_name in self.env:
             return f'environment {env_name}'
         return 'file' if (section, key) in self.file_options() else 'default'
+
+    def where(self, section, key) -> str:
+        """What an error about a key calls it: where its value comes from,
+        ``STALKEER_<SECTION>_<KEY> (environment)`` or ``[section] key``."""
+        return self._source(section, key)[1]
 
     def file_options(self) -> set:
         """The (section, key) pairs the file itself sets (the parser holds only the file)."""
@@ -1461,7 +1493,7 @@ class Config:
 
     def getpathmap(self, section) -> list[tuple[str, str]]:
         """[radarr]/[sonarr] path_map as parse_path_map() reads it (ConfigError)."""
-        return parse_path_map(self.get(section, 'path_map') or '', section)
+        return parse_path_map(self.get(section, 'path_map') or '', section, self.where(section, 'path_map'))
 
     def geturl(self, section, key) -> str | None:
         """An http(s) URL key (URL_CONFIG_KEYS), or None when empty. ConfigError
@@ -3901,12 +3933,18 @@ class PlaylistSettings:
     backoff_base: float = 2
     backoff_max: float = 60
     user_agent: str = f'stalkeer/{__version__}'
+    # Where url and max_file_size came from, as an error names them (an
+    # environment variable is not the file's key: trial-15e F9).
+    url_source: str = '[m3u] url'
+    max_size_source: str = '[m3u] max_file_size_mb'
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'PlaylistSettings':
         downloads = DownloadSettings.from_config(cfg)
         return cls(
             url=cfg.get('m3u', 'url') or None,
+            url_source=cfg.where('m3u', 'url'),
+            max_size_source=cfg.where('m3u', 'max_file_size_mb'),
             file_path=cfg.getpath('m3u', 'file_path'),
             archive_dir=cfg.getpath('m3u', 'archive_dir'),
             retention_count=cfg.getnumber('m3u', 'retention_count'),
@@ -3953,11 +3991,12 @@ class PlaylistFetcher:
 
     def fetch(self, url: str | None = None, archive: bool = True) -> FetchResult:
         s = self.settings
+        where = '--url' if url else s.url_source
         url = url or s.url
         if not url:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
         if not re.match(r'(?i)https?://', url) or url_problem(url):
-            raise ConfigError(f'[m3u] url must be an http(s) URL, got {redact(url)!r}'
+            raise ConfigError(f'{where} must be an http(s) URL, got {redact(redact_url(url))!r}'
                               + (f' ({url_problem(url)})' if url_problem(url) else ''))
         register_url_secrets(url)
         folder = os.path.dirname(s.file_path) or '.'
@@ -4013,7 +4052,7 @@ class PlaylistFetcher:
             length = response.headers.get('Content-Length')
             if length and length.isdigit() and int(length) > s.max_file_size:
                 raise DownloadError(f'the playlist is {human_bytes(int(length))}, over '
-                                    f'[m3u] max_file_size_mb ({human_bytes(s.max_file_size)})')
+                                    f'{s.max_size_source} ({human_bytes(s.max_file_size)})')
             size = 0
             head = b''
             try:
@@ -4025,7 +4064,7 @@ class PlaylistFetcher:
                                 raise DownloadError(_not_m3u_message(head))
                         size += len(chunk)
                         if size > s.max_file_size:
-                            raise DownloadError(f'the playlist is larger than [m3u] max_file_size_mb '
+                            raise DownloadError(f'the playlist is larger than {s.max_size_source} '
                                                 f'({human_bytes(s.max_file_size)})')
                         fh.write(chunk)
                     fh.flush()
@@ -5594,9 +5633,10 @@ class LineFilter:
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'LineFilter':
-        compiled = {}
+        compiled, problems = {}, []
         for key in cls.KEYS:
             raw = cfg.get('filter', key) or ''
+            where = cfg.where('filter', key)
             patterns = []
             for line in raw.splitlines():
                 line = line.strip()
@@ -5607,14 +5647,15 @@ class LineFilter:
                         warnings.simplefilter('always')
                         patterns.append(re.compile(line, re.IGNORECASE))
                     for warning in said:    # '[[:alpha:]]': "Possible nested set" (trial-15f F4)
-                        log.warning('[filter] %s: regular expression %r: %s', key, line, warning.message)
+                        log.warning('%s: regular expression %r: %s', where, line, warning.message)
                 except (re.error, OverflowError, RecursionError) as exc:
                     # Not only re.error: a repeat past the engine's limit ('x{99999999999}')
                     # is OverflowError, thousands of nested groups RecursionError (trial-15e F1).
+                    # Every bad pattern is named: `config --check` shows them all at once.
                     shown_line = line if len(line) <= 80 else line[:77] + '...'
-                    raise ConfigError(f'[filter] {key}: bad regular expression {shown_line!r}: '
-                                      f'{first_line(exc)}') from None
+                    problems.append(f'{where}: bad regular expression {shown_line!r}: {first_line(exc)}')
             compiled[key] = patterns
+        raise_config_errors(problems)
         return cls(**compiled)
 
     def allows(self, entry) -> bool:
@@ -6640,18 +6681,22 @@ class ArrSettings:
                    timeout=cfg.getnumber(section, 'timeout'))
 
 
-def parse_path_map(text: str, section: str) -> list[tuple[str, str]]:
+def parse_path_map(text: str, section: str, where: str | None = None) -> list[tuple[str, str]]:
     """``REMOTE=LOCAL`` lines: where the app's paths (inside its container, or on
-    Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here."""
-    pairs = []
+    Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here. ConfigError (ConfigErrors:
+    each bad line) naming ``where`` the text came from (default ``[section] path_map``)."""
+    where = where or f'[{section}] path_map'
+    pairs, problems = [], []
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
         remote, sep, local = line.partition('=')
         if not sep or not remote.strip() or not local.strip():
-            raise ConfigError(f'[{section}] path_map: expected REMOTE=LOCAL, got {line!r}')
+            problems.append(f'{where}: expected REMOTE=LOCAL, got {clip(line, 80)!r}')
+            continue
         pairs.append((remote.strip().rstrip('/') or '/', local.strip().rstrip('/') or '/'))
+    raise_config_errors(problems)
     # Longest prefix first, so /data/movies/4k wins over /data/movies.
     return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
 
@@ -7391,33 +7436,41 @@ class XtreamSettings:
         url = (cfg.geturl('xtream', 'url') or '').rstrip('/')
         username, password = cfg.get('xtream', 'username') or '', cfg.get('xtream', 'password') or ''
         derived = False
+        # Each error names where the value came from: the file's key or STALKEER_XTREAM_*.
+        url_where = cfg.where('xtream', 'url')
+        account = f'{cfg.where("xtream", "username")} and {cfg.where("xtream", "password")}'
+        given = ' and '.join(cfg.where('xtream', key) for key, value in
+                             (('username', username), ('password', password)) if value)
         if url:
-            url, username, password = _panel_base(url, username, password)
+            url, username, password = _panel_base(url, username, password, url_where)
         else:
             found = panel_from_playlist_url(cfg.get('m3u', 'url') or '')
             if found and (username or password):
                 # The configured account, at the get.php URL's panel.
                 if not (username and password):
-                    raise ConfigError('[xtream] username and password go together: set both, or '
-                                      'neither to use the account of the get.php [m3u] url')
+                    raise ConfigError(f'{given} is set without the other: {account} go together '
+                                      f'(set neither to use the account of the get.php '
+                                      f'{cfg.where("m3u", "url")})')
                 url, derived = found[0], True
             elif found:
                 url, username, password = found
                 derived = True
             elif username or password:
-                raise ConfigError('[xtream] username/password are set without a panel: set [xtream] '
-                                  'url (or a get.php?username=…&password=… [m3u] url)')
+                raise ConfigError(f'{given} {"are" if " and " in given else "is"} set without a '
+                                  'panel: set [xtream] url '
+                                  '(or a get.php?username=…&password=… [m3u] url)')
         if enabled == 'true' and not url:
-            raise ConfigError('[xtream] enabled = true needs a panel: set [xtream] url, username and '
-                              'password (or a get.php?username=…&password=… [m3u] url)')
+            raise ConfigError(f'{cfg.where("xtream", "enabled")} = true needs a panel: set [xtream] url, '
+                              'username and password (or a get.php?username=…&password=… [m3u] url)')
         if url:
             problem = url_problem(url)
             if not problem and urllib.parse.urlsplit(url).scheme.lower() not in ('http', 'https'):
                 problem = 'must be an http:// or https:// address'
             if problem:
-                raise ConfigError(f'[xtream] url: {problem}')
+                # A panel taken from the get.php playlist URL is that setting's.
+                raise ConfigError(f'{cfg.where("m3u", "url") if derived else url_where}: {problem}')
             if not (username and password):
-                raise ConfigError('[xtream] url is set without [xtream] username and password')
+                raise ConfigError(f'{url_where} is set without {account}')
         return cls(url or None, username, password, enabled, cfg.getnumber('xtream', 'timeout'), derived,
                    cfg.getnumber('xtream', 'info_refresh_hours'))
 
@@ -7437,7 +7490,8 @@ class XtreamSettings:
         return f'{self.url}/{kind}/{quote(self.username)}/{quote(self.password)}/{stream_id}.{extension}'
 
 
-def _panel_base(url: str, username: str, password: str) -> tuple[str, str, str]:
+def _panel_base(url: str, username: str, password: str,
+                where: str = '[xtream] url') -> tuple[str, str, str]:
     """[xtream] url as the panel's base address: the player_api.php or get.php
     address a provider hands out (or a player app shows) is cut to its folder,
     and the account of its query taken when [xtream] sets none; any other query
@@ -7449,7 +7503,7 @@ def _panel_base(url: str, username: str, password: str) -> tuple[str, str, str]:
     head, _, last = parts.path.rstrip('/').rpartition('/')
     if last.lower() not in ('player_api.php', 'get.php'):
         if parts.query:
-            raise ConfigError('[xtream] url: the panel\'s base address, without a query '
+            raise ConfigError(f'{where}: the panel\'s base address, without a query '
                               '(e.g. http://provider:8080)')
         return url, username, password
     query = dict(urllib.parse.parse_qsl(parts.query))
@@ -8403,15 +8457,18 @@ class QualitySettings:
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'QualitySettings':
-        prefs = []
+        prefs, unknown = [], []
         for item in (cfg.get('quality', 'preference') or '').split(','):
             item = item.strip().lower()
             if not item:
                 continue
             if item not in QUALITY_ALIASES:
-                raise ConfigError(f'[quality] preference: unknown quality {item!r} '
-                                  '(use 4K, 1080p, 720p, 480p, unknown)')
+                unknown.append(clip(item, 40))      # all of them named at once
+                continue
             prefs.append(QUALITY_ALIASES[item])
+        if unknown:
+            raise ConfigError(f'{cfg.where("quality", "preference")}: unknown '
+                              f'quality {", ".join(map(repr, unknown))} (use 4K, 1080p, 720p, 480p, unknown)')
         langs = [x.strip().upper() for x in (cfg.get('quality', 'languages') or '').split(',') if x.strip()]
         return cls(prefs, langs, cfg.getbool('quality', 'languages_only'))
 
@@ -10143,14 +10200,23 @@ def log_level(cfg: Config) -> int:
     level_name = (cfg.get('logging', 'level') or 'INFO').upper()
     level = logging.getLevelName(level_name)
     if not isinstance(level, int):
-        raise ConfigError(f'[logging] level must be DEBUG, INFO, WARNING or ERROR, got {level_name!r}')
+        raise ConfigError(f'{cfg.where("logging", "level")} must be DEBUG, INFO, WARNING or ERROR, '
+                          f'got {clip(level_name, 40)!r}')
     return level
 
 
 def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: str | None = None,
-                  stream=None) -> None:
-    """Console handler (stderr) and an optional file handler, both redacting."""
-    file_level = log_level(cfg)
+                  stream=None, strict: bool = True) -> None:
+    """Console handler (stderr) and an optional file handler, both redacting.
+    ConfigError for a bad [logging] level or file; not ``strict`` (`config`),
+    those fall back to INFO and no file, left for `config --check` to name
+    along with every other mistake."""
+    try:
+        file_level = log_level(cfg)
+    except ConfigError:
+        if strict:
+            raise
+        file_level = logging.INFO
     for handler in list(log.handlers):
         if getattr(handler, _LOG_HANDLER_TAG, False):
             log.removeHandler(handler)
@@ -10162,7 +10228,12 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
     console.setFormatter(RedactingFormatter('stalkeer: %(message)s'))
     setattr(console, _LOG_HANDLER_TAG, True)
     log.addHandler(console)
-    path = log_file or cfg.getpath('logging', 'file')
+    try:
+        path = log_file or cfg.getpath('logging', 'file')
+    except ConfigError:
+        if strict:
+            raise
+        path = None
     if path:
         try:
             create_private(path)
@@ -10383,7 +10454,8 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         ('[filter]', lambda: LineFilter.from_config(cfg)),
         ('[notify]', lambda: Notifier(cfg, 'config')),
         ('[serve]', lambda: serve_settings(cfg)),
-        ('[logging]', lambda: (log_level(cfg), progress_log_seconds(cfg))),
+        ('[logging]', lambda: log_level(cfg) and None),
+        ('[logging]', lambda: progress_log_seconds(cfg) and None),
     ]
 
 
@@ -10402,9 +10474,11 @@ def cmd_config(app: App) -> int:
             try:
                 note = check()
             except StalkeerError as exc:
-                # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once.
-                if str(exc) not in problems:
-                    problems.append(str(exc))
+                # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once;
+                # a check that found several (ConfigErrors) has each named.
+                for problem in getattr(exc, 'problems', None) or [str(exc)]:
+                    if problem not in problems:
+                        problems.append(problem)
                 continue
             if isinstance(note, str):
                 notes.append(f'{section} {note}')
@@ -12121,13 +12195,16 @@ class Notifier:
         self.command = command
         for key in ('webhook_url', 'healthcheck_url'):
             register_secret_url(cfg.get('notify', key) or '')  # first: even the error masks it
+        # `on` before the URLs: `config --check` names a bad one even when a URL is
+        # wrong too (the URLs are also checked on their own: Config.key_checks).
+        self.on = (cfg.get('notify', 'on') or 'failure').lower()
+        if self.on not in ('failure', 'always', 'never'):
+            raise ConfigError(f'{cfg.where("notify", "on")} must be failure, always or never, '
+                              f'got {clip(self.on, 40)!r}')
         self.webhook = cfg.geturl('notify', 'webhook_url')
         self.healthcheck = (cfg.geturl('notify', 'healthcheck_url') or '').rstrip('/') or None
         self.apprise_urls = [u.strip() for u in re.split(r'[\s,]+', cfg.get('notify', 'apprise_urls') or '')
                              if u.strip()]
-        self.on = (cfg.get('notify', 'on') or 'failure').lower()
-        if self.on not in ('failure', 'always', 'never'):
-            raise ConfigError(f'[notify] on must be failure, always or never, got {self.on!r}')
         for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
             if url:
                 register_secret_url(url)        # first: even the error below masks them
@@ -12462,7 +12539,7 @@ def allowed_host_names(cfg: Config) -> list[str]:
     what can never match a Host (``*``, ``.lan``, a non-ASCII name: browsers send
     its xn-- form) is a ConfigError naming the key, not a silent 421."""
     value, where = cfg._source('serve', 'allowed_hosts')
-    names = []
+    names, problems = [], []
     for entry in re.split(r'[\s,]+', (value or '').strip()):
         if not entry:
             continue
@@ -12479,10 +12556,12 @@ def allowed_host_names(cfg: Config) -> list[str]:
                 name = _host_name(name) or ''
         name = name.lower().rstrip('.')
         if not _HOST_NAME.fullmatch(name):
-            raise ConfigError(f"{where}: '{clip(entry, 80)}' can never match a Host header: host "
-                              'names or addresses only (a port is ignored), no wildcard, no leading '
-                              'dot, a non-ASCII name in its xn-- form')
+            problems.append(f"{where}: '{clip(entry, 80)}' can never match a Host header: host "
+                            'names or addresses only (a port is ignored), no wildcard, no leading '
+                            'dot, a non-ASCII name in its xn-- form')
+            continue
         names.append(name)
+    raise_config_errors(problems)
     return names
 
 
@@ -13298,7 +13377,7 @@ def main(argv=None) -> int:
         try:
             cfg = Config.discover(args.config, db_url=args.db)
             cfg.register_secrets()
-            setup_logging(cfg, args.verbose, args.quiet, args.log_file)
+            setup_logging(cfg, args.verbose, args.quiet, args.log_file, strict=args.command != 'config')
             log.debug('config file: %s', cfg.path or 'none (built-in defaults)')
             # A dry run is a person trying things: it must not tell healthchecks a
             # cron run succeeded, nor post an empty summary. Started before the
@@ -13321,7 +13400,11 @@ def main(argv=None) -> int:
             run.notify(code)
             return code
         except StalkeerError as exc:
-            return run.failed(exc.exit_code, str(exc))
+            # `config` names every mistake found together; a command stops at the first.
+            problems = getattr(exc, 'problems', None) if args.command == 'config' else None
+            for problem in (problems or [])[:-1]:
+                console.error(problem)
+            return run.failed(exc.exit_code, problems[-1] if problems else str(exc))
         except database_errors() as exc:
             # peewee's, and the drivers' own from the bulk paths' raw cursors (a
             # PostgreSQL deadlock was a traceback: trial-15c F3). Told as one line,
