@@ -1625,9 +1625,10 @@ class DownloadSettings:
             # The lease is renewed every progress_interval_seconds, from a thread of
             # its own (not when bytes arrive): it must survive one missed renewal.
             raise ConfigError(
-                f'[downloads] progress_interval_seconds ({settings.progress_interval_seconds:g}) must '
-                f'be at most half of lock_timeout_seconds ({settings.lock_timeout:g}): the lock is '
-                'renewed that often and must outlive one missed renewal')
+                f'{cfg.where(s, "progress_interval_seconds")} ({settings.progress_interval_seconds:g}) '
+                f'must be at most half of {cfg.where(s, "lock_timeout_seconds")} '
+                f'({settings.lock_timeout:g}): the lock is renewed that often and must outlive one '
+                'missed renewal')
         return settings
 
 

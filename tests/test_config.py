@@ -104,6 +104,9 @@ def test_postgres_url_parsing_hides_the_password():
     ('', {'DATABASE_URL': 'oracle://a/b'}, 'DATABASE_URL'),
     ('[logging]\nlevel = LOUD\n', {}, '[logging] level'),
     ('[downloads]\nprogress_interval_seconds = 400\n', {}, 'lock_timeout_seconds'),
+    ('[downloads]\nprogress_interval_seconds = 400\n', {'STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS': '600'},
+     '[downloads] progress_interval_seconds (400) must be at most half of '
+     'STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS (environment) (600)'),
     ('[downloads\nbroken', {}, 'is not valid'),
 ])
 def test_bad_values_are_one_line_errors_naming_the_key(ini, env, needle, tmp_path, monkeypatch,
