@@ -546,6 +546,13 @@ class Redactor:
         if text is None:
             return ''
         text = str(text)
+        # The known secrets first, each as one unit: a notification URL's whole
+        # path and query is one ('http://host/***'); masked by the URL patterns
+        # first, its query value was '***' and its path left in pieces around
+        # other '***' that the whole no longer matched (trial-15e F8).
+        pattern = self._pattern
+        if pattern is not None:
+            text = pattern.sub('***', text)
         # URLs merely shown are not learnt from: an example in a message
         # ('postgresql://user:pass@host/db') would make 'user' a secret.
         # Each pattern only where the text has what it needs ('://', 'url: /', '='):
@@ -556,8 +563,7 @@ class Redactor:
             text = _XTREAM_PATH_IN_TEXT.sub(r'\1***/***', text)
         if '=' in text:
             text = _SECRET_QUERY_IN_TEXT.sub(r'\1***', text)
-        pattern = self._pattern
-        return pattern.sub('***', text) if pattern is not None else text
+        return text
 
 
 redact = Redactor()
@@ -704,6 +710,17 @@ def register_secret_url(url: str) -> None:
         # A host name or address ('127.0.0.1') is no token: it would be masked everywhere.
         if len(part) >= 8 and any(c.isdigit() for c in part) and '.' not in part:
             redact.add(part)
+    # Each query value as one unit, whatever it holds ('.', '-', '%2B'), as written,
+    # decoded and encoded: a token=… shown on its own is masked whole, never in
+    # pieces around the parts above (trial-15e F8). A short value of an ordinary
+    # key (format=json) is no secret.
+    query = rest.partition('?')[2].partition('#')[0]
+    for pair in query.split('&'):
+        key, _, value = pair.partition('=')
+        if value and (key.lower() in _SECRET_QUERY_KEYS or len(value) >= 8):
+            for form in {value, urllib.parse.unquote(value), urllib.parse.unquote_plus(value),
+                         urllib.parse.quote(urllib.parse.unquote(value), safe='')}:
+                redact.add(form)
 
 
 # What a terminal or a log reader would act on instead of showing: C0/C1 controls
@@ -12234,13 +12251,25 @@ class Notifier:
     def enabled(self) -> bool:
         return self.on != 'never'
 
-    def _post(self, url, what, **kwargs):
+    def _post(self, url, what, suffix='', **kwargs):
+        """POST to ``url`` with ``suffix`` (a healthcheck's /start, /fail) added to
+        its path, before any query: appended to the URL, it became part of the
+        last query value (``?token=…/start``)."""
+        if suffix:
+            parts = urllib.parse.urlsplit(url)
+            target = urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip('/') + suffix))
+        else:
+            target = url
         try:
-            response = self.session.post(url, timeout=self.timeout, **kwargs)
+            response = self.session.post(target, timeout=self.timeout, **kwargs)
             if response.status_code >= 400:
-                log.warning('%s: %s answered HTTP %d', what, redact_url(url), response.status_code)
+                log.warning('%s: %s answered HTTP %d', what, redact(url) + suffix, response.status_code)
         except requests.exceptions.RequestException as exc:
-            log.warning('%s: cannot reach %s: %s', what, redact_url(url), _connection_reason(exc))
+            # redact(url), as configured, then the suffix: the URL's path and query
+            # masked as one unit (register_secret_url), never in pieces. The reason
+            # in brackets: a ':' right after the URL would read as part of its last
+            # query value, and be masked with it.
+            log.warning('%s: cannot reach %s (%s)', what, redact(url) + suffix, _connection_reason(exc))
 
     def _send(self, document: dict) -> None:
         document = shown_tree(document)     # redacted and clipped, whatever the caller passed
@@ -12255,7 +12284,7 @@ class Notifier:
 
     def start(self) -> None:
         if self.enabled and self.healthcheck:
-            self._post(self.healthcheck + '/start', 'healthcheck')
+            self._post(self.healthcheck, 'healthcheck', '/start')
 
     def download_failed(self, info_id, title, url, error, retry_count=None) -> None:
         if not self.enabled:
@@ -12283,7 +12312,7 @@ class Notifier:
             summary = '; '.join([', '.join(f'{k} {v}' for k, v in counts.items()) or self.command,
                                  *warnings])
             suffix = '' if exit_code == EXIT_OK else '/fail'
-            self._post(self.healthcheck + suffix, 'healthcheck', data=shown(summary).encode())
+            self._post(self.healthcheck, 'healthcheck', suffix, data=shown(summary).encode())
 
 
 # Commands that do work worth a notification and a healthcheck ping.

@@ -395,3 +395,66 @@ def test_a_fault_escaping_main_prints_its_traceback_redacted(tmp_path):
     assert proc.returncode == 1 and proc.stderr.startswith('Traceback (most recent call last):')
     assert 'RuntimeError: fault at http://h.example/movie/***/***/1.mkv' in proc.stderr
     assert 's3cretpw' not in proc.stderr
+
+
+# -- a notification URL's query value is masked as one unit (trial-15e F8) ---------------
+
+HOOK_TOKEN = 'Sup3rS3cret-Tok.en_v4lue'       # '.' and '-': not a token by the parts rule
+
+
+def test_a_notification_url_is_masked_whole_never_in_pieces():
+    url = f'http://127.0.0.1:9/api/hook/Abcdefg123/xyz?token={HOOK_TOKEN}&x=1'
+    stalkeer.register_secret_url(url)
+    redact = stalkeer.redact
+    # The URL as a message shows it: its path and query one '***', as `config` shows it.
+    assert redact(f'webhook: cannot reach {url} (connection refused)') == \
+        'webhook: cannot reach http://127.0.0.1:9/*** (connection refused)'
+    assert redact(f'url: /api/hook/Abcdefg123/xyz?token={HOOK_TOKEN}&x=1 (Caused by') == 'url: /*** (Caused by'
+    # The value alone, decoded or encoded, and the URL encoded whole: never shown.
+    for text in (f'token {HOOK_TOKEN} refused', urllib.parse.quote(url, safe=''), urllib.parse.quote(url),
+                 f'"token": "{HOOK_TOKEN}"', urllib.parse.quote(HOOK_TOKEN, safe='')):
+        masked = redact(text)
+        assert_clean(masked, HOOK_TOKEN, 'Tok.en_v4lue', 'Sup3rS3cret')
+    assert redact(f'token {HOOK_TOKEN} refused') == 'token *** refused'
+    # An encoded value is learnt as written and decoded.
+    stalkeer.register_secret_url('https://hc.example/ping/x?apikey=a%2Bb%2Fc9d8e7f6')
+    assert redact('the key a+b/c9d8e7f6 and a%2Bb%2Fc9d8e7f6') == 'the key *** and ***'
+
+
+def test_notification_urls_with_a_query_token_are_masked_whole_everywhere(tmp_path, sqlite_url):
+    """Unreachable, the webhook and the healthcheck (start, then the result) are
+    named on stderr and in the log as http://host/***, the token nowhere."""
+    log_file = tmp_path / 'stalkeer.log'
+    env = subprocess_env(STALKEER_NOTIFY_WEBHOOK_URL=f'http://127.0.0.1:1/api/hook?token={HOOK_TOKEN}',
+                         STALKEER_NOTIFY_HEALTHCHECK_URL=f'http://127.0.0.1:1/ping/abc?token={HOOK_TOKEN}x',
+                         STALKEER_NOTIFY_ON='always', **FAST)
+    code, out, err = run_stalkeer('--db', sqlite_url, '--log-file', log_file, 'download',
+                                  'http://127.0.0.1:1/nope/x.mkv', tmp_path / 'x.mkv', env=env)
+    assert code == 1, out + err
+    for line in ('stalkeer: healthcheck: cannot reach http://127.0.0.1:1/***/start (connection refused)',
+                 'stalkeer: webhook: cannot reach http://127.0.0.1:1/*** (connection refused)',
+                 'stalkeer: healthcheck: cannot reach http://127.0.0.1:1/***/fail (connection refused)'):
+        assert line in err.splitlines(), err
+    assert_clean(out + err + log_file.read_text(), HOOK_TOKEN, 'Tok.en_v4lue', 'api/hook', 'ping/abc')
+
+
+def test_a_healthcheck_url_with_a_query_is_pinged_with_its_suffix_in_the_path(server, tmp_path, sqlite_url):
+    """/start and /fail go into the path: appended to the URL they became part of
+    the token (?token=…/start); the webhook body never holds the token."""
+    receiver = Receiver()
+    try:
+        ini = tmp_path / 'n.ini'
+        ini.write_text(f'[notify]\nwebhook_url = {receiver.url}/hook?token={HOOK_TOKEN}\non = always\n'
+                       f'healthcheck_url = {receiver.url}/ping/abc-123?token={HOOK_TOKEN}\n'
+                       '[downloads]\nretry_attempts = 1\nmin_free_space_mb = 0\n')
+        code, out, err = run_stalkeer('--config', ini, '--db', sqlite_url, 'download', server.url('gone.mkv'),
+                                      tmp_path / 'x.mkv', '--title', f'X {HOOK_TOKEN}', env=subprocess_env())
+        assert code == 1, out + err
+        paths = [path for path, _ in receiver.received]
+        bodies = json.dumps([body.decode() for _, body in receiver.received])
+    finally:
+        receiver.close()
+    assert f'/ping/abc-123/start?token={HOOK_TOKEN}' in paths and f'/ping/abc-123/fail?token={HOOK_TOKEN}' in paths
+    assert f'/hook?token={HOOK_TOKEN}' in paths
+    assert_clean(bodies + out + err, HOOK_TOKEN)
+    assert '"title": "X ***"' in bodies.replace('\\"', '"')
