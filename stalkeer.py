@@ -13360,16 +13360,24 @@ def missing_packages_message(missing: list[str]) -> str:
 
 class _SignalHandlers:
     """First SIGINT/SIGTERM: raise Interrupted where the main thread is (stops a
-    blocked read at once); a second SIGINT: exit immediately."""
+    blocked read at once); a second one: exit immediately.
+
+    Python runs a handler only between bytecodes, and a main thread waiting in
+    SQLite's busy handler for a locked database stays in C code until the wait
+    ends (busy_timeout, 15 s; sqlite3_interrupt does not end it: trial-15e F5).
+    The first signal is heard then; the second must not wait too: a thread
+    woken by every signal (signal.set_wakeup_fd) exits on the second itself."""
 
     def __init__(self):
         self.previous = {}
         self.received = None
+        self._wakeup = None         # (write fd, the wakeup fd it replaced)
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self.previous[signum] = signal.signal(signum, self._handle)
+            self._watch_start()
         return self
 
     def _handle(self, signum, frame):
@@ -13378,7 +13386,44 @@ class _SignalHandlers:
         self.received = signum
         raise Interrupted(signum)
 
+    def _watch_start(self) -> None:
+        try:
+            read_fd, write_fd = os.pipe()
+            os.set_blocking(write_fd, False)
+            previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        except (OSError, ValueError):       # no pipe: the handler alone, as before
+            return
+        self._wakeup = (write_fd, previous)
+        threading.Thread(target=self._watch, args=(read_fd,), daemon=True,
+                         name='stalkeer-signals').start()
+
+    def _watch(self, read_fd: int) -> None:
+        """Count SIGINT/SIGTERM as they arrive (each byte is a signal number), not
+        as the main thread gets round to them; exit at the second."""
+        seen = 0
+        try:
+            while True:
+                data = os.read(read_fd, 64)
+                if not data:                 # the write end closed: __exit__
+                    return
+                for signum in data:
+                    if signum in (signal.SIGINT, signal.SIGTERM):
+                        seen += 1
+                        if seen >= 2:
+                            os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
+        except OSError:
+            return
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(read_fd)
+
     def __exit__(self, *exc):
+        if self._wakeup is not None:
+            write_fd, previous = self._wakeup
+            with contextlib.suppress(ValueError, OSError):
+                signal.set_wakeup_fd(previous)
+            os.close(write_fd)
+            self._wakeup = None
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
 
