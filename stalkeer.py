@@ -2135,33 +2135,59 @@ def import_lock(db):
         release()
 
 
+def _schema_gaps(db, models) -> list[tuple]:
+    """What ``models`` describe that the database lacks, read from the catalog
+    only: ``('table', model, None)``, ``('column', model, field)`` or
+    ``('index', model, index)``; a missing table's columns and indexes are not
+    listed (creating it makes them). Takes no lock on any table, so it never
+    waits for an import's open transaction."""
+    tables = set(db.get_tables())
+    gaps = []
+    for model in peewee.sort_models(models):
+        table = model._meta.table_name
+        if table not in tables:
+            gaps.append(('table', model, None))
+            continue
+        have = {c.name for c in db.get_columns(table)}
+        gaps += [('column', model, field) for field in model._meta.sorted_fields
+                 if field.column_name not in have]
+        have = {i.name for i in db.get_indexes(table)}
+        gaps += [('index', model, index) for index in model._meta.fields_to_index()
+                 if index._name not in have]
+    return gaps
+
+
 def migrate_schema(db) -> list[str]:
     """Create missing tables, add missing columns and indexes. Idempotent and
-    safe to run from several processes at once. Returns what it changed."""
+    safe to run from several processes at once. Returns what it changed, e.g.
+    ``['added column processed_lines.title', 'created index ...']``.
+
+    Every process runs this at start, so an up-to-date database gets no DDL
+    and no transaction at all: CREATE INDEX IF NOT EXISTS takes a SHARE lock on
+    its table even when the index exists, and so waited for any import's open
+    batch transaction (PostgreSQL), as SQLite's BEGIN IMMEDIATE does
+    (trial-15f F2). Raises DatabaseError."""
     from playhouse.migrate import migrate as run_migrations, SchemaMigrator
     changes = []
     try:
+        if not _schema_gaps(db, MODELS):
+            return changes
         with schema_change(db):
-            existing_tables = set(db.get_tables())
             migrator = SchemaMigrator.from_database(db)
-            for model in MODELS:
-                table = model._meta.table_name
-                if table not in existing_tables:
-                    changes.append(f'created table {table}')
+            # Looked up again under the lock: another instance may have filled some.
+            for kind, model, field in _schema_gaps(db, MODELS):
+                if kind != 'column':
                     continue
-                have = {c.name for c in db.get_columns(table)}
-                for field in model._meta.sorted_fields:
-                    if field.column_name in have:
-                        continue
-                    if _sqlite_needs_backfill(db, field):
-                        # SQLite cannot ADD COLUMN with a non-constant default:
-                        # add it plain and fill in the existing rows.
-                        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{field.column_name}" DATETIME')
-                        db.execute_sql(f'UPDATE "{table}" SET "{field.column_name}" = CURRENT_TIMESTAMP')
-                    else:
-                        run_migrations(migrator.add_column(table, field.column_name, field))
-                    changes.append(f'added column {table}.{field.column_name}')
-            create_line_indexes(db, MODELS)
+                table = model._meta.table_name
+                if _sqlite_needs_backfill(db, field):
+                    # SQLite cannot ADD COLUMN with a non-constant default:
+                    # add it plain and fill in the existing rows.
+                    db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{field.column_name}" DATETIME')
+                    db.execute_sql(f'UPDATE "{table}" SET "{field.column_name}" = CURRENT_TIMESTAMP')
+                else:
+                    run_migrations(migrator.add_column(table, field.column_name, field))
+                changes.append(f'added column {table}.{field.column_name}')
+            changes += create_line_indexes(db, MODELS)
     except peewee.PeeweeException as exc:
         raise DatabaseError(f'cannot create or upgrade the tables: {first_line(exc)}') from None
     for change in changes:
@@ -2169,17 +2195,31 @@ def migrate_schema(db) -> list[str]:
     return changes
 
 
-def create_line_indexes(db, models=None) -> None:
-    """create_tables(models, safe) — by default processed_lines' indexes — inside
-    schema_change. A first import builds processed_lines' indexes after its rows
-    (PlaylistIngest._drop_indexes); two first imports that overlapped can have
-    stored a line twice, which the unique line_hash index refuses: the later
-    copy of each line (seconds old) is dropped, then the indexes are built."""
+def _create_missing(db, models) -> list[str]:
+    """Create the tables and indexes of ``models`` the catalog does not list;
+    issues no DDL for what exists (see migrate_schema). Returns what it made."""
+    changes = []
+    for kind, model, index in _schema_gaps(db, models):
+        if kind == 'table':
+            model._schema.create_all(safe=True)
+            changes.append(f'created table {model._meta.table_name}')
+        elif kind == 'index':
+            db.execute(model._schema._create_index(index, safe=True))
+            changes.append(f'created index {index._name}')
+    return changes
+
+
+def create_line_indexes(db, models=None) -> list[str]:
+    """Create what is missing of ``models`` (by default processed_lines'
+    indexes) inside schema_change; returns what it made. A first import builds
+    processed_lines' indexes after its rows (PlaylistIngest._drop_indexes); two
+    first imports that overlapped can have stored a line twice, which the
+    unique line_hash index refuses: the later copy of each line (seconds old)
+    is dropped, then the indexes are built."""
     models = models or [ProcessedLine]
     try:
         with db.atomic():
-            db.create_tables(models, safe=True)
-        return
+            return _create_missing(db, models)
     except peewee.IntegrityError:
         pass
     with db.atomic():
@@ -2193,7 +2233,7 @@ def create_line_indexes(db, models=None) -> None:
             '(SELECT MIN("id") FROM "processed_lines" WHERE "line_hash" IS NOT NULL GROUP BY "line_hash")'
         ).rowcount
         log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
-        db.create_tables(models, safe=True)
+        return _create_missing(db, models)
 
 
 def _sqlite_needs_backfill(db, field) -> bool:

@@ -210,3 +210,86 @@ def test_a_user_owning_its_schema_needs_no_right_to_create_one(tmp_path):
             cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             cur.execute(f'DROP ROLE IF EXISTS "{role}"')
         admin.close()
+
+
+DDL = re.compile(r'\s*(CREATE|ALTER|DROP|LOCK)\b', re.I)
+
+
+def _capture_statements(monkeypatch, db):
+    """Every statement peewee sends through ``db`` from now on (DDL, the
+    migrator's, queries), as text."""
+    sent = []
+    execute_sql = db.execute_sql
+
+    def recording(sql, params=None, *args, **kwargs):
+        sent.append(sql)
+        return execute_sql(sql, params, *args, **kwargs)
+    monkeypatch.setattr(db, 'execute_sql', recording)
+    return sent
+
+
+def test_migrate_of_an_up_to_date_database_issues_no_ddl(db, monkeypatch):
+    """Every process migrates at start: on a database that has everything, that
+    is catalog reads only, no CREATE ... IF NOT EXISTS (trial-15f F2)."""
+    sent = _capture_statements(monkeypatch, db)
+    assert stalkeer.migrate_schema(db) == []
+    assert sent, 'the catalog was not read through execute_sql: the capture sees nothing'
+    assert [s for s in sent if DDL.match(s)] == []
+    assert not [s for s in sent if 'advisory' in s]     # no schema_change transaction either
+
+
+def test_migrate_creates_only_the_index_that_is_missing(db, monkeypatch):
+    db.execute_sql('DROP INDEX "download_info_status"')
+    sent = _capture_statements(monkeypatch, db)
+    assert stalkeer.migrate_schema(db) == ['created index download_info_status']
+    ddl = [s for s in sent if DDL.match(s)]
+    assert len(ddl) == 1 and 'download_info_status' in ddl[0], ddl
+    assert 'download_info_status' in {i.name for i in db.get_indexes('download_info')}
+
+
+def _hold_an_import_batch(db):
+    """A second connection with an insert into processed_lines not yet
+    committed, as an import's batch has; returns it (roll it back)."""
+    sql = "INSERT INTO processed_lines (line_hash, url) VALUES ('held', 'http://x/held.mkv')"
+    if stalkeer.is_postgres(db):
+        import psycopg2
+        spec = stalkeer.parse_database_url(PG_URL, '.')
+        conn = psycopg2.connect(dbname=spec['database'], user=spec['user'], host=spec['host'],
+                                port=spec['port'], password=spec['password'])
+        with conn.cursor() as cur:
+            cur.execute(f'SET search_path TO "{db.stalkeer_schema}"')
+            cur.execute(sql)              # psycopg2 opened a transaction: it stays open
+        return conn
+    conn = sqlite3.connect(db.database, isolation_level=None)
+    conn.execute('BEGIN IMMEDIATE')
+    conn.execute(sql)
+    return conn
+
+
+def test_migrate_does_not_wait_for_an_open_import_batch(db, tmp_path):
+    """`status` or `process --dry-run` beside an import: their start-up
+    migrate waited for each batch to commit (CREATE INDEX IF NOT EXISTS wants
+    a SHARE lock; SQLite's BEGIN IMMEDIATE the write lock), trial-15f F2."""
+    import threading
+    db.close()
+    holder = _hold_an_import_batch(db)
+    result = {}
+
+    def migrate():
+        try:
+            result['changes'] = stalkeer.migrate_schema(db)
+        except Exception as exc:       # noqa: BLE001 - reported by the assert below
+            result['error'] = exc
+        finally:
+            db.close()
+    worker = threading.Thread(target=migrate, daemon=True)
+    try:
+        worker.start()
+        worker.join(5)
+        waited = worker.is_alive()
+    finally:
+        holder.rollback()
+        worker.join(30)
+        holder.close()
+    assert not waited, 'migrate waited for the open import transaction'
+    assert result == {'changes': []}
