@@ -1935,7 +1935,7 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             path = os.path.join(base_dir, os.path.expanduser(path))
         return {'kind': 'sqlite', 'path': path}
     if scheme in ('postgresql', 'postgres', 'postgresql+psycopg2'):
-        params = dict(urllib.parse.parse_qsl(parts.query))
+        params = _database_url_params(parts.query, source)
         schema = params.pop('schema', None)
         if schema and not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]{0,62}', schema):
             raise ConfigError(f'{source}: schema must be a plain identifier, got {schema!r}')
@@ -1959,6 +1959,26 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     shown = scheme or url
     raise ConfigError(f'{source}: unknown database scheme {shown!r}; '
                       'use sqlite:///path/to/stalkeer.db or postgresql://user:pass@host/db')
+
+
+def _database_url_params(query: str, source: str) -> dict[str, str]:
+    """The ``?key=value&...`` of a PostgreSQL URL as a dict. A parameter given
+    twice, or given with no value (``?schema=``, ``?sslmode``), raises
+    ConfigError: parse_qsl kept the last of a repeated one and dropped blank
+    ones, so ``?schema=`` silently meant public and ``?schema=a&schema=b`` b
+    (trial-15e F6). Values are never shown: one may be a password."""
+    params = {}
+    for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if not key:
+            raise ConfigError(f'{source}: a query parameter has no name (=value without key=)')
+        if key in params:
+            raise ConfigError(f'{source}: the query parameter {key}= is given more than once; give it once')
+        if not value:
+            hint = (' (leave ?schema= out to use the default schema)' if key == 'schema' else
+                    ' (leave it out to use the default)')
+            raise ConfigError(f'{source}: the query parameter {key}= is empty{hint}')
+        params[key] = value
+    return params
 
 
 def open_database(url: str, base_dir: str, source: str = '[database] url', migrate=True):
