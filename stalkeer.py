@@ -2032,8 +2032,39 @@ def is_hls_playlist(head: bytes) -> bool:
 
 
 def first_line(exc) -> str:
+    """The first line of ``exc``'s text, redacted; for a use of a database
+    connection that had already broken, the first line of the error that broke
+    it (see broken_connection_cause)."""
+    exc = broken_connection_cause(exc)
     text = str(exc).strip() or exc.__class__.__name__
     return redact(text.splitlines()[0])
+
+
+def _used_after_break(exc) -> bool:
+    """psycopg2's "connection already closed" (InterfaceError, maybe wrapped
+    by peewee): a statement, rollback or savepoint release on a connection that
+    was already gone. It says nothing of why it went."""
+    driver = sys.modules.get('psycopg2')       # not loaded: no PostgreSQL in this run
+    return driver is not None and isinstance(exc, (peewee.InterfaceError, driver.InterfaceError)) \
+        and 'connection already closed' in str(exc)
+
+
+def broken_connection_cause(exc):
+    """``exc``, unless it only says the connection was already closed: then the
+    error raised before it, whose handling (a ROLLBACK TO SAVEPOINT, a
+    ``finally``'s cleanup) met the dead connection — e.g. "server closed the
+    connection unexpectedly" or "terminating connection due to administrator
+    command" after pg_terminate_backend. Python keeps that earlier error as
+    ``__context__``; the later one used to be reported instead (trial-15d F6)."""
+    if not _used_after_break(exc):
+        return exc
+    seen, earlier = {id(exc)}, exc.__cause__ or exc.__context__
+    while earlier is not None and id(earlier) not in seen:
+        if not _used_after_break(earlier) and isinstance(earlier, database_errors()):
+            return earlier
+        seen.add(id(earlier))
+        earlier = earlier.__cause__ or earlier.__context__
+    return exc
 
 
 def _driver_error(exc):
