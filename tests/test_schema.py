@@ -293,3 +293,25 @@ def test_migrate_does_not_wait_for_an_open_import_batch(db, tmp_path):
         holder.close()
     assert not waited, 'migrate waited for the open import transaction'
     assert result == {'changes': []}
+
+
+def test_commands_start_beside_an_open_import_batch(db, db_url, tmp_path):
+    """The user's view of trial-15f F2: `status` and `lines` beside an import
+    waited for its batch (PostgreSQL, behind CREATE INDEX IF NOT EXISTS) or
+    failed after the 15 s busy timeout with "database is locked" (SQLite)."""
+    from conftest import start_stalkeer
+    db.close()
+    holder = _hold_an_import_batch(db)
+    try:
+        for argv in (['status'], ['lines', 'heat']):
+            proc = start_stalkeer('--db', db_url, *argv, cwd=tmp_path)
+            try:
+                out, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                pytest.fail(f'{argv[0]} waited for the open import transaction')
+            assert proc.returncode == 0, (argv, out + err)
+    finally:
+        holder.rollback()
+        holder.close()
