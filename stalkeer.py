@@ -2186,6 +2186,34 @@ def import_lock(db):
         release()
 
 
+def import_running_elsewhere(db) -> bool:
+    """Whether another process holds import_lock now; asked without taking it
+    (PostgreSQL: pg_locks; SQLite: a shared flock tried and let go at once on
+    the lock file, if there is one). Unsure (no such file, an error): False."""
+    if is_postgres(db):
+        # A bigint advisory key shows as classid (high 32 bits), objid (low), objsubid 1.
+        return bool(db.execute_sql(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            'AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) '
+            'AND classid = %s AND objid = %s AND objsubid = 1 AND pid <> pg_backend_pid())',
+            (IMPORT_LOCK_KEY >> 32, IMPORT_LOCK_KEY & 0xFFFFFFFF)).fetchone()[0])
+    if fcntl is None or not db.database or db.database == ':memory:':
+        return False
+    try:
+        fd = os.open(f'{db.database}-import.lock', os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)        # releases the shared lock, if taken
+
+
 def _schema_gaps(db, models) -> list[tuple]:
     """What ``models`` describe that the database lacks, read from the catalog
     only: ``('table', model, None)``, ``('column', model, field)`` or
@@ -2221,7 +2249,15 @@ def migrate_schema(db) -> list[str]:
     from playhouse.migrate import migrate as run_migrations, SchemaMigrator
     changes = []
     try:
-        if not _schema_gaps(db, MODELS):
+        gaps = _schema_gaps(db, MODELS)
+        # A first import builds processed_lines' indexes at its end, over the
+        # finished table (PlaylistIngest._drop_indexes): building them now would
+        # wait for its batch and slow the rest of it. It builds them, or the next
+        # import does (App.lock_imports) if it was killed.
+        defer = any(_is_line_index(gap) for gap in gaps) and import_running_elsewhere(db)
+        if not [gap for gap in gaps if not (defer and _is_line_index(gap))]:
+            if defer:
+                log.debug('migrate: processed_lines indexes are left to the import running')
             return changes
         with schema_change(db):
             migrator = SchemaMigrator.from_database(db)
@@ -2238,7 +2274,7 @@ def migrate_schema(db) -> list[str]:
                 else:
                     run_migrations(migrator.add_column(table, field.column_name, field))
                 changes.append(f'added column {table}.{field.column_name}')
-            changes += create_line_indexes(db, MODELS)
+            changes += create_line_indexes(db, MODELS, defer_line_indexes=defer)
     except peewee.PeeweeException as exc:
         raise DatabaseError(f'cannot create or upgrade the tables: {first_line(exc)}') from None
     for change in changes:
@@ -2246,11 +2282,18 @@ def migrate_schema(db) -> list[str]:
     return changes
 
 
-def _create_missing(db, models) -> list[str]:
-    """Create the tables and indexes of ``models`` the catalog does not list;
-    issues no DDL for what exists (see migrate_schema). Returns what it made."""
+def _is_line_index(gap) -> bool:
+    return gap[0] == 'index' and gap[1] is ProcessedLine
+
+
+def _create_missing(db, models, defer_line_indexes=False) -> list[str]:
+    """Create the tables and indexes of ``models`` the catalog does not list
+    (but processed_lines' indexes when ``defer_line_indexes``); issues no DDL
+    for what exists (see migrate_schema). Returns what it made."""
     changes = []
     for kind, model, index in _schema_gaps(db, models):
+        if defer_line_indexes and _is_line_index((kind, model)):
+            continue
         if kind == 'table':
             model._schema.create_all(safe=True)
             changes.append(f'created table {model._meta.table_name}')
@@ -2260,9 +2303,10 @@ def _create_missing(db, models) -> list[str]:
     return changes
 
 
-def create_line_indexes(db, models=None) -> list[str]:
+def create_line_indexes(db, models=None, defer_line_indexes=False) -> list[str]:
     """Create what is missing of ``models`` (by default processed_lines'
-    indexes) inside schema_change; returns what it made. A first import builds
+    indexes) inside schema_change; returns what it made (see _create_missing
+    for ``defer_line_indexes``). A first import builds
     processed_lines' indexes after its rows (PlaylistIngest._drop_indexes); two
     first imports that overlapped can have stored a line twice, which the
     unique line_hash index refuses: the later copy of each line (seconds old)
@@ -2270,7 +2314,7 @@ def create_line_indexes(db, models=None) -> list[str]:
     models = models or [ProcessedLine]
     try:
         with db.atomic():
-            return _create_missing(db, models)
+            return _create_missing(db, models, defer_line_indexes)
     except peewee.IntegrityError:
         pass
     with db.atomic():
@@ -6095,7 +6139,8 @@ class PlaylistIngest:
     @staticmethod
     def _restore_indexes() -> None:
         """Build the indexes _drop_indexes dropped. If we are killed before this,
-        the next start's migrate builds them (and folds duplicates the same way)."""
+        the next start's migrate builds them (and folds duplicates the same way),
+        or the next import once it holds the import lock (App.lock_imports)."""
         with schema_change(db_proxy.obj):
             create_line_indexes(db_proxy.obj)
 
@@ -10290,8 +10335,15 @@ class App:
         """Hold the database's import lock (import_lock) until the run ends;
         taken once, however many imports the run makes."""
         if not self._imports_locked:
-            self._held.enter_context(import_lock(self.open_db()))
+            db = self.open_db()
+            self._held.enter_context(import_lock(db))
             self._imports_locked = True
+            # An import killed with processed_lines' indexes down (a first
+            # import's, PlaylistIngest._drop_indexes) while this run's start
+            # left them to it (migrate_schema): built before this run imports.
+            if any(_is_line_index(gap) for gap in _schema_gaps(db, [ProcessedLine])):
+                with schema_change(db):
+                    create_line_indexes(db)
 
     def open_db(self, migrate=True):
         if self.db is None:

@@ -1,5 +1,6 @@
 """schema.sql and the peewee models must describe the same tables, on both engines."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -315,3 +316,74 @@ def test_commands_start_beside_an_open_import_batch(db, db_url, tmp_path):
     finally:
         holder.rollback()
         holder.close()
+
+
+@contextlib.contextmanager
+def _import_lock_held_elsewhere(db):
+    """import_lock held as another process would: its own connection (PostgreSQL)
+    or its own open file (SQLite's flock)."""
+    if stalkeer.is_postgres(db):
+        import psycopg2
+        spec = stalkeer.parse_database_url(PG_URL, '.')
+        conn = psycopg2.connect(dbname=spec['database'], user=spec['user'], host=spec['host'],
+                                port=spec['port'], password=spec['password'])
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute('SELECT pg_advisory_lock(%s)', (stalkeer.IMPORT_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.close()
+        return
+    import fcntl
+    fd = os.open(f'{db.database}-import.lock', os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def _line_indexes(db):
+    return {i.name for i in db.get_indexes('processed_lines') if i.columns != ['id']}
+
+
+def test_migrate_leaves_the_line_indexes_to_the_import_running(db, monkeypatch):
+    """A first import drops processed_lines' indexes and builds them at its end
+    (PlaylistIngest._drop_indexes): another command's start built them in the
+    middle of it, waiting for its batch first (trial-15f F2)."""
+    names = _line_indexes(db)
+    assert not stalkeer.import_running_elsewhere(db)
+    for name in names:
+        db.execute_sql(f'DROP INDEX "{name}"')
+    with _import_lock_held_elsewhere(db):
+        assert stalkeer.import_running_elsewhere(db)
+        sent = _capture_statements(monkeypatch, db)
+        assert stalkeer.migrate_schema(db) == []
+        assert [s for s in sent if DDL.match(s)] == []
+        assert _line_indexes(db) == set()
+        db.execute_sql('DROP INDEX "download_info_status"')       # what is not the import's is built
+        assert stalkeer.migrate_schema(db) == ['created index download_info_status']
+        assert _line_indexes(db) == set()
+    assert not stalkeer.import_running_elsewhere(db)
+    assert sorted(stalkeer.migrate_schema(db)) == sorted(f'created index {n}' for n in names)
+    assert _line_indexes(db) == names
+
+
+def test_an_import_builds_the_line_indexes_a_killed_import_left_down(cli, db_url, tmp_path, monkeypatch):
+    """The first import was killed with the indexes down while this run
+    started (so its migrate left them to that import): this run builds them
+    once it holds the import lock, before it imports into the table."""
+    playlist = ROOT.parent / 'shared' / 'playlists' / 'germainlefebvre4-Stalkeer__sample.m3u'
+    assert cli('--db', db_url, 'process', playlist)[0] == 0
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    names = _line_indexes(db)
+    for name in names:
+        db.execute_sql(f'DROP INDEX "{name}"')
+    db.close()
+    monkeypatch.setattr(stalkeer, 'import_running_elsewhere', lambda db: True)
+    code, out, err = cli('--db', db_url, 'process', '--force', playlist)
+    assert code == 0, err
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    assert _line_indexes(db) == names
+    db.close()
