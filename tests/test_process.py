@@ -810,18 +810,14 @@ def test_a_killed_postgresql_connection_is_named_by_its_real_cause(cli, tmp_path
     rollback, the index rebuild in ``finally`` and the pointer's update each
     meet it again with "connection already closed", the last of which was
     the one reported (trial-15d F6). The line names what broke it; exit 2."""
-    from conftest import PG_SKIP_REASON, PG_URL, _drop_pg_schema, _pg_schema_url
+    from conftest import PG_SKIP_REASON, PG_URL, _drop_pg_schema, _pg_schema_url, pg_connect
     if not PG_URL:
         pytest.skip(PG_SKIP_REASON)
     import secrets
-    import psycopg2
     token = secrets.token_hex(4)
     schema, app_name = f'kill_{os.getpid()}_{token}', f'stalkeer-kill-{token}'
     url = f'{_pg_schema_url(PG_URL, schema)}&application_name={app_name}'
-    spec = stalkeer.parse_database_url(PG_URL, '.')
-    admin = psycopg2.connect(dbname=spec['database'], user=spec['user'], host=spec['host'],
-                             port=spec['port'], password=spec['password'])
-    admin.autocommit = True
+    admin = pg_connect(autocommit=True)
     killed = []
 
     def kill_our_backend(name):

@@ -11,7 +11,7 @@ import peewee
 import pytest
 
 import stalkeer
-from conftest import PG_SKIP_REASON, PG_URL, ROOT, _drop_pg_schema, _pg_schema_url
+from conftest import PG_SKIP_REASON, PG_URL, ROOT, _drop_pg_schema, _pg_schema_url, pg_connect
 
 SCHEMA = (ROOT / 'schema.sql').read_text(encoding='utf-8')
 TABLES = [m._meta.table_name for m in stalkeer.MODELS]
@@ -253,10 +253,7 @@ def _hold_an_import_batch(db):
     committed, as an import's batch has; returns it (roll it back)."""
     sql = "INSERT INTO processed_lines (line_hash, url) VALUES ('held', 'http://x/held.mkv')"
     if stalkeer.is_postgres(db):
-        import psycopg2
-        spec = stalkeer.parse_database_url(PG_URL, '.')
-        conn = psycopg2.connect(dbname=spec['database'], user=spec['user'], host=spec['host'],
-                                port=spec['port'], password=spec['password'])
+        conn = pg_connect()
         with conn.cursor() as cur:
             cur.execute(f'SET search_path TO "{db.stalkeer_schema}"')
             cur.execute(sql)              # psycopg2 opened a transaction: it stays open
@@ -323,11 +320,7 @@ def _import_lock_held_elsewhere(db):
     """import_lock held as another process would: its own connection (PostgreSQL)
     or its own open file (SQLite's flock)."""
     if stalkeer.is_postgres(db):
-        import psycopg2
-        spec = stalkeer.parse_database_url(PG_URL, '.')
-        conn = psycopg2.connect(dbname=spec['database'], user=spec['user'], host=spec['host'],
-                                port=spec['port'], password=spec['password'])
-        conn.autocommit = True
+        conn = pg_connect(autocommit=True)
         with conn.cursor() as cur:
             cur.execute('SELECT pg_advisory_lock(%s)', (stalkeer.IMPORT_LOCK_KEY,))
         try:
