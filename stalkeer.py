@@ -2130,7 +2130,9 @@ def schema_change(db):
         yield
 
 
-# pg_advisory_lock key of the import lock (schema_change's is 741852963).
+# pg_advisory_lock keys of the import lock: this and the hash of the schema
+# (one lock per ?schema=: imports into two schemas of one database have
+# nothing to keep apart). schema_change's key is 741852963.
 IMPORT_LOCK_KEY = 741852964
 # How often a run waiting for another's import asks again, seconds (a blocking
 # wait would not let Ctrl-C through).
@@ -2144,16 +2146,17 @@ def import_lock(db):
     next run (trial-15d F2); now the later waits for the earlier to finish,
     then runs (and finds the playlist unchanged when it is the same file).
     PostgreSQL: a session advisory lock, for every machine sharing the
-    database. SQLite: flock(2) on DATABASE-import.lock beside the file (the
+    database's ?schema= (one schema's import does not hold up another's). SQLite: flock(2) on DATABASE-import.lock beside the file (the
     lock dies with the process). Both are released at the run's end, or when
     the process or its connection dies."""
     if is_postgres(db):
         def take() -> bool:
-            return bool(db.execute_sql('SELECT pg_try_advisory_lock(%s)', (IMPORT_LOCK_KEY,)).fetchone()[0])
+            return bool(db.execute_sql('SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))',
+                                       (IMPORT_LOCK_KEY,)).fetchone()[0])
 
         def release() -> None:
             with contextlib.suppress(Exception):     # a broken connection released it already
-                db.execute_sql('SELECT pg_advisory_unlock(%s)', (IMPORT_LOCK_KEY,))
+                db.execute_sql('SELECT pg_advisory_unlock(%s, hashtext(current_schema()))', (IMPORT_LOCK_KEY,))
     else:
         if fcntl is None or not db.database or db.database == ':memory:':
             yield
@@ -2191,12 +2194,13 @@ def import_running_elsewhere(db) -> bool:
     (PostgreSQL: pg_locks; SQLite: a shared flock tried and let go at once on
     the lock file, if there is one). Unsure (no such file, an error): False."""
     if is_postgres(db):
-        # A bigint advisory key shows as classid (high 32 bits), objid (low), objsubid 1.
+        # A two-key advisory lock shows as classid, objid (the keys as oids) and objsubid 2.
         return bool(db.execute_sql(
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
             'AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) '
-            'AND classid = %s AND objid = %s AND objsubid = 1 AND pid <> pg_backend_pid())',
-            (IMPORT_LOCK_KEY >> 32, IMPORT_LOCK_KEY & 0xFFFFFFFF)).fetchone()[0])
+            'AND classid::bigint = %s AND objsubid = 2 AND pid <> pg_backend_pid() '
+            'AND objid::bigint = (hashtext(current_schema())::bigint & 4294967295))',
+            (IMPORT_LOCK_KEY,)).fetchone()[0])
     if fcntl is None or not db.database or db.database == ':memory:':
         return False
     try:
@@ -2306,11 +2310,11 @@ def _create_missing(db, models, defer_line_indexes=False) -> list[str]:
 def create_line_indexes(db, models=None, defer_line_indexes=False) -> list[str]:
     """Create what is missing of ``models`` (by default processed_lines'
     indexes) inside schema_change; returns what it made (see _create_missing
-    for ``defer_line_indexes``). A first import builds
-    processed_lines' indexes after its rows (PlaylistIngest._drop_indexes); two
-    first imports that overlapped can have stored a line twice, which the
-    unique line_hash index refuses: the later copy of each line (seconds old)
-    is dropped, then the indexes are built."""
+    for ``defer_line_indexes``). A first import builds processed_lines'
+    indexes after its rows (PlaylistIngest._drop_indexes); two first imports
+    that overlapped can have stored a line twice, which the unique line_hash
+    index refuses: the later copy of each line (seconds old) is dropped, then
+    the indexes are built."""
     models = models or [ProcessedLine]
     try:
         with db.atomic():
@@ -2329,6 +2333,16 @@ def create_line_indexes(db, models=None, defer_line_indexes=False) -> list[str]:
         ).rowcount
         log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
         return _create_missing(db, models)
+
+
+def build_missing_line_indexes(db) -> list[str]:
+    """Build processed_lines' indexes that are missing (create_line_indexes,
+    under schema_change); returns what it made. None missing: catalog reads
+    only, no DDL and no transaction."""
+    if not any(_is_line_index(gap) for gap in _schema_gaps(db, [ProcessedLine])):
+        return []
+    with schema_change(db):
+        return create_line_indexes(db)
 
 
 def _sqlite_needs_backfill(db, field) -> bool:
@@ -6141,8 +6155,7 @@ class PlaylistIngest:
         """Build the indexes _drop_indexes dropped. If we are killed before this,
         the next start's migrate builds them (and folds duplicates the same way),
         or the next import once it holds the import lock (App.lock_imports)."""
-        with schema_change(db_proxy.obj):
-            create_line_indexes(db_proxy.obj)
+        build_missing_line_indexes(db_proxy.obj)
 
     def _read(self, fh, stats, seen, summary, by_type, on_progress):
         if self._use_worker():
@@ -10341,9 +10354,7 @@ class App:
             # An import killed with processed_lines' indexes down (a first
             # import's, PlaylistIngest._drop_indexes) while this run's start
             # left them to it (migrate_schema): built before this run imports.
-            if any(_is_line_index(gap) for gap in _schema_gaps(db, [ProcessedLine])):
-                with schema_change(db):
-                    create_line_indexes(db)
+            build_missing_line_indexes(db)
 
     def open_db(self, migrate=True):
         if self.db is None:

@@ -316,16 +316,21 @@ def test_commands_start_beside_an_open_import_batch(db, db_url, tmp_path):
 
 
 @contextlib.contextmanager
-def _import_lock_held_elsewhere(db):
-    """import_lock held as another process would: its own connection (PostgreSQL)
-    or its own open file (SQLite's flock)."""
+def _import_lock_held_elsewhere(db, schema=None):
+    """import_lock held as another process would: its own connection (PostgreSQL;
+    importing into ``schema``, by default the database's) or its own open file
+    (SQLite's flock)."""
     if stalkeer.is_postgres(db):
         conn = pg_connect(autocommit=True)
         with conn.cursor() as cur:
-            cur.execute('SELECT pg_advisory_lock(%s)', (stalkeer.IMPORT_LOCK_KEY,))
+            cur.execute(f'SET search_path TO "{schema or db.stalkeer_schema}"')
+            cur.execute('SELECT pg_advisory_lock(%s, hashtext(current_schema()))', (stalkeer.IMPORT_LOCK_KEY,))
         try:
             yield
         finally:
+            with conn.cursor() as cur:     # at once: a closed connection's backend lingers a moment
+                cur.execute('SELECT pg_advisory_unlock(%s, hashtext(current_schema()))',
+                            (stalkeer.IMPORT_LOCK_KEY,))
             conn.close()
         return
     import fcntl
@@ -347,6 +352,9 @@ def test_migrate_leaves_the_line_indexes_to_the_import_running(db, monkeypatch):
     middle of it, waiting for its batch first (trial-15f F2)."""
     names = _line_indexes(db)
     assert not stalkeer.import_running_elsewhere(db)
+    if stalkeer.is_postgres(db):
+        with _import_lock_held_elsewhere(db, schema='public'):      # one schema's import is not another's
+            assert not stalkeer.import_running_elsewhere(db)
     for name in names:
         db.execute_sql(f'DROP INDEX "{name}"')
     with _import_lock_held_elsewhere(db):
