@@ -266,6 +266,24 @@ class ConfigError(StalkeerError):
     """A configuration file, key or value is wrong."""
 
 
+class ConfigErrors(ConfigError):
+    """Several mistakes found in one pass over a setting: ``problems`` holds
+    each as one line. A command stops at the first (str() is that line);
+    `config --check` names them all, so one run shows every one to fix."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(problems[0])
+        self.problems = list(problems)
+
+
+def raise_config_errors(problems: list[str]) -> None:
+    """ConfigError for one problem, ConfigErrors for several; nothing for none."""
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigErrors(problems)
+
+
 class DatabaseError(StalkeerError):
     """The database cannot be opened or answered with an error."""
 
@@ -528,6 +546,13 @@ class Redactor:
         if text is None:
             return ''
         text = str(text)
+        # The known secrets first, each as one unit: a notification URL's whole
+        # path and query is one ('http://host/***'); masked by the URL patterns
+        # first, its query value was '***' and its path left in pieces around
+        # other '***' that the whole no longer matched (trial-15e F8).
+        pattern = self._pattern
+        if pattern is not None:
+            text = pattern.sub('***', text)
         # URLs merely shown are not learnt from: an example in a message
         # ('postgresql://user:pass@host/db') would make 'user' a secret.
         # Each pattern only where the text has what it needs ('://', 'url: /', '='):
@@ -538,8 +563,7 @@ class Redactor:
             text = _XTREAM_PATH_IN_TEXT.sub(r'\1***/***', text)
         if '=' in text:
             text = _SECRET_QUERY_IN_TEXT.sub(r'\1***', text)
-        pattern = self._pattern
-        return pattern.sub('***', text) if pattern is not None else text
+        return text
 
 
 redact = Redactor()
@@ -686,6 +710,17 @@ def register_secret_url(url: str) -> None:
         # A host name or address ('127.0.0.1') is no token: it would be masked everywhere.
         if len(part) >= 8 and any(c.isdigit() for c in part) and '.' not in part:
             redact.add(part)
+    # Each query value as one unit, whatever it holds ('.', '-', '%2B'), as written,
+    # decoded and encoded: a token=… shown on its own is masked whole, never in
+    # pieces around the parts above (trial-15e F8). A short value of an ordinary
+    # key (format=json) is no secret.
+    query = rest.partition('?')[2].partition('#')[0]
+    for pair in query.split('&'):
+        key, _, value = pair.partition('=')
+        if value and (key.lower() in _SECRET_QUERY_KEYS or len(value) >= 8):
+            for form in {value, urllib.parse.unquote(value), urllib.parse.unquote_plus(value),
+                         urllib.parse.quote(urllib.parse.unquote(value), safe='')}:
+                redact.add(form)
 
 
 # What a terminal or a log reader would act on instead of showing: C0/C1 controls
@@ -1320,6 +1355,15 @@ class Config:
             try:
                 self.parser.read_string(text, source=path)
             except configparser.Error as exc:
+                # A ParsingError: configparser read on past each line it could not
+                # parse and names them all; each is a line of its own (`config`
+                # shows every one). A missing first [section] is one, but stops.
+                errors = [] if isinstance(exc, configparser.MissingSectionHeaderError) \
+                    else getattr(exc, 'errors', None) or []
+                lines = text.split('\n')        # as configparser counts them
+                raise_config_errors([f'config file {path} line {number} is not valid: '
+                                     f'{clip(lines[number - 1].strip(), 80)!r} is neither a [section] '
+                                     'nor key = value' for number, _ in errors])
                 first = str(exc).strip().splitlines()[0]
                 raise ConfigError(f'config file {path} is not valid: {clip(first)}') from None
         self.db_url_override = db_url
@@ -1363,6 +1407,11 @@ class Config:
         if env_name in self.env:
             return f'environment {env_name}'
         return 'file' if (section, key) in self.file_options() else 'default'
+
+    def where(self, section, key) -> str:
+        """What an error about a key calls it: where its value comes from,
+        ``STALKEER_<SECTION>_<KEY> (environment)`` or ``[section] key``."""
+        return self._source(section, key)[1]
 
     def file_options(self) -> set:
         """The (section, key) pairs the file itself sets (the parser holds only the file)."""
@@ -1461,7 +1510,7 @@ class Config:
 
     def getpathmap(self, section) -> list[tuple[str, str]]:
         """[radarr]/[sonarr] path_map as parse_path_map() reads it (ConfigError)."""
-        return parse_path_map(self.get(section, 'path_map') or '', section)
+        return parse_path_map(self.get(section, 'path_map') or '', section, self.where(section, 'path_map'))
 
     def geturl(self, section, key) -> str | None:
         """An http(s) URL key (URL_CONFIG_KEYS), or None when empty. ConfigError
@@ -1593,9 +1642,10 @@ class DownloadSettings:
             # The lease is renewed every progress_interval_seconds, from a thread of
             # its own (not when bytes arrive): it must survive one missed renewal.
             raise ConfigError(
-                f'[downloads] progress_interval_seconds ({settings.progress_interval_seconds:g}) must '
-                f'be at most half of lock_timeout_seconds ({settings.lock_timeout:g}): the lock is '
-                'renewed that often and must outlive one missed renewal')
+                f'{cfg.where(s, "progress_interval_seconds")} ({settings.progress_interval_seconds:g}) '
+                f'must be at most half of {cfg.where(s, "lock_timeout_seconds")} '
+                f'({settings.lock_timeout:g}): the lock is renewed that often and must outlive one '
+                'missed renewal')
         return settings
 
 
@@ -4050,12 +4100,18 @@ class PlaylistSettings:
     backoff_base: float = 2
     backoff_max: float = 60
     user_agent: str = f'stalkeer/{__version__}'
+    # Where url and max_file_size came from, as an error names them (an
+    # environment variable is not the file's key: trial-15e F9).
+    url_source: str = '[m3u] url'
+    max_size_source: str = '[m3u] max_file_size_mb'
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'PlaylistSettings':
         downloads = DownloadSettings.from_config(cfg)
         return cls(
             url=cfg.get('m3u', 'url') or None,
+            url_source=cfg.where('m3u', 'url'),
+            max_size_source=cfg.where('m3u', 'max_file_size_mb'),
             file_path=cfg.getpath('m3u', 'file_path'),
             archive_dir=cfg.getpath('m3u', 'archive_dir'),
             retention_count=cfg.getnumber('m3u', 'retention_count'),
@@ -4102,11 +4158,12 @@ class PlaylistFetcher:
 
     def fetch(self, url: str | None = None, archive: bool = True) -> FetchResult:
         s = self.settings
+        where = '--url' if url else s.url_source
         url = url or s.url
         if not url:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
         if not re.match(r'(?i)https?://', url) or url_problem(url):
-            raise ConfigError(f'[m3u] url must be an http(s) URL, got {redact(url)!r}'
+            raise ConfigError(f'{where} must be an http(s) URL, got {redact(redact_url(url))!r}'
                               + (f' ({url_problem(url)})' if url_problem(url) else ''))
         register_url_secrets(url)
         folder = os.path.dirname(s.file_path) or '.'
@@ -4162,7 +4219,7 @@ class PlaylistFetcher:
             length = response.headers.get('Content-Length')
             if length and length.isdigit() and int(length) > s.max_file_size:
                 raise DownloadError(f'the playlist is {human_bytes(int(length))}, over '
-                                    f'[m3u] max_file_size_mb ({human_bytes(s.max_file_size)})')
+                                    f'{s.max_size_source} ({human_bytes(s.max_file_size)})')
             size = 0
             head = b''
             try:
@@ -4174,7 +4231,7 @@ class PlaylistFetcher:
                                 raise DownloadError(_not_m3u_message(head))
                         size += len(chunk)
                         if size > s.max_file_size:
-                            raise DownloadError(f'the playlist is larger than [m3u] max_file_size_mb '
+                            raise DownloadError(f'the playlist is larger than {s.max_size_source} '
                                                 f'({human_bytes(s.max_file_size)})')
                         fh.write(chunk)
                     fh.flush()
@@ -5743,9 +5800,10 @@ class LineFilter:
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'LineFilter':
-        compiled = {}
+        compiled, problems = {}, []
         for key in cls.KEYS:
             raw = cfg.get('filter', key) or ''
+            where = cfg.where('filter', key)
             patterns = []
             for line in raw.splitlines():
                 line = line.strip()
@@ -5756,14 +5814,15 @@ class LineFilter:
                         warnings.simplefilter('always')
                         patterns.append(re.compile(line, re.IGNORECASE))
                     for warning in said:    # '[[:alpha:]]': "Possible nested set" (trial-15f F4)
-                        log.warning('[filter] %s: regular expression %r: %s', key, line, warning.message)
+                        log.warning('%s: regular expression %r: %s', where, line, warning.message)
                 except (re.error, OverflowError, RecursionError) as exc:
                     # Not only re.error: a repeat past the engine's limit ('x{99999999999}')
                     # is OverflowError, thousands of nested groups RecursionError (trial-15e F1).
+                    # Every bad pattern is named: `config --check` shows them all at once.
                     shown_line = line if len(line) <= 80 else line[:77] + '...'
-                    raise ConfigError(f'[filter] {key}: bad regular expression {shown_line!r}: '
-                                      f'{first_line(exc)}') from None
+                    problems.append(f'{where}: bad regular expression {shown_line!r}: {first_line(exc)}')
             compiled[key] = patterns
+        raise_config_errors(problems)
         return cls(**compiled)
 
     def allows(self, entry) -> bool:
@@ -6789,18 +6848,22 @@ class ArrSettings:
                    timeout=cfg.getnumber(section, 'timeout'))
 
 
-def parse_path_map(text: str, section: str) -> list[tuple[str, str]]:
+def parse_path_map(text: str, section: str, where: str | None = None) -> list[tuple[str, str]]:
     """``REMOTE=LOCAL`` lines: where the app's paths (inside its container, or on
-    Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here."""
-    pairs = []
+    Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here. ConfigError (ConfigErrors:
+    each bad line) naming ``where`` the text came from (default ``[section] path_map``)."""
+    where = where or f'[{section}] path_map'
+    pairs, problems = [], []
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
         remote, sep, local = line.partition('=')
         if not sep or not remote.strip() or not local.strip():
-            raise ConfigError(f'[{section}] path_map: expected REMOTE=LOCAL, got {line!r}')
+            problems.append(f'{where}: expected REMOTE=LOCAL, got {clip(line, 80)!r}')
+            continue
         pairs.append((remote.strip().rstrip('/') or '/', local.strip().rstrip('/') or '/'))
+    raise_config_errors(problems)
     # Longest prefix first, so /data/movies/4k wins over /data/movies.
     return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
 
@@ -7540,33 +7603,41 @@ class XtreamSettings:
         url = (cfg.geturl('xtream', 'url') or '').rstrip('/')
         username, password = cfg.get('xtream', 'username') or '', cfg.get('xtream', 'password') or ''
         derived = False
+        # Each error names where the value came from: the file's key or STALKEER_XTREAM_*.
+        url_where = cfg.where('xtream', 'url')
+        account = f'{cfg.where("xtream", "username")} and {cfg.where("xtream", "password")}'
+        given = ' and '.join(cfg.where('xtream', key) for key, value in
+                             (('username', username), ('password', password)) if value)
         if url:
-            url, username, password = _panel_base(url, username, password)
+            url, username, password = _panel_base(url, username, password, url_where)
         else:
             found = panel_from_playlist_url(cfg.get('m3u', 'url') or '')
             if found and (username or password):
                 # The configured account, at the get.php URL's panel.
                 if not (username and password):
-                    raise ConfigError('[xtream] username and password go together: set both, or '
-                                      'neither to use the account of the get.php [m3u] url')
+                    raise ConfigError(f'{given} is set without the other: {account} go together '
+                                      f'(set neither to use the account of the get.php '
+                                      f'{cfg.where("m3u", "url")})')
                 url, derived = found[0], True
             elif found:
                 url, username, password = found
                 derived = True
             elif username or password:
-                raise ConfigError('[xtream] username/password are set without a panel: set [xtream] '
-                                  'url (or a get.php?username=…&password=… [m3u] url)')
+                raise ConfigError(f'{given} {"are" if " and " in given else "is"} set without a '
+                                  'panel: set [xtream] url '
+                                  '(or a get.php?username=…&password=… [m3u] url)')
         if enabled == 'true' and not url:
-            raise ConfigError('[xtream] enabled = true needs a panel: set [xtream] url, username and '
-                              'password (or a get.php?username=…&password=… [m3u] url)')
+            raise ConfigError(f'{cfg.where("xtream", "enabled")} = true needs a panel: set [xtream] url, '
+                              'username and password (or a get.php?username=…&password=… [m3u] url)')
         if url:
             problem = url_problem(url)
             if not problem and urllib.parse.urlsplit(url).scheme.lower() not in ('http', 'https'):
                 problem = 'must be an http:// or https:// address'
             if problem:
-                raise ConfigError(f'[xtream] url: {problem}')
+                # A panel taken from the get.php playlist URL is that setting's.
+                raise ConfigError(f'{cfg.where("m3u", "url") if derived else url_where}: {problem}')
             if not (username and password):
-                raise ConfigError('[xtream] url is set without [xtream] username and password')
+                raise ConfigError(f'{url_where} is set without {account}')
         return cls(url or None, username, password, enabled, cfg.getnumber('xtream', 'timeout'), derived,
                    cfg.getnumber('xtream', 'info_refresh_hours'))
 
@@ -7586,7 +7657,8 @@ class XtreamSettings:
         return f'{self.url}/{kind}/{quote(self.username)}/{quote(self.password)}/{stream_id}.{extension}'
 
 
-def _panel_base(url: str, username: str, password: str) -> tuple[str, str, str]:
+def _panel_base(url: str, username: str, password: str,
+                where: str = '[xtream] url') -> tuple[str, str, str]:
     """[xtream] url as the panel's base address: the player_api.php or get.php
     address a provider hands out (or a player app shows) is cut to its folder,
     and the account of its query taken when [xtream] sets none; any other query
@@ -7598,7 +7670,7 @@ def _panel_base(url: str, username: str, password: str) -> tuple[str, str, str]:
     head, _, last = parts.path.rstrip('/').rpartition('/')
     if last.lower() not in ('player_api.php', 'get.php'):
         if parts.query:
-            raise ConfigError('[xtream] url: the panel\'s base address, without a query '
+            raise ConfigError(f'{where}: the panel\'s base address, without a query '
                               '(e.g. http://provider:8080)')
         return url, username, password
     query = dict(urllib.parse.parse_qsl(parts.query))
@@ -8552,15 +8624,18 @@ class QualitySettings:
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'QualitySettings':
-        prefs = []
+        prefs, unknown = [], []
         for item in (cfg.get('quality', 'preference') or '').split(','):
             item = item.strip().lower()
             if not item:
                 continue
             if item not in QUALITY_ALIASES:
-                raise ConfigError(f'[quality] preference: unknown quality {item!r} '
-                                  '(use 4K, 1080p, 720p, 480p, unknown)')
+                unknown.append(clip(item, 40))      # all of them named at once
+                continue
             prefs.append(QUALITY_ALIASES[item])
+        if unknown:
+            raise ConfigError(f'{cfg.where("quality", "preference")}: unknown '
+                              f'quality {", ".join(map(repr, unknown))} (use 4K, 1080p, 720p, 480p, unknown)')
         langs = [x.strip().upper() for x in (cfg.get('quality', 'languages') or '').split(',') if x.strip()]
         return cls(prefs, langs, cfg.getbool('quality', 'languages_only'))
 
@@ -10292,14 +10367,23 @@ def log_level(cfg: Config) -> int:
     level_name = (cfg.get('logging', 'level') or 'INFO').upper()
     level = logging.getLevelName(level_name)
     if not isinstance(level, int):
-        raise ConfigError(f'[logging] level must be DEBUG, INFO, WARNING or ERROR, got {level_name!r}')
+        raise ConfigError(f'{cfg.where("logging", "level")} must be DEBUG, INFO, WARNING or ERROR, '
+                          f'got {clip(level_name, 40)!r}')
     return level
 
 
 def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: str | None = None,
-                  stream=None) -> None:
-    """Console handler (stderr) and an optional file handler, both redacting."""
-    file_level = log_level(cfg)
+                  stream=None, strict: bool = True) -> None:
+    """Console handler (stderr) and an optional file handler, both redacting.
+    ConfigError for a bad [logging] level or file; not ``strict`` (`config`),
+    those fall back to INFO and no file, left for `config --check` to name
+    along with every other mistake."""
+    try:
+        file_level = log_level(cfg)
+    except ConfigError:
+        if strict:
+            raise
+        file_level = logging.INFO
     for handler in list(log.handlers):
         if getattr(handler, _LOG_HANDLER_TAG, False):
             log.removeHandler(handler)
@@ -10311,7 +10395,12 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
     console.setFormatter(RedactingFormatter('stalkeer: %(message)s'))
     setattr(console, _LOG_HANDLER_TAG, True)
     log.addHandler(console)
-    path = log_file or cfg.getpath('logging', 'file')
+    try:
+        path = log_file or cfg.getpath('logging', 'file')
+    except ConfigError:
+        if strict:
+            raise
+        path = None
     if path:
         try:
             create_private(path)
@@ -10537,7 +10626,8 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         ('[filter]', lambda: LineFilter.from_config(cfg)),
         ('[notify]', lambda: Notifier(cfg, 'config')),
         ('[serve]', lambda: serve_settings(cfg)),
-        ('[logging]', lambda: (log_level(cfg), progress_log_seconds(cfg))),
+        ('[logging]', lambda: log_level(cfg) and None),
+        ('[logging]', lambda: progress_log_seconds(cfg) and None),
     ]
 
 
@@ -10556,9 +10646,11 @@ def cmd_config(app: App) -> int:
             try:
                 note = check()
             except StalkeerError as exc:
-                # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once.
-                if str(exc) not in problems:
-                    problems.append(str(exc))
+                # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once;
+                # a check that found several (ConfigErrors) has each named.
+                for problem in getattr(exc, 'problems', None) or [str(exc)]:
+                    if problem not in problems:
+                        problems.append(problem)
                 continue
             if isinstance(note, str):
                 notes.append(f'{section} {note}')
@@ -12275,13 +12367,16 @@ class Notifier:
         self.command = command
         for key in ('webhook_url', 'healthcheck_url'):
             register_secret_url(cfg.get('notify', key) or '')  # first: even the error masks it
+        # `on` before the URLs: `config --check` names a bad one even when a URL is
+        # wrong too (the URLs are also checked on their own: Config.key_checks).
+        self.on = (cfg.get('notify', 'on') or 'failure').lower()
+        if self.on not in ('failure', 'always', 'never'):
+            raise ConfigError(f'{cfg.where("notify", "on")} must be failure, always or never, '
+                              f'got {clip(self.on, 40)!r}')
         self.webhook = cfg.geturl('notify', 'webhook_url')
         self.healthcheck = (cfg.geturl('notify', 'healthcheck_url') or '').rstrip('/') or None
         self.apprise_urls = [u.strip() for u in re.split(r'[\s,]+', cfg.get('notify', 'apprise_urls') or '')
                              if u.strip()]
-        self.on = (cfg.get('notify', 'on') or 'failure').lower()
-        if self.on not in ('failure', 'always', 'never'):
-            raise ConfigError(f'[notify] on must be failure, always or never, got {self.on!r}')
         for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
             if url:
                 register_secret_url(url)        # first: even the error below masks them
@@ -12310,13 +12405,25 @@ class Notifier:
     def enabled(self) -> bool:
         return self.on != 'never'
 
-    def _post(self, url, what, **kwargs):
+    def _post(self, url, what, suffix='', **kwargs):
+        """POST to ``url`` with ``suffix`` (a healthcheck's /start, /fail) added to
+        its path, before any query: appended to the URL, it became part of the
+        last query value (``?token=…/start``)."""
+        if suffix:
+            parts = urllib.parse.urlsplit(url)
+            target = urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip('/') + suffix))
+        else:
+            target = url
         try:
-            response = self.session.post(url, timeout=self.timeout, **kwargs)
+            response = self.session.post(target, timeout=self.timeout, **kwargs)
             if response.status_code >= 400:
-                log.warning('%s: %s answered HTTP %d', what, redact_url(url), response.status_code)
+                log.warning('%s: %s answered HTTP %d', what, redact(url) + suffix, response.status_code)
         except requests.exceptions.RequestException as exc:
-            log.warning('%s: cannot reach %s: %s', what, redact_url(url), _connection_reason(exc))
+            # redact(url), as configured, then the suffix: the URL's path and query
+            # masked as one unit (register_secret_url), never in pieces. The reason
+            # in brackets: a ':' right after the URL would read as part of its last
+            # query value, and be masked with it.
+            log.warning('%s: cannot reach %s (%s)', what, redact(url) + suffix, _connection_reason(exc))
 
     def _send(self, document: dict) -> None:
         document = shown_tree(document)     # redacted and clipped, whatever the caller passed
@@ -12331,7 +12438,7 @@ class Notifier:
 
     def start(self) -> None:
         if self.enabled and self.healthcheck:
-            self._post(self.healthcheck + '/start', 'healthcheck')
+            self._post(self.healthcheck, 'healthcheck', '/start')
 
     def download_failed(self, info_id, title, url, error, retry_count=None) -> None:
         if not self.enabled:
@@ -12359,7 +12466,7 @@ class Notifier:
             summary = '; '.join([', '.join(f'{k} {v}' for k, v in counts.items()) or self.command,
                                  *warnings])
             suffix = '' if exit_code == EXIT_OK else '/fail'
-            self._post(self.healthcheck + suffix, 'healthcheck', data=shown(summary).encode())
+            self._post(self.healthcheck, 'healthcheck', suffix, data=shown(summary).encode())
 
 
 # Commands that do work worth a notification and a healthcheck ping.
@@ -12616,7 +12723,7 @@ def allowed_host_names(cfg: Config) -> list[str]:
     what can never match a Host (``*``, ``.lan``, a non-ASCII name: browsers send
     its xn-- form) is a ConfigError naming the key, not a silent 421."""
     value, where = cfg._source('serve', 'allowed_hosts')
-    names = []
+    names, problems = [], []
     for entry in re.split(r'[\s,]+', (value or '').strip()):
         if not entry:
             continue
@@ -12633,10 +12740,12 @@ def allowed_host_names(cfg: Config) -> list[str]:
                 name = _host_name(name) or ''
         name = name.lower().rstrip('.')
         if not _HOST_NAME.fullmatch(name):
-            raise ConfigError(f"{where}: '{clip(entry, 80)}' can never match a Host header: host "
-                              'names or addresses only (a port is ignored), no wildcard, no leading '
-                              'dot, a non-ASCII name in its xn-- form')
+            problems.append(f"{where}: '{clip(entry, 80)}' can never match a Host header: host "
+                            'names or addresses only (a port is ignored), no wildcard, no leading '
+                            'dot, a non-ASCII name in its xn-- form')
+            continue
         names.append(name)
+    raise_config_errors(problems)
     return names
 
 
@@ -13405,16 +13514,24 @@ def missing_packages_message(missing: list[str]) -> str:
 
 class _SignalHandlers:
     """First SIGINT/SIGTERM: raise Interrupted where the main thread is (stops a
-    blocked read at once); a second SIGINT: exit immediately."""
+    blocked read at once); a second one: exit immediately.
+
+    Python runs a handler only between bytecodes, and a main thread waiting in
+    SQLite's busy handler for a locked database stays in C code until the wait
+    ends (busy_timeout, 15 s; sqlite3_interrupt does not end it: trial-15e F5).
+    The first signal is heard then; the second must not wait too: a thread
+    woken by every signal (signal.set_wakeup_fd) exits on the second itself."""
 
     def __init__(self):
         self.previous = {}
         self.received = None
+        self._wakeup = None         # (write fd, the wakeup fd it replaced)
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self.previous[signum] = signal.signal(signum, self._handle)
+            self._watch_start()
         return self
 
     def _handle(self, signum, frame):
@@ -13423,7 +13540,44 @@ class _SignalHandlers:
         self.received = signum
         raise Interrupted(signum)
 
+    def _watch_start(self) -> None:
+        try:
+            read_fd, write_fd = os.pipe()
+            os.set_blocking(write_fd, False)
+            previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        except (OSError, ValueError):       # no pipe: the handler alone, as before
+            return
+        self._wakeup = (write_fd, previous)
+        threading.Thread(target=self._watch, args=(read_fd,), daemon=True,
+                         name='stalkeer-signals').start()
+
+    def _watch(self, read_fd: int) -> None:
+        """Count SIGINT/SIGTERM as they arrive (each byte is a signal number), not
+        as the main thread gets round to them; exit at the second."""
+        seen = 0
+        try:
+            while True:
+                data = os.read(read_fd, 64)
+                if not data:                 # the write end closed: __exit__
+                    return
+                for signum in data:
+                    if signum in (signal.SIGINT, signal.SIGTERM):
+                        seen += 1
+                        if seen >= 2:
+                            os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
+        except OSError:
+            return
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(read_fd)
+
     def __exit__(self, *exc):
+        if self._wakeup is not None:
+            write_fd, previous = self._wakeup
+            with contextlib.suppress(ValueError, OSError):
+                signal.set_wakeup_fd(previous)
+            os.close(write_fd)
+            self._wakeup = None
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
 
@@ -13452,7 +13606,7 @@ def main(argv=None) -> int:
         try:
             cfg = Config.discover(args.config, db_url=args.db)
             cfg.register_secrets()
-            setup_logging(cfg, args.verbose, args.quiet, args.log_file)
+            setup_logging(cfg, args.verbose, args.quiet, args.log_file, strict=args.command != 'config')
             log.debug('config file: %s', cfg.path or 'none (built-in defaults)')
             # A dry run is a person trying things: it must not tell healthchecks a
             # cron run succeeded, nor post an empty summary. Started before the
@@ -13475,7 +13629,11 @@ def main(argv=None) -> int:
             run.notify(code)
             return code
         except StalkeerError as exc:
-            return run.failed(exc.exit_code, str(exc))
+            # `config` names every mistake found together; a command stops at the first.
+            problems = getattr(exc, 'problems', None) if args.command == 'config' else None
+            for problem in (problems or [])[:-1]:
+                console.error(problem)
+            return run.failed(exc.exit_code, problems[-1] if problems else str(exc))
         except database_errors() as exc:
             # peewee's, and the drivers' own from the bulk paths' raw cursors (a
             # PostgreSQL deadlock was a traceback: trial-15c F3). Told as one line,

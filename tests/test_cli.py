@@ -332,6 +332,29 @@ def test_a_second_signal_exits_at_once(monkeypatch):
     assert exits == [130, 143]
 
 
+
+def test_a_second_signal_exits_at_once_during_an_sqlite_lock_wait(tmp_path, sqlite_url):
+    """trial-15e F5: the main thread waiting in SQLite's busy handler (another
+    process holds the write lock) runs no Python signal handler until the wait
+    ends, 15 s later: the first signal is heard then, but the second must not wait."""
+    assert run_stalkeer('--db', sqlite_url, 'migrate')[0] == 0
+    holder = sqlite3.connect(tmp_path / 'stalkeer.db', isolation_level=None)
+    holder.execute('BEGIN IMMEDIATE')
+    try:
+        proc = start_stalkeer('--db', sqlite_url, 'migrate', env=subprocess_env())
+        time.sleep(1.5)                       # started, and waiting for the lock
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+        took = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert proc.returncode == 143 and took < 5, took
+
 # -- a newcomer's first commands --------------------------------------------------------
 
 def run_bare_python(*argv, cwd):

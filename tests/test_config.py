@@ -104,6 +104,9 @@ def test_postgres_url_parsing_hides_the_password():
     ('', {'DATABASE_URL': 'oracle://a/b'}, 'DATABASE_URL'),
     ('[logging]\nlevel = LOUD\n', {}, '[logging] level'),
     ('[downloads]\nprogress_interval_seconds = 400\n', {}, 'lock_timeout_seconds'),
+    ('[downloads]\nprogress_interval_seconds = 400\n', {'STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS': '600'},
+     '[downloads] progress_interval_seconds (400) must be at most half of '
+     'STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS (environment) (600)'),
     ('[downloads\nbroken', {}, 'is not valid'),
 ])
 def test_bad_values_are_one_line_errors_naming_the_key(ini, env, needle, tmp_path, monkeypatch,
@@ -268,25 +271,22 @@ def test_verbose_logs_the_config_file_in_force(cli, tmp_path, sqlite_url):
     assert 'config file' not in err
 
 
-# A value each key refuses, and a needle its error holds. Keys read through
-# Config._source name the variable (STALKEER_…); the needle says it otherwise.
+# A value each key refuses, and a needle its error holds. Every error names the
+# variable (STALKEER_…) its value came from (trial-15e F9); the needle says it otherwise.
 BAD_VALUE = {
     ('database', 'url'): ('mysql://x/y', None),
     ('downloads', 'user_agent'): ('caf\u00e9', None),
     ('radarr', 'url'): ('ftp://radarr', None), ('sonarr', 'url'): ('radarr:7878', None),
     ('radarr', 'api_key'): ('k\u00e9y', None), ('sonarr', 'api_key'): ('k\x01y', None),
-    ('radarr', 'path_map'): ('/movies', '[radarr] path_map'),
-    ('sonarr', 'path_map'): ('=/tv', '[sonarr] path_map'),
-    ('quality', 'preference'): ('8K', "unknown quality '8k'"),
+    ('radarr', 'path_map'): ('/movies', None), ('sonarr', 'path_map'): ('=/tv', None),
+    ('quality', 'preference'): ('8K', None),
     ('m3u', 'url'): ('playlist.m3u', None), ('xtream', 'url'): ('ftp://panel', None),
-    ('xtream', 'username'): ('bob', '[xtream] username/password are set without a panel'),
-    ('xtream', 'password'): ('secretpass', '[xtream] username/password are set without a panel'),
+    ('xtream', 'username'): ('bob', None), ('xtream', 'password'): ('secretpass', None),
     ('notify', 'webhook_url'): ('discord', None), ('notify', 'healthcheck_url'): ('hc-ping.com/x', None),
-    ('notify', 'on'): ('sometimes', '[notify] on must be'),
+    ('notify', 'on'): ('sometimes', None),
     ('serve', 'allowed_hosts'): ('*', None),
-    ('logging', 'level'): ('LOUD', '[logging] level must be'),
-    **{('filter', key): ('(', f'[filter] {key}: bad regular expression')
-       for key in stalkeer.DEFAULTS['filter']},
+    ('logging', 'level'): ('LOUD', None),
+    **{('filter', key): ('(', None) for key in stalkeer.DEFAULTS['filter']},
     **{key: ('many', None) for key in stalkeer.NUMBER_LIMITS},
     **{key: ('maybe', None) for key in stalkeer.BOOL_CONFIG_KEYS | stalkeer.SWITCH_CONFIG_KEYS},
     **{key: ('a\x01b', None) for key in stalkeer._PATH_CONFIG_KEYS},
@@ -381,3 +381,80 @@ def test_a_filter_pattern_python_warns_about_is_one_logged_line(tmp_path):
                                   cwd=tmp_path)
     assert 'FutureWarning' not in err and 'warnings.warn' not in err and 're.compile' not in err
     assert "[filter] tvg_name_exclude: regular expression '[[:alpha:]]': Possible nested set" in err
+
+
+# -- config --check names every mistake in one run (trial-15f F3) ---------------------
+
+def test_config_check_names_every_bad_filter_pattern(cli, tmp_path):
+    path = write_ini(tmp_path / 'bad.ini', '[filter]\ngroup_title_include =\n  (\n  ok\n  [z-a]\n'
+                     'tvg_name_exclude = x{99999999999}\n')
+    code, out, err = cli('--config', path, 'config', '--check')
+    lines = err.strip().splitlines()
+    assert code == 2 and 'Traceback' not in err
+    assert len(lines) == 3 and all(line.startswith('stalkeer: error: ') for line in lines), err
+    for needle in ("[filter] group_title_include: bad regular expression '('",
+                   "[filter] group_title_include: bad regular expression '[z-a]'",
+                   "[filter] tvg_name_exclude: bad regular expression 'x{99999999999}'"):
+        assert sum(needle in line for line in lines) == 1, (needle, err)
+    assert out.rstrip().endswith('config check: 3 error(s)')
+    # A command stops at the first, on one line naming the key and the pattern.
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'process', '--dry-run')
+    assert code == 2 and 'Traceback' not in err
+    assert err.strip().splitlines() == ["stalkeer: error: [filter] group_title_include: bad regular "
+                                        "expression '(': missing ), unterminated subpattern at position 0"]
+
+
+def test_config_check_names_every_bad_entry_of_a_list_setting(cli, tmp_path):
+    path = write_ini(tmp_path / 'bad.ini', '[radarr]\npath_map =\n  /movies\n  /ok=/mnt/ok\n  =/tv\n'
+                     '[quality]\npreference = 8K, 1080p, 360p\n[serve]\nallowed_hosts = *, nas, .lan\n')
+    code, out, err = cli('--config', path, 'config', '--check')
+    assert code == 2 and 'Traceback' not in err
+    for needle in ("[radarr] path_map: expected REMOTE=LOCAL, got '/movies'",
+                   "[radarr] path_map: expected REMOTE=LOCAL, got '=/tv'",
+                   "[quality] preference: unknown quality '8k', '360p'",
+                   "[serve] allowed_hosts: '*' can never match", "[serve] allowed_hosts: '.lan' can never match"):
+        assert err.count(needle) == 1, (needle, err)
+    assert out.rstrip().endswith('config check: 5 error(s)')
+
+
+def test_config_check_goes_on_past_a_bad_logging_level_and_notify_on(cli, tmp_path):
+    """setup_logging read [logging] level before `config` ran, and [notify] read
+    its URLs before `on`: either stopped the check at one error."""
+    path = write_ini(tmp_path / 'bad.ini', '[logging]\nlevel = LOUD\nprogress_log_seconds = often\n'
+                     'file = a\x01b\n[notify]\non = sometimes\nwebhook_url = discord\n')
+    code, out, err = cli('--config', path, 'config', '--check')
+    assert code == 2 and 'Traceback' not in err
+    for needle in ('[logging] level must be', '[logging] progress_log_seconds must be',
+                   '[logging] file must be a path', '[notify] on must be', '[notify] webhook_url must be'):
+        assert err.count(needle) == 1, (needle, err)
+    assert out.rstrip().endswith('config check: 5 error(s)')
+    # Any other command stops at the first, as before.
+    code, out, err = cli('--config', path, 'status')
+    assert code == 2 and len(err.strip().splitlines()) == 1 and '[logging] level must be' in err
+
+
+def test_config_names_every_line_of_the_file_it_cannot_parse(cli, tmp_path):
+    path = write_ini(tmp_path / 'bad.ini', '[m3u]\nurl = http://x/get.php\nno equals sign\n'
+                     '[downloads]\nretry_attempts = 2\njust words\n')
+    code, out, err = cli('--config', path, 'config', '--check')
+    assert code == 2 and 'Traceback' not in err
+    assert err.strip().splitlines() == [
+        f"stalkeer: error: config file {path} line 3 is not valid: 'no equals sign' is neither a "
+        "[section] nor key = value",
+        f"stalkeer: error: config file {path} line 6 is not valid: 'just words' is neither a "
+        "[section] nor key = value"]
+    code, out, err = cli('--config', path, 'status')
+    assert code == 2 and err.strip().splitlines() == [
+        f"stalkeer: error: config file {path} line 3 is not valid: 'no equals sign' is neither a "
+        "[section] nor key = value"]
+
+
+# -- every error names where the value came from (trial-15e F9) ------------------------
+
+def test_errors_name_the_environment_variable_a_value_came_from(cli, tmp_path, monkeypatch):
+    path = write_ini(tmp_path / 's.ini', '[m3u]\nfile_path = p.m3u\n')
+    monkeypatch.setenv('STALKEER_FILTER_TVG_NAME_EXCLUDE', '(')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'process', '--dry-run')
+    assert code == 2 and err.startswith('stalkeer: error: STALKEER_FILTER_TVG_NAME_EXCLUDE (environment): '
+                                        "bad regular expression '('"), err
+    assert '[filter]' not in err

@@ -148,3 +148,29 @@ def test_files_holding_the_account_are_created_private(server, ini, tmp_path):
     assert len(files) >= 5
     for path in files:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+
+
+@pytest.mark.parametrize('how', ['environment', 'file', 'option'])
+def test_a_bad_playlist_url_is_named_where_it_came_from(how, cli, ini, monkeypatch):
+    """trial-15e F9: a URL from STALKEER_M3U_URL was called [m3u] url."""
+    url = 'ftp://provider/get.php' + SECRET_QUERY
+    argv = ['--config', ini, '--db', f'sqlite:///{ini.parent}/s.db', 'm3u-download']
+    if how == 'environment':
+        monkeypatch.setenv('STALKEER_M3U_URL', url)
+    elif how == 'file':
+        ini.write_text(ini.read_text().replace('[m3u]\n', f'[m3u]\nurl = {url}\n'))
+    else:
+        argv += ['--url', url]
+    code, out, err = cli(*argv)
+    named = {'environment': 'STALKEER_M3U_URL (environment)', 'file': '[m3u] url', 'option': '--url'}[how]
+    assert code == 2 and err.startswith(f'stalkeer: error: {named} must be an http(s) URL'), err
+    assert len(err.strip().splitlines()) == 1 and 'hunter22pw' not in err and 'alice' not in err
+    if how != 'file':
+        assert '[m3u] url' not in err
+
+
+def test_the_size_cap_is_named_where_it_came_from(server, cli, ini, monkeypatch):
+    url = server.add('big.m3u', PLAYLIST * 200)
+    monkeypatch.setenv('STALKEER_M3U_MAX_FILE_SIZE_MB', '1')
+    code, out, err = fetch(cli, ini, url)
+    assert code == 2 and 'over STALKEER_M3U_MAX_FILE_SIZE_MB (environment) (1.0 MiB)' in err, err

@@ -3,6 +3,7 @@ every exit (stderr, log file, status --json, /api/downloads, /api/page,
 webhook, healthcheck); and no displayed text is written whole when huge."""
 
 import json
+import re
 import secrets
 import sqlite3
 import subprocess
@@ -344,22 +345,28 @@ def test_config_check_is_quiet_about_distinctive_secrets(cli, tmp_path):
 
 # -- notification URLs are keys: masked by value, like `config` shows them ----------------------
 
-@pytest.mark.parametrize('webhook_path', ['api/webhooks/123456789/DiscordTOKENabcdef',
-                                          'services/T0AAA/B0BBB/XyZ123secretslack'])
-def test_unreachable_notification_urls_are_never_shown(webhook_path, tmp_path, sqlite_url):
+@pytest.mark.parametrize('webhook_path, ping_query', [
+    ('api/webhooks/123456789/DiscordTOKENabcdef', ''), ('services/T0AAA/B0BBB/XyZ123secretslack', ''),
+    # A query token with '.' and '-' (not a token by the parts rule) was left in pieces (trial-15e F8).
+    ('api/hook?token=Sup3rS3cret-Tok.en_v4lue', '?token=An0ther-S3cret.pingtok')])
+def test_unreachable_notification_urls_are_never_shown(webhook_path, ping_query, tmp_path, sqlite_url):
     """A webhook or healthcheck that cannot be reached is named in a warning on
-    stderr and in the log: its path (the key) is masked there, as `config` masks it."""
+    stderr and in the log: its path and query (the key) masked there as one unit,
+    as `config` masks them."""
     uuid = '0f9c2a1e-8b7d-4c3e-9a6f-1d2e3f4a5b6c'
     log_file = tmp_path / 'stalkeer.log'
     env = subprocess_env(STALKEER_NOTIFY_WEBHOOK_URL=f'http://127.0.0.1:1/{webhook_path}',
-                         STALKEER_NOTIFY_HEALTHCHECK_URL=f'http://127.0.0.1:1/ping/{uuid}',
+                         STALKEER_NOTIFY_HEALTHCHECK_URL=f'http://127.0.0.1:1/ping/{uuid}{ping_query}',
                          STALKEER_NOTIFY_ON='always', **FAST)
     code, out, err = run_stalkeer('--db', sqlite_url, '--log-file', log_file, 'download',
                                   'http://127.0.0.1:1/nope/x.mkv', tmp_path / 'x.mkv', env=env)
     assert code == 1, out + err
-    assert 'cannot reach http://127.0.0.1:1/***' in err
+    for line in ('stalkeer: healthcheck: cannot reach http://127.0.0.1:1/***/start (connection refused)',
+                 'stalkeer: webhook: cannot reach http://127.0.0.1:1/*** (connection refused)',
+                 'stalkeer: healthcheck: cannot reach http://127.0.0.1:1/***/fail (connection refused)'):
+        assert line in err.splitlines(), err
     text = out + err + log_file.read_text()
-    secret_parts = [p for p in webhook_path.split('/') if any(c.isdigit() for c in p)]
+    secret_parts = [p for p in re.split('[/?=]', webhook_path + ping_query) if any(c.isdigit() for c in p)]
     assert_clean(text, uuid, webhook_path, *secret_parts)
     code, out, err = run_stalkeer('--db', sqlite_url, 'config', env=env)
     assert_clean(out + err, uuid, *secret_parts)
@@ -395,3 +402,49 @@ def test_a_fault_escaping_main_prints_its_traceback_redacted(tmp_path):
     assert proc.returncode == 1 and proc.stderr.startswith('Traceback (most recent call last):')
     assert 'RuntimeError: fault at http://h.example/movie/***/***/1.mkv' in proc.stderr
     assert 's3cretpw' not in proc.stderr
+
+
+# -- a notification URL's query value is masked as one unit (trial-15e F8) ---------------
+
+HOOK_TOKEN = 'Sup3rS3cret-Tok.en_v4lue'       # '.' and '-': not a token by the parts rule
+
+
+def test_a_notification_url_is_masked_whole_never_in_pieces():
+    url = f'http://127.0.0.1:9/api/hook/Abcdefg123/xyz?token={HOOK_TOKEN}&x=1'
+    stalkeer.register_secret_url(url)
+    redact = stalkeer.redact
+    # The URL as a message shows it: its path and query one '***', as `config` shows it.
+    assert redact(f'webhook: cannot reach {url} (connection refused)') == \
+        'webhook: cannot reach http://127.0.0.1:9/*** (connection refused)'
+    assert redact(f'url: /api/hook/Abcdefg123/xyz?token={HOOK_TOKEN}&x=1 (Caused by') == 'url: /*** (Caused by'
+    # The value alone, decoded or encoded, and the URL encoded whole: never shown.
+    for text in (f'token {HOOK_TOKEN} refused', urllib.parse.quote(url, safe=''), urllib.parse.quote(url),
+                 f'"token": "{HOOK_TOKEN}"', urllib.parse.quote(HOOK_TOKEN, safe='')):
+        masked = redact(text)
+        assert_clean(masked, HOOK_TOKEN, 'Tok.en_v4lue', 'Sup3rS3cret')
+    assert redact(f'token {HOOK_TOKEN} refused') == 'token *** refused'
+    # An encoded value is learnt as written and decoded.
+    stalkeer.register_secret_url('https://hc.example/ping/x?apikey=a%2Bb%2Fc9d8e7f6')
+    assert redact('the key a+b/c9d8e7f6 and a%2Bb%2Fc9d8e7f6') == 'the key *** and ***'
+
+
+def test_a_healthcheck_url_with_a_query_is_pinged_with_its_suffix_in_the_path(server, tmp_path, sqlite_url):
+    """/start and /fail go into the path: appended to the URL they became part of
+    the token (?token=…/start); the webhook body never holds the token."""
+    receiver = Receiver()
+    try:
+        ini = tmp_path / 'n.ini'
+        ini.write_text(f'[notify]\nwebhook_url = {receiver.url}/hook?token={HOOK_TOKEN}\non = always\n'
+                       f'healthcheck_url = {receiver.url}/ping/abc-123?token={HOOK_TOKEN}\n'
+                       '[downloads]\nretry_attempts = 1\nmin_free_space_mb = 0\n')
+        code, out, err = run_stalkeer('--config', ini, '--db', sqlite_url, 'download', server.url('gone.mkv'),
+                                      tmp_path / 'x.mkv', '--title', f'X {HOOK_TOKEN}', env=subprocess_env())
+        assert code == 1, out + err
+        paths = [path for path, _ in receiver.received]
+        bodies = json.dumps([body.decode() for _, body in receiver.received])
+    finally:
+        receiver.close()
+    assert f'/ping/abc-123/start?token={HOOK_TOKEN}' in paths and f'/ping/abc-123/fail?token={HOOK_TOKEN}' in paths
+    assert f'/hook?token={HOOK_TOKEN}' in paths
+    assert_clean(bodies + out + err, HOOK_TOKEN)
+    assert '"title": "X ***"' in bodies.replace('\\"', '"')

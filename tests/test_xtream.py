@@ -83,7 +83,7 @@ def test_when_a_panel_is_configured(env, configured):
 
 @pytest.mark.parametrize('env, message', [
     ({'STALKEER_XTREAM_ENABLED': 'maybe'}, 'STALKEER_XTREAM_ENABLED (environment) must be auto, true or false'),
-    ({'STALKEER_XTREAM_URL': 'http://h:8080'}, '[xtream] url is set without [xtream]'),
+    ({'STALKEER_XTREAM_URL': 'http://h:8080'}, 'STALKEER_XTREAM_URL (environment) is set without [xtream]'),
     ({'STALKEER_XTREAM_URL': 'ftp://h', 'STALKEER_XTREAM_USERNAME': 'a',
       'STALKEER_XTREAM_PASSWORD': 'b'}, 'STALKEER_XTREAM_URL (environment) must be an http'),
     ({'STALKEER_XTREAM_TIMEOUT': '0'}, 'STALKEER_XTREAM_TIMEOUT (environment) must be a number'),

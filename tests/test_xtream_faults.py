@@ -388,9 +388,9 @@ def test_xtream_urls_are_cut_to_the_panel(tmp_path, section, expected):
 
 @pytest.mark.parametrize('m3u, section, message', [
     ('', 'enabled = true\n', '[xtream] enabled = true needs a panel'),
-    ('', 'username = other7user\npassword = otherPass99\n', '[xtream] username/password are set without a panel'),
+    ('', 'username = other7user\npassword = otherPass99\n', '[xtream] username and [xtream] password are set without a panel'),
     ('url = http://g:80/get.php?username=zorbauser7&password=Pw9secretXQ\n', 'username = other7user\n',
-     '[xtream] username and password go together'),
+     '[xtream] username is set without the other: [xtream] username and [xtream] password go together'),
     ('', 'url = http://p:8080/panel?x=1\nusername = a\npassword = b\n', 'without a query'),
 ])
 def test_config_check_refuses_xtream_settings_that_cannot_work(cli, tmp_path, m3u, section, message):
