@@ -1985,7 +1985,7 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             path = os.path.join(base_dir, os.path.expanduser(path))
         return {'kind': 'sqlite', 'path': path}
     if scheme in ('postgresql', 'postgres', 'postgresql+psycopg2'):
-        params = dict(urllib.parse.parse_qsl(parts.query))
+        params = _database_url_params(parts.query, source)
         schema = params.pop('schema', None)
         if schema and not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]{0,62}', schema):
             raise ConfigError(f'{source}: schema must be a plain identifier, got {schema!r}')
@@ -2009,6 +2009,26 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     shown = scheme or url
     raise ConfigError(f'{source}: unknown database scheme {shown!r}; '
                       'use sqlite:///path/to/stalkeer.db or postgresql://user:pass@host/db')
+
+
+def _database_url_params(query: str, source: str) -> dict[str, str]:
+    """The ``?key=value&...`` of a PostgreSQL URL as a dict. A parameter given
+    twice, or given with no value (``?schema=``, ``?sslmode``), raises
+    ConfigError: parse_qsl kept the last of a repeated one and dropped blank
+    ones, so ``?schema=`` silently meant public and ``?schema=a&schema=b`` b
+    (trial-15e F6). Values are never shown: one may be a password."""
+    params = {}
+    for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if not key:
+            raise ConfigError(f'{source}: a query parameter has no name (=value without key=)')
+        if key in params:
+            raise ConfigError(f'{source}: the query parameter {key}= is given more than once; give it once')
+        if not value:
+            hint = (' (leave ?schema= out to use the default schema)' if key == 'schema' else
+                    ' (leave it out to use the default)')
+            raise ConfigError(f'{source}: the query parameter {key}= is empty{hint}')
+        params[key] = value
+    return params
 
 
 def open_database(url: str, base_dir: str, source: str = '[database] url', migrate=True):
@@ -2062,8 +2082,39 @@ def is_hls_playlist(head: bytes) -> bool:
 
 
 def first_line(exc) -> str:
+    """The first line of ``exc``'s text, redacted; for a use of a database
+    connection that had already broken, the first line of the error that broke
+    it (see broken_connection_cause)."""
+    exc = broken_connection_cause(exc)
     text = str(exc).strip() or exc.__class__.__name__
     return redact(text.splitlines()[0])
+
+
+def _used_after_break(exc) -> bool:
+    """psycopg2's "connection already closed" (InterfaceError, maybe wrapped
+    by peewee): a statement, rollback or savepoint release on a connection that
+    was already gone. It says nothing of why it went."""
+    driver = sys.modules.get('psycopg2')       # not loaded: no PostgreSQL in this run
+    return driver is not None and isinstance(exc, (peewee.InterfaceError, driver.InterfaceError)) \
+        and 'connection already closed' in str(exc)
+
+
+def broken_connection_cause(exc):
+    """``exc``, unless it only says the connection was already closed: then the
+    error raised before it, whose handling (a ROLLBACK TO SAVEPOINT, a
+    ``finally``'s cleanup) met the dead connection — e.g. "server closed the
+    connection unexpectedly" or "terminating connection due to administrator
+    command" after pg_terminate_backend. Python keeps that earlier error as
+    ``__context__``; the later one used to be reported instead (trial-15d F6)."""
+    if not _used_after_break(exc):
+        return exc
+    seen, earlier = {id(exc)}, exc.__cause__ or exc.__context__
+    while earlier is not None and id(earlier) not in seen:
+        if not _used_after_break(earlier) and isinstance(earlier, database_errors()):
+            return earlier
+        seen.add(id(earlier))
+        earlier = earlier.__cause__ or earlier.__context__
+    return exc
 
 
 def _driver_error(exc):
@@ -2129,7 +2180,9 @@ def schema_change(db):
         yield
 
 
-# pg_advisory_lock key of the import lock (schema_change's is 741852963).
+# pg_advisory_lock keys of the import lock: this and the hash of the schema
+# (one lock per ?schema=: imports into two schemas of one database have
+# nothing to keep apart). schema_change's key is 741852963.
 IMPORT_LOCK_KEY = 741852964
 # How often a run waiting for another's import asks again, seconds (a blocking
 # wait would not let Ctrl-C through).
@@ -2143,16 +2196,17 @@ def import_lock(db):
     next run (trial-15d F2); now the later waits for the earlier to finish,
     then runs (and finds the playlist unchanged when it is the same file).
     PostgreSQL: a session advisory lock, for every machine sharing the
-    database. SQLite: flock(2) on DATABASE-import.lock beside the file (the
+    database's ?schema= (one schema's import does not hold up another's). SQLite: flock(2) on DATABASE-import.lock beside the file (the
     lock dies with the process). Both are released at the run's end, or when
     the process or its connection dies."""
     if is_postgres(db):
         def take() -> bool:
-            return bool(db.execute_sql('SELECT pg_try_advisory_lock(%s)', (IMPORT_LOCK_KEY,)).fetchone()[0])
+            return bool(db.execute_sql('SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))',
+                                       (IMPORT_LOCK_KEY,)).fetchone()[0])
 
         def release() -> None:
             with contextlib.suppress(Exception):     # a broken connection released it already
-                db.execute_sql('SELECT pg_advisory_unlock(%s)', (IMPORT_LOCK_KEY,))
+                db.execute_sql('SELECT pg_advisory_unlock(%s, hashtext(current_schema()))', (IMPORT_LOCK_KEY,))
     else:
         if fcntl is None or not db.database or db.database == ':memory:':
             yield
@@ -2185,33 +2239,96 @@ def import_lock(db):
         release()
 
 
+def import_running_elsewhere(db) -> bool:
+    """Whether another process holds import_lock now; asked without taking it
+    (PostgreSQL: pg_locks; SQLite: a shared flock tried and let go at once on
+    the lock file, if there is one). Unsure (no such file, an error): False."""
+    if is_postgres(db):
+        # A two-key advisory lock shows as classid, objid (the keys as oids) and objsubid 2.
+        return bool(db.execute_sql(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            'AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) '
+            'AND classid::bigint = %s AND objsubid = 2 AND pid <> pg_backend_pid() '
+            'AND objid::bigint = (hashtext(current_schema())::bigint & 4294967295))',
+            (IMPORT_LOCK_KEY,)).fetchone()[0])
+    if fcntl is None or not db.database or db.database == ':memory:':
+        return False
+    try:
+        fd = os.open(f'{db.database}-import.lock', os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)        # releases the shared lock, if taken
+
+
+def _schema_gaps(db, models) -> list[tuple]:
+    """What ``models`` describe that the database lacks, read from the catalog
+    only: ``('table', model, None)``, ``('column', model, field)`` or
+    ``('index', model, index)``; a missing table's columns and indexes are not
+    listed (creating it makes them). Takes no lock on any table, so it never
+    waits for an import's open transaction."""
+    tables = set(db.get_tables())
+    gaps = []
+    for model in peewee.sort_models(models):
+        table = model._meta.table_name
+        if table not in tables:
+            gaps.append(('table', model, None))
+            continue
+        have = {c.name for c in db.get_columns(table)}
+        gaps += [('column', model, field) for field in model._meta.sorted_fields
+                 if field.column_name not in have]
+        have = {i.name for i in db.get_indexes(table)}
+        gaps += [('index', model, index) for index in model._meta.fields_to_index()
+                 if index._name not in have]
+    return gaps
+
+
 def migrate_schema(db) -> list[str]:
     """Create missing tables, add missing columns and indexes. Idempotent and
-    safe to run from several processes at once. Returns what it changed."""
+    safe to run from several processes at once. Returns what it changed, e.g.
+    ``['added column processed_lines.title', 'created index ...']``.
+
+    Every process runs this at start, so an up-to-date database gets no DDL
+    and no transaction at all: CREATE INDEX IF NOT EXISTS takes a SHARE lock on
+    its table even when the index exists, and so waited for any import's open
+    batch transaction (PostgreSQL), as SQLite's BEGIN IMMEDIATE does
+    (trial-15f F2). Raises DatabaseError."""
     from playhouse.migrate import migrate as run_migrations, SchemaMigrator
     changes = []
     try:
+        gaps = _schema_gaps(db, MODELS)
+        # A first import builds processed_lines' indexes at its end, over the
+        # finished table (PlaylistIngest._drop_indexes): building them now would
+        # wait for its batch and slow the rest of it. It builds them, or the next
+        # import does (App.lock_imports) if it was killed.
+        defer = any(_is_line_index(gap) for gap in gaps) and import_running_elsewhere(db)
+        if not [gap for gap in gaps if not (defer and _is_line_index(gap))]:
+            if defer:
+                log.debug('migrate: processed_lines indexes are left to the import running')
+            return changes
         with schema_change(db):
-            existing_tables = set(db.get_tables())
             migrator = SchemaMigrator.from_database(db)
-            for model in MODELS:
-                table = model._meta.table_name
-                if table not in existing_tables:
-                    changes.append(f'created table {table}')
+            # Looked up again under the lock: another instance may have filled some.
+            for kind, model, field in _schema_gaps(db, MODELS):
+                if kind != 'column':
                     continue
-                have = {c.name for c in db.get_columns(table)}
-                for field in model._meta.sorted_fields:
-                    if field.column_name in have:
-                        continue
-                    if _sqlite_needs_backfill(db, field):
-                        # SQLite cannot ADD COLUMN with a non-constant default:
-                        # add it plain and fill in the existing rows.
-                        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{field.column_name}" DATETIME')
-                        db.execute_sql(f'UPDATE "{table}" SET "{field.column_name}" = CURRENT_TIMESTAMP')
-                    else:
-                        run_migrations(migrator.add_column(table, field.column_name, field))
-                    changes.append(f'added column {table}.{field.column_name}')
-            create_line_indexes(db, MODELS)
+                table = model._meta.table_name
+                if _sqlite_needs_backfill(db, field):
+                    # SQLite cannot ADD COLUMN with a non-constant default:
+                    # add it plain and fill in the existing rows.
+                    db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{field.column_name}" DATETIME')
+                    db.execute_sql(f'UPDATE "{table}" SET "{field.column_name}" = CURRENT_TIMESTAMP')
+                else:
+                    run_migrations(migrator.add_column(table, field.column_name, field))
+                changes.append(f'added column {table}.{field.column_name}')
+            changes += create_line_indexes(db, MODELS, defer_line_indexes=defer)
     except peewee.PeeweeException as exc:
         raise DatabaseError(f'cannot create or upgrade the tables: {first_line(exc)}') from None
     for change in changes:
@@ -2219,17 +2336,39 @@ def migrate_schema(db) -> list[str]:
     return changes
 
 
-def create_line_indexes(db, models=None) -> None:
-    """create_tables(models, safe) — by default processed_lines' indexes — inside
-    schema_change. A first import builds processed_lines' indexes after its rows
-    (PlaylistIngest._drop_indexes); two first imports that overlapped can have
-    stored a line twice, which the unique line_hash index refuses: the later
-    copy of each line (seconds old) is dropped, then the indexes are built."""
+def _is_line_index(gap) -> bool:
+    return gap[0] == 'index' and gap[1] is ProcessedLine
+
+
+def _create_missing(db, models, defer_line_indexes=False) -> list[str]:
+    """Create the tables and indexes of ``models`` the catalog does not list
+    (but processed_lines' indexes when ``defer_line_indexes``); issues no DDL
+    for what exists (see migrate_schema). Returns what it made."""
+    changes = []
+    for kind, model, index in _schema_gaps(db, models):
+        if defer_line_indexes and _is_line_index((kind, model)):
+            continue
+        if kind == 'table':
+            model._schema.create_all(safe=True)
+            changes.append(f'created table {model._meta.table_name}')
+        elif kind == 'index':
+            db.execute(model._schema._create_index(index, safe=True))
+            changes.append(f'created index {index._name}')
+    return changes
+
+
+def create_line_indexes(db, models=None, defer_line_indexes=False) -> list[str]:
+    """Create what is missing of ``models`` (by default processed_lines'
+    indexes) inside schema_change; returns what it made (see _create_missing
+    for ``defer_line_indexes``). A first import builds processed_lines'
+    indexes after its rows (PlaylistIngest._drop_indexes); two first imports
+    that overlapped can have stored a line twice, which the unique line_hash
+    index refuses: the later copy of each line (seconds old) is dropped, then
+    the indexes are built."""
     models = models or [ProcessedLine]
     try:
         with db.atomic():
-            db.create_tables(models, safe=True)
-        return
+            return _create_missing(db, models, defer_line_indexes)
     except peewee.IntegrityError:
         pass
     with db.atomic():
@@ -2243,7 +2382,17 @@ def create_line_indexes(db, models=None) -> None:
             '(SELECT MIN("id") FROM "processed_lines" WHERE "line_hash" IS NOT NULL GROUP BY "line_hash")'
         ).rowcount
         log.warning('processed_lines: %d lines stored twice by overlapping first imports were folded', removed)
-        db.create_tables(models, safe=True)
+        return _create_missing(db, models)
+
+
+def build_missing_line_indexes(db) -> list[str]:
+    """Build processed_lines' indexes that are missing (create_line_indexes,
+    under schema_change); returns what it made. None missing: catalog reads
+    only, no DDL and no transaction."""
+    if not any(_is_line_index(gap) for gap in _schema_gaps(db, [ProcessedLine])):
+        return []
+    with schema_change(db):
+        return create_line_indexes(db)
 
 
 def _sqlite_needs_backfill(db, field) -> bool:
@@ -6063,9 +6212,9 @@ class PlaylistIngest:
     @staticmethod
     def _restore_indexes() -> None:
         """Build the indexes _drop_indexes dropped. If we are killed before this,
-        the next start's migrate builds them (and folds duplicates the same way)."""
-        with schema_change(db_proxy.obj):
-            create_line_indexes(db_proxy.obj)
+        the next start's migrate builds them (and folds duplicates the same way),
+        or the next import once it holds the import lock (App.lock_imports)."""
+        build_missing_line_indexes(db_proxy.obj)
 
     def _read(self, fh, stats, seen, summary, by_type, on_progress):
         if self._use_worker():
@@ -10304,8 +10453,13 @@ class App:
         """Hold the database's import lock (import_lock) until the run ends;
         taken once, however many imports the run makes."""
         if not self._imports_locked:
-            self._held.enter_context(import_lock(self.open_db()))
+            db = self.open_db()
+            self._held.enter_context(import_lock(db))
             self._imports_locked = True
+            # An import killed with processed_lines' indexes down (a first
+            # import's, PlaylistIngest._drop_indexes) while this run's start
+            # left them to it (migrate_schema): built before this run imports.
+            build_missing_line_indexes(db)
 
     def open_db(self, migrate=True):
         if self.db is None:

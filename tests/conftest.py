@@ -55,12 +55,19 @@ def _pg_schema_url(base_url, schema):
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
-def _drop_pg_schema(schema):
+def pg_connect(autocommit=False):
+    """A plain psycopg2 connection to the test database (STALKEER_TEST_DATABASE_URL),
+    stalkeer's ?schema= aside: for what another program, or an administrator, does."""
     import psycopg2
     spec = stalkeer.parse_database_url(PG_URL, '.')
     conn = psycopg2.connect(dbname=spec['database'], user=spec['user'], host=spec['host'],
                             port=spec['port'], password=spec['password'])
-    conn.autocommit = True
+    conn.autocommit = autocommit
+    return conn
+
+
+def _drop_pg_schema(schema):
+    conn = pg_connect(autocommit=True)
     with conn.cursor() as cur:
         cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     conn.close()

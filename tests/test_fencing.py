@@ -404,6 +404,27 @@ def test_postgresql_connections_killed_mid_transfer_are_reconnected(server, tmp_
     assert done.status == 'completed' and done.locked_by is None
 
 
+def test_an_error_on_a_dead_connection_names_what_killed_it(pg_db):
+    """A statement in a savepoint kills its connection (pg_terminate_backend,
+    as an administrator or a restart would): peewee's ROLLBACK TO SAVEPOINT
+    then raises "connection already closed", which hid the first error
+    (trial-15d F6). first_line() names the first; an error with no earlier
+    one stays as it is."""
+    _, db = pg_db
+    with pytest.raises(stalkeer.peewee.InterfaceError) as caught:
+        with db.atomic():
+            with db.atomic():
+                db.execute_sql('SELECT pg_terminate_backend(pg_backend_pid())')
+    assert 'connection already closed' in str(caught.value)
+    line = stalkeer.first_line(caught.value)
+    assert 'already closed' not in line
+    assert line.startswith(('server closed the connection unexpectedly',
+                            'terminating connection due to administrator command')), line
+    db.close()
+    alone = stalkeer.peewee.InterfaceError('connection already closed')
+    assert stalkeer.first_line(alone) == 'connection already closed'
+
+
 def test_a_full_disk_under_the_database_says_disk_full(server, tiny_disk):
     """The SQLite file and the download on one disk that fills up: the message
     names the full disk (not SQLite's 'cannot rollback'), exit 1, no traceback."""

@@ -265,6 +265,14 @@ def test_download_refuses_an_unrequestable_url_in_one_line(url, reason, tmp_path
     ('postgresql://postgres:DbPassw0rd@[::1:5432/x', 'not a valid URL'),
     ('postgresql://postgres:DbPassw0rd@127.0.0.1:99999/x', 'the port must be from 1 to 65535'),
     ('postgresql://postgres:DbPassw0rd@127.0.0.1:5x/x', 'the port is not a number'),
+    # parse_qsl dropped blank values and kept the last of a repeated key, so these
+    # silently meant the public schema, or schema b (trial-15e F6)
+    ('postgresql://postgres:DbPassw0rd@127.0.0.1/x?schema=', 'the query parameter schema= is empty'),
+    ('postgresql://postgres:DbPassw0rd@127.0.0.1/x?schema=a&schema=b', 'schema= is given more than once'),
+    ('postgresql://postgres@127.0.0.1/x?sslmode=disable&sslmode=require', 'sslmode= is given more than once'),
+    ('postgresql://postgres@127.0.0.1/x?password=DbPassw0rd&password=DbPassw0rd', 'password= is given more'),
+    ('postgresql://postgres:DbPassw0rd@127.0.0.1/x?schema=a&sslmode', 'the query parameter sslmode= is empty'),
+    ('postgresql://postgres:DbPassw0rd@127.0.0.1/x?=DbPassw0rd', 'a query parameter has no name'),
 ])
 @pytest.mark.parametrize('where', ['--db', 'DATABASE_URL', 'ini'])
 def test_a_malformed_database_url_is_one_line_and_exit_2(url, says, where, tmp_path):

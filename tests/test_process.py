@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import re
 import signal
 import time
 
@@ -800,3 +801,47 @@ def test_an_import_lock_that_is_not_a_file_stops_the_import(tmp_path, planted):
     assert proc.returncode == 2 and len(err.splitlines()) == 1, err
     assert err.startswith(f'stalkeer: error: cannot use the import lock {lock} (')
     assert target.read_text() == 'kept'
+
+
+@pytest.mark.parametrize('worker', ['false', 'true'])
+def test_a_killed_postgresql_connection_is_named_by_its_real_cause(cli, tmp_path, monkeypatch, worker):
+    """pg_terminate_backend() of the import's connection between two batches:
+    the next batch fails on the dead connection, and then the savepoint's
+    rollback, the index rebuild in ``finally`` and the pointer's update each
+    meet it again with "connection already closed", the last of which was
+    the one reported (trial-15d F6). The line names what broke it; exit 2."""
+    from conftest import PG_SKIP_REASON, PG_URL, _drop_pg_schema, _pg_schema_url, pg_connect
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    import secrets
+    token = secrets.token_hex(4)
+    schema, app_name = f'kill_{os.getpid()}_{token}', f'stalkeer-kill-{token}'
+    url = f'{_pg_schema_url(PG_URL, schema)}&application_name={app_name}'
+    admin = pg_connect(autocommit=True)
+    killed = []
+
+    def kill_our_backend(name):
+        if name == 'after_ingest_batch' and not killed:
+            with admin.cursor() as cur:
+                cur.execute('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s',
+                            (app_name,))
+                killed.extend(ok for (ok,) in cur.fetchall())
+            time.sleep(0.2)            # the backend is gone before the next statement
+    monkeypatch.setattr(stalkeer, 'crash_point', kill_our_backend)
+    monkeypatch.setattr(stalkeer, 'INGEST_BATCH', 10)
+    monkeypatch.setenv('STALKEER_M3U_PARSE_WORKER', worker)
+    try:
+        code, out, err = process(cli, url, STK)
+    finally:
+        database = stalkeer.db_proxy.obj
+        if database is not None:
+            with contextlib.suppress(Exception):
+                database.close()
+        admin.close()
+        _drop_pg_schema(schema)
+    assert killed and all(killed)
+    assert code == 2, out + err
+    assert 'Traceback' not in err and len(err.strip().splitlines()) == 1, err
+    assert 'already closed' not in err
+    assert re.search(r'database error: (server closed the connection unexpectedly'
+                     r'|terminating connection due to administrator command)', err), err

@@ -1,5 +1,6 @@
 """schema.sql and the peewee models must describe the same tables, on both engines."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -10,7 +11,7 @@ import peewee
 import pytest
 
 import stalkeer
-from conftest import PG_SKIP_REASON, PG_URL, ROOT, _drop_pg_schema, _pg_schema_url
+from conftest import PG_SKIP_REASON, PG_URL, ROOT, _drop_pg_schema, _pg_schema_url, pg_connect
 
 SCHEMA = (ROOT / 'schema.sql').read_text(encoding='utf-8')
 TABLES = [m._meta.table_name for m in stalkeer.MODELS]
@@ -210,3 +211,180 @@ def test_a_user_owning_its_schema_needs_no_right_to_create_one(tmp_path):
             cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             cur.execute(f'DROP ROLE IF EXISTS "{role}"')
         admin.close()
+
+
+DDL = re.compile(r'\s*(CREATE|ALTER|DROP|LOCK)\b', re.I)
+
+
+def _capture_statements(monkeypatch, db):
+    """Every statement peewee sends through ``db`` from now on (DDL, the
+    migrator's, queries), as text."""
+    sent = []
+    execute_sql = db.execute_sql
+
+    def recording(sql, params=None, *args, **kwargs):
+        sent.append(sql)
+        return execute_sql(sql, params, *args, **kwargs)
+    monkeypatch.setattr(db, 'execute_sql', recording)
+    return sent
+
+
+def test_migrate_of_an_up_to_date_database_issues_no_ddl(db, monkeypatch):
+    """Every process migrates at start: on a database that has everything, that
+    is catalog reads only, no CREATE ... IF NOT EXISTS (trial-15f F2)."""
+    sent = _capture_statements(monkeypatch, db)
+    assert stalkeer.migrate_schema(db) == []
+    assert sent, 'the catalog was not read through execute_sql: the capture sees nothing'
+    assert [s for s in sent if DDL.match(s)] == []
+    assert not [s for s in sent if 'advisory' in s]     # no schema_change transaction either
+
+
+def test_migrate_creates_only_the_index_that_is_missing(db, monkeypatch):
+    db.execute_sql('DROP INDEX "download_info_status"')
+    sent = _capture_statements(monkeypatch, db)
+    assert stalkeer.migrate_schema(db) == ['created index download_info_status']
+    ddl = [s for s in sent if DDL.match(s)]
+    assert len(ddl) == 1 and 'download_info_status' in ddl[0], ddl
+    assert 'download_info_status' in {i.name for i in db.get_indexes('download_info')}
+
+
+def _hold_an_import_batch(db):
+    """A second connection with an insert into processed_lines not yet
+    committed, as an import's batch has; returns it (roll it back)."""
+    sql = "INSERT INTO processed_lines (line_hash, url) VALUES ('held', 'http://x/held.mkv')"
+    if stalkeer.is_postgres(db):
+        conn = pg_connect()
+        with conn.cursor() as cur:
+            cur.execute(f'SET search_path TO "{db.stalkeer_schema}"')
+            cur.execute(sql)              # psycopg2 opened a transaction: it stays open
+        return conn
+    conn = sqlite3.connect(db.database, isolation_level=None)
+    conn.execute('BEGIN IMMEDIATE')
+    conn.execute(sql)
+    return conn
+
+
+def test_migrate_does_not_wait_for_an_open_import_batch(db, tmp_path):
+    """`status` or `process --dry-run` beside an import: their start-up
+    migrate waited for each batch to commit (CREATE INDEX IF NOT EXISTS wants
+    a SHARE lock; SQLite's BEGIN IMMEDIATE the write lock), trial-15f F2."""
+    import threading
+    db.close()
+    holder = _hold_an_import_batch(db)
+    result = {}
+
+    def migrate():
+        try:
+            result['changes'] = stalkeer.migrate_schema(db)
+        except Exception as exc:       # noqa: BLE001 - reported by the assert below
+            result['error'] = exc
+        finally:
+            db.close()
+    worker = threading.Thread(target=migrate, daemon=True)
+    try:
+        worker.start()
+        worker.join(5)
+        waited = worker.is_alive()
+    finally:
+        holder.rollback()
+        worker.join(30)
+        holder.close()
+    assert not waited, 'migrate waited for the open import transaction'
+    assert result == {'changes': []}
+
+
+def test_commands_start_beside_an_open_import_batch(db, db_url, tmp_path):
+    """The user's view of trial-15f F2: `status` and `lines` beside an import
+    waited for its batch (PostgreSQL, behind CREATE INDEX IF NOT EXISTS) or
+    failed after the 15 s busy timeout with "database is locked" (SQLite)."""
+    from conftest import start_stalkeer
+    db.close()
+    holder = _hold_an_import_batch(db)
+    try:
+        for argv in (['status'], ['lines', 'heat']):
+            proc = start_stalkeer('--db', db_url, *argv, cwd=tmp_path)
+            try:
+                out, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                pytest.fail(f'{argv[0]} waited for the open import transaction')
+            assert proc.returncode == 0, (argv, out + err)
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+@contextlib.contextmanager
+def _import_lock_held_elsewhere(db, schema=None):
+    """import_lock held as another process would: its own connection (PostgreSQL;
+    importing into ``schema``, by default the database's) or its own open file
+    (SQLite's flock)."""
+    if stalkeer.is_postgres(db):
+        conn = pg_connect(autocommit=True)
+        with conn.cursor() as cur:
+            cur.execute(f'SET search_path TO "{schema or db.stalkeer_schema}"')
+            cur.execute('SELECT pg_advisory_lock(%s, hashtext(current_schema()))', (stalkeer.IMPORT_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            with conn.cursor() as cur:     # at once: a closed connection's backend lingers a moment
+                cur.execute('SELECT pg_advisory_unlock(%s, hashtext(current_schema()))',
+                            (stalkeer.IMPORT_LOCK_KEY,))
+            conn.close()
+        return
+    import fcntl
+    fd = os.open(f'{db.database}-import.lock', os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def _line_indexes(db):
+    return {i.name for i in db.get_indexes('processed_lines') if i.columns != ['id']}
+
+
+def test_migrate_leaves_the_line_indexes_to_the_import_running(db, monkeypatch):
+    """A first import drops processed_lines' indexes and builds them at its end
+    (PlaylistIngest._drop_indexes): another command's start built them in the
+    middle of it, waiting for its batch first (trial-15f F2)."""
+    names = _line_indexes(db)
+    assert not stalkeer.import_running_elsewhere(db)
+    if stalkeer.is_postgres(db):
+        with _import_lock_held_elsewhere(db, schema='public'):      # one schema's import is not another's
+            assert not stalkeer.import_running_elsewhere(db)
+    for name in names:
+        db.execute_sql(f'DROP INDEX "{name}"')
+    with _import_lock_held_elsewhere(db):
+        assert stalkeer.import_running_elsewhere(db)
+        sent = _capture_statements(monkeypatch, db)
+        assert stalkeer.migrate_schema(db) == []
+        assert [s for s in sent if DDL.match(s)] == []
+        assert _line_indexes(db) == set()
+        db.execute_sql('DROP INDEX "download_info_status"')       # what is not the import's is built
+        assert stalkeer.migrate_schema(db) == ['created index download_info_status']
+        assert _line_indexes(db) == set()
+    assert not stalkeer.import_running_elsewhere(db)
+    assert sorted(stalkeer.migrate_schema(db)) == sorted(f'created index {n}' for n in names)
+    assert _line_indexes(db) == names
+
+
+def test_an_import_builds_the_line_indexes_a_killed_import_left_down(cli, db_url, tmp_path, monkeypatch):
+    """The first import was killed with the indexes down while this run
+    started (so its migrate left them to that import): this run builds them
+    once it holds the import lock, before it imports into the table."""
+    playlist = ROOT.parent / 'shared' / 'playlists' / 'germainlefebvre4-Stalkeer__sample.m3u'
+    assert cli('--db', db_url, 'process', playlist)[0] == 0
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    names = _line_indexes(db)
+    for name in names:
+        db.execute_sql(f'DROP INDEX "{name}"')
+    db.close()
+    monkeypatch.setattr(stalkeer, 'import_running_elsewhere', lambda db: True)
+    code, out, err = cli('--db', db_url, 'process', '--force', playlist)
+    assert code == 0, err
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    assert _line_indexes(db) == names
+    db.close()
