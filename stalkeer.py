@@ -522,10 +522,13 @@ class Redactor:
     def __init__(self):
         self._secrets: set[str] = set()
         self._weak: set[str] = set()
+        # What a secret is shown as when not '***' (a notification URL whole: its host kept).
+        self._shown_as: dict[str, str] = {}
         self._lock = threading.Lock()
         self._pattern: re.Pattern | None = None
 
-    def add(self, secret) -> None:
+    def add(self, secret, shown_as: str = '***') -> None:
+        """Mask ``secret`` wherever it shows up, as ``shown_as``."""
         secret = '' if secret is None else str(secret)
         # One or two characters are not even masked as a segment (/1/ is an id);
         # the URL patterns mask them where they are credentials.
@@ -533,6 +536,8 @@ class Redactor:
                 or secret.lower() in _XTREAM_PREFIXES:
             return
         with self._lock:
+            if shown_as != '***':
+                self._shown_as[secret] = shown_as
             (self._secrets if distinctive_secret(secret) else self._weak).add(secret)
             longest_first = lambda found: sorted(found, key=len, reverse=True)  # noqa: E731
             alternatives = [re.escape(s) for s in longest_first(self._secrets)]
@@ -552,7 +557,8 @@ class Redactor:
         # other '***' that the whole no longer matched (trial-15e F8).
         pattern = self._pattern
         if pattern is not None:
-            text = pattern.sub('***', text)
+            shown_as = self._shown_as
+            text = pattern.sub((lambda m: shown_as.get(m.group(), '***')) if shown_as else '***', text)
         # URLs merely shown are not learnt from: an example in a message
         # ('postgresql://user:pass@host/db') would make 'user' a secret.
         # Each pattern only where the text has what it needs ('://', 'url: /', '='):
@@ -627,9 +633,9 @@ def _redact_url_split(url: str) -> str:
         return url   # a file path, nothing secret
     netloc = parts.netloc
     if '@' in netloc:
+        # The user is half of the account, as a query's username= is: masked too.
         userinfo, host = netloc.rsplit('@', 1)
-        user = userinfo.split(':', 1)[0]
-        netloc = (f'{user}:***@{host}' if ':' in userinfo else f'***@{host}')
+        netloc = (f'***:***@{host}' if ':' in userinfo else f'***@{host}')
     segments = parts.path.split('/')
     for i in _account_segments(segments):
         segments[i] = '***'
@@ -671,8 +677,13 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
     if parts.scheme.lower() == 'sqlite':
         return
     found = []
-    if parts.password:      # the user of user:pass@ stays readable, as redact_url shows it
+    if parts.password:
         found.append(parts.password)
+    # The user too, as a query's username= is, but not a database's: a role such
+    # as 'postgres' masked by value would mangle every 'postgresql://' shown
+    # (redact_url masks it in the URL all the same).
+    if parts.username and not parts.scheme.lower().startswith('postgres'):
+        found.append(parts.username)
     segments = parts.path.split('/')
     account = _account_segments(segments)
     # Without a known prefix only the Xtream live shape /USER/PASS/123[.ts|.m3u8] is
@@ -686,6 +697,27 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
         for form in {value, urllib.parse.unquote(value)}:
             if configured or _learnable(form):
                 redact.add(form)
+
+
+def masked_secret_url(url: str) -> str:
+    """A URL that is a key in itself (register_secret_url) as `config` shows it:
+    an http(s) one keeps its host and port, its userinfo masked as redact_url
+    masks it and all after the host as one ``/***``
+    (``https://***:***@hc-ping.com/***``), as errors about it show it. Any
+    other scheme (Apprise's ``tgram://TOKEN/CHAT``) holds its key where a host
+    would be: ``scheme://***``."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.netloc.rpartition('@')[2]
+    except ValueError:
+        parts = host = None
+    if parts is None or parts.scheme.lower() not in ('http', 'https') or not host:
+        return f'{(parts.scheme if parts else "") or "?"}://***'
+    userinfo = parts.netloc.rpartition('@')[0]
+    if userinfo:
+        host = ('***:***@' if ':' in userinfo else '***@') + host
+    rest = url.split('://', 1)[1][len(parts.netloc):]
+    return f'{parts.scheme}://{host}' + ('/***' if rest.strip('/') else '')
 
 
 def register_secret_url(url: str) -> None:
@@ -702,10 +734,18 @@ def register_secret_url(url: str) -> None:
     if scheme.lower() in ('http', 'https'):
         netloc, _, rest = rest.partition('/')
         if '@' in netloc:
-            redact.add(netloc.rsplit('@', 1)[0])
+            # User and password each: shown as redact_url shows them (***:***@host).
+            for part in netloc.rsplit('@', 1)[0].split(':', 1):
+                for form in {part, urllib.parse.unquote(part)}:
+                    redact.add(form)
     rest = rest.strip('/')
-    # A short path ('hook') would mask that word in every message: mask the URL whole.
-    redact.add(rest if len(rest) >= 8 else url)
+    # A short path ('hook') would mask that word in every message: the URL is masked
+    # whole, shown as `config` shows it, its host kept. Nothing after the host: no key
+    # but the userinfo (above).
+    if len(rest) >= 8:
+        redact.add(rest)
+    elif rest:
+        redact.add(url, masked_secret_url(url))
     for part in re.split(r'[/?&=#:@]+', rest):
         # A host name or address ('127.0.0.1') is no token: it would be masked everywhere.
         if len(part) >= 8 and any(c.isdigit() for c in part) and '.' not in part:
@@ -1076,6 +1116,17 @@ def _plain(number) -> str:
 _NUMBER_TEXT = _LazyPattern(r'[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?', re.ASCII)
 
 
+def quoted_value(value, limit: int = 40) -> str:
+    """A one-line setting's value as an error quotes it: its first line, clipped,
+    in quotes. An indented line after a key continues its value in an ini file:
+    ``timeout = 10`` then an indented ``api_key = SECRET`` makes ``10\\napi_key =
+    SECRET`` of it; only the count of such lines is said, never their text."""
+    first, *more = str('' if value is None else value).strip().split('\n')
+    return repr(clip(first.strip(), limit)) + (
+        f' (and {len(more)} more line(s), not shown: an indented line continues the value '
+        'above it)' if more else '')
+
+
 def parse_number(text, kind: type, minimum, maximum):
     """``text`` as an ``int`` or ``float`` in [minimum, maximum].
 
@@ -1085,7 +1136,7 @@ def parse_number(text, kind: type, minimum, maximum):
     inf are refused: float() accepts them, a timeout of inf waits forever, and
     nan passes every comparison test by failing it."""
     what = 'a whole number' if kind is int else 'a number'
-    expected = f'must be {what} from {_plain(minimum)} to {_plain(maximum)}, got {clip(text, 40)!r}'
+    expected = f'must be {what} from {_plain(minimum)} to {_plain(maximum)}, got {quoted_value(text)}'
     text = str(text).strip()
     # int()/float() also take '1_000' and other scripts' digits ('١٢'): a typo
     # like '1_0' would silently be 10. ASCII digits, one sign, one point, an exponent.
@@ -1323,6 +1374,38 @@ def _closest_key(section: str, key: str) -> str | None:
     return None
 
 
+# What a message may quote of an ini key: a name, as every known key is one.
+_KEY_NAME = _LazyPattern(r'[A-Za-z_][\w.-]{0,39}')
+
+
+def shown_config_key(key: str) -> str:
+    """An ini key as messages name it: its first word only. configparser takes
+    ``url http://USER:PASS@h/…`` (no '=') as key ``url http`` split at the first
+    ':', and ``api_key SECRET: x`` as ``api_key SECRET``: past the first word a
+    key may be a value, and a key that is no name at all (``TOKEN/x?a = b``)
+    is not quoted."""
+    word, _, more = key.strip().partition(' ')
+    if not more and '\t' in word:
+        word, _, more = word.partition('\t')
+    if not _KEY_NAME.fullmatch(word):   # 'TOKEN/get.php?username' = x: no name, maybe a value
+        return '(a key that is not a name, not shown)'
+    return word + (' …' if more.strip() else '')
+
+
+def _unparsable_line(path: str, number: int, line: str) -> str:
+    """The error for an ini line that is neither ``[section]`` nor ``key = value``.
+    It names the line number and at most the first word (the would-be key of
+    ``api_key SECRET``, a forgotten '='), never the rest: that is likely the
+    value, a secret perhaps (trial-16a F2). A line of one word (a value pasted
+    alone?) or whose first word does not look like a key (a URL) is not quoted."""
+    words = line.split()
+    if len(words) > 1 and _KEY_NAME.fullmatch(words[0]):
+        return (f'config file {path} line {number} is not valid: {words[0] + " …"!r} is neither '
+                'a [section] nor key = value (its text is not shown: it may hold a secret)')
+    return (f'config file {path} line {number} is not valid: it is neither a [section] '
+            'nor key = value (its text is not shown: it may hold a secret)')
+
+
 class Config:
     """stalkeer.ini plus environment overrides, with typed, validated getters.
 
@@ -1361,9 +1444,8 @@ class Config:
                 errors = [] if isinstance(exc, configparser.MissingSectionHeaderError) \
                     else getattr(exc, 'errors', None) or []
                 lines = text.split('\n')        # as configparser counts them
-                raise_config_errors([f'config file {path} line {number} is not valid: '
-                                     f'{clip(lines[number - 1].strip(), 80)!r} is neither a [section] '
-                                     'nor key = value' for number, _ in errors])
+                raise_config_errors([_unparsable_line(path, number, lines[number - 1])
+                                     for number, _ in errors])
                 first = str(exc).strip().splitlines()[0]
                 raise ConfigError(f'config file {path} is not valid: {clip(first)}') from None
         self.db_url_override = db_url
@@ -1440,7 +1522,7 @@ class Config:
         lowered = str(value).strip().lower()
         if lowered in _BOOL_SPELLINGS:
             return _BOOL_SPELLINGS[lowered]
-        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {clip(str(value), 40)!r}')
+        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {quoted_value(value)}')
 
     def getswitch(self, section, key) -> str:
         """A key that is a boolean or ``auto`` (SWITCH_CONFIG_KEYS): 'auto',
@@ -1453,7 +1535,7 @@ class Config:
         if lowered in _BOOL_SPELLINGS:
             return 'true' if _BOOL_SPELLINGS[lowered] else 'false'
         raise ConfigError(f'{where} must be auto, true or false (or yes/no, on/off, 1/0), '
-                          f'got {clip(str(value), 40)!r}')
+                          f'got {quoted_value(value)}')
 
     def getheader(self, section, key) -> str:
         """A value sent in an HTTP header (API key, User-Agent): printable ASCII
@@ -1520,6 +1602,11 @@ class Config:
         value = (value or '').strip()
         if not value:
             return None
+        if '\n' in value:      # an indented line under it: not the URL, maybe a secret
+            first, more = value.split('\n', 1)
+            raise ConfigError(f'{where} must be one http:// or https:// URL, got '
+                              f'{redact(redact_url(first.strip()))!r} (and {more.count(chr(10)) + 1} '
+                              'more line(s), not shown: an indented line continues the value above it)')
         problem = url_problem(value)
         if problem or not re.match(r'(?i)https?://', value):
             raise ConfigError(f'{where} must be an http:// or https:// URL, got '
@@ -1537,7 +1624,7 @@ class Config:
                     continue
                 near = _closest_key(section, key)
                 what = 'key' if section in DEFAULTS else 'section'
-                warnings.append(f'{self.path}: [{clip(section, 80)}] {clip(key, 80)} is ignored: '
+                warnings.append(f'{self.path}: [{clip(section, 80)}] {shown_config_key(key)} is ignored: '
                                 f'unknown {what}' + (f' (did you mean {near}?)' if near else ''))
         known = {f'{_ENV_PREFIX}{s}_{k}'.upper() for s, keys in DEFAULTS.items() for k in keys}
         known.add('STALKEER_CONFIG')
@@ -7650,7 +7737,11 @@ class XtreamSettings:
             if not problem and urllib.parse.urlsplit(url).scheme.lower() not in ('http', 'https'):
                 problem = 'must be an http:// or https:// address'
             if problem:
-                # A panel taken from the get.php playlist URL is that setting's.
+                # A panel taken from the get.php playlist URL is that setting's, and its
+                # mistake is said as [m3u] url's own check says it: `config --check`
+                # names it once (trial-16a F6).
+                if derived:
+                    cfg.geturl('m3u', 'url')
                 raise ConfigError(f'{cfg.where("m3u", "url") if derived else url_where}: {problem}')
             if not (username and password):
                 raise ConfigError(f'{url_where} is set without {account}')
@@ -10384,7 +10475,7 @@ def log_level(cfg: Config) -> int:
     level = logging.getLevelName(level_name)
     if not isinstance(level, int):
         raise ConfigError(f'{cfg.where("logging", "level")} must be DEBUG, INFO, WARNING or ERROR, '
-                          f'got {clip(level_name, 40)!r}')
+                          f'got {quoted_value(level_name)}')
     return level
 
 
@@ -10538,15 +10629,30 @@ _SECRET_URL_KEYS = frozenset({('notify', 'webhook_url'), ('notify', 'healthcheck
                               ('notify', 'apprise_urls')})
 
 
+# Keys whose value may span lines (one pattern, mapping or name a line); in any
+# other an indented line is a slip that continues the value above it.
+_MULTILINE_CONFIG_KEYS = frozenset({('radarr', 'path_map'), ('sonarr', 'path_map'),
+                                    *(('filter', key) for key in LineFilter.KEYS),
+                                    ('notify', 'apprise_urls'), ('serve', 'allowed_hosts'),
+                                    ('quality', 'preference'), ('quality', 'languages')})
+
+
 def masked_config_value(section: str, key: str, value: str | None) -> str:
-    """A config value as `config` shows it: secrets masked, URL credentials too."""
+    """A config value as `config` shows it: secrets masked, URL credentials too.
+    Of a one-line key only the first line: what an indented line added to it
+    (``  api_key = SECRET`` under ``timeout = 10``) is not its value and may be
+    a secret (quoted_value says the same in errors)."""
     if not value:
         return value or ''
+    if '\n' in value and (section, key) not in _MULTILINE_CONFIG_KEYS:
+        first, more = value.split('\n', 1)
+        return (masked_config_value(section, key, first.strip())
+                + f'  (and {more.count(chr(10)) + 1} more line(s), not shown: an indented line '
+                'continues the value above it)')
     if (section, key) in _SECRET_CONFIG_KEYS or 'password' in key:
         return '***'
     if (section, key) in _SECRET_URL_KEYS:
-        return ' '.join(f'{urllib.parse.urlsplit(u).scheme or "?"}://***'
-                        for u in re.split(r'[\s,]+', value) if u)
+        return ' '.join(masked_secret_url(u) for u in re.split(r'[\s,]+', value) if u)
     if key == 'url' or key.endswith('_url'):
         register_url_secrets(value)
         return redact_url(value)
@@ -10600,11 +10706,15 @@ def config_entries(cfg: Config, args) -> list[dict]:
             entries.append({'section': section, 'key': key, 'source': source,
                             'value': masked_config_value(section, key, value),
                             'resolved': resolved})
+    # A key stalkeer does not know has no known meaning, so no rule could tell
+    # whether its value is a secret: a misspelt `apikey = …` or `passwd = …` is
+    # most likely one (trial-16a F1). Its value is never shown (JSON: null), only
+    # its name and the known key it most likely means.
     for section, key in sorted(cfg.file_options()):
         if key not in DEFAULTS.get(section, {}):
-            entries.append({'section': section, 'key': key, 'source': 'file, unknown key: ignored',
-                            'value': masked_config_value(section, key, cfg.get(section, key)),
-                            'resolved': None})
+            entries.append({'section': section, 'key': shown_config_key(key),
+                            'source': 'file, unknown key: ignored', 'value': None,
+                            'resolved': None, 'did_you_mean': _closest_key(section, key)})
     return entries
 
 
@@ -10687,6 +10797,10 @@ def cmd_config(app: App) -> int:
             if entry['section'] != section:
                 section = entry['section']
                 out(f'[{section}]')
+            if entry['value'] is None:      # an unknown key: config_entries
+                near = f'; did you mean {entry["did_you_mean"]}?' if entry['did_you_mean'] else ''
+                out(f'  {entry["key"]} (value not shown)  ({entry["source"]}{near})')
+                continue
             value = entry['value'].replace('\n', '\n      ')     # multi-line values stay indented
             resolved = f' -> {entry["resolved"]}' if entry.get('resolved') else ''
             out(f'  {entry["key"]} = {value}{resolved}  ({entry["source"]})')
@@ -12388,7 +12502,7 @@ class Notifier:
         self.on = (cfg.get('notify', 'on') or 'failure').lower()
         if self.on not in ('failure', 'always', 'never'):
             raise ConfigError(f'{cfg.where("notify", "on")} must be failure, always or never, '
-                              f'got {clip(self.on, 40)!r}')
+                              f'got {quoted_value(self.on)}')
         self.webhook = cfg.geturl('notify', 'webhook_url')
         self.healthcheck = (cfg.geturl('notify', 'healthcheck_url') or '').rstrip('/') or None
         self.apprise_urls = [u.strip() for u in re.split(r'[\s,]+', cfg.get('notify', 'apprise_urls') or '')

@@ -144,7 +144,7 @@ def test_secrets_never_reach_output_or_the_log(server, tmp_path, sqlite_url):
     assert 'hunter22pw' not in text and 'alice' not in text and 'dbpw98765' not in text
     assert '/movie/***/***/1.mkv' in log_file.read_text()
     assert 'password=***' in text
-    assert 'cannot open database postgresql://bob:***@127.0.0.1:1/stalkeer' in err
+    assert 'cannot open database postgresql://***:***@127.0.0.1:1/stalkeer' in err
     assert len(err.strip().splitlines()) == 1
     # The database keeps the real URL.
     urls = [r[0] for r in sqlite3.connect(tmp_path / 'stalkeer.db').execute('SELECT url FROM download_info')]
@@ -159,7 +159,8 @@ def test_secrets_never_reach_output_or_the_log(server, tmp_path, sqlite_url):
     ('http://h:80/luke/210274/78482', 'http://h:80/***/***/78482'),
     ('http://h/get.php?username=u&password=p&type=m3u_plus',
      'http://h/get.php?username=***&password=***&type=m3u_plus'),
-    ('http://user:pw@h/x.mkv', 'http://user:***@h/x.mkv'),
+    ('http://user:pw@h/x.mkv', 'http://***:***@h/x.mkv'),
+    ('http://user@h/x.mkv', 'http://***@h/x.mkv'),
     ('http://nas:7878/radarr/api/v3/movie?apikey=0123456789abcdef', 'http://nas:7878/radarr/api/v3/movie?apikey=***'),
     ('http://h/vod/film.mp4', 'http://h/vod/film.mp4'),
 ])

@@ -219,10 +219,13 @@ apprise_urls = tgram://{secrets[8]}/12345
         assert secret not in out + err, secret
     assert '  api_key = ***  (file)' in out
     assert '  token = ***  (environment STALKEER_SERVE_TOKEN)' in out
-    assert '  url = postgresql://bob:***@db/stalkeer  (option --db)' in out
+    # The user of user:password@ is half of the account: masked too (trial-16a F8).
+    assert '  url = postgresql://***:***@db/stalkeer  (option --db)' in out
     assert '  url = http://provider:8080/get.php?username=***&password=***&type=m3u_plus  (file)' in out
-    assert '  url = http://admin:***@sonarr:8989  (file)' in out
-    assert '  webhook_url = https://***  (file)' in out and '  apprise_urls = tgram://***  (file)' in out
+    assert '  url = http://***:***@sonarr:8989  (file)' in out
+    # A notification URL keeps its host, as its errors show it (trial-16a F8).
+    assert '  webhook_url = https://discord.com/***  (file)' in out
+    assert '  healthcheck_url = https://hc-ping.com/***  (file)' in out and '  apprise_urls = tgram://***  (file)' in out
     values, _ = config_json(cli, '--config', ini)
     assert values['radarr', 'api_key']['value'] == '***'
 
@@ -438,15 +441,16 @@ def test_config_names_every_line_of_the_file_it_cannot_parse(cli, tmp_path):
                      '[downloads]\nretry_attempts = 2\njust words\n')
     code, out, err = cli('--config', path, 'config', '--check')
     assert code == 2 and 'Traceback' not in err
+    # The first word only (the would-be key): the rest may be a value (trial-16a F2).
     assert err.strip().splitlines() == [
-        f"stalkeer: error: config file {path} line 3 is not valid: 'no equals sign' is neither a "
-        "[section] nor key = value",
-        f"stalkeer: error: config file {path} line 6 is not valid: 'just words' is neither a "
-        "[section] nor key = value"]
+        f"stalkeer: error: config file {path} line 3 is not valid: 'no …' is neither a "
+        "[section] nor key = value (its text is not shown: it may hold a secret)",
+        f"stalkeer: error: config file {path} line 6 is not valid: 'just …' is neither a "
+        "[section] nor key = value (its text is not shown: it may hold a secret)"]
     code, out, err = cli('--config', path, 'status')
     assert code == 2 and err.strip().splitlines() == [
-        f"stalkeer: error: config file {path} line 3 is not valid: 'no equals sign' is neither a "
-        "[section] nor key = value"]
+        f"stalkeer: error: config file {path} line 3 is not valid: 'no …' is neither a "
+        "[section] nor key = value (its text is not shown: it may hold a secret)"]
 
 
 # -- every error names where the value came from (trial-15e F9) ------------------------

@@ -120,7 +120,7 @@ def test_a_url_merely_shown_teaches_nothing():
     user, password = account()
     text = stalkeer.redact(f'use postgresql://{user}:{password}@host/db, e.g. '
                            f'http://h/movie/{user}/{password}/1.mkv')
-    assert text == f'use postgresql://{user}:***@host/db, e.g. http://h/movie/***/***/1.mkv'
+    assert text == 'use postgresql://***:***@host/db, e.g. http://h/movie/***/***/1.mkv'
     assert stalkeer.redact(f'{user}_agent {password}') == f'{user}_agent {password}'
 
 
@@ -294,7 +294,7 @@ def test_a_weak_secret_is_masked_where_it_is_a_credential(user, password):
         (f'http://h:8080/movie/{user}/{password}/12.mkv', 'http://h:8080/movie/***/***/12.mkv'),
         (f'http://h/get.php?username={user}&password={password}&type=m3u',
          'http://h/get.php?username=***&password=***&type=m3u'),
-        (f'http://{user}:{password}@h/x', f'http://{user}:***@h/x'),
+        (f'http://{user}:{password}@h/x', 'http://***:***@h/x'),
         (f'with url: /movie/{user}/{password}/12.mkv (refused)', 'with url: /movie/***/***/12.mkv (refused)'),
         (f'with url: /{user}/{password}/77 (refused)', 'with url: /***/***/77 (refused)'),
         (f'player_api.php?username={user}&password={password}', 'player_api.php?username=***&password=***'),
@@ -448,3 +448,140 @@ def test_a_healthcheck_url_with_a_query_is_pinged_with_its_suffix_in_the_path(se
     assert f'/hook?token={HOOK_TOKEN}' in paths
     assert_clean(bodies + out + err, HOOK_TOKEN)
     assert '"title": "X ***"' in bodies.replace('\\"', '"')
+
+
+# -- config text stalkeer cannot classify is never shown (trial-16a F1, F2, F6, F8) ----------
+
+def _ini(tmp_path, text):
+    path = tmp_path / 'stalkeer.ini'
+    path.write_text(text, encoding='utf-8')
+    return path
+
+
+def test_config_never_shows_the_value_of_an_unknown_key(cli, tmp_path):
+    """A key stalkeer does not know has no known meaning: whether its value is a
+    secret nobody can tell (a misspelt apikey = … surely is). `config` names the
+    key and the one it likely means, never the value; other commands warn with
+    the name only, its first word (``url http://U:P@h``, no '=', is key ``url http``)."""
+    key, password, user, token, hook = (f'k{secrets.token_hex(6)}', f'p{secrets.token_hex(6)}',
+                                        f'u{secrets.token_hex(5)}', f't{secrets.token_hex(6)}',
+                                        f'w{secrets.token_hex(6)}')
+    ini = _ini(tmp_path, f'[radarr]\napikey = {key}\n[xtream]\npasswd = {password}\n'
+                         f'[serve]\nauth_token = {token}\n[notify]\nwebhook = http://127.0.0.1:1/hook/{hook}\n'
+                         f'[m3u]\nurl http://{user}:{password}x@h/x.m3u\n'
+                         f'[sonarr]\napi_key {token}x: {hook}x\n{key}x/get.php?username = 1\n')
+    secret_values = (key, password, user, token, hook)
+    code, out, err = cli('--config', ini, 'config', '--check')
+    assert code == 0, err
+    assert_clean((out + err).lower(), *secret_values)
+    assert '  apikey (value not shown)  (file, unknown key: ignored; did you mean [radarr] api_key?)' \
+        in out.splitlines()
+    assert '  passwd (value not shown)  (file, unknown key: ignored; did you mean [xtream] password?)' \
+        in out.splitlines()
+    assert '  url … (value not shown)  (file, unknown key: ignored)' in out.splitlines()
+    code, out, err = cli('--config', ini, 'config', '--json')
+    assert code == 0, err
+    assert_clean(out.lower(), *secret_values)
+    values = {(e['section'], e['key']): e for e in json.loads(out)['values']}
+    assert values['radarr', 'apikey']['value'] is None
+    assert values['radarr', 'apikey']['did_you_mean'] == '[radarr] api_key'
+    code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path / "s.db"}', 'status')
+    assert code == 0, err
+    assert_clean((out + err).lower(), *secret_values)
+    assert f'stalkeer: {ini}: [sonarr] api_key … is ignored: unknown key' in err
+    assert f'stalkeer: {ini}: [sonarr] (a key that is not a name, not shown) is ignored: unknown key' in err
+
+
+# (A line with ':' is key: value to configparser: 'url http://U:P@h' is key 'url http',
+# an unknown key whose value is never shown: test_config_never_shows_the_value_of_an_unknown_key.)
+@pytest.mark.parametrize('line', ['api_key {s}', 'password   {s}', 'token\t{s}', '{s}',
+                                  '{s}/get.php username x', '- {s}', 'url {s}@h/get.php'])
+def test_an_unparsable_ini_line_is_never_quoted(cli, tmp_path, line):
+    """A line that is neither [section] nor key = value (a forgotten '=') names
+    its number and at most its first word, when that looks like a key."""
+    secret = f's{secrets.token_hex(6)}'
+    ini = _ini(tmp_path, f'[radarr]\nurl = http://radarr:7878\n{line.format(s=secret)}\n')
+    for argv in (['status'], ['config', '--check']):
+        code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path / "s.db"}', *argv)
+        assert code == 2, (out, err)
+        assert_clean(out + err, secret)
+        assert f'config file {ini} line 3 is not valid: ' in err
+    first = line.split()[0]
+    if first.isidentifier() and ' ' in line.format(s='x').strip() or '\t' in line:
+        assert f"'{first} …' is neither a [section] nor key = value" in err
+
+
+def test_an_indented_line_continuing_a_one_line_key_is_never_shown(cli, tmp_path):
+    """An indented line continues the key above it (configparser): under
+    ``timeout = 10`` an indented ``api_key = SECRET`` is part of the timeout's
+    value. Errors quote the first line; `config` shows it, counting the rest."""
+    secret = f's{secrets.token_hex(6)}'
+    ini = _ini(tmp_path, f'[radarr]\ntimeout = 10\n  api_key = {secret}\nrescan = maybe\n  {secret}b\n'
+                         f'[logging]\nlevel = loud\n  {secret}c\n[notify]\non = sometimes\n  {secret}d\n'
+                         f'[sonarr]\nurl = http://sonarr:8989\n  {secret}e\n')
+    code, out, err = cli('--config', ini, 'config', '--check')
+    assert code == 2
+    assert_clean(out + err, secret)
+    assert "[radarr] timeout must be a number from 1 to 3600, got '10' (and 1 more line(s), not shown" in err
+    assert "[radarr] rescan must be true or false (or yes/no, on/off, 1/0), got 'maybe' (and 1 more" in err
+    assert "got 'LOUD' (and 1 more line(s)" in err and "got 'sometimes' (and 1 more line(s)" in err
+    assert '  timeout = 10  (and 1 more line(s), not shown: an indented line continues the value ' \
+        'above it)  (file)' in out.splitlines()
+    assert '  url = http://sonarr:8989  (and 1 more line(s), not shown' in out
+
+
+def test_the_user_of_a_url_is_masked_like_its_password():
+    """user:password@ is one account: the user is masked as the query's
+    username= is, in every URL shown (trial-16a F8), and learnt by value from a
+    configured playlist URL; a database role is masked in its URL only
+    ('postgres' learnt would mangle every postgresql:// shown)."""
+    user, password = account()
+    assert stalkeer.redact_url(f'http://{user}:{password}@x/get.php?username=U2&password=P2') == \
+        'http://***:***@x/get.php?username=***&password=***'
+    assert stalkeer.redact_url(f'ftp://{user}:{password}@x/y') == 'ftp://***:***@x/y'
+    assert stalkeer.redact_url(f'postgresql://{user}@127.0.0.1/db') == 'postgresql://***@127.0.0.1/db'
+    assert stalkeer.redact(f'cannot open postgresql://{user}:{password}@127.0.0.1:1/db') == \
+        'cannot open postgresql://***:***@127.0.0.1:1/db'
+    stalkeer.register_url_secrets(f'http://{user}:{password}@x/get.php', configured=True)
+    assert stalkeer.redact(f'the panel said {user} is expired') == 'the panel said *** is expired'
+    stalkeer.register_url_secrets('postgresql://postgres:pw@127.0.0.1/db', configured=True)
+    assert stalkeer.redact('use postgresql://h/db') == 'use postgresql://h/db'
+
+
+@pytest.mark.parametrize('url, shown', [
+    ('https://hc-ping.com/{t}', 'https://hc-ping.com/***'),
+    ('http://127.0.0.1:18799/hook', 'http://127.0.0.1:18799/***'),
+    ('http://{t}:{t}x@127.0.0.1:9/hook/{t}', 'http://***:***@127.0.0.1:9/***'),
+    ('http://{t}@127.0.0.1:9', 'http://***@127.0.0.1:9'),
+    ('https://ntfy.example', 'https://ntfy.example'),
+    ('tgram://{t}/12345', 'tgram://***'),
+])
+def test_a_notification_url_shows_its_host_in_config_and_in_errors(url, shown):
+    """`config` and the errors show a notification URL alike: its host, all
+    after it one ``/***``, its userinfo masked as any URL's (trial-16a F8)."""
+    token = f't{secrets.token_hex(6)}'
+    url = url.format(t=token)
+    assert stalkeer.masked_secret_url(url) == shown
+    stalkeer.register_secret_url(url)
+    assert stalkeer.redact(f'webhook: cannot reach {url} (connection refused)') == \
+        f'webhook: cannot reach {shown} (connection refused)'
+    if shown.endswith('/***'):     # a healthcheck's start ping: /***/start
+        assert stalkeer.redact(f'cannot reach {url}/start') == f'cannot reach {shown}/start'
+
+
+@pytest.mark.parametrize('where', ['env', 'file'])
+def test_config_check_names_a_bad_playlist_port_once(cli, tmp_path, monkeypatch, where):
+    """[m3u] url with a port that is no number: its own check and the panel taken
+    from its get.php name one mistake, said once (trial-16a F6)."""
+    url = 'http://h:abc/get.php?username=UU1234567&password=PP1234567'
+    if where == 'env':
+        monkeypatch.setenv('STALKEER_M3U_URL', url)
+        ini = _ini(tmp_path, '[m3u]\nfile_path = p.m3u\n')
+    else:
+        ini = _ini(tmp_path, f'[m3u]\nurl = {url}\n')
+    code, out, err = cli('--config', ini, 'config', '--check')
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert 'the port is not a number from 0 to 65535' in err
+    assert out.rstrip().endswith('config check: 1 error(s)')
+    assert_clean(out + err, 'UU1234567', 'PP1234567')
