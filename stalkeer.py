@@ -706,13 +706,16 @@ def masked_secret_url(url: str) -> str:
     (``https://***:***@hc-ping.com/***``), as errors about it show it. Any
     other scheme (Apprise's ``tgram://TOKEN/CHAT``) holds its key where a host
     would be: ``scheme://***``."""
+    scheme, sep, _ = url.partition('://')
+    if not (sep and _URL_SCHEME.fullmatch(scheme)):    # 'user:pw@h': 'user' is no scheme
+        return '***'
     try:
         parts = urllib.parse.urlsplit(url)
         host = parts.netloc.rpartition('@')[2]
     except ValueError:
         parts = host = None
     if parts is None or parts.scheme.lower() not in ('http', 'https') or not host:
-        return f'{(parts.scheme if parts else "") or "?"}://***'
+        return f'{scheme}://***'
     userinfo = parts.netloc.rpartition('@')[0]
     if userinfo:
         host = ('***:***@' if ':' in userinfo else '***@') + host
@@ -1114,6 +1117,20 @@ def _plain(number) -> str:
 
 
 _NUMBER_TEXT = _LazyPattern(r'[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?', re.ASCII)
+
+
+_URL_SCHEME = _LazyPattern(r'[A-Za-z][A-Za-z0-9+.-]{0,19}')
+
+
+def quoted_url(text: str) -> str:
+    """A setting's would-be URL as an error quotes it: a URL (``scheme://…``)
+    with its secrets masked (redact_url, redact), in quotes; anything else is
+    not quoted: text without a scheme is no URL that the masking could read
+    (``bob:pw@host``, an API key pasted into a URL key) and may be a secret."""
+    scheme, sep, _ = text.partition('://')
+    if sep and _URL_SCHEME.fullmatch(scheme):
+        return repr(redact(redact_url(text)))
+    return 'text without a scheme:// (not shown: it may hold a secret)'
 
 
 def quoted_value(value, limit: int = 40) -> str:
@@ -1610,7 +1627,7 @@ class Config:
         problem = url_problem(value)
         if problem or not re.match(r'(?i)https?://', value):
             raise ConfigError(f'{where} must be an http:// or https:// URL, got '
-                              f'{redact(redact_url(value))!r}' + (f' ({problem})' if problem else ''))
+                              f'{quoted_url(value)}' + (f' ({problem})' if problem else ''))
         return value
 
     def unknown_keys(self) -> list[str]:
@@ -2093,8 +2110,12 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             'password': urllib.parse.unquote(parts.password) if parts.password else None,
             'host': parts.hostname, 'port': port, 'schema': schema, 'params': params,
         }
-    shown = scheme or url
-    raise ConfigError(f'{source}: unknown database scheme {shown!r}; '
+    # The scheme only, and only when the text has a scheme:// ('bob:pw@db/x'
+    # splits into scheme 'bob'): never the rest, which may hold the password.
+    if url.lower().startswith(f'{scheme}://') and _URL_SCHEME.fullmatch(scheme):
+        raise ConfigError(f'{source}: unknown database scheme {scheme!r}; '
+                          'use sqlite:///path/to/stalkeer.db or postgresql://user:pass@host/db')
+    raise ConfigError(f'{source}: not a database URL (no scheme://; not shown: it may hold a password); '
                       'use sqlite:///path/to/stalkeer.db or postgresql://user:pass@host/db')
 
 
@@ -4250,7 +4271,7 @@ class PlaylistFetcher:
         if not url:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
         if not re.match(r'(?i)https?://', url) or url_problem(url):
-            raise ConfigError(f'{where} must be an http(s) URL, got {redact(redact_url(url))!r}'
+            raise ConfigError(f'{where} must be an http(s) URL, got {quoted_url(url)}'
                               + (f' ({url_problem(url)})' if url_problem(url) else ''))
         register_url_secrets(url)
         folder = os.path.dirname(s.file_path) or '.'
@@ -10654,6 +10675,9 @@ def masked_config_value(section: str, key: str, value: str | None) -> str:
     if (section, key) in _SECRET_URL_KEYS:
         return ' '.join(masked_secret_url(u) for u in re.split(r'[\s,]+', value) if u)
     if key == 'url' or key.endswith('_url'):
+        scheme, sep, _ = value.partition('://')
+        if not (sep and _URL_SCHEME.fullmatch(scheme)):     # as quoted_url: maybe a secret
+            return '(not a URL: not shown, it may hold a secret)'
         register_url_secrets(value)
         return redact_url(value)
     return value

@@ -100,7 +100,7 @@ def test_postgres_url_parsing_hides_the_password():
     ('[downloads]\nretry_attempts = 2.5\n', {}, '[downloads] retry_attempts'),
     ('', {'STALKEER_DOWNLOADS_CONNECT_TIMEOUT': 'x'}, 'STALKEER_DOWNLOADS_CONNECT_TIMEOUT'),
     ('[database]\nurl = mysql://x/y\n', {}, "unknown database scheme 'mysql'"),
-    ('[database]\nurl = /var/lib/stalkeer.db\n', {}, 'unknown database scheme'),
+    ('[database]\nurl = /var/lib/stalkeer.db\n', {}, 'not a database URL (no scheme://'),
     ('', {'DATABASE_URL': 'oracle://a/b'}, 'DATABASE_URL'),
     ('[logging]\nlevel = LOUD\n', {}, '[logging] level'),
     ('[downloads]\nprogress_interval_seconds = 400\n', {}, 'lock_timeout_seconds'),

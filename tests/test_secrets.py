@@ -585,3 +585,25 @@ def test_config_check_names_a_bad_playlist_port_once(cli, tmp_path, monkeypatch,
     assert 'the port is not a number from 0 to 65535' in err
     assert out.rstrip().endswith('config check: 1 error(s)')
     assert_clean(out + err, 'UU1234567', 'PP1234567')
+
+
+@pytest.mark.parametrize('setting', ['--db', 'DATABASE_URL', 'STALKEER_M3U_URL', 'STALKEER_RADARR_URL',
+                                     'STALKEER_NOTIFY_WEBHOOK_URL'])
+def test_a_url_setting_without_a_scheme_is_never_quoted(cli, tmp_path, monkeypatch, setting):
+    """'bob:PASSWORD@db/x' is no URL the masking can read (urlsplit calls 'bob'
+    its scheme), and an API key pasted into a URL key is no URL at all: the
+    error names the setting and says what is wrong, never the text."""
+    user, password = account()
+    ini = _ini(tmp_path, '[m3u]\nfile_path = p.m3u\n')
+    for value in (f'{user}:{password}@db/stalkeer', f'{password}'):
+        argv = ['--config', ini]
+        if setting == '--db':
+            argv += ['--db', value]
+        else:
+            monkeypatch.setenv(setting, value)
+        code, out, err = cli(*argv, 'config', '--check')
+        assert code == 2
+        assert_clean(out + err, user, password)
+        assert 'not shown' in err, err
+        if setting != '--db':
+            monkeypatch.delenv(setting)
