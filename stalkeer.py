@@ -1575,6 +1575,11 @@ class Config:
         value = (value or '').strip()
         if not value:
             return None
+        if '\n' in value:      # an indented line under it: not the path, maybe a secret
+            first, more = value.split('\n', 1)
+            raise ConfigError(f"{where} must be a path on one line, got '{clip(first.strip())}' (and "
+                              f"{more.count(chr(10)) + 1} more line(s), not shown: an indented line "
+                              "continues the value above it)")
         if _FIELD_CONTROLS.search(value):
             raise ConfigError(f"{where} must be a path without control characters, got '{clip(value)}'")
         value = os.path.expanduser(value)

@@ -518,7 +518,8 @@ def test_an_indented_line_continuing_a_one_line_key_is_never_shown(cli, tmp_path
     secret = f's{secrets.token_hex(6)}'
     ini = _ini(tmp_path, f'[radarr]\ntimeout = 10\n  api_key = {secret}\nrescan = maybe\n  {secret}b\n'
                          f'[logging]\nlevel = loud\n  {secret}c\n[notify]\non = sometimes\n  {secret}d\n'
-                         f'[sonarr]\nurl = http://sonarr:8989\n  {secret}e\n')
+                         f'[sonarr]\nurl = http://sonarr:8989\n  {secret}e\n'
+                         f'[downloads]\ntemp_dir = /tmp/x\n  {secret}f\n')
     code, out, err = cli('--config', ini, 'config', '--check')
     assert code == 2
     assert_clean(out + err, secret)
@@ -528,6 +529,7 @@ def test_an_indented_line_continuing_a_one_line_key_is_never_shown(cli, tmp_path
     assert '  timeout = 10  (and 1 more line(s), not shown: an indented line continues the value ' \
         'above it)  (file)' in out.splitlines()
     assert '  url = http://sonarr:8989  (and 1 more line(s), not shown' in out
+    assert "[downloads] temp_dir must be a path on one line, got '/tmp/x' (and 1 more line(s)" in err
 
 
 def test_the_user_of_a_url_is_masked_like_its_password():
