@@ -13542,6 +13542,7 @@ class _SignalHandlers:
         self.previous = {}
         self.received = None
         self._wakeup = None         # (write fd, the wakeup fd it replaced)
+        self._exiting = threading.Lock()    # held by whichever thread exits at once
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -13552,9 +13553,31 @@ class _SignalHandlers:
 
     def _handle(self, signum, frame):
         if self.received is not None:
-            os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
+            self._exit_at_once(signum)
         self.received = signum
         raise Interrupted(signum)
+
+    def _exit_at_once(self, signum) -> None:
+        """The second signal: one line on stderr and in the log file, then
+        os._exit. Called from the watcher thread (or the main thread's
+        handler, whichever hears it first: the other waits for the exit), so
+        the line is written with os.write, bypassing the handlers' locks and
+        buffers, which the main thread may hold mid-write. No notification:
+        "at once" means no network wait (a healthcheck sees a /start without
+        an end); the line holds only the signal's name, never a secret."""
+        if not self._exiting.acquire(blocking=False):
+            self._exiting.acquire(timeout=2)        # the other one is exiting
+            os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
+        message = f'interrupted again by {signal.Signals(signum).name}: exiting at once'
+        with contextlib.suppress(Exception):
+            lead = '\n' if os.isatty(2) else ''    # not after a progress bar or ^C on its line
+            os.write(2, f'{lead}stalkeer: {message}\n'.encode())
+        for handler in list(log.handlers):
+            if isinstance(handler, logging.FileHandler) and getattr(handler, _LOG_HANDLER_TAG, False):
+                with contextlib.suppress(Exception):
+                    record = log.makeRecord(log.name, logging.WARNING, __file__, 0, message, None, None)
+                    os.write(handler.stream.fileno(), (handler.format(record) + '\n').encode())
+        os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
 
     def _watch_start(self) -> None:
         try:
@@ -13580,7 +13603,7 @@ class _SignalHandlers:
                     if signum in (signal.SIGINT, signal.SIGTERM):
                         seen += 1
                         if seen >= 2:
-                            os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
+                            self._exit_at_once(signum)
         except OSError:
             return
         finally:
