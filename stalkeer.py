@@ -1588,19 +1588,23 @@ class Config:
                 for label, value in dict(found).items() if value and not distinctive_secret(value)]
 
     # -- derived --------------------------------------------------------------
+    # An empty --db or DATABASE_URL is the value in force, refused as empty
+    # (parse_database_url), as an empty STALKEER_DATABASE_URL is: it used to
+    # fall through silently to the next source (trial-16a F7), so a run meant
+    # for one database wrote into another.
     @property
     def database_url(self) -> str:
-        if self.db_url_override:
+        if self.db_url_override is not None:
             return self.db_url_override
-        if self.env.get('DATABASE_URL'):
+        if 'DATABASE_URL' in self.env:
             return self.env['DATABASE_URL']
         return self.get('database', 'url')
 
     @property
     def database_url_source(self) -> str:
-        if self.db_url_override:
+        if self.db_url_override is not None:
             return '--db'
-        if self.env.get('DATABASE_URL'):
+        if 'DATABASE_URL' in self.env:
             return 'DATABASE_URL'
         return self._source('database', 'url')[1]
 
@@ -1976,7 +1980,13 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     scheme = parts.scheme.lower()
     if scheme == 'sqlite':
         # sqlite:///relative.db -> 'relative.db'; sqlite:////abs.db -> '/abs.db'
-        path = urllib.parse.unquote(url.split('://', 1)[1])
+        written = url.split('://', 1)[1]
+        if '?' in written or '#' in written:
+            # Taken as part of the name, sqlite:///x.db?schema=foo made a file
+            # 'x.db?schema=foo' (trial-16a F7); SQLite takes no parameters here.
+            raise ConfigError(f'{source}: an sqlite URL takes no ?query or #fragment (?schema= is '
+                              'for PostgreSQL); a file name with ? or # in it is written %3F or %23')
+        path = urllib.parse.unquote(written)
         if path.startswith('/'):
             path = path[1:]
         if not path:

@@ -76,6 +76,34 @@ def test_database_url_precedence(tmp_path, monkeypatch):
     assert cfg.database_url == 'sqlite:///from-flag.db'
 
 
+@pytest.mark.parametrize('db, env, says', [
+    # trial-16a F7: an empty --db or DATABASE_URL fell through silently to the
+    # next source (here the ini's database), as if it were not given.
+    ('', {}, '--db is empty'),
+    (None, {'DATABASE_URL': ''}, 'DATABASE_URL is empty'),
+    (None, {'STALKEER_DATABASE_URL': ''}, 'STALKEER_DATABASE_URL (environment) is empty'),
+    # ...and a query made a file named 'x.db?schema=foo'.
+    ('sqlite:///x.db?schema=foo', {}, '--db: an sqlite URL takes no ?query or #fragment'),
+    ('sqlite:///x.db#frag', {}, '--db: an sqlite URL takes no ?query or #fragment'),
+    (None, {'DATABASE_URL': 'sqlite:///x.db?mode=ro'}, 'DATABASE_URL: an sqlite URL takes no ?query'),
+])
+def test_an_empty_or_query_bearing_database_url_is_refused(db, env, says, tmp_path, monkeypatch, cli):
+    ini = write_ini(tmp_path / 'c.ini', '[database]\nurl = sqlite:///from-file.db\n')
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    argv = ['--config', ini] + (['--db', db] if db is not None else [])
+    for command in (['status'], ['config', '--check']):
+        code, out, err = cli(*argv, *command)
+        assert code == 2 and says in err, (command, err)
+        assert len(err.strip().splitlines()) == 1 and 'Traceback' not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['c.ini']      # no database made
+
+
+def test_an_sqlite_file_name_may_hold_an_encoded_question_mark(tmp_path):
+    assert stalkeer.parse_database_url('sqlite:///a%3Fb%23c.db', str(tmp_path))['path'] == \
+        str(tmp_path / 'a?b#c.db')
+
+
 def test_relative_sqlite_path_is_beside_the_config_file(tmp_path):
     confdir = tmp_path / 'etc'
     confdir.mkdir()
