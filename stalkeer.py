@@ -6879,19 +6879,39 @@ def parse_path_map(text: str, section: str, where: str | None = None) -> list[tu
     Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here. ConfigError (ConfigErrors:
     each bad line) naming ``where`` the text came from (default ``[section] path_map``)."""
     where = where or f'[{section}] path_map'
-    pairs, problems = [], []
+    pairs, problems, seen = [], [], set()
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
         remote, sep, local = line.partition('=')
-        if not sep or not remote.strip() or not local.strip():
-            problems.append(f'{where}: expected REMOTE=LOCAL, got {clip(line, 80)!r}')
-            continue
-        pairs.append((remote.strip().rstrip('/') or '/', local.strip().rstrip('/') or '/'))
+        remote, local = remote.strip(), local.strip()
+        shown = clip(line, 80)
+        # Each refused here, not when an item meets it (trial-16a F5: `config
+        # --check` passed lines that failed at run time, or mapped nothing):
+        if not sep or not remote or not local:
+            problems.append(f'{where}: expected REMOTE=LOCAL, got {shown!r}')
+        elif '=' in local:          # which = splits it is a guess
+            problems.append(f'{where}: more than one = in {shown!r}; expected REMOTE=LOCAL')
+        elif not (remote.startswith('/') or is_windows_path(remote)):    # no app folder starts so
+            problems.append(f'{where}: REMOTE must be an absolute path as {section.capitalize()} '
+                            f'reports it (/data/media, D:\\Movies, \\\\nas\\media), got {shown!r}')
+        elif not local.startswith('/'):     # app_folder refuses every item it maps
+            problems.append(f'{where}: LOCAL must be an absolute path on this machine, got {shown!r}')
+        elif _path_map_key(remote) in seen:     # map_path would take either, unsaid
+            problems.append(f'{where}: the REMOTE path is mapped twice, again in {shown!r}; map it once')
+        else:
+            seen.add(_path_map_key(remote))
+            pairs.append((remote.rstrip('/') or '/', local.rstrip('/') or '/'))
     raise_config_errors(problems)
     # Longest prefix first, so /data/movies/4k wins over /data/movies.
     return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+
+
+def _path_map_key(remote: str) -> str:
+    """A path_map REMOTE as map_path compares it (Windows: either slash, any case)."""
+    spelled, windows = _path_spelling(remote)
+    return spelled.lower() if windows else spelled or '/'
 
 
 # Radarr/Sonarr on Windows report D:\Movies\Heat (1995), d:/movies/..., or UNC

@@ -445,6 +445,29 @@ def test_config_check_names_every_bad_entry_of_a_list_setting(cli, tmp_path):
     assert out.rstrip().endswith('config check: 5 error(s)')
 
 
+def test_path_map_lines_that_cannot_work_are_refused_at_check_and_at_run_time(cli, tmp_path):
+    """trial-16a F5: a relative LOCAL (every item it maps fails), a REMOTE mapped
+    twice or a=b=c (which one wins is a guess) passed `config --check`."""
+    path = write_ini(tmp_path / 'bad.ini', '[sonarr]\nurl = http://127.0.0.1:1\napi_key = k\npath_map =\n'
+                     '  /tv=relative/local\n  /tv=/mnt/tv\n  /tv/=/mnt/other\n  /a=/b=/c\n  tv=/mnt/tv\n'
+                     '  D:\\Shows=/mnt/shows\n  d:/shows/=/mnt/x\n  /ok=/mnt/ok\n')
+    expected = [
+        "[sonarr] path_map: LOCAL must be an absolute path on this machine, got '/tv=relative/local'",
+        "[sonarr] path_map: the REMOTE path is mapped twice, again in '/tv/=/mnt/other'; map it once",
+        "[sonarr] path_map: more than one = in '/a=/b=/c'; expected REMOTE=LOCAL",
+        "[sonarr] path_map: REMOTE must be an absolute path as Sonarr reports it (/data/media, "
+        "D:\\Movies, \\\\nas\\media), got 'tv=/mnt/tv'",
+        "[sonarr] path_map: the REMOTE path is mapped twice, again in 'd:/shows/=/mnt/x'; map it once",
+    ]
+    code, out, err = cli('--config', path, 'config', '--check')
+    assert code == 2 and err.splitlines() == [f'stalkeer: error: {line}' for line in expected], err
+    assert out.rstrip().endswith('config check: 5 error(s)')
+    code, out, err = cli('--config', path, 'sonarr', '--dry-run')       # the same parser, the same lines
+    assert code == 2 and err.splitlines() == [f'stalkeer: error: {expected[0]}'], err
+    good = stalkeer.parse_path_map('/tv=/mnt/tv\n/tv/4k=/mnt/4k\nD:\\Shows=/mnt/s\n//nas/tv=/mnt/n', 'sonarr')
+    assert sorted(good) == [('//nas/tv', '/mnt/n'), ('/tv', '/mnt/tv'), ('/tv/4k', '/mnt/4k'), ('D:\\Shows', '/mnt/s')]
+
+
 def test_config_check_goes_on_past_a_bad_logging_level_and_notify_on(cli, tmp_path):
     """setup_logging read [logging] level before `config` ran, and [notify] read
     its URLs before `on`: either stopped the check at one error."""
