@@ -13707,7 +13707,9 @@ def main(argv=None) -> int:
             # peewee's, and the drivers' own from the bulk paths' raw cursors (a
             # PostgreSQL deadlock was a traceback: trial-15c F3). Told as one line,
             # and to the notifier (trial-15c F4: a run failing mid-import sent nothing).
-            return run.failed(EXIT_USAGE, f'database error: {first_line(exc)}')
+            # `process` commits batch by batch: what to do now, as for a stop (trial-16a F9).
+            after = interrupted_what_now(args) if args.command == 'process' else ''
+            return run.failed(EXIT_USAGE, f'database error: {first_line(exc)}{after}')
         except Interrupted as exc:
             # Asked for (Ctrl-C, a service stop): said plainly, not as an error; a
             # cron run's healthcheck hears that it did not finish (trial-15d F3).

@@ -845,3 +845,5 @@ def test_a_killed_postgresql_connection_is_named_by_its_real_cause(cli, tmp_path
     assert 'already closed' not in err
     assert re.search(r'database error: (server closed the connection unexpectedly'
                      r'|terminating connection due to administrator command)', err), err
+    # What to do now, as after a Ctrl-C (trial-16a F9): the batches committed stay.
+    assert err.endswith('; the lines stored so far are kept; run process again\n'), err
