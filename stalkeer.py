@@ -1301,6 +1301,29 @@ URL_CONFIG_KEYS = frozenset({('radarr', 'url'), ('sonarr', 'url'), ('m3u', 'url'
 _ENV_PREFIX, _ENV_TEST_PREFIX = 'STALKEER_', 'STALKEER_TEST_'
 
 
+def _read_ini(parser: configparser.ConfigParser, text: str, path: str) -> None:
+    """``parser.read_string(text)``, with the mistakes configparser stops at
+    at once said as one plain line naming the file, the line and what is wrong,
+    never the line's text, which may hold a secret: its own words were raw
+    (``While reading from '…' [line  2]: section 'radarr' already exists``,
+    ``File contains no section headers.`` without a line: trial-16a F9).
+    Other configparser errors propagate."""
+    try:
+        parser.read_string(text, source=path)
+    except configparser.DuplicateSectionError as exc:
+        raise ConfigError(f'config file {path} line {exc.lineno} is not valid: section '
+                          f'[{clip(exc.section, 40)}] is given a second time; merge the two') from None
+    except configparser.DuplicateOptionError as exc:
+        # The key only if it looks like a name: 'url http://USER:PASS@h' (a ':' read
+        # as the delimiter) would be the key 'url http' and hold a password.
+        key = exc.option if re.fullmatch(r'[A-Za-z_][\w.-]{0,39}', exc.option) else 'a key'
+        raise ConfigError(f'config file {path} line {exc.lineno} is not valid: {key} is given a '
+                          f'second time in [{clip(exc.section, 40)}]; keep one') from None
+    except configparser.MissingSectionHeaderError as exc:
+        raise ConfigError(f'config file {path} line {exc.lineno} is not valid: it comes before any '
+                          '[section] header; put one such as [radarr] above it') from None
+
+
 def _closest_key(section: str, key: str) -> str | None:
     """The known ``[section] key`` a misspelled or misplaced one most likely
     means (difflib), or None."""
@@ -1353,7 +1376,7 @@ class Config:
                 raise ConfigError(f'config file {path} line {line} is not UTF-8 (byte '
                                   f'0x{data[exc.start]:02x}): save it as UTF-8') from None
             try:
-                self.parser.read_string(text, source=path)
+                _read_ini(self.parser, text, path)
             except configparser.Error as exc:
                 # A ParsingError: configparser read on past each line it could not
                 # parse and names them all; each is a line of its own (`config`
@@ -1997,8 +2020,11 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     if scheme in ('postgresql', 'postgres', 'postgresql+psycopg2'):
         params = _database_url_params(parts.query, source)
         schema = params.pop('schema', None)
-        if schema and not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]{0,62}', schema):
+        if schema and not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', schema):
             raise ConfigError(f'{source}: schema must be a plain identifier, got {schema!r}')
+        if schema and len(schema) > 63:         # ASCII here: characters are bytes
+            raise ConfigError(f'{source}: the schema name is {len(schema)} characters long; '
+                              'PostgreSQL identifiers are at most 63 bytes')
         try:
             port = parts.port
         except ValueError:

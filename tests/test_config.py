@@ -104,6 +104,38 @@ def test_an_sqlite_file_name_may_hold_an_encoded_question_mark(tmp_path):
         str(tmp_path / 'a?b#c.db')
 
 
+@pytest.mark.parametrize('ini, says', [
+    # trial-16a F9: configparser's own words were raw ("While reading from '…'
+    # [line  2]: section 'radarr' already exists", "File contains no section
+    # headers." without a line); the line's text is never quoted (a secret?).
+    ('[radarr]\nurl = http://a\n[radarr]\n', 'line 3 is not valid: section [radarr] is given a second time; '
+     'merge the two'),
+    ('[radarr]\napi_key = Secret7Value\napi_key = Secret7Value2\n',
+     'line 3 is not valid: api_key is given a second time in [radarr]; keep one'),
+    ('[radarr]\nurl http://u:Secret7Value@h/x\nurl http://u:Secret7Value@h/x\n',
+     'line 3 is not valid: a key is given a second time in [radarr]; keep one'),
+    ('api_key = Secret7Value\n[radarr]\n',
+     'line 1 is not valid: it comes before any [section] header; put one such as [radarr] above it'),
+])
+def test_a_duplicate_or_a_missing_section_header_is_one_plain_line(ini, says, tmp_path, cli):
+    path = write_ini(tmp_path / 'c.ini', ini)
+    for command in (['status'], ['config', '--check']):
+        code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', *command)
+        assert code == 2 and err == f'stalkeer: error: config file {path} {says}\n', err
+        assert 'Secret7' not in out + err
+
+
+def test_a_schema_name_too_long_is_said_so(tmp_path):
+    """trial-16a F9: 70 letters were "not a plain identifier"."""
+    url = 'postgresql://u@127.0.0.1/db?schema='
+    with pytest.raises(stalkeer.ConfigError, match='^--db: the schema name is 70 characters long; '
+                       'PostgreSQL identifiers are at most 63 bytes$'):
+        stalkeer.parse_database_url(url + 'x' * 70, '.', '--db')
+    assert stalkeer.parse_database_url(url + 'x' * 63, '.', '--db')['schema'] == 'x' * 63
+    with pytest.raises(stalkeer.ConfigError, match='plain identifier'):
+        stalkeer.parse_database_url(url + 'x-y' + 'x' * 70, '.', '--db')
+
+
 def test_relative_sqlite_path_is_beside_the_config_file(tmp_path):
     confdir = tmp_path / 'etc'
     confdir.mkdir()
