@@ -1981,6 +1981,8 @@ def define_models() -> None:
                 if schema:
                     cur.execute('SET search_path TO "%s"' % schema)
             conn.commit()
+            if threading.current_thread() is threading.main_thread():
+                self.stalkeer_main_connection = conn     # for _SignalHandlers._cancel_wait
 
 
 if __name__ != '__main__':     # imported as a module (tests, bench): build everything now
@@ -13592,7 +13594,9 @@ class _SignalHandlers:
     SQLite's busy handler for a locked database stays in C code until the wait
     ends (busy_timeout, 15 s; sqlite3_interrupt does not end it: trial-15e F5).
     The first signal is heard then; the second must not wait too: a thread
-    woken by every signal (signal.set_wakeup_fd) exits on the second itself."""
+    woken by every signal (signal.set_wakeup_fd) exits on the second itself.
+    On PostgreSQL that thread also cancels a statement the first is stuck
+    behind (_cancel_wait), which PostgreSQL, unlike SQLite, allows."""
 
     def __init__(self):
         self.previous = {}
@@ -13606,6 +13610,10 @@ class _SignalHandlers:
                 self.previous[signum] = signal.signal(signum, self._handle)
             self._watch_start()
         return self
+
+    # How long the main thread has to hear the first signal before a statement it
+    # waits in is taken to be stuck there (a lock another session holds).
+    STUCK_AFTER = 0.5
 
     def _handle(self, signum, frame):
         if self.received is not None:
@@ -13660,11 +13668,31 @@ class _SignalHandlers:
                         seen += 1
                         if seen >= 2:
                             self._exit_at_once(signum)
+                        timer = threading.Timer(self.STUCK_AFTER, self._cancel_wait)
+                        timer.daemon = True
+                        timer.start()
         except OSError:
             return
         finally:
             with contextlib.suppress(OSError):
                 os.close(read_fd)
+
+    def _cancel_wait(self) -> None:
+        """The first signal not heard after STUCK_AFTER: the main thread is in C
+        code. On PostgreSQL that is a statement waiting (a lock another session
+        holds: trial-16a F4), which a signal does not end (libpq retries on
+        EINTR): cancel it, so that the main thread gets back to Python and the
+        handler's Interrupted stops the run as usual. Only then: a cancel sent
+        while it is not stuck could hit the statement that pauses a download.
+        (SQLite's busy wait cannot be cut short: see the class docstring.)"""
+        if self.received is not None:
+            return
+        database = db_proxy.obj
+        conn = getattr(database, 'stalkeer_main_connection', None) if is_postgres(database) else None
+        if conn is not None and not conn.closed:
+            with contextlib.suppress(Exception):
+                conn.cancel()
+                log.debug('interrupt: cancelled the statement PostgreSQL kept waiting')
 
     def __exit__(self, *exc):
         if self._wakeup is not None:
