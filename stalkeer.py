@@ -1369,6 +1369,29 @@ URL_CONFIG_KEYS = frozenset({('radarr', 'url'), ('sonarr', 'url'), ('m3u', 'url'
 _ENV_PREFIX, _ENV_TEST_PREFIX = 'STALKEER_', 'STALKEER_TEST_'
 
 
+def _read_ini(parser: configparser.ConfigParser, text: str, path: str) -> None:
+    """``parser.read_string(text)``, with the mistakes configparser stops at
+    at once said as one plain line naming the file, the line and what is wrong,
+    never the line's text, which may hold a secret: its own words were raw
+    (``While reading from '…' [line  2]: section 'radarr' already exists``,
+    ``File contains no section headers.`` without a line: trial-16a F9).
+    Other configparser errors propagate."""
+    try:
+        parser.read_string(text, source=path)
+    except configparser.DuplicateSectionError as exc:
+        raise ConfigError(f'config file {path} line {exc.lineno} is not valid: section '
+                          f'[{clip(exc.section, 40)}] is given a second time; merge the two') from None
+    except configparser.DuplicateOptionError as exc:
+        # The key only if it looks like a name: 'url http://USER:PASS@h' (a ':' read
+        # as the delimiter) would be the key 'url http' and hold a password.
+        key = exc.option if re.fullmatch(r'[A-Za-z_][\w.-]{0,39}', exc.option) else 'a key'
+        raise ConfigError(f'config file {path} line {exc.lineno} is not valid: {key} is given a '
+                          f'second time in [{clip(exc.section, 40)}]; keep one') from None
+    except configparser.MissingSectionHeaderError as exc:
+        raise ConfigError(f'config file {path} line {exc.lineno} is not valid: it comes before any '
+                          '[section] header; put one such as [radarr] above it') from None
+
+
 def _closest_key(section: str, key: str) -> str | None:
     """The known ``[section] key`` a misspelled or misplaced one most likely
     means (difflib), or None."""
@@ -1453,7 +1476,7 @@ class Config:
                 raise ConfigError(f'config file {path} line {line} is not UTF-8 (byte '
                                   f'0x{data[exc.start]:02x}): save it as UTF-8') from None
             try:
-                self.parser.read_string(text, source=path)
+                _read_ini(self.parser, text, path)
             except configparser.Error as exc:
                 # A ParsingError: configparser read on past each line it could not
                 # parse and names them all; each is a line of its own (`config`
@@ -1697,19 +1720,23 @@ class Config:
                 for label, value in dict(found).items() if value and not distinctive_secret(value)]
 
     # -- derived --------------------------------------------------------------
+    # An empty --db or DATABASE_URL is the value in force, refused as empty
+    # (parse_database_url), as an empty STALKEER_DATABASE_URL is: it used to
+    # fall through silently to the next source (trial-16a F7), so a run meant
+    # for one database wrote into another.
     @property
     def database_url(self) -> str:
-        if self.db_url_override:
+        if self.db_url_override is not None:
             return self.db_url_override
-        if self.env.get('DATABASE_URL'):
+        if 'DATABASE_URL' in self.env:
             return self.env['DATABASE_URL']
         return self.get('database', 'url')
 
     @property
     def database_url_source(self) -> str:
-        if self.db_url_override:
+        if self.db_url_override is not None:
             return '--db'
-        if self.env.get('DATABASE_URL'):
+        if 'DATABASE_URL' in self.env:
             return 'DATABASE_URL'
         return self._source('database', 'url')[1]
 
@@ -2063,6 +2090,8 @@ def define_models() -> None:
                 if schema:
                     cur.execute('SET search_path TO "%s"' % schema)
             conn.commit()
+            if threading.current_thread() is threading.main_thread():
+                self.stalkeer_main_connection = conn     # for _SignalHandlers._cancel_wait
 
 
 if __name__ != '__main__':     # imported as a module (tests, bench): build everything now
@@ -2085,7 +2114,13 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     scheme = parts.scheme.lower()
     if scheme == 'sqlite':
         # sqlite:///relative.db -> 'relative.db'; sqlite:////abs.db -> '/abs.db'
-        path = urllib.parse.unquote(url.split('://', 1)[1])
+        written = url.split('://', 1)[1]
+        if '?' in written or '#' in written:
+            # Taken as part of the name, sqlite:///x.db?schema=foo made a file
+            # 'x.db?schema=foo' (trial-16a F7); SQLite takes no parameters here.
+            raise ConfigError(f'{source}: an sqlite URL takes no ?query or #fragment (?schema= is '
+                              'for PostgreSQL); a file name with ? or # in it is written %3F or %23')
+        path = urllib.parse.unquote(written)
         if path.startswith('/'):
             path = path[1:]
         if not path:
@@ -2096,8 +2131,11 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     if scheme in ('postgresql', 'postgres', 'postgresql+psycopg2'):
         params = _database_url_params(parts.query, source)
         schema = params.pop('schema', None)
-        if schema and not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]{0,62}', schema):
+        if schema and not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', schema):
             raise ConfigError(f'{source}: schema must be a plain identifier, got {schema!r}')
+        if schema and len(schema) > 63:         # ASCII here: characters are bytes
+            raise ConfigError(f'{source}: the schema name is {len(schema)} characters long; '
+                              'PostgreSQL identifiers are at most 63 bytes')
         try:
             port = parts.port
         except ValueError:
@@ -6982,19 +7020,39 @@ def parse_path_map(text: str, section: str, where: str | None = None) -> list[tu
     Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here. ConfigError (ConfigErrors:
     each bad line) naming ``where`` the text came from (default ``[section] path_map``)."""
     where = where or f'[{section}] path_map'
-    pairs, problems = [], []
+    pairs, problems, seen = [], [], set()
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
         remote, sep, local = line.partition('=')
-        if not sep or not remote.strip() or not local.strip():
-            problems.append(f'{where}: expected REMOTE=LOCAL, got {clip(line, 80)!r}')
-            continue
-        pairs.append((remote.strip().rstrip('/') or '/', local.strip().rstrip('/') or '/'))
+        remote, local = remote.strip(), local.strip()
+        shown = clip(line, 80)
+        # Each refused here, not when an item meets it (trial-16a F5: `config
+        # --check` passed lines that failed at run time, or mapped nothing):
+        if not sep or not remote or not local:
+            problems.append(f'{where}: expected REMOTE=LOCAL, got {shown!r}')
+        elif '=' in local:          # which = splits it is a guess
+            problems.append(f'{where}: more than one = in {shown!r}; expected REMOTE=LOCAL')
+        elif not (remote.startswith('/') or is_windows_path(remote)):    # no app folder starts so
+            problems.append(f'{where}: REMOTE must be an absolute path as {section.capitalize()} '
+                            f'reports it (/data/media, D:\\Movies, \\\\nas\\media), got {shown!r}')
+        elif not local.startswith('/'):     # app_folder refuses every item it maps
+            problems.append(f'{where}: LOCAL must be an absolute path on this machine, got {shown!r}')
+        elif _path_map_key(remote) in seen:     # map_path would take either, unsaid
+            problems.append(f'{where}: the REMOTE path is mapped twice, again in {shown!r}; map it once')
+        else:
+            seen.add(_path_map_key(remote))
+            pairs.append((remote.rstrip('/') or '/', local.rstrip('/') or '/'))
     raise_config_errors(problems)
     # Longest prefix first, so /data/movies/4k wins over /data/movies.
     return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+
+
+def _path_map_key(remote: str) -> str:
+    """A path_map REMOTE as map_path compares it (Windows: either slash, any case)."""
+    spelled, windows = _path_spelling(remote)
+    return spelled.lower() if windows else spelled or '/'
 
 
 # Radarr/Sonarr on Windows report D:\Movies\Heat (1995), d:/movies/..., or UNC
@@ -13679,12 +13737,15 @@ class _SignalHandlers:
     SQLite's busy handler for a locked database stays in C code until the wait
     ends (busy_timeout, 15 s; sqlite3_interrupt does not end it: trial-15e F5).
     The first signal is heard then; the second must not wait too: a thread
-    woken by every signal (signal.set_wakeup_fd) exits on the second itself."""
+    woken by every signal (signal.set_wakeup_fd) exits on the second itself.
+    On PostgreSQL that thread also cancels a statement the first is stuck
+    behind (_cancel_wait), which PostgreSQL, unlike SQLite, allows."""
 
     def __init__(self):
         self.previous = {}
         self.received = None
         self._wakeup = None         # (write fd, the wakeup fd it replaced)
+        self._exiting = threading.Lock()    # held by whichever thread exits at once
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -13693,11 +13754,37 @@ class _SignalHandlers:
             self._watch_start()
         return self
 
+    # How long the main thread has to hear the first signal before a statement it
+    # waits in is taken to be stuck there (a lock another session holds).
+    STUCK_AFTER = 0.5
+
     def _handle(self, signum, frame):
         if self.received is not None:
-            os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
+            self._exit_at_once(signum)
         self.received = signum
         raise Interrupted(signum)
+
+    def _exit_at_once(self, signum) -> None:
+        """The second signal: one line on stderr and in the log file, then
+        os._exit. Called from the watcher thread (or the main thread's
+        handler, whichever hears it first: the other waits for the exit), so
+        the line is written with os.write, bypassing the handlers' locks and
+        buffers, which the main thread may hold mid-write. No notification:
+        "at once" means no network wait (a healthcheck sees a /start without
+        an end); the line holds only the signal's name, never a secret."""
+        if not self._exiting.acquire(blocking=False):
+            self._exiting.acquire(timeout=2)        # the other one is exiting
+            os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
+        message = f'interrupted again by {signal.Signals(signum).name}: exiting at once'
+        with contextlib.suppress(Exception):
+            lead = '\n' if os.isatty(2) else ''    # not after a progress bar or ^C on its line
+            os.write(2, f'{lead}stalkeer: {message}\n'.encode())
+        for handler in list(log.handlers):
+            if isinstance(handler, logging.FileHandler) and getattr(handler, _LOG_HANDLER_TAG, False):
+                with contextlib.suppress(Exception):
+                    record = log.makeRecord(log.name, logging.WARNING, __file__, 0, message, None, None)
+                    os.write(handler.stream.fileno(), (handler.format(record) + '\n').encode())
+        os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
 
     def _watch_start(self) -> None:
         try:
@@ -13723,12 +13810,32 @@ class _SignalHandlers:
                     if signum in (signal.SIGINT, signal.SIGTERM):
                         seen += 1
                         if seen >= 2:
-                            os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
+                            self._exit_at_once(signum)
+                        timer = threading.Timer(self.STUCK_AFTER, self._cancel_wait)
+                        timer.daemon = True
+                        timer.start()
         except OSError:
             return
         finally:
             with contextlib.suppress(OSError):
                 os.close(read_fd)
+
+    def _cancel_wait(self) -> None:
+        """The first signal not heard after STUCK_AFTER: the main thread is in C
+        code. On PostgreSQL that is a statement waiting (a lock another session
+        holds: trial-16a F4), which a signal does not end (libpq retries on
+        EINTR): cancel it, so that the main thread gets back to Python and the
+        handler's Interrupted stops the run as usual. Only then: a cancel sent
+        while it is not stuck could hit the statement that pauses a download.
+        (SQLite's busy wait cannot be cut short: see the class docstring.)"""
+        if self.received is not None:
+            return
+        database = db_proxy.obj
+        conn = getattr(database, 'stalkeer_main_connection', None) if is_postgres(database) else None
+        if conn is not None and not conn.closed:
+            with contextlib.suppress(Exception):
+                conn.cancel()
+                log.debug('interrupt: cancelled the statement PostgreSQL kept waiting')
 
     def __exit__(self, *exc):
         if self._wakeup is not None:
@@ -13797,7 +13904,9 @@ def main(argv=None) -> int:
             # peewee's, and the drivers' own from the bulk paths' raw cursors (a
             # PostgreSQL deadlock was a traceback: trial-15c F3). Told as one line,
             # and to the notifier (trial-15c F4: a run failing mid-import sent nothing).
-            return run.failed(EXIT_USAGE, f'database error: {first_line(exc)}')
+            # `process` commits batch by batch: what to do now, as for a stop (trial-16a F9).
+            after = interrupted_what_now(args) if args.command == 'process' else ''
+            return run.failed(EXIT_USAGE, f'database error: {first_line(exc)}{after}')
         except Interrupted as exc:
             # Asked for (Ctrl-C, a service stop): said plainly, not as an error; a
             # cron run's healthcheck hears that it did not finish (trial-15d F3).

@@ -333,6 +333,22 @@ def test_a_second_signal_exits_at_once(monkeypatch):
     assert exits == [130, 143]
 
 
+def test_a_second_signal_says_so_on_stderr_and_in_the_log(monkeypatch, capfd, tmp_path):
+    """trial-16a F3: the exit at once was silent (no line, no log). One line,
+    written with os.write (the watcher thread may not take the handlers' locks)."""
+    cfg = stalkeer.Config(None, env={})
+    stalkeer.setup_logging(cfg, log_file=str(tmp_path / 'x.log'))
+    handlers = stalkeer._SignalHandlers()
+    monkeypatch.setattr(stalkeer.os, '_exit', lambda code: (_ for _ in ()).throw(SystemExit(code)))
+    with pytest.raises(stalkeer.Interrupted):
+        handlers._handle(signal.SIGINT, None)
+    with pytest.raises(SystemExit) as second:
+        handlers._handle(signal.SIGINT, None)
+    assert second.value.code == 130
+    assert capfd.readouterr().err == 'stalkeer: interrupted again by SIGINT: exiting at once\n'
+    assert (tmp_path / 'x.log').read_text().endswith(' interrupted again by SIGINT: exiting at once\n')
+
+
 
 def test_a_second_signal_exits_at_once_during_an_sqlite_lock_wait(tmp_path, sqlite_url):
     """trial-15e F5: the main thread waiting in SQLite's busy handler (another
@@ -344,20 +360,26 @@ def test_a_second_signal_exits_at_once_during_an_sqlite_lock_wait(tmp_path, sqli
     # up-to-date database it only reads: trial-15f F2).
     holder.execute('DROP INDEX "download_info_status"')
     holder.execute('BEGIN IMMEDIATE')
+    log_file = tmp_path / 'run.log'
     try:
-        proc = start_stalkeer('--db', sqlite_url, 'migrate', env=subprocess_env())
+        proc = start_stalkeer('--db', sqlite_url, '--log-file', log_file, 'migrate', env=subprocess_env())
         time.sleep(1.5)                       # started, and waiting for the lock
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         time.sleep(0.3)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=20)
+        out, err = proc.communicate(timeout=20)
         took = time.monotonic() - started
     finally:
         holder.rollback()
         holder.close()
     assert proc.returncode == 143 and took < 5, took
+    # Not silently (trial-16a F3): one line, on stderr and in the log, written
+    # by the watcher thread while the main thread is still in SQLite's wait.
+    assert err == 'stalkeer: interrupted again by SIGTERM: exiting at once\n', err
+    logged = log_file.read_text().splitlines()
+    assert logged[-1].endswith(' WARNING [%d] interrupted again by SIGTERM: exiting at once' % proc.pid), logged
 
 # -- a newcomer's first commands --------------------------------------------------------
 

@@ -781,6 +781,54 @@ def test_ctrl_c_stops_a_wait_for_the_import_lock(held_import):
     assert stalkeer.ProcessedLine.select().count() == 0
 
 
+def test_ctrl_c_stops_a_statement_waiting_for_a_postgresql_lock(tmp_path):
+    """trial-16a F4: a statement waiting for a lock another session holds (LOCK
+    TABLE … ACCESS EXCLUSIVE) is not ended by a signal (libpq waits on), so the
+    first Ctrl-C waited as long as the lock did. The signal watcher cancels it
+    (connection.cancel()) once the main thread has not heard the signal for
+    STUCK_AFTER: the run stops as any first Ctrl-C does, within about a second."""
+    from conftest import (PG_SKIP_REASON, PG_URL, _drop_pg_schema, _pg_schema_url, pg_connect,
+                          subprocess_env, wait_for)
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    import secrets
+    token = secrets.token_hex(4)
+    schema, app_name = f'pglock_{os.getpid()}_{token}', f'stalkeer-pglock-{token}'
+    url = f'{_pg_schema_url(PG_URL, schema)}&application_name={app_name}'
+    env = subprocess_env()
+    admin, holder = pg_connect(autocommit=True), None
+    try:
+        proc = start_stalkeer('--db', url, 'migrate', env=env)
+        assert proc.wait(timeout=60) == 0
+        proc.stdout.close(), proc.stderr.close()
+        holder = pg_connect()                       # its transaction holds the lock until rollback
+        with holder.cursor() as cur:
+            cur.execute(f'LOCK TABLE "{schema}".processed_lines IN ACCESS EXCLUSIVE MODE')
+        proc = start_stalkeer('--db', url, 'process', STK, env=env)
+
+        def waiting_for_the_lock():
+            with admin.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_stat_activity WHERE application_name = %s "
+                            "AND wait_event_type = 'Lock'", (app_name,))
+                return cur.fetchone()
+        wait_for(waiting_for_the_lock, timeout=30, what='process waiting for the lock')
+        time.sleep(0.3)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        took = time.monotonic() - started
+        assert proc.returncode == 130 and took < 3, (proc.returncode, took, err)
+        assert err == ('stalkeer: interrupted by SIGINT: stopped; the lines stored so far are kept; '
+                       'run process again\n'), err
+        assert waiting_for_the_lock() is None                 # no backend left waiting
+    finally:
+        if holder is not None:
+            holder.rollback()
+            holder.close()
+        admin.close()
+        _drop_pg_schema(schema)
+
+
 @pytest.mark.parametrize('planted', ['folder', 'symlink'])
 def test_an_import_lock_that_is_not_a_file_stops_the_import(tmp_path, planted):
     """Something planted at DATABASE-import.lock would have switched the lock off
@@ -845,3 +893,5 @@ def test_a_killed_postgresql_connection_is_named_by_its_real_cause(cli, tmp_path
     assert 'already closed' not in err
     assert re.search(r'database error: (server closed the connection unexpectedly'
                      r'|terminating connection due to administrator command)', err), err
+    # What to do now, as after a Ctrl-C (trial-16a F9): the batches committed stay.
+    assert err.endswith('; the lines stored so far are kept; run process again\n'), err

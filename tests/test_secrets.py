@@ -387,7 +387,8 @@ def test_an_error_printed_past_the_command_is_logged_not_shown(cli, tmp_path, mo
         raise stalkeer.peewee.OperationalError('connection already closed')
     monkeypatch.setattr(stalkeer.PlaylistIngest, 'run', printing_driver)
     code, out, err = cli('--db', f'sqlite:///{tmp_path / "s.db"}', 'process', playlist)
-    assert (code, out, err) == (2, '', 'stalkeer: error: database error: connection already closed\n')
+    assert (code, out, err) == (2, '', 'stalkeer: error: database error: connection already closed; '
+                                       'the lines stored so far are kept; run process again\n')
 
 
 def test_a_fault_escaping_main_prints_its_traceback_redacted(tmp_path):
