@@ -11479,12 +11479,13 @@ class ArrRun:
             if write and isinstance(exc, PanelRefused):
                 keep_refusal(settings, exc)
             log.warning('%s; this run uses the lines already stored', exc)
-            # ... and the account's limit stored beside them (trial-16b F5).
-            try:
-                stored = (PanelAccount.select(PanelAccount.max_connections)
-                          .where(PanelAccount.panel == settings.panel).scalar())
-            except peewee.DatabaseError:
-                stored = None
+            # ... and the account's limit stored beside them (trial-16b F5), where
+            # there is a database: a first --dry-run opens none (trial-16b N2).
+            stored = None
+            if db_proxy.obj is not None:
+                with contextlib.suppress(peewee.DatabaseError):
+                    stored = (PanelAccount.select(PanelAccount.max_connections)
+                              .where(PanelAccount.panel == settings.panel).scalar())
             self._cap_panel(client, settings, stored)
             return
         if write:

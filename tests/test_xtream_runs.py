@@ -403,6 +403,23 @@ def test_a_panel_that_does_not_answer_leaves_the_run_to_the_stored_lines(cli, db
     assert 'this run uses the lines already stored' in err and 'Traceback' not in err
 
 
+
+@pytest.mark.parametrize('service', ['radarr', 'sonarr'])
+def test_a_first_dry_run_beside_a_panel_that_does_not_answer_creates_nothing(cli, tmp_path, apps, service):
+    """The README's first run: `--dry-run` before any database exists, the panel
+    down. Its stored account limit is looked up only where a database is open
+    (trial-16b N2: a traceback, "Cannot use uninitialized Proxy", exit 1)."""
+    db = tmp_path / 'first.db'
+    with FakePanel(USER, PASSWORD) as fake:
+        ini = ini_for(tmp_path, fake, apps)
+        fake.fault('account', html=True)
+        code, out, err = cli('--config', ini, '--db', f'sqlite:///{db}', service, '--dry-run')
+    assert 'Traceback' not in err and 'Proxy' not in err, err
+    assert code in (0, 2), err
+    assert 'this run uses the lines already stored' in err
+    assert not db.exists()
+    assert PASSWORD not in out + err
+
 # -- every title-ambiguous pair of the matching tables, decided by id -------------------------------
 
 class CountingCatalogue(Catalogue):
