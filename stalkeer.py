@@ -1446,6 +1446,21 @@ def _unparsable_line(path: str, number: int, line: str) -> str:
             'nor key = value (its text is not shown: it may hold a secret)')
 
 
+# A continuation line that reads like a setting of its own: ``api_key = ...``
+# indented by mistake under the key above (trial-16b N1).
+_MISPLACED_ASSIGNMENT = re.compile(r'^[ \t]*[A-Za-z_][\w.-]*[ \t]*=[ \t]*(\S.*?)[ \t]*$', re.M)
+
+
+def misplaced_assignments(value: str) -> list[str]:
+    """The values of the ``key = value`` lines after a value's first line. An
+    indented line continues the value above it (configparser), so a setting
+    indented by mistake, maybe an API key, becomes part of path_map, a [filter]
+    pattern or a path, and would be shown wherever that value is quoted
+    (config, errors, the resolved path): each is masked by value instead."""
+    _, _, rest = (value or '').partition('\n')
+    return _MISPLACED_ASSIGNMENT.findall(rest)
+
+
 class Config:
     """stalkeer.ini plus environment overrides, with typed, validated getters.
 
@@ -1701,6 +1716,17 @@ class Config:
             if value:
                 for form in {value, urllib.parse.quote(value, safe='')}:
                     redact.add(form)
+        for value in self._raw_values():
+            for secret in misplaced_assignments(value):
+                redact.add(secret)
+
+    def _raw_values(self) -> Iterator[str]:
+        """Every value the file and the STALKEER_* environment hold, as written."""
+        for section in self.parser.sections():
+            yield from self.parser[section].values()
+        for name, value in self.env.items():
+            if name.startswith('STALKEER_'):
+                yield value
 
     def weak_secrets(self) -> list[str]:
         """Names of the configured secrets too short or plain to be masked by

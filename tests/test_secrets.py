@@ -533,6 +533,31 @@ def test_an_indented_line_continuing_a_one_line_key_is_never_shown(cli, tmp_path
     assert "[downloads] temp_dir must be a path on one line, got '/tmp/x' (and 1 more line(s)" in err
 
 
+def test_a_setting_indented_under_a_many_line_key_is_never_shown(cli, tmp_path, monkeypatch):
+    """``api_key = SECRET`` indented by mistake under a key that spans lines by
+    design (path_map, [filter], [quality], allowed_hosts) or under a path (whose
+    resolved form joined the lines) is part of that value: every place that
+    quotes it (config, --json, errors, a log file) masks the misplaced value
+    (trial-16b N1). The same for a STALKEER_* variable holding a newline."""
+    secret = [f's{i}{secrets.token_hex(6)}' for i in range(8)]
+    log_file = tmp_path / 'run.log'
+    ini = _ini(tmp_path, f'[radarr]\nurl = http://127.0.0.1:1\napi_key = k{secrets.token_hex(6)}\n'
+                         f'path_map = /movies=/mnt/movies\n    api_key = {secret[0]}\n'
+                         f'[filter]\ngroup_title_include = ^VOD\n    api_key = {secret[1]}\n'
+                         f'[quality]\npreference = 1080p\n    token = {secret[2]}\n'
+                         f'[serve]\nallowed_hosts = localhost\n    password = {secret[3]}\n'
+                         f'[m3u]\nfile_path = p.m3u\n    api_key = {secret[4]}\n'
+                         f'[logging]\nfile = {log_file}\n')
+    monkeypatch.setenv('STALKEER_SONARR_PATH_MAP', f'/tv=/mnt/tv\n  api_key = {secret[5]}')
+    runs = [('config',), ('config', '--check'), ('config', '--json'), ('radarr', '--dry-run'),
+            ('process', '--dry-run')]
+    for args in runs:
+        code, out, err = cli('--config', ini, *args)
+        assert code != 1 and 'Traceback' not in err, (args, err)
+        assert_clean(out + err, *secret)
+    assert_clean(log_file.read_text() if log_file.exists() else '', *secret)
+
+
 def test_the_user_of_a_url_is_masked_like_its_password():
     """user:password@ is one account: the user is masked as the query's
     username= is, in every URL shown (trial-16a F8), and learnt by value from a
