@@ -2208,6 +2208,12 @@ def _database_url_params(query: str, source: str) -> dict[str, str]:
     return params
 
 
+# libpq's connection errors quote the role the URL names (role "X" does not
+# exist; password authentication failed for user "X"): the URL's user is masked,
+# so is its echo (trial-16b N3).
+_PG_ROLE_IN_TEXT = re.compile(r'\b((?:role|user) ")([^"]+)(")')
+
+
 def open_database(url: str, base_dir: str, source: str = '[database] url', migrate=True):
     """Open (and by default create/upgrade) the database behind ``url``; binds the models."""
     spec = parse_database_url(url, base_dir, source)
@@ -2242,7 +2248,8 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
     try:
         db.connect(reuse_if_open=True)
     except peewee.PeeweeException as exc:
-        raise DatabaseError(f'cannot open database {redact_url(url)}: {first_line(exc)}') from None
+        reason = _PG_ROLE_IN_TEXT.sub(r'\1***\3', first_line(exc))
+        raise DatabaseError(f'cannot open database {redact_url(url)}: {reason}') from None
     if migrate:
         migrate_schema(db)
     return db

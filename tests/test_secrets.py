@@ -14,7 +14,7 @@ import urllib.parse
 import pytest
 
 import stalkeer
-from conftest import ROOT, run_stalkeer, subprocess_env
+from conftest import PG_SKIP_REASON, PG_URL, ROOT, run_stalkeer, subprocess_env
 from test_ops import Receiver, notify_ini
 from test_serve import get_json, serving
 
@@ -556,6 +556,18 @@ def test_a_setting_indented_under_a_many_line_key_is_never_shown(cli, tmp_path, 
         assert code != 1 and 'Traceback' not in err, (args, err)
         assert_clean(out + err, *secret)
     assert_clean(log_file.read_text() if log_file.exists() else '', *secret)
+
+
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
+def test_the_database_user_is_masked_in_the_servers_refusal(cli, tmp_path):
+    """PostgreSQL refuses an unknown role by name (role "X" does not exist): the
+    URL's user is masked in the URL and in that echo (trial-16b N3)."""
+    user = f'u{secrets.token_hex(5)}'
+    parts = urllib.parse.urlsplit(PG_URL)
+    url = parts._replace(netloc=f'{user}:pw{secrets.token_hex(4)}@{parts.hostname}:{parts.port or 5432}').geturl()
+    code, out, err = cli('--db', url, 'status')
+    assert code == 2 and 'cannot open database' in err and 'role "***" does not exist' in err, err
+    assert_clean(out + err, user)
 
 
 def test_the_user_of_a_url_is_masked_like_its_password():
