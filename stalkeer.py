@@ -7038,6 +7038,11 @@ class ArrSettings:
                 f'{name} is not configured: set [{section}] url and api_key '
                 f'(or STALKEER_{section.upper()}_URL and STALKEER_{section.upper()}_API_KEY)')
         redact.add(key)
+        parts = urllib.parse.urlsplit(url)
+        if parts.query or parts.fragment or url.endswith(('?', '#')):
+            # The API's paths are appended to it: /radarr?apikey=K/api/v3/... (trial-16b N4).
+            raise ConfigError(f'{cfg.where(section, "url")} is {name}\'s base URL and takes no ?query or '
+                              f'#fragment, got {quoted_url(url)} (the API key goes in [{section}] api_key)')
         return cls(section=section, name=name, url=url.rstrip('/'), api_key=key,
                    path_map=cfg.getpathmap(section),
                    rescan=cfg.getbool(section, 'rescan'),

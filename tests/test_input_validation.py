@@ -362,3 +362,18 @@ def test_a_folder_or_device_given_as_a_file_is_named_so(tmp_path, sqlite_url):
                        (['--db', sqlite_url, 'process', tmp_path], 'playlist is a directory, not a file')):
         code, out, err = run_stalkeer(*argv, cwd=tmp_path)
         assert code == 2 and says in err, out + err
+
+
+@pytest.mark.parametrize('url', ['http://127.0.0.1:7878/radarr?apikey=KEYMARK123', 'http://127.0.0.1:7878/#x',
+                                 'http://127.0.0.1:7878/?'])
+@pytest.mark.parametrize('service', ['radarr', 'sonarr'])
+def test_an_arr_url_with_a_query_or_fragment_is_one_line_and_exit_2(url, service, tmp_path):
+    """The app's URL is a base the API paths are appended to: a query in it sent
+    GET /radarr?apikey=K/api/v3/wanted/missing (trial-16b N4). Refused by the
+    command and by config --check, the query's key masked."""
+    ini = write_ini(tmp_path, f'[{service}]\nurl = {url}\napi_key = abcdef123456\n')
+    for args in ((service, '--dry-run'), ('config', '--check')):
+        code, out, err = run_stalkeer('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', *args)
+        assert code == 2 and 'Traceback' not in err, err
+        assert f'[{service}] url is {service.capitalize()}\'s base URL and takes no ?query or #fragment' in err
+        assert 'KEYMARK123' not in out + err
