@@ -1448,17 +1448,23 @@ def _unparsable_line(path: str, number: int, line: str) -> str:
 
 # A continuation line that reads like a setting of its own: ``api_key = ...``
 # indented by mistake under the key above (trial-16b N1).
-_MISPLACED_ASSIGNMENT = re.compile(r'^[ \t]*[A-Za-z_][\w.-]*[ \t]*=[ \t]*(\S.*?)[ \t]*$', re.M)
+_MISPLACED_ASSIGNMENT = re.compile(r'^[ \t]*([A-Za-z_][\w.-]*)[ \t]*=[ \t]*(\S.*?)[ \t]*$', re.M)
+# Names that say a value is a secret, beyond the settings' own names.
+_SECRET_NAME = re.compile(r'(?i)key|token|pass|secret|auth|user|cred')
 
 
 def misplaced_assignments(value: str) -> list[str]:
-    """The values of the ``key = value`` lines after a value's first line. An
-    indented line continues the value above it (configparser), so a setting
-    indented by mistake, maybe an API key, becomes part of path_map, a [filter]
-    pattern or a path, and would be shown wherever that value is quoted
-    (config, errors, the resolved path): each is masked by value instead."""
+    """The values of the ``name = value`` lines after a value's first line whose
+    name is a setting's or says secret (api_key, passwd, token...). An indented
+    line continues the value above it (configparser), so a setting indented by
+    mistake, maybe an API key, becomes part of path_map, a [filter] pattern or a
+    path, and would be shown wherever that value is quoted (config, errors, the
+    resolved path): each is masked by value instead. A path_map line such as
+    ``tv=/mnt/tv`` is not a setting: it stays readable."""
     _, _, rest = (value or '').partition('\n')
-    return _MISPLACED_ASSIGNMENT.findall(rest)
+    settings = {key for keys in DEFAULTS.values() for key in keys}
+    return [found for name, found in _MISPLACED_ASSIGNMENT.findall(rest)
+            if name.lower() in settings or _SECRET_NAME.search(name)]
 
 
 class Config:
