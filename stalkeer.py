@@ -1448,9 +1448,9 @@ def _unparsable_line(path: str, number: int, line: str) -> str:
 
 # A continuation line that reads like a setting of its own: ``api_key = ...``
 # indented by mistake under the key above (trial-16b N1).
-_MISPLACED_ASSIGNMENT = re.compile(r'^[ \t]*([A-Za-z_][\w.-]*)[ \t]*=[ \t]*(\S.*?)[ \t]*$', re.M)
+_MISPLACED_ASSIGNMENT = _LazyPattern(r'^[ \t]*([A-Za-z_][\w.-]*)[ \t]*=[ \t]*(\S.*?)[ \t]*$', re.M)
 # Names that say a value is a secret, beyond the settings' own names.
-_SECRET_NAME = re.compile(r'(?i)key|token|pass|secret|auth|user|cred')
+_SECRET_NAME = _LazyPattern(r'(?i)key|token|pass|secret|auth|user|cred')
 
 
 def misplaced_assignments(value: str) -> list[str]:
@@ -2217,7 +2217,7 @@ def _database_url_params(query: str, source: str) -> dict[str, str]:
 # libpq's connection errors quote the role the URL names (role "X" does not
 # exist; password authentication failed for user "X"): the URL's user is masked,
 # so is its echo (trial-16b N3).
-_PG_ROLE_IN_TEXT = re.compile(r'\b((?:role|user) ")([^"]+)(")')
+_PG_ROLE_IN_TEXT = _LazyPattern(r'\b((?:role|user) ")([^"]+)(")')
 
 
 def open_database(url: str, base_dir: str, source: str = '[database] url', migrate=True):
