@@ -706,9 +706,9 @@ def masked_secret_url(url: str) -> str:
     (``https://***:***@hc-ping.com/***``), as errors about it show it. Any
     other scheme (Apprise's ``tgram://TOKEN/CHAT``) holds its key where a host
     would be: ``scheme://***``."""
-    scheme, sep, _ = url.partition('://')
-    if not (sep and _URL_SCHEME.fullmatch(scheme)):    # 'user:pw@h': 'user' is no scheme
+    if not has_url_scheme(url):
         return '***'
+    scheme = url.partition('://')[0]
     try:
         parts = urllib.parse.urlsplit(url)
         host = parts.netloc.rpartition('@')[2]
@@ -1122,13 +1122,29 @@ _NUMBER_TEXT = _LazyPattern(r'[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]
 _URL_SCHEME = _LazyPattern(r'[A-Za-z][A-Za-z0-9+.-]{0,19}')
 
 
+def has_url_scheme(text: str) -> bool:
+    """Whether ``text`` starts with a ``scheme://`` the URL masking can read:
+    urlsplit takes ``bob:pw@host`` as scheme ``bob``, and such text (maybe an
+    API key pasted into a URL key) is shown nowhere."""
+    scheme, sep, _ = text.partition('://')
+    return bool(sep) and _URL_SCHEME.fullmatch(scheme) is not None
+
+
+def continued_lines_note(more: str) -> str:
+    """What an error or `config` says of the lines after a one-line value's
+    first (``more``: those lines' text, joined by newlines): their count, never
+    their text. An indented line continues the value above it in an ini file, so
+    ``timeout = 10`` then an indented ``api_key = SECRET`` makes one value."""
+    return (f'(and {more.count(chr(10)) + 1} more line(s), not shown: an indented line continues the '
+            'value above it)')
+
+
 def quoted_url(text: str) -> str:
     """A setting's would-be URL as an error quotes it: a URL (``scheme://…``)
     with its secrets masked (redact_url, redact), in quotes; anything else is
     not quoted: text without a scheme is no URL that the masking could read
     (``bob:pw@host``, an API key pasted into a URL key) and may be a secret."""
-    scheme, sep, _ = text.partition('://')
-    if sep and _URL_SCHEME.fullmatch(scheme):
+    if has_url_scheme(text):
         return repr(redact(redact_url(text)))
     return 'text without a scheme:// (not shown: it may hold a secret)'
 
@@ -1138,10 +1154,8 @@ def quoted_value(value, limit: int = 40) -> str:
     in quotes. An indented line after a key continues its value in an ini file:
     ``timeout = 10`` then an indented ``api_key = SECRET`` makes ``10\\napi_key =
     SECRET`` of it; only the count of such lines is said, never their text."""
-    first, *more = str('' if value is None else value).strip().split('\n')
-    return repr(clip(first.strip(), limit)) + (
-        f' (and {len(more)} more line(s), not shown: an indented line continues the value '
-        'above it)' if more else '')
+    first, _, more = str('' if value is None else value).strip().partition('\n')
+    return repr(clip(first.strip(), limit)) + (f' {continued_lines_note(more)}' if more else '')
 
 
 def parse_number(text, kind: type, minimum, maximum):
@@ -1462,6 +1476,8 @@ def misplaced_assignments(value: str) -> list[str]:
     resolved path): each is masked by value instead. A path_map line such as
     ``tv=/mnt/tv`` is not a setting: it stays readable."""
     _, _, rest = (value or '').partition('\n')
+    if not rest:                        # one line: nothing continues it (most values)
+        return []
     settings = {key for keys in DEFAULTS.values() for key in keys}
     return [found for name, found in _MISPLACED_ASSIGNMENT.findall(rest)
             if name.lower() in settings or _SECRET_NAME.search(name)]
@@ -1501,9 +1517,8 @@ class Config:
             except configparser.Error as exc:
                 # A ParsingError: configparser read on past each line it could not
                 # parse and names them all; each is a line of its own (`config`
-                # shows every one). A missing first [section] is one, but stops.
-                errors = [] if isinstance(exc, configparser.MissingSectionHeaderError) \
-                    else getattr(exc, 'errors', None) or []
+                # shows every one). _read_ini said the ones it stops at.
+                errors = getattr(exc, 'errors', None) or []
                 lines = text.split('\n')        # as configparser counts them
                 raise_config_errors([_unparsable_line(path, number, lines[number - 1])
                                      for number, _ in errors])
@@ -1621,9 +1636,8 @@ class Config:
             return None
         if '\n' in value:      # an indented line under it: not the path, maybe a secret
             first, more = value.split('\n', 1)
-            raise ConfigError(f"{where} must be a path on one line, got '{clip(first.strip())}' (and "
-                              f"{more.count(chr(10)) + 1} more line(s), not shown: an indented line "
-                              "continues the value above it)")
+            raise ConfigError(f"{where} must be a path on one line, got '{clip(first.strip())}' "
+                              f'{continued_lines_note(more)}')
         if _FIELD_CONTROLS.search(value):
             raise ConfigError(f"{where} must be a path without control characters, got '{clip(value)}'")
         value = os.path.expanduser(value)
@@ -1671,8 +1685,7 @@ class Config:
         if '\n' in value:      # an indented line under it: not the URL, maybe a secret
             first, more = value.split('\n', 1)
             raise ConfigError(f'{where} must be one http:// or https:// URL, got '
-                              f'{redact(redact_url(first.strip()))!r} (and {more.count(chr(10)) + 1} '
-                              'more line(s), not shown: an indented line continues the value above it)')
+                              f'{redact(redact_url(first.strip()))!r} {continued_lines_note(more)}')
         problem = url_problem(value)
         if problem or not re.match(r'(?i)https?://', value):
             raise ConfigError(f'{where} must be an http:// or https:// URL, got '
@@ -10774,16 +10787,13 @@ def masked_config_value(section: str, key: str, value: str | None) -> str:
         return value or ''
     if '\n' in value and (section, key) not in _MULTILINE_CONFIG_KEYS:
         first, more = value.split('\n', 1)
-        return (masked_config_value(section, key, first.strip())
-                + f'  (and {more.count(chr(10)) + 1} more line(s), not shown: an indented line '
-                'continues the value above it)')
+        return f'{masked_config_value(section, key, first.strip())}  {continued_lines_note(more)}'
     if (section, key) in _SECRET_CONFIG_KEYS or 'password' in key:
         return '***'
     if (section, key) in _SECRET_URL_KEYS:
         return ' '.join(masked_secret_url(u) for u in re.split(r'[\s,]+', value) if u)
     if key == 'url' or key.endswith('_url'):
-        scheme, sep, _ = value.partition('://')
-        if not (sep and _URL_SCHEME.fullmatch(scheme)):     # as quoted_url: maybe a secret
+        if not has_url_scheme(value):       # as quoted_url: maybe a secret
             return '(not a URL: not shown, it may hold a secret)'
         register_url_secrets(value)
         return redact_url(value)
