@@ -2321,8 +2321,13 @@ def broken_connection_cause(exc):
 
 
 def _driver_error(exc):
-    """The DB-API exception peewee wrapped (its first argument), else ``exc``."""
-    inner = exc.args[0] if exc.args else None
+    """The DB-API exception peewee wrapped, else ``exc``. peewee 4 keeps it as
+    ``orig`` (its first argument, which peewee 3 left in ``args``, is taken
+    out): read from ``args`` only, the driver's code (pgcode, sqlite_errorcode)
+    was never seen on a wrapped error."""
+    inner = getattr(exc, 'orig', None)
+    if inner is None:
+        inner = exc.args[0] if exc.args else None
     return inner if isinstance(inner, BaseException) else exc
 
 
