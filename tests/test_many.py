@@ -346,3 +346,29 @@ def test_a_short_sqlite_lock_wait_is_not_told(tmp_path, caplog):
     assert _waits(caplog) == []
     db.close()
     other.close()
+
+
+def test_threads_waiting_for_one_sqlite_lock_tell_it_once(tmp_path, caplog):
+    """Parallel downloads (and their lease keepers) each wait for the same lock:
+    one line for that lock, not one per thread; each goes through after it."""
+    path = tmp_path / 's.db'
+    db = stalkeer.open_database(f'sqlite:///{path}', str(tmp_path))
+    other = _other(path)
+    timer = _held_for(other, 1.6)
+    done = []
+
+    def write():
+        _write(db)
+        done.append(True)
+        db.close()
+    with caplog.at_level('WARNING', logger='stalkeer'):
+        threads = [threading.Thread(target=write) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    timer.join()
+    assert done == [True] * 3
+    assert _waits(caplog) == [f'waiting for the database: another program holds its write lock '
+                              f'(SQLite {path}); giving up after 15 s']
+    other.close()
