@@ -2362,7 +2362,8 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
             folder = os.path.dirname(path) or '.'
             if not os.path.isdir(folder):
                 raise DatabaseError(f'cannot open database {path}: folder {folder} does not exist')
-            fstype = filesystem_type(folder)
+            # The folder the file really is in (a symlink may lead to another mount).
+            fstype = filesystem_type(os.path.dirname(os.path.realpath(path)) or '.')
             if fstype in NETWORK_FILESYSTEMS:
                 journal = 'delete'
                 log.warning('database %s is on a network filesystem (%s): WAL is unsafe there, '
@@ -2515,6 +2516,17 @@ IMPORT_LOCK_KEY = 741852964
 IMPORT_LOCK_POLL = 0.5
 
 
+def import_lock_path(db) -> str | None:
+    """The SQLite database's import lock file: DATABASE-import.lock beside the
+    file the database really is. A symlink to the database is the same database
+    (SQLite resolves it for its -wal and -journal too), yet named after the link
+    it got a lock of its own, and two imports overlapped (trial-17a F2). None:
+    no lock (an in-memory database, or no flock here)."""
+    if fcntl is None or not db.database or db.database == ':memory:':
+        return None
+    return f'{os.path.realpath(db.database)}-import.lock'
+
+
 @contextlib.contextmanager
 def import_lock(db):
     """One import into a database at a time. Two overlapping imports of
@@ -2523,8 +2535,8 @@ def import_lock(db):
     then runs (and finds the playlist unchanged when it is the same file).
     PostgreSQL: a session advisory lock, for every machine sharing the
     database's ?schema= (one schema's import does not hold up another's). SQLite: flock(2) on DATABASE-import.lock beside the file (the
-    lock dies with the process). Both are released at the run's end, or when
-    the process or its connection dies."""
+    lock dies with the process), named after the file's real path (import_lock_path).
+    Both are released at the run's end, or when the process or its connection dies."""
     if is_postgres(db):
         def take() -> bool:
             return bool(db.execute_sql('SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))',
@@ -2534,10 +2546,10 @@ def import_lock(db):
             with contextlib.suppress(Exception):     # a broken connection released it already
                 db.execute_sql('SELECT pg_advisory_unlock(%s, hashtext(current_schema()))', (IMPORT_LOCK_KEY,))
     else:
-        if fcntl is None or not db.database or db.database == ':memory:':
+        path = import_lock_path(db)
+        if path is None:
             yield
             return
-        path = f'{db.database}-import.lock'
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
         except OSError as exc:
@@ -2577,10 +2589,11 @@ def import_running_elsewhere(db) -> bool:
             'AND classid::bigint = %s AND objsubid = 2 AND pid <> pg_backend_pid() '
             'AND objid::bigint = (hashtext(current_schema())::bigint & 4294967295))',
             (IMPORT_LOCK_KEY,)).fetchone()[0])
-    if fcntl is None or not db.database or db.database == ':memory:':
+    path = import_lock_path(db)
+    if path is None:
         return False
     try:
-        fd = os.open(f'{db.database}-import.lock', os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
     except OSError:
         return False
     try:

@@ -829,6 +829,44 @@ def test_ctrl_c_stops_a_statement_waiting_for_a_postgresql_lock(tmp_path):
         _drop_pg_schema(schema)
 
 
+@pytest.mark.parametrize('how', ['file', 'folder'])
+def test_a_database_reached_through_a_symlink_waits_for_the_same_import_lock(tmp_path, how):
+    """trial-17a F2: `ylink.db -> y.db` is one database (SQLite resolves the
+    link), yet the lock was named after the link (ylink.db-import.lock) and two
+    imports overlapped. The lock file is named after the real path: a second
+    real process reaching the database through the link waits, and asking
+    whether an import runs (import_running_elsewhere) through the link sees it."""
+    (tmp_path / 'real').mkdir()
+    held = HeldImport(f'sqlite:///{tmp_path / "real" / "y.db"}', tmp_path)
+    if how == 'file':
+        link = tmp_path / 'real' / 'ylink.db'
+        link.symlink_to('y.db')
+    else:
+        (tmp_path / 'alias').symlink_to('real')
+        link = tmp_path / 'alias' / 'y.db'
+    try:
+        via_link = stalkeer.open_database(f'sqlite:///{link}', str(tmp_path))
+        try:
+            assert stalkeer.import_running_elsewhere(via_link)
+            assert stalkeer.import_lock_path(via_link) == str(tmp_path / 'real' / 'y.db-import.lock')
+        finally:
+            via_link.close()
+            stalkeer.db_proxy.initialize(held.db)
+        proc = start_stalkeer('--db', f'sqlite:///{link}', 'process', held.playlist, cwd=tmp_path)
+        time.sleep(1.5)
+        assert proc.poll() is None and stalkeer.ProcessedLine.select().count() == 0
+    finally:
+        held.release()
+    out, err = proc.communicate(timeout=60)
+    held.db.close()
+    assert proc.returncode == 0, err
+    assert 'another instance is importing into this database: waiting for it to finish' in err
+    assert sorted(p.name for p in (tmp_path / 'real').glob('*-import.lock')) == ['y.db-import.lock']
+    stalkeer.db_proxy.initialize(held.db)
+    assert stalkeer.ProcessedLine.select().count() == 1
+    held.db.close()
+
+
 @pytest.mark.parametrize('planted', ['folder', 'symlink'])
 def test_an_import_lock_that_is_not_a_file_stops_the_import(tmp_path, planted):
     """Something planted at DATABASE-import.lock would have switched the lock off

@@ -334,7 +334,7 @@ def _import_lock_held_elsewhere(db, schema=None):
             conn.close()
         return
     import fcntl
-    fd = os.open(f'{db.database}-import.lock', os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(stalkeer.import_lock_path(db), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         yield
