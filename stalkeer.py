@@ -10521,6 +10521,9 @@ class Console:
         self.record = record
         self._stdout_tty = None         # asked once: a dry run prints a line per item
         self.errors: list[str] = []     # as printed: a failed run's notification says the last
+        # Why standard output could not be written (a full disk, an I/O error;
+        # not a reader that left): the run goes on, main() ends it with exit 2.
+        self.stdout_failure: str | None = None
 
     def _tty(self) -> bool:
         if self._stdout_tty is None:
@@ -10532,7 +10535,7 @@ class Console:
         Redacted, each line clipped to DISPLAY_LINE_MAX."""
         message = shown(message)
         if always or not self.quiet:
-            write_line(self.stdout, message, self._tty())
+            self._stdout_failed(write_line(self.stdout, message, self._tty()))
         if self.record:
             log_to_file(logging.INFO, message)
 
@@ -10540,9 +10543,35 @@ class Console:
         """One JSON document on one line (``--json``; not silenced by ``-q``),
         every string in it redacted and clipped (a line clip would break it)."""
         text = json.dumps(shown_tree(document), ensure_ascii=False, sort_keys=sort_keys)
-        write_line(self.stdout, text)
+        self._stdout_failed(write_line(self.stdout, text))
         if self.record:
             log_to_file(logging.INFO, text)
+
+    def _stdout_failed(self, exc: OSError | None) -> None:
+        if exc is not None and not isinstance(exc, BrokenPipeError) and self.stdout_failure is None:
+            self.stdout_failure = exc.strerror or type(exc).__name__
+
+    def flush(self) -> None:
+        """Flush standard output at the run's end: what went past write_line
+        (argparse's --help/--version) would otherwise fail in Python's flush
+        at exit, with "Exception ignored" and exit 120."""
+        try:
+            if self.stdout is not None:
+                self.stdout.flush()
+        except (OSError, ValueError) as exc:
+            _discard_output(self.stdout)
+            self._stdout_failed(exc if isinstance(exc, OSError) else None)
+
+    def end(self, code: int) -> int:
+        """The exit code of a run whose standard output failed: one line on
+        stderr, and 2 unless the run had already failed (its code says more).
+        Everything the command did is done and stored: only its report is lost."""
+        self.flush()
+        if self.stdout_failure is None:
+            return code
+        self.error(f'cannot write to standard output: {self.stdout_failure}')
+        self.stdout_failure = None          # said once
+        return code if code != EXIT_OK else EXIT_USAGE
 
     def error(self, message) -> None:
         message = shown(message)
@@ -10565,27 +10594,37 @@ def stream_is_tty(stream) -> bool:
         return False
 
 
-def write_line(stream, text: str, tty: bool | None = None) -> None:
+def write_line(stream, text: str, tty: bool | None = None) -> OSError | None:
     """One line on a console stream; on a terminal above the progress bars
     (tqdm clears them, writes, and draws them again), never through them.
-    ``tty``: whether ``stream`` is a terminal, when the caller knows. A reader
-    that left (`stalkeer process | head -1`) is no error: see _reader_gone."""
+    ``tty``: whether ``stream`` is a terminal, when the caller knows.
+
+    A stream that cannot be written is never a traceback (trial-17a F7):
+    the line and all that follows go to /dev/null (_discard_output), the
+    command runs on, and the error is returned for the caller to judge. A
+    reader that left (BrokenPipeError: `stalkeer process | head -1`) is no
+    error; a full disk or an I/O error under stdout is (Console.end); on
+    stderr there is nowhere left to say it."""
+    if stream is None:              # no such stream (see _standard_streams): nowhere to write
+        return None
     try:
         if tqdm is not None and (stream_is_tty(stream) if tty is None else tty):
             tqdm.write(text, file=stream)
         else:
             stream.write(text + '\n')
         stream.flush()
-    except BrokenPipeError:
-        _reader_gone(stream)
+    except (OSError, ValueError) as exc:     # ValueError: the stream was closed
+        _discard_output(stream)
+        return exc if isinstance(exc, OSError) else None
+    return None
 
 
-def _reader_gone(stream) -> None:
-    """The reader of ``stream`` closed it: point its descriptor at /dev/null (as
-    Python's docs advise, "Note on SIGPIPE") so that what follows, and the
-    flush at exit, go nowhere without a traceback. The command runs on to its
-    own end and exit code: a closed stdout is not a failed download
-    (trial-15 F9: `process … | head -1` exited 1)."""
+def _discard_output(stream) -> None:
+    """``stream`` cannot be written (its reader closed it, its disk is full):
+    point its descriptor at /dev/null (as Python's docs advise, "Note on
+    SIGPIPE") so that what follows, and the flush at exit, go nowhere without
+    a traceback. The command runs on to its own end (trial-15 F9: `process …
+    | head -1` exited 1). What the stream still buffers is written to /dev/null."""
     try:
         fd = stream.fileno()
     except (AttributeError, ValueError, OSError):
@@ -13753,6 +13792,16 @@ def _config_bounds(section: str, key: str) -> Callable[[str], int | float]:
 
 
 class _Parser(argparse.ArgumentParser):
+    # What went wrong writing --help/--version to stdout (argparse drops it): main() tells it.
+    stdout_failure: OSError | None = None
+
+    def _print_message(self, message, file=None):
+        if message:
+            file = file or sys.stderr
+            failed = write_line(file, message.rstrip('\n'), tty=False)
+            if file is sys.stdout and self.stdout_failure is None:
+                self.stdout_failure = failed
+
     def error(self, message):
         # One line and exit 2, like every other usage error of ours.
         self.exit(EXIT_USAGE, f'{self.prog}: error: {shown(message)}\n')
@@ -14039,13 +14088,47 @@ class _SignalHandlers:
             signal.signal(signum, handler)
 
 
+def _standard_streams() -> None:
+    """Started with stdin, stdout or stderr closed (`>&-`, `2>&-`): that
+    descriptor is opened on /dev/null, and a closed sys.stdout/sys.stderr
+    (None, which Python sets) writes there, so what would be printed is
+    discarded and the run goes on (trial-17a F7: a traceback, exit 1, after
+    `process` had stored everything). Left free, descriptor 1 or 2 would go
+    to the next file opened (the log, a lock, a download), and a line meant
+    for the screen into it."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+        except OSError:
+            continue
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        else:
+            os.set_inheritable(fd, True)
+    for name, fd in (('stdout', 1), ('stderr', 2)):
+        if getattr(sys, name) is None:
+            with contextlib.suppress(OSError):
+                setattr(sys, name, open(fd, 'w', encoding='utf-8', errors='backslashreplace',
+                                        closefd=False))
+
+
 def main(argv=None) -> int:
     """Entry point; returns the exit code (tests call it directly)."""
+    _standard_streams()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        # --help/--version went to stdout past the console: a full disk there is told too.
+        console = Console()
+        console._stdout_failed(parser.stdout_failure)
+        return console.end(exc.code if isinstance(exc.code, int) else EXIT_USAGE)
     # What a query prints (status, lines, config…) is an answer, not an event for the log.
     console = Console(quiet=args.quiet, record=args.command not in QUERY_COMMANDS)
     if args.command is None:
@@ -14080,7 +14163,7 @@ def main(argv=None) -> int:
                 cfg.check()
             run.app = App(args, cfg, console)
             run.app.notifier = run.notifier
-            code = args.func(run.app)
+            code = console.end(args.func(run.app))
             if code != EXIT_OK and console.errors:      # a command that said why and returned
                 run.counts.setdefault('error', console.errors[-1])
             run.notify(code)
@@ -14104,14 +14187,15 @@ def main(argv=None) -> int:
             stopped = f'interrupted by {signal.Signals(exc.signum).name}: stopped'
             console.notice(stopped + interrupted_what_now(args))
             run.counts.setdefault('error', stopped)
-            run.notify(exc.exit_code)
-            return exc.exit_code
+            code = console.end(exc.exit_code)
+            run.notify(code)
+            return code
         except BrokenPipeError:
             # `stalkeer ... | head`: the reader left during a write that did not
             # go through the console (write_line handles those, and the command
             # goes on). Python would print a traceback at exit when flushing
             # stdout; point it at /dev/null. The command was cut short here.
-            _reader_gone(sys.stdout)
+            _discard_output(sys.stdout)
             return EXIT_FAILED
         except Exception as exc:
             # A fault of stalkeer's own: its traceback is what a bug report needs,
@@ -14149,6 +14233,7 @@ class _Run:
         """A run that failed: one line on stderr, and the notifier told (with why)."""
         self.console.error(message)
         self.counts.setdefault('error', self.console.errors[-1])
+        code = self.console.end(code)
         self.notify(code)
         return code
 

@@ -675,3 +675,103 @@ def test_a_closed_stdout_does_not_change_the_exit_code(server, tmp_path, sqlite_
     code, err = _with_stdout_closed('--db', sqlite_url, 'download', url, tmp_path / 'ok.mkv')
     assert code == 0 and 'Traceback' not in err, err
     assert sha256(tmp_path / 'ok.mkv') == sha256(payload(5000))
+
+
+# ---- a dead standard output or error (trial-17a F7) ---------------------------------
+
+SAMPLE = ROOT.parent / 'shared' / 'playlists' / 'germainlefebvre4-Stalkeer__sample.m3u'
+FULL_DISK = 'stalkeer: error: cannot write to standard output: No space left on device\n'
+
+
+def _with_dead_streams(*argv, stdout='pipe', stderr='pipe', env=None):
+    """Run stalkeer as cron might leave it: each of stdout/stderr 'pipe',
+    'closed' (`>&-`: the descriptor is not open at all, so Python sets
+    sys.stdout to None) or 'full' (`> /dev/full`: every write fails with
+    ENOSPC). Returns (exit code, stdout, stderr)."""
+    closed = [fd for fd, how in ((1, stdout), (2, stderr)) if how == 'closed']
+    with open('/dev/full', 'w') as full:
+        def target(how):
+            return subprocess.PIPE if how == 'pipe' else full if how == 'full' else subprocess.DEVNULL
+        proc = subprocess.run([sys.executable, str(ROOT / 'stalkeer.py'), *map(str, argv)],
+                              env=env or subprocess_env(), stdout=target(stdout), stderr=target(stderr),
+                              preexec_fn=(lambda: [os.close(fd) for fd in closed]) if closed else None,
+                              text=True, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _stored_lines(tmp_path):
+    with sqlite3.connect(tmp_path / 'stalkeer.db') as con:
+        return con.execute('SELECT COUNT(*) FROM processed_lines').fetchone()[0], \
+            con.execute('SELECT COUNT(*) FROM playlist_imports WHERE completed_at IS NOT NULL').fetchone()[0]
+
+
+def test_a_closed_stdout_discards_the_output_and_the_run_goes_on(tmp_path, sqlite_url):
+    """`process … >&-` printed a traceback and exited 1 after storing the whole
+    playlist (sys.stdout is None). What it would print is discarded: exit code
+    of the work, nothing on stderr, on every command and path."""
+    db = ('--db', sqlite_url)
+    for argv in ([*db, 'process', SAMPLE], [*db, 'process', SAMPLE, '--json'],       # read, then unchanged
+                 [*db, 'process', SAMPLE, '--force'], [*db, 'lines', 'heat'], [*db, 'lines', 'heat', '--json'],
+                 [*db, 'status'], [*db, 'status', '--json'], ['--version'], ['--help']):
+        assert _with_dead_streams(*argv, stdout='closed') == (0, None, ''), argv
+    assert _stored_lines(tmp_path) == (44, 1)
+
+
+def test_stdout_on_a_full_disk_is_one_line_and_exit_2(tmp_path, sqlite_url):
+    """`process > /dev/full` (a cron line appending to a log on a full volume)
+    printed an OSError traceback and exited 1, "a download failed", after the
+    import had completed. Now: what was done stays done, one line says the
+    report was lost, exit 2 (as `ls > /dev/full`)."""
+    db = ('--db', sqlite_url)
+    assert _with_dead_streams(*db, 'process', SAMPLE, stdout='full') == (2, None, FULL_DISK)
+    assert _stored_lines(tmp_path) == (44, 1)          # the import completed all the same
+    for argv in ([*db, 'process', SAMPLE, '--json'], [*db, 'process', SAMPLE, '--force'],
+                 [*db, 'process', SAMPLE, '-q'], [*db, 'lines', 'heat'], [*db, 'lines', 'heat', '--json'],
+                 [*db, 'status'], [*db, 'status', '--json'], ['--version'], ['--help']):
+        assert _with_dead_streams(*argv, stdout='full') == (2, None, FULL_DISK), argv
+    # Python's own buffering (no PYTHONUNBUFFERED) fails at the end instead: the same.
+    buffered = {k: v for k, v in subprocess_env().items() if k != 'PYTHONUNBUFFERED'}
+    for argv in ([*db, 'status'], ['--version']):
+        assert _with_dead_streams(*argv, stdout='full', env=buffered) == (2, None, FULL_DISK), argv
+    # A command that printed nothing lost nothing; an error keeps its own line and code.
+    assert _with_dead_streams(*db, 'process', tmp_path / 'none.m3u', stdout='full') == (
+        2, None, f'stalkeer: error: playlist not found: {tmp_path / "none.m3u"}\n')
+
+
+def test_a_failed_download_keeps_exit_1_when_stdout_is_also_full(server, tmp_path, sqlite_url):
+    code, out, err = _with_dead_streams('--db', sqlite_url, 'download', server.url('nothing.mkv'),
+                                        tmp_path / 'n.mkv', stdout='full')
+    assert code == 1 and err.endswith(FULL_DISK) and 'Traceback' not in err, err
+
+
+@pytest.mark.parametrize('stderr', ['closed', 'full'])
+def test_a_dead_stderr_changes_nothing_but_what_is_seen(tmp_path, sqlite_url, stderr):
+    """stderr closed or on a full disk: nowhere to say anything, so nothing is
+    said; the run goes on and exits with its own code; the log file still has it."""
+    log_file = tmp_path / 'run.log'
+    common = ('--db', sqlite_url, '--log-file', log_file)
+    code, out, _ = _with_dead_streams(*common, 'process', SAMPLE, stderr=stderr)
+    assert code == 0 and out.startswith(f'{SAMPLE}: 44 entries in '), out
+    assert _stored_lines(tmp_path) == (44, 1)
+    code, out, _ = _with_dead_streams(*common, 'process', tmp_path / 'none.m3u', stderr=stderr)
+    assert (code, out) == (2, '')
+    assert re.search(r' ERROR \[\d+\] playlist not found: ', log_file.read_text())
+    assert 'Traceback' not in log_file.read_text()
+    assert _with_dead_streams(*common, 'status', stdout='closed', stderr=stderr)[0] == 0
+    assert _with_dead_streams(*common, 'status', stdout='full', stderr=stderr)[0] == 2
+
+
+def test_the_console_tells_a_lost_stdout_once_at_the_end(capsys):
+    """In-process: a write error on stdout is remembered (not raised), the
+    rest goes to /dev/null; end() says it once and makes a clean 0 a 2."""
+    with open('/dev/full', 'w') as full:
+        console = stalkeer.Console(stdout=full)
+        console.out('first', always=True)
+        console.json({'a': 1})
+        assert console.stdout_failure == 'No space left on device'
+        assert console.end(stalkeer.EXIT_OK) == stalkeer.EXIT_USAGE
+        assert console.end(stalkeer.EXIT_OK) == stalkeer.EXIT_OK        # said once
+    assert capsys.readouterr().err == FULL_DISK
+    console = stalkeer.Console(stdout=full)          # a closed file object: discarded, no error
+    console.out('x', always=True)
+    assert console.end(stalkeer.EXIT_FAILED) == stalkeer.EXIT_FAILED
