@@ -10636,8 +10636,20 @@ def _discard_output(stream) -> None:
         os.close(devnull)
 
 
+def _handler_failed(what: str, then: str = '') -> None:
+    """One line on stderr for a log handler that failed (handleError), in place
+    of logging's "--- Logging error ---" traceback, which prints the record's
+    raw message and arguments past the masking, a secret among them
+    (trial-17a F8). Names the error, never the record."""
+    exc = sys.exc_info()[1]
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+        type(exc).__name__ if exc is not None else 'unknown error'
+    write_line(sys.stderr, f'stalkeer: {shown(what)}: {reason}{then}')
+
+
 class ConsoleLogHandler(logging.StreamHandler):
-    """Log lines on stderr, written like every other console line (write_line)."""
+    """Log lines on stderr, written like every other console line (write_line,
+    which never raises for a dead stderr)."""
 
     def emit(self, record):
         try:
@@ -10646,6 +10658,35 @@ class ConsoleLogHandler(logging.StreamHandler):
             raise
         except Exception:
             self.handleError(record)
+
+    def handleError(self, record):
+        # A line that cannot be formatted (a bug of ours): said, without its text.
+        _handler_failed('a log line could not be written')
+
+
+class LogFileHandler(logging.FileHandler):
+    """The log file ([logging] file, --log-file). The first write that fails
+    (a full disk: ENOSPC, EIO) is said once on stderr, naming the file and the
+    error, and the file is let go for the rest of the run, which goes on:
+    Python's handleError printed a 24-line traceback per log line, quoting
+    the record's unmasked arguments (trial-17a F8)."""
+
+    dead = False
+
+    def emit(self, record):
+        if not self.dead:
+            super().emit(record)
+
+    def handleError(self, record):
+        if not isinstance(sys.exc_info()[1], OSError):
+            _handler_failed(f'a line could not be written to the log file {self.baseFilename}')
+            return
+        self.dead = True
+        _handler_failed(f'cannot write the log file {self.baseFilename}',
+                        '; not logging there for the rest of this run')
+        stream, self.stream = self.stream, None
+        with contextlib.suppress(Exception):    # closes the descriptor even when its flush fails
+            stream.close()
 
 
 def log_to_file(level: int, message: str) -> None:
@@ -10826,7 +10867,7 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
     if path:
         try:
             create_private(path)
-            handler = logging.FileHandler(path, encoding='utf-8')
+            handler = LogFileHandler(path, encoding='utf-8')
         except OSError as exc:
             raise ConfigError(f'cannot open log file {path}: {exc.strerror}') from None
         handler.setLevel(logging.DEBUG if verbose else file_level)
