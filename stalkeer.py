@@ -14306,7 +14306,9 @@ def _print_redacted(exc_type, exc, tb) -> None:
     """sys.excepthook of the script: a fault of stalkeer's own prints its
     traceback, as a bug report needs it, with secrets masked like any output."""
     import traceback
-    sys.stderr.write(redact(''.join(traceback.format_exception(exc_type, exc, tb))))
+    with contextlib.suppress(OSError, ValueError, AttributeError):     # a dead stderr: nowhere to say it
+        sys.stderr.write(redact(''.join(traceback.format_exception(exc_type, exc, tb))))
+        sys.stderr.flush()
 
 
 def database_errors() -> tuple:
