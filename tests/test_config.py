@@ -121,7 +121,9 @@ def test_a_duplicate_or_a_missing_section_header_is_one_plain_line(ini, says, tm
     path = write_ini(tmp_path / 'c.ini', ini)
     for command in (['status'], ['config', '--check']):
         code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', *command)
-        assert code == 2 and err == f'stalkeer: error: config file {path} {says}\n', err
+        # `config --check` goes on to name the other mistakes (here: [radarr] incomplete).
+        first = err if command == ['status'] else err.splitlines(keepends=True)[0]
+        assert code == 2 and first == f'stalkeer: error: config file {path} {says}\n', err
         assert 'Secret7' not in out + err
 
 
@@ -545,3 +547,87 @@ def test_errors_name_the_environment_variable_a_value_came_from(cli, tmp_path, m
     assert code == 2 and err.startswith('stalkeer: error: STALKEER_FILTER_TVG_NAME_EXCLUDE (environment): '
                                         "bad regular expression '('"), err
     assert '[filter]' not in err
+
+
+# -- the file's mistakes, all named, never its text (newcomer trials, low findings) ---
+
+def test_config_check_names_the_files_mistakes_and_the_values_mistakes_in_one_run(cli, tmp_path):
+    """One unparsable line (or a duplicate) stopped the read: `config --check`
+    named it alone, and the bad values after it only on the next run."""
+    path = write_ini(tmp_path / 'c.ini', '[downloads]\nretry_attempts = many\njust words\n'
+                     'retry_attempts = 3\n[radarr]\nurl = http://r\napi_key = k\n[radarr]\n'
+                     '[logging]\nlevel = LOUD\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2 and 'Traceback' not in err
+    assert err.splitlines() == [
+        f"stalkeer: error: config file {path} line 3 is not valid: 'just …' is neither a [section] "
+        "nor key = value (its text is not shown: it may hold a secret)",
+        f'stalkeer: error: config file {path} line 4 is not valid: retry_attempts is given a second '
+        'time in [downloads]; keep one',
+        f'stalkeer: error: config file {path} line 8 is not valid: section [radarr] is given a second '
+        'time; merge the two',
+        "stalkeer: error: [downloads] retry_attempts must be a whole number from 1 to 100, got 'many'",
+        "stalkeer: error: [logging] level must be DEBUG, INFO, WARNING or ERROR, got 'LOUD'"], err
+    assert out.rstrip().endswith('config check: 5 error(s)')
+    # `config` without --check shows the values and still says what it could not read.
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config')
+    assert code == 2 and err.count('stalkeer: error: config file') == 3 and 'retry_attempts = many' in out
+    # Any other command stops at the first.
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    assert code == 2 and err.splitlines() == [err.splitlines()[0]] and 'line 3 is not valid' in err
+
+
+@pytest.mark.parametrize('ini, line, says', [
+    ('[radarr\nurl = http://r\n', 1, 'unclosed section header: [radarr without its ]'),
+    ('[m3u]\nfile_path = p.m3u\n[radarr\nurl = http://r\n', 3, 'unclosed section header: [radarr without its ]'),
+    ('[m3u]\n[api_key=Secret7Value\n', 2, 'unclosed section header: a [ without its ]'),
+])
+def test_an_unclosed_section_header_is_said_so(ini, line, says, cli, tmp_path):
+    """`[radarr` (no ]) was "comes before any [section] header" on line 1, and
+    "neither a [section] nor key = value" further down, its keys read as the
+    section's above it."""
+    path = write_ini(tmp_path / 'c.ini', ini)
+    for command in (['status'], ['config', '--check']):
+        code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', *command)
+        assert code == 2 and err.splitlines()[0] == \
+            f'stalkeer: error: config file {path} line {line} is not valid: {says}', err
+        assert 'Secret7' not in out + err and 'Traceback' not in err
+    # Its keys belong to no section: not to [m3u] above it (no "unknown key" there).
+    assert 'url (value not shown)' not in out
+
+
+def test_text_after_a_section_header_is_not_dropped_silently(cli, tmp_path):
+    """configparser reads `[radarr] url = http://r` as the header alone."""
+    path = write_ini(tmp_path / 'c.ini', '[radarr] url = http://u:Secret7Value@r\n[sonarr] ; a comment\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    assert code == 2 and err == (f'stalkeer: error: config file {path} line 1 is not valid: text after '
+                                 'the [radarr] header is not read: put each key = value on a line of '
+                                 'its own\n')
+    assert 'Secret7' not in out + err
+
+
+@pytest.mark.parametrize('name, shown', [
+    ('radar', '[radar] is ignored: unknown section (did you mean [radarr]?)'),
+    ('my-extras', '[my-extras] is ignored: unknown section'),
+    ('api_key=Secret7Value', 'the section at line 2 (name not shown) is ignored: unknown section'),
+    ('Secret7Value', 'the section at line 2 (name not shown) is ignored: unknown section'),
+    ('Radarr!', 'the section at line 2 (name not shown; did you mean [radarr]?) is ignored'),
+])
+def test_an_unknown_section_is_named_only_when_its_name_is_a_plausible_one(name, shown, cli, tmp_path):
+    """A header is user text: a pasted `[api_key=…]` was printed as written."""
+    path = write_ini(tmp_path / 'c.ini', f'[m3u]\n[{name}]\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    assert code == 0 and f'stalkeer: {path}: {shown}' in err, err
+    code, out, err = cli('--config', path, 'config', '--check')
+    assert f'note: {path}: {shown}' in out, out
+    # With a key under it, in the `config` listing and its warning too.
+    path = write_ini(tmp_path / 'c.ini', f'[m3u]\n[{name}]\nurl = http://x\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    assert shown.split(' is ignored')[0] + ' url is ignored: unknown section' in err, err
+    code, out, err = cli('--config', path, 'config', '--json')
+    assert 'Secret7' not in out
+    for output in (cli('--config', path, 'config')[1], err):
+        assert 'Secret7' not in output and 'api_key=' not in output
+    path = write_ini(tmp_path / 'c.ini', f'[{name}]\n[{name}]\n')
+    code, out, err = cli('--config', path, 'config', '--check')
+    assert code == 2 and 'Secret7' not in out + err and 'is given a second time' in err
