@@ -1408,12 +1408,13 @@ def shown_section(name: str, line: int | None = None) -> str:
 
 
 def _header_lines(parser: configparser.ConfigParser, lines: list[str]) -> dict[int, re.Match]:
-    """Line number -> header match of every line that reads as a ``[section]``
-    header (an indented one under a key would be part of its value: rare
-    enough to be taken as a header here, which only names lines in messages)."""
+    """Line number -> header match of every line that is a ``[section]``
+    header: one that starts with '['. An indented one may be a value's next
+    line (a [filter] pattern ``  [Tt]railer``), so it is left out: a header is
+    seldom indented, and this only names lines in messages."""
     found = {}
     for number, line in enumerate(lines, 1):
-        match = parser.SECTCRE.match(line.strip())
+        match = parser.SECTCRE.match(line.rstrip()) if line.startswith('[') else None
         if match:
             found[number] = match
     return found

@@ -598,7 +598,8 @@ def test_an_unclosed_section_header_is_said_so(ini, line, says, cli, tmp_path):
 
 def test_text_after_a_section_header_is_not_dropped_silently(cli, tmp_path):
     """configparser reads `[radarr] url = http://r` as the header alone."""
-    path = write_ini(tmp_path / 'c.ini', '[radarr] url = http://u:Secret7Value@r\n[sonarr] ; a comment\n')
+    path = write_ini(tmp_path / 'c.ini', '[radarr] url = http://u:Secret7Value@r\n[sonarr] ; a comment\n'
+                     '[filter]\ntvg_name_exclude =\n  [Tt]railer\n')
     code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
     assert code == 2 and err == (f'stalkeer: error: config file {path} line 1 is not valid: text after '
                                  'the [radarr] header is not read: put each key = value on a line of '
