@@ -1193,7 +1193,7 @@ def url_problem(url: str) -> str | None:
 
     Catches what urllib.parse refuses and requests would raise on mid-run (an
     unclosed IPv6 bracket as in ``http://[2001:db8::1:8080/…``, a port that is
-    not a number from 0 to 65535), an http(s) URL without a host, and control
+    not a number from 1 to 65535: 0 is none), an http(s) URL without a host, and control
     characters (http.client refuses them), and any scheme but http and https
     ('ftp:', 'javascript:', 'rtmp:', a relative path): stalkeer downloads over HTTP
     only, so such a line would only fail later (trial-1213 F13). The reason never
@@ -1224,12 +1224,16 @@ def _head_problem(url: str) -> str:
         if 'IPv6' in text:
             return 'unparsable URL: unbalanced [ ] around the host'
         if 'Port' in text or 'port' in text:
-            return 'unparsable URL: the port is not a number from 0 to 65535'
+            return 'unparsable URL: the port is not a number from 1 to 65535'
         return 'unparsable URL'
     if parts.scheme.lower() not in ('http', 'https'):
         return 'URL is not http/https'
     if not parts.hostname:
         return 'URL without a host'
+    if parts.port == 0:
+        # urllib takes it; no server listens on port 0, and the failure came
+        # later as "cannot reach", the URL's fault unsaid.
+        return 'the port is 0: a port is a number from 1 to 65535'
     return ''
 
 
@@ -2307,6 +2311,8 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             raw = parts.netloc.rpartition('@')[2].rpartition(':')[2]
             raise ConfigError(f'{source}: the port must be from 1 to 65535' if raw.isdigit()
                               else f'{source}: the port is not a number') from None
+        if port == 0:       # urllib takes it; the driver would take 0 as "no port": the default one
+            raise ConfigError(f'{source}: the port is 0; it must be from 1 to 65535')
         database = urllib.parse.unquote(parts.path.lstrip('/'))
         if not database:
             raise ConfigError(f'{source}: no database name in {redact_url(url)!r}')

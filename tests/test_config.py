@@ -632,3 +632,25 @@ def test_an_unknown_section_is_named_only_when_its_name_is_a_plausible_one(name,
     path = write_ini(tmp_path / 'c.ini', f'[{name}]\n[{name}]\n')
     code, out, err = cli('--config', path, 'config', '--check')
     assert code == 2 and 'Secret7' not in out + err and 'is given a second time' in err
+
+
+@pytest.mark.parametrize('section, key', [
+    ('radarr', 'url'), ('sonarr', 'url'), ('m3u', 'url'), ('xtream', 'url'), ('notify', 'webhook_url'),
+    ('notify', 'healthcheck_url'), ('database', 'url')])
+def test_port_0_in_a_url_is_refused_naming_the_key(section, key, cli, tmp_path):
+    """urllib takes http://host:0/: no server listens there, and the failure
+    came later as "cannot reach" (the database driver took 0 as its default
+    port)."""
+    scheme = 'postgresql' if section == 'database' else 'http'
+    url = f'{scheme}://bob:Secret7Pass@127.0.0.1:0/get.php?username=bob&password=Secret7Pass'
+    path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = {url}\n')
+    # `status` reads the database URL only; `config --check` reads every key.
+    for command in (['status'], ['config', '--check']) if section == 'database' else (['config', '--check'],):
+        db = [] if section == 'database' else ['--db', f'sqlite:///{tmp_path}/s.db']
+        code, out, err = cli('--config', path, *db, *command)
+        assert code == 2 and 'Traceback' not in err, err
+        first = err.splitlines()[0]
+        assert first.startswith(f'stalkeer: error: [{section}] {key}') and 'port' in first and ' 0' in first, err
+        assert 'Secret7' not in out + err
+    assert stalkeer.url_problem('http://h:0/x.mkv') == 'the port is 0: a port is a number from 1 to 65535'
+    assert stalkeer.url_problem('http://h:1/x.mkv') is None
