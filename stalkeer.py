@@ -1538,6 +1538,10 @@ def _closest_key(section: str, key: str) -> str | None:
     return None
 
 
+# What reads as an inline comment: ';' or '#' at the start of a value or after
+# a space (Config.inline_comment).
+_INLINE_COMMENT = _LazyPattern(r'(?:^|\s)([;#])', re.M)
+
 # What a message may quote of an ini key: a name, as every known key is one.
 _KEY_NAME = _LazyPattern(r'[A-Za-z_][\w.-]{0,39}')
 
@@ -1669,6 +1673,37 @@ class Config:
         """A section of the file as messages name it (shown_section)."""
         return shown_section(name, self.section_lines.get(name))
 
+    def inline_comment(self, section, key) -> str | None:
+        """The ';' or '#' of what looks like an inline comment in the file's
+        value of a key (``timeout = 30 ; seconds``), or None. Such a comment is
+        part of the value: configparser's default, kept because a password or
+        an API key may hold ';' or '#'. The key's error and `config --check`
+        say so; secret keys are left out (it would tell of their value)."""
+        if (section, key) in _SECRET_CONFIG_KEYS or self.origin(section, key) != 'file':
+            return None
+        found = _INLINE_COMMENT.search(self.parser.get(section, key) or '')
+        return found.group(1) if found else None
+
+    def _comment_hint(self, section, key) -> str:
+        """What an error about a key adds when its value holds an inline comment."""
+        mark = self.inline_comment(section, key)
+        return (f" (the {mark!r} and what follows are part of the value: stalkeer reads no comment "
+                "after a value; put it on a line of its own)") if mark else ''
+
+    def inline_comment_notes(self, but=()) -> list[str]:
+        """One note per key of the file whose value looks like it holds an
+        inline comment (inline_comment), its value not quoted; none for the
+        keys ``but`` names (their error says it)."""
+        notes = []
+        for section, keys in DEFAULTS.items():
+            for key in keys:
+                mark = self.inline_comment(section, key)
+                if mark and (section, key) not in but:
+                    notes.append(f'[{section}] {key}: {mark!r} in its value looks like an inline comment, '
+                                 'which stalkeer reads as part of the value (a password may hold ; or #): '
+                                 'put comments on a line of their own')
+        return notes
+
     def origin(self, section, key) -> str:
         """Where the value in force comes from: ``default``, ``file`` or
         ``environment STALKEER_…`` (see database_url_source for the database URL)."""
@@ -1700,7 +1735,7 @@ class Config:
         try:
             return parse_number(value, kind, minimum, maximum)
         except ValueError as exc:
-            raise ConfigError(f'{where} {exc}') from None
+            raise ConfigError(f'{where} {exc}{self._comment_hint(section, key)}') from None
 
     def getbool(self, section, key) -> bool:
         """A boolean key (BOOL_CONFIG_KEYS), spelled as _BOOL_SPELLINGS allows;
@@ -1709,7 +1744,8 @@ class Config:
         lowered = str(value).strip().lower()
         if lowered in _BOOL_SPELLINGS:
             return _BOOL_SPELLINGS[lowered]
-        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {quoted_value(value)}')
+        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {quoted_value(value)}'
+                          + self._comment_hint(section, key))
 
     def getswitch(self, section, key) -> str:
         """A key that is a boolean or ``auto`` (SWITCH_CONFIG_KEYS): 'auto',
@@ -1722,7 +1758,7 @@ class Config:
         if lowered in _BOOL_SPELLINGS:
             return 'true' if _BOOL_SPELLINGS[lowered] else 'false'
         raise ConfigError(f'{where} must be auto, true or false (or yes/no, on/off, 1/0), '
-                          f'got {quoted_value(value)}')
+                          f'got {quoted_value(value)}{self._comment_hint(section, key)}')
 
     def getheader(self, section, key) -> str:
         """A value sent in an HTTP header (API key, User-Agent): printable ASCII
@@ -1797,10 +1833,13 @@ class Config:
             first, more = value.split('\n', 1)
             raise ConfigError(f'{where} must be one http:// or https:// URL, got '
                               f'{redact(redact_url(first.strip()))!r} {continued_lines_note(more)}')
-        problem = url_problem(value)
+        # A space: no URL has one (requests would send it as %20); most likely
+        # the start of an inline comment ('http://r:7878/ ; my radarr').
+        problem = url_problem(value) or ('a space in it' if re.search(r'\s', value) else None)
         if problem or not re.match(r'(?i)https?://', value):
             raise ConfigError(f'{where} must be an http:// or https:// URL, got '
-                              f'{quoted_url(value)}' + (f' ({problem})' if problem else ''))
+                              f'{quoted_url(value)}' + (f' ({problem})' if problem else '')
+                              + self._comment_hint(section, key))
         return value
 
     def unknown_keys(self) -> list[str]:
@@ -11057,6 +11096,8 @@ def cmd_config(app: App) -> int:
         # STALKEER_* variable is only seen here.
         notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
         notes += cfg.empty_unknown_sections()
+        notes += cfg.inline_comment_notes(but={key for key, _ in cfg.key_checks()
+                                               if any(p.startswith(f'[{key[0]}] {key[1]} ') for p in problems)})
     if args.json:
         app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
                           'values': entries, 'errors': problems if args.check or problems else None,
@@ -14072,7 +14113,7 @@ def main(argv=None) -> int:
             # `config` lists unknown keys itself, shows a broken configuration,
             # and --check says what is wrong with it.
             if args.command != 'config':
-                for warning in cfg.unknown_keys():
+                for warning in cfg.unknown_keys() + cfg.inline_comment_notes():
                     log.warning('%s', warning)
                 cfg.check()
             run.app = App(args, cfg, console)

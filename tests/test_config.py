@@ -654,3 +654,45 @@ def test_port_0_in_a_url_is_refused_naming_the_key(section, key, cli, tmp_path):
         assert 'Secret7' not in out + err
     assert stalkeer.url_problem('http://h:0/x.mkv') == 'the port is 0: a port is a number from 1 to 65535'
     assert stalkeer.url_problem('http://h:1/x.mkv') is None
+
+
+# -- inline comments: part of the value, and said so --------------------------------
+
+def test_an_inline_comment_is_part_of_the_value_and_the_error_says_so(cli, tmp_path):
+    """`timeout = 30 ; seconds` failed as a number without a word on why; a
+    comment after a URL made another URL. Comments after a value are not
+    stripped (a password or API key may hold ; or #): the error says it."""
+    path = write_ini(tmp_path / 'c.ini', '[downloads]\nretry_attempts = 3 ; tries\n'
+                     f'movies_path = {tmp_path}/movies # my movies\n'
+                     '[radarr]\nurl = http://u:Secret7Pass@r/x ; my radarr\napi_key = Secret7Key ;x\n'
+                     'rescan = yes # sure\n[xtream]\nurl = http://panel\nusername = bob\n'
+                     'password = Secret7 #Pass\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    hint = ' (the {!r} and what follows are part of the value: stalkeer reads no comment after a value; ' \
+           'put it on a line of its own)'
+    assert code == 2 and 'Traceback' not in err
+    assert err.splitlines() == [
+        "stalkeer: error: [downloads] retry_attempts must be a whole number from 1 to 100, got "
+        "'3 ; tries'" + hint.format(';'),
+        "stalkeer: error: [radarr] rescan must be true or false (or yes/no, on/off, 1/0), got "
+        "'yes # sure'" + hint.format('#'),
+        "stalkeer: error: [radarr] url must be an http:// or https:// URL, got "
+        "'http://***:***@r/x ; my radarr' (a space in it)" + hint.format(';')], err
+    # A key that is fine as it stands gets a note; one whose error says it does not.
+    assert "note: [downloads] movies_path: '#' in its value looks like an inline comment, which " \
+           'stalkeer reads as part of the value (a password may hold ; or #): put comments on a line ' \
+           'of their own' in out
+    assert 'retry_attempts:' not in out and 'note: [radarr] url' not in out
+    # Secrets: nothing said of them (it would tell of their value), never their value.
+    assert 'api_key:' not in out + err and 'password:' not in out + err and 'Secret7' not in out + err
+    # Another command warns of it before the run, and stops at the first error with the hint.
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    assert code == 2 and "[downloads] movies_path: '#' in its value looks like an inline comment" in err
+    assert err.rstrip().endswith(hint.format(';')) and 'Secret7' not in out + err
+
+
+def test_a_secret_may_hold_a_semicolon_or_a_hash(tmp_path):
+    path = write_ini(tmp_path / 'c.ini', '[radarr]\napi_key = ab ;cd #ef\n[xtream]\npassword = p ;w\n')
+    cfg = stalkeer.Config(str(path))
+    assert cfg.get('radarr', 'api_key') == 'ab ;cd #ef' and cfg.get('xtream', 'password') == 'p ;w'
+    assert cfg.inline_comment_notes() == []
