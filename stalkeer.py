@@ -12860,8 +12860,20 @@ class Notifier:
         else:
             target = url
         try:
-            response = self.session.post(target, timeout=self.timeout, **kwargs)
-            if response.status_code >= 400:
+            # Redirects are not followed: requests turns a POST redirected by
+            # 301/302/303 into a GET without the body (the notification lost while
+            # the answer looked fine), and a redirect may take the summary to a
+            # host the user never configured. Where it points is said instead, the
+            # failure then being in the right place (it was "cannot reach" the
+            # configured URL when the redirect's target was down).
+            response = self.session.post(target, timeout=self.timeout, allow_redirects=False, **kwargs)
+            if response.is_redirect:
+                location = urllib.parse.urljoin(target, response.headers.get('Location', ''))
+                log.warning('%s: %s answered HTTP %d, a redirect to %s: not followed (notifications '
+                            'are sent to the configured URL only); set the URL it points to',
+                            what, redact(url) + suffix, response.status_code,
+                            redact(masked_secret_url(location)))
+            elif response.status_code >= 400:
                 log.warning('%s: %s answered HTTP %d', what, redact(url) + suffix, response.status_code)
         except requests.exceptions.RequestException as exc:
             # redact(url), as configured, then the suffix: the URL's path and query

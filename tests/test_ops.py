@@ -399,6 +399,67 @@ def test_resume_downloads_reports_downloads_that_gave_up(cli, tmp_path, sqlite_u
     assert code == 0 and '1 completed' in out and 'gave up' not in out
 
 
+
+class Redirector:
+    """An HTTP server that answers every request with ``status`` and a Location."""
+
+    def __init__(self, status, location):
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length') or 0))
+                hits.append(self.path)
+                self.send_response(status)
+                self.send_header('Location', location)
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+            do_GET = do_POST
+
+            def log_message(self, *args):
+                pass
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _closed_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize('status', [302, 307])
+def test_a_notification_redirect_is_said_and_not_followed(status, receiver, cli, tmp_path, sqlite_url):
+    """A webhook redirected to a closed port was "cannot reach" the configured
+    URL. Redirects are not followed (a 302 made the POST a GET without its body;
+    a redirect may move the summary to another host): where it points is said,
+    its path masked as a notification URL's is."""
+    closed = _closed_port()
+    down = Redirector(status, f'http://127.0.0.1:{closed}/moved/Secret7Token99')
+    elsewhere = Redirector(status, f'{receiver.url}/hook/Secret7Token99')
+    try:
+        ini = tmp_path / 'n.ini'
+        ini.write_text(f'[notify]\nwebhook_url = {down.url}/hook/Abc123Secret7\non = always\n'
+                       f'healthcheck_url = {elsewhere.url}/ping/Def456Secret7\n')
+        code, out, err = cli('--config', ini, '--db', sqlite_url, 'resume-downloads')
+        assert code == 0, err
+        assert (f'stalkeer: webhook: {down.url}/*** answered HTTP {status}, a redirect to '
+                f'http://127.0.0.1:{closed}/***: not followed (notifications are sent to the configured '
+                'URL only); set the URL it points to') in err.splitlines(), err
+        assert (f'stalkeer: healthcheck: {elsewhere.url}/***/start answered HTTP {status}, a redirect to '
+                f'{receiver.url}/***: not followed') in err, err
+        assert 'cannot reach' not in err and 'Secret7' not in out + err
+        assert down.hits == ['/hook/Abc123Secret7'] and receiver.received == []
+    finally:
+        down.close()
+        elsewhere.close()
+
 # -- one bad item never poisons a run --------------------------------------------------------
 
 BAD_URL = 'http://[2001:db8::1:8080/movie/u/p/1.mkv'
