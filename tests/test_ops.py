@@ -272,16 +272,19 @@ def test_resumed_arr_downloads_trigger_rescans(server, cli, tmp_path, sqlite_url
 
 
 class Receiver:
-    """A local HTTP receiver for webhooks and healthcheck pings."""
+    """A local HTTP receiver for webhooks and healthcheck pings; with a
+    ``location``, one that answers every request ``status`` redirecting there."""
 
-    def __init__(self):
+    def __init__(self, status=200, location=None):
         received = self.received = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
                 received.append((self.path, body))
-                self.send_response(200)
+                self.send_response(status)
+                if location:
+                    self.send_header('Location', location)
                 self.send_header('Content-Length', '0')
                 self.end_headers()
             do_GET = do_POST
@@ -400,33 +403,6 @@ def test_resume_downloads_reports_downloads_that_gave_up(cli, tmp_path, sqlite_u
 
 
 
-class Redirector:
-    """An HTTP server that answers every request with ``status`` and a Location."""
-
-    def __init__(self, status, location):
-        hits = self.hits = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get('Content-Length') or 0))
-                hits.append(self.path)
-                self.send_response(status)
-                self.send_header('Location', location)
-                self.send_header('Content-Length', '0')
-                self.end_headers()
-            do_GET = do_POST
-
-            def log_message(self, *args):
-                pass
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def _closed_port():
     import socket
     with socket.socket() as sock:
@@ -441,8 +417,8 @@ def test_a_notification_redirect_is_said_and_not_followed(status, receiver, cli,
     a redirect may move the summary to another host): where it points is said,
     its path masked as a notification URL's is."""
     closed = _closed_port()
-    down = Redirector(status, f'http://127.0.0.1:{closed}/moved/Secret7Token99')
-    elsewhere = Redirector(status, f'{receiver.url}/hook/Secret7Token99')
+    down = Receiver(status, f'http://127.0.0.1:{closed}/moved/Secret7Token99')
+    elsewhere = Receiver(status, f'{receiver.url}/hook/Secret7Token99')
     try:
         ini = tmp_path / 'n.ini'
         ini.write_text(f'[notify]\nwebhook_url = {down.url}/hook/Abc123Secret7\non = always\n'
@@ -455,7 +431,7 @@ def test_a_notification_redirect_is_said_and_not_followed(status, receiver, cli,
         assert (f'stalkeer: healthcheck: {elsewhere.url}/***/start answered HTTP {status}, a redirect to '
                 f'{receiver.url}/***: not followed') in err, err
         assert 'cannot reach' not in err and 'Secret7' not in out + err
-        assert down.hits == ['/hook/Abc123Secret7'] and receiver.received == []
+        assert down.paths() == ['/hook/Abc123Secret7'] and receiver.received == []
     finally:
         down.close()
         elsewhere.close()
