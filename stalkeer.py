@@ -1397,14 +1397,19 @@ _SET_ASIDE = '\x00'
 _READ_PROBLEMS_MAX = 100
 
 
+def _plausible_section(name: str) -> bool:
+    """Whether a section name may be quoted as written (shown_section)."""
+    return name in DEFAULTS or bool(_SECTION_NAME.fullmatch(name)
+                                    and not (len(name) >= 8 and any(c.isdigit() for c in name)))
+
+
 def shown_section(name: str, line: int | None = None) -> str:
     """A ``[section]`` as messages name it: as written when it is a known one or
     a plausible name (a short word that does not look like a token: 8+
     characters with a digit), else ``the section at line N`` (its name is
     user text that may be a pasted secret), with the known section it is
     closest to when there is one."""
-    if name in DEFAULTS or (_SECTION_NAME.fullmatch(name)
-                            and not (len(name) >= 8 and any(c.isdigit() for c in name))):
+    if _plausible_section(name):
         return f'[{name}]'
     near = difflib.get_close_matches(name.lower(), list(DEFAULTS), n=1, cutoff=0.6)
     where = f'the section at line {line}' if line else 'a section'
@@ -1449,7 +1454,7 @@ def _read_ini(parser: configparser.ConfigParser, text: str, path: str) -> tuple[
         if ']' in name:     # '[]', '[ ]'
             say(number, 'a section header without a name')
         else:
-            shown = f'[{name}' if _SECTION_NAME.fullmatch(name) else 'a ['
+            shown = f'[{name}' if _plausible_section(name) else 'a ['
             say(number, f'unclosed section header: {shown} without its ]')
         lines[number - 1] = f'[{_SET_ASIDE}{number}]'
 

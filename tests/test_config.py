@@ -581,6 +581,8 @@ def test_config_check_names_the_files_mistakes_and_the_values_mistakes_in_one_ru
     ('[radarr\nurl = http://r\n', 1, 'unclosed section header: [radarr without its ]'),
     ('[m3u]\nfile_path = p.m3u\n[radarr\nurl = http://r\n', 3, 'unclosed section header: [radarr without its ]'),
     ('[m3u]\n[api_key=Secret7Value\n', 2, 'unclosed section header: a [ without its ]'),
+    ('[m3u]\n[Secret7Value\n', 2, 'unclosed section header: a [ without its ]'),
+    ('[m3u]\n[]\n', 2, 'a section header without a name'),
 ])
 def test_an_unclosed_section_header_is_said_so(ini, line, says, cli, tmp_path):
     """`[radarr` (no ]) was "comes before any [section] header" on line 1, and
