@@ -12872,8 +12872,8 @@ class Notifier:
             # failure then being in the right place (it was "cannot reach" the
             # configured URL when the redirect's target was down).
             response = self.session.post(target, timeout=self.timeout, allow_redirects=False, **kwargs)
-            if response.is_redirect:
-                location = urllib.parse.urljoin(target, response.headers.get('Location', ''))
+            if 300 <= response.status_code < 400 and response.headers.get('Location'):
+                location = urllib.parse.urljoin(target, response.headers['Location'])
                 log.warning('%s: %s answered HTTP %d, a redirect to %s: not followed (notifications '
                             'are sent to the configured URL only); set the URL it points to',
                             what, redact(url) + suffix, response.status_code,
