@@ -397,7 +397,11 @@ class _LazyPattern:
         if compiled is None:
             compiled = self._compiled = re.compile(self.pattern, self._flags)
             module = globals()
-            for name, value in list(module.items()):   # list(): one atomic copy under the GIL
+            # copy(): one C-level copy of the table. list(items()) iterates, and a
+            # lazy import in another thread (_Lazy binds its module as a new global)
+            # made it raise "dictionary changed size during iteration" (the suite's
+            # serve threads did).
+            for name, value in module.copy().items():
                 if value is self:
                     module[name] = compiled
         return compiled
