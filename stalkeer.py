@@ -399,8 +399,8 @@ class _LazyPattern:
             module = globals()
             # copy(): one C-level copy of the table. list(items()) iterates, and a
             # lazy import in another thread (_Lazy binds its module as a new global)
-            # made it raise "dictionary changed size during iteration" (the suite's
-            # serve threads did).
+            # could make it raise "dictionary changed size during iteration" (twice
+            # in the full test suite).
             for name, value in module.copy().items():
                 if value is self:
                     module[name] = compiled
