@@ -2004,6 +2004,23 @@ class DownloadSettings:
 
 # ==== models and database ======================================================
 
+# SQLite waits for a lock another connection holds (the write lock, or on a
+# rollback journal the readers a COMMIT must see leave) in slices of
+# SQLITE_LOCK_SLICE, repeated by StalkeerSqliteDatabase up to SQLITE_LOCK_WAIT,
+# saying so once the wait passes SQLITE_LOCK_NOTICE. Seconds.
+SQLITE_LOCK_WAIT = 15
+SQLITE_LOCK_SLICE = 0.25
+SQLITE_LOCK_NOTICE = 1
+SQLITE_BUSY = 5         # sqlite3.SQLITE_BUSY; the primary code of SQLITE_BUSY_* too
+
+
+def sqlite_busy(exc) -> bool:
+    """An SQLite "database is locked": another connection held the lock for the
+    whole busy timeout (the driver's error, or peewee's wrapping it)."""
+    code = getattr(_driver_error(exc), 'sqlite_errorcode', None)
+    return code is not None and code & 0xff == SQLITE_BUSY
+
+
 def define_models() -> None:
     """Build the peewee models and database classes (idempotent). Importing
     stalkeer as a module does it at once; `python stalkeer.py` does it in main()
@@ -2262,9 +2279,111 @@ def define_models() -> None:
 
 
     class StalkeerSqliteDatabase(peewee.SqliteDatabase):
-        """SQLite tuned for several processes: WAL, a long busy timeout and
-        ``BEGIN IMMEDIATE`` for every transaction, so a read-then-write never dies
-        with "database is locked" halfway (the write lock is taken up front)."""
+        """SQLite tuned for several processes: WAL, ``BEGIN IMMEDIATE`` for every
+        transaction, so a read-then-write never dies with "database is locked"
+        halfway (the write lock is taken up front), and a wait for a lock that
+        Ctrl-C ends and that says what it waits for.
+
+        SQLite's busy handler waits in C: a 15 s busy_timeout kept the main
+        thread there, silent, and deaf to the first Ctrl-C, for all of it
+        (sqlite3_interrupt does not end a busy wait: trial-15e F5). The busy
+        timeout is now one slice (SQLITE_LOCK_SLICE); a statement refused as
+        busy is tried again here until SQLITE_LOCK_WAIT has passed, so the
+        signal handler runs between slices, and a wait past SQLITE_LOCK_NOTICE
+        is told once. Tried again: BEGIN and COMMIT (SQLite's docs: both may be
+        repeated after SQLITE_BUSY) and a statement outside a transaction (it
+        did nothing). One inside a transaction is not: after BEGIN IMMEDIATE it
+        holds the write lock (a cache spill that cannot lock is skipped by
+        SQLite), and one that still met SQLITE_BUSY there must roll back. The
+        uncontended path costs nothing more: no statement, no clock read."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._lock_wait = threading.local()     # per connection: set_lock_wait
+            self._told = threading.Lock()
+            self._waits_told = 0        # waits being told now: one line for all threads
+
+        def set_lock_wait(self, seconds: float) -> None:
+            """This thread's connection gives up on a lock after ``seconds``
+            instead of SQLITE_LOCK_WAIT (a lease keeper: a slice of its lease)."""
+            self._lock_wait.total = seconds
+            if seconds < SQLITE_LOCK_SLICE:
+                self._lock_wait.slice = seconds
+                self.execute_sql(f'PRAGMA busy_timeout = {max(1, int(seconds * 1000))}')
+
+        def begin(self, lock_type=None):
+            try:
+                super().begin(lock_type)
+            except peewee.OperationalError as exc:
+                self._wait_for_lock(exc, self._state.conn, super().begin, lock_type)
+
+        def commit(self):
+            try:
+                super().commit()
+            except peewee.OperationalError as exc:
+                self._wait_for_lock(exc, self._state.conn, super().commit, committing=True)
+
+        def execute_sql(self, sql, params=None):
+            try:
+                return super().execute_sql(sql, params)
+            except peewee.OperationalError as exc:
+                return self._wait_for_lock(exc, self._state.conn, super().execute_sql, sql, params)
+
+        def _set_pragmas(self, conn):
+            # At connect: journal_mode = wal on a database in another mode needs
+            # the write lock, and waits as a statement does.
+            cursor = conn.cursor()
+            for pragma, value in self._pragmas:
+                sql = f'PRAGMA {pragma} = {value};'
+                try:
+                    cursor.execute(sql)
+                except peewee.sqlite3.OperationalError as exc:
+                    self._wait_for_lock(exc, conn, cursor.execute, sql)
+            cursor.close()
+
+        def _wait_for_lock(self, exc, conn, retry, *args, committing=False):
+            """``retry(*args)`` until it is not refused as busy or the wait has
+            lasted this thread's SQLITE_LOCK_WAIT; then the last refusal is
+            raised, the same "database is locked" as before. ``exc``: the first
+            refusal, raised at once when it is another error or comes from a
+            statement inside a transaction."""
+            if not sqlite_busy(exc) or conn is None or (conn.in_transaction and not committing):
+                raise exc
+            local = self._lock_wait
+            total = getattr(local, 'total', SQLITE_LOCK_WAIT)
+            # The first try waited a slice already: counted, so that the whole
+            # wait is SQLITE_LOCK_WAIT, as the one busy timeout was.
+            started = time.monotonic() - getattr(local, 'slice', SQLITE_LOCK_SLICE)
+            told = False
+            try:
+                while time.monotonic() - started < total:
+                    if not told and time.monotonic() - started >= SQLITE_LOCK_NOTICE:
+                        told = True
+                        self._tell_wait(total, committing)
+                    try:
+                        return retry(*args)
+                    except (peewee.OperationalError, peewee.sqlite3.OperationalError) as again:
+                        if not sqlite_busy(again):
+                            raise
+                        exc = again
+                raise exc
+            finally:
+                if told:
+                    with self._told:
+                        self._waits_told -= 1
+
+        def _tell_wait(self, total: float, committing: bool) -> None:
+            """One warning for a wait, none while another thread's wait is told
+            (parallel downloads, a lease keeper: one line for one lock). A
+            COMMIT on a rollback journal waits for readers to leave, not for
+            a writer."""
+            with self._told:
+                self._waits_told += 1
+                if self._waits_told > 1:
+                    return
+            holds = 'is reading it' if committing else 'holds its write lock'
+            log.warning('waiting for the database: another program %s (SQLite %s); giving up after %g s',
+                        holds, self.database, total)
 
         def rollback(self):
             try:
@@ -2425,9 +2544,8 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
                             path, fstype)
             create_private(path)       # SQLite gives its -wal/-shm/-journal the same mode
         db = StalkeerSqliteDatabase(
-            path, timeout=15, lock_type='IMMEDIATE',
-            pragmas={'journal_mode': journal, 'busy_timeout': 15000,
-                     'synchronous': 'normal', 'foreign_keys': 1})
+            path, timeout=SQLITE_LOCK_SLICE, lock_type='IMMEDIATE',
+            pragmas={'journal_mode': journal, 'synchronous': 'normal', 'foreign_keys': 1})
     else:
         if psycopg2 is None or not _loads('psycopg2'):
             raise DatabaseError('PostgreSQL needs psycopg2: pip install psycopg2-binary')
@@ -2495,8 +2613,13 @@ def broken_connection_cause(exc):
 
 
 def _driver_error(exc):
-    """The DB-API exception peewee wrapped (its first argument), else ``exc``."""
-    inner = exc.args[0] if exc.args else None
+    """The DB-API exception peewee wrapped, else ``exc``. peewee 4 keeps it as
+    ``orig`` (its first argument, which peewee 3 left in ``args``, is taken
+    out): read from ``args`` only, the driver's code (pgcode, sqlite_errorcode)
+    was never seen on a wrapped error."""
+    inner = getattr(exc, 'orig', None)
+    if inner is None:
+        inner = exc.args[0] if exc.args else None
     return inner if isinstance(inner, BaseException) else exc
 
 
@@ -3232,8 +3355,7 @@ class LeaseKeeper:
                     # Never block on a locked SQLite file for longer than a slice of
                     # the lease: retries (with backoff) decide, within the lease.
                     with contextlib.suppress(peewee.PeeweeException):
-                        timeout_ms = int(min(15000, max(100, self.state.lock_timeout * 100)))
-                        db.execute_sql(f'PRAGMA busy_timeout = {timeout_ms}')
+                        db.set_lock_wait(min(SQLITE_LOCK_WAIT, max(0.1, self.state.lock_timeout / 10)))
                 connected = True
                 try:
                     with self.state.row_lock:      # the position read and saved together
@@ -13982,13 +14104,14 @@ class _SignalHandlers:
     """First SIGINT/SIGTERM: raise Interrupted where the main thread is (stops a
     blocked read at once); a second one: exit immediately.
 
-    Python runs a handler only between bytecodes, and a main thread waiting in
-    SQLite's busy handler for a locked database stays in C code until the wait
-    ends (busy_timeout, 15 s; sqlite3_interrupt does not end it: trial-15e F5).
-    The first signal is heard then; the second must not wait too: a thread
-    woken by every signal (signal.set_wakeup_fd) exits on the second itself.
-    On PostgreSQL that thread also cancels a statement the first is stuck
-    behind (_cancel_wait), which PostgreSQL, unlike SQLite, allows."""
+    Python runs a handler only between bytecodes, and a main thread in C code
+    hears the first signal only when it returns. SQLite's busy wait returns
+    every SQLITE_LOCK_SLICE (StalkeerSqliteDatabase goes on waiting in Python;
+    sqlite3_interrupt does not end a busy wait: trial-15e F5); other C code
+    may take longer, so the second signal must not wait: a thread woken by
+    every signal (signal.set_wakeup_fd) exits on the second itself. On
+    PostgreSQL that thread also cancels a statement the first is stuck behind
+    (_cancel_wait), which a signal does not end."""
 
     def __init__(self):
         self.previous = {}
@@ -14076,7 +14199,7 @@ class _SignalHandlers:
         EINTR): cancel it, so that the main thread gets back to Python and the
         handler's Interrupted stops the run as usual. Only then: a cancel sent
         while it is not stuck could hit the statement that pauses a download.
-        (SQLite's busy wait cannot be cut short: see the class docstring.)"""
+        (SQLite's busy wait returns by itself within a slice: see the class docstring.)"""
         if self.received is not None:
             return
         database = db_proxy.obj

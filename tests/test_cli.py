@@ -353,7 +353,9 @@ def test_a_second_signal_says_so_on_stderr_and_in_the_log(monkeypatch, capfd, tm
 def test_a_second_signal_exits_at_once_during_an_sqlite_lock_wait(tmp_path, sqlite_url):
     """trial-15e F5: the main thread waiting in SQLite's busy handler (another
     process holds the write lock) runs no Python signal handler until the wait
-    ends, 15 s later: the first signal is heard then, but the second must not wait."""
+    returns. It returns every slice now (the first signal stops the run:
+    test_many), but a second signal sent before then must not wait for it
+    either: the watcher thread exits at once."""
     assert run_stalkeer('--db', sqlite_url, 'migrate')[0] == 0
     holder = sqlite3.connect(tmp_path / 'stalkeer.db', isolation_level=None)
     # Something for migrate to build, so that it needs the write lock (an
@@ -363,23 +365,27 @@ def test_a_second_signal_exits_at_once_during_an_sqlite_lock_wait(tmp_path, sqli
     log_file = tmp_path / 'run.log'
     try:
         proc = start_stalkeer('--db', sqlite_url, '--log-file', log_file, 'migrate', env=subprocess_env())
-        time.sleep(1.5)                       # started, and waiting for the lock
+        waiting = proc.stderr.readline()      # started, and waiting for the lock
         assert proc.poll() is None
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
         started = time.monotonic()
+        proc.send_signal(signal.SIGINT)       # both within one slice of SQLite's wait
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
         took = time.monotonic() - started
     finally:
         holder.rollback()
         holder.close()
-    assert proc.returncode == 143 and took < 5, took
-    # Not silently (trial-16a F3): one line, on stderr and in the log, written
-    # by the watcher thread while the main thread is still in SQLite's wait.
-    assert err == 'stalkeer: interrupted again by SIGTERM: exiting at once\n', err
+    assert waiting == ('stalkeer: waiting for the database: another program holds its write lock '
+                       f'(SQLite {tmp_path / "stalkeer.db"}); giving up after 15 s\n')
+    # Which of the two the process counts second is the kernel's choice (each
+    # thread may take one); that one's name is said and is the exit code.
+    second = 'SIGTERM' if proc.returncode == 143 else 'SIGINT'
+    assert proc.returncode in (130, 143) and took < 5, (proc.returncode, took)
+    # Not silently (trial-16a F3): one line, on stderr and in the log, written by
+    # the watcher thread (or the main thread's handler, whichever hears it first).
+    assert err == f'stalkeer: interrupted again by {second}: exiting at once\n', err
     logged = log_file.read_text().splitlines()
-    assert logged[-1].endswith(' WARNING [%d] interrupted again by SIGTERM: exiting at once' % proc.pid), logged
+    assert logged[-1].endswith(f' WARNING [{proc.pid}] interrupted again by {second}: exiting at once'), logged
 
 # -- a newcomer's first commands --------------------------------------------------------
 

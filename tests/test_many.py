@@ -1,14 +1,17 @@
 """Many instances at once, on SQLite and PostgreSQL: real processes racing."""
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
 import stalkeer
-from conftest import ROOT, payload, sha256, start_stalkeer, subprocess_env, wait_for
+from conftest import ROOT, SHARED, payload, sha256, start_stalkeer, subprocess_env, wait_for
 from fakearr import FakeArr
 
 DI = stalkeer.DownloadInfo
@@ -130,7 +133,10 @@ def test_a_skewed_clock_neither_steals_nor_keeps_a_lease(server, tmp_path, db_ur
 def test_network_filesystem_falls_back_to_a_rollback_journal(tmp_path, monkeypatch, caplog):
     db = stalkeer.open_database(f'sqlite:///{tmp_path}/local.db', str(tmp_path))
     assert db.execute_sql('PRAGMA journal_mode').fetchone()[0] == 'wal'
-    assert db.execute_sql('PRAGMA busy_timeout').fetchone()[0] >= 10_000
+    # SQLite's own wait is a slice (Ctrl-C is heard between slices); stalkeer
+    # waits on in slices for as long as the busy timeout used to be.
+    assert db.execute_sql('PRAGMA busy_timeout').fetchone()[0] <= 250
+    assert stalkeer.SQLITE_LOCK_WAIT == 15
     db.close()
     monkeypatch.setattr(stalkeer, 'filesystem_type', lambda path: 'nfs4')
     with caplog.at_level('WARNING', logger='stalkeer'):
@@ -155,3 +161,214 @@ def test_sqlite_transactions_take_the_write_lock_up_front(tmp_path):
     other.execute('BEGIN IMMEDIATE')
     other.rollback()
     db.close()
+
+
+# -- a wait for the SQLite write lock another program holds -----------------------------
+
+STK = SHARED / 'playlists' / 'germainlefebvre4-Stalkeer__sample.m3u'
+WAITING = ('stalkeer: waiting for the database: another program holds its write lock '
+           '(SQLite {path}); giving up after 15 s')
+LOCKED = ('stalkeer: error: database error: database is locked; '
+          'the lines stored so far are kept; run process again')
+
+
+class _Stderr:
+    """A process's stderr lines as they come (read by a thread), each with the
+    seconds since the process started."""
+
+    def __init__(self, proc, started):
+        self.lines = []
+        self._thread = threading.Thread(target=self._read, args=(proc, started), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc, started):
+        for line in proc.stderr:
+            self.lines.append((time.monotonic() - started, line.rstrip('\n')))
+
+    def texts(self):
+        self._thread.join(10)
+        return [line for _, line in self.lines]
+
+
+def _process_under_a_held_write_lock(tmp_path, sqlite_url):
+    """A migrated database whose write lock another connection (a DB browser
+    with unsaved changes) holds, and `process` started on it: (holder, process,
+    its stderr reader, when it started)."""
+    code, out, err = run_all([['--db', sqlite_url, 'migrate']], subprocess_env())[0]
+    assert code == 0, err
+    holder = sqlite3.connect(tmp_path / 'stalkeer.db', isolation_level=None)
+    holder.execute('BEGIN IMMEDIATE')
+    started = time.monotonic()
+    proc = start_stalkeer('--db', sqlite_url, 'process', STK, env=subprocess_env())
+    return holder, proc, _Stderr(proc, started), started
+
+
+def test_a_wait_for_the_sqlite_write_lock_is_told_once_and_ends_with_the_lock(tmp_path, sqlite_url):
+    """A newcomer's trial: `process` beside another program holding the write
+    lock sat silent for 15 s. A wait past a second says so, once (not per
+    slice), at the default verbosity; the lock let go, the run finishes."""
+    holder, proc, stderr, started = _process_under_a_held_write_lock(tmp_path, sqlite_url)
+    waiting = WAITING.format(path=tmp_path / 'stalkeer.db')
+    try:
+        wait_for(lambda: stderr.lines, timeout=10, what='a line on stderr')
+        assert stderr.lines[0][1] == waiting and stderr.lines[0][0] < 3, stderr.lines
+        time.sleep(2)                               # eight slices more: still one line
+        assert proc.poll() is None and len(stderr.lines) == 1, stderr.lines
+    finally:
+        holder.rollback()
+        holder.close()
+    out = proc.stdout.read()
+    assert proc.wait(timeout=30) == 0, stderr.texts()
+    assert stderr.texts() == [waiting] and 'entries' in out
+    check = sqlite3.connect(tmp_path / 'stalkeer.db')
+    assert check.execute('SELECT COUNT(*) FROM processed_lines').fetchone()[0] == 44
+    check.close()
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_the_first_signal_ends_a_wait_for_the_sqlite_write_lock(tmp_path, sqlite_url, signum):
+    """The first Ctrl-C was heard only when SQLite's 15 s busy wait ended
+    (sqlite3_interrupt does not end it): now within a slice, and the run stops
+    as on any first signal (one line, 130 or 143)."""
+    holder, proc, stderr, started = _process_under_a_held_write_lock(tmp_path, sqlite_url)
+    try:
+        wait_for(lambda: stderr.lines, timeout=10, what='the waiting line')
+        sent = time.monotonic()
+        proc.send_signal(signum)
+        code = proc.wait(timeout=20)
+        took = time.monotonic() - sent
+    finally:
+        holder.rollback()
+        holder.close()
+    name = signal.Signals(signum).name
+    assert code == (130 if signum == signal.SIGINT else 143) and took < 1, (code, took)
+    assert stderr.texts() == [WAITING.format(path=tmp_path / 'stalkeer.db'),
+                              f'stalkeer: interrupted by {name}: stopped; the lines stored so far '
+                              'are kept; run process again']
+
+
+def test_a_wait_for_the_sqlite_write_lock_gives_up_after_15_s_as_before(tmp_path, sqlite_url):
+    """Held past the wait: the same one-line error as before the wait was told
+    and cut in slices, after as long, exit 2."""
+    holder, proc, stderr, started = _process_under_a_held_write_lock(tmp_path, sqlite_url)
+    try:
+        code = proc.wait(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert code == 2 and 15 <= took < 20, (code, took)
+    assert stderr.texts() == [WAITING.format(path=tmp_path / 'stalkeer.db'), LOCKED]
+
+
+def _held_for(conn, seconds, statement='BEGIN IMMEDIATE'):
+    """``conn`` (another program's connection) runs ``statement`` now, and
+    rolls back after ``seconds`` from a thread."""
+    conn.execute(statement)
+    timer = threading.Timer(seconds, conn.rollback)
+    timer.start()
+    return timer
+
+
+def _other(path):
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+
+def _waits(caplog):
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith('waiting for the database')]
+
+
+def _seconds(action):
+    started = time.monotonic()
+    action()
+    return time.monotonic() - started
+
+
+def _write(db):
+    """A small write transaction (BEGIN IMMEDIATE … COMMIT)."""
+    with db.atomic():
+        stalkeer.PlaylistImport.delete().execute()
+
+
+def test_every_wait_for_an_sqlite_lock_is_cut_in_slices_and_told(tmp_path, monkeypatch, caplog):
+    """Not only BEGIN IMMEDIATE: the connection's journal_mode = wal (which
+    needs the write lock on a database in another mode) and, on a rollback
+    journal (a network filesystem), a COMMIT waiting for readers to leave and
+    a read outside a transaction while another program writes. Each waits in
+    slices, is told once and goes through when the lock goes."""
+    path = tmp_path / 'd.db'
+    other = _other(path)
+    other.execute('CREATE TABLE t (a)')                 # a database in rollback-journal mode
+    timer = _held_for(other, 1.6)
+    with caplog.at_level('WARNING', logger='stalkeer'):
+        started = time.monotonic()
+        db = stalkeer.open_database(f'sqlite:///{path}', str(tmp_path))
+        assert 1.5 < time.monotonic() - started < 3       # journal_mode = wal waited
+        assert db.execute_sql('PRAGMA journal_mode').fetchone()[0] == 'wal'
+        timer.join()
+        db.close()
+        assert _waits(caplog) == [f'waiting for the database: another program holds its write lock '
+                                  f'(SQLite {path}); giving up after 15 s']
+
+    caplog.clear()
+    monkeypatch.setattr(stalkeer, 'filesystem_type', lambda folder: 'nfs4')
+    path = tmp_path / 'nas.db'
+    db = stalkeer.open_database(f'sqlite:///{path}', str(tmp_path))
+    other = _other(path)
+    other.execute('BEGIN')
+    other.execute('SELECT COUNT(*) FROM download_info').fetchone()    # a reader holds its lock
+    timer = threading.Timer(1.6, other.rollback)
+    timer.start()
+    with caplog.at_level('WARNING', logger='stalkeer'):
+        assert 1.5 < _seconds(lambda: _write(db)) < 3
+        timer.join()
+        assert _waits(caplog) == [f'waiting for the database: another program is reading it '
+                                  f'(SQLite {path}); giving up after 15 s']
+        caplog.clear()
+        timer = _held_for(other, 1.6, 'BEGIN EXCLUSIVE')       # a writer: no reader gets in
+        assert 1.5 < _seconds(lambda: stalkeer.PlaylistImport.select().count()) < 3
+        timer.join()
+        assert _waits(caplog) == [f'waiting for the database: another program holds its write lock '
+                                  f'(SQLite {path}); giving up after 15 s']
+    db.close()
+    other.close()
+
+
+def test_a_short_sqlite_lock_wait_is_not_told(tmp_path, caplog):
+    """Under a second, as between two instances' batches: nothing said."""
+    path = tmp_path / 's.db'
+    db = stalkeer.open_database(f'sqlite:///{path}', str(tmp_path))
+    other = _other(path)
+    timer = _held_for(other, 0.6)
+    with caplog.at_level('DEBUG', logger='stalkeer'):
+        assert 0.5 < _seconds(lambda: _write(db)) < 1.5
+    timer.join()
+    assert _waits(caplog) == []
+    db.close()
+    other.close()
+
+
+def test_threads_waiting_for_one_sqlite_lock_tell_it_once(tmp_path, caplog):
+    """Parallel downloads (and their lease keepers) each wait for the same lock:
+    one line for that lock, not one per thread; each goes through after it."""
+    path = tmp_path / 's.db'
+    db = stalkeer.open_database(f'sqlite:///{path}', str(tmp_path))
+    other = _other(path)
+    timer = _held_for(other, 1.6)
+    done = []
+
+    def write():
+        _write(db)
+        done.append(True)
+        db.close()
+    with caplog.at_level('WARNING', logger='stalkeer'):
+        threads = [threading.Thread(target=write) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    timer.join()
+    assert done == [True] * 3
+    assert _waits(caplog) == [f'waiting for the database: another program holds its write lock '
+                              f'(SQLite {path}); giving up after 15 s']
+    other.close()
