@@ -242,6 +242,10 @@ LEASE_MARGIN = 0.2
 # it reaches the named point of the finish sequence (see crash_point()), so the
 # tests can check that every crash point recovers. Unset in real use.
 _TEST_CRASH_AT = os.environ.get('STALKEER_TEST_CRASH_AT', '')
+# Test-only: STALKEER_TEST_STOP_AT=POINT stops this process with SIGSTOP the
+# first time it reaches the point, so that a test changes the world (rewrites
+# the playlist under its reader) at that exact step and then SIGCONTs it.
+_TEST_STOP_AT = os.environ.get('STALKEER_TEST_STOP_AT', '')
 
 # How much of one untrusted text (a title, an error, a URL) and of one output or
 # log line is shown: a 400 MB title from a broken app is never written whole.
@@ -460,9 +464,14 @@ def crash_point(name: str) -> None:
     """Test-only hook: SIGKILL this process here when STALKEER_TEST_CRASH_AT names
     ``name``. The points are the steps of the finish sequence (README, "How
     download tracking works"); a hook, rather than strace, kills at the exact
-    step on any kernel and names each step where the code takes it."""
+    step on any kernel and names each step where the code takes it. With
+    STALKEER_TEST_STOP_AT naming it, SIGSTOP (once) instead."""
+    global _TEST_STOP_AT
     if _TEST_CRASH_AT and _TEST_CRASH_AT == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    if _TEST_STOP_AT and _TEST_STOP_AT == name:
+        _TEST_STOP_AT = ''              # once
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 # ---- redaction ---------------------------------------------------------------
