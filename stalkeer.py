@@ -4889,12 +4889,13 @@ class PlaylistFile(io.RawIOBase):
 
     def __init__(self, path: str):
         super().__init__()
-        self.path = path
+        self.path, self._file = path, None
         try:
             self._file = io.FileIO(path, 'r')
+            st = os.fstat(self._file.fileno())
         except OSError as exc:
+            self.close()
             raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
-        st = os.fstat(self._file.fileno())
         self.size = st.st_size
         self._state = (st.st_size, st.st_mtime_ns)
         self._read_hash = hashlib.sha256()
@@ -4920,7 +4921,7 @@ class PlaylistFile(io.RawIOBase):
         return n
 
     def close(self) -> None:
-        if not self.closed:
+        if self._file is not None and not self.closed:
             self._file.close()
         super().close()
 
