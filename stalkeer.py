@@ -338,6 +338,19 @@ class PlaylistError(StalkeerError):
     """The playlist cannot be fetched, read or parsed at all."""
 
 
+PLAYLIST_NOT_READ = ('the playlist has not been read yet (0 lines in the database): run '
+                     '`stalkeer process --download` (or `stalkeer process FILE`) first')
+
+
+class PlaylistNotRead(ConfigError):
+    """No playlist line in the database at all: a step of the first run was
+    skipped. Not "nothing matches": radarr/sonarr and lines stop on it (exit 2)
+    rather than answer "not in the playlist" for everything."""
+
+    def __init__(self):
+        super().__init__(PLAYLIST_NOT_READ)
+
+
 class LeaseLost(StalkeerError):
     """Our lock on a download row was taken over; we must stop touching it."""
     exit_code = EXIT_FAILED
@@ -12127,7 +12140,7 @@ def run_arr(app: App, service: str) -> int:
     # Not "not in the playlist" for everything: a step of the first run was skipped
     # (a dry run before any database exists included).
     if run.summary.missing and (not can_read_db or not ProcessedLine.select().limit(1).exists()):
-        raise ConfigError(PLAYLIST_NOT_READ)
+        raise PlaylistNotRead()
     skips = run.skip_reasons(items) if can_read_db else {}
     plan = []
     for item in items:
@@ -12675,7 +12688,8 @@ def find_lines(query: str, content_type: str | None = None,
     leading article ignored, as the matching compares titles); when none does,
     those holding its words anywhere. What `lines --json` prints and
     /api/lines answers: ``{"query", "match_key", "match": "prefix"|"contains",
-    "limit", "lines": [...]}``, URLs redacted. Raises StalkeerError."""
+    "limit", "lines": [...]}``, URLs redacted. Raises StalkeerError
+    (PlaylistNotRead when processed_lines holds no line at all)."""
     key = match_key(query or '')
     if not key:
         raise StalkeerError('the query has no letter or digit to search for')
@@ -12689,6 +12703,9 @@ def find_lines(query: str, content_type: str | None = None,
     if not lines:
         match = 'contains'
         lines = list(lines_query(key, types, contains=True).limit(limit))
+    # No line at all is a skipped `process`, not "no match" (trial-17a F3).
+    if not lines and not ProcessedLine.select().limit(1).exists():
+        raise PlaylistNotRead()
     return {'query': query, 'match_key': key, 'match': match, 'limit': limit,
             'lines': [line_as_json(line) for line in lines]}
 
@@ -12720,10 +12737,6 @@ def _line_text(line: dict) -> list[str]:
             ' ' * 22 + '  '.join(said)]
 
 
-PLAYLIST_NOT_READ = ('the playlist has not been read yet (0 lines in the database): run '
-                     '`stalkeer process --download` (or `stalkeer process FILE`) first')
-
-
 def cmd_lines(app: App) -> int:
     """Find playlist lines by the start of their title (accents and case do not
     matter; when no title starts so, titles holding the words anywhere) and show
@@ -12739,9 +12752,6 @@ def cmd_lines(app: App) -> int:
         for text in _line_text(line):
             app.console.out(text, always=True)
     n = len(result['lines'])
-    if not n and not ProcessedLine.select().limit(1).exists():
-        app.console.out(PLAYLIST_NOT_READ, always=True)
-        return EXIT_OK
     how = 'starts with' if result['match'] == 'prefix' else 'holds the words'
     more = f' (the first {n}: --limit)' if n == result['limit'] else ''
     app.console.out(f'{n} line(s) whose title {how} "{result["match_key"]}"{more}', always=True)
@@ -13357,6 +13367,9 @@ def _define_status_handler() -> None:
                 raise _BadRequest(f'limit must be a whole number, got {params["limit"]!r}') from None
             try:
                 data = find_lines(params.get('q', ''), params.get('type') or None, min(limit, 500))
+            except PlaylistNotRead as exc:
+                # The request is fine; the database is not ready for it (the page shows the error).
+                return self._send(409, _json_bytes({'error': str(exc)}), 'application/json')
             except StalkeerError as exc:
                 raise _BadRequest(str(exc)) from None
             self._send(200, _json_bytes(data), 'application/json')

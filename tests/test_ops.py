@@ -624,7 +624,7 @@ def test_radarr_before_the_playlist_was_read_says_so(tmp_path, sqlite_url):
             assert code == 2 and 'the playlist has not been read yet' in err, out + err
             assert 'stalkeer process' in err
     code, out, err = run_stalkeer('--db', sqlite_url, 'lines', 'heat', env=env, cwd=tmp_path)
-    assert code == 0 and 'the playlist has not been read yet' in out, out + err
+    assert code == 2 and 'the playlist has not been read yet' in err, out + err     # trial-17a F3
 
 
 # ---- a run that fails partway tells the notifier why (trial-15c F4, F5) ------------------
