@@ -6200,6 +6200,11 @@ class IngestSummary:
     dry_run: bool = False
     limited: bool = False
     source: str = 'm3u'         # m3u: `playlist` is a file; xtream: it names the panel
+    # A re-run of the playlist the last complete import read: 'unchanged', and
+    # when that import completed (ISO 8601); None when the file was read. The
+    # counts alone could not tell a skip from a real run (trial-17a F4).
+    skipped: str | None = None
+    unchanged_since: str | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -11419,6 +11424,7 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
 def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
     """`process` of the playlist the last complete import read (ImportPointer)."""
     summary = IngestSummary(playlist=path, unchanged=last.lines, elapsed_seconds=round(elapsed, 3),
+                            skipped='unchanged', unchanged_since=_iso(last.completed_at),
                             **json.loads(last.counts or '{}'))
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if app.args.json:

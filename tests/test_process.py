@@ -548,6 +548,23 @@ def test_identical_rerun_skips_the_per_line_work(cli, db_url, tmp_path, monkeypa
     assert table(db_url, tmp_path) == before
 
 
+def test_a_skipped_rerun_says_so_in_its_json(cli, db_url, tmp_path):
+    """trial-17a F4: the skip's summary had the counts of a real run, nothing else."""
+    first = process_json(cli, db_url, STK)
+    assert (first['skipped'], first['unchanged_since']) == (None, None)
+    second = process_json(cli, db_url, STK)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    completed = stalkeer.PlaylistImport.get(stalkeer.PlaylistImport.source == 'm3u').completed_at
+    db.close()
+    assert second['skipped'] == 'unchanged'
+    assert second['unchanged_since'] == completed.isoformat() + 'Z'
+    assert stalkeer.dt.datetime.fromisoformat(second['unchanged_since'].rstrip('Z')) == completed
+    forced = process_json(cli, db_url, STK, '--force')              # read again: no skip
+    assert (forced['skipped'], forced['unchanged_since']) == (None, None)
+    code, out, err = process(cli, db_url, STK)
+    assert code == 0 and out.startswith('playlist unchanged since '), err
+
+
 def _rerun_does_work(cli, db_url, playlist, *args, config=None):
     """A re-run that must read every line: the summary, with classify counted."""
     pre = ('--config', config) if config else ()
