@@ -4606,7 +4606,10 @@ class PlaylistFetcher:
 
 def _not_m3u_message(head: bytes) -> str:
     sample = head.lstrip()[:200].decode('utf-8', 'replace').lower()
-    if '<html' in sample or '<!doctype' in sample:
+    binary = not_text(head)
+    if binary:
+        kind = binary.split(':')[0]         # 'gzip-compressed data', 'binary data'…
+    elif '<html' in sample or '<!doctype' in sample:
         kind = 'an HTML page'
     elif sample.startswith(('{', '[')):
         kind = 'JSON'
@@ -4856,6 +4859,52 @@ def _parse_extinf(line: str) -> tuple[str, dict[str, str], str]:
     return duration, attrs, title.strip()
 
 
+# What the first block of a playlist file is read for (not_text): one read, the
+# parser's speed untouched; a file that turns to garbage further on has its
+# lines counted malformed as before.
+_SNIFF_BYTES = 64 * 1024
+# C0 controls but tab, LF, VT, FF and CR, and DEL: no text playlist holds them
+# (a stray one in a title is not 5% of a block); random or compressed bytes
+# are ~11% of them.
+_CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32)) + b'\x7f'
+_CONTROL_SHARE = 0.05
+# What a playlist is sometimes packed in (stalkeer reads none of them).
+_PACKED_MAGIC = ((b'\x1f\x8b', 'gzip'), (b'PK\x03\x04', 'zip'), (b'\xfd7zXZ\x00', 'xz'),
+                 (b'BZh', 'bzip2'), (b'\x28\xb5\x2f\xfd', 'zstd'), (b"7z\xbc\xaf'\x1c", '7z'))
+
+
+def not_text(head: bytes) -> str | None:
+    """Why ``head``, the first bytes of a file, is no text playlist (a few words
+    for "… is not a text playlist (WHY)"), or None when it may be one. Read as
+    lines, random bytes were "URL without EXTINF" a thousand times over
+    (trial-17a F5). A UTF-16 file with a byte order mark is text (NULs and all:
+    utf16_as_text reads it)."""
+    if not head or head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return None
+    for magic, name in _PACKED_MAGIC:
+        if head.startswith(magic):
+            return f'{name}-compressed data: unpack it first' if name != 'zip' else \
+                'a zip archive: unpack it first'
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if controls <= len(head) * _CONTROL_SHARE:
+        return None
+    # ASCII written as UTF-16 without its BOM: a NUL every other byte.
+    nuls = sorted((head[0::2].count(0), head[1::2].count(0)))
+    half = len(head) // 2
+    if half and nuls[1] > half * 0.9 and nuls[0] < half * 0.1:
+        return 'UTF-16 without a byte order mark: save it as UTF-8'
+    return f'binary data: {controls * 100 // len(head)}% of its first {len(head):,} bytes are control characters'
+
+
+def read_head(path: str) -> bytes:
+    """The first _SNIFF_BYTES of a playlist file (PlaylistError when it cannot be read)."""
+    try:
+        with open(path, 'rb') as fh:
+            return fh.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
+
+
 def utf16_as_text(fh, path: str):
     """``fh`` (a binary file), or a text reader of it when it starts with a UTF-16
     byte order mark (Windows Notepad's "Unicode"): iter_playlist reads text streams
@@ -4874,7 +4923,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                   on_progress: Callable[[int], None] | None = None) -> Iterator[PlaylistEntry]:
     """Yield PlaylistEntry objects from a binary M3U stream, reading line by line.
 
-    Never raises on bad input: EXTINF without URL, URL without EXTINF, a URL that
+    Never raises on bad input: EXTINF without URL, URL without EXTINF, a line neither, a URL that
     cannot be requested (url_problem), over-long lines (> 64 KiB, drained in bounded
     chunks) are counted in `stats`, which is complete once the iterator is exhausted
     or closed. Lines end at LF, CRLF or a lone CR (old Mac files, mixed files). Each
@@ -4973,8 +5022,9 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                         entries += 1
                         yield Entry(p_line, p_dur, p_attrs, p_title, line)
                     p_line = 0
-                else:
-                    stats.add_malformed(line_no, 'URL without EXTINF')
+                else:          # a line neither directive nor URL is no orphan URL (trial-17a F5)
+                    stats.add_malformed(line_no, 'URL without EXTINF' if '://' in line or line[0] == '/'
+                                        else 'not an M3U line (no EXTINF, not a URL)')
             raw = readline(max_line + 1)
             if raw:
                 line_no += 1
@@ -11469,6 +11519,9 @@ def cmd_process(app: App) -> int:
     if not os.path.isfile(path):
         raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
+    why = not_text(read_head(path))
+    if why:
+        raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:
