@@ -4870,7 +4870,7 @@ _CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32)) + b'\x7f'
 _CONTROL_SHARE = 0.05
 # What a playlist is sometimes packed in (stalkeer reads none of them).
 _PACKED_MAGIC = ((b'\x1f\x8b', 'gzip'), (b'PK\x03\x04', 'zip'), (b'\xfd7zXZ\x00', 'xz'),
-                 (b'BZh', 'bzip2'), (b'\x28\xb5\x2f\xfd', 'zstd'), (b"7z\xbc\xaf'\x1c", '7z'))
+                 (tuple(b'BZh%d' % n for n in range(1, 10)), 'bzip2'), (b'\x28\xb5\x2f\xfd', 'zstd'), (b"7z\xbc\xaf'\x1c", '7z'))
 
 
 def not_text(head: bytes) -> str | None:

@@ -292,10 +292,13 @@ def test_a_line_neither_directive_nor_url_is_not_called_an_orphan_url():
     (b'\x1f\x8b\x08\x00' + bytes(100), 'gzip-compressed data: unpack it first'),
     (b'PK\x03\x04' + bytes(100), 'a zip archive: unpack it first'),
     (b'\xfd7zXZ\x00' + bytes(100), 'xz-compressed data: unpack it first'),
+    (__import__('bz2').compress(b'#EXTM3U\n' * 100), 'bzip2-compressed data: unpack it first'),
+    (b'BZh, a title\nhttp://h/1.mkv\n', None),                                     # not bzip2's magic
     ('#EXTM3U\n#EXTINF:-1,Heat\n'.encode('utf-16-be'), 'UTF-16 without a byte order mark: save it as UTF-8'),
     (b'\0' * 10, 'binary data: 100% of its first 10 bytes are control characters'),
     (b'#EXTM3U\n' + b'\x00' * 92, 'binary data: 92% of its first 100 bytes are control characters'),
-], ids=['empty', 'text', 'stray-controls', 'utf16-bom', 'utf16be-bom', 'gzip', 'zip', 'xz', 'utf16-no-bom',
+], ids=['empty', 'text', 'stray-controls', 'utf16-bom', 'utf16be-bom', 'gzip', 'zip', 'xz', 'bzip2', 'bzh-text',
+        'utf16-no-bom',
         'nul', 'header-then-nul'])
 def test_not_text(head, why):
     assert not_text(head) == why
