@@ -12200,6 +12200,8 @@ def run_arr(app: App, service: str) -> int:
     # (a dry run before any database exists included).
     if run.summary.missing and (not can_read_db or not ProcessedLine.select().limit(1).exists()):
         raise PlaylistNotRead()
+    if run.summary.missing:         # "not in the playlist" may then be "not stored yet"
+        incomplete_import_note(app)
     skips = run.skip_reasons(items) if can_read_db else {}
     plan = []
     for item in items:
@@ -12432,10 +12434,12 @@ def status_query(status: str | None = None, active: bool = False, failed: bool =
 
 def status_report(status: str | None = None, active: bool = False, failed: bool = False,
                   limit: int | None = None) -> dict:
-    """``{"summary": {status: count}, "downloads": [...]}``: what ``status --json``
-    prints and ``serve`` answers on /api/downloads (URLs redacted)."""
+    """``{"summary": {status: count}, "downloads": [...], "imports": [...]}``:
+    what ``status --json`` prints and ``serve`` answers on /api/downloads (URLs
+    redacted); ``imports``: import_report()."""
     query = status_query(status, active, failed).limit(limit or STATUS_DEFAULT_LIMIT)
-    return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query]}
+    return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query],
+            'imports': import_report()}
 
 
 def account_report(panel: str | None) -> dict | None:
@@ -12449,7 +12453,61 @@ def account_report(panel: str | None) -> dict | None:
             'max_connections': account.max_connections, 'checked_at': _iso(account.checked_at)}
 
 
-# Rows per list of `status` (None: all): what is moving and what went wrong
+def import_report() -> list[dict]:
+    """The last import of each source (playlist_imports), for ``status`` and
+    the page: ``{source, status: "completed"|"incomplete"|"running",
+    started_at, completed_at, lines}``. After a killed or interrupted import
+    nothing told that the stored playlist was partial, and `lines heat` looked
+    like "the provider has no Heat" (trial-17a F6). An import that did not
+    complete keeps ``line_count`` NULL (ImportPointer.begin); one that did keeps
+    it, though a later import of another source clears its ``completed_at``.
+    ``lines``: the entries it stored (completed only). One small query, and
+    the import lock asked only when an import did not complete."""
+    PI = PlaylistImport
+    rows = list(PI.select(PI.source, PI.started_at, PI.completed_at, PI.line_count, PI.lines)
+                .order_by(PI.source).dicts())
+    running = None
+    report = []
+    for row in rows:
+        status = 'completed'
+        if row['line_count'] is None:
+            if running is None:
+                running = import_running_elsewhere(db_proxy.obj)
+            status = 'running' if running else 'incomplete'
+        report.append({'source': row['source'], 'status': status, 'started_at': _iso(row['started_at']),
+                       'completed_at': _iso(row['completed_at']) if status == 'completed' else None,
+                       'lines': row['lines'] if status == 'completed' else None})
+    return report
+
+
+def _utc_text(iso: str | None) -> str:
+    return f'{iso[:10]} {iso[11:19]} UTC' if iso else '?'
+
+
+def import_text(row: dict) -> str:
+    """One line of ``status`` for an import_report() row."""
+    what = 'playlist' if row['source'] == 'm3u' else f'{row["source"]} import'
+    started = _utc_text(row['started_at'])
+    if row['status'] == 'running':
+        return f'{what}: an import is running (started {started})'
+    if row['status'] == 'incomplete':
+        return (f'{what}: the last import did not complete (started {started}): the lines stored may be '
+                'only part of the playlist; run `stalkeer process` again')
+    if row['completed_at']:
+        return f'{what}: last import completed {_utc_text(row["completed_at"])}, {row["lines"]} lines'
+    return f'{what}: last import complete, {row["lines"]} lines (started {started})'
+
+
+def incomplete_import_note(app: App) -> None:
+    """One line on stderr when the stored playlist is only part of it (an
+    import killed or interrupted, and none running): what `lines` finds, or
+    does not, may be missing from the database rather than from the playlist."""
+    for row in import_report():
+        if row['status'] == 'incomplete':
+            app.console.notice(import_text(row))
+
+
+# Rows per list of `status` (None: all): what is moving and what went wrong# Rows per list of `status` (None: all): what is moving and what went wrong
 # stay on screen; --limit N sets every list to N.
 STATUS_LIST_LIMITS = {'active': None, 'queued': 10, 'failures': 10, 'recent completions': 5}
 
@@ -12484,6 +12542,8 @@ def cmd_status(app: App) -> int:
         else 'downloads: none yet')
     if account is not None:
         out(f'account: {account_text(account, now)}')
+    for row in import_report():
+        out(import_text(row))
     if args.status or args.active or args.failed:
         for info in status_query(args.status, args.active, args.failed).limit(
                 args.limit or STATUS_DEFAULT_LIMIT):
@@ -12804,6 +12864,7 @@ def cmd_lines(app: App) -> int:
     args = app.args
     app.open_db()
     result = find_lines(args.query, args.type, args.limit)
+    incomplete_import_note(app)
     if args.json:
         app.console.json(result)
         return EXIT_OK
@@ -13027,6 +13088,7 @@ def status_page_data(lock_timeout: float, refresh_seconds: float, max_retry_atte
         'lock_timeout_seconds': lock_timeout,
         'version': __version__,
         'summary': status_counts(),
+        'imports': [dict(row, text=import_text(row)) for row in import_report()],
         # Transferring (or about to): downloading, or retrying under a lock.
         'active': rows((DI.status == DOWNLOADING) | ((DI.status == RETRYING) & locked), DI.id),
         'queue': rows(DI.status.in_((PENDING, PAUSED)) | ((DI.status == RETRYING) & ~locked), DI.id),
@@ -13522,6 +13584,9 @@ td.path { color: var(--muted); font-size: .85rem; overflow-wrap: anywhere; }
 .search input { flex: 1; min-width: 0; font: inherit; padding: .4rem .6rem; border-radius: 8px;
                 border: 1px solid var(--line); background: var(--bg); color: var(--text); }
 #lines-note { color: var(--muted); font-size: .85rem; }
+#imports { margin: -.5rem 0 1rem; }
+.import { color: var(--muted); font-size: .85rem; }
+.import.incomplete { color: var(--warn); font-weight: 600; }
 .progress-cell { min-width: 9rem; }
 .bar { height: .5rem; background: var(--line); border-radius: 99px; overflow: hidden; margin-bottom: .2rem; }
 .bar > div { height: 100%; background: var(--accent); border-radius: 99px; transition: width .6s; }
@@ -13555,6 +13620,7 @@ td.empty { color: var(--muted); font-style: italic; }
 </header>
 <main>
   <div class="counts" id="counts"></div>
+  <div id="imports"></div>
   <section id="active-section"><h2>Active downloads</h2>
     <table id="active"><thead><tr><th>#</th><th>Title</th><th>Progress</th><th>Size</th>
       <th>Speed</th><th>ETA</th><th>Destination</th><th>Lock</th></tr></thead><tbody></tbody></table></section>
@@ -13707,6 +13773,8 @@ function render(data) {
     cards.push(card);
   }
   counts.replaceChildren(...cards);
+  document.getElementById('imports').replaceChildren(
+    ...(data.imports || []).map(row => el('div', 'import ' + row.status, row.text)));
   for (const name of Object.keys(COLUMNS)) fillTable(name, data[name] || []);
   refreshMs = Math.max(500, (data.refresh_seconds || 3) * 1000);
 }
