@@ -12502,7 +12502,12 @@ def incomplete_import_note(app: App) -> None:
     """One line on stderr when the stored playlist is only part of it (an
     import killed or interrupted, and none running): what `lines` finds, or
     does not, may be missing from the database rather than from the playlist."""
-    for row in import_report():
+    try:
+        report = import_report()
+    except peewee.PeeweeException:      # a dry run on a database older than the table
+        _after_failed_read()
+        return
+    for row in report:
         if row['status'] == 'incomplete':
             app.console.notice(import_text(row))
 
