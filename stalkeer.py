@@ -4870,7 +4870,8 @@ _CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32)) + b'\x7f'
 _CONTROL_SHARE = 0.05
 # What a playlist is sometimes packed in (stalkeer reads none of them).
 _PACKED_MAGIC = ((b'\x1f\x8b', 'gzip'), (b'PK\x03\x04', 'zip'), (b'\xfd7zXZ\x00', 'xz'),
-                 (tuple(b'BZh%d' % n for n in range(1, 10)), 'bzip2'), (b'\x28\xb5\x2f\xfd', 'zstd'), (b"7z\xbc\xaf'\x1c", '7z'))
+                 (tuple(b'BZh%d' % n for n in range(1, 10)), 'bzip2'),
+                 (b'\x28\xb5\x2f\xfd', 'zstd'), (b"7z\xbc\xaf'\x1c", '7z'))
 
 
 def not_text(head: bytes) -> str | None:
@@ -4893,7 +4894,8 @@ def not_text(head: bytes) -> str | None:
     half = len(head) // 2
     if half and nuls[1] > half * 0.9 and nuls[0] < half * 0.1:
         return 'UTF-16 without a byte order mark: save it as UTF-8'
-    return f'binary data: {controls * 100 // len(head)}% of its first {len(head):,} bytes are control characters'
+    return (f'binary data: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
+            'are control characters')
 
 
 def read_head(path: str) -> bytes:
@@ -4923,9 +4925,9 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                   on_progress: Callable[[int], None] | None = None) -> Iterator[PlaylistEntry]:
     """Yield PlaylistEntry objects from a binary M3U stream, reading line by line.
 
-    Never raises on bad input: EXTINF without URL, URL without EXTINF, a line neither, a URL that
-    cannot be requested (url_problem), over-long lines (> 64 KiB, drained in bounded
-    chunks) are counted in `stats`, which is complete once the iterator is exhausted
+    Never raises on bad input: EXTINF without URL, URL without EXTINF, a line that
+    is neither, a URL that cannot be requested (url_problem), over-long lines
+    (> 64 KiB, drained in bounded chunks) are counted in `stats`, which is complete once the iterator is exhausted
     or closed. Lines end at LF, CRLF or a lone CR (old Mac files, mixed files). Each
     line is UTF-8 where it can be, and cp1252 where it is not (counted:
     encoding_fallbacks); HTML entities in the title and attributes are decoded
@@ -12512,7 +12514,7 @@ def incomplete_import_note(app: App) -> None:
             app.console.notice(import_text(row))
 
 
-# Rows per list of `status` (None: all): what is moving and what went wrong# Rows per list of `status` (None: all): what is moving and what went wrong
+# Rows per list of `status` (None: all): what is moving and what went wrong
 # stay on screen; --limit N sets every list to N.
 STATUS_LIST_LIMITS = {'active': None, 'queued': 10, 'failures': 10, 'recent completions': 5}
 
