@@ -410,7 +410,11 @@ class _LazyPattern:
         if compiled is None:
             compiled = self._compiled = re.compile(self.pattern, self._flags)
             module = globals()
-            for name, value in list(module.items()):   # list(): one atomic copy under the GIL
+            # copy(): one C-level copy of the table. list(items()) iterates, and a
+            # lazy import in another thread (_Lazy binds its module as a new global)
+            # could make it raise "dictionary changed size during iteration" (twice
+            # in the full test suite).
+            for name, value in module.copy().items():
                 if value is self:
                     module[name] = compiled
         return compiled
@@ -1206,7 +1210,7 @@ def url_problem(url: str) -> str | None:
 
     Catches what urllib.parse refuses and requests would raise on mid-run (an
     unclosed IPv6 bracket as in ``http://[2001:db8::1:8080/…``, a port that is
-    not a number from 0 to 65535), an http(s) URL without a host, and control
+    not a number from 1 to 65535: 0 is none), an http(s) URL without a host, and control
     characters (http.client refuses them), and any scheme but http and https
     ('ftp:', 'javascript:', 'rtmp:', a relative path): stalkeer downloads over HTTP
     only, so such a line would only fail later (trial-1213 F13). The reason never
@@ -1237,12 +1241,16 @@ def _head_problem(url: str) -> str:
         if 'IPv6' in text:
             return 'unparsable URL: unbalanced [ ] around the host'
         if 'Port' in text or 'port' in text:
-            return 'unparsable URL: the port is not a number from 0 to 65535'
+            return 'unparsable URL: the port is not a number from 1 to 65535'
         return 'unparsable URL'
     if parts.scheme.lower() not in ('http', 'https'):
         return 'URL is not http/https'
     if not parts.hostname:
         return 'URL without a host'
+    if parts.port == 0:
+        # urllib takes it; no server listens on port 0, and the failure came
+        # later as "cannot reach", the URL's fault unsaid.
+        return 'the port is 0: a port is a number from 1 to 65535'
     return ''
 
 
@@ -1396,27 +1404,138 @@ URL_CONFIG_KEYS = frozenset({('radarr', 'url'), ('sonarr', 'url'), ('m3u', 'url'
 _ENV_PREFIX, _ENV_TEST_PREFIX = 'STALKEER_', 'STALKEER_TEST_'
 
 
-def _read_ini(parser: configparser.ConfigParser, text: str, path: str) -> None:
-    """``parser.read_string(text)``, with the mistakes configparser stops at
-    at once said as one plain line naming the file, the line and what is wrong,
-    never the line's text, which may hold a secret: its own words were raw
-    (``While reading from '…' [line  2]: section 'radarr' already exists``,
-    ``File contains no section headers.`` without a line: trial-16a F9).
-    Other configparser errors propagate."""
-    try:
-        parser.read_string(text, source=path)
-    except configparser.DuplicateSectionError as exc:
-        raise ConfigError(f'config file {path} line {exc.lineno} is not valid: section '
-                          f'[{clip(exc.section, 40)}] is given a second time; merge the two') from None
-    except configparser.DuplicateOptionError as exc:
-        # The key only if it looks like a name: 'url http://USER:PASS@h' (a ':' read
-        # as the delimiter) would be the key 'url http' and hold a password.
-        key = exc.option if re.fullmatch(r'[A-Za-z_][\w.-]{0,39}', exc.option) else 'a key'
-        raise ConfigError(f'config file {path} line {exc.lineno} is not valid: {key} is given a '
-                          f'second time in [{clip(exc.section, 40)}]; keep one') from None
-    except configparser.MissingSectionHeaderError as exc:
-        raise ConfigError(f'config file {path} line {exc.lineno} is not valid: it comes before any '
-                          '[section] header; put one such as [radarr] above it') from None
+# A section name a message may quote as written: a short word, as every known
+# one is. Anything else (``[api_key=abc123]``, a pasted token) is named by its line.
+_SECTION_NAME = _LazyPattern(r'[A-Za-z][A-Za-z0-9_-]{0,19}')
+# Lines _read_ini set aside (a duplicate, a line before any header, an unclosed
+# header's keys): named so that no file can hold them, dropped after the read.
+_SET_ASIDE = '\x00'
+# The most mistakes one read names; past them the file is too far from an ini file.
+_READ_PROBLEMS_MAX = 100
+
+
+def _plausible_section(name: str) -> bool:
+    """Whether a section name may be quoted as written (shown_section)."""
+    return name in DEFAULTS or bool(_SECTION_NAME.fullmatch(name)
+                                    and not (len(name) >= 8 and any(c.isdigit() for c in name)))
+
+
+def shown_section(name: str, line: int | None = None) -> str:
+    """A ``[section]`` as messages name it: as written when it is a known one or
+    a plausible name (a short word that does not look like a token: 8+
+    characters with a digit), else ``the section at line N`` (its name is
+    user text that may be a pasted secret), with the known section it is
+    closest to when there is one."""
+    if _plausible_section(name):
+        return f'[{name}]'
+    near = difflib.get_close_matches(name.lower(), list(DEFAULTS), n=1, cutoff=0.6)
+    where = f'the section at line {line}' if line else 'a section'
+    return f'{where} (name not shown' + (f'; did you mean [{near[0]}]?)' if near else ')')
+
+
+def _header_lines(parser: configparser.ConfigParser, lines: list[str]) -> dict[int, re.Match]:
+    """Line number -> header match of every line that is a ``[section]``
+    header: one that starts with '['. An indented one may be a value's next
+    line (a [filter] pattern ``  [Tt]railer``), so it is left out: a header is
+    seldom indented, and this only names lines in messages."""
+    found = {}
+    for number, line in enumerate(lines, 1):
+        match = parser.SECTCRE.match(line.rstrip()) if line.startswith('[') else None
+        if match:
+            found[number] = match
+    return found
+
+
+def _read_ini(parser: configparser.ConfigParser, text: str, path: str) -> tuple[list[str], dict]:
+    """Read ``text`` into ``parser`` and return (problems, section lines):
+    every mistake of the file as one plain line naming the file, the line and
+    what is wrong (never the line's text, which may hold a secret), and the
+    line of each section's header (for shown_section).
+
+    configparser stops at a duplicate section or key and at a line before any
+    header, and its own words were raw (``While reading from '…' [line  2]:
+    section 'radarr' already exists``: trial-16a F9). Here each such line is
+    set aside (its keys kept out of every section) and the file read again,
+    so `config --check` names every mistake in one run; the lines configparser
+    reads past (neither header nor key = value) are named too. An unclosed
+    ``[radarr`` is said as such, and its keys are kept out of the section
+    above, where they would be read as that section's."""
+    lines = text.split('\n')        # as configparser counts them
+    problems: dict[int, str] = {}
+
+    def say(number: int, what: str) -> None:
+        problems.setdefault(number, f'config file {path} line {number} is not valid: {what}')
+
+    def unclosed(number: int) -> None:
+        name = lines[number - 1].strip()[1:].strip()
+        if ']' in name:     # '[]', '[ ]'
+            say(number, 'a section header without a name')
+        else:
+            shown = f'[{name}' if _plausible_section(name) else 'a ['
+            say(number, f'unclosed section header: {shown} without its ]')
+        lines[number - 1] = f'[{_SET_ASIDE}{number}]'
+
+    # A line that starts with '[' (not indented: no continuation of a value) is
+    # meant as a header: '[api_key=x' would be read as the key '[api_key'.
+    for number, line in enumerate(lines, 1):
+        if line.startswith('[') and not parser.SECTCRE.match(line.strip()):
+            unclosed(number)
+    for _ in range(_READ_PROBLEMS_MAX):
+        for section in parser.sections():
+            parser.remove_section(section)
+        try:
+            parser.read_string('\n'.join(lines), source=path)
+        except configparser.DuplicateSectionError as exc:
+            say(exc.lineno, f'section {shown_section(exc.section, exc.lineno)} is given a second time; '
+                            'merge the two')
+            lines[exc.lineno - 1] = f'[{_SET_ASIDE}{exc.lineno}]'
+            continue
+        except configparser.DuplicateOptionError as exc:
+            # The key only if it looks like a name: 'url http://USER:PASS@h' (a ':' read
+            # as the delimiter) would be the key 'url http' and hold a password.
+            key = exc.option if _KEY_NAME.fullmatch(exc.option) else 'a key'
+            say(exc.lineno, f'{key} is given a second time in {shown_section(exc.section)}; keep one')
+            line = lines[exc.lineno - 1]
+            lines[exc.lineno - 1] = line[:len(line) - len(line.lstrip())] + f'{_SET_ASIDE}{exc.lineno} ='
+            continue
+        except configparser.MissingSectionHeaderError as exc:
+            if lines[exc.lineno - 1].strip().startswith('['):
+                unclosed(exc.lineno)
+                continue
+            say(exc.lineno, 'it comes before any [section] header; put one such as [radarr] above it')
+            lines[exc.lineno - 1] = f'[{_SET_ASIDE}{exc.lineno}]'
+            continue
+        except configparser.ParsingError as exc:
+            headers = [number for number, _ in exc.errors if lines[number - 1].strip().startswith('[')]
+            for number, _ in exc.errors:
+                if number not in headers:
+                    problems.setdefault(number, _unparsable_line(path, number, lines[number - 1]))
+            for number in headers:
+                unclosed(number)
+            if headers:
+                continue
+        break
+    else:
+        problems[len(lines) + 1] = (f'config file {path}: more mistakes than the {_READ_PROBLEMS_MAX} '
+                                    'named: the rest is not checked')
+    headers = _header_lines(parser, lines)
+    for number, match in headers.items():
+        after = lines[number - 1].strip()[match.end():].strip()
+        if after and after[0] not in '#;':
+            say(number, f'text after the {shown_section(match.group("header"), number)} header is '
+                        'not read: put each key = value on a line of its own')
+    # What was set aside, and a key without a name ('= value'), are no settings.
+    for section in parser.sections():
+        if section.startswith(_SET_ASIDE):
+            parser.remove_section(section)
+            continue
+        for key in parser.options(section):
+            if not key or key.startswith(_SET_ASIDE):
+                parser.remove_option(section, key)
+    section_lines = {}
+    for number, match in headers.items():
+        section_lines.setdefault(match.group('header'), number)
+    return [problems[number] for number in sorted(problems)], section_lines
 
 
 def _closest_key(section: str, key: str) -> str | None:
@@ -1440,6 +1559,10 @@ def _closest_key(section: str, key: str) -> str | None:
             return f'[{homes[0]}] {near}'
     return None
 
+
+# What reads as an inline comment: ';' or '#' at the start of a value or after
+# a space (Config.inline_comment).
+_INLINE_COMMENT = _LazyPattern(r'(?:^|\s)([;#])', re.M)
 
 # What a message may quote of an ini key: a name, as every known key is one.
 _KEY_NAME = _LazyPattern(r'[A-Za-z_][\w.-]{0,39}')
@@ -1504,8 +1627,13 @@ class Config:
     ``DATABASE_URL``, then ``STALKEER_DATABASE_URL``/the file.
     """
     found_by: str | None = None     # how discover() found the file, for `config`
+    # The file's mistakes (_read_ini), each one line: a Config made with
+    # tolerant=True (`config`, which names them all) holds the rest of the file.
+    read_problems: list[str] = []
+    section_lines: dict = {}
 
-    def __init__(self, path: str | None = None, env=None, db_url: str | None = None):
+    def __init__(self, path: str | None = None, env=None, db_url: str | None = None,
+                 tolerant: bool = False):
         self.path = path
         self.env = os.environ if env is None else env
         self.base_dir = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
@@ -1525,38 +1653,30 @@ class Config:
                 line = data.count(b'\n', 0, exc.start) + 1
                 raise ConfigError(f'config file {path} line {line} is not UTF-8 (byte '
                                   f'0x{data[exc.start]:02x}): save it as UTF-8') from None
-            try:
-                _read_ini(self.parser, text, path)
-            except configparser.Error as exc:
-                # A ParsingError: configparser read on past each line it could not
-                # parse and names them all; each is a line of its own (`config`
-                # shows every one). _read_ini said the ones it stops at.
-                errors = getattr(exc, 'errors', None) or []
-                lines = text.split('\n')        # as configparser counts them
-                raise_config_errors([_unparsable_line(path, number, lines[number - 1])
-                                     for number, _ in errors])
-                first = str(exc).strip().splitlines()[0]
-                raise ConfigError(f'config file {path} is not valid: {clip(first)}') from None
+            self.read_problems, self.section_lines = _read_ini(self.parser, text, path)
+            if self.read_problems and not tolerant:
+                raise_config_errors(self.read_problems)
         self.db_url_override = db_url
 
     @classmethod
-    def discover(cls, explicit: str | None = None, env=None, db_url: str | None = None) -> 'Config':
+    def discover(cls, explicit: str | None = None, env=None, db_url: str | None = None,
+                 tolerant: bool = False) -> 'Config':
         """--config FILE, else $STALKEER_CONFIG, else ./stalkeer.ini, else beside stalkeer.py."""
         env = os.environ if env is None else env
         if explicit:
             if not os.path.isfile(explicit):
                 raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}')
-            return cls(explicit, env, db_url)._found('--config')
+            return cls(explicit, env, db_url, tolerant)._found('--config')
         if env.get('STALKEER_CONFIG'):
             path = env['STALKEER_CONFIG']
             if not os.path.isfile(path):
                 raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)')
-            return cls(path, env, db_url)._found('$STALKEER_CONFIG')
+            return cls(path, env, db_url, tolerant)._found('$STALKEER_CONFIG')
         for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'the current directory'),
                                (str(HERE / 'stalkeer.ini'), 'beside stalkeer.py')):
             if os.path.isfile(candidate):
-                return cls(candidate, env, db_url)._found(how)
-        return cls(None, env, db_url)
+                return cls(candidate, env, db_url, tolerant)._found(how)
+        return cls(None, env, db_url, tolerant)
 
     def _found(self, how: str) -> 'Config':
         self.found_by = how
@@ -1570,6 +1690,41 @@ class Config:
         if self.parser.has_option(section, key):
             return self.parser.get(section, key), f'[{section}] {key}'
         return DEFAULTS.get(section, {}).get(key), f'[{section}] {key}'
+
+    def shown_section(self, name: str) -> str:
+        """A section of the file as messages name it (shown_section)."""
+        return shown_section(name, self.section_lines.get(name))
+
+    def inline_comment(self, section, key) -> str | None:
+        """The ';' or '#' of what looks like an inline comment in the file's
+        value of a key (``timeout = 30 ; seconds``), or None. Such a comment is
+        part of the value: configparser's default, kept because a password or
+        an API key may hold ';' or '#'. The key's error and `config --check`
+        say so; secret keys are left out (it would tell of their value)."""
+        if (section, key) in _SECRET_CONFIG_KEYS or self.origin(section, key) != 'file':
+            return None
+        found = _INLINE_COMMENT.search(self.parser.get(section, key) or '')
+        return found.group(1) if found else None
+
+    def _comment_hint(self, section, key) -> str:
+        """What an error about a key adds when its value holds an inline comment."""
+        mark = self.inline_comment(section, key)
+        return (f" (the {mark!r} and what follows are part of the value: stalkeer reads no comment "
+                "after a value; put it on a line of its own)") if mark else ''
+
+    def inline_comment_notes(self, but=()) -> list[str]:
+        """One note per key of the file whose value looks like it holds an
+        inline comment (inline_comment), its value not quoted; none for the
+        keys ``but`` names (their error says it)."""
+        notes = []
+        for section, keys in DEFAULTS.items():
+            for key in keys:
+                mark = self.inline_comment(section, key)
+                if mark and (section, key) not in but:
+                    notes.append(f'[{section}] {key}: {mark!r} in its value looks like an inline comment, '
+                                 'which stalkeer reads as part of the value (a password may hold ; or #): '
+                                 'put comments on a line of their own')
+        return notes
 
     def origin(self, section, key) -> str:
         """Where the value in force comes from: ``default``, ``file`` or
@@ -1602,7 +1757,7 @@ class Config:
         try:
             return parse_number(value, kind, minimum, maximum)
         except ValueError as exc:
-            raise ConfigError(f'{where} {exc}') from None
+            raise ConfigError(f'{where} {exc}{self._comment_hint(section, key)}') from None
 
     def getbool(self, section, key) -> bool:
         """A boolean key (BOOL_CONFIG_KEYS), spelled as _BOOL_SPELLINGS allows;
@@ -1611,7 +1766,8 @@ class Config:
         lowered = str(value).strip().lower()
         if lowered in _BOOL_SPELLINGS:
             return _BOOL_SPELLINGS[lowered]
-        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {quoted_value(value)}')
+        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {quoted_value(value)}'
+                          + self._comment_hint(section, key))
 
     def getswitch(self, section, key) -> str:
         """A key that is a boolean or ``auto`` (SWITCH_CONFIG_KEYS): 'auto',
@@ -1624,7 +1780,7 @@ class Config:
         if lowered in _BOOL_SPELLINGS:
             return 'true' if _BOOL_SPELLINGS[lowered] else 'false'
         raise ConfigError(f'{where} must be auto, true or false (or yes/no, on/off, 1/0), '
-                          f'got {quoted_value(value)}')
+                          f'got {quoted_value(value)}{self._comment_hint(section, key)}')
 
     def getheader(self, section, key) -> str:
         """A value sent in an HTTP header (API key, User-Agent): printable ASCII
@@ -1699,25 +1855,28 @@ class Config:
             first, more = value.split('\n', 1)
             raise ConfigError(f'{where} must be one http:// or https:// URL, got '
                               f'{redact(redact_url(first.strip()))!r} {continued_lines_note(more)}')
-        problem = url_problem(value)
+        # A space: no URL has one (requests would send it as %20); most likely
+        # the start of an inline comment ('http://r:7878/ ; my radarr').
+        problem = url_problem(value) or ('a space in it' if re.search(r'\s', value) else None)
         if problem or not re.match(r'(?i)https?://', value):
             raise ConfigError(f'{where} must be an http:// or https:// URL, got '
-                              f'{quoted_url(value)}' + (f' ({problem})' if problem else ''))
+                              f'{quoted_url(value)}' + (f' ({problem})' if problem else '')
+                              + self._comment_hint(section, key))
         return value
 
     def unknown_keys(self) -> list[str]:
         """One warning per key of the file, and per STALKEER_* variable, that
         names no setting (a typo changes nothing, silently), each with the
         closest known one."""
-        warnings = []
+        warnings = self.empty_unknown_sections()
         for section in self.parser.sections():
             for key in self.parser.options(section):
                 if key in DEFAULTS.get(section, {}):
                     continue
                 near = _closest_key(section, key)
                 what = 'key' if section in DEFAULTS else 'section'
-                warnings.append(f'{self.path}: [{clip(section, 80)}] {shown_config_key(key)} is ignored: '
-                                f'unknown {what}' + (f' (did you mean {near}?)' if near else ''))
+                warnings.append(f'{self.path}: {self.shown_section(section)} {shown_config_key(key)} is '
+                                f'ignored: unknown {what}' + (f' (did you mean {near}?)' if near else ''))
         known = {f'{_ENV_PREFIX}{s}_{k}'.upper() for s, keys in DEFAULTS.items() for k in keys}
         known.add('STALKEER_CONFIG')
         for name in sorted(self.env):
@@ -1726,6 +1885,19 @@ class Config:
                 near = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
                 warnings.append(f'environment variable {clip(name, 80)} is not a stalkeer setting, '
                                 f'ignored' + (f' (did you mean {near[0]}?)' if near else ''))
+        return warnings
+
+    def empty_unknown_sections(self) -> list[str]:
+        """One warning per unknown section of the file that holds no key (a
+        misspelt [radar] whose keys were forgotten, or a pasted line): it changes
+        nothing, silently. Unknown sections with keys are named with their keys."""
+        warnings = []
+        for section in self.parser.sections():
+            if section not in DEFAULTS and not self.parser.options(section):
+                shown = self.shown_section(section)
+                near = difflib.get_close_matches(section.lower(), list(DEFAULTS), n=1, cutoff=0.6)
+                warnings.append(f'{self.path}: {shown} is ignored: unknown section' +
+                                (f' (did you mean [{near[0]}]?)' if near and shown.startswith('[') else ''))
         return warnings
 
     def register_secrets(self) -> None:
@@ -2319,6 +2491,8 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             raw = parts.netloc.rpartition('@')[2].rpartition(':')[2]
             raise ConfigError(f'{source}: the port must be from 1 to 65535' if raw.isdigit()
                               else f'{source}: the port is not a number') from None
+        if port == 0:       # urllib takes it; the driver would take 0 as "no port": the default one
+            raise ConfigError(f'{source}: the port is 0; it must be from 1 to 65535')
         database = urllib.parse.unquote(parts.path.lstrip('/'))
         if not database:
             raise ConfigError(f'{source}: no database name in {redact_url(url)!r}')
@@ -11045,7 +11219,10 @@ def config_entries(cfg: Config, args) -> list[dict]:
     # its name and the known key it most likely means.
     for section, key in sorted(cfg.file_options()):
         if key not in DEFAULTS.get(section, {}):
-            entries.append({'section': section, 'key': shown_config_key(key),
+            # An unknown section's name is user text: shown when it is a plausible name.
+            shown = cfg.shown_section(section)
+            entries.append({'section': shown[1:-1] if shown.startswith('[') else shown,
+                            'key': shown_config_key(key),
                             'source': 'file, unknown key: ignored', 'value': None,
                             'resolved': None, 'did_you_mean': _closest_key(section, key)})
     return entries
@@ -11099,7 +11276,9 @@ def cmd_config(app: App) -> int:
     path = os.path.abspath(cfg.path) if cfg.path else None
     looked = f'./stalkeer.ini, {HERE / "stalkeer.ini"}'
     entries = config_entries(cfg, args)
-    problems, notes = [], []
+    # The file's own mistakes (a line that is no setting, a duplicate) with or
+    # without --check: the values shown are what the rest of the file says.
+    problems, notes = list(cfg.read_problems), []
     if args.check:
         for section, check in config_checks(app):
             try:
@@ -11117,9 +11296,12 @@ def cmd_config(app: App) -> int:
         # Unknown keys of the file are listed with the values; a misspelt
         # STALKEER_* variable is only seen here.
         notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
+        notes += cfg.empty_unknown_sections()
+        notes += cfg.inline_comment_notes(but={key for key, _ in cfg.key_checks()
+                                               if any(p.startswith(f'[{key[0]}] {key[1]} ') for p in problems)})
     if args.json:
         app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
-                          'values': entries, 'errors': problems if args.check else None,
+                          'values': entries, 'errors': problems if args.check or problems else None,
                           'notes': notes})
     else:
         out(f'config file: {path} (from {cfg.found_by or "--config"})' if path else
@@ -11129,7 +11311,7 @@ def cmd_config(app: App) -> int:
         for entry in entries:
             if entry['section'] != section:
                 section = entry['section']
-                out(f'[{section}]')
+                out(section if ' ' in section else f'[{section}]')     # ' ': shown_section's words
             if entry['value'] is None:      # an unknown key: config_entries
                 near = f'; did you mean {entry["did_you_mean"]}?' if entry['did_you_mean'] else ''
                 out(f'  {entry["key"]} (value not shown)  ({entry["source"]}{near})')
@@ -11137,11 +11319,11 @@ def cmd_config(app: App) -> int:
             value = entry['value'].replace('\n', '\n      ')     # multi-line values stay indented
             resolved = f' -> {entry["resolved"]}' if entry.get('resolved') else ''
             out(f'  {entry["key"]} = {value}{resolved}  ({entry["source"]})')
+        for note in notes:
+            out(f'note: {note}')
+        for problem in problems:
+            app.console.error(problem)
         if args.check:
-            for note in notes:
-                out(f'note: {note}')
-            for problem in problems:
-                app.console.error(problem)
             out(f'config check: {len(problems)} error(s)' if problems else 'config check: ok')
     return EXIT_USAGE if problems else EXIT_OK
 
@@ -12946,8 +13128,20 @@ class Notifier:
         else:
             target = url
         try:
-            response = self.session.post(target, timeout=self.timeout, **kwargs)
-            if response.status_code >= 400:
+            # Redirects are not followed: requests turns a POST redirected by
+            # 301/302/303 into a GET without the body (the notification lost while
+            # the answer looked fine), and a redirect may take the summary to a
+            # host the user never configured. Where it points is said instead, the
+            # failure then being in the right place (it was "cannot reach" the
+            # configured URL when the redirect's target was down).
+            response = self.session.post(target, timeout=self.timeout, allow_redirects=False, **kwargs)
+            if 300 <= response.status_code < 400 and response.headers.get('Location'):
+                location = urllib.parse.urljoin(target, response.headers['Location'])
+                log.warning('%s: %s answered HTTP %d, a redirect to %s: not followed (notifications '
+                            'are sent to the configured URL only); set the URL it points to',
+                            what, redact(url) + suffix, response.status_code,
+                            redact(masked_secret_url(location)))
+            elif response.status_code >= 400:
                 log.warning('%s: %s answered HTTP %d', what, redact(url) + suffix, response.status_code)
         except requests.exceptions.RequestException as exc:
             # redact(url), as configured, then the suffix: the URL's path and query
@@ -14195,7 +14389,8 @@ def main(argv=None) -> int:
     run = _Run(console)
     with _SignalHandlers(), _StrayErrorsLogged():
         try:
-            cfg = Config.discover(args.config, db_url=args.db)
+            # `config` reads past the file's mistakes and names them all (cmd_config).
+            cfg = Config.discover(args.config, db_url=args.db, tolerant=args.command == 'config')
             cfg.register_secrets()
             setup_logging(cfg, args.verbose, args.quiet, args.log_file, strict=args.command != 'config')
             log.debug('config file: %s', cfg.path or 'none (built-in defaults)')
@@ -14209,7 +14404,7 @@ def main(argv=None) -> int:
             # `config` lists unknown keys itself, shows a broken configuration,
             # and --check says what is wrong with it.
             if args.command != 'config':
-                for warning in cfg.unknown_keys():
+                for warning in cfg.unknown_keys() + cfg.inline_comment_notes():
                     log.warning('%s', warning)
                 cfg.check()
             run.app = App(args, cfg, console)

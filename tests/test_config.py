@@ -121,7 +121,9 @@ def test_a_duplicate_or_a_missing_section_header_is_one_plain_line(ini, says, tm
     path = write_ini(tmp_path / 'c.ini', ini)
     for command in (['status'], ['config', '--check']):
         code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', *command)
-        assert code == 2 and err == f'stalkeer: error: config file {path} {says}\n', err
+        # `config --check` goes on to name the other mistakes (here: [radarr] incomplete).
+        first = err if command == ['status'] else err.splitlines(keepends=True)[0]
+        assert code == 2 and first == f'stalkeer: error: config file {path} {says}\n', err
         assert 'Secret7' not in out + err
 
 
@@ -545,3 +547,154 @@ def test_errors_name_the_environment_variable_a_value_came_from(cli, tmp_path, m
     assert code == 2 and err.startswith('stalkeer: error: STALKEER_FILTER_TVG_NAME_EXCLUDE (environment): '
                                         "bad regular expression '('"), err
     assert '[filter]' not in err
+
+
+# -- the file's mistakes, all named, never its text (newcomer trials, low findings) ---
+
+def test_config_check_names_the_files_mistakes_and_the_values_mistakes_in_one_run(cli, tmp_path):
+    """One unparsable line (or a duplicate) stopped the read: `config --check`
+    named it alone, and the bad values after it only on the next run."""
+    path = write_ini(tmp_path / 'c.ini', '[downloads]\nretry_attempts = many\njust words\n'
+                     'retry_attempts = 3\n[radarr]\nurl = http://r\napi_key = k\n[radarr]\n'
+                     '[logging]\nlevel = LOUD\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2 and 'Traceback' not in err
+    assert err.splitlines() == [
+        f"stalkeer: error: config file {path} line 3 is not valid: 'just …' is neither a [section] "
+        "nor key = value (its text is not shown: it may hold a secret)",
+        f'stalkeer: error: config file {path} line 4 is not valid: retry_attempts is given a second '
+        'time in [downloads]; keep one',
+        f'stalkeer: error: config file {path} line 8 is not valid: section [radarr] is given a second '
+        'time; merge the two',
+        "stalkeer: error: [downloads] retry_attempts must be a whole number from 1 to 100, got 'many'",
+        "stalkeer: error: [logging] level must be DEBUG, INFO, WARNING or ERROR, got 'LOUD'"], err
+    assert out.rstrip().endswith('config check: 5 error(s)')
+    # `config` without --check shows the values and still says what it could not read.
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config')
+    assert code == 2 and err.count('stalkeer: error: config file') == 3 and 'retry_attempts = many' in out
+    # Any other command stops at the first.
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    assert code == 2 and err.splitlines() == [err.splitlines()[0]] and 'line 3 is not valid' in err
+
+
+@pytest.mark.parametrize('ini, line, says', [
+    ('[radarr\nurl = http://r\n', 1, 'unclosed section header: [radarr without its ]'),
+    ('[m3u]\nfile_path = p.m3u\n[radarr\nurl = http://r\n', 3, 'unclosed section header: [radarr without its ]'),
+    ('[m3u]\n[api_key=Secret7Value\n', 2, 'unclosed section header: a [ without its ]'),
+    ('[m3u]\n[Secret7Value\n', 2, 'unclosed section header: a [ without its ]'),
+    ('[m3u]\n[]\n', 2, 'a section header without a name'),
+])
+def test_an_unclosed_section_header_is_said_so(ini, line, says, cli, tmp_path):
+    """`[radarr` (no ]) was "comes before any [section] header" on line 1, and
+    "neither a [section] nor key = value" further down, its keys read as the
+    section's above it."""
+    path = write_ini(tmp_path / 'c.ini', ini)
+    for command in (['status'], ['config', '--check']):
+        code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', *command)
+        assert code == 2 and err.splitlines()[0] == \
+            f'stalkeer: error: config file {path} line {line} is not valid: {says}', err
+        assert 'Secret7' not in out + err and 'Traceback' not in err
+    # Its keys belong to no section: not to [m3u] above it (no "unknown key" there).
+    assert 'url (value not shown)' not in out
+
+
+def test_text_after_a_section_header_is_not_dropped_silently(cli, tmp_path):
+    """configparser reads `[radarr] url = http://r` as the header alone."""
+    path = write_ini(tmp_path / 'c.ini', '[radarr] url = http://u:Secret7Value@r\n[sonarr] ; a comment\n'
+                     '[filter]\ntvg_name_exclude =\n  [Tt]railer\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    assert code == 2 and err == (f'stalkeer: error: config file {path} line 1 is not valid: text after '
+                                 'the [radarr] header is not read: put each key = value on a line of '
+                                 'its own\n')
+    assert 'Secret7' not in out + err
+
+
+@pytest.mark.parametrize('name, shown', [
+    ('radar', '[radar] is ignored: unknown section (did you mean [radarr]?)'),
+    ('my-extras', '[my-extras] is ignored: unknown section'),
+    ('api_key=Secret7Value', 'the section at line 2 (name not shown) is ignored: unknown section'),
+    ('Secret7Value', 'the section at line 2 (name not shown) is ignored: unknown section'),
+    ('Radarr!', 'the section at line 2 (name not shown; did you mean [radarr]?) is ignored'),
+])
+def test_an_unknown_section_is_named_only_when_its_name_is_a_plausible_one(name, shown, cli, tmp_path):
+    """A header is user text: a pasted `[api_key=…]` was printed as written."""
+    path = write_ini(tmp_path / 'c.ini', f'[m3u]\n[{name}]\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    assert code == 0 and f'stalkeer: {path}: {shown}' in err, err
+    code, out, err = cli('--config', path, 'config', '--check')
+    assert f'note: {path}: {shown}' in out, out
+    # With a key under it, in the `config` listing and its warning too.
+    path = write_ini(tmp_path / 'c.ini', f'[m3u]\n[{name}]\nurl = http://x\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    assert shown.split(' is ignored')[0] + ' url is ignored: unknown section' in err, err
+    code, out, err = cli('--config', path, 'config', '--json')
+    assert 'Secret7' not in out
+    for output in (cli('--config', path, 'config')[1], err):
+        assert 'Secret7' not in output and 'api_key=' not in output
+    path = write_ini(tmp_path / 'c.ini', f'[{name}]\n[{name}]\n')
+    code, out, err = cli('--config', path, 'config', '--check')
+    assert code == 2 and 'Secret7' not in out + err and 'is given a second time' in err
+
+
+@pytest.mark.parametrize('section, key', [
+    ('radarr', 'url'), ('sonarr', 'url'), ('m3u', 'url'), ('xtream', 'url'), ('notify', 'webhook_url'),
+    ('notify', 'healthcheck_url'), ('database', 'url')])
+def test_port_0_in_a_url_is_refused_naming_the_key(section, key, cli, tmp_path):
+    """urllib takes http://host:0/: no server listens there, and the failure
+    came later as "cannot reach" (the database driver took 0 as its default
+    port)."""
+    scheme = 'postgresql' if section == 'database' else 'http'
+    url = f'{scheme}://bob:Secret7Pass@127.0.0.1:0/get.php?username=bob&password=Secret7Pass'
+    path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = {url}\n')
+    # `status` reads the database URL only; `config --check` reads every key.
+    for command in (['status'], ['config', '--check']) if section == 'database' else (['config', '--check'],):
+        db = [] if section == 'database' else ['--db', f'sqlite:///{tmp_path}/s.db']
+        code, out, err = cli('--config', path, *db, *command)
+        assert code == 2 and 'Traceback' not in err, err
+        first = err.splitlines()[0]
+        assert first.startswith(f'stalkeer: error: [{section}] {key}') and 'port' in first and ' 0' in first, err
+        assert 'Secret7' not in out + err
+    assert stalkeer.url_problem('http://h:0/x.mkv') == 'the port is 0: a port is a number from 1 to 65535'
+    assert stalkeer.url_problem('http://h:1/x.mkv') is None
+
+
+# -- inline comments: part of the value, and said so --------------------------------
+
+def test_an_inline_comment_is_part_of_the_value_and_the_error_says_so(cli, tmp_path):
+    """`timeout = 30 ; seconds` failed as a number without a word on why; a
+    comment after a URL made another URL. Comments after a value are not
+    stripped (a password or API key may hold ; or #): the error says it."""
+    path = write_ini(tmp_path / 'c.ini', '[downloads]\nretry_attempts = 3 ; tries\n'
+                     f'movies_path = {tmp_path}/movies # my movies\n'
+                     '[radarr]\nurl = http://u:Secret7Pass@r/x ; my radarr\napi_key = Secret7Key ;x\n'
+                     'rescan = yes # sure\n[xtream]\nurl = http://panel\nusername = bob\n'
+                     'password = Secret7 #Pass\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    hint = ' (the {!r} and what follows are part of the value: stalkeer reads no comment after a value; ' \
+           'put it on a line of its own)'
+    assert code == 2 and 'Traceback' not in err
+    assert err.splitlines() == [
+        "stalkeer: error: [downloads] retry_attempts must be a whole number from 1 to 100, got "
+        "'3 ; tries'" + hint.format(';'),
+        "stalkeer: error: [radarr] rescan must be true or false (or yes/no, on/off, 1/0), got "
+        "'yes # sure'" + hint.format('#'),
+        "stalkeer: error: [radarr] url must be an http:// or https:// URL, got "
+        "'http://***:***@r/x ; my radarr' (a space in it)" + hint.format(';')], err
+    # A key that is fine as it stands gets a note; one whose error says it does not.
+    assert "note: [downloads] movies_path: '#' in its value looks like an inline comment, which " \
+           'stalkeer reads as part of the value (a password may hold ; or #): put comments on a line ' \
+           'of their own' in out
+    assert 'retry_attempts:' not in out and 'note: [radarr] url' not in out
+    # Secrets: nothing said of them (it would tell of their value), never their value.
+    assert 'api_key:' not in out + err and 'password:' not in out + err and 'Secret7' not in out + err
+    # Another command warns of it before the run, and stops at the first error with the hint.
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    assert code == 2 and "[downloads] movies_path: '#' in its value looks like an inline comment" in err
+    assert err.rstrip().endswith(hint.format(';')) and 'Secret7' not in out + err
+
+
+def test_a_secret_may_hold_a_semicolon_or_a_hash(tmp_path):
+    path = write_ini(tmp_path / 'c.ini', '[radarr]\napi_key = ab ;cd #ef\n[xtream]\npassword = p ;w\n')
+    cfg = stalkeer.Config(str(path))
+    assert cfg.get('radarr', 'api_key') == 'ab ;cd #ef' and cfg.get('xtream', 'password') == 'p ;w'
+    assert cfg.inline_comment_notes() == []

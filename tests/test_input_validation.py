@@ -225,8 +225,8 @@ def test_resume_downloads_limit_and_parallel_are_honoured(cli, sqlite_url):
 
 BAD_URLS = [
     ('http://[2001:db8::1:8080/movie/u/p/1.mkv', 'unparsable URL: unbalanced [ ] around the host'),
-    ('http://h:99999/movie/u/p/2.mkv', 'unparsable URL: the port is not a number from 0 to 65535'),
-    ('http://h:80x/movie/u/p/3.mkv', 'unparsable URL: the port is not a number from 0 to 65535'),
+    ('http://h:99999/movie/u/p/2.mkv', 'unparsable URL: the port is not a number from 1 to 65535'),
+    ('http://h:80x/movie/u/p/3.mkv', 'unparsable URL: the port is not a number from 1 to 65535'),
     ('http:///movie/u/p/4.mkv', 'URL without a host'),
     ('http://h/movie/u/p/5\x7f.mkv', 'URL contains control characters'),
 ]

@@ -347,16 +347,19 @@ def test_resumed_arr_downloads_trigger_rescans(server, cli, tmp_path, sqlite_url
 
 
 class Receiver:
-    """A local HTTP receiver for webhooks and healthcheck pings."""
+    """A local HTTP receiver for webhooks and healthcheck pings; with a
+    ``location``, one that answers every request ``status`` redirecting there."""
 
-    def __init__(self):
+    def __init__(self, status=200, location=None):
         received = self.received = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
                 received.append((self.path, body))
-                self.send_response(200)
+                self.send_response(status)
+                if location:
+                    self.send_header('Location', location)
                 self.send_header('Content-Length', '0')
                 self.end_headers()
             do_GET = do_POST
@@ -473,6 +476,40 @@ def test_resume_downloads_reports_downloads_that_gave_up(cli, tmp_path, sqlite_u
     code, out, err = cli('--db', sqlite_url, 'resume-downloads', '--no-rescan')
     assert code == 0 and '1 completed' in out and 'gave up' not in out
 
+
+
+def _closed_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize('status', [302, 307])
+def test_a_notification_redirect_is_said_and_not_followed(status, receiver, cli, tmp_path, sqlite_url):
+    """A webhook redirected to a closed port was "cannot reach" the configured
+    URL. Redirects are not followed (a 302 made the POST a GET without its body;
+    a redirect may move the summary to another host): where it points is said,
+    its path masked as a notification URL's is."""
+    closed = _closed_port()
+    down = Receiver(status, f'http://127.0.0.1:{closed}/moved/Secret7Token99')
+    elsewhere = Receiver(status, f'{receiver.url}/hook/Secret7Token99')
+    try:
+        ini = tmp_path / 'n.ini'
+        ini.write_text(f'[notify]\nwebhook_url = {down.url}/hook/Abc123Secret7\non = always\n'
+                       f'healthcheck_url = {elsewhere.url}/ping/Def456Secret7\n')
+        code, out, err = cli('--config', ini, '--db', sqlite_url, 'resume-downloads')
+        assert code == 0, err
+        assert (f'stalkeer: webhook: {down.url}/*** answered HTTP {status}, a redirect to '
+                f'http://127.0.0.1:{closed}/***: not followed (notifications are sent to the configured '
+                'URL only); set the URL it points to') in err.splitlines(), err
+        assert (f'stalkeer: healthcheck: {elsewhere.url}/***/start answered HTTP {status}, a redirect to '
+                f'{receiver.url}/***: not followed') in err, err
+        assert 'cannot reach' not in err and 'Secret7' not in out + err
+        assert down.paths() == ['/hook/Abc123Secret7'] and receiver.received == []
+    finally:
+        down.close()
+        elsewhere.close()
 
 # -- one bad item never poisons a run --------------------------------------------------------
 
