@@ -1488,7 +1488,10 @@ def _read_ini(parser: configparser.ConfigParser, text: str, path: str) -> tuple[
         except configparser.DuplicateSectionError as exc:
             say(exc.lineno, f'section {shown_section(exc.section, exc.lineno)} is given a second time; '
                             'merge the two')
-            lines[exc.lineno - 1] = f'[{_SET_ASIDE}{exc.lineno}]'
+            # Its keys are read as the first one's below (_merge_repeated_sections), so
+            # that they are checked and listed too (trial-17b T17B-1: merging the two as
+            # told brought out two more errors in the next run).
+            lines[exc.lineno - 1] = f'[{_SET_ASIDE}{exc.lineno}{_SET_ASIDE}{exc.section}]'
             continue
         except configparser.DuplicateOptionError as exc:
             # The key only if it looks like a name: 'url http://USER:PASS@h' (a ':' read
@@ -1524,6 +1527,7 @@ def _read_ini(parser: configparser.ConfigParser, text: str, path: str) -> tuple[
         if after and after[0] not in '#;':
             say(number, f'text after the {shown_section(match.group("header"), number)} header is '
                         'not read: put each key = value on a line of its own')
+    _merge_repeated_sections(parser, lines, say)
     # What was set aside, and a key without a name ('= value'), are no settings.
     for section in parser.sections():
         if section.startswith(_SET_ASIDE):
@@ -1536,6 +1540,38 @@ def _read_ini(parser: configparser.ConfigParser, text: str, path: str) -> tuple[
     for number, match in headers.items():
         section_lines.setdefault(match.group('header'), number)
     return [problems[number] for number in sorted(problems)], section_lines
+
+
+def _merge_repeated_sections(parser: configparser.ConfigParser, lines: list[str], say) -> None:
+    """Read the keys under a section's second header (set aside by _read_ini
+    as ``[\0<line>\0<section>]``) as the first one's, the way the user is told
+    to merge them; a key both set is named as given a second time (the first
+    value stays)."""
+    for aside in parser.sections():
+        number, marker, section = aside[len(_SET_ASIDE):].partition(_SET_ASIDE)
+        if not aside.startswith(_SET_ASIDE) or not marker or not parser.has_section(section):
+            continue
+        for key in parser.options(aside):
+            if not key or key.startswith(_SET_ASIDE):
+                continue
+            if parser.has_option(section, key):
+                shown = key if _KEY_NAME.fullmatch(key) else 'a key'
+                say(_key_line(lines, int(number), key),
+                    f'{shown} is given a second time in {shown_section(section)}; keep one')
+            else:
+                parser.set(section, key, parser.get(aside, key))
+
+
+def _key_line(lines: list[str], header: int, key: str) -> int:
+    """The number of the line under the header on line ``header`` that sets
+    ``key`` (as configparser folds names: lower case), else the header's."""
+    for number in range(header + 1, len(lines) + 1):
+        line = lines[number - 1]
+        if line.startswith('['):
+            break
+        if line[:1] not in ' \t' and re.split('[=:]', line, maxsplit=1)[0].strip().lower() == key:
+            return number
+    return header
 
 
 def _closest_key(section: str, key: str) -> str | None:
@@ -2315,6 +2351,7 @@ def define_models() -> None:
             self._lock_wait = threading.local()     # per connection: set_lock_wait
             self._told = threading.Lock()
             self._waits_told = 0        # waits being told now: one line for all threads
+            self._wait_said = False     # a run says its first wait in full, the others with -v
 
         def set_lock_wait(self, seconds: float) -> None:
             """This thread's connection gives up on a lock after ``seconds``
@@ -2395,8 +2432,13 @@ def define_models() -> None:
                 if self._waits_told > 1:
                     return
             holds = 'is reading it' if committing else 'holds its write lock'
-            log.warning('waiting for the database: another program %s (SQLite %s); giving up after %g s',
-                        holds, self.database, total)
+            # Said in full once a run; a holder that takes the lock again and again
+            # (a DB browser saving) made five same lines in one run (trial-17b T17B-3).
+            # The path made absolute: a relative URL showed '…/s/../t6/…'.
+            log.log(logging.INFO if self._wait_said else logging.WARNING,
+                    'waiting for the database%s: another program %s (SQLite %s); giving up after %g s',
+                    ' again' if self._wait_said else '', holds, os.path.abspath(self.database), total)
+            self._wait_said = True
 
         def rollback(self):
             try:
@@ -2478,6 +2520,12 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             path = os.path.join(base_dir, os.path.expanduser(path))
         return {'kind': 'sqlite', 'path': path}
     if scheme in ('postgresql', 'postgres', 'postgresql+psycopg2'):
+        if re.search(r'\s', url):
+            # No URL holds one (a name with a space is written %20); most likely an
+            # inline comment, which went on to 'database "test ; my db" does not
+            # exist' in every command while config --check only noted it (trial-17b).
+            raise ConfigError(f'{source}: a space in the URL (a comment after it? comments go on a '
+                              'line of their own; a space in a name is written %20)')
         params = _database_url_params(parts.query, source)
         schema = params.pop('schema', None)
         if schema and not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', schema):
@@ -13093,6 +13141,18 @@ class Notifier:
         for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
             if url:
                 register_secret_url(url)        # first: even the error below masks them
+        for number, url in enumerate(self.apprise_urls, 1):
+            # Apprise takes many schemes (tgram://, mailto://, json://…), so only
+            # what none of them can mean: port 0 was refused in every URL key but
+            # this one (trial-17b T17B-5). Named by its place: the URL is a secret.
+            try:
+                port = urllib.parse.urlsplit(url).port
+            except ValueError:
+                port = -1
+            if port is not None and port < 1:
+                raise ConfigError(f'{cfg.where("notify", "apprise_urls")}: URL {number} of '
+                                  f'{len(self.apprise_urls)}: the port is '
+                                  f'{"0" if port == 0 else "not a number"}; a port is a number from 1 to 65535')
         self._session = session
         self.timeout = 10
         self._apprise = None
@@ -13141,7 +13201,9 @@ class Notifier:
                             'are sent to the configured URL only); set the URL it points to',
                             what, redact(url) + suffix, response.status_code,
                             redact(masked_secret_url(location)))
-            elif response.status_code >= 400:
+            elif response.status_code >= 300:
+                # A 3xx without a Location (a 304, a broken proxy) delivered nothing
+                # either (trial-17b T17B-2: it counted as sent).
                 log.warning('%s: %s answered HTTP %d', what, redact(url) + suffix, response.status_code)
         except requests.exceptions.RequestException as exc:
             # redact(url), as configured, then the suffix: the URL's path and query

@@ -127,6 +127,24 @@ def test_a_duplicate_or_a_missing_section_header_is_one_plain_line(ini, says, tm
         assert 'Secret7' not in out + err
 
 
+def test_the_keys_under_a_section_given_twice_are_checked_as_its_own(tmp_path, cli):
+    """Keys under a second [radarr] header were dropped unchecked: merging the
+    two as told then brought out more errors (trial-17b T17B-1). They are read
+    as the first header's; a key both set is named on its own line."""
+    path = write_ini(tmp_path / 'c.ini', '[radarr]\nurl = http://radarr:7878\napi_key = Secret7Value\n'
+                                         'timeout = 30\n[radarr]\nrescan = maybe\nTimeout = abc\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2
+    assert err.splitlines() == [
+        f'stalkeer: error: config file {path} line 5 is not valid: section [radarr] is given a second '
+        'time; merge the two',
+        f'stalkeer: error: config file {path} line 7 is not valid: timeout is given a second time in '
+        '[radarr]; keep one',
+        "stalkeer: error: [radarr] rescan must be true or false (or yes/no, on/off, 1/0), got 'maybe'"]
+    assert '  rescan = maybe  (file)' in out and '  timeout = 30  (file)' in out
+    assert 'Secret7' not in out + err
+
+
 def test_a_schema_name_too_long_is_said_so(tmp_path):
     """trial-16a F9: 70 letters were "not a plain identifier"."""
     url = 'postgresql://u@127.0.0.1/db?schema='
@@ -656,6 +674,33 @@ def test_port_0_in_a_url_is_refused_naming_the_key(section, key, cli, tmp_path):
         assert 'Secret7' not in out + err
     assert stalkeer.url_problem('http://h:0/x.mkv') == 'the port is 0: a port is a number from 1 to 65535'
     assert stalkeer.url_problem('http://h:1/x.mkv') is None
+
+
+@pytest.mark.parametrize('urls, says', [
+    ('json://apprise.example:0/Secret7Tok\n  tgram://bot/Secret7Tok2', 'URL 1 of 2: the port is 0'),
+    ('tgram://bot/Secret7Tok2, json://apprise.example:x9/Secret7Tok', 'URL 2 of 2: the port is not a number')])
+def test_an_apprise_url_with_no_usable_port_is_refused_by_its_place(urls, says, cli, tmp_path):
+    """Port 0 was refused in every URL key but apprise_urls (trial-17b T17B-5).
+    Apprise takes many schemes, so only the port is checked; the URL, a secret,
+    is named by its place."""
+    path = write_ini(tmp_path / 'c.ini', f'[notify]\napprise_urls = {urls}\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2 and f'stalkeer: error: [notify] apprise_urls: {says}; a port is a number from 1 to ' \
+        '65535' in err.splitlines(), err
+    assert 'Secret7' not in out + err
+
+
+def test_a_space_in_a_postgresql_url_is_refused(cli, tmp_path):
+    """'url = postgresql://…/test ; my db' passed config --check with a note and
+    then every command failed on the database "test ; my db" (trial-17b). No URL
+    holds a space; an SQLite path may (sqlite:///a b/x.db stays fine)."""
+    path = write_ini(tmp_path / 'c.ini', '[database]\nurl = postgresql://bob:Secret7Pass@127.0.0.1/test ; my db\n')
+    for command in (['status'], ['config', '--check']):
+        code, out, err = cli('--config', path, *command)
+        assert code == 2 and 'stalkeer: error: [database] url: a space in the URL' in err, err
+        assert 'Secret7' not in out + err
+    assert stalkeer.parse_database_url(f'sqlite:///{tmp_path}/a b/x.db', str(tmp_path))['path'] == \
+        f'{tmp_path}/a b/x.db'
 
 
 # -- inline comments: part of the value, and said so --------------------------------

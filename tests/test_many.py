@@ -319,7 +319,7 @@ def test_every_wait_for_an_sqlite_lock_is_cut_in_slices_and_told(tmp_path, monke
     other.execute('SELECT COUNT(*) FROM download_info').fetchone()    # a reader holds its lock
     timer = threading.Timer(1.6, other.rollback)
     timer.start()
-    with caplog.at_level('WARNING', logger='stalkeer'):
+    with caplog.at_level('INFO', logger='stalkeer'):
         assert 1.5 < _seconds(lambda: _write(db)) < 3
         timer.join()
         assert _waits(caplog) == [f'waiting for the database: another program is reading it '
@@ -328,8 +328,12 @@ def test_every_wait_for_an_sqlite_lock_is_cut_in_slices_and_told(tmp_path, monke
         timer = _held_for(other, 1.6, 'BEGIN EXCLUSIVE')       # a writer: no reader gets in
         assert 1.5 < _seconds(lambda: stalkeer.PlaylistImport.select().count()) < 3
         timer.join()
-        assert _waits(caplog) == [f'waiting for the database: another program holds its write lock '
-                                  f'(SQLite {path}); giving up after 15 s']
+        # The run's second wait: said again only with -v (trial-17b T17B-3: five
+        # same lines in one run under a holder taking the lock again and again).
+        assert [(r.levelname, r.getMessage()) for r in caplog.records
+                if r.getMessage().startswith('waiting for the database')] == [
+            ('INFO', f'waiting for the database again: another program holds its write lock '
+                     f'(SQLite {path}); giving up after 15 s')]
     db.close()
     other.close()
 

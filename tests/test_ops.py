@@ -511,6 +511,22 @@ def test_a_notification_redirect_is_said_and_not_followed(status, receiver, cli,
         down.close()
         elsewhere.close()
 
+@pytest.mark.parametrize('status', [302, 304, 308])
+def test_a_notification_answered_3xx_without_a_location_is_said(status, cli, tmp_path, sqlite_url):
+    """A 3xx with no Location header (a 304, a proxy's bare 302) delivered
+    nothing: it is said like a 4xx, never counted as sent (trial-17b T17B-2)."""
+    bare = Receiver(status)
+    try:
+        ini = tmp_path / 'n.ini'
+        ini.write_text(f'[notify]\nwebhook_url = {bare.url}/hook/Abc123Secret7\non = always\n')
+        code, out, err = cli('--config', ini, '--db', sqlite_url, 'resume-downloads')
+        assert code == 0, err
+        assert f'stalkeer: webhook: {bare.url}/*** answered HTTP {status}' in err.splitlines(), err
+        assert 'Secret7' not in out + err
+    finally:
+        bare.close()
+
+
 # -- one bad item never poisons a run --------------------------------------------------------
 
 BAD_URL = 'http://[2001:db8::1:8080/movie/u/p/1.mkv'
