@@ -12,6 +12,7 @@ inserts, skipped unchanged rows, the one-scan lookups) must not change a value.
 
 import datetime
 import io
+import json
 import random
 import sys
 import threading
@@ -573,6 +574,200 @@ def test_a_killed_import_keeps_whole_batches_and_the_next_run_completes(db_url, 
     code, out, err = run_stalkeer('--db', db_url, 'process', big_playlist, env=subprocess_env())
     assert code == 0, err
     assert stored(db_url, tmp_path) == expected
+
+
+# ---- a playlist rewritten in place while it is read (trial-17a F1) -------------
+# curl -o / wget -O truncate the file and write it again as the bytes arrive: an
+# import reading it meanwhile reads a torn mix of old and new bytes, or a cut
+# file. It was recorded as a complete read of the digest taken before it: every
+# line it did not see was marked gone, and every later run skipped the
+# "unchanged" file.
+
+TORN_TAIL = ('changed while it was read (another program writing it in place?): the lines read are '
+             'stored, none marked gone; run process again')
+
+
+def _stopped_pid(parent: int) -> int | None:
+    """The pid of ``parent`` or of a child of it that is stopped (SIGSTOP), or None."""
+    import os
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                with open(f'/proc/{name}/stat', 'rb') as fh:
+                    state, ppid = fh.read().rsplit(b')', 1)[1].split()[:2]
+            except (OSError, ValueError):
+                continue
+            if state == b'T' and parent in (int(name), int(ppid)):
+                return int(name)
+    return None
+
+
+def _process_while(path, db_url, point, worker, change, *extra):
+    """`process PATH` stopped at crash point ``point`` (STALKEER_TEST_STOP_AT:
+    the first batch stored, or sent by the parse worker, which is the reader),
+    ``change(path)`` done, then resumed; (exit code, stdout, stderr)."""
+    import os
+    import signal
+    from conftest import start_stalkeer, subprocess_env, wait_for
+    proc = start_stalkeer('--db', db_url, 'process', path, *extra,
+                          env=subprocess_env(STALKEER_TEST_STOP_AT=point, STALKEER_M3U_PARSE_WORKER=worker))
+    try:
+        stopped = wait_for(lambda: _stopped_pid(proc.pid) or proc.poll() is not None, timeout=60,
+                           what=f'process to stop at {point}')
+        assert stopped is not True, proc.communicate()
+        change(path)
+        os.kill(stopped, signal.SIGCONT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out, err
+
+
+def _pointer_complete(db_url, tmp_path) -> bool:
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    try:
+        return stalkeer.PlaylistImport.get().completed_at is not None
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize('before, worker', [
+    ('nothing', 'false'),       # a first import, in one process
+    ('nothing', 'true'),        # a first import, read by the parse worker
+    ('yesterday', 'false'),     # the daily run: another file imported before (one process, whatever the setting)
+    ('same file', 'false'),     # --force over a complete import of the same bytes
+    ('same file', 'true'),      # the same, read by the parse worker (gone lines marked by id)
+])
+def test_a_playlist_rewritten_in_place_during_the_read_is_not_a_complete_read(db_url, tmp_path, big_playlist,
+                                                                              before, worker):
+    """The file truncated and written again with the same bytes while `process`
+    reads it (the trial's curl -o cron line): the lines read are stored (whole
+    lines of the file, none cut at the change), none is marked gone, the run
+    says so in one line and exits 2, and is not complete: the next run reads
+    the file again (no "unchanged" skip) and leaves what a clean import does."""
+    from conftest import run_stalkeer, subprocess_env
+    data = big_playlist.read_bytes()
+    path = tmp_path / 'playlist.m3u'
+    ref, extra = Reference(), ()
+    if before != 'nothing':
+        path.write_bytes(data if before == 'same file' else changed_copy(data))
+        code, out, err = run_stalkeer('--db', db_url, 'process', path, env=subprocess_env())
+        assert code == 0, err
+        ref.apply(path.read_bytes())
+        extra = ('--force',) if before == 'same file' else ()
+    path.write_bytes(data)
+    expected = ref.apply(data).expected()
+    cut = len(data) // 3
+
+    def curl_o(p):          # truncate, then the first third of the bytes "arrived" so far
+        with open(p, 'r+b') as fh:
+            fh.truncate(0)
+            fh.write(data[:cut])
+
+    point = 'parse_worker_batch' if worker == 'true' and before != 'yesterday' else 'after_ingest_batch'
+    code, out, err = _process_while(path, db_url, point, worker, curl_o, *extra)
+    assert code == 2, (out, err)
+    assert err.splitlines() == [f'stalkeer: error: the playlist {path} {TORN_TAIL}'], err
+    assert 'no longer in the playlist' not in out
+    got = stored(db_url, tmp_path)
+    assert not any(r['missing'] for r in got)                # nothing marked gone
+    if before == 'nothing':                                  # whole lines of the file, in its order
+        assert 0 < len(got) < len(expected) and got == expected[:len(got)]
+    assert not _pointer_complete(db_url, tmp_path)
+    with open(path, 'r+b') as fh:                            # the rest arrives: the same file again
+        fh.seek(cut)
+        fh.write(data[cut:])
+    assert path.read_bytes() == data
+
+    code, out, err = run_stalkeer('--db', db_url, 'process', path, env=subprocess_env())
+    assert code == 0 and 'playlist unchanged' not in out, (out, err)
+    assert stored(db_url, tmp_path) == expected
+    code, out, err = run_stalkeer('--db', db_url, 'process', path, env=subprocess_env())
+    assert code == 0 and 'playlist unchanged since' in out, (out, err)
+
+
+def test_a_playlist_rewritten_in_place_during_a_dry_run_counts_nothing_gone(db_url, tmp_path, big_playlist):
+    """--dry-run says the same (and counts no line gone); read by the parse
+    worker here (a dry run stores no batch: its one-process read is in
+    test_bytes_read_that_differ_from_the_digest_are_not_a_complete_read)."""
+    from conftest import run_stalkeer, subprocess_env
+    data = big_playlist.read_bytes()
+    path = tmp_path / 'playlist.m3u'
+    path.write_bytes(changed_copy(data))
+    code, out, err = run_stalkeer('--db', db_url, 'process', path, env=subprocess_env())
+    assert code == 0, err
+    before = stored(db_url, tmp_path)
+    path.write_bytes(data)
+
+    def cut(p):
+        with open(p, 'r+b') as fh:
+            fh.truncate(len(data) // 3)
+    code, out, err = _process_while(path, db_url, 'parse_worker_batch', 'true', cut, '--dry-run', '--force',
+                                    '--json')
+    assert code == 2, (out, err)
+    assert err.splitlines() == [f'stalkeer: error: the playlist {path} changed while it was read (another '
+                                'program writing it in place?): nothing was written, no line counted as '
+                                'gone; run it again'], err
+    summary = json.loads(out)
+    assert summary['changed_while_read'] and summary['disappeared'] == 0 and summary['dry_run']
+    assert stored(db_url, tmp_path) == before
+
+
+def test_a_playlist_replaced_by_rename_during_the_read_is_read_whole(db_url, tmp_path, big_playlist):
+    """What m3u-download does (a new file renamed over the old one): the import
+    reads the file it opened, whole, and completes; the next run reads the new one."""
+    from conftest import run_stalkeer, subprocess_env
+    import os
+    data = big_playlist.read_bytes()
+    path = tmp_path / 'playlist.m3u'
+    path.write_bytes(data)
+    other = changed_copy(data)
+
+    def replace(p):
+        (tmp_path / 'new.m3u').write_bytes(other)
+        os.replace(tmp_path / 'new.m3u', p)
+    code, out, err = _process_while(path, db_url, 'after_ingest_batch', 'false', replace)
+    assert code == 0 and err == '', (out, err)
+    ref = Reference()
+    assert stored(db_url, tmp_path) == ref.apply(data).expected()
+    code, out, err = run_stalkeer('--db', db_url, 'process', path, env=subprocess_env())
+    assert code == 0 and 'playlist unchanged' not in out, (out, err)
+    assert stored(db_url, tmp_path) == ref.apply(other).expected()
+
+
+@pytest.mark.parametrize('force, worker, dry_run', [
+    (False, 'false', False), (True, 'true', False), (False, 'false', True), (True, 'true', True)])
+def test_bytes_read_that_differ_from_the_digest_are_not_a_complete_read(db, tmp_path, playlists, monkeypatch,
+                                                                        force, worker, dry_run):
+    """A change the fstat after each read cannot see (same size, the mtime put
+    back: coarse file times, a network share's cached attributes): the digest
+    of the bytes read differs from the one taken up front, so nothing is marked
+    gone either."""
+    import os
+    first, second = playlists
+    path = tmp_path / 'playlist.m3u'
+    path.write_bytes(first.read_bytes())
+    stalkeer.PlaylistIngest().run(str(path))
+    data = second.read_bytes()
+    data = data[:path.stat().st_size].ljust(path.stat().st_size, b'\n')    # another file of the same size
+    playlist = stalkeer.PlaylistFile(str(path))
+    playlist.sha256()
+    times = path.stat()
+    with open(path, 'r+b') as fh:
+        fh.write(data)
+    os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
+    summary = stalkeer.PlaylistIngest(force=force, dry_run=dry_run, parse_worker=worker).run(
+        str(path), playlist=playlist)
+    assert summary.changed_while_read and summary.disappeared == 0 and summary.entries > 2000
+    assert not stalkeer.ProcessedLine.select().where(stalkeer.ProcessedLine.missing_since.is_null(False)).exists()
+    # the same read of an unchanged file is complete and marks the lines it did not see
+    playlist = stalkeer.PlaylistFile(str(path))
+    playlist.sha256()
+    summary = stalkeer.PlaylistIngest(force=force, dry_run=dry_run, parse_worker=worker).run(
+        str(path), playlist=playlist)
+    assert not summary.changed_while_read and summary.disappeared > 100
 
 
 def test_the_worker_is_left_out_on_one_cpu_or_when_it_cannot_start(cli, db_url, tmp_path, playlists,
