@@ -342,6 +342,19 @@ class PlaylistError(StalkeerError):
     """The playlist cannot be fetched, read or parsed at all."""
 
 
+PLAYLIST_NOT_READ = ('the playlist has not been read yet (0 lines in the database): run '
+                     '`stalkeer process --download` (or `stalkeer process FILE`) first')
+
+
+class PlaylistNotRead(ConfigError):
+    """No playlist line in the database at all: a step of the first run was
+    skipped. Not "nothing matches": radarr/sonarr and lines stop on it (exit 2)
+    rather than answer "not in the playlist" for everything."""
+
+    def __init__(self):
+        super().__init__(PLAYLIST_NOT_READ)
+
+
 class PlaylistChanged(PlaylistError):
     """The playlist file changed while it was read (PlaylistFile): the reader
     stops before the bytes read after the change."""
@@ -4845,7 +4858,10 @@ class PlaylistFetcher:
 
 def _not_m3u_message(head: bytes) -> str:
     sample = head.lstrip()[:200].decode('utf-8', 'replace').lower()
-    if '<html' in sample or '<!doctype' in sample:
+    binary = not_text(head)
+    if binary:
+        kind = binary.split(':')[0]         # 'gzip-compressed data', 'binary data'…
+    elif '<html' in sample or '<!doctype' in sample:
         kind = 'an HTML page'
     elif sample.startswith(('{', '[')):
         kind = 'JSON'
@@ -5095,6 +5111,54 @@ def _parse_extinf(line: str) -> tuple[str, dict[str, str], str]:
     return duration, attrs, title.strip()
 
 
+# What the first block of a playlist file is read for (not_text): one read, the
+# parser's speed untouched; a file that turns to garbage further on has its
+# lines counted malformed as before.
+_SNIFF_BYTES = 64 * 1024
+# C0 controls but tab, LF, VT, FF and CR, and DEL: no text playlist holds them
+# (a stray one in a title is not 5% of a block); random or compressed bytes
+# are ~11% of them.
+_CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32)) + b'\x7f'
+_CONTROL_SHARE = 0.05
+# What a playlist is sometimes packed in (stalkeer reads none of them).
+_PACKED_MAGIC = ((b'\x1f\x8b', 'gzip'), (b'PK\x03\x04', 'zip'), (b'\xfd7zXZ\x00', 'xz'),
+                 (tuple(b'BZh%d' % n for n in range(1, 10)), 'bzip2'),
+                 (b'\x28\xb5\x2f\xfd', 'zstd'), (b"7z\xbc\xaf'\x1c", '7z'))
+
+
+def not_text(head: bytes) -> str | None:
+    """Why ``head``, the first bytes of a file, is no text playlist (a few words
+    for "… is not a text playlist (WHY)"), or None when it may be one. Read as
+    lines, random bytes were "URL without EXTINF" a thousand times over
+    (trial-17a F5). A UTF-16 file with a byte order mark is text (NULs and all:
+    utf16_as_text reads it)."""
+    if not head or head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return None
+    for magic, name in _PACKED_MAGIC:
+        if head.startswith(magic):
+            return f'{name}-compressed data: unpack it first' if name != 'zip' else \
+                'a zip archive: unpack it first'
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if controls <= len(head) * _CONTROL_SHARE:
+        return None
+    # ASCII written as UTF-16 without its BOM: a NUL every other byte.
+    nuls = sorted((head[0::2].count(0), head[1::2].count(0)))
+    half = len(head) // 2
+    if half and nuls[1] > half * 0.9 and nuls[0] < half * 0.1:
+        return 'UTF-16 without a byte order mark: save it as UTF-8'
+    return (f'binary data: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
+            'are control characters')
+
+
+def read_head(path: str) -> bytes:
+    """The first _SNIFF_BYTES of a playlist file (PlaylistError when it cannot be read)."""
+    try:
+        with open(path, 'rb') as fh:
+            return fh.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
+
+
 class PlaylistFile(io.RawIOBase):
     """The playlist file as `process` reads it: opened once, so that its SHA-256
     up front (sha256(): the re-run skip, ImportPointer) and the lines are of
@@ -5203,9 +5267,9 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                   on_progress: Callable[[int], None] | None = None) -> Iterator[PlaylistEntry]:
     """Yield PlaylistEntry objects from a binary M3U stream, reading line by line.
 
-    Never raises on bad input: EXTINF without URL, URL without EXTINF, a URL that
-    cannot be requested (url_problem), over-long lines (> 64 KiB, drained in bounded
-    chunks) are counted in `stats`, which is complete once the iterator is exhausted
+    Never raises on bad input: EXTINF without URL, URL without EXTINF, a line that
+    is neither, a URL that cannot be requested (url_problem), over-long lines
+    (> 64 KiB, drained in bounded chunks) are counted in `stats`, which is complete once the iterator is exhausted
     or closed. Lines end at LF, CRLF or a lone CR (old Mac files, mixed files). Each
     line is UTF-8 where it can be, and cp1252 where it is not (counted:
     encoding_fallbacks); HTML entities in the title and attributes are decoded
@@ -5302,8 +5366,9 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                         entries += 1
                         yield Entry(p_line, p_dur, p_attrs, p_title, line)
                     p_line = 0
-                else:
-                    stats.add_malformed(line_no, 'URL without EXTINF')
+                else:          # a line neither directive nor URL is no orphan URL (trial-17a F5)
+                    stats.add_malformed(line_no, 'URL without EXTINF' if '://' in line or line[0] == '/'
+                                        else 'not an M3U line (no EXTINF, not a URL)')
             raw = readline(max_line + 1)
             if raw:
                 line_no += 1
@@ -6531,6 +6596,11 @@ class IngestSummary:
     # The file changed while it was read (PlaylistFile): no line marked gone, not a complete import.
     changed_while_read: bool = False
     source: str = 'm3u'         # m3u: `playlist` is a file; xtream: it names the panel
+    # A re-run of the playlist the last complete import read: 'unchanged', and
+    # when that import completed (ISO 8601); None when the file was read. The
+    # counts alone could not tell a skip from a real run (trial-17a F4).
+    skipped: str | None = None
+    unchanged_since: str | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -11849,6 +11919,7 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
 def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
     """`process` of the playlist the last complete import read (ImportPointer)."""
     summary = IngestSummary(playlist=path, unchanged=last.lines, elapsed_seconds=round(elapsed, 3),
+                            skipped='unchanged', unchanged_since=_iso(last.completed_at),
                             **json.loads(last.counts or '{}'))
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if app.args.json:
@@ -11893,6 +11964,9 @@ def cmd_process(app: App) -> int:
     if not os.path.isfile(path):
         raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
+    why = not_text(read_head(path))
+    if why:
+        raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:
@@ -12584,7 +12658,9 @@ def run_arr(app: App, service: str) -> int:
     # Not "not in the playlist" for everything: a step of the first run was skipped
     # (a dry run before any database exists included).
     if run.summary.missing and (not can_read_db or not ProcessedLine.select().limit(1).exists()):
-        raise ConfigError(PLAYLIST_NOT_READ)
+        raise PlaylistNotRead()
+    if run.summary.missing:         # "not in the playlist" may then be "not stored yet"
+        incomplete_import_note(app)
     skips = run.skip_reasons(items) if can_read_db else {}
     plan = []
     for item in items:
@@ -12817,10 +12893,12 @@ def status_query(status: str | None = None, active: bool = False, failed: bool =
 
 def status_report(status: str | None = None, active: bool = False, failed: bool = False,
                   limit: int | None = None) -> dict:
-    """``{"summary": {status: count}, "downloads": [...]}``: what ``status --json``
-    prints and ``serve`` answers on /api/downloads (URLs redacted)."""
+    """``{"summary": {status: count}, "downloads": [...], "imports": [...]}``:
+    what ``status --json`` prints and ``serve`` answers on /api/downloads (URLs
+    redacted); ``imports``: import_report()."""
     query = status_query(status, active, failed).limit(limit or STATUS_DEFAULT_LIMIT)
-    return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query]}
+    return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query],
+            'imports': import_report()}
 
 
 def account_report(panel: str | None) -> dict | None:
@@ -12832,6 +12910,65 @@ def account_report(panel: str | None) -> dict | None:
     return {'panel': account.panel, 'status': account.status, 'exp_date': _iso(account.exp_date),
             'is_trial': account.is_trial, 'active_cons': account.active_cons,
             'max_connections': account.max_connections, 'checked_at': _iso(account.checked_at)}
+
+
+def import_report() -> list[dict]:
+    """The last import of each source (playlist_imports), for ``status`` and
+    the page: ``{source, status: "completed"|"incomplete"|"running",
+    started_at, completed_at, lines}``. After a killed or interrupted import
+    nothing told that the stored playlist was partial, and `lines heat` looked
+    like "the provider has no Heat" (trial-17a F6). An import that did not
+    complete keeps ``line_count`` NULL (ImportPointer.begin); one that did keeps
+    it, though a later import of another source clears its ``completed_at``.
+    ``lines``: the entries it stored (completed only). One small query, and
+    the import lock asked only when an import did not complete."""
+    PI = PlaylistImport
+    rows = list(PI.select(PI.source, PI.started_at, PI.completed_at, PI.line_count, PI.lines)
+                .order_by(PI.source).dicts())
+    running = None
+    report = []
+    for row in rows:
+        status = 'completed'
+        if row['line_count'] is None:
+            if running is None:
+                running = import_running_elsewhere(db_proxy.obj)
+            status = 'running' if running else 'incomplete'
+        report.append({'source': row['source'], 'status': status, 'started_at': _iso(row['started_at']),
+                       'completed_at': _iso(row['completed_at']) if status == 'completed' else None,
+                       'lines': row['lines'] if status == 'completed' else None})
+    return report
+
+
+def _utc_text(iso: str | None) -> str:
+    return f'{iso[:10]} {iso[11:19]} UTC' if iso else '?'
+
+
+def import_text(row: dict) -> str:
+    """One line of ``status`` for an import_report() row."""
+    what = 'playlist' if row['source'] == 'm3u' else f'{row["source"]} import'
+    started = _utc_text(row['started_at'])
+    if row['status'] == 'running':
+        return f'{what}: an import is running (started {started})'
+    if row['status'] == 'incomplete':
+        return (f'{what}: the last import did not complete (started {started}): the lines stored may be '
+                'only part of the playlist; run `stalkeer process` again')
+    if row['completed_at']:
+        return f'{what}: last import completed {_utc_text(row["completed_at"])}, {row["lines"]} lines'
+    return f'{what}: last import complete, {row["lines"]} lines (started {started})'
+
+
+def incomplete_import_note(app: App) -> None:
+    """One line on stderr when the stored playlist is only part of it (an
+    import killed or interrupted, and none running): what `lines` finds, or
+    does not, may be missing from the database rather than from the playlist."""
+    try:
+        report = import_report()
+    except peewee.PeeweeException:      # a dry run on a database older than the table
+        _after_failed_read()
+        return
+    for row in report:
+        if row['status'] == 'incomplete':
+            app.console.notice(import_text(row))
 
 
 # Rows per list of `status` (None: all): what is moving and what went wrong
@@ -12869,6 +13006,8 @@ def cmd_status(app: App) -> int:
         else 'downloads: none yet')
     if account is not None:
         out(f'account: {account_text(account, now)}')
+    for row in import_report():
+        out(import_text(row))
     if args.status or args.active or args.failed:
         for info in status_query(args.status, args.active, args.failed).limit(
                 args.limit or STATUS_DEFAULT_LIMIT):
@@ -13132,7 +13271,8 @@ def find_lines(query: str, content_type: str | None = None,
     leading article ignored, as the matching compares titles); when none does,
     those holding its words anywhere. What `lines --json` prints and
     /api/lines answers: ``{"query", "match_key", "match": "prefix"|"contains",
-    "limit", "lines": [...]}``, URLs redacted. Raises StalkeerError."""
+    "limit", "lines": [...]}``, URLs redacted. Raises StalkeerError
+    (PlaylistNotRead when processed_lines holds no line at all)."""
     key = match_key(query or '')
     if not key:
         raise StalkeerError('the query has no letter or digit to search for')
@@ -13146,6 +13286,9 @@ def find_lines(query: str, content_type: str | None = None,
     if not lines:
         match = 'contains'
         lines = list(lines_query(key, types, contains=True).limit(limit))
+    # No line at all is a skipped `process`, not "no match" (trial-17a F3).
+    if not lines and not ProcessedLine.select().limit(1).exists():
+        raise PlaylistNotRead()
     return {'query': query, 'match_key': key, 'match': match, 'limit': limit,
             'lines': [line_as_json(line) for line in lines]}
 
@@ -13177,10 +13320,6 @@ def _line_text(line: dict) -> list[str]:
             ' ' * 22 + '  '.join(said)]
 
 
-PLAYLIST_NOT_READ = ('the playlist has not been read yet (0 lines in the database): run '
-                     '`stalkeer process --download` (or `stalkeer process FILE`) first')
-
-
 def cmd_lines(app: App) -> int:
     """Find playlist lines by the start of their title (accents and case do not
     matter; when no title starts so, titles holding the words anywhere) and show
@@ -13189,6 +13328,7 @@ def cmd_lines(app: App) -> int:
     args = app.args
     app.open_db()
     result = find_lines(args.query, args.type, args.limit)
+    incomplete_import_note(app)
     if args.json:
         app.console.json(result)
         return EXIT_OK
@@ -13196,9 +13336,6 @@ def cmd_lines(app: App) -> int:
         for text in _line_text(line):
             app.console.out(text, always=True)
     n = len(result['lines'])
-    if not n and not ProcessedLine.select().limit(1).exists():
-        app.console.out(PLAYLIST_NOT_READ, always=True)
-        return EXIT_OK
     how = 'starts with' if result['match'] == 'prefix' else 'holds the words'
     more = f' (the first {n}: --limit)' if n == result['limit'] else ''
     app.console.out(f'{n} line(s) whose title {how} "{result["match_key"]}"{more}', always=True)
@@ -13441,6 +13578,7 @@ def status_page_data(lock_timeout: float, refresh_seconds: float, max_retry_atte
         'lock_timeout_seconds': lock_timeout,
         'version': __version__,
         'summary': status_counts(),
+        'imports': [dict(row, text=import_text(row)) for row in import_report()],
         # Transferring (or about to): downloading, or retrying under a lock.
         'active': rows((DI.status == DOWNLOADING) | ((DI.status == RETRYING) & locked), DI.id),
         'queue': rows(DI.status.in_((PENDING, PAUSED)) | ((DI.status == RETRYING) & ~locked), DI.id),
@@ -13840,6 +13978,9 @@ def _define_status_handler() -> None:
                 raise _BadRequest(f'limit must be a whole number, got {params["limit"]!r}') from None
             try:
                 data = find_lines(params.get('q', ''), params.get('type') or None, min(limit, 500))
+            except PlaylistNotRead as exc:
+                # The request is fine; the database is not ready for it (the page shows the error).
+                return self._send(409, _json_bytes({'error': str(exc)}), 'application/json')
             except StalkeerError as exc:
                 raise _BadRequest(str(exc)) from None
             self._send(200, _json_bytes(data), 'application/json')
@@ -13933,6 +14074,9 @@ td.path { color: var(--muted); font-size: .85rem; overflow-wrap: anywhere; }
 .search input { flex: 1; min-width: 0; font: inherit; padding: .4rem .6rem; border-radius: 8px;
                 border: 1px solid var(--line); background: var(--bg); color: var(--text); }
 #lines-note { color: var(--muted); font-size: .85rem; }
+#imports { margin: -.5rem 0 1rem; }
+.import { color: var(--muted); font-size: .85rem; }
+.import.incomplete { color: var(--warn); font-weight: 600; }
 .progress-cell { min-width: 9rem; }
 .bar { height: .5rem; background: var(--line); border-radius: 99px; overflow: hidden; margin-bottom: .2rem; }
 .bar > div { height: 100%; background: var(--accent); border-radius: 99px; transition: width .6s; }
@@ -13966,6 +14110,7 @@ td.empty { color: var(--muted); font-style: italic; }
 </header>
 <main>
   <div class="counts" id="counts"></div>
+  <div id="imports"></div>
   <section id="active-section"><h2>Active downloads</h2>
     <table id="active"><thead><tr><th>#</th><th>Title</th><th>Progress</th><th>Size</th>
       <th>Speed</th><th>ETA</th><th>Destination</th><th>Lock</th></tr></thead><tbody></tbody></table></section>
@@ -14118,6 +14263,8 @@ function render(data) {
     cards.push(card);
   }
   counts.replaceChildren(...cards);
+  document.getElementById('imports').replaceChildren(
+    ...(data.imports || []).map(row => el('div', 'import ' + row.status, row.text)));
   for (const name of Object.keys(COLUMNS)) fillTable(name, data[name] || []);
   refreshMs = Math.max(500, (data.refresh_seconds || 3) * 1000);
 }

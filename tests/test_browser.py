@@ -5,6 +5,7 @@ chromium-driver; .ci/run does it) and selenium; skipped with the reason otherwis
 STALKEER_SCREENSHOT=1 also writes docs/serve.png (desktop) and docs/serve-phone.png.
 """
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -97,6 +98,9 @@ def served(tmp_path, sqlite_url):
          'match_key': stalkeer.match_key(title), 'display_title': f'{title} ({year}) FHD',
          'resolution': '1080p', 'languages': 'FR', 'url': f'http://h:8080/movie/alice/hunter22pw/{i}.mkv'}
         for i, (title, year) in enumerate((('Heat', 1995), ('Heathers', 1989), ('Alien', 1979)))]).execute()
+    # An import of the playlist that was killed: the page says so (trial-17a F6).
+    stalkeer.PlaylistImport.insert(source='m3u', digest='0' * 64, classifier_version='x', filter_key='0' * 64,
+                                   run_id='r', started_at=dt.datetime(2026, 11, 30, 18, 31, 25)).execute()
     db.close()
     proc = start_stalkeer('--db', sqlite_url, '-v', 'serve', '--port', '0',
                           env=subprocess_env(STALKEER_SERVE_REFRESH_SECONDS='1'))
@@ -126,6 +130,9 @@ def test_status_page_renders_and_refreshes(browser, served, sqlite_url, tmp_path
     assert text(browser, '#count-completed') == '1'
     assert text(browser, '#count-failed') == '3'
     assert text(browser, '#count-downloading') == '2'
+    assert text(browser, '#imports .import.incomplete') == (
+        'playlist: the last import did not complete (started 2026-11-30 18:31:25 UTC): the lines stored '
+        'may be only part of the playlist; run `stalkeer process` again')
     live = f'#active tr[data-id="{rows["live"]}"]'
     assert text(browser, f'{live} .title') == 'Heat (1995)'
     assert text(browser, f'{live} .progress') == '42.9%'

@@ -635,6 +635,9 @@ def test_install_files_agree_with_the_readme():
 
 def test_queries_are_not_copied_into_the_log_file(tmp_path, sqlite_url, cli):
     log_file = tmp_path / 'run.log'
+    playlist = tmp_path / 'p.m3u'           # `lines` before any playlist was read is an error (exit 2)
+    playlist.write_text('#EXTM3U\n#EXTINF:-1,Alien (1979)\nhttp://h/movie/u/p/1.mkv\n')
+    assert cli('--db', sqlite_url, 'process', playlist)[0] == 0
     for argv in (['status'], ['config'], ['lines', 'heat'], ['m3u-list-archives']):
         code, out, err = cli('--db', sqlite_url, '--log-file', log_file, *argv)
         assert code == 0 and out, (argv, err)

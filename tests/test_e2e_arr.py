@@ -637,7 +637,7 @@ def test_a_dry_run_on_a_database_older_than_the_matching_tables(world, cli):
     """--dry-run never migrates: without arr_lookups and line_probes it still plans."""
     assert run(cli, world, 'process')[0] == 0
     conn = sqlite3.connect(world.tmp / 'stalkeer.db')
-    conn.executescript('DROP TABLE arr_lookups; DROP TABLE line_probes;')
+    conn.executescript('DROP TABLE arr_lookups; DROP TABLE line_probes; DROP TABLE playlist_imports;')
     conn.close()
     code, out, err = run(cli, world, 'sonarr', '--dry-run')
     assert code == 0, err

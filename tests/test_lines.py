@@ -99,6 +99,31 @@ def test_bad_queries_exit_2_in_one_line(argv, needle, cli, sqlite_url):
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
 
 
+# ---- a database whose playlist was never read (trial-17a F3) ----------------------
+
+def test_lines_before_the_playlist_was_read_exits_2_like_radarr(cli, db_url, tmp_path):
+    """"No playlist at all" is told apart from "no match": a script sees exit 2."""
+    for argv in (['lines', 'uncle buck'], ['lines', 'uncle buck', '--json'],
+                 ['lines', 'uncle', '--type', 'movies']):
+        code, out, err = cli('--db', db_url, *argv)
+        assert code == 2 and out == '', (argv, out, err)
+        assert err.strip().splitlines() == [f'stalkeer: error: {stalkeer.PLAYLIST_NOT_READ}'], argv
+    from test_serve import get_json, serving
+    with serving(db_url, tmp_path) as server:
+        status, data = get_json(server, '/api/lines?q=uncle')
+        assert status == 409 and data == {'error': stalkeer.PLAYLIST_NOT_READ}
+        status, data = get_json(server, '/api/lines?q=!!!')       # a bad query is still the request's fault
+        assert status == 400 and 'no letter or digit' in data['error']
+
+
+def test_no_match_in_a_read_playlist_still_exits_0(cli, playlist_db):
+    code, out, err = cli('--db', playlist_db, 'lines', 'uncle buck')
+    assert code == 0 and out == '0 line(s) whose title holds the words "uncle buck"\n', err
+    assert lines_json(cli, playlist_db, 'uncle buck')['lines'] == []
+    code, out, err = cli('--db', playlist_db, 'lines', 'amelie', '--type', 'channels')   # lines of other types only
+    assert code == 0 and out.startswith('0 line(s)'), err
+
+
 def test_the_prefix_query_uses_the_index(db, tmp_path):
     """On a table of realistic shape (20,000 lines, statistics gathered), the
     prefix search is an index range on (content_type, match_key), both engines."""

@@ -1,5 +1,6 @@
 """m3u-download: fetch, validate, replace atomically, archive and rotate."""
 
+import gzip
 import os
 
 import pytest
@@ -53,7 +54,9 @@ def test_no_archive_flag(server, cli, ini, tmp_path):
     (b'<!DOCTYPE html><html><body>Your subscription expired</body></html>', 'an HTML page'),
     (b'{"user_info": {"auth": 0}}', 'JSON'),
     (b'', 'an empty file'),
-    (payload(200_000), 'something else'),
+    (payload(200_000), 'binary data'),
+    (gzip.compress(PLAYLIST), 'gzip-compressed data'),    # a .gz served as is, not Content-Encoding
+    (b'Login required. ' * 5000, 'something else'),
 ])
 def test_invalid_download_keeps_the_current_playlist(body, kind, server, cli, ini, tmp_path):
     good = server.add('good.m3u', PLAYLIST)

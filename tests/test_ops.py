@@ -88,6 +88,81 @@ def test_status_json(cli, db_url, tmp_path):
     assert len(json.loads(out)['downloads']) == 2
 
 
+# ---- the last import of the playlist (trial-17a F6) -----------------------------------
+
+STK = __import__('conftest').SHARED / 'playlists' / 'germainlefebvre4-Stalkeer__sample.m3u'
+INCOMPLETE = re.compile(r'playlist: the last import did not complete \(started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d '
+                        r'UTC\): the lines stored may be only part of the playlist; run `stalkeer process` again')
+
+
+def _imports(cli, db_url):
+    code, out, err = cli('--db', db_url, 'status', '--json')
+    assert code == 0, err
+    return json.loads(out)['imports']
+
+
+def test_status_tells_whether_the_last_import_completed(cli, db_url, tmp_path):
+    """After a killed import nothing told that the stored playlist was partial."""
+    from conftest import run_stalkeer, subprocess_env
+    code, out, err = cli('--db', db_url, 'status')
+    assert code == 0 and 'playlist' not in out and _imports(cli, db_url) == []
+    # A first import SIGKILLed after its first stored batch.
+    code, out, err = run_stalkeer('--db', db_url, 'process', STK,
+                                  env=subprocess_env(STALKEER_TEST_CRASH_AT='after_ingest_batch',
+                                                     STALKEER_M3U_PARSE_WORKER='false'))
+    assert code == -9, err
+    code, out, err = cli('--db', db_url, 'status')
+    assert code == 0 and INCOMPLETE.search(out), out
+    [row] = _imports(cli, db_url)
+    assert (row['source'], row['status'], row['completed_at'], row['lines']) == ('m3u', 'incomplete', None, None)
+    assert row['started_at'].endswith('Z')
+    # lines answers from what is stored, and says on stderr that it may be partial.
+    for argv in (['lines', 'zzz'], ['lines', 'a', '--json']):
+        code, out, err = cli('--db', db_url, *argv)
+        assert code == 0 and INCOMPLETE.search(err) and len(err.strip().splitlines()) == 1, (argv, err)
+        assert 'playlist: the last import' not in out
+    json.loads(cli('--db', db_url, 'lines', 'a', '--json')[1])       # stdout stays one document
+    # Read again completely: the note is gone.
+    assert cli('--db', db_url, 'process', STK)[0] == 0
+    code, out, err = cli('--db', db_url, 'status')
+    assert re.search(r'^playlist: last import completed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, 44 lines$', out, re.M), out
+    [row] = _imports(cli, db_url)
+    assert (row['status'], row['lines']) == ('completed', 44) and row['completed_at'].endswith('Z')
+    code, out, err = cli('--db', db_url, 'lines', 'zzz')
+    assert code == 0 and err == ''
+    # Another source's import in between clears completed_at, not "completed".
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    stalkeer.ImportPointer.invalidate()
+    db.close()
+    code, out, err = cli('--db', db_url, 'status')
+    assert re.search(r'^playlist: last import complete, 44 lines \(started .* UTC\)$', out, re.M), out
+    [row] = _imports(cli, db_url)
+    assert (row['status'], row['completed_at'], row['lines']) == ('completed', None, 44)
+    # A --limit run is no complete import either.
+    assert cli('--db', db_url, 'process', STK, '--limit', '3')[0] == 0
+    assert INCOMPLETE.search(cli('--db', db_url, 'status')[1])
+
+
+def test_status_tells_an_import_running_now(cli, db_url, tmp_path):
+    from conftest import run_stalkeer, subprocess_env
+    assert cli('--db', db_url, 'process', STK)[0] == 0
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    PI = stalkeer.PlaylistImport
+    try:
+        with stalkeer.import_lock(db):                      # another instance's import, begun
+            PI.update(line_count=None, completed_at=None, started_at=stalkeer.utcnow()).execute()
+            code, out, err = run_stalkeer('--db', db_url, 'status', env=subprocess_env(), cwd=tmp_path)
+            assert code == 0 and re.search(r'^playlist: an import is running \(started .* UTC\)$', out, re.M), out
+            code, out, err = run_stalkeer('--db', db_url, 'status', '--json', env=subprocess_env(), cwd=tmp_path)
+            assert [row['status'] for row in json.loads(out)['imports']] == ['running']
+            code, out, err = run_stalkeer('--db', db_url, 'lines', 'a', env=subprocess_env(), cwd=tmp_path)
+            assert code == 0 and err == '', err                 # running is no reason for a note
+        code, out, err = cli('--db', db_url, 'status')              # the lock gone: it did not complete
+        assert INCOMPLETE.search(out), out
+    finally:
+        db.close()
+
+
 def test_unlock(cli, db_url, tmp_path):
     rows = seed(tmp_path, db_url)
     code, out, err = cli('--db', db_url, 'unlock', rows['live'])
@@ -677,7 +752,30 @@ def test_radarr_before_the_playlist_was_read_says_so(tmp_path, sqlite_url):
             assert code == 2 and 'the playlist has not been read yet' in err, out + err
             assert 'stalkeer process' in err
     code, out, err = run_stalkeer('--db', sqlite_url, 'lines', 'heat', env=env, cwd=tmp_path)
-    assert code == 0 and 'the playlist has not been read yet' in out, out + err
+    assert code == 2 and 'the playlist has not been read yet' in err, out + err     # trial-17a F3
+
+
+def test_radarr_after_an_incomplete_import_says_so(tmp_path, db_url):
+    """trial-17a F6: "not in the playlist" may be "not stored yet"."""
+    from conftest import run_stalkeer, subprocess_env
+    from fakearr import FakeArr
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\n'
+                        'http://127.0.0.1:9/movie/u/p/1.mkv\n#EXTINF:-1 group-title="Movies",Alien (1979)\n'
+                        'http://127.0.0.1:9/movie/u/p/2.mkv\n')
+    with FakeArr('radarr') as radarr:
+        radarr.add_movie('Heat', 1995, path=str(tmp_path / 'Heat (1995)'))
+        radarr.add_movie('Ronin', 1998, path=str(tmp_path / 'Ronin (1998)'))
+        env = subprocess_env(STALKEER_RADARR_URL=radarr.base_url, STALKEER_RADARR_API_KEY=radarr.api_key)
+        assert run_stalkeer('--db', db_url, 'process', playlist, env=env, cwd=tmp_path)[0] == 0
+        code, out, err = run_stalkeer('--db', db_url, 'radarr', '--dry-run', env=env, cwd=tmp_path)
+        assert code == 0 and 'did not complete' not in err, err
+        assert run_stalkeer('--db', db_url, 'process', playlist, '--limit', '1', env=env, cwd=tmp_path)[0] == 0
+        code, out, err = run_stalkeer('--db', db_url, 'radarr', '--dry-run', env=env, cwd=tmp_path)
+    assert code == 0 and 'not in the playlist 1' in out, out + err
+    notes = [line for line in err.splitlines() if 'did not complete' in line]
+    assert len(notes) == 1 and notes[0].startswith('stalkeer: playlist: the last import did not complete '
+                                                   '(started '), err
 
 
 # ---- a run that fails partway tells the notifier why (trial-15c F4, F5) ------------------

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stalkeer import (  # noqa: E402
     Classification, ParseStats, PlaylistEntry, classify, iter_playlist,
     line_hash, match_key, parse_title, repair_mojibake, _parse_full, _parse_plain, _peel_brackets,
-    _strip_brackets,
+    _strip_brackets, not_text, read_head,
 )
 
 from conftest import SHARED as _SHARED  # noqa: E402
@@ -272,6 +272,43 @@ def test_malformed_sequences():
     assert st.malformed == 3 and st.entries == 1
     assert st.malformed_samples == ['line 2: EXTINF without URL', 'line 5: URL without EXTINF',
                                     'line 6: EXTINF without URL at end of file']
+
+
+def test_a_line_neither_directive_nor_url_is_not_called_an_orphan_url():
+    """trial-17a F5: garbage lines were all 'URL without EXTINF'."""
+    es, st = parse_bytes(b'#EXTM3U\nhello world\n\xff\xfe\x01junk\nhttp://h/orphan.mkv\n/movies/x.mkv\n')
+    assert es == [] and st.malformed == 4
+    assert st.malformed_samples == ['line 2: not an M3U line (no EXTINF, not a URL)',
+                                    'line 3: not an M3U line (no EXTINF, not a URL)',
+                                    'line 4: URL without EXTINF', 'line 5: URL without EXTINF']
+
+
+@pytest.mark.parametrize('head, why', [
+    (b'', None),
+    (b'#EXTM3U\n#EXTINF:-1,Heat\nhttp://h/1.mkv\n', None),
+    (b'#EXTM3U\n#EXTINF:-1,Heat \x01\x02 (1995)\nhttp://h/1.mkv\n' * 50, None),    # a few stray controls
+    ('#EXTM3U\n#EXTINF:-1,Heat\n'.encode('utf-16'), None),                       # BOM: utf16_as_text reads it
+    ('\ufeff#EXTM3U\n'.encode('utf-16-be'), None),
+    (b'\x1f\x8b\x08\x00' + bytes(100), 'gzip-compressed data: unpack it first'),
+    (b'PK\x03\x04' + bytes(100), 'a zip archive: unpack it first'),
+    (b'\xfd7zXZ\x00' + bytes(100), 'xz-compressed data: unpack it first'),
+    (__import__('bz2').compress(b'#EXTM3U\n' * 100), 'bzip2-compressed data: unpack it first'),
+    (b'BZh, a title\nhttp://h/1.mkv\n', None),                                     # not bzip2's magic
+    ('#EXTM3U\n#EXTINF:-1,Heat\n'.encode('utf-16-be'), 'UTF-16 without a byte order mark: save it as UTF-8'),
+    (b'\0' * 10, 'binary data: 100% of its first 10 bytes are control characters'),
+    (b'#EXTM3U\n' + b'\x00' * 92, 'binary data: 92% of its first 100 bytes are control characters'),
+], ids=['empty', 'text', 'stray-controls', 'utf16-bom', 'utf16be-bom', 'gzip', 'zip', 'xz', 'bzip2', 'bzh-text',
+        'utf16-no-bom',
+        'nul', 'header-then-nul'])
+def test_not_text(head, why):
+    assert not_text(head) == why
+
+
+def test_not_text_reads_only_the_first_block(tmp_path):
+    path = tmp_path / 'p.m3u'
+    path.write_bytes(b'#EXTM3U\n' + b'a' * (1 << 20) + bytes(1 << 20))
+    head = read_head(str(path))
+    assert len(head) == 64 * 1024 and not_text(head) is None
 
 
 @pytest.mark.parametrize('url', ['javascript:alert(1)', 'ftp://127.0.0.1/x.mkv', 'rtmp://h/live/1',

@@ -301,7 +301,7 @@ def test_bad_filter_regex_is_a_config_error(cli, sqlite_url, tmp_path):
 
 @pytest.mark.parametrize('content, why', [
     (b'', 'empty'),
-    (bytes(range(256)) * 4000, 'binary garbage'),
+    (b'#EXTM3U\n' + bytes(range(32, 256)) * 4000, 'text garbage'),
     (b'http://h/1.mkv\nhttp://h/2.mkv\nhttp://h/3.mkv\n', 'bare URLs'),
     (b'#EXTM3U\n#EXTINF:-1,' + b'A' * (10 * 1024 * 1024) + b'\nhttp://h/1.mkv\n', 'a 10 MB line'),
 ])
@@ -316,6 +316,42 @@ def test_bad_playlists_lose_nothing(content, why, cli, db_url, tmp_path):
     assert code == 2 and 'no playlist entries found' in err and 'Traceback' not in err
     assert 'entries' in out                    # the summary says what was read
     assert table(db_url, tmp_path) == before   # nothing marked gone, nothing lost
+
+
+def _gzip(data):
+    import gzip
+    return gzip.compress(data)
+
+
+@pytest.mark.parametrize('content, why', [
+    (bytes(range(256)) * 4000, 'binary data: 10% of its first 65,536 bytes are control characters'),
+    (os.urandom(200_000), 'binary data: '),
+    (b'\0' * 100_000, 'binary data: 100% of its first 65,536 bytes'),
+    (b'#EXTM3U\n' + bytes(range(256)) * 100, 'binary data: '),          # a header does not make it text
+    (_gzip(STK.read_bytes()), 'gzip-compressed data: unpack it first'),
+    (STK.read_text(encoding='utf-8').encode('utf-16-le'), 'UTF-16 without a byte order mark: save it as UTF-8'),
+], ids=['all-bytes', 'random', 'nul', 'header-then-binary', 'gzip', 'utf16-no-bom'])
+def test_a_binary_file_is_named_as_such_and_changes_nothing(content, why, cli, db_url, tmp_path):
+    """trial-17a F5: every line of random bytes was "URL without EXTINF"."""
+    process_json(cli, db_url, STK)
+    before = table(db_url, tmp_path)
+    bad = tmp_path / 'bin.m3u'
+    bad.write_bytes(content)
+    for args in ((), ('--force',), ('--dry-run',), ('--json',)):
+        code, out, err = process(cli, db_url, bad, *args)
+        assert code == 2 and out == '', (args, out, err)
+        assert err.splitlines() == [err.strip()] and err.startswith(
+            f'stalkeer: error: {bad} is not a text playlist ({why}'), (args, err)
+        assert err.rstrip().endswith('); nothing in the database was changed'), err
+    assert table(db_url, tmp_path) == before
+    assert process_json(cli, db_url, STK)['skipped'] == 'unchanged'     # the last import still stands
+
+
+def test_a_fresh_database_is_not_even_created_for_a_binary_file(cli, tmp_path):
+    bad = tmp_path / 'bin.m3u'
+    bad.write_bytes(bytes(range(256)) * 100)
+    code, out, err = process(cli, f'sqlite:///{tmp_path}/new.db', bad)
+    assert code == 2 and 'is not a text playlist' in err and not (tmp_path / 'new.db').exists()
 
 
 def test_messy_but_valid_playlist(cli, sqlite_url, tmp_path):
@@ -546,6 +582,23 @@ def test_identical_rerun_skips_the_per_line_work(cli, db_url, tmp_path, monkeypa
     assert (second['new'], second['updated'], second['unchanged']) == (0, 0, first['new'])
     assert second['by_content_type'] == first['by_content_type'] and second['entries'] == first['entries']
     assert table(db_url, tmp_path) == before
+
+
+def test_a_skipped_rerun_says_so_in_its_json(cli, db_url, tmp_path):
+    """trial-17a F4: the skip's summary had the counts of a real run, nothing else."""
+    first = process_json(cli, db_url, STK)
+    assert (first['skipped'], first['unchanged_since']) == (None, None)
+    second = process_json(cli, db_url, STK)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    completed = stalkeer.PlaylistImport.get(stalkeer.PlaylistImport.source == 'm3u').completed_at
+    db.close()
+    assert second['skipped'] == 'unchanged'
+    assert second['unchanged_since'] == completed.isoformat() + 'Z'
+    assert stalkeer.dt.datetime.fromisoformat(second['unchanged_since'].rstrip('Z')) == completed
+    forced = process_json(cli, db_url, STK, '--force')              # read again: no skip
+    assert (forced['skipped'], forced['unchanged_since']) == (None, None)
+    code, out, err = process(cli, db_url, STK)
+    assert code == 0 and out.startswith('playlist unchanged since '), err
 
 
 def _rerun_does_work(cli, db_url, playlist, *args, config=None):

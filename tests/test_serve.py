@@ -94,6 +94,24 @@ def test_page_and_api_downloads(cli, db_url, tmp_path):
         assert live['lock_live'] is True and dead['lock_live'] is False
         assert live['speed_text'].endswith('/s') and live['eta_text']
         assert 'hunter22pw' not in json.dumps(page)
+        assert page['imports'] == data['imports'] == []
+
+
+def test_page_and_api_downloads_tell_the_last_import(cli, db_url, tmp_path):
+    """trial-17a F6: an import that did not complete shows on the page and in the JSON."""
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1,Heat (1995)\nhttp://h/movie/u/p/1.mkv\n'
+                        '#EXTINF:-1,Alien (1979)\nhttp://h/movie/u/p/2.mkv\n')
+    assert cli('--db', db_url, 'process', playlist, '--limit', '1')[0] == 0
+    code, cli_json, err = cli('--db', db_url, 'status', '--json')
+    with serving(db_url, tmp_path) as server:
+        status, data = get_json(server, '/api/downloads')
+        assert data == json.loads(cli_json) and [row['status'] for row in data['imports']] == ['incomplete']
+        status, page = get_json(server, '/api/page')
+        [row] = page['imports']
+        assert row['status'] == 'incomplete' and row['text'].startswith(
+            'playlist: the last import did not complete (started ')
+        assert 'id="imports"' in request(server, '/')[2].decode()
 
 
 @pytest.mark.parametrize('query, expect', [
