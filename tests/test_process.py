@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import threading
 import time
 
 import pytest
@@ -794,6 +795,23 @@ class HeldImport:
     def release(self):
         self.held.close()
 
+    @staticmethod
+    def until_waiting(proc, timeout=30) -> str:
+        """What ``proc`` wrote to stderr up to its line saying it waits for the
+        lock: from then on it is waiting, with its signal handlers in place. A
+        fixed 1.5 s sleep was outlasted by a start under heavy load."""
+        lines = []
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            for line in proc.stderr:
+                lines.append(line)
+                if 'waiting for it to finish' in line:
+                    break
+        finally:
+            timer.cancel()
+        return ''.join(lines)
+
 
 @pytest.fixture
 def held_import(db_url, tmp_path):
@@ -808,11 +826,12 @@ def test_an_import_waits_for_the_one_running_then_runs(held_import):
     both; the later now waits (saying so) until the earlier ends, then imports."""
     proc = held_import.start()
     try:
-        time.sleep(1.5)
+        before = held_import.until_waiting(proc)
         assert proc.poll() is None and stalkeer.ProcessedLine.select().count() == 0
     finally:
         held_import.release()
     out, err = proc.communicate(timeout=60)
+    err = before + err
     assert proc.returncode == 0, err
     assert 'another instance is importing into this database: waiting for it to finish' in err
     assert stalkeer.ProcessedLine.select().count() == 1
@@ -827,9 +846,10 @@ def test_a_dry_run_does_not_wait_for_an_import(held_import):
 
 def test_ctrl_c_stops_a_wait_for_the_import_lock(held_import):
     proc = held_import.start()
-    time.sleep(1.5)
+    before = held_import.until_waiting(proc)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
+    err = before + err
     assert proc.returncode == 130 and 'interrupted by SIGINT' in err and 'Traceback' not in err
     assert stalkeer.ProcessedLine.select().count() == 0
 
