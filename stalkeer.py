@@ -2779,6 +2779,38 @@ def import_lock_path(db) -> str | None:
     return f'{os.path.realpath(db.database)}-import.lock'
 
 
+def _open_import_lock(path: str) -> int:
+    """The import lock file at ``path``, opened (created when missing) for
+    flock; never through a symlink. Anything but a regular file there (a
+    folder, a symlink, a named pipe, a device), or a file it may not open,
+    stops the run with DatabaseError: running without the lock would let
+    imports overlap again (trial-15f F1). What is there is named, not the
+    errno of the open: a symlink gave "Too many levels of symbolic links"."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC | os.O_NONBLOCK, 0o600)
+    except OSError as exc:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        what = (_describe_mode(st) if st is not None and not stat.S_ISREG(st.st_mode)
+                else exc.strerror)
+        raise DatabaseError(_import_lock_message(path, what)) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):        # a named pipe or device opens fine
+        os.close(fd)
+        raise DatabaseError(_import_lock_message(path, _describe_mode(st)))
+    return fd
+
+
+def _import_lock_message(path: str, what: str) -> str:
+    return (f'cannot use the import lock {path}: it is {what}, not a file stalkeer created; '
+            'remove it (the next import creates the file again)'
+            if what.startswith(('a ', 'not ')) else
+            f'cannot use the import lock {path} ({what}); remove what is there if it is not '
+            'a file stalkeer created')
+
+
 @contextlib.contextmanager
 def import_lock(db):
     """One import into a database at a time. Two overlapping imports of
@@ -2802,13 +2834,7 @@ def import_lock(db):
         if path is None:
             yield
             return
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
-        except OSError as exc:
-            # A folder, a symlink or a file it may not open at that name: running
-            # without the lock would let imports overlap again (trial-15f F1).
-            raise DatabaseError(f'cannot use the import lock {path} ({exc.strerror}); remove what is '
-                                'there if it is not a file stalkeer created') from None
+        fd = _open_import_lock(path)
 
         def take() -> bool:
             try:
@@ -2845,7 +2871,8 @@ def import_running_elsewhere(db) -> bool:
     if path is None:
         return False
     try:
-        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+        # O_NONBLOCK: a named pipe planted there must not hang `status`.
+        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | os.O_NONBLOCK)
     except OSError:
         return False
     try:

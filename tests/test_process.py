@@ -940,26 +940,61 @@ def test_a_database_reached_through_a_symlink_waits_for_the_same_import_lock(tmp
     held.db.close()
 
 
-@pytest.mark.parametrize('planted', ['folder', 'symlink'])
-def test_an_import_lock_that_is_not_a_file_stops_the_import(tmp_path, planted):
+@pytest.mark.parametrize('planted, named', [
+    ('folder', 'a folder'), ('symlink', 'a symbolic link'), ('dangling symlink', 'a symbolic link'),
+    ('named pipe', 'a named pipe')])
+def test_an_import_lock_that_is_not_a_file_stops_the_import(tmp_path, planted, named):
     """Something planted at DATABASE-import.lock would have switched the lock off
     (imports overlapping again: trial-15f F1): the run stops with one line
-    naming it, and a symlink's target is never opened."""
+    naming the lock and what stands there (a symlink gave "Too many levels of
+    symbolic links"; a named pipe was taken as the lock), exit 2, and a
+    symlink's target is never opened."""
     db_path = tmp_path / 'stalkeer.db'
     lock = tmp_path / 'stalkeer.db-import.lock'
     target = tmp_path / 'elsewhere'
     target.write_text('kept')
     if planted == 'folder':
         lock.mkdir()
-    else:
+    elif planted == 'symlink':
         lock.symlink_to(target)
+    elif planted == 'dangling symlink':
+        lock.symlink_to(tmp_path / 'nowhere')
+    else:
+        os.mkfifo(lock)
     playlist = tmp_path / 'p.m3u'
     playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://p.example/movie/u/p/1.mkv\n')
     proc = start_stalkeer('--db', f'sqlite:///{db_path}', 'process', playlist, cwd=tmp_path)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and len(err.splitlines()) == 1, err
-    assert err.startswith(f'stalkeer: error: cannot use the import lock {lock} (')
-    assert target.read_text() == 'kept'
+    assert err == (f'stalkeer: error: cannot use the import lock {lock}: it is {named}, not a file '
+                   'stalkeer created; remove it (the next import creates the file again)\n')
+    assert 'levels of symbolic links' not in err
+    assert target.read_text() == 'kept' and not (tmp_path / 'nowhere').exists()
+    assert not stalkeer.os.path.exists(db_path) or _no_lines(db_path)
+
+
+def test_a_named_pipe_at_the_import_lock_does_not_hang_the_question_of_a_running_import(tmp_path):
+    """`status` asks whether an import runs (import_running_elsewhere) by
+    opening the lock file: a named pipe there blocked that open forever."""
+    db = stalkeer.open_database(f'sqlite:///{tmp_path / "s.db"}', str(tmp_path))
+    try:
+        os.mkfifo(stalkeer.import_lock_path(db))
+        done = []
+        thread = threading.Thread(target=lambda: done.append(stalkeer.import_running_elsewhere(db)),
+                                  daemon=True)
+        thread.start()
+        thread.join(10)
+        assert done == [False]
+    finally:
+        db.close()
+
+
+def _no_lines(db_path):
+    db = stalkeer.open_database(f'sqlite:///{db_path}', str(db_path.parent))
+    try:
+        return stalkeer.ProcessedLine.select().count() == 0
+    finally:
+        db.close()
 
 
 @pytest.mark.parametrize('worker', ['false', 'true'])
