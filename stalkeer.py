@@ -5153,6 +5153,18 @@ _PACKED_MAGIC = ((b'\x1f\x8b', 'gzip'), (b'PK\x03\x04', 'zip'), (b'\xfd7zXZ\x00'
                  (b'\x28\xb5\x2f\xfd', 'zstd'), (b"7z\xbc\xaf'\x1c", '7z'))
 
 
+# The byte order marks a playlist file may start with, longest first (UTF-32
+# LE's starts with UTF-16 LE's): (mark, its name, the codec of the text after it).
+_BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, 'UTF-32', 'utf-32-le'), (codecs.BOM_UTF32_BE, 'UTF-32', 'utf-32-be'),
+                     (codecs.BOM_UTF8, 'UTF-8', 'utf-8'),
+                     (codecs.BOM_UTF16_LE, 'UTF-16', 'utf-16-le'), (codecs.BOM_UTF16_BE, 'UTF-16', 'utf-16-be'))
+
+
+def byte_order_mark(head: bytes) -> tuple[bytes, str, str] | None:
+    """(mark, name, codec) of the byte order mark ``head`` starts with, or None."""
+    return next((bom for bom in _BYTE_ORDER_MARKS if head.startswith(bom[0])), None)
+
+
 def not_text(head: bytes) -> str | None:
     """Why ``head``, the first bytes of a file, is no text playlist (a few words
     for "… is not a text playlist (WHY)"), or None when it may be one. Read as
@@ -5175,6 +5187,27 @@ def not_text(head: bytes) -> str | None:
         return 'UTF-16 without a byte order mark: save it as UTF-8'
     return (f'binary data: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
             'are control characters')
+
+
+def no_entries_reason(head: bytes, size: int, summary) -> str:
+    """Why a read of a playlist file found no entry, for "no playlist entries
+    in PATH: WHY": ``head`` its first bytes (read_head), ``size`` its size in
+    bytes, ``summary`` what the read counted (IngestSummary or ParseStats)."""
+    if size == 0:
+        return 'the file is empty (0 bytes)'
+    if summary.malformed:
+        samples = summary.malformed_samples
+        return (f'{summary.malformed} malformed line{"s" if summary.malformed != 1 else ""} and not one '
+                'entry (an #EXTINF line, then its http(s) URL)'
+                + (f' ({samples[0]}{", …" if summary.malformed > 1 else ""})' if samples else ''))
+    bom = byte_order_mark(head)
+    rest = head[len(bom[0]):] if bom else head
+    if size <= len(head) and not (rest.decode(bom[2], 'replace') if bom else rest).strip():
+        return f'it holds only a {bom[1]} byte order mark' if bom and not rest else \
+            'it holds only blank lines'
+    if not summary.header_missing:
+        return 'it holds the #EXTM3U header but no #EXTINF entry'
+    return 'it holds no #EXTINF line, so it is not an M3U playlist'
 
 
 def read_head(path: str) -> bytes:
@@ -6885,6 +6918,10 @@ class PlaylistIngest:
         self.can_read_db = can_read_db
         self._scan = None            # _existing's, made at its first batch of a run
         self._found_ids, self._worker_rows = None, 0
+        # Called once, before the first batch is stored (process: ImportPointer.begin).
+        # A read that finds no entry stores nothing, so the record of the last
+        # complete import is still true and stays (an empty file cleared it).
+        self.before_storing: Callable[[], None] | None = None
 
     # processed_lines.source of the lines this ingest writes, and the present lines
     # of that source a complete read marks gone when it did not see them (rows
@@ -7175,6 +7212,9 @@ class PlaylistIngest:
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
+        if self.before_storing is not None:
+            begin, self.before_storing = self.before_storing, None
+            begin()
         if self.source != 'm3u' and (new_rows or updates or reappeared):
             # The panel's lines (also the episodes a sonarr run fetches) may take
             # over the playlist's: the next `process` of the playlist reads it again.
@@ -7571,7 +7611,15 @@ class ImportPointer:
 
     def finish(self, summary: 'IngestSummary | None') -> None:
         """Mark this import complete (``summary``: what it read), or with None
-        end it incomplete (interrupted, a --limit or an empty read)."""
+        end it incomplete (interrupted, a --limit, a file changed while read).
+        An import never begun (begin() is called before its first stored
+        batch) stored nothing: ended incomplete it changes nothing (the last
+        complete import's record stays); complete (every entry filtered out)
+        it is begun and finished here."""
+        if self.epoch is None:
+            if summary is None:
+                return
+            self.begin()
         PI = PlaylistImport
         with db_proxy.atomic():
             done = 0
@@ -11991,7 +12039,8 @@ def cmd_process(app: App) -> int:
     if not os.path.isfile(path):
         raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
-    why = not_text(read_head(path))
+    head = read_head(path)
+    why = not_text(head)
     if why:
         raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
     if args.dry_run:
@@ -12011,7 +12060,6 @@ def cmd_process(app: App) -> int:
             last = None if args.force or args.limit else pointer.unchanged()
             if last is not None:
                 return _report_unchanged(app, path, last, time.monotonic() - started)
-            pointer.begin()
         bar = None
         on_progress = None
         if tqdm is not None and not args.quiet and not args.json and stream_is_tty(sys.stderr) \
@@ -12020,10 +12068,16 @@ def cmd_process(app: App) -> int:
                        desc='process', file=sys.stderr, leave=False)
             on_progress = lambda done: bar.update(done - bar.n)  # noqa: E731
         summary = None
+        ingest = PlaylistIngest(line_filter, force=args.force, dry_run=args.dry_run, limit=args.limit,
+                                can_read_db=can_read_db, parse_worker=parse_worker)
+        if pointer is not None:
+            # Begun when the first batch is stored, not before the read: a file
+            # that turns out to hold no entry (empty, a BOM, only #EXTM3U) is
+            # refused with nothing stored, so the last complete import's record
+            # stays true and stays (`status`, the page, the re-run skip).
+            ingest.before_storing = pointer.begin
         try:
-            summary = PlaylistIngest(line_filter, force=args.force, dry_run=args.dry_run,
-                                     limit=args.limit, can_read_db=can_read_db,
-                                     parse_worker=parse_worker).run(path, on_progress, playlist)
+            summary = ingest.run(path, on_progress, playlist)
         finally:
             if bar is not None:
                 bar.close()
@@ -12032,6 +12086,15 @@ def cmd_process(app: App) -> int:
                             and not summary.changed_while_read)
                 pointer.finish(summary if complete else None)
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
+    if summary.entries == 0:
+        # A refusal: one line, no summary, exit 2; nothing stored (no line was
+        # read, so none is marked gone; the pointer was never begun).
+        if summary.changed_while_read:
+            raise PlaylistError(f'the playlist {path} changed while it was read (another program writing '
+                                'it in place?) before any entry was read; nothing in the database was '
+                                'changed; run it again')
+        raise PlaylistError(f'no playlist entries in {path}: {no_entries_reason(head, playlist.size, summary)}'
+                            '; nothing in the database was changed')
     if args.json:
         app.console.json(summary.as_dict(), sort_keys=True)
     else:
@@ -12043,10 +12106,6 @@ def cmd_process(app: App) -> int:
                 'the lines read are stored, none marked gone; run process again')
         app.console.error(f'the playlist {path} changed while it was read (another program writing it '
                           f'in place?): {kept}')
-        return EXIT_USAGE
-    if summary.entries == 0:
-        app.console.error(f'no playlist entries found in {path} (empty, not an M3U playlist, or only '
-                          f'malformed lines: {summary.malformed}); nothing in the database was changed')
         return EXIT_USAGE
     if summary.header_missing:
         log.warning('%s has no #EXTM3U header; parsed it anyway', path)

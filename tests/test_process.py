@@ -300,23 +300,105 @@ def test_bad_filter_regex_is_a_config_error(cli, sqlite_url, tmp_path):
     assert code == 2 and '[filter] tvg_name_exclude' in err and 'Traceback' not in err
 
 
-@pytest.mark.parametrize('content, why', [
-    (b'', 'empty'),
-    (b'#EXTM3U\n' + bytes(range(32, 256)) * 4000, 'text garbage'),
-    (b'http://h/1.mkv\nhttp://h/2.mkv\nhttp://h/3.mkv\n', 'bare URLs'),
-    (b'#EXTM3U\n#EXTINF:-1,' + b'A' * (10 * 1024 * 1024) + b'\nhttp://h/1.mkv\n', 'a 10 MB line'),
-])
-def test_bad_playlists_lose_nothing(content, why, cli, db_url, tmp_path):
+def imports_row(db_url, tmp_path):
+    """Every playlist_imports row, as stored."""
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    try:
+        return list(stalkeer.PlaylistImport.select().order_by(stalkeer.PlaylistImport.source).dicts())
+    finally:
+        db.close()
+
+
+# A playlist that is not (quite) one: each is refused in one line naming what
+# was wrong, exit 2, and nothing stored changes (newcomer trial: the record of
+# the last complete import was cleared, and the summary printed first).
+NOT_QUITE = [
+    (b'', 'the file is empty (0 bytes)'),
+    (b'\xef\xbb\xbf', 'it holds only a UTF-8 byte order mark'),
+    (b'\n\r\n  \t\n', 'it holds only blank lines'),
+    (b'\xef\xbb\xbf\r\n\r\n', 'it holds only blank lines'),
+    (b'#EXTM3U\n', 'it holds the #EXTM3U header but no #EXTINF entry'),
+    (b'\xef\xbb\xbf#EXTM3U\r\n', 'it holds the #EXTM3U header but no #EXTINF entry'),
+    (b'#EXTM3U\n#EXTVLCOPT:http-user-agent=VLC\n# a comment\n', 'it holds the #EXTM3U header but no #EXTINF entry'),
+    (b'# a comment\n', 'it holds no #EXTINF line, so it is not an M3U playlist'),
+    (b'#EXTM3U\n#EXTINF:-1,Heat (1995)\n', '1 malformed line and not one entry (an #EXTINF line, then its '
+     'http(s) URL) (line 2: EXTINF without URL at end of file)'),
+    (b'http://h/1.mkv\nhttp://h/2.mkv\nhttp://h/3.mkv\n', '3 malformed lines and not one entry (an #EXTINF '
+     'line, then its http(s) URL) (line 1: URL without EXTINF, …)'),
+    (b'#EXTM3U\n' + bytes(range(32, 256)) * 4000, '1 malformed line and not one entry'),
+    (b'#EXTM3U\n#EXTINF:-1,' + b'A' * (10 * 1024 * 1024) + b'\nhttp://h/1.mkv\n',
+     '2 malformed lines and not one entry (an #EXTINF line, then its http(s) URL) (line 2: line longer '
+     'than 65536 bytes, …)'),
+]
+NOT_QUITE_IDS = ['empty', 'utf8-bom', 'blank', 'bom-blank', 'header', 'bom-header', 'directives', 'comment', 'extinf-no-url', 'bare-urls', 'text-garbage',
+                 'a-10-MB-line']
+
+
+@pytest.mark.parametrize('content, why', NOT_QUITE, ids=NOT_QUITE_IDS)
+def test_a_playlist_without_entries_is_refused_in_one_line_and_changes_nothing(content, why, cli, db_url,
+                                                                              tmp_path):
     process_json(cli, db_url, STK)
-    before = table(db_url, tmp_path)
+    before, imports = table(db_url, tmp_path), imports_row(db_url, tmp_path)
+    assert imports[0]['completed_at'] is not None
+    _, status_before, _ = cli('--db', db_url, 'status', '--json')
     bad = tmp_path / 'bad.m3u'
     bad.write_bytes(content)
-    started = time.monotonic()
+    for args in ((), ('--force',), ('--json',), ('--dry-run',)):
+        started = time.monotonic()
+        code, out, err = process(cli, db_url, bad, *args)
+        assert time.monotonic() - started < 10
+        assert code == 2 and out == '', (args, out, err)      # no summary before the refusal
+        assert err.splitlines() == [err.strip()], err
+        assert err.startswith(f'stalkeer: error: no playlist entries in {bad}: {why}'), err
+        assert err.rstrip().endswith('; nothing in the database was changed'), err
+    assert table(db_url, tmp_path) == before                # no line marked gone, none lost
+    assert imports_row(db_url, tmp_path) == imports          # the last complete import's record stands
+    assert cli('--db', db_url, 'status', '--json')[1] == status_before
+    code, out, err = cli('--db', db_url, 'status')
+    assert 'playlist: last import completed' in out and 'did not complete' not in out + err
+    assert process_json(cli, db_url, STK)['skipped'] == 'unchanged'     # and its re-run skip
+
+
+def test_a_first_import_of_a_file_without_entries_leaves_no_import_record(cli, db_url, tmp_path):
+    bad = tmp_path / 'bad.m3u'
+    bad.write_bytes(b'#EXTM3U\n')
     code, out, err = process(cli, db_url, bad)
-    assert time.monotonic() - started < 10
-    assert code == 2 and 'no playlist entries found' in err and 'Traceback' not in err
-    assert 'entries' in out                    # the summary says what was read
-    assert table(db_url, tmp_path) == before   # nothing marked gone, nothing lost
+    assert code == 2 and out == '' and 'no playlist entries in' in err
+    assert imports_row(db_url, tmp_path) == [] and table(db_url, tmp_path) == []
+    code, out, err = cli('--db', db_url, 'status', '--json')
+    assert json.loads(out)['imports'] == []
+
+
+def test_a_file_changed_before_any_entry_was_read_is_refused_and_changes_nothing(cli, db_url, tmp_path,
+                                                                                monkeypatch):
+    """The refusal of a read that saw the file change (PlaylistChanged) before
+    its first entry: nothing was stored, so the last complete import stands."""
+    process_json(cli, db_url, STK)
+    before, imports = table(db_url, tmp_path), imports_row(db_url, tmp_path)
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_bytes(MOCK.read_bytes())
+
+    def changed(self, buffer):
+        self.changed = True
+        raise stalkeer.PlaylistChanged(self.path)
+    monkeypatch.setattr(stalkeer.PlaylistFile, 'readinto', changed)
+    code, out, err = process(cli, db_url, playlist)
+    assert code == 2 and out == '', (out, err)
+    assert err.splitlines() == [f'stalkeer: error: the playlist {playlist} changed while it was read (another '
+                                'program writing it in place?) before any entry was read; nothing in the '
+                                'database was changed; run it again']
+    assert table(db_url, tmp_path) == before and imports_row(db_url, tmp_path) == imports
+
+
+def test_an_import_whose_every_entry_is_filtered_out_is_complete(cli, db_url, tmp_path):
+    """Not a refusal: the entries were read; none was stored (the pointer is
+    begun at the first batch stored, so here at the end)."""
+    ini = write_filter_ini(tmp_path, 'group_title_include = ^nothing-matches-this$\n')
+    code, out, err = cli('--config', ini, '--db', db_url, 'process', STK, '--json')
+    assert code == 0 and json.loads(out)['filtered'] == 44, err
+    assert imports_row(db_url, tmp_path)[0]['completed_at'] is not None
+    code, out, err = cli('--config', ini, '--db', db_url, 'process', STK, '--json')
+    assert code == 0 and json.loads(out)['skipped'] == 'unchanged'
 
 
 def _gzip(data):
