@@ -5154,10 +5154,18 @@ _PACKED_MAGIC = ((b'\x1f\x8b', 'gzip'), (b'PK\x03\x04', 'zip'), (b'\xfd7zXZ\x00'
 
 
 # The byte order marks a playlist file may start with, longest first (UTF-32
-# LE's starts with UTF-16 LE's): (mark, its name, the codec of the text after it).
+# LE's starts with UTF-16 LE's: a UTF-32 file was read as UTF-16, the
+# newcomer trial): (mark, its name, the codec that reads the text after it). A
+# UTF-8 mark is dropped and the bytes after it are read as any file's;
+# UTF-16 (Windows Notepad's "Unicode") and UTF-32 text is decoded
+# (bom_as_text). Every one of them is checked like a file without a mark: the
+# text after it must be text (not_text).
 _BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, 'UTF-32', 'utf-32-le'), (codecs.BOM_UTF32_BE, 'UTF-32', 'utf-32-be'),
                      (codecs.BOM_UTF8, 'UTF-8', 'utf-8'),
                      (codecs.BOM_UTF16_LE, 'UTF-16', 'utf-16-le'), (codecs.BOM_UTF16_BE, 'UTF-16', 'utf-16-be'))
+
+
+_NOT_TEXT_CATEGORIES = frozenset(('Cc', 'Cs', 'Co', 'Cn'))
 
 
 def byte_order_mark(head: bytes) -> tuple[bytes, str, str] | None:
@@ -5169,9 +5177,34 @@ def not_text(head: bytes) -> str | None:
     """Why ``head``, the first bytes of a file, is no text playlist (a few words
     for "… is not a text playlist (WHY)"), or None when it may be one. Read as
     lines, random bytes were "URL without EXTINF" a thousand times over
-    (trial-17a F5). A UTF-16 file with a byte order mark is text (NULs and all:
-    utf16_as_text reads it)."""
-    if not head or head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    (trial-17a F5). After a byte order mark (_BYTE_ORDER_MARKS) it is the text
+    the mark announces that is judged: a mark followed by NULs or random bytes
+    disabled the check (a BOM and 40k NULs were read, exit 0)."""
+    bom = byte_order_mark(head)
+    if bom is not None:
+        mark, name, codec = bom
+        rest = head[len(mark):]
+        if codec == 'utf-8':
+            why = _not_text_bytes(rest)
+            return why and why.replace(':', ' after a UTF-8 byte order mark:', 1)
+        unit = 2 if name == 'UTF-16' else 4
+        text = rest[:len(rest) - len(rest) % unit].decode(codec, 'replace')
+        # Controls, and what random bytes decode to: surrogates, private use,
+        # unassigned (~15% of random UTF-16; most of random UTF-32 is no
+        # character at all, U+FFFD). Not format characters or odd spaces (an
+        # Arabic title's right-to-left marks, NBSP).
+        bad = sum(1 for c in text if c == '\ufffd' or c not in '\t\n\r\x0b\x0c'
+                  and unicodedata.category(c) in _NOT_TEXT_CATEGORIES)
+        if text and bad > len(text) * _CONTROL_SHARE:
+            return (f'binary data after a {name} byte order mark: {bad * 100 // len(text)}% of its first '
+                    f'{len(text):,} characters are control characters or no {name} text')
+        return None
+    return _not_text_bytes(head)
+
+
+def _not_text_bytes(head: bytes) -> str | None:
+    """not_text() of bytes that start with no byte order mark."""
+    if not head:
         return None
     for magic, name in _PACKED_MAGIC:
         if head.startswith(magic):
@@ -5309,18 +5342,21 @@ class PlaylistFile(io.RawIOBase):
         return io.BufferedReader(self, self.BUFFER)
 
 
-def utf16_as_text(fh, path: str):
-    """``fh`` (a binary file), or a text reader of it when it starts with a UTF-16
-    byte order mark (Windows Notepad's "Unicode"): iter_playlist reads text streams
-    too. Read as UTF-8, such a file is a NUL every other byte (trial-1213 F12)."""
+def bom_as_text(fh, path: str):
+    """``fh`` (a binary file), or a text reader of it when it starts with a
+    UTF-16 or UTF-32 byte order mark (_BYTE_ORDER_MARKS; Windows Notepad's
+    "Unicode" is UTF-16): iter_playlist reads text streams too. Read as UTF-8,
+    such a file is a NUL every other byte (trial-1213 F12); a UTF-32 file was
+    read as UTF-16 (its mark starts with UTF-16's). A UTF-8 mark is left to
+    iter_playlist, which drops it."""
     try:
-        head = fh.peek(2)[:2]
+        bom = byte_order_mark(fh.peek(4)[:4])
     except (AttributeError, OSError):
         return fh
-    if head not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    if bom is None or bom[1] == 'UTF-8':
         return fh
-    log.info('%s is UTF-16 (it starts with a byte order mark): read as such', path)
-    return io.TextIOWrapper(fh, encoding='utf-16', errors='replace', newline='')
+    # 'utf-16'/'utf-32' read the mark, take the byte order from it and drop it.
+    return io.TextIOWrapper(fh, encoding=bom[1].lower(), errors='replace', newline='')
 
 
 def iter_playlist(stream: BinaryIO, stats: ParseStats,
@@ -6950,7 +6986,7 @@ class PlaylistIngest:
         playlist = playlist or PlaylistFile(path)
         fh = playlist.reader()
         with contextlib.suppress(PlaylistChanged):      # sticky: _read's first line raises it again
-            fh = utf16_as_text(fh, path)
+            fh = bom_as_text(fh, path)
         stats = ParseStats()
         seen: set[str] = set()
         self._read_as = None
@@ -12107,6 +12143,9 @@ def cmd_process(app: App) -> int:
         app.console.error(f'the playlist {path} changed while it was read (another program writing it '
                           f'in place?): {kept}')
         return EXIT_USAGE
+    bom = byte_order_mark(head)
+    if bom is not None and bom[1] != 'UTF-8':     # said once it was read (a refusal is one line)
+        log.info('%s is %s (it starts with a byte order mark): read as such', path, bom[1])
     if summary.header_missing:
         log.warning('%s has no #EXTM3U header; parsed it anyway', path)
     return EXIT_OK

@@ -297,11 +297,32 @@ def test_a_line_neither_directive_nor_url_is_not_called_an_orphan_url():
     ('#EXTM3U\n#EXTINF:-1,Heat\n'.encode('utf-16-be'), 'UTF-16 without a byte order mark: save it as UTF-8'),
     (b'\0' * 10, 'binary data: 100% of its first 10 bytes are control characters'),
     (b'#EXTM3U\n' + b'\x00' * 92, 'binary data: 92% of its first 100 bytes are control characters'),
+    # After a byte order mark, what follows it is judged (a mark and NULs was text).
+    (b'\xef\xbb\xbf#EXTM3U\n#EXTINF:-1,Heat\n', None),
+    ('#EXTM3U\n#EXTINF:-1,Amélie\n'.encode('utf-32'), None),
+    ('\ufeff#EXTM3U\n#EXTINF:-1,Amélie\n'.encode('utf-32-be'), None),
+    # An Arabic title's right-to-left marks and NBSPs are text, however many.
+    (('\ufeff#EXTM3U\n' + '#EXTINF:-1,\u200f\u0641\u064a\u0644\u0645\u00a0\u200f\n' * 50).encode('utf-16-le'), None),
+    (b'\xef\xbb\xbf' + bytes(10), 'binary data after a UTF-8 byte order mark: 100% of its first 10 bytes are '
+     'control characters'),
+    (b'\xef\xbb\xbf\x1f\x8b\x08\x00' + bytes(100), 'gzip-compressed data after a UTF-8 byte order mark: unpack it '
+     'first'),
+    (b'\xfe\xff' + bytes(20), 'binary data after a UTF-16 byte order mark: 100% of its first 10 characters are '
+     'control characters or no UTF-16 text'),
+    (b'\xff\xfe' + __import__('random').Random(1).randbytes(40_000),
+     'binary data after a UTF-16 byte order mark: '),       # random code points: ~15% no character
+    (b'\xff\xfe\x00\x00' + bytes(40), 'binary data after a UTF-32 byte order mark: 100% of its first 10 '
+     'characters are control characters or no UTF-32 text'),    # not UTF-16 and NULs
+    (b'\xff\xfe\x00\x00' + __import__('random').Random(1).randbytes(40_000),
+     'binary data after a UTF-32 byte order mark: '),
 ], ids=['empty', 'text', 'stray-controls', 'utf16-bom', 'utf16be-bom', 'gzip', 'zip', 'xz', 'bzip2', 'bzh-text',
         'utf16-no-bom',
-        'nul', 'header-then-nul'])
+        'nul', 'header-then-nul', 'utf8-bom-text', 'utf32-text', 'utf32be-text', 'utf16-rtl-marks', 'utf8-bom-nul', 'utf8-bom-gzip',
+        'utf16-bom-nul', 'utf16-bom-random', 'utf32-bom-nul', 'utf32-bom-random'])
 def test_not_text(head, why):
-    assert not_text(head) == why
+    """``why`` ending in ': ' is the start of the reason (random bytes: the share varies)."""
+    got = not_text(head)
+    assert got == why or why and why.endswith(': ') and got and got.startswith(why), got
 
 
 def test_not_text_reads_only_the_first_block(tmp_path):

@@ -315,10 +315,13 @@ def imports_row(db_url, tmp_path):
 NOT_QUITE = [
     (b'', 'the file is empty (0 bytes)'),
     (b'\xef\xbb\xbf', 'it holds only a UTF-8 byte order mark'),
+    (b'\xff\xfe', 'it holds only a UTF-16 byte order mark'),
+    (b'\x00\x00\xfe\xff', 'it holds only a UTF-32 byte order mark'),
     (b'\n\r\n  \t\n', 'it holds only blank lines'),
     (b'\xef\xbb\xbf\r\n\r\n', 'it holds only blank lines'),
     (b'#EXTM3U\n', 'it holds the #EXTM3U header but no #EXTINF entry'),
     (b'\xef\xbb\xbf#EXTM3U\r\n', 'it holds the #EXTM3U header but no #EXTINF entry'),
+    ('#EXTM3U\n'.encode('utf-32'), 'it holds the #EXTM3U header but no #EXTINF entry'),
     (b'#EXTM3U\n#EXTVLCOPT:http-user-agent=VLC\n# a comment\n', 'it holds the #EXTM3U header but no #EXTINF entry'),
     (b'# a comment\n', 'it holds no #EXTINF line, so it is not an M3U playlist'),
     (b'#EXTM3U\n#EXTINF:-1,Heat (1995)\n', '1 malformed line and not one entry (an #EXTINF line, then its '
@@ -330,7 +333,8 @@ NOT_QUITE = [
      '2 malformed lines and not one entry (an #EXTINF line, then its http(s) URL) (line 2: line longer '
      'than 65536 bytes, …)'),
 ]
-NOT_QUITE_IDS = ['empty', 'utf8-bom', 'blank', 'bom-blank', 'header', 'bom-header', 'directives', 'comment', 'extinf-no-url', 'bare-urls', 'text-garbage',
+NOT_QUITE_IDS = ['empty', 'utf8-bom', 'utf16-bom', 'utf32be-bom', 'blank', 'bom-blank', 'header', 'bom-header',
+                 'utf32-header', 'directives', 'comment', 'extinf-no-url', 'bare-urls', 'text-garbage',
                  'a-10-MB-line']
 
 
@@ -413,7 +417,14 @@ def _gzip(data):
     (b'#EXTM3U\n' + bytes(range(256)) * 100, 'binary data: '),          # a header does not make it text
     (_gzip(STK.read_bytes()), 'gzip-compressed data: unpack it first'),
     (STK.read_text(encoding='utf-8').encode('utf-16-le'), 'UTF-16 without a byte order mark: save it as UTF-8'),
-], ids=['all-bytes', 'random', 'nul', 'header-then-binary', 'gzip', 'utf16-no-bom'])
+    # A byte order mark switched the check off: a mark and 40k NULs was read, exit 0.
+    (b'\xef\xbb\xbf' + bytes(40_000), 'binary data after a UTF-8 byte order mark: 100% of its first 40,000 bytes'),
+    (b'\xef\xbb\xbf' + os.urandom(40_000), 'binary data after a UTF-8 byte order mark: '),
+    (b'\xfe\xff' + bytes(40_000), 'binary data after a UTF-16 byte order mark: 100% of its first 20,000 characters'),
+    (b'\xff\xfe' + os.urandom(40_000), 'binary data after a UTF-16 byte order mark: '),
+    (b'\xff\xfe\x00\x00' + os.urandom(40_000), 'binary data after a UTF-32 byte order mark: '),
+], ids=['all-bytes', 'random', 'nul', 'header-then-binary', 'gzip', 'utf16-no-bom', 'utf8-bom-nul', 'utf8-bom-random',
+        'utf16-bom-nul', 'utf16-bom-random', 'utf32-bom-random'])
 def test_a_binary_file_is_named_as_such_and_changes_nothing(content, why, cli, db_url, tmp_path):
     """trial-17a F5: every line of random bytes was "URL without EXTINF"."""
     process_json(cli, db_url, STK)
@@ -480,9 +491,10 @@ def test_a_directory_is_not_a_missing_playlist(cli, sqlite_url, tmp_path):
     assert code == 2 and 'is a directory' in err and 'not found' not in err
 
 
-@pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-le', 'utf-16-be'])
+@pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-le', 'utf-16-be', 'utf-32', 'utf-32-le', 'utf-32-be'])
 def test_a_utf16_playlist_is_read_as_such(cli, sqlite_url, tmp_path, encoding):
-    """trial-1213 F12: Windows Notepad's "Unicode" was 'URL without EXTINF' on every line."""
+    """trial-1213 F12: Windows Notepad's "Unicode" was 'URL without EXTINF' on
+    every line. A UTF-32 file was read as UTF-16 (its mark starts with UTF-16's)."""
     text = ('#EXTM3U\r\n#EXTINF:-1 group-title="Movies",Amélie (2001)\r\nhttp://h/movie/u/p/1.mkv\r\n'
             '#EXTINF:-1 group-title="Movies",Heat (1995)\rhttp://h/movie/u/p/2.mkv\n')
     data = text.encode(encoding)
@@ -492,7 +504,10 @@ def test_a_utf16_playlist_is_read_as_such(cli, sqlite_url, tmp_path, encoding):
     playlist.write_bytes(data)
     code, out, err = process(cli, sqlite_url, playlist)
     assert code == 0, err
-    assert 'malformed 0' in out and '2 entries' in out and 'UTF-16' in err
+    assert 'malformed 0' in out and '2 entries' in out
+    assert err == f'stalkeer: {playlist} is {encoding[:6].upper()} (it starts with a byte order mark): read as such\n'
+    rows = table(sqlite_url, tmp_path)
+    assert [r['display_title'] for r in rows] == ['Amélie (2001)', 'Heat (1995)']
 
 
 def test_process_download_fetches_first(server, cli, sqlite_url, tmp_path):
