@@ -5376,6 +5376,10 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
     universal = False              # switched to _UniversalLineReader (a lone CR was seen)
     p_line = 0                     # line number of the pending EXTINF (0: none pending)
     p_dur = p_title = ''
+    # A line after the pending EXTINF that is no usable URL (held_problem: why):
+    # its link, unless an http(s) URL follows before the next EXTINF; then it
+    # was a stray line between the two, and the URL is the entry's.
+    held_no, held_problem = 0, ''
     p_attrs: dict[str, str] = {}
     line_no = entries = 0
     nbytes = stats.bytes_read
@@ -5419,6 +5423,9 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                 while raw and raw[-1:] not in (b'\n', '\n', b'\r', '\r'):
                     raw = readline(max_line)
                     nbytes += len(raw)
+                if held_no:            # the held line was its link after all
+                    stats.add_malformed(p_line, held_problem)
+                    held_no = 0
                 stats.add_malformed(line_no, f'line longer than {max_line} bytes')
                 p_line = 0             # its entry is lost with the line; counted once
             else:
@@ -5435,7 +5442,10 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     pass
                 elif line[0] == '#':
                     if line.startswith('#EXTINF:') or line[:8].upper() == '#EXTINF:':
-                        if p_line:
+                        if held_no:    # the held line was the pending EXTINF's link
+                            stats.add_malformed(p_line, held_problem)
+                            held_no = 0
+                        elif p_line:
                             stats.add_malformed(p_line, 'EXTINF without URL')
                         p_line = line_no
                         p_dur, p_attrs, p_title = parse_extinf(line)
@@ -5457,11 +5467,16 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                 elif p_line:
                     problem = url_problem(line)
                     if problem:        # it would fail every download, and resume, later
-                        stats.add_malformed(p_line, problem)
+                        if held_no:    # two in a row: the first was a stray line
+                            _stray_line(stats, held_no, p_line)
+                        held_no, held_problem = line_no, problem
                     else:
+                        if held_no:
+                            _stray_line(stats, held_no, p_line)
+                            held_no = 0
                         entries += 1
                         yield Entry(p_line, p_dur, p_attrs, p_title, line)
-                    p_line = 0
+                        p_line = 0
                 else:          # a line neither directive nor URL is no orphan URL (trial-17a F5)
                     stats.add_malformed(line_no, 'URL without EXTINF' if '://' in line or line[0] == '/'
                                         else 'not an M3U line (no EXTINF, not a URL)')
@@ -5475,7 +5490,9 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     universal = True
                     raw = readline(max_line + 1)
                     nbytes += len(raw)
-        if p_line:
+        if held_no:
+            stats.add_malformed(p_line, held_problem)
+        elif p_line:
             stats.add_malformed(p_line, 'EXTINF without URL at end of file')
     finally:
         stats.lines_read += line_no
@@ -5483,6 +5500,19 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
         stats.bytes_read = nbytes
     if on_progress is not None:
         on_progress(nbytes)
+
+
+def _stray_line(stats: ParseStats, line_no: int, extinf_line: int) -> None:
+    """Count line ``line_no``, no usable URL, found between the #EXTINF on
+    ``extinf_line`` and the URL after it. A line that is no comment is an
+    entry's URI in M3U (and HLS), so a reader takes the first one after an
+    EXTINF; but stalkeer only takes http(s) links, and with an http(s) URL
+    still to come before the next EXTINF, that one is the entry's link:
+    taking the stray line lost the entry, and the real URL was "URL without
+    EXTINF" (a newcomer trial). Counted malformed, shown at -v; never quoted
+    (it may hold the account)."""
+    stats.add_malformed(line_no, f'not a usable URL, between the #EXTINF on line {extinf_line} and its URL: '
+                                 'skipped')
 
 
 def line_hash(tvg_name: str, url: str) -> str:

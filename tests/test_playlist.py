@@ -342,6 +342,48 @@ def test_a_url_that_is_not_http_is_malformed(url):
     assert st.malformed == 1 and st.malformed_samples == ['line 2: URL is not http/https']
 
 
+STRAY = 'not a usable URL, between the #EXTINF on line {} and its URL: skipped'
+
+
+@pytest.mark.parametrize('stray', ['some text', 'Film (2020)', 'garbage', 'movie.mkv', 'http://[2001:db8::1/x',
+                                   'ftp://h/x.mkv', '/movies/x.mkv', 'javascript:alert(1)', '\u00e9t\u00e9'])
+def test_a_stray_line_between_extinf_and_its_url_is_counted_and_the_entry_kept(stray):
+    """A newcomer trial: a line that is no usable http(s) URL between an
+    #EXTINF and its URL was taken as the link; the entry was lost and the real
+    URL was "URL without EXTINF". The URL after it is the entry's; the stray
+    line is counted malformed (never quoted: it may hold the account), and
+    the directives between them still count."""
+    es, st = parse_bytes(f'#EXTM3U\n#EXTINF:-1 group-title="Movies",Film (2020)\n{stray}\n'
+                         '#EXTGRP:Films\nhttp://host/movie/u/p/1.mkv\n'
+                         '#EXTINF:-1,Heat (1995)\nhttp://host/movie/u/p/2.mkv\n'.encode())
+    assert [(e.line_no, e.display_title, e.url) for e in es] == [
+        (2, 'Film (2020)', 'http://host/movie/u/p/1.mkv'), (6, 'Heat (1995)', 'http://host/movie/u/p/2.mkv')]
+    assert es[0].group_title == 'Movies'
+    assert st.malformed == 1 and st.malformed_samples == ['line 3: ' + STRAY.format(2)]
+    assert stray not in ''.join(st.malformed_samples)
+
+
+def test_stray_lines_in_a_row_are_each_counted():
+    es, st = parse_bytes(b'#EXTM3U\n#EXTINF:-1,Film (2020)\none\n\ntwo\nthree\nhttp://h/movie/u/p/1.mkv\n')
+    assert [e.url for e in es] == ['http://h/movie/u/p/1.mkv']
+    assert st.malformed_samples == [f'line {n}: ' + STRAY.format(2) for n in (3, 5, 6)]
+
+
+@pytest.mark.parametrize('after, urls, samples', [
+    ('#EXTINF:-1,Heat (1995)\nhttp://h/movie/u/p/2.mkv\n', ['http://h/movie/u/p/2.mkv'], []),
+    ('', [], []),
+    ('#EXTINF:-1,' + 'x' * 70_000 + '\nhttp://h/movie/u/p/2.mkv\n', [],
+     ['line 4: line longer than 65536 bytes', 'line 5: URL without EXTINF']),
+], ids=['next-entry', 'end-of-file', 'long-line'])
+def test_a_line_that_is_no_usable_url_and_no_url_after_it_is_the_entry_link(after, urls, samples):
+    """With no http(s) URL before the next EXTINF (or the end), the line is
+    the entry's link, as any M3U reader takes it, and unusable: counted once,
+    at the EXTINF, as before."""
+    es, st = parse_bytes(f'#EXTM3U\n#EXTINF:-1,Jaws (1975)\nrtmp://h/live/1\n{after}'.encode())
+    assert [e.url for e in es] == urls
+    assert st.malformed_samples == ['line 2: URL is not http/https'] + samples
+
+
 def test_bare_urls_and_missing_header():
     es, st = parse_bytes(b'http://a/1.ts\nhttp://a/2.ts\n\nhttp://a/3.ts')
     assert es == [] and st.malformed == 3 and st.header_missing

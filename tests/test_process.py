@@ -448,6 +448,32 @@ def test_a_fresh_database_is_not_even_created_for_a_binary_file(cli, tmp_path):
     assert code == 2 and 'is not a text playlist' in err and not (tmp_path / 'new.db').exists()
 
 
+def test_a_stray_line_before_an_entry_url_loses_no_entry_and_marks_nothing_gone(cli, db_url, tmp_path):
+    """A newcomer trial: `some text` between `#EXTINF:-1,Film (2020)` and its
+    URL was taken as the link: the entry was lost, its real URL counted "URL
+    without EXTINF", and its stored line marked gone. The stray line is
+    counted malformed and named at -v (its line number, never its text)."""
+    good = ('#EXTM3U\n#EXTINF:-1 group-title="Movies",Film (2020)\nhttp://host/movie/u/p/1.mkv\n'
+            '#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://host/movie/u/p/2.mkv\n')
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text(good)
+    process_json(cli, db_url, playlist)
+    before = table(db_url, tmp_path)
+    playlist.write_text(good.replace('Film (2020)\n', 'Film (2020)\nsome secret text\n'))
+    code, out, err = cli('-v', '--db', db_url, 'process', playlist, '--json')
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary['entries'], summary['unchanged'], summary['disappeared'], summary['malformed']) == (2, 2, 0, 1)
+    assert summary['malformed_samples'] == [
+        'line 3: not a usable URL, between the #EXTINF on line 2 and its URL: skipped']
+    assert 'playlist line 3 malformed: not a usable URL, between the #EXTINF on line 2' in err
+    assert 'secret' not in out + err
+    after = table(db_url, tmp_path)
+    film = by_display(after, 'Film (2020)')[0]
+    assert film['url'] == 'http://host/movie/u/p/1.mkv' and film['missing_since'] is None
+    assert [r['id'] for r in after] == [r['id'] for r in before]
+
+
 def test_messy_but_valid_playlist(cli, sqlite_url, tmp_path):
     content = ('\ufeff#EXTM3U\r\n\r\n'
                '#EXTINF:-1 tvg-name="Heat (1995)" group-title="Films, Action",Heat (1995)\r\n'
