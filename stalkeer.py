@@ -7197,9 +7197,17 @@ class PlaylistIngest:
         rows = BulkWriter(db_proxy.obj).select_in(self._select_head(), 'line_hash', hashes)
         return {row[0]: row[1:] for row in rows}
 
+    def _about_to_store(self) -> None:
+        """Call before_storing, once: before the first batch's lookups (an Xtream
+        read moves rows there) and writes."""
+        if self.before_storing is not None and not self.dry_run:
+            begin, self.before_storing = self.before_storing, None
+            begin()
+
     def _flush(self, batch, summary, by_type):
         if not batch:
             return
+        self._about_to_store()
         existing = self._existing([digest for digest, _ in batch])
         writer = BulkWriter(db_proxy.obj)
         now = writer.timestamp(utcnow())
@@ -7226,6 +7234,8 @@ class PlaylistIngest:
     def _flush_values(self, rows, summary, by_type):
         """Store one batch of _ParseWorker's rows (_line_values tuples of lines
         new in this run, each classified): a first import, or --force."""
+        if rows:
+            self._about_to_store()
         existing = self._existing([values[0] for values in rows])
         if self._found_ids is not None:
             # --force: what is gone is marked by the ids of the rows found, not by
@@ -7278,9 +7288,6 @@ class PlaylistIngest:
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
-        if self.before_storing is not None:
-            begin, self.before_storing = self.before_storing, None
-            begin()
         if self.source != 'm3u' and (new_rows or updates or reappeared):
             # The panel's lines (also the episodes a sonarr run fetches) may take
             # over the playlist's: the next `process` of the playlist reads it again.
@@ -12041,13 +12048,17 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
         can_read_db = True
         store_panel_account(client.settings.panel, account)
     announce_account(app, client, account)
+    ingest = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run, limit=args.limit,
+                          can_read_db=can_read_db)
     if not args.dry_run:
-        ImportPointer.invalidate()        # the panel's lines may replace the playlist's
+        # The panel's lines may replace the playlist's: no "unchanged" skip of
+        # the playlist holds across an import that stored any. One that stored
+        # nothing (an empty catalogue, refused) leaves the playlist's record.
+        ingest.before_storing = ImportPointer.invalidate
     try:
-        summary = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run,
-                               limit=args.limit, can_read_db=can_read_db).run_panel()
+        summary = ingest.run_panel()
     finally:
-        if not args.dry_run:
+        if not args.dry_run and ingest.before_storing is None:
             ImportPointer.invalidate()
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if args.json:
