@@ -4839,13 +4839,21 @@ class PlaylistFetcher:
                                     f'{s.max_size_source} ({human_bytes(s.max_file_size)})')
             size = 0
             head = b''
+            # Whether an #EXTINF line came (looked for until one did: the first
+            # chunk of any real playlist): '#EXTM3U' and nothing else (what some
+            # panels answer an account without VOD) would replace the playlist
+            # with one that `process` refuses.
+            entry, tail = False, b''
             try:
                 with open(tmp, 'wb', opener=private_opener) as fh:
                     for chunk in response.iter_content(CHUNK_SIZE):
                         if len(head) < 65536:
                             head += chunk[:65536 - len(head)]
-                            if len(head) >= 65536 and not looks_like_m3u(head):
+                            if len(head) >= 65536 and (not looks_like_m3u(head) or not_text(head)):
                                 raise DownloadError(_not_m3u_message(head))
+                        if not entry:
+                            window = tail + chunk
+                            entry, tail = b'#EXTINF' in window.upper(), window[-7:]
                         size += len(chunk)
                         if size > s.max_file_size:
                             raise DownloadError(f'the playlist is larger than {s.max_size_source} '
@@ -4859,8 +4867,11 @@ class PlaylistFetcher:
                 raise DownloadError(f'cannot write {tmp}: {exc.strerror}') from None
             if length and length.isdigit() and size != int(length):
                 raise RetryableDownloadError(f'got {size} of {length} bytes')
-            if not looks_like_m3u(head):
+            if not looks_like_m3u(head) or not_text(head):
                 raise DownloadError(_not_m3u_message(head))
+            if not entry:
+                raise DownloadError('the provider sent an M3U playlist without a single entry (no #EXTINF '
+                                    'line); the current playlist was kept')
             return size
 
     def _archive(self):
