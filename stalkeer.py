@@ -7649,11 +7649,15 @@ class ImportPointer:
     with the same CLASSIFIER_VERSION and [filter] patterns, completed (not
     interrupted, not --limit, not --dry-run), overlapped with no other import,
     and processed_lines has neither gained nor lost a row since. Every import
-    (M3U or Xtream) bumps ``epoch`` when it starts and ends and clears every
-    ``completed_at`` when it starts; an import marks itself complete only if the
-    epoch is still the one it started with, so another instance's import of any
-    file in between (or still running) leaves the pointer cleared. Lines that
-    other commands change (state, download_info) are not what an import stores."""
+    (M3U or Xtream) bumps ``epoch`` when it starts storing (begin(), called
+    before its first batch: PlaylistIngest.before_storing) and when it ends,
+    and clears every ``completed_at`` when it starts storing; an import marks
+    itself complete only if the epoch is still the one it started with, so
+    another instance's import of any file in between (or still running)
+    leaves the pointer cleared. An import that stores nothing (a file with no
+    entry, refused) changes none of it (newcomer trial: an empty file cleared
+    the last complete import's record). Lines that other commands change
+    (state, download_info) are not what an import stores."""
 
     def __init__(self, source: str, digest: str, filter_key: str):
         self.source, self.digest, self.filter_key = source, digest, filter_key
