@@ -12135,6 +12135,13 @@ def cmd_process(app: App) -> int:
     why = not_text(head)
     if why:
         raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
+    if len(head) < _SNIFF_BYTES:
+        # The whole file is in hand: one without an entry (empty, a BOM, only
+        # #EXTM3U) is refused before the database is opened, or even created.
+        stats = ParseStats()
+        if next(iter_playlist(bom_as_text(io.BufferedReader(io.BytesIO(head)), path), stats), None) is None:
+            raise PlaylistError(f'no playlist entries in {path}: {no_entries_reason(head, len(head), stats)}'
+                                '; nothing in the database was changed')
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:

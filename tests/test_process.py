@@ -328,13 +328,17 @@ NOT_QUITE = [
      'http(s) URL) (line 2: EXTINF without URL at end of file)'),
     (b'http://h/1.mkv\nhttp://h/2.mkv\nhttp://h/3.mkv\n', '3 malformed lines and not one entry (an #EXTINF '
      'line, then its http(s) URL) (line 1: URL without EXTINF, …)'),
+    # Past the first 64 KiB (read whole before the database is opened): refused after the read.
+    (b'#EXTM3U\n' + b'\n' * 70_000, 'it holds the #EXTM3U header but no #EXTINF entry'),
+    (b'\xef\xbb\xbf#EXTM3U\r\n' + b'# nothing today\r\n' * 5000, 'it holds the #EXTM3U header but no #EXTINF entry'),
     (b'#EXTM3U\n' + bytes(range(32, 256)) * 4000, '1 malformed line and not one entry'),
     (b'#EXTM3U\n#EXTINF:-1,' + b'A' * (10 * 1024 * 1024) + b'\nhttp://h/1.mkv\n',
      '2 malformed lines and not one entry (an #EXTINF line, then its http(s) URL) (line 2: line longer '
      'than 65536 bytes, …)'),
 ]
 NOT_QUITE_IDS = ['empty', 'utf8-bom', 'utf16-bom', 'utf32be-bom', 'blank', 'bom-blank', 'header', 'bom-header',
-                 'utf32-header', 'directives', 'comment', 'extinf-no-url', 'bare-urls', 'text-garbage',
+                 'utf32-header', 'directives', 'comment', 'extinf-no-url', 'bare-urls', 'big-header',
+                 'big-bom-comments', 'text-garbage',
                  'a-10-MB-line']
 
 
@@ -363,9 +367,10 @@ def test_a_playlist_without_entries_is_refused_in_one_line_and_changes_nothing(c
     assert process_json(cli, db_url, STK)['skipped'] == 'unchanged'     # and its re-run skip
 
 
-def test_a_first_import_of_a_file_without_entries_leaves_no_import_record(cli, db_url, tmp_path):
+@pytest.mark.parametrize('content', [b'#EXTM3U\n', b'#EXTM3U\n' + b'\n' * 70_000], ids=['small', 'big'])
+def test_a_first_import_of_a_file_without_entries_leaves_no_import_record(cli, db_url, tmp_path, content):
     bad = tmp_path / 'bad.m3u'
-    bad.write_bytes(b'#EXTM3U\n')
+    bad.write_bytes(content)
     code, out, err = process(cli, db_url, bad)
     assert code == 2 and out == '' and 'no playlist entries in' in err
     assert imports_row(db_url, tmp_path) == [] and table(db_url, tmp_path) == []
@@ -441,11 +446,17 @@ def test_a_binary_file_is_named_as_such_and_changes_nothing(content, why, cli, d
     assert process_json(cli, db_url, STK)['skipped'] == 'unchanged'     # the last import still stands
 
 
-def test_a_fresh_database_is_not_even_created_for_a_binary_file(cli, tmp_path):
-    bad = tmp_path / 'bin.m3u'
-    bad.write_bytes(bytes(range(256)) * 100)
-    code, out, err = process(cli, f'sqlite:///{tmp_path}/new.db', bad)
-    assert code == 2 and 'is not a text playlist' in err and not (tmp_path / 'new.db').exists()
+@pytest.mark.parametrize('content, why', [(bytes(range(256)) * 100, 'is not a text playlist'),
+                                          (b'', 'no playlist entries in'),
+                                          (b'\xef\xbb\xbf#EXTM3U\n', 'no playlist entries in'),
+                                          (b'#EXTM3U\n#EXTINF:-1,Heat\n' * 1000, 'no playlist entries in')],
+                         ids=['binary', 'empty', 'header', 'malformed'])
+def test_a_fresh_database_is_not_even_created_for_a_file_refused(cli, tmp_path, content, why):
+    bad = tmp_path / 'bad.m3u'
+    bad.write_bytes(content)
+    for args in ((), ('--dry-run',)):
+        code, out, err = process(cli, f'sqlite:///{tmp_path}/new.db', bad, *args)
+        assert code == 2 and why in err and not (tmp_path / 'new.db').exists()
 
 
 def test_a_stray_line_before_an_entry_url_loses_no_entry_and_marks_nothing_gone(cli, db_url, tmp_path):
