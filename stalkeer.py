@@ -12140,6 +12140,7 @@ def cmd_process(app: App) -> int:
         # #EXTM3U) is refused before the database is opened, or even created.
         stats = ParseStats()
         if next(iter_playlist(bom_as_text(io.BufferedReader(io.BytesIO(head)), path), stats), None) is None:
+            app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
             raise PlaylistError(f'no playlist entries in {path}: {no_entries_reason(head, len(head), stats)}'
                                 '; nothing in the database was changed')
     if args.dry_run:
