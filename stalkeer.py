@@ -5254,6 +5254,15 @@ def no_entries_reason(head: bytes, size: int, summary) -> str:
     return 'it holds no #EXTINF line, so it is not an M3U playlist'
 
 
+def _has_extinf(head: bytes) -> bool:
+    """Whether ``head`` (read_head) holds '#EXTINF' in any case, in the
+    encoding its byte order mark names."""
+    bom = byte_order_mark(head)
+    if bom is not None and bom[1] != 'UTF-8':
+        return '#EXTINF' in head[len(bom[0]):].decode(bom[2], 'replace').upper()
+    return b'#EXTINF' in head.upper()
+
+
 def read_head(path: str) -> bytes:
     """The first _SNIFF_BYTES of a playlist file (PlaylistError when it cannot be read)."""
     try:
@@ -12135,9 +12144,11 @@ def cmd_process(app: App) -> int:
     why = not_text(head)
     if why:
         raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
-    if len(head) < _SNIFF_BYTES:
-        # The whole file is in hand: one without an entry (empty, a BOM, only
-        # #EXTM3U) is refused before the database is opened, or even created.
+    if len(head) < _SNIFF_BYTES and not _has_extinf(head):
+        # The whole file is in hand, and no entry can be in it (empty, a BOM,
+        # only #EXTM3U): refused before the database is opened, or even
+        # created. (One with an #EXTINF is left to the read: the skip of an
+        # unchanged playlist parses no line.)
         stats = ParseStats()
         if next(iter_playlist(bom_as_text(io.BufferedReader(io.BytesIO(head)), path), stats), None) is None:
             app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}

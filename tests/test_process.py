@@ -449,8 +449,9 @@ def test_a_binary_file_is_named_as_such_and_changes_nothing(content, why, cli, d
 @pytest.mark.parametrize('content, why', [(bytes(range(256)) * 100, 'is not a text playlist'),
                                           (b'', 'no playlist entries in'),
                                           (b'\xef\xbb\xbf#EXTM3U\n', 'no playlist entries in'),
-                                          (b'#EXTM3U\n#EXTINF:-1,Heat\n' * 1000, 'no playlist entries in')],
-                         ids=['binary', 'empty', 'header', 'malformed'])
+                                          (b'#EXTM3U\nhttp://h/1.mkv\n' * 1000, 'no playlist entries in'),
+                                          ('#EXTM3U\n'.encode('utf-16'), 'no playlist entries in')],
+                         ids=['binary', 'empty', 'header', 'bare-urls', 'utf16-header'])
 def test_a_fresh_database_is_not_even_created_for_a_file_refused(cli, tmp_path, content, why):
     bad = tmp_path / 'bad.m3u'
     bad.write_bytes(content)
