@@ -1252,23 +1252,46 @@ def url_problem(url: str) -> str | None:
 def _head_problem(url: str) -> str:
     try:
         parts = urllib.parse.urlsplit(url)
-        parts.port   # noqa: B018 - parsing the port is the check
     except ValueError as exc:
-        text = str(exc)
-        if 'IPv6' in text:
-            return 'unparsable URL: unbalanced [ ] around the host'
-        if 'Port' in text or 'port' in text:
-            return 'unparsable URL: the port is not a number from 1 to 65535'
-        return 'unparsable URL'
+        return split_problem(exc)
+    problem = port_problem(parts)
+    if problem:
+        return problem
     if parts.scheme.lower() not in ('http', 'https'):
         return 'URL is not http/https'
     if not parts.hostname:
         return 'URL without a host'
-    if parts.port == 0:
-        # urllib takes it; no server listens on port 0, and the failure came
-        # later as "cannot reach", the URL's fault unsaid.
-        return 'the port is 0: a port is a number from 1 to 65535'
     return ''
+
+
+def split_problem(exc: ValueError) -> str:
+    """What urllib.parse.urlsplit's ValueError means, in the one wording every
+    URL's error uses; never its text, which may quote the URL."""
+    if 'IPv6' in str(exc):      # 'Invalid IPv6 URL': an unclosed [ in the host
+        return 'unparsable URL: unbalanced [ ] around the host'
+    return 'unparsable URL'
+
+
+def port_problem(parts: urllib.parse.SplitResult) -> str:
+    """Why the port of a split URL is no TCP port (1 to 65535), or '' for a
+    good port or none. The one wording of this rule for every URL stalkeer
+    reads (the URL keys, [database] url, each of [notify] apprise_urls, the
+    `download` URL, playlist lines); each caller adds which URL it was.
+
+    urllib takes port 0: no server listens there, the failure came later as
+    "cannot reach", and the database driver took 0 for "no port": the default
+    one. Its error for other ports quotes the port's text, which is never
+    shown: in ``http://bob:Secret/x`` (the '@' forgotten) it is the password."""
+    try:
+        port = parts.port
+    except ValueError:
+        text = parts.netloc.rpartition('@')[2].rpartition(':')[2]
+        what = 'is above 65535' if text.isascii() and text.isdigit() else 'is not a number'
+    else:
+        if port != 0:
+            return ''
+        what = 'is 0'
+    return f'the port {what}; a port is a number from 1 to 65535'
 
 
 # ==== config ==================================================================
@@ -2517,8 +2540,8 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
         raise ConfigError(f'{source} is empty; use sqlite:///stalkeer.db or postgresql://user@host/db')
     try:
         parts = urllib.parse.urlsplit(url)
-    except ValueError as exc:       # 'Invalid IPv6 URL': an unclosed [ in the host
-        raise ConfigError(f'{source}: not a valid URL ({exc})') from None
+    except ValueError as exc:
+        raise ConfigError(f'{source}: {split_problem(exc)}') from None
     scheme = parts.scheme.lower()
     if scheme == 'sqlite':
         # sqlite:///relative.db -> 'relative.db'; sqlite:////abs.db -> '/abs.db'
@@ -2550,14 +2573,10 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
         if schema and len(schema) > 63:         # ASCII here: characters are bytes
             raise ConfigError(f'{source}: the schema name is {len(schema)} characters long; '
                               'PostgreSQL identifiers are at most 63 bytes')
-        try:
-            port = parts.port
-        except ValueError:
-            raw = parts.netloc.rpartition('@')[2].rpartition(':')[2]
-            raise ConfigError(f'{source}: the port must be from 1 to 65535' if raw.isdigit()
-                              else f'{source}: the port is not a number') from None
-        if port == 0:       # urllib takes it; the driver would take 0 as "no port": the default one
-            raise ConfigError(f'{source}: the port is 0; it must be from 1 to 65535')
+        problem = port_problem(parts)
+        if problem:
+            raise ConfigError(f'{source}: {problem}')
+        port = parts.port
         database = urllib.parse.unquote(parts.path.lstrip('/'))
         if not database:
             raise ConfigError(f'{source}: no database name in {redact_url(url)!r}')
@@ -13373,13 +13392,12 @@ class Notifier:
             # what none of them can mean: port 0 was refused in every URL key but
             # this one (trial-17b T17B-5). Named by its place: the URL is a secret.
             try:
-                port = urllib.parse.urlsplit(url).port
-            except ValueError:
-                port = -1
-            if port is not None and port < 1:
+                problem = port_problem(urllib.parse.urlsplit(url))
+            except ValueError as exc:
+                problem = split_problem(exc)
+            if problem:
                 raise ConfigError(f'{cfg.where("notify", "apprise_urls")}: URL {number} of '
-                                  f'{len(self.apprise_urls)}: the port is '
-                                  f'{"0" if port == 0 else "not a number"}; a port is a number from 1 to 65535')
+                                  f'{len(self.apprise_urls)}: {problem}')
         self._session = session
         self.timeout = 10
         self._apprise = None

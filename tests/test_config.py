@@ -1,6 +1,7 @@
 """Configuration discovery, overrides and validation."""
 
 import configparser
+import json
 import os
 from pathlib import Path
 
@@ -672,8 +673,102 @@ def test_port_0_in_a_url_is_refused_naming_the_key(section, key, cli, tmp_path):
         first = err.splitlines()[0]
         assert first.startswith(f'stalkeer: error: [{section}] {key}') and 'port' in first and ' 0' in first, err
         assert 'Secret7' not in out + err
-    assert stalkeer.url_problem('http://h:0/x.mkv') == 'the port is 0: a port is a number from 1 to 65535'
+    assert stalkeer.url_problem('http://h:0/x.mkv') == 'the port is 0; a port is a number from 1 to 65535'
     assert stalkeer.url_problem('http://h:1/x.mkv') is None
+
+
+# -- one port rule for every URL stalkeer reads -----------------------------------------------
+
+PORT_RULE = 'a port is a number from 1 to 65535'
+BAD_PORTS = [('0', 'the port is 0'), ('99999', 'the port is above 65535'),
+             ('x9', 'the port is not a number'), ('-1', 'the port is not a number'),
+             ('Secret7Pass', 'the port is not a number')]    # 'http://bob:Secret7Pass/…': '@' forgotten
+
+
+def _url_with_port(scheme, port):
+    if port == 'Secret7Pass':
+        return f'{scheme}://bob:Secret7Pass/get.php?username=bob&password=Secret7Pass'
+    return f'{scheme}://bob:Secret7Pass@127.0.0.1:{port}/get.php?username=bob&password=Secret7Pass'
+
+
+def _ini_setting(section, key, scheme='http'):
+    def run(cli, tmp_path, url, monkeypatch):
+        path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = {url}\n')
+        db = [] if section == 'database' else ['--db', f'sqlite:///{tmp_path}/s.db']
+        return cli('--config', path, *db, 'config', '--check')
+    return scheme, run, f'[{section}] {key}'
+
+
+def _env_setting(name, scheme='http'):
+    def run(cli, tmp_path, url, monkeypatch):
+        monkeypatch.setenv(name, url)
+        return cli('--config', write_ini(tmp_path / 'c.ini', ''), 'config', '--check')
+    return scheme, run, name
+
+
+def _apprise(cli, tmp_path, url, monkeypatch):
+    path = write_ini(tmp_path / 'c.ini', f'[notify]\napprise_urls = tgram://bot/Secret7Tok {url}\n')
+    return cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+
+
+def _db_option(cli, tmp_path, url, monkeypatch):
+    return cli('--config', write_ini(tmp_path / 'c.ini', ''), '--db', url, 'status')
+
+
+def _download(cli, tmp_path, url, monkeypatch):
+    return cli('--db', f'sqlite:///{tmp_path}/s.db', 'download', url, tmp_path / 'x.mkv')
+
+
+def _m3u_download(cli, tmp_path, url, monkeypatch):
+    path = write_ini(tmp_path / 'c.ini', f'[m3u]\nfile_path = {tmp_path}/p.m3u\n')
+    return cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'm3u-download', '--url', url)
+
+
+def _playlist_line(cli, tmp_path, url, monkeypatch):
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Good (2000)\nhttp://h/movie/1.mkv\n'
+                        f'#EXTINF:-1 group-title="Movies",Film (2000)\n{url}\n', encoding='utf-8')
+    code, out, err = cli('--db', f'sqlite:///{tmp_path}/s.db', 'process', playlist, '--json')
+    return code, '\n'.join(json.loads(out)['malformed_samples']) + '\n', err
+
+
+URL_SETTINGS = {   # how each URL-taking setting is given, and what its error names it
+    'radarr url': _ini_setting('radarr', 'url'), 'sonarr url': _ini_setting('sonarr', 'url'),
+    'm3u url': _ini_setting('m3u', 'url'), 'xtream url': _ini_setting('xtream', 'url'),
+    'webhook_url': _ini_setting('notify', 'webhook_url'),
+    'healthcheck_url': _ini_setting('notify', 'healthcheck_url'),
+    'database url': _ini_setting('database', 'url', 'postgresql'),
+    'STALKEER_RADARR_URL': _env_setting('STALKEER_RADARR_URL'),
+    'STALKEER_M3U_URL': _env_setting('STALKEER_M3U_URL'),
+    'STALKEER_DATABASE_URL': _env_setting('STALKEER_DATABASE_URL', 'postgresql'),
+    'DATABASE_URL': _env_setting('DATABASE_URL', 'postgresql'),
+    'apprise_urls': ('json', _apprise, '[notify] apprise_urls: URL 2 of 2'),
+    '--db': ('postgresql', _db_option, '--db'),
+    'download URL': ('http', _download, None),
+    'm3u-download --url': ('http', _m3u_download, '--url'),
+    'playlist line': ('http', _playlist_line, 'line 4: '),
+}
+
+
+@pytest.mark.parametrize('port, says', BAD_PORTS)
+@pytest.mark.parametrize('setting', list(URL_SETTINGS))
+def test_every_url_setting_refuses_a_bad_port_in_the_same_words(setting, port, says, cli, tmp_path,
+                                                                monkeypatch):
+    """The port rule was written three times in three wordings (url_problem,
+    [database] url, apprise_urls): every URL stalkeer reads now says it as
+    port_problem does, each naming which setting or line it was, and never
+    the account in the URL (nor the port's text: with the '@' forgotten it is
+    the password)."""
+    scheme, run, named = URL_SETTINGS[setting]
+    url = _url_with_port(scheme, port)
+    code, out, err = run(cli, tmp_path, url, monkeypatch)
+    text = out + err
+    said = [line for line in text.splitlines() if f'{says}; {PORT_RULE}' in line]
+    assert said, (setting, text)
+    if named:
+        assert named in said[0], (setting, said)
+    assert code == 2 if setting != 'playlist line' else code == 0, (setting, text)
+    assert 'Secret7' not in text and 'Traceback' not in text, (setting, text)
 
 
 @pytest.mark.parametrize('urls, says', [

@@ -622,7 +622,7 @@ def test_config_check_names_a_bad_playlist_port_once(cli, tmp_path, monkeypatch,
     code, out, err = cli('--config', ini, 'config', '--check')
     assert code == 2
     assert len(err.strip().splitlines()) == 1, err
-    assert 'the port is not a number from 1 to 65535' in err
+    assert 'the port is not a number; a port is a number from 1 to 65535' in err
     assert out.rstrip().endswith('config check: 1 error(s)')
     assert_clean(out + err, 'UU1234567', 'PP1234567')
 
