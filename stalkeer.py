@@ -637,7 +637,9 @@ def _redact_urls_in(text: str) -> str:
 # no query or fragment, no whitespace or control characters. For it urlsplit and
 # urlunsplit change nothing, so redact_url splits it by hand (a dry run redacts
 # every plan line's URL twice; tests compare both ways on the shared playlists).
-_PLAIN_URL = _LazyPattern(r"(https?://[A-Za-z0-9._~%!$&'()*+,;=:-]+)(/[^?#\x00-\x20\x7f]*)?")
+# Its port is digits: in http://bob:Secret/x (the '@' forgotten) the "port" is
+# the password, which _redact_url_split masks.
+_PLAIN_URL = _LazyPattern(r"(https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::[0-9]*)?)(/[^?#\x00-\x20\x7f]*)?")
 
 
 def redact_url(url: str) -> str:
@@ -670,6 +672,11 @@ def _redact_url_split(url: str) -> str:
         # The user is half of the account, as a query's username= is: masked too.
         userinfo, host = netloc.rsplit('@', 1)
         netloc = (f'***:***@{host}' if ':' in userinfo else f'***@{host}')
+    # A port that is no number (port_problem) may be a password whose '@' was
+    # forgotten (http://bob:Secret/x), its "host" the user: masked as userinfo is.
+    _, colon, port = netloc.rpartition('@')[2].rpartition(':')
+    if colon and port and ']' not in port and not (port.isascii() and port.isdigit()):
+        netloc = netloc[:len(netloc) - len(port)] + '***' if '@' in netloc else '***:***'
     segments = parts.path.split('/')
     for i in _account_segments(segments):
         segments[i] = '***'
@@ -1247,6 +1254,19 @@ def url_problem(url: str) -> str | None:
             _URL_HEADS.clear()
         _URL_HEADS[head] = problem
     return problem or None
+
+
+def http_url_error(where: str, url: str, problem: str | None = None) -> str | None:
+    """The one error for a URL stalkeer must fetch over HTTP that it cannot
+    (url_problem, or ``problem`` a caller found besides): ``{where} must be an
+    http:// or https:// URL, got '<URL, account masked>' (<why>)``, or None when
+    it can be fetched. ``where`` names what gave it (the key, the STALKEER_*
+    variable, the option or argument). The URL keys, `m3u-download --url`,
+    the panel's address and `download URL` each had their wording of it."""
+    problem = url_problem(url) or problem
+    if not problem:
+        return None
+    return f'{where} must be an http:// or https:// URL, got {quoted_url(url)} ({problem})'
 
 
 def _head_problem(url: str) -> str:
@@ -1933,11 +1953,9 @@ class Config:
                               f'{redact(redact_url(first.strip()))!r} {continued_lines_note(more)}')
         # A space: no URL has one (requests would send it as %20); most likely
         # the start of an inline comment ('http://r:7878/ ; my radarr').
-        problem = url_problem(value) or ('a space in it' if re.search(r'\s', value) else None)
-        if problem or not re.match(r'(?i)https?://', value):
-            raise ConfigError(f'{where} must be an http:// or https:// URL, got '
-                              f'{quoted_url(value)}' + (f' ({problem})' if problem else '')
-                              + self._comment_hint(section, key))
+        error = http_url_error(where, value, 'a space in it' if re.search(r'\s', value) else None)
+        if error:
+            raise ConfigError(error + self._comment_hint(section, key))
         return value
 
     def unknown_keys(self) -> list[str]:
@@ -4771,9 +4789,9 @@ class PlaylistFetcher:
         url = url or s.url
         if not url:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
-        if not re.match(r'(?i)https?://', url) or url_problem(url):
-            raise ConfigError(f'{where} must be an http(s) URL, got {quoted_url(url)}'
-                              + (f' ({url_problem(url)})' if url_problem(url) else ''))
+        error = http_url_error(where, url)
+        if error:
+            raise ConfigError(error)
         register_url_secrets(url)
         folder = os.path.dirname(s.file_path) or '.'
         try:
@@ -8440,16 +8458,14 @@ class XtreamSettings:
             raise ConfigError(f'{cfg.where("xtream", "enabled")} = true needs a panel: set [xtream] url, '
                               'username and password (or a get.php?username=…&password=… [m3u] url)')
         if url:
-            problem = url_problem(url)
-            if not problem and urllib.parse.urlsplit(url).scheme.lower() not in ('http', 'https'):
-                problem = 'must be an http:// or https:// address'
-            if problem:
+            error = http_url_error(cfg.where('m3u', 'url') if derived else url_where, url)
+            if error:
                 # A panel taken from the get.php playlist URL is that setting's, and its
                 # mistake is said as [m3u] url's own check says it: `config --check`
                 # names it once (trial-16a F6).
                 if derived:
                     cfg.geturl('m3u', 'url')
-                raise ConfigError(f'{cfg.where("m3u", "url") if derived else url_where}: {problem}')
+                raise ConfigError(error)
             if not (username and password):
                 raise ConfigError(f'{url_where} is set without {account}')
         return cls(url or None, username, password, enabled, cfg.getnumber('xtream', 'timeout'), derived,
@@ -11611,11 +11627,9 @@ def cmd_config(app: App) -> int:
 def cmd_download(app: App) -> int:
     """One ad-hoc tracked download."""
     args = app.args
-    if not re.match(r'(?i)https?://', args.url):
-        raise StalkeerError(f'not an http(s) URL: {redact(args.url)}')
-    problem = url_problem(args.url)
-    if problem:
-        raise StalkeerError(problem)
+    error = http_url_error('download URL', args.url)
+    if error:
+        raise StalkeerError(error)
     register_url_secrets(args.url)
     given = destination = os.path.abspath(os.path.expanduser(args.dest))
     if os.path.isdir(destination) or args.dest.endswith(os.sep):

@@ -687,7 +687,7 @@ BAD_PORTS = [('0', 'the port is 0'), ('99999', 'the port is above 65535'),
 
 def _url_with_port(scheme, port):
     if port == 'Secret7Pass':
-        return f'{scheme}://bob:Secret7Pass/get.php?username=bob&password=Secret7Pass'
+        return f'{scheme}://Secret7User:Secret7Pass/x.mkv'
     return f'{scheme}://bob:Secret7Pass@127.0.0.1:{port}/get.php?username=bob&password=Secret7Pass'
 
 
@@ -703,7 +703,7 @@ def _env_setting(name, scheme='http'):
     def run(cli, tmp_path, url, monkeypatch):
         monkeypatch.setenv(name, url)
         return cli('--config', write_ini(tmp_path / 'c.ini', ''), 'config', '--check')
-    return scheme, run, name
+    return scheme, run, name if name == 'DATABASE_URL' else f'{name} (environment)'
 
 
 def _apprise(cli, tmp_path, url, monkeypatch):
@@ -769,6 +769,22 @@ def test_every_url_setting_refuses_a_bad_port_in_the_same_words(setting, port, s
         assert named in said[0], (setting, said)
     assert code == 2 if setting != 'playlist line' else code == 0, (setting, text)
     assert 'Secret7' not in text and 'Traceback' not in text, (setting, text)
+
+
+HTTP_URL_SETTINGS = [name for name, (scheme, _, _) in URL_SETTINGS.items()
+                     if scheme == 'http' and name not in ('playlist line',)]
+
+
+@pytest.mark.parametrize('setting', HTTP_URL_SETTINGS)
+def test_every_http_url_setting_refuses_another_scheme_in_the_same_words(setting, cli, tmp_path, monkeypatch):
+    """"http or https only" was said four ways (the URL keys, `m3u-download
+    --url`, the panel, `download URL`): http_url_error is the one wording."""
+    _, run, named = URL_SETTINGS[setting]
+    code, out, err = run(cli, tmp_path, 'ftp://Secret7User:Secret7Pass@h/x.mkv', monkeypatch)
+    says = (f"{named or 'download URL'} must be an http:// or https:// URL, got "
+            "'ftp://***:***@h/x.mkv' (URL is not http/https)")
+    assert code == 2 and f'stalkeer: error: {says}' in err.splitlines(), (setting, err)
+    assert 'Secret7' not in out + err
 
 
 @pytest.mark.parametrize('urls, says', [
