@@ -1715,6 +1715,17 @@ def misplaced_assignments(value: str) -> list[str]:
             if name.lower() in settings or _SECRET_NAME.search(name)]
 
 
+def error_key(message: str) -> tuple[str, str] | None:
+    """The (section, key) an error about a file's key is about: its message
+    starts with ``[section] key`` (Config.where), then a space, ':' or its end."""
+    if message.startswith('['):
+        section, _, rest = message[1:].partition('] ')
+        for key in DEFAULTS.get(section, ()):
+            if rest.startswith(key) and rest[len(key):len(key) + 1] in ('', ' ', ':'):
+                return section, key
+    return None
+
+
 class Config:
     """stalkeer.ini plus environment overrides, with typed, validated getters.
 
@@ -1808,6 +1819,17 @@ class Config:
         return (f" (the {mark!r} and what follows are part of the value: stalkeer reads no comment "
                 "after a value; put it on a line of its own)") if mark else ''
 
+    def explained(self, message: str) -> str:
+        """An error ``message`` as it is shown: when it is about a key of the
+        file (it starts with ``[section] key``) whose value looks like it holds
+        an inline comment, with the hint that the comment is part of the value.
+        Said here, where every error is shown (main(), `config --check`), so
+        that each key has it whatever getter or section check refused it: per
+        getter, [logging] level, [notify] on and [quality] preference had none."""
+        found = error_key(message)
+        hint = self._comment_hint(*found) if found else ''
+        return message + hint if hint and hint not in message else message
+
     def inline_comment_notes(self, but=()) -> list[str]:
         """One note per key of the file whose value looks like it holds an
         inline comment (inline_comment), its value not quoted; none for the
@@ -1853,7 +1875,7 @@ class Config:
         try:
             return parse_number(value, kind, minimum, maximum)
         except ValueError as exc:
-            raise ConfigError(f'{where} {exc}{self._comment_hint(section, key)}') from None
+            raise ConfigError(f'{where} {exc}') from None
 
     def getbool(self, section, key) -> bool:
         """A boolean key (BOOL_CONFIG_KEYS), spelled as _BOOL_SPELLINGS allows;
@@ -1862,8 +1884,7 @@ class Config:
         lowered = str(value).strip().lower()
         if lowered in _BOOL_SPELLINGS:
             return _BOOL_SPELLINGS[lowered]
-        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {quoted_value(value)}'
-                          + self._comment_hint(section, key))
+        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {quoted_value(value)}')
 
     def getswitch(self, section, key) -> str:
         """A key that is a boolean or ``auto`` (SWITCH_CONFIG_KEYS): 'auto',
@@ -1876,7 +1897,7 @@ class Config:
         if lowered in _BOOL_SPELLINGS:
             return 'true' if _BOOL_SPELLINGS[lowered] else 'false'
         raise ConfigError(f'{where} must be auto, true or false (or yes/no, on/off, 1/0), '
-                          f'got {quoted_value(value)}{self._comment_hint(section, key)}')
+                          f'got {quoted_value(value)}')
 
     def getheader(self, section, key) -> str:
         """A value sent in an HTTP header (API key, User-Agent): printable ASCII
@@ -1955,7 +1976,7 @@ class Config:
         # the start of an inline comment ('http://r:7878/ ; my radarr').
         error = http_url_error(where, value, 'a space in it' if re.search(r'\s', value) else None)
         if error:
-            raise ConfigError(error + self._comment_hint(section, key))
+            raise ConfigError(error)
         return value
 
     def unknown_keys(self) -> list[str]:
@@ -11274,11 +11295,11 @@ def progress_log_seconds(cfg: Config) -> float:
 
 def log_level(cfg: Config) -> int:
     """[logging] level as a logging level number. Raises ConfigError."""
-    level_name = (cfg.get('logging', 'level') or 'INFO').upper()
-    level = logging.getLevelName(level_name)
+    written = cfg.get('logging', 'level') or 'INFO'
+    level = logging.getLevelName(written.upper())
     if not isinstance(level, int):
         raise ConfigError(f'{cfg.where("logging", "level")} must be DEBUG, INFO, WARNING or ERROR, '
-                          f'got {quoted_value(level_name)}')
+                          f'got {quoted_value(written)}')
     return level
 
 
@@ -11583,6 +11604,7 @@ def cmd_config(app: App) -> int:
                 # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once;
                 # a check that found several (ConfigErrors) has each named.
                 for problem in getattr(exc, 'problems', None) or [str(exc)]:
+                    problem = cfg.explained(problem)
                     if problem not in problems:
                         problems.append(problem)
                 continue
@@ -11593,8 +11615,8 @@ def cmd_config(app: App) -> int:
         # STALKEER_* variable is only seen here.
         notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
         notes += cfg.empty_unknown_sections()
-        notes += cfg.inline_comment_notes(but={key for key, _ in cfg.key_checks()
-                                               if any(p.startswith(f'[{key[0]}] {key[1]} ') for p in problems)})
+        # A key whose error says it (Config.explained) gets no note besides.
+        notes += cfg.inline_comment_notes(but={error_key(p) for p in problems})
     if args.json:
         app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
                           'values': entries, 'errors': problems if args.check or problems else None,
@@ -11726,7 +11748,8 @@ class Rescanner:
                 try:
                     settings = ArrSettings.from_config(self.app.cfg, service)
                 except ConfigError as exc:
-                    log.warning('cannot ask %s to rescan: %s', service.capitalize(), exc)
+                    log.warning('cannot ask %s to rescan: %s', service.capitalize(),
+                                self.app.cfg.explained(str(exc)))
                     settings = None
                 self.clients[service] = None if settings is None or not settings.rescan else \
                     (RadarrClient if service == 'radarr' else SonarrClient)(settings)
@@ -14752,6 +14775,7 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     define_models()
     run = _Run(console)
+    cfg = None
     with _SignalHandlers(), _StrayErrorsLogged():
         try:
             # `config` reads past the file's mistakes and names them all (cmd_config).
@@ -14782,9 +14806,10 @@ def main(argv=None) -> int:
         except StalkeerError as exc:
             # `config` names every mistake found together; a command stops at the first.
             problems = getattr(exc, 'problems', None) if args.command == 'config' else None
-            for problem in (problems or [])[:-1]:
+            problems = [cfg.explained(p) if cfg else p for p in problems or [str(exc)]]
+            for problem in problems[:-1]:
                 console.error(problem)
-            return run.failed(exc.exit_code, problems[-1] if problems else str(exc))
+            return run.failed(exc.exit_code, problems[-1])
         except database_errors() as exc:
             # peewee's, and the drivers' own from the bulk paths' raw cursors (a
             # PostgreSQL deadlock was a traceback: trial-15c F3). Told as one line,

@@ -849,6 +849,42 @@ def test_an_inline_comment_is_part_of_the_value_and_the_error_says_so(cli, tmp_p
     assert err.rstrip().endswith(hint.format(';')) and 'Secret7' not in out + err
 
 
+# A value each key takes as it stands, to which the comment is added.
+_GOOD_VALUE = {('radarr', 'url'): 'http://r:7878', ('sonarr', 'url'): 'http://s:8989',
+               ('m3u', 'url'): 'http://p/get.php', ('xtream', 'url'): 'http://panel',
+               ('notify', 'webhook_url'): 'http://hook/x', ('notify', 'healthcheck_url'): 'http://hc/x',
+               ('notify', 'apprise_urls'): 'json://a/b', ('serve', 'allowed_hosts'): 'nas',
+               ('radarr', 'path_map'): '/a=/b', ('sonarr', 'path_map'): '/a=/b',
+               ('quality', 'languages'): 'EN', ('database', 'url'): 'sqlite:///s.db'}
+_COMMENTED_KEYS = [(section, key) for section, keys in stalkeer.DEFAULTS.items() for key in keys
+                   if (section, key) not in stalkeer._SECRET_CONFIG_KEYS]
+
+
+@pytest.mark.parametrize('mark', [';', '#'])
+@pytest.mark.parametrize('section, key', _COMMENTED_KEYS)
+def test_every_key_says_its_inline_comment(section, key, mark, cli, tmp_path):
+    """The hint was given per getter, and [logging] level, [notify] on and
+    [quality] preference had none: every key (secrets aside) whose value
+    holds an inline comment now has it said, by the key's error when the
+    comment makes the value wrong, else by a note; never neither, never both."""
+    good = _GOOD_VALUE.get((section, key)) or stalkeer.DEFAULTS[section][key] or 'x'
+    path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = {good} {mark} my comment\n')
+    db = [] if section == 'database' else ['--db', f'sqlite:///{tmp_path}/s.db']
+    code, out, err = cli('--config', path, *db, 'config', '--check')
+    assert 'Traceback' not in err
+    errors = [line for line in err.splitlines() if line.startswith(f'stalkeer: error: [{section}] {key}')]
+    notes = [line for line in out.splitlines() if line.startswith(f'note: [{section}] {key}: ')
+             and 'looks like an inline comment' in line]
+    hint = f'(the {mark!r} and what follows are part of the value: stalkeer reads no comment after a value; ' \
+           'put it on a line of its own)'
+    assert all(hint in line for line in errors), errors
+    assert bool(errors) != bool(notes), (errors, notes)
+    if errors and ((section, key) in stalkeer.NUMBER_LIMITS or (section, key) == ('logging', 'level')):
+        # A command that reads the key stops at the same line, the hint with it.
+        code, out, err = cli('--config', path, *db, 'status')
+        assert code == 2 and err.splitlines()[-1] == errors[0], (errors, err)
+
+
 def test_a_secret_may_hold_a_semicolon_or_a_hash(tmp_path):
     path = write_ini(tmp_path / 'c.ini', '[radarr]\napi_key = ab ;cd #ef\n[xtream]\npassword = p ;w\n')
     cfg = stalkeer.Config(str(path))
