@@ -8437,7 +8437,10 @@ class PanelEmpty(PanelError):
 class XtreamSettings:
     """The [xtream] section: the panel's base URL (no trailing slash), the account,
     ``enabled`` (auto/true/false) and the read timeout in seconds. ``derived``:
-    taken from a get.php [m3u] url."""
+    taken from a get.php [m3u] url. The ``*_source`` say where each value came
+    from, as errors name it (Config.where: the file's key, a STALKEER_*
+    variable, the [m3u] url holding the account): the panel's advice names
+    the setting to fix, not an [xtream] key the user never wrote."""
     url: str | None
     username: str
     password: str
@@ -8445,6 +8448,10 @@ class XtreamSettings:
     timeout: float = 120
     derived: bool = False
     info_refresh_hours: float = 24
+    url_source: str = '[xtream] url'
+    account_source: str = '[xtream] username and [xtream] password'
+    enabled_source: str = '[xtream] enabled'
+    timeout_source: str = '[xtream] timeout'
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'XtreamSettings':
@@ -8457,7 +8464,10 @@ class XtreamSettings:
         account = f'{cfg.where("xtream", "username")} and {cfg.where("xtream", "password")}'
         given = ' and '.join(cfg.where('xtream', key) for key, value in
                              (('username', username), ('password', password)) if value)
+        account_source = account
         if url:
+            if not (username or password):
+                account_source = f'the account in {url_where}'
             url, username, password = _panel_base(url, username, password, url_where)
         else:
             found = panel_from_playlist_url(cfg.get('m3u', 'url') or '')
@@ -8471,6 +8481,7 @@ class XtreamSettings:
             elif found:
                 url, username, password = found
                 derived = True
+                account_source = f'the account in {cfg.where("m3u", "url")}'
             elif username or password:
                 raise ConfigError(f'{given} {"are" if " and " in given else "is"} set without a '
                                   'panel: set [xtream] url '
@@ -8490,7 +8501,10 @@ class XtreamSettings:
             if not (username and password):
                 raise ConfigError(f'{url_where} is set without {account}')
         return cls(url or None, username, password, enabled, cfg.getnumber('xtream', 'timeout'), derived,
-                   cfg.getnumber('xtream', 'info_refresh_hours'))
+                   cfg.getnumber('xtream', 'info_refresh_hours'),
+                   url_source=cfg.where('m3u', 'url') if derived else url_where,
+                   account_source=account_source, enabled_source=cfg.where('xtream', 'enabled'),
+                   timeout_source=cfg.where('xtream', 'timeout'))
 
     @property
     def configured(self) -> bool:
@@ -8672,19 +8686,20 @@ class XtreamClient:
             send, lambda response: self._answer(response, what, read),
             self.attempts, self.backoff, self.sleep,
             timed_out=lambda: PanelError(f'{self.where} did not answer {what} within '
-                                         f'{self.settings.timeout:g}s ([xtream] timeout)'),
+                                         f'{self.settings.timeout:g}s ({self.settings.timeout_source})'),
             unreachable=lambda exc: PanelError(f'cannot reach {self.where}: {_connection_reason(exc)}'))
 
     def _answer(self, response, what: str, read):
         code = response.status_code
         if code in (401, 403):
-            raise PanelRefused(f'{self.where} refused the account (HTTP {code}): check [xtream] '
-                               'username and password, or whether the account is banned', f'HTTP {code}')
+            raise PanelRefused(f'{self.where} refused the account (HTTP {code}): check '
+                               f'{self.settings.account_source}, or whether the account is banned',
+                               f'HTTP {code}')
         if code == 404:
             if what != 'the account call' and self.account_answered:
                 raise PanelError(f'{self.where} answered 404 for {what}')
             raise PanelError(f'{self.where} answered 404 for {XTREAM_API}: not an Xtream Codes '
-                             'panel, or not at this URL ([xtream] url)')
+                             f'panel, or not at this URL ({self.settings.url_source})')
         if code >= 400:
             raise PanelError(f'{self.where} answered HTTP {code} for {what}')
         try:
@@ -8717,8 +8732,8 @@ class XtreamClient:
             raise PanelError(f'{self.where} answered the account call without "user_info" '
                              '(not an Xtream Codes panel?)')
         if xtream_count(info.get('auth')) != 1:
-            raise PanelRefused(f'{self.where} refused the account (auth 0): check [xtream] username '
-                               'and password (or the [m3u] url they come from)', 'auth 0')
+            raise PanelRefused(f'{self.where} refused the account (auth 0): check '
+                               f'{self.settings.account_source}', 'auth 0')
         status = xtream_text(info.get('status')) or None
         trial = xtream_count(info.get('is_trial'))
         expiry = _exp_date(info.get('exp_date'))
@@ -11927,7 +11942,8 @@ def fall_back_to_m3u(app: App, exc: Exception) -> None:
         age = f' (its file, {path}, is {format_duration(max(0.0, time.time() - os.path.getmtime(path)))} old)'
     except OSError:
         age = ''
-    log.warning('%s; reading the M3U playlist instead ([xtream] enabled = auto)%s', exc, age)
+    log.warning('%s; reading the M3U playlist instead (%s = auto)%s', exc,
+                app.cfg.where('xtream', 'enabled'), age)
 
 
 def keep_refusal(settings: XtreamSettings, exc: PanelRefused) -> None:
@@ -12007,8 +12023,8 @@ def cmd_process(app: App) -> int:
             # The account answers, the catalogue actions give nothing (API access to
             # VOD disabled by some resellers): under auto, the get.php playlist.
             if args.source == 'xtream' or client.settings.enabled == 'true':
-                raise PanelError(f'{exc} ([xtream] enabled = auto or false reads the M3U '
-                                 'playlist instead)') from None
+                raise PanelError(f'{exc} ({client.settings.enabled_source} = auto or false reads '
+                                 'the M3U playlist instead)') from None
             fall_back_to_m3u(app, exc)
     settings = PlaylistSettings.from_config(app.cfg)
     if args.download:
