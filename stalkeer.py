@@ -1278,9 +1278,23 @@ def _head_problem(url: str) -> str:
     if problem:
         return problem
     if parts.scheme.lower() not in ('http', 'https'):
-        return 'URL is not http/https'
+        return 'URL is not http/https' + _shown_scheme(url, parts.scheme)
     if not parts.hostname:
         return 'URL without a host'
+    return ''
+
+
+# Schemes named when written without '//' (javascript:alert(1)); any other
+# 'word:' may be the user of 'bob:pw@host' (urlsplit's scheme 'bob').
+_SCHEMES_WITHOUT_SLASHES = frozenset({'javascript', 'data', 'mailto', 'file', 'about'})
+
+
+def _shown_scheme(url: str, scheme: str) -> str:
+    """' but ftp:' when a refusal may name the scheme of ``url``: written as
+    ``scheme://`` or a known scheme (_SCHEMES_WITHOUT_SLASHES), else ''."""
+    if scheme and _URL_SCHEME.fullmatch(scheme) and (
+            url[len(scheme) + 1:].startswith('//') or scheme.lower() in _SCHEMES_WITHOUT_SLASHES):
+        return f' but {scheme.lower()}:'
     return ''
 
 
@@ -4496,12 +4510,9 @@ class Downloader:
 
 
 def _fetch_problem(url: str) -> str | None:
-    """Why the downloader can never fetch ``url`` (naming its scheme, never the
-    URL: it may hold the account), or None. Only http(s) is fetched."""
-    scheme, sep, _ = url.partition('://')
-    if not sep or scheme.lower() not in ('http', 'https'):
-        shown_scheme = clip(url.partition(':')[0], 20) if ':' in url else ''
-        return f'invalid URL (not an http(s) URL{f": {shown_scheme}:" if shown_scheme else ""})'
+    """Why the downloader can never fetch ``url`` (url_problem: naming its
+    scheme, never the URL: it may hold the account), or None. Only http(s) is
+    fetched."""
     problem = url_problem(url)
     return f'invalid URL ({problem})' if problem else None
 

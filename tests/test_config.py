@@ -782,7 +782,7 @@ def test_every_http_url_setting_refuses_another_scheme_in_the_same_words(setting
     _, run, named = URL_SETTINGS[setting]
     code, out, err = run(cli, tmp_path, 'ftp://Secret7User:Secret7Pass@h/x.mkv', monkeypatch)
     says = (f"{named or 'download URL'} must be an http:// or https:// URL, got "
-            "'ftp://***:***@h/x.mkv' (URL is not http/https)")
+            "'ftp://***:***@h/x.mkv' (URL is not http/https but ftp:)")
     assert code == 2 and f'stalkeer: error: {says}' in err.splitlines(), (setting, err)
     assert 'Secret7' not in out + err
 

@@ -647,3 +647,14 @@ def test_a_url_setting_without_a_scheme_is_never_quoted(cli, tmp_path, monkeypat
         assert 'not shown' in err, err
         if setting != '--db':
             monkeypatch.delenv(setting)
+
+
+@pytest.mark.parametrize('url', ['Secret7User:Secret7Pass@h/x.mkv', 'Secret7User:Secret7Pass',
+                                 'Secret7User:Secret7Pass@h:80/x.mkv'])
+def test_a_refused_scheme_is_named_only_when_written_as_one(url):
+    """urlsplit reads 'user:pass@host/x' (no scheme://) as scheme 'user': the
+    downloader's refusal named it ('not an http(s) URL: user:'). One rule now
+    (url_problem) names a scheme written as one (ftp://, javascript:) only."""
+    assert stalkeer.url_problem(url) == 'URL is not http/https'
+    assert stalkeer._fetch_problem(url) == 'invalid URL (URL is not http/https)'
+    assert stalkeer.url_problem('ftp://Secret7User:Secret7Pass@h/x') == 'URL is not http/https but ftp:'
