@@ -1298,6 +1298,16 @@ def _shown_scheme(url: str, scheme: str) -> str:
     return ''
 
 
+def space_problem(url: str) -> str:
+    """Why a URL setting holding a space or tab is refused, or '': no URL
+    holds one (requests would send it as %20, the database driver would take
+    it as part of the name). The one wording for the URL keys and [database]
+    url; a playlist line's URL is not a setting and may hold one."""
+    if re.search(r'\s', url):
+        return 'a space in the URL: no URL holds one, a space in a name is written %20'
+    return ''
+
+
 def split_problem(exc: ValueError) -> str:
     """What urllib.parse.urlsplit's ValueError means, in the one wording every
     URL's error uses; never its text, which may quote the URL."""
@@ -1986,9 +1996,9 @@ class Config:
             first, more = value.split('\n', 1)
             raise ConfigError(f'{where} must be one http:// or https:// URL, got '
                               f'{redact(redact_url(first.strip()))!r} {continued_lines_note(more)}')
-        # A space: no URL has one (requests would send it as %20); most likely
-        # the start of an inline comment ('http://r:7878/ ; my radarr').
-        error = http_url_error(where, value, 'a space in it' if re.search(r'\s', value) else None)
+        # A space: most likely the start of an inline comment ('http://r:7878/ ;
+        # my radarr'), which Config.explained then says.
+        error = http_url_error(where, value, space_problem(value))
         if error:
             raise ConfigError(error)
         return value
@@ -2613,12 +2623,11 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             path = os.path.join(base_dir, os.path.expanduser(path))
         return {'kind': 'sqlite', 'path': path}
     if scheme in ('postgresql', 'postgres', 'postgresql+psycopg2'):
-        if re.search(r'\s', url):
-            # No URL holds one (a name with a space is written %20); most likely an
-            # inline comment, which went on to 'database "test ; my db" does not
-            # exist' in every command while config --check only noted it (trial-17b).
-            raise ConfigError(f'{source}: a space in the URL (a comment after it? comments go on a '
-                              'line of their own; a space in a name is written %20)')
+        if space_problem(url):
+            # Most likely an inline comment (Config.explained says so), which went on
+            # to 'database "test ; my db" does not exist' in every command while
+            # config --check only noted it (trial-17b).
+            raise ConfigError(f'{source}: {space_problem(url)}')
         params = _database_url_params(parts.query, source)
         schema = params.pop('schema', None)
         if schema and not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', schema):

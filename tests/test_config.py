@@ -787,6 +787,20 @@ def test_every_http_url_setting_refuses_another_scheme_in_the_same_words(setting
     assert 'Secret7' not in out + err
 
 
+@pytest.mark.parametrize('setting', [name for name, (_, run, _) in URL_SETTINGS.items()
+                                     if run.__name__ == 'run' and name != 'apprise_urls'])
+def test_every_url_setting_refuses_a_space_in_the_same_words(setting, cli, tmp_path, monkeypatch):
+    """A space in a URL setting was 'a space in it' for the URL keys and 'a
+    space in the URL (a comment after it? …)' for [database] url: one rule,
+    space_problem; the inline-comment hint is Config.explained's."""
+    scheme, run, named = URL_SETTINGS[setting]
+    code, out, err = run(cli, tmp_path, f'{scheme}://Secret7User:Secret7Pass@h/my db', monkeypatch)
+    said = [line for line in err.splitlines() if 'a space in the URL: no URL holds one, a space in a name '
+            'is written %20' in line]
+    assert code == 2 and said and named in said[0], (setting, err)
+    assert 'Secret7' not in out + err
+
+
 @pytest.mark.parametrize('urls, says', [
     ('json://apprise.example:0/Secret7Tok\n  tgram://bot/Secret7Tok2', 'URL 1 of 2: the port is 0'),
     ('tgram://bot/Secret7Tok2, json://apprise.example:x9/Secret7Tok', 'URL 2 of 2: the port is not a number')])
@@ -808,7 +822,8 @@ def test_a_space_in_a_postgresql_url_is_refused(cli, tmp_path):
     path = write_ini(tmp_path / 'c.ini', '[database]\nurl = postgresql://bob:Secret7Pass@127.0.0.1/test ; my db\n')
     for command in (['status'], ['config', '--check']):
         code, out, err = cli('--config', path, *command)
-        assert code == 2 and 'stalkeer: error: [database] url: a space in the URL' in err, err
+        assert code == 2 and 'stalkeer: error: [database] url: a space in the URL: no URL holds one, a space ' \
+            "in a name is written %20 (the ';' and what follows are part of the value" in err, err
         assert 'Secret7' not in out + err
     assert stalkeer.parse_database_url(f'sqlite:///{tmp_path}/a b/x.db', str(tmp_path))['path'] == \
         f'{tmp_path}/a b/x.db'
@@ -835,7 +850,8 @@ def test_an_inline_comment_is_part_of_the_value_and_the_error_says_so(cli, tmp_p
         "stalkeer: error: [radarr] rescan must be true or false (or yes/no, on/off, 1/0), got "
         "'yes # sure'" + hint.format('#'),
         "stalkeer: error: [radarr] url must be an http:// or https:// URL, got "
-        "'http://***:***@r/x ; my radarr' (a space in it)" + hint.format(';')], err
+        "'http://***:***@r/x ; my radarr' (a space in the URL: no URL holds one, a space in a name is "
+        "written %20)" + hint.format(';')], err
     # A key that is fine as it stands gets a note; one whose error says it does not.
     assert "note: [downloads] movies_path: '#' in its value looks like an inline comment, which " \
            'stalkeer reads as part of the value (a password may hold ; or #): put comments on a line ' \
