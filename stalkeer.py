@@ -1263,6 +1263,8 @@ def http_url_error(where: str, url: str, problem: str | None = None) -> str | No
     it can be fetched. ``where`` names what gave it (the key, the STALKEER_*
     variable, the option or argument). The URL keys, `m3u-download --url`,
     the panel's address and `download URL` each had their wording of it."""
+    if not url.strip():
+        return f'{where} is empty: give an http:// or https:// URL'
     problem = url_problem(url) or problem
     if not problem:
         return None
@@ -4826,9 +4828,11 @@ class PlaylistFetcher:
 
     def fetch(self, url: str | None = None, archive: bool = True) -> FetchResult:
         s = self.settings
-        where = '--url' if url else s.url_source
-        url = url or s.url
-        if not url:
+        # An empty --url is the value in force, refused as empty (http_url_error),
+        # as an empty --db is: falling through to [m3u] url fetched another playlist.
+        where = '--url' if url is not None else s.url_source
+        url = s.url if url is None else url
+        if where != '--url' and not url:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
         error = http_url_error(where, url)
         if error:

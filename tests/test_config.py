@@ -801,6 +801,18 @@ def test_every_url_setting_refuses_a_space_in_the_same_words(setting, cli, tmp_p
     assert 'Secret7' not in out + err
 
 
+@pytest.mark.parametrize('setting', ['download URL', 'm3u-download --url'])
+def test_an_empty_url_argument_is_refused_as_empty(setting, cli, tmp_path, monkeypatch):
+    """`m3u-download --url ''` fell through to [m3u] url (another playlist
+    fetched), `download ''` said "got 'text without a scheme://'": an empty
+    value given is the value in force, refused as empty, as an empty --db is."""
+    _, run, named = URL_SETTINGS[setting]
+    monkeypatch.setenv('STALKEER_M3U_URL', 'http://127.0.0.1:9/get.php')
+    code, out, err = run(cli, tmp_path, '', monkeypatch)
+    assert code == 2 and err.splitlines() == [
+        f"stalkeer: error: {named or 'download URL'} is empty: give an http:// or https:// URL"], err
+
+
 @pytest.mark.parametrize('urls, says', [
     ('json://apprise.example:0/Secret7Tok\n  tgram://bot/Secret7Tok2', 'URL 1 of 2: the port is 0'),
     ('tgram://bot/Secret7Tok2, json://apprise.example:x9/Secret7Tok', 'URL 2 of 2: the port is not a number')])
