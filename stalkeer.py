@@ -1997,7 +1997,7 @@ class Config:
         if '\n' in value:      # an indented line under it: not the URL, maybe a secret
             first, more = value.split('\n', 1)
             raise ConfigError(f'{where} must be one http:// or https:// URL, got '
-                              f'{redact(redact_url(first.strip()))!r} {continued_lines_note(more)}')
+                              f'{quoted_url(first.strip())} {continued_lines_note(more)}')
         # A space: most likely the start of an inline comment ('http://r:7878/ ;
         # my radarr'), which Config.explained then says.
         error = http_url_error(where, value, space_problem(value))

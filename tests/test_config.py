@@ -813,6 +813,18 @@ def test_an_empty_url_argument_is_refused_as_empty(setting, cli, tmp_path, monke
         f"stalkeer: error: {named or 'download URL'} is empty: give an http:// or https:// URL"], err
 
 
+@pytest.mark.parametrize('section, key', sorted(stalkeer.URL_CONFIG_KEYS))
+def test_a_url_key_on_several_lines_quotes_no_text_without_a_scheme(section, key, cli, tmp_path):
+    """The error for a URL key continued by an indented line quoted its first
+    line as written when it was no URL (an API key pasted into url): quoted_url
+    as every other URL error."""
+    path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = Secret7ApiKey123\n  more = x\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2 and f'[{section}] {key} must be one http:// or https:// URL, got text without a ' \
+        'scheme://' in err, err
+    assert 'Secret7' not in out + err
+
+
 @pytest.mark.parametrize('urls, says', [
     ('json://apprise.example:0/Secret7Tok\n  tgram://bot/Secret7Tok2', 'URL 1 of 2: the port is 0'),
     ('tgram://bot/Secret7Tok2, json://apprise.example:x9/Secret7Tok', 'URL 2 of 2: the port is not a number')])
