@@ -526,7 +526,7 @@ def test_an_indented_line_continuing_a_one_line_key_is_never_shown(cli, tmp_path
     assert_clean(out + err, secret)
     assert "[radarr] timeout must be a number from 1 to 3600, got '10' (and 1 more line(s), not shown" in err
     assert "[radarr] rescan must be true or false (or yes/no, on/off, 1/0), got 'maybe' (and 1 more" in err
-    assert "got 'LOUD' (and 1 more line(s)" in err and "got 'sometimes' (and 1 more line(s)" in err
+    assert "got 'loud' (and 1 more line(s)" in err and "got 'sometimes' (and 1 more line(s)" in err
     assert '  timeout = 10  (and 1 more line(s), not shown: an indented line continues the value ' \
         'above it)  (file)' in out.splitlines()
     assert '  url = http://sonarr:8989  (and 1 more line(s), not shown' in out
