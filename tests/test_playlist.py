@@ -383,7 +383,7 @@ def test_a_line_that_is_no_usable_url_and_no_url_after_it_is_the_entry_link(afte
     at the EXTINF, as before."""
     es, st = parse_bytes(f'#EXTM3U\n#EXTINF:-1,Jaws (1975)\nrtmp://h/live/1\n{after}'.encode())
     assert [e.url for e in es] == urls
-    assert st.malformed_samples == ['line 2: URL is not http/https'] + samples
+    assert st.malformed_samples == ['line 2: URL is not http/https but rtmp:'] + samples
 
 
 def test_bare_urls_and_missing_header():
