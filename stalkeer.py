@@ -4827,15 +4827,6 @@ class FetchResult:
     removed_archives: list = dataclasses.field(default_factory=list)
 
 
-def looks_like_m3u(head: bytes) -> bool:
-    """A playlist starts with #EXTM3U (after a BOM/blank lines) or at least has #EXTINF lines.
-
-    Providers answer an expired account with an HTML page or a JSON error and
-    status 200; accepting that would wipe a good playlist."""
-    text = head.lstrip(b'\xef\xbb\xbf').lstrip()
-    return text[:7].upper() == b'#EXTM3U' or b'#EXTINF' in head
-
-
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:
     """Exponential backoff with jitter (so parallel clients do not retry in step);
     a server's Retry-After wins, up to the cap."""
@@ -4851,6 +4842,8 @@ class PlaylistFetcher:
         self.settings = settings
         self.session = session or requests.Session()
         self.session.headers['User-Agent'] = settings.user_agent
+        # Stored as sent, and its length checked against Content-Length.
+        self.session.headers['Accept-Encoding'] = 'identity'
         self.sleep = time.sleep
 
     def fetch(self, url: str | None = None, archive: bool = True) -> FetchResult:
@@ -4879,12 +4872,12 @@ class PlaylistFetcher:
                     break
                 except RetryableDownloadError as exc:
                     if attempt >= s.retry_attempts:
-                        raise PlaylistError(f'playlist download failed: {exc}') from None
+                        raise PlaylistError(f'playlist download failed: {exc}{_KEPT}') from None
                     delay = backoff_delay(attempt, s.backoff_base, s.backoff_max, exc.retry_after)
                     log.warning('playlist download: %s; retrying in %.1fs', exc, delay)
                     self.sleep(delay)
                 except DownloadError as exc:
-                    raise PlaylistError(f'playlist download failed: {exc}') from None
+                    raise PlaylistError(f'playlist download failed: {exc}{_KEPT}') from None
             os.replace(tmp, s.file_path)
             fsync_directory(folder)
         finally:
@@ -4915,27 +4908,29 @@ class PlaylistFetcher:
             if code != 200:
                 hint = ' (wrong username/password or expired subscription?)' if code in (401, 403) else ''
                 raise DownloadError(f'HTTP {code} {response.reason or ""}'.strip() + hint)
+            encoding = response.headers.get('Content-Encoding') or ''
+            if any(c.strip().lower() not in ('', 'identity') for c in encoding.split(',')):
+                # Asked for as is (Accept-Encoding: identity), as the downloader
+                # does: decoded by requests, the body was checked against the
+                # encoded Content-Length ("got 12196 of 1980 bytes", trial-18a F8).
+                raise DownloadError(f'the server sent the playlist encoded (Content-Encoding: '
+                                    f'{clip(encoding, 40)}) although stalkeer asks for it as is '
+                                    '(Accept-Encoding: identity)')
             length = response.headers.get('Content-Length')
             if length and length.isdigit() and int(length) > s.max_file_size:
                 raise DownloadError(f'the playlist is {human_bytes(int(length))}, over '
                                     f'{s.max_size_source} ({human_bytes(s.max_file_size)})')
             size = 0
             head = b''
-            # Whether an #EXTINF line came (looked for until one did: the first
-            # chunk of any real playlist): '#EXTM3U' and nothing else (what some
-            # panels answer an account without VOD) would replace the playlist
-            # with one that `process` refuses.
-            entry, tail = False, b''
             try:
                 with open(tmp, 'wb', opener=private_opener) as fh:
                     for chunk in response.iter_content(CHUNK_SIZE):
-                        if len(head) < 65536:
-                            head += chunk[:65536 - len(head)]
-                            if len(head) >= 65536 and (not looks_like_m3u(head) or not_text(head)):
-                                raise DownloadError(_not_m3u_message(head))
-                        if not entry:
-                            window = tail + chunk
-                            entry, tail = b'#EXTINF' in window.upper(), window[-7:]
+                        if len(head) < _SNIFF_BYTES:
+                            head += chunk[:_SNIFF_BYTES - len(head)]
+                            # Binary data is refused as soon as its first block is in
+                            # (process's first check, playlist_refusal), not downloaded whole.
+                            if len(head) >= _SNIFF_BYTES and not_text(head):
+                                raise DownloadError(_not_m3u_message(head, 'not text', not_text(head)))
                         size += len(chunk)
                         if size > s.max_file_size:
                             raise DownloadError(f'the playlist is larger than {s.max_size_source} '
@@ -4949,11 +4944,12 @@ class PlaylistFetcher:
                 raise DownloadError(f'cannot write {tmp}: {exc.strerror}') from None
             if length and length.isdigit() and size != int(length):
                 raise RetryableDownloadError(f'got {size} of {length} bytes')
-            if not looks_like_m3u(head) or not_text(head):
-                raise DownloadError(_not_m3u_message(head))
-            if not entry:
-                raise DownloadError('the provider sent an M3U playlist without a single entry (no #EXTINF '
-                                    'line); the current playlist was kept')
+            # What process would refuse (an HTML page, binary data, #EXTM3U alone,
+            # #EXTINF lines without their URL) must not replace a good playlist:
+            # judged by process's own rules, on the file as saved.
+            refusal = playlist_refusal(head, tmp)
+            if refusal is not None:
+                raise DownloadError(_not_m3u_message(head, refusal[0], refusal[1]))
             return size
 
     def _archive(self):
@@ -4976,20 +4972,22 @@ class PlaylistFetcher:
         return target, rotate_archives(s.archive_dir, s.file_path, s.retention_count)
 
 
-def _not_m3u_message(head: bytes) -> str:
-    sample = head.lstrip()[:200].decode('utf-8', 'replace').lower()
-    binary = not_text(head)
-    if binary:
-        kind = binary.split(':')[0]         # 'gzip-compressed data', 'binary data'…
-    elif '<html' in sample or '<!doctype' in sample:
-        kind = 'an HTML page'
-    elif sample.startswith(('{', '[')):
-        kind = 'JSON'
-    elif not sample.strip():
-        kind = 'an empty file'
-    else:
-        kind = 'something else'
-    return f'the provider sent {kind}, not an M3U playlist; the current playlist was kept'
+# How every refusal of a downloaded playlist ends (the HTTP 500 one did not: trial-18a F8).
+_KEPT = '; the current playlist was kept'
+
+
+def _not_m3u_message(head: bytes, kind: str, why: str) -> str:
+    """What m3u-download says of an answer playlist_refusal() refused (kind,
+    why): process's reason, with what the answer is when that is plain (the
+    login page or JSON error of an expired account)."""
+    if kind == 'not text':
+        return f'the provider sent no text playlist ({why})'
+    sample = head.lstrip(codecs.BOM_UTF8).lstrip()[:200].decode('utf-8', 'replace').lower()
+    if '<html' in sample or '<!doctype' in sample:
+        return f'the provider sent an HTML page, not an M3U playlist ({why})'
+    if sample.startswith(('{', '[')):
+        return f'the provider sent JSON, not an M3U playlist ({why})'
+    return f'the provider sent no playlist entries ({why})'
 
 
 def list_archives(archive_dir: str | None, file_path: str) -> list[tuple[str, int, float]]:
@@ -5334,6 +5332,39 @@ def no_entries_reason(head: bytes, size: int, summary) -> str:
     if not summary.header_missing:
         return 'it holds the #EXTM3U header but no #EXTINF entry'
     return 'it holds no #EXTINF line, so it is not an M3U playlist'
+
+
+def playlist_refusal(head: bytes, path: str, *, whole: bool = True) -> tuple[str, str, ParseStats] | None:
+    """Why `process` refuses the playlist file at ``path`` before storing
+    anything, or None when it may hold an entry: the one judgement `process`
+    and `m3u-download` share (m3u-download refused UTF-16 files process reads,
+    and saved over a good playlist one with #EXTINF lines but no entry that
+    process then refused: trial-18a F2, F6). ``head`` is the file's first
+    _SNIFF_BYTES (read_head). Returns (kind, why, stats): kind 'not text'
+    ("is not a text playlist (WHY)", not_text) or 'no entries' ("no playlist
+    entries: WHY", no_entries_reason: not one #EXTINF line followed by its
+    http(s) URL); stats what the read counted. ``whole`` False judges only
+    what the head settles (process: a larger file, or one with an #EXTINF,
+    is left to the import's own read, which finds the same); True reads the
+    file up to its first entry (all of it when there is none)."""
+    why = not_text(head)
+    if why:
+        return 'not text', why, ParseStats()
+    small = len(head) < _SNIFF_BYTES
+    if not whole and not (small and not _has_extinf(head)):
+        return None
+    stats = ParseStats()
+    try:
+        with (io.BytesIO(head) if small else open(path, 'rb')) as raw:
+            size = len(head) if small else os.fstat(raw.fileno()).st_size
+            entries = iter_playlist(bom_as_text(io.BufferedReader(raw), path), stats)
+            found = next(entries, None) is not None
+            entries.close()
+    except OSError as exc:
+        raise PlaylistError(f'cannot read playlist {path}: {exc.strerror}') from None
+    if found:
+        return None
+    return 'no entries', no_entries_reason(head, size, stats), stats
 
 
 def _has_extinf(head: bytes) -> bool:
@@ -12237,19 +12268,17 @@ def cmd_process(app: App) -> int:
         raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
     head = read_head(path)
-    why = not_text(head)
-    if why:
-        raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
-    if len(head) < _SNIFF_BYTES and not _has_extinf(head):
-        # The whole file is in hand, and no entry can be in it (empty, a BOM,
-        # only #EXTM3U): refused before the database is opened, or even
-        # created. (One with an #EXTINF is left to the read: the skip of an
-        # unchanged playlist parses no line.)
-        stats = ParseStats()
-        if next(iter_playlist(bom_as_text(io.BufferedReader(io.BytesIO(head)), path), stats), None) is None:
-            app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
-            raise PlaylistError(f'no playlist entries in {path}: {no_entries_reason(head, len(head), stats)}'
-                                '; nothing in the database was changed')
+    # A small file without any #EXTINF, whose whole is in hand and can hold no
+    # entry (empty, a BOM, only #EXTM3U), is refused before the database is
+    # opened, or even created. (One with an #EXTINF is left to the read: the
+    # skip of an unchanged playlist parses no line.)
+    refusal = playlist_refusal(head, path, whole=False)
+    if refusal is not None:
+        kind, why, stats = refusal
+        if kind == 'not text':
+            raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
+        app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
+        raise PlaylistError(f'no playlist entries in {path}: {why}; nothing in the database was changed')
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:

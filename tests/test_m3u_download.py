@@ -1,5 +1,6 @@
 """m3u-download: fetch, validate, replace atomically, archive and rotate."""
 
+import codecs
 import gzip
 import os
 
@@ -51,16 +52,31 @@ def test_no_archive_flag(server, cli, ini, tmp_path):
 
 
 @pytest.mark.parametrize('body, kind', [
-    (b'<!DOCTYPE html><html><body>Your subscription expired</body></html>', 'an HTML page'),
-    (b'{"user_info": {"auth": 0}}', 'JSON'),
-    (b'', 'an empty file'),
-    (payload(200_000), 'binary data'),
-    (gzip.compress(PLAYLIST), 'gzip-compressed data'),    # a .gz served as is, not Content-Encoding
-    (b'Login required. ' * 5000, 'something else'),
+    (b'<!DOCTYPE html><html><body>Your subscription expired</body></html>',
+     'an HTML page, not an M3U playlist (1 malformed line and not one entry'),
+    (b'{"user_info": {"auth": 0}}', 'JSON, not an M3U playlist (1 malformed line and not one entry'),
+    (b'', 'no playlist entries (the file is empty (0 bytes))'),
+    (payload(200_000), 'no text playlist (binary data: '),
+    (gzip.compress(PLAYLIST), 'no text playlist (gzip-compressed data'),    # a .gz served as is
+    # What process says of them, not "something else" (trial-18a F8).
+    (b'Login required. ' * 5000, 'no playlist entries (1 malformed line and not one entry'),
+    (b'# nothing here today\n', 'no playlist entries (it holds no #EXTINF line, so it is not an M3U playlist)'),
+    (b'\xef\xbb\xbf', 'no playlist entries (it holds only a UTF-8 byte order mark)'),
+    (b'\n\n\n', 'no playlist entries (it holds only blank lines)'),
     # A header, or a byte order mark, before binary data does not make it a playlist.
-    (b'#EXTM3U\n' + bytes(100_000), 'binary data'),
-    (b'#EXTM3U\n' + bytes(1000), 'binary data'),
-    (b'\xef\xbb\xbf' + bytes(100_000), 'binary data after a UTF-8 byte order mark'),
+    (b'#EXTM3U\n' + bytes(100_000), 'no text playlist (binary data'),
+    (b'#EXTM3U\n' + bytes(1000), 'no text playlist (binary data'),
+    (b'\xef\xbb\xbf' + bytes(100_000), 'no text playlist (binary data after a UTF-8 byte order mark'),
+    (codecs.BOM_UTF16_BE + bytes(1000), 'no text playlist (binary data after a UTF-16 byte order mark'),
+    # #EXTINF lines, but not one followed by its http(s) URL: process refuses it
+    # (trial-18a F6), so it must not replace a good playlist.
+    (b'#EXTM3U\n#EXTINF:-1,Heat (1995)\nrtmp://h/1.mkv\n#EXTINF:-1,Alien (1979)\n\n',
+     'no playlist entries (2 malformed lines and not one entry (an #EXTINF line, then its http(s) URL)'),
+    (b'#EXTM3U\n#EXTINF:-1,Heat (1995)\n#EXTINF:-1,Alien (1979)\n',
+     'no playlist entries (2 malformed lines and not one entry'),
+    # The same past the first 64 KiB (read whole, not only its first block).
+    (b'#EXTM3U\n' + b'#EXTINF:-1,Heat (1995)\nftp://h/1.mkv\n' * 3000,
+     'no playlist entries (3000 malformed lines and not one entry'),
 ])
 def test_invalid_download_keeps_the_current_playlist(body, kind, server, cli, ini, tmp_path):
     good = server.add('good.m3u', PLAYLIST)
@@ -68,7 +84,8 @@ def test_invalid_download_keeps_the_current_playlist(body, kind, server, cli, in
     bad = server.add('bad.m3u', body, content_type='text/plain')
     code, out, err = fetch(cli, ini, bad)
     assert code == 2
-    assert f'the provider sent {kind}, not an M3U playlist' in err
+    assert f'stalkeer: error: playlist download failed: the provider sent {kind}' in err, err
+    assert err.endswith('; the current playlist was kept\n'), err
     assert len(err.strip().splitlines()) == 1
     assert sha256(tmp_path / 'data' / 'playlist.m3u') == sha256(PLAYLIST)
     assert not (tmp_path / 'data' / 'archive').exists()
@@ -83,12 +100,54 @@ def test_a_playlist_without_entries_keeps_the_current_playlist(body, server, cli
     good = server.add('good.m3u', PLAYLIST)
     assert fetch(cli, ini, good, '--no-archive')[0] == 0
     code, out, err = fetch(cli, ini, server.add('bad.m3u', body))
-    assert code == 2 and err == ('stalkeer: error: playlist download failed: the provider sent an M3U '
-                                 'playlist without a single entry (no #EXTINF line); the current playlist '
-                                 'was kept\n'), err
+    assert code == 2 and err == ('stalkeer: error: playlist download failed: the provider sent no playlist '
+                                 'entries (it holds the #EXTM3U header but no #EXTINF entry); the current '
+                                 'playlist was kept\n'), err
     assert sha256(tmp_path / 'data' / 'playlist.m3u') == sha256(PLAYLIST)
     assert not (tmp_path / 'data' / 'archive').exists()
     assert not [n for n in os.listdir(tmp_path / 'data') if 'stalkeer-download' in n]
+
+
+@pytest.mark.parametrize('mark, codec', [(codecs.BOM_UTF16_LE, 'utf-16-le'), (codecs.BOM_UTF16_BE, 'utf-16-be'),
+                                         (codecs.BOM_UTF32_LE, 'utf-32-le'), (codecs.BOM_UTF32_BE, 'utf-32-be'),
+                                         (codecs.BOM_UTF8, 'utf-8')])
+def test_a_playlist_process_reads_is_accepted(mark, codec, server, cli, ini, tmp_path):
+    """UTF-16 and UTF-32 with a byte order mark, which process reads, were refused
+    as "something else" (trial-18a F2): the same rules judge both."""
+    body = mark + PLAYLIST.decode().encode(codec)
+    code, out, err = fetch(cli, ini, server.add('wide.m3u', body), '--no-archive')
+    assert code == 0, err
+    saved = tmp_path / 'data' / 'playlist.m3u'
+    assert sha256(saved) == sha256(body)
+    code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', 'process')
+    assert code == 0 and 'entries' in out, err
+
+
+def test_an_entry_after_the_first_block_is_enough(server, cli, ini, tmp_path):
+    """process reads a playlist whose first 64 KiB are directives and junk: so does m3u-download."""
+    body = b'#EXTM3U\n' + b'#EXTVLCOPT:x=y\n' * 6000 + b'#EXTINF:-1,Heat (1995)\nhttp://h/1.mkv\n'
+    code, out, err = fetch(cli, ini, server.add('late.m3u', body), '--no-archive')
+    assert code == 0, err
+    assert sha256(tmp_path / 'data' / 'playlist.m3u') == sha256(body)
+
+
+@pytest.mark.parametrize('fault, said', [
+    ({'status': 500}, 'playlist download failed: HTTP 500; the current playlist was kept\n'),
+    ({'content_encoding': 'gzip'}, 'playlist download failed: the server sent the playlist encoded '
+                                   '(Content-Encoding: gzip) although stalkeer asks for it as is '
+                                   '(Accept-Encoding: identity); the current playlist was kept\n'),
+])
+def test_every_refusal_says_the_playlist_was_kept(fault, said, server, cli, ini, tmp_path):
+    """HTTP 500 did not say it (trial-18a F8); a gzip answer said "got 12196 of 1980 bytes"."""
+    good = server.add('good.m3u', PLAYLIST)
+    assert fetch(cli, ini, good, '--no-archive')[0] == 0
+    body = gzip.compress(PLAYLIST) if 'content_encoding' in fault else PLAYLIST
+    url = server.add('bad.m3u', body)
+    server.fault('bad.m3u', **fault)
+    code, out, err = fetch(cli, ini, url)
+    assert code == 2 and err.endswith('\nstalkeer: error: ' + said) or err == 'stalkeer: error: ' + said, err
+    assert sha256(tmp_path / 'data' / 'playlist.m3u') == sha256(PLAYLIST)
+    assert server.gets('bad.m3u')[-1].accept_encoding == 'identity'
 
 
 def test_wrong_credentials(server, cli, ini):
