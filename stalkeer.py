@@ -1940,8 +1940,9 @@ class Config:
 
     def getpath(self, section, key) -> str | None:
         """A path; relative ones are resolved against the config file's folder.
-        ConfigError naming the key for a control character (NUL included), and
-        for a folder key (_FOLDER_CONFIG_KEYS) that names an existing non-folder."""
+        ConfigError naming the key for a control character (NUL included), for
+        a folder key (_FOLDER_CONFIG_KEYS) that names an existing non-folder, and
+        for a file key (_FILE_CONFIG_KEYS) that names an existing folder."""
         value, where = self._source(section, key)
         value = (value or '').strip()
         if not value:
@@ -1956,6 +1957,8 @@ class Config:
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
         if (section, key) in _FOLDER_CONFIG_KEYS and os.path.exists(path) and not os.path.isdir(path):
             raise ConfigError(f'{where} must be a folder, but {path} is a file')
+        if (section, key) in _FILE_CONFIG_KEYS and os.path.isdir(path):
+            raise ConfigError(f'{where} must be a file, but {path} is a folder')
         return path
 
     # -- checks ---------------------------------------------------------------
@@ -4863,6 +4866,10 @@ class PlaylistFetcher:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             raise PlaylistError(f'cannot create {folder}: {exc.strerror}') from None
+        if os.path.isdir(s.file_path):
+            # Said before the download, not as a traceback after it (trial-18a F5).
+            raise PlaylistError(f'the playlist {s.file_path} is a folder, not a file: set [m3u] file_path '
+                                'to a file name')
         tmp = f'{s.file_path}.stalkeer-download'
         started = time.monotonic()
         try:
@@ -4878,7 +4885,10 @@ class PlaylistFetcher:
                     self.sleep(delay)
                 except DownloadError as exc:
                     raise PlaylistError(f'playlist download failed: {exc}{_KEPT}') from None
-            os.replace(tmp, s.file_path)
+            try:
+                os.replace(tmp, s.file_path)
+            except OSError as exc:
+                raise PlaylistError(f'cannot replace the playlist {s.file_path}: {exc.strerror}{_KEPT}') from None
             fsync_directory(folder)
         finally:
             if os.path.exists(tmp):
@@ -11732,6 +11742,9 @@ _PATH_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_
 # Of those, the ones that name a folder.
 _FOLDER_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_path'),
                                  ('downloads', 'tvshows_path'), ('m3u', 'archive_dir')})
+# And the ones that name a file: a folder there failed only when written to
+# (m3u-download: a traceback after the whole download, trial-18a F5).
+_FILE_CONFIG_KEYS = _PATH_CONFIG_KEYS - _FOLDER_CONFIG_KEYS
 
 
 def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | None:

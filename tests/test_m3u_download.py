@@ -256,3 +256,31 @@ def test_the_size_cap_is_named_where_it_came_from(server, cli, ini, monkeypatch)
     monkeypatch.setenv('STALKEER_M3U_MAX_FILE_SIZE_MB', '1')
     code, out, err = fetch(cli, ini, url)
     assert code == 2 and 'over STALKEER_M3U_MAX_FILE_SIZE_MB (environment) (1.0 MiB)' in err, err
+
+
+@pytest.mark.parametrize('command', [['m3u-download', '--url', 'URL'], ['process', '--download'],
+                                     ['config', '--check'], ['status']])
+def test_a_file_path_naming_a_folder_is_a_setup_error(command, server, cli, ini, tmp_path):
+    """A folder at [m3u] file_path was written to after the whole download: a
+    traceback, exit 1 (trial-18a F5). Now one line naming the key, exit 2, as
+    archive_dir naming a file is; nothing is requested."""
+    (tmp_path / 'data' / 'playlist.m3u').mkdir(parents=True)
+    url = server.add('good.m3u', PLAYLIST)
+    argv = [url if a == 'URL' else a for a in command]
+    code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', *argv)
+    assert code == 2 and 'Traceback' not in err, err
+    lines = [line for line in (out + err).splitlines() if 'must be a file' in line]
+    assert len(lines) == 1 and f'must be a file, but {tmp_path}/data/playlist.m3u is a folder' in lines[0], \
+        out + err
+    assert server.gets('good.m3u') == []
+    assert (tmp_path / 'data' / 'playlist.m3u').is_dir()
+    assert not [n for n in os.listdir(tmp_path / 'data') if 'stalkeer-download' in n]
+
+
+def test_logging_file_naming_a_folder_is_a_setup_error(cli, ini, tmp_path):
+    (tmp_path / 'logs').mkdir()
+    ini.write_text(ini.read_text() + '[logging]\nfile = logs\n')
+    for argv in (['config', '--check'], ['status']):
+        code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', *argv)
+        assert code == 2 and 'Traceback' not in err
+        assert f'must be a file, but {tmp_path}/logs is a folder' in out + err, out + err
