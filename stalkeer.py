@@ -292,6 +292,12 @@ class DatabaseError(StalkeerError):
     """The database cannot be opened or answered with an error."""
 
 
+class ImportLockLost(DatabaseError):
+    """The import lock file this import holds is no longer at its path (removed
+    or replaced): another import may run alongside, so this one stops,
+    incomplete (import_lock)."""
+
+
 class DownloadError(StalkeerError):
     """A download failed; ``retryable`` says whether trying again may help."""
     exit_code = EXIT_FAILED
@@ -2889,6 +2895,20 @@ def _open_import_lock(path: str) -> int:
     return fd
 
 
+def _lock_is_at_path(path: str, fd: int) -> bool:
+    """Whether ``path`` still names the file open as ``fd`` (same device and
+    inode; not followed if a symlink): a flock on a file that was unlinked or
+    replaced guards nothing, since the next import creates a new file at the
+    path and locks that one (trial-18a F1: a removed lock let two imports
+    overlap)."""
+    try:
+        at_path = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    held = os.fstat(fd)
+    return (at_path.st_dev, at_path.st_ino) == (held.st_dev, held.st_ino)
+
+
 def _import_lock_message(path: str, what: str) -> str:
     return (f'cannot use the import lock {path}: it is {what}, not a file stalkeer created; '
             'remove it (the next import creates the file again)'
@@ -2906,7 +2926,18 @@ def import_lock(db):
     PostgreSQL: a session advisory lock, for every machine sharing the
     database's ?schema= (one schema's import does not hold up another's). SQLite: flock(2) on DATABASE-import.lock beside the file (the
     lock dies with the process), named after the file's real path (import_lock_path).
-    Both are released at the run's end, or when the process or its connection dies."""
+    Both are released at the run's end, or when the process or its connection dies.
+
+    Yields ``check()``, which raises ImportLockLost once the lock no longer
+    keeps other imports out; the holder calls it before each batch it stores
+    (PlaylistIngest.check_lock). SQLite's lock is a file that anyone can
+    remove (a tmp cleaner, a user deleting "stale" *.lock files), and the
+    next import then created a new file and went ahead alongside (trial-18a
+    F1): a lock taken is kept only when the path still names the locked
+    file (else the file is opened again and locked anew), and the holder
+    stops when its file left the path. PostgreSQL's advisory lock cannot be
+    removed under its session: check() does nothing."""
+    check = lambda: None  # noqa: E731
     if is_postgres(db):
         def take() -> bool:
             return bool(db.execute_sql('SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))',
@@ -2923,20 +2954,36 @@ def import_lock(db):
         fd = _open_import_lock(path)
 
         def take() -> bool:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                return False
+            nonlocal fd
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False
+                if _lock_is_at_path(path, fd):
+                    return True
+                # Removed or replaced while this run waited: the lock that
+                # counts is the file at the path now.
+                os.close(fd)
+                fd = -1
+                fd = _open_import_lock(path)
 
         def release() -> None:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
+
+        def check() -> None:
+            if not _lock_is_at_path(path, fd):
+                raise ImportLockLost(
+                    f'the import lock {path} was removed or replaced while this import ran, so '
+                    'another import may have run alongside: this import stopped and did not complete; '
+                    'leave the lock file in place and run process again')
     try:
         if not take():
             log.warning('another instance is importing into this database: waiting for it to finish')
             while not take():
                 time.sleep(IMPORT_LOCK_POLL)
-        yield
+        yield check
     finally:
         release()
 
@@ -7131,6 +7178,10 @@ class PlaylistIngest:
         # A read that finds no entry stores nothing, so the record of the last
         # complete import is still true and stays (an empty file cleared it).
         self.before_storing: Callable[[], None] | None = None
+        # Called before each batch is stored and before lines are marked gone:
+        # import_lock's check(), which stops an import whose lock was removed
+        # (another import may be running alongside).
+        self.check_lock: Callable[[], None] | None = None
 
     # processed_lines.source of the lines this ingest writes, and the present lines
     # of that source a complete read marks gone when it did not see them (rows
@@ -7343,6 +7394,8 @@ class PlaylistIngest:
     def _about_to_store(self) -> None:
         """Call before_storing, once: before the first batch's lookups (an Xtream
         read moves rows there) and writes."""
+        if self.check_lock is not None and not self.dry_run:
+            self.check_lock()
         if self.before_storing is not None and not self.dry_run:
             begin, self.before_storing = self.before_storing, None
             begin()
@@ -7500,6 +7553,8 @@ class PlaylistIngest:
         """Mark the present lines matching ``where`` that are not in ``seen``
         (line hashes; with ``by_id``, the ids of the stored rows this run's
         lines found) as gone; how many."""
+        if self.check_lock is not None and not self.dry_run:
+            self.check_lock()
         PL = ProcessedLine
         present = PL.missing_since.is_null() & PL.line_hash.is_null(False) & (where)
         # A plain cursor: building a peewee row per line was 1 s of a 2.4 s re-run.
@@ -7854,6 +7909,10 @@ class ImportPointer:
                                & (PI.epoch == self.epoch)).execute())
             if not done:
                 self.invalidate()
+                # Its lines are stored, maybe over another import's (one that
+                # overlapped): the record says "did not complete", never
+                # "complete" with no completed_at (trial-18a F1).
+                PI.update(line_count=None, max_line_id=None).where(PI.source == self.source).execute()
 
 
 # What a skipped re-run reports as the last import read it: the same file gives
@@ -11615,13 +11674,14 @@ class App:
         self._progress = None
         self._held = contextlib.ExitStack()     # what the run holds until it ends
         self._imports_locked = False
+        self.import_lock_check = None   # import_lock's check(), once the lock is held
 
     def lock_imports(self) -> None:
         """Hold the database's import lock (import_lock) until the run ends;
         taken once, however many imports the run makes."""
         if not self._imports_locked:
             db = self.open_db()
-            self._held.enter_context(import_lock(db))
+            self.import_lock_check = self._held.enter_context(import_lock(db))
             self._imports_locked = True
             # An import killed with processed_lines' indexes down (a first
             # import's, PlaylistIngest._drop_indexes) while this run's start
@@ -12214,6 +12274,7 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
     announce_account(app, client, account)
     ingest = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run, limit=args.limit,
                           can_read_db=can_read_db)
+    ingest.check_lock = app.import_lock_check
     if not args.dry_run:
         # The panel's lines may replace the playlist's: no "unchanged" skip of
         # the playlist holds across an import that stored any. One that stored
@@ -12319,6 +12380,7 @@ def cmd_process(app: App) -> int:
         summary = None
         ingest = PlaylistIngest(line_filter, force=args.force, dry_run=args.dry_run, limit=args.limit,
                                 can_read_db=can_read_db, parse_worker=parse_worker)
+        ingest.check_lock = app.import_lock_check
         if pointer is not None:
             # Begun when the first batch is stored, not before the read: a file
             # that turns out to hold no entry (empty, a BOM, only #EXTM3U) is

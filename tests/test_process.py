@@ -1176,3 +1176,120 @@ def test_a_killed_postgresql_connection_is_named_by_its_real_cause(cli, tmp_path
                      r'|terminating connection due to administrator command)', err), err
     # What to do now, as after a Ctrl-C (trial-16a F9): the batches committed stay.
     assert err.endswith('; the lines stored so far are kept; run process again\n'), err
+
+
+# ---- a removed import lock (trial-18a F1) -----------------------------------------
+
+def test_a_waiter_takes_the_lock_at_the_path_not_a_removed_one(tmp_path):
+    """A run waiting on the lock file, which is then removed (and a new import
+    takes the new file at the path), got the removed file's lock when its
+    holder ended and imported alongside the new one: it must wait for the
+    file at the path."""
+    db = stalkeer.open_database(f'sqlite:///{tmp_path / "s.db"}', str(tmp_path))
+    path = stalkeer.import_lock_path(db)
+    first, second = contextlib.ExitStack(), contextlib.ExitStack()
+    entered = threading.Event()
+
+    def waiter():
+        with stalkeer.import_lock(db):
+            entered.set()
+
+    try:
+        first_check = first.enter_context(stalkeer.import_lock(db))
+        first_check()                                       # at its path: goes on
+        thread = threading.Thread(target=waiter, daemon=True)
+        thread.start()
+        time.sleep(0.3)                                     # waiting on the first file
+        os.unlink(path)
+        with pytest.raises(stalkeer.ImportLockLost, match='was removed or replaced'):
+            first_check()
+        second.enter_context(stalkeer.import_lock(db))      # a new file: taken at once
+        first.close()
+        assert not entered.wait(3 * stalkeer.IMPORT_LOCK_POLL + 0.5)   # waits for the new file's holder
+        second.close()
+        assert entered.wait(10)
+        thread.join(10)
+    finally:
+        first.close()
+        second.close()
+        db.close()
+
+
+def _present_lines(db_path):
+    import sqlite3
+    with contextlib.closing(sqlite3.connect(db_path)) as con:
+        return {url for url, in con.execute('SELECT url FROM processed_lines WHERE missing_since IS NULL')}
+
+
+def test_an_import_whose_lock_is_removed_stops_incomplete(tmp_path):
+    """A running import's lock file removed (a tmp cleaner): a second import
+    started at once and both wrote, the table ending up matching neither file,
+    and `status` said "complete" with completed_at null. Now the first stops at
+    its next batch, one line naming the lock, exit 2, recorded as not complete;
+    `status` never says complete without a completion time; the next run
+    repairs the table."""
+    import sqlite3
+    db_path = tmp_path / 'stalkeer.db'
+    db_url = f'sqlite:///{db_path}'
+    big, small = tmp_path / 'big.m3u', tmp_path / 'small.m3u'
+    with open(big, 'w') as fh:
+        fh.write('#EXTM3U\n')
+        for i in range(150_000):
+            fh.write(f'#EXTINF:-1 group-title="Movies",Film {i} ({1950 + i % 70})\n'
+                     f'http://h.example/movie/u/p/{i}.mkv\n')
+    small.write_text('#EXTM3U\n' + ''.join(f'#EXTINF:-1 group-title="Movies",Small {i} (2001)\n'
+                                           f'http://s.example/movie/u/p/{i}.mkv\n' for i in range(20)))
+    wanted = {f'http://s.example/movie/u/p/{i}.mkv' for i in range(20)}
+    lock = tmp_path / 'stalkeer.db-import.lock'
+    a = start_stalkeer('-q', '--db', db_url, 'process', big, cwd=tmp_path)
+
+    def storing():
+        assert a.poll() is None, a.communicate()
+        if not db_path.exists():
+            return False
+        try:
+            with contextlib.closing(sqlite3.connect(db_path, timeout=0.1)) as con:
+                return con.execute('SELECT COUNT(*) FROM processed_lines').fetchone()[0] > 0
+        except sqlite3.OperationalError:
+            return False
+
+    try:
+        from conftest import wait_for
+        wait_for(storing, timeout=120, interval=0.05, what='the first import storing lines')
+        os.unlink(lock)
+        b = start_stalkeer('-q', '--db', db_url, 'process', small, cwd=tmp_path)
+        out_b, err_b = b.communicate(timeout=120)
+        out_a, err_a = a.communicate(timeout=120)
+    finally:
+        if a.poll() is None:
+            a.kill()
+            a.wait()
+    assert b.returncode in (0, 2) and 'Traceback' not in err_b, err_b
+    assert a.returncode == 2, (out_a, err_a)
+    assert err_a == (f'stalkeer: error: the import lock {lock} was removed or replaced while this import ran, '
+                     'so another import may have run alongside: this import stopped and did not complete; '
+                     'leave the lock file in place and run process again\n'), err_a
+    imports = json.loads(run_stalkeer_json(db_url, tmp_path))
+    for row in imports:
+        assert row['status'] != 'completed' or row['completed_at'] is not None, imports
+    if imports[0]['status'] == 'completed':     # the second began storing after the first stopped
+        assert _present_lines(db_path) == wanted
+    code, out, err = run_stalkeer_text(db_url, tmp_path)
+    assert 'last import complete,' not in out, out
+    # The next run of the playlist repairs it (read again: not "unchanged").
+    proc = start_stalkeer('-q', '--db', db_url, 'process', small, cwd=tmp_path)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 0 and _present_lines(db_path) == wanted
+
+
+def run_stalkeer_json(db_url, cwd):
+    proc = start_stalkeer('--db', db_url, 'status', '--json', cwd=cwd)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return json.dumps(json.loads(out)['imports'])
+
+
+def run_stalkeer_text(db_url, cwd):
+    proc = start_stalkeer('--db', db_url, 'status', cwd=cwd)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out, err
