@@ -3019,6 +3019,27 @@ def import_running_elsewhere(db) -> bool:
         os.close(fd)        # releases the shared lock, if taken
 
 
+def import_lock_problem(db) -> str | None:
+    """Why no import can run here, when something other than a regular file
+    stands at the SQLite import lock's path (a folder, a symlink, a named pipe:
+    _open_import_lock refuses it), for `status`; None when imports can run
+    (PostgreSQL, no file yet, a file). Every `process` stopped with one line
+    while `status` said only "last import completed <old date>" (trial-18a F9).
+    Looked at with lstat only: nothing there is opened or followed."""
+    if is_postgres(db):
+        return None
+    path = import_lock_path(db)
+    if path is None:
+        return None
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISREG(st.st_mode):
+        return None
+    return f'imports cannot run: {_import_lock_message(path, _describe_mode(st))}'
+
+
 def _schema_gaps(db, models) -> list[tuple]:
     """What ``models`` describe that the database lacks, read from the catalog
     only: ``('table', model, None)``, ``('column', model, field)`` or
@@ -13390,6 +13411,7 @@ def cmd_status(app: App) -> int:
         report = status_report(args.status, args.active, args.failed, args.limit or STATUS_DEFAULT_LIMIT)
         if account is not None:
             report['account'] = account_report(panel)
+        report['import_lock_problem'] = import_lock_problem(app.db)
         app.console.json(report)
         return EXIT_OK
     counts = status_counts()
@@ -13408,6 +13430,9 @@ def cmd_status(app: App) -> int:
         out(f'account: {account_text(account, now)}')
     for row in import_report():
         out(import_text(row))
+    lock_problem = import_lock_problem(app.db)
+    if lock_problem:
+        out(lock_problem)
     if args.status or args.active or args.failed:
         for info in status_query(args.status, args.active, args.failed).limit(
                 args.limit or STATUS_DEFAULT_LIMIT):

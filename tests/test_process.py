@@ -1293,3 +1293,35 @@ def run_stalkeer_text(db_url, cwd):
     proc = start_stalkeer('--db', db_url, 'status', cwd=cwd)
     out, err = proc.communicate(timeout=60)
     return proc.returncode, out, err
+
+
+@pytest.mark.parametrize('planted, named', [
+    ('folder', 'a folder'), ('symlink', 'a symbolic link'), ('named pipe', 'a named pipe')])
+def test_status_says_when_the_import_lock_is_unusable(tmp_path, planted, named):
+    """Every process stopped on it, while status said only "last import
+    completed <old date>" (trial-18a F9): status and status --json say it."""
+    db_path = tmp_path / 'stalkeer.db'
+    db_url = f'sqlite:///{db_path}'
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://p.example/movie/u/p/1.mkv\n')
+    proc = start_stalkeer('--db', db_url, 'process', playlist, cwd=tmp_path)
+    assert proc.communicate(timeout=60) and proc.returncode == 0
+    code, out, err = run_stalkeer_text(db_url, tmp_path)
+    assert code == 0 and 'import lock' not in out
+    assert json.loads(start_stalkeer('--db', db_url, 'status', '--json', cwd=tmp_path)
+                      .communicate(timeout=60)[0])['import_lock_problem'] is None
+    lock = tmp_path / 'stalkeer.db-import.lock'
+    lock.unlink()
+    if planted == 'folder':
+        lock.mkdir()
+    elif planted == 'symlink':
+        lock.symlink_to(tmp_path / 'nowhere')
+    else:
+        os.mkfifo(lock)
+    said = (f'imports cannot run: cannot use the import lock {lock}: it is {named}, not a file stalkeer '
+            'created; remove it (the next import creates the file again)')
+    code, out, err = run_stalkeer_text(db_url, tmp_path)
+    assert code == 0 and said in out.splitlines(), out
+    out = start_stalkeer('--db', db_url, 'status', '--json', cwd=tmp_path).communicate(timeout=60)[0]
+    assert json.loads(out)['import_lock_problem'] == said
+    assert not (tmp_path / 'nowhere').exists()
