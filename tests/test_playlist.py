@@ -295,6 +295,10 @@ def test_a_line_neither_directive_nor_url_is_not_called_an_orphan_url():
     (__import__('bz2').compress(b'#EXTM3U\n' * 100), 'bzip2-compressed data: unpack it first'),
     (b'BZh, a title\nhttp://h/1.mkv\n', None),                                     # not bzip2's magic
     ('#EXTM3U\n#EXTINF:-1,Heat\n'.encode('utf-16-be'), 'UTF-16 without a byte order mark: save it as UTF-8'),
+    # UTF-32 without a mark was "binary data: 75% … control characters" (trial-18a F8).
+    ('#EXTM3U\n#EXTINF:-1,Heat\n'.encode('utf-32-le'), 'UTF-32 without a byte order mark: save it as UTF-8'),
+    ('#EXTM3U\n#EXTINF:-1,Amélie\n'.encode('utf-32-be'), 'UTF-32 without a byte order mark: save it as UTF-8'),
+    (b'\0\0\0\0' * 30, 'binary data: 100% of its first 120 bytes are control characters'),
     (b'\0' * 10, 'binary data: 100% of its first 10 bytes are control characters'),
     (b'#EXTM3U\n' + b'\x00' * 92, 'binary data: 92% of its first 100 bytes are control characters'),
     # After a byte order mark, what follows it is judged (a mark and NULs was text).
@@ -316,7 +320,7 @@ def test_a_line_neither_directive_nor_url_is_not_called_an_orphan_url():
     (b'\xff\xfe\x00\x00' + __import__('random').Random(1).randbytes(40_000),
      'binary data after a UTF-32 byte order mark: '),
 ], ids=['empty', 'text', 'stray-controls', 'utf16-bom', 'utf16be-bom', 'gzip', 'zip', 'xz', 'bzip2', 'bzh-text',
-        'utf16-no-bom',
+        'utf16-no-bom', 'utf32-no-bom', 'utf32be-no-bom', 'nul-words',
         'nul', 'header-then-nul', 'utf8-bom-text', 'utf32-text', 'utf32be-text', 'utf16-rtl-marks', 'utf8-bom-nul', 'utf8-bom-gzip',
         'utf16-bom-nul', 'utf16-bom-random', 'utf32-bom-nul', 'utf32-bom-random'])
 def test_not_text(head, why):

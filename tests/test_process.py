@@ -422,13 +422,14 @@ def _gzip(data):
     (b'#EXTM3U\n' + bytes(range(256)) * 100, 'binary data: '),          # a header does not make it text
     (_gzip(STK.read_bytes()), 'gzip-compressed data: unpack it first'),
     (STK.read_text(encoding='utf-8').encode('utf-16-le'), 'UTF-16 without a byte order mark: save it as UTF-8'),
+    (STK.read_text(encoding='utf-8').encode('utf-32-le'), 'UTF-32 without a byte order mark: save it as UTF-8'),
     # A byte order mark switched the check off: a mark and 40k NULs was read, exit 0.
     (b'\xef\xbb\xbf' + bytes(40_000), 'binary data after a UTF-8 byte order mark: 100% of its first 40,000 bytes'),
     (b'\xef\xbb\xbf' + os.urandom(40_000), 'binary data after a UTF-8 byte order mark: '),
     (b'\xfe\xff' + bytes(40_000), 'binary data after a UTF-16 byte order mark: 100% of its first 20,000 characters'),
     (b'\xff\xfe' + os.urandom(40_000), 'binary data after a UTF-16 byte order mark: '),
     (b'\xff\xfe\x00\x00' + os.urandom(40_000), 'binary data after a UTF-32 byte order mark: '),
-], ids=['all-bytes', 'random', 'nul', 'header-then-binary', 'gzip', 'utf16-no-bom', 'utf8-bom-nul', 'utf8-bom-random',
+], ids=['all-bytes', 'random', 'nul', 'header-then-binary', 'gzip', 'utf16-no-bom', 'utf32-no-bom', 'utf8-bom-nul', 'utf8-bom-random',
         'utf16-bom-nul', 'utf16-bom-random', 'utf32-bom-random'])
 def test_a_binary_file_is_named_as_such_and_changes_nothing(content, why, cli, db_url, tmp_path):
     """trial-17a F5: every line of random bytes was "URL without EXTINF"."""
