@@ -4929,16 +4929,13 @@ class PlaylistFetcher:
         if error:
             raise ConfigError(error)
         register_url_secrets(url)
-        folder = os.path.dirname(s.file_path) or '.'
+        target = self._target()
+        folder = os.path.dirname(target) or '.'
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             raise PlaylistError(f'cannot create {folder}: {exc.strerror}') from None
-        if os.path.isdir(s.file_path):
-            # Said before the download, not as a traceback after it (trial-18a F5).
-            raise PlaylistError(f'the playlist {s.file_path} is a folder, not a file: set [m3u] file_path '
-                                'to a file name')
-        tmp = f'{s.file_path}.stalkeer-download'
+        tmp = f'{target}.stalkeer-download'
         started = time.monotonic()
         try:
             for attempt in range(1, s.retry_attempts + 1):
@@ -4954,9 +4951,9 @@ class PlaylistFetcher:
                 except DownloadError as exc:
                     raise PlaylistError(f'playlist download failed: {exc}{_KEPT}') from None
             try:
-                os.replace(tmp, s.file_path)
+                os.replace(tmp, target)
             except OSError as exc:
-                raise PlaylistError(f'cannot replace the playlist {s.file_path}: {exc.strerror}{_KEPT}') from None
+                raise PlaylistError(f'cannot replace the playlist {target}: {exc.strerror}{_KEPT}') from None
             fsync_directory(folder)
         finally:
             if os.path.exists(tmp):
@@ -4967,6 +4964,33 @@ class PlaylistFetcher:
         # The command prints "playlist saved"; this detail is for -v.
         log.debug('playlist saved to %s (%s) from %s', s.file_path, human_bytes(size), url)
         return result
+
+    def _target(self) -> str:
+        """The file the download replaces: ``file_path``, or, when that is a
+        symbolic link (a playlist kept on another disk, linked to where the
+        config points), the regular file it leads to, so that the link stays
+        (renaming over it turned it into a file of its own: trial-18a F10).
+        The playlist is the user's own file at a path they chose, not the
+        library (where no link is followed). PlaylistError, before anything is
+        downloaded, when it is or leads to a folder, or a link leads to no
+        regular file (dangling, a named pipe…)."""
+        path = self.settings.file_path
+        if os.path.isdir(path):
+            # Said before the download, not as a traceback after it (trial-18a F5).
+            raise PlaylistError(f'the playlist {path} is a folder, not a file: set [m3u] file_path '
+                                'to a file name')
+        if not os.path.islink(path):
+            return path
+        real = os.path.realpath(path)
+        try:
+            st = os.stat(real)
+        except OSError:
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            what = 'nothing (a dangling link)' if st is None else _describe_mode(st)
+            raise PlaylistError(f'the playlist {path} is a symbolic link to {real}, which is {what}, '
+                                'not a file: point it at the playlist file, or remove the link')
+        return real
 
     def _download_to(self, url: str, tmp: str) -> int:
         s = self.settings

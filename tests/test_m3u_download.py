@@ -284,3 +284,39 @@ def test_logging_file_naming_a_folder_is_a_setup_error(cli, ini, tmp_path):
         code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', *argv)
         assert code == 2 and 'Traceback' not in err
         assert f'must be a file, but {tmp_path}/logs is a folder' in out + err, out + err
+
+
+def test_a_symlinked_playlist_keeps_its_link(server, cli, ini, tmp_path):
+    """A file_path that is a symbolic link (the playlist kept on another disk)
+    was replaced by a regular file, the link lost silently (trial-18a F10): the
+    file it leads to is replaced (through a temporary file beside it), the link stays."""
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'disk').mkdir()
+    real = tmp_path / 'disk' / 'real.m3u'
+    real.write_bytes(b'#EXTM3U\n#EXTINF:-1,Old (1990)\nhttp://h/old.mkv\n')
+    link = tmp_path / 'data' / 'playlist.m3u'
+    link.symlink_to(real)
+    code, out, err = fetch(cli, ini, server.add('good.m3u', PLAYLIST))
+    assert code == 0, err
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert sha256(real) == sha256(PLAYLIST)
+    assert not [n for d in ('data', 'disk') for n in os.listdir(tmp_path / d) if 'stalkeer-download' in n]
+    archives = os.listdir(tmp_path / 'data' / 'archive')
+    assert len(archives) == 1 and sha256(tmp_path / 'data' / 'archive' / archives[0]) == sha256(PLAYLIST)
+
+
+@pytest.mark.parametrize('leads_to, named', [('nowhere', 'nothing (a dangling link)'), ('fifo', 'a named pipe')])
+def test_a_symlinked_playlist_leading_to_no_file_is_refused_before_downloading(leads_to, named, server, cli, ini,
+                                                                                tmp_path):
+    (tmp_path / 'data').mkdir()
+    target = tmp_path / leads_to
+    if leads_to == 'fifo':
+        os.mkfifo(target)
+    link = tmp_path / 'data' / 'playlist.m3u'
+    link.symlink_to(target)
+    url = server.add('good.m3u', PLAYLIST)
+    code, out, err = fetch(cli, ini, url)
+    assert code == 2 and err == (f'stalkeer: error: the playlist {link} is a symbolic link to {target}, which '
+                                 f'is {named}, not a file: point it at the playlist file, or remove the link\n'), err
+    assert server.gets('good.m3u') == []
+    assert link.is_symlink() and (leads_to == 'fifo' or not target.exists())
