@@ -436,6 +436,79 @@ class _LazyPattern:
 
 
 
+class StopRequest:
+    """The run's stop request: the first SIGINT/SIGTERM (_SignalHandlers), or
+    the main thread leaving parallel downloads on an error (Workers.map).
+
+    The main thread hears a signal through its handler (an Interrupted raised
+    where it is); a worker thread hears nothing, and waited for its lock, its
+    lease keeper, a read or a backoff to end on its own: 15 s and more after
+    the first Ctrl-C, with the main thread waiting for it. So every wait that
+    may outlast a moment observes this: a wait for a lock gives up at the next
+    slice (StalkeerSqliteDatabase), a sleep is :meth:`sleep`, a blocked read is
+    cut by a callback (:meth:`cutting`). Once requested, a wait in any thread
+    ends there: what could not be recorded is left as a kill leaves it, for the
+    next run once the lease is stale. One per process (RUN_STOP), cleared when
+    a run starts."""
+
+    def __init__(self):
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._cuts: dict[int, Callable[[], None]] = {}
+        self.signum: int | None = None
+
+    def request(self, signum: int | None = None) -> None:
+        """Stop (``signum``: the signal that asked; none: the run is ending on
+        an error, told to workers as SIGTERM) and cut what the waits block in."""
+        with self._lock:
+            if self._event.is_set():
+                return
+            self.signum = signum or signal.SIGTERM
+            self._event.set()
+            cuts = list(self._cuts.values())
+        for cut in cuts:
+            with contextlib.suppress(Exception):
+                cut()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._event.clear()
+            self.signum = None
+            self._cuts.clear()
+
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise Interrupted when the stop is requested."""
+        if self._event.is_set():
+            raise Interrupted(self.signum)
+
+    def sleep(self, seconds: float) -> None:
+        """time.sleep that ends at the stop (raising Interrupted)."""
+        if self._event.wait(seconds):
+            raise Interrupted(self.signum)
+
+    @contextlib.contextmanager
+    def cutting(self, cut: Callable[[], None]):
+        """Inside, ``cut`` is called on the stop (at once when it was requested
+        already): it ends what a thread blocks in (shuts a socket down)."""
+        key = id(cut)
+        with self._lock:
+            self._cuts[key] = cut
+            late = self._event.is_set()
+        try:
+            if late:
+                cut()
+            yield
+        finally:
+            with self._lock:
+                self._cuts.pop(key, None)
+
+
+RUN_STOP = StopRequest()
+
+
 def utcnow() -> dt.datetime:
     """Naive UTC timestamp: what every timestamp column stores."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -2410,8 +2483,9 @@ def define_models() -> None:
 
         def _wait_for_lock(self, exc, conn, retry, *args, committing=False):
             """``retry(*args)`` until it is not refused as busy or the wait has
-            lasted this thread's SQLITE_LOCK_WAIT; then the last refusal is
-            raised, the same "database is locked" as before. ``exc``: the first
+            lasted this thread's SQLITE_LOCK_WAIT or the run is stopped
+            (RUN_STOP); then the last refusal is raised, the same "database is
+            locked" as before. ``exc``: the first
             refusal, raised at once when it is another error or comes from a
             statement inside a transaction."""
             if not sqlite_busy(exc) or conn is None or (conn.in_transaction and not committing):
@@ -2423,7 +2497,10 @@ def define_models() -> None:
             started = time.monotonic() - getattr(local, 'slice', SQLITE_LOCK_SLICE)
             told = False
             try:
-                while time.monotonic() - started < total:
+                # The run's stop ends the wait at the slice, in every thread: a
+                # worker hears no signal, and the main thread, once stopped, only
+                # cleans up (RUN_STOP).
+                while time.monotonic() - started < total and not RUN_STOP.requested():
                     if not told and time.monotonic() - started >= SQLITE_LOCK_NOTICE:
                         told = True
                         self._tell_wait(total, committing)
@@ -3148,6 +3225,12 @@ class StateManager:
                        & (DownloadInfo.lease_token == token))
                 .execute()) == 1
 
+    def abandon(self, download_id: int) -> None:
+        """Let our lease on the row go without a statement (the run stops and the
+        database does not answer): nothing more is written under it; it goes
+        stale as a killed process's does."""
+        self._forget(download_id)
+
     def _forget(self, download_id: int) -> str | None:
         self._renewed.pop(download_id, None)
         return self._tokens.pop(download_id, None)
@@ -3171,7 +3254,9 @@ class StateManager:
         """Run ``statement`` (one transaction about a row we hold); returns the
         lease_clock() time the successful try was sent. A locked or vanished
         database is retried with backoff, on a new connection, for as long as
-        our lease lasts; past it (one try is always made) LeaseExpired."""
+        our lease lasts; past it (one try is always made) LeaseExpired. Once
+        the run is stopped (RUN_STOP) nothing is retried: Interrupted, the row
+        left as a kill leaves it."""
         delay, warned = 0.05, False
         while True:
             sent = lease_clock()
@@ -3187,13 +3272,14 @@ class StateManager:
                     raise
                 cause = self.last_db_error = db_error_cause(exc)
                 reset_connection()
+                RUN_STOP.check()
                 if lease_clock() + delay >= self.deadline(download_id):
                     raise LeaseExpired(download_id, cause) from None
                 if not warned:
                     log.warning('download %d: database unavailable (%s); retrying while the lock '
                                 'lasts', download_id, cause)
                     warned = True
-                time.sleep(delay)
+                RUN_STOP.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
     # -- transitions (all conditioned on holding the lease) ----------------------
@@ -3440,7 +3526,7 @@ class LeaseKeeper:
             while True:
                 self._wake.wait(self.interval)
                 self._wake.clear()
-                if self._stopping:
+                if self._stopping or RUN_STOP.requested():
                     return
                 if not connected and not is_postgres(db):
                     # Never block on a locked SQLite file for longer than a slice of
@@ -3451,6 +3537,8 @@ class LeaseKeeper:
                 try:
                     with self.state.row_lock:      # the position read and saved together
                         self.state.heartbeat(self.download_id, self.pos)
+                except Interrupted:                # the run stops: so does its transfer
+                    return
                 except Exception as exc:           # LeaseLost, LeaseExpired or worse: stop
                     if self._stopping:
                         return
@@ -3476,6 +3564,53 @@ def _cut_connection(response) -> None:
     if sock is None:
         reader = getattr(getattr(raw, '_fp', None), 'fp', None)            # http.client
         sock = getattr(getattr(reader, 'raw', None), '_sock', None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+# thread ident -> the urllib3 connection its request is on (_stoppable_session):
+# what the run's stop shuts down while a request waits for the answer's headers.
+_REQUESTS_IN_FLIGHT: dict = {}
+
+
+@functools.cache
+def _stoppable_adapter() -> type:
+    """requests' HTTPAdapter whose pools note the connection each thread's
+    request takes, so that the run's stop can shut it down: a server that
+    accepts and then says nothing kept a stopped worker until read_timeout
+    (60 s), as a body read did before it was cut. Built on first use
+    (requests is imported lazily)."""
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def noting(base):
+        class Pool(base):
+            def _get_conn(self, timeout=None):
+                conn = super()._get_conn(timeout)
+                _REQUESTS_IN_FLIGHT[threading.get_ident()] = conn
+                return conn
+        return Pool
+    pools = {'http': noting(HTTPConnectionPool), 'https': noting(HTTPSConnectionPool)}
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+    return Adapter
+
+
+def _stoppable_session() -> requests.Session:
+    """A requests Session whose request in flight :func:`_cut_request` can end."""
+    session = requests.Session()
+    for prefix in ('http://', 'https://'):
+        session.mount(prefix, _stoppable_adapter()())
+    return session
+
+
+def _cut_request(ident: int) -> None:
+    """Shut down the socket the request of thread ``ident`` waits on (from
+    another thread): its wait for the headers ends at once."""
+    sock = getattr(_REQUESTS_IN_FLIGHT.get(ident), 'sock', None)
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
@@ -3753,17 +3888,15 @@ class Downloader:
     """
 
     def __init__(self, settings: DownloadSettings, state: StateManager, hooks=(),
-                 session: requests.Session | None = None, stop_event: threading.Event | None = None):
+                 session: requests.Session | None = None):
         self.settings = settings
         self.state = state
-        # Set by the main thread on SIGINT/SIGTERM: worker threads pause too.
-        self.stop_event = stop_event
         self.hooks = list(hooks)
-        self.session = session or requests.Session()
+        self.session = session or _stoppable_session()
         self.session.headers['User-Agent'] = settings.user_agent
         # Compression would make byte offsets meaningless for Range requests.
         self.session.headers['Accept-Encoding'] = 'identity'
-        self.sleep = time.sleep
+        self.sleep = RUN_STOP.sleep        # a backoff ends at the run's stop
         self._content_changed = False
 
     # -- public ------------------------------------------------------------------
@@ -3774,6 +3907,7 @@ class Downloader:
         """Download ``url`` to ``destination`` (tracked); see :meth:`run`.
         ``library_root``: no symlink below this folder is followed (open_folder)."""
         register_url_secrets(url)
+        RUN_STOP.check()        # a worker that got its host's slot after the stop starts nothing
         destination = os.path.abspath(destination)
         problem = _fetch_problem(url)
         if problem:     # nothing could ever be fetched: no row, no folder
@@ -3788,6 +3922,7 @@ class Downloader:
         ``force`` (or the force stored on the row by the run that started it)
         lets an existing file at the destination be replaced."""
         register_url_secrets(info.url)
+        RUN_STOP.check()
         label = self._label(info)
         done = self._already_done(info, force, url)
         if done:
@@ -3892,7 +4027,16 @@ class Downloader:
             self.state.pause(info.id, size, 'paused by a signal')
             # ERROR level so that even -q shows what was paused.
             log.error('paused #%d %s at %s', info.id, self._label(info), human_bytes(size))
-        except (LeaseLost, peewee.PeeweeException):
+        except (Interrupted, LeaseExpired, peewee.PeeweeException):
+            # The database did not take the pause at once (another program holds
+            # its lock): the stop does not wait for it. The lease is let go here,
+            # so nothing more is written nor tried; the row stays as a kill leaves
+            # it, and the next run resumes the .part once the lease is stale.
+            self.state.abandon(info.id)
+            log.error('stopped #%d %s at %s, not recorded as paused (%s): the next run '
+                      'resumes it once its lock is stale (lock_timeout_seconds)', info.id,
+                      self._label(info), human_bytes(size), self.state.last_db_error or 'the database is busy')
+        except LeaseLost:
             pass
 
     def _pause_after_expiry(self, info, part, exc: LeaseExpired) -> DownloadResult:
@@ -4119,9 +4263,15 @@ class Downloader:
         problem = _fetch_problem(url)       # a stored URL nothing can request
         if problem:
             raise DownloadError(problem)
+        ident = threading.get_ident()
         try:
-            return self.session.get(url, headers=headers, stream=True,
-                                    timeout=(s.connect_timeout, s.read_timeout))
+            with RUN_STOP.cutting(lambda: _cut_request(ident)):
+                try:
+                    return self.session.get(url, headers=headers, stream=True,
+                                            timeout=(s.connect_timeout, s.read_timeout))
+                except requests.exceptions.RequestException:
+                    RUN_STOP.check()        # a request the stop cut is no retry
+                    raise
         except requests.exceptions.ConnectTimeout:
             raise RetryableDownloadError('connection timed out') from None
         except requests.exceptions.ReadTimeout:
@@ -4135,9 +4285,12 @@ class Downloader:
             raise DownloadError('invalid URL') from None
         except requests.exceptions.RequestException as exc:
             raise DownloadError(f'request failed: {first_line(exc)}') from None
+        finally:
+            _REQUESTS_IN_FLIGHT.pop(ident, None)
 
     def _transfer(self, info: DownloadInfo, part: PartFile, keeper: LeaseKeeper):
         """One HTTP attempt. Returns (size, content_type) with the .part complete."""
+        RUN_STOP.check()
         offset = part.size()
         token = info.resume_token
         headers = {}
@@ -4230,12 +4383,18 @@ class Downloader:
                                  f'have {human_bytes(free)}')
 
     def _stream_body(self, info, response, part, keeper, start, overlap, total):
-        s = self.settings
         raw = self._body_reader(response.raw)
         progress = ProgressTracker(self.hooks, {'id': info.id, 'title': self._label(info),
                                                 'filename': info.destination},
                                    start + overlap, total)
         keeper.interrupt = lambda: _cut_connection(response)   # a lost lease ends a blocked read
+        with RUN_STOP.cutting(keeper.interrupt):                # and so does the run's stop
+            self._stream_into(info, raw, part, keeper, start, overlap, total, progress)
+
+    def _stream_into(self, info, raw, part, keeper, start, overlap, total, progress):
+        """The body from ``raw`` into the .part (the overlap checked first), each
+        write after the lease check; a stop or a lost lease cuts the read."""
+        s = self.settings
         try:
             if overlap:
                 pos = self._verify_overlap(raw, part, keeper, start, overlap)
@@ -4253,8 +4412,7 @@ class Downloader:
                     raise IncompleteDownloadError(_cut_short(pos, total, exc.how)) from None
                 if not chunk:
                     break
-                if self.stop_event is not None and self.stop_event.is_set():
-                    raise Interrupted(signal.SIGTERM)
+                RUN_STOP.check()        # the chunk in hand is dropped: the next run fetches it
                 if pos == 0 and is_hls_playlist(chunk):
                     raise DownloadError(HLS_REFUSAL)     # whatever its Content-Type said
                 part.write(chunk, pos, keeper)       # checks the lease first
@@ -4304,18 +4462,24 @@ class Downloader:
         (retried) whose ``how`` says which: a reset, a chunked body cut before
         its last chunk (http.client's IncompleteRead), a malformed chunk-size
         line (ValueError, as is a socket another thread closed), urllib3's
-        ProtocolError; a silence past read_timeout is a stall."""
+        ProtocolError; a silence past read_timeout is a stall. A read the run's
+        stop cut (RUN_STOP) is Interrupted, not a retry; so is its end of body."""
         import http.client                 # loaded with requests: a dict lookup
         try:
-            return read1(CHUNK_SIZE)
+            chunk = read1(CHUNK_SIZE)
         except (urllib3.exceptions.ReadTimeoutError, socket.timeout, TimeoutError):
+            RUN_STOP.check()
             raise RetryableDownloadError(
                 f'stalled: no data for {self.settings.read_timeout:g}s') from None
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.HTTPError,
                 http.client.HTTPException, ConnectionError, OSError, ValueError) as exc:
+            RUN_STOP.check()
             how = _cut_reason(exc)
             raise IncompleteDownloadError(f'connection closed ({how})' if how else 'connection closed',
                                           how=how) from None
+        if not chunk:
+            RUN_STOP.check()
+        return chunk
 
     def _verify_overlap(self, raw, part, keeper, start, overlap) -> int:
         """No validator: compare re-fetched bytes with what we have before appending.
@@ -12063,6 +12227,19 @@ class ArrRunSummary:
         return text
 
 
+class _HostSlots(threading.Semaphore):
+    """A host's transfer slots; a worker waiting for one ends its wait at the
+    run's stop (RUN_STOP), raising Interrupted, instead of when a slot frees."""
+
+    def __enter__(self):
+        while not self.acquire(timeout=SQLITE_LOCK_SLICE):
+            RUN_STOP.check()
+        if RUN_STOP.requested():
+            self.release()
+            RUN_STOP.check()
+        return self
+
+
 class HostLimiter:
     """At most N transfers per host: IPTV accounts allow one stream at a time and
     answer a second with 551 or a cut connection."""
@@ -12079,7 +12256,7 @@ class HostLimiter:
         except ValueError:      # not a URL: the download will fail on its own
             host = ('', None)
         with self._lock:
-            return self._sems.setdefault(host, threading.Semaphore(self._caps.get(host, self.per_host)))
+            return self._sems.setdefault(host, _HostSlots(self._caps.get(host, self.per_host)))
 
     @staticmethod
     def _host(url: str) -> tuple:
@@ -12101,7 +12278,7 @@ class HostLimiter:
 
 class Workers:
     """Parallel downloads for one run: a Downloader (and lease owner) per
-    thread, the per-host cap, and a stop flag the main thread sets on a signal."""
+    thread and the per-host cap; the run's stop (RUN_STOP) ends them."""
 
     def __init__(self, app: App, parallel: int | None = None):
         cfg = app.cfg
@@ -12110,7 +12287,6 @@ class Workers:
         self.parallel = parallel if parallel is not None else cfg.getnumber('downloads', 'max_parallel')
         self.limiter = HostLimiter(cfg.getnumber('downloads', 'max_connections_per_host'))
         self.owner = make_owner_id()
-        self.stop = threading.Event()
         self._local = threading.local()
         self._count = itertools.count(1)
 
@@ -12121,12 +12297,13 @@ class Workers:
             # One owner per worker thread, so two threads never share a lease.
             state = StateManager(s.lock_timeout, s.max_retry_attempts,
                                  owner=f'{self.owner}-t{next(self._count)}')
-            d = self._local.downloader = Downloader(s, state, self.app.progress_hooks(),
-                                                    stop_event=self.stop)
+            d = self._local.downloader = Downloader(s, state, self.app.progress_hooks())
         return d
 
     def map(self, fn, items):
-        """Yield fn(item) results as they complete; on a signal, pause every transfer."""
+        """Yield fn(item) results as they complete; on a signal (or an error the
+        main thread leaves with), stop every worker (RUN_STOP) and wait for them:
+        each ends its waits at once and pauses its transfer."""
         import concurrent.futures   # here: only runs with parallel downloads import it
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.parallel,
                                                    thread_name_prefix='stalkeer-dl') as pool:
@@ -12138,7 +12315,7 @@ class Workers:
                 # Inside the with: leaving it waits for the workers, so they must
                 # be told first. They pause their downloads and release their locks;
                 # queued items never start.
-                self.stop.set()
+                RUN_STOP.request()
                 for future in futures:
                     future.cancel()
                 raise
@@ -14566,6 +14743,7 @@ class _SignalHandlers:
         self._exiting = threading.Lock()    # held by whichever thread exits at once
 
     def __enter__(self):
+        RUN_STOP.clear()
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self.previous[signum] = signal.signal(signum, self._handle)
@@ -14580,6 +14758,7 @@ class _SignalHandlers:
         if self.received is not None:
             self._exit_at_once(signum)
         self.received = signum
+        RUN_STOP.request(signum)        # the worker threads, which hear no signal
         raise Interrupted(signum)
 
     def _exit_at_once(self, signum) -> None:
@@ -14664,6 +14843,7 @@ class _SignalHandlers:
             self._wakeup = None
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
+        RUN_STOP.clear()
 
 
 def _standard_streams() -> None:
