@@ -2389,8 +2389,9 @@ def define_models() -> None:
 
 
     class PlaylistImport(BaseModel):
-        """The last `process` import of each source (``m3u``): the file's SHA-256
-        and everything else that decides what an import stores (CLASSIFIER_VERSION,
+        """The last `process` import of each source (``m3u``; ``xtream``, a panel's
+        catalogue, whose ``digest`` is its base URL's and never skips a re-run):
+        the file's SHA-256 and everything else that decides what an import stores (CLASSIFIER_VERSION,
         the [filter] patterns), so a re-run of a byte-identical playlist skips the
         per-line work (issue 15). ``completed_at`` NULL: running, interrupted or
         overlapped by another import. ``epoch`` counts import starts and ends in
@@ -7027,6 +7028,10 @@ class PlaylistIngest:
     # of that source a complete read marks gone when it did not see them (rows
     # older than the column are the M3U's).
     source = 'm3u'
+    # The panel import this ingest is, when `process` records it (playlist_imports):
+    # its begin() cleared every pointer already and its end counts, so its own
+    # batches do not invalidate them again (that would end it "overlapped").
+    pointer: 'ImportPointer | None' = None
     # Whether _existing merges the batches with the table read in id order
     # (_StoredLineScan): for reads of a whole playlist or catalogue, whose
     # lines an import stored in that order; not for one series' episodes.
@@ -7312,7 +7317,7 @@ class PlaylistIngest:
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
-        if self.source != 'm3u' and (new_rows or updates or reappeared):
+        if self.source != 'm3u' and self.pointer is None and (new_rows or updates or reappeared):
             # The panel's lines (also the episodes a sonarr run fetches) may take
             # over the playlist's: the next `process` of the playlist reads it again.
             ImportPointer.invalidate()
@@ -7394,7 +7399,7 @@ class PlaylistIngest:
             gone = [row_id for row_id, digest in db_proxy.obj.execute_sql(sql, params) if digest not in seen]
         if self.dry_run:
             return len(gone)
-        if gone and self.source != 'm3u':
+        if gone and self.source != 'm3u' and self.pointer is None:
             ImportPointer.invalidate()
         now = utcnow()
         gone.sort()                         # in id order, as every batch writes (_write)
@@ -7672,6 +7677,8 @@ class ImportPointer:
         self.source, self.digest, self.filter_key = source, digest, filter_key
         self.run_id = os.urandom(16).hex()
         self.epoch = None
+        self.existed = False        # begin(): an earlier import of this source had a row
+        self.withdrawn = False
 
     @staticmethod
     def _line_stats() -> tuple:
@@ -7697,6 +7704,7 @@ class ImportPointer:
         with db_proxy.atomic():
             self.invalidate()
             PI = PlaylistImport
+            self.existed = PI.select().where(PI.source == self.source).exists()
             (PI.insert(source=self.source, digest=self.digest, classifier_version=CLASSIFIER_VERSION,
                        filter_key=self.filter_key, run_id=self.run_id, epoch=0, lines=0)
              .on_conflict_ignore().execute())
@@ -7723,6 +7731,18 @@ class ImportPointer:
                                & (PI.epoch == self.epoch)).execute())
             if not done:
                 self.invalidate()
+
+    def withdraw(self) -> None:
+        """This import read nothing and changed nothing (a panel whose catalogue
+        answers are empty, which `auto` follows with the M3U playlist): the row
+        begin() added goes, so that no import is said incomplete that never
+        stored a line; an earlier import's row stays, said incomplete."""
+        self.withdrawn = True
+        PI = PlaylistImport
+        with db_proxy.atomic():
+            if not self.existed:
+                PI.delete().where((PI.source == self.source) & (PI.run_id == self.run_id)).execute()
+            self.invalidate()
 
 
 # What a skipped re-run reports as the last import read it: the same file gives
@@ -12064,14 +12084,29 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
         can_read_db = True
         store_panel_account(client.settings.panel, account)
     announce_account(app, client, account)
+    pointer = None
     if not args.dry_run:
-        ImportPointer.invalidate()        # the panel's lines may replace the playlist's
+        # Recorded as an M3U import is (playlist_imports, source "xtream"), so that
+        # `status` and the page tell a panel user whether the last import completed;
+        # begin() also clears the playlist's pointer (the panel's lines may replace
+        # its lines). A catalogue has no file digest: a re-run is never skipped.
+        panel = client.settings.panel
+        pointer = ImportPointer('xtream', hashlib.sha256(panel.encode()).hexdigest(),
+                                filter_key(line_filter))
+        pointer.begin()
+    summary = None
+    ingest = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run,
+                          limit=args.limit, can_read_db=can_read_db)
+    ingest.pointer = pointer
     try:
-        summary = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run,
-                               limit=args.limit, can_read_db=can_read_db).run_panel()
+        summary = ingest.run_panel()
+    except PanelEmpty:
+        if pointer is not None:
+            pointer.withdraw()
+        raise
     finally:
-        if not args.dry_run:
-            ImportPointer.invalidate()
+        if pointer is not None and not pointer.withdrawn:
+            pointer.finish(summary if summary is not None and not summary.limited else None)
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if args.json:
         app.console.json(summary.as_dict(), sort_keys=True)
