@@ -8175,10 +8175,19 @@ def retried_request(send: Callable[[], requests.Response], handle: Callable, att
     and 5xx are tried ``attempts`` times, ``sleep``ing backoff_delay() between; a
     read timeout is not (the server is up, but busy: asking again only queues the
     same work) and raises ``timed_out()``; the last connection error raises
-    ``unreachable(exc)``; the last 5xx goes to ``handle``."""
+    ``unreachable(exc)``; the last 5xx goes to ``handle``. The run's stop
+    (RUN_STOP) ends the wait for the answer (with a session of
+    _stoppable_session), its reading and a backoff: Interrupted (a worker's
+    rescan must not keep a stopped run; a rescan not asked stays pending)."""
+    ident = threading.get_ident()
     for attempt in range(1, attempts + 1):
         try:
-            response = send()
+            with RUN_STOP.cutting(lambda: _cut_request(ident)):
+                try:
+                    response = send()
+                except requests.exceptions.RequestException:
+                    RUN_STOP.check()
+                    raise
         except requests.exceptions.ReadTimeout:
             raise timed_out() from None
         except (ValueError, requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
@@ -8191,11 +8200,15 @@ def retried_request(send: Callable[[], requests.Response], handle: Callable, att
                 sleep(backoff_delay(attempt, backoff, 30))
                 continue
             raise unreachable(exc) from None
-        with response:
+        with response, RUN_STOP.cutting(lambda: _cut_connection(response)):
             if response.status_code >= 500 and attempt < attempts:
                 sleep(backoff_delay(attempt, backoff, 30))
                 continue
-            return handle(response)
+            try:
+                return handle(response)
+            except Exception:
+                RUN_STOP.check()        # a read the stop cut
+                raise
     raise AssertionError('unreachable')  # pragma: no cover
 
 
@@ -8213,13 +8226,13 @@ class ArrClient:
         self.settings = settings
         self.name = settings.name
         self.app = settings.section
-        self.session = session or requests.Session()
+        self.session = session or _stoppable_session()
         self.session.headers.update({'X-Api-Key': settings.api_key, 'Accept': 'application/json',
                                      'User-Agent': f'stalkeer/{__version__}'})
         self.timeout = (min(10.0, settings.timeout), settings.timeout)
         self.attempts = attempts
         self.backoff = backoff
-        self.sleep = time.sleep
+        self.sleep = RUN_STOP.sleep
         self.wait_notice = ARR_WAIT_NOTICE
 
     @property
@@ -8765,7 +8778,7 @@ class XtreamClient:
     def __init__(self, settings: XtreamSettings, session: requests.Session | None = None,
                  attempts: int = 3, backoff: float = 1.0, user_agent: str | None = None):
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = session or _stoppable_session()
         self.session.headers.update({'Accept': 'application/json',
                                      'User-Agent': user_agent or f'stalkeer/{__version__}'})
         # Every hop of a redirect chain is a player_api.php hit on an account that
@@ -8774,7 +8787,7 @@ class XtreamClient:
         self.timeout = (min(10.0, settings.timeout), settings.timeout)
         self.attempts = attempts
         self.backoff = backoff
-        self.sleep = time.sleep
+        self.sleep = RUN_STOP.sleep
         self.requests_made = 0
         self.account_answered = False    # a 404 after it names the action, not "not a panel"
 
@@ -12723,9 +12736,11 @@ class ArrRun:
         if info is not None:
             return info
         s = self.workers.settings
-        with self.workers.limiter(line.url):
+        ident = threading.get_ident()
+        with self.workers.limiter(line.url), RUN_STOP.cutting(lambda: _cut_request(ident)):
             info = probe_media(self.workers.downloader().session, line.url,
                                (s.connect_timeout, s.read_timeout))
+        RUN_STOP.check()        # a read the stop cut says nothing of the file: not kept
         with self._probe_lock:
             self.probes[line.id] = info
             self.summary.probed += 1
