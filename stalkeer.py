@@ -2547,7 +2547,42 @@ def define_models() -> None:
 
 
     class StalkeerPostgresqlDatabase(peewee.PostgresqlDatabase):
-        """PostgreSQL with the session in UTC, so timestamps mean the same everywhere."""
+        """PostgreSQL with the session in UTC, so timestamps mean the same everywhere.
+
+        A statement waiting for a lock another session holds waits without end
+        and hears no signal: once the run is stopped (RUN_STOP), one still
+        running after a slice is cancelled (cancel_stuck_statements), in every
+        thread, as a wait for SQLite's lock ends at the slice. So each thread's
+        connection and when its statement started are noted."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.stalkeer_connections = {}     # thread ident -> its connection
+            self.stalkeer_running = {}         # thread ident -> when its statement started
+
+        def execute_sql(self, sql, params=None):
+            key = threading.get_ident()
+            self.stalkeer_running[key] = time.monotonic()
+            try:
+                return super().execute_sql(sql, params)
+            finally:
+                self.stalkeer_running.pop(key, None)
+
+        def cancel_stuck_statements(self, within: float = 30.0) -> None:
+            """From the stop on, for ``within`` seconds at most: cancel every
+            statement that has run for a slice (SQLITE_LOCK_SLICE). The one
+            cancelled raises a database error where it waited; a transition of
+            a download then is not recorded (StateManager._retrying: Interrupted)."""
+            ends = time.monotonic() + within
+            while RUN_STOP.requested() and time.monotonic() < ends:
+                now = time.monotonic()
+                for key, since in list(self.stalkeer_running.items()):
+                    conn = self.stalkeer_connections.get(key)
+                    if now - since >= SQLITE_LOCK_SLICE and conn is not None and not conn.closed:
+                        with contextlib.suppress(Exception):
+                            conn.cancel()
+                            log.debug('stop: cancelled a statement PostgreSQL kept waiting')
+                time.sleep(SQLITE_LOCK_SLICE / 2)
 
         def rollback(self):
             conn = self._state.conn
@@ -2576,6 +2611,7 @@ def define_models() -> None:
                 if schema:
                     cur.execute('SET search_path TO "%s"' % schema)
             conn.commit()
+            self.stalkeer_connections[threading.get_ident()] = conn    # cancel_stuck_statements
             if threading.current_thread() is threading.main_thread():
                 self.stalkeer_main_connection = conn     # for _SignalHandlers._cancel_wait
 
@@ -14809,6 +14845,10 @@ class _SignalHandlers:
             self._exit_at_once(signum)
         self.received = signum
         RUN_STOP.request(signum)        # the worker threads, which hear no signal
+        database = db_proxy.obj
+        if is_postgres(database):       # statements waiting for a lock, in every thread
+            threading.Thread(target=database.cancel_stuck_statements, daemon=True,
+                             name='stalkeer-stop').start()
         raise Interrupted(signum)
 
     def _exit_at_once(self, signum) -> None:

@@ -275,47 +275,49 @@ PARALLEL_ENV = dict(RACE_ENV, STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='5',
                     STALKEER_DOWNLOADS_READ_TIMEOUT='30')
 
 
-def _parallel_run_under_a_held_write_lock(server, tmp_path, sqlite_url, size, bps):
-    """Two downloads `resume-downloads --parallel 2` has under way (their
-    progress saved), then another program takes the write lock: (holder,
-    process, its stderr reader, datas, database path)."""
-    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+def _two_parallel_downloads_under_way(server, tmp_path, db_url, size, bps):
+    """Two downloads `resume-downloads --parallel 2` has under way, their
+    progress saved: (process, its stderr reader, datas)."""
+    db = stalkeer.open_database(db_url, str(tmp_path))
     state = stalkeer.StateManager(owner='seed')
     datas = {}
     for i in range(2):
         datas[i] = payload(size, seed=70 + i)
         server.fault(f'par{i}.mkv', throttle_bps=bps)
         state.get_or_create(server.add(f'par{i}.mkv', datas[i]), str(tmp_path / f'Par{i}.mkv'), f'Par{i}')
-    db.close()
-    database = tmp_path / 'stalkeer.db'
     started = time.monotonic()
-    proc = start_stalkeer('--db', sqlite_url, 'resume-downloads', '--parallel', '2',
+    proc = start_stalkeer('--db', db_url, 'resume-downloads', '--parallel', '2',
                           env=subprocess_env(**PARALLEL_ENV))
     stderr = _Stderr(proc, started)
-    watch = sqlite3.connect(database, timeout=5)
-    wait_for(lambda: watch.execute("SELECT COUNT(*) FROM download_info WHERE status = 'downloading' "
-                                   "AND bytes_downloaded >= 50000").fetchone()[0] == 2,
-             timeout=20, what='two transfers under way')
-    watch.close()
+    wait_for(lambda: DI.select().where((DI.status == 'downloading') & (DI.bytes_downloaded >= 50000))
+             .count() == 2, timeout=20, what='two transfers under way')
+    return proc, stderr, datas
+
+
+def _parallel_run_under_a_held_write_lock(server, tmp_path, sqlite_url, size, bps):
+    """_two_parallel_downloads_under_way, then another program takes SQLite's
+    write lock: (holder, process, its stderr reader, datas, database path)."""
+    proc, stderr, datas = _two_parallel_downloads_under_way(server, tmp_path, sqlite_url, size, bps)
+    stalkeer.db_proxy.obj.close()
+    database = tmp_path / 'stalkeer.db'
     holder = sqlite3.connect(database, isolation_level=None)
     holder.execute('BEGIN IMMEDIATE')
     return holder, proc, stderr, datas, database
 
 
-def _rows(database):
-    conn = sqlite3.connect(database)
-    conn.row_factory = sqlite3.Row
+def _rows(db_url, tmp_path):
+    db = stalkeer.open_database(db_url, str(tmp_path))
     try:
-        return [dict(r) for r in conn.execute('SELECT * FROM download_info ORDER BY id')]
+        return list(DI.select().order_by(DI.id).dicts())
     finally:
-        conn.close()
+        db.close()
 
 
-def _stopped_then_resumed(server, tmp_path, sqlite_url, datas, database, whole):
+def _stopped_then_resumed(server, tmp_path, db_url, datas, whole):
     """The rows a stopped run could not record: left as a kill leaves them
     (downloading, lease ours, the .part holding every byte written); once the
     lease is stale the next run finishes each from its .part, no byte fetched twice."""
-    rows = _rows(database)
+    rows = _rows(db_url, tmp_path)
     assert [r['status'] for r in rows] == ['downloading'] * 2 and all(r['locked_by'] for r in rows)
     sizes = [os.path.getsize(r['part_path']) for r in rows]
     assert all(r['bytes_downloaded'] <= n for r, n in zip(rows, sizes))
@@ -324,7 +326,7 @@ def _stopped_then_resumed(server, tmp_path, sqlite_url, datas, database, whole):
     time.sleep(5.5)                                     # the lease goes stale
     for i in range(2):
         server.clear_faults(f'par{i}.mkv')
-    proc = start_stalkeer('--db', sqlite_url, 'resume-downloads', env=subprocess_env(**PARALLEL_ENV))
+    proc = start_stalkeer('--db', db_url, 'resume-downloads', env=subprocess_env(**PARALLEL_ENV))
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and '2 completed' in out, out + err
     for i in range(2):
@@ -355,7 +357,7 @@ def test_the_first_signal_ends_parallel_downloads_waiting_for_the_sqlite_write_l
         f'stalkeer: stopped #{i + 1} Par{i} at 293.0 KiB, not recorded as paused (database is '
         'locked): the next run resumes it once its lock is stale (lock_timeout_seconds)' for i in range(2)]
     assert lines[-1] == f'stalkeer: interrupted by {name}: stopped; what was paused resumes on the next run'
-    _stopped_then_resumed(server, tmp_path, sqlite_url, datas, database, whole=True)
+    _stopped_then_resumed(server, tmp_path, sqlite_url, datas, whole=True)
 
 
 def test_the_first_signal_ends_parallel_transfers_whose_lease_keepers_wait(server, tmp_path,
@@ -369,7 +371,39 @@ def test_the_first_signal_ends_parallel_transfers_whose_lease_keepers_wait(serve
     lines = stderr.texts()
     assert code == 130 and took < 1, (code, took, lines)
     assert len([line for line in lines if 'not recorded' in line]) == 2, lines
-    _stopped_then_resumed(server, tmp_path, sqlite_url, datas, database, whole=False)
+    _stopped_then_resumed(server, tmp_path, sqlite_url, datas, whole=False)
+
+
+def test_the_first_signal_ends_parallel_downloads_waiting_for_a_postgresql_lock(server, tmp_path,
+                                                                               db_url, db):
+    """PostgreSQL waits for a lock without end, and a worker's statement hears
+    no signal: finished transfers waiting to record their finish behind
+    another session's LOCK TABLE kept a stopped run. From the stop on, a
+    statement still waiting after a slice is cancelled, in every thread."""
+    if not stalkeer.is_postgres(db):
+        pytest.skip('SQLite: the tests above')
+    from conftest import pg_connect
+    proc, stderr, datas = _two_parallel_downloads_under_way(server, tmp_path, db_url, 300_000, 400_000)
+    holder = pg_connect()
+    with holder.cursor() as cur:
+        cur.execute(f'LOCK TABLE "{db.stalkeer_schema}"."download_info" IN EXCLUSIVE MODE')
+    try:
+        wait_for(lambda: all(os.path.exists(p) and os.path.getsize(p) == 300_000 for p in (
+            f'{tmp_path}/Par{i}.mkv.stalkeer-{i + 1}.part' for i in range(2))), timeout=15,
+            what='both transfers done')
+        time.sleep(0.5)                                 # and waiting to record their finish
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=20)
+        took = time.monotonic() - sent
+    finally:
+        holder.rollback()
+        holder.close()
+    lines = stderr.texts()
+    assert code == 130 and took < 1.5, (code, took, lines)
+    assert len([line for line in lines if line.startswith('stalkeer: stopped #')]) == 2, lines
+    assert 'Traceback' not in '\n'.join(lines), lines
+    _stopped_then_resumed(server, tmp_path, db_url, datas, whole=True)
 
 
 def _held_for(conn, seconds, statement='BEGIN IMMEDIATE'):
