@@ -453,7 +453,9 @@ class StopRequest:
 
     def __init__(self):
         self._event = threading.Event()
-        self._lock = threading.Lock()
+        # Reentrant: the main thread's signal handler calls request() and may run
+        # while that thread is inside cutting() holding the lock.
+        self._lock = threading.RLock()
         self._cuts: dict[int, Callable[[], None]] = {}
         self.signum: int | None = None
 
