@@ -262,12 +262,16 @@ def test_a_panel_import_is_recorded_as_a_playlist_import_is(cli, db_url, tmp_pat
         status, headers, body = request(server, '/api/page')
         [shown] = json.loads(body)['imports']
         assert shown == dict(row, text=said[0])
-    # Ctrl-C in the middle of the catalogue: 130, and incomplete again.
+    # Ctrl-C in the middle of the catalogue (the movies stored, not the series):
+    # 130, and incomplete again.
     flush = stalkeer.XtreamIngest._flush
+    stored = []
 
     def interrupted(self, batch, *args):
-        if batch:
+        if batch and stored:
             raise stalkeer.Interrupted(stalkeer.signal.SIGINT)
+        if batch:
+            stored.append(True)
         return flush(self, batch, *args)
     monkeypatch.setattr(stalkeer.XtreamIngest, '_flush', interrupted)
     code, out, err = process(cli, ini, db_url)
@@ -410,6 +414,32 @@ def test_empty_lists_for_everything(cli, db_url, tmp_path):
     with FakePanel('xcarol', 'xpw-empty-1234') as fake:
         code, out, err = process(cli, ini_for(tmp_path, fake), db_url, '--source', 'xtream')
     assert code == 2 and 'no usable record' in err and 'nothing in the database was changed' in err
+
+
+def test_an_empty_catalogue_leaves_the_playlist_import_record(cli, db_url, tmp_path):
+    """The refusal of an empty catalogue cleared the playlist's last complete
+    import (its re-run skip, `status`'s completion time) although it stored
+    nothing; under `auto` the fallback then read the unchanged playlist again."""
+    with FakePanel('xcarol', 'xpw-empty-1234') as fake:
+        ini = ini_for(tmp_path, fake)
+        (tmp_path / 'pl.m3u').write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\n'
+                                         'http://h/movie/u/p/1.mkv\n', encoding='utf-8')
+        assert process(cli, ini, db_url, '--source', 'm3u')[0] == 0
+        db = stalkeer.open_database(db_url, str(tmp_path))
+        try:
+            before = list(stalkeer.PlaylistImport.select().dicts())
+        finally:
+            db.close()
+        assert before[0]['completed_at'] is not None
+        code, out, err = process(cli, ini, db_url, '--source', 'xtream')
+        assert code == 2 and 'no usable record' in err
+        code, out, err = process(cli, ini, db_url)         # auto: the playlist instead
+        assert code == 0 and 'playlist unchanged since' in out, (out, err)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    try:
+        assert list(stalkeer.PlaylistImport.select().dicts()) == before
+    finally:
+        db.close()
 
 
 @pytest.mark.parametrize('body', ['[]', '[{"id": 3, "title": "Breaking Bad"}]'])
