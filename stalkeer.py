@@ -7290,7 +7290,9 @@ class _ParseWorker:
     # take as long over each batch and neither waits for the other's turn.
     # Measured on 200k lines: bench/RESULTS.md.
     WORKER_SHARE = 0.5            # a first import: the parent also inserts every row
-    WORKER_SHARE_FORCE = 0.45     # --force: the parent stores little
+    # --force: the parent stores little. 0.35 since it reads each stored value
+    # once (at 0.45 its CPU after the fork was ~1.4 s under the child's).
+    WORKER_SHARE_FORCE = 0.35
     # The first batch is small, so that the parent has work while the child
     # parses on: a full first batch left the parent idle ~0.4 s.
     FIRST_BATCH = 1000
