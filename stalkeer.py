@@ -637,7 +637,9 @@ def _redact_urls_in(text: str) -> str:
 # no query or fragment, no whitespace or control characters. For it urlsplit and
 # urlunsplit change nothing, so redact_url splits it by hand (a dry run redacts
 # every plan line's URL twice; tests compare both ways on the shared playlists).
-_PLAIN_URL = _LazyPattern(r"(https?://[A-Za-z0-9._~%!$&'()*+,;=:-]+)(/[^?#\x00-\x20\x7f]*)?")
+# Its port is digits: in http://bob:Secret/x (the '@' forgotten) the "port" is
+# the password, which _redact_url_split masks.
+_PLAIN_URL = _LazyPattern(r"(https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::[0-9]*)?)(/[^?#\x00-\x20\x7f]*)?")
 
 
 def redact_url(url: str) -> str:
@@ -670,6 +672,11 @@ def _redact_url_split(url: str) -> str:
         # The user is half of the account, as a query's username= is: masked too.
         userinfo, host = netloc.rsplit('@', 1)
         netloc = (f'***:***@{host}' if ':' in userinfo else f'***@{host}')
+    # A port that is no number (port_problem) may be a password whose '@' was
+    # forgotten (http://bob:Secret/x), its "host" the user: masked as userinfo is.
+    _, colon, port = netloc.rpartition('@')[2].rpartition(':')
+    if colon and port and ']' not in port and not (port.isascii() and port.isdigit()):
+        netloc = netloc[:len(netloc) - len(port)] + '***' if '@' in netloc else '***:***'
     segments = parts.path.split('/')
     for i in _account_segments(segments):
         segments[i] = '***'
@@ -1249,26 +1256,88 @@ def url_problem(url: str) -> str | None:
     return problem or None
 
 
+def http_url_error(where: str, url: str, problem: str | None = None) -> str | None:
+    """The one error for a URL stalkeer must fetch over HTTP that it cannot
+    (url_problem, or ``problem`` a caller found besides): ``{where} must be an
+    http:// or https:// URL, got '<URL, account masked>' (<why>)``, or None when
+    it can be fetched. ``where`` names what gave it (the key, the STALKEER_*
+    variable, the option or argument). The URL keys, `m3u-download --url`,
+    the panel's address and `download URL` each had their wording of it."""
+    if not url.strip():
+        return f'{where} is empty: give an http:// or https:// URL'
+    problem = url_problem(url) or problem
+    if not problem:
+        return None
+    return f'{where} must be an http:// or https:// URL, got {quoted_url(url)} ({problem})'
+
+
 def _head_problem(url: str) -> str:
     try:
         parts = urllib.parse.urlsplit(url)
-        parts.port   # noqa: B018 - parsing the port is the check
     except ValueError as exc:
-        text = str(exc)
-        if 'IPv6' in text:
-            return 'unparsable URL: unbalanced [ ] around the host'
-        if 'Port' in text or 'port' in text:
-            return 'unparsable URL: the port is not a number from 1 to 65535'
-        return 'unparsable URL'
+        return split_problem(exc)
+    problem = port_problem(parts)
+    if problem:
+        return problem
     if parts.scheme.lower() not in ('http', 'https'):
-        return 'URL is not http/https'
+        return 'URL is not http/https' + _shown_scheme(url, parts.scheme)
     if not parts.hostname:
         return 'URL without a host'
-    if parts.port == 0:
-        # urllib takes it; no server listens on port 0, and the failure came
-        # later as "cannot reach", the URL's fault unsaid.
-        return 'the port is 0: a port is a number from 1 to 65535'
     return ''
+
+
+# Schemes named when written without '//' (javascript:alert(1)); any other
+# 'word:' may be the user of 'bob:pw@host' (urlsplit's scheme 'bob').
+_SCHEMES_WITHOUT_SLASHES = frozenset({'javascript', 'data', 'mailto', 'file', 'about'})
+
+
+def _shown_scheme(url: str, scheme: str) -> str:
+    """' but ftp:' when a refusal may name the scheme of ``url``: written as
+    ``scheme://`` or a known scheme (_SCHEMES_WITHOUT_SLASHES), else ''."""
+    if scheme and _URL_SCHEME.fullmatch(scheme) and (
+            url[len(scheme) + 1:].startswith('//') or scheme.lower() in _SCHEMES_WITHOUT_SLASHES):
+        return f' but {scheme.lower()}:'
+    return ''
+
+
+def space_problem(url: str) -> str:
+    """Why a URL setting holding a space or tab is refused, or '': no URL
+    holds one (requests would send it as %20, the database driver would take
+    it as part of the name). The one wording for the URL keys and [database]
+    url; a playlist line's URL is not a setting and may hold one."""
+    if re.search(r'\s', url):
+        return 'a space in the URL: no URL holds one, a space in a name is written %20'
+    return ''
+
+
+def split_problem(exc: ValueError) -> str:
+    """What urllib.parse.urlsplit's ValueError means, in the one wording every
+    URL's error uses; never its text, which may quote the URL."""
+    if 'IPv6' in str(exc):      # 'Invalid IPv6 URL': an unclosed [ in the host
+        return 'unparsable URL: unbalanced [ ] around the host'
+    return 'unparsable URL'
+
+
+def port_problem(parts: urllib.parse.SplitResult) -> str:
+    """Why the port of a split URL is no TCP port (1 to 65535), or '' for a
+    good port or none. The one wording of this rule for every URL stalkeer
+    reads (the URL keys, [database] url, each of [notify] apprise_urls, the
+    `download` URL, playlist lines); each caller adds which URL it was.
+
+    urllib takes port 0: no server listens there, the failure came later as
+    "cannot reach", and the database driver took 0 for "no port": the default
+    one. Its error for other ports quotes the port's text, which is never
+    shown: in ``http://bob:Secret/x`` (the '@' forgotten) it is the password."""
+    try:
+        port = parts.port
+    except ValueError:
+        text = parts.netloc.rpartition('@')[2].rpartition(':')[2]
+        what = 'is above 65535' if text.isascii() and text.isdigit() else 'is not a number'
+    else:
+        if port != 0:
+            return ''
+        what = 'is 0'
+    return f'the port {what}; a port is a number from 1 to 65535'
 
 
 # ==== config ==================================================================
@@ -1672,6 +1741,17 @@ def misplaced_assignments(value: str) -> list[str]:
             if name.lower() in settings or _SECRET_NAME.search(name)]
 
 
+def error_key(message: str) -> tuple[str, str] | None:
+    """The (section, key) an error about a file's key is about: its message
+    starts with ``[section] key`` (Config.where), then a space, ':' or its end."""
+    if message.startswith('['):
+        section, _, rest = message[1:].partition('] ')
+        for key in DEFAULTS.get(section, ()):
+            if rest.startswith(key) and rest[len(key):len(key) + 1] in ('', ' ', ':'):
+                return section, key
+    return None
+
+
 class Config:
     """stalkeer.ini plus environment overrides, with typed, validated getters.
 
@@ -1765,6 +1845,17 @@ class Config:
         return (f" (the {mark!r} and what follows are part of the value: stalkeer reads no comment "
                 "after a value; put it on a line of its own)") if mark else ''
 
+    def explained(self, message: str) -> str:
+        """An error ``message`` as it is shown: when it is about a key of the
+        file (it starts with ``[section] key``) whose value looks like it holds
+        an inline comment, with the hint that the comment is part of the value.
+        Said here, where every error is shown (main(), `config --check`), so
+        that each key has it whatever getter or section check refused it: per
+        getter, [logging] level, [notify] on and [quality] preference had none."""
+        found = error_key(message)
+        hint = self._comment_hint(*found) if found else ''
+        return message + hint if hint and hint not in message else message
+
     def inline_comment_notes(self, but=()) -> list[str]:
         """One note per key of the file whose value looks like it holds an
         inline comment (inline_comment), its value not quoted; none for the
@@ -1810,7 +1901,7 @@ class Config:
         try:
             return parse_number(value, kind, minimum, maximum)
         except ValueError as exc:
-            raise ConfigError(f'{where} {exc}{self._comment_hint(section, key)}') from None
+            raise ConfigError(f'{where} {exc}') from None
 
     def getbool(self, section, key) -> bool:
         """A boolean key (BOOL_CONFIG_KEYS), spelled as _BOOL_SPELLINGS allows;
@@ -1819,8 +1910,7 @@ class Config:
         lowered = str(value).strip().lower()
         if lowered in _BOOL_SPELLINGS:
             return _BOOL_SPELLINGS[lowered]
-        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {quoted_value(value)}'
-                          + self._comment_hint(section, key))
+        raise ConfigError(f'{where} must be true or false (or yes/no, on/off, 1/0), got {quoted_value(value)}')
 
     def getswitch(self, section, key) -> str:
         """A key that is a boolean or ``auto`` (SWITCH_CONFIG_KEYS): 'auto',
@@ -1833,7 +1923,7 @@ class Config:
         if lowered in _BOOL_SPELLINGS:
             return 'true' if _BOOL_SPELLINGS[lowered] else 'false'
         raise ConfigError(f'{where} must be auto, true or false (or yes/no, on/off, 1/0), '
-                          f'got {quoted_value(value)}{self._comment_hint(section, key)}')
+                          f'got {quoted_value(value)}')
 
     def getheader(self, section, key) -> str:
         """A value sent in an HTTP header (API key, User-Agent): printable ASCII
@@ -1907,14 +1997,12 @@ class Config:
         if '\n' in value:      # an indented line under it: not the URL, maybe a secret
             first, more = value.split('\n', 1)
             raise ConfigError(f'{where} must be one http:// or https:// URL, got '
-                              f'{redact(redact_url(first.strip()))!r} {continued_lines_note(more)}')
-        # A space: no URL has one (requests would send it as %20); most likely
-        # the start of an inline comment ('http://r:7878/ ; my radarr').
-        problem = url_problem(value) or ('a space in it' if re.search(r'\s', value) else None)
-        if problem or not re.match(r'(?i)https?://', value):
-            raise ConfigError(f'{where} must be an http:// or https:// URL, got '
-                              f'{quoted_url(value)}' + (f' ({problem})' if problem else '')
-                              + self._comment_hint(section, key))
+                              f'{quoted_url(first.strip())} {continued_lines_note(more)}')
+        # A space: most likely the start of an inline comment ('http://r:7878/ ;
+        # my radarr'), which Config.explained then says.
+        error = http_url_error(where, value, space_problem(value))
+        if error:
+            raise ConfigError(error)
         return value
 
     def unknown_keys(self) -> list[str]:
@@ -2517,8 +2605,8 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
         raise ConfigError(f'{source} is empty; use sqlite:///stalkeer.db or postgresql://user@host/db')
     try:
         parts = urllib.parse.urlsplit(url)
-    except ValueError as exc:       # 'Invalid IPv6 URL': an unclosed [ in the host
-        raise ConfigError(f'{source}: not a valid URL ({exc})') from None
+    except ValueError as exc:
+        raise ConfigError(f'{source}: {split_problem(exc)}') from None
     scheme = parts.scheme.lower()
     if scheme == 'sqlite':
         # sqlite:///relative.db -> 'relative.db'; sqlite:////abs.db -> '/abs.db'
@@ -2537,12 +2625,11 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             path = os.path.join(base_dir, os.path.expanduser(path))
         return {'kind': 'sqlite', 'path': path}
     if scheme in ('postgresql', 'postgres', 'postgresql+psycopg2'):
-        if re.search(r'\s', url):
-            # No URL holds one (a name with a space is written %20); most likely an
-            # inline comment, which went on to 'database "test ; my db" does not
-            # exist' in every command while config --check only noted it (trial-17b).
-            raise ConfigError(f'{source}: a space in the URL (a comment after it? comments go on a '
-                              'line of their own; a space in a name is written %20)')
+        if space_problem(url):
+            # Most likely an inline comment (Config.explained says so), which went on
+            # to 'database "test ; my db" does not exist' in every command while
+            # config --check only noted it (trial-17b).
+            raise ConfigError(f'{source}: {space_problem(url)}')
         params = _database_url_params(parts.query, source)
         schema = params.pop('schema', None)
         if schema and not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', schema):
@@ -2550,14 +2637,10 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
         if schema and len(schema) > 63:         # ASCII here: characters are bytes
             raise ConfigError(f'{source}: the schema name is {len(schema)} characters long; '
                               'PostgreSQL identifiers are at most 63 bytes')
-        try:
-            port = parts.port
-        except ValueError:
-            raw = parts.netloc.rpartition('@')[2].rpartition(':')[2]
-            raise ConfigError(f'{source}: the port must be from 1 to 65535' if raw.isdigit()
-                              else f'{source}: the port is not a number') from None
-        if port == 0:       # urllib takes it; the driver would take 0 as "no port": the default one
-            raise ConfigError(f'{source}: the port is 0; it must be from 1 to 65535')
+        problem = port_problem(parts)
+        if problem:
+            raise ConfigError(f'{source}: {problem}')
+        port = parts.port
         database = urllib.parse.unquote(parts.path.lstrip('/'))
         if not database:
             raise ConfigError(f'{source}: no database name in {redact_url(url)!r}')
@@ -4438,12 +4521,9 @@ class Downloader:
 
 
 def _fetch_problem(url: str) -> str | None:
-    """Why the downloader can never fetch ``url`` (naming its scheme, never the
-    URL: it may hold the account), or None. Only http(s) is fetched."""
-    scheme, sep, _ = url.partition('://')
-    if not sep or scheme.lower() not in ('http', 'https'):
-        shown_scheme = clip(url.partition(':')[0], 20) if ':' in url else ''
-        return f'invalid URL (not an http(s) URL{f": {shown_scheme}:" if shown_scheme else ""})'
+    """Why the downloader can never fetch ``url`` (url_problem: naming its
+    scheme, never the URL: it may hold the account), or None. Only http(s) is
+    fetched."""
     problem = url_problem(url)
     return f'invalid URL ({problem})' if problem else None
 
@@ -4748,13 +4828,15 @@ class PlaylistFetcher:
 
     def fetch(self, url: str | None = None, archive: bool = True) -> FetchResult:
         s = self.settings
-        where = '--url' if url else s.url_source
-        url = url or s.url
-        if not url:
+        # An empty --url is the value in force, refused as empty (http_url_error),
+        # as an empty --db is: falling through to [m3u] url fetched another playlist.
+        where = '--url' if url is not None else s.url_source
+        url = s.url if url is None else url
+        if where != '--url' and not url:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
-        if not re.match(r'(?i)https?://', url) or url_problem(url):
-            raise ConfigError(f'{where} must be an http(s) URL, got {quoted_url(url)}'
-                              + (f' ({url_problem(url)})' if url_problem(url) else ''))
+        error = http_url_error(where, url)
+        if error:
+            raise ConfigError(error)
         register_url_secrets(url)
         folder = os.path.dirname(s.file_path) or '.'
         try:
@@ -8387,7 +8469,10 @@ class PanelEmpty(PanelError):
 class XtreamSettings:
     """The [xtream] section: the panel's base URL (no trailing slash), the account,
     ``enabled`` (auto/true/false) and the read timeout in seconds. ``derived``:
-    taken from a get.php [m3u] url."""
+    taken from a get.php [m3u] url. The ``*_source`` say where each value came
+    from, as errors name it (Config.where: the file's key, a STALKEER_*
+    variable, the [m3u] url holding the account): the panel's advice names
+    the setting to fix, not an [xtream] key the user never wrote."""
     url: str | None
     username: str
     password: str
@@ -8395,6 +8480,10 @@ class XtreamSettings:
     timeout: float = 120
     derived: bool = False
     info_refresh_hours: float = 24
+    url_source: str = '[xtream] url'
+    account_source: str = '[xtream] username and [xtream] password'
+    enabled_source: str = '[xtream] enabled'
+    timeout_source: str = '[xtream] timeout'
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'XtreamSettings':
@@ -8407,7 +8496,10 @@ class XtreamSettings:
         account = f'{cfg.where("xtream", "username")} and {cfg.where("xtream", "password")}'
         given = ' and '.join(cfg.where('xtream', key) for key, value in
                              (('username', username), ('password', password)) if value)
+        account_source = account
         if url:
+            if not (username or password):
+                account_source = f'the account in {url_where}'
             url, username, password = _panel_base(url, username, password, url_where)
         else:
             found = panel_from_playlist_url(cfg.get('m3u', 'url') or '')
@@ -8421,6 +8513,7 @@ class XtreamSettings:
             elif found:
                 url, username, password = found
                 derived = True
+                account_source = f'the account in {cfg.where("m3u", "url")}'
             elif username or password:
                 raise ConfigError(f'{given} {"are" if " and " in given else "is"} set without a '
                                   'panel: set [xtream] url '
@@ -8429,20 +8522,21 @@ class XtreamSettings:
             raise ConfigError(f'{cfg.where("xtream", "enabled")} = true needs a panel: set [xtream] url, '
                               'username and password (or a get.php?username=…&password=… [m3u] url)')
         if url:
-            problem = url_problem(url)
-            if not problem and urllib.parse.urlsplit(url).scheme.lower() not in ('http', 'https'):
-                problem = 'must be an http:// or https:// address'
-            if problem:
+            error = http_url_error(cfg.where('m3u', 'url') if derived else url_where, url)
+            if error:
                 # A panel taken from the get.php playlist URL is that setting's, and its
                 # mistake is said as [m3u] url's own check says it: `config --check`
                 # names it once (trial-16a F6).
                 if derived:
                     cfg.geturl('m3u', 'url')
-                raise ConfigError(f'{cfg.where("m3u", "url") if derived else url_where}: {problem}')
+                raise ConfigError(error)
             if not (username and password):
                 raise ConfigError(f'{url_where} is set without {account}')
         return cls(url or None, username, password, enabled, cfg.getnumber('xtream', 'timeout'), derived,
-                   cfg.getnumber('xtream', 'info_refresh_hours'))
+                   cfg.getnumber('xtream', 'info_refresh_hours'),
+                   url_source=cfg.where('m3u', 'url') if derived else url_where,
+                   account_source=account_source, enabled_source=cfg.where('xtream', 'enabled'),
+                   timeout_source=cfg.where('xtream', 'timeout'))
 
     @property
     def configured(self) -> bool:
@@ -8624,19 +8718,20 @@ class XtreamClient:
             send, lambda response: self._answer(response, what, read),
             self.attempts, self.backoff, self.sleep,
             timed_out=lambda: PanelError(f'{self.where} did not answer {what} within '
-                                         f'{self.settings.timeout:g}s ([xtream] timeout)'),
+                                         f'{self.settings.timeout:g}s ({self.settings.timeout_source})'),
             unreachable=lambda exc: PanelError(f'cannot reach {self.where}: {_connection_reason(exc)}'))
 
     def _answer(self, response, what: str, read):
         code = response.status_code
         if code in (401, 403):
-            raise PanelRefused(f'{self.where} refused the account (HTTP {code}): check [xtream] '
-                               'username and password, or whether the account is banned', f'HTTP {code}')
+            raise PanelRefused(f'{self.where} refused the account (HTTP {code}): check '
+                               f'{self.settings.account_source}, or whether the account is banned',
+                               f'HTTP {code}')
         if code == 404:
             if what != 'the account call' and self.account_answered:
                 raise PanelError(f'{self.where} answered 404 for {what}')
             raise PanelError(f'{self.where} answered 404 for {XTREAM_API}: not an Xtream Codes '
-                             'panel, or not at this URL ([xtream] url)')
+                             f'panel, or not at this URL ({self.settings.url_source})')
         if code >= 400:
             raise PanelError(f'{self.where} answered HTTP {code} for {what}')
         try:
@@ -8669,8 +8764,8 @@ class XtreamClient:
             raise PanelError(f'{self.where} answered the account call without "user_info" '
                              '(not an Xtream Codes panel?)')
         if xtream_count(info.get('auth')) != 1:
-            raise PanelRefused(f'{self.where} refused the account (auth 0): check [xtream] username '
-                               'and password (or the [m3u] url they come from)', 'auth 0')
+            raise PanelRefused(f'{self.where} refused the account (auth 0): check '
+                               f'{self.settings.account_source}', 'auth 0')
         status = xtream_text(info.get('status')) or None
         trial = xtream_count(info.get('is_trial'))
         expiry = _exp_date(info.get('exp_date'))
@@ -11247,11 +11342,11 @@ def progress_log_seconds(cfg: Config) -> float:
 
 def log_level(cfg: Config) -> int:
     """[logging] level as a logging level number. Raises ConfigError."""
-    level_name = (cfg.get('logging', 'level') or 'INFO').upper()
-    level = logging.getLevelName(level_name)
+    written = cfg.get('logging', 'level') or 'INFO'
+    level = logging.getLevelName(written.upper())
     if not isinstance(level, int):
         raise ConfigError(f'{cfg.where("logging", "level")} must be DEBUG, INFO, WARNING or ERROR, '
-                          f'got {quoted_value(level_name)}')
+                          f'got {quoted_value(written)}')
     return level
 
 
@@ -11556,6 +11651,7 @@ def cmd_config(app: App) -> int:
                 # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once;
                 # a check that found several (ConfigErrors) has each named.
                 for problem in getattr(exc, 'problems', None) or [str(exc)]:
+                    problem = cfg.explained(problem)
                     if problem not in problems:
                         problems.append(problem)
                 continue
@@ -11566,8 +11662,8 @@ def cmd_config(app: App) -> int:
         # STALKEER_* variable is only seen here.
         notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
         notes += cfg.empty_unknown_sections()
-        notes += cfg.inline_comment_notes(but={key for key, _ in cfg.key_checks()
-                                               if any(p.startswith(f'[{key[0]}] {key[1]} ') for p in problems)})
+        # A key whose error says it (Config.explained) gets no note besides.
+        notes += cfg.inline_comment_notes(but={error_key(p) for p in problems})
     if args.json:
         app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
                           'values': entries, 'errors': problems if args.check or problems else None,
@@ -11600,11 +11696,9 @@ def cmd_config(app: App) -> int:
 def cmd_download(app: App) -> int:
     """One ad-hoc tracked download."""
     args = app.args
-    if not re.match(r'(?i)https?://', args.url):
-        raise StalkeerError(f'not an http(s) URL: {redact(args.url)}')
-    problem = url_problem(args.url)
-    if problem:
-        raise StalkeerError(problem)
+    error = http_url_error('download URL', args.url)
+    if error:
+        raise StalkeerError(error)
     register_url_secrets(args.url)
     given = destination = os.path.abspath(os.path.expanduser(args.dest))
     if os.path.isdir(destination) or args.dest.endswith(os.sep):
@@ -11701,7 +11795,8 @@ class Rescanner:
                 try:
                     settings = ArrSettings.from_config(self.app.cfg, service)
                 except ConfigError as exc:
-                    log.warning('cannot ask %s to rescan: %s', service.capitalize(), exc)
+                    log.warning('cannot ask %s to rescan: %s', service.capitalize(),
+                                self.app.cfg.explained(str(exc)))
                     settings = None
                 self.clients[service] = None if settings is None or not settings.rescan else \
                     (RadarrClient if service == 'radarr' else SonarrClient)(settings)
@@ -11879,7 +11974,8 @@ def fall_back_to_m3u(app: App, exc: Exception) -> None:
         age = f' (its file, {path}, is {format_duration(max(0.0, time.time() - os.path.getmtime(path)))} old)'
     except OSError:
         age = ''
-    log.warning('%s; reading the M3U playlist instead ([xtream] enabled = auto)%s', exc, age)
+    log.warning('%s; reading the M3U playlist instead (%s = auto)%s', exc,
+                app.cfg.where('xtream', 'enabled'), age)
 
 
 def keep_refusal(settings: XtreamSettings, exc: PanelRefused) -> None:
@@ -11959,8 +12055,8 @@ def cmd_process(app: App) -> int:
             # The account answers, the catalogue actions give nothing (API access to
             # VOD disabled by some resellers): under auto, the get.php playlist.
             if args.source == 'xtream' or client.settings.enabled == 'true':
-                raise PanelError(f'{exc} ([xtream] enabled = auto or false reads the M3U '
-                                 'playlist instead)') from None
+                raise PanelError(f'{exc} ({client.settings.enabled_source} = auto or false reads '
+                                 'the M3U playlist instead)') from None
             fall_back_to_m3u(app, exc)
     settings = PlaylistSettings.from_config(app.cfg)
     if args.download:
@@ -13381,13 +13477,12 @@ class Notifier:
             # what none of them can mean: port 0 was refused in every URL key but
             # this one (trial-17b T17B-5). Named by its place: the URL is a secret.
             try:
-                port = urllib.parse.urlsplit(url).port
-            except ValueError:
-                port = -1
-            if port is not None and port < 1:
+                problem = port_problem(urllib.parse.urlsplit(url))
+            except ValueError as exc:
+                problem = split_problem(exc)
+            if problem:
                 raise ConfigError(f'{cfg.where("notify", "apprise_urls")}: URL {number} of '
-                                  f'{len(self.apprise_urls)}: the port is '
-                                  f'{"0" if port == 0 else "not a number"}; a port is a number from 1 to 65535')
+                                  f'{len(self.apprise_urls)}: {problem}')
         self._session = session
         self.timeout = 10
         self._apprise = None
@@ -14728,6 +14823,7 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     define_models()
     run = _Run(console)
+    cfg = None
     with _SignalHandlers(), _StrayErrorsLogged():
         try:
             # `config` reads past the file's mistakes and names them all (cmd_config).
@@ -14758,9 +14854,10 @@ def main(argv=None) -> int:
         except StalkeerError as exc:
             # `config` names every mistake found together; a command stops at the first.
             problems = getattr(exc, 'problems', None) if args.command == 'config' else None
-            for problem in (problems or [])[:-1]:
+            problems = [cfg.explained(p) if cfg else p for p in problems or [str(exc)]]
+            for problem in problems[:-1]:
                 console.error(problem)
-            return run.failed(exc.exit_code, problems[-1] if problems else str(exc))
+            return run.failed(exc.exit_code, problems[-1])
         except database_errors() as exc:
             # peewee's, and the drivers' own from the bulk paths' raw cursors (a
             # PostgreSQL deadlock was a traceback: trial-15c F3). Told as one line,

@@ -216,7 +216,7 @@ def test_resume_downloads_reports_failures_with_exit_1(server, tmp_path, sqlite_
 
 
 @pytest.mark.parametrize('argv, needle', [
-    (['download', 'ftp://x/y', 'dest'], 'not an http(s) URL'),
+    (['download', 'ftp://x/y', 'dest'], "download URL must be an http:// or https:// URL, got 'ftp://x/y' (URL is not http/https but ftp:)"),
     (['download'], 'the following arguments are required'),
     (['frobnicate'], 'invalid choice'),
     (['resume-downloads', '--limit', 'many'], "--limit: must be a whole number from 1 to"),

@@ -1,6 +1,7 @@
 """Configuration discovery, overrides and validation."""
 
 import configparser
+import json
 import os
 from pathlib import Path
 
@@ -672,8 +673,156 @@ def test_port_0_in_a_url_is_refused_naming_the_key(section, key, cli, tmp_path):
         first = err.splitlines()[0]
         assert first.startswith(f'stalkeer: error: [{section}] {key}') and 'port' in first and ' 0' in first, err
         assert 'Secret7' not in out + err
-    assert stalkeer.url_problem('http://h:0/x.mkv') == 'the port is 0: a port is a number from 1 to 65535'
+    assert stalkeer.url_problem('http://h:0/x.mkv') == 'the port is 0; a port is a number from 1 to 65535'
     assert stalkeer.url_problem('http://h:1/x.mkv') is None
+
+
+# -- one port rule for every URL stalkeer reads -----------------------------------------------
+
+PORT_RULE = 'a port is a number from 1 to 65535'
+BAD_PORTS = [('0', 'the port is 0'), ('99999', 'the port is above 65535'),
+             ('x9', 'the port is not a number'), ('-1', 'the port is not a number'),
+             ('Secret7Pass', 'the port is not a number')]    # 'http://bob:Secret7Pass/…': '@' forgotten
+
+
+def _url_with_port(scheme, port):
+    if port == 'Secret7Pass':
+        return f'{scheme}://Secret7User:Secret7Pass/x.mkv'
+    return f'{scheme}://bob:Secret7Pass@127.0.0.1:{port}/get.php?username=bob&password=Secret7Pass'
+
+
+def _ini_setting(section, key, scheme='http'):
+    def run(cli, tmp_path, url, monkeypatch):
+        path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = {url}\n')
+        db = [] if section == 'database' else ['--db', f'sqlite:///{tmp_path}/s.db']
+        return cli('--config', path, *db, 'config', '--check')
+    return scheme, run, f'[{section}] {key}'
+
+
+def _env_setting(name, scheme='http'):
+    def run(cli, tmp_path, url, monkeypatch):
+        monkeypatch.setenv(name, url)
+        return cli('--config', write_ini(tmp_path / 'c.ini', ''), 'config', '--check')
+    return scheme, run, name if name == 'DATABASE_URL' else f'{name} (environment)'
+
+
+def _apprise(cli, tmp_path, url, monkeypatch):
+    path = write_ini(tmp_path / 'c.ini', f'[notify]\napprise_urls = tgram://bot/Secret7Tok {url}\n')
+    return cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+
+
+def _db_option(cli, tmp_path, url, monkeypatch):
+    return cli('--config', write_ini(tmp_path / 'c.ini', ''), '--db', url, 'status')
+
+
+def _download(cli, tmp_path, url, monkeypatch):
+    return cli('--db', f'sqlite:///{tmp_path}/s.db', 'download', url, tmp_path / 'x.mkv')
+
+
+def _m3u_download(cli, tmp_path, url, monkeypatch):
+    path = write_ini(tmp_path / 'c.ini', f'[m3u]\nfile_path = {tmp_path}/p.m3u\n')
+    return cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'm3u-download', '--url', url)
+
+
+def _playlist_line(cli, tmp_path, url, monkeypatch):
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Good (2000)\nhttp://h/movie/1.mkv\n'
+                        f'#EXTINF:-1 group-title="Movies",Film (2000)\n{url}\n', encoding='utf-8')
+    code, out, err = cli('--db', f'sqlite:///{tmp_path}/s.db', 'process', playlist, '--json')
+    return code, '\n'.join(json.loads(out)['malformed_samples']) + '\n', err
+
+
+URL_SETTINGS = {   # how each URL-taking setting is given, and what its error names it
+    'radarr url': _ini_setting('radarr', 'url'), 'sonarr url': _ini_setting('sonarr', 'url'),
+    'm3u url': _ini_setting('m3u', 'url'), 'xtream url': _ini_setting('xtream', 'url'),
+    'webhook_url': _ini_setting('notify', 'webhook_url'),
+    'healthcheck_url': _ini_setting('notify', 'healthcheck_url'),
+    'database url': _ini_setting('database', 'url', 'postgresql'),
+    'STALKEER_RADARR_URL': _env_setting('STALKEER_RADARR_URL'),
+    'STALKEER_M3U_URL': _env_setting('STALKEER_M3U_URL'),
+    'STALKEER_DATABASE_URL': _env_setting('STALKEER_DATABASE_URL', 'postgresql'),
+    'DATABASE_URL': _env_setting('DATABASE_URL', 'postgresql'),
+    'apprise_urls': ('json', _apprise, '[notify] apprise_urls: URL 2 of 2'),
+    '--db': ('postgresql', _db_option, '--db'),
+    'download URL': ('http', _download, None),
+    'm3u-download --url': ('http', _m3u_download, '--url'),
+    'playlist line': ('http', _playlist_line, 'line 4: '),
+}
+
+
+@pytest.mark.parametrize('port, says', BAD_PORTS)
+@pytest.mark.parametrize('setting', list(URL_SETTINGS))
+def test_every_url_setting_refuses_a_bad_port_in_the_same_words(setting, port, says, cli, tmp_path,
+                                                                monkeypatch):
+    """The port rule was written three times in three wordings (url_problem,
+    [database] url, apprise_urls): every URL stalkeer reads now says it as
+    port_problem does, each naming which setting or line it was, and never
+    the account in the URL (nor the port's text: with the '@' forgotten it is
+    the password)."""
+    scheme, run, named = URL_SETTINGS[setting]
+    url = _url_with_port(scheme, port)
+    code, out, err = run(cli, tmp_path, url, monkeypatch)
+    text = out + err
+    said = [line for line in text.splitlines() if f'{says}; {PORT_RULE}' in line]
+    assert said, (setting, text)
+    if named:
+        assert named in said[0], (setting, said)
+    assert code == 2 if setting != 'playlist line' else code == 0, (setting, text)
+    assert 'Secret7' not in text and 'Traceback' not in text, (setting, text)
+
+
+HTTP_URL_SETTINGS = [name for name, (scheme, _, _) in URL_SETTINGS.items()
+                     if scheme == 'http' and name not in ('playlist line',)]
+
+
+@pytest.mark.parametrize('setting', HTTP_URL_SETTINGS)
+def test_every_http_url_setting_refuses_another_scheme_in_the_same_words(setting, cli, tmp_path, monkeypatch):
+    """"http or https only" was said four ways (the URL keys, `m3u-download
+    --url`, the panel, `download URL`): http_url_error is the one wording."""
+    _, run, named = URL_SETTINGS[setting]
+    code, out, err = run(cli, tmp_path, 'ftp://Secret7User:Secret7Pass@h/x.mkv', monkeypatch)
+    says = (f"{named or 'download URL'} must be an http:// or https:// URL, got "
+            "'ftp://***:***@h/x.mkv' (URL is not http/https but ftp:)")
+    assert code == 2 and f'stalkeer: error: {says}' in err.splitlines(), (setting, err)
+    assert 'Secret7' not in out + err
+
+
+@pytest.mark.parametrize('setting', [name for name, (_, run, _) in URL_SETTINGS.items()
+                                     if run.__name__ == 'run' and name != 'apprise_urls'])
+def test_every_url_setting_refuses_a_space_in_the_same_words(setting, cli, tmp_path, monkeypatch):
+    """A space in a URL setting was 'a space in it' for the URL keys and 'a
+    space in the URL (a comment after it? …)' for [database] url: one rule,
+    space_problem; the inline-comment hint is Config.explained's."""
+    scheme, run, named = URL_SETTINGS[setting]
+    code, out, err = run(cli, tmp_path, f'{scheme}://Secret7User:Secret7Pass@h/my db', monkeypatch)
+    said = [line for line in err.splitlines() if 'a space in the URL: no URL holds one, a space in a name '
+            'is written %20' in line]
+    assert code == 2 and said and named in said[0], (setting, err)
+    assert 'Secret7' not in out + err
+
+
+@pytest.mark.parametrize('setting', ['download URL', 'm3u-download --url'])
+def test_an_empty_url_argument_is_refused_as_empty(setting, cli, tmp_path, monkeypatch):
+    """`m3u-download --url ''` fell through to [m3u] url (another playlist
+    fetched), `download ''` said "got 'text without a scheme://'": an empty
+    value given is the value in force, refused as empty, as an empty --db is."""
+    _, run, named = URL_SETTINGS[setting]
+    monkeypatch.setenv('STALKEER_M3U_URL', 'http://127.0.0.1:9/get.php')
+    code, out, err = run(cli, tmp_path, '', monkeypatch)
+    assert code == 2 and err.splitlines() == [
+        f"stalkeer: error: {named or 'download URL'} is empty: give an http:// or https:// URL"], err
+
+
+@pytest.mark.parametrize('section, key', sorted(stalkeer.URL_CONFIG_KEYS))
+def test_a_url_key_on_several_lines_quotes_no_text_without_a_scheme(section, key, cli, tmp_path):
+    """The error for a URL key continued by an indented line quoted its first
+    line as written when it was no URL (an API key pasted into url): quoted_url
+    as every other URL error."""
+    path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = Secret7ApiKey123\n  more = x\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2 and f'[{section}] {key} must be one http:// or https:// URL, got text without a ' \
+        'scheme://' in err, err
+    assert 'Secret7' not in out + err
 
 
 @pytest.mark.parametrize('urls, says', [
@@ -697,7 +846,8 @@ def test_a_space_in_a_postgresql_url_is_refused(cli, tmp_path):
     path = write_ini(tmp_path / 'c.ini', '[database]\nurl = postgresql://bob:Secret7Pass@127.0.0.1/test ; my db\n')
     for command in (['status'], ['config', '--check']):
         code, out, err = cli('--config', path, *command)
-        assert code == 2 and 'stalkeer: error: [database] url: a space in the URL' in err, err
+        assert code == 2 and 'stalkeer: error: [database] url: a space in the URL: no URL holds one, a space ' \
+            "in a name is written %20 (the ';' and what follows are part of the value" in err, err
         assert 'Secret7' not in out + err
     assert stalkeer.parse_database_url(f'sqlite:///{tmp_path}/a b/x.db', str(tmp_path))['path'] == \
         f'{tmp_path}/a b/x.db'
@@ -724,7 +874,8 @@ def test_an_inline_comment_is_part_of_the_value_and_the_error_says_so(cli, tmp_p
         "stalkeer: error: [radarr] rescan must be true or false (or yes/no, on/off, 1/0), got "
         "'yes # sure'" + hint.format('#'),
         "stalkeer: error: [radarr] url must be an http:// or https:// URL, got "
-        "'http://***:***@r/x ; my radarr' (a space in it)" + hint.format(';')], err
+        "'http://***:***@r/x ; my radarr' (a space in the URL: no URL holds one, a space in a name is "
+        "written %20)" + hint.format(';')], err
     # A key that is fine as it stands gets a note; one whose error says it does not.
     assert "note: [downloads] movies_path: '#' in its value looks like an inline comment, which " \
            'stalkeer reads as part of the value (a password may hold ; or #): put comments on a line ' \
@@ -736,6 +887,42 @@ def test_an_inline_comment_is_part_of_the_value_and_the_error_says_so(cli, tmp_p
     code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
     assert code == 2 and "[downloads] movies_path: '#' in its value looks like an inline comment" in err
     assert err.rstrip().endswith(hint.format(';')) and 'Secret7' not in out + err
+
+
+# A value each key takes as it stands, to which the comment is added.
+_GOOD_VALUE = {('radarr', 'url'): 'http://r:7878', ('sonarr', 'url'): 'http://s:8989',
+               ('m3u', 'url'): 'http://p/get.php', ('xtream', 'url'): 'http://panel',
+               ('notify', 'webhook_url'): 'http://hook/x', ('notify', 'healthcheck_url'): 'http://hc/x',
+               ('notify', 'apprise_urls'): 'json://a/b', ('serve', 'allowed_hosts'): 'nas',
+               ('radarr', 'path_map'): '/a=/b', ('sonarr', 'path_map'): '/a=/b',
+               ('quality', 'languages'): 'EN', ('database', 'url'): 'sqlite:///s.db'}
+_COMMENTED_KEYS = [(section, key) for section, keys in stalkeer.DEFAULTS.items() for key in keys
+                   if (section, key) not in stalkeer._SECRET_CONFIG_KEYS]
+
+
+@pytest.mark.parametrize('mark', [';', '#'])
+@pytest.mark.parametrize('section, key', _COMMENTED_KEYS)
+def test_every_key_says_its_inline_comment(section, key, mark, cli, tmp_path):
+    """The hint was given per getter, and [logging] level, [notify] on and
+    [quality] preference had none: every key (secrets aside) whose value
+    holds an inline comment now has it said, by the key's error when the
+    comment makes the value wrong, else by a note; never neither, never both."""
+    good = _GOOD_VALUE.get((section, key)) or stalkeer.DEFAULTS[section][key] or 'x'
+    path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = {good} {mark} my comment\n')
+    db = [] if section == 'database' else ['--db', f'sqlite:///{tmp_path}/s.db']
+    code, out, err = cli('--config', path, *db, 'config', '--check')
+    assert 'Traceback' not in err
+    errors = [line for line in err.splitlines() if line.startswith(f'stalkeer: error: [{section}] {key}')]
+    notes = [line for line in out.splitlines() if line.startswith(f'note: [{section}] {key}: ')
+             and 'looks like an inline comment' in line]
+    hint = f'(the {mark!r} and what follows are part of the value: stalkeer reads no comment after a value; ' \
+           'put it on a line of its own)'
+    assert all(hint in line for line in errors), errors
+    assert bool(errors) != bool(notes), (errors, notes)
+    if errors and ((section, key) in stalkeer.NUMBER_LIMITS or (section, key) == ('logging', 'level')):
+        # A command that reads the key stops at the same line, the hint with it.
+        code, out, err = cli('--config', path, *db, 'status')
+        assert code == 2 and err.splitlines()[-1] == errors[0], (errors, err)
 
 
 def test_a_secret_may_hold_a_semicolon_or_a_hash(tmp_path):

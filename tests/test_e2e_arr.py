@@ -793,7 +793,7 @@ def test_a_line_that_can_never_be_fetched_creates_nothing(world, server, tmp_pat
     assert 'Traceback' not in err
     text = out + err
     if 'File (2014)' in out and 'failed' in out:
-        assert 'not an http(s) URL: file:' in text and '/etc/passwd' not in out
+        assert 'invalid URL (URL is not http/https but file:)' in text and '/etc/passwd' not in out
     assert not (world.lib / 'movies' / 'File (2014)').exists()
     assert (world.lib / 'movies' / 'Javascript (2013)' / 'Javascript (2013).mkv').exists(), text
     con = sqlite3.connect(world.tmp / 'stalkeer.db')

@@ -225,8 +225,8 @@ def test_resume_downloads_limit_and_parallel_are_honoured(cli, sqlite_url):
 
 BAD_URLS = [
     ('http://[2001:db8::1:8080/movie/u/p/1.mkv', 'unparsable URL: unbalanced [ ] around the host'),
-    ('http://h:99999/movie/u/p/2.mkv', 'unparsable URL: the port is not a number from 1 to 65535'),
-    ('http://h:80x/movie/u/p/3.mkv', 'unparsable URL: the port is not a number from 1 to 65535'),
+    ('http://h:99999/movie/u/p/2.mkv', 'the port is above 65535; a port is a number from 1 to 65535'),
+    ('http://h:80x/movie/u/p/3.mkv', 'the port is not a number; a port is a number from 1 to 65535'),
     ('http:///movie/u/p/4.mkv', 'URL without a host'),
     ('http://h/movie/u/p/5\x7f.mkv', 'URL contains control characters'),
 ]
@@ -262,9 +262,9 @@ def test_download_refuses_an_unrequestable_url_in_one_line(url, reason, tmp_path
 # -- a malformed database URL is bad input like any other (trial 101114 F1) -------------------
 
 @pytest.mark.parametrize('url, says', [
-    ('postgresql://postgres:DbPassw0rd@[::1:5432/x', 'not a valid URL'),
-    ('postgresql://postgres:DbPassw0rd@127.0.0.1:99999/x', 'the port must be from 1 to 65535'),
-    ('postgresql://postgres:DbPassw0rd@127.0.0.1:5x/x', 'the port is not a number'),
+    ('postgresql://postgres:DbPassw0rd@[::1:5432/x', 'unparsable URL: unbalanced [ ] around the host'),
+    ('postgresql://postgres:DbPassw0rd@127.0.0.1:99999/x', 'the port is above 65535; a port is a number from 1 to 65535'),
+    ('postgresql://postgres:DbPassw0rd@127.0.0.1:5x/x', 'the port is not a number; a port is a number from 1 to 65535'),
     # parse_qsl dropped blank values and kept the last of a repeated key, so these
     # silently meant the public schema, or schema b (trial-15e F6)
     ('postgresql://postgres:DbPassw0rd@127.0.0.1/x?schema=', 'the query parameter schema= is empty'),

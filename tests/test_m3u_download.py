@@ -166,7 +166,7 @@ def test_a_bad_playlist_url_is_named_where_it_came_from(how, cli, ini, monkeypat
         argv += ['--url', url]
     code, out, err = cli(*argv)
     named = {'environment': 'STALKEER_M3U_URL (environment)', 'file': '[m3u] url', 'option': '--url'}[how]
-    assert code == 2 and err.startswith(f'stalkeer: error: {named} must be an http(s) URL'), err
+    assert code == 2 and err.startswith(f'stalkeer: error: {named} must be an http:// or https:// URL'), err
     assert len(err.strip().splitlines()) == 1 and 'hunter22pw' not in err and 'alice' not in err
     if how != 'file':
         assert '[m3u] url' not in err

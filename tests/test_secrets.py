@@ -526,7 +526,7 @@ def test_an_indented_line_continuing_a_one_line_key_is_never_shown(cli, tmp_path
     assert_clean(out + err, secret)
     assert "[radarr] timeout must be a number from 1 to 3600, got '10' (and 1 more line(s), not shown" in err
     assert "[radarr] rescan must be true or false (or yes/no, on/off, 1/0), got 'maybe' (and 1 more" in err
-    assert "got 'LOUD' (and 1 more line(s)" in err and "got 'sometimes' (and 1 more line(s)" in err
+    assert "got 'loud' (and 1 more line(s)" in err and "got 'sometimes' (and 1 more line(s)" in err
     assert '  timeout = 10  (and 1 more line(s), not shown: an indented line continues the value ' \
         'above it)  (file)' in out.splitlines()
     assert '  url = http://sonarr:8989  (and 1 more line(s), not shown' in out
@@ -622,7 +622,7 @@ def test_config_check_names_a_bad_playlist_port_once(cli, tmp_path, monkeypatch,
     code, out, err = cli('--config', ini, 'config', '--check')
     assert code == 2
     assert len(err.strip().splitlines()) == 1, err
-    assert 'the port is not a number from 1 to 65535' in err
+    assert 'the port is not a number; a port is a number from 1 to 65535' in err
     assert out.rstrip().endswith('config check: 1 error(s)')
     assert_clean(out + err, 'UU1234567', 'PP1234567')
 
@@ -647,3 +647,14 @@ def test_a_url_setting_without_a_scheme_is_never_quoted(cli, tmp_path, monkeypat
         assert 'not shown' in err, err
         if setting != '--db':
             monkeypatch.delenv(setting)
+
+
+@pytest.mark.parametrize('url', ['Secret7User:Secret7Pass@h/x.mkv', 'Secret7User:Secret7Pass',
+                                 'Secret7User:Secret7Pass@h:80/x.mkv'])
+def test_a_refused_scheme_is_named_only_when_written_as_one(url):
+    """urlsplit reads 'user:pass@host/x' (no scheme://) as scheme 'user': the
+    downloader's refusal named it ('not an http(s) URL: user:'). One rule now
+    (url_problem) names a scheme written as one (ftp://, javascript:) only."""
+    assert stalkeer.url_problem(url) == 'URL is not http/https'
+    assert stalkeer._fetch_problem(url) == 'invalid URL (URL is not http/https)'
+    assert stalkeer.url_problem('ftp://Secret7User:Secret7Pass@h/x') == 'URL is not http/https but ftp:'

@@ -271,6 +271,44 @@ def test_a_wrong_password_is_auth_0(cli, db_url, tmp_path, panel):
     assert code == 2 and 'refused the account (auth 0)' in err and 'xpw-s3cr3t-77' not in err
 
 
+@pytest.mark.parametrize('given, says', [
+    ('file', '[xtream] username and [xtream] password'),
+    ('environment', 'STALKEER_XTREAM_USERNAME (environment) and STALKEER_XTREAM_PASSWORD (environment)'),
+    ('playlist url', 'the account in [m3u] url'),
+    ('STALKEER_M3U_URL', 'the account in STALKEER_M3U_URL (environment)')])
+@pytest.mark.parametrize('fault, said', [
+    (dict(body='{"user_info": {"auth": 0}}'), 'refused the account (auth 0): check {}'),
+    (dict(status=403, body=''), 'refused the account (HTTP 403): check {}, or whether'),
+    (dict(status=404, body=''), 'or not at this URL ({})')])
+def test_the_panels_advice_names_where_the_account_came_from(cli, tmp_path, panel, monkeypatch,
+                                                              given, says, fault, said):
+    """The refusal's advice named [xtream] username and password (or "the [m3u]
+    url they come from") whatever set them: STALKEER_* variables are named as
+    every other error names them (Config.where)."""
+    ini = tmp_path / 'stalkeer.ini'
+    if given == 'file':
+        ini.write_text(f'[m3u]\nfile_path = pl.m3u\n[xtream]\nurl = {panel.url}\nusername = xalice\n'
+                       'password = xpw-s3cr3t-77\n', encoding='utf-8')
+    elif given == 'environment':
+        ini.write_text('[m3u]\nfile_path = pl.m3u\n', encoding='utf-8')
+        for key, value in (('URL', panel.url), ('USERNAME', 'xalice'), ('PASSWORD', 'xpw-s3cr3t-77')):
+            monkeypatch.setenv(f'STALKEER_XTREAM_{key}', value)
+    elif given == 'playlist url':
+        ini_for(tmp_path, panel)
+    else:
+        ini.write_text('[m3u]\nfile_path = pl.m3u\n', encoding='utf-8')
+        monkeypatch.setenv('STALKEER_M3U_URL', panel.playlist_url)
+    panel.fault('account' if fault.get('status') != 404 else '*', **fault)
+    code, out, err = process(cli, ini, f'sqlite:///{tmp_path}/s.db', '--source', 'xtream')
+    where = says if fault.get('status') != 404 else (
+        says.replace('the account in ', '') if 'the account in' in says else
+        says.split(' and ')[0].replace('username', 'url').replace('USERNAME', 'URL'))
+    assert code == 2 and said.format(where) in err, err
+    if given in ('environment', 'STALKEER_M3U_URL'):
+        assert '[xtream]' not in err and '[m3u] url' not in err, err
+    assert 'xpw-s3cr3t-77' not in out + err and 'xalice' not in out + err
+
+
 def test_empty_lists_for_everything(cli, db_url, tmp_path):
     with FakePanel('xcarol', 'xpw-empty-1234') as fake:
         code, out, err = process(cli, ini_for(tmp_path, fake), db_url, '--source', 'xtream')
