@@ -7373,7 +7373,7 @@ class _ParseWorker:
     # Measured on 200k lines: bench/RESULTS.md.
     WORKER_SHARE = 0.5            # a first import: the parent also inserts every row
     # --force: the parent stores little. 0.35 since it reads each stored value
-    # once (at 0.45 its CPU after the fork was ~1.4 s under the child's).
+    # once (at 0.45 its CPU after the fork was ~1.5 s under the child's).
     WORKER_SHARE_FORCE = 0.35
     # The first batch is small, so that the parent has work while the child
     # parses on: a full first batch left the parent idle ~0.4 s.
