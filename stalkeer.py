@@ -2862,6 +2862,38 @@ def import_lock_path(db) -> str | None:
     return f'{os.path.realpath(db.database)}-import.lock'
 
 
+def _open_import_lock(path: str) -> int:
+    """The import lock file at ``path``, opened (created when missing) for
+    flock; never through a symlink. Anything but a regular file there (a
+    folder, a symlink, a named pipe, a device), or a file it may not open,
+    stops the run with DatabaseError: running without the lock would let
+    imports overlap again (trial-15f F1). What is there is named, not the
+    errno of the open: a symlink gave "Too many levels of symbolic links"."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC | os.O_NONBLOCK, 0o600)
+    except OSError as exc:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        what = (_describe_mode(st) if st is not None and not stat.S_ISREG(st.st_mode)
+                else exc.strerror)
+        raise DatabaseError(_import_lock_message(path, what)) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):        # a named pipe or device opens fine
+        os.close(fd)
+        raise DatabaseError(_import_lock_message(path, _describe_mode(st)))
+    return fd
+
+
+def _import_lock_message(path: str, what: str) -> str:
+    return (f'cannot use the import lock {path}: it is {what}, not a file stalkeer created; '
+            'remove it (the next import creates the file again)'
+            if what.startswith(('a ', 'not ')) else
+            f'cannot use the import lock {path} ({what}); remove what is there if it is not '
+            'a file stalkeer created')
+
+
 @contextlib.contextmanager
 def import_lock(db):
     """One import into a database at a time. Two overlapping imports of
@@ -2885,13 +2917,7 @@ def import_lock(db):
         if path is None:
             yield
             return
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
-        except OSError as exc:
-            # A folder, a symlink or a file it may not open at that name: running
-            # without the lock would let imports overlap again (trial-15f F1).
-            raise DatabaseError(f'cannot use the import lock {path} ({exc.strerror}); remove what is '
-                                'there if it is not a file stalkeer created') from None
+        fd = _open_import_lock(path)
 
         def take() -> bool:
             try:
@@ -2928,7 +2954,8 @@ def import_running_elsewhere(db) -> bool:
     if path is None:
         return False
     try:
-        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+        # O_NONBLOCK: a named pipe planted there must not hang `status`.
+        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | os.O_NONBLOCK)
     except OSError:
         return False
     try:
@@ -4894,13 +4921,21 @@ class PlaylistFetcher:
                                     f'{s.max_size_source} ({human_bytes(s.max_file_size)})')
             size = 0
             head = b''
+            # Whether an #EXTINF line came (looked for until one did: the first
+            # chunk of any real playlist): '#EXTM3U' and nothing else (what some
+            # panels answer an account without VOD) would replace the playlist
+            # with one that `process` refuses.
+            entry, tail = False, b''
             try:
                 with open(tmp, 'wb', opener=private_opener) as fh:
                     for chunk in response.iter_content(CHUNK_SIZE):
                         if len(head) < 65536:
                             head += chunk[:65536 - len(head)]
-                            if len(head) >= 65536 and not looks_like_m3u(head):
+                            if len(head) >= 65536 and (not looks_like_m3u(head) or not_text(head)):
                                 raise DownloadError(_not_m3u_message(head))
+                        if not entry:
+                            window = tail + chunk
+                            entry, tail = b'#EXTINF' in window.upper(), window[-7:]
                         size += len(chunk)
                         if size > s.max_file_size:
                             raise DownloadError(f'the playlist is larger than {s.max_size_source} '
@@ -4914,8 +4949,11 @@ class PlaylistFetcher:
                 raise DownloadError(f'cannot write {tmp}: {exc.strerror}') from None
             if length and length.isdigit() and size != int(length):
                 raise RetryableDownloadError(f'got {size} of {length} bytes')
-            if not looks_like_m3u(head):
+            if not looks_like_m3u(head) or not_text(head):
                 raise DownloadError(_not_m3u_message(head))
+            if not entry:
+                raise DownloadError('the provider sent an M3U playlist without a single entry (no #EXTINF '
+                                    'line); the current playlist was kept')
             return size
 
     def _archive(self):
@@ -5208,13 +5246,58 @@ _PACKED_MAGIC = ((b'\x1f\x8b', 'gzip'), (b'PK\x03\x04', 'zip'), (b'\xfd7zXZ\x00'
                  (b'\x28\xb5\x2f\xfd', 'zstd'), (b"7z\xbc\xaf'\x1c", '7z'))
 
 
+# The byte order marks a playlist file may start with, longest first (UTF-32
+# LE's starts with UTF-16 LE's: a UTF-32 file was read as UTF-16, the
+# newcomer trial): (mark, its name, the codec that reads the text after it). A
+# UTF-8 mark is dropped and the bytes after it are read as any file's;
+# UTF-16 (Windows Notepad's "Unicode") and UTF-32 text is decoded
+# (bom_as_text). Every one of them is checked like a file without a mark: the
+# text after it must be text (not_text).
+_BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, 'UTF-32', 'utf-32-le'), (codecs.BOM_UTF32_BE, 'UTF-32', 'utf-32-be'),
+                     (codecs.BOM_UTF8, 'UTF-8', 'utf-8'),
+                     (codecs.BOM_UTF16_LE, 'UTF-16', 'utf-16-le'), (codecs.BOM_UTF16_BE, 'UTF-16', 'utf-16-be'))
+
+
+_NOT_TEXT_CATEGORIES = frozenset(('Cc', 'Cs', 'Co', 'Cn'))
+
+
+def byte_order_mark(head: bytes) -> tuple[bytes, str, str] | None:
+    """(mark, name, codec) of the byte order mark ``head`` starts with, or None."""
+    return next((bom for bom in _BYTE_ORDER_MARKS if head.startswith(bom[0])), None)
+
+
 def not_text(head: bytes) -> str | None:
     """Why ``head``, the first bytes of a file, is no text playlist (a few words
     for "… is not a text playlist (WHY)"), or None when it may be one. Read as
     lines, random bytes were "URL without EXTINF" a thousand times over
-    (trial-17a F5). A UTF-16 file with a byte order mark is text (NULs and all:
-    utf16_as_text reads it)."""
-    if not head or head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    (trial-17a F5). After a byte order mark (_BYTE_ORDER_MARKS) it is the text
+    the mark announces that is judged: a mark followed by NULs or random bytes
+    disabled the check (a BOM and 40k NULs were read, exit 0)."""
+    bom = byte_order_mark(head)
+    if bom is not None:
+        mark, name, codec = bom
+        rest = head[len(mark):]
+        if codec == 'utf-8':
+            why = _not_text_bytes(rest)
+            return why and why.replace(':', ' after a UTF-8 byte order mark:', 1)
+        unit = 2 if name == 'UTF-16' else 4
+        text = rest[:len(rest) - len(rest) % unit].decode(codec, 'replace')
+        # Controls, and what random bytes decode to: surrogates, private use,
+        # unassigned (~15% of random UTF-16; most of random UTF-32 is no
+        # character at all, U+FFFD). Not format characters or odd spaces (an
+        # Arabic title's right-to-left marks, NBSP).
+        bad = sum(1 for c in text if c == '\ufffd' or c not in '\t\n\r\x0b\x0c'
+                  and unicodedata.category(c) in _NOT_TEXT_CATEGORIES)
+        if text and bad > len(text) * _CONTROL_SHARE:
+            return (f'binary data after a {name} byte order mark: {bad * 100 // len(text)}% of its first '
+                    f'{len(text):,} characters are control characters or no {name} text')
+        return None
+    return _not_text_bytes(head)
+
+
+def _not_text_bytes(head: bytes) -> str | None:
+    """not_text() of bytes that start with no byte order mark."""
+    if not head:
         return None
     for magic, name in _PACKED_MAGIC:
         if head.startswith(magic):
@@ -5230,6 +5313,36 @@ def not_text(head: bytes) -> str | None:
         return 'UTF-16 without a byte order mark: save it as UTF-8'
     return (f'binary data: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
             'are control characters')
+
+
+def no_entries_reason(head: bytes, size: int, summary) -> str:
+    """Why a read of a playlist file found no entry, for "no playlist entries
+    in PATH: WHY": ``head`` its first bytes (read_head), ``size`` its size in
+    bytes, ``summary`` what the read counted (IngestSummary or ParseStats)."""
+    if size == 0:
+        return 'the file is empty (0 bytes)'
+    if summary.malformed:
+        samples = summary.malformed_samples
+        return (f'{summary.malformed} malformed line{"s" if summary.malformed != 1 else ""} and not one '
+                'entry (an #EXTINF line, then its http(s) URL)'
+                + (f' ({samples[0]}{", …" if summary.malformed > 1 else ""})' if samples else ''))
+    bom = byte_order_mark(head)
+    rest = head[len(bom[0]):] if bom else head
+    if size <= len(head) and not (rest.decode(bom[2], 'replace') if bom else rest).strip():
+        return f'it holds only a {bom[1]} byte order mark' if bom and not rest else \
+            'it holds only blank lines'
+    if not summary.header_missing:
+        return 'it holds the #EXTM3U header but no #EXTINF entry'
+    return 'it holds no #EXTINF line, so it is not an M3U playlist'
+
+
+def _has_extinf(head: bytes) -> bool:
+    """Whether ``head`` (read_head) holds '#EXTINF' in any case, in the
+    encoding its byte order mark names."""
+    bom = byte_order_mark(head)
+    if bom is not None and bom[1] != 'UTF-8':
+        return '#EXTINF' in head[len(bom[0]):].decode(bom[2], 'replace').upper()
+    return b'#EXTINF' in head.upper()
 
 
 def read_head(path: str) -> bytes:
@@ -5331,18 +5444,21 @@ class PlaylistFile(io.RawIOBase):
         return io.BufferedReader(self, self.BUFFER)
 
 
-def utf16_as_text(fh, path: str):
-    """``fh`` (a binary file), or a text reader of it when it starts with a UTF-16
-    byte order mark (Windows Notepad's "Unicode"): iter_playlist reads text streams
-    too. Read as UTF-8, such a file is a NUL every other byte (trial-1213 F12)."""
+def bom_as_text(fh, path: str):
+    """``fh`` (a binary file), or a text reader of it when it starts with a
+    UTF-16 or UTF-32 byte order mark (_BYTE_ORDER_MARKS; Windows Notepad's
+    "Unicode" is UTF-16): iter_playlist reads text streams too. Read as UTF-8,
+    such a file is a NUL every other byte (trial-1213 F12); a UTF-32 file was
+    read as UTF-16 (its mark starts with UTF-16's). A UTF-8 mark is left to
+    iter_playlist, which drops it."""
     try:
-        head = fh.peek(2)[:2]
+        bom = byte_order_mark(fh.peek(4)[:4])
     except (AttributeError, OSError):
         return fh
-    if head not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    if bom is None or bom[1] == 'UTF-8':
         return fh
-    log.info('%s is UTF-16 (it starts with a byte order mark): read as such', path)
-    return io.TextIOWrapper(fh, encoding='utf-16', errors='replace', newline='')
+    # 'utf-16'/'utf-32' read the mark, take the byte order from it and drop it.
+    return io.TextIOWrapper(fh, encoding=bom[1].lower(), errors='replace', newline='')
 
 
 def iter_playlist(stream: BinaryIO, stats: ParseStats,
@@ -5362,6 +5478,10 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
     universal = False              # switched to _UniversalLineReader (a lone CR was seen)
     p_line = 0                     # line number of the pending EXTINF (0: none pending)
     p_dur = p_title = ''
+    # A line after the pending EXTINF that is no usable URL (held_problem: why):
+    # its link, unless an http(s) URL follows before the next EXTINF; then it
+    # was a stray line between the two, and the URL is the entry's.
+    held_no, held_problem = 0, ''
     p_attrs: dict[str, str] = {}
     line_no = entries = 0
     nbytes = stats.bytes_read
@@ -5405,6 +5525,9 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                 while raw and raw[-1:] not in (b'\n', '\n', b'\r', '\r'):
                     raw = readline(max_line)
                     nbytes += len(raw)
+                if held_no:            # the held line was its link after all
+                    stats.add_malformed(p_line, held_problem)
+                    held_no = 0
                 stats.add_malformed(line_no, f'line longer than {max_line} bytes')
                 p_line = 0             # its entry is lost with the line; counted once
             else:
@@ -5421,7 +5544,10 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     pass
                 elif line[0] == '#':
                     if line.startswith('#EXTINF:') or line[:8].upper() == '#EXTINF:':
-                        if p_line:
+                        if held_no:    # the held line was the pending EXTINF's link
+                            stats.add_malformed(p_line, held_problem)
+                            held_no = 0
+                        elif p_line:
                             stats.add_malformed(p_line, 'EXTINF without URL')
                         p_line = line_no
                         p_dur, p_attrs, p_title = parse_extinf(line)
@@ -5443,11 +5569,16 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                 elif p_line:
                     problem = url_problem(line)
                     if problem:        # it would fail every download, and resume, later
-                        stats.add_malformed(p_line, problem)
+                        if held_no:    # two in a row: the first was a stray line
+                            _stray_line(stats, held_no, p_line)
+                        held_no, held_problem = line_no, problem
                     else:
+                        if held_no:
+                            _stray_line(stats, held_no, p_line)
+                            held_no = 0
                         entries += 1
                         yield Entry(p_line, p_dur, p_attrs, p_title, line)
-                    p_line = 0
+                        p_line = 0
                 else:          # a line neither directive nor URL is no orphan URL (trial-17a F5)
                     stats.add_malformed(line_no, 'URL without EXTINF' if '://' in line or line[0] == '/'
                                         else 'not an M3U line (no EXTINF, not a URL)')
@@ -5461,7 +5592,9 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     universal = True
                     raw = readline(max_line + 1)
                     nbytes += len(raw)
-        if p_line:
+        if held_no:
+            stats.add_malformed(p_line, held_problem)
+        elif p_line:
             stats.add_malformed(p_line, 'EXTINF without URL at end of file')
     finally:
         stats.lines_read += line_no
@@ -5469,6 +5602,19 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
         stats.bytes_read = nbytes
     if on_progress is not None:
         on_progress(nbytes)
+
+
+def _stray_line(stats: ParseStats, line_no: int, extinf_line: int) -> None:
+    """Count line ``line_no``, no usable URL, found between the #EXTINF on
+    ``extinf_line`` and the URL after it. A line that is no comment is an
+    entry's URI in M3U (and HLS), so a reader takes the first one after an
+    EXTINF; but stalkeer only takes http(s) links, and with an http(s) URL
+    still to come before the next EXTINF, that one is the entry's link:
+    taking the stray line lost the entry, and the real URL was "URL without
+    EXTINF" (a newcomer trial). Counted malformed, shown at -v; never quoted
+    (it may hold the account)."""
+    stats.add_malformed(line_no, f'not a usable URL, between the #EXTINF on line {extinf_line} and its URL: '
+                                 'skipped')
 
 
 def line_hash(tvg_name: str, url: str) -> str:
@@ -6948,6 +7094,10 @@ class PlaylistIngest:
         self.can_read_db = can_read_db
         self._scan = None            # _existing's, made at its first batch of a run
         self._found_ids, self._worker_rows = None, 0
+        # Called once, before the first batch is stored (process: ImportPointer.begin).
+        # A read that finds no entry stores nothing, so the record of the last
+        # complete import is still true and stays (an empty file cleared it).
+        self.before_storing: Callable[[], None] | None = None
 
     # processed_lines.source of the lines this ingest writes, and the present lines
     # of that source a complete read marks gone when it did not see them (rows
@@ -6976,7 +7126,7 @@ class PlaylistIngest:
         playlist = playlist or PlaylistFile(path)
         fh = playlist.reader()
         with contextlib.suppress(PlaylistChanged):      # sticky: _read's first line raises it again
-            fh = utf16_as_text(fh, path)
+            fh = bom_as_text(fh, path)
         stats = ParseStats()
         seen: set[str] = set()
         self._read_as = None
@@ -7155,9 +7305,17 @@ class PlaylistIngest:
         rows = BulkWriter(db_proxy.obj).select_in(self._select_head(), 'line_hash', hashes)
         return {row[0]: row[1:] for row in rows}
 
+    def _about_to_store(self) -> None:
+        """Call before_storing, once: before the first batch's lookups (an Xtream
+        read moves rows there) and writes."""
+        if self.before_storing is not None and not self.dry_run:
+            begin, self.before_storing = self.before_storing, None
+            begin()
+
     def _flush(self, batch, summary, by_type):
         if not batch:
             return
+        self._about_to_store()
         existing = self._existing([digest for digest, _ in batch])
         writer = BulkWriter(db_proxy.obj)
         now = writer.timestamp(utcnow())
@@ -7184,6 +7342,8 @@ class PlaylistIngest:
     def _flush_values(self, rows, summary, by_type):
         """Store one batch of _ParseWorker's rows (_line_values tuples of lines
         new in this run, each classified): a first import, or --force."""
+        if rows:
+            self._about_to_store()
         existing = self._existing([values[0] for values in rows])
         if self._found_ids is not None:
             # --force: what is gone is marked by the ids of the rows found, not by
@@ -7588,11 +7748,15 @@ class ImportPointer:
     with the same CLASSIFIER_VERSION and [filter] patterns, completed (not
     interrupted, not --limit, not --dry-run), overlapped with no other import,
     and processed_lines has neither gained nor lost a row since. Every import
-    (M3U or Xtream) bumps ``epoch`` when it starts and ends and clears every
-    ``completed_at`` when it starts; an import marks itself complete only if the
-    epoch is still the one it started with, so another instance's import of any
-    file in between (or still running) leaves the pointer cleared. Lines that
-    other commands change (state, download_info) are not what an import stores."""
+    (M3U or Xtream) bumps ``epoch`` when it starts storing (begin(), called
+    before its first batch: PlaylistIngest.before_storing) and when it ends,
+    and clears every ``completed_at`` when it starts storing; an import marks
+    itself complete only if the epoch is still the one it started with, so
+    another instance's import of any file in between (or still running)
+    leaves the pointer cleared. An import that stores nothing (a file with no
+    entry, refused) changes none of it (newcomer trial: an empty file cleared
+    the last complete import's record). Lines that other commands change
+    (state, download_info) are not what an import stores."""
 
     def __init__(self, source: str, digest: str, filter_key: str):
         self.source, self.digest, self.filter_key = source, digest, filter_key
@@ -7634,7 +7798,15 @@ class ImportPointer:
 
     def finish(self, summary: 'IngestSummary | None') -> None:
         """Mark this import complete (``summary``: what it read), or with None
-        end it incomplete (interrupted, a --limit or an empty read)."""
+        end it incomplete (interrupted, a --limit, a file changed while read).
+        An import never begun (begin() is called before its first stored
+        batch) stored nothing: ended incomplete it changes nothing (the last
+        complete import's record stays); complete (every entry filtered out)
+        it is begun and finished here."""
+        if self.epoch is None:
+            if summary is None:
+                return
+            self.begin()
         PI = PlaylistImport
         with db_proxy.atomic():
             done = 0
@@ -12004,13 +12176,17 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
         can_read_db = True
         store_panel_account(client.settings.panel, account)
     announce_account(app, client, account)
+    ingest = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run, limit=args.limit,
+                          can_read_db=can_read_db)
     if not args.dry_run:
-        ImportPointer.invalidate()        # the panel's lines may replace the playlist's
+        # The panel's lines may replace the playlist's: no "unchanged" skip of
+        # the playlist holds across an import that stored any. One that stored
+        # nothing (an empty catalogue, refused) leaves the playlist's record.
+        ingest.before_storing = ImportPointer.invalidate
     try:
-        summary = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run,
-                               limit=args.limit, can_read_db=can_read_db).run_panel()
+        summary = ingest.run_panel()
     finally:
-        if not args.dry_run:
+        if not args.dry_run and ingest.before_storing is None:
             ImportPointer.invalidate()
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if args.json:
@@ -12068,9 +12244,20 @@ def cmd_process(app: App) -> int:
     if not os.path.isfile(path):
         raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
-    why = not_text(read_head(path))
+    head = read_head(path)
+    why = not_text(head)
     if why:
         raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
+    if len(head) < _SNIFF_BYTES and not _has_extinf(head):
+        # The whole file is in hand, and no entry can be in it (empty, a BOM,
+        # only #EXTM3U): refused before the database is opened, or even
+        # created. (One with an #EXTINF is left to the read: the skip of an
+        # unchanged playlist parses no line.)
+        stats = ParseStats()
+        if next(iter_playlist(bom_as_text(io.BufferedReader(io.BytesIO(head)), path), stats), None) is None:
+            app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
+            raise PlaylistError(f'no playlist entries in {path}: {no_entries_reason(head, len(head), stats)}'
+                                '; nothing in the database was changed')
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:
@@ -12088,7 +12275,6 @@ def cmd_process(app: App) -> int:
             last = None if args.force or args.limit else pointer.unchanged()
             if last is not None:
                 return _report_unchanged(app, path, last, time.monotonic() - started)
-            pointer.begin()
         bar = None
         on_progress = None
         if tqdm is not None and not args.quiet and not args.json and stream_is_tty(sys.stderr) \
@@ -12097,10 +12283,16 @@ def cmd_process(app: App) -> int:
                        desc='process', file=sys.stderr, leave=False)
             on_progress = lambda done: bar.update(done - bar.n)  # noqa: E731
         summary = None
+        ingest = PlaylistIngest(line_filter, force=args.force, dry_run=args.dry_run, limit=args.limit,
+                                can_read_db=can_read_db, parse_worker=parse_worker)
+        if pointer is not None:
+            # Begun when the first batch is stored, not before the read: a file
+            # that turns out to hold no entry (empty, a BOM, only #EXTM3U) is
+            # refused with nothing stored, so the last complete import's record
+            # stays true and stays (`status`, the page, the re-run skip).
+            ingest.before_storing = pointer.begin
         try:
-            summary = PlaylistIngest(line_filter, force=args.force, dry_run=args.dry_run,
-                                     limit=args.limit, can_read_db=can_read_db,
-                                     parse_worker=parse_worker).run(path, on_progress, playlist)
+            summary = ingest.run(path, on_progress, playlist)
         finally:
             if bar is not None:
                 bar.close()
@@ -12109,6 +12301,15 @@ def cmd_process(app: App) -> int:
                             and not summary.changed_while_read)
                 pointer.finish(summary if complete else None)
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
+    if summary.entries == 0:
+        # A refusal: one line, no summary, exit 2; nothing stored (no line was
+        # read, so none is marked gone; the pointer was never begun).
+        if summary.changed_while_read:
+            raise PlaylistError(f'the playlist {path} changed while it was read (another program writing '
+                                'it in place?) before any entry was read; nothing in the database was '
+                                'changed; run it again')
+        raise PlaylistError(f'no playlist entries in {path}: {no_entries_reason(head, playlist.size, summary)}'
+                            '; nothing in the database was changed')
     if args.json:
         app.console.json(summary.as_dict(), sort_keys=True)
     else:
@@ -12121,10 +12322,9 @@ def cmd_process(app: App) -> int:
         app.console.error(f'the playlist {path} changed while it was read (another program writing it '
                           f'in place?): {kept}')
         return EXIT_USAGE
-    if summary.entries == 0:
-        app.console.error(f'no playlist entries found in {path} (empty, not an M3U playlist, or only '
-                          f'malformed lines: {summary.malformed}); nothing in the database was changed')
-        return EXIT_USAGE
+    bom = byte_order_mark(head)
+    if bom is not None and bom[1] != 'UTF-8':     # said once it was read (a refusal is one line)
+        log.info('%s is %s (it starts with a byte order mark): read as such', path, bom[1])
     if summary.header_missing:
         log.warning('%s has no #EXTM3U header; parsed it anyway', path)
     return EXIT_OK

@@ -57,6 +57,10 @@ def test_no_archive_flag(server, cli, ini, tmp_path):
     (payload(200_000), 'binary data'),
     (gzip.compress(PLAYLIST), 'gzip-compressed data'),    # a .gz served as is, not Content-Encoding
     (b'Login required. ' * 5000, 'something else'),
+    # A header, or a byte order mark, before binary data does not make it a playlist.
+    (b'#EXTM3U\n' + bytes(100_000), 'binary data'),
+    (b'#EXTM3U\n' + bytes(1000), 'binary data'),
+    (b'\xef\xbb\xbf' + bytes(100_000), 'binary data after a UTF-8 byte order mark'),
 ])
 def test_invalid_download_keeps_the_current_playlist(body, kind, server, cli, ini, tmp_path):
     good = server.add('good.m3u', PLAYLIST)
@@ -66,6 +70,22 @@ def test_invalid_download_keeps_the_current_playlist(body, kind, server, cli, in
     assert code == 2
     assert f'the provider sent {kind}, not an M3U playlist' in err
     assert len(err.strip().splitlines()) == 1
+    assert sha256(tmp_path / 'data' / 'playlist.m3u') == sha256(PLAYLIST)
+    assert not (tmp_path / 'data' / 'archive').exists()
+    assert not [n for n in os.listdir(tmp_path / 'data') if 'stalkeer-download' in n]
+
+
+@pytest.mark.parametrize('body', [b'#EXTM3U\n', b'\xef\xbb\xbf#EXTM3U\r\n\r\n',
+                                  b'#EXTM3U\n#EXTVLCOPT:http-user-agent=VLC\n# nothing today\n' * 1000])
+def test_a_playlist_without_entries_keeps_the_current_playlist(body, server, cli, ini, tmp_path):
+    """'#EXTM3U' alone (what a panel may answer an account without VOD)
+    replaced the playlist with one that `process` refuses."""
+    good = server.add('good.m3u', PLAYLIST)
+    assert fetch(cli, ini, good, '--no-archive')[0] == 0
+    code, out, err = fetch(cli, ini, server.add('bad.m3u', body))
+    assert code == 2 and err == ('stalkeer: error: playlist download failed: the provider sent an M3U '
+                                 'playlist without a single entry (no #EXTINF line); the current playlist '
+                                 'was kept\n'), err
     assert sha256(tmp_path / 'data' / 'playlist.m3u') == sha256(PLAYLIST)
     assert not (tmp_path / 'data' / 'archive').exists()
     assert not [n for n in os.listdir(tmp_path / 'data') if 'stalkeer-download' in n]

@@ -816,9 +816,9 @@ def test_a_failure_the_command_reports_itself_is_notified_with_its_reason(receiv
     empty = tmp_path / 'empty.m3u'
     empty.write_text('#EXTM3U\n')
     code, out, err = cli('--config', notify_ini(tmp_path, receiver), '--db', sqlite_url, 'process', empty)
-    assert code == 2 and 'no playlist entries found' in err
+    assert code == 2 and 'no playlist entries in' in err
     (event,) = receiver.json()
-    assert event['status'] == 'failed' and event['counts']['error'].startswith('no playlist entries found in ')
+    assert event['status'] == 'failed' and event['counts']['error'].startswith('no playlist entries in ')
     assert event['counts']['entries'] == 0 and receiver.paths()[-1] == '/ping/abc-123/fail'
 
 

@@ -297,11 +297,32 @@ def test_a_line_neither_directive_nor_url_is_not_called_an_orphan_url():
     ('#EXTM3U\n#EXTINF:-1,Heat\n'.encode('utf-16-be'), 'UTF-16 without a byte order mark: save it as UTF-8'),
     (b'\0' * 10, 'binary data: 100% of its first 10 bytes are control characters'),
     (b'#EXTM3U\n' + b'\x00' * 92, 'binary data: 92% of its first 100 bytes are control characters'),
+    # After a byte order mark, what follows it is judged (a mark and NULs was text).
+    (b'\xef\xbb\xbf#EXTM3U\n#EXTINF:-1,Heat\n', None),
+    ('#EXTM3U\n#EXTINF:-1,Amélie\n'.encode('utf-32'), None),
+    ('\ufeff#EXTM3U\n#EXTINF:-1,Amélie\n'.encode('utf-32-be'), None),
+    # An Arabic title's right-to-left marks and NBSPs are text, however many.
+    (('\ufeff#EXTM3U\n' + '#EXTINF:-1,\u200f\u0641\u064a\u0644\u0645\u00a0\u200f\n' * 50).encode('utf-16-le'), None),
+    (b'\xef\xbb\xbf' + bytes(10), 'binary data after a UTF-8 byte order mark: 100% of its first 10 bytes are '
+     'control characters'),
+    (b'\xef\xbb\xbf\x1f\x8b\x08\x00' + bytes(100), 'gzip-compressed data after a UTF-8 byte order mark: unpack it '
+     'first'),
+    (b'\xfe\xff' + bytes(20), 'binary data after a UTF-16 byte order mark: 100% of its first 10 characters are '
+     'control characters or no UTF-16 text'),
+    (b'\xff\xfe' + __import__('random').Random(1).randbytes(40_000),
+     'binary data after a UTF-16 byte order mark: '),       # random code points: ~15% no character
+    (b'\xff\xfe\x00\x00' + bytes(40), 'binary data after a UTF-32 byte order mark: 100% of its first 10 '
+     'characters are control characters or no UTF-32 text'),    # not UTF-16 and NULs
+    (b'\xff\xfe\x00\x00' + __import__('random').Random(1).randbytes(40_000),
+     'binary data after a UTF-32 byte order mark: '),
 ], ids=['empty', 'text', 'stray-controls', 'utf16-bom', 'utf16be-bom', 'gzip', 'zip', 'xz', 'bzip2', 'bzh-text',
         'utf16-no-bom',
-        'nul', 'header-then-nul'])
+        'nul', 'header-then-nul', 'utf8-bom-text', 'utf32-text', 'utf32be-text', 'utf16-rtl-marks', 'utf8-bom-nul', 'utf8-bom-gzip',
+        'utf16-bom-nul', 'utf16-bom-random', 'utf32-bom-nul', 'utf32-bom-random'])
 def test_not_text(head, why):
-    assert not_text(head) == why
+    """``why`` ending in ': ' is the start of the reason (random bytes: the share varies)."""
+    got = not_text(head)
+    assert got == why or why and why.endswith(': ') and got and got.startswith(why), got
 
 
 def test_not_text_reads_only_the_first_block(tmp_path):
@@ -321,6 +342,48 @@ def test_a_url_that_is_not_http_is_malformed(url):
     # The scheme is named when it is written as one, never a 'bob:' that may be a user.
     shown = '' if url.startswith('/') else f" but {url.partition(':')[0]}:"
     assert st.malformed == 1 and st.malformed_samples == [f'line 2: URL is not http/https{shown}']
+
+
+STRAY = 'not a usable URL, between the #EXTINF on line {} and its URL: skipped'
+
+
+@pytest.mark.parametrize('stray', ['some text', 'Film (2020)', 'garbage', 'movie.mkv', 'http://[2001:db8::1/x',
+                                   'ftp://h/x.mkv', '/movies/x.mkv', 'javascript:alert(1)', '\u00e9t\u00e9'])
+def test_a_stray_line_between_extinf_and_its_url_is_counted_and_the_entry_kept(stray):
+    """A newcomer trial: a line that is no usable http(s) URL between an
+    #EXTINF and its URL was taken as the link; the entry was lost and the real
+    URL was "URL without EXTINF". The URL after it is the entry's; the stray
+    line is counted malformed (never quoted: it may hold the account), and
+    the directives between them still count."""
+    es, st = parse_bytes(f'#EXTM3U\n#EXTINF:-1 group-title="Movies",Film (2020)\n{stray}\n'
+                         '#EXTGRP:Films\nhttp://host/movie/u/p/1.mkv\n'
+                         '#EXTINF:-1,Heat (1995)\nhttp://host/movie/u/p/2.mkv\n'.encode())
+    assert [(e.line_no, e.display_title, e.url) for e in es] == [
+        (2, 'Film (2020)', 'http://host/movie/u/p/1.mkv'), (6, 'Heat (1995)', 'http://host/movie/u/p/2.mkv')]
+    assert es[0].group_title == 'Movies'
+    assert st.malformed == 1 and st.malformed_samples == ['line 3: ' + STRAY.format(2)]
+    assert stray not in ''.join(st.malformed_samples)
+
+
+def test_stray_lines_in_a_row_are_each_counted():
+    es, st = parse_bytes(b'#EXTM3U\n#EXTINF:-1,Film (2020)\none\n\ntwo\nthree\nhttp://h/movie/u/p/1.mkv\n')
+    assert [e.url for e in es] == ['http://h/movie/u/p/1.mkv']
+    assert st.malformed_samples == [f'line {n}: ' + STRAY.format(2) for n in (3, 5, 6)]
+
+
+@pytest.mark.parametrize('after, urls, samples', [
+    ('#EXTINF:-1,Heat (1995)\nhttp://h/movie/u/p/2.mkv\n', ['http://h/movie/u/p/2.mkv'], []),
+    ('', [], []),
+    ('#EXTINF:-1,' + 'x' * 70_000 + '\nhttp://h/movie/u/p/2.mkv\n', [],
+     ['line 4: line longer than 65536 bytes', 'line 5: URL without EXTINF']),
+], ids=['next-entry', 'end-of-file', 'long-line'])
+def test_a_line_that_is_no_usable_url_and_no_url_after_it_is_the_entry_link(after, urls, samples):
+    """With no http(s) URL before the next EXTINF (or the end), the line is
+    the entry's link, as any M3U reader takes it, and unusable: counted once,
+    at the EXTINF, as before."""
+    es, st = parse_bytes(f'#EXTM3U\n#EXTINF:-1,Jaws (1975)\nrtmp://h/live/1\n{after}'.encode())
+    assert [e.url for e in es] == urls
+    assert st.malformed_samples == ['line 2: URL is not http/https but rtmp:'] + samples
 
 
 def test_bare_urls_and_missing_header():

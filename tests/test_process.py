@@ -300,23 +300,114 @@ def test_bad_filter_regex_is_a_config_error(cli, sqlite_url, tmp_path):
     assert code == 2 and '[filter] tvg_name_exclude' in err and 'Traceback' not in err
 
 
-@pytest.mark.parametrize('content, why', [
-    (b'', 'empty'),
-    (b'#EXTM3U\n' + bytes(range(32, 256)) * 4000, 'text garbage'),
-    (b'http://h/1.mkv\nhttp://h/2.mkv\nhttp://h/3.mkv\n', 'bare URLs'),
-    (b'#EXTM3U\n#EXTINF:-1,' + b'A' * (10 * 1024 * 1024) + b'\nhttp://h/1.mkv\n', 'a 10 MB line'),
-])
-def test_bad_playlists_lose_nothing(content, why, cli, db_url, tmp_path):
+def imports_row(db_url, tmp_path):
+    """Every playlist_imports row, as stored."""
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    try:
+        return list(stalkeer.PlaylistImport.select().order_by(stalkeer.PlaylistImport.source).dicts())
+    finally:
+        db.close()
+
+
+# A playlist that is not (quite) one: each is refused in one line naming what
+# was wrong, exit 2, and nothing stored changes (newcomer trial: the record of
+# the last complete import was cleared, and the summary printed first).
+NOT_QUITE = [
+    (b'', 'the file is empty (0 bytes)'),
+    (b'\xef\xbb\xbf', 'it holds only a UTF-8 byte order mark'),
+    (b'\xff\xfe', 'it holds only a UTF-16 byte order mark'),
+    (b'\x00\x00\xfe\xff', 'it holds only a UTF-32 byte order mark'),
+    (b'\n\r\n  \t\n', 'it holds only blank lines'),
+    (b'\xef\xbb\xbf\r\n\r\n', 'it holds only blank lines'),
+    (b'#EXTM3U\n', 'it holds the #EXTM3U header but no #EXTINF entry'),
+    (b'\xef\xbb\xbf#EXTM3U\r\n', 'it holds the #EXTM3U header but no #EXTINF entry'),
+    ('#EXTM3U\n'.encode('utf-32'), 'it holds the #EXTM3U header but no #EXTINF entry'),
+    (b'#EXTM3U\n#EXTVLCOPT:http-user-agent=VLC\n# a comment\n', 'it holds the #EXTM3U header but no #EXTINF entry'),
+    (b'# a comment\n', 'it holds no #EXTINF line, so it is not an M3U playlist'),
+    (b'#EXTM3U\n#EXTINF:-1,Heat (1995)\n', '1 malformed line and not one entry (an #EXTINF line, then its '
+     'http(s) URL) (line 2: EXTINF without URL at end of file)'),
+    (b'http://h/1.mkv\nhttp://h/2.mkv\nhttp://h/3.mkv\n', '3 malformed lines and not one entry (an #EXTINF '
+     'line, then its http(s) URL) (line 1: URL without EXTINF, …)'),
+    # Past the first 64 KiB (read whole before the database is opened): refused after the read.
+    (b'#EXTM3U\n' + b'\n' * 70_000, 'it holds the #EXTM3U header but no #EXTINF entry'),
+    (b'\xef\xbb\xbf#EXTM3U\r\n' + b'# nothing today\r\n' * 5000, 'it holds the #EXTM3U header but no #EXTINF entry'),
+    (b'#EXTM3U\n' + bytes(range(32, 256)) * 4000, '1 malformed line and not one entry'),
+    (b'#EXTM3U\n#EXTINF:-1,' + b'A' * (10 * 1024 * 1024) + b'\nhttp://h/1.mkv\n',
+     '2 malformed lines and not one entry (an #EXTINF line, then its http(s) URL) (line 2: line longer '
+     'than 65536 bytes, …)'),
+]
+NOT_QUITE_IDS = ['empty', 'utf8-bom', 'utf16-bom', 'utf32be-bom', 'blank', 'bom-blank', 'header', 'bom-header',
+                 'utf32-header', 'directives', 'comment', 'extinf-no-url', 'bare-urls', 'big-header',
+                 'big-bom-comments', 'text-garbage',
+                 'a-10-MB-line']
+
+
+@pytest.mark.parametrize('content, why', NOT_QUITE, ids=NOT_QUITE_IDS)
+def test_a_playlist_without_entries_is_refused_in_one_line_and_changes_nothing(content, why, cli, db_url,
+                                                                              tmp_path):
     process_json(cli, db_url, STK)
-    before = table(db_url, tmp_path)
+    before, imports = table(db_url, tmp_path), imports_row(db_url, tmp_path)
+    assert imports[0]['completed_at'] is not None
+    _, status_before, _ = cli('--db', db_url, 'status', '--json')
     bad = tmp_path / 'bad.m3u'
     bad.write_bytes(content)
-    started = time.monotonic()
+    for args in ((), ('--force',), ('--json',), ('--dry-run',)):
+        started = time.monotonic()
+        code, out, err = process(cli, db_url, bad, *args)
+        assert time.monotonic() - started < 10
+        assert code == 2 and out == '', (args, out, err)      # no summary before the refusal
+        assert err.splitlines() == [err.strip()], err
+        assert err.startswith(f'stalkeer: error: no playlist entries in {bad}: {why}'), err
+        assert err.rstrip().endswith('; nothing in the database was changed'), err
+    assert table(db_url, tmp_path) == before                # no line marked gone, none lost
+    assert imports_row(db_url, tmp_path) == imports          # the last complete import's record stands
+    assert cli('--db', db_url, 'status', '--json')[1] == status_before
+    code, out, err = cli('--db', db_url, 'status')
+    assert 'playlist: last import completed' in out and 'did not complete' not in out + err
+    assert process_json(cli, db_url, STK)['skipped'] == 'unchanged'     # and its re-run skip
+
+
+@pytest.mark.parametrize('content', [b'#EXTM3U\n', b'#EXTM3U\n' + b'\n' * 70_000], ids=['small', 'big'])
+def test_a_first_import_of_a_file_without_entries_leaves_no_import_record(cli, db_url, tmp_path, content):
+    bad = tmp_path / 'bad.m3u'
+    bad.write_bytes(content)
     code, out, err = process(cli, db_url, bad)
-    assert time.monotonic() - started < 10
-    assert code == 2 and 'no playlist entries found' in err and 'Traceback' not in err
-    assert 'entries' in out                    # the summary says what was read
-    assert table(db_url, tmp_path) == before   # nothing marked gone, nothing lost
+    assert code == 2 and out == '' and 'no playlist entries in' in err
+    assert imports_row(db_url, tmp_path) == [] and table(db_url, tmp_path) == []
+    code, out, err = cli('--db', db_url, 'status', '--json')
+    assert json.loads(out)['imports'] == []
+
+
+def test_a_file_changed_before_any_entry_was_read_is_refused_and_changes_nothing(cli, db_url, tmp_path,
+                                                                                monkeypatch):
+    """The refusal of a read that saw the file change (PlaylistChanged) before
+    its first entry: nothing was stored, so the last complete import stands."""
+    process_json(cli, db_url, STK)
+    before, imports = table(db_url, tmp_path), imports_row(db_url, tmp_path)
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_bytes(MOCK.read_bytes())
+
+    def changed(self, buffer):
+        self.changed = True
+        raise stalkeer.PlaylistChanged(self.path)
+    monkeypatch.setattr(stalkeer.PlaylistFile, 'readinto', changed)
+    code, out, err = process(cli, db_url, playlist)
+    assert code == 2 and out == '', (out, err)
+    assert err.splitlines() == [f'stalkeer: error: the playlist {playlist} changed while it was read (another '
+                                'program writing it in place?) before any entry was read; nothing in the '
+                                'database was changed; run it again']
+    assert table(db_url, tmp_path) == before and imports_row(db_url, tmp_path) == imports
+
+
+def test_an_import_whose_every_entry_is_filtered_out_is_complete(cli, db_url, tmp_path):
+    """Not a refusal: the entries were read; none was stored (the pointer is
+    begun at the first batch stored, so here at the end)."""
+    ini = write_filter_ini(tmp_path, 'group_title_include = ^nothing-matches-this$\n')
+    code, out, err = cli('--config', ini, '--db', db_url, 'process', STK, '--json')
+    assert code == 0 and json.loads(out)['filtered'] == 44, err
+    assert imports_row(db_url, tmp_path)[0]['completed_at'] is not None
+    code, out, err = cli('--config', ini, '--db', db_url, 'process', STK, '--json')
+    assert code == 0 and json.loads(out)['skipped'] == 'unchanged'
 
 
 def _gzip(data):
@@ -331,7 +422,14 @@ def _gzip(data):
     (b'#EXTM3U\n' + bytes(range(256)) * 100, 'binary data: '),          # a header does not make it text
     (_gzip(STK.read_bytes()), 'gzip-compressed data: unpack it first'),
     (STK.read_text(encoding='utf-8').encode('utf-16-le'), 'UTF-16 without a byte order mark: save it as UTF-8'),
-], ids=['all-bytes', 'random', 'nul', 'header-then-binary', 'gzip', 'utf16-no-bom'])
+    # A byte order mark switched the check off: a mark and 40k NULs was read, exit 0.
+    (b'\xef\xbb\xbf' + bytes(40_000), 'binary data after a UTF-8 byte order mark: 100% of its first 40,000 bytes'),
+    (b'\xef\xbb\xbf' + os.urandom(40_000), 'binary data after a UTF-8 byte order mark: '),
+    (b'\xfe\xff' + bytes(40_000), 'binary data after a UTF-16 byte order mark: 100% of its first 20,000 characters'),
+    (b'\xff\xfe' + os.urandom(40_000), 'binary data after a UTF-16 byte order mark: '),
+    (b'\xff\xfe\x00\x00' + os.urandom(40_000), 'binary data after a UTF-32 byte order mark: '),
+], ids=['all-bytes', 'random', 'nul', 'header-then-binary', 'gzip', 'utf16-no-bom', 'utf8-bom-nul', 'utf8-bom-random',
+        'utf16-bom-nul', 'utf16-bom-random', 'utf32-bom-random'])
 def test_a_binary_file_is_named_as_such_and_changes_nothing(content, why, cli, db_url, tmp_path):
     """trial-17a F5: every line of random bytes was "URL without EXTINF"."""
     process_json(cli, db_url, STK)
@@ -348,11 +446,44 @@ def test_a_binary_file_is_named_as_such_and_changes_nothing(content, why, cli, d
     assert process_json(cli, db_url, STK)['skipped'] == 'unchanged'     # the last import still stands
 
 
-def test_a_fresh_database_is_not_even_created_for_a_binary_file(cli, tmp_path):
-    bad = tmp_path / 'bin.m3u'
-    bad.write_bytes(bytes(range(256)) * 100)
-    code, out, err = process(cli, f'sqlite:///{tmp_path}/new.db', bad)
-    assert code == 2 and 'is not a text playlist' in err and not (tmp_path / 'new.db').exists()
+@pytest.mark.parametrize('content, why', [(bytes(range(256)) * 100, 'is not a text playlist'),
+                                          (b'', 'no playlist entries in'),
+                                          (b'\xef\xbb\xbf#EXTM3U\n', 'no playlist entries in'),
+                                          (b'#EXTM3U\nhttp://h/1.mkv\n' * 1000, 'no playlist entries in'),
+                                          ('#EXTM3U\n'.encode('utf-16'), 'no playlist entries in')],
+                         ids=['binary', 'empty', 'header', 'bare-urls', 'utf16-header'])
+def test_a_fresh_database_is_not_even_created_for_a_file_refused(cli, tmp_path, content, why):
+    bad = tmp_path / 'bad.m3u'
+    bad.write_bytes(content)
+    for args in ((), ('--dry-run',)):
+        code, out, err = process(cli, f'sqlite:///{tmp_path}/new.db', bad, *args)
+        assert code == 2 and why in err and not (tmp_path / 'new.db').exists()
+
+
+def test_a_stray_line_before_an_entry_url_loses_no_entry_and_marks_nothing_gone(cli, db_url, tmp_path):
+    """A newcomer trial: `some text` between `#EXTINF:-1,Film (2020)` and its
+    URL was taken as the link: the entry was lost, its real URL counted "URL
+    without EXTINF", and its stored line marked gone. The stray line is
+    counted malformed and named at -v (its line number, never its text)."""
+    good = ('#EXTM3U\n#EXTINF:-1 group-title="Movies",Film (2020)\nhttp://host/movie/u/p/1.mkv\n'
+            '#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://host/movie/u/p/2.mkv\n')
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text(good)
+    process_json(cli, db_url, playlist)
+    before = table(db_url, tmp_path)
+    playlist.write_text(good.replace('Film (2020)\n', 'Film (2020)\nsome secret text\n'))
+    code, out, err = cli('-v', '--db', db_url, 'process', playlist, '--json')
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary['entries'], summary['unchanged'], summary['disappeared'], summary['malformed']) == (2, 2, 0, 1)
+    assert summary['malformed_samples'] == [
+        'line 3: not a usable URL, between the #EXTINF on line 2 and its URL: skipped']
+    assert 'playlist line 3 malformed: not a usable URL, between the #EXTINF on line 2' in err
+    assert 'secret' not in out + err
+    after = table(db_url, tmp_path)
+    film = by_display(after, 'Film (2020)')[0]
+    assert film['url'] == 'http://host/movie/u/p/1.mkv' and film['missing_since'] is None
+    assert [r['id'] for r in after] == [r['id'] for r in before]
 
 
 def test_messy_but_valid_playlist(cli, sqlite_url, tmp_path):
@@ -398,9 +529,10 @@ def test_a_directory_is_not_a_missing_playlist(cli, sqlite_url, tmp_path):
     assert code == 2 and 'is a directory' in err and 'not found' not in err
 
 
-@pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-le', 'utf-16-be'])
+@pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-le', 'utf-16-be', 'utf-32', 'utf-32-le', 'utf-32-be'])
 def test_a_utf16_playlist_is_read_as_such(cli, sqlite_url, tmp_path, encoding):
-    """trial-1213 F12: Windows Notepad's "Unicode" was 'URL without EXTINF' on every line."""
+    """trial-1213 F12: Windows Notepad's "Unicode" was 'URL without EXTINF' on
+    every line. A UTF-32 file was read as UTF-16 (its mark starts with UTF-16's)."""
     text = ('#EXTM3U\r\n#EXTINF:-1 group-title="Movies",Amélie (2001)\r\nhttp://h/movie/u/p/1.mkv\r\n'
             '#EXTINF:-1 group-title="Movies",Heat (1995)\rhttp://h/movie/u/p/2.mkv\n')
     data = text.encode(encoding)
@@ -410,7 +542,10 @@ def test_a_utf16_playlist_is_read_as_such(cli, sqlite_url, tmp_path, encoding):
     playlist.write_bytes(data)
     code, out, err = process(cli, sqlite_url, playlist)
     assert code == 0, err
-    assert 'malformed 0' in out and '2 entries' in out and 'UTF-16' in err
+    assert 'malformed 0' in out and '2 entries' in out
+    assert err == f'stalkeer: {playlist} is {encoding[:6].upper()} (it starts with a byte order mark): read as such\n'
+    rows = table(sqlite_url, tmp_path)
+    assert [r['display_title'] for r in rows] == ['Amélie (2001)', 'Heat (1995)']
 
 
 def test_process_download_fetches_first(server, cli, sqlite_url, tmp_path):
@@ -940,26 +1075,61 @@ def test_a_database_reached_through_a_symlink_waits_for_the_same_import_lock(tmp
     held.db.close()
 
 
-@pytest.mark.parametrize('planted', ['folder', 'symlink'])
-def test_an_import_lock_that_is_not_a_file_stops_the_import(tmp_path, planted):
+@pytest.mark.parametrize('planted, named', [
+    ('folder', 'a folder'), ('symlink', 'a symbolic link'), ('dangling symlink', 'a symbolic link'),
+    ('named pipe', 'a named pipe')])
+def test_an_import_lock_that_is_not_a_file_stops_the_import(tmp_path, planted, named):
     """Something planted at DATABASE-import.lock would have switched the lock off
     (imports overlapping again: trial-15f F1): the run stops with one line
-    naming it, and a symlink's target is never opened."""
+    naming the lock and what stands there (a symlink gave "Too many levels of
+    symbolic links"; a named pipe was taken as the lock), exit 2, and a
+    symlink's target is never opened."""
     db_path = tmp_path / 'stalkeer.db'
     lock = tmp_path / 'stalkeer.db-import.lock'
     target = tmp_path / 'elsewhere'
     target.write_text('kept')
     if planted == 'folder':
         lock.mkdir()
-    else:
+    elif planted == 'symlink':
         lock.symlink_to(target)
+    elif planted == 'dangling symlink':
+        lock.symlink_to(tmp_path / 'nowhere')
+    else:
+        os.mkfifo(lock)
     playlist = tmp_path / 'p.m3u'
     playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://p.example/movie/u/p/1.mkv\n')
     proc = start_stalkeer('--db', f'sqlite:///{db_path}', 'process', playlist, cwd=tmp_path)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and len(err.splitlines()) == 1, err
-    assert err.startswith(f'stalkeer: error: cannot use the import lock {lock} (')
-    assert target.read_text() == 'kept'
+    assert err == (f'stalkeer: error: cannot use the import lock {lock}: it is {named}, not a file '
+                   'stalkeer created; remove it (the next import creates the file again)\n')
+    assert 'levels of symbolic links' not in err
+    assert target.read_text() == 'kept' and not (tmp_path / 'nowhere').exists()
+    assert not stalkeer.os.path.exists(db_path) or _no_lines(db_path)
+
+
+def test_a_named_pipe_at_the_import_lock_does_not_hang_the_question_of_a_running_import(tmp_path):
+    """`status` asks whether an import runs (import_running_elsewhere) by
+    opening the lock file: a named pipe there blocked that open forever."""
+    db = stalkeer.open_database(f'sqlite:///{tmp_path / "s.db"}', str(tmp_path))
+    try:
+        os.mkfifo(stalkeer.import_lock_path(db))
+        done = []
+        thread = threading.Thread(target=lambda: done.append(stalkeer.import_running_elsewhere(db)),
+                                  daemon=True)
+        thread.start()
+        thread.join(10)
+        assert done == [False]
+    finally:
+        db.close()
+
+
+def _no_lines(db_path):
+    db = stalkeer.open_database(f'sqlite:///{db_path}', str(db_path.parent))
+    try:
+        return stalkeer.ProcessedLine.select().count() == 0
+    finally:
+        db.close()
 
 
 @pytest.mark.parametrize('worker', ['false', 'true'])

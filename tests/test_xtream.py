@@ -315,6 +315,32 @@ def test_empty_lists_for_everything(cli, db_url, tmp_path):
     assert code == 2 and 'no usable record' in err and 'nothing in the database was changed' in err
 
 
+def test_an_empty_catalogue_leaves_the_playlist_import_record(cli, db_url, tmp_path):
+    """The refusal of an empty catalogue cleared the playlist's last complete
+    import (its re-run skip, `status`'s completion time) although it stored
+    nothing; under `auto` the fallback then read the unchanged playlist again."""
+    with FakePanel('xcarol', 'xpw-empty-1234') as fake:
+        ini = ini_for(tmp_path, fake)
+        (tmp_path / 'pl.m3u').write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\n'
+                                         'http://h/movie/u/p/1.mkv\n', encoding='utf-8')
+        assert process(cli, ini, db_url, '--source', 'm3u')[0] == 0
+        db = stalkeer.open_database(db_url, str(tmp_path))
+        try:
+            before = list(stalkeer.PlaylistImport.select().dicts())
+        finally:
+            db.close()
+        assert before[0]['completed_at'] is not None
+        code, out, err = process(cli, ini, db_url, '--source', 'xtream')
+        assert code == 2 and 'no usable record' in err
+        code, out, err = process(cli, ini, db_url)         # auto: the playlist instead
+        assert code == 0 and 'playlist unchanged since' in out, (out, err)
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    try:
+        assert list(stalkeer.PlaylistImport.select().dicts()) == before
+    finally:
+        db.close()
+
+
 @pytest.mark.parametrize('body', ['[]', '[{"id": 3, "title": "Breaking Bad"}]'])
 def test_one_empty_or_unreadable_list_retires_nothing(cli, db_url, tmp_path, panel, body):
     ini = ini_for(tmp_path, panel)
