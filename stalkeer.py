@@ -13598,10 +13598,10 @@ def status_report(status: str | None = None, active: bool = False, failed: bool 
                   limit: int | None = None) -> dict:
     """``{"summary": {status: count}, "downloads": [...], "imports": [...]}``:
     what ``status --json`` prints and ``serve`` answers on /api/downloads (URLs
-    redacted); ``imports``: import_report()."""
+    redacted); ``imports``: import_report(); ``import_lock_problem``: import_lock_problem()."""
     query = status_query(status, active, failed).limit(limit or STATUS_DEFAULT_LIMIT)
     return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query],
-            'imports': import_report()}
+            'imports': import_report(), 'import_lock_problem': import_lock_problem(db_proxy.obj)}
 
 
 def account_report(panel: str | None) -> dict | None:
@@ -13693,7 +13693,6 @@ def cmd_status(app: App) -> int:
         report = status_report(args.status, args.active, args.failed, args.limit or STATUS_DEFAULT_LIMIT)
         if account is not None:
             report['account'] = account_report(panel)
-        report['import_lock_problem'] = import_lock_problem(app.db)
         app.console.json(report)
         return EXIT_OK
     counts = status_counts()
