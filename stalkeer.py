@@ -4182,9 +4182,13 @@ class Downloader:
             # so nothing more is written nor tried; the row stays as a kill leaves
             # it, and the next run resumes the .part once the lease is stale.
             self.state.abandon(info.id)
+            # The row still names this (now gone) process as its holder, fresh:
+            # status shows it active and other runs skip it until the lock is
+            # stale (trial-18b); only the user knows no run holds it any more.
             log.error('stopped #%d %s at %s, not recorded as paused (%s): the next run '
-                      'resumes it once its lock is stale (lock_timeout_seconds)', info.id,
-                      self._label(info), human_bytes(size), self.state.last_db_error or 'the database is busy')
+                      'resumes it once its lock is stale (lock_timeout_seconds), or at once '
+                      'after `stalkeer unlock --force %d`', info.id, self._label(info),
+                      human_bytes(size), self.state.last_db_error or 'the database is busy', info.id)
         except LeaseLost:
             pass
 

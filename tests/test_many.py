@@ -355,7 +355,8 @@ def test_the_first_signal_ends_parallel_downloads_waiting_for_the_sqlite_write_l
     assert waiting in lines and 'Traceback' not in '\n'.join(lines), lines
     assert sorted(line for line in lines if line.startswith('stalkeer: stopped #')) == [
         f'stalkeer: stopped #{i + 1} Par{i} at 293.0 KiB, not recorded as paused (database is '
-        'locked): the next run resumes it once its lock is stale (lock_timeout_seconds)' for i in range(2)]
+        'locked): the next run resumes it once its lock is stale (lock_timeout_seconds), or at once '
+        f'after `stalkeer unlock --force {i + 1}`' for i in range(2)]
     assert lines[-1] == f'stalkeer: interrupted by {name}: stopped; what was paused resumes on the next run'
     _stopped_then_resumed(server, tmp_path, sqlite_url, datas, whole=True)
 
