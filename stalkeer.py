@@ -13582,7 +13582,10 @@ def cmd_status(app: App) -> int:
         return EXIT_OK
     sections = (
         ('active', DI.status.in_((DOWNLOADING, RETRYING)), DI.id, active_line, 'downloading'),
-        ('queued', DI.status.in_((PENDING, PAUSED)), DI.id, active_line, 'pending'),
+        # A paused row waits in the queue too; said so, or a stopped run's
+        # downloads looked merely queued (trial-18b L5).
+        ('queued', DI.status.in_((PENDING, PAUSED)), DI.id,
+         lambda i: active_line(i) + ('  paused' if i.status == PAUSED else ''), 'pending'),
         ('failures', DI.status == FAILED, DI.updated_at.desc(), failure_line, 'failed'),
         ('recent completions', DI.status == COMPLETED, DI.completed_at.desc(),
          lambda i: f'  #{i.id} {row_title(i)} -> {i.download_path} '
