@@ -8732,7 +8732,6 @@ class XtreamSettings:
     @classmethod
     def from_config(cls, cfg: Config) -> 'XtreamSettings':
         enabled = cfg.getswitch('xtream', 'enabled')
-        url = (cfg.geturl('xtream', 'url') or '').rstrip('/')
         username, password = cfg.get('xtream', 'username') or '', cfg.get('xtream', 'password') or ''
         derived = False
         # Each error names where the value came from: the file's key or STALKEER_XTREAM_*.
@@ -8740,6 +8739,13 @@ class XtreamSettings:
         account = f'{cfg.where("xtream", "username")} and {cfg.where("xtream", "password")}'
         given = ' and '.join(cfg.where('xtream', key) for key, value in
                              (('username', username), ('password', password)) if value)
+        try:
+            url = (cfg.geturl('xtream', 'url') or '').rstrip('/')
+        except ConfigError as exc:
+            # A wrong url does not hide a half account (trial-18a F3's pattern):
+            # `config --check` names both.
+            half = bool(username) != bool(password)
+            raise_config_errors([str(exc)] + [f'{given} is set without the other: {account} go together'] * half)
         account_source = account
         if url:
             if not (username or password):

@@ -1078,3 +1078,14 @@ def test_a_command_line_url_refuses_a_space_as_the_url_keys_do(setting, cli, tmp
 def test_a_url_without_a_host_says_so_before_its_port(url):
     """`http://:0` was "the port is 0" (trial-18a F8): the host is missing first."""
     assert stalkeer.url_problem(url) == 'URL without a host'
+
+
+@pytest.mark.parametrize('half', ['username = Secret7User', 'password = Secret7Pass'])
+def test_config_check_names_a_half_xtream_account_beside_a_wrong_panel_url(half, cli, tmp_path):
+    """A wrong [xtream] url hid the half-given account until it was fixed
+    (trial-18a F3's pattern, in [xtream])."""
+    path = write_ini(tmp_path / 'c.ini', f'[xtream]\nurl = http://panel.example:0/\n{half}\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2 and '[xtream] url must be an http:// or https:// URL' in err, err
+    assert 'is set without the other: [xtream] username and [xtream] password go together' in err, err
+    assert 'Secret7' not in out + err
