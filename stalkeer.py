@@ -6918,18 +6918,26 @@ _LINE_COLUMNS = (
 # What an M3U line knows of the panel columns: nothing (a new line is the
 # playlist's; a line the panel's API wrote keeps them: update_columns).
 _M3U_PANEL_VALUES = ('m3u', None, None, None, None)
+# The columns a lookup of stored lines reads after line_hash and id (a re-run
+# decides on them whether a line is unchanged, gone before, or moved).
+_LOOKUP_COLUMNS = ('meta_hash', 'missing_since', 'content_type', 'line_number')
 # The columns --force compares a re-classified line on (all it writes but the
-# lookup key and the time), and their places in a _line_values tuple.
-_COMPARED = tuple(c for c in _LINE_COLUMNS if c not in ('line_hash', 'updated_at'))
+# lookup key and the time), the lookup's first: --force reads them once, not a
+# second time after the lookup's (the fetch of 200k rows' values was 1.9 s of
+# CPU with the four read twice, 1.5 s without; bench/RESULTS.md). Their places
+# in a _line_values tuple.
+_COMPARED = _LOOKUP_COLUMNS + tuple(c for c in _LINE_COLUMNS
+                                    if c not in ('line_hash', 'updated_at') + _LOOKUP_COLUMNS)
 _COMPARED_AT = tuple(_LINE_COLUMNS.index(c) for c in _COMPARED)
 # Those values of a row, in C: a generator per row was ~2 µs of --force's per-line work.
 _compared_values = operator.itemgetter(*_COMPARED_AT)
 _TMDB_AT = _LINE_COLUMNS.index('tmdb_id')
-# A stored row as PlaylistIngest._existing gives it (the lookup head's columns
-# after line_hash): id, meta_hash, missing_since, content_type, line_number,
-# then with --force the values of _COMPARED from _STORED_COMPARED on.
+# A stored row as PlaylistIngest._existing gives it (the columns after
+# line_hash): id, meta_hash, missing_since, content_type, line_number, and with
+# --force the rest of _COMPARED after those four: the values of _COMPARED are
+# the row from _STORED_COMPARED on.
 _STORED_LINE_NUMBER = 4
-_STORED_COMPARED = 5
+_STORED_COMPARED = 1
 _CONTENT_TYPE_AT = _LINE_COLUMNS.index('content_type')
 _UPDATED_AT = _LINE_COLUMNS.index('updated_at')
 
@@ -7113,7 +7121,7 @@ class _StoredLineScan:
             self.last_id = page[-1][1]
             ahead += len(page)
             self.rows_read += len(page)
-            self.window.update((row[0], row[1:]) for row in page)
+            self.window.update({row[0]: row[1:] for row in page})     # ~10% faster than a generator
             wanted = self._take(wanted, found)
         window = self.window
         if len(window) > self.WINDOW:                # the oldest rows read go first
@@ -7339,7 +7347,7 @@ class PlaylistIngest:
 
     def _existing(self, hashes):
         """line_hash -> (id, meta_hash, missing_since, content_type, line_number[,
-        the stored values of _COMPARED with --force]) of the stored lines among
+        with --force the rest of _COMPARED's stored values]) of the stored lines among
         ``hashes`` (one batch, in playlist order): _StoredLineScan."""
         if not self._lookups:
             return {}
@@ -7350,16 +7358,14 @@ class PlaylistIngest:
         return self._scan.rows_for(hashes)
 
     def _select_head(self) -> str:
-        stored = ''
-        if self.force:
-            # To skip the rows whose values the re-classification does not change
-            # (a --force that rewrote all 200k rows took 5.8 s; 1.4 s skipping them).
-            # air_date as text: what _line_values stores, on both engines.
-            stored = ', ' + ', '.join('CAST("air_date" AS TEXT)' if c == 'air_date' else f'"{c}"'
-                                      for c in _COMPARED)
-        # The places of these columns in a stored row: _STORED_LINE_NUMBER, _STORED_COMPARED.
-        return (f'SELECT "line_hash", "id", "meta_hash", "missing_since", "content_type", "line_number"'
-                f'{stored} FROM "processed_lines"')
+        # With --force, every compared value: to skip the rows whose values the
+        # re-classification does not change (a --force that rewrote all 200k rows
+        # took 5.8 s; 1.4 s skipping them). air_date as text: what _line_values
+        # stores, on both engines. The places of these columns in a stored row:
+        # _STORED_LINE_NUMBER, _STORED_COMPARED.
+        columns = _COMPARED if self.force else _LOOKUP_COLUMNS
+        listed = ', '.join('CAST("air_date" AS TEXT)' if c == 'air_date' else f'"{c}"' for c in columns)
+        return f'SELECT "line_hash", "id", {listed} FROM "processed_lines"'
 
     def _by_index(self, hashes) -> dict:
         rows = BulkWriter(db_proxy.obj).select_in(self._select_head(), 'line_hash', hashes)
@@ -7592,7 +7598,9 @@ class _ParseWorker:
     # take as long over each batch and neither waits for the other's turn.
     # Measured on 200k lines: bench/RESULTS.md.
     WORKER_SHARE = 0.5            # a first import: the parent also inserts every row
-    WORKER_SHARE_FORCE = 0.45     # --force: the parent stores little
+    # --force: the parent stores little. 0.35 since it reads each stored value
+    # once (at 0.45 its CPU after the fork was ~1.5 s under the child's).
+    WORKER_SHARE_FORCE = 0.35
     # The first batch is small, so that the parent has work while the child
     # parses on: a full first batch left the parent idle ~0.4 s.
     FIRST_BATCH = 1000

@@ -14,6 +14,7 @@ import datetime
 import io
 import json
 import random
+import re
 import sys
 import threading
 import time
@@ -228,6 +229,18 @@ def test_force_rewrites_only_the_rows_whose_values_change(cli, db_url, tmp_path,
     db.close()
     assert rewritten == [5]                 # the one row whose stored title was not what classify says
     assert stored(db_url, tmp_path) == Reference().apply(first.read_bytes()).expected()
+
+
+def test_force_reads_every_compared_column_once():
+    """--force's lookup reads every value it compares, and each once: the
+    lookup's own columns were read a second time among the compared ones, a
+    quarter of the fetch's CPU (bench/RESULTS.md)."""
+    head = stalkeer.PlaylistIngest(force=True)._select_head()
+    read = re.findall(r'"(\w+)"', head.split(' FROM ')[0])
+    assert len(read) == len(set(read))
+    assert set(read) == {'id'} | set(stalkeer._LINE_COLUMNS) - {'updated_at'}
+    assert tuple(read[2:]) == stalkeer._COMPARED
+    assert read[:2 + 4] == re.findall(r'"(\w+)"', stalkeer.PlaylistIngest()._select_head().split(' FROM ')[0])
 
 
 def test_a_first_import_builds_every_index_again(cli, db_url, tmp_path, playlists):
