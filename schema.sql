@@ -125,8 +125,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS "panel_accounts_panel" ON "panel_accounts" ("p
 CREATE TABLE IF NOT EXISTS "playlist_imports" (
     "id" /* /* */ INTEGER -- */ SERIAL
         NOT NULL PRIMARY KEY,
-    "source" VARCHAR(16) NOT NULL,             -- m3u
-    "digest" VARCHAR(64) NOT NULL,             -- SHA-256 of the playlist file, hex
+    "source" VARCHAR(16) NOT NULL,             -- m3u, or xtream (a panel's catalogue)
+    "digest" VARCHAR(64) NOT NULL,             -- SHA-256 of the playlist file (xtream: of the panel's URL), hex
     "classifier_version" VARCHAR(16) NOT NULL, -- CLASSIFIER_VERSION of that import
     "filter_key" VARCHAR(64) NOT NULL,         -- SHA-256 of the [filter] patterns
     "run_id" VARCHAR(32) NOT NULL,             -- the import that wrote this row

@@ -436,6 +436,81 @@ class _LazyPattern:
 
 
 
+class StopRequest:
+    """The run's stop request: the first SIGINT/SIGTERM (_SignalHandlers), or
+    the main thread leaving parallel downloads on an error (Workers.map).
+
+    The main thread hears a signal through its handler (an Interrupted raised
+    where it is); a worker thread hears nothing, and waited for its lock, its
+    lease keeper, a read or a backoff to end on its own: 15 s and more after
+    the first Ctrl-C, with the main thread waiting for it. So every wait that
+    may outlast a moment observes this: a wait for a lock gives up at the next
+    slice (StalkeerSqliteDatabase), a sleep is :meth:`sleep`, a blocked read is
+    cut by a callback (:meth:`cutting`). Once requested, a wait in any thread
+    ends there: what could not be recorded is left as a kill leaves it, for the
+    next run once the lease is stale. One per process (RUN_STOP), cleared when
+    a run starts."""
+
+    def __init__(self):
+        self._event = threading.Event()
+        # Reentrant: the main thread's signal handler calls request() and may run
+        # while that thread is inside cutting() holding the lock.
+        self._lock = threading.RLock()
+        self._cuts: dict[int, Callable[[], None]] = {}
+        self.signum: int | None = None
+
+    def request(self, signum: int | None = None) -> None:
+        """Stop (``signum``: the signal that asked; none: the run is ending on
+        an error, told to workers as SIGTERM) and cut what the waits block in."""
+        with self._lock:
+            if self._event.is_set():
+                return
+            self.signum = signum or signal.SIGTERM
+            self._event.set()
+            cuts = list(self._cuts.values())
+        for cut in cuts:
+            with contextlib.suppress(Exception):
+                cut()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._event.clear()
+            self.signum = None
+            self._cuts.clear()
+
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise Interrupted when the stop is requested."""
+        if self._event.is_set():
+            raise Interrupted(self.signum)
+
+    def sleep(self, seconds: float) -> None:
+        """time.sleep that ends at the stop (raising Interrupted)."""
+        if self._event.wait(seconds):
+            raise Interrupted(self.signum)
+
+    @contextlib.contextmanager
+    def cutting(self, cut: Callable[[], None]):
+        """Inside, ``cut`` is called on the stop (at once when it was requested
+        already): it ends what a thread blocks in (shuts a socket down)."""
+        key = id(cut)
+        with self._lock:
+            self._cuts[key] = cut
+            late = self._event.is_set()
+        try:
+            if late:
+                cut()
+            yield
+        finally:
+            with self._lock:
+                self._cuts.pop(key, None)
+
+
+RUN_STOP = StopRequest()
+
+
 def utcnow() -> dt.datetime:
     """Naive UTC timestamp: what every timestamp column stores."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -2468,8 +2543,9 @@ def define_models() -> None:
 
 
     class PlaylistImport(BaseModel):
-        """The last `process` import of each source (``m3u``): the file's SHA-256
-        and everything else that decides what an import stores (CLASSIFIER_VERSION,
+        """The last `process` import of each source (``m3u``; ``xtream``, a panel's
+        catalogue, whose ``digest`` is its base URL's and never skips a re-run):
+        the file's SHA-256 and everything else that decides what an import stores (CLASSIFIER_VERSION,
         the [filter] patterns), so a re-run of a byte-identical playlist skips the
         per-line work (issue 15). ``completed_at`` NULL: running, interrupted or
         overlapped by another import. ``epoch`` counts import starts and ends in
@@ -2562,8 +2638,9 @@ def define_models() -> None:
 
         def _wait_for_lock(self, exc, conn, retry, *args, committing=False):
             """``retry(*args)`` until it is not refused as busy or the wait has
-            lasted this thread's SQLITE_LOCK_WAIT; then the last refusal is
-            raised, the same "database is locked" as before. ``exc``: the first
+            lasted this thread's SQLITE_LOCK_WAIT or the run is stopped
+            (RUN_STOP); then the last refusal is raised, the same "database is
+            locked" as before. ``exc``: the first
             refusal, raised at once when it is another error or comes from a
             statement inside a transaction."""
             if not sqlite_busy(exc) or conn is None or (conn.in_transaction and not committing):
@@ -2575,7 +2652,10 @@ def define_models() -> None:
             started = time.monotonic() - getattr(local, 'slice', SQLITE_LOCK_SLICE)
             told = False
             try:
-                while time.monotonic() - started < total:
+                # The run's stop ends the wait at the slice, in every thread: a
+                # worker hears no signal, and the main thread, once stopped, only
+                # cleans up (RUN_STOP).
+                while time.monotonic() - started < total and not RUN_STOP.requested():
                     if not told and time.monotonic() - started >= SQLITE_LOCK_NOTICE:
                         told = True
                         self._tell_wait(total, committing)
@@ -2621,7 +2701,42 @@ def define_models() -> None:
 
 
     class StalkeerPostgresqlDatabase(peewee.PostgresqlDatabase):
-        """PostgreSQL with the session in UTC, so timestamps mean the same everywhere."""
+        """PostgreSQL with the session in UTC, so timestamps mean the same everywhere.
+
+        A statement waiting for a lock another session holds waits without end
+        and hears no signal: once the run is stopped (RUN_STOP), one still
+        running after a slice is cancelled (cancel_stuck_statements), in every
+        thread, as a wait for SQLite's lock ends at the slice. So each thread's
+        connection and when its statement started are noted."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.stalkeer_connections = {}     # thread ident -> its connection
+            self.stalkeer_running = {}         # thread ident -> when its statement started
+
+        def execute_sql(self, sql, params=None):
+            key = threading.get_ident()
+            self.stalkeer_running[key] = time.monotonic()
+            try:
+                return super().execute_sql(sql, params)
+            finally:
+                self.stalkeer_running.pop(key, None)
+
+        def cancel_stuck_statements(self, within: float = 30.0) -> None:
+            """From the stop on, for ``within`` seconds at most: cancel every
+            statement that has run for a slice (SQLITE_LOCK_SLICE). The one
+            cancelled raises a database error where it waited; a transition of
+            a download then is not recorded (StateManager._retrying: Interrupted)."""
+            ends = time.monotonic() + within
+            while RUN_STOP.requested() and time.monotonic() < ends:
+                now = time.monotonic()
+                for key, since in list(self.stalkeer_running.items()):
+                    conn = self.stalkeer_connections.get(key)
+                    if now - since >= SQLITE_LOCK_SLICE and conn is not None and not conn.closed:
+                        with contextlib.suppress(Exception):
+                            conn.cancel()
+                            log.debug('stop: cancelled a statement PostgreSQL kept waiting')
+                time.sleep(SQLITE_LOCK_SLICE / 2)
 
         def rollback(self):
             conn = self._state.conn
@@ -2650,6 +2765,7 @@ def define_models() -> None:
                 if schema:
                     cur.execute('SET search_path TO "%s"' % schema)
             conn.commit()
+            self.stalkeer_connections[threading.get_ident()] = conn    # cancel_stuck_statements
             if threading.current_thread() is threading.main_thread():
                 self.stalkeer_main_connection = conn     # for _SignalHandlers._cancel_wait
 
@@ -3322,6 +3438,12 @@ class StateManager:
                        & (DownloadInfo.lease_token == token))
                 .execute()) == 1
 
+    def abandon(self, download_id: int) -> None:
+        """Let our lease on the row go without a statement (the run stops and the
+        database does not answer): nothing more is written under it; it goes
+        stale as a killed process's does."""
+        self._forget(download_id)
+
     def _forget(self, download_id: int) -> str | None:
         self._renewed.pop(download_id, None)
         return self._tokens.pop(download_id, None)
@@ -3345,7 +3467,9 @@ class StateManager:
         """Run ``statement`` (one transaction about a row we hold); returns the
         lease_clock() time the successful try was sent. A locked or vanished
         database is retried with backoff, on a new connection, for as long as
-        our lease lasts; past it (one try is always made) LeaseExpired."""
+        our lease lasts; past it (one try is always made) LeaseExpired. Once
+        the run is stopped (RUN_STOP) nothing is retried: Interrupted, the row
+        left as a kill leaves it."""
         delay, warned = 0.05, False
         while True:
             sent = lease_clock()
@@ -3361,13 +3485,14 @@ class StateManager:
                     raise
                 cause = self.last_db_error = db_error_cause(exc)
                 reset_connection()
+                RUN_STOP.check()
                 if lease_clock() + delay >= self.deadline(download_id):
                     raise LeaseExpired(download_id, cause) from None
                 if not warned:
                     log.warning('download %d: database unavailable (%s); retrying while the lock '
                                 'lasts', download_id, cause)
                     warned = True
-                time.sleep(delay)
+                RUN_STOP.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
     # -- transitions (all conditioned on holding the lease) ----------------------
@@ -3614,7 +3739,7 @@ class LeaseKeeper:
             while True:
                 self._wake.wait(self.interval)
                 self._wake.clear()
-                if self._stopping:
+                if self._stopping or RUN_STOP.requested():
                     return
                 if not connected and not is_postgres(db):
                     # Never block on a locked SQLite file for longer than a slice of
@@ -3625,6 +3750,8 @@ class LeaseKeeper:
                 try:
                     with self.state.row_lock:      # the position read and saved together
                         self.state.heartbeat(self.download_id, self.pos)
+                except Interrupted:                # the run stops: so does its transfer
+                    return
                 except Exception as exc:           # LeaseLost, LeaseExpired or worse: stop
                     if self._stopping:
                         return
@@ -3650,6 +3777,53 @@ def _cut_connection(response) -> None:
     if sock is None:
         reader = getattr(getattr(raw, '_fp', None), 'fp', None)            # http.client
         sock = getattr(getattr(reader, 'raw', None), '_sock', None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+# thread ident -> the urllib3 connection its request is on (_stoppable_session):
+# what the run's stop shuts down while a request waits for the answer's headers.
+_REQUESTS_IN_FLIGHT: dict = {}
+
+
+@functools.cache
+def _stoppable_adapter() -> type:
+    """requests' HTTPAdapter whose pools note the connection each thread's
+    request takes, so that the run's stop can shut it down: a server that
+    accepts and then says nothing kept a stopped worker until read_timeout
+    (60 s), as a body read did before it was cut. Built on first use
+    (requests is imported lazily)."""
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def noting(base):
+        class Pool(base):
+            def _get_conn(self, timeout=None):
+                conn = super()._get_conn(timeout)
+                _REQUESTS_IN_FLIGHT[threading.get_ident()] = conn
+                return conn
+        return Pool
+    pools = {'http': noting(HTTPConnectionPool), 'https': noting(HTTPSConnectionPool)}
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+    return Adapter
+
+
+def _stoppable_session() -> requests.Session:
+    """A requests Session whose request in flight :func:`_cut_request` can end."""
+    session = requests.Session()
+    for prefix in ('http://', 'https://'):
+        session.mount(prefix, _stoppable_adapter()())
+    return session
+
+
+def _cut_request(ident: int) -> None:
+    """Shut down the socket the request of thread ``ident`` waits on (from
+    another thread): its wait for the headers ends at once."""
+    sock = getattr(_REQUESTS_IN_FLIGHT.get(ident), 'sock', None)
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
@@ -3927,17 +4101,15 @@ class Downloader:
     """
 
     def __init__(self, settings: DownloadSettings, state: StateManager, hooks=(),
-                 session: requests.Session | None = None, stop_event: threading.Event | None = None):
+                 session: requests.Session | None = None):
         self.settings = settings
         self.state = state
-        # Set by the main thread on SIGINT/SIGTERM: worker threads pause too.
-        self.stop_event = stop_event
         self.hooks = list(hooks)
-        self.session = session or requests.Session()
+        self.session = session or _stoppable_session()
         self.session.headers['User-Agent'] = settings.user_agent
         # Compression would make byte offsets meaningless for Range requests.
         self.session.headers['Accept-Encoding'] = 'identity'
-        self.sleep = time.sleep
+        self.sleep = RUN_STOP.sleep        # a backoff ends at the run's stop
         self._content_changed = False
 
     # -- public ------------------------------------------------------------------
@@ -3948,6 +4120,7 @@ class Downloader:
         """Download ``url`` to ``destination`` (tracked); see :meth:`run`.
         ``library_root``: no symlink below this folder is followed (open_folder)."""
         register_url_secrets(url)
+        RUN_STOP.check()        # a worker that got its host's slot after the stop starts nothing
         destination = os.path.abspath(destination)
         problem = _fetch_problem(url)
         if problem:     # nothing could ever be fetched: no row, no folder
@@ -3962,6 +4135,7 @@ class Downloader:
         ``force`` (or the force stored on the row by the run that started it)
         lets an existing file at the destination be replaced."""
         register_url_secrets(info.url)
+        RUN_STOP.check()
         label = self._label(info)
         done = self._already_done(info, force, url)
         if done:
@@ -4066,7 +4240,20 @@ class Downloader:
             self.state.pause(info.id, size, 'paused by a signal')
             # ERROR level so that even -q shows what was paused.
             log.error('paused #%d %s at %s', info.id, self._label(info), human_bytes(size))
-        except (LeaseLost, peewee.PeeweeException):
+        except (Interrupted, LeaseExpired, peewee.PeeweeException):
+            # The database did not take the pause at once (another program holds
+            # its lock): the stop does not wait for it. The lease is let go here,
+            # so nothing more is written nor tried; the row stays as a kill leaves
+            # it, and the next run resumes the .part once the lease is stale.
+            self.state.abandon(info.id)
+            # The row still names this (now gone) process as its holder, fresh:
+            # status shows it active and other runs skip it until the lock is
+            # stale (trial-18b); only the user knows no run holds it any more.
+            log.error('stopped #%d %s at %s, not recorded as paused (%s): the next run '
+                      'resumes it once its lock is stale (lock_timeout_seconds), or at once '
+                      'after `stalkeer unlock --force %d`', info.id, self._label(info),
+                      human_bytes(size), self.state.last_db_error or 'the database is busy', info.id)
+        except LeaseLost:
             pass
 
     def _pause_after_expiry(self, info, part, exc: LeaseExpired) -> DownloadResult:
@@ -4293,9 +4480,15 @@ class Downloader:
         problem = _fetch_problem(url)       # a stored URL nothing can request
         if problem:
             raise DownloadError(problem)
+        ident = threading.get_ident()
         try:
-            return self.session.get(url, headers=headers, stream=True,
-                                    timeout=(s.connect_timeout, s.read_timeout))
+            with RUN_STOP.cutting(lambda: _cut_request(ident)):
+                try:
+                    return self.session.get(url, headers=headers, stream=True,
+                                            timeout=(s.connect_timeout, s.read_timeout))
+                except requests.exceptions.RequestException:
+                    RUN_STOP.check()        # a request the stop cut is no retry
+                    raise
         except requests.exceptions.ConnectTimeout:
             raise RetryableDownloadError('connection timed out') from None
         except requests.exceptions.ReadTimeout:
@@ -4309,9 +4502,12 @@ class Downloader:
             raise DownloadError('invalid URL') from None
         except requests.exceptions.RequestException as exc:
             raise DownloadError(f'request failed: {first_line(exc)}') from None
+        finally:
+            _REQUESTS_IN_FLIGHT.pop(ident, None)
 
     def _transfer(self, info: DownloadInfo, part: PartFile, keeper: LeaseKeeper):
         """One HTTP attempt. Returns (size, content_type) with the .part complete."""
+        RUN_STOP.check()
         offset = part.size()
         token = info.resume_token
         headers = {}
@@ -4404,12 +4600,18 @@ class Downloader:
                                  f'have {human_bytes(free)}')
 
     def _stream_body(self, info, response, part, keeper, start, overlap, total):
-        s = self.settings
         raw = self._body_reader(response.raw)
         progress = ProgressTracker(self.hooks, {'id': info.id, 'title': self._label(info),
                                                 'filename': info.destination},
                                    start + overlap, total)
         keeper.interrupt = lambda: _cut_connection(response)   # a lost lease ends a blocked read
+        with RUN_STOP.cutting(keeper.interrupt):                # and so does the run's stop
+            self._stream_into(info, raw, part, keeper, start, overlap, total, progress)
+
+    def _stream_into(self, info, raw, part, keeper, start, overlap, total, progress):
+        """The body from ``raw`` into the .part (the overlap checked first), each
+        write after the lease check; a stop or a lost lease cuts the read."""
+        s = self.settings
         try:
             if overlap:
                 pos = self._verify_overlap(raw, part, keeper, start, overlap)
@@ -4427,8 +4629,7 @@ class Downloader:
                     raise IncompleteDownloadError(_cut_short(pos, total, exc.how)) from None
                 if not chunk:
                     break
-                if self.stop_event is not None and self.stop_event.is_set():
-                    raise Interrupted(signal.SIGTERM)
+                RUN_STOP.check()        # the chunk in hand is dropped: the next run fetches it
                 if pos == 0 and is_hls_playlist(chunk):
                     raise DownloadError(HLS_REFUSAL)     # whatever its Content-Type said
                 part.write(chunk, pos, keeper)       # checks the lease first
@@ -4478,18 +4679,24 @@ class Downloader:
         (retried) whose ``how`` says which: a reset, a chunked body cut before
         its last chunk (http.client's IncompleteRead), a malformed chunk-size
         line (ValueError, as is a socket another thread closed), urllib3's
-        ProtocolError; a silence past read_timeout is a stall."""
+        ProtocolError; a silence past read_timeout is a stall. A read the run's
+        stop cut (RUN_STOP) is Interrupted, not a retry; so is its end of body."""
         import http.client                 # loaded with requests: a dict lookup
         try:
-            return read1(CHUNK_SIZE)
+            chunk = read1(CHUNK_SIZE)
         except (urllib3.exceptions.ReadTimeoutError, socket.timeout, TimeoutError):
+            RUN_STOP.check()
             raise RetryableDownloadError(
                 f'stalled: no data for {self.settings.read_timeout:g}s') from None
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.HTTPError,
                 http.client.HTTPException, ConnectionError, OSError, ValueError) as exc:
+            RUN_STOP.check()
             how = _cut_reason(exc)
             raise IncompleteDownloadError(f'connection closed ({how})' if how else 'connection closed',
                                           how=how) from None
+        if not chunk:
+            RUN_STOP.check()
+        return chunk
 
     def _verify_overlap(self, raw, part, keeper, start, overlap) -> int:
         """No validator: compare re-fetched bytes with what we have before appending.
@@ -7169,6 +7376,10 @@ class PlaylistIngest:
     # of that source a complete read marks gone when it did not see them (rows
     # older than the column are the M3U's).
     source = 'm3u'
+    # The panel import this ingest is, when `process` records it (playlist_imports):
+    # its begin() cleared every pointer already and its end counts, so its own
+    # batches do not invalidate them again (that would end it "overlapped").
+    pointer: 'ImportPointer | None' = None
     # Whether _existing merges the batches with the table read in id order
     # (_StoredLineScan): for reads of a whole playlist or catalogue, whose
     # lines an import stored in that order; not for one series' episodes.
@@ -7462,7 +7673,7 @@ class PlaylistIngest:
         summary.reappeared += len(reappeared)
         if self.dry_run:
             return
-        if self.source != 'm3u' and (new_rows or updates or reappeared):
+        if self.source != 'm3u' and self.pointer is None and (new_rows or updates or reappeared):
             # The panel's lines (also the episodes a sonarr run fetches) may take
             # over the playlist's: the next `process` of the playlist reads it again.
             ImportPointer.invalidate()
@@ -7544,7 +7755,7 @@ class PlaylistIngest:
             gone = [row_id for row_id, digest in db_proxy.obj.execute_sql(sql, params) if digest not in seen]
         if self.dry_run:
             return len(gone)
-        if gone and self.source != 'm3u':
+        if gone and self.source != 'm3u' and self.pointer is None:
             ImportPointer.invalidate()
         now = utcnow()
         gone.sort()                         # in id order, as every batch writes (_write)
@@ -8333,10 +8544,19 @@ def retried_request(send: Callable[[], requests.Response], handle: Callable, att
     and 5xx are tried ``attempts`` times, ``sleep``ing backoff_delay() between; a
     read timeout is not (the server is up, but busy: asking again only queues the
     same work) and raises ``timed_out()``; the last connection error raises
-    ``unreachable(exc)``; the last 5xx goes to ``handle``."""
+    ``unreachable(exc)``; the last 5xx goes to ``handle``. The run's stop
+    (RUN_STOP) ends the wait for the answer (with a session of
+    _stoppable_session), its reading and a backoff: Interrupted (a worker's
+    rescan must not keep a stopped run; a rescan not asked stays pending)."""
+    ident = threading.get_ident()
     for attempt in range(1, attempts + 1):
         try:
-            response = send()
+            with RUN_STOP.cutting(lambda: _cut_request(ident)):
+                try:
+                    response = send()
+                except requests.exceptions.RequestException:
+                    RUN_STOP.check()
+                    raise
         except requests.exceptions.ReadTimeout:
             raise timed_out() from None
         except (ValueError, requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
@@ -8349,11 +8569,15 @@ def retried_request(send: Callable[[], requests.Response], handle: Callable, att
                 sleep(backoff_delay(attempt, backoff, 30))
                 continue
             raise unreachable(exc) from None
-        with response:
+        with response, RUN_STOP.cutting(lambda: _cut_connection(response)):
             if response.status_code >= 500 and attempt < attempts:
                 sleep(backoff_delay(attempt, backoff, 30))
                 continue
-            return handle(response)
+            try:
+                return handle(response)
+            except Exception:
+                RUN_STOP.check()        # a read the stop cut
+                raise
     raise AssertionError('unreachable')  # pragma: no cover
 
 
@@ -8371,13 +8595,13 @@ class ArrClient:
         self.settings = settings
         self.name = settings.name
         self.app = settings.section
-        self.session = session or requests.Session()
+        self.session = session or _stoppable_session()
         self.session.headers.update({'X-Api-Key': settings.api_key, 'Accept': 'application/json',
                                      'User-Agent': f'stalkeer/{__version__}'})
         self.timeout = (min(10.0, settings.timeout), settings.timeout)
         self.attempts = attempts
         self.backoff = backoff
-        self.sleep = time.sleep
+        self.sleep = RUN_STOP.sleep
         self.wait_notice = ARR_WAIT_NOTICE
 
     @property
@@ -8941,7 +9165,7 @@ class XtreamClient:
     def __init__(self, settings: XtreamSettings, session: requests.Session | None = None,
                  attempts: int = 3, backoff: float = 1.0, user_agent: str | None = None):
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = session or _stoppable_session()
         self.session.headers.update({'Accept': 'application/json',
                                      'User-Agent': user_agent or f'stalkeer/{__version__}'})
         # Every hop of a redirect chain is a player_api.php hit on an account that
@@ -8950,7 +9174,7 @@ class XtreamClient:
         self.timeout = (min(10.0, settings.timeout), settings.timeout)
         self.attempts = attempts
         self.backoff = backoff
-        self.sleep = time.sleep
+        self.sleep = RUN_STOP.sleep
         self.requests_made = 0
         self.account_answered = False    # a 404 after it names the action, not "not a panel"
 
@@ -12264,16 +12488,24 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
     announce_account(app, client, account)
     ingest = XtreamIngest(client, line_filter, force=args.force, dry_run=args.dry_run, limit=args.limit,
                           can_read_db=can_read_db)
+    pointer = None
     if not args.dry_run:
-        # The panel's lines may replace the playlist's: no "unchanged" skip of
-        # the playlist holds across an import that stored any. One that stored
-        # nothing (an empty catalogue, refused) leaves the playlist's record.
-        ingest.before_storing = ImportPointer.invalidate
+        # Recorded as an M3U import is (playlist_imports, source "xtream"), so that
+        # `status` and the page tell a panel user whether the last import completed.
+        # Begun at the first stored batch, as the playlist's: its begin() clears the
+        # playlist's pointer too (the panel's lines may replace the playlist's); a
+        # catalogue refused as empty stored nothing and changes none of it. A
+        # catalogue has no file digest: a re-run is never skipped as unchanged.
+        pointer = ImportPointer('xtream', hashlib.sha256(client.settings.panel.encode()).hexdigest(),
+                                filter_key(line_filter))
+        ingest.pointer = pointer
+        ingest.before_storing = pointer.begin
+    summary = None
     try:
         summary = ingest.run_panel()
     finally:
-        if not args.dry_run and ingest.before_storing is None:
-            ImportPointer.invalidate()
+        if pointer is not None:
+            pointer.finish(summary if summary is not None and not summary.limited else None)
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if args.json:
         app.console.json(summary.as_dict(), sort_keys=True)
@@ -12453,6 +12685,19 @@ class ArrRunSummary:
         return text
 
 
+class _HostSlots(threading.Semaphore):
+    """A host's transfer slots; a worker waiting for one ends its wait at the
+    run's stop (RUN_STOP), raising Interrupted, instead of when a slot frees."""
+
+    def __enter__(self):
+        while not self.acquire(timeout=SQLITE_LOCK_SLICE):
+            RUN_STOP.check()
+        if RUN_STOP.requested():
+            self.release()
+            RUN_STOP.check()
+        return self
+
+
 class HostLimiter:
     """At most N transfers per host: IPTV accounts allow one stream at a time and
     answer a second with 551 or a cut connection."""
@@ -12469,7 +12714,7 @@ class HostLimiter:
         except ValueError:      # not a URL: the download will fail on its own
             host = ('', None)
         with self._lock:
-            return self._sems.setdefault(host, threading.Semaphore(self._caps.get(host, self.per_host)))
+            return self._sems.setdefault(host, _HostSlots(self._caps.get(host, self.per_host)))
 
     @staticmethod
     def _host(url: str) -> tuple:
@@ -12491,7 +12736,7 @@ class HostLimiter:
 
 class Workers:
     """Parallel downloads for one run: a Downloader (and lease owner) per
-    thread, the per-host cap, and a stop flag the main thread sets on a signal."""
+    thread and the per-host cap; the run's stop (RUN_STOP) ends them."""
 
     def __init__(self, app: App, parallel: int | None = None):
         cfg = app.cfg
@@ -12500,7 +12745,6 @@ class Workers:
         self.parallel = parallel if parallel is not None else cfg.getnumber('downloads', 'max_parallel')
         self.limiter = HostLimiter(cfg.getnumber('downloads', 'max_connections_per_host'))
         self.owner = make_owner_id()
-        self.stop = threading.Event()
         self._local = threading.local()
         self._count = itertools.count(1)
 
@@ -12511,12 +12755,13 @@ class Workers:
             # One owner per worker thread, so two threads never share a lease.
             state = StateManager(s.lock_timeout, s.max_retry_attempts,
                                  owner=f'{self.owner}-t{next(self._count)}')
-            d = self._local.downloader = Downloader(s, state, self.app.progress_hooks(),
-                                                    stop_event=self.stop)
+            d = self._local.downloader = Downloader(s, state, self.app.progress_hooks())
         return d
 
     def map(self, fn, items):
-        """Yield fn(item) results as they complete; on a signal, pause every transfer."""
+        """Yield fn(item) results as they complete; on a signal (or an error the
+        main thread leaves with), stop every worker (RUN_STOP) and wait for them:
+        each ends its waits at once and pauses its transfer."""
         import concurrent.futures   # here: only runs with parallel downloads import it
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.parallel,
                                                    thread_name_prefix='stalkeer-dl') as pool:
@@ -12528,7 +12773,7 @@ class Workers:
                 # Inside the with: leaving it waits for the workers, so they must
                 # be told first. They pause their downloads and release their locks;
                 # queued items never start.
-                self.stop.set()
+                RUN_STOP.request()
                 for future in futures:
                     future.cancel()
                 raise
@@ -12901,9 +13146,11 @@ class ArrRun:
         if info is not None:
             return info
         s = self.workers.settings
-        with self.workers.limiter(line.url):
+        ident = threading.get_ident()
+        with self.workers.limiter(line.url), RUN_STOP.cutting(lambda: _cut_request(ident)):
             info = probe_media(self.workers.downloader().session, line.url,
                                (s.connect_timeout, s.read_timeout))
+        RUN_STOP.check()        # a read the stop cut says nothing of the file: not kept
         with self._probe_lock:
             self.probes[line.id] = info
             self.summary.probed += 1
@@ -14963,6 +15210,7 @@ class _SignalHandlers:
         self._exiting = threading.Lock()    # held by whichever thread exits at once
 
     def __enter__(self):
+        RUN_STOP.clear()
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self.previous[signum] = signal.signal(signum, self._handle)
@@ -14977,6 +15225,11 @@ class _SignalHandlers:
         if self.received is not None:
             self._exit_at_once(signum)
         self.received = signum
+        RUN_STOP.request(signum)        # the worker threads, which hear no signal
+        database = db_proxy.obj
+        if is_postgres(database):       # statements waiting for a lock, in every thread
+            threading.Thread(target=database.cancel_stuck_statements, daemon=True,
+                             name='stalkeer-stop').start()
         raise Interrupted(signum)
 
     def _exit_at_once(self, signum) -> None:
@@ -15061,6 +15314,7 @@ class _SignalHandlers:
             self._wakeup = None
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
+        RUN_STOP.clear()
 
 
 def _standard_streams() -> None:

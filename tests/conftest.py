@@ -46,6 +46,9 @@ def isolated_env(monkeypatch, tmp_path):
     for handler in list(stalkeer.log.handlers):
         stalkeer.log.removeHandler(handler)
     stalkeer.log.propagate = True      # main() turns it off; caplog needs it
+    # Nor a stop requested (a signal handler called directly, Workers.map): every
+    # later download of the process would be Interrupted at once.
+    stalkeer.RUN_STOP.clear()
 
 
 def _pg_schema_url(base_url, schema):

@@ -162,6 +162,46 @@ def test_a_failed_rescan_is_only_a_warning(caplog):
     assert 'could not ask Radarr to RescanMovie' in caplog.text
 
 
+@pytest.mark.parametrize('wait', ['answer', 'backoff'])
+def test_a_worker_rescan_ends_at_the_runs_stop(wait):
+    """A parallel download that completed asks Radarr to rescan from its worker
+    thread, which hears no signal: an app that accepts and says nothing
+    (60 s per read) or that is down (backoff between tries) kept a stopped
+    run. Both end at the stop (the rescan stays pending in the database)."""
+    import signal
+    import socket
+    import threading
+    import time
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    if wait == 'answer':
+        sock.listen(8)              # accepted by the kernel, never answered
+    else:
+        sock.close()                # refused at once: the client backs off
+    c = stalkeer.RadarrClient(settings(url=f'http://127.0.0.1:{port}', timeout=60), backoff=30)
+    outcome = []
+
+    def rescan():
+        try:
+            outcome.append(c.rescan(5))
+        except stalkeer.Interrupted as exc:
+            outcome.append(exc)
+    thread = threading.Thread(target=rescan)
+    thread.start()
+    try:
+        time.sleep(0.4)
+        assert thread.is_alive()
+        sent = time.monotonic()
+        stalkeer.RUN_STOP.request(signal.SIGTERM)
+        thread.join(10)
+        took = time.monotonic() - sent
+    finally:
+        stalkeer.RUN_STOP.clear()
+        sock.close()
+    assert took < 0.5 and isinstance(outcome[0], stalkeer.Interrupted) and outcome[0].exit_code == 143
+
+
 @pytest.mark.parametrize('kwargs, message', [
     (dict(status=401), 'Radarr rejected the API key'),
     (dict(body='<html><body>Login</body></html>', content_type='text/html'), 'HTML page instead of JSON'),

@@ -2,6 +2,8 @@
 
 import os
 import re
+import signal
+import socket
 import stat
 import threading
 import time
@@ -469,6 +471,105 @@ def test_long_download_keeps_its_lease(server, make_downloader, tmp_path, db):
     assert results[0].status == 'completed' and attempts > 15
     assert sha256(tmp_path / 'long.mkv') == sha256(data)
     assert server.full_gets('long.mkv') == 1
+
+
+@pytest.fixture
+def stop():
+    """The run's stop request, cleared after the test (main() clears it per run)."""
+    yield stalkeer.RUN_STOP
+    stalkeer.RUN_STOP.clear()
+
+
+def _in_thread(action):
+    """Run ``action`` in a worker thread (which hears no signal); its result or
+    the Interrupted it raised lands in the returned list."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(action())
+        except stalkeer.Interrupted as exc:
+            outcome.append(exc)
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _stopped_within(stop, thread, outcome, seconds=0.6):
+    sent = time.monotonic()
+    stop.request(signal.SIGINT)
+    thread.join(10)
+    took = time.monotonic() - sent
+    assert not thread.is_alive() and took < seconds, took
+    assert isinstance(outcome[0], stalkeer.Interrupted) and outcome[0].exit_code == 130, outcome
+
+
+@pytest.mark.parametrize('wait', ['headers', 'body', 'backoff'])
+def test_every_wait_of_a_worker_download_ends_at_the_runs_stop(wait, server, make_downloader,
+                                                               tmp_path, db, stop):
+    """A worker thread hears no signal: a server silent before its headers or
+    in the body (read_timeout 30 s) and a 30 s backoff each kept a stopped
+    parallel run waiting. Each ends at the stop now; the download is paused
+    with what the .part holds, for the next run."""
+    data = payload(300_000)
+    silent = None
+    if wait == 'headers':       # accepts (the kernel's backlog) and never answers
+        silent = socket.socket()
+        silent.bind(('127.0.0.1', 0))
+        silent.listen(8)
+        url = f'http://127.0.0.1:{silent.getsockname()[1]}/movie/u/p/7.mkv'
+    else:
+        url = server.add('w.mkv', data)
+        server.fault('w.mkv', **({'stall_after': 100_000, 'stall_seconds': 30} if wait == 'body'
+                                 else {'status': 503, 'retry_after': 30}))
+    downloader = make_downloader(read_timeout=30, backoff_base=30, backoff_max=30)
+    dest = tmp_path / 'W.mkv'
+    thread, outcome = _in_thread(lambda: downloader.download(url, str(dest), title='W'))
+    try:
+        if wait == 'headers':
+            wait_for(lambda: DI.select().where(DI.status == 'downloading').exists(), what='start')
+            time.sleep(0.3)
+        elif wait == 'body':
+            part = f'{dest}.stalkeer-1.part'
+            wait_for(lambda: os.path.exists(part) and os.path.getsize(part) == 100_000, what='the stall')
+        else:
+            wait_for(lambda: DI.select().where(DI.status == 'retrying').exists(), what='the backoff')
+        _stopped_within(stop, thread, outcome)
+    finally:
+        if silent is not None:
+            silent.close()
+    info = DI.get(DI.destination == str(dest))
+    assert (info.status, info.locked_by, info.error_message) == ('paused', None, 'paused by a signal')
+    if wait == 'body':
+        assert info.bytes_downloaded == os.path.getsize(info.part_path) == 100_000
+        assert open(info.part_path, 'rb').read() == data[:100_000]
+    else:
+        assert not dest.exists() and (info.bytes_downloaded or 0) == 0
+
+
+def test_a_wait_for_a_host_slot_ends_at_the_runs_stop(stop):
+    """A worker waiting for its host's only slot ends its wait at the stop,
+    instead of when the slot frees (and then starting a download)."""
+    limiter = stalkeer.HostLimiter(1)
+    limiter('http://panel/a.mkv').acquire()
+    entered = []
+
+    def take():
+        with limiter('http://panel/b.mkv'):
+            entered.append(True)
+    thread, outcome = _in_thread(take)
+    time.sleep(0.3)
+    _stopped_within(stop, thread, outcome)
+    assert entered == []
+
+
+def test_a_download_asked_for_after_the_stop_starts_nothing(server, make_downloader, tmp_path, db, stop):
+    url = server.add('late.mkv', payload(1000))
+    stop.request(signal.SIGTERM)
+    with pytest.raises(stalkeer.Interrupted) as stopped:
+        make_downloader().download(url, str(tmp_path / 'late.mkv'))
+    assert stopped.value.exit_code == 143
+    assert server.gets('late.mkv') == [] and DI.select().count() == 0
 
 
 def test_dest_folder_uses_url_file_name(server, cli, tmp_path, sqlite_url):

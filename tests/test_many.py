@@ -231,20 +231,27 @@ def test_the_first_signal_ends_a_wait_for_the_sqlite_write_lock(tmp_path, sqlite
     (sqlite3_interrupt does not end it): now within a slice, and the run stops
     as on any first signal (one line, 130 or 143)."""
     holder, proc, stderr, started = _process_under_a_held_write_lock(tmp_path, sqlite_url)
-    try:
-        wait_for(lambda: stderr.lines, timeout=10, what='the waiting line')
-        sent = time.monotonic()
-        proc.send_signal(signum)
-        code = proc.wait(timeout=20)
-        took = time.monotonic() - sent
-    finally:
-        holder.rollback()
-        holder.close()
+    code, took = _signalled_under_the_lock(
+        holder, proc, signum, lambda: wait_for(lambda: stderr.lines, timeout=10, what='the waiting line'))
     name = signal.Signals(signum).name
     assert code == (130 if signum == signal.SIGINT else 143) and took < 1, (code, took)
     assert stderr.texts() == [WAITING.format(path=tmp_path / 'stalkeer.db'),
                               f'stalkeer: interrupted by {name}: stopped; the lines stored so far '
                               'are kept; run process again']
+
+
+def _signalled_under_the_lock(holder, proc, signum, ready):
+    """``signum`` sent to ``proc`` once ``ready()`` returned; the lock let go
+    after it ended. (exit code, seconds from the signal to the exit)."""
+    try:
+        ready()
+        sent = time.monotonic()
+        proc.send_signal(signum)
+        code = proc.wait(timeout=20)
+        return code, time.monotonic() - sent
+    finally:
+        holder.rollback()
+        holder.close()
 
 
 def test_a_wait_for_the_sqlite_write_lock_gives_up_after_15_s_as_before(tmp_path, sqlite_url):
@@ -259,6 +266,145 @@ def test_a_wait_for_the_sqlite_write_lock_gives_up_after_15_s_as_before(tmp_path
         holder.close()
     assert code == 2 and 15 <= took < 20, (code, took)
     assert stderr.texts() == [WAITING.format(path=tmp_path / 'stalkeer.db'), LOCKED]
+
+
+# Parallel downloads: every wait of a worker thread (the lock, the lease keeper,
+# the read, a backoff) hears the run's stop, not only the main thread's.
+PARALLEL_ENV = dict(RACE_ENV, STALKEER_DOWNLOADS_LOCK_TIMEOUT_SECONDS='5',
+                    STALKEER_DOWNLOADS_PROGRESS_INTERVAL_SECONDS='0.5',
+                    STALKEER_DOWNLOADS_READ_TIMEOUT='30')
+
+
+def _two_parallel_downloads_under_way(server, tmp_path, db_url, size, bps):
+    """Two downloads `resume-downloads --parallel 2` has under way, their
+    progress saved: (process, its stderr reader, datas)."""
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    datas = {}
+    for i in range(2):
+        datas[i] = payload(size, seed=70 + i)
+        server.fault(f'par{i}.mkv', throttle_bps=bps)
+        state.get_or_create(server.add(f'par{i}.mkv', datas[i]), str(tmp_path / f'Par{i}.mkv'), f'Par{i}')
+    started = time.monotonic()
+    proc = start_stalkeer('--db', db_url, 'resume-downloads', '--parallel', '2',
+                          env=subprocess_env(**PARALLEL_ENV))
+    stderr = _Stderr(proc, started)
+    wait_for(lambda: DI.select().where((DI.status == 'downloading') & (DI.bytes_downloaded >= 50000))
+             .count() == 2, timeout=20, what='two transfers under way')
+    return proc, stderr, datas
+
+
+def _parallel_run_under_a_held_write_lock(server, tmp_path, sqlite_url, size, bps):
+    """_two_parallel_downloads_under_way, then another program takes SQLite's
+    write lock: (holder, process, its stderr reader, datas, database path)."""
+    proc, stderr, datas = _two_parallel_downloads_under_way(server, tmp_path, sqlite_url, size, bps)
+    stalkeer.db_proxy.obj.close()
+    database = tmp_path / 'stalkeer.db'
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute('BEGIN IMMEDIATE')
+    return holder, proc, stderr, datas, database
+
+
+def _rows(db_url, tmp_path):
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    try:
+        return list(DI.select().order_by(DI.id).dicts())
+    finally:
+        db.close()
+
+
+def _stopped_then_resumed(server, tmp_path, db_url, datas, whole):
+    """The rows a stopped run could not record: left as a kill leaves them
+    (downloading, lease ours, the .part holding every byte written); once the
+    lease is stale the next run finishes each from its .part, no byte fetched twice."""
+    rows = _rows(db_url, tmp_path)
+    assert [r['status'] for r in rows] == ['downloading'] * 2 and all(r['locked_by'] for r in rows)
+    sizes = [os.path.getsize(r['part_path']) for r in rows]
+    assert all(r['bytes_downloaded'] <= n for r, n in zip(rows, sizes))
+    if whole:
+        assert sizes == [len(datas[0]), len(datas[1])]
+    time.sleep(5.5)                                     # the lease goes stale
+    for i in range(2):
+        server.clear_faults(f'par{i}.mkv')
+    proc = start_stalkeer('--db', db_url, 'resume-downloads', env=subprocess_env(**PARALLEL_ENV))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and '2 completed' in out, out + err
+    for i in range(2):
+        assert sha256(tmp_path / f'Par{i}.mkv') == sha256(datas[i])
+        gets = server.gets(f'par{i}.mkv')
+        assert gets[-1].range == f'bytes={sizes[i]}-' and sum(g.bytes_sent for g in gets) == len(datas[i])
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_the_first_signal_ends_parallel_downloads_waiting_for_the_sqlite_write_lock(
+        server, tmp_path, sqlite_url, signum):
+    """Parallel downloads that finished their transfer and wait for the write
+    lock another program holds, to record the finish: the first Ctrl-C waited
+    for them (15 s, then their pause waited again). Now each worker's wait
+    ends at the stop, as the main thread's does: out within a second, 130 or
+    143, each download said stopped and not recorded, and the next run
+    finishes both from their .part."""
+    holder, proc, stderr, datas, database = _parallel_run_under_a_held_write_lock(
+        server, tmp_path, sqlite_url, 300_000, 400_000)
+    waiting = WAITING.format(path=database)
+    code, took = _signalled_under_the_lock(holder, proc, signum, lambda: wait_for(
+        lambda: waiting in [line for _, line in stderr.lines], timeout=15, what='the waiting line'))
+    name = signal.Signals(signum).name
+    lines = stderr.texts()
+    assert code == (130 if signum == signal.SIGINT else 143) and took < 1, (code, took, lines)
+    assert waiting in lines and 'Traceback' not in '\n'.join(lines), lines
+    assert sorted(line for line in lines if line.startswith('stalkeer: stopped #')) == [
+        f'stalkeer: stopped #{i + 1} Par{i} at 293.0 KiB, not recorded as paused (database is '
+        'locked): the next run resumes it once its lock is stale (lock_timeout_seconds), or at once '
+        f'after `stalkeer unlock --force {i + 1}`' for i in range(2)]
+    assert lines[-1] == f'stalkeer: interrupted by {name}: stopped; what was paused resumes on the next run'
+    _stopped_then_resumed(server, tmp_path, sqlite_url, datas, whole=True)
+
+
+def test_the_first_signal_ends_parallel_transfers_whose_lease_keepers_wait(server, tmp_path,
+                                                                          sqlite_url):
+    """Mid-transfer, the lease keepers waiting for the lock and the reads
+    waiting for a slow server: the first signal ends both at once; the
+    .part keeps what was written, the next run goes on from there."""
+    holder, proc, stderr, datas, database = _parallel_run_under_a_held_write_lock(
+        server, tmp_path, sqlite_url, 2_000_000, 100_000)
+    code, took = _signalled_under_the_lock(holder, proc, signal.SIGINT, lambda: time.sleep(1))
+    lines = stderr.texts()
+    assert code == 130 and took < 1, (code, took, lines)
+    assert len([line for line in lines if 'not recorded' in line]) == 2, lines
+    _stopped_then_resumed(server, tmp_path, sqlite_url, datas, whole=False)
+
+
+def test_the_first_signal_ends_parallel_downloads_waiting_for_a_postgresql_lock(server, tmp_path,
+                                                                               db_url, db):
+    """PostgreSQL waits for a lock without end, and a worker's statement hears
+    no signal: finished transfers waiting to record their finish behind
+    another session's LOCK TABLE kept a stopped run. From the stop on, a
+    statement still waiting after a slice is cancelled, in every thread."""
+    if not stalkeer.is_postgres(db):
+        pytest.skip('SQLite: the tests above')
+    from conftest import pg_connect
+    proc, stderr, datas = _two_parallel_downloads_under_way(server, tmp_path, db_url, 300_000, 400_000)
+    holder = pg_connect()
+    with holder.cursor() as cur:
+        cur.execute(f'LOCK TABLE "{db.stalkeer_schema}"."download_info" IN EXCLUSIVE MODE')
+    try:
+        wait_for(lambda: all(os.path.exists(p) and os.path.getsize(p) == 300_000 for p in (
+            f'{tmp_path}/Par{i}.mkv.stalkeer-{i + 1}.part' for i in range(2))), timeout=15,
+            what='both transfers done')
+        time.sleep(0.5)                                 # and waiting to record their finish
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=20)
+        took = time.monotonic() - sent
+    finally:
+        holder.rollback()
+        holder.close()
+    lines = stderr.texts()
+    assert code == 130 and took < 1.5, (code, took, lines)
+    assert len([line for line in lines if line.startswith('stalkeer: stopped #')]) == 2, lines
+    assert 'Traceback' not in '\n'.join(lines), lines
+    _stopped_then_resumed(server, tmp_path, db_url, datas, whole=True)
 
 
 def _held_for(conn, seconds, statement='BEGIN IMMEDIATE'):

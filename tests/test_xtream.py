@@ -4,6 +4,7 @@ both backends: what is stored, re-runs, every bad answer, secrets, the account."
 
 import datetime as dt
 import json
+import re
 import time
 
 import pytest
@@ -216,6 +217,106 @@ def test_filters_apply_to_the_category_and_name(cli, db_url, tmp_path, panel):
     assert code == 0, err
     assert 'filtered 2' in out
     assert {key[0] for key in lines(db_url, tmp_path)} == {12, 13, 3}
+
+
+# -- the last import (playlist_imports), as for an M3U playlist ----------------------------
+
+PANEL_INCOMPLETE = re.compile(r'^xtream import: the last import did not complete \(started \d{4}-\d\d-\d\d '
+                              r'\d\d:\d\d:\d\d UTC\): the lines stored may be only part of the playlist; '
+                              r'run `stalkeer process` again$', re.M)
+PANEL_COMPLETED = re.compile(r'^xtream import: last import completed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, '
+                             r'5 lines$', re.M)
+
+
+def imports(cli, db_url):
+    """(status text lines about imports, status --json's imports, the page's)."""
+    code, out, err = cli('--db', db_url, 'status')
+    assert code == 0, err
+    said = [line for line in out.splitlines() if 'import' in line]
+    code, text, err = cli('--db', db_url, 'status', '--json')
+    assert code == 0, err
+    return said, json.loads(text)['imports']
+
+
+def test_a_panel_import_is_recorded_as_a_playlist_import_is(cli, db_url, tmp_path, panel, monkeypatch):
+    """Panel users saw no last import in `status`, its JSON or the page: a panel
+    import killed, interrupted (Ctrl-C) or cut by --limit is said incomplete, a
+    whole one completed with the lines it stored, as for the M3U playlist."""
+    ini = ini_for(tmp_path, panel)
+    assert imports(cli, db_url) == ([], [])
+    # SIGKILLed after its first stored batch.
+    code, out, err = run_stalkeer('--config', ini, '--db', db_url, 'process',
+                                  env=subprocess_env(STALKEER_TEST_CRASH_AT='after_ingest_batch'))
+    assert code == -9, err
+    said, [row] = imports(cli, db_url)
+    assert len(said) == 1 and PANEL_INCOMPLETE.match(said[0]), said
+    assert (row['source'], row['status'], row['completed_at'], row['lines']) == ('xtream', 'incomplete',
+                                                                                  None, None)
+    # Read whole: completed, with the entries it stored.
+    assert process(cli, ini, db_url)[0] == 0
+    said, [row] = imports(cli, db_url)
+    assert len(said) == 1 and PANEL_COMPLETED.match(said[0]), said
+    assert (row['source'], row['status'], row['lines']) == ('xtream', 'completed', 5)
+    assert row['completed_at'].endswith('Z') and row['started_at'] <= row['completed_at']
+    with serving(db_url, tmp_path) as server:
+        status, headers, body = request(server, '/api/page')
+        [shown] = json.loads(body)['imports']
+        assert shown == dict(row, text=said[0])
+    # Ctrl-C in the middle of the catalogue (the movies stored, not the series):
+    # 130, and incomplete again.
+    flush = stalkeer.XtreamIngest._flush
+    stored = []
+
+    def interrupted(self, batch, *args):
+        if batch and stored:
+            raise stalkeer.Interrupted(stalkeer.signal.SIGINT)
+        if batch:
+            stored.append(True)
+        return flush(self, batch, *args)
+    monkeypatch.setattr(stalkeer.XtreamIngest, '_flush', interrupted)
+    code, out, err = process(cli, ini, db_url)
+    assert code == 130 and 'interrupted by SIGINT' in err, err
+    said, [row] = imports(cli, db_url)
+    assert PANEL_INCOMPLETE.match(said[0]) and row['status'] == 'incomplete'
+    monkeypatch.undo()
+    # --limit reads part of it: no complete import either.
+    assert process(cli, ini, db_url)[0] == 0
+    assert imports(cli, db_url)[1][0]['status'] == 'completed'
+    assert process(cli, ini, db_url, '--limit', '2')[0] == 0
+    said, [row] = imports(cli, db_url)
+    assert PANEL_INCOMPLETE.match(said[0]) and row['status'] == 'incomplete'
+
+
+def test_a_panel_and_a_playlist_import_each_keep_their_row(cli, db_url, tmp_path, panel):
+    """Each source its row; the later import of the other source clears the
+    earlier one's completed_at (its lines may have replaced them), not its
+    "completed"; a dry run records nothing."""
+    (tmp_path / 'pl.m3u').write_text('#EXTM3U\n#EXTINF:-1,Alien (1979)\nhttp://h/movie/u/p/1.mkv\n',
+                                     encoding='utf-8')
+    ini = ini_for(tmp_path, panel)
+    assert process(cli, ini, db_url, '--dry-run')[0] == 0 and imports(cli, db_url)[1] == []
+    assert process(cli, ini, db_url, '--source', 'm3u')[0] == 0
+    assert process(cli, ini, db_url)[0] == 0
+    said, rows = imports(cli, db_url)
+    assert [(r['source'], r['status'], r['lines']) for r in rows] == [('m3u', 'completed', 1),
+                                                                      ('xtream', 'completed', 5)]
+    assert rows[0]['completed_at'] is None and rows[1]['completed_at'] is not None
+    assert said[0].startswith('playlist: last import complete, 1 lines') and PANEL_COMPLETED.match(said[1])
+
+
+def test_a_panel_that_lists_nothing_leaves_no_import_behind(cli, db_url, tmp_path):
+    """`auto` follows an empty catalogue with the M3U playlist: the panel's
+    attempt stored nothing and is no incomplete import."""
+    (tmp_path / 'pl.m3u').write_text('#EXTM3U\n#EXTINF:-1,Alien (1979)\nhttp://h/movie/u/p/1.mkv\n',
+                                     encoding='utf-8')
+    with FakePanel('xcarol', 'xpw-empty-1234') as fake:
+        ini = ini_for(tmp_path, fake)
+        code, out, err = process(cli, ini, db_url)
+        assert code == 0 and 'reading the M3U playlist instead' in err, err
+        said, rows = imports(cli, db_url)
+        assert [(r['source'], r['status']) for r in rows] == [('m3u', 'completed')], rows
+        assert process(cli, ini, db_url, '--source', 'xtream')[0] == 2
+        assert [(r['source'], r['status']) for r in imports(cli, db_url)[1]] == [('m3u', 'completed')]
 
 
 def test_dry_run_writes_nothing(cli, db_url, tmp_path, panel):
