@@ -458,6 +458,10 @@ class StopRequest:
         self._lock = threading.RLock()
         self._cuts: dict[int, Callable[[], None]] = {}
         self.signum: int | None = None
+        # Downloads stopped without their pause recorded (the database did not
+        # take it at once): the run's last line must not say "what was paused
+        # resumes on the next run" of them (trial-18b L1).
+        self.unrecorded = 0
 
     def request(self, signum: int | None = None) -> None:
         """Stop (``signum``: the signal that asked; none: the run is ending on
@@ -476,6 +480,7 @@ class StopRequest:
         with self._lock:
             self._event.clear()
             self.signum = None
+            self.unrecorded = 0
             self._cuts.clear()
 
     def requested(self) -> bool:
@@ -2970,6 +2975,12 @@ def db_error_cause(exc) -> str:
     inner = _driver_error(exc)
     if getattr(inner, 'pgcode', None) == '53100' or 'disk is full' in str(exc).lower():
         return 'disk full (the database cannot grow)'
+    if getattr(inner, 'pgcode', None) == '57014':
+        # query_canceled: stalkeer cancels a statement still waiting for a lock
+        # at the run's stop; the driver's "canceling statement due to user
+        # request" read as if the user had done something to the database
+        # (trial-18b L2). A server's statement_timeout says the same.
+        return 'a statement waiting for the database was cancelled (another session holds a lock, or statement_timeout)'
     return first_line(exc)
 
 
@@ -4246,6 +4257,8 @@ class Downloader:
             # so nothing more is written nor tried; the row stays as a kill leaves
             # it, and the next run resumes the .part once the lease is stale.
             self.state.abandon(info.id)
+            with RUN_STOP._lock:
+                RUN_STOP.unrecorded += 1
             # The row still names this (now gone) process as its holder, fresh:
             # status shows it active and other runs skip it until the lock is
             # stale (trial-18b); only the user knows no run holds it any more.
@@ -13587,8 +13600,9 @@ def import_text(row: dict) -> str:
     if row['status'] == 'running':
         return f'{what}: an import is running (started {started})'
     if row['status'] == 'incomplete':
+        whole = 'playlist' if row['source'] == 'm3u' else "panel's catalogue"     # trial-18b L3
         return (f'{what}: the last import did not complete (started {started}): the lines stored may be '
-                'only part of the playlist; run `stalkeer process` again')
+                f'only part of the {whole}; run `stalkeer process` again')
     if row['completed_at']:
         return f'{what}: last import completed {_utc_text(row["completed_at"])}, {row["lines"]} lines'
     return f'{what}: last import complete, {row["lines"]} lines (started {started})'
@@ -13654,7 +13668,10 @@ def cmd_status(app: App) -> int:
         return EXIT_OK
     sections = (
         ('active', DI.status.in_((DOWNLOADING, RETRYING)), DI.id, active_line, 'downloading'),
-        ('queued', DI.status.in_((PENDING, PAUSED)), DI.id, active_line, 'pending'),
+        # A paused row waits in the queue too; said so, or a stopped run's
+        # downloads looked merely queued (trial-18b L5).
+        ('queued', DI.status.in_((PENDING, PAUSED)), DI.id,
+         lambda i: active_line(i) + ('  paused' if i.status == PAUSED else ''), 'pending'),
         ('failures', DI.status == FAILED, DI.updated_at.desc(), failure_line, 'failed'),
         ('recent completions', DI.status == COMPLETED, DI.completed_at.desc(),
          lambda i: f'  #{i.id} {row_title(i)} -> {i.download_path} '
@@ -15521,6 +15538,10 @@ def interrupted_what_now(args) -> str:
     if getattr(args, 'dry_run', False):
         return '; a dry run changes nothing'
     if command in ('download', 'radarr', 'sonarr', 'resume-downloads'):
+        if RUN_STOP.unrecorded:
+            # Their rows still name this run as a fresh holder (trial-18b L1).
+            return ('; what was paused resumes on the next run, what could not be recorded as paused '
+                    'once its lock is stale (lock_timeout_seconds)')
         return '; what was paused resumes on the next run'
     if command == 'process':
         return '; the lines stored so far are kept; run process again'

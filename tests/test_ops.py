@@ -611,6 +611,20 @@ def test_a_bad_playlist_url_fails_one_movie_and_the_run_goes_on(server, cli, tmp
 
 # -- status: what stays on screen, gave up, rate and ETA per transfer session --------------
 
+def test_status_says_which_queued_downloads_are_paused(cli, db_url, tmp_path):
+    """Paused rows are listed with the queue; each says it is paused (trial-18b
+    L5: after a Ctrl-C they looked merely queued)."""
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    pending = add_rows(state, tmp_path, 'pending', 2)
+    paused = add_rows(state, tmp_path, 'paused', 2, total_bytes=1000, bytes_downloaded=500)
+    db.close()
+    code, out, err = cli('--db', db_url, 'status')
+    assert code == 0, err
+    queued = out.split('queued:\n', 1)[1].splitlines()
+    assert [line.endswith('  paused') for line in queued] == [False, False, True, True], out
+    assert [int(line.split()[0][1:]) for line in queued] == pending + paused
+
 def add_rows(state, tmp_path, status, n, **fields):
     ids = []
     for i in range(n):

@@ -222,7 +222,7 @@ def test_filters_apply_to_the_category_and_name(cli, db_url, tmp_path, panel):
 # -- the last import (playlist_imports), as for an M3U playlist ----------------------------
 
 PANEL_INCOMPLETE = re.compile(r'^xtream import: the last import did not complete \(started \d{4}-\d\d-\d\d '
-                              r'\d\d:\d\d:\d\d UTC\): the lines stored may be only part of the playlist; '
+                              r'\d\d:\d\d:\d\d UTC\): the lines stored may be only part of the panel\'s catalogue; '
                               r'run `stalkeer process` again$', re.M)
 PANEL_COMPLETED = re.compile(r'^xtream import: last import completed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, '
                              r'5 lines$', re.M)
