@@ -731,7 +731,7 @@ _PLAIN_URL = _LazyPattern(r"(https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::[0-9]*)?)(
 def redact_url(url: str) -> str:
     """Mask credentials in one URL: userinfo, the account path pair, query values."""
     m = _PLAIN_URL.fullmatch(url)
-    if m is not None:
+    if m is not None and not _bad_port_digits(m[1].rpartition(':')[2] if m[1].count(':') > 1 else ''):
         path = m[2]
         if not path:
             return url
@@ -758,10 +758,12 @@ def _redact_url_split(url: str) -> str:
         # The user is half of the account, as a query's username= is: masked too.
         userinfo, host = netloc.rsplit('@', 1)
         netloc = (f'***:***@{host}' if ':' in userinfo else f'***@{host}')
-    # A port that is no number (port_problem) may be a password whose '@' was
-    # forgotten (http://bob:Secret/x), its "host" the user: masked as userinfo is.
+    # A port that is no port (port_problem: no number, 0, above 65535) may be a
+    # password whose '@' was forgotten (http://bob:Secret/x, http://bob:20240615/x:
+    # trial-18a F4), its "host" the user: masked as userinfo is. A valid port
+    # (http://bob:4242/x) cannot be told from one, and is shown.
     _, colon, port = netloc.rpartition('@')[2].rpartition(':')
-    if colon and port and ']' not in port and not (port.isascii() and port.isdigit()):
+    if colon and _no_port(port):
         netloc = netloc[:len(netloc) - len(port)] + '***' if '@' in netloc else '***:***'
     segments = parts.path.split('/')
     for i in _account_segments(segments):
@@ -774,6 +776,19 @@ def _redact_url_split(url: str) -> str:
             (f'{k}={v}' if v or '=' in query else k)
             for k, v in pairs)
     return urllib.parse.urlunsplit((parts.scheme, netloc, '/'.join(segments), query, parts.fragment))
+
+
+def _bad_port_digits(port: str) -> bool:
+    """A port's text of ASCII digits that is no TCP port: 0 or above 65535."""
+    return port.isascii() and port.isdigit() and not 0 < int(port) <= 65535
+
+
+def _no_port(port: str) -> bool:
+    """The text after a host's last ':' (``port``) is no TCP port (port_problem),
+    so maybe a password with the '@' forgotten: masked. Not '' (no port) nor an
+    IPv6 address's last group (``[::1]``)."""
+    return bool(port) and ']' not in port and (not (port.isascii() and port.isdigit())
+                                               or _bad_port_digits(port))
 
 
 def _account_segments(segments: list[str]) -> tuple[int, ...]:
@@ -843,6 +858,9 @@ def masked_secret_url(url: str) -> str:
         parts = host = None
     if parts is None or parts.scheme.lower() not in ('http', 'https') or not host:
         return f'{scheme}://***'
+    _, colon, port = host.rpartition(':')
+    if colon and _no_port(port):
+        host = '***:***' if '@' not in parts.netloc else host[:-len(port)] + '***'   # as redact_url
     userinfo = parts.netloc.rpartition('@')[0]
     if userinfo:
         host = ('***:***@' if ':' in userinfo else '***@') + host
@@ -1362,13 +1380,16 @@ def _head_problem(url: str) -> str:
         parts = urllib.parse.urlsplit(url)
     except ValueError as exc:
         return split_problem(exc)
+    http = parts.scheme.lower() in ('http', 'https')
+    # The host before the port: in http://:0 the port is not what is missing
+    # (trial-18a F8); urlsplit's hostname needs no valid port.
+    if http and not parts.hostname:
+        return 'URL without a host'
     problem = port_problem(parts)
     if problem:
         return problem
-    if parts.scheme.lower() not in ('http', 'https'):
+    if not http:
         return 'URL is not http/https' + _shown_scheme(url, parts.scheme)
-    if not parts.hostname:
-        return 'URL without a host'
     return ''
 
 
@@ -1424,6 +1445,49 @@ def port_problem(parts: urllib.parse.SplitResult) -> str:
             return ''
         what = 'is 0'
     return f'the port {what}; a port is a number from 1 to 65535'
+
+
+
+# Apprise schemes whose authority is [user[:password]@]host[:port] (Apprise's
+# wiki: Notify_Custom_JSON/XML/Form, Notify_ntfy, Notify_gotify), so a port that
+# is no number is certainly wrong there. Any other scheme may hold a key where
+# urlsplit sees host:port: a Telegram bot token is 123456789:AAH… (tgram://TOKEN/
+# CHAT), which was refused as "the port is not a number" (trial-18a F0).
+_APPRISE_HOST_PORT_SCHEMES = frozenset({
+    'json', 'jsons', 'xml', 'xmls', 'form', 'forms',   # custom webhooks: host:port/path
+    'ntfy', 'ntfys',            # ntfy://[user:pass@]host[:port]/topic (ntfy://topic: no ':')
+    'gotify', 'gotifys',        # gotify://host[:port]/token
+})
+
+
+def apprise_url_problem(url: str) -> str:
+    """Why one [notify] apprise_urls entry is certainly wrong, or ''. Apprise
+    reads each scheme its own way, so only what no reading can make right is
+    said: a port of digits that is 0 or above 65535 (any scheme), or a port
+    that is no number where the scheme's authority is host:port
+    (_APPRISE_HOST_PORT_SCHEMES). urlsplit is not used: it refuses shapes
+    Apprise takes (a '[' in a password). In port_problem's words; never the
+    URL's text (it is a secret)."""
+    scheme, sep, rest = url.partition('://')
+    if not sep:
+        return ''
+    authority = re.split(r'[/?#]', rest, maxsplit=1)[0]
+    host = authority.rpartition('@')[2]
+    if host.startswith('['):          # [IPv6]:port
+        host = host.partition(']')[2]
+    _, colon, port = host.rpartition(':')
+    if not colon or not port:
+        return ''
+    if port.isascii() and port.isdigit():
+        number = int(port)
+        if number == 0:
+            return 'the port is 0; a port is a number from 1 to 65535'
+        if number > 65535:
+            return 'the port is above 65535; a port is a number from 1 to 65535'
+        return ''
+    if scheme.lower() in _APPRISE_HOST_PORT_SCHEMES:
+        return 'the port is not a number; a port is a number from 1 to 65535'
+    return ''
 
 
 # ==== config ==================================================================
@@ -5145,7 +5209,9 @@ class PlaylistFetcher:
         url = s.url if url is None else url
         if where != '--url' and not url:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
-        error = http_url_error(where, url)
+        # The space rule of the URL keys: a space in --url was sent as %20 and came
+        # back as HTTP 404 (trial-18a F7; 'URL ; comment' pasted from an ini file).
+        error = http_url_error(where, url, space_problem(url))
         if error:
             raise ConfigError(error)
         register_url_secrets(url)
@@ -8236,17 +8302,31 @@ class ArrSettings:
     @classmethod
     def from_config(cls, cfg: Config, section: str) -> 'ArrSettings':
         name = section.capitalize()
-        url, key = cfg.geturl(section, 'url'), cfg.getheader(section, 'api_key')
-        if not url or not key:
-            raise ConfigError(
+        # Each mistake named, a wrong url not hiding a missing api_key (trial-18a
+        # F3's pattern); a command stops at the first all the same.
+        problems = []
+        try:
+            url = cfg.geturl(section, 'url')
+        except ConfigError as exc:
+            url, problems = None, [str(exc)]
+        try:
+            key = cfg.getheader(section, 'api_key')
+        except ConfigError as exc:
+            key = None
+            problems.append(str(exc))
+        if key:
+            redact.add(key)     # first: the errors below mask it
+        if url:
+            parts = urllib.parse.urlsplit(url)
+            if parts.query or parts.fragment or url.endswith(('?', '#')):
+                # The API's paths are appended to it: /radarr?apikey=K/api/v3/... (trial-16b N4).
+                problems.append(f'{cfg.where(section, "url")} is {name}\'s base URL and takes no ?query or '
+                                f'#fragment, got {quoted_url(url)} (the API key goes in [{section}] api_key)')
+        if not (cfg.get(section, 'url') and cfg.get(section, 'api_key')):    # as written
+            problems.append(
                 f'{name} is not configured: set [{section}] url and api_key '
                 f'(or STALKEER_{section.upper()}_URL and STALKEER_{section.upper()}_API_KEY)')
-        redact.add(key)
-        parts = urllib.parse.urlsplit(url)
-        if parts.query or parts.fragment or url.endswith(('?', '#')):
-            # The API's paths are appended to it: /radarr?apikey=K/api/v3/... (trial-16b N4).
-            raise ConfigError(f'{cfg.where(section, "url")} is {name}\'s base URL and takes no ?query or '
-                              f'#fragment, got {quoted_url(url)} (the API key goes in [{section}] api_key)')
+        raise_config_errors(problems)
         return cls(section=section, name=name, url=url.rstrip('/'), api_key=key,
                    path_map=cfg.getpathmap(section),
                    rescan=cfg.getbool(section, 'rescan'),
@@ -9049,7 +9129,6 @@ class XtreamSettings:
     @classmethod
     def from_config(cls, cfg: Config) -> 'XtreamSettings':
         enabled = cfg.getswitch('xtream', 'enabled')
-        url = (cfg.geturl('xtream', 'url') or '').rstrip('/')
         username, password = cfg.get('xtream', 'username') or '', cfg.get('xtream', 'password') or ''
         derived = False
         # Each error names where the value came from: the file's key or STALKEER_XTREAM_*.
@@ -9057,6 +9136,13 @@ class XtreamSettings:
         account = f'{cfg.where("xtream", "username")} and {cfg.where("xtream", "password")}'
         given = ' and '.join(cfg.where('xtream', key) for key, value in
                              (('username', username), ('password', password)) if value)
+        try:
+            url = (cfg.geturl('xtream', 'url') or '').rstrip('/')
+        except ConfigError as exc:
+            # A wrong url does not hide a half account (trial-18a F3's pattern):
+            # `config --check` names both.
+            half = bool(username) != bool(password)
+            raise_config_errors([str(exc)] + [f'{given} is set without the other: {account} go together'] * half)
         account_source = account
         if url:
             if not (username or password):
@@ -12261,7 +12347,7 @@ def cmd_config(app: App) -> int:
 def cmd_download(app: App) -> int:
     """One ad-hoc tracked download."""
     args = app.args
-    error = http_url_error('download URL', args.url)
+    error = http_url_error('download URL', args.url, space_problem(args.url))   # as the URL keys
     if error:
         raise StalkeerError(error)
     register_url_secrets(args.url)
@@ -14082,30 +14168,38 @@ class Notifier:
         self.command = command
         for key in ('webhook_url', 'healthcheck_url'):
             register_secret_url(cfg.get('notify', key) or '')  # first: even the error masks it
-        # `on` before the URLs: `config --check` names a bad one even when a URL is
-        # wrong too (the URLs are also checked on their own: Config.key_checks).
-        self.on = (cfg.get('notify', 'on') or 'failure').lower()
-        if self.on not in ('failure', 'always', 'never'):
-            raise ConfigError(f'{cfg.where("notify", "on")} must be failure, always or never, '
-                              f'got {quoted_value(self.on)}')
-        self.webhook = cfg.geturl('notify', 'webhook_url')
-        self.healthcheck = (cfg.geturl('notify', 'healthcheck_url') or '').rstrip('/') or None
         self.apprise_urls = [u.strip() for u in re.split(r'[\s,]+', cfg.get('notify', 'apprise_urls') or '')
                              if u.strip()]
-        for url in [self.webhook, self.healthcheck, *self.apprise_urls]:
-            if url:
-                register_secret_url(url)        # first: even the error below masks them
-        for number, url in enumerate(self.apprise_urls, 1):
-            # Apprise takes many schemes (tgram://, mailto://, json://…), so only
-            # what none of them can mean: port 0 was refused in every URL key but
-            # this one (trial-17b T17B-5). Named by its place: the URL is a secret.
+        for url in self.apprise_urls:
+            register_secret_url(url)            # first: even an error masks them
+        # Every key's mistake, each named: `config --check` showed only the first,
+        # a wrong webhook_url hiding the apprise_urls errors (trial-18a F3); a
+        # command stops at the first all the same (ConfigErrors).
+        problems = []
+        self.on = (cfg.get('notify', 'on') or 'failure').lower()
+        if self.on not in ('failure', 'always', 'never'):
+            problems.append(f'{cfg.where("notify", "on")} must be failure, always or never, '
+                            f'got {quoted_value(self.on)}')
+        urls = {}
+        for key in ('webhook_url', 'healthcheck_url'):
             try:
-                problem = port_problem(urllib.parse.urlsplit(url))
-            except ValueError as exc:
-                problem = split_problem(exc)
+                urls[key] = cfg.geturl('notify', key)
+            except ConfigError as exc:
+                problems.append(str(exc))
+        self.webhook = urls.get('webhook_url')
+        self.healthcheck = (urls.get('healthcheck_url') or '').rstrip('/') or None
+        for url in (self.webhook, self.healthcheck):
+            if url:
+                register_secret_url(url)
+        for number, url in enumerate(self.apprise_urls, 1):
+            # Apprise takes many schemes, each read its own way (tgram://, mailto://,
+            # json://…): only what is certainly wrong (apprise_url_problem). Named by
+            # its place: the URL is a secret.
+            problem = apprise_url_problem(url)
             if problem:
-                raise ConfigError(f'{cfg.where("notify", "apprise_urls")}: URL {number} of '
-                                  f'{len(self.apprise_urls)}: {problem}')
+                problems.append(f'{cfg.where("notify", "apprise_urls")}: URL {number} of '
+                                f'{len(self.apprise_urls)}: {problem}')
+        raise_config_errors(problems)
         self._session = session
         self.timeout = 10
         self._apprise = None

@@ -825,20 +825,6 @@ def test_a_url_key_on_several_lines_quotes_no_text_without_a_scheme(section, key
     assert 'Secret7' not in out + err
 
 
-@pytest.mark.parametrize('urls, says', [
-    ('json://apprise.example:0/Secret7Tok\n  tgram://bot/Secret7Tok2', 'URL 1 of 2: the port is 0'),
-    ('tgram://bot/Secret7Tok2, json://apprise.example:x9/Secret7Tok', 'URL 2 of 2: the port is not a number')])
-def test_an_apprise_url_with_no_usable_port_is_refused_by_its_place(urls, says, cli, tmp_path):
-    """Port 0 was refused in every URL key but apprise_urls (trial-17b T17B-5).
-    Apprise takes many schemes, so only the port is checked; the URL, a secret,
-    is named by its place."""
-    path = write_ini(tmp_path / 'c.ini', f'[notify]\napprise_urls = {urls}\n')
-    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
-    assert code == 2 and f'stalkeer: error: [notify] apprise_urls: {says}; a port is a number from 1 to ' \
-        '65535' in err.splitlines(), err
-    assert 'Secret7' not in out + err
-
-
 def test_a_space_in_a_postgresql_url_is_refused(cli, tmp_path):
     """'url = postgresql://…/test ; my db' passed config --check with a note and
     then every command failed on the database "test ; my db" (trial-17b). No URL
@@ -930,3 +916,168 @@ def test_a_secret_may_hold_a_semicolon_or_a_hash(tmp_path):
     cfg = stalkeer.Config(str(path))
     assert cfg.get('radarr', 'api_key') == 'ab ;cd #ef' and cfg.get('xtream', 'password') == 'p ;w'
     assert cfg.inline_comment_notes() == []
+
+
+# Apprise URL shapes from Apprise's wiki (one per notifier page), each as a user
+# writes it: a key where urlsplit sees host:port must not be read as a port
+# (trial-18a F0: tgram://123456789:TOKEN/CHAT refused every notifying command).
+VALID_APPRISE_URLS = [
+    'tgram://123456789:AAHSecret7TelegramToken/987654',       # bot token holds a ':'
+    'tgram://123456789:AAHSecret7TelegramToken/-100123/456',   # several chats
+    'tgram://123456789:AAHSecret7TelegramToken',                # chat found by the bot
+    'discord://112233445566/Secret7WebhookToken',
+    'mailto://user:Secret7Pass@gmail.com',
+    'mailtos://user:Secret7Pass@example.com:587/?to=a@example.com',
+    'pover://user@Secret7Token',
+    'slack://TokenA/TokenB/Secret7TokenC/Channel',
+    'ntfy://127.0.0.1:8080/topic', 'ntfys://user:Secret7Pass@ntfy.example/topic', 'ntfy://topic',
+    'json://127.0.0.1:8000/Secret7Hook', 'jsons://user:Secret7Pass@[::1]:8443/x',
+    'xml://host/path', 'form://host:65535/', 'gotify://host:8080/Secret7Token',
+    'twilio://AccountSid:Secret7AuthToken@15551234567/15557654321',
+    'nexmo://ApiKey:Secret7ApiSecret@15551234567/15557654321',
+    'msteams://TokenA/TokenB/Secret7TokenC/', 'pbul://Secret7AccessToken',
+    'matrix://user:Secret7Pass@matrix.example:8448/#room',
+    'rocket://user:Secret7Pass@chat.example:3000/#channel',
+    'twist://Secret7Pass:user@example.com', 'sendgrid://Secret7ApiToken:from@example.com/to@example.com',
+    'mailto://user:pa[ss@example.com',     # a '[' in a password: urlsplit refuses it, Apprise does not
+    'signal://127.0.0.1:8080/+15551234567/', 'apprise://host:8000/Secret7Token',
+]
+BAD_APPRISE_URLS = [
+    ('json://host:0/Secret7Hook', 'the port is 0'),
+    ('jsons://host:99999/Secret7Hook', 'the port is above 65535'),
+    ('xml://host:x9/Secret7Hook', 'the port is not a number'),
+    ('forms://Secret7User:Secret7Pass/x', 'the port is not a number'),   # the '@' forgotten
+    ('ntfy://host:0/topic', 'the port is 0'),
+    ('gotify://[::1]:70000/Secret7Token', 'the port is above 65535'),
+    ('mmost://host:0/Secret7Token', 'the port is 0'),      # digits: no scheme's key is 0
+]
+
+
+@pytest.mark.parametrize('url', VALID_APPRISE_URLS)
+def test_a_valid_apprise_url_is_accepted_and_not_shown(url, cli, tmp_path):
+    """Apprise reads each scheme its own way: only what is certainly wrong is
+    refused (apprise_url_problem), and the URL, a secret, is never shown."""
+    assert stalkeer.apprise_url_problem(url) == ''
+    path = write_ini(tmp_path / 'c.ini', f'[notify]\napprise_urls = {url}\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 0 and 'config check: ok' in out, err
+    assert 'Secret7' not in out + err
+
+
+@pytest.mark.parametrize('urls, says', [
+    ('json://apprise.example:0/Secret7Tok\n  tgram://bot/Secret7Tok2', 'URL 1 of 2: the port is 0'),
+    ('tgram://bot/Secret7Tok2, json://apprise.example:x9/Secret7Tok', 'URL 2 of 2: the port is not a number'),
+    *((f'tgram://1:Secret7Tok/2 {url}', f'URL 2 of 2: {says}') for url, says in BAD_APPRISE_URLS)])
+def test_an_apprise_url_that_is_certainly_wrong_is_refused_by_its_place(urls, says, cli, tmp_path):
+    """Port 0 was refused in every URL key but apprise_urls (trial-17b T17B-5).
+    Apprise takes many schemes, each read its own way: only what is certainly
+    wrong (apprise_url_problem); the URL, a secret, is named by its place."""
+    path = write_ini(tmp_path / 'c.ini', f'[notify]\napprise_urls = {urls}\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2 and f'stalkeer: error: [notify] apprise_urls: {says}; a port is a number from 1 to ' \
+        '65535' in err.splitlines(), err
+    assert 'Secret7' not in out + err
+
+
+def test_a_telegram_apprise_url_lets_a_notifying_command_run(cli, tmp_path):
+    """Every command that may notify (process, m3u-download, radarr, …) builds
+    the Notifier: a Telegram URL stopped them all with exit 2 (trial-18a F0)."""
+    playlist = tmp_path / 'p.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\nhttp://h/movie/1.mkv\n')
+    path = write_ini(tmp_path / 'c.ini', '[notify]\napprise_urls = tgram://123456789:AAHSecret7Tok/987654\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'process', playlist)
+    assert code == 0, err
+    assert 'Secret7' not in out + err
+
+
+# Valid URL shapes the shared URL checks must take in every http(s) URL key.
+VALID_HTTP_URLS = [
+    'http://[::1]:8989', 'http://[::1]:8989/radarr', 'http://[::1]/radarr',
+    'http://[fe80::1%25eth0]:7878/',                     # an IPv6 zone, percent-encoded
+    'http://user:pa:ss@127.0.0.1:7878/',                 # ':' in the password
+    'http://user:p@ss@127.0.0.1:7878/',                  # '@' in the password: the last one ends it
+    'http://us%40er:p%3As%2Fs@127.0.0.1/x',              # percent-encoded userinfo
+    'http://127.0.0.1/My%20Films/%C3%A9t%C3%A9',         # percent-encoded path
+    'https://host.example:65535/', 'http://host.example:1/', 'http://h:/x',
+]
+
+
+@pytest.mark.parametrize('url', VALID_HTTP_URLS)
+@pytest.mark.parametrize('section, key', [('radarr', 'url'), ('m3u', 'url'), ('notify', 'webhook_url')])
+def test_a_valid_url_shape_is_accepted_by_every_url_key(section, key, url, cli, tmp_path):
+    assert stalkeer.url_problem(url) is None
+    key_too = 'api_key = 0123456789abcdef0123\n' if section == 'radarr' else ''
+    path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = {url}\n{key_too}')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 0 and 'config check: ok' in out, err
+
+
+def test_config_check_names_every_notify_and_arr_mistake_in_one_run(cli, tmp_path):
+    """A wrong webhook_url (or `on`) hid the apprise_urls errors, a wrong
+    [radarr] url the missing api_key, until it was fixed (trial-18a F3)."""
+    path = write_ini(tmp_path / 'c.ini', '[radarr]\nurl = http://r:0/\n[notify]\non = maybe\n'
+                     'webhook_url = http://a:0/\nhealthcheck_url = ftp://h/x\n'
+                     'apprise_urls = json://host:0/x xml://h:99999/\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    errors = [line for line in err.splitlines() if line.startswith('stalkeer: error:')]
+    for said in ('[notify] on must be', '[notify] webhook_url must be', '[notify] healthcheck_url must be',
+                 'apprise_urls: URL 1 of 2: the port is 0', 'apprise_urls: URL 2 of 2: the port is above',
+                 '[radarr] url must be', 'Radarr is not configured'):
+        assert sum(said in line for line in errors) == 1, (said, errors)
+    assert code == 2 and f'config check: {len(errors)} error(s)' in out
+
+
+@pytest.mark.parametrize('port', ['20240615', '99999', '77777', '0', '00', 'Secret7x'])
+@pytest.mark.parametrize('section, key', [('radarr', 'url'), ('notify', 'webhook_url'), ('m3u', 'url')])
+def test_a_password_with_the_at_forgotten_is_masked_whatever_its_digits(section, key, port, cli, tmp_path):
+    """http://bob:20240615/x (the '@' forgotten) showed the numeric password in
+    `config`, the error and the log: a port that is no port (not a number, 0,
+    above 65535) is masked with the user before it (trial-18a F4)."""
+    log = tmp_path / 'np.log'
+    path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = http://Secret7User:{port}/x\n'
+                     f'[logging]\nfile = {log}\nlevel = DEBUG\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2 and 'http://***:***/' in out + err, out + err
+    code2, out2, err2 = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
+    text = out + err + out2 + err2 + (log.read_text() if log.exists() else '')
+    for secret in ('Secret7', f':{port}/'):
+        assert secret not in text, (secret, text)
+
+
+@pytest.mark.parametrize('url, shown', [
+    ('http://bob:20240615/radarr', 'http://***:***/radarr'), ('http://bob:0/x', 'http://***:***/x'),
+    ('http://u:p@h:99999/x', 'http://***:***@h:***/x'), ('http://bob:4242/x', 'http://bob:4242/x'),
+    ('http://[::1]:8989/x', 'http://[::1]:8989/x'), ('http://h:8080/movie/u/p/1.mkv',
+                                                     'http://h:8080/movie/***/***/1.mkv'),
+    ('http://h:99999/movie/u/p/1.mkv', 'http://***:***/movie/***/***/1.mkv')])
+def test_redact_url_masks_a_port_that_is_no_port(url, shown):
+    assert stalkeer.redact_url(url) == shown
+
+
+@pytest.mark.parametrize('setting', ['download URL', 'm3u-download --url'])
+def test_a_command_line_url_refuses_a_space_as_the_url_keys_do(setting, cli, tmp_path, monkeypatch):
+    """`m3u-download --url 'http://h/p.m3u ; c'` requested /p.m3u%20;%20c and
+    got HTTP 404 while [m3u] url refused it (trial-18a F7): one rule."""
+    _, run, named = URL_SETTINGS[setting]
+    code, out, err = run(cli, tmp_path, 'http://Secret7User:Secret7Pass@127.0.0.1:9/p.m3u ; c', monkeypatch)
+    assert code == 2 and err.splitlines() == [
+        f"stalkeer: error: {named or 'download URL'} must be an http:// or https:// URL, got "
+        "'http://***:***@127.0.0.1:9/p.m3u ; c' (a space in the URL: no URL holds one, a space in a "
+        "name is written %20)"], err
+
+
+@pytest.mark.parametrize('url', ['http://:0', 'http://:0/x', 'https://:99999/', 'http://:x9/', 'http://bob@:0/'])
+def test_a_url_without_a_host_says_so_before_its_port(url):
+    """`http://:0` was "the port is 0" (trial-18a F8): the host is missing first."""
+    assert stalkeer.url_problem(url) == 'URL without a host'
+
+
+@pytest.mark.parametrize('half', ['username = Secret7User', 'password = Secret7Pass'])
+def test_config_check_names_a_half_xtream_account_beside_a_wrong_panel_url(half, cli, tmp_path):
+    """A wrong [xtream] url hid the half-given account until it was fixed
+    (trial-18a F3's pattern, in [xtream])."""
+    path = write_ini(tmp_path / 'c.ini', f'[xtream]\nurl = http://panel.example:0/\n{half}\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2 and '[xtream] url must be an http:// or https:// URL' in err, err
+    assert 'is set without the other: [xtream] username and [xtream] password go together' in err, err
+    assert 'Secret7' not in out + err
