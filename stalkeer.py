@@ -762,7 +762,7 @@ def _redact_url_split(url: str) -> str:
     # password whose '@' was forgotten (http://bob:Secret/x, http://bob:20240615/x:
     # trial-18a F4), its "host" the user: masked as userinfo is. A valid port
     # (http://bob:4242/x) cannot be told from one, and is shown.
-    _, colon, port = netloc.rpartition('@')[2].rpartition(':')
+    colon, port = _port_text(netloc)
     if colon and _no_port(port):
         netloc = netloc[:len(netloc) - len(port)] + '***' if '@' in netloc else '***:***'
     segments = parts.path.split('/')
@@ -776,6 +776,20 @@ def _redact_url_split(url: str) -> str:
             (f'{k}={v}' if v or '=' in query else k)
             for k, v in pairs)
     return urllib.parse.urlunsplit((parts.scheme, netloc, '/'.join(segments), query, parts.fragment))
+
+
+def _port_text(netloc: str) -> tuple[bool, str]:
+    """(a ':' follows the host, the text after it) of a URL's netloc, read as
+    urllib reads the port (SplitResult._hostinfo): after the host's FIRST ':',
+    after the ']' of an [IPv6] one. Read from the last ':', the '@' forgotten
+    before a password that holds one (http://bob:Summer:2024/x) gave a port of
+    digits that looked fine, and the password was shown (trial-18c N1)."""
+    hostinfo = netloc.rpartition('@')[2]
+    before, bracket, bracketed = hostinfo.partition('[')
+    if bracket:
+        hostinfo = bracketed.partition(']')[2]
+    _, colon, port = hostinfo.partition(':')
+    return bool(colon), port
 
 
 def _bad_port_digits(port: str) -> bool:
@@ -858,7 +872,7 @@ def masked_secret_url(url: str) -> str:
         parts = host = None
     if parts is None or parts.scheme.lower() not in ('http', 'https') or not host:
         return f'{scheme}://***'
-    _, colon, port = host.rpartition(':')
+    colon, port = _port_text(host)
     if colon and _no_port(port):
         host = '***:***' if '@' not in parts.netloc else host[:-len(port)] + '***'   # as redact_url
     userinfo = parts.netloc.rpartition('@')[0]
@@ -1438,7 +1452,7 @@ def port_problem(parts: urllib.parse.SplitResult) -> str:
     try:
         port = parts.port
     except ValueError:
-        text = parts.netloc.rpartition('@')[2].rpartition(':')[2]
+        text = _port_text(parts.netloc)[1]          # as urllib read it (trial-18c N1)
         what = 'is above 65535' if text.isascii() and text.isdigit() else 'is not a number'
     else:
         if port != 0:

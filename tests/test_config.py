@@ -3,6 +3,7 @@
 import configparser
 import json
 import os
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -1027,7 +1028,10 @@ def test_config_check_names_every_notify_and_arr_mistake_in_one_run(cli, tmp_pat
     assert code == 2 and f'config check: {len(errors)} error(s)' in out
 
 
-@pytest.mark.parametrize('port', ['20240615', '99999', '77777', '0', '00', 'Secret7x'])
+# A password holding ':' (Summer:2024): read from the last ':', its "port" was
+# digits that looked fine and the whole password was shown (trial-18c N1).
+@pytest.mark.parametrize('port', ['20240615', '99999', '77777', '0', '00', 'Secret7x', 'Summer:2024', '12:34',
+                                  'p:ss:99'])
 @pytest.mark.parametrize('section, key', [('radarr', 'url'), ('notify', 'webhook_url'), ('m3u', 'url')])
 def test_a_password_with_the_at_forgotten_is_masked_whatever_its_digits(section, key, port, cli, tmp_path):
     """http://bob:20240615/x (the '@' forgotten) showed the numeric password in
@@ -1049,9 +1053,21 @@ def test_a_password_with_the_at_forgotten_is_masked_whatever_its_digits(section,
     ('http://u:p@h:99999/x', 'http://***:***@h:***/x'), ('http://bob:4242/x', 'http://bob:4242/x'),
     ('http://[::1]:8989/x', 'http://[::1]:8989/x'), ('http://h:8080/movie/u/p/1.mkv',
                                                      'http://h:8080/movie/***/***/1.mkv'),
-    ('http://h:99999/movie/u/p/1.mkv', 'http://***:***/movie/***/***/1.mkv')])
+    ('http://h:99999/movie/u/p/1.mkv', 'http://***:***/movie/***/***/1.mkv'),
+    ('http://bob:Summer:2024/x', 'http://***:***/x'), ('http://bob:12:34/get.php', 'http://***:***/get.php'),
+    ('http://u:p@h:1:2/x', 'http://***:***@h:***/x'), ('http://[::1]:0/x', 'http://***:***/x')])
 def test_redact_url_masks_a_port_that_is_no_port(url, shown):
     assert stalkeer.redact_url(url) == shown
+
+
+@pytest.mark.parametrize('netloc, what', [
+    ('bob:Summer:99', 'is not a number'), ('bob:12:34', 'is not a number'), ('bob:20240615', 'is above 65535'),
+    ('[::1]:99999', 'is above 65535'), ('[::1]:x', 'is not a number')])
+def test_the_port_is_read_as_urllib_reads_it(netloc, what):
+    """After the host's first ':' (after ']' for IPv6), as urllib reads it: from
+    the last one, 'bob:Summer:99' was "above 65535" of a port that is no number."""
+    assert stalkeer.port_problem(urllib.parse.urlsplit(f'http://{netloc}/x')) == \
+        f'the port {what}; a port is a number from 1 to 65535'
 
 
 @pytest.mark.parametrize('setting', ['download URL', 'm3u-download --url'])
