@@ -764,6 +764,12 @@ def _redact_url_split(url: str) -> str:
     # (http://bob:4242/x) cannot be told from one, and is shown.
     colon, port = _port_text(netloc)
     if colon and _no_port(port):
+        rest = url.split('://', 1)[1][len(netloc):]
+        if '@' not in netloc and '@' in rest:
+            # A password holding '/', '?' or '#' (http://bob:p#ss@nas/x): urllib
+            # ends the netloc there, and the rest of the password up to its '@'
+            # would show (trial-18c N2); the userinfo runs to that '@'.
+            return _redact_url_split(f'{parts.scheme}://***:***@{rest.partition("@")[2]}')
         netloc = netloc[:len(netloc) - len(port)] + '***' if '@' in netloc else '***:***'
     segments = parts.path.split('/')
     for i in _account_segments(segments):

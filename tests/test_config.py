@@ -1031,7 +1031,7 @@ def test_config_check_names_every_notify_and_arr_mistake_in_one_run(cli, tmp_pat
 # A password holding ':' (Summer:2024): read from the last ':', its "port" was
 # digits that looked fine and the whole password was shown (trial-18c N1).
 @pytest.mark.parametrize('port', ['20240615', '99999', '77777', '0', '00', 'Secret7x', 'Summer:2024', '12:34',
-                                  'p:ss:99'])
+                                  'p:ss:99', 'p#Secret7@nas', 'p/Secret7@nas'])
 @pytest.mark.parametrize('section, key', [('radarr', 'url'), ('notify', 'webhook_url'), ('m3u', 'url')])
 def test_a_password_with_the_at_forgotten_is_masked_whatever_its_digits(section, key, port, cli, tmp_path):
     """http://bob:20240615/x (the '@' forgotten) showed the numeric password in
@@ -1041,7 +1041,7 @@ def test_a_password_with_the_at_forgotten_is_masked_whatever_its_digits(section,
     path = write_ini(tmp_path / 'c.ini', f'[{section}]\n{key} = http://Secret7User:{port}/x\n'
                      f'[logging]\nfile = {log}\nlevel = DEBUG\n')
     code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
-    assert code == 2 and 'http://***:***/' in out + err, out + err
+    assert code == 2 and 'http://***:***' in out + err, out + err
     code2, out2, err2 = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'status')
     text = out + err + out2 + err2 + (log.read_text() if log.exists() else '')
     for secret in ('Secret7', f':{port}/'):
@@ -1055,7 +1055,12 @@ def test_a_password_with_the_at_forgotten_is_masked_whatever_its_digits(section,
                                                      'http://h:8080/movie/***/***/1.mkv'),
     ('http://h:99999/movie/u/p/1.mkv', 'http://***:***/movie/***/***/1.mkv'),
     ('http://bob:Summer:2024/x', 'http://***:***/x'), ('http://bob:12:34/get.php', 'http://***:***/get.php'),
-    ('http://u:p@h:1:2/x', 'http://***:***@h:***/x'), ('http://[::1]:0/x', 'http://***:***/x')])
+    ('http://u:p@h:1:2/x', 'http://***:***@h:***/x'), ('http://[::1]:0/x', 'http://***:***/x'),
+    # a password holding '#', '/' or '?': urllib ends the netloc there (trial-18c N2)
+    ('http://bob:p#ss@nas:7878/x', 'http://***:***@nas:7878/x'),
+    ('http://bob:p/ss@nas:7878/x', 'http://***:***@nas:7878/x'),
+    ('http://bob:p?ss@nas/x?apikey=1', 'http://***:***@nas/x?apikey=***'),
+    ('http://h/movies/a@b.com/1.mkv', 'http://h/***/***/1.mkv')])
 def test_redact_url_masks_a_port_that_is_no_port(url, shown):
     assert stalkeer.redact_url(url) == shown
 
