@@ -1483,14 +1483,19 @@ _APPRISE_HOST_PORT_SCHEMES = frozenset({
 def apprise_url_problem(url: str) -> str:
     """Why one [notify] apprise_urls entry is certainly wrong, or ''. Apprise
     reads each scheme its own way, so only what no reading can make right is
-    said: a port of digits that is 0 or above 65535 (any scheme), or a port
+    said: no scheme:// or nothing after it, a port of digits that is 0 or
+    above 65535 (any scheme), or a port
     that is no number where the scheme's authority is host:port
     (_APPRISE_HOST_PORT_SCHEMES). urlsplit is not used: it refuses shapes
     Apprise takes (a '[' in a password). In port_problem's words; never the
     URL's text (it is a secret)."""
     scheme, sep, rest = url.partition('://')
-    if not sep:
-        return ''
+    if not sep or not scheme:
+        # Every Apprise URL is scheme://…; a word without one is no URL at all:
+        # a `; comment` after a URL became three more "URLs" (trial-18c N4).
+        return 'no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'
+    if not rest.strip('/'):
+        return 'nothing after its scheme://'
     authority = re.split(r'[/?#]', rest, maxsplit=1)[0]
     host = authority.rpartition('@')[2]
     if host.startswith('['):          # [IPv6]:port

@@ -980,6 +980,21 @@ def test_an_apprise_url_that_is_certainly_wrong_is_refused_by_its_place(urls, sa
     assert 'Secret7' not in out + err
 
 
+@pytest.mark.parametrize('urls, says', [
+    ('tgram://123456789:Secret7Tok/987654 ; my Secret7bot',
+     'URL 2 of 4: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'),
+    ('Secret7Word', 'URL 1 of 1: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'),
+    ('tgram://1:Secret7Tok/2 json://', 'URL 2 of 2: nothing after its scheme://'),
+    ('://Secret7Host/x', 'URL 1 of 1: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)')])
+def test_an_apprise_entry_that_is_no_url_is_refused_by_its_place(urls, says, cli, tmp_path):
+    """A word without scheme:// is no Apprise URL: a `; comment` after a URL
+    became three more "URLs", `config --check` said ok (trial-18c N4)."""
+    path = write_ini(tmp_path / 'c.ini', f'[notify]\napprise_urls = {urls}\n')
+    code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
+    assert code == 2 and f'stalkeer: error: [notify] apprise_urls: {says}' in ' '.join(err.splitlines()), err
+    assert 'Secret7' not in out + err
+
+
 def test_a_telegram_apprise_url_lets_a_notifying_command_run(cli, tmp_path):
     """Every command that may notify (process, m3u-download, radarr, …) builds
     the Notifier: a Telegram URL stopped them all with exit 2 (trial-18a F0)."""
