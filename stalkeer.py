@@ -795,7 +795,9 @@ def _port_text(netloc: str) -> tuple[bool, str]:
     if bracket:
         hostinfo = bracketed.partition(']')[2]
     _, colon, port = hostinfo.partition(':')
-    return bool(colon), port
+    # A URL found in a message may end with the sentence's ':' ("cannot reach
+    # the panel at http://h:8080: …"): that one is no part of the port.
+    return bool(colon), port[:-1] if port.endswith(':') else port
 
 
 def _bad_port_digits(port: str) -> bool:
