@@ -492,6 +492,11 @@ class StopRequest:
     def requested(self) -> bool:
         return self._event.is_set()
 
+    def note_unrecorded(self) -> None:
+        """One more download stopped without its pause recorded (``unrecorded``)."""
+        with self._lock:
+            self.unrecorded += 1
+
     def check(self) -> None:
         """Raise Interrupted when the stop is requested."""
         if self._event.is_set():
@@ -3938,6 +3943,23 @@ def _cut_request(ident: int) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
+@contextlib.contextmanager
+def stoppable_request():
+    """Inside, the request this thread sends (on a _stoppable_session) ends at
+    the run's stop (RUN_STOP): a requests error it then raises is Interrupted,
+    not a failure to retry. Its connection is forgotten after."""
+    ident = threading.get_ident()
+    try:
+        with RUN_STOP.cutting(lambda: _cut_request(ident)):
+            try:
+                yield
+            except requests.exceptions.RequestException:
+                RUN_STOP.check()        # a request the stop cut is no retry
+                raise
+    finally:
+        _REQUESTS_IN_FLIGHT.pop(ident, None)
+
+
 def _describe_mode(st: os.stat_result) -> str:
     kinds = ((stat.S_ISLNK, 'a symbolic link'), (stat.S_ISDIR, 'a folder'),
              (stat.S_ISFIFO, 'a named pipe'), (stat.S_ISSOCK, 'a socket'),
@@ -4355,8 +4377,7 @@ class Downloader:
             # so nothing more is written nor tried; the row stays as a kill leaves
             # it, and the next run resumes the .part once the lease is stale.
             self.state.abandon(info.id)
-            with RUN_STOP._lock:
-                RUN_STOP.unrecorded += 1
+            RUN_STOP.note_unrecorded()
             # The row still names this (now gone) process as its holder, fresh:
             # status shows it active and other runs skip it until the lock is
             # stale (trial-18b); only the user knows no run holds it any more.
@@ -4591,15 +4612,10 @@ class Downloader:
         problem = _fetch_problem(url)       # a stored URL nothing can request
         if problem:
             raise DownloadError(problem)
-        ident = threading.get_ident()
         try:
-            with RUN_STOP.cutting(lambda: _cut_request(ident)):
-                try:
-                    return self.session.get(url, headers=headers, stream=True,
-                                            timeout=(s.connect_timeout, s.read_timeout))
-                except requests.exceptions.RequestException:
-                    RUN_STOP.check()        # a request the stop cut is no retry
-                    raise
+            with stoppable_request():
+                return self.session.get(url, headers=headers, stream=True,
+                                        timeout=(s.connect_timeout, s.read_timeout))
         except requests.exceptions.ConnectTimeout:
             raise RetryableDownloadError('connection timed out') from None
         except requests.exceptions.ReadTimeout:
@@ -4613,8 +4629,6 @@ class Downloader:
             raise DownloadError('invalid URL') from None
         except requests.exceptions.RequestException as exc:
             raise DownloadError(f'request failed: {first_line(exc)}') from None
-        finally:
-            _REQUESTS_IN_FLIGHT.pop(ident, None)
 
     def _transfer(self, info: DownloadInfo, part: PartFile, keeper: LeaseKeeper):
         """One HTTP attempt. Returns (size, content_type) with the .part complete."""
@@ -8740,15 +8754,10 @@ def retried_request(send: Callable[[], requests.Response], handle: Callable, att
     (RUN_STOP) ends the wait for the answer (with a session of
     _stoppable_session), its reading and a backoff: Interrupted (a worker's
     rescan must not keep a stopped run; a rescan not asked stays pending)."""
-    ident = threading.get_ident()
     for attempt in range(1, attempts + 1):
         try:
-            with RUN_STOP.cutting(lambda: _cut_request(ident)):
-                try:
-                    response = send()
-                except requests.exceptions.RequestException:
-                    RUN_STOP.check()
-                    raise
+            with stoppable_request():
+                response = send()
         except requests.exceptions.ReadTimeout:
             raise timed_out() from None
         except (ValueError, requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
@@ -13342,8 +13351,7 @@ class ArrRun:
         if info is not None:
             return info
         s = self.workers.settings
-        ident = threading.get_ident()
-        with self.workers.limiter(line.url), RUN_STOP.cutting(lambda: _cut_request(ident)):
+        with self.workers.limiter(line.url), stoppable_request():
             info = probe_media(self.workers.downloader().session, line.url,
                                (s.connect_timeout, s.read_timeout))
         RUN_STOP.check()        # a read the stop cut says nothing of the file: not kept
