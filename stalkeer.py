@@ -1471,6 +1471,12 @@ def port_problem(parts: urllib.parse.SplitResult) -> str:
         if port != 0:
             return ''
         what = 'is 0'
+    return _port_sentence(what)
+
+
+def _port_sentence(what: str) -> str:
+    """port_problem's words for a port that ``what`` ('is 0', 'is above 65535',
+    'is not a number')."""
     return f'the port {what}; a port is a number from 1 to 65535'
 
 
@@ -1511,14 +1517,11 @@ def apprise_url_problem(url: str) -> str:
     if not colon or not port:
         return ''
     if port.isascii() and port.isdigit():
-        number = int(port)
-        if number == 0:
-            return 'the port is 0; a port is a number from 1 to 65535'
-        if number > 65535:
-            return 'the port is above 65535; a port is a number from 1 to 65535'
-        return ''
+        if not _bad_port_digits(port):
+            return ''
+        return _port_sentence('is 0' if int(port) == 0 else 'is above 65535')
     if scheme.lower() in _APPRISE_HOST_PORT_SCHEMES:
-        return 'the port is not a number; a port is a number from 1 to 65535'
+        return _port_sentence('is not a number')
     return ''
 
 
