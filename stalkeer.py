@@ -767,15 +767,16 @@ def _redact_url_split(url: str) -> str:
     # password whose '@' was forgotten (http://bob:Secret/x, http://bob:20240615/x:
     # trial-18a F4), its "host" the user: masked as userinfo is. A valid port
     # (http://bob:4242/x) cannot be told from one, and is shown.
-    colon, port = _port_text(netloc)
-    if colon and _no_port(port):
+    userinfo, at, hostinfo = netloc.rpartition('@')
+    masked = _masked_port(hostinfo)
+    if masked is not None:
         rest = url.split('://', 1)[1][len(netloc):]
-        if '@' not in netloc and '@' in rest:
+        if not at and '@' in rest:
             # A password holding '/', '?' or '#' (http://bob:p#ss@nas/x): urllib
             # ends the netloc there, and the rest of the password up to its '@'
             # would show (trial-18c N2); the userinfo runs to that '@'.
             return _redact_url_split(f'{parts.scheme}://***:***@{rest.partition("@")[2]}')
-        netloc = netloc[:len(netloc) - len(port)] + '***' if '@' in netloc else '***:***'
+        netloc = f'{userinfo}@{masked}' if at else '***:***'
     segments = parts.path.split('/')
     for i in _account_segments(segments):
         segments[i] = '***'
@@ -789,20 +790,31 @@ def _redact_url_split(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, '/'.join(segments), query, parts.fragment))
 
 
-def _port_text(netloc: str) -> tuple[bool, str]:
-    """(a ':' follows the host, the text after it) of a URL's netloc, read as
-    urllib reads the port (SplitResult._hostinfo): after the host's FIRST ':',
-    after the ']' of an [IPv6] one. Read from the last ':', the '@' forgotten
-    before a password that holds one (http://bob:Summer:2024/x) gave a port of
-    digits that looked fine, and the password was shown (trial-18c N1)."""
+def _port_text(netloc: str) -> tuple[bool, str, str]:
+    """(a ':' follows the host, the port's text, all the text after that ':')
+    of a URL's netloc, read as urllib reads the port (SplitResult._hostinfo):
+    after the host's FIRST ':', after the ']' of an [IPv6] one. Read from the
+    last ':', the '@' forgotten before a password that holds one
+    (http://bob:Summer:2024/x) gave a port of digits that looked fine, and the
+    password was shown (trial-18c N1)."""
     hostinfo = netloc.rpartition('@')[2]
-    before, bracket, bracketed = hostinfo.partition('[')
+    _, bracket, bracketed = hostinfo.partition('[')
     if bracket:
         hostinfo = bracketed.partition(']')[2]
-    _, colon, port = hostinfo.partition(':')
+    _, colon, after = hostinfo.partition(':')
     # A URL found in a message may end with the sentence's ':' ("cannot reach
     # the panel at http://h:8080: …"): that one is no part of the port.
-    return bool(colon), port[:-1] if port.endswith(':') else port
+    return bool(colon), after[:-1] if after.endswith(':') else after, after
+
+
+def _masked_port(hostinfo: str) -> str | None:
+    """``hostinfo`` (host[:port], what follows a netloc's '@') with all after
+    the host's ':' masked when that is no port (_no_port), or None when the
+    port is fine or absent. The one masking of redact_url and masked_secret_url."""
+    colon, port, after = _port_text(hostinfo)
+    if not (colon and _no_port(port)):
+        return None
+    return hostinfo[:len(hostinfo) - len(after)] + '***'
 
 
 def _bad_port_digits(port: str) -> bool:
@@ -811,7 +823,7 @@ def _bad_port_digits(port: str) -> bool:
 
 
 def _no_port(port: str) -> bool:
-    """The text after a host's last ':' (``port``) is no TCP port (port_problem),
+    """A port's text (_port_text) is no TCP port (port_problem),
     so maybe a password with the '@' forgotten: masked. Not '' (no port) nor an
     IPv6 address's last group (``[::1]``)."""
     return bool(port) and ']' not in port and (not (port.isascii() and port.isdigit())
@@ -885,9 +897,9 @@ def masked_secret_url(url: str) -> str:
         parts = host = None
     if parts is None or parts.scheme.lower() not in ('http', 'https') or not host:
         return f'{scheme}://***'
-    colon, port = _port_text(host)
-    if colon and _no_port(port):
-        host = '***:***' if '@' not in parts.netloc else host[:-len(port)] + '***'   # as redact_url
+    masked = _masked_port(host)
+    if masked is not None:
+        host = '***:***' if '@' not in parts.netloc else masked     # as redact_url
     userinfo = parts.netloc.rpartition('@')[0]
     if userinfo:
         host = ('***:***@' if ':' in userinfo else '***@') + host

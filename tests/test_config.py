@@ -1077,9 +1077,13 @@ def test_a_password_with_the_at_forgotten_is_masked_whatever_its_digits(section,
     ('http://bob:p?ss@nas/x?apikey=1', 'http://***:***@nas/x?apikey=***'),
     ('http://h/movies/a@b.com/1.mkv', 'http://h/***/***/1.mkv'),
     # a URL ending a message's words before its ':' (cannot reach … at URL: why)
-    ('http://127.0.0.1:38927:', 'http://127.0.0.1:38927:'), ('http://bob:Summer:2024:', 'http://***:***')])
+    ('http://127.0.0.1:38927:', 'http://127.0.0.1:38927:'), ('http://bob:Summer:2024:', 'http://***:***'),
+    # after a userinfo, all after the host's ':' (a trailing ':' dropped left its first character shown)
+    ('http://u:p@h:Secret7:/x', 'http://***:***@h:***/x'), ('http://u:p@[::1]:Secret7/x', 'http://***:***@[::1]:***/x')])
 def test_redact_url_masks_a_port_that_is_no_port(url, shown):
     assert stalkeer.redact_url(url) == shown
+    if url.startswith('http://u:p@'):       # `config`'s listing masks the same way (_masked_port)
+        assert stalkeer.masked_secret_url(url) == shown.rsplit('/', 1)[0] + '/***'
 
 
 @pytest.mark.parametrize('netloc, what', [
