@@ -2866,11 +2866,12 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             path = os.path.join(base_dir, os.path.expanduser(path))
         return {'kind': 'sqlite', 'path': path}
     if scheme in ('postgresql', 'postgres', 'postgresql+psycopg2'):
-        if space_problem(url):
+        space = space_problem(url)
+        if space:
             # Most likely an inline comment (Config.explained says so), which went on
             # to 'database "test ; my db" does not exist' in every command while
             # config --check only noted it (trial-17b).
-            raise ConfigError(f'{source}: {space_problem(url)}')
+            raise ConfigError(f'{source}: {space}')
         params = _database_url_params(parts.query, source)
         schema = params.pop('schema', None)
         if schema and not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', schema):
