@@ -7283,7 +7283,12 @@ class LineFilter:
 
 @dataclasses.dataclass
 class IngestSummary:
-    playlist: str
+    """What one `process` read and stored; as_dict() is its ``--json``. Every
+    field is a value (a path, a masked URL, a count, an enum, ISO 8601 or
+    null), the same shape whichever ``source`` was read: ``playlist`` is the
+    M3U file (null for a panel), ``panel`` the panel's base URL, credentials
+    masked (null for a playlist). The human text is print_ingest_summary's."""
+    playlist: str | None
     lines_read: int = 0
     entries: int = 0
     new: int = 0
@@ -7306,7 +7311,8 @@ class IngestSummary:
     limited: bool = False
     # The file changed while it was read (PlaylistFile): no line marked gone, not a complete import.
     changed_while_read: bool = False
-    source: str = 'm3u'         # m3u: `playlist` is a file; xtream: it names the panel
+    source: str = 'm3u'         # m3u: `playlist` is the file read; xtream: `panel` is the panel read
+    panel: str | None = None    # XtreamSettings.panel: the base URL, its userinfo masked (redact_url)
     # A re-run of the playlist the last complete import read: 'unchanged', and
     # when that import completed (ISO 8601); None when the file was read. The
     # counts alone could not tell a skip from a real run (trial-17a F4).
@@ -9372,6 +9378,12 @@ def _exp_date(value) -> dt.datetime | None | str:
     return clip(xtream_text(raw) or json.dumps(raw), 40)
 
 
+def panel_where(panel: str) -> str:
+    """What the human text calls a panel (``panel``: XtreamSettings.panel, masked):
+    prose for people; ``--json`` gives the masked URL itself (IngestSummary.panel)."""
+    return f'the Xtream panel at {panel}'
+
+
 class XtreamClient:
     """player_api.php of one panel. Each read waits at most ``[xtream] timeout``
     seconds (the connection: at most 10 s of it); connection errors and 5xx are
@@ -9397,7 +9409,7 @@ class XtreamClient:
 
     @property
     def where(self) -> str:
-        return f'the Xtream panel at {self.settings.panel}'
+        return panel_where(self.settings.panel)
 
     def request(self, action: str | None, read: Callable[[JsonStream], object], **params):
         """GET player_api.php with ``action`` (None: the account call); ``read(stream)``
@@ -9664,7 +9676,8 @@ class XtreamIngest(PlaylistIngest):
 
     def run_panel(self) -> IngestSummary:
         client = self.client
-        summary = IngestSummary(playlist=client.where, dry_run=self.dry_run, source='xtream')
+        summary = IngestSummary(playlist=None, panel=client.settings.panel, dry_run=self.dry_run,
+                                source='xtream')
         # The categories first: small, and the name of each record's group.
         vod_groups = client.categories('get_vod_categories')
         series_groups = client.categories('get_series_categories')
@@ -10081,7 +10094,8 @@ class PanelDetails:
         settings = self.client.settings
         ingest = _EpisodeIngest()
         ingest._started = time.monotonic()
-        summary, by_type, seen, batch = IngestSummary(playlist=where), collections.Counter(), set(), []
+        summary, by_type, seen, batch = (IngestSummary(playlist=None, panel=settings.panel, source='xtream'),
+                                         collections.Counter(), set(), [])
         languages = (row.languages or '').split(',') if row.languages else []
         for ep in episodes:
             numbering = f'S{ep.season:02d}E{ep.episode:02d}'
@@ -12610,8 +12624,9 @@ def _readable_db(app: App) -> bool:
 def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     out = lambda text: app.console.out(text, always=True)  # noqa: E731
     prefix = 'dry run, nothing written: ' if summary.dry_run else ''
-    lines = 'records' if summary.playlist.startswith('the Xtream panel') else 'lines'
-    out(f'{prefix}{summary.playlist}: {summary.entries} entries in {summary.lines_read} {lines} '
+    panel = summary.source == 'xtream'
+    read = panel_where(summary.panel) if panel else summary.playlist
+    out(f'{prefix}{read}: {summary.entries} entries in {summary.lines_read} {"records" if panel else "lines"} '
         f'({summary.elapsed_seconds:.1f}s)')
     out(f'  new {summary.new}, updated {summary.updated}, unchanged {summary.unchanged}, '
         f'duplicates {summary.duplicates}, filtered {summary.filtered}, malformed {summary.malformed}')
@@ -13749,13 +13764,17 @@ def status_query(status: str | None = None, active: bool = False, failed: bool =
 
 
 def status_report(status: str | None = None, active: bool = False, failed: bool = False,
-                  limit: int | None = None) -> dict:
-    """``{"summary": {status: count}, "downloads": [...], "imports": [...]}``:
-    what ``status --json`` prints and ``serve`` answers on /api/downloads (URLs
-    redacted); ``imports``: import_report(); ``import_lock_problem``: import_lock_problem()."""
+                  limit: int | None = None, panel: str | None = None) -> dict:
+    """``{"summary": {status: count}, "downloads": [...], "imports": [...],
+    "import_lock_problem", "account"}``: what ``status --json`` prints and
+    ``serve`` answers on /api/downloads (URLs redacted); ``imports``:
+    import_report(); ``import_lock_problem``: import_lock_problem();
+    ``account``: account_report() of ``panel`` (panel_name()), null without
+    one: the same keys whether the catalogue is a playlist's or a panel's."""
     query = status_query(status, active, failed).limit(limit or STATUS_DEFAULT_LIMIT)
     return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query],
-            'imports': import_report(), 'import_lock_problem': import_lock_problem(db_proxy.obj)}
+            'imports': import_report(), 'import_lock_problem': import_lock_problem(db_proxy.obj),
+            'account': account_report(panel)}
 
 
 def account_report(panel: str | None) -> dict | None:
@@ -13845,10 +13864,8 @@ def cmd_status(app: App) -> int:
     panel = panel_name(app.cfg)
     account = PanelAccount.get_or_none(PanelAccount.panel == panel) if panel else None
     if args.json:
-        report = status_report(args.status, args.active, args.failed, args.limit or STATUS_DEFAULT_LIMIT)
-        if account is not None:
-            report['account'] = account_report(panel)
-        app.console.json(report)
+        app.console.json(status_report(args.status, args.active, args.failed,
+                                       args.limit or STATUS_DEFAULT_LIMIT, panel))
         return EXIT_OK
     counts = status_counts()
     out = lambda text: app.console.out(text, always=True)  # noqa: E731
@@ -14836,10 +14853,8 @@ def _define_status_handler() -> None:
             self._send(200, _json_bytes(data), 'application/json')
 
         def _api_downloads(self, params):
-            report = status_report(**downloads_params(params))
-            account = account_report(self.server.panel)
-            if account is not None:         # exactly status --json
-                report['account'] = account
+            # Exactly status --json, the account included.
+            report = status_report(**downloads_params(params), panel=self.server.panel)
             self._send(200, _json_bytes(report), 'application/json')
 
         def _api_lines(self, params):
