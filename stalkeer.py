@@ -247,6 +247,15 @@ _TEST_CRASH_AT = os.environ.get('STALKEER_TEST_CRASH_AT', '')
 # the playlist under its reader) at that exact step and then SIGCONTs it.
 _TEST_STOP_AT = os.environ.get('STALKEER_TEST_STOP_AT', '')
 
+# How Config.discover() found the configuration file: the value `config --json`
+# gives as "found_by", and the words `config` prints for it.
+CONFIG_FOUND_BY = {
+    'option': '--config',
+    'environment': '$STALKEER_CONFIG',
+    'working_directory': 'the current directory',
+    'script_directory': 'beside stalkeer.py',
+}
+
 # How much of one untrusted text (a title, an error, a URL) and of one output or
 # log line is shown: a 400 MB title from a broken app is never written whole.
 DISPLAY_FIELD_MAX = 300
@@ -1956,7 +1965,10 @@ class Config:
     the file, then DEFAULTS. For the database URL: ``--db``, then
     ``DATABASE_URL``, then ``STALKEER_DATABASE_URL``/the file.
     """
-    found_by: str | None = None     # how discover() found the file, for `config`
+    # How discover() found the file, a CONFIG_FOUND_BY key (`config --json`'s
+    # "found_by"; the text says CONFIG_FOUND_BY's words); None: no file, or a
+    # Config made with a path (as --config names one).
+    found_by: str | None = None
     # The file's mistakes (_read_ini), each one line: a Config made with
     # tolerant=True (`config`, which names them all) holds the rest of the file.
     read_problems: list[str] = []
@@ -1996,14 +2008,14 @@ class Config:
         if explicit:
             if not os.path.isfile(explicit):
                 raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}')
-            return cls(explicit, env, db_url, tolerant)._found('--config')
+            return cls(explicit, env, db_url, tolerant)._found('option')
         if env.get('STALKEER_CONFIG'):
             path = env['STALKEER_CONFIG']
             if not os.path.isfile(path):
                 raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)')
-            return cls(path, env, db_url, tolerant)._found('$STALKEER_CONFIG')
-        for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'the current directory'),
-                               (str(HERE / 'stalkeer.ini'), 'beside stalkeer.py')):
+            return cls(path, env, db_url, tolerant)._found('environment')
+        for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'working_directory'),
+                               (str(HERE / 'stalkeer.ini'), 'script_directory')):
             if os.path.isfile(candidate):
                 return cls(candidate, env, db_url, tolerant)._found(how)
         return cls(None, env, db_url, tolerant)
@@ -12382,11 +12394,12 @@ def cmd_config(app: App) -> int:
         # A key whose error says it (Config.explained) gets no note besides.
         notes += cfg.inline_comment_notes(but={error_key(p) for p in problems})
     if args.json:
-        app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
+        found_by = (cfg.found_by or 'option') if path else None
+        app.console.json({'config_file': path, 'found_by': found_by, 'base_dir': cfg.base_dir,
                           'values': entries, 'errors': problems if args.check or problems else None,
                           'notes': notes})
     else:
-        out(f'config file: {path} (from {cfg.found_by or "--config"})' if path else
+        out(f'config file: {path} (from {CONFIG_FOUND_BY[cfg.found_by or "option"]})' if path else
             f'config file: none, built-in defaults (looked for {looked})')
         out(f'relative paths are resolved against {cfg.base_dir}')
         section = None

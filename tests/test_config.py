@@ -243,7 +243,7 @@ def test_config_names_the_file_in_force_and_each_source(cli, tmp_path, monkeypat
                                               '[downlaods]\nmax_parallel = 9\n')
     monkeypatch.setenv('STALKEER_DOWNLOADS_READ_TIMEOUT', '120')
     values, data = config_json(cli, '--db', 'sqlite:///other.db', '--log-file', 'run.log')
-    assert data['config_file'] == str(ini) and data['found_by'] == 'the current directory'
+    assert data['config_file'] == str(ini) and data['found_by'] == 'working_directory'
     assert values['downloads', 'connect_timeout'] == dict(
         section='downloads', key='connect_timeout', value='10', source='default', resolved=None)
     assert (values['downloads', 'retry_attempts']['value'], values['downloads', 'retry_attempts']['source']) \

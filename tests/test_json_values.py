@@ -72,6 +72,10 @@ def lines_doc(cli, ini, db_url, args, tmp_path, panel):
     return run_json(cli, '--config', ini, '--db', db_url, 'lines', 'heat', '--json')
 
 
+def config_doc(cli, ini, db_url, args, tmp_path, panel):
+    return run_json(cli, '--config', ini, '--db', db_url, 'config', '--check', '--json')
+
+
 def dry_run_doc(cli, ini, db_url, args, tmp_path, panel):
     return process_doc(cli, ini, db_url, args, tmp_path, panel, '--dry-run')
 
@@ -86,6 +90,9 @@ PRODUCERS = {
     'status --json': (status_doc, {'error_message', 'title', 'import_lock_problem'}),
     '/api/downloads': (api_downloads_doc, {'error_message', 'title', 'import_lock_problem'}),
     'lines --json': (lines_doc, {'title', 'display_title', 'group_title', 'query'}),
+    # errors and notes are messages; a key's "value" is the setting as written
+    # (masked); its "source" is `environment NAME` or `option NAME` (README).
+    'config --json': (config_doc, {'errors', 'notes', 'source', 'value'}),
 }
 
 
@@ -181,3 +188,24 @@ def test_status_json_always_has_the_account_key(source, cli, db_url, tmp_path, p
         account = report['account']
         assert account['panel'] == panel.url and ISO.fullmatch(account['checked_at'])
         assert [row['source'] for row in report['imports']] == ['xtream']
+
+
+@pytest.mark.parametrize('how, found_by', [
+    ('option', 'option'), ('environment', 'environment'),
+    ('working_directory', 'working_directory'), ('none', None)])
+def test_config_json_says_how_the_file_was_found_as_a_value(how, found_by, cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(stalkeer, 'HERE', tmp_path / 'nowhere')
+    folder = tmp_path / 'conf'
+    folder.mkdir()
+    ini = folder / 'stalkeer.ini'
+    ini.write_text('[downloads]\nretry_attempts = 7\n', encoding='utf-8')
+    monkeypatch.chdir(folder if how == 'working_directory' else tmp_path)
+    if how == 'environment':
+        monkeypatch.setenv('STALKEER_CONFIG', str(ini))
+    data = run_json(cli, *(['--config', ini] if how == 'option' else []), 'config', '--json')
+    assert data['found_by'] == found_by
+    assert data['config_file'] == (None if how == 'none' else str(ini))
+    code, out, err = cli(*(['--config', ini] if how == 'option' else []), 'config')
+    words = {'option': '--config', 'environment': '$STALKEER_CONFIG',
+             'working_directory': 'the current directory'}
+    assert out.startswith(f'config file: {ini} (from {words[how]})\n' if how in words else 'config file: none')
