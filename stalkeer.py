@@ -2082,10 +2082,15 @@ class Config:
     def origin(self, section, key) -> str:
         """Where the value in force comes from: ``default``, ``file`` or
         ``environment STALKEER_…`` (see database_url_source for the database URL)."""
+        return ' '.join(filter(None, self.origin_parts(section, key)))
+
+    def origin_parts(self, section, key) -> tuple[str, str | None]:
+        """origin() as values: (``default`` | ``file`` | ``environment``, the
+        variable's name or None), as `config --json` gives them."""
         env_name = f'STALKEER_{section}_{key}'.upper()
         if env_name in self.env:
-            return f'environment {env_name}'
-        return 'file' if (section, key) in self.file_options() else 'default'
+            return 'environment', env_name
+        return ('file' if (section, key) in self.file_options() else 'default'), None
 
     def where(self, section, key) -> str:
         """What an error about a key calls it: where its value comes from,
@@ -12285,27 +12290,31 @@ def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | Non
 
 def config_entries(cfg: Config, args) -> list[dict]:
     """Every key stalkeer reads (and any unknown one the file sets) with the
-    value in force, masked, and where it came from."""
+    value in force, masked, and where it came from: ``source`` ``default``,
+    ``file``, ``environment`` or ``option``, ``source_name`` the variable or
+    the option (else None), ``ignored`` (a key stalkeer does not know) and
+    ``did_you_mean`` (the known key it most likely means, else None): values,
+    as `config --json` gives them; config_source_text() says them in words."""
     entries = []
     overrides = {('logging', 'file'): ('--log-file', getattr(args, 'log_file', None))}
     for section, keys in DEFAULTS.items():
         for key in keys:
             value = cfg.get(section, key)
-            source = cfg.origin(section, key)
+            source = cfg.origin_parts(section, key)
             if (section, key) == ('database', 'url'):
-                value, source = cfg.database_url, cfg.database_url_source
-                source = {'--db': 'option --db', 'DATABASE_URL': 'environment DATABASE_URL'}.get(
-                    source, cfg.origin(section, key))
+                value = cfg.database_url
+                source = {'--db': ('option', '--db'), 'DATABASE_URL': ('environment', 'DATABASE_URL')}.get(
+                    cfg.database_url_source, source)
             value = (value or '').strip()
             resolved = _resolved_path(cfg, section, key, value)
             option, option_value = overrides.get((section, key), (None, None))
             if option_value:        # as the option is used: relative to the working directory
-                value, source = option_value, f'option {option}'
+                value, source = option_value, ('option', option)
                 resolved = os.path.abspath(option_value) if option_value != os.path.abspath(
                     option_value) else None
-            entries.append({'section': section, 'key': key, 'source': source,
+            entries.append({'section': section, 'key': key, 'source': source[0], 'source_name': source[1],
                             'value': masked_config_value(section, key, value),
-                            'resolved': resolved})
+                            'resolved': resolved, 'ignored': False, 'did_you_mean': None})
     # A key stalkeer does not know has no known meaning, so no rule could tell
     # whether its value is a secret: a misspelt `apikey = …` or `passwd = …` is
     # most likely one (trial-16a F1). Its value is never shown (JSON: null), only
@@ -12316,9 +12325,18 @@ def config_entries(cfg: Config, args) -> list[dict]:
             shown = cfg.shown_section(section)
             entries.append({'section': shown[1:-1] if shown.startswith('[') else shown,
                             'key': shown_config_key(key),
-                            'source': 'file, unknown key: ignored', 'value': None,
-                            'resolved': None, 'did_you_mean': _closest_key(section, key)})
+                            'source': 'file', 'source_name': None, 'value': None,
+                            'resolved': None, 'ignored': True, 'did_you_mean': _closest_key(section, key)})
     return entries
+
+
+def config_source_text(entry: dict) -> str:
+    """Where a config_entries() entry came from, as `config` prints it:
+    ``default``, ``file``, ``environment STALKEER_…``, ``option --db``, or
+    ``file, unknown key: ignored``."""
+    if entry['ignored']:
+        return f'{entry["source"]}, unknown key: ignored'
+    return ' '.join(filter(None, (entry['source'], entry['source_name'])))
 
 
 def _no_note(check: Callable) -> None:
@@ -12407,13 +12425,13 @@ def cmd_config(app: App) -> int:
             if entry['section'] != section:
                 section = entry['section']
                 out(section if ' ' in section else f'[{section}]')     # ' ': shown_section's words
-            if entry['value'] is None:      # an unknown key: config_entries
+            if entry['ignored']:            # an unknown key: its value is never shown
                 near = f'; did you mean {entry["did_you_mean"]}?' if entry['did_you_mean'] else ''
-                out(f'  {entry["key"]} (value not shown)  ({entry["source"]}{near})')
+                out(f'  {entry["key"]} (value not shown)  ({config_source_text(entry)}{near})')
                 continue
             value = entry['value'].replace('\n', '\n      ')     # multi-line values stay indented
             resolved = f' -> {entry["resolved"]}' if entry.get('resolved') else ''
-            out(f'  {entry["key"]} = {value}{resolved}  ({entry["source"]})')
+            out(f'  {entry["key"]} = {value}{resolved}  ({config_source_text(entry)})')
         for note in notes:
             out(f'note: {note}')
         for problem in problems:

@@ -67,6 +67,14 @@ def api_downloads_doc(cli, ini, db_url, args, tmp_path, panel):
     return json.loads(body)
 
 
+def api_page_doc(cli, ini, db_url, args, tmp_path, panel):
+    process_doc(cli, ini, db_url, args, tmp_path, panel)
+    with serving(db_url, tmp_path) as server:
+        code, _, body = request(server, '/api/page')
+    assert code == 200 and PASSWORD.encode() not in body
+    return json.loads(body)
+
+
 def lines_doc(cli, ini, db_url, args, tmp_path, panel):
     process_doc(cli, ini, db_url, args, tmp_path, panel)
     return run_json(cli, '--config', ini, '--db', db_url, 'lines', 'heat', '--json')
@@ -89,10 +97,14 @@ PRODUCERS = {
     'process --json --dry-run': (dry_run_doc, {'malformed_samples'}),
     'status --json': (status_doc, {'error_message', 'title', 'import_lock_problem'}),
     '/api/downloads': (api_downloads_doc, {'error_message', 'title', 'import_lock_problem'}),
+    # The page's rows give each value and, beside it, its display text (*_text).
+    '/api/page': (api_page_doc, {'text', 'title', 'error_message', 'percent_text', 'size_text',
+                                 'speed_text', 'eta_text', 'heartbeat_text', 'updated_text',
+                                 'completed_text', 'file_size_text', 'gave_up_text'}),
     'lines --json': (lines_doc, {'title', 'display_title', 'group_title', 'query'}),
     # errors and notes are messages; a key's "value" is the setting as written
-    # (masked); its "source" is `environment NAME` or `option NAME` (README).
-    'config --json': (config_doc, {'errors', 'notes', 'source', 'value'}),
+    # (masked).
+    'config --json': (config_doc, {'errors', 'notes', 'value'}),
 }
 
 
@@ -209,3 +221,30 @@ def test_config_json_says_how_the_file_was_found_as_a_value(how, found_by, cli, 
     words = {'option': '--config', 'environment': '$STALKEER_CONFIG',
              'working_directory': 'the current directory'}
     assert out.startswith(f'config file: {ini} (from {words[how]})\n' if how in words else 'config file: none')
+
+
+def test_config_json_says_where_each_value_came_from_as_values(cli, tmp_path, monkeypatch):
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text('[downloads]\nretry_attempts = 7\n[radarr]\napikey = 0123456789abcdef\n', encoding='utf-8')
+    monkeypatch.setenv('STALKEER_DOWNLOADS_READ_TIMEOUT', '120')
+    monkeypatch.setenv('DATABASE_URL', f'sqlite:///{tmp_path / "env.db"}')
+    data = run_json(cli, '--config', ini, '--log-file', tmp_path / 'run.log', 'config', '--json')
+    values = {(e['section'], e['key']): e for e in data['values']}
+    sources = {key: (e['source'], e['source_name'], e['ignored']) for key, e in values.items()}
+    assert sources['downloads', 'connect_timeout'] == ('default', None, False)
+    assert sources['downloads', 'retry_attempts'] == ('file', None, False)
+    assert sources['downloads', 'read_timeout'] == ('environment', 'STALKEER_DOWNLOADS_READ_TIMEOUT', False)
+    assert sources['database', 'url'] == ('environment', 'DATABASE_URL', False)
+    assert sources['logging', 'file'] == ('option', '--log-file', False)
+    assert sources['radarr', 'apikey'] == ('file', None, True)
+    assert values['radarr', 'apikey']['value'] is None and '0123456789abcdef' not in json.dumps(data)
+    assert {e['source'] for e in data['values']} <= {'default', 'file', 'environment', 'option'}
+    # Every entry has the same keys, known or not.
+    assert len({tuple(sorted(e)) for e in data['values']}) == 1
+    # The text keeps its words.
+    code, out, err = cli('--config', ini, '--log-file', tmp_path / 'run.log', 'config')
+    assert '  read_timeout = 120  (environment STALKEER_DOWNLOADS_READ_TIMEOUT)' in out.splitlines()
+    assert '  retry_attempts = 7  (file)' in out.splitlines()
+    assert any(line.endswith('(environment DATABASE_URL)') for line in out.splitlines())
+    assert any(line.endswith('(option --log-file)') for line in out.splitlines())
+    assert any(line.startswith('  apikey (value not shown)  (file, unknown key: ignored') for line in out.splitlines())
