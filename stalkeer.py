@@ -9108,6 +9108,9 @@ XTREAM_API = 'player_api.php'
 XTREAM_WARN_RECORDS = 5          # malformed records warned about one by one, per action
 XTREAM_EXPIRY_WARNING_DAYS = 7   # a run warns when the account expires sooner
 XTREAM_MAX_REDIRECTS = 5
+# The status panel_accounts keeps for an account the panel refused, followed by
+# the reason in parentheses (keep_refusal; account_status_values reads it back).
+REFUSED_STATUS = 'Refused'
 _XTREAM_EXTENSION_RE = _LazyPattern(r'[A-Za-z0-9]{1,5}')
 _XTREAM_LIVE_TYPES = frozenset({'live', 'created_live', 'radio_streams'})
 _INT32_MAX = 2 ** 31 - 1         # processed_lines' INTEGER columns (PostgreSQL: 32 bits)
@@ -12731,7 +12734,7 @@ def keep_refusal(settings: XtreamSettings, exc: PanelRefused) -> None:
     """A refused account is what `status` and /metrics say from now on, not the
     last Active answer (the database is open)."""
     store_panel_account(settings.panel, PanelAccountInfo(
-        f'Refused ({exc.reason})', None, None, None, None), refused=True)
+        f'{REFUSED_STATUS} ({exc.reason})', None, None, None, None), refused=True)
 
 
 def announce_account(app: App, client: XtreamClient, account: PanelAccountInfo) -> None:
@@ -13808,15 +13811,29 @@ def status_report(status: str | None = None, active: bool = False, failed: bool 
             'account': account_report(panel)}
 
 
+def account_status_values(stored: str | None) -> tuple[str | None, str | None]:
+    """A panel_accounts status as values: (the panel's user_info.status, or
+    ``Refused``; why it was refused, ``auth_0``, ``http_401``, ``http_403``,
+    else None). keep_refusal() stores a refusal as ``Refused (auth 0)``, the
+    words `status` prints."""
+    prefix = f'{REFUSED_STATUS} ('
+    if stored and stored.startswith(prefix) and stored.endswith(')'):
+        return REFUSED_STATUS, stored[len(prefix):-1].strip().lower().replace(' ', '_')
+    return stored, None
+
+
 def account_report(panel: str | None) -> dict | None:
     """The "account" of ``status --json`` and /api/downloads (None: no panel, or
-    its account never read)."""
+    its account never read). ``status``: the panel's word, or ``Refused`` with
+    ``refused_reason`` (account_status_values)."""
     account = PanelAccount.get_or_none(PanelAccount.panel == panel) if panel else None
     if account is None:
         return None
-    return {'panel': account.panel, 'status': account.status, 'exp_date': _iso(account.exp_date),
-            'is_trial': account.is_trial, 'active_cons': account.active_cons,
-            'max_connections': account.max_connections, 'checked_at': _iso(account.checked_at)}
+    status, refused_reason = account_status_values(account.status)
+    return {'panel': account.panel, 'status': status, 'refused_reason': refused_reason,
+            'exp_date': _iso(account.exp_date), 'is_trial': account.is_trial,
+            'active_cons': account.active_cons, 'max_connections': account.max_connections,
+            'checked_at': _iso(account.checked_at)}
 
 
 def import_report() -> list[dict]:

@@ -248,3 +248,27 @@ def test_config_json_says_where_each_value_came_from_as_values(cli, tmp_path, mo
     assert any(line.endswith('(environment DATABASE_URL)') for line in out.splitlines())
     assert any(line.endswith('(option --log-file)') for line in out.splitlines())
     assert any(line.startswith('  apikey (value not shown)  (file, unknown key: ignored') for line in out.splitlines())
+
+
+@pytest.mark.parametrize('fault, reason', [
+    (dict(body='{"user_info": {"auth": 0}}'), 'auth_0'),
+    (dict(status=401, body=''), 'http_401'),
+    (dict(status=403, body=''), 'http_403'),
+])
+def test_status_json_says_a_refused_account_as_values(fault, reason, cli, db_url, tmp_path, panel):
+    ini, args = setup('xtream', panel, tmp_path)
+    active = status_doc(cli, ini, db_url, args, tmp_path, panel)['account']
+    assert (active['status'], active['refused_reason']) == ('Active', None)
+    panel.fault('account', **fault)
+    code, out, err = cli('--config', ini, '--db', db_url, 'process', *args)
+    assert code != 0 and 'refused the account' in err
+    report = run_json(cli, '--config', ini, '--db', db_url, 'status', '--json')
+    assert (report['account']['status'], report['account']['refused_reason']) == ('Refused', reason)
+    assert prose(report, PRODUCERS['status --json'][1]) == []
+    with serving(db_url, tmp_path) as server:
+        server.panel = stalkeer.panel_name(stalkeer.Config(str(ini), env={}))
+        _, _, body = request(server, '/api/downloads')
+    assert json.loads(body)['account'] == report['account']
+    # The text keeps its words.
+    code, out, err = cli('--config', ini, '--db', db_url, 'status')
+    assert f'account: Refused ({"auth 0" if reason == "auth_0" else reason.replace("_", " ").upper()})' in out
