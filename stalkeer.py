@@ -1902,12 +1902,25 @@ def shown_config_key(key: str) -> str:
     ':', and ``api_key SECRET: x`` as ``api_key SECRET``: past the first word a
     key may be a value, and a key that is no name at all (``TOKEN/x?a = b``)
     is not quoted."""
-    word, _, more = key.strip().partition(' ')
-    if not more and '\t' in word:
-        word, _, more = word.partition('\t')
+    word, more = _key_words(key)
     if not _KEY_NAME.fullmatch(word):   # 'TOKEN/get.php?username' = x: no name, maybe a value
         return '(a key that is not a name, not shown)'
     return word + (' …' if more.strip() else '')
+
+
+def config_key_name(key: str) -> str | None:
+    """shown_config_key() as a value (`config --json`): the key's first word
+    when it is a name, else None."""
+    word, _ = _key_words(key)
+    return word if _KEY_NAME.fullmatch(word) else None
+
+
+def _key_words(key: str) -> tuple[str, str]:
+    """An ini key's first word, and the rest (maybe a value: shown_config_key)."""
+    word, _, more = key.strip().partition(' ')
+    if not more and '\t' in word:
+        word, _, more = word.partition('\t')
+    return word, more
 
 
 def _unparsable_line(path: str, number: int, line: str) -> str:
@@ -12324,13 +12337,20 @@ def config_entries(cfg: Config, args) -> list[dict]:
     # its name and the known key it most likely means.
     for section, key in sorted(cfg.file_options()):
         if key not in DEFAULTS.get(section, {}):
-            # An unknown section's name is user text: shown when it is a plausible name.
+            # An unknown section's name is user text: shown when it is a plausible name
+            # (JSON: null when not; section_text and key_text are the text's words).
             shown = cfg.shown_section(section)
-            entries.append({'section': shown[1:-1] if shown.startswith('[') else shown,
-                            'key': shown_config_key(key),
+            entries.append({'section': section if _plausible_section(section) else None,
+                            'key': config_key_name(key),
                             'source': 'file', 'source_name': None, 'value': None,
-                            'resolved': None, 'ignored': True, 'did_you_mean': _closest_key(section, key)})
+                            'resolved': None, 'ignored': True, 'did_you_mean': _closest_key(section, key),
+                            'section_text': shown[1:-1] if shown.startswith('[') else shown,
+                            'key_text': shown_config_key(key)})
     return entries
+
+
+# What `config --json` gives of a config_entries() entry: values only.
+CONFIG_JSON_FIELDS = ('section', 'key', 'value', 'source', 'source_name', 'resolved', 'ignored', 'did_you_mean')
 
 
 def config_source_text(entry: dict) -> str:
@@ -12417,7 +12437,8 @@ def cmd_config(app: App) -> int:
     if args.json:
         found_by = (cfg.found_by or 'option') if path else None
         app.console.json({'config_file': path, 'found_by': found_by, 'base_dir': cfg.base_dir,
-                          'values': entries, 'errors': problems if args.check or problems else None,
+                          'values': [{name: entry[name] for name in CONFIG_JSON_FIELDS} for entry in entries],
+                          'errors': problems if args.check or problems else None,
                           'notes': notes})
     else:
         out(f'config file: {path} (from {CONFIG_FOUND_BY[cfg.found_by or "option"]})' if path else
@@ -12425,12 +12446,12 @@ def cmd_config(app: App) -> int:
         out(f'relative paths are resolved against {cfg.base_dir}')
         section = None
         for entry in entries:
-            if entry['section'] != section:
-                section = entry['section']
+            if entry.get('section_text', entry['section']) != section:
+                section = entry.get('section_text', entry['section'])
                 out(section if ' ' in section else f'[{section}]')     # ' ': shown_section's words
             if entry['ignored']:            # an unknown key: its value is never shown
                 near = f'; did you mean {entry["did_you_mean"]}?' if entry['did_you_mean'] else ''
-                out(f'  {entry["key"]} (value not shown)  ({config_source_text(entry)}{near})')
+                out(f'  {entry["key_text"]} (value not shown)  ({config_source_text(entry)}{near})')
                 continue
             value = entry['value'].replace('\n', '\n      ')     # multi-line values stay indented
             resolved = f' -> {entry["resolved"]}' if entry.get('resolved') else ''

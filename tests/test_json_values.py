@@ -103,8 +103,8 @@ PRODUCERS = {
                                  'completed_text', 'file_size_text', 'gave_up_text'}),
     'lines --json': (lines_doc, {'title', 'display_title', 'group_title', 'query'}),
     # errors and notes are messages; a key's "value" is the setting as written
-    # (masked).
-    'config --json': (config_doc, {'errors', 'notes', 'value'}),
+    # (masked); did_you_mean names a setting as messages do (`[radarr] api_key`).
+    'config --json': (config_doc, {'errors', 'notes', 'value', 'did_you_mean'}),
 }
 
 
@@ -272,3 +272,24 @@ def test_status_json_says_a_refused_account_as_values(fault, reason, cli, db_url
     # The text keeps its words.
     code, out, err = cli('--config', ini, '--db', db_url, 'status')
     assert f'account: Refused ({"auth 0" if reason == "auth_0" else reason.replace("_", " ").upper()})' in out
+
+
+def test_config_json_names_unknown_keys_by_values_only(cli, tmp_path):
+    """An unknown section or key is user text that may be a pasted secret: JSON
+    gives its name when it is one, else null, never the words of the text."""
+    secret = 'Secret7Value9'
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text(f'[radarr]\napikey = {secret}\n[api_key={secret}]\nx = 1\n'
+                   f'[sonarr]\n{secret}/get.php?username = 1\n[m3u]\nurl http://u:{secret}@h/x.m3u\n',
+                   encoding='utf-8')
+    data = run_json(cli, '--config', ini, 'config', '--json')
+    assert secret.lower() not in json.dumps(data).lower()
+    ignored = sorted(((e['section'], e['key'], e['did_you_mean']) for e in data['values'] if e['ignored']),
+                     key=repr)
+    assert ignored == sorted([('radarr', 'apikey', '[radarr] api_key'), (None, 'x', None),
+                              ('sonarr', None, None), ('m3u', 'url', None)], key=repr), ignored
+    # did_you_mean names a setting as every message does: `[section] key`.
+    assert prose(data, {'errors', 'notes', 'value', 'did_you_mean'}) == []
+    code, out, err = cli('--config', ini, 'config')
+    assert 'the section at line 3 (name not shown)' in out and '  url … (value not shown)' in out
+    assert '  (a key that is not a name, not shown) (value not shown)' in out
