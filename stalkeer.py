@@ -3943,25 +3943,104 @@ def _cut_connection(response) -> None:
 
 
 # thread ident -> the urllib3 connection its request is on (_stoppable_session):
-# what the run's stop shuts down while a request waits for the answer's headers.
+# what the run's stop shuts down while a request connects or waits for the
+# answer's headers.
 _REQUESTS_IN_FLIGHT: dict = {}
+# thread ident -> the socket its request is connecting (before urllib3's
+# connection holds it as .sock): the stop shuts it down too.
+_CONNECTS_IN_FLIGHT: dict = {}
+
+
+def _connect_noted(address, timeout, source_address, socket_options):
+    """urllib3.util.connection.create_connection (its getaddrinfo loop, in
+    urllib3 1.26 and 2), except that each socket is noted in
+    _CONNECTS_IN_FLIGHT before its connect(): a host that drops the SYNs (a
+    panel behind a firewall, a full accept queue) kept a stopped worker for
+    connect_timeout (10 s). shutdown() from another thread ends a connect() in
+    progress at once on Linux (it returns ECONNRESET)."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import connection as u3
+    default_timeout = getattr(u3, '_DEFAULT_TIMEOUT', socket._GLOBAL_DEFAULT_TIMEOUT)     # urllib3 1.26
+    host, port = address
+    if host.startswith('['):
+        host = host.strip('[]')
+    try:
+        host.encode('idna')
+    except UnicodeError:
+        raise LocationParseError(f"'{host}', label empty or too long") from None
+    ident, err = threading.get_ident(), None
+    for af, socktype, proto, _canonname, sa in socket.getaddrinfo(host, port, u3.allowed_gai_family(),
+                                                                  socket.SOCK_STREAM):
+        sock = None
+        try:
+            sock = socket.socket(af, socktype, proto)
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            if timeout is not default_timeout:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            _CONNECTS_IN_FLIGHT[ident] = sock
+            sock.connect(sa)
+            return sock
+        except OSError as exc:
+            err = exc
+            if sock is not None:
+                sock.close()
+        finally:
+            _CONNECTS_IN_FLIGHT.pop(ident, None)
+    if err is not None:
+        raise err
+    raise OSError('getaddrinfo returns an empty list')
 
 
 @functools.cache
 def _stoppable_adapter() -> type:
     """requests' HTTPAdapter whose pools note the connection each thread's
-    request takes, so that the run's stop can shut it down: a server that
-    accepts and then says nothing kept a stopped worker until read_timeout
-    (60 s), as a body read did before it was cut. Built on first use
+    request takes, and the socket it connects, so that the run's stop can shut
+    it down: a server that accepts and then says nothing kept a stopped worker
+    until read_timeout (60 s), as a body read did before it was cut, and one
+    that never completes the connect until connect_timeout. The pools of an
+    http(s) proxy (HTTP_PROXY, HTTPS_PROXY) are the same; a SOCKS proxy's keep
+    urllib3's own (its connect goes through PySocks). Built on first use
     (requests is imported lazily)."""
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    try:
+        from urllib3.exceptions import NameResolutionError
+    except ImportError:                     # urllib3 1.26: a NewConnectionError
+        NameResolutionError = None
+
+    def connecting(base):
+        class Connection(base):
+            def _new_conn(self):
+                # urllib3's HTTPConnection._new_conn, connecting through _connect_noted.
+                try:
+                    sock = _connect_noted((self._dns_host, self.port), self.timeout, self.source_address,
+                                          self.socket_options)
+                except socket.gaierror as exc:
+                    if NameResolutionError is None:
+                        raise NewConnectionError(self, f'Failed to establish a new connection: {exc}') from exc
+                    raise NameResolutionError(self.host, self, exc) from exc
+                except socket.timeout as exc:
+                    raise ConnectTimeoutError(self, f'Connection to {self.host} timed out. '
+                                                    f'(connect timeout={self.timeout})') from exc
+                except OSError as exc:
+                    raise NewConnectionError(self, f'Failed to establish a new connection: {exc}') from exc
+                sys.audit('http.client.connect', self, self.host, self.port)
+                return sock
+        Connection.__name__ = Connection.__qualname__ = base.__name__      # as urllib3's reprs name it
+        return Connection
 
     def noting(base):
         class Pool(base):
+            ConnectionCls = connecting(base.ConnectionCls)
+
             def _get_conn(self, timeout=None):
                 conn = super()._get_conn(timeout)
                 _REQUESTS_IN_FLIGHT[threading.get_ident()] = conn
                 return conn
+        Pool.__name__ = Pool.__qualname__ = base.__name__
         return Pool
     pools = {'http': noting(HTTPConnectionPool), 'https': noting(HTTPSConnectionPool)}
 
@@ -3969,6 +4048,12 @@ def _stoppable_adapter() -> type:
         def init_poolmanager(self, *args, **kwargs):
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+            if not proxy.lower().startswith('socks'):
+                manager.pool_classes_by_scheme = pools
+            return manager
     return Adapter
 
 
@@ -3981,12 +4066,13 @@ def _stoppable_session() -> requests.Session:
 
 
 def _cut_request(ident: int) -> None:
-    """Shut down the socket the request of thread ``ident`` waits on (from
-    another thread): its wait for the headers ends at once."""
-    sock = getattr(_REQUESTS_IN_FLIGHT.get(ident), 'sock', None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    """Shut down the socket the request of thread ``ident`` connects or waits
+    on (from another thread): its connect or its wait for the headers ends at
+    once."""
+    for sock in (_CONNECTS_IN_FLIGHT.get(ident), getattr(_REQUESTS_IN_FLIGHT.get(ident), 'sock', None)):
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 @contextlib.contextmanager
