@@ -5989,6 +5989,14 @@ class PlaylistFile(io.RawIOBase):
             self._file.close()
         super().close()
 
+    def head(self) -> bytes:
+        """The first _SNIFF_BYTES of the file opened (as read_head, without
+        moving the reader): what `process` judges it by."""
+        try:
+            return os.pread(self._file.fileno(), _SNIFF_BYTES, 0)
+        except OSError as exc:
+            raise PlaylistError(f'cannot read playlist {self.path}: {exc.strerror}') from None
+
     def sha256(self) -> str:
         """SHA-256 of the whole file, hex, read in BUFFER blocks before the
         reader's first read (it starts from the start again; not readinto: these
@@ -12838,6 +12846,19 @@ def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
     return EXIT_OK
 
 
+def _refuse_playlist_head(app: App, path: str, head: bytes) -> None:
+    """PlaylistError, before anything is stored, when the playlist's first
+    bytes ``head`` settle that it holds no entry (playlist_refusal, whole=False)."""
+    refusal = playlist_refusal(head, path, whole=False)
+    if refusal is None:
+        return
+    kind, why, stats = refusal
+    if kind == 'not text':
+        raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
+    app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
+    raise PlaylistError(f'no playlist entries in {path}: {why}; nothing in the database was changed')
+
+
 def cmd_process(app: App) -> int:
     """Read the playlist, or the Xtream panel's catalogue, into processed_lines."""
     args = app.args
@@ -12870,18 +12891,12 @@ def cmd_process(app: App) -> int:
     if not os.path.isfile(path):
         raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
-    head = read_head(path)
     # A small file without any #EXTINF, whose whole is in hand and can hold no
     # entry (empty, a BOM, only #EXTM3U), is refused before the database is
     # opened, or even created. (One with an #EXTINF is left to the read: the
     # skip of an unchanged playlist parses no line.)
-    refusal = playlist_refusal(head, path, whole=False)
-    if refusal is not None:
-        kind, why, stats = refusal
-        if kind == 'not text':
-            raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
-        app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
-        raise PlaylistError(f'no playlist entries in {path}: {why}; nothing in the database was changed')
+    head = read_head(path)
+    _refuse_playlist_head(app, path, head)
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:
@@ -12893,6 +12908,13 @@ def cmd_process(app: App) -> int:
     # also by --dry-run, which counts what the import would do).
     with PlaylistFile(path) as playlist:
         started = time.monotonic()
+        # The file opened is judged, not only the one whose head was read before
+        # the lock: one replaced by rename in between (m3u-download, mv) was
+        # parsed when binary, and its refusal described the old file.
+        opened = playlist.head()
+        if opened != head:
+            head = opened
+            _refuse_playlist_head(app, path, head)
         digest = playlist.sha256()
         if not args.dry_run:
             pointer = ImportPointer('m3u', digest, filter_key(line_filter))
