@@ -14350,14 +14350,21 @@ class Notifier:
         for url in (self.webhook, self.healthcheck):
             if url:
                 register_secret_url(url)
+        # Apprise takes many schemes, each read its own way (tgram://, mailto://,
+        # json://…): only what is certainly wrong (apprise_url_problem). Named by
+        # its place: the URL is a secret. One line per problem, naming every URL
+        # that has it: a comment after the value (`; my bot`) is one mistake, and
+        # gave one "no scheme://" line per word.
+        numbers_by_problem: dict[str, list[int]] = {}
         for number, url in enumerate(self.apprise_urls, 1):
-            # Apprise takes many schemes, each read its own way (tgram://, mailto://,
-            # json://…): only what is certainly wrong (apprise_url_problem). Named by
-            # its place: the URL is a secret.
             problem = apprise_url_problem(url)
             if problem:
-                problems.append(f'{cfg.where("notify", "apprise_urls")}: URL {number} of '
-                                f'{len(self.apprise_urls)}: {problem}')
+                numbers_by_problem.setdefault(problem, []).append(number)
+        for problem, numbers in numbers_by_problem.items():
+            which = (f'URL {numbers[0]}' if len(numbers) == 1 else
+                     f'URLs {", ".join(map(str, numbers[:-1]))} and {numbers[-1]}')
+            problems.append(f'{cfg.where("notify", "apprise_urls")}: {which} of {len(self.apprise_urls)}: '
+                            f'{problem}')
         raise_config_errors(problems)
         self._session = session
         self.timeout = 10
