@@ -3124,13 +3124,13 @@ def _open_import_lock(path: str) -> int:
             st = os.lstat(path)
         except OSError:
             st = None
-        what = (_describe_mode(st) if st is not None and not stat.S_ISREG(st.st_mode)
-                else exc.strerror)
-        raise DatabaseError(_import_lock_message(path, what)) from None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise DatabaseError(_import_lock_message(path, st=st)) from None
+        raise DatabaseError(_import_lock_message(path, strerror=exc.strerror)) from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):        # a named pipe or device opens fine
         os.close(fd)
-        raise DatabaseError(_import_lock_message(path, _describe_mode(st)))
+        raise DatabaseError(_import_lock_message(path, st=st))
     return fd
 
 
@@ -3148,11 +3148,13 @@ def _lock_is_at_path(path: str, fd: int) -> bool:
     return (at_path.st_dev, at_path.st_ino) == (held.st_dev, held.st_ino)
 
 
-def _import_lock_message(path: str, what: str) -> str:
-    return (f'cannot use the import lock {path}: it is {what}, not a file stalkeer created; '
-            'remove it (the next import creates the file again)'
-            if what.startswith(('a ', 'not ')) else
-            f'cannot use the import lock {path} ({what}); remove what is there if it is not '
+def _import_lock_message(path: str, *, st: os.stat_result | None = None, strerror: str = '') -> str:
+    """Why the import lock at ``path`` cannot be used: ``st`` (lstat) of what
+    stands there when it is no regular file, else the open's ``strerror``."""
+    if st is not None:
+        return (f'cannot use the import lock {path}: it is {_describe_mode(st)}, not a file stalkeer '
+                'created; remove it (the next import creates the file again)')
+    return (f'cannot use the import lock {path} ({strerror}); remove what is there if it is not '
             'a file stalkeer created')
 
 
@@ -3276,7 +3278,7 @@ def import_lock_problem(db) -> str | None:
         return None
     if stat.S_ISREG(st.st_mode):
         return None
-    return f'imports cannot run: {_import_lock_message(path, _describe_mode(st))}'
+    return f'imports cannot run: {_import_lock_message(path, st=st)}'
 
 
 def _schema_gaps(db, models) -> list[tuple]:
