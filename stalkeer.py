@@ -5809,8 +5809,7 @@ def not_text(head: bytes) -> str | None:
         mark, name, codec = bom
         rest = head[len(mark):]
         if codec == 'utf-8':
-            why = _not_text_bytes(rest)
-            return why and why.replace(':', ' after a UTF-8 byte order mark:', 1)
+            return _not_text_bytes(rest, after=' after a UTF-8 byte order mark')
         unit = 2 if name == 'UTF-16' else 4
         text = rest[:len(rest) - len(rest) % unit].decode(codec, 'replace')
         # Controls, and what random bytes decode to: surrogates, private use,
@@ -5826,14 +5825,16 @@ def not_text(head: bytes) -> str | None:
     return _not_text_bytes(head)
 
 
-def _not_text_bytes(head: bytes) -> str | None:
-    """not_text() of bytes that start with no byte order mark."""
+def _not_text_bytes(head: bytes, after: str = '') -> str | None:
+    """not_text() of bytes that start with no byte order mark; ``after`` says
+    what came before them (' after a UTF-8 byte order mark'), put in each
+    reason where it reads right."""
     if not head:
         return None
     for magic, name in _PACKED_MAGIC:
         if head.startswith(magic):
-            return f'{name}-compressed data: unpack it first' if name != 'zip' else \
-                'a zip archive: unpack it first'
+            return f'{name}-compressed data{after}: unpack it first' if name != 'zip' else \
+                f'a zip archive{after}: unpack it first'
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls <= len(head) * _CONTROL_SHARE:
         return None
@@ -5843,13 +5844,13 @@ def _not_text_bytes(head: bytes) -> str | None:
     if quarter:
         columns = sorted(head[i::4][:quarter].count(0) for i in range(4))
         if columns[1] > quarter * 0.9 and columns[0] < quarter * 0.1:
-            return 'UTF-32 without a byte order mark: save it as UTF-8'
+            return f'UTF-32{after or " without a byte order mark"}: save it as UTF-8'
     # ASCII written as UTF-16 without its BOM: a NUL every other byte.
     nuls = sorted((head[0::2].count(0), head[1::2].count(0)))
     half = len(head) // 2
     if half and nuls[1] > half * 0.9 and nuls[0] < half * 0.1:
-        return 'UTF-16 without a byte order mark: save it as UTF-8'
-    return (f'binary data: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
+        return f'UTF-16{after or " without a byte order mark"}: save it as UTF-8'
+    return (f'binary data{after}: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
             'are control characters')
 
 

@@ -426,11 +426,20 @@ def _gzip(data):
     # A byte order mark switched the check off: a mark and 40k NULs was read, exit 0.
     (b'\xef\xbb\xbf' + bytes(40_000), 'binary data after a UTF-8 byte order mark: 100% of its first 40,000 bytes'),
     (b'\xef\xbb\xbf' + os.urandom(40_000), 'binary data after a UTF-8 byte order mark: '),
+    # Each reason says where the mark is in its own words (was "UTF-16 without a
+    # byte order mark after a UTF-8 byte order mark").
+    (b'\xef\xbb\xbf' + STK.read_text(encoding='utf-8').encode('utf-16-le'),
+     'UTF-16 after a UTF-8 byte order mark: save it as UTF-8'),
+    (b'\xef\xbb\xbf' + STK.read_text(encoding='utf-8').encode('utf-32-le'),
+     'UTF-32 after a UTF-8 byte order mark: save it as UTF-8'),
+    (b'\xef\xbb\xbf' + _gzip(STK.read_bytes()), 'gzip-compressed data after a UTF-8 byte order mark: unpack it '
+     'first'),
     (b'\xfe\xff' + bytes(40_000), 'binary data after a UTF-16 byte order mark: 100% of its first 20,000 characters'),
     (b'\xff\xfe' + os.urandom(40_000), 'binary data after a UTF-16 byte order mark: '),
     (b'\xff\xfe\x00\x00' + os.urandom(40_000), 'binary data after a UTF-32 byte order mark: '),
 ], ids=['all-bytes', 'random', 'nul', 'header-then-binary', 'gzip', 'utf16-no-bom', 'utf32-no-bom', 'utf8-bom-nul', 'utf8-bom-random',
-        'utf16-bom-nul', 'utf16-bom-random', 'utf32-bom-random'])
+        'utf8-bom-utf16', 'utf8-bom-utf32', 'utf8-bom-gzip', 'utf16-bom-nul', 'utf16-bom-random',
+        'utf32-bom-random'])
 def test_a_binary_file_is_named_as_such_and_changes_nothing(content, why, cli, db_url, tmp_path):
     """trial-17a F5: every line of random bytes was "URL without EXTINF"."""
     process_json(cli, db_url, STK)
