@@ -3154,13 +3154,13 @@ def _open_import_lock(path: str) -> int:
             st = os.lstat(path)
         except OSError:
             st = None
-        what = (_describe_mode(st) if st is not None and not stat.S_ISREG(st.st_mode)
-                else exc.strerror)
-        raise DatabaseError(_import_lock_message(path, what)) from None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise DatabaseError(_import_lock_message(path, st=st)) from None
+        raise DatabaseError(_import_lock_message(path, strerror=exc.strerror)) from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):        # a named pipe or device opens fine
         os.close(fd)
-        raise DatabaseError(_import_lock_message(path, _describe_mode(st)))
+        raise DatabaseError(_import_lock_message(path, st=st))
     return fd
 
 
@@ -3178,11 +3178,13 @@ def _lock_is_at_path(path: str, fd: int) -> bool:
     return (at_path.st_dev, at_path.st_ino) == (held.st_dev, held.st_ino)
 
 
-def _import_lock_message(path: str, what: str) -> str:
-    return (f'cannot use the import lock {path}: it is {what}, not a file stalkeer created; '
-            'remove it (the next import creates the file again)'
-            if what.startswith(('a ', 'not ')) else
-            f'cannot use the import lock {path} ({what}); remove what is there if it is not '
+def _import_lock_message(path: str, *, st: os.stat_result | None = None, strerror: str = '') -> str:
+    """Why the import lock at ``path`` cannot be used: ``st`` (lstat) of what
+    stands there when it is no regular file, else the open's ``strerror``."""
+    if st is not None:
+        return (f'cannot use the import lock {path}: it is {_describe_mode(st)}, not a file stalkeer '
+                'created; remove it (the next import creates the file again)')
+    return (f'cannot use the import lock {path} ({strerror}); remove what is there if it is not '
             'a file stalkeer created')
 
 
@@ -3306,7 +3308,7 @@ def import_lock_problem(db) -> str | None:
         return None
     if stat.S_ISREG(st.st_mode):
         return None
-    return f'imports cannot run: {_import_lock_message(path, _describe_mode(st))}'
+    return f'imports cannot run: {_import_lock_message(path, st=st)}'
 
 
 def _schema_gaps(db, models) -> list[tuple]:
@@ -5837,8 +5839,7 @@ def not_text(head: bytes) -> str | None:
         mark, name, codec = bom
         rest = head[len(mark):]
         if codec == 'utf-8':
-            why = _not_text_bytes(rest)
-            return why and why.replace(':', ' after a UTF-8 byte order mark:', 1)
+            return _not_text_bytes(rest, after=' after a UTF-8 byte order mark')
         unit = 2 if name == 'UTF-16' else 4
         text = rest[:len(rest) - len(rest) % unit].decode(codec, 'replace')
         # Controls, and what random bytes decode to: surrogates, private use,
@@ -5854,14 +5855,16 @@ def not_text(head: bytes) -> str | None:
     return _not_text_bytes(head)
 
 
-def _not_text_bytes(head: bytes) -> str | None:
-    """not_text() of bytes that start with no byte order mark."""
+def _not_text_bytes(head: bytes, after: str = '') -> str | None:
+    """not_text() of bytes that start with no byte order mark; ``after`` says
+    what came before them (' after a UTF-8 byte order mark'), put in each
+    reason where it reads right."""
     if not head:
         return None
     for magic, name in _PACKED_MAGIC:
         if head.startswith(magic):
-            return f'{name}-compressed data: unpack it first' if name != 'zip' else \
-                'a zip archive: unpack it first'
+            return f'{name}-compressed data{after}: unpack it first' if name != 'zip' else \
+                f'a zip archive{after}: unpack it first'
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls <= len(head) * _CONTROL_SHARE:
         return None
@@ -5871,13 +5874,13 @@ def _not_text_bytes(head: bytes) -> str | None:
     if quarter:
         columns = sorted(head[i::4][:quarter].count(0) for i in range(4))
         if columns[1] > quarter * 0.9 and columns[0] < quarter * 0.1:
-            return 'UTF-32 without a byte order mark: save it as UTF-8'
+            return f'UTF-32{after or " without a byte order mark"}: save it as UTF-8'
     # ASCII written as UTF-16 without its BOM: a NUL every other byte.
     nuls = sorted((head[0::2].count(0), head[1::2].count(0)))
     half = len(head) // 2
     if half and nuls[1] > half * 0.9 and nuls[0] < half * 0.1:
-        return 'UTF-16 without a byte order mark: save it as UTF-8'
-    return (f'binary data: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
+        return f'UTF-16{after or " without a byte order mark"}: save it as UTF-8'
+    return (f'binary data{after}: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
             'are control characters')
 
 
@@ -6018,6 +6021,14 @@ class PlaylistFile(io.RawIOBase):
         if self._file is not None and not self.closed:
             self._file.close()
         super().close()
+
+    def head(self) -> bytes:
+        """The first _SNIFF_BYTES of the file opened (as read_head, without
+        moving the reader): what `process` judges it by."""
+        try:
+            return os.pread(self._file.fileno(), _SNIFF_BYTES, 0)
+        except OSError as exc:
+            raise PlaylistError(f'cannot read playlist {self.path}: {exc.strerror}') from None
 
     def sha256(self) -> str:
         """SHA-256 of the whole file, hex, read in BUFFER blocks before the
@@ -12908,6 +12919,19 @@ def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
     return EXIT_OK
 
 
+def _refuse_playlist_head(app: App, path: str, head: bytes) -> None:
+    """PlaylistError, before anything is stored, when the playlist's first
+    bytes ``head`` settle that it holds no entry (playlist_refusal, whole=False)."""
+    refusal = playlist_refusal(head, path, whole=False)
+    if refusal is None:
+        return
+    kind, why, stats = refusal
+    if kind == 'not text':
+        raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
+    app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
+    raise PlaylistError(f'no playlist entries in {path}: {why}; nothing in the database was changed')
+
+
 def cmd_process(app: App) -> int:
     """Read the playlist, or the Xtream panel's catalogue, into processed_lines."""
     args = app.args
@@ -12940,18 +12964,12 @@ def cmd_process(app: App) -> int:
     if not os.path.isfile(path):
         raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
-    head = read_head(path)
     # A small file without any #EXTINF, whose whole is in hand and can hold no
     # entry (empty, a BOM, only #EXTM3U), is refused before the database is
     # opened, or even created. (One with an #EXTINF is left to the read: the
     # skip of an unchanged playlist parses no line.)
-    refusal = playlist_refusal(head, path, whole=False)
-    if refusal is not None:
-        kind, why, stats = refusal
-        if kind == 'not text':
-            raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
-        app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
-        raise PlaylistError(f'no playlist entries in {path}: {why}; nothing in the database was changed')
+    head = read_head(path)
+    _refuse_playlist_head(app, path, head)
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:
@@ -12963,6 +12981,13 @@ def cmd_process(app: App) -> int:
     # also by --dry-run, which counts what the import would do).
     with PlaylistFile(path) as playlist:
         started = time.monotonic()
+        # The file opened is judged, not only the one whose head was read before
+        # the lock: one replaced by rename in between (m3u-download, mv) was
+        # parsed when binary, and its refusal described the old file.
+        opened = playlist.head()
+        if opened != head:
+            head = opened
+            _refuse_playlist_head(app, path, head)
         digest = playlist.sha256()
         if not args.dry_run:
             pointer = ImportPointer('m3u', digest, filter_key(line_filter))
@@ -14414,14 +14439,21 @@ class Notifier:
         for url in (self.webhook, self.healthcheck):
             if url:
                 register_secret_url(url)
+        # Apprise takes many schemes, each read its own way (tgram://, mailto://,
+        # json://…): only what is certainly wrong (apprise_url_problem). Named by
+        # its place: the URL is a secret. One line per problem, naming every URL
+        # that has it: a comment after the value (`; my bot`) is one mistake, and
+        # gave one "no scheme://" line per word.
+        numbers_by_problem: dict[str, list[int]] = {}
         for number, url in enumerate(self.apprise_urls, 1):
-            # Apprise takes many schemes, each read its own way (tgram://, mailto://,
-            # json://…): only what is certainly wrong (apprise_url_problem). Named by
-            # its place: the URL is a secret.
             problem = apprise_url_problem(url)
             if problem:
-                problems.append(f'{cfg.where("notify", "apprise_urls")}: URL {number} of '
-                                f'{len(self.apprise_urls)}: {problem}')
+                numbers_by_problem.setdefault(problem, []).append(number)
+        for problem, numbers in numbers_by_problem.items():
+            which = (f'URL {numbers[0]}' if len(numbers) == 1 else
+                     f'URLs {", ".join(map(str, numbers[:-1]))} and {numbers[-1]}')
+            problems.append(f'{cfg.where("notify", "apprise_urls")}: {which} of {len(self.apprise_urls)}: '
+                            f'{problem}')
         raise_config_errors(problems)
         self._session = session
         self.timeout = 10
