@@ -7482,8 +7482,6 @@ _COMPARED_AT = tuple(_LINE_COLUMNS.index(c) for c in _COMPARED)
 # Those values of a row, in C: a generator per row was ~2 µs of --force's per-line work.
 _compared_values = operator.itemgetter(*_COMPARED_AT)
 _TMDB_AT = _LINE_COLUMNS.index('tmdb_id')
-# The columns of a new row (_line_values plus these three): PlaylistIngest._write.
-_STORED_COLUMNS = _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at')
 # A stored row as PlaylistIngest._existing gives it (the columns after
 # line_hash): id, meta_hash, missing_since, content_type, line_number, and with
 # --force the rest of _COMPARED after those four: the values of _COMPARED are
@@ -7539,25 +7537,12 @@ class BulkWriter:
             marks = ', '.join('?' * len(columns))
             cursor.executemany(f'INSERT OR IGNORE INTO "{table}" ({cols}) VALUES ({marks})', rows)
 
-    def copy_in(self, table: str, columns, rows, text: bytes | None = None) -> None:
+    def copy_in(self, table: str, columns, rows) -> None:
         """PostgreSQL COPY ... FROM STDIN (text format) of rows into a table that
         has no unique index to conflict with (a first import: _drop_indexes).
-        The execute_values INSERT made a PostgreSQL first import 2.8x SQLite's.
-        ``text``: copy_text(columns, rows), when the caller formatted it already."""
+        The execute_values INSERT made a PostgreSQL first import 2.8x SQLite's."""
         if not rows:
             return
-        if text is None:
-            text = self.copy_text(columns, rows)
-        cols = ', '.join(f'"{c}"' for c in columns)
-        # The batch in one read: psycopg2 takes the GIL back for every chunk
-        # it reads (8 KiB by default), and on _BatchStorer's thread each of
-        # those waited for the classifying thread to let go of it.
-        self.db.cursor().copy_expert(f'COPY "{table}" ({cols}) FROM STDIN WITH (ENCODING \'UTF8\')', io.BytesIO(text),
-                                     size=max(len(text), 8192))
-
-    @staticmethod
-    def copy_text(columns, rows) -> bytes:
-        """rows in COPY's text format, UTF-8 (the client encoding stalkeer's connections use)."""
         ncols = len(columns)
         buf = io.StringIO()
         for row in rows:
@@ -7570,7 +7555,9 @@ class BulkWriter:
                 line = '\t'.join('\\N' if v is None else str(v).translate(_COPY_ESCAPE) for v in row)
             buf.write(line)
             buf.write('\n')
-        return buf.getvalue().encode()
+        buf.seek(0)
+        cols = ', '.join(f'"{c}"' for c in columns)
+        self.db.cursor().copy_expert(f'COPY "{table}" ({cols}) FROM STDIN', buf)
 
     def update_by_id(self, table: str, columns, rows) -> None:
         """rows: tuples of the column values followed by the id."""
@@ -7707,75 +7694,6 @@ class _StoredLineScan:
         return wanted
 
 
-class _BatchStorer:
-    """Stores a PostgreSQL first import's batches on a thread of its own, each
-    while the next one is classified (issue 15: the parent sat ~2.2 s of 200k
-    lines in COPY, the server parsing the stream, classifying nothing, and the
-    parse worker, its pipe full, sat with it).
-
-    One batch in flight: hand_off() waits for the batch before it (raising
-    that batch's error there), so batches commit in playlist order (ids follow
-    it) and at most one is held beside the one being classified. The thread
-    has its own connection (peewee's are per thread), opened at its first
-    batch and closed by close(), which waits for the last batch first; a
-    batch handed off before an error or a signal in this thread is still
-    stored (as a batch already stored is kept), its own error logged under
-    that one. Only the COPY runs there: a first import's batch holds no
-    update, and what must come before a batch (ImportPointer.begin, the
-    import lock's check) is done by the caller before it hands it off."""
-
-    WAITED = 0.0
-    STORING = 0.0
-
-    def __init__(self):
-        import concurrent.futures   # here: only a PostgreSQL first import uses it
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix='stalkeer-store')
-        self._pending = None
-
-    def hand_off(self, store: Callable, *args) -> None:
-        """Run ``store(*args)`` on the thread once the batch before it is stored."""
-        self.wait()
-        self._pending = self._pool.submit(store, *args)
-
-    def wait(self) -> None:
-        """Until the batch in flight is stored; its error raised here."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            _t = time.perf_counter()
-            pending.result()
-            _BatchStorer.WAITED += time.perf_counter() - _t
-
-    def close(self, failing: bool = False) -> None:
-        """Wait for the last batch, close the thread's connection, end the
-        thread. ``failing``: this thread is raising already; the batch's own
-        error is then logged, not raised over that one."""
-        try:
-            self.wait()
-        except Exception as exc:                   # noqa: BLE001 - raised unless another one is
-            if not failing:
-                raise
-            log.warning('storing the last batch handed off: %s', first_line(exc))
-        finally:
-            self._pool.submit(self._close_connection).result()
-            self._pool.shutdown()
-            log.debug('TMP storer: main waited %.2f s, stored in %.2f s', _BatchStorer.WAITED, _BatchStorer.STORING)
-
-    @staticmethod
-    def _close_connection() -> None:
-        database = db_proxy.obj
-        getattr(database, 'stalkeer_connections', {}).pop(threading.get_ident(), None)
-        try:
-            database.close()
-        except (peewee.PeeweeException, psycopg2.Error) as exc:     # a broken connection: its error was raised
-            log.debug('closing the storing thread\'s connection: %s', first_line(exc))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *_):
-        self.close(failing=exc_type is not None)
-
-
 class PlaylistIngest:
     """Streams a playlist into processed_lines: batched upserts, one short
     transaction per batch (other instances keep writing meanwhile), unchanged
@@ -7791,7 +7709,6 @@ class PlaylistIngest:
         self.limit = limit
         self.can_read_db = can_read_db
         self._scan = None            # _existing's, made at its first batch of a run
-        self._storer = None          # _BatchStorer: a PostgreSQL first import's batches (_read)
         self._found_ids, self._worker_rows = None, 0
         # Called once, before the first batch is stored (process: ImportPointer.begin).
         # A read that finds no entry stores nothing, so the record of the last
@@ -7922,12 +7839,9 @@ class PlaylistIngest:
             else:
                 if self._lookups:
                     self._found_ids = set()
-                with fh, worker, self._storer_for(worker) as self._storer:
-                    try:
-                        for values in worker.batches(on_progress):
-                            self._flush_values(values, summary, by_type)
-                    finally:
-                        self._storer = None
+                with fh, worker:
+                    for values in worker.batches(on_progress):
+                        self._flush_values(values, summary, by_type)
                 self._read_as = worker.read_as
                 return
         batch = []
@@ -7952,14 +7866,6 @@ class PlaylistIngest:
                     digest = line_hash(entry.tvg_name or entry.display_title, entry.url)
                     batch = self._take(digest, entry, batch, seen, summary, by_type)
             self._flush(batch, summary, by_type)
-
-    def _storer_for(self, worker: '_ParseWorker'):
-        """A _BatchStorer for a PostgreSQL first import the parse worker reads
-        (its batches hold only new rows: the COPY is all they wait for);
-        otherwise nothing (each batch stored in this thread)."""
-        if self._lookups or self.dry_run or not BulkWriter(db_proxy.obj).pg:
-            return contextlib.nullcontext()
-        return _BatchStorer()
 
     def _use_worker(self) -> bool:
         """Whether _ParseWorker parses: only where every line is classified anyway
@@ -8120,30 +8026,15 @@ class PlaylistIngest:
             # The panel's lines (also the episodes a sonarr run fetches) may take
             # over the playlist's: the next `process` of the playlist reads it again.
             ImportPointer.invalidate()
-        if self._storer is not None and not (updates or reappeared or cleared or renumbered):
-            # A first import's batch (no lookups: nothing else to write), with a
-            # connection of the storing thread's own.
-            # Formatted here: the storing thread then needs the GIL only a few
-            # times a batch, instead of taking turns with classifying.
-            self._storer.hand_off(self._write_new_rows, new_rows, BulkWriter.copy_text(_STORED_COLUMNS, new_rows))
-            return
-        if self._storer is not None:
-            self._storer.wait()          # batches commit in playlist order
         self._write(writer, new_rows, updates, reappeared, not self._lookups, self.update_columns,
                     cleared, renumbered)
-
-    def _write_new_rows(self, new_rows, copy_text: bytes) -> None:
-        """_write of a first import's batch of new rows, on _BatchStorer's thread."""
-        _t = time.perf_counter()
-        self._write(BulkWriter(db_proxy.obj), new_rows, [], [], True, self.update_columns, copy_text=copy_text)
-        _BatchStorer.STORING += time.perf_counter() - _t
 
     # Times a batch is written when PostgreSQL aborts it to break a deadlock.
     WRITE_ATTEMPTS = 4
 
     @classmethod
     def _write(cls, writer, new_rows, updates, reappeared, first_import, update_columns, cleared=(),
-               renumbered=(), copy_text: bytes | None = None):
+               renumbered=()):
         """One batch, one transaction. On PostgreSQL every statement changes its
         rows in id order: two instances updating the same rows met them in their
         playlists' orders and deadlocked (trial-15c F3). New lines keep the
@@ -8156,7 +8047,7 @@ class PlaylistIngest:
         for attempt in range(1, cls.WRITE_ATTEMPTS + 1):
             try:
                 cls._write_once(writer, new_rows, updates, reappeared, first_import, update_columns, cleared,
-                                renumbered, copy_text)
+                                renumbered)
                 break
             except database_errors() as exc:
                 if attempt == cls.WRITE_ATTEMPTS or not lost_lock_race(exc):
@@ -8168,8 +8059,8 @@ class PlaylistIngest:
 
     @staticmethod
     def _write_once(writer, new_rows, updates, reappeared, first_import, update_columns, cleared,
-                    renumbered, copy_text=None):
-        columns = _STORED_COLUMNS
+                    renumbered):
+        columns = _LINE_COLUMNS + ('state', 'first_seen_at', 'created_at')
         with db_proxy.atomic():
             copied = False
             if first_import and writer.pg and new_rows:
@@ -8177,7 +8068,7 @@ class PlaylistIngest:
                 # built them already: then this batch goes the INSERT way.
                 try:
                     with db_proxy.atomic():
-                        writer.copy_in('processed_lines', columns, new_rows, copy_text)
+                        writer.copy_in('processed_lines', columns, new_rows)
                     copied = True
                 except (peewee.IntegrityError, psycopg2.IntegrityError):     # a raw cursor: not wrapped
                     pass
