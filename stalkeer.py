@@ -1168,13 +1168,73 @@ def create_private(path: str) -> None:
 
 
 def _not_a_file(path: str) -> str:
-    """Why ``path`` cannot be read as a file, for 'config file …: PATH'."""
-    try:
-        st = os.stat(path)
-    except OSError:
+    """Why ``path`` cannot be read as a file, for 'config file …: PATH'
+    (file_problem, role 'read': a dangling link is not "not found")."""
+    what = file_problem(path, 'read') or 'not a regular file'
+    if what == 'nothing (not found)':
         return 'not found'
-    return 'is a directory, not a file' if stat.S_ISDIR(st.st_mode) else \
-        f'is {_describe_mode(st)}, not a file'
+    return 'is a directory, not a file' if what == 'a folder' else f'is {what}, not a file'
+
+
+# The roles a configured file plays (file_problem). 'read': read whole, and more
+# than once (a playlist: its head, then every line), so only a regular file will
+# do, reached through a symlink or not. 'write': created when missing, else
+# appended to or replaced (the playlist m3u-download saves, the log, the SQLite
+# database): the user's own file at a path they chose, so a symlink is followed
+# to the regular file it leads to. 'own': a file only stalkeer makes and uses
+# (the import lock): missing or a regular file itself, never through a symlink.
+FILE_ROLES = ('read', 'write', 'own')
+
+
+def file_problem(path: str, role: str) -> str | None:
+    """What stands at ``path`` when it cannot be the file of ``role``
+    (FILE_ROLES), as a noun phrase ('a named pipe', 'a folder', 'a symbolic
+    link to /r, which is nothing (a dangling link)', 'nothing (not found)'),
+    or None when it can: a regular file, a symlink to one (not 'own'), or
+    nothing yet (not 'read'). Every file type is judged: folder, named pipe,
+    socket, device, each also at the end of a symlink, a dangling symlink, a
+    symlink loop, and (role 'read') a file that cannot be read. Looked at with
+    lstat/stat/access only: nothing is opened, so a named pipe never blocks.
+    `config --check` and the commands both judge by this, so the run refuses
+    nothing the check passed (file_setting_problem words it)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return 'nothing (not found)' if role == 'read' else None
+    except OSError as exc:          # ENOTDIR (a file on the way), EACCES, ENAMETOOLONG
+        return f'out of reach ({exc.strerror})'
+    link = ''
+    if stat.S_ISLNK(st.st_mode):
+        if role == 'own':
+            return _describe_mode(st)
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return 'a symbolic link that loops (it never leads to a file)'
+            what = 'nothing (a dangling link)' if exc.errno == errno.ENOENT else f'out of reach ({exc.strerror})'
+            return f'a symbolic link to {os.path.realpath(path)}, which is {what}'
+        link = f'a symbolic link to {os.path.realpath(path)}, which is '
+    if not stat.S_ISREG(st.st_mode):
+        return link + _describe_mode(st)
+    if role == 'read' and not os.access(path, os.R_OK):
+        return f'{link}a file it may not read (permission denied)'
+    return None
+
+
+def file_setting_problem(where: str, path: str, role: str) -> str | None:
+    """The one line refusing ``path`` (the value of ``where``: '[m3u] file_path',
+    '--log-file', 'PLAYLIST') for ``role`` (file_problem), or None when it will
+    do. The same words from `config --check` and from the command."""
+    what = file_problem(path, role)
+    if what is None:
+        return None
+    hint = ''
+    if role == 'read' and what.endswith('a named pipe'):       # process <(zcat playlist.m3u.gz)
+        hint = ' (a playlist is read more than once: save it to a file first)'
+    elif what.startswith('a symbolic link'):
+        hint = ': point it at a file, or remove the link'
+    return f'{where} must be a file, but {path} is {what}{hint}'
 
 
 def same_file(a: os.stat_result, b: os.stat_result) -> bool:
@@ -2139,7 +2199,9 @@ class Config:
         """A path; relative ones are resolved against the config file's folder.
         ConfigError naming the key for a control character (NUL included), for
         a folder key (_FOLDER_CONFIG_KEYS) that names an existing non-folder, and
-        for a file key (_FILE_CONFIG_KEYS) that names an existing folder."""
+        for a file key (_FILE_CONFIG_KEYS) that names anything but a regular
+        file or nothing (file_setting_problem, role 'write': each file key names
+        a file stalkeer creates, appends to or replaces)."""
         value, where = self._source(section, key)
         value = (value or '').strip()
         if not value:
@@ -2154,8 +2216,9 @@ class Config:
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
         if (section, key) in _FOLDER_CONFIG_KEYS and os.path.exists(path) and not os.path.isdir(path):
             raise ConfigError(f'{where} must be a folder, but {path} is a file')
-        if (section, key) in _FILE_CONFIG_KEYS and os.path.isdir(path):
-            raise ConfigError(f'{where} must be a file, but {path} is a folder')
+        problem = (section, key) in _FILE_CONFIG_KEYS and file_setting_problem(where, path, 'write')
+        if problem:
+            raise ConfigError(problem)
         return path
 
     # -- checks ---------------------------------------------------------------
@@ -2935,6 +2998,11 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
     if spec['kind'] == 'sqlite':
         path = spec['path']
         journal = 'wal'
+        # By the rule `config --check` names (sqlite_file_problems): a named
+        # pipe there hung the open; a dangling link made a file where it led.
+        problem = path != ':memory:' and file_setting_problem(source, path, 'write')
+        if problem:
+            raise DatabaseError(problem)
         if path != ':memory:':
             folder = os.path.dirname(path) or '.'
             if not os.path.isdir(folder):
@@ -3107,7 +3175,27 @@ def import_lock_path(db) -> str | None:
     no lock (an in-memory database, or no flock here)."""
     if fcntl is None or not db.database or db.database == ':memory:':
         return None
-    return f'{os.path.realpath(db.database)}-import.lock'
+    return _import_lock_file(db.database)
+
+
+def _import_lock_file(database: str) -> str:
+    """The import lock of the SQLite database file ``database`` (import_lock_path)."""
+    return f'{os.path.realpath(database)}-import.lock'
+
+
+def sqlite_file_problems(url: str, base_dir: str, source: str = '[database] url') -> list[str]:
+    """What `config --check` says of the SQLite database's own files, in the
+    words the commands refuse them with: the database file (role 'write', as
+    open_database refuses it) and its import lock (role 'own', as `process`
+    refuses it); [] for PostgreSQL, :memory: or files that will do.
+    ConfigError for a URL parse_database_url refuses."""
+    spec = parse_database_url(url, base_dir, source)
+    if spec['kind'] != 'sqlite' or spec['path'] == ':memory:':
+        return []
+    problems = [file_setting_problem(source, spec['path'], 'write')]
+    if fcntl is not None:
+        problems.append(import_lock_file_problem(_import_lock_file(spec['path'])))
+    return [problem for problem in problems if problem]
 
 
 def _open_import_lock(path: str) -> int:
@@ -3120,13 +3208,7 @@ def _open_import_lock(path: str) -> int:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC | os.O_NONBLOCK, 0o600)
     except OSError as exc:
-        try:
-            st = os.lstat(path)
-        except OSError:
-            st = None
-        what = (_describe_mode(st) if st is not None and not stat.S_ISREG(st.st_mode)
-                else exc.strerror)
-        raise DatabaseError(_import_lock_message(path, what)) from None
+        raise DatabaseError(_import_lock_message(path, file_problem(path, 'own') or exc.strerror)) from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):        # a named pipe or device opens fine
         os.close(fd)
@@ -3268,15 +3350,14 @@ def import_lock_problem(db) -> str | None:
     if is_postgres(db):
         return None
     path = import_lock_path(db)
-    if path is None:
-        return None
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if stat.S_ISREG(st.st_mode):
-        return None
-    return f'imports cannot run: {_import_lock_message(path, _describe_mode(st))}'
+    return None if path is None else import_lock_file_problem(path)
+
+
+def import_lock_file_problem(path: str) -> str | None:
+    """Why no import can run with the import lock at ``path`` (file_problem,
+    role 'own': nothing yet or a regular file itself), or None."""
+    what = file_problem(path, 'own')
+    return None if what is None else f'imports cannot run: {_import_lock_message(path, what)}'
 
 
 def _schema_gaps(db, models) -> list[tuple]:
@@ -5212,6 +5293,7 @@ class PlaylistSettings:
     # Where url and max_file_size came from, as an error names them (an
     # environment variable is not the file's key: trial-15e F9).
     url_source: str = '[m3u] url'
+    file_path_source: str = '[m3u] file_path'
     max_size_source: str = '[m3u] max_file_size_mb'
 
     @classmethod
@@ -5220,6 +5302,7 @@ class PlaylistSettings:
         return cls(
             url=cfg.get('m3u', 'url') or None,
             url_source=cfg.where('m3u', 'url'),
+            file_path_source=cfg.where('m3u', 'file_path'),
             max_size_source=cfg.where('m3u', 'max_file_size_mb'),
             file_path=cfg.getpath('m3u', 'file_path'),
             archive_dir=cfg.getpath('m3u', 'archive_dir'),
@@ -5315,25 +5398,15 @@ class PlaylistFetcher:
         (renaming over it turned it into a file of its own: trial-18a F10).
         The playlist is the user's own file at a path they chose, not the
         library (where no link is followed). PlaylistError, before anything is
-        downloaded, when it is or leads to a folder, or a link leads to no
-        regular file (dangling, a named pipe…)."""
+        downloaded, for anything but a regular file, a link to one, or nothing
+        yet (file_setting_problem, role 'write', as Config.getpath judged it at
+        start: a named pipe there was replaced by the download, a folder was a
+        traceback after it, trial-18a F5)."""
         path = self.settings.file_path
-        if os.path.isdir(path):
-            # Said before the download, not as a traceback after it (trial-18a F5).
-            raise PlaylistError(f'the playlist {path} is a folder, not a file: set [m3u] file_path '
-                                'to a file name')
-        if not os.path.islink(path):
-            return path
-        real = os.path.realpath(path)
-        try:
-            st = os.stat(real)
-        except OSError:
-            st = None
-        if st is None or not stat.S_ISREG(st.st_mode):
-            what = 'nothing (a dangling link)' if st is None else _describe_mode(st)
-            raise PlaylistError(f'the playlist {path} is a symbolic link to {real}, which is {what}, '
-                                'not a file: point it at the playlist file, or remove the link')
-        return real
+        problem = file_setting_problem(self.settings.file_path_source, path, 'write')
+        if problem:
+            raise PlaylistError(problem)
+        return os.path.realpath(path) if os.path.islink(path) else path
 
     def _download_to(self, url: str, tmp: str) -> int:
         s = self.settings
@@ -12078,6 +12151,11 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
         if strict:
             raise
         path = None
+    # --log-file by the rule getpath judged [logging] file by: a named pipe
+    # there blocked the open until something read it.
+    problem = log_file and file_setting_problem('--log-file', log_file, 'write')
+    if problem:
+        raise ConfigError(problem)
     if path:
         try:
             create_private(path)
@@ -12317,8 +12395,8 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         # it printed an API key that the masking could not know (trial 15b).
         *((f'[{section}] {key}', functools.partial(_no_note, check))
           for (section, key), check in cfg.key_checks()),
-        ('[database]', lambda: parse_database_url(cfg.database_url, cfg.base_dir,
-                                                  cfg.database_url_source)),
+        ('[database]', lambda: raise_config_errors(sqlite_file_problems(
+            cfg.database_url, cfg.base_dir, cfg.database_url_source))),
         ('[downloads]', lambda: Workers(app)),
         ('[downloads]', lambda: [cfg.getpath(*key) for key in sorted(_PATH_CONFIG_KEYS)] and None),
         ('[radarr]', lambda: arr('radarr')),
@@ -12779,11 +12857,15 @@ def cmd_process(app: App) -> int:
         result = PlaylistFetcher(settings).fetch()
         app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)})')
     path = args.playlist or settings.file_path
-    if os.path.isdir(path):
-        raise PlaylistError(f'playlist is a directory, not a file: {path}')
-    if not os.path.isfile(path):
-        raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
+    if not os.path.lexists(path):
+        raise PlaylistError(f'playlist not found: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
+    # Read by the rule m3u-download saves it by and `config --check` names: a
+    # named pipe (`process <(zcat x.gz)`) is refused, given or configured, since
+    # the playlist is read more than once (its head, then its lines).
+    problem = file_setting_problem('PLAYLIST' if args.playlist else settings.file_path_source, path, 'read')
+    if problem:
+        raise PlaylistError(problem)
     head = read_head(path)
     # A small file without any #EXTINF, whose whole is in hand and can hold no
     # entry (empty, a BOM, only #EXTM3U), is refused before the database is
