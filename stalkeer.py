@@ -247,6 +247,15 @@ _TEST_CRASH_AT = os.environ.get('STALKEER_TEST_CRASH_AT', '')
 # the playlist under its reader) at that exact step and then SIGCONTs it.
 _TEST_STOP_AT = os.environ.get('STALKEER_TEST_STOP_AT', '')
 
+# How Config.discover() found the configuration file: the value `config --json`
+# gives as "found_by", and the words `config` prints for it.
+CONFIG_FOUND_BY = {
+    'option': '--config',
+    'environment': '$STALKEER_CONFIG',
+    'working_directory': 'the current directory',
+    'script_directory': 'beside stalkeer.py',
+}
+
 # How much of one untrusted text (a title, an error, a URL) and of one output or
 # log line is shown: a 400 MB title from a broken app is never written whole.
 DISPLAY_FIELD_MAX = 300
@@ -1181,17 +1190,17 @@ def _not_a_file(path: str) -> str:
 # do, reached through a symlink or not. 'write': created when missing, else
 # appended to or replaced (the playlist m3u-download saves, the log, the SQLite
 # database): the user's own file at a path they chose, so a symlink is followed
-# to the regular file it leads to. 'own': a file only stalkeer makes and uses
-# (the import lock): missing or a regular file itself, never through a symlink.
-FILE_ROLES = ('read', 'write', 'own')
+# to the regular file it leads to. (The import lock, a file only stalkeer makes,
+# is never reached through a link: import_lock_file_problem.)
+FILE_ROLES = ('read', 'write')
 
 
 def file_problem(path: str, role: str) -> str | None:
     """What stands at ``path`` when it cannot be the file of ``role``
     (FILE_ROLES), as a noun phrase ('a named pipe', 'a folder', 'a symbolic
     link to /r, which is nothing (a dangling link)', 'nothing (not found)'),
-    or None when it can: a regular file, a symlink to one (not 'own'), or
-    nothing yet (not 'read'). Every file type is judged: folder, named pipe,
+    or None when it can: a regular file, a symlink to one, or nothing yet
+    (not 'read'). Every file type is judged: folder, named pipe,
     socket, device, each also at the end of a symlink, a dangling symlink, a
     symlink loop, and (role 'read') a file that cannot be read. Looked at with
     lstat/stat/access only: nothing is opened, so a named pipe never blocks.
@@ -1205,8 +1214,6 @@ def file_problem(path: str, role: str) -> str | None:
         return f'out of reach ({exc.strerror})'
     link = ''
     if stat.S_ISLNK(st.st_mode):
-        if role == 'own':
-            return _describe_mode(st)
         try:
             st = os.stat(path)
         except OSError as exc:
@@ -1953,12 +1960,25 @@ def shown_config_key(key: str) -> str:
     ':', and ``api_key SECRET: x`` as ``api_key SECRET``: past the first word a
     key may be a value, and a key that is no name at all (``TOKEN/x?a = b``)
     is not quoted."""
-    word, _, more = key.strip().partition(' ')
-    if not more and '\t' in word:
-        word, _, more = word.partition('\t')
+    word, more = _key_words(key)
     if not _KEY_NAME.fullmatch(word):   # 'TOKEN/get.php?username' = x: no name, maybe a value
         return '(a key that is not a name, not shown)'
     return word + (' …' if more.strip() else '')
+
+
+def config_key_name(key: str) -> str | None:
+    """shown_config_key() as a value (`config --json`): the key's first word
+    when it is a name, else None."""
+    word, _ = _key_words(key)
+    return word if _KEY_NAME.fullmatch(word) else None
+
+
+def _key_words(key: str) -> tuple[str, str]:
+    """An ini key's first word, and the rest (maybe a value: shown_config_key)."""
+    word, _, more = key.strip().partition(' ')
+    if not more and '\t' in word:
+        word, _, more = word.partition('\t')
+    return word, more
 
 
 def _unparsable_line(path: str, number: int, line: str) -> str:
@@ -2016,7 +2036,10 @@ class Config:
     the file, then DEFAULTS. For the database URL: ``--db``, then
     ``DATABASE_URL``, then ``STALKEER_DATABASE_URL``/the file.
     """
-    found_by: str | None = None     # how discover() found the file, for `config`
+    # How discover() found the file, a CONFIG_FOUND_BY key (`config --json`'s
+    # "found_by"; the text says CONFIG_FOUND_BY's words); None: no file, or a
+    # Config made with a path (as --config names one).
+    found_by: str | None = None
     # The file's mistakes (_read_ini), each one line: a Config made with
     # tolerant=True (`config`, which names them all) holds the rest of the file.
     read_problems: list[str] = []
@@ -2056,14 +2079,14 @@ class Config:
         if explicit:
             if not os.path.isfile(explicit):
                 raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}')
-            return cls(explicit, env, db_url, tolerant)._found('--config')
+            return cls(explicit, env, db_url, tolerant)._found('option')
         if env.get('STALKEER_CONFIG'):
             path = env['STALKEER_CONFIG']
             if not os.path.isfile(path):
                 raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)')
-            return cls(path, env, db_url, tolerant)._found('$STALKEER_CONFIG')
-        for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'the current directory'),
-                               (str(HERE / 'stalkeer.ini'), 'beside stalkeer.py')):
+            return cls(path, env, db_url, tolerant)._found('environment')
+        for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'working_directory'),
+                               (str(HERE / 'stalkeer.ini'), 'script_directory')):
             if os.path.isfile(candidate):
                 return cls(candidate, env, db_url, tolerant)._found(how)
         return cls(None, env, db_url, tolerant)
@@ -2130,10 +2153,15 @@ class Config:
     def origin(self, section, key) -> str:
         """Where the value in force comes from: ``default``, ``file`` or
         ``environment STALKEER_…`` (see database_url_source for the database URL)."""
+        return ' '.join(filter(None, self.origin_parts(section, key)))
+
+    def origin_parts(self, section, key) -> tuple[str, str | None]:
+        """origin() as values: (``default`` | ``file`` | ``environment``, the
+        variable's name or None), as `config --json` gives them."""
         env_name = f'STALKEER_{section}_{key}'.upper()
         if env_name in self.env:
-            return f'environment {env_name}'
-        return 'file' if (section, key) in self.file_options() else 'default'
+            return 'environment', env_name
+        return ('file' if (section, key) in self.file_options() else 'default'), None
 
     def where(self, section, key) -> str:
         """What an error about a key calls it: where its value comes from,
@@ -3186,8 +3214,8 @@ def _import_lock_file(database: str) -> str:
 def sqlite_file_problems(url: str, base_dir: str, source: str = '[database] url') -> list[str]:
     """What `config --check` says of the SQLite database's own files, in the
     words the commands refuse them with: the database file (role 'write', as
-    open_database refuses it) and its import lock (role 'own', as `process`
-    refuses it); [] for PostgreSQL, :memory: or files that will do.
+    open_database refuses it) and its import lock (import_lock_file_problem,
+    as `process` refuses it); [] for PostgreSQL, :memory: or files that will do.
     ConfigError for a URL parse_database_url refuses."""
     spec = parse_database_url(url, base_dir, source)
     if spec['kind'] != 'sqlite' or spec['path'] == ':memory:':
@@ -3208,11 +3236,17 @@ def _open_import_lock(path: str) -> int:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC | os.O_NONBLOCK, 0o600)
     except OSError as exc:
-        raise DatabaseError(_import_lock_message(path, file_problem(path, 'own') or exc.strerror)) from None
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise DatabaseError(_import_lock_message(path, st=st)) from None
+        raise DatabaseError(_import_lock_message(path, strerror=exc.strerror)) from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):        # a named pipe or device opens fine
         os.close(fd)
-        raise DatabaseError(_import_lock_message(path, _describe_mode(st)))
+        raise DatabaseError(_import_lock_message(path, st=st))
     return fd
 
 
@@ -3230,11 +3264,13 @@ def _lock_is_at_path(path: str, fd: int) -> bool:
     return (at_path.st_dev, at_path.st_ino) == (held.st_dev, held.st_ino)
 
 
-def _import_lock_message(path: str, what: str) -> str:
-    return (f'cannot use the import lock {path}: it is {what}, not a file stalkeer created; '
-            'remove it (the next import creates the file again)'
-            if what.startswith(('a ', 'not ')) else
-            f'cannot use the import lock {path} ({what}); remove what is there if it is not '
+def _import_lock_message(path: str, *, st: os.stat_result | None = None, strerror: str = '') -> str:
+    """Why the import lock at ``path`` cannot be used: ``st`` (lstat) of what
+    stands there when it is no regular file, else the open's ``strerror``."""
+    if st is not None:
+        return (f'cannot use the import lock {path}: it is {_describe_mode(st)}, not a file stalkeer '
+                'created; remove it (the next import creates the file again)')
+    return (f'cannot use the import lock {path} ({strerror}); remove what is there if it is not '
             'a file stalkeer created')
 
 
@@ -3354,10 +3390,17 @@ def import_lock_problem(db) -> str | None:
 
 
 def import_lock_file_problem(path: str) -> str | None:
-    """Why no import can run with the import lock at ``path`` (file_problem,
-    role 'own': nothing yet or a regular file itself), or None."""
-    what = file_problem(path, 'own')
-    return None if what is None else f'imports cannot run: {_import_lock_message(path, what)}'
+    """Why no import can run with the import lock at ``path``: anything there
+    but nothing yet or a regular file itself (never through a symlink), as
+    _open_import_lock refuses it; for `status` and `config --check`. None
+    when imports can run."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISREG(st.st_mode):
+        return None
+    return f'imports cannot run: {_import_lock_message(path, st=st)}'
 
 
 def _schema_gaps(db, models) -> list[tuple]:
@@ -3994,25 +4037,104 @@ def _cut_connection(response) -> None:
 
 
 # thread ident -> the urllib3 connection its request is on (_stoppable_session):
-# what the run's stop shuts down while a request waits for the answer's headers.
+# what the run's stop shuts down while a request connects or waits for the
+# answer's headers.
 _REQUESTS_IN_FLIGHT: dict = {}
+# thread ident -> the socket its request is connecting (before urllib3's
+# connection holds it as .sock): the stop shuts it down too.
+_CONNECTS_IN_FLIGHT: dict = {}
+
+
+def _connect_noted(address, timeout, source_address, socket_options):
+    """urllib3.util.connection.create_connection (its getaddrinfo loop, in
+    urllib3 1.26 and 2), except that each socket is noted in
+    _CONNECTS_IN_FLIGHT before its connect(): a host that drops the SYNs (a
+    panel behind a firewall, a full accept queue) kept a stopped worker for
+    connect_timeout (10 s). shutdown() from another thread ends a connect() in
+    progress at once on Linux (it returns ECONNRESET)."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import connection as u3
+    default_timeout = getattr(u3, '_DEFAULT_TIMEOUT', socket._GLOBAL_DEFAULT_TIMEOUT)     # urllib3 1.26
+    host, port = address
+    if host.startswith('['):
+        host = host.strip('[]')
+    try:
+        host.encode('idna')
+    except UnicodeError:
+        raise LocationParseError(f"'{host}', label empty or too long") from None
+    ident, err = threading.get_ident(), None
+    for af, socktype, proto, _canonname, sa in socket.getaddrinfo(host, port, u3.allowed_gai_family(),
+                                                                  socket.SOCK_STREAM):
+        sock = None
+        try:
+            sock = socket.socket(af, socktype, proto)
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            if timeout is not default_timeout:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            _CONNECTS_IN_FLIGHT[ident] = sock
+            sock.connect(sa)
+            return sock
+        except OSError as exc:
+            err = exc
+            if sock is not None:
+                sock.close()
+        finally:
+            _CONNECTS_IN_FLIGHT.pop(ident, None)
+    if err is not None:
+        raise err
+    raise OSError('getaddrinfo returns an empty list')
 
 
 @functools.cache
 def _stoppable_adapter() -> type:
     """requests' HTTPAdapter whose pools note the connection each thread's
-    request takes, so that the run's stop can shut it down: a server that
-    accepts and then says nothing kept a stopped worker until read_timeout
-    (60 s), as a body read did before it was cut. Built on first use
+    request takes, and the socket it connects, so that the run's stop can shut
+    it down: a server that accepts and then says nothing kept a stopped worker
+    until read_timeout (60 s), as a body read did before it was cut, and one
+    that never completes the connect until connect_timeout. The pools of an
+    http(s) proxy (HTTP_PROXY, HTTPS_PROXY) are the same; a SOCKS proxy's keep
+    urllib3's own (its connect goes through PySocks). Built on first use
     (requests is imported lazily)."""
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    try:
+        from urllib3.exceptions import NameResolutionError
+    except ImportError:                     # urllib3 1.26: a NewConnectionError
+        NameResolutionError = None
+
+    def connecting(base):
+        class Connection(base):
+            def _new_conn(self):
+                # urllib3's HTTPConnection._new_conn, connecting through _connect_noted.
+                try:
+                    sock = _connect_noted((self._dns_host, self.port), self.timeout, self.source_address,
+                                          self.socket_options)
+                except socket.gaierror as exc:
+                    if NameResolutionError is None:
+                        raise NewConnectionError(self, f'Failed to establish a new connection: {exc}') from exc
+                    raise NameResolutionError(self.host, self, exc) from exc
+                except socket.timeout as exc:
+                    raise ConnectTimeoutError(self, f'Connection to {self.host} timed out. '
+                                                    f'(connect timeout={self.timeout})') from exc
+                except OSError as exc:
+                    raise NewConnectionError(self, f'Failed to establish a new connection: {exc}') from exc
+                sys.audit('http.client.connect', self, self.host, self.port)
+                return sock
+        Connection.__name__ = Connection.__qualname__ = base.__name__      # as urllib3's reprs name it
+        return Connection
 
     def noting(base):
         class Pool(base):
+            ConnectionCls = connecting(base.ConnectionCls)
+
             def _get_conn(self, timeout=None):
                 conn = super()._get_conn(timeout)
                 _REQUESTS_IN_FLIGHT[threading.get_ident()] = conn
                 return conn
+        Pool.__name__ = Pool.__qualname__ = base.__name__
         return Pool
     pools = {'http': noting(HTTPConnectionPool), 'https': noting(HTTPSConnectionPool)}
 
@@ -4020,6 +4142,12 @@ def _stoppable_adapter() -> type:
         def init_poolmanager(self, *args, **kwargs):
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+            if not proxy.lower().startswith('socks'):
+                manager.pool_classes_by_scheme = pools
+            return manager
     return Adapter
 
 
@@ -4032,12 +4160,13 @@ def _stoppable_session() -> requests.Session:
 
 
 def _cut_request(ident: int) -> None:
-    """Shut down the socket the request of thread ``ident`` waits on (from
-    another thread): its wait for the headers ends at once."""
-    sock = getattr(_REQUESTS_IN_FLIGHT.get(ident), 'sock', None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    """Shut down the socket the request of thread ``ident`` connects or waits
+    on (from another thread): its connect or its wait for the headers ends at
+    once."""
+    for sock in (_CONNECTS_IN_FLIGHT.get(ident), getattr(_REQUESTS_IN_FLIGHT.get(ident), 'sock', None)):
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 @contextlib.contextmanager
@@ -5794,8 +5923,7 @@ def not_text(head: bytes) -> str | None:
         mark, name, codec = bom
         rest = head[len(mark):]
         if codec == 'utf-8':
-            why = _not_text_bytes(rest)
-            return why and why.replace(':', ' after a UTF-8 byte order mark:', 1)
+            return _not_text_bytes(rest, after=' after a UTF-8 byte order mark')
         unit = 2 if name == 'UTF-16' else 4
         text = rest[:len(rest) - len(rest) % unit].decode(codec, 'replace')
         # Controls, and what random bytes decode to: surrogates, private use,
@@ -5811,14 +5939,16 @@ def not_text(head: bytes) -> str | None:
     return _not_text_bytes(head)
 
 
-def _not_text_bytes(head: bytes) -> str | None:
-    """not_text() of bytes that start with no byte order mark."""
+def _not_text_bytes(head: bytes, after: str = '') -> str | None:
+    """not_text() of bytes that start with no byte order mark; ``after`` says
+    what came before them (' after a UTF-8 byte order mark'), put in each
+    reason where it reads right."""
     if not head:
         return None
     for magic, name in _PACKED_MAGIC:
         if head.startswith(magic):
-            return f'{name}-compressed data: unpack it first' if name != 'zip' else \
-                'a zip archive: unpack it first'
+            return f'{name}-compressed data{after}: unpack it first' if name != 'zip' else \
+                f'a zip archive{after}: unpack it first'
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls <= len(head) * _CONTROL_SHARE:
         return None
@@ -5828,13 +5958,13 @@ def _not_text_bytes(head: bytes) -> str | None:
     if quarter:
         columns = sorted(head[i::4][:quarter].count(0) for i in range(4))
         if columns[1] > quarter * 0.9 and columns[0] < quarter * 0.1:
-            return 'UTF-32 without a byte order mark: save it as UTF-8'
+            return f'UTF-32{after or " without a byte order mark"}: save it as UTF-8'
     # ASCII written as UTF-16 without its BOM: a NUL every other byte.
     nuls = sorted((head[0::2].count(0), head[1::2].count(0)))
     half = len(head) // 2
     if half and nuls[1] > half * 0.9 and nuls[0] < half * 0.1:
-        return 'UTF-16 without a byte order mark: save it as UTF-8'
-    return (f'binary data: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
+        return f'UTF-16{after or " without a byte order mark"}: save it as UTF-8'
+    return (f'binary data{after}: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
             'are control characters')
 
 
@@ -5975,6 +6105,14 @@ class PlaylistFile(io.RawIOBase):
         if self._file is not None and not self.closed:
             self._file.close()
         super().close()
+
+    def head(self) -> bytes:
+        """The first _SNIFF_BYTES of the file opened (as read_head, without
+        moving the reader): what `process` judges it by."""
+        try:
+            return os.pread(self._file.fileno(), _SNIFF_BYTES, 0)
+        except OSError as exc:
+            raise PlaylistError(f'cannot read playlist {self.path}: {exc.strerror}') from None
 
     def sha256(self) -> str:
         """SHA-256 of the whole file, hex, read in BUFFER blocks before the
@@ -7356,7 +7494,12 @@ class LineFilter:
 
 @dataclasses.dataclass
 class IngestSummary:
-    playlist: str
+    """What one `process` read and stored; as_dict() is its ``--json``. Every
+    field is a value (a path, a masked URL, a count, an enum, ISO 8601 or
+    null), the same shape whichever ``source`` was read: ``playlist`` is the
+    M3U file (null for a panel), ``panel`` the panel's base URL, credentials
+    masked (null for a playlist). The human text is print_ingest_summary's."""
+    playlist: str | None
     lines_read: int = 0
     entries: int = 0
     new: int = 0
@@ -7379,7 +7522,8 @@ class IngestSummary:
     limited: bool = False
     # The file changed while it was read (PlaylistFile): no line marked gone, not a complete import.
     changed_while_read: bool = False
-    source: str = 'm3u'         # m3u: `playlist` is a file; xtream: it names the panel
+    source: str = 'm3u'         # m3u: `playlist` is the file read; xtream: `panel` is the panel read
+    panel: str | None = None    # XtreamSettings.panel: the base URL, its userinfo masked (redact_url)
     # A re-run of the playlist the last complete import read: 'unchanged', and
     # when that import completed (ISO 8601); None when the file was read. The
     # counts alone could not tell a skip from a real run (trial-17a F4).
@@ -9158,6 +9302,9 @@ XTREAM_API = 'player_api.php'
 XTREAM_WARN_RECORDS = 5          # malformed records warned about one by one, per action
 XTREAM_EXPIRY_WARNING_DAYS = 7   # a run warns when the account expires sooner
 XTREAM_MAX_REDIRECTS = 5
+# The status panel_accounts keeps for an account the panel refused, followed by
+# the reason in parentheses (keep_refusal; account_status_values reads it back).
+REFUSED_STATUS = 'Refused'
 _XTREAM_EXTENSION_RE = _LazyPattern(r'[A-Za-z0-9]{1,5}')
 _XTREAM_LIVE_TYPES = frozenset({'live', 'created_live', 'radio_streams'})
 _INT32_MAX = 2 ** 31 - 1         # processed_lines' INTEGER columns (PostgreSQL: 32 bits)
@@ -9445,6 +9592,12 @@ def _exp_date(value) -> dt.datetime | None | str:
     return clip(xtream_text(raw) or json.dumps(raw), 40)
 
 
+def panel_where(panel: str) -> str:
+    """What the human text calls a panel (``panel``: XtreamSettings.panel, masked):
+    prose for people; ``--json`` gives the masked URL itself (IngestSummary.panel)."""
+    return f'the Xtream panel at {panel}'
+
+
 class XtreamClient:
     """player_api.php of one panel. Each read waits at most ``[xtream] timeout``
     seconds (the connection: at most 10 s of it); connection errors and 5xx are
@@ -9470,7 +9623,7 @@ class XtreamClient:
 
     @property
     def where(self) -> str:
-        return f'the Xtream panel at {self.settings.panel}'
+        return panel_where(self.settings.panel)
 
     def request(self, action: str | None, read: Callable[[JsonStream], object], **params):
         """GET player_api.php with ``action`` (None: the account call); ``read(stream)``
@@ -9737,7 +9890,8 @@ class XtreamIngest(PlaylistIngest):
 
     def run_panel(self) -> IngestSummary:
         client = self.client
-        summary = IngestSummary(playlist=client.where, dry_run=self.dry_run, source='xtream')
+        summary = IngestSummary(playlist=None, panel=client.settings.panel, dry_run=self.dry_run,
+                                source='xtream')
         # The categories first: small, and the name of each record's group.
         vod_groups = client.categories('get_vod_categories')
         series_groups = client.categories('get_series_categories')
@@ -10154,7 +10308,8 @@ class PanelDetails:
         settings = self.client.settings
         ingest = _EpisodeIngest()
         ingest._started = time.monotonic()
-        summary, by_type, seen, batch = IngestSummary(playlist=where), collections.Counter(), set(), []
+        summary, by_type, seen, batch = (IngestSummary(playlist=None, panel=settings.panel, source='xtream'),
+                                         collections.Counter(), set(), [])
         languages = (row.languages or '').split(',') if row.languages else []
         for ep in episodes:
             numbering = f'S{ep.season:02d}E{ep.episode:02d}'
@@ -12337,40 +12492,60 @@ def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | Non
 
 def config_entries(cfg: Config, args) -> list[dict]:
     """Every key stalkeer reads (and any unknown one the file sets) with the
-    value in force, masked, and where it came from."""
+    value in force, masked, and where it came from: ``source`` ``default``,
+    ``file``, ``environment`` or ``option``, ``source_name`` the variable or
+    the option (else None), ``ignored`` (a key stalkeer does not know) and
+    ``did_you_mean`` (the known key it most likely means, else None): values,
+    as `config --json` gives them; config_source_text() says them in words."""
     entries = []
     overrides = {('logging', 'file'): ('--log-file', getattr(args, 'log_file', None))}
     for section, keys in DEFAULTS.items():
         for key in keys:
             value = cfg.get(section, key)
-            source = cfg.origin(section, key)
+            source = cfg.origin_parts(section, key)
             if (section, key) == ('database', 'url'):
-                value, source = cfg.database_url, cfg.database_url_source
-                source = {'--db': 'option --db', 'DATABASE_URL': 'environment DATABASE_URL'}.get(
-                    source, cfg.origin(section, key))
+                value = cfg.database_url
+                source = {'--db': ('option', '--db'), 'DATABASE_URL': ('environment', 'DATABASE_URL')}.get(
+                    cfg.database_url_source, source)
             value = (value or '').strip()
             resolved = _resolved_path(cfg, section, key, value)
             option, option_value = overrides.get((section, key), (None, None))
             if option_value:        # as the option is used: relative to the working directory
-                value, source = option_value, f'option {option}'
+                value, source = option_value, ('option', option)
                 resolved = os.path.abspath(option_value) if option_value != os.path.abspath(
                     option_value) else None
-            entries.append({'section': section, 'key': key, 'source': source,
+            entries.append({'section': section, 'key': key, 'source': source[0], 'source_name': source[1],
                             'value': masked_config_value(section, key, value),
-                            'resolved': resolved})
+                            'resolved': resolved, 'ignored': False, 'did_you_mean': None})
     # A key stalkeer does not know has no known meaning, so no rule could tell
     # whether its value is a secret: a misspelt `apikey = …` or `passwd = …` is
     # most likely one (trial-16a F1). Its value is never shown (JSON: null), only
     # its name and the known key it most likely means.
     for section, key in sorted(cfg.file_options()):
         if key not in DEFAULTS.get(section, {}):
-            # An unknown section's name is user text: shown when it is a plausible name.
+            # An unknown section's name is user text: shown when it is a plausible name
+            # (JSON: null when not; section_text and key_text are the text's words).
             shown = cfg.shown_section(section)
-            entries.append({'section': shown[1:-1] if shown.startswith('[') else shown,
-                            'key': shown_config_key(key),
-                            'source': 'file, unknown key: ignored', 'value': None,
-                            'resolved': None, 'did_you_mean': _closest_key(section, key)})
+            entries.append({'section': section if _plausible_section(section) else None,
+                            'key': config_key_name(key),
+                            'source': 'file', 'source_name': None, 'value': None,
+                            'resolved': None, 'ignored': True, 'did_you_mean': _closest_key(section, key),
+                            'section_text': shown[1:-1] if shown.startswith('[') else shown,
+                            'key_text': shown_config_key(key)})
     return entries
+
+
+# What `config --json` gives of a config_entries() entry: values only.
+CONFIG_JSON_FIELDS = ('section', 'key', 'value', 'source', 'source_name', 'resolved', 'ignored', 'did_you_mean')
+
+
+def config_source_text(entry: dict) -> str:
+    """Where a config_entries() entry came from, as `config` prints it:
+    ``default``, ``file``, ``environment STALKEER_…``, ``option --db``, or
+    ``file, unknown key: ignored``."""
+    if entry['ignored']:
+        return f'{entry["source"]}, unknown key: ignored'
+    return ' '.join(filter(None, (entry['source'], entry['source_name'])))
 
 
 def _no_note(check: Callable) -> None:
@@ -12446,25 +12621,27 @@ def cmd_config(app: App) -> int:
         # A key whose error says it (Config.explained) gets no note besides.
         notes += cfg.inline_comment_notes(but={error_key(p) for p in problems})
     if args.json:
-        app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
-                          'values': entries, 'errors': problems if args.check or problems else None,
+        found_by = (cfg.found_by or 'option') if path else None
+        app.console.json({'config_file': path, 'found_by': found_by, 'base_dir': cfg.base_dir,
+                          'values': [{name: entry[name] for name in CONFIG_JSON_FIELDS} for entry in entries],
+                          'errors': problems if args.check or problems else None,
                           'notes': notes})
     else:
-        out(f'config file: {path} (from {cfg.found_by or "--config"})' if path else
+        out(f'config file: {path} (from {CONFIG_FOUND_BY[cfg.found_by or "option"]})' if path else
             f'config file: none, built-in defaults (looked for {looked})')
         out(f'relative paths are resolved against {cfg.base_dir}')
         section = None
         for entry in entries:
-            if entry['section'] != section:
-                section = entry['section']
+            if entry.get('section_text', entry['section']) != section:
+                section = entry.get('section_text', entry['section'])
                 out(section if ' ' in section else f'[{section}]')     # ' ': shown_section's words
-            if entry['value'] is None:      # an unknown key: config_entries
+            if entry['ignored']:            # an unknown key: its value is never shown
                 near = f'; did you mean {entry["did_you_mean"]}?' if entry['did_you_mean'] else ''
-                out(f'  {entry["key"]} (value not shown)  ({entry["source"]}{near})')
+                out(f'  {entry["key_text"]} (value not shown)  ({config_source_text(entry)}{near})')
                 continue
             value = entry['value'].replace('\n', '\n      ')     # multi-line values stay indented
             resolved = f' -> {entry["resolved"]}' if entry.get('resolved') else ''
-            out(f'  {entry["key"]} = {value}{resolved}  ({entry["source"]})')
+            out(f'  {entry["key"]} = {value}{resolved}  ({config_source_text(entry)})')
         for note in notes:
             out(f'note: {note}')
         for problem in problems:
@@ -12688,8 +12865,9 @@ def _readable_db(app: App) -> bool:
 def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     out = lambda text: app.console.out(text, always=True)  # noqa: E731
     prefix = 'dry run, nothing written: ' if summary.dry_run else ''
-    lines = 'records' if summary.playlist.startswith('the Xtream panel') else 'lines'
-    out(f'{prefix}{summary.playlist}: {summary.entries} entries in {summary.lines_read} {lines} '
+    panel = summary.source == 'xtream'
+    read = panel_where(summary.panel) if panel else summary.playlist
+    out(f'{prefix}{read}: {summary.entries} entries in {summary.lines_read} {"records" if panel else "lines"} '
         f'({summary.elapsed_seconds:.1f}s)')
     out(f'  new {summary.new}, updated {summary.updated}, unchanged {summary.unchanged}, '
         f'duplicates {summary.duplicates}, filtered {summary.filtered}, malformed {summary.malformed}')
@@ -12763,7 +12941,7 @@ def keep_refusal(settings: XtreamSettings, exc: PanelRefused) -> None:
     """A refused account is what `status` and /metrics say from now on, not the
     last Active answer (the database is open)."""
     store_panel_account(settings.panel, PanelAccountInfo(
-        f'Refused ({exc.reason})', None, None, None, None), refused=True)
+        f'{REFUSED_STATUS} ({exc.reason})', None, None, None, None), refused=True)
 
 
 def announce_account(app: App, client: XtreamClient, account: PanelAccountInfo) -> None:
@@ -12830,6 +13008,19 @@ def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
     return EXIT_OK
 
 
+def _refuse_playlist_head(app: App, path: str, head: bytes) -> None:
+    """PlaylistError, before anything is stored, when the playlist's first
+    bytes ``head`` settle that it holds no entry (playlist_refusal, whole=False)."""
+    refusal = playlist_refusal(head, path, whole=False)
+    if refusal is None:
+        return
+    kind, why, stats = refusal
+    if kind == 'not text':
+        raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
+    app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
+    raise PlaylistError(f'no playlist entries in {path}: {why}; nothing in the database was changed')
+
+
 def cmd_process(app: App) -> int:
     """Read the playlist, or the Xtream panel's catalogue, into processed_lines."""
     args = app.args
@@ -12866,18 +13057,12 @@ def cmd_process(app: App) -> int:
     problem = file_setting_problem('PLAYLIST' if args.playlist else settings.file_path_source, path, 'read')
     if problem:
         raise PlaylistError(problem)
-    head = read_head(path)
     # A small file without any #EXTINF, whose whole is in hand and can hold no
     # entry (empty, a BOM, only #EXTM3U), is refused before the database is
     # opened, or even created. (One with an #EXTINF is left to the read: the
     # skip of an unchanged playlist parses no line.)
-    refusal = playlist_refusal(head, path, whole=False)
-    if refusal is not None:
-        kind, why, stats = refusal
-        if kind == 'not text':
-            raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
-        app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
-        raise PlaylistError(f'no playlist entries in {path}: {why}; nothing in the database was changed')
+    head = read_head(path)
+    _refuse_playlist_head(app, path, head)
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:
@@ -12889,6 +13074,13 @@ def cmd_process(app: App) -> int:
     # also by --dry-run, which counts what the import would do).
     with PlaylistFile(path) as playlist:
         started = time.monotonic()
+        # The file opened is judged, not only the one whose head was read before
+        # the lock: one replaced by rename in between (m3u-download, mv) was
+        # parsed when binary, and its refusal described the old file.
+        opened = playlist.head()
+        if opened != head:
+            head = opened
+            _refuse_playlist_head(app, path, head)
         digest = playlist.sha256()
         if not args.dry_run:
             pointer = ImportPointer('m3u', digest, filter_key(line_filter))
@@ -13831,24 +14023,42 @@ def status_query(status: str | None = None, active: bool = False, failed: bool =
 
 
 def status_report(status: str | None = None, active: bool = False, failed: bool = False,
-                  limit: int | None = None) -> dict:
-    """``{"summary": {status: count}, "downloads": [...], "imports": [...]}``:
-    what ``status --json`` prints and ``serve`` answers on /api/downloads (URLs
-    redacted); ``imports``: import_report(); ``import_lock_problem``: import_lock_problem()."""
+                  limit: int | None = None, panel: str | None = None) -> dict:
+    """``{"summary": {status: count}, "downloads": [...], "imports": [...],
+    "import_lock_problem", "account"}``: what ``status --json`` prints and
+    ``serve`` answers on /api/downloads (URLs redacted); ``imports``:
+    import_report(); ``import_lock_problem``: import_lock_problem();
+    ``account``: account_report() of ``panel`` (panel_name()), null without
+    one: the same keys whether the catalogue is a playlist's or a panel's."""
     query = status_query(status, active, failed).limit(limit or STATUS_DEFAULT_LIMIT)
     return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query],
-            'imports': import_report(), 'import_lock_problem': import_lock_problem(db_proxy.obj)}
+            'imports': import_report(), 'import_lock_problem': import_lock_problem(db_proxy.obj),
+            'account': account_report(panel)}
+
+
+def account_status_values(stored: str | None) -> tuple[str | None, str | None]:
+    """A panel_accounts status as values: (the panel's user_info.status, or
+    ``Refused``; why it was refused, ``auth_0``, ``http_401``, ``http_403``,
+    else None). keep_refusal() stores a refusal as ``Refused (auth 0)``, the
+    words `status` prints."""
+    prefix = f'{REFUSED_STATUS} ('
+    if stored and stored.startswith(prefix) and stored.endswith(')'):
+        return REFUSED_STATUS, stored[len(prefix):-1].strip().lower().replace(' ', '_')
+    return stored, None
 
 
 def account_report(panel: str | None) -> dict | None:
     """The "account" of ``status --json`` and /api/downloads (None: no panel, or
-    its account never read)."""
+    its account never read). ``status``: the panel's word, or ``Refused`` with
+    ``refused_reason`` (account_status_values)."""
     account = PanelAccount.get_or_none(PanelAccount.panel == panel) if panel else None
     if account is None:
         return None
-    return {'panel': account.panel, 'status': account.status, 'exp_date': _iso(account.exp_date),
-            'is_trial': account.is_trial, 'active_cons': account.active_cons,
-            'max_connections': account.max_connections, 'checked_at': _iso(account.checked_at)}
+    status, refused_reason = account_status_values(account.status)
+    return {'panel': account.panel, 'status': status, 'refused_reason': refused_reason,
+            'exp_date': _iso(account.exp_date), 'is_trial': account.is_trial,
+            'active_cons': account.active_cons, 'max_connections': account.max_connections,
+            'checked_at': _iso(account.checked_at)}
 
 
 def import_report() -> list[dict]:
@@ -13927,10 +14137,8 @@ def cmd_status(app: App) -> int:
     panel = panel_name(app.cfg)
     account = PanelAccount.get_or_none(PanelAccount.panel == panel) if panel else None
     if args.json:
-        report = status_report(args.status, args.active, args.failed, args.limit or STATUS_DEFAULT_LIMIT)
-        if account is not None:
-            report['account'] = account_report(panel)
-        app.console.json(report)
+        app.console.json(status_report(args.status, args.active, args.failed,
+                                       args.limit or STATUS_DEFAULT_LIMIT, panel))
         return EXIT_OK
     counts = status_counts()
     out = lambda text: app.console.out(text, always=True)  # noqa: E731
@@ -14324,14 +14532,21 @@ class Notifier:
         for url in (self.webhook, self.healthcheck):
             if url:
                 register_secret_url(url)
+        # Apprise takes many schemes, each read its own way (tgram://, mailto://,
+        # json://…): only what is certainly wrong (apprise_url_problem). Named by
+        # its place: the URL is a secret. One line per problem, naming every URL
+        # that has it: a comment after the value (`; my bot`) is one mistake, and
+        # gave one "no scheme://" line per word.
+        numbers_by_problem: dict[str, list[int]] = {}
         for number, url in enumerate(self.apprise_urls, 1):
-            # Apprise takes many schemes, each read its own way (tgram://, mailto://,
-            # json://…): only what is certainly wrong (apprise_url_problem). Named by
-            # its place: the URL is a secret.
             problem = apprise_url_problem(url)
             if problem:
-                problems.append(f'{cfg.where("notify", "apprise_urls")}: URL {number} of '
-                                f'{len(self.apprise_urls)}: {problem}')
+                numbers_by_problem.setdefault(problem, []).append(number)
+        for problem, numbers in numbers_by_problem.items():
+            which = (f'URL {numbers[0]}' if len(numbers) == 1 else
+                     f'URLs {", ".join(map(str, numbers[:-1]))} and {numbers[-1]}')
+            problems.append(f'{cfg.where("notify", "apprise_urls")}: {which} of {len(self.apprise_urls)}: '
+                            f'{problem}')
         raise_config_errors(problems)
         self._session = session
         self.timeout = 10
@@ -14918,10 +15133,8 @@ def _define_status_handler() -> None:
             self._send(200, _json_bytes(data), 'application/json')
 
         def _api_downloads(self, params):
-            report = status_report(**downloads_params(params))
-            account = account_report(self.server.panel)
-            if account is not None:         # exactly status --json
-                report['account'] = account
+            # Exactly status --json, the account included.
+            report = status_report(**downloads_params(params), panel=self.server.panel)
             self._send(200, _json_bytes(report), 'application/json')
 
         def _api_lines(self, params):

@@ -243,18 +243,22 @@ def test_config_names_the_file_in_force_and_each_source(cli, tmp_path, monkeypat
                                               '[downlaods]\nmax_parallel = 9\n')
     monkeypatch.setenv('STALKEER_DOWNLOADS_READ_TIMEOUT', '120')
     values, data = config_json(cli, '--db', 'sqlite:///other.db', '--log-file', 'run.log')
-    assert data['config_file'] == str(ini) and data['found_by'] == 'the current directory'
+    assert data['config_file'] == str(ini) and data['found_by'] == 'working_directory'
     assert values['downloads', 'connect_timeout'] == dict(
-        section='downloads', key='connect_timeout', value='10', source='default', resolved=None)
+        section='downloads', key='connect_timeout', value='10', source='default', source_name=None,
+        resolved=None, ignored=False, did_you_mean=None)
     assert (values['downloads', 'retry_attempts']['value'], values['downloads', 'retry_attempts']['source']) \
         == ('7', 'file')
-    assert values['downloads', 'read_timeout']['source'] == 'environment STALKEER_DOWNLOADS_READ_TIMEOUT'
-    assert values['database', 'url']['source'] == 'option --db'
+    assert (values['downloads', 'read_timeout']['source'], values['downloads', 'read_timeout']['source_name']) \
+        == ('environment', 'STALKEER_DOWNLOADS_READ_TIMEOUT')
+    assert (values['database', 'url']['source'], values['database', 'url']['source_name']) == ('option', '--db')
     assert values['database', 'url']['resolved'] == str(tmp_path / 'other.db')
-    assert values['logging', 'file'] == dict(section='logging', key='file', value='run.log',
-                                             source='option --log-file', resolved=str(tmp_path / 'run.log'))
+    assert values['logging', 'file'] == dict(section='logging', key='file', value='run.log', source='option',
+                                             source_name='--log-file', resolved=str(tmp_path / 'run.log'),
+                                             ignored=False, did_you_mean=None)
     assert values['m3u', 'file_path']['resolved'] == str(tmp_path / 'lists' / 'playlist.m3u')
-    assert values['downlaods', 'max_parallel']['source'] == 'file, unknown key: ignored'
+    assert (values['downlaods', 'max_parallel']['source'], values['downlaods', 'max_parallel']['ignored']) \
+        == ('file', True)
     # every key stalkeer reads is listed
     assert {k for k in values if k[0] != 'downlaods'} == \
         {(s, k) for s, keys in stalkeer.DEFAULTS.items() for k in keys}
@@ -982,16 +986,21 @@ def test_an_apprise_url_that_is_certainly_wrong_is_refused_by_its_place(urls, sa
 
 @pytest.mark.parametrize('urls, says', [
     ('tgram://123456789:Secret7Tok/987654 ; my Secret7bot',
-     'URL 2 of 4: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'),
+     'URLs 2, 3 and 4 of 4: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'),
+    ('tgram://1:Secret7Tok/2 # my Secret7bot, json://h/Secret7x',
+     'URLs 2, 3 and 4 of 5: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'),
     ('Secret7Word', 'URL 1 of 1: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'),
     ('tgram://1:Secret7Tok/2 json://', 'URL 2 of 2: nothing after its scheme://'),
     ('://Secret7Host/x', 'URL 1 of 1: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)')])
 def test_an_apprise_entry_that_is_no_url_is_refused_by_its_place(urls, says, cli, tmp_path):
     """A word without scheme:// is no Apprise URL: a `; comment` after a URL
-    became three more "URLs", `config --check` said ok (trial-18c N4)."""
+    became three more "URLs", `config --check` said ok (trial-18c N4). One
+    mistake is one error line naming every URL it made (a comment of three
+    words gave three)."""
     path = write_ini(tmp_path / 'c.ini', f'[notify]\napprise_urls = {urls}\n')
     code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
     assert code == 2 and f'stalkeer: error: [notify] apprise_urls: {says}' in ' '.join(err.splitlines()), err
+    assert [line.startswith('stalkeer: error:') for line in err.splitlines()].count(True) == 1, err
     assert 'Secret7' not in out + err
 
 
