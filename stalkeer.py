@@ -1188,11 +1188,14 @@ def _not_a_file(path: str) -> str:
 # The roles a configured file plays (file_problem). 'read': read whole, and more
 # than once (a playlist: its head, then every line), so only a regular file will
 # do, reached through a symlink or not. 'write': created when missing, else
-# appended to or replaced (the playlist m3u-download saves, the log, the SQLite
-# database): the user's own file at a path they chose, so a symlink is followed
-# to the regular file it leads to. (The import lock, a file only stalkeer makes,
-# is never reached through a link: import_lock_file_problem.)
-FILE_ROLES = ('read', 'write')
+# replaced or opened (the playlist m3u-download saves, the SQLite database):
+# the user's own file at a path they chose, so a symlink is followed
+# to the regular file it leads to. 'append': the same, and also a character
+# device (a terminal, /dev/null, /dev/full), which takes appended lines as a
+# shell's `>> /dev/tty` does (the log: nothing there is replaced or read). (The
+# import lock, a file only stalkeer makes, is never reached through a link:
+# import_lock_file_problem.)
+FILE_ROLES = ('read', 'write', 'append')
 
 
 def file_problem(path: str, role: str) -> str | None:
@@ -1222,7 +1225,7 @@ def file_problem(path: str, role: str) -> str | None:
             what = 'nothing (a dangling link)' if exc.errno == errno.ENOENT else f'out of reach ({exc.strerror})'
             return f'a symbolic link to {os.path.realpath(path)}, which is {what}'
         link = f'a symbolic link to {os.path.realpath(path)}, which is '
-    if not stat.S_ISREG(st.st_mode):
+    if not (stat.S_ISREG(st.st_mode) or role == 'append' and stat.S_ISCHR(st.st_mode)):
         return link + _describe_mode(st)
     if role == 'read' and not os.access(path, os.R_OK):
         return f'{link}a file it may not read (permission denied)'
@@ -2244,7 +2247,8 @@ class Config:
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
         if (section, key) in _FOLDER_CONFIG_KEYS and os.path.exists(path) and not os.path.isdir(path):
             raise ConfigError(f'{where} must be a folder, but {path} is a file')
-        problem = (section, key) in _FILE_CONFIG_KEYS and file_setting_problem(where, path, 'write')
+        role = 'append' if (section, key) in _APPEND_CONFIG_KEYS else 'write'
+        problem = (section, key) in _FILE_CONFIG_KEYS and file_setting_problem(where, path, role)
         if problem:
             raise ConfigError(problem)
         return path
@@ -12308,7 +12312,7 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
         path = None
     # --log-file by the rule getpath judged [logging] file by: a named pipe
     # there blocked the open until something read it.
-    problem = log_file and file_setting_problem('--log-file', log_file, 'write')
+    problem = log_file and file_setting_problem('--log-file', log_file, 'append')
     if problem:
         raise ConfigError(problem)
     if path:
@@ -12473,6 +12477,8 @@ _FOLDER_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movie
 # And the ones that name a file: a folder there failed only when written to
 # (m3u-download: a traceback after the whole download, trial-18a F5).
 _FILE_CONFIG_KEYS = _PATH_CONFIG_KEYS - _FOLDER_CONFIG_KEYS
+# Of those, the ones appended to (file_problem's role 'append'), not replaced.
+_APPEND_CONFIG_KEYS = frozenset({('logging', 'file')})
 
 
 def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | None:

@@ -125,6 +125,9 @@ COMMANDS = {
 }
 
 
+LOG_SETTINGS = ('[logging] file', '--log-file')
+
+
 def _argv(world, command):
     tmp, url = world
     return [url if a == 'URL' else tmp / 'good.m3u' if a == 'GOOD' else a for a in command]
@@ -140,6 +143,8 @@ def test_what_the_command_refuses_config_check_names_first_in_its_words(setting,
     and a dangling link; a named pipe as the log or the database hung the run.
     Now: one line, exit 2, the same from both, nothing requested or replaced."""
     tmp, _url = world
+    if setting in LOG_SETTINGS and kind in ('device', 'link to /dev/null'):
+        pytest.skip('the log takes a character device: test_the_log_may_be_a_character_device')
     path, options, where = _setting(world, setting)
     make(path, tmp / 'targets')
     before = kind_of(path)
@@ -222,3 +227,22 @@ def test_config_check_names_the_import_lock_process_refuses(kind, make, named, w
     code, out, err = run(*options, 'process', tmp / 'good.m3u', cwd=tmp)
     assert code == 2 and err.splitlines()[-1] == f'stalkeer: error: {message}', (out, err)
     assert kind_of(lock) == before
+
+
+@pytest.mark.parametrize('setting', LOG_SETTINGS)
+@pytest.mark.parametrize('kind', ['device', 'link to /dev/null'])
+def test_the_log_may_be_a_character_device(setting, kind, world):
+    """The log is appended to, never replaced or read (role 'append'): a
+    character device (a terminal, /dev/null, /dev/full) takes its lines as
+    `>> /dev/tty` does, by config --check and by the run alike; what stands
+    there stays."""
+    tmp, _url = world
+    path, options, _where = _setting(world, setting)
+    make = dict((r[0], r[1]) for r in REFUSED)[kind]
+    make(path, tmp / 'targets')
+    before = kind_of(path)
+    check = run('--config', tmp / 'stalkeer.ini', *options, 'config', '--check', cwd=tmp)
+    assert check[0] == 0 and 'config check: ok' in check[1], check
+    code, out, err = run('--config', tmp / 'stalkeer.ini', *options, 'process', tmp / 'good.m3u', cwd=tmp)
+    assert code == 0 and err == '', (out, err)
+    assert kind_of(path) == before
