@@ -151,6 +151,9 @@ socket = _Lazy('socket', 'socket')
 peewee = _required('peewee', lazy=True)
 requests = _required('requests', lazy=True)
 urllib3 = _required('urllib3', lazy=True)
+# requests' encoder of a host name that is not ASCII (bücher.de): url_problem
+# refuses what it would refuse mid-run. Installed with requests.
+idna = _Lazy('idna', 'idna') if _installed('idna') else None
 
 # the progress bar is nice to have; cron runs never need it
 tqdm = _Lazy('tqdm', 'tqdm', 'tqdm') if _installed('tqdm') else None
@@ -810,7 +813,12 @@ def _port_text(netloc: str) -> tuple[bool, str, str]:
 def _masked_port(hostinfo: str) -> str | None:
     """``hostinfo`` (host[:port], what follows a netloc's '@') with all after
     the host's ':' masked when that is no port (_no_port), or None when the
-    port is fine or absent. The one masking of redact_url and masked_secret_url."""
+    port is fine or absent. The one masking of redact_url and masked_secret_url.
+    A '[' after the host's start (``bob:[::1]``: an '@' forgotten before a
+    bracketed host) masks it all: urllib reads the host in the brackets, and
+    the text before them is the user, maybe the password."""
+    if not hostinfo.startswith('[') and ('[' in hostinfo or ']' in hostinfo):
+        return '***'
     colon, port, after = _port_text(hostinfo)
     if not (colon and _no_port(port)):
         return None
@@ -1380,15 +1388,23 @@ def url_problem(url: str) -> str | None:
     not a number from 1 to 65535: 0 is none), an http(s) URL without a host, and control
     characters (http.client refuses them), and any scheme but http and https
     ('ftp:', 'javascript:', 'rtmp:', a relative path): stalkeer downloads over HTTP
-    only, so such a line would only fail later (trial-1213 F13). The reason never
-    quotes the URL (it may hold the account)."""
+    only, so such a line would only fail later (trial-1213 F13). And what
+    requests (urllib3.util.parse_url) cannot read or would send to no host a
+    connection can reach: '[' ']' anywhere but around a whole IPv6 host
+    (``http://bob:[::1]/x``: urlsplit took host ::1, urllib3 refused it mid-run),
+    a '\\', '/', '?' or '#' inside the netloc, a host name that no lookup takes
+    (_host_name_problem). The rule of what the run can use is here only: every
+    URL setting, argument and playlist line asks it (tests/test_config.py runs
+    it against requests over a corpus of odd URLs). The reason never quotes
+    the URL (it may hold the account)."""
     if not url.isprintable():
         if _CONTROL_CHARS.search(url):
             return 'URL contains control characters'
         return _head_problem(url) or None
     # Everything urlsplit checks is in scheme://netloc, which ends at the first
-    # '/' after it ('?' or '#' before that stay in the key: harmless).
-    end = url.find('/', 8)
+    # '/' after it ('?' or '#' before that stay in the key: harmless), and the
+    # '@' of a password holding '/', '?' or '#' (_head_problem) before its host.
+    end = url.find('/', max(8, url.rfind('@')))
     head = url if end < 0 else url[:end]
     problem = _URL_HEADS.get(head)
     if problem is None:
@@ -1418,18 +1434,124 @@ def _head_problem(url: str) -> str:
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError as exc:
-        return split_problem(exc)
+        return split_problem(exc, url)
     http = parts.scheme.lower() in ('http', 'https')
+    if http and _ipv6_address(parts.netloc.rpartition('@')[2]):
+        # http://::1/x was 'without a host', http://fe80::1/x 'the port is not a number'.
+        return 'an IPv6 host is written in [ ], as in http://[::1]:8080/'
     # The host before the port: in http://:0 the port is not what is missing
     # (trial-18a F8); urlsplit's hostname needs no valid port.
     if http and not parts.hostname:
         return 'URL without a host'
     problem = port_problem(parts)
     if problem:
+        if '@' not in parts.netloc and '@' in url.split('://', 1)[-1][len(parts.netloc):]:
+            # http://bob:p/ss@nas/x: urllib ends the netloc at the password's '/',
+            # and its "port" is the rest of the password (as redact_url reads it).
+            return "a '/', '?' or '#' in the user or password: write them as %2F, %3F and %23"
         return problem
     if not http:
         return 'URL is not http/https' + _shown_scheme(url, parts.scheme)
+    return _bracket_problem(parts.netloc) or _host_name_problem(parts.netloc)
+
+
+def _netloc_text(url: str) -> str:
+    """The text between ``scheme://`` and the first '/', '?' or '#' of ``url``
+    (what urlsplit takes for its netloc), '' without a '://'."""
+    _, sep, rest = url.partition('://')
+    return re.split(r'[/?#]', rest, maxsplit=1)[0] if sep else ''
+
+
+_UNBALANCED_BRACKETS = 'unparsable URL: unbalanced [ ] around the host'
+
+
+def _bracket_problem(netloc: str) -> str:
+    """Why the '[' ']' or '\\' in a URL's netloc make it a URL that requests
+    (urllib3.util.parse_url) cannot read or reads otherwise than urllib.parse,
+    or ''. urlsplit takes ``http://bob:[::1]/x`` (an '@' forgotten, or a
+    bracketed host after a ':') with host ::1; urllib3 refuses it, and the run
+    failed with "redirected to an invalid address". The reason never quotes the
+    netloc (it may hold the account)."""
+    userinfo, _, hostport = netloc.rpartition('@')
+    # urllib3 ends the netloc at a '\\' (the WHATWG rule), urlsplit does not.
+    if '\\' in userinfo:
+        return "a '\\' in the user or password: write it as %5C"
+    if '\\' in hostport:
+        return "a '\\' before the path: a URL's path starts at '/'"
+    if '[' in userinfo or ']' in userinfo:
+        return "a '[' or ']' in the user or password: write them as %5B and %5D"
+    if not hostport.startswith('['):
+        if '[' in hostport or ']' in hostport:
+            return ("'[' and ']' go around a whole IPv6 host only, as in http://[::1]:8080/ "
+                    "(an '@' forgotten before it?)")
+        return ''
+    address, close, after = hostport[1:].partition(']')
+    if not close or '[' in address or ']' in after:
+        return _UNBALANCED_BRACKETS
+    if after and not after.startswith(':'):
+        return "text after the ']' of an IPv6 host: only :port may follow it"
+    if not _ipv6_address(address):
+        return 'the host in [ ] is no IPv6 address'
     return ''
+
+
+def _ipv6_address(text: str) -> bool:
+    """Whether ``text`` (inside a URL's [ ]) is an IPv6 address, maybe with a
+    zone (%25eth0, RFC 6874, or %eth0 as urllib3 also takes), as urllib3 reads it."""
+    address, percent, zone = text.partition('%')
+    if percent and not zone.removeprefix('25'):
+        return False
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return False
+    return True
+
+
+_HOST_NAME_CHAR = _LazyPattern(r'[A-Za-z0-9_.-]')
+
+
+def _host_name_problem(netloc: str) -> str:
+    """Why the host of an http(s) URL's netloc (no [IPv6] one) is no name or
+    IPv4 address a connection can be made to, or ''. requests refuses a host
+    that starts with '.' and a non-ASCII one idna cannot encode; it sends any
+    other, and the name lookup failed mid-run (a '%', a space, a quote), or
+    Python's 'idna' codec raised on an empty or 63+ character label. A
+    character is named only when it is no letter or digit (the text may be a
+    user whose '@' was forgotten)."""
+    host = netloc.rpartition('@')[2]
+    if host.startswith('['):
+        return ''
+    host = host.partition(':')[0]       # as urllib reads the port: after the first ':'
+    if not host.isascii() and idna is not None:
+        # As urllib3 encodes it (util.url._idna_encode), label by label: strict
+        # IDNA 2008, so fullwidth 'ｈｏｓｔ' is refused, not mapped to 'host'.
+        try:
+            host = '.'.join(label if label.isascii() else
+                            idna.encode(label.lower(), strict=True, std3_rules=True).decode('ascii')
+                            for label in host.split('.'))
+        except (ValueError, UnicodeError):      # idna.IDNAError is a UnicodeError
+            return 'the host is no valid international (IDNA) name'
+    for char in host:
+        if not _HOST_NAME_CHAR.fullmatch(char):
+            shown = 'a space' if char.isspace() else f'a {char!r}'
+            return f'{shown} in the host: a host name holds letters, digits, \'-\', \'_\' and \'.\''
+    labels = (host[:-1] if host.endswith('.') else host).split('.')
+    if '' in labels:
+        return "an empty part in the host name ('..', or a '.' first)"
+    if any(len(label) > 63 for label in labels):
+        return 'a part of the host name is longer than 63 characters'
+    if all(label.isdigit() for label in labels) and not _ipv4_address(host):
+        return 'the host is no IPv4 address: four numbers from 0 to 255'
+    return ''
+
+
+def _ipv4_address(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text.rstrip('.'))
+    except ValueError:
+        return False
+    return True
 
 
 # Schemes named when written without '//' (javascript:alert(1)); any other
@@ -1456,11 +1578,16 @@ def space_problem(url: str) -> str:
     return ''
 
 
-def split_problem(exc: ValueError) -> str:
-    """What urllib.parse.urlsplit's ValueError means, in the one wording every
-    URL's error uses; never its text, which may quote the URL."""
+def split_problem(exc: ValueError, url: str) -> str:
+    """What urllib.parse.urlsplit's ValueError for ``url`` means, in the one
+    wording every URL's error uses (_bracket_problem names a '[' in the
+    password or around less than the host); never its text, which may quote
+    the URL."""
+    problem = _bracket_problem(_netloc_text(url))
+    if problem:
+        return problem
     if 'IPv6' in str(exc):      # 'Invalid IPv6 URL': an unclosed [ in the host
-        return 'unparsable URL: unbalanced [ ] around the host'
+        return _UNBALANCED_BRACKETS
     return 'unparsable URL'
 
 
@@ -1522,6 +1649,9 @@ def apprise_url_problem(url: str) -> str:
     if not rest.strip('/'):
         return 'nothing after its scheme://'
     authority = re.split(r'[/?#]', rest, maxsplit=1)[0]
+    host_port = scheme.lower() in _APPRISE_HOST_PORT_SCHEMES
+    if host_port and _bracket_problem(authority):
+        return _bracket_problem(authority)      # json://bob:[::1]/x: as url_problem says it
     host = authority.rpartition('@')[2]
     if host.startswith('['):          # [IPv6]:port
         host = host.partition(']')[2]
@@ -1532,7 +1662,7 @@ def apprise_url_problem(url: str) -> str:
         if not _bad_port_digits(port):
             return ''
         return _port_sentence('is 0' if int(port) == 0 else 'is above 65535')
-    if scheme.lower() in _APPRISE_HOST_PORT_SCHEMES:
+    if host_port:
         return _port_sentence('is not a number')
     return ''
 
@@ -2847,7 +2977,7 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError as exc:
-        raise ConfigError(f'{source}: {split_problem(exc)}') from None
+        raise ConfigError(f'{source}: {split_problem(exc, url)}') from None
     scheme = parts.scheme.lower()
     if scheme == 'sqlite':
         # sqlite:///relative.db -> 'relative.db'; sqlite:////abs.db -> '/abs.db'
@@ -2879,7 +3009,9 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
         if schema and len(schema) > 63:         # ASCII here: characters are bytes
             raise ConfigError(f'{source}: the schema name is {len(schema)} characters long; '
                               'PostgreSQL identifiers are at most 63 bytes')
-        problem = port_problem(parts)
+        # A host name may be a socket folder (%2Fvar%2Frun%2Fpostgresql): the
+        # brackets only. urlsplit takes postgresql://bob:[::1]/db for host ::1.
+        problem = port_problem(parts) or _bracket_problem(parts.netloc)
         if problem:
             raise ConfigError(f'{source}: {problem}')
         port = parts.port
