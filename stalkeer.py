@@ -1338,7 +1338,38 @@ def quoted_url(text: str) -> str:
     (``bob:pw@host``, an API key pasted into a URL key) and may be a secret."""
     if has_url_scheme(text):
         return repr(redact(redact_url(text)))
+    inner = text.strip(_VALUE_QUOTES)
+    if inner != text and has_url_scheme(inner):       # '"http://…"', pasted in its quotes
+        start = text.index(inner)
+        return repr(text[:start] + redact(redact_url(inner)) + text[start + len(inner):])
     return 'text without a scheme:// (not shown: it may hold a secret)'
+
+
+# What reads as an inline comment: ';' or '#' at the start of a value or after
+# a space (Config.inline_comment, value_hint).
+_INLINE_COMMENT = _LazyPattern(r'(?:^|\s)([;#])', re.M)
+# Quotes a value is pasted in: ASCII, and the typographic ones of documents
+# and chat (“…”, ‘…’, „…“, «…»).
+_VALUE_QUOTES = '"\'\u201c\u201d\u2018\u2019\u201e\u00ab\u00bb'
+
+
+def value_hint(value, in_file: bool = False) -> str:
+    """What an error about a value adds when the value holds what was surely
+    not meant as part of it, or '': quotes around it (pasted from docs as
+    ``"http://…"``; a shell's inner quotes, a docker --env-file and an ini
+    file keep them) or an inline comment (``http://h/p.m3u ; mine``). The one
+    hint for a value whoever gave it: a key of the file or a STALKEER_*
+    variable (Config.explained), an option or argument (http_url_error);
+    ``in_file``: a file's comment can go on a line of its own. Never quotes
+    the value."""
+    text = ('' if value is None else str(value)).strip()
+    if text and (text[0] in _VALUE_QUOTES or text[-1] in _VALUE_QUOTES):
+        return ' (the quotes are part of the value: stalkeer takes a value as written; give it without them)'
+    found = _INLINE_COMMENT.search(text)
+    if not found:
+        return ''
+    return (f' (the {found.group(1)!r} and what follows are part of the value: stalkeer reads no comment '
+            'after a value' + ('; put it on a line of its own)' if in_file else ')'))
 
 
 def quoted_value(value, limit: int = 40) -> str:
@@ -1415,19 +1446,22 @@ def url_problem(url: str) -> str | None:
     return problem or None
 
 
-def http_url_error(where: str, url: str, problem: str | None = None) -> str | None:
+def http_url_error(where: str, url: str, problem: str | None = None, argument: bool = False) -> str | None:
     """The one error for a URL stalkeer must fetch over HTTP that it cannot
     (url_problem, or ``problem`` a caller found besides): ``{where} must be an
     http:// or https:// URL, got '<URL, account masked>' (<why>)``, or None when
     it can be fetched. ``where`` names what gave it (the key, the STALKEER_*
     variable, the option or argument). The URL keys, `m3u-download --url`,
-    the panel's address and `download URL` each had their wording of it."""
+    the panel's address and `download URL` each had their wording of it.
+    ``argument``: ``url`` is an option's or argument's, whose value_hint
+    (quotes, a comment) is said here; a setting's is Config.explained's."""
     if not url.strip():
         return f'{where} is empty: give an http:// or https:// URL'
     problem = url_problem(url) or problem
     if not problem:
         return None
-    return f'{where} must be an http:// or https:// URL, got {quoted_url(url)} ({problem})'
+    hint = value_hint(url) if argument else ''
+    return f'{where} must be an http:// or https:// URL, got {quoted_url(url)} ({problem}){hint}'
 
 
 def _head_problem(url: str) -> str:
@@ -1642,7 +1676,8 @@ def apprise_url_problem(url: str) -> str:
     Apprise takes (a '[' in a password). In port_problem's words; never the
     URL's text (it is a secret)."""
     scheme, sep, rest = url.partition('://')
-    if not sep or not scheme:
+    # '"json://…"' (pasted in quotes): Apprise knows no scheme '"json'.
+    if not sep or not _URL_SCHEME.fullmatch(scheme):
         # Every Apprise URL is scheme://…; a word without one is no URL at all:
         # a `; comment` after a URL became three more "URLs" (trial-18c N4).
         return 'no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'
@@ -2009,10 +2044,6 @@ def _closest_key(section: str, key: str) -> str | None:
     return None
 
 
-# What reads as an inline comment: ';' or '#' at the start of a value or after
-# a space (Config.inline_comment).
-_INLINE_COMMENT = _LazyPattern(r'(?:^|\s)([;#])', re.M)
-
 # What a message may quote of an ini key: a name, as every known key is one.
 _KEY_NAME = _LazyPattern(r'[A-Za-z_][\w.-]{0,39}')
 
@@ -2069,13 +2100,20 @@ def misplaced_assignments(value: str) -> list[str]:
 
 
 def error_key(message: str) -> tuple[str, str] | None:
-    """The (section, key) an error about a file's key is about: its message
-    starts with ``[section] key`` (Config.where), then a space, ':' or its end."""
+    """The (section, key) an error about a key is about: its message starts
+    with what Config.where calls it, ``[section] key`` (then a space, ':' or its
+    end) or ``STALKEER_<SECTION>_<KEY> (environment)``."""
     if message.startswith('['):
         section, _, rest = message[1:].partition('] ')
         for key in DEFAULTS.get(section, ()):
             if rest.startswith(key) and rest[len(key):len(key) + 1] in ('', ' ', ':'):
                 return section, key
+    name, environment, _ = message.partition(' (environment)')
+    if environment and name.startswith(_ENV_PREFIX):
+        for section, keys in DEFAULTS.items():
+            for key in keys:
+                if f'{_ENV_PREFIX}{section}_{key}'.upper() == name:
+                    return section, key
     return None
 
 
@@ -2166,21 +2204,32 @@ class Config:
         found = _INLINE_COMMENT.search(self.parser.get(section, key) or '')
         return found.group(1) if found else None
 
-    def _comment_hint(self, section, key) -> str:
-        """What an error about a key adds when its value holds an inline comment."""
-        mark = self.inline_comment(section, key)
-        return (f" (the {mark!r} and what follows are part of the value: stalkeer reads no comment "
-                "after a value; put it on a line of its own)") if mark else ''
+    def _value_hint(self, section, key) -> str:
+        """What an error about a key adds (value_hint) when its value in force,
+        the file's or a STALKEER_* variable's, holds quotes around it or an
+        inline comment; none for a secret key (it would tell of its value)."""
+        origin = self.origin(section, key)
+        if (section, key) in _SECRET_CONFIG_KEYS or origin == 'default':
+            return ''
+        return value_hint(self._source(section, key)[0], in_file=origin == 'file')
 
     def explained(self, message: str) -> str:
-        """An error ``message`` as it is shown: when it is about a key of the
-        file (it starts with ``[section] key``) whose value looks like it holds
-        an inline comment, with the hint that the comment is part of the value.
-        Said here, where every error is shown (main(), `config --check`), so
-        that each key has it whatever getter or section check refused it: per
-        getter, [logging] level, [notify] on and [quality] preference had none."""
+        """An error ``message`` as it is shown: when it is about a setting (it
+        starts with ``[section] key``, ``STALKEER_… (environment)``, ``--db`` or
+        ``DATABASE_URL``) whose value holds quotes around it or looks like it
+        holds an inline comment, with value_hint's hint. Said here, where
+        every error is shown (main(), `config --check`), so that each key has
+        it whatever getter or section check refused it: per getter, [logging]
+        level, [notify] on and [quality] preference had none; a STALKEER_*
+        variable and --db had none at all."""
         found = error_key(message)
-        hint = self._comment_hint(*found) if found else ''
+        source = self.database_url_source
+        if found:
+            hint = self._value_hint(*found)
+        elif source in ('--db', 'DATABASE_URL') and message.startswith((f'{source}:', f'{source} ')):
+            hint = value_hint(self.database_url)
+        else:
+            hint = ''
         return message + hint if hint and hint not in message else message
 
     def inline_comment_notes(self, but=()) -> list[str]:
@@ -5400,7 +5449,7 @@ class PlaylistFetcher:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
         # The space rule of the URL keys: a space in --url was sent as %20 and came
         # back as HTTP 404 (trial-18a F7; 'URL ; comment' pasted from an ini file).
-        error = http_url_error(where, url, space_problem(url))
+        error = http_url_error(where, url, space_problem(url), argument=where == '--url')
         if error:
             raise ConfigError(error)
         register_url_secrets(url)
@@ -12531,7 +12580,7 @@ def cmd_config(app: App) -> int:
 def cmd_download(app: App) -> int:
     """One ad-hoc tracked download."""
     args = app.args
-    error = http_url_error('download URL', args.url, space_problem(args.url))   # as the URL keys
+    error = http_url_error('download URL', args.url, space_problem(args.url), argument=True)   # as the URL keys
     if error:
         raise StalkeerError(error)
     register_url_secrets(args.url)

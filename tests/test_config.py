@@ -1105,7 +1105,8 @@ def test_a_command_line_url_refuses_a_space_as_the_url_keys_do(setting, cli, tmp
     assert code == 2 and err.splitlines() == [
         f"stalkeer: error: {named or 'download URL'} must be an http:// or https:// URL, got "
         "'http://***:***@127.0.0.1:9/p.m3u ; c' (a space in the URL: no URL holds one, a space in a "
-        "name is written %20)"], err
+        "name is written %20) (the ';' and what follows are part of the value: stalkeer reads no comment "
+        "after a value)"], err
 
 
 @pytest.mark.parametrize('url', ['http://:0', 'http://:0/x', 'https://:99999/', 'http://:x9/', 'http://bob@:0/'])
@@ -1243,3 +1244,51 @@ def test_every_url_setting_refuses_a_bracketed_host_after_a_colon(setting, cli, 
         assert named in said[0], (setting, said)
     assert code == (0 if setting == 'playlist line' else 2), (setting, text)
     assert 'Secret7' not in text and 'Traceback' not in text, (setting, text)
+
+
+# -- one hint for a value, whoever gave it -------------------------------------------------
+
+@pytest.mark.parametrize('quotes', ['""', "''", '\u201c\u201d'], ids=['double', 'single', 'typographic'])
+@pytest.mark.parametrize('setting', [name for name in URL_SETTINGS if name != 'playlist line'])
+def test_every_url_setting_hints_at_the_quotes_around_its_value(setting, quotes, cli, tmp_path, monkeypatch):
+    """`m3u-download --url '"http://…"'` (a URL pasted from docs with its
+    quotes) got no hint, nor did a STALKEER_* variable or --db (a docker
+    --env-file keeps quotes): value_hint is the one hint for a value, whether
+    a key of the file, a variable, an option or an argument gave it. The URL
+    is shown with its quotes, its account masked."""
+    scheme, run, named = URL_SETTINGS[setting]
+    url = f'{quotes[0]}{scheme}://Secret7User:Secret7Pass@127.0.0.1:9/x{quotes[1]}'
+    code, out, err = run(cli, tmp_path, url, monkeypatch)
+    said = [line for line in err.splitlines() if line.startswith('stalkeer: error: ')
+            and line.endswith('(the quotes are part of the value: stalkeer takes a value as written; '
+                              'give it without them)')]
+    assert code == 2 and said and (named or 'download URL') in said[0], (setting, err)
+    assert 'Secret7' not in out + err, (setting, out + err)
+
+
+@pytest.mark.parametrize('mark', [';', '#'])
+@pytest.mark.parametrize('setting', [name for name in URL_SETTINGS if name != 'playlist line'])
+def test_every_url_setting_hints_at_a_comment_after_its_value(setting, mark, cli, tmp_path, monkeypatch):
+    """The inline-comment hint was the file's only: `--url 'http://h/p.m3u ;
+    mine'`, `download`, a STALKEER_* variable and --db got "a space in the URL"
+    alone. The file's hint adds where a comment goes (a line of its own)."""
+    scheme, run, named = URL_SETTINGS[setting]
+    code, out, err = run(cli, tmp_path, f'{scheme}://Secret7User:Secret7Pass@127.0.0.1:9/x {mark} mine',
+                         monkeypatch)
+    hint = f'(the {mark!r} and what follows are part of the value: stalkeer reads no comment after a value'
+    said = [line for line in err.splitlines() if line.startswith('stalkeer: error: ') and hint in line]
+    in_file = (named or '').startswith('[')
+    named = '[notify] apprise_urls: URL 3 of 4' if setting == 'apprise_urls' else named or 'download URL'
+    assert code == 2 and said and named in said[0], (setting, err)
+    assert said[0].endswith(hint + ('; put it on a line of its own)' if in_file else ')')), (setting, said)
+    assert 'Secret7' not in out + err, (setting, out + err)
+
+
+@pytest.mark.parametrize('value, hint', [
+    ('"http://h/x"', 'quotes'), ("'http://h/x'", 'quotes'), ('\u201chttp://h/x\u201d', 'quotes'),
+    ('\u00abhttp://h/x\u00bb', 'quotes'), ('"http://h/x', 'quotes'), ('http://h/x ; mine', "';'"),
+    ('http://h/x # mine', "'#'"), ('; mine', "';'"), ('http://h/x#frag', None), ('http://h/x;y', None),
+    ("http://h/it's", None), ('', None), (None, None)])
+def test_value_hint_names_quotes_and_comments_only(value, hint):
+    said = stalkeer.value_hint(value)
+    assert (hint in said) if hint else said == '', said
