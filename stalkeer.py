@@ -6235,7 +6235,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     if problem:        # it would fail every download, and resume, later
                         if held_no:    # two in a row: the first was a stray line
                             _stray_line(stats, held_no, p_line)
-                        held_no, held_problem = line_no, problem
+                        held_no, held_problem = line_no, _link_problem(line, line_no, problem)
                     else:
                         if held_no:
                             _stray_line(stats, held_no, p_line)
@@ -6244,7 +6244,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                         yield Entry(p_line, p_dur, p_attrs, p_title, line)
                         p_line = 0
                 else:          # a line neither directive nor URL is no orphan URL (trial-17a F5)
-                    stats.add_malformed(line_no, 'URL without EXTINF' if '://' in line or line[0] == '/'
+                    stats.add_malformed(line_no, 'URL without EXTINF' if _looks_like_url(line)
                                         else 'not an M3U line (no EXTINF, not a URL)')
             raw = readline(max_line + 1)
             if raw:
@@ -6266,6 +6266,25 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
         stats.bytes_read = nbytes
     if on_progress is not None:
         on_progress(nbytes)
+
+
+def _looks_like_url(line: str) -> bool:
+    """Whether a playlist line that is no directive is written as a URL
+    (``scheme://…``, a path from '/', ``javascript:…``), so that a malformed
+    reason may call it one: ``some text`` pasted under an #EXTINF is no URL."""
+    return '://' in line or line[0] == '/' or \
+        line.partition(':')[0].lower() in _SCHEMES_WITHOUT_SLASHES
+
+
+def _link_problem(line: str, line_no: int, problem: str) -> str:
+    """The malformed reason of an #EXTINF whose next line (``line``, number
+    ``line_no``) is its link that cannot be requested (url_problem's
+    ``problem``): that problem when the line is written as a URL, else that the
+    EXTINF has none. "URL is not http/https" of a stray line of text told of a
+    URL nobody wrote. Never the line's text (it may hold the account)."""
+    if _looks_like_url(line):
+        return problem
+    return f'EXTINF without URL (line {line_no} after it is not a URL)'
 
 
 def _stray_line(stats: ParseStats, line_no: int, extinf_line: int) -> None:
