@@ -1470,7 +1470,8 @@ def _head_problem(url: str) -> str:
     except ValueError as exc:
         return split_problem(exc, url)
     http = parts.scheme.lower() in ('http', 'https')
-    if http and _ipv6_address(parts.netloc.rpartition('@')[2]):
+    host = parts.netloc.rpartition('@')[2]
+    if http and host.count(':') > 1 and _ipv6_address(host):
         # http://::1/x was 'without a host', http://fe80::1/x 'the port is not a number'.
         return 'an IPv6 host is written in [ ], as in http://[::1]:8080/'
     # The host before the port: in http://:0 the port is not what is missing
