@@ -1487,7 +1487,21 @@ def _head_problem(url: str) -> str:
         return problem
     if not http:
         return 'URL is not http/https' + _shown_scheme(url, parts.scheme)
-    return _bracket_problem(parts.netloc) or _host_name_problem(parts.netloc)
+    return _bracket_problem(parts.netloc) or _backslash_problem(parts.netloc) or \
+        _host_name_problem(parts.netloc)
+
+
+def _backslash_problem(netloc: str) -> str:
+    """Why a '\\' in an http(s) URL's netloc is wrong, or '': urllib3 ends the
+    netloc there (the WHATWG rule: ``http://h\\x`` is host h, path /\\x),
+    urlsplit does not. A database URL is split by urlsplit alone: its
+    password may hold one."""
+    userinfo, _, hostport = netloc.rpartition('@')
+    if '\\' in userinfo:
+        return "a '\\' in the user or password: write it as %5C"
+    if '\\' in hostport:
+        return "a '\\' before the path: a URL's path starts at '/'"
+    return ''
 
 
 def _netloc_text(url: str) -> str:
@@ -1501,23 +1515,18 @@ _UNBALANCED_BRACKETS = 'unparsable URL: unbalanced [ ] around the host'
 
 
 def _bracket_problem(netloc: str) -> str:
-    """Why the '[' ']' or '\\' in a URL's netloc make it a URL that requests
+    """Why the '[' ']' in a URL's netloc make it a URL that requests
     (urllib3.util.parse_url) cannot read or reads otherwise than urllib.parse,
     or ''. urlsplit takes ``http://bob:[::1]/x`` (an '@' forgotten, or a
     bracketed host after a ':') with host ::1; urllib3 refuses it, and the run
-    failed with "redirected to an invalid address". The reason never quotes the
-    netloc (it may hold the account)."""
+    failed with "redirected to an invalid address"; [database] url connected to
+    ::1 as nobody. The reason never quotes the netloc (it may hold the account)."""
     userinfo, _, hostport = netloc.rpartition('@')
-    # urllib3 ends the netloc at a '\\' (the WHATWG rule), urlsplit does not.
-    if '\\' in userinfo:
-        return "a '\\' in the user or password: write it as %5C"
-    if '\\' in hostport:
-        return "a '\\' before the path: a URL's path starts at '/'"
     if '[' in userinfo or ']' in userinfo:
         return "a '[' or ']' in the user or password: write them as %5B and %5D"
     if not hostport.startswith('['):
         if '[' in hostport or ']' in hostport:
-            return ("'[' and ']' go around a whole IPv6 host only, as in http://[::1]:8080/ "
+            return ("'[' and ']' go around a whole IPv6 host only, as in [::1]:8080 "
                     "(an '@' forgotten before it?)")
         return ''
     address, close, after = hostport[1:].partition(']')

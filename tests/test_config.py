@@ -1238,7 +1238,7 @@ def test_every_url_setting_refuses_a_bracketed_host_after_a_colon(setting, cli, 
     code, out, err = run(cli, tmp_path, f'{scheme}://Secret7User:[::1]/x', monkeypatch)
     text = out + err
     said = [line for line in text.splitlines()
-            if "'[' and ']' go around a whole IPv6 host only, as in http://[::1]:8080/" in line]
+            if "'[' and ']' go around a whole IPv6 host only, as in [::1]:8080 (an '@' forgotten before it?)" in line]
     assert said, (setting, text)
     if named:
         assert named in said[0], (setting, said)
@@ -1292,3 +1292,17 @@ def test_every_url_setting_hints_at_a_comment_after_its_value(setting, mark, cli
 def test_value_hint_names_quotes_and_comments_only(value, hint):
     said = stalkeer.value_hint(value)
     assert (hint in said) if hint else said == '', said
+
+
+def test_a_database_url_is_held_to_the_bracket_rule_only(tmp_path):
+    """[database] url is split by urlsplit alone, its host may be a socket
+    folder: of the http(s) host rules only the brackets apply (a '\\' in
+    its password is the driver's business); `postgresql://bob:[::1]/db` was
+    host ::1 with no user."""
+    spec = stalkeer.parse_database_url('postgresql://u:pa\\ss@%2Fvar%2Frun%2Fpg/db', str(tmp_path))
+    assert spec['password'] == 'pa\\ss'
+    for url, says in [('postgresql://Secret7User:[::1]/db', "'[' and ']' go around a whole IPv6 host only"),
+                      ('postgresql://u:Secret7[Pass@h/db', "a '[' or ']' in the user or password")]:
+        with pytest.raises(stalkeer.ConfigError) as caught:
+            stalkeer.parse_database_url(url, str(tmp_path))
+        assert says in str(caught.value) and 'Secret7' not in str(caught.value)
