@@ -3315,13 +3315,13 @@ def _open_import_lock(path: str) -> int:
             st = os.lstat(path)
         except OSError:
             st = None
-        what = (_describe_mode(st) if st is not None and not stat.S_ISREG(st.st_mode)
-                else exc.strerror)
-        raise DatabaseError(_import_lock_message(path, what)) from None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise DatabaseError(_import_lock_message(path, st=st)) from None
+        raise DatabaseError(_import_lock_message(path, strerror=exc.strerror)) from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):        # a named pipe or device opens fine
         os.close(fd)
-        raise DatabaseError(_import_lock_message(path, _describe_mode(st)))
+        raise DatabaseError(_import_lock_message(path, st=st))
     return fd
 
 
@@ -3339,11 +3339,13 @@ def _lock_is_at_path(path: str, fd: int) -> bool:
     return (at_path.st_dev, at_path.st_ino) == (held.st_dev, held.st_ino)
 
 
-def _import_lock_message(path: str, what: str) -> str:
-    return (f'cannot use the import lock {path}: it is {what}, not a file stalkeer created; '
-            'remove it (the next import creates the file again)'
-            if what.startswith(('a ', 'not ')) else
-            f'cannot use the import lock {path} ({what}); remove what is there if it is not '
+def _import_lock_message(path: str, *, st: os.stat_result | None = None, strerror: str = '') -> str:
+    """Why the import lock at ``path`` cannot be used: ``st`` (lstat) of what
+    stands there when it is no regular file, else the open's ``strerror``."""
+    if st is not None:
+        return (f'cannot use the import lock {path}: it is {_describe_mode(st)}, not a file stalkeer '
+                'created; remove it (the next import creates the file again)')
+    return (f'cannot use the import lock {path} ({strerror}); remove what is there if it is not '
             'a file stalkeer created')
 
 
@@ -3467,7 +3469,7 @@ def import_lock_problem(db) -> str | None:
         return None
     if stat.S_ISREG(st.st_mode):
         return None
-    return f'imports cannot run: {_import_lock_message(path, _describe_mode(st))}'
+    return f'imports cannot run: {_import_lock_message(path, st=st)}'
 
 
 def _schema_gaps(db, models) -> list[tuple]:
@@ -4104,25 +4106,104 @@ def _cut_connection(response) -> None:
 
 
 # thread ident -> the urllib3 connection its request is on (_stoppable_session):
-# what the run's stop shuts down while a request waits for the answer's headers.
+# what the run's stop shuts down while a request connects or waits for the
+# answer's headers.
 _REQUESTS_IN_FLIGHT: dict = {}
+# thread ident -> the socket its request is connecting (before urllib3's
+# connection holds it as .sock): the stop shuts it down too.
+_CONNECTS_IN_FLIGHT: dict = {}
+
+
+def _connect_noted(address, timeout, source_address, socket_options):
+    """urllib3.util.connection.create_connection (its getaddrinfo loop, in
+    urllib3 1.26 and 2), except that each socket is noted in
+    _CONNECTS_IN_FLIGHT before its connect(): a host that drops the SYNs (a
+    panel behind a firewall, a full accept queue) kept a stopped worker for
+    connect_timeout (10 s). shutdown() from another thread ends a connect() in
+    progress at once on Linux (it returns ECONNRESET)."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import connection as u3
+    default_timeout = getattr(u3, '_DEFAULT_TIMEOUT', socket._GLOBAL_DEFAULT_TIMEOUT)     # urllib3 1.26
+    host, port = address
+    if host.startswith('['):
+        host = host.strip('[]')
+    try:
+        host.encode('idna')
+    except UnicodeError:
+        raise LocationParseError(f"'{host}', label empty or too long") from None
+    ident, err = threading.get_ident(), None
+    for af, socktype, proto, _canonname, sa in socket.getaddrinfo(host, port, u3.allowed_gai_family(),
+                                                                  socket.SOCK_STREAM):
+        sock = None
+        try:
+            sock = socket.socket(af, socktype, proto)
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            if timeout is not default_timeout:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            _CONNECTS_IN_FLIGHT[ident] = sock
+            sock.connect(sa)
+            return sock
+        except OSError as exc:
+            err = exc
+            if sock is not None:
+                sock.close()
+        finally:
+            _CONNECTS_IN_FLIGHT.pop(ident, None)
+    if err is not None:
+        raise err
+    raise OSError('getaddrinfo returns an empty list')
 
 
 @functools.cache
 def _stoppable_adapter() -> type:
     """requests' HTTPAdapter whose pools note the connection each thread's
-    request takes, so that the run's stop can shut it down: a server that
-    accepts and then says nothing kept a stopped worker until read_timeout
-    (60 s), as a body read did before it was cut. Built on first use
+    request takes, and the socket it connects, so that the run's stop can shut
+    it down: a server that accepts and then says nothing kept a stopped worker
+    until read_timeout (60 s), as a body read did before it was cut, and one
+    that never completes the connect until connect_timeout. The pools of an
+    http(s) proxy (HTTP_PROXY, HTTPS_PROXY) are the same; a SOCKS proxy's keep
+    urllib3's own (its connect goes through PySocks). Built on first use
     (requests is imported lazily)."""
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    try:
+        from urllib3.exceptions import NameResolutionError
+    except ImportError:                     # urllib3 1.26: a NewConnectionError
+        NameResolutionError = None
+
+    def connecting(base):
+        class Connection(base):
+            def _new_conn(self):
+                # urllib3's HTTPConnection._new_conn, connecting through _connect_noted.
+                try:
+                    sock = _connect_noted((self._dns_host, self.port), self.timeout, self.source_address,
+                                          self.socket_options)
+                except socket.gaierror as exc:
+                    if NameResolutionError is None:
+                        raise NewConnectionError(self, f'Failed to establish a new connection: {exc}') from exc
+                    raise NameResolutionError(self.host, self, exc) from exc
+                except socket.timeout as exc:
+                    raise ConnectTimeoutError(self, f'Connection to {self.host} timed out. '
+                                                    f'(connect timeout={self.timeout})') from exc
+                except OSError as exc:
+                    raise NewConnectionError(self, f'Failed to establish a new connection: {exc}') from exc
+                sys.audit('http.client.connect', self, self.host, self.port)
+                return sock
+        Connection.__name__ = Connection.__qualname__ = base.__name__      # as urllib3's reprs name it
+        return Connection
 
     def noting(base):
         class Pool(base):
+            ConnectionCls = connecting(base.ConnectionCls)
+
             def _get_conn(self, timeout=None):
                 conn = super()._get_conn(timeout)
                 _REQUESTS_IN_FLIGHT[threading.get_ident()] = conn
                 return conn
+        Pool.__name__ = Pool.__qualname__ = base.__name__
         return Pool
     pools = {'http': noting(HTTPConnectionPool), 'https': noting(HTTPSConnectionPool)}
 
@@ -4130,6 +4211,12 @@ def _stoppable_adapter() -> type:
         def init_poolmanager(self, *args, **kwargs):
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+            if not proxy.lower().startswith('socks'):
+                manager.pool_classes_by_scheme = pools
+            return manager
     return Adapter
 
 
@@ -4142,12 +4229,13 @@ def _stoppable_session() -> requests.Session:
 
 
 def _cut_request(ident: int) -> None:
-    """Shut down the socket the request of thread ``ident`` waits on (from
-    another thread): its wait for the headers ends at once."""
-    sock = getattr(_REQUESTS_IN_FLIGHT.get(ident), 'sock', None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    """Shut down the socket the request of thread ``ident`` connects or waits
+    on (from another thread): its connect or its wait for the headers ends at
+    once."""
+    for sock in (_CONNECTS_IN_FLIGHT.get(ident), getattr(_REQUESTS_IN_FLIGHT.get(ident), 'sock', None)):
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 @contextlib.contextmanager
@@ -5912,8 +6000,7 @@ def not_text(head: bytes) -> str | None:
         mark, name, codec = bom
         rest = head[len(mark):]
         if codec == 'utf-8':
-            why = _not_text_bytes(rest)
-            return why and why.replace(':', ' after a UTF-8 byte order mark:', 1)
+            return _not_text_bytes(rest, after=' after a UTF-8 byte order mark')
         unit = 2 if name == 'UTF-16' else 4
         text = rest[:len(rest) - len(rest) % unit].decode(codec, 'replace')
         # Controls, and what random bytes decode to: surrogates, private use,
@@ -5929,14 +6016,16 @@ def not_text(head: bytes) -> str | None:
     return _not_text_bytes(head)
 
 
-def _not_text_bytes(head: bytes) -> str | None:
-    """not_text() of bytes that start with no byte order mark."""
+def _not_text_bytes(head: bytes, after: str = '') -> str | None:
+    """not_text() of bytes that start with no byte order mark; ``after`` says
+    what came before them (' after a UTF-8 byte order mark'), put in each
+    reason where it reads right."""
     if not head:
         return None
     for magic, name in _PACKED_MAGIC:
         if head.startswith(magic):
-            return f'{name}-compressed data: unpack it first' if name != 'zip' else \
-                'a zip archive: unpack it first'
+            return f'{name}-compressed data{after}: unpack it first' if name != 'zip' else \
+                f'a zip archive{after}: unpack it first'
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls <= len(head) * _CONTROL_SHARE:
         return None
@@ -5946,13 +6035,13 @@ def _not_text_bytes(head: bytes) -> str | None:
     if quarter:
         columns = sorted(head[i::4][:quarter].count(0) for i in range(4))
         if columns[1] > quarter * 0.9 and columns[0] < quarter * 0.1:
-            return 'UTF-32 without a byte order mark: save it as UTF-8'
+            return f'UTF-32{after or " without a byte order mark"}: save it as UTF-8'
     # ASCII written as UTF-16 without its BOM: a NUL every other byte.
     nuls = sorted((head[0::2].count(0), head[1::2].count(0)))
     half = len(head) // 2
     if half and nuls[1] > half * 0.9 and nuls[0] < half * 0.1:
-        return 'UTF-16 without a byte order mark: save it as UTF-8'
-    return (f'binary data: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
+        return f'UTF-16{after or " without a byte order mark"}: save it as UTF-8'
+    return (f'binary data{after}: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
             'are control characters')
 
 
@@ -6093,6 +6182,14 @@ class PlaylistFile(io.RawIOBase):
         if self._file is not None and not self.closed:
             self._file.close()
         super().close()
+
+    def head(self) -> bytes:
+        """The first _SNIFF_BYTES of the file opened (as read_head, without
+        moving the reader): what `process` judges it by."""
+        try:
+            return os.pread(self._file.fileno(), _SNIFF_BYTES, 0)
+        except OSError as exc:
+            raise PlaylistError(f'cannot read playlist {self.path}: {exc.strerror}') from None
 
     def sha256(self) -> str:
         """SHA-256 of the whole file, hex, read in BUFFER blocks before the
@@ -12962,6 +13059,19 @@ def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
     return EXIT_OK
 
 
+def _refuse_playlist_head(app: App, path: str, head: bytes) -> None:
+    """PlaylistError, before anything is stored, when the playlist's first
+    bytes ``head`` settle that it holds no entry (playlist_refusal, whole=False)."""
+    refusal = playlist_refusal(head, path, whole=False)
+    if refusal is None:
+        return
+    kind, why, stats = refusal
+    if kind == 'not text':
+        raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
+    app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
+    raise PlaylistError(f'no playlist entries in {path}: {why}; nothing in the database was changed')
+
+
 def cmd_process(app: App) -> int:
     """Read the playlist, or the Xtream panel's catalogue, into processed_lines."""
     args = app.args
@@ -12994,18 +13104,12 @@ def cmd_process(app: App) -> int:
     if not os.path.isfile(path):
         raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
-    head = read_head(path)
     # A small file without any #EXTINF, whose whole is in hand and can hold no
     # entry (empty, a BOM, only #EXTM3U), is refused before the database is
     # opened, or even created. (One with an #EXTINF is left to the read: the
     # skip of an unchanged playlist parses no line.)
-    refusal = playlist_refusal(head, path, whole=False)
-    if refusal is not None:
-        kind, why, stats = refusal
-        if kind == 'not text':
-            raise PlaylistError(f'{path} is not a text playlist ({why}); nothing in the database was changed')
-        app.run_counts = {'entries': 0, 'new': 0, 'updated': 0, 'malformed': stats.malformed}
-        raise PlaylistError(f'no playlist entries in {path}: {why}; nothing in the database was changed')
+    head = read_head(path)
+    _refuse_playlist_head(app, path, head)
     if args.dry_run:
         can_read_db = _readable_db(app)
     else:
@@ -13017,6 +13121,13 @@ def cmd_process(app: App) -> int:
     # also by --dry-run, which counts what the import would do).
     with PlaylistFile(path) as playlist:
         started = time.monotonic()
+        # The file opened is judged, not only the one whose head was read before
+        # the lock: one replaced by rename in between (m3u-download, mv) was
+        # parsed when binary, and its refusal described the old file.
+        opened = playlist.head()
+        if opened != head:
+            head = opened
+            _refuse_playlist_head(app, path, head)
         digest = playlist.sha256()
         if not args.dry_run:
             pointer = ImportPointer('m3u', digest, filter_key(line_filter))
@@ -14452,14 +14563,21 @@ class Notifier:
         for url in (self.webhook, self.healthcheck):
             if url:
                 register_secret_url(url)
+        # Apprise takes many schemes, each read its own way (tgram://, mailto://,
+        # json://…): only what is certainly wrong (apprise_url_problem). Named by
+        # its place: the URL is a secret. One line per problem, naming every URL
+        # that has it: a comment after the value (`; my bot`) is one mistake, and
+        # gave one "no scheme://" line per word.
+        numbers_by_problem: dict[str, list[int]] = {}
         for number, url in enumerate(self.apprise_urls, 1):
-            # Apprise takes many schemes, each read its own way (tgram://, mailto://,
-            # json://…): only what is certainly wrong (apprise_url_problem). Named by
-            # its place: the URL is a secret.
             problem = apprise_url_problem(url)
             if problem:
-                problems.append(f'{cfg.where("notify", "apprise_urls")}: URL {number} of '
-                                f'{len(self.apprise_urls)}: {problem}')
+                numbers_by_problem.setdefault(problem, []).append(number)
+        for problem, numbers in numbers_by_problem.items():
+            which = (f'URL {numbers[0]}' if len(numbers) == 1 else
+                     f'URLs {", ".join(map(str, numbers[:-1]))} and {numbers[-1]}')
+            problems.append(f'{cfg.where("notify", "apprise_urls")}: {which} of {len(self.apprise_urls)}: '
+                            f'{problem}')
         raise_config_errors(problems)
         self._session = session
         self.timeout = 10

@@ -982,16 +982,21 @@ def test_an_apprise_url_that_is_certainly_wrong_is_refused_by_its_place(urls, sa
 
 @pytest.mark.parametrize('urls, says', [
     ('tgram://123456789:Secret7Tok/987654 ; my Secret7bot',
-     'URL 2 of 4: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'),
+     'URLs 2, 3 and 4 of 4: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'),
+    ('tgram://1:Secret7Tok/2 # my Secret7bot, json://h/Secret7x',
+     'URLs 2, 3 and 4 of 5: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'),
     ('Secret7Word', 'URL 1 of 1: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'),
     ('tgram://1:Secret7Tok/2 json://', 'URL 2 of 2: nothing after its scheme://'),
     ('://Secret7Host/x', 'URL 1 of 1: no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)')])
 def test_an_apprise_entry_that_is_no_url_is_refused_by_its_place(urls, says, cli, tmp_path):
     """A word without scheme:// is no Apprise URL: a `; comment` after a URL
-    became three more "URLs", `config --check` said ok (trial-18c N4)."""
+    became three more "URLs", `config --check` said ok (trial-18c N4). One
+    mistake is one error line naming every URL it made (a comment of three
+    words gave three)."""
     path = write_ini(tmp_path / 'c.ini', f'[notify]\napprise_urls = {urls}\n')
     code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
     assert code == 2 and f'stalkeer: error: [notify] apprise_urls: {says}' in ' '.join(err.splitlines()), err
+    assert [line.startswith('stalkeer: error:') for line in err.splitlines()].count(True) == 1, err
     assert 'Secret7' not in out + err
 
 

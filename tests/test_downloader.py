@@ -504,29 +504,59 @@ def _stopped_within(stop, thread, outcome, seconds=0.6):
     assert isinstance(outcome[0], stalkeer.Interrupted) and outcome[0].exit_code == 130, outcome
 
 
-@pytest.mark.parametrize('wait', ['headers', 'body', 'backoff'])
+def _listener_dropping_syns():
+    """A listening socket on 127.0.0.1 whose accept queue is full (listen(0),
+    one connection never accepted), so that the kernel drops every further SYN:
+    a connect() to it waits for its timeout, as to a firewalled panel. The
+    listener and the socket filling the queue, to close after."""
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(0)
+    held = []
+    while True:
+        probe = socket.socket()
+        probe.settimeout(0.3)
+        try:
+            probe.connect(listener.getsockname())
+        except OSError:
+            probe.close()
+            return listener, held
+        held.append(probe)
+        assert len(held) < 8, 'the accept queue does not fill up'
+
+
+@pytest.mark.parametrize('wait', ['connect', 'headers', 'body', 'backoff', 'proxy'])
 def test_every_wait_of_a_worker_download_ends_at_the_runs_stop(wait, server, make_downloader,
-                                                               tmp_path, db, stop):
-    """A worker thread hears no signal: a server silent before its headers or
-    in the body (read_timeout 30 s) and a 30 s backoff each kept a stopped
-    parallel run waiting. Each ends at the stop now; the download is paused
-    with what the .part holds, for the next run."""
+                                                               tmp_path, db, stop, monkeypatch):
+    """A worker thread hears no signal: a connect the host never completes
+    (connect_timeout 30 s), a server (or an HTTP_PROXY) silent before its
+    headers or in the body (read_timeout 30 s) and a 30 s backoff each kept a
+    stopped parallel run waiting. Each ends at the stop now; the download is
+    paused with what the .part holds, for the next run."""
     data = payload(300_000)
-    silent = None
-    if wait == 'headers':       # accepts (the kernel's backlog) and never answers
+    silent, held = None, []
+    if wait == 'connect':
+        silent, held = _listener_dropping_syns()
+        url = f'http://127.0.0.1:{silent.getsockname()[1]}/movie/u/p/7.mkv'
+    elif wait in ('headers', 'proxy'):       # accepts (the kernel's backlog) and never answers
         silent = socket.socket()
         silent.bind(('127.0.0.1', 0))
         silent.listen(8)
         url = f'http://127.0.0.1:{silent.getsockname()[1]}/movie/u/p/7.mkv'
+        if wait == 'proxy':                  # requests then asks the proxy, through its ProxyManager
+            for name in ('NO_PROXY', 'no_proxy'):
+                monkeypatch.delenv(name, raising=False)
+            monkeypatch.setenv('HTTP_PROXY', url.split('/movie')[0])
+            url = 'http://panel.invalid/movie/u/p/7.mkv'
     else:
         url = server.add('w.mkv', data)
         server.fault('w.mkv', **({'stall_after': 100_000, 'stall_seconds': 30} if wait == 'body'
                                  else {'status': 503, 'retry_after': 30}))
-    downloader = make_downloader(read_timeout=30, backoff_base=30, backoff_max=30)
+    downloader = make_downloader(connect_timeout=30, read_timeout=30, backoff_base=30, backoff_max=30)
     dest = tmp_path / 'W.mkv'
     thread, outcome = _in_thread(lambda: downloader.download(url, str(dest), title='W'))
     try:
-        if wait == 'headers':
+        if wait in ('connect', 'headers', 'proxy'):
             wait_for(lambda: DI.select().where(DI.status == 'downloading').exists(), what='start')
             time.sleep(0.3)
         elif wait == 'body':
@@ -536,8 +566,9 @@ def test_every_wait_of_a_worker_download_ends_at_the_runs_stop(wait, server, mak
             wait_for(lambda: DI.select().where(DI.status == 'retrying').exists(), what='the backoff')
         _stopped_within(stop, thread, outcome)
     finally:
-        if silent is not None:
-            silent.close()
+        for sock in [silent, *held]:
+            if sock is not None:
+                sock.close()
     info = DI.get(DI.destination == str(dest))
     assert (info.status, info.locked_by, info.error_message) == ('paused', None, 'paused by a signal')
     if wait == 'body':

@@ -426,11 +426,20 @@ def _gzip(data):
     # A byte order mark switched the check off: a mark and 40k NULs was read, exit 0.
     (b'\xef\xbb\xbf' + bytes(40_000), 'binary data after a UTF-8 byte order mark: 100% of its first 40,000 bytes'),
     (b'\xef\xbb\xbf' + os.urandom(40_000), 'binary data after a UTF-8 byte order mark: '),
+    # Each reason says where the mark is in its own words (was "UTF-16 without a
+    # byte order mark after a UTF-8 byte order mark").
+    (b'\xef\xbb\xbf' + STK.read_text(encoding='utf-8').encode('utf-16-le'),
+     'UTF-16 after a UTF-8 byte order mark: save it as UTF-8'),
+    (b'\xef\xbb\xbf' + STK.read_text(encoding='utf-8').encode('utf-32-le'),
+     'UTF-32 after a UTF-8 byte order mark: save it as UTF-8'),
+    (b'\xef\xbb\xbf' + _gzip(STK.read_bytes()), 'gzip-compressed data after a UTF-8 byte order mark: unpack it '
+     'first'),
     (b'\xfe\xff' + bytes(40_000), 'binary data after a UTF-16 byte order mark: 100% of its first 20,000 characters'),
     (b'\xff\xfe' + os.urandom(40_000), 'binary data after a UTF-16 byte order mark: '),
     (b'\xff\xfe\x00\x00' + os.urandom(40_000), 'binary data after a UTF-32 byte order mark: '),
 ], ids=['all-bytes', 'random', 'nul', 'header-then-binary', 'gzip', 'utf16-no-bom', 'utf32-no-bom', 'utf8-bom-nul', 'utf8-bom-random',
-        'utf16-bom-nul', 'utf16-bom-random', 'utf32-bom-random'])
+        'utf8-bom-utf16', 'utf8-bom-utf32', 'utf8-bom-gzip', 'utf16-bom-nul', 'utf16-bom-random',
+        'utf32-bom-random'])
 def test_a_binary_file_is_named_as_such_and_changes_nothing(content, why, cli, db_url, tmp_path):
     """trial-17a F5: every line of random bytes was "URL without EXTINF"."""
     process_json(cli, db_url, STK)
@@ -1326,3 +1335,42 @@ def test_status_says_when_the_import_lock_is_unusable(tmp_path, planted, named):
     out = start_stalkeer('--db', db_url, 'status', '--json', cwd=tmp_path).communicate(timeout=60)[0]
     assert json.loads(out)['import_lock_problem'] == said
     assert not (tmp_path / 'nowhere').exists()
+
+
+@pytest.mark.parametrize('content, why', [
+    (bytes(range(256)) * 4000, 'is not a text playlist (binary data: '),
+    (_gzip(STK.read_bytes()), 'is not a text playlist (gzip-compressed data: unpack it first'),
+    (b'\xff\xfe', 'no playlist entries in {bad}: it holds only a UTF-16 byte order mark'),
+    (b'\xef\xbb\xbf\r\n\r\n', 'no playlist entries in {bad}: it holds only blank lines'),
+], ids=['binary', 'gzip', 'utf16-bom', 'bom-blank'])
+@pytest.mark.parametrize('dry_run', [False, True], ids=['import', 'dry-run'])
+def test_a_playlist_replaced_before_the_import_lock_is_judged_as_the_file_read(content, why, dry_run, cli,
+                                                                              db_url, tmp_path, monkeypatch):
+    """`process` judged the playlist's first bytes (read before the database was
+    opened), then read the file it opened after the import lock: a file
+    replaced by rename in between (m3u-download, `mv`) was read but judged and
+    described as the old one, and a binary or gzip file went to the parser.
+    The file opened is the one judged (its own first bytes), before anything
+    is stored."""
+    process_json(cli, db_url, STK)
+    before, imports = table(db_url, tmp_path), imports_row(db_url, tmp_path)
+    bad = tmp_path / 'p.m3u'
+    bad.write_bytes(MOCK.read_bytes())
+    replacement = tmp_path / 'new.m3u'
+    replacement.write_bytes(content)
+
+    def replaced(original):
+        def wrapper(*args, **kwargs):
+            result = original(*args, **kwargs)
+            if replacement.exists():
+                os.replace(replacement, bad)     # what m3u-download does
+            return result
+        return wrapper
+    monkeypatch.setattr(stalkeer.App, 'lock_imports', replaced(stalkeer.App.lock_imports))
+    monkeypatch.setattr(stalkeer, '_readable_db', replaced(stalkeer._readable_db))
+    code, out, err = process(cli, db_url, bad, *(['--dry-run'] if dry_run else []))
+    assert code == 2 and out == '', (out, err)
+    assert err.splitlines() == [err.strip()], err
+    assert err.startswith('stalkeer: error: ' + (why.format(bad=bad) if '{bad}' in why else f'{bad} {why}')), err
+    assert err.rstrip().endswith('nothing in the database was changed'), err
+    assert table(db_url, tmp_path) == before and imports_row(db_url, tmp_path) == imports
