@@ -1283,7 +1283,7 @@ def test_every_url_setting_hints_at_a_comment_after_its_value(setting, mark, cli
     hint = f'(the {mark!r} and what follows are part of the value: stalkeer reads no comment after a value'
     said = [line for line in err.splitlines() if line.startswith('stalkeer: error: ') and hint in line]
     in_file = (named or '').startswith('[')
-    named = '[notify] apprise_urls: URL 3 of 4' if setting == 'apprise_urls' else named or 'download URL'
+    named = '[notify] apprise_urls: URL' if setting == 'apprise_urls' else named or 'download URL'
     assert code == 2 and said and named in said[0], (setting, err)
     assert said[0].endswith(hint + ('; put it on a line of its own)' if in_file else ')')), (setting, said)
     assert 'Secret7' not in out + err, (setting, out + err)
