@@ -250,6 +250,15 @@ _TEST_CRASH_AT = os.environ.get('STALKEER_TEST_CRASH_AT', '')
 # the playlist under its reader) at that exact step and then SIGCONTs it.
 _TEST_STOP_AT = os.environ.get('STALKEER_TEST_STOP_AT', '')
 
+# How Config.discover() found the configuration file: the value `config --json`
+# gives as "found_by", and the words `config` prints for it.
+CONFIG_FOUND_BY = {
+    'option': '--config',
+    'environment': '$STALKEER_CONFIG',
+    'working_directory': 'the current directory',
+    'script_directory': 'beside stalkeer.py',
+}
+
 # How much of one untrusted text (a title, an error, a URL) and of one output or
 # log line is shown: a 400 MB title from a broken app is never written whole.
 DISPLAY_FIELD_MAX = 300
@@ -2064,12 +2073,25 @@ def shown_config_key(key: str) -> str:
     ':', and ``api_key SECRET: x`` as ``api_key SECRET``: past the first word a
     key may be a value, and a key that is no name at all (``TOKEN/x?a = b``)
     is not quoted."""
-    word, _, more = key.strip().partition(' ')
-    if not more and '\t' in word:
-        word, _, more = word.partition('\t')
+    word, more = _key_words(key)
     if not _KEY_NAME.fullmatch(word):   # 'TOKEN/get.php?username' = x: no name, maybe a value
         return '(a key that is not a name, not shown)'
     return word + (' …' if more.strip() else '')
+
+
+def config_key_name(key: str) -> str | None:
+    """shown_config_key() as a value (`config --json`): the key's first word
+    when it is a name, else None."""
+    word, _ = _key_words(key)
+    return word if _KEY_NAME.fullmatch(word) else None
+
+
+def _key_words(key: str) -> tuple[str, str]:
+    """An ini key's first word, and the rest (maybe a value: shown_config_key)."""
+    word, _, more = key.strip().partition(' ')
+    if not more and '\t' in word:
+        word, _, more = word.partition('\t')
+    return word, more
 
 
 def _unparsable_line(path: str, number: int, line: str) -> str:
@@ -2134,7 +2156,10 @@ class Config:
     the file, then DEFAULTS. For the database URL: ``--db``, then
     ``DATABASE_URL``, then ``STALKEER_DATABASE_URL``/the file.
     """
-    found_by: str | None = None     # how discover() found the file, for `config`
+    # How discover() found the file, a CONFIG_FOUND_BY key (`config --json`'s
+    # "found_by"; the text says CONFIG_FOUND_BY's words); None: no file, or a
+    # Config made with a path (as --config names one).
+    found_by: str | None = None
     # The file's mistakes (_read_ini), each one line: a Config made with
     # tolerant=True (`config`, which names them all) holds the rest of the file.
     read_problems: list[str] = []
@@ -2174,14 +2199,14 @@ class Config:
         if explicit:
             if not os.path.isfile(explicit):
                 raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}')
-            return cls(explicit, env, db_url, tolerant)._found('--config')
+            return cls(explicit, env, db_url, tolerant)._found('option')
         if env.get('STALKEER_CONFIG'):
             path = env['STALKEER_CONFIG']
             if not os.path.isfile(path):
                 raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)')
-            return cls(path, env, db_url, tolerant)._found('$STALKEER_CONFIG')
-        for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'the current directory'),
-                               (str(HERE / 'stalkeer.ini'), 'beside stalkeer.py')):
+            return cls(path, env, db_url, tolerant)._found('environment')
+        for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'working_directory'),
+                               (str(HERE / 'stalkeer.ini'), 'script_directory')):
             if os.path.isfile(candidate):
                 return cls(candidate, env, db_url, tolerant)._found(how)
         return cls(None, env, db_url, tolerant)
@@ -2259,10 +2284,15 @@ class Config:
     def origin(self, section, key) -> str:
         """Where the value in force comes from: ``default``, ``file`` or
         ``environment STALKEER_…`` (see database_url_source for the database URL)."""
+        return ' '.join(filter(None, self.origin_parts(section, key)))
+
+    def origin_parts(self, section, key) -> tuple[str, str | None]:
+        """origin() as values: (``default`` | ``file`` | ``environment``, the
+        variable's name or None), as `config --json` gives them."""
         env_name = f'STALKEER_{section}_{key}'.upper()
         if env_name in self.env:
-            return f'environment {env_name}'
-        return 'file' if (section, key) in self.file_options() else 'default'
+            return 'environment', env_name
+        return ('file' if (section, key) in self.file_options() else 'default'), None
 
     def where(self, section, key) -> str:
         """What an error about a key calls it: where its value comes from,
@@ -7590,7 +7620,12 @@ class LineFilter:
 
 @dataclasses.dataclass
 class IngestSummary:
-    playlist: str
+    """What one `process` read and stored; as_dict() is its ``--json``. Every
+    field is a value (a path, a masked URL, a count, an enum, ISO 8601 or
+    null), the same shape whichever ``source`` was read: ``playlist`` is the
+    M3U file (null for a panel), ``panel`` the panel's base URL, credentials
+    masked (null for a playlist). The human text is print_ingest_summary's."""
+    playlist: str | None
     lines_read: int = 0
     entries: int = 0
     new: int = 0
@@ -7613,7 +7648,8 @@ class IngestSummary:
     limited: bool = False
     # The file changed while it was read (PlaylistFile): no line marked gone, not a complete import.
     changed_while_read: bool = False
-    source: str = 'm3u'         # m3u: `playlist` is a file; xtream: it names the panel
+    source: str = 'm3u'         # m3u: `playlist` is the file read; xtream: `panel` is the panel read
+    panel: str | None = None    # XtreamSettings.panel: the base URL, its userinfo masked (redact_url)
     # A re-run of the playlist the last complete import read: 'unchanged', and
     # when that import completed (ISO 8601); None when the file was read. The
     # counts alone could not tell a skip from a real run (trial-17a F4).
@@ -9392,6 +9428,9 @@ XTREAM_API = 'player_api.php'
 XTREAM_WARN_RECORDS = 5          # malformed records warned about one by one, per action
 XTREAM_EXPIRY_WARNING_DAYS = 7   # a run warns when the account expires sooner
 XTREAM_MAX_REDIRECTS = 5
+# The status panel_accounts keeps for an account the panel refused, followed by
+# the reason in parentheses (keep_refusal; account_status_values reads it back).
+REFUSED_STATUS = 'Refused'
 _XTREAM_EXTENSION_RE = _LazyPattern(r'[A-Za-z0-9]{1,5}')
 _XTREAM_LIVE_TYPES = frozenset({'live', 'created_live', 'radio_streams'})
 _INT32_MAX = 2 ** 31 - 1         # processed_lines' INTEGER columns (PostgreSQL: 32 bits)
@@ -9679,6 +9718,12 @@ def _exp_date(value) -> dt.datetime | None | str:
     return clip(xtream_text(raw) or json.dumps(raw), 40)
 
 
+def panel_where(panel: str) -> str:
+    """What the human text calls a panel (``panel``: XtreamSettings.panel, masked):
+    prose for people; ``--json`` gives the masked URL itself (IngestSummary.panel)."""
+    return f'the Xtream panel at {panel}'
+
+
 class XtreamClient:
     """player_api.php of one panel. Each read waits at most ``[xtream] timeout``
     seconds (the connection: at most 10 s of it); connection errors and 5xx are
@@ -9704,7 +9749,7 @@ class XtreamClient:
 
     @property
     def where(self) -> str:
-        return f'the Xtream panel at {self.settings.panel}'
+        return panel_where(self.settings.panel)
 
     def request(self, action: str | None, read: Callable[[JsonStream], object], **params):
         """GET player_api.php with ``action`` (None: the account call); ``read(stream)``
@@ -9971,7 +10016,8 @@ class XtreamIngest(PlaylistIngest):
 
     def run_panel(self) -> IngestSummary:
         client = self.client
-        summary = IngestSummary(playlist=client.where, dry_run=self.dry_run, source='xtream')
+        summary = IngestSummary(playlist=None, panel=client.settings.panel, dry_run=self.dry_run,
+                                source='xtream')
         # The categories first: small, and the name of each record's group.
         vod_groups = client.categories('get_vod_categories')
         series_groups = client.categories('get_series_categories')
@@ -10388,7 +10434,8 @@ class PanelDetails:
         settings = self.client.settings
         ingest = _EpisodeIngest()
         ingest._started = time.monotonic()
-        summary, by_type, seen, batch = IngestSummary(playlist=where), collections.Counter(), set(), []
+        summary, by_type, seen, batch = (IngestSummary(playlist=None, panel=settings.panel, source='xtream'),
+                                         collections.Counter(), set(), [])
         languages = (row.languages or '').split(',') if row.languages else []
         for ep in episodes:
             numbering = f'S{ep.season:02d}E{ep.episode:02d}'
@@ -12566,40 +12613,60 @@ def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | Non
 
 def config_entries(cfg: Config, args) -> list[dict]:
     """Every key stalkeer reads (and any unknown one the file sets) with the
-    value in force, masked, and where it came from."""
+    value in force, masked, and where it came from: ``source`` ``default``,
+    ``file``, ``environment`` or ``option``, ``source_name`` the variable or
+    the option (else None), ``ignored`` (a key stalkeer does not know) and
+    ``did_you_mean`` (the known key it most likely means, else None): values,
+    as `config --json` gives them; config_source_text() says them in words."""
     entries = []
     overrides = {('logging', 'file'): ('--log-file', getattr(args, 'log_file', None))}
     for section, keys in DEFAULTS.items():
         for key in keys:
             value = cfg.get(section, key)
-            source = cfg.origin(section, key)
+            source = cfg.origin_parts(section, key)
             if (section, key) == ('database', 'url'):
-                value, source = cfg.database_url, cfg.database_url_source
-                source = {'--db': 'option --db', 'DATABASE_URL': 'environment DATABASE_URL'}.get(
-                    source, cfg.origin(section, key))
+                value = cfg.database_url
+                source = {'--db': ('option', '--db'), 'DATABASE_URL': ('environment', 'DATABASE_URL')}.get(
+                    cfg.database_url_source, source)
             value = (value or '').strip()
             resolved = _resolved_path(cfg, section, key, value)
             option, option_value = overrides.get((section, key), (None, None))
             if option_value:        # as the option is used: relative to the working directory
-                value, source = option_value, f'option {option}'
+                value, source = option_value, ('option', option)
                 resolved = os.path.abspath(option_value) if option_value != os.path.abspath(
                     option_value) else None
-            entries.append({'section': section, 'key': key, 'source': source,
+            entries.append({'section': section, 'key': key, 'source': source[0], 'source_name': source[1],
                             'value': masked_config_value(section, key, value),
-                            'resolved': resolved})
+                            'resolved': resolved, 'ignored': False, 'did_you_mean': None})
     # A key stalkeer does not know has no known meaning, so no rule could tell
     # whether its value is a secret: a misspelt `apikey = …` or `passwd = …` is
     # most likely one (trial-16a F1). Its value is never shown (JSON: null), only
     # its name and the known key it most likely means.
     for section, key in sorted(cfg.file_options()):
         if key not in DEFAULTS.get(section, {}):
-            # An unknown section's name is user text: shown when it is a plausible name.
+            # An unknown section's name is user text: shown when it is a plausible name
+            # (JSON: null when not; section_text and key_text are the text's words).
             shown = cfg.shown_section(section)
-            entries.append({'section': shown[1:-1] if shown.startswith('[') else shown,
-                            'key': shown_config_key(key),
-                            'source': 'file, unknown key: ignored', 'value': None,
-                            'resolved': None, 'did_you_mean': _closest_key(section, key)})
+            entries.append({'section': section if _plausible_section(section) else None,
+                            'key': config_key_name(key),
+                            'source': 'file', 'source_name': None, 'value': None,
+                            'resolved': None, 'ignored': True, 'did_you_mean': _closest_key(section, key),
+                            'section_text': shown[1:-1] if shown.startswith('[') else shown,
+                            'key_text': shown_config_key(key)})
     return entries
+
+
+# What `config --json` gives of a config_entries() entry: values only.
+CONFIG_JSON_FIELDS = ('section', 'key', 'value', 'source', 'source_name', 'resolved', 'ignored', 'did_you_mean')
+
+
+def config_source_text(entry: dict) -> str:
+    """Where a config_entries() entry came from, as `config` prints it:
+    ``default``, ``file``, ``environment STALKEER_…``, ``option --db``, or
+    ``file, unknown key: ignored``."""
+    if entry['ignored']:
+        return f'{entry["source"]}, unknown key: ignored'
+    return ' '.join(filter(None, (entry['source'], entry['source_name'])))
 
 
 def _no_note(check: Callable) -> None:
@@ -12675,25 +12742,27 @@ def cmd_config(app: App) -> int:
         # A key whose error says it (Config.explained) gets no note besides.
         notes += cfg.inline_comment_notes(but={error_key(p) for p in problems})
     if args.json:
-        app.console.json({'config_file': path, 'found_by': cfg.found_by, 'base_dir': cfg.base_dir,
-                          'values': entries, 'errors': problems if args.check or problems else None,
+        found_by = (cfg.found_by or 'option') if path else None
+        app.console.json({'config_file': path, 'found_by': found_by, 'base_dir': cfg.base_dir,
+                          'values': [{name: entry[name] for name in CONFIG_JSON_FIELDS} for entry in entries],
+                          'errors': problems if args.check or problems else None,
                           'notes': notes})
     else:
-        out(f'config file: {path} (from {cfg.found_by or "--config"})' if path else
+        out(f'config file: {path} (from {CONFIG_FOUND_BY[cfg.found_by or "option"]})' if path else
             f'config file: none, built-in defaults (looked for {looked})')
         out(f'relative paths are resolved against {cfg.base_dir}')
         section = None
         for entry in entries:
-            if entry['section'] != section:
-                section = entry['section']
+            if entry.get('section_text', entry['section']) != section:
+                section = entry.get('section_text', entry['section'])
                 out(section if ' ' in section else f'[{section}]')     # ' ': shown_section's words
-            if entry['value'] is None:      # an unknown key: config_entries
+            if entry['ignored']:            # an unknown key: its value is never shown
                 near = f'; did you mean {entry["did_you_mean"]}?' if entry['did_you_mean'] else ''
-                out(f'  {entry["key"]} (value not shown)  ({entry["source"]}{near})')
+                out(f'  {entry["key_text"]} (value not shown)  ({config_source_text(entry)}{near})')
                 continue
             value = entry['value'].replace('\n', '\n      ')     # multi-line values stay indented
             resolved = f' -> {entry["resolved"]}' if entry.get('resolved') else ''
-            out(f'  {entry["key"]} = {value}{resolved}  ({entry["source"]})')
+            out(f'  {entry["key"]} = {value}{resolved}  ({config_source_text(entry)})')
         for note in notes:
             out(f'note: {note}')
         for problem in problems:
@@ -12917,8 +12986,9 @@ def _readable_db(app: App) -> bool:
 def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     out = lambda text: app.console.out(text, always=True)  # noqa: E731
     prefix = 'dry run, nothing written: ' if summary.dry_run else ''
-    lines = 'records' if summary.playlist.startswith('the Xtream panel') else 'lines'
-    out(f'{prefix}{summary.playlist}: {summary.entries} entries in {summary.lines_read} {lines} '
+    panel = summary.source == 'xtream'
+    read = panel_where(summary.panel) if panel else summary.playlist
+    out(f'{prefix}{read}: {summary.entries} entries in {summary.lines_read} {"records" if panel else "lines"} '
         f'({summary.elapsed_seconds:.1f}s)')
     out(f'  new {summary.new}, updated {summary.updated}, unchanged {summary.unchanged}, '
         f'duplicates {summary.duplicates}, filtered {summary.filtered}, malformed {summary.malformed}')
@@ -12992,7 +13062,7 @@ def keep_refusal(settings: XtreamSettings, exc: PanelRefused) -> None:
     """A refused account is what `status` and /metrics say from now on, not the
     last Active answer (the database is open)."""
     store_panel_account(settings.panel, PanelAccountInfo(
-        f'Refused ({exc.reason})', None, None, None, None), refused=True)
+        f'{REFUSED_STATUS} ({exc.reason})', None, None, None, None), refused=True)
 
 
 def announce_account(app: App, client: XtreamClient, account: PanelAccountInfo) -> None:
@@ -14070,24 +14140,42 @@ def status_query(status: str | None = None, active: bool = False, failed: bool =
 
 
 def status_report(status: str | None = None, active: bool = False, failed: bool = False,
-                  limit: int | None = None) -> dict:
-    """``{"summary": {status: count}, "downloads": [...], "imports": [...]}``:
-    what ``status --json`` prints and ``serve`` answers on /api/downloads (URLs
-    redacted); ``imports``: import_report(); ``import_lock_problem``: import_lock_problem()."""
+                  limit: int | None = None, panel: str | None = None) -> dict:
+    """``{"summary": {status: count}, "downloads": [...], "imports": [...],
+    "import_lock_problem", "account"}``: what ``status --json`` prints and
+    ``serve`` answers on /api/downloads (URLs redacted); ``imports``:
+    import_report(); ``import_lock_problem``: import_lock_problem();
+    ``account``: account_report() of ``panel`` (panel_name()), null without
+    one: the same keys whether the catalogue is a playlist's or a panel's."""
     query = status_query(status, active, failed).limit(limit or STATUS_DEFAULT_LIMIT)
     return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query],
-            'imports': import_report(), 'import_lock_problem': import_lock_problem(db_proxy.obj)}
+            'imports': import_report(), 'import_lock_problem': import_lock_problem(db_proxy.obj),
+            'account': account_report(panel)}
+
+
+def account_status_values(stored: str | None) -> tuple[str | None, str | None]:
+    """A panel_accounts status as values: (the panel's user_info.status, or
+    ``Refused``; why it was refused, ``auth_0``, ``http_401``, ``http_403``,
+    else None). keep_refusal() stores a refusal as ``Refused (auth 0)``, the
+    words `status` prints."""
+    prefix = f'{REFUSED_STATUS} ('
+    if stored and stored.startswith(prefix) and stored.endswith(')'):
+        return REFUSED_STATUS, stored[len(prefix):-1].strip().lower().replace(' ', '_')
+    return stored, None
 
 
 def account_report(panel: str | None) -> dict | None:
     """The "account" of ``status --json`` and /api/downloads (None: no panel, or
-    its account never read)."""
+    its account never read). ``status``: the panel's word, or ``Refused`` with
+    ``refused_reason`` (account_status_values)."""
     account = PanelAccount.get_or_none(PanelAccount.panel == panel) if panel else None
     if account is None:
         return None
-    return {'panel': account.panel, 'status': account.status, 'exp_date': _iso(account.exp_date),
-            'is_trial': account.is_trial, 'active_cons': account.active_cons,
-            'max_connections': account.max_connections, 'checked_at': _iso(account.checked_at)}
+    status, refused_reason = account_status_values(account.status)
+    return {'panel': account.panel, 'status': status, 'refused_reason': refused_reason,
+            'exp_date': _iso(account.exp_date), 'is_trial': account.is_trial,
+            'active_cons': account.active_cons, 'max_connections': account.max_connections,
+            'checked_at': _iso(account.checked_at)}
 
 
 def import_report() -> list[dict]:
@@ -14166,10 +14254,8 @@ def cmd_status(app: App) -> int:
     panel = panel_name(app.cfg)
     account = PanelAccount.get_or_none(PanelAccount.panel == panel) if panel else None
     if args.json:
-        report = status_report(args.status, args.active, args.failed, args.limit or STATUS_DEFAULT_LIMIT)
-        if account is not None:
-            report['account'] = account_report(panel)
-        app.console.json(report)
+        app.console.json(status_report(args.status, args.active, args.failed,
+                                       args.limit or STATUS_DEFAULT_LIMIT, panel))
         return EXIT_OK
     counts = status_counts()
     out = lambda text: app.console.out(text, always=True)  # noqa: E731
@@ -15164,10 +15250,8 @@ def _define_status_handler() -> None:
             self._send(200, _json_bytes(data), 'application/json')
 
         def _api_downloads(self, params):
-            report = status_report(**downloads_params(params))
-            account = account_report(self.server.panel)
-            if account is not None:         # exactly status --json
-                report['account'] = account
+            # Exactly status --json, the account included.
+            report = status_report(**downloads_params(params), panel=self.server.panel)
             self._send(200, _json_bytes(report), 'application/json')
 
         def _api_lines(self, params):

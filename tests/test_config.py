@@ -243,18 +243,22 @@ def test_config_names_the_file_in_force_and_each_source(cli, tmp_path, monkeypat
                                               '[downlaods]\nmax_parallel = 9\n')
     monkeypatch.setenv('STALKEER_DOWNLOADS_READ_TIMEOUT', '120')
     values, data = config_json(cli, '--db', 'sqlite:///other.db', '--log-file', 'run.log')
-    assert data['config_file'] == str(ini) and data['found_by'] == 'the current directory'
+    assert data['config_file'] == str(ini) and data['found_by'] == 'working_directory'
     assert values['downloads', 'connect_timeout'] == dict(
-        section='downloads', key='connect_timeout', value='10', source='default', resolved=None)
+        section='downloads', key='connect_timeout', value='10', source='default', source_name=None,
+        resolved=None, ignored=False, did_you_mean=None)
     assert (values['downloads', 'retry_attempts']['value'], values['downloads', 'retry_attempts']['source']) \
         == ('7', 'file')
-    assert values['downloads', 'read_timeout']['source'] == 'environment STALKEER_DOWNLOADS_READ_TIMEOUT'
-    assert values['database', 'url']['source'] == 'option --db'
+    assert (values['downloads', 'read_timeout']['source'], values['downloads', 'read_timeout']['source_name']) \
+        == ('environment', 'STALKEER_DOWNLOADS_READ_TIMEOUT')
+    assert (values['database', 'url']['source'], values['database', 'url']['source_name']) == ('option', '--db')
     assert values['database', 'url']['resolved'] == str(tmp_path / 'other.db')
-    assert values['logging', 'file'] == dict(section='logging', key='file', value='run.log',
-                                             source='option --log-file', resolved=str(tmp_path / 'run.log'))
+    assert values['logging', 'file'] == dict(section='logging', key='file', value='run.log', source='option',
+                                             source_name='--log-file', resolved=str(tmp_path / 'run.log'),
+                                             ignored=False, did_you_mean=None)
     assert values['m3u', 'file_path']['resolved'] == str(tmp_path / 'lists' / 'playlist.m3u')
-    assert values['downlaods', 'max_parallel']['source'] == 'file, unknown key: ignored'
+    assert (values['downlaods', 'max_parallel']['source'], values['downlaods', 'max_parallel']['ignored']) \
+        == ('file', True)
     # every key stalkeer reads is listed
     assert {k for k in values if k[0] != 'downlaods'} == \
         {(s, k) for s, keys in stalkeer.DEFAULTS.items() for k in keys}
