@@ -151,6 +151,9 @@ socket = _Lazy('socket', 'socket')
 peewee = _required('peewee', lazy=True)
 requests = _required('requests', lazy=True)
 urllib3 = _required('urllib3', lazy=True)
+# requests' encoder of a host name that is not ASCII (bücher.de): url_problem
+# refuses what it would refuse mid-run. Installed with requests.
+idna = _Lazy('idna', 'idna') if _installed('idna') else None
 
 # the progress bar is nice to have; cron runs never need it
 tqdm = _Lazy('tqdm', 'tqdm', 'tqdm') if _installed('tqdm') else None
@@ -819,7 +822,12 @@ def _port_text(netloc: str) -> tuple[bool, str, str]:
 def _masked_port(hostinfo: str) -> str | None:
     """``hostinfo`` (host[:port], what follows a netloc's '@') with all after
     the host's ':' masked when that is no port (_no_port), or None when the
-    port is fine or absent. The one masking of redact_url and masked_secret_url."""
+    port is fine or absent. The one masking of redact_url and masked_secret_url.
+    A '[' after the host's start (``bob:[::1]``: an '@' forgotten before a
+    bracketed host) masks it all: urllib reads the host in the brackets, and
+    the text before them is the user, maybe the password."""
+    if not hostinfo.startswith('[') and ('[' in hostinfo or ']' in hostinfo):
+        return '***'
     colon, port, after = _port_text(hostinfo)
     if not (colon and _no_port(port)):
         return None
@@ -1177,13 +1185,74 @@ def create_private(path: str) -> None:
 
 
 def _not_a_file(path: str) -> str:
-    """Why ``path`` cannot be read as a file, for 'config file …: PATH'."""
-    try:
-        st = os.stat(path)
-    except OSError:
+    """Why ``path`` cannot be read as a file, for 'config file …: PATH'
+    (file_problem, role 'read': a dangling link is not "not found")."""
+    what = file_problem(path, 'read') or 'not a regular file'
+    if what == 'nothing (not found)':
         return 'not found'
-    return 'is a directory, not a file' if stat.S_ISDIR(st.st_mode) else \
-        f'is {_describe_mode(st)}, not a file'
+    return 'is a directory, not a file' if what == 'a folder' else f'is {what}, not a file'
+
+
+# The roles a configured file plays (file_problem). 'read': read whole, and more
+# than once (a playlist: its head, then every line), so only a regular file will
+# do, reached through a symlink or not. 'write': created when missing, else
+# replaced or opened (the playlist m3u-download saves, the SQLite database):
+# the user's own file at a path they chose, so a symlink is followed
+# to the regular file it leads to. 'append': the same, and also a character
+# device (a terminal, /dev/null, /dev/full), which takes appended lines as a
+# shell's `>> /dev/tty` does (the log: nothing there is replaced or read). (The
+# import lock, a file only stalkeer makes, is never reached through a link:
+# import_lock_file_problem.)
+FILE_ROLES = ('read', 'write', 'append')
+
+
+def file_problem(path: str, role: str) -> str | None:
+    """What stands at ``path`` when it cannot be the file of ``role``
+    (FILE_ROLES), as a noun phrase ('a named pipe', 'a folder', 'a symbolic
+    link to /r, which is nothing (a dangling link)', 'nothing (not found)'),
+    or None when it can: a regular file, a symlink to one, or nothing yet
+    (not 'read'). Every file type is judged: folder, named pipe,
+    socket, device, each also at the end of a symlink, a dangling symlink, a
+    symlink loop, and (role 'read') a file that cannot be read. Looked at with
+    lstat/stat/access only: nothing is opened, so a named pipe never blocks.
+    `config --check` and the commands both judge by this, so the run refuses
+    nothing the check passed (file_setting_problem words it)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return 'nothing (not found)' if role == 'read' else None
+    except OSError as exc:          # ENOTDIR (a file on the way), EACCES, ENAMETOOLONG
+        return f'out of reach ({exc.strerror})'
+    link = ''
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return 'a symbolic link that loops (it never leads to a file)'
+            what = 'nothing (a dangling link)' if exc.errno == errno.ENOENT else f'out of reach ({exc.strerror})'
+            return f'a symbolic link to {os.path.realpath(path)}, which is {what}'
+        link = f'a symbolic link to {os.path.realpath(path)}, which is '
+    if not (stat.S_ISREG(st.st_mode) or role == 'append' and stat.S_ISCHR(st.st_mode)):
+        return link + _describe_mode(st)
+    if role == 'read' and not os.access(path, os.R_OK):
+        return f'{link}a file it may not read (permission denied)'
+    return None
+
+
+def file_setting_problem(where: str, path: str, role: str) -> str | None:
+    """The one line refusing ``path`` (the value of ``where``: '[m3u] file_path',
+    '--log-file', 'PLAYLIST') for ``role`` (file_problem), or None when it will
+    do. The same words from `config --check` and from the command."""
+    what = file_problem(path, role)
+    if what is None:
+        return None
+    hint = ''
+    if role == 'read' and what.endswith('a named pipe'):       # process <(zcat playlist.m3u.gz)
+        hint = ' (a playlist is read more than once: save it to a file first)'
+    elif what.startswith('a symbolic link'):
+        hint = ': point it at a file, or remove the link'
+    return f'{where} must be a file, but {path} is {what}{hint}'
 
 
 def same_file(a: os.stat_result, b: os.stat_result) -> bool:
@@ -1339,7 +1408,38 @@ def quoted_url(text: str) -> str:
     (``bob:pw@host``, an API key pasted into a URL key) and may be a secret."""
     if has_url_scheme(text):
         return repr(redact(redact_url(text)))
+    inner = text.strip(_VALUE_QUOTES)
+    if inner != text and has_url_scheme(inner):       # '"http://…"', pasted in its quotes
+        start = text.index(inner)
+        return repr(text[:start] + redact(redact_url(inner)) + text[start + len(inner):])
     return 'text without a scheme:// (not shown: it may hold a secret)'
+
+
+# What reads as an inline comment: ';' or '#' at the start of a value or after
+# a space (Config.inline_comment, value_hint).
+_INLINE_COMMENT = _LazyPattern(r'(?:^|\s)([;#])', re.M)
+# Quotes a value is pasted in: ASCII, and the typographic ones of documents
+# and chat (“…”, ‘…’, „…“, «…»).
+_VALUE_QUOTES = '"\'\u201c\u201d\u2018\u2019\u201e\u00ab\u00bb'
+
+
+def value_hint(value, in_file: bool = False) -> str:
+    """What an error about a value adds when the value holds what was surely
+    not meant as part of it, or '': quotes around it (pasted from docs as
+    ``"http://…"``; a shell's inner quotes, a docker --env-file and an ini
+    file keep them) or an inline comment (``http://h/p.m3u ; mine``). The one
+    hint for a value whoever gave it: a key of the file or a STALKEER_*
+    variable (Config.explained), an option or argument (http_url_error);
+    ``in_file``: a file's comment can go on a line of its own. Never quotes
+    the value."""
+    text = ('' if value is None else str(value)).strip()
+    if text and (text[0] in _VALUE_QUOTES or text[-1] in _VALUE_QUOTES):
+        return ' (the quotes are part of the value: stalkeer takes a value as written; give it without them)'
+    found = _INLINE_COMMENT.search(text)
+    if not found:
+        return ''
+    return (f' (the {found.group(1)!r} and what follows are part of the value: stalkeer reads no comment '
+            'after a value' + ('; put it on a line of its own)' if in_file else ')'))
 
 
 def quoted_value(value, limit: int = 40) -> str:
@@ -1389,15 +1489,23 @@ def url_problem(url: str) -> str | None:
     not a number from 1 to 65535: 0 is none), an http(s) URL without a host, and control
     characters (http.client refuses them), and any scheme but http and https
     ('ftp:', 'javascript:', 'rtmp:', a relative path): stalkeer downloads over HTTP
-    only, so such a line would only fail later (trial-1213 F13). The reason never
-    quotes the URL (it may hold the account)."""
+    only, so such a line would only fail later (trial-1213 F13). And what
+    requests (urllib3.util.parse_url) cannot read or would send to no host a
+    connection can reach: '[' ']' anywhere but around a whole IPv6 host
+    (``http://bob:[::1]/x``: urlsplit took host ::1, urllib3 refused it mid-run),
+    a '\\', '/', '?' or '#' inside the netloc, a host name that no lookup takes
+    (_host_name_problem). The rule of what the run can use is here only: every
+    URL setting, argument and playlist line asks it (tests/test_config.py runs
+    it against requests over a corpus of odd URLs). The reason never quotes
+    the URL (it may hold the account)."""
     if not url.isprintable():
         if _CONTROL_CHARS.search(url):
             return 'URL contains control characters'
         return _head_problem(url) or None
     # Everything urlsplit checks is in scheme://netloc, which ends at the first
-    # '/' after it ('?' or '#' before that stay in the key: harmless).
-    end = url.find('/', 8)
+    # '/' after it ('?' or '#' before that stay in the key: harmless), and the
+    # '@' of a password holding '/', '?' or '#' (_head_problem) before its host.
+    end = url.find('/', max(8, url.rfind('@')))
     head = url if end < 0 else url[:end]
     problem = _URL_HEADS.get(head)
     if problem is None:
@@ -1408,37 +1516,156 @@ def url_problem(url: str) -> str | None:
     return problem or None
 
 
-def http_url_error(where: str, url: str, problem: str | None = None) -> str | None:
+def http_url_error(where: str, url: str, problem: str | None = None, argument: bool = False) -> str | None:
     """The one error for a URL stalkeer must fetch over HTTP that it cannot
     (url_problem, or ``problem`` a caller found besides): ``{where} must be an
     http:// or https:// URL, got '<URL, account masked>' (<why>)``, or None when
     it can be fetched. ``where`` names what gave it (the key, the STALKEER_*
     variable, the option or argument). The URL keys, `m3u-download --url`,
-    the panel's address and `download URL` each had their wording of it."""
+    the panel's address and `download URL` each had their wording of it.
+    ``argument``: ``url`` is an option's or argument's, whose value_hint
+    (quotes, a comment) is said here; a setting's is Config.explained's."""
     if not url.strip():
         return f'{where} is empty: give an http:// or https:// URL'
     problem = url_problem(url) or problem
     if not problem:
         return None
-    return f'{where} must be an http:// or https:// URL, got {quoted_url(url)} ({problem})'
+    hint = value_hint(url) if argument else ''
+    return f'{where} must be an http:// or https:// URL, got {quoted_url(url)} ({problem}){hint}'
 
 
 def _head_problem(url: str) -> str:
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError as exc:
-        return split_problem(exc)
+        return split_problem(exc, url)
     http = parts.scheme.lower() in ('http', 'https')
+    host = parts.netloc.rpartition('@')[2]
+    if http and host.count(':') > 1 and _ipv6_address(host):
+        # http://::1/x was 'without a host', http://fe80::1/x 'the port is not a number'.
+        return 'an IPv6 host is written in [ ], as in http://[::1]:8080/'
     # The host before the port: in http://:0 the port is not what is missing
     # (trial-18a F8); urlsplit's hostname needs no valid port.
     if http and not parts.hostname:
         return 'URL without a host'
     problem = port_problem(parts)
     if problem:
+        if '@' not in parts.netloc and '@' in url.split('://', 1)[-1][len(parts.netloc):]:
+            # http://bob:p/ss@nas/x: urllib ends the netloc at the password's '/',
+            # and its "port" is the rest of the password (as redact_url reads it).
+            return "a '/', '?' or '#' in the user or password: write them as %2F, %3F and %23"
         return problem
     if not http:
         return 'URL is not http/https' + _shown_scheme(url, parts.scheme)
+    return _bracket_problem(parts.netloc) or _backslash_problem(parts.netloc) or \
+        _host_name_problem(parts.netloc)
+
+
+def _backslash_problem(netloc: str) -> str:
+    """Why a '\\' in an http(s) URL's netloc is wrong, or '': urllib3 ends the
+    netloc there (the WHATWG rule: ``http://h\\x`` is host h, path /\\x),
+    urlsplit does not. A database URL is split by urlsplit alone: its
+    password may hold one."""
+    userinfo, _, hostport = netloc.rpartition('@')
+    if '\\' in userinfo:
+        return "a '\\' in the user or password: write it as %5C"
+    if '\\' in hostport:
+        return "a '\\' before the path: a URL's path starts at '/'"
     return ''
+
+
+def _netloc_text(url: str) -> str:
+    """The text between ``scheme://`` and the first '/', '?' or '#' of ``url``
+    (what urlsplit takes for its netloc), '' without a '://'."""
+    _, sep, rest = url.partition('://')
+    return re.split(r'[/?#]', rest, maxsplit=1)[0] if sep else ''
+
+
+_UNBALANCED_BRACKETS = 'unparsable URL: unbalanced [ ] around the host'
+
+
+def _bracket_problem(netloc: str) -> str:
+    """Why the '[' ']' in a URL's netloc make it a URL that requests
+    (urllib3.util.parse_url) cannot read or reads otherwise than urllib.parse,
+    or ''. urlsplit takes ``http://bob:[::1]/x`` (an '@' forgotten, or a
+    bracketed host after a ':') with host ::1; urllib3 refuses it, and the run
+    failed with "redirected to an invalid address"; [database] url connected to
+    ::1 as nobody. The reason never quotes the netloc (it may hold the account)."""
+    userinfo, _, hostport = netloc.rpartition('@')
+    if '[' in userinfo or ']' in userinfo:
+        return "a '[' or ']' in the user or password: write them as %5B and %5D"
+    if not hostport.startswith('['):
+        if '[' in hostport or ']' in hostport:
+            return ("'[' and ']' go around a whole IPv6 host only, as in [::1]:8080 "
+                    "(an '@' forgotten before it?)")
+        return ''
+    address, close, after = hostport[1:].partition(']')
+    if not close or '[' in address or ']' in after:
+        return _UNBALANCED_BRACKETS
+    if after and not after.startswith(':'):
+        return "text after the ']' of an IPv6 host: only :port may follow it"
+    if not _ipv6_address(address):
+        return 'the host in [ ] is no IPv6 address'
+    return ''
+
+
+def _ipv6_address(text: str) -> bool:
+    """Whether ``text`` (inside a URL's [ ]) is an IPv6 address, maybe with a
+    zone (%25eth0, RFC 6874, or %eth0 as urllib3 also takes), as urllib3 reads it."""
+    address, percent, zone = text.partition('%')
+    if percent and not zone.removeprefix('25'):
+        return False
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return False
+    return True
+
+
+_HOST_NAME_CHAR = _LazyPattern(r'[A-Za-z0-9_.-]')
+
+
+def _host_name_problem(netloc: str) -> str:
+    """Why the host of an http(s) URL's netloc (no [IPv6] one) is no name or
+    IPv4 address a connection can be made to, or ''. requests refuses a host
+    that starts with '.' and a non-ASCII one idna cannot encode; it sends any
+    other, and the name lookup failed mid-run (a '%', a space, a quote), or
+    Python's 'idna' codec raised on an empty or 63+ character label. A
+    character is named only when it is no letter or digit (the text may be a
+    user whose '@' was forgotten)."""
+    host = netloc.rpartition('@')[2]
+    if host.startswith('['):
+        return ''
+    host = host.partition(':')[0]       # as urllib reads the port: after the first ':'
+    if not host.isascii() and idna is not None:
+        # As urllib3 encodes it (util.url._idna_encode), label by label: strict
+        # IDNA 2008, so fullwidth 'ｈｏｓｔ' is refused, not mapped to 'host'.
+        try:
+            host = '.'.join(label if label.isascii() else
+                            idna.encode(label.lower(), strict=True, std3_rules=True).decode('ascii')
+                            for label in host.split('.'))
+        except (ValueError, UnicodeError):      # idna.IDNAError is a UnicodeError
+            return 'the host is no valid international (IDNA) name'
+    for char in host:
+        if not _HOST_NAME_CHAR.fullmatch(char):
+            shown = 'a space' if char.isspace() else f'a {char!r}'
+            return f'{shown} in the host: a host name holds letters, digits, \'-\', \'_\' and \'.\''
+    labels = (host[:-1] if host.endswith('.') else host).split('.')
+    if '' in labels:
+        return "an empty part in the host name ('..', or a '.' first)"
+    if any(len(label) > 63 for label in labels):
+        return 'a part of the host name is longer than 63 characters'
+    if all(label.isdigit() for label in labels) and not _ipv4_address(host):
+        return 'the host is no IPv4 address: four numbers from 0 to 255'
+    return ''
+
+
+def _ipv4_address(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text.rstrip('.'))
+    except ValueError:
+        return False
+    return True
 
 
 # Schemes named when written without '//' (javascript:alert(1)); any other
@@ -1465,11 +1692,16 @@ def space_problem(url: str) -> str:
     return ''
 
 
-def split_problem(exc: ValueError) -> str:
-    """What urllib.parse.urlsplit's ValueError means, in the one wording every
-    URL's error uses; never its text, which may quote the URL."""
+def split_problem(exc: ValueError, url: str) -> str:
+    """What urllib.parse.urlsplit's ValueError for ``url`` means, in the one
+    wording every URL's error uses (_bracket_problem names a '[' in the
+    password or around less than the host); never its text, which may quote
+    the URL."""
+    problem = _bracket_problem(_netloc_text(url))
+    if problem:
+        return problem
     if 'IPv6' in str(exc):      # 'Invalid IPv6 URL': an unclosed [ in the host
-        return 'unparsable URL: unbalanced [ ] around the host'
+        return _UNBALANCED_BRACKETS
     return 'unparsable URL'
 
 
@@ -1524,13 +1756,17 @@ def apprise_url_problem(url: str) -> str:
     Apprise takes (a '[' in a password). In port_problem's words; never the
     URL's text (it is a secret)."""
     scheme, sep, rest = url.partition('://')
-    if not sep or not scheme:
+    # '"json://…"' (pasted in quotes): Apprise knows no scheme '"json'.
+    if not sep or not _URL_SCHEME.fullmatch(scheme):
         # Every Apprise URL is scheme://…; a word without one is no URL at all:
         # a `; comment` after a URL became three more "URLs" (trial-18c N4).
         return 'no scheme:// (every Apprise URL starts with one, as tgram:// or mailto:// do)'
     if not rest.strip('/'):
         return 'nothing after its scheme://'
     authority = re.split(r'[/?#]', rest, maxsplit=1)[0]
+    host_port = scheme.lower() in _APPRISE_HOST_PORT_SCHEMES
+    if host_port and _bracket_problem(authority):
+        return _bracket_problem(authority)      # json://bob:[::1]/x: as url_problem says it
     host = authority.rpartition('@')[2]
     if host.startswith('['):          # [IPv6]:port
         host = host.partition(']')[2]
@@ -1541,7 +1777,7 @@ def apprise_url_problem(url: str) -> str:
         if not _bad_port_digits(port):
             return ''
         return _port_sentence('is 0' if int(port) == 0 else 'is above 65535')
-    if scheme.lower() in _APPRISE_HOST_PORT_SCHEMES:
+    if host_port:
         return _port_sentence('is not a number')
     return ''
 
@@ -1888,10 +2124,6 @@ def _closest_key(section: str, key: str) -> str | None:
     return None
 
 
-# What reads as an inline comment: ';' or '#' at the start of a value or after
-# a space (Config.inline_comment).
-_INLINE_COMMENT = _LazyPattern(r'(?:^|\s)([;#])', re.M)
-
 # What a message may quote of an ini key: a name, as every known key is one.
 _KEY_NAME = _LazyPattern(r'[A-Za-z_][\w.-]{0,39}')
 
@@ -1961,13 +2193,20 @@ def misplaced_assignments(value: str) -> list[str]:
 
 
 def error_key(message: str) -> tuple[str, str] | None:
-    """The (section, key) an error about a file's key is about: its message
-    starts with ``[section] key`` (Config.where), then a space, ':' or its end."""
+    """The (section, key) an error about a key is about: its message starts
+    with what Config.where calls it, ``[section] key`` (then a space, ':' or its
+    end) or ``STALKEER_<SECTION>_<KEY> (environment)``."""
     if message.startswith('['):
         section, _, rest = message[1:].partition('] ')
         for key in DEFAULTS.get(section, ()):
             if rest.startswith(key) and rest[len(key):len(key) + 1] in ('', ' ', ':'):
                 return section, key
+    name, environment, _ = message.partition(' (environment)')
+    if environment and name.startswith(_ENV_PREFIX):
+        for section, keys in DEFAULTS.items():
+            for key in keys:
+                if f'{_ENV_PREFIX}{section}_{key}'.upper() == name:
+                    return section, key
     return None
 
 
@@ -2061,21 +2300,32 @@ class Config:
         found = _INLINE_COMMENT.search(self.parser.get(section, key) or '')
         return found.group(1) if found else None
 
-    def _comment_hint(self, section, key) -> str:
-        """What an error about a key adds when its value holds an inline comment."""
-        mark = self.inline_comment(section, key)
-        return (f" (the {mark!r} and what follows are part of the value: stalkeer reads no comment "
-                "after a value; put it on a line of its own)") if mark else ''
+    def _value_hint(self, section, key) -> str:
+        """What an error about a key adds (value_hint) when its value in force,
+        the file's or a STALKEER_* variable's, holds quotes around it or an
+        inline comment; none for a secret key (it would tell of its value)."""
+        origin = self.origin(section, key)
+        if (section, key) in _SECRET_CONFIG_KEYS or origin == 'default':
+            return ''
+        return value_hint(self._source(section, key)[0], in_file=origin == 'file')
 
     def explained(self, message: str) -> str:
-        """An error ``message`` as it is shown: when it is about a key of the
-        file (it starts with ``[section] key``) whose value looks like it holds
-        an inline comment, with the hint that the comment is part of the value.
-        Said here, where every error is shown (main(), `config --check`), so
-        that each key has it whatever getter or section check refused it: per
-        getter, [logging] level, [notify] on and [quality] preference had none."""
+        """An error ``message`` as it is shown: when it is about a setting (it
+        starts with ``[section] key``, ``STALKEER_… (environment)``, ``--db`` or
+        ``DATABASE_URL``) whose value holds quotes around it or looks like it
+        holds an inline comment, with value_hint's hint. Said here, where
+        every error is shown (main(), `config --check`), so that each key has
+        it whatever getter or section check refused it: per getter, [logging]
+        level, [notify] on and [quality] preference had none; a STALKEER_*
+        variable and --db had none at all."""
         found = error_key(message)
-        hint = self._comment_hint(*found) if found else ''
+        source = self.database_url_source
+        if found:
+            hint = self._value_hint(*found)
+        elif source in ('--db', 'DATABASE_URL') and message.startswith((f'{source}:', f'{source} ')):
+            hint = value_hint(self.database_url)
+        else:
+            hint = ''
         return message + hint if hint and hint not in message else message
 
     def inline_comment_notes(self, but=()) -> list[str]:
@@ -2169,7 +2419,9 @@ class Config:
         """A path; relative ones are resolved against the config file's folder.
         ConfigError naming the key for a control character (NUL included), for
         a folder key (_FOLDER_CONFIG_KEYS) that names an existing non-folder, and
-        for a file key (_FILE_CONFIG_KEYS) that names an existing folder."""
+        for a file key (_FILE_CONFIG_KEYS) that names anything but a regular
+        file or nothing (file_setting_problem, role 'write': each file key names
+        a file stalkeer creates, appends to or replaces)."""
         value, where = self._source(section, key)
         value = (value or '').strip()
         if not value:
@@ -2184,8 +2436,10 @@ class Config:
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
         if (section, key) in _FOLDER_CONFIG_KEYS and os.path.exists(path) and not os.path.isdir(path):
             raise ConfigError(f'{where} must be a folder, but {path} is a file')
-        if (section, key) in _FILE_CONFIG_KEYS and os.path.isdir(path):
-            raise ConfigError(f'{where} must be a file, but {path} is a folder')
+        role = 'append' if (section, key) in _APPEND_CONFIG_KEYS else 'write'
+        problem = (section, key) in _FILE_CONFIG_KEYS and file_setting_problem(where, path, role)
+        if problem:
+            raise ConfigError(problem)
         return path
 
     # -- checks ---------------------------------------------------------------
@@ -2877,7 +3131,7 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError as exc:
-        raise ConfigError(f'{source}: {split_problem(exc)}') from None
+        raise ConfigError(f'{source}: {split_problem(exc, url)}') from None
     scheme = parts.scheme.lower()
     if scheme == 'sqlite':
         # sqlite:///relative.db -> 'relative.db'; sqlite:////abs.db -> '/abs.db'
@@ -2909,7 +3163,9 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
         if schema and len(schema) > 63:         # ASCII here: characters are bytes
             raise ConfigError(f'{source}: the schema name is {len(schema)} characters long; '
                               'PostgreSQL identifiers are at most 63 bytes')
-        problem = port_problem(parts)
+        # A host name may be a socket folder (%2Fvar%2Frun%2Fpostgresql): the
+        # brackets only. urlsplit takes postgresql://bob:[::1]/db for host ::1.
+        problem = port_problem(parts) or _bracket_problem(parts.netloc)
         if problem:
             raise ConfigError(f'{source}: {problem}')
         port = parts.port
@@ -2965,6 +3221,11 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
     if spec['kind'] == 'sqlite':
         path = spec['path']
         journal = 'wal'
+        # By the rule `config --check` names (sqlite_file_problems): a named
+        # pipe there hung the open; a dangling link made a file where it led.
+        problem = path != ':memory:' and file_setting_problem(source, path, 'write')
+        if problem:
+            raise DatabaseError(problem)
         if path != ':memory:':
             folder = os.path.dirname(path) or '.'
             if not os.path.isdir(folder):
@@ -3137,7 +3398,27 @@ def import_lock_path(db) -> str | None:
     no lock (an in-memory database, or no flock here)."""
     if fcntl is None or not db.database or db.database == ':memory:':
         return None
-    return f'{os.path.realpath(db.database)}-import.lock'
+    return _import_lock_file(db.database)
+
+
+def _import_lock_file(database: str) -> str:
+    """The import lock of the SQLite database file ``database`` (import_lock_path)."""
+    return f'{os.path.realpath(database)}-import.lock'
+
+
+def sqlite_file_problems(url: str, base_dir: str, source: str = '[database] url') -> list[str]:
+    """What `config --check` says of the SQLite database's own files, in the
+    words the commands refuse them with: the database file (role 'write', as
+    open_database refuses it) and its import lock (import_lock_file_problem,
+    as `process` refuses it); [] for PostgreSQL, :memory: or files that will do.
+    ConfigError for a URL parse_database_url refuses."""
+    spec = parse_database_url(url, base_dir, source)
+    if spec['kind'] != 'sqlite' or spec['path'] == ':memory:':
+        return []
+    problems = [file_setting_problem(source, spec['path'], 'write')]
+    if fcntl is not None:
+        problems.append(import_lock_file_problem(_import_lock_file(spec['path'])))
+    return [problem for problem in problems if problem]
 
 
 def _open_import_lock(path: str) -> int:
@@ -3300,8 +3581,14 @@ def import_lock_problem(db) -> str | None:
     if is_postgres(db):
         return None
     path = import_lock_path(db)
-    if path is None:
-        return None
+    return None if path is None else import_lock_file_problem(path)
+
+
+def import_lock_file_problem(path: str) -> str | None:
+    """Why no import can run with the import lock at ``path``: anything there
+    but nothing yet or a regular file itself (never through a symlink), as
+    _open_import_lock refuses it; for `status` and `config --check`. None
+    when imports can run."""
     try:
         st = os.lstat(path)
     except OSError:
@@ -5330,6 +5617,7 @@ class PlaylistSettings:
     # Where url and max_file_size came from, as an error names them (an
     # environment variable is not the file's key: trial-15e F9).
     url_source: str = '[m3u] url'
+    file_path_source: str = '[m3u] file_path'
     max_size_source: str = '[m3u] max_file_size_mb'
 
     @classmethod
@@ -5338,6 +5626,7 @@ class PlaylistSettings:
         return cls(
             url=cfg.get('m3u', 'url') or None,
             url_source=cfg.where('m3u', 'url'),
+            file_path_source=cfg.where('m3u', 'file_path'),
             max_size_source=cfg.where('m3u', 'max_file_size_mb'),
             file_path=cfg.getpath('m3u', 'file_path'),
             archive_dir=cfg.getpath('m3u', 'archive_dir'),
@@ -5386,7 +5675,7 @@ class PlaylistFetcher:
             raise ConfigError('no playlist URL: set [m3u] url (or STALKEER_M3U_URL), or pass --url')
         # The space rule of the URL keys: a space in --url was sent as %20 and came
         # back as HTTP 404 (trial-18a F7; 'URL ; comment' pasted from an ini file).
-        error = http_url_error(where, url, space_problem(url))
+        error = http_url_error(where, url, space_problem(url), argument=where == '--url')
         if error:
             raise ConfigError(error)
         register_url_secrets(url)
@@ -5433,25 +5722,15 @@ class PlaylistFetcher:
         (renaming over it turned it into a file of its own: trial-18a F10).
         The playlist is the user's own file at a path they chose, not the
         library (where no link is followed). PlaylistError, before anything is
-        downloaded, when it is or leads to a folder, or a link leads to no
-        regular file (dangling, a named pipe…)."""
+        downloaded, for anything but a regular file, a link to one, or nothing
+        yet (file_setting_problem, role 'write', as Config.getpath judged it at
+        start: a named pipe there was replaced by the download, a folder was a
+        traceback after it, trial-18a F5)."""
         path = self.settings.file_path
-        if os.path.isdir(path):
-            # Said before the download, not as a traceback after it (trial-18a F5).
-            raise PlaylistError(f'the playlist {path} is a folder, not a file: set [m3u] file_path '
-                                'to a file name')
-        if not os.path.islink(path):
-            return path
-        real = os.path.realpath(path)
-        try:
-            st = os.stat(real)
-        except OSError:
-            st = None
-        if st is None or not stat.S_ISREG(st.st_mode):
-            what = 'nothing (a dangling link)' if st is None else _describe_mode(st)
-            raise PlaylistError(f'the playlist {path} is a symbolic link to {real}, which is {what}, '
-                                'not a file: point it at the playlist file, or remove the link')
-        return real
+        problem = file_setting_problem(self.settings.file_path_source, path, 'write')
+        if problem:
+            raise PlaylistError(problem)
+        return os.path.realpath(path) if os.path.islink(path) else path
 
     def _download_to(self, url: str, tmp: str) -> int:
         s = self.settings
@@ -6181,7 +6460,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     if problem:        # it would fail every download, and resume, later
                         if held_no:    # two in a row: the first was a stray line
                             _stray_line(stats, held_no, p_line)
-                        held_no, held_problem = line_no, problem
+                        held_no, held_problem = line_no, _link_problem(line, line_no, problem)
                     else:
                         if held_no:
                             _stray_line(stats, held_no, p_line)
@@ -6190,7 +6469,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                         yield Entry(p_line, p_dur, p_attrs, p_title, line)
                         p_line = 0
                 else:          # a line neither directive nor URL is no orphan URL (trial-17a F5)
-                    stats.add_malformed(line_no, 'URL without EXTINF' if '://' in line or line[0] == '/'
+                    stats.add_malformed(line_no, 'URL without EXTINF' if _looks_like_url(line)
                                         else 'not an M3U line (no EXTINF, not a URL)')
             raw = readline(max_line + 1)
             if raw:
@@ -6212,6 +6491,25 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
         stats.bytes_read = nbytes
     if on_progress is not None:
         on_progress(nbytes)
+
+
+def _looks_like_url(line: str) -> bool:
+    """Whether a playlist line that is no directive is written as a URL
+    (``scheme://…``, a path from '/', ``javascript:…``), so that a malformed
+    reason may call it one: ``some text`` pasted under an #EXTINF is no URL."""
+    return '://' in line or line[0] == '/' or \
+        line.partition(':')[0].lower() in _SCHEMES_WITHOUT_SLASHES
+
+
+def _link_problem(line: str, line_no: int, problem: str) -> str:
+    """The malformed reason of an #EXTINF whose next line (``line``, number
+    ``line_no``) is its link that cannot be requested (url_problem's
+    ``problem``): that problem when the line is written as a URL, else that the
+    EXTINF has none. "URL is not http/https" of a stray line of text told of a
+    URL nobody wrote. Never the line's text (it may hold the account)."""
+    if _looks_like_url(line):
+        return problem
+    return f'EXTINF without URL (line {line_no} after it is not a URL)'
 
 
 def _stray_line(stats: ParseStats, line_no: int, extinf_line: int) -> None:
@@ -12222,6 +12520,11 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
         if strict:
             raise
         path = None
+    # --log-file by the rule getpath judged [logging] file by: a named pipe
+    # there blocked the open until something read it.
+    problem = log_file and file_setting_problem('--log-file', log_file, 'append')
+    if problem:
+        raise ConfigError(problem)
     if path:
         try:
             create_private(path)
@@ -12384,6 +12687,8 @@ _FOLDER_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movie
 # And the ones that name a file: a folder there failed only when written to
 # (m3u-download: a traceback after the whole download, trial-18a F5).
 _FILE_CONFIG_KEYS = _PATH_CONFIG_KEYS - _FOLDER_CONFIG_KEYS
+# Of those, the ones appended to (file_problem's role 'append'), not replaced.
+_APPEND_CONFIG_KEYS = frozenset({('logging', 'file')})
 
 
 def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | None:
@@ -12481,8 +12786,8 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         # it printed an API key that the masking could not know (trial 15b).
         *((f'[{section}] {key}', functools.partial(_no_note, check))
           for (section, key), check in cfg.key_checks()),
-        ('[database]', lambda: parse_database_url(cfg.database_url, cfg.base_dir,
-                                                  cfg.database_url_source)),
+        ('[database]', lambda: raise_config_errors(sqlite_file_problems(
+            cfg.database_url, cfg.base_dir, cfg.database_url_source))),
         ('[downloads]', lambda: Workers(app)),
         ('[downloads]', lambda: [cfg.getpath(*key) for key in sorted(_PATH_CONFIG_KEYS)] and None),
         ('[radarr]', lambda: arr('radarr')),
@@ -12565,7 +12870,7 @@ def cmd_config(app: App) -> int:
 def cmd_download(app: App) -> int:
     """One ad-hoc tracked download."""
     args = app.args
-    error = http_url_error('download URL', args.url, space_problem(args.url))   # as the URL keys
+    error = http_url_error('download URL', args.url, space_problem(args.url), argument=True)   # as the URL keys
     if error:
         raise StalkeerError(error)
     register_url_secrets(args.url)
@@ -12959,11 +13264,15 @@ def cmd_process(app: App) -> int:
         result = PlaylistFetcher(settings).fetch()
         app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)})')
     path = args.playlist or settings.file_path
-    if os.path.isdir(path):
-        raise PlaylistError(f'playlist is a directory, not a file: {path}')
-    if not os.path.isfile(path):
-        raise PlaylistError(f'playlist {_not_a_file(path)}: {path}' + (
+    if not os.path.lexists(path):
+        raise PlaylistError(f'playlist not found: {path}' + (
             '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
+    # Read by the rule m3u-download saves it by and `config --check` names: a
+    # named pipe (`process <(zcat x.gz)`) is refused, given or configured, since
+    # the playlist is read more than once (its head, then its lines).
+    problem = file_setting_problem('PLAYLIST' if args.playlist else settings.file_path_source, path, 'read')
+    if problem:
+        raise PlaylistError(problem)
     # A small file without any #EXTINF, whose whole is in hand and can hold no
     # entry (empty, a BOM, only #EXTM3U), is refused before the database is
     # opened, or even created. (One with an #EXTINF is left to the read: the

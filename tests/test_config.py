@@ -1114,7 +1114,8 @@ def test_a_command_line_url_refuses_a_space_as_the_url_keys_do(setting, cli, tmp
     assert code == 2 and err.splitlines() == [
         f"stalkeer: error: {named or 'download URL'} must be an http:// or https:// URL, got "
         "'http://***:***@127.0.0.1:9/p.m3u ; c' (a space in the URL: no URL holds one, a space in a "
-        "name is written %20)"], err
+        "name is written %20) (the ';' and what follows are part of the value: stalkeer reads no comment "
+        "after a value)"], err
 
 
 @pytest.mark.parametrize('url', ['http://:0', 'http://:0/x', 'https://:99999/', 'http://:x9/', 'http://bob@:0/'])
@@ -1132,3 +1133,185 @@ def test_config_check_names_a_half_xtream_account_beside_a_wrong_panel_url(half,
     assert code == 2 and '[xtream] url must be an http:// or https:// URL' in err, err
     assert 'is set without the other: [xtream] username and [xtream] password go together' in err, err
     assert 'Secret7' not in out + err
+
+
+# -- what url_problem accepts is what requests can use --------------------------------------
+
+# Odd URLs as users write, paste or mistype them; the account is Secret7… wherever
+# it stands, so that no refusal may show it.
+ODD_URLS = [
+    # brackets: an '@' forgotten before a bracketed host, or a host after a ':'
+    'http://Secret7User:[::1]/x', 'http://Secret7User:[::1]:8080/x', 'http://[::1]/x', 'http://[::1]:8989/x',
+    'http://[::1]x/x', 'http://[::1]]/x', 'http://[[::1]/x', 'http://[::1/x', 'http://::1]/x',
+    'http://b[ob]/x', 'http://[bob]/x', 'http://[v1.fe]/x', 'http://[127.0.0.1]/x',
+    'http://Secret7User:Secret7[Pass]@h/x', 'http://Secret7[User]@h/x', 'http://u:p@[::1]:8080/x',
+    # IPv6 without brackets, zone ids
+    'http://::1/x', 'http://fe80::1/x', 'http://u@::1/x', 'http://[::ffff:127.0.0.1]/x',
+    'http://[fe80::1%eth0]/x', 'http://[fe80::1%25eth0]:7878/x', 'http://[fe80::1%25]/x', 'http://[fe80::1%]/x',
+    # no host
+    'http:///x', 'http://@/x', 'http://Secret7User:Secret7Pass@/x', 'http://:8080/x', 'http://?x', 'http://#x',
+    'http:h/x', 'http:/h/x', 'http://',
+    # userinfo holding ':', '@', '#', '/', '?'
+    'http://Secret7User:Secret7:Pass@h/x', 'http://Secret7User:Secret7@Pass@h/x', 'http://Secret7@User@h/x',
+    'http://Secret7User:Secret7#Pass@h/x', 'http://Secret7User:Secret7/Pass@h/x',
+    'http://Secret7User:Secret7?Pass@h/x', 'http://Secret7User:Secret7Pass/x', 'http://Secret7User:Summer:2024/x',
+    'http://Secret7User:20240615/x', 'http://h:80@x/x',
+    # ports: signs, spaces, other scripts' digits, leading zeros, empty, two
+    'http://h:+80/x', 'http://h:-80/x', 'http://h: 80/x', 'http://h:80 /x', 'http://h:٨٠/x', 'http://h:８０/x',
+    'http://h:１/x', 'http://h:0080/x', 'http://h:/x', 'http://h:0/x', 'http://h:65535/x', 'http://h:65536/x',
+    'http://h:80:80/x', 'http://h:0x50/x', 'http://h:8_0/x',
+    # percent-encoding in the host, the userinfo, the path
+    'http://h%41/x', 'http://%68/x', 'http://h%00/x', 'http://h%2f/x', 'http://h%2Fx/y',
+    'http://Secret7%40User:Secret7%3APass@h/x', 'http://h/My%20Films/%C3%A9t%C3%A9', 'http://h/%zz',
+    # international names, odd labels, trailing dots, IPv4 look-alikes
+    'http://bücher.de/x', 'http://xn--bcher-kva.de/x', 'http://BÜCHER.de/x', 'http://☃.net/x',
+    'http://a\u202eb/x', 'http://ab\u200dc/x', 'http://h\u00a0x/x', 'http://ｈｏｓｔ.example/x',
+    'http://h./x', 'http://h../x', 'http://.h/x', 'http://h_x/x', 'http://-h/x', 'http://' + 'a' * 64 + '.example/x',
+    'http://' + 'a' * 63 + '.example/x', 'http://1.2.3.4.5/x', 'http://999.1.1.1/x', 'http://127.0.0.1/x',
+    'http://127.1/x', 'http://127.0.0.1./x',
+    # whitespace, quotes, backslashes
+    ' http://h/x', 'http://h/x ', 'http://h x/x', 'http://h/x y', 'http://h\t/x', 'http://h/x\n',
+    'http://"h"/x', '"http://h/x"', "'http://h/x'", 'http://h/"x"', 'http:\\\\h\\x', 'http:/\\h/x', 'http://h\\x',
+    'http://Secret7User:Secret7\\Pass@h/x',
+    # schemes in odd case, other schemes, none
+    'HTTP://h/x', 'hTTps://h/x', 'HTTPS://H:443/X', 'ftp://h/x', 'javascript:alert(1)', 'h/x', '//h/x',
+    'Secret7User:Secret7Pass@h/x', 'http//h/x', 'http:://h/x',
+]
+
+
+def _requests_host(url):
+    """The host requests would connect to for ``url`` (prepared by requests,
+    read by urllib3 as its connection pool does), which must be one a name
+    lookup takes: a bracketed IPv6 address, a dotted IPv4 one, or a name
+    Python's socket can encode (its 'idna' codec: no empty or 63+ character
+    label) of letters, digits, '-' and '_'. Raises what requests raises."""
+    import ipaddress
+
+    import requests
+    import urllib3
+    prepared = requests.Request('GET', url).prepare().url
+    host = urllib3.util.parse_url(prepared).host
+    assert host, prepared
+    if host.startswith('['):
+        ipaddress.IPv6Address(host[1:-1].replace('%25', '%'))
+        return host
+    host.encode('idna')
+    assert all(c.isascii() and (c.isalnum() or c in '-_.') for c in host), host
+    if all(label.isdigit() for label in host.rstrip('.').split('.')):
+        ipaddress.IPv4Address(host.rstrip('.'))
+    return host
+
+
+@pytest.mark.parametrize('url', ODD_URLS, ids=ascii)
+def test_a_url_the_check_accepts_is_one_requests_can_use(url):
+    """`http://bob:[::1]/x` passed `config --check` (urlsplit takes host ::1)
+    and the run failed with "redirected to an invalid address" (urllib3 refuses
+    it). url_problem, the one rule of every URL setting, argument and playlist
+    line, accepts only what requests prepares and urllib3 reads into a host a
+    connection can be made to; what it refuses it says in one line, naming
+    the problem, without the account."""
+    problem = stalkeer.url_problem(url)
+    if problem is None:
+        _requests_host(url)
+        return
+    assert problem and '\n' not in problem and 'Secret7' not in problem, problem
+    error = stalkeer.http_url_error('[m3u] url', url)
+    assert error and '\n' not in error and 'Secret7' not in error, error
+    assert error.endswith(f'({problem})'), error
+
+
+@pytest.mark.parametrize('url', [url for url in ODD_URLS if url.strip() == url and ' ' not in url], ids=ascii)
+def test_a_url_requests_can_use_is_accepted_or_refused_for_a_reason(url):
+    """The other way: a URL requests reads and sends to a usable host is
+    refused only for one of the reasons below (none says "unparsable" of a
+    URL that parses)."""
+    try:
+        _requests_host(url)
+    except Exception:
+        return
+    problem = stalkeer.url_problem(url)
+    assert problem is None or problem.startswith((
+        "a '[' or ']' in the user or password", "a '\\' before the path", "a '%' in the host",
+        'the host is no IPv4 address', 'the port is', 'URL is not http/https')), problem
+
+
+@pytest.mark.parametrize('setting', list(URL_SETTINGS))
+def test_every_url_setting_refuses_a_bracketed_host_after_a_colon(setting, cli, tmp_path, monkeypatch):
+    """`http://bob:[::1]/x` (the '@' forgotten before a bracketed host) passed
+    `config --check` as [m3u] url: urlsplit reads host ::1, and the run failed
+    with "redirected to an invalid address" (urllib3 refuses it); [database]
+    url would connect to ::1 as nobody. Every URL setting, argument and
+    playlist line refuses it in url_problem's words, naming itself, without
+    the user (which is all that stands before the ':')."""
+    scheme, run, named = URL_SETTINGS[setting]
+    code, out, err = run(cli, tmp_path, f'{scheme}://Secret7User:[::1]/x', monkeypatch)
+    text = out + err
+    said = [line for line in text.splitlines()
+            if "'[' and ']' go around a whole IPv6 host only, as in [::1]:8080 (an '@' forgotten before it?)" in line]
+    assert said, (setting, text)
+    if named:
+        assert named in said[0], (setting, said)
+    assert code == (0 if setting == 'playlist line' else 2), (setting, text)
+    assert 'Secret7' not in text and 'Traceback' not in text, (setting, text)
+
+
+# -- one hint for a value, whoever gave it -------------------------------------------------
+
+@pytest.mark.parametrize('quotes', ['""', "''", '\u201c\u201d'], ids=['double', 'single', 'typographic'])
+@pytest.mark.parametrize('setting', [name for name in URL_SETTINGS if name != 'playlist line'])
+def test_every_url_setting_hints_at_the_quotes_around_its_value(setting, quotes, cli, tmp_path, monkeypatch):
+    """`m3u-download --url '"http://…"'` (a URL pasted from docs with its
+    quotes) got no hint, nor did a STALKEER_* variable or --db (a docker
+    --env-file keeps quotes): value_hint is the one hint for a value, whether
+    a key of the file, a variable, an option or an argument gave it. The URL
+    is shown with its quotes, its account masked."""
+    scheme, run, named = URL_SETTINGS[setting]
+    url = f'{quotes[0]}{scheme}://Secret7User:Secret7Pass@127.0.0.1:9/x{quotes[1]}'
+    code, out, err = run(cli, tmp_path, url, monkeypatch)
+    said = [line for line in err.splitlines() if line.startswith('stalkeer: error: ')
+            and line.endswith('(the quotes are part of the value: stalkeer takes a value as written; '
+                              'give it without them)')]
+    assert code == 2 and said and (named or 'download URL') in said[0], (setting, err)
+    assert 'Secret7' not in out + err, (setting, out + err)
+
+
+@pytest.mark.parametrize('mark', [';', '#'])
+@pytest.mark.parametrize('setting', [name for name in URL_SETTINGS if name != 'playlist line'])
+def test_every_url_setting_hints_at_a_comment_after_its_value(setting, mark, cli, tmp_path, monkeypatch):
+    """The inline-comment hint was the file's only: `--url 'http://h/p.m3u ;
+    mine'`, `download`, a STALKEER_* variable and --db got "a space in the URL"
+    alone. The file's hint adds where a comment goes (a line of its own)."""
+    scheme, run, named = URL_SETTINGS[setting]
+    code, out, err = run(cli, tmp_path, f'{scheme}://Secret7User:Secret7Pass@127.0.0.1:9/x {mark} mine',
+                         monkeypatch)
+    hint = f'(the {mark!r} and what follows are part of the value: stalkeer reads no comment after a value'
+    said = [line for line in err.splitlines() if line.startswith('stalkeer: error: ') and hint in line]
+    in_file = (named or '').startswith('[')
+    named = '[notify] apprise_urls: URL' if setting == 'apprise_urls' else named or 'download URL'
+    assert code == 2 and said and named in said[0], (setting, err)
+    assert said[0].endswith(hint + ('; put it on a line of its own)' if in_file else ')')), (setting, said)
+    assert 'Secret7' not in out + err, (setting, out + err)
+
+
+@pytest.mark.parametrize('value, hint', [
+    ('"http://h/x"', 'quotes'), ("'http://h/x'", 'quotes'), ('\u201chttp://h/x\u201d', 'quotes'),
+    ('\u00abhttp://h/x\u00bb', 'quotes'), ('"http://h/x', 'quotes'), ('http://h/x ; mine', "';'"),
+    ('http://h/x # mine', "'#'"), ('; mine', "';'"), ('http://h/x#frag', None), ('http://h/x;y', None),
+    ("http://h/it's", None), ('', None), (None, None)])
+def test_value_hint_names_quotes_and_comments_only(value, hint):
+    said = stalkeer.value_hint(value)
+    assert (hint in said) if hint else said == '', said
+
+
+def test_a_database_url_is_held_to_the_bracket_rule_only(tmp_path):
+    """[database] url is split by urlsplit alone, its host may be a socket
+    folder: of the http(s) host rules only the brackets apply (a '\\' in
+    its password is the driver's business); `postgresql://bob:[::1]/db` was
+    host ::1 with no user."""
+    spec = stalkeer.parse_database_url('postgresql://u:pa\\ss@%2Fvar%2Frun%2Fpg/db', str(tmp_path))
+    assert spec['password'] == 'pa\\ss'
+    for url, says in [('postgresql://Secret7User:[::1]/db', "'[' and ']' go around a whole IPv6 host only"),
+                      ('postgresql://u:Secret7[Pass@h/db', "a '[' or ']' in the user or password")]:
+        with pytest.raises(stalkeer.ConfigError) as caught:
+            stalkeer.parse_database_url(url, str(tmp_path))
+        assert says in str(caught.value) and 'Secret7' not in str(caught.value)

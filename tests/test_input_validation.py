@@ -359,7 +359,7 @@ def test_a_folder_or_device_given_as_a_file_is_named_so(tmp_path, sqlite_url):
     """F16: 'not found' for something that exists sends the user looking for a typo."""
     for argv, says in ((['--config', '/dev/null', 'status'], 'config file is a device, not a file'),
                        (['--config', tmp_path, 'status'], 'config file is a directory, not a file'),
-                       (['--db', sqlite_url, 'process', tmp_path], 'playlist is a directory, not a file')):
+                       (['--db', sqlite_url, 'process', tmp_path], f'PLAYLIST must be a file, but {tmp_path} is a folder')):
         code, out, err = run_stalkeer(*argv, cwd=tmp_path)
         assert code == 2 and says in err, out + err
 

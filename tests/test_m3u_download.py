@@ -316,7 +316,7 @@ def test_a_symlinked_playlist_leading_to_no_file_is_refused_before_downloading(l
     link.symlink_to(target)
     url = server.add('good.m3u', PLAYLIST)
     code, out, err = fetch(cli, ini, url)
-    assert code == 2 and err == (f'stalkeer: error: the playlist {link} is a symbolic link to {target}, which '
-                                 f'is {named}, not a file: point it at the playlist file, or remove the link\n'), err
+    assert code == 2 and err == (f'stalkeer: error: [m3u] file_path must be a file, but {link} is a symbolic link '
+                                 f'to {target}, which is {named}: point it at a file, or remove the link\n'), err
     assert server.gets('good.m3u') == []
     assert link.is_symlink() and (leads_to == 'fifo' or not target.exists())

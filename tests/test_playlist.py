@@ -390,6 +390,25 @@ def test_a_line_that_is_no_usable_url_and_no_url_after_it_is_the_entry_link(afte
     assert st.malformed_samples == ['line 2: URL is not http/https but rtmp:'] + samples
 
 
+@pytest.mark.parametrize('stray', ['some text', 'Film (2020)', 'garbage', 'movie.mkv', '\u00e9t\u00e9',
+                                   'Secret7User:Secret7Pass@host', 'words \x01 and a control', 'a: b'])
+@pytest.mark.parametrize('after, samples', [
+    ('#EXTINF:-1,Heat (1995)\nhttp://h/movie/u/p/2.mkv\n', []),
+    ('', []),
+    ('#EXTINF:-1,' + 'x' * 70_000 + '\nhttp://h/movie/u/p/2.mkv\n',
+     ['line 4: line longer than 65536 bytes', 'line 5: URL without EXTINF']),
+], ids=['next-entry', 'end-of-file', 'long-line'])
+def test_a_stray_line_with_no_url_after_it_is_no_url_the_reason_names(stray, after, samples):
+    """A line of text under an #EXTINF with no URL after it was counted "URL
+    is not http/https" (-v showed it): no URL was written, so none is named;
+    the EXTINF is without URL, and the line is named by its number, never its
+    text (it may hold the account). A line written as a URL keeps its URL's
+    reason (test_a_line_that_is_no_usable_url_and_no_url_after_it_is_the_entry_link)."""
+    es, st = parse_bytes(f'#EXTM3U\n#EXTINF:-1,Jaws (1975)\n{stray}\n{after}'.encode())
+    assert st.malformed_samples == ['line 2: EXTINF without URL (line 3 after it is not a URL)'] + samples
+    assert 'Secret7' not in ''.join(st.malformed_samples)
+
+
 def test_bare_urls_and_missing_header():
     es, st = parse_bytes(b'http://a/1.ts\nhttp://a/2.ts\n\nhttp://a/3.ts')
     assert es == [] and st.malformed == 3 and st.header_missing

@@ -536,7 +536,7 @@ def test_missing_playlist(cli, sqlite_url, tmp_path):
 def test_a_directory_is_not_a_missing_playlist(cli, sqlite_url, tmp_path):
     (tmp_path / 'adir.m3u').mkdir()
     code, out, err = process(cli, sqlite_url, tmp_path / 'adir.m3u')
-    assert code == 2 and 'is a directory' in err and 'not found' not in err
+    assert code == 2 and 'is a folder' in err and 'not found' not in err
 
 
 @pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-le', 'utf-16-be', 'utf-32', 'utf-32-le', 'utf-32-be'])
