@@ -1198,9 +1198,13 @@ def _not_a_file(path: str) -> str:
 # do, reached through a symlink or not. 'write': created when missing, else
 # replaced or opened (the playlist m3u-download saves, the SQLite database):
 # the user's own file at a path they chose, so a symlink is followed
-# to the regular file it leads to. 'append': the same, and also a character
-# device (a terminal, /dev/null, /dev/full), which takes appended lines as a
-# shell's `>> /dev/tty` does (the log: nothing there is replaced or read). (The
+# to the regular file it leads to; a missing one's folder is created as
+# folder_problem's role 'create' says (m3u-download's os.makedirs; the
+# database's folder is judged first, role 'exist': database_folder_problem).
+# 'append': the same, and also a character device (a terminal, /dev/null,
+# /dev/full), which takes appended lines as a shell's `>> /dev/tty` does (the
+# log: nothing there is replaced or read); its folder must exist (the log is
+# opened at start-up, no folder made for it). (The
 # import lock, a file only stalkeer makes, is never reached through a link:
 # import_lock_file_problem.)
 FILE_ROLES = ('read', 'write', 'append')
@@ -1211,7 +1215,8 @@ def file_problem(path: str, role: str) -> str | None:
     (FILE_ROLES), as a noun phrase ('a named pipe', 'a folder', 'a symbolic
     link to /r, which is nothing (a dangling link)', 'nothing (not found)'),
     or None when it can: a regular file, a symlink to one, or nothing yet
-    (not 'read'). Every file type is judged: folder, named pipe,
+    in a folder that will take it (not 'read'; 'out of reach (/x on the way
+    is a named pipe, not a folder)' otherwise). Every file type is judged: folder, named pipe,
     socket, device, each also at the end of a symlink, a dangling symlink, a
     symlink loop, and (role 'read') a file that cannot be read. Looked at with
     lstat/stat/access only: nothing is opened, so a named pipe never blocks.
@@ -1220,24 +1225,127 @@ def file_problem(path: str, role: str) -> str | None:
     try:
         st = os.lstat(path)
     except FileNotFoundError:
-        return 'nothing (not found)' if role == 'read' else None
+        if role == 'read':
+            return 'nothing (not found)'
+        # Created: in its folder, which a file to replace has made when missing
+        # (m3u-download's os.makedirs) and the log has not (its open needs it).
+        return _on_the_way(path) if role == 'write' else _folder_on_the_way(os.path.dirname(path), 'exist')
     except OSError as exc:          # ENOTDIR (a file on the way), EACCES, ENAMETOOLONG
-        return f'out of reach ({exc.strerror})'
+        return _out_of_reach(path, exc)
     link = ''
     if stat.S_ISLNK(st.st_mode):
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                return 'a symbolic link that loops (it never leads to a file)'
-            what = 'nothing (a dangling link)' if exc.errno == errno.ENOENT else f'out of reach ({exc.strerror})'
-            return f'a symbolic link to {os.path.realpath(path)}, which is {what}'
-        link = f'a symbolic link to {os.path.realpath(path)}, which is '
+        st, link = _link_target(path, 'a file')
+        if st is None:
+            return link
     if not (stat.S_ISREG(st.st_mode) or role == 'append' and stat.S_ISCHR(st.st_mode)):
         return link + _describe_mode(st)
     if role == 'read' and not os.access(path, os.R_OK):
         return f'{link}a file it may not read (permission denied)'
     return None
+
+
+def _link_target(path: str, end: str) -> tuple[os.stat_result | None, str]:
+    """What the symbolic link ``path`` leads to: (its stat, 'a symbolic link to
+    T, which is '), or (None, the whole noun phrase) when it leads nowhere (a
+    dangling link, a loop that never reaches ``end``: 'a file', 'a folder')."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, f'a symbolic link that loops (it never leads to {end})'
+        what = 'nothing (a dangling link)' if exc.errno == errno.ENOENT else _out_of_reach(path, exc)
+        return None, f'a symbolic link to {os.path.realpath(path)}, which is {what}'
+    return st, f'a symbolic link to {os.path.realpath(path)}, which is '
+
+
+def _out_of_reach(path: str, exc: OSError) -> str:
+    """``path`` cannot be looked at (lstat's ``exc``): for ENOTDIR, the first
+    component on the way that is not a folder ('out of reach: /x/f is a file,
+    not a folder'), else the system's reason."""
+    if exc.errno == errno.ENOTDIR:
+        parts = [p for p in os.path.abspath(path).split('/') if p]
+        for i in range(1, len(parts)):
+            here = '/' + '/'.join(parts[:i])
+            with contextlib.suppress(OSError):
+                st = os.stat(here)
+                if not stat.S_ISDIR(st.st_mode):
+                    what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
+                    return f'out of reach ({here} on the way is {what}, not a folder)'
+    return f'out of reach ({exc.strerror})'
+
+
+# The roles a configured folder plays (folder_problem). 'create': stalkeer
+# creates files in it, and creates it (and what is missing above it) first, as
+# open_folder and os.makedirs do (temp_dir, archive_dir, movies_path,
+# tvshows_path): nothing yet will do. 'exist': stalkeer creates files in it but
+# never the folder itself (the SQLite database's folder: a mistyped --db must
+# not leave folders behind). Either way the user's own folder at a path they
+# chose, so a symlink to a folder is followed (open_folder follows the folders
+# down to the library root; os.makedirs and open() follow them too), and a
+# link that leads to no folder is refused: open_folder refused a dangling one
+# ("refusing to follow a symbolic link on the way to …") only once a download
+# ran, os.makedirs raised "File exists" for it (trial: temp_dir, archive_dir).
+FOLDER_ROLES = ('create', 'exist')
+
+
+def folder_problem(path: str, role: str) -> str | None:
+    """What stands at ``path`` when it cannot be the folder of ``role``
+    (FOLDER_ROLES), as a noun phrase like file_problem's ('a named pipe', 'a
+    file', 'a symbolic link to /r, which is nothing (a dangling link)',
+    'nothing (not found)'), or None when it can: a folder stalkeer may create
+    files in, a symlink to one, or nothing yet (role 'create'). Every file type
+    is judged, each also at the end of a symlink; lstat/stat/access only, so a
+    named pipe never blocks. `config --check` and the commands both judge by
+    this (folder_setting_problem words it)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        problem = _on_the_way(path)
+        return 'nothing (not found)' if role == 'exist' and not problem else problem
+    except OSError as exc:
+        return _out_of_reach(path, exc)
+    link = ''
+    if stat.S_ISLNK(st.st_mode):
+        st, link = _link_target(path, 'a folder')
+        if st is None:
+            return link
+    if not stat.S_ISDIR(st.st_mode):
+        return link + ('a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st))
+    if not os.access(path, os.W_OK | os.X_OK):
+        return f'{link}a folder it may not create files in (permission denied)'
+    return None
+
+
+def _on_the_way(path: str) -> str | None:
+    """None when the missing ``path`` can be created: the nearest thing above
+    it that exists is a folder to create in (a dangling link or a file there
+    made os.makedirs fail), else what stands there."""
+    above = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(above):
+        above = os.path.dirname(above)
+    return _folder_on_the_way(above, 'create')
+
+
+def _folder_on_the_way(folder: str, role: str) -> str | None:
+    """'out of reach (FOLDER on the way is …)' when ``folder`` cannot be the
+    folder of ``role`` (folder_problem) that a path below it needs, else None."""
+    problem = folder_problem(folder, role)
+    return problem and f'out of reach ({folder} on the way is {problem})'
+
+
+def folder_setting_problem(where: str, path: str, role: str) -> str | None:
+    """The one line refusing ``path`` (the value of ``where``: '[downloads]
+    temp_dir') for ``role`` (folder_problem), or None when it will do. The same
+    words from `config --check` and from the command."""
+    what = folder_problem(path, role)
+    if what is None:
+        return None
+    return f'{where} must be a folder, but {path} is {what}{_link_hint(what, "a folder")}'
+
+
+def _link_hint(what: str, noun: str) -> str:
+    """What to do about a symbolic link that leads to no ``noun`` ('a file')."""
+    return f': point it at {noun}, or remove the link' if what.startswith('a symbolic link') else ''
 
 
 def file_setting_problem(where: str, path: str, role: str) -> str | None:
@@ -1250,9 +1358,7 @@ def file_setting_problem(where: str, path: str, role: str) -> str | None:
     hint = ''
     if role == 'read' and what.endswith('a named pipe'):       # process <(zcat playlist.m3u.gz)
         hint = ' (a playlist is read more than once: save it to a file first)'
-    elif what.startswith('a symbolic link'):
-        hint = ': point it at a file, or remove the link'
-    return f'{where} must be a file, but {path} is {what}{hint}'
+    return f'{where} must be a file, but {path} is {what}{hint or _link_hint(what, "a file")}'
 
 
 def same_file(a: os.stat_result, b: os.stat_result) -> bool:
@@ -2418,7 +2524,9 @@ class Config:
     def getpath(self, section, key) -> str | None:
         """A path; relative ones are resolved against the config file's folder.
         ConfigError naming the key for a control character (NUL included), for
-        a folder key (_FOLDER_CONFIG_KEYS) that names an existing non-folder, and
+        a folder key (_FOLDER_CONFIG_KEYS) that names anything but a folder, a
+        link to one or nothing yet (folder_setting_problem, role 'create': each
+        folder key names a folder stalkeer creates and creates files in), and
         for a file key (_FILE_CONFIG_KEYS) that names anything but a regular
         file or nothing (file_setting_problem, role 'write': each file key names
         a file stalkeer creates, appends to or replaces)."""
@@ -2434,10 +2542,11 @@ class Config:
             raise ConfigError(f"{where} must be a path without control characters, got '{clip(value)}'")
         value = os.path.expanduser(value)
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
-        if (section, key) in _FOLDER_CONFIG_KEYS and os.path.exists(path) and not os.path.isdir(path):
-            raise ConfigError(f'{where} must be a folder, but {path} is a file')
-        role = 'append' if (section, key) in _APPEND_CONFIG_KEYS else 'write'
-        problem = (section, key) in _FILE_CONFIG_KEYS and file_setting_problem(where, path, role)
+        if (section, key) in _FOLDER_CONFIG_KEYS:
+            problem = folder_setting_problem(where, path, 'create')
+        else:
+            problem = file_setting_problem(where, path, 'append' if (section, key) in _APPEND_CONFIG_KEYS
+                                           else 'write')
         if problem:
             raise ConfigError(problem)
         return path
@@ -3223,13 +3332,11 @@ def open_database(url: str, base_dir: str, source: str = '[database] url', migra
         journal = 'wal'
         # By the rule `config --check` names (sqlite_file_problems): a named
         # pipe there hung the open; a dangling link made a file where it led.
-        problem = path != ':memory:' and file_setting_problem(source, path, 'write')
+        problem = path != ':memory:' and (database_folder_problem(path)
+                                          or file_setting_problem(source, path, 'write'))
         if problem:
             raise DatabaseError(problem)
         if path != ':memory:':
-            folder = os.path.dirname(path) or '.'
-            if not os.path.isdir(folder):
-                raise DatabaseError(f'cannot open database {path}: folder {folder} does not exist')
             # The folder the file really is in (a symlink may lead to another mount).
             fstype = filesystem_type(os.path.dirname(os.path.realpath(path)) or '.')
             if fstype in NETWORK_FILESYSTEMS:
@@ -3415,10 +3522,23 @@ def sqlite_file_problems(url: str, base_dir: str, source: str = '[database] url'
     spec = parse_database_url(url, base_dir, source)
     if spec['kind'] != 'sqlite' or spec['path'] == ':memory:':
         return []
-    problems = [file_setting_problem(source, spec['path'], 'write')]
+    # Its folder first, as open_database judges it: a file in the folder's place
+    # is one mistake, said once.
+    problems = [database_folder_problem(spec['path']) or file_setting_problem(source, spec['path'], 'write')]
     if fcntl is not None:
         problems.append(import_lock_file_problem(_import_lock_file(spec['path'])))
     return [problem for problem in problems if problem]
+
+
+def database_folder_problem(path: str) -> str | None:
+    """Why the SQLite database file ``path`` cannot be made or opened in its
+    folder (folder_problem, role 'exist': a mistyped --db leaves no folders
+    behind), in the words open_database refuses it with; None when it can."""
+    folder = os.path.dirname(path) or '.'
+    what = folder_problem(folder, 'exist')
+    if what is None:
+        return None
+    return f'cannot open database {path}: its folder {folder} is {what}{_link_hint(what, "a folder")}'
 
 
 def _open_import_lock(path: str) -> int:

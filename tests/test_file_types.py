@@ -37,6 +37,12 @@ def _socket(path):
     sock.close()        # the socket file stays
 
 
+def _link(path, target, data):
+    """A symbolic link at ``path`` to the regular file ``target`` holding ``data``."""
+    target.write_bytes(data)
+    path.symlink_to(target)
+
+
 def _device(path):
     try:
         os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))     # /dev/null's numbers
@@ -67,7 +73,7 @@ REFUSED = [
 ACCEPTED = [
     ('nothing yet', lambda p, d, data: None),
     ('regular file', lambda p, d, data: p.write_bytes(data)),
-    ('link to a regular file', lambda p, d, data: (d / 'real').write_bytes(data) or p.symlink_to(d / 'real')),
+    ('link to a regular file', lambda p, d, data: _link(p, d / 'real', data)),
 ]
 
 
@@ -246,3 +252,155 @@ def test_the_log_may_be_a_character_device(setting, kind, world):
     code, out, err = run('--config', tmp / 'stalkeer.ini', *options, 'process', tmp / 'good.m3u', cwd=tmp)
     assert code == 0 and err == '', (out, err)
     assert kind_of(path) == before
+
+
+# ---- folders ---------------------------------------------------------------
+# Every configured folder is judged by one rule per role (folder_problem), the
+# same in `config --check` and in the command. What stands at the path, made
+# in tmp_path: (name, maker, how the refusal names it). A maker gets the path
+# and the folder for link targets, and returns the path to configure when it
+# is not that one (a file on the way).
+
+FOLDER_REFUSED = [
+    ('regular file', lambda p, d: p.write_bytes(b'x') and None, 'a file'),
+    ('named pipe', lambda p, d: os.mkfifo(p), 'a named pipe'),
+    ('socket', lambda p, d: _socket(p), 'a socket'),
+    ('device', lambda p, d: _device(p), 'a device'),
+    ('link to a file', lambda p, d: _link(p, d / 'real', b'x'),
+     'a symbolic link to {d}/real, which is a file'),
+    ('link to /dev/null', lambda p, d: p.symlink_to('/dev/null'),
+     'a symbolic link to /dev/null, which is a device'),
+    ('dangling link', lambda p, d: p.symlink_to(d / 'nowhere'),
+     'a symbolic link to {d}/nowhere, which is nothing (a dangling link)'),
+    ('link loop', lambda p, d: p.symlink_to(p.name),
+     'a symbolic link that loops (it never leads to a folder)'),
+    ('a file on the way', lambda p, d: p.write_bytes(b'x') and p / 'sub',
+     'out of reach ({p} on the way is a file, not a folder)'),
+    ('a dangling link on the way', lambda p, d: p.symlink_to(d / 'nowhere') or p / 'sub',
+     'out of reach ({p} on the way is a symbolic link to {d}/nowhere, which is nothing (a dangling link))'),
+]
+FOLDER_ACCEPTED = [
+    ('nothing yet', lambda p, d: None),
+    ('folder', lambda p, d: p.mkdir()),
+    ('link to a folder', lambda p, d: (d / 'dir').mkdir() or p.symlink_to(d / 'dir')),
+]
+
+# Each folder setting: its ini lines ({path} the folder), the command that
+# uses it. The SQLite database's folder is not created (role 'exist'): nothing
+# there yet is refused, in open_database's words.
+FOLDER_SETTINGS = {
+    '[downloads] temp_dir': ('[downloads]\ntemp_dir = {path}\n', ['download', 'MOVIE', 'dl/t.mkv']),
+    '[m3u] archive_dir': ('[m3u]\narchive_dir = {path}\n', ['m3u-download', '--url', 'URL']),
+    '[downloads] movies_path': ('[downloads]\nmovies_path = {path}\n', ['status']),
+    '[database] url': ('[database]\nurl = sqlite:///{path}/s.db\n', ['status']),
+}
+MOVIE = b'\x1aE\xdf\xa3' + b'm' * 4000
+
+
+def _folder_world(world, server, settings, make):
+    """For each of ``settings``, what ``make`` put at data/<n> configured in
+    ini-<n> (that setting alone) and all of them in all.ini: {setting: (path,
+    the path made, ini, argv of its command, the folder for link targets)}."""
+    tmp, url = world
+    movie = server.add('movie.mkv', MOVIE)
+    base = (tmp / 'stalkeer.ini').read_text().replace('archive_dir =\n', '')
+    worlds, every = {}, base
+    for n, setting in enumerate(settings):
+        made, targets = tmp / 'data' / str(n), tmp / 'targets' / str(n)
+        targets.mkdir()
+        path = make(made, targets)
+        path = path if isinstance(path, os.PathLike) else made
+        lines, command = FOLDER_SETTINGS[setting]
+        ini = tmp / f'ini-{n}'
+        ini.write_text(_with(_with(base, f'[database]\nurl = sqlite:///{tmp}/s.db\n')
+                             if setting != '[database] url' else base, lines.format(path=path)))
+        every = _with(every, lines.format(path=path))
+        argv = [movie if a == 'MOVIE' else url if a == 'URL' else a for a in command]
+        worlds[setting] = (path, made, ini, argv, targets)
+    (tmp / 'all.ini').write_text(_with(every, f'[database]\nurl = sqlite:///{tmp}/s.db\n')
+                                 if '[database] url' not in settings else every)
+    return worlds
+
+
+def _with(text, lines):
+    """ini ``text`` with ``lines`` ('[section]\\nkey = value\\n') in their section."""
+    header, line = lines.split('\n', 1)
+    if header + '\n' not in text:
+        text += header + '\n'
+    return text.replace(header + '\n', header + '\n' + line, 1)
+
+
+def _written(tmp):
+    """Every file below tmp/data and tmp/dl (nothing may be made there on a refusal)."""
+    return sorted(str(p) for top in ('data', 'dl') for p in (tmp / top).rglob('*') if not p.is_dir())
+
+
+def _refusal(setting, path, what):
+    hint = ': point it at a folder, or remove the link' if what.startswith('a symbolic link') else ''
+    if setting == '[database] url':
+        return f'stalkeer: error: cannot open database {path}/s.db: its folder {path} is {what}{hint}'
+    return f'stalkeer: error: {setting} must be a folder, but {path} is {what}{hint}'
+
+
+@pytest.mark.parametrize('kind, make, named', FOLDER_REFUSED, ids=[r[0] for r in FOLDER_REFUSED])
+def test_what_a_folder_command_refuses_config_check_names_first_in_its_words(kind, make, named, world, server):
+    """A dangling link or a loop at temp_dir passed config --check and failed
+    each download ('refusing to follow a symbolic link on the way to …'); at
+    archive_dir m3u-download said 'could not archive …: File exists', exit 0;
+    a named pipe or a device was called 'a file'; a database folder that was
+    none passed the check. Now: one line naming what stands there, exit 2, the
+    same from config --check (all settings at once) and from each command,
+    nothing downloaded, written or replaced."""
+    tmp, _url = world
+    worlds = _folder_world(world, server, list(FOLDER_SETTINGS), make)
+    before = {setting: kind_of(w[1]) for setting, w in worlds.items()}
+    lines = {setting: _refusal(setting, path, named.format(d=targets, p=made))
+             for setting, (path, made, _ini, _argv, targets) in worlds.items()}
+    files = _written(tmp)
+    check = run('--config', tmp / 'all.ini', 'config', '--check', cwd=tmp)
+    assert check[0] == 2 and 'Traceback' not in check[2], check
+    assert set(lines.values()) <= set(check[2].splitlines()), check[2]
+    for setting, (path, made, ini, argv, _targets) in worlds.items():
+        code, out, err = run('--config', ini, *argv, cwd=tmp)
+        assert code == 2 and err == lines[setting] + '\n', (setting, out, err)
+        assert kind_of(made) == before[setting], f'{setting}: what stood there was replaced'
+    assert _written(tmp) == files
+    assert server.gets('movie.mkv') == [] and server.gets('get.php') == []
+
+
+def test_the_database_folder_is_not_created(world, server):
+    """The SQLite database's folder must exist (role 'exist': a mistyped --db
+    leaves no folders behind); `status` said 'folder … does not exist' while
+    config --check passed it."""
+    tmp, _url = world
+    path, _made, ini, argv, _targets = _folder_world(world, server, ['[database] url'], lambda p, d: None)['[database] url']
+    line = _refusal('[database] url', path, 'nothing (not found)')
+    check = run('--config', ini, 'config', '--check', cwd=tmp)
+    assert check[0] == 2 and line in check[2].splitlines(), check
+    code, out, err = run('--config', ini, *argv, cwd=tmp)
+    assert code == 2 and err == line + '\n', (out, err)
+    assert not os.path.lexists(path)
+
+
+@pytest.mark.parametrize('kind, make', FOLDER_ACCEPTED, ids=[a[0] for a in FOLDER_ACCEPTED])
+def test_what_config_check_passes_a_folder_command_takes(kind, make, world, server):
+    """A folder, a link to one (followed: the user's folder, as open_folder
+    follows the folders down to the library), or nothing yet (created; not the
+    database's): `config --check` says ok and each command runs, putting its
+    file there; the link stays a link."""
+    tmp, _url = world
+    settings = ['[downloads] temp_dir', '[m3u] archive_dir'] + ['[database] url'] * (kind != 'nothing yet')
+    worlds = _folder_world(world, server, settings, make)
+    check = run('--config', tmp / 'all.ini', 'config', '--check', cwd=tmp)
+    assert check[0] == 0 and 'config check: ok' in check[1], check
+    for setting, (path, _made, ini, argv, _targets) in worlds.items():
+        was_link = path.is_symlink()
+        code, out, err = run('--config', ini, *argv, cwd=tmp)
+        assert code == 0, (setting, out, err)
+        assert path.is_symlink() == was_link and path.is_dir()
+        if setting == '[downloads] temp_dir':
+            assert sha256(tmp / 'dl' / 't.mkv') == sha256(MOVIE)
+        elif setting == '[m3u] archive_dir':
+            assert [sha256(p) for p in path.iterdir()] == [sha256(PLAYLIST)]
+        else:
+            assert (path / 's.db').is_file()
