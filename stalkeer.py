@@ -1223,25 +1223,34 @@ def file_problem(path: str, role: str) -> str | None:
     `config --check` and the commands both judge by this, so the run refuses
     nothing the check passed (file_setting_problem words it)."""
     try:
-        st = os.lstat(path)
+        st, link = _standing(path, 'a file')
     except FileNotFoundError:
         if role == 'read':
             return 'nothing (not found)'
         # Created: in its folder, which a file to replace has made when missing
         # (m3u-download's os.makedirs) and the log has not (its open needs it).
         return _on_the_way(path) if role == 'write' else _folder_on_the_way(os.path.dirname(path), 'exist')
-    except OSError as exc:          # ENOTDIR (a file on the way), EACCES, ENAMETOOLONG
-        return _out_of_reach(path, exc)
-    link = ''
-    if stat.S_ISLNK(st.st_mode):
-        st, link = _link_target(path, 'a file')
-        if st is None:
-            return link
+    if st is None:
+        return link
     if not (stat.S_ISREG(st.st_mode) or role == 'append' and stat.S_ISCHR(st.st_mode)):
         return link + _describe_mode(st)
     if role == 'read' and not os.access(path, os.R_OK):
         return f'{link}a file it may not read (permission denied)'
     return None
+
+
+def _standing(path: str, end: str) -> tuple[os.stat_result | None, str]:
+    """What stands at ``path``, through a symbolic link: (its stat, '' or 'a
+    symbolic link to T, which is '), or (None, the noun phrase) when nothing
+    can be reached there (out of reach, a link to nothing or a loop that never
+    reaches ``end``). FileNotFoundError when nothing is there."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:          # ENOTDIR (a file on the way), EACCES, ENAMETOOLONG
+        return None, _out_of_reach(path, exc)
+    return _link_target(path, end) if stat.S_ISLNK(st.st_mode) else (st, '')
 
 
 def _link_target(path: str, end: str) -> tuple[os.stat_result | None, str]:
@@ -1298,17 +1307,12 @@ def folder_problem(path: str, role: str) -> str | None:
     named pipe never blocks. `config --check` and the commands both judge by
     this (folder_setting_problem words it)."""
     try:
-        st = os.lstat(path)
+        st, link = _standing(path, 'a folder')
     except FileNotFoundError:
         problem = _on_the_way(path)
         return 'nothing (not found)' if role == 'exist' and not problem else problem
-    except OSError as exc:
-        return _out_of_reach(path, exc)
-    link = ''
-    if stat.S_ISLNK(st.st_mode):
-        st, link = _link_target(path, 'a folder')
-        if st is None:
-            return link
+    if st is None:
+        return link
     if not stat.S_ISDIR(st.st_mode):
         return link + ('a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st))
     if not os.access(path, os.W_OK | os.X_OK):
