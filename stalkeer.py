@@ -1229,7 +1229,7 @@ def file_problem(path: str, role: str) -> str | None:
             return 'nothing (not found)'
         # Created: in its folder, which a file to replace has made when missing
         # (m3u-download's os.makedirs) and the log has not (its open needs it).
-        return _on_the_way(path) if role == 'write' else _folder_on_the_way(os.path.dirname(path), 'exist')
+        return _on_the_way(path) if role == 'write' else _folder_on_the_way(os.path.dirname(path) or '.', 'exist')
     if st is None:
         return link
     if not (stat.S_ISREG(st.st_mode) or role == 'append' and stat.S_ISCHR(st.st_mode)):

@@ -398,3 +398,30 @@ def test_what_config_check_passes_a_folder_command_takes(kind, make, world, serv
             assert [sha256(p) for p in path.iterdir()] == [sha256(PLAYLIST)]
         else:
             assert (path / 's.db').is_file()
+
+
+@pytest.mark.parametrize('setting, command, make, what', [
+    ('[logging] file', ['status'], lambda d: None, 'nothing (not found)'),
+    ('[m3u] file_path', ['m3u-download', '--url', 'URL'], lambda d: d.symlink_to(d.parent / 'nowhere'),
+     'a symbolic link to {d}/nowhere, which is nothing (a dangling link)'),
+])
+def test_a_file_settings_folder_is_judged_by_the_folder_rule(setting, command, make, what, world, server):
+    """A file not there yet is made in its folder: the log's must exist (the
+    log is opened at start-up: 'cannot open log file …: No such file or
+    directory', also from config --check), the playlist's is made when missing
+    (os.makedirs: 'cannot create …: File exists' for a dangling link, after
+    config --check passed it). Now one line from both, nothing fetched."""
+    tmp, _url = world
+    folder = tmp / 'data' / 'in'
+    make(folder)
+    key = 'file' if setting == '[logging] file' else 'file_path'
+    text = (tmp / 'stalkeer.ini').read_text().replace('file_path = data/playlist.m3u\n', '')
+    (tmp / 'stalkeer.ini').write_text(_with(text, f'{setting.split()[0]}\n{key} = {folder}/x\n'))
+    line = (f'stalkeer: error: {setting} must be a file, but {folder}/x is out of reach ({folder} on the way '
+            f'is {what.format(d=tmp / "data")})')
+    options = ['--config', tmp / 'stalkeer.ini', '--db', f'sqlite:///{tmp}/s.db']
+    check = run(*options, 'config', '--check', cwd=tmp)
+    assert check[0] == 2 and line in check[2].splitlines(), check
+    code, out, err = run(*options, *_argv(world, command), cwd=tmp)
+    assert code == 2 and err == line + '\n', (out, err)
+    assert server.gets('get.php') == [] and not (tmp / 'nowhere').exists() and not (tmp / 'data' / 'nowhere').exists()
