@@ -5882,7 +5882,9 @@ class ParseStats:
     entities_decoded: int = 0   # EXTINF lines whose title or attributes held HTML entities
     header_missing: bool = False
     bytes_read: int = 0
-    malformed_samples: list[str] = dataclasses.field(default_factory=list)
+    # The first _M3U_MAX_SAMPLES malformed lines, each {"line", "reason",
+    # "related_line"} (malformed_sample(); malformed_text() gives its words).
+    malformed_samples: list[dict] = dataclasses.field(default_factory=list)
 
     def uncount(self, entry: 'PlaylistEntry') -> None:
         """--limit stopped at ``entry`` (read, never considered): the counts are
@@ -5891,11 +5893,65 @@ class ParseStats:
         self.entries -= 1
         self.lines_read = min(self.lines_read, entry.line_no - 1)
 
-    def add_malformed(self, line_no: int, reason: str) -> None:
+    def add_malformed(self, line_no: int, reason: str, related_line: int | None = None) -> None:
+        """Count a malformed line. ``line_no`` is the line that is wrong, by one
+        rule for every reason: the URL line for a URL's problem (and a stray
+        line, an orphan URL, a line too long: the line itself), the #EXTINF
+        for an EXTINF's (no URL after it). ``reason`` is a fixed phrase or
+        url_problem's, never the line's text (it may hold the account);
+        ``related_line`` the other line a reason of _MALFORMED_WORDING names."""
         self.malformed += 1
         if len(self.malformed_samples) < _M3U_MAX_SAMPLES:
-            self.malformed_samples.append(f'line {line_no}: {reason}')
-            log.debug('playlist line %d malformed: %s', line_no, reason)
+            sample = malformed_sample(line_no, reason, related_line)
+            self.malformed_samples.append(sample)
+            log.debug('playlist %s', malformed_text(sample, 'line {line} malformed: '))
+
+
+# The malformed reasons that speak of a second line (a sample's related_line):
+# the JSON gives the fixed phrase (the key), the text and -v these words, with
+# that line's number in them. Any other reason is the same in both.
+_MALFORMED_WORDING = {
+    # A stray line, between an EXTINF and the http(s) URL after it (_stray_line).
+    'not a usable URL, between an #EXTINF and its URL: skipped':
+        'not a usable URL, between the #EXTINF on line {related_line} and its URL: skipped',
+    # An EXTINF whose next line is text, no URL at all (_link_problem).
+    'EXTINF without URL (the line after it is not a URL)':
+        'EXTINF without URL (line {related_line} after it is not a URL)',
+}
+
+
+def malformed_sample(line_no: int, reason: str, related_line: int | None = None) -> dict:
+    """One entry of malformed_samples, as `process --json` gives it:
+    ``{"line": 3, "reason": "URL without EXTINF", "related_line": null}``."""
+    return {'line': line_no, 'reason': reason, 'related_line': related_line}
+
+
+def malformed_text(sample, prefix: str = 'line {line}: ') -> str:
+    """A malformed_samples entry in the words `process` prints (``line 3: URL
+    without EXTINF``). An import recorded before the samples were values kept
+    that text itself (a string): it is returned as it is."""
+    if isinstance(sample, str):
+        return sample
+    wording = _MALFORMED_WORDING.get(sample['reason'])
+    reason = wording.format(**sample) if wording else sample['reason']
+    return prefix.format(**sample) + reason
+
+
+def stored_malformed_sample(sample) -> dict:
+    """A malformed_samples entry from playlist_imports.counts: an import before
+    the samples were values stored ``line N: reason`` (its text), read back
+    here into the value (a reason of _MALFORMED_WORDING to its fixed phrase)."""
+    if not isinstance(sample, str):
+        return sample
+    line, _, reason = sample.partition(': ')
+    related = None
+    for fixed, wording in _MALFORMED_WORDING.items():
+        head, _, tail = wording.partition('{related_line}')
+        if reason.startswith(head) and reason.endswith(tail) and reason[len(head):len(reason) - len(tail)].isdigit():
+            reason, related = fixed, int(reason[len(head):len(reason) - len(tail)])
+            break
+    number = line.removeprefix('line ')
+    return malformed_sample(int(number) if number.isdigit() else None, reason, related)
 
 
 @dataclasses.dataclass(slots=True)
@@ -6173,7 +6229,8 @@ def no_entries_reason(head: bytes, size: int, summary) -> str:
         samples = summary.malformed_samples
         return (f'{summary.malformed} malformed line{"s" if summary.malformed != 1 else ""} and not one '
                 'entry (an #EXTINF line, then its http(s) URL)'
-                + (f' ({samples[0]}{", …" if summary.malformed > 1 else ""})' if samples else ''))
+                + (f' ({malformed_text(samples[0])}{", …" if summary.malformed > 1 else ""})'
+                   if samples else ''))
     bom = byte_order_mark(head)
     rest = head[len(bom[0]):] if bom else head
     if size <= len(head) and not (rest.decode(bom[2], 'replace') if bom else rest).strip():
@@ -6370,7 +6427,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
     # A line after the pending EXTINF that is no usable URL (held_problem: why):
     # its link, unless an http(s) URL follows before the next EXTINF; then it
     # was a stray line between the two, and the URL is the entry's.
-    held_no, held_problem = 0, ''
+    held_no, held_problem = 0, (0, '', None)      # add_malformed's arguments
     p_attrs: dict[str, str] = {}
     line_no = entries = 0
     nbytes = stats.bytes_read
@@ -6415,7 +6472,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     raw = readline(max_line)
                     nbytes += len(raw)
                 if held_no:            # the held line was its link after all
-                    stats.add_malformed(p_line, held_problem)
+                    stats.add_malformed(*held_problem)
                     held_no = 0
                 stats.add_malformed(line_no, f'line longer than {max_line} bytes')
                 p_line = 0             # its entry is lost with the line; counted once
@@ -6434,7 +6491,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                 elif line[0] == '#':
                     if line.startswith('#EXTINF:') or line[:8].upper() == '#EXTINF:':
                         if held_no:    # the held line was the pending EXTINF's link
-                            stats.add_malformed(p_line, held_problem)
+                            stats.add_malformed(*held_problem)
                             held_no = 0
                         elif p_line:
                             stats.add_malformed(p_line, 'EXTINF without URL')
@@ -6460,7 +6517,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     if problem:        # it would fail every download, and resume, later
                         if held_no:    # two in a row: the first was a stray line
                             _stray_line(stats, held_no, p_line)
-                        held_no, held_problem = line_no, _link_problem(line, line_no, problem)
+                        held_no, held_problem = line_no, _link_problem(line, line_no, p_line, problem)
                     else:
                         if held_no:
                             _stray_line(stats, held_no, p_line)
@@ -6482,7 +6539,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     raw = readline(max_line + 1)
                     nbytes += len(raw)
         if held_no:
-            stats.add_malformed(p_line, held_problem)
+            stats.add_malformed(*held_problem)
         elif p_line:
             stats.add_malformed(p_line, 'EXTINF without URL at end of file')
     finally:
@@ -6501,15 +6558,17 @@ def _looks_like_url(line: str) -> bool:
         line.partition(':')[0].lower() in _SCHEMES_WITHOUT_SLASHES
 
 
-def _link_problem(line: str, line_no: int, problem: str) -> str:
-    """The malformed reason of an #EXTINF whose next line (``line``, number
-    ``line_no``) is its link that cannot be requested (url_problem's
-    ``problem``): that problem when the line is written as a URL, else that the
-    EXTINF has none. "URL is not http/https" of a stray line of text told of a
-    URL nobody wrote. Never the line's text (it may hold the account)."""
+def _link_problem(line: str, line_no: int, extinf_line: int, problem: str) -> tuple[int, str, int | None]:
+    """add_malformed's arguments for the #EXTINF on ``extinf_line`` whose next
+    line (``line``, number ``line_no``) is its link that cannot be requested
+    (url_problem's ``problem``): that problem, at the URL's line, when the line
+    is written as a URL; else that the EXTINF has none, at the EXTINF's line
+    (ParseStats.add_malformed's rule). "URL is not http/https" of a stray line
+    of text told of a URL nobody wrote. Never the line's text (it may hold the
+    account)."""
     if _looks_like_url(line):
-        return problem
-    return f'EXTINF without URL (line {line_no} after it is not a URL)'
+        return line_no, problem, None
+    return extinf_line, 'EXTINF without URL (the line after it is not a URL)', line_no
 
 
 def _stray_line(stats: ParseStats, line_no: int, extinf_line: int) -> None:
@@ -6521,8 +6580,7 @@ def _stray_line(stats: ParseStats, line_no: int, extinf_line: int) -> None:
     taking the stray line lost the entry, and the real URL was "URL without
     EXTINF" (a newcomer trial). Counted malformed, shown at -v; never quoted
     (it may hold the account)."""
-    stats.add_malformed(line_no, f'not a usable URL, between the #EXTINF on line {extinf_line} and its URL: '
-                                 'skipped')
+    stats.add_malformed(line_no, 'not a usable URL, between an #EXTINF and its URL: skipped', extinf_line)
 
 
 def line_hash(tvg_name: str, url: str) -> str:
@@ -13104,7 +13162,7 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     if summary.limited:
         out('  stopped at --limit: lines missing from this run were not marked as gone')
     for sample in summary.malformed_samples[:5]:
-        app.console.out(f'  malformed {sample}')
+        app.console.out(f'  malformed {malformed_text(sample)}')
 
 
 def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo | None]:
@@ -13210,9 +13268,10 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
 
 def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
     """`process` of the playlist the last complete import read (ImportPointer)."""
+    counts = json.loads(last.counts or '{}')
+    counts['malformed_samples'] = [stored_malformed_sample(s) for s in counts.get('malformed_samples', ())]
     summary = IngestSummary(playlist=path, unchanged=last.lines, elapsed_seconds=round(elapsed, 3),
-                            skipped='unchanged', unchanged_since=_iso(last.completed_at),
-                            **json.loads(last.counts or '{}'))
+                            skipped='unchanged', unchanged_since=_iso(last.completed_at), **counts)
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if app.args.json:
         app.console.json(summary.as_dict(), sort_keys=True)

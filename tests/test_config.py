@@ -734,7 +734,8 @@ def _playlist_line(cli, tmp_path, url, monkeypatch):
     playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Good (2000)\nhttp://h/movie/1.mkv\n'
                         f'#EXTINF:-1 group-title="Movies",Film (2000)\n{url}\n', encoding='utf-8')
     code, out, err = cli('--db', f'sqlite:///{tmp_path}/s.db', 'process', playlist, '--json')
-    return code, '\n'.join(json.loads(out)['malformed_samples']) + '\n', err
+    samples = json.loads(out)['malformed_samples']
+    return code, '\n'.join(f"line {s['line']}: {s['reason']}" for s in samples) + '\n', err
 
 
 URL_SETTINGS = {   # how each URL-taking setting is given, and what its error names it
@@ -751,7 +752,7 @@ URL_SETTINGS = {   # how each URL-taking setting is given, and what its error na
     '--db': ('postgresql', _db_option, '--db'),
     'download URL': ('http', _download, None),
     'm3u-download --url': ('http', _m3u_download, '--url'),
-    'playlist line': ('http', _playlist_line, 'line 4: '),
+    'playlist line': ('http', _playlist_line, 'line 5: '),  # its URL's line
 }
 
 

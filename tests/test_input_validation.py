@@ -243,13 +243,14 @@ def test_process_counts_unrequestable_urls_as_malformed(cli, tmp_path, sqlite_ur
     assert code == 0, err
     summary = json.loads(out)
     assert summary['entries'] == 3 and summary['new'] == 3 and summary['malformed'] == 5
-    assert summary['malformed_samples'] == [f'line {2 + 2 * (3 + i)}: {reason}'
+    # Each named at its URL's line (the EXTINF is the line before it), by url_problem's reason.
+    assert summary['malformed_samples'] == [{'line': 3 + 2 * (3 + i), 'reason': reason, 'related_line': None}
                                             for i, (_, reason) in enumerate(BAD_URLS)]
     stored = [u for (u,) in sqlite3.connect(tmp_path / 'stalkeer.db').execute(
         'SELECT url FROM processed_lines ORDER BY id')]
     assert stored == good
     code, out, err = cli('--db', sqlite_url, 'process', playlist)
-    assert 'malformed 5' in out and 'line 8: unparsable URL: unbalanced [ ] around the host' in out
+    assert 'malformed 5' in out and 'line 9: unparsable URL: unbalanced [ ] around the host' in out
 
 
 @pytest.mark.parametrize('url, reason', BAD_URLS)
