@@ -7769,7 +7769,9 @@ class IngestSummary:
     """What one `process` read and stored; as_dict() is its ``--json``. Every
     field is a value (a path, a masked URL, a count, an enum, ISO 8601 or
     null), the same shape whichever ``source`` was read: ``playlist`` is the
-    M3U file (null for a panel), ``panel`` the panel's base URL, credentials
+    M3U file as an absolute path (os.path.abspath, links not resolved: given
+    as `process p.m3u` or by [m3u] file_path alike; null for a panel);
+    ``malformed_samples`` ParseStats's; ``panel`` the panel's base URL, credentials
     masked (null for a playlist). The human text is print_ingest_summary's."""
     playlist: str | None
     lines_read: int = 0
@@ -8102,7 +8104,7 @@ class PlaylistIngest:
         """Read ``playlist`` (opened from ``path`` when not given; when its
         sha256() was taken, the read must have had those bytes to count as
         complete) into processed_lines."""
-        summary = IngestSummary(playlist=path, dry_run=self.dry_run)
+        summary = IngestSummary(playlist=os.path.abspath(path), dry_run=self.dry_run)
         playlist = playlist or PlaylistFile(path)
         fh = playlist.reader()
         with contextlib.suppress(PlaylistChanged):      # sticky: _read's first line raises it again
@@ -13270,7 +13272,7 @@ def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
     """`process` of the playlist the last complete import read (ImportPointer)."""
     counts = json.loads(last.counts or '{}')
     counts['malformed_samples'] = [stored_malformed_sample(s) for s in counts.get('malformed_samples', ())]
-    summary = IngestSummary(playlist=path, unchanged=last.lines, elapsed_seconds=round(elapsed, 3),
+    summary = IngestSummary(playlist=os.path.abspath(path), unchanged=last.lines, elapsed_seconds=round(elapsed, 3),
                             skipped='unchanged', unchanged_since=_iso(last.completed_at), **counts)
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if app.args.json:
