@@ -14183,8 +14183,11 @@ def database_now() -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-STATUS_JSON_FIELDS = ('id', 'status', 'url', 'download_path', 'file_size', 'bytes_downloaded',
-                      'total_bytes', 'retry_count', 'error_message', 'locked_by', 'started_at',
+# destination: planned_path(), the file the download becomes (or became), for
+# every row; download_path only once it completed (a newcomer trial: a paused
+# or failed row's JSON named no file, while its text did).
+STATUS_JSON_FIELDS = ('id', 'status', 'url', 'download_path', 'destination', 'file_size',
+                      'bytes_downloaded', 'total_bytes', 'retry_count', 'error_message', 'locked_by', 'started_at',
                       'completed_at', 'updated_at', 'title')
 
 
@@ -14209,7 +14212,9 @@ def download_as_json(info: DownloadInfo) -> dict:
     data = {}
     for name in STATUS_JSON_FIELDS:
         value = getattr(info, name)
-        if name == 'url':
+        if name == 'destination':
+            value = planned_path(info)
+        elif name == 'url':
             register_url_secrets(value)     # first: error_message may hold the same account
             value = redact_url(value)
         elif name == 'title':
