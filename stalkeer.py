@@ -2210,6 +2210,21 @@ def error_key(message: str) -> tuple[str, str] | None:
     return None
 
 
+def _about(message: str, where: str) -> bool:
+    """Whether an error ``message`` is about what ``where`` names ('--db',
+    'PLAYLIST'): it starts with it, then ':' or a space."""
+    return message.startswith(where) and message[len(where):len(where) + 1] in (':', ' ')
+
+
+def inline_comment_note(where: str, mark: str, in_file: bool) -> str:
+    """The note for a value (``where`` names it) holding what looks like an
+    inline comment (``mark``: ';' or '#'), whoever gave it; ``in_file``: a
+    file's comment can go on a line of its own (value_hint)."""
+    return (f'{where}: {mark!r} in its value looks like an inline comment, which stalkeer reads as part '
+            'of the value (a password may hold ; or #)' + (': put comments on a line of their own'
+                                                           if in_file else ''))
+
+
 class Config:
     """stalkeer.ini plus environment overrides, with typed, validated getters.
 
@@ -2259,12 +2274,13 @@ class Config:
         env = os.environ if env is None else env
         if explicit:
             if not os.path.isfile(explicit):
-                raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}')
+                raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}{value_hint(explicit)}')
             return cls(explicit, env, db_url, tolerant)._found('option')
         if env.get('STALKEER_CONFIG'):
             path = env['STALKEER_CONFIG']
             if not os.path.isfile(path):
-                raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)')
+                raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)'
+                                  f'{value_hint(path)}')
             return cls(path, env, db_url, tolerant)._found('environment')
         for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'working_directory'),
                                (str(HERE / 'stalkeer.ini'), 'script_directory')):
@@ -2290,17 +2306,29 @@ class Config:
         return shown_section(name, self.section_lines.get(name))
 
     def inline_comment(self, section, key) -> str | None:
-        """The ';' or '#' of what looks like an inline comment in the file's
-        value of a key (``timeout = 30 ; seconds``), or None. Such a comment is
-        part of the value: configparser's default, kept because a password or
-        an API key may hold ';' or '#'. The key's error and `config --check`
-        say so; secret keys are left out (it would tell of their value)."""
-        if (section, key) in _SECRET_CONFIG_KEYS or self.origin(section, key) != 'file':
+        """The ';' or '#' of what looks like an inline comment in the value in
+        force of a key, the file's or a STALKEER_* variable's (``timeout = 30 ;
+        seconds``), or None. Such a comment is part of the value: configparser's
+        default, kept because a password or an API key may hold ';' or '#'. The
+        key's error and `config --check` say so; secret keys are left out (it
+        would tell of their value)."""
+        if (section, key) in _SECRET_CONFIG_KEYS or self.origin(section, key) == 'default':
             return None
-        found = _INLINE_COMMENT.search(self.parser.get(section, key) or '')
+        found = _INLINE_COMMENT.search(self._source(section, key)[0] or '')
         return found.group(1) if found else None
 
-    def _value_hint(self, section, key) -> str:
+    # What the command line gave (command_line_values): (what an error calls
+    # it, the value), set by main(); each gets the hints a key of the file gets.
+    given: list = []
+
+    def given_values(self) -> list[tuple[str, str]]:
+        """(what an error calls it, value) of each value in force that is no
+        key's: --db or DATABASE_URL, then the options and arguments (given)."""
+        source = self.database_url_source
+        database = [(source, self.database_url)] if source in ('--db', 'DATABASE_URL') else []
+        return database + [(where, value) for where, value in self.given if value is not None]
+
+    def key_hint(self, section, key) -> str:
         """What an error about a key adds (value_hint) when its value in force,
         the file's or a STALKEER_* variable's, holds quotes around it or an
         inline comment; none for a secret key (it would tell of its value)."""
@@ -2311,35 +2339,39 @@ class Config:
 
     def explained(self, message: str) -> str:
         """An error ``message`` as it is shown: when it is about a setting (it
-        starts with ``[section] key``, ``STALKEER_… (environment)``, ``--db`` or
-        ``DATABASE_URL``) whose value holds quotes around it or looks like it
+        starts with ``[section] key``, ``STALKEER_… (environment)``, ``--db``,
+        ``DATABASE_URL`` or what names an option or argument: given_values) whose value holds quotes around it or looks like it
         holds an inline comment, with value_hint's hint. Said here, where
         every error is shown (main(), `config --check`), so that each key has
         it whatever getter or section check refused it: per getter, [logging]
         level, [notify] on and [quality] preference had none; a STALKEER_*
         variable and --db had none at all."""
         found = error_key(message)
-        source = self.database_url_source
         if found:
-            hint = self._value_hint(*found)
-        elif source in ('--db', 'DATABASE_URL') and message.startswith((f'{source}:', f'{source} ')):
-            hint = value_hint(self.database_url)
+            hint = self.key_hint(*found)
         else:
-            hint = ''
+            hint = next((value_hint(value) for where, value in self.given_values()
+                         if _about(message, where)), '')
         return message + hint if hint and hint not in message else message
 
     def inline_comment_notes(self, but=()) -> list[str]:
-        """One note per key of the file whose value looks like it holds an
-        inline comment (inline_comment), its value not quoted; none for the
-        keys ``but`` names (their error says it)."""
+        """One note per value in force that looks like it holds an inline
+        comment, its value not quoted: each key of the file or of a STALKEER_*
+        variable (inline_comment; secrets aside), --db, DATABASE_URL and the
+        command line's paths and URLs (given_values). None for what an error
+        of ``but`` (messages) is about: that error says it (explained)."""
+        keys_refused = {error_key(problem) for problem in but}
         notes = []
         for section, keys in DEFAULTS.items():
             for key in keys:
                 mark = self.inline_comment(section, key)
-                if mark and (section, key) not in but:
-                    notes.append(f'[{section}] {key}: {mark!r} in its value looks like an inline comment, '
-                                 'which stalkeer reads as part of the value (a password may hold ; or #): '
-                                 'put comments on a line of their own')
+                if mark and (section, key) not in keys_refused:
+                    notes.append(inline_comment_note(self.where(section, key), mark,
+                                                     self.origin(section, key) == 'file'))
+        for where, value in self.given_values():
+            found = _INLINE_COMMENT.search(value.strip())
+            if found and not any(_about(problem, where) for problem in but):
+                notes.append(inline_comment_note(where, found.group(1), False))
         return notes
 
     def origin(self, section, key) -> str:
@@ -12530,7 +12562,8 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
             create_private(path)
             handler = LogFileHandler(path, encoding='utf-8')
         except OSError as exc:
-            raise ConfigError(f'cannot open log file {path}: {exc.strerror}') from None
+            hint = value_hint(log_file) if log_file else cfg.key_hint('logging', 'file')
+            raise ConfigError(f'cannot open log file {path}: {exc.strerror}{hint}') from None
         handler.setLevel(logging.DEBUG if verbose else file_level)
         handler.setFormatter(RedactingFormatter(
             '%(asctime)s %(levelname)s [' + str(os.getpid()) + '] %(message)s'))
@@ -12835,7 +12868,7 @@ def cmd_config(app: App) -> int:
         notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
         notes += cfg.empty_unknown_sections()
         # A key whose error says it (Config.explained) gets no note besides.
-        notes += cfg.inline_comment_notes(but={error_key(p) for p in problems})
+        notes += cfg.inline_comment_notes(but=problems)
     if args.json:
         found_by = (cfg.found_by or 'option') if path else None
         app.console.json({'config_file': path, 'found_by': found_by, 'base_dir': cfg.base_dir,
@@ -13266,7 +13299,8 @@ def cmd_process(app: App) -> int:
     path = args.playlist or settings.file_path
     if not os.path.lexists(path):
         raise PlaylistError(f'playlist not found: {path}' + (
-            '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
+            value_hint(path) if args.playlist else
+            ' (set [m3u] file_path, or run m3u-download first)' + app.cfg.key_hint('m3u', 'file_path')))
     # Read by the rule m3u-download saves it by and `config --check` names: a
     # named pipe (`process <(zcat x.gz)`) is refused, given or configured, since
     # the playlist is read more than once (its head, then its lines).
@@ -16085,6 +16119,21 @@ def _standard_streams() -> None:
                                         closefd=False))
 
 
+# The options and arguments that are a path, and what an error calls each:
+# their values get the hints a key's value gets (Config.given_values). --db is
+# the database URL's source (Config.database_url_source); --config is read
+# before there is a Config (Config.discover says its hint); a URL argument
+# holding a comment holds a space, refused by http_url_error with the hint.
+_GIVEN_PATHS = (('log_file', '--log-file'), ('playlist', 'PLAYLIST'), ('dest', 'DEST'))
+
+
+def command_line_values(args) -> list[tuple[str, str]]:
+    """(what an error calls it, value) of each path ``args`` (parsed) holds:
+    '--log-file', 'PLAYLIST', 'DEST'."""
+    return [(where, getattr(args, name)) for name, where in _GIVEN_PATHS
+            if getattr(args, name, None) is not None]
+
+
 def main(argv=None) -> int:
     """Entry point; returns the exit code (tests call it directly)."""
     _standard_streams()
@@ -16115,6 +16164,7 @@ def main(argv=None) -> int:
             # `config` reads past the file's mistakes and names them all (cmd_config).
             cfg = Config.discover(args.config, db_url=args.db, tolerant=args.command == 'config')
             cfg.register_secrets()
+            cfg.given = command_line_values(args)
             setup_logging(cfg, args.verbose, args.quiet, args.log_file, strict=args.command != 'config')
             log.debug('config file: %s', cfg.path or 'none (built-in defaults)')
             # A dry run is a person trying things: it must not tell healthchecks a

@@ -916,6 +916,71 @@ def test_every_key_says_its_inline_comment(section, key, mark, cli, tmp_path):
         assert code == 2 and err.splitlines()[-1] == errors[0], (errors, err)
 
 
+_NOTE = "{where}: ';' in its value looks like an inline comment, which stalkeer reads as part of the value " \
+        '(a password may hold ; or #)'
+_HINT = "(the ';' and what follows are part of the value: stalkeer reads no comment after a value)"
+
+
+# (what the note calls it, environment, arguments before the command, the command):
+# every origin of a value but the file's (test_every_key_says_its_inline_comment).
+_COMMENT_ORIGINS = [
+    ('--db', {}, ['--db', 'sqlite:///{tmp}/db.sqlite ; note'], ['status']),
+    ('DATABASE_URL', {'DATABASE_URL': 'sqlite:///{tmp}/db.sqlite ; note'}, [], ['status']),
+    ('STALKEER_DATABASE_URL (environment)', {'STALKEER_DATABASE_URL': 'sqlite:///{tmp}/db.sqlite ; note'},
+     [], ['status']),
+    ('STALKEER_M3U_FILE_PATH (environment)', {'STALKEER_M3U_FILE_PATH': '{tmp}/p.m3u ; note'}, [],
+     ['status']),
+    ('STALKEER_LOGGING_FILE (environment)', {'STALKEER_LOGGING_FILE': '{tmp}/l.log ; note'}, [], ['status']),
+    ('--log-file', {}, ['--log-file', '{tmp}/l.log ; note'], ['status']),
+    ('PLAYLIST', {}, [], ['process', '--dry-run', '{tmp}/p.m3u ; note']),
+    ('DEST', {}, [], ['download', 'http://127.0.0.1:9/x.mkv', '{tmp}/x.mkv ; note']),
+]
+
+
+@pytest.mark.parametrize('where, env, options, command', _COMMENT_ORIGINS)
+def test_every_origin_says_its_inline_comment(where, env, options, command, cli, tmp_path,
+                                              monkeypatch):
+    """An inline comment in --db, DATABASE_URL, a STALKEER_* variable or a
+    path given on the command line had no word said: a file named after the
+    comment was made (`db.sqlite ; note`). Each now warns at the start of a
+    run, and `config --check` notes it, as a key of the file does; a comment
+    is no refusal there either (a path may hold ' ; ')."""
+    fill = lambda text: text.format(tmp=tmp_path)  # noqa: E731
+    for name, value in env.items():
+        monkeypatch.setenv(name, fill(value))
+    db = [] if any('sqlite' in v for v in env.values()) or options[:1] == ['--db'] else \
+        ['--db', f'sqlite:///{tmp_path}/s.db']
+    (tmp_path / 'p.m3u ; note').write_text('#EXTM3U\n#EXTINF:-1,A\nhttp://127.0.0.1:9/a.mkv\n')
+    code, out, err = cli(*db, *map(fill, options), *map(fill, command))
+    note = _NOTE.format(where=where)
+    assert f'stalkeer: {note}' in err.splitlines() or f'stalkeer: warning: {note}' in err.splitlines(), err
+    assert 'put comments on a line' not in err and 'Traceback' not in err
+    if command[0] != 'status':
+        return
+    code, out, err = cli(*db, *map(fill, options), 'config', '--check')
+    assert f'note: {note}' in out.splitlines(), out + err
+
+
+@pytest.mark.parametrize('argv, expected', [
+    (['--config', '{tmp}/a.ini ; note', 'status'], 'stalkeer: error: config file not found: {tmp}/a.ini ; note '),
+    (['STALKEER_CONFIG', '{tmp}/a.ini ; note', 'status'], 'stalkeer: error: config file not found: '),
+    (['process', '{tmp}/none.m3u ; note'], 'stalkeer: error: playlist not found: {tmp}/none.m3u ; note '),
+    (['--db', 'postgresql://h:5432 ; note/db', 'status'], 'stalkeer: error: --db: '),
+    (['--log-file', '{tmp}/none/l.log ; note', 'status'], 'stalkeer: error: cannot open log file '),
+])
+def test_every_origin_refused_says_its_inline_comment(argv, expected, cli, tmp_path, monkeypatch):
+    """A value refused gives the hint in its error, whoever gave it: a path
+    given on the command line (--config, PLAYLIST, --log-file) had none."""
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    if argv[0] == 'STALKEER_CONFIG':
+        monkeypatch.setenv('STALKEER_CONFIG', argv.pop(1))
+        argv.pop(0)
+    db = [] if '--db' in argv else ['--db', f'sqlite:///{tmp_path}/s.db']
+    code, out, err = cli(*db, *argv)
+    last = err.splitlines()[-1]
+    assert code == 2 and last.startswith(expected.format(tmp=tmp_path)) and last.endswith(_HINT), err
+
+
 def test_a_secret_may_hold_a_semicolon_or_a_hash(tmp_path):
     path = write_ini(tmp_path / 'c.ini', '[radarr]\napi_key = ab ;cd #ef\n[xtream]\npassword = p ;w\n')
     cfg = stalkeer.Config(str(path))
