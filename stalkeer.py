@@ -16127,6 +16127,34 @@ def _standard_streams() -> None:
 _GIVEN_PATHS = (('log_file', '--log-file'), ('playlist', 'PLAYLIST'), ('dest', 'DEST'))
 
 
+# What an empty option or argument is refused with: its name, what to give.
+# Without one it was taken as not given: `process ''` read [m3u] file_path,
+# `--config ''` the file found, `--log-file ''` [logging] file, `download URL
+# ''` saved into the working folder. --db and a URL are refused by their own
+# check, in its words (parse_database_url, http_url_error).
+_EMPTY_ARGUMENTS = {
+    'config': ('--config', 'a configuration file, or leave the option out'),
+    'log_file': ('--log-file', 'a file to append log lines to, or leave the option out'),
+    'playlist': ('PLAYLIST', 'a playlist file, or leave it out to read [m3u] file_path'),
+    'dest': ('DEST', 'a file or a folder to save into'),
+    'title': ('--title', 'a name, or leave the option out'),
+    'query': ('QUERY', 'words to look for'),
+    'host': ('--host', 'an address to listen on, as 127.0.0.1'),
+}
+_REFUSED_BY_THEIR_CHECK = frozenset({'db', 'url'})
+
+
+def empty_argument_problem(args) -> str | None:
+    """The one line refusing the first option or argument of ``args`` (parsed)
+    given empty or blank, or None. Every text one is looked at, so that one
+    added later is refused too (named by its dest until _EMPTY_ARGUMENTS has it)."""
+    for dest, value in vars(args).items():
+        if isinstance(value, str) and not value.strip() and dest not in _REFUSED_BY_THEIR_CHECK:
+            where, what = _EMPTY_ARGUMENTS.get(dest, (dest.upper(), 'a value'))
+            return f'{where} is empty: give {what}'
+    return None
+
+
 def command_line_values(args) -> list[tuple[str, str]]:
     """(what an error calls it, value) of each path ``args`` (parsed) holds:
     '--log-file', 'PLAYLIST', 'DEST'."""
@@ -16150,6 +16178,10 @@ def main(argv=None) -> int:
     if args.command is None:
         # `python stalkeer.py` alone: what it can do, not just "COMMAND is required".
         parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    empty = empty_argument_problem(args)
+    if empty:
+        console.error(empty)
         return EXIT_USAGE
     if not _loads('peewee'):          # installed, yet its import fails
         MISSING_PACKAGES.append('peewee')
