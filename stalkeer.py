@@ -828,10 +828,25 @@ def _masked_port(hostinfo: str) -> str | None:
     the text before them is the user, maybe the password."""
     if not hostinfo.startswith('[') and ('[' in hostinfo or ']' in hostinfo):
         return '***'
-    colon, port, after = _port_text(hostinfo)
+    if _bare_ipv6_host(hostinfo):       # http://::1:8080/x: a host, no user:password
+        return None
+    # A '\' ends host:port as urllib3 (the WHATWG rule) reads it: in
+    # http://h:8080\x the port is 8080, judged as http://h:8080/x is.
+    head = hostinfo.partition('\\')[0]
+    colon, port, after = _port_text(head)
     if not (colon and _no_port(port)):
         return None
-    return hostinfo[:len(hostinfo) - len(after)] + '***'
+    return head[:len(head) - len(after)] + '***'
+
+
+def _bare_ipv6_host(hostinfo: str) -> bool:
+    """Whether ``hostinfo`` (after a netloc's '@') is an IPv6 address written
+    without its [ ], maybe with a :port after it (``::1:18931``, ``fe80::1``):
+    a host, to be said so (_head_problem) and shown, not taken for user:password."""
+    if hostinfo.count(':') < 2:
+        return False
+    address, _, port = hostinfo.rpartition(':')
+    return _ipv6_address(hostinfo) or (port.isascii() and port.isdigit() and _ipv6_address(address))
 
 
 def _bad_port_digits(port: str) -> bool:
@@ -1401,13 +1416,26 @@ def continued_lines_note(more: str) -> str:
             'value above it)')
 
 
+def _split_comment(url: str) -> tuple[str, str]:
+    """(the URL, what looks like an inline comment after it: ' ; mine') of a
+    URL value (_INLINE_COMMENT), or (url, ''). Not split when what follows
+    the mark holds what a URL's account is written with ('@', '/', '?', '&',
+    '='): the ';' or '#' may then be in a password (http://bob:p ;w@h/) or
+    before a path or query that redact_url must mask (/movie/USER/PASS/1.mkv)."""
+    found = _INLINE_COMMENT.search(url)
+    if not found or found.start() == 0 or any(c in url[found.start():] for c in '@/?&='):
+        return url, ''
+    return url[:found.start()], url[found.start():]
+
+
 def quoted_url(text: str) -> str:
     """A setting's would-be URL as an error quotes it: a URL (``scheme://…``)
     with its secrets masked (redact_url, redact), in quotes; anything else is
     not quoted: text without a scheme is no URL that the masking could read
     (``bob:pw@host``, an API key pasted into a URL key) and may be a secret."""
     if has_url_scheme(text):
-        return repr(redact(redact_url(text)))
+        base, comment = _split_comment(text)
+        return repr(redact(redact_url(base)) + redact(comment))
     inner = text.strip(_VALUE_QUOTES)
     if inner != text and has_url_scheme(inner):       # '"http://…"', pasted in its quotes
         start = text.index(inner)
@@ -1527,7 +1555,10 @@ def http_url_error(where: str, url: str, problem: str | None = None, argument: b
     (quotes, a comment) is said here; a setting's is Config.explained's."""
     if not url.strip():
         return f'{where} is empty: give an http:// or https:// URL'
-    problem = url_problem(url) or problem
+    # http://h:1 # mine: the URL before the comment is judged first, so that
+    # the port is not "1 # mine" (not a number) but the space the comment brings.
+    base, _ = _split_comment(url)
+    problem = (url_problem(base) if base != url else None) or problem or url_problem(url)
     if not problem:
         return None
     hint = value_hint(url) if argument else ''
@@ -1541,14 +1572,18 @@ def _head_problem(url: str) -> str:
         return split_problem(exc, url)
     http = parts.scheme.lower() in ('http', 'https')
     host = parts.netloc.rpartition('@')[2]
-    if http and host.count(':') > 1 and _ipv6_address(host):
-        # http://::1/x was 'without a host', http://fe80::1/x 'the port is not a number'.
+    if http and _bare_ipv6_host(host):
+        # http://::1/x was 'without a host', http://fe80::1/x 'the port is not a
+        # number', and http://::1:18931/x (a port after it) 'without a host'.
         return 'an IPv6 host is written in [ ], as in http://[::1]:8080/'
     # The host before the port: in http://:0 the port is not what is missing
     # (trial-18a F8); urlsplit's hostname needs no valid port.
     if http and not parts.hostname:
         return 'URL without a host'
-    problem = port_problem(parts)
+    # A '\' before the port is read: in http://h:8080\x urlsplit's port is
+    # '8080\x', "not a number", where the cause is the '\'.
+    problem = (http and _port_before_backslash(parts.netloc) and _backslash_problem(parts.netloc)) or \
+        port_problem(parts)
     if problem:
         if '@' not in parts.netloc and '@' in url.split('://', 1)[-1][len(parts.netloc):]:
             # http://bob:p/ss@nas/x: urllib ends the netloc at the password's '/',
@@ -1559,6 +1594,16 @@ def _head_problem(url: str) -> str:
         return 'URL is not http/https' + _shown_scheme(url, parts.scheme)
     return _bracket_problem(parts.netloc) or _backslash_problem(parts.netloc) or \
         _host_name_problem(parts.netloc)
+
+
+def _port_before_backslash(netloc: str) -> bool:
+    """Whether the host of ``netloc`` has a '\\' after it and before it no
+    port or a good one (``h:8080\\x``), as urllib3 reads it: the '\\' is then
+    the cause. In ``bob:Secret\\x`` (an '@' forgotten) the port is no number."""
+    hostport = netloc.rpartition('@')[2]
+    head, backslash, _ = hostport.partition('\\')
+    colon, port, _ = _port_text(head)
+    return bool(backslash) and not (colon and _no_port(port))
 
 
 def _backslash_problem(netloc: str) -> str:

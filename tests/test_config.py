@@ -1380,3 +1380,56 @@ def test_a_database_url_is_held_to_the_bracket_rule_only(tmp_path):
         with pytest.raises(stalkeer.ConfigError) as caught:
             stalkeer.parse_database_url(url, str(tmp_path))
         assert says in str(caught.value) and 'Secret7' not in str(caught.value)
+
+
+# -- a URL refusal names the real cause, and shows the host -------------------------
+
+# (URL, as the error shows it, the cause): the cause the URL has, not what a
+# reading past it made of it, and the host shown where it is surely no user.
+_URL_CAUSES = [
+    # An IPv6 host without [ ], with a port after it, was "URL without a host".
+    ('http://::1:18931/get.m3u', 'http://::1:18931/get.m3u', 'an IPv6 host is written in [ ]'),
+    ('http://::1:8080/a.mkv', 'http://::1:8080/a.mkv', 'an IPv6 host is written in [ ]'),
+    ('http://fe80::1/a.mkv', 'http://fe80::1/a.mkv', 'an IPv6 host is written in [ ]'),
+    # A '\' after host:port was "the port is not a number", the host masked as a user.
+    ('http://127.0.0.1:18931\\get.m3u', 'http://127.0.0.1:18931\\get.m3u', "a '\\' before the path"),
+    ('http://h\\d.mkv', 'http://h\\d.mkv', "a '\\' before the path"),
+    ('http://[::1]:80\\x', 'http://[::1]:80\\x', "a '\\' before the path"),
+    # ... but before it a port that is no number: the '@' forgotten, a password.
+    ('http://bob:Secret7\\x/y', 'http://***:***/y', 'the port is not a number'),
+    # A comment after the URL: the URL before it is judged, the comment shown as
+    # written; the port was "1 # mine", not a number, and the host masked.
+    ('http://127.0.0.1:1 # mine', 'http://127.0.0.1:1 # mine', 'a space in the URL'),
+    ('http://127.0.0.1:1/get.php?username=bob&password=Secret7 ; note',
+     'http://127.0.0.1:1/get.php?username=***&password=*** ; note', 'a space in the URL'),
+    # A ';' before an '@' or a path may be in a password: never shown as a comment.
+    ('http://bob:Secret7 ;x@h/p', 'http://***:***@h/p', 'a space in the URL'),
+    ('http://h:1 ; x/movie/bob/Secret7/1.mkv', 'http://***:***/movie/***/***/1.mkv', 'a space in the URL'),
+]
+
+
+@pytest.mark.parametrize('url, shown, cause', _URL_CAUSES)
+def test_a_url_refusal_names_its_real_cause(url, shown, cause):
+    error = stalkeer.http_url_error('download URL', url, stalkeer.space_problem(url), argument=True)
+    assert error.startswith(f'download URL must be an http:// or https:// URL, got {shown!r} ({cause}'), error
+    assert 'Secret7' not in error
+
+
+@pytest.mark.parametrize('origin', ['file', 'environment', 'argument'])
+@pytest.mark.parametrize('url, shown, cause', [case for case in _URL_CAUSES if 'Secret7' not in case[0]])
+def test_every_origin_of_a_url_gets_the_same_cause(origin, url, shown, cause, cli, tmp_path, monkeypatch):
+    db = ['--db', f'sqlite:///{tmp_path}/s.db']
+    if origin == 'argument':
+        code, out, err = cli(*db, 'm3u-download', '--url', url)
+        where = '--url'
+    elif origin == 'environment':
+        monkeypatch.setenv('STALKEER_M3U_URL', url)
+        code, out, err = cli(*db, 'm3u-download')
+        where = 'STALKEER_M3U_URL (environment)'
+    else:
+        ini = write_ini(tmp_path / 'c.ini', f'[m3u]\nurl = {url}\n')
+        code, out, err = cli('--config', ini, *db, 'm3u-download')
+        where = '[m3u] url'
+    last = err.splitlines()[-1]
+    assert code == 2 and last.startswith(
+        f'stalkeer: error: {where} must be an http:// or https:// URL, got {shown!r} ({cause}'), err
