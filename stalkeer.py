@@ -2368,9 +2368,12 @@ class Config:
 
     def given_values(self) -> list[tuple[str, str]]:
         """(what an error calls it, value) of each value in force that is no
-        key's: --db or DATABASE_URL, then the options and arguments (given)."""
+        key's: --db or DATABASE_URL, $STALKEER_CONFIG, then the options and
+        arguments (given)."""
         source = self.database_url_source
         database = [(source, self.database_url)] if source in ('--db', 'DATABASE_URL') else []
+        if self.found_by == 'environment':          # the file $STALKEER_CONFIG names
+            database.append(('STALKEER_CONFIG (environment)', self.env['STALKEER_CONFIG']))
         return database + [(where, value) for where, value in self.given if value is not None]
 
     def key_hint(self, section, key) -> str:
@@ -16172,7 +16175,8 @@ def _standard_streams() -> None:
 # the database URL's source (Config.database_url_source); --config is read
 # before there is a Config (Config.discover says its hint); a URL argument
 # holding a comment holds a space, refused by http_url_error with the hint.
-_GIVEN_PATHS = (('log_file', '--log-file'), ('playlist', 'PLAYLIST'), ('dest', 'DEST'))
+_GIVEN_PATHS = (('config', '--config'), ('log_file', '--log-file'), ('playlist', 'PLAYLIST'),
+                ('dest', 'DEST'))
 
 
 # What an empty option or argument is refused with: its name, what to give.
@@ -16205,7 +16209,7 @@ def empty_argument_problem(args) -> str | None:
 
 def command_line_values(args) -> list[tuple[str, str]]:
     """(what an error calls it, value) of each path ``args`` (parsed) holds:
-    '--log-file', 'PLAYLIST', 'DEST'."""
+    '--config', '--log-file', 'PLAYLIST', 'DEST'."""
     return [(where, getattr(args, name)) for name, where in _GIVEN_PATHS
             if getattr(args, name, None) is not None]
 

@@ -934,6 +934,9 @@ _COMMENT_ORIGINS = [
     ('--log-file', {}, ['--log-file', '{tmp}/l.log ; note'], ['status']),
     ('PLAYLIST', {}, [], ['process', '--dry-run', '{tmp}/p.m3u ; note']),
     ('DEST', {}, [], ['download', 'http://127.0.0.1:9/x.mkv', '{tmp}/x.mkv ; note']),
+    # A configuration file whose name holds ' ; ' is read, with a word said.
+    ('--config', {}, ['--config', '{tmp}/c.ini ; note'], ['status']),
+    ('STALKEER_CONFIG (environment)', {'STALKEER_CONFIG': '{tmp}/c.ini ; note'}, [], ['status']),
 ]
 
 
@@ -951,6 +954,7 @@ def test_every_origin_says_its_inline_comment(where, env, options, command, cli,
     db = [] if any('sqlite' in v for v in env.values()) or options[:1] == ['--db'] else \
         ['--db', f'sqlite:///{tmp_path}/s.db']
     (tmp_path / 'p.m3u ; note').write_text('#EXTM3U\n#EXTINF:-1,A\nhttp://127.0.0.1:9/a.mkv\n')
+    (tmp_path / 'c.ini ; note').write_text('[downloads]\n')
     code, out, err = cli(*db, *map(fill, options), *map(fill, command))
     note = _NOTE.format(where=where)
     assert f'stalkeer: {note}' in err.splitlines() or f'stalkeer: warning: {note}' in err.splitlines(), err
