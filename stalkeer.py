@@ -2388,8 +2388,9 @@ class Config:
     def explained(self, message: str) -> str:
         """An error ``message`` as it is shown: when it is about a setting (it
         starts with ``[section] key``, ``STALKEER_… (environment)``, ``--db``,
-        ``DATABASE_URL`` or what names an option or argument: given_values) whose value holds quotes around it or looks like it
-        holds an inline comment, with value_hint's hint. Said here, where
+        ``DATABASE_URL`` or what names an option or argument: given_values)
+        whose value holds quotes around it or looks like it holds an inline
+        comment, with value_hint's hint. Said here, where
         every error is shown (main(), `config --check`), so that each key has
         it whatever getter or section check refused it: per getter, [logging]
         level, [notify] on and [quality] preference had none; a STALKEER_*
@@ -2405,8 +2406,9 @@ class Config:
     def inline_comment_notes(self, but=()) -> list[str]:
         """One note per value in force that looks like it holds an inline
         comment, its value not quoted: each key of the file or of a STALKEER_*
-        variable (inline_comment; secrets aside), --db, DATABASE_URL and the
-        command line's paths and URLs (given_values). None for what an error
+        variable (inline_comment; secrets aside), --db, DATABASE_URL,
+        $STALKEER_CONFIG and the command line's paths (given_values); a URL
+        holding one is refused for its space. None for what an error
         of ``but`` (messages) is about: that error says it (explained)."""
         keys_refused = {error_key(problem) for problem in but}
         notes = []
@@ -16172,9 +16174,10 @@ def _standard_streams() -> None:
 
 # The options and arguments that are a path, and what an error calls each:
 # their values get the hints a key's value gets (Config.given_values). --db is
-# the database URL's source (Config.database_url_source); --config is read
-# before there is a Config (Config.discover says its hint); a URL argument
-# holding a comment holds a space, refused by http_url_error with the hint.
+# the database URL's source (Config.database_url_source); a --config that is
+# no file is refused before there is a Config (Config.discover says its hint);
+# a URL argument holding a comment holds a space, refused by http_url_error
+# with the hint.
 _GIVEN_PATHS = (('config', '--config'), ('log_file', '--log-file'), ('playlist', 'PLAYLIST'),
                 ('dest', 'DEST'))
 
