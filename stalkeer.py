@@ -4746,9 +4746,13 @@ class Downloader:
             return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}',
                                   held=True)
         part = keeper = None
-        started = False
+        started = retried = False
         try:
             info = self.state.reload(info.id)
+            # A failed one tried again is a retry, unless a person asked anew for
+            # one that gave up: that starts over as `stalkeer retry ID` does.
+            retried = info.status in (FAILED, RETRYING) and not (
+                anew and row_gave_up(info, self.state.max_retry_attempts))
             # Another instance may have finished it between our read and our lock.
             done = self._already_done(info, force, url)
             if done:
@@ -4785,12 +4789,10 @@ class Downloader:
             self._pause_after_signal(info, part)
             raise
         except DownloadError as exc:
-            return self._fail(info, part, str(exc),
-                              counted=not started and info.status in (FAILED, RETRYING),
+            return self._fail(info, part, str(exc), counted=retried and not started,
                               permanent=isinstance(exc, PermanentDownloadError))
         except Exception as exc:     # a bug or an input nobody foresaw: this item only
-            return self._fail_unexpected(info, part, exc,
-                                         counted=not started and info.status in (FAILED, RETRYING))
+            return self._fail_unexpected(info, part, exc, counted=retried and not started)
         finally:
             if keeper is not None:
                 keeper.stop()
