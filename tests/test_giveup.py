@@ -198,3 +198,29 @@ def _downloading(tmp_path):
         return False
     finally:
         conn.close()
+
+
+def test_retry_count_counts_the_retries_of_this_url_and_request(server, tmp_path, db_url, db):
+    """The trial's 'gave up after 6 retries' of max_retry_attempts = 5: a failed
+    `download` asked again is a retry until the retries are used up; asked once
+    more it is a new request (retry_count 0), and so is another URL for the same
+    DEST. retry_count never passes the cap."""
+    bad = server.add('gone.mkv', b'x')
+    server.fault('gone.mkv', status=404)
+    data = payload(60_000, seed=9)
+    good = server.add('good.mkv', data)
+    dest = tmp_path / 'dl' / 'x.mkv'
+    env = subprocess_env(**QUICK)
+    counts = []
+    for _ in range(7):
+        code, out, err = run_stalkeer('download', bad, dest, '--db', db_url, env=env)
+        assert code == 1 and 'HTTP 404' in out, out + err
+        counts.append(DI.get(DI.destination == str(dest)).retry_count)
+        if counts[-1] == 5:
+            assert 'gave up after 5 retries' in run_stalkeer('status', '--db', db_url, env=env)[1]
+    assert counts == [0, 1, 2, 3, 4, 5, 0]
+    for _ in range(5):
+        run_stalkeer('download', bad, dest, '--db', db_url, env=env)
+    code, out, err = run_stalkeer('download', good, dest, '--db', db_url, env=env)
+    assert code == 0 and sha256(dest) == sha256(data), out + err
+    assert DI.get(DI.destination == str(dest)).retry_count == 0
