@@ -816,9 +816,11 @@ def userinfo_end(url: str) -> int:
     query. The userinfo ends at the LAST '@' that can end one: the last '@' of
     urllib's netloc, or an '@' after it that a host[:port] follows
     (_HOST_AFTER_AT), or -- when urllib's "port" is no port (the password's
-    start) -- any '@' after it. Secrets first: a URL with an '@' in its path
-    or query after a host (``http://h/p?mail=a@b.org``) is masked as if that
-    were userinfo (``http://***@b.org``); a password is never shown in part."""
+    start) -- any '@' after it; an '@' after urllib's netloc only when that
+    holds a ':' or '@' (a password's sign: ``http://h/movies/a@b.com/1.mkv``
+    is a path). Secrets first: a URL with an '@' in its path or query after
+    a host and port (``http://h:80/p?mail=a@b.org``) is masked as if that were
+    userinfo (``http://***:***@b.org``); a password is never shown in part."""
     scheme, sep, rest = url.partition('://')
     if not sep or scheme.lower() == 'sqlite':
         return -1
@@ -828,6 +830,10 @@ def userinfo_end(url: str) -> int:
     if at < 0 or at < netloc_end:
         return at
     netloc = url[start:netloc_end]
+    if '@' not in netloc and ':' not in netloc:
+        # No sign of a password before the path: http://h/movies/a@b.com/1.mkv
+        # is a path (its account segments masked as such).
+        return -1
     any_at = '@' not in netloc and _no_port(_port_text(netloc)[1])
     while at >= netloc_end:
         if any_at or _HOST_AFTER_AT.match(url, at + 1):
