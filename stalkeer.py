@@ -1575,7 +1575,8 @@ def url_problem(url: str) -> str | None:
     requests (urllib3.util.parse_url) cannot read or would send to no host a
     connection can reach: '[' ']' anywhere but around a whole IPv6 host
     (``http://bob:[::1]/x``: urlsplit took host ::1, urllib3 refused it mid-run),
-    a '\\', '/', '?' or '#' inside the netloc, a host name that no lookup takes
+    a '\\' inside the netloc, an '@', '/', '?' or '#' in the user or password
+    (userinfo_problem), a host name that no lookup takes
     (_host_name_problem). The rule of what the run can use is here only: every
     URL setting, argument and playlist line asks it (tests/test_config.py runs
     it against requests over a corpus of odd URLs). The reason never quotes
@@ -1586,7 +1587,7 @@ def url_problem(url: str) -> str | None:
         return _head_problem(url) or None
     # Everything urlsplit checks is in scheme://netloc, which ends at the first
     # '/' after it ('?' or '#' before that stay in the key: harmless), and the
-    # '@' of a password holding '/', '?' or '#' (_head_problem) before its host.
+    # '@' of a password holding '@', '/', '?' or '#' (userinfo_problem) before its host.
     end = url.find('/', max(8, url.rfind('@')))
     head = url if end < 0 else url[:end]
     problem = _URL_HEADS.get(head)
