@@ -5862,7 +5862,7 @@ class PlaylistFetcher:
                             # Binary data is refused as soon as its first block is in
                             # (process's first check, playlist_refusal), not downloaded whole.
                             if len(head) >= _SNIFF_BYTES and not_text(head):
-                                raise DownloadError(_not_m3u_message(head, 'not text', not_text(head)))
+                                raise DownloadError(_not_m3u_message(head, 'not text', ''))
                         size += len(chunk)
                         if size > s.max_file_size:
                             raise DownloadError(f'the playlist is larger than {s.max_size_source} '
@@ -5911,9 +5911,11 @@ _KEPT = '; the current playlist was kept'
 def _not_m3u_message(head: bytes, kind: str, why: str) -> str:
     """What m3u-download says of an answer playlist_refusal() refused (kind,
     why): process's reason, with what the answer is when that is plain (the
-    login page or JSON error of an expired account)."""
+    login page or JSON error of an expired account). Without process's
+    advice to the user of a file ("unpack it first", "save it as UTF-8"): the
+    answer is the provider's."""
     if kind == 'not text':
-        return f'the provider sent no text playlist ({why})'
+        return f'the provider sent no text playlist ({not_text(head, advice=False) or why})'
     sample = head.lstrip(codecs.BOM_UTF8).lstrip()[:200].decode('utf-8', 'replace').lower()
     if '<html' in sample or '<!doctype' in sample:
         return f'the provider sent an HTML page, not an M3U playlist ({why})'
@@ -6196,7 +6198,7 @@ def byte_order_mark(head: bytes) -> tuple[bytes, str, str] | None:
     return next((bom for bom in _BYTE_ORDER_MARKS if head.startswith(bom[0])), None)
 
 
-def not_text(head: bytes) -> str | None:
+def not_text(head: bytes, advice: bool = True) -> str | None:
     """Why ``head``, the first bytes of a file, is no text playlist (a few words
     for "… is not a text playlist (WHY)"), or None when it may be one. Read as
     lines, random bytes were "URL without EXTINF" a thousand times over
@@ -6208,7 +6210,7 @@ def not_text(head: bytes) -> str | None:
         mark, name, codec = bom
         rest = head[len(mark):]
         if codec == 'utf-8':
-            return _not_text_bytes(rest, after=' after a UTF-8 byte order mark')
+            return _not_text_bytes(rest, after=' after a UTF-8 byte order mark', advice=advice)
         unit = 2 if name == 'UTF-16' else 4
         text = rest[:len(rest) - len(rest) % unit].decode(codec, 'replace')
         # Controls, and what random bytes decode to: surrogates, private use,
@@ -6221,19 +6223,20 @@ def not_text(head: bytes) -> str | None:
             return (f'binary data after a {name} byte order mark: {bad * 100 // len(text)}% of its first '
                     f'{len(text):,} characters are control characters or no {name} text')
         return None
-    return _not_text_bytes(head)
+    return _not_text_bytes(head, advice=advice)
 
 
-def _not_text_bytes(head: bytes, after: str = '') -> str | None:
+def _not_text_bytes(head: bytes, after: str = '', advice: bool = True) -> str | None:
     """not_text() of bytes that start with no byte order mark; ``after`` says
     what came before them (' after a UTF-8 byte order mark'), put in each
-    reason where it reads right."""
+    reason where it reads right; ``advice`` False leaves out what to do with
+    the file (a provider's answer is not the user's to unpack or save)."""
     if not head:
         return None
     for magic, name in _PACKED_MAGIC:
         if head.startswith(magic):
-            return f'{name}-compressed data{after}: unpack it first' if name != 'zip' else \
-                f'a zip archive{after}: unpack it first'
+            todo = ': unpack it first' if advice else ''
+            return f'{name}-compressed data{after}{todo}' if name != 'zip' else f'a zip archive{after}{todo}'
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls <= len(head) * _CONTROL_SHARE:
         return None
@@ -6243,12 +6246,12 @@ def _not_text_bytes(head: bytes, after: str = '') -> str | None:
     if quarter:
         columns = sorted(head[i::4][:quarter].count(0) for i in range(4))
         if columns[1] > quarter * 0.9 and columns[0] < quarter * 0.1:
-            return f'UTF-32{after or " without a byte order mark"}: save it as UTF-8'
+            return f'UTF-32{after or " without a byte order mark"}' + (': save it as UTF-8' if advice else '')
     # ASCII written as UTF-16 without its BOM: a NUL every other byte.
     nuls = sorted((head[0::2].count(0), head[1::2].count(0)))
     half = len(head) // 2
     if half and nuls[1] > half * 0.9 and nuls[0] < half * 0.1:
-        return f'UTF-16{after or " without a byte order mark"}: save it as UTF-8'
+        return f'UTF-16{after or " without a byte order mark"}' + (': save it as UTF-8' if advice else '')
     return (f'binary data{after}: {controls * 100 // len(head)}% of its first {len(head):,} bytes '
             'are control characters')
 

@@ -57,7 +57,14 @@ def test_no_archive_flag(server, cli, ini, tmp_path):
     (b'{"user_info": {"auth": 0}}', 'JSON, not an M3U playlist (1 malformed line and not one entry'),
     (b'', 'no playlist entries (the file is empty (0 bytes))'),
     (payload(200_000), 'no text playlist (binary data: '),
-    (gzip.compress(PLAYLIST), 'no text playlist (gzip-compressed data'),    # a .gz served as is
+    (gzip.compress(PLAYLIST), 'no text playlist (gzip-compressed data)'),    # a .gz served as is
+    # The reason without process's advice to a file's owner ("unpack it first",
+    # "save it as UTF-8"): the answer is the provider's (a newcomer trial).
+    (PLAYLIST.decode('utf-8').encode('utf-16-le'), 'no text playlist (UTF-16 without a byte order mark)'),
+    (PLAYLIST.decode('utf-8').encode('utf-16-le') * 40, 'no text playlist (UTF-16 without a byte order mark)'),
+    (PLAYLIST.decode('utf-8').encode('utf-32-le'), 'no text playlist (UTF-32 without a byte order mark)'),
+    (codecs.BOM_UTF8 + PLAYLIST.decode('utf-8').encode('utf-16-le') * 40,
+     'no text playlist (UTF-16 after a UTF-8 byte order mark)'),
     # What process says of them, not "something else" (trial-18a F8).
     (b'Login required. ' * 5000, 'no playlist entries (1 malformed line and not one entry'),
     (b'# nothing here today\n', 'no playlist entries (it holds no #EXTINF line, so it is not an M3U playlist)'),
