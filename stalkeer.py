@@ -544,6 +544,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+def where_stopped(n) -> str:
+    """'at 1.5 MiB', or 'before its first byte' when none was written (or it is
+    not known): a pause or progress message never shows a '?' for a size."""
+    return f'at {human_bytes(n)}' if n else 'before its first byte'
+
+
 def human_bytes(n) -> str:
     if n is None:
         return '?'
@@ -3842,6 +3848,20 @@ def db_now(offset_seconds: float = 0):
 # ==== state manager =============================================================
 
 
+def failed_for_good(info) -> bool:
+    """The row failed in a way no retry can fix (StateManager.given_up_at_once,
+    for a row in hand)."""
+    return info.status == FAILED and PERMANENT_MARK in (info.error_message or '')
+
+
+def row_gave_up(info, max_retry_attempts: int) -> bool:
+    """No run resumes it again until `stalkeer retry ID`: its retries are used
+    up, or no retry can fix it (the rule of StateManager.gave_up(), for a row
+    in hand)."""
+    return info.status in RESUMABLE_STATUSES and (
+        (info.retry_count or 0) >= max_retry_attempts or failed_for_good(info))
+
+
 class StateManager:
     """Download rows and their locks, with optimistic locking.
 
@@ -3918,13 +3938,26 @@ class StateManager:
         """SQL: someone holds the row and renewed the lease recently."""
         return DownloadInfo.locked_at.is_null(False) & ~self.stale()
 
+    @staticmethod
+    def given_up_at_once():
+        """SQL: a failure no retry can fix (Downloader._fail ``permanent``): its
+        status is ``failed`` and its error_message carries PERMANENT_MARK. That
+        mark, not ``retry_count``, says it gave up: ``retry_count`` counts only
+        the retries that were really made. (NULL-safe: a row without an error is
+        not one, and NOT of this is true for it.)"""
+        return ((DownloadInfo.status == FAILED) & DownloadInfo.error_message.is_null(False)
+                & DownloadInfo.error_message.contains(PERMANENT_MARK))
+
     def gave_up(self, max_retries: int | None = None):
-        """SQL: an unfinished download that used up its retries without progress
-        (``retry_count`` reached ``max_retry_attempts``). No run resumes it any
-        more until ``stalkeer retry ID`` puts it back; `resume-downloads` reports
+        """SQL: an unfinished download that gave up: it used up its retries
+        without progress (``retry_count`` reached ``max_retry_attempts``), or it
+        failed in a way no retry can fix (:meth:`given_up_at_once`). No run
+        resumes it any more until ``stalkeer retry ID`` puts it back (an explicit
+        ``stalkeer download`` of it is a new attempt); `resume-downloads` reports
         such rows and exits 1, and `status`/`serve` can show them with this."""
         max_retries = self.max_retry_attempts if max_retries is None else max_retries
-        return DownloadInfo.status.in_(RESUMABLE_STATUSES) & (DownloadInfo.retry_count >= max_retries)
+        return DownloadInfo.status.in_(RESUMABLE_STATUSES) & (
+            (DownloadInfo.retry_count >= max_retries) | self.given_up_at_once())
 
     def is_live(self, download_id: int) -> bool:
         """Someone holds this row and renewed the lease recently."""
@@ -4066,18 +4099,27 @@ class StateManager:
             self._renewed[download_id] = max(self._renewed[download_id], sent)
 
     def start(self, info: DownloadInfo, part_path: str, url: str | None = None,
-              force: bool = False) -> None:
+              force: bool = False, anew: bool = False) -> None:
         """-> downloading. Resuming a failed attempt counts as a retry (until it
         makes progress); ``force`` is stored so that a resumed download keeps it.
-        The message of a pause or an earlier failure no longer applies."""
+        The message of a pause or an earlier failure no longer applies.
+
+        ``anew``: a person asked for this download again (`stalkeer download`),
+        so a download that gave up starts over as after `stalkeer retry ID`
+        (``retry_count`` 0: this attempt is the first of the new request). A new
+        URL for the destination is a new download too: the retries of the old
+        URL say nothing about it (trial: 'gave up after 6 retries' of 5)."""
         fields = dict(status=DOWNLOADING, part_path=part_path,
                       started_at=peewee.fn.COALESCE(DownloadInfo.started_at, db_now()),
                       completed_at=None, error_message=None)
         if force:
             fields['force'] = True
-        if info.status in (FAILED, RETRYING):
+        new_url = bool(url) and url != info.url
+        if new_url or (anew and row_gave_up(info, self.max_retry_attempts)):
+            fields.update(retry_count=0)
+        elif info.status in (FAILED, RETRYING):
             fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
-        if url and url != info.url:
+        if new_url:
             fields.update(url=url, resume_token=None, bytes_downloaded=0, total_bytes=None)
         self._owned_update(info.id, line_state='downloading', **fields)
 
@@ -4126,13 +4168,14 @@ class StateManager:
     def fail(self, download_id: int, error: str, bytes_downloaded: int | None = None,
              counted: bool = False, give_up: bool = False) -> None:
         """-> failed. ``counted``: the attempt counts as a retry here (it failed
-        before start() could count it); ``give_up``: no retry can fix it, the
-        retries are used up at once (StateManager.gave_up)."""
-        fields = dict(status=FAILED, error_message=error[:2000], locked_by=None, locked_at=None,
+        before start() could count it); ``give_up``: no retry can fix it, so no
+        run retries it (``error`` carries PERMANENT_MARK: given_up_at_once); the
+        retries are not used up for it, ``retry_count`` stays the count made."""
+        # Cut before the mark would be: a long error keeps its end, the mark.
+        error = error if len(error) <= 2000 else error[:1000] + ' … ' + error[-990:]
+        fields = dict(status=FAILED, error_message=error, locked_by=None, locked_at=None,
                       lease_token=None)
-        if give_up:
-            fields.update(retry_count=max(self.max_retry_attempts, 1), last_retry_at=db_now())
-        elif counted:
+        if counted:
             fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
         if bytes_downloaded is not None:
             fields['bytes_downloaded'] = bytes_downloaded
@@ -4159,6 +4202,7 @@ class StateManager:
         query = (DownloadInfo.select()
                  .where(DownloadInfo.status.in_(RESUMABLE_STATUSES)
                         & (DownloadInfo.retry_count < max_retries)
+                        & ~self.given_up_at_once()
                         & self.free_or_stale())
                  .order_by(peewee.Case(None, [(DownloadInfo.status == FAILED, 0)], 1),
                            DownloadInfo.created_at, DownloadInfo.id))
@@ -4758,9 +4802,11 @@ class Downloader:
     def download(self, url: str, destination: str, *, title: str | None = None,
                  processed_line_id: int | None = None, force: bool = False,
                  service: str | None = None, item_id: int | None = None,
-                 parent_id: int | None = None, library_root: str | None = None) -> DownloadResult:
+                 parent_id: int | None = None, library_root: str | None = None,
+                 anew: bool = False) -> DownloadResult:
         """Download ``url`` to ``destination`` (tracked); see :meth:`run`.
-        ``library_root``: no symlink below this folder is followed (open_folder)."""
+        ``library_root``: no symlink below this folder is followed (open_folder);
+        ``anew``: a person asked for it (`stalkeer download`), see :meth:`run`."""
         register_url_secrets(url)
         RUN_STOP.check()        # a worker that got its host's slot after the stop starts nothing
         destination = os.path.abspath(destination)
@@ -4769,13 +4815,16 @@ class Downloader:
             return DownloadResult('failed', None, f'{title or os.path.basename(destination)}: {problem}')
         info = self.state.get_or_create(url, destination, title, processed_line_id,
                                         service, item_id, parent_id, library_root)
-        return self.run(info, force=force, url=url)
+        return self.run(info, force=force, url=url, anew=anew)
 
-    def run(self, info: DownloadInfo, force: bool = False, url: str | None = None) -> DownloadResult:
+    def run(self, info: DownloadInfo, force: bool = False, url: str | None = None,
+            anew: bool = False) -> DownloadResult:
         """Take the lease on ``info`` and bring it to completed or failed.
 
         ``force`` (or the force stored on the row by the run that started it)
-        lets an existing file at the destination be replaced."""
+        lets an existing file at the destination be replaced. ``anew``: a person
+        asked for this download again, so one that gave up is a new attempt
+        judged by the current config (StateManager.start), not skipped."""
         register_url_secrets(info.url)
         RUN_STOP.check()
         label = self._label(info)
@@ -4787,9 +4836,13 @@ class Downloader:
             return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}',
                                   held=True)
         part = keeper = None
-        started = False
+        started = retried = False
         try:
             info = self.state.reload(info.id)
+            # A failed one tried again is a retry, unless a person asked anew for
+            # one that gave up: that starts over as `stalkeer retry ID` does.
+            retried = info.status in (FAILED, RETRYING) and not (
+                anew and row_gave_up(info, self.state.max_retry_attempts))
             # Another instance may have finished it between our read and our lock.
             done = self._already_done(info, force, url)
             if done:
@@ -4803,7 +4856,7 @@ class Downloader:
             part.open(create=False)
             if url and url != info.url and part.is_open:
                 part.truncate(0, keeper)   # bytes of another URL must never be continued
-            self.state.start(info, part.path, url, force)
+            self.state.start(info, part.path, url, force, anew)
             started = True
             info = self.state.reload(info.id)
             # Logged through the redacting formatter: credentials never reach the log.
@@ -4826,12 +4879,10 @@ class Downloader:
             self._pause_after_signal(info, part)
             raise
         except DownloadError as exc:
-            return self._fail(info, part, str(exc),
-                              counted=not started and info.status in (FAILED, RETRYING),
+            return self._fail(info, part, str(exc), counted=retried and not started,
                               permanent=isinstance(exc, PermanentDownloadError))
         except Exception as exc:     # a bug or an input nobody foresaw: this item only
-            return self._fail_unexpected(info, part, exc,
-                                         counted=not started and info.status in (FAILED, RETRYING))
+            return self._fail_unexpected(info, part, exc, counted=retried and not started)
         finally:
             if keeper is not None:
                 keeper.stop()
@@ -4856,9 +4907,15 @@ class Downloader:
         created with (rows from before ``part_inode`` existed adopt a single-link
         regular file when they recorded bytes), the folder below which no link
         is followed."""
-        inode = int(info.part_inode) if info.part_inode else None
-        adopt = inode is None and bool(info.part_path) and (info.bytes_downloaded or 0) > 0
-        return PartFile(info.part_path or self._part_path(info), inode, adopt, info.library_root,
+        stored = info.part_path
+        if stored and not os.path.lexists(stored):
+            # Nothing is kept there (a temp_dir since changed or put right, a .part
+            # removed): nothing to continue, so the .part goes where the config
+            # says now, not back under a path that may no longer be configured.
+            stored = None
+        inode = int(info.part_inode) if info.part_inode and stored else None
+        adopt = inode is None and bool(stored) and (info.bytes_downloaded or 0) > 0
+        return PartFile(stored or self._part_path(info), inode, adopt, info.library_root,
                         lambda: self._part_path(info, secrets.token_hex(4)))
 
     def _part_path(self, info: DownloadInfo, tag: str | None = None) -> str:
@@ -4881,7 +4938,7 @@ class Downloader:
         try:
             self.state.pause(info.id, size, 'paused by a signal')
             # ERROR level so that even -q shows what was paused.
-            log.error('paused #%d %s at %s', info.id, self._label(info), human_bytes(size))
+            log.error('paused #%d %s %s', info.id, self._label(info), where_stopped(size))
         except (Interrupted, LeaseExpired, peewee.PeeweeException):
             # The database did not take the pause at once (another program holds
             # its lock): the stop does not wait for it. The lease is let go here,
@@ -4892,10 +4949,10 @@ class Downloader:
             # The row still names this (now gone) process as its holder, fresh:
             # status shows it active and other runs skip it until the lock is
             # stale (trial-18b); only the user knows no run holds it any more.
-            log.error('stopped #%d %s at %s, not recorded as paused (%s): the next run '
+            log.error('stopped #%d %s %s, not recorded as paused (%s): the next run '
                       'resumes it once its lock is stale (lock_timeout_seconds), or at once '
                       'after `stalkeer unlock --force %d`', info.id, self._label(info),
-                      human_bytes(size), self.state.last_db_error or 'the database is busy', info.id)
+                      where_stopped(size), self.state.last_db_error or 'the database is busy', info.id)
         except LeaseLost:
             pass
 
@@ -4978,8 +5035,10 @@ class Downloader:
         if special:
             return self._fail(info, part, f'refusing to write {final}: it is {special}', permanent=True)
         if os.path.lexists(final) and not force:
-            # Fail before fetching gigabytes we could not put anywhere.
-            return self._fail(info, part, f'refusing to overwrite existing file {final} (use --force)')
+            # Fail before fetching gigabytes we could not put anywhere. The file
+            # stays until a person moves it or asks for --force: no retry helps.
+            return self._fail(info, part, f'refusing to overwrite existing file {final} (use --force)',
+                              permanent=True)
         furthest = part.size()
         without_progress = 0
         while True:
@@ -12556,7 +12615,8 @@ class LogProgressHook:
         pct = f'{100.0 * d["downloaded_bytes"] / total:.1f}% of {human_bytes(total)}' if total \
             else human_bytes(d['downloaded_bytes'])
         eta = f', ETA {format_duration(d["eta"])}' if d.get('eta') is not None else ''
-        log.info('%s: %s at %s/s%s', d['title'], pct, human_bytes(d['speed']), eta)
+        speed = f' at {human_bytes(d["speed"])}/s' if d.get('speed') is not None else ''
+        log.info('%s: %s%s%s', d['title'], pct, speed, eta)
 
 
 def format_duration(seconds) -> str:
@@ -12979,7 +13039,12 @@ def cmd_download(app: App) -> int:
         refuse_special_destination(path)
     downloader = app.downloader()
     app.open_db()
-    result = downloader.download(args.url, destination, title=args.title, force=args.force)
+    if not args.force:
+        refuse_existing_destination(destination, named, args.url)
+    # A person asked for it: a download of DEST that gave up is tried again,
+    # judged by the config as it is now (Downloader.run ``anew``).
+    result = downloader.download(args.url, destination, title=args.title, force=args.force,
+                                 anew=True)
     app.run_counts = {result.status: 1}
     report_result(app, result)
     return EXIT_OK if result.status in ('completed', 'skipped') else EXIT_FAILED
@@ -12994,6 +13059,22 @@ def refuse_special_destination(path: str) -> None:
     if special:
         raise StalkeerError(f'DEST {path} is {special}: give a new file name, '
                             'a folder, or (with --force) a file to replace')
+
+
+def refuse_existing_destination(destination: str, named: str, url: str) -> None:
+    """StalkeerError (exit 2, nothing stored) when a file stands where the
+    download would go and --force was not given: README's rule that an
+    existing file is never replaced without --force is about the input, so it
+    is said at once rather than stored as a failed download that runs retry.
+    The file this very download finished (same URL) is left to the downloader,
+    which says `already downloaded`."""
+    if not os.path.lexists(named):
+        return
+    row = DownloadInfo.get_or_none(DownloadInfo.destination == destination)
+    if row is not None and Downloader._already_done(row, False, url):
+        return
+    raise StalkeerError(f'DEST {named} exists: an existing file is never replaced without '
+                        '--force (give another DEST, or --force to replace it)')
 
 
 def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: str = 'all',
@@ -13031,11 +13112,13 @@ def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: 
 def report_given_up(app: App, rows: list) -> None:
     """Downloads no run resumes any more: say so, with the command that would."""
     ids = ' '.join(str(info.id) for info in rows[:20]) + (' …' if len(rows) > 20 else '')
-    app.console.out(f'{len(rows)} gave up (retries used up without progress): '
+    app.console.out(f'{len(rows)} gave up (retries used up without progress, or {PERMANENT_MARK}): '
                     f'run `stalkeer retry ID` to try again (IDs {ids})', always=True)
     for info in rows[:20]:
+        # A failure no retry can fix already ends with what to do: said once.
+        why = '' if failed_for_good(info) else f'; {gave_up_text(info)}'
         app.console.out(f'  #{info.id} {info.title or os.path.basename(info.destination)}: '
-                        f'{info.error_message or "no error recorded"}; {gave_up_text(info)}')
+                        f'{info.error_message or "no error recorded"}{why}')
 
 
 class Rescanner:
@@ -13128,7 +13211,8 @@ def cmd_resume_downloads(app: App) -> int:
     if args.dry_run:
         pending = state.resumable(args.limit, args.max_retries, args.service)
         for info in pending:
-            pct = f'{info.percent:.1f}%' if info.percent is not None else '?%'
+            pct = f'{info.percent:.1f}%' if info.percent is not None else \
+                where_stopped(info.bytes_downloaded)
             app.console.out(f'would resume #{info.id} {info.status} {pct} '
                             f'{info.title or info.destination}', always=True)
         if not pending:
@@ -13893,8 +13977,7 @@ class ArrRun:
         rows = collections.defaultdict(list)
         ids = sorted({i for item in items for i in item.item_ids or (item.item_id,)})
         # Gave up as no retry can fix it (Downloader._fail permanent): computed in SQL.
-        stuck = ((DI.status == FAILED) & (DI.retry_count >= self.state.max_retry_attempts)
-                 & DI.error_message.contains(PERMANENT_MARK))
+        stuck = self.state.given_up_at_once()
         fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by, stuck)
         # peewee writes the query once; the IN lists are written by hand: peewee
         # building them for 8,000 ids was ~5% of a 10k dry run (issue 15).
@@ -14294,13 +14377,11 @@ def planned_path(info: DownloadInfo) -> str:
     return info.download_path or Downloader._final_path(info, None)
 
 
-def gave_up(info: DownloadInfo, max_retry_attempts: int) -> bool:
-    """Retries used up: no run resumes it again until `stalkeer retry ID` (the
-    rule of StateManager.gave_up(), for a row in hand)."""
-    return info.status in RESUMABLE_STATUSES and (info.retry_count or 0) >= max_retry_attempts
-
-
 def gave_up_text(info: DownloadInfo) -> str:
+    """Why no run resumes it, with the command that would: a failure no retry
+    can fix says so (its retry_count is the retries really made, often 0)."""
+    if failed_for_good(info):
+        return f'gave up: {PERMANENT_MARK} — once it is put right, run `stalkeer retry {info.id}`'
     return f'gave up after {info.retry_count} retries — run `stalkeer retry {info.id}`'
 
 
@@ -14455,7 +14536,7 @@ def cmd_status(app: App) -> int:
     active_line = lambda i: _active_line(i, now, settings.lock_timeout)  # noqa: E731
 
     def failure_line(i):
-        why = gave_up_text(i) if gave_up(i, settings.max_retry_attempts) else f'retries {i.retry_count}'
+        why = gave_up_text(i) if row_gave_up(i, settings.max_retry_attempts) else f'retries {i.retry_count}'
         return f'  #{i.id} {row_title(i)}: {clip(i.error_message)} ' \
                f'({why}, {_age(now, i.updated_at)})'
 
@@ -15007,7 +15088,7 @@ def _page_row(info: DownloadInfo, now, lock_timeout: float, max_retry_attempts: 
     pct = info.percent
     live = _live_lock(info, now, lock_timeout)
     rate, eta = transfer_rate(info, now, live)
-    given_up = gave_up(info, max_retry_attempts)
+    given_up = row_gave_up(info, max_retry_attempts)
     heartbeat = max(0.0, (now - info.locked_at).total_seconds()) if info.locked_at else None
     return {
         'id': info.id,
