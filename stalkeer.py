@@ -753,7 +753,7 @@ _PLAIN_URL = _LazyPattern(r"(https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::[0-9]*)?)(
 
 def redact_url(url: str) -> str:
     """Mask credentials in one URL: userinfo, the account path pair, query values."""
-    m = _PLAIN_URL.fullmatch(url)
+    m = _PLAIN_URL.fullmatch(url) if '@' not in url else None
     if m is not None and not _bad_port_digits(m[1].rpartition(':')[2] if m[1].count(':') > 1 else ''):
         path = m[2]
         if not path:
@@ -768,33 +768,31 @@ def redact_url(url: str) -> str:
     return _redact_url_split(url)
 
 
-def _redact_url_split(url: str) -> str:
-    """redact_url for any URL, through urllib.parse."""
+def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
+    """redact_url for any URL, through urllib.parse. ``after_userinfo``: ``url``
+    is one whose userinfo was cut off (masked by the caller), so its host is
+    no user whose '@' was forgotten."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
         return '<unparsable url>'
     if parts.scheme.lower() == 'sqlite':
         return url   # a file path, nothing secret
+    userinfo, bare = split_userinfo(url)
+    if userinfo is not None:
+        # The user is half of the account, as a query's username= is: masked
+        # too; all of it up to the '@' that ends it (userinfo_end), whatever
+        # '/', '?', '#' or '@' the password holds.
+        masked = _redact_url_split(bare, after_userinfo=True)
+        return masked.replace('://', '://***:***@' if ':' in userinfo else '://***@', 1)
     netloc = parts.netloc
-    if '@' in netloc:
-        # The user is half of the account, as a query's username= is: masked too.
-        userinfo, host = netloc.rsplit('@', 1)
-        netloc = (f'***:***@{host}' if ':' in userinfo else f'***@{host}')
     # A port that is no port (port_problem: no number, 0, above 65535) may be a
     # password whose '@' was forgotten (http://bob:Secret/x, http://bob:20240615/x:
     # trial-18a F4), its "host" the user: masked as userinfo is. A valid port
     # (http://bob:4242/x) cannot be told from one, and is shown.
-    userinfo, at, hostinfo = netloc.rpartition('@')
-    masked = _masked_port(hostinfo)
+    masked = _masked_port(netloc)
     if masked is not None:
-        rest = url.split('://', 1)[1][len(netloc):]
-        if not at and '@' in rest:
-            # A password holding '/', '?' or '#' (http://bob:p#ss@nas/x): urllib
-            # ends the netloc there, and the rest of the password up to its '@'
-            # would show (trial-18c N2); the userinfo runs to that '@'.
-            return _redact_url_split(f'{parts.scheme}://***:***@{rest.partition("@")[2]}')
-        netloc = f'{userinfo}@{masked}' if at else '***:***'
+        netloc = masked if after_userinfo else '***:***'
     segments = parts.path.split('/')
     for i in _account_segments(segments):
         segments[i] = '***'
@@ -806,6 +804,79 @@ def _redact_url_split(url: str) -> str:
             (f'{k}={v}' if v or '=' in query else k)
             for k, v in pairs)
     return urllib.parse.urlunsplit((parts.scheme, netloc, '/'.join(segments), query, parts.fragment))
+
+
+# What may follow the '@' that ends a userinfo: a host[:port] (or [IPv6]:port,
+# or nothing), up to the path, query or fragment. An '@' that urllib finds in
+# the query (?email=a@b&c=d) is followed by more query ('&', '='): no userinfo
+# ends there.
+_HOST_AFTER_AT = _LazyPattern(r"[^/?#@&=\s'\"<>]*(?=[/?#]|$)")
+
+
+def userinfo_end(url: str) -> int:
+    """Index in ``url`` of the '@' that ends its userinfo, -1 when it has none.
+
+    urllib ends the netloc at the first '/', '?' or '#', so a password holding
+    one (``http://bob:Pw@123/x@nas/`` or ``http://bob:Sec?ret9@nas/``) was read
+    as host '123' or port 'Sec' and the rest of the password shown as path or
+    query. The userinfo ends at the LAST '@' that can end one: the last '@' of
+    urllib's netloc, or an '@' after it that a host[:port] follows
+    (_HOST_AFTER_AT), or -- when urllib's "port" is no port (the password's
+    start) -- any '@' after it; an '@' after urllib's netloc only when that
+    holds a ':' or '@' (a password's sign: ``http://h/movies/a@b.com/1.mkv``
+    is a path). Secrets first: a URL with an '@' in its path or query after
+    a host and port (``http://h:80/p?mail=a@b.org``) is masked as if that were
+    userinfo (``http://***:***@b.org``); a password is never shown in part."""
+    scheme, sep, rest = url.partition('://')
+    if not sep or scheme.lower() == 'sqlite':
+        return -1
+    start = len(scheme) + 3
+    netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
+    at = url.rfind('@', start)
+    if at < 0 or at < netloc_end:
+        return at
+    netloc = url[start:netloc_end]
+    if '@' not in netloc and ':' not in netloc:
+        # No sign of a password before the path: http://h/movies/a@b.com/1.mkv
+        # is a path (its account segments masked as such).
+        return -1
+    any_at = '@' not in netloc and _no_port(_port_text(netloc)[1])
+    while at >= netloc_end:
+        if any_at or _HOST_AFTER_AT.match(url, at + 1):
+            return at
+        at = url.rfind('@', start, at)
+    return at
+
+
+def split_userinfo(url: str) -> tuple[str | None, str]:
+    """(the userinfo of ``url`` as userinfo_end reads it, or None; ``url``
+    without it and its '@')."""
+    at = userinfo_end(url)
+    if at < 0:
+        return None, url
+    scheme = url.partition('://')[0]
+    return url[len(scheme) + 3:at], f'{scheme}://{url[at + 1:]}'
+
+
+def userinfo_problem(url: str, database: bool = False) -> str:
+    """Why the user or password of ``url`` cannot be given as written, or '':
+    an unencoded '@', '/', '?' or '#' in it (userinfo_end). urllib and requests
+    end the address at the first '/', '?' or '#' and read the host after the
+    first or last '@', so such a URL went to a host taken from the password
+    (``connection to server at "123"``) or quoted its rest as a path, a
+    query parameter's name or a port. For an http(s) URL only where urllib's
+    netloc shows it is so (an '@' in it, or a "port" that is no port): a
+    playlist line ``http://cdn/a@b.mkv`` is a path. A database URL holds no
+    '@' after its host. Never quotes the URL."""
+    userinfo, _ = split_userinfo(url)
+    if userinfo is None or not re.search('[@/?#]', userinfo):
+        return ''
+    if not database:
+        netloc = _netloc_text(url)
+        if '@' not in netloc and not _no_port(_port_text(netloc)[1]):
+            return ''
+    return ("an '@', '/', '?' or '#' in the user or password: "
+            'write them as %40, %2F, %3F and %23')
 
 
 def _port_text(netloc: str) -> tuple[bool, str, str]:
@@ -896,13 +967,20 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
     if parts.scheme.lower() == 'sqlite':
         return
     found = []
-    if parts.password:
-        found.append(parts.password)
-    # The user too, as a query's username= is, but not a database's: a role such
-    # as 'postgres' masked by value would mangle every 'postgresql://' shown
-    # (redact_url masks it in the URL all the same).
-    if parts.username and not parts.scheme.lower().startswith('postgres'):
-        found.append(parts.username)
+    # The userinfo as far as it goes (userinfo_end): urllib's password of
+    # http://bob:Pw@123/x@nas/ is 'Pw', of http://bob:Sec?ret9@nas/ none.
+    userinfo, bare = split_userinfo(url)
+    if userinfo is not None:
+        username, colon, password = userinfo.partition(':')
+        with contextlib.suppress(ValueError):
+            parts = urllib.parse.urlsplit(bare)
+        if password:
+            found.append(password)
+        # The user too, as a query's username= is, but not a database's: a role such
+        # as 'postgres' masked by value would mangle every 'postgresql://' shown
+        # (redact_url masks it in the URL all the same).
+        if username and not parts.scheme.lower().startswith('postgres'):
+            found.append(username)
     segments = parts.path.split('/')
     account = _account_segments(segments)
     # Without a known prefix only the Xtream live shape /USER/PASS/123[.ts|.m3u8] is
@@ -928,20 +1006,22 @@ def masked_secret_url(url: str) -> str:
     if not has_url_scheme(url):
         return '***'
     scheme = url.partition('://')[0]
+    # The userinfo as far as it goes (userinfo_end): a password holding '/',
+    # '?', '#' or '@' is masked whole, never read as host, port or path.
+    userinfo, bare = split_userinfo(url)
     try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.netloc.rpartition('@')[2]
+        parts = urllib.parse.urlsplit(bare)
+        host = parts.netloc
     except ValueError:
         parts = host = None
     if parts is None or parts.scheme.lower() not in ('http', 'https') or not host:
         return f'{scheme}://***'
     masked = _masked_port(host)
     if masked is not None:
-        host = '***:***' if '@' not in parts.netloc else masked     # as redact_url
-    userinfo = parts.netloc.rpartition('@')[0]
-    if userinfo:
+        host = '***:***' if userinfo is None else masked     # as redact_url
+    if userinfo is not None:
         host = ('***:***@' if ':' in userinfo else '***@') + host
-    rest = url.split('://', 1)[1][len(parts.netloc):]
+    rest = bare.split('://', 1)[1][len(parts.netloc):]
     return f'{parts.scheme}://{host}' + ('/***' if rest.strip('/') else '')
 
 
@@ -957,10 +1037,12 @@ def register_secret_url(url: str) -> None:
         redact.add(url)
         return
     if scheme.lower() in ('http', 'https'):
-        netloc, _, rest = rest.partition('/')
-        if '@' in netloc:
-            # User and password each: shown as redact_url shows them (***:***@host).
-            for part in netloc.rsplit('@', 1)[0].split(':', 1):
+        userinfo, bare = split_userinfo(url)
+        netloc, _, rest = bare.partition('://')[2].partition('/')
+        if userinfo is not None:
+            # User and password each: shown as redact_url shows them (***:***@host),
+            # the password to the '@' that ends it (userinfo_end).
+            for part in userinfo.split(':', 1):
                 for form in {part, urllib.parse.unquote(part)}:
                     redact.add(form)
     rest = rest.strip('/')
@@ -1527,7 +1609,8 @@ def url_problem(url: str) -> str | None:
     requests (urllib3.util.parse_url) cannot read or would send to no host a
     connection can reach: '[' ']' anywhere but around a whole IPv6 host
     (``http://bob:[::1]/x``: urlsplit took host ::1, urllib3 refused it mid-run),
-    a '\\', '/', '?' or '#' inside the netloc, a host name that no lookup takes
+    a '\\' inside the netloc, an '@', '/', '?' or '#' in the user or password
+    (userinfo_problem), a host name that no lookup takes
     (_host_name_problem). The rule of what the run can use is here only: every
     URL setting, argument and playlist line asks it (tests/test_config.py runs
     it against requests over a corpus of odd URLs). The reason never quotes
@@ -1538,7 +1621,7 @@ def url_problem(url: str) -> str | None:
         return _head_problem(url) or None
     # Everything urlsplit checks is in scheme://netloc, which ends at the first
     # '/' after it ('?' or '#' before that stay in the key: harmless), and the
-    # '@' of a password holding '/', '?' or '#' (_head_problem) before its host.
+    # '@' of a password holding '@', '/', '?' or '#' (userinfo_problem) before its host.
     end = url.find('/', max(8, url.rfind('@')))
     head = url if end < 0 else url[:end]
     problem = _URL_HEADS.get(head)
@@ -1572,6 +1655,11 @@ def http_url_error(where: str, url: str, problem: str | None = None, argument: b
 
 
 def _head_problem(url: str) -> str:
+    problem = userinfo_problem(url)
+    if problem:
+        # Before all else: urllib's host, port or query of such a URL is part of
+        # the password, and what is said of it would give that away.
+        return problem
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError as exc:
@@ -1591,10 +1679,6 @@ def _head_problem(url: str) -> str:
     problem = (http and _port_before_backslash(parts.netloc) and _backslash_problem(parts.netloc)) or \
         port_problem(parts)
     if problem:
-        if '@' not in parts.netloc and '@' in url.split('://', 1)[-1][len(parts.netloc):]:
-            # http://bob:p/ss@nas/x: urllib ends the netloc at the password's '/',
-            # and its "port" is the rest of the password (as redact_url reads it).
-            return "a '/', '?' or '#' in the user or password: write them as %2F, %3F and %23"
         return problem
     if not http:
         return 'URL is not http/https' + _shown_scheme(url, parts.scheme)
@@ -3216,6 +3300,12 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     """Split a database URL into what the driver needs. Raises ConfigError."""
     if not url:
         raise ConfigError(f'{source} is empty; use sqlite:///stalkeer.db or postgresql://user@host/db')
+    # First: urllib would take part of such a password for the host (the driver
+    # then named it: connection to server at "123"), the port or a query
+    # parameter's name, and every later check would quote it.
+    problem = userinfo_problem(url, database=True)
+    if problem:
+        raise ConfigError(f'{source}: {problem}')
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError as exc:
