@@ -544,6 +544,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+def where_stopped(n) -> str:
+    """'at 1.5 MiB', or 'before its first byte' when none was written (or it is
+    not known): a pause or progress message never shows a '?' for a size."""
+    return f'at {human_bytes(n)}' if n else 'before its first byte'
+
+
 def human_bytes(n) -> str:
     if n is None:
         return '?'
@@ -747,7 +753,7 @@ _PLAIN_URL = _LazyPattern(r"(https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::[0-9]*)?)(
 
 def redact_url(url: str) -> str:
     """Mask credentials in one URL: userinfo, the account path pair, query values."""
-    m = _PLAIN_URL.fullmatch(url)
+    m = _PLAIN_URL.fullmatch(url) if '@' not in url else None
     if m is not None and not _bad_port_digits(m[1].rpartition(':')[2] if m[1].count(':') > 1 else ''):
         path = m[2]
         if not path:
@@ -762,33 +768,31 @@ def redact_url(url: str) -> str:
     return _redact_url_split(url)
 
 
-def _redact_url_split(url: str) -> str:
-    """redact_url for any URL, through urllib.parse."""
+def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
+    """redact_url for any URL, through urllib.parse. ``after_userinfo``: ``url``
+    is one whose userinfo was cut off (masked by the caller), so its host is
+    no user whose '@' was forgotten."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
         return '<unparsable url>'
     if parts.scheme.lower() == 'sqlite':
         return url   # a file path, nothing secret
+    userinfo, bare = split_userinfo(url)
+    if userinfo is not None:
+        # The user is half of the account, as a query's username= is: masked
+        # too; all of it up to the '@' that ends it (userinfo_end), whatever
+        # '/', '?', '#' or '@' the password holds.
+        masked = _redact_url_split(bare, after_userinfo=True)
+        return masked.replace('://', '://***:***@' if ':' in userinfo else '://***@', 1)
     netloc = parts.netloc
-    if '@' in netloc:
-        # The user is half of the account, as a query's username= is: masked too.
-        userinfo, host = netloc.rsplit('@', 1)
-        netloc = (f'***:***@{host}' if ':' in userinfo else f'***@{host}')
     # A port that is no port (port_problem: no number, 0, above 65535) may be a
     # password whose '@' was forgotten (http://bob:Secret/x, http://bob:20240615/x:
     # trial-18a F4), its "host" the user: masked as userinfo is. A valid port
     # (http://bob:4242/x) cannot be told from one, and is shown.
-    userinfo, at, hostinfo = netloc.rpartition('@')
-    masked = _masked_port(hostinfo)
+    masked = _masked_port(netloc)
     if masked is not None:
-        rest = url.split('://', 1)[1][len(netloc):]
-        if not at and '@' in rest:
-            # A password holding '/', '?' or '#' (http://bob:p#ss@nas/x): urllib
-            # ends the netloc there, and the rest of the password up to its '@'
-            # would show (trial-18c N2); the userinfo runs to that '@'.
-            return _redact_url_split(f'{parts.scheme}://***:***@{rest.partition("@")[2]}')
-        netloc = f'{userinfo}@{masked}' if at else '***:***'
+        netloc = masked if after_userinfo else '***:***'
     segments = parts.path.split('/')
     for i in _account_segments(segments):
         segments[i] = '***'
@@ -800,6 +804,79 @@ def _redact_url_split(url: str) -> str:
             (f'{k}={v}' if v or '=' in query else k)
             for k, v in pairs)
     return urllib.parse.urlunsplit((parts.scheme, netloc, '/'.join(segments), query, parts.fragment))
+
+
+# What may follow the '@' that ends a userinfo: a host[:port] (or [IPv6]:port,
+# or nothing), up to the path, query or fragment. An '@' that urllib finds in
+# the query (?email=a@b&c=d) is followed by more query ('&', '='): no userinfo
+# ends there.
+_HOST_AFTER_AT = _LazyPattern(r"[^/?#@&=\s'\"<>]*(?=[/?#]|$)")
+
+
+def userinfo_end(url: str) -> int:
+    """Index in ``url`` of the '@' that ends its userinfo, -1 when it has none.
+
+    urllib ends the netloc at the first '/', '?' or '#', so a password holding
+    one (``http://bob:Pw@123/x@nas/`` or ``http://bob:Sec?ret9@nas/``) was read
+    as host '123' or port 'Sec' and the rest of the password shown as path or
+    query. The userinfo ends at the LAST '@' that can end one: the last '@' of
+    urllib's netloc, or an '@' after it that a host[:port] follows
+    (_HOST_AFTER_AT), or -- when urllib's "port" is no port (the password's
+    start) -- any '@' after it; an '@' after urllib's netloc only when that
+    holds a ':' or '@' (a password's sign: ``http://h/movies/a@b.com/1.mkv``
+    is a path). Secrets first: a URL with an '@' in its path or query after
+    a host and port (``http://h:80/p?mail=a@b.org``) is masked as if that were
+    userinfo (``http://***:***@b.org``); a password is never shown in part."""
+    scheme, sep, rest = url.partition('://')
+    if not sep or scheme.lower() == 'sqlite':
+        return -1
+    start = len(scheme) + 3
+    netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
+    at = url.rfind('@', start)
+    if at < 0 or at < netloc_end:
+        return at
+    netloc = url[start:netloc_end]
+    if '@' not in netloc and ':' not in netloc:
+        # No sign of a password before the path: http://h/movies/a@b.com/1.mkv
+        # is a path (its account segments masked as such).
+        return -1
+    any_at = '@' not in netloc and _no_port(_port_text(netloc)[1])
+    while at >= netloc_end:
+        if any_at or _HOST_AFTER_AT.match(url, at + 1):
+            return at
+        at = url.rfind('@', start, at)
+    return at
+
+
+def split_userinfo(url: str) -> tuple[str | None, str]:
+    """(the userinfo of ``url`` as userinfo_end reads it, or None; ``url``
+    without it and its '@')."""
+    at = userinfo_end(url)
+    if at < 0:
+        return None, url
+    scheme = url.partition('://')[0]
+    return url[len(scheme) + 3:at], f'{scheme}://{url[at + 1:]}'
+
+
+def userinfo_problem(url: str, database: bool = False) -> str:
+    """Why the user or password of ``url`` cannot be given as written, or '':
+    an unencoded '@', '/', '?' or '#' in it (userinfo_end). urllib and requests
+    end the address at the first '/', '?' or '#' and read the host after the
+    first or last '@', so such a URL went to a host taken from the password
+    (``connection to server at "123"``) or quoted its rest as a path, a
+    query parameter's name or a port. For an http(s) URL only where urllib's
+    netloc shows it is so (an '@' in it, or a "port" that is no port): a
+    playlist line ``http://cdn/a@b.mkv`` is a path. A database URL holds no
+    '@' after its host. Never quotes the URL."""
+    userinfo, _ = split_userinfo(url)
+    if userinfo is None or not re.search('[@/?#]', userinfo):
+        return ''
+    if not database:
+        netloc = _netloc_text(url)
+        if '@' not in netloc and not _no_port(_port_text(netloc)[1]):
+            return ''
+    return ("an '@', '/', '?' or '#' in the user or password: "
+            'write them as %40, %2F, %3F and %23')
 
 
 def _port_text(netloc: str) -> tuple[bool, str, str]:
@@ -828,10 +905,25 @@ def _masked_port(hostinfo: str) -> str | None:
     the text before them is the user, maybe the password."""
     if not hostinfo.startswith('[') and ('[' in hostinfo or ']' in hostinfo):
         return '***'
-    colon, port, after = _port_text(hostinfo)
+    if _bare_ipv6_host(hostinfo):       # http://::1:8080/x: a host, no user:password
+        return None
+    # A '\' ends host:port as urllib3 (the WHATWG rule) reads it: in
+    # http://h:8080\x the port is 8080, judged as http://h:8080/x is.
+    head = hostinfo.partition('\\')[0]
+    colon, port, after = _port_text(head)
     if not (colon and _no_port(port)):
         return None
-    return hostinfo[:len(hostinfo) - len(after)] + '***'
+    return head[:len(head) - len(after)] + '***'
+
+
+def _bare_ipv6_host(hostinfo: str) -> bool:
+    """Whether ``hostinfo`` (after a netloc's '@') is an IPv6 address written
+    without its [ ], maybe with a :port after it (``::1:18931``, ``fe80::1``):
+    a host, to be said so (_head_problem) and shown, not taken for user:password."""
+    if hostinfo.count(':') < 2:
+        return False
+    address, _, port = hostinfo.rpartition(':')
+    return _ipv6_address(hostinfo) or (port.isascii() and port.isdigit() and _ipv6_address(address))
 
 
 def _bad_port_digits(port: str) -> bool:
@@ -875,13 +967,20 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
     if parts.scheme.lower() == 'sqlite':
         return
     found = []
-    if parts.password:
-        found.append(parts.password)
-    # The user too, as a query's username= is, but not a database's: a role such
-    # as 'postgres' masked by value would mangle every 'postgresql://' shown
-    # (redact_url masks it in the URL all the same).
-    if parts.username and not parts.scheme.lower().startswith('postgres'):
-        found.append(parts.username)
+    # The userinfo as far as it goes (userinfo_end): urllib's password of
+    # http://bob:Pw@123/x@nas/ is 'Pw', of http://bob:Sec?ret9@nas/ none.
+    userinfo, bare = split_userinfo(url)
+    if userinfo is not None:
+        username, colon, password = userinfo.partition(':')
+        with contextlib.suppress(ValueError):
+            parts = urllib.parse.urlsplit(bare)
+        if password:
+            found.append(password)
+        # The user too, as a query's username= is, but not a database's: a role such
+        # as 'postgres' masked by value would mangle every 'postgresql://' shown
+        # (redact_url masks it in the URL all the same).
+        if username and not parts.scheme.lower().startswith('postgres'):
+            found.append(username)
     segments = parts.path.split('/')
     account = _account_segments(segments)
     # Without a known prefix only the Xtream live shape /USER/PASS/123[.ts|.m3u8] is
@@ -907,20 +1006,22 @@ def masked_secret_url(url: str) -> str:
     if not has_url_scheme(url):
         return '***'
     scheme = url.partition('://')[0]
+    # The userinfo as far as it goes (userinfo_end): a password holding '/',
+    # '?', '#' or '@' is masked whole, never read as host, port or path.
+    userinfo, bare = split_userinfo(url)
     try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.netloc.rpartition('@')[2]
+        parts = urllib.parse.urlsplit(bare)
+        host = parts.netloc
     except ValueError:
         parts = host = None
     if parts is None or parts.scheme.lower() not in ('http', 'https') or not host:
         return f'{scheme}://***'
     masked = _masked_port(host)
     if masked is not None:
-        host = '***:***' if '@' not in parts.netloc else masked     # as redact_url
-    userinfo = parts.netloc.rpartition('@')[0]
-    if userinfo:
+        host = '***:***' if userinfo is None else masked     # as redact_url
+    if userinfo is not None:
         host = ('***:***@' if ':' in userinfo else '***@') + host
-    rest = url.split('://', 1)[1][len(parts.netloc):]
+    rest = bare.split('://', 1)[1][len(parts.netloc):]
     return f'{parts.scheme}://{host}' + ('/***' if rest.strip('/') else '')
 
 
@@ -936,10 +1037,12 @@ def register_secret_url(url: str) -> None:
         redact.add(url)
         return
     if scheme.lower() in ('http', 'https'):
-        netloc, _, rest = rest.partition('/')
-        if '@' in netloc:
-            # User and password each: shown as redact_url shows them (***:***@host).
-            for part in netloc.rsplit('@', 1)[0].split(':', 1):
+        userinfo, bare = split_userinfo(url)
+        netloc, _, rest = bare.partition('://')[2].partition('/')
+        if userinfo is not None:
+            # User and password each: shown as redact_url shows them (***:***@host),
+            # the password to the '@' that ends it (userinfo_end).
+            for part in userinfo.split(':', 1):
                 for form in {part, urllib.parse.unquote(part)}:
                     redact.add(form)
     rest = rest.strip('/')
@@ -1511,13 +1614,26 @@ def continued_lines_note(more: str) -> str:
             'value above it)')
 
 
+def _split_comment(url: str) -> tuple[str, str]:
+    """(the URL, what looks like an inline comment after it: ' ; mine') of a
+    URL value (_INLINE_COMMENT), or (url, ''). Not split when what follows
+    the mark holds what a URL's account is written with ('@', '/', '?', '&',
+    '='): the ';' or '#' may then be in a password (http://bob:p ;w@h/) or
+    before a path or query that redact_url must mask (/movie/USER/PASS/1.mkv)."""
+    found = _INLINE_COMMENT.search(url)
+    if not found or found.start() == 0 or any(c in url[found.start():] for c in '@/?&='):
+        return url, ''
+    return url[:found.start()], url[found.start():]
+
+
 def quoted_url(text: str) -> str:
     """A setting's would-be URL as an error quotes it: a URL (``scheme://…``)
     with its secrets masked (redact_url, redact), in quotes; anything else is
     not quoted: text without a scheme is no URL that the masking could read
     (``bob:pw@host``, an API key pasted into a URL key) and may be a secret."""
     if has_url_scheme(text):
-        return repr(redact(redact_url(text)))
+        base, comment = _split_comment(text)
+        return repr(redact(redact_url(base)) + redact(comment))
     inner = text.strip(_VALUE_QUOTES)
     if inner != text and has_url_scheme(inner):       # '"http://…"', pasted in its quotes
         start = text.index(inner)
@@ -1603,7 +1719,8 @@ def url_problem(url: str) -> str | None:
     requests (urllib3.util.parse_url) cannot read or would send to no host a
     connection can reach: '[' ']' anywhere but around a whole IPv6 host
     (``http://bob:[::1]/x``: urlsplit took host ::1, urllib3 refused it mid-run),
-    a '\\', '/', '?' or '#' inside the netloc, a host name that no lookup takes
+    a '\\' inside the netloc, an '@', '/', '?' or '#' in the user or password
+    (userinfo_problem), a host name that no lookup takes
     (_host_name_problem). The rule of what the run can use is here only: every
     URL setting, argument and playlist line asks it (tests/test_config.py runs
     it against requests over a corpus of odd URLs). The reason never quotes
@@ -1614,7 +1731,7 @@ def url_problem(url: str) -> str | None:
         return _head_problem(url) or None
     # Everything urlsplit checks is in scheme://netloc, which ends at the first
     # '/' after it ('?' or '#' before that stay in the key: harmless), and the
-    # '@' of a password holding '/', '?' or '#' (_head_problem) before its host.
+    # '@' of a password holding '@', '/', '?' or '#' (userinfo_problem) before its host.
     end = url.find('/', max(8, url.rfind('@')))
     head = url if end < 0 else url[:end]
     problem = _URL_HEADS.get(head)
@@ -1637,7 +1754,10 @@ def http_url_error(where: str, url: str, problem: str | None = None, argument: b
     (quotes, a comment) is said here; a setting's is Config.explained's."""
     if not url.strip():
         return f'{where} is empty: give an http:// or https:// URL'
-    problem = url_problem(url) or problem
+    # http://h:1 # mine: the URL before the comment is judged first, so that
+    # the port is not "1 # mine" (not a number) but the space the comment brings.
+    base, _ = _split_comment(url)
+    problem = (url_problem(base) if base != url else None) or problem or url_problem(url)
     if not problem:
         return None
     hint = value_hint(url) if argument else ''
@@ -1645,30 +1765,45 @@ def http_url_error(where: str, url: str, problem: str | None = None, argument: b
 
 
 def _head_problem(url: str) -> str:
+    problem = userinfo_problem(url)
+    if problem:
+        # Before all else: urllib's host, port or query of such a URL is part of
+        # the password, and what is said of it would give that away.
+        return problem
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError as exc:
         return split_problem(exc, url)
     http = parts.scheme.lower() in ('http', 'https')
     host = parts.netloc.rpartition('@')[2]
-    if http and host.count(':') > 1 and _ipv6_address(host):
-        # http://::1/x was 'without a host', http://fe80::1/x 'the port is not a number'.
+    if http and _bare_ipv6_host(host):
+        # http://::1/x was 'without a host', http://fe80::1/x 'the port is not a
+        # number', and http://::1:18931/x (a port after it) 'without a host'.
         return 'an IPv6 host is written in [ ], as in http://[::1]:8080/'
     # The host before the port: in http://:0 the port is not what is missing
     # (trial-18a F8); urlsplit's hostname needs no valid port.
     if http and not parts.hostname:
         return 'URL without a host'
-    problem = port_problem(parts)
+    # A '\' before the port is read: in http://h:8080\x urlsplit's port is
+    # '8080\x', "not a number", where the cause is the '\'.
+    problem = (http and _port_before_backslash(parts.netloc) and _backslash_problem(parts.netloc)) or \
+        port_problem(parts)
     if problem:
-        if '@' not in parts.netloc and '@' in url.split('://', 1)[-1][len(parts.netloc):]:
-            # http://bob:p/ss@nas/x: urllib ends the netloc at the password's '/',
-            # and its "port" is the rest of the password (as redact_url reads it).
-            return "a '/', '?' or '#' in the user or password: write them as %2F, %3F and %23"
         return problem
     if not http:
         return 'URL is not http/https' + _shown_scheme(url, parts.scheme)
     return _bracket_problem(parts.netloc) or _backslash_problem(parts.netloc) or \
         _host_name_problem(parts.netloc)
+
+
+def _port_before_backslash(netloc: str) -> bool:
+    """Whether the host of ``netloc`` has a '\\' after it and before it no
+    port or a good one (``h:8080\\x``), as urllib3 reads it: the '\\' is then
+    the cause. In ``bob:Secret\\x`` (an '@' forgotten) the port is no number."""
+    hostport = netloc.rpartition('@')[2]
+    head, backslash, _ = hostport.partition('\\')
+    colon, port, _ = _port_text(head)
+    return bool(backslash) and not (colon and _no_port(port))
 
 
 def _backslash_problem(netloc: str) -> str:
@@ -2320,6 +2455,21 @@ def error_key(message: str) -> tuple[str, str] | None:
     return None
 
 
+def _about(message: str, where: str) -> bool:
+    """Whether an error ``message`` is about what ``where`` names ('--db',
+    'PLAYLIST'): it starts with it, then ':' or a space."""
+    return message.startswith(where) and message[len(where):len(where) + 1] in (':', ' ')
+
+
+def inline_comment_note(where: str, mark: str, in_file: bool) -> str:
+    """The note for a value (``where`` names it) holding what looks like an
+    inline comment (``mark``: ';' or '#'), whoever gave it; ``in_file``: a
+    file's comment can go on a line of its own (value_hint)."""
+    return (f'{where}: {mark!r} in its value looks like an inline comment, which stalkeer reads as part '
+            'of the value (a password may hold ; or #)' + (': put comments on a line of their own'
+                                                           if in_file else ''))
+
+
 class Config:
     """stalkeer.ini plus environment overrides, with typed, validated getters.
 
@@ -2369,12 +2519,13 @@ class Config:
         env = os.environ if env is None else env
         if explicit:
             if not os.path.isfile(explicit):
-                raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}')
+                raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}{value_hint(explicit)}')
             return cls(explicit, env, db_url, tolerant)._found('option')
         if env.get('STALKEER_CONFIG'):
             path = env['STALKEER_CONFIG']
             if not os.path.isfile(path):
-                raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)')
+                raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)'
+                                  f'{value_hint(path)}')
             return cls(path, env, db_url, tolerant)._found('environment')
         for candidate, how in ((os.path.join(os.getcwd(), 'stalkeer.ini'), 'working_directory'),
                                (str(HERE / 'stalkeer.ini'), 'script_directory')):
@@ -2400,17 +2551,32 @@ class Config:
         return shown_section(name, self.section_lines.get(name))
 
     def inline_comment(self, section, key) -> str | None:
-        """The ';' or '#' of what looks like an inline comment in the file's
-        value of a key (``timeout = 30 ; seconds``), or None. Such a comment is
-        part of the value: configparser's default, kept because a password or
-        an API key may hold ';' or '#'. The key's error and `config --check`
-        say so; secret keys are left out (it would tell of their value)."""
-        if (section, key) in _SECRET_CONFIG_KEYS or self.origin(section, key) != 'file':
+        """The ';' or '#' of what looks like an inline comment in the value in
+        force of a key, the file's or a STALKEER_* variable's (``timeout = 30 ;
+        seconds``), or None. Such a comment is part of the value: configparser's
+        default, kept because a password or an API key may hold ';' or '#'. The
+        key's error and `config --check` say so; secret keys are left out (it
+        would tell of their value)."""
+        if (section, key) in _SECRET_CONFIG_KEYS or self.origin(section, key) == 'default':
             return None
-        found = _INLINE_COMMENT.search(self.parser.get(section, key) or '')
+        found = _INLINE_COMMENT.search(self._source(section, key)[0] or '')
         return found.group(1) if found else None
 
-    def _value_hint(self, section, key) -> str:
+    # What the command line gave (command_line_values): (what an error calls
+    # it, the value), set by main(); each gets the hints a key of the file gets.
+    given: list = []
+
+    def given_values(self) -> list[tuple[str, str]]:
+        """(what an error calls it, value) of each value in force that is no
+        key's: --db or DATABASE_URL, $STALKEER_CONFIG, then the options and
+        arguments (given)."""
+        source = self.database_url_source
+        database = [(source, self.database_url)] if source in ('--db', 'DATABASE_URL') else []
+        if self.found_by == 'environment':          # the file $STALKEER_CONFIG names
+            database.append(('STALKEER_CONFIG (environment)', self.env['STALKEER_CONFIG']))
+        return database + [(where, value) for where, value in self.given if value is not None]
+
+    def key_hint(self, section, key) -> str:
         """What an error about a key adds (value_hint) when its value in force,
         the file's or a STALKEER_* variable's, holds quotes around it or an
         inline comment; none for a secret key (it would tell of its value)."""
@@ -2421,35 +2587,41 @@ class Config:
 
     def explained(self, message: str) -> str:
         """An error ``message`` as it is shown: when it is about a setting (it
-        starts with ``[section] key``, ``STALKEER_… (environment)``, ``--db`` or
-        ``DATABASE_URL``) whose value holds quotes around it or looks like it
-        holds an inline comment, with value_hint's hint. Said here, where
+        starts with ``[section] key``, ``STALKEER_… (environment)``, ``--db``,
+        ``DATABASE_URL`` or what names an option or argument: given_values)
+        whose value holds quotes around it or looks like it holds an inline
+        comment, with value_hint's hint. Said here, where
         every error is shown (main(), `config --check`), so that each key has
         it whatever getter or section check refused it: per getter, [logging]
         level, [notify] on and [quality] preference had none; a STALKEER_*
         variable and --db had none at all."""
         found = error_key(message)
-        source = self.database_url_source
         if found:
-            hint = self._value_hint(*found)
-        elif source in ('--db', 'DATABASE_URL') and message.startswith((f'{source}:', f'{source} ')):
-            hint = value_hint(self.database_url)
+            hint = self.key_hint(*found)
         else:
-            hint = ''
+            hint = next((value_hint(value) for where, value in self.given_values()
+                         if _about(message, where)), '')
         return message + hint if hint and hint not in message else message
 
     def inline_comment_notes(self, but=()) -> list[str]:
-        """One note per key of the file whose value looks like it holds an
-        inline comment (inline_comment), its value not quoted; none for the
-        keys ``but`` names (their error says it)."""
+        """One note per value in force that looks like it holds an inline
+        comment, its value not quoted: each key of the file or of a STALKEER_*
+        variable (inline_comment; secrets aside), --db, DATABASE_URL,
+        $STALKEER_CONFIG and the command line's paths (given_values); a URL
+        holding one is refused for its space. None for what an error
+        of ``but`` (messages) is about: that error says it (explained)."""
+        keys_refused = {error_key(problem) for problem in but}
         notes = []
         for section, keys in DEFAULTS.items():
             for key in keys:
                 mark = self.inline_comment(section, key)
-                if mark and (section, key) not in but:
-                    notes.append(f'[{section}] {key}: {mark!r} in its value looks like an inline comment, '
-                                 'which stalkeer reads as part of the value (a password may hold ; or #): '
-                                 'put comments on a line of their own')
+                if mark and (section, key) not in keys_refused:
+                    notes.append(inline_comment_note(self.where(section, key), mark,
+                                                     self.origin(section, key) == 'file'))
+        for where, value in self.given_values():
+            found = _INLINE_COMMENT.search(value.strip())
+            if found and not any(_about(problem, where) for problem in but):
+                notes.append(inline_comment_note(where, found.group(1), False))
         return notes
 
     def origin(self, section, key) -> str:
@@ -3241,6 +3413,12 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     """Split a database URL into what the driver needs. Raises ConfigError."""
     if not url:
         raise ConfigError(f'{source} is empty; use sqlite:///stalkeer.db or postgresql://user@host/db')
+    # First: urllib would take part of such a password for the host (the driver
+    # then named it: connection to server at "123"), the port or a query
+    # parameter's name, and every later check would quote it.
+    problem = userinfo_problem(url, database=True)
+    if problem:
+        raise ConfigError(f'{source}: {problem}')
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError as exc:
@@ -3876,6 +4054,20 @@ def db_now(offset_seconds: float = 0):
 # ==== state manager =============================================================
 
 
+def failed_for_good(info) -> bool:
+    """The row failed in a way no retry can fix (StateManager.given_up_at_once,
+    for a row in hand)."""
+    return info.status == FAILED and PERMANENT_MARK in (info.error_message or '')
+
+
+def row_gave_up(info, max_retry_attempts: int) -> bool:
+    """No run resumes it again until `stalkeer retry ID`: its retries are used
+    up, or no retry can fix it (the rule of StateManager.gave_up(), for a row
+    in hand)."""
+    return info.status in RESUMABLE_STATUSES and (
+        (info.retry_count or 0) >= max_retry_attempts or failed_for_good(info))
+
+
 class StateManager:
     """Download rows and their locks, with optimistic locking.
 
@@ -3952,13 +4144,26 @@ class StateManager:
         """SQL: someone holds the row and renewed the lease recently."""
         return DownloadInfo.locked_at.is_null(False) & ~self.stale()
 
+    @staticmethod
+    def given_up_at_once():
+        """SQL: a failure no retry can fix (Downloader._fail ``permanent``): its
+        status is ``failed`` and its error_message carries PERMANENT_MARK. That
+        mark, not ``retry_count``, says it gave up: ``retry_count`` counts only
+        the retries that were really made. (NULL-safe: a row without an error is
+        not one, and NOT of this is true for it.)"""
+        return ((DownloadInfo.status == FAILED) & DownloadInfo.error_message.is_null(False)
+                & DownloadInfo.error_message.contains(PERMANENT_MARK))
+
     def gave_up(self, max_retries: int | None = None):
-        """SQL: an unfinished download that used up its retries without progress
-        (``retry_count`` reached ``max_retry_attempts``). No run resumes it any
-        more until ``stalkeer retry ID`` puts it back; `resume-downloads` reports
+        """SQL: an unfinished download that gave up: it used up its retries
+        without progress (``retry_count`` reached ``max_retry_attempts``), or it
+        failed in a way no retry can fix (:meth:`given_up_at_once`). No run
+        resumes it any more until ``stalkeer retry ID`` puts it back (an explicit
+        ``stalkeer download`` of it is a new attempt); `resume-downloads` reports
         such rows and exits 1, and `status`/`serve` can show them with this."""
         max_retries = self.max_retry_attempts if max_retries is None else max_retries
-        return DownloadInfo.status.in_(RESUMABLE_STATUSES) & (DownloadInfo.retry_count >= max_retries)
+        return DownloadInfo.status.in_(RESUMABLE_STATUSES) & (
+            (DownloadInfo.retry_count >= max_retries) | self.given_up_at_once())
 
     def is_live(self, download_id: int) -> bool:
         """Someone holds this row and renewed the lease recently."""
@@ -4100,18 +4305,27 @@ class StateManager:
             self._renewed[download_id] = max(self._renewed[download_id], sent)
 
     def start(self, info: DownloadInfo, part_path: str, url: str | None = None,
-              force: bool = False) -> None:
+              force: bool = False, anew: bool = False) -> None:
         """-> downloading. Resuming a failed attempt counts as a retry (until it
         makes progress); ``force`` is stored so that a resumed download keeps it.
-        The message of a pause or an earlier failure no longer applies."""
+        The message of a pause or an earlier failure no longer applies.
+
+        ``anew``: a person asked for this download again (`stalkeer download`),
+        so a download that gave up starts over as after `stalkeer retry ID`
+        (``retry_count`` 0: this attempt is the first of the new request). A new
+        URL for the destination is a new download too: the retries of the old
+        URL say nothing about it (trial: 'gave up after 6 retries' of 5)."""
         fields = dict(status=DOWNLOADING, part_path=part_path,
                       started_at=peewee.fn.COALESCE(DownloadInfo.started_at, db_now()),
                       completed_at=None, error_message=None)
         if force:
             fields['force'] = True
-        if info.status in (FAILED, RETRYING):
+        new_url = bool(url) and url != info.url
+        if new_url or (anew and row_gave_up(info, self.max_retry_attempts)):
+            fields.update(retry_count=0)
+        elif info.status in (FAILED, RETRYING):
             fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
-        if url and url != info.url:
+        if new_url:
             fields.update(url=url, resume_token=None, bytes_downloaded=0, total_bytes=None)
         self._owned_update(info.id, line_state='downloading', **fields)
 
@@ -4160,13 +4374,14 @@ class StateManager:
     def fail(self, download_id: int, error: str, bytes_downloaded: int | None = None,
              counted: bool = False, give_up: bool = False) -> None:
         """-> failed. ``counted``: the attempt counts as a retry here (it failed
-        before start() could count it); ``give_up``: no retry can fix it, the
-        retries are used up at once (StateManager.gave_up)."""
-        fields = dict(status=FAILED, error_message=error[:2000], locked_by=None, locked_at=None,
+        before start() could count it); ``give_up``: no retry can fix it, so no
+        run retries it (``error`` carries PERMANENT_MARK: given_up_at_once); the
+        retries are not used up for it, ``retry_count`` stays the count made."""
+        # Cut before the mark would be: a long error keeps its end, the mark.
+        error = error if len(error) <= 2000 else error[:1000] + ' … ' + error[-990:]
+        fields = dict(status=FAILED, error_message=error, locked_by=None, locked_at=None,
                       lease_token=None)
-        if give_up:
-            fields.update(retry_count=max(self.max_retry_attempts, 1), last_retry_at=db_now())
-        elif counted:
+        if counted:
             fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
         if bytes_downloaded is not None:
             fields['bytes_downloaded'] = bytes_downloaded
@@ -4193,6 +4408,7 @@ class StateManager:
         query = (DownloadInfo.select()
                  .where(DownloadInfo.status.in_(RESUMABLE_STATUSES)
                         & (DownloadInfo.retry_count < max_retries)
+                        & ~self.given_up_at_once()
                         & self.free_or_stale())
                  .order_by(peewee.Case(None, [(DownloadInfo.status == FAILED, 0)], 1),
                            DownloadInfo.created_at, DownloadInfo.id))
@@ -4792,9 +5008,11 @@ class Downloader:
     def download(self, url: str, destination: str, *, title: str | None = None,
                  processed_line_id: int | None = None, force: bool = False,
                  service: str | None = None, item_id: int | None = None,
-                 parent_id: int | None = None, library_root: str | None = None) -> DownloadResult:
+                 parent_id: int | None = None, library_root: str | None = None,
+                 anew: bool = False) -> DownloadResult:
         """Download ``url`` to ``destination`` (tracked); see :meth:`run`.
-        ``library_root``: no symlink below this folder is followed (open_folder)."""
+        ``library_root``: no symlink below this folder is followed (open_folder);
+        ``anew``: a person asked for it (`stalkeer download`), see :meth:`run`."""
         register_url_secrets(url)
         RUN_STOP.check()        # a worker that got its host's slot after the stop starts nothing
         destination = os.path.abspath(destination)
@@ -4803,13 +5021,16 @@ class Downloader:
             return DownloadResult('failed', None, f'{title or os.path.basename(destination)}: {problem}')
         info = self.state.get_or_create(url, destination, title, processed_line_id,
                                         service, item_id, parent_id, library_root)
-        return self.run(info, force=force, url=url)
+        return self.run(info, force=force, url=url, anew=anew)
 
-    def run(self, info: DownloadInfo, force: bool = False, url: str | None = None) -> DownloadResult:
+    def run(self, info: DownloadInfo, force: bool = False, url: str | None = None,
+            anew: bool = False) -> DownloadResult:
         """Take the lease on ``info`` and bring it to completed or failed.
 
         ``force`` (or the force stored on the row by the run that started it)
-        lets an existing file at the destination be replaced."""
+        lets an existing file at the destination be replaced. ``anew``: a person
+        asked for this download again, so one that gave up is a new attempt
+        judged by the current config (StateManager.start), not skipped."""
         register_url_secrets(info.url)
         RUN_STOP.check()
         label = self._label(info)
@@ -4821,9 +5042,13 @@ class Downloader:
             return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}',
                                   held=True)
         part = keeper = None
-        started = False
+        started = retried = False
         try:
             info = self.state.reload(info.id)
+            # A failed one tried again is a retry, unless a person asked anew for
+            # one that gave up: that starts over as `stalkeer retry ID` does.
+            retried = info.status in (FAILED, RETRYING) and not (
+                anew and row_gave_up(info, self.state.max_retry_attempts))
             # Another instance may have finished it between our read and our lock.
             done = self._already_done(info, force, url)
             if done:
@@ -4837,7 +5062,7 @@ class Downloader:
             part.open(create=False)
             if url and url != info.url and part.is_open:
                 part.truncate(0, keeper)   # bytes of another URL must never be continued
-            self.state.start(info, part.path, url, force)
+            self.state.start(info, part.path, url, force, anew)
             started = True
             info = self.state.reload(info.id)
             # Logged through the redacting formatter: credentials never reach the log.
@@ -4860,12 +5085,10 @@ class Downloader:
             self._pause_after_signal(info, part)
             raise
         except DownloadError as exc:
-            return self._fail(info, part, str(exc),
-                              counted=not started and info.status in (FAILED, RETRYING),
+            return self._fail(info, part, str(exc), counted=retried and not started,
                               permanent=isinstance(exc, PermanentDownloadError))
         except Exception as exc:     # a bug or an input nobody foresaw: this item only
-            return self._fail_unexpected(info, part, exc,
-                                         counted=not started and info.status in (FAILED, RETRYING))
+            return self._fail_unexpected(info, part, exc, counted=retried and not started)
         finally:
             if keeper is not None:
                 keeper.stop()
@@ -4890,9 +5113,15 @@ class Downloader:
         created with (rows from before ``part_inode`` existed adopt a single-link
         regular file when they recorded bytes), the folder below which no link
         is followed."""
-        inode = int(info.part_inode) if info.part_inode else None
-        adopt = inode is None and bool(info.part_path) and (info.bytes_downloaded or 0) > 0
-        return PartFile(info.part_path or self._part_path(info), inode, adopt, info.library_root,
+        stored = info.part_path
+        if stored and not os.path.lexists(stored):
+            # Nothing is kept there (a temp_dir since changed or put right, a .part
+            # removed): nothing to continue, so the .part goes where the config
+            # says now, not back under a path that may no longer be configured.
+            stored = None
+        inode = int(info.part_inode) if info.part_inode and stored else None
+        adopt = inode is None and bool(stored) and (info.bytes_downloaded or 0) > 0
+        return PartFile(stored or self._part_path(info), inode, adopt, info.library_root,
                         lambda: self._part_path(info, secrets.token_hex(4)))
 
     def _part_path(self, info: DownloadInfo, tag: str | None = None) -> str:
@@ -4915,7 +5144,7 @@ class Downloader:
         try:
             self.state.pause(info.id, size, 'paused by a signal')
             # ERROR level so that even -q shows what was paused.
-            log.error('paused #%d %s at %s', info.id, self._label(info), human_bytes(size))
+            log.error('paused #%d %s %s', info.id, self._label(info), where_stopped(size))
         except (Interrupted, LeaseExpired, peewee.PeeweeException):
             # The database did not take the pause at once (another program holds
             # its lock): the stop does not wait for it. The lease is let go here,
@@ -4926,10 +5155,10 @@ class Downloader:
             # The row still names this (now gone) process as its holder, fresh:
             # status shows it active and other runs skip it until the lock is
             # stale (trial-18b); only the user knows no run holds it any more.
-            log.error('stopped #%d %s at %s, not recorded as paused (%s): the next run '
+            log.error('stopped #%d %s %s, not recorded as paused (%s): the next run '
                       'resumes it once its lock is stale (lock_timeout_seconds), or at once '
                       'after `stalkeer unlock --force %d`', info.id, self._label(info),
-                      human_bytes(size), self.state.last_db_error or 'the database is busy', info.id)
+                      where_stopped(size), self.state.last_db_error or 'the database is busy', info.id)
         except LeaseLost:
             pass
 
@@ -5012,8 +5241,10 @@ class Downloader:
         if special:
             return self._fail(info, part, f'refusing to write {final}: it is {special}', permanent=True)
         if os.path.lexists(final) and not force:
-            # Fail before fetching gigabytes we could not put anywhere.
-            return self._fail(info, part, f'refusing to overwrite existing file {final} (use --force)')
+            # Fail before fetching gigabytes we could not put anywhere. The file
+            # stays until a person moves it or asks for --force: no retry helps.
+            return self._fail(info, part, f'refusing to overwrite existing file {final} (use --force)',
+                              permanent=True)
         furthest = part.size()
         without_progress = 0
         while True:
@@ -6008,7 +6239,9 @@ class ParseStats:
     entities_decoded: int = 0   # EXTINF lines whose title or attributes held HTML entities
     header_missing: bool = False
     bytes_read: int = 0
-    malformed_samples: list[str] = dataclasses.field(default_factory=list)
+    # The first _M3U_MAX_SAMPLES malformed lines, each {"line", "reason",
+    # "related_line"} (malformed_sample(); malformed_text() gives its words).
+    malformed_samples: list[dict] = dataclasses.field(default_factory=list)
 
     def uncount(self, entry: 'PlaylistEntry') -> None:
         """--limit stopped at ``entry`` (read, never considered): the counts are
@@ -6017,11 +6250,65 @@ class ParseStats:
         self.entries -= 1
         self.lines_read = min(self.lines_read, entry.line_no - 1)
 
-    def add_malformed(self, line_no: int, reason: str) -> None:
+    def add_malformed(self, line_no: int, reason: str, related_line: int | None = None) -> None:
+        """Count a malformed line. ``line_no`` is the line that is wrong, by one
+        rule for every reason: the URL line for a URL's problem (and a stray
+        line, an orphan URL, a line too long: the line itself), the #EXTINF
+        for an EXTINF's (no URL after it). ``reason`` is a fixed phrase or
+        url_problem's, never the line's text (it may hold the account);
+        ``related_line`` the other line a reason of _MALFORMED_WORDING names."""
         self.malformed += 1
         if len(self.malformed_samples) < _M3U_MAX_SAMPLES:
-            self.malformed_samples.append(f'line {line_no}: {reason}')
-            log.debug('playlist line %d malformed: %s', line_no, reason)
+            sample = malformed_sample(line_no, reason, related_line)
+            self.malformed_samples.append(sample)
+            log.debug('playlist %s', malformed_text(sample, 'line {line} malformed: '))
+
+
+# The malformed reasons that speak of a second line (a sample's related_line):
+# the JSON gives the fixed phrase (the key), the text and -v these words, with
+# that line's number in them. Any other reason is the same in both.
+_MALFORMED_WORDING = {
+    # A stray line, between an EXTINF and the http(s) URL after it (_stray_line).
+    'not a usable URL, between an #EXTINF and its URL: skipped':
+        'not a usable URL, between the #EXTINF on line {related_line} and its URL: skipped',
+    # An EXTINF whose next line is text, no URL at all (_link_problem).
+    'EXTINF without URL (the line after it is not a URL)':
+        'EXTINF without URL (line {related_line} after it is not a URL)',
+}
+
+
+def malformed_sample(line_no: int, reason: str, related_line: int | None = None) -> dict:
+    """One entry of malformed_samples, as `process --json` gives it:
+    ``{"line": 3, "reason": "URL without EXTINF", "related_line": null}``."""
+    return {'line': line_no, 'reason': reason, 'related_line': related_line}
+
+
+def malformed_text(sample, prefix: str = 'line {line}: ') -> str:
+    """A malformed_samples entry in the words `process` prints (``line 3: URL
+    without EXTINF``). An import recorded before the samples were values kept
+    that text itself (a string): it is returned as it is."""
+    if isinstance(sample, str):
+        return sample
+    wording = _MALFORMED_WORDING.get(sample['reason'])
+    reason = wording.format(**sample) if wording else sample['reason']
+    return prefix.format(**sample) + reason
+
+
+def stored_malformed_sample(sample) -> dict:
+    """A malformed_samples entry from playlist_imports.counts: an import before
+    the samples were values stored ``line N: reason`` (its text), read back
+    here into the value (a reason of _MALFORMED_WORDING to its fixed phrase)."""
+    if not isinstance(sample, str):
+        return sample
+    line, _, reason = sample.partition(': ')
+    related = None
+    for fixed, wording in _MALFORMED_WORDING.items():
+        head, _, tail = wording.partition('{related_line}')
+        if reason.startswith(head) and reason.endswith(tail) and reason[len(head):len(reason) - len(tail)].isdigit():
+            reason, related = fixed, int(reason[len(head):len(reason) - len(tail)])
+            break
+    number = line.removeprefix('line ')
+    return malformed_sample(int(number) if number.isdigit() else None, reason, related)
 
 
 @dataclasses.dataclass(slots=True)
@@ -6300,7 +6587,8 @@ def no_entries_reason(head: bytes, size: int, summary) -> str:
         samples = summary.malformed_samples
         return (f'{summary.malformed} malformed line{"s" if summary.malformed != 1 else ""} and not one '
                 'entry (an #EXTINF line, then its http(s) URL)'
-                + (f' ({samples[0]}{", …" if summary.malformed > 1 else ""})' if samples else ''))
+                + (f' ({malformed_text(samples[0])}{", …" if summary.malformed > 1 else ""})'
+                   if samples else ''))
     bom = byte_order_mark(head)
     rest = head[len(bom[0]):] if bom else head
     if size <= len(head) and not (rest.decode(bom[2], 'replace') if bom else rest).strip():
@@ -6497,7 +6785,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
     # A line after the pending EXTINF that is no usable URL (held_problem: why):
     # its link, unless an http(s) URL follows before the next EXTINF; then it
     # was a stray line between the two, and the URL is the entry's.
-    held_no, held_problem = 0, ''
+    held_no, held_problem = 0, (0, '', None)      # add_malformed's arguments
     p_attrs: dict[str, str] = {}
     line_no = entries = 0
     nbytes = stats.bytes_read
@@ -6542,7 +6830,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     raw = readline(max_line)
                     nbytes += len(raw)
                 if held_no:            # the held line was its link after all
-                    stats.add_malformed(p_line, held_problem)
+                    stats.add_malformed(*held_problem)
                     held_no = 0
                 stats.add_malformed(line_no, f'line longer than {max_line} bytes')
                 p_line = 0             # its entry is lost with the line; counted once
@@ -6561,7 +6849,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                 elif line[0] == '#':
                     if line.startswith('#EXTINF:') or line[:8].upper() == '#EXTINF:':
                         if held_no:    # the held line was the pending EXTINF's link
-                            stats.add_malformed(p_line, held_problem)
+                            stats.add_malformed(*held_problem)
                             held_no = 0
                         elif p_line:
                             stats.add_malformed(p_line, 'EXTINF without URL')
@@ -6587,7 +6875,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     if problem:        # it would fail every download, and resume, later
                         if held_no:    # two in a row: the first was a stray line
                             _stray_line(stats, held_no, p_line)
-                        held_no, held_problem = line_no, _link_problem(line, line_no, problem)
+                        held_no, held_problem = line_no, _link_problem(line, line_no, p_line, problem)
                     else:
                         if held_no:
                             _stray_line(stats, held_no, p_line)
@@ -6609,7 +6897,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                     raw = readline(max_line + 1)
                     nbytes += len(raw)
         if held_no:
-            stats.add_malformed(p_line, held_problem)
+            stats.add_malformed(*held_problem)
         elif p_line:
             stats.add_malformed(p_line, 'EXTINF without URL at end of file')
     finally:
@@ -6628,15 +6916,17 @@ def _looks_like_url(line: str) -> bool:
         line.partition(':')[0].lower() in _SCHEMES_WITHOUT_SLASHES
 
 
-def _link_problem(line: str, line_no: int, problem: str) -> str:
-    """The malformed reason of an #EXTINF whose next line (``line``, number
-    ``line_no``) is its link that cannot be requested (url_problem's
-    ``problem``): that problem when the line is written as a URL, else that the
-    EXTINF has none. "URL is not http/https" of a stray line of text told of a
-    URL nobody wrote. Never the line's text (it may hold the account)."""
+def _link_problem(line: str, line_no: int, extinf_line: int, problem: str) -> tuple[int, str, int | None]:
+    """add_malformed's arguments for the #EXTINF on ``extinf_line`` whose next
+    line (``line``, number ``line_no``) is its link that cannot be requested
+    (url_problem's ``problem``): that problem, at the URL's line, when the line
+    is written as a URL; else that the EXTINF has none, at the EXTINF's line
+    (ParseStats.add_malformed's rule). "URL is not http/https" of a stray line
+    of text told of a URL nobody wrote. Never the line's text (it may hold the
+    account)."""
     if _looks_like_url(line):
-        return problem
-    return f'EXTINF without URL (line {line_no} after it is not a URL)'
+        return line_no, problem, None
+    return extinf_line, 'EXTINF without URL (the line after it is not a URL)', line_no
 
 
 def _stray_line(stats: ParseStats, line_no: int, extinf_line: int) -> None:
@@ -6648,8 +6938,7 @@ def _stray_line(stats: ParseStats, line_no: int, extinf_line: int) -> None:
     taking the stray line lost the entry, and the real URL was "URL without
     EXTINF" (a newcomer trial). Counted malformed, shown at -v; never quoted
     (it may hold the account)."""
-    stats.add_malformed(line_no, f'not a usable URL, between the #EXTINF on line {extinf_line} and its URL: '
-                                 'skipped')
+    stats.add_malformed(line_no, 'not a usable URL, between an #EXTINF and its URL: skipped', extinf_line)
 
 
 def line_hash(tvg_name: str, url: str) -> str:
@@ -7838,7 +8127,9 @@ class IngestSummary:
     """What one `process` read and stored; as_dict() is its ``--json``. Every
     field is a value (a path, a masked URL, a count, an enum, ISO 8601 or
     null), the same shape whichever ``source`` was read: ``playlist`` is the
-    M3U file (null for a panel), ``panel`` the panel's base URL, credentials
+    M3U file as an absolute path (os.path.abspath, links not resolved: given
+    as `process p.m3u` or by [m3u] file_path alike; null for a panel);
+    ``malformed_samples`` ParseStats's; ``panel`` the panel's base URL, credentials
     masked (null for a playlist). The human text is print_ingest_summary's."""
     playlist: str | None
     lines_read: int = 0
@@ -8171,7 +8462,7 @@ class PlaylistIngest:
         """Read ``playlist`` (opened from ``path`` when not given; when its
         sha256() was taken, the read must have had those bytes to count as
         complete) into processed_lines."""
-        summary = IngestSummary(playlist=path, dry_run=self.dry_run)
+        summary = IngestSummary(playlist=os.path.abspath(path), dry_run=self.dry_run)
         playlist = playlist or PlaylistFile(path)
         fh = playlist.reader()
         with contextlib.suppress(PlaylistChanged):      # sticky: _read's first line raises it again
@@ -12590,7 +12881,8 @@ class LogProgressHook:
         pct = f'{100.0 * d["downloaded_bytes"] / total:.1f}% of {human_bytes(total)}' if total \
             else human_bytes(d['downloaded_bytes'])
         eta = f', ETA {format_duration(d["eta"])}' if d.get('eta') is not None else ''
-        log.info('%s: %s at %s/s%s', d['title'], pct, human_bytes(d['speed']), eta)
+        speed = f' at {human_bytes(d["speed"])}/s' if d.get('speed') is not None else ''
+        log.info('%s: %s%s%s', d['title'], pct, speed, eta)
 
 
 def format_duration(seconds) -> str:
@@ -12657,7 +12949,8 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
             create_private(path)
             handler = LogFileHandler(path, encoding='utf-8')
         except OSError as exc:
-            raise ConfigError(f'cannot open log file {path}: {exc.strerror}') from None
+            hint = value_hint(log_file) if log_file else cfg.key_hint('logging', 'file')
+            raise ConfigError(f'cannot open log file {path}: {exc.strerror}{hint}') from None
         handler.setLevel(logging.DEBUG if verbose else file_level)
         handler.setFormatter(RedactingFormatter(
             '%(asctime)s %(levelname)s [' + str(os.getpid()) + '] %(message)s'))
@@ -12962,7 +13255,7 @@ def cmd_config(app: App) -> int:
         notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
         notes += cfg.empty_unknown_sections()
         # A key whose error says it (Config.explained) gets no note besides.
-        notes += cfg.inline_comment_notes(but={error_key(p) for p in problems})
+        notes += cfg.inline_comment_notes(but=problems)
     if args.json:
         found_by = (cfg.found_by or 'option') if path else None
         app.console.json({'config_file': path, 'found_by': found_by, 'base_dir': cfg.base_dir,
@@ -13013,7 +13306,12 @@ def cmd_download(app: App) -> int:
         refuse_special_destination(path)
     downloader = app.downloader()
     app.open_db()
-    result = downloader.download(args.url, destination, title=args.title, force=args.force)
+    if not args.force:
+        refuse_existing_destination(destination, named, args.url)
+    # A person asked for it: a download of DEST that gave up is tried again,
+    # judged by the config as it is now (Downloader.run ``anew``).
+    result = downloader.download(args.url, destination, title=args.title, force=args.force,
+                                 anew=True)
     app.run_counts = {result.status: 1}
     report_result(app, result)
     return EXIT_OK if result.status in ('completed', 'skipped') else EXIT_FAILED
@@ -13028,6 +13326,22 @@ def refuse_special_destination(path: str) -> None:
     if special:
         raise StalkeerError(f'DEST {path} is {special}: give a new file name, '
                             'a folder, or (with --force) a file to replace')
+
+
+def refuse_existing_destination(destination: str, named: str, url: str) -> None:
+    """StalkeerError (exit 2, nothing stored) when a file stands where the
+    download would go and --force was not given: README's rule that an
+    existing file is never replaced without --force is about the input, so it
+    is said at once rather than stored as a failed download that runs retry.
+    The file this very download finished (same URL) is left to the downloader,
+    which says `already downloaded`."""
+    if not os.path.lexists(named):
+        return
+    row = DownloadInfo.get_or_none(DownloadInfo.destination == destination)
+    if row is not None and Downloader._already_done(row, False, url):
+        return
+    raise StalkeerError(f'DEST {named} exists: an existing file is never replaced without '
+                        '--force (give another DEST, or --force to replace it)')
 
 
 def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: str = 'all',
@@ -13065,11 +13379,13 @@ def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: 
 def report_given_up(app: App, rows: list) -> None:
     """Downloads no run resumes any more: say so, with the command that would."""
     ids = ' '.join(str(info.id) for info in rows[:20]) + (' …' if len(rows) > 20 else '')
-    app.console.out(f'{len(rows)} gave up (retries used up without progress): '
+    app.console.out(f'{len(rows)} gave up (retries used up without progress, or {PERMANENT_MARK}): '
                     f'run `stalkeer retry ID` to try again (IDs {ids})', always=True)
     for info in rows[:20]:
+        # A failure no retry can fix already ends with what to do: said once.
+        why = '' if failed_for_good(info) else f'; {gave_up_text(info)}'
         app.console.out(f'  #{info.id} {info.title or os.path.basename(info.destination)}: '
-                        f'{info.error_message or "no error recorded"}; {gave_up_text(info)}')
+                        f'{info.error_message or "no error recorded"}{why}')
 
 
 class Rescanner:
@@ -13162,7 +13478,8 @@ def cmd_resume_downloads(app: App) -> int:
     if args.dry_run:
         pending = state.resumable(args.limit, args.max_retries, args.service)
         for info in pending:
-            pct = f'{info.percent:.1f}%' if info.percent is not None else '?%'
+            pct = f'{info.percent:.1f}%' if info.percent is not None else \
+                where_stopped(info.bytes_downloaded)
             app.console.out(f'would resume #{info.id} {info.status} {pct} '
                             f'{info.title or info.destination}', always=True)
         if not pending:
@@ -13231,7 +13548,7 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
     if summary.limited:
         out('  stopped at --limit: lines missing from this run were not marked as gone')
     for sample in summary.malformed_samples[:5]:
-        app.console.out(f'  malformed {sample}')
+        app.console.out(f'  malformed {malformed_text(sample)}')
 
 
 def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo | None]:
@@ -13337,9 +13654,10 @@ def process_panel(app: App, client: XtreamClient, account: PanelAccountInfo,
 
 def _report_unchanged(app: App, path: str, last, elapsed: float) -> int:
     """`process` of the playlist the last complete import read (ImportPointer)."""
-    summary = IngestSummary(playlist=path, unchanged=last.lines, elapsed_seconds=round(elapsed, 3),
-                            skipped='unchanged', unchanged_since=_iso(last.completed_at),
-                            **json.loads(last.counts or '{}'))
+    counts = json.loads(last.counts or '{}')
+    counts['malformed_samples'] = [stored_malformed_sample(s) for s in counts.get('malformed_samples', ())]
+    summary = IngestSummary(playlist=os.path.abspath(path), unchanged=last.lines, elapsed_seconds=round(elapsed, 3),
+                            skipped='unchanged', unchanged_since=_iso(last.completed_at), **counts)
     app.run_counts = {k: getattr(summary, k) for k in ('entries', 'new', 'updated', 'malformed')}
     if app.args.json:
         app.console.json(summary.as_dict(), sort_keys=True)
@@ -13393,7 +13711,8 @@ def cmd_process(app: App) -> int:
     path = args.playlist or settings.file_path
     if not os.path.lexists(path):
         raise PlaylistError(f'playlist not found: {path}' + (
-            '' if args.playlist else ' (set [m3u] file_path, or run m3u-download first)'))
+            value_hint(path) if args.playlist else
+            ' (set [m3u] file_path, or run m3u-download first)' + app.cfg.key_hint('m3u', 'file_path')))
     # Read by the rule m3u-download saves it by and `config --check` names: a
     # named pipe (`process <(zcat x.gz)`) is refused, given or configured, since
     # the playlist is read more than once (its head, then its lines).
@@ -13927,8 +14246,7 @@ class ArrRun:
         rows = collections.defaultdict(list)
         ids = sorted({i for item in items for i in item.item_ids or (item.item_id,)})
         # Gave up as no retry can fix it (Downloader._fail permanent): computed in SQL.
-        stuck = ((DI.status == FAILED) & (DI.retry_count >= self.state.max_retry_attempts)
-                 & DI.error_message.contains(PERMANENT_MARK))
+        stuck = self.state.given_up_at_once()
         fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by, stuck)
         # peewee writes the query once; the IN lists are written by hand: peewee
         # building them for 8,000 ids was ~5% of a 10k dry run (issue 15).
@@ -14249,8 +14567,11 @@ def database_now() -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-STATUS_JSON_FIELDS = ('id', 'status', 'url', 'download_path', 'file_size', 'bytes_downloaded',
-                      'total_bytes', 'retry_count', 'error_message', 'locked_by', 'started_at',
+# destination: planned_path(), the file the download becomes (or became), for
+# every row; download_path only once it completed (a newcomer trial: a paused
+# or failed row's JSON named no file, while its text did).
+STATUS_JSON_FIELDS = ('id', 'status', 'url', 'download_path', 'destination', 'file_size',
+                      'bytes_downloaded', 'total_bytes', 'retry_count', 'error_message', 'locked_by', 'started_at',
                       'completed_at', 'updated_at', 'title')
 
 
@@ -14275,7 +14596,9 @@ def download_as_json(info: DownloadInfo) -> dict:
     data = {}
     for name in STATUS_JSON_FIELDS:
         value = getattr(info, name)
-        if name == 'url':
+        if name == 'destination':
+            value = planned_path(info)
+        elif name == 'url':
             register_url_secrets(value)     # first: error_message may hold the same account
             value = redact_url(value)
         elif name == 'title':
@@ -14328,13 +14651,11 @@ def planned_path(info: DownloadInfo) -> str:
     return info.download_path or Downloader._final_path(info, None)
 
 
-def gave_up(info: DownloadInfo, max_retry_attempts: int) -> bool:
-    """Retries used up: no run resumes it again until `stalkeer retry ID` (the
-    rule of StateManager.gave_up(), for a row in hand)."""
-    return info.status in RESUMABLE_STATUSES and (info.retry_count or 0) >= max_retry_attempts
-
-
 def gave_up_text(info: DownloadInfo) -> str:
+    """Why no run resumes it, with the command that would: a failure no retry
+    can fix says so (its retry_count is the retries really made, often 0)."""
+    if failed_for_good(info):
+        return f'gave up: {PERMANENT_MARK} — once it is put right, run `stalkeer retry {info.id}`'
     return f'gave up after {info.retry_count} retries — run `stalkeer retry {info.id}`'
 
 
@@ -14489,7 +14810,7 @@ def cmd_status(app: App) -> int:
     active_line = lambda i: _active_line(i, now, settings.lock_timeout)  # noqa: E731
 
     def failure_line(i):
-        why = gave_up_text(i) if gave_up(i, settings.max_retry_attempts) else f'retries {i.retry_count}'
+        why = gave_up_text(i) if row_gave_up(i, settings.max_retry_attempts) else f'retries {i.retry_count}'
         return f'  #{i.id} {row_title(i)}: {clip(i.error_message)} ' \
                f'({why}, {_age(now, i.updated_at)})'
 
@@ -15041,7 +15362,7 @@ def _page_row(info: DownloadInfo, now, lock_timeout: float, max_retry_attempts: 
     pct = info.percent
     live = _live_lock(info, now, lock_timeout)
     rate, eta = transfer_rate(info, now, live)
-    given_up = gave_up(info, max_retry_attempts)
+    given_up = row_gave_up(info, max_retry_attempts)
     heartbeat = max(0.0, (now - info.locked_at).total_seconds()) if info.locked_at else None
     return {
         'id': info.id,
@@ -16212,6 +16533,51 @@ def _standard_streams() -> None:
                                         closefd=False))
 
 
+# The options and arguments that are a path, and what an error calls each:
+# their values get the hints a key's value gets (Config.given_values). --db is
+# the database URL's source (Config.database_url_source); a --config that is
+# no file is refused before there is a Config (Config.discover says its hint);
+# a URL argument holding a comment holds a space, refused by http_url_error
+# with the hint.
+_GIVEN_PATHS = (('config', '--config'), ('log_file', '--log-file'), ('playlist', 'PLAYLIST'),
+                ('dest', 'DEST'))
+
+
+# What an empty option or argument is refused with: its name, what to give.
+# Without one it was taken as not given: `process ''` read [m3u] file_path,
+# `--config ''` the file found, `--log-file ''` [logging] file, `download URL
+# ''` saved into the working folder. --db and a URL are refused by their own
+# check, in its words (parse_database_url, http_url_error).
+_EMPTY_ARGUMENTS = {
+    'config': ('--config', 'a configuration file, or leave the option out'),
+    'log_file': ('--log-file', 'a file to append log lines to, or leave the option out'),
+    'playlist': ('PLAYLIST', 'a playlist file, or leave it out to read [m3u] file_path'),
+    'dest': ('DEST', 'a file or a folder to save into'),
+    'title': ('--title', 'a name, or leave the option out'),
+    'query': ('QUERY', 'words to look for'),
+    'host': ('--host', 'an address to listen on, as 127.0.0.1'),
+}
+_REFUSED_BY_THEIR_CHECK = frozenset({'db', 'url'})
+
+
+def empty_argument_problem(args) -> str | None:
+    """The one line refusing the first option or argument of ``args`` (parsed)
+    given empty or blank, or None. Every text one is looked at, so that one
+    added later is refused too (named by its dest until _EMPTY_ARGUMENTS has it)."""
+    for dest, value in vars(args).items():
+        if isinstance(value, str) and not value.strip() and dest not in _REFUSED_BY_THEIR_CHECK:
+            where, what = _EMPTY_ARGUMENTS.get(dest, (dest.upper(), 'a value'))
+            return f'{where} is empty: give {what}'
+    return None
+
+
+def command_line_values(args) -> list[tuple[str, str]]:
+    """(what an error calls it, value) of each path ``args`` (parsed) holds:
+    '--config', '--log-file', 'PLAYLIST', 'DEST'."""
+    return [(where, getattr(args, name)) for name, where in _GIVEN_PATHS
+            if getattr(args, name, None) is not None]
+
+
 def main(argv=None) -> int:
     """Entry point; returns the exit code (tests call it directly)."""
     _standard_streams()
@@ -16229,6 +16595,10 @@ def main(argv=None) -> int:
         # `python stalkeer.py` alone: what it can do, not just "COMMAND is required".
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    empty = empty_argument_problem(args)
+    if empty:
+        console.error(empty)
+        return EXIT_USAGE
     if not _loads('peewee'):          # installed, yet its import fails
         MISSING_PACKAGES.append('peewee')
     if MISSING_PACKAGES:
@@ -16242,6 +16612,7 @@ def main(argv=None) -> int:
             # `config` reads past the file's mistakes and names them all (cmd_config).
             cfg = Config.discover(args.config, db_url=args.db, tolerant=args.command == 'config')
             cfg.register_secrets()
+            cfg.given = command_line_values(args)
             setup_logging(cfg, args.verbose, args.quiet, args.log_file, strict=args.command != 'config')
             log.debug('config file: %s', cfg.path or 'none (built-in defaults)')
             # A dry run is a person trying things: it must not tell healthchecks a

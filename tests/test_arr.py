@@ -605,7 +605,8 @@ def test_already_downloaded_held_and_gave_up_are_found_in_one_query_per_900(db, 
             dict(service_item_id=5, status='completed', download_path=str(done)),
             dict(service_item_id=1200, status='failed', retry_count=5,
                  error_message=f'HTTP 404: {stalkeer.PERMANENT_MARK.upper()}'),
-            dict(service_item_id=1201, status='failed', retry_count=4,
+            # Put back by `retry ID`: the last error (and its mark) stays as history.
+            dict(service_item_id=1201, status='pending', retry_count=0,
                  error_message=stalkeer.PERMANENT_MARK),
             dict(service_item_id=1500, status='downloading', locked_by='other-host-1'),
             dict(service_item_id=7, status='completed', download_path=str(done), service='sonarr')]

@@ -734,7 +734,8 @@ def _playlist_line(cli, tmp_path, url, monkeypatch):
     playlist.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Good (2000)\nhttp://h/movie/1.mkv\n'
                         f'#EXTINF:-1 group-title="Movies",Film (2000)\n{url}\n', encoding='utf-8')
     code, out, err = cli('--db', f'sqlite:///{tmp_path}/s.db', 'process', playlist, '--json')
-    return code, '\n'.join(json.loads(out)['malformed_samples']) + '\n', err
+    samples = json.loads(out)['malformed_samples']
+    return code, '\n'.join(f"line {s['line']}: {s['reason']}" for s in samples) + '\n', err
 
 
 URL_SETTINGS = {   # how each URL-taking setting is given, and what its error names it
@@ -751,7 +752,7 @@ URL_SETTINGS = {   # how each URL-taking setting is given, and what its error na
     '--db': ('postgresql', _db_option, '--db'),
     'download URL': ('http', _download, None),
     'm3u-download --url': ('http', _m3u_download, '--url'),
-    'playlist line': ('http', _playlist_line, 'line 4: '),
+    'playlist line': ('http', _playlist_line, 'line 5: '),  # its URL's line
 }
 
 
@@ -916,6 +917,75 @@ def test_every_key_says_its_inline_comment(section, key, mark, cli, tmp_path):
         assert code == 2 and err.splitlines()[-1] == errors[0], (errors, err)
 
 
+_NOTE = "{where}: ';' in its value looks like an inline comment, which stalkeer reads as part of the value " \
+        '(a password may hold ; or #)'
+_HINT = "(the ';' and what follows are part of the value: stalkeer reads no comment after a value)"
+
+
+# (what the note calls it, environment, arguments before the command, the command):
+# every origin of a value but the file's (test_every_key_says_its_inline_comment).
+_COMMENT_ORIGINS = [
+    ('--db', {}, ['--db', 'sqlite:///{tmp}/db.sqlite ; note'], ['status']),
+    ('DATABASE_URL', {'DATABASE_URL': 'sqlite:///{tmp}/db.sqlite ; note'}, [], ['status']),
+    ('STALKEER_DATABASE_URL (environment)', {'STALKEER_DATABASE_URL': 'sqlite:///{tmp}/db.sqlite ; note'},
+     [], ['status']),
+    ('STALKEER_M3U_FILE_PATH (environment)', {'STALKEER_M3U_FILE_PATH': '{tmp}/p.m3u ; note'}, [],
+     ['status']),
+    ('STALKEER_LOGGING_FILE (environment)', {'STALKEER_LOGGING_FILE': '{tmp}/l.log ; note'}, [], ['status']),
+    ('--log-file', {}, ['--log-file', '{tmp}/l.log ; note'], ['status']),
+    ('PLAYLIST', {}, [], ['process', '--dry-run', '{tmp}/p.m3u ; note']),
+    ('DEST', {}, [], ['download', 'http://127.0.0.1:9/x.mkv', '{tmp}/x.mkv ; note']),
+    # A configuration file whose name holds ' ; ' is read, with a word said.
+    ('--config', {}, ['--config', '{tmp}/c.ini ; note'], ['status']),
+    ('STALKEER_CONFIG (environment)', {'STALKEER_CONFIG': '{tmp}/c.ini ; note'}, [], ['status']),
+]
+
+
+@pytest.mark.parametrize('where, env, options, command', _COMMENT_ORIGINS)
+def test_every_origin_says_its_inline_comment(where, env, options, command, cli, tmp_path,
+                                              monkeypatch):
+    """An inline comment in --db, DATABASE_URL, a STALKEER_* variable or a
+    path given on the command line had no word said: a file named after the
+    comment was made (`db.sqlite ; note`). Each now warns at the start of a
+    run, and `config --check` notes it, as a key of the file does; a comment
+    is no refusal there either (a path may hold ' ; ')."""
+    fill = lambda text: text.format(tmp=tmp_path)  # noqa: E731
+    for name, value in env.items():
+        monkeypatch.setenv(name, fill(value))
+    db = [] if any('sqlite' in v for v in env.values()) or options[:1] == ['--db'] else \
+        ['--db', f'sqlite:///{tmp_path}/s.db']
+    (tmp_path / 'p.m3u ; note').write_text('#EXTM3U\n#EXTINF:-1,A\nhttp://127.0.0.1:9/a.mkv\n')
+    (tmp_path / 'c.ini ; note').write_text('[downloads]\n')
+    code, out, err = cli(*db, *map(fill, options), *map(fill, command))
+    note = _NOTE.format(where=where)
+    assert f'stalkeer: {note}' in err.splitlines() or f'stalkeer: warning: {note}' in err.splitlines(), err
+    assert 'put comments on a line' not in err and 'Traceback' not in err
+    if command[0] != 'status':
+        return
+    code, out, err = cli(*db, *map(fill, options), 'config', '--check')
+    assert f'note: {note}' in out.splitlines(), out + err
+
+
+@pytest.mark.parametrize('argv, expected', [
+    (['--config', '{tmp}/a.ini ; note', 'status'], 'stalkeer: error: config file not found: {tmp}/a.ini ; note '),
+    (['STALKEER_CONFIG', '{tmp}/a.ini ; note', 'status'], 'stalkeer: error: config file not found: '),
+    (['process', '{tmp}/none.m3u ; note'], 'stalkeer: error: playlist not found: {tmp}/none.m3u ; note '),
+    (['--db', 'postgresql://h:5432 ; note/db', 'status'], 'stalkeer: error: --db: '),
+    (['--log-file', '{tmp}/none/l.log ; note', 'status'], 'stalkeer: error: cannot open log file '),
+])
+def test_every_origin_refused_says_its_inline_comment(argv, expected, cli, tmp_path, monkeypatch):
+    """A value refused gives the hint in its error, whoever gave it: a path
+    given on the command line (--config, PLAYLIST, --log-file) had none."""
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    if argv[0] == 'STALKEER_CONFIG':
+        monkeypatch.setenv('STALKEER_CONFIG', argv.pop(1))
+        argv.pop(0)
+    db = [] if '--db' in argv else ['--db', f'sqlite:///{tmp_path}/s.db']
+    code, out, err = cli(*db, *argv)
+    last = err.splitlines()[-1]
+    assert code == 2 and last.startswith(expected.format(tmp=tmp_path)) and last.endswith(_HINT), err
+
+
 def test_a_secret_may_hold_a_semicolon_or_a_hash(tmp_path):
     path = write_ini(tmp_path / 'c.ini', '[radarr]\napi_key = ab ;cd #ef\n[xtream]\npassword = p ;w\n')
     cfg = stalkeer.Config(str(path))
@@ -1020,7 +1090,7 @@ VALID_HTTP_URLS = [
     'http://[::1]:8989', 'http://[::1]:8989/radarr', 'http://[::1]/radarr',
     'http://[fe80::1%25eth0]:7878/',                     # an IPv6 zone, percent-encoded
     'http://user:pa:ss@127.0.0.1:7878/',                 # ':' in the password
-    'http://user:p@ss@127.0.0.1:7878/',                  # '@' in the password: the last one ends it
+    'http://user:p%40ss@127.0.0.1:7878/',                # '@' in the password, written %40 (a bare one is refused)
     'http://us%40er:p%3As%2Fs@127.0.0.1/x',              # percent-encoded userinfo
     'http://127.0.0.1/My%20Films/%C3%A9t%C3%A9',         # percent-encoded path
     'https://host.example:65535/', 'http://host.example:1/', 'http://h:/x',
@@ -1232,6 +1302,9 @@ def test_a_url_requests_can_use_is_accepted_or_refused_for_a_reason(url):
     problem = stalkeer.url_problem(url)
     assert problem is None or problem.startswith((
         "a '[' or ']' in the user or password", "a '\\' before the path", "a '%' in the host",
+        # an unencoded '@' in the password: requests reads it, but a '/', '?' or '#'
+        # beside it would not be, and one rule says all four (test_secrets)
+        "an '@', '/', '?' or '#' in the user or password",
         'the host is no IPv4 address', 'the port is', 'URL is not http/https')), problem
 
 
@@ -1315,3 +1388,56 @@ def test_a_database_url_is_held_to_the_bracket_rule_only(tmp_path):
         with pytest.raises(stalkeer.ConfigError) as caught:
             stalkeer.parse_database_url(url, str(tmp_path))
         assert says in str(caught.value) and 'Secret7' not in str(caught.value)
+
+
+# -- a URL refusal names the real cause, and shows the host -------------------------
+
+# (URL, as the error shows it, the cause): the cause the URL has, not what a
+# reading past it made of it, and the host shown where it is surely no user.
+_URL_CAUSES = [
+    # An IPv6 host without [ ], with a port after it, was "URL without a host".
+    ('http://::1:18931/get.m3u', 'http://::1:18931/get.m3u', 'an IPv6 host is written in [ ]'),
+    ('http://::1:8080/a.mkv', 'http://::1:8080/a.mkv', 'an IPv6 host is written in [ ]'),
+    ('http://fe80::1/a.mkv', 'http://fe80::1/a.mkv', 'an IPv6 host is written in [ ]'),
+    # A '\' after host:port was "the port is not a number", the host masked as a user.
+    ('http://127.0.0.1:18931\\get.m3u', 'http://127.0.0.1:18931\\get.m3u', "a '\\' before the path"),
+    ('http://h\\d.mkv', 'http://h\\d.mkv', "a '\\' before the path"),
+    ('http://[::1]:80\\x', 'http://[::1]:80\\x', "a '\\' before the path"),
+    # ... but before it a port that is no number: the '@' forgotten, a password.
+    ('http://bob:Secret7\\x/y', 'http://***:***/y', 'the port is not a number'),
+    # A comment after the URL: the URL before it is judged, the comment shown as
+    # written; the port was "1 # mine", not a number, and the host masked.
+    ('http://127.0.0.1:1 # mine', 'http://127.0.0.1:1 # mine', 'a space in the URL'),
+    ('http://127.0.0.1:1/get.php?username=bob&password=Secret7 ; note',
+     'http://127.0.0.1:1/get.php?username=***&password=*** ; note', 'a space in the URL'),
+    # A ';' before an '@' or a path may be in a password: never shown as a comment.
+    ('http://bob:Secret7 ;x@h/p', 'http://***:***@h/p', 'a space in the URL'),
+    ('http://h:1 ; x/movie/bob/Secret7/1.mkv', 'http://***:***/movie/***/***/1.mkv', 'a space in the URL'),
+]
+
+
+@pytest.mark.parametrize('url, shown, cause', _URL_CAUSES)
+def test_a_url_refusal_names_its_real_cause(url, shown, cause):
+    error = stalkeer.http_url_error('download URL', url, stalkeer.space_problem(url), argument=True)
+    assert error.startswith(f'download URL must be an http:// or https:// URL, got {shown!r} ({cause}'), error
+    assert 'Secret7' not in error
+
+
+@pytest.mark.parametrize('origin', ['file', 'environment', 'argument'])
+@pytest.mark.parametrize('url, shown, cause', [case for case in _URL_CAUSES if 'Secret7' not in case[0]])
+def test_every_origin_of_a_url_gets_the_same_cause(origin, url, shown, cause, cli, tmp_path, monkeypatch):
+    db = ['--db', f'sqlite:///{tmp_path}/s.db']
+    if origin == 'argument':
+        code, out, err = cli(*db, 'm3u-download', '--url', url)
+        where = '--url'
+    elif origin == 'environment':
+        monkeypatch.setenv('STALKEER_M3U_URL', url)
+        code, out, err = cli(*db, 'm3u-download')
+        where = 'STALKEER_M3U_URL (environment)'
+    else:
+        ini = write_ini(tmp_path / 'c.ini', f'[m3u]\nurl = {url}\n')
+        code, out, err = cli('--config', ini, *db, 'm3u-download')
+        where = '[m3u] url'
+    last = err.splitlines()[-1]
+    assert code == 2 and last.startswith(
+        f'stalkeer: error: {where} must be an http:// or https:// URL, got {shown!r} ({cause}'), err

@@ -636,7 +636,9 @@ def test_a_failure_no_retry_can_fix_gives_up_at_once(obstacle, server, tmp_path,
     code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
     assert code == 1 and says in out and 'no retry can fix this' in out, out + err
     assert f'stalkeer retry {info.id}' in out
-    assert DI.get_by_id(info.id).retry_count >= 5
+    # One attempt, no retry: the give-up is the mark, not retries it never made.
+    assert DI.get_by_id(info.id).retry_count == 0
+    assert [r.id for r in stalkeer.StateManager().given_up()] == [info.id]
     code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
     assert 'failed: #' not in out and 'gave up' in out + err, out + err
     assert not (tmp_path / 'outside').exists() or list((tmp_path / 'outside').iterdir()) == []

@@ -243,13 +243,14 @@ def test_process_counts_unrequestable_urls_as_malformed(cli, tmp_path, sqlite_ur
     assert code == 0, err
     summary = json.loads(out)
     assert summary['entries'] == 3 and summary['new'] == 3 and summary['malformed'] == 5
-    assert summary['malformed_samples'] == [f'line {2 + 2 * (3 + i)}: {reason}'
+    # Each named at its URL's line (the EXTINF is the line before it), by url_problem's reason.
+    assert summary['malformed_samples'] == [{'line': 3 + 2 * (3 + i), 'reason': reason, 'related_line': None}
                                             for i, (_, reason) in enumerate(BAD_URLS)]
     stored = [u for (u,) in sqlite3.connect(tmp_path / 'stalkeer.db').execute(
         'SELECT url FROM processed_lines ORDER BY id')]
     assert stored == good
     code, out, err = cli('--db', sqlite_url, 'process', playlist)
-    assert 'malformed 5' in out and 'line 8: unparsable URL: unbalanced [ ] around the host' in out
+    assert 'malformed 5' in out and 'line 9: unparsable URL: unbalanced [ ] around the host' in out
 
 
 @pytest.mark.parametrize('url, reason', BAD_URLS)
@@ -377,3 +378,44 @@ def test_an_arr_url_with_a_query_or_fragment_is_one_line_and_exit_2(url, service
         assert code == 2 and 'Traceback' not in err, err
         assert f'[{service}] url is {service.capitalize()}\'s base URL and takes no ?query or #fragment' in err
         assert 'KEYMARK123' not in out + err
+
+
+# -- an empty option or argument is refused, never taken as not given ---------------
+
+# (arguments, what the one line starts with): each option and argument that
+# takes text, given empty or blank. `process ''` read [m3u] file_path, `--config
+# ''` the file found, `--log-file ''` [logging] file, `download URL ''` saved into
+# the working folder, `serve --host ''` listened on every address's refusal.
+_EMPTY_ARGUMENTS = [
+    (['--config', '', 'status'], '--config is empty: '),
+    (['--log-file', '', 'status'], '--log-file is empty: '),
+    (['--log-file', '  ', 'status'], '--log-file is empty: '),
+    (['process', ''], 'PLAYLIST is empty: '),
+    (['process', ' '], 'PLAYLIST is empty: '),
+    (['download', 'http://127.0.0.1:9/x.mkv', ''], 'DEST is empty: '),
+    (['download', 'http://127.0.0.1:9/x.mkv', 'x.mkv', '--title', ''], '--title is empty: '),
+    (['lines', ''], 'QUERY is empty: '),
+    (['serve', '--host', ''], '--host is empty: '),
+    # Refused before by their own check, in its words.
+    (['download', '', 'x.mkv'], 'download URL is empty: '),
+    (['m3u-download', '--url', ''], '--url is empty: '),
+]
+
+
+@pytest.mark.parametrize('argv, starts', _EMPTY_ARGUMENTS)
+def test_an_empty_argument_is_refused_in_one_line(argv, starts, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'p.m3u').write_text('#EXTM3U\n#EXTINF:-1,A\nhttp://127.0.0.1:9/a.mkv\n')
+    ini = write_ini(tmp_path, f'[database]\nurl = sqlite:///{tmp_path}/s.db\n[m3u]\nfile_path = p.m3u\n'
+                    f'[logging]\nfile = {tmp_path}/run.log\n')
+    code = stalkeer.main(['--config', str(ini), *argv] if argv[0] != '--config' else argv)
+    out, err = capsys.readouterr()
+    assert code == 2 and err.count('\n') == 1 and err.startswith(f'stalkeer: error: {starts}'), err
+    assert not (tmp_path / 'x.mkv').exists() and 'Traceback' not in err
+
+
+def test_every_text_argument_is_looked_at_when_empty():
+    """An option added later is refused empty too, named by its dest."""
+    args = argparse.Namespace(command='status', some_new_option='')
+    assert stalkeer.empty_argument_problem(args) == 'SOME_NEW_OPTION is empty: give a value'
+    assert stalkeer.empty_argument_problem(argparse.Namespace(command='status', db='', url='')) is None

@@ -93,8 +93,9 @@ def dry_run_doc(cli, ini, db_url, args, tmp_path, panel):
 # other string must be a value (a path, a masked URL, an enum, ISO 8601), which
 # never holds whitespace here (tmp_path has none).
 PRODUCERS = {
-    'process --json': (process_doc, {'malformed_samples'}),
-    'process --json --dry-run': (dry_run_doc, {'malformed_samples'}),
+    # A malformed sample is {line, reason, related_line}: its reason alone is a phrase.
+    'process --json': (process_doc, {'reason'}),
+    'process --json --dry-run': (dry_run_doc, {'reason'}),
     'status --json': (status_doc, {'error_message', 'title', 'import_lock_problem'}),
     '/api/downloads': (api_downloads_doc, {'error_message', 'title', 'import_lock_problem'}),
     # The page's rows give each value and, beside it, its display text (*_text).
@@ -175,6 +176,29 @@ def test_process_json_of_an_unchanged_playlist(cli, db_url, tmp_path, panel):
     summary = process_doc(cli, ini, db_url, args, tmp_path, panel)
     assert (summary['skipped'], summary['source'], summary['panel']) == ('unchanged', 'm3u', None)
     assert summary['playlist'] == str(tmp_path / 'pl.m3u') and ISO.fullmatch(summary['unchanged_since'])
+
+
+@pytest.mark.parametrize('given', ['relative', 'absolute', 'file_path', 'relative file_path'])
+@pytest.mark.parametrize('dry_run', [False, True])
+def test_process_json_names_the_playlist_by_its_absolute_path(given, dry_run, cli, db_url, tmp_path,
+                                                              monkeypatch):
+    """A newcomer trial: "playlist" was the path as typed (`pl/stray.m3u`) but
+    absolute from `[m3u] file_path`. One rule: absolute, however it was given;
+    a re-run skipped as unchanged names it so too."""
+    (tmp_path / 'pl').mkdir()
+    playlist = tmp_path / 'pl' / 'stray.m3u'
+    playlist.write_text('#EXTM3U\n#EXTINF:-1,Heat (1995)\nhttp://h/movie/1.mkv\n', encoding='utf-8')
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text('[m3u]\nfile_path = ' + ('pl/stray.m3u' if given == 'relative file_path' else str(playlist))
+                   + '\n', encoding='utf-8')
+    monkeypatch.chdir(tmp_path)
+    args = {'relative': ['pl/stray.m3u'], 'absolute': [str(playlist)]}.get(given, [])
+    more = ['--dry-run'] if dry_run else []
+    for _ in range(1 if dry_run else 2):
+        summary = run_json(cli, '--config', ini, '--db', db_url, 'process', '--json', *args, *more)
+        assert summary['playlist'] == str(playlist)
+        code, out, err = cli('--config', ini, '--db', db_url, 'process', *args, *more)
+        assert code == 0 and f'{playlist}: 1 entries in 3 lines' in out, out
 
 
 @pytest.mark.parametrize('source', ['m3u', 'xtream'])

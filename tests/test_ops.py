@@ -88,6 +88,31 @@ def test_status_json(cli, db_url, tmp_path):
     assert len(json.loads(out)['downloads']) == 2
 
 
+def test_status_json_names_the_destination_of_every_row(cli, db_url, tmp_path):
+    """A newcomer trial: the text showed a paused row's file and a failure's,
+    the JSON of those rows had "download_path": null and nothing else: only a
+    completed row named its file. "destination" is the file each becomes (or
+    became), as the text, the page and `resume-downloads` name it."""
+    rows = seed(tmp_path, db_url)
+    data = json.loads(cli('--db', db_url, 'status', '--json')[1])
+    by_id = {d['id']: d for d in data['downloads']}
+    lib = tmp_path / 'lib'
+    for name, row in rows.items():
+        expected = lib / (f'{name}.mkv')
+        assert by_id[row]['destination'] == str(expected), name
+        assert by_id[row]['title'] == name.title()
+    assert by_id[rows['done']]['download_path'] == str(lib / 'done.mkv')
+    assert all(by_id[rows[n]]['download_path'] is None for n in ('broken', 'waiting', 'new', 'live'))
+    code, out, err = cli('--db', db_url, 'status')
+    assert f'-> {lib / "live.mkv"}' in out
+    # Without a title, the row's title is null, and its destination is still there.
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    DI.update(title=None).where(DI.id == rows['waiting']).execute()
+    db.close()
+    paused = json.loads(cli('--db', db_url, 'status', '--json', '--status', 'paused')[1])['downloads'][0]
+    assert (paused['title'], paused['destination']) == (None, str(lib / 'waiting.mkv'))
+
+
 # ---- the last import of the playlist (trial-17a F6) -----------------------------------
 
 STK = __import__('conftest').SHARED / 'playlists' / 'germainlefebvre4-Stalkeer__sample.m3u'

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stalkeer import (  # noqa: E402
     Classification, ParseStats, PlaylistEntry, classify, iter_playlist,
     line_hash, match_key, parse_title, repair_mojibake, _parse_full, _parse_plain, _peel_brackets,
-    _strip_brackets, not_text, read_head,
+    _strip_brackets, malformed_text, not_text, read_head,
 )
 
 from conftest import SHARED as _SHARED  # noqa: E402
@@ -31,6 +31,11 @@ FILES = {
 def parse_bytes(data: bytes, **kw):
     st = ParseStats()
     return list(iter_playlist(io.BytesIO(data), st, **kw)), st
+
+
+def texts(st):
+    """The malformed samples in the words `process` prints them."""
+    return [malformed_text(sample) for sample in st.malformed_samples]
 
 
 def load(short):
@@ -270,7 +275,7 @@ def test_malformed_sequences():
     es, st = parse_bytes(data)
     assert [e.display_title for e in es] == ['Kept']
     assert st.malformed == 3 and st.entries == 1
-    assert st.malformed_samples == ['line 2: EXTINF without URL', 'line 5: URL without EXTINF',
+    assert texts(st) == ['line 2: EXTINF without URL', 'line 5: URL without EXTINF',
                                     'line 6: EXTINF without URL at end of file']
 
 
@@ -278,7 +283,7 @@ def test_a_line_neither_directive_nor_url_is_not_called_an_orphan_url():
     """trial-17a F5: garbage lines were all 'URL without EXTINF'."""
     es, st = parse_bytes(b'#EXTM3U\nhello world\n\xff\xfe\x01junk\nhttp://h/orphan.mkv\n/movies/x.mkv\n')
     assert es == [] and st.malformed == 4
-    assert st.malformed_samples == ['line 2: not an M3U line (no EXTINF, not a URL)',
+    assert texts(st) == ['line 2: not an M3U line (no EXTINF, not a URL)',
                                     'line 3: not an M3U line (no EXTINF, not a URL)',
                                     'line 4: URL without EXTINF', 'line 5: URL without EXTINF']
 
@@ -345,7 +350,7 @@ def test_a_url_that_is_not_http_is_malformed(url):
     assert [e.url for e in es] == ['HTTPS://h/movie/u/p/2.mkv']
     # The scheme is named when it is written as one, never a 'bob:' that may be a user.
     shown = '' if url.startswith('/') else f" but {url.partition(':')[0]}:"
-    assert st.malformed == 1 and st.malformed_samples == [f'line 2: URL is not http/https{shown}']
+    assert st.malformed == 1 and texts(st) == [f'line 3: URL is not http/https{shown}']
 
 
 STRAY = 'not a usable URL, between the #EXTINF on line {} and its URL: skipped'
@@ -365,14 +370,14 @@ def test_a_stray_line_between_extinf_and_its_url_is_counted_and_the_entry_kept(s
     assert [(e.line_no, e.display_title, e.url) for e in es] == [
         (2, 'Film (2020)', 'http://host/movie/u/p/1.mkv'), (6, 'Heat (1995)', 'http://host/movie/u/p/2.mkv')]
     assert es[0].group_title == 'Movies'
-    assert st.malformed == 1 and st.malformed_samples == ['line 3: ' + STRAY.format(2)]
-    assert stray not in ''.join(st.malformed_samples)
+    assert st.malformed == 1 and texts(st) == ['line 3: ' + STRAY.format(2)]
+    assert stray not in ''.join(texts(st))
 
 
 def test_stray_lines_in_a_row_are_each_counted():
     es, st = parse_bytes(b'#EXTM3U\n#EXTINF:-1,Film (2020)\none\n\ntwo\nthree\nhttp://h/movie/u/p/1.mkv\n')
     assert [e.url for e in es] == ['http://h/movie/u/p/1.mkv']
-    assert st.malformed_samples == [f'line {n}: ' + STRAY.format(2) for n in (3, 5, 6)]
+    assert texts(st) == [f'line {n}: ' + STRAY.format(2) for n in (3, 5, 6)]
 
 
 @pytest.mark.parametrize('after, urls, samples', [
@@ -384,10 +389,10 @@ def test_stray_lines_in_a_row_are_each_counted():
 def test_a_line_that_is_no_usable_url_and_no_url_after_it_is_the_entry_link(after, urls, samples):
     """With no http(s) URL before the next EXTINF (or the end), the line is
     the entry's link, as any M3U reader takes it, and unusable: counted once,
-    at the EXTINF, as before."""
+    at the URL's line (the line that is wrong; it was the EXTINF's)."""
     es, st = parse_bytes(f'#EXTM3U\n#EXTINF:-1,Jaws (1975)\nrtmp://h/live/1\n{after}'.encode())
     assert [e.url for e in es] == urls
-    assert st.malformed_samples == ['line 2: URL is not http/https but rtmp:'] + samples
+    assert texts(st) == ['line 3: URL is not http/https but rtmp:'] + samples
 
 
 @pytest.mark.parametrize('stray', ['some text', 'Film (2020)', 'garbage', 'movie.mkv', '\u00e9t\u00e9',
@@ -405,8 +410,8 @@ def test_a_stray_line_with_no_url_after_it_is_no_url_the_reason_names(stray, aft
     text (it may hold the account). A line written as a URL keeps its URL's
     reason (test_a_line_that_is_no_usable_url_and_no_url_after_it_is_the_entry_link)."""
     es, st = parse_bytes(f'#EXTM3U\n#EXTINF:-1,Jaws (1975)\n{stray}\n{after}'.encode())
-    assert st.malformed_samples == ['line 2: EXTINF without URL (line 3 after it is not a URL)'] + samples
-    assert 'Secret7' not in ''.join(st.malformed_samples)
+    assert texts(st) == ['line 2: EXTINF without URL (line 3 after it is not a URL)'] + samples
+    assert 'Secret7' not in ''.join(texts(st))
 
 
 def test_bare_urls_and_missing_header():
@@ -441,7 +446,7 @@ def test_huge_line_and_binary_garbage():
     assert [e.display_title for e in es] == ['Ok']
     assert st.bytes_read == len(data)
     assert st.malformed == 2          # the long line, then its orphan URL
-    assert 'longer than' in st.malformed_samples[0]
+    assert 'longer than' in texts(st)[0]
 
     rnd = random.Random(7)
     garbage = bytes(rnd.randrange(256) for _ in range(300_000))
@@ -871,7 +876,7 @@ def test_cr_only_file_larger_than_the_read_size():
     assert len(es) == 19_999 and st.malformed == 2                     # the long line, its URL
     assert es[-1].display_title == 'Film 19999 (2001)' and es[-1].line_no == 40_000
     assert st.bytes_read == len(data) and calls[-1] == len(data) and len(calls) > 1
-    assert 'longer than' in st.malformed_samples[0]
+    assert 'longer than' in texts(st)[0]
 
 
 def test_cp1252_per_line_beside_utf8():

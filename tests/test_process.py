@@ -487,7 +487,7 @@ def test_a_stray_line_before_an_entry_url_loses_no_entry_and_marks_nothing_gone(
     summary = json.loads(out)
     assert (summary['entries'], summary['unchanged'], summary['disappeared'], summary['malformed']) == (2, 2, 0, 1)
     assert summary['malformed_samples'] == [
-        'line 3: not a usable URL, between the #EXTINF on line 2 and its URL: skipped']
+        {'line': 3, 'reason': 'not a usable URL, between an #EXTINF and its URL: skipped', 'related_line': 2}]
     assert 'playlist line 3 malformed: not a usable URL, between the #EXTINF on line 2' in err
     assert 'secret' not in out + err
     after = table(db_url, tmp_path)

@@ -658,3 +658,124 @@ def test_a_refused_scheme_is_named_only_when_written_as_one(url):
     assert stalkeer.url_problem(url) == 'URL is not http/https'
     assert stalkeer._fetch_problem(url) == 'invalid URL (URL is not http/https)'
     assert stalkeer.url_problem('ftp://Secret7User:Secret7Pass@h/x') == 'URL is not http/https but ftp:'
+
+
+# -- a password holding '@', '/', '?' or '#' is masked and refused whole, everywhere -------
+# urllib ends a URL's netloc at the first '/', '?' or '#': such a password was read
+# as host ('123', named by the driver), port, path or a query parameter's name
+# ("the query parameter ret9@… is empty"), and that part shown. Each template's
+# {m} is a marker put in every fragment between separators, so that no fragment
+# shown goes unnoticed.
+PASSWORD_SHAPES = [
+    '{m}Pw@{m}123/{m}x',           # an '@' then a '/': urllib read host '123'
+    '{m}Pw@{m}12?{m}3x',           # an '@' then a '?'
+    '{m}Sec?{m}ret9',              # urllib's port 'Sec', query 'ret9@host…'
+    '{m}Sec#{m}ret9',              # a fragment
+    '{m}Se/{m}cret9',              # a path
+    '{m}a@{m}b@{m}c',              # '@' twice
+    '{m}Secret7@/{m}x?{m}y#{m}z',  # all four
+]
+URL_HINT = "write them as %40, %2F, %3F and %23"
+
+
+def _marked(shape):
+    """(a marker new to this run, the password ``shape`` with it in every fragment)."""
+    marker = f'Mk{secrets.token_hex(3)}'
+    return marker, shape.format(m=marker)
+
+
+def _url_with(setting, password):
+    host = 'postgresql://bob:{}@127.0.0.1:5432/test' if 'DATABASE' in setting or setting in (
+        '--db', '[database] url') else 'http://bob:{}@127.0.0.1:9/get.m3u'
+    return host.format(password)
+
+
+@pytest.mark.parametrize('shape', PASSWORD_SHAPES)
+def test_a_password_holding_a_url_separator_is_masked_whole(shape):
+    """The redaction helpers mask the userinfo up to the last '@' that can end it."""
+    marker, password = _marked(shape)
+    for url in (f'http://bob:{password}@127.0.0.1:18931/get.m3u',
+                f'http://bob:{password}@127.0.0.1:18931/movie/u/p/1.mkv?x=1#f',
+                f'postgresql://bob:{password}@127.0.0.1:5432/test'):
+        shown = stalkeer.redact_url(url)
+        assert marker not in shown and '***:***@127.0.0.1' in shown, shown
+        assert marker not in stalkeer.masked_secret_url(url)
+        assert marker not in stalkeer.redact(f'cannot reach {url}: refused'), url
+        assert stalkeer.userinfo_problem(url, database=url.startswith('postgresql')).endswith(URL_HINT)
+    # What a URL that is a key in itself teaches the redactor: the password whole.
+    stalkeer.register_secret_url(f'https://bob:{password}@127.0.0.1/hook')
+    assert marker not in stalkeer.redact(f'the password was {password}.')
+
+
+@pytest.mark.parametrize('shape', PASSWORD_SHAPES)
+def test_a_database_url_whose_password_holds_a_url_separator_is_refused(shape, tmp_path):
+    """parse_database_url refuses it before urllib reads a host, port or
+    parameter out of the password (the driver named host "123")."""
+    marker, password = _marked(shape)
+    with pytest.raises(stalkeer.ConfigError) as caught:
+        stalkeer.parse_database_url(_url_with('--db', password), str(tmp_path))
+    assert str(caught.value).endswith(URL_HINT) and marker not in str(caught.value)
+
+
+def _refused_in_one_line(code, err, marker):
+    """Exit 2, and the URL's refusal is one line of its own (the others, if
+    any, are other settings' errors: Radarr not configured, ...)."""
+    assert code == 2, err
+    refusals = [line for line in err.splitlines() if URL_HINT in line]
+    assert len(refusals) == 1 and refusals[0].startswith('stalkeer: error: '), err
+    assert all(line.startswith(('stalkeer: ', 'warning: ', 'note: ')) for line in err.splitlines()
+               if line.strip()), err
+
+
+@pytest.mark.parametrize('setting', [
+    '[database] url', '[m3u] url', '[radarr] url', '[sonarr] url', '[xtream] url',
+    '[notify] webhook_url', '[notify] healthcheck_url', '--db', 'DATABASE_URL',
+    'STALKEER_DATABASE_URL', 'STALKEER_M3U_URL', 'STALKEER_RADARR_URL'])
+@pytest.mark.parametrize('shape', PASSWORD_SHAPES)
+def test_a_url_setting_whose_password_holds_a_url_separator_is_refused_and_never_shown(
+        cli, tmp_path, monkeypatch, setting, shape):
+    """Every URL setting, the database's too: `config --check` refuses it in one
+    line with the encoding hint; `config`, `config --json` and `status` show no
+    fragment of the password, on stdout, stderr or in the log."""
+    marker, password = _marked(shape)
+    url = _url_with(setting, password)
+    sections = {'m3u': 'file_path = p.m3u\n'}
+    argv = []
+    if setting.startswith('['):
+        section, key = setting[1:].split('] ')
+        sections[section] = sections.get(section, '') + f'{key} = {url}\n'
+    elif setting == '--db':
+        argv = ['--db', url]
+    else:
+        monkeypatch.setenv(setting, url)
+    ini = _ini(tmp_path, ''.join(f'[{name}]\n{body}' for name, body in sections.items()))
+    log = tmp_path / 'stalkeer.log'
+    argv = ['--config', ini, '--log-file', log, *argv]
+    seen = ''
+    code, out, err = cli(*argv, 'config', '--check')
+    seen += out + err
+    _refused_in_one_line(code, err, marker)
+    for command in (['config'], ['config', '--json'], ['status']):
+        code, out, err = cli(*argv, *command)
+        seen += out + err
+        if command == ['status'] and ('DATABASE' in setting.upper() or setting == '--db'):
+            _refused_in_one_line(code, err, marker)
+    seen += log.read_text() if log.exists() else ''
+    assert_clean(seen, marker)
+
+
+@pytest.mark.parametrize('command', ['download', 'm3u-download'])
+@pytest.mark.parametrize('shape', PASSWORD_SHAPES)
+def test_a_url_argument_whose_password_holds_a_url_separator_is_refused_and_never_shown(
+        cli, tmp_path, command, shape):
+    """`download URL` and `m3u-download --url URL`: refused in one line, exit 2,
+    no fragment of the password shown."""
+    marker, password = _marked(shape)
+    url = _url_with(command, password)
+    ini = _ini(tmp_path, '[m3u]\nfile_path = p.m3u\n')
+    log = tmp_path / 'stalkeer.log'
+    argv = ['--config', ini, '--log-file', log, '--db', f'sqlite:///{tmp_path}/s.db', command]
+    argv += [url, tmp_path / 'dl' / 'x.mkv'] if command == 'download' else ['--url', url]
+    code, out, err = cli(*argv)
+    _refused_in_one_line(code, err, marker)
+    assert_clean(out + err + (log.read_text() if log.exists() else ''), marker)
