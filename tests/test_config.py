@@ -971,7 +971,8 @@ def test_every_origin_says_its_inline_comment(where, env, options, command, cli,
     (['STALKEER_CONFIG', '{tmp}/a.ini ; note', 'status'], 'stalkeer: error: config file not found: '),
     (['process', '{tmp}/none.m3u ; note'], 'stalkeer: error: playlist not found: {tmp}/none.m3u ; note '),
     (['--db', 'postgresql://h:5432 ; note/db', 'status'], 'stalkeer: error: --db: '),
-    (['--log-file', '{tmp}/none/l.log ; note', 'status'], 'stalkeer: error: cannot open log file '),
+    (['--log-file', '{tmp}/none/l.log ; note', 'status'], 'stalkeer: error: --log-file must be a file, but '
+     '{tmp}/none/l.log ; note is out of reach '),
 ])
 def test_every_origin_refused_says_its_inline_comment(argv, expected, cli, tmp_path, monkeypatch):
     """A value refused gives the hint in its error, whoever gave it: a path

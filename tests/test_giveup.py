@@ -18,12 +18,6 @@ QUICK = dict(STALKEER_DOWNLOADS_MIN_FREE_SPACE_MB='0',
              STALKEER_DOWNLOADS_PROGRESS_INTERVAL_MB='0.1')
 
 
-def _dangling_temp_dir(tmp_path, dest):
-    os.symlink(tmp_path / 'nowhere', tmp_path / 'dangling')
-    return {'STALKEER_DOWNLOADS_TEMP_DIR': str(tmp_path / 'dangling')}, \
-        f'refusing to follow a symbolic link on the way to {tmp_path / "dangling"}'
-
-
 def _file_as_folder(tmp_path, dest):
     dest.parent.parent.mkdir(parents=True, exist_ok=True)
     dest.parent.write_bytes(b'a file where the folder must be')
@@ -46,9 +40,10 @@ def _put_right(tmp_path, dest):
     return {'STALKEER_DOWNLOADS_TEMP_DIR': str(tmp_path / 'real-temp')}
 
 
-# Every failure that no retry can fix, as a person meets it.
+# Every failure that no retry can fix, as a person meets it. (A temp_dir that
+# is a dangling symlink is no longer one: every command refuses it at start,
+# in config --check's words: tests/test_file_types.py.)
 GIVE_UPS = {
-    'temp_dir a dangling symlink': _dangling_temp_dir,
     'a file where the folder must be': _file_as_folder,
     'a file already at the destination': _existing_file,
 }
@@ -109,15 +104,19 @@ def test_an_explicit_download_after_putting_it_right_is_a_new_attempt(reason, se
 
 
 def test_download_again_after_fixing_temp_dir_is_tried_with_the_new_one(server, tmp_path, db_url, db):
-    """The trial's steps: a dangling temp_dir, then a real one, the same command."""
+    """The trial's steps: a dangling temp_dir, then a real one, the same
+    command. The first is refused at start in one line (exit 2), with no request
+    and no row; the second downloads."""
     data = payload(250_000, seed=7)
     url = server.add('movie.mkv', data)
     os.symlink(tmp_path / 'nothere', tmp_path / 'dangling')
     dest = tmp_path / 'dl' / 't.mkv'
     env = subprocess_env(**QUICK, STALKEER_DOWNLOADS_TEMP_DIR=str(tmp_path / 'dangling'))
+    requests = len(server.requests)
     code, out, err = run_stalkeer('download', url, dest, '--db', db_url, env=env)
-    assert code == 1 and out.count('\n') == 1 and stalkeer.PERMANENT_MARK in out, out + err
-    assert DI.get(DI.destination == str(dest)).retry_count == 0
+    assert code == 2 and out == '' and err.count('\n') == 1, out + err
+    assert 'STALKEER_DOWNLOADS_TEMP_DIR (environment) must be a folder, but' in err and 'dangling link' in err, err
+    assert len(server.requests) == requests and not DI.select().where(DI.destination == str(dest)).exists()
     (tmp_path / 'ft').mkdir()
     env = subprocess_env(**QUICK, STALKEER_DOWNLOADS_TEMP_DIR=str(tmp_path / 'ft'))
     code, out, err = run_stalkeer('download', url, dest, '--db', db_url, env=env)
