@@ -2699,7 +2699,8 @@ class Config:
 
     def getpath(self, section, key) -> str | None:
         """A path; relative ones are resolved against the config file's folder.
-        ConfigError naming the key for a control character (NUL included), for
+        ConfigError naming the key for a control character (NUL included),
+        quotes around the path (value_hint says why), for
         a folder key (_FOLDER_CONFIG_KEYS) that names anything but a folder, a
         link to one or nothing yet (folder_setting_problem, role 'create': each
         folder key names a folder stalkeer creates and creates files in), and
@@ -2716,6 +2717,10 @@ class Config:
                               f'{continued_lines_note(more)}')
         if _FIELD_CONTROLS.search(value):
             raise ConfigError(f"{where} must be a path without control characters, got '{clip(value)}'")
+        if len(value) > 1 and value[0] in _VALUE_QUOTES and value[-1] in _VALUE_QUOTES:
+            # "/srv/tmp" pasted with its quotes: a folder named '"' was created
+            # beside the config file (a newcomer trial). explained() adds the hint.
+            raise ConfigError(f'{where} must be a path without quotes around it, got {quoted_value(value)}')
         value = os.path.expanduser(value)
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
         if (section, key) in _FOLDER_CONFIG_KEYS:

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import SHARED, sha256, start_stalkeer
+from conftest import SHARED, run_stalkeer, sha256, start_stalkeer, subprocess_env
 
 PLAYLIST = (SHARED / 'playlists' / 'germainlefebvre4-Stalkeer__sample.m3u').read_bytes()
 TIMEOUT = 30
@@ -425,3 +425,33 @@ def test_a_file_settings_folder_is_judged_by_the_folder_rule(setting, command, m
     code, out, err = run(*options, *_argv(world, command), cwd=tmp)
     assert code == 2 and err == line + '\n', (out, err)
     assert server.gets('get.php') == [] and not (tmp / 'nowhere').exists() and not (tmp / 'data' / 'nowhere').exists()
+
+
+@pytest.mark.parametrize('section, key', [('downloads', 'temp_dir'), ('downloads', 'movies_path'),
+                                          ('m3u', 'archive_dir'), ('m3u', 'file_path'), ('logging', 'file')])
+@pytest.mark.parametrize('quotes', ['""', '\u201c\u201d'], ids=['ascii', 'typographic'])
+@pytest.mark.parametrize('origin', ['file', 'environment'])
+def test_a_path_key_in_quotes_is_refused_with_the_hint(section, key, quotes, origin, tmp_path):
+    """A newcomer re-trial: `temp_dir = "/srv/tmp"` (or the variable with inner
+    quotes) passed config --check, and a download created a folder named '"'
+    beside the config file. Refused at start and by the check, in one line with
+    the quotes hint; nothing is created."""
+    value = f'{quotes[0]}{tmp_path}/inq{quotes[1]}'
+    env = {}
+    body = '[database]\n'
+    if origin == 'file':
+        body += f'[{section}]\n{key} = {value}\n'
+    else:
+        env[f'STALKEER_{section.upper()}_{key.upper()}'] = value
+    ini = tmp_path / 'q.ini'
+    ini.write_text(body, encoding='utf-8')
+    where = f'[{section}] {key}' if origin == 'file' else f'STALKEER_{section.upper()}_{key.upper()} (environment)'
+    line = f'{where} must be a path without quotes around it, got '
+    hint = '(the quotes are part of the value: stalkeer takes a value as written; give it without them)'
+    before = sorted(os.listdir(tmp_path))
+    for args in (['config', '--check'], ['status']):
+        code, out, err = run_stalkeer('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', *args,
+                                      env=subprocess_env(**env), cwd=tmp_path)
+        said = [x for x in (out + err).splitlines() if line in x]
+        assert code == 2 and len(said) == 1 and said[0].endswith(hint), (args, out, err)
+    assert sorted(os.listdir(tmp_path)) == before            # no '"' folder, no database
