@@ -259,6 +259,24 @@ CONFIG_FOUND_BY = {
     'script_directory': 'beside stalkeer.py',
 }
 
+
+class PathKind:
+    """What stands at a path that cannot be the file or folder of its role
+    (PathProblem.kind, from file_problem and folder_problem): callers branch
+    on these, never on the words of the phrase."""
+    NOTHING = 'nothing'                 # not found
+    DANGLING = 'dangling link'          # a symbolic link to nothing
+    LOOP = 'link loop'                  # a symbolic link that never leads anywhere
+    FILE = 'file'
+    FOLDER = 'folder'
+    NAMED_PIPE = 'named pipe'
+    SOCKET = 'socket'
+    DEVICE = 'device'
+    OTHER = 'other'                     # none of the above (or not a regular file)
+    OUT_OF_REACH = 'out of reach'       # something on the way is no folder, or cannot be looked at
+    DENIED = 'permission denied'
+
+
 # How much of one untrusted text (a title, an error, a URL) and of one output or
 # log line is shown: a 400 MB title from a broken app is never written whole.
 DISPLAY_FIELD_MAX = 300
@@ -1287,13 +1305,38 @@ def create_private(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600))
 
 
+class PathProblem(str):
+    """file_problem's or folder_problem's noun phrase ('a named pipe', 'a
+    symbolic link to /r, which is nothing (a dangling link)'), carrying what
+    stands there as ``kind`` (PathKind: at the end of the link, if any) and
+    whether a symbolic link at the path leads there (``linked``)."""
+    kind: str
+    linked: bool
+
+    def __new__(cls, text: str, kind: str, linked: bool = False) -> 'PathProblem':
+        problem = super().__new__(cls, text)
+        problem.kind, problem.linked = kind, linked
+        return problem
+
+
+def _mode_kind(st: os.stat_result) -> str:
+    """The PathKind of what ``st`` describes (as _describe_mode words it)."""
+    kinds = ((stat.S_ISREG, PathKind.FILE), (stat.S_ISDIR, PathKind.FOLDER),
+             (stat.S_ISFIFO, PathKind.NAMED_PIPE), (stat.S_ISSOCK, PathKind.SOCKET),
+             (stat.S_ISCHR, PathKind.DEVICE), (stat.S_ISBLK, PathKind.DEVICE))
+    return next((kind for test, kind in kinds if test(st.st_mode)), PathKind.OTHER)
+
+
 def _not_a_file(path: str) -> str:
     """Why ``path`` cannot be read as a file, for 'config file …: PATH'
     (file_problem, role 'read': a dangling link is not "not found")."""
-    what = file_problem(path, 'read') or 'not a regular file'
-    if what == 'nothing (not found)':
+    what = file_problem(path, 'read')
+    if what is None:
+        return 'is not a regular file'
+    if what.kind == PathKind.NOTHING:
         return 'not found'
-    return 'is a directory, not a file' if what == 'a folder' else f'is {what}, not a file'
+    return 'is a directory, not a file' if what.kind == PathKind.FOLDER and not what.linked \
+        else f'is {what}, not a file'
 
 
 # The roles a configured file plays (file_problem). 'read': read whole, and more
@@ -1313,9 +1356,9 @@ def _not_a_file(path: str) -> str:
 FILE_ROLES = ('read', 'write', 'append')
 
 
-def file_problem(path: str, role: str) -> str | None:
+def file_problem(path: str, role: str) -> PathProblem | None:
     """What stands at ``path`` when it cannot be the file of ``role``
-    (FILE_ROLES), as a noun phrase ('a named pipe', 'a folder', 'a symbolic
+    (FILE_ROLES), as a PathProblem: its kind, and a noun phrase ('a named pipe', 'a folder', 'a symbolic
     link to /r, which is nothing (a dangling link)', 'nothing (not found)'),
     or None when it can: a regular file, a symlink to one, or nothing yet
     in a folder that will take it (not 'read'; 'out of reach (/x on the way
@@ -1329,22 +1372,22 @@ def file_problem(path: str, role: str) -> str | None:
         st, link = _standing(path, 'a file')
     except FileNotFoundError:
         if role == 'read':
-            return 'nothing (not found)'
+            return PathProblem('nothing (not found)', PathKind.NOTHING)
         # Created: in its folder, which a file to replace has made when missing
         # (m3u-download's os.makedirs) and the log has not (its open needs it).
         return _on_the_way(path) if role == 'write' else _folder_on_the_way(os.path.dirname(path) or '.', 'exist')
     if st is None:
         return link
     if not (stat.S_ISREG(st.st_mode) or role == 'append' and stat.S_ISCHR(st.st_mode)):
-        return link + _describe_mode(st)
+        return PathProblem(link + _describe_mode(st), _mode_kind(st), bool(link))
     if role == 'read' and not os.access(path, os.R_OK):
-        return f'{link}a file it may not read (permission denied)'
+        return PathProblem(f'{link}a file it may not read (permission denied)', PathKind.DENIED, bool(link))
     return None
 
 
 def _standing(path: str, end: str) -> tuple[os.stat_result | None, str]:
     """What stands at ``path``, through a symbolic link: (its stat, '' or 'a
-    symbolic link to T, which is '), or (None, the noun phrase) when nothing
+    symbolic link to T, which is '), or (None, the PathProblem) when nothing
     can be reached there (out of reach, a link to nothing or a loop that never
     reaches ``end``). FileNotFoundError when nothing is there."""
     try:
@@ -1358,19 +1401,20 @@ def _standing(path: str, end: str) -> tuple[os.stat_result | None, str]:
 
 def _link_target(path: str, end: str) -> tuple[os.stat_result | None, str]:
     """What the symbolic link ``path`` leads to: (its stat, 'a symbolic link to
-    T, which is '), or (None, the whole noun phrase) when it leads nowhere (a
+    T, which is '), or (None, the whole PathProblem) when it leads nowhere (a
     dangling link, a loop that never reaches ``end``: 'a file', 'a folder')."""
     try:
         st = os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return None, f'a symbolic link that loops (it never leads to {end})'
-        what = 'nothing (a dangling link)' if exc.errno == errno.ENOENT else _out_of_reach(path, exc)
-        return None, f'a symbolic link to {os.path.realpath(path)}, which is {what}'
+            return None, PathProblem(f'a symbolic link that loops (it never leads to {end})', PathKind.LOOP, True)
+        what = PathProblem('nothing (a dangling link)', PathKind.DANGLING) if exc.errno == errno.ENOENT \
+            else _out_of_reach(path, exc)
+        return None, PathProblem(f'a symbolic link to {os.path.realpath(path)}, which is {what}', what.kind, True)
     return st, f'a symbolic link to {os.path.realpath(path)}, which is '
 
 
-def _out_of_reach(path: str, exc: OSError) -> str:
+def _out_of_reach(path: str, exc: OSError) -> PathProblem:
     """``path`` cannot be looked at (lstat's ``exc``): for ENOTDIR, the first
     component on the way that is not a folder ('out of reach: /x/f is a file,
     not a folder'), else the system's reason."""
@@ -1382,8 +1426,9 @@ def _out_of_reach(path: str, exc: OSError) -> str:
                 st = os.stat(here)
                 if not stat.S_ISDIR(st.st_mode):
                     what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
-                    return f'out of reach ({here} on the way is {what}, not a folder)'
-    return f'out of reach ({exc.strerror})'
+                    return PathProblem(f'out of reach ({here} on the way is {what}, not a folder)',
+                                       PathKind.OUT_OF_REACH)
+    return PathProblem(f'out of reach ({exc.strerror})', PathKind.OUT_OF_REACH)
 
 
 # The roles a configured folder plays (folder_problem). 'create': stalkeer
@@ -1400,9 +1445,9 @@ def _out_of_reach(path: str, exc: OSError) -> str:
 FOLDER_ROLES = ('create', 'exist')
 
 
-def folder_problem(path: str, role: str) -> str | None:
+def folder_problem(path: str, role: str) -> PathProblem | None:
     """What stands at ``path`` when it cannot be the folder of ``role``
-    (FOLDER_ROLES), as a noun phrase like file_problem's ('a named pipe', 'a
+    (FOLDER_ROLES), as a PathProblem like file_problem's ('a named pipe', 'a
     file', 'a symbolic link to /r, which is nothing (a dangling link)',
     'nothing (not found)'), or None when it can: a folder stalkeer may create
     files in, a symlink to one, or nothing yet (role 'create'). Every file type
@@ -1413,17 +1458,19 @@ def folder_problem(path: str, role: str) -> str | None:
         st, link = _standing(path, 'a folder')
     except FileNotFoundError:
         problem = _on_the_way(path)
-        return 'nothing (not found)' if role == 'exist' and not problem else problem
+        return PathProblem('nothing (not found)', PathKind.NOTHING) if role == 'exist' and not problem else problem
     if st is None:
         return link
     if not stat.S_ISDIR(st.st_mode):
-        return link + ('a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st))
+        return PathProblem(link + ('a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)),
+                           _mode_kind(st), bool(link))
     if not os.access(path, os.W_OK | os.X_OK):
-        return f'{link}a folder it may not create files in (permission denied)'
+        return PathProblem(f'{link}a folder it may not create files in (permission denied)', PathKind.DENIED,
+                           bool(link))
     return None
 
 
-def _on_the_way(path: str) -> str | None:
+def _on_the_way(path: str) -> PathProblem | None:
     """None when the missing ``path`` can be created: the nearest thing above
     it that exists is a folder to create in (a dangling link or a file there
     made os.makedirs fail), else what stands there."""
@@ -1433,11 +1480,11 @@ def _on_the_way(path: str) -> str | None:
     return _folder_on_the_way(above, 'create')
 
 
-def _folder_on_the_way(folder: str, role: str) -> str | None:
+def _folder_on_the_way(folder: str, role: str) -> PathProblem | None:
     """'out of reach (FOLDER on the way is …)' when ``folder`` cannot be the
     folder of ``role`` (folder_problem) that a path below it needs, else None."""
     problem = folder_problem(folder, role)
-    return problem and f'out of reach ({folder} on the way is {problem})'
+    return problem and PathProblem(f'out of reach ({folder} on the way is {problem})', PathKind.OUT_OF_REACH)
 
 
 def folder_setting_problem(where: str, path: str, role: str) -> str | None:
@@ -1450,9 +1497,9 @@ def folder_setting_problem(where: str, path: str, role: str) -> str | None:
     return f'{where} must be a folder, but {path} is {what}{_link_hint(what, "a folder")}'
 
 
-def _link_hint(what: str, noun: str) -> str:
+def _link_hint(what: PathProblem, noun: str) -> str:
     """What to do about a symbolic link that leads to no ``noun`` ('a file')."""
-    return f': point it at {noun}, or remove the link' if what.startswith('a symbolic link') else ''
+    return f': point it at {noun}, or remove the link' if what.linked else ''
 
 
 def file_setting_problem(where: str, path: str, role: str) -> str | None:
@@ -1463,7 +1510,7 @@ def file_setting_problem(where: str, path: str, role: str) -> str | None:
     if what is None:
         return None
     hint = ''
-    if role == 'read' and what.endswith('a named pipe'):       # process <(zcat playlist.m3u.gz)
+    if role == 'read' and what.kind == PathKind.NAMED_PIPE:       # process <(zcat playlist.m3u.gz)
         hint = ' (a playlist is read more than once: save it to a file first)'
     return f'{where} must be a file, but {path} is {what}{hint or _link_hint(what, "a file")}'
 
@@ -3762,8 +3809,7 @@ def _lock_is_at_path(path: str, fd: int) -> bool:
         at_path = os.stat(path, follow_symlinks=False)
     except OSError:
         return False
-    held = os.fstat(fd)
-    return (at_path.st_dev, at_path.st_ino) == (held.st_dev, held.st_ino)
+    return same_file(at_path, os.fstat(fd))
 
 
 def _import_lock_message(path: str, *, st: os.stat_result | None = None, strerror: str = '') -> str:
