@@ -1415,19 +1415,19 @@ def _link_target(path: str, end: str) -> tuple[os.stat_result | None, str]:
 
 
 def _out_of_reach(path: str, exc: OSError) -> PathProblem:
-    """``path`` cannot be looked at (lstat's ``exc``): for ENOTDIR, the first
-    component on the way that is not a folder ('out of reach: /x/f is a file,
-    not a folder'), else the system's reason."""
-    if exc.errno == errno.ENOTDIR:
+    """``path`` cannot be looked at (lstat's ``exc``): for ENOTDIR or ELOOP, the
+    first component on the way that is no folder, in the folder rule's words
+    ('out of reach (/x/f on the way is a file)': _folder_on_the_way, as for a
+    missing path below it), else the system's reason."""
+    if exc.errno in (errno.ENOTDIR, errno.ELOOP):
         parts = [p for p in os.path.abspath(path).split('/') if p]
         for i in range(1, len(parts)):
             here = '/' + '/'.join(parts[:i])
-            with contextlib.suppress(OSError):
-                st = os.stat(here)
-                if not stat.S_ISDIR(st.st_mode):
-                    what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
-                    return PathProblem(f'out of reach ({here} on the way is {what}, not a folder)',
-                                       PathKind.OUT_OF_REACH)
+            if not os.path.isdir(here):
+                problem = _folder_on_the_way(here, 'create')
+                if problem:
+                    return problem
+                break
     return PathProblem(f'out of reach ({exc.strerror})', PathKind.OUT_OF_REACH)
 
 
@@ -13353,6 +13353,7 @@ def cmd_download(app: App) -> int:
     # URL's; one from the Content-Type is checked by the downloader itself).
     import types
     named = Downloader._final_path(types.SimpleNamespace(destination=destination, url=args.url), None)
+    refuse_destination_out_of_reach(named)
     for path in dict.fromkeys((given, destination, named)):
         refuse_special_destination(path)
     downloader = app.downloader()
@@ -13366,6 +13367,17 @@ def cmd_download(app: App) -> int:
     app.run_counts = {result.status: 1}
     report_result(app, result)
     return EXIT_OK if result.status in ('completed', 'skipped') else EXIT_FAILED
+
+
+def refuse_destination_out_of_reach(path: str) -> None:
+    """StalkeerError (exit 2, no request, no row) when the folder ``path`` goes
+    into cannot be made or used, judged by the rule [m3u] file_path is (a file
+    made where nothing is: file_problem, role 'write', whose folder on the way
+    is judged by folder_problem, role 'create') and said in its words: a dangling link, a link loop, a file, a named pipe or a socket on
+    the way sent the request and stored a give-up (open_folder's refusal)."""
+    problem = None if os.path.lexists(path) else file_problem(path, 'write')
+    if problem:
+        raise StalkeerError(f'DEST {path} is {problem}')
 
 
 def refuse_special_destination(path: str) -> None:
@@ -13391,6 +13403,13 @@ def refuse_existing_destination(destination: str, named: str, url: str) -> None:
     row = DownloadInfo.get_or_none(DownloadInfo.destination == destination)
     if row is not None and Downloader._already_done(row, False, url):
         return
+    st, what = _standing(named, 'a file')
+    if st is None:      # a dangling link or a loop: it is no file, say what it is
+        # With --force the link itself is replaced (a rename over it), never
+        # followed: nothing is written where it points.
+        raise StalkeerError(f'DEST {named} is {what}: what stands there is never replaced without '
+                            '--force (give another DEST, or --force to replace the link itself; '
+                            'it is never followed)')
     raise StalkeerError(f'DEST {named} exists: an existing file is never replaced without '
                         '--force (give another DEST, or --force to replace it)')
 

@@ -269,7 +269,7 @@ FOLDER_REFUSED = [
     *((kind, make, named.replace('leads to a file', 'leads to a folder')) for kind, make, named in REFUSED
       if kind in ('named pipe', 'socket', 'device', 'link to /dev/null', 'dangling link', 'link loop')),
     ('a file on the way', lambda p, d: p.write_bytes(b'x') and p / 'sub',
-     'out of reach ({p} on the way is a file, not a folder)'),
+     'out of reach ({p} on the way is a file)'),
     ('a dangling link on the way', lambda p, d: p.symlink_to(d / 'nowhere') or p / 'sub',
      'out of reach ({p} on the way is a symbolic link to {d}/nowhere, which is nothing (a dangling link))'),
 ]
@@ -455,3 +455,108 @@ def test_a_path_key_in_quotes_is_refused_with_the_hint(section, key, quotes, ori
         said = [x for x in (out + err).splitlines() if line in x]
         assert code == 2 and len(said) == 1 and said[0].endswith(hint), (args, out, err)
     assert sorted(os.listdir(tmp_path)) == before            # no '"' folder, no database
+
+
+# ---- download DEST -----------------------------------------------------------
+# `download URL DEST` makes DEST's folder as [m3u] file_path's is made (file
+# rule, role 'write'; its folder by the folder rule): what stands on the way
+# is judged at start, in that rule's words. What stands there, made in
+# tmp_path: (name, maker, how the folder rule names it).
+ON_THE_WAY = [
+    ('regular file', lambda p, d: p.write_bytes(b'x') and None, 'a file'),
+    ('named pipe', lambda p, d: os.mkfifo(p), 'a named pipe'),
+    ('socket', lambda p, d: _socket(p), 'a socket'),
+    ('dangling link', lambda p, d: p.symlink_to(d / 'nowhere'),
+     'a symbolic link to {d}/nowhere, which is nothing (a dangling link)'),
+    ('link loop', lambda p, d: p.symlink_to(p.name), 'a symbolic link that loops (it never leads to a folder)'),
+]
+# Where it stands: DEST (as given) below tmp/dl, the thing at tmp/dl.
+POSITIONS = {
+    "DEST's folder": ('dl/t.mkv', 'dl/t.mkv'),
+    "above DEST's folder": ('dl/sub/t.mkv', 'dl/sub/t.mkv'),
+    'DEST given as a folder': ('dl/', 'dl/movie.mkv'),
+}
+
+
+def _download(world, server, dest, *extra):
+    tmp, _url = world
+    movie = server.add('movie.mkv', MOVIE)
+    return run('--config', tmp / 'stalkeer.ini', '--db', f'sqlite:///{tmp}/s.db', 'download', movie, dest,
+               *extra, cwd=tmp)
+
+
+@pytest.mark.parametrize('position', POSITIONS)
+@pytest.mark.parametrize('kind, make, named', ON_THE_WAY, ids=[w[0] for w in ON_THE_WAY])
+def test_what_stands_on_the_way_to_dest_is_refused_at_start(kind, make, named, position, world, server):
+    """A dangling link or a file on the way to DEST sent the request, then
+    stored a give-up ('refusing to follow a symbolic link on the way to …'),
+    exit 1. Now one line in the folder rule's words, exit 2, no request, no
+    row, and what stood there stays."""
+    tmp, _url = world
+    given, final = POSITIONS[position]
+    make(tmp / 'dl', tmp / 'targets')
+    before = kind_of(tmp / 'dl')
+    code, out, err = _download(world, server, given)
+    line = (f'stalkeer: error: DEST {tmp / final} is out of reach ({tmp / "dl"} on the way is '
+            f'{named.format(d=tmp / "targets")})')
+    assert code == 2 and out == '' and err == line + '\n', (out, err)
+    assert server.gets('movie.mkv') == [] and kind_of(tmp / 'dl') == before
+    assert not (tmp / 's.db').exists() and not (tmp / 'targets' / 'nowhere').exists()
+
+
+@pytest.mark.parametrize('position', POSITIONS)
+@pytest.mark.parametrize('kind, make', [('nothing yet', lambda p, d: None),
+                                        ('link to a folder', lambda p, d: (d / 'dir').mkdir() or
+                                         p.symlink_to(d / 'dir'))], ids=['nothing yet', 'link to a folder'])
+def test_what_may_stand_on_the_way_to_dest_is_taken(kind, make, position, world, server):
+    """Nothing yet (created) or a link to a folder (the user's own, followed):
+    the download completes, byte-exact, and the link stays a link."""
+    tmp, _url = world
+    given, final = POSITIONS[position]
+    make(tmp / 'dl', tmp / 'targets')
+    was_link = (tmp / 'dl').is_symlink()
+    code, out, err = _download(world, server, given)
+    assert code == 0, (out, err)
+    assert sha256(tmp / final) == sha256(MOVIE) and (tmp / 'dl').is_symlink() == was_link
+
+
+# What stands AT DEST: (name, maker, the line's words after 'DEST <path> ').
+AT_DEST = [
+    ('dangling link', lambda p, d: p.symlink_to(d / 'nowhere'),
+     'is a symbolic link to {d}/nowhere, which is nothing (a dangling link): what stands there is never '
+     'replaced without --force (give another DEST, or --force to replace the link itself; it is never followed)'),
+    ('link loop', lambda p, d: p.symlink_to(p.name),
+     'is a symbolic link that loops (it never leads to a file): what stands there is never '
+     'replaced without --force (give another DEST, or --force to replace the link itself; it is never followed)'),
+    ('regular file', lambda p, d: p.write_bytes(b'mine') and None,
+     'exists: an existing file is never replaced without --force (give another DEST, or --force to replace it)'),
+    ('named pipe', lambda p, d: os.mkfifo(p),
+     'is a named pipe: give a new file name, a folder, or (with --force) a file to replace'),
+    ('socket', lambda p, d: _socket(p),
+     'is a socket: give a new file name, a folder, or (with --force) a file to replace'),
+]
+
+
+@pytest.mark.parametrize('kind, make, says', AT_DEST, ids=[a[0] for a in AT_DEST])
+def test_what_stands_at_dest_is_named_and_force_never_writes_through_a_link(kind, make, says, world, server):
+    """A dangling link or a loop at DEST was called 'DEST … exists: an
+    existing file …'. Now the line says what stands there; exit 2, no request,
+    no row. With --force a link (dangling or a loop) is itself replaced by the
+    file (a rename over it): nothing is written where it points. A named pipe
+    or a socket is refused --force or not."""
+    tmp, _url = world
+    (tmp / 'dl').mkdir()
+    dest = tmp / 'dl' / 't.mkv'
+    make(dest, tmp / 'targets')
+    before = kind_of(dest)
+    code, out, err = _download(world, server, dest)
+    assert code == 2 and out == '' and err == f'stalkeer: error: DEST {dest} {says.format(d=tmp / "targets")}\n', \
+        (out, err)
+    assert server.gets('movie.mkv') == [] and kind_of(dest) == before
+    code, out, err = _download(world, server, dest, '--force')
+    if kind in ('named pipe', 'socket'):
+        assert code == 2 and kind_of(dest) == before, (out, err)
+        return
+    assert code == 0, (out, err)
+    assert not dest.is_symlink() and sha256(dest) == sha256(MOVIE)
+    assert not (tmp / 'targets' / 'nowhere').exists() and os.listdir(tmp / 'targets') == []
