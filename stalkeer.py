@@ -9297,7 +9297,8 @@ class ArrSettings:
 def parse_path_map(text: str, section: str, where: str | None = None) -> list[tuple[str, str]]:
     """``REMOTE=LOCAL`` lines: where the app's paths (inside its container, or on
     Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here. ConfigError (ConfigErrors:
-    each bad line) naming ``where`` the text came from (default ``[section] path_map``)."""
+    each bad line) naming ``where`` the text came from (default ``[section] path_map``). Each LOCAL
+    is judged as a folder setting (folder_setting_problem, role 'create')."""
     where = where or f'[{section}] path_map'
     pairs, problems, seen = [], [], set()
     for line in text.splitlines():
@@ -9320,6 +9321,12 @@ def parse_path_map(text: str, section: str, where: str | None = None) -> list[tu
             problems.append(f'{where}: LOCAL must be an absolute path on this machine, got {shown!r}')
         elif _path_map_key(remote) in seen:     # map_path would take either, unsaid
             problems.append(f'{where}: the REMOTE path is mapped twice, again in {shown!r}; map it once')
+        elif refusal := folder_setting_problem(f'{where} LOCAL', local, 'create'):
+            # A library root (or a folder above one): stalkeer makes the movie
+            # and series folders in it, as in movies_path (folder_problem, role
+            # 'create'), at start and in config --check alike; a dangling link
+            # there failed every item.
+            problems.append(refusal)
         else:
             seen.add(_path_map_key(remote))
             pairs.append((remote.rstrip('/') or '/', local.rstrip('/') or '/'))

@@ -560,3 +560,27 @@ def test_what_stands_at_dest_is_named_and_force_never_writes_through_a_link(kind
     assert code == 0, (out, err)
     assert not dest.is_symlink() and sha256(dest) == sha256(MOVIE)
     assert not (tmp / 'targets' / 'nowhere').exists() and os.listdir(tmp / 'targets') == []
+
+
+# ---- [radarr]/[sonarr] path_map LOCAL ----------------------------------------
+@pytest.mark.parametrize('section', ['radarr', 'sonarr'])
+@pytest.mark.parametrize('kind, make, named', FOLDER_REFUSED, ids=[r[0] for r in FOLDER_REFUSED])
+def test_a_path_map_local_root_is_judged_by_the_folder_rule(kind, make, named, section, world, server):
+    """A path_map LOCAL is where the library roots are here: stalkeer makes the
+    movie and series folders in it, as in movies_path. Anything but a folder,
+    a link to one or nothing yet passed config --check and the start of the
+    run, and failed every item. Now one line from both, exit 2, nothing asked."""
+    tmp, _url = world
+    made = tmp / 'data' / 'lib'
+    path = make(made, tmp / 'targets')
+    path = path if isinstance(path, os.PathLike) else made
+    before = kind_of(made)
+    with open(tmp / 'stalkeer.ini', 'a') as fh:
+        fh.write(f'[{section}]\nurl = {server.base_url}\napi_key = k\npath_map = /data={path}\n')
+    line = _refusal(f'[{section}] path_map LOCAL', path, named.format(d=tmp / 'targets', p=made))
+    options = ['--config', tmp / 'stalkeer.ini', '--db', f'sqlite:///{tmp}/s.db']
+    check = run(*options, 'config', '--check', cwd=tmp)
+    assert check[0] == 2 and line in check[2].splitlines(), check
+    code, out, err = run(*options, section, '--dry-run', cwd=tmp)
+    assert code == 2 and err == line + '\n', (out, err)
+    assert server.requests == [] and kind_of(made) == before
