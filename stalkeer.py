@@ -1282,11 +1282,36 @@ def folder_refusal(path: str, exc: OSError, root: str | None = None, verb: str =
         except OSError:
             break
         if stat.S_ISLNK(st.st_mode):
-            return f'refusing to follow the symbolic link {here} (below {root or "/"})'
+            return _link_refusal(here, root)
         if not stat.S_ISDIR(st.st_mode):
             what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
             return f'{here} is {what}, not a folder'
     return f'refusing to follow a symbolic link on the way to {path}'
+
+
+def _link_refusal(link: str, root: str | None) -> str:
+    """open_folder's refusal of the symbolic ``link`` below ``root``, in the
+    words of the run (folder_refusal) and of the check (link_below_root)."""
+    return f'refusing to follow the symbolic link {link} (below {root or "/"})'
+
+
+def link_below_root(path: str, root: str | None) -> str | None:
+    """The first symbolic link on the way to ``path`` (itself included) below
+    ``root``, where open_folder follows none, or None (``path`` not below
+    ``root``, or no link there). lstat only; a missing component ends the walk
+    (open_folder creates it, never a link)."""
+    if not _under(path, root):
+        return None
+    parts = [p for p in path.split('/') if p]
+    for i in range(len([p for p in os.path.normpath(root).split('/') if p]), len(parts)):
+        here = '/' + '/'.join(parts[:i + 1])
+        try:
+            st = os.lstat(here)
+        except OSError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            return here
+    return None
 
 
 def private_opener(path, flags: int) -> int:
@@ -2772,12 +2797,34 @@ class Config:
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
         if (section, key) in _FOLDER_CONFIG_KEYS:
             problem = folder_setting_problem(where, path, 'create')
+            if not problem and (section, key) == ('downloads', 'temp_dir'):
+                problem = self._temp_dir_link_problem(where, path)
         else:
             problem = file_setting_problem(where, path, 'append' if (section, key) in _APPEND_CONFIG_KEYS
                                            else 'write')
         if problem:
             raise ConfigError(problem)
         return path
+
+    def _temp_dir_link_problem(self, where: str, path: str) -> str | None:
+        """The run's refusal of a temp_dir inside a library root (movies_path,
+        tvshows_path, a path_map LOCAL) with a symbolic link below the root on
+        the way (link_below_root: a .part there is opened by open_folder with
+        that root, which follows no link below it), or None. A root that is
+        itself wrong is that key's own error, not this one's."""
+        roots = []
+        for section, key in (('downloads', 'movies_path'), ('downloads', 'tvshows_path')):
+            with contextlib.suppress(ConfigError):
+                roots.append(self.getpath(section, key))
+        for section in ('radarr', 'sonarr'):
+            with contextlib.suppress(ConfigError):
+                roots += [local for _remote, local in self.getpathmap(section)]
+        for root in filter(None, roots):
+            link = link_below_root(os.path.normpath(path), os.path.normpath(root))
+            if link:
+                return (f'{where} must be a folder reached through no symbolic link below the library '
+                        f'root {root}: {_link_refusal(link, root)}')
+        return None
 
     # -- checks ---------------------------------------------------------------
     def check(self) -> None:

@@ -584,3 +584,74 @@ def test_a_path_map_local_root_is_judged_by_the_folder_rule(kind, make, named, s
     code, out, err = run(*options, section, '--dry-run', cwd=tmp)
     assert code == 2 and err == line + '\n', (out, err)
     assert server.requests == [] and kind_of(made) == before
+
+
+# ---- temp_dir inside a library root -------------------------------------------
+# The library roots known from the config: movies_path, tvshows_path, a
+# path_map LOCAL. Below one no symbolic link is followed (open_folder), so a
+# .part folder reached through one there is refused by the run.
+LIBRARY_ROOTS = {
+    'movies_path': '[downloads]\nmovies_path = {root}\n',
+    'tvshows_path': '[downloads]\ntvshows_path = {root}\n',
+    '[radarr] path_map LOCAL': '[radarr]\nurl = http://127.0.0.1:9\napi_key = k\npath_map = /movies={root}\n',
+    '[sonarr] path_map LOCAL': '[sonarr]\nurl = http://127.0.0.1:9\napi_key = k\npath_map = /tv={root}\n',
+}
+# Where the link stands, below the root: (name, temp_dir below the root, the link).
+LINKED_TEMP = [
+    ('temp_dir is the link', 'link', 'link'),
+    ('a link on the way', 'link/tmp', 'link'),
+    ('a link deeper on the way', 'sub/link/tmp', 'sub/link'),
+]
+
+
+def _temp_dir_ini(tmp, root_key, root, temp_dir):
+    """stalkeer.ini's text with the library root of ``root_key`` and temp_dir."""
+    text = (tmp / 'stalkeer.ini').read_text()
+    for lines in LIBRARY_ROOTS[root_key].format(root=root).split('\n', 1)[1].splitlines():
+        text = _with(text, LIBRARY_ROOTS[root_key].split('\n', 1)[0] + '\n' + lines + '\n')
+    return _with(text, f'[downloads]\ntemp_dir = {temp_dir}\n')
+
+
+@pytest.mark.parametrize('root_key', LIBRARY_ROOTS)
+@pytest.mark.parametrize('name, below, linked', LINKED_TEMP, ids=[t[0] for t in LINKED_TEMP])
+def test_a_temp_dir_reached_through_a_link_below_a_library_root_is_refused_in_the_runs_words(
+        name, below, linked, root_key, world):
+    """temp_dir inside a library root with a symbolic link below the root on
+    the way passed config --check, and every download of the run failed on it
+    (open_folder follows no link below the root). Now config --check and the
+    start of a command refuse it in one line holding the run's own words
+    (folder_refusal), exit 2; the link and what it leads to stay."""
+    import errno
+    import stalkeer
+    tmp, _url = world
+    root = tmp / 'lib'
+    (tmp / 'targets' / 'dir').mkdir()
+    (root / linked).parent.mkdir(parents=True, exist_ok=True)
+    (root / linked).symlink_to(tmp / 'targets' / 'dir')
+    temp_dir = root / below
+    (tmp / 'stalkeer.ini').write_text(_temp_dir_ini(tmp, root_key, root, temp_dir))
+    runs_words = stalkeer.folder_refusal(str(temp_dir), OSError(errno.ELOOP, 'loop'), str(root))
+    assert runs_words == f'refusing to follow the symbolic link {root / linked} (below {root})'
+    line = (f'stalkeer: error: [downloads] temp_dir must be a folder reached through no symbolic link below '
+            f'the library root {root}: {runs_words}')
+    options = ['--config', tmp / 'stalkeer.ini', '--db', f'sqlite:///{tmp}/s.db']
+    check = run(*options, 'config', '--check', cwd=tmp)
+    assert check[0] == 2 and line in check[2].splitlines(), check
+    code, out, err = run(*options, 'status', cwd=tmp)
+    assert code == 2 and err == line + '\n', (out, err)
+    assert (root / linked).is_symlink() and os.listdir(tmp / 'targets' / 'dir') == []
+
+
+@pytest.mark.parametrize('root_key', LIBRARY_ROOTS)
+def test_a_temp_dir_inside_a_library_root_without_a_link_or_linked_from_outside_passes(root_key, world):
+    """A plain folder inside the root, or a link outside every root leading
+    into one (above the root the user's own links are followed): ok."""
+    tmp, _url = world
+    root = tmp / 'lib'
+    (root / 'tmp').mkdir(parents=True)
+    (tmp / 'outside-link').symlink_to(root / 'tmp')
+    for temp_dir in (root / 'tmp', root / 'tmp' / 'new', tmp / 'outside-link'):
+        ini = tmp / f'{temp_dir.name}.ini'
+        ini.write_text(_temp_dir_ini(tmp, root_key, root, temp_dir))
+        check = run('--config', ini, '--db', f'sqlite:///{tmp}/s.db', 'config', '--check', cwd=tmp)
+        assert check[0] == 0 and 'config check: ok' in check[1], (temp_dir, check)
