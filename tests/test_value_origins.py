@@ -155,13 +155,14 @@ def test_a_rejected_api_key_says_what_is_wrong_with_it(app, form, origin, tmp_pa
             monkeypatch.setenv(f'STALKEER_{app.upper()}_API_KEY', value)
             where = f'STALKEER_{app.upper()}_API_KEY (environment)'
         ini = _ini(tmp_path, body)
-        code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', app)
+        log = tmp_path / 'l.log'
+        code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', '--log-file', log, app)
     name = app.capitalize()
     lines = err.splitlines()
     rejected = [x for x in lines if 'rejected the API key' in x]
     assert code == 2 and len(rejected) == 1 and f'{name} rejected the API key' in rejected[0], err
     assert f': {where} ' in rejected[0] and ('quote' in rejected[0] or 'comment' in rejected[0]), err
-    assert _API_KEY not in out + err
+    assert _API_KEY not in out + err + log.read_text(encoding='utf-8')
 
 
 @pytest.mark.parametrize('name, value, says', [
@@ -192,3 +193,35 @@ def test_an_empty_key_variable_means_the_key_left_empty(section, key, tmp_path, 
     monkeypatch.setenv(f'STALKEER_{section}_{key}'.upper(), '')
     code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', 'config')
     assert code == 0 and f'  {key} =   (environment STALKEER_{section.upper()}_{key.upper()})' in out, out
+
+
+@pytest.mark.parametrize('key', ['username', 'password'])
+@pytest.mark.parametrize('origin', ['file', 'environment'])
+def test_a_refused_panel_account_says_what_is_wrong_with_it(key, origin, tmp_path, monkeypatch, cli):
+    """A panel refuses a password pasted in its quotes as any wrong one (auth
+    0): the refusal now names the quotes, never the account."""
+    from fakepanel import FakePanel
+    panel = FakePanel(username='xZq7user', password=f'{_SECRET}pw')
+    try:
+        account = {'url': panel.url, 'username': 'xZq7user', 'password': f'{_SECRET}pw'}
+        account[key] = f'"{account[key]}"'
+        if origin == 'file':
+            body = '[xtream]\n' + ''.join(f'{k} = {v}\n' for k, v in account.items())
+            where = f'[xtream] {key}'
+        else:
+            body = ''
+            for k, v in account.items():
+                monkeypatch.setenv(f'STALKEER_XTREAM_{k.upper()}', v)
+            where = f'STALKEER_XTREAM_{key.upper()} (environment)'
+        ini = _ini(tmp_path, f'[m3u]\nfile_path = pl.m3u\n{body}')
+        log = tmp_path / 'l.log'
+        code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', '--log-file', log,
+                             'process', '--source', 'xtream')
+    finally:
+        panel.close()
+    refused = [x for x in err.splitlines() if 'refused the account (auth 0)' in x]
+    assert code == 2 and len(refused) == 1, err
+    assert refused[0].endswith(f'; {where} starts and ends with a quote: stalkeer takes a value as written; '
+                               'remove the quotes'), err
+    said = out + err + log.read_text(encoding='utf-8')
+    assert _SECRET not in said and 'xZq7user' not in said
