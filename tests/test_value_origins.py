@@ -104,7 +104,7 @@ def _secret_value(key, form):
 @pytest.mark.parametrize('form', ['quoted', 'typographic', 'comment', 'hash', 'one quote', 'plain'])
 @pytest.mark.parametrize('origin', ['file', 'environment'])
 def test_a_secret_key_is_named_for_its_quotes_or_comment_never_shown(section, key, form, origin,
-                                                                     tmp_path, monkeypatch, cli):
+                                                                     tmp_path, monkeypatch, cli, db_url):
     """A secret key in quotes, or an API key followed by an inline comment, got
     no hint at all (the secret keys were left out of the hints: a password may
     hold ';' or '#'). Now `config --check` notes it and every command warns of
@@ -128,7 +128,7 @@ def test_a_secret_key_is_named_for_its_quotes_or_comment_never_shown(section, ke
                'no space, and stalkeer reads no comment after a value; put it on a line of its own'
     said = ''
     for command in (['config', '--check'], ['status']):
-        code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', '--log-file', log, *command)
+        code, out, err = cli('--config', ini, '--db', db_url, '--log-file', log, *command)
         said += out + err
         lines = [x for x in (out + err).splitlines() if where in x]
         if named:
@@ -142,7 +142,7 @@ def test_a_secret_key_is_named_for_its_quotes_or_comment_never_shown(section, ke
 @pytest.mark.parametrize('app', ['radarr', 'sonarr'])
 @pytest.mark.parametrize('form', ['quoted', 'comment'])
 @pytest.mark.parametrize('origin', ['file', 'environment'])
-def test_a_rejected_api_key_says_what_is_wrong_with_it(app, form, origin, tmp_path, monkeypatch, cli):
+def test_a_rejected_api_key_says_what_is_wrong_with_it(app, form, origin, tmp_path, monkeypatch, cli, db_url):
     """Radarr's 401 for a key pasted in its quotes, or with a comment after it,
     said only "rejected the API key": now the note follows, the key never shown."""
     value = _secret_value('api_key', form)
@@ -156,7 +156,7 @@ def test_a_rejected_api_key_says_what_is_wrong_with_it(app, form, origin, tmp_pa
             where = f'STALKEER_{app.upper()}_API_KEY (environment)'
         ini = _ini(tmp_path, body)
         log = tmp_path / 'l.log'
-        code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', '--log-file', log, app)
+        code, out, err = cli('--config', ini, '--db', db_url, '--log-file', log, app)
     name = app.capitalize()
     lines = err.splitlines()
     rejected = [x for x in lines if 'rejected the API key' in x]
@@ -197,7 +197,7 @@ def test_an_empty_key_variable_means_the_key_left_empty(section, key, tmp_path, 
 
 @pytest.mark.parametrize('key', ['username', 'password'])
 @pytest.mark.parametrize('origin', ['file', 'environment'])
-def test_a_refused_panel_account_says_what_is_wrong_with_it(key, origin, tmp_path, monkeypatch, cli):
+def test_a_refused_panel_account_says_what_is_wrong_with_it(key, origin, tmp_path, monkeypatch, cli, db_url):
     """A panel refuses a password pasted in its quotes as any wrong one (auth
     0): the refusal now names the quotes, never the account."""
     from fakepanel import FakePanel
@@ -215,7 +215,7 @@ def test_a_refused_panel_account_says_what_is_wrong_with_it(key, origin, tmp_pat
             where = f'STALKEER_XTREAM_{key.upper()} (environment)'
         ini = _ini(tmp_path, f'[m3u]\nfile_path = pl.m3u\n{body}')
         log = tmp_path / 'l.log'
-        code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', '--log-file', log,
+        code, out, err = cli('--config', ini, '--db', db_url, '--log-file', log,
                              'process', '--source', 'xtream')
     finally:
         panel.close()
