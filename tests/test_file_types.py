@@ -655,3 +655,27 @@ def test_a_temp_dir_inside_a_library_root_without_a_link_or_linked_from_outside_
         ini.write_text(_temp_dir_ini(tmp, root_key, root, temp_dir))
         check = run('--config', ini, '--db', f'sqlite:///{tmp}/s.db', 'config', '--check', cwd=tmp)
         assert check[0] == 0 and 'config check: ok' in check[1], (temp_dir, check)
+
+
+# ---- the kind, not the words -------------------------------------------------
+KINDS = {'folder': 'FOLDER', 'named pipe': 'NAMED_PIPE', 'socket': 'SOCKET', 'device': 'DEVICE',
+         'link to a folder': 'FOLDER', 'link to a named pipe': 'NAMED_PIPE', 'link to a socket': 'SOCKET',
+         'link to /dev/null': 'DEVICE', 'dangling link': 'DANGLING', 'link loop': 'LOOP'}
+
+
+@pytest.mark.parametrize('kind, make, named', REFUSED, ids=[r[0] for r in REFUSED])
+def test_file_problem_says_the_kind_with_the_phrase(kind, make, named, tmp_path):
+    """file_problem returns what stands there as a kind (PathKind) and whether
+    a link at the path leads there, with the phrase: the hints branch on those,
+    never on their own words (a review nit: `what.endswith('a named pipe')`)."""
+    import stalkeer
+    (tmp_path / 'targets').mkdir()
+    path = tmp_path / 'x'
+    make(path, tmp_path / 'targets')
+    for role in stalkeer.FILE_ROLES:
+        what = stalkeer.file_problem(str(path), role)
+        if what is None:
+            assert role == 'append' and kind in ('device', 'link to /dev/null')
+            continue
+        assert what == named.format(d=tmp_path / 'targets')
+        assert what.kind == getattr(stalkeer.PathKind, KINDS[kind]) and what.linked == ('link' in kind)
