@@ -2859,6 +2859,8 @@ class Config:
         for a file key (_FILE_CONFIG_KEYS) that names anything but a regular
         file or nothing (file_setting_problem, role 'write': each file key names
         a file stalkeer creates, appends to or replaces)."""
+        if (section, key) in self.unused_paths:     # wrong, and warned about at start (check)
+            return None
         value, where = self._source(section, key)
         value = (value or '').strip()
         if not value:
@@ -2906,13 +2908,31 @@ class Config:
         return None
 
     # -- checks ---------------------------------------------------------------
-    def check(self) -> None:
-        """Every numeric key and every path key valid, whatever the command will
-        read (ConfigError): main() runs this before any command but `config`."""
+    # Path keys whose value is wrong but that the run's command does not use
+    # (COMMAND_PATH_SETTINGS): check() warned about each, getpath() reads it as unset.
+    unused_paths: frozenset = frozenset()
+
+    def check(self, command: str | None = None) -> list[str]:
+        """Every numeric key valid, and every path key ``command`` uses
+        (command_path_settings; None: every one), ConfigError otherwise:
+        main() runs this before any command but `config`. A wrong path key the
+        command does not use is no refusal (`status` over a temp_dir that is a
+        named pipe: trial1 A); returns one warning per such key, each one line,
+        and reads it as unset from then on (unused_paths)."""
         for section, key in NUMBER_LIMITS:
             self.getnumber(section, key)
-        for section, key in sorted(_PATH_CONFIG_KEYS):
+        used = command_path_settings(command)
+        for section, key in sorted(used):
             self.getpath(section, key)
+        warnings, unused = [], set()
+        for section, key in sorted(_PATH_CONFIG_KEYS - used):
+            try:
+                self.getpath(section, key)
+            except ConfigError as exc:
+                warnings.append(f'{self.explained(str(exc))} (ignored: `{command}` does not use it)')
+                unused.add((section, key))
+        self.unused_paths = frozenset(unused)
+        return warnings
 
     def key_checks(self) -> list[tuple[tuple[str, str], Callable]]:
         """One check per key whose value stands on its own, read as the command
@@ -13306,6 +13326,36 @@ _PATH_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_
 # Of those, the ones that name a folder.
 _FOLDER_CONFIG_KEYS = frozenset({('downloads', 'temp_dir'), ('downloads', 'movies_path'),
                                  ('downloads', 'tvshows_path'), ('m3u', 'archive_dir')})
+# The path keys each command uses (reads, writes or creates something at): a
+# wrong one is refused at start; a wrong one it does not use is a warning at
+# start (Config.check). [logging] file is every command's. A command missing
+# here uses none but the log (status, serve, lines, unlock, retry, migrate…).
+_LOG_PATH = frozenset({('logging', 'file')})
+COMMAND_PATH_SETTINGS = {
+    'download': {('downloads', 'temp_dir')},
+    'cleanup': {('downloads', 'temp_dir')},
+    # Resumed downloads of any kind, then Radarr's and Sonarr's rescans.
+    'resume-downloads': {('downloads', 'temp_dir'), ('downloads', 'movies_path'),
+                         ('downloads', 'tvshows_path')},
+    'radarr': {('downloads', 'temp_dir'), ('downloads', 'movies_path')},
+    'sonarr': {('downloads', 'temp_dir'), ('downloads', 'tvshows_path')},
+    # --download fetches the playlist first, as m3u-download does.
+    'process': {('m3u', 'file_path'), ('m3u', 'archive_dir')},
+    # The archives are named after the playlist's file.
+    'm3u-download': {('m3u', 'file_path'), ('m3u', 'archive_dir')},
+    'm3u-list-archives': {('m3u', 'file_path'), ('m3u', 'archive_dir')},
+    'm3u-cleanup-archives': {('m3u', 'file_path'), ('m3u', 'archive_dir')},
+}
+
+
+def command_path_settings(command: str | None) -> frozenset:
+    """The path keys (section, key) ``command`` uses (COMMAND_PATH_SETTINGS);
+    None: every one (`config --check` judges them all)."""
+    if command is None:
+        return _PATH_CONFIG_KEYS
+    return _LOG_PATH | frozenset(COMMAND_PATH_SETTINGS.get(command, ()))
+
+
 # And the ones that name a file: a folder there failed only when written to
 # (m3u-download: a traceback after the whole download, trial-18a F5).
 _FILE_CONFIG_KEYS = _PATH_CONFIG_KEYS - _FOLDER_CONFIG_KEYS
@@ -16855,7 +16905,8 @@ def main(argv=None) -> int:
             if args.command != 'config':
                 for warning in cfg.unknown_keys() + cfg.inline_comment_notes():
                     log.warning('%s', warning)
-                cfg.check()
+                for warning in cfg.check(args.command):
+                    log.warning('%s', warning)
             run.app = App(args, cfg, console)
             run.app.notifier = run.notifier
             code = console.end(args.func(run.app))

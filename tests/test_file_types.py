@@ -285,7 +285,7 @@ FOLDER_ACCEPTED = [
 FOLDER_SETTINGS = {
     '[downloads] temp_dir': ('[downloads]\ntemp_dir = {path}\n', ['download', 'MOVIE', 'dl/t.mkv']),
     '[m3u] archive_dir': ('[m3u]\narchive_dir = {path}\n', ['m3u-download', '--url', 'URL']),
-    '[downloads] movies_path': ('[downloads]\nmovies_path = {path}\n', ['status']),
+    '[downloads] movies_path': ('[downloads]\nmovies_path = {path}\n', ['resume-downloads']),
     '[database] url': ('[database]\nurl = sqlite:///{path}/s.db\n', ['status']),
 }
 MOVIE = b'\x1aE\xdf\xa3' + b'm' * 4000
@@ -449,7 +449,9 @@ def test_a_path_key_in_quotes_is_refused_with_the_hint(section, key, quotes, ori
     line = f'{where} must be a path without quotes around it, got '
     hint = '(the quotes are part of the value: stalkeer takes a value as written; give it without them)'
     before = sorted(os.listdir(tmp_path))
-    for args in (['config', '--check'], ['status']):
+    # A command that uses the key (COMMAND_PATH_SETTINGS): another one only warns.
+    user = {'downloads': 'resume-downloads', 'm3u': 'm3u-list-archives', 'logging': 'status'}[section]
+    for args in (['config', '--check'], [user]):
         code, out, err = run_stalkeer('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', *args,
                                       env=subprocess_env(**env), cwd=tmp_path)
         said = [x for x in (out + err).splitlines() if line in x]
@@ -637,8 +639,12 @@ def test_a_temp_dir_reached_through_a_link_below_a_library_root_is_refused_in_th
     options = ['--config', tmp / 'stalkeer.ini', '--db', f'sqlite:///{tmp}/s.db']
     check = run(*options, 'config', '--check', cwd=tmp)
     assert check[0] == 2 and line in check[2].splitlines(), check
-    code, out, err = run(*options, 'status', cwd=tmp)
+    code, out, err = run(*options, 'resume-downloads', cwd=tmp)
     assert code == 2 and err == line + '\n', (out, err)
+    # `status` does not use temp_dir: the same words as a warning, and it runs (trial1 A).
+    code, out, err = run(*options, 'status', cwd=tmp)
+    warned = line.replace('stalkeer: error: ', 'stalkeer: ') + ' (ignored: `status` does not use it)'
+    assert code == 0 and err == warned + '\n', (out, err)
     assert (root / linked).is_symlink() and os.listdir(tmp / 'targets' / 'dir') == []
 
 

@@ -307,8 +307,11 @@ def test_a_bad_folder_key_is_a_setup_error(key, value, says, tmp_path, sqlite_ur
     (tmp_path / 'file.txt').write_text('not a folder')
     value = value.replace('IS_A_FILE', str(tmp_path / 'file.txt'))
     env = subprocess_env(**{f'STALKEER_DOWNLOADS_{key}': value})
-    for argv in (['download', 'http://127.0.0.1:9/x.mkv', tmp_path / 'x.mkv'], ['status'],
+    # resume-downloads uses all three (COMMAND_PATH_SETTINGS); status none (test_command_settings).
+    for argv in (['download', 'http://127.0.0.1:9/x.mkv', tmp_path / 'x.mkv'], ['resume-downloads'],
                  ['config', '--check']):
+        if key != 'TEMP_DIR' and argv[0] == 'download':      # download uses temp_dir alone
+            continue
         code, out, err = run_stalkeer('--db', sqlite_url, *argv, env=env, cwd=tmp_path)
         assert code == 2, (argv, out + err)
         lines = [line for line in err.splitlines() if 'error' in line]
