@@ -1736,8 +1736,13 @@ def value_hint(value, in_file: bool = False) -> str:
     found = _INLINE_COMMENT.search(text)
     if not found:
         return ''
-    return (f' (the {found.group(1)!r} and what follows are part of the value: stalkeer reads no comment '
+    return (f' (the {found.group(1)!r} {_HINT_COMMENT_WORDS}: stalkeer reads no comment '
             'after a value' + ('; put it on a line of its own)' if in_file else ')'))
+
+
+# The words of value_hint's comment hint that HeldNotes knows it by.
+_HINT_COMMENT_WORDS = 'and what follows are part of the value'
+
 
 
 def in_quotes(text: str) -> bool:
@@ -2590,13 +2595,55 @@ def _about(message: str, where: str) -> bool:
     return message.startswith(where) and message[len(where):len(where) + 1] in (':', ' ')
 
 
-def inline_comment_note(where: str, mark: str, in_file: bool) -> str:
+def commented_root_problem(where: str, path: str, value: str) -> str | None:
+    """The refusal of a library root (``where``: movies_path, tvshows_path, a
+    path_map LOCAL; ``path`` as resolved from ``value`` as written) that does
+    not exist and looks like it holds an inline comment, or None: '/srv/lib ;
+    mine' made a second library tree 'lib ; mine/…' beside the real one and
+    asked Radarr to rescan a movie whose file was not in Radarr's folder
+    (trial1 B). The comment hint is the caller's error's (Config.explained). A
+    root that exists is taken as written (a folder name may hold ' ; '), and
+    one without a comment is made as needed."""
+    if not _INLINE_COMMENT.search(value) or os.path.lexists(path):
+        return None
+    return f'{where} {path} does not exist: a library root is a folder that holds the library'
+
+
+# Why stalkeer keeps what looks like an inline comment, one reason per kind of
+# value (comment_value_kind): a path's is a file name's, not a password's (trial1 D).
+_COMMENT_KEPT_BECAUSE = {
+    'path': "a file name may hold ' ; '",
+    'secret': 'a password may hold ; or #',
+    'text': 'a name or a pattern may hold ; or #',
+}
+
+
+def comment_value_kind(section: str | None, key: str | None, where: str = '', value: str = '') -> str:
+    """The kind of value (_COMMENT_KEPT_BECAUSE) of a key, or of a value of the
+    command line (``where``: '--db', 'DATABASE_URL', 'PLAYLIST'…, ``value``): a
+    path key, a path_map or a path given ('path'); a URL or a secret key
+    ('secret'; a database URL is a path when it is sqlite's); else 'text'."""
+    if key is None:
+        if where in ('--db', 'DATABASE_URL'):
+            return 'path' if value.strip().lower().startswith('sqlite') else 'secret'
+        return 'path'           # --config, $STALKEER_CONFIG, --log-file, PLAYLIST, DEST
+    if (section, key) in _PATH_CONFIG_KEYS or key == 'path_map':
+        return 'path'
+    if (section, key) == ('database', 'url'):
+        return comment_value_kind(None, None, '--db', value)
+    if key == 'url' or 'url' in key or (section, key) in _SECRET_CONFIG_KEYS:
+        return 'secret'
+    return 'text'
+
+
+def inline_comment_note(where: str, mark: str, in_file: bool, kind: str = 'secret') -> str:
     """The note for a value (``where`` names it) holding what looks like an
     inline comment (``mark``: ';' or '#'), whoever gave it; ``in_file``: a
-    file's comment can go on a line of its own (value_hint)."""
+    file's comment can go on a line of its own (value_hint); ``kind``: the
+    value's (comment_value_kind), which says why it is kept."""
     return (f'{where}: {mark!r} in its value looks like an inline comment, which stalkeer reads as part '
-            'of the value (a password may hold ; or #)' + (': put comments on a line of their own'
-                                                           if in_file else ''))
+            f'of the value ({_COMMENT_KEPT_BECAUSE[kind]})' + (': put comments on a line of their own'
+                                                               if in_file else ''))
 
 
 class Config:
@@ -2752,28 +2799,38 @@ class Config:
         return message + hint if hint and hint not in message else message
 
     def inline_comment_notes(self, but=()) -> list[str]:
+        """inline_comment_pairs' notes."""
+        return [note for _where, _value, note in self.inline_comment_pairs(but)]
+
+    def inline_comment_pairs(self, but=()) -> list[tuple[str, str]]:
         """One note per value in force that looks like it holds an inline
         comment, its value not quoted: each key of the file or of a STALKEER_*
         variable (inline_comment; a secret key's secret_note instead), --db, DATABASE_URL,
         $STALKEER_CONFIG and the command line's paths (given_values); a URL
         holding one is refused for its space. None for what an error
-        of ``but`` (messages) is about: that error says it (explained)."""
+        of ``but`` (messages) is about: that error says it (explained).
+        Each as (what an error about it starts with, its value, the note)."""
         keys_refused = {error_key(problem) for problem in but}
         notes = []
         for section, keys in DEFAULTS.items():
             for key in keys:
                 if (section, key) in keys_refused:
                     continue
+                where = self.where(section, key)
+                value = self.get(section, key) or ''
                 mark = self.inline_comment(section, key)
                 if mark:
-                    notes.append(inline_comment_note(self.where(section, key), mark,
-                                                     self.origin(section, key) == 'file'))
-                notes.append(self.secret_note(section, key))
-        notes = list(filter(None, notes))
+                    kind = comment_value_kind(section, key, value=value)
+                    notes.append((where, value, inline_comment_note(
+                        where, mark, self.origin(section, key) == 'file', kind)))
+                # A secret's value is never matched against an error (HeldNotes.drop).
+                notes.append((where, '\0', self.secret_note(section, key)))
+        notes = [note for note in notes if note[2]]
         for where, value in self.given_values():
             found = _INLINE_COMMENT.search(value.strip())
             if found and not any(_about(problem, where) for problem in but):
-                notes.append(inline_comment_note(where, found.group(1), False))
+                notes.append((where, value, inline_comment_note(where, found.group(1), False,
+                                                                comment_value_kind(None, None, where, value))))
         return notes
 
     def origin(self, section, key) -> str:
@@ -2878,6 +2935,8 @@ class Config:
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
         if (section, key) in _FOLDER_CONFIG_KEYS:
             problem = folder_setting_problem(where, path, 'create')
+            if not problem and (section, key) in _LIBRARY_ROOT_KEYS:
+                problem = commented_root_problem(where, path, value)
             if not problem and (section, key) == ('downloads', 'temp_dir'):
                 problem = self._temp_dir_link_problem(where, path)
         else:
@@ -3607,10 +3666,15 @@ def is_postgres(db) -> bool:
     return isinstance(db, peewee.PostgresqlDatabase)
 
 
+# The database URLs every error about [database] url / --db gives as examples
+# (one text: the empty and the not-a-URL errors showed two, trial1 E).
+DATABASE_URL_EXAMPLES = 'sqlite:///path/to/stalkeer.db or postgresql://user:pass@host/db'
+
+
 def parse_database_url(url: str, base_dir: str, source: str = '[database] url') -> dict:
     """Split a database URL into what the driver needs. Raises ConfigError."""
     if not url:
-        raise ConfigError(f'{source} is empty; use sqlite:///stalkeer.db or postgresql://user@host/db')
+        raise ConfigError(f'{source} is empty; use {DATABASE_URL_EXAMPLES}')
     # First: urllib would take part of such a password for the host (the driver
     # then named it: connection to server at "123"), the port or a query
     # parameter's name, and every later check would quote it.
@@ -3676,9 +3740,9 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
     # splits into scheme 'bob'): never the rest, which may hold the password.
     if url.lower().startswith(f'{scheme}://') and _URL_SCHEME.fullmatch(scheme):
         raise ConfigError(f'{source}: unknown database scheme {scheme!r}; '
-                          'use sqlite:///path/to/stalkeer.db or postgresql://user:pass@host/db')
+                          f'use {DATABASE_URL_EXAMPLES}')
     raise ConfigError(f'{source}: not a database URL (no scheme://; not shown: it may hold a password); '
-                      'use sqlite:///path/to/stalkeer.db or postgresql://user:pass@host/db')
+                      f'use {DATABASE_URL_EXAMPLES}')
 
 
 def _database_url_params(query: str, source: str) -> dict[str, str]:
@@ -9463,7 +9527,11 @@ def parse_path_map(text: str, section: str, where: str | None = None) -> list[tu
         shown = clip(line, 80)
         # Each refused here, not when an item meets it (trial-16a F5: `config
         # --check` passed lines that failed at run time, or mapped nothing):
-        if not sep or not remote or not local:
+        if in_quotes(line):     # '"/data/movies=/mnt/movies"' was called a bad REMOTE (trial1 F)
+            whole = 'value' if len(text.strip().splitlines()) == 1 else 'line'
+            problems.append(f'{where}: the whole {whole} is in quotes, got {shown!r}; expected REMOTE=LOCAL'
+                            f'{value_hint(line)}')
+        elif not sep or not remote or not local:
             problems.append(f'{where}: expected REMOTE=LOCAL, got {shown!r}')
         elif '=' in local:          # which = splits it is a guess
             problems.append(f'{where}: more than one = in {shown!r}; expected REMOTE=LOCAL')
@@ -9474,7 +9542,8 @@ def parse_path_map(text: str, section: str, where: str | None = None) -> list[tu
             problems.append(f'{where}: LOCAL must be an absolute path on this machine, got {shown!r}')
         elif _path_map_key(remote) in seen:     # map_path would take either, unsaid
             problems.append(f'{where}: the REMOTE path is mapped twice, again in {shown!r}; map it once')
-        elif refusal := folder_setting_problem(f'{where} LOCAL', local, 'create'):
+        elif refusal := (folder_setting_problem(f'{where} LOCAL', local, 'create')
+                         or commented_root_problem(f'{where} LOCAL', local, local)):
             # A library root (or a folder above one): stalkeer makes the movie
             # and series folders in it, as in movies_path (folder_problem, role
             # 'create'), at start and in config --check alike; a dangling link
@@ -12803,6 +12872,48 @@ def episode_destination(ep: dict, settings: ArrSettings, last: int | None = None
 # ==== commands =================================================================
 
 
+class HeldNotes:
+    """The inline-comment notes of a run (Config.inline_comment_pairs), held
+    until the first line the run writes, then said before it as warnings:
+    "at start" for the reader. The error that refuses a value carries the hint
+    itself (Config.explained), so when that error is the first line, the note
+    about the same value is dropped: `process 'pl.m3u ; x'` said the hint
+    twice, a warning then the error (trial1 C)."""
+
+    def __init__(self):
+        # (what the note is about, as errors name it; its value; the note)
+        self.notes: list[tuple[str, str, str]] = []
+
+    def hold(self, notes) -> None:
+        self.notes = list(notes)
+
+    def add(self, warning: str) -> None:
+        """Another warning of the start, said with the notes, in order."""
+        self.notes.append(('', '', warning))
+
+    def drop(self, message: str) -> None:
+        """Forget the notes about what ``message`` (an error or a warning) is
+        about: it starts with what names the value (_about), or it quotes the
+        value and carries value_hint's comment hint ('playlist not found:
+        pl.m3u ; x (the ';' and what follows …)')."""
+        def about(where, value):
+            return where and (_about(message, where) or (
+                value.strip() in message and _HINT_COMMENT_WORDS in message))
+        self.notes = [(where, value, note) for where, value, note in self.notes if not about(where, value)]
+
+    def release(self, before: str | None = None) -> None:
+        """Log the notes held, once; those about what ``before`` (the error
+        about to be printed) is about are dropped."""
+        if before is not None:
+            self.drop(before)
+        notes, self.notes = self.notes, []
+        for _where, _value, note in notes:
+            log.warning('%s', note)
+
+
+HELD_NOTES = HeldNotes()
+
+
 class Console:
     """The only place that writes to stdout/stderr; everything is redacted.
 
@@ -12829,6 +12940,7 @@ class Console:
     def out(self, message='', always=False) -> None:
         """Normal output; ``-q`` keeps only what is ``always`` (final summaries).
         Redacted, each line clipped to DISPLAY_LINE_MAX."""
+        HELD_NOTES.release()
         message = shown(message)
         if always or not self.quiet:
             self._stdout_failed(write_line(self.stdout, message, self._tty()))
@@ -12838,6 +12950,7 @@ class Console:
     def json(self, document, sort_keys=False) -> None:
         """One JSON document on one line (``--json``; not silenced by ``-q``),
         every string in it redacted and clipped (a line clip would break it)."""
+        HELD_NOTES.release()
         text = json.dumps(shown_tree(document), ensure_ascii=False, sort_keys=sort_keys)
         self._stdout_failed(write_line(self.stdout, text))
         if self.record:
@@ -12870,6 +12983,7 @@ class Console:
         return code if code != EXIT_OK else EXIT_USAGE
 
     def error(self, message) -> None:
+        HELD_NOTES.release(before=message)
         message = shown(message)
         self.errors.append(message)
         write_line(self.stderr, f'stalkeer: error: {message}')
@@ -12878,6 +12992,7 @@ class Console:
     def notice(self, message) -> None:
         """A line on stderr that is not an error and that -q keeps (a stop someone
         asked for, the Xtream account about to expire)."""
+        HELD_NOTES.release()
         message = shown(message)
         write_line(self.stderr, f'stalkeer: {message}')
         log_to_file(logging.WARNING, message)
@@ -12949,6 +13064,7 @@ class ConsoleLogHandler(logging.StreamHandler):
 
     def emit(self, record):
         try:
+            HELD_NOTES.release()
             write_line(self.stream, self.format(record))
         except RecursionError:  # pragma: no cover - as logging.StreamHandler does
             raise
@@ -13359,6 +13475,8 @@ def command_path_settings(command: str | None) -> frozenset:
 # And the ones that name a file: a folder there failed only when written to
 # (m3u-download: a traceback after the whole download, trial-18a F5).
 _FILE_CONFIG_KEYS = _PATH_CONFIG_KEYS - _FOLDER_CONFIG_KEYS
+# Of those, the library roots (commented_root_problem; so is each path_map LOCAL).
+_LIBRARY_ROOT_KEYS = frozenset({('downloads', 'movies_path'), ('downloads', 'tvshows_path')})
 # Of those, the ones appended to (file_problem's role 'append'), not replaced.
 _APPEND_CONFIG_KEYS = frozenset({('logging', 'file')})
 
@@ -16883,6 +17001,7 @@ def main(argv=None) -> int:
         console.error(missing_packages_message(MISSING_PACKAGES))
         return EXIT_USAGE
     define_models()
+    HELD_NOTES.hold(())         # main() may run more than once in a process (tests)
     run = _Run(console)
     cfg = None
     with _SignalHandlers(), _StrayErrorsLogged():
@@ -16903,13 +17022,19 @@ def main(argv=None) -> int:
             # `config` lists unknown keys itself, shows a broken configuration,
             # and --check says what is wrong with it.
             if args.command != 'config':
-                for warning in cfg.unknown_keys() + cfg.inline_comment_notes():
+                for warning in cfg.unknown_keys():
                     log.warning('%s', warning)
+                # Said before the run's first line, unless that line is the
+                # error refusing the value, which says it (HeldNotes).
+                HELD_NOTES.hold(cfg.inline_comment_pairs())
                 for warning in cfg.check(args.command):
-                    log.warning('%s', warning)
+                    HELD_NOTES.drop(warning)        # it carries the hint
+                    HELD_NOTES.add(warning)
             run.app = App(args, cfg, console)
             run.app.notifier = run.notifier
-            code = console.end(args.func(run.app))
+            code = args.func(run.app)
+            HELD_NOTES.release()        # a run that wrote no line
+            code = console.end(code)
             if code != EXIT_OK and console.errors:      # a command that said why and returned
                 run.counts.setdefault('error', console.errors[-1])
             run.notify(code)

@@ -856,6 +856,8 @@ def test_an_inline_comment_is_part_of_the_value_and_the_error_says_so(cli, tmp_p
                      '[radarr]\nurl = http://u:Secret7Pass@r/x ; my radarr\napi_key = Secret7Key ;x\n'
                      'rescan = yes # sure\n[xtream]\nurl = http://panel\nusername = bob\n'
                      'password = Secret7 #Pass\n')
+    # An existing library root is taken as written (one missing is refused: test_command_settings).
+    (tmp_path / 'movies # my movies').mkdir()
     code, out, err = cli('--config', path, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--check')
     hint = ' (the {!r} and what follows are part of the value: stalkeer reads no comment after a value; ' \
            'put it on a line of its own)'
@@ -870,7 +872,7 @@ def test_an_inline_comment_is_part_of_the_value_and_the_error_says_so(cli, tmp_p
         "written %20)" + hint.format(';')], err
     # A key that is fine as it stands gets a note; one whose error says it does not.
     assert "note: [downloads] movies_path: '#' in its value looks like an inline comment, which " \
-           'stalkeer reads as part of the value (a password may hold ; or #): put comments on a line ' \
+           "stalkeer reads as part of the value (a file name may hold ' ; '): put comments on a line " \
            'of their own' in out
     assert 'retry_attempts:' not in out and 'note: [radarr] url' not in out
     # Secrets: nothing said of them (it would tell of their value), never their value.
@@ -917,8 +919,9 @@ def test_every_key_says_its_inline_comment(section, key, mark, cli, tmp_path):
         assert code == 2 and err.splitlines()[-1] == errors[0], (errors, err)
 
 
+# Each origin below holds a path (an sqlite file, a file): a path's reason (trial1 D).
 _NOTE = "{where}: ';' in its value looks like an inline comment, which stalkeer reads as part of the value " \
-        '(a password may hold ; or #)'
+        "(a file name may hold ' ; ')"
 _HINT = "(the ';' and what follows are part of the value: stalkeer reads no comment after a value)"
 
 

@@ -36,8 +36,9 @@ _PATH_ORIGINS = {
         ['--config', _ini(t, f'url = sqlite:///{v}\n'), 'status'], {}),
     'STALKEER_LOGGING_FILE (environment)': lambda t, v: (
         ['--config', _ini(t), '--db', f'sqlite:///{t}/s.db', 'status'], {'STALKEER_LOGGING_FILE': v}),
+    # process uses file_path (COMMAND_PATH_SETTINGS); status would only warn.
     '[m3u] file_path': lambda t, v: (
-        ['--config', _ini(t, f'[m3u]\nfile_path = {v}\n'), '--db', f'sqlite:///{t}/s.db', 'status'], {}),
+        ['--config', _ini(t, f'[m3u]\nfile_path = {v}\n'), '--db', f'sqlite:///{t}/s.db', 'process'], {}),
 }
 
 
