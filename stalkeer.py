@@ -6263,10 +6263,16 @@ class ParseStats:
         url_problem's, never the line's text (it may hold the account);
         ``related_line`` the other line a reason of _MALFORMED_WORDING names."""
         self.malformed += 1
+        # Every one at -v, not only the samples: that is how the summary's
+        # "… and N more malformed lines" are seen.
         if len(self.malformed_samples) < _M3U_MAX_SAMPLES:
             sample = malformed_sample(line_no, reason, related_line)
             self.malformed_samples.append(sample)
-            log.debug('playlist %s', malformed_text(sample, 'line {line} malformed: '))
+        elif log.isEnabledFor(logging.DEBUG):
+            sample = malformed_sample(line_no, reason, related_line)
+        else:
+            return
+        log.debug('playlist %s', malformed_text(sample, 'line {line} malformed: '))
 
 
 # The malformed reasons that speak of a second line (a sample's related_line):
@@ -13552,8 +13558,15 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
             f'{summary.updated} of them rewritten (their values changed)')
     if summary.limited:
         out('  stopped at --limit: lines missing from this run were not marked as gone')
-    for sample in summary.malformed_samples[:5]:
+    # The very samples `--json` gives (malformed_samples), and how many more.
+    for sample in summary.malformed_samples:
         app.console.out(f'  malformed {malformed_text(sample)}')
+    more = summary.malformed - len(summary.malformed_samples)
+    if summary.malformed_samples and more > 0:
+        # A skipped re-run parsed nothing: a dry run reads the file again.
+        how = 'process --dry-run -v' if summary.skipped else 'process -v'
+        app.console.out(f'  … and {more:,} more malformed line{"s" if more != 1 else ""}: '
+                        f'`stalkeer {how}` names every one')
 
 
 def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo | None]:

@@ -1,0 +1,83 @@
+"""The text output, the JSON output and the README say the same thing, and
+nothing shown is silently cut (a newcomer trial: `process` printed 5 malformed
+samples of 4,000 and nothing more, `--json` gave 10, and the README said both
+name the same lines). Each list a summary cuts names the same rows in text and
+JSON and says how many more there are and how to see them; each JSON value
+that the text gives is given, not null."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+import stalkeer
+from conftest import ROOT, subprocess_env
+from test_ops import seed
+
+MALFORMED_COUNT = 23
+
+
+def write_playlist(tmp_path, malformed=MALFORMED_COUNT):
+    """A playlist of two entries and ``malformed`` stray URLs after them."""
+    lines = ['#EXTM3U', '#EXTINF:-1 group-title="Movies",Heat (1995)', 'http://h/movie/1.mkv',
+             '#EXTINF:-1 group-title="Movies",Alien (1979)', 'http://h/movie/2.mkv']
+    lines += [f'ftp://h/x{i}.mkv' for i in range(malformed)]
+    path = tmp_path / 'pl.m3u'
+    path.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    return path
+
+
+def process(cli, db_url, playlist, *more, worker='false'):
+    ini = playlist.parent / 'stalkeer.ini'
+    ini.write_text(f'[m3u]\nparse_worker = {worker}\n', encoding='utf-8')
+    code, out, err = cli('--config', ini, '--db', db_url, 'process', '--source', 'm3u', playlist, *more)
+    assert code == 0, err
+    return out, err
+
+
+def text_samples(out: str) -> list[int]:
+    return [int(m) for m in re.findall(r'^  malformed line (\d+): ', out, re.M)]
+
+
+@pytest.mark.parametrize('worker', ['false', 'true'])
+@pytest.mark.parametrize('malformed', [1, 10, MALFORMED_COUNT])
+def test_process_text_and_json_name_the_same_malformed_lines_and_count_the_rest(
+        cli, db_url, tmp_path, malformed, worker):
+    playlist = write_playlist(tmp_path, malformed)
+    out, _ = process(cli, db_url, playlist, '--dry-run', worker=worker)
+    doc = json.loads(process(cli, db_url, playlist, '--dry-run', '--json', worker=worker)[0])
+    assert doc['malformed'] == malformed
+    assert text_samples(out) == [s['line'] for s in doc['malformed_samples']]
+    more = malformed - len(doc['malformed_samples'])
+    said = re.findall(r'^  … and ([\d,]+) more malformed lines?: `stalkeer (process[^`]*)` names every one$',
+                      out, re.M)
+    assert said == ([(f'{more:,}', 'process -v')] if more else []), out
+
+
+@pytest.mark.parametrize('worker', ['false', 'true'])
+def test_the_way_the_summary_gives_names_every_malformed_line(cli, db_url, tmp_path, worker):
+    """A real process: the parse worker, a child of its own, logs on the same stderr."""
+    playlist = write_playlist(tmp_path)
+    (tmp_path / 'stalkeer.ini').write_text(f'[m3u]\nparse_worker = {worker}\n', encoding='utf-8')
+    run = subprocess.run([sys.executable, str(ROOT / 'stalkeer.py'), '--config', str(tmp_path / 'stalkeer.ini'),
+                          '--db', db_url, 'process', '-v', '--source', 'm3u', str(playlist)],
+                         capture_output=True, text=True, env=subprocess_env(), timeout=120)
+    assert run.returncode == 0, run.stderr
+    err = run.stderr
+    named = [int(m) for m in re.findall(r'playlist line (\d+) malformed: ', err)]
+    assert named == list(range(6, 6 + MALFORMED_COUNT))
+
+
+def test_a_skipped_re_run_says_the_same_and_how_to_see_the_rest(cli, db_url, tmp_path):
+    playlist = write_playlist(tmp_path)
+    process(cli, db_url, playlist)
+    out, _ = process(cli, db_url, playlist)
+    doc = json.loads(process(cli, db_url, playlist, '--json')[0])
+    assert doc['skipped'] == 'unchanged'
+    assert text_samples(out) == [s['line'] for s in doc['malformed_samples']]
+    more = MALFORMED_COUNT - len(doc['malformed_samples'])
+    assert f'  … and {more} more malformed lines: `stalkeer process --dry-run -v` names every one' in out
+    _, err = process(cli, db_url, playlist, '--dry-run', '-v')
+    assert len(re.findall(r'playlist line \d+ malformed: ', err)) == MALFORMED_COUNT
