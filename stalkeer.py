@@ -13236,42 +13236,46 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
 
 def cmd_config(app: App) -> int:
     """Show the configuration file in force, then every key with its value and
-    where it came from (default, file, environment, option), secrets masked.
-    With --check, validate every section and exit 2 when something is wrong."""
+    where it came from (default, file, environment, option), secrets masked,
+    every section validated as the commands read it: the errors (exit 2) and
+    notes. --check adds its closing line (``config check: ok``)."""
     cfg, args = app.cfg, app.args
     out = lambda text='': app.console.out(text, always=True)  # noqa: E731
     path = os.path.abspath(cfg.path) if cfg.path else None
     looked = f'./stalkeer.ini, {HERE / "stalkeer.ini"}'
     entries = config_entries(cfg, args)
-    # The file's own mistakes (a line that is no setting, a duplicate) with or
-    # without --check: the values shown are what the rest of the file says.
+    # The file's own mistakes (a line that is no setting, a duplicate), then
+    # every value checked as the commands read it, with or without --check: a
+    # `config` that showed a value every command refuses at start, and said
+    # `"errors": null`, read as "no error" (the checks are local and cheap).
+    # --check only adds its closing line. The values shown are what the rest
+    # of the file says.
     problems, notes = list(cfg.read_problems), []
-    if args.check:
-        for section, check in config_checks(app):
-            try:
-                note = check()
-            except StalkeerError as exc:
-                # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once;
-                # a check that found several (ConfigErrors) has each named.
-                for problem in getattr(exc, 'problems', None) or [str(exc)]:
-                    problem = cfg.explained(problem)
-                    if problem not in problems:
-                        problems.append(problem)
-                continue
-            if isinstance(note, str):
-                notes.append(f'{section} {note}')
-        notes += cfg.weak_secrets()
-        # Unknown keys of the file are listed with the values; a misspelt
-        # STALKEER_* variable is only seen here.
-        notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
-        notes += cfg.empty_unknown_sections()
-        # A key whose error says it (Config.explained) gets no note besides.
-        notes += cfg.inline_comment_notes(but=problems)
+    for section, check in config_checks(app):
+        try:
+            note = check()
+        except StalkeerError as exc:
+            # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once;
+            # a check that found several (ConfigErrors) has each named.
+            for problem in getattr(exc, 'problems', None) or [str(exc)]:
+                problem = cfg.explained(problem)
+                if problem not in problems:
+                    problems.append(problem)
+            continue
+        if isinstance(note, str):
+            notes.append(f'{section} {note}')
+    notes += cfg.weak_secrets()
+    # Unknown keys of the file are listed with the values; a misspelt
+    # STALKEER_* variable is only seen here.
+    notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
+    notes += cfg.empty_unknown_sections()
+    # A key whose error says it (Config.explained) gets no note besides.
+    notes += cfg.inline_comment_notes(but=problems)
     if args.json:
         found_by = (cfg.found_by or 'option') if path else None
         app.console.json({'config_file': path, 'found_by': found_by, 'base_dir': cfg.base_dir,
                           'values': [{name: entry[name] for name in CONFIG_JSON_FIELDS} for entry in entries],
-                          'errors': problems if args.check or problems else None,
+                          'errors': problems,
                           'notes': notes})
     else:
         out(f'config file: {path} (from {CONFIG_FOUND_BY[cfg.found_by or "option"]})' if path else

@@ -76,7 +76,7 @@ def config_docs(cli, tmp_path, db_url, panel):
     ini = tmp_path / 'c.ini'
     ini.write_text('[radarr]\napikey = x\nurl = http://127.0.0.1:1\n[downloads]\nretry_attempts = 7\n',
                    encoding='utf-8')
-    return [run_json(cli, '--config', ini, 'config', '--json'),
+    return [json.loads(cli('--config', ini, 'config', '--json')[1]),
             json.loads(cli('--config', ini, 'config', '--check', '--json')[1])]
 
 

@@ -81,3 +81,34 @@ def test_a_skipped_re_run_says_the_same_and_how_to_see_the_rest(cli, db_url, tmp
     assert f'  … and {more} more malformed lines: `stalkeer process --dry-run -v` names every one' in out
     _, err = process(cli, db_url, playlist, '--dry-run', '-v')
     assert len(re.findall(r'playlist line \d+ malformed: ', err)) == MALFORMED_COUNT
+
+
+# Configurations: what is wrong in each (nothing, a value, a line of the file, an app half set up).
+CONFIGS = {
+    'clean': '[downloads]\nmax_retry_attempts = 7\n',
+    'bad number': '[downloads]\nmax_retry_attempts = lots\n',
+    'half an app': '[radarr]\nurl = http://127.0.0.1:1\n',
+    'bad line and value': '[downloads]\nmax_parallel = 0\nnot a setting\n',
+}
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_errors_are_never_null_and_are_what_check_finds(cli, tmp_path, name):
+    """`config --json` said `"errors": null` where `config --check` refused:
+    the errors are checked either way, and text, JSON and --check agree."""
+    ini = tmp_path / 'c.ini'
+    ini.write_text(CONFIGS[name], encoding='utf-8')
+    code, out, _ = cli('--config', ini, 'config', '--json')
+    plain = json.loads(out)
+    check_code, out, _ = cli('--config', ini, 'config', '--check', '--json')
+    checked = json.loads(out)
+    assert plain['errors'] is not None
+    assert plain['errors'] == checked['errors'] and plain['notes'] == checked['notes']
+    assert code == check_code == (2 if checked['errors'] else 0)
+    assert (name == 'clean') == (checked['errors'] == [])
+    text_code, text, err = cli('--config', ini, 'config')
+    assert text_code == code
+    for problem in plain['errors']:
+        assert problem in err
+    for note in plain['notes']:
+        assert f'note: {note}' in text
