@@ -14708,6 +14708,16 @@ def status_query(status: str | None = None, active: bool = False, failed: bool =
     return query
 
 
+def status_rows(status: str | None, active: bool, failed: bool, limit: int | None) -> tuple[list, int]:
+    """(the downloads status_query selects, at most ``limit`` (None:
+    STATUS_DEFAULT_LIMIT), the number it selects past them): the rows of
+    `status --json` and of a filtered `status`, and their "… and N more"."""
+    limit = limit or STATUS_DEFAULT_LIMIT
+    query = status_query(status, active, failed)
+    rows = list(query.limit(limit))
+    return rows, (query.count() - limit if len(rows) == limit else 0)
+
+
 def status_report(status: str | None = None, active: bool = False, failed: bool = False,
                   limit: int | None = None, panel: str | None = None) -> dict:
     """``{"summary": {status: count}, "downloads": [...], "imports": [...],
@@ -14716,8 +14726,9 @@ def status_report(status: str | None = None, active: bool = False, failed: bool 
     import_report(); ``import_lock_problem``: import_lock_problem();
     ``account``: account_report() of ``panel`` (panel_name()), null without
     one: the same keys whether the catalogue is a playlist's or a panel's."""
-    query = status_query(status, active, failed).limit(limit or STATUS_DEFAULT_LIMIT)
-    return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query],
+    rows, more = status_rows(status, active, failed, limit)
+    return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in rows],
+            'more_downloads': more,
             'imports': import_report(), 'import_lock_problem': import_lock_problem(db_proxy.obj),
             'account': account_report(panel)}
 
@@ -14846,24 +14857,30 @@ def cmd_status(app: App) -> int:
     if lock_problem:
         out(lock_problem)
     if args.status or args.active or args.failed:
-        for info in status_query(args.status, args.active, args.failed).limit(
-                args.limit or STATUS_DEFAULT_LIMIT):
+        rows, more = status_rows(args.status, args.active, args.failed, args.limit)
+        for info in rows:
             line = failure_line(info) if info.status == FAILED else active_line(info) + (
                 f'  error: {clip(info.error_message)}' if info.error_message else '')
             out(line)
+        if more > 0:            # cut at --limit as status --json's downloads (more_downloads)
+            which = f'--status {args.status}' if args.status else '--active' if args.active else '--failed'
+            out(f'  … and {more} more (stalkeer status {which} --limit N)')
         return EXIT_OK
+    # Each list, and the filters that show all of its rows (its "… and N more").
     sections = (
-        ('active', DI.status.in_((DOWNLOADING, RETRYING)), DI.id, active_line, 'downloading'),
+        ('active', DI.status.in_((DOWNLOADING, RETRYING)), DI.id, active_line, ['--active']),
         # A paused row waits in the queue too; said so, or a stopped run's
-        # downloads looked merely queued (trial-18b L5).
+        # downloads looked merely queued (trial-18b L5). No one filter shows
+        # both: each status with rows is named.
         ('queued', DI.status.in_((PENDING, PAUSED)), DI.id,
-         lambda i: active_line(i) + ('  paused' if i.status == PAUSED else ''), 'pending'),
-        ('failures', DI.status == FAILED, DI.updated_at.desc(), failure_line, 'failed'),
+         lambda i: active_line(i) + ('  paused' if i.status == PAUSED else ''),
+         [f'--status {s}' for s in (PENDING, PAUSED) if counts.get(s)]),
+        ('failures', DI.status == FAILED, DI.updated_at.desc(), failure_line, [f'--status {FAILED}']),
         ('recent completions', DI.status == COMPLETED, DI.completed_at.desc(),
          lambda i: f'  #{i.id} {row_title(i)} -> {i.download_path} '
-                   f'({human_bytes(i.file_size)}, {_age(now, i.completed_at)})', 'completed'),
+                   f'({human_bytes(i.file_size)}, {_age(now, i.completed_at)})', [f'--status {COMPLETED}']),
     )
-    for heading, where, order, fmt, status in sections:
+    for heading, where, order, fmt, shows_all in sections:
         limit = args.limit or STATUS_LIST_LIMITS[heading]
         query = DI.select().where(where).order_by(order, DI.id.desc())
         rows = list(query.limit(limit) if limit else query)
@@ -14876,7 +14893,7 @@ def cmd_status(app: App) -> int:
                 out(f'      -> {planned_path(info)}')
         more = query.count() - len(rows)
         if more > 0:
-            out(f'  … and {more} more (stalkeer status --status {status} --limit N)')
+            out(f'  … and {more} more (' + ', or '.join(f'stalkeer status {f} --limit N' for f in shows_all) + ')')
     return EXIT_OK
 
 

@@ -112,3 +112,65 @@ def test_config_errors_are_never_null_and_are_what_check_finds(cli, tmp_path, na
         assert problem in err
     for note in plain['notes']:
         assert f'note: {note}' in text
+
+
+def seed_many(tmp_path, db_url) -> dict:
+    """{status: [ids]} of downloads in every status, several of each."""
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    ids = {}
+    for status, n in (('pending', 13), ('paused', 3), ('failed', 12), ('downloading', 4), ('retrying', 2),
+                      ('completed', 7)):
+        for i in range(n):
+            info = state.get_or_create(f'http://h/movie/u/p/{status}{i}.mkv',
+                                       str(tmp_path / 'lib' / f'{status} {i}'), f'{status.title()} {i}')
+            fields = dict(status=status, total_bytes=1000, bytes_downloaded=10)
+            if status == 'completed':
+                fields.update(file_size=10, download_path=f'/lib/{status}{i}.mkv', completed_at=stalkeer.utcnow())
+            stalkeer.DownloadInfo.update(**fields).where(stalkeer.DownloadInfo.id == info.id).execute()
+            ids.setdefault(status, []).append(info.id)
+    db.close()
+    return ids
+
+
+def shown_ids(text: str) -> list[int]:
+    return [int(m) for m in re.findall(r'^  #(\d+) ', text, re.M)]
+
+
+SECTIONS = {'active': ('downloading', 'retrying'), 'queued': ('pending', 'paused'),
+            'failures': ('failed',), 'recent completions': ('completed',)}
+
+
+def test_each_status_list_says_how_many_more_and_its_command_shows_them_all(cli, db_url, tmp_path):
+    """Every "… and N more (…)" of `status` counts the rows left out, and the
+    command it names shows every row of that list (the queued list holds
+    paused rows, which `--status pending` never showed)."""
+    ids = seed_many(tmp_path, db_url)
+    code, out, err = cli('--db', db_url, 'status', '--limit', '2')
+    assert code == 0, err
+    parts = re.split(r'^(active|queued|failures|recent completions):$', out, flags=re.M)
+    for heading, body in zip(parts[1::2], parts[2::2]):
+        rows = set(sum((ids[s] for s in SECTIONS[heading]), []))
+        assert len(shown_ids(body)) == 2
+        more = re.search(r'^  … and (\d+) more \((.*)\)$', body, re.M)
+        assert more and int(more.group(1)) == len(rows) - 2, (heading, body)
+        seen = set()
+        for command in more.group(2).split(', or '):
+            argv = command.replace('--limit N', '--limit 100').split()[1:]
+            seen |= set(shown_ids(cli('--db', db_url, *argv)[1]))
+        assert seen == rows, (heading, more.group(0))
+
+
+@pytest.mark.parametrize('filters', [['--status', 'pending'], ['--failed'], ['--active'], ['--status', 'paused']])
+def test_a_filtered_status_and_its_json_show_the_same_rows_and_count_the_rest(cli, db_url, tmp_path, filters):
+    ids = seed_many(tmp_path, db_url)
+    selected = {'--failed': ids['failed'], '--active': ids['downloading'] + ids['retrying']}.get(
+        filters[0], ids.get(filters[-1]))
+    for limit in (2, 100):
+        _, text, _ = cli('--db', db_url, 'status', *filters, '--limit', limit)
+        doc = json.loads(cli('--db', db_url, 'status', *filters, '--limit', limit, '--json')[1])
+        assert shown_ids(text) == [d['id'] for d in doc['downloads']]
+        more = len(selected) - len(doc['downloads'])
+        assert doc['more_downloads'] == more
+        said = re.findall(r'^  … and (\d+) more \(stalkeer status (.*) --limit N\)$', text, re.M)
+        assert said == ([(str(more), ' '.join(filters))] if more else [])
