@@ -15437,13 +15437,17 @@ def status_page_data(lock_timeout: float, refresh_seconds: float, max_retry_atte
     DI = DownloadInfo
     now = database_now()
 
-    def rows(where, *order):
+    more = {}           # per list, its rows past SERVE_LIST_LIMIT: the page says "… and N more"
+
+    def rows(name, where, *order):
         query = DI.select().where(where).order_by(*order)
-        return [_page_row(info, now, lock_timeout, max_retry_attempts)
-                for info in query.limit(SERVE_LIST_LIMIT)]
+        found = [_page_row(info, now, lock_timeout, max_retry_attempts)
+                 for info in query.limit(SERVE_LIST_LIMIT)]
+        more[name] = query.count() - len(found) if len(found) == SERVE_LIST_LIMIT else 0
+        return found
 
     locked = DI.locked_by.is_null(False)
-    return {
+    page = {
         'generated_at': _iso(now),
         'refresh_seconds': refresh_seconds,
         'lock_timeout_seconds': lock_timeout,
@@ -15451,11 +15455,13 @@ def status_page_data(lock_timeout: float, refresh_seconds: float, max_retry_atte
         'summary': status_counts(),
         'imports': [dict(row, text=import_text(row)) for row in import_report()],
         # Transferring (or about to): downloading, or retrying under a lock.
-        'active': rows((DI.status == DOWNLOADING) | ((DI.status == RETRYING) & locked), DI.id),
-        'queue': rows(DI.status.in_((PENDING, PAUSED)) | ((DI.status == RETRYING) & ~locked), DI.id),
-        'failed': rows(DI.status == FAILED, DI.updated_at.desc(), DI.id.desc()),
-        'completed': rows(DI.status == COMPLETED, DI.completed_at.desc(), DI.id.desc()),
+        'active': rows('active', (DI.status == DOWNLOADING) | ((DI.status == RETRYING) & locked), DI.id),
+        'queue': rows('queue', DI.status.in_((PENDING, PAUSED)) | ((DI.status == RETRYING) & ~locked), DI.id),
+        'failed': rows('failed', DI.status == FAILED, DI.updated_at.desc(), DI.id.desc()),
+        'completed': rows('completed', DI.status == COMPLETED, DI.completed_at.desc(), DI.id.desc()),
     }
+    page['more'] = more
+    return page
 
 
 def _metric_value(value) -> str:
@@ -16102,7 +16108,7 @@ const LINE_COLUMNS = [['#', 'num id', l => l.id], ['Type', 'type', l => l.conten
   ['Languages', 'languages', l => l.languages.join(', ') || '?'], ['State', 'state', lineState],
   ['Playlist line', 'path', l => (l.display_title || '') + (l.url ? '  ' + l.url : '')]];
 
-function fillTable(name, rows, columns) {
+function fillTable(name, rows, columns, more) {
   columns = columns || COLUMNS[name];
   const tbody = document.querySelector('#' + name + ' tbody');
   const fresh = [];
@@ -16117,6 +16123,13 @@ function fillTable(name, rows, columns) {
     const tr = el('tr', 'status-' + row.status);
     tr.dataset.id = row.id;
     for (const [label, cls, make] of columns) cell(tr, label, cls, make(row));
+    fresh.push(tr);
+  }
+  if (more > 0) {     // a list is cut at 50 rows: never silently
+    const tr = el('tr');
+    const td = el('td', 'more muted', '… and ' + more + ' more (stalkeer status --limit N lists them)');
+    td.colSpan = columns.length;
+    tr.appendChild(td);
     fresh.push(tr);
   }
   tbody.replaceChildren(...fresh);
@@ -16134,7 +16147,7 @@ function render(data) {
   counts.replaceChildren(...cards);
   document.getElementById('imports').replaceChildren(
     ...(data.imports || []).map(row => el('div', 'import ' + row.status, row.text)));
-  for (const name of Object.keys(COLUMNS)) fillTable(name, data[name] || []);
+  for (const name of Object.keys(COLUMNS)) fillTable(name, data[name] || [], null, (data.more || {})[name]);
   refreshMs = Math.max(500, (data.refresh_seconds || 3) * 1000);
 }
 

@@ -157,6 +157,7 @@ FIXED_KEYS = {
     ('status --json', 'summary'): stalkeer.DOWNLOAD_STATUSES,
     ('/api/page', 'summary'): stalkeer.DOWNLOAD_STATUSES,
     ('process --json', 'by_content_type'): stalkeer.LINE_CONTENT_TYPES,
+    ('/api/page', 'more'): ('active', 'queue', 'failed', 'completed'),
 }
 
 

@@ -174,3 +174,21 @@ def test_a_filtered_status_and_its_json_show_the_same_rows_and_count_the_rest(cl
         assert doc['more_downloads'] == more
         said = re.findall(r'^  … and (\d+) more \(stalkeer status (.*) --limit N\)$', text, re.M)
         assert said == ([(str(more), ' '.join(filters))] if more else [])
+
+
+def test_the_status_page_lists_count_the_rows_past_the_fifty_shown(db_url, tmp_path, monkeypatch):
+    """/api/page cut each list at 50 rows and said nothing; `more` counts the
+    rest (the page prints `… and N more`), and /api/downloads' more_downloads
+    counts what its ?limit= left out."""
+    from test_serve import request, serving
+    monkeypatch.setattr(stalkeer, 'SERVE_LIST_LIMIT', 5)
+    ids = seed_many(tmp_path, db_url)
+    with serving(db_url, tmp_path) as server:
+        page = json.loads(request(server, '/api/page')[2])
+        downloads = json.loads(request(server, '/api/downloads?status=pending&limit=4')[2])
+    shown = {name: len(page[name]) for name in ('active', 'queue', 'failed', 'completed')}
+    # Active: the 4 downloading (retrying rows hold no lock: they wait in the queue).
+    assert page['more'] == {'active': 4 - shown['active'], 'queue': 18 - shown['queue'],
+                            'failed': 12 - 5, 'completed': 7 - 5}
+    assert shown['failed'] == shown['completed'] == shown['queue'] == 5
+    assert len(downloads['downloads']) == 4 and downloads['more_downloads'] == len(ids['pending']) - 4
