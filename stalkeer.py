@@ -1092,6 +1092,15 @@ def clip(text, limit: int = DISPLAY_FIELD_MAX) -> str:
     return _FIELD_CONTROLS.sub(_escaped, text)
 
 
+def first_of(names, most: int, sep: str = ', ') -> str:
+    """The first ``most`` of ``names`` (strings) joined by ``sep``, then
+    ``and N more`` when there are more: a list shown in part says so, as
+    clip()'s ellipsis does for a field."""
+    names = list(names)
+    rest = len(names) - most
+    return sep.join(names[:most]) + (f' and {rest} more' if rest > 0 else '')
+
+
 def shown(text, limit: int = DISPLAY_LINE_MAX) -> str:
     """What may be displayed of ``text``: redacted, each line clipped to ``limit``.
 
@@ -11513,7 +11522,7 @@ class TitleLookups:
         facts = [of(x) for x in raw if isinstance(x, dict)]
         self.answers[key] = facts
         log.debug('%s lookup %r: %s', self.client.name, term,
-                  '; '.join(f.label for f in facts[:12]) or 'nothing')
+                  first_of((f.label for f in facts), 12, '; ') or 'nothing')
         if self.write:
             self._store(key, term, facts)
         return facts
@@ -11588,7 +11597,8 @@ class Match:
             years = sorted({v.line.year for v in refused if v.reason == SKIP_OTHER_YEARS})
             return best.reason, ', '.join(map(str, years))
         if best.reason == SKIP_ONLY_EXTRAS:
-            return best.reason, '; '.join(sorted({v.line.display_title or '' for v in refused}))[:300]
+            # Whole titles, never one cut part-way: the first few, and how many more.
+            return best.reason, first_of(sorted({clip(v.line.display_title or '', 100) for v in refused}), 5, '; ')
         return best.reason, best.why
 
 
@@ -11677,7 +11687,7 @@ def _resolve(facts: TitleFacts, line, needs: str, answer: list | None, why_not: 
               and (season is None or o.seasons is None or season in o.seasons)
               # nor one of another country than the line names
               and not (line.country and o.country and o.country != _country(line.country))]
-    names = lambda found: ', '.join(o.label for o in found[:5])  # noqa: E731
+    names = lambda found: first_of((o.label for o in found), 5)  # noqa: E731
     if needs == _NEEDS_COUNTRY:
         if others:
             return Verdict(line, False, f'it says {line.country}, nothing says where the series is '

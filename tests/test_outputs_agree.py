@@ -192,3 +192,22 @@ def test_the_status_page_lists_count_the_rows_past_the_fifty_shown(db_url, tmp_p
                             'failed': 12 - 5, 'completed': 7 - 5}
     assert shown['failed'] == shown['completed'] == shown['queue'] == 5
     assert len(downloads['downloads']) == 4 and downloads['more_downloads'] == len(ids['pending']) - 4
+
+
+def test_a_list_shown_in_part_says_how_many_more():
+    """first_of: the lists the matching names (other films a lookup knows, the
+    extras a movie has only) said nothing of the rest, or cut a title part-way."""
+    assert stalkeer.first_of(['a', 'b'], 5) == 'a, b'
+    assert stalkeer.first_of([f'x{i}' for i in range(8)], 5) == 'x0, x1, x2, x3, x4 and 3 more'
+
+
+def test_the_extras_a_movie_has_only_are_named_whole_and_counted():
+    import types
+    match = stalkeer.Match()
+    titles = [f'Alien (1979) - Behind the scenes part {i} ' + 'x' * 40 for i in range(9)]
+    for i, title in enumerate(titles):
+        line = types.SimpleNamespace(id=i, display_title=title, year=1979)
+        match.add(stalkeer.Verdict(line, False, 'a trailer or extra', stalkeer.SKIP_ONLY_EXTRAS))
+    reason, detail = match.skip_reason()
+    assert reason == stalkeer.SKIP_ONLY_EXTRAS
+    assert detail == '; '.join(sorted(titles)[:5]) + ' and 4 more'
