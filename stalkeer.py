@@ -13401,16 +13401,22 @@ def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: 
     return counts
 
 
+REPORT_GIVEN_UP_ROWS = 20     # given-up downloads named one by one (all at -v); the rest counted
+
+
 def report_given_up(app: App, rows: list) -> None:
     """Downloads no run resumes any more: say so, with the command that would."""
-    ids = ' '.join(str(info.id) for info in rows[:20]) + (' …' if len(rows) > 20 else '')
+    most = len(rows) if app.args.verbose else REPORT_GIVEN_UP_ROWS     # -v: every one
+    ids = first_of((str(info.id) for info in rows), most, ' ')
     app.console.out(f'{len(rows)} gave up (retries used up without progress, or {PERMANENT_MARK}): '
                     f'run `stalkeer retry ID` to try again (IDs {ids})', always=True)
-    for info in rows[:20]:
+    for info in rows[:most]:
         # A failure no retry can fix already ends with what to do: said once.
         why = '' if failed_for_good(info) else f'; {gave_up_text(info)}'
         app.console.out(f'  #{info.id} {info.title or os.path.basename(info.destination)}: '
                         f'{info.error_message or "no error recorded"}{why}')
+    if len(rows) > most:
+        app.console.out(f'  … and {len(rows) - most} more: -v names every one')
 
 
 class Rescanner:

@@ -211,3 +211,22 @@ def test_the_extras_a_movie_has_only_are_named_whole_and_counted():
     reason, detail = match.skip_reason()
     assert reason == stalkeer.SKIP_ONLY_EXTRAS
     assert detail == '; '.join(sorted(titles)[:5]) + ' and 4 more'
+
+
+def test_resume_downloads_counts_the_given_up_it_does_not_name_and_v_names_them(cli, db_url, tmp_path):
+    """resume-downloads named 20 given-up downloads and cut the rest silently."""
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    ids = []
+    for i in range(23):
+        info = state.get_or_create(f'http://h/movie/u/p/{i}.mkv', str(tmp_path / 'lib' / f'm{i}'), f'M {i}')
+        stalkeer.DownloadInfo.update(status='failed', retry_count=5, error_message='HTTP 404 Not Found').where(
+            stalkeer.DownloadInfo.id == info.id).execute()
+        ids.append(info.id)
+    db.close()
+    code, out, err = cli('--db', db_url, 'resume-downloads')
+    assert code == 1, err
+    assert len(shown_ids(out)) == 20 and '  … and 3 more: -v names every one' in out, out
+    assert re.search(r'\(IDs (\d+ ){19}\d+ and 3 more\)', out), out
+    code, out, err = cli('--db', db_url, '-v', 'resume-downloads')
+    assert sorted(shown_ids(out)) == ids and ' more' not in out, out
