@@ -12023,13 +12023,15 @@ def episode_fit(line, ep: dict, f: TitleFacts) -> str | None:
     return None
 
 
-def near_misses(content_type: str, keys_of: dict, limit: int = 5, years: dict | None = None) -> dict:
+def near_misses(content_type: str, keys_of: dict, limit: int | None = None, years: dict | None = None) -> dict:
     """item -> lines whose title is the item's with one word less ('Lord of the Rings
     Fellowship of the Ring' for '… the Fellowship …') or with words more ('Amelie
     Poulain' for 'Amelie'): never taken, shown at -v so a user can add an alternate
     title in the app. A number is never the word less ('Alien' is not 'Alien 3'), and
     with ``years`` (item -> year) a line more than a year off is no near miss; a line
-    with words more needs a year within one of the item's. Index lookups in batches."""
+    with words more needs a year within one of the item's. At most ``limit`` lines
+    an item (None: all, so that the caller counts what it does not show). Index
+    lookups in batches."""
     years = years or {}
     variants_of = {item: {' '.join(words[:i] + words[i + 1:]) for key in keys
                           for words in [key.split()] if len(words) > 1
@@ -14236,11 +14238,11 @@ class ArrRun:
             if off:     # the title is the same already: an alternate title cannot help
                 log.debug("%s: near misses one year off (if one is it, check %s's release dates "
                           'for the %s): %s', item.label, self.client.name,
-                          'film' if self.service == 'radarr' else 'series', '; '.join(off[:8]))
+                          'film' if self.service == 'radarr' else 'series', first_of(off, 8, '; '))
             close = [repr(line.display_title) for line in found.get(item.item_id, ())]
             if close:
                 log.debug('%s: near misses (if one is it, add its title in %s as an alternate '
-                          'title): %s', item.label, self.client.name, '; '.join(close[:8]))
+                          'title): %s', item.label, self.client.name, first_of(close, 5, '; '))
 
     def _destination(self, destination, record: dict) -> str:
         """``destination(record, settings)``; a destination that would leave the
