@@ -14119,9 +14119,9 @@ class ArrRun:
                           best.display_title, self._resolution(best) or '?')
                 if verbose and len(item.candidates) > 1:
                     log.debug('%s: in order of preference ([quality] languages, then preference): %s',
-                              item.label, '; '.join(f'{line.display_title!r} [{line.languages or "-"}, '
+                              item.label, first_of((f'{line.display_title!r} [{line.languages or "-"}, '
                                                     f'{self._resolution(line) or "unknown"}]'
-                                                    for line in item.candidates[:8]))
+                                                    for line in item.candidates), 8, '; '))
         if verbose and can_read_db and unmatched:
             self._near_misses(unmatched)
         matched = [item for item in items if item.candidates]
