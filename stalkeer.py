@@ -16412,9 +16412,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser('config', parents=[common],
-                       help='show the configuration in force and where each value comes from')
+                       help='show the configuration in force, where each value comes from, and its errors '
+                            '(exit 2)')
     p.add_argument('--check', action='store_true',
-                   help='validate every section; exit 2 when something is wrong')
+                   help='end with the verdict: config check: ok, or the number of errors')
     p.add_argument('--json', action='store_true', help='print it as JSON')
     p.set_defaults(func=cmd_config)
 
