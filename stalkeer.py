@@ -259,6 +259,24 @@ CONFIG_FOUND_BY = {
     'script_directory': 'beside stalkeer.py',
 }
 
+
+class PathKind:
+    """What stands at a path that cannot be the file or folder of its role
+    (PathProblem.kind, from file_problem and folder_problem): callers branch
+    on these, never on the words of the phrase."""
+    NOTHING = 'nothing'                 # not found
+    DANGLING = 'dangling link'          # a symbolic link to nothing
+    LOOP = 'link loop'                  # a symbolic link that never leads anywhere
+    FILE = 'file'
+    FOLDER = 'folder'
+    NAMED_PIPE = 'named pipe'
+    SOCKET = 'socket'
+    DEVICE = 'device'
+    OTHER = 'other'                     # none of the above (or not a regular file)
+    OUT_OF_REACH = 'out of reach'       # something on the way is no folder, or cannot be looked at
+    DENIED = 'permission denied'
+
+
 # How much of one untrusted text (a title, an error, a URL) and of one output or
 # log line is shown: a 400 MB title from a broken app is never written whole.
 DISPLAY_FIELD_MAX = 300
@@ -1273,11 +1291,36 @@ def folder_refusal(path: str, exc: OSError, root: str | None = None, verb: str =
         except OSError:
             break
         if stat.S_ISLNK(st.st_mode):
-            return f'refusing to follow the symbolic link {here} (below {root or "/"})'
+            return _link_refusal(here, root)
         if not stat.S_ISDIR(st.st_mode):
             what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
             return f'{here} is {what}, not a folder'
     return f'refusing to follow a symbolic link on the way to {path}'
+
+
+def _link_refusal(link: str, root: str | None) -> str:
+    """open_folder's refusal of the symbolic ``link`` below ``root``, in the
+    words of the run (folder_refusal) and of the check (link_below_root)."""
+    return f'refusing to follow the symbolic link {link} (below {root or "/"})'
+
+
+def link_below_root(path: str, root: str | None) -> str | None:
+    """The first symbolic link on the way to ``path`` (itself included) below
+    ``root``, where open_folder follows none, or None (``path`` not below
+    ``root``, or no link there). lstat only; a missing component ends the walk
+    (open_folder creates it, never a link)."""
+    if not _under(path, root):
+        return None
+    parts = [p for p in path.split('/') if p]
+    for i in range(len([p for p in os.path.normpath(root).split('/') if p]), len(parts)):
+        here = '/' + '/'.join(parts[:i + 1])
+        try:
+            st = os.lstat(here)
+        except OSError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            return here
+    return None
 
 
 def private_opener(path, flags: int) -> int:
@@ -1296,13 +1339,38 @@ def create_private(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600))
 
 
+class PathProblem(str):
+    """file_problem's or folder_problem's noun phrase ('a named pipe', 'a
+    symbolic link to /r, which is nothing (a dangling link)'), carrying what
+    stands there as ``kind`` (PathKind: at the end of the link, if any) and
+    whether a symbolic link at the path leads there (``linked``)."""
+    kind: str
+    linked: bool
+
+    def __new__(cls, text: str, kind: str, linked: bool = False) -> 'PathProblem':
+        problem = super().__new__(cls, text)
+        problem.kind, problem.linked = kind, linked
+        return problem
+
+
+def _mode_kind(st: os.stat_result) -> str:
+    """The PathKind of what ``st`` describes (as _describe_mode words it)."""
+    kinds = ((stat.S_ISREG, PathKind.FILE), (stat.S_ISDIR, PathKind.FOLDER),
+             (stat.S_ISFIFO, PathKind.NAMED_PIPE), (stat.S_ISSOCK, PathKind.SOCKET),
+             (stat.S_ISCHR, PathKind.DEVICE), (stat.S_ISBLK, PathKind.DEVICE))
+    return next((kind for test, kind in kinds if test(st.st_mode)), PathKind.OTHER)
+
+
 def _not_a_file(path: str) -> str:
     """Why ``path`` cannot be read as a file, for 'config file …: PATH'
     (file_problem, role 'read': a dangling link is not "not found")."""
-    what = file_problem(path, 'read') or 'not a regular file'
-    if what == 'nothing (not found)':
+    what = file_problem(path, 'read')
+    if what is None:
+        return 'is not a regular file'
+    if what.kind == PathKind.NOTHING:
         return 'not found'
-    return 'is a directory, not a file' if what == 'a folder' else f'is {what}, not a file'
+    return 'is a directory, not a file' if what.kind == PathKind.FOLDER and not what.linked \
+        else f'is {what}, not a file'
 
 
 # The roles a configured file plays (file_problem). 'read': read whole, and more
@@ -1322,9 +1390,9 @@ def _not_a_file(path: str) -> str:
 FILE_ROLES = ('read', 'write', 'append')
 
 
-def file_problem(path: str, role: str) -> str | None:
+def file_problem(path: str, role: str) -> PathProblem | None:
     """What stands at ``path`` when it cannot be the file of ``role``
-    (FILE_ROLES), as a noun phrase ('a named pipe', 'a folder', 'a symbolic
+    (FILE_ROLES), as a PathProblem: its kind, and a noun phrase ('a named pipe', 'a folder', 'a symbolic
     link to /r, which is nothing (a dangling link)', 'nothing (not found)'),
     or None when it can: a regular file, a symlink to one, or nothing yet
     in a folder that will take it (not 'read'; 'out of reach (/x on the way
@@ -1338,22 +1406,22 @@ def file_problem(path: str, role: str) -> str | None:
         st, link = _standing(path, 'a file')
     except FileNotFoundError:
         if role == 'read':
-            return 'nothing (not found)'
+            return PathProblem('nothing (not found)', PathKind.NOTHING)
         # Created: in its folder, which a file to replace has made when missing
         # (m3u-download's os.makedirs) and the log has not (its open needs it).
         return _on_the_way(path) if role == 'write' else _folder_on_the_way(os.path.dirname(path) or '.', 'exist')
     if st is None:
         return link
     if not (stat.S_ISREG(st.st_mode) or role == 'append' and stat.S_ISCHR(st.st_mode)):
-        return link + _describe_mode(st)
+        return PathProblem(link + _describe_mode(st), _mode_kind(st), bool(link))
     if role == 'read' and not os.access(path, os.R_OK):
-        return f'{link}a file it may not read (permission denied)'
+        return PathProblem(f'{link}a file it may not read (permission denied)', PathKind.DENIED, bool(link))
     return None
 
 
 def _standing(path: str, end: str) -> tuple[os.stat_result | None, str]:
     """What stands at ``path``, through a symbolic link: (its stat, '' or 'a
-    symbolic link to T, which is '), or (None, the noun phrase) when nothing
+    symbolic link to T, which is '), or (None, the PathProblem) when nothing
     can be reached there (out of reach, a link to nothing or a loop that never
     reaches ``end``). FileNotFoundError when nothing is there."""
     try:
@@ -1367,32 +1435,34 @@ def _standing(path: str, end: str) -> tuple[os.stat_result | None, str]:
 
 def _link_target(path: str, end: str) -> tuple[os.stat_result | None, str]:
     """What the symbolic link ``path`` leads to: (its stat, 'a symbolic link to
-    T, which is '), or (None, the whole noun phrase) when it leads nowhere (a
+    T, which is '), or (None, the whole PathProblem) when it leads nowhere (a
     dangling link, a loop that never reaches ``end``: 'a file', 'a folder')."""
     try:
         st = os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return None, f'a symbolic link that loops (it never leads to {end})'
-        what = 'nothing (a dangling link)' if exc.errno == errno.ENOENT else _out_of_reach(path, exc)
-        return None, f'a symbolic link to {os.path.realpath(path)}, which is {what}'
+            return None, PathProblem(f'a symbolic link that loops (it never leads to {end})', PathKind.LOOP, True)
+        what = PathProblem('nothing (a dangling link)', PathKind.DANGLING) if exc.errno == errno.ENOENT \
+            else _out_of_reach(path, exc)
+        return None, PathProblem(f'a symbolic link to {os.path.realpath(path)}, which is {what}', what.kind, True)
     return st, f'a symbolic link to {os.path.realpath(path)}, which is '
 
 
-def _out_of_reach(path: str, exc: OSError) -> str:
-    """``path`` cannot be looked at (lstat's ``exc``): for ENOTDIR, the first
-    component on the way that is not a folder ('out of reach: /x/f is a file,
-    not a folder'), else the system's reason."""
-    if exc.errno == errno.ENOTDIR:
+def _out_of_reach(path: str, exc: OSError) -> PathProblem:
+    """``path`` cannot be looked at (lstat's ``exc``): for ENOTDIR or ELOOP, the
+    first component on the way that is no folder, in the folder rule's words
+    ('out of reach (/x/f on the way is a file)': _folder_on_the_way, as for a
+    missing path below it), else the system's reason."""
+    if exc.errno in (errno.ENOTDIR, errno.ELOOP):
         parts = [p for p in os.path.abspath(path).split('/') if p]
         for i in range(1, len(parts)):
             here = '/' + '/'.join(parts[:i])
-            with contextlib.suppress(OSError):
-                st = os.stat(here)
-                if not stat.S_ISDIR(st.st_mode):
-                    what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
-                    return f'out of reach ({here} on the way is {what}, not a folder)'
-    return f'out of reach ({exc.strerror})'
+            if not os.path.isdir(here):
+                problem = _folder_on_the_way(here, 'create')
+                if problem:
+                    return problem
+                break
+    return PathProblem(f'out of reach ({exc.strerror})', PathKind.OUT_OF_REACH)
 
 
 # The roles a configured folder plays (folder_problem). 'create': stalkeer
@@ -1409,9 +1479,9 @@ def _out_of_reach(path: str, exc: OSError) -> str:
 FOLDER_ROLES = ('create', 'exist')
 
 
-def folder_problem(path: str, role: str) -> str | None:
+def folder_problem(path: str, role: str) -> PathProblem | None:
     """What stands at ``path`` when it cannot be the folder of ``role``
-    (FOLDER_ROLES), as a noun phrase like file_problem's ('a named pipe', 'a
+    (FOLDER_ROLES), as a PathProblem like file_problem's ('a named pipe', 'a
     file', 'a symbolic link to /r, which is nothing (a dangling link)',
     'nothing (not found)'), or None when it can: a folder stalkeer may create
     files in, a symlink to one, or nothing yet (role 'create'). Every file type
@@ -1422,17 +1492,19 @@ def folder_problem(path: str, role: str) -> str | None:
         st, link = _standing(path, 'a folder')
     except FileNotFoundError:
         problem = _on_the_way(path)
-        return 'nothing (not found)' if role == 'exist' and not problem else problem
+        return PathProblem('nothing (not found)', PathKind.NOTHING) if role == 'exist' and not problem else problem
     if st is None:
         return link
     if not stat.S_ISDIR(st.st_mode):
-        return link + ('a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st))
+        return PathProblem(link + ('a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)),
+                           _mode_kind(st), bool(link))
     if not os.access(path, os.W_OK | os.X_OK):
-        return f'{link}a folder it may not create files in (permission denied)'
+        return PathProblem(f'{link}a folder it may not create files in (permission denied)', PathKind.DENIED,
+                           bool(link))
     return None
 
 
-def _on_the_way(path: str) -> str | None:
+def _on_the_way(path: str) -> PathProblem | None:
     """None when the missing ``path`` can be created: the nearest thing above
     it that exists is a folder to create in (a dangling link or a file there
     made os.makedirs fail), else what stands there."""
@@ -1442,11 +1514,11 @@ def _on_the_way(path: str) -> str | None:
     return _folder_on_the_way(above, 'create')
 
 
-def _folder_on_the_way(folder: str, role: str) -> str | None:
+def _folder_on_the_way(folder: str, role: str) -> PathProblem | None:
     """'out of reach (FOLDER on the way is …)' when ``folder`` cannot be the
     folder of ``role`` (folder_problem) that a path below it needs, else None."""
     problem = folder_problem(folder, role)
-    return problem and f'out of reach ({folder} on the way is {problem})'
+    return problem and PathProblem(f'out of reach ({folder} on the way is {problem})', PathKind.OUT_OF_REACH)
 
 
 def folder_setting_problem(where: str, path: str, role: str) -> str | None:
@@ -1459,9 +1531,9 @@ def folder_setting_problem(where: str, path: str, role: str) -> str | None:
     return f'{where} must be a folder, but {path} is {what}{_link_hint(what, "a folder")}'
 
 
-def _link_hint(what: str, noun: str) -> str:
+def _link_hint(what: PathProblem, noun: str) -> str:
     """What to do about a symbolic link that leads to no ``noun`` ('a file')."""
-    return f': point it at {noun}, or remove the link' if what.startswith('a symbolic link') else ''
+    return f': point it at {noun}, or remove the link' if what.linked else ''
 
 
 def file_setting_problem(where: str, path: str, role: str) -> str | None:
@@ -1472,7 +1544,7 @@ def file_setting_problem(where: str, path: str, role: str) -> str | None:
     if what is None:
         return None
     hint = ''
-    if role == 'read' and what.endswith('a named pipe'):       # process <(zcat playlist.m3u.gz)
+    if role == 'read' and what.kind == PathKind.NAMED_PIPE:       # process <(zcat playlist.m3u.gz)
         hint = ' (a playlist is read more than once: save it to a file first)'
     return f'{where} must be a file, but {path} is {what}{hint or _link_hint(what, "a file")}'
 
@@ -1675,6 +1747,63 @@ def value_hint(value, in_file: bool = False) -> str:
         return ''
     return (f' (the {found.group(1)!r} and what follows are part of the value: stalkeer reads no comment '
             'after a value' + ('; put it on a line of its own)' if in_file else ')'))
+
+
+def in_quotes(text: str) -> bool:
+    """Whether ``text`` (stripped) starts and ends with a quote (_VALUE_QUOTES):
+    pasted with its quotes. Both ends: a file or folder name, a password or a
+    token may start or end with one; hardly both."""
+    text = text.strip()
+    return len(text) > 1 and text[0] in _VALUE_QUOTES and text[-1] in _VALUE_QUOTES
+
+
+def quoted_path_problem(where: str, path: str) -> str | None:
+    """The one line refusing a path in quotes (``where`` names it: '[downloads]
+    temp_dir', '--log-file', 'PLAYLIST', 'STALKEER_CONFIG (environment)', '--db:
+    the sqlite file'), with value_hint's hint, or None. The one rule for a path
+    whoever gave it: '"/srv/tmp"' made a folder named '"' beside the config
+    file (a newcomer trial), '--log-file \'"x.log"\'' a file '"x.log"', and a
+    missing folder above it an 'out of reach' line with one quote of the pair."""
+    if not in_quotes(path):
+        return None
+    return f'{where} must be a path without quotes around it, got {quoted_value(path)}{value_hint(path)}'
+
+
+def secret_value_note(where: str, value, api_key: bool = False) -> str | None:
+    """What a secret key's value (``where`` names it) holds that was surely not
+    meant as part of it, as one sentence, or None; never a character of the
+    value: quotes around it (a password or a token may start or end with a
+    quote, hardly both), and for an API key (``api_key``: Radarr and Sonarr
+    generate 32 hex digits, no space) what looks like an inline comment (a
+    password may hold ' ;' or ' #', so only an API key's is named)."""
+    text = ('' if value is None else str(value)).strip()
+    if in_quotes(text):
+        return f'{where} starts and ends with a quote: stalkeer takes a value as written; remove the quotes'
+    found = _INLINE_COMMENT.search(text) if api_key else None
+    if found:
+        return (f'{where} holds {found.group(1)!r} after a space, which looks like an inline comment: an '
+                'API key holds no space, and stalkeer reads no comment after a value; put it on a line '
+                'of its own')
+    return None
+
+
+# What an empty variable that cannot be empty is refused with (empty_variable_problem).
+_EMPTY_VARIABLES = {
+    'STALKEER_CONFIG': 'a configuration file',
+}
+
+
+def empty_variable_problem(name: str, value: str) -> str | None:
+    """The one line refusing the variable ``name`` set to ``value`` when it is
+    empty or blank and cannot be (_EMPTY_VARIABLES), or None. The one rule for
+    the environment, as for the command line (empty_argument_problem): a
+    variable that is set is given, even empty, never taken as unset;
+    ``STALKEER_<SECTION>_<KEY>=`` means what ``key =`` in the file means. An
+    empty database URL (DATABASE_URL, STALKEER_DATABASE_URL) is refused by
+    parse_database_url, in its words."""
+    if value.strip() or name not in _EMPTY_VARIABLES:
+        return None
+    return f'{name} (environment) is empty: give {_EMPTY_VARIABLES[name]}, or unset it'
 
 
 def quoted_value(value, limit: int = 40) -> str:
@@ -2530,8 +2659,14 @@ class Config:
             if not os.path.isfile(explicit):
                 raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}{value_hint(explicit)}')
             return cls(explicit, env, db_url, tolerant)._found('option')
-        if env.get('STALKEER_CONFIG'):
+        if 'STALKEER_CONFIG' in env:
+            # Set is given, even empty: an empty one fell through to
+            # ./stalkeer.ini, maybe another setup's file (empty_variable_problem).
             path = env['STALKEER_CONFIG']
+            problem = (empty_variable_problem('STALKEER_CONFIG', path)
+                       or quoted_path_problem('STALKEER_CONFIG (environment)', path))
+            if problem:
+                raise ConfigError(problem)
             if not os.path.isfile(path):
                 raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)'
                                   f'{value_hint(path)}')
@@ -2565,7 +2700,7 @@ class Config:
         seconds``), or None. Such a comment is part of the value: configparser's
         default, kept because a password or an API key may hold ';' or '#'. The
         key's error and `config --check` say so; secret keys are left out (it
-        would tell of their value)."""
+        would tell of their value): secret_note says what may be said of them."""
         if (section, key) in _SECRET_CONFIG_KEYS or self.origin(section, key) == 'default':
             return None
         found = _INLINE_COMMENT.search(self._source(section, key)[0] or '')
@@ -2588,11 +2723,24 @@ class Config:
     def key_hint(self, section, key) -> str:
         """What an error about a key adds (value_hint) when its value in force,
         the file's or a STALKEER_* variable's, holds quotes around it or an
-        inline comment; none for a secret key (it would tell of its value)."""
+        inline comment; for a secret key only what secret_note says, which
+        tells nothing of its value."""
         origin = self.origin(section, key)
-        if (section, key) in _SECRET_CONFIG_KEYS or origin == 'default':
+        if origin == 'default':
             return ''
+        if (section, key) in _SECRET_CONFIG_KEYS:
+            note = self.secret_note(section, key)
+            return f' ({note})' if note else ''
         return value_hint(self._source(section, key)[0], in_file=origin == 'file')
+
+    def secret_note(self, section, key) -> str | None:
+        """secret_value_note of a secret key (_SECRET_CONFIG_KEYS) whose value
+        in force, the file's or a STALKEER_* variable's, starts and ends with a
+        quote, or (an API key) looks like it holds an inline comment; else None."""
+        if (section, key) not in _SECRET_CONFIG_KEYS or self.origin(section, key) == 'default':
+            return None
+        return secret_value_note(self.where(section, key), self._source(section, key)[0],
+                                 api_key=key == 'api_key')
 
     def explained(self, message: str) -> str:
         """An error ``message`` as it is shown: when it is about a setting (it
@@ -2615,7 +2763,7 @@ class Config:
     def inline_comment_notes(self, but=()) -> list[str]:
         """One note per value in force that looks like it holds an inline
         comment, its value not quoted: each key of the file or of a STALKEER_*
-        variable (inline_comment; secrets aside), --db, DATABASE_URL,
+        variable (inline_comment; a secret key's secret_note instead), --db, DATABASE_URL,
         $STALKEER_CONFIG and the command line's paths (given_values); a URL
         holding one is refused for its space. None for what an error
         of ``but`` (messages) is about: that error says it (explained)."""
@@ -2623,10 +2771,14 @@ class Config:
         notes = []
         for section, keys in DEFAULTS.items():
             for key in keys:
+                if (section, key) in keys_refused:
+                    continue
                 mark = self.inline_comment(section, key)
-                if mark and (section, key) not in keys_refused:
+                if mark:
                     notes.append(inline_comment_note(self.where(section, key), mark,
                                                      self.origin(section, key) == 'file'))
+                notes.append(self.secret_note(section, key))
+        notes = list(filter(None, notes))
         for where, value in self.given_values():
             found = _INLINE_COMMENT.search(value.strip())
             if found and not any(_about(problem, where) for problem in but):
@@ -2726,20 +2878,41 @@ class Config:
                               f'{continued_lines_note(more)}')
         if _FIELD_CONTROLS.search(value):
             raise ConfigError(f"{where} must be a path without control characters, got '{clip(value)}'")
-        if len(value) > 1 and value[0] in _VALUE_QUOTES and value[-1] in _VALUE_QUOTES:
-            # "/srv/tmp" pasted with its quotes: a folder named '"' was created
-            # beside the config file (a newcomer trial). explained() adds the hint.
-            raise ConfigError(f'{where} must be a path without quotes around it, got {quoted_value(value)}')
+        problem = quoted_path_problem(where, value)
+        if problem:
+            raise ConfigError(problem)
         value = os.path.expanduser(value)
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
         if (section, key) in _FOLDER_CONFIG_KEYS:
             problem = folder_setting_problem(where, path, 'create')
+            if not problem and (section, key) == ('downloads', 'temp_dir'):
+                problem = self._temp_dir_link_problem(where, path)
         else:
             problem = file_setting_problem(where, path, 'append' if (section, key) in _APPEND_CONFIG_KEYS
                                            else 'write')
         if problem:
             raise ConfigError(problem)
         return path
+
+    def _temp_dir_link_problem(self, where: str, path: str) -> str | None:
+        """The run's refusal of a temp_dir inside a library root (movies_path,
+        tvshows_path, a path_map LOCAL) with a symbolic link below the root on
+        the way (link_below_root: a .part there is opened by open_folder with
+        that root, which follows no link below it), or None. A root that is
+        itself wrong is that key's own error, not this one's."""
+        roots = []
+        for section, key in (('downloads', 'movies_path'), ('downloads', 'tvshows_path')):
+            with contextlib.suppress(ConfigError):
+                roots.append(self.getpath(section, key))
+        for section in ('radarr', 'sonarr'):
+            with contextlib.suppress(ConfigError):
+                roots += [local for _remote, local in self.getpathmap(section)]
+        for root in filter(None, roots):
+            link = link_below_root(os.path.normpath(path), os.path.normpath(root))
+            if link:
+                return (f'{where} must be a folder reached through no symbolic link below the library '
+                        f'root {root}: {_link_refusal(link, root)}')
+        return None
 
     # -- checks ---------------------------------------------------------------
     def check(self) -> None:
@@ -3451,6 +3624,9 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             path = path[1:]
         if not path:
             raise ConfigError(f'{source}: no file name in {url!r}')
+        problem = quoted_path_problem(f'{source}: the sqlite file', path)
+        if problem:         # sqlite:///"x.db": a file named '"x.db"'
+            raise ConfigError(problem)
         if path != ':memory:' and not os.path.isabs(path):
             path = os.path.join(base_dir, os.path.expanduser(path))
         return {'kind': 'sqlite', 'path': path}
@@ -3771,8 +3947,7 @@ def _lock_is_at_path(path: str, fd: int) -> bool:
         at_path = os.stat(path, follow_symlinks=False)
     except OSError:
         return False
-    held = os.fstat(fd)
-    return (at_path.st_dev, at_path.st_ino) == (held.st_dev, held.st_ino)
+    return same_file(at_path, os.fstat(fd))
 
 
 def _import_lock_message(path: str, *, st: os.stat_result | None = None, strerror: str = '') -> str:
@@ -9224,6 +9399,9 @@ class ArrSettings:
     require_available: bool = True
     library_path: str | None = None
     timeout: float = 60
+    # What may be said of api_key's value (Config.secret_note), or '': Radarr's
+    # 401 alone said "rejected the API key" of a key pasted in its quotes.
+    api_key_note: str = ''
 
     @classmethod
     def from_config(cls, cfg: Config, section: str) -> 'ArrSettings':
@@ -9260,13 +9438,15 @@ class ArrSettings:
                                       if section == 'radarr' else True),
                    library_path=cfg.getpath('downloads', 'movies_path' if section == 'radarr'
                                             else 'tvshows_path'),
-                   timeout=cfg.getnumber(section, 'timeout'))
+                   timeout=cfg.getnumber(section, 'timeout'),
+                   api_key_note=cfg.secret_note(section, 'api_key') or '')
 
 
 def parse_path_map(text: str, section: str, where: str | None = None) -> list[tuple[str, str]]:
     """``REMOTE=LOCAL`` lines: where the app's paths (inside its container, or on
     Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here. ConfigError (ConfigErrors:
-    each bad line) naming ``where`` the text came from (default ``[section] path_map``)."""
+    each bad line) naming ``where`` the text came from (default ``[section] path_map``). Each LOCAL
+    is judged as a folder setting (folder_setting_problem, role 'create')."""
     where = where or f'[{section}] path_map'
     pairs, problems, seen = [], [], set()
     for line in text.splitlines():
@@ -9289,6 +9469,12 @@ def parse_path_map(text: str, section: str, where: str | None = None) -> list[tu
             problems.append(f'{where}: LOCAL must be an absolute path on this machine, got {shown!r}')
         elif _path_map_key(remote) in seen:     # map_path would take either, unsaid
             problems.append(f'{where}: the REMOTE path is mapped twice, again in {shown!r}; map it once')
+        elif refusal := folder_setting_problem(f'{where} LOCAL', local, 'create'):
+            # A library root (or a folder above one): stalkeer makes the movie
+            # and series folders in it, as in movies_path (folder_problem, role
+            # 'create'), at start and in config --check alike; a dangling link
+            # there failed every item.
+            problems.append(refusal)
         else:
             seen.add(_path_map_key(remote))
             pairs.append((remote.rstrip('/') or '/', local.rstrip('/') or '/'))
@@ -9721,7 +9907,8 @@ class ArrClient:
     def _answer(self, response, method, path, allow_404, read):
         code, where = response.status_code, self.where
         if code == 401:
-            raise ArrError(f'{self.name} rejected the API key (check [{self.app}] api_key)')
+            note = f': {self.settings.api_key_note}' if self.settings.api_key_note else ''
+            raise ArrError(f'{self.name} rejected the API key (check [{self.app}] api_key){note}')
         if code == 404:
             if allow_404:
                 return None
@@ -10049,6 +10236,9 @@ class XtreamSettings:
     account_source: str = '[xtream] username and [xtream] password'
     enabled_source: str = '[xtream] enabled'
     timeout_source: str = '[xtream] timeout'
+    # What may be said of the configured account's values (Config.secret_note),
+    # or '': a password pasted in its quotes was refused as any wrong one.
+    account_note: str = ''
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'XtreamSettings':
@@ -10107,7 +10297,9 @@ class XtreamSettings:
                    cfg.getnumber('xtream', 'info_refresh_hours'),
                    url_source=cfg.where('m3u', 'url') if derived else url_where,
                    account_source=account_source, enabled_source=cfg.where('xtream', 'enabled'),
-                   timeout_source=cfg.where('xtream', 'timeout'))
+                   timeout_source=cfg.where('xtream', 'timeout'),
+                   account_note='; '.join(filter(None, (cfg.secret_note('xtream', key)
+                                                         for key in ('username', 'password')))))
 
     @property
     def configured(self) -> bool:
@@ -10302,8 +10494,8 @@ class XtreamClient:
         code = response.status_code
         if code in (401, 403):
             raise PanelRefused(f'{self.where} refused the account (HTTP {code}): check '
-                               f'{self.settings.account_source}, or whether the account is banned',
-                               f'HTTP {code}')
+                               f'{self.settings.account_source}, or whether the account is banned'
+                               f'{self._account_note}', f'HTTP {code}')
         if code == 404:
             if what != 'the account call' and self.account_answered:
                 raise PanelError(f'{self.where} answered 404 for {what}')
@@ -10324,6 +10516,11 @@ class XtreamClient:
         return PanelError(f'{self.where} answered {what} with an HTML page instead of JSON '
                           '(not an Xtream Codes panel, or a login page in front of it?)')
 
+    @property
+    def _account_note(self) -> str:
+        """'; ' and what may be said of the account's values, or ''."""
+        return f'; {self.settings.account_note}' if self.settings.account_note else ''
+
     # -- the account ---------------------------------------------------------------------
     def account(self) -> PanelAccountInfo:
         """user_info of the account call; PanelError when the panel refuses the
@@ -10342,7 +10539,7 @@ class XtreamClient:
                              '(not an Xtream Codes panel?)')
         if xtream_count(info.get('auth')) != 1:
             raise PanelRefused(f'{self.where} refused the account (auth 0): check '
-                               f'{self.settings.account_source}', 'auth 0')
+                               f'{self.settings.account_source}{self._account_note}', 'auth 0')
         status = xtream_text(info.get('status')) or None
         trial = xtream_count(info.get('is_trial'))
         expiry = _exp_date(info.get('exp_date'))
@@ -13329,6 +13526,7 @@ def cmd_download(app: App) -> int:
     # URL's; one from the Content-Type is checked by the downloader itself).
     import types
     named = Downloader._final_path(types.SimpleNamespace(destination=destination, url=args.url), None)
+    refuse_destination_out_of_reach(named)
     for path in dict.fromkeys((given, destination, named)):
         refuse_special_destination(path)
     downloader = app.downloader()
@@ -13342,6 +13540,17 @@ def cmd_download(app: App) -> int:
     app.run_counts = {result.status: 1}
     report_result(app, result)
     return EXIT_OK if result.status in ('completed', 'skipped') else EXIT_FAILED
+
+
+def refuse_destination_out_of_reach(path: str) -> None:
+    """StalkeerError (exit 2, no request, no row) when the folder ``path`` goes
+    into cannot be made or used, judged by the rule [m3u] file_path is (a file
+    made where nothing is: file_problem, role 'write', whose folder on the way
+    is judged by folder_problem, role 'create') and said in its words: a dangling link, a link loop, a file, a named pipe or a socket on
+    the way sent the request and stored a give-up (open_folder's refusal)."""
+    problem = None if os.path.lexists(path) else file_problem(path, 'write')
+    if problem:
+        raise StalkeerError(f'DEST {path} is {problem}')
 
 
 def refuse_special_destination(path: str) -> None:
@@ -13367,6 +13576,13 @@ def refuse_existing_destination(destination: str, named: str, url: str) -> None:
     row = DownloadInfo.get_or_none(DownloadInfo.destination == destination)
     if row is not None and Downloader._already_done(row, False, url):
         return
+    st, what = _standing(named, 'a file')
+    if st is None:      # a dangling link or a loop: it is no file, say what it is
+        # With --force the link itself is replaced (a rename over it), never
+        # followed: nothing is written where it points.
+        raise StalkeerError(f'DEST {named} is {what}: what stands there is never replaced without '
+                            '--force (give another DEST, or --force to replace the link itself; '
+                            'it is never followed)')
     raise StalkeerError(f'DEST {named} exists: an existing file is never replaced without '
                         '--force (give another DEST, or --force to replace it)')
 
@@ -16642,6 +16858,13 @@ def empty_argument_problem(args) -> str | None:
     return None
 
 
+def quoted_argument_problem(args) -> str | None:
+    """The one line refusing the first path option or argument of ``args``
+    (parsed) given in quotes (quoted_path_problem: as a path key is), or None."""
+    return next(filter(None, (quoted_path_problem(where, value)
+                              for where, value in command_line_values(args))), None)
+
+
 def command_line_values(args) -> list[tuple[str, str]]:
     """(what an error calls it, value) of each path ``args`` (parsed) holds:
     '--config', '--log-file', 'PLAYLIST', 'DEST'."""
@@ -16666,7 +16889,7 @@ def main(argv=None) -> int:
         # `python stalkeer.py` alone: what it can do, not just "COMMAND is required".
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    empty = empty_argument_problem(args)
+    empty = empty_argument_problem(args) or quoted_argument_problem(args)
     if empty:
         console.error(empty)
         return EXIT_USAGE
