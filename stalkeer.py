@@ -4444,6 +4444,7 @@ class DownloadResult:
     path: str | None = None
     size: int | None = None
     held: bool = False       # skipped: another process holds it (not: already downloaded)
+    gave_up: bool = False    # skipped: it gave up (row_gave_up); message says why, and the way out
 
 
 class ProgressTracker:
@@ -5050,6 +5051,12 @@ class Downloader:
         started = retried = False
         try:
             info = self.state.reload(info.id)
+            # It gave up (perhaps in another instance's run since this one planned):
+            # only a person's `download` of it, or `stalkeer retry ID`, tries it
+            # again, the rule resume-downloads and the arr runs' plan follow. A new
+            # URL for it is a new download (StateManager.start), not a retry.
+            if not anew and url in (None, info.url) and row_gave_up(info, self.state.max_retry_attempts):
+                return DownloadResult('skipped', info.id, f'{label}: {gave_up_text(info)}', gave_up=True)
             # A failed one tried again is a retry, unless a person asked anew for
             # one that gave up: that starts over as `stalkeer retry ID` does.
             retried = info.status in (FAILED, RETRYING) and not (
@@ -11041,9 +11048,13 @@ SKIP_LIMIT = 'over the limit'                     # --limit: left for a later ru
 # Its download failed in a way no retry fixes (Downloader._fail permanent) and gave
 # up: every cron run would fail it again; `stalkeer retry ID` once it is put right.
 SKIP_NEEDS_ATTENTION = 'needs attention'
+# Its download used up max_retry_attempts retries without progress: resume-downloads
+# no longer resumes it (StateManager.gave_up), so neither does a radarr/sonarr run;
+# `stalkeer retry ID` puts it back. --force does not: it replaces files, not verdicts.
+SKIP_RETRIES_USED_UP = 'retries used up'
 SKIP_REASONS = (SKIP_NOT_AVAILABLE, SKIP_NOT_IN_PLAYLIST, SKIP_ONLY_EXTRAS, SKIP_OTHER_YEARS,
                 SKIP_OTHER_COUNTRY, SKIP_UNSURE, SKIP_AMBIGUOUS, SKIP_LOOKUP_LATER, SKIP_RUNTIME, SKIP_LANGUAGES,
-                SKIP_DONE, SKIP_HELD, SKIP_NEEDS_ATTENTION, SKIP_LIMIT)
+                SKIP_DONE, SKIP_HELD, SKIP_NEEDS_ATTENTION, SKIP_RETRIES_USED_UP, SKIP_LIMIT)
 # When every line of an item was refused, the item is skipped for the refusal
 # closest to a match (a lookup to come beats "another could be meant" beats …).
 _REASON_RANK = {reason: i for i, reason in enumerate(
@@ -14246,13 +14257,17 @@ class ArrRun:
 
     def skip_reasons(self, items: list[WantedItem]) -> dict:
         """item id -> (reason, detail) for the items already downloaded (unless
-        --force) or being downloaded by another instance: one query for the run."""
+        --force), being downloaded by another instance, or whose download gave up
+        (no retry can fix it, or its retries are used up: the rows resume-downloads
+        does not resume either, StateManager.gave_up; --force or not): one query
+        for the run."""
         DI, DIT = DownloadInfo, DownloadItem
         rows = collections.defaultdict(list)
         ids = sorted({i for item in items for i in item.item_ids or (item.item_id,)})
-        # Gave up as no retry can fix it (Downloader._fail permanent): computed in SQL.
-        stuck = self.state.given_up_at_once()
-        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by, stuck)
+        # Gave up as no retry can fix it (Downloader._fail permanent), or after its
+        # retries: both computed in SQL, the rule resume-downloads follows.
+        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by,
+                  self.state.given_up_at_once(), self.state.gave_up(), DI.retry_count)
         # peewee writes the query once; the IN lists are written by hand: peewee
         # building them for 8,000 ids was ~5% of a 10k dry run (issue 15).
         head, params = DI.select(*fields).where(DI.service == self.service).sql()
@@ -14267,11 +14282,11 @@ class ArrRun:
             for chunk in _chunks(ids, _SQL_IN_CHUNK):
                 query = (DI.select(DIT.item_id, *fields[2:], DI.id).join(DIT, on=(DIT.download_info == DI.id))
                          .where((DIT.service == self.service) & DIT.item_id.in_(chunk)).tuples())
-                for item_id, status, path, locked_by, gave_up_row, row_id in query:
-                    rows[item_id].append((row_id, item_id, status, path, locked_by, gave_up_row))
+                for item_id, *values, row_id in query:
+                    rows[item_id].append((row_id, item_id, *values))
         reasons = {}
         for item in items:
-            for row_id, _, status, path, locked_by, gave_up_row in (
+            for row_id, _, status, path, locked_by, gave_up_row, used_up, retries in (
                     row for i in item.item_ids or (item.item_id,) for row in rows.get(i, ())):
                 if status == COMPLETED and not self.args.force and path and os.path.exists(path):
                     reasons[item.item_id] = (SKIP_DONE, path)
@@ -14284,6 +14299,9 @@ class ArrRun:
                     reasons[item.item_id] = (SKIP_NEEDS_ATTENTION, f'download #{row_id} gave up, '
                                              f'{PERMANENT_MARK} (`stalkeer status --failed`); '
                                              f'`stalkeer retry {row_id}` once it is put right')
+                    break
+                if used_up:
+                    reasons[item.item_id] = (SKIP_RETRIES_USED_UP, retries_used_up_text(row_id, retries))
                     break
         return reasons
 
@@ -14504,8 +14522,7 @@ def run_arr(app: App, service: str) -> int:
                 run.summary.downloaded += item.count
             elif result.status == 'skipped':
                 # Taken or finished by another instance since the plan was made.
-                run.summary.skip(item.label, SKIP_HELD if result.held else SKIP_DONE,
-                                 result.message, item.count)
+                run.summary.skip(item.label, skip_reason_of(result), result.message, item.count)
             else:
                 run.summary.failed += item.count
     finally:
@@ -14515,6 +14532,15 @@ def run_arr(app: App, service: str) -> int:
     app.run_counts = dict(dataclasses.asdict(run.summary), skipped=sum(run.summary.skipped.values()),
                           skip_reasons=dict(run.summary.skipped))
     return EXIT_FAILED if run.summary.failed else EXIT_OK
+
+
+def skip_reason_of(result: DownloadResult) -> str:
+    """The summary's reason for an item the download itself skipped, having
+    found something the plan did not (another instance took, finished or gave
+    up its download since)."""
+    if result.gave_up:
+        return SKIP_NEEDS_ATTENTION if PERMANENT_MARK in result.message else SKIP_RETRIES_USED_UP
+    return SKIP_HELD if result.held else SKIP_DONE
 
 
 def cmd_radarr(app: App) -> int:
@@ -14661,7 +14687,13 @@ def gave_up_text(info: DownloadInfo) -> str:
     can fix says so (its retry_count is the retries really made, often 0)."""
     if failed_for_good(info):
         return f'gave up: {PERMANENT_MARK} — once it is put right, run `stalkeer retry {info.id}`'
-    return f'gave up after {info.retry_count} retries — run `stalkeer retry {info.id}`'
+    return retries_used_up_text(info.id, info.retry_count)
+
+
+def retries_used_up_text(download_id: int, retry_count: int) -> str:
+    """The words of `status`, the page and a radarr/sonarr skip for a download
+    whose retries are used up, with the command that tries it again."""
+    return f'gave up after {retry_count} retries — run `stalkeer retry {download_id}`'
 
 
 def _active_line(info: DownloadInfo, now, lock_timeout: float) -> str:
@@ -14902,7 +14934,11 @@ def cmd_unlock(app: App) -> int:
 
 
 def cmd_retry(app: App) -> int:
-    """Put failed downloads back to pending for the next run (history kept)."""
+    """Put failed downloads, and those that gave up (StateManager.gave_up: a
+    paused one too once its retries are used up), back to pending for the next
+    run (history kept). Anything else is refused in one line naming the command
+    that does move it: a pause or a queued download has not failed, and
+    resume-downloads (or a radarr/sonarr run) continues it as it is."""
     args = app.args
     if (args.id is None) == (not args.failed):
         raise StalkeerError('give a download ID or --failed')
@@ -14910,11 +14946,14 @@ def cmd_retry(app: App) -> int:
     DI = DownloadInfo
     settings = app.download_settings()
     state = StateManager(settings.lock_timeout, settings.max_retry_attempts)
-    rows = _ids_or_all(app, DI.status == FAILED)
+    rows = _ids_or_all(app, (DI.status == FAILED) | state.gave_up())
     done = 0
     for info in rows:
         if info.status == COMPLETED:
             raise StalkeerError(f'#{info.id} is completed; use download --force to fetch it again')
+        if info.status in (PAUSED, PENDING) and not row_gave_up(info, settings.max_retry_attempts):
+            raise StalkeerError(f'#{info.id} is {info.status}, not failed: `stalkeer resume-downloads` '
+                                'continues it (so does the next radarr/sonarr run of its item)')
         # The error and last_retry_at stay as history; retry_count starts over
         # so the next run does not skip it for having used up its retries.
         done += (DI.update(status=PENDING, retry_count=0, updated_at=db_now())

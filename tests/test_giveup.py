@@ -223,3 +223,164 @@ def test_retry_count_counts_the_retries_of_this_url_and_request(server, tmp_path
     code, out, err = run_stalkeer('download', good, dest, '--db', db_url, env=env)
     assert code == 0 and sha256(dest) == sha256(data), out + err
     assert DI.get(DI.destination == str(dest)).retry_count == 0
+
+
+# -- one state, every command ---------------------------------------------------------------
+# A download's state is honoured the same way by every command: what resume-downloads
+# does not resume (it gave up) no radarr/sonarr run tries either, and `retry ID`
+# takes what gave up or failed, never a pause (that is resume-downloads' job).
+
+def _arr_world(server, tmp_path, db_url):
+    """Radarr with one missing movie, a playlist with its one line (served by the
+    loopback server), a config with max_retry_attempts = 2; the movie's download
+    row made by a real radarr run that failed (HTTP 503, counted as no retry)."""
+    from fakearr import FakeArr
+    from conftest import arr_sections
+    data = payload(200_000, seed=11)
+    url = server.add('movie/u/p/heat.mkv', data)
+    playlist = tmp_path / 'playlist.m3u'
+    playlist.write_text(f'#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\n{url}\n', encoding='utf-8')
+    radarr, sonarr = FakeArr('radarr'), FakeArr('sonarr')
+    radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)')
+    lib = tmp_path / 'lib'
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text(f'[database]\nurl = {db_url}\n[m3u]\nfile_path = {playlist}\n[downloads]\n'
+                   'min_free_space_mb = 0\nretry_attempts = 1\nretry_backoff_seconds = 0.01\n'
+                   f'max_retry_attempts = 2\n{arr_sections(radarr, sonarr, lib)}', encoding='utf-8')
+    env = subprocess_env()
+    assert run_stalkeer('--config', ini, 'process', env=env)[0] == 0
+    server.fault('movie/u/p/heat.mkv', status=503)
+    code, out, err = run_stalkeer('--config', ini, 'radarr', env=env)
+    assert code == 1 and 'failed: #1' in out, out + err
+    server.clear_faults('movie/u/p/heat.mkv')
+    w = type('ArrWorld', (), dict(ini=ini, env=env, data=data, radarr=radarr, sonarr=sonarr,
+                                   dest=lib / 'movies' / 'Heat (1995)' / 'Heat (1995).mkv'))
+    return w
+
+
+def _put_in(state):
+    """The row's fields for ``state`` (max_retry_attempts = 2 in _arr_world)."""
+    return {
+        'failed, retries left': dict(status='failed', retry_count=1, error_message='HTTP 503'),
+        'paused': dict(status='paused', retry_count=0, error_message='paused by a signal'),
+        'retries used up': dict(status='failed', retry_count=2, error_message='HTTP 503'),
+        'paused, retries used up': dict(status='paused', retry_count=2, error_message='paused by a signal'),
+        'no retry can fix it': dict(status='failed', retry_count=0,
+                                    error_message=f'x is a file — {stalkeer.PERMANENT_MARK}: once it is put '
+                                                  'right, run `stalkeer retry 1`'),
+    }[state]
+
+
+GAVE_UP = {'retries used up': 'retries used up 1', 'paused, retries used up': 'retries used up 1',
+           'no retry can fix it': 'needs attention 1'}
+STATES = ['failed, retries left', 'paused', *GAVE_UP]
+
+
+def _world_in(state, server, tmp_path, db_url):
+    w = _arr_world(server, tmp_path, db_url)
+    DI.update(**_put_in(state)).where(DI.id == 1).execute()
+    w.requests = len(server.gets('movie/u/p/heat.mkv'))
+    return w
+
+
+@pytest.mark.parametrize('force', [False, True], ids=['plain', 'force'])
+@pytest.mark.parametrize('state', STATES)
+def test_radarr_tries_again_exactly_what_resume_downloads_would(state, force, server, tmp_path,
+                                                                   db_url, db):
+    """A radarr run skips a download that gave up, its retries used up or no
+    retry able to fix it (counted, `-v` naming `stalkeer retry 1`), --force or
+    not: --force replaces files, it does not overrule a give-up. What has not
+    given up it tries, as resume-downloads would."""
+    w = _world_in(state, server, tmp_path, db_url)
+    code, out, err = run_stalkeer('--config', w.ini, 'radarr', '-v', *(['--force'] if force else []),
+                                  env=w.env)
+    tried = len(server.gets('movie/u/p/heat.mkv')) > w.requests
+    if state in GAVE_UP:
+        assert code == 0 and not tried and GAVE_UP[state] in out and 'failed' not in out.replace(
+            'failed 0', ''), out + err
+        assert '`stalkeer retry 1`' in out + err, out + err
+        assert not w.dest.exists() and DI.get_by_id(1).retry_count == _put_in(state)['retry_count']
+    else:
+        assert code == 0 and tried and f'completed: {w.dest}' in out, out + err
+        assert sha256(w.dest) == sha256(w.data)
+    w.radarr.close()
+    w.sonarr.close()
+
+
+@pytest.mark.parametrize('state', STATES)
+def test_resume_downloads_agrees_with_radarr(state, server, tmp_path, db_url, db):
+    w = _world_in(state, server, tmp_path, db_url)
+    code, out, err = run_stalkeer('--config', w.ini, 'resume-downloads', env=w.env)
+    tried = len(server.gets('movie/u/p/heat.mkv')) > w.requests
+    if state in GAVE_UP:
+        assert code == 1 and not tried and '1 gave up' in out and 'stalkeer retry 1' in out, out + err
+    else:
+        assert code == 0 and tried and sha256(w.dest) == sha256(w.data), out + err
+    w.radarr.close()
+    w.sonarr.close()
+
+
+@pytest.mark.parametrize('state', STATES)
+def test_retry_id_takes_what_failed_and_refuses_a_pause(state, server, tmp_path, db_url, db):
+    """`retry ID` puts back what failed or gave up (retry_count 0, the error kept
+    as history), after which radarr downloads it; a pause has not failed: one
+    line naming resume-downloads, exit 2, the row untouched."""
+    w = _world_in(state, server, tmp_path, db_url)
+    before = DI.get_by_id(1)
+    code, out, err = run_stalkeer('--config', w.ini, 'retry', '1', env=w.env)
+    if state == 'paused':
+        assert code == 2 and out == '' and err.count('\n') == 1, out + err
+        assert '#1 is paused, not failed' in err and 'stalkeer resume-downloads' in err, err
+        after = DI.get_by_id(1)
+        assert (after.status, after.retry_count, after.updated_at) == (
+            before.status, before.retry_count, before.updated_at)
+    else:
+        assert code == 0 and '1 download(s) back to pending' in out, out + err
+        row = DI.get_by_id(1)
+        assert row.status == 'pending' and row.retry_count == 0 and row.error_message
+    code, out, err = run_stalkeer('--config', w.ini, 'radarr', env=w.env)
+    assert code == 0 and sha256(w.dest) == sha256(w.data), out + err
+    w.radarr.close()
+    w.sonarr.close()
+
+
+def test_a_radarr_run_uses_up_the_retries_then_skips(server, tmp_path, db_url, db):
+    """The example, as cron meets it: every run fails the one line (HTTP 404)
+    until max_retry_attempts (2) is used up; from then on the run skips it,
+    exit 0, with no request, and says how to try it again."""
+    w = _arr_world(server, tmp_path, db_url)
+    server.fault('movie/u/p/heat.mkv', status=404)
+    counts = []
+    for _ in range(2):
+        code, out, err = run_stalkeer('--config', w.ini, 'radarr', env=w.env)
+        assert code == 1 and 'failed: #1' in out, out + err
+        counts.append(DI.get_by_id(1).retry_count)
+    assert counts == [1, 2]
+    requests = len(server.requests)
+    for _ in range(2):
+        code, out, err = run_stalkeer('--config', w.ini, 'radarr', '-v', env=w.env)
+        assert code == 0 and 'retries used up 1' in out and 'failed 0' in out, out + err
+        assert 'gave up after 2 retries — run `stalkeer retry 1`' in out + err, out + err
+    assert not [r for r in server.requests[requests:] if 'heat' in r.name]
+    assert DI.get_by_id(1).retry_count == 2
+    w.radarr.close()
+    w.sonarr.close()
+
+
+@pytest.mark.parametrize('state', [s for s in STATES if s in GAVE_UP])
+def test_a_download_that_gave_up_since_the_plan_is_not_tried(state, server, tmp_path, make_downloader):
+    """The plan of a run (or resume-downloads' query) is older than the row: a
+    download that gave up meanwhile, in another instance's run, is skipped by
+    the downloader itself, lease released, no request; a person's `download`
+    (anew) and a new URL for it are new attempts."""
+    url = server.add('late.mkv', payload(80_000, seed=5))
+    dest = tmp_path / 'dl' / 'late.mkv'
+    downloader = make_downloader(max_retry_attempts=2)
+    info = downloader.state.get_or_create(url, str(dest), 'Late')
+    DI.update(**_put_in(state)).where(DI.id == info.id).execute()
+    result = downloader.run(DI.get_by_id(info.id))
+    assert result.status == 'skipped' and result.gave_up and 'stalkeer retry' in result.message
+    assert stalkeer.skip_reason_of(result) == GAVE_UP[state].rsplit(' ', 1)[0]
+    assert server.gets('late.mkv') == [] and DI.get_by_id(info.id).locked_by is None
+    result = downloader.download(url, str(dest), anew=True)
+    assert result.status == 'completed' and DI.get_by_id(info.id).retry_count == 0
