@@ -5074,6 +5074,7 @@ class Downloader:
             part.open(create=False)
             if url and url != info.url and part.is_open:
                 part.truncate(0, keeper)   # bytes of another URL must never be continued
+            part = self._empty_part_moved(info, part, keeper)
             self.state.start(info, part.path, url, force, anew)
             started = True
             info = self.state.reload(info.id)
@@ -5134,6 +5135,27 @@ class Downloader:
         inode = int(info.part_inode) if info.part_inode and stored else None
         adopt = inode is None and bool(stored) and (info.bytes_downloaded or 0) > 0
         return PartFile(stored or self._part_path(info), inode, adopt, info.library_root,
+                        lambda: self._part_path(info, secrets.token_hex(4)))
+
+    def _empty_part_moved(self, info: DownloadInfo, part: PartFile, keeper: LeaseKeeper) -> PartFile:
+        """The .part this attempt writes. An empty one of ours kept where temp_dir
+        no longer points (the user changed temp_dir, or set or cleared it) holds
+        nothing to continue: it is removed and the attempt starts where temp_dir
+        says now, so no empty .part is left behind where no `cleanup` looks. Ours
+        is proven, not guessed: the inode the row recorded, a single link, our
+        flock on it and our live lease (PartFile.open; the name never followed).
+        A .part not provably ours (another instance's in a shared folder, one a
+        killed run created before it could record its inode) is left alone, and
+        one with bytes stays where it is, continued there."""
+        now = self._part_path(info)
+        if not part.is_open or part.size() or os.path.normpath(os.path.dirname(now)) == \
+                os.path.normpath(part.folder):
+            return part
+        keeper.check()              # the lease invariant: only its live holder touches a .part
+        part.unlink()
+        part.close()
+        log.info('removed the empty %s: temp_dir points to %s now', part.path, os.path.dirname(now))
+        return PartFile(now, None, False, info.library_root,
                         lambda: self._part_path(info, secrets.token_hex(4)))
 
     def _part_path(self, info: DownloadInfo, tag: str | None = None) -> str:

@@ -384,3 +384,90 @@ def test_a_download_that_gave_up_since_the_plan_is_not_tried(state, server, tmp_
     assert server.gets('late.mkv') == [] and DI.get_by_id(info.id).locked_by is None
     result = downloader.download(url, str(dest), anew=True)
     assert result.status == 'completed' and DI.get_by_id(info.id).retry_count == 0
+
+
+# -- an empty .part where temp_dir no longer points ---------------------------------------------
+
+def _empty_part_at(server, tmp_path, db_url, name):
+    """A `download` whose server stalls before the first byte: it fails with an
+    empty .part in temp_dir A (its inode recorded). Returns (url, dest, data,
+    the .part, env with temp_dir B)."""
+    data = payload(150_000, seed=len(name))
+    url = server.add(name, data)
+    server.fault(name, stall_after=0, stall_seconds=5)
+    (tmp_path / 'A').mkdir()
+    (tmp_path / 'B').mkdir()
+    dest = tmp_path / 'dl' / 'moved.mkv'
+    env = subprocess_env(**QUICK, STALKEER_DOWNLOADS_TEMP_DIR=str(tmp_path / 'A'),
+                         STALKEER_DOWNLOADS_READ_TIMEOUT='1', STALKEER_DOWNLOADS_RETRY_ATTEMPTS='1')
+    code, out, err = run_stalkeer('download', url, dest, '--db', db_url, env=env)
+    assert code == 1 and 'stalled' in out, out + err
+    [part] = (tmp_path / 'A').iterdir()
+    assert part.stat().st_size == 0
+    server.clear_faults(name)
+    return url, dest, data, part, subprocess_env(**QUICK, STALKEER_DOWNLOADS_TEMP_DIR=str(tmp_path / 'B'))
+
+
+@pytest.mark.parametrize('command', ['download', 'resume-downloads'])
+def test_an_empty_part_of_ours_at_the_old_temp_dir_is_removed(command, server, tmp_path, db_url, db):
+    """temp_dir changed from A to B after a download left an empty .part in A:
+    the next attempt removes it (ours by the inode its row recorded, empty) and
+    writes its .part in B; A is left empty, the file byte-exact."""
+    url, dest, data, part, env = _empty_part_at(server, tmp_path, db_url, 'e/empty.mkv')
+    argv = ('download', url, dest) if command == 'download' else ('resume-downloads',)
+    code, out, err = run_stalkeer(*argv, '--db', db_url, env=env)
+    assert code == 0 and sha256(dest) == sha256(data), out + err
+    assert list((tmp_path / 'A').iterdir()) == [] and list((tmp_path / 'B').iterdir()) == []
+    assert DI.get(DI.destination == str(dest)).part_path.startswith(str(tmp_path / 'B'))
+
+
+def test_a_part_with_bytes_at_the_old_temp_dir_is_continued_there(server, tmp_path, db_url, db):
+    """A .part of ours that holds bytes keeps them: continued where it is."""
+    url, dest, data, part, env = _empty_part_at(server, tmp_path, db_url, 'e/bytes.mkv')
+    with open(part, 'r+b') as f:                 # the same inode: the bytes a transfer wrote
+        f.write(data[:40_000])
+    DI.update(bytes_downloaded=40_000).where(DI.destination == str(dest)).execute()
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 0 and sha256(dest) == sha256(data), out + err
+    assert server.gets('e/bytes.mkv')[-1].start == 40_000          # continued, not restarted
+    assert list((tmp_path / 'A').iterdir()) == [] and list((tmp_path / 'B').iterdir()) == []
+
+
+def _replace_with_a_stranger(part, tmp_path):
+    stranger = part.with_name('stranger')
+    stranger.write_bytes(b'')               # made while ours exists: surely another inode
+    os.replace(stranger, part)              # same name, not provably ours
+
+
+def _replace_with_a_link(part, tmp_path):
+    (tmp_path / 'target').write_bytes(b'')
+    part.unlink()
+    os.symlink(tmp_path / 'target', part)
+
+
+@pytest.mark.parametrize('plant', [_replace_with_a_stranger, _replace_with_a_link],
+                         ids=['another file', 'a symlink'])
+def test_an_empty_part_not_provably_ours_is_left_alone(plant, server, tmp_path, db_url, db):
+    url, dest, data, part, env = _empty_part_at(server, tmp_path, db_url, f'e/{plant.__name__}.mkv')
+    plant(part, tmp_path)
+    before = os.lstat(part)
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 0 and sha256(dest) == sha256(data), out + err
+    after = os.lstat(part)
+    assert (after.st_ino, after.st_size, after.st_mode) == (before.st_ino, before.st_size, before.st_mode)
+    if os.path.islink(part):
+        assert (tmp_path / 'target').read_bytes() == b''
+
+
+def test_an_empty_part_another_process_holds_is_not_touched(server, tmp_path, db_url, db):
+    """Its flock held (a stalkeer whose lease ran out but still has it open):
+    the run skips the download and the .part stays."""
+    import fcntl
+    url, dest, data, part, env = _empty_part_at(server, tmp_path, db_url, 'e/held.mkv')
+    fd = os.open(part, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+        assert part.exists() and not dest.exists() and 'still open in another process' in out + err, out + err
+    finally:
+        os.close(fd)
