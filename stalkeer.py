@@ -14973,7 +14973,12 @@ def cmd_retry(app: App) -> int:
     for info in rows:
         if info.status == COMPLETED:
             raise StalkeerError(f'#{info.id} is completed; use download --force to fetch it again')
-        if info.status in (PAUSED, PENDING) and not row_gave_up(info, settings.max_retry_attempts):
+        if args.id is not None and state.is_live(info.id):
+            raise StalkeerError(f'#{info.id} is being downloaded by {info.locked_by} now (its lock is '
+                                'live): nothing to retry')
+        if info.status in (PAUSED, PENDING, DOWNLOADING) and not row_gave_up(info, settings.max_retry_attempts):
+            # Not failed: continued from its .part as it is (a lock whose holder is
+            # gone is cleared by resume-downloads first), not retried.
             raise StalkeerError(f'#{info.id} is {info.status}, not failed: `stalkeer resume-downloads` '
                                 'continues it (so does the next radarr/sonarr run of its item)')
         # The error and last_retry_at stay as history; retry_count starts over

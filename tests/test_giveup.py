@@ -4,6 +4,7 @@ never made and no `resume-downloads` tries it again; a person's explicit
 `download` of it is a new attempt judged by the config as it is now; a file
 already at DEST is bad input (exit 2, nothing stored); a pause never says '?'."""
 
+import datetime
 import os
 import signal
 
@@ -320,20 +321,36 @@ def test_resume_downloads_agrees_with_radarr(state, server, tmp_path, db_url, db
     w.sonarr.close()
 
 
-@pytest.mark.parametrize('state', STATES)
+NOT_FAILED = {'paused': '#1 is paused, not failed: `stalkeer resume-downloads`',
+              'downloading, its holder gone': '#1 is downloading, not failed: `stalkeer resume-downloads`',
+              'downloading, held live': '#1 is being downloaded by other-host-1-abc now'}
+
+
+@pytest.mark.parametrize('state', STATES + list(NOT_FAILED)[1:])
 def test_retry_id_takes_what_failed_and_refuses_a_pause(state, server, tmp_path, db_url, db):
     """`retry ID` puts back what failed or gave up (retry_count 0, the error kept
-    as history), after which radarr downloads it; a pause has not failed: one
-    line naming resume-downloads, exit 2, the row untouched."""
-    w = _world_in(state, server, tmp_path, db_url)
+    as history), after which radarr downloads it; a pause (or a download whose
+    holder is gone) has not failed: one line naming resume-downloads, exit 2, the
+    row untouched; a download held live is refused likewise."""
+    if state.startswith('downloading'):
+        w = _arr_world(server, tmp_path, db_url)
+        DI.update(status='downloading', locked_by='other-host-1-abc', lease_token='t',
+                  locked_at=stalkeer.db_now() if state.endswith('live') else datetime.datetime(2000, 1, 1)
+                  ).where(DI.id == 1).execute()
+    else:
+        w = _world_in(state, server, tmp_path, db_url)
     before = DI.get_by_id(1)
     code, out, err = run_stalkeer('--config', w.ini, 'retry', '1', env=w.env)
-    if state == 'paused':
+    if state in NOT_FAILED:
         assert code == 2 and out == '' and err.count('\n') == 1, out + err
-        assert '#1 is paused, not failed' in err and 'stalkeer resume-downloads' in err, err
+        assert NOT_FAILED[state] in err, err
         after = DI.get_by_id(1)
         assert (after.status, after.retry_count, after.updated_at) == (
             before.status, before.retry_count, before.updated_at)
+        if state.endswith('live'):
+            w.radarr.close()
+            w.sonarr.close()
+            return
     else:
         assert code == 0 and '1 download(s) back to pending' in out, out + err
         row = DI.get_by_id(1)
