@@ -5052,10 +5052,13 @@ class Downloader:
         try:
             info = self.state.reload(info.id)
             # It gave up (perhaps in another instance's run since this one planned):
-            # only a person's `download` of it, or `stalkeer retry ID`, tries it
-            # again, the rule resume-downloads and the arr runs' plan follow. A new
-            # URL for it is a new download (StateManager.start), not a retry.
-            if not anew and url in (None, info.url) and row_gave_up(info, self.state.max_retry_attempts):
+            # only a person's `download` of it (``anew``, or ``force`` to replace
+            # what stood in the way), or `stalkeer retry ID`, tries it again, the
+            # rule resume-downloads and the arr runs' plan (--force or not:
+            # ArrRun.skip_reasons) follow. A new URL for it is a new download
+            # (StateManager.start), not a retry.
+            if not (anew or force) and url in (None, info.url) \
+                    and row_gave_up(info, self.state.max_retry_attempts):
                 return DownloadResult('skipped', info.id, f'{label}: {gave_up_text(info)}', gave_up=True)
             # A failed one tried again is a retry, unless a person asked anew for
             # one that gave up: that starts over as `stalkeer retry ID` does.
