@@ -377,7 +377,8 @@ def test_a_radarr_run_uses_up_the_retries_then_skips(server, tmp_path, db_url, d
     for _ in range(2):
         code, out, err = run_stalkeer('--config', w.ini, 'radarr', '-v', env=w.env)
         assert code == 0 and 'retries used up 1' in out and 'failed 0' in out, out + err
-        assert 'gave up after 2 retries — run `stalkeer retry 1`' in out + err, out + err
+        assert ('Heat (1995): skipped, retries used up (gave up after 2 retries — run '
+                '`stalkeer retry 1`)') in err, out + err                  # -v, per item
     assert not [r for r in server.requests[requests:] if 'heat' in r.name]
     assert DI.get_by_id(1).retry_count == 2
     w.radarr.close()
