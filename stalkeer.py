@@ -4400,15 +4400,18 @@ class StateManager:
         ``anew``: a person asked for this download again (`stalkeer download`),
         so a download that gave up starts over as after `stalkeer retry ID`
         (``retry_count`` 0: this attempt is the first of the new request). A new
-        URL for the destination is a new download too: the retries of the old
-        URL say nothing about it (trial: 'gave up after 6 retries' of 5)."""
+        URL a person gives for the destination is a new download too: the
+        retries of the old URL say nothing about it (trial: 'gave up after 6
+        retries' of 5). Not so another candidate line of a radarr/sonarr item
+        (not ``anew``): the item's retries go on counting, or two lines that fail
+        in turn never used them up and every run tried both again."""
         fields = dict(status=DOWNLOADING, part_path=part_path,
                       started_at=peewee.fn.COALESCE(DownloadInfo.started_at, db_now()),
                       completed_at=None, error_message=None)
         if force:
             fields['force'] = True
         new_url = bool(url) and url != info.url
-        if new_url or (anew and row_gave_up(info, self.max_retry_attempts)):
+        if anew and (new_url or row_gave_up(info, self.max_retry_attempts)):
             fields.update(retry_count=0)
         elif info.status in (FAILED, RETRYING):
             fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
@@ -5137,10 +5140,9 @@ class Downloader:
             # only a person's `download` of it (``anew``, or ``force`` to replace
             # what stood in the way), or `stalkeer retry ID`, tries it again, the
             # rule resume-downloads and the arr runs' plan (--force or not:
-            # ArrRun.skip_reasons) follow. A new URL for it is a new download
-            # (StateManager.start), not a retry.
-            if not (anew or force) and url in (None, info.url) \
-                    and row_gave_up(info, self.state.max_retry_attempts):
+            # ArrRun.skip_reasons) follow; another candidate line of the item
+            # too, as its retries count across lines (StateManager.start).
+            if not (anew or force) and row_gave_up(info, self.state.max_retry_attempts):
                 return DownloadResult('skipped', info.id, f'{label}: {gave_up_text(info)}', gave_up=True)
             # A failed one tried again is a retry, unless a person asked anew for
             # one that gave up: that starts over as `stalkeer retry ID` does.
@@ -14505,7 +14507,7 @@ class ArrRun:
             return DownloadResult('failed', None, f'{item.label}: {message}')
 
     def _fetch(self, item: WantedItem) -> DownloadResult | None:
-        result = None
+        result = failed = None
         for line in self.candidates(item):
             with self.workers.limiter(line.url):
                 result = self.workers.downloader().download(
@@ -14514,8 +14516,12 @@ class ArrRun:
                     parent_id=item.parent_id, library_root=library_root(item.destination, item.service))
             if len(item.item_ids) > 1 and result.download_id is not None:
                 link_items(result.download_id, item.service, item.item_ids[1:])
+            if result.gave_up and failed is not None:
+                result = failed     # this run's failure used up the item's last retry: say it
+                break
             if result.status in ('completed', 'skipped'):
                 break
+            failed = result
             log.warning('%s: candidate %r failed: %s', item.label, line.display_title, result.message)
         if result is not None and result.status == 'completed':
             self.rescans.add(item.service, item.item_id, item.parent_id, item.label,

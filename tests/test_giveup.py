@@ -489,3 +489,39 @@ def test_an_empty_part_another_process_holds_is_not_touched(server, tmp_path, db
         assert part.exists() and not dest.exists() and 'still open in another process' in out + err, out + err
     finally:
         os.close(fd)
+
+
+def test_two_lines_that_fail_in_turn_use_up_the_items_retries(server, tmp_path, db_url, db):
+    """The retries of a radarr item count across its candidate lines: two lines
+    that both fail (HTTP 404) gave 'failed' every run for ever, each new URL
+    starting the count over. Now the item's retries are used up (2), every
+    failure of the run that used them up is said, and later runs skip it."""
+    from fakearr import FakeArr
+    from conftest import arr_sections
+    urls = [server.add(f'movie/u/p/{n}.mkv', payload(1000, seed=n)) for n in (1, 2)]
+    for n in (1, 2):
+        server.fault(f'movie/u/p/{n}.mkv', status=404)
+    playlist = tmp_path / 'playlist.m3u'
+    playlist.write_text('#EXTM3U\n' + ''.join(f'#EXTINF:-1,Heat (1995) {q}\n{u}\n'
+                                              for q, u in zip(('FHD', 'SD'), urls)), encoding='utf-8')
+    radarr, sonarr = FakeArr('radarr'), FakeArr('sonarr')
+    radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)')
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text(f'[database]\nurl = {db_url}\n[m3u]\nfile_path = {playlist}\n[downloads]\n'
+                   'min_free_space_mb = 0\nretry_attempts = 1\nretry_backoff_seconds = 0.01\n'
+                   f'max_retry_attempts = 2\n{arr_sections(radarr, sonarr, tmp_path / "lib")}',
+                   encoding='utf-8')
+    env = subprocess_env()
+    assert run_stalkeer('--config', ini, 'process', env=env)[0] == 0
+    seen = []
+    for _ in range(4):
+        requests = len(server.requests)
+        code, out, err = run_stalkeer('--config', ini, 'radarr', '-v', env=env)
+        assert 'Traceback' not in err
+        tried = len([r for r in server.requests[requests:] if r.name.startswith('movie/')])
+        seen.append((code, tried > 0, DI.get_by_id(1).retry_count, 'failed: #1' in out,
+                     'retries used up 1' in out))
+    assert seen == [(1, True, 1, True, False), (1, True, 2, True, False),
+                    (0, False, 2, False, True), (0, False, 2, False, True)], seen
+    radarr.close()
+    sonarr.close()
