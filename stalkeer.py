@@ -13635,11 +13635,17 @@ def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: 
     return counts
 
 
+def given_up_line(ids: list) -> str:
+    """The one line resume-downloads and a radarr/sonarr run give for downloads
+    no run tries any more (the first 20 IDs), with the command that would."""
+    shown = ' '.join(str(i) for i in ids[:20]) + (' …' if len(ids) > 20 else '')
+    return (f'{len(ids)} gave up (retries used up without progress, or {PERMANENT_MARK}): '
+            f'run `stalkeer retry ID` to try again (IDs {shown})')
+
+
 def report_given_up(app: App, rows: list) -> None:
     """Downloads no run resumes any more: say so, with the command that would."""
-    ids = ' '.join(str(info.id) for info in rows[:20]) + (' …' if len(rows) > 20 else '')
-    app.console.out(f'{len(rows)} gave up (retries used up without progress, or {PERMANENT_MARK}): '
-                    f'run `stalkeer retry ID` to try again (IDs {ids})', always=True)
+    app.console.out(given_up_line([info.id for info in rows]), always=True)
     for info in rows[:20]:
         # A failure no retry can fix already ends with what to do: said once.
         why = '' if failed_for_good(info) else f'; {gave_up_text(info)}'
@@ -14218,6 +14224,9 @@ class ArrRun:
         self.probes: dict[int, MediaInfo] = {}      # line id -> what its header said
         self._probe_lock = threading.Lock()
         self._bad_destinations = {}
+        # Downloads this run skipped because they gave up: as resume-downloads,
+        # the run names them and fails (exit 1) until `stalkeer retry ID`.
+        self.gave_up_ids = []
         self.panel: XtreamClient | None = None      # open_panel()
 
     def open_panel(self, write: bool) -> None:
@@ -14542,9 +14551,11 @@ class ArrRun:
                     reasons[item.item_id] = (SKIP_NEEDS_ATTENTION, f'download #{row_id} gave up, '
                                              f'{PERMANENT_MARK} (`stalkeer status --failed`); '
                                              f'`stalkeer retry {row_id}` once it is put right')
+                    self.gave_up_ids.append(row_id)
                     break
                 if used_up:
                     reasons[item.item_id] = (SKIP_RETRIES_USED_UP, retries_used_up_text(row_id, retries))
+                    self.gave_up_ids.append(row_id)
                     break
         return reasons
 
@@ -14770,12 +14781,21 @@ def run_arr(app: App, service: str) -> int:
             elif result.status == 'skipped':
                 # Taken or finished by another instance since the plan was made.
                 run.summary.skip(item.label, skip_reason_of(result), result.message, item.count)
+                if result.gave_up and result.download_id is not None:
+                    run.gave_up_ids.append(result.download_id)
             else:
                 run.summary.failed += item.count
     finally:
         if not args.dry_run:
             run.rescans.flush()
     console.out(run.summary.line(service), always=True)
+    if run.gave_up_ids:
+        # Named with the way out on every run, as resume-downloads names them, so
+        # the summary's count is not all a user sees without -v. Still exit 0: like
+        # every skip, it is no failure of this run; the run that gave up failed
+        # (exit 1, a notification), and failing again every 30 minutes of cron until
+        # someone acts only repeats that mail (trial F10; README, Exit codes).
+        console.out(given_up_line(sorted(set(run.gave_up_ids))), always=True)
     app.run_counts = dict(dataclasses.asdict(run.summary), skipped=sum(run.summary.skipped.values()),
                           skip_reasons=dict(run.summary.skipped))
     return EXIT_FAILED if run.summary.failed else EXIT_OK

@@ -307,7 +307,12 @@ def test_radarr_tries_again_exactly_what_resume_downloads_would(state, force, se
     if state in GAVE_UP:
         assert code == 0 and not tried and GAVE_UP[state] in out and 'failed' not in out.replace(
             'failed 0', ''), out + err
+        # Named with the way out without -v too, in resume-downloads' words.
         assert '`stalkeer retry 1`' in out + err, out + err
+        code, out, err = run_stalkeer('--config', w.ini, 'radarr', *(['--force'] if force else []),
+                                      env=w.env)
+        assert code == 0 and '1 gave up (' in out and 'run `stalkeer retry ID` to try again (IDs 1)' \
+            in out, out + err
         assert not w.dest.exists() and DI.get_by_id(1).retry_count == _put_in(state)['retry_count']
     else:
         assert code == 0 and tried and f'completed: {w.dest}' in out, out + err
@@ -385,6 +390,7 @@ def test_a_radarr_run_uses_up_the_retries_then_skips(server, tmp_path, db_url, d
     for _ in range(2):
         code, out, err = run_stalkeer('--config', w.ini, 'radarr', '-v', env=w.env)
         assert code == 0 and 'retries used up 1' in out and 'failed 0' in out, out + err
+        assert '1 gave up (' in out and '(IDs 1)' in out, out + err
         assert ('Heat (1995): skipped, retries used up (gave up after 2 retries — run '
                 '`stalkeer retry 1`)') in err, out + err                  # -v, per item
     assert not [r for r in server.requests[requests:] if 'heat' in r.name]
