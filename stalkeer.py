@@ -811,6 +811,12 @@ def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
 # the query (?email=a@b&c=d) is followed by more query ('&', '='): no userinfo
 # ends there.
 _HOST_AFTER_AT = _LazyPattern(r"[^/?#@&=\s'\"<>]*(?=[/?#]|$)")
+# Where urllib ends a URL's netloc: the first '/', '?' or '#' (or the end).
+_NETLOC_END = _LazyPattern(r'[/?#]|$')
+# What follows the '@' of a query value that is a mail address (?mail=a@b.org,
+# the URL's last value): a dotted domain, no port, up to the end or a '#'. A
+# host after a password's '@' comes with a port, a path or no dot (@nas/x).
+_QUERY_ADDRESS = _LazyPattern(r"[^/?#@&=:\s'\"<>]*\.[^/?#@&=:\s'\"<>]*(?=#|$)")
 
 
 def userinfo_end(url: str) -> int:
@@ -822,24 +828,24 @@ def userinfo_end(url: str) -> int:
     query. The userinfo ends at the LAST '@' that can end one: the last '@' of
     urllib's netloc, or an '@' after it that a host[:port] follows
     (_HOST_AFTER_AT), or -- when urllib's "port" is no port (the password's
-    start) -- any '@' after it; an '@' after urllib's netloc only when that
-    holds a ':' or '@' (a password's sign: ``http://h/movies/a@b.com/1.mkv``
-    is a path). Secrets first: a URL with an '@' in its path or query after
-    a host and port (``http://h:80/p?mail=a@b.org``) is masked as if that were
-    userinfo (``http://***:***@b.org``); a password is never shown in part."""
+    start) -- any '@' after it. Secrets first, the masking's rule only (what
+    is refused is userinfo_problem's): whatever urllib's netloc holds, a
+    user-only userinfo holding '/' (``http://bob/x@nas/``) as much as a path or
+    query '@' (``http://h/movies/a@b.com/1.mkv``,
+    ``http://h:80/p?mail=a@b.org``), so such a URL is masked as if that were
+    userinfo (``http://***@b.com/1.mkv``): over-masked, a password is never
+    shown in part."""
     scheme, sep, rest = url.partition('://')
     if not sep or scheme.lower() == 'sqlite':
         return -1
     start = len(scheme) + 3
-    netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
     at = url.rfind('@', start)
-    if at < 0 or at < netloc_end:
+    if at < 0:
+        return at
+    netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
+    if at < netloc_end:
         return at
     netloc = url[start:netloc_end]
-    if '@' not in netloc and ':' not in netloc:
-        # No sign of a password before the path: http://h/movies/a@b.com/1.mkv
-        # is a path (its account segments masked as such).
-        return -1
     any_at = '@' not in netloc and _no_port(_port_text(netloc)[1])
     while at >= netloc_end:
         if any_at or _HOST_AFTER_AT.match(url, at + 1):
@@ -858,25 +864,62 @@ def split_userinfo(url: str) -> tuple[str | None, str]:
     return url[len(scheme) + 3:at], f'{scheme}://{url[at + 1:]}'
 
 
+USERINFO_HINT = ("an '@', '/', '?' or '#' in the user or password: "
+                 'write them as %40, %2F, %3F and %23')
+
+
 def userinfo_problem(url: str, database: bool = False) -> str:
     """Why the user or password of ``url`` cannot be given as written, or '':
-    an unencoded '@', '/', '?' or '#' in it (userinfo_end). urllib and requests
+    its authority is ambiguous, an unencoded '@', '/', '?' or '#' in the user
+    or password being one reading of it (USERINFO_HINT). urllib and requests
     end the address at the first '/', '?' or '#' and read the host after the
-    first or last '@', so such a URL went to a host taken from the password
-    (``connection to server at "123"``) or quoted its rest as a path, a
-    query parameter's name or a port. For an http(s) URL only where urllib's
-    netloc shows it is so (an '@' in it, or a "port" that is no port): a
-    playlist line ``http://cdn/a@b.mkv`` is a path. A database URL holds no
-    '@' after its host. Never quotes the URL."""
-    userinfo, _ = split_userinfo(url)
-    if userinfo is None or not re.search('[@/?#]', userinfo):
+    last '@' before it, so such a URL went to a host taken from the password
+    (``connection to server at "123"``, ``http://bob:1234/x@nas/`` to host
+    'bob' port 1234) or quoted its rest as a path, a query parameter's name or
+    a port.
+
+    Ambiguous: urllib's netloc (``scheme://`` to the first '/', '?' or '#')
+    holds two '@' (``bob:a@b@nas``), or an '@' after it can end a userinfo --
+    a host[:port] follows it up to a '/', '?', '#' or the end (_HOST_AFTER_AT;
+    any '@' when urllib's "port" before it is no port, ``bob:Sec?ret9@nas``),
+    whatever the netloc holds: ``http://bob/x@nas/`` (a user holding '/') is
+    refused as ``http://h/movies/a@b.com/1.mkv`` is, which must be written
+    ``a%40b.com``. Unambiguous, so accepted: an '@' in the query after a
+    ``name=`` (``http://bob:pw@h/x?mail=a@b.org``,
+    ``get.php?…&username=a@b.org``), a query value's when a dotted domain
+    without a port follows it up to the end or a '#' (_QUERY_ADDRESS). The one
+    shape so let through: a password that reads as a valid port or holds an
+    '@', then '?', a '=' and its '@', before a dotted host with no port nor
+    path (``http://bob:1234?a=b@nas.lan``). A database URL (``database``)
+    holds no '@' after its host: any '@' that a host follows is refused, in
+    its query too. Never quotes the URL. Runs on every playlist line that
+    holds an '@' (url_problem caches it by the line's head)."""
+    scheme, sep, rest = url.partition('://')
+    if not sep or scheme.lower() == 'sqlite':
         return ''
-    if not database:
-        netloc = _netloc_text(url)
-        if '@' not in netloc and not _no_port(_port_text(netloc)[1]):
+    start = len(scheme) + 3
+    at = url.find('@', start)
+    if at < 0:
+        return ''
+    netloc_end = _NETLOC_END.search(url, start).start()
+    if at < netloc_end:
+        if url.find('@', at + 1, netloc_end) >= 0:
+            return USERINFO_HINT
+        at = url.find('@', netloc_end)
+        if at < 0:
             return ''
-    return ("an '@', '/', '?' or '#' in the user or password: "
-            'write them as %40, %2F, %3F and %23')
+        any_at = False
+    else:
+        any_at = _no_port(_port_text(url[start:netloc_end])[1])
+    query = -1 if database else url.find('?', netloc_end)
+    while at >= 0:
+        if any_at:
+            return USERINFO_HINT
+        if _HOST_AFTER_AT.match(url, at + 1) and not (
+                0 <= query < at and url.find('=', query, at) >= 0 and _QUERY_ADDRESS.match(url, at + 1)):
+            return USERINFO_HINT
+        at = url.find('@', at + 1)
+    return ''
 
 
 def _port_text(netloc: str) -> tuple[bool, str, str]:
@@ -1732,8 +1775,10 @@ def url_problem(url: str) -> str | None:
     # Everything urlsplit checks is in scheme://netloc, which ends at the first
     # '/' after it ('?' or '#' before that stay in the key: harmless), and the
     # '@' of a password holding '@', '/', '?' or '#' (userinfo_problem) before its host.
+    # The '/' itself too: whether a host after a query's '@' runs to the end
+    # (?mail=a@b.org) or on to a path (a password's, ?a=b@nas/x) tells them apart.
     end = url.find('/', max(8, url.rfind('@')))
-    head = url if end < 0 else url[:end]
+    head = url if end < 0 else url[:end + 1]
     problem = _URL_HEADS.get(head)
     if problem is None:
         problem = _head_problem(head)
@@ -1995,9 +2040,10 @@ def apprise_url_problem(url: str) -> str:
     """Why one [notify] apprise_urls entry is certainly wrong, or ''. Apprise
     reads each scheme its own way, so only what no reading can make right is
     said: no scheme:// or nothing after it, a port of digits that is 0 or
-    above 65535 (any scheme), or a port
-    that is no number where the scheme's authority is host:port
-    (_APPRISE_HOST_PORT_SCHEMES). urlsplit is not used: it refuses shapes
+    above 65535 (any scheme), or, where the scheme's authority is
+    [user[:password]@]host:port (_APPRISE_HOST_PORT_SCHEMES), a port that is
+    no number or a user or password holding '@', '/', '?' or '#'
+    (userinfo_problem, its hint). urlsplit is not used: it refuses shapes
     Apprise takes (a '[' in a password). In port_problem's words; never the
     URL's text (it is a secret)."""
     scheme, sep, rest = url.partition('://')
@@ -2010,6 +2056,12 @@ def apprise_url_problem(url: str) -> str:
         return 'nothing after its scheme://'
     authority = re.split(r'[/?#]', rest, maxsplit=1)[0]
     host_port = scheme.lower() in _APPRISE_HOST_PORT_SCHEMES
+    # json://bob:pa/ss@h/x: the authority is user:password@host as in any URL
+    # setting, so an unencoded '/', '?', '#' or '@' in the password is said as
+    # there (its "port" 'pa' was "not a number"); the other schemes may hold
+    # an '@' in their path (sendgrid://KEY:from@example.com/to@example.com).
+    if host_port and userinfo_problem(url):
+        return userinfo_problem(url)
     if host_port and _bracket_problem(authority):
         return _bracket_problem(authority)      # json://bob:[::1]/x: as url_problem says it
     host = authority.rpartition('@')[2]
@@ -2021,6 +2073,10 @@ def apprise_url_problem(url: str) -> str:
     if port.isascii() and port.isdigit():
         if not _bad_port_digits(port):
             return ''
+        if '@' not in authority and '@' in rest[len(authority):]:
+            # mailto://bob:99999/x@h: refused either way, and the password
+            # '99999/x' is no port to fix.
+            return USERINFO_HINT
         return _port_sentence('is 0' if int(port) == 0 else 'is above 65535')
     if host_port:
         return _port_sentence('is not a number')
