@@ -768,10 +768,12 @@ def redact_url(url: str) -> str:
     return _redact_url_split(url)
 
 
-def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
+def _redact_url_split(url: str, after_userinfo: bool = False, account_path: bool = False) -> str:
     """redact_url for any URL, through urllib.parse. ``after_userinfo``: ``url``
     is one whose userinfo was cut off (masked by the caller), so its host is
-    no user whose '@' was forgotten."""
+    no user whose '@' was forgotten. ``account_path``: the path it had before
+    that held an account (/movie/a@b.com/PASS/1.mkv), all of whose segments
+    but the last are masked."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -783,7 +785,10 @@ def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
         # The user is half of the account, as a query's username= is: masked
         # too; all of it up to the '@' that ends it (userinfo_end), whatever
         # '/', '?', '#' or '@' the password holds.
-        masked = _redact_url_split(bare, after_userinfo=True)
+        # http://h/movie/a@b.com/PASS/1.mkv: urllib's path was an account's, and
+        # what follows its '@' holds the rest of it (the password).
+        masked = _redact_url_split(bare, after_userinfo=True,
+                                   account_path='/' in userinfo and bool(_account_segments(parts.path.split('/'))))
         return masked.replace('://', '://***:***@' if ':' in userinfo else '://***@', 1)
     netloc = parts.netloc
     # A port that is no port (port_problem: no number, 0, above 65535) may be a
@@ -794,7 +799,7 @@ def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
     if masked is not None:
         netloc = masked if after_userinfo else '***:***'
     segments = parts.path.split('/')
-    for i in _account_segments(segments):
+    for i in range(1, len(segments) - 1) if account_path else _account_segments(segments):
         segments[i] = '***'
     query = parts.query
     if query:

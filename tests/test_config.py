@@ -1157,6 +1157,8 @@ def test_a_password_with_the_at_forgotten_is_masked_whatever_its_digits(section,
     ('http://bob:p?ss@nas/x?apikey=1', 'http://***:***@nas/x?apikey=***'),
     # an '@' in the path that a host follows: masked as a user holding '/' (over-masked)
     ('http://h/movies/a@b.com/1.mkv', 'http://***@b.com/1.mkv'),
+    # ... and an Xtream account's password after it masked as the path it was in
+    ('http://h:8080/movie/a@b.com/Secret7/1.mkv', 'http://***:***@b.com/***/1.mkv'),
     # a URL ending a message's words before its ':' (cannot reach … at URL: why)
     ('http://127.0.0.1:38927:', 'http://127.0.0.1:38927:'), ('http://bob:Summer:2024:', 'http://***:***'),
     # after a userinfo, all after the host's ':' (a trailing ':' dropped left its first character shown)
