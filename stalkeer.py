@@ -1716,6 +1716,63 @@ def value_hint(value, in_file: bool = False) -> str:
             'after a value' + ('; put it on a line of its own)' if in_file else ')'))
 
 
+def in_quotes(text: str) -> bool:
+    """Whether ``text`` (stripped) starts and ends with a quote (_VALUE_QUOTES):
+    pasted with its quotes. Both ends: a file or folder name, a password or a
+    token may start or end with one; hardly both."""
+    text = text.strip()
+    return len(text) > 1 and text[0] in _VALUE_QUOTES and text[-1] in _VALUE_QUOTES
+
+
+def quoted_path_problem(where: str, path: str) -> str | None:
+    """The one line refusing a path in quotes (``where`` names it: '[downloads]
+    temp_dir', '--log-file', 'PLAYLIST', 'STALKEER_CONFIG (environment)', '--db:
+    the sqlite file'), with value_hint's hint, or None. The one rule for a path
+    whoever gave it: '"/srv/tmp"' made a folder named '"' beside the config
+    file (a newcomer trial), '--log-file \'"x.log"\'' a file '"x.log"', and a
+    missing folder above it an 'out of reach' line with one quote of the pair."""
+    if not in_quotes(path):
+        return None
+    return f'{where} must be a path without quotes around it, got {quoted_value(path)}{value_hint(path)}'
+
+
+def secret_value_note(where: str, value, api_key: bool = False) -> str | None:
+    """What a secret key's value (``where`` names it) holds that was surely not
+    meant as part of it, as one sentence, or None; never a character of the
+    value: quotes around it (a password or a token may start or end with a
+    quote, hardly both), and for an API key (``api_key``: Radarr and Sonarr
+    generate 32 hex digits, no space) what looks like an inline comment (a
+    password may hold ' ;' or ' #', so only an API key's is named)."""
+    text = ('' if value is None else str(value)).strip()
+    if in_quotes(text):
+        return f'{where} starts and ends with a quote: stalkeer takes a value as written; remove the quotes'
+    found = _INLINE_COMMENT.search(text) if api_key else None
+    if found:
+        return (f'{where} holds {found.group(1)!r} after a space, which looks like an inline comment: an '
+                'API key holds no space, and stalkeer reads no comment after a value; put it on a line '
+                'of its own')
+    return None
+
+
+# What an empty variable that cannot be empty is refused with (empty_variable_problem).
+_EMPTY_VARIABLES = {
+    'STALKEER_CONFIG': 'a configuration file',
+}
+
+
+def empty_variable_problem(name: str, value: str) -> str | None:
+    """The one line refusing the variable ``name`` set to ``value`` when it is
+    empty or blank and cannot be (_EMPTY_VARIABLES), or None. The one rule for
+    the environment, as for the command line (empty_argument_problem): a
+    variable that is set is given, even empty, never taken as unset;
+    ``STALKEER_<SECTION>_<KEY>=`` means what ``key =`` in the file means. An
+    empty database URL (DATABASE_URL, STALKEER_DATABASE_URL) is refused by
+    parse_database_url, in its words."""
+    if value.strip() or name not in _EMPTY_VARIABLES:
+        return None
+    return f'{name} (environment) is empty: give {_EMPTY_VARIABLES[name]}, or unset it'
+
+
 def quoted_value(value, limit: int = 40) -> str:
     """A one-line setting's value as an error quotes it: its first line, clipped,
     in quotes. An indented line after a key continues its value in an ini file:
@@ -2582,8 +2639,14 @@ class Config:
             if not os.path.isfile(explicit):
                 raise ConfigError(f'config file {_not_a_file(explicit)}: {explicit}{value_hint(explicit)}')
             return cls(explicit, env, db_url, tolerant)._found('option')
-        if env.get('STALKEER_CONFIG'):
+        if 'STALKEER_CONFIG' in env:
+            # Set is given, even empty: an empty one fell through to
+            # ./stalkeer.ini, maybe another setup's file (empty_variable_problem).
             path = env['STALKEER_CONFIG']
+            problem = (empty_variable_problem('STALKEER_CONFIG', path)
+                       or quoted_path_problem('STALKEER_CONFIG (environment)', path))
+            if problem:
+                raise ConfigError(problem)
             if not os.path.isfile(path):
                 raise ConfigError(f'config file {_not_a_file(path)}: {path} (from $STALKEER_CONFIG)'
                                   f'{value_hint(path)}')
@@ -2617,7 +2680,7 @@ class Config:
         seconds``), or None. Such a comment is part of the value: configparser's
         default, kept because a password or an API key may hold ';' or '#'. The
         key's error and `config --check` say so; secret keys are left out (it
-        would tell of their value)."""
+        would tell of their value): secret_note says what may be said of them."""
         if (section, key) in _SECRET_CONFIG_KEYS or self.origin(section, key) == 'default':
             return None
         found = _INLINE_COMMENT.search(self._source(section, key)[0] or '')
@@ -2640,11 +2703,24 @@ class Config:
     def key_hint(self, section, key) -> str:
         """What an error about a key adds (value_hint) when its value in force,
         the file's or a STALKEER_* variable's, holds quotes around it or an
-        inline comment; none for a secret key (it would tell of its value)."""
+        inline comment; for a secret key only what secret_note says, which
+        tells nothing of its value."""
         origin = self.origin(section, key)
-        if (section, key) in _SECRET_CONFIG_KEYS or origin == 'default':
+        if origin == 'default':
             return ''
+        if (section, key) in _SECRET_CONFIG_KEYS:
+            note = self.secret_note(section, key)
+            return f' ({note})' if note else ''
         return value_hint(self._source(section, key)[0], in_file=origin == 'file')
+
+    def secret_note(self, section, key) -> str | None:
+        """secret_value_note of a secret key (_SECRET_CONFIG_KEYS) whose value
+        in force, the file's or a STALKEER_* variable's, starts and ends with a
+        quote, or (an API key) looks like it holds an inline comment; else None."""
+        if (section, key) not in _SECRET_CONFIG_KEYS or self.origin(section, key) == 'default':
+            return None
+        return secret_value_note(self.where(section, key), self._source(section, key)[0],
+                                 api_key=key == 'api_key')
 
     def explained(self, message: str) -> str:
         """An error ``message`` as it is shown: when it is about a setting (it
@@ -2667,7 +2743,7 @@ class Config:
     def inline_comment_notes(self, but=()) -> list[str]:
         """One note per value in force that looks like it holds an inline
         comment, its value not quoted: each key of the file or of a STALKEER_*
-        variable (inline_comment; secrets aside), --db, DATABASE_URL,
+        variable (inline_comment; a secret key's secret_note instead), --db, DATABASE_URL,
         $STALKEER_CONFIG and the command line's paths (given_values); a URL
         holding one is refused for its space. None for what an error
         of ``but`` (messages) is about: that error says it (explained)."""
@@ -2675,10 +2751,14 @@ class Config:
         notes = []
         for section, keys in DEFAULTS.items():
             for key in keys:
+                if (section, key) in keys_refused:
+                    continue
                 mark = self.inline_comment(section, key)
-                if mark and (section, key) not in keys_refused:
+                if mark:
                     notes.append(inline_comment_note(self.where(section, key), mark,
                                                      self.origin(section, key) == 'file'))
+                notes.append(self.secret_note(section, key))
+        notes = list(filter(None, notes))
         for where, value in self.given_values():
             found = _INLINE_COMMENT.search(value.strip())
             if found and not any(_about(problem, where) for problem in but):
@@ -2778,10 +2858,9 @@ class Config:
                               f'{continued_lines_note(more)}')
         if _FIELD_CONTROLS.search(value):
             raise ConfigError(f"{where} must be a path without control characters, got '{clip(value)}'")
-        if len(value) > 1 and value[0] in _VALUE_QUOTES and value[-1] in _VALUE_QUOTES:
-            # "/srv/tmp" pasted with its quotes: a folder named '"' was created
-            # beside the config file (a newcomer trial). explained() adds the hint.
-            raise ConfigError(f'{where} must be a path without quotes around it, got {quoted_value(value)}')
+        problem = quoted_path_problem(where, value)
+        if problem:
+            raise ConfigError(problem)
         value = os.path.expanduser(value)
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
         if (section, key) in _FOLDER_CONFIG_KEYS:
@@ -3503,6 +3582,9 @@ def parse_database_url(url: str, base_dir: str, source: str = '[database] url') 
             path = path[1:]
         if not path:
             raise ConfigError(f'{source}: no file name in {url!r}')
+        problem = quoted_path_problem(f'{source}: the sqlite file', path)
+        if problem:         # sqlite:///"x.db": a file named '"x.db"'
+            raise ConfigError(problem)
         if path != ':memory:' and not os.path.isabs(path):
             path = os.path.join(base_dir, os.path.expanduser(path))
         return {'kind': 'sqlite', 'path': path}
@@ -9270,6 +9352,9 @@ class ArrSettings:
     require_available: bool = True
     library_path: str | None = None
     timeout: float = 60
+    # What may be said of api_key's value (Config.secret_note), or '': Radarr's
+    # 401 alone said "rejected the API key" of a key pasted in its quotes.
+    api_key_note: str = ''
 
     @classmethod
     def from_config(cls, cfg: Config, section: str) -> 'ArrSettings':
@@ -9306,7 +9391,8 @@ class ArrSettings:
                                       if section == 'radarr' else True),
                    library_path=cfg.getpath('downloads', 'movies_path' if section == 'radarr'
                                             else 'tvshows_path'),
-                   timeout=cfg.getnumber(section, 'timeout'))
+                   timeout=cfg.getnumber(section, 'timeout'),
+                   api_key_note=cfg.secret_note(section, 'api_key') or '')
 
 
 def parse_path_map(text: str, section: str, where: str | None = None) -> list[tuple[str, str]]:
@@ -9767,7 +9853,8 @@ class ArrClient:
     def _answer(self, response, method, path, allow_404, read):
         code, where = response.status_code, self.where
         if code == 401:
-            raise ArrError(f'{self.name} rejected the API key (check [{self.app}] api_key)')
+            note = f': {self.settings.api_key_note}' if self.settings.api_key_note else ''
+            raise ArrError(f'{self.name} rejected the API key (check [{self.app}] api_key){note}')
         if code == 404:
             if allow_404:
                 return None
@@ -10095,6 +10182,9 @@ class XtreamSettings:
     account_source: str = '[xtream] username and [xtream] password'
     enabled_source: str = '[xtream] enabled'
     timeout_source: str = '[xtream] timeout'
+    # What may be said of the configured account's values (Config.secret_note),
+    # or '': a password pasted in its quotes was refused as any wrong one.
+    account_note: str = ''
 
     @classmethod
     def from_config(cls, cfg: Config) -> 'XtreamSettings':
@@ -10153,7 +10243,9 @@ class XtreamSettings:
                    cfg.getnumber('xtream', 'info_refresh_hours'),
                    url_source=cfg.where('m3u', 'url') if derived else url_where,
                    account_source=account_source, enabled_source=cfg.where('xtream', 'enabled'),
-                   timeout_source=cfg.where('xtream', 'timeout'))
+                   timeout_source=cfg.where('xtream', 'timeout'),
+                   account_note='; '.join(filter(None, (cfg.secret_note('xtream', key)
+                                                         for key in ('username', 'password')))))
 
     @property
     def configured(self) -> bool:
@@ -10348,8 +10440,8 @@ class XtreamClient:
         code = response.status_code
         if code in (401, 403):
             raise PanelRefused(f'{self.where} refused the account (HTTP {code}): check '
-                               f'{self.settings.account_source}, or whether the account is banned',
-                               f'HTTP {code}')
+                               f'{self.settings.account_source}, or whether the account is banned'
+                               f'{self._account_note}', f'HTTP {code}')
         if code == 404:
             if what != 'the account call' and self.account_answered:
                 raise PanelError(f'{self.where} answered 404 for {what}')
@@ -10370,6 +10462,11 @@ class XtreamClient:
         return PanelError(f'{self.where} answered {what} with an HTML page instead of JSON '
                           '(not an Xtream Codes panel, or a login page in front of it?)')
 
+    @property
+    def _account_note(self) -> str:
+        """'; ' and what may be said of the account's values, or ''."""
+        return f'; {self.settings.account_note}' if self.settings.account_note else ''
+
     # -- the account ---------------------------------------------------------------------
     def account(self) -> PanelAccountInfo:
         """user_info of the account call; PanelError when the panel refuses the
@@ -10388,7 +10485,7 @@ class XtreamClient:
                              '(not an Xtream Codes panel?)')
         if xtream_count(info.get('auth')) != 1:
             raise PanelRefused(f'{self.where} refused the account (auth 0): check '
-                               f'{self.settings.account_source}', 'auth 0')
+                               f'{self.settings.account_source}{self._account_note}', 'auth 0')
         status = xtream_text(info.get('status')) or None
         trial = xtream_count(info.get('is_trial'))
         expiry = _exp_date(info.get('exp_date'))
@@ -16637,6 +16734,13 @@ def empty_argument_problem(args) -> str | None:
     return None
 
 
+def quoted_argument_problem(args) -> str | None:
+    """The one line refusing the first path option or argument of ``args``
+    (parsed) given in quotes (quoted_path_problem: as a path key is), or None."""
+    return next(filter(None, (quoted_path_problem(where, value)
+                              for where, value in command_line_values(args))), None)
+
+
 def command_line_values(args) -> list[tuple[str, str]]:
     """(what an error calls it, value) of each path ``args`` (parsed) holds:
     '--config', '--log-file', 'PLAYLIST', 'DEST'."""
@@ -16661,7 +16765,7 @@ def main(argv=None) -> int:
         # `python stalkeer.py` alone: what it can do, not just "COMMAND is required".
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    empty = empty_argument_problem(args)
+    empty = empty_argument_problem(args) or quoted_argument_problem(args)
     if empty:
         console.error(empty)
         return EXIT_USAGE
