@@ -873,6 +873,26 @@ USERINFO_HINT = ("an '@', '/', '?' or '#' in the user or password: "
                  'write them as %40, %2F, %3F and %23')
 
 
+def split_known_userinfo(url: str) -> tuple[str | None, str]:
+    """split_userinfo for learning secrets by value (register_url_secrets,
+    register_secret_url): where the authority is unambiguous
+    (userinfo_problem), the userinfo urllib reads, the one sent -- not the
+    masking's longer reading, which took the host of
+    ``http://127.0.0.1:9/x?mail=a@b.org`` for a user and so masked
+    '127.0.0.1' in every message after; where it is ambiguous, the masking's,
+    the whole of what may be a password."""
+    if userinfo_problem(url, database=url[:8].lower().startswith('postgres')):
+        return split_userinfo(url)
+    scheme, sep, _ = url.partition('://')
+    if not sep:
+        return None, url
+    start = len(scheme) + 3
+    at = url.rfind('@', start, _NETLOC_END.search(url, start).start())
+    if at < 0:
+        return None, url
+    return url[start:at], f'{scheme}://{url[at + 1:]}'
+
+
 def userinfo_problem(url: str, database: bool = False) -> str:
     """Why the user or password of ``url`` cannot be given as written, or '':
     its authority is ambiguous, an unencoded '@', '/', '?' or '#' in the user
@@ -1015,9 +1035,10 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
     if parts.scheme.lower() == 'sqlite':
         return
     found = []
-    # The userinfo as far as it goes (userinfo_end): urllib's password of
-    # http://bob:Pw@123/x@nas/ is 'Pw', of http://bob:Sec?ret9@nas/ none.
-    userinfo, bare = split_userinfo(url)
+    # The userinfo as far as it goes (userinfo_end) where it is ambiguous:
+    # urllib's password of http://bob:Pw@123/x@nas/ is 'Pw', of
+    # http://bob:Sec?ret9@nas/ none (split_known_userinfo).
+    userinfo, bare = split_known_userinfo(url)
     if userinfo is not None:
         username, colon, password = userinfo.partition(':')
         with contextlib.suppress(ValueError):
@@ -1085,7 +1106,7 @@ def register_secret_url(url: str) -> None:
         redact.add(url)
         return
     if scheme.lower() in ('http', 'https'):
-        userinfo, bare = split_userinfo(url)
+        userinfo, bare = split_known_userinfo(url)
         netloc, _, rest = bare.partition('://')[2].partition('/')
         if userinfo is not None:
             # User and password each: shown as redact_url shows them (***:***@host),

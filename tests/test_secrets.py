@@ -778,6 +778,19 @@ def test_a_url_whose_authority_is_unambiguous_is_accepted_as_a_line_and_a_settin
     assert_clean(out + err + out2 + err2, *needles)
 
 
+@pytest.mark.parametrize('register', ['register_secret_url', 'register_url_secrets'])
+@pytest.mark.parametrize('template', ['http://{h}:9/x?mail=a@b.org', 'http://bob:{m}pw@{h}/x?mail=a@b.org'])
+def test_the_host_of_an_unambiguous_url_is_not_learnt_as_a_secret(template, register):
+    """What is learnt by value is the userinfo the URL is sent with: the
+    masking's longer reading took the host before '?mail=a@' for a user, and
+    that host was masked in every message after."""
+    host = f'host{secrets.token_hex(3)}.example'
+    needles, url = _marked(template.replace('{h}', host))
+    getattr(stalkeer, register)(url)
+    assert stalkeer.redact(f'cannot reach {host}: refused') == f'cannot reach {host}: refused'
+    assert_clean(stalkeer.redact(f'the password was {url.partition(":")[2][2:].partition("@")[0]}'), *needles)
+
+
 @pytest.mark.parametrize('shape', PASSWORD_SHAPES)
 def test_a_database_url_whose_password_holds_a_url_separator_is_refused(shape, tmp_path):
     """parse_database_url refuses it before urllib reads a host, port or
