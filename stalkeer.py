@@ -911,7 +911,7 @@ def split_known_userinfo(url: str) -> tuple[str | None, str]:
     return url[start:at], f'{scheme}://{url[at + 1:]}'
 
 
-def userinfo_problem(url: str, database: bool = False) -> str:
+def userinfo_problem(url: str, database: bool = False, written: bool = True) -> str:
     """Why the user or password of ``url`` cannot be given as written, or '':
     its authority is ambiguous, an unencoded '@', '/', '?' or '#' in the user
     or password being one reading of it (USERINFO_HINT). urllib and requests
@@ -936,7 +936,19 @@ def userinfo_problem(url: str, database: bool = False) -> str:
     path (``http://bob:1234?a=b@nas.lan``). A database URL (``database``)
     holds no '@' after its host: any '@' that a host follows is refused, in
     its query too. Never quotes the URL. Runs on every playlist line that
-    holds an '@' (url_problem caches it by the line's head)."""
+    holds an '@' (url_problem caches it by the line's head).
+
+    ``written=False``: a URL a provider wrote (a playlist line, a download made
+    of one), not the user: an '@' after urllib's netloc is then taken as the
+    part of the path or query it is there, as requests sends it. Xtream
+    providers whose account names are e-mail addresses write
+    ``http://h:8080/movie/a@b.com/PASS/1.mkv``: refusing those lines lost a
+    whole provider's catalogue, while the user's own ``http://bob/x@nas/``
+    stays refused (the user can encode it; no provider line is fixed by a
+    hint). A netloc with no '@' is then judged by its port alone: an '@'
+    after one whose "port" is no port (``bob:Sec?ret9@nas``) is refused. A
+    netloc holding an '@' is judged as a written one: ``bob:Pw@123/x@nas``
+    would be sent to host '123'."""
     scheme, sep, rest = url.partition('://')
     if not sep or scheme.lower() == 'sqlite':
         return ''
@@ -954,6 +966,8 @@ def userinfo_problem(url: str, database: bool = False) -> str:
         any_at = False
     else:
         any_at = _no_port(_port_text(url[start:netloc_end])[1])
+        if not written:
+            return USERINFO_HINT if any_at else ''
     query = -1 if database else url.find('?', netloc_end)
     while at >= 0:
         if any_at:
@@ -1905,7 +1919,7 @@ _CONTROL_CHARS = _LazyPattern(r'[\x00-\x1f\x7f]')
 _URL_HEADS: dict[str, str] = {}
 
 
-def url_problem(url: str) -> str | None:
+def url_problem(url: str, written: bool = True) -> str | None:
     """Why ``url`` cannot be requested as it stands (a short reason), or None.
 
     Catches what urllib.parse refuses and requests would raise on mid-run (an
@@ -1922,11 +1936,15 @@ def url_problem(url: str) -> str | None:
     (_host_name_problem). The rule of what the run can use is here only: every
     URL setting, argument and playlist line asks it (tests/test_config.py runs
     it against requests over a corpus of odd URLs). The reason never quotes
-    the URL (it may hold the account)."""
+    the URL (it may hold the account). ``written=False`` for a URL a provider
+    wrote, a playlist line's (userinfo_problem): cached by its head, as it
+    runs on every line."""
     if not url.isprintable():
         if _CONTROL_CHARS.search(url):
             return 'URL contains control characters'
-        return _head_problem(url) or None
+        return _head_problem(url, written) or None
+    if written:                 # a setting or an argument: a few per run
+        return _head_problem(url, True) or None
     # Everything urlsplit checks is in scheme://netloc, which ends at the first
     # '/' after it ('?' or '#' before that stay in the key: harmless), and the
     # '@' of a password holding '@', '/', '?' or '#' (userinfo_problem) before its host.
@@ -1939,7 +1957,7 @@ def url_problem(url: str) -> str | None:
     head = url if end < 0 else url[:end + 1]
     problem = _URL_HEADS.get(head)
     if problem is None:
-        problem = _head_problem(head)
+        problem = _head_problem(head, False)
         if len(_URL_HEADS) > 10_000:
             _URL_HEADS.clear()
         _URL_HEADS[head] = problem
@@ -1967,8 +1985,8 @@ def http_url_error(where: str, url: str, problem: str | None = None, argument: b
     return f'{where} must be an http:// or https:// URL, got {quoted_url(url)} ({problem}){hint}'
 
 
-def _head_problem(url: str) -> str:
-    problem = userinfo_problem(url)
+def _head_problem(url: str, written: bool) -> str:
+    problem = userinfo_problem(url, written=written)
     if problem:
         # Before all else: urllib's host, port or query of such a URL is part of
         # the password, and what is said of it would give that away.
@@ -6022,7 +6040,7 @@ def _fetch_problem(url: str) -> str | None:
     """Why the downloader can never fetch ``url`` (url_problem: naming its
     scheme, never the URL: it may hold the account), or None. Only http(s) is
     fetched."""
-    problem = url_problem(url)
+    problem = url_problem(url, written=False)
     return f'invalid URL ({problem})' if problem else None
 
 
@@ -7170,7 +7188,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                         p_attrs.setdefault('group-title', group)
                     # other directives (#EXTM3U again, #EXTVLCOPT, #KODIPROP, comments) skipped
                 elif p_line:
-                    problem = url_problem(line)
+                    problem = url_problem(line, written=False)
                     if problem:        # it would fail every download, and resume, later
                         if held_no:    # two in a row: the first was a stray line
                             _stray_line(stats, held_no, p_line)

@@ -1323,6 +1323,9 @@ def test_a_url_requests_can_use_is_accepted_or_refused_for_a_reason(url):
 SEPARATOR_USERINFOS = ['Secret7User:43817/Secret7x', 'Secret7User:43817?Secret7x', 'Secret7User:43817#Secret7x',
                        'Secret7User/Secret7x', 'Secret7User:Secret7/Pass', 'Secret7User:Secret7Pa@ss']
 USERINFO_HINT = "an '@', '/', '?' or '#' in the user or password: write them as %40, %2F, %3F and %23"
+# Those whose netloc holds no '@' and a valid port (or none): in a provider's
+# line the '@' is read as part of the path or query, as requests sends it.
+READ_AS_PATH_IN_A_LINE = SEPARATOR_USERINFOS[:4]
 
 
 @pytest.mark.parametrize('userinfo', SEPARATOR_USERINFOS)
@@ -1336,6 +1339,13 @@ def test_every_url_setting_refuses_a_url_separator_in_the_userinfo_with_the_hint
     code, out, err = run(cli, tmp_path, f'{scheme}://{userinfo}@127.0.0.1:9/test', monkeypatch)
     text = out + err
     said = [line for line in text.splitlines() if USERINFO_HINT in line]
+    if setting == 'playlist line' and userinfo in READ_AS_PATH_IN_A_LINE:
+        # A provider's line whose netloc holds no '@' and a valid port is read as
+        # requests sends it (an Xtream e-mail account: test_secrets), never shown.
+        assert not said and code == 0, text
+        for secret in ('Secret7', ':43817', '43817/', 'Traceback'):
+            assert secret not in text, (setting, secret, text)
+        return
     assert len(said) == 1, (setting, text)
     if named:
         assert named in said[0], (setting, said)

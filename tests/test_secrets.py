@@ -744,20 +744,58 @@ UNAMBIGUOUS_URLS = [
 ]
 
 
+# The shapes whose netloc (to the first '/', '?' or '#') holds no '@' and a
+# valid port: a provider's line of that shape is read as requests sends it, its
+# '@' part of the path or query (an Xtream account that is an e-mail address,
+# test below); the user's own setting of it is refused (url_problem, written).
+READ_AS_PATH_IN_A_LINE = [shape for shape in PASSWORD_SHAPES if shape.startswith(('bob:{p}', '{m}bob'))]
+
+
 @pytest.mark.parametrize('shape', PASSWORD_SHAPES)
 def test_a_playlist_line_whose_password_holds_a_url_separator_is_malformed_with_the_hint(shape):
     """As a playlist line the same URL is a malformed line whose reason is the
     one hint (url_problem), quoting no fragment of it; the lines around it are
-    read."""
+    read. Unless its netloc holds no '@' and a valid port
+    (READ_AS_PATH_IN_A_LINE): then the line is read, as requests would send
+    it, and shown masked up to its last '@' (over-masking)."""
     needles, userinfo = _marked(shape)
     stats = stalkeer.ParseStats()
     body = ('#EXTM3U\n#EXTINF:-1,A (2000)\nhttp://127.0.0.1:9/a.mkv\n'
             f'#EXTINF:-1,B (2000)\nhttp://{userinfo}@127.0.0.1:9/movie/b.mkv\n'
             '#EXTINF:-1,C (2000)\nhttp://127.0.0.1:9/c.mkv\n')
     entries = list(stalkeer.iter_playlist(io.BytesIO(body.encode()), stats))
+    if shape in READ_AS_PATH_IN_A_LINE:
+        assert [e.display_title for e in entries] == ['A (2000)', 'B (2000)', 'C (2000)']
+        assert not stats.malformed_samples
+        assert_clean(stalkeer.redact_url(entries[1].url), *needles)
+        return
     assert [e.display_title for e in entries] == ['A (2000)', 'C (2000)']
     assert [(s['line'], s['reason'][-len(URL_HINT):]) for s in stats.malformed_samples] == [(5, URL_HINT)]
     assert_clean(json.dumps(stats.malformed_samples), *needles)
+
+
+XTREAM_EMAIL_LINES = [
+    'http://127.0.0.1:9/movie/first.last@mail.example.com/{m}pw/1.mkv',
+    'http://127.0.0.1:9/series/a@b.org/{m}pw/2.mp4',
+    'http://127.0.0.1:9/a@b.org/{m}pw/3',                      # live, no kind in the path
+]
+
+
+@pytest.mark.parametrize('template', XTREAM_EMAIL_LINES)
+def test_an_xtream_line_whose_account_is_an_email_address_is_read_and_masked(template, cli, tmp_path):
+    """Xtream providers whose account names are e-mail addresses write them
+    unencoded in the path: such lines are read (refusing them lost the whole
+    catalogue), shown with the account masked, and downloadable. The same URL
+    written by the user as a setting is refused with the encoding hint: the
+    user can write %40, and a '/' after a password's '@' looks the same."""
+    needles, url = _marked(template)
+    stats = stalkeer.ParseStats()
+    body = f'#EXTM3U\n#EXTINF:-1,A (2000)\n{url}\n'
+    assert [e.url for e in stalkeer.iter_playlist(io.BytesIO(body.encode()), stats)] == [url]
+    assert not stats.malformed_samples
+    assert stalkeer._fetch_problem(url) is None
+    assert_clean(stalkeer.redact_url(url), *needles)
+    assert stalkeer.url_problem(url) == stalkeer.USERINFO_HINT
 
 
 @pytest.mark.parametrize('template', UNAMBIGUOUS_URLS)
