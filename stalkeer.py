@@ -786,10 +786,12 @@ def redact_url(url: str) -> str:
     return _redact_url_split(url)
 
 
-def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
+def _redact_url_split(url: str, after_userinfo: bool = False, account_path: bool = False) -> str:
     """redact_url for any URL, through urllib.parse. ``after_userinfo``: ``url``
     is one whose userinfo was cut off (masked by the caller), so its host is
-    no user whose '@' was forgotten."""
+    no user whose '@' was forgotten. ``account_path``: the path it had before
+    that held an account (/movie/a@b.com/PASS/1.mkv), all of whose segments
+    but the last are masked."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -801,7 +803,10 @@ def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
         # The user is half of the account, as a query's username= is: masked
         # too; all of it up to the '@' that ends it (userinfo_end), whatever
         # '/', '?', '#' or '@' the password holds.
-        masked = _redact_url_split(bare, after_userinfo=True)
+        # http://h/movie/a@b.com/PASS/1.mkv: urllib's path was an account's, and
+        # what follows its '@' holds the rest of it (the password).
+        masked = _redact_url_split(bare, after_userinfo=True,
+                                   account_path='/' in userinfo and bool(_account_segments(parts.path.split('/'))))
         return masked.replace('://', '://***:***@' if ':' in userinfo else '://***@', 1)
     netloc = parts.netloc
     # A port that is no port (port_problem: no number, 0, above 65535) may be a
@@ -812,7 +817,7 @@ def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
     if masked is not None:
         netloc = masked if after_userinfo else '***:***'
     segments = parts.path.split('/')
-    for i in _account_segments(segments):
+    for i in range(1, len(segments) - 1) if account_path else _account_segments(segments):
         segments[i] = '***'
     query = parts.query
     if query:
@@ -829,6 +834,12 @@ def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
 # the query (?email=a@b&c=d) is followed by more query ('&', '='): no userinfo
 # ends there.
 _HOST_AFTER_AT = _LazyPattern(r"[^/?#@&=\s'\"<>]*(?=[/?#]|$)")
+# Where urllib ends a URL's netloc: the first '/', '?' or '#' (or the end).
+_NETLOC_END = _LazyPattern(r'[/?#]|$')
+# What follows the '@' of a query value that is a mail address (?mail=a@b.org,
+# the URL's last value): a dotted domain, no port, up to the end or a '#'. A
+# host after a password's '@' comes with a port, a path or no dot (@nas/x).
+_QUERY_ADDRESS = _LazyPattern(r"[^/?#@&=:\s'\"<>]*\.[^/?#@&=:\s'\"<>]*(?=#|$)")
 
 
 def userinfo_end(url: str) -> int:
@@ -840,24 +851,24 @@ def userinfo_end(url: str) -> int:
     query. The userinfo ends at the LAST '@' that can end one: the last '@' of
     urllib's netloc, or an '@' after it that a host[:port] follows
     (_HOST_AFTER_AT), or -- when urllib's "port" is no port (the password's
-    start) -- any '@' after it; an '@' after urllib's netloc only when that
-    holds a ':' or '@' (a password's sign: ``http://h/movies/a@b.com/1.mkv``
-    is a path). Secrets first: a URL with an '@' in its path or query after
-    a host and port (``http://h:80/p?mail=a@b.org``) is masked as if that were
-    userinfo (``http://***:***@b.org``); a password is never shown in part."""
+    start) -- any '@' after it. Secrets first, the masking's rule only (what
+    is refused is userinfo_problem's): whatever urllib's netloc holds, a
+    user-only userinfo holding '/' (``http://bob/x@nas/``) as much as a path or
+    query '@' (``http://h/movies/a@b.com/1.mkv``,
+    ``http://h:80/p?mail=a@b.org``), so such a URL is masked as if that were
+    userinfo (``http://***@b.com/1.mkv``): over-masked, a password is never
+    shown in part."""
     scheme, sep, rest = url.partition('://')
     if not sep or scheme.lower() == 'sqlite':
         return -1
     start = len(scheme) + 3
-    netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
     at = url.rfind('@', start)
-    if at < 0 or at < netloc_end:
+    if at < 0:
+        return at
+    netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
+    if at < netloc_end:
         return at
     netloc = url[start:netloc_end]
-    if '@' not in netloc and ':' not in netloc:
-        # No sign of a password before the path: http://h/movies/a@b.com/1.mkv
-        # is a path (its account segments masked as such).
-        return -1
     any_at = '@' not in netloc and _no_port(_port_text(netloc)[1])
     while at >= netloc_end:
         if any_at or _HOST_AFTER_AT.match(url, at + 1):
@@ -876,25 +887,96 @@ def split_userinfo(url: str) -> tuple[str | None, str]:
     return url[len(scheme) + 3:at], f'{scheme}://{url[at + 1:]}'
 
 
-def userinfo_problem(url: str, database: bool = False) -> str:
+USERINFO_HINT = ("an '@', '/', '?' or '#' in the user or password: "
+                 'write them as %40, %2F, %3F and %23')
+
+
+def split_known_userinfo(url: str) -> tuple[str | None, str]:
+    """split_userinfo for learning secrets by value (register_url_secrets,
+    register_secret_url): where the authority is unambiguous
+    (userinfo_problem), the userinfo urllib reads, the one sent -- not the
+    masking's longer reading, which took the host of
+    ``http://127.0.0.1:9/x?mail=a@b.org`` for a user and so masked
+    '127.0.0.1' in every message after; where it is ambiguous, the masking's,
+    the whole of what may be a password."""
+    if userinfo_problem(url, database=url[:8].lower().startswith('postgres')):
+        return split_userinfo(url)
+    scheme, sep, _ = url.partition('://')
+    if not sep:
+        return None, url
+    start = len(scheme) + 3
+    at = url.rfind('@', start, _NETLOC_END.search(url, start).start())
+    if at < 0:
+        return None, url
+    return url[start:at], f'{scheme}://{url[at + 1:]}'
+
+
+def userinfo_problem(url: str, database: bool = False, written: bool = True) -> str:
     """Why the user or password of ``url`` cannot be given as written, or '':
-    an unencoded '@', '/', '?' or '#' in it (userinfo_end). urllib and requests
+    its authority is ambiguous, an unencoded '@', '/', '?' or '#' in the user
+    or password being one reading of it (USERINFO_HINT). urllib and requests
     end the address at the first '/', '?' or '#' and read the host after the
-    first or last '@', so such a URL went to a host taken from the password
-    (``connection to server at "123"``) or quoted its rest as a path, a
-    query parameter's name or a port. For an http(s) URL only where urllib's
-    netloc shows it is so (an '@' in it, or a "port" that is no port): a
-    playlist line ``http://cdn/a@b.mkv`` is a path. A database URL holds no
-    '@' after its host. Never quotes the URL."""
-    userinfo, _ = split_userinfo(url)
-    if userinfo is None or not re.search('[@/?#]', userinfo):
+    last '@' before it, so such a URL went to a host taken from the password
+    (``connection to server at "123"``, ``http://bob:1234/x@nas/`` to host
+    'bob' port 1234) or quoted its rest as a path, a query parameter's name or
+    a port.
+
+    Ambiguous: urllib's netloc (``scheme://`` to the first '/', '?' or '#')
+    holds two '@' (``bob:a@b@nas``), or an '@' after it can end a userinfo --
+    a host[:port] follows it up to a '/', '?', '#' or the end (_HOST_AFTER_AT;
+    any '@' when urllib's "port" before it is no port, ``bob:Sec?ret9@nas``),
+    whatever the netloc holds: ``http://bob/x@nas/`` (a user holding '/') is
+    refused as ``http://h/movies/a@b.com/1.mkv`` is, which must be written
+    ``a%40b.com``. Unambiguous, so accepted: an '@' in the query after a
+    ``name=`` (``http://bob:pw@h/x?mail=a@b.org``,
+    ``get.php?…&username=a@b.org``), a query value's when a dotted domain
+    without a port follows it up to the end or a '#' (_QUERY_ADDRESS). The one
+    shape so let through: a password that reads as a valid port or holds an
+    '@', then '?', a '=' and its '@', before a dotted host with no port nor
+    path (``http://bob:1234?a=b@nas.lan``). A database URL (``database``)
+    holds no '@' after its host: any '@' that a host follows is refused, in
+    its query too. Never quotes the URL. Runs on every playlist line that
+    holds an '@' (url_problem caches it by the line's head).
+
+    ``written=False``: a URL a provider wrote (a playlist line, a download made
+    of one), not the user: an '@' after urllib's netloc is then taken as the
+    part of the path or query it is there, as requests sends it. Xtream
+    providers whose account names are e-mail addresses write
+    ``http://h:8080/movie/a@b.com/PASS/1.mkv``: refusing those lines lost a
+    whole provider's catalogue, while the user's own ``http://bob/x@nas/``
+    stays refused (the user can encode it; no provider line is fixed by a
+    hint). A netloc with no '@' is then judged by its port alone: an '@'
+    after one whose "port" is no port (``bob:Sec?ret9@nas``) is refused. A
+    netloc holding an '@' is judged as a written one: ``bob:Pw@123/x@nas``
+    would be sent to host '123'."""
+    scheme, sep, rest = url.partition('://')
+    if not sep or scheme.lower() == 'sqlite':
         return ''
-    if not database:
-        netloc = _netloc_text(url)
-        if '@' not in netloc and not _no_port(_port_text(netloc)[1]):
+    start = len(scheme) + 3
+    at = url.find('@', start)
+    if at < 0:
+        return ''
+    netloc_end = _NETLOC_END.search(url, start).start()
+    if at < netloc_end:
+        if url.find('@', at + 1, netloc_end) >= 0:
+            return USERINFO_HINT
+        at = url.find('@', netloc_end)
+        if at < 0:
             return ''
-    return ("an '@', '/', '?' or '#' in the user or password: "
-            'write them as %40, %2F, %3F and %23')
+        any_at = False
+    else:
+        any_at = _no_port(_port_text(url[start:netloc_end])[1])
+        if not written:
+            return USERINFO_HINT if any_at else ''
+    query = -1 if database else url.find('?', netloc_end)
+    while at >= 0:
+        if any_at:
+            return USERINFO_HINT
+        if _HOST_AFTER_AT.match(url, at + 1) and not (
+                0 <= query < at and url.find('=', query, at) >= 0 and _QUERY_ADDRESS.match(url, at + 1)):
+            return USERINFO_HINT
+        at = url.find('@', at + 1)
+    return ''
 
 
 def _port_text(netloc: str) -> tuple[bool, str, str]:
@@ -985,9 +1067,10 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
     if parts.scheme.lower() == 'sqlite':
         return
     found = []
-    # The userinfo as far as it goes (userinfo_end): urllib's password of
-    # http://bob:Pw@123/x@nas/ is 'Pw', of http://bob:Sec?ret9@nas/ none.
-    userinfo, bare = split_userinfo(url)
+    # The userinfo as far as it goes (userinfo_end) where it is ambiguous:
+    # urllib's password of http://bob:Pw@123/x@nas/ is 'Pw', of
+    # http://bob:Sec?ret9@nas/ none (split_known_userinfo).
+    userinfo, bare = split_known_userinfo(url)
     if userinfo is not None:
         username, colon, password = userinfo.partition(':')
         with contextlib.suppress(ValueError):
@@ -1055,7 +1138,7 @@ def register_secret_url(url: str) -> None:
         redact.add(url)
         return
     if scheme.lower() in ('http', 'https'):
-        userinfo, bare = split_userinfo(url)
+        userinfo, bare = split_known_userinfo(url)
         netloc, _, rest = bare.partition('://')[2].partition('/')
         if userinfo is not None:
             # User and password each: shown as redact_url shows them (***:***@host),
@@ -1845,7 +1928,7 @@ _CONTROL_CHARS = _LazyPattern(r'[\x00-\x1f\x7f]')
 _URL_HEADS: dict[str, str] = {}
 
 
-def url_problem(url: str) -> str | None:
+def url_problem(url: str, written: bool = True) -> str | None:
     """Why ``url`` cannot be requested as it stands (a short reason), or None.
 
     Catches what urllib.parse refuses and requests would raise on mid-run (an
@@ -1862,19 +1945,28 @@ def url_problem(url: str) -> str | None:
     (_host_name_problem). The rule of what the run can use is here only: every
     URL setting, argument and playlist line asks it (tests/test_config.py runs
     it against requests over a corpus of odd URLs). The reason never quotes
-    the URL (it may hold the account)."""
+    the URL (it may hold the account). ``written=False`` for a URL a provider
+    wrote, a playlist line's (userinfo_problem): cached by its head, as it
+    runs on every line."""
     if not url.isprintable():
         if _CONTROL_CHARS.search(url):
             return 'URL contains control characters'
-        return _head_problem(url) or None
+        return _head_problem(url, written) or None
+    if written:                 # a setting or an argument: a few per run
+        return _head_problem(url, True) or None
     # Everything urlsplit checks is in scheme://netloc, which ends at the first
     # '/' after it ('?' or '#' before that stay in the key: harmless), and the
     # '@' of a password holding '@', '/', '?' or '#' (userinfo_problem) before its host.
-    end = url.find('/', max(8, url.rfind('@')))
-    head = url if end < 0 else url[:end]
+    # The '/' itself too: whether a host after a query's '@' runs to the end
+    # (?mail=a@b.org) or on to a path (a password's, ?a=b@nas/x) tells them apart.
+    # (A conditional, not max(): a call costs more than the slice's '+ 1' on
+    # every line.)
+    at = url.rfind('@')
+    end = url.find('/', at if at > 8 else 8)
+    head = url if end < 0 else url[:end + 1]
     problem = _URL_HEADS.get(head)
     if problem is None:
-        problem = _head_problem(head)
+        problem = _head_problem(head, False)
         if len(_URL_HEADS) > 10_000:
             _URL_HEADS.clear()
         _URL_HEADS[head] = problem
@@ -1902,8 +1994,8 @@ def http_url_error(where: str, url: str, problem: str | None = None, argument: b
     return f'{where} must be an http:// or https:// URL, got {quoted_url(url)} ({problem}){hint}'
 
 
-def _head_problem(url: str) -> str:
-    problem = userinfo_problem(url)
+def _head_problem(url: str, written: bool) -> str:
+    problem = userinfo_problem(url, written=written)
     if problem:
         # Before all else: urllib's host, port or query of such a URL is part of
         # the password, and what is said of it would give that away.
@@ -2133,9 +2225,10 @@ def apprise_url_problem(url: str) -> str:
     """Why one [notify] apprise_urls entry is certainly wrong, or ''. Apprise
     reads each scheme its own way, so only what no reading can make right is
     said: no scheme:// or nothing after it, a port of digits that is 0 or
-    above 65535 (any scheme), or a port
-    that is no number where the scheme's authority is host:port
-    (_APPRISE_HOST_PORT_SCHEMES). urlsplit is not used: it refuses shapes
+    above 65535 (any scheme), or, where the scheme's authority is
+    [user[:password]@]host:port (_APPRISE_HOST_PORT_SCHEMES), a port that is
+    no number or a user or password holding '@', '/', '?' or '#'
+    (userinfo_problem, its hint). urlsplit is not used: it refuses shapes
     Apprise takes (a '[' in a password). In port_problem's words; never the
     URL's text (it is a secret)."""
     scheme, sep, rest = url.partition('://')
@@ -2148,6 +2241,12 @@ def apprise_url_problem(url: str) -> str:
         return 'nothing after its scheme://'
     authority = re.split(r'[/?#]', rest, maxsplit=1)[0]
     host_port = scheme.lower() in _APPRISE_HOST_PORT_SCHEMES
+    # json://bob:pa/ss@h/x: the authority is user:password@host as in any URL
+    # setting, so an unencoded '/', '?', '#' or '@' in the password is said as
+    # there (its "port" 'pa' was "not a number"); the other schemes may hold
+    # an '@' in their path (sendgrid://KEY:from@example.com/to@example.com).
+    if host_port and userinfo_problem(url):
+        return userinfo_problem(url)
     if host_port and _bracket_problem(authority):
         return _bracket_problem(authority)      # json://bob:[::1]/x: as url_problem says it
     host = authority.rpartition('@')[2]
@@ -2159,6 +2258,10 @@ def apprise_url_problem(url: str) -> str:
     if port.isascii() and port.isdigit():
         if not _bad_port_digits(port):
             return ''
+        if '@' not in authority and '@' in rest[len(authority):]:
+            # mailto://bob:99999/x@h: refused either way, and the password
+            # '99999/x' is no port to fix.
+            return USERINFO_HINT
         return _port_sentence('is 0' if int(port) == 0 else 'is above 65535')
     if host_port:
         return _port_sentence('is not a number')
@@ -5946,7 +6049,7 @@ def _fetch_problem(url: str) -> str | None:
     """Why the downloader can never fetch ``url`` (url_problem: naming its
     scheme, never the URL: it may hold the account), or None. Only http(s) is
     fetched."""
-    problem = url_problem(url)
+    problem = url_problem(url, written=False)
     return f'invalid URL ({problem})' if problem else None
 
 
@@ -7100,7 +7203,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                         p_attrs.setdefault('group-title', group)
                     # other directives (#EXTM3U again, #EXTVLCOPT, #KODIPROP, comments) skipped
                 elif p_line:
-                    problem = url_problem(line)
+                    problem = url_problem(line, written=False)
                     if problem:        # it would fail every download, and resume, later
                         if held_no:    # two in a row: the first was a stray line
                             _stray_line(stats, held_no, p_line)
