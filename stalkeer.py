@@ -13473,7 +13473,12 @@ _APPEND_CONFIG_KEYS = frozenset({('logging', 'file')})
 
 
 def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | None:
-    """The absolute path a relative path value stands for (None when nothing to add)."""
+    """The absolute path a relative path value stands for (None when nothing to
+    add, and for a value in quotes: every command refuses it, quoted_path_problem,
+    so it stands for no path; `config` showed '"/srv/tmp"' as a folder named so
+    beside the config file, which read as where the downloads would go)."""
+    if in_quotes(value):
+        return None
     if (section, key) == ('database', 'url'):
         with contextlib.suppress(StalkeerError):
             spec = parse_database_url(value, cfg.base_dir)
@@ -13510,7 +13515,7 @@ def config_entries(cfg: Config, args) -> list[dict]:
             if option_value:        # as the option is used: relative to the working directory
                 value, source = option_value, ('option', option)
                 resolved = os.path.abspath(option_value) if option_value != os.path.abspath(
-                    option_value) else None
+                    option_value) and not in_quotes(option_value) else None
             entries.append({'section': section, 'key': key, 'source': source[0], 'source_name': source[1],
                             'value': masked_config_value(section, key, value),
                             'resolved': resolved, 'ignored': False, 'did_you_mean': None})
