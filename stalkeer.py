@@ -1337,8 +1337,25 @@ def file_problem(path: str, role: str) -> str | None:
         return link
     if not (stat.S_ISREG(st.st_mode) or role == 'append' and stat.S_ISCHR(st.st_mode)):
         return link + _describe_mode(st)
-    if role == 'read' and not os.access(path, os.R_OK):
+    return _access_problem(path, link, role) if stat.S_ISREG(st.st_mode) else None
+
+
+def _access_problem(path: str, link: str, role: str) -> str | None:
+    """What the user may not do with the regular file ``path`` (reached
+    through ``link``, file_problem's prefix) that ``role`` needs, as a noun
+    phrase ending '(permission denied)', or None. 'read' reads it; 'write'
+    opens it to read and write (SQLite) or replaces it through a new file
+    beside it (m3u-download's '.stalkeer-download', which `process` then
+    reads), so it needs both and its folder to create files in; 'append' only
+    writes (the log is never read). Judged with access(2) as the user running
+    stalkeer: root passes every mode bit, so only an unprivileged run sees it."""
+    if role in ('read', 'write') and not os.access(path, os.R_OK):
         return f'{link}a file it may not read (permission denied)'
+    if role in ('write', 'append') and not os.access(path, os.W_OK):
+        return f'{link}a file it may not write (permission denied)'
+    folder = os.path.dirname(os.path.realpath(path))
+    if role == 'write' and not os.access(folder, os.W_OK | os.X_OK):
+        return f'{link}a file in {folder}, a folder it may not create files in (permission denied)'
     return None
 
 
@@ -1373,7 +1390,15 @@ def _link_target(path: str, end: str) -> tuple[os.stat_result | None, str]:
 def _out_of_reach(path: str, exc: OSError) -> str:
     """``path`` cannot be looked at (lstat's ``exc``): for ENOTDIR, the first
     component on the way that is not a folder ('out of reach: /x/f is a file,
-    not a folder'), else the system's reason."""
+    not a folder'), for EACCES the folder on the way it may not look into
+    (search permission), else the system's reason."""
+    if exc.errno == errno.EACCES:
+        for full in dict.fromkeys((os.path.abspath(path), os.path.realpath(path))):
+            parts = [p for p in full.split('/') if p]
+            for i in range(len(parts)):
+                here = '/' + '/'.join(parts[:i])
+                if os.path.isdir(here) and not os.access(here, os.X_OK):
+                    return f'out of reach ({here} on the way is a folder it may not look into (permission denied))'
     if exc.errno == errno.ENOTDIR:
         parts = [p for p in os.path.abspath(path).split('/') if p]
         for i in range(1, len(parts)):
@@ -3982,9 +4007,11 @@ def import_lock_file_problem(path: str) -> str | None:
         st = os.lstat(path)
     except OSError:
         return None
-    if stat.S_ISREG(st.st_mode):
-        return None
-    return f'imports cannot run: {_import_lock_message(path, st=st)}'
+    if not stat.S_ISREG(st.st_mode):
+        return f'imports cannot run: {_import_lock_message(path, st=st)}'
+    if not os.access(path, os.R_OK | os.W_OK):      # _open_import_lock's O_RDWR (a root run's lock)
+        return f'imports cannot run: {_import_lock_message(path, strerror=os.strerror(errno.EACCES))}'
+    return None
 
 
 def _schema_gaps(db, models) -> list[tuple]:
@@ -13406,6 +13433,13 @@ def cmd_download(app: App) -> int:
     named = Downloader._final_path(types.SimpleNamespace(destination=destination, url=args.url), None)
     for path in dict.fromkeys((given, destination, named)):
         refuse_special_destination(path)
+    if not os.path.lexists(named):
+        # Created in its folder (made when missing) by the rule [m3u] file_path
+        # is: a folder it may not create files in, or a file on the way, is
+        # said now, before any request or row, not as a failed download.
+        problem = file_setting_problem('DEST', named, 'write')
+        if problem:
+            raise StalkeerError(problem)
     downloader = app.downloader()
     app.open_db()
     if not args.force:
@@ -13811,7 +13845,9 @@ def cmd_process(app: App) -> int:
         result = PlaylistFetcher(settings).fetch()
         app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)})')
     path = args.playlist or settings.file_path
-    if not os.path.lexists(path):
+    # Not lexists(): False too below a folder it may not look into, which the
+    # rule names (out of reach), not "not found".
+    if file_problem(path, 'read') == 'nothing (not found)':
         raise PlaylistError(f'playlist not found: {path}' + (
             value_hint(path) if args.playlist else
             ' (set [m3u] file_path, or run m3u-download first)' + app.cfg.key_hint('m3u', 'file_path')))
