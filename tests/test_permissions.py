@@ -366,3 +366,58 @@ def test_an_import_lock_the_user_may_not_open_is_named_by_config_check_and_proce
     code, out, err = run(base, *options, 'process', home / 'good.m3u', cwd=home)
     assert code == 2 and err.splitlines()[-1] == f'stalkeer: error: {message}' and 'Traceback' not in err, \
         (out, err)
+
+
+@pytest.mark.parametrize('service', ['radarr', 'sonarr'])
+def test_a_library_folder_the_user_may_not_write_fails_that_item_and_the_run_goes_on(service, base, home,
+                                                                                    server):
+    """Radarr/Sonarr give a movie or series folder inside the library that the
+    user may not create files in (another holder's, 0555): that item fails
+    with one line naming the folder and the permission, the next one
+    downloads byte for byte, exit 1, no traceback, nothing written in the
+    refused folder."""
+    from fakearr import FakeArr
+    uid, gid = base[0], base[1]
+    app = FakeArr(service)
+    try:
+        lib = home / 'lib'
+        root = lib / ('movies' if service == 'radarr' else 'tv')
+        data = {'Heat': MOVIE + b'h', 'Alien': MOVIE + b'a'}
+        urls = {name: server.add(f'{name}.mkv', body) for name, body in data.items()}
+        if service == 'radarr':
+            app.add_movie('Heat', 1995, path='/movies/Heat (1995)')
+            app.add_movie('Alien', 1979, path='/movies/Alien (1979)')
+            titles = {name: f'{name} ({year})' for name, year in (('Heat', 1995), ('Alien', 1979))}
+            mapping = f'/movies={root}'
+        else:
+            for name in data:
+                show = app.add_series(name, 2001, path=f'/tv/{name}')
+                app.add_episode(show['id'], 1, 1)
+            titles = {name: f'{name} S01 E01' for name in data}
+            mapping = f'/tv={root}'
+        refused = root / ('Heat (1995)' if service == 'radarr' else 'Heat')
+        root.mkdir(parents=True)
+        own(uid, gid, lib, root)
+        _make(base, refused, 0o555)
+        playlist = home / 'playlist.m3u'
+        group = 'Movies' if service == 'radarr' else 'Series'
+        playlist.write_text('#EXTM3U\n' + ''.join(f'#EXTINF:-1 group-title="{group}",{titles[n]}\n{urls[n]}\n'
+                                                  for n in data), encoding='utf-8')
+        ini = home / 'stalkeer.ini'
+        ini.write_text(f'[database]\nurl = sqlite:///stalkeer.db\n[m3u]\nfile_path = {playlist}\narchive_dir =\n'
+                       '[xtream]\nenabled = false\n[downloads]\nmin_free_space_mb = 0\nretry_attempts = 1\n'
+                       f'retry_backoff_seconds = 0.01\n[{service}]\nurl = {app.base_url}\n'
+                       f'api_key = {app.api_key}\npath_map = {mapping}\n', encoding='utf-8')
+        own(uid, gid, playlist, ini)
+        check = run(base, '--config', ini, 'config', '--check', cwd=home)
+        assert check[0] == 0, check
+        assert run(base, '--config', ini, 'process', cwd=home)[0] == 0
+        code, out, err = run(base, '--config', ini, service, cwd=home)
+        assert code == 1 and 'Traceback' not in err, (out, err)
+        failed = [line for line in out.splitlines() if line.startswith('failed:')]
+        assert len(failed) == 1 and str(refused) in failed[0] and 'Permission denied' in failed[0], (out, err)
+        assert list(refused.iterdir()) == []
+        done = [p for p in root.rglob('*.mkv')]
+        assert len(done) == 1 and sha256(done[0]) == sha256(data['Alien']), (out, err)
+    finally:
+        app.close()
