@@ -9387,6 +9387,10 @@ def parse_path_map(text: str, section: str, where: str | None = None) -> list[tu
             problems.append(f'{where}: LOCAL must be an absolute path on this machine, got {shown!r}')
         elif _path_map_key(remote) in seen:     # map_path would take either, unsaid
             problems.append(f'{where}: the REMOTE path is mapped twice, again in {shown!r}; map it once')
+        elif problem := folder_setting_problem(f'{where} LOCAL', local, 'create'):
+            # A library root downloads create folders in, judged as movies_path
+            # is: a folder the user may not write failed every item it mapped.
+            problems.append(problem)
         else:
             seen.add(_path_map_key(remote))
             pairs.append((remote.rstrip('/') or '/', local.rstrip('/') or '/'))

@@ -331,7 +331,8 @@ def test_a_folder_the_user_may_not_use_is_named_by_config_check_and_every_comman
      NO_CREATE),
     ('below a folder it may not look into', lambda b, x: _make(b, x, 0o666, child='folder'), '{x}/sub/t.mkv',
      NO_LOOK),
-], ids=lambda v: v if isinstance(v, str) and ' ' in v else None)
+], ids=['in a folder it may not write', 'in a missing folder below one it may not write',
+        'below a folder it may not look into'])
 def test_a_download_dest_the_user_may_not_create_is_refused_before_any_request(kind, make, dest, named,
                                                                                 base, world, server):
     """`download URL DEST` into a folder the user may not create files in
@@ -419,5 +420,36 @@ def test_a_library_folder_the_user_may_not_write_fails_that_item_and_the_run_goe
         assert list(refused.iterdir()) == []
         done = [p for p in root.rglob('*.mkv')]
         assert len(done) == 1 and sha256(done[0]) == sha256(data['Alien']), (out, err)
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize('kind, make, at, named', FOLDER_CASES, ids=[c[0] for c in FOLDER_CASES])
+@pytest.mark.parametrize('service', ['radarr', 'sonarr'])
+def test_a_path_map_folder_the_user_may_not_use_is_named_by_config_check_and_the_command(service, kind, make, at,
+                                                                                          named, base, world):
+    """path_map's LOCAL is the library root downloads create folders in, as
+    movies_path is, but was never judged: a root the user may not write
+    passed `config --check` and failed every item it mapped ('cannot open
+    ….part: Permission denied'). Now one line naming the setting, exit 2,
+    the same from both, before the app is asked."""
+    from fakearr import FakeArr
+    home, ini, _url, _movie = world
+    x = home / 'data' / 'x'
+    make(base, x)
+    path = at.format(x=x)
+    app = FakeArr(service)
+    try:
+        ini.write_text(_with(ini.read_text(), f'[{service}]\nurl = {app.base_url}\n')
+                       + f'api_key = {app.api_key}\npath_map = /media={path}\n')
+        line = (f'stalkeer: error: [{service}] path_map LOCAL must be a folder, but {path} is '
+                f'{named.format(x=x)}')
+        options = ['--config', ini, '--db', f'sqlite:///{home}/s.db']
+        before = _tree(home)
+        check = run(base, *options, 'config', '--check', cwd=home)
+        assert check[0] == 2 and 'Traceback' not in check[2] and line in check[2].splitlines(), (line, check)
+        code, out, err = run(base, *options, service, cwd=home)
+        assert code == 2 and err == line + '\n', (out, err)
+        assert _tree(home) == before and app.requests == []
     finally:
         app.close()
