@@ -259,6 +259,24 @@ CONFIG_FOUND_BY = {
     'script_directory': 'beside stalkeer.py',
 }
 
+
+class PathKind:
+    """What stands at a path that cannot be the file or folder of its role
+    (PathProblem.kind, from file_problem and folder_problem): callers branch
+    on these, never on the words of the phrase."""
+    NOTHING = 'nothing'                 # not found
+    DANGLING = 'dangling link'          # a symbolic link to nothing
+    LOOP = 'link loop'                  # a symbolic link that never leads anywhere
+    FILE = 'file'
+    FOLDER = 'folder'
+    NAMED_PIPE = 'named pipe'
+    SOCKET = 'socket'
+    DEVICE = 'device'
+    OTHER = 'other'                     # none of the above (or not a regular file)
+    OUT_OF_REACH = 'out of reach'       # something on the way is no folder, or cannot be looked at
+    DENIED = 'permission denied'
+
+
 # How much of one untrusted text (a title, an error, a URL) and of one output or
 # log line is shown: a 400 MB title from a broken app is never written whole.
 DISPLAY_FIELD_MAX = 300
@@ -1264,11 +1282,36 @@ def folder_refusal(path: str, exc: OSError, root: str | None = None, verb: str =
         except OSError:
             break
         if stat.S_ISLNK(st.st_mode):
-            return f'refusing to follow the symbolic link {here} (below {root or "/"})'
+            return _link_refusal(here, root)
         if not stat.S_ISDIR(st.st_mode):
             what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
             return f'{here} is {what}, not a folder'
     return f'refusing to follow a symbolic link on the way to {path}'
+
+
+def _link_refusal(link: str, root: str | None) -> str:
+    """open_folder's refusal of the symbolic ``link`` below ``root``, in the
+    words of the run (folder_refusal) and of the check (link_below_root)."""
+    return f'refusing to follow the symbolic link {link} (below {root or "/"})'
+
+
+def link_below_root(path: str, root: str | None) -> str | None:
+    """The first symbolic link on the way to ``path`` (itself included) below
+    ``root``, where open_folder follows none, or None (``path`` not below
+    ``root``, or no link there). lstat only; a missing component ends the walk
+    (open_folder creates it, never a link)."""
+    if not _under(path, root):
+        return None
+    parts = [p for p in path.split('/') if p]
+    for i in range(len([p for p in os.path.normpath(root).split('/') if p]), len(parts)):
+        here = '/' + '/'.join(parts[:i + 1])
+        try:
+            st = os.lstat(here)
+        except OSError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            return here
+    return None
 
 
 def private_opener(path, flags: int) -> int:
@@ -1287,13 +1330,38 @@ def create_private(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600))
 
 
+class PathProblem(str):
+    """file_problem's or folder_problem's noun phrase ('a named pipe', 'a
+    symbolic link to /r, which is nothing (a dangling link)'), carrying what
+    stands there as ``kind`` (PathKind: at the end of the link, if any) and
+    whether a symbolic link at the path leads there (``linked``)."""
+    kind: str
+    linked: bool
+
+    def __new__(cls, text: str, kind: str, linked: bool = False) -> 'PathProblem':
+        problem = super().__new__(cls, text)
+        problem.kind, problem.linked = kind, linked
+        return problem
+
+
+def _mode_kind(st: os.stat_result) -> str:
+    """The PathKind of what ``st`` describes (as _describe_mode words it)."""
+    kinds = ((stat.S_ISREG, PathKind.FILE), (stat.S_ISDIR, PathKind.FOLDER),
+             (stat.S_ISFIFO, PathKind.NAMED_PIPE), (stat.S_ISSOCK, PathKind.SOCKET),
+             (stat.S_ISCHR, PathKind.DEVICE), (stat.S_ISBLK, PathKind.DEVICE))
+    return next((kind for test, kind in kinds if test(st.st_mode)), PathKind.OTHER)
+
+
 def _not_a_file(path: str) -> str:
     """Why ``path`` cannot be read as a file, for 'config file …: PATH'
     (file_problem, role 'read': a dangling link is not "not found")."""
-    what = file_problem(path, 'read') or 'not a regular file'
-    if what == 'nothing (not found)':
+    what = file_problem(path, 'read')
+    if what is None:
+        return 'is not a regular file'
+    if what.kind == PathKind.NOTHING:
         return 'not found'
-    return 'is a directory, not a file' if what == 'a folder' else f'is {what}, not a file'
+    return 'is a directory, not a file' if what.kind == PathKind.FOLDER and not what.linked \
+        else f'is {what}, not a file'
 
 
 # The roles a configured file plays (file_problem). 'read': read whole, and more
@@ -1313,9 +1381,9 @@ def _not_a_file(path: str) -> str:
 FILE_ROLES = ('read', 'write', 'append')
 
 
-def file_problem(path: str, role: str) -> str | None:
+def file_problem(path: str, role: str) -> PathProblem | None:
     """What stands at ``path`` when it cannot be the file of ``role``
-    (FILE_ROLES), as a noun phrase ('a named pipe', 'a folder', 'a symbolic
+    (FILE_ROLES), as a PathProblem: its kind, and a noun phrase ('a named pipe', 'a folder', 'a symbolic
     link to /r, which is nothing (a dangling link)', 'nothing (not found)'),
     or None when it can: a regular file, a symlink to one, or nothing yet
     in a folder that will take it (not 'read'; 'out of reach (/x on the way
@@ -1329,39 +1397,41 @@ def file_problem(path: str, role: str) -> str | None:
         st, link = _standing(path, 'a file')
     except FileNotFoundError:
         if role == 'read':
-            return 'nothing (not found)'
+            return PathProblem('nothing (not found)', PathKind.NOTHING)
         # Created: in its folder, which a file to replace has made when missing
         # (m3u-download's os.makedirs) and the log has not (its open needs it).
         return _on_the_way(path) if role == 'write' else _folder_on_the_way(os.path.dirname(path) or '.', 'exist')
     if st is None:
         return link
     if not (stat.S_ISREG(st.st_mode) or role == 'append' and stat.S_ISCHR(st.st_mode)):
-        return link + _describe_mode(st)
+        return PathProblem(link + _describe_mode(st), _mode_kind(st), bool(link))
     return _access_problem(path, link, role) if stat.S_ISREG(st.st_mode) else None
 
 
-def _access_problem(path: str, link: str, role: str) -> str | None:
+def _access_problem(path: str, link: str, role: str) -> PathProblem | None:
     """What the user may not do with the regular file ``path`` (reached
-    through ``link``, file_problem's prefix) that ``role`` needs, as a noun
-    phrase ending '(permission denied)', or None. 'read' reads it; 'write'
-    opens it to read and write (SQLite) or replaces it through a new file
-    beside it (m3u-download's '.stalkeer-download', which `process` then
-    reads), so it needs both and its folder to create files in; 'append' only
-    writes (the log is never read). Judged with access(2) as the user running
-    stalkeer: root passes every mode bit, so only an unprivileged run sees it."""
+    through ``link``, file_problem's prefix) that ``role`` needs, as a
+    PathProblem of kind DENIED ending '(permission denied)', or None. 'read'
+    reads it; 'write' opens it to read and write (SQLite) or replaces it
+    through a new file beside it (m3u-download's '.stalkeer-download', which
+    `process` then reads), so it needs both and its folder to create files
+    in; 'append' only writes (the log is never read). Judged with access(2)
+    as the user running stalkeer: root passes every mode bit, so only an
+    unprivileged run sees it."""
     if role in ('read', 'write') and not os.access(path, os.R_OK):
-        return f'{link}a file it may not read (permission denied)'
-    if role in ('write', 'append') and not os.access(path, os.W_OK):
-        return f'{link}a file it may not write (permission denied)'
-    folder = os.path.dirname(os.path.realpath(path))
-    if role == 'write' and not os.access(folder, os.W_OK | os.X_OK):
-        return f'{link}a file in {folder}, a folder it may not create files in (permission denied)'
-    return None
+        what = 'a file it may not read'
+    elif role in ('write', 'append') and not os.access(path, os.W_OK):
+        what = 'a file it may not write'
+    elif role == 'write' and not os.access(folder := os.path.dirname(os.path.realpath(path)), os.W_OK | os.X_OK):
+        what = f'a file in {folder}, a folder it may not create files in'
+    else:
+        return None
+    return PathProblem(f'{link}{what} (permission denied)', PathKind.DENIED, bool(link))
 
 
 def _standing(path: str, end: str) -> tuple[os.stat_result | None, str]:
     """What stands at ``path``, through a symbolic link: (its stat, '' or 'a
-    symbolic link to T, which is '), or (None, the noun phrase) when nothing
+    symbolic link to T, which is '), or (None, the PathProblem) when nothing
     can be reached there (out of reach, a link to nothing or a loop that never
     reaches ``end``). FileNotFoundError when nothing is there."""
     try:
@@ -1375,40 +1445,44 @@ def _standing(path: str, end: str) -> tuple[os.stat_result | None, str]:
 
 def _link_target(path: str, end: str) -> tuple[os.stat_result | None, str]:
     """What the symbolic link ``path`` leads to: (its stat, 'a symbolic link to
-    T, which is '), or (None, the whole noun phrase) when it leads nowhere (a
+    T, which is '), or (None, the whole PathProblem) when it leads nowhere (a
     dangling link, a loop that never reaches ``end``: 'a file', 'a folder')."""
     try:
         st = os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return None, f'a symbolic link that loops (it never leads to {end})'
-        what = 'nothing (a dangling link)' if exc.errno == errno.ENOENT else _out_of_reach(path, exc)
-        return None, f'a symbolic link to {os.path.realpath(path)}, which is {what}'
+            return None, PathProblem(f'a symbolic link that loops (it never leads to {end})', PathKind.LOOP, True)
+        what = PathProblem('nothing (a dangling link)', PathKind.DANGLING) if exc.errno == errno.ENOENT \
+            else _out_of_reach(path, exc)
+        return None, PathProblem(f'a symbolic link to {os.path.realpath(path)}, which is {what}', what.kind, True)
     return st, f'a symbolic link to {os.path.realpath(path)}, which is '
 
 
-def _out_of_reach(path: str, exc: OSError) -> str:
-    """``path`` cannot be looked at (lstat's ``exc``): for ENOTDIR, the first
-    component on the way that is not a folder ('out of reach: /x/f is a file,
-    not a folder'), for EACCES the folder on the way it may not look into
-    (search permission), else the system's reason."""
+def _out_of_reach(path: str, exc: OSError) -> PathProblem:
+    """``path`` cannot be looked at (lstat's ``exc``): for ENOTDIR or ELOOP, the
+    first component on the way that is no folder, in the folder rule's words
+    ('out of reach (/x/f on the way is a file)': _folder_on_the_way, as for a
+    missing path below it), for EACCES the folder on the way it may not look
+    into (no search permission: 'Permission denied' named no folder), else
+    the system's reason."""
     if exc.errno == errno.EACCES:
         for full in dict.fromkeys((os.path.abspath(path), os.path.realpath(path))):
             parts = [p for p in full.split('/') if p]
             for i in range(len(parts)):
                 here = '/' + '/'.join(parts[:i])
                 if os.path.isdir(here) and not os.access(here, os.X_OK):
-                    return f'out of reach ({here} on the way is a folder it may not look into (permission denied))'
-    if exc.errno == errno.ENOTDIR:
+                    return PathProblem(f'out of reach ({here} on the way is a folder it may not look into '
+                                       '(permission denied))', PathKind.OUT_OF_REACH)
+    if exc.errno in (errno.ENOTDIR, errno.ELOOP):
         parts = [p for p in os.path.abspath(path).split('/') if p]
         for i in range(1, len(parts)):
             here = '/' + '/'.join(parts[:i])
-            with contextlib.suppress(OSError):
-                st = os.stat(here)
-                if not stat.S_ISDIR(st.st_mode):
-                    what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
-                    return f'out of reach ({here} on the way is {what}, not a folder)'
-    return f'out of reach ({exc.strerror})'
+            if not os.path.isdir(here):
+                problem = _folder_on_the_way(here, 'create')
+                if problem:
+                    return problem
+                break
+    return PathProblem(f'out of reach ({exc.strerror})', PathKind.OUT_OF_REACH)
 
 
 # The roles a configured folder plays (folder_problem). 'create': stalkeer
@@ -1425,9 +1499,9 @@ def _out_of_reach(path: str, exc: OSError) -> str:
 FOLDER_ROLES = ('create', 'exist')
 
 
-def folder_problem(path: str, role: str) -> str | None:
+def folder_problem(path: str, role: str) -> PathProblem | None:
     """What stands at ``path`` when it cannot be the folder of ``role``
-    (FOLDER_ROLES), as a noun phrase like file_problem's ('a named pipe', 'a
+    (FOLDER_ROLES), as a PathProblem like file_problem's ('a named pipe', 'a
     file', 'a symbolic link to /r, which is nothing (a dangling link)',
     'nothing (not found)'), or None when it can: a folder stalkeer may create
     files in, a symlink to one, or nothing yet (role 'create'). Every file type
@@ -1438,17 +1512,19 @@ def folder_problem(path: str, role: str) -> str | None:
         st, link = _standing(path, 'a folder')
     except FileNotFoundError:
         problem = _on_the_way(path)
-        return 'nothing (not found)' if role == 'exist' and not problem else problem
+        return PathProblem('nothing (not found)', PathKind.NOTHING) if role == 'exist' and not problem else problem
     if st is None:
         return link
     if not stat.S_ISDIR(st.st_mode):
-        return link + ('a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st))
+        return PathProblem(link + ('a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)),
+                           _mode_kind(st), bool(link))
     if not os.access(path, os.W_OK | os.X_OK):
-        return f'{link}a folder it may not create files in (permission denied)'
+        return PathProblem(f'{link}a folder it may not create files in (permission denied)', PathKind.DENIED,
+                           bool(link))
     return None
 
 
-def _on_the_way(path: str) -> str | None:
+def _on_the_way(path: str) -> PathProblem | None:
     """None when the missing ``path`` can be created: the nearest thing above
     it that exists is a folder to create in (a dangling link or a file there
     made os.makedirs fail), else what stands there."""
@@ -1458,11 +1534,11 @@ def _on_the_way(path: str) -> str | None:
     return _folder_on_the_way(above, 'create')
 
 
-def _folder_on_the_way(folder: str, role: str) -> str | None:
+def _folder_on_the_way(folder: str, role: str) -> PathProblem | None:
     """'out of reach (FOLDER on the way is …)' when ``folder`` cannot be the
     folder of ``role`` (folder_problem) that a path below it needs, else None."""
     problem = folder_problem(folder, role)
-    return problem and f'out of reach ({folder} on the way is {problem})'
+    return problem and PathProblem(f'out of reach ({folder} on the way is {problem})', PathKind.OUT_OF_REACH)
 
 
 def folder_setting_problem(where: str, path: str, role: str) -> str | None:
@@ -1475,9 +1551,9 @@ def folder_setting_problem(where: str, path: str, role: str) -> str | None:
     return f'{where} must be a folder, but {path} is {what}{_link_hint(what, "a folder")}'
 
 
-def _link_hint(what: str, noun: str) -> str:
+def _link_hint(what: PathProblem, noun: str) -> str:
     """What to do about a symbolic link that leads to no ``noun`` ('a file')."""
-    return f': point it at {noun}, or remove the link' if what.startswith('a symbolic link') else ''
+    return f': point it at {noun}, or remove the link' if what.linked else ''
 
 
 def file_setting_problem(where: str, path: str, role: str) -> str | None:
@@ -1488,7 +1564,7 @@ def file_setting_problem(where: str, path: str, role: str) -> str | None:
     if what is None:
         return None
     hint = ''
-    if role == 'read' and what.endswith('a named pipe'):       # process <(zcat playlist.m3u.gz)
+    if role == 'read' and what.kind == PathKind.NAMED_PIPE:       # process <(zcat playlist.m3u.gz)
         hint = ' (a playlist is read more than once: save it to a file first)'
     return f'{where} must be a file, but {path} is {what}{hint or _link_hint(what, "a file")}'
 
@@ -2829,12 +2905,34 @@ class Config:
         path = value if os.path.isabs(value) else os.path.join(self.base_dir, value)
         if (section, key) in _FOLDER_CONFIG_KEYS:
             problem = folder_setting_problem(where, path, 'create')
+            if not problem and (section, key) == ('downloads', 'temp_dir'):
+                problem = self._temp_dir_link_problem(where, path)
         else:
             problem = file_setting_problem(where, path, 'append' if (section, key) in _APPEND_CONFIG_KEYS
                                            else 'write')
         if problem:
             raise ConfigError(problem)
         return path
+
+    def _temp_dir_link_problem(self, where: str, path: str) -> str | None:
+        """The run's refusal of a temp_dir inside a library root (movies_path,
+        tvshows_path, a path_map LOCAL) with a symbolic link below the root on
+        the way (link_below_root: a .part there is opened by open_folder with
+        that root, which follows no link below it), or None. A root that is
+        itself wrong is that key's own error, not this one's."""
+        roots = []
+        for section, key in (('downloads', 'movies_path'), ('downloads', 'tvshows_path')):
+            with contextlib.suppress(ConfigError):
+                roots.append(self.getpath(section, key))
+        for section in ('radarr', 'sonarr'):
+            with contextlib.suppress(ConfigError):
+                roots += [local for _remote, local in self.getpathmap(section)]
+        for root in filter(None, roots):
+            link = link_below_root(os.path.normpath(path), os.path.normpath(root))
+            if link:
+                return (f'{where} must be a folder reached through no symbolic link below the library '
+                        f'root {root}: {_link_refusal(link, root)}')
+        return None
 
     # -- checks ---------------------------------------------------------------
     def check(self) -> None:
@@ -3869,8 +3967,7 @@ def _lock_is_at_path(path: str, fd: int) -> bool:
         at_path = os.stat(path, follow_symlinks=False)
     except OSError:
         return False
-    held = os.fstat(fd)
-    return (at_path.st_dev, at_path.st_ino) == (held.st_dev, held.st_ino)
+    return same_file(at_path, os.fstat(fd))
 
 
 def _import_lock_message(path: str, *, st: os.stat_result | None = None, strerror: str = '') -> str:
@@ -9364,7 +9461,8 @@ class ArrSettings:
 def parse_path_map(text: str, section: str, where: str | None = None) -> list[tuple[str, str]]:
     """``REMOTE=LOCAL`` lines: where the app's paths (inside its container, or on
     Windows: ``D:\\Movies``, ``\\\\nas\\media``) are here. ConfigError (ConfigErrors:
-    each bad line) naming ``where`` the text came from (default ``[section] path_map``)."""
+    each bad line) naming ``where`` the text came from (default ``[section] path_map``). Each LOCAL
+    is judged as a folder setting (folder_setting_problem, role 'create')."""
     where = where or f'[{section}] path_map'
     pairs, problems, seen = [], [], set()
     for line in text.splitlines():
@@ -9387,10 +9485,12 @@ def parse_path_map(text: str, section: str, where: str | None = None) -> list[tu
             problems.append(f'{where}: LOCAL must be an absolute path on this machine, got {shown!r}')
         elif _path_map_key(remote) in seen:     # map_path would take either, unsaid
             problems.append(f'{where}: the REMOTE path is mapped twice, again in {shown!r}; map it once')
-        elif problem := folder_setting_problem(f'{where} LOCAL', local, 'create'):
-            # A library root downloads create folders in, judged as movies_path
-            # is: a folder the user may not write failed every item it mapped.
-            problems.append(problem)
+        elif refusal := folder_setting_problem(f'{where} LOCAL', local, 'create'):
+            # A library root (or a folder above one): stalkeer makes the movie
+            # and series folders in it, as in movies_path (folder_problem, role
+            # 'create'), at start and in config --check alike; a dangling link
+            # there failed every item.
+            problems.append(refusal)
         else:
             seen.add(_path_map_key(remote))
             pairs.append((remote.rstrip('/') or '/', local.rstrip('/') or '/'))
@@ -13435,15 +13535,9 @@ def cmd_download(app: App) -> int:
     # URL's; one from the Content-Type is checked by the downloader itself).
     import types
     named = Downloader._final_path(types.SimpleNamespace(destination=destination, url=args.url), None)
+    refuse_destination_out_of_reach(named)
     for path in dict.fromkeys((given, destination, named)):
         refuse_special_destination(path)
-    if not os.path.lexists(named):
-        # Created in its folder (made when missing) by the rule [m3u] file_path
-        # is: a folder it may not create files in, or a file on the way, is
-        # said now, before any request or row, not as a failed download.
-        problem = file_setting_problem('DEST', named, 'write')
-        if problem:
-            raise StalkeerError(problem)
     downloader = app.downloader()
     app.open_db()
     if not args.force:
@@ -13455,6 +13549,17 @@ def cmd_download(app: App) -> int:
     app.run_counts = {result.status: 1}
     report_result(app, result)
     return EXIT_OK if result.status in ('completed', 'skipped') else EXIT_FAILED
+
+
+def refuse_destination_out_of_reach(path: str) -> None:
+    """StalkeerError (exit 2, no request, no row) when the folder ``path`` goes
+    into cannot be made or used, judged by the rule [m3u] file_path is (a file
+    made where nothing is: file_problem, role 'write', whose folder on the way
+    is judged by folder_problem, role 'create') and said in its words: a dangling link, a link loop, a file, a named pipe or a socket on
+    the way sent the request and stored a give-up (open_folder's refusal)."""
+    problem = None if os.path.lexists(path) else file_problem(path, 'write')
+    if problem:
+        raise StalkeerError(f'DEST {path} is {problem}')
 
 
 def refuse_special_destination(path: str) -> None:
@@ -13480,6 +13585,13 @@ def refuse_existing_destination(destination: str, named: str, url: str) -> None:
     row = DownloadInfo.get_or_none(DownloadInfo.destination == destination)
     if row is not None and Downloader._already_done(row, False, url):
         return
+    st, what = _standing(named, 'a file')
+    if st is None:      # a dangling link or a loop: it is no file, say what it is
+        # With --force the link itself is replaced (a rename over it), never
+        # followed: nothing is written where it points.
+        raise StalkeerError(f'DEST {named} is {what}: what stands there is never replaced without '
+                            '--force (give another DEST, or --force to replace the link itself; '
+                            'it is never followed)')
     raise StalkeerError(f'DEST {named} exists: an existing file is never replaced without '
                         '--force (give another DEST, or --force to replace it)')
 
@@ -13851,7 +13963,7 @@ def cmd_process(app: App) -> int:
     path = args.playlist or settings.file_path
     # Not lexists(): False too below a folder it may not look into, which the
     # rule names (out of reach), not "not found".
-    if file_problem(path, 'read') == 'nothing (not found)':
+    if getattr(file_problem(path, 'read'), 'kind', None) == PathKind.NOTHING:
         raise PlaylistError(f'playlist not found: {path}' + (
             value_hint(path) if args.playlist else
             ' (set [m3u] file_path, or run m3u-download first)' + app.cfg.key_hint('m3u', 'file_path')))

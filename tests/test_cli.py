@@ -227,13 +227,19 @@ def test_usage_errors_exit_2_in_one_line(argv, needle, sqlite_url):
 
 
 def test_unwritable_destination_fails_cleanly(server, tmp_path, sqlite_url):
+    """A file on the way to DEST is the input's fault: refused at start in the
+    folder rule's words, exit 2, no request (tests/test_file_types.py: every
+    kind at every position)."""
     url = server.add('w.mkv', b'x' * 100)
     locked = tmp_path / 'ro'
     locked.mkdir()
     (locked / 'file').write_text('')
     code, out, err = run_stalkeer('download', url, locked / 'file' / 'sub' / 'w.mkv',
                                   '--db', sqlite_url, env=subprocess_env(**FAST))
-    assert code == 1 and 'Traceback' not in err
+    assert code == 2 and 'Traceback' not in err
+    assert err == (f"stalkeer: error: DEST {locked / 'file' / 'sub' / 'w.mkv'} is out of reach "
+                   f"({locked / 'file'} on the way is a file)\n"), err
+    assert server.gets('w.mkv') == []
 
 
 def test_long_download_keeps_its_lease_against_other_processes(server, tmp_path, db_url, db):

@@ -269,7 +269,7 @@ FOLDER_REFUSED = [
     *((kind, make, named.replace('leads to a file', 'leads to a folder')) for kind, make, named in REFUSED
       if kind in ('named pipe', 'socket', 'device', 'link to /dev/null', 'dangling link', 'link loop')),
     ('a file on the way', lambda p, d: p.write_bytes(b'x') and p / 'sub',
-     'out of reach ({p} on the way is a file, not a folder)'),
+     'out of reach ({p} on the way is a file)'),
     ('a dangling link on the way', lambda p, d: p.symlink_to(d / 'nowhere') or p / 'sub',
      'out of reach ({p} on the way is a symbolic link to {d}/nowhere, which is nothing (a dangling link))'),
 ]
@@ -455,3 +455,227 @@ def test_a_path_key_in_quotes_is_refused_with_the_hint(section, key, quotes, ori
         said = [x for x in (out + err).splitlines() if line in x]
         assert code == 2 and len(said) == 1 and said[0].endswith(hint), (args, out, err)
     assert sorted(os.listdir(tmp_path)) == before            # no '"' folder, no database
+
+
+# ---- download DEST -----------------------------------------------------------
+# `download URL DEST` makes DEST's folder as [m3u] file_path's is made (file
+# rule, role 'write'; its folder by the folder rule): what stands on the way
+# is judged at start, in that rule's words. What stands there, made in
+# tmp_path: (name, maker, how the folder rule names it).
+ON_THE_WAY = [
+    ('regular file', lambda p, d: p.write_bytes(b'x') and None, 'a file'),
+    ('named pipe', lambda p, d: os.mkfifo(p), 'a named pipe'),
+    ('socket', lambda p, d: _socket(p), 'a socket'),
+    ('dangling link', lambda p, d: p.symlink_to(d / 'nowhere'),
+     'a symbolic link to {d}/nowhere, which is nothing (a dangling link)'),
+    ('link loop', lambda p, d: p.symlink_to(p.name), 'a symbolic link that loops (it never leads to a folder)'),
+]
+# Where it stands: DEST (as given) below tmp/dl, the thing at tmp/dl.
+POSITIONS = {
+    "DEST's folder": ('dl/t.mkv', 'dl/t.mkv'),
+    "above DEST's folder": ('dl/sub/t.mkv', 'dl/sub/t.mkv'),
+    'DEST given as a folder': ('dl/', 'dl/movie.mkv'),
+}
+
+
+def _download(world, server, dest, *extra):
+    tmp, _url = world
+    movie = server.add('movie.mkv', MOVIE)
+    return run('--config', tmp / 'stalkeer.ini', '--db', f'sqlite:///{tmp}/s.db', 'download', movie, dest,
+               *extra, cwd=tmp)
+
+
+@pytest.mark.parametrize('position', POSITIONS)
+@pytest.mark.parametrize('kind, make, named', ON_THE_WAY, ids=[w[0] for w in ON_THE_WAY])
+def test_what_stands_on_the_way_to_dest_is_refused_at_start(kind, make, named, position, world, server):
+    """A dangling link or a file on the way to DEST sent the request, then
+    stored a give-up ('refusing to follow a symbolic link on the way to …'),
+    exit 1. Now one line in the folder rule's words, exit 2, no request, no
+    row, and what stood there stays."""
+    tmp, _url = world
+    given, final = POSITIONS[position]
+    make(tmp / 'dl', tmp / 'targets')
+    before = kind_of(tmp / 'dl')
+    code, out, err = _download(world, server, given)
+    line = (f'stalkeer: error: DEST {tmp / final} is out of reach ({tmp / "dl"} on the way is '
+            f'{named.format(d=tmp / "targets")})')
+    assert code == 2 and out == '' and err == line + '\n', (out, err)
+    assert server.gets('movie.mkv') == [] and kind_of(tmp / 'dl') == before
+    assert not (tmp / 's.db').exists() and not (tmp / 'targets' / 'nowhere').exists()
+
+
+@pytest.mark.parametrize('position', POSITIONS)
+@pytest.mark.parametrize('kind, make', [('nothing yet', lambda p, d: None),
+                                        ('link to a folder', lambda p, d: (d / 'dir').mkdir() or
+                                         p.symlink_to(d / 'dir'))], ids=['nothing yet', 'link to a folder'])
+def test_what_may_stand_on_the_way_to_dest_is_taken(kind, make, position, world, server):
+    """Nothing yet (created) or a link to a folder (the user's own, followed):
+    the download completes, byte-exact, and the link stays a link."""
+    tmp, _url = world
+    given, final = POSITIONS[position]
+    make(tmp / 'dl', tmp / 'targets')
+    was_link = (tmp / 'dl').is_symlink()
+    code, out, err = _download(world, server, given)
+    assert code == 0, (out, err)
+    assert sha256(tmp / final) == sha256(MOVIE) and (tmp / 'dl').is_symlink() == was_link
+
+
+# What stands AT DEST: (name, maker, the line's words after 'DEST <path> ').
+AT_DEST = [
+    ('dangling link', lambda p, d: p.symlink_to(d / 'nowhere'),
+     'is a symbolic link to {d}/nowhere, which is nothing (a dangling link): what stands there is never '
+     'replaced without --force (give another DEST, or --force to replace the link itself; it is never followed)'),
+    ('link loop', lambda p, d: p.symlink_to(p.name),
+     'is a symbolic link that loops (it never leads to a file): what stands there is never '
+     'replaced without --force (give another DEST, or --force to replace the link itself; it is never followed)'),
+    ('regular file', lambda p, d: p.write_bytes(b'mine') and None,
+     'exists: an existing file is never replaced without --force (give another DEST, or --force to replace it)'),
+    ('named pipe', lambda p, d: os.mkfifo(p),
+     'is a named pipe: give a new file name, a folder, or (with --force) a file to replace'),
+    ('socket', lambda p, d: _socket(p),
+     'is a socket: give a new file name, a folder, or (with --force) a file to replace'),
+]
+
+
+@pytest.mark.parametrize('kind, make, says', AT_DEST, ids=[a[0] for a in AT_DEST])
+def test_what_stands_at_dest_is_named_and_force_never_writes_through_a_link(kind, make, says, world, server):
+    """A dangling link or a loop at DEST was called 'DEST … exists: an
+    existing file …'. Now the line says what stands there; exit 2, no request,
+    no row. With --force a link (dangling or a loop) is itself replaced by the
+    file (a rename over it): nothing is written where it points. A named pipe
+    or a socket is refused --force or not."""
+    tmp, _url = world
+    (tmp / 'dl').mkdir()
+    dest = tmp / 'dl' / 't.mkv'
+    make(dest, tmp / 'targets')
+    before = kind_of(dest)
+    code, out, err = _download(world, server, dest)
+    assert code == 2 and out == '' and err == f'stalkeer: error: DEST {dest} {says.format(d=tmp / "targets")}\n', \
+        (out, err)
+    assert server.gets('movie.mkv') == [] and kind_of(dest) == before
+    code, out, err = _download(world, server, dest, '--force')
+    if kind in ('named pipe', 'socket'):
+        assert code == 2 and kind_of(dest) == before, (out, err)
+        return
+    assert code == 0, (out, err)
+    assert not dest.is_symlink() and sha256(dest) == sha256(MOVIE)
+    assert not (tmp / 'targets' / 'nowhere').exists() and os.listdir(tmp / 'targets') == []
+
+
+# ---- [radarr]/[sonarr] path_map LOCAL ----------------------------------------
+@pytest.mark.parametrize('section', ['radarr', 'sonarr'])
+@pytest.mark.parametrize('kind, make, named', FOLDER_REFUSED, ids=[r[0] for r in FOLDER_REFUSED])
+def test_a_path_map_local_root_is_judged_by_the_folder_rule(kind, make, named, section, world, server):
+    """A path_map LOCAL is where the library roots are here: stalkeer makes the
+    movie and series folders in it, as in movies_path. Anything but a folder,
+    a link to one or nothing yet passed config --check and the start of the
+    run, and failed every item. Now one line from both, exit 2, nothing asked."""
+    tmp, _url = world
+    made = tmp / 'data' / 'lib'
+    path = make(made, tmp / 'targets')
+    path = path if isinstance(path, os.PathLike) else made
+    before = kind_of(made)
+    with open(tmp / 'stalkeer.ini', 'a') as fh:
+        fh.write(f'[{section}]\nurl = {server.base_url}\napi_key = k\npath_map = /data={path}\n')
+    line = _refusal(f'[{section}] path_map LOCAL', path, named.format(d=tmp / 'targets', p=made))
+    options = ['--config', tmp / 'stalkeer.ini', '--db', f'sqlite:///{tmp}/s.db']
+    check = run(*options, 'config', '--check', cwd=tmp)
+    assert check[0] == 2 and line in check[2].splitlines(), check
+    code, out, err = run(*options, section, '--dry-run', cwd=tmp)
+    assert code == 2 and err == line + '\n', (out, err)
+    assert server.requests == [] and kind_of(made) == before
+
+
+# ---- temp_dir inside a library root -------------------------------------------
+# The library roots known from the config: movies_path, tvshows_path, a
+# path_map LOCAL. Below one no symbolic link is followed (open_folder), so a
+# .part folder reached through one there is refused by the run.
+LIBRARY_ROOTS = {
+    'movies_path': '[downloads]\nmovies_path = {root}\n',
+    'tvshows_path': '[downloads]\ntvshows_path = {root}\n',
+    '[radarr] path_map LOCAL': '[radarr]\nurl = http://127.0.0.1:9\napi_key = k\npath_map = /movies={root}\n',
+    '[sonarr] path_map LOCAL': '[sonarr]\nurl = http://127.0.0.1:9\napi_key = k\npath_map = /tv={root}\n',
+}
+# Where the link stands, below the root: (name, temp_dir below the root, the link).
+LINKED_TEMP = [
+    ('temp_dir is the link', 'link', 'link'),
+    ('a link on the way', 'link/tmp', 'link'),
+    ('a link deeper on the way', 'sub/link/tmp', 'sub/link'),
+]
+
+
+def _temp_dir_ini(tmp, root_key, root, temp_dir):
+    """stalkeer.ini's text with the library root of ``root_key`` and temp_dir."""
+    text = (tmp / 'stalkeer.ini').read_text()
+    for lines in LIBRARY_ROOTS[root_key].format(root=root).split('\n', 1)[1].splitlines():
+        text = _with(text, LIBRARY_ROOTS[root_key].split('\n', 1)[0] + '\n' + lines + '\n')
+    return _with(text, f'[downloads]\ntemp_dir = {temp_dir}\n')
+
+
+@pytest.mark.parametrize('root_key', LIBRARY_ROOTS)
+@pytest.mark.parametrize('name, below, linked', LINKED_TEMP, ids=[t[0] for t in LINKED_TEMP])
+def test_a_temp_dir_reached_through_a_link_below_a_library_root_is_refused_in_the_runs_words(
+        name, below, linked, root_key, world):
+    """temp_dir inside a library root with a symbolic link below the root on
+    the way passed config --check, and every download of the run failed on it
+    (open_folder follows no link below the root). Now config --check and the
+    start of a command refuse it in one line holding the run's own words
+    (folder_refusal), exit 2; the link and what it leads to stay."""
+    import errno
+    import stalkeer
+    tmp, _url = world
+    root = tmp / 'lib'
+    (tmp / 'targets' / 'dir').mkdir()
+    (root / linked).parent.mkdir(parents=True, exist_ok=True)
+    (root / linked).symlink_to(tmp / 'targets' / 'dir')
+    temp_dir = root / below
+    (tmp / 'stalkeer.ini').write_text(_temp_dir_ini(tmp, root_key, root, temp_dir))
+    runs_words = stalkeer.folder_refusal(str(temp_dir), OSError(errno.ELOOP, 'loop'), str(root))
+    assert runs_words == f'refusing to follow the symbolic link {root / linked} (below {root})'
+    line = (f'stalkeer: error: [downloads] temp_dir must be a folder reached through no symbolic link below '
+            f'the library root {root}: {runs_words}')
+    options = ['--config', tmp / 'stalkeer.ini', '--db', f'sqlite:///{tmp}/s.db']
+    check = run(*options, 'config', '--check', cwd=tmp)
+    assert check[0] == 2 and line in check[2].splitlines(), check
+    code, out, err = run(*options, 'status', cwd=tmp)
+    assert code == 2 and err == line + '\n', (out, err)
+    assert (root / linked).is_symlink() and os.listdir(tmp / 'targets' / 'dir') == []
+
+
+@pytest.mark.parametrize('root_key', LIBRARY_ROOTS)
+def test_a_temp_dir_inside_a_library_root_without_a_link_or_linked_from_outside_passes(root_key, world):
+    """A plain folder inside the root, or a link outside every root leading
+    into one (above the root the user's own links are followed): ok."""
+    tmp, _url = world
+    root = tmp / 'lib'
+    (root / 'tmp').mkdir(parents=True)
+    (tmp / 'outside-link').symlink_to(root / 'tmp')
+    for temp_dir in (root / 'tmp', root / 'tmp' / 'new', tmp / 'outside-link'):
+        ini = tmp / f'{temp_dir.name}.ini'
+        ini.write_text(_temp_dir_ini(tmp, root_key, root, temp_dir))
+        check = run('--config', ini, '--db', f'sqlite:///{tmp}/s.db', 'config', '--check', cwd=tmp)
+        assert check[0] == 0 and 'config check: ok' in check[1], (temp_dir, check)
+
+
+# ---- the kind, not the words -------------------------------------------------
+KINDS = {'folder': 'FOLDER', 'named pipe': 'NAMED_PIPE', 'socket': 'SOCKET', 'device': 'DEVICE',
+         'link to a folder': 'FOLDER', 'link to a named pipe': 'NAMED_PIPE', 'link to a socket': 'SOCKET',
+         'link to /dev/null': 'DEVICE', 'dangling link': 'DANGLING', 'link loop': 'LOOP'}
+
+
+@pytest.mark.parametrize('kind, make, named', REFUSED, ids=[r[0] for r in REFUSED])
+def test_file_problem_says_the_kind_with_the_phrase(kind, make, named, tmp_path):
+    """file_problem returns what stands there as a kind (PathKind) and whether
+    a link at the path leads there, with the phrase: the hints branch on those,
+    never on their own words (a review nit: `what.endswith('a named pipe')`)."""
+    import stalkeer
+    (tmp_path / 'targets').mkdir()
+    path = tmp_path / 'x'
+    make(path, tmp_path / 'targets')
+    for role in stalkeer.FILE_ROLES:
+        what = stalkeer.file_problem(str(path), role)
+        if what is None:
+            assert role == 'append' and kind in ('device', 'link to /dev/null')
+            continue
+        assert what == named.format(d=tmp_path / 'targets')
+        assert what.kind == getattr(stalkeer.PathKind, KINDS[kind]) and what.linked == ('link' in kind)

@@ -125,13 +125,18 @@ def test_download_again_after_fixing_temp_dir_is_tried_with_the_new_one(server, 
 
 
 def test_download_while_not_put_right_says_the_current_reason_once(server, tmp_path, db_url, db):
-    """Asking again before putting it right: one failed line naming what stands
-    in the way now (a new attempt, not a retry), exit 1."""
+    """Asking again before putting it right: one line naming what stands in the
+    way now, in the folder rule's words (the file on the way is the input's
+    fault: refused at start, exit 2, no request; the row stays as it was)."""
     row_id, dest, _data, url, says, env = _given_up(server, tmp_path, db_url,
                                                     'a file where the folder must be', 'n/x.mkv')
+    requests = len(server.requests)
     code, out, err = run_stalkeer('download', url, dest, '--db', db_url, env=env)
-    assert code == 1 and out.count('\n') == 1 and says in out, out + err
-    assert DI.get_by_id(row_id).retry_count == 0
+    assert code == 2 and out == '' and err == (f'stalkeer: error: DEST {dest} is out of reach '
+                                               f'({dest.parent} on the way is a file)\n'), out + err
+    assert len(server.requests) == requests
+    row = DI.get_by_id(row_id)
+    assert row.retry_count == 0 and says in row.error_message
 
 
 @pytest.mark.parametrize('what', ['a file', 'a symlink to a file', 'a dangling symlink'])
@@ -153,7 +158,9 @@ def test_download_onto_an_existing_file_is_bad_input(what, server, tmp_path, db_
     env = subprocess_env(**QUICK)
     code, out, err = run_stalkeer('download', url, dest, '--db', db_url, env=env)
     assert code == 2 and out == '' and err.count('\n') == 1, out + err
-    assert f'{dest} exists' in err and '--force' in err and 'Traceback' not in err
+    says = (f'{dest} is a symbolic link to {tmp_path}/nothing, which is nothing (a dangling link)'
+            if what == 'a dangling symlink' else f'{dest} exists')
+    assert says in err and '--force' in err and 'Traceback' not in err
     assert server.gets('e/movie.mkv') == [] and DI.select().count() == 0
     if what == 'a symlink to a file':
         assert (tmp_path / 'target').read_bytes() == b'mine'
@@ -161,6 +168,7 @@ def test_download_onto_an_existing_file_is_bad_input(what, server, tmp_path, db_
     assert code == 0 and 'nothing to resume' in out, out + err
     code, out, err = run_stalkeer('download', url, dest, '--force', '--db', db_url, env=env)
     assert code == 0 and sha256(dest) == sha256(data), out + err
+    assert not dest.is_symlink() and not (tmp_path / 'nothing').exists()     # the link replaced, never followed
 
 
 def test_its_own_finished_file_is_still_already_downloaded(server, tmp_path, db_url, db):

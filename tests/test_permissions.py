@@ -338,13 +338,14 @@ def test_a_download_dest_the_user_may_not_create_is_refused_before_any_request(k
     """`download URL DEST` into a folder the user may not create files in
     stored a row, fetched nothing and failed ('cannot open ….part: Permission
     denied', exit 1, for `retry`); below a folder it may not look into it
-    said nothing on stderr. DEST is judged like every file stalkeer creates:
-    one line, exit 2, no request, no row (no database)."""
+    said nothing on stderr. DEST's folder is judged by the folder rule: one
+    line naming the folder and the permission, exit 2, no request, no row
+    (no database)."""
     home, ini, _url, movie = world
     x = home / 'data' / 'x'
     make(base, x)
     path = dest.format(x=x)
-    line = f'stalkeer: error: DEST must be a file, but {path} is out of reach ({named.format(x=x)})'
+    line = f'stalkeer: error: DEST {path} is out of reach ({named.format(x=x)})'
     before = _tree(home)
     code, out, err = run(base, '--config', ini, '--db', f'sqlite:///{home}/s.db', 'download', movie, path,
                          cwd=home)
