@@ -1389,7 +1389,8 @@ def file_problem(path: str, role: str) -> PathProblem | None:
     in a folder that will take it (not 'read'; 'out of reach (/x on the way
     is a named pipe, not a folder)' otherwise). Every file type is judged: folder, named pipe,
     socket, device, each also at the end of a symlink, a dangling symlink, a
-    symlink loop, and (role 'read') a file that cannot be read. Looked at with
+    symlink loop, and a file the user may not use as the role needs
+    (_access_problem: read, write, its folder). Looked at with
     lstat/stat/access only: nothing is opened, so a named pipe never blocks.
     `config --check` and the commands both judge by this, so the run refuses
     nothing the check passed (file_setting_problem words it)."""
