@@ -5029,8 +5029,14 @@ class PartFile:
                     return True
         except OSError as exc:
             error = PermanentDownloadError if exc.errno in _PERMANENT_ERRNOS else DownloadError
+            # Permission denied: the folder the user may not create files in
+            # (or make: a series folder above 'Season 01'), in the folder
+            # rule's words, when that is the cause; a .part of another's, the
+            # open's own words.
+            denied = exc.errno == errno.EACCES and folder_problem(self.folder, 'create')
             raise error(folder_refusal(self.folder, exc, self.root, 'open')
                         if exc.errno in (errno.ELOOP, errno.ENOTDIR)
+                        else f'cannot open {self.path}: {self.folder} is {denied}' if denied
                         else f'cannot open {self.path}: {exc.strerror or exc}') from None
         raise DownloadError(f'{self.path} keeps being replaced; not touching it')
 
