@@ -4525,15 +4525,18 @@ class StateManager:
         ``anew``: a person asked for this download again (`stalkeer download`),
         so a download that gave up starts over as after `stalkeer retry ID`
         (``retry_count`` 0: this attempt is the first of the new request). A new
-        URL for the destination is a new download too: the retries of the old
-        URL say nothing about it (trial: 'gave up after 6 retries' of 5)."""
+        URL a person gives for the destination is a new download too: the
+        retries of the old URL say nothing about it (trial: 'gave up after 6
+        retries' of 5). Not so another candidate line of a radarr/sonarr item
+        (not ``anew``): the item's retries go on counting, or two lines that fail
+        in turn never used them up and every run tried both again."""
         fields = dict(status=DOWNLOADING, part_path=part_path,
                       started_at=peewee.fn.COALESCE(DownloadInfo.started_at, db_now()),
                       completed_at=None, error_message=None)
         if force:
             fields['force'] = True
         new_url = bool(url) and url != info.url
-        if new_url or (anew and row_gave_up(info, self.max_retry_attempts)):
+        if anew and (new_url or row_gave_up(info, self.max_retry_attempts)):
             fields.update(retry_count=0)
         elif info.status in (FAILED, RETRYING):
             fields.update(retry_count=DownloadInfo.retry_count + 1, last_retry_at=db_now())
@@ -4651,6 +4654,7 @@ class DownloadResult:
     path: str | None = None
     size: int | None = None
     held: bool = False       # skipped: another process holds it (not: already downloaded)
+    gave_up: bool = False    # skipped: it gave up (row_gave_up); message says why, and the way out
 
 
 class ProgressTracker:
@@ -5263,6 +5267,14 @@ class Downloader:
         started = retried = False
         try:
             info = self.state.reload(info.id)
+            # It gave up (perhaps in another instance's run since this one planned):
+            # only a person's `download` of it (``anew``, or ``force`` to replace
+            # what stood in the way), or `stalkeer retry ID`, tries it again, the
+            # rule resume-downloads and the arr runs' plan (--force or not:
+            # ArrRun.skip_reasons) follow; another candidate line of the item
+            # too, as its retries count across lines (StateManager.start).
+            if not (anew or force) and row_gave_up(info, self.state.max_retry_attempts):
+                return DownloadResult('skipped', info.id, f'{label}: {gave_up_text(info)}', gave_up=True)
             # A failed one tried again is a retry, unless a person asked anew for
             # one that gave up: that starts over as `stalkeer retry ID` does.
             retried = info.status in (FAILED, RETRYING) and not (
@@ -5280,6 +5292,7 @@ class Downloader:
             part.open(create=False)
             if url and url != info.url and part.is_open:
                 part.truncate(0, keeper)   # bytes of another URL must never be continued
+            part = self._empty_part_moved(info, part, keeper)
             self.state.start(info, part.path, url, force, anew)
             started = True
             info = self.state.reload(info.id)
@@ -5340,6 +5353,27 @@ class Downloader:
         inode = int(info.part_inode) if info.part_inode and stored else None
         adopt = inode is None and bool(stored) and (info.bytes_downloaded or 0) > 0
         return PartFile(stored or self._part_path(info), inode, adopt, info.library_root,
+                        lambda: self._part_path(info, secrets.token_hex(4)))
+
+    def _empty_part_moved(self, info: DownloadInfo, part: PartFile, keeper: LeaseKeeper) -> PartFile:
+        """The .part this attempt writes. An empty one of ours kept where temp_dir
+        no longer points (the user changed temp_dir, or set or cleared it) holds
+        nothing to continue: it is removed and the attempt starts where temp_dir
+        says now, so no empty .part is left behind where no `cleanup` looks. Ours
+        is proven, not guessed: the inode the row recorded, a single link, our
+        flock on it and our live lease (PartFile.open; the name never followed).
+        A .part not provably ours (another instance's in a shared folder, one a
+        killed run created before it could record its inode) is left alone, and
+        one with bytes stays where it is, continued there."""
+        now = self._part_path(info)
+        if not part.is_open or part.size() or os.path.normpath(os.path.dirname(now)) == \
+                os.path.normpath(part.folder):
+            return part
+        keeper.check()              # the lease invariant: only its live holder touches a .part
+        part.unlink()
+        part.close()
+        log.info('removed the empty %s: temp_dir points to %s now', part.path, os.path.dirname(now))
+        return PartFile(now, None, False, info.library_root,
                         lambda: self._part_path(info, secrets.token_hex(4)))
 
     def _part_path(self, info: DownloadInfo, tag: str | None = None) -> str:
@@ -11276,9 +11310,13 @@ SKIP_LIMIT = 'over the limit'                     # --limit: left for a later ru
 # Its download failed in a way no retry fixes (Downloader._fail permanent) and gave
 # up: every cron run would fail it again; `stalkeer retry ID` once it is put right.
 SKIP_NEEDS_ATTENTION = 'needs attention'
+# Its download used up max_retry_attempts retries without progress: resume-downloads
+# no longer resumes it (StateManager.gave_up), so neither does a radarr/sonarr run;
+# `stalkeer retry ID` puts it back. --force does not: it replaces files, not verdicts.
+SKIP_RETRIES_USED_UP = 'retries used up'
 SKIP_REASONS = (SKIP_NOT_AVAILABLE, SKIP_NOT_IN_PLAYLIST, SKIP_ONLY_EXTRAS, SKIP_OTHER_YEARS,
                 SKIP_OTHER_COUNTRY, SKIP_UNSURE, SKIP_AMBIGUOUS, SKIP_LOOKUP_LATER, SKIP_RUNTIME, SKIP_LANGUAGES,
-                SKIP_DONE, SKIP_HELD, SKIP_NEEDS_ATTENTION, SKIP_LIMIT)
+                SKIP_DONE, SKIP_HELD, SKIP_NEEDS_ATTENTION, SKIP_RETRIES_USED_UP, SKIP_LIMIT)
 # When every line of an item was refused, the item is skipped for the refusal
 # closest to a match (a lookup to come beats "another could be meant" beats …).
 _REASON_RANK = {reason: i for i, reason in enumerate(
@@ -13635,11 +13673,17 @@ def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: 
     return counts
 
 
+def given_up_line(ids: list) -> str:
+    """The one line resume-downloads and a radarr/sonarr run give for downloads
+    no run tries any more (the first 20 IDs), with the command that would."""
+    shown = ' '.join(str(i) for i in ids[:20]) + (' …' if len(ids) > 20 else '')
+    return (f'{len(ids)} gave up (retries used up without progress, or {PERMANENT_MARK}): '
+            f'run `stalkeer retry ID` to try again (IDs {shown})')
+
+
 def report_given_up(app: App, rows: list) -> None:
     """Downloads no run resumes any more: say so, with the command that would."""
-    ids = ' '.join(str(info.id) for info in rows[:20]) + (' …' if len(rows) > 20 else '')
-    app.console.out(f'{len(rows)} gave up (retries used up without progress, or {PERMANENT_MARK}): '
-                    f'run `stalkeer retry ID` to try again (IDs {ids})', always=True)
+    app.console.out(given_up_line([info.id for info in rows]), always=True)
     for info in rows[:20]:
         # A failure no retry can fix already ends with what to do: said once.
         why = '' if failed_for_good(info) else f'; {gave_up_text(info)}'
@@ -14220,6 +14264,9 @@ class ArrRun:
         self.probes: dict[int, MediaInfo] = {}      # line id -> what its header said
         self._probe_lock = threading.Lock()
         self._bad_destinations = {}
+        # Downloads this run skipped because they gave up: as resume-downloads,
+        # the run names them and fails (exit 1) until `stalkeer retry ID`.
+        self.gave_up_ids = []
         self.panel: XtreamClient | None = None      # open_panel()
 
     def open_panel(self, write: bool) -> None:
@@ -14502,13 +14549,17 @@ class ArrRun:
 
     def skip_reasons(self, items: list[WantedItem]) -> dict:
         """item id -> (reason, detail) for the items already downloaded (unless
-        --force) or being downloaded by another instance: one query for the run."""
+        --force), being downloaded by another instance, or whose download gave up
+        (no retry can fix it, or its retries are used up: the rows resume-downloads
+        does not resume either, StateManager.gave_up; --force or not): one query
+        for the run."""
         DI, DIT = DownloadInfo, DownloadItem
         rows = collections.defaultdict(list)
         ids = sorted({i for item in items for i in item.item_ids or (item.item_id,)})
-        # Gave up as no retry can fix it (Downloader._fail permanent): computed in SQL.
-        stuck = self.state.given_up_at_once()
-        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by, stuck)
+        # Gave up as no retry can fix it (Downloader._fail permanent), or after its
+        # retries: both computed in SQL, the rule resume-downloads follows.
+        fields = (DI.id, DI.service_item_id, DI.status, DI.download_path, DI.locked_by,
+                  self.state.given_up_at_once(), self.state.gave_up(), DI.retry_count)
         # peewee writes the query once; the IN lists are written by hand: peewee
         # building them for 8,000 ids was ~5% of a 10k dry run (issue 15).
         head, params = DI.select(*fields).where(DI.service == self.service).sql()
@@ -14523,11 +14574,11 @@ class ArrRun:
             for chunk in _chunks(ids, _SQL_IN_CHUNK):
                 query = (DI.select(DIT.item_id, *fields[2:], DI.id).join(DIT, on=(DIT.download_info == DI.id))
                          .where((DIT.service == self.service) & DIT.item_id.in_(chunk)).tuples())
-                for item_id, status, path, locked_by, gave_up_row, row_id in query:
-                    rows[item_id].append((row_id, item_id, status, path, locked_by, gave_up_row))
+                for item_id, *values, row_id in query:
+                    rows[item_id].append((row_id, item_id, *values))
         reasons = {}
         for item in items:
-            for row_id, _, status, path, locked_by, gave_up_row in (
+            for row_id, _, status, path, locked_by, gave_up_row, used_up, retries in (
                     row for i in item.item_ids or (item.item_id,) for row in rows.get(i, ())):
                 if status == COMPLETED and not self.args.force and path and os.path.exists(path):
                     reasons[item.item_id] = (SKIP_DONE, path)
@@ -14540,6 +14591,11 @@ class ArrRun:
                     reasons[item.item_id] = (SKIP_NEEDS_ATTENTION, f'download #{row_id} gave up, '
                                              f'{PERMANENT_MARK} (`stalkeer status --failed`); '
                                              f'`stalkeer retry {row_id}` once it is put right')
+                    self.gave_up_ids.append(row_id)
+                    break
+                if used_up:
+                    reasons[item.item_id] = (SKIP_RETRIES_USED_UP, retries_used_up_text(row_id, retries))
+                    self.gave_up_ids.append(row_id)
                     break
         return reasons
 
@@ -14621,7 +14677,7 @@ class ArrRun:
             return DownloadResult('failed', None, f'{item.label}: {message}')
 
     def _fetch(self, item: WantedItem) -> DownloadResult | None:
-        result = None
+        result = failed = None
         for line in self.candidates(item):
             with self.workers.limiter(line.url):
                 result = self.workers.downloader().download(
@@ -14630,8 +14686,12 @@ class ArrRun:
                     parent_id=item.parent_id, library_root=library_root(item.destination, item.service))
             if len(item.item_ids) > 1 and result.download_id is not None:
                 link_items(result.download_id, item.service, item.item_ids[1:])
+            if result.gave_up and failed is not None:
+                result = failed     # this run's failure used up the item's last retry: say it
+                break
             if result.status in ('completed', 'skipped'):
                 break
+            failed = result
             log.warning('%s: candidate %r failed: %s', item.label, line.display_title, result.message)
         if result is not None and result.status == 'completed':
             self.rescans.add(item.service, item.item_id, item.parent_id, item.label,
@@ -14760,17 +14820,34 @@ def run_arr(app: App, service: str) -> int:
                 run.summary.downloaded += item.count
             elif result.status == 'skipped':
                 # Taken or finished by another instance since the plan was made.
-                run.summary.skip(item.label, SKIP_HELD if result.held else SKIP_DONE,
-                                 result.message, item.count)
+                run.summary.skip(item.label, skip_reason_of(result), result.message, item.count)
+                if result.gave_up and result.download_id is not None:
+                    run.gave_up_ids.append(result.download_id)
             else:
                 run.summary.failed += item.count
     finally:
         if not args.dry_run:
             run.rescans.flush()
     console.out(run.summary.line(service), always=True)
+    if run.gave_up_ids:
+        # Named with the way out on every run, as resume-downloads names them, so
+        # the summary's count is not all a user sees without -v. Still exit 0: like
+        # every skip, it is no failure of this run; the run that gave up failed
+        # (exit 1, a notification), and failing again every 30 minutes of cron until
+        # someone acts only repeats that mail (trial F10; README, Exit codes).
+        console.out(given_up_line(sorted(set(run.gave_up_ids))), always=True)
     app.run_counts = dict(dataclasses.asdict(run.summary), skipped=sum(run.summary.skipped.values()),
                           skip_reasons=dict(run.summary.skipped))
     return EXIT_FAILED if run.summary.failed else EXIT_OK
+
+
+def skip_reason_of(result: DownloadResult) -> str:
+    """The summary's reason for an item the download itself skipped, having
+    found something the plan did not (another instance took, finished or gave
+    up its download since)."""
+    if result.gave_up:
+        return SKIP_NEEDS_ATTENTION if PERMANENT_MARK in result.message else SKIP_RETRIES_USED_UP
+    return SKIP_HELD if result.held else SKIP_DONE
 
 
 def cmd_radarr(app: App) -> int:
@@ -14917,7 +14994,13 @@ def gave_up_text(info: DownloadInfo) -> str:
     can fix says so (its retry_count is the retries really made, often 0)."""
     if failed_for_good(info):
         return f'gave up: {PERMANENT_MARK} — once it is put right, run `stalkeer retry {info.id}`'
-    return f'gave up after {info.retry_count} retries — run `stalkeer retry {info.id}`'
+    return retries_used_up_text(info.id, info.retry_count)
+
+
+def retries_used_up_text(download_id: int, retry_count: int) -> str:
+    """The words of `status`, the page and a radarr/sonarr skip for a download
+    whose retries are used up, with the command that tries it again."""
+    return f'gave up after {retry_count} retries — run `stalkeer retry {download_id}`'
 
 
 def _active_line(info: DownloadInfo, now, lock_timeout: float) -> str:
@@ -15158,7 +15241,11 @@ def cmd_unlock(app: App) -> int:
 
 
 def cmd_retry(app: App) -> int:
-    """Put failed downloads back to pending for the next run (history kept)."""
+    """Put failed downloads, and those that gave up (StateManager.gave_up: a
+    paused one too once its retries are used up), back to pending for the next
+    run (history kept). Anything else is refused in one line naming the command
+    that does move it: a pause or a queued download has not failed, and
+    resume-downloads (or a radarr/sonarr run) continues it as it is."""
     args = app.args
     if (args.id is None) == (not args.failed):
         raise StalkeerError('give a download ID or --failed')
@@ -15166,11 +15253,19 @@ def cmd_retry(app: App) -> int:
     DI = DownloadInfo
     settings = app.download_settings()
     state = StateManager(settings.lock_timeout, settings.max_retry_attempts)
-    rows = _ids_or_all(app, DI.status == FAILED)
+    rows = _ids_or_all(app, (DI.status == FAILED) | state.gave_up())
     done = 0
     for info in rows:
         if info.status == COMPLETED:
             raise StalkeerError(f'#{info.id} is completed; use download --force to fetch it again')
+        if args.id is not None and state.is_live(info.id):
+            raise StalkeerError(f'#{info.id} is being downloaded by {info.locked_by} now (its lock is '
+                                'live): nothing to retry')
+        if info.status in (PAUSED, PENDING, DOWNLOADING) and not row_gave_up(info, settings.max_retry_attempts):
+            # Not failed: continued from its .part as it is (a lock whose holder is
+            # gone is cleared by resume-downloads first), not retried.
+            raise StalkeerError(f'#{info.id} is {info.status}, not failed: `stalkeer resume-downloads` '
+                                'continues it (so does the next radarr/sonarr run of its item)')
         # The error and last_retry_at stay as history; retry_count starts over
         # so the next run does not skip it for having used up its retries.
         done += (DI.update(status=PENDING, retry_count=0, updated_at=db_now())

@@ -609,21 +609,35 @@ def test_already_downloaded_held_and_gave_up_are_found_in_one_query_per_900(db, 
             dict(service_item_id=1201, status='pending', retry_count=0,
                  error_message=stalkeer.PERMANENT_MARK),
             dict(service_item_id=1500, status='downloading', locked_by='other-host-1'),
-            dict(service_item_id=7, status='completed', download_path=str(done), service='sonarr')]
+            dict(service_item_id=7, status='completed', download_path=str(done), service='sonarr'),
+            # Retries used up (max_retry_attempts = 5), failed or paused since: what
+            # resume-downloads does not resume is skipped too; one retry left is not.
+            dict(service_item_id=1300, status='failed', retry_count=5, error_message='HTTP 404'),
+            dict(service_item_id=1301, status='paused', retry_count=6),
+            dict(service_item_id=1302, status='failed', retry_count=4, error_message='HTTP 404'),
+            # A multi-episode file's download: its further episode (1901) is found
+            # through DownloadItem, with the same verdict.
+            dict(service_item_id=1900, status='failed', retry_count=5, error_message='HTTP 503')]
     for n, row in enumerate(rows):
         DI.create(**{'url': f'http://h/{n}', 'destination': f'{tmp_path}/d{n}', 'service': 'radarr',
                      **row})
     DI.update(locked_at=stalkeer.db_now()).where(DI.locked_by == 'other-host-1').execute()   # a live lease
+    stalkeer.link_items(DI.get(DI.service_item_id == 1900).id, 'radarr', [1901])
     run = object.__new__(stalkeer.ArrRun)
     run.service = 'radarr'
     run.args = type('Args', (), {'force': False})()
     run.workers = type('Workers', (), {'owner': 'me'})()
     run.state = stalkeer.StateManager(max_retry_attempts=5)
-    items = [stalkeer.WantedItem('radarr', i, None, f'item {i}', '') for i in range(1, 2001)]
+    items = [stalkeer.WantedItem('radarr', i, None, f'item {i}', '') for i in range(1, 2001)
+             if i not in (1900, 1901)]
+    items.append(stalkeer.WantedItem('radarr', 1901, None, 'item 1901', '', item_ids=(1901, 1902)))
     reasons = run.skip_reasons(items)
-    assert set(reasons) == {5, 1200, 1500}
+    assert set(reasons) == {5, 1200, 1300, 1301, 1500, 1901}
+    assert reasons[1300] == (stalkeer.SKIP_RETRIES_USED_UP, 'gave up after 5 retries — run `stalkeer retry 7`')
+    assert reasons[1301][0] == reasons[1901][0] == stalkeer.SKIP_RETRIES_USED_UP
+    assert 'run `stalkeer retry 10`' in reasons[1901][1]
     assert reasons[5] == (stalkeer.SKIP_DONE, str(done))
     assert reasons[1200][0] == stalkeer.SKIP_NEEDS_ATTENTION and 'download #3 gave up' in reasons[1200][1]
     assert reasons[1500] == (stalkeer.SKIP_HELD, 'being downloaded by other-host-1')
     run.args.force = True
-    assert set(run.skip_reasons(items)) == {1200, 1500}
+    assert set(run.skip_reasons(items)) == {1200, 1300, 1301, 1500, 1901}

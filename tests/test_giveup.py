@@ -4,6 +4,7 @@ never made and no `resume-downloads` tries it again; a person's explicit
 `download` of it is a new attempt judged by the config as it is now; a file
 already at DEST is bad input (exit 2, nothing stored); a pause never says '?'."""
 
+import datetime
 import os
 import signal
 
@@ -231,3 +232,310 @@ def test_retry_count_counts_the_retries_of_this_url_and_request(server, tmp_path
     code, out, err = run_stalkeer('download', good, dest, '--db', db_url, env=env)
     assert code == 0 and sha256(dest) == sha256(data), out + err
     assert DI.get(DI.destination == str(dest)).retry_count == 0
+
+
+# -- one state, every command ---------------------------------------------------------------
+# A download's state is honoured the same way by every command: what resume-downloads
+# does not resume (it gave up) no radarr/sonarr run tries either, and `retry ID`
+# takes what gave up or failed, never a pause (that is resume-downloads' job).
+
+def _arr_world(server, tmp_path, db_url):
+    """Radarr with one missing movie, a playlist with its one line (served by the
+    loopback server), a config with max_retry_attempts = 2; the movie's download
+    row made by a real radarr run that failed (HTTP 503, counted as no retry)."""
+    from fakearr import FakeArr
+    from conftest import arr_sections
+    data = payload(200_000, seed=11)
+    url = server.add('movie/u/p/heat.mkv', data)
+    playlist = tmp_path / 'playlist.m3u'
+    playlist.write_text(f'#EXTM3U\n#EXTINF:-1 group-title="Movies",Heat (1995)\n{url}\n', encoding='utf-8')
+    radarr, sonarr = FakeArr('radarr'), FakeArr('sonarr')
+    radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)')
+    lib = tmp_path / 'lib'
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text(f'[database]\nurl = {db_url}\n[m3u]\nfile_path = {playlist}\n[downloads]\n'
+                   'min_free_space_mb = 0\nretry_attempts = 1\nretry_backoff_seconds = 0.01\n'
+                   f'max_retry_attempts = 2\n{arr_sections(radarr, sonarr, lib)}', encoding='utf-8')
+    env = subprocess_env()
+    assert run_stalkeer('--config', ini, 'process', env=env)[0] == 0
+    server.fault('movie/u/p/heat.mkv', status=503)
+    code, out, err = run_stalkeer('--config', ini, 'radarr', env=env)
+    assert code == 1 and 'failed: #1' in out, out + err
+    server.clear_faults('movie/u/p/heat.mkv')
+    w = type('ArrWorld', (), dict(ini=ini, env=env, data=data, radarr=radarr, sonarr=sonarr,
+                                   dest=lib / 'movies' / 'Heat (1995)' / 'Heat (1995).mkv'))
+    return w
+
+
+def _put_in(state):
+    """The row's fields for ``state`` (max_retry_attempts = 2 in _arr_world)."""
+    return {
+        'failed, retries left': dict(status='failed', retry_count=1, error_message='HTTP 503'),
+        'paused': dict(status='paused', retry_count=0, error_message='paused by a signal'),
+        'retries used up': dict(status='failed', retry_count=2, error_message='HTTP 503'),
+        'paused, retries used up': dict(status='paused', retry_count=2, error_message='paused by a signal'),
+        'no retry can fix it': dict(status='failed', retry_count=0,
+                                    error_message=f'x is a file — {stalkeer.PERMANENT_MARK}: once it is put '
+                                                  'right, run `stalkeer retry 1`'),
+    }[state]
+
+
+GAVE_UP = {'retries used up': 'retries used up 1', 'paused, retries used up': 'retries used up 1',
+           'no retry can fix it': 'needs attention 1'}
+STATES = ['failed, retries left', 'paused', *GAVE_UP]
+
+
+def _world_in(state, server, tmp_path, db_url):
+    w = _arr_world(server, tmp_path, db_url)
+    DI.update(**_put_in(state)).where(DI.id == 1).execute()
+    w.requests = len(server.gets('movie/u/p/heat.mkv'))
+    return w
+
+
+@pytest.mark.parametrize('force', [False, True], ids=['plain', 'force'])
+@pytest.mark.parametrize('state', STATES)
+def test_radarr_tries_again_exactly_what_resume_downloads_would(state, force, server, tmp_path,
+                                                                   db_url, db):
+    """A radarr run skips a download that gave up, its retries used up or no
+    retry able to fix it (counted, `-v` naming `stalkeer retry 1`), --force or
+    not: --force replaces files, it does not overrule a give-up. What has not
+    given up it tries, as resume-downloads would."""
+    w = _world_in(state, server, tmp_path, db_url)
+    code, out, err = run_stalkeer('--config', w.ini, 'radarr', '-v', *(['--force'] if force else []),
+                                  env=w.env)
+    tried = len(server.gets('movie/u/p/heat.mkv')) > w.requests
+    if state in GAVE_UP:
+        assert code == 0 and not tried and GAVE_UP[state] in out and 'failed' not in out.replace(
+            'failed 0', ''), out + err
+        # Named with the way out without -v too, in resume-downloads' words.
+        assert '`stalkeer retry 1`' in out + err, out + err
+        code, out, err = run_stalkeer('--config', w.ini, 'radarr', *(['--force'] if force else []),
+                                      env=w.env)
+        assert code == 0 and '1 gave up (' in out and 'run `stalkeer retry ID` to try again (IDs 1)' \
+            in out, out + err
+        assert not w.dest.exists() and DI.get_by_id(1).retry_count == _put_in(state)['retry_count']
+    else:
+        assert code == 0 and tried and f'completed: {w.dest}' in out, out + err
+        assert sha256(w.dest) == sha256(w.data)
+    w.radarr.close()
+    w.sonarr.close()
+
+
+@pytest.mark.parametrize('state', STATES)
+def test_resume_downloads_agrees_with_radarr(state, server, tmp_path, db_url, db):
+    w = _world_in(state, server, tmp_path, db_url)
+    code, out, err = run_stalkeer('--config', w.ini, 'resume-downloads', env=w.env)
+    tried = len(server.gets('movie/u/p/heat.mkv')) > w.requests
+    if state in GAVE_UP:
+        assert code == 1 and not tried and '1 gave up' in out and 'stalkeer retry 1' in out, out + err
+    else:
+        assert code == 0 and tried and sha256(w.dest) == sha256(w.data), out + err
+    w.radarr.close()
+    w.sonarr.close()
+
+
+NOT_FAILED = {'paused': '#1 is paused, not failed: `stalkeer resume-downloads`',
+              'downloading, its holder gone': '#1 is downloading, not failed: `stalkeer resume-downloads`',
+              'downloading, held live': '#1 is being downloaded by other-host-1-abc now'}
+
+
+@pytest.mark.parametrize('state', STATES + list(NOT_FAILED)[1:])
+def test_retry_id_takes_what_failed_and_refuses_a_pause(state, server, tmp_path, db_url, db):
+    """`retry ID` puts back what failed or gave up (retry_count 0, the error kept
+    as history), after which radarr downloads it; a pause (or a download whose
+    holder is gone) has not failed: one line naming resume-downloads, exit 2, the
+    row untouched; a download held live is refused likewise."""
+    if state.startswith('downloading'):
+        w = _arr_world(server, tmp_path, db_url)
+        DI.update(status='downloading', locked_by='other-host-1-abc', lease_token='t',
+                  locked_at=stalkeer.db_now() if state.endswith('live') else datetime.datetime(2000, 1, 1)
+                  ).where(DI.id == 1).execute()
+    else:
+        w = _world_in(state, server, tmp_path, db_url)
+    before = DI.get_by_id(1)
+    code, out, err = run_stalkeer('--config', w.ini, 'retry', '1', env=w.env)
+    if state in NOT_FAILED:
+        assert code == 2 and out == '' and err.count('\n') == 1, out + err
+        assert NOT_FAILED[state] in err, err
+        after = DI.get_by_id(1)
+        assert (after.status, after.retry_count, after.updated_at) == (
+            before.status, before.retry_count, before.updated_at)
+        if state.endswith('live'):
+            w.radarr.close()
+            w.sonarr.close()
+            return
+    else:
+        assert code == 0 and '1 download(s) back to pending' in out, out + err
+        row = DI.get_by_id(1)
+        assert row.status == 'pending' and row.retry_count == 0 and row.error_message
+    code, out, err = run_stalkeer('--config', w.ini, 'radarr', env=w.env)
+    assert code == 0 and sha256(w.dest) == sha256(w.data), out + err
+    w.radarr.close()
+    w.sonarr.close()
+
+
+def test_a_radarr_run_uses_up_the_retries_then_skips(server, tmp_path, db_url, db):
+    """The example, as cron meets it: every run fails the one line (HTTP 404)
+    until max_retry_attempts (2) is used up; from then on the run skips it,
+    exit 0, with no request, and says how to try it again."""
+    w = _arr_world(server, tmp_path, db_url)
+    server.fault('movie/u/p/heat.mkv', status=404)
+    counts = []
+    for _ in range(2):
+        code, out, err = run_stalkeer('--config', w.ini, 'radarr', env=w.env)
+        assert code == 1 and 'failed: #1' in out, out + err
+        counts.append(DI.get_by_id(1).retry_count)
+    assert counts == [1, 2]
+    requests = len(server.requests)
+    for _ in range(2):
+        code, out, err = run_stalkeer('--config', w.ini, 'radarr', '-v', env=w.env)
+        assert code == 0 and 'retries used up 1' in out and 'failed 0' in out, out + err
+        assert '1 gave up (' in out and '(IDs 1)' in out, out + err
+        assert ('Heat (1995): skipped, retries used up (gave up after 2 retries — run '
+                '`stalkeer retry 1`)') in err, out + err                  # -v, per item
+    assert not [r for r in server.requests[requests:] if 'heat' in r.name]
+    assert DI.get_by_id(1).retry_count == 2
+    w.radarr.close()
+    w.sonarr.close()
+
+
+@pytest.mark.parametrize('state', [s for s in STATES if s in GAVE_UP])
+def test_a_download_that_gave_up_since_the_plan_is_not_tried(state, server, tmp_path, make_downloader):
+    """The plan of a run (or resume-downloads' query) is older than the row: a
+    download that gave up meanwhile, in another instance's run, is skipped by
+    the downloader itself, lease released, no request; a person's `download`
+    (anew) and a new URL for it are new attempts."""
+    url = server.add('late.mkv', payload(80_000, seed=5))
+    dest = tmp_path / 'dl' / 'late.mkv'
+    downloader = make_downloader(max_retry_attempts=2)
+    info = downloader.state.get_or_create(url, str(dest), 'Late')
+    DI.update(**_put_in(state)).where(DI.id == info.id).execute()
+    result = downloader.run(DI.get_by_id(info.id))
+    assert result.status == 'skipped' and result.gave_up and 'stalkeer retry' in result.message
+    assert stalkeer.skip_reason_of(result) == GAVE_UP[state].rsplit(' ', 1)[0]
+    assert server.gets('late.mkv') == [] and DI.get_by_id(info.id).locked_by is None
+    result = downloader.download(url, str(dest), anew=True)
+    assert result.status == 'completed' and DI.get_by_id(info.id).retry_count == 0
+
+
+# -- an empty .part where temp_dir no longer points ---------------------------------------------
+
+def _empty_part_at(server, tmp_path, db_url, name):
+    """A `download` whose server stalls before the first byte: it fails with an
+    empty .part in temp_dir A (its inode recorded). Returns (url, dest, data,
+    the .part, env with temp_dir B)."""
+    data = payload(150_000, seed=len(name))
+    url = server.add(name, data)
+    server.fault(name, stall_after=0, stall_seconds=5)
+    (tmp_path / 'A').mkdir()
+    (tmp_path / 'B').mkdir()
+    dest = tmp_path / 'dl' / 'moved.mkv'
+    env = subprocess_env(**QUICK, STALKEER_DOWNLOADS_TEMP_DIR=str(tmp_path / 'A'),
+                         STALKEER_DOWNLOADS_READ_TIMEOUT='1', STALKEER_DOWNLOADS_RETRY_ATTEMPTS='1')
+    code, out, err = run_stalkeer('download', url, dest, '--db', db_url, env=env)
+    assert code == 1 and 'stalled' in out, out + err
+    [part] = (tmp_path / 'A').iterdir()
+    assert part.stat().st_size == 0
+    server.clear_faults(name)
+    return url, dest, data, part, subprocess_env(**QUICK, STALKEER_DOWNLOADS_TEMP_DIR=str(tmp_path / 'B'))
+
+
+@pytest.mark.parametrize('command', ['download', 'resume-downloads'])
+def test_an_empty_part_of_ours_at_the_old_temp_dir_is_removed(command, server, tmp_path, db_url, db):
+    """temp_dir changed from A to B after a download left an empty .part in A:
+    the next attempt removes it (ours by the inode its row recorded, empty) and
+    writes its .part in B; A is left empty, the file byte-exact."""
+    url, dest, data, part, env = _empty_part_at(server, tmp_path, db_url, 'e/empty.mkv')
+    argv = ('download', url, dest) if command == 'download' else ('resume-downloads',)
+    code, out, err = run_stalkeer(*argv, '--db', db_url, env=env)
+    assert code == 0 and sha256(dest) == sha256(data), out + err
+    assert list((tmp_path / 'A').iterdir()) == [] and list((tmp_path / 'B').iterdir()) == []
+    assert DI.get(DI.destination == str(dest)).part_path.startswith(str(tmp_path / 'B'))
+
+
+def test_a_part_with_bytes_at_the_old_temp_dir_is_continued_there(server, tmp_path, db_url, db):
+    """A .part of ours that holds bytes keeps them: continued where it is."""
+    url, dest, data, part, env = _empty_part_at(server, tmp_path, db_url, 'e/bytes.mkv')
+    with open(part, 'r+b') as f:                 # the same inode: the bytes a transfer wrote
+        f.write(data[:40_000])
+    DI.update(bytes_downloaded=40_000).where(DI.destination == str(dest)).execute()
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 0 and sha256(dest) == sha256(data), out + err
+    assert server.gets('e/bytes.mkv')[-1].start == 40_000          # continued, not restarted
+    assert list((tmp_path / 'A').iterdir()) == [] and list((tmp_path / 'B').iterdir()) == []
+
+
+def _replace_with_a_stranger(part, tmp_path):
+    stranger = part.with_name('stranger')
+    stranger.write_bytes(b'')               # made while ours exists: surely another inode
+    os.replace(stranger, part)              # same name, not provably ours
+
+
+def _replace_with_a_link(part, tmp_path):
+    (tmp_path / 'target').write_bytes(b'')
+    part.unlink()
+    os.symlink(tmp_path / 'target', part)
+
+
+@pytest.mark.parametrize('plant', [_replace_with_a_stranger, _replace_with_a_link],
+                         ids=['another file', 'a symlink'])
+def test_an_empty_part_not_provably_ours_is_left_alone(plant, server, tmp_path, db_url, db):
+    url, dest, data, part, env = _empty_part_at(server, tmp_path, db_url, f'e/{plant.__name__}.mkv')
+    plant(part, tmp_path)
+    before = os.lstat(part)
+    code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+    assert code == 0 and sha256(dest) == sha256(data), out + err
+    after = os.lstat(part)
+    assert (after.st_ino, after.st_size, after.st_mode) == (before.st_ino, before.st_size, before.st_mode)
+    if os.path.islink(part):
+        assert (tmp_path / 'target').read_bytes() == b''
+
+
+def test_an_empty_part_another_process_holds_is_not_touched(server, tmp_path, db_url, db):
+    """Its flock held (a stalkeer whose lease ran out but still has it open):
+    the run skips the download and the .part stays."""
+    import fcntl
+    url, dest, data, part, env = _empty_part_at(server, tmp_path, db_url, 'e/held.mkv')
+    fd = os.open(part, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        code, out, err = run_stalkeer('resume-downloads', '--db', db_url, env=env)
+        assert part.exists() and not dest.exists() and 'still open in another process' in out + err, out + err
+    finally:
+        os.close(fd)
+
+
+def test_two_lines_that_fail_in_turn_use_up_the_items_retries(server, tmp_path, db_url, db):
+    """The retries of a radarr item count across its candidate lines: two lines
+    that both fail (HTTP 404) gave 'failed' every run for ever, each new URL
+    starting the count over. Now the item's retries are used up (2), every
+    failure of the run that used them up is said, and later runs skip it."""
+    from fakearr import FakeArr
+    from conftest import arr_sections
+    urls = [server.add(f'movie/u/p/{n}.mkv', payload(1000, seed=n)) for n in (1, 2)]
+    for n in (1, 2):
+        server.fault(f'movie/u/p/{n}.mkv', status=404)
+    playlist = tmp_path / 'playlist.m3u'
+    playlist.write_text('#EXTM3U\n' + ''.join(f'#EXTINF:-1,Heat (1995) {q}\n{u}\n'
+                                              for q, u in zip(('FHD', 'SD'), urls)), encoding='utf-8')
+    radarr, sonarr = FakeArr('radarr'), FakeArr('sonarr')
+    radarr.add_movie('Heat', 1995, path='/movies/Heat (1995)')
+    ini = tmp_path / 'stalkeer.ini'
+    ini.write_text(f'[database]\nurl = {db_url}\n[m3u]\nfile_path = {playlist}\n[downloads]\n'
+                   'min_free_space_mb = 0\nretry_attempts = 1\nretry_backoff_seconds = 0.01\n'
+                   f'max_retry_attempts = 2\n{arr_sections(radarr, sonarr, tmp_path / "lib")}',
+                   encoding='utf-8')
+    env = subprocess_env()
+    assert run_stalkeer('--config', ini, 'process', env=env)[0] == 0
+    seen = []
+    for _ in range(4):
+        requests = len(server.requests)
+        code, out, err = run_stalkeer('--config', ini, 'radarr', '-v', env=env)
+        assert 'Traceback' not in err
+        tried = len([r for r in server.requests[requests:] if r.name.startswith('movie/')])
+        seen.append((code, tried > 0, DI.get_by_id(1).retry_count, 'failed: #1' in out,
+                     'retries used up 1' in out))
+    assert seen == [(1, True, 1, True, False), (1, True, 2, True, False),
+                    (0, False, 2, False, True), (0, False, 2, False, True)], seen
+    radarr.close()
+    sonarr.close()
