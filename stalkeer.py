@@ -786,10 +786,12 @@ def redact_url(url: str) -> str:
     return _redact_url_split(url)
 
 
-def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
+def _redact_url_split(url: str, after_userinfo: bool = False, account_path: bool = False) -> str:
     """redact_url for any URL, through urllib.parse. ``after_userinfo``: ``url``
     is one whose userinfo was cut off (masked by the caller), so its host is
-    no user whose '@' was forgotten."""
+    no user whose '@' was forgotten. ``account_path``: the path it had before
+    that held an account (/movie/a@b.com/PASS/1.mkv), all of whose segments
+    but the last are masked."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -801,7 +803,10 @@ def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
         # The user is half of the account, as a query's username= is: masked
         # too; all of it up to the '@' that ends it (userinfo_end), whatever
         # '/', '?', '#' or '@' the password holds.
-        masked = _redact_url_split(bare, after_userinfo=True)
+        # http://h/movie/a@b.com/PASS/1.mkv: urllib's path was an account's, and
+        # what follows its '@' holds the rest of it (the password).
+        masked = _redact_url_split(bare, after_userinfo=True,
+                                   account_path='/' in userinfo and bool(_account_segments(parts.path.split('/'))))
         return masked.replace('://', '://***:***@' if ':' in userinfo else '://***@', 1)
     netloc = parts.netloc
     # A port that is no port (port_problem: no number, 0, above 65535) may be a
@@ -812,7 +817,7 @@ def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
     if masked is not None:
         netloc = masked if after_userinfo else '***:***'
     segments = parts.path.split('/')
-    for i in _account_segments(segments):
+    for i in range(1, len(segments) - 1) if account_path else _account_segments(segments):
         segments[i] = '***'
     query = parts.query
     if query:
@@ -829,6 +834,12 @@ def _redact_url_split(url: str, after_userinfo: bool = False) -> str:
 # the query (?email=a@b&c=d) is followed by more query ('&', '='): no userinfo
 # ends there.
 _HOST_AFTER_AT = _LazyPattern(r"[^/?#@&=\s'\"<>]*(?=[/?#]|$)")
+# Where urllib ends a URL's netloc: the first '/', '?' or '#' (or the end).
+_NETLOC_END = _LazyPattern(r'[/?#]|$')
+# What follows the '@' of a query value that is a mail address (?mail=a@b.org,
+# the URL's last value): a dotted domain, no port, up to the end or a '#'. A
+# host after a password's '@' comes with a port, a path or no dot (@nas/x).
+_QUERY_ADDRESS = _LazyPattern(r"[^/?#@&=:\s'\"<>]*\.[^/?#@&=:\s'\"<>]*(?=#|$)")
 
 
 def userinfo_end(url: str) -> int:
@@ -840,24 +851,24 @@ def userinfo_end(url: str) -> int:
     query. The userinfo ends at the LAST '@' that can end one: the last '@' of
     urllib's netloc, or an '@' after it that a host[:port] follows
     (_HOST_AFTER_AT), or -- when urllib's "port" is no port (the password's
-    start) -- any '@' after it; an '@' after urllib's netloc only when that
-    holds a ':' or '@' (a password's sign: ``http://h/movies/a@b.com/1.mkv``
-    is a path). Secrets first: a URL with an '@' in its path or query after
-    a host and port (``http://h:80/p?mail=a@b.org``) is masked as if that were
-    userinfo (``http://***:***@b.org``); a password is never shown in part."""
+    start) -- any '@' after it. Secrets first, the masking's rule only (what
+    is refused is userinfo_problem's): whatever urllib's netloc holds, a
+    user-only userinfo holding '/' (``http://bob/x@nas/``) as much as a path or
+    query '@' (``http://h/movies/a@b.com/1.mkv``,
+    ``http://h:80/p?mail=a@b.org``), so such a URL is masked as if that were
+    userinfo (``http://***@b.com/1.mkv``): over-masked, a password is never
+    shown in part."""
     scheme, sep, rest = url.partition('://')
     if not sep or scheme.lower() == 'sqlite':
         return -1
     start = len(scheme) + 3
-    netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
     at = url.rfind('@', start)
-    if at < 0 or at < netloc_end:
+    if at < 0:
+        return at
+    netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
+    if at < netloc_end:
         return at
     netloc = url[start:netloc_end]
-    if '@' not in netloc and ':' not in netloc:
-        # No sign of a password before the path: http://h/movies/a@b.com/1.mkv
-        # is a path (its account segments masked as such).
-        return -1
     any_at = '@' not in netloc and _no_port(_port_text(netloc)[1])
     while at >= netloc_end:
         if any_at or _HOST_AFTER_AT.match(url, at + 1):
@@ -876,25 +887,96 @@ def split_userinfo(url: str) -> tuple[str | None, str]:
     return url[len(scheme) + 3:at], f'{scheme}://{url[at + 1:]}'
 
 
-def userinfo_problem(url: str, database: bool = False) -> str:
+USERINFO_HINT = ("an '@', '/', '?' or '#' in the user or password: "
+                 'write them as %40, %2F, %3F and %23')
+
+
+def split_known_userinfo(url: str) -> tuple[str | None, str]:
+    """split_userinfo for learning secrets by value (register_url_secrets,
+    register_secret_url): where the authority is unambiguous
+    (userinfo_problem), the userinfo urllib reads, the one sent -- not the
+    masking's longer reading, which took the host of
+    ``http://127.0.0.1:9/x?mail=a@b.org`` for a user and so masked
+    '127.0.0.1' in every message after; where it is ambiguous, the masking's,
+    the whole of what may be a password."""
+    if userinfo_problem(url, database=url[:8].lower().startswith('postgres')):
+        return split_userinfo(url)
+    scheme, sep, _ = url.partition('://')
+    if not sep:
+        return None, url
+    start = len(scheme) + 3
+    at = url.rfind('@', start, _NETLOC_END.search(url, start).start())
+    if at < 0:
+        return None, url
+    return url[start:at], f'{scheme}://{url[at + 1:]}'
+
+
+def userinfo_problem(url: str, database: bool = False, written: bool = True) -> str:
     """Why the user or password of ``url`` cannot be given as written, or '':
-    an unencoded '@', '/', '?' or '#' in it (userinfo_end). urllib and requests
+    its authority is ambiguous, an unencoded '@', '/', '?' or '#' in the user
+    or password being one reading of it (USERINFO_HINT). urllib and requests
     end the address at the first '/', '?' or '#' and read the host after the
-    first or last '@', so such a URL went to a host taken from the password
-    (``connection to server at "123"``) or quoted its rest as a path, a
-    query parameter's name or a port. For an http(s) URL only where urllib's
-    netloc shows it is so (an '@' in it, or a "port" that is no port): a
-    playlist line ``http://cdn/a@b.mkv`` is a path. A database URL holds no
-    '@' after its host. Never quotes the URL."""
-    userinfo, _ = split_userinfo(url)
-    if userinfo is None or not re.search('[@/?#]', userinfo):
+    last '@' before it, so such a URL went to a host taken from the password
+    (``connection to server at "123"``, ``http://bob:1234/x@nas/`` to host
+    'bob' port 1234) or quoted its rest as a path, a query parameter's name or
+    a port.
+
+    Ambiguous: urllib's netloc (``scheme://`` to the first '/', '?' or '#')
+    holds two '@' (``bob:a@b@nas``), or an '@' after it can end a userinfo --
+    a host[:port] follows it up to a '/', '?', '#' or the end (_HOST_AFTER_AT;
+    any '@' when urllib's "port" before it is no port, ``bob:Sec?ret9@nas``),
+    whatever the netloc holds: ``http://bob/x@nas/`` (a user holding '/') is
+    refused as ``http://h/movies/a@b.com/1.mkv`` is, which must be written
+    ``a%40b.com``. Unambiguous, so accepted: an '@' in the query after a
+    ``name=`` (``http://bob:pw@h/x?mail=a@b.org``,
+    ``get.php?…&username=a@b.org``), a query value's when a dotted domain
+    without a port follows it up to the end or a '#' (_QUERY_ADDRESS). The one
+    shape so let through: a password that reads as a valid port or holds an
+    '@', then '?', a '=' and its '@', before a dotted host with no port nor
+    path (``http://bob:1234?a=b@nas.lan``). A database URL (``database``)
+    holds no '@' after its host: any '@' that a host follows is refused, in
+    its query too. Never quotes the URL. Runs on every playlist line that
+    holds an '@' (url_problem caches it by the line's head).
+
+    ``written=False``: a URL a provider wrote (a playlist line, a download made
+    of one), not the user: an '@' after urllib's netloc is then taken as the
+    part of the path or query it is there, as requests sends it. Xtream
+    providers whose account names are e-mail addresses write
+    ``http://h:8080/movie/a@b.com/PASS/1.mkv``: refusing those lines lost a
+    whole provider's catalogue, while the user's own ``http://bob/x@nas/``
+    stays refused (the user can encode it; no provider line is fixed by a
+    hint). A netloc with no '@' is then judged by its port alone: an '@'
+    after one whose "port" is no port (``bob:Sec?ret9@nas``) is refused. A
+    netloc holding an '@' is judged as a written one: ``bob:Pw@123/x@nas``
+    would be sent to host '123'."""
+    scheme, sep, rest = url.partition('://')
+    if not sep or scheme.lower() == 'sqlite':
         return ''
-    if not database:
-        netloc = _netloc_text(url)
-        if '@' not in netloc and not _no_port(_port_text(netloc)[1]):
+    start = len(scheme) + 3
+    at = url.find('@', start)
+    if at < 0:
+        return ''
+    netloc_end = _NETLOC_END.search(url, start).start()
+    if at < netloc_end:
+        if url.find('@', at + 1, netloc_end) >= 0:
+            return USERINFO_HINT
+        at = url.find('@', netloc_end)
+        if at < 0:
             return ''
-    return ("an '@', '/', '?' or '#' in the user or password: "
-            'write them as %40, %2F, %3F and %23')
+        any_at = False
+    else:
+        any_at = _no_port(_port_text(url[start:netloc_end])[1])
+        if not written:
+            return USERINFO_HINT if any_at else ''
+    query = -1 if database else url.find('?', netloc_end)
+    while at >= 0:
+        if any_at:
+            return USERINFO_HINT
+        if _HOST_AFTER_AT.match(url, at + 1) and not (
+                0 <= query < at and url.find('=', query, at) >= 0 and _QUERY_ADDRESS.match(url, at + 1)):
+            return USERINFO_HINT
+        at = url.find('@', at + 1)
+    return ''
 
 
 def _port_text(netloc: str) -> tuple[bool, str, str]:
@@ -985,9 +1067,10 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
     if parts.scheme.lower() == 'sqlite':
         return
     found = []
-    # The userinfo as far as it goes (userinfo_end): urllib's password of
-    # http://bob:Pw@123/x@nas/ is 'Pw', of http://bob:Sec?ret9@nas/ none.
-    userinfo, bare = split_userinfo(url)
+    # The userinfo as far as it goes (userinfo_end) where it is ambiguous:
+    # urllib's password of http://bob:Pw@123/x@nas/ is 'Pw', of
+    # http://bob:Sec?ret9@nas/ none (split_known_userinfo).
+    userinfo, bare = split_known_userinfo(url)
     if userinfo is not None:
         username, colon, password = userinfo.partition(':')
         with contextlib.suppress(ValueError):
@@ -1055,7 +1138,7 @@ def register_secret_url(url: str) -> None:
         redact.add(url)
         return
     if scheme.lower() in ('http', 'https'):
-        userinfo, bare = split_userinfo(url)
+        userinfo, bare = split_known_userinfo(url)
         netloc, _, rest = bare.partition('://')[2].partition('/')
         if userinfo is not None:
             # User and password each: shown as redact_url shows them (***:***@host),
@@ -1108,6 +1191,15 @@ def clip(text, limit: int = DISPLAY_FIELD_MAX) -> str:
     text = '' if text is None else str(text)
     text = text if len(text) <= limit else text[:limit - 1] + '…'
     return _FIELD_CONTROLS.sub(_escaped, text)
+
+
+def first_of(names, most: int, sep: str = ', ') -> str:
+    """The first ``most`` of ``names`` (strings) joined by ``sep``, then
+    ``and N more`` when there are more: a list shown in part says so, as
+    clip()'s ellipsis does for a field."""
+    names = list(names)
+    rest = len(names) - most
+    return sep.join(names[:most]) + (f' and {rest} more' if rest > 0 else '')
 
 
 def shown(text, limit: int = DISPLAY_LINE_MAX) -> str:
@@ -1866,7 +1958,7 @@ _CONTROL_CHARS = _LazyPattern(r'[\x00-\x1f\x7f]')
 _URL_HEADS: dict[str, str] = {}
 
 
-def url_problem(url: str) -> str | None:
+def url_problem(url: str, written: bool = True) -> str | None:
     """Why ``url`` cannot be requested as it stands (a short reason), or None.
 
     Catches what urllib.parse refuses and requests would raise on mid-run (an
@@ -1883,19 +1975,28 @@ def url_problem(url: str) -> str | None:
     (_host_name_problem). The rule of what the run can use is here only: every
     URL setting, argument and playlist line asks it (tests/test_config.py runs
     it against requests over a corpus of odd URLs). The reason never quotes
-    the URL (it may hold the account)."""
+    the URL (it may hold the account). ``written=False`` for a URL a provider
+    wrote, a playlist line's (userinfo_problem): cached by its head, as it
+    runs on every line."""
     if not url.isprintable():
         if _CONTROL_CHARS.search(url):
             return 'URL contains control characters'
-        return _head_problem(url) or None
+        return _head_problem(url, written) or None
+    if written:                 # a setting or an argument: a few per run
+        return _head_problem(url, True) or None
     # Everything urlsplit checks is in scheme://netloc, which ends at the first
     # '/' after it ('?' or '#' before that stay in the key: harmless), and the
     # '@' of a password holding '@', '/', '?' or '#' (userinfo_problem) before its host.
-    end = url.find('/', max(8, url.rfind('@')))
-    head = url if end < 0 else url[:end]
+    # The '/' itself too: whether a host after a query's '@' runs to the end
+    # (?mail=a@b.org) or on to a path (a password's, ?a=b@nas/x) tells them apart.
+    # (A conditional, not max(): a call costs more than the slice's '+ 1' on
+    # every line.)
+    at = url.rfind('@')
+    end = url.find('/', at if at > 8 else 8)
+    head = url if end < 0 else url[:end + 1]
     problem = _URL_HEADS.get(head)
     if problem is None:
-        problem = _head_problem(head)
+        problem = _head_problem(head, False)
         if len(_URL_HEADS) > 10_000:
             _URL_HEADS.clear()
         _URL_HEADS[head] = problem
@@ -1923,8 +2024,8 @@ def http_url_error(where: str, url: str, problem: str | None = None, argument: b
     return f'{where} must be an http:// or https:// URL, got {quoted_url(url)} ({problem}){hint}'
 
 
-def _head_problem(url: str) -> str:
-    problem = userinfo_problem(url)
+def _head_problem(url: str, written: bool) -> str:
+    problem = userinfo_problem(url, written=written)
     if problem:
         # Before all else: urllib's host, port or query of such a URL is part of
         # the password, and what is said of it would give that away.
@@ -2154,9 +2255,10 @@ def apprise_url_problem(url: str) -> str:
     """Why one [notify] apprise_urls entry is certainly wrong, or ''. Apprise
     reads each scheme its own way, so only what no reading can make right is
     said: no scheme:// or nothing after it, a port of digits that is 0 or
-    above 65535 (any scheme), or a port
-    that is no number where the scheme's authority is host:port
-    (_APPRISE_HOST_PORT_SCHEMES). urlsplit is not used: it refuses shapes
+    above 65535 (any scheme), or, where the scheme's authority is
+    [user[:password]@]host:port (_APPRISE_HOST_PORT_SCHEMES), a port that is
+    no number or a user or password holding '@', '/', '?' or '#'
+    (userinfo_problem, its hint). urlsplit is not used: it refuses shapes
     Apprise takes (a '[' in a password). In port_problem's words; never the
     URL's text (it is a secret)."""
     scheme, sep, rest = url.partition('://')
@@ -2169,6 +2271,12 @@ def apprise_url_problem(url: str) -> str:
         return 'nothing after its scheme://'
     authority = re.split(r'[/?#]', rest, maxsplit=1)[0]
     host_port = scheme.lower() in _APPRISE_HOST_PORT_SCHEMES
+    # json://bob:pa/ss@h/x: the authority is user:password@host as in any URL
+    # setting, so an unencoded '/', '?', '#' or '@' in the password is said as
+    # there (its "port" 'pa' was "not a number"); the other schemes may hold
+    # an '@' in their path (sendgrid://KEY:from@example.com/to@example.com).
+    if host_port and userinfo_problem(url):
+        return userinfo_problem(url)
     if host_port and _bracket_problem(authority):
         return _bracket_problem(authority)      # json://bob:[::1]/x: as url_problem says it
     host = authority.rpartition('@')[2]
@@ -2180,6 +2288,10 @@ def apprise_url_problem(url: str) -> str:
     if port.isascii() and port.isdigit():
         if not _bad_port_digits(port):
             return ''
+        if '@' not in authority and '@' in rest[len(authority):]:
+            # mailto://bob:99999/x@h: refused either way, and the password
+            # '99999/x' is no port to fix.
+            return USERINFO_HINT
         return _port_sentence('is 0' if int(port) == 0 else 'is above 65535')
     if host_port:
         return _port_sentence('is not a number')
@@ -5975,7 +6087,7 @@ def _fetch_problem(url: str) -> str | None:
     """Why the downloader can never fetch ``url`` (url_problem: naming its
     scheme, never the URL: it may hold the account), or None. Only http(s) is
     fetched."""
-    problem = url_problem(url)
+    problem = url_problem(url, written=False)
     return f'invalid URL ({problem})' if problem else None
 
 
@@ -6510,10 +6622,16 @@ class ParseStats:
         url_problem's, never the line's text (it may hold the account);
         ``related_line`` the other line a reason of _MALFORMED_WORDING names."""
         self.malformed += 1
+        # Every one at -v, not only the samples: that is how the summary's
+        # "… and N more malformed lines" are seen.
         if len(self.malformed_samples) < _M3U_MAX_SAMPLES:
             sample = malformed_sample(line_no, reason, related_line)
             self.malformed_samples.append(sample)
-            log.debug('playlist %s', malformed_text(sample, 'line {line} malformed: '))
+        elif log.isEnabledFor(logging.DEBUG):
+            sample = malformed_sample(line_no, reason, related_line)
+        else:
+            return
+        log.debug('playlist %s', malformed_text(sample, 'line {line} malformed: '))
 
 
 # The malformed reasons that speak of a second line (a sample's related_line):
@@ -7123,7 +7241,7 @@ def iter_playlist(stream: BinaryIO, stats: ParseStats,
                         p_attrs.setdefault('group-title', group)
                     # other directives (#EXTM3U again, #EXTVLCOPT, #KODIPROP, comments) skipped
                 elif p_line:
-                    problem = url_problem(line)
+                    problem = url_problem(line, written=False)
                     if problem:        # it would fail every download, and resume, later
                         if held_no:    # two in a row: the first was a stray line
                             _stray_line(stats, held_no, p_line)
@@ -11780,7 +11898,7 @@ class TitleLookups:
         facts = [of(x) for x in raw if isinstance(x, dict)]
         self.answers[key] = facts
         log.debug('%s lookup %r: %s', self.client.name, term,
-                  '; '.join(f.label for f in facts[:12]) or 'nothing')
+                  first_of((f.label for f in facts), 12, '; ') or 'nothing')
         if self.write:
             self._store(key, term, facts)
         return facts
@@ -11855,7 +11973,8 @@ class Match:
             years = sorted({v.line.year for v in refused if v.reason == SKIP_OTHER_YEARS})
             return best.reason, ', '.join(map(str, years))
         if best.reason == SKIP_ONLY_EXTRAS:
-            return best.reason, '; '.join(sorted({v.line.display_title or '' for v in refused}))[:300]
+            # Whole titles, never one cut part-way: the first few, and how many more.
+            return best.reason, first_of(sorted({clip(v.line.display_title or '', 100) for v in refused}), 5, '; ')
         return best.reason, best.why
 
 
@@ -11944,7 +12063,7 @@ def _resolve(facts: TitleFacts, line, needs: str, answer: list | None, why_not: 
               and (season is None or o.seasons is None or season in o.seasons)
               # nor one of another country than the line names
               and not (line.country and o.country and o.country != _country(line.country))]
-    names = lambda found: ', '.join(o.label for o in found[:5])  # noqa: E731
+    names = lambda found: first_of((o.label for o in found), 5)  # noqa: E731
     if needs == _NEEDS_COUNTRY:
         if others:
             return Verdict(line, False, f'it says {line.country}, nothing says where the series is '
@@ -12280,13 +12399,15 @@ def episode_fit(line, ep: dict, f: TitleFacts) -> str | None:
     return None
 
 
-def near_misses(content_type: str, keys_of: dict, limit: int = 5, years: dict | None = None) -> dict:
+def near_misses(content_type: str, keys_of: dict, limit: int | None = None, years: dict | None = None) -> dict:
     """item -> lines whose title is the item's with one word less ('Lord of the Rings
     Fellowship of the Ring' for '… the Fellowship …') or with words more ('Amelie
     Poulain' for 'Amelie'): never taken, shown at -v so a user can add an alternate
     title in the app. A number is never the word less ('Alien' is not 'Alien 3'), and
     with ``years`` (item -> year) a line more than a year off is no near miss; a line
-    with words more needs a year within one of the item's. Index lookups in batches."""
+    with words more needs a year within one of the item's. At most ``limit`` lines
+    an item (None: all, so that the caller counts what it does not show). Index
+    lookups in batches."""
     years = years or {}
     variants_of = {item: {' '.join(words[:i] + words[i + 1:]) for key in keys
                           for words in [key.split()] if len(words) > 1
@@ -13390,7 +13511,12 @@ _APPEND_CONFIG_KEYS = frozenset({('logging', 'file')})
 
 
 def _resolved_path(cfg: Config, section: str, key: str, value: str) -> str | None:
-    """The absolute path a relative path value stands for (None when nothing to add)."""
+    """The absolute path a relative path value stands for (None when nothing to
+    add, and for a value in quotes: every command refuses it, quoted_path_problem,
+    so it stands for no path; `config` showed '"/srv/tmp"' as a folder named so
+    beside the config file, which read as where the downloads would go)."""
+    if in_quotes(value):
+        return None
     if (section, key) == ('database', 'url'):
         with contextlib.suppress(StalkeerError):
             spec = parse_database_url(value, cfg.base_dir)
@@ -13427,7 +13553,7 @@ def config_entries(cfg: Config, args) -> list[dict]:
             if option_value:        # as the option is used: relative to the working directory
                 value, source = option_value, ('option', option)
                 resolved = os.path.abspath(option_value) if option_value != os.path.abspath(
-                    option_value) else None
+                    option_value) and not in_quotes(option_value) else None
             entries.append({'section': section, 'key': key, 'source': source[0], 'source_name': source[1],
                             'value': masked_config_value(section, key, value),
                             'resolved': resolved, 'ignored': False, 'did_you_mean': None})
@@ -13503,42 +13629,46 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
 
 def cmd_config(app: App) -> int:
     """Show the configuration file in force, then every key with its value and
-    where it came from (default, file, environment, option), secrets masked.
-    With --check, validate every section and exit 2 when something is wrong."""
+    where it came from (default, file, environment, option), secrets masked,
+    every section validated as the commands read it: the errors (exit 2) and
+    notes. --check adds its closing line (``config check: ok``)."""
     cfg, args = app.cfg, app.args
     out = lambda text='': app.console.out(text, always=True)  # noqa: E731
     path = os.path.abspath(cfg.path) if cfg.path else None
     looked = f'./stalkeer.ini, {HERE / "stalkeer.ini"}'
     entries = config_entries(cfg, args)
-    # The file's own mistakes (a line that is no setting, a duplicate) with or
-    # without --check: the values shown are what the rest of the file says.
+    # The file's own mistakes (a line that is no setting, a duplicate), then
+    # every value checked as the commands read it, with or without --check: a
+    # `config` that showed a value every command refuses at start, and said
+    # `"errors": null`, read as "no error" (the checks are local and cheap).
+    # --check only adds its closing line. The values shown are what the rest
+    # of the file says.
     problems, notes = list(cfg.read_problems), []
-    if args.check:
-        for section, check in config_checks(app):
-            try:
-                note = check()
-            except StalkeerError as exc:
-                # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once;
-                # a check that found several (ConfigErrors) has each named.
-                for problem in getattr(exc, 'problems', None) or [str(exc)]:
-                    problem = cfg.explained(problem)
-                    if problem not in problems:
-                        problems.append(problem)
-                continue
-            if isinstance(note, str):
-                notes.append(f'{section} {note}')
-        notes += cfg.weak_secrets()
-        # Unknown keys of the file are listed with the values; a misspelt
-        # STALKEER_* variable is only seen here.
-        notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
-        notes += cfg.empty_unknown_sections()
-        # A key whose error says it (Config.explained) gets no note besides.
-        notes += cfg.inline_comment_notes(but=problems)
+    for section, check in config_checks(app):
+        try:
+            note = check()
+        except StalkeerError as exc:
+            # Sections share keys ([m3u] reads [downloads] timeouts): each mistake once;
+            # a check that found several (ConfigErrors) has each named.
+            for problem in getattr(exc, 'problems', None) or [str(exc)]:
+                problem = cfg.explained(problem)
+                if problem not in problems:
+                    problems.append(problem)
+            continue
+        if isinstance(note, str):
+            notes.append(f'{section} {note}')
+    notes += cfg.weak_secrets()
+    # Unknown keys of the file are listed with the values; a misspelt
+    # STALKEER_* variable is only seen here.
+    notes += [w for w in cfg.unknown_keys() if w.startswith('environment variable')]
+    notes += cfg.empty_unknown_sections()
+    # A key whose error says it (Config.explained) gets no note besides.
+    notes += cfg.inline_comment_notes(but=problems)
     if args.json:
         found_by = (cfg.found_by or 'option') if path else None
         app.console.json({'config_file': path, 'found_by': found_by, 'base_dir': cfg.base_dir,
                           'values': [{name: entry[name] for name in CONFIG_JSON_FIELDS} for entry in entries],
-                          'errors': problems if args.check or problems else None,
+                          'errors': problems,
                           'notes': notes})
     else:
         out(f'config file: {path} (from {CONFIG_FOUND_BY[cfg.found_by or "option"]})' if path else
@@ -13673,22 +13803,29 @@ def resume_downloads(app: App, workers: Workers, rescans: 'Rescanner', service: 
     return counts
 
 
-def given_up_line(ids: list) -> str:
+REPORT_GIVEN_UP_ROWS = 20     # given-up downloads named one by one (all at -v); the rest counted
+
+
+def given_up_line(ids: list, most: int = REPORT_GIVEN_UP_ROWS) -> str:
     """The one line resume-downloads and a radarr/sonarr run give for downloads
-    no run tries any more (the first 20 IDs), with the command that would."""
-    shown = ' '.join(str(i) for i in ids[:20]) + (' …' if len(ids) > 20 else '')
+    no run tries any more (the first ``most`` IDs, then how many more), with
+    the command that would."""
+    shown = first_of((str(i) for i in ids), most, ' ')
     return (f'{len(ids)} gave up (retries used up without progress, or {PERMANENT_MARK}): '
             f'run `stalkeer retry ID` to try again (IDs {shown})')
 
 
 def report_given_up(app: App, rows: list) -> None:
     """Downloads no run resumes any more: say so, with the command that would."""
-    app.console.out(given_up_line([info.id for info in rows]), always=True)
-    for info in rows[:20]:
+    most = len(rows) if app.args.verbose else REPORT_GIVEN_UP_ROWS     # -v: every one
+    app.console.out(given_up_line([info.id for info in rows], most), always=True)
+    for info in rows[:most]:
         # A failure no retry can fix already ends with what to do: said once.
         why = '' if failed_for_good(info) else f'; {gave_up_text(info)}'
         app.console.out(f'  #{info.id} {info.title or os.path.basename(info.destination)}: '
                         f'{info.error_message or "no error recorded"}{why}')
+    if len(rows) > most:
+        app.console.out(f'  … and {len(rows) - most} more: -v names every one')
 
 
 class Rescanner:
@@ -13850,8 +13987,15 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
             f'{summary.updated} of them rewritten (their values changed)')
     if summary.limited:
         out('  stopped at --limit: lines missing from this run were not marked as gone')
-    for sample in summary.malformed_samples[:5]:
+    # The very samples `--json` gives (malformed_samples), and how many more.
+    for sample in summary.malformed_samples:
         app.console.out(f'  malformed {malformed_text(sample)}')
+    more = summary.malformed - len(summary.malformed_samples)
+    if summary.malformed_samples and more > 0:
+        # A skipped re-run parsed nothing: a dry run reads the file again.
+        how = 'process --dry-run -v' if summary.skipped else 'process -v'
+        app.console.out(f'  … and {more:,} more malformed line{"s" if more != 1 else ""}: '
+                        f'`stalkeer {how}` names every one')
 
 
 def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo | None]:
@@ -14387,9 +14531,9 @@ class ArrRun:
                           best.display_title, self._resolution(best) or '?')
                 if verbose and len(item.candidates) > 1:
                     log.debug('%s: in order of preference ([quality] languages, then preference): %s',
-                              item.label, '; '.join(f'{line.display_title!r} [{line.languages or "-"}, '
+                              item.label, first_of((f'{line.display_title!r} [{line.languages or "-"}, '
                                                     f'{self._resolution(line) or "unknown"}]'
-                                                    for line in item.candidates[:8]))
+                                                    for line in item.candidates), 8, '; '))
         if verbose and can_read_db and unmatched:
             self._near_misses(unmatched)
         matched = [item for item in items if item.candidates]
@@ -14506,11 +14650,11 @@ class ArrRun:
             if off:     # the title is the same already: an alternate title cannot help
                 log.debug("%s: near misses one year off (if one is it, check %s's release dates "
                           'for the %s): %s', item.label, self.client.name,
-                          'film' if self.service == 'radarr' else 'series', '; '.join(off[:8]))
+                          'film' if self.service == 'radarr' else 'series', first_of(off, 8, '; '))
             close = [repr(line.display_title) for line in found.get(item.item_id, ())]
             if close:
                 log.debug('%s: near misses (if one is it, add its title in %s as an alternate '
-                          'title): %s', item.label, self.client.name, '; '.join(close[:8]))
+                          'title): %s', item.label, self.client.name, first_of(close, 5, '; '))
 
     def _destination(self, destination, record: dict) -> str:
         """``destination(record, settings)``; a destination that would leave the
@@ -15030,6 +15174,16 @@ def status_query(status: str | None = None, active: bool = False, failed: bool =
     return query
 
 
+def status_rows(status: str | None, active: bool, failed: bool, limit: int | None) -> tuple[list, int]:
+    """(the downloads status_query selects, at most ``limit`` (None:
+    STATUS_DEFAULT_LIMIT), the number it selects past them): the rows of
+    `status --json` and of a filtered `status`, and their "… and N more"."""
+    limit = limit or STATUS_DEFAULT_LIMIT
+    query = status_query(status, active, failed)
+    rows = list(query.limit(limit))
+    return rows, (query.count() - limit if len(rows) == limit else 0)
+
+
 def status_report(status: str | None = None, active: bool = False, failed: bool = False,
                   limit: int | None = None, panel: str | None = None) -> dict:
     """``{"summary": {status: count}, "downloads": [...], "imports": [...],
@@ -15038,8 +15192,9 @@ def status_report(status: str | None = None, active: bool = False, failed: bool 
     import_report(); ``import_lock_problem``: import_lock_problem();
     ``account``: account_report() of ``panel`` (panel_name()), null without
     one: the same keys whether the catalogue is a playlist's or a panel's."""
-    query = status_query(status, active, failed).limit(limit or STATUS_DEFAULT_LIMIT)
-    return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in query],
+    rows, more = status_rows(status, active, failed, limit)
+    return {'summary': status_counts(), 'downloads': [download_as_json(info) for info in rows],
+            'more_downloads': more,
             'imports': import_report(), 'import_lock_problem': import_lock_problem(db_proxy.obj),
             'account': account_report(panel)}
 
@@ -15168,24 +15323,30 @@ def cmd_status(app: App) -> int:
     if lock_problem:
         out(lock_problem)
     if args.status or args.active or args.failed:
-        for info in status_query(args.status, args.active, args.failed).limit(
-                args.limit or STATUS_DEFAULT_LIMIT):
+        rows, more = status_rows(args.status, args.active, args.failed, args.limit)
+        for info in rows:
             line = failure_line(info) if info.status == FAILED else active_line(info) + (
                 f'  error: {clip(info.error_message)}' if info.error_message else '')
             out(line)
+        if more > 0:            # cut at --limit as status --json's downloads (more_downloads)
+            which = f'--status {args.status}' if args.status else '--active' if args.active else '--failed'
+            out(f'  … and {more} more (stalkeer status {which} --limit N)')
         return EXIT_OK
+    # Each list, and the filters that show all of its rows (its "… and N more").
     sections = (
-        ('active', DI.status.in_((DOWNLOADING, RETRYING)), DI.id, active_line, 'downloading'),
+        ('active', DI.status.in_((DOWNLOADING, RETRYING)), DI.id, active_line, ['--active']),
         # A paused row waits in the queue too; said so, or a stopped run's
-        # downloads looked merely queued (trial-18b L5).
+        # downloads looked merely queued (trial-18b L5). No one filter shows
+        # both: each status with rows is named.
         ('queued', DI.status.in_((PENDING, PAUSED)), DI.id,
-         lambda i: active_line(i) + ('  paused' if i.status == PAUSED else ''), 'pending'),
-        ('failures', DI.status == FAILED, DI.updated_at.desc(), failure_line, 'failed'),
+         lambda i: active_line(i) + ('  paused' if i.status == PAUSED else ''),
+         [f'--status {s}' for s in (PENDING, PAUSED) if counts.get(s)]),
+        ('failures', DI.status == FAILED, DI.updated_at.desc(), failure_line, [f'--status {FAILED}']),
         ('recent completions', DI.status == COMPLETED, DI.completed_at.desc(),
          lambda i: f'  #{i.id} {row_title(i)} -> {i.download_path} '
-                   f'({human_bytes(i.file_size)}, {_age(now, i.completed_at)})', 'completed'),
+                   f'({human_bytes(i.file_size)}, {_age(now, i.completed_at)})', [f'--status {COMPLETED}']),
     )
-    for heading, where, order, fmt, status in sections:
+    for heading, where, order, fmt, shows_all in sections:
         limit = args.limit or STATUS_LIST_LIMITS[heading]
         query = DI.select().where(where).order_by(order, DI.id.desc())
         rows = list(query.limit(limit) if limit else query)
@@ -15198,7 +15359,7 @@ def cmd_status(app: App) -> int:
                 out(f'      -> {planned_path(info)}')
         more = query.count() - len(rows)
         if more > 0:
-            out(f'  … and {more} more (stalkeer status --status {status} --limit N)')
+            out(f'  … and {more} more (' + ', or '.join(f'stalkeer status {f} --limit N' for f in shows_all) + ')')
     return EXIT_OK
 
 
@@ -15754,13 +15915,17 @@ def status_page_data(lock_timeout: float, refresh_seconds: float, max_retry_atte
     DI = DownloadInfo
     now = database_now()
 
-    def rows(where, *order):
+    more = {}           # per list, its rows past SERVE_LIST_LIMIT: the page says "… and N more"
+
+    def rows(name, where, *order):
         query = DI.select().where(where).order_by(*order)
-        return [_page_row(info, now, lock_timeout, max_retry_attempts)
-                for info in query.limit(SERVE_LIST_LIMIT)]
+        found = [_page_row(info, now, lock_timeout, max_retry_attempts)
+                 for info in query.limit(SERVE_LIST_LIMIT)]
+        more[name] = query.count() - len(found) if len(found) == SERVE_LIST_LIMIT else 0
+        return found
 
     locked = DI.locked_by.is_null(False)
-    return {
+    page = {
         'generated_at': _iso(now),
         'refresh_seconds': refresh_seconds,
         'lock_timeout_seconds': lock_timeout,
@@ -15768,11 +15933,13 @@ def status_page_data(lock_timeout: float, refresh_seconds: float, max_retry_atte
         'summary': status_counts(),
         'imports': [dict(row, text=import_text(row)) for row in import_report()],
         # Transferring (or about to): downloading, or retrying under a lock.
-        'active': rows((DI.status == DOWNLOADING) | ((DI.status == RETRYING) & locked), DI.id),
-        'queue': rows(DI.status.in_((PENDING, PAUSED)) | ((DI.status == RETRYING) & ~locked), DI.id),
-        'failed': rows(DI.status == FAILED, DI.updated_at.desc(), DI.id.desc()),
-        'completed': rows(DI.status == COMPLETED, DI.completed_at.desc(), DI.id.desc()),
+        'active': rows('active', (DI.status == DOWNLOADING) | ((DI.status == RETRYING) & locked), DI.id),
+        'queue': rows('queue', DI.status.in_((PENDING, PAUSED)) | ((DI.status == RETRYING) & ~locked), DI.id),
+        'failed': rows('failed', DI.status == FAILED, DI.updated_at.desc(), DI.id.desc()),
+        'completed': rows('completed', DI.status == COMPLETED, DI.completed_at.desc(), DI.id.desc()),
     }
+    page['more'] = more
+    return page
 
 
 def _metric_value(value) -> str:
@@ -16419,7 +16586,7 @@ const LINE_COLUMNS = [['#', 'num id', l => l.id], ['Type', 'type', l => l.conten
   ['Languages', 'languages', l => l.languages.join(', ') || '?'], ['State', 'state', lineState],
   ['Playlist line', 'path', l => (l.display_title || '') + (l.url ? '  ' + l.url : '')]];
 
-function fillTable(name, rows, columns) {
+function fillTable(name, rows, columns, more) {
   columns = columns || COLUMNS[name];
   const tbody = document.querySelector('#' + name + ' tbody');
   const fresh = [];
@@ -16434,6 +16601,13 @@ function fillTable(name, rows, columns) {
     const tr = el('tr', 'status-' + row.status);
     tr.dataset.id = row.id;
     for (const [label, cls, make] of columns) cell(tr, label, cls, make(row));
+    fresh.push(tr);
+  }
+  if (more > 0) {     // a list is cut at 50 rows: never silently
+    const tr = el('tr');
+    const td = el('td', 'more muted', '… and ' + more + ' more (stalkeer status --limit N lists them)');
+    td.colSpan = columns.length;
+    tr.appendChild(td);
     fresh.push(tr);
   }
   tbody.replaceChildren(...fresh);
@@ -16451,7 +16625,7 @@ function render(data) {
   counts.replaceChildren(...cards);
   document.getElementById('imports').replaceChildren(
     ...(data.imports || []).map(row => el('div', 'import ' + row.status, row.text)));
-  for (const name of Object.keys(COLUMNS)) fillTable(name, data[name] || []);
+  for (const name of Object.keys(COLUMNS)) fillTable(name, data[name] || [], null, (data.more || {})[name]);
   refreshMs = Math.max(500, (data.refresh_seconds || 3) * 1000);
 }
 
@@ -16698,9 +16872,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser('config', parents=[common],
-                       help='show the configuration in force and where each value comes from')
+                       help='show the configuration in force, where each value comes from, and its errors '
+                            '(exit 2)')
     p.add_argument('--check', action='store_true',
-                   help='validate every section; exit 2 when something is wrong')
+                   help='end with the verdict: config check: ok, or the number of errors')
     p.add_argument('--json', action='store_true', help='print it as JSON')
     p.set_defaults(func=cmd_config)
 

@@ -628,6 +628,7 @@ def test_already_downloaded_held_and_gave_up_are_found_in_one_query_per_900(db, 
     run.args = type('Args', (), {'force': False})()
     run.workers = type('Workers', (), {'owner': 'me'})()
     run.state = stalkeer.StateManager(max_retry_attempts=5)
+    run.gave_up_ids = []
     items = [stalkeer.WantedItem('radarr', i, None, f'item {i}', '') for i in range(1, 2001)
              if i not in (1900, 1901)]
     items.append(stalkeer.WantedItem('radarr', 1901, None, 'item 1901', '', item_ids=(1901, 1902)))
@@ -639,5 +640,7 @@ def test_already_downloaded_held_and_gave_up_are_found_in_one_query_per_900(db, 
     assert reasons[5] == (stalkeer.SKIP_DONE, str(done))
     assert reasons[1200][0] == stalkeer.SKIP_NEEDS_ATTENTION and 'download #3 gave up' in reasons[1200][1]
     assert reasons[1500] == (stalkeer.SKIP_HELD, 'being downloaded by other-host-1')
+    # The downloads the run names after its summary as gave up (run_arr).
+    assert sorted(run.gave_up_ids) == [3, 7, 8, 10], run.gave_up_ids
     run.args.force = True
     assert set(run.skip_reasons(items)) == {1200, 1300, 1301, 1500, 1901}

@@ -216,3 +216,28 @@ def test_search_box_finds_playlist_lines(browser, served):
     box.clear()
     box.send_keys('zzz')
     wait.until(lambda d: text(d, '#lines-note') == '0 line(s) holding “zzz”')
+
+
+def test_a_list_past_fifty_rows_says_how_many_more(browser, tmp_path, sqlite_url):
+    """The page cut each list at 50 rows silently; it now ends with the count
+    of the rest, as `status` does."""
+    db = stalkeer.open_database(sqlite_url, str(tmp_path))
+    state = stalkeer.StateManager(owner='seed')
+    for i in range(53):
+        info = state.get_or_create(f'http://h/movie/u/p/{i}.mkv', str(tmp_path / 'lib' / f'm{i}'), f'M {i}')
+        DI.update(status='completed', file_size=10, download_path=f'/lib/m{i}.mkv',
+                  completed_at=stalkeer.utcnow()).where(DI.id == info.id).execute()
+    db.close()
+    proc = start_stalkeer('--db', sqlite_url, 'serve', '--port', '0', env=subprocess_env())
+    try:
+        match = re.fullmatch(r'serving (http://127\.0\.0\.1:\d+/)\n', proc.stdout.readline())
+        assert match, proc.communicate()[1]
+        browser.get(match.group(1))
+        wait = WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,))
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#completed td.more'))
+        assert len(browser.find_elements(By.CSS_SELECTOR, '#completed tbody tr[data-id]')) == 50
+        assert text(browser, '#completed td.more') == '… and 3 more (stalkeer status --limit N lists them)'
+        assert not browser.find_elements(By.CSS_SELECTOR, '#failed td.more')
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)

@@ -1159,7 +1159,10 @@ def test_a_password_with_the_at_forgotten_is_masked_whatever_its_digits(section,
     ('http://bob:p#ss@nas:7878/x', 'http://***:***@nas:7878/x'),
     ('http://bob:p/ss@nas:7878/x', 'http://***:***@nas:7878/x'),
     ('http://bob:p?ss@nas/x?apikey=1', 'http://***:***@nas/x?apikey=***'),
-    ('http://h/movies/a@b.com/1.mkv', 'http://h/***/***/1.mkv'),
+    # an '@' in the path that a host follows: masked as a user holding '/' (over-masked)
+    ('http://h/movies/a@b.com/1.mkv', 'http://***@b.com/1.mkv'),
+    # ... and an Xtream account's password after it masked as the path it was in
+    ('http://h:8080/movie/a@b.com/Secret7/1.mkv', 'http://***:***@b.com/***/1.mkv'),
     # a URL ending a message's words before its ':' (cannot reach … at URL: why)
     ('http://127.0.0.1:38927:', 'http://127.0.0.1:38927:'), ('http://bob:Summer:2024:', 'http://***:***'),
     # after a userinfo, all after the host's ':' (a trailing ':' dropped left its first character shown)
@@ -1311,6 +1314,44 @@ def test_a_url_requests_can_use_is_accepted_or_refused_for_a_reason(url):
         # beside it would not be, and one rule says all four (test_secrets)
         "an '@', '/', '?' or '#' in the user or password",
         'the host is no IPv4 address', 'the port is', 'URL is not http/https')), problem
+
+
+# Userinfos whose password (or user) holds '/', '?' or '#' where urllib reads a
+# valid host and port before it (bob:43817 is host 'bob', port 43817): the run
+# went to host 'bob' with the rest of the password as path, query or fragment.
+# In [notify] apprise_urls (json://) the '/' made "the port is not a number".
+SEPARATOR_USERINFOS = ['Secret7User:43817/Secret7x', 'Secret7User:43817?Secret7x', 'Secret7User:43817#Secret7x',
+                       'Secret7User/Secret7x', 'Secret7User:Secret7/Pass', 'Secret7User:Secret7Pa@ss']
+USERINFO_HINT = "an '@', '/', '?' or '#' in the user or password: write them as %40, %2F, %3F and %23"
+# Those whose netloc holds no '@' and a valid port (or none): in a provider's
+# line the '@' is read as part of the path or query, as requests sends it.
+READ_AS_PATH_IN_A_LINE = SEPARATOR_USERINFOS[:4]
+
+
+@pytest.mark.parametrize('userinfo', SEPARATOR_USERINFOS)
+@pytest.mark.parametrize('setting', list(URL_SETTINGS))
+def test_every_url_setting_refuses_a_url_separator_in_the_userinfo_with_the_hint(setting, userinfo, cli,
+                                                                                 tmp_path, monkeypatch):
+    """Every URL setting, argument and playlist line refuses it with the one
+    encoding hint (userinfo_problem), naming itself, quoting no part of the
+    user or password (nor the digits urllib took for a port)."""
+    scheme, run, named = URL_SETTINGS[setting]
+    code, out, err = run(cli, tmp_path, f'{scheme}://{userinfo}@127.0.0.1:9/test', monkeypatch)
+    text = out + err
+    said = [line for line in text.splitlines() if USERINFO_HINT in line]
+    if setting == 'playlist line' and userinfo in READ_AS_PATH_IN_A_LINE:
+        # A provider's line whose netloc holds no '@' and a valid port is read as
+        # requests sends it (an Xtream e-mail account: test_secrets), never shown.
+        assert not said and code == 0, text
+        for secret in ('Secret7', ':43817', '43817/', 'Traceback'):
+            assert secret not in text, (setting, secret, text)
+        return
+    assert len(said) == 1, (setting, text)
+    if named:
+        assert named in said[0], (setting, said)
+    assert code == (0 if setting == 'playlist line' else 2), (setting, text)
+    for secret in ('Secret7', ':43817', '43817/', 'Traceback', 'port is'):
+        assert secret not in text, (setting, secret, text)
 
 
 @pytest.mark.parametrize('setting', list(URL_SETTINGS))

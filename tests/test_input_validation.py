@@ -291,8 +291,11 @@ def test_a_malformed_database_url_is_one_line_and_exit_2(url, says, where, tmp_p
         assert code == 2, (command, out + err)
         assert 'Traceback' not in err and 'DbPassw0rd' not in out + err
         assert says in err and len(err.strip().splitlines()) == 1, err
+    # `config` still lists every key, and names the error as --check does (it
+    # said nothing and exited 0: a value every command refuses looked fine).
     code, out, err = run_stalkeer(*argv, 'config', env=env, cwd=tmp_path)
-    assert code == 0 and '[database]' in out and 'DbPassw0rd' not in out + err
+    assert code == 2 and '[database]' in out and 'DbPassw0rd' not in out + err
+    assert says in err and 'Traceback' not in err
 
 
 # -- path keys are checked like numbers: at start, one line naming the key (trial F18) ---------

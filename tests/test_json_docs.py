@@ -31,12 +31,10 @@ def documented(output: str) -> set[str]:
 
 def key_paths(document, path='') -> set[str]:
     """Every key path of ``document``: `a.b` for an object's key, `a[].b` for
-    the objects of a list. A map keyed by data (status or content type to a
-    count) is its own path only: its keys are values, not names."""
+    the objects of a list. A map keyed by a fixed set (status or content
+    type to a count) is no exception: each of its keys is a row (a wildcard
+    here let `summary.pending` go undocumented, as `{status: count}`)."""
     if isinstance(document, dict):
-        if path and document and all(type(v) is int for v in document.values()) \
-                and path.rsplit('.', 1)[-1] in ('summary', 'by_content_type'):
-            return set()
         found = set()
         for key, value in document.items():
             name = f'{path}.{key}' if path else key
@@ -78,7 +76,7 @@ def config_docs(cli, tmp_path, db_url, panel):
     ini = tmp_path / 'c.ini'
     ini.write_text('[radarr]\napikey = x\nurl = http://127.0.0.1:1\n[downloads]\nretry_attempts = 7\n',
                    encoding='utf-8')
-    return [run_json(cli, '--config', ini, 'config', '--json'),
+    return [json.loads(cli('--config', ini, 'config', '--json')[1]),
             json.loads(cli('--config', ini, 'config', '--check', '--json')[1])]
 
 
@@ -151,3 +149,19 @@ def test_the_process_keys_of_the_trial_are_emitted_and_documented(cli, db_url, t
              'malformed_samples', 'malformed_samples[].line', 'malformed_samples[].reason',
              'malformed_samples[].related_line'}
     assert trial <= keys and trial <= documented('process --json')
+
+
+# The maps whose keys are a fixed set of stalkeer's words: every word is a row,
+# whether or not a run emitted it (a content type with no entry is left out).
+FIXED_KEYS = {
+    ('status --json', 'summary'): stalkeer.DOWNLOAD_STATUSES,
+    ('/api/page', 'summary'): stalkeer.DOWNLOAD_STATUSES,
+    ('process --json', 'by_content_type'): stalkeer.LINE_CONTENT_TYPES,
+    ('/api/page', 'more'): ('active', 'queue', 'failed', 'completed'),
+}
+
+
+@pytest.mark.parametrize('output, key', FIXED_KEYS)
+def test_a_map_of_a_fixed_set_of_keys_documents_each_key(output, key):
+    rows = {p.split('.', 1)[1] for p in documented(output) if p.startswith(key + '.')}
+    assert rows == set(FIXED_KEYS[output, key]), f'{output}: {key}'

@@ -692,7 +692,7 @@ def test_status_keeps_active_and_failures_on_screen(cli, db_url, tmp_path):
     assert out.count('gave up after') == 3 and 'Failed 8: HTTP 404 Not Found (retries 1, ' in out
     # --limit sets every list
     code, out, err = cli('--db', db_url, 'status', '--limit', '2')
-    assert out.count('  #') == 8 and '… and 2 more (stalkeer status --status downloading' in out
+    assert out.count('  #') == 8 and '… and 2 more (stalkeer status --active --limit N)' in out
     # the failed filter says it too
     code, out, err = cli('--db', db_url, 'status', '--failed', '--limit', '50')
     assert out.count('gave up after 5 retries') == 3

@@ -225,3 +225,28 @@ def test_a_refused_panel_account_says_what_is_wrong_with_it(key, origin, tmp_pat
                                'remove the quotes'), err
     said = out + err + log.read_text(encoding='utf-8')
     assert _SECRET not in said and 'xZq7user' not in said
+
+
+@pytest.mark.parametrize('origin', ['file', 'environment'])
+@pytest.mark.parametrize('section, key', [('downloads', 'temp_dir'), ('logging', 'file'), ('m3u', 'file_path')])
+def test_config_shows_a_path_in_quotes_as_written_not_as_a_path(section, key, origin, tmp_path, monkeypatch,
+                                                                 cli):
+    """`config` showed `temp_dir = "/srv/tmp" -> <config folder>/"/srv/tmp"`: a
+    path no command uses (each refuses it) read as where files would go. The
+    value is shown as written, with no resolved path, text and JSON, and the
+    refusal is among the errors."""
+    import json
+    value = '"/srv/tmp"' if key == 'temp_dir' else '"x.log"'
+    if origin == 'file':
+        ini = _ini(tmp_path, f'[{section}]\n{key} = {value}\n')
+    else:
+        ini = _ini(tmp_path)
+        monkeypatch.setenv(f'STALKEER_{section.upper()}_{key.upper()}', value)
+    code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', 'config')
+    line = [x for x in out.splitlines() if x.strip().startswith(f'{key} = ')]
+    assert line and ' -> ' not in line[0] and value in line[0], out
+    assert code == 2 and 'must be a path without quotes around it' in err, err
+    code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', 'config', '--json')
+    entry = [e for e in json.loads(out)['values'] if (e['section'], e['key']) == (section, key)][0]
+    assert entry['resolved'] is None and entry['value'] == value, entry
+    assert [e for e in json.loads(out)['errors'] if 'must be a path without quotes around it' in e]
