@@ -76,6 +76,10 @@ def base():
             if not _runs_as_user(uid, gid, [python, '-c', 'import peewee, requests'], env={'PYTHONPATH': pythonpath}):
                 pytest.skip(f'no interpreter the user "nobody" may run ({sys.executable} is out of its reach, '
                             f'{python} cannot import the copied packages)')
+        # The script too: a clone may lie below a folder the user cannot reach
+        # (CI clones into a `mktemp -d`, 0700).
+        shutil.copy2(ROOT / 'stalkeer.py', top / 'stalkeer.py')
+        (top / 'stalkeer.py').chmod(0o644)
         yield uid, gid, top, python, pythonpath
     finally:
         shutil.rmtree(top, ignore_errors=True)
@@ -98,12 +102,12 @@ def home(base, request):
 def run(base, *argv, cwd, **env):
     """(exit code, stdout, stderr) of ``python3 stalkeer.py ARGV`` run as the
     unprivileged user in ``cwd``."""
-    uid, gid, _top, python, pythonpath = base
+    uid, gid, top, python, pythonpath = base
     environment = subprocess_env(**env)
     environment['HOME'] = str(cwd)
     if pythonpath:
         environment['PYTHONPATH'] = pythonpath
-    proc = subprocess.run([python, str(ROOT / 'stalkeer.py'), *map(str, argv)], user=uid, group=gid,
+    proc = subprocess.run([python, str(top / 'stalkeer.py'), *map(str, argv)], user=uid, group=gid,
                           extra_groups=[], env=environment, cwd=cwd, capture_output=True, text=True,
                           timeout=TIMEOUT)
     return proc.returncode, proc.stdout, proc.stderr
