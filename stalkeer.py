@@ -1481,7 +1481,8 @@ def file_problem(path: str, role: str) -> PathProblem | None:
     in a folder that will take it (not 'read'; 'out of reach (/x on the way
     is a named pipe, not a folder)' otherwise). Every file type is judged: folder, named pipe,
     socket, device, each also at the end of a symlink, a dangling symlink, a
-    symlink loop, and (role 'read') a file that cannot be read. Looked at with
+    symlink loop, and a file the user may not use as the role needs
+    (_access_problem: read, write, its folder). Looked at with
     lstat/stat/access only: nothing is opened, so a named pipe never blocks.
     `config --check` and the commands both judge by this, so the run refuses
     nothing the check passed (file_setting_problem words it)."""
@@ -1497,9 +1498,28 @@ def file_problem(path: str, role: str) -> PathProblem | None:
         return link
     if not (stat.S_ISREG(st.st_mode) or role == 'append' and stat.S_ISCHR(st.st_mode)):
         return PathProblem(link + _describe_mode(st), _mode_kind(st), bool(link))
-    if role == 'read' and not os.access(path, os.R_OK):
-        return PathProblem(f'{link}a file it may not read (permission denied)', PathKind.DENIED, bool(link))
-    return None
+    return _access_problem(path, link, role) if stat.S_ISREG(st.st_mode) else None
+
+
+def _access_problem(path: str, link: str, role: str) -> PathProblem | None:
+    """What the user may not do with the regular file ``path`` (reached
+    through ``link``, file_problem's prefix) that ``role`` needs, as a
+    PathProblem of kind DENIED ending '(permission denied)', or None. 'read'
+    reads it; 'write' opens it to read and write (SQLite) or replaces it
+    through a new file beside it (m3u-download's '.stalkeer-download', which
+    `process` then reads), so it needs both and its folder to create files
+    in; 'append' only writes (the log is never read). Judged with access(2)
+    as the user running stalkeer: root passes every mode bit, so only an
+    unprivileged run sees it."""
+    if role in ('read', 'write') and not os.access(path, os.R_OK):
+        what = 'a file it may not read'
+    elif role in ('write', 'append') and not os.access(path, os.W_OK):
+        what = 'a file it may not write'
+    elif role == 'write' and not os.access(folder := os.path.dirname(os.path.realpath(path)), os.W_OK | os.X_OK):
+        what = f'a file in {folder}, a folder it may not create files in'
+    else:
+        return None
+    return PathProblem(f'{link}{what} (permission denied)', PathKind.DENIED, bool(link))
 
 
 def _standing(path: str, end: str) -> tuple[os.stat_result | None, str]:
@@ -1535,7 +1555,17 @@ def _out_of_reach(path: str, exc: OSError) -> PathProblem:
     """``path`` cannot be looked at (lstat's ``exc``): for ENOTDIR or ELOOP, the
     first component on the way that is no folder, in the folder rule's words
     ('out of reach (/x/f on the way is a file)': _folder_on_the_way, as for a
-    missing path below it), else the system's reason."""
+    missing path below it), for EACCES the folder on the way it may not look
+    into (no search permission: 'Permission denied' named no folder), else
+    the system's reason."""
+    if exc.errno == errno.EACCES:
+        for full in dict.fromkeys((os.path.abspath(path), os.path.realpath(path))):
+            parts = [p for p in full.split('/') if p]
+            for i in range(len(parts)):
+                here = '/' + '/'.join(parts[:i])
+                if os.path.isdir(here) and not os.access(here, os.X_OK):
+                    return PathProblem(f'out of reach ({here} on the way is a folder it may not look into '
+                                       '(permission denied))', PathKind.OUT_OF_REACH)
     if exc.errno in (errno.ENOTDIR, errno.ELOOP):
         parts = [p for p in os.path.abspath(path).split('/') if p]
         for i in range(1, len(parts)):
@@ -4271,9 +4301,11 @@ def import_lock_file_problem(path: str) -> str | None:
         st = os.lstat(path)
     except OSError:
         return None
-    if stat.S_ISREG(st.st_mode):
-        return None
-    return f'imports cannot run: {_import_lock_message(path, st=st)}'
+    if not stat.S_ISREG(st.st_mode):
+        return f'imports cannot run: {_import_lock_message(path, st=st)}'
+    if not os.access(path, os.R_OK | os.W_OK):      # _open_import_lock's O_RDWR (a root run's lock)
+        return f'imports cannot run: {_import_lock_message(path, strerror=os.strerror(errno.EACCES))}'
+    return None
 
 
 def _schema_gaps(db, models) -> list[tuple]:
@@ -5197,8 +5229,14 @@ class PartFile:
                     return True
         except OSError as exc:
             error = PermanentDownloadError if exc.errno in _PERMANENT_ERRNOS else DownloadError
+            # Permission denied: the folder the user may not create files in
+            # (or make: a series folder above 'Season 01'), in the folder
+            # rule's words, when that is the cause; a .part of another's, the
+            # open's own words.
+            denied = exc.errno == errno.EACCES and folder_problem(self.folder, 'create')
             raise error(folder_refusal(self.folder, exc, self.root, 'open')
                         if exc.errno in (errno.ELOOP, errno.ENOTDIR)
+                        else f'cannot open {self.path}: {self.folder} is {denied}' if denied
                         else f'cannot open {self.path}: {exc.strerror or exc}') from None
         raise DownloadError(f'{self.path} keeps being replaced; not touching it')
 
@@ -14286,7 +14324,9 @@ def cmd_process(app: App) -> int:
         result = PlaylistFetcher(settings).fetch()
         app.console.out(f'playlist saved: {result.path} ({human_bytes(result.size)})')
     path = args.playlist or settings.file_path
-    if not os.path.lexists(path):
+    # Not lexists(): False too below a folder it may not look into, which the
+    # rule names (out of reach), not "not found".
+    if getattr(file_problem(path, 'read'), 'kind', None) == PathKind.NOTHING:
         raise PlaylistError(f'playlist not found: {path}' + (
             value_hint(path) if args.playlist else
             ' (set [m3u] file_path, or run m3u-download first)' + app.cfg.key_hint('m3u', 'file_path')))
