@@ -294,8 +294,9 @@ FOLDER_CASES = [
 FOLDER_SETTINGS = {
     '[downloads] temp_dir': ('[downloads]\ntemp_dir = {path}\n', ['download', 'MOVIE', 'dl/t.mkv']),
     '[m3u] archive_dir': ('[m3u]\narchive_dir = {path}\n', ['m3u-download', '--url', 'URL']),
-    '[downloads] movies_path': ('[downloads]\nmovies_path = {path}\n', ['status']),
-    '[downloads] tvshows_path': ('[downloads]\ntvshows_path = {path}\n', ['status']),
+    # A command that uses it (COMMAND_PATH_SETTINGS): `status` only warns.
+    '[downloads] movies_path': ('[downloads]\nmovies_path = {path}\n', ['resume-downloads']),
+    '[downloads] tvshows_path': ('[downloads]\ntvshows_path = {path}\n', ['resume-downloads']),
     '[database] url': ('[database]\nurl = sqlite:///{path}/s.db\n', ['status']),
 }
 
