@@ -13476,9 +13476,11 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
         path = None
     # --log-file by the rule getpath judged [logging] file by: a named pipe
     # there blocked the open until something read it.
-    problem = log_file and file_setting_problem('--log-file', log_file, 'append')
+    problem = log_file and log_file_option_problem(log_file)
     if problem:
-        raise ConfigError(problem)
+        if strict:
+            raise ConfigError(problem)
+        path = None         # `config` names it with the other mistakes (config_checks)
     if path:
         try:
             create_private(path)
@@ -13495,6 +13497,14 @@ def setup_logging(cfg: Config, verbose: int = 0, quiet: bool = False, log_file: 
     # wants then costs one level check instead of a LogRecord (a 10k-item run
     # makes ~25k of them; bench/RESULTS.md, issue 15).
     log.setLevel(min(h.level for h in log.handlers) or logging.DEBUG)
+
+
+def log_file_option_problem(log_file: str) -> str | None:
+    """Why ``--log-file`` cannot be appended to, in one line, or None: in
+    quotes (quoted_path_problem), else by the file rule of [logging] file
+    (file_setting_problem, role 'append')."""
+    return (quoted_path_problem('--log-file', log_file)
+            or file_setting_problem('--log-file', log_file, 'append'))
 
 
 class App:
@@ -13771,6 +13781,10 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
             return f'not configured (`{section}` will refuse to run)'
         ArrSettings.from_config(cfg, section)
 
+    def log_file_option():
+        log_file = getattr(app.args, 'log_file', None)
+        raise_config_errors([problem] if log_file and (problem := log_file_option_problem(log_file)) else [])
+
     return [
         # Every key that stands on its own (numbers, paths, booleans, auto, header
         # values, URLs, path maps), each on its own: all mistakes are named. What
@@ -13792,6 +13806,9 @@ def config_checks(app: App) -> list[tuple[str, Callable]]:
         ('[serve]', lambda: serve_settings(cfg)),
         ('[logging]', lambda: log_level(cfg) and None),
         ('[logging]', lambda: progress_log_seconds(cfg) and None),
+        # The option a run would log to: `config --log-file '"x.log"'` printed
+        # nothing but the refusal, where the same mistake in the file is listed.
+        ('--log-file', log_file_option),
     ]
 
 
@@ -17272,9 +17289,12 @@ def empty_argument_problem(args) -> str | None:
 
 def quoted_argument_problem(args) -> str | None:
     """The one line refusing the first path option or argument of ``args``
-    (parsed) given in quotes (quoted_path_problem: as a path key is), or None."""
+    (parsed) given in quotes (quoted_path_problem: as a path key is), or None.
+    Not `config`'s --log-file: `config` shows every value even when one is
+    wrong, and names that one with the others (config_checks)."""
     return next(filter(None, (quoted_path_problem(where, value)
-                              for where, value in command_line_values(args))), None)
+                              for where, value in command_line_values(args)
+                              if not (args.command == 'config' and where == '--log-file'))), None)
 
 
 def command_line_values(args) -> list[tuple[str, str]]:

@@ -251,3 +251,33 @@ def test_config_shows_a_path_in_quotes_as_written_not_as_a_path(section, key, or
     entry = [e for e in json.loads(out)['values'] if (e['section'], e['key']) == (section, key)][0]
     assert entry['resolved'] is None and entry['value'] == value, entry
     assert [e for e in json.loads(out)['errors'] if 'must be a path without quotes around it' in e]
+
+
+@pytest.mark.parametrize('value, said', [
+    ('"y.log"', '--log-file must be a path without quotes around it'),
+    ('afile/x.log', '--log-file must be a file, but afile/x.log is out of reach'),
+    ('fifo', '--log-file must be a file, but fifo is a named pipe'),
+], ids=['quotes', 'a file on the way', 'a named pipe'])
+def test_config_lists_every_value_when_the_log_file_option_is_wrong(value, said, tmp_path, monkeypatch, cli):
+    """`config --log-file '"y.log"'` printed only the refusal, where the same
+    mistake as `[logging] file` is listed with every other value: now `config`
+    (text and JSON) lists them all and names the option among the errors,
+    once, exit 2; nothing is created; every other command still refuses it."""
+    import json
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'afile').write_text('', encoding='utf-8')
+    os.mkfifo(tmp_path / 'fifo')
+    ini = _ini(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', '--log-file', value,
+                         'config', '--check')
+    assert code == 2 and '[downloads]' in out and 'config check: 1 error(s)' in out, (out, err)
+    named = [x for x in err.splitlines() if said in x]
+    assert len(named) == 1 and named[0].startswith('stalkeer: error: --log-file'), err
+    code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', '--log-file', value,
+                         'config', '--json')
+    document = json.loads(out)
+    assert code == 2 and [e for e in document['errors'] if said in e] and len(document['values']) > 10
+    code, out, err = cli('--config', ini, '--db', f'sqlite:///{tmp_path}/s.db', '--log-file', value, 'status')
+    assert code == 2 and said in err and not out, (out, err)
+    assert sorted(os.listdir(tmp_path)) == before
