@@ -275,6 +275,22 @@ class PathKind:
     OTHER = 'other'                     # none of the above (or not a regular file)
     OUT_OF_REACH = 'out of reach'       # something on the way is no folder, or cannot be looked at
     DENIED = 'permission denied'
+    LINK = 'symbolic link'              # the link itself (an lstat), never followed
+
+
+# The file types, each once: (test of st_mode, PathKind, noun phrase). What
+# stands at a path is judged (_mode_kind) and worded (_describe_mode) by this
+# one table, first match wins; a mode none matches is PathKind.OTHER, 'not a
+# regular file'.
+FILE_TYPES = (
+    (stat.S_ISREG, PathKind.FILE, 'a file'),
+    (stat.S_ISLNK, PathKind.LINK, 'a symbolic link'),
+    (stat.S_ISDIR, PathKind.FOLDER, 'a folder'),
+    (stat.S_ISFIFO, PathKind.NAMED_PIPE, 'a named pipe'),
+    (stat.S_ISSOCK, PathKind.SOCKET, 'a socket'),
+    (stat.S_ISCHR, PathKind.DEVICE, 'a device'),
+    (stat.S_ISBLK, PathKind.DEVICE, 'a device'),
+)
 
 
 # How much of one untrusted text (a title, an error, a URL) and of one output or
@@ -1376,7 +1392,7 @@ def folder_refusal(path: str, exc: OSError, root: str | None = None, verb: str =
         if stat.S_ISLNK(st.st_mode):
             return _link_refusal(here, root)
         if not stat.S_ISDIR(st.st_mode):
-            what = 'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)
+            what = _describe_mode(st)
             return f'{here} is {what}, not a folder'
     return f'refusing to follow a symbolic link on the way to {path}'
 
@@ -1437,11 +1453,14 @@ class PathProblem(str):
 
 
 def _mode_kind(st: os.stat_result) -> str:
-    """The PathKind of what ``st`` describes (as _describe_mode words it)."""
-    kinds = ((stat.S_ISREG, PathKind.FILE), (stat.S_ISDIR, PathKind.FOLDER),
-             (stat.S_ISFIFO, PathKind.NAMED_PIPE), (stat.S_ISSOCK, PathKind.SOCKET),
-             (stat.S_ISCHR, PathKind.DEVICE), (stat.S_ISBLK, PathKind.DEVICE))
-    return next((kind for test, kind in kinds if test(st.st_mode)), PathKind.OTHER)
+    """The PathKind of what ``st`` describes (FILE_TYPES; as _describe_mode words it)."""
+    return next((kind for test, kind, _phrase in FILE_TYPES if test(st.st_mode)), PathKind.OTHER)
+
+
+def _describe_mode(st: os.stat_result) -> str:
+    """What ``st`` describes as a noun phrase ('a file', 'a named pipe', 'a
+    device': FILE_TYPES; as _mode_kind judges it)."""
+    return next((phrase for test, _kind, phrase in FILE_TYPES if test(st.st_mode)), 'not a regular file')
 
 
 def _not_a_file(path: str) -> str:
@@ -1609,8 +1628,7 @@ def folder_problem(path: str, role: str) -> PathProblem | None:
     if st is None:
         return link
     if not stat.S_ISDIR(st.st_mode):
-        return PathProblem(link + ('a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st)),
-                           _mode_kind(st), bool(link))
+        return PathProblem(link + _describe_mode(st), _mode_kind(st), bool(link))
     if not os.access(path, os.W_OK | os.X_OK):
         return PathProblem(f'{link}a folder it may not create files in (permission denied)', PathKind.DENIED,
                            bool(link))
@@ -5133,13 +5151,6 @@ def stoppable_request():
         _REQUESTS_IN_FLIGHT.pop(ident, None)
 
 
-def _describe_mode(st: os.stat_result) -> str:
-    kinds = ((stat.S_ISLNK, 'a symbolic link'), (stat.S_ISDIR, 'a folder'),
-             (stat.S_ISFIFO, 'a named pipe'), (stat.S_ISSOCK, 'a socket'),
-             (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device'))
-    return next((text for test, text in kinds if test(st.st_mode)), 'not a regular file')
-
-
 def special_file(path: str, dir_fd: int | None = None) -> str | None:
     """What stands at ``path`` (relative to ``dir_fd``, never through a
     symlink) when it is neither a regular file, a folder nor a symlink: 'a
@@ -5248,8 +5259,7 @@ class PartFile:
         self.folder, self.name = os.path.split(self.path)
         self.inode, self.adopt = None, False
         log.warning('%s is %s not created by this download (planted, or another instance\'s); '
-                    'leaving it alone and downloading to %s', old,
-                    'a file' if stat.S_ISREG(st.st_mode) else _describe_mode(st), self.name)
+                    'leaving it alone and downloading to %s', old, _describe_mode(st), self.name)
 
     def _open_once(self, create: bool, linked: bool) -> int | None:
         """A locked descriptor; None when missing (and not ``create``); -1 to try again."""
