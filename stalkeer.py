@@ -1374,10 +1374,14 @@ def open_folder(path: str, root: str | None = None, create: bool = True) -> int:
         raise
 
 
-def folder_refusal(path: str, exc: OSError, root: str | None = None, verb: str = 'create') -> str:
+def folder_refusal(path: str, exc: OSError, root: str | None = None, verb: str = 'create',
+                   target: str | None = None) -> str:
     """Why :func:`open_folder` refused ``path``, naming the component in the
     way: a symbolic link below ``root`` (or planted in a folder stalkeer made),
-    or a file where a folder must be."""
+    or a file (a named pipe, …) where a folder must be, in the folder rule's
+    words that `config --check` and a `download` DEST use: 'TARGET is out of
+    reach (/x on the way is a file)' (_folder_on_the_way), ``target`` being
+    the file to be made in ``path`` (``path`` itself when not given)."""
     if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
         return f'cannot {verb} {path}: {exc.strerror or exc}'
     parts = [p for p in path.split('/') if p]
@@ -1391,9 +1395,9 @@ def folder_refusal(path: str, exc: OSError, root: str | None = None, verb: str =
             break
         if stat.S_ISLNK(st.st_mode):
             return _link_refusal(here, root)
-        if not stat.S_ISDIR(st.st_mode):
-            what = _describe_mode(st)
-            return f'{here} is {what}, not a folder'
+        problem = not stat.S_ISDIR(st.st_mode) and _folder_on_the_way(here, 'create')
+        if problem:
+            return f'{target or path} is {problem}'
     return f'refusing to follow a symbolic link on the way to {path}'
 
 
@@ -1498,7 +1502,7 @@ def file_problem(path: str, role: str) -> PathProblem | None:
     link to /r, which is nothing (a dangling link)', 'nothing (not found)'),
     or None when it can: a regular file, a symlink to one, or nothing yet
     in a folder that will take it (not 'read'; 'out of reach (/x on the way
-    is a named pipe, not a folder)' otherwise). Every file type is judged: folder, named pipe,
+    is a named pipe)' otherwise). Every file type is judged: folder, named pipe,
     socket, device, each also at the end of a symlink, a dangling symlink, a
     symlink loop, and a file the user may not use as the role needs
     (_access_problem: read, write, its folder). Looked at with
@@ -5245,7 +5249,7 @@ class PartFile:
             # rule's words, when that is the cause; a .part of another's, the
             # open's own words.
             denied = exc.errno == errno.EACCES and folder_problem(self.folder, 'create')
-            raise error(folder_refusal(self.folder, exc, self.root, 'open')
+            raise error(folder_refusal(self.folder, exc, self.root, 'open', self.path)
                         if exc.errno in (errno.ELOOP, errno.ENOTDIR)
                         else f'cannot open {self.path}: {self.folder} is {denied}' if denied
                         else f'cannot open {self.path}: {exc.strerror or exc}') from None
@@ -6097,7 +6101,7 @@ class Downloader:
             dir_fd = open_folder(folder, info.library_root)
         except OSError as exc:
             error = PermanentDownloadError if exc.errno in _PERMANENT_ERRNOS else DownloadError
-            raise error(folder_refusal(folder, exc, info.library_root)) from None
+            raise error(folder_refusal(folder, exc, info.library_root, target=final)) from None
         refusal = f'refusing to overwrite existing file {final} (use --force)'
         try:
             special = special_file(name, dir_fd)

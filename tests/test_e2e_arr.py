@@ -211,6 +211,27 @@ def test_existing_library_file_is_never_overwritten(world, server, cli):
     assert 'refusing to overwrite' in err
 
 
+def test_a_file_where_the_movie_folder_must_be_is_said_in_the_folder_rule_words(world, server, cli):
+    """A file where Radarr's movie folder must be fails that movie in the
+    words `download URL DEST` (the check at start) says for the same folder:
+    '… is out of reach (FOLDER on the way is a file)', naming the file being
+    made (the .part beside the movie), not words of its own; the file is left
+    as it was."""
+    assert run(cli, world, 'process')[0] == 0
+    folder = world.lib / 'movies' / 'Heat (1995)'
+    folder.parent.mkdir(parents=True)
+    folder.write_bytes(b'a file where the movie folder must be')
+    dest = folder / 'Heat (1995).mkv'
+    says = f' is out of reach ({folder} on the way is a file)'
+    code, out, err = run(cli, world, 'radarr')
+    heat = next(r for r in rows(world) if r['service'] == 'radarr' and r['status'] == 'failed')
+    assert code == 1 and f'{folder}/Heat (1995).stalkeer-{heat["id"]}.part{says}' in out, out + err
+    assert 'not a folder' not in out + err, out + err
+    assert folder.read_bytes() == b'a file where the movie folder must be'
+    code, out, err = run(cli, world, 'download', world.urls['heat1080'], dest)
+    assert code == 2 and err == f'stalkeer: error: DEST {dest}{says}\n', out + err
+
+
 @pytest.mark.parametrize('per_host, expected_max', [(1, 1), (2, 2)])
 def test_per_host_connection_cap(per_host, expected_max, world, server, cli):
     import time

@@ -627,7 +627,7 @@ def test_a_failure_no_retry_can_fix_gives_up_at_once(obstacle, server, tmp_path,
     elif obstacle == 'file as folder':
         (root / 'Heat (1995).mkv').write_bytes(b'a file')
         dest, says = root / 'Heat (1995).mkv' / 'Perm (2001).mkv', \
-            f'{root / "Heat (1995).mkv"} is a file, not a folder'
+            f'is out of reach ({root / "Heat (1995).mkv"} on the way is a file)'
     else:
         dest, says = root / ('x' * 300) / 'Perm (2001).mkv', 'File name too long'
     info = stalkeer.StateManager(owner='seed').get_or_create(
