@@ -857,10 +857,13 @@ def userinfo_end(url: str) -> int:
     start) -- any '@' after it. Secrets first, the masking's rule only (what
     is refused is userinfo_problem's): whatever urllib's netloc holds, a
     user-only userinfo holding '/' (``http://bob/x@nas/``) as much as a path or
-    query '@' (``http://h/movies/a@b.com/1.mkv``,
-    ``http://h:80/p?mail=a@b.org``), so such a URL is masked as if that were
-    userinfo (``http://***@b.com/1.mkv``): over-masked, a password is never
-    shown in part."""
+    query '@' (``http://h/movies/a@b.com/1.mkv``), so such a URL is masked
+    as if that were userinfo (``http://***@b.com/1.mkv``): over-masked, a
+    password is never shown in part. Only where userinfo_problem finds the
+    authority unambiguous does the userinfo end where urllib ends it:
+    ``http://bob:pw@nas/get.m3u?mail=a@b.org`` showed as
+    ``http://***:***@b.org``, a mail domain in the place of the host (a
+    newcomer trial)."""
     scheme, sep, rest = url.partition('://')
     if not sep or scheme.lower() == 'sqlite':
         return -1
@@ -871,6 +874,8 @@ def userinfo_end(url: str) -> int:
     netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
     if at < netloc_end:
         return at
+    if not userinfo_problem(url, database=scheme.lower().startswith('postgres')):
+        return url.rfind('@', start, netloc_end)
     netloc = url[start:netloc_end]
     any_at = '@' not in netloc and _no_port(_port_text(netloc)[1])
     while at >= netloc_end:
@@ -894,15 +899,21 @@ USERINFO_HINT = ("an '@', '/', '?' or '#' in the user or password: "
                  'write them as %40, %2F, %3F and %23')
 
 
-def split_known_userinfo(url: str) -> tuple[str | None, str]:
+def split_known_userinfo(url: str, written: bool = True) -> tuple[str | None, str]:
     """split_userinfo for learning secrets by value (register_url_secrets,
     register_secret_url): where the authority is unambiguous
     (userinfo_problem), the userinfo urllib reads, the one sent -- not the
     masking's longer reading, which took the host of
     ``http://127.0.0.1:9/x?mail=a@b.org`` for a user and so masked
     '127.0.0.1' in every message after; where it is ambiguous, the masking's,
-    the whole of what may be a password."""
-    if userinfo_problem(url, database=url[:8].lower().startswith('postgres')):
+    the whole of what may be a password. ``written=False``: a provider's URL
+    (a playlist line's, a download's), judged by the playlist rule
+    (userinfo_problem): an Xtream account that is an e-mail address,
+    ``/movie/a@b.com/PASS/1.mkv``, is read as requests sends it. Read the
+    masking's way, it taught the host '127.0.0.1' and '18871/movie/a' as
+    secrets, and masking those first in a message broke the URL apart so that
+    its password was shown (a newcomer trial)."""
+    if userinfo_problem(url, database=url[:8].lower().startswith('postgres'), written=written):
         return split_userinfo(url)
     scheme, sep, _ = url.partition('://')
     if not sep:
@@ -1062,7 +1073,9 @@ def _learnable(value: str) -> bool:
 def register_url_secrets(url: str, configured: bool = False) -> None:
     """Remember the account inside a URL so it is masked wherever it shows up.
     ``configured``: a URL from the configuration, whose account surely is one,
-    so even a short number in it is masked by value."""
+    so even a short number in it is masked by value, and whose userinfo is
+    read as the user wrote it; else a provider's (a line's, a download's),
+    read as requests sends it (split_known_userinfo ``written``)."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -1073,7 +1086,7 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
     # The userinfo as far as it goes (userinfo_end) where it is ambiguous:
     # urllib's password of http://bob:Pw@123/x@nas/ is 'Pw', of
     # http://bob:Sec?ret9@nas/ none (split_known_userinfo).
-    userinfo, bare = split_known_userinfo(url)
+    userinfo, bare = split_known_userinfo(url, written=configured)
     if userinfo is not None:
         username, colon, password = userinfo.partition(':')
         with contextlib.suppress(ValueError):
