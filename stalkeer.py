@@ -37,6 +37,7 @@ import operator
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import stat
@@ -14177,10 +14178,27 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
         app.console.out(f'  malformed {malformed_text(sample)}')
     more = summary.malformed - len(summary.malformed_samples)
     if summary.malformed_samples and more > 0:
-        # A skipped re-run parsed nothing: a dry run reads the file again.
-        how = 'process --dry-run -v' if summary.skipped else 'process -v'
-        app.console.out(f'  … and {more:,} more malformed line{"s" if more != 1 else ""}: '
-                        f'`stalkeer {how}` names every one')
+        lines = f'{more:,} more malformed line{"s" if more != 1 else ""}'
+        if app.args.verbose and not summary.skipped:
+            # -v has just named every one (ParseStats.add_malformed); a skipped re-run parsed none.
+            app.console.out(f'  … and {lines}, named above')
+        else:
+            app.console.out(f'  … and {lines}: `{malformed_lines_command(app, summary)}` names every one')
+
+
+def malformed_lines_command(app: App, summary: IngestSummary) -> str:
+    """The command that names every malformed line of what ``summary`` read,
+    to be run as printed: the same playlist (PLAYLIST as given, else the
+    [m3u] file_path read, absolute; shell-quoted), or the panel, with
+    --dry-run, which parses the file even when it is unchanged and writes
+    nothing (a plain re-run is skipped as unchanged, and `process -v` alone
+    would read [m3u] file_path and mark the lines of another playlist gone)."""
+    if summary.source == 'xtream':
+        return 'stalkeer process --source xtream --dry-run -v'
+    given = app.args.playlist or summary.playlist
+    if given.startswith('-'):
+        given = os.path.join(os.curdir, given)      # not read as an option
+    return f'stalkeer process {shlex.quote(given)} --dry-run -v'
 
 
 def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo | None]:
