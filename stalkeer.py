@@ -2304,6 +2304,23 @@ def apprise_url_problem(url: str) -> str:
     return ''
 
 
+def one_of_problem(given: dict[str, bool], required: bool = False) -> str | None:
+    """The one line refusing arguments of which one at most may be given
+    (exactly one when ``required``), or None. ``given``: each argument as the
+    usage writes it (``a download ID``, ``--failed``, ``?active=1``), in the
+    usage's order, and whether it was given. Each names the one thing it acts
+    on or shows, so a second one would be dropped without a word:
+    ``give a download ID or --failed, not both``."""
+    names = list(given)
+    either = ' or '.join(names) if len(names) == 2 else f'one of {", ".join(names[:-1])} or {names[-1]}'
+    chosen = [name for name, on in given.items() if on]
+    if len(chosen) > 1:
+        return f'give {either}, not {"both" if len(names) == 2 else " and ".join(chosen)}'
+    if required and not chosen:
+        return f'give {either}'
+    return None
+
+
 # ==== config ==================================================================
 
 # Every key stalkeer reads, with its default. stalkeer.ini documents each one.
@@ -15364,8 +15381,8 @@ STATUS_DEFAULT_LIMIT = 20
 
 
 def status_query(status: str | None = None, active: bool = False, failed: bool = False):
-    """Downloads, newest change first, with the filters of ``status``
-    (``status`` beats ``active``, which beats ``failed``)."""
+    """Downloads, newest change first, with the filter of ``status`` (one at
+    most: `status` and /api/downloads refuse more, one_of_problem)."""
     DI = DownloadInfo
     query = DI.select().order_by(DI.updated_at.desc(), DI.id.desc())
     if status:
@@ -15497,6 +15514,10 @@ def cmd_status(app: App) -> int:
     the current transfer, destination, lock), the queue, failures (those whose
     retries are used up say how to retry them) and the latest completions."""
     args = app.args
+    # Each filter shows one list: a second one was dropped without a word.
+    problem = one_of_problem({'--status': bool(args.status), '--active': args.active, '--failed': args.failed})
+    if problem:
+        raise StalkeerError(problem)
     app.open_db()
     DI = DownloadInfo
     settings = app.download_settings()
@@ -15579,8 +15600,9 @@ def _ids_or_all(app: App, where_all):
 def cmd_unlock(app: App) -> int:
     """Clear a lock: stale ones always, a live one only with --force."""
     args = app.args
-    if (args.id is None) == (not args.stale):
-        raise StalkeerError('give a download ID or --stale')
+    problem = one_of_problem({'a download ID': args.id is not None, '--stale': args.stale}, required=True)
+    if problem:
+        raise StalkeerError(problem)
     app.open_db()
     settings = app.download_settings()
     state = StateManager(settings.lock_timeout, settings.max_retry_attempts)
@@ -15611,8 +15633,9 @@ def cmd_retry(app: App) -> int:
     that does move it: a pause or a queued download has not failed, and
     resume-downloads (or a radarr/sonarr run) continues it as it is."""
     args = app.args
-    if (args.id is None) == (not args.failed):
-        raise StalkeerError('give a download ID or --failed')
+    problem = one_of_problem({'a download ID': args.id is not None, '--failed': args.failed}, required=True)
+    if problem:
+        raise StalkeerError(problem)
     app.open_db()
     DI = DownloadInfo
     settings = app.download_settings()
@@ -16403,8 +16426,11 @@ def downloads_params(params: dict) -> dict:
             limit = parse_number(params['limit'], int, 1, SERVE_MAX_LIMIT)
         except ValueError as exc:
             raise _BadRequest(f'limit {exc}') from None
-    return {'status': status, 'active': _flag(params, 'active'), 'failed': _flag(params, 'failed'),
-            'limit': limit}
+    active, failed = _flag(params, 'active'), _flag(params, 'failed')
+    problem = one_of_problem({'?status=': bool(status), '?active=1': active, '?failed=1': failed})
+    if problem:
+        raise _BadRequest(problem)
+    return {'status': status, 'active': active, 'failed': failed, 'limit': limit}
 
 
 def _define_status_handler() -> None:
