@@ -15631,7 +15631,8 @@ def cmd_retry(app: App) -> int:
     paused one too once its retries are used up), back to pending for the next
     run (history kept). Anything else is refused in one line naming the command
     that does move it: a pause or a queued download has not failed, and
-    resume-downloads (or a radarr/sonarr run) continues it as it is."""
+    resume-downloads (or the radarr/sonarr run of its item, when it has one)
+    continues it as it is."""
     args = app.args
     problem = one_of_problem({'a download ID': args.id is not None, '--failed': args.failed}, required=True)
     if problem:
@@ -15651,8 +15652,11 @@ def cmd_retry(app: App) -> int:
         if info.status in (PAUSED, PENDING, DOWNLOADING) and not row_gave_up(info, settings.max_retry_attempts):
             # Not failed: continued from its .part as it is (a lock whose holder is
             # gone is cleared by resume-downloads first), not retried.
+            # The app's run only for a row it fills (`download` makes rows of no item).
+            also = (f' (so does the next `stalkeer {info.service}` run of its item)'
+                    if info.service and info.service_item_id is not None else '')
             raise StalkeerError(f'#{info.id} is {info.status}, not failed: `stalkeer resume-downloads` '
-                                'continues it (so does the next radarr/sonarr run of its item)')
+                                f'continues it{also}')
         # The error and last_retry_at stay as history; retry_count starts over
         # so the next run does not skip it for having used up its retries.
         done += (DI.update(status=PENDING, retry_count=0, updated_at=db_now())

@@ -229,6 +229,20 @@ def test_retry(cli, db_url, tmp_path):
     assert code == 2 and 'no download with id 9999' in err
 
 
+def test_retry_of_a_pause_names_an_apps_run_only_for_an_apps_item(cli, db_url, tmp_path):
+    """Newcomer trial 2: `retry` of a pause `download` started (no radarr/sonarr
+    item) said the next radarr/sonarr run of its item continues it: there is none."""
+    rows = seed(tmp_path, db_url)
+    said = f'#{rows["waiting"]} is paused, not failed: `stalkeer resume-downloads` continues it'
+    code, out, err = cli('--db', db_url, 'retry', rows['waiting'])
+    assert code == 2 and err.rstrip().endswith(said), err
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    DI.update(service='sonarr', service_item_id=7, service_parent_id=3).where(DI.id == rows['waiting']).execute()
+    db.close()
+    code, out, err = cli('--db', db_url, 'retry', rows['waiting'])
+    assert code == 2 and err.rstrip().endswith(said + ' (so does the next `stalkeer sonarr` run of its item)'), err
+
+
 @pytest.mark.parametrize('argv, said', [
     (('retry', '2', '--failed'), 'give a download ID or --failed, not both'),
     (('retry',), 'give a download ID or --failed'),
