@@ -203,6 +203,9 @@ CHUNK_SIZE = 1 * MiB
 # With no validator to send in If-Range we re-fetch this much of what we already
 # have and compare it before appending, so a changed file is never spliced.
 RESUME_OVERLAP = 64 * 1024
+# A URL without a port is at its scheme's default one (RFC 9110 4.2): the per-host
+# cap counts http://h/ and http://h:80/ as one host.
+_DEFAULT_PORTS = {'http': 80, 'https': 443}
 # How often progress hooks are called at most (the tqdm bar and the log line).
 HOOK_INTERVAL = 0.2
 # Every this many bytes written to a .part, the kernel is asked to start writing
@@ -855,10 +858,13 @@ def userinfo_end(url: str) -> int:
     start) -- any '@' after it. Secrets first, the masking's rule only (what
     is refused is userinfo_problem's): whatever urllib's netloc holds, a
     user-only userinfo holding '/' (``http://bob/x@nas/``) as much as a path or
-    query '@' (``http://h/movies/a@b.com/1.mkv``,
-    ``http://h:80/p?mail=a@b.org``), so such a URL is masked as if that were
-    userinfo (``http://***@b.com/1.mkv``): over-masked, a password is never
-    shown in part."""
+    query '@' (``http://h/movies/a@b.com/1.mkv``), so such a URL is masked
+    as if that were userinfo (``http://***@b.com/1.mkv``): over-masked, a
+    password is never shown in part. Only where userinfo_problem finds the
+    authority unambiguous does the userinfo end where urllib ends it:
+    ``http://bob:pw@nas/get.m3u?mail=a@b.org`` showed as
+    ``http://***:***@b.org``, a mail domain in the place of the host (a
+    newcomer trial)."""
     scheme, sep, rest = url.partition('://')
     if not sep or scheme.lower() == 'sqlite':
         return -1
@@ -869,6 +875,8 @@ def userinfo_end(url: str) -> int:
     netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
     if at < netloc_end:
         return at
+    if not userinfo_problem(url, database=scheme.lower().startswith('postgres')):
+        return url.rfind('@', start, netloc_end)
     netloc = url[start:netloc_end]
     any_at = '@' not in netloc and _no_port(_port_text(netloc)[1])
     while at >= netloc_end:
@@ -892,15 +900,21 @@ USERINFO_HINT = ("an '@', '/', '?' or '#' in the user or password: "
                  'write them as %40, %2F, %3F and %23')
 
 
-def split_known_userinfo(url: str) -> tuple[str | None, str]:
+def split_known_userinfo(url: str, written: bool = True) -> tuple[str | None, str]:
     """split_userinfo for learning secrets by value (register_url_secrets,
     register_secret_url): where the authority is unambiguous
     (userinfo_problem), the userinfo urllib reads, the one sent -- not the
     masking's longer reading, which took the host of
     ``http://127.0.0.1:9/x?mail=a@b.org`` for a user and so masked
     '127.0.0.1' in every message after; where it is ambiguous, the masking's,
-    the whole of what may be a password."""
-    if userinfo_problem(url, database=url[:8].lower().startswith('postgres')):
+    the whole of what may be a password. ``written=False``: a provider's URL
+    (a playlist line's, a download's), judged by the playlist rule
+    (userinfo_problem): an Xtream account that is an e-mail address,
+    ``/movie/a@b.com/PASS/1.mkv``, is read as requests sends it. Read the
+    masking's way, it taught the host '127.0.0.1' and '18871/movie/a' as
+    secrets, and masking those first in a message broke the URL apart so that
+    its password was shown (a newcomer trial)."""
+    if userinfo_problem(url, database=url[:8].lower().startswith('postgres'), written=written):
         return split_userinfo(url)
     scheme, sep, _ = url.partition('://')
     if not sep:
@@ -1060,7 +1074,9 @@ def _learnable(value: str) -> bool:
 def register_url_secrets(url: str, configured: bool = False) -> None:
     """Remember the account inside a URL so it is masked wherever it shows up.
     ``configured``: a URL from the configuration, whose account surely is one,
-    so even a short number in it is masked by value."""
+    so even a short number in it is masked by value, and whose userinfo is
+    read as the user wrote it; else a provider's (a line's, a download's),
+    read as requests sends it (split_known_userinfo ``written``)."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -1071,7 +1087,7 @@ def register_url_secrets(url: str, configured: bool = False) -> None:
     # The userinfo as far as it goes (userinfo_end) where it is ambiguous:
     # urllib's password of http://bob:Pw@123/x@nas/ is 'Pw', of
     # http://bob:Sec?ret9@nas/ none (split_known_userinfo).
-    userinfo, bare = split_known_userinfo(url)
+    userinfo, bare = split_known_userinfo(url, written=configured)
     if userinfo is not None:
         username, colon, password = userinfo.partition(':')
         with contextlib.suppress(ValueError):
@@ -5429,10 +5445,14 @@ class Downloader:
     """
 
     def __init__(self, settings: DownloadSettings, state: StateManager, hooks=(),
-                 session: requests.Session | None = None):
+                 session: requests.Session | None = None, host_slot=None):
         self.settings = settings
         self.state = state
         self.hooks = list(hooks)
+        # url -> a context manager holding one of its host's transfer slots
+        # (HostLimiter) for the whole download, retries included: parallel
+        # workers share the per-host cap. None: one download at a time anyway.
+        self.host_slot = host_slot or (lambda url: contextlib.nullcontext())
         self.session = session or _stoppable_session()
         self.session.headers['User-Agent'] = settings.user_agent
         # Compression would make byte offsets meaningless for Range requests.
@@ -5450,7 +5470,7 @@ class Downloader:
         ``library_root``: no symlink below this folder is followed (open_folder);
         ``anew``: a person asked for it (`stalkeer download`), see :meth:`run`."""
         register_url_secrets(url)
-        RUN_STOP.check()        # a worker that got its host's slot after the stop starts nothing
+        RUN_STOP.check()        # a worker the stop reached before it began starts nothing
         destination = os.path.abspath(destination)
         problem = _fetch_problem(url)
         if problem:     # nothing could ever be fetched: no row, no folder
@@ -5466,13 +5486,20 @@ class Downloader:
         ``force`` (or the force stored on the row by the run that started it)
         lets an existing file at the destination be replaced. ``anew``: a person
         asked for this download again, so one that gave up is a new attempt
-        judged by the current config (StateManager.start), not skipped."""
+        judged by the current config (StateManager.start), not skipped.
+        Holds the host's slot (``host_slot``) from before the lease to the end:
+        waiting for it holds no lease; its retries stay under the cap."""
         register_url_secrets(info.url)
         RUN_STOP.check()
-        label = self._label(info)
         done = self._already_done(info, force, url)
         if done:
             return done
+        with self.host_slot(url or info.url):
+            return self._run_leased(info, force, url, anew)
+
+    def _run_leased(self, info: DownloadInfo, force: bool, url: str | None,
+                    anew: bool) -> DownloadResult:
+        label = self._label(info)
         if not self.state.acquire(info.id):
             holder = DownloadInfo.get_by_id(info.id).locked_by
             return DownloadResult('skipped', info.id, f'{label}: being downloaded by {holder}',
@@ -14526,7 +14553,9 @@ class _HostSlots(threading.Semaphore):
 
 class HostLimiter:
     """At most N transfers per host: IPTV accounts allow one stream at a time and
-    answer a second with 551 or a cut connection."""
+    answer a second with 551 or a cut connection. Every download of a run's
+    workers takes its host's slot in Downloader.run (Workers.downloader), so no
+    path that downloads can leave it out; the header probe takes it itself."""
 
     def __init__(self, per_host: int):
         self.per_host = per_host
@@ -14538,14 +14567,23 @@ class HostLimiter:
         try:
             host = self._host(url)
         except ValueError:      # not a URL: the download will fail on its own
-            host = ('', None)
+            host = ('', '', None)
         with self._lock:
             return self._sems.setdefault(host, _HostSlots(self._caps.get(host, self.per_host)))
 
     @staticmethod
     def _host(url: str) -> tuple:
+        """(scheme, host, port): the host as the provider sees it, so every
+        spelling of one counts against one cap: the scheme's default port when
+        none is given (http://h/ is http://h:80/), host names in lower case
+        without a final dot, an IPv6 address in one form ([::1] is
+        [0:0::1]). ValueError for a port that is no number."""
         parts = urllib.parse.urlsplit(url)
-        return parts.hostname or '', parts.port
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or '').rstrip('.')
+        with contextlib.suppress(ValueError):
+            host = ipaddress.ip_address(host).compressed
+        return scheme, host, parts.port or _DEFAULT_PORTS.get(scheme)
 
     def cap(self, url: str, limit: int) -> None:
         """At most ``limit`` transfers to the host of ``url`` when that is fewer than
@@ -14581,7 +14619,8 @@ class Workers:
             # One owner per worker thread, so two threads never share a lease.
             state = StateManager(s.lock_timeout, s.max_retry_attempts,
                                  owner=f'{self.owner}-t{next(self._count)}')
-            d = self._local.downloader = Downloader(s, state, self.app.progress_hooks())
+            d = self._local.downloader = Downloader(s, state, self.app.progress_hooks(),
+                                                    host_slot=self.limiter)
         return d
 
     def map(self, fn, items):
@@ -15043,11 +15082,11 @@ class ArrRun:
     def _fetch(self, item: WantedItem) -> DownloadResult | None:
         result = failed = None
         for line in self.candidates(item):
-            with self.workers.limiter(line.url):
-                result = self.workers.downloader().download(
-                    line.url, item.destination, title=item.label, processed_line_id=line.id,
-                    force=self.args.force, service=item.service, item_id=item.item_id,
-                    parent_id=item.parent_id, library_root=library_root(item.destination, item.service))
+            # Under the per-host cap: Downloader.run takes the host's slot.
+            result = self.workers.downloader().download(
+                line.url, item.destination, title=item.label, processed_line_id=line.id,
+                force=self.args.force, service=item.service, item_id=item.item_id,
+                parent_id=item.parent_id, library_root=library_root(item.destination, item.service))
             if len(item.item_ids) > 1 and result.download_id is not None:
                 link_items(result.download_id, item.service, item.item_ids[1:])
             if result.gave_up and failed is not None:

@@ -902,3 +902,51 @@ def test_a_url_argument_whose_password_holds_a_url_separator_is_refused_and_neve
     code, out, err = cli(*argv)
     _refused_in_one_line(code, err)
     assert_clean(out + err + (log.read_text() if log.exists() else ''), *needles)
+
+
+def test_an_xtream_email_account_is_never_shown_by_a_real_download(server, tmp_path):
+    """A newcomer trial: `downloading Dune (2021) from
+    http://***:***@b.com/S3cr3tPW/dune.mkv` on stderr and in the log. The
+    line's reading as a userinfo had taught '127.0.0.1' and '18871/movie/a'
+    as secrets; masked first, they broke the URL apart and its password was
+    shown. A real resume-downloads of such a line: the password nowhere, and
+    the host of the other URLs still shown."""
+    from conftest import payload, sha256
+    marker = f'Pw{secrets.token_hex(4)}'
+    data = payload(50_000)
+    url = server.add(f'movie/first.last@mail.example.com/{marker}/dune.mkv', data)
+    other = server.add('movie/u/p/other.mkv', payload(1000, seed=2))
+    db = f'sqlite:///{tmp_path}/s.db'
+    stalkeer.open_database(db, str(tmp_path))
+    state = stalkeer.StateManager()
+    state.get_or_create(url, str(tmp_path / 'dune.mkv'), 'Dune (2021)')
+    state.get_or_create(other, str(tmp_path / 'other.mkv'), 'Other (2020)')
+    stalkeer.db_proxy.obj.close()
+    log = tmp_path / 's.log'
+    code, out, err = run_stalkeer('--db', db, '--log-file', log, 'resume-downloads', '-v',
+                                  env=subprocess_env())
+    said = out + err + log.read_text(encoding='utf-8')
+    assert code == 0 and sha256(tmp_path / 'dune.mkv') == sha256(data), said
+    assert 'downloading Dune (2021) from' in said
+    assert marker not in said and 'mail.example.com' not in said, said
+    host = url.split('/')[2]
+    assert f'http://{host}/movie/***/***/other.mkv' in said, said          # its host not learnt
+    code, out, err = run_stalkeer('--db', db, 'status', '--json', env=subprocess_env())
+    assert marker not in out + err and f'http://{host}/movie/' in out, out + err
+
+
+@pytest.mark.parametrize('url, shown', [
+    ('http://bob:{m}pw@127.0.0.1:9/get.m3u?mail=a@b.org', 'http://***:***@127.0.0.1:9/get.m3u?mail=a@b.org'),
+    ('http://127.0.0.1:9/get.php?mail=a@b.org', 'http://127.0.0.1:9/get.php?mail=a@b.org'),
+    # ambiguous: masked up to the last '@' a host follows, as before
+    ('http://bob:{m}pw/x@nas/', 'http://***:***@nas/'),
+    ('http://bob/{m}x@nas/', 'http://***@nas/'),
+])
+def test_an_unambiguous_url_is_masked_where_urllib_ends_its_userinfo(url, shown):
+    """`http://bob:pw@nas/get.m3u?mail=a@b.org` showed as
+    `http://***:***@b.org`: a mail domain in the place of the host. A URL
+    whose authority userinfo_problem finds unambiguous is masked where urllib
+    ends its userinfo; an ambiguous one still up to its last possible '@'."""
+    marker = f'Mk{secrets.token_hex(3)}'
+    assert stalkeer.Redactor()(url.format(m=marker)) == shown
+    assert stalkeer.redact_url(url.format(m=marker)) == shown
