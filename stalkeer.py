@@ -17268,7 +17268,16 @@ class _SignalHandlers:
                 conn.cancel()
                 log.debug('interrupt: cancelled the statement PostgreSQL kept waiting')
 
+    def _record(self, signum, frame):
+        """The handler while __exit__ undoes the others: the command has ended,
+        so a signal stops nothing any more; raised there, Interrupted escaped
+        main() as a traceback (a newcomer trial: SIGTERM as `download` exited)."""
+        if self.received is None:
+            self.received = signum
+
     def __exit__(self, *exc):
+        for signum in self.previous:
+            signal.signal(signum, self._record)
         if self._wakeup is not None:
             write_fd, previous = self._wakeup
             with contextlib.suppress(ValueError, OSError):
