@@ -802,7 +802,7 @@ def _redact_url_split(url: str, after_userinfo: bool = False, account_path: bool
         return '<unparsable url>'
     if parts.scheme.lower() == 'sqlite':
         return url   # a file path, nothing secret
-    userinfo, bare = split_userinfo(url)
+    userinfo, bare = (None, url) if _no_userinfo_to_mask(url, parts) else split_userinfo(url)
     if userinfo is not None:
         # The user is half of the account, as a query's username= is: masked
         # too; all of it up to the '@' that ends it (userinfo_end), whatever
@@ -833,6 +833,31 @@ def _redact_url_split(url: str, after_userinfo: bool = False, account_path: bool
     return urllib.parse.urlunsplit((parts.scheme, netloc, '/'.join(segments), query, parts.fragment))
 
 
+def _no_userinfo_to_mask(url: str, parts) -> bool:
+    """Whether every '@' of ``url`` after urllib's netloc (which holds none) is
+    one the masking covers without reading a userinfo up to it, as requests
+    sends the URL: inside the account segments of an Xtream path
+    (``/movie/me@mail.example.com/PASS/101.mkv``, masked ``/movie/***/***/``),
+    or inside the value of a secret query key (``?password=Pa@ss/Wd9&…``,
+    masked ``password=***``). Read as a userinfo instead, the text after that
+    '@' was shown: ``http://***:***@mail.example.com/***/101.mkv`` gave the
+    account's domain and hid the host, ``http://***:***@ss/Wd9&type=…`` most of
+    a password (newcomer trial 3). Any other '@' after the netloc keeps the
+    masking's longer reading (userinfo_end)."""
+    if '@' in parts.netloc:
+        return False
+    segments = parts.path.split('/')
+    for i in _account_segments(segments):
+        segments[i] = ''
+    if '@' in '/'.join(segments) or '@' in parts.fragment:
+        return False
+    for pair in parts.query.split('&'):
+        key, _, value = pair.partition('=')
+        if '@' in key or ('@' in value and key.lower() not in _SECRET_QUERY_KEYS):
+            return False
+    return True
+
+
 # What may follow the '@' that ends a userinfo: a host[:port] (or [IPv6]:port,
 # or nothing), up to the path, query or fragment. An '@' that urllib finds in
 # the query (?email=a@b&c=d) is followed by more query ('&', '='): no userinfo
@@ -860,11 +885,10 @@ def userinfo_end(url: str) -> int:
     user-only userinfo holding '/' (``http://bob/x@nas/``) as much as a path or
     query '@' (``http://h/movies/a@b.com/1.mkv``), so such a URL is masked
     as if that were userinfo (``http://***@b.com/1.mkv``): over-masked, a
-    password is never shown in part. Only where userinfo_problem finds the
-    authority unambiguous does the userinfo end where urllib ends it:
-    ``http://bob:pw@nas/get.m3u?mail=a@b.org`` showed as
-    ``http://***:***@b.org``, a mail domain in the place of the host (a
-    newcomer trial)."""
+    password is never shown in part (``?mail=a@b.org`` cannot be told from a
+    password holding ``?a=b@``: userinfo_problem's one shape let through).
+    _redact_url_split reads no userinfo where every '@' is one it masks
+    otherwise (_no_userinfo_to_mask)."""
     scheme, sep, rest = url.partition('://')
     if not sep or scheme.lower() == 'sqlite':
         return -1
@@ -875,8 +899,6 @@ def userinfo_end(url: str) -> int:
     netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
     if at < netloc_end:
         return at
-    if not userinfo_problem(url, database=scheme.lower().startswith('postgres')):
-        return url.rfind('@', start, netloc_end)
     netloc = url[start:netloc_end]
     any_at = '@' not in netloc and _no_port(_port_text(netloc)[1])
     while at >= netloc_end:
@@ -17294,7 +17316,16 @@ class _SignalHandlers:
                 conn.cancel()
                 log.debug('interrupt: cancelled the statement PostgreSQL kept waiting')
 
+    def _record(self, signum, frame):
+        """The handler while __exit__ undoes the others: the command has ended,
+        so a signal stops nothing any more; raised there, Interrupted escaped
+        main() as a traceback (a newcomer trial: SIGTERM as `download` exited)."""
+        if self.received is None:
+            self.received = signum
+
     def __exit__(self, *exc):
+        for signum in self.previous:
+            signal.signal(signum, self._record)
         if self._wakeup is not None:
             write_fd, previous = self._wakeup
             with contextlib.suppress(ValueError, OSError):
