@@ -37,6 +37,7 @@ import operator
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import stat
@@ -817,7 +818,7 @@ def _redact_url_split(url: str, after_userinfo: bool = False, account_path: bool
         return '<unparsable url>'
     if parts.scheme.lower() == 'sqlite':
         return url   # a file path, nothing secret
-    userinfo, bare = split_userinfo(url)
+    userinfo, bare = (None, url) if _no_userinfo_to_mask(url, parts) else split_userinfo(url)
     if userinfo is not None:
         # The user is half of the account, as a query's username= is: masked
         # too; all of it up to the '@' that ends it (userinfo_end), whatever
@@ -848,6 +849,31 @@ def _redact_url_split(url: str, after_userinfo: bool = False, account_path: bool
     return urllib.parse.urlunsplit((parts.scheme, netloc, '/'.join(segments), query, parts.fragment))
 
 
+def _no_userinfo_to_mask(url: str, parts) -> bool:
+    """Whether every '@' of ``url`` after urllib's netloc (which holds none) is
+    one the masking covers without reading a userinfo up to it, as requests
+    sends the URL: inside the account segments of an Xtream path
+    (``/movie/me@mail.example.com/PASS/101.mkv``, masked ``/movie/***/***/``),
+    or inside the value of a secret query key (``?password=Pa@ss/Wd9&…``,
+    masked ``password=***``). Read as a userinfo instead, the text after that
+    '@' was shown: ``http://***:***@mail.example.com/***/101.mkv`` gave the
+    account's domain and hid the host, ``http://***:***@ss/Wd9&type=…`` most of
+    a password (newcomer trial 3). Any other '@' after the netloc keeps the
+    masking's longer reading (userinfo_end)."""
+    if '@' in parts.netloc:
+        return False
+    segments = parts.path.split('/')
+    for i in _account_segments(segments):
+        segments[i] = ''
+    if '@' in '/'.join(segments) or '@' in parts.fragment:
+        return False
+    for pair in parts.query.split('&'):
+        key, _, value = pair.partition('=')
+        if '@' in key or ('@' in value and key.lower() not in _SECRET_QUERY_KEYS):
+            return False
+    return True
+
+
 # What may follow the '@' that ends a userinfo: a host[:port] (or [IPv6]:port,
 # or nothing), up to the path, query or fragment. An '@' that urllib finds in
 # the query (?email=a@b&c=d) is followed by more query ('&', '='): no userinfo
@@ -875,11 +901,10 @@ def userinfo_end(url: str) -> int:
     user-only userinfo holding '/' (``http://bob/x@nas/``) as much as a path or
     query '@' (``http://h/movies/a@b.com/1.mkv``), so such a URL is masked
     as if that were userinfo (``http://***@b.com/1.mkv``): over-masked, a
-    password is never shown in part. Only where userinfo_problem finds the
-    authority unambiguous does the userinfo end where urllib ends it:
-    ``http://bob:pw@nas/get.m3u?mail=a@b.org`` showed as
-    ``http://***:***@b.org``, a mail domain in the place of the host (a
-    newcomer trial)."""
+    password is never shown in part (``?mail=a@b.org`` cannot be told from a
+    password holding ``?a=b@``: userinfo_problem's one shape let through).
+    _redact_url_split reads no userinfo where every '@' is one it masks
+    otherwise (_no_userinfo_to_mask)."""
     scheme, sep, rest = url.partition('://')
     if not sep or scheme.lower() == 'sqlite':
         return -1
@@ -890,8 +915,6 @@ def userinfo_end(url: str) -> int:
     netloc_end = start + len(re.split(r'[/?#]', rest, maxsplit=1)[0])
     if at < netloc_end:
         return at
-    if not userinfo_problem(url, database=scheme.lower().startswith('postgres')):
-        return url.rfind('@', start, netloc_end)
     netloc = url[start:netloc_end]
     any_at = '@' not in netloc and _no_port(_port_text(netloc)[1])
     while at >= netloc_end:
@@ -2339,6 +2362,23 @@ def apprise_url_problem(url: str) -> str:
     if host_port:
         return _port_sentence('is not a number')
     return ''
+
+
+def one_of_problem(given: dict[str, bool], required: bool = False) -> str | None:
+    """The one line refusing arguments of which one at most may be given
+    (exactly one when ``required``), or None. ``given``: each argument as the
+    usage writes it (``a download ID``, ``--failed``, ``?active=1``), in the
+    usage's order, and whether it was given. Each names the one thing it acts
+    on or shows, so a second one would be dropped without a word:
+    ``give a download ID or --failed, not both``."""
+    names = list(given)
+    either = ' or '.join(names) if len(names) == 2 else f'one of {", ".join(names[:-1])} or {names[-1]}'
+    chosen = [name for name, on in given.items() if on]
+    if len(chosen) > 1:
+        return f'give {either}, not {"both" if len(names) == 2 else " and ".join(chosen)}'
+    if required and not chosen:
+        return f'give {either}'
+    return None
 
 
 # ==== config ==================================================================
@@ -14218,10 +14258,27 @@ def print_ingest_summary(app: App, summary: IngestSummary) -> None:
         app.console.out(f'  malformed {malformed_text(sample)}')
     more = summary.malformed - len(summary.malformed_samples)
     if summary.malformed_samples and more > 0:
-        # A skipped re-run parsed nothing: a dry run reads the file again.
-        how = 'process --dry-run -v' if summary.skipped else 'process -v'
-        app.console.out(f'  … and {more:,} more malformed line{"s" if more != 1 else ""}: '
-                        f'`stalkeer {how}` names every one')
+        lines = f'{more:,} more malformed line{"s" if more != 1 else ""}'
+        if app.args.verbose and not summary.skipped:
+            # -v has just named every one (ParseStats.add_malformed); a skipped re-run parsed none.
+            app.console.out(f'  … and {lines}, named above')
+        else:
+            app.console.out(f'  … and {lines}: `{malformed_lines_command(app, summary)}` names every one')
+
+
+def malformed_lines_command(app: App, summary: IngestSummary) -> str:
+    """The command that names every malformed line of what ``summary`` read,
+    to be run as printed: the same playlist (PLAYLIST as given, else the
+    [m3u] file_path read, absolute; shell-quoted), or the panel, with
+    --dry-run, which parses the file even when it is unchanged and writes
+    nothing (a plain re-run is skipped as unchanged, and `process -v` alone
+    would read [m3u] file_path and mark the lines of another playlist gone)."""
+    if summary.source == 'xtream':
+        return 'stalkeer process --source xtream --dry-run -v'
+    given = app.args.playlist or summary.playlist
+    if given.startswith('-'):
+        given = os.path.join(os.curdir, given)      # not read as an option
+    return f'stalkeer process {shlex.quote(given)} --dry-run -v'
 
 
 def choose_source(app: App) -> tuple[str, XtreamClient | None, PanelAccountInfo | None]:
@@ -15399,8 +15456,8 @@ STATUS_DEFAULT_LIMIT = 20
 
 
 def status_query(status: str | None = None, active: bool = False, failed: bool = False):
-    """Downloads, newest change first, with the filters of ``status``
-    (``status`` beats ``active``, which beats ``failed``)."""
+    """Downloads, newest change first, with the filter of ``status`` (one at
+    most: `status` and /api/downloads refuse more, one_of_problem)."""
     DI = DownloadInfo
     query = DI.select().order_by(DI.updated_at.desc(), DI.id.desc())
     if status:
@@ -15532,6 +15589,10 @@ def cmd_status(app: App) -> int:
     the current transfer, destination, lock), the queue, failures (those whose
     retries are used up say how to retry them) and the latest completions."""
     args = app.args
+    # Each filter shows one list: a second one was dropped without a word.
+    problem = one_of_problem({'--status': bool(args.status), '--active': args.active, '--failed': args.failed})
+    if problem:
+        raise StalkeerError(problem)
     app.open_db()
     DI = DownloadInfo
     settings = app.download_settings()
@@ -15614,8 +15675,9 @@ def _ids_or_all(app: App, where_all):
 def cmd_unlock(app: App) -> int:
     """Clear a lock: stale ones always, a live one only with --force."""
     args = app.args
-    if (args.id is None) == (not args.stale):
-        raise StalkeerError('give a download ID or --stale')
+    problem = one_of_problem({'a download ID': args.id is not None, '--stale': args.stale}, required=True)
+    if problem:
+        raise StalkeerError(problem)
     app.open_db()
     settings = app.download_settings()
     state = StateManager(settings.lock_timeout, settings.max_retry_attempts)
@@ -15644,10 +15706,12 @@ def cmd_retry(app: App) -> int:
     paused one too once its retries are used up), back to pending for the next
     run (history kept). Anything else is refused in one line naming the command
     that does move it: a pause or a queued download has not failed, and
-    resume-downloads (or a radarr/sonarr run) continues it as it is."""
+    resume-downloads (or the radarr/sonarr run of its item, when it has one)
+    continues it as it is."""
     args = app.args
-    if (args.id is None) == (not args.failed):
-        raise StalkeerError('give a download ID or --failed')
+    problem = one_of_problem({'a download ID': args.id is not None, '--failed': args.failed}, required=True)
+    if problem:
+        raise StalkeerError(problem)
     app.open_db()
     DI = DownloadInfo
     settings = app.download_settings()
@@ -15663,8 +15727,11 @@ def cmd_retry(app: App) -> int:
         if info.status in (PAUSED, PENDING, DOWNLOADING) and not row_gave_up(info, settings.max_retry_attempts):
             # Not failed: continued from its .part as it is (a lock whose holder is
             # gone is cleared by resume-downloads first), not retried.
+            # The app's run only for a row it fills (`download` makes rows of no item).
+            also = (f' (so does the next `stalkeer {info.service}` run of its item)'
+                    if info.service and info.service_item_id is not None else '')
             raise StalkeerError(f'#{info.id} is {info.status}, not failed: `stalkeer resume-downloads` '
-                                'continues it (so does the next radarr/sonarr run of its item)')
+                                f'continues it{also}')
         # The error and last_retry_at stay as history; retry_count starts over
         # so the next run does not skip it for having used up its retries.
         done += (DI.update(status=PENDING, retry_count=0, updated_at=db_now())
@@ -16438,8 +16505,11 @@ def downloads_params(params: dict) -> dict:
             limit = parse_number(params['limit'], int, 1, SERVE_MAX_LIMIT)
         except ValueError as exc:
             raise _BadRequest(f'limit {exc}') from None
-    return {'status': status, 'active': _flag(params, 'active'), 'failed': _flag(params, 'failed'),
-            'limit': limit}
+    active, failed = _flag(params, 'active'), _flag(params, 'failed')
+    problem = one_of_problem({'?status=': bool(status), '?active=1': active, '?failed=1': failed})
+    if problem:
+        raise _BadRequest(problem)
+    return {'status': status, 'active': active, 'failed': failed, 'limit': limit}
 
 
 def _define_status_handler() -> None:
@@ -17260,7 +17330,16 @@ class _SignalHandlers:
                 conn.cancel()
                 log.debug('interrupt: cancelled the statement PostgreSQL kept waiting')
 
+    def _record(self, signum, frame):
+        """The handler while __exit__ undoes the others: the command has ended,
+        so a signal stops nothing any more; raised there, Interrupted escaped
+        main() as a traceback (a newcomer trial: SIGTERM as `download` exited)."""
+        if self.received is None:
+            self.received = signum
+
     def __exit__(self, *exc):
+        for signum in self.previous:
+            signal.signal(signum, self._record)
         if self._wakeup is not None:
             write_fd, previous = self._wakeup
             with contextlib.suppress(ValueError, OSError):

@@ -339,6 +339,25 @@ def test_a_second_signal_exits_at_once(monkeypatch):
     assert exits == [130, 143]
 
 
+def test_a_signal_while_the_handlers_are_undone_is_no_traceback(monkeypatch):
+    """A newcomer trial: SIGTERM as `download` exited (in _SignalHandlers.__exit__,
+    closing its wakeup pipe) raised Interrupted out of main() as a traceback.
+    The command has ended by then: the signal is recorded, nothing raised,
+    and the handlers in force before are back."""
+    before = signal.getsignal(signal.SIGTERM)
+    real_close = os.close
+
+    def close_while_signalled(fd):
+        os.kill(os.getpid(), signal.SIGTERM)        # delivered in the next bytecodes
+        for _ in range(1000):
+            pass
+        real_close(fd)
+    with stalkeer._SignalHandlers() as handlers:
+        monkeypatch.setattr(stalkeer.os, 'close', close_while_signalled)
+    monkeypatch.undo()
+    assert handlers.received == signal.SIGTERM and signal.getsignal(signal.SIGTERM) == before
+
+
 def test_a_second_signal_says_so_on_stderr_and_in_the_log(monkeypatch, capfd, tmp_path):
     """trial-16a F3: the exit at once was silent (no line, no log). One line,
     written with os.write (the watcher thread may not take the handlers' locks)."""

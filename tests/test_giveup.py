@@ -84,8 +84,11 @@ def test_a_give_up_is_no_retry_and_no_run_retries_it(reason, server, tmp_path, d
     assert row.retry_count == 0 and row.status == 'failed'
     code, out, err = run_stalkeer('status', '--db', db_url, env=env)
     assert f'gave up: {stalkeer.PERMANENT_MARK}' in out and 'gave up after' not in out, out
+    # A dry run names them as the run does, and exits 0: it tried and changed
+    # nothing, so nothing of it failed (README, Exit codes).
     code, out, err = run_stalkeer('resume-downloads', '--dry-run', '--db', db_url, env=env)
-    assert 'would resume' not in out and '1 gave up' in out, out
+    assert code == 0 and 'would resume' not in out and '1 gave up' in out, out
+    assert len(server.requests) == requests and DI.get_by_id(row_id).updated_at == row.updated_at
 
 
 @pytest.mark.parametrize('reason', GIVE_UPS)
@@ -358,6 +361,8 @@ def test_retry_id_takes_what_failed_and_refuses_a_pause(state, server, tmp_path,
     if state in NOT_FAILED:
         assert code == 2 and out == '' and err.count('\n') == 1, out + err
         assert NOT_FAILED[state] in err, err
+        if not state.endswith('live'):      # a radarr item: its run continues it too
+            assert err.rstrip().endswith('(so does the next `stalkeer radarr` run of its item)'), err
         after = DI.get_by_id(1)
         assert (after.status, after.retry_count, after.updated_at) == (
             before.status, before.retry_count, before.updated_at)

@@ -229,6 +229,43 @@ def test_retry(cli, db_url, tmp_path):
     assert code == 2 and 'no download with id 9999' in err
 
 
+def test_retry_of_a_pause_names_an_apps_run_only_for_an_apps_item(cli, db_url, tmp_path):
+    """Newcomer trial 2: `retry` of a pause `download` started (no radarr/sonarr
+    item) said the next radarr/sonarr run of its item continues it: there is none."""
+    rows = seed(tmp_path, db_url)
+    said = f'#{rows["waiting"]} is paused, not failed: `stalkeer resume-downloads` continues it'
+    code, out, err = cli('--db', db_url, 'retry', rows['waiting'])
+    assert code == 2 and err.rstrip().endswith(said), err
+    db = stalkeer.open_database(db_url, str(tmp_path))
+    DI.update(service='sonarr', service_item_id=7, service_parent_id=3).where(DI.id == rows['waiting']).execute()
+    db.close()
+    code, out, err = cli('--db', db_url, 'retry', rows['waiting'])
+    assert code == 2 and err.rstrip().endswith(said + ' (so does the next `stalkeer sonarr` run of its item)'), err
+
+
+@pytest.mark.parametrize('argv, said', [
+    (('retry', '2', '--failed'), 'give a download ID or --failed, not both'),
+    (('retry',), 'give a download ID or --failed'),
+    (('unlock', '2', '--stale'), 'give a download ID or --stale, not both'),
+    (('unlock',), 'give a download ID or --stale'),
+    (('status', '--failed', '--status', 'completed'), 'give one of --status, --active or --failed, '
+                                                      'not --status and --failed'),
+    (('status', '--active', '--failed'), 'give one of --status, --active or --failed, not --active and --failed'),
+    (('status', '--json', '--status', 'paused', '--active'),
+     'give one of --status, --active or --failed, not --status and --active'),
+])
+def test_arguments_of_which_one_is_given_refuse_more_and_say_so(cli, db_url, tmp_path, argv, said):
+    """Newcomer trial 2: `retry 2 --failed` said "give a download ID or
+    --failed", both given; `status --failed --status completed` dropped one
+    filter without a word. One line naming what was wrong, exit 2, nothing changed."""
+    seed(tmp_path, db_url)
+    before = dump(db_url, tmp_path)
+    code, out, err = cli('--db', db_url, *argv)
+    assert code == 2 and err.strip().endswith(said) and said + ',' not in err, err
+    assert len(err.strip().splitlines()) == 1 and not out, (out, err)
+    assert dump(db_url, tmp_path) == before
+
+
 def test_cleanup_removes_only_orphans(cli, db_url, tmp_path):
     rows = seed(tmp_path, db_url)
     lib = tmp_path / 'lib'

@@ -7,6 +7,7 @@ that the text gives is given, not null."""
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 
@@ -53,7 +54,8 @@ def test_process_text_and_json_name_the_same_malformed_lines_and_count_the_rest(
     more = malformed - len(doc['malformed_samples'])
     said = re.findall(r'^  … and ([\d,]+) more malformed lines?: `stalkeer (process[^`]*)` names every one$',
                       out, re.M)
-    assert said == ([(f'{more:,}', 'process -v')] if more else []), out
+    hint = f'process {shlex.quote(str(playlist))} --dry-run -v'
+    assert said == ([(f'{more:,}', hint)] if more else []), out
 
 
 @pytest.mark.parametrize('worker', ['false', 'true'])
@@ -78,9 +80,52 @@ def test_a_skipped_re_run_says_the_same_and_how_to_see_the_rest(cli, db_url, tmp
     assert doc['skipped'] == 'unchanged'
     assert text_samples(out) == [s['line'] for s in doc['malformed_samples']]
     more = MALFORMED_COUNT - len(doc['malformed_samples'])
-    assert f'  … and {more} more malformed lines: `stalkeer process --dry-run -v` names every one' in out
+    hint = f'`stalkeer process {shlex.quote(str(playlist))} --dry-run -v`'
+    assert f'  … and {more} more malformed lines: {hint} names every one' in out
     _, err = process(cli, db_url, playlist, '--dry-run', '-v')
     assert len(re.findall(r'playlist line \d+ malformed: ', err)) == MALFORMED_COUNT
+    # -v of a skipped re-run named none: the way to see them is still given.
+    out, _ = process(cli, db_url, playlist, '-v')
+    assert f'  … and {more} more malformed lines: {hint} names every one' in out
+
+
+def run_in(folder, *argv):
+    run = subprocess.run([sys.executable, str(ROOT / 'stalkeer.py'), *map(str, argv)], cwd=folder,
+                         capture_output=True, text=True, env=subprocess_env(), timeout=120)
+    assert run.returncode == 0, run.stderr
+    return run.stdout, run.stderr
+
+
+@pytest.mark.parametrize('name', ['bad list.m3u', "it's.m3u", '-bad.m3u'])
+def test_the_command_the_summary_gives_works_as_printed_and_writes_nothing(db_url, tmp_path, name):
+    """Newcomer trial 2: `process bad.m3u` said `stalkeer process -v` names
+    every one, which read [m3u] file_path (another playlist, whose lines it
+    stored and the bad one's it marked gone), and after a first run only said
+    the file was unchanged. The command printed, run as printed in the same
+    folder with the same settings, reads the same playlist, names every
+    malformed line and writes nothing."""
+    write_playlist(tmp_path).rename(tmp_path / name)
+    other = tmp_path / 'other.m3u'
+    other.write_text('#EXTM3U\n#EXTINF:-1 group-title="Movies",Ran (1985)\nhttp://h/movie/9.mkv\n',
+                     encoding='utf-8')
+    (tmp_path / 'stalkeer.ini').write_text(f'[database]\nurl = {db_url}\n[m3u]\nfile_path = {other}\n'
+                                           'parse_worker = false\n', encoding='utf-8')
+    for first in (True, False):     # a first import, then a re-run skipped as unchanged
+        out, _ = run_in(tmp_path, 'process', '--source', 'm3u', '--', name)
+        assert ('playlist unchanged since' in out) != first, out
+        hint = re.search(r'^  … and \d+ more malformed lines: `stalkeer ([^`]*)` names every one$', out, re.M)
+        assert hint, out
+        argv = shlex.split(hint[1])
+        assert argv[-2:] == ['--dry-run', '-v'], argv
+        shown, err = run_in(tmp_path, *argv)
+        assert shown.startswith(f'dry run, nothing written: {tmp_path / name}:'), shown
+        named = [int(m) for m in re.findall(r'playlist line (\d+) malformed: ', err)]
+        assert named == list(range(6, 6 + MALFORMED_COUNT)), err
+        # Every one was named above: nothing more to run.
+        assert 'names every one' not in shown and f'and {MALFORMED_COUNT - 10} more malformed lines' in shown
+    # Nothing was written: the bad playlist is still the last import, its lines not gone.
+    out, _ = run_in(tmp_path, 'process', '--source', 'm3u', '--', name)
+    assert 'playlist unchanged since' in out and 'no longer in the playlist' not in out, out
 
 
 # Configurations: what is wrong in each (nothing, a value, a line of the file, an app half set up).

@@ -936,17 +936,24 @@ def test_an_xtream_email_account_is_never_shown_by_a_real_download(server, tmp_p
 
 
 @pytest.mark.parametrize('url, shown', [
-    ('http://bob:{m}pw@127.0.0.1:9/get.m3u?mail=a@b.org', 'http://***:***@127.0.0.1:9/get.m3u?mail=a@b.org'),
-    ('http://127.0.0.1:9/get.php?mail=a@b.org', 'http://127.0.0.1:9/get.php?mail=a@b.org'),
+    # every '@' after the host is one the masking covers as requests reads it
+    ('http://127.0.0.1:9/get.php?username=bob&password={m}Pa@ss/Wd9&type=m3u_plus',
+     'http://127.0.0.1:9/get.php?username=***&password=***&type=m3u_plus'),
+    ('http://127.0.0.1:9/movie/me@mail.example.com/{m}pw/101.mkv', 'http://127.0.0.1:9/movie/***/***/101.mkv'),
+    ('http://127.0.0.1:9/me@mail.example.com/{m}pw/3', 'http://127.0.0.1:9/***/***/3'),
     # ambiguous: masked up to the last '@' a host follows, as before
     ('http://bob:{m}pw/x@nas/', 'http://***:***@nas/'),
     ('http://bob/{m}x@nas/', 'http://***@nas/'),
+    ('http://bob:1234?{m}a=b@nas.lan', 'http://***:***@nas.lan'),
+    ('http://bob:{m}pw@127.0.0.1:9/get.m3u?mail=a@b.org', 'http://***:***@b.org'),   # cannot tell
 ])
-def test_an_unambiguous_url_is_masked_where_urllib_ends_its_userinfo(url, shown):
-    """`http://bob:pw@nas/get.m3u?mail=a@b.org` showed as
-    `http://***:***@b.org`: a mail domain in the place of the host. A URL
-    whose authority userinfo_problem finds unambiguous is masked where urllib
-    ends its userinfo; an ambiguous one still up to its last possible '@'."""
+def test_an_at_the_masking_covers_is_read_as_requests_sends_it(url, shown):
+    """`http://***:***@mail.example.com/***/101.mkv` (an Xtream account that
+    is an e-mail address) gave the account's domain and hid the host;
+    `?password=Pa@ss/Wd9&type=…` showed as `http://***:***@ss/Wd9&type=…`,
+    most of the password (newcomer trial 3). Where every '@' after the host
+    lies in an Xtream account's segments or a secret query value, the URL is
+    masked as requests reads it; any other keeps the longer reading."""
     marker = f'Mk{secrets.token_hex(3)}'
     assert stalkeer.Redactor()(url.format(m=marker)) == shown
     assert stalkeer.redact_url(url.format(m=marker)) == shown

@@ -138,6 +138,13 @@ def test_api_downloads_limit_and_bad_values(db_url, tmp_path):
         for query in ('status=bogus', 'limit=0', 'limit=-1', 'limit=x', 'active=maybe', 'failed=2'):
             status, data = get_json(server, '/api/downloads?' + query)
             assert status == 400 and data['error'], query
+        # Each filter picks one list, as `status`'s options: a second is refused, not dropped.
+        for query, both in (('status=completed&failed=1', '?status= and ?failed=1'),
+                            ('active=1&failed=yes', '?active=1 and ?failed=1')):
+            status, data = get_json(server, '/api/downloads?' + query)
+            assert status == 400 and data['error'].endswith(
+                f'give one of ?status=, ?active=1 or ?failed=1, not {both}'), (query, data)
+        assert get_json(server, '/api/downloads?status=failed&active=0')[0] == 200
 
 
 def test_not_found_method_not_allowed_and_head(sqlite_url, tmp_path):
