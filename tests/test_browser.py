@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import time
 
 import pytest
 
@@ -51,7 +52,19 @@ def browser(tmp_path):
                 '--window-size=1200,900', '--hide-scrollbars'):
         options.add_argument(arg)
     options.binary_location = CHROMIUM
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # chromedriver listens on a port selenium picked free a moment before: on a
+    # busy box another process may take it first, and the driver exits 1 at
+    # start ("Service … unexpectedly exited", seen once in CI beside other
+    # work). Starting it again on a new port is no retry of anything tested.
+    from selenium.common.exceptions import WebDriverException
+    for attempt in range(3):
+        try:
+            driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+            break
+        except WebDriverException:
+            if attempt == 2:
+                raise
+            time.sleep(1)
     driver.set_page_load_timeout(20)
     yield driver
     driver.quit()
