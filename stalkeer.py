@@ -1026,10 +1026,23 @@ def userinfo_problem(url: str, database: bool = False, written: bool = True) -> 
         if any_at:
             return USERINFO_HINT
         if _HOST_AFTER_AT.match(url, at + 1) and not (
-                0 <= query < at and url.find('=', query, at) >= 0 and _QUERY_ADDRESS.match(url, at + 1)):
+                0 <= query < at and url.find('=', query, at) >= 0 and _QUERY_ADDRESS.match(url, at + 1)
+        ) and not (0 <= query < at and _in_secret_query_value(url, query, at)):
             return USERINFO_HINT
         at = url.find('@', at + 1)
     return ''
+
+
+def _in_secret_query_value(url: str, query: int, at: int) -> bool:
+    """Whether the '@' at ``at`` lies in the value of a secret query key
+    (_SECRET_QUERY_KEYS) of the query that starts at the '?' at ``query``:
+    ``get.php?username=bob&password=Pa@ss/Wd9&type=m3u_plus`` is a provider's
+    own URL, sent as written, its password masked whole as a query value
+    (_no_userinfo_to_mask); refused as ambiguous, the refusal's masking also
+    hid its host (a newcomer trial)."""
+    start = max(url.rfind('&', query, at), query) + 1
+    key, eq, _ = url[start:at].partition('=')
+    return bool(eq) and key.lower() in _SECRET_QUERY_KEYS
 
 
 def _port_text(netloc: str) -> tuple[bool, str, str]:

@@ -265,8 +265,10 @@ def test_the_size_cap_is_named_where_it_came_from(server, cli, ini, monkeypatch)
     assert code == 2 and 'over STALKEER_M3U_MAX_FILE_SIZE_MB (environment) (1.0 MiB)' in err, err
 
 
+# Commands that use [m3u] file_path (COMMAND_PATH_SETTINGS); `status` only warns
+# (tests/test_command_settings.py).
 @pytest.mark.parametrize('command', [['m3u-download', '--url', 'URL'], ['process', '--download'],
-                                     ['config', '--check'], ['status']])
+                                     ['config', '--check'], ['m3u-list-archives']])
 def test_a_file_path_naming_a_folder_is_a_setup_error(command, server, cli, ini, tmp_path):
     """A folder at [m3u] file_path was written to after the whole download: a
     traceback, exit 1 (trial-18a F5). Now one line naming the key, exit 2, as
